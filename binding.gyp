@@ -1,0 +1,26 @@
+{
+  # Sources are listed by directory so that a new protocol file needs no edit here.
+  # SIMD kernels use per-function target attributes (see native/checksum/), so no
+  # per-file -mavx2: the addon runs on any x86-64 and dispatches at run time.
+  "targets": [
+    {
+      "target_name": "csumtop",
+      "sources": [
+        "<!@(node -e \"const fs=require('fs');for(const d of ['native','native/napi','native/checksum','native/decode','native/capture','native/flow'])for(const f of fs.readdirSync(d).sort())if(f.endsWith('.cc'))console.log(d+'/'+f)\")"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
+      "conditions": [
+        ["OS=='mac'", {
+          "xcode_settings": {"GCC_ENABLE_CPP_EXCEPTIONS": "YES", "CLANG_CXX_LANGUAGE_STANDARD": "c++17"}
+        }]
+      ]
+    }
+  ]
+}

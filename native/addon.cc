@@ -1,0 +1,13 @@
+// \summary: The N-API surface of csumtop: registration only.
+#include "napi/register.h"
+
+namespace {
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  csumtop::RegisterChecksum(env, exports);
+  csumtop::RegisterCaptureFile(env, exports);
+  csumtop::RegisterAnalyzer(env, exports);
+  return exports;
+}
+}  // namespace
+
+NODE_API_MODULE(csumtop, Init)

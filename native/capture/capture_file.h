@@ -1,0 +1,112 @@
+// \summary: pcap and pcapng capture files: a streaming reader with flat memory, and writers.
+//
+// Formats: pcap (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap-04.html) in both
+// byte orders with micro- or nanosecond timestamps; pcapng
+// (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcapng-02.html) with any number of
+// sections of either byte order, interfaces with their own link type, name and timestamp
+// resolution, Enhanced, Simple and (obsolete) Packet blocks; other blocks are skipped.
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace csumtop {
+
+enum class FileFormat : uint8_t { kPcap = 0, kPcapng = 1 };
+
+struct CaptureInterface {
+  std::string name;        // pcapng if_name; empty when the file does not say
+  std::string description; // pcapng if_description
+  uint16_t linktype = 0;   // LINKTYPE_* (https://www.tcpdump.org/linktypes.html)
+  uint32_t snaplen = 0;
+  uint32_t section = 0;    // pcapng section number (0-based); always 0 for pcap
+};
+
+struct CapturedFrame {
+  const uint8_t* data = nullptr;  // valid until the next call to next()
+  uint32_t caplen = 0;
+  uint32_t wirelen = 0;           // original length on the wire
+  uint64_t ts_ns = 0;             // nanoseconds since the epoch
+  uint32_t iface = 0;             // index into interfaces() (global across sections)
+  uint64_t number = 0;            // 1-based frame number, as tcpdump/tshark count
+  uint64_t offset = 0;            // byte offset of the record/block in the file
+};
+
+enum class ReadStatus : uint8_t {
+  kFrame,      // *out holds a frame
+  kEof,        // clean end of file
+  kTruncated,  // file ends in the middle of a record: warning(), everything before is valid
+  kError,      // corrupt or unsupported content: error() names the byte offset
+};
+
+class CaptureFileReader {
+ public:
+  CaptureFileReader();
+  ~CaptureFileReader();
+  CaptureFileReader(const CaptureFileReader&) = delete;
+  CaptureFileReader& operator=(const CaptureFileReader&) = delete;
+
+  // Opens and reads the file header (pcap) or first section header (pcapng).
+  // On failure returns false and error() says why, naming the byte offset.
+  bool open(const std::string& path);
+  // Same on an already open descriptor (stdin "-"); takes ownership.
+  bool open_fd(int fd, const std::string& display_name);
+  ReadStatus next(CapturedFrame* out);
+  void close();
+
+  FileFormat format() const { return format_; }
+  // Grows as pcapng Interface Description Blocks are read.
+  const std::vector<CaptureInterface>& interfaces() const { return interfaces_; }
+  const std::string& error() const { return error_; }  // also the warning for kTruncated
+  uint64_t bytes_read() const { return consumed_; }    // offset of the next unread byte
+  uint64_t frames_read() const { return frames_; }
+  uint64_t blocks_skipped() const { return skipped_blocks_; }  // unknown pcapng blocks
+
+  // Upper bound on a record's captured length; larger claims are treated as corruption
+  // (libpcap uses 256 KiB for pcap and 16 MiB for a pcapng block).
+  static constexpr uint32_t kMaxRecord = 16u << 20;
+
+ private:
+  struct Impl;
+  Impl* impl_;
+  FileFormat format_ = FileFormat::kPcap;
+  std::vector<CaptureInterface> interfaces_;
+  std::string error_;
+  uint64_t consumed_ = 0;
+  uint64_t frames_ = 0;
+  uint64_t skipped_blocks_ = 0;
+};
+
+// Writes pcap (one link type, nanosecond timestamps) or pcapng (interfaces with names).
+// Each record goes out with a single write(2) so that a reader never sees half a record
+// from a file cut off by a crash (issue 6 builds rotation on this).
+class CaptureFileWriter {
+ public:
+  CaptureFileWriter();
+  ~CaptureFileWriter();
+  CaptureFileWriter(const CaptureFileWriter&) = delete;
+  CaptureFileWriter& operator=(const CaptureFileWriter&) = delete;
+
+  // pcap needs exactly one interface (its link type and snaplen); pcapng takes any number.
+  // The file is created with mode 0600 and O_NOFOLLOW|O_EXCL semantics unless
+  // `overwrite` is set, in which case an existing regular file is truncated (never a
+  // symlink followed).
+  bool open(const std::string& path, FileFormat format,
+            const std::vector<CaptureInterface>& interfaces, bool overwrite);
+  bool write(uint32_t iface, uint64_t ts_ns, const uint8_t* data, uint32_t caplen,
+             uint32_t wirelen);
+  bool close();
+  const std::string& error() const { return error_; }
+  uint64_t frames_written() const { return frames_; }
+  bool is_open() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+  FileFormat format_ = FileFormat::kPcap;
+  std::string error_;
+  uint64_t frames_ = 0;
+  std::vector<uint8_t> buf_;  // one record, reused
+};
+
+}  // namespace csumtop

@@ -1,0 +1,60 @@
+// \summary: RFC 1071 Internet checksum: scalar reference, SIMD kernels, run-time dispatch.
+//
+// Every kernel computes the same thing: the 16-bit ones-complement sum of the bytes
+// taken as big-endian 16-bit words (an odd trailing byte is padded with zero on the
+// right), added to `initial`, returned as a 32-bit partial sum that callers fold.
+// Partial sums can be combined with add_partial(); a buffer that starts at an odd
+// offset of a larger message must be byte-swapped (RFC 1071 section 2(B)) before it is
+// combined, which is what sum_at() does.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace csumtop {
+namespace csum {
+
+enum class Path : uint8_t { kScalar = 0, kAdc64 = 1, kSse2 = 2, kAvx2 = 3, kNeon = 4, kCount = 5 };
+
+using Kernel = uint32_t (*)(const uint8_t* data, size_t len, uint32_t initial);
+
+// Name as used by CSUMTOP_CSUM_PATH and the benchmarks: scalar, adc64, sse2, avx2, neon.
+const char* path_name(Path p);
+// True when the kernel is compiled in and this CPU can run it.
+bool path_available(Path p);
+Kernel kernel_for(Path p);  // nullptr when unavailable
+
+// The path chosen at start-up: the best available, unless the environment variable
+// CSUMTOP_CSUM_PATH names another available one (tests and benchmarks force paths).
+Path active_path();
+// Returns false (and leaves the active path alone) when `p` is unavailable.
+bool set_active_path(Path p);
+
+// Partial sum with the active kernel.
+uint32_t partial(const uint8_t* data, size_t len, uint32_t initial = 0);
+
+// Folds a partial sum to 16 bits (end-around carry), without complementing.
+inline uint16_t fold(uint64_t sum) {
+  sum = (sum & 0xffffffffu) + (sum >> 32);
+  sum = (sum & 0xffffffffu) + (sum >> 32);
+  sum = (sum & 0xffffu) + (sum >> 16);
+  sum = (sum & 0xffffu) + (sum >> 16);
+  sum = (sum & 0xffffu) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+
+// Ones-complement addition of two partial sums, result still a partial sum.
+inline uint32_t add_partial(uint32_t a, uint32_t b) {
+  uint64_t s = static_cast<uint64_t>(a) + b;
+  return static_cast<uint32_t>((s & 0xffffffffu) + (s >> 32));
+}
+
+// The checksum field value for data whose partial sum is `sum`: ~fold(sum).
+inline uint16_t finish(uint32_t sum) { return static_cast<uint16_t>(~fold(sum)); }
+
+// Reference implementations, always available; the others are checked against these.
+uint32_t scalar(const uint8_t* data, size_t len, uint32_t initial);
+// 64-bit loads with add-with-carry, the Linux kernel's technique (arch/x86/lib/csum-partial_64.c).
+uint32_t adc64(const uint8_t* data, size_t len, uint32_t initial);
+
+}  // namespace csum
+}  // namespace csumtop

@@ -1,0 +1,127 @@
+/**
+ * The report of `csumtop -r FILE` (and, later, of `--duration N`). `--json` prints one
+ * ReportDocument; the text report renders the same object. Bump REPORT_VERSION on any
+ * incompatible change.
+ */
+import type { KindName, LayerName, MalformedReason, StatusName, TunnelName } from './verdict.js';
+
+export const REPORT_VERSION = 1;
+
+/** Counts of one checksum kind at one layer on one interface. */
+export interface ChecksumRow {
+  layer: LayerName;
+  protocol: KindName;
+  /** Packets carrying this checksum (sum of all statuses). */
+  packets: number;
+  ok: number;
+  bad: number;
+  /** bad / packets * 100, rounded to 3 decimals; 0 when packets is 0. */
+  badPercent: number;
+  absent: number;
+  unverifiable: number;
+  pending: number;
+  validated: number;
+}
+
+export interface InterfaceReport {
+  /** pcapng if_name, else the capture file's base name (with #N when it has several). */
+  name: string;
+  linktype: number;
+  frames: number;
+  bytes: number;
+  /** Frames with at least one bad checksum. */
+  badFrames: number;
+  malformed: number;
+  malformedReasons: Partial<Record<MalformedReason, number>>;
+  /** Frames cut short by the snap length before all checksummed bytes. */
+  truncated: number;
+  /** Frames on a link type csumtop does not decode. */
+  unsupported: number;
+  checksums: ChecksumRow[];
+}
+
+export interface Endpoint {
+  family: 4 | 6;
+  src: string;
+  dst: string;
+  /** IP protocol number (17 UDP, 6 TCP, 1 ICMP, 58 ICMPv6, ...). */
+  proto: number;
+  /** Ports for UDP/TCP; ICMP type and code otherwise; null when not decoded. */
+  sport: number | null;
+  dport: number | null;
+}
+
+/** One bad checksum inside a frame. */
+export interface BadChecksum {
+  layer: LayerName;
+  depth: number;
+  protocol: KindName;
+  found: number;
+  expected: number;
+  /** The field holds exactly the pseudo-header sum: what transmit offload leaves behind. */
+  looksLikeOffload: boolean;
+}
+
+export interface FlowReport {
+  interface: string;
+  outer: Endpoint;
+  tunnel: TunnelName;
+  vni: number | null;
+  inner: Endpoint | null;
+  /** Checksums found bad in this flow, e.g. ["outer/udp", "inner/tcp"]. */
+  badChecksums: string[];
+  count: number;
+  /** ISO 8601 with nanoseconds as the capture recorded them. */
+  first: string;
+  last: string;
+  example: { frame: number; checksums: BadChecksum[] };
+}
+
+export interface BadFrameReport {
+  frame: number;
+  interface: string;
+  time: string;
+  caplen: number;
+  wirelen: number;
+  outer: Endpoint | null;
+  tunnel: TunnelName;
+  vni: number | null;
+  inner: Endpoint | null;
+  checksums: BadChecksum[];
+}
+
+export interface SourceReport {
+  kind: 'file';
+  path: string;
+  format: 'pcap' | 'pcapng';
+  frames: number;
+  bytes: number;
+  /** First and last frame timestamps (null when the file holds no frame). */
+  first: string | null;
+  last: string | null;
+  /** True when the file ended in the middle of a record. */
+  cutShort: boolean;
+  warnings: string[];
+}
+
+export interface ReportDocument {
+  version: number;
+  tool: { name: 'csumtop'; version: string; checksumPath: string };
+  source: SourceReport;
+  totals: {
+    frames: number;
+    badFrames: number;
+    badChecksums: number;
+    malformed: number;
+    /** Bad checksums whose field equals the pseudo-header sum (likely transmit offload). */
+    looksLikeOffload: number;
+  };
+  interfaces: InterfaceReport[];
+  flows: FlowReport[];
+  /** Flows not kept because the flow table was full (their frames are still counted). */
+  flowsEvicted: number;
+  /** Present with --list: every frame with a bad checksum, in file order. */
+  badFrames?: BadFrameReport[];
+  /** Path of the -w output and how many frames went there. */
+  written?: { path: string; frames: number };
+}
