@@ -1,6 +1,349 @@
-// \summary: placeholder until this module's binding lands.
+// \summary: N-API surface of the decoder and the offline analysis: argument checks and
+// conversions only.
+#include <cstddef>
+#include <cstring>
+#include <memory>
+
+#include "flow/file_analysis.h"
 #include "napi/register.h"
 
 namespace csumtop {
-void RegisterAnalyzer(Napi::Env, Napi::Object) {}
+
+namespace {
+
+void read_ports(const Napi::Object& o, const char* name, uint16_t* ports, uint8_t* n) {
+  if (!o.Has(name)) return;
+  Napi::Value v = o.Get(name);
+  if (!v.IsArray()) throw Napi::TypeError::New(o.Env(), std::string(name) + " must be an array");
+  Napi::Array a = v.As<Napi::Array>();
+  if (a.Length() > DecodeOptions::kMaxPorts)
+    throw Napi::RangeError::New(o.Env(), std::string("at most 8 ") + name);
+  *n = 0;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value p = a.Get(i);
+    if (!p.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(name) + ": not a number");
+    const int64_t port = p.As<Napi::Number>().Int64Value();
+    if (port < 1 || port > 65535) throw Napi::RangeError::New(o.Env(), "port out of range");
+    ports[(*n)++] = static_cast<uint16_t>(port);
+  }
+}
+
+DecodeOptions decode_options(const Napi::Value& v) {
+  DecodeOptions d;
+  if (v.IsObject()) {
+    Napi::Object o = v.As<Napi::Object>();
+    read_ports(o, "vxlanPorts", d.vxlan_ports, &d.n_vxlan);
+    read_ports(o, "genevePorts", d.geneve_ports, &d.n_geneve);
+  }
+  return d;
+}
+
+Napi::Object endpoint_object(Napi::Env env, const IpLayer& l) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("family", l.family);
+  o.Set("proto", l.proto);
+  o.Set("tunnel", l.tunnel);
+  o.Set("fragment", l.is_fragment);
+  o.Set("hasPorts", l.l4_offset != 0);
+  o.Set("sport", l.sport);
+  o.Set("dport", l.dport);
+  o.Set("ipId", l.ip_id);
+  o.Set("ipLen", l.ip_len);
+  o.Set("vni", l.vni);
+  o.Set("l3Offset", l.l3_offset);
+  o.Set("l4Offset", l.l4_offset);
+  o.Set("tcpFlags", l.tcp_flags);
+  o.Set("src", Napi::Buffer<uint8_t>::Copy(env, l.src, l.family == 4 ? 4 : 16));
+  o.Set("dst", Napi::Buffer<uint8_t>::Copy(env, l.dst, l.family == 4 ? 4 : 16));
+  return o;
+}
+
+Napi::Object flow_endpoint_object(Napi::Env env, const FlowEndpoint& e) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("family", e.family);
+  o.Set("proto", e.proto);
+  o.Set("hasPorts", e.has_ports != 0);
+  o.Set("sport", e.sport);
+  o.Set("dport", e.dport);
+  o.Set("src", Napi::Buffer<uint8_t>::Copy(env, e.src, e.family == 4 ? 4 : 16));
+  o.Set("dst", Napi::Buffer<uint8_t>::Copy(env, e.dst, e.family == 4 ? 4 : 16));
+  return o;
+}
+
+// decodeFrame(data: Uint8Array, linktype: number, options?: {wirelen, vxlanPorts, genevePorts})
+Napi::Value DecodeFrame(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber())
+    throw Napi::TypeError::New(env, "decodeFrame(data: Uint8Array, linktype: number, options?)");
+  Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
+  const uint32_t linktype = info[1].As<Napi::Number>().Uint32Value();
+  DecodeOptions opts = decode_options(info.Length() > 2 ? info[2] : env.Undefined());
+  uint32_t caplen = static_cast<uint32_t>(data.ElementLength());
+  uint32_t wirelen = caplen;
+  if (info.Length() > 2 && info[2].IsObject()) {
+    Napi::Object o = info[2].As<Napi::Object>();
+    if (o.Has("wirelen")) wirelen = o.Get("wirelen").As<Napi::Number>().Uint32Value();
+  }
+  auto frame = std::make_unique<Frame>();
+  decode_frame(data.Data(), caplen, wirelen, static_cast<uint16_t>(linktype), opts, nullptr,
+               frame.get());
+  const Frame& f = *frame;
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Array layers = Napi::Array::New(env, f.nlayers);
+  for (uint32_t i = 0; i < f.nlayers; i++) layers.Set(i, endpoint_object(env, f.layer[i]));
+  out.Set("layers", layers);
+  Napi::Array sums = Napi::Array::New(env, f.ncsum);
+  for (uint32_t i = 0; i < f.ncsum; i++) {
+    const CsumEntry& e = f.csum[i];
+    Napi::Object c = Napi::Object::New(env);
+    c.Set("depth", e.depth);
+    c.Set("kind", kind_name(e.kind));
+    c.Set("status", status_name(e.status));
+    c.Set("why", e.why);
+    c.Set("found", e.found);
+    c.Set("expected", e.expected);
+    c.Set("fieldOffset", e.field_offset);
+    c.Set("looksPartial", e.looks_partial != 0);
+    sums.Set(i, c);
+  }
+  out.Set("checksums", sums);
+  out.Set("malformed", f.malformed ? Napi::Value(Napi::String::New(env, malformed_name(f.malformed)))
+                                   : env.Null());
+  out.Set("malformedOffset", f.malformed_offset);
+  out.Set("truncated", f.truncated != 0);
+  out.Set("unsupported", f.unsupported_link != 0);
+  out.Set("vlanCount", f.vlan_count);
+  out.Set("vlanId", f.vlan_id);
+  out.Set("direction", f.direction);
+  return out;
+}
+
+Napi::Value Layout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("counterStride", InterfaceCounters::kStride);
+  Napi::Object slots = Napi::Object::New(env);
+  slots.Set("frames", static_cast<uint32_t>(InterfaceCounters::kFrames));
+  slots.Set("bytes", static_cast<uint32_t>(InterfaceCounters::kBytes));
+  slots.Set("badFrames", static_cast<uint32_t>(InterfaceCounters::kBadFrames));
+  slots.Set("malformed", static_cast<uint32_t>(InterfaceCounters::kMalformed));
+  slots.Set("truncated", static_cast<uint32_t>(InterfaceCounters::kTruncated));
+  slots.Set("unsupported", static_cast<uint32_t>(InterfaceCounters::kUnsupported));
+  slots.Set("badChecksums", static_cast<uint32_t>(InterfaceCounters::kBadChecksums));
+  slots.Set("looksPartial", static_cast<uint32_t>(InterfaceCounters::kLooksPartial));
+  o.Set("slots", slots);
+  o.Set("malformedBase", InterfaceCounters::kMalformedBase);
+  o.Set("csumBase", InterfaceCounters::kCsumBase);
+  o.Set("numLayers", static_cast<uint32_t>(kNumLayers));
+  o.Set("numKinds", static_cast<uint32_t>(kNumKinds));
+  o.Set("numStatus", static_cast<uint32_t>(kNumStatus));
+  o.Set("numMalformed", static_cast<uint32_t>(kNumMalformed));
+  Napi::Array mal = Napi::Array::New(env, kNumMalformed);
+  for (uint32_t i = 0; i < kNumMalformed; i++) mal.Set(i, malformed_name(static_cast<uint8_t>(i)));
+  o.Set("malformedNames", mal);
+  Napi::Object rec = Napi::Object::New(env);
+  rec.Set("size", static_cast<uint32_t>(sizeof(BadFrameRecord)));
+  rec.Set("frameNumber", static_cast<uint32_t>(offsetof(BadFrameRecord, frame_number)));
+  rec.Set("tsNs", static_cast<uint32_t>(offsetof(BadFrameRecord, ts_ns)));
+  rec.Set("iface", static_cast<uint32_t>(offsetof(BadFrameRecord, iface)));
+  rec.Set("caplen", static_cast<uint32_t>(offsetof(BadFrameRecord, caplen)));
+  rec.Set("wirelen", static_cast<uint32_t>(offsetof(BadFrameRecord, wirelen)));
+  rec.Set("vni", static_cast<uint32_t>(offsetof(BadFrameRecord, vni)));
+  rec.Set("tunnel", static_cast<uint32_t>(offsetof(BadFrameRecord, tunnel)));
+  rec.Set("hasInner", static_cast<uint32_t>(offsetof(BadFrameRecord, has_inner)));
+  rec.Set("nBad", static_cast<uint32_t>(offsetof(BadFrameRecord, n_bad)));
+  rec.Set("nLayers", static_cast<uint32_t>(offsetof(BadFrameRecord, n_layers)));
+  rec.Set("outer", static_cast<uint32_t>(offsetof(BadFrameRecord, outer)));
+  rec.Set("inner", static_cast<uint32_t>(offsetof(BadFrameRecord, inner)));
+  rec.Set("bad", static_cast<uint32_t>(offsetof(BadFrameRecord, bad)));
+  rec.Set("badSize", static_cast<uint32_t>(sizeof(BadChecksumSample)));
+  rec.Set("maxBad", static_cast<uint32_t>(kMaxSampleChecksums));
+  // Within FlowEndpoint / BadChecksumSample:
+  rec.Set("epFamily", static_cast<uint32_t>(offsetof(FlowEndpoint, family)));
+  rec.Set("epProto", static_cast<uint32_t>(offsetof(FlowEndpoint, proto)));
+  rec.Set("epHasPorts", static_cast<uint32_t>(offsetof(FlowEndpoint, has_ports)));
+  rec.Set("epSport", static_cast<uint32_t>(offsetof(FlowEndpoint, sport)));
+  rec.Set("epDport", static_cast<uint32_t>(offsetof(FlowEndpoint, dport)));
+  rec.Set("epSrc", static_cast<uint32_t>(offsetof(FlowEndpoint, src)));
+  rec.Set("epDst", static_cast<uint32_t>(offsetof(FlowEndpoint, dst)));
+  rec.Set("bDepth", static_cast<uint32_t>(offsetof(BadChecksumSample, depth)));
+  rec.Set("bKind", static_cast<uint32_t>(offsetof(BadChecksumSample, kind)));
+  rec.Set("bLooksPartial", static_cast<uint32_t>(offsetof(BadChecksumSample, looks_partial)));
+  rec.Set("bFound", static_cast<uint32_t>(offsetof(BadChecksumSample, found)));
+  rec.Set("bExpected", static_cast<uint32_t>(offsetof(BadChecksumSample, expected)));
+  o.Set("record", rec);
+  return o;
+}
+
+class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "FileAnalysis",
+                       {InstanceMethod("step", &FileAnalysisWrap::Step),
+                        InstanceMethod("finish", &FileAnalysisWrap::Finish),
+                        InstanceMethod("interfaces", &FileAnalysisWrap::Interfaces),
+                        InstanceMethod("counters", &FileAnalysisWrap::Counters),
+                        InstanceMethod("flows", &FileAnalysisWrap::Flows),
+                        InstanceMethod("takeRecords", &FileAnalysisWrap::TakeRecords),
+                        InstanceMethod("stats", &FileAnalysisWrap::Stats)});
+  }
+
+  // new FileAnalysis(path, {vxlanPorts, genevePorts, maxFlows, listBad, write, overwrite})
+  explicit FileAnalysisWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<FileAnalysisWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsString())
+      throw Napi::TypeError::New(env, "new FileAnalysis(path: string, options?)");
+    FileAnalysisOptions opts;
+    if (info.Length() > 1 && info[1].IsObject()) {
+      Napi::Object o = info[1].As<Napi::Object>();
+      opts.analyzer.decode = decode_options(o);
+      if (o.Has("maxFlows"))
+        opts.analyzer.max_flows = o.Get("maxFlows").As<Napi::Number>().Uint32Value();
+      if (o.Has("listBad") && o.Get("listBad").ToBoolean().Value())
+        opts.analyzer.max_records = 1u << 16;  // drained by takeRecords() after every step
+      if (o.Has("write") && o.Get("write").IsString())
+        opts.write_path = o.Get("write").As<Napi::String>().Utf8Value();
+      if (o.Has("overwrite")) opts.overwrite = o.Get("overwrite").ToBoolean().Value();
+    }
+    fa_ = std::make_unique<FileAnalysis>(opts);
+    if (!fa_->open(info[0].As<Napi::String>().Utf8Value()))
+      throw Napi::Error::New(env, fa_->error());
+  }
+
+ private:
+  Napi::Value Step(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t max = 65536;
+    if (info.Length() > 0 && info[0].IsNumber()) max = info[0].As<Napi::Number>().Uint32Value();
+    // Records are drained per step; keep a step within the record buffer.
+    const uint32_t cap = fa_->analyzer().options().max_records;
+    if (cap && max > cap) max = cap;
+    Napi::Object r = Napi::Object::New(env);
+    switch (fa_->step(max)) {
+      case StepResult::kMore:
+        r.Set("status", "more");
+        break;
+      case StepResult::kDone:
+        r.Set("status", "done");
+        break;
+      case StepResult::kTruncated:
+        r.Set("status", "truncated");
+        r.Set("message", fa_->warning());
+        break;
+      case StepResult::kError:
+        r.Set("status", "error");
+        r.Set("message", fa_->error());
+        break;
+    }
+    return r;
+  }
+
+  Napi::Value Finish(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!fa_->finish()) return Napi::String::New(env, fa_->error());
+    return env.Null();
+  }
+
+  Napi::Value Interfaces(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const auto& ifs = fa_->reader().interfaces();
+    Napi::Array a = Napi::Array::New(env, ifs.size());
+    for (uint32_t i = 0; i < ifs.size(); i++) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("name", ifs[i].name);
+      o.Set("description", ifs[i].description);
+      o.Set("linktype", ifs[i].linktype);
+      o.Set("snaplen", ifs[i].snaplen);
+      o.Set("section", ifs[i].section);
+      a.Set(i, o);
+    }
+    return a;
+  }
+
+  // Float64Array of interface_count * stride counters (exact below 2^53).
+  Napi::Value Counters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Analyzer& an = fa_->analyzer();
+    const uint32_t n = std::max<uint32_t>(an.interface_count(),
+                                          static_cast<uint32_t>(fa_->reader().interfaces().size()));
+    Napi::Float64Array out = Napi::Float64Array::New(env, static_cast<size_t>(n) * InterfaceCounters::kStride);
+    for (uint32_t i = 0; i < n; i++) {
+      const InterfaceCounters& c = an.counters(i);
+      for (uint32_t j = 0; j < InterfaceCounters::kStride; j++)
+        out[static_cast<size_t>(i) * InterfaceCounters::kStride + j] = static_cast<double>(c.v[j]);
+    }
+    return out;
+  }
+
+  Napi::Value Flows(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array a = Napi::Array::New(env);
+    uint32_t k = 0;
+    fa_->analyzer().flows().for_each([&](const BadFlow& b) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("iface", b.key.iface);
+      o.Set("tunnel", b.key.tunnel);
+      o.Set("vni", b.key.vni);
+      o.Set("hasInner", b.key.has_inner != 0);
+      o.Set("outer", flow_endpoint_object(env, b.key.outer));
+      if (b.key.has_inner) o.Set("inner", flow_endpoint_object(env, b.key.inner));
+      o.Set("count", static_cast<double>(b.count));
+      o.Set("firstNs", Napi::BigInt::New(env, b.first_ns));
+      o.Set("lastNs", Napi::BigInt::New(env, b.last_ns));
+      o.Set("exampleFrame", static_cast<double>(b.example_frame));
+      o.Set("badMask", b.bad_mask);
+      Napi::Array ex = Napi::Array::New(env, b.n_example);
+      for (uint32_t i = 0; i < b.n_example; i++) {
+        Napi::Object e = Napi::Object::New(env);
+        e.Set("depth", b.example[i].depth);
+        e.Set("kind", b.example[i].kind);
+        e.Set("looksPartial", b.example[i].looks_partial != 0);
+        e.Set("found", b.example[i].found);
+        e.Set("expected", b.example[i].expected);
+        ex.Set(i, e);
+      }
+      o.Set("example", ex);
+      a.Set(k++, o);
+    });
+    return a;
+  }
+
+  // The packed BadFrameRecords since the last call (a copy), then clears them.
+  Napi::Value TakeRecords(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Analyzer& an = fa_->analyzer();
+    const auto& recs = an.records();
+    Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::Copy(
+        env, reinterpret_cast<const uint8_t*>(recs.data()), recs.size() * sizeof(BadFrameRecord));
+    an.clear_records();
+    return buf;
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("frames", static_cast<double>(fa_->frames()));
+    o.Set("firstNs", Napi::BigInt::New(env, fa_->first_ns()));
+    o.Set("lastNs", Napi::BigInt::New(env, fa_->last_ns()));
+    o.Set("written", static_cast<double>(fa_->written()));
+    o.Set("format", fa_->reader().format() == FileFormat::kPcap ? "pcap" : "pcapng");
+    o.Set("bytesRead", static_cast<double>(fa_->reader().bytes_read()));
+    o.Set("blocksSkipped", static_cast<double>(fa_->reader().blocks_skipped()));
+    o.Set("flowsEvicted", static_cast<double>(fa_->analyzer().flows().evicted()));
+    o.Set("recordsDropped", static_cast<double>(fa_->analyzer().records_dropped()));
+    return o;
+  }
+
+  std::unique_ptr<FileAnalysis> fa_;
+};
+
+}  // namespace
+
+void RegisterAnalyzer(Napi::Env env, Napi::Object exports) {
+  exports.Set("decodeFrame", Napi::Function::New(env, DecodeFrame, "decodeFrame"));
+  exports.Set("layout", Napi::Function::New(env, Layout, "layout"));
+  exports.Set("FileAnalysis", FileAnalysisWrap::Define(env));
+}
+
 }  // namespace csumtop

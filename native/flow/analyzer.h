@@ -1,0 +1,71 @@
+// \summary: Decode + verify + count: the per-frame work every source (file, AF_PACKET
+// ring, libpcap) feeds, with per-interface counters, the bad-flow table and packed
+// records of bad frames for JavaScript.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "decode/frame.h"
+#include "flow/bad_flows.h"
+#include "flow/counters.h"
+
+namespace csumtop {
+
+// One bad frame as it crosses to JavaScript: fixed-size little-endian records in a
+// reused buffer (no object per frame). Offsets are exported by the addon (recordLayout).
+struct BadFrameRecord {
+  uint64_t frame_number;
+  uint64_t ts_ns;
+  uint32_t iface;
+  uint32_t caplen;
+  uint32_t wirelen;
+  uint32_t vni;
+  uint8_t tunnel;
+  uint8_t has_inner;
+  uint8_t n_bad;
+  uint8_t n_layers;
+  FlowEndpoint outer;
+  FlowEndpoint inner;
+  BadChecksumSample bad[kMaxSampleChecksums];
+};
+
+struct AnalyzerOptions {
+  DecodeOptions decode;
+  uint32_t max_flows = 65536;
+  // Keep a record of every bad frame (file mode with --list) up to this many per drain;
+  // beyond it they are counted in records_dropped().
+  uint32_t max_records = 0;
+};
+
+class Analyzer {
+ public:
+  explicit Analyzer(const AnalyzerOptions& opts);
+
+  // Decodes and accounts one frame. The returned view is valid until the next call.
+  const Frame& process(uint32_t iface, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
+                       uint64_t ts_ns, uint16_t linktype, uint64_t frame_number,
+                       const OffloadHint* hint);
+
+  InterfaceCounters& counters(uint32_t iface);  // grows on demand
+  uint32_t interface_count() const { return static_cast<uint32_t>(counters_.size()); }
+  const BadFlowTable& flows() const { return flows_; }
+
+  const std::vector<BadFrameRecord>& records() const { return records_; }
+  void clear_records() { records_.clear(); }
+  uint64_t records_dropped() const { return records_dropped_; }
+
+  const AnalyzerOptions& options() const { return opts_; }
+
+ private:
+  void account(uint32_t iface, const Frame& f, uint64_t frame_number, uint64_t ts_ns,
+               uint32_t caplen, uint32_t wirelen);
+
+  AnalyzerOptions opts_;
+  Frame frame_;
+  std::vector<InterfaceCounters> counters_;
+  BadFlowTable flows_;
+  std::vector<BadFrameRecord> records_;
+  uint64_t records_dropped_ = 0;
+};
+
+}  // namespace csumtop

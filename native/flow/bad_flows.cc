@@ -1,0 +1,117 @@
+// \summary: Bounded bad-flow table (see bad_flows.h).
+#include "flow/bad_flows.h"
+
+#include <cstring>
+
+namespace csumtop {
+
+static_assert(sizeof(FlowEndpoint) == 40, "FlowEndpoint must have no padding: it is hashed");
+static_assert(sizeof(FlowKey) == 92, "FlowKey must have no padding: it is hashed");
+
+void endpoint_of(const IpLayer& l, FlowEndpoint* ep) {
+  std::memset(ep, 0, sizeof *ep);
+  ep->family = l.family;
+  ep->proto = l.proto;
+  ep->has_ports = l.l4_offset != 0;
+  if (ep->has_ports) {
+    ep->sport = l.sport;
+    ep->dport = l.dport;
+  }
+  std::memcpy(ep->src, l.src, 16);
+  std::memcpy(ep->dst, l.dst, 16);
+}
+
+void flow_key_of(const Frame& f, uint32_t iface, FlowKey* key) {
+  std::memset(key, 0, sizeof *key);
+  key->iface = iface;
+  if (f.nlayers == 0) return;
+  endpoint_of(f.layer[0], &key->outer);
+  if (f.nlayers > 1) {
+    const IpLayer& in = f.layer[f.nlayers - 1];
+    key->has_inner = 1;
+    key->tunnel = f.layer[1].tunnel;
+    key->vni = f.layer[1].vni;
+    endpoint_of(in, &key->inner);
+  }
+}
+
+int bad_samples_of(const Frame& f, BadChecksumSample* out) {
+  int n = 0;
+  for (int i = 0; i < f.ncsum && n < kMaxSampleChecksums; i++) {
+    const CsumEntry& e = f.csum[i];
+    if (e.status != kStatusBad) continue;
+    out[n].depth = e.depth;
+    out[n].kind = e.kind;
+    out[n].looks_partial = e.looks_partial;
+    out[n].pad = 0;
+    out[n].found = e.found;
+    out[n].expected = e.expected;
+    n++;
+  }
+  return n;
+}
+
+namespace {
+uint64_t hash_key(const FlowKey& k) {
+  // FNV-1a: bad frames are the rare case, so simplicity beats speed here.
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(&k);
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < sizeof k; i++) {
+    h ^= p[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+}  // namespace
+
+BadFlowTable::BadFlowTable(uint32_t max_flows) : max_(max_flows ? max_flows : 1) {
+  uint32_t cap = 16;
+  while (cap < max_ * 2) cap <<= 1;  // load factor at most 1/2
+  slots_.resize(cap);
+  mask_ = cap - 1;
+}
+
+void BadFlowTable::clear() {
+  for (BadFlow& b : slots_) b.used = 0;
+  size_ = 0;
+  evicted_ = 0;
+}
+
+void BadFlowTable::add(const Frame& f, uint32_t iface, uint64_t frame_number, uint64_t ts_ns) {
+  FlowKey key;
+  flow_key_of(f, iface, &key);
+  uint32_t i = static_cast<uint32_t>(hash_key(key)) & mask_;
+  for (;; i = (i + 1) & mask_) {
+    BadFlow& b = slots_[i];
+    if (!b.used) {
+      if (size_ >= max_) {
+        evicted_++;
+        return;
+      }
+      b.used = 1;
+      b.key = key;
+      b.count = 0;
+      b.first_ns = ts_ns;
+      b.last_ns = ts_ns;
+      b.bad_mask = 0;
+      b.example_frame = frame_number;
+      b.n_example = static_cast<uint8_t>(bad_samples_of(f, b.example));
+      size_++;
+    } else if (std::memcmp(&b.key, &key, sizeof key) != 0) {
+      continue;
+    }
+    b.count++;
+    if (ts_ns < b.first_ns) b.first_ns = ts_ns;
+    if (ts_ns > b.last_ns) b.last_ns = ts_ns;
+    for (int j = 0; j < f.ncsum; j++) {
+      const CsumEntry& e = f.csum[j];
+      if (e.status == kStatusBad) {
+        const uint32_t layer = e.depth == 0 ? kLayerOuter : kLayerInner;
+        b.bad_mask |= 1u << (layer * kNumKinds + e.kind);
+      }
+    }
+    return;
+  }
+}
+
+}  // namespace csumtop

@@ -1,0 +1,37 @@
+// \summary: Per-interface counters, laid out flat so they cross to JavaScript as one
+// Float64Array (the layout is exported by the addon, never duplicated in TypeScript).
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+#include "decode/frame.h"
+
+namespace csumtop {
+
+struct InterfaceCounters {
+  // Scalar slots, in this order; kNumScalars must follow the last one.
+  enum Slot : uint32_t {
+    kFrames = 0,
+    kBytes,          // wire bytes
+    kBadFrames,      // frames with at least one bad checksum
+    kMalformed,
+    kTruncated,
+    kUnsupported,    // frames on a link type we do not decode
+    kBadChecksums,
+    kLooksPartial,   // bad checksums whose field equals the pseudo-header sum
+    kNumScalars
+  };
+  static constexpr uint32_t kMalformedBase = kNumScalars;
+  static constexpr uint32_t kCsumBase = kMalformedBase + kNumMalformed;
+  static constexpr uint32_t kStride = kCsumBase + kNumLayers * kNumKinds * kNumStatus;
+
+  uint64_t v[kStride];
+
+  InterfaceCounters() { clear(); }
+  void clear() { std::memset(v, 0, sizeof v); }
+  static constexpr uint32_t csum_slot(uint32_t layer, uint32_t kind, uint32_t status) {
+    return kCsumBase + (layer * kNumKinds + kind) * kNumStatus + status;
+  }
+};
+
+}  // namespace csumtop

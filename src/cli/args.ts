@@ -1,0 +1,89 @@
+/**
+ * Command-line parsing. Every mistake becomes a UsageError (exit status 2) with a
+ * message that names the flag; nothing here touches the network or the file system.
+ */
+import { parseArgs } from 'node:util';
+
+export class UsageError extends Error {}
+
+export interface Options {
+  help: boolean;
+  version: boolean;
+  read: string | null;
+  write: string | null;
+  json: boolean;
+  list: boolean;
+  vxlanPorts: number[];
+  genevePorts: number[];
+  maxFlows: number;
+  top: number;
+}
+
+export const DEFAULT_VXLAN_PORTS = [4789, 8472];
+export const DEFAULT_GENEVE_PORTS = [6081];
+
+function parsePorts(flag: string, text: string): number[] {
+  const ports = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (ports.length === 0) throw new UsageError(`${flag}: expected a comma-separated list of ports`);
+  if (ports.length > 8) throw new UsageError(`${flag}: at most 8 ports`);
+  return ports.map((p) => {
+    if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) {
+      throw new UsageError(`${flag}: '${p}' is not a port number (1-65535)`);
+    }
+    return Number(p);
+  });
+}
+
+function parseCount(flag: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`${flag}: '${text}' is not a whole number between ${min} and ${max}`);
+  }
+  return Number(text);
+}
+
+export function parseOptions(argv: string[]): Options {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+        read: { type: 'string', short: 'r' },
+        write: { type: 'string', short: 'w' },
+        json: { type: 'boolean' },
+        list: { type: 'boolean' },
+        'vxlan-port': { type: 'string' },
+        'geneve-port': { type: 'string' },
+        'max-flows': { type: 'string' },
+        top: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  const v = parsed.values;
+  if (parsed.positionals.length > 0) {
+    throw new UsageError(`unexpected argument '${parsed.positionals[0]}' (a capture file is given with -r FILE)`);
+  }
+  const opts: Options = {
+    help: v.help === true,
+    version: v.version === true,
+    read: v.read ?? null,
+    write: v.write ?? null,
+    json: v.json === true,
+    list: v.list === true,
+    vxlanPorts: v['vxlan-port'] !== undefined ? parsePorts('--vxlan-port', v['vxlan-port']) : DEFAULT_VXLAN_PORTS,
+    genevePorts: v['geneve-port'] !== undefined ? parsePorts('--geneve-port', v['geneve-port']) : DEFAULT_GENEVE_PORTS,
+    maxFlows: v['max-flows'] !== undefined ? parseCount('--max-flows', v['max-flows'], 1, 10_000_000) : 65536,
+    top: v.top !== undefined ? parseCount('--top', v.top, 0, 1_000_000) : 20,
+  };
+  if (opts.read === '') throw new UsageError('-r: expected a capture file name');
+  if (opts.write === '') throw new UsageError('-w: expected an output file name');
+  if (opts.write !== null && opts.read !== null && opts.write === opts.read) {
+    throw new UsageError('-w must not name the file given to -r');
+  }
+  return opts;
+}

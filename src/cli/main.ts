@@ -1,0 +1,92 @@
+/**
+ * csumtop's entry point: parses flags, runs the chosen mode, returns the exit status.
+ * Exit statuses (also in --help and the README): 0 no bad checksum, 1 bad checksums
+ * found, 2 usage or input error.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { analyzeFile, InputError } from '../capture/file-run.js';
+import { ROOT } from '../native/addon.js';
+import { activeChecksumPath } from '../native/checksum.js';
+import { buildReport } from '../output/report.js';
+import { renderText } from '../output/text-report.js';
+import { parseOptions, UsageError, type Options } from './args.js';
+import { HELP } from './help.js';
+
+export const EXIT_OK = 0;
+export const EXIT_BAD = 1;
+export const EXIT_USAGE = 2;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Writes and waits until the text is handed to the OS, so no output is lost on exit. */
+function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    stream.write(text, () => resolve());
+  });
+}
+
+function warn(text: string): Promise<void> {
+  return write(process.stderr, `csumtop: ${text}\n`);
+}
+
+async function readMode(opts: Options & { read: string }): Promise<number> {
+  const run = analyzeFile(opts.read, {
+    vxlanPorts: opts.vxlanPorts,
+    genevePorts: opts.genevePorts,
+    maxFlows: opts.maxFlows,
+    listBad: opts.list,
+    write: opts.write ?? undefined,
+    overwrite: true,
+  });
+  const doc = buildReport(run, { version: version(), checksumPath: activeChecksumPath() });
+  if (opts.write !== null && run.error === null) doc.written = { path: opts.write, frames: run.stats.written };
+  await write(process.stdout, opts.json ? JSON.stringify(doc, null, 2) + '\n' : renderText(doc, { maxFlows: opts.top }));
+  for (const w of doc.source.warnings) await warn(`warning: ${w}`);
+  if (run.error !== null) return EXIT_USAGE;
+  return doc.totals.badFrames > 0 ? EXIT_BAD : EXIT_OK;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  // A closed pipe (csumtop ... | head) is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+  let opts: Options;
+  try {
+    opts = parseOptions(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      await warn(`${err.message}\nTry 'csumtop --help'.`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  if (opts.help) {
+    await write(process.stdout, HELP);
+    return EXIT_OK;
+  }
+  if (opts.version) {
+    await write(process.stdout, `csumtop ${version()}\n`);
+    return EXIT_OK;
+  }
+  if (opts.read === null) {
+    await warn(
+      'live capture is not available in this version; analyse a capture file with -r FILE\nTry \'csumtop --help\'.',
+    );
+    return EXIT_USAGE;
+  }
+  try {
+    return await readMode({ ...opts, read: opts.read });
+  } catch (err) {
+    if (err instanceof InputError) {
+      await warn(err.message);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Typed view of the decoder and offline-analysis part of the addon
+ * (native/napi/analyzer_napi.cc).
+ */
+import { loadAddon } from './addon.js';
+
+export interface DecodeOptions {
+  vxlanPorts?: number[];
+  genevePorts?: number[];
+}
+
+export interface NativeEndpoint {
+  family: number;
+  proto: number;
+  hasPorts: boolean;
+  sport: number;
+  dport: number;
+  src: Buffer;
+  dst: Buffer;
+}
+
+export interface DecodedLayer extends NativeEndpoint {
+  tunnel: number;
+  fragment: number;
+  ipId: number;
+  ipLen: number;
+  vni: number;
+  l3Offset: number;
+  l4Offset: number;
+  tcpFlags: number;
+}
+
+export interface DecodedChecksum {
+  depth: number;
+  kind: string;
+  status: string;
+  why: number;
+  found: number;
+  expected: number;
+  fieldOffset: number;
+  looksPartial: boolean;
+}
+
+export interface DecodedFrame {
+  layers: DecodedLayer[];
+  checksums: DecodedChecksum[];
+  malformed: string | null;
+  malformedOffset: number;
+  truncated: boolean;
+  unsupported: boolean;
+  vlanCount: number;
+  vlanId: number;
+  direction: number;
+}
+
+export interface RecordLayout {
+  size: number;
+  frameNumber: number;
+  tsNs: number;
+  iface: number;
+  caplen: number;
+  wirelen: number;
+  vni: number;
+  tunnel: number;
+  hasInner: number;
+  nBad: number;
+  nLayers: number;
+  outer: number;
+  inner: number;
+  bad: number;
+  badSize: number;
+  maxBad: number;
+  epFamily: number;
+  epProto: number;
+  epHasPorts: number;
+  epSport: number;
+  epDport: number;
+  epSrc: number;
+  epDst: number;
+  bDepth: number;
+  bKind: number;
+  bLooksPartial: number;
+  bFound: number;
+  bExpected: number;
+}
+
+export interface NativeLayout {
+  counterStride: number;
+  slots: {
+    frames: number;
+    bytes: number;
+    badFrames: number;
+    malformed: number;
+    truncated: number;
+    unsupported: number;
+    badChecksums: number;
+    looksPartial: number;
+  };
+  malformedBase: number;
+  csumBase: number;
+  numLayers: number;
+  numKinds: number;
+  numStatus: number;
+  numMalformed: number;
+  malformedNames: string[];
+  record: RecordLayout;
+}
+
+export interface FileInterface {
+  name: string;
+  description: string;
+  linktype: number;
+  snaplen: number;
+  section: number;
+}
+
+export interface NativeBadChecksum {
+  depth: number;
+  kind: number;
+  looksPartial: boolean;
+  found: number;
+  expected: number;
+}
+
+export interface NativeFlow {
+  iface: number;
+  tunnel: number;
+  vni: number;
+  hasInner: boolean;
+  outer: NativeEndpoint;
+  inner?: NativeEndpoint;
+  count: number;
+  firstNs: bigint;
+  lastNs: bigint;
+  exampleFrame: number;
+  badMask: number;
+  example: NativeBadChecksum[];
+}
+
+export type StepStatus =
+  | { status: 'more' | 'done' }
+  | { status: 'truncated' | 'error'; message: string };
+
+export interface FileStats {
+  frames: number;
+  firstNs: bigint;
+  lastNs: bigint;
+  written: number;
+  format: 'pcap' | 'pcapng';
+  bytesRead: number;
+  blocksSkipped: number;
+  flowsEvicted: number;
+  recordsDropped: number;
+}
+
+export interface FileAnalysisOptions extends DecodeOptions {
+  maxFlows?: number;
+  listBad?: boolean;
+  write?: string;
+  overwrite?: boolean;
+}
+
+export interface FileAnalysis {
+  step(maxFrames?: number): StepStatus;
+  /** Closes the -w file; returns an error message or null. */
+  finish(): string | null;
+  interfaces(): FileInterface[];
+  counters(): Float64Array;
+  flows(): NativeFlow[];
+  takeRecords(): Buffer;
+  stats(): FileStats;
+}
+
+interface AnalyzerAddon {
+  decodeFrame(data: Uint8Array, linktype: number, options?: DecodeOptions & { wirelen?: number }): DecodedFrame;
+  layout(): NativeLayout;
+  FileAnalysis: new (path: string, options?: FileAnalysisOptions) => FileAnalysis;
+}
+
+function addon(): AnalyzerAddon {
+  return loadAddon() as unknown as AnalyzerAddon;
+}
+
+export function decodeFrame(
+  data: Uint8Array,
+  linktype: number,
+  options?: DecodeOptions & { wirelen?: number },
+): DecodedFrame {
+  return addon().decodeFrame(data, linktype, options);
+}
+
+let layoutCache: NativeLayout | undefined;
+export function nativeLayout(): NativeLayout {
+  layoutCache ??= addon().layout();
+  return layoutCache;
+}
+
+/** Opens a capture file for analysis; throws with the reader's message (naming the offset). */
+export function openFileAnalysis(path: string, options: FileAnalysisOptions): FileAnalysis {
+  const Ctor = addon().FileAnalysis;
+  return new Ctor(path, options);
+}

@@ -1,0 +1,99 @@
+/**
+ * Decodes the packed bad-frame records of the addon (native/flow/analyzer.h,
+ * BadFrameRecord) and the flow table entries into report objects. Offsets come from
+ * the addon's own layout, never from constants repeated here.
+ */
+import { formatAddress } from '../model/addr.js';
+import type { BadChecksum, Endpoint } from '../model/report.js';
+import { KINDS, LAYERS, TUNNELS, type TunnelName } from '../model/verdict.js';
+import type { NativeBadChecksum, NativeEndpoint, RecordLayout } from '../native/analyzer.js';
+
+export interface DecodedRecord {
+  frame: number;
+  tsNs: bigint;
+  iface: number;
+  caplen: number;
+  wirelen: number;
+  outer: Endpoint | null;
+  tunnel: TunnelName;
+  vni: number | null;
+  inner: Endpoint | null;
+  checksums: BadChecksum[];
+}
+
+export function endpointFromNative(e: NativeEndpoint): Endpoint {
+  return {
+    family: e.family === 6 ? 6 : 4,
+    src: formatAddress(e.family, e.src),
+    dst: formatAddress(e.family, e.dst),
+    proto: e.proto,
+    sport: e.hasPorts ? e.sport : null,
+    dport: e.hasPorts ? e.dport : null,
+  };
+}
+
+export function badChecksumFromNative(b: NativeBadChecksum): BadChecksum {
+  return {
+    layer: LAYERS[b.depth === 0 ? 0 : 1],
+    depth: b.depth,
+    protocol: KINDS[b.kind],
+    found: b.found,
+    expected: b.expected,
+    looksLikeOffload: b.looksPartial,
+  };
+}
+
+function endpointAt(buf: Buffer, off: number, L: RecordLayout): Endpoint | null {
+  const family = buf.readUInt8(off + L.epFamily);
+  if (family !== 4 && family !== 6) return null;
+  const len = family === 4 ? 4 : 16;
+  return endpointFromNative({
+    family,
+    proto: buf.readUInt8(off + L.epProto),
+    hasPorts: buf.readUInt8(off + L.epHasPorts) !== 0,
+    sport: buf.readUInt16LE(off + L.epSport),
+    dport: buf.readUInt16LE(off + L.epDport),
+    src: buf.subarray(off + L.epSrc, off + L.epSrc + len),
+    dst: buf.subarray(off + L.epDst, off + L.epDst + len),
+  });
+}
+
+/** The records are little-endian structs written by this host: read them as such. */
+export function decodeRecords(buf: Buffer, L: RecordLayout): DecodedRecord[] {
+  const out: DecodedRecord[] = [];
+  for (let off = 0; off + L.size <= buf.length; off += L.size) {
+    const hasInner = buf.readUInt8(off + L.hasInner) !== 0;
+    const nBad = Math.min(buf.readUInt8(off + L.nBad), L.maxBad);
+    const checksums: BadChecksum[] = [];
+    for (let i = 0; i < nBad; i++) {
+      const b = off + L.bad + i * L.badSize;
+      checksums.push(
+        badChecksumFromNative({
+          depth: buf.readUInt8(b + L.bDepth),
+          kind: buf.readUInt8(b + L.bKind),
+          looksPartial: buf.readUInt8(b + L.bLooksPartial) !== 0,
+          found: buf.readUInt16LE(b + L.bFound),
+          expected: buf.readUInt16LE(b + L.bExpected),
+        }),
+      );
+    }
+    out.push({
+      frame: Number(buf.readBigUInt64LE(off + L.frameNumber)),
+      tsNs: buf.readBigUInt64LE(off + L.tsNs),
+      iface: buf.readUInt32LE(off + L.iface),
+      caplen: buf.readUInt32LE(off + L.caplen),
+      wirelen: buf.readUInt32LE(off + L.wirelen),
+      outer: endpointAt(buf, off + L.outer, L),
+      tunnel: hasInner ? TUNNELS[buf.readUInt8(off + L.tunnel)] ?? 'none' : 'none',
+      vni: hasInner && isVniTunnel(buf.readUInt8(off + L.tunnel)) ? buf.readUInt32LE(off + L.vni) : null,
+      inner: hasInner ? endpointAt(buf, off + L.inner, L) : null,
+      checksums,
+    });
+  }
+  return out;
+}
+
+/** VXLAN and Geneve carry a VNI; IP-in-IP does not. */
+export function isVniTunnel(tunnel: number): boolean {
+  return TUNNELS[tunnel] === 'vxlan' || TUNNELS[tunnel] === 'geneve';
+}

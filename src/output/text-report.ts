@@ -1,0 +1,134 @@
+/**
+ * Renders a ReportDocument as the plain-text report of `csumtop -r`: per interface a
+ * table of layer x protocol, then the flows with bad checksums, then notes.
+ */
+import { hex16 } from '../model/addr.js';
+import type { BadChecksum, BadFrameReport, Endpoint, FlowReport, ReportDocument } from '../model/report.js';
+
+const LINKTYPE_NAMES: Record<number, string> = {
+  0: 'BSD loopback',
+  1: 'Ethernet',
+  12: 'raw IP',
+  14: 'raw IP',
+  101: 'raw IP',
+  108: 'OpenBSD loopback',
+  113: 'Linux cooked (SLL)',
+  228: 'raw IPv4',
+  229: 'raw IPv6',
+  276: 'Linux cooked v2 (SLL2)',
+};
+
+const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 4: 'ipip', 6: 'tcp', 17: 'udp', 41: 'ipv6', 58: 'icmpv6' };
+
+export function protoName(p: number): string {
+  return PROTO_NAMES[p] ?? `proto ${p}`;
+}
+
+function hostPort(addr: string, port: number | null, family: 4 | 6): string {
+  if (port === null) return addr;
+  return family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/** "10.0.0.1:5353 > 10.0.0.2:53 udp" (ICMP shows type/code instead of ports). */
+export function formatEndpoint(e: Endpoint): string {
+  const p = protoName(e.proto);
+  if (e.proto === 1 || e.proto === 58) {
+    const tc = e.sport !== null ? ` type ${e.sport} code ${e.dport}` : '';
+    return `${e.src} > ${e.dst} ${p}${tc}`;
+  }
+  return `${hostPort(e.src, e.sport, e.family)} > ${hostPort(e.dst, e.dport, e.family)} ${p}`;
+}
+
+/** "outer udp 0x7427 -> 0x6287" in tcpdump's notation; marks likely offload. */
+export function formatBadChecksum(b: BadChecksum): string {
+  const note = b.looksLikeOffload ? ' (pseudo-header sum only: transmit offload?)' : '';
+  return `${b.layer} ${b.protocol} ${hex16(b.found)} -> ${hex16(b.expected)}${note}`;
+}
+
+function pad(s: string | number, n: number, left = false): string {
+  const t = String(s);
+  return left ? t.padEnd(n) : t.padStart(n);
+}
+
+function tunnelText(tunnel: string, vni: number | null): string {
+  if (tunnel === 'none') return '';
+  return vni === null ? tunnel : `${tunnel} vni ${vni}`;
+}
+
+function flowLine(f: FlowReport): string[] {
+  const lines = [
+    `  ${pad(f.count, 8)}  ${f.interface}  ${formatEndpoint(f.outer)}` +
+      (f.inner ? `  [${tunnelText(f.tunnel, f.vni)}]  ${formatEndpoint(f.inner)}` : ''),
+    `            bad: ${f.badChecksums.join(', ')}; first ${f.first}, last ${f.last}`,
+    `            e.g. frame ${f.example.frame}: ${f.example.checksums.map(formatBadChecksum).join('; ')}`,
+  ];
+  return lines;
+}
+
+export function formatBadFrame(b: BadFrameReport): string {
+  const where = b.outer ? formatEndpoint(b.outer) : '';
+  const inner = b.inner ? `  [${tunnelText(b.tunnel, b.vni)}]  ${formatEndpoint(b.inner)}` : '';
+  return `${b.frame} ${b.time} ${b.interface} ${where}${inner}  ${b.checksums.map(formatBadChecksum).join('; ')}`;
+}
+
+export function renderText(doc: ReportDocument, opts: { maxFlows: number }): string {
+  const out: string[] = [];
+  const s = doc.source;
+  const span = s.first ? `, ${s.first} .. ${s.last}` : '';
+  out.push(`csumtop ${doc.tool.version}: ${s.path} (${s.format}, ${s.frames} frames, ${s.bytes} bytes${span})`);
+  out.push(`checksum engine: ${doc.tool.checksumPath}`);
+  out.push('');
+  for (const i of doc.interfaces) {
+    const lt = LINKTYPE_NAMES[i.linktype] ?? `link type ${i.linktype}`;
+    out.push(
+      `Interface ${i.name} (${lt}): ${i.frames} frames, ${i.badFrames} with bad checksums, ` +
+        `${i.malformed} malformed, ${i.truncated} truncated` + (i.unsupported ? `, ${i.unsupported} on an unsupported link type` : ''),
+    );
+    if (i.checksums.length > 0) {
+      out.push(
+        `  ${pad('layer', 5, true)}  ${pad('protocol', 8, true)} ${pad('packets', 10)} ${pad('ok', 10)} ${pad('bad', 8)} ${pad('bad%', 8)} ${pad('absent', 8)} ${pad('unverif.', 8)}`,
+      );
+      for (const r of i.checksums) {
+        out.push(
+          `  ${pad(r.layer, 5, true)}  ${pad(r.protocol, 8, true)} ${pad(r.packets, 10)} ${pad(r.ok, 10)} ${pad(r.bad, 8)} ${pad(r.badPercent.toFixed(3), 8)} ${pad(r.absent, 8)} ${pad(r.unverifiable, 8)}`,
+        );
+      }
+    }
+    const reasons = Object.entries(i.malformedReasons);
+    if (reasons.length > 0) {
+      out.push(`  malformed: ${reasons.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    }
+    out.push('');
+  }
+  if (doc.flows.length === 0) {
+    out.push('No bad checksums.');
+  } else {
+    const shown = doc.flows.slice(0, opts.maxFlows);
+    out.push(`Flows with bad checksums (${shown.length} of ${doc.flows.length}, most frequent first):`);
+    for (const f of shown) out.push(...flowLine(f));
+  }
+  if (doc.flowsEvicted > 0) out.push(`(${doc.flowsEvicted} more flows not kept: the flow table was full)`);
+  if (doc.badFrames) {
+    out.push('');
+    out.push(`Frames with bad checksums (${doc.badFrames.length}):`);
+    for (const b of doc.badFrames) out.push(`  ${formatBadFrame(b)}`);
+  }
+  if (doc.totals.looksLikeOffload > 0) {
+    out.push('');
+    out.push(
+      `Note: ${doc.totals.looksLikeOffload} of ${doc.totals.badChecksums} bad checksums hold exactly the pseudo-header sum. ` +
+        'That is what transmit checksum offload leaves in a packet captured on the sending host before the NIC ' +
+        'fills it in: likely not an error on the wire. A file does not carry the kernel\'s per-packet checksum ' +
+        'status; capture live with csumtop on that host to have the kernel tell.',
+    );
+  }
+  if (doc.written) {
+    out.push('');
+    out.push(`Wrote ${doc.written.frames} frames with bad checksums to ${doc.written.path}`);
+  }
+  for (const w of s.warnings) {
+    out.push('');
+    out.push(`warning: ${w}`);
+  }
+  return out.join('\n') + '\n';
+}
