@@ -29,6 +29,22 @@ Path active_path();
 // Returns false (and leaves the active path alone) when `p` is unavailable.
 bool set_active_path(Path p);
 
+// The best path this build and CPU can run: avx2 > sse2 > adc64 on x86, neon > adc64 on
+// arm64, adc64 elsewhere (scalar is the reference, never the best).
+Path best_path();
+// Parses a CSUMTOP_CSUM_PATH value; false for a name that is not a Path.
+bool parse_path(const char* name, Path* out);
+
+// How the start-up choice was made, so that a forced path that could not be honoured is
+// observable (the binding exports it; tests assert on it).
+struct PathSelection {
+  Path active;          // chosen at start-up (set_active_path() may change it later)
+  bool forced;          // CSUMTOP_CSUM_PATH was set and non-empty
+  bool fell_back;       // ...but named an unknown or unavailable path, so `active` is best_path()
+  char requested[16];   // its value, truncated; "" when unset
+};
+const PathSelection& startup_selection();
+
 // Partial sum with the active kernel.
 uint32_t partial(const uint8_t* data, size_t len, uint32_t initial = 0);
 
@@ -50,6 +66,17 @@ inline uint32_t add_partial(uint32_t a, uint32_t b) {
 
 // The checksum field value for data whose partial sum is `sum`: ~fold(sum).
 inline uint16_t finish(uint32_t sum) { return static_cast<uint16_t>(~fold(sum)); }
+
+// Partial sum of `len` bytes that start at byte `offset` of the message being summed,
+// ready to add_partial() to the sums of the other pieces. At an odd offset the bytes pair
+// up the other way round, which byte-swaps the piece's sum (RFC 1071 section 2(B));
+// swapping the folded sum keeps zero as zero and is exact modulo 2^16 - 1.
+inline uint32_t sum_at(const uint8_t* data, size_t len, size_t offset) {
+  const uint32_t s = partial(data, len, 0);
+  if ((offset & 1) == 0) return s;
+  const uint16_t f = fold(s);
+  return static_cast<uint16_t>((f << 8) | (f >> 8));
+}
 
 // Reference implementations, always available; the others are checked against these.
 uint32_t scalar(const uint8_t* data, size_t len, uint32_t initial);

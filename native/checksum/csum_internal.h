@@ -1,0 +1,135 @@
+// \summary: Helpers shared by the checksum kernels: safe loads, host-order summing, adc64 core.
+//
+// Every fast kernel sums the data as *host-order* 16-bit words and converts once at the
+// end. RFC 1071 section 2(B) ("byte order independence"): the ones-complement sum of
+// byte-swapped words is the byte-swap of the sum, so on a little-endian host we sum
+// little-endian words, fold to 16 bits, swap the two bytes, and only then add the
+// caller's `initial` (which is already in network order). Adding `initial` before the
+// swap would swap it too, which is the classic bug this ordering avoids.
+//
+// Nothing here allocates, throws or relies on alignment: every load goes through memcpy,
+// which compilers turn into a plain (unaligned-safe) load instruction.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "checksum/csum.h"
+
+namespace csumtop {
+namespace csum {
+namespace detail {
+
+inline uint64_t load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline uint32_t load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline uint16_t load16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// a + b with end-around carry, i.e. addition in ones-complement arithmetic modulo
+// 2^64 - 1 (RFC 1071 section 2(C): the carry out of the top bit is added back in).
+// s + carry cannot overflow again: if a + b wrapped, s <= 2^64 - 2.
+inline uint64_t add_eac(uint64_t a, uint64_t b) {
+  uint64_t s;
+  const bool carry = __builtin_add_overflow(a, b, &s);
+  return s + static_cast<uint64_t>(carry);
+}
+
+// Host-order 16-bit word of the trailing 1..7 bytes at p (n < 8), as a 64-bit addend
+// whose ones-complement fold equals the sum of those bytes' host-order words. A final
+// odd byte sits at an even offset from the start of the buffer, so it is the first
+// byte of a word padded with zero (RFC 1071 section 4.1: "if (count > 0) sum +=
+// *(unsigned char *)addr" on a little-endian machine is exactly the low byte).
+inline uint64_t tail_sum(const uint8_t* p, size_t n) {
+  uint64_t s = 0;
+  if (n & 4) {
+    s += load32(p);
+    p += 4;
+  }
+  if (n & 2) {
+    s += load16(p);
+    p += 2;
+  }
+  if (n & 1) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    s += *p;
+#else
+    s += static_cast<uint64_t>(*p) << 8;
+#endif
+  }
+  return s;  // < 2^32 + 2^17: no carry can be lost
+}
+
+// The adc64 core: 64-bit loads summed with add-with-carry, as in the Linux kernel's
+// arch/x86/lib/csum-partial_64.c (an `adcq` chain over 64 bytes per iteration, then
+// `adcq $0`). Written portably: __builtin_add_overflow yields the carry, which the
+// compiler turns into add/adc. Two independent carry chains let an out-of-order core
+// overlap them. Returns a 64-bit host-order partial sum (with end-around carry).
+inline uint64_t adc64_host(const uint8_t* p, size_t n, uint64_t acc) {
+  uint64_t acc2 = 0;
+  while (n >= 64) {
+    acc = add_eac(acc, load64(p));
+    acc2 = add_eac(acc2, load64(p + 8));
+    acc = add_eac(acc, load64(p + 16));
+    acc2 = add_eac(acc2, load64(p + 24));
+    acc = add_eac(acc, load64(p + 32));
+    acc2 = add_eac(acc2, load64(p + 40));
+    acc = add_eac(acc, load64(p + 48));
+    acc2 = add_eac(acc2, load64(p + 56));
+    p += 64;
+    n -= 64;
+  }
+  if (n & 32) {
+    acc = add_eac(acc, load64(p));
+    acc2 = add_eac(acc2, load64(p + 8));
+    acc = add_eac(acc, load64(p + 16));
+    acc2 = add_eac(acc2, load64(p + 24));
+    p += 32;
+  }
+  if (n & 16) {
+    acc = add_eac(acc, load64(p));
+    acc2 = add_eac(acc2, load64(p + 8));
+    p += 16;
+  }
+  if (n & 8) {
+    acc = add_eac(acc, load64(p));
+    p += 8;
+  }
+  acc = add_eac(acc, acc2);
+  return add_eac(acc, tail_sum(p, n & 7));
+}
+
+// Converts a host-order 64-bit partial sum into the network-order 32-bit partial sum
+// the API returns, and adds `initial` (RFC 1071 section 2(B): swap once, at the end).
+inline uint32_t finish_host(uint64_t host_sum, uint32_t initial) {
+  uint16_t s = fold(host_sum);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  s = static_cast<uint16_t>((s << 8) | (s >> 8));
+#endif
+  return add_partial(initial, s);
+}
+
+}  // namespace detail
+
+// Kernels behind kernel_for(); each exists only where it can be compiled.
+#if defined(__x86_64__) || defined(__i386__)
+uint32_t sse2(const uint8_t* data, size_t len, uint32_t initial);
+uint32_t avx2(const uint8_t* data, size_t len, uint32_t initial);
+#endif
+#if defined(__aarch64__) && defined(__ARM_NEON) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define CSUMTOP_HAVE_NEON 1
+uint32_t neon(const uint8_t* data, size_t len, uint32_t initial);
+#endif
+
+}  // namespace csum
+}  // namespace csumtop
