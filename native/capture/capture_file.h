@@ -94,6 +94,8 @@ class CaptureFileWriter {
   // symlink followed).
   bool open(const std::string& path, FileFormat format,
             const std::vector<CaptureInterface>& interfaces, bool overwrite);
+  // pcapng only: defines one more interface (an IDB) for the frames that follow.
+  bool add_interface(const CaptureInterface& iface);
   bool write(uint32_t iface, uint64_t ts_ns, const uint8_t* data, uint32_t caplen,
              uint32_t wirelen);
   bool close();

@@ -3,7 +3,7 @@
  * ReportDocument; the text report renders the same object. Bump REPORT_VERSION on any
  * incompatible change.
  */
-import type { KindName, LayerName, MalformedReason, StatusName, TunnelName } from './verdict.js';
+import type { KindName, LayerName, MalformedReason, TunnelName } from './verdict.js';
 
 export const REPORT_VERSION = 1;
 

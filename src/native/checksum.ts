@@ -1,0 +1,4 @@
+// placeholder until the checksum binding lands
+export function activeChecksumPath(): string {
+  return 'unknown';
+}
