@@ -69,6 +69,7 @@ class CaptureFileReader {
 
  private:
   struct Impl;
+  void close_keep_error();  // close() but keep error() (failed open)
   Impl* impl_;
   FileFormat format_ = FileFormat::kPcap;
   std::vector<CaptureInterface> interfaces_;
@@ -104,7 +105,11 @@ class CaptureFileWriter {
   bool is_open() const { return fd_ >= 0; }
 
  private:
+  bool write_all(const uint8_t* p, size_t n);  // loops over EINTR and partial writes
+
   int fd_ = -1;
+  std::string path_;
+  uint32_t num_ifaces_ = 0;
   FileFormat format_ = FileFormat::kPcap;
   std::string error_;
   uint64_t frames_ = 0;

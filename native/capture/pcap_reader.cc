@@ -1,0 +1,325 @@
+// \summary: CaptureFileReader: file handling, the flat read buffer, format detection and pcap records.
+//
+// pcap: draft-ietf-opsawg-pcap-04 (File Header, section 4; Packet Record, section 5).
+// pcapng blocks are in pcapng_reader.cc. Errors are return values: nothing here throws
+// to the caller (allocation failures are caught at the public entry points).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "capture/capture_file.h"
+#include "capture/reader_impl.h"
+
+namespace csumtop {
+namespace capfile {
+
+std::string strfmt(const char* fmt, ...) {
+  char small[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = std::vsnprintf(small, sizeof small, fmt, ap);
+  va_end(ap);
+  if (n < 0) return std::string(fmt);
+  if (static_cast<size_t>(n) < sizeof small) return std::string(small, static_cast<size_t>(n));
+  std::string out(static_cast<size_t>(n) + 1, '\0');
+  va_start(ap, fmt);
+  std::vsnprintf(&out[0], out.size(), fmt, ap);
+  va_end(ap);
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+}  // namespace capfile
+
+using capfile::Fill;
+using capfile::strfmt;
+
+// ---------------------------------------------------------------------------------------
+// Buffer
+
+Fill CaptureFileReader::Impl::fill(size_t need) {
+  if (avail() >= need) return Fill::kOk;
+  if (pos + need > buf.size()) {
+    // Compact: move the partial record to the front. At most one record is moved per
+    // refill, so this costs nothing next to the read(2) that follows.
+    size_t have = avail();
+    if (have != 0 && pos != 0) std::memmove(buf.data(), buf.data() + pos, have);
+    pos = 0;
+    end = have;
+    if (need > buf.size()) {
+      // One record larger than the buffer: grow to fit it (bounded by the callers to
+      // kMaxRecord), in 64 KiB steps so a run of slightly larger records grows once.
+      size_t grown = std::min<size_t>((need + 0xFFFF) & ~size_t{0xFFFF}, kMaxRecord);
+      buf.resize(std::max(grown, need));
+    }
+  }
+  while (avail() < need) {
+    if (eof) return Fill::kShort;
+    ssize_t r = ::read(fd, buf.data() + end, buf.size() - end);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Fill::kIoError;
+    }
+    if (r == 0) {
+      eof = true;
+      return Fill::kShort;
+    }
+    end += static_cast<size_t>(r);
+  }
+  return Fill::kOk;
+}
+
+void CaptureFileReader::Impl::reset() {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+  name.clear();
+  pos = end = 0;
+  eof = false;
+  done = false;
+  final_status = ReadStatus::kEof;
+  swap = nsec = false;
+  sections = 0;
+  section_ifaces.clear();
+}
+
+ReadStatus CaptureFileReader::Impl::fail(std::string message) {
+  owner->error_ = std::move(message);
+  done = true;
+  final_status = ReadStatus::kError;
+  return ReadStatus::kError;
+}
+
+ReadStatus CaptureFileReader::Impl::io_error() {
+  int e = errno;
+  return fail(strfmt("read error at byte offset %llu: %s",
+                     static_cast<unsigned long long>(owner->consumed_ + avail()),
+                     std::strerror(e)));
+}
+
+ReadStatus CaptureFileReader::Impl::truncated(uint64_t offset, const std::string& detail) {
+  uint64_t n = owner->frames_;
+  std::string before;
+  if (n == 0) {
+    before = "no frame before it";
+  } else if (n == 1) {
+    before = "the 1 frame before it was read";
+  } else {
+    before = strfmt("the %llu frames before it were read", static_cast<unsigned long long>(n));
+  }
+  owner->error_ = strfmt("file ends in the middle of a record at byte offset %llu (%s); %s",
+                         static_cast<unsigned long long>(offset), detail.c_str(),
+                         before.c_str());
+  done = true;
+  final_status = ReadStatus::kTruncated;
+  return ReadStatus::kTruncated;
+}
+
+// ---------------------------------------------------------------------------------------
+// pcap (draft-ietf-opsawg-pcap-04)
+
+bool CaptureFileReader::Impl::open_pcap() {
+  // Section 4: the 24-byte File Header.
+  Fill f = fill(capfile::kPcapFileHeaderLen);
+  if (f == Fill::kIoError) {
+    io_error();
+    return false;
+  }
+  if (f == Fill::kShort) {
+    fail(strfmt("truncated pcap file header at byte offset 0: %u bytes needed, %zu present",
+                capfile::kPcapFileHeaderLen, avail()));
+    return false;
+  }
+  const uint8_t* p = cur();
+  uint32_t magic;
+  std::memcpy(&magic, p, 4);
+  // Section 4, Magic Number: 0xA1B2C3D4 (microseconds) or 0xA1B23C4D (nanoseconds),
+  // written in the writer's byte order.
+  switch (magic) {
+    case 0xA1B2C3D4: swap = false; nsec = false; break;
+    case 0xD4C3B2A1: swap = true;  nsec = false; break;
+    case 0xA1B23C4D: swap = false; nsec = true;  break;
+    case 0x4D3CB2A1: swap = true;  nsec = true;  break;
+    default: break;  // not reached: the caller checked the magic
+  }
+  uint16_t major = capfile::load16(p + 4, swap);
+  uint16_t minor = capfile::load16(p + 6, swap);
+  if (major != 2) {
+    fail(strfmt("unsupported pcap version %u.%u at byte offset 4 (only 2.x is supported)",
+                major, minor));
+    return false;
+  }
+  CaptureInterface iface;
+  iface.snaplen = capfile::load32(p + 16, swap);
+  // Section 4, Figure 2: the LinkType field carries FCS len (4 bits), R, P and Reserved3
+  // above the 16-bit link-layer type; only the low 16 bits are the link type.
+  iface.linktype = static_cast<uint16_t>(capfile::load32(p + 20, swap) & 0xFFFFu);
+  owner->interfaces_.push_back(iface);
+  consume(capfile::kPcapFileHeaderLen);
+  return true;
+}
+
+ReadStatus CaptureFileReader::Impl::next_pcap(CapturedFrame* out) {
+  const uint64_t offset = owner->consumed_;
+  // Section 5: a 16-byte record header followed by Captured Packet Length bytes.
+  Fill f = fill(capfile::kPcapRecordHeaderLen);
+  if (f == Fill::kIoError) return io_error();
+  if (f == Fill::kShort) {
+    if (avail() == 0) {
+      done = true;
+      final_status = ReadStatus::kEof;
+      return ReadStatus::kEof;
+    }
+    return truncated(offset, strfmt("16-byte record header, %zu present", avail()));
+  }
+  const uint8_t* p = cur();
+  uint32_t sec = capfile::load32(p, swap);
+  uint32_t frac = capfile::load32(p + 4, swap);
+  uint32_t caplen = capfile::load32(p + 8, swap);
+  uint32_t wirelen = capfile::load32(p + 12, swap);
+  // A Captured Packet Length above the SnapLen is tolerated (some writers do it), but
+  // above libpcap's maximum it can only be corruption: libpcap refuses such files too.
+  const uint32_t max_caplen = std::min<uint32_t>(capfile::kPcapMaxCaplen, kMaxRecord);
+  if (caplen > max_caplen) {
+    return fail(strfmt("corrupt pcap record at byte offset %llu: captured length %u exceeds "
+                       "the maximum of %u",
+                       static_cast<unsigned long long>(offset), caplen, max_caplen));
+  }
+  const size_t total = capfile::kPcapRecordHeaderLen + size_t{caplen};
+  f = fill(total);
+  if (f == Fill::kIoError) return io_error();
+  if (f == Fill::kShort) {
+    return truncated(offset, strfmt("record header says %u bytes, %zu present", caplen,
+                                    avail() - capfile::kPcapRecordHeaderLen));
+  }
+  p = cur();
+  out->data = p + capfile::kPcapRecordHeaderLen;
+  out->caplen = caplen;
+  out->wirelen = wirelen;
+  out->ts_ns = uint64_t{sec} * 1000000000u + (nsec ? uint64_t{frac} : uint64_t{frac} * 1000u);
+  out->iface = 0;
+  out->offset = offset;
+  out->number = ++owner->frames_;
+  consume(total);
+  return ReadStatus::kFrame;
+}
+
+// ---------------------------------------------------------------------------------------
+// Public API
+
+CaptureFileReader::CaptureFileReader() : impl_(new Impl(this)) {}
+
+CaptureFileReader::~CaptureFileReader() {
+  close();
+  delete impl_;
+}
+
+bool CaptureFileReader::open(const std::string& path) {
+  close();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    error_ = "cannot open " + path + ": " + std::strerror(e);
+    return false;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      ::close(fd);
+      error_ = "cannot read " + path + ": it is a directory";
+      return false;
+    }
+    // The page cache may drop what we have read: we never come back to it.
+    if (S_ISREG(st.st_mode)) (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  }
+  return open_fd(fd, path);
+}
+
+bool CaptureFileReader::open_fd(int fd, const std::string& display_name) {
+  close();
+  try {
+    impl_->fd = fd;
+    impl_->name = display_name;
+    if (impl_->buf.size() < capfile::kInitialBuffer) impl_->buf.resize(capfile::kInitialBuffer);
+    Fill f = impl_->fill(4);
+    if (f == Fill::kIoError) {
+      impl_->io_error();
+      close_keep_error();
+      return false;
+    }
+    if (impl_->avail() == 0) {
+      error_ = "empty file";
+      close_keep_error();
+      return false;
+    }
+    if (f == Fill::kShort) {
+      error_ = capfile::strfmt(
+          "not a pcap or pcapng file: only %zu bytes at byte offset 0, too short for a magic "
+          "number",
+          impl_->avail());
+      close_keep_error();
+      return false;
+    }
+    const uint8_t* p = impl_->cur();
+    uint32_t magic;
+    std::memcpy(&magic, p, 4);
+    bool ok;
+    if (magic == 0xA1B2C3D4 || magic == 0xD4C3B2A1 || magic == 0xA1B23C4D ||
+        magic == 0x4D3CB2A1) {
+      format_ = FileFormat::kPcap;
+      ok = impl_->open_pcap();
+    } else if (magic == capfile::kBlockSHB) {
+      format_ = FileFormat::kPcapng;
+      ok = impl_->open_pcapng();
+    } else {
+      error_ = capfile::strfmt("not a pcap or pcapng file: magic 0x%08x at byte offset 0",
+                               capfile::load32_be(p));
+      ok = false;
+    }
+    if (!ok) close_keep_error();
+    return ok;
+  } catch (const std::exception& e) {
+    error_ = std::string("cannot read ") + display_name + ": " + e.what();
+    close_keep_error();
+    return false;
+  }
+}
+
+ReadStatus CaptureFileReader::next(CapturedFrame* out) {
+  if (impl_->done) return impl_->final_status;
+  if (impl_->fd < 0) {
+    error_ = "the capture file is not open";
+    return ReadStatus::kError;
+  }
+  try {
+    return format_ == FileFormat::kPcap ? impl_->next_pcap(out) : impl_->next_pcapng(out);
+  } catch (const std::exception& e) {
+    return impl_->fail(capfile::strfmt("cannot read the record at byte offset %llu: %s",
+                                       static_cast<unsigned long long>(consumed_), e.what()));
+  }
+}
+
+void CaptureFileReader::close_keep_error() {
+  std::string keep;
+  keep.swap(error_);
+  close();
+  error_.swap(keep);
+}
+
+void CaptureFileReader::close() {
+  impl_->reset();
+  format_ = FileFormat::kPcap;
+  interfaces_.clear();
+  error_.clear();
+  consumed_ = 0;
+  frames_ = 0;
+  skipped_blocks_ = 0;
+}
+
+}  // namespace csumtop

@@ -1,0 +1,126 @@
+// \summary: Private state of CaptureFileReader shared by pcap_reader.cc and pcapng_reader.cc.
+//
+// Not part of the public API: only the reader's own .cc files include this header.
+// Memory stays flat whatever the file size: one read buffer (kInitialBuffer, grown only
+// when one record needs more, never beyond the largest record we accept) refilled with
+// read(2) and compacted in place; frames are handed out as pointers into it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "capture/capture_file.h"
+
+namespace csumtop {
+namespace capfile {
+
+inline uint16_t bswap16(uint16_t v) { return static_cast<uint16_t>((v >> 8) | (v << 8)); }
+inline uint32_t bswap32(uint32_t v) { return __builtin_bswap32(v); }
+inline uint64_t bswap64(uint64_t v) { return __builtin_bswap64(v); }
+
+// Loads in the file's byte order: `swap` is true when it differs from the host's.
+inline uint16_t load16(const uint8_t* p, bool swap) {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof v);
+  return swap ? bswap16(v) : v;
+}
+inline uint32_t load32(const uint8_t* p, bool swap) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return swap ? bswap32(v) : v;
+}
+inline uint64_t load64(const uint8_t* p, bool swap) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return swap ? bswap64(v) : v;
+}
+// The first four bytes as they appear in the file, for messages ("magic 0x0a0d0d0a").
+inline uint32_t load32_be(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+// libpcap's MAXIMUM_SNAPLEN: a pcap record claiming more is corrupt (pcap.c, sf-pcap.c).
+constexpr uint32_t kPcapMaxCaplen = 256u * 1024u;
+constexpr size_t kInitialBuffer = 1u << 20;
+constexpr uint32_t kPcapFileHeaderLen = 24;    // pcap draft section 4
+constexpr uint32_t kPcapRecordHeaderLen = 16;  // pcap draft section 5
+
+// pcapng block types (pcapng draft section 10.1) and fixed sizes.
+constexpr uint32_t kBlockSHB = 0x0A0D0D0A;  // section 4.1, a palindrome in both byte orders
+constexpr uint32_t kBlockIDB = 0x00000001;  // section 4.2
+constexpr uint32_t kBlockPB = 0x00000002;   // appendix A (obsolete)
+constexpr uint32_t kBlockSPB = 0x00000003;  // section 4.4
+constexpr uint32_t kBlockEPB = 0x00000006;  // section 4.3
+constexpr uint32_t kByteOrderMagic = 0x1A2B3C4D;
+constexpr uint32_t kMinBlockLen = 12;  // type + length + trailing length (section 3.1)
+constexpr uint32_t kMinSHBLen = 28;    // + byte-order magic, versions, section length
+
+// snprintf into a std::string (pcap_reader.cc).
+std::string strfmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+enum class Fill : uint8_t { kOk, kShort, kIoError };
+
+// One pcapng interface as the current section defines it.
+struct SectionInterface {
+  uint32_t global = 0;        // index into CaptureFileReader::interfaces()
+  uint64_t units = 1000000;   // timestamp units per second (if_tsresol, default 10^-6)
+  uint64_t ns_per_unit = 1000;  // 10^9 / units when that is exact, else 0
+  int64_t tsoffset = 0;       // if_tsoffset, seconds
+  uint32_t snaplen = 0;       // 0: no limit
+};
+
+}  // namespace capfile
+
+struct CaptureFileReader::Impl {
+  explicit Impl(CaptureFileReader* o) : owner(o) {}
+
+  CaptureFileReader* owner;
+  int fd = -1;
+  std::string name;
+
+  // Read buffer: valid bytes are [pos, end); buf[pos] is at file offset owner->consumed_.
+  std::vector<uint8_t> buf;
+  size_t pos = 0;
+  size_t end = 0;
+  bool eof = false;
+  bool done = false;  // a final status was returned; next() repeats it
+  ReadStatus final_status = ReadStatus::kEof;
+
+  // pcap
+  bool swap = false;
+  bool nsec = false;
+
+  // pcapng
+  uint32_t sections = 0;  // section header blocks seen
+  std::vector<capfile::SectionInterface> section_ifaces;
+
+  size_t avail() const { return end - pos; }
+  const uint8_t* cur() const { return buf.data() + pos; }
+  void consume(size_t n) {
+    pos += n;
+    owner->consumed_ += n;
+  }
+  capfile::Fill fill(size_t need);  // makes avail() >= need unless the file ends first
+  void reset();
+
+  // Format-specific parts. open_*() read the file header; next_*() one record.
+  bool open_pcap();
+  bool open_pcapng();
+  ReadStatus next_pcap(CapturedFrame* out);
+  ReadStatus next_pcapng(CapturedFrame* out);
+  // pcapng helpers: kFrame means "fine, go on"; anything else is the final status.
+  ReadStatus read_shb(uint64_t offset, bool at_open);
+  ReadStatus read_idb(uint64_t offset, const uint8_t* body, uint32_t body_len);
+  ReadStatus check_block_length(uint64_t offset, uint32_t len);
+  ReadStatus load_block(uint64_t offset, uint32_t len, bool at_open);  // fill + trailer
+
+  // Helpers that set owner->error_ and return the final status.
+  ReadStatus fail(std::string message);
+  // "file ends in the middle of a record at byte offset N (<detail>); the K frames ..."
+  ReadStatus truncated(uint64_t offset, const std::string& detail);
+  ReadStatus io_error();
+};
+
+}  // namespace csumtop
