@@ -1,0 +1,95 @@
+/**
+ * Builds the libFuzzer targets (ASan + UBSan, native/fuzz/build.sh), replays every past
+ * finding kept in native/fuzz/regressions/, then fuzzes each target for a bounded time
+ * seeded from the generated fixtures. CSUMTOP_FUZZ_SECONDS sets the time per target
+ * (default 30; CI uses the default). A crash fails the test and names the input to add
+ * to the regressions folder.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { ROOT } from '../../src/native/addon.js';
+import { readCaptureFile } from '../../src/native/capture-file.js';
+
+const SECONDS = Number(process.env.CSUMTOP_FUZZ_SECONDS ?? '30');
+const LINKTYPE_INDEX: Record<number, number> = { 1: 0, 101: 1, 228: 2, 229: 3, 113: 4, 276: 5, 0: 6, 108: 7 };
+
+let work: string;
+let bin: string;
+
+before(() => {
+  work = mkdtempSync(path.join(os.tmpdir(), 'csumtop-fuzz-'));
+  bin = path.join(work, 'bin');
+  const b = spawnSync('bash', [path.join(ROOT, 'native/fuzz/build.sh'), bin], { encoding: 'utf8' });
+  assert.equal(b.status, 0, `building the fuzz targets failed (is clang installed? .ci/run installs it):\n${b.stderr}`);
+  // Seeds: every fixture file for the reader; every frame of them for the decoder.
+  const fixtures = path.join(work, 'fixtures');
+  const g = spawnSync(process.execPath, [path.join(ROOT, 'dist/test/fixtures/generate.js'), fixtures], { encoding: 'utf8' });
+  assert.equal(g.status, 0, `fixture generation failed:\n${g.stderr}`);
+  const readerSeeds = path.join(work, 'seeds-reader');
+  const decodeSeeds = path.join(work, 'seeds-decode');
+  mkdirSync(readerSeeds);
+  mkdirSync(decodeSeeds);
+  let n = 0;
+  for (const f of readdirSync(fixtures)) {
+    if (!/\.(pcap|pcapng)$/.test(f)) continue;
+    copyFileSync(path.join(fixtures, f), path.join(readerSeeds, f));
+    const contents = readCaptureFile(path.join(fixtures, f));
+    for (const fr of contents.frames) {
+      const lt = contents.interfaces[fr.iface]?.linktype ?? 1;
+      // fuzz_decode.cc: byte 0 picks the link type, byte 1 the snap-length cut.
+      const seed = Buffer.concat([Buffer.from([LINKTYPE_INDEX[lt] ?? 0, fr.caplen < fr.wirelen ? 0x81 : 0]), fr.data]);
+      writeFileSync(path.join(decodeSeeds, `seed-${n++}`), seed);
+    }
+  }
+  assert.ok(n > 50, `expected the fixtures to give many decoder seeds, got ${n}`);
+});
+
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+function runFuzzer(target: 'decode' | 'reader', args: string[]): { status: number | null; out: string } {
+  const r = spawnSync(path.join(bin, `fuzz_${target}`), args, {
+    encoding: 'utf8',
+    cwd: work,
+    timeout: (SECONDS + 120) * 1000,
+    env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'print_stacktrace=1' },
+  });
+  return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
+}
+
+for (const target of ['decode', 'reader'] as const) {
+  test(`fuzz_${target}: past findings still pass`, () => {
+    const dir = path.join(ROOT, 'native/fuzz/regressions', target);
+    const files = readdirSync(dir).filter((f) => !f.startsWith('.') && f !== 'README.md');
+    if (files.length === 0) return assert.ok(true, 'no regression inputs yet');
+    const r = runFuzzer(target, ['-runs=0', ...files.map((f) => path.join(dir, f))]);
+    assert.equal(r.status, 0, `a kept regression input crashes again:\n${r.out.slice(-4000)}`);
+  });
+
+  test(`fuzz_${target}: ${SECONDS} s of fuzzing find nothing`, () => {
+    const corpus = path.join(work, `corpus-${target}`);
+    mkdirSync(corpus, { recursive: true });
+    const r = runFuzzer(target, [
+      `-max_total_time=${SECONDS}`,
+      '-max_len=70000',
+      '-rss_limit_mb=2048',
+      `-artifact_prefix=${work}/crash-${target}-`,
+      corpus,
+      path.join(work, `seeds-${target}`),
+    ]);
+    const crashes = readdirSync(work).filter((f) => f.startsWith(`crash-${target}-`));
+    assert.equal(
+      r.status,
+      0,
+      `fuzz_${target} found a problem; copy the input into native/fuzz/regressions/${target}/:\n` +
+        `${crashes.join(', ')}\n${r.out.slice(-6000)}`,
+    );
+    assert.match(r.out, /Done \d+ runs/, 'the fuzzer did not report its runs');
+  });
+}
