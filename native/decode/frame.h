@@ -106,10 +106,11 @@ struct CsumEntry {
 
 // Live capture tells us what the kernel knows (issue 3); files pass nullptr.
 struct OffloadHint {
-  uint8_t csum_not_ready = 0;  // TP_STATUS_CSUMNOTREADY
-  uint8_t csum_valid = 0;      // TP_STATUS_CSUM_VALID
-  uint8_t has_vnet = 0;        // csum_start/csum_offset are meaningful
-  uint16_t csum_start = 0, csum_offset = 0;
+  uint8_t csum_not_ready = 0;  // TP_STATUS_CSUMNOTREADY: skb is CHECKSUM_PARTIAL
+  uint8_t csum_valid = 0;      // TP_STATUS_CSUM_VALID: CHECKSUM_UNNECESSARY (or verified COMPLETE)
+  uint8_t has_vnet = 0;        // csum_start/csum_offset come from a virtio_net_hdr
+  uint8_t gso = 0;             // virtio_net_hdr gso_type != NONE: a GSO/TSO super-packet
+  uint16_t csum_start = 0, csum_offset = 0;  // relative to the start of the frame
 };
 
 struct DecodeOptions {
@@ -142,8 +143,20 @@ struct Frame {
 
 // Decodes `data` (caplen bytes captured of wirelen on the wire) and verifies every
 // checksum. Resets *out first. Never allocates, never reads past data + caplen.
+// The offload hint is not consulted here: see decode_live().
 void decode_frame(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
                   const DecodeOptions& opts, const OffloadHint* hint, Frame* out);
+
+// Decodes a frame with what the kernel said about its checksums (live capture):
+// a CHECKSUM_PARTIAL frame has its pending checksum completed in `scratch` as the device
+// would, then every other checksum is verified against the completed frame and the
+// completed one is reported `pending`; CSUM_VALID makes the outermost transport
+// checksum `validated`; GSO super-packets leave transport checksums `unverifiable`.
+// `scratch` must hold `scratch_size` bytes; larger frames are decoded without
+// completion and their dependent checksums reported unverifiable.
+void decode_live(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
+                 const DecodeOptions& opts, const OffloadHint& hint, uint8_t* scratch,
+                 uint32_t scratch_size, Frame* out);
 
 const char* malformed_name(uint8_t reason);
 const char* kind_name(uint8_t kind);

@@ -17,7 +17,13 @@ InterfaceCounters& Analyzer::counters(uint32_t iface) {
 const Frame& Analyzer::process(uint32_t iface, const uint8_t* data, uint32_t caplen,
                                uint32_t wirelen, uint64_t ts_ns, uint16_t linktype,
                                uint64_t frame_number, const OffloadHint* hint) {
-  decode_frame(data, caplen, wirelen, linktype, opts_.decode, hint, &frame_);
+  if (hint) {
+    if (scratch_.empty()) scratch_.resize(kScratchSize);
+    decode_live(data, caplen, wirelen, linktype, opts_.decode, *hint, scratch_.data(),
+                static_cast<uint32_t>(scratch_.size()), &frame_);
+  } else {
+    decode_frame(data, caplen, wirelen, linktype, opts_.decode, nullptr, &frame_);
+  }
   account(iface, frame_, frame_number, ts_ns, caplen, wirelen);
   return frame_;
 }

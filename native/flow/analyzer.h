@@ -29,6 +29,10 @@ struct BadFrameRecord {
   BadChecksumSample bad[kMaxSampleChecksums];
 };
 
+// Largest frame whose pending checksum can be completed: a 64 KiB GSO packet plus
+// headers; BIG TCP packets beyond it are reported unverifiable.
+constexpr uint32_t kScratchSize = 256 * 1024;
+
 struct AnalyzerOptions {
   DecodeOptions decode;
   uint32_t max_flows = 65536;
@@ -42,6 +46,7 @@ class Analyzer {
   explicit Analyzer(const AnalyzerOptions& opts);
 
   // Decodes and accounts one frame. The returned view is valid until the next call.
+  // With a hint (live capture) the kernel's checksum status is applied (decode_live).
   const Frame& process(uint32_t iface, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
                        uint64_t ts_ns, uint16_t linktype, uint64_t frame_number,
                        const OffloadHint* hint);
@@ -62,6 +67,7 @@ class Analyzer {
 
   AnalyzerOptions opts_;
   Frame frame_;
+  std::vector<uint8_t> scratch_;  // completion of pending checksums (decode_live)
   std::vector<InterfaceCounters> counters_;
   BadFlowTable flows_;
   std::vector<BadFrameRecord> records_;

@@ -19,6 +19,7 @@ struct InterfaceCounters {
     kUnsupported,    // frames on a link type we do not decode
     kBadChecksums,
     kLooksPartial,   // bad checksums whose field equals the pseudo-header sum
+    kOutgoing,       // live: frames sent by this host (PACKET_OUTGOING)
     kNumScalars
   };
   static constexpr uint32_t kMalformedBase = kNumScalars;

@@ -131,6 +131,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   slots.Set("unsupported", static_cast<uint32_t>(InterfaceCounters::kUnsupported));
   slots.Set("badChecksums", static_cast<uint32_t>(InterfaceCounters::kBadChecksums));
   slots.Set("looksPartial", static_cast<uint32_t>(InterfaceCounters::kLooksPartial));
+  slots.Set("outgoing", static_cast<uint32_t>(InterfaceCounters::kOutgoing));
   o.Set("slots", slots);
   o.Set("malformedBase", InterfaceCounters::kMalformedBase);
   o.Set("csumBase", InterfaceCounters::kCsumBase);

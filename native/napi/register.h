@@ -9,4 +9,5 @@ namespace csumtop {
 void RegisterChecksum(Napi::Env env, Napi::Object exports);     // checksum_napi.cc
 void RegisterCaptureFile(Napi::Env env, Napi::Object exports);  // capture_file_napi.cc
 void RegisterAnalyzer(Napi::Env env, Napi::Object exports);     // analyzer_napi.cc
+void RegisterLive(Napi::Env env, Napi::Object exports);         // live_napi.cc
 }  // namespace csumtop

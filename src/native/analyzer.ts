@@ -95,6 +95,7 @@ export interface NativeLayout {
     unsupported: number;
     badChecksums: number;
     looksPartial: number;
+    outgoing: number;
   };
   malformedBase: number;
   csumBase: number;

@@ -1,0 +1,264 @@
+// \summary: Live capture engine (see live_capture.h).
+#include "capture/live_capture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_arp.h>
+#include <linux/if_packet.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace csumtop {
+
+struct LiveCapture::Iface {
+  uint32_t id = 0;
+  uint16_t linktype = 0;
+  PacketRing ring;
+  RingStats stats;
+};
+
+namespace {
+uint64_t mono_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Opens the ring inside another network namespace: setns() on a short-lived thread, so
+// the JavaScript thread never changes namespace; the socket stays bound to the
+// namespace it was created in (net/packet/af_packet.c, packet_create uses current netns).
+bool open_in_netns(PacketRing* ring, int ifindex, const RingOptions& opts,
+                   const std::string& netns_path, std::string* err) {
+  if (netns_path.empty()) return ring->open(ifindex, opts, err);
+  bool ok = false;
+  std::thread t([&] {
+    const int nsfd = ::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (nsfd < 0) {
+      *err = "cannot open network namespace " + netns_path + ": " + std::strerror(errno);
+      return;
+    }
+    if (setns(nsfd, CLONE_NEWNET) != 0) {
+      *err = "cannot enter network namespace " + netns_path + ": " + std::strerror(errno);
+      ::close(nsfd);
+      return;
+    }
+    ::close(nsfd);
+    ok = ring->open(ifindex, opts, err);
+  });
+  t.join();
+  return ok;
+}
+}  // namespace
+
+uint16_t LiveCapture::linktype_for(uint16_t hatype) {
+  switch (hatype) {
+    case ARPHRD_ETHER:
+    case ARPHRD_LOOPBACK:  // loopback frames carry a zeroed Ethernet header
+      return kLinkEthernet;
+    case ARPHRD_NONE:      // tun, wireguard: the frame starts with the IP header
+    case ARPHRD_TUNNEL:    // ipip (tunl0): the decapsulated IPv4 packet
+    case ARPHRD_TUNNEL6:
+    case ARPHRD_SIT:
+    case ARPHRD_RAWIP:
+      return kLinkRaw;
+    default:
+      return 0xffff;
+  }
+}
+
+LiveCapture::LiveCapture(const LiveOptions& opts, BatchSink sink)
+    : opts_(opts), sink_(std::move(sink)), analyzer_([&] {
+        AnalyzerOptions a = opts.analyzer;
+        a.max_records = opts.max_records_per_batch;
+        return a;
+      }()) {}
+
+LiveCapture::~LiveCapture() {
+  stop();
+  if (epfd_ >= 0) ::close(epfd_);
+  if (wakefd_ >= 0) ::close(wakefd_);
+}
+
+bool LiveCapture::start(std::string* err) {
+  epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  wakefd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (epfd_ < 0 || wakefd_ < 0) {
+    *err = std::string("epoll/eventfd: ") + std::strerror(errno);
+    return false;
+  }
+  epoll_event ev;
+  std::memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN;
+  ev.data.u64 = UINT64_MAX;  // the wake-up descriptor
+  epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev);
+  thread_ = std::thread([this] { run(); });
+  return true;
+}
+
+void LiveCapture::stop() {
+  if (!thread_.joinable()) return;
+  stop_.store(true);
+  const uint64_t one = 1;
+  if (write(wakefd_, &one, sizeof one) < 0) {
+    // The eventfd counter cannot overflow here; the thread also polls with a timeout.
+  }
+  thread_.join();
+}
+
+bool LiveCapture::add_interface(uint32_t id, int ifindex, const std::string& netns_path,
+                                std::string* err) {
+  auto iface = std::make_unique<Iface>();
+  iface->id = id;
+  if (!open_in_netns(&iface->ring, ifindex, opts_.ring, netns_path, err)) return false;
+  iface->linktype = linktype_for(iface->ring.hatype());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_add_.push_back(std::move(iface));
+  }
+  const uint64_t one = 1;
+  if (wakefd_ >= 0 && write(wakefd_, &one, sizeof one) < 0) {
+    // See stop().
+  }
+  return true;
+}
+
+void LiveCapture::remove_interface(uint32_t id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_remove_.push_back(id);
+  }
+  const uint64_t one = 1;
+  if (wakefd_ >= 0 && write(wakefd_, &one, sizeof one) < 0) {
+    // See stop().
+  }
+}
+
+void LiveCapture::apply_commands() {
+  std::vector<std::unique_ptr<Iface>> add;
+  std::vector<uint32_t> remove;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    add.swap(pending_add_);
+    remove.swap(pending_remove_);
+  }
+  for (auto& a : add) {
+    epoll_event ev;
+    std::memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN | EPOLLERR;
+    ev.data.u64 = a->id;
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, a->ring.fd(), &ev);
+    analyzer_.counters(a->id);  // make the slot exist: an idle interface reports zeros
+    ifaces_.push_back(std::move(a));
+  }
+  for (uint32_t id : remove) {
+    for (size_t i = 0; i < ifaces_.size(); i++) {
+      if (ifaces_[i]->id != id) continue;
+      std::string e;
+      ifaces_[i]->ring.drain([&](const RingFrame&) {});  // what is left is not counted twice
+      ifaces_[i]->ring.stats(&ifaces_[i]->stats, &e);
+      epoll_ctl(epfd_, EPOLL_CTL_DEL, ifaces_[i]->ring.fd(), nullptr);
+      removed_.emplace_back(id, ifaces_[i]->stats);
+      ifaces_.erase(ifaces_.begin() + static_cast<long>(i));
+      break;
+    }
+  }
+}
+
+void LiveCapture::run() {
+  uint64_t next_batch = mono_ns() + opts_.batch_ms * 1000000ull;
+  epoll_event events[64];
+  for (;;) {
+    apply_commands();
+    const uint64_t now = mono_ns();
+    int timeout_ms = now >= next_batch ? 0 : static_cast<int>((next_batch - now) / 1000000ull) + 1;
+    const int n = epoll_wait(epfd_, events, 64, timeout_ms);
+    for (int k = 0; k < n; k++) {
+      const uint64_t tag = events[k].data.u64;
+      if (tag == UINT64_MAX) {
+        uint64_t v;
+        while (read(wakefd_, &v, sizeof v) > 0) {
+        }
+        continue;
+      }
+      for (size_t i = 0; i < ifaces_.size(); i++) {
+        Iface& f = *ifaces_[i];
+        if (f.id != tag) continue;
+        if (events[k].events & EPOLLERR) {
+          // The device went away (packet_notifier: NETDEV_UNREGISTER sets sk_err =
+          // ENETDOWN). Report it and stop polling; the totals stay with JavaScript.
+          int so_err = 0;
+          socklen_t len = sizeof so_err;
+          getsockopt(f.ring.fd(), SOL_SOCKET, SO_ERROR, &so_err, &len);
+          std::string e;
+          f.ring.stats(&f.stats, &e);
+          gone_ids_.push_back(f.id);
+          gone_reasons_.push_back(so_err ? std::strerror(so_err) : "socket error");
+          epoll_ctl(epfd_, EPOLL_CTL_DEL, f.ring.fd(), nullptr);
+          removed_.emplace_back(f.id, f.stats);
+          ifaces_.erase(ifaces_.begin() + static_cast<long>(i));
+          break;
+        }
+        InterfaceCounters& c = analyzer_.counters(f.id);
+        f.ring.drain([&](const RingFrame& fr) {
+          if (fr.pkttype == PACKET_OUTGOING) c.v[InterfaceCounters::kOutgoing]++;
+          analyzer_.process(f.id, fr.data, fr.caplen, fr.wirelen, fr.ts_ns, f.linktype,
+                            ++frames_seen_, &fr.hint);
+        });
+        break;
+      }
+    }
+    const bool stopping = stop_.load();
+    if (stopping || mono_ns() >= next_batch) {
+      if (stopping) {
+        for (auto& f : ifaces_) {  // last frames the kernel already handed over
+          InterfaceCounters& c = analyzer_.counters(f->id);
+          f->ring.drain([&](const RingFrame& fr) {
+            if (fr.pkttype == PACKET_OUTGOING) c.v[InterfaceCounters::kOutgoing]++;
+            analyzer_.process(f->id, fr.data, fr.caplen, fr.wirelen, fr.ts_ns, f->linktype,
+                              ++frames_seen_, &fr.hint);
+          });
+        }
+      }
+      emit_batch();
+      next_batch = mono_ns() + opts_.batch_ms * 1000000ull;
+    }
+    if (stopping) break;
+  }
+  for (auto& f : ifaces_) f->ring.close();
+  ifaces_.clear();
+}
+
+void LiveCapture::emit_batch() {
+  auto b = std::make_unique<LiveBatch>();
+  b->seq = ++seq_;
+  b->mono_ns = mono_ns();
+  const uint32_t stride = InterfaceCounters::kStride;
+  auto push = [&](uint32_t id, const RingStats& st) {
+    b->ids.push_back(id);
+    const InterfaceCounters& c = analyzer_.counters(id);
+    for (uint32_t j = 0; j < stride; j++) b->counters.push_back(static_cast<double>(c.v[j]));
+    b->ring.push_back(static_cast<double>(st.packets));
+    b->ring.push_back(static_cast<double>(st.drops));
+    b->ring.push_back(static_cast<double>(st.freezes));
+  };
+  for (auto& f : ifaces_) {
+    std::string e;
+    f->ring.stats(&f->stats, &e);
+    push(f->id, f->stats);
+  }
+  for (const auto& r : removed_) push(r.first, r.second);
+  removed_.clear();
+  b->records = analyzer_.records();
+  analyzer_.clear_records();
+  b->records_dropped = analyzer_.records_dropped();
+  b->gone.swap(gone_ids_);
+  b->gone_reason.swap(gone_reasons_);
+  sink_(std::move(b));
+}
+
+}  // namespace csumtop

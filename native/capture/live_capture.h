@@ -1,0 +1,90 @@
+// \summary: Live capture engine: AF_PACKET rings on a capture thread, decoded and counted
+// there, handed to JavaScript as batches (counter snapshots, ring statistics, packed
+// bad-frame records) every batch interval.
+//
+// Threads: the JavaScript thread adds and removes interfaces (commands under a mutex,
+// the capture thread woken through an eventfd); the capture thread owns the rings, the
+// analyzer and every per-frame step. Nothing per frame crosses threads.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "capture/packet_ring.h"
+#include "flow/analyzer.h"
+
+namespace csumtop {
+
+struct LiveOptions {
+  AnalyzerOptions analyzer;
+  RingOptions ring;
+  uint32_t batch_ms = 100;
+  uint32_t max_records_per_batch = 4096;
+};
+
+struct LiveBatch {
+  uint64_t seq = 0;
+  uint64_t mono_ns = 0;                 // CLOCK_MONOTONIC when the batch was cut
+  std::vector<uint32_t> ids;            // interfaces in this batch
+  std::vector<double> counters;         // ids.size() * InterfaceCounters::kStride, cumulative
+  std::vector<double> ring;             // ids.size() * 3: packets, drops, freezes (cumulative)
+  std::vector<BadFrameRecord> records;  // bad frames since the previous batch
+  uint64_t records_dropped = 0;         // cumulative: bad frames not sent (batch full)
+  std::vector<uint32_t> gone;           // interfaces whose socket reported the device gone
+  std::vector<std::string> gone_reason;
+};
+
+using BatchSink = std::function<void(std::unique_ptr<LiveBatch>)>;
+
+class LiveCapture {
+ public:
+  LiveCapture(const LiveOptions& opts, BatchSink sink);
+  ~LiveCapture();
+  LiveCapture(const LiveCapture&) = delete;
+  LiveCapture& operator=(const LiveCapture&) = delete;
+
+  // Opens a ring on `ifindex` inside the network namespace at `netns_path` (empty: the
+  // caller's) and hands it to the capture thread. `id` is the caller's interface id
+  // (small, unique for the life of the capture). Returns false with *err set.
+  bool add_interface(uint32_t id, int ifindex, const std::string& netns_path, std::string* err);
+  // Closes the ring; the interface's last counters go out in the next batch.
+  void remove_interface(uint32_t id);
+  bool start(std::string* err);
+  void stop();  // joins the thread; the final batch is delivered before it returns
+
+  // Link type selected for a ring from its ARPHRD type (0xffff: not decoded).
+  static uint16_t linktype_for(uint16_t hatype);
+
+ private:
+  struct Iface;
+  void run();
+  void apply_commands();
+  void emit_batch();
+
+  LiveOptions opts_;
+  BatchSink sink_;
+  Analyzer analyzer_;
+  int epfd_ = -1;
+  int wakefd_ = -1;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Iface>> pending_add_;  // under mu_
+  std::vector<uint32_t> pending_remove_;             // under mu_
+  std::vector<std::unique_ptr<Iface>> ifaces_;       // capture thread only
+  // Interfaces closed since the last batch, with their final ring statistics: their
+  // counters go out once more so JavaScript keeps exact totals.
+  std::vector<std::pair<uint32_t, RingStats>> removed_;
+  std::vector<uint32_t> gone_ids_;
+  std::vector<std::string> gone_reasons_;
+  uint64_t seq_ = 0;
+  uint64_t records_dropped_ = 0;
+  uint64_t frames_seen_ = 0;  // numbers frames across all interfaces, as a file would
+};
+
+}  // namespace csumtop

@@ -1,0 +1,173 @@
+// \summary: N-API surface of live capture: a LiveCapture class whose batches arrive on
+// the JavaScript thread through a thread-safe function. Conversions only.
+#include <memory>
+
+#include "capture/live_capture.h"
+#include "napi/register.h"
+
+namespace csumtop {
+
+namespace {
+
+uint32_t opt_u32(const Napi::Object& o, const char* name, uint32_t def, uint32_t min, uint32_t max) {
+  if (!o.Has(name) || o.Get(name).IsUndefined()) return def;
+  Napi::Value v = o.Get(name);
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(name) + " must be a number");
+  const int64_t n = v.As<Napi::Number>().Int64Value();
+  if (n < min || n > max)
+    throw Napi::RangeError::New(o.Env(), std::string(name) + " out of range");
+  return static_cast<uint32_t>(n);
+}
+
+void read_ports(const Napi::Object& o, const char* name, uint16_t* ports, uint8_t* n) {
+  if (!o.Has(name) || o.Get(name).IsUndefined()) return;
+  Napi::Array a = o.Get(name).As<Napi::Array>();
+  if (a.Length() > DecodeOptions::kMaxPorts)
+    throw Napi::RangeError::New(o.Env(), std::string("at most 8 ") + name);
+  *n = 0;
+  for (uint32_t i = 0; i < a.Length(); i++)
+    ports[(*n)++] = static_cast<uint16_t>(a.Get(i).As<Napi::Number>().Uint32Value());
+}
+
+class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "LiveCapture",
+                       {InstanceMethod("addInterface", &LiveCaptureWrap::AddInterface),
+                        InstanceMethod("removeInterface", &LiveCaptureWrap::RemoveInterface),
+                        InstanceMethod("start", &LiveCaptureWrap::Start),
+                        InstanceMethod("stop", &LiveCaptureWrap::Stop)});
+  }
+
+  // new LiveCapture({batchMs, blockSize, blockCount, retireMs, promisc, vxlanPorts,
+  //                  genevePorts, maxFlows, maxRecords, fanoutGroup}, onBatch)
+  explicit LiveCaptureWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LiveCaptureWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction())
+      throw Napi::TypeError::New(env, "new LiveCapture(options, onBatch)");
+    Napi::Object o = info[0].As<Napi::Object>();
+    LiveOptions opts;
+    opts.batch_ms = opt_u32(o, "batchMs", 100, 10, 10000);
+    opts.ring.block_size = opt_u32(o, "blockSize", 1u << 20, 1u << 12, 1u << 28);
+    if (opts.ring.block_size & (opts.ring.block_size - 1))
+      throw Napi::RangeError::New(env, "blockSize must be a power of two");
+    opts.ring.block_count = opt_u32(o, "blockCount", 8, 2, 4096);
+    opts.ring.retire_ms = opt_u32(o, "retireMs", 50, 1, 10000);
+    opts.ring.promisc = o.Has("promisc") && o.Get("promisc").ToBoolean().Value();
+    if (o.Has("vnet")) opts.ring.want_vnet = o.Get("vnet").ToBoolean().Value();
+    if (o.Has("fanoutGroup") && !o.Get("fanoutGroup").IsUndefined()) {
+      opts.ring.fanout_group = static_cast<int>(opt_u32(o, "fanoutGroup", 0, 0, 65535));
+      opts.ring.fanout_mode = 0;  // PACKET_FANOUT_HASH: one flow stays on one thread
+    }
+    opts.analyzer.max_flows = opt_u32(o, "maxFlows", 65536, 1, 10000000);
+    opts.max_records_per_batch = opt_u32(o, "maxRecords", 4096, 0, 1u << 20);
+    read_ports(o, "vxlanPorts", opts.analyzer.decode.vxlan_ports, &opts.analyzer.decode.n_vxlan);
+    read_ports(o, "genevePorts", opts.analyzer.decode.geneve_ports, &opts.analyzer.decode.n_geneve);
+    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "csumtop-capture",
+                                          8 /* batches queued at most */, 1);
+    // The capture thread must not keep the process alive on its own: JavaScript decides
+    // when to stop (timers, signals).
+    tsfn_.Unref(env);
+    live_ = std::make_unique<LiveCapture>(opts, [this](std::unique_ptr<LiveBatch> b) {
+      LiveBatch* raw = b.release();
+      const napi_status st = tsfn_.NonBlockingCall(raw, &LiveCaptureWrap::Deliver);
+      if (st != napi_ok) {
+        // JavaScript is behind: this batch's counters are cumulative and the next
+        // batch carries them; its bad-frame records are lost and counted.
+        lost_records_ += raw->records.size();
+        delete raw;
+      }
+    });
+  }
+
+  ~LiveCaptureWrap() override { Shutdown(); }
+
+ private:
+  static void Deliver(Napi::Env env, Napi::Function cb, LiveBatch* raw) {
+    std::unique_ptr<LiveBatch> b(raw);
+    if (env == nullptr || cb.IsEmpty()) return;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("seq", static_cast<double>(b->seq));
+    o.Set("monoNs", Napi::BigInt::New(env, b->mono_ns));
+    Napi::Uint32Array ids = Napi::Uint32Array::New(env, b->ids.size());
+    for (size_t i = 0; i < b->ids.size(); i++) ids[i] = b->ids[i];
+    o.Set("ids", ids);
+    Napi::Float64Array c = Napi::Float64Array::New(env, b->counters.size());
+    if (!b->counters.empty()) std::memcpy(c.Data(), b->counters.data(), b->counters.size() * sizeof(double));
+    o.Set("counters", c);
+    Napi::Float64Array r = Napi::Float64Array::New(env, b->ring.size());
+    if (!b->ring.empty()) std::memcpy(r.Data(), b->ring.data(), b->ring.size() * sizeof(double));
+    o.Set("ring", r);
+    o.Set("records", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(b->records.data()),
+                                                 b->records.size() * sizeof(BadFrameRecord)));
+    o.Set("recordsDropped", static_cast<double>(b->records_dropped));
+    Napi::Array gone = Napi::Array::New(env, b->gone.size());
+    for (size_t i = 0; i < b->gone.size(); i++) {
+      Napi::Object g = Napi::Object::New(env);
+      g.Set("id", b->gone[i]);
+      g.Set("reason", b->gone_reason[i]);
+      gone.Set(static_cast<uint32_t>(i), g);
+    }
+    o.Set("gone", gone);
+    cb.Call({o});
+  }
+
+  Napi::Value AddInterface(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+      throw Napi::TypeError::New(env, "addInterface(id, ifindex, netnsPath?)");
+    if (!live_) throw Napi::Error::New(env, "capture stopped");
+    std::string ns;
+    if (info.Length() > 2 && info[2].IsString()) ns = info[2].As<Napi::String>().Utf8Value();
+    std::string err;
+    if (!live_->add_interface(info[0].As<Napi::Number>().Uint32Value(),
+                              info[1].As<Napi::Number>().Int32Value(), ns, &err)) {
+      Napi::Error e = Napi::Error::New(env, err);
+      e.Set("code", err.find("CAP_NET_RAW") != std::string::npos ? "EPERM" : "ECAPTURE");
+      throw e;
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value RemoveInterface(const Napi::CallbackInfo& info) {
+    if (live_ && info.Length() > 0 && info[0].IsNumber())
+      live_->remove_interface(info[0].As<Napi::Number>().Uint32Value());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::string err;
+    if (!live_ || !live_->start(&err)) throw Napi::Error::New(env, live_ ? err : "capture stopped");
+    return env.Undefined();
+  }
+
+  // Stops the capture thread; the final batch is delivered (asynchronously) before the
+  // thread-safe function is released.
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    // Keep the event loop alive until the final batch has been delivered.
+    if (live_) tsfn_.Ref(info.Env());
+    Shutdown();
+    return Napi::Number::New(info.Env(), static_cast<double>(lost_records_));
+  }
+
+  void Shutdown() {
+    if (live_) {
+      live_->stop();
+      live_.reset();
+      tsfn_.Release();
+    }
+  }
+
+  Napi::ThreadSafeFunction tsfn_;
+  std::unique_ptr<LiveCapture> live_;
+  std::atomic<uint64_t> lost_records_{0};
+};
+
+}  // namespace
+
+void RegisterLive(Napi::Env env, Napi::Object exports) {
+  exports.Set("LiveCapture", LiveCaptureWrap::Define(env));
+}
+
+}  // namespace csumtop
