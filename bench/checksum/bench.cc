@@ -301,7 +301,7 @@ int main(int argc, char** argv) {
   fill_random(big.data(), big_len, 67890);
   for (size_t s = 0; s < kNumSizes; ++s) bench_stream(paths, big.data(), big_len, kSizes[s], runs, stream[s]);
 
-  print_table("(a) in cache, 64-byte aligned start", cached, paths);
+  print_table("(a) in cache (L1; 65535 bytes sit in L2), 64-byte aligned start", cached, paths);
   print_table("(a') in cache, start at offset 1 (odd address)", cached_odd, paths);
   char title[160];
   std::snprintf(title, sizeof title, "(b) streaming through %zu MiB, packet every size+24 bytes (varying alignment)", stream_mib);

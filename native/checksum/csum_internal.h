@@ -3,7 +3,7 @@
 // Every fast kernel sums the data as *host-order* 16-bit words and converts once at the
 // end. RFC 1071 section 2(B) ("byte order independence"): the ones-complement sum of
 // byte-swapped words is the byte-swap of the sum, so on a little-endian host we sum
-// little-endian words, fold to 16 bits, swap the two bytes, and only then add the
+// little-endian words, swap the result once (finish_host), and only then add the
 // caller's `initial` (which is already in network order). Adding `initial` before the
 // swap would swap it too, which is the classic bug this ordering avoids.
 //
