@@ -1,4 +1,4 @@
-// \summary: AVX2 kernel: 32-byte loads, 3 vector ops per load, adc64 below 128 bytes.
+// \summary: AVX2 kernel: 32-byte loads, 3 vector ops per load, masked overlapping tail.
 //
 // Compiled for any x86-64 with a per-function target attribute (binding.gyp has no
 // per-file flags); dispatch.cc only calls it when __builtin_cpu_supports("avx2").
@@ -8,7 +8,7 @@
 // Then sum(lo) = A - H * 2^32 (mod 2^64), and since sum(lo) < 2^64 as long as fewer than
 // 2^32 vectors are summed per lane, that difference *is* sum(lo), exactly. The lane's
 // contribution is sum(lo) + sum(hi), and because 2^32 == 1 (mod 2^16 - 1) that is
-// congruent to the sum of its 16-bit words (the same argument as RFC 1071 section 2(D),
+// congruent to the sum of its 16-bit words (the same argument as RFC 1071 section 2(C),
 // "parallel summation"). No unsigned compare or widening shuffle is needed: one add for
 // A, one shift and one add for H. Words are summed in host order and swapped at the end
 // (RFC 1071 section 2(B)), see csum_internal.h.
@@ -21,73 +21,110 @@ namespace csumtop {
 namespace csum {
 namespace {
 
-// Below this the set-up and the horizontal reduction cost more than they save, and the
-// adc64 core is at least as fast (measured with bench/checksum, see RESULTS.md).
+// Below this the adc64 core is as fast or faster: the vector set-up and reduction cost
+// about as much as they save (measured with bench/checksum). At least 64.
 constexpr size_t kMinVectorLen = 128;
 // Bytes per block before the lane accumulators are reduced: keeps the vectors summed
 // per lane far below the 2^31 that the exactness argument above needs.
+#ifdef CSUMTOP_CSUM_TEST_BLOCK  // a multiple of 128; tests shrink it to cross block ends
+constexpr size_t kBlock = CSUMTOP_CSUM_TEST_BLOCK;
+#else
 constexpr size_t kBlock = size_t{1} << 30;
+#endif
 
-// Reduces the (A, H) accumulator pair to a scalar host-order partial sum.
-__attribute__((target("avx2"))) inline uint64_t reduce(__m256i a, __m256i h, uint64_t acc) {
-  const __m256i lo = _mm256_sub_epi64(a, _mm256_slli_epi64(h, 32));
-  const __m256i lanes = _mm256_add_epi64(lo, h);  // < 2^64: both terms < 2^62 per block
-  alignas(32) uint64_t out[4];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(out), lanes);
-  acc = detail::add_eac(acc, out[0]);
-  acc = detail::add_eac(acc, out[1]);
-  acc = detail::add_eac(acc, out[2]);
-  return detail::add_eac(acc, out[3]);
-}
+// loadu(kTailMask + r) keeps the last r bytes of a 32-byte vector and zeroes the rest.
+alignas(64) constexpr uint8_t kTailMask[64] = {
+    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 __attribute__((target("avx2"))) inline __m256i loadu(const uint8_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
 
-}  // namespace
+// One vector into an (A, H) pair: A += v (mod 2^64 per lane), H += v >> 32 (exact).
+__attribute__((target("avx2"))) inline void step(__m256i v, __m256i& a, __m256i& h) {
+  a = _mm256_add_epi64(a, v);
+  h = _mm256_add_epi64(h, _mm256_srli_epi64(v, 32));
+}
 
-__attribute__((target("avx2"))) uint32_t avx2(const uint8_t* data, size_t len, uint32_t initial) {
-  if (len < kMinVectorLen) return detail::finish_host(detail::adc64_host(data, len, 0), initial);
+// Reduces an (A, H) pair to a scalar host-order partial sum. Per block each lane holds
+// sum(lo) + sum(hi) < 2^59 (at most 2^25 vectors of two 32-bit halves), so the four
+// lanes add without overflow and only the final add needs an end-around carry.
+__attribute__((target("avx2"))) inline uint64_t reduce(__m256i a, __m256i h, uint64_t acc) {
+  const __m256i lo = _mm256_sub_epi64(a, _mm256_slli_epi64(h, 32));
+  const __m256i lanes = _mm256_add_epi64(lo, h);
+  __m128i x = _mm_add_epi64(_mm256_castsi256_si128(lanes), _mm256_extracti128_si256(lanes, 1));
+  x = _mm_add_epi64(x, _mm_unpackhi_epi64(x, x));
+#if defined(__x86_64__)
+  return detail::add_eac(acc, static_cast<uint64_t>(_mm_cvtsi128_si64(x)));
+#else
+  uint64_t out;
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(&out), x);
+  return detail::add_eac(acc, out);
+#endif
+}
 
-  uint64_t acc = 0;
+// The vector body, kept out of line so that the compiler cannot hoist any of its set-up
+// above the short-packet test in avx2(): inlined, GCC moved four instructions there,
+// which cost short packets about 10% against adc64. Needs len >= 32.
+__attribute__((target("avx2"), noinline)) uint32_t avx2_long(const uint8_t* data, size_t len, uint32_t initial) {
+  // An odd final byte is the first byte of a zero-padded word (RFC 1071 section 4.1),
+  // i.e. the low byte of a little-endian word; taking it out here leaves an even length,
+  // so the overlapping tail load below starts at an even offset and pairs bytes the same
+  // way as the rest. Branch-free: p[len - 1] exists since len >= 32.
+  uint64_t acc = data[len - 1] & (0 - static_cast<uint64_t>(len & 1));
   const uint8_t* p = data;
-  size_t n = len;
-  while (n >= 32) {
-    const size_t block = n < kBlock ? n : kBlock;
-    size_t m = block;
-    // Four independent (A, H) pairs so the adds do not wait on each other.
-    __m256i a0 = _mm256_setzero_si256(), h0 = _mm256_setzero_si256();
-    __m256i a1 = _mm256_setzero_si256(), h1 = _mm256_setzero_si256();
-    __m256i a2 = _mm256_setzero_si256(), h2 = _mm256_setzero_si256();
-    __m256i a3 = _mm256_setzero_si256(), h3 = _mm256_setzero_si256();
-    while (m >= 128) {
-      const __m256i v0 = loadu(p), v1 = loadu(p + 32), v2 = loadu(p + 64), v3 = loadu(p + 96);
-      a0 = _mm256_add_epi64(a0, v0);
-      h0 = _mm256_add_epi64(h0, _mm256_srli_epi64(v0, 32));
-      a1 = _mm256_add_epi64(a1, v1);
-      h1 = _mm256_add_epi64(h1, _mm256_srli_epi64(v1, 32));
-      a2 = _mm256_add_epi64(a2, v2);
-      h2 = _mm256_add_epi64(h2, _mm256_srli_epi64(v2, 32));
-      a3 = _mm256_add_epi64(a3, v3);
-      h3 = _mm256_add_epi64(h3, _mm256_srli_epi64(v3, 32));
+  size_t n = len & ~size_t{1};
+
+  // Four independent (A, H) pairs so the adds do not wait on each other.
+  __m256i a0 = _mm256_setzero_si256(), h0 = _mm256_setzero_si256();
+  __m256i a1 = _mm256_setzero_si256(), h1 = _mm256_setzero_si256();
+  __m256i a2 = _mm256_setzero_si256(), h2 = _mm256_setzero_si256();
+  __m256i a3 = _mm256_setzero_si256(), h3 = _mm256_setzero_si256();
+  while (n >= 128) {
+    size_t m = (n < kBlock ? n : kBlock) & ~size_t{127};
+    n -= m;
+    do {
+      step(loadu(p), a0, h0);
+      step(loadu(p + 32), a1, h1);
+      step(loadu(p + 64), a2, h2);
+      step(loadu(p + 96), a3, h3);
       p += 128;
       m -= 128;
+    } while (m != 0);
+    if (n >= 128) {  // another block follows (only past 1 GiB): reduce before it
+      a0 = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
+      h0 = _mm256_add_epi64(_mm256_add_epi64(h0, h1), _mm256_add_epi64(h2, h3));
+      acc = reduce(a0, h0, acc);
+      a0 = a1 = a2 = a3 = h0 = h1 = h2 = h3 = _mm256_setzero_si256();
     }
-    // The pairs combine linearly: A stays a sum mod 2^64 and H stays exact.
-    a0 = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
-    h0 = _mm256_add_epi64(_mm256_add_epi64(h0, h1), _mm256_add_epi64(h2, h3));
-    while (m >= 32) {
-      const __m256i v = loadu(p);
-      a0 = _mm256_add_epi64(a0, v);
-      h0 = _mm256_add_epi64(h0, _mm256_srli_epi64(v, 32));
-      p += 32;
-      m -= 32;
-    }
-    acc = reduce(a0, h0, acc);
-    n -= block - m;
   }
-  // Fewer than 32 bytes left: the adc64 core handles the 16/8/4/2/1-byte pieces.
-  return detail::finish_host(detail::adc64_host(p, n, acc), initial);
+  // The pairs combine linearly: A stays a sum mod 2^64 and H stays exact.
+  a0 = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
+  h0 = _mm256_add_epi64(_mm256_add_epi64(h0, h1), _mm256_add_epi64(h2, h3));
+  while (n >= 32) {
+    step(loadu(p), a0, h0);
+    p += 32;
+    n -= 32;
+  }
+  // The last n < 32 bytes (n even): load the 32 bytes that end there, which lie inside
+  // the buffer because len >= 32, and mask off the ones already summed. With n == 0 the
+  // mask is all zero, so there is no branch.
+  step(_mm256_and_si256(loadu(p + n - 32), loadu(kTailMask + n)), a0, h0);
+  return detail::finish_host(reduce(a0, h0, acc), initial);
+}
+
+}  // namespace
+
+CSUMTOP_KERNEL_ALIGN __attribute__((target("avx2"))) uint32_t avx2(const uint8_t* data, size_t len, uint32_t initial) {
+  // Short packets (TCP ACKs are 40 bytes) take the adc64 core, exactly the instructions
+  // adc64 runs for them: its straight-line 32/16/8/4/2/1-byte steps beat the vector
+  // set-up and reduction there (measured with bench/checksum).
+  if (len < 64) return detail::finish_host(detail::adc64_short(data, len, 0, 0), initial);
+  if (len < kMinVectorLen) return detail::finish_host(detail::adc64_host(data, len, 0), initial);
+  return avx2_long(data, len, initial);
 }
 
 }  // namespace csum

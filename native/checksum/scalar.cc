@@ -3,12 +3,12 @@
 // This is the definition every other kernel is tested against, so it is written for
 // obviousness, not speed: RFC 1071 section 4.1's loop, with the words read explicitly
 // as big-endian (network order) so the result does not depend on the host.
-#include "checksum/csum.h"
+#include "checksum/csum_internal.h"
 
 namespace csumtop {
 namespace csum {
 
-uint32_t scalar(const uint8_t* data, size_t len, uint32_t initial) {
+CSUMTOP_KERNEL_ALIGN uint32_t scalar(const uint8_t* data, size_t len, uint32_t initial) {
   // A 64-bit accumulator cannot overflow: even 2^47 bytes of 0xff add less than 2^63.
   uint64_t sum = initial;
   size_t i = 0;
