@@ -76,11 +76,26 @@ Fill CaptureFileReader::Impl::fill(size_t need) {
   return Fill::kOk;
 }
 
+void CaptureFileReader::Impl::release_buffer() {
+  std::vector<uint8_t>().swap(buf);
+  pos = end = 0;
+}
+
+void CaptureFileReader::Impl::finish(ReadStatus st) {
+  // The last frame's data died with this call (see CapturedFrame::data), so a reader
+  // that has reached its end keeps no buffer, even if nobody calls close().
+  done = true;
+  final_status = st;
+  release_buffer();
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
 void CaptureFileReader::Impl::reset() {
   if (fd >= 0) ::close(fd);
   fd = -1;
+  release_buffer();
   name.clear();
-  pos = end = 0;
   eof = false;
   done = false;
   final_status = ReadStatus::kEof;
@@ -91,8 +106,7 @@ void CaptureFileReader::Impl::reset() {
 
 ReadStatus CaptureFileReader::Impl::fail(std::string message) {
   owner->error_ = std::move(message);
-  done = true;
-  final_status = ReadStatus::kError;
+  finish(ReadStatus::kError);
   return ReadStatus::kError;
 }
 
@@ -116,8 +130,7 @@ ReadStatus CaptureFileReader::Impl::truncated(uint64_t offset, const std::string
   owner->error_ = strfmt("file ends in the middle of a record at byte offset %llu (%s); %s",
                          static_cast<unsigned long long>(offset), detail.c_str(),
                          before.c_str());
-  done = true;
-  final_status = ReadStatus::kTruncated;
+  finish(ReadStatus::kTruncated);
   return ReadStatus::kTruncated;
 }
 
@@ -172,8 +185,7 @@ ReadStatus CaptureFileReader::Impl::next_pcap(CapturedFrame* out) {
   if (f == Fill::kIoError) return io_error();
   if (f == Fill::kShort) {
     if (avail() == 0) {
-      done = true;
-      final_status = ReadStatus::kEof;
+      finish(ReadStatus::kEof);
       return ReadStatus::kEof;
     }
     return truncated(offset, strfmt("16-byte record header, %zu present", avail()));

@@ -270,8 +270,7 @@ ReadStatus CaptureFileReader::Impl::next_pcapng(CapturedFrame* out) {
     if (f == Fill::kIoError) return io_error();
     if (f == Fill::kShort) {
       if (avail() == 0) {
-        done = true;
-        final_status = ReadStatus::kEof;
+        finish(ReadStatus::kEof);
         return ReadStatus::kEof;
       }
       return truncated(offset, strfmt("%zu bytes of an 8-byte pcapng block header present",

@@ -103,7 +103,9 @@ struct CaptureFileReader::Impl {
     owner->consumed_ += n;
   }
   capfile::Fill fill(size_t need);  // makes avail() >= need unless the file ends first
-  void reset();
+  void reset();            // closes the descriptor, frees the buffer, forgets the file
+  void release_buffer();
+  void finish(ReadStatus st);  // final status reached: remember it, free fd and buffer
 
   // Format-specific parts. open_*() read the file header; next_*() one record.
   bool open_pcap();
