@@ -81,6 +81,55 @@ bool CaptureFileWriter::write_all(const uint8_t* p, size_t n) {
   return true;
 }
 
+namespace {
+// pcapng draft section 4.2: one Interface Description Block, nanosecond timestamps.
+void append_idb(Out& o, std::vector<uint8_t>& buf, const CaptureInterface& i) {
+  size_t start = buf.size();
+  o.u32(kBlockIDB);
+  o.u32(0);
+  o.u16(i.linktype);
+  o.u16(0);
+  o.u32(i.snaplen);
+  if (!i.name.empty()) o.option(2, i.name.data(), static_cast<uint16_t>(i.name.size()));
+  if (!i.description.empty()) {
+    o.option(3, i.description.data(), static_cast<uint16_t>(i.description.size()));
+  }
+  const uint8_t tsresol = 9;  // if_tsresol: nanoseconds, as the EPBs carry
+  o.option(9, &tsresol, 1);
+  o.option(0, nullptr, 0);
+  uint32_t len = static_cast<uint32_t>(buf.size() - start + 4);
+  o.u32(len);
+  o.patch32(start + 4, len);
+}
+}  // namespace
+
+bool CaptureFileWriter::add_interface(const CaptureInterface& iface) {
+  if (fd_ < 0) {
+    error_ = "the writer is not open";
+    return false;
+  }
+  if (format_ != FileFormat::kPcapng) {
+    error_ = "a pcap file has exactly one link type: cannot add an interface";
+    return false;
+  }
+  if (iface.name.size() > 0xFFFF || iface.description.size() > 0xFFFF) {
+    error_ = "interface name or description longer than 65535 bytes";
+    return false;
+  }
+  try {
+    buf_.clear();
+    Out o{buf_};
+    append_idb(o, buf_, iface);
+  } catch (const std::exception& e) {
+    error_ = std::string("cannot add an interface: ") + e.what();
+    return false;
+  }
+  // An IDB may appear anywhere in a section before the packets that use it (section 4.2).
+  if (!write_all(buf_.data(), buf_.size())) return false;
+  num_ifaces_++;
+  return true;
+}
+
 bool CaptureFileWriter::open(const std::string& path, FileFormat format,
                              const std::vector<CaptureInterface>& interfaces, bool overwrite) {
   if (fd_ >= 0) {
@@ -178,24 +227,7 @@ bool CaptureFileWriter::open(const std::string& path, FileFormat format,
       o.u32(static_cast<uint32_t>(buf_.size() + 4));
       o.patch32(4, static_cast<uint32_t>(buf_.size()));
       // Section 4.2: one Interface Description Block per interface.
-      for (const CaptureInterface& i : interfaces) {
-        size_t start = buf_.size();
-        o.u32(kBlockIDB);
-        o.u32(0);
-        o.u16(i.linktype);
-        o.u16(0);
-        o.u32(i.snaplen);
-        if (!i.name.empty()) o.option(2, i.name.data(), static_cast<uint16_t>(i.name.size()));
-        if (!i.description.empty()) {
-          o.option(3, i.description.data(), static_cast<uint16_t>(i.description.size()));
-        }
-        const uint8_t tsresol = 9;  // if_tsresol: nanoseconds, as the EPBs carry
-        o.option(9, &tsresol, 1);
-        o.option(0, nullptr, 0);
-        uint32_t len = static_cast<uint32_t>(buf_.size() - start + 4);
-        o.u32(len);
-        o.patch32(start + 4, len);
-      }
+      for (const CaptureInterface& i : interfaces) append_idb(o, buf_, i);
     }
     if (!write_all(buf_.data(), buf_.size())) {
       ::close(fd_);
