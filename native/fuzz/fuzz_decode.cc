@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint8_t* buf = new uint8_t[caplen ? caplen : 1];
   if (caplen) std::memcpy(buf, data, caplen);
   csumtop::Analyzer& a = analyzer();
-  a.process(data[0] & 1, buf, caplen, wirelen, 1, linktype, 1, nullptr);
+  a.process(cut & 1, buf, caplen, wirelen, 1, linktype, 1, nullptr);
   if (a.records().size() >= 64) a.clear_records();
   delete[] buf;
   return 0;
