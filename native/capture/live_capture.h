@@ -57,6 +57,10 @@ class LiveCapture {
   bool start(std::string* err);
   void stop();  // joins the thread; the final batch is delivered before it returns
 
+  // The analyzer (counters, bad-flow table). Only while the capture thread is not
+  // running: before start() or after stop().
+  Analyzer& analyzer() { return analyzer_; }
+
   // Link type selected for a ring from its ARPHRD type (0xffff: not decoded).
   static uint16_t linktype_for(uint16_t hatype);
 

@@ -5,36 +5,16 @@
 #include <memory>
 
 #include "flow/file_analysis.h"
+#include "napi/convert.h"
 #include "napi/register.h"
 
 namespace csumtop {
 
 namespace {
 
-void read_ports(const Napi::Object& o, const char* name, uint16_t* ports, uint8_t* n) {
-  if (!o.Has(name)) return;
-  Napi::Value v = o.Get(name);
-  if (!v.IsArray()) throw Napi::TypeError::New(o.Env(), std::string(name) + " must be an array");
-  Napi::Array a = v.As<Napi::Array>();
-  if (a.Length() > DecodeOptions::kMaxPorts)
-    throw Napi::RangeError::New(o.Env(), std::string("at most 8 ") + name);
-  *n = 0;
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    Napi::Value p = a.Get(i);
-    if (!p.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(name) + ": not a number");
-    const int64_t port = p.As<Napi::Number>().Int64Value();
-    if (port < 1 || port > 65535) throw Napi::RangeError::New(o.Env(), "port out of range");
-    ports[(*n)++] = static_cast<uint16_t>(port);
-  }
-}
-
 DecodeOptions decode_options(const Napi::Value& v) {
   DecodeOptions d;
-  if (v.IsObject()) {
-    Napi::Object o = v.As<Napi::Object>();
-    read_ports(o, "vxlanPorts", d.vxlan_ports, &d.n_vxlan);
-    read_ports(o, "genevePorts", d.geneve_ports, &d.n_geneve);
-  }
+  if (v.IsObject()) read_decode_options(v.As<Napi::Object>(), &d);
   return d;
 }
 
@@ -55,18 +35,6 @@ Napi::Object endpoint_object(Napi::Env env, const IpLayer& l) {
   o.Set("tcpFlags", l.tcp_flags);
   o.Set("src", Napi::Buffer<uint8_t>::Copy(env, l.src, l.family == 4 ? 4 : 16));
   o.Set("dst", Napi::Buffer<uint8_t>::Copy(env, l.dst, l.family == 4 ? 4 : 16));
-  return o;
-}
-
-Napi::Object flow_endpoint_object(Napi::Env env, const FlowEndpoint& e) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("family", e.family);
-  o.Set("proto", e.proto);
-  o.Set("hasPorts", e.has_ports != 0);
-  o.Set("sport", e.sport);
-  o.Set("dport", e.dport);
-  o.Set("src", Napi::Buffer<uint8_t>::Copy(env, e.src, e.family == 4 ? 4 : 16));
-  o.Set("dst", Napi::Buffer<uint8_t>::Copy(env, e.dst, e.family == 4 ? 4 : 16));
   return o;
 }
 
@@ -278,36 +246,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
   }
 
   Napi::Value Flows(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    Napi::Array a = Napi::Array::New(env);
-    uint32_t k = 0;
-    fa_->analyzer().flows().for_each([&](const BadFlow& b) {
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("iface", b.key.iface);
-      o.Set("tunnel", b.key.tunnel);
-      o.Set("vni", b.key.vni);
-      o.Set("hasInner", b.key.has_inner != 0);
-      o.Set("outer", flow_endpoint_object(env, b.key.outer));
-      if (b.key.has_inner) o.Set("inner", flow_endpoint_object(env, b.key.inner));
-      o.Set("count", static_cast<double>(b.count));
-      o.Set("firstNs", Napi::BigInt::New(env, b.first_ns));
-      o.Set("lastNs", Napi::BigInt::New(env, b.last_ns));
-      o.Set("exampleFrame", static_cast<double>(b.example_frame));
-      o.Set("badMask", b.bad_mask);
-      Napi::Array ex = Napi::Array::New(env, b.n_example);
-      for (uint32_t i = 0; i < b.n_example; i++) {
-        Napi::Object e = Napi::Object::New(env);
-        e.Set("depth", b.example[i].depth);
-        e.Set("kind", b.example[i].kind);
-        e.Set("looksPartial", b.example[i].looks_partial != 0);
-        e.Set("found", b.example[i].found);
-        e.Set("expected", b.example[i].expected);
-        ex.Set(i, e);
-      }
-      o.Set("example", ex);
-      a.Set(k++, o);
-    });
-    return a;
+    return flows_array(info.Env(), fa_->analyzer().flows());
   }
 
   // The packed BadFrameRecords since the last call (a copy), then clears them.

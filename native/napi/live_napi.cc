@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "capture/live_capture.h"
+#include "napi/convert.h"
 #include "napi/register.h"
 
 namespace csumtop {
@@ -19,16 +20,6 @@ uint32_t opt_u32(const Napi::Object& o, const char* name, uint32_t def, uint32_t
   return static_cast<uint32_t>(n);
 }
 
-void read_ports(const Napi::Object& o, const char* name, uint16_t* ports, uint8_t* n) {
-  if (!o.Has(name) || o.Get(name).IsUndefined()) return;
-  Napi::Array a = o.Get(name).As<Napi::Array>();
-  if (a.Length() > DecodeOptions::kMaxPorts)
-    throw Napi::RangeError::New(o.Env(), std::string("at most 8 ") + name);
-  *n = 0;
-  for (uint32_t i = 0; i < a.Length(); i++)
-    ports[(*n)++] = static_cast<uint16_t>(a.Get(i).As<Napi::Number>().Uint32Value());
-}
-
 class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -36,7 +27,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
                        {InstanceMethod("addInterface", &LiveCaptureWrap::AddInterface),
                         InstanceMethod("removeInterface", &LiveCaptureWrap::RemoveInterface),
                         InstanceMethod("start", &LiveCaptureWrap::Start),
-                        InstanceMethod("stop", &LiveCaptureWrap::Stop)});
+                        InstanceMethod("stop", &LiveCaptureWrap::Stop),
+                        InstanceMethod("flows", &LiveCaptureWrap::Flows)});
   }
 
   // new LiveCapture({batchMs, blockSize, blockCount, retireMs, promisc, vxlanPorts,
@@ -61,8 +53,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     }
     opts.analyzer.max_flows = opt_u32(o, "maxFlows", 65536, 1, 10000000);
     opts.max_records_per_batch = opt_u32(o, "maxRecords", 4096, 0, 1u << 20);
-    read_ports(o, "vxlanPorts", opts.analyzer.decode.vxlan_ports, &opts.analyzer.decode.n_vxlan);
-    read_ports(o, "genevePorts", opts.analyzer.decode.geneve_ports, &opts.analyzer.decode.n_geneve);
+    read_decode_options(o, &opts.analyzer.decode);
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "csumtop-capture",
                                           8 /* batches queued at most */, 1);
     // The capture thread must not keep the process alive on its own: JavaScript decides
@@ -116,7 +107,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
       throw Napi::TypeError::New(env, "addInterface(id, ifindex, netnsPath?)");
-    if (!live_) throw Napi::Error::New(env, "capture stopped");
+    if (!live_ || stopped_) throw Napi::Error::New(env, "capture stopped");
     std::string ns;
     if (info.Length() > 2 && info[2].IsString()) ns = info[2].As<Napi::String>().Utf8Value();
     std::string err;
@@ -130,7 +121,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   }
 
   Napi::Value RemoveInterface(const Napi::CallbackInfo& info) {
-    if (live_ && info.Length() > 0 && info[0].IsNumber())
+    if (live_ && !stopped_ && info.Length() > 0 && info[0].IsNumber())
       live_->remove_interface(info[0].As<Napi::Number>().Uint32Value());
     return info.Env().Undefined();
   }
@@ -138,7 +129,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::string err;
-    if (!live_ || !live_->start(&err)) throw Napi::Error::New(env, live_ ? err : "capture stopped");
+    if (!live_ || stopped_ || !live_->start(&err))
+      throw Napi::Error::New(env, live_ && !stopped_ ? err : "capture stopped");
     return env.Undefined();
   }
 
@@ -146,21 +138,30 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   // thread-safe function is released.
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     // Keep the event loop alive until the final batch has been delivered.
-    if (live_) tsfn_.Ref(info.Env());
+    if (live_ && !stopped_) tsfn_.Ref(info.Env());
     Shutdown();
     return Napi::Number::New(info.Env(), static_cast<double>(lost_records_));
   }
 
+  // The bad-flow table, readable once the capture thread has stopped (it owns the
+  // table while it runs).
+  Napi::Value Flows(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!live_ || !stopped_) throw Napi::Error::New(env, "flows() is available after stop()");
+    return flows_array(env, live_->analyzer().flows());
+  }
+
   void Shutdown() {
-    if (live_) {
+    if (live_ && !stopped_) {
       live_->stop();
-      live_.reset();
+      stopped_ = true;
       tsfn_.Release();
     }
   }
 
   Napi::ThreadSafeFunction tsfn_;
   std::unique_ptr<LiveCapture> live_;
+  bool stopped_ = false;
   std::atomic<uint64_t> lost_records_{0};
 };
 

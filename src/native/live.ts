@@ -1,0 +1,56 @@
+/**
+ * Typed view of the live-capture part of the addon (native/napi/live_napi.cc): rings
+ * on a capture thread, batches delivered on the JavaScript thread.
+ */
+import { loadAddon } from './addon.js';
+import type { NativeFlow } from './analyzer.js';
+
+export interface LiveCaptureOptions {
+  batchMs?: number;
+  blockSize?: number;
+  blockCount?: number;
+  retireMs?: number;
+  promisc?: boolean;
+  /** Ask for virtio-net headers (csum_start/csum_offset); default true. */
+  vnet?: boolean;
+  fanoutGroup?: number;
+  maxFlows?: number;
+  /** Bad-frame records per batch; more are counted in recordsDropped. */
+  maxRecords?: number;
+  vxlanPorts?: number[];
+  genevePorts?: number[];
+}
+
+/** One batch from the capture thread; counters are cumulative per interface id. */
+export interface NativeLiveBatch {
+  seq: number;
+  monoNs: bigint;
+  ids: Uint32Array;
+  /** ids.length * counterStride (see nativeLayout()). */
+  counters: Float64Array;
+  /** ids.length * 3: ring packets, drops, freezes (cumulative). */
+  ring: Float64Array;
+  /** Packed BadFrameRecords (see output/records.ts). */
+  records: Buffer;
+  recordsDropped: number;
+  gone: Array<{ id: number; reason: string }>;
+}
+
+export interface NativeLiveCapture {
+  /** Opens a ring; throws an Error whose `code` is 'EPERM' without CAP_NET_RAW. */
+  addInterface(id: number, ifindex: number, netnsPath?: string): void;
+  removeInterface(id: number): void;
+  start(): void;
+  /** Joins the capture thread; the final batch follows asynchronously. Returns records lost to a full queue. */
+  stop(): number;
+  flows(): NativeFlow[];
+}
+
+interface LiveAddon {
+  LiveCapture: new (options: LiveCaptureOptions, onBatch: (b: NativeLiveBatch) => void) => NativeLiveCapture;
+}
+
+export function createLiveCapture(options: LiveCaptureOptions, onBatch: (b: NativeLiveBatch) => void): NativeLiveCapture {
+  const Ctor = (loadAddon() as unknown as LiveAddon).LiveCapture;
+  return new Ctor(options, onBatch);
+}
