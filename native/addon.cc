@@ -6,6 +6,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   csumtop::RegisterChecksum(env, exports);
   csumtop::RegisterCaptureFile(env, exports);
   csumtop::RegisterAnalyzer(env, exports);
+  csumtop::RegisterHost(env, exports);
   return exports;
 }
 }  // namespace
