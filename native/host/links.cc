@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <ctime>
 
@@ -275,6 +276,13 @@ std::string errno_text(const char* what, int err) {
   return std::string(what) + ": " + std::strerror(err);
 }
 
+// The errno of a negative netlink error field; INT_MIN (only in corrupt data) cannot be
+// negated as an int.
+int errno_of(int e) {
+  const long long v = e < 0 ? -static_cast<long long>(e) : static_cast<long long>(e);
+  return v > INT_MAX ? INT_MAX : static_cast<int>(v);
+}
+
 // One RTM_GETLINK dump. Sets *interrupted if the kernel flagged it inconsistent.
 std::string dump_once(int fd, uint32_t seq, std::vector<LinkInfo>* out, bool* interrupted) {
   struct {
@@ -374,7 +382,7 @@ std::string parse_link_dump(const uint8_t* data, size_t len, std::vector<LinkInf
         if (plen >= sizeof(int)) {
           int e;
           std::memcpy(&e, payload, sizeof e);
-          if (e < 0) return errno_text("rtnetlink RTM_GETLINK dump failed", -e);
+          if (e < 0) return errno_text("rtnetlink RTM_GETLINK dump failed", errno_of(e));
         }
         return std::string();
       }
@@ -385,7 +393,7 @@ std::string parse_link_dump(const uint8_t* data, size_t len, std::vector<LinkInf
         std::memcpy(&e, payload, sizeof e);
         if (e == 0) continue;
         *done = true;
-        return errno_text("rtnetlink RTM_GETLINK failed", e < 0 ? -e : e);
+        return errno_text("rtnetlink RTM_GETLINK failed", errno_of(e));
       }
       case NLMSG_NOOP:
         continue;

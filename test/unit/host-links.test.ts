@@ -601,6 +601,8 @@ describe('rtnetlink parser on synthetic messages', () => {
     assert.match(eperm.error ?? '', /RTM_GETLINK failed: Operation not permitted/);
     const failed = parseLinkDump(nlmsg(NLMSG_DONE, NLM_F_MULTI, u32(-90))); // -EMSGSIZE
     assert.match(failed.error ?? '', /dump failed: Message too long/);
+    // INT_MIN in the error field (fuzz regression native/fuzz/regressions/links/done-int-min).
+    assert.match(parseLinkDump(nlmsg(NLMSG_DONE, NLM_F_MULTI, u32(0x80000000))).error ?? '', /dump failed/);
     assert.equal(parseLinkDump(Buffer.concat([geneveMessage()])).done, false, 'more parts to come');
   });
 
