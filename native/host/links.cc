@@ -19,6 +19,7 @@
 #include <climits>
 #include <cstring>
 #include <ctime>
+#include <new>
 
 #include "host/netns.h"
 
@@ -360,8 +361,11 @@ std::string dump_once(int fd, uint32_t seq, std::vector<LinkInfo>* out, bool* in
 
 // ---------------------------------------------------------------- public
 
-std::string parse_link_dump(const uint8_t* data, size_t len, std::vector<LinkInfo>* out,
-                            bool* done, bool* interrupted, uint32_t expect_seq) {
+// The public functions below only add a catch for std::bad_alloc (the one exception
+// std::string and std::vector may throw here), so no exception leaves this file.
+static std::string parse_link_dump_impl(const uint8_t* data, size_t len,
+                                        std::vector<LinkInfo>* out, bool* done,
+                                        bool* interrupted, uint32_t expect_seq) {
   size_t off = 0;
   while (off < len) {
     if (len - off < sizeof(struct nlmsghdr)) return "netlink: truncated message header";
@@ -413,7 +417,7 @@ std::string parse_link_dump(const uint8_t* data, size_t len, std::vector<LinkInf
   return std::string();
 }
 
-void read_ethtool(int fd, LinkInfo* link) {
+static void read_ethtool_impl(int fd, LinkInfo* link) {
   if (link->name.empty() || link->name.size() >= IFNAMSIZ) return;
   struct ifreq ifr;
   auto reset = [&](void* data) {
@@ -493,7 +497,7 @@ void read_ethtool(int fd, LinkInfo* link) {
   }
 }
 
-std::string list_links(std::vector<LinkInfo>* out, bool with_ethtool) {
+static std::string list_links_impl(std::vector<LinkInfo>* out, bool with_ethtool) {
   out->clear();
   Fd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
   if (nl.get() < 0) return errno_text("rtnetlink socket", errno);
@@ -521,8 +525,34 @@ std::string list_links(std::vector<LinkInfo>* out, bool with_ethtool) {
   if (efd < 0) efd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
   if (efd < 0) return std::string();  // links without driver and features
   Fd ethtool_fd(efd);
-  for (LinkInfo& l : *out) read_ethtool(ethtool_fd.get(), &l);
+  for (LinkInfo& l : *out) read_ethtool_impl(ethtool_fd.get(), &l);
   return std::string();
+}
+
+std::string parse_link_dump(const uint8_t* data, size_t len, std::vector<LinkInfo>* out,
+                            bool* done, bool* interrupted, uint32_t expect_seq) {
+  try {
+    return parse_link_dump_impl(data, len, out, done, interrupted, expect_seq);
+  } catch (const std::bad_alloc&) {
+    return "out of memory parsing the rtnetlink link dump";
+  }
+}
+
+void read_ethtool(int fd, LinkInfo* link) {
+  try {
+    read_ethtool_impl(fd, link);
+  } catch (const std::bad_alloc&) {
+    link->features.clear();  // partial feature list: report none rather than some
+  }
+}
+
+std::string list_links(std::vector<LinkInfo>* out, bool with_ethtool) {
+  try {
+    return list_links_impl(out, with_ethtool);
+  } catch (const std::bad_alloc&) {
+    out->clear();
+    return "out of memory listing links";
+  }
 }
 
 std::string list_links_in(const std::string& netns_path, const std::string& label,

@@ -319,8 +319,14 @@ describe('host links', () => {
     assert.equal(l.arphrd, 768); // ARPHRD_TUNNEL, include/uapi/linux/if_arp.h
     assert.equal(l.mac, 'c0:a8:c8:01'); // 192.168.200.1
     assert.equal(interfaceRole(l), 'ipip');
-    // The ipip module's per-namespace fallback device (net/ipv4/ipip.c).
-    assert.equal(interfaceRole(byName(links, 'tunl0')), 'ipip');
+    const want = ipJson(NS).find((x) => x.ifname === 'ipip-csum');
+    assert.equal(want?.linkinfo?.info_kind, 'ipip');
+    assert.equal(want?.address, '192.168.200.1');
+    // The ipip module's per-namespace fallback device (net/ipv4/ipip.c), unless
+    // net.core.fb_tunnels_only_for_init_net keeps it out of new namespaces.
+    const tunl0 = links.find((x) => x.name === 'tunl0');
+    if (tunl0) assert.equal(interfaceRole(tunl0), 'ipip');
+    else assert.notEqual(fs.readFileSync('/proc/sys/net/core/fb_tunnels_only_for_init_net', 'utf8').trim(), '0');
   });
 
   test('dummy device: kind, role other', (t) => {
@@ -452,6 +458,17 @@ describe('host links', () => {
     assert.deepEqual(ours, ip, 'listLinks() after entering other namespaces still lists this one');
     // The pod namespace holds exactly what the setup put there.
     assert.deepEqual(listLinks(NS_POD).map((l) => l.name).sort(), ['eth0', 'eth1', 'lo']);
+  });
+
+  test('without CAP_SYS_ADMIN: the clear EPERM message', () => {
+    // Still uid 0 (can read the files), but CAP_SYS_ADMIN dropped from the bounding set,
+    // so the exec'd node has it in no set; setns(2) then fails with EPERM.
+    const script =
+      `const { listLinks } = require(${JSON.stringify(require.resolve('../../src/host/links.js'))});` +
+      `try { listLinks(${JSON.stringify(NS)}); console.log('entered'); } catch (e) { console.log(e.message); }`;
+    const r = tryRun('setpriv', ['--bounding-set=-sys_admin', '--inh-caps=-sys_admin', '--', process.execPath, '-e', script]);
+    assert.equal(r.status, 0, `setpriv (util-linux) is needed for this check: ${r.stderr}`);
+    assert.equal(r.stdout.trim(), `need CAP_SYS_ADMIN to enter network namespace ${NS} (/run/netns/${NS}) (run as root)`);
   });
 
   test('clear errors: missing namespace, not a network namespace', () => {
