@@ -6,7 +6,7 @@
     {
       "target_name": "csumtop",
       "sources": [
-        "<!@(node -e \"const fs=require('fs');for(const d of ['native','native/napi','native/checksum','native/decode','native/capture','native/flow'])for(const f of fs.readdirSync(d).sort())if(f.endsWith('.cc'))console.log(d+'/'+f)\")"
+        "<!@(node -e \"const fs=require('fs');for(const d of ['native','native/napi','native/checksum','native/decode','native/capture','native/flow','native/host'])for(const f of fs.readdirSync(d).sort())if(f.endsWith('.cc'))console.log(d+'/'+f)\")"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -13,10 +13,10 @@ if ! command -v "$cxx" >/dev/null; then
 fi
 # Everything that parses bytes from outside, without the N-API layer.
 mapfile -t libsrc < <(ls "$root"/native/checksum/*.cc "$root"/native/decode/*.cc \
-  "$root"/native/capture/*.cc "$root"/native/flow/*.cc)
+  "$root"/native/capture/*.cc "$root"/native/flow/*.cc "$root"/native/host/*.cc)
 flags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -I"$root/native"
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
-for target in decode reader; do
+for target in decode reader links; do
   "$cxx" "${flags[@]}" -o "$out/fuzz_$target" "$here/fuzz_$target.cc" "${libsrc[@]}"
 done
 echo "$out"

@@ -1,7 +1,8 @@
 // \summary: One registration function per native module; addon.cc calls them all.
 // Binding files (native/napi/*_napi.cc) only check arguments and convert values; the
-// work lives in native/checksum, native/decode, native/capture and native/flow, which
-// build without Node (the fuzz targets and benchmarks link them directly).
+// work lives in native/checksum, native/decode, native/capture, native/flow and
+// native/host, which build without Node (the fuzz targets and benchmarks link them
+// directly).
 #pragma once
 #include <napi.h>
 
@@ -10,4 +11,5 @@ void RegisterChecksum(Napi::Env env, Napi::Object exports);     // checksum_napi
 void RegisterCaptureFile(Napi::Env env, Napi::Object exports);  // capture_file_napi.cc
 void RegisterAnalyzer(Napi::Env env, Napi::Object exports);     // analyzer_napi.cc
 void RegisterLive(Napi::Env env, Napi::Object exports);         // live_napi.cc
+void RegisterHost(Napi::Env env, Napi::Object exports);         // host_napi.cc
 }  // namespace csumtop

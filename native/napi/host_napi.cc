@@ -1,0 +1,159 @@
+// \summary: N-API surface of the host module (links and network namespaces): argument
+// checks and conversions only; the work is in native/host.
+#include <net/if.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "host/links.h"
+#include "host/netns.h"
+#include "napi/register.h"
+
+namespace csumtop {
+
+namespace {
+
+using host::LinkInfo;
+using host::Tristate;
+
+Napi::Value tristate(Napi::Env env, Tristate t) {
+  if (t == Tristate::kUnknown) return env.Null();
+  return Napi::Boolean::New(env, t == Tristate::kOn);
+}
+
+Napi::Value mac_text(Napi::Env env, const std::vector<uint8_t>& a) {
+  if (a.empty()) return env.Null();
+  std::string s;
+  char b[4];
+  for (size_t i = 0; i < a.size(); i++) {
+    std::snprintf(b, sizeof b, i ? ":%02x" : "%02x", a[i]);
+    s += b;
+  }
+  return Napi::String::New(env, s);
+}
+
+Napi::Value index_or_null(Napi::Env env, bool present, int64_t v) {
+  if (!present || v == 0) return env.Null();
+  return Napi::Number::New(env, static_cast<double>(v));
+}
+
+Napi::Value string_or_null(Napi::Env env, const std::string& s) {
+  if (s.empty()) return env.Null();
+  return Napi::String::New(env, s);
+}
+
+Napi::Object link_object(Napi::Env env, const LinkInfo& l) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ifindex", Napi::Number::New(env, l.ifindex));
+  o.Set("name", Napi::String::New(env, l.name));
+  o.Set("flags", Napi::Number::New(env, l.flags));
+  // IFF_UP, IFF_RUNNING, IFF_LOOPBACK: include/uapi/linux/if.h (net_device_flags).
+  o.Set("up", Napi::Boolean::New(env, (l.flags & IFF_UP) != 0));
+  o.Set("running", Napi::Boolean::New(env, (l.flags & IFF_RUNNING) != 0));
+  o.Set("loopback", Napi::Boolean::New(env, (l.flags & IFF_LOOPBACK) != 0));
+  o.Set("mtu", Napi::Number::New(env, l.mtu));
+  o.Set("arphrd", Napi::Number::New(env, l.arphrd));
+  o.Set("mac", mac_text(env, l.address));
+  o.Set("link", index_or_null(env, l.has_link, l.link));
+  o.Set("linkNetnsid", l.has_link_netnsid ? Napi::Number::New(env, l.link_netnsid) : env.Null());
+  o.Set("master", index_or_null(env, true, l.master));
+  o.Set("kind", string_or_null(env, l.kind));
+  o.Set("driver", string_or_null(env, l.driver));
+  o.Set("busInfo", string_or_null(env, l.bus_info));
+  if (l.has_vxlan) {
+    Napi::Object v = Napi::Object::New(env);
+    v.Set("vni", l.vxlan.has_vni ? Napi::Number::New(env, l.vxlan.vni) : env.Null());
+    v.Set("port", l.vxlan.has_port ? Napi::Number::New(env, l.vxlan.port) : env.Null());
+    v.Set("link", index_or_null(env, true, l.vxlan.link));
+    v.Set("local", string_or_null(env, l.vxlan.local));
+    v.Set("udpCsum", tristate(env, l.vxlan.udp_csum));
+    v.Set("udpZeroCsum6Tx", tristate(env, l.vxlan.udp_zero_csum6_tx));
+    v.Set("udpZeroCsum6Rx", tristate(env, l.vxlan.udp_zero_csum6_rx));
+    o.Set("vxlan", v);
+  }
+  if (l.has_geneve) {
+    Napi::Object g = Napi::Object::New(env);
+    g.Set("vni", l.geneve.has_vni ? Napi::Number::New(env, l.geneve.vni) : env.Null());
+    g.Set("port", l.geneve.has_port ? Napi::Number::New(env, l.geneve.port) : env.Null());
+    g.Set("udpCsum", tristate(env, l.geneve.udp_csum));
+    g.Set("udpZeroCsum6Tx", tristate(env, l.geneve.udp_zero_csum6_tx));
+    g.Set("udpZeroCsum6Rx", tristate(env, l.geneve.udp_zero_csum6_rx));
+    o.Set("geneve", g);
+  }
+  Napi::Object features = Napi::Object::New(env);
+  Napi::Array fixed = Napi::Array::New(env);
+  uint32_t nfixed = 0;
+  for (const host::Feature& f : l.features) {
+    features.Set(f.name, Napi::Boolean::New(env, f.active));
+    if (f.fixed) fixed.Set(nfixed++, Napi::String::New(env, f.name));
+  }
+  o.Set("features", features);
+  o.Set("fixedFeatures", fixed);
+  return o;
+}
+
+Napi::Array link_array(Napi::Env env, const std::vector<LinkInfo>& links) {
+  Napi::Array a = Napi::Array::New(env, links.size());
+  for (size_t i = 0; i < links.size(); i++) a.Set(static_cast<uint32_t>(i), link_object(env, links[i]));
+  return a;
+}
+
+std::string optional_string(const Napi::CallbackInfo& info, size_t i, const char* usage) {
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return std::string();
+  if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), usage);
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+// listLinks(netnsPath?: string, label?: string): the links of the namespace at netnsPath
+// (the current one when absent). label is how the user named it, for error messages.
+Napi::Value ListLinks(const Napi::CallbackInfo& info) {
+  const char* usage = "listLinks(netnsPath?: string, label?: string)";
+  const std::string path = optional_string(info, 0, usage);
+  const std::string label = optional_string(info, 1, usage);
+  std::vector<LinkInfo> links;
+  const std::string err = host::list_links_in(path, label, &links);
+  if (!err.empty()) throw Napi::Error::New(info.Env(), err);
+  return link_array(info.Env(), links);
+}
+
+// netnsIdentity(path: string, label?: string) -> "dev:ino"
+Napi::Value NetnsIdentity(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString())
+    throw Napi::TypeError::New(info.Env(), "netnsIdentity(path: string, label?: string)");
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  const std::string label = optional_string(info, 1, "netnsIdentity(path: string, label?: string)");
+  host::NetnsIdentity id;
+  const std::string err = host::netns_identity(path, label, &id);
+  if (!err.empty()) throw Napi::Error::New(info.Env(), err);
+  return Napi::String::New(info.Env(), host::format_identity(id));
+}
+
+// parseLinkDump(bytes: Uint8Array) -> {links, done, interrupted, error}: the rtnetlink
+// parser on given bytes, for tests on kernels that cannot create a device kind.
+Napi::Value ParseLinkDump(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray())
+    throw Napi::TypeError::New(env, "parseLinkDump(bytes: Uint8Array)");
+  Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
+  std::vector<LinkInfo> links;
+  bool done = false, interrupted = false;
+  const std::string err = host::parse_link_dump(data.Data(), data.ByteLength(), &links, &done,
+                                                &interrupted);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("links", link_array(env, links));
+  o.Set("done", Napi::Boolean::New(env, done));
+  o.Set("interrupted", Napi::Boolean::New(env, interrupted));
+  o.Set("error", err.empty() ? env.Null() : Napi::String::New(env, err));
+  return o;
+}
+
+}  // namespace
+
+void RegisterHost(Napi::Env env, Napi::Object exports) {
+  exports.Set("listLinks", Napi::Function::New(env, ListLinks, "listLinks"));
+  exports.Set("netnsIdentity", Napi::Function::New(env, NetnsIdentity, "netnsIdentity"));
+  exports.Set("parseLinkDump", Napi::Function::New(env, ParseLinkDump, "parseLinkDump"));
+}
+
+}  // namespace csumtop

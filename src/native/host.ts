@@ -1,0 +1,109 @@
+/**
+ * Typed view of the host part of the addon (native/napi/host_napi.cc): the links of a
+ * network namespace from rtnetlink and the ethtool ioctls, and namespace identities.
+ * These are the only definitions of the link types; src/host/links.ts re-exports them.
+ *
+ * Field sources: include/uapi/linux/rtnetlink.h (struct ifinfomsg),
+ * include/uapi/linux/if_link.h (IFLA_*, IFLA_VXLAN_*, IFLA_GENEVE_*),
+ * include/uapi/linux/ethtool.h (ETHTOOL_GDRVINFO, ETHTOOL_GFEATURES).
+ */
+import { loadAddon } from './addon.js';
+
+/** IFLA_INFO_DATA of a vxlan link (drivers/net/vxlan/vxlan_core.c vxlan_fill_info). */
+export interface VxlanParams {
+  /** IFLA_VXLAN_ID. */
+  vni: number | null;
+  /** IFLA_VXLAN_PORT, converted from network byte order: 8472 flannel, 4789 IANA. */
+  port: number | null;
+  /** IFLA_VXLAN_LINK: ifindex of the underlay device (`dev` in `ip link add`), or null. */
+  link: number | null;
+  /** IFLA_VXLAN_LOCAL or IFLA_VXLAN_LOCAL6 as text, or null. */
+  local: string | null;
+  /** IFLA_VXLAN_UDP_CSUM: false = sends a zero outer UDP checksum (`noudpcsum`); null =
+   * the kernel did not report it (older kernels), which is unknown, not off. */
+  udpCsum: boolean | null;
+  /** IFLA_VXLAN_UDP_ZERO_CSUM6_TX / _RX (IPv6 underlay), null when not reported. */
+  udpZeroCsum6Tx: boolean | null;
+  udpZeroCsum6Rx: boolean | null;
+}
+
+/** IFLA_INFO_DATA of a geneve link (drivers/net/geneve.c geneve_fill_info). */
+export interface GeneveParams {
+  vni: number | null;
+  /** IFLA_GENEVE_PORT, host byte order (6081 by default). */
+  port: number | null;
+  udpCsum: boolean | null;
+  udpZeroCsum6Tx: boolean | null;
+  udpZeroCsum6Rx: boolean | null;
+}
+
+export interface Link {
+  ifindex: number;
+  name: string;
+  /** ifi_flags (IFF_* of include/uapi/linux/if.h). */
+  flags: number;
+  /** IFF_UP: administratively up. */
+  up: boolean;
+  /** IFF_RUNNING: up and carrier (operationally up). */
+  running: boolean;
+  loopback: boolean;
+  mtu: number;
+  /** ifi_type, ARPHRD_* (include/uapi/linux/if_arp.h): 1 Ethernet, 772 loopback, 768 ipip. */
+  arphrd: number;
+  /** IFLA_ADDRESS as colon-separated hex (4 bytes for ipip), null when absent. */
+  mac: string | null;
+  /** IFLA_LINK: the lower device (for a veth, its peer), null when none. When
+   * linkNetnsid is set the index is in that peer namespace, not this one. */
+  link: number | null;
+  /** IFLA_LINK_NETNSID: the namespace (id local to this namespace) holding `link`. */
+  linkNetnsid: number | null;
+  /** IFLA_MASTER: the bridge or bond this link is a port of. */
+  master: number | null;
+  /** IFLA_INFO_KIND ("vxlan", "geneve", "veth", "bridge", "ipip", ...); null for NICs. */
+  kind: string | null;
+  /** ETHTOOL_GDRVINFO driver ("virtio_net", "vmxnet3", "veth", "vxlan"), null if unsupported. */
+  driver: string | null;
+  busInfo: string | null;
+  vxlan?: VxlanParams;
+  geneve?: GeneveParams;
+  /** Active state of every feature, by the kernel's name (`ethtool -k` prints these,
+   * except the few it renames, e.g. rx-checksum as "rx-checksumming"). Empty when the
+   * device does not answer ETHTOOL_GFEATURES. */
+  features: Record<string, boolean>;
+  /** Features `ethtool -k` marks "[fixed]" (cannot be changed with `ethtool -K`). */
+  fixedFeatures: string[];
+}
+
+/** What the rtnetlink parser makes of given bytes (tests, fuzz regressions). */
+export interface LinkDumpParse {
+  links: Link[];
+  done: boolean;
+  interrupted: boolean;
+  error: string | null;
+}
+
+interface HostAddon {
+  listLinks(netnsPath?: string, label?: string): Link[];
+  netnsIdentity(path: string, label?: string): string;
+  parseLinkDump(bytes: Uint8Array): LinkDumpParse;
+}
+
+function addon(): HostAddon {
+  return loadAddon() as unknown as HostAddon;
+}
+
+/** Links of the namespace at `netnsPath` (current namespace when absent); `label` is
+ * how the user named it, used in error messages. Throws Error with a clear message. */
+export function nativeListLinks(netnsPath?: string, label?: string): Link[] {
+  return addon().listLinks(netnsPath, label);
+}
+
+/** "dev:ino" of a namespace file: equal strings mean the same namespace. */
+export function nativeNetnsIdentity(path: string, label?: string): string {
+  return addon().netnsIdentity(path, label);
+}
+
+/** Runs the rtnetlink RTM_GETLINK dump parser on bytes (no system calls). */
+export function parseLinkDump(bytes: Uint8Array): LinkDumpParse {
+  return addon().parseLinkDump(bytes);
+}
