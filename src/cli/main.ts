@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { analyzeFile, InputError } from '../capture/file-run.js';
 import { ROOT } from '../native/addon.js';
 import { activeChecksumPath } from '../native/checksum.js';
-import { buildReport } from '../output/report.js';
+import { buildReport, fileReportInput } from '../output/report.js';
 import { renderText } from '../output/text-report.js';
 import { parseOptions, UsageError, type Options } from './args.js';
 import { HELP } from './help.js';
@@ -43,7 +43,7 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
     write: opts.write ?? undefined,
     overwrite: true,
   });
-  const doc = buildReport(run, { version: version(), checksumPath: activeChecksumPath() });
+  const doc = buildReport(fileReportInput(run), { version: version(), checksumPath: activeChecksumPath() });
   if (opts.write !== null && run.error === null) doc.written = { path: opts.write, frames: run.stats.written };
   await write(process.stdout, opts.json ? JSON.stringify(doc, null, 2) + '\n' : renderText(doc, { maxFlows: opts.top }));
   for (const w of doc.source.warnings) await warn(`warning: ${w}`);

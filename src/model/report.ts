@@ -38,6 +38,19 @@ export interface InterfaceReport {
   /** Frames on a link type csumtop does not decode. */
   unsupported: number;
   checksums: ChecksumRow[];
+  /** Live capture only: where and what the interface is. */
+  namespace?: string;
+  kind?: string | null;
+  role?: string;
+  driver?: string | null;
+  /** Transmit checksum offload on (outgoing checksums may be pending); null when unknown. */
+  txChecksumOffload?: boolean | null;
+  /** Frames this host sent (PACKET_OUTGOING). */
+  outgoing?: number;
+  /** Frames the kernel dropped because the ring was full (PACKET_STATISTICS). */
+  captureDrops?: number;
+  /** Still attached at the end (false: the interface vanished; totals are kept). */
+  attached?: boolean;
 }
 
 export interface Endpoint {
@@ -91,9 +104,15 @@ export interface BadFrameReport {
 }
 
 export interface SourceReport {
-  kind: 'file';
+  kind: 'file' | 'live';
+  /** File: the path read. Live: the capture backend ("afpacket"). */
   path: string;
-  format: 'pcap' | 'pcapng';
+  /** File format; null for live capture. */
+  format: 'pcap' | 'pcapng' | null;
+  /** Live capture: seconds captured. */
+  durationSeconds?: number;
+  /** Live capture: frames dropped by the kernel (ring full), all interfaces. */
+  captureDrops?: number;
   frames: number;
   bytes: number;
   /** First and last frame timestamps (null when the file holds no frame). */

@@ -1,6 +1,7 @@
 /**
- * Builds the ReportDocument (src/model/report.ts) from a finished analysis. The text
- * report and --json both render this one object, so they cannot disagree.
+ * Builds the ReportDocument (src/model/report.ts) from the counters, flows and records
+ * of any source (a capture file, a live capture). The text report and --json both
+ * render this one object, so they cannot disagree.
  */
 import * as path from 'node:path';
 
@@ -12,15 +13,32 @@ import {
   type FlowReport,
   type InterfaceReport,
   type ReportDocument,
+  type SourceReport,
 } from '../model/report.js';
 import { KINDS, LAYERS, MALFORMED_REASONS, STATUSES, TUNNELS, type MalformedReason } from '../model/verdict.js';
 import type { FileRun } from '../capture/file-run.js';
-import { nativeLayout, type FileInterface, type NativeLayout } from '../native/analyzer.js';
-import { badChecksumFromNative, endpointFromNative, isVniTunnel } from './records.js';
+import { nativeLayout, type FileInterface, type NativeFlow, type NativeLayout } from '../native/analyzer.js';
+import { badChecksumFromNative, endpointFromNative, isVniTunnel, type DecodedRecord } from './records.js';
 
 export interface ToolInfo {
   version: string;
   checksumPath: string;
+}
+
+/** What a source contributes about one interface besides its counters. */
+export type InterfaceMeta = Pick<InterfaceReport, 'name' | 'linktype'> &
+  Partial<Pick<InterfaceReport, 'namespace' | 'kind' | 'role' | 'driver' | 'txChecksumOffload' | 'captureDrops' | 'attached'>>;
+
+export interface ReportInput {
+  source: Omit<SourceReport, 'bytes'>;
+  /** Index i describes counters[i * stride ...] and flows/records with iface i. */
+  interfaces: InterfaceMeta[];
+  counters: Float64Array;
+  flows: NativeFlow[];
+  flowsEvicted: number;
+  badFrames: DecodedRecord[] | null;
+  /** Live sources count outgoing frames. */
+  live: boolean;
 }
 
 /** pcapng if_name; else the file's name, with #N when the file has several interfaces. */
@@ -38,27 +56,16 @@ function percent(bad: number, total: number): number {
   return total === 0 ? 0 : Math.round((bad / total) * 100 * 1000) / 1000;
 }
 
-function interfaceReport(
-  name: string,
-  linktype: number,
-  c: Float64Array,
-  base: number,
-  L: NativeLayout,
-): InterfaceReport {
-  const at = (slot: number): number => c[base + slot];
-  const malformedReasons: Partial<Record<MalformedReason, number>> = {};
-  for (let r = 1; r < L.numMalformed; r++) {
-    const n = at(L.malformedBase + r);
-    if (n > 0) malformedReasons[MALFORMED_REASONS[r]] = n;
-  }
-  const checksums: ChecksumRow[] = [];
+/** The checksum rows of one interface's counters (only rows with packets). */
+export function checksumRows(c: Float64Array, base: number, L: NativeLayout): ChecksumRow[] {
+  const rows: ChecksumRow[] = [];
   for (let layer = 0; layer < L.numLayers; layer++) {
     for (let kind = 0; kind < L.numKinds; kind++) {
-      const counts = STATUSES.map((_, s) => at(L.csumBase + (layer * L.numKinds + kind) * L.numStatus + s));
+      const counts = STATUSES.map((_, s) => c[base + L.csumBase + (layer * L.numKinds + kind) * L.numStatus + s]);
       const packets = counts.reduce((a, b) => a + b, 0);
       if (packets === 0) continue;
       const [ok, bad, absent, unverifiable, pending, validated] = counts;
-      checksums.push({
+      rows.push({
         layer: LAYERS[layer],
         protocol: KINDS[kind],
         packets,
@@ -72,9 +79,19 @@ function interfaceReport(
       });
     }
   }
-  return {
-    name,
-    linktype,
+  return rows;
+}
+
+function interfaceReport(meta: InterfaceMeta, c: Float64Array, base: number, L: NativeLayout, live: boolean): InterfaceReport {
+  const at = (slot: number): number => c[base + slot] ?? 0;
+  const malformedReasons: Partial<Record<MalformedReason, number>> = {};
+  for (let r = 1; r < L.numMalformed; r++) {
+    const n = at(L.malformedBase + r);
+    if (n > 0) malformedReasons[MALFORMED_REASONS[r]] = n;
+  }
+  const report: InterfaceReport = {
+    name: meta.name,
+    linktype: meta.linktype,
     frames: at(L.slots.frames),
     bytes: at(L.slots.bytes),
     badFrames: at(L.slots.badFrames),
@@ -82,8 +99,21 @@ function interfaceReport(
     malformedReasons,
     truncated: at(L.slots.truncated),
     unsupported: at(L.slots.unsupported),
-    checksums,
+    checksums: checksumRows(c, base, L),
   };
+  if (live) {
+    Object.assign(report, {
+      namespace: meta.namespace,
+      kind: meta.kind ?? null,
+      role: meta.role,
+      driver: meta.driver ?? null,
+      txChecksumOffload: meta.txChecksumOffload ?? null,
+      outgoing: at(L.slots.outgoing),
+      captureDrops: meta.captureDrops ?? 0,
+      attached: meta.attached ?? true,
+    });
+  }
+  return report;
 }
 
 function badMaskNames(mask: number, numKinds: number): string[] {
@@ -94,15 +124,8 @@ function badMaskNames(mask: number, numKinds: number): string[] {
   return out;
 }
 
-export function buildReport(run: FileRun, tool: ToolInfo): ReportDocument {
-  const L = nativeLayout();
-  const count = Math.floor(run.counters.length / L.counterStride);
-  const names = interfaceNames(run.path, run.interfaces, count);
-  const interfaces: InterfaceReport[] = [];
-  for (let i = 0; i < count; i++) {
-    interfaces.push(interfaceReport(names[i], run.interfaces[i]?.linktype ?? -1, run.counters, i * L.counterStride, L));
-  }
-  const flows: FlowReport[] = run.flows
+function flowReports(flows: NativeFlow[], names: string[], L: NativeLayout): FlowReport[] {
+  return flows
     .map((f) => ({
       interface: names[f.iface] ?? `#${f.iface}`,
       outer: endpointFromNative(f.outer),
@@ -114,31 +137,42 @@ export function buildReport(run: FileRun, tool: ToolInfo): ReportDocument {
       first: formatTimeNs(f.firstNs),
       last: formatTimeNs(f.lastNs),
       example: { frame: f.exampleFrame, checksums: f.example.map(badChecksumFromNative) },
-      _first: f.firstNs,
+      firstNs: f.firstNs,
     }))
     // Most frequent first; ties by first appearance so the order is stable.
-    .sort((a, b) => b.count - a.count || (a._first < b._first ? -1 : a._first > b._first ? 1 : 0))
-    .map(({ _first, ...rest }) => rest);
+    .sort((a, b) => b.count - a.count || (a.firstNs < b.firstNs ? -1 : a.firstNs > b.firstNs ? 1 : 0))
+    .map(({ firstNs: _, ...rest }) => rest);
+}
 
+export function badFrameReport(r: DecodedRecord, names: string[]): BadFrameReport {
+  return {
+    frame: r.frame,
+    interface: names[r.iface] ?? `#${r.iface}`,
+    time: formatTimeNs(r.tsNs),
+    caplen: r.caplen,
+    wirelen: r.wirelen,
+    outer: r.outer,
+    tunnel: r.tunnel,
+    vni: r.vni,
+    inner: r.inner,
+    checksums: r.checksums,
+  };
+}
+
+export function buildReport(input: ReportInput, tool: ToolInfo): ReportDocument {
+  const L = nativeLayout();
+  const count = input.interfaces.length;
+  const names = input.interfaces.map((i) => i.name);
+  const interfaces = input.interfaces.map((meta, i) => interfaceReport(meta, input.counters, i * L.counterStride, L, input.live));
   const sum = (slot: number): number => {
     let s = 0;
-    for (let i = 0; i < count; i++) s += run.counters[i * L.counterStride + slot];
+    for (let i = 0; i < count; i++) s += input.counters[i * L.counterStride + slot] ?? 0;
     return s;
   };
   const doc: ReportDocument = {
     version: REPORT_VERSION,
     tool: { name: 'csumtop', version: tool.version, checksumPath: tool.checksumPath },
-    source: {
-      kind: 'file',
-      path: run.path,
-      format: run.stats.format,
-      frames: run.stats.frames,
-      bytes: sum(L.slots.bytes),
-      first: run.stats.frames > 0 ? formatTimeNs(run.stats.firstNs) : null,
-      last: run.stats.frames > 0 ? formatTimeNs(run.stats.lastNs) : null,
-      cutShort: run.cutShort !== null,
-      warnings: run.error ? [...run.warnings, run.error] : run.warnings,
-    },
+    source: { ...input.source, bytes: sum(L.slots.bytes) },
     totals: {
       frames: sum(L.slots.frames),
       badFrames: sum(L.slots.badFrames),
@@ -147,24 +181,34 @@ export function buildReport(run: FileRun, tool: ToolInfo): ReportDocument {
       looksLikeOffload: sum(L.slots.looksPartial),
     },
     interfaces,
-    flows,
-    flowsEvicted: run.stats.flowsEvicted,
+    flows: flowReports(input.flows, names, L),
+    flowsEvicted: input.flowsEvicted,
   };
-  if (run.badFrames) {
-    doc.badFrames = run.badFrames.map(
-      (r): BadFrameReport => ({
-        frame: r.frame,
-        interface: names[r.iface] ?? `#${r.iface}`,
-        time: formatTimeNs(r.tsNs),
-        caplen: r.caplen,
-        wirelen: r.wirelen,
-        outer: r.outer,
-        tunnel: r.tunnel,
-        vni: r.vni,
-        inner: r.inner,
-        checksums: r.checksums,
-      }),
-    );
-  }
+  if (input.badFrames) doc.badFrames = input.badFrames.map((r) => badFrameReport(r, names));
   return doc;
+}
+
+/** The report input of a finished capture-file analysis. */
+export function fileReportInput(run: FileRun): ReportInput {
+  const L = nativeLayout();
+  const count = Math.floor(run.counters.length / L.counterStride);
+  const names = interfaceNames(run.path, run.interfaces, count);
+  return {
+    source: {
+      kind: 'file',
+      path: run.path,
+      format: run.stats.format,
+      frames: run.stats.frames,
+      first: run.stats.frames > 0 ? formatTimeNs(run.stats.firstNs) : null,
+      last: run.stats.frames > 0 ? formatTimeNs(run.stats.lastNs) : null,
+      cutShort: run.cutShort !== null,
+      warnings: run.error ? [...run.warnings, run.error] : run.warnings,
+    },
+    interfaces: names.map((name, i) => ({ name, linktype: run.interfaces[i]?.linktype ?? -1 })),
+    counters: run.counters,
+    flows: run.flows,
+    flowsEvicted: run.stats.flowsEvicted,
+    badFrames: run.badFrames,
+    live: false,
+  };
 }

@@ -1,5 +1,5 @@
 /**
- * Builds the libFuzzer targets (ASan + UBSan, native/fuzz/build.sh), replays every past
+ * Builds the libFuzzer targets (decoder, capture-file reader, rtnetlink parser) (ASan + UBSan, native/fuzz/build.sh), replays every past
  * finding kept in native/fuzz/regressions/, then fuzzes each target for a bounded time
  * seeded from the generated fixtures. CSUMTOP_FUZZ_SECONDS sets the time per target
  * (default 30; CI uses the default). A crash fails the test and names the input to add
@@ -53,7 +53,9 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-function runFuzzer(target: 'decode' | 'reader', args: string[]): { status: number | null; out: string } {
+type Target = 'decode' | 'reader' | 'links';
+
+function runFuzzer(target: Target, args: string[]): { status: number | null; out: string } {
   const r = spawnSync(path.join(bin, `fuzz_${target}`), args, {
     encoding: 'utf8',
     cwd: work,
@@ -63,7 +65,14 @@ function runFuzzer(target: 'decode' | 'reader', args: string[]): { status: numbe
   return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
-for (const target of ['decode', 'reader'] as const) {
+// The rtnetlink parser (native/host/links.cc) starts from its kept inputs only.
+const SEEDS: Record<Target, () => string> = {
+  decode: () => path.join(work, 'seeds-decode'),
+  reader: () => path.join(work, 'seeds-reader'),
+  links: () => path.join(ROOT, 'native/fuzz/regressions/links'),
+};
+
+for (const target of ['decode', 'reader', 'links'] as const) {
   test(`fuzz_${target}: past findings still pass`, () => {
     const dir = path.join(ROOT, 'native/fuzz/regressions', target);
     const files = readdirSync(dir).filter((f) => !f.startsWith('.') && f !== 'README.md');
@@ -81,7 +90,7 @@ for (const target of ['decode', 'reader'] as const) {
       '-rss_limit_mb=2048',
       `-artifact_prefix=${work}/crash-${target}-`,
       corpus,
-      path.join(work, `seeds-${target}`),
+      SEEDS[target](),
     ]);
     const crashes = readdirSync(work).filter((f) => f.startsWith(`crash-${target}-`));
     assert.equal(

@@ -1,0 +1,264 @@
+/**
+ * Live capture source: attaches AF_PACKET rings to the interfaces the user selected, in
+ * the host's and/or other network namespaces, follows interfaces as they appear and
+ * vanish (pod veths come and go), and publishes the native batches as an Observable.
+ *
+ * Interface ids are allocated here, once per (namespace, ifindex, name) and never
+ * reused, so the totals of a vanished interface stay attributable to it.
+ */
+import { ReplaySubject, Subject, type Observable } from 'rxjs';
+
+import { listLinks, netnsIdentity, selectInterfaces, interfaceRole, type InterfaceRole, type Link } from '../host/links.js';
+import { nativeLayout } from '../native/analyzer.js';
+import { createLiveCapture, type LiveCaptureOptions, type NativeLiveBatch, type NativeLiveCapture } from '../native/live.js';
+import { decodeRecords, type DecodedRecord } from '../output/records.js';
+
+/** A network namespace to capture in: the host's (path null) or another one. */
+export interface NamespaceSpec {
+  /** How it is shown: "host", the netns name, or "pid:1234". */
+  label: string;
+  /** File for setns(2); null for the namespace csumtop runs in. */
+  path: string | null;
+}
+
+export interface CapturedInterface {
+  id: number;
+  name: string;
+  namespace: string;
+  ifindex: number;
+  kind: string | null;
+  role: InterfaceRole;
+  driver: string | null;
+  mtu: number;
+  /** tx-checksum-ip-generic (or any tx-checksum-*) active: outgoing frames may be pending. */
+  txChecksumOffload: boolean | null;
+  vxlan: Link['vxlan'] | null;
+  attached: boolean;
+  /** Why it was detached, when it was. */
+  detachReason: string | null;
+}
+
+export interface SourceBatch {
+  seq: number;
+  monoNs: bigint;
+  ids: Uint32Array;
+  counters: Float64Array;
+  ring: Float64Array;
+  records: DecodedRecord[];
+  recordsDropped: number;
+}
+
+export interface LiveSourceOptions {
+  patterns: string[] | null;
+  namespaces: NamespaceSpec[];
+  capture: LiveCaptureOptions;
+  /** How often the interface list is read again (ms); new interfaces attach within this. */
+  rescanMs: number;
+}
+
+export class CaptureError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'EPERM' | 'ENOIFACE' | 'ECAPTURE',
+  ) {
+    super(message);
+  }
+}
+
+function txOffload(link: Link): boolean | null {
+  const f = link.features;
+  const names = ['tx-checksum-ip-generic', 'tx-checksum-ipv4', 'tx-checksum-ipv6', 'tx-checksum-hw-ip'];
+  const known = names.filter((n) => n in f);
+  if (known.length === 0) return null;
+  return known.some((n) => f[n]);
+}
+
+export class LiveSource {
+  private readonly subject = new Subject<SourceBatch>();
+  readonly batches$: Observable<SourceBatch> = this.subject.asObservable();
+  // Replayed: warnings of start() happen before anyone subscribes.
+  private readonly warnings = new ReplaySubject<string>(100);
+  readonly warnings$: Observable<string> = this.warnings.asObservable();
+  private native: NativeLiveCapture | null = null;
+  private readonly byKey = new Map<string, CapturedInterface>();
+  private readonly byId = new Map<number, CapturedInterface>();
+  private nextId = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private finalBatch: ((b: SourceBatch) => void) | null = null;
+  private stopping = false;
+
+  constructor(private readonly opts: LiveSourceOptions) {}
+
+  interfaces(): CapturedInterface[] {
+    return [...this.byId.values()];
+  }
+
+  interface(id: number): CapturedInterface | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Attaches the initial interfaces; throws CaptureError when none can be captured. */
+  start(): void {
+    this.native = createLiveCapture(this.opts.capture, (b) => this.onBatch(b));
+    this.native.start();
+    const errors = this.scan(true);
+    const attached = this.interfaces().filter((i) => i.attached);
+    if (attached.length === 0) {
+      this.native.stop();
+      this.native = null;
+      const perm = errors.find((e) => e.code === 'EPERM');
+      if (perm) throw perm;
+      throw errors[0] ?? new CaptureError('no interface to capture on (none is up, or none matches -i)', 'ENOIFACE');
+    }
+    for (const e of errors) this.warnings.next(e.message);
+    this.timer = setInterval(() => {
+      for (const e of this.scan(false)) this.warnings.next(e.message);
+    }, this.opts.rescanMs);
+    this.timer.unref();
+  }
+
+  /** Stops capturing; resolves with the final batch (every frame the kernel handed over). */
+  stop(): Promise<SourceBatch | null> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const native = this.native;
+    if (!native || this.stopping) return Promise.resolve(null);
+    this.stopping = true;
+    return new Promise((resolve) => {
+      this.finalBatch = resolve;
+      const lost = native.stop();
+      if (lost > 0) this.warnings.next(`${lost} bad-frame records were lost because output fell behind`);
+    });
+  }
+
+  /** The bad-flow table; only after stop() has resolved. */
+  flows(): ReturnType<NativeLiveCapture['flows']> {
+    return this.native ? this.native.flows() : [];
+  }
+
+  complete(): void {
+    this.subject.complete();
+    this.warnings.complete();
+  }
+
+  private onBatch(b: NativeLiveBatch): void {
+    for (const g of b.gone) {
+      const i = this.byId.get(g.id);
+      if (i && i.attached) {
+        i.attached = false;
+        i.detachReason = `device gone (${g.reason})`;
+      }
+    }
+    const batch: SourceBatch = {
+      seq: b.seq,
+      monoNs: b.monoNs,
+      ids: b.ids,
+      counters: b.counters,
+      ring: b.ring,
+      records: decodeRecords(b.records, nativeLayout().record),
+      recordsDropped: b.recordsDropped,
+    };
+    this.subject.next(batch);
+    if (this.stopping && this.finalBatch) {
+      // The capture thread emits one batch after stop(): the last one.
+      const done = this.finalBatch;
+      this.finalBatch = null;
+      done(batch);
+    }
+  }
+
+  /** Reads every namespace's links, attaches new matches, detaches vanished ones. */
+  private scan(initial: boolean): CaptureError[] {
+    const errors: CaptureError[] = [];
+    const seen = new Set<string>();
+    const requested = this.opts.patterns;
+    const unmatchedEverywhere = new Map<string, number>();
+    for (const ns of this.opts.namespaces) {
+      let links: Link[];
+      try {
+        links = ns.path === null ? listLinks() : listLinks(ns.path);
+      } catch (err) {
+        if (initial) errors.push(new CaptureError(`${ns.label}: ${(err as Error).message}`, 'ECAPTURE'));
+        continue;
+      }
+      const sel = selectInterfaces(links, requested);
+      for (const name of sel.unmatched) unmatchedEverywhere.set(name, (unmatchedEverywhere.get(name) ?? 0) + 1);
+      for (const link of sel.selected) {
+        const key = `${ns.label}\0${link.ifindex}\0${link.name}`;
+        seen.add(key);
+        if (this.byKey.has(key)) continue;
+        const iface: CapturedInterface = {
+          id: this.nextId++,
+          name: link.name,
+          namespace: ns.label,
+          ifindex: link.ifindex,
+          kind: link.kind,
+          role: interfaceRole(link),
+          driver: link.driver,
+          mtu: link.mtu,
+          txChecksumOffload: txOffload(link),
+          vxlan: link.vxlan ?? null,
+          attached: false,
+          detachReason: null,
+        };
+        try {
+          this.native!.addInterface(iface.id, link.ifindex, ns.path ?? undefined);
+          iface.attached = true;
+        } catch (err) {
+          const e = err as Error & { code?: string };
+          // An interface that vanished between listing and opening is not an error.
+          if (!initial && /No such device|ENODEV/.test(e.message)) continue;
+          errors.push(new CaptureError(`${ns.label}/${link.name}: ${e.message}`, e.code === 'EPERM' ? 'EPERM' : 'ECAPTURE'));
+          continue;
+        }
+        this.byKey.set(key, iface);
+        this.byId.set(iface.id, iface);
+      }
+    }
+    if (initial && requested) {
+      // An exact name must exist in at least one captured namespace.
+      for (const [name, count] of unmatchedEverywhere) {
+        if (count === this.opts.namespaces.length) {
+          errors.push(new CaptureError(`no such interface: ${name}`, 'ENOIFACE'));
+        }
+      }
+    }
+    for (const [key, iface] of this.byKey) {
+      if (seen.has(key) || !iface.attached) continue;
+      iface.attached = false;
+      iface.detachReason = 'interface removed';
+      this.native?.removeInterface(iface.id);
+    }
+    return errors;
+  }
+}
+
+/** Resolves the namespaces to capture in, dropping duplicates of the same namespace. */
+export function namespaceSpecs(netns: string[], pids: number[], includeHost: boolean, resolve: {
+  netns: (s: string) => string;
+  pid: (p: number) => string;
+}): NamespaceSpec[] {
+  const specs: NamespaceSpec[] = [];
+  if (includeHost) specs.push({ label: 'host', path: null });
+  for (const n of netns) specs.push({ label: n.includes('/') ? n : n, path: resolve.netns(n) });
+  for (const p of pids) specs.push({ label: `pid:${p}`, path: resolve.pid(p) });
+  const seen = new Set<string>();
+  const hostId = (() => {
+    try {
+      return netnsIdentity('/proc/self/ns/net');
+    } catch {
+      return null;
+    }
+  })();
+  return specs.filter((s) => {
+    let id: string;
+    try {
+      id = s.path === null ? hostId ?? 'host' : netnsIdentity(s.path);
+    } catch {
+      return true; // reported when its links are listed
+    }
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
