@@ -17,6 +17,17 @@ export interface Options {
   genevePorts: number[];
   maxFlows: number;
   top: number;
+  /** Live capture. */
+  interfaces: string[] | null;
+  netns: string[];
+  pids: number[];
+  host: boolean;
+  duration: number | null;
+  promisc: boolean;
+  user: string | null;
+  ringMb: number;
+  batchMs: number;
+  interval: number;
 }
 
 export const DEFAULT_VXLAN_PORTS = [4789, 8472];
@@ -32,6 +43,12 @@ function parsePorts(flag: string, text: string): number[] {
     }
     return Number(p);
   });
+}
+
+function parseList(flag: string, text: string): string[] {
+  const items = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (items.length === 0) throw new UsageError(`${flag}: expected a comma-separated list`);
+  return items;
 }
 
 function parseCount(flag: string, text: string, min: number, max: number): number {
@@ -59,6 +76,16 @@ export function parseOptions(argv: string[]): Options {
         'geneve-port': { type: 'string' },
         'max-flows': { type: 'string' },
         top: { type: 'string' },
+        interface: { type: 'string', short: 'i' },
+        netns: { type: 'string', multiple: true },
+        pid: { type: 'string', multiple: true },
+        host: { type: 'boolean' },
+        duration: { type: 'string' },
+        promisc: { type: 'boolean' },
+        user: { type: 'string', short: 'Z' },
+        'ring-mb': { type: 'string' },
+        'batch-ms': { type: 'string' },
+        interval: { type: 'string' },
       },
     });
   } catch (err) {
@@ -79,9 +106,31 @@ export function parseOptions(argv: string[]): Options {
     genevePorts: v['geneve-port'] !== undefined ? parsePorts('--geneve-port', v['geneve-port']) : DEFAULT_GENEVE_PORTS,
     maxFlows: v['max-flows'] !== undefined ? parseCount('--max-flows', v['max-flows'], 1, 10_000_000) : 65536,
     top: v.top !== undefined ? parseCount('--top', v.top, 0, 1_000_000) : 20,
+    interfaces: v.interface !== undefined ? parseList('-i', v.interface) : null,
+    netns: (v.netns ?? []).map((n) => {
+      if (n === '') throw new UsageError('--netns: expected a namespace name or path');
+      return n;
+    }),
+    pids: (v.pid ?? []).map((p) => parseCount('--pid', p, 1, 4_194_304)),
+    host: v.host === true,
+    duration: v.duration !== undefined ? parseCount('--duration', v.duration, 1, 31_536_000) : null,
+    promisc: v.promisc === true,
+    user: v.user ?? null,
+    ringMb: v['ring-mb'] !== undefined ? parseCount('--ring-mb', v['ring-mb'], 1, 4096) : 8,
+    batchMs: v['batch-ms'] !== undefined ? parseCount('--batch-ms', v['batch-ms'], 10, 10_000) : 100,
+    interval: v.interval !== undefined ? parseCount('--interval', v.interval, 1, 3600) : 1,
   };
   if (opts.read === '') throw new UsageError('-r: expected a capture file name');
   if (opts.write === '') throw new UsageError('-w: expected an output file name');
+  if (opts.read !== null) {
+    const live = ['-i', opts.interfaces, '--netns', opts.netns.length || null, '--pid', opts.pids.length || null,
+      '--duration', opts.duration, '--promisc', opts.promisc || null, '--user', opts.user] as const;
+    for (let k = 0; k < live.length; k += 2) {
+      if (live[k + 1] !== null) throw new UsageError(`${live[k]} is for live capture; it cannot be used with -r`);
+    }
+  } else if (opts.write !== null) {
+    throw new UsageError('-w during live capture is not available yet; use -r FILE -w OUT');
+  }
   if (opts.write !== null && opts.read !== null && opts.write === opts.read) {
     throw new UsageError('-w must not name the file given to -r');
   }

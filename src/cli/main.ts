@@ -13,6 +13,7 @@ import { buildReport, fileReportInput } from '../output/report.js';
 import { renderText } from '../output/text-report.js';
 import { parseOptions, UsageError, type Options } from './args.js';
 import { HELP } from './help.js';
+import { liveMode } from './live-mode.js';
 
 export const EXIT_OK = 0;
 export const EXIT_BAD = 1;
@@ -75,10 +76,10 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   if (opts.read === null) {
-    await warn(
-      'live capture is not available in this version; analyse a capture file with -r FILE\nTry \'csumtop --help\'.',
-    );
-    return EXIT_USAGE;
+    return liveMode(opts, { version: version(), checksumPath: activeChecksumPath() }, {
+      out: (text) => write(process.stdout, text),
+      warn,
+    });
   }
   try {
     return await readMode({ ...opts, read: opts.read });

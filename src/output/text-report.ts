@@ -3,7 +3,7 @@
  * table of layer x protocol, then the flows with bad checksums, then notes.
  */
 import { hex16 } from '../model/addr.js';
-import type { BadChecksum, BadFrameReport, Endpoint, FlowReport, ReportDocument } from '../model/report.js';
+import type { BadChecksum, BadFrameReport, Endpoint, FlowReport, InterfaceReport, ReportDocument } from '../model/report.js';
 
 const LINKTYPE_NAMES: Record<number, string> = {
   0: 'BSD loopback',
@@ -71,26 +71,47 @@ export function formatBadFrame(b: BadFrameReport): string {
   return `${b.frame} ${b.time} ${b.interface} ${where}${inner}  ${b.checksums.map(formatBadChecksum).join('; ')}`;
 }
 
+function liveDescription(i: InterfaceReport): string {
+  const parts = [`namespace ${i.namespace}`];
+  if (i.kind) parts.push(i.kind);
+  if (i.role && i.role !== i.kind) parts.push(i.role);
+  if (i.driver && i.driver !== i.kind) parts.push(`driver ${i.driver}`);
+  if (i.txChecksumOffload !== undefined && i.txChecksumOffload !== null) parts.push(`tx checksum offload ${i.txChecksumOffload ? 'on' : 'off'}`);
+  if (i.attached === false) parts.push('gone');
+  return parts.join(', ');
+}
+
 export function renderText(doc: ReportDocument, opts: { maxFlows: number }): string {
   const out: string[] = [];
   const s = doc.source;
   const span = s.first ? `, ${s.first} .. ${s.last}` : '';
-  out.push(`csumtop ${doc.tool.version}: ${s.path} (${s.format}, ${s.frames} frames, ${s.bytes} bytes${span})`);
+  if (s.kind === 'live') {
+    out.push(
+      `csumtop ${doc.tool.version}: live capture (${s.path}) for ${s.durationSeconds ?? 0} s, ${s.frames} frames, ` +
+        `${s.bytes} bytes, ${s.captureDrops ?? 0} dropped by the kernel${span}`,
+    );
+  } else {
+    out.push(`csumtop ${doc.tool.version}: ${s.path} (${s.format}, ${s.frames} frames, ${s.bytes} bytes${span})`);
+  }
   out.push(`checksum engine: ${doc.tool.checksumPath}`);
   out.push('');
+  const live = s.kind === 'live';
   for (const i of doc.interfaces) {
-    const lt = LINKTYPE_NAMES[i.linktype] ?? `link type ${i.linktype}`;
+    const lt = i.namespace !== undefined ? liveDescription(i) : LINKTYPE_NAMES[i.linktype] ?? `link type ${i.linktype}`;
     out.push(
       `Interface ${i.name} (${lt}): ${i.frames} frames, ${i.badFrames} with bad checksums, ` +
-        `${i.malformed} malformed, ${i.truncated} truncated` + (i.unsupported ? `, ${i.unsupported} on an unsupported link type` : ''),
+        `${i.malformed} malformed, ${i.truncated} truncated` + (i.unsupported ? `, ${i.unsupported} on an unsupported link type` : '') +
+        (i.namespace !== undefined ? `, ${i.outgoing ?? 0} sent by this host, ${i.captureDrops ?? 0} dropped` : ''),
     );
     if (i.checksums.length > 0) {
       out.push(
-        `  ${pad('layer', 5, true)}  ${pad('protocol', 8, true)} ${pad('packets', 10)} ${pad('ok', 10)} ${pad('bad', 8)} ${pad('bad%', 8)} ${pad('absent', 8)} ${pad('unverif.', 8)}`,
+        `  ${pad('layer', 5, true)}  ${pad('protocol', 8, true)} ${pad('packets', 10)} ${pad('ok', 10)} ${pad('bad', 8)} ${pad('bad%', 8)} ${pad('absent', 8)} ${pad('unverif.', 8)}` +
+          (live ? ` ${pad('pending', 8)} ${pad('valid.', 8)}` : ''),
       );
       for (const r of i.checksums) {
         out.push(
-          `  ${pad(r.layer, 5, true)}  ${pad(r.protocol, 8, true)} ${pad(r.packets, 10)} ${pad(r.ok, 10)} ${pad(r.bad, 8)} ${pad(r.badPercent.toFixed(3), 8)} ${pad(r.absent, 8)} ${pad(r.unverifiable, 8)}`,
+          `  ${pad(r.layer, 5, true)}  ${pad(r.protocol, 8, true)} ${pad(r.packets, 10)} ${pad(r.ok, 10)} ${pad(r.bad, 8)} ${pad(r.badPercent.toFixed(3), 8)} ${pad(r.absent, 8)} ${pad(r.unverifiable, 8)}` +
+            (live ? ` ${pad(r.pending, 8)} ${pad(r.validated, 8)}` : ''),
         );
       }
     }

@@ -1,0 +1,249 @@
+/**
+ * `csumtop` without -r: live capture on the selected interfaces and namespaces until
+ * --duration elapses or a signal arrives, then the same report as -r. With --json the
+ * JSON line stream (output/json-lines.ts) runs meanwhile.
+ */
+import { formatTimeNs } from '../model/addr.js';
+import type { ReportDocument } from '../model/report.js';
+import { pidNetns, resolveNetns } from '../host/links.js';
+import { CaptureError, LiveSource, namespaceSpecs, type CapturedInterface } from '../capture/live-source.js';
+import { LiveState } from '../capture/live-state.js';
+import { nativeLayout } from '../native/analyzer.js';
+import type { DecodedRecord } from '../output/records.js';
+import { badFrameReport, buildReport, checksumRows, type ToolInfo } from '../output/report.js';
+import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
+import { renderText } from '../output/text-report.js';
+import type { Options } from './args.js';
+import { dropTo, PrivilegeError } from './privileges.js';
+
+export const EXIT_NO_PRIVILEGE = 3;
+
+export interface LiveIo {
+  out: (text: string) => Promise<void>;
+  warn: (text: string) => Promise<void>;
+}
+
+/** Most bad frames kept for the final report's list (--list); more are counted. */
+const MAX_LISTED = 100_000;
+
+function nowIso(): string {
+  return formatTimeNs(BigInt(Date.now()) * 1_000_000n);
+}
+
+function interfaceLabel(i: CapturedInterface): string {
+  return i.namespace === 'host' ? i.name : `${i.namespace}/${i.name}`;
+}
+
+export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promise<number> {
+  const includeHost = opts.host || (opts.netns.length === 0 && opts.pids.length === 0);
+  let specs;
+  try {
+    specs = namespaceSpecs(opts.netns, opts.pids, includeHost, { netns: resolveNetns, pid: pidNetns });
+  } catch (err) {
+    await io.warn((err as Error).message);
+    return 2;
+  }
+  const source = new LiveSource({
+    patterns: opts.interfaces,
+    namespaces: specs,
+    rescanMs: 1000,
+    capture: {
+      batchMs: opts.batchMs,
+      blockSize: 1 << 20,
+      blockCount: opts.ringMb,
+      promisc: opts.promisc,
+      vxlanPorts: opts.vxlanPorts,
+      genevePorts: opts.genevePorts,
+      maxFlows: opts.maxFlows,
+    },
+  });
+  try {
+    source.start();
+  } catch (err) {
+    if (err instanceof CaptureError) {
+      await io.warn(err.message);
+      return err.code === 'EPERM' ? EXIT_NO_PRIVILEGE : 2;
+    }
+    throw err;
+  }
+  if (opts.user !== null) {
+    try {
+      dropTo(opts.user);
+    } catch (err) {
+      await source.stop();
+      await io.warn((err as Error).message);
+      return err instanceof PrivilegeError ? 2 : EXIT_NO_PRIVILEGE;
+    }
+  }
+
+  const state = new LiveState();
+  const listed: DecodedRecord[] = [];
+  let notListed = 0;
+  let pending: Promise<void> = Promise.resolve();
+  // Output in order, never dropped: each write waits for the previous one.
+  const emit = (text: string): void => {
+    pending = pending.then(() => io.out(text));
+  };
+  const namesById = (): string[] => {
+    const names: string[] = [];
+    for (const i of source.interfaces()) names[i.id] = interfaceLabel(i);
+    return names;
+  };
+  const announced = new Map<number, boolean>();
+  const announce = (): void => {
+    if (!opts.json) return;
+    for (const i of source.interfaces()) {
+      if (announced.get(i.id) === i.attached) continue;
+      if (!i.attached && !announced.has(i.id)) continue;
+      announced.set(i.id, i.attached);
+      emit(
+        jsonLine({
+          type: 'interface',
+          version: JSON_LINES_VERSION,
+          time: nowIso(),
+          event: i.attached ? 'attached' : 'detached',
+          interface: i.name,
+          namespace: i.namespace,
+          kind: i.kind,
+          ...(i.detachReason ? { reason: i.detachReason } : {}),
+        }),
+      );
+    }
+  };
+  announce();
+
+  const warnings: string[] = [];
+  source.warnings$.subscribe((w) => {
+    warnings.push(w);
+    if (opts.json) emit(jsonLine({ type: 'warning', version: JSON_LINES_VERSION, time: nowIso(), message: w }));
+    else void io.warn(`warning: ${w}`);
+  });
+  source.batches$.subscribe((b) => {
+    state.apply(b);
+    if (b.records.length === 0) return;
+    const names = namesById();
+    for (const r of b.records) {
+      if (opts.json) emit(jsonLine({ type: 'bad', version: JSON_LINES_VERSION, ...badFrameReport(r, names) }));
+      if (opts.list) {
+        if (listed.length < MAX_LISTED) listed.push(r);
+        else notListed++;
+      }
+    }
+  });
+
+  // Once per interval: stats lines (--json) and interface events.
+  const L = nativeLayout();
+  let previous = state.snapshot();
+  let previousAt = process.hrtime.bigint();
+  const tick = setInterval(() => {
+    announce();
+    if (!opts.json) return;
+    const now = process.hrtime.bigint();
+    const seconds = Number(now - previousAt) / 1e9;
+    const time = nowIso();
+    for (const i of source.interfaces()) {
+      const c = state.countersOf(i.id);
+      const p = previous.get(i.id) ?? new Float64Array(L.counterStride);
+      const rate = (slot: number): number => Math.round(((c[slot] - p[slot]) / seconds) * 10) / 10;
+      const statusRate = (status: number): number => {
+        let d = 0;
+        for (let layer = 0; layer < L.numLayers; layer++)
+          for (let kind = 0; kind < L.numKinds; kind++) {
+            const s = L.csumBase + (layer * L.numKinds + kind) * L.numStatus + status;
+            d += c[s] - p[s];
+          }
+        return Math.round((d / seconds) * 10) / 10;
+      };
+      emit(
+        jsonLine({
+          type: 'stats',
+          version: JSON_LINES_VERSION,
+          time,
+          interface: i.name,
+          namespace: i.namespace,
+          kind: i.kind,
+          attached: i.attached,
+          frames: c[L.slots.frames],
+          outgoing: c[L.slots.outgoing],
+          badFrames: c[L.slots.badFrames],
+          malformed: c[L.slots.malformed],
+          captureDrops: state.ringOf(i.id).drops,
+          rates: {
+            framesPerSecond: rate(L.slots.frames),
+            badFramesPerSecond: rate(L.slots.badFrames),
+            pendingPerSecond: statusRate(4),
+            validatedPerSecond: statusRate(5),
+          },
+          checksums: checksumRows(c, 0, L),
+        }),
+      );
+    }
+    previous = state.snapshot();
+    previousAt = now;
+  }, opts.interval * 1000);
+
+  const started = process.hrtime.bigint();
+  const startedWall = BigInt(Date.now()) * 1_000_000n;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(s, done);
+      if (timer) clearTimeout(timer);
+      resolve();
+    };
+    const timer = opts.duration !== null ? setTimeout(done, opts.duration * 1000) : null;
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, done);
+  });
+  clearInterval(tick);
+  await source.stop();
+  announce();
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+
+  const ifaces = source.interfaces().sort((a, b) => a.id - b.id);
+  const ids = ifaces.map((i) => i.id);
+  const indexOf = new Map(ids.map((id, k) => [id, k]));
+  const flows = source.flows().map((f) => ({ ...f, iface: indexOf.get(f.iface) ?? f.iface }));
+  if (state.totalDrops() > 0) {
+    warnings.push(`the kernel dropped ${state.totalDrops()} frames because a capture ring was full: counts are a lower bound (raise --ring-mb)`);
+  }
+  if (notListed > 0) warnings.push(`${notListed} bad frames were not listed (more than ${MAX_LISTED})`);
+  if (state.recordsDropped > 0) warnings.push(`${state.recordsDropped} bad frames were counted but not reported one by one (batch full)`);
+  const frames = ids.reduce((s, id) => s + state.countersOf(id)[L.slots.frames], 0);
+  const doc: ReportDocument = buildReport(
+    {
+      source: {
+        kind: 'live',
+        path: 'afpacket',
+        format: null,
+        frames,
+        first: formatTimeNs(startedWall),
+        last: nowIso(),
+        cutShort: false,
+        warnings,
+        durationSeconds: Math.round(elapsed * 1000) / 1000,
+        captureDrops: state.totalDrops(),
+      },
+      interfaces: ifaces.map((i) => ({
+        name: interfaceLabel(i),
+        linktype: 1,
+        namespace: i.namespace,
+        kind: i.kind,
+        role: i.role,
+        driver: i.driver,
+        txChecksumOffload: i.txChecksumOffload,
+        captureDrops: state.ringOf(i.id).drops,
+        attached: i.attached,
+      })),
+      counters: state.flat(ids),
+      flows,
+      flowsEvicted: 0,
+      badFrames: opts.list ? listed.map((r) => ({ ...r, iface: indexOf.get(r.iface) ?? r.iface })) : null,
+      live: true,
+    },
+    tool,
+  );
+  await pending;
+  source.complete();
+  if (opts.json) await io.out(jsonLine({ type: 'report', ...doc }));
+  else await io.out(renderText(doc, { maxFlows: opts.top }));
+  return doc.totals.badFrames > 0 ? 1 : 0;
+}

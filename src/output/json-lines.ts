@@ -1,0 +1,41 @@
+/**
+ * The `--json` line stream of live capture: one JSON object per line, each with a
+ * `type` and the schema `version`, so it pipes into jq. Types:
+ *   stats     one per interface per interval: cumulative counts and per-second rates
+ *   bad       one per frame with a bad checksum (BadFrameReport fields)
+ *   interface an interface attached or detached
+ *   warning   something the operator should know (capture loss, an interface that
+ *             could not be attached)
+ *   report    the final ReportDocument (with --duration, or on SIGINT/SIGTERM)
+ */
+import type { BadFrameReport, ChecksumRow, ReportDocument } from '../model/report.js';
+
+export const JSON_LINES_VERSION = 1;
+
+export interface StatsLine {
+  type: 'stats';
+  version: number;
+  time: string;
+  interface: string;
+  namespace: string;
+  kind: string | null;
+  attached: boolean;
+  frames: number;
+  outgoing: number;
+  badFrames: number;
+  malformed: number;
+  captureDrops: number;
+  rates: { framesPerSecond: number; badFramesPerSecond: number; pendingPerSecond: number; validatedPerSecond: number };
+  checksums: ChecksumRow[];
+}
+
+export type JsonLine =
+  | StatsLine
+  | ({ type: 'bad'; version: number } & BadFrameReport)
+  | { type: 'interface'; version: number; time: string; event: 'attached' | 'detached'; interface: string; namespace: string; kind: string | null; reason?: string }
+  | { type: 'warning'; version: number; time: string; message: string }
+  | ({ type: 'report' } & ReportDocument);
+
+export function jsonLine(line: JsonLine): string {
+  return JSON.stringify(line) + '\n';
+}
