@@ -110,11 +110,23 @@ void LiveCapture::stop() {
   thread_.join();
 }
 
-bool LiveCapture::add_interface(uint32_t id, int ifindex, const std::string& netns_path,
-                                std::string* err) {
+bool LiveCapture::prepare(std::string* err) {
+  if (opts_.filter.empty()) return true;
+  return compile_filter(opts_.filter, kLinkEthernet, &filter_ether_, err) &&
+         compile_filter(opts_.filter, kLinkRaw, &filter_raw_, err);
+}
+
+bool LiveCapture::add_interface(uint32_t id, int ifindex, uint16_t arphrd,
+                                const std::string& netns_path, std::string* err) {
   auto iface = std::make_unique<Iface>();
   iface->id = id;
-  if (!open_in_netns(&iface->ring, ifindex, opts_.ring, netns_path, err)) return false;
+  RingOptions ro = opts_.ring;
+  const uint16_t lt = linktype_for(arphrd);
+  if (!opts_.filter.empty()) {
+    // A link type we do not decode gets no filter: its frames are counted as such.
+    ro.filter = lt == kLinkEthernet ? &filter_ether_ : lt == kLinkRaw ? &filter_raw_ : nullptr;
+  }
+  if (!open_in_netns(&iface->ring, ifindex, ro, netns_path, err)) return false;
   iface->linktype = linktype_for(iface->ring.hatype());
   {
     std::lock_guard<std::mutex> lock(mu_);

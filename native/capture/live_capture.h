@@ -25,6 +25,7 @@ struct LiveOptions {
   RingOptions ring;
   uint32_t batch_ms = 100;
   uint32_t max_records_per_batch = 4096;
+  std::string filter;  // tcpdump syntax; empty: everything
 };
 
 struct LiveBatch {
@@ -44,6 +45,8 @@ using BatchSink = std::function<void(std::unique_ptr<LiveBatch>)>;
 class LiveCapture {
  public:
   LiveCapture(const LiveOptions& opts, BatchSink sink);
+  // Compiles the filter (if any) for both link types; false with *err when it cannot be.
+  bool prepare(std::string* err);
   ~LiveCapture();
   LiveCapture(const LiveCapture&) = delete;
   LiveCapture& operator=(const LiveCapture&) = delete;
@@ -51,7 +54,9 @@ class LiveCapture {
   // Opens a ring on `ifindex` inside the network namespace at `netns_path` (empty: the
   // caller's) and hands it to the capture thread. `id` is the caller's interface id
   // (small, unique for the life of the capture). Returns false with *err set.
-  bool add_interface(uint32_t id, int ifindex, const std::string& netns_path, std::string* err);
+  // `arphrd` (ARPHRD_*, from the link listing) selects the link type and filter program.
+  bool add_interface(uint32_t id, int ifindex, uint16_t arphrd, const std::string& netns_path,
+                     std::string* err);
   // Closes the ring; the interface's last counters go out in the next batch.
   void remove_interface(uint32_t id);
   bool start(std::string* err);
@@ -72,6 +77,7 @@ class LiveCapture {
 
   LiveOptions opts_;
   BatchSink sink_;
+  BpfProgram filter_ether_, filter_raw_;
   Analyzer analyzer_;
   int epfd_ = -1;
   int wakefd_ = -1;

@@ -108,6 +108,10 @@ bool PacketRing::open(int ifindex, const RingOptions& opts, std::string* err) {
     return false;
   }
   map_ = static_cast<uint8_t*>(m);
+  if (opts.filter && !attach_filter(fd_, *opts.filter, err)) {
+    close();
+    return false;
+  }
   sockaddr_ll sll;
   std::memset(&sll, 0, sizeof sll);
   sll.sll_family = AF_PACKET;

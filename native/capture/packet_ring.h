@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "capture/bpf_filter.h"
 #include "decode/frame.h"
 
 namespace csumtop {
@@ -22,6 +23,7 @@ struct RingOptions {
   bool want_vnet = true;
   int fanout_group = -1;           // PACKET_FANOUT group id, -1 = none
   uint16_t fanout_mode = 0;        // PACKET_FANOUT_HASH etc.
+  const BpfProgram* filter = nullptr;  // attached before bind, so no frame escapes it
 };
 
 struct RingFrame {

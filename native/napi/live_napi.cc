@@ -54,12 +54,14 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     opts.analyzer.max_flows = opt_u32(o, "maxFlows", 65536, 1, 10000000);
     opts.max_records_per_batch = opt_u32(o, "maxRecords", 4096, 0, 1u << 20);
     read_decode_options(o, &opts.analyzer.decode);
+    if (o.Has("filter") && o.Get("filter").IsString())
+      opts.filter = o.Get("filter").As<Napi::String>().Utf8Value();
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "csumtop-capture",
                                           8 /* batches queued at most */, 1);
     // The capture thread must not keep the process alive on its own: JavaScript decides
     // when to stop (timers, signals).
     tsfn_.Unref(env);
-    live_ = std::make_unique<LiveCapture>(opts, [this](std::unique_ptr<LiveBatch> b) {
+    auto live = std::make_unique<LiveCapture>(opts, [this](std::unique_ptr<LiveBatch> b) {
       LiveBatch* raw = b.release();
       const napi_status st = tsfn_.NonBlockingCall(raw, &LiveCaptureWrap::Deliver);
       if (st != napi_ok) {
@@ -69,6 +71,14 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
         delete raw;
       }
     });
+    std::string err;
+    if (!live->prepare(&err)) {
+      tsfn_.Release();
+      Napi::Error e = Napi::Error::New(env, err);
+      e.Set("code", "EFILTER");
+      throw e;
+    }
+    live_ = std::move(live);
   }
 
   ~LiveCaptureWrap() override { Shutdown(); }
@@ -105,14 +115,16 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
 
   Napi::Value AddInterface(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
-      throw Napi::TypeError::New(env, "addInterface(id, ifindex, netnsPath?)");
+    if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
+      throw Napi::TypeError::New(env, "addInterface(id, ifindex, arphrd, netnsPath?)");
     if (!live_ || stopped_) throw Napi::Error::New(env, "capture stopped");
     std::string ns;
-    if (info.Length() > 2 && info[2].IsString()) ns = info[2].As<Napi::String>().Utf8Value();
+    if (info.Length() > 3 && info[3].IsString()) ns = info[3].As<Napi::String>().Utf8Value();
     std::string err;
     if (!live_->add_interface(info[0].As<Napi::Number>().Uint32Value(),
-                              info[1].As<Napi::Number>().Int32Value(), ns, &err)) {
+                              info[1].As<Napi::Number>().Int32Value(),
+                              static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value()), ns,
+                              &err)) {
       Napi::Error e = Napi::Error::New(env, err);
       e.Set("code", err.find("CAP_NET_RAW") != std::string::npos ? "EPERM" : "ECAPTURE");
       throw e;

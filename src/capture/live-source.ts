@@ -59,7 +59,7 @@ export interface LiveSourceOptions {
 export class CaptureError extends Error {
   constructor(
     message: string,
-    readonly code: 'EPERM' | 'ENOIFACE' | 'ECAPTURE',
+    readonly code: 'EPERM' | 'ENOIFACE' | 'ECAPTURE' | 'EFILTER',
   ) {
     super(message);
   }
@@ -99,7 +99,11 @@ export class LiveSource {
 
   /** Attaches the initial interfaces; throws CaptureError when none can be captured. */
   start(): void {
-    this.native = createLiveCapture(this.opts.capture, (b) => this.onBatch(b));
+    try {
+      this.native = createLiveCapture(this.opts.capture, (b) => this.onBatch(b));
+    } catch (err) {
+      throw new CaptureError(`-f: ${(err as Error).message}`, 'EFILTER');
+    }
     this.native.start();
     const errors = this.scan(true);
     const attached = this.interfaces().filter((i) => i.attached);
@@ -202,7 +206,7 @@ export class LiveSource {
           detachReason: null,
         };
         try {
-          this.native!.addInterface(iface.id, link.ifindex, ns.path ?? undefined);
+          this.native!.addInterface(iface.id, link.ifindex, link.arphrd, ns.path ?? undefined);
           iface.attached = true;
         } catch (err) {
           const e = err as Error & { code?: string };

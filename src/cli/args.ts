@@ -28,6 +28,7 @@ export interface Options {
   ringMb: number;
   batchMs: number;
   interval: number;
+  filter: string | null;
 }
 
 export const DEFAULT_VXLAN_PORTS = [4789, 8472];
@@ -86,6 +87,7 @@ export function parseOptions(argv: string[]): Options {
         'ring-mb': { type: 'string' },
         'batch-ms': { type: 'string' },
         interval: { type: 'string' },
+        filter: { type: 'string', short: 'f' },
       },
     });
   } catch (err) {
@@ -119,12 +121,14 @@ export function parseOptions(argv: string[]): Options {
     ringMb: v['ring-mb'] !== undefined ? parseCount('--ring-mb', v['ring-mb'], 1, 4096) : 8,
     batchMs: v['batch-ms'] !== undefined ? parseCount('--batch-ms', v['batch-ms'], 10, 10_000) : 100,
     interval: v.interval !== undefined ? parseCount('--interval', v.interval, 1, 3600) : 1,
+    filter: v.filter !== undefined ? v.filter : null,
   };
+  if (opts.filter !== null && opts.filter.trim() === '') throw new UsageError('-f: expected a filter expression');
   if (opts.read === '') throw new UsageError('-r: expected a capture file name');
   if (opts.write === '') throw new UsageError('-w: expected an output file name');
   if (opts.read !== null) {
     const live = ['-i', opts.interfaces, '--netns', opts.netns.length || null, '--pid', opts.pids.length || null,
-      '--duration', opts.duration, '--promisc', opts.promisc || null, '--user', opts.user] as const;
+      '--duration', opts.duration, '--promisc', opts.promisc || null, '--user', opts.user, '-f', opts.filter] as const;
     for (let k = 0; k < live.length; k += 2) {
       if (live[k + 1] !== null) throw new UsageError(`${live[k]} is for live capture; it cannot be used with -r`);
     }

@@ -55,6 +55,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
       vxlanPorts: opts.vxlanPorts,
       genevePorts: opts.genevePorts,
       maxFlows: opts.maxFlows,
+      filter: opts.filter ?? undefined,
     },
   });
   try {

@@ -19,6 +19,9 @@ export interface LiveCaptureOptions {
   maxRecords?: number;
   vxlanPorts?: number[];
   genevePorts?: number[];
+  /** tcpdump-syntax filter, compiled with a run-time loaded libpcap; the constructor
+   * throws an Error with code 'EFILTER' when it cannot be compiled or libpcap is absent. */
+  filter?: string;
 }
 
 /** One batch from the capture thread; counters are cumulative per interface id. */
@@ -38,7 +41,7 @@ export interface NativeLiveBatch {
 
 export interface NativeLiveCapture {
   /** Opens a ring; throws an Error whose `code` is 'EPERM' without CAP_NET_RAW. */
-  addInterface(id: number, ifindex: number, netnsPath?: string): void;
+  addInterface(id: number, ifindex: number, arphrd: number, netnsPath?: string): void;
   removeInterface(id: number): void;
   start(): void;
   /** Joins the capture thread; the final batch follows asynchronously. Returns records lost to a full queue. */

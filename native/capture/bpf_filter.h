@@ -1,0 +1,27 @@
+// \summary: tcpdump-syntax capture filters (`-f 'udp port 8472'`), compiled by libpcap
+// when the host has it, loaded at run time so that libpcap is never a build or install
+// requirement of the addon.
+#pragma once
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace csumtop {
+
+struct BpfProgram {
+  std::vector<sock_filter> insns;
+  bool empty() const { return insns.empty(); }
+};
+
+// Compiles `expr` for frames of `linktype` (LINKTYPE_ETHERNET or LINKTYPE_RAW) with
+// pcap_compile() from a dlopen()ed libpcap. Returns false with *err naming the problem:
+// libpcap missing, or its syntax message.
+bool compile_filter(const std::string& expr, uint16_t linktype, BpfProgram* out, std::string* err);
+
+// Attaches the program to a socket (SO_ATTACH_FILTER); the kernel runs it before a frame
+// is copied to the ring, so filtered-out traffic costs no ring space.
+bool attach_filter(int fd, const BpfProgram& prog, std::string* err);
+
+}  // namespace csumtop
