@@ -181,8 +181,7 @@ bool CaptureFileWriter::open(const std::string& path, FileFormat format,
     error_ = "refusing to write to " + path + ": not a regular file";
     return false;
   }
-  // Truncate only now that we know it is a regular file (O_TRUNC at open would already
-  // have acted on whatever the path named).
+  // Truncate only once fstat has shown a regular file (rather than O_TRUNC at open).
   if (overwrite && st.st_size != 0 && ::ftruncate(fd, 0) != 0) {
     int e = errno;
     ::close(fd);

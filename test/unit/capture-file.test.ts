@@ -432,7 +432,7 @@ describe('pcapng', () => {
     });
   }
 
-  test('timestamp conversion: exact values for 10^-6, 10^-9, 2^-10, 10^-3 + if_tsoffset, 2^-32, 10^-10', () => {
+  test('timestamp conversion: exact values for 10^-6, 10^-9, 2^-10, 10^-3, 2^-32, 10^-10, 2^-63, 10^-19 (+ if_tsoffset)', () => {
     const le = true;
     const f = new FileBuilder().add(shb(le));
     f.add(idb(le, { linktype: 1 }));
@@ -441,6 +441,9 @@ describe('pcapng', () => {
     f.add(idb(le, { linktype: 1, tsresol: 3, tsoffset: -3600n }));
     f.add(idb(le, { linktype: 1, tsresol: 0xa0 }));
     f.add(idb(le, { linktype: 1, tsresol: 10 }));
+    // Very fine clocks only fit 64 bits relative to an if_tsoffset; frac * 10^9 does not.
+    f.add(idb(le, { linktype: 1, tsresol: 0x80 | 63, tsoffset: 1_700_000_000n }));
+    f.add(idb(le, { linktype: 1, tsresol: 19, tsoffset: 1_700_000_000n }));
     const d = Buffer.from('x');
     const cases: [number, bigint, bigint][] = [
       [0, 1_700_000_000_654_321n, 1_700_000_000_654_321_000n],
@@ -451,6 +454,8 @@ describe('pcapng', () => {
       [4, (1_700_000_000n << 32n) + (1n << 30n), 1_700_000_000_250_000_000n],
       // 10^-10 units of 2023 (1.7e19) fit 64 bits but not once multiplied by 10^9.
       [5, 17_000_000_001_234_567_899n, 1_700_000_000_123_456_789n],
+      [6, (1n << 62n) + (1n << 61n), 1_700_000_000_750_000_000n],
+      [7, 12_345_678_912_345_678_912n, 1_700_000_001_234_567_891n],
     ];
     for (const [iface, ts, ns] of cases) f.add(epb(le, iface, ts, d), { data: d, caplen: 1, wirelen: 1, tsNs: ns, iface });
     assertFrames(read(tmpFile('ts.pcapng', f.bytes())).frames, f.frames, 'ts');
@@ -984,6 +989,36 @@ describe('CaptureFileWriter', () => {
     execFileSync('mkfifo', [fifo]);
     assert.throws(() => new CaptureFileWriter(fifo, 'pcap', [{ linktype: 1 }], true), /cannot create|not a regular file/);
     assert.throws(() => new CaptureFileWriter(path.join(tmp, 'no', 'such', 'dir.pcap'), 'pcap', [{ linktype: 1 }]), /No such file or directory/);
+  });
+
+  test('each record goes out in one write(2), header included (strace)', { skip: haveTool('strace') ? false : 'strace not installed' }, (t) => {
+    const sizes = [0, 1, 61, 1514, 9000, 65535, 200000];
+    for (const format of ['pcap', 'pcapng'] as const) {
+      const file = tmpFile(`strace.${format}`);
+      const trace = tmpFile('strace.txt');
+      const script = `
+        const { CaptureFileWriter } = require(${JSON.stringify(MODULE_PATH)});
+        const w = new CaptureFileWriter(${JSON.stringify(file)}, ${JSON.stringify(format)}, [{ linktype: 1, name: 'eth0' }]);
+        for (const n of ${JSON.stringify(sizes)}) w.write(0, 1700000000000000000n + BigInt(n), Buffer.alloc(n, 7));
+        w.close();
+      `;
+      const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=write', '-o', trace, process.execPath, '-e', script], { encoding: 'utf8', timeout: 60_000 });
+      if (r.status !== 0 && /ptrace|not permitted/i.test(r.stderr)) {
+        t.skip(`strace cannot trace here: ${r.stderr.trim()}`);
+        return;
+      }
+      assert.equal(r.status, 0, r.stderr);
+      const writes = fs
+        .readFileSync(trace, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(`<${file}>`))
+        .map((l) => Number(/\) = (-?\d+)$/.exec(l)?.[1]));
+      const records = sizes.map((n) => (format === 'pcap' ? 16 + n : 32 + ((n + 3) & ~3)));
+      assert.equal(writes.length, 1 + sizes.length, `${format}: one write for the header, one per record`);
+      assert.deepEqual(writes.slice(1), records, format);
+      assert.equal(writes.reduce((a, b) => a + b, 0), fs.statSync(file).size);
+      assert.equal(read(file).frames.length, sizes.length);
+    }
   });
 
   test('argument errors', () => {
