@@ -7,6 +7,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   csumtop::RegisterCaptureFile(env, exports);
   csumtop::RegisterAnalyzer(env, exports);
   csumtop::RegisterLive(env, exports);
+  csumtop::RegisterFrameSink(env, exports);
   csumtop::RegisterHost(env, exports);
   return exports;
 }

@@ -110,6 +110,9 @@ struct OffloadHint {
   uint8_t csum_valid = 0;      // TP_STATUS_CSUM_VALID: CHECKSUM_UNNECESSARY (or verified COMPLETE)
   uint8_t has_vnet = 0;        // csum_start/csum_offset come from a virtio_net_hdr
   uint8_t gso = 0;             // virtio_net_hdr gso_type != NONE: a GSO/TSO super-packet
+  // No kernel status at all (libpcap throws it away): a bad transport checksum whose
+  // field holds exactly the pseudo-header sum is taken for a pending one. A guess.
+  uint8_t guess_partial = 0;
   uint16_t csum_start = 0, csum_offset = 0;  // relative to the start of the frame
 };
 

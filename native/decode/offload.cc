@@ -62,6 +62,16 @@ void decode_live(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_
                  const DecodeOptions& opts, const OffloadHint& hint, uint8_t* scratch,
                  uint32_t scratch_size, Frame* out) {
   decode_frame(data, caplen, wirelen, linktype, opts, &hint, out);
+  if (hint.guess_partial) {
+    // smoltcp's verify_partial_checksum accepts the same thing; Suricata instead stops
+    // validating when too many packets fail. Either way it is a heuristic, and every
+    // output of the libpcap backend says so.
+    for (int i = 0; i < out->ncsum; i++) {
+      CsumEntry& e = out->csum[i];
+      if (e.status == kStatusBad && e.looks_partial) e.status = kStatusPending;
+    }
+    return;
+  }
   if (hint.gso) {
     // Segmentation recomputes every transport checksum per segment (and the device
     // fills the pending one): nothing in the super-packet's fields is final.

@@ -11,5 +11,6 @@ void RegisterChecksum(Napi::Env env, Napi::Object exports);     // checksum_napi
 void RegisterCaptureFile(Napi::Env env, Napi::Object exports);  // capture_file_napi.cc
 void RegisterAnalyzer(Napi::Env env, Napi::Object exports);     // analyzer_napi.cc
 void RegisterLive(Napi::Env env, Napi::Object exports);         // live_napi.cc
+void RegisterFrameSink(Napi::Env env, Napi::Object exports);    // frame_sink_napi.cc
 void RegisterHost(Napi::Env env, Napi::Object exports);         // host_napi.cc
 }  // namespace csumtop

@@ -8,10 +8,20 @@
  */
 import { ReplaySubject, Subject, type Observable } from 'rxjs';
 
-import { listLinks, netnsIdentity, selectInterfaces, interfaceRole, type InterfaceRole, type Link } from '../host/links.js';
+import { listLinks, netnsIdentity, selectInterfaces, interfaceRole, type Link } from '../host/links.js';
 import { nativeLayout } from '../native/analyzer.js';
 import { createLiveCapture, type LiveCaptureOptions, type NativeLiveBatch, type NativeLiveCapture } from '../native/live.js';
-import { decodeRecords, type DecodedRecord } from '../output/records.js';
+import { decodeRecords } from '../output/records.js';
+import {
+  CaptureError,
+  txChecksumOffload,
+  type CaptureSource,
+  type CapturedInterface,
+  type SourceBatch,
+  type SourceCapabilities,
+} from './source.js';
+
+export { CaptureError, type CapturedInterface, type SourceBatch } from './source.js';
 
 /** A network namespace to capture in: the host's (path null) or another one. */
 export interface NamespaceSpec {
@@ -19,33 +29,6 @@ export interface NamespaceSpec {
   label: string;
   /** File for setns(2); null for the namespace csumtop runs in. */
   path: string | null;
-}
-
-export interface CapturedInterface {
-  id: number;
-  name: string;
-  namespace: string;
-  ifindex: number;
-  kind: string | null;
-  role: InterfaceRole;
-  driver: string | null;
-  mtu: number;
-  /** tx-checksum-ip-generic (or any tx-checksum-*) active: outgoing frames may be pending. */
-  txChecksumOffload: boolean | null;
-  vxlan: Link['vxlan'] | null;
-  attached: boolean;
-  /** Why it was detached, when it was. */
-  detachReason: string | null;
-}
-
-export interface SourceBatch {
-  seq: number;
-  monoNs: bigint;
-  ids: Uint32Array;
-  counters: Float64Array;
-  ring: Float64Array;
-  records: DecodedRecord[];
-  recordsDropped: number;
 }
 
 export interface LiveSourceOptions {
@@ -56,24 +39,8 @@ export interface LiveSourceOptions {
   rescanMs: number;
 }
 
-export class CaptureError extends Error {
-  constructor(
-    message: string,
-    readonly code: 'EPERM' | 'ENOIFACE' | 'ECAPTURE' | 'EFILTER',
-  ) {
-    super(message);
-  }
-}
-
-function txOffload(link: Link): boolean | null {
-  const f = link.features;
-  const names = ['tx-checksum-ip-generic', 'tx-checksum-ipv4', 'tx-checksum-ipv6', 'tx-checksum-hw-ip'];
-  const known = names.filter((n) => n in f);
-  if (known.length === 0) return null;
-  return known.some((n) => f[n]);
-}
-
-export class LiveSource {
+export class LiveSource implements CaptureSource {
+  readonly capabilities: SourceCapabilities = { backend: 'afpacket', kernelChecksumStatus: true, guessesOffload: false };
   private readonly subject = new Subject<SourceBatch>();
   readonly batches$: Observable<SourceBatch> = this.subject.asObservable();
   // Replayed: warnings of start() happen before anyone subscribes.
@@ -200,7 +167,7 @@ export class LiveSource {
           role: interfaceRole(link),
           driver: link.driver,
           mtu: link.mtu,
-          txChecksumOffload: txOffload(link),
+          txChecksumOffload: txChecksumOffload(link),
           vxlan: link.vxlan ?? null,
           attached: false,
           detachReason: null,

@@ -29,6 +29,7 @@ export interface Options {
   batchMs: number;
   interval: number;
   filter: string | null;
+  backend: 'afpacket' | 'libpcap';
 }
 
 export const DEFAULT_VXLAN_PORTS = [4789, 8472];
@@ -44,6 +45,12 @@ function parsePorts(flag: string, text: string): number[] {
     }
     return Number(p);
   });
+}
+
+function parseBackend(text: string | undefined): 'afpacket' | 'libpcap' {
+  if (text === undefined || text === 'afpacket') return 'afpacket';
+  if (text === 'libpcap') return 'libpcap';
+  throw new UsageError(`--backend: '${text}' is not a backend (afpacket or libpcap)`);
 }
 
 function parseList(flag: string, text: string): string[] {
@@ -88,6 +95,7 @@ export function parseOptions(argv: string[]): Options {
         'batch-ms': { type: 'string' },
         interval: { type: 'string' },
         filter: { type: 'string', short: 'f' },
+        backend: { type: 'string' },
       },
     });
   } catch (err) {
@@ -122,7 +130,17 @@ export function parseOptions(argv: string[]): Options {
     batchMs: v['batch-ms'] !== undefined ? parseCount('--batch-ms', v['batch-ms'], 10, 10_000) : 100,
     interval: v.interval !== undefined ? parseCount('--interval', v.interval, 1, 3600) : 1,
     filter: v.filter !== undefined ? v.filter : null,
+    backend: parseBackend(v.backend),
   };
+  if (opts.backend === 'libpcap') {
+    if (opts.netns.length > 0 || opts.pids.length > 0) {
+      throw new UsageError('--backend libpcap captures only in csumtop\'s own network namespace (no --netns/--pid)');
+    }
+    if (!opts.promisc) {
+      // cap (src/binding.cc) calls pcap_set_promisc(handle, 1) unconditionally.
+      throw new UsageError('--backend libpcap always opens interfaces in promiscuous mode (a limit of the cap package): add --promisc to accept that');
+    }
+  }
   if (opts.filter !== null && opts.filter.trim() === '') throw new UsageError('-f: expected a filter expression');
   if (opts.read === '') throw new UsageError('-r: expected a capture file name');
   if (opts.write === '') throw new UsageError('-w: expected an output file name');

@@ -6,7 +6,9 @@
 import { formatTimeNs } from '../model/addr.js';
 import type { ReportDocument } from '../model/report.js';
 import { pidNetns, resolveNetns } from '../host/links.js';
-import { CaptureError, LiveSource, namespaceSpecs, type CapturedInterface } from '../capture/live-source.js';
+import { LibpcapSource } from '../capture/libpcap-source.js';
+import { LiveSource, namespaceSpecs } from '../capture/live-source.js';
+import { CaptureError, type CaptureSource, type CapturedInterface } from '../capture/source.js';
 import { LiveState } from '../capture/live-state.js';
 import { nativeLayout } from '../native/analyzer.js';
 import type { DecodedRecord } from '../output/records.js';
@@ -43,21 +45,31 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
     await io.warn((err as Error).message);
     return 2;
   }
-  const source = new LiveSource({
-    patterns: opts.interfaces,
-    namespaces: specs,
-    rescanMs: 1000,
-    capture: {
-      batchMs: opts.batchMs,
-      blockSize: 1 << 20,
-      blockCount: opts.ringMb,
-      promisc: opts.promisc,
-      vxlanPorts: opts.vxlanPorts,
-      genevePorts: opts.genevePorts,
-      maxFlows: opts.maxFlows,
-      filter: opts.filter ?? undefined,
-    },
-  });
+  const source: CaptureSource =
+    opts.backend === 'libpcap'
+      ? new LibpcapSource({
+          patterns: opts.interfaces,
+          filter: opts.filter,
+          promisc: opts.promisc,
+          batchMs: opts.batchMs,
+          rescanMs: 1000,
+          sink: { vxlanPorts: opts.vxlanPorts, genevePorts: opts.genevePorts, maxFlows: opts.maxFlows },
+        })
+      : new LiveSource({
+          patterns: opts.interfaces,
+          namespaces: specs,
+          rescanMs: 1000,
+          capture: {
+            batchMs: opts.batchMs,
+            blockSize: 1 << 20,
+            blockCount: opts.ringMb,
+            promisc: opts.promisc,
+            vxlanPorts: opts.vxlanPorts,
+            genevePorts: opts.genevePorts,
+            maxFlows: opts.maxFlows,
+            filter: opts.filter ?? undefined,
+          },
+        });
   try {
     source.start();
   } catch (err) {
@@ -203,6 +215,11 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
   const ids = ifaces.map((i) => i.id);
   const indexOf = new Map(ids.map((id, k) => [id, k]));
   const flows = source.flows().map((f) => ({ ...f, iface: indexOf.get(f.iface) ?? f.iface }));
+  if (source.capabilities.guessesOffload) {
+    warnings.unshift(
+      `backend ${source.capabilities.backend} has no kernel checksum status: "pending" here is a guess (the field held exactly the pseudo-header sum)`,
+    );
+  }
   if (state.totalDrops() > 0) {
     warnings.push(`the kernel dropped ${state.totalDrops()} frames because a capture ring was full: counts are a lower bound (raise --ring-mb)`);
   }
@@ -213,7 +230,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
     {
       source: {
         kind: 'live',
-        path: 'afpacket',
+        path: source.capabilities.backend,
         format: null,
         frames,
         first: formatTimeNs(startedWall),

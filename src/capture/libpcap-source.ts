@@ -1,0 +1,204 @@
+/**
+ * The portable fallback: libpcap through the optional `cap` package, one handle per
+ * interface, frames fed one at a time to the same native analyzer (FrameSink), batches
+ * cut on a timer. libpcap drops the kernel's checksum status (it enables PACKET_AUXDATA
+ * only for VLAN tags), so offload is guessed: a bad transport checksum whose field holds
+ * exactly the pseudo-header sum is taken for pending. Every output says this backend
+ * guesses (capabilities.guessesOffload).
+ */
+import { createRequire } from 'node:module';
+import { ReplaySubject, Subject, type Observable } from 'rxjs';
+
+import { interfaceRole, listLinks, selectInterfaces } from '../host/links.js';
+import { nativeLayout, type NativeFlow } from '../native/analyzer.js';
+import { createFrameSink, type FrameSink, type FrameSinkOptions } from '../native/frame-sink.js';
+import { decodeRecords } from '../output/records.js';
+import {
+  CaptureError,
+  txChecksumOffload,
+  type CaptureSource,
+  type CapturedInterface,
+  type SourceBatch,
+  type SourceCapabilities,
+} from './source.js';
+
+/** The part of `cap`'s API we use (cap/lib/Cap.js). */
+interface CapHandle {
+  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  setMinBytes?(n: number): void;
+  on(event: 'packet', fn: (nbytes: number, truncated: boolean) => void): void;
+  close(): void;
+}
+interface CapModule {
+  Cap: new () => CapHandle;
+}
+
+/** cap's link-type names to LINKTYPE_* numbers (https://www.tcpdump.org/linktypes.html). */
+const LINKTYPES: Record<string, number> = {
+  ETHERNET: 1,
+  NULL: 0,
+  RAW: 101,
+  IPV4: 228,
+  IPV6: 229,
+  LINUX_SLL: 113,
+  LINUX_SLL2: 276,
+};
+
+const SNAPLEN = 262144;
+
+export function loadCap(): CapModule {
+  try {
+    return createRequire(__filename)('cap') as CapModule;
+  } catch (err) {
+    throw new CaptureError(
+      `the libpcap backend needs the optional package 'cap', which is not installed or did not build ` +
+        `(${(err as Error).message.split('\n')[0]}); install libpcap-dev and run npm install`,
+      'EBACKEND',
+    );
+  }
+}
+
+export interface LibpcapSourceOptions {
+  patterns: string[] | null;
+  filter: string | null;
+  promisc: boolean;
+  batchMs: number;
+  rescanMs: number;
+  sink: FrameSinkOptions;
+}
+
+export class LibpcapSource implements CaptureSource {
+  readonly capabilities: SourceCapabilities = { backend: 'libpcap', kernelChecksumStatus: false, guessesOffload: true };
+  private readonly subject = new Subject<SourceBatch>();
+  readonly batches$: Observable<SourceBatch> = this.subject.asObservable();
+  private readonly warnings = new ReplaySubject<string>(100);
+  readonly warnings$: Observable<string> = this.warnings.asObservable();
+  private readonly handles = new Map<number, CapHandle>();
+  private readonly byName = new Map<string, CapturedInterface>();
+  private readonly byId = new Map<number, CapturedInterface>();
+  private sink: FrameSink | null = null;
+  private cap: CapModule | null = null;
+  private nextId = 0;
+  private seq = 0;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly opts: LibpcapSourceOptions) {}
+
+  interfaces(): CapturedInterface[] {
+    return [...this.byId.values()];
+  }
+
+  start(): void {
+    this.cap = loadCap();
+    this.sink = createFrameSink({ ...this.opts.sink, guessOffload: true });
+    const errors = this.scan(true);
+    if (this.handles.size === 0) {
+      throw errors.find((e) => e.code === 'EPERM') ?? errors[0] ??
+        new CaptureError('no interface to capture on (none is up, or none matches -i)', 'ENOIFACE');
+    }
+    for (const e of errors) this.warnings.next(e.message);
+    this.warnings.next('the libpcap backend cannot see the kernel\'s checksum status: offload artifacts are guessed from checksum values');
+    this.timers.push(setInterval(() => this.emit(), this.opts.batchMs));
+    this.timers.push(
+      setInterval(() => {
+        for (const e of this.scan(false)) this.warnings.next(e.message);
+      }, this.opts.rescanMs),
+    );
+    for (const t of this.timers) t.unref();
+  }
+
+  stop(): Promise<SourceBatch | null> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    for (const h of this.handles.values()) h.close();
+    this.handles.clear();
+    return Promise.resolve(this.sink ? this.emit() : null);
+  }
+
+  flows(): NativeFlow[] {
+    return this.sink ? this.sink.flows() : [];
+  }
+
+  complete(): void {
+    this.subject.complete();
+    this.warnings.complete();
+  }
+
+  private emit(): SourceBatch | null {
+    if (!this.sink) return null;
+    const b = this.sink.takeBatch();
+    const batch: SourceBatch = {
+      seq: ++this.seq,
+      monoNs: process.hrtime.bigint(),
+      ids: b.ids,
+      counters: b.counters,
+      ring: new Float64Array(b.ids.length * 3),
+      records: decodeRecords(b.records, nativeLayout().record),
+      recordsDropped: b.recordsDropped,
+    };
+    this.subject.next(batch);
+    return batch;
+  }
+
+  private open(iface: CapturedInterface): void {
+    const h = new this.cap!.Cap();
+    const buf = Buffer.alloc(SNAPLEN);
+    let linktype: number;
+    try {
+      const lt = h.open(iface.name, this.opts.filter ?? '', 10 * 1024 * 1024, buf);
+      linktype = LINKTYPES[lt] ?? 0xffff;
+    } catch (err) {
+      const m = (err as Error).message;
+      throw new CaptureError(`${iface.name}: ${m}`, /permission|not permitted/i.test(m) ? 'EPERM' : 'ECAPTURE');
+    }
+    h.setMinBytes?.(0);
+    const sink = this.sink!;
+    h.on('packet', (nbytes, truncated) => {
+      // cap reports no timestamp and no original length: take the arrival time, and
+      // mark a truncated frame as one byte longer on the wire.
+      sink.process(iface.id, buf.subarray(0, nbytes), truncated ? nbytes + 1 : nbytes, BigInt(Date.now()) * 1_000_000n, linktype);
+    });
+    this.handles.set(iface.id, h);
+  }
+
+  private scan(initial: boolean): CaptureError[] {
+    const errors: CaptureError[] = [];
+    const links = listLinks();
+    const sel = selectInterfaces(links, this.opts.patterns);
+    if (initial) for (const n of sel.unmatched) errors.push(new CaptureError(`no such interface: ${n}`, 'ENOIFACE'));
+    const present = new Set(sel.selected.map((l) => l.name));
+    for (const link of sel.selected) {
+      if (this.byName.get(link.name)?.attached) continue;
+      const iface: CapturedInterface = {
+        id: this.nextId++,
+        name: link.name,
+        namespace: 'host',
+        ifindex: link.ifindex,
+        kind: link.kind,
+        role: interfaceRole(link),
+        driver: link.driver,
+        mtu: link.mtu,
+        txChecksumOffload: txChecksumOffload(link),
+        vxlan: link.vxlan ?? null,
+        attached: true,
+        detachReason: null,
+      };
+      try {
+        this.open(iface);
+      } catch (err) {
+        errors.push(err as CaptureError);
+        continue;
+      }
+      this.byName.set(link.name, iface);
+      this.byId.set(iface.id, iface);
+    }
+    for (const [name, iface] of this.byName) {
+      if (present.has(name) || !iface.attached) continue;
+      iface.attached = false;
+      iface.detachReason = 'interface removed';
+      this.handles.get(iface.id)?.close();
+      this.handles.delete(iface.id);
+    }
+    return errors;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * What every live capture source offers the rest of the tool (architecture.md,
+ * principle 3): batches, warnings, the interfaces it captures on, and the bad-flow
+ * table once stopped. The AF_PACKET engine and the libpcap fallback both implement it.
+ */
+import type { Observable } from 'rxjs';
+
+import type { InterfaceRole, Link } from '../host/links.js';
+import type { NativeFlow } from '../native/analyzer.js';
+import type { DecodedRecord } from '../output/records.js';
+
+export interface CapturedInterface {
+  id: number;
+  name: string;
+  namespace: string;
+  ifindex: number;
+  kind: string | null;
+  role: InterfaceRole;
+  driver: string | null;
+  mtu: number;
+  /** tx-checksum-ip-generic (or any tx-checksum-*) active: outgoing frames may be pending. */
+  txChecksumOffload: boolean | null;
+  vxlan: Link['vxlan'] | null;
+  attached: boolean;
+  /** Why it was detached, when it was. */
+  detachReason: string | null;
+}
+
+export interface SourceBatch {
+  seq: number;
+  monoNs: bigint;
+  ids: Uint32Array;
+  /** ids.length * counterStride, cumulative per interface. */
+  counters: Float64Array;
+  /** ids.length * 3: ring packets, drops, freezes (cumulative); zeros when unknown. */
+  ring: Float64Array;
+  records: DecodedRecord[];
+  recordsDropped: number;
+}
+
+export interface SourceCapabilities {
+  /** "afpacket" or "libpcap". */
+  backend: string;
+  /** The kernel's per-frame checksum status is known (pending/validated are facts). */
+  kernelChecksumStatus: boolean;
+  /** Offload is guessed from checksum values (libpcap): every output must say so. */
+  guessesOffload: boolean;
+}
+
+export interface CaptureSource {
+  readonly batches$: Observable<SourceBatch>;
+  readonly warnings$: Observable<string>;
+  readonly capabilities: SourceCapabilities;
+  start(): void;
+  stop(): Promise<SourceBatch | null>;
+  flows(): NativeFlow[];
+  interfaces(): CapturedInterface[];
+  complete(): void;
+}
+
+export class CaptureError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'EPERM' | 'ENOIFACE' | 'ECAPTURE' | 'EFILTER' | 'EBACKEND',
+  ) {
+    super(message);
+  }
+}
+
+/** tx-checksum-* features of a link: is transmit checksum offload on (null: unknown)? */
+export function txChecksumOffload(link: Link): boolean | null {
+  const f = link.features;
+  const names = ['tx-checksum-ip-generic', 'tx-checksum-ipv4', 'tx-checksum-ipv6', 'tx-checksum-hw-ip'];
+  const known = names.filter((n) => n in f);
+  if (known.length === 0) return null;
+  return known.some((n) => f[n]);
+}

@@ -1,0 +1,33 @@
+/**
+ * Typed view of the per-frame analyzer (native/napi/frame_sink_napi.cc), for sources
+ * that hand frames over one at a time from JavaScript (the libpcap fallback).
+ */
+import { loadAddon } from './addon.js';
+import type { NativeFlow } from './analyzer.js';
+
+export interface FrameSinkOptions {
+  vxlanPorts?: number[];
+  genevePorts?: number[];
+  maxFlows?: number;
+  maxRecords?: number;
+  /** Take a bad checksum holding exactly the pseudo-header sum for pending offload. */
+  guessOffload?: boolean;
+}
+
+export interface FrameSinkBatch {
+  ids: Uint32Array;
+  counters: Float64Array;
+  records: Buffer;
+  recordsDropped: number;
+}
+
+export interface FrameSink {
+  process(id: number, data: Uint8Array, wirelen: number, tsNs: bigint, linktype: number): void;
+  takeBatch(): FrameSinkBatch;
+  flows(): NativeFlow[];
+}
+
+export function createFrameSink(options: FrameSinkOptions): FrameSink {
+  const Ctor = (loadAddon() as unknown as { FrameSink: new (o: FrameSinkOptions) => FrameSink }).FrameSink;
+  return new Ctor(options);
+}
