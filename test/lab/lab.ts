@@ -636,6 +636,11 @@ export class Csumtop {
     return this.child.pid!;
   }
 
+  /** Exit status, null while running. */
+  get code(): number | null {
+    return this.child.exitCode;
+  }
+
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
@@ -760,16 +765,23 @@ export function fdCount(pid: number): number {
 
 /** Uid/Gid/CapEff lines of every thread of a process. */
 export function threadCredentials(pid: number): Array<{ tid: string; uid: number[]; gid: number[]; capEff: string }> {
-  return fs.readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+  const out: Array<{ tid: string; uid: number[]; gid: number[]; capEff: string }> = [];
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    let status: string;
+    try {
+      status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+    } catch {
+      continue; // a short-lived thread that ended meanwhile
+    }
     const field = (name: string): string => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '';
-    return {
+    out.push({
       tid,
       uid: field('Uid').split(/\s+/).map(Number),
       gid: field('Gid').split(/\s+/).map(Number),
       capEff: field('CapEff'),
-    };
-  });
+    });
+  }
+  return out;
 }
 
 export { which };

@@ -21,7 +21,7 @@ import {
   partialCarrier, row, rowsText, sh, sleep, snmp, sumRows, which, type FaultKind, type JsonLine,
 } from './lab.js';
 
-const problem = labProblem(['tcpdump']);
+const problem = labProblem();
 let lab: Lab | null = null;
 let setupError: Error | null = null;
 
@@ -75,6 +75,7 @@ async function finish(ct: Csumtop): Promise<{ report: ReportDocument; code: numb
 
 test('healthy overlay traffic: csumtop on B reports no bad checksum while tcpdump on the same interfaces flags offloaded ones', async (t) => {
   const lab = theLab();
+  assert.ok(which('tcpdump'), 'tcpdump is not installed (apt-get install -y tcpdump): this case compares csumtop with it');
   const dumps = [new Tcpdump(lab.B, 'vlb'), new Tcpdump(lab.B, 'flannel.1')];
   try {
     await Promise.all(dumps.map((d) => d.ready));
@@ -283,9 +284,12 @@ test('sender side, A\'s own stack: NAT of a udpcsum carrier breaks its outer che
     assert.ok(row(vla, 'inner', 'udp').pending >= K, rowsText(vla));
 
     // kube-proxy style masquerade of the carrier (variant A's rule, on a udpcsum device).
-    // nf_nat updates the outer checksum incrementally as if it were the pseudo-header sum
-    // of a CHECKSUM_PARTIAL packet (inet_proto_csum_replace4, net/core/utils.c: the skb is
-    // CHECKSUM_PARTIAL, but for the *inner* checksum), so the complete outer value goes wrong.
+    // --random-fully rewrites the source port. nf_nat updates the UDP checksum incrementally
+    // (__udp_manip_pkt, net/netfilter/nf_nat_proto.c) with inet_proto_csum_replace2(...,
+    // false) (net/core/utils.c), which does nothing for a CHECKSUM_PARTIAL skb because it
+    // takes the field for a pseudo-header sum the device will finish. Here the skb is
+    // CHECKSUM_PARTIAL for the *inner* checksum (local checksum offload) while the outer
+    // field is already complete: it keeps the value of the old port, wrong once sent.
     sh('ip', ['netns', 'exec', lab.A, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'vla', '-p', 'udp', '--dport', '8472', '-j', 'MASQUERADE', '--random-fully']);
     const bBefore = snmp(lab.B);
     ct = await capture(lab.A, ['vla', 'flannel.1']);
