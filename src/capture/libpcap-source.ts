@@ -80,7 +80,8 @@ export class LibpcapSource implements CaptureSource {
   private cap: CapModule | null = null;
   private nextId = 0;
   private seq = 0;
-  private timers: NodeJS.Timeout[] = [];
+  private batchTimer: NodeJS.Timeout | null = null;
+  private rescanTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: LibpcapSourceOptions) {}
 
@@ -98,21 +99,27 @@ export class LibpcapSource implements CaptureSource {
     }
     for (const e of errors) this.warnings.next(e.message);
     this.warnings.next('the libpcap backend cannot see the kernel\'s checksum status: offload artifacts are guessed from checksum values');
-    this.timers.push(setInterval(() => this.emit(), this.opts.batchMs));
-    this.timers.push(
-      setInterval(() => {
-        for (const e of this.scan(false)) this.warnings.next(e.message);
-      }, this.opts.rescanMs),
-    );
-    for (const t of this.timers) t.unref();
+    this.batchTimer = setInterval(() => this.emit(), this.opts.batchMs);
+    this.rescanTimer = setInterval(() => {
+      for (const e of this.scan(false)) this.warnings.next(e.message);
+    }, this.opts.rescanMs);
+    this.batchTimer.unref();
+    this.rescanTimer.unref();
   }
 
   stop(): Promise<SourceBatch | null> {
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
+    if (this.batchTimer) clearInterval(this.batchTimer);
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.batchTimer = this.rescanTimer = null;
     for (const h of this.handles.values()) h.close();
     this.handles.clear();
     return Promise.resolve(this.sink ? this.emit() : null);
+  }
+
+  freeze(reason: string): void {
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.rescanTimer = null;
+    this.warnings.next(`interfaces that appear from now on are not attached: ${reason}`);
   }
 
   flows(): NativeFlow[] {

@@ -53,6 +53,8 @@ export class LiveSource implements CaptureSource {
   private timer: NodeJS.Timeout | null = null;
   private finalBatch: ((b: SourceBatch) => void) | null = null;
   private stopping = false;
+  /** Rescan problems already reported: each is said once, not every second. */
+  private readonly reported = new Set<string>();
 
   constructor(private readonly opts: LiveSourceOptions) {}
 
@@ -138,6 +140,21 @@ export class LiveSource implements CaptureSource {
     }
   }
 
+  private keyOf(i: CapturedInterface): string {
+    return `${i.namespace}\0${i.ifindex}\0${i.name}`;
+  }
+
+  /**
+   * Stops looking for new interfaces (after privileges are dropped, like tcpdump -Z:
+   * new sockets could not be opened). Attached interfaces keep capturing, and one that
+   * vanishes is still noticed through its socket.
+   */
+  freeze(reason: string): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.warnings.next(`interfaces that appear from now on are not attached: ${reason}`);
+  }
+
   /** Reads every namespace's links, attaches new matches, detaches vanished ones. */
   private scan(initial: boolean): CaptureError[] {
     const errors: CaptureError[] = [];
@@ -149,7 +166,15 @@ export class LiveSource implements CaptureSource {
       try {
         links = ns.path === null ? listLinks() : listLinks(ns.path);
       } catch (err) {
-        if (initial) errors.push(new CaptureError(`${ns.label}: ${(err as Error).message}`, 'ECAPTURE'));
+        // A namespace we cannot read now (gone, or privileges dropped) keeps its
+        // interfaces: a vanished device is reported by its socket (EPOLLERR) anyway.
+        for (const i of this.byKey.values()) if (i.namespace === ns.label) seen.add(this.keyOf(i));
+        const msg = `${ns.label}: ${(err as Error).message}`;
+        if (initial) errors.push(new CaptureError(msg, 'ECAPTURE'));
+        else if (!this.reported.has(msg)) {
+          this.reported.add(msg);
+          errors.push(new CaptureError(`${msg}; interfaces appearing there are not attached`, 'ECAPTURE'));
+        }
         continue;
       }
       const sel = selectInterfaces(links, requested);
@@ -179,7 +204,11 @@ export class LiveSource implements CaptureSource {
           const e = err as Error & { code?: string };
           // An interface that vanished between listing and opening is not an error.
           if (!initial && /No such device|ENODEV/.test(e.message)) continue;
-          errors.push(new CaptureError(`${ns.label}/${link.name}: ${e.message}`, e.code === 'EPERM' ? 'EPERM' : 'ECAPTURE'));
+          const msg = `${ns.label}/${link.name}: ${e.message}`;
+          if (initial || !this.reported.has(msg)) {
+            this.reported.add(msg);
+            errors.push(new CaptureError(msg, e.code === 'EPERM' ? 'EPERM' : 'ECAPTURE'));
+          }
           continue;
         }
         this.byKey.set(key, iface);

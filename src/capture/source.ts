@@ -56,6 +56,8 @@ export interface CaptureSource {
   flows(): NativeFlow[];
   interfaces(): CapturedInterface[];
   complete(): void;
+  /** Stops attaching new interfaces (privileges dropped); attached ones go on. */
+  freeze(reason: string): void;
 }
 
 export class CaptureError extends Error {

@@ -82,6 +82,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
   if (opts.user !== null) {
     try {
       dropTo(opts.user);
+      source.freeze(`running as ${opts.user} (--user) without the rights to open capture sockets`);
     } catch (err) {
       await source.stop();
       await io.warn((err as Error).message);
@@ -133,6 +134,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
   });
   source.batches$.subscribe((b) => {
     state.apply(b);
+    announce();
     if (b.records.length === 0) return;
     const names = namesById();
     for (const r of b.records) {
