@@ -46,7 +46,7 @@ inline uint64_t add_eac(uint64_t a, uint64_t b) {
   return s + static_cast<uint64_t>(carry);
 }
 
-// Host-order 16-bit word of the trailing 1..7 bytes at p (n < 8), as a 64-bit addend
+// Host-order 16-bit words of the 0..7 bytes at p (n < 8), as a 64-bit addend
 // whose ones-complement fold equals the sum of those bytes' host-order words. A final
 // odd byte sits at an even offset from the start of the buffer, so it is the first
 // byte of a word padded with zero (RFC 1071 section 4.1: "if (count > 0) sum +=
@@ -76,7 +76,22 @@ inline uint64_t tail_sum(const uint8_t* p, size_t n) {
 // `adcq $0`). Written portably: __builtin_add_overflow yields the carry, which the
 // compiler turns into add/adc. Two independent carry chains let an out-of-order core
 // overlap them. Returns a 64-bit host-order partial sum (with end-around carry).
-// adc64_short is the part for fewer than 64 bytes.
+// The trailing r = n & 7 bytes that end at `end`, taken with one 8-byte load that ends
+// there and a shift that drops the bytes already summed: no branch on r. The caller
+// guarantees at least 8 bytes of buffer before `end`. The tail starts at an even offset
+// (a multiple of 8 from the start), so an odd last byte lands as the first byte of a
+// zero-padded word, as RFC 1071 section 4.1 pads it. The shift is split in two so that
+// r == 0 shifts by 56 + 8 and yields 0 without an undefined 64-bit shift.
+inline uint64_t tail_overlap(const uint8_t* end, size_t r) {
+  const uint64_t v = load64(end - 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return (v >> (8 * (7 - r))) >> 8;  // the last r bytes are the top r bytes of v
+#else
+  return (v << (8 * (7 - r))) << 8;  // the last r bytes are the low r bytes of v
+#endif
+}
+
+// adc64_short is the part for fewer than 64 bytes, for buffers of at least 8 bytes.
 inline uint64_t adc64_short(const uint8_t* p, size_t n, uint64_t acc, uint64_t acc2) {
   if (n & 32) {
     acc = add_eac(acc, load64(p));
@@ -95,8 +110,22 @@ inline uint64_t adc64_short(const uint8_t* p, size_t n, uint64_t acc, uint64_t a
     p += 8;
   }
   acc = add_eac(acc, acc2);
-  return add_eac(acc, tail_sum(p, n & 7));
+  return add_eac(acc, tail_overlap(p + (n & 7), n & 7));
 }
+
+// Any buffer of fewer than 64 bytes.
+inline uint64_t adc64_small(const uint8_t* p, size_t n) {
+  if (n < 8) return tail_sum(p, n);
+  return adc64_short(p, n, 0, 0);
+}
+
+// The whole kernel for packets of fewer than 64 bytes (TCP ACKs are 40), defined once in
+// adc64.cc and *jumped to* by adc64 and by every vector kernel. Sharing one copy at one
+// address is deliberate: with the same instructions inlined into each kernel, short
+// packets still measured up to 20% apart between kernels, from nothing but where the
+// branch targets happened to fall; a short packet must cost the same whichever kernel
+// is active.
+uint32_t small_packet(const uint8_t* data, size_t len, uint32_t initial);
 
 // One 64-byte step of the adc64 loop, over the two carry chains.
 inline void adc64_block(const uint8_t* p, uint64_t& acc, uint64_t& acc2) {
@@ -110,6 +139,7 @@ inline void adc64_block(const uint8_t* p, uint64_t& acc, uint64_t& acc2) {
   acc2 = add_eac(acc2, load64(p + 56));
 }
 
+// Any length; the buffer must be at least 8 bytes long (adc64_short's tail load).
 inline uint64_t adc64_host(const uint8_t* p, size_t n, uint64_t acc) {
   uint64_t acc2 = 0;
   while (n >= 64) {
