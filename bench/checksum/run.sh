@@ -3,7 +3,7 @@
 #
 # No -march=native on purpose: the addon is built the same way and picks its kernel at
 # run time, so that is what this measures. Arguments are passed to the benchmark
-# (--stream-mib N, --runs N, --quick). Exits 0 whatever the figures: it is a benchmark.
+# (--stream-mib N, --rounds N, --quick). Exits 0 whatever the figures: it is a benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=bench/out

@@ -10,9 +10,15 @@
 namespace csumtop {
 namespace csum {
 
+namespace detail {
+CSUMTOP_KERNEL_ALIGN __attribute__((noinline)) uint32_t small_packet(const uint8_t* data, size_t len, uint32_t initial) {
+  return finish_host(adc64_small(data, len), initial);
+}
+}  // namespace detail
+
 CSUMTOP_KERNEL_ALIGN uint32_t adc64(const uint8_t* data, size_t len, uint32_t initial) {
-  // The vector kernels send short packets to this same straight-line code.
-  if (len < 64) return detail::finish_host(detail::adc64_short(data, len, 0, 0), initial);
+  // The vector kernels send short packets to this same code (see csum_internal.h).
+  if (len < 64) return detail::small_packet(data, len, initial);
   return detail::finish_host(detail::adc64_host(data, len, 0), initial);
 }
 

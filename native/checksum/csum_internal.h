@@ -46,7 +46,7 @@ inline uint64_t add_eac(uint64_t a, uint64_t b) {
   return s + static_cast<uint64_t>(carry);
 }
 
-// Host-order 16-bit word of the trailing 1..7 bytes at p (n < 8), as a 64-bit addend
+// Host-order 16-bit words of the 0..7 bytes at p (n < 8), as a 64-bit addend
 // whose ones-complement fold equals the sum of those bytes' host-order words. A final
 // odd byte sits at an even offset from the start of the buffer, so it is the first
 // byte of a word padded with zero (RFC 1071 section 4.1: "if (count > 0) sum +=
@@ -71,12 +71,28 @@ inline uint64_t tail_sum(const uint8_t* p, size_t n) {
   return s;  // < 2^32 + 2^17: no carry can be lost
 }
 
+// The trailing r = n & 7 bytes that end at `end`, taken with one 8-byte load that ends
+// there and a shift that drops the bytes already summed: no branch on r. The caller
+// guarantees at least 8 bytes of buffer before `end`. The tail starts at an even offset
+// (a multiple of 8 from the start), so an odd last byte lands as the first byte of a
+// zero-padded word, as RFC 1071 section 4.1 pads it. The shift is split in two so that
+// r == 0 shifts by 56 + 8 and yields 0 without an undefined 64-bit shift.
+inline uint64_t tail_overlap(const uint8_t* end, size_t r) {
+  const uint64_t v = load64(end - 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return (v >> (8 * (7 - r))) >> 8;  // the last r bytes are the top r bytes of v
+#else
+  return (v << (8 * (7 - r))) << 8;  // the last r bytes are the low r bytes of v
+#endif
+}
+
 // The adc64 core: 64-bit loads summed with add-with-carry, as in the Linux kernel's
 // arch/x86/lib/csum-partial_64.c (an `adcq` chain over 64 bytes per iteration, then
 // `adcq $0`). Written portably: __builtin_add_overflow yields the carry, which the
 // compiler turns into add/adc. Two independent carry chains let an out-of-order core
 // overlap them. Returns a 64-bit host-order partial sum (with end-around carry).
-// adc64_short is the part for fewer than 64 bytes.
+//
+// adc64_short is the part for fewer than 64 bytes, for buffers of at least 8 bytes.
 inline uint64_t adc64_short(const uint8_t* p, size_t n, uint64_t acc, uint64_t acc2) {
   if (n & 32) {
     acc = add_eac(acc, load64(p));
@@ -95,8 +111,21 @@ inline uint64_t adc64_short(const uint8_t* p, size_t n, uint64_t acc, uint64_t a
     p += 8;
   }
   acc = add_eac(acc, acc2);
-  return add_eac(acc, tail_sum(p, n & 7));
+  return add_eac(acc, tail_overlap(p + (n & 7), n & 7));
 }
+
+// Any buffer of fewer than 64 bytes.
+inline uint64_t adc64_small(const uint8_t* p, size_t n) {
+  if (n < 8) return tail_sum(p, n);
+  return adc64_short(p, n, 0, 0);
+}
+
+// The whole kernel for packets of fewer than 64 bytes (TCP ACKs are 40), defined once in
+// adc64.cc and *jumped to* by adc64 and by every vector kernel, so that a short packet
+// costs exactly the same whichever kernel is active. With the same source inlined into
+// each kernel instead, GCC laid each copy out differently (branch order, set-up hoisted
+// above the length test) and 40-byte packets measured about 10% apart.
+uint32_t small_packet(const uint8_t* data, size_t len, uint32_t initial);
 
 // One 64-byte step of the adc64 loop, over the two carry chains.
 inline void adc64_block(const uint8_t* p, uint64_t& acc, uint64_t& acc2) {
@@ -110,6 +139,7 @@ inline void adc64_block(const uint8_t* p, uint64_t& acc, uint64_t& acc2) {
   acc2 = add_eac(acc2, load64(p + 56));
 }
 
+// Any length; the buffer must be at least 8 bytes long (adc64_short's tail load).
 inline uint64_t adc64_host(const uint8_t* p, size_t n, uint64_t acc) {
   uint64_t acc2 = 0;
   while (n >= 64) {
@@ -140,10 +170,9 @@ inline uint32_t finish_host(uint64_t host_sum, uint32_t initial) {
 
 }  // namespace detail
 
-// Kernel entry points start on a 64-byte boundary (a cache line and an op-cache line on
-// current x86 and Arm cores), so that where the linker happens to place them does not
-// change how fast a short packet goes: without it, identical code measured up to 30%
-// apart at 40 bytes depending on its address.
+// Kernel entry points start on a 64-byte boundary (a cache line, and the op-cache line of
+// current x86 and Arm cores), so that fetching their first instructions costs the same
+// wherever the linker placed them; for a 40-byte packet the whole call is ~8 cycles.
 #define CSUMTOP_KERNEL_ALIGN __attribute__((aligned(64)))
 
 // Kernels behind kernel_for(); each exists only where it can be compiled.

@@ -95,7 +95,9 @@ __attribute__((target("sse2"), noinline)) uint32_t sse2_long(const uint8_t* data
 }  // namespace
 
 CSUMTOP_KERNEL_ALIGN __attribute__((target("sse2"))) uint32_t sse2(const uint8_t* data, size_t len, uint32_t initial) {
-  if (len < 64) return detail::finish_host(detail::adc64_short(data, len, 0, 0), initial);
+  // Laid out as the fall-through path, so a short packet takes no extra taken jump on
+  // its way to the shared code (a 40-byte packet is only ~8 cycles in all).
+  if (__builtin_expect(len < 64, 1)) return detail::small_packet(data, len, initial);  // shared with adc64
   if (len < kMinVectorLen) return detail::finish_host(detail::adc64_host(data, len, 0), initial);
   return sse2_long(data, len, initial);
 }
