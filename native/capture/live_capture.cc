@@ -117,16 +117,19 @@ bool LiveCapture::prepare(std::string* err) {
 }
 
 bool LiveCapture::add_interface(uint32_t id, int ifindex, uint16_t arphrd,
-                                const std::string& netns_path, std::string* err) {
+                                const std::string& netns_path, int fanout_group, int* joined,
+                                std::string* err) {
   auto iface = std::make_unique<Iface>();
   iface->id = id;
   RingOptions ro = opts_.ring;
+  ro.fanout_group = fanout_group;
   const uint16_t lt = linktype_for(arphrd);
   if (!opts_.filter.empty()) {
     // A link type we do not decode gets no filter: its frames are counted as such.
     ro.filter = lt == kLinkEthernet ? &filter_ether_ : lt == kLinkRaw ? &filter_raw_ : nullptr;
   }
   if (!open_in_netns(&iface->ring, ifindex, ro, netns_path, err)) return false;
+  if (joined) *joined = iface->ring.fanout_group();
   iface->linktype = linktype_for(iface->ring.hatype());
   {
     std::lock_guard<std::mutex> lock(mu_);

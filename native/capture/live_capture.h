@@ -55,8 +55,10 @@ class LiveCapture {
   // caller's) and hands it to the capture thread. `id` is the caller's interface id
   // (small, unique for the life of the capture). Returns false with *err set.
   // `arphrd` (ARPHRD_*, from the link listing) selects the link type and filter program.
+  // `fanout_group`: -1 none, kFanoutNewGroup to start a group (its id goes to
+  // *joined), or a group another LiveCapture started on the same interface.
   bool add_interface(uint32_t id, int ifindex, uint16_t arphrd, const std::string& netns_path,
-                     std::string* err);
+                     int fanout_group, int* joined, std::string* err);
   // Closes the ring; the interface's last counters go out in the next batch.
   void remove_interface(uint32_t id);
   bool start(std::string* err);

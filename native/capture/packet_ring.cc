@@ -135,13 +135,30 @@ bool PacketRing::open(int ifindex, const RingOptions& opts, std::string* err) {
       return false;
     }
   }
-  if (opts.fanout_group >= 0) {
-    const int arg = (opts.fanout_group & 0xffff) | (opts.fanout_mode << 16);
+  fanout_group_ = -1;
+  if (opts.fanout_group != -1) {
+    // Spreads the interface's frames over several sockets (one per capture thread) by
+    // flow hash, so a flow stays on one thread (Documentation/networking/packet_mmap.rst,
+    // "AF_PACKET fanout mode"). Needs a bound socket (fanout_add: po->running).
+    int arg = PACKET_FANOUT_HASH << 16;
+    if (opts.fanout_group == kFanoutNewGroup) {
+      arg |= PACKET_FANOUT_FLAG_UNIQUEID << 16;
+    } else {
+      arg |= opts.fanout_group & 0xffff;
+    }
     if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
       *err = sys_error("PACKET_FANOUT");
       close();
       return false;
     }
+    int got = 0;
+    socklen_t gl = sizeof got;
+    if (getsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &got, &gl) != 0) {
+      *err = sys_error("reading the PACKET_FANOUT group");
+      close();
+      return false;
+    }
+    fanout_group_ = got & 0xffff;
   }
   // Start counting from here: discard what the kernel counted before the ring existed.
   tpacket_stats_v3 st;

@@ -21,10 +21,13 @@ struct RingOptions {
   uint32_t retire_ms = 50;         // the kernel hands over a partly filled block after this
   bool promisc = false;
   bool want_vnet = true;
-  int fanout_group = -1;           // PACKET_FANOUT group id, -1 = none
-  uint16_t fanout_mode = 0;        // PACKET_FANOUT_HASH etc.
+  // PACKET_FANOUT group: -1 none; kFanoutNewGroup asks the kernel for a new unique id
+  // (PACKET_FANOUT_FLAG_UNIQUEID), read back with fanout_group(); >= 0 joins that group.
+  int fanout_group = -1;
   const BpfProgram* filter = nullptr;  // attached before bind, so no frame escapes it
 };
+
+constexpr int kFanoutNewGroup = -2;
 
 struct RingFrame {
   const uint8_t* data;
@@ -54,6 +57,8 @@ class PacketRing {
   bool has_vnet() const { return vnet_; }
   // ARPHRD_* of the interface (from the bound address): selects the link type.
   uint16_t hatype() const { return hatype_; }
+  // The PACKET_FANOUT group this socket joined, -1 when none.
+  int fanout_group() const { return fanout_group_; }
 
   // Hands every frame of every block the kernel has released to fn(const RingFrame&),
   // returning blocks to the kernel as it goes. Returns the number of frames.
@@ -79,6 +84,7 @@ class PacketRing {
   uint32_t next_block_ = 0;
   bool vnet_ = false;
   uint16_t hatype_ = 0;
+  int fanout_group_ = -1;
   RingStats total_;
 };
 

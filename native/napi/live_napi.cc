@@ -47,10 +47,6 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     opts.ring.retire_ms = opt_u32(o, "retireMs", 50, 1, 10000);
     opts.ring.promisc = o.Has("promisc") && o.Get("promisc").ToBoolean().Value();
     if (o.Has("vnet")) opts.ring.want_vnet = o.Get("vnet").ToBoolean().Value();
-    if (o.Has("fanoutGroup") && !o.Get("fanoutGroup").IsUndefined()) {
-      opts.ring.fanout_group = static_cast<int>(opt_u32(o, "fanoutGroup", 0, 0, 65535));
-      opts.ring.fanout_mode = 0;  // PACKET_FANOUT_HASH: one flow stays on one thread
-    }
     opts.analyzer.max_flows = opt_u32(o, "maxFlows", 65536, 1, 10000000);
     opts.max_records_per_batch = opt_u32(o, "maxRecords", 4096, 0, 1u << 20);
     read_decode_options(o, &opts.analyzer.decode);
@@ -116,20 +112,28 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   Napi::Value AddInterface(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
-      throw Napi::TypeError::New(env, "addInterface(id, ifindex, arphrd, netnsPath?)");
+      throw Napi::TypeError::New(env, "addInterface(id, ifindex, arphrd, netnsPath?, fanout?)");
     if (!live_ || stopped_) throw Napi::Error::New(env, "capture stopped");
     std::string ns;
     if (info.Length() > 3 && info[3].IsString()) ns = info[3].As<Napi::String>().Utf8Value();
+    // fanout: undefined = none, 'new' = start a group, a number = join that group.
+    int fanout = -1;
+    if (info.Length() > 4 && info[4].IsString() && info[4].As<Napi::String>().Utf8Value() == "new") {
+      fanout = kFanoutNewGroup;
+    } else if (info.Length() > 4 && info[4].IsNumber()) {
+      fanout = info[4].As<Napi::Number>().Int32Value() & 0xffff;
+    }
     std::string err;
+    int joined = -1;
     if (!live_->add_interface(info[0].As<Napi::Number>().Uint32Value(),
                               info[1].As<Napi::Number>().Int32Value(),
                               static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value()), ns,
-                              &err)) {
+                              fanout, &joined, &err)) {
       Napi::Error e = Napi::Error::New(env, err);
       e.Set("code", err.find("CAP_NET_RAW") != std::string::npos ? "EPERM" : "ECAPTURE");
       throw e;
     }
-    return env.Undefined();
+    return Napi::Number::New(env, joined);
   }
 
   Napi::Value RemoveInterface(const Napi::CallbackInfo& info) {

@@ -135,6 +135,7 @@ export class LibpcapSource implements CaptureSource {
     if (!this.sink) return null;
     const b = this.sink.takeBatch();
     const batch: SourceBatch = {
+      engine: 0,
       seq: ++this.seq,
       monoNs: process.hrtime.bigint(),
       ids: b.ids,

@@ -9,7 +9,7 @@
 import { ReplaySubject, Subject, type Observable } from 'rxjs';
 
 import { listLinks, netnsIdentity, selectInterfaces, interfaceRole, type Link } from '../host/links.js';
-import { nativeLayout } from '../native/analyzer.js';
+import { nativeLayout, type NativeFlow } from '../native/analyzer.js';
 import { createLiveCapture, type LiveCaptureOptions, type NativeLiveBatch, type NativeLiveCapture } from '../native/live.js';
 import { decodeRecords } from '../output/records.js';
 import {
@@ -37,6 +37,8 @@ export interface LiveSourceOptions {
   capture: LiveCaptureOptions;
   /** How often the interface list is read again (ms); new interfaces attach within this. */
   rescanMs: number;
+  /** Capture threads; > 1 spreads each interface over them with PACKET_FANOUT (hash). */
+  threads?: number;
 }
 
 export class LiveSource implements CaptureSource {
@@ -46,12 +48,13 @@ export class LiveSource implements CaptureSource {
   // Replayed: warnings of start() happen before anyone subscribes.
   private readonly warnings = new ReplaySubject<string>(100);
   readonly warnings$: Observable<string> = this.warnings.asObservable();
-  private native: NativeLiveCapture | null = null;
+  /** One capture engine (native thread) per --threads; rings joined by PACKET_FANOUT. */
+  private natives: NativeLiveCapture[] = [];
   private readonly byKey = new Map<string, CapturedInterface>();
   private readonly byId = new Map<number, CapturedInterface>();
   private nextId = 0;
   private timer: NodeJS.Timeout | null = null;
-  private finalBatch: ((b: SourceBatch) => void) | null = null;
+  private finals: Array<(b: SourceBatch) => void> = [];
   private stopping = false;
   /** Rescan problems already reported: each is said once, not every second. */
   private readonly reported = new Set<string>();
@@ -68,17 +71,20 @@ export class LiveSource implements CaptureSource {
 
   /** Attaches the initial interfaces; throws CaptureError when none can be captured. */
   start(): void {
+    const threads = Math.max(1, this.opts.threads ?? 1);
     try {
-      this.native = createLiveCapture(this.opts.capture, (b) => this.onBatch(b));
+      for (let k = 0; k < threads; k++) {
+        this.natives.push(createLiveCapture(this.opts.capture, (b) => this.onBatch(k, b)));
+      }
     } catch (err) {
       throw new CaptureError(`-f: ${(err as Error).message}`, 'EFILTER');
     }
-    this.native.start();
+    for (const n of this.natives) n.start();
     const errors = this.scan(true);
     const attached = this.interfaces().filter((i) => i.attached);
     if (attached.length === 0) {
-      this.native.stop();
-      this.native = null;
+      for (const n of this.natives) n.stop();
+      this.natives = [];
       const perm = errors.find((e) => e.code === 'EPERM');
       if (perm) throw perm;
       throw errors[0] ?? new CaptureError('no interface to capture on (none is up, or none matches -i)', 'ENOIFACE');
@@ -90,23 +96,27 @@ export class LiveSource implements CaptureSource {
     this.timer.unref();
   }
 
-  /** Stops capturing; resolves with the final batch (every frame the kernel handed over). */
+  /** Stops capturing; resolves once every engine delivered its final batch. */
   stop(): Promise<SourceBatch | null> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    const native = this.native;
-    if (!native || this.stopping) return Promise.resolve(null);
+    if (this.natives.length === 0 || this.stopping) return Promise.resolve(null);
     this.stopping = true;
-    return new Promise((resolve) => {
-      this.finalBatch = resolve;
-      const lost = native.stop();
-      if (lost > 0) this.warnings.next(`${lost} bad-frame records were lost because output fell behind`);
-    });
+    const finals = this.natives.map(
+      (_, k) =>
+        new Promise<SourceBatch>((resolve) => {
+          this.finals[k] = resolve;
+        }),
+    );
+    let lost = 0;
+    for (const n of this.natives) lost += n.stop();
+    if (lost > 0) this.warnings.next(`${lost} bad-frame records were lost because output fell behind`);
+    return Promise.all(finals).then((all) => all[0] ?? null);
   }
 
-  /** The bad-flow table; only after stop() has resolved. */
-  flows(): ReturnType<NativeLiveCapture['flows']> {
-    return this.native ? this.native.flows() : [];
+  /** The bad-flow table (merged over engines); only after stop() has resolved. */
+  flows(): NativeFlow[] {
+    return mergeFlows(this.natives.flatMap((n) => n.flows()));
   }
 
   complete(): void {
@@ -114,7 +124,7 @@ export class LiveSource implements CaptureSource {
     this.warnings.complete();
   }
 
-  private onBatch(b: NativeLiveBatch): void {
+  private onBatch(engine: number, b: NativeLiveBatch): void {
     for (const g of b.gone) {
       const i = this.byId.get(g.id);
       if (i && i.attached) {
@@ -123,6 +133,7 @@ export class LiveSource implements CaptureSource {
       }
     }
     const batch: SourceBatch = {
+      engine,
       seq: b.seq,
       monoNs: b.monoNs,
       ids: b.ids,
@@ -132,11 +143,27 @@ export class LiveSource implements CaptureSource {
       recordsDropped: b.recordsDropped,
     };
     this.subject.next(batch);
-    if (this.stopping && this.finalBatch) {
-      // The capture thread emits one batch after stop(): the last one.
-      const done = this.finalBatch;
-      this.finalBatch = null;
+    const done = this.stopping ? this.finals[engine] : undefined;
+    if (done) {
+      // A capture thread emits one batch after stop(): its last one.
+      delete this.finals[engine];
       done(batch);
+    }
+  }
+
+  /** Opens the interface's ring on every engine, joined in one fanout group. */
+  private attach(id: number, link: Link, netns: string | undefined): void {
+    const [first, ...rest] = this.natives;
+    const group = first.addInterface(id, link.ifindex, link.arphrd, netns, rest.length > 0 ? 'new' : undefined);
+    const opened: NativeLiveCapture[] = [first];
+    try {
+      for (const n of rest) {
+        n.addInterface(id, link.ifindex, link.arphrd, netns, group);
+        opened.push(n);
+      }
+    } catch (err) {
+      for (const n of opened) n.removeInterface(id);
+      throw err;
     }
   }
 
@@ -198,7 +225,7 @@ export class LiveSource implements CaptureSource {
           detachReason: null,
         };
         try {
-          this.native!.addInterface(iface.id, link.ifindex, link.arphrd, ns.path ?? undefined);
+          this.attach(iface.id, link, ns.path ?? undefined);
           iface.attached = true;
         } catch (err) {
           const e = err as Error & { code?: string };
@@ -227,7 +254,7 @@ export class LiveSource implements CaptureSource {
       if (seen.has(key) || !iface.attached) continue;
       iface.attached = false;
       iface.detachReason = 'interface removed';
-      this.native?.removeInterface(iface.id);
+      for (const n of this.natives) n.removeInterface(iface.id);
     }
     return errors;
   }
@@ -261,4 +288,28 @@ export function namespaceSpecs(netns: string[], pids: number[], includeHost: boo
     seen.add(id);
     return true;
   });
+}
+
+/** Flows of several engines: the same flow key seen by two threads becomes one flow. */
+export function mergeFlows(flows: NativeFlow[]): NativeFlow[] {
+  const byKey = new Map<string, NativeFlow>();
+  const ep = (e: NativeFlow['outer'] | undefined): string =>
+    e ? `${e.family}/${e.proto}/${e.src.toString('hex')}/${e.dst.toString('hex')}/${e.hasPorts ? `${e.sport}/${e.dport}` : '-'}` : '';
+  for (const f of flows) {
+    const key = `${f.iface}|${f.tunnel}|${f.vni}|${ep(f.outer)}|${ep(f.inner)}`;
+    const m = byKey.get(key);
+    if (!m) {
+      byKey.set(key, { ...f });
+      continue;
+    }
+    m.count += f.count;
+    m.badMask |= f.badMask;
+    if (f.firstNs < m.firstNs) {
+      m.firstNs = f.firstNs;
+      m.exampleFrame = f.exampleFrame;
+      m.example = f.example;
+    }
+    if (f.lastNs > m.lastNs) m.lastNs = f.lastNs;
+  }
+  return [...byKey.values()];
 }

@@ -14,22 +14,46 @@ export interface RingTotals {
 
 export class LiveState {
   private readonly stride = nativeLayout().counterStride;
+  /** Summed over engines (capture threads); per engine the latest cumulative values. */
   private readonly counters = new Map<number, Float64Array>();
   private readonly rings = new Map<number, RingTotals>();
+  private readonly perEngine = new Map<number, { counters: Map<number, Float64Array>; rings: Map<number, RingTotals> }>();
+  private readonly dropsPerEngine = new Map<number, number>();
   batches = 0;
   recordsDropped = 0;
 
   apply(b: SourceBatch): void {
     this.batches++;
-    this.recordsDropped = b.recordsDropped;
+    this.dropsPerEngine.set(b.engine, b.recordsDropped);
+    this.recordsDropped = [...this.dropsPerEngine.values()].reduce((a, c) => a + c, 0);
+    let e = this.perEngine.get(b.engine);
+    if (!e) {
+      e = { counters: new Map(), rings: new Map() };
+      this.perEngine.set(b.engine, e);
+    }
     for (let k = 0; k < b.ids.length; k++) {
       const id = b.ids[k];
-      this.counters.set(id, b.counters.slice(k * this.stride, (k + 1) * this.stride));
-      const ring = { packets: b.ring[k * 3], drops: b.ring[k * 3 + 1], freezes: b.ring[k * 3 + 2] };
-      // A closed ring reports zeros once more; keep the last real statistics.
-      const prev = this.rings.get(id);
-      if (!prev || ring.packets >= prev.packets) this.rings.set(id, ring);
+      e.counters.set(id, b.counters.slice(k * this.stride, (k + 1) * this.stride));
+      e.rings.set(id, { packets: b.ring[k * 3], drops: b.ring[k * 3 + 1], freezes: b.ring[k * 3 + 2] });
+      this.sum(id);
     }
+  }
+
+  private sum(id: number): void {
+    const total = new Float64Array(this.stride);
+    const ring: RingTotals = { packets: 0, drops: 0, freezes: 0 };
+    for (const e of this.perEngine.values()) {
+      const c = e.counters.get(id);
+      if (c) for (let j = 0; j < this.stride; j++) total[j] += c[j];
+      const r = e.rings.get(id);
+      if (r) {
+        ring.packets += r.packets;
+        ring.drops += r.drops;
+        ring.freezes += r.freezes;
+      }
+    }
+    this.counters.set(id, total);
+    this.rings.set(id, ring);
   }
 
   ids(): number[] {

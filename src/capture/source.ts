@@ -27,6 +27,8 @@ export interface CapturedInterface {
 }
 
 export interface SourceBatch {
+  /** Which capture thread cut it (--threads): counters are cumulative per engine. */
+  engine: number;
   seq: number;
   monoNs: bigint;
   ids: Uint32Array;

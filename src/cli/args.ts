@@ -30,6 +30,7 @@ export interface Options {
   interval: number;
   filter: string | null;
   backend: 'afpacket' | 'libpcap';
+  threads: number;
 }
 
 export const DEFAULT_VXLAN_PORTS = [4789, 8472];
@@ -96,6 +97,7 @@ export function parseOptions(argv: string[]): Options {
         interval: { type: 'string' },
         filter: { type: 'string', short: 'f' },
         backend: { type: 'string' },
+        threads: { type: 'string' },
       },
     });
   } catch (err) {
@@ -131,6 +133,7 @@ export function parseOptions(argv: string[]): Options {
     interval: v.interval !== undefined ? parseCount('--interval', v.interval, 1, 3600) : 1,
     filter: v.filter !== undefined ? v.filter : null,
     backend: parseBackend(v.backend),
+    threads: v.threads !== undefined ? parseCount('--threads', v.threads, 1, 64) : 1,
   };
   if (opts.backend === 'libpcap') {
     if (opts.netns.length > 0 || opts.pids.length > 0) {

@@ -59,6 +59,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
           patterns: opts.interfaces,
           namespaces: specs,
           rescanMs: 1000,
+          threads: opts.threads,
           capture: {
             batchMs: opts.batchMs,
             blockSize: 1 << 20,

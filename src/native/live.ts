@@ -13,7 +13,6 @@ export interface LiveCaptureOptions {
   promisc?: boolean;
   /** Ask for virtio-net headers (csum_start/csum_offset); default true. */
   vnet?: boolean;
-  fanoutGroup?: number;
   maxFlows?: number;
   /** Bad-frame records per batch; more are counted in recordsDropped. */
   maxRecords?: number;
@@ -40,8 +39,12 @@ export interface NativeLiveBatch {
 }
 
 export interface NativeLiveCapture {
-  /** Opens a ring; throws an Error whose `code` is 'EPERM' without CAP_NET_RAW. */
-  addInterface(id: number, ifindex: number, arphrd: number, netnsPath?: string): void;
+  /**
+   * Opens a ring; throws an Error whose `code` is 'EPERM' without CAP_NET_RAW.
+   * `fanout`: 'new' starts a PACKET_FANOUT group (hash) and returns its id; a number
+   * joins that group (another capture's ring on the same interface). Returns -1 without.
+   */
+  addInterface(id: number, ifindex: number, arphrd: number, netnsPath?: string, fanout?: 'new' | number): number;
   removeInterface(id: number): void;
   start(): void;
   /** Joins the capture thread; the final batch follows asynchronously. Returns records lost to a full queue. */

@@ -206,6 +206,27 @@ test('faults injected on A\'s underlay: csumtop on B counts exactly what was inj
 
 });
 
+test('--threads 2: one interface spread over two capture threads (PACKET_FANOUT) still counts every injected fault once', async (t) => {
+  const lab = theLab();
+  const N = 5;
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < N; i++) for (const k of FAULT_KINDS) frames.push(faultFrame(lab.macs, k, i));
+  const ct = await capture(lab.B, ['vlb'], ['--threads', '2']);
+  lab.inject(lab.A, 'vla', frames);
+  await sleep(300);
+  const { report } = await finish(ct);
+  const vlb = iface(report, `${lab.B}/vlb`);
+  t.diagnostic(`csumtop --threads 2 ${lab.B}/vlb: ${rowsText(vlb)}`);
+  assert.equal(row(vlb, 'outer', 'udp').bad, N);
+  assert.equal(row(vlb, 'inner', 'udp').bad, N);
+  assert.equal(row(vlb, 'inner', 'tcp').bad, N);
+  assert.equal(row(vlb, 'outer', 'ipv4').bad, N);
+  assert.equal(vlb.badFrames, 4 * N);
+  // The flows of both threads are merged: every bad frame belongs to exactly one flow.
+  const inFlows = report.flows.filter((f) => f.interface === `${lab.B}/vlb`).reduce((a, f) => a + f.count, 0);
+  assert.equal(inFlows, 4 * N);
+});
+
 test('faults injected on A\'s underlay, seen decapsulated on B\'s flannel.1: the bad inner checksums B\'s kernel drops are bad there too', async (t) => {
   // B decapsulates the carriers whose outer checksum is right (or zero); on flannel.1 the
   // inner packet is the outermost layer. The kernel then finds the bad UDP/TCP checksums
