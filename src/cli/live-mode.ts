@@ -153,7 +153,14 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
   let previousAt = process.hrtime.bigint();
   const tick = setInterval(() => {
     announce();
-    if (!opts.json) return;
+    if (!opts.json) {
+      // Until the dashboard exists: without --duration, one line per interface per
+      // interval (like iftop -t), so a running capture is never silent.
+      if (opts.duration === null) emit(progressLines(source.interfaces(), state, previous, previousAt, L));
+      previous = state.snapshot();
+      previousAt = process.hrtime.bigint();
+      return;
+    }
     const now = process.hrtime.bigint();
     const seconds = Number(now - previousAt) / 1e9;
     const time = nowIso();
@@ -267,4 +274,39 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
   if (opts.json) await io.out(jsonLine({ type: 'report', ...doc }));
   else await io.out(renderText(doc, { maxFlows: opts.top }));
   return doc.totals.badFrames > 0 ? 1 : 0;
+}
+
+/** Text lines for one interval: rates per interface since the previous snapshot. */
+function progressLines(
+  ifaces: CapturedInterface[],
+  state: LiveState,
+  previous: Map<number, Float64Array>,
+  previousAt: bigint,
+  L: ReturnType<typeof nativeLayout>,
+): string {
+  const seconds = Number(process.hrtime.bigint() - previousAt) / 1e9;
+  const statusDelta = (c: Float64Array, p: Float64Array, status: number): number => {
+    let d = 0;
+    for (let layer = 0; layer < L.numLayers; layer++)
+      for (let kind = 0; kind < L.numKinds; kind++) {
+        const s = L.csumBase + (layer * L.numKinds + kind) * L.numStatus + status;
+        d += c[s] - p[s];
+      }
+    return d;
+  };
+  const time = new Date().toISOString().slice(11, 19);
+  const lines = ifaces
+    .filter((i) => i.attached)
+    .map((i) => {
+      const c = state.countersOf(i.id);
+      const p = previous.get(i.id) ?? new Float64Array(L.counterStride);
+      const per = (n: number): string => (n / seconds).toFixed(0);
+      return (
+        `${time} ${interfaceLabel(i).padEnd(24)} ${per(c[L.slots.frames] - p[L.slots.frames]).padStart(8)} pkt/s ` +
+        `${per(c[L.slots.badFrames] - p[L.slots.badFrames]).padStart(6)} bad/s ` +
+        `${per(statusDelta(c, p, 4)).padStart(7)} pending/s ${per(statusDelta(c, p, 5)).padStart(7)} validated/s ` +
+        `bad total ${c[L.slots.badFrames]}, drops ${state.ringOf(i.id).drops}`
+      );
+    });
+  return lines.length > 0 ? lines.join('\n') + '\n' : '';
 }
