@@ -1,36 +1,55 @@
-/** The text of `csumtop --help`; the README's usage section repeats it. */
-export const HELP = `Usage: csumtop -r FILE [options]
+/** The text of `csumtop --help`; the README's usage section follows it. */
+export const HELP = `Usage: csumtop [live options]          capture live (root or CAP_NET_RAW)
+       csumtop -r FILE [file options]   analyse a pcap or pcapng file
 
 Finds packets with bad checksums (IPv4 header, UDP, TCP, ICMP, ICMPv6), at the outer
 layer and inside VXLAN, Geneve and IP-in-IP tunnels, and reports them per interface,
-per layer and per flow.
+per layer and per flow. Live, the kernel says which checksums are still to be filled in
+by the NIC (pending) or already verified (validated): offload is not an error.
+
+Live capture:
+  -i, --interface LIST   interfaces, comma-separated, globs allowed ('eth0,flannel.*');
+                         default: every interface that is up except loopback
+      --netns NAME|PATH  capture in that network namespace (repeatable)
+      --pid PID          capture in the network namespace of process PID (repeatable)
+      --host             with --netns/--pid, also capture in csumtop's own namespace
+      --duration N       stop after N seconds and print the report (default: at Ctrl-C)
+      --json             JSON lines: stats per interface per interval, one line per bad
+                         frame, interface events, warnings, and the final report
+  -f, --filter EXPR      tcpdump filter syntax (needs libpcap installed at run time)
+      --promisc          promiscuous mode (off by default)
+  -Z, --user NAME        drop to NAME once the capture sockets are open
+      --backend B        afpacket (default) or libpcap (through the optional package
+                         cap: no kernel checksum status, offload is guessed; needs
+                         --promisc; own namespace only)
+      --threads N        capture threads; each interface is spread over them
+      --ring-mb N        capture ring per interface and thread, MiB (default 8)
+      --batch-ms N       how often the capture thread hands over counts (default 100)
+      --interval N       seconds between stats lines / progress lines (default 1)
 
 Capture files:
   -r, --read FILE        analyse a pcap or pcapng file ("-" reads standard input)
-  -w, --write FILE       write every frame with a bad checksum to FILE (same format
-                         as the input; an existing regular file is replaced, a
-                         symlink is never followed; created with mode 0600)
+  -w, --write FILE       write every frame with a bad checksum to FILE (same format as
+                         the input; an existing regular file is replaced, a symlink is
+                         never followed; created with mode 0600)
       --json             print the report as one JSON document
+
+Both:
       --list             also list every frame with a bad checksum
       --top N            flows shown in the text report (default 20; --json has all)
-
-Decoding:
       --vxlan-port P[,P] UDP destination ports decoded as VXLAN (default 4789,8472)
       --geneve-port P    UDP destination ports decoded as Geneve (default 6081)
       --max-flows N      bad flows kept (default 65536); more are counted, not kept
-
   -h, --help             this text
   -V, --version          the version
 
 Exit status:
   0  no bad checksum found
   1  at least one bad checksum found
-  2  usage error, unreadable or corrupt input, or the -w file could not be written
-     (a report of what was read before the corruption is still printed)
+  2  usage error, unreadable or corrupt input, no such interface or namespace, or the
+     -w file could not be written (a report of what was read is still printed)
+  3  not allowed to capture (CAP_NET_RAW missing)
 
 Environment:
   CSUMTOP_CSUM_PATH      force a checksum engine: scalar, adc64, sse2, avx2, neon
-  NO_COLOR               no colour in any output
-
-Live capture (sudo csumtop) is not available yet: see the README.
 `;
