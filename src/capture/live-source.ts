@@ -10,6 +10,7 @@ import { ReplaySubject, Subject, type Observable } from 'rxjs';
 
 import { listLinks, netnsIdentity, selectInterfaces, interfaceRole, type Link } from '../host/links.js';
 import { nativeLayout, type NativeFlow } from '../native/analyzer.js';
+import { nativeListLinks } from '../native/host.js';
 import { createLiveCapture, type LiveCaptureOptions, type NativeLiveBatch, type NativeLiveCapture } from '../native/live.js';
 import { decodeRecords } from '../output/records.js';
 import {
@@ -191,12 +192,12 @@ export class LiveSource implements CaptureSource {
     for (const ns of this.opts.namespaces) {
       let links: Link[];
       try {
-        links = ns.path === null ? listLinks() : listLinks(ns.path);
+        links = ns.path === null ? listLinks() : nativeListLinks(ns.path, ns.label);
       } catch (err) {
         // A namespace we cannot read now (gone, or privileges dropped) keeps its
         // interfaces: a vanished device is reported by its socket (EPOLLERR) anyway.
         for (const i of this.byKey.values()) if (i.namespace === ns.label) seen.add(this.keyOf(i));
-        const msg = `${ns.label}: ${(err as Error).message}`;
+        const msg = (err as Error).message; // names the namespace as the user did
         if (initial) errors.push(new CaptureError(msg, 'ECAPTURE'));
         else if (!this.reported.has(msg)) {
           this.reported.add(msg);

@@ -165,3 +165,43 @@ test('a closed pipe does not turn into a crash', () => {
   });
   assert.doesNotMatch(r.stderr, /internal error|EPIPE|Error:/);
 });
+
+test('live-capture flags: mistakes exit 2 with a message naming the problem', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['-r', 'x.pcap', '-i', 'eth0'], /-i is for live capture/],
+    [['-r', 'x.pcap', '--duration', '5'], /--duration is for live capture/],
+    [['--backend', 'libpcap', '-i', 'lo'], /promiscuous/],
+    [['--backend', 'libpcap', '--promisc', '--netns', 'x'], /own network namespace/],
+    [['--backend', 'bpf'], /not a backend/],
+    [['--threads', '0'], /--threads/],
+    [['--duration', 'soon'], /--duration/],
+    [['--netns', 'csumtop-no-such-ns', '--duration', '1'], /no such network namespace: csumtop-no-such-ns/],
+    [['--pid', '999999999'], /--pid/],
+    [['-i', 'csumtop-no-such-if0', '--duration', '1'], /no such interface: csumtop-no-such-if0/],
+    [['-i', 'lo', '-f', 'udp port', '--duration', '1'], /-f: invalid filter 'udp port'/],
+    [['-w', 'live.pcap', '--duration', '1'], /-w during live capture/],
+  ];
+  for (const [args, message] of cases) {
+    const r = run(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: status ${r.status}, ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+  }
+});
+
+test('live capture on loopback: traffic is counted, the report is printed, exit 0', () => {
+  if (process.getuid?.() !== 0) assert.fail('this test needs root (CAP_NET_RAW): run the suite as root, as CI does');
+  const sender = `const s=require('dgram').createSocket('udp4');let n=0;const t=setInterval(()=>{s.send('x',9,'127.0.0.1');if(++n===20){clearInterval(t);s.close();}},50);`;
+  const r = spawnSync('sh', ['-c', `(sleep 0.5; '${process.execPath}' -e "${sender}") & '${BIN}' -i lo --duration 3 --json | tail -n 1`], {
+    encoding: 'utf8',
+  });
+  const doc = JSON.parse(r.stdout) as ReportDocument & { type: string };
+  assert.equal(doc.type, 'report');
+  assert.equal(doc.source.kind, 'live');
+  const lo = doc.interfaces.find((i) => i.name === 'lo');
+  assert.ok(lo, JSON.stringify(doc.interfaces.map((i) => i.name)));
+  // Each datagram is seen twice on lo (sent and received); loopback checksums are pending.
+  const udp = lo.checksums.find((c) => c.layer === 'outer' && c.protocol === 'udp');
+  assert.ok(udp && udp.packets >= 20, JSON.stringify(lo.checksums));
+  assert.equal(udp.bad, 0);
+  assert.ok(udp.pending > 0, `loopback UDP from a local socket must be pending: ${JSON.stringify(udp)}`);
+});
