@@ -260,6 +260,17 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
         txChecksumOffload: i.txChecksumOffload,
         captureDrops: state.ringOf(i.id).drops,
         attached: i.attached,
+        ...(i.vxlan
+          ? {
+              vxlan: {
+                vni: i.vxlan.vni,
+                port: i.vxlan.port,
+                underlay: ifaces.find((u) => u.namespace === i.namespace && u.ifindex === i.vxlan!.link)?.name ?? null,
+                local: i.vxlan.local,
+                udpCsum: i.vxlan.udpCsum,
+              },
+            }
+          : {}),
       })),
       counters: state.flat(ids),
       flows,

@@ -51,6 +51,8 @@ export interface InterfaceReport {
   captureDrops?: number;
   /** Still attached at the end (false: the interface vanished; totals are kept). */
   attached?: boolean;
+  /** A VXLAN device's settings as the kernel reports them (udpCsum null: not reported). */
+  vxlan?: { vni: number | null; port: number | null; underlay: string | null; local: string | null; udpCsum: boolean | null };
 }
 
 export interface Endpoint {

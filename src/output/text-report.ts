@@ -77,6 +77,13 @@ function liveDescription(i: InterfaceReport): string {
   if (i.role && i.role !== i.kind) parts.push(i.role);
   if (i.driver && i.driver !== i.kind) parts.push(`driver ${i.driver}`);
   if (i.txChecksumOffload !== undefined && i.txChecksumOffload !== null) parts.push(`tx checksum offload ${i.txChecksumOffload ? 'on' : 'off'}`);
+  if (i.vxlan) {
+    const v = i.vxlan;
+    parts.push(
+      `vni ${v.vni ?? '?'} port ${v.port ?? '?'}` + (v.underlay ? ` over ${v.underlay}` : '') +
+        (v.udpCsum === null ? '' : v.udpCsum ? ' udpcsum' : ' noudpcsum'),
+    );
+  }
   if (i.attached === false) parts.push('gone');
   return parts.join(', ');
 }
