@@ -107,7 +107,11 @@ export interface KernelFacts {
 
 // ------------------------------------------------------------------ hypervisor
 
-/** domain.md variant C (VMware vmxnet3), variant D (Azure, AWS). */
+/** domain.md variant C (VMware vmxnet3), variant D (Azure, AWS). 'kvm' covers QEMU
+ * machines (with or without KVM acceleration) and the KVM-based clouds; 'none' is a
+ * physical machine (DMI names a hardware vendor and the CPU flag is clear, or an EC2
+ * .metal instance); 'unknown' a virtual machine whose hypervisor the DMI strings do not
+ * name (only the CPU flag says it is one). */
 export type HypervisorKind =
   | 'vmware'
   | 'hyperv'
@@ -116,19 +120,25 @@ export type HypervisorKind =
   | 'virtualbox'
   | 'parallels'
   | 'bhyve'
+  | 'none'
   | 'unknown';
 
 /** The cloud or platform when the DMI strings name one. */
 export type CloudPlatform = 'azure' | 'aws' | 'gce' | 'openstack' | 'alibaba' | 'oracle' | 'digitalocean' | 'hetzner';
 
 export interface HypervisorFacts {
-  /** The hypervisor, or 'unknown' when only the CPU's hypervisor flag says there is one. */
+  /** The hypervisor, 'none' on bare metal, 'unknown' when only the CPU flag says "VM". */
   kind: HypervisorKind;
   platform: CloudPlatform | null;
   /** /sys/class/dmi/id/sys_vendor ("VMware, Inc.", "Microsoft Corporation", "Amazon EC2"). */
   sysVendor: string | null;
   /** /sys/class/dmi/id/product_name ("VMware Virtual Platform", "Virtual Machine"). */
   productName: string | null;
+  /** /sys/class/dmi/id/bios_vendor and bios_version (Xen-based EC2: "Xen", "4.11.amazon"). */
+  biosVendor: string | null;
+  biosVersion: string | null;
+  /** /sys/class/dmi/id/chassis_asset_tag: Azure sets "7783-7084-3265-9085-8269-3286-77". */
+  chassisAssetTag: string | null;
   /** /sys/hypervisor/type ("xen"), present on Xen guests only. */
   hypervisorType: string | null;
   /** The `hypervisor` flag of /proc/cpuinfo (CPUID leaf 1 ECX bit 31): set by every
