@@ -214,7 +214,8 @@ export interface NatRulesAnalysis {
   kubeMarkFix: boolean;
   /** kube-proxy's own MASQUERADE uses --random-fully; null without one. */
   kubeMasqueradeRandomFully: boolean | null;
-  /** flannel's FLANNEL-POSTRTG chain (or nftables table flannel-ipv4 chain postrtg). */
+  /** flannel's FLANNEL-POSTRTG chain, nftables table flannel-ipv4 chain postrtg, or older
+   * flannel's POSTROUTING rule "-s POD_CIDR ! -d 224.0.0.0/4 -j MASQUERADE". */
   flannelMasq: boolean;
   /** flannel-io/flannel#1681: FLANNEL-POSTRTG returns early for kube-proxy-marked
    * packets; null when flannel has no masquerade rules. */
