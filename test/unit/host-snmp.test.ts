@@ -8,9 +8,10 @@
  * through a raw AF_PACKET socket (test/lab/lab_helper.py inject), addressed to B's MAC:
  * UDP with a wrong checksum, UDP with a correct one (control: must be delivered, and
  * counted nowhere), IPv4 headers with a wrong checksum, and UDP over IPv6 with a wrong
- * checksum. Frames from a packet socket are CHECKSUM_NONE, and veth no longer marks them
- * verified (commit ce8c839b74e3 "veth: don't modify ip_summed"), so B's kernel verifies
- * them in software and counts each failure once. The counters must move by exactly
+ * checksum. Frames from a packet socket are CHECKSUM_NONE, and veth has not marked such
+ * frames verified since "veth: don't modify ip_summed; doing so treats packets with bad
+ * checksums as good" (Linux 4.5), so B's kernel verifies them in software and counts each
+ * failure once (the lab measured the same, test/lab/README.md). The counters must move by exactly
  * those numbers in B, and not at all in A or in the test's own (host) namespace.
  *
  * Needs root; without it the kernel part fails and says so.

@@ -450,7 +450,7 @@ describe('unavailable sources', () => {
     assert.match(by.get('nft')?.reason ?? '', /exit status 1: Error: Could not process rule/);
   });
 
-  test('a namespace that does not exist, or ip missing to enter one', async () => {
+  test('a namespace that does not exist, a name with a NUL byte, no nsenter to enter a path', async () => {
     const f = await readNatFacts(`csumtop-no-such-ns-${process.pid}`);
     assert.equal(f.sources.length, 4);
     for (const s of f.sources) {

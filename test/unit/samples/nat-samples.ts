@@ -315,7 +315,7 @@ export const NFT_KUBE_PROXY_ONE_RULE = `table ip kube-proxy {
 }
 `;
 
-/** flannel --iptables-backend... nftables mode (pkg/trafficmngr/nftables). */
+/** flannel with EnableNFTables (pkg/trafficmngr/nftables): its own table and chain. */
 export const NFT_FLANNEL = `table ip flannel-ipv4 {
 	comment "rules for flannel-ipv4"
 	chain postrtg {
