@@ -1,5 +1,6 @@
-// \summary: N-API surface of the host module (links and network namespaces): argument
-// checks and conversions only; the work is in native/host.
+// \summary: N-API surface of the host module (links, network namespaces and the
+// per-namespace /proc/net counter files): argument checks and conversions only; the
+// work is in native/host.
 #include <net/if.h>
 
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "host/links.h"
+#include "host/netfile.h"
 #include "host/netns.h"
 #include "napi/register.h"
 
@@ -148,12 +150,35 @@ Napi::Value ParseLinkDump(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// readNetFile(netnsPath: string | undefined, name: 'snmp' | 'snmp6' | 'netstat',
+//             label?: string) -> string | null
+// The text of /proc/net/NAME as the namespace at netnsPath sees it (the current one when
+// netnsPath is undefined); null when the kernel has no such file there (snmp6 without
+// IPv6). Throws for an unknown name and for namespace errors (see netns.h).
+Napi::Value ReadNetFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* usage =
+      "readNetFile(netnsPath: string | undefined, name: 'snmp' | 'snmp6' | 'netstat', label?: string)";
+  const std::string path = optional_string(info, 0, usage);
+  if (info.Length() < 2 || !info[1].IsString()) throw Napi::TypeError::New(env, usage);
+  const std::string name = info[1].As<Napi::String>().Utf8Value();
+  if (!host::is_known_net_file(name)) throw Napi::TypeError::New(env, usage);
+  const std::string label = optional_string(info, 2, usage);
+  std::string content;
+  bool present = false;
+  const std::string err = host::read_net_file_in(path, label, name, &content, &present);
+  if (!err.empty()) throw Napi::Error::New(env, err);
+  if (!present) return env.Null();
+  return Napi::String::New(env, content);
+}
+
 }  // namespace
 
 void RegisterHost(Napi::Env env, Napi::Object exports) {
   exports.Set("listLinks", Napi::Function::New(env, ListLinks, "listLinks"));
   exports.Set("netnsIdentity", Napi::Function::New(env, NetnsIdentity, "netnsIdentity"));
   exports.Set("parseLinkDump", Napi::Function::New(env, ParseLinkDump, "parseLinkDump"));
+  exports.Set("readNetFile", Napi::Function::New(env, ReadNetFile, "readNetFile"));
 }
 
 }  // namespace csumtop

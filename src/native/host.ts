@@ -1,6 +1,7 @@
 /**
  * Typed view of the host part of the addon (native/napi/host_napi.cc): the links of a
- * network namespace from rtnetlink and the ethtool ioctls, and namespace identities.
+ * network namespace from rtnetlink and the ethtool ioctls, namespace identities, and the
+ * per-namespace /proc/net counter files (native/host/netfile.h).
  * These are the only definitions of the link types; src/host/links.ts re-exports them.
  *
  * Field sources: include/uapi/linux/rtnetlink.h (struct ifinfomsg),
@@ -82,10 +83,17 @@ export interface LinkDumpParse {
   error: string | null;
 }
 
+/** The /proc/net files readNetFile() may read (a fixed list, checked natively too):
+ * snmp and netstat are "Section: names" / "Section: values" line pairs (net/ipv4/proc.c
+ * snmp_seq_show, netstat_seq_show), snmp6 is one "NameValue  N" per line
+ * (net/ipv6/proc.c snmp6_seq_show). */
+export type NetFileName = 'snmp' | 'snmp6' | 'netstat';
+
 interface HostAddon {
   listLinks(netnsPath?: string, label?: string): Link[];
   netnsIdentity(path: string, label?: string): string;
   parseLinkDump(bytes: Uint8Array): LinkDumpParse;
+  readNetFile(netnsPath: string | undefined, name: NetFileName, label?: string): string | null;
 }
 
 function addon(): HostAddon {
@@ -106,4 +114,15 @@ export function nativeNetnsIdentity(path: string, label?: string): string {
 /** Runs the rtnetlink RTM_GETLINK dump parser on bytes (no system calls). */
 export function parseLinkDump(bytes: Uint8Array): LinkDumpParse {
   return addon().parseLinkDump(bytes);
+}
+
+/**
+ * The text of /proc/net/`name` as the namespace at `netnsPath` sees it (the current
+ * namespace when undefined): read by a native thread that entered the namespace, through
+ * /proc/thread-self/net (see native/host/netfile.cc for why not /proc/self/net). null
+ * when the kernel has no such file there (snmp6 with IPv6 disabled). Throws for namespace
+ * errors ("no such network namespace: ...").
+ */
+export function nativeReadNetFile(netnsPath: string | undefined, name: NetFileName, label?: string): string | null {
+  return addon().readNetFile(netnsPath, name, label);
 }

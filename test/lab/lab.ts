@@ -26,6 +26,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { parseSnmp6, parseSnmpTable, readNetCounterFiles } from '../../src/host/snmp.js';
 import type { ChecksumRow, InterfaceReport, ReportDocument } from '../../src/model/report.js';
 import type { KindName, LayerName } from '../../src/model/verdict.js';
 import { encode, eth, ipv4, tcp, tcpSynOptions, udp, vxlan, type CheckRecord, type CsumKnob, type EthNode } from '../fixtures/lib/index.js';
@@ -398,39 +399,25 @@ export function runAsync(cmd: string, args: string[], timeoutMs = 30_000): Promi
 
 // ------------------------------------------------------------------ kernel counters
 
-/** Parses the two-line-per-section format of /proc/net/snmp and /proc/net/netstat. */
-export function parseSnmpTable(text: string, into: Snmp = {}): Snmp {
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  for (let i = 0; i + 1 < lines.length; i += 2) {
-    const names = lines[i].split(/\s+/);
-    const values = lines[i + 1].split(/\s+/);
-    const section = names[0].replace(/:$/, '');
-    if (values[0] !== names[0]) throw new Error(`unexpected snmp layout near '${lines[i]}'`);
-    const rec: Record<string, number> = (into[section] ??= {});
-    for (let k = 1; k < names.length; k++) rec[names[k]] = Number(values[k]);
-  }
-  return into;
-}
-
-/** Parses /proc/net/snmp6 ("Udp6InCsumErrors  3" per line) into sections Ip6, Icmp6, Udp6, UdpLite6. */
-export function parseSnmp6(text: string, into: Snmp = {}): Snmp {
-  for (const line of text.split('\n')) {
-    const m = /^(Ip6|Icmp6|UdpLite6|Udp6)(\w+)\s+(\d+)/.exec(line.trim());
-    if (!m) continue;
-    (into[m[1]] ??= {})[m[2]] = Number(m[3]);
-  }
-  return into;
-}
-
 /**
  * The kernel's protocol counters inside namespace `ns`: {Ip:{InHdrErrors..},
  * Udp:{InErrors, InCsumErrors..}, Tcp:{InErrs, InCsumErrors..}, IpExt:{InCsumErrors..},
- * Udp6:{InCsumErrors..}, ...}. /proc/net is per network namespace.
+ * Udp6:{InCsumErrors..}, ...}. /proc/net is per network namespace; the files are read by
+ * csumtop's own reader (src/host/snmp.ts, a native thread inside the namespace) and
+ * parsers, so the lab also exercises them.
  */
 export function snmp(ns: string): Snmp {
-  const out = parseSnmpTable(nsSh(ns, ['cat', '/proc/net/snmp']));
-  parseSnmpTable(nsSh(ns, ['cat', '/proc/net/netstat']), out);
-  parseSnmp6(nsSh(ns, ['cat', '/proc/net/snmp6']), out);
+  const files = readNetCounterFiles(ns);
+  const out: Snmp = {};
+  for (const text of [files.snmp, files.netstat]) {
+    if (text === null) continue;
+    for (const [section, rec] of Object.entries(parseSnmpTable(text))) out[section] = { ...(out[section] ?? {}), ...rec };
+  }
+  // snmp6 names carry their section as a prefix: "Udp6InCsumErrors" -> Udp6.InCsumErrors.
+  for (const [name, value] of Object.entries(files.snmp6 === null ? {} : parseSnmp6(files.snmp6))) {
+    const m = /^(Ip6|Icmp6|UdpLite6|Udp6)(\w+)$/.exec(name);
+    if (m) (out[m[1]] ??= {})[m[2]] = value;
+  }
   return out;
 }
 
