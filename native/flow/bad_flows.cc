@@ -1,7 +1,10 @@
 // \summary: Bounded bad-flow table (see bad_flows.h).
 #include "flow/bad_flows.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace csumtop {
 
@@ -67,14 +70,25 @@ uint64_t hash_key(const FlowKey& k) {
 BadFlowTable::BadFlowTable(uint32_t max_flows) : max_(max_flows ? max_flows : 1) {
   uint32_t cap = 16;
   while (cap < max_ * 2) cap <<= 1;  // load factor at most 1/2
-  slots_.resize(cap);
+  slots_ = static_cast<BadFlow*>(std::calloc(cap, sizeof(BadFlow)));
+  if (!slots_) throw std::bad_alloc();
   mask_ = cap - 1;
 }
 
+BadFlowTable::~BadFlowTable() { std::free(slots_); }
+
 void BadFlowTable::clear() {
-  for (BadFlow& b : slots_) b.used = 0;
+  for (uint32_t i : used_) slots_[i].used = 0;
+  used_.clear();
+  used_sorted_ = true;
   size_ = 0;
   evicted_ = 0;
+}
+
+void BadFlowTable::sort_used() const {
+  if (used_sorted_) return;
+  std::sort(used_.begin(), used_.end());
+  used_sorted_ = true;
 }
 
 void BadFlowTable::add(const Frame& f, uint32_t iface, uint64_t frame_number, uint64_t ts_ns) {
@@ -88,6 +102,8 @@ void BadFlowTable::add(const Frame& f, uint32_t iface, uint64_t frame_number, ui
         evicted_++;
         return;
       }
+      used_.push_back(i);  // before anything changes: push_back may throw bad_alloc
+      used_sorted_ = used_.size() == 1 || (used_sorted_ && used_[used_.size() - 2] < i);
       b.used = 1;
       b.key = key;
       b.count = 0;
