@@ -55,6 +55,15 @@ class CaptureFileReader {
   ReadStatus next(CapturedFrame* out);
   void close();
 
+  // A regular file is read through a memory mapping: frames point into it and, between
+  // pin() and unpin(), stay valid (in place) instead of only until the next call to
+  // next(), so that they can be handed to other threads. frames_stable() says whether
+  // the frames that next() returns now are of that kind (false for pipes, and for the
+  // part of a file that grew after it was opened). pin() and unpin() do nothing else.
+  bool frames_stable() const;
+  void pin();
+  void unpin();
+
   FileFormat format() const { return format_; }
   // Grows as pcapng Interface Description Blocks are read.
   const std::vector<CaptureInterface>& interfaces() const { return interfaces_; }
