@@ -147,6 +147,12 @@ struct Frame {
 void decode_frame(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
                   const DecodeOptions& opts, const OffloadHint* hint, Frame* out);
 
+// decode_frame() without its fast path (decode/fast.cc): the general decoder alone, which
+// the fast path must agree with on every frame it accepts (fuzz_decode checks it).
+void decode_frame_general(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
+                          uint16_t linktype, const DecodeOptions& opts, const OffloadHint* hint,
+                          Frame* out);
+
 // Decodes a frame with what the kernel said about its checksums (live capture):
 // a CHECKSUM_PARTIAL frame has its pending checksum completed in `scratch` as the device
 // would, then every other checksum is verified against the completed frame and the

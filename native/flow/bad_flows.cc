@@ -1,8 +1,9 @@
 // \summary: Bounded bad-flow table (see bad_flows.h).
 #include "flow/bad_flows.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -70,12 +71,16 @@ uint64_t hash_key(const FlowKey& k) {
 BadFlowTable::BadFlowTable(uint32_t max_flows) : max_(max_flows ? max_flows : 1) {
   uint32_t cap = 16;
   while (cap < max_ * 2) cap <<= 1;  // load factor at most 1/2
-  slots_ = static_cast<BadFlow*>(std::calloc(cap, sizeof(BadFlow)));
-  if (!slots_) throw std::bad_alloc();
+  // Anonymous pages read as zero and are only provided when first touched (calloc would
+  // memset a block that malloc takes from its heap rather than from mmap).
+  bytes_ = size_t{cap} * sizeof(BadFlow);
+  void* m = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) throw std::bad_alloc();
+  slots_ = static_cast<BadFlow*>(m);
   mask_ = cap - 1;
 }
 
-BadFlowTable::~BadFlowTable() { std::free(slots_); }
+BadFlowTable::~BadFlowTable() { ::munmap(slots_, bytes_); }
 
 void BadFlowTable::clear() {
   for (uint32_t i : used_) slots_[i].used = 0;

@@ -4,11 +4,12 @@
 // Open addressing with linear probing in a fixed array: no allocation after
 // construction. When the table is full a new flow is not kept and `evicted()` counts it;
 // its frames are still counted per interface (architecture.md, "Bounded everything").
-// The array (about 20 MB for the default 65536 flows) comes zeroed from calloc, so the
+// The array (about 20 MB for the default 65536 flows) is anonymous memory, so the
 // operating system provides its pages only as flows land in them: a capture with a few
 // bad flows costs a few pages, not the whole table, and no time clearing it. The used
 // slots are listed on the side so that for_each() never walks the untouched rest.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -37,8 +38,7 @@ struct FlowKey {
   FlowEndpoint outer, inner;
 };
 
-// Trivial as well: the table's slots start out as zero bytes (calloc), which is an
-// unused slot.
+// Trivial as well: the table's slots start out as zero bytes, which is an unused slot.
 struct BadFlow {
   FlowKey key;
   uint64_t count;
@@ -79,7 +79,8 @@ class BadFlowTable {
  private:
   void sort_used() const;
 
-  BadFlow* slots_ = nullptr;  // calloc'd, mask_ + 1 slots
+  BadFlow* slots_ = nullptr;  // mask_ + 1 slots, anonymous zero pages
+  size_t bytes_ = 0;
   mutable std::vector<uint32_t> used_;  // indices of used slots
   mutable bool used_sorted_ = true;
   uint32_t mask_ = 0;
