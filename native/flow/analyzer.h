@@ -41,6 +41,11 @@ struct AnalyzerOptions {
   uint32_t max_records = 0;
 };
 
+// The per-interface counting of one decoded frame (`c` is its interface's counters);
+// returns how many of its checksums are bad. Counting is all sums, so frames may be
+// counted in any order and the counters of several threads added up.
+uint32_t count_frame(InterfaceCounters& c, const Frame& f, uint32_t caplen, uint32_t wirelen);
+
 class Analyzer {
  public:
   explicit Analyzer(const AnalyzerOptions& opts);
@@ -50,6 +55,13 @@ class Analyzer {
   const Frame& process(uint32_t iface, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
                        uint64_t ts_ns, uint16_t linktype, uint64_t frame_number,
                        const OffloadHint* hint);
+
+  // The two halves of process() after decoding, for decoding done elsewhere (other
+  // threads): add counters counted with count_frame(), and keep a bad frame (flow table,
+  // record) -- bad frames in file order, as process() would.
+  void add_counters(uint32_t iface, const InterfaceCounters& c);
+  void keep_bad(const BadFrameSummary& s, uint32_t iface, uint64_t frame_number,
+                uint64_t ts_ns, uint32_t caplen, uint32_t wirelen);
 
   InterfaceCounters& counters(uint32_t iface);  // grows on demand
   uint32_t interface_count() const { return static_cast<uint32_t>(counters_.size()); }

@@ -50,12 +50,26 @@ struct BadFlow {
   uint8_t used;
 };
 
+// What the flow table and the bad-frame records need of one bad frame, computed where
+// the frame is decoded (possibly another thread) and applied later, in file order.
+struct BadFrameSummary {
+  FlowKey key;
+  uint64_t hash;      // flow_hash(key)
+  uint32_t bad_mask;  // bit (layer * kNumKinds + kind) for every bad checksum
+  uint8_t n_samples;
+  uint8_t n_layers;
+  BadChecksumSample samples[kMaxSampleChecksums];
+};
+
 // Fills the endpoint of layer `l` (ports only when the transport header was decoded).
 void endpoint_of(const IpLayer& l, FlowEndpoint* ep);
 // Builds the flow key of a decoded frame: layer 0 outside, the innermost layer inside.
 void flow_key_of(const Frame& f, uint32_t iface, FlowKey* key);
 // Up to kMaxSampleChecksums bad checksums of the frame; returns how many.
 int bad_samples_of(const Frame& f, BadChecksumSample* out);
+uint64_t flow_hash(const FlowKey& k);
+// The summary of a frame with at least one bad checksum.
+void summarize_bad(const Frame& f, uint32_t iface, BadFrameSummary* out);
 
 class BadFlowTable {
  public:
@@ -64,7 +78,7 @@ class BadFlowTable {
   BadFlowTable(const BadFlowTable&) = delete;
   BadFlowTable& operator=(const BadFlowTable&) = delete;
   // Records one bad frame of this flow.
-  void add(const Frame& f, uint32_t iface, uint64_t frame_number, uint64_t ts_ns);
+  void add(const BadFrameSummary& s, uint64_t frame_number, uint64_t ts_ns);
   uint64_t evicted() const { return evicted_; }
   uint32_t size() const { return size_; }
   // Calls fn(const BadFlow&) for every flow, in slot order (no meaningful order, but
