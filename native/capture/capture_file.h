@@ -63,6 +63,11 @@ class CaptureFileReader {
   bool frames_stable() const;
   void pin();
   void unpin();
+  // Bytes of the mapping not yet read (0 when the file is not read through a mapping).
+  uint64_t mapped_remaining() const;
+  // The part of the mapping still mapped, [*begin, *end); false when frames are not read
+  // from a mapping. Frames inside it are stable (see above).
+  bool mapped_range(const uint8_t** begin, const uint8_t** end) const;
 
   FileFormat format() const { return format_; }
   // Grows as pcapng Interface Description Blocks are read.

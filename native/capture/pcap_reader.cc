@@ -410,6 +410,17 @@ ReadStatus CaptureFileReader::next(CapturedFrame* out) {
 
 bool CaptureFileReader::frames_stable() const { return impl_->mapped(); }
 
+bool CaptureFileReader::mapped_range(const uint8_t** begin, const uint8_t** end) const {
+  if (!impl_->mapped()) return false;
+  *begin = impl_->map + impl_->released;
+  *end = impl_->map + impl_->map_len;
+  return true;
+}
+
+uint64_t CaptureFileReader::mapped_remaining() const {
+  return impl_->mapped() ? impl_->avail() : 0;
+}
+
 void CaptureFileReader::pin() {
   if (impl_->mapped()) impl_->hold = impl_->pos;
 }

@@ -1,12 +1,19 @@
 // \summary: Offline analysis of a capture file: reader -> analyzer -> optional writer of
 // bad frames, driven in bounded steps so the caller stays responsive.
+//
+// A mapped file of some size is decoded on every CPU the process may use (decode_pool.h):
+// this thread walks the records, the frames are decoded in chunks by all threads, and
+// the bad ones are then applied here in file order; the counters, flows, records and
+// -w output are exactly those of the one-thread path, which pipes and small files take.
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "capture/capture_file.h"
 #include "flow/analyzer.h"
+#include "flow/decode_pool.h"
 
 namespace csumtop {
 
@@ -21,6 +28,7 @@ enum class StepResult : uint8_t { kMore, kDone, kTruncated, kError };
 class FileAnalysis {
  public:
   explicit FileAnalysis(const FileAnalysisOptions& opts);
+  ~FileAnalysis();
   bool open(const std::string& path);  // false: error() says why
   // Processes up to max_frames frames.
   StepResult step(uint32_t max_frames);
@@ -37,8 +45,15 @@ class FileAnalysis {
   uint64_t written() const { return writer_.frames_written(); }
 
  private:
-  bool write_frame(const CapturedFrame& fr);
-  bool open_writer();
+  StepResult step_sequential(uint32_t max_frames);
+  StepResult step_parallel(uint32_t max_frames);
+  StepResult reader_end(ReadStatus st);  // kTruncated / kError / kEof -> StepResult
+  // Applies chunks [0, n) of a decoded round in file order; false on a -w failure.
+  bool commit(size_t n);
+  void note_frame(uint64_t ts_ns);  // frames_, first_ns_, last_ns_
+  bool write_frame(uint32_t iface, uint32_t n_ifaces, uint64_t ts_ns, const uint8_t* data,
+                   uint32_t caplen, uint32_t wirelen);
+  bool open_writer(size_t n_ifaces);
 
   FileAnalysisOptions opts_;
   CaptureFileReader reader_;
@@ -48,6 +63,12 @@ class FileAnalysis {
   bool write_failed_ = false;
   std::string error_, warning_;
   uint64_t frames_ = 0, first_ns_ = 0, last_ns_ = 0;
+
+  // Several threads: decided at the first step.
+  bool pool_decided_ = false;
+  std::unique_ptr<DecodePool> pool_;
+  std::vector<Chunk> chunks_;
+  Frame frame_;  // scratch for the rare re-decoding after a -w failure
 };
 
 }  // namespace csumtop
