@@ -13,6 +13,8 @@
 
 namespace csumtop {
 
+struct PcapScan;  // capture/record_scan.h
+
 enum class FileFormat : uint8_t { kPcap = 0, kPcapng = 1 };
 
 struct CaptureInterface {
@@ -55,19 +57,19 @@ class CaptureFileReader {
   ReadStatus next(CapturedFrame* out);
   void close();
 
-  // A regular file is read through a memory mapping: frames point into it and, between
-  // pin() and unpin(), stay valid (in place) instead of only until the next call to
-  // next(), so that they can be handed to other threads. frames_stable() says whether
-  // the frames that next() returns now are of that kind (false for pipes, and for the
-  // part of a file that grew after it was opened). pin() and unpin() do nothing else.
-  bool frames_stable() const;
+  // A regular file is read through a memory mapping (frames point into it). Threads that
+  // decode ahead of the reader in the mapping (pcap_scan) need it to stay: between pin()
+  // and unpin() it is not unmapped, even when the reader reaches the end of the file or
+  // an error; only the pages behind the reader are released as usual.
   void pin();
   void unpin();
-  // Bytes of the mapping not yet read (0 when the file is not read through a mapping).
-  uint64_t mapped_remaining() const;
-  // The part of the mapping still mapped, [*begin, *end); false when frames are not read
-  // from a mapping. Frames inside it are stable (see above).
-  bool mapped_range(const uint8_t** begin, const uint8_t** end) const;
+  // Mapped pcap files, for threads that decode ahead (capture/record_scan.h): how their
+  // records are read, where the next one starts and where the mapping ends; false for
+  // anything else.
+  bool pcap_scan(PcapScan* scan, const uint8_t** cursor, const uint8_t** limit) const;
+  // Moves past records decoded elsewhere: [cursor, to) must be `frames` whole records
+  // that scan_pcap_record() accepted. Counts them as read.
+  void skip_records(const uint8_t* to, uint64_t frames);
 
   FileFormat format() const { return format_; }
   // Grows as pcapng Interface Description Blocks are read.

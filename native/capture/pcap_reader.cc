@@ -17,6 +17,7 @@
 
 #include "capture/capture_file.h"
 #include "capture/reader_impl.h"
+#include "capture/record_scan.h"
 
 namespace csumtop {
 namespace capfile {
@@ -118,7 +119,7 @@ bool CaptureFileReader::Impl::try_map(int file) {
 
 void CaptureFileReader::Impl::leave_map() {
   // The partial record at the end of the mapping moves to the read buffer; read(2)
-  // continues where the mapping ends. Frames handed out earlier stay mapped while pinned.
+  // continues where the mapping ends. A pinned mapping stays until unpin().
   const size_t have = avail();
   if (buf.size() < std::max(capfile::kInitialBuffer, have)) buf.resize(std::max(capfile::kInitialBuffer, have));
   std::memcpy(buf.data(), map + pos, have);
@@ -126,16 +127,13 @@ void CaptureFileReader::Impl::leave_map() {
   base = buf.data();
   pos = 0;
   end = have;
-  if (hold == SIZE_MAX) unmap();
+  if (!pinned) unmap();
 }
 
-void CaptureFileReader::Impl::release_behind(size_t upto, bool all) {
+void CaptureFileReader::Impl::release_behind(size_t upto) {
   if (map == nullptr) return;
-  if (upto > hold) upto = hold;
   if (upto > map_len) upto = map_len;
-  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  size_t to = all ? (upto + page - 1) & ~(page - 1) : upto & ~(capfile::kReleaseStep - 1);
-  if (to > ((map_len + page - 1) & ~(page - 1))) to = (map_len + page - 1) & ~(page - 1);
+  const size_t to = upto & ~(capfile::kReleaseStep - 1);
   if (to <= released) return;
   (void)::munmap(map + released, to - released);
   released = to;
@@ -157,7 +155,7 @@ void CaptureFileReader::Impl::unmap() {
 
 void CaptureFileReader::Impl::release_buffer() {
   std::vector<uint8_t>().swap(buf);
-  if (hold == SIZE_MAX) unmap();  // pinned frames stay mapped until unpin()
+  if (!pinned) unmap();  // pinned: until unpin()
   base = nullptr;
   pos = end = 0;
 }
@@ -175,7 +173,7 @@ void CaptureFileReader::Impl::finish(ReadStatus st) {
 void CaptureFileReader::Impl::reset() {
   if (fd >= 0) ::close(fd);
   fd = -1;
-  hold = SIZE_MAX;
+  pinned = false;
   release_buffer();
   name.clear();
   eof = false;
@@ -391,10 +389,10 @@ bool CaptureFileReader::open_fd(int fd, const std::string& display_name) {
 ReadStatus CaptureFileReader::next(CapturedFrame* out) {
   if (impl_->done) return impl_->final_status;
   // The previous frame is no longer in use: unmap what lies behind it (kReleaseStep at a
-  // time, and never what is pinned).
-  if (impl_->map != nullptr && std::min(impl_->pos, impl_->hold) >= impl_->released + capfile::kReleaseStep &&
+  // time).
+  if (impl_->map != nullptr && impl_->pos >= impl_->released + capfile::kReleaseStep &&
       impl_->mapped()) {
-    impl_->release_behind(impl_->pos, false);
+    impl_->release_behind(impl_->pos);
   }
   if (impl_->fd < 0) {
     error_ = "the capture file is not open";
@@ -408,32 +406,34 @@ ReadStatus CaptureFileReader::next(CapturedFrame* out) {
   }
 }
 
-bool CaptureFileReader::frames_stable() const { return impl_->mapped(); }
+void CaptureFileReader::pin() { impl_->pinned = impl_->map != nullptr; }
 
-bool CaptureFileReader::mapped_range(const uint8_t** begin, const uint8_t** end) const {
-  if (!impl_->mapped()) return false;
-  *begin = impl_->map + impl_->released;
-  *end = impl_->map + impl_->map_len;
+void CaptureFileReader::unpin() {
+  if (!impl_->pinned) return;
+  impl_->pinned = false;
+  if (!impl_->mapped()) impl_->unmap();  // finished, or left for read(2), while pinned
+}
+
+bool CaptureFileReader::pcap_scan(PcapScan* scan, const uint8_t** cursor,
+                                  const uint8_t** limit) const {
+  if (!impl_->mapped() || impl_->done || format_ != FileFormat::kPcap || interfaces_.empty()) {
+    return false;
+  }
+  scan->swap = impl_->swap;
+  scan->nsec = impl_->nsec;
+  scan->max_caplen = std::min<uint32_t>(capfile::kPcapMaxCaplen, kMaxRecord);
+  scan->linktype = interfaces_[0].linktype;
+  *cursor = impl_->cur();
+  *limit = impl_->base + impl_->end;
   return true;
 }
 
-uint64_t CaptureFileReader::mapped_remaining() const {
-  return impl_->mapped() ? impl_->avail() : 0;
+void CaptureFileReader::skip_records(const uint8_t* to, uint64_t frames) {
+  if (!impl_->mapped() || to < impl_->cur() || to > impl_->base + impl_->end) return;
+  impl_->consume(static_cast<size_t>(to - impl_->cur()));
+  frames_ += frames;
 }
 
-void CaptureFileReader::pin() {
-  if (impl_->mapped()) impl_->hold = impl_->pos;
-}
-
-void CaptureFileReader::unpin() {
-  impl_->hold = SIZE_MAX;
-  if (impl_->map == nullptr) return;
-  if (!impl_->mapped() || impl_->done) {
-    impl_->unmap();  // left for read(2) or finished while pinned
-  } else {
-    impl_->release_behind(impl_->pos, false);
-  }
-}
 
 void CaptureFileReader::close_keep_error() {
   std::string keep;

@@ -5,8 +5,8 @@
 // of `base`):
 //  - a regular file is mapped (mmap) as a whole and frames are pointers into the mapping:
 //    no copy, no system call per megabyte. Pages behind the reader are unmapped every
-//    kReleaseStep bytes (file pages that stay mapped count as resident memory), unless
-//    the caller pinned them (pin()/unpin(), for frames decoded later by other threads);
+//    kReleaseStep bytes (file pages that stay mapped count as resident memory); the rest
+//    is unmapped at the end, unless pinned (pin()/unpin(): other threads read ahead);
 //  - anything else (a pipe, standard input from a pipe, a file that grew past the
 //    mapping, a failed mmap) goes through one read buffer (kInitialBuffer, grown only
 //    when one record needs more, never beyond the largest record we accept) refilled
@@ -103,7 +103,7 @@ struct CaptureFileReader::Impl {
   size_t map_len = 0;     // bytes of the file in the mapping (the last page may be partial)
   uint64_t map_offset = 0;
   size_t released = 0;    // page multiple
-  size_t hold = SIZE_MAX; // pinned: nothing at or after this position is unmapped
+  bool pinned = false;    // the mapping stays until unpin() (only the part behind is released)
   bool mapped() const { return map != nullptr && base == map; }
   bool done = false;  // a final status was returned; next() repeats it
   ReadStatus final_status = ReadStatus::kEof;
@@ -131,9 +131,8 @@ struct CaptureFileReader::Impl {
   capfile::Fill fill_read(size_t need);
   bool try_map(int fd);        // maps a regular file from its current offset; false: read(2)
   void leave_map();            // the file grew past the mapping: on with read(2)
-  // Unmaps the pages before position `upto` (not past `hold`), in kReleaseStep units
-  // unless `all`.
-  void release_behind(size_t upto, bool all);
+  // Unmaps the pages before position `upto`, in kReleaseStep units.
+  void release_behind(size_t upto);
   void unmap();                // the whole mapping
   void reset();            // closes the descriptor, frees the buffer, forgets the file
   void release_buffer();

@@ -7,25 +7,30 @@ namespace csumtop {
 
 namespace {
 
-// Frames per chunk (the unit of work a thread claims) and per round (walked, decoded,
-// then applied in order); a round also stops at kRoundBytes of the file, which stay
-// mapped until it is applied.
-constexpr size_t kChunkFrames = 512;
-constexpr size_t kRoundChunks = 64;
-constexpr uint64_t kRoundBytes = 16u << 20;
-// Smaller files are not worth a thread.
-constexpr uint64_t kParallelMinBytes = 8u << 20;
-#ifndef PFA
-#define PFA 2048
+// A round covers kRoundBytes of the file, split evenly between this thread and the
+// helpers; the helpers' part stays mapped until it is applied. A helper decodes at most
+// kSegmentFrames frames (its bad frames wait in memory).
+constexpr uint64_t kRoundBytes = 32u << 20;
+constexpr uint32_t kSegmentFrames = 65536;
+// This thread's share of a round, in percent of an even share.
+#ifndef OWN_SHARE
+#define OWN_SHARE 85
 #endif
-constexpr size_t kPrefetchAhead = PFA;
+constexpr uint64_t kOwnShare = OWN_SHARE;
+// How far past its nominal start a segment's first record is looked for.
+constexpr size_t kSyncScan = 512u << 10;
+// Smaller files (or what is left of one) are not worth a thread.
+constexpr uint64_t kParallelMinBytes = 8u << 20;
 
 }  // namespace
 
 FileAnalysis::FileAnalysis(const FileAnalysisOptions& opts)
     : opts_(opts), analyzer_(opts.analyzer) {}
 
-FileAnalysis::~FileAnalysis() = default;
+FileAnalysis::~FileAnalysis() {
+  // Helpers may still be decoding into segs_ (destroyed before pool_) from the mapping.
+  if (pool_) pool_->wait();
+}
 
 bool FileAnalysis::open(const std::string& path) {
   const bool ok = path == "-" ? reader_.open_fd(0, "standard input") : reader_.open(path);
@@ -59,26 +64,33 @@ StepResult FileAnalysis::step(uint32_t max_frames) {
   if (!pool_decided_) {
     pool_decided_ = true;
     const unsigned threads = decode_threads();
-    if (threads > 1 && reader_.frames_stable() &&
-        reader_.mapped_remaining() >= kParallelMinBytes) {
-      pool_ = std::make_unique<DecodePool>(threads - 1, opts_.analyzer.decode);
-      chunks_.resize(kRoundChunks);
-      for (Chunk& c : chunks_) {
-        c.frames.reserve(kChunkFrames);
-        c.bad.reserve(kChunkFrames);
-      }
+    PcapScan scan;
+    const uint8_t* cursor;
+    const uint8_t* limit;
+    if (threads > 1 && reader_.pcap_scan(&scan, &cursor, &limit) &&
+        static_cast<uint64_t>(limit - cursor) >= kParallelMinBytes) {
+      pool_ = std::make_unique<SegmentPool>(threads - 1, opts_.analyzer.decode);
+      segs_.resize(threads - 1);
+      for (Segment& sg : segs_) sg.bad.reserve(kSegmentFrames);
     }
   }
-  if (pool_ && reader_.frames_stable()) return step_parallel(max_frames);
-  return step_sequential(max_frames);
+  if (pool_) return step_parallel(max_frames);
+  uint32_t done;
+  return step_sequential(max_frames, UINT64_MAX, &done);
 }
 
-StepResult FileAnalysis::step_sequential(uint32_t max_frames) {
+StepResult FileAnalysis::step_sequential(uint32_t max_frames, uint64_t until, uint32_t* done) {
   CapturedFrame fr;
   const std::vector<CaptureInterface>& ifaces = reader_.interfaces();
-  for (uint32_t n = 0; n < max_frames; n++) {
+  uint32_t n = 0;
+  StepResult result = StepResult::kMore;
+  while (n < max_frames && reader_.bytes_read() < until) {
     const ReadStatus st = reader_.next(&fr);
-    if (st != ReadStatus::kFrame) return reader_end(st);
+    if (st != ReadStatus::kFrame) {
+      result = reader_end(st);
+      break;
+    }
+    n++;
     note_frame(fr.ts_ns);
     const uint16_t linktype = fr.iface < ifaces.size() ? ifaces[fr.iface].linktype : 0xffff;
     const Frame& f = analyzer_.process(fr.iface, fr.data, fr.caplen, fr.wirelen, fr.ts_ns,
@@ -87,104 +99,141 @@ StepResult FileAnalysis::step_sequential(uint32_t max_frames) {
       if (!write_frame(fr.iface, static_cast<uint32_t>(ifaces.size()), fr.ts_ns, fr.data,
                        fr.caplen, fr.wirelen)) {
         write_failed_ = true;
-        return StepResult::kError;
+        result = StepResult::kError;
+        break;
       }
     }
   }
-  return StepResult::kMore;
+  *done = n;
+  return result;
+}
+
+bool FileAnalysis::start_round() {
+  const uint8_t* cursor;
+  const uint8_t* limit;
+  if (reader_.bytes_read() < no_split_before_ ||
+      !reader_.pcap_scan(&round_scan_, &cursor, &limit)) {
+    return false;
+  }
+  const uint64_t left = static_cast<uint64_t>(limit - cursor);
+  if (left < kParallelMinBytes) return false;
+  const uint64_t span = left < kRoundBytes ? left : kRoundBytes;
+  // This thread's part is a little smaller: it also reads through the reader, applies
+  // the segments and unmaps the file behind itself.
+  const uint64_t own = span * kOwnShare / (100 * (segs_.size() + 1));
+  const uint64_t piece = (span - own) / segs_.size();
+  // Segment j starts at the first plausible record at or after cursor + own + j * piece
+  // and runs to where segment j + 1 starts (the last one to cursor + span).
+  unsigned n = 0;
+  const uint8_t* prev = cursor;
+  for (unsigned j = 0; j < segs_.size(); j++) {
+    const uint8_t* from = cursor + own + j * piece;
+    if (from <= prev) break;
+    const uint8_t* scan_end = limit - from > static_cast<ptrdiff_t>(kSyncScan) ? from + kSyncScan : limit;
+    const uint8_t* at = sync_pcap(round_scan_, from, scan_end, limit);
+    if (at == nullptr) break;
+    segs_[j].begin = at;
+    segs_[j].limit = limit;
+    segs_[j].max_frames = kSegmentFrames;
+    if (j > 0) segs_[j - 1].stop = at;
+    prev = at;
+    n = j + 1;
+  }
+  if (n == 0) {
+    // No record start found where one was looked for: try again a round later.
+    no_split_before_ = reader_.bytes_read() + span;
+    return false;
+  }
+  segs_[n - 1].stop = cursor + span > segs_[n - 1].begin ? cursor + span : segs_[n - 1].begin;
+  round_join_ = reader_.bytes_read() + static_cast<uint64_t>(segs_[0].begin - cursor);
+  round_segs_ = n;
+  round_next_ = 0;
+  round_ = true;
+  reader_.pin();  // the helpers read ahead: the mapping stays even if the reader ends
+  pool_->start(round_scan_, segs_.data(), n);
+  return true;
+}
+
+void FileAnalysis::end_round() {
+  pool_->wait();
+  reader_.unpin();
+  round_ = false;
 }
 
 StepResult FileAnalysis::step_parallel(uint32_t max_frames) {
-  const std::vector<CaptureInterface>& ifaces = reader_.interfaces();
-  CapturedFrame fr;
   uint32_t n = 0;
   while (n < max_frames) {
-    if (!reader_.frames_stable()) return step_sequential(max_frames - n);
-    // Walk a round: record boundaries, timestamps and numbers, in chunks that the pool
-    // starts decoding as soon as each is complete.
-    reader_.pin();
-    const uint8_t* map_lo = nullptr;
-    const uint8_t* map_hi = nullptr;
-    reader_.mapped_range(&map_lo, &map_hi);
-    pool_->populate_window(map_lo, map_hi);
-    pool_->begin(chunks_.data());
-    const uint64_t start = reader_.bytes_read();
-    const uint8_t* prefetched = nullptr;  // the walk streams the file in kPrefetchAhead ahead
-    ReadStatus end = ReadStatus::kFrame;
-    bool round_full = false;
-    size_t k = 0;
-    while (k < kRoundChunks && end == ReadStatus::kFrame && !round_full && n < max_frames) {
-      Chunk& ch = chunks_[k];
-      ch.frames.clear();
-      size_t max_iface = 0;
-      while (ch.frames.size() < kChunkFrames && n < max_frames) {
-        end = reader_.next(&fr);
-        if (end != ReadStatus::kFrame) break;
-        n++;
-        const uint32_t nif = static_cast<uint32_t>(ifaces.size());
-        ch.frames.push_back(FrameRef{fr.data, fr.ts_ns, fr.number, fr.caplen, fr.wirelen,
-                                     fr.iface, nif,
-                                     fr.iface < nif ? ifaces[fr.iface].linktype : uint16_t{0xffff}});
-        if (fr.iface > max_iface) max_iface = fr.iface;
-        if ((n & 63) == 1) pool_->walked_to(fr.data);
-        // Record headers are a chain of dependent loads (each gives the next one's
-        // place): without the file being fetched ahead, every one waits for memory.
-        {
-          const uint8_t* want = fr.data + fr.caplen + kPrefetchAhead;
-          if (prefetched == nullptr || prefetched < fr.data || prefetched > want) {
-            prefetched = fr.data + fr.caplen;
-          }
-          for (; prefetched < want; prefetched += 64) __builtin_prefetch(prefetched, 0, 3);
-        }
-        // A frame from the read buffer (the file grew past its mapping) is only valid
-        // until the next call: decode the round now.
-        if (fr.data < map_lo || fr.data >= map_hi || reader_.bytes_read() - start >= kRoundBytes) {
-          round_full = true;
-          break;
-        }
+    if (!round_ && !start_round()) {
+      // One thread for a stretch: up to where the next round may start.
+      uint32_t done;
+      const uint64_t until = no_split_before_ > reader_.bytes_read() ? no_split_before_ : UINT64_MAX;
+      const StepResult r = step_sequential(max_frames - n, until, &done);
+      n += done;
+      if (r != StepResult::kMore) return r;
+      if (until == UINT64_MAX) return r;  // not splittable any more (read(2), end near)
+      continue;
+    }
+    if (round_next_ == 0) {
+      // This thread's part: up to the first segment.
+      uint32_t done;
+      const StepResult r = step_sequential(max_frames - n, round_join_, &done);
+      n += done;
+      if (r != StepResult::kMore) {
+        end_round();
+        return r;
       }
-      if (ch.frames.empty()) break;
-      if (ch.counters.size() < max_iface + 1) ch.counters.resize(max_iface + 1);
-      k++;
-      pool_->publish(k);
+      if (reader_.bytes_read() < round_join_) return StepResult::kMore;  // budget spent
+      pool_->wait();
+      if (reader_.bytes_read() != round_join_) {
+        // The guess was not a record boundary (the reader went past it): drop the round.
+        end_round();
+        continue;
+      }
     }
-    pool_->seal(k);
-    pool_->work();
-    const bool ok = commit(k);
-    reader_.unpin();
-    if (!ok) {
-      write_failed_ = true;
-      return StepResult::kError;
+    // Apply the segments in order while each starts where the one before ended.
+    while (round_next_ < round_segs_) {
+      const Segment& seg = segs_[round_next_];
+      if (round_next_ > 0 && segs_[round_next_ - 1].end != seg.begin) break;
+      if (n > 0 && seg.frames > max_frames - n) return StepResult::kMore;  // next step
+      if (!commit(seg)) {
+        write_failed_ = true;
+        end_round();
+        return StepResult::kError;
+      }
+      n += static_cast<uint32_t>(seg.frames);
+      round_next_++;
     }
-    if (end != ReadStatus::kFrame) return reader_end(end);
+    end_round();
   }
   return StepResult::kMore;
 }
 
-bool FileAnalysis::commit(size_t n) {
+bool FileAnalysis::commit(const Segment& seg) {
+  const uint64_t base = reader_.frames_read();
   const bool writing = !opts_.write_path.empty() && !write_failed_;
-  for (size_t c = 0; c < n; c++) {
-    Chunk& ch = chunks_[c];
-    for (const BadEvent& e : ch.bad) {
-      const FrameRef& fr = ch.frames[e.index];
-      analyzer_.keep_bad(e.summary, fr.iface, fr.number, fr.ts_ns, fr.caplen, fr.wirelen);
-      if (writing && !write_frame(fr.iface, fr.n_ifaces, fr.ts_ns, fr.data, fr.caplen, fr.wirelen)) {
-        // As the one-thread path: everything up to this frame is counted, nothing after.
-        for (uint32_t i = 0; i <= e.index; i++) {
-          const FrameRef& f = ch.frames[i];
-          note_frame(f.ts_ns);
-          decode_frame(f.data, f.caplen, f.wirelen, f.linktype, opts_.analyzer.decode, nullptr,
-                       &frame_);
-          count_frame(analyzer_.counters(f.iface), frame_, f.caplen, f.wirelen);
-        }
-        return false;
+  for (const SegmentEvent& e : seg.bad) {
+    analyzer_.keep_bad(e.summary, 0, base + e.index + 1, e.ts_ns, e.caplen, e.wirelen);
+    if (writing && !write_frame(0, 1, e.ts_ns, e.data, e.caplen, e.wirelen)) {
+      // As the one-thread path: everything up to this frame is counted, nothing after.
+      const uint8_t* p = seg.begin;
+      CapturedFrame fr;
+      for (uint32_t i = 0; i <= e.index && scan_pcap_record(round_scan_, p, seg.limit, &fr); i++) {
+        note_frame(fr.ts_ns);
+        decode_frame(fr.data, fr.caplen, fr.wirelen, round_scan_.linktype, opts_.analyzer.decode,
+                     nullptr, &frame_);
+        count_frame(analyzer_.counters(0), frame_, fr.caplen, fr.wirelen);
+        p = fr.data + fr.caplen;
       }
+      return false;
     }
-    for (size_t i = 0; i < ch.counters.size(); i++) {
-      analyzer_.add_counters(static_cast<uint32_t>(i), ch.counters[i]);
-    }
-    for (const FrameRef& f : ch.frames) note_frame(f.ts_ns);
   }
+  if (seg.frames != 0) {
+    analyzer_.add_counters(0, seg.counters);
+    if (frames_ == 0 || seg.first_ns < first_ns_) first_ns_ = seg.first_ns;
+    if (seg.last_ns > last_ns_) last_ns_ = seg.last_ns;
+    frames_ += seg.frames;
+  }
+  reader_.skip_records(seg.end, seg.frames);
   return true;
 }
 
@@ -233,6 +282,7 @@ bool FileAnalysis::write_frame(uint32_t frame_iface, uint32_t n_ifaces, uint64_t
 }
 
 bool FileAnalysis::finish() {
+  if (round_) end_round();
   pool_.reset();  // the helper threads are done
   if (opts_.write_path.empty() || write_failed_) return !write_failed_;
   if (!writer_.is_open() && !open_writer(reader_.interfaces().size())) return false;

@@ -1,10 +1,12 @@
 // \summary: Offline analysis of a capture file: reader -> analyzer -> optional writer of
 // bad frames, driven in bounded steps so the caller stays responsive.
 //
-// A mapped file of some size is decoded on every CPU the process may use (decode_pool.h):
-// this thread walks the records, the frames are decoded in chunks by all threads, and
-// the bad ones are then applied here in file order; the counters, flows, records and
-// -w output are exactly those of the one-thread path, which pipes and small files take.
+// A mapped pcap file of some size is decoded on every CPU the process may use: while
+// this thread reads and decodes a stretch of the file, helper threads decode the
+// stretches after it (flow/parallel.h), from record boundaries that are guessed and then
+// proven by this thread's reader arriving exactly there; their bad frames are applied
+// here in file order. Counters, flows, records and -w output are exactly those of the
+// one-thread path, which pipes, pcapng and small files take.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -13,7 +15,7 @@
 
 #include "capture/capture_file.h"
 #include "flow/analyzer.h"
-#include "flow/decode_pool.h"
+#include "flow/parallel.h"
 
 namespace csumtop {
 
@@ -45,11 +47,16 @@ class FileAnalysis {
   uint64_t written() const { return writer_.frames_written(); }
 
  private:
-  StepResult step_sequential(uint32_t max_frames);
+  // One thread: up to max_frames frames, stopping early once bytes_read() reaches
+  // `until` (*done: frames processed).
+  StepResult step_sequential(uint32_t max_frames, uint64_t until, uint32_t* done);
   StepResult step_parallel(uint32_t max_frames);
+  bool start_round();  // guesses boundaries and starts the helpers; false: not now
+  void end_round();    // waits for the helpers, lets the reader unmap again
   StepResult reader_end(ReadStatus st);  // kTruncated / kError / kEof -> StepResult
-  // Applies chunks [0, n) of a decoded round in file order; false on a -w failure.
-  bool commit(size_t n);
+  // Applies segs_[i] (decoded, proven) in file order and moves the reader past it;
+  // false on a -w failure.
+  bool commit(const Segment& seg);
   void note_frame(uint64_t ts_ns);  // frames_, first_ns_, last_ns_
   bool write_frame(uint32_t iface, uint32_t n_ifaces, uint64_t ts_ns, const uint8_t* data,
                    uint32_t caplen, uint32_t wirelen);
@@ -66,8 +73,16 @@ class FileAnalysis {
 
   // Several threads: decided at the first step.
   bool pool_decided_ = false;
-  std::unique_ptr<DecodePool> pool_;
-  std::vector<Chunk> chunks_;
+  std::unique_ptr<SegmentPool> pool_;
+  std::vector<Segment> segs_;
+  // A round: helpers decode segs_[0, round_segs_) while the reader goes to round_join_
+  // (bytes_read() at segs_[0].begin); segs_[0, round_next_) are applied already.
+  bool round_ = false;
+  unsigned round_segs_ = 0;
+  unsigned round_next_ = 0;
+  uint64_t round_join_ = 0;
+  PcapScan round_scan_;
+  uint64_t no_split_before_ = 0;  // bytes_read() before which no round is tried again
   Frame frame_;  // scratch for the rare re-decoding after a -w failure
 };
 

@@ -141,6 +141,23 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   rec.Set("bFound", static_cast<uint32_t>(offsetof(BadChecksumSample, found)));
   rec.Set("bExpected", static_cast<uint32_t>(offsetof(BadChecksumSample, expected)));
   o.Set("record", rec);
+  // The bad-flow table entries as flowsPacked() copies them (BadFlow).
+  Napi::Object fl = Napi::Object::New(env);
+  fl.Set("size", static_cast<uint32_t>(sizeof(BadFlow)));
+  fl.Set("iface", static_cast<uint32_t>(offsetof(BadFlow, key) + offsetof(FlowKey, iface)));
+  fl.Set("tunnel", static_cast<uint32_t>(offsetof(BadFlow, key) + offsetof(FlowKey, tunnel)));
+  fl.Set("hasInner", static_cast<uint32_t>(offsetof(BadFlow, key) + offsetof(FlowKey, has_inner)));
+  fl.Set("vni", static_cast<uint32_t>(offsetof(BadFlow, key) + offsetof(FlowKey, vni)));
+  fl.Set("outer", static_cast<uint32_t>(offsetof(BadFlow, key) + offsetof(FlowKey, outer)));
+  fl.Set("inner", static_cast<uint32_t>(offsetof(BadFlow, key) + offsetof(FlowKey, inner)));
+  fl.Set("count", static_cast<uint32_t>(offsetof(BadFlow, count)));
+  fl.Set("firstNs", static_cast<uint32_t>(offsetof(BadFlow, first_ns)));
+  fl.Set("lastNs", static_cast<uint32_t>(offsetof(BadFlow, last_ns)));
+  fl.Set("exampleFrame", static_cast<uint32_t>(offsetof(BadFlow, example_frame)));
+  fl.Set("badMask", static_cast<uint32_t>(offsetof(BadFlow, bad_mask)));
+  fl.Set("nExample", static_cast<uint32_t>(offsetof(BadFlow, n_example)));
+  fl.Set("example", static_cast<uint32_t>(offsetof(BadFlow, example)));
+  o.Set("flow", fl);
   return o;
 }
 
@@ -153,6 +170,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
                         InstanceMethod("interfaces", &FileAnalysisWrap::Interfaces),
                         InstanceMethod("counters", &FileAnalysisWrap::Counters),
                         InstanceMethod("flows", &FileAnalysisWrap::Flows),
+                        InstanceMethod("flowsPacked", &FileAnalysisWrap::FlowsPacked),
                         InstanceMethod("takeRecords", &FileAnalysisWrap::TakeRecords),
                         InstanceMethod("stats", &FileAnalysisWrap::Stats)});
   }
@@ -247,6 +265,21 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
 
   Napi::Value Flows(const Napi::CallbackInfo& info) {
     return flows_array(info.Env(), fa_->analyzer().flows());
+  }
+
+  // The bad-flow table as packed BadFlow entries (layout().flow), in for_each order:
+  // one copy, no object per flow (the report may have tens of thousands).
+  Napi::Value FlowsPacked(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const BadFlowTable& t = fa_->analyzer().flows();
+    Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, size_t{t.size()} * sizeof(BadFlow));
+    uint8_t* out = buf.Data();
+    size_t k = 0;
+    t.for_each([&](const BadFlow& b) {
+      if (k < t.size()) std::memcpy(out + k * sizeof(BadFlow), &b, sizeof(BadFlow));
+      k++;
+    });
+    return buf;
   }
 
   // The packed BadFrameRecords since the last call (a copy), then clears them.

@@ -4,6 +4,7 @@
  * records (with --list) and the final counters cross to JavaScript.
  */
 import {
+  decodeFlows,
   nativeLayout,
   openFileAnalysis,
   type FileAnalysisOptions,
@@ -68,7 +69,7 @@ export function analyzeFile(path: string, options: FileAnalysisOptions): FileRun
     path,
     interfaces: fa.interfaces(),
     counters: fa.counters(),
-    flows: fa.flows(),
+    flows: decodeFlows(fa.flowsPacked(), layout),
     badFrames,
     stats,
     cutShort,
