@@ -1,8 +1,10 @@
 // \summary: N-API surface of the decoder and the offline analysis: argument checks and
 // conversions only.
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "flow/file_analysis.h"
 #include "napi/convert.h"
@@ -267,18 +269,27 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     return flows_array(info.Env(), fa_->analyzer().flows());
   }
 
-  // The bad-flow table as packed BadFlow entries (layout().flow), in for_each order:
-  // one copy, no object per flow (the report may have tens of thousands).
+  // flowsPacked(limit?): the bad-flow table as packed BadFlow entries (layout().flow),
+  // one copy and no object per flow (a report may have tens of thousands), in report
+  // order: most frequent first, then first seen first, then for_each order (exactly the
+  // report's stable sort of flows()); only the first `limit` when it is given and not 0.
   Napi::Value FlowsPacked(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    size_t limit = 0;
+    if (info.Length() > 0 && info[0].IsNumber()) limit = info[0].As<Napi::Number>().Uint32Value();
     const BadFlowTable& t = fa_->analyzer().flows();
-    Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, size_t{t.size()} * sizeof(BadFlow));
-    uint8_t* out = buf.Data();
-    size_t k = 0;
-    t.for_each([&](const BadFlow& b) {
-      if (k < t.size()) std::memcpy(out + k * sizeof(BadFlow), &b, sizeof(BadFlow));
-      k++;
+    std::vector<const BadFlow*> flows;
+    flows.reserve(t.size());
+    t.for_each([&](const BadFlow& b) { flows.push_back(&b); });
+    std::stable_sort(flows.begin(), flows.end(), [](const BadFlow* a, const BadFlow* b) {
+      if (a->count != b->count) return a->count > b->count;
+      return a->first_ns < b->first_ns;
     });
+    if (limit != 0 && flows.size() > limit) flows.resize(limit);
+    Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, flows.size() * sizeof(BadFlow));
+    for (size_t k = 0; k < flows.size(); k++) {
+      std::memcpy(buf.Data() + k * sizeof(BadFlow), flows[k], sizeof(BadFlow));
+    }
     return buf;
   }
 
@@ -304,6 +315,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     o.Set("bytesRead", static_cast<double>(fa_->reader().bytes_read()));
     o.Set("blocksSkipped", static_cast<double>(fa_->reader().blocks_skipped()));
     o.Set("flowsEvicted", static_cast<double>(fa_->analyzer().flows().evicted()));
+    o.Set("flows", static_cast<double>(fa_->analyzer().flows().size()));
     o.Set("recordsDropped", static_cast<double>(fa_->analyzer().records_dropped()));
     return o;
   }

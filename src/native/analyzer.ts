@@ -170,6 +170,8 @@ export interface FileStats {
   bytesRead: number;
   blocksSkipped: number;
   flowsEvicted: number;
+  /** Flows in the bad-flow table. */
+  flows: number;
   recordsDropped: number;
 }
 
@@ -187,8 +189,12 @@ export interface FileAnalysis {
   interfaces(): FileInterface[];
   counters(): Float64Array;
   flows(): NativeFlow[];
-  /** The flow table as packed entries (layout().flow); decodeFlows() reads them. */
-  flowsPacked(): Buffer;
+  /**
+   * The flow table as packed entries (layout().flow), most frequent first, then first
+   * seen first (the report's order); only the first `limit` when given and not 0.
+   * decodeFlows() reads them.
+   */
+  flowsPacked(limit?: number): Buffer;
   takeRecords(): Buffer;
   stats(): FileStats;
 }
