@@ -55,6 +55,15 @@ void decode_frame(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16
   decode_frame_general(data, caplen, wirelen, linktype, opts, hint, out);
 }
 
+bool decode_frame_or_good(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
+                          uint16_t linktype, const DecodeOptions& opts, Frame* out,
+                          GoodFrame* good) {
+  const int r = decode::fast_or_good(data, caplen, wirelen, linktype, opts, out, good);
+  if (r == 0) return false;
+  if (r < 0) decode_frame_general(data, caplen, wirelen, linktype, opts, nullptr, out);
+  return true;
+}
+
 void decode_frame_general(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
                           uint16_t linktype, const DecodeOptions& opts, const OffloadHint* hint,
                           Frame* out) {

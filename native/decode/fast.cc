@@ -171,69 +171,111 @@ inline uint32_t placed(uint32_t sum, uint32_t rel) {
   return static_cast<uint16_t>((f << 8) | (f >> 8));
 }
 
-// The IP header checksum and the transport checksum of one layer, appended to out->csum;
-// returns the data sums through *ip_sum and *l4_sum (the latter only when `want_l4`
-// or the checksum is present).
-inline void layer_checksums(Frame* out, const uint8_t* data, int depth, const Ip4& ip,
-                            const L4Hdr& t, bool want_l4, uint32_t* ip_sum,
-                            uint32_t* l4_sum) {
-  *ip_sum = csum::partial_short(data + ip.off, ip.hlen, 0);
-  verdict(&out->csum[out->ncsum++], depth, kKindIPv4, ip.off + 10, be16(data + ip.off + 10),
-          *ip_sum, 0, false, false);
-  const bool udp = t.proto == kUdp;
-  const uint32_t field_offset = t.off + (udp ? 6 : 16);
-  if (udp && t.field == 0) {
-    absent(&out->csum[out->ncsum++], depth, field_offset);
-    if (want_l4) *l4_sum = short_or_long(data + t.off, t.len);
-    return;
-  }
-  *l4_sum = short_or_long(data + t.off, t.len);
-  verdict(&out->csum[out->ncsum++], depth, udp ? kKindUdp : kKindTcp, field_offset, t.field,
-          *l4_sum, ip.pseudo + t.len, udp, true);
-}
+// One accepted frame: its layers and the sums of what each checksum covers.
+struct Parsed {
+  Ip4 oip;
+  L4Hdr ol4;
+  bool tunnel;
+  Ip4 iip;
+  L4Hdr il4;
+  uint32_t vni;
+  // Sums of the covered bytes (without the pseudo-header); an L4 sum only when the
+  // checksum is present (not a UDP zero).
+  uint32_t oip_sum, ol4_sum, iip_sum, il4_sum;
+};
 
-}  // namespace
+inline bool l4_present(const L4Hdr& t) { return t.proto == kTcp || t.field != 0; }
 
-bool fast(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
-          const DecodeOptions& opts, Frame* out) {
+// The checks of the general decoder for the accepted shapes: false for anything else.
+inline bool parse(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
+                  const DecodeOptions& opts, Parsed* f) {
   if (linktype != kLinkEthernet) return false;
   const uint32_t cap = caplen;
   const uint32_t wire = wirelen < caplen ? caplen : wirelen;
   if (cap < 14 || be16(data + 12) != kEtherIPv4) return false;
-  Ip4 oip;
-  L4Hdr ol4;
-  if (!parse_ip4(data, cap, 14, wire, &oip) || !parse_l4(data, cap, oip, &ol4)) return false;
-  bool tunnel = false;
-  Ip4 iip;
-  L4Hdr il4;
-  uint32_t vni = 0;
-  if (ol4.proto == kUdp) {
-    if (port_in(opts.vxlan_ports, opts.n_vxlan, ol4.dport)) {
-      // RFC 7348 section 5, as tunnel.cc: I flag, VNI; then the inner Ethernet frame,
-      // which ends with the outer UDP payload.
-      const uint32_t voff = ol4.off + 8;
-      const uint32_t vend = ol4.off + ol4.len;
-      if (vend - voff < 8 || voff > cap || cap - voff < 8) return false;
-      if (!(data[voff] & 0x08)) return false;
-      vni = be32(data + voff + 4) >> 8;
-      const uint32_t eoff = voff + 8;
-      if (eoff > vend || vend - eoff < 14 || eoff > cap || cap - eoff < 14) return false;
-      if (be16(data + eoff + 12) != kEtherIPv4) return false;
-      if (!parse_ip4(data, cap, eoff + 14, vend, &iip) || !parse_l4(data, cap, iip, &il4)) {
-        return false;
-      }
-      if (il4.proto == kUdp && (port_in(opts.vxlan_ports, opts.n_vxlan, il4.dport) ||
-                                port_in(opts.geneve_ports, opts.n_geneve, il4.dport))) {
-        return false;  // a tunnel in the tunnel
-      }
-      tunnel = true;
-    } else if (port_in(opts.geneve_ports, opts.n_geneve, ol4.dport)) {
+  if (!parse_ip4(data, cap, 14, wire, &f->oip) || !parse_l4(data, cap, f->oip, &f->ol4)) return false;
+  f->tunnel = false;
+  f->vni = 0;
+  if (f->ol4.proto != kUdp) return true;
+  if (port_in(opts.vxlan_ports, opts.n_vxlan, f->ol4.dport)) {
+    // RFC 7348 section 5, as tunnel.cc: I flag, VNI; then the inner Ethernet frame,
+    // which ends with the outer UDP payload.
+    const uint32_t voff = f->ol4.off + 8;
+    const uint32_t vend = f->ol4.off + f->ol4.len;
+    if (vend - voff < 8 || voff > cap || cap - voff < 8) return false;
+    if (!(data[voff] & 0x08)) return false;
+    f->vni = be32(data + voff + 4) >> 8;
+    const uint32_t eoff = voff + 8;
+    if (eoff > vend || vend - eoff < 14 || eoff > cap || cap - eoff < 14) return false;
+    if (be16(data + eoff + 12) != kEtherIPv4) return false;
+    if (!parse_ip4(data, cap, eoff + 14, vend, &f->iip) || !parse_l4(data, cap, f->iip, &f->il4)) {
       return false;
     }
+    if (f->il4.proto == kUdp && (port_in(opts.vxlan_ports, opts.n_vxlan, f->il4.dport) ||
+                                 port_in(opts.geneve_ports, opts.n_geneve, f->il4.dport))) {
+      return false;  // a tunnel in the tunnel
+    }
+    f->tunnel = true;
+  } else if (port_in(opts.geneve_ports, opts.n_geneve, f->ol4.dport)) {
+    return false;
   }
+  return true;
+}
 
-  // Accepted: write the frame as decode_frame() + the general decoder would.
-  out->nlayers = tunnel ? 2 : 1;
+// Sums every checksum of a parsed frame.
+inline void sum_all(const uint8_t* data, Parsed* f) {
+  f->oip_sum = csum::partial_short(data + f->oip.off, f->oip.hlen, 0);
+  if (!f->tunnel) {
+    if (l4_present(f->ol4)) f->ol4_sum = short_or_long(data + f->ol4.off, f->ol4.len);
+    return;
+  }
+  f->iip_sum = csum::partial_short(data + f->iip.off, f->iip.hlen, 0);
+  // The inner segment is summed even when its own checksum is absent if the outer UDP
+  // checksum, which covers it, is present.
+  if (l4_present(f->il4) || l4_present(f->ol4)) {
+    f->il4_sum = short_or_long(data + f->il4.off, f->il4.len);
+  }
+  if (!l4_present(f->ol4)) return;
+  // [UDP header .. inner IP header) + inner IP header + inner segment + the rest (inner
+  // Ethernet padding, or what the inner UDP length leaves out).
+  const uint32_t u = f->ol4.off;
+  const uint32_t uend = f->ol4.off + f->ol4.len;
+  const uint32_t seg_end = f->il4.off + f->il4.len;
+  uint32_t s = short_or_long(data + u, f->iip.off - u);
+  s = csum::add_partial(s, placed(f->iip_sum, f->iip.off - u));
+  s = csum::add_partial(s, placed(f->il4_sum, f->il4.off - u));
+  if (seg_end < uend) {
+    s = csum::add_partial(s, placed(short_or_long(data + seg_end, uend - seg_end), seg_end - u));
+  }
+  f->ol4_sum = s;
+}
+
+inline bool sum_ok(uint32_t data_sum, uint32_t initial) {
+  return csum::fold(csum::add_partial(data_sum, initial)) == 0xffff;
+}
+
+inline uint32_t l4_initial(const Parsed& f, bool inner) {
+  return inner ? f.iip.pseudo + f.il4.len : f.oip.pseudo + f.ol4.len;
+}
+
+// The checksum entries of one layer, appended to out->csum.
+inline void layer_entries(Frame* out, const uint8_t* data, int depth, const Ip4& ip,
+                          const L4Hdr& t, uint32_t ip_sum, uint32_t l4_sum) {
+  verdict(&out->csum[out->ncsum++], depth, kKindIPv4, ip.off + 10, be16(data + ip.off + 10),
+          ip_sum, 0, false, false);
+  const bool udp = t.proto == kUdp;
+  const uint32_t field_offset = t.off + (udp ? 6 : 16);
+  if (!l4_present(t)) {
+    absent(&out->csum[out->ncsum++], depth, field_offset);
+    return;
+  }
+  verdict(&out->csum[out->ncsum++], depth, udp ? kKindUdp : kKindTcp, field_offset, t.field,
+          l4_sum, ip.pseudo + t.len, udp, true);
+}
+
+// Writes the frame as decode_frame() + the general decoder would.
+inline void write_frame(const uint8_t* data, const Parsed& f, Frame* out) {
+  out->nlayers = f.tunnel ? 2 : 1;
   out->ncsum = 0;
   out->malformed = kMalformedNone;
   out->unsupported_link = 0;
@@ -242,39 +284,55 @@ bool fast(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linkt
   out->vlan_id = 0;
   out->direction = 0xff;
   out->malformed_offset = 0;
-  fill_layer(&out->layer[0], data, oip, ol4, kTunnelNone, 0);
-  if (!tunnel) {
-    uint32_t ip_sum, l4_sum;
-    layer_checksums(out, data, 0, oip, ol4, false, &ip_sum, &l4_sum);
-    return true;
-  }
-  fill_layer(&out->layer[1], data, iip, il4, kTunnelVxlan, vni);
+  fill_layer(&out->layer[0], data, f.oip, f.ol4, kTunnelNone, 0);
+  layer_entries(out, data, 0, f.oip, f.ol4, f.oip_sum, f.ol4_sum);
+  if (!f.tunnel) return;
+  fill_layer(&out->layer[1], data, f.iip, f.il4, kTunnelVxlan, f.vni);
+  layer_entries(out, data, 1, f.iip, f.il4, f.iip_sum, f.il4_sum);
+}
 
-  // Outer IPv4 header.
-  const uint32_t oip_sum = csum::partial_short(data + oip.off, oip.hlen, 0);
-  verdict(&out->csum[0], 0, kKindIPv4, oip.off + 10, be16(data + oip.off + 10), oip_sum, 0,
-          false, false);
-  // Inner checksums first (entries 2 and 3), so that the outer UDP one (entry 1) reuses
-  // their sums when it is present.
-  out->ncsum = 2;
-  uint32_t iip_sum = 0, il4_sum = 0;
-  layer_checksums(out, data, 1, iip, il4, ol4.field != 0, &iip_sum, &il4_sum);
-  const uint32_t ufield = ol4.off + 6;
-  if (ol4.field == 0) {
-    absent(&out->csum[1], 0, ufield);
-    return true;
-  }
-  // [UDP header .. inner IP header) + inner IP header + inner segment + the rest (inner
-  // Ethernet padding, or what the inner UDP length leaves out).
-  const uint32_t u = ol4.off;
-  const uint32_t uend = ol4.off + ol4.len;
-  const uint32_t seg_end = il4.off + il4.len;
-  uint32_t s = short_or_long(data + u, iip.off - u);
-  s = csum::add_partial(s, placed(iip_sum, iip.off - u));
-  s = csum::add_partial(s, placed(il4_sum, il4.off - u));
-  if (seg_end < uend) s = csum::add_partial(s, placed(short_or_long(data + seg_end, uend - seg_end), seg_end - u));
-  verdict(&out->csum[1], 0, kKindUdp, ufield, ol4.field, s, oip.pseudo + ol4.len, true, true);
+// The kinds and statuses of a frame none of whose checksums is bad.
+inline void describe_good(const Parsed& f, GoodFrame* g) {
+  const auto l4_kind = [](const L4Hdr& t) { return t.proto == kUdp ? kKindUdp : kKindTcp; };
+  const auto l4_status = [](const L4Hdr& t) { return l4_present(t) ? kStatusOk : kStatusAbsent; };
+  g->n = f.tunnel ? 4 : 2;
+  g->kind[0] = kKindIPv4;
+  g->status[0] = kStatusOk;
+  g->kind[1] = l4_kind(f.ol4);
+  g->status[1] = l4_status(f.ol4);
+  if (!f.tunnel) return;
+  g->kind[2] = kKindIPv4;
+  g->status[2] = kStatusOk;
+  g->kind[3] = l4_kind(f.il4);
+  g->status[3] = l4_status(f.il4);
+}
+
+}  // namespace
+
+bool fast(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
+          const DecodeOptions& opts, Frame* out) {
+  Parsed f;
+  if (!parse(data, caplen, wirelen, linktype, opts, &f)) return false;
+  sum_all(data, &f);
+  write_frame(data, f, out);
   return true;
+}
+
+int fast_or_good(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
+                 const DecodeOptions& opts, Frame* out, GoodFrame* good) {
+  Parsed f;
+  if (!parse(data, caplen, wirelen, linktype, opts, &f)) return -1;
+  sum_all(data, &f);
+  bool ok = sum_ok(f.oip_sum, 0) && (!l4_present(f.ol4) || sum_ok(f.ol4_sum, l4_initial(f, false)));
+  if (ok && f.tunnel) {
+    ok = sum_ok(f.iip_sum, 0) && (!l4_present(f.il4) || sum_ok(f.il4_sum, l4_initial(f, true)));
+  }
+  if (ok) {
+    describe_good(f, good);
+    return 0;
+  }
+  write_frame(data, f, out);
+  return 1;
 }
 
 }  // namespace decode

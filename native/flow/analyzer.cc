@@ -57,6 +57,38 @@ uint32_t count_frame(InterfaceCounters& c, const Frame& f, uint32_t caplen, uint
   return bad;
 }
 
+void count_good(InterfaceCounters& c, const GoodFrame& g, uint32_t caplen, uint32_t wirelen) {
+  uint64_t* v = c.v;
+  v[InterfaceCounters::kFrames]++;
+  v[InterfaceCounters::kBytes] += wirelen > caplen ? wirelen : caplen;
+  for (int i = 0; i < g.n; i++) {
+    v[InterfaceCounters::csum_slot(i < 2 ? kLayerOuter : kLayerInner, g.kind[i], g.status[i])]++;
+  }
+}
+
+uint32_t decode_and_count(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
+                          uint16_t linktype, const DecodeOptions& opts, InterfaceCounters& c,
+                          Frame* frame) {
+  GoodFrame g;
+  if (!decode_frame_or_good(data, caplen, wirelen, linktype, opts, frame, &g)) {
+    count_good(c, g, caplen, wirelen);
+    return 0;
+  }
+  return count_frame(c, *frame, caplen, wirelen);
+}
+
+uint32_t Analyzer::process_file(uint32_t iface, const uint8_t* data, uint32_t caplen,
+                                uint32_t wirelen, uint64_t ts_ns, uint16_t linktype,
+                                uint64_t frame_number) {
+  const uint32_t bad =
+      decode_and_count(data, caplen, wirelen, linktype, opts_.decode, counters(iface), &frame_);
+  if (bad == 0) return 0;
+  BadFrameSummary s;
+  summarize_bad(frame_, iface, &s);
+  keep_bad(s, iface, frame_number, ts_ns, caplen, wirelen);
+  return bad;
+}
+
 void Analyzer::account(uint32_t iface, const Frame& f, uint64_t frame_number, uint64_t ts_ns,
                        uint32_t caplen, uint32_t wirelen) {
   if (count_frame(counters(iface), f, caplen, wirelen) == 0) return;

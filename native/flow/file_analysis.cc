@@ -93,9 +93,9 @@ StepResult FileAnalysis::step_sequential(uint32_t max_frames, uint64_t until, ui
     n++;
     note_frame(fr.ts_ns);
     const uint16_t linktype = fr.iface < ifaces.size() ? ifaces[fr.iface].linktype : 0xffff;
-    const Frame& f = analyzer_.process(fr.iface, fr.data, fr.caplen, fr.wirelen, fr.ts_ns,
-                                       linktype, fr.number, nullptr);
-    if (!opts_.write_path.empty() && f.has_bad() && !write_failed_) {
+    const uint32_t bad = analyzer_.process_file(fr.iface, fr.data, fr.caplen, fr.wirelen,
+                                                fr.ts_ns, linktype, fr.number);
+    if (bad != 0 && !opts_.write_path.empty() && !write_failed_) {
       if (!write_frame(fr.iface, static_cast<uint32_t>(ifaces.size()), fr.ts_ns, fr.data,
                        fr.caplen, fr.wirelen)) {
         write_failed_ = true;
@@ -219,9 +219,8 @@ bool FileAnalysis::commit(const Segment& seg) {
       CapturedFrame fr;
       for (uint32_t i = 0; i <= e.index && scan_pcap_record(round_scan_, p, seg.limit, &fr); i++) {
         note_frame(fr.ts_ns);
-        decode_frame(fr.data, fr.caplen, fr.wirelen, round_scan_.linktype, opts_.analyzer.decode,
-                     nullptr, &frame_);
-        count_frame(analyzer_.counters(0), frame_, fr.caplen, fr.wirelen);
+        decode_and_count(fr.data, fr.caplen, fr.wirelen, round_scan_.linktype,
+                         opts_.analyzer.decode, analyzer_.counters(0), &frame_);
         p = fr.data + fr.caplen;
       }
       return false;

@@ -17,10 +17,10 @@ void decode_segment(const PcapScan& scan, const DecodeOptions& opts, Segment* se
   CapturedFrame fr;
   uint32_t n = 0;
   while (p < seg->stop && n < seg->max_frames && scan_pcap_record(scan, p, seg->limit, &fr)) {
-    decode_frame(fr.data, fr.caplen, fr.wirelen, scan.linktype, opts, nullptr, frame);
     if (fr.ts_ns < seg->first_ns) seg->first_ns = fr.ts_ns;
     if (fr.ts_ns > seg->last_ns) seg->last_ns = fr.ts_ns;
-    if (count_frame(seg->counters, *frame, fr.caplen, fr.wirelen) != 0) {
+    if (decode_and_count(fr.data, fr.caplen, fr.wirelen, scan.linktype, opts, seg->counters,
+                         frame) != 0) {
       seg->bad.emplace_back();  // reserved: no allocation
       SegmentEvent& e = seg->bad.back();
       e.index = n;

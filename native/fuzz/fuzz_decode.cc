@@ -4,7 +4,8 @@
 // covers every link layer and the truncation paths. The analyzer is run too (counters,
 // bad-flow table, records), since that is what every captured frame goes through.
 // Every input is also decoded by the general decoder alone (decode_frame_general): the
-// fast path (decode/fast.cc) must give exactly the same Frame, or the target traps.
+// fast path (decode/fast.cc) must give exactly the same Frame, and the same counters when
+// it counts without a Frame (decode_and_count), or the target traps.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -78,6 +79,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   csumtop::decode_frame_general(buf, caplen, wirelen, linktype, a.options().decode, nullptr,
                                 &general);
   if (!same_frame(fast, general)) __builtin_trap();
+  // Counting as a capture file is counted (decode_and_count: no Frame for a frame with no
+  // bad checksum) must match the general decoder's frame counted with count_frame().
+  static csumtop::InterfaceCounters by_file, by_general;
+  static csumtop::Frame file_frame;
+  const uint32_t bad = csumtop::decode_and_count(buf, caplen, wirelen, linktype, a.options().decode,
+                                                 by_file, &file_frame);
+  if (bad != csumtop::count_frame(by_general, general, caplen, wirelen)) __builtin_trap();
+  if (bad != 0 && !same_frame(file_frame, general)) __builtin_trap();
+  if (std::memcmp(by_file.v, by_general.v, sizeof by_file.v) != 0) __builtin_trap();
   if (a.records().size() >= 64) a.clear_records();
   delete[] buf;
   return 0;
