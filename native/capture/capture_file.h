@@ -63,6 +63,9 @@ class CaptureFileReader {
   // an error; only the pages behind the reader are released as usual.
   void pin();
   void unpin();
+  // The mapped file was truncated by another process while being read: what lies past
+  // its new end reads as zeros, and next() reports an error from now on.
+  bool shrank() const;
   // Mapped pcap files, for threads that decode ahead (capture/record_scan.h): how their
   // records are read, where the next one starts and where the mapping ends; false for
   // anything else.

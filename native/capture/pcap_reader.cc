@@ -16,6 +16,7 @@
 #include <string>
 
 #include "capture/capture_file.h"
+#include "capture/map_guard.h"
 #include "capture/reader_impl.h"
 #include "capture/record_scan.h"
 
@@ -105,6 +106,13 @@ bool CaptureFileReader::Impl::try_map(int file) {
   if (len > SIZE_MAX / 2) return false;
   void* m = ::mmap(nullptr, static_cast<size_t>(len), PROT_READ, MAP_PRIVATE, file, static_cast<off_t>(start));
   if (m == MAP_FAILED) return false;  // e.g. a file system without mmap: read(2) it is
+  // A file truncated under the mapping must not end the process (SIGBUS): without the
+  // guard, read(2) it is.
+  guard = mapguard::add(m, static_cast<size_t>(len));
+  if (guard < 0) {
+    ::munmap(m, static_cast<size_t>(len));
+    return false;
+  }
   // Read ahead generously and drop pages once read; we never come back to them.
   (void)::madvise(m, static_cast<size_t>(len), MADV_SEQUENTIAL);
   map = static_cast<uint8_t*>(m);
@@ -139,8 +147,12 @@ void CaptureFileReader::Impl::release_behind(size_t upto) {
   released = to;
 }
 
+bool CaptureFileReader::Impl::shrank() const { return guard >= 0 && mapguard::hit(guard); }
+
 void CaptureFileReader::Impl::unmap() {
   if (map == nullptr) return;
+  mapguard::remove(guard);
+  guard = -1;
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   const size_t total = (map_len + page - 1) & ~(page - 1);
   if (total > released) (void)::munmap(map + released, total - released);
@@ -195,6 +207,14 @@ ReadStatus CaptureFileReader::Impl::io_error() {
   return fail(strfmt("read error at byte offset %llu: %s",
                      static_cast<unsigned long long>(owner->consumed_ + avail()),
                      std::strerror(e)));
+}
+
+ReadStatus CaptureFileReader::Impl::truncated_under() {
+  struct stat st;
+  const long long now = fd >= 0 && ::fstat(fd, &st) == 0 ? static_cast<long long>(st.st_size) : -1;
+  return fail(strfmt("read error at byte offset %llu: the file was truncated to %lld bytes "
+                     "while it was being read",
+                     static_cast<unsigned long long>(owner->consumed_), now));
 }
 
 ReadStatus CaptureFileReader::Impl::truncated(uint64_t offset, const std::string& detail) {
@@ -399,7 +419,13 @@ ReadStatus CaptureFileReader::next(CapturedFrame* out) {
     return ReadStatus::kError;
   }
   try {
-    return format_ == FileFormat::kPcap ? impl_->next_pcap(out) : impl_->next_pcapng(out);
+    // A file truncated while mapped (map_guard.h) reads as zeros past its new end: report
+    // it rather than frames made of zeros, before and after reading a record.
+    if (impl_->shrank()) return impl_->truncated_under();
+    const ReadStatus st =
+        format_ == FileFormat::kPcap ? impl_->next_pcap(out) : impl_->next_pcapng(out);
+    if (st == ReadStatus::kFrame && impl_->shrank()) return impl_->truncated_under();
+    return st;
   } catch (const std::exception& e) {
     return impl_->fail(capfile::strfmt("cannot read the record at byte offset %llu: %s",
                                        static_cast<unsigned long long>(consumed_), e.what()));
@@ -414,9 +440,12 @@ void CaptureFileReader::unpin() {
   if (!impl_->mapped()) impl_->unmap();  // finished, or left for read(2), while pinned
 }
 
+bool CaptureFileReader::shrank() const { return impl_->shrank(); }
+
 bool CaptureFileReader::pcap_scan(PcapScan* scan, const uint8_t** cursor,
                                   const uint8_t** limit) const {
-  if (!impl_->mapped() || impl_->done || format_ != FileFormat::kPcap || interfaces_.empty()) {
+  if (!impl_->mapped() || impl_->done || impl_->shrank() || format_ != FileFormat::kPcap ||
+      interfaces_.empty()) {
     return false;
   }
   scan->swap = impl_->swap;

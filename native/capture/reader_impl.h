@@ -104,6 +104,9 @@ struct CaptureFileReader::Impl {
   uint64_t map_offset = 0;
   size_t released = 0;    // page multiple
   bool pinned = false;    // the mapping stays until unpin() (only the part behind is released)
+  int guard = -1;         // capture/map_guard.h slot of the mapping
+  // True once the file was found shorter than the mapping (another process truncated it).
+  bool shrank() const;
   bool mapped() const { return map != nullptr && base == map; }
   bool done = false;  // a final status was returned; next() repeats it
   ReadStatus final_status = ReadStatus::kEof;
@@ -154,6 +157,8 @@ struct CaptureFileReader::Impl {
   // "file ends in the middle of a record at byte offset N (<detail>); the K frames ..."
   ReadStatus truncated(uint64_t offset, const std::string& detail);
   ReadStatus io_error();
+  // The mapped file was truncated by someone else while we read it (map_guard.h).
+  ReadStatus truncated_under();
 };
 
 }  // namespace csumtop

@@ -95,6 +95,8 @@ StepResult FileAnalysis::step_sequential(uint32_t max_frames, uint64_t until, ui
     const uint16_t linktype = fr.iface < ifaces.size() ? ifaces[fr.iface].linktype : 0xffff;
     const uint32_t bad = analyzer_.process_file(fr.iface, fr.data, fr.caplen, fr.wirelen,
                                                 fr.ts_ns, linktype, fr.number);
+    // The file was truncated under us while this frame was read: next() says so.
+    if (reader_.shrank()) continue;
     if (bad != 0 && !opts_.write_path.empty() && !write_failed_) {
       if (!write_frame(fr.iface, static_cast<uint32_t>(ifaces.size()), fr.ts_ns, fr.data,
                        fr.caplen, fr.wirelen)) {
@@ -184,7 +186,7 @@ StepResult FileAnalysis::step_parallel(uint32_t max_frames) {
       }
       if (reader_.bytes_read() < round_join_) return StepResult::kMore;  // budget spent
       pool_->wait();
-      if (reader_.bytes_read() != round_join_) {
+      if (reader_.bytes_read() != round_join_ || reader_.shrank()) {
         // The guess was not a record boundary (the reader went past it): drop the round.
         end_round();
         continue;

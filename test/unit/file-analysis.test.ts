@@ -119,3 +119,28 @@ test('the packed flow table reads back as the flow objects, in report order', ()
   assert.deepEqual(plain(decodeFlows(fa.flowsPacked(25), nativeLayout())), plain(sorted.slice(0, 25)));
   assert.equal(fa.stats().flows, objects.length);
 });
+
+test('a file truncated by someone else while it is read is an error, not a crash (SIGBUS)', () => {
+  const file = path.join(dir, 'shrinking.pcap');
+  for (const threads of ['1', '2']) {
+    writeFileSync(file, readFileSync(big));
+    const script = `
+      const fs = require('node:fs');
+      const { openFileAnalysis } = require(${JSON.stringify(path.resolve(__dirname, '..', '..', 'src', 'native', 'analyzer.js'))});
+      const fa = openFileAnalysis(${JSON.stringify(file)}, {});
+      let r = fa.step(20000);
+      fs.truncateSync(${JSON.stringify(file)}, 20_000_000);
+      while (r.status === 'more') r = fa.step(1 << 16);
+      process.stdout.write(JSON.stringify(r));
+    `;
+    const child = spawnSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, CSUMTOP_THREADS: threads },
+    });
+    assert.equal(child.signal, null, `${threads} thread(s): killed by ${child.signal}`);
+    assert.equal(child.status, 0, child.stderr);
+    const r = JSON.parse(child.stdout) as { status: string; message: string };
+    assert.equal(r.status, 'error');
+    assert.match(r.message, /^read error at byte offset \d+: the file was truncated to 20000000 bytes while it was being read$/);
+  }
+});
