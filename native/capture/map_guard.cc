@@ -97,6 +97,10 @@ void remove(int slot) {
   g_slots[slot].end.store(0, std::memory_order_release);
 }
 
+const std::atomic<bool>* hit_flag(int slot) {
+  return slot >= 0 && slot < kSlots ? &g_slots[slot].hit : nullptr;
+}
+
 bool hit(int slot) {
   return slot >= 0 && slot < kSlots && g_slots[slot].hit.load(std::memory_order_acquire);
 }

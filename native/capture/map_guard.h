@@ -9,6 +9,7 @@
 // the file as truncated while it was being read. Any other SIGBUS goes to the previous
 // handler, or ends the process as it would have without this one.
 #pragma once
+#include <atomic>
 #include <cstddef>
 
 namespace csumtop {
@@ -21,6 +22,8 @@ int add(void* begin, size_t len);
 void remove(int slot);
 // True once a read past the file's end was caught in the mapping of `slot`.
 bool hit(int slot);
+// The flag behind hit(), to test it without a call (valid while the slot is held).
+const std::atomic<bool>* hit_flag(int slot);
 
 }  // namespace mapguard
 }  // namespace csumtop

@@ -113,6 +113,7 @@ bool CaptureFileReader::Impl::try_map(int file) {
     ::munmap(m, static_cast<size_t>(len));
     return false;
   }
+  guard_hit = mapguard::hit_flag(guard);
   // Read ahead generously and drop pages once read; we never come back to them.
   (void)::madvise(m, static_cast<size_t>(len), MADV_SEQUENTIAL);
   map = static_cast<uint8_t*>(m);
@@ -147,12 +148,11 @@ void CaptureFileReader::Impl::release_behind(size_t upto) {
   released = to;
 }
 
-bool CaptureFileReader::Impl::shrank() const { return guard >= 0 && mapguard::hit(guard); }
-
 void CaptureFileReader::Impl::unmap() {
   if (map == nullptr) return;
   mapguard::remove(guard);
   guard = -1;
+  guard_hit = nullptr;
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   const size_t total = (map_len + page - 1) & ~(page - 1);
   if (total > released) (void)::munmap(map + released, total - released);

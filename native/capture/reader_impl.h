@@ -12,6 +12,7 @@
 //    when one record needs more, never beyond the largest record we accept) refilled
 //    with read(2) and compacted in place; frames are pointers into it.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -105,8 +106,9 @@ struct CaptureFileReader::Impl {
   size_t released = 0;    // page multiple
   bool pinned = false;    // the mapping stays until unpin() (only the part behind is released)
   int guard = -1;         // capture/map_guard.h slot of the mapping
+  const std::atomic<bool>* guard_hit = nullptr;
   // True once the file was found shorter than the mapping (another process truncated it).
-  bool shrank() const;
+  bool shrank() const { return guard_hit != nullptr && guard_hit->load(std::memory_order_relaxed); }
   bool mapped() const { return map != nullptr && base == map; }
   bool done = false;  // a final status was returned; next() repeats it
   ReadStatus final_status = ReadStatus::kEof;
