@@ -13,6 +13,8 @@
 
 namespace csumtop {
 
+struct PcapScan;  // capture/record_scan.h
+
 enum class FileFormat : uint8_t { kPcap = 0, kPcapng = 1 };
 
 struct CaptureInterface {
@@ -54,6 +56,23 @@ class CaptureFileReader {
   bool open_fd(int fd, const std::string& display_name);
   ReadStatus next(CapturedFrame* out);
   void close();
+
+  // A regular file is read through a memory mapping (frames point into it). Threads that
+  // decode ahead of the reader in the mapping (pcap_scan) need it to stay: between pin()
+  // and unpin() it is not unmapped, even when the reader reaches the end of the file or
+  // an error; only the pages behind the reader are released as usual.
+  void pin();
+  void unpin();
+  // The mapped file was truncated by another process while being read: what lies past
+  // its new end reads as zeros, and next() reports an error from now on.
+  bool shrank() const;
+  // Mapped pcap files, for threads that decode ahead (capture/record_scan.h): how their
+  // records are read, where the next one starts and where the mapping ends; false for
+  // anything else.
+  bool pcap_scan(PcapScan* scan, const uint8_t** cursor, const uint8_t** limit) const;
+  // Moves past records decoded elsewhere: [cursor, to) must be `frames` whole records
+  // that scan_pcap_record() accepted. Counts them as read.
+  void skip_records(const uint8_t* to, uint64_t frames);
 
   FileFormat format() const { return format_; }
   // Grows as pcapng Interface Description Blocks are read.

@@ -4,6 +4,7 @@
 // pcapng blocks are in pcapng_reader.cc. Errors are return values: nothing here throws
 // to the caller (allocation failures are caught at the public entry points).
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,7 +16,9 @@
 #include <string>
 
 #include "capture/capture_file.h"
+#include "capture/map_guard.h"
 #include "capture/reader_impl.h"
+#include "capture/record_scan.h"
 
 namespace csumtop {
 namespace capfile {
@@ -44,7 +47,22 @@ using capfile::strfmt;
 // ---------------------------------------------------------------------------------------
 // Buffer
 
-Fill CaptureFileReader::Impl::fill(size_t need) {
+Fill CaptureFileReader::Impl::fill_slow(size_t need) {
+  if (!mapped()) return fill_read(need);
+  // The mapping ends at the file's size when it was opened. A file still being written
+  // may have grown since: the rest is read with read(2).
+  if (eof) return Fill::kShort;
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Fill::kIoError;
+  if (static_cast<uint64_t>(st.st_size) <= map_offset + end) {
+    eof = true;
+    return Fill::kShort;
+  }
+  leave_map();
+  return fill_read(need);
+}
+
+Fill CaptureFileReader::Impl::fill_read(size_t need) {
   if (avail() >= need) return Fill::kOk;
   if (pos + need > buf.size()) {
     // Compact: move the partial record to the front. At most one record is moved per
@@ -59,6 +77,7 @@ Fill CaptureFileReader::Impl::fill(size_t need) {
       size_t grown = std::min<size_t>((need + 0xFFFF) & ~size_t{0xFFFF}, kMaxRecord);
       buf.resize(std::max(grown, need));
     }
+    base = buf.data();
   }
   while (avail() < need) {
     if (eof) return Fill::kShort;
@@ -76,8 +95,80 @@ Fill CaptureFileReader::Impl::fill(size_t need) {
   return Fill::kOk;
 }
 
+bool CaptureFileReader::Impl::try_map(int file) {
+  struct stat st;
+  if (::fstat(file, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) return false;
+  const off_t at = ::lseek(file, 0, SEEK_CUR);
+  if (at < 0 || at >= st.st_size) return false;
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t start = static_cast<uint64_t>(at) & ~(page - 1);
+  const uint64_t len = static_cast<uint64_t>(st.st_size) - start;
+  if (len > SIZE_MAX / 2) return false;
+  void* m = ::mmap(nullptr, static_cast<size_t>(len), PROT_READ, MAP_PRIVATE, file, static_cast<off_t>(start));
+  if (m == MAP_FAILED) return false;  // e.g. a file system without mmap: read(2) it is
+  // A file truncated under the mapping must not end the process (SIGBUS): without the
+  // guard, read(2) it is.
+  guard = mapguard::add(m, static_cast<size_t>(len));
+  if (guard < 0) {
+    ::munmap(m, static_cast<size_t>(len));
+    return false;
+  }
+  guard_hit = mapguard::hit_flag(guard);
+  // Read ahead generously and drop pages once read; we never come back to them.
+  (void)::madvise(m, static_cast<size_t>(len), MADV_SEQUENTIAL);
+  map = static_cast<uint8_t*>(m);
+  map_len = static_cast<size_t>(len);
+  map_offset = start;
+  released = 0;
+  base = map;
+  pos = static_cast<size_t>(static_cast<uint64_t>(at) - start);
+  end = map_len;
+  return true;
+}
+
+void CaptureFileReader::Impl::leave_map() {
+  // The partial record at the end of the mapping moves to the read buffer; read(2)
+  // continues where the mapping ends. A pinned mapping stays until unpin().
+  const size_t have = avail();
+  if (buf.size() < std::max(capfile::kInitialBuffer, have)) buf.resize(std::max(capfile::kInitialBuffer, have));
+  std::memcpy(buf.data(), map + pos, have);
+  (void)::lseek(fd, static_cast<off_t>(map_offset + end), SEEK_SET);
+  base = buf.data();
+  pos = 0;
+  end = have;
+  if (!pinned) unmap();
+}
+
+void CaptureFileReader::Impl::release_behind(size_t upto) {
+  if (map == nullptr) return;
+  if (upto > map_len) upto = map_len;
+  const size_t to = upto & ~(capfile::kReleaseStep - 1);
+  if (to <= released) return;
+  (void)::munmap(map + released, to - released);
+  released = to;
+}
+
+void CaptureFileReader::Impl::unmap() {
+  if (map == nullptr) return;
+  mapguard::remove(guard);
+  guard = -1;
+  guard_hit = nullptr;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t total = (map_len + page - 1) & ~(page - 1);
+  if (total > released) (void)::munmap(map + released, total - released);
+  if (base == map) {
+    base = nullptr;
+    pos = end = 0;
+  }
+  map = nullptr;
+  map_len = 0;
+  released = 0;
+}
+
 void CaptureFileReader::Impl::release_buffer() {
   std::vector<uint8_t>().swap(buf);
+  if (!pinned) unmap();  // pinned: until unpin()
+  base = nullptr;
   pos = end = 0;
 }
 
@@ -94,6 +185,7 @@ void CaptureFileReader::Impl::finish(ReadStatus st) {
 void CaptureFileReader::Impl::reset() {
   if (fd >= 0) ::close(fd);
   fd = -1;
+  pinned = false;
   release_buffer();
   name.clear();
   eof = false;
@@ -115,6 +207,14 @@ ReadStatus CaptureFileReader::Impl::io_error() {
   return fail(strfmt("read error at byte offset %llu: %s",
                      static_cast<unsigned long long>(owner->consumed_ + avail()),
                      std::strerror(e)));
+}
+
+ReadStatus CaptureFileReader::Impl::truncated_under() {
+  struct stat st;
+  const long long now = fd >= 0 && ::fstat(fd, &st) == 0 ? static_cast<long long>(st.st_size) : -1;
+  return fail(strfmt("read error at byte offset %llu: the file was truncated to %lld bytes "
+                     "while it was being read",
+                     static_cast<unsigned long long>(owner->consumed_), now));
 }
 
 ReadStatus CaptureFileReader::Impl::truncated(uint64_t offset, const std::string& detail) {
@@ -247,7 +347,7 @@ bool CaptureFileReader::open(const std::string& path) {
       error_ = "cannot read " + path + ": it is a directory";
       return false;
     }
-    // The page cache may drop what we have read: we never come back to it.
+    // Read ahead generously (for the read(2) path; the mapping has its own advice).
     if (S_ISREG(st.st_mode)) (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   }
   return open_fd(fd, path);
@@ -258,7 +358,10 @@ bool CaptureFileReader::open_fd(int fd, const std::string& display_name) {
   try {
     impl_->fd = fd;
     impl_->name = display_name;
-    if (impl_->buf.size() < capfile::kInitialBuffer) impl_->buf.resize(capfile::kInitialBuffer);
+    if (!impl_->try_map(fd)) {
+      if (impl_->buf.size() < capfile::kInitialBuffer) impl_->buf.resize(capfile::kInitialBuffer);
+      impl_->base = impl_->buf.data();
+    }
     Fill f = impl_->fill(4);
     if (f == Fill::kIoError) {
       impl_->io_error();
@@ -305,17 +408,61 @@ bool CaptureFileReader::open_fd(int fd, const std::string& display_name) {
 
 ReadStatus CaptureFileReader::next(CapturedFrame* out) {
   if (impl_->done) return impl_->final_status;
+  // The previous frame is no longer in use: unmap what lies behind it (kReleaseStep at a
+  // time).
+  if (impl_->map != nullptr && impl_->pos >= impl_->released + capfile::kReleaseStep &&
+      impl_->mapped()) {
+    impl_->release_behind(impl_->pos);
+  }
   if (impl_->fd < 0) {
     error_ = "the capture file is not open";
     return ReadStatus::kError;
   }
   try {
-    return format_ == FileFormat::kPcap ? impl_->next_pcap(out) : impl_->next_pcapng(out);
+    // A file truncated while mapped (map_guard.h) reads as zeros past its new end: report
+    // it rather than frames made of zeros, before and after reading a record.
+    if (impl_->shrank()) return impl_->truncated_under();
+    const ReadStatus st =
+        format_ == FileFormat::kPcap ? impl_->next_pcap(out) : impl_->next_pcapng(out);
+    if (st == ReadStatus::kFrame && impl_->shrank()) return impl_->truncated_under();
+    return st;
   } catch (const std::exception& e) {
     return impl_->fail(capfile::strfmt("cannot read the record at byte offset %llu: %s",
                                        static_cast<unsigned long long>(consumed_), e.what()));
   }
 }
+
+void CaptureFileReader::pin() { impl_->pinned = impl_->map != nullptr; }
+
+void CaptureFileReader::unpin() {
+  if (!impl_->pinned) return;
+  impl_->pinned = false;
+  if (!impl_->mapped()) impl_->unmap();  // finished, or left for read(2), while pinned
+}
+
+bool CaptureFileReader::shrank() const { return impl_->shrank(); }
+
+bool CaptureFileReader::pcap_scan(PcapScan* scan, const uint8_t** cursor,
+                                  const uint8_t** limit) const {
+  if (!impl_->mapped() || impl_->done || impl_->shrank() || format_ != FileFormat::kPcap ||
+      interfaces_.empty()) {
+    return false;
+  }
+  scan->swap = impl_->swap;
+  scan->nsec = impl_->nsec;
+  scan->max_caplen = std::min<uint32_t>(capfile::kPcapMaxCaplen, kMaxRecord);
+  scan->linktype = interfaces_[0].linktype;
+  *cursor = impl_->cur();
+  *limit = impl_->base + impl_->end;
+  return true;
+}
+
+void CaptureFileReader::skip_records(const uint8_t* to, uint64_t frames) {
+  if (!impl_->mapped() || to < impl_->cur() || to > impl_->base + impl_->end) return;
+  impl_->consume(static_cast<size_t>(to - impl_->cur()));
+  frames_ += frames;
+}
+
 
 void CaptureFileReader::close_keep_error() {
   std::string keep;

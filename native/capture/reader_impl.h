@@ -1,10 +1,18 @@
 // \summary: Private state of CaptureFileReader shared by pcap_reader.cc and pcapng_reader.cc.
 //
 // Not part of the public API: only the reader's own .cc files include this header.
-// Memory stays flat whatever the file size: one read buffer (kInitialBuffer, grown only
-// when one record needs more, never beyond the largest record we accept) refilled with
-// read(2) and compacted in place; frames are handed out as pointers into it.
+// Memory stays flat whatever the file size. Two ways in, one view of the bytes ([pos, end)
+// of `base`):
+//  - a regular file is mapped (mmap) as a whole and frames are pointers into the mapping:
+//    no copy, no system call per megabyte. Pages behind the reader are unmapped every
+//    kReleaseStep bytes (file pages that stay mapped count as resident memory); the rest
+//    is unmapped at the end, unless pinned (pin()/unpin(): other threads read ahead);
+//  - anything else (a pipe, standard input from a pipe, a file that grew past the
+//    mapping, a failed mmap) goes through one read buffer (kInitialBuffer, grown only
+//    when one record needs more, never beyond the largest record we accept) refilled
+//    with read(2) and compacted in place; frames are pointers into it.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -44,6 +52,8 @@ inline uint32_t load32_be(const uint8_t* p) {
 // libpcap's MAXIMUM_SNAPLEN: a pcap record claiming more is corrupt (pcap.c, sf-pcap.c).
 constexpr uint32_t kPcapMaxCaplen = 256u * 1024u;
 constexpr size_t kInitialBuffer = 1u << 20;
+// Mapped files: how far the reader moves before the pages behind it are unmapped.
+constexpr size_t kReleaseStep = 4u << 20;
 constexpr uint32_t kPcapFileHeaderLen = 24;    // pcap draft section 4
 constexpr uint32_t kPcapRecordHeaderLen = 16;  // pcap draft section 5
 
@@ -80,11 +90,26 @@ struct CaptureFileReader::Impl {
   int fd = -1;
   std::string name;
 
-  // Read buffer: valid bytes are [pos, end); buf[pos] is at file offset owner->consumed_.
+  // Valid bytes are [pos, end) of base; base[pos] is owner->consumed_ bytes into the
+  // capture. base is buf.data() (read(2) path) or map (mapped file).
+  const uint8_t* base = nullptr;
   std::vector<uint8_t> buf;
   size_t pos = 0;
   size_t end = 0;
   bool eof = false;
+
+  // Mapped file: map covers the file from byte map_offset (page aligned) to its size at
+  // open; base == map while the mapping is read. [0, released) is already unmapped.
+  uint8_t* map = nullptr;
+  size_t map_len = 0;     // bytes of the file in the mapping (the last page may be partial)
+  uint64_t map_offset = 0;
+  size_t released = 0;    // page multiple
+  bool pinned = false;    // the mapping stays until unpin() (only the part behind is released)
+  int guard = -1;         // capture/map_guard.h slot of the mapping
+  const std::atomic<bool>* guard_hit = nullptr;
+  // True once the file was found shorter than the mapping (another process truncated it).
+  bool shrank() const { return guard_hit != nullptr && guard_hit->load(std::memory_order_relaxed); }
+  bool mapped() const { return map != nullptr && base == map; }
   bool done = false;  // a final status was returned; next() repeats it
   ReadStatus final_status = ReadStatus::kEof;
 
@@ -97,12 +122,23 @@ struct CaptureFileReader::Impl {
   std::vector<capfile::SectionInterface> section_ifaces;
 
   size_t avail() const { return end - pos; }
-  const uint8_t* cur() const { return buf.data() + pos; }
+  const uint8_t* cur() const { return base + pos; }
   void consume(size_t n) {
     pos += n;
     owner->consumed_ += n;
   }
-  capfile::Fill fill(size_t need);  // makes avail() >= need unless the file ends first
+  // Makes avail() >= need unless the file ends first.
+  capfile::Fill fill(size_t need) {
+    if (avail() >= need) return capfile::Fill::kOk;
+    return fill_slow(need);
+  }
+  capfile::Fill fill_slow(size_t need);
+  capfile::Fill fill_read(size_t need);
+  bool try_map(int fd);        // maps a regular file from its current offset; false: read(2)
+  void leave_map();            // the file grew past the mapping: on with read(2)
+  // Unmaps the pages before position `upto`, in kReleaseStep units.
+  void release_behind(size_t upto);
+  void unmap();                // the whole mapping
   void reset();            // closes the descriptor, frees the buffer, forgets the file
   void release_buffer();
   void finish(ReadStatus st);  // final status reached: remember it, free fd and buffer
@@ -123,6 +159,8 @@ struct CaptureFileReader::Impl {
   // "file ends in the middle of a record at byte offset N (<detail>); the K frames ..."
   ReadStatus truncated(uint64_t offset, const std::string& detail);
   ReadStatus io_error();
+  // The mapped file was truncated by someone else while we read it (map_guard.h).
+  ReadStatus truncated_under();
 };
 
 }  // namespace csumtop

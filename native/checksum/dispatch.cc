@@ -87,12 +87,21 @@ PathSelection select_at_startup() {
 std::atomic<Kernel> g_kernel{nullptr};
 std::atomic<uint8_t> g_active{static_cast<uint8_t>(Path::kAdc64)};
 
+}  // namespace
+
+namespace detail {
+std::atomic<bool> g_short_inline{false};
+}  // namespace detail
+
+namespace {
+
 void ensure_init() {
   // A function-local static: thread-safe, and runs exactly once (C++11 [stmt.dcl]/4).
   static const bool done = [] {
     const PathSelection& sel = startup_selection();
     g_active.store(static_cast<uint8_t>(sel.active), std::memory_order_release);
     g_kernel.store(kernel_for(sel.active), std::memory_order_release);
+    detail::g_short_inline.store(sel.active != Path::kScalar, std::memory_order_release);
     return true;
   }();
   (void)done;
@@ -147,6 +156,7 @@ bool set_active_path(Path p) {
   ensure_init();  // so a later lazy start-up choice cannot overwrite this one
   g_kernel.store(k, std::memory_order_release);
   g_active.store(static_cast<uint8_t>(p), std::memory_order_release);
+  detail::g_short_inline.store(p != Path::kScalar, std::memory_order_release);
   return true;
 }
 

@@ -8,7 +8,7 @@
 #pragma once
 #include <cstring>
 
-#include "checksum/csum.h"
+#include "checksum/csum_internal.h"
 #include "decode/frame.h"
 
 namespace csumtop {
@@ -94,6 +94,15 @@ void transport(Ctx& c, IpLayer* layer, const L4& l4);
 // Tunnels (tunnel.cc): the UDP payload [off, end) of a VXLAN or Geneve port.
 void vxlan(Ctx& c, uint32_t off, uint32_t end);
 void geneve(Ctx& c, uint32_t off, uint32_t end);
+
+// The fast path (fast.cc): decodes the frame completely and returns true, or returns
+// false, having written nothing that the general decoder does not overwrite.
+bool fast(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
+          const DecodeOptions& opts, Frame* out);
+// The same, but a frame with no bad checksum is only described in *good (0); 1: *out
+// holds it; -1: not taken, nothing written.
+int fast_or_good(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
+                 const DecodeOptions& opts, Frame* out, GoodFrame* good);
 
 // Verifies a checksum over [off, off+len) plus `initial`, the field at `field_off`.
 // Fills found/expected/status; `udp` maps a computed 0 to 0xffff (RFC 768).

@@ -150,6 +150,28 @@ struct Frame {
 void decode_frame(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
                   const DecodeOptions& opts, const OffloadHint* hint, Frame* out);
 
+// A frame none of whose checksums is bad, as counting needs it: the kind and status of
+// each checksum in order; the first two are of layer 0, the others of layer 1.
+struct GoodFrame {
+  uint8_t n = 0;
+  uint8_t kind[4] = {0, 0, 0, 0};
+  uint8_t status[4] = {0, 0, 0, 0};
+};
+
+// decode_frame() for counting (offline analysis): when the fast path takes the frame and
+// none of its checksums is bad, it fills only *good (nothing malformed, truncated or
+// unsupported) and returns false, leaving *out as it was. Otherwise *out holds the
+// decoded frame, as decode_frame() leaves it, and it returns true.
+bool decode_frame_or_good(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
+                          uint16_t linktype, const DecodeOptions& opts, Frame* out,
+                          GoodFrame* good);
+
+// decode_frame() without its fast path (decode/fast.cc): the general decoder alone, which
+// the fast path must agree with on every frame it accepts (fuzz_decode checks it).
+void decode_frame_general(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
+                          uint16_t linktype, const DecodeOptions& opts, const OffloadHint* hint,
+                          Frame* out);
+
 // Decodes a frame with what the kernel said about its checksums (live capture):
 // a CHECKSUM_PARTIAL frame has its pending checksum completed in `scratch` as the device
 // would, then every other checksum is verified against the completed frame and the

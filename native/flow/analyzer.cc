@@ -28,14 +28,13 @@ const Frame& Analyzer::process(uint32_t iface, const uint8_t* data, uint32_t cap
   return frame_;
 }
 
-void Analyzer::account(uint32_t iface, const Frame& f, uint64_t frame_number, uint64_t ts_ns,
-                       uint32_t caplen, uint32_t wirelen) {
-  uint64_t* v = counters(iface).v;
+uint32_t count_frame(InterfaceCounters& c, const Frame& f, uint32_t caplen, uint32_t wirelen) {
+  uint64_t* v = c.v;
   v[InterfaceCounters::kFrames]++;
   v[InterfaceCounters::kBytes] += wirelen > caplen ? wirelen : caplen;
   if (f.unsupported_link) {
     v[InterfaceCounters::kUnsupported]++;
-    return;
+    return 0;
   }
   if (f.malformed != kMalformedNone) {
     v[InterfaceCounters::kMalformed]++;
@@ -52,10 +51,60 @@ void Analyzer::account(uint32_t iface, const Frame& f, uint64_t frame_number, ui
       if (e.looks_partial) v[InterfaceCounters::kLooksPartial]++;
     }
   }
-  if (!bad) return;
+  if (!bad) return 0;
   v[InterfaceCounters::kBadFrames]++;
   v[InterfaceCounters::kBadChecksums] += bad;
-  flows_.add(f, iface, frame_number, ts_ns);
+  return bad;
+}
+
+void count_good(InterfaceCounters& c, const GoodFrame& g, uint32_t caplen, uint32_t wirelen) {
+  uint64_t* v = c.v;
+  v[InterfaceCounters::kFrames]++;
+  v[InterfaceCounters::kBytes] += wirelen > caplen ? wirelen : caplen;
+  for (int i = 0; i < g.n; i++) {
+    v[InterfaceCounters::csum_slot(i < 2 ? kLayerOuter : kLayerInner, g.kind[i], g.status[i])]++;
+  }
+}
+
+uint32_t decode_and_count(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
+                          uint16_t linktype, const DecodeOptions& opts, InterfaceCounters& c,
+                          Frame* frame) {
+  GoodFrame g;
+  if (!decode_frame_or_good(data, caplen, wirelen, linktype, opts, frame, &g)) {
+    count_good(c, g, caplen, wirelen);
+    return 0;
+  }
+  return count_frame(c, *frame, caplen, wirelen);
+}
+
+uint32_t Analyzer::process_file(uint32_t iface, const uint8_t* data, uint32_t caplen,
+                                uint32_t wirelen, uint64_t ts_ns, uint16_t linktype,
+                                uint64_t frame_number) {
+  const uint32_t bad =
+      decode_and_count(data, caplen, wirelen, linktype, opts_.decode, counters(iface), &frame_);
+  if (bad == 0) return 0;
+  BadFrameSummary s;
+  summarize_bad(frame_, iface, &s);
+  keep_bad(s, iface, frame_number, ts_ns, caplen, wirelen);
+  return bad;
+}
+
+void Analyzer::account(uint32_t iface, const Frame& f, uint64_t frame_number, uint64_t ts_ns,
+                       uint32_t caplen, uint32_t wirelen) {
+  if (count_frame(counters(iface), f, caplen, wirelen) == 0) return;
+  BadFrameSummary s;
+  summarize_bad(f, iface, &s);
+  keep_bad(s, iface, frame_number, ts_ns, caplen, wirelen);
+}
+
+void Analyzer::add_counters(uint32_t iface, const InterfaceCounters& c) {
+  uint64_t* v = counters(iface).v;
+  for (uint32_t j = 0; j < InterfaceCounters::kStride; j++) v[j] += c.v[j];
+}
+
+void Analyzer::keep_bad(const BadFrameSummary& s, uint32_t iface, uint64_t frame_number,
+                        uint64_t ts_ns, uint32_t caplen, uint32_t wirelen) {
+  flows_.add(s, frame_number, ts_ns);
   if (!opts_.max_records) return;
   if (records_.size() >= opts_.max_records) {
     records_dropped_++;
@@ -69,15 +118,14 @@ void Analyzer::account(uint32_t iface, const Frame& f, uint64_t frame_number, ui
   r.iface = iface;
   r.caplen = caplen;
   r.wirelen = wirelen;
-  r.n_layers = f.nlayers;
-  FlowKey key;
-  flow_key_of(f, iface, &key);
-  r.outer = key.outer;
-  r.inner = key.inner;
-  r.tunnel = key.tunnel;
-  r.vni = key.vni;
-  r.has_inner = key.has_inner;
-  r.n_bad = static_cast<uint8_t>(bad_samples_of(f, r.bad));
+  r.n_layers = s.n_layers;
+  r.outer = s.key.outer;
+  r.inner = s.key.inner;
+  r.tunnel = s.key.tunnel;
+  r.vni = s.key.vni;
+  r.has_inner = s.key.has_inner;
+  r.n_bad = s.n_samples;
+  std::memcpy(r.bad, s.samples, sizeof r.bad);
 }
 
 }  // namespace csumtop

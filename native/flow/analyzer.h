@@ -41,6 +41,21 @@ struct AnalyzerOptions {
   uint32_t max_records = 0;
 };
 
+// The per-interface counting of one decoded frame (`c` is its interface's counters);
+// returns how many of its checksums are bad. Counting is all sums, so frames may be
+// counted in any order and the counters of several threads added up.
+uint32_t count_frame(InterfaceCounters& c, const Frame& f, uint32_t caplen, uint32_t wirelen);
+
+// Counts a frame described by decode_frame_or_good() (no bad checksum).
+void count_good(InterfaceCounters& c, const GoodFrame& g, uint32_t caplen, uint32_t wirelen);
+
+// Decodes (decode_frame_or_good) and counts one frame of a capture file; returns how
+// many of its checksums are bad. *frame holds the decoded frame when that is not 0,
+// and is stale otherwise.
+uint32_t decode_and_count(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
+                          uint16_t linktype, const DecodeOptions& opts, InterfaceCounters& c,
+                          Frame* frame);
+
 class Analyzer {
  public:
   explicit Analyzer(const AnalyzerOptions& opts);
@@ -50,6 +65,19 @@ class Analyzer {
   const Frame& process(uint32_t iface, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
                        uint64_t ts_ns, uint16_t linktype, uint64_t frame_number,
                        const OffloadHint* hint);
+
+  // process() for a capture file: returns the number of bad checksums; the frame
+  // (frame()) is only valid when that is not 0.
+  uint32_t process_file(uint32_t iface, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
+                        uint64_t ts_ns, uint16_t linktype, uint64_t frame_number);
+  const Frame& frame() const { return frame_; }
+
+  // The two halves of process() after decoding, for decoding done elsewhere (other
+  // threads): add counters counted with count_frame(), and keep a bad frame (flow table,
+  // record) -- bad frames in file order, as process() would.
+  void add_counters(uint32_t iface, const InterfaceCounters& c);
+  void keep_bad(const BadFrameSummary& s, uint32_t iface, uint64_t frame_number,
+                uint64_t ts_ns, uint32_t caplen, uint32_t wirelen);
 
   InterfaceCounters& counters(uint32_t iface);  // grows on demand
   uint32_t interface_count() const { return static_cast<uint32_t>(counters_.size()); }

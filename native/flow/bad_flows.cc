@@ -1,7 +1,11 @@
 // \summary: Bounded bad-flow table (see bad_flows.h).
 #include "flow/bad_flows.h"
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cstring>
+#include <new>
 
 namespace csumtop {
 
@@ -51,8 +55,7 @@ int bad_samples_of(const Frame& f, BadChecksumSample* out) {
   return n;
 }
 
-namespace {
-uint64_t hash_key(const FlowKey& k) {
+uint64_t flow_hash(const FlowKey& k) {
   // FNV-1a: bad frames are the rare case, so simplicity beats speed here.
   const uint8_t* p = reinterpret_cast<const uint8_t*>(&k);
   uint64_t h = 1469598103934665603ull;
@@ -62,25 +65,55 @@ uint64_t hash_key(const FlowKey& k) {
   }
   return h;
 }
-}  // namespace
+
+void summarize_bad(const Frame& f, uint32_t iface, BadFrameSummary* out) {
+  flow_key_of(f, iface, &out->key);
+  out->hash = flow_hash(out->key);
+  uint32_t mask = 0;
+  for (int j = 0; j < f.ncsum; j++) {
+    const CsumEntry& e = f.csum[j];
+    if (e.status == kStatusBad) {
+      const uint32_t layer = e.depth == 0 ? kLayerOuter : kLayerInner;
+      mask |= 1u << (layer * kNumKinds + e.kind);
+    }
+  }
+  out->bad_mask = mask;
+  out->n_layers = f.nlayers;
+  std::memset(out->samples, 0, sizeof out->samples);
+  out->n_samples = static_cast<uint8_t>(bad_samples_of(f, out->samples));
+}
 
 BadFlowTable::BadFlowTable(uint32_t max_flows) : max_(max_flows ? max_flows : 1) {
   uint32_t cap = 16;
   while (cap < max_ * 2) cap <<= 1;  // load factor at most 1/2
-  slots_.resize(cap);
+  // Anonymous pages read as zero and are only provided when first touched (calloc would
+  // memset a block that malloc takes from its heap rather than from mmap).
+  bytes_ = size_t{cap} * sizeof(BadFlow);
+  void* m = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) throw std::bad_alloc();
+  slots_ = static_cast<BadFlow*>(m);
   mask_ = cap - 1;
 }
 
+BadFlowTable::~BadFlowTable() { ::munmap(slots_, bytes_); }
+
 void BadFlowTable::clear() {
-  for (BadFlow& b : slots_) b.used = 0;
+  for (uint32_t i : used_) slots_[i].used = 0;
+  used_.clear();
+  used_sorted_ = true;
   size_ = 0;
   evicted_ = 0;
 }
 
-void BadFlowTable::add(const Frame& f, uint32_t iface, uint64_t frame_number, uint64_t ts_ns) {
-  FlowKey key;
-  flow_key_of(f, iface, &key);
-  uint32_t i = static_cast<uint32_t>(hash_key(key)) & mask_;
+void BadFlowTable::sort_used() const {
+  if (used_sorted_) return;
+  std::sort(used_.begin(), used_.end());
+  used_sorted_ = true;
+}
+
+void BadFlowTable::add(const BadFrameSummary& s, uint64_t frame_number, uint64_t ts_ns) {
+  const FlowKey& key = s.key;
+  uint32_t i = static_cast<uint32_t>(s.hash) & mask_;
   for (;; i = (i + 1) & mask_) {
     BadFlow& b = slots_[i];
     if (!b.used) {
@@ -88,6 +121,8 @@ void BadFlowTable::add(const Frame& f, uint32_t iface, uint64_t frame_number, ui
         evicted_++;
         return;
       }
+      used_.push_back(i);  // before anything changes: push_back may throw bad_alloc
+      used_sorted_ = used_.size() == 1 || (used_sorted_ && used_[used_.size() - 2] < i);
       b.used = 1;
       b.key = key;
       b.count = 0;
@@ -95,7 +130,8 @@ void BadFlowTable::add(const Frame& f, uint32_t iface, uint64_t frame_number, ui
       b.last_ns = ts_ns;
       b.bad_mask = 0;
       b.example_frame = frame_number;
-      b.n_example = static_cast<uint8_t>(bad_samples_of(f, b.example));
+      b.n_example = s.n_samples;
+      std::memcpy(b.example, s.samples, sizeof b.example);
       size_++;
     } else if (std::memcmp(&b.key, &key, sizeof key) != 0) {
       continue;
@@ -103,13 +139,7 @@ void BadFlowTable::add(const Frame& f, uint32_t iface, uint64_t frame_number, ui
     b.count++;
     if (ts_ns < b.first_ns) b.first_ns = ts_ns;
     if (ts_ns > b.last_ns) b.last_ns = ts_ns;
-    for (int j = 0; j < f.ncsum; j++) {
-      const CsumEntry& e = f.csum[j];
-      if (e.status == kStatusBad) {
-        const uint32_t layer = e.depth == 0 ? kLayerOuter : kLayerInner;
-        b.bad_mask |= 1u << (layer * kNumKinds + e.kind);
-      }
-    }
+    b.bad_mask |= s.bad_mask;
     return;
   }
 }

@@ -4,7 +4,12 @@
 // Open addressing with linear probing in a fixed array: no allocation after
 // construction. When the table is full a new flow is not kept and `evicted()` counts it;
 // its frames are still counted per interface (architecture.md, "Bounded everything").
+// The array (about 20 MB for the default 65536 flows) is anonymous memory, so the
+// operating system provides its pages only as flows land in them: a capture with a few
+// bad flows costs a few pages, not the whole table, and no time clearing it. The used
+// slots are listed on the side so that for_each() never walks the untouched rest.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -33,15 +38,27 @@ struct FlowKey {
   FlowEndpoint outer, inner;
 };
 
+// Trivial as well: the table's slots start out as zero bytes, which is an unused slot.
 struct BadFlow {
-  FlowKey key{};
-  uint64_t count = 0;
-  uint64_t first_ns = 0, last_ns = 0;
-  uint64_t example_frame = 0;
-  uint32_t bad_mask = 0;  // bit (layer * kNumKinds + kind) for every bad checksum seen
-  uint8_t n_example = 0;
+  FlowKey key;
+  uint64_t count;
+  uint64_t first_ns, last_ns;
+  uint64_t example_frame;
+  uint32_t bad_mask;  // bit (layer * kNumKinds + kind) for every bad checksum seen
+  uint8_t n_example;
   BadChecksumSample example[kMaxSampleChecksums];
-  uint8_t used = 0;
+  uint8_t used;
+};
+
+// What the flow table and the bad-frame records need of one bad frame, computed where
+// the frame is decoded (possibly another thread) and applied later, in file order.
+struct BadFrameSummary {
+  FlowKey key;
+  uint64_t hash;      // flow_hash(key)
+  uint32_t bad_mask;  // bit (layer * kNumKinds + kind) for every bad checksum
+  uint8_t n_samples;
+  uint8_t n_layers;
+  BadChecksumSample samples[kMaxSampleChecksums];
 };
 
 // Fills the endpoint of layer `l` (ports only when the transport header was decoded).
@@ -50,24 +67,36 @@ void endpoint_of(const IpLayer& l, FlowEndpoint* ep);
 void flow_key_of(const Frame& f, uint32_t iface, FlowKey* key);
 // Up to kMaxSampleChecksums bad checksums of the frame; returns how many.
 int bad_samples_of(const Frame& f, BadChecksumSample* out);
+uint64_t flow_hash(const FlowKey& k);
+// The summary of a frame with at least one bad checksum.
+void summarize_bad(const Frame& f, uint32_t iface, BadFrameSummary* out);
 
 class BadFlowTable {
  public:
   explicit BadFlowTable(uint32_t max_flows);
+  ~BadFlowTable();
+  BadFlowTable(const BadFlowTable&) = delete;
+  BadFlowTable& operator=(const BadFlowTable&) = delete;
   // Records one bad frame of this flow.
-  void add(const Frame& f, uint32_t iface, uint64_t frame_number, uint64_t ts_ns);
+  void add(const BadFrameSummary& s, uint64_t frame_number, uint64_t ts_ns);
   uint64_t evicted() const { return evicted_; }
   uint32_t size() const { return size_; }
-  // Calls fn(const BadFlow&) for every flow, in no particular order.
+  // Calls fn(const BadFlow&) for every flow, in slot order (no meaningful order, but
+  // the same for the same input).
   template <typename Fn>
   void for_each(Fn fn) const {
-    for (const BadFlow& b : slots_)
-      if (b.used) fn(b);
+    sort_used();
+    for (uint32_t i : used_) fn(slots_[i]);
   }
   void clear();
 
  private:
-  std::vector<BadFlow> slots_;
+  void sort_used() const;
+
+  BadFlow* slots_ = nullptr;  // mask_ + 1 slots, anonymous zero pages
+  size_t bytes_ = 0;
+  mutable std::vector<uint32_t> used_;  // indices of used slots
+  mutable bool used_sorted_ = true;
   uint32_t mask_ = 0;
   uint32_t size_ = 0;
   uint32_t max_ = 0;

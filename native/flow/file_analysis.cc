@@ -1,10 +1,36 @@
 // \summary: Offline analysis driver (see file_analysis.h).
 #include "flow/file_analysis.h"
 
+#include <algorithm>
+
 namespace csumtop {
+
+namespace {
+
+// A round covers kRoundBytes of the file, split evenly between this thread and the
+// helpers; the helpers' part stays mapped until it is applied. A helper decodes at most
+// kSegmentFrames frames (its bad frames wait in memory).
+constexpr uint64_t kRoundBytes = 32u << 20;
+constexpr uint32_t kSegmentFrames = 65536;
+// This thread's share of a round, in percent of an even share.
+#ifndef OWN_SHARE
+#define OWN_SHARE 85
+#endif
+constexpr uint64_t kOwnShare = OWN_SHARE;
+// How far past its nominal start a segment's first record is looked for.
+constexpr size_t kSyncScan = 512u << 10;
+// Smaller files (or what is left of one) are not worth a thread.
+constexpr uint64_t kParallelMinBytes = 8u << 20;
+
+}  // namespace
 
 FileAnalysis::FileAnalysis(const FileAnalysisOptions& opts)
     : opts_(opts), analyzer_(opts.analyzer) {}
+
+FileAnalysis::~FileAnalysis() {
+  // Helpers may still be decoding into segs_ (destroyed before pool_) from the mapping.
+  if (pool_) pool_->wait();
+}
 
 bool FileAnalysis::open(const std::string& path) {
   const bool ok = path == "-" ? reader_.open_fd(0, "standard input") : reader_.open(path);
@@ -15,40 +41,206 @@ bool FileAnalysis::open(const std::string& path) {
   return true;
 }
 
+void FileAnalysis::note_frame(uint64_t ts_ns) {
+  if (frames_ == 0 || ts_ns < first_ns_) first_ns_ = ts_ns;
+  if (ts_ns > last_ns_) last_ns_ = ts_ns;
+  frames_++;
+}
+
+StepResult FileAnalysis::reader_end(ReadStatus st) {
+  switch (st) {
+    case ReadStatus::kTruncated:
+      warning_ = reader_.error();
+      return StepResult::kTruncated;
+    case ReadStatus::kError:
+      error_ = reader_.error();
+      return StepResult::kError;
+    default:
+      return StepResult::kDone;
+  }
+}
+
 StepResult FileAnalysis::step(uint32_t max_frames) {
+  if (!pool_decided_) {
+    pool_decided_ = true;
+    const unsigned threads = decode_threads();
+    PcapScan scan;
+    const uint8_t* cursor;
+    const uint8_t* limit;
+    if (threads > 1 && reader_.pcap_scan(&scan, &cursor, &limit) &&
+        static_cast<uint64_t>(limit - cursor) >= kParallelMinBytes) {
+      pool_ = std::make_unique<SegmentPool>(threads - 1, opts_.analyzer.decode);
+      segs_.resize(threads - 1);
+      for (Segment& sg : segs_) sg.bad.reserve(kSegmentFrames);
+    }
+  }
+  if (pool_) return step_parallel(max_frames);
+  uint32_t done;
+  return step_sequential(max_frames, UINT64_MAX, &done);
+}
+
+StepResult FileAnalysis::step_sequential(uint32_t max_frames, uint64_t until, uint32_t* done) {
   CapturedFrame fr;
   const std::vector<CaptureInterface>& ifaces = reader_.interfaces();
-  for (uint32_t n = 0; n < max_frames; n++) {
-    switch (reader_.next(&fr)) {
-      case ReadStatus::kFrame:
-        break;
-      case ReadStatus::kEof:
-        return StepResult::kDone;
-      case ReadStatus::kTruncated:
-        warning_ = reader_.error();
-        return StepResult::kTruncated;
-      case ReadStatus::kError:
-        error_ = reader_.error();
-        return StepResult::kError;
+  uint32_t n = 0;
+  StepResult result = StepResult::kMore;
+  while (n < max_frames && reader_.bytes_read() < until) {
+    const ReadStatus st = reader_.next(&fr);
+    if (st != ReadStatus::kFrame) {
+      result = reader_end(st);
+      break;
     }
-    if (frames_ == 0 || fr.ts_ns < first_ns_) first_ns_ = fr.ts_ns;
-    if (fr.ts_ns > last_ns_) last_ns_ = fr.ts_ns;
-    frames_++;
+    n++;
+    note_frame(fr.ts_ns);
     const uint16_t linktype = fr.iface < ifaces.size() ? ifaces[fr.iface].linktype : 0xffff;
-    const Frame& f = analyzer_.process(fr.iface, fr.data, fr.caplen, fr.wirelen, fr.ts_ns,
-                                       linktype, fr.number, nullptr);
-    if (!opts_.write_path.empty() && f.has_bad() && !write_failed_) {
-      if (!write_frame(fr)) {
+    const uint32_t bad = analyzer_.process_file(fr.iface, fr.data, fr.caplen, fr.wirelen,
+                                                fr.ts_ns, linktype, fr.number);
+    // The file was truncated under us while this frame was read: next() says so.
+    if (reader_.shrank()) continue;
+    if (bad != 0 && !opts_.write_path.empty() && !write_failed_) {
+      if (!write_frame(fr.iface, static_cast<uint32_t>(ifaces.size()), fr.ts_ns, fr.data,
+                       fr.caplen, fr.wirelen)) {
         write_failed_ = true;
-        return StepResult::kError;
+        result = StepResult::kError;
+        break;
       }
     }
+  }
+  *done = n;
+  return result;
+}
+
+bool FileAnalysis::start_round() {
+  const uint8_t* cursor;
+  const uint8_t* limit;
+  if (reader_.bytes_read() < no_split_before_ ||
+      !reader_.pcap_scan(&round_scan_, &cursor, &limit)) {
+    return false;
+  }
+  const uint64_t left = static_cast<uint64_t>(limit - cursor);
+  if (left < kParallelMinBytes) return false;
+  const uint64_t span = left < kRoundBytes ? left : kRoundBytes;
+  // This thread's part is a little smaller: it also reads through the reader, applies
+  // the segments and unmaps the file behind itself.
+  const uint64_t own = span * kOwnShare / (100 * (segs_.size() + 1));
+  const uint64_t piece = (span - own) / segs_.size();
+  // Segment j starts at the first plausible record at or after cursor + own + j * piece
+  // and runs to where segment j + 1 starts (the last one to cursor + span).
+  unsigned n = 0;
+  const uint8_t* prev = cursor;
+  for (unsigned j = 0; j < segs_.size(); j++) {
+    const uint8_t* from = cursor + own + j * piece;
+    if (from <= prev) break;
+    const uint8_t* scan_end = limit - from > static_cast<ptrdiff_t>(kSyncScan) ? from + kSyncScan : limit;
+    const uint8_t* at = sync_pcap(round_scan_, from, scan_end, limit);
+    if (at == nullptr) break;
+    segs_[j].begin = at;
+    segs_[j].limit = limit;
+    segs_[j].max_frames = kSegmentFrames;
+    if (j > 0) segs_[j - 1].stop = at;
+    prev = at;
+    n = j + 1;
+  }
+  if (n == 0) {
+    // No record start found where one was looked for: try again a round later.
+    no_split_before_ = reader_.bytes_read() + span;
+    return false;
+  }
+  segs_[n - 1].stop = cursor + span > segs_[n - 1].begin ? cursor + span : segs_[n - 1].begin;
+  round_join_ = reader_.bytes_read() + static_cast<uint64_t>(segs_[0].begin - cursor);
+  round_segs_ = n;
+  round_next_ = 0;
+  round_ = true;
+  reader_.pin();  // the helpers read ahead: the mapping stays even if the reader ends
+  pool_->start(round_scan_, segs_.data(), n);
+  return true;
+}
+
+void FileAnalysis::end_round() {
+  pool_->wait();
+  reader_.unpin();
+  round_ = false;
+}
+
+StepResult FileAnalysis::step_parallel(uint32_t max_frames) {
+  uint32_t n = 0;
+  while (n < max_frames) {
+    if (!round_ && !start_round()) {
+      // One thread for a stretch: up to where the next round may start.
+      uint32_t done;
+      const uint64_t until = no_split_before_ > reader_.bytes_read() ? no_split_before_ : UINT64_MAX;
+      const StepResult r = step_sequential(max_frames - n, until, &done);
+      n += done;
+      if (r != StepResult::kMore) return r;
+      if (until == UINT64_MAX) return r;  // not splittable any more (read(2), end near)
+      continue;
+    }
+    if (round_next_ == 0) {
+      // This thread's part: up to the first segment.
+      uint32_t done;
+      const StepResult r = step_sequential(max_frames - n, round_join_, &done);
+      n += done;
+      if (r != StepResult::kMore) {
+        end_round();
+        return r;
+      }
+      if (reader_.bytes_read() < round_join_) return StepResult::kMore;  // budget spent
+      pool_->wait();
+      if (reader_.bytes_read() != round_join_ || reader_.shrank()) {
+        // The guess was not a record boundary (the reader went past it): drop the round.
+        end_round();
+        continue;
+      }
+    }
+    // Apply the segments in order while each starts where the one before ended.
+    while (round_next_ < round_segs_) {
+      const Segment& seg = segs_[round_next_];
+      if (round_next_ > 0 && segs_[round_next_ - 1].end != seg.begin) break;
+      if (n > 0 && seg.frames > max_frames - n) return StepResult::kMore;  // next step
+      if (!commit(seg)) {
+        write_failed_ = true;
+        end_round();
+        return StepResult::kError;
+      }
+      n += static_cast<uint32_t>(seg.frames);
+      round_next_++;
+    }
+    end_round();
   }
   return StepResult::kMore;
 }
 
-bool FileAnalysis::open_writer() {
-  const std::vector<CaptureInterface>& ifaces = reader_.interfaces();
+bool FileAnalysis::commit(const Segment& seg) {
+  const uint64_t base = reader_.frames_read();
+  const bool writing = !opts_.write_path.empty() && !write_failed_;
+  for (const SegmentEvent& e : seg.bad) {
+    analyzer_.keep_bad(e.summary, 0, base + e.index + 1, e.ts_ns, e.caplen, e.wirelen);
+    if (writing && !write_frame(0, 1, e.ts_ns, e.data, e.caplen, e.wirelen)) {
+      // As the one-thread path: everything up to this frame is counted, nothing after.
+      const uint8_t* p = seg.begin;
+      CapturedFrame fr;
+      for (uint32_t i = 0; i <= e.index && scan_pcap_record(round_scan_, p, seg.limit, &fr); i++) {
+        note_frame(fr.ts_ns);
+        decode_and_count(fr.data, fr.caplen, fr.wirelen, round_scan_.linktype,
+                         opts_.analyzer.decode, analyzer_.counters(0), &frame_);
+        p = fr.data + fr.caplen;
+      }
+      return false;
+    }
+  }
+  if (seg.frames != 0) {
+    analyzer_.add_counters(0, seg.counters);
+    if (frames_ == 0 || seg.first_ns < first_ns_) first_ns_ = seg.first_ns;
+    if (seg.last_ns > last_ns_) last_ns_ = seg.last_ns;
+    frames_ += seg.frames;
+  }
+  reader_.skip_records(seg.end, seg.frames);
+  return true;
+}
+
+bool FileAnalysis::open_writer(size_t n_ifaces) {
+  const std::vector<CaptureInterface>& all = reader_.interfaces();
+  const std::vector<CaptureInterface> ifaces(all.begin(), all.begin() + std::min(n_ifaces, all.size()));
   if (ifaces.empty()) {
     error_ = "cannot write " + opts_.write_path + ": the capture defines no interface";
     return false;
@@ -68,20 +260,22 @@ bool FileAnalysis::open_writer() {
   return true;
 }
 
-bool FileAnalysis::write_frame(const CapturedFrame& fr) {
-  if (!writer_.is_open() && !open_writer()) return false;
-  if (fr.iface >= writer_ifaces_ && reader_.format() == FileFormat::kPcapng) {
+bool FileAnalysis::write_frame(uint32_t frame_iface, uint32_t n_ifaces, uint64_t ts_ns,
+                               const uint8_t* data, uint32_t caplen, uint32_t wirelen) {
+  // n_ifaces: the interfaces defined when this frame was read (the reader may be ahead).
+  if (!writer_.is_open() && !open_writer(n_ifaces)) return false;
+  if (frame_iface >= writer_ifaces_ && reader_.format() == FileFormat::kPcapng) {
     // An interface defined after the writer was opened (a later IDB or section).
-    for (size_t i = writer_ifaces_; i < reader_.interfaces().size(); i++) {
+    for (size_t i = writer_ifaces_; i < n_ifaces; i++) {
       if (!writer_.add_interface(reader_.interfaces()[i])) {
         error_ = writer_.error();
         return false;
       }
     }
-    writer_ifaces_ = reader_.interfaces().size();
+    writer_ifaces_ = n_ifaces;
   }
-  const uint32_t iface = reader_.format() == FileFormat::kPcap ? 0 : fr.iface;
-  if (!writer_.write(iface, fr.ts_ns, fr.data, fr.caplen, fr.wirelen)) {
+  const uint32_t iface = reader_.format() == FileFormat::kPcap ? 0 : frame_iface;
+  if (!writer_.write(iface, ts_ns, data, caplen, wirelen)) {
     error_ = writer_.error();
     return false;
   }
@@ -89,8 +283,10 @@ bool FileAnalysis::write_frame(const CapturedFrame& fr) {
 }
 
 bool FileAnalysis::finish() {
+  if (round_) end_round();
+  pool_.reset();  // the helper threads are done
   if (opts_.write_path.empty() || write_failed_) return !write_failed_;
-  if (!writer_.is_open() && !open_writer()) return false;
+  if (!writer_.is_open() && !open_writer(reader_.interfaces().size())) return false;
   if (!writer_.close()) {
     error_ = writer_.error();
     return false;

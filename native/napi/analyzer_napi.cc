@@ -1,8 +1,10 @@
 // \summary: N-API surface of the decoder and the offline analysis: argument checks and
 // conversions only.
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "flow/file_analysis.h"
 #include "napi/convert.h"
@@ -141,6 +143,23 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   rec.Set("bFound", static_cast<uint32_t>(offsetof(BadChecksumSample, found)));
   rec.Set("bExpected", static_cast<uint32_t>(offsetof(BadChecksumSample, expected)));
   o.Set("record", rec);
+  // The bad-flow table entries as flowsPacked() copies them (BadFlow).
+  Napi::Object fl = Napi::Object::New(env);
+  fl.Set("size", static_cast<uint32_t>(sizeof(BadFlow)));
+  fl.Set("iface", static_cast<uint32_t>(offsetof(BadFlow, key) + offsetof(FlowKey, iface)));
+  fl.Set("tunnel", static_cast<uint32_t>(offsetof(BadFlow, key) + offsetof(FlowKey, tunnel)));
+  fl.Set("hasInner", static_cast<uint32_t>(offsetof(BadFlow, key) + offsetof(FlowKey, has_inner)));
+  fl.Set("vni", static_cast<uint32_t>(offsetof(BadFlow, key) + offsetof(FlowKey, vni)));
+  fl.Set("outer", static_cast<uint32_t>(offsetof(BadFlow, key) + offsetof(FlowKey, outer)));
+  fl.Set("inner", static_cast<uint32_t>(offsetof(BadFlow, key) + offsetof(FlowKey, inner)));
+  fl.Set("count", static_cast<uint32_t>(offsetof(BadFlow, count)));
+  fl.Set("firstNs", static_cast<uint32_t>(offsetof(BadFlow, first_ns)));
+  fl.Set("lastNs", static_cast<uint32_t>(offsetof(BadFlow, last_ns)));
+  fl.Set("exampleFrame", static_cast<uint32_t>(offsetof(BadFlow, example_frame)));
+  fl.Set("badMask", static_cast<uint32_t>(offsetof(BadFlow, bad_mask)));
+  fl.Set("nExample", static_cast<uint32_t>(offsetof(BadFlow, n_example)));
+  fl.Set("example", static_cast<uint32_t>(offsetof(BadFlow, example)));
+  o.Set("flow", fl);
   return o;
 }
 
@@ -153,6 +172,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
                         InstanceMethod("interfaces", &FileAnalysisWrap::Interfaces),
                         InstanceMethod("counters", &FileAnalysisWrap::Counters),
                         InstanceMethod("flows", &FileAnalysisWrap::Flows),
+                        InstanceMethod("flowsPacked", &FileAnalysisWrap::FlowsPacked),
                         InstanceMethod("takeRecords", &FileAnalysisWrap::TakeRecords),
                         InstanceMethod("stats", &FileAnalysisWrap::Stats)});
   }
@@ -249,6 +269,30 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     return flows_array(info.Env(), fa_->analyzer().flows());
   }
 
+  // flowsPacked(limit?): the bad-flow table as packed BadFlow entries (layout().flow),
+  // one copy and no object per flow (a report may have tens of thousands), in report
+  // order: most frequent first, then first seen first, then for_each order (exactly the
+  // report's stable sort of flows()); only the first `limit` when it is given and not 0.
+  Napi::Value FlowsPacked(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    size_t limit = 0;
+    if (info.Length() > 0 && info[0].IsNumber()) limit = info[0].As<Napi::Number>().Uint32Value();
+    const BadFlowTable& t = fa_->analyzer().flows();
+    std::vector<const BadFlow*> flows;
+    flows.reserve(t.size());
+    t.for_each([&](const BadFlow& b) { flows.push_back(&b); });
+    std::stable_sort(flows.begin(), flows.end(), [](const BadFlow* a, const BadFlow* b) {
+      if (a->count != b->count) return a->count > b->count;
+      return a->first_ns < b->first_ns;
+    });
+    if (limit != 0 && flows.size() > limit) flows.resize(limit);
+    Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, flows.size() * sizeof(BadFlow));
+    for (size_t k = 0; k < flows.size(); k++) {
+      std::memcpy(buf.Data() + k * sizeof(BadFlow), flows[k], sizeof(BadFlow));
+    }
+    return buf;
+  }
+
   // The packed BadFrameRecords since the last call (a copy), then clears them.
   Napi::Value TakeRecords(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -271,6 +315,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     o.Set("bytesRead", static_cast<double>(fa_->reader().bytes_read()));
     o.Set("blocksSkipped", static_cast<double>(fa_->reader().blocks_skipped()));
     o.Set("flowsEvicted", static_cast<double>(fa_->analyzer().flows().evicted()));
+    o.Set("flows", static_cast<double>(fa_->analyzer().flows().size()));
     o.Set("recordsDropped", static_cast<double>(fa_->analyzer().records_dropped()));
     return o;
   }

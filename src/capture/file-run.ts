@@ -4,6 +4,7 @@
  * records (with --list) and the final counters cross to JavaScript.
  */
 import {
+  decodeFlows,
   nativeLayout,
   openFileAnalysis,
   type FileAnalysisOptions,
@@ -17,7 +18,10 @@ export interface FileRun {
   path: string;
   interfaces: FileInterface[];
   counters: Float64Array;
+  /** The flows in report order: all of them, or the first `topFlows` when asked. */
   flows: NativeFlow[];
+  /** How many flows there are (flows may hold fewer). */
+  flowCount: number;
   badFrames: DecodedRecord[] | null;
   stats: FileStats;
   /** The file ended mid-record: what was read is reported, with this warning. */
@@ -32,7 +36,8 @@ const STEP_FRAMES = 1 << 16;
 
 export class InputError extends Error {}
 
-export function analyzeFile(path: string, options: FileAnalysisOptions): FileRun {
+/** topFlows: only the most frequent flows are wanted (a text report); 0 or absent: all. */
+export function analyzeFile(path: string, options: FileAnalysisOptions & { topFlows?: number }): FileRun {
   let fa;
   try {
     fa = openFileAnalysis(path, options);
@@ -68,7 +73,8 @@ export function analyzeFile(path: string, options: FileAnalysisOptions): FileRun
     path,
     interfaces: fa.interfaces(),
     counters: fa.counters(),
-    flows: fa.flows(),
+    flows: decodeFlows(fa.flowsPacked(options.topFlows ?? 0), layout),
+    flowCount: stats.flows,
     badFrames,
     stats,
     cutShort,

@@ -52,4 +52,5 @@ Exit status:
 
 Environment:
   CSUMTOP_CSUM_PATH      force a checksum engine: scalar, adc64, sse2, avx2, neon
+  CSUMTOP_THREADS        threads for -r FILE (default: the CPUs csumtop may use; 1: one)
 `;

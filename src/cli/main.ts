@@ -43,6 +43,8 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
     listBad: opts.list,
     write: opts.write ?? undefined,
     overwrite: true,
+    // The text report shows the top flows only: the rest need not be converted.
+    topFlows: opts.json ? 0 : opts.top,
   });
   const doc = buildReport(fileReportInput(run), { version: version(), checksumPath: activeChecksumPath() });
   if (opts.write !== null && run.error === null) doc.written = { path: opts.write, frames: run.stats.written };

@@ -38,12 +38,21 @@ export function formatAddress(family: number, b: Uint8Array): string {
   return family === 4 ? formatIPv4(b) : formatIPv6(b);
 }
 
+// The date and time to the second, by second: a report formats two times per flow,
+// mostly within the few seconds or minutes a capture spans.
+const secondsCache = new Map<bigint, string>();
+
 /** Nanoseconds since the epoch as ISO 8601 with all nine fractional digits. */
 export function formatTimeNs(ns: bigint): string {
-  const ms = ns / 1_000_000n;
-  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
-  const iso = new Date(Number(ms)).toISOString(); // 2026-11-21T10:00:00.123Z
-  return `${iso.slice(0, 19)}.${frac}Z`;
+  const sec = ns / 1_000_000_000n;
+  let head = secondsCache.get(sec);
+  if (head === undefined) {
+    head = new Date(Number(sec) * 1000).toISOString().slice(0, 19); // 2026-11-21T10:00:00
+    if (secondsCache.size >= 4096) secondsCache.clear();
+    secondsCache.set(sec, head);
+  }
+  const frac = (ns - sec * 1_000_000_000n).toString().padStart(9, '0');
+  return `${head}.${frac}Z`;
 }
 
 export function hex16(v: number): string {

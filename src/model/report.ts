@@ -139,6 +139,11 @@ export interface ReportDocument {
   };
   interfaces: InterfaceReport[];
   flows: FlowReport[];
+  /**
+   * Only when `flows` holds just the most frequent flows (the text report asks for its
+   * top N alone): how many flows there are. Never in --json output, which has them all.
+   */
+  flowCount?: number;
   /** Flows not kept because the flow table was full (their frames are still counted). */
   flowsEvicted: number;
   /** Present with --list: every frame with a bad checksum, in file order. */

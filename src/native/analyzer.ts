@@ -84,6 +84,24 @@ export interface RecordLayout {
   bExpected: number;
 }
 
+/** Offsets within one entry of FileAnalysis.flowsPacked() (native BadFlow). */
+export interface FlowLayout {
+  size: number;
+  iface: number;
+  tunnel: number;
+  hasInner: number;
+  vni: number;
+  outer: number;
+  inner: number;
+  count: number;
+  firstNs: number;
+  lastNs: number;
+  exampleFrame: number;
+  badMask: number;
+  nExample: number;
+  example: number;
+}
+
 export interface NativeLayout {
   counterStride: number;
   slots: {
@@ -105,6 +123,7 @@ export interface NativeLayout {
   numMalformed: number;
   malformedNames: string[];
   record: RecordLayout;
+  flow: FlowLayout;
 }
 
 export interface FileInterface {
@@ -151,6 +170,8 @@ export interface FileStats {
   bytesRead: number;
   blocksSkipped: number;
   flowsEvicted: number;
+  /** Flows in the bad-flow table. */
+  flows: number;
   recordsDropped: number;
 }
 
@@ -168,6 +189,12 @@ export interface FileAnalysis {
   interfaces(): FileInterface[];
   counters(): Float64Array;
   flows(): NativeFlow[];
+  /**
+   * The flow table as packed entries (layout().flow), most frequent first, then first
+   * seen first (the report's order); only the first `limit` when given and not 0.
+   * decodeFlows() reads them.
+   */
+  flowsPacked(limit?: number): Buffer;
   takeRecords(): Buffer;
   stats(): FileStats;
 }
@@ -200,4 +227,58 @@ export function nativeLayout(): NativeLayout {
 export function openFileAnalysis(path: string, options: FileAnalysisOptions): FileAnalysis {
   const Ctor = addon().FileAnalysis;
   return new Ctor(path, options);
+}
+
+/**
+ * The entries of FileAnalysis.flowsPacked() as NativeFlow objects, equal to what
+ * flows() returns (addresses are views of `buf`, not copies).
+ */
+export function decodeFlows(buf: Buffer, L: NativeLayout): NativeFlow[] {
+  const F = L.flow;
+  const R = L.record;
+  const endpoint = (off: number): NativeEndpoint => {
+    const family = buf[off + R.epFamily];
+    const len = family === 4 ? 4 : 16;
+    return {
+      family,
+      proto: buf[off + R.epProto],
+      hasPorts: buf[off + R.epHasPorts] !== 0,
+      sport: buf.readUInt16LE(off + R.epSport),
+      dport: buf.readUInt16LE(off + R.epDport),
+      src: buf.subarray(off + R.epSrc, off + R.epSrc + len),
+      dst: buf.subarray(off + R.epDst, off + R.epDst + len),
+    };
+  };
+  const out: NativeFlow[] = [];
+  for (let off = 0; off + F.size <= buf.length; off += F.size) {
+    const hasInner = buf[off + F.hasInner] !== 0;
+    const example: NativeBadChecksum[] = [];
+    const n = Math.min(buf[off + F.nExample], R.maxBad);
+    for (let i = 0; i < n; i++) {
+      const b = off + F.example + i * R.badSize;
+      example.push({
+        depth: buf[b + R.bDepth],
+        kind: buf[b + R.bKind],
+        looksPartial: buf[b + R.bLooksPartial] !== 0,
+        found: buf.readUInt16LE(b + R.bFound),
+        expected: buf.readUInt16LE(b + R.bExpected),
+      });
+    }
+    const flow: NativeFlow = {
+      iface: buf.readUInt32LE(off + F.iface),
+      tunnel: buf[off + F.tunnel],
+      vni: buf.readUInt32LE(off + F.vni),
+      hasInner,
+      outer: endpoint(off + F.outer),
+      count: Number(buf.readBigUInt64LE(off + F.count)),
+      firstNs: buf.readBigUInt64LE(off + F.firstNs),
+      lastNs: buf.readBigUInt64LE(off + F.lastNs),
+      exampleFrame: Number(buf.readBigUInt64LE(off + F.exampleFrame)),
+      badMask: buf.readUInt32LE(off + F.badMask),
+      example,
+    };
+    if (hasInner) flow.inner = endpoint(off + F.inner);
+    out.push(flow);
+  }
+  return out;
 }

@@ -35,6 +35,8 @@ export interface ReportInput {
   interfaces: InterfaceMeta[];
   counters: Float64Array;
   flows: NativeFlow[];
+  /** How many flows there are, when `flows` holds only the most frequent. */
+  flowCount?: number;
   flowsEvicted: number;
   badFrames: DecodedRecord[] | null;
   /** Live sources count outgoing frames. */
@@ -185,6 +187,7 @@ export function buildReport(input: ReportInput, tool: ToolInfo): ReportDocument 
     flows: flowReports(input.flows, names, L),
     flowsEvicted: input.flowsEvicted,
   };
+  if (input.flowCount !== undefined && input.flowCount > input.flows.length) doc.flowCount = input.flowCount;
   if (input.badFrames) doc.badFrames = input.badFrames.map((r) => badFrameReport(r, names));
   return doc;
 }
@@ -208,6 +211,7 @@ export function fileReportInput(run: FileRun): ReportInput {
     interfaces: names.map((name, i) => ({ name, linktype: run.interfaces[i]?.linktype ?? -1 })),
     counters: run.counters,
     flows: run.flows,
+    flowCount: run.flowCount,
     flowsEvicted: run.stats.flowsEvicted,
     badFrames: run.badFrames,
     live: false,

@@ -128,11 +128,12 @@ export function renderText(doc: ReportDocument, opts: { maxFlows: number }): str
     }
     out.push('');
   }
-  if (doc.flows.length === 0) {
+  const flowCount = doc.flowCount ?? doc.flows.length;
+  if (flowCount === 0) {
     out.push('No bad checksums.');
   } else {
     const shown = doc.flows.slice(0, opts.maxFlows);
-    out.push(`Flows with bad checksums (${shown.length} of ${doc.flows.length}, most frequent first):`);
+    out.push(`Flows with bad checksums (${shown.length} of ${flowCount}, most frequent first):`);
     for (const f of shown) out.push(...flowLine(f));
   }
   if (doc.flowsEvicted > 0) out.push(`(${doc.flowsEvicted} more flows not kept: the flow table was full)`);

@@ -360,6 +360,28 @@ describe('pcap', () => {
     assertFrames(read(tmpFile('max.pcap', ok.bytes())).frames, ok.frames, 'max');
   });
 
+  test('a file that grows while it is read (mapped to its size at open) is read to its new end', () => {
+    // Regular files are mapped as they are at open; what is appended later is read with
+    // read(2), starting with the rest of a record that the old end cut in two.
+    const f = new FileBuilder().add(pcapHeader(true, true, 1), undefined, true);
+    for (let i = 0; i < 3000; i++) {
+      const data = randomBytes(100 + (i % 1400), i);
+      f.add(pcapRecord(true, i, i, data), { data, caplen: data.length, wirelen: data.length, tsNs: BigInt(i) * 1_000_000_001n, iface: 0 });
+    }
+    const all = f.bytes();
+    const cutAt = f.units[2000].end + 10; // inside record 2001's header
+    const file = tmpFile('grow.pcap', all.subarray(0, cutAt));
+    const r = new CaptureFileReader(file);
+    for (let i = 0; i < 1500; i++) assert.equal(r.next().status, 'frame');
+    fs.appendFileSync(file, all.subarray(cutAt));
+    const d = r.drain();
+    assert.deepEqual(d.end, { status: 'eof' });
+    assert.equal(r.framesRead, 3000);
+    assert.equal(r.bytesRead, all.length);
+    r.close();
+    assertFrames(read(file).frames, f.frames, 'grown');
+  });
+
   test('bytesRead and framesRead follow the records', () => {
     const f = new FileBuilder().add(pcapHeader(true, true, 1), undefined, true);
     for (let i = 0; i < 3; i++) f.add(pcapRecord(true, i, i, randomBytes(50 + i, i)));

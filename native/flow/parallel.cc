@@ -1,0 +1,115 @@
+// \summary: Decoding parts of a mapped pcap file on helper threads (see parallel.h).
+#include "flow/parallel.h"
+
+#include <sched.h>
+
+#include <cstdlib>
+
+namespace csumtop {
+
+void decode_segment(const PcapScan& scan, const DecodeOptions& opts, Segment* seg, Frame* frame) {
+  seg->counters.clear();
+  seg->bad.clear();
+  seg->frames = 0;
+  seg->first_ns = UINT64_MAX;
+  seg->last_ns = 0;
+  const uint8_t* p = seg->begin;
+  CapturedFrame fr;
+  uint32_t n = 0;
+  while (p < seg->stop && n < seg->max_frames && scan_pcap_record(scan, p, seg->limit, &fr)) {
+    if (fr.ts_ns < seg->first_ns) seg->first_ns = fr.ts_ns;
+    if (fr.ts_ns > seg->last_ns) seg->last_ns = fr.ts_ns;
+    if (decode_and_count(fr.data, fr.caplen, fr.wirelen, scan.linktype, opts, seg->counters,
+                         frame) != 0) {
+      seg->bad.emplace_back();  // reserved: no allocation
+      SegmentEvent& e = seg->bad.back();
+      e.index = n;
+      e.data = fr.data;
+      e.caplen = fr.caplen;
+      e.wirelen = fr.wirelen;
+      e.ts_ns = fr.ts_ns;
+      summarize_bad(*frame, 0, &e.summary);
+    }
+    p = fr.data + fr.caplen;
+    n++;
+  }
+  seg->end = p;
+  seg->frames = n;
+  if (n == 0) seg->first_ns = 0;
+}
+
+unsigned decode_threads() {
+  const char* env = std::getenv("CSUMTOP_THREADS");
+  if (env != nullptr && env[0] != '\0') {
+    const long n = std::strtol(env, nullptr, 10);
+    if (n >= 1) return n > SegmentPool::kMaxThreads ? SegmentPool::kMaxThreads : static_cast<unsigned>(n);
+  }
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  unsigned n = 1;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int c = CPU_COUNT(&set);
+    if (c > 1) n = static_cast<unsigned>(c);
+  }
+  return n > SegmentPool::kMaxThreads ? SegmentPool::kMaxThreads : n;
+}
+
+SegmentPool::SegmentPool(unsigned helpers, const DecodeOptions& opts) : opts_(opts) {
+  threads_.reserve(helpers);
+  for (unsigned i = 0; i < helpers; i++) threads_.emplace_back(&SegmentPool::run, this, i);
+}
+
+SegmentPool::~SegmentPool() {
+  if (running_) wait();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  start_cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+void SegmentPool::start(const PcapScan& scan, Segment* segs, unsigned n) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    scan_ = scan;
+    segs_ = segs;
+    count_ = n;
+    done_ = 0;
+    generation_++;
+  }
+  running_ = true;
+  start_cv_.notify_all();
+}
+
+void SegmentPool::wait() {
+  if (!running_) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  done_cv_.wait(lock, [&] { return done_ >= threads_.size(); });
+  running_ = false;
+}
+
+void SegmentPool::run(unsigned index) {
+  Frame frame;
+  uint64_t seen = 0;
+  for (;;) {
+    PcapScan scan;
+    Segment* seg = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      scan = scan_;
+      if (index < count_) seg = &segs_[index];
+    }
+    if (seg) decode_segment(scan, opts_, seg, &frame);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_++;
+    }
+    done_cv_.notify_all();
+  }
+}
+
+}  // namespace csumtop
