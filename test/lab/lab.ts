@@ -562,7 +562,7 @@ export interface CsumtopExit {
 }
 
 /**
- * A running `csumtop`. Spawned as `node bin/csumtop ...` (or under `wrap`, e.g. capsh),
+ * A running `csumtop`. Spawned as `bin/csumtop ...` (or under `wrap`, e.g. capsh),
  * so `pid` is csumtop's own process when there is no wrapper.
  */
 export class Csumtop {
@@ -576,7 +576,7 @@ export class Csumtop {
   private waiters: Array<() => void> = [];
 
   constructor(args: string[], opts: { wrap?: string[]; cwd?: string } = {}) {
-    const argv = [process.execPath, BIN, ...args];
+    const argv = [BIN, ...args]; // bin/csumtop is a sh launcher (see its comment)
     const [cmd, ...rest] = opts.wrap ? [...opts.wrap, ...argv] : argv;
     this.child = track(spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd ?? ROOT }));
     let buf = '';

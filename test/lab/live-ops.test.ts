@@ -168,7 +168,7 @@ test('--pid: a process started inside B gives csumtop B\'s interfaces, labelled 
     if (sleeper.exitCode === null) process.kill(sleeper.pid!, 'SIGKILL');
   }
   // And a pid that does not exist is a usage error.
-  const gone = spawnSync(process.execPath, [BIN, '--pid', '4194304', '-i', 'lo', '--duration', '1', '--json'], { encoding: 'utf8' });
+  const gone = spawnSync(BIN, ['--pid', '4194304', '-i', 'lo', '--duration', '1', '--json'], { encoding: 'utf8' });
   assert.equal(gone.status, 2, `--pid of no process: ${gone.stderr}`);
   assert.match(gone.stderr, /no such process: 4194304/);
 });
