@@ -221,6 +221,7 @@ void LiveCapture::run() {
         InterfaceCounters& c = analyzer_.counters(f.id);
         f.ring.drain([&](const RingFrame& fr) {
           if (fr.pkttype == PACKET_OUTGOING) c.v[InterfaceCounters::kOutgoing]++;
+          analyzer_.set_direction(fr.pkttype);
           analyzer_.process(f.id, fr.data, fr.caplen, fr.wirelen, fr.ts_ns, f.linktype,
                             ++frames_seen_, &fr.hint);
         });
@@ -234,6 +235,7 @@ void LiveCapture::run() {
           InterfaceCounters& c = analyzer_.counters(f->id);
           f->ring.drain([&](const RingFrame& fr) {
             if (fr.pkttype == PACKET_OUTGOING) c.v[InterfaceCounters::kOutgoing]++;
+            analyzer_.set_direction(fr.pkttype);
             analyzer_.process(f->id, fr.data, fr.caplen, fr.wirelen, fr.ts_ns, f->linktype,
                               ++frames_seen_, &fr.hint);
           });

@@ -126,6 +126,7 @@ void Analyzer::keep_bad(const BadFrameSummary& s, uint32_t iface, uint64_t frame
   r.has_inner = s.key.has_inner;
   r.n_bad = s.n_samples;
   std::memcpy(r.bad, s.samples, sizeof r.bad);
+  r.direction = direction_;
 }
 
 }  // namespace csumtop

@@ -27,6 +27,10 @@ struct BadFrameRecord {
   FlowEndpoint outer;
   FlowEndpoint inner;
   BadChecksumSample bad[kMaxSampleChecksums];
+  // Packet type as AF_PACKET/SLL report it (linux/if_packet.h): 0 to this host,
+  // 1 broadcast, 2 multicast, 3 to another host (promiscuous or forwarded through a
+  // bridge), 4 sent by this host (locally generated or forwarded); 0xff unknown (files).
+  uint8_t direction;
 };
 
 // Largest frame whose pending checksum can be completed: a 64 KiB GSO packet plus
@@ -89,6 +93,10 @@ class Analyzer {
 
   const AnalyzerOptions& options() const { return opts_; }
 
+  // The packet type of the frames process() is about to see (live capture sets it per
+  // frame from sockaddr_ll.sll_pkttype); kept in bad-frame records.
+  void set_direction(uint8_t pkttype) { direction_ = pkttype; }
+
  private:
   void account(uint32_t iface, const Frame& f, uint64_t frame_number, uint64_t ts_ns,
                uint32_t caplen, uint32_t wirelen);
@@ -96,6 +104,7 @@ class Analyzer {
   AnalyzerOptions opts_;
   Frame frame_;
   std::vector<uint8_t> scratch_;  // completion of pending checksums (decode_live)
+  uint8_t direction_ = 0xff;
   std::vector<InterfaceCounters> counters_;
   BadFlowTable flows_;
   std::vector<BadFrameRecord> records_;

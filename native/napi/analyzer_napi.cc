@@ -127,6 +127,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   rec.Set("outer", static_cast<uint32_t>(offsetof(BadFrameRecord, outer)));
   rec.Set("inner", static_cast<uint32_t>(offsetof(BadFrameRecord, inner)));
   rec.Set("bad", static_cast<uint32_t>(offsetof(BadFrameRecord, bad)));
+  rec.Set("direction", static_cast<uint32_t>(offsetof(BadFrameRecord, direction)));
   rec.Set("badSize", static_cast<uint32_t>(sizeof(BadChecksumSample)));
   rec.Set("maxBad", static_cast<uint32_t>(kMaxSampleChecksums));
   // Within FlowEndpoint / BadChecksumSample:

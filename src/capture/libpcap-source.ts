@@ -9,13 +9,13 @@
 import { createRequire } from 'node:module';
 import { ReplaySubject, Subject, type Observable } from 'rxjs';
 
-import { interfaceRole, listLinks, selectInterfaces } from '../host/links.js';
+import { listLinks, selectInterfaces } from '../host/links.js';
 import { nativeLayout, type NativeFlow } from '../native/analyzer.js';
 import { createFrameSink, type FrameSink, type FrameSinkOptions } from '../native/frame-sink.js';
 import { decodeRecords } from '../output/records.js';
 import {
   CaptureError,
-  txChecksumOffload,
+  capturedInterfaceOf,
   type CaptureSource,
   type CapturedInterface,
   type SourceBatch,
@@ -177,22 +177,10 @@ export class LibpcapSource implements CaptureSource {
     const present = new Set(sel.selected.map((l) => l.name));
     for (const link of sel.selected) {
       if (this.byName.get(link.name)?.attached) continue;
-      const iface: CapturedInterface = {
-        id: this.nextId++,
-        name: link.name,
-        namespace: 'host',
-        ifindex: link.ifindex,
-        kind: link.kind,
-        role: interfaceRole(link),
-        driver: link.driver,
-        mtu: link.mtu,
-        txChecksumOffload: txChecksumOffload(link),
-        vxlan: link.vxlan ?? null,
-        attached: true,
-        detachReason: null,
-      };
+      const iface = capturedInterfaceOf(link, this.nextId++, 'host');
       try {
         this.open(iface);
+        iface.attached = true;
       } catch (err) {
         errors.push(err as CaptureError);
         continue;

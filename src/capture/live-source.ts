@@ -8,14 +8,14 @@
  */
 import { ReplaySubject, Subject, type Observable } from 'rxjs';
 
-import { listLinks, netnsIdentity, selectInterfaces, interfaceRole, type Link } from '../host/links.js';
+import { listLinks, netnsIdentity, selectInterfaces, type Link } from '../host/links.js';
 import { nativeLayout, type NativeFlow } from '../native/analyzer.js';
 import { nativeListLinks } from '../native/host.js';
 import { createLiveCapture, type LiveCaptureOptions, type NativeLiveBatch, type NativeLiveCapture } from '../native/live.js';
 import { decodeRecords } from '../output/records.js';
 import {
   CaptureError,
-  txChecksumOffload,
+  capturedInterfaceOf,
   type CaptureSource,
   type CapturedInterface,
   type SourceBatch,
@@ -211,20 +211,7 @@ export class LiveSource implements CaptureSource {
         const key = `${ns.label}\0${link.ifindex}\0${link.name}`;
         seen.add(key);
         if (this.byKey.has(key)) continue;
-        const iface: CapturedInterface = {
-          id: this.nextId++,
-          name: link.name,
-          namespace: ns.label,
-          ifindex: link.ifindex,
-          kind: link.kind,
-          role: interfaceRole(link),
-          driver: link.driver,
-          mtu: link.mtu,
-          txChecksumOffload: txChecksumOffload(link),
-          vxlan: link.vxlan ?? null,
-          attached: false,
-          detachReason: null,
-        };
+        const iface = capturedInterfaceOf(link, this.nextId++, ns.label);
         try {
           this.attach(iface.id, link, ns.path ?? undefined);
           iface.attached = true;

@@ -5,7 +5,7 @@
  */
 import type { Observable } from 'rxjs';
 
-import type { InterfaceRole, Link } from '../host/links.js';
+import { interfaceRole, type InterfaceRole, type Link } from '../host/links.js';
 import type { NativeFlow } from '../native/analyzer.js';
 import type { DecodedRecord } from '../output/records.js';
 
@@ -69,6 +69,24 @@ export class CaptureError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The description of a link about to be captured on (not yet attached). */
+export function capturedInterfaceOf(link: Link, id: number, namespace: string): CapturedInterface {
+  return {
+    id,
+    name: link.name,
+    namespace,
+    ifindex: link.ifindex,
+    kind: link.kind,
+    role: interfaceRole(link),
+    driver: link.driver,
+    mtu: link.mtu,
+    txChecksumOffload: txChecksumOffload(link),
+    vxlan: link.vxlan ?? null,
+    attached: false,
+    detachReason: null,
+  };
 }
 
 /** tx-checksum-* features of a link: is transmit checksum offload on (null: unknown)? */

@@ -94,6 +94,9 @@ export interface FlowReport {
 
 export interface BadFrameReport {
   frame: number;
+  /** Live: received (to this host), broadcast, multicast, other-host (promiscuous or
+   * bridged), sent (by this host, locally generated or forwarded); absent for files. */
+  direction?: 'received' | 'broadcast' | 'multicast' | 'other-host' | 'sent';
   interface: string;
   time: string;
   caplen: number;

@@ -68,6 +68,7 @@ export interface RecordLayout {
   outer: number;
   inner: number;
   bad: number;
+  direction: number;
   badSize: number;
   maxBad: number;
   epFamily: number;

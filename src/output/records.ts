@@ -19,7 +19,12 @@ export interface DecodedRecord {
   vni: number | null;
   inner: Endpoint | null;
   checksums: BadChecksum[];
+  direction: Direction | null;
 }
+
+/** sll_pkttype (linux/if_packet.h) as words; null when unknown (capture files). */
+export type Direction = 'received' | 'broadcast' | 'multicast' | 'other-host' | 'sent';
+const DIRECTIONS: Direction[] = ['received', 'broadcast', 'multicast', 'other-host', 'sent'];
 
 export function endpointFromNative(e: NativeEndpoint): Endpoint {
   return {
@@ -88,6 +93,7 @@ export function decodeRecords(buf: Buffer, L: RecordLayout): DecodedRecord[] {
       vni: hasInner && isVniTunnel(buf.readUInt8(off + L.tunnel)) ? buf.readUInt32LE(off + L.vni) : null,
       inner: hasInner ? endpointAt(buf, off + L.inner, L) : null,
       checksums,
+      direction: DIRECTIONS[buf.readUInt8(off + L.direction)] ?? null,
     });
   }
   return out;

@@ -159,6 +159,7 @@ export function badFrameReport(r: DecodedRecord, names: string[]): BadFrameRepor
     vni: r.vni,
     inner: r.inner,
     checksums: r.checksums,
+    ...(r.direction ? { direction: r.direction } : {}),
   };
 }
 

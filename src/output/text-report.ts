@@ -68,7 +68,8 @@ function flowLine(f: FlowReport): string[] {
 export function formatBadFrame(b: BadFrameReport): string {
   const where = b.outer ? formatEndpoint(b.outer) : '';
   const inner = b.inner ? `  [${tunnelText(b.tunnel, b.vni)}]  ${formatEndpoint(b.inner)}` : '';
-  return `${b.frame} ${b.time} ${b.interface} ${where}${inner}  ${b.checksums.map(formatBadChecksum).join('; ')}`;
+  const dir = b.direction ? ` ${b.direction}` : '';
+  return `${b.frame} ${b.time} ${b.interface}${dir} ${where}${inner}  ${b.checksums.map(formatBadChecksum).join('; ')}`;
 }
 
 function liveDescription(i: InterfaceReport): string {

@@ -165,6 +165,7 @@ test('faults injected on A\'s underlay: csumtop on B counts exactly what was inj
     assert.deepEqual(b.checksums.map((c) => `${c.layer}/${c.protocol}`), [expectBad[kind]], `${kind}: ${JSON.stringify(b)}`);
     assert.equal(b.tunnel, 'vxlan');
     assert.equal(b.vni, 1);
+    assert.equal(b.direction, 'received', 'frames injected from A arrive at B: direction received');
     perKind.set(kind, (perKind.get(kind) ?? 0) + 1);
   }
   for (const k of FAULT_KINDS) assert.equal(perKind.get(k) ?? 0, expectBad[k] ? N : 0, `bad lines of kind ${k}`);
@@ -359,6 +360,7 @@ test('sender side, A\'s own stack: NAT of a udpcsum carrier breaks its outer che
     assert.equal(bad.length, K);
     for (const b of bad) {
       assert.equal(b.interface, `${lab.A}/vla`);
+      assert.equal(b.direction, 'sent', 'the broken carrier leaves A: direction sent');
       assert.deepEqual(b.checksums.map((c) => `${c.layer}/${c.protocol}`), ['outer/udp'], JSON.stringify(b));
       assert.equal(b.checksums[0].looksLikeOffload, false, JSON.stringify(b));
       assert.equal(b.inner?.dport, 53, JSON.stringify(b));
