@@ -25,6 +25,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { after, before } from 'node:test';
 
 import { parseSnmp6, parseSnmpTable, readNetCounterFiles } from '../../src/host/snmp.js';
 import type { ChecksumRow, InterfaceReport, ReportDocument } from '../../src/model/report.js';
@@ -772,3 +773,38 @@ export function threadCredentials(pid: number): Array<{ tid: string; uid: number
 }
 
 export { which };
+
+/**
+ * One lab for a whole test file: built in before(), removed in after(). Returns the
+ * accessor each test calls; it fails the test with the reason when the lab could not
+ * be built on this machine (never a silent pass).
+ */
+export function sharedLab(): () => Lab {
+  const problem = labProblem();
+  let lab: Lab | null = null;
+  let setupError: Error | null = null;
+  before(async () => {
+    if (problem) return;
+    try {
+      lab = Lab.create();
+      await lab.startServers();
+    } catch (err) {
+      setupError = err as Error;
+    }
+  });
+  after(() => {
+    lab?.destroy();
+    lab = null;
+  });
+  return () => {
+    if (problem) assert.fail(problem);
+    if (setupError) assert.fail(`the lab could not be built: ${setupError.message}`);
+    return lab!;
+  };
+}
+
+/** The final report of a csumtop run, or a failure describing the run. */
+export function reportOf(r: { report: ReportDocument | null; code: number | null; stderr: string; stdout: string }): ReportDocument {
+  assert.ok(r.report, `csumtop printed no report: ${describeRun(r)}`);
+  return r.report;
+}

@@ -9,49 +9,21 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import type { ReportDocument } from '../../src/model/report.js';
 import {
   BIN, Csumtop, Lab, createNamespace, describeRun, fdCount, iface, labProblem, row, rowsText, sh, sleep, threadCredentials, track,
-  uniqueNs, which, type JsonLine,
+  uniqueNs, which, type JsonLine, reportOf, sharedLab,
 } from './lab.js';
 
-const problem = labProblem();
-let lab: Lab | null = null;
-let setupError: Error | null = null;
-
-before(async () => {
-  if (problem) return;
-  try {
-    lab = Lab.create();
-    await lab.startServers();
-  } catch (err) {
-    setupError = err as Error;
-  }
-});
-
-after(() => {
-  lab?.destroy();
-  lab = null;
-});
-
-function theLab(): Lab {
-  if (problem) assert.fail(problem);
-  if (setupError) assert.fail(`the lab could not be built: ${setupError.message}`);
-  return lab!;
-}
-
-function reportOf(r: { report: ReportDocument | null; code: number | null; stderr: string; stdout: string }): ReportDocument {
-  assert.ok(r.report, `csumtop printed no report: ${describeRun(r)}`);
-  return r.report;
-}
+const theLab = sharedLab();
 
 function interfaceEvents(lines: JsonLine[], event: 'attached' | 'detached'): JsonLine[] {
   return lines.filter((l) => l.type === 'interface' && l.event === event);
 }
 
 test('interface churn: 50 veth pairs created and deleted while capturing: no crash, no descriptor leak, new interfaces attached within 2 s', async (t) => {
+  const problem = labProblem();
   if (problem) assert.fail(problem);
   const ns = uniqueNs('C');
   const removeNs = createNamespace(ns);

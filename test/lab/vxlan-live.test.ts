@@ -13,43 +13,15 @@
  * Every case fails (never skips) when the lab cannot run here, with the reason.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import type { BadFrameReport, ReportDocument } from '../../src/model/report.js';
 import {
-  Csumtop, FAULT_KINDS, Lab, Tcpdump, delta, describeRun, faultFrame, faultKindOfSport, iface, labProblem,
-  partialCarrier, row, rowsText, sh, sleep, snmp, sumRows, which, type FaultKind, type JsonLine,
+  Csumtop, FAULT_KINDS, Tcpdump, delta, describeRun, faultFrame, faultKindOfSport, iface,
+  partialCarrier, row, rowsText, sh, sleep, snmp, sumRows, which, type FaultKind, type JsonLine, reportOf, sharedLab,
 } from './lab.js';
 
-const problem = labProblem();
-let lab: Lab | null = null;
-let setupError: Error | null = null;
-
-before(async () => {
-  if (problem) return;
-  try {
-    lab = Lab.create();
-    await lab.startServers();
-  } catch (err) {
-    setupError = err as Error;
-  }
-});
-
-after(() => {
-  lab?.destroy();
-  lab = null;
-});
-
-function theLab(): Lab {
-  if (problem) assert.fail(problem);
-  if (setupError) assert.fail(`the lab could not be built: ${setupError.message}`);
-  return lab!;
-}
-
-function reportOf(r: { report: ReportDocument | null; code: number | null; stderr: string; stdout: string }): ReportDocument {
-  assert.ok(r.report, `csumtop printed no report: ${describeRun(r)}`);
-  return r.report;
-}
+const theLab = sharedLab();
 
 function badLines(lines: JsonLine[]): BadFrameReport[] {
   return lines.filter((l) => l.type === 'bad') as unknown as BadFrameReport[];
