@@ -67,16 +67,7 @@ bool decode_frame_or_good(const uint8_t* data, uint32_t caplen, uint32_t wirelen
 void decode_frame_general(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
                           uint16_t linktype, const DecodeOptions& opts, const OffloadHint* hint,
                           Frame* out) {
-  // Reset only the header fields: layers and checksum entries are initialised on use.
-  out->nlayers = 0;
-  out->ncsum = 0;
-  out->malformed = kMalformedNone;
-  out->unsupported_link = 0;
-  out->truncated = 0;
-  out->vlan_count = 0;
-  out->vlan_id = 0;
-  out->direction = 0xff;
-  out->malformed_offset = 0;
+  out->reset_header();
   decode::Ctx c;
   c.data = data;
   c.cap = caplen;

@@ -275,15 +275,8 @@ inline void layer_entries(Frame* out, const uint8_t* data, int depth, const Ip4&
 
 // Writes the frame as decode_frame() + the general decoder would.
 inline void write_frame(const uint8_t* data, const Parsed& f, Frame* out) {
+  out->reset_header();
   out->nlayers = f.tunnel ? 2 : 1;
-  out->ncsum = 0;
-  out->malformed = kMalformedNone;
-  out->unsupported_link = 0;
-  out->truncated = 0;
-  out->vlan_count = 0;
-  out->vlan_id = 0;
-  out->direction = 0xff;
-  out->malformed_offset = 0;
   fill_layer(&out->layer[0], data, f.oip, f.ol4, kTunnelNone, 0);
   layer_entries(out, data, 0, f.oip, f.ol4, f.oip_sum, f.ol4_sum);
   if (!f.tunnel) return;

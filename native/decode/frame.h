@@ -137,6 +137,20 @@ struct Frame {
   IpLayer layer[kMaxDepth];
   CsumEntry csum[kMaxChecksums];
 
+  // Resets the header fields only: layers and checksum entries are initialised on use,
+  // so a frame costs no memset of its ~400 bytes per packet.
+  void reset_header() {
+    nlayers = 0;
+    ncsum = 0;
+    malformed = kMalformedNone;
+    unsupported_link = 0;
+    truncated = 0;
+    vlan_count = 0;
+    vlan_id = 0;
+    direction = 0xff;
+    malformed_offset = 0;
+  }
+
   bool has_bad() const {
     for (int i = 0; i < ncsum; i++)
       if (csum[i].status == kStatusBad) return true;

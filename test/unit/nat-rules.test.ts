@@ -38,18 +38,9 @@ import {
 import * as S from './samples/nat-samples.js';
 
 /** The facts without rule texts and warnings: what must agree between tools. */
-interface Summary {
+type Summary = Omit<NatRulesAnalysis, 'masquerades' | 'warnings'> & {
   masquerades: Array<{ randomFully: boolean; random: boolean }>;
-  masqueradeRandomFully: boolean;
-  kubeMarkMasq: boolean;
-  masqueradeMark: number | null;
-  kubePostrouting: boolean;
-  kubeMarkFix: boolean;
-  kubeMasqueradeRandomFully: boolean | null;
-  flannelMasq: boolean;
-  flannelSkipsKubeMarked: boolean | null;
-  flannelRandomFully: boolean | null;
-}
+};
 
 function summary(a: NatRulesAnalysis): Summary {
   const { masquerades, warnings: _w, ...rest } = a;
