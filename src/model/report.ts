@@ -75,6 +75,8 @@ export interface BadChecksum {
   expected: number;
   /** The field holds exactly the pseudo-header sum: what transmit offload leaves behind. */
   looksLikeOffload: boolean;
+  /** Byte offset of the checksum field in the captured frame (hex dumps mark it). */
+  offset?: number;
 }
 
 export interface FlowReport {

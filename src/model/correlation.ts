@@ -1,0 +1,220 @@
+/**
+ * What the correlation pipeline (src/correlate/) derives from the batches of any source:
+ * rates per interface, carrier flows tied to their inner flow, the underlay-vs-overlay
+ * comparison per peer node, DNS and TCP SYN symptoms, and the kernel's counters. One
+ * CorrelationSnapshot is emitted per interval; the report, the JSON lines, the dashboard
+ * and the Prometheus exporter all read it.
+ */
+import type { ChecksumCounterName } from './host-facts.js';
+import type { Finding } from './findings.js';
+import type { BadChecksum, Endpoint } from './report.js';
+import type { TunnelName } from './verdict.js';
+
+/** A rate per second averaged over the last 1 s, 10 s and 60 s (less while warming up). */
+export interface RateWindows {
+  s1: number;
+  s10: number;
+  s60: number;
+}
+
+export interface InterfaceRates {
+  /** Label as in the report: "eth0", or "ns/eth0" outside the host namespace. */
+  interface: string;
+  namespace: string;
+  packets: RateWindows;
+  /** Frames with at least one bad checksum. */
+  badFrames: RateWindows;
+  /** Bad checksums per second by where they sit: outer/inner x ipv4/udp/tcp/icmp/icmpv6. */
+  badByChecksum: Record<string, RateWindows>;
+  pending: RateWindows;
+  validated: RateWindows;
+  /** Bad frames in each of the last 60 seconds, oldest first (sparklines). */
+  badHistory: number[];
+}
+
+/**
+ * The underlay-vs-overlay comparison for one peer node, one direction, in one namespace:
+ * what tcpdump on eth0 and on flannel.1 of the same node would show side by side.
+ */
+export interface PeerCarriers {
+  namespace: string;
+  /** Underlay interface the carriers were seen on. */
+  underlay: string;
+  /** Overlay (VXLAN/Geneve) interface matched against; null when none is captured. */
+  overlay: string | null;
+  /** The other node: outer source of received carriers, outer destination of sent ones. */
+  peer: string;
+  /** This node's underlay address in these carriers. */
+  local: string;
+  direction: 'from-peer' | 'to-peer';
+  tunnel: TunnelName;
+  vni: number | null;
+  /** Carriers seen on the underlay. */
+  carriers: number;
+  badOuter: number;
+  badInner: number;
+  badIpv4: number;
+  /**
+   * from-peer: carriers whose inner packet then appeared on the overlay device;
+   * to-peer: overlay packets that then left as carriers. null without an overlay.
+   */
+  delivered: number | null;
+  /** Not seen on the other side within the match window (null without an overlay). */
+  lost: number | null;
+  /** Of the lost ones, how many had a bad checksum (the likely reason). */
+  lostBad: number | null;
+  /** Overlay packets with no carrier (to-peer: not encapsulated) -- from-peer: 0 expected. */
+  unmatchedOverlay: number;
+  /** Waiting for the match window to close. */
+  inFlight: number;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+/** A carrier flow tied to its inner flow (all carriers, not only bad ones). */
+export interface CarrierFlow {
+  interface: string;
+  namespace: string;
+  outer: Endpoint;
+  tunnel: TunnelName;
+  vni: number | null;
+  inner: Endpoint;
+  packets: number;
+  bytes: number;
+  badOuter: number;
+  badInner: number;
+  /** The DNS name queried in this flow, when it carries DNS. */
+  dnsName: string | null;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+/** Where a symptom's traffic was seen broken: the carrier(s) with bad checksums. */
+export interface Attribution {
+  peer: string;
+  interface: string;
+  /** "outer/udp", "inner/udp", ... */
+  checksums: string[];
+  /** Frame numbers (file) or capture sequence numbers (live) of the bad carriers. */
+  frames: number[];
+}
+
+export interface DnsTransaction {
+  client: string;
+  clientPort: number;
+  server: string;
+  serverPort: number;
+  id: number;
+  name: string;
+  /** "A", "AAAA", ... or the number. */
+  qtype: string;
+  /** Copies of the query with this id (beyond the first: retransmissions). */
+  queries: number;
+  answered: boolean;
+  /** "NOERROR", "NXDOMAIN", ...; null when unanswered. */
+  rcode: string | null;
+  latencyMs: number | null;
+  firstSeen: string;
+  attributedTo: Attribution | null;
+}
+
+export interface DnsSummary {
+  queries: number;
+  answered: number;
+  unanswered: number;
+  /** Queries repeated for the same name from the same client (new id or same id). */
+  retries: number;
+  /** Median and worst answer latency in ms (null when nothing was answered). */
+  latencyP50Ms: number | null;
+  latencyMaxMs: number | null;
+  /** Unanswered ones, most recent first, bounded. */
+  unansweredList: DnsTransaction[];
+  /** Unanswered queries attributed to a bad carrier. */
+  attributed: number;
+}
+
+export interface SynAttempt {
+  client: string;
+  clientPort: number;
+  server: string;
+  serverPort: number;
+  /** SYNs sent for this connection (1 = no retransmission). */
+  syns: number;
+  answered: boolean;
+  /** Seconds from the first SYN to the SYN-ACK (1 s, 3 s, 7 s ... 63 s patterns). */
+  delaySeconds: number | null;
+  /** Retransmission pattern: seconds after the first SYN of each retransmission. */
+  retransmitAt: number[];
+  firstSeen: string;
+  attributedTo: Attribution | null;
+}
+
+export interface SynSummary {
+  connections: number;
+  answered: number;
+  unanswered: number;
+  /** Connections that needed at least one retransmitted SYN. */
+  retransmitted: number;
+  /** Answered after 1 s / 3 s / 7 s / 15 s / 31 s / 63 s of retransmissions: count per delay. */
+  delayedBy: Record<string, number>;
+  /** Slow or unanswered attempts, most recent first, bounded. */
+  slowList: SynAttempt[];
+  attributed: number;
+}
+
+/** The kernel's checksum counters of one namespace: totals since start and per second. */
+export interface KernelCounterView {
+  namespace: string;
+  perSecond: Partial<Record<ChecksumCounterName, number | null>>;
+  /** Increase since csumtop started. */
+  sinceStart: Partial<Record<ChecksumCounterName, number | null>>;
+}
+
+/**
+ * A flow with bad checksums as the dashboard and the JSON lines show it while capture
+ * runs (the native bad-flow table is only read at the end).
+ */
+export interface BadFlowView {
+  interface: string;
+  namespace: string;
+  /** The other node for carriers (outer source if received, destination if sent). */
+  peer: string | null;
+  outer: Endpoint | null;
+  tunnel: TunnelName;
+  vni: number | null;
+  inner: Endpoint | null;
+  dnsName: string | null;
+  count: number;
+  /** "outer/udp", "inner/tcp", ... */
+  badChecksums: string[];
+  firstSeen: string;
+  lastSeen: string;
+  /** The most recent bad frame of the flow, with its bytes when the source kept them. */
+  sample: BadFrameSample | null;
+}
+
+export interface BadFrameSample {
+  frame: number;
+  time: string;
+  checksums: BadChecksum[];
+  /** The captured bytes (at most the first 4096), null when not kept. */
+  bytes: Uint8Array | null;
+  wirelen: number;
+}
+
+export interface CorrelationSnapshot {
+  /** ISO 8601 of the interval's end (capture time for files). */
+  time: string;
+  rates: InterfaceRates[];
+  peers: PeerCarriers[];
+  flows: CarrierFlow[];
+  badFlows: BadFlowView[];
+  /** Flows dropped from the bounded flow table (least recently seen first). */
+  flowsEvicted: number;
+  /** Events that did not reach correlation (batch full): correlation is a lower bound. */
+  eventsDropped: number;
+  dns: DnsSummary;
+  syn: SynSummary;
+  kernel: KernelCounterView[];
+  findings: Finding[];
+}
