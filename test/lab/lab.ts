@@ -12,125 +12,44 @@
  * flannel.1 address, onlink; a permanent neighbour entry for that address with the
  * remote VTEP MAC; a bridge fdb entry MAC -> remote underlay address).
  *
- * Faults are hand-built frames (test/fixtures/lib, correct-by-construction checksums
- * except the one asked to be wrong) sent on A's underlay through a raw AF_PACKET
- * socket, addressed with the real MACs so B's kernel takes them like any carrier.
+ * The lab (namespaces, devices, servers, injection, fault frames) lives in src/lab/
+ * because `csumtop --demo` builds it too; this file re-exports it and adds what only the
+ * tests use: csumtop and tcpdump runners, kernel counters, report helpers, offload
+ * carriers with a virtio-net header.
  *
- * Everything created here is registered for removal: after() hooks call destroy(), and
- * a process 'exit' (and SIGINT/SIGTERM) handler removes whatever is left, so a failed or
+ * Everything created is registered for removal: after() hooks call destroy(), and a
+ * process 'exit' (and SIGINT/SIGTERM) handler removes whatever is left, so a failed or
  * interrupted run leaves no namespace and no process behind. Names carry the pid.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before } from 'node:test';
 
 import { parseSnmp6, parseSnmpTable, readNetCounterFiles } from '../../src/host/snmp.js';
 import type { ChecksumRow, InterfaceReport, ReportDocument } from '../../src/model/report.js';
 import type { KindName, LayerName } from '../../src/model/verdict.js';
-import { encode, eth, ipv4, tcp, tcpSynOptions, udp, vxlan, type CheckRecord, type CsumKnob, type EthNode } from '../fixtures/lib/index.js';
+import { encode, eth, ipv4, udp, vxlan, type CheckRecord, type CsumKnob, type EthNode } from '../fixtures/lib/index.js';
+import { wrongValue } from '../../src/lab/faults.js';
+import { Lab, track, which } from '../../src/lab/lab.js';
+import { FLANNEL_PORT, FLANNEL_VNI, OVERLAY_A, POD_B, SINK_PORT, UNDERLAY_A, UNDERLAY_B, type LabMacs } from '../../src/lab/topology.js';
 
 /** Repository root: dist/test/lab -> ../../.. */
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'csumtop');
-export const HELPER = path.join(ROOT, 'test', 'lab', 'lab_helper.py');
 
-export const UNDERLAY_A = '192.168.189.4';
-export const UNDERLAY_B = '192.168.189.5';
-export const OVERLAY_A = '10.244.0.0';
-export const OVERLAY_B = '10.244.1.0';
-export const POD_B = '10.244.1.10';
-export const FLANNEL_PORT = 8472;
-export const FLANNEL_VNI = 1;
-export const DNS_PORT = 53;
-export const TCP_PORT = 5000;
-export const SINK_PORT = 9999;
-
-// ------------------------------------------------------------------ cleanup registry
-
-const cleanups = new Map<number, () => void>();
-let nextCleanup = 0;
-let exitHooked = false;
-
-/** Runs every registered cleanup (newest first); each runs once. */
-export function cleanupAll(): void {
-  for (const key of [...cleanups.keys()].sort((a, b) => b - a)) {
-    const fn = cleanups.get(key);
-    cleanups.delete(key);
-    try {
-      fn?.();
-    } catch {
-      // Keep going: the others must still run.
-    }
-  }
-}
-
-/** Registers `fn` to run at process exit unless the returned function runs it first. */
-export function onCleanup(fn: () => void): () => void {
-  if (!exitHooked) {
-    exitHooked = true;
-    process.on('exit', cleanupAll);
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-      process.once(sig, () => {
-        cleanupAll();
-        process.exit(128 + (os.constants.signals[sig] ?? 15));
-      });
-    }
-  }
-  const key = nextCleanup++;
-  cleanups.set(key, fn);
-  return () => {
-    if (!cleanups.has(key)) return;
-    cleanups.delete(key);
-    fn();
-  };
-}
-
-/** A child process killed (by its pid) at cleanup if it is still running. */
-export function track(child: ChildProcess): ChildProcess {
-  const release = onCleanup(() => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-  child.once('exit', () => release());
-  return child;
-}
-
-// ------------------------------------------------------------------ commands
-
-/** Runs a command, returns stdout; throws with the command line and its stderr. */
-export function sh(cmd: string, args: string[], input?: string): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', input, timeout: 30_000 });
-  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
-  if (r.status !== 0) {
-    throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim()}`);
-  }
-  return r.stdout;
-}
-
-export function nsSh(ns: string, args: string[], input?: string): string {
-  return sh('ip', ['netns', 'exec', ns, ...args], input);
-}
-
-function which(cmd: string): string | null {
-  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
-    const p = path.join(dir, cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return null;
-}
+// The lab itself (topology, namespaces, servers, injection, fault frames) is shipped code
+// since `csumtop --demo` builds it too; this file re-exports it unchanged for the tests
+// and keeps what only tests need (runners, counters, assertions helpers).
+export {
+  DNS_PORT, FLANNEL_PORT, FLANNEL_VNI, OVERLAY_A, OVERLAY_B, POD_B, SINK_PORT, TCP_PORT, UNDERLAY_A, UNDERLAY_B, type LabMacs,
+} from '../../src/lab/topology.js';
+export {
+  HELPER, Lab, cleanupAll, createNamespace, linkMac, nsSh, onCleanup, runAsync, sh, track, uniqueNs, which,
+  type DnsResult, type ServerEvent, type TcpResult,
+} from '../../src/lab/lab.js';
+export { FAULT_KINDS, FAULT_SPORT_BASE, faultFrame, faultKindOfSport, wrongValue, type FaultKind } from '../../src/lab/faults.js';
 
 /**
  * Why the lab cannot run here, or null. Tests call this first and FAIL with the answer
@@ -147,256 +66,8 @@ export function labProblem(extraTools: string[] = []): string | null {
   return problems.length > 0 ? `the namespace lab cannot run on this machine: ${problems.join('; ')}` : null;
 }
 
-let nsSerial = 0;
-
-/** A namespace name unique to this process and call. */
-export function uniqueNs(tag: string): string {
-  return `csl${tag}-${process.pid}-${nsSerial++}`;
-}
-
-/** Creates a network namespace, registered for deletion. Returns its remover. */
-export function createNamespace(name: string): () => void {
-  sh('ip', ['netns', 'add', name]);
-  const remove = onCleanup(() => {
-    spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
-  });
-  sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
-  return remove;
-}
-
-export function linkMac(ns: string, dev: string): string {
-  const links = JSON.parse(sh('ip', ['-n', ns, '-j', 'link', 'show', 'dev', dev])) as Array<{ address: string }>;
-  return links[0].address;
-}
-
-// ------------------------------------------------------------------ the lab
-
-export interface LabMacs {
-  vla: string;
-  vlb: string;
-  flannelA: string;
-  flannelB: string;
-}
-
-export interface ServerEvent {
-  ready?: boolean;
-  dns?: string;
-  sink?: string;
-  tcp?: number;
-}
-
-export interface DnsResult {
-  name: string;
-  ok: boolean;
-  address?: string;
-  ms?: number;
-  error?: string;
-}
-
-export interface TcpResult {
-  sent: number;
-  received: number;
-  match: boolean;
-}
-
 /** /proc/net/snmp (+ /proc/net/netstat, /proc/net/snmp6) of one namespace: section -> field -> value. */
 export type Snmp = Record<string, Record<string, number>>;
-
-export class Lab {
-  readonly A: string;
-  readonly B: string;
-  macs!: LabMacs;
-  private readonly removers: Array<() => void> = [];
-  private server: ChildProcess | null = null;
-  readonly serverEvents: ServerEvent[] = [];
-
-  constructor() {
-    this.A = uniqueNs('A');
-    this.B = uniqueNs('B');
-  }
-
-  /** Builds both nodes; on any failure removes what was made and rethrows. */
-  static create(): Lab {
-    const lab = new Lab();
-    try {
-      lab.build();
-    } catch (err) {
-      lab.destroy();
-      throw err;
-    }
-    return lab;
-  }
-
-  private build(): void {
-    const { A, B } = this;
-    this.removers.push(createNamespace(A), createNamespace(B));
-    // The veth is created straight into both namespaces: no name ever exists in the host.
-    sh('ip', ['link', 'add', 'vla', 'netns', A, 'type', 'veth', 'peer', 'name', 'vlb', 'netns', B]);
-    sh('ip', ['-n', A, 'addr', 'add', `${UNDERLAY_A}/24`, 'dev', 'vla']);
-    sh('ip', ['-n', B, 'addr', 'add', `${UNDERLAY_B}/24`, 'dev', 'vlb']);
-    sh('ip', ['-n', A, 'link', 'set', 'vla', 'up']);
-    sh('ip', ['-n', B, 'link', 'set', 'vlb', 'up']);
-    this.addFlannel(A, UNDERLAY_A, 'vla', OVERLAY_A, true);
-    this.addFlannel(B, UNDERLAY_B, 'vlb', OVERLAY_B, true);
-    this.macs = {
-      vla: linkMac(A, 'vla'),
-      vlb: linkMac(B, 'vlb'),
-      flannelA: linkMac(A, 'flannel.1'),
-      flannelB: linkMac(B, 'flannel.1'),
-    };
-    this.addPeer(A, OVERLAY_B, '10.244.1.0/24', this.macs.flannelB, UNDERLAY_B);
-    this.addPeer(B, OVERLAY_A, '10.244.0.0/24', this.macs.flannelA, UNDERLAY_A);
-    // The "pod": an address of B's (no dummy module here, so on lo), reached over flannel.1.
-    sh('ip', ['-n', B, 'addr', 'add', `${POD_B}/32`, 'dev', 'lo']);
-  }
-
-  /** flannel.1 as flannel's vxlan backend creates it (learning off, UDP checksum off). */
-  private addFlannel(ns: string, local: string, dev: string, addr: string, noudpcsum: boolean, mac?: string): void {
-    sh('ip', [
-      '-n', ns, 'link', 'add', 'flannel.1', ...(mac ? ['address', mac] : []),
-      'type', 'vxlan', 'id', String(FLANNEL_VNI), 'local', local, 'dev', dev,
-      'dstport', String(FLANNEL_PORT), 'nolearning', noudpcsum ? 'noudpcsum' : 'udpcsum',
-    ]);
-    sh('ip', ['-n', ns, 'link', 'set', 'flannel.1', 'mtu', '1450', 'up']);
-    sh('ip', ['-n', ns, 'addr', 'add', `${addr}/32`, 'dev', 'flannel.1']);
-  }
-
-  private addPeer(ns: string, peerAddr: string, subnet: string, peerMac: string, peerUnderlay: string): void {
-    sh('ip', ['-n', ns, 'route', 'add', subnet, 'via', peerAddr, 'dev', 'flannel.1', 'onlink']);
-    sh('ip', ['-n', ns, 'neigh', 'replace', peerAddr, 'lladdr', peerMac, 'dev', 'flannel.1', 'nud', 'permanent']);
-    sh('bridge', ['-n', ns, 'fdb', 'append', peerMac, 'dev', 'flannel.1', 'dst', peerUnderlay]);
-  }
-
-  /**
-   * Recreates A's flannel.1 with the same MAC, with or without `udpcsum`. With udpcsum
-   * the outer UDP checksum is computed at encapsulation with local checksum offload
-   * (RFC 7348 allows either; Linux udp_set_csum + lco_csum) while the inner one stays
-   * CHECKSUM_PARTIAL.
-   */
-  recreateFlannelA(udpcsum: boolean): void {
-    sh('ip', ['-n', this.A, 'link', 'del', 'flannel.1']);
-    this.addFlannel(this.A, UNDERLAY_A, 'vla', OVERLAY_A, !udpcsum, this.macs.flannelA);
-    this.addPeer(this.A, OVERLAY_B, '10.244.1.0/24', this.macs.flannelB, UNDERLAY_B);
-  }
-
-  vxlanUdpCsum(ns: string): boolean {
-    const links = JSON.parse(sh('ip', ['-n', ns, '-d', '-j', 'link', 'show', 'dev', 'flannel.1'])) as Array<{
-      linkinfo?: { info_data?: { udp_csum?: boolean } };
-    }>;
-    return links[0].linkinfo?.info_data?.udp_csum === true;
-  }
-
-  /** Starts the DNS responder, TCP echo and UDP sink on B's pod address. */
-  async startServers(): Promise<void> {
-    if (this.server) return;
-    const child = track(
-      spawn('ip', ['netns', 'exec', this.B, 'python3', '-u', HELPER, 'serve', POD_B, String(DNS_PORT), String(TCP_PORT), String(SINK_PORT)], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
-    );
-    this.server = child;
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    let buf = '';
-    const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`lab servers did not start within 5 s: ${stderr}`)), 5000);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`lab servers exited (${code}): ${stderr}`));
-      });
-      child.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        let nl;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          const ev = JSON.parse(line) as ServerEvent;
-          this.serverEvents.push(ev);
-          if (ev.ready) {
-            clearTimeout(timer);
-            resolve();
-          }
-        }
-      });
-    });
-    await ready;
-  }
-
-  sinkPayloads(): string[] {
-    return this.serverEvents.filter((e) => e.sink !== undefined).map((e) => e.sink!);
-  }
-
-  /** COUNT DNS A queries from A to the responder in B, over the overlay. */
-  async dnsQueries(count: number): Promise<DnsResult[]> {
-    const out = await runAsync('ip', ['netns', 'exec', this.A, 'python3', HELPER, 'dns', POD_B, String(DNS_PORT), String(count)]);
-    return JSON.parse(out) as DnsResult[];
-  }
-
-  /** A TCP transfer of `bytes` from A to B's echo server and back. */
-  async tcpTransfer(bytes: number): Promise<TcpResult> {
-    const out = await runAsync('ip', ['netns', 'exec', this.A, 'python3', HELPER, 'tcp', POD_B, String(TCP_PORT), String(bytes)]);
-    return JSON.parse(out) as TcpResult;
-  }
-
-  /** UDP datagrams from A's stack to B's sink, one per payload. */
-  async udpToSink(payloads: string[]): Promise<void> {
-    await runAsync('ip', ['netns', 'exec', this.A, 'python3', HELPER, 'udp', POD_B, String(SINK_PORT), ...payloads]);
-  }
-
-  /** Sends frames on `dev` in namespace `ns` through a raw AF_PACKET socket. */
-  inject(ns: string, dev: string, frames: Uint8Array[]): void {
-    const input = frames.map((f) => Buffer.from(f).toString('hex')).join('\n') + '\n';
-    const r = JSON.parse(nsSh(ns, ['python3', HELPER, 'inject', dev], input)) as { sent: number };
-    assert.equal(r.sent, frames.length, 'raw socket did not send every frame');
-  }
-
-  /** Like inject, with PACKET_VNET_HDR: each frame goes with its virtio_net_hdr. */
-  injectVnet(ns: string, dev: string, frames: Array<{ vnet: Uint8Array; frame: Uint8Array }>): void {
-    const input = frames.map((f) => `${Buffer.from(f.vnet).toString('hex')}:${Buffer.from(f.frame).toString('hex')}`).join('\n') + '\n';
-    const r = JSON.parse(nsSh(ns, ['python3', HELPER, 'inject', dev, 'vnet'], input)) as { sent: number };
-    assert.equal(r.sent, frames.length, 'raw socket did not send every frame');
-  }
-
-  destroy(): void {
-    if (this.server) {
-      const s = this.server;
-      this.server = null;
-      if (s.exitCode === null && s.pid !== undefined) {
-        try {
-          process.kill(s.pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
-    while (this.removers.length > 0) {
-      try {
-        this.removers.pop()!();
-      } catch {
-        // next
-      }
-    }
-  }
-}
-
-/** Runs a command to completion without blocking the event loop; resolves with stdout. */
-export function runAsync(cmd: string, args: string[], timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }, timeoutMs);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code ?? signal}: ${stderr.trim()}`));
-    });
-  });
-}
 
 // ------------------------------------------------------------------ kernel counters
 
@@ -430,80 +101,10 @@ export function delta(before: Snmp, after: Snmp, section: string, field: string)
   return a - b;
 }
 
-// ------------------------------------------------------------------ faults
-
-export type FaultKind = 'bad-outer-udp' | 'bad-inner-udp' | 'bad-inner-tcp' | 'bad-outer-ipv4' | 'zero-outer-udp';
-
-export const FAULT_KINDS: FaultKind[] = ['bad-outer-udp', 'bad-inner-udp', 'bad-inner-tcp', 'bad-outer-ipv4', 'zero-outer-udp'];
-
-/** Each kind has its own outer UDP source-port range, so every bad line names its kind. */
-export const FAULT_SPORT_BASE: Record<FaultKind, number> = {
-  'bad-outer-udp': 41000,
-  'bad-inner-udp': 42000,
-  'bad-inner-tcp': 43000,
-  'bad-outer-ipv4': 44000,
-  'zero-outer-udp': 45000,
-};
-
-export function faultKindOfSport(sport: number | null | undefined): FaultKind | null {
-  if (sport === null || sport === undefined) return null;
-  for (const k of FAULT_KINDS) if (sport >= FAULT_SPORT_BASE[k] && sport < FAULT_SPORT_BASE[k] + 1000) return k;
-  return null;
-}
-
-interface Knobs {
-  outerIp?: CsumKnob;
-  outerUdp?: CsumKnob;
-  innerL4?: CsumKnob;
-}
-
-/** A value for a checksum field that is wrong: `preferred` unless that happens to be right. */
-export function wrongValue(correct: number, preferred: number): number {
-  let v = preferred;
-  // 0 would read as "no checksum" for UDP; the correct value (or its ones-complement twin) is not wrong.
-  while (v === correct || v === 0 || (correct === 0xffff && v === 0)) v = (v + 0x1111) & 0xffff;
-  return v;
-}
-
 function findCheck(checks: CheckRecord[], depth: number, kind: KindName): CheckRecord {
   const c = checks.find((r) => r.depth === depth && r.kind === kind);
   if (!c) throw new Error(`builder wrote no ${kind} checksum at depth ${depth}`);
   return c;
-}
-
-/**
- * One carrier from A's underlay to B, as flannel.1 on A would send it, with the fault of
- * `kind`. The inner packet is a UDP datagram to B's sink (payload "KIND-i", so the sink
- * shows which ones B's kernel delivered) or, for bad-inner-tcp, a SYN to B's listener.
- * The outer UDP checksum is computed over the inner frame exactly as injected.
- */
-export function faultFrame(macs: LabMacs, kind: FaultKind, i: number): Uint8Array {
-  const sport = FAULT_SPORT_BASE[kind] + i;
-  const build = (k: Knobs): EthNode => {
-    const l4 =
-      kind === 'bad-inner-tcp'
-        ? tcp(47000 + i, TCP_PORT, { flags: 'S', seq: 0x10000000 + i, window: 64860, options: tcpSynOptions(1410), csum: k.innerL4 })
-        : udp(46000 + i, SINK_PORT, Buffer.from(`${kind}-${i}`), k.innerL4);
-    const inner = eth(ipv4(OVERLAY_A, POD_B, l4, { id: 0x2000 + i, ttl: 64 }), { src: macs.flannelA, dst: macs.flannelB });
-    return eth(
-      ipv4(UNDERLAY_A, UNDERLAY_B, udp(sport, FLANNEL_PORT, vxlan(FLANNEL_VNI, inner), k.outerUdp), { id: 0x3000 + i, df: false, csum: k.outerIp }),
-      { src: macs.vla, dst: macs.vlb },
-    );
-  };
-  const good = encode(build({}));
-  switch (kind) {
-    case 'bad-outer-udp':
-      // 0xffff: the value nf_nat wrote into zero checksums (variant A, domain.md).
-      return encode(build({ outerUdp: wrongValue(findCheck(good.checks, 0, 'udp').expected, 0xffff) })).bytes;
-    case 'bad-inner-udp':
-      return encode(build({ innerL4: wrongValue(findCheck(good.checks, 1, 'udp').expected, 0xbd67) })).bytes;
-    case 'bad-inner-tcp':
-      return encode(build({ innerL4: wrongValue(findCheck(good.checks, 1, 'tcp').expected, 0xa7b8) })).bytes;
-    case 'bad-outer-ipv4':
-      return encode(build({ outerIp: wrongValue(findCheck(good.checks, 0, 'ipv4').expected, 0x1234) })).bytes;
-    case 'zero-outer-udp':
-      return encode(build({ outerUdp: 'zero' })).bytes;
-  }
 }
 
 /** struct virtio_net_hdr (include/uapi/linux/virtio_net.h), little-endian as on x86. */
@@ -772,7 +373,6 @@ export function threadCredentials(pid: number): Array<{ tid: string; uid: number
   return out;
 }
 
-export { which };
 
 /**
  * One lab for a whole test file: built in before(), removed in after(). Returns the

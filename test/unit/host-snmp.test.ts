@@ -5,7 +5,7 @@
  *
  * Kernel part: two namespaces joined by a veth pair ("sender" A, "receiver" B). B has UDP
  * sockets bound on IPv4 and IPv6. Hand-built frames (test/fixtures/lib) go out of A's veth
- * through a raw AF_PACKET socket (test/lab/lab_helper.py inject), addressed to B's MAC:
+ * through a raw AF_PACKET socket (src/lab/lab_helper.py inject), addressed to B's MAC:
  * UDP with a wrong checksum, UDP with a correct one (control: must be delivered, and
  * counted nowhere), IPv4 headers with a wrong checksum, and UDP over IPv6 with a wrong
  * checksum. Frames from a packet socket are CHECKSUM_NONE, and veth has not marked such
@@ -44,7 +44,7 @@ import {
 
 /** Repository root: dist/test/unit -> ../../.. */
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const HELPER = path.join(ROOT, 'test', 'lab', 'lab_helper.py');
+const HELPER = path.join(ROOT, 'src', 'lab', 'lab_helper.py');
 
 // ------------------------------------------------------------------ parsers
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Traffic for csumtop's namespace lab (test/lab/lab.ts). Run inside a namespace with
+"""Traffic for csumtop's namespace lab (src/lab/lab.ts: the lab tests and --demo). Run inside a namespace with
 `ip netns exec NS python3 lab_helper.py COMMAND ...`. Standard library only.
 
   serve ADDR DNS_PORT TCP_PORT SINK_PORT
