@@ -1,0 +1,462 @@
+/**
+ * The dashboard's state and the reducer that moves it: key presses and new snapshots in,
+ * a new state (and the side effects the adapter must run) out. No terminal here, so
+ * every behaviour of the keys is unit-testable (bandwhich keeps UI state apart from
+ * drawing the same way).
+ *
+ * What the screen shows is derived from the state by the view functions at the bottom
+ * (filter, baseline, sort), which the formatter (format.ts) and the reducer share: the
+ * selection is kept by row identity, not index, so rows re-sorting under a new
+ * snapshot do not move the cursor to another row.
+ */
+import type { BadFlowView, CorrelationSnapshot, InterfaceRates, KernelCounterView } from '../model/correlation.js';
+import type { ChecksumCounterName } from '../model/host-facts.js';
+import { SEVERITIES, type Finding } from '../model/findings.js';
+import type { Endpoint } from '../model/report.js';
+
+export const PANES = ['interfaces', 'flows', 'findings'] as const;
+export type PaneId = (typeof PANES)[number];
+
+/** Sort orders per pane, cycled by `s`; the first is the default. */
+export const SORTS = {
+  interfaces: ['bad/s', 'packets/s', 'name'],
+  flows: ['count', 'last seen', 'peer'],
+  findings: ['severity', 'last seen'],
+} as const satisfies Record<PaneId, readonly string[]>;
+export type SortName<P extends PaneId> = (typeof SORTS)[P][number];
+
+/** What the capture side knows of an interface that the snapshot does not carry. */
+export interface InterfaceMeta {
+  /** Same label as InterfaceRates.interface ("eth0", "ns/eth0"). */
+  label: string;
+  namespace: string;
+  kind: string | null;
+  txChecksumOffload: boolean | null;
+  attached: boolean;
+  /** Cumulative frames the kernel dropped because the ring was full. */
+  ringDrops: number;
+}
+
+/** The header's facts, fixed for a run. */
+export interface RunInfo {
+  host: string;
+  kernel: string;
+  /** "afpacket", "libpcap", "file". */
+  backend: string;
+  /** "live", "replay FILE", "demo". */
+  mode: string;
+  /** Date.now() at start (live) ; uptime is measured against the snapshot clock. */
+  startedMs: number;
+}
+
+/** One interval's worth of data: the pipeline's snapshot plus capture-side facts. */
+export interface DashboardUpdate {
+  snapshot: CorrelationSnapshot;
+  interfaces: InterfaceMeta[];
+  /** Sum of ring drops; batch-queue drops are snapshot.eventsDropped. */
+  captureDrops: number;
+  /** Date.now() when the update was made (uptime, "x s ago"). */
+  nowMs: number;
+}
+
+/** Counters as they were when `c` was pressed: the screen shows increases since then. */
+export interface Baseline {
+  atMs: number;
+  /** ISO time of the snapshot at the clear; findings last seen before it are hidden. */
+  atTime: string;
+  flowCounts: Map<string, number>;
+  kernel: Map<string, Partial<Record<ChecksumCounterName, number | null>>>;
+  ringDrops: Map<string, number>;
+  captureDrops: number;
+  /** Index into badHistory's timeline: entries older than the clear are zeroed. */
+  historyClearedAtMs: number;
+}
+
+export type View =
+  | { kind: 'main' }
+  | { kind: 'help' }
+  | { kind: 'finding'; key: string }
+  | { kind: 'flow'; key: string };
+
+export interface DashboardState {
+  run: RunInfo;
+  /** The newest update received (capture never stops). */
+  latest: DashboardUpdate | null;
+  /** What the screen shows: `latest` unless paused. */
+  shown: DashboardUpdate | null;
+  paused: boolean;
+  focus: PaneId;
+  /** Selected row per pane by identity (interface label, flow key, finding key). */
+  selected: Record<PaneId, string | null>;
+  sort: { interfaces: number; flows: number; findings: number };
+  /** Applied filter (lower case), '' for none. */
+  filter: string;
+  /** Text being typed after `/`, null when not typing. */
+  filterInput: string | null;
+  view: View;
+  /** One line for the status bar: what the last action did. */
+  status: string | null;
+  baseline: Baseline | null;
+  /** Newest last, bounded: warnings never go to stdout/stderr while the screen is up. */
+  warnings: string[];
+  /** The replay reached its end: the view is frozen on the final snapshot. */
+  finished: boolean;
+}
+
+export const MAX_WARNINGS = 50;
+
+/** A key press, normalised by the adapter: `name` as blessed's key.full ("C-c", "enter", "tab", "S-tab", "up", "space", "escape", "backspace") and `ch` for printable characters. */
+export interface KeyEvent {
+  name: string;
+  ch?: string;
+}
+
+export type Action =
+  | { type: 'key'; key: KeyEvent }
+  | { type: 'update'; update: DashboardUpdate }
+  | { type: 'warning'; text: string }
+  | { type: 'status'; text: string }
+  | { type: 'finished' };
+
+/** What the adapter must do after a key: the reducer itself stays pure. */
+export type Effect = { type: 'quit' } | { type: 'write-pcap'; flows: BadFlowView[] };
+
+export interface Step {
+  state: DashboardState;
+  effects: Effect[];
+}
+
+export function initialState(run: RunInfo): DashboardState {
+  return {
+    run,
+    latest: null,
+    shown: null,
+    paused: false,
+    focus: 'interfaces',
+    selected: { interfaces: null, flows: null, findings: null },
+    sort: { interfaces: 0, flows: 0, findings: 0 },
+    filter: '',
+    filterInput: null,
+    view: { kind: 'main' },
+    status: null,
+    baseline: null,
+    warnings: [],
+    finished: false,
+  };
+}
+
+export function reduce(state: DashboardState, action: Action): Step {
+  switch (action.type) {
+    case 'update':
+      return { state: { ...state, latest: action.update, shown: state.paused ? state.shown : action.update }, effects: [] };
+    case 'warning': {
+      const warnings = [...state.warnings, action.text];
+      if (warnings.length > MAX_WARNINGS) warnings.splice(0, warnings.length - MAX_WARNINGS);
+      return { state: { ...state, warnings }, effects: [] };
+    }
+    case 'status':
+      return { state: { ...state, status: action.text }, effects: [] };
+    case 'finished':
+      return { state: { ...state, finished: true }, effects: [] };
+    case 'key':
+      return reduceKey(state, action.key);
+  }
+}
+
+function same(state: DashboardState): Step {
+  return { state, effects: [] };
+}
+
+function reduceKey(state: DashboardState, key: KeyEvent): Step {
+  // Ctrl-C always quits, even while typing a filter (what users of top/iftop expect).
+  if (key.name === 'C-c') return { state, effects: [{ type: 'quit' }] };
+  if (state.filterInput !== null) return reduceFilterInput(state, key);
+  if (state.view.kind === 'help') {
+    // Any of these closes help; other keys are ignored so help is not left by accident.
+    if (key.name === 'q') return { state, effects: [{ type: 'quit' }] };
+    if (key.ch === '?' || key.name === 'escape' || key.name === 'enter') return same({ ...state, view: { kind: 'main' } });
+    return same(state);
+  }
+  if (state.view.kind !== 'main') {
+    if (key.name === 'q') return { state, effects: [{ type: 'quit' }] };
+    if (key.name === 'escape' || key.name === 'backspace' || key.ch === 'h') return same({ ...state, view: { kind: 'main' } });
+    if (key.ch === '?') return same({ ...state, view: { kind: 'help' } });
+    if (key.name === 'space' || key.ch === 'p') return same(togglePause(state));
+    return same(state);
+  }
+  switch (key.ch ?? '') {
+    case 'q':
+      return { state, effects: [{ type: 'quit' }] };
+    case '?':
+      return same({ ...state, view: { kind: 'help' } });
+    case 'p':
+    case ' ':
+      return same(togglePause(state));
+    case 'j':
+      return same(move(state, 1));
+    case 'k':
+      return same(move(state, -1));
+    case 'g':
+      return same(move(state, -Infinity));
+    case 'G':
+      return same(move(state, Infinity));
+    case 's':
+      return same(cycleSort(state));
+    case '/':
+      return same({ ...state, filterInput: state.filter });
+    case 'c':
+      return same(clearCounters(state));
+    case 'w': {
+      const flows = visibleFlows(state).filter((f) => f.sample?.bytes);
+      if (flows.length === 0) return same({ ...state, status: 'w: no sampled bad frame to write yet' });
+      return { state, effects: [{ type: 'write-pcap', flows }] };
+    }
+  }
+  switch (key.name) {
+    case 'space':
+      return same(togglePause(state));
+    case 'tab':
+      return same({ ...state, focus: PANES[(PANES.indexOf(state.focus) + 1) % PANES.length] });
+    case 'S-tab':
+      return same({ ...state, focus: PANES[(PANES.indexOf(state.focus) + PANES.length - 1) % PANES.length] });
+    case 'down':
+      return same(move(state, 1));
+    case 'up':
+      return same(move(state, -1));
+    case 'pagedown':
+      return same(move(state, 10));
+    case 'pageup':
+      return same(move(state, -10));
+    case 'enter':
+      return same(openDetail(state));
+    case 'escape':
+      // Esc on the main view clears an applied filter (one step back).
+      return same(state.filter !== '' ? { ...state, filter: '', status: 'filter cleared' } : state);
+  }
+  return same(state);
+}
+
+function reduceFilterInput(state: DashboardState, key: KeyEvent): Step {
+  const text = state.filterInput ?? '';
+  if (key.name === 'enter') {
+    const filter = text.trim().toLowerCase();
+    return same({ ...state, filter, filterInput: null, status: filter === '' ? 'filter cleared' : `filter: ${filter}` });
+  }
+  if (key.name === 'escape') return same({ ...state, filterInput: null });
+  if (key.name === 'backspace') return same({ ...state, filterInput: text.slice(0, -1) });
+  if (key.name === 'C-u') return same({ ...state, filterInput: '' });
+  // Printable characters only; anything longer than a host:port pattern needs is cut.
+  if (key.ch !== undefined && key.ch.length === 1 && key.ch >= ' ' && key.ch !== '\x7f' && text.length < 64) {
+    return same({ ...state, filterInput: text + key.ch });
+  }
+  return same(state);
+}
+
+function togglePause(state: DashboardState): DashboardState {
+  if (state.paused) return { ...state, paused: false, shown: state.latest, status: 'resumed' };
+  return { ...state, paused: true, status: 'paused: capture continues, the screen is frozen (space resumes)' };
+}
+
+function cycleSort(state: DashboardState): DashboardState {
+  const pane = state.focus;
+  const n = SORTS[pane].length;
+  const next = (state.sort[pane] + 1) % n;
+  return { ...state, sort: { ...state.sort, [pane]: next }, status: `${pane} sorted by ${SORTS[pane][next]}` };
+}
+
+/** Row identities of the focused pane, in screen order. */
+function rowKeys(state: DashboardState, pane: PaneId): string[] {
+  if (pane === 'interfaces') return visibleInterfaces(state).map((r) => r.rates.interface);
+  if (pane === 'flows') return visibleFlows(state).map(flowKey);
+  return visibleFindings(state).map((f) => f.key);
+}
+
+function move(state: DashboardState, delta: number): DashboardState {
+  const pane = state.focus;
+  const keys = rowKeys(state, pane);
+  if (keys.length === 0) return state;
+  const cur = selectedIndex(keys, state.selected[pane]);
+  const next = Math.max(0, Math.min(keys.length - 1, Number.isFinite(delta) ? cur + delta : delta > 0 ? keys.length - 1 : 0));
+  return { ...state, selected: { ...state.selected, [pane]: keys[next] } };
+}
+
+/** Index of the selected key, or 0 (the first row) when nothing or a vanished row is selected. */
+export function selectedIndex(keys: string[], selected: string | null): number {
+  if (selected === null) return 0;
+  const i = keys.indexOf(selected);
+  return i < 0 ? 0 : i;
+}
+
+function openDetail(state: DashboardState): DashboardState {
+  const pane = state.focus;
+  const keys = rowKeys(state, pane);
+  if (keys.length === 0) return { ...state, status: `no ${pane === 'interfaces' ? 'interface' : pane === 'flows' ? 'bad flow' : 'finding'} to open` };
+  const key = keys[selectedIndex(keys, state.selected[pane])];
+  if (pane === 'flows') return { ...state, view: { kind: 'flow', key } };
+  if (pane === 'findings') return { ...state, view: { kind: 'finding', key } };
+  // An interface has no detail view of its own: Enter narrows everything to it.
+  return { ...state, filter: key.toLowerCase(), status: `filter: ${key.toLowerCase()} (Esc clears)` };
+}
+
+function clearCounters(state: DashboardState): DashboardState {
+  const u = state.latest;
+  if (!u) return state;
+  const flowCounts = new Map<string, number>();
+  for (const f of u.snapshot.badFlows) flowCounts.set(flowKey(f), f.count);
+  const kernel = new Map<string, Partial<Record<ChecksumCounterName, number | null>>>();
+  for (const k of u.snapshot.kernel) kernel.set(k.namespace, { ...k.sinceStart });
+  const ringDrops = new Map<string, number>();
+  for (const i of u.interfaces) ringDrops.set(i.label, i.ringDrops);
+  return {
+    ...state,
+    baseline: { atMs: u.nowMs, atTime: u.snapshot.time, flowCounts, kernel, ringDrops, captureDrops: u.captureDrops, historyClearedAtMs: u.nowMs },
+    status: 'counters cleared (the screen shows increases from now; capture totals are kept for the report)',
+  };
+}
+
+// ------------------------------------------------------------------ views
+
+/** A stable identity for a bad flow: interface, outer and inner 5-tuples, VNI. */
+export function flowKey(f: BadFlowView): string {
+  const ep = (e: Endpoint | null): string => (e ? `${e.src}:${e.sport ?? ''}>${e.dst}:${e.dport ?? ''}/${e.proto}` : '-');
+  return `${f.interface}|${ep(f.outer)}|${f.vni ?? ''}|${ep(f.inner)}`;
+}
+
+function endpointText(e: Endpoint | null): string {
+  if (!e) return '';
+  return `${e.src}:${e.sport ?? ''} ${e.dst}:${e.dport ?? ''}`;
+}
+
+/**
+ * Does a row match the filter? The filter is one word matched against the interface
+ * label, the peer and every address and port of the row ("eth0", "10.0.0.5", ":53",
+ * "8472"): an operator types whatever they are looking at.
+ */
+function matches(filter: string, fields: Array<string | number | null | undefined>): boolean {
+  if (filter === '') return true;
+  const f = filter.startsWith(':') ? filter.slice(1) : filter;
+  for (const x of fields) {
+    if (x === null || x === undefined) continue;
+    const s = String(x).toLowerCase();
+    if (filter.startsWith(':') ? s === f : s.includes(f)) return true;
+  }
+  return false;
+}
+
+export interface InterfaceRow {
+  rates: InterfaceRates;
+  meta: InterfaceMeta | null;
+  /** badHistory with entries from before a clear zeroed. */
+  history: number[];
+  ringDrops: number;
+}
+
+export function visibleInterfaces(state: DashboardState): InterfaceRow[] {
+  const u = state.shown;
+  if (!u) return [];
+  const metas = new Map(u.interfaces.map((m) => [m.label, m]));
+  const b = state.baseline;
+  const rows: InterfaceRow[] = [];
+  for (const r of u.snapshot.rates) {
+    const meta = metas.get(r.interface) ?? null;
+    const peers = u.snapshot.peers.filter((p) => p.underlay === r.interface || p.overlay === r.interface).map((p) => p.peer);
+    const ports = u.snapshot.badFlows.filter((f) => f.interface === r.interface).flatMap((f) => [f.outer?.sport, f.outer?.dport, f.inner?.sport, f.inner?.dport]);
+    if (!matches(state.filter, [r.interface, r.namespace, meta?.kind, ...peers])) {
+      // A port or peer filter keeps the interfaces where such flows were seen.
+      if (!(state.filter.startsWith(':') && matches(state.filter, ports))) continue;
+    }
+    let history = r.badHistory;
+    if (b) {
+      const secondsSince = Math.floor((u.nowMs - b.historyClearedAtMs) / 1000);
+      const keep = Math.max(0, Math.min(history.length, secondsSince));
+      history = history.map((v, i) => (i >= history.length - keep ? v : 0));
+    }
+    const drops = meta?.ringDrops ?? 0;
+    rows.push({ rates: r, meta, history, ringDrops: b ? Math.max(0, drops - (b.ringDrops.get(r.interface) ?? 0)) : drops });
+  }
+  const order = SORTS.interfaces[state.sort.interfaces];
+  rows.sort((x, y) => {
+    if (order === 'name') return x.rates.interface.localeCompare(y.rates.interface);
+    const k = order === 'bad/s' ? 'badFrames' : 'packets';
+    return y.rates[k].s1 - x.rates[k].s1 || y.rates[k].s60 - x.rates[k].s60 || x.rates.interface.localeCompare(y.rates.interface);
+  });
+  return rows;
+}
+
+/** Bad flows after filter and baseline (counts since `c`; flows with none since are hidden). */
+export function visibleFlows(state: DashboardState): BadFlowView[] {
+  const u = state.shown;
+  if (!u) return [];
+  const b = state.baseline;
+  const out: BadFlowView[] = [];
+  for (const f of u.snapshot.badFlows) {
+    const fields = [f.interface, f.peer, f.dnsName, f.outer?.src, f.outer?.dst, f.outer?.sport, f.outer?.dport, f.inner?.src, f.inner?.dst, f.inner?.sport, f.inner?.dport];
+    if (!matches(state.filter, fields)) continue;
+    if (b) {
+      const count = f.count - (b.flowCounts.get(flowKey(f)) ?? 0);
+      if (count <= 0) continue;
+      out.push({ ...f, count });
+    } else out.push(f);
+  }
+  const order = SORTS.flows[state.sort.flows];
+  out.sort((x, y) => {
+    if (order === 'last seen') return y.lastSeen.localeCompare(x.lastSeen) || y.count - x.count;
+    if (order === 'peer') return (x.peer ?? '').localeCompare(y.peer ?? '') || y.count - x.count;
+    return y.count - x.count || y.lastSeen.localeCompare(x.lastSeen);
+  });
+  return out;
+}
+
+export function visibleFindings(state: DashboardState): Finding[] {
+  const u = state.shown;
+  if (!u) return [];
+  const b = state.baseline;
+  const out = u.snapshot.findings.filter(
+    (f) =>
+      matches(state.filter, [f.subject.interface, f.subject.peer, f.subject.namespace, f.id]) &&
+      // After `c`, a finding whose evidence stopped before the clear is history, not news.
+      (!b || f.lastSeen >= b.atTime),
+  );
+  const order = SORTS.findings[state.sort.findings];
+  out.sort((x, y) => {
+    if (order === 'last seen') return y.lastSeen.localeCompare(x.lastSeen);
+    return SEVERITIES.indexOf(x.severity) - SEVERITIES.indexOf(y.severity) || y.lastSeen.localeCompare(x.lastSeen);
+  });
+  return out;
+}
+
+/** Kernel counters per namespace with `c` applied to the since-start totals. */
+export function visibleKernel(state: DashboardState): KernelCounterView[] {
+  const u = state.shown;
+  if (!u) return [];
+  const b = state.baseline;
+  return u.snapshot.kernel
+    // A filter keeps the namespaces it names or that hold a matching interface.
+    .filter((k) => matches(state.filter, [k.namespace]) || u.snapshot.rates.some((r) => r.namespace === k.namespace && matches(state.filter, [r.interface])))
+    .map((k) => {
+      if (!b) return k;
+      const base = b.kernel.get(k.namespace) ?? {};
+      const sinceStart: Partial<Record<ChecksumCounterName, number | null>> = {};
+      for (const [name, v] of Object.entries(k.sinceStart) as Array<[ChecksumCounterName, number | null]>) {
+        const b0 = base[name];
+        sinceStart[name] = v === null ? null : v - (typeof b0 === 'number' ? b0 : 0);
+      }
+      return { ...k, sinceStart };
+    });
+}
+
+export function findFlow(state: DashboardState, key: string): BadFlowView | null {
+  return state.shown?.snapshot.badFlows.find((f) => flowKey(f) === key) ?? null;
+}
+
+export function findFinding(state: DashboardState, key: string): Finding | null {
+  return state.shown?.snapshot.findings.find((f) => f.key === key) ?? null;
+}
+
+export function captureDropsShown(state: DashboardState): number {
+  const u = state.shown;
+  if (!u) return 0;
+  return state.baseline ? Math.max(0, u.captureDrops - state.baseline.captureDrops) : u.captureDrops;
+}
+
+export { endpointText };

@@ -1,0 +1,523 @@
+/**
+ * The dashboard as text: every pane laid out for a given width and height, from the
+ * state alone. No terminal here: the adapter (screen.ts) only paints these lines, and
+ * the tests read them at 80x24, 120x40 and 200x60.
+ *
+ * Nothing is said by colour alone (style.md): the focused pane is marked ">>", the
+ * selected row ">", severities carry their word next to the symbol, PAUSED is written.
+ * A line's `tone` only lets the adapter add colour where colour is allowed.
+ */
+import type { BadFlowView, InterfaceRates, KernelCounterView, RateWindows } from '../model/correlation.js';
+import type { ChecksumCounterName } from '../model/host-facts.js';
+import { SEVERITY_SYMBOL, type Severity } from '../model/findings.js';
+import type { BadChecksum, Endpoint } from '../model/report.js';
+import {
+  SORTS, captureDropsShown, findFinding, findFlow, flowKey, selectedIndex, visibleFindings, visibleFlows, visibleInterfaces, visibleKernel,
+  type DashboardState, type InterfaceRow, type PaneId,
+} from './dashboard-state.js';
+
+export type Tone = 'plain' | 'title' | 'focus' | 'selected' | 'critical' | 'warning' | 'info' | 'paused' | 'dim' | 'mark';
+
+export interface Line {
+  /** Exactly `width` characters (padded or cut). */
+  text: string;
+  tone: Tone;
+}
+
+export interface RenderOptions {
+  width: number;
+  height: number;
+  /** TERM=dumb (or a terminal without UTF-8): ASCII glyphs only. */
+  ascii: boolean;
+}
+
+/** At or below 80x24 (or narrower than 100 columns) panes drop their less urgent columns. */
+export function isCompact(o: RenderOptions): boolean {
+  return o.width < 100 || o.height <= 24;
+}
+
+// ------------------------------------------------------------------ small formatters
+
+const BLOCKS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+const ASCII_LEVELS = ['.', ':', '-', '=', '+', '*', '#', '@'];
+
+/**
+ * The last values as `width` cells, newest at the right. Several values per cell take
+ * their maximum (a burst must not be averaged away); zero is a blank cell so "nothing
+ * bad" reads as empty, the smallest non-zero value still shows.
+ */
+export function sparkline(values: number[], width: number, ascii: boolean): string {
+  if (width <= 0) return '';
+  const levels = ascii ? ASCII_LEVELS : BLOCKS;
+  const per = Math.max(1, Math.ceil(values.length / width));
+  const cells: number[] = [];
+  for (let end = values.length; end > 0 && cells.length < width; end -= per) {
+    let m = 0;
+    for (let i = Math.max(0, end - per); i < end; i++) m = Math.max(m, values[i]);
+    cells.unshift(m);
+  }
+  const max = Math.max(0, ...cells);
+  const text = cells.map((v) => (v <= 0 ? ' ' : levels[Math.min(levels.length - 1, Math.floor((v / max) * (levels.length - 1e-9)))])).join('');
+  return text.padStart(width, ' ');
+}
+
+/** 0.4, 12, 3456, 12.3k, 4.5M: four or five characters for any rate. */
+export function fmtRate(n: number): string {
+  if (!Number.isFinite(n) || n <= 0) return '0';
+  if (n < 10) return (Math.round(n * 10) / 10).toString();
+  if (n < 10_000) return Math.round(n).toString();
+  if (n < 10_000_000) return `${(n / 1000).toFixed(n < 100_000 ? 1 : 0)}k`;
+  return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+export function fmtCount(n: number): string {
+  if (n < 100_000) return String(n);
+  if (n < 100_000_000) return `${(n / 1000).toFixed(0)}k`;
+  return `${(n / 1_000_000).toFixed(0)}M`;
+}
+
+export function hex16(v: number): string {
+  return `0x${v.toString(16).padStart(4, '0')}`;
+}
+
+function pad(s: string, w: number): string {
+  if (w <= 0) return '';
+  // Cut with a marker so a shortened address is not mistaken for a whole one.
+  return s.length > w ? (w > 1 ? s.slice(0, w - 1) + '~' : s.slice(0, w)) : s.padEnd(w, ' ');
+}
+
+function padL(s: string, w: number): string {
+  return s.length > w ? s.slice(0, w) : s.padStart(w, ' ');
+}
+
+function line(text: string, width: number, tone: Tone = 'plain'): Line {
+  return { text: pad(text, width), tone };
+}
+
+/** Milliseconds since epoch of an ISO time with any number of fraction digits. */
+export function isoMs(iso: string): number {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$/.exec(iso);
+  if (!m) return Date.parse(iso);
+  return Date.parse(`${m[1]}.${(m[2] ?? '0').slice(0, 3).padEnd(3, '0')}${m[3] ?? 'Z'}`);
+}
+
+/** "3s", "4m", "2h" before `nowIso`. */
+export function ago(iso: string, nowIso: string): string {
+  const d = Math.max(0, Math.round((isoMs(nowIso) - isoMs(iso)) / 1000));
+  if (!Number.isFinite(d)) return '?';
+  if (d < 120) return `${d}s`;
+  if (d < 7200) return `${Math.round(d / 60)}m`;
+  return `${Math.round(d / 3600)}h`;
+}
+
+function duration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
+function ep(e: Endpoint | null, arrow: string): string {
+  if (!e) return '-';
+  const port = (p: number | null): string => (p === null ? '' : `:${p}`);
+  return `${e.src}${port(e.sport)}${arrow}${e.dst}${port(e.dport)}`;
+}
+
+const SEVERITY_WORD: Record<Severity, string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'info' };
+
+/** "!! CRITICAL": symbol and word, so severity never rests on colour. */
+export function severityLabel(s: Severity): string {
+  return `${SEVERITY_SYMBOL[s].padEnd(2)} ${SEVERITY_WORD[s]}`;
+}
+
+function layerRate(r: InterfaceRates, layer: 'outer' | 'inner'): number {
+  let s = 0;
+  for (const [k, w] of Object.entries(r.badByChecksum)) if (k.startsWith(`${layer}/`)) s += w.s1;
+  return s;
+}
+
+function badPercent(r: InterfaceRates): string {
+  const w = (x: RateWindows): number => (x.s1 > 0 ? x.s1 : 0);
+  if (w(r.packets) === 0) return r.badFrames.s1 > 0 ? '100%' : '-';
+  const p = (r.badFrames.s1 / r.packets.s1) * 100;
+  return p === 0 ? '0%' : p < 0.1 ? '<0.1%' : `${p < 10 ? p.toFixed(1) : Math.round(p)}%`;
+}
+
+// ------------------------------------------------------------------ header, strips
+
+function header(state: DashboardState, o: RenderOptions): Line {
+  const u = state.shown;
+  const run = state.run;
+  const c = isCompact(o);
+  const parts = c ? [`csumtop ${run.mode}`, run.host, run.kernel, run.backend] : [`csumtop ${run.mode}`, `host ${run.host}`, `kernel ${run.kernel}`, `backend ${run.backend}`];
+  if (u) {
+    const pps = u.snapshot.rates.reduce((s, r) => s + r.packets.s1, 0);
+    parts.push(`up ${duration(u.nowMs - run.startedMs)}`, `${fmtRate(pps)} pkt/s`, `${c ? 'drops' : 'capture drops'} ${fmtCount(captureDropsShown(state))}`);
+    if (u.snapshot.eventsDropped > 0) parts.push(`events dropped ${fmtCount(u.snapshot.eventsDropped)}`);
+  } else parts.push('waiting for the first interval...');
+  const flags: string[] = [];
+  if (state.paused) flags.push('PAUSED');
+  if (state.finished) flags.push('END OF FILE');
+  if (state.baseline) flags.push(`cleared ${ago(state.baseline.atTime, u?.snapshot.time ?? state.baseline.atTime)} ago`);
+  const left = parts.join('  ');
+  const right = flags.map((f) => `[${f}]`).join(' ');
+  const room = o.width - right.length - 1;
+  const text = right ? `${pad(left, Math.max(0, room))} ${right}` : left;
+  return line(text, o.width, state.paused ? 'paused' : 'title');
+}
+
+const COUNTER_SHORT: Partial<Record<ChecksumCounterName, string>> = {
+  udpInCsumErrors: 'Udp InCsumErrors',
+  tcpInCsumErrors: 'Tcp InCsumErrors',
+  ipInHdrErrors: 'Ip InHdrErrors',
+  ipInCsumErrors: 'IpExt InCsumErrors',
+  icmpInCsumErrors: 'Icmp InCsumErrors',
+  udp6InCsumErrors: 'Udp6 InCsumErrors',
+} as Partial<Record<ChecksumCounterName, string>>;
+
+function kernelStrip(state: DashboardState, o: RenderOptions): Line {
+  const views = visibleKernel(state);
+  if (views.length === 0) return line('kernel: no checksum counters read', o.width, 'dim');
+  const compact = isCompact(o);
+  const one = (k: KernelCounterView): string => {
+    const items: string[] = [];
+    for (const [name, label] of Object.entries(COUNTER_SHORT) as Array<[ChecksumCounterName, string]>) {
+      const total = k.sinceStart[name];
+      if (total === undefined || total === null) continue;
+      const per = k.perSecond[name] ?? 0;
+      // Zero counters are left out where space is short: a moving one must stay visible.
+      if (compact && total === 0 && per === 0) continue;
+      items.push(`${compact ? label.replace(' InCsumErrors', 'Csum').replace(' InHdrErrors', 'Hdr') : label} ${fmtRate(per ?? 0)}/s +${fmtCount(total)}`);
+    }
+    return `${k.namespace}: ${items.length > 0 ? items.join(', ') : 'no checksum errors'}`;
+  };
+  const moving = views.some((k) => Object.values(k.perSecond).some((v) => typeof v === 'number' && v > 0));
+  return line(`kernel ${views.map(one).join(' | ')}`, o.width, moving ? 'warning' : 'plain');
+}
+
+function warningLine(state: DashboardState, o: RenderOptions): Line {
+  const n = state.warnings.length;
+  if (n === 0) return line('', o.width, 'dim');
+  const last = state.warnings[n - 1];
+  return line(`warning${n > 1 ? ` (${n}, newest)` : ''}: ${last}`, o.width, 'warning');
+}
+
+const KEY_HINT = 'q quit  ? help  space pause  Tab pane  j/k move  s sort  / filter  Enter detail  Esc back  w write pcap  c clear';
+
+function statusLine(state: DashboardState, o: RenderOptions): Line {
+  if (state.filterInput !== null) return line(`/${state.filterInput}_   (interface, peer or port; Enter applies, Esc cancels)`, o.width, 'focus');
+  const bits: string[] = [];
+  if (state.filter) bits.push(`[filter: ${state.filter}]`);
+  if (state.status) bits.push(state.status);
+  bits.push(isCompact(o) ? '? help  q quit' : KEY_HINT);
+  return line(bits.join('  '), o.width, 'dim');
+}
+
+// ------------------------------------------------------------------ panes
+
+interface PaneText {
+  /** "Interfaces 5 of 7": kept whole; `detail` is cut first when the line is short. */
+  title: string;
+  detail: string;
+  columns: string | null;
+  rows: string[];
+  tones: Tone[];
+  /** Row index of the selection. */
+  selected: number;
+}
+
+function interfacePane(state: DashboardState, o: RenderOptions): PaneText {
+  const rows = visibleInterfaces(state);
+  const compact = isCompact(o);
+  // Wide: the name gets 18-32 columns and the sparkline what is left (up to one cell a second).
+  const nameW = compact ? Math.max(10, o.width - 2 - 59 - 1) : Math.max(18, Math.min(32, o.width - 2 - 83 - 60));
+  const sparkW = compact ? 10 : Math.max(10, Math.min(60, o.width - 2 - 83 - nameW));
+  const cols = compact
+    ? `${pad('INTERFACE', nameW)} ${padL('PKT/S', 6)}${padL('BAD/S', 6)}${padL('OUT', 6)}${padL('IN', 6)}${padL('BAD%', 6)}${padL('PEND/S', 7)} ${pad('BAD 60s', sparkW)} ${pad('TX', 3)}${padL('DROPS', 6)}`
+    : `${pad('INTERFACE', nameW)} ${pad('NS', 8)} ${pad('KIND', 8)}${padL('PKT/S', 8)}${padL('BAD/S', 7)}${padL('OUT', 7)}${padL('IN', 7)}${padL('BAD%', 7)}${padL('PEND/S', 8)}${padL('VALID/S', 9)} ${pad('BAD/S LAST 60s', sparkW)} ${pad('TX', 3)}${padL('DROPS', 7)}`;
+  const tx = (v: boolean | null | undefined): string => (v === true ? 'on' : v === false ? 'off' : '?');
+  const text = rows.map((r: InterfaceRow) => {
+    const x = r.rates;
+    const name = r.meta && !r.meta.attached ? `${x.interface} (gone)` : x.interface;
+    const spark = sparkline(r.history, sparkW, o.ascii);
+    return compact
+      ? `${pad(name, nameW)} ${padL(fmtRate(x.packets.s1), 6)}${padL(fmtRate(x.badFrames.s1), 6)}${padL(fmtRate(layerRate(x, 'outer')), 6)}${padL(fmtRate(layerRate(x, 'inner')), 6)}${padL(badPercent(x), 6)}${padL(fmtRate(x.pending.s1), 7)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 6)}`
+      : `${pad(name, nameW)} ${pad(x.namespace, 8)} ${pad(r.meta?.kind ?? '-', 8)}${padL(fmtRate(x.packets.s1), 8)}${padL(fmtRate(x.badFrames.s1), 7)}${padL(fmtRate(layerRate(x, 'outer')), 7)}${padL(fmtRate(layerRate(x, 'inner')), 7)}${padL(badPercent(x), 7)}${padL(fmtRate(x.pending.s1), 8)}${padL(fmtRate(x.validated.s1), 9)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 7)}`;
+  });
+  const tones = rows.map((r): Tone => (r.rates.badFrames.s1 > 0 ? 'critical' : r.rates.badFrames.s60 > 0 ? 'warning' : 'plain'));
+  const keys = rows.map((r) => r.rates.interface);
+  const total = state.shown?.snapshot.rates.length ?? 0;
+  return {
+    title: `Interfaces ${rows.length}${rows.length !== total ? ` of ${total}` : ''}`,
+    detail: `sorted by ${SORTS.interfaces[state.sort.interfaces]}; bad = frames with a bad checksum, OUT/IN = bad outer/inner checksums per s, PEND = offload pending`,
+    columns: cols,
+    rows: text,
+    tones,
+    selected: selectedIndex(keys, state.selected.interfaces),
+  };
+}
+
+function flowPane(state: DashboardState, o: RenderOptions): PaneText {
+  const flows = visibleFlows(state);
+  const compact = isCompact(o);
+  const now = state.shown?.snapshot.time ?? '';
+  const csW = compact ? 12 : 19;
+  let cols: string;
+  let text: string[];
+  if (compact) {
+    const restW = Math.max(20, o.width - 2 - 16 - csW - 7 - 5 - 4);
+    cols = `${pad('PEER', 16)} ${pad('FLOW (inner, or outer when none)', restW)} ${pad('BAD', csW)} ${padL('COUNT', 7)} ${padL('LAST', 5)}`;
+    text = flows.map(
+      (f) => `${pad(f.peer ?? '-', 16)} ${pad(`${f.interface} ${ep(f.inner ?? f.outer, '>')}${f.dnsName ? ` ${f.dnsName}` : ''}`, restW)} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`,
+    );
+  } else {
+    const w = o.width - 2;
+    const full = o.width >= 160;
+    const ifW = full ? 20 : 14;
+    // Below 160 columns the outer addresses are the peer and this node: ports say the rest.
+    const outerW = full ? 40 : 13;
+    const innerW = Math.max(20, w - 16 - ifW - outerW - 4 - csW - 7 - 5 - 8);
+    cols = `${pad('PEER', 16)} ${pad('INTERFACE', ifW)} ${pad(full ? 'OUTER' : 'OUTER PORTS', outerW)} ${padL('VNI', 4)} ${pad('INNER  DNS NAME', innerW)} ${pad('BAD CHECKSUMS', csW)} ${padL('COUNT', 7)} ${padL('LAST', 5)}`;
+    const outerText = (e: Endpoint | null): string => (full ? ep(e, ' > ') : e ? `:${e.sport ?? ''}>:${e.dport ?? ''}` : '-');
+    text = flows.map(
+      (f) =>
+        `${pad(f.peer ?? '-', 16)} ${pad(f.interface, ifW)} ${pad(outerText(f.outer), outerW)} ${padL(f.vni === null ? '-' : String(f.vni), 4)} ${pad(`${ep(f.inner, full ? ' > ' : '>')}${f.dnsName ? `  ${f.dnsName}` : ''}`, innerW)} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`,
+    );
+  }
+  const total = state.shown?.snapshot.badFlows.length ?? 0;
+  return {
+    title: `Bad flows ${flows.length}${flows.length !== total ? ` of ${total}` : ''}`,
+    detail: `sorted by ${SORTS.flows[state.sort.flows]}${state.baseline ? ', counts since clear' : ''}`,
+    columns: cols,
+    rows: text,
+    tones: flows.map(() => 'plain'),
+    selected: selectedIndex(flows.map(flowKey), state.selected.flows),
+  };
+}
+
+function findingPane(state: DashboardState, o: RenderOptions): PaneText {
+  const list = visibleFindings(state);
+  const now = state.shown?.snapshot.time ?? '';
+  const text = list.map((f) => {
+    const subject = [f.subject.peer ? `peer ${f.subject.peer}` : '', f.subject.interface ?? ''].filter(Boolean).join(' ');
+    const right = ` ${padL(ago(f.lastSeen, now), 5)}`;
+    return pad(`${pad(severityLabel(f.severity), 11)} ${f.title}${subject ? ` (${subject})` : ''}`, o.width - 2 - right.length) + right;
+  });
+  return {
+    title: `Findings ${list.length}`,
+    detail: `sorted by ${SORTS.findings[state.sort.findings]} (Enter: evidence and remedy)`,
+    columns: null,
+    rows: text,
+    tones: list.map((f): Tone => f.severity),
+    selected: selectedIndex(list.map((f) => f.key), state.selected.findings),
+  };
+}
+
+/** Heights for the three panes (rows only) out of `room`, by need, never below 1. */
+export function allocate(room: number, want: number[], share: number[]): number[] {
+  const n = want.length;
+  const got = new Array<number>(n).fill(1);
+  let left = room - n;
+  if (left <= 0) return got;
+  for (let i = 0; i < n; i++) {
+    const g = Math.min(Math.max(0, want[i] - 1), Math.floor(room * share[i]) - 1, left);
+    if (g > 0) {
+      got[i] += g;
+      left -= g;
+    }
+  }
+  // What one pane does not need goes to the others, in order of need.
+  for (let i = 0; i < n && left > 0; i++) {
+    const g = Math.min(Math.max(0, want[i] - got[i]), left);
+    got[i] += g;
+    left -= g;
+  }
+  got[0] += left;
+  return got;
+}
+
+function paneLines(p: PaneText, pane: PaneId, state: DashboardState, o: RenderOptions, rowsRoom: number, empty: string): Line[] {
+  const focused = state.focus === pane;
+  const sel = Math.min(p.selected, Math.max(0, p.rows.length - 1));
+  const first = Math.max(0, Math.min(sel - Math.floor(rowsRoom / 2), p.rows.length - rowsRoom));
+  const shown = p.rows.slice(first, first + rowsRoom);
+  // Which rows are in view goes next to the count: a silent cut would hide rows.
+  const range = shown.length < p.rows.length ? ` [rows ${first + 1}-${first + shown.length}]` : '';
+  const out: Line[] = [line(`${focused ? '>> ' : '   '}${p.title}${range}, ${p.detail}`, o.width, focused ? 'focus' : 'title')];
+  if (p.columns !== null) out.push(line(`  ${p.columns}`, o.width, 'dim'));
+  if (p.rows.length === 0) {
+    out.push(line(`  ${empty}`, o.width, 'dim'));
+    for (let i = 1; i < rowsRoom; i++) out.push(line('', o.width));
+    return out;
+  }
+  shown.forEach((r, k) => {
+    const i = first + k;
+    const isSel = focused && i === sel;
+    out.push(line(`${isSel ? '> ' : '  '}${r}`, o.width, isSel ? 'selected' : p.tones[i]));
+  });
+  for (let i = shown.length; i < rowsRoom; i++) out.push(line('', o.width));
+  return out;
+}
+
+// ------------------------------------------------------------------ views
+
+export function renderDashboard(state: DashboardState, o: RenderOptions): Line[] {
+  let body: Line[];
+  if (state.view.kind === 'help') body = helpView(o);
+  else if (state.view.kind === 'finding') body = findingDetail(state, state.view.key, o);
+  else if (state.view.kind === 'flow') body = flowDetail(state, state.view.key, o);
+  else body = mainView(state, o);
+  const out = [header(state, o), ...body.slice(0, Math.max(0, o.height - 2))];
+  while (out.length < o.height - 1) out.push(line('', o.width));
+  out.push(statusLine(state, o));
+  return out.slice(0, o.height);
+}
+
+function mainView(state: DashboardState, o: RenderOptions): Line[] {
+  const ifp = interfacePane(state, o);
+  const flp = flowPane(state, o);
+  const fdp = findingPane(state, o);
+  // header + kernel + warning + status + 3 titles + 2 column lines
+  const room = Math.max(3, o.height - 9);
+  const [a, b, c] = allocate(room, [ifp.rows.length || 1, flp.rows.length || 1, fdp.rows.length || 1], [0.45, 0.3, 0.25]);
+  const waiting = state.shown ? null : 'waiting for the first interval';
+  return [
+    ...paneLines(ifp, 'interfaces', state, o, a, waiting ?? (state.filter ? `no interface matches "${state.filter}"` : 'no interface captured')),
+    ...paneLines(flp, 'flows', state, o, b, waiting ?? (state.filter ? `no bad flow matches "${state.filter}"` : 'no bad checksum seen')),
+    ...paneLines(fdp, 'findings', state, o, c, waiting ?? 'no finding'),
+    kernelStrip(state, o),
+    warningLine(state, o),
+  ];
+}
+
+export const HELP_KEYS: Array<[string, string]> = [
+  ['q, Ctrl-C', 'quit (the terminal is restored; live capture prints no report)'],
+  ['?', 'this help (? or Esc closes it)'],
+  ['space, p', 'pause: capture continues, the screen freezes'],
+  ['Tab, Shift-Tab', 'next / previous pane'],
+  ['j k, arrows', 'move the selection (PgUp/PgDn, g/G)'],
+  ['s', 'cycle the sort order of the focused pane'],
+  ['/', 'filter by interface, peer, address or port (":53" = port 53); Enter applies, Esc cancels'],
+  ['Enter', 'detail: a finding\'s evidence and remedy, a bad flow\'s sampled frame; on an interface: filter to it'],
+  ['Esc', 'back to the panes; on the panes: clear the filter'],
+  ['w', 'write the sampled bad frames of the shown flows to a pcap file (path in the status line)'],
+  ['c', 'clear counters: counts and sparklines start again from now'],
+];
+
+function helpView(o: RenderOptions): Line[] {
+  const out: Line[] = [line('Help: keys (? or Esc to close)', o.width, 'focus'), line('', o.width)];
+  for (const [k, what] of HELP_KEYS) out.push(line(`  ${pad(k, 16)} ${what}`, o.width));
+  out.push(line('', o.width));
+  out.push(line('  Columns: PKT/S frames per second; BAD/S frames with at least one bad checksum; OUT/IN bad outer / inner', o.width, 'dim'));
+  out.push(line('  (decapsulated) checksums per second; PEND/S checksums left to the NIC (offload, not errors); TX transmit', o.width, 'dim'));
+  out.push(line('  checksum offload; DROPS frames the kernel dropped because the capture ring was full.', o.width, 'dim'));
+  out.push(line(`  Severity: ${severityLabel('critical')} traffic lost now; ${severityLabel('warning')}; ${severityLabel('info')} explanation only.`, o.width, 'dim'));
+  return out;
+}
+
+/** Breaks text into lines of at most `width` characters at spaces. */
+export function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (cur && cur.length + 1 + word.length > width) {
+      out.push(cur);
+      cur = '';
+    }
+    cur = cur ? `${cur} ${word}` : word;
+    while (cur.length > width) {
+      out.push(cur.slice(0, width));
+      cur = cur.slice(width);
+    }
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+function findingDetail(state: DashboardState, key: string, o: RenderOptions): Line[] {
+  const f = findFinding(state, key);
+  if (!f) return [line(`The finding ${key} is no longer reported. Esc goes back.`, o.width, 'dim')];
+  const w = o.width - 4;
+  const out: Line[] = [line(`${severityLabel(f.severity)}  ${f.title}   (Esc back)`, o.width, f.severity)];
+  out.push(line(`  ${f.id}  first ${f.firstSeen}  last ${f.lastSeen}`, o.width, 'dim'));
+  for (const l of wrap(f.summary, w)) out.push(line(`  ${l}`, o.width));
+  out.push(line('Evidence', o.width, 'title'));
+  for (const e of f.evidence) {
+    for (const l of wrap(`- ${e.name}: ${e.value === null ? 'unknown' : String(e.value)}${e.detail ? ` (${e.detail})` : ''}`, w)) out.push(line(`  ${l}`, o.width));
+  }
+  out.push(line('Remedy', o.width, 'title'));
+  if (f.remedy.length === 0) out.push(line('  none needed', o.width, 'dim'));
+  f.remedy.forEach((r, i) => {
+    out.push(line(`  ${i + 1}. on ${r.where}:`, o.width));
+    // Commands are never wrapped: a wrapped command copies wrong.
+    out.push(line(`     $ ${r.command}`, o.width, 'mark'));
+    for (const l of wrap(r.why, w - 3)) out.push(line(`     ${l}`, o.width, 'dim'));
+    if (r.persist) for (const l of wrap(`persist: ${r.persist}`, w - 3)) out.push(line(`     ${l}`, o.width, 'dim'));
+  });
+  if (f.references.length > 0) {
+    out.push(line('References', o.width, 'title'));
+    for (const l of wrap(f.references.join(', '), w)) out.push(line(`  ${l}`, o.width, 'dim'));
+  }
+  return out;
+}
+
+/**
+ * A hex dump with the bytes of each bad checksum field in brackets: "[ff ff]" style,
+ * one cell per byte ("[ff" opens, "ff]" closes) so columns stay aligned.
+ */
+export function hexDump(bytes: Uint8Array, marks: Array<{ offset: number; length: number }>, width: number): string[] {
+  const marked = new Uint8Array(bytes.length);
+  for (const m of marks) for (let i = m.offset; i < m.offset + m.length && i < bytes.length; i++) marked[i] = 1;
+  // Offset (4) + 1, 3 per byte (separator + 2 hex digits), closing separator, ASCII column if it fits.
+  const hexW = (n: number): number => 5 + n * 3 + 1;
+  let per = 16;
+  while (per > 4 && hexW(per) > width) per /= 2;
+  const ascii = hexW(per) + 1 + per <= width;
+  const out: string[] = [];
+  for (let off = 0; off < bytes.length; off += per) {
+    let hex = '';
+    let text = '';
+    const end = Math.min(bytes.length, off + per);
+    for (let i = off; i < end; i++) {
+      // The separator before a byte opens a marked run, closes the previous one, or is a space.
+      const sep = marked[i] && (i === off || !marked[i - 1]) ? '[' : i > off && marked[i - 1] && !marked[i] ? ']' : ' ';
+      hex += sep + bytes[i].toString(16).padStart(2, '0');
+      text += bytes[i] >= 0x20 && bytes[i] < 0x7f ? String.fromCharCode(bytes[i]) : '.';
+    }
+    hex += marked[end - 1] ? ']' : ' ';
+    hex = hex.padEnd(per * 3 + 1, ' ');
+    out.push(`${off.toString(16).padStart(4, '0')} ${hex}${ascii ? ` ${text}` : ''}`.trimEnd());
+  }
+  return out;
+}
+
+function checksumLine(c: BadChecksum): string {
+  const at = c.offset !== undefined ? ` at byte ${c.offset}` : '';
+  return `${c.layer}/${c.protocol}: found ${hex16(c.found)} expected ${hex16(c.expected)}${at}${c.looksLikeOffload ? ' (looks like offload: field = pseudo-header sum)' : ''}`;
+}
+
+function flowDetail(state: DashboardState, key: string, o: RenderOptions): Line[] {
+  const f: BadFlowView | null = findFlow(state, key);
+  if (!f) return [line('This flow is no longer in the table (evicted or cleared). Esc goes back.', o.width, 'dim')];
+  const out: Line[] = [line(`Bad flow on ${f.interface}${f.peer ? `, peer ${f.peer}` : ''}   (Esc back)`, o.width, 'focus')];
+  out.push(line(`  outer ${ep(f.outer, ' > ')}   ${f.tunnel}${f.vni !== null ? ` VNI ${f.vni}` : ''}`, o.width));
+  out.push(line(`  inner ${ep(f.inner, ' > ')}${f.dnsName ? `   DNS ${f.dnsName}` : ''}`, o.width));
+  out.push(line(`  ${f.count} bad frames (${f.badChecksums.join(', ')}), first ${f.firstSeen}, last ${f.lastSeen}`, o.width));
+  const s = f.sample;
+  if (!s) {
+    out.push(line('  no sampled frame for this flow', o.width, 'dim'));
+    return out;
+  }
+  out.push(line(`Sampled frame #${s.frame} at ${s.time}, ${s.bytes ? s.bytes.length : 0} of ${s.wirelen} bytes captured`, o.width, 'title'));
+  for (const c of s.checksums) out.push(line(`  ${checksumLine(c)}`, o.width, 'critical'));
+  if (!s.bytes) {
+    out.push(line('  the source kept no bytes of this frame', o.width, 'dim'));
+    return out;
+  }
+  const marks = s.checksums.filter((c) => c.offset !== undefined).map((c) => ({ offset: c.offset!, length: 2 }));
+  out.push(line(marks.length > 0 ? '  checksum fields are in [brackets]' : '  (the source did not say where the checksum fields are)', o.width, 'dim'));
+  for (const l of hexDump(s.bytes, marks, o.width - 2)) out.push(line(`  ${l}`, o.width, 'plain'));
+  return out;
+}
+
+export type { InterfaceRow };

@@ -1,0 +1,227 @@
+/**
+ * The only file that imports blessed (unmaintained since 2016, style.md): it paints the
+ * lines format.ts lays out, on a timer, and turns key presses into reducer actions.
+ *
+ * Known blessed traps handled here:
+ * - compiling xterm-256color's terminfo prints "Error on xterm-256color.Setulc" with
+ *   console.error while the screen is created: console output is captured around the
+ *   construction and goes to the warnings pane, never to the terminal;
+ * - widgets do not follow a resize by themselves: on 'resize' the box is given the new
+ *   size explicitly and the text is laid out again for it.
+ *
+ * Terminal restoration: screen.destroy() (alternate screen left, cursor shown, raw mode
+ * off) runs on quit, on SIGINT/SIGTERM/SIGHUP, on an uncaught exception and, as a last
+ * resort, in a process 'exit' handler; it is idempotent.
+ */
+import blessed from 'blessed';
+
+import { initialState, reduce, type Action, type DashboardState, type DashboardUpdate, type Effect, type KeyEvent, type RunInfo } from './dashboard-state.js';
+import { renderDashboard, type Line, type Tone } from './format.js';
+
+export interface ScreenOptions {
+  run: RunInfo;
+  /** Redraw period (--interval). */
+  intervalMs: number;
+  /** NO_COLOR unset and the terminal not dumb. */
+  colour: boolean;
+  /** TERM=dumb: ASCII glyphs only. */
+  ascii: boolean;
+  /** Runs a write-pcap effect; returns the status line text (path written, or why not). */
+  writePcap: (e: Extract<Effect, { type: 'write-pcap' }>) => string;
+  input?: NodeJS.ReadStream;
+  output?: NodeJS.WriteStream;
+}
+
+/** How the terminal should be driven, from the environment (NO_COLOR: https://no-color.org). */
+export function terminalPolicy(env: NodeJS.ProcessEnv): { colour: boolean; ascii: boolean; terminal: string } {
+  const term = env.TERM ?? 'xterm';
+  const dumb = term === 'dumb' || term === '';
+  const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+  return { colour: !noColor && !dumb, ascii: dumb, terminal: dumb ? 'dumb' : term };
+}
+
+const TONE_TAGS: Record<Tone, [string, string] | null> = {
+  plain: null,
+  title: ['{bold}', '{/bold}'],
+  focus: ['{bold}{cyan-fg}', '{/cyan-fg}{/bold}'],
+  selected: ['{inverse}', '{/inverse}'],
+  critical: ['{red-fg}', '{/red-fg}'],
+  warning: ['{yellow-fg}', '{/yellow-fg}'],
+  info: ['{cyan-fg}', '{/cyan-fg}'],
+  paused: ['{black-fg}{yellow-bg}', '{/yellow-bg}{/black-fg}'],
+  dim: null,
+  mark: ['{green-fg}', '{/green-fg}'],
+};
+
+/** The tagged content blessed draws: with colour off there is not a single tag. */
+export function toContent(lines: Line[], colour: boolean): string {
+  return lines
+    .map((l) => {
+      const text = blessed.escape(l.text);
+      const tags = colour ? TONE_TAGS[l.tone] : null;
+      return tags ? `${tags[0]}${text}${tags[1]}` : text;
+    })
+    .join('\n');
+}
+
+export class DashboardScreen {
+  private state: DashboardState;
+  private screen: blessed.Widgets.Screen | null = null;
+  private box: blessed.Widgets.BoxElement | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private destroyed = false;
+  private resolveQuit: (() => void) | null = null;
+  readonly quit: Promise<void>;
+  private readonly restoreConsole: Array<() => void> = [];
+  private readonly onExit = (): void => this.destroy();
+  private readonly onSignal = (): void => this.requestQuit();
+  private readonly onUncaught = (err: Error): void => {
+    this.destroy();
+    process.stderr.write(`csumtop: ${err.stack ?? err.message}\n`);
+    process.exit(2);
+  };
+
+  constructor(private readonly opts: ScreenOptions) {
+    this.state = initialState(opts.run);
+    this.quit = new Promise((resolve) => (this.resolveQuit = resolve));
+  }
+
+  /** Current state (tests, and the final report after quit). */
+  get current(): DashboardState {
+    return this.state;
+  }
+
+  start(): void {
+    const policy = terminalPolicy(process.env);
+    const captured: string[] = [];
+    const origError = console.error;
+    const origLog = console.log;
+    const origWarn = console.warn;
+    // blessed reports terminfo problems with console.error during construction (Setulc).
+    console.error = console.log = console.warn = (...args: unknown[]): void => {
+      captured.push(args.map(String).join(' '));
+    };
+    try {
+      this.screen = blessed.screen({
+        input: this.opts.input ?? process.stdin,
+        output: this.opts.output ?? process.stdout,
+        terminal: policy.terminal,
+        smartCSR: true,
+        fullUnicode: false,
+        autoPadding: false,
+        warnings: false,
+        dockBorders: false,
+        title: 'csumtop',
+        forceUnicode: !this.opts.ascii,
+      });
+    } finally {
+      console.error = origError;
+      console.log = origLog;
+      console.warn = origWarn;
+    }
+    for (const c of captured) {
+      const text = c.trim();
+      if (text && !/^Error on .*Setulc|^"\\u001b\[58::2::|^var v,|^\s*$/.test(text)) this.dispatch({ type: 'warning', text: `terminal: ${text.slice(0, 200)}` });
+    }
+    this.captureConsole();
+    this.box = blessed.box({ top: 0, left: 0, width: this.screen.width, height: this.screen.height, tags: true, wrap: false, scrollable: false });
+    this.screen.append(this.box);
+    this.screen.program.hideCursor();
+    this.screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string } | undefined) => this.key(ch, key));
+    this.screen.on('resize', () => this.draw());
+    process.on('exit', this.onExit);
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, this.onSignal);
+    process.on('uncaughtException', this.onUncaught);
+    this.timer = setInterval(() => this.draw(), this.opts.intervalMs);
+    this.draw();
+  }
+
+  /** Everything that would print while the screen is up goes to the warnings pane. */
+  private captureConsole(): void {
+    const toPane = (...args: unknown[]): void => this.dispatch({ type: 'warning', text: args.map(String).join(' ') });
+    const saved = { error: console.error, log: console.log, warn: console.warn, info: console.info };
+    console.error = console.log = console.warn = console.info = toPane;
+    const stderrWrite = process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array): boolean => {
+      toPane(typeof chunk === 'string' ? chunk.trimEnd() : Buffer.from(chunk).toString().trimEnd());
+      return true;
+    }) as typeof process.stderr.write;
+    this.restoreConsole.push(() => {
+      Object.assign(console, saved);
+      process.stderr.write = stderrWrite;
+    });
+  }
+
+  /** A new interval's data: stored now, painted at the next tick (never per packet). */
+  push(update: DashboardUpdate): void {
+    this.dispatch({ type: 'update', update });
+  }
+
+  warn(text: string): void {
+    this.dispatch({ type: 'warning', text });
+  }
+
+  status(text: string): void {
+    this.dispatch({ type: 'status', text });
+  }
+
+  /** Replay reached the end: freeze on the final view and paint it. */
+  finished(): void {
+    this.dispatch({ type: 'finished' });
+    this.draw();
+  }
+
+  private dispatch(action: Action): void {
+    const step = reduce(this.state, action);
+    this.state = step.state;
+    for (const e of step.effects) {
+      if (e.type === 'quit') this.requestQuit();
+      else if (e.type === 'write-pcap') this.state = reduce(this.state, { type: 'status', text: this.opts.writePcap(e) }).state;
+    }
+  }
+
+  private key(ch: string | undefined, key: { full?: string; name?: string } | undefined): void {
+    const name = key?.full ?? key?.name ?? '';
+    const ev: KeyEvent = { name: name === 'return' ? 'enter' : name };
+    if (ch !== undefined && ch.length === 1 && ch >= ' ') ev.ch = ch;
+    this.dispatch({ type: 'key', key: ev });
+    // A key is a user event, not a packet: answer it at once.
+    if (!this.destroyed) this.draw();
+  }
+
+  private requestQuit(): void {
+    const r = this.resolveQuit;
+    this.resolveQuit = null;
+    r?.();
+  }
+
+  draw(): void {
+    if (!this.screen || !this.box || this.destroyed) return;
+    const width = Math.max(20, Number(this.screen.width));
+    const height = Math.max(5, Number(this.screen.height));
+    this.box.width = width;
+    this.box.height = height;
+    const lines = renderDashboard(this.state, { width, height, ascii: this.opts.ascii });
+    this.box.setContent(toContent(lines, this.opts.colour));
+    this.screen.render();
+  }
+
+  /** Leaves the alternate screen, shows the cursor, restores the console; idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    if (this.timer) clearInterval(this.timer);
+    process.removeListener('exit', this.onExit);
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(s, this.onSignal);
+    process.removeListener('uncaughtException', this.onUncaught);
+    for (const r of this.restoreConsole.splice(0)) r();
+    try {
+      this.screen?.program.showCursor();
+      this.screen?.destroy();
+    } catch {
+      // The terminal may be gone (SIGHUP); nothing left to restore then.
+    }
+    this.screen = null;
+    this.requestQuit();
+  }
+}

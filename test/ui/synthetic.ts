@@ -1,0 +1,159 @@
+/**
+ * Synthetic dashboard inputs for the unit tests: a small incident (carriers from peer
+ * 192.168.189.4 arriving on B's underlay with a bad outer UDP checksum, offload
+ * artifacts on flannel.1) built from the model types, with every number chosen so a
+ * test can say which row must show what.
+ */
+import type { BadFlowView, CorrelationSnapshot, InterfaceRates, RateWindows } from '../../src/model/correlation.js';
+import type { Finding } from '../../src/model/findings.js';
+import type { DashboardUpdate, InterfaceMeta, RunInfo } from '../../src/ui/dashboard-state.js';
+import { buildVxlan } from '../../src/lab/frames.js';
+
+export const RUN: RunInfo = { host: 'node-b', kernel: '6.18.0-test', backend: 'afpacket', mode: 'live', startedMs: Date.UTC(2026, 10, 21, 12, 0, 0) };
+
+export function w(s1: number, s10 = s1, s60 = s1): RateWindows {
+  return { s1, s10, s60 };
+}
+
+export function rates(label: string, namespace: string, o: Partial<InterfaceRates> = {}): InterfaceRates {
+  return {
+    interface: label,
+    namespace,
+    packets: w(0),
+    badFrames: w(0),
+    badByChecksum: {},
+    pending: w(0),
+    validated: w(0),
+    badHistory: new Array<number>(60).fill(0),
+    ...o,
+  };
+}
+
+/** A carrier with a wrong outer UDP checksum (0xffff), as variant A leaves it. */
+export function badCarrier(i: number): { bytes: Uint8Array; offset: number; found: number; expected: number } {
+  const good = buildVxlan(
+    { eth: { src: '02:00:00:00:00:0a', dst: '02:00:00:00:00:0b' }, ip: { src: '192.168.189.4', dst: '192.168.189.5', id: i }, sport: 41000 + i, dport: 8472, vni: 1 },
+    { eth: { src: '02:00:00:00:01:0a', dst: '02:00:00:00:01:0b' }, ip: { src: '10.244.0.0', dst: '10.244.1.10', id: i }, l4: { proto: 'udp', sport: 53000, dport: 53, payload: Buffer.from('query') } },
+  );
+  const outer = good.checksums.find((c) => c.depth === 0 && c.kind === 'udp')!;
+  const found = outer.expected === 0xffff ? 0xfffe : 0xffff;
+  const bytes = Uint8Array.from(good.bytes);
+  bytes[outer.offset] = found >> 8;
+  bytes[outer.offset + 1] = found & 0xff;
+  return { bytes, offset: outer.offset, found, expected: outer.expected };
+}
+
+export function badFlow(n: number, o: Partial<BadFlowView> = {}): BadFlowView {
+  const c = badCarrier(n);
+  return {
+    interface: 'nsb/vlb',
+    namespace: 'nsb',
+    peer: '192.168.189.4',
+    outer: { family: 4, src: '192.168.189.4', dst: '192.168.189.5', proto: 17, sport: 41000 + n, dport: 8472 },
+    tunnel: 'vxlan',
+    vni: 1,
+    inner: { family: 4, src: '10.244.0.0', dst: '10.244.1.10', proto: 17, sport: 53000 + n, dport: 53 },
+    dnsName: `svc${n}.lab.cluster.local`,
+    count: 10 + n,
+    badChecksums: ['outer/udp'],
+    firstSeen: '2026-11-21T12:00:01.000000000Z',
+    lastSeen: `2026-11-21T12:00:${String(5 + n).padStart(2, '0')}.000000000Z`,
+    sample: {
+      frame: 100 + n,
+      time: '2026-11-21T12:00:05.000000000Z',
+      checksums: [{ layer: 'outer', depth: 0, protocol: 'udp', found: c.found, expected: c.expected, looksLikeOffload: false, offset: c.offset }],
+      bytes: c.bytes,
+      wirelen: c.bytes.length,
+    },
+    ...o,
+  };
+}
+
+export function finding(o: Partial<Finding> = {}): Finding {
+  return {
+    id: 'vxlan-outer-bad-from-peer',
+    key: 'vxlan-outer-bad-from-peer/192.168.189.4',
+    severity: 'critical',
+    title: 'VXLAN carriers from 192.168.189.4 arrive with a bad outer UDP checksum',
+    summary: 'The kernel drops these carriers in UDP input, so DNS and TCP to pods behind this peer time out. Fix the sender.',
+    subject: { peer: '192.168.189.4', interface: 'nsb/vlb', namespace: 'nsb' },
+    evidence: [
+      { name: 'bad outer UDP checksums', value: 42, detail: 'nsb/vlb, last 10 s' },
+      { name: 'Udp InCsumErrors (ns nsb)', value: 42, detail: '/proc/net/snmp' },
+    ],
+    remedy: [
+      {
+        where: 'peer 192.168.189.4',
+        command: 'ethtool -K flannel.1 tx-checksum-ip-generic off',
+        why: 'The sender fills in a checksum the NAT corrupts; without offload the kernel computes it before NAT.',
+        persist: 'udev rule: SUBSYSTEM=="net", ACTION=="add", ENV{INTERFACE}=="flannel.1", RUN+="/usr/sbin/ethtool -K flannel.1 tx-checksum-ip-generic off"',
+      },
+    ],
+    references: ['kubernetes/kubernetes#88986', 'linux ea64d8d6c675'],
+    firstSeen: '2026-11-21T12:00:01.000000000Z',
+    lastSeen: '2026-11-21T12:00:09.000000000Z',
+    ...o,
+  };
+}
+
+export const INFO_FINDING: Finding = finding({
+  id: 'offload-artifacts',
+  key: 'offload-artifacts/nsb/flannel.1',
+  severity: 'info',
+  title: 'Frames tcpdump would flag are offload artifacts',
+  subject: { interface: 'nsb/flannel.1', namespace: 'nsb' },
+  remedy: [],
+});
+
+export interface SnapshotOptions {
+  /** Seconds since the run started: the snapshot's clock. */
+  t?: number;
+  /** Bad frames per second on nsb/vlb. */
+  bad?: number;
+  flows?: number;
+  extraInterfaces?: number;
+}
+
+export function snapshot(o: SnapshotOptions = {}): CorrelationSnapshot {
+  const t = o.t ?? 10;
+  const bad = o.bad ?? 4;
+  const history = new Array<number>(60).fill(0);
+  for (let i = 50; i < 60; i++) history[i] = bad * ((i % 3) + 1);
+  const r = [
+    rates('nsb/vlb', 'nsb', { packets: w(200), badFrames: w(bad), badByChecksum: { 'outer/udp': w(bad) }, badHistory: history }),
+    rates('nsb/flannel.1', 'nsb', { packets: w(150), pending: w(75), validated: w(20) }),
+    rates('nsa/vla', 'nsa', { packets: w(210), pending: w(100) }),
+  ];
+  for (let i = 0; i < (o.extraInterfaces ?? 0); i++) r.push(rates(`nsx/veth${i}`, 'nsx', { packets: w(i) }));
+  return {
+    time: new Date(RUN.startedMs + t * 1000).toISOString().replace('Z', '000000Z'),
+    rates: r,
+    peers: [],
+    flows: [],
+    badFlows: Array.from({ length: o.flows ?? 3 }, (_, n) => badFlow(n)),
+    flowsEvicted: 0,
+    eventsDropped: 0,
+    dns: { queries: 0, answered: 0, unanswered: 0, retries: 0, latencyP50Ms: null, latencyMaxMs: null, unansweredList: [], attributed: 0 },
+    syn: { connections: 0, answered: 0, unanswered: 0, retransmitted: 0, delayedBy: {}, slowList: [], attributed: 0 },
+    kernel: [
+      { namespace: 'nsb', perSecond: { udpInCsumErrors: bad, tcpInCsumErrors: 0, ipInHdrErrors: 0 }, sinceStart: { udpInCsumErrors: 40, tcpInCsumErrors: 0, ipInHdrErrors: 0 } },
+      { namespace: 'nsa', perSecond: { udpInCsumErrors: 0 }, sinceStart: { udpInCsumErrors: 0 } },
+    ],
+    findings: [INFO_FINDING, finding()],
+  };
+}
+
+export function metas(extra = 0): InterfaceMeta[] {
+  const m: InterfaceMeta[] = [
+    { label: 'nsb/vlb', namespace: 'nsb', kind: 'veth', txChecksumOffload: true, attached: true, ringDrops: 3 },
+    { label: 'nsb/flannel.1', namespace: 'nsb', kind: 'vxlan', txChecksumOffload: true, attached: true, ringDrops: 0 },
+    { label: 'nsa/vla', namespace: 'nsa', kind: 'veth', txChecksumOffload: false, attached: true, ringDrops: 0 },
+  ];
+  for (let i = 0; i < extra; i++) m.push({ label: `nsx/veth${i}`, namespace: 'nsx', kind: 'veth', txChecksumOffload: null, attached: true, ringDrops: 0 });
+  return m;
+}
+
+export function update(o: SnapshotOptions = {}): DashboardUpdate {
+  const snap = snapshot(o);
+  return { snapshot: snap, interfaces: metas(o.extraInterfaces ?? 0), captureDrops: 3, nowMs: RUN.startedMs + (o.t ?? 10) * 1000 };
+}
