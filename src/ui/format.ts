@@ -261,14 +261,15 @@ function flowPane(state: DashboardState, o: RenderOptions): PaneText {
   const flows = visibleFlows(state);
   const compact = isCompact(o);
   const now = state.shown?.snapshot.time ?? '';
-  const csW = compact ? 12 : 19;
+  const csW = compact ? 10 : 19;
   let cols: string;
   let text: string[];
   if (compact) {
+    // The peer and the inner flow say the most in 80 columns; the interface is in the detail.
     const restW = Math.max(20, o.width - 2 - 16 - csW - 7 - 5 - 4);
-    cols = `${pad('PEER', 16)} ${pad('FLOW (inner, or outer when none)', restW)} ${pad('BAD', csW)} ${padL('COUNT', 7)} ${padL('LAST', 5)}`;
+    cols = `${pad('PEER', 16)} ${pad('INNER FLOW  DNS NAME', restW)} ${pad('BAD', csW)} ${padL('COUNT', 7)} ${padL('LAST', 5)}`;
     text = flows.map(
-      (f) => `${pad(f.peer ?? '-', 16)} ${pad(`${f.interface} ${ep(f.inner ?? f.outer, '>')}${f.dnsName ? ` ${f.dnsName}` : ''}`, restW)} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`,
+      (f) => `${pad(f.peer ?? '-', 16)} ${pad(`${ep(f.inner ?? f.outer, '>')}${f.dnsName ? ` ${f.dnsName}` : ''}`, restW)} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`,
     );
   } else {
     const w = o.width - 2;

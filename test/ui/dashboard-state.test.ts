@@ -1,0 +1,193 @@
+/**
+ * The dashboard's reducer: what each key does to the state, on synthetic snapshots.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  flowKey, initialState, reduce, visibleFindings, visibleFlows, visibleInterfaces, visibleKernel,
+  type Action, type DashboardState, type Effect, type KeyEvent,
+} from '../../src/ui/dashboard-state.js';
+import { RUN, update } from './synthetic.js';
+
+function k(name: string, ch?: string): Action {
+  return { type: 'key', key: ch === undefined ? { name } : ({ name, ch } satisfies KeyEvent) };
+}
+
+/** Typed characters as the adapter reports them. */
+function typed(text: string): Action[] {
+  return [...text].map((c) => k(c, c));
+}
+
+function run(actions: Action[], start: DashboardState = initialState(RUN)): { state: DashboardState; effects: Effect[] } {
+  let state = start;
+  const effects: Effect[] = [];
+  for (const a of actions) {
+    const step = reduce(state, a);
+    state = step.state;
+    effects.push(...step.effects);
+  }
+  return { state, effects };
+}
+
+const loaded = (): DashboardState => run([{ type: 'update', update: update() }]).state;
+
+test('q and Ctrl-C quit; Ctrl-C even while typing a filter', () => {
+  assert.deepEqual(run([k('q', 'q')], loaded()).effects, [{ type: 'quit' }]);
+  assert.deepEqual(run([k('C-c')], loaded()).effects, [{ type: 'quit' }]);
+  assert.deepEqual(run([k('/', '/'), ...typed('q'), k('C-c')], loaded()).effects, [{ type: 'quit' }], 'q typed into the filter must not quit; Ctrl-C must');
+});
+
+test('pause freezes the shown snapshot while updates keep arriving; resume shows the newest', () => {
+  const first = update({ t: 10, bad: 4 });
+  const second = update({ t: 11, bad: 9 });
+  let s = run([{ type: 'update', update: first }, k('space')]).state;
+  assert.equal(s.paused, true);
+  s = run([{ type: 'update', update: second }], s).state;
+  assert.equal(s.shown, first, 'paused: the screen keeps the old snapshot');
+  assert.equal(s.latest, second, 'capture continues: the newest is kept');
+  assert.equal(visibleInterfaces(s)[0].rates.badFrames.s1, 4);
+  s = run([k('p', 'p')], s).state;
+  assert.equal(s.paused, false);
+  assert.equal(s.shown, second);
+  assert.equal(visibleInterfaces(s)[0].rates.badFrames.s1, 9);
+});
+
+test('Tab cycles the panes forward, Shift-Tab backward', () => {
+  const s = loaded();
+  assert.equal(s.focus, 'interfaces');
+  assert.equal(run([k('tab')], s).state.focus, 'flows');
+  assert.equal(run([k('tab'), k('tab')], s).state.focus, 'findings');
+  assert.equal(run([k('tab'), k('tab'), k('tab')], s).state.focus, 'interfaces');
+  assert.equal(run([k('S-tab')], s).state.focus, 'findings');
+});
+
+test('j/k and arrows move the selection within bounds, kept by row identity across updates', () => {
+  let s = run([k('tab'), k('j', 'j')], loaded()).state;
+  const flows = visibleFlows(s);
+  assert.equal(flows.length, 3);
+  assert.equal(s.selected.flows, flowKey(flows[1]));
+  s = run([k('down'), k('down'), k('down')], s).state;
+  assert.equal(s.selected.flows, flowKey(flows[2]), 'stops at the last row');
+  s = run([k('up'), k('k', 'k'), k('k', 'k')], s).state;
+  assert.equal(s.selected.flows, flowKey(flows[0]), 'stops at the first row');
+  // The selected flow moves to another position when counts change: the selection follows it.
+  s = run([k('j', 'j')], s).state;
+  const chosen = s.selected.flows;
+  const u = update();
+  u.snapshot.badFlows[1].count = 1000; // flows[1] was count 11, now first by count
+  s = run([{ type: 'update', update: u }], s).state;
+  assert.equal(flowKey(visibleFlows(s)[0]), chosen);
+  assert.equal(s.selected.flows, chosen);
+});
+
+test('s cycles the sort of the focused pane only', () => {
+  let s = loaded();
+  assert.deepEqual(visibleInterfaces(s).map((r) => r.rates.interface), ['nsb/vlb', 'nsa/vla', 'nsb/flannel.1'], 'default: bad/s, then packets');
+  s = run([k('s', 's')], s).state;
+  assert.deepEqual(visibleInterfaces(s).map((r) => r.rates.interface), ['nsa/vla', 'nsb/vlb', 'nsb/flannel.1'], 'packets/s');
+  s = run([k('s', 's')], s).state;
+  assert.deepEqual(visibleInterfaces(s).map((r) => r.rates.interface), ['nsa/vla', 'nsb/flannel.1', 'nsb/vlb'], 'name');
+  assert.equal(s.sort.flows, 0, 'the flows pane keeps its sort');
+  assert.match(s.status ?? '', /interfaces sorted by name/);
+  s = run([k('tab'), k('s', 's')], s).state;
+  assert.deepEqual(visibleFlows(s).map((f) => f.lastSeen), [...visibleFlows(s).map((f) => f.lastSeen)].sort().reverse(), 'flows by last seen');
+});
+
+test('/ filters by interface, peer or port: typed text, Enter applies, Esc cancels', () => {
+  let s = run([k('/', '/'), ...typed('vla')], loaded()).state;
+  assert.equal(s.filterInput, 'vla');
+  assert.equal(visibleInterfaces(s).length, 3, 'nothing applied while typing');
+  s = run([k('enter')], s).state;
+  assert.equal(s.filter, 'vla');
+  assert.deepEqual(visibleInterfaces(s).map((r) => r.rates.interface), ['nsa/vla']);
+  assert.equal(visibleFlows(s).length, 0, 'no bad flow on nsa/vla');
+  assert.deepEqual(visibleKernel(s).map((x) => x.namespace), ['nsa']);
+
+  // Esc while typing keeps the old filter.
+  s = run([k('/', '/'), k('backspace'), k('backspace'), k('backspace'), ...typed('zzz'), k('escape')], s).state;
+  assert.equal(s.filter, 'vla');
+  assert.equal(s.filterInput, null);
+
+  // A port: ":53" matches the port exactly, so flows to 53 stay and 5300x-only rows would not.
+  s = run([k('escape'), k('/', '/'), ...typed(':53'), k('enter')], s).state;
+  assert.equal(s.filter, ':53');
+  assert.equal(visibleFlows(s).length, 3);
+  assert.deepEqual(visibleInterfaces(s).map((r) => r.rates.interface), ['nsb/vlb'], 'the interface where port 53 flows were seen');
+  s = run([k('escape'), k('/', '/'), ...typed(':41001'), k('enter')], s).state;
+  assert.deepEqual(visibleFlows(s).map((f) => f.outer?.sport), [41001]);
+
+  // A peer address.
+  s = run([k('escape'), k('/', '/'), ...typed('192.168.189.4'), k('enter')], s).state;
+  assert.equal(visibleFlows(s).length, 3);
+  assert.deepEqual(visibleFindings(s).map((f) => f.id), ['vxlan-outer-bad-from-peer']);
+
+  // Esc on the main view clears the filter.
+  s = run([k('escape')], s).state;
+  assert.equal(s.filter, '');
+  assert.equal(visibleFlows(s).length, 3);
+});
+
+test('Enter opens the detail of a finding or a flow, Esc goes back; Enter on an interface filters to it', () => {
+  let s = run([k('S-tab'), k('enter')], loaded()).state;
+  assert.deepEqual(s.view, { kind: 'finding', key: 'vxlan-outer-bad-from-peer/192.168.189.4' }, 'critical sorts first');
+  s = run([k('escape')], s).state;
+  assert.deepEqual(s.view, { kind: 'main' });
+  s = run([k('tab'), k('enter')], loaded()).state;
+  assert.equal(s.view.kind, 'flow');
+  assert.equal(s.view.kind === 'flow' ? s.view.key : '', flowKey(visibleFlows(s)[0]));
+  s = run([k('j', 'j'), k('escape')], s).state;
+  assert.deepEqual(s.view, { kind: 'main' });
+  s = run([k('enter')], loaded()).state;
+  assert.equal(s.filter, 'nsb/vlb');
+  assert.equal(s.view.kind, 'main');
+});
+
+test('? opens help and ? or Esc closes it; other keys do nothing while it is open', () => {
+  let s = run([k('?', '?')], loaded()).state;
+  assert.equal(s.view.kind, 'help');
+  s = run([k('j', 'j'), k('tab'), k('s', 's')], s).state;
+  assert.equal(s.view.kind, 'help');
+  assert.equal(s.focus, 'interfaces');
+  assert.equal(run([k('?', '?')], s).state.view.kind, 'main');
+  assert.equal(run([k('escape')], s).state.view.kind, 'main');
+});
+
+test('w asks the adapter to write the sampled frames of the shown flows; nothing to write says so', () => {
+  const { effects } = run([k('w', 'w')], loaded());
+  assert.equal(effects.length, 1);
+  const e = effects[0];
+  assert.equal(e.type, 'write-pcap');
+  assert.equal(e.type === 'write-pcap' ? e.flows.length : 0, 3);
+  const filtered = run([k('/', '/'), ...typed(':41002'), k('enter'), k('w', 'w')], loaded());
+  assert.deepEqual(filtered.effects.map((x) => (x.type === 'write-pcap' ? x.flows.map((f) => f.outer?.sport) : [])), [[41002]], 'only what the filter shows');
+  const none = run([{ type: 'update', update: update({ flows: 0 }) }, k('w', 'w')]);
+  assert.deepEqual(none.effects, []);
+  assert.match(none.state.status ?? '', /no sampled bad frame/);
+});
+
+test('c clears counters: flow counts, kernel totals and ring drops count from the clear', () => {
+  let s = run([k('c', 'c')], loaded()).state;
+  assert.ok(s.baseline);
+  assert.equal(visibleFlows(s).length, 0, 'no flow has new bad frames yet');
+  assert.equal(visibleKernel(s).find((x) => x.namespace === 'nsb')?.sinceStart.udpInCsumErrors, 0);
+  assert.equal(visibleInterfaces(s).find((r) => r.rates.interface === 'nsb/vlb')?.ringDrops, 0);
+  assert.ok(visibleInterfaces(s).every((r) => r.history.every((v) => v === 0)), 'sparklines start empty');
+  // Two seconds later flow 0 has 5 more bad frames and the kernel counted 7 more.
+  const later = update({ t: 12 });
+  later.snapshot.badFlows[0].count += 5;
+  later.snapshot.kernel[0].sinceStart.udpInCsumErrors = 47;
+  s = run([{ type: 'update', update: later }], s).state;
+  assert.deepEqual(visibleFlows(s).map((f) => f.count), [5]);
+  assert.equal(visibleKernel(s).find((x) => x.namespace === 'nsb')?.sinceStart.udpInCsumErrors, 7);
+  const hist = visibleInterfaces(s).find((r) => r.rates.interface === 'nsb/vlb')!.history;
+  assert.deepEqual(hist.slice(0, 58), new Array<number>(58).fill(0), 'history before the clear is zeroed');
+  assert.ok(hist[58] > 0 && hist[59] > 0, 'the two seconds since the clear are kept');
+});
+
+test('warnings are kept in the state, bounded', () => {
+  let s = loaded();
+  for (let i = 0; i < 60; i++) s = run([{ type: 'warning', text: `w${i}` }], s).state;
+  assert.equal(s.warnings.length, 50);
+  assert.equal(s.warnings[49], 'w59');
+});

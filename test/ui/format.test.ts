@@ -1,0 +1,163 @@
+/**
+ * The dashboard's text at 80x24, 120x40 and 200x60: which rows, numbers and words each
+ * pane shows, from synthetic snapshots whose numbers are chosen per row.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { initialState, reduce, type Action, type DashboardState } from '../../src/ui/dashboard-state.js';
+import { allocate, fmtRate, hexDump, renderDashboard, sparkline, wrap, type Line } from '../../src/ui/format.js';
+import { toContent } from '../../src/ui/screen.js';
+import { RUN, badCarrier, update } from './synthetic.js';
+
+const SIZES: Array<[number, number]> = [[80, 24], [120, 40], [200, 60]];
+
+function state(actions: Action[] = []): DashboardState {
+  let s = reduce(initialState(RUN), { type: 'update', update: update() }).state;
+  for (const a of actions) s = reduce(s, a).state;
+  return s;
+}
+
+function text(lines: Line[]): string {
+  return lines.map((l) => l.text).join('\n');
+}
+
+function row(lines: Line[], needle: string): string {
+  const l = lines.find((x) => x.text.includes(needle));
+  assert.ok(l, `no line contains ${needle}:\n${text(lines)}`);
+  return l.text;
+}
+
+const key = (name: string, ch?: string): Action => ({ type: 'key', key: ch === undefined ? { name } : { name, ch } });
+
+for (const [W, H] of SIZES) {
+  test(`${W}x${H}: exactly H lines of W columns; header, the three panes, kernel strip and status`, () => {
+    const lines = renderDashboard(state(), { width: W, height: H, ascii: false });
+    assert.equal(lines.length, H);
+    for (const l of lines) assert.equal(l.text.length, W, `line not ${W} wide: "${l.text}"`);
+    assert.match(lines[0].text, /^csumtop live/);
+    assert.match(lines[0].text, /560 pkt\/s/, 'total packets per second: 200 + 150 + 210');
+    assert.match(lines[0].text, /drops 3/);
+    const t = text(lines);
+    assert.match(t, />> Interfaces 3/, 'the focused pane is marked, not only coloured');
+    assert.match(t, /Bad flows 3/);
+    assert.match(t, /Findings 2/);
+    // The interface row: packets/s 200, bad/s 4, outer 4, inner 0, bad % 2.0%, drops 3.
+    const vlb = row(lines, 'nsb/vlb ');
+    assert.match(vlb, /^> nsb\/vlb\s/, 'selected row marked with >');
+    assert.match(vlb, /\s200\s+4\s+4\s+0\s+2\.0%/);
+    assert.match(vlb, /[▁▂▃▄▅▆▇█]/, 'a sparkline of the bad rate');
+    assert.match(vlb, /\bon\s+3\s*$/, 'tx offload on, 3 ring drops');
+    assert.match(row(lines, 'nsa/vla'), /\boff\s+0\s*$/);
+    // Severity: symbol AND word.
+    assert.match(row(lines, 'VXLAN carriers from'), /!! CRITICAL/);
+    assert.match(row(lines, 'offload artifacts'), /i\s+info/);
+    // Kernel strip: the moving counter with its rate and total.
+    assert.match(row(lines, 'kernel nsb'), /nsb: Udp( InCsumErrors|Csum) 4\/s \+40/);
+    // Flows: peer, counts 12/11/10 by count, inner port 53.
+    const flowRows = lines.filter((l) => l.text.includes('192.168.189.4 ') && /outer\/udp/.test(l.text));
+    assert.deepEqual(flowRows.map((l) => Number(/(\d+)\s+\d+s\s*$/.exec(l.text)?.[1])), [12, 11, 10]);
+    assert.ok(flowRows.every((l) => /10\.244\.1\.10:53/.test(l.text)), text(lines));
+  });
+
+  test(`${W}x${H}: paused header says PAUSED; filter shows in the status line; help lists the keys`, () => {
+    const paused = renderDashboard(state([key('space')]), { width: W, height: H, ascii: false });
+    assert.match(paused[0].text, /\[PAUSED\]/);
+    const typing = renderDashboard(state([key('/', '/'), key('v', 'v')]), { width: W, height: H, ascii: false });
+    assert.match(typing[H - 1].text, /^\/v_/);
+    const filtered = renderDashboard(state([key('/', '/'), key('v', 'v'), key('l', 'l'), key('a', 'a'), key('enter')]), { width: W, height: H, ascii: false });
+    assert.match(filtered[H - 1].text, /\[filter: vla\]/);
+    assert.match(text(filtered), /Interfaces 1 of 3/);
+    assert.doesNotMatch(text(filtered), /nsb\/vlb/);
+    const help = renderDashboard(state([key('?', '?')]), { width: W, height: H, ascii: false });
+    for (const k of ['q, Ctrl-C', 'space, p', 'Tab', '/', 'Enter', 'Esc', 'w ', 'c ']) assert.match(text(help), new RegExp(`^  ${k.replace(/[/]/g, '\\/')}`, 'm'), k);
+  });
+
+  test(`${W}x${H}: flow detail shows found/expected and marks the checksum bytes in the hex dump`, () => {
+    const lines = renderDashboard(state([key('tab'), key('enter')]), { width: W, height: H, ascii: false });
+    const c = badCarrier(2); // the first flow by count is n = 2
+    const t = text(lines);
+    assert.match(t, /Bad flow on nsb\/vlb, peer 192\.168\.189\.4/);
+    assert.match(t, new RegExp(`outer/udp: found 0x${c.found.toString(16)} expected 0x${c.expected.toString(16).padStart(4, '0')} at byte ${c.offset}`));
+    const marked = `[${c.found.toString(16).slice(0, 2)} ${c.found.toString(16).slice(2)}]`;
+    assert.ok(t.includes(marked), `the found bytes ${marked} are bracketed:\n${t}`);
+  });
+
+  test(`${W}x${H}: finding detail shows evidence and the remedy command unwrapped`, () => {
+    const lines = renderDashboard(state([key('S-tab'), key('enter')]), { width: W, height: H, ascii: false });
+    const t = text(lines);
+    assert.match(t, /!! CRITICAL\s+VXLAN carriers/);
+    assert.match(t, /- bad outer UDP checksums: 42 \(nsb\/vlb, last 10 s\)/);
+    assert.match(t, /on peer 192\.168\.189\.4:/);
+    assert.match(t, /\$ ethtool -K flannel\.1 tx-checksum-ip-generic off/);
+  });
+}
+
+test('compact layout at 80x24 drops the namespace and kind columns; 120x40 has them', () => {
+  assert.doesNotMatch(text(renderDashboard(state(), { width: 80, height: 24, ascii: false })), /\bKIND\b/);
+  const wide = renderDashboard(state(), { width: 120, height: 40, ascii: false });
+  assert.match(text(wide), /INTERFACE\s+NS\s+KIND/);
+  assert.match(row(wide, 'nsb/flannel.1'), /nsb\s+vxlan\s+150\s+0\s+0\s+0\s+0%\s+75\s+20/, 'validated/s 20 and pending/s 75 on the wide layout');
+});
+
+test('many interfaces: the pane says which rows are in view and keeps the selection visible', () => {
+  let s = reduce(initialState(RUN), { type: 'update', update: update({ extraInterfaces: 40 }) }).state;
+  for (let i = 0; i < 30; i++) s = reduce(s, key('j', 'j')).state;
+  const lines = renderDashboard(s, { width: 80, height: 24, ascii: false });
+  assert.match(lines[1].text, /Interfaces 43 \[rows \d+-\d+\]/);
+  assert.ok(lines.some((l) => l.text.startsWith('> ')), 'the selected row is on screen');
+});
+
+test('TERM=dumb: ASCII only', () => {
+  for (const [W, H] of SIZES) {
+    const t = text(renderDashboard(state(), { width: W, height: H, ascii: true }));
+    assert.doesNotMatch(t, /[^\x20-\x7e\n]/, 'non-ASCII character on a dumb terminal');
+  }
+});
+
+test('NO_COLOR: the painted content has no colour tag; with colour the critical row is red', () => {
+  const lines = renderDashboard(state(), { width: 120, height: 40, ascii: false });
+  const plain = toContent(lines, false);
+  assert.doesNotMatch(plain, /\{(\/)?[a-z-]+(-fg|-bg)\}|\{bold\}|\{inverse\}/);
+  assert.match(toContent(lines, true), /\{red-fg\}/);
+  // Braces in data are escaped, never taken for tags.
+  assert.match(toContent([{ text: 'ENV{INTERFACE}', tone: 'plain' }], false), /ENV\{open\}INTERFACE\{close\}/);
+});
+
+test('sparkline: newest at the right, bursts kept by max, zero blank, ASCII levels', () => {
+  const v = new Array<number>(60).fill(0);
+  v[59] = 8;
+  v[0] = 1;
+  assert.equal(sparkline(v, 60, false).at(-1), '█');
+  assert.equal(sparkline(v, 60, false)[0], '▁');
+  assert.equal(sparkline(v, 60, false).slice(1, 59).trim(), '');
+  assert.equal(sparkline(v, 10, false).length, 10);
+  assert.equal(sparkline(v, 10, false).at(-1), '█', 'a one-second burst survives down-sampling');
+  assert.equal(sparkline(v, 10, true).at(-1), '@');
+  assert.equal(sparkline(new Array<number>(60).fill(0), 10, false), ' '.repeat(10));
+});
+
+test('hexDump brackets the checksum bytes and keeps columns aligned', () => {
+  const bytes = Uint8Array.from({ length: 20 }, (_, i) => i);
+  const d = hexDump(bytes, [{ offset: 4, length: 2 }], 80);
+  assert.equal(d[0], '0000  00 01 02 03[04 05]06 07 08 09 0a 0b 0c 0d 0e 0f  ................');
+  assert.ok(d[1].startsWith('0010  10 11 12 13 ') && d[1].endsWith(' ....') && d[1].length === d[0].length, `the ASCII column stays aligned: ${d[1]}`);
+  // Split across lines: closed at the end of one, opened at the start of the next.
+  const e = hexDump(bytes, [{ offset: 15, length: 2 }], 80);
+  assert.match(e[0], /0e\[0f\] \.{16}$/);
+  assert.match(e[1], /^0010 \[10\]11/);
+  // Narrow: 8 bytes a line.
+  assert.equal(hexDump(bytes, [], 40)[1].slice(0, 4), '0008');
+});
+
+test('allocate gives panes what they need and never less than one row', () => {
+  assert.deepEqual(allocate(15, [3, 3, 2], [0.45, 0.3, 0.25]), [10, 3, 2]);
+  assert.deepEqual(allocate(15, [50, 50, 50], [0.45, 0.3, 0.25]), [6, 4, 5].map((x, i) => [6, 4, 3][i] + (i === 0 ? 2 : 0) || x));
+  const a = allocate(3, [9, 9, 9], [0.45, 0.3, 0.25]);
+  assert.deepEqual(a, [1, 1, 1]);
+});
+
+test('rates and wrapping', () => {
+  assert.deepEqual([0, 0.44, 12.4, 9999, 12345, 4_500_000, 12_300_000].map(fmtRate), ['0', '0.4', '12', '9999', '12.3k', '4500k', '12.3M']);
+  assert.deepEqual(wrap('a bb ccc dddd', 6), ['a bb', 'ccc', 'dddd']);
+});
