@@ -141,6 +141,10 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
     const CsumEntry& e = f.csum[i];
     if (e.status == kStatusPending) flags |= kEvPending;
     if (e.status != kStatusBad) continue;
+    if (e.looks_partial && opts_.partial_is_offload) {
+      flags |= kEvPending;
+      continue;
+    }
     if (e.kind == kKindIPv4) flags |= kEvBadIpv4;
     else flags |= e.depth == 0 ? kEvBadOuter : kEvBadInner;
   }

@@ -64,6 +64,10 @@ struct EventOptions {
   // Emit kEvPlain for every frame without a tunnel on every interface (files with
   // several interfaces, where roles are not known natively).
   bool plain_everywhere = false;
+  // No kernel checksum status (files): a bad transport checksum whose field holds the
+  // pseudo-header sum is taken for transmit offload, not for a bad one (the report
+  // counts it as "looks like offload"), so symptoms are not attributed to it.
+  bool partial_is_offload = false;
   uint32_t max_per_drain = 65536;  // beyond it events are counted in dropped()
   uint32_t max_name_bytes = 1u << 20;
 };

@@ -203,6 +203,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
       // Correlation events (issue 4): every frame is decoded in full, on one thread.
       if (o.Has("events") && o.Get("events").ToBoolean().Value()) {
         opts.analyzer.events.enabled = true;
+        opts.analyzer.events.partial_is_offload = true;
         opts.analyzer.record_bytes = true;
         if (!opts.analyzer.max_records) opts.analyzer.max_records = 1u << 16;
       }

@@ -64,7 +64,7 @@ Napi::Object event_layout(Napi::Env env) {
   F("tcpAck", tcp_ack);
   F("nameOff", name_off);
   F("nameLen", name_len);
-  F("flags", flags);
+  F("flagsAt", flags);
   F("ipId", ip_id);
   F("dnsId", dns_id);
   F("dnsFlags", dns_flags);
@@ -86,7 +86,7 @@ Napi::Object event_layout(Napi::Env env) {
   flags.Set("badInner", static_cast<uint32_t>(kEvBadInner));
   flags.Set("badIpv4", static_cast<uint32_t>(kEvBadIpv4));
   flags.Set("pending", static_cast<uint32_t>(kEvPending));
-  e.Set("flags", flags);
+  e.Set("flagBits", flags);
   return e;
 }
 
