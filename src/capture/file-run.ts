@@ -117,7 +117,7 @@ export function analyzeFile(path: string, options: FileAnalysisOptions & { topFl
 }
 
 /** The interfaces of a capture file for correlation: roles from their names (domain.md). */
-function fileInterfaces(path: string, ifaces: FileInterface[], count: number): PipelineInterface[] {
+export function fileInterfaces(path: string, ifaces: FileInterface[], count: number): PipelineInterface[] {
   const names = interfaceNames(path, ifaces, Math.max(count, ifaces.length));
   return names.map((label, id) => ({
     id,

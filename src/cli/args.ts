@@ -31,6 +31,14 @@ export interface Options {
   filter: string | null;
   backend: 'afpacket' | 'libpcap';
   threads: number;
+  /** -r on a terminal: replay as fast as possible instead of at recorded speed. */
+  fast: boolean;
+  /** Print the text report even on a terminal (no dashboard). */
+  report: boolean;
+  /** Build the namespace lab and show the dashboard on it. */
+  demo: boolean;
+  /** --demo with the sender switched into variant A's broken state. */
+  demoBroken: boolean;
 }
 
 export const DEFAULT_VXLAN_PORTS = [4789, 8472];
@@ -98,6 +106,10 @@ export function parseOptions(argv: string[]): Options {
         filter: { type: 'string', short: 'f' },
         backend: { type: 'string' },
         threads: { type: 'string' },
+        fast: { type: 'boolean' },
+        report: { type: 'boolean' },
+        demo: { type: 'boolean' },
+        'demo-broken': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -134,7 +146,19 @@ export function parseOptions(argv: string[]): Options {
     filter: v.filter !== undefined ? v.filter : null,
     backend: parseBackend(v.backend),
     threads: v.threads !== undefined ? parseCount('--threads', v.threads, 1, 64) : 1,
+    fast: v.fast === true,
+    report: v.report === true,
+    demo: v.demo === true || v['demo-broken'] === true,
+    demoBroken: v['demo-broken'] === true,
   };
+  if (opts.fast && opts.read === null) throw new UsageError('--fast replays a capture file: it needs -r FILE');
+  if (opts.demo) {
+    const clash = [['-r', opts.read], ['-i', opts.interfaces], ['--netns', opts.netns.length || null], ['--pid', opts.pids.length || null],
+      ['--json', opts.json || null], ['--duration', opts.duration], ['--backend', opts.backend === 'libpcap' ? 'libpcap' : null], ['--user', opts.user], ['-w', opts.write]] as const;
+    for (const [flag, value] of clash) {
+      if (value !== null) throw new UsageError(`${flag} cannot be used with --demo (the demo builds its own lab and shows the dashboard)`);
+    }
+  }
   if (opts.backend === 'libpcap') {
     if (opts.netns.length > 0 || opts.pids.length > 0) {
       throw new UsageError('--backend libpcap captures only in csumtop\'s own network namespace (no --netns/--pid)');

@@ -1,6 +1,10 @@
 /** The text of `csumtop --help`; the README's usage section follows it. */
 export const HELP = `Usage: csumtop [live options]          capture live (root or CAP_NET_RAW)
        csumtop -r FILE [file options]   analyse a pcap or pcapng file
+       csumtop --demo [--demo-broken]   a two-node VXLAN lab with faults, on the dashboard (root)
+
+On a terminal csumtop shows a live dashboard (keys: ? for help, q to quit); with --json,
+--duration, --report, or when standard output is not a terminal it prints the report.
 
 Finds packets with bad checksums (IPv4 header, UDP, TCP, ICMP, ICMPv6), at the outer
 layer and inside VXLAN, Geneve and IP-in-IP tunnels, and reports them per interface,
@@ -25,7 +29,13 @@ Live capture:
       --threads N        capture threads; each interface is spread over them
       --ring-mb N        capture ring per interface and thread, MiB (default 8)
       --batch-ms N       how often the capture thread hands over counts (default 100)
-      --interval N       seconds between stats lines / progress lines (default 1)
+      --interval N       seconds between dashboard redraws / stats lines (default 1)
+      --report           on a terminal too: no dashboard, the report at the end
+      --demo             build a two-node VXLAN lab in network namespaces (root), run
+                         DNS and TCP through it, inject checksum faults in bursts and
+                         show the dashboard on both nodes; the lab is removed on exit
+      --demo-broken      --demo with node 1 switched into variant A's broken state
+                         (udpcsum VXLAN + MASQUERADE --random-fully: bad outer checksums)
 
 Capture files:
   -r, --read FILE        analyse a pcap or pcapng file ("-" reads standard input)
@@ -33,6 +43,9 @@ Capture files:
                          the input; an existing regular file is replaced, a symlink is
                          never followed; created with mode 0600)
       --json             print the report as one JSON document
+      --fast             on a terminal: replay into the dashboard as fast as possible
+                         (default: at the recorded speed); the final view stays
+      --report           on a terminal too: print the report instead of the dashboard
 
 Both:
       --list             also list every frame with a bad checksum

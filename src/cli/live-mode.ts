@@ -7,7 +7,7 @@ import { formatTimeNs } from '../model/addr.js';
 import type { ReportDocument } from '../model/report.js';
 import { pidNetns, resolveNetns } from '../host/links.js';
 import { LibpcapSource } from '../capture/libpcap-source.js';
-import { LiveSource, namespaceSpecs } from '../capture/live-source.js';
+import { LiveSource, namespaceSpecs, type NamespaceSpec } from '../capture/live-source.js';
 import { CaptureError, type CaptureSource, type CapturedInterface } from '../capture/source.js';
 import { LiveState } from '../capture/live-state.js';
 import { nativeLayout } from '../native/analyzer.js';
@@ -32,20 +32,13 @@ function nowIso(): string {
   return formatTimeNs(BigInt(Date.now()) * 1_000_000n);
 }
 
-function interfaceLabel(i: CapturedInterface): string {
+export function interfaceLabel(i: CapturedInterface): string {
   return i.namespace === 'host' ? i.name : `${i.namespace}/${i.name}`;
 }
 
-export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promise<number> {
-  const includeHost = opts.host || (opts.netns.length === 0 && opts.pids.length === 0);
-  let specs;
-  try {
-    specs = namespaceSpecs(opts.netns, opts.pids, includeHost, { netns: resolveNetns, pid: pidNetns });
-  } catch (err) {
-    await io.warn((err as Error).message);
-    return 2;
-  }
-  const source: CaptureSource =
+/** The capture source the options ask for (AF_PACKET rings, or libpcap through cap); not started. */
+export function createSource(opts: Options, specs: NamespaceSpec[]): CaptureSource {
+  return (
     opts.backend === 'libpcap'
       ? new LibpcapSource({
           patterns: opts.interfaces,
@@ -70,7 +63,20 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
             maxFlows: opts.maxFlows,
             filter: opts.filter ?? undefined,
           },
-        });
+        })
+  );
+}
+
+export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promise<number> {
+  const includeHost = opts.host || (opts.netns.length === 0 && opts.pids.length === 0);
+  let specs;
+  try {
+    specs = namespaceSpecs(opts.netns, opts.pids, includeHost, { netns: resolveNetns, pid: pidNetns });
+  } catch (err) {
+    await io.warn((err as Error).message);
+    return 2;
+  }
+  const source = createSource(opts, specs);
   try {
     source.start();
   } catch (err) {

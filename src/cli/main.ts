@@ -14,6 +14,8 @@ import { renderText } from '../output/text-report.js';
 import { parseOptions, UsageError, type Options } from './args.js';
 import { HELP } from './help.js';
 import { liveMode } from './live-mode.js';
+import { liveDashboard, replayDashboard } from './dashboard-mode.js';
+import { demoMode } from './demo-mode.js';
 
 export const EXIT_OK = 0;
 export const EXIT_BAD = 1;
@@ -55,6 +57,16 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
   return doc.totals.badFrames > 0 ? EXIT_BAD : EXIT_OK;
 }
 
+/**
+ * The dashboard when a person is watching: standard output (and input) a terminal and no
+ * flag that asks for a report or machine output. Everything else keeps the report.
+ */
+export function wantsDashboard(opts: Options, isTty = process.stdout.isTTY === true && process.stdin.isTTY === true): boolean {
+  if (!isTty || opts.json || opts.report || opts.list || opts.write !== null || opts.duration !== null) return false;
+  // A file read from standard input cannot share it with the keyboard.
+  return opts.read !== '-';
+}
+
 export async function main(argv: string[]): Promise<number> {
   // A closed pipe (csumtop ... | head) is not an error worth a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -77,6 +89,19 @@ export async function main(argv: string[]): Promise<number> {
   if (opts.version) {
     await write(process.stdout, `csumtop ${version()}\n`);
     return EXIT_OK;
+  }
+  if (opts.demo) return demoMode(opts, { out: (text) => write(process.stdout, text), warn });
+  if (wantsDashboard(opts)) {
+    if (opts.read === null) return liveDashboard(opts, { out: (text) => write(process.stdout, text), warn }, { mode: 'live' });
+    try {
+      return await replayDashboard({ ...opts, read: opts.read }, opts.fast);
+    } catch (err) {
+      if (err instanceof InputError) {
+        await warn(err.message);
+        return EXIT_USAGE;
+      }
+      throw err;
+    }
   }
   if (opts.read === null) {
     return liveMode(opts, { version: version(), checksumPath: activeChecksumPath() }, {

@@ -317,7 +317,7 @@ function clearCounters(state: DashboardState): DashboardState {
 // ------------------------------------------------------------------ views
 
 /** A stable identity for a bad flow: interface, outer and inner 5-tuples, VNI. */
-export function flowKey(f: BadFlowView): string {
+export function flowKey(f: Pick<BadFlowView, 'interface' | 'outer' | 'vni' | 'inner'>): string {
   const ep = (e: Endpoint | null): string => (e ? `${e.src}:${e.sport ?? ''}>${e.dst}:${e.dport ?? ''}/${e.proto}` : '-');
   return `${f.interface}|${ep(f.outer)}|${f.vni ?? ''}|${ep(f.inner)}`;
 }

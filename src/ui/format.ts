@@ -86,6 +86,18 @@ function pad(s: string, w: number): string {
   return s.length > w ? (w > 1 ? s.slice(0, w - 1) + '~' : s.slice(0, w)) : s.padEnd(w, ' ');
 }
 
+/**
+ * An interface label cut to `w` keeping its end: "long-namespace-name/vlb" becomes
+ * "long-nam~/vlb", so rows of one namespace stay distinguishable by interface.
+ */
+export function padLabel(label: string, w: number): string {
+  if (label.length <= w) return label.padEnd(w, ' ');
+  const slash = label.lastIndexOf('/');
+  if (slash < 0 || label.length - slash + 2 > w) return pad(label, w);
+  const tail = label.slice(slash);
+  return `${label.slice(0, w - tail.length - 1)}~${tail}`;
+}
+
 function padL(s: string, w: number): string {
   return s.length > w ? s.slice(0, w) : s.padStart(w, ' ');
 }
@@ -185,8 +197,8 @@ function kernelStrip(state: DashboardState, o: RenderOptions): Line {
       const total = k.sinceStart[name];
       if (total === undefined || total === null) continue;
       const per = k.perSecond[name] ?? 0;
-      // Zero counters are left out where space is short: a moving one must stay visible.
-      if (compact && total === 0 && per === 0) continue;
+      // Zero counters are left out: the strip is one line and a moving one must stay visible.
+      if (total === 0 && (per ?? 0) === 0) continue;
       items.push(`${compact ? label.replace(' InCsumErrors', 'Csum').replace(' InHdrErrors', 'Hdr') : label} ${fmtRate(per ?? 0)}/s +${fmtCount(total)}`);
     }
     return `${k.namespace}: ${items.length > 0 ? items.join(', ') : 'no checksum errors'}`;
@@ -241,8 +253,8 @@ function interfacePane(state: DashboardState, o: RenderOptions): PaneText {
     const name = r.meta && !r.meta.attached ? `${x.interface} (gone)` : x.interface;
     const spark = sparkline(r.history, sparkW, o.ascii);
     return compact
-      ? `${pad(name, nameW)} ${padL(fmtRate(x.packets.s1), 6)}${padL(fmtRate(x.badFrames.s1), 6)}${padL(fmtRate(layerRate(x, 'outer')), 6)}${padL(fmtRate(layerRate(x, 'inner')), 6)}${padL(badPercent(x), 6)}${padL(fmtRate(x.pending.s1), 7)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 6)}`
-      : `${pad(name, nameW)} ${pad(x.namespace, 8)} ${pad(r.meta?.kind ?? '-', 8)}${padL(fmtRate(x.packets.s1), 8)}${padL(fmtRate(x.badFrames.s1), 7)}${padL(fmtRate(layerRate(x, 'outer')), 7)}${padL(fmtRate(layerRate(x, 'inner')), 7)}${padL(badPercent(x), 7)}${padL(fmtRate(x.pending.s1), 8)}${padL(fmtRate(x.validated.s1), 9)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 7)}`;
+      ? `${padLabel(name, nameW)} ${padL(fmtRate(x.packets.s1), 6)}${padL(fmtRate(x.badFrames.s1), 6)}${padL(fmtRate(layerRate(x, 'outer')), 6)}${padL(fmtRate(layerRate(x, 'inner')), 6)}${padL(badPercent(x), 6)}${padL(fmtRate(x.pending.s1), 7)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 6)}`
+      : `${padLabel(name, nameW)} ${pad(x.namespace, 8)} ${pad(r.meta?.kind ?? '-', 8)}${padL(fmtRate(x.packets.s1), 8)}${padL(fmtRate(x.badFrames.s1), 7)}${padL(fmtRate(layerRate(x, 'outer')), 7)}${padL(fmtRate(layerRate(x, 'inner')), 7)}${padL(badPercent(x), 7)}${padL(fmtRate(x.pending.s1), 8)}${padL(fmtRate(x.validated.s1), 9)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 7)}`;
   });
   const tones = rows.map((r): Tone => (r.rates.badFrames.s1 > 0 ? 'critical' : r.rates.badFrames.s60 > 0 ? 'warning' : 'plain'));
   const keys = rows.map((r) => r.rates.interface);
@@ -282,7 +294,7 @@ function flowPane(state: DashboardState, o: RenderOptions): PaneText {
     const outerText = (e: Endpoint | null): string => (full ? ep(e, ' > ') : e ? `:${e.sport ?? ''}>:${e.dport ?? ''}` : '-');
     text = flows.map(
       (f) =>
-        `${pad(f.peer ?? '-', 16)} ${pad(f.interface, ifW)} ${pad(outerText(f.outer), outerW)} ${padL(f.vni === null ? '-' : String(f.vni), 4)} ${pad(`${ep(f.inner, full ? ' > ' : '>')}${f.dnsName ? `  ${f.dnsName}` : ''}`, innerW)} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`,
+        `${pad(f.peer ?? '-', 16)} ${padLabel(f.interface, ifW)} ${pad(outerText(f.outer), outerW)} ${padL(f.vni === null ? '-' : String(f.vni), 4)} ${pad(`${ep(f.inner, full ? ' > ' : '>')}${f.dnsName ? `  ${f.dnsName}` : ''}`, innerW)} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`,
     );
   }
   const total = state.shown?.snapshot.badFlows.length ?? 0;

@@ -1,0 +1,293 @@
+/**
+ * The dashboard's data: a live capture (`sudo csumtop` on a terminal, `--demo`) or a
+ * capture file replayed (`csumtop -r FILE` on a terminal) fed through the correlation
+ * pipeline, one update per interval, into src/ui/dashboard.ts.
+ */
+import * as os from 'node:os';
+import { Subject, type Observable } from 'rxjs';
+
+import { fileInterfaces, InputError } from '../capture/file-run.js';
+import { LiveState } from '../capture/live-state.js';
+import { namespaceSpecs, type NamespaceSpec } from '../capture/live-source.js';
+import { CaptureError, type CaptureSource } from '../capture/source.js';
+import { KernelCounterTracker } from '../correlate/kernel.js';
+import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
+import { readKernelFacts, detectHypervisor } from '../host/facts.js';
+import { pidNetns, resolveNetns } from '../host/links.js';
+import { checksumCounters } from '../host/snmp.js';
+import { nativeLayout, openFileAnalysis } from '../native/analyzer.js';
+import { eventsOf, recordsOf } from '../native/drain.js';
+import type { DecodedRecord } from '../output/records.js';
+import type { DashboardUpdate, InterfaceMeta } from '../ui/dashboard-state.js';
+import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.js';
+import type { Options } from './args.js';
+import { createSource, EXIT_NO_PRIVILEGE, interfaceLabel, type LiveIo } from './live-mode.js';
+import { dropTo, PrivilegeError } from './privileges.js';
+
+/** Which interfaces' bad frames `w` keeps, and how many. */
+const RECENT_FRAMES = 2000;
+
+function kernelRelease(): string {
+  try {
+    return readKernelFacts().release;
+  } catch {
+    return os.release();
+  }
+}
+
+function keepRecent(recent: RecentFrames, records: DecodedRecord[], labelOf: (iface: number) => string): void {
+  for (const r of records) {
+    if (!r.bytes) continue;
+    recent.add({ interface: labelOf(r.iface), outer: r.outer, vni: r.vni, inner: r.inner, tsNs: r.tsNs, bytes: r.bytes, wirelen: r.wirelen });
+  }
+}
+
+export interface LiveDashboardOptions {
+  /** Header mode word: "live" or "demo". */
+  mode: string;
+  /** Namespaces to capture in (the demo's); default from --netns/--pid/--host. */
+  specs?: NamespaceSpec[];
+  /** Called once capture runs and before the screen takes the terminal. */
+  started?: () => void;
+  /** More warnings for the pane (the demo's traffic). */
+  warnings$?: Observable<string>;
+}
+
+/**
+ * Live capture shown on the dashboard until the user quits. Errors before the screen is
+ * up (no privilege, no interface) are reported like the text mode does.
+ */
+export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashboardOptions): Promise<number> {
+  let specs = extra.specs;
+  if (!specs) {
+    const includeHost = opts.host || (opts.netns.length === 0 && opts.pids.length === 0);
+    try {
+      specs = namespaceSpecs(opts.netns, opts.pids, includeHost, { netns: resolveNetns, pid: pidNetns });
+    } catch (err) {
+      await io.warn((err as Error).message);
+      return 2;
+    }
+  }
+  const source: CaptureSource = createSource(opts, specs);
+  try {
+    source.start();
+  } catch (err) {
+    if (err instanceof CaptureError) {
+      await io.warn(err.message);
+      return err.code === 'EPERM' ? EXIT_NO_PRIVILEGE : 2;
+    }
+    throw err;
+  }
+  if (opts.user !== null) {
+    try {
+      dropTo(opts.user);
+      source.freeze(`running as ${opts.user} (--user) without the rights to open capture sockets`);
+    } catch (err) {
+      await source.stop();
+      await io.warn((err as Error).message);
+      return err instanceof PrivilegeError ? 2 : EXIT_NO_PRIVILEGE;
+    }
+  }
+  const layout = nativeLayout();
+  const state = new LiveState();
+  const startedMs = Date.now();
+  const pipelineInterfaces = (): PipelineInterface[] =>
+    source.interfaces().map((i) => ({
+      id: i.id,
+      label: interfaceLabel(i),
+      name: i.name,
+      namespace: i.namespace,
+      role: i.role,
+      kind: i.kind,
+      driver: i.driver,
+      txChecksumOffload: i.txChecksumOffload,
+      vxlan: i.vxlan ? { port: i.vxlan.port, udpCsum: i.vxlan.udpCsum } : null,
+      captureDrops: state.ringOf(i.id).drops,
+    }));
+  const nsSpecs = specs;
+  const kernel = new KernelCounterTracker(nsSpecs.map((s) => ({ label: s.label, read: () => checksumCounters(s.path ?? undefined) })));
+  let hypervisor = null;
+  try {
+    hypervisor = detectHypervisor();
+  } catch {
+    // Facts only sharpen remedies; the capture goes on without them.
+  }
+  let kernelFacts = null;
+  try {
+    kernelFacts = readKernelFacts();
+  } catch {
+    // as above
+  }
+  const correlator = new Correlator({
+    layout,
+    interfaces: pipelineInterfaces,
+    counters: (id) => state.countersOf(id),
+    kernel,
+    facts: { kernel: kernelFacts, hypervisor, nat: {} },
+    live: true,
+    guessesOffload: source.capabilities.guessesOffload,
+    maxFlows: opts.maxFlows,
+  });
+  const recent = new RecentFrames(RECENT_FRAMES);
+  const updates = new Subject<DashboardUpdate>();
+  const warnings = new Subject<string>();
+  const labels = new Map<number, string>();
+  const labelOf = (id: number): string => {
+    let l = labels.get(id);
+    if (l === undefined) {
+      for (const i of source.interfaces()) labels.set(i.id, interfaceLabel(i));
+      l = labels.get(id) ?? `#${id}`;
+    }
+    return l;
+  };
+  const pending: string[] = [];
+  const warnSub = source.warnings$.subscribe((w) => pending.push(w));
+  const extraSub = extra.warnings$?.subscribe((w) => pending.push(w));
+  const batchSub = source.batches$.subscribe((b) => {
+    state.apply(b);
+    correlator.add(b.events, b.records);
+    keepRecent(recent, b.records, labelOf);
+  });
+  if (source.capabilities.guessesOffload) {
+    pending.push(`backend ${source.capabilities.backend} has no kernel checksum status: "pending" is a guess (the field held exactly the pseudo-header sum)`);
+  }
+  const metas = (): InterfaceMeta[] =>
+    source.interfaces().map((i) => ({
+      label: interfaceLabel(i),
+      namespace: i.namespace,
+      kind: i.kind,
+      txChecksumOffload: i.txChecksumOffload,
+      attached: i.attached,
+      ringDrops: state.ringOf(i.id).drops,
+    }));
+  const tick = (): void => {
+    for (const w of pending.splice(0)) warnings.next(w);
+    const nowMs = Date.now();
+    const snapshot = correlator.tick(nowMs * 1e6);
+    updates.next({ snapshot, interfaces: metas(), captureDrops: state.totalDrops(), nowMs });
+  };
+  const timer = setInterval(tick, opts.interval * 1000);
+  extra.started?.();
+  const feed: DashboardFeed = { updates$: updates, warnings$: warnings, finished$: new Subject<void>(), recent };
+  try {
+    // The first paint comes at once (the first interval is then a partial one).
+    setImmediate(tick);
+    await runDashboard(feed, { run: { host: os.hostname(), kernel: kernelRelease(), backend: source.capabilities.backend, mode: extra.mode, startedMs }, intervalMs: opts.interval * 1000 });
+  } finally {
+    clearInterval(timer);
+    batchSub.unsubscribe();
+    warnSub.unsubscribe();
+    extraSub?.unsubscribe();
+    await source.stop();
+    source.complete();
+  }
+  let bad = 0;
+  for (const id of state.ids()) bad += state.countersOf(id)[layout.slots.badFrames];
+  return bad > 0 ? 1 : 0;
+}
+
+/**
+ * A capture file replayed through the same pipeline: capture time paced against the wall
+ * clock (or as fast as possible with --fast), one update per capture-second interval,
+ * then the final view frozen until the user quits.
+ */
+export async function replayDashboard(opts: Options & { read: string }, fast: boolean): Promise<number> {
+  let fa;
+  try {
+    fa = openFileAnalysis(opts.read, { vxlanPorts: opts.vxlanPorts, genevePorts: opts.genevePorts, maxFlows: opts.maxFlows, events: true });
+  } catch (err) {
+    throw new InputError(`${opts.read}: ${(err as Error).message}`);
+  }
+  const analysis = fa;
+  const layout = nativeLayout();
+  let counters: Float64Array = new Float64Array(0);
+  const interfaces = (): PipelineInterface[] => fileInterfaces(opts.read, analysis.interfaces(), Math.floor(counters.length / layout.counterStride));
+  const correlator = new Correlator({
+    layout,
+    interfaces,
+    counters: (id) => counters.subarray(id * layout.counterStride, (id + 1) * layout.counterStride),
+    kernel: null,
+    facts: { kernel: null, hypervisor: null, nat: {} },
+    live: false,
+    guessesOffload: true,
+    maxFlows: opts.maxFlows,
+  });
+  const recent = new RecentFrames(RECENT_FRAMES);
+  const updates = new Subject<DashboardUpdate>();
+  const warnings = new Subject<string>();
+  const finished = new Subject<void>();
+  const startedMs = Date.now();
+  const intervalNs = opts.interval * 1e9;
+  let bad = 0;
+  let errorSeen = false;
+  let stopped = false;
+  const metas = (): InterfaceMeta[] =>
+    interfaces().map((i) => ({ label: i.label, namespace: i.namespace, kind: i.kind, txChecksumOffload: null, attached: true, ringDrops: 0 }));
+  const emit = (nowNs: number, final: boolean): void => {
+    const snapshot = correlator.tick(nowNs, final);
+    // The header's clock is capture time: uptime reads as "into the capture".
+    const firstMs = Number(analysis.stats().firstNs / 1_000_000n);
+    updates.next({ snapshot, interfaces: metas(), captureDrops: 0, nowMs: startedMs + (nowNs / 1e6 - firstMs) });
+  };
+  const run = async (): Promise<void> => {
+    const wallStart = process.hrtime.bigint();
+    let nextTickNs = 0;
+    // Small steps when paced (so frames are not released early), large ones with --fast.
+    const stepFrames = fast ? 1 << 14 : 256;
+    for (;;) {
+      if (stopped) return;
+      const r = analysis.step(stepFrames);
+      const d = analysis.takeDrain();
+      const recs = recordsOf(d);
+      counters = analysis.counters();
+      correlator.add(eventsOf(d), recs);
+      keepRecent(recent, recs, (id) => interfaces()[id]?.label ?? `#${id}`);
+      const stats = analysis.stats();
+      const first = Number(stats.firstNs);
+      const last = Number(stats.lastNs);
+      if (nextTickNs === 0 && first > 0) nextTickNs = first + intervalNs;
+      while (nextTickNs > 0 && last >= nextTickNs) {
+        emit(nextTickNs, false);
+        nextTickNs += intervalNs;
+      }
+      if (!fast && first > 0) {
+        // Recorded speed: wait until the wall clock has caught up with the capture clock.
+        const ahead = (last - first) / 1e6 - Number(process.hrtime.bigint() - wallStart) / 1e6;
+        if (ahead > 0) await new Promise((res) => setTimeout(res, Math.min(ahead, 1000)));
+      } else await new Promise((res) => setImmediate(res));
+      if (r.status === 'more') continue;
+      if (r.status === 'truncated') warnings.next(r.message);
+      if (r.status === 'error') {
+        warnings.next(r.message);
+        errorSeen = true;
+      }
+      break;
+    }
+    const err = analysis.finish();
+    if (err) {
+      warnings.next(err);
+      errorSeen = true;
+    }
+    counters = analysis.counters();
+    const end = Number(analysis.stats().lastNs);
+    emit(Math.max(end, nextTickNs - intervalNs), true);
+    for (let i = 0; i * layout.counterStride < counters.length; i++) bad += counters[i * layout.counterStride + layout.slots.badFrames];
+    finished.next();
+  };
+  const feed: DashboardFeed = { updates$: updates as Observable<DashboardUpdate>, warnings$: warnings, finished$: finished, recent };
+  const replay = new Promise<void>((resolve) => setImmediate(() => run().then(resolve, (e: Error) => {
+    warnings.next(`replay stopped: ${e.message}`);
+    errorSeen = true;
+    resolve();
+  })));
+  await runDashboard(feed, {
+    run: { host: os.hostname(), kernel: kernelRelease(), backend: 'file', mode: `replay ${opts.read}${fast ? ' (fast)' : ''}`, startedMs },
+    intervalMs: opts.interval * 1000,
+  });
+  stopped = true;
+  await replay;
+  if (errorSeen) return 2;
+  // Quit before the end: what was replayed decides (as a cut-short capture would).
+  if (bad === 0) for (let i = 0; (i + 1) * layout.counterStride <= counters.length; i++) bad += counters[i * layout.counterStride + layout.slots.badFrames];
+  return bad > 0 ? 1 : 0;
+}

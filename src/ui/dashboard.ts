@@ -1,0 +1,120 @@
+/**
+ * Runs the dashboard over a feed of updates (live capture, file replay, demo): owns the
+ * screen for the duration and gives the terminal back on every path. The feed decides
+ * where numbers come from; this module only knows DashboardUpdate.
+ */
+import type { Observable, Subscription } from 'rxjs';
+
+import type { Endpoint } from '../model/report.js';
+import { defaultPcapName, writeFramesPcap } from '../output/pcap-frames.js';
+import { flowKey, type DashboardState, type DashboardUpdate, type Effect, type RunInfo } from './dashboard-state.js';
+import { DashboardScreen, terminalPolicy } from './screen.js';
+
+/** A bad frame kept for `w`, labelled like the flows it belongs to. */
+export interface RecentFrame {
+  interface: string;
+  outer: Endpoint | null;
+  vni: number | null;
+  inner: Endpoint | null;
+  tsNs: bigint;
+  bytes: Uint8Array;
+  wirelen: number;
+}
+
+/** The last `cap` bad frames with bytes (a ring: memory stays bounded whatever the rate). */
+export class RecentFrames {
+  private readonly ring: RecentFrame[] = [];
+  private next = 0;
+  evicted = 0;
+
+  constructor(private readonly cap = 2000) {}
+
+  add(f: RecentFrame): void {
+    if (this.ring.length < this.cap) this.ring.push(f);
+    else {
+      this.ring[this.next] = f;
+      this.next = (this.next + 1) % this.cap;
+      this.evicted++;
+    }
+  }
+
+  /** Oldest first. */
+  list(): RecentFrame[] {
+    return [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
+  }
+}
+
+export interface DashboardFeed {
+  updates$: Observable<DashboardUpdate>;
+  warnings$: Observable<string>;
+  /** Emits once when the source has nothing more (replay at end of file). */
+  finished$: Observable<void>;
+  recent: RecentFrames;
+}
+
+export interface DashboardOptions {
+  run: RunInfo;
+  intervalMs: number;
+  env?: NodeJS.ProcessEnv;
+  /** Directory for `w` files (default: the working directory). */
+  pcapDir?: string;
+}
+
+/** The frames `w` writes: recent frames of the shown flows, or their samples when none was kept. */
+export function framesForFlows(e: Extract<Effect, { type: 'write-pcap' }>, recent: RecentFrames): RecentFrame[] {
+  const keys = new Set(e.flows.map(flowKey));
+  const frames = recent.list().filter((f) => keys.has(flowKey(f)));
+  if (frames.length > 0) return frames;
+  return e.flows.flatMap((f) =>
+    f.sample?.bytes ? [{ interface: f.interface, outer: f.outer, vni: f.vni, inner: f.inner, tsNs: tsOf(f.sample.time), bytes: f.sample.bytes, wirelen: f.sample.wirelen }] : [],
+  );
+}
+
+function tsOf(iso: string): bigint {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(iso);
+  if (!m) return BigInt(Date.parse(iso)) * 1_000_000n;
+  return BigInt(Date.parse(`${m[1]}Z`)) * 1_000_000n + BigInt((m[2] ?? '0').padEnd(9, '0').slice(0, 9));
+}
+
+/** Shows the dashboard until the user quits (or a signal); resolves with the final state. */
+export async function runDashboard(feed: DashboardFeed, opts: DashboardOptions): Promise<DashboardState> {
+  const policy = terminalPolicy(opts.env ?? process.env);
+  let written = 0;
+  const screen = new DashboardScreen({
+    run: opts.run,
+    intervalMs: opts.intervalMs,
+    colour: policy.colour,
+    ascii: policy.ascii,
+    writePcap: (e) => {
+      const frames = framesForFlows(e, feed.recent);
+      if (frames.length === 0) return 'w: no bad frame with bytes to write';
+      const name = defaultPcapName(Date.now() + written++ * 1000, opts.pcapDir);
+      try {
+        return `wrote ${frames.length} bad frames to ${writeFramesPcap(name, frames)}`;
+      } catch (err) {
+        return `w: could not write ${name}: ${(err as Error).message}`;
+      }
+    },
+  });
+  const subs: Subscription[] = [];
+  try {
+    screen.start();
+    subs.push(
+      feed.updates$.subscribe({
+        next: (u) => {
+          screen.push(u);
+          // A new interval is the timer's beat: paint it now rather than up to one interval late.
+          screen.draw();
+        },
+        error: (err: Error) => screen.warn(`capture stopped: ${err.message}`),
+      }),
+      feed.warnings$.subscribe((w) => screen.warn(w)),
+      feed.finished$.subscribe(() => screen.finished()),
+    );
+    await screen.quit;
+    return screen.current;
+  } finally {
+    for (const s of subs) s.unsubscribe();
+    screen.destroy();
+  }
+}
