@@ -163,7 +163,8 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const tick = (): void => {
     for (const w of pending.splice(0)) warnings.next(w);
     const nowMs = Date.now();
-    const snapshot = correlator.tick(nowMs * 1e6);
+    // A copy: the pipeline keeps updating its flow objects, and a paused screen must not move.
+    const snapshot = structuredClone(correlator.tick(nowMs * 1e6));
     updates.next({ snapshot, interfaces: metas(), captureDrops: state.totalDrops(), nowMs });
   };
   const timer = setInterval(tick, opts.interval * 1000);
@@ -224,7 +225,7 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
   const metas = (): InterfaceMeta[] =>
     interfaces().map((i) => ({ label: i.label, namespace: i.namespace, kind: i.kind, txChecksumOffload: null, attached: true, ringDrops: 0 }));
   const emit = (nowNs: number, final: boolean): void => {
-    const snapshot = correlator.tick(nowNs, final);
+    const snapshot = structuredClone(correlator.tick(nowNs, final));
     // The header's clock is capture time: uptime reads as "into the capture".
     const firstMs = Number(analysis.stats().firstNs / 1_000_000n);
     updates.next({ snapshot, interfaces: metas(), captureDrops: 0, nowMs: startedMs + (nowNs / 1e6 - firstMs) });

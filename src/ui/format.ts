@@ -31,9 +31,9 @@ export interface RenderOptions {
   ascii: boolean;
 }
 
-/** At or below 80x24 (or narrower than 100 columns) panes drop their less urgent columns. */
+/** At or below 80x24 (or narrower than 120 columns) panes drop their less urgent columns. */
 export function isCompact(o: RenderOptions): boolean {
-  return o.width < 100 || o.height <= 24;
+  return o.width < 120 || o.height <= 24;
 }
 
 // ------------------------------------------------------------------ small formatters
@@ -242,11 +242,12 @@ function interfacePane(state: DashboardState, o: RenderOptions): PaneText {
   const rows = visibleInterfaces(state);
   const compact = isCompact(o);
   // Wide: the name gets 18-32 columns and the sparkline what is left (up to one cell a second).
-  const nameW = compact ? Math.max(10, o.width - 2 - 59 - 1) : Math.max(18, Math.min(32, o.width - 2 - 83 - 60));
-  const sparkW = compact ? 10 : Math.max(10, Math.min(60, o.width - 2 - 83 - nameW));
+  // The label carries the namespace ("ns/eth0"), so no column of its own.
+  const nameW = compact ? Math.max(10, o.width - 2 - 59 - 1) : Math.max(27, Math.min(40, o.width - 2 - 74 - 60));
+  const sparkW = compact ? 10 : Math.max(10, Math.min(60, o.width - 2 - 74 - nameW));
   const cols = compact
     ? `${pad('INTERFACE', nameW)} ${padL('PKT/S', 6)}${padL('BAD/S', 6)}${padL('OUT', 6)}${padL('IN', 6)}${padL('BAD%', 6)}${padL('PEND/S', 7)} ${pad('BAD 60s', sparkW)} ${pad('TX', 3)}${padL('DROPS', 6)}`
-    : `${pad('INTERFACE', nameW)} ${pad('NS', 8)} ${pad('KIND', 8)}${padL('PKT/S', 8)}${padL('BAD/S', 7)}${padL('OUT', 7)}${padL('IN', 7)}${padL('BAD%', 7)}${padL('PEND/S', 8)}${padL('VALID/S', 9)} ${pad('BAD/S LAST 60s', sparkW)} ${pad('TX', 3)}${padL('DROPS', 7)}`;
+    : `${pad('INTERFACE', nameW)} ${pad('KIND', 8)}${padL('PKT/S', 8)}${padL('BAD/S', 7)}${padL('OUT', 7)}${padL('IN', 7)}${padL('BAD%', 7)}${padL('PEND/S', 8)}${padL('VALID/S', 9)} ${pad('BAD/S LAST 60s', sparkW)} ${pad('TX', 3)}${padL('DROPS', 7)}`;
   const tx = (v: boolean | null | undefined): string => (v === true ? 'on' : v === false ? 'off' : '?');
   const text = rows.map((r: InterfaceRow) => {
     const x = r.rates;
@@ -254,7 +255,7 @@ function interfacePane(state: DashboardState, o: RenderOptions): PaneText {
     const spark = sparkline(r.history, sparkW, o.ascii);
     return compact
       ? `${padLabel(name, nameW)} ${padL(fmtRate(x.packets.s1), 6)}${padL(fmtRate(x.badFrames.s1), 6)}${padL(fmtRate(layerRate(x, 'outer')), 6)}${padL(fmtRate(layerRate(x, 'inner')), 6)}${padL(badPercent(x), 6)}${padL(fmtRate(x.pending.s1), 7)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 6)}`
-      : `${padLabel(name, nameW)} ${pad(x.namespace, 8)} ${pad(r.meta?.kind ?? '-', 8)}${padL(fmtRate(x.packets.s1), 8)}${padL(fmtRate(x.badFrames.s1), 7)}${padL(fmtRate(layerRate(x, 'outer')), 7)}${padL(fmtRate(layerRate(x, 'inner')), 7)}${padL(badPercent(x), 7)}${padL(fmtRate(x.pending.s1), 8)}${padL(fmtRate(x.validated.s1), 9)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 7)}`;
+      : `${padLabel(name, nameW)} ${pad(r.meta?.kind ?? '-', 8)}${padL(fmtRate(x.packets.s1), 8)}${padL(fmtRate(x.badFrames.s1), 7)}${padL(fmtRate(layerRate(x, 'outer')), 7)}${padL(fmtRate(layerRate(x, 'inner')), 7)}${padL(badPercent(x), 7)}${padL(fmtRate(x.pending.s1), 8)}${padL(fmtRate(x.validated.s1), 9)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 7)}`;
   });
   const tones = rows.map((r): Tone => (r.rates.badFrames.s1 > 0 ? 'critical' : r.rates.badFrames.s60 > 0 ? 'warning' : 'plain'));
   const keys = rows.map((r) => r.rates.interface);

@@ -182,7 +182,9 @@ export class DashboardScreen {
 
   private key(ch: string | undefined, key: { full?: string; name?: string } | undefined): void {
     const name = key?.full ?? key?.name ?? '';
-    const ev: KeyEvent = { name: name === 'return' ? 'enter' : name };
+    // blessed reports a carriage return twice, as 'enter' and then as 'return': one is enough.
+    if (name === 'return') return;
+    const ev: KeyEvent = { name };
     if (ch !== undefined && ch.length === 1 && ch >= ' ') ev.ch = ch;
     this.dispatch({ type: 'key', key: ev });
     // A key is a user event, not a packet: answer it at once.

@@ -93,11 +93,11 @@ for (const [W, H] of SIZES) {
   });
 }
 
-test('compact layout at 80x24 drops the namespace and kind columns; 120x40 has them', () => {
+test('compact layout at 80x24 drops the kind and validated columns; 120x40 has them', () => {
   assert.doesNotMatch(text(renderDashboard(state(), { width: 80, height: 24, ascii: false })), /\bKIND\b/);
   const wide = renderDashboard(state(), { width: 120, height: 40, ascii: false });
-  assert.match(text(wide), /INTERFACE\s+NS\s+KIND/);
-  assert.match(row(wide, 'nsb/flannel.1'), /nsb\s+vxlan\s+150\s+0\s+0\s+0\s+0%\s+75\s+20/, 'validated/s 20 and pending/s 75 on the wide layout');
+  assert.match(text(wide), /INTERFACE\s+KIND/);
+  assert.match(row(wide, 'nsb/flannel.1'), /nsb\/flannel\.1\s+vxlan\s+150\s+0\s+0\s+0\s+0%\s+75\s+20/, 'validated/s 20 and pending/s 75 on the wide layout');
 });
 
 test('many interfaces: the pane says which rows are in view and keeps the selection visible', () => {
