@@ -1,0 +1,122 @@
+/**
+ * How csumtop chooses the dashboard, and the two other ways into it: `--demo` end to end
+ * (lab built, faults on screen, lab gone after q) and `-r FILE` replayed on a terminal.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, test } from 'node:test';
+
+import { parseOptions } from '../../src/cli/args.js';
+import { wantsDashboard } from '../../src/cli/main.js';
+import { BIN, ROOT, labProblem, which } from '../lab/lab.js';
+import { TmuxSession, killTmuxServer, tmuxProblem } from './tmux.js';
+
+const T = { timeout: 30_000 };
+const INCIDENT = `${ROOT}/examples/incident.pcapng`;
+/** A bad-flow row: DNS to the pod, carried from node 1 with a bad outer UDP checksum. */
+const DNS_BAD_OUTER = /node1\/vla .*10\.244\.1\.10:53\s.*outer\/udp/;
+
+after(() => killTmuxServer());
+
+function demoNamespaces(): string[] {
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => /^demo\d+-node[12]$/.test(n));
+}
+
+test('the dashboard only when a person watches: a terminal and no report/JSON/duration/list/-w flag', () => {
+  const yes = (argv: string[]): boolean => wantsDashboard(parseOptions(argv), true);
+  assert.equal(yes([]), true);
+  assert.equal(yes(['-r', 'x.pcap']), true);
+  assert.equal(yes(['-r', 'x.pcap', '--fast']), true);
+  for (const argv of [['--json'], ['--duration', '5'], ['--report'], ['-r', 'x.pcap', '--report'], ['-r', 'x.pcap', '--list'], ['-r', 'x.pcap', '-w', 'y.pcap'], ['-r', '-']]) {
+    assert.equal(yes(argv), false, argv.join(' '));
+  }
+  assert.equal(wantsDashboard(parseOptions([]), false), false, 'not a terminal');
+  assert.throws(() => parseOptions(['--fast']), /needs -r FILE/);
+  assert.throws(() => parseOptions(['--demo', '--json']), /--json cannot be used with --demo/);
+  assert.equal(parseOptions(['--demo-broken']).demo, true);
+});
+
+test('-r FILE with standard output not a terminal: the text report, as before', () => {
+  const r = spawnSync(BIN, ['-r', INCIDENT], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /bad/);
+  assert.doesNotMatch(r.stdout, /\x1b\[\?1049h/, 'no alternate screen on a pipe');
+});
+
+test('--demo as a user other than root: a clear message and exit 3', T, () => {
+  const setpriv = which('setpriv');
+  assert.ok(setpriv, 'setpriv (util-linux) is needed to run csumtop as nobody');
+  const r = spawnSync(setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', BIN, '--demo'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /run it as root/);
+});
+
+test('-r FILE on a terminal: the replay dashboard, frozen at the end with the file\'s finding; --fast', T, async () => {
+  const p = tmuxProblem();
+  if (p) assert.fail(p);
+  const t = new TmuxSession([BIN, '-r', INCIDENT, '--fast'], { width: 120, height: 40, cwd: ROOT });
+  try {
+    const screen = await t.waitFor((x) => /\[END OF FILE\]/.test(x), 15_000, 'the end of the replay');
+    assert.match(screen, /csumtop replay .*incident\.pcapng \(fast\)/);
+    assert.match(screen, /!! CRITICAL VXLAN carriers from 192\.168\.56\.11 arrive with bad outer UDP checksums/);
+    assert.match(screen, /Bad flows \d+/);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(t.capture(), screen, 'frozen on the final view');
+    t.send('q');
+    assert.equal(await t.exitStatus(), 1, 'bad checksums in the file');
+    assert.equal(t.paneState().alternate, false);
+  } finally {
+    t.kill();
+  }
+});
+
+test('-r FILE --report on a terminal: the text report, no dashboard', T, async () => {
+  const p = tmuxProblem();
+  if (p) assert.fail(p);
+  const t = new TmuxSession([BIN, '-r', INCIDENT, '--report'], { width: 120, height: 40, cwd: ROOT });
+  try {
+    assert.equal(await t.exitStatus(10_000), 1);
+    assert.doesNotMatch(t.capture(), /\[END OF FILE\]|>> Interfaces/);
+  } finally {
+    t.kill();
+  }
+});
+
+test('--demo end to end: the lab exists while it runs, faults and findings on screen, lab removed after q', T, async () => {
+  const p = tmuxProblem() ?? labProblem();
+  if (p) assert.fail(p);
+  assert.deepEqual(demoNamespaces(), [], 'a demo lab is left over from before');
+  const t = new TmuxSession([BIN, '--demo'], { width: 160, height: 45, cwd: ROOT });
+  try {
+    const screen = await t.waitFor((x) => /!! CRITICAL VXLAN carriers from 192\.168\.189\.4 arrive with bad outer UDP checksums/.test(x) && /inner\/tcp/.test(x), 20_000, 'faults and findings of the demo');
+    assert.match(screen, /csumtop demo/);
+    const ns = demoNamespaces();
+    assert.equal(ns.length, 2, `the demo's two namespaces: ${ns.join(', ')}`);
+    for (const i of ['node1/vla', 'node2/vlb', 'node1/flannel.1', 'node2/flannel.1']) assert.match(screen, new RegExp(i.replace('.', '\\.')));
+    assert.match(screen, /kernel .*node2: .*Udp InCsumErrors \S+\/s \+[1-9]/, 'node 2\'s kernel drops the bad carriers');
+    assert.doesNotMatch(screen, DNS_BAD_OUTER, 'healthy demo: DNS carriers are not bad');
+    t.send('q');
+    assert.equal(await t.exitStatus(10_000), 0);
+    assert.deepEqual(demoNamespaces(), [], 'the lab is removed after q');
+    assert.equal(t.paneState().alternate, false);
+  } finally {
+    t.kill();
+    for (const n of demoNamespaces()) spawnSync('ip', ['netns', 'del', n]);
+  }
+});
+
+test('--demo-broken: node 1 sends carriers with wrong outer checksums from its own stack (variant A)', T, async () => {
+  const p = tmuxProblem() ?? labProblem(['iptables']);
+  if (p) assert.fail(p);
+  const t = new TmuxSession([BIN, '--demo-broken'], { width: 160, height: 45, cwd: ROOT });
+  try {
+    const screen = await t.waitFor((x) => /This node sends VXLAN carriers with wrong outer checksums/.test(x) && DNS_BAD_OUTER.test(x), 20_000, 'the sender-side finding on DNS carriers');
+    assert.match(screen, /node1 broken: variant A/);
+    t.send('q');
+    assert.equal(await t.exitStatus(10_000), 0);
+    assert.deepEqual(demoNamespaces(), []);
+  } finally {
+    t.kill();
+    for (const n of demoNamespaces()) spawnSync('ip', ['netns', 'del', n]);
+  }
+});
