@@ -85,6 +85,7 @@ export async function runDashboard(feed: DashboardFeed, opts: DashboardOptions):
     intervalMs: opts.intervalMs,
     colour: policy.colour,
     ascii: policy.ascii,
+    dumb: policy.dumb,
     writePcap: (e) => {
       const frames = framesForFlows(e, feed.recent);
       if (frames.length === 0) return 'w: no bad frame with bytes to write';

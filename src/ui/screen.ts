@@ -26,6 +26,12 @@ export interface ScreenOptions {
   colour: boolean;
   /** TERM=dumb: ASCII glyphs only. */
   ascii: boolean;
+  /**
+   * TERM=dumb: the terminal cannot move the cursor, so blessed cannot drive it (it prints
+   * its cursor-addressed screen as one run-on line). Each interval's view is written as
+   * plain lines instead, like `top -b`, with no escape sequence at all; keys still work.
+   */
+  dumb?: boolean;
   /** Runs a write-pcap effect; returns the status line text (path written, or why not). */
   writePcap: (e: Extract<Effect, { type: 'write-pcap' }>) => string;
   input?: NodeJS.ReadStream;
@@ -33,11 +39,11 @@ export interface ScreenOptions {
 }
 
 /** How the terminal should be driven, from the environment (NO_COLOR: https://no-color.org). */
-export function terminalPolicy(env: NodeJS.ProcessEnv): { colour: boolean; ascii: boolean; terminal: string } {
+export function terminalPolicy(env: NodeJS.ProcessEnv): { colour: boolean; ascii: boolean; dumb: boolean; terminal: string } {
   const term = env.TERM ?? 'xterm';
   const dumb = term === 'dumb' || term === '';
   const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
-  return { colour: !noColor && !dumb, ascii: dumb, terminal: dumb ? 'dumb' : term };
+  return { colour: !noColor && !dumb, ascii: dumb, dumb, terminal: dumb ? 'dumb' : term };
 }
 
 const TONE_TAGS: Record<Tone, [string, string] | null> = {
@@ -62,6 +68,27 @@ export function toContent(lines: Line[], colour: boolean): string {
       return tags ? `${tags[0]}${text}${tags[1]}` : text;
     })
     .join('\n');
+}
+
+/** Key presses from raw bytes, for a dumb terminal (no blessed): the keys csumtop uses. */
+export function dumbKeys(data: string): KeyEvent[] {
+  const out: KeyEvent[] = [];
+  for (let i = 0; i < data.length; i++) {
+    const c = data[i];
+    if (c === '\x1b') {
+      // Arrow keys (ESC [ A/B) where a terminal sends them; a lone ESC is Escape.
+      if (data[i + 1] === '[' && (data[i + 2] === 'A' || data[i + 2] === 'B')) {
+        out.push({ name: data[i + 2] === 'A' ? 'up' : 'down' });
+        i += 2;
+      } else out.push({ name: 'escape' });
+    } else if (c === '\x03') out.push({ name: 'C-c' });
+    else if (c === '\r' || c === '\n') out.push({ name: 'enter' });
+    else if (c === '\t') out.push({ name: 'tab' });
+    else if (c === '\x7f' || c === '\b') out.push({ name: 'backspace' });
+    else if (c === ' ') out.push({ name: 'space', ch: ' ' });
+    else if (c >= ' ' && c <= '~') out.push({ name: c, ch: c });
+  }
+  return out;
 }
 
 export class DashboardScreen {
@@ -92,6 +119,11 @@ export class DashboardScreen {
   }
 
   start(): void {
+    this.hookProcess();
+    if (this.opts.dumb) {
+      this.startDumb();
+      return;
+    }
     const policy = terminalPolicy(process.env);
     const captured: string[] = [];
     const origError = console.error;
@@ -129,11 +161,45 @@ export class DashboardScreen {
     this.screen.program.hideCursor();
     this.screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string } | undefined) => this.key(ch, key));
     this.screen.on('resize', () => this.draw());
+    this.timer = setInterval(() => this.draw(), this.opts.intervalMs);
+    this.draw();
+  }
+
+  private hookProcess(): void {
     process.on('exit', this.onExit);
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, this.onSignal);
     process.on('uncaughtException', this.onUncaught);
+  }
+
+  private dumbInput: NodeJS.ReadStream | null = null;
+  private readonly onDumbData = (d: Buffer): void => {
+    for (const ev of dumbKeys(d.toString('latin1'))) {
+      this.dispatch({ type: 'key', key: ev });
+      if (this.destroyed) return;
+    }
+    this.draw();
+  };
+
+  private startDumb(): void {
+    const input = this.opts.input ?? process.stdin;
+    this.dumbInput = input;
+    if (input.isTTY) input.setRawMode(true);
+    input.on('data', this.onDumbData);
+    input.resume();
+    this.captureConsole();
     this.timer = setInterval(() => this.draw(), this.opts.intervalMs);
     this.draw();
+  }
+
+  private drawDumb(): void {
+    const out = this.opts.output ?? process.stdout;
+    const width = Math.max(20, out.columns || 80);
+    const height = Math.max(5, out.rows || 24);
+    // One line short of the terminal: the newline after the last line scrolls, and the
+    // whole view, header included, stays on screen until the next one.
+    const lines = renderDashboard(this.state, { width, height: height - 1, ascii: true });
+    // Trailing blanks cost a dumb terminal a whole line each: cut them.
+    out.write(lines.map((l) => l.text.trimEnd()).join('\n') + '\n');
   }
 
   /** Everything that would print while the screen is up goes to the warnings pane. */
@@ -198,7 +264,9 @@ export class DashboardScreen {
   }
 
   draw(): void {
-    if (!this.screen || !this.box || this.destroyed) return;
+    if (this.destroyed) return;
+    if (this.opts.dumb) return this.drawDumb();
+    if (!this.screen || !this.box) return;
     const width = Math.max(20, Number(this.screen.width));
     const height = Math.max(5, Number(this.screen.height));
     this.box.width = width;
@@ -217,6 +285,12 @@ export class DashboardScreen {
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(s, this.onSignal);
     process.removeListener('uncaughtException', this.onUncaught);
     for (const r of this.restoreConsole.splice(0)) r();
+    if (this.dumbInput) {
+      this.dumbInput.removeListener('data', this.onDumbData);
+      if (this.dumbInput.isTTY) this.dumbInput.setRawMode(false);
+      this.dumbInput.pause();
+      this.dumbInput = null;
+    }
     try {
       this.screen?.program.showCursor();
       this.screen?.destroy();

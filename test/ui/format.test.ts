@@ -7,7 +7,7 @@ import { test } from 'node:test';
 
 import { initialState, reduce, type Action, type DashboardState } from '../../src/ui/dashboard-state.js';
 import { allocate, fmtRate, hexDump, renderDashboard, sparkline, wrap, type Line } from '../../src/ui/format.js';
-import { toContent } from '../../src/ui/screen.js';
+import { dumbKeys, toContent } from '../../src/ui/screen.js';
 import { RUN, badCarrier, update } from './synthetic.js';
 
 const SIZES: Array<[number, number]> = [[80, 24], [120, 40], [200, 60]];
@@ -160,4 +160,10 @@ test('allocate gives panes what they need and never less than one row', () => {
 test('rates and wrapping', () => {
   assert.deepEqual([0, 0.44, 12.4, 9999, 12345, 4_500_000, 12_300_000].map(fmtRate), ['0', '0.4', '12', '9999', '12.3k', '4500k', '12.3M']);
   assert.deepEqual(wrap('a bb ccc dddd', 6), ['a bb', 'ccc', 'dddd']);
+});
+
+test('dumb terminal keys: raw bytes to the key events the reducer knows', () => {
+  assert.deepEqual(dumbKeys('q'), [{ name: 'q', ch: 'q' }]);
+  assert.deepEqual(dumbKeys('\x03\r\t \x7f\x1b'), [{ name: 'C-c' }, { name: 'enter' }, { name: 'tab' }, { name: 'space', ch: ' ' }, { name: 'backspace' }, { name: 'escape' }]);
+  assert.deepEqual(dumbKeys('\x1b[A\x1b[B'), [{ name: 'up' }, { name: 'down' }]);
 });

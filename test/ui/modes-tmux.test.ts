@@ -70,6 +70,24 @@ test('-r FILE on a terminal: the replay dashboard, frozen at the end with the fi
   }
 });
 
+test('TERM=dumb: plain lines without a single escape sequence, ASCII only; keys work', T, async () => {
+  const p = tmuxProblem();
+  if (p) assert.fail(p);
+  const t = new TmuxSession([BIN, '-r', INCIDENT, '--fast'], { width: 100, height: 30, cwd: ROOT, env: { TERM: 'dumb' } });
+  try {
+    const screen = await t.waitFor((x) => /\[END OF FILE\]/.test(x) && /^csumtop replay/m.test(x), 15_000, 'the final view');
+    assert.match(screen, /!! CRITICAL VXLAN carriers/);
+    assert.doesNotMatch(t.capture(true), /\x1b/, 'an escape sequence reached a dumb terminal');
+    assert.doesNotMatch(screen.replace(/\n/g, ''), /[^\x20-\x7e]/, 'non-ASCII on a dumb terminal');
+    t.send('?');
+    await t.waitFor((x) => /Help: keys/.test(x), 3000, 'help on a dumb terminal');
+    t.send('q');
+    assert.equal(await t.exitStatus(), 1);
+  } finally {
+    t.kill();
+  }
+});
+
 test('-r FILE --report on a terminal: the text report, no dashboard', T, async () => {
   const p = tmuxProblem();
   if (p) assert.fail(p);
