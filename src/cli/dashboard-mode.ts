@@ -10,18 +10,17 @@ import { fileInterfaces, InputError } from '../capture/file-run.js';
 import { LiveState } from '../capture/live-state.js';
 import { namespaceSpecs, type NamespaceSpec } from '../capture/live-source.js';
 import { CaptureError, type CaptureSource } from '../capture/source.js';
-import { KernelCounterTracker } from '../correlate/kernel.js';
 import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
-import { readKernelFacts, detectHypervisor } from '../host/facts.js';
+import { readKernelFacts } from '../host/facts.js';
 import { pidNetns, resolveNetns } from '../host/links.js';
-import { checksumCounters } from '../host/snmp.js';
 import { nativeLayout, openFileAnalysis } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import type { DecodedRecord } from '../output/records.js';
 import type { DashboardUpdate, InterfaceMeta } from '../ui/dashboard-state.js';
 import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.js';
 import type { Options } from './args.js';
-import { createSource, EXIT_NO_PRIVILEGE, interfaceLabel, type LiveIo } from './live-mode.js';
+import { interfaceLabel, liveCorrelator } from './live-correlation.js';
+import { createSource, EXIT_NO_PRIVILEGE, type LiveIo } from './live-mode.js';
 import { dropTo, PrivilegeError } from './privileges.js';
 
 /** Which interfaces' bad frames `w` keeps, and how many. */
@@ -91,43 +90,8 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const layout = nativeLayout();
   const state = new LiveState();
   const startedMs = Date.now();
-  const pipelineInterfaces = (): PipelineInterface[] =>
-    source.interfaces().map((i) => ({
-      id: i.id,
-      label: interfaceLabel(i),
-      name: i.name,
-      namespace: i.namespace,
-      role: i.role,
-      kind: i.kind,
-      driver: i.driver,
-      txChecksumOffload: i.txChecksumOffload,
-      vxlan: i.vxlan ? { port: i.vxlan.port, udpCsum: i.vxlan.udpCsum } : null,
-      captureDrops: state.ringOf(i.id).drops,
-    }));
-  const nsSpecs = specs;
-  const kernel = new KernelCounterTracker(nsSpecs.map((s) => ({ label: s.label, read: () => checksumCounters(s.path ?? undefined) })));
-  let hypervisor = null;
-  try {
-    hypervisor = detectHypervisor();
-  } catch {
-    // Facts only sharpen remedies; the capture goes on without them.
-  }
-  let kernelFacts = null;
-  try {
-    kernelFacts = readKernelFacts();
-  } catch {
-    // as above
-  }
-  const correlator = new Correlator({
-    layout,
-    interfaces: pipelineInterfaces,
-    counters: (id) => state.countersOf(id),
-    kernel,
-    facts: { kernel: kernelFacts, hypervisor, nat: {} },
-    live: true,
-    guessesOffload: source.capabilities.guessesOffload,
-    maxFlows: opts.maxFlows,
-  });
+  // The same correlation as the text and JSON modes (kernel counters, host and NAT facts).
+  const correlator = liveCorrelator(source, state, specs, layout, opts.maxFlows);
   const recent = new RecentFrames(RECENT_FRAMES);
   const updates = new Subject<DashboardUpdate>();
   const warnings = new Subject<string>();
