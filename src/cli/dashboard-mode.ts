@@ -15,6 +15,7 @@ import { readKernelFacts } from '../host/facts.js';
 import { pidNetns, resolveNetns } from '../host/links.js';
 import { nativeLayout, openFileAnalysis } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
+import type { CorrelationSnapshot } from '../model/correlation.js';
 import type { DecodedRecord } from '../output/records.js';
 import type { DashboardUpdate, InterfaceMeta } from '../ui/dashboard-state.js';
 import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.js';
@@ -32,6 +33,21 @@ function kernelRelease(): string {
   } catch {
     return os.release();
   }
+}
+
+/**
+ * The pipeline keeps updating its bad-flow, carrier-flow and peer objects in place (count,
+ * lastSeen, the checksum list) after handing them out; a paused screen must not move, so
+ * the dashboard keeps its own copies of those (the rest is made anew every tick).
+ * structuredClone of the whole snapshot did the same at 8 ms a second for 1000 interfaces.
+ */
+export function ownSnapshot(s: CorrelationSnapshot): CorrelationSnapshot {
+  return {
+    ...s,
+    badFlows: s.badFlows.map((f) => ({ ...f, badChecksums: [...f.badChecksums] })),
+    flows: s.flows.map((f) => ({ ...f })),
+    peers: s.peers.map((p) => ({ ...p })),
+  };
 }
 
 function keepRecent(recent: RecentFrames, records: DecodedRecord[], labelOf: (iface: number) => string): void {
@@ -127,8 +143,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const tick = (): void => {
     for (const w of pending.splice(0)) warnings.next(w);
     const nowMs = Date.now();
-    // A copy: the pipeline keeps updating its flow objects, and a paused screen must not move.
-    const snapshot = structuredClone(correlator.tick(nowMs * 1e6));
+    const snapshot = ownSnapshot(correlator.tick(nowMs * 1e6));
     updates.next({ snapshot, interfaces: metas(), captureDrops: state.totalDrops(), nowMs });
   };
   const timer = setInterval(tick, opts.interval * 1000);
@@ -189,7 +204,7 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
   const metas = (): InterfaceMeta[] =>
     interfaces().map((i) => ({ label: i.label, namespace: i.namespace, kind: i.kind, txChecksumOffload: null, attached: true, ringDrops: 0 }));
   const emit = (nowNs: number, final: boolean): void => {
-    const snapshot = structuredClone(correlator.tick(nowNs, final));
+    const snapshot = ownSnapshot(correlator.tick(nowNs, final));
     // The header's clock is capture time: uptime reads as "into the capture".
     const firstMs = Number(analysis.stats().firstNs / 1_000_000n);
     updates.next({ snapshot, interfaces: metas(), captureDrops: 0, nowMs: startedMs + (nowNs / 1e6 - firstMs) });

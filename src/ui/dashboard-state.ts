@@ -357,13 +357,19 @@ export function visibleInterfaces(state: DashboardState): InterfaceRow[] {
   const metas = new Map(u.interfaces.map((m) => [m.label, m]));
   const b = state.baseline;
   const rows: InterfaceRow[] = [];
+  // Peers and ports per interface, only when a filter needs them (1000 interfaces x 200
+  // flows each second otherwise).
+  const peersOf = new Map<string, string[]>();
+  const portsOf = new Map<string, Array<number | null | undefined>>();
+  if (state.filter !== '') {
+    for (const p of u.snapshot.peers) for (const i of [p.underlay, p.overlay]) if (i !== null) peersOf.set(i, [...(peersOf.get(i) ?? []), p.peer]);
+    for (const f of u.snapshot.badFlows) portsOf.set(f.interface, [...(portsOf.get(f.interface) ?? []), f.outer?.sport, f.outer?.dport, f.inner?.sport, f.inner?.dport]);
+  }
   for (const r of u.snapshot.rates) {
     const meta = metas.get(r.interface) ?? null;
-    const peers = u.snapshot.peers.filter((p) => p.underlay === r.interface || p.overlay === r.interface).map((p) => p.peer);
-    const ports = u.snapshot.badFlows.filter((f) => f.interface === r.interface).flatMap((f) => [f.outer?.sport, f.outer?.dport, f.inner?.sport, f.inner?.dport]);
-    if (!matches(state.filter, [r.interface, r.namespace, meta?.kind, ...peers])) {
-      // A port or peer filter keeps the interfaces where such flows were seen.
-      if (!(state.filter.startsWith(':') && matches(state.filter, ports))) continue;
+    if (!matches(state.filter, [r.interface, r.namespace, meta?.kind, ...(peersOf.get(r.interface) ?? [])])) {
+      // A port filter keeps the interfaces where flows with that port were seen.
+      if (!(state.filter.startsWith(':') && matches(state.filter, portsOf.get(r.interface) ?? []))) continue;
     }
     let history = r.badHistory;
     if (b) {

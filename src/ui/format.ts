@@ -232,8 +232,10 @@ interface PaneText {
   title: string;
   detail: string;
   columns: string | null;
-  rows: string[];
-  tones: Tone[];
+  /** Rows are laid out only when on screen: a pane may hold 1000 interfaces. */
+  count: number;
+  row: (i: number) => string;
+  tone: (i: number) => Tone;
   /** Row index of the selection. */
   selected: number;
 }
@@ -249,23 +251,24 @@ function interfacePane(state: DashboardState, o: RenderOptions): PaneText {
     ? `${pad('INTERFACE', nameW)} ${padL('PKT/S', 6)}${padL('BAD/S', 6)}${padL('OUT', 6)}${padL('IN', 6)}${padL('BAD%', 6)}${padL('PEND/S', 7)} ${pad('BAD 60s', sparkW)} ${pad('TX', 3)}${padL('DROPS', 6)}`
     : `${pad('INTERFACE', nameW)} ${pad('KIND', 8)}${padL('PKT/S', 8)}${padL('BAD/S', 7)}${padL('OUT', 7)}${padL('IN', 7)}${padL('BAD%', 7)}${padL('PEND/S', 8)}${padL('VALID/S', 9)} ${pad('BAD/S LAST 60s', sparkW)} ${pad('TX', 3)}${padL('DROPS', 7)}`;
   const tx = (v: boolean | null | undefined): string => (v === true ? 'on' : v === false ? 'off' : '?');
-  const text = rows.map((r: InterfaceRow) => {
+  const text = (r: InterfaceRow): string => {
     const x = r.rates;
     const name = r.meta && !r.meta.attached ? `${x.interface} (gone)` : x.interface;
     const spark = sparkline(r.history, sparkW, o.ascii);
     return compact
       ? `${padLabel(name, nameW)} ${padL(fmtRate(x.packets.s1), 6)}${padL(fmtRate(x.badFrames.s1), 6)}${padL(fmtRate(layerRate(x, 'outer')), 6)}${padL(fmtRate(layerRate(x, 'inner')), 6)}${padL(badPercent(x), 6)}${padL(fmtRate(x.pending.s1), 7)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 6)}`
       : `${padLabel(name, nameW)} ${pad(r.meta?.kind ?? '-', 8)}${padL(fmtRate(x.packets.s1), 8)}${padL(fmtRate(x.badFrames.s1), 7)}${padL(fmtRate(layerRate(x, 'outer')), 7)}${padL(fmtRate(layerRate(x, 'inner')), 7)}${padL(badPercent(x), 7)}${padL(fmtRate(x.pending.s1), 8)}${padL(fmtRate(x.validated.s1), 9)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 7)}`;
-  });
-  const tones = rows.map((r): Tone => (r.rates.badFrames.s1 > 0 ? 'critical' : r.rates.badFrames.s60 > 0 ? 'warning' : 'plain'));
+  };
+  const tone = (r: InterfaceRow): Tone => (r.rates.badFrames.s1 > 0 ? 'critical' : r.rates.badFrames.s60 > 0 ? 'warning' : 'plain');
   const keys = rows.map((r) => r.rates.interface);
   const total = state.shown?.snapshot.rates.length ?? 0;
   return {
     title: `Interfaces ${rows.length}${rows.length !== total ? ` of ${total}` : ''}`,
     detail: `sorted by ${SORTS.interfaces[state.sort.interfaces]}; bad = frames with a bad checksum, OUT/IN = bad outer/inner checksums per s, PEND = offload pending`,
     columns: cols,
-    rows: text,
-    tones,
+    count: rows.length,
+    row: (i) => text(rows[i]),
+    tone: (i) => tone(rows[i]),
     selected: selectedIndex(keys, state.selected.interfaces),
   };
 }
@@ -276,14 +279,12 @@ function flowPane(state: DashboardState, o: RenderOptions): PaneText {
   const now = state.shown?.snapshot.time ?? '';
   const csW = compact ? 10 : 19;
   let cols: string;
-  let text: string[];
+  let text: (f: BadFlowView) => string;
   if (compact) {
     // The peer and the inner flow say the most in 80 columns; the interface is in the detail.
     const restW = Math.max(20, o.width - 2 - 16 - csW - 7 - 5 - 4);
     cols = `${pad('PEER', 16)} ${pad('INNER FLOW  DNS NAME', restW)} ${pad('BAD', csW)} ${padL('COUNT', 7)} ${padL('LAST', 5)}`;
-    text = flows.map(
-      (f) => `${pad(f.peer ?? '-', 16)} ${pad(`${ep(f.inner ?? f.outer, '>')}${f.dnsName ? ` ${f.dnsName}` : ''}`, restW)} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`,
-    );
+    text = (f) => `${pad(f.peer ?? '-', 16)} ${pad(`${ep(f.inner ?? f.outer, '>')}${f.dnsName ? ` ${f.dnsName}` : ''}`, restW)} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`;
   } else {
     const w = o.width - 2;
     const full = o.width >= 160;
@@ -293,18 +294,17 @@ function flowPane(state: DashboardState, o: RenderOptions): PaneText {
     const innerW = Math.max(20, w - 16 - ifW - outerW - 4 - csW - 7 - 5 - 8);
     cols = `${pad('PEER', 16)} ${pad('INTERFACE', ifW)} ${pad(full ? 'OUTER' : 'OUTER PORTS', outerW)} ${padL('VNI', 4)} ${pad('INNER  DNS NAME', innerW)} ${pad('BAD CHECKSUMS', csW)} ${padL('COUNT', 7)} ${padL('LAST', 5)}`;
     const outerText = (e: Endpoint | null): string => (full ? ep(e, ' > ') : e ? `:${e.sport ?? ''}>:${e.dport ?? ''}` : '-');
-    text = flows.map(
-      (f) =>
-        `${pad(f.peer ?? '-', 16)} ${padLabel(f.interface, ifW)} ${pad(outerText(f.outer), outerW)} ${padL(f.vni === null ? '-' : String(f.vni), 4)} ${pad(`${ep(f.inner, full ? ' > ' : '>')}${f.dnsName ? `  ${f.dnsName}` : ''}`, innerW)} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`,
-    );
+    text = (f) =>
+        `${pad(f.peer ?? '-', 16)} ${padLabel(f.interface, ifW)} ${pad(outerText(f.outer), outerW)} ${padL(f.vni === null ? '-' : String(f.vni), 4)} ${pad(`${ep(f.inner, full ? ' > ' : '>')}${f.dnsName ? `  ${f.dnsName}` : ''}`, innerW)} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`;
   }
   const total = state.shown?.snapshot.badFlows.length ?? 0;
   return {
     title: `Bad flows ${flows.length}${flows.length !== total ? ` of ${total}` : ''}`,
     detail: `sorted by ${SORTS.flows[state.sort.flows]}${state.baseline ? ', counts since clear' : ''}`,
     columns: cols,
-    rows: text,
-    tones: flows.map(() => 'plain'),
+    count: flows.length,
+    row: (i) => text(flows[i]),
+    tone: () => 'plain',
     selected: selectedIndex(flows.map(flowKey), state.selected.flows),
   };
 }
@@ -312,17 +312,18 @@ function flowPane(state: DashboardState, o: RenderOptions): PaneText {
 function findingPane(state: DashboardState, o: RenderOptions): PaneText {
   const list = visibleFindings(state);
   const now = state.shown?.snapshot.time ?? '';
-  const text = list.map((f) => {
+  const text = (f: (typeof list)[number]): string => {
     const subject = [f.subject.peer ? `peer ${f.subject.peer}` : '', f.subject.interface ?? ''].filter(Boolean).join(' ');
     const right = ` ${padL(ago(f.lastSeen, now), 5)}`;
     return pad(`${pad(severityLabel(f.severity), 11)} ${f.title}${subject ? ` (${subject})` : ''}`, o.width - 2 - right.length) + right;
-  });
+  };
   return {
     title: `Findings ${list.length}`,
     detail: `sorted by ${SORTS.findings[state.sort.findings]} (Enter: evidence and remedy)`,
     columns: null,
-    rows: text,
-    tones: list.map((f): Tone => f.severity),
+    count: list.length,
+    row: (i) => text(list[i]),
+    tone: (i) => list[i].severity,
     selected: selectedIndex(list.map((f) => f.key), state.selected.findings),
   };
 }
@@ -352,24 +353,23 @@ export function allocate(room: number, want: number[], share: number[]): number[
 
 function paneLines(p: PaneText, pane: PaneId, state: DashboardState, o: RenderOptions, rowsRoom: number, empty: string): Line[] {
   const focused = state.focus === pane;
-  const sel = Math.min(p.selected, Math.max(0, p.rows.length - 1));
-  const first = Math.max(0, Math.min(sel - Math.floor(rowsRoom / 2), p.rows.length - rowsRoom));
-  const shown = p.rows.slice(first, first + rowsRoom);
+  const sel = Math.min(p.selected, Math.max(0, p.count - 1));
+  const first = Math.max(0, Math.min(sel - Math.floor(rowsRoom / 2), p.count - rowsRoom));
+  const shownCount = Math.min(rowsRoom, p.count - first);
   // Which rows are in view goes next to the count: a silent cut would hide rows.
-  const range = shown.length < p.rows.length ? ` [rows ${first + 1}-${first + shown.length}]` : '';
+  const range = shownCount < p.count ? ` [rows ${first + 1}-${first + shownCount}]` : '';
   const out: Line[] = [line(`${focused ? '>> ' : '   '}${p.title}${range}, ${p.detail}`, o.width, focused ? 'focus' : 'title')];
   if (p.columns !== null) out.push(line(`  ${p.columns}`, o.width, 'dim'));
-  if (p.rows.length === 0) {
+  if (p.count === 0) {
     out.push(line(`  ${empty}`, o.width, 'dim'));
     for (let i = 1; i < rowsRoom; i++) out.push(line('', o.width));
     return out;
   }
-  shown.forEach((r, k) => {
-    const i = first + k;
+  for (let i = first; i < first + shownCount; i++) {
     const isSel = focused && i === sel;
-    out.push(line(`${isSel ? '> ' : '  '}${r}`, o.width, isSel ? 'selected' : p.tones[i]));
-  });
-  for (let i = shown.length; i < rowsRoom; i++) out.push(line('', o.width));
+    out.push(line(`${isSel ? '> ' : '  '}${p.row(i)}`, o.width, isSel ? 'selected' : p.tone(i)));
+  }
+  for (let i = shownCount; i < rowsRoom; i++) out.push(line('', o.width));
   return out;
 }
 
@@ -393,7 +393,7 @@ function mainView(state: DashboardState, o: RenderOptions): Line[] {
   const fdp = findingPane(state, o);
   // header + kernel + warning + status + 3 titles + 2 column lines
   const room = Math.max(3, o.height - 9);
-  const [a, b, c] = allocate(room, [ifp.rows.length || 1, flp.rows.length || 1, fdp.rows.length || 1], [0.45, 0.3, 0.25]);
+  const [a, b, c] = allocate(room, [ifp.count || 1, flp.count || 1, fdp.count || 1], [0.45, 0.3, 0.25]);
   const waiting = state.shown ? null : 'waiting for the first interval';
   return [
     ...paneLines(ifp, 'interfaces', state, o, a, waiting ?? (state.filter ? `no interface matches "${state.filter}"` : 'no interface captured')),
