@@ -4,6 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 
+import { ListenAddressError, parseListenAddress, type ListenAddress } from '../output/metrics/address.js';
+import { DEFAULT_MAX_PEERS } from '../output/metrics/limits.js';
+
 export class UsageError extends Error {}
 
 export interface Options {
@@ -31,6 +34,10 @@ export interface Options {
   filter: string | null;
   backend: 'afpacket' | 'libpcap';
   threads: number;
+  /** --metrics [ADDR:]PORT: the Prometheus endpoint, null when off. */
+  metrics: ListenAddress | null;
+  /** --metrics-max-peers: peers with their own label; more fold into peer="other". */
+  metricsMaxPeers: number;
 }
 
 export const DEFAULT_VXLAN_PORTS = [4789, 8472];
@@ -67,6 +74,15 @@ function parseCount(flag: string, text: string, min: number, max: number): numbe
   return Number(text);
 }
 
+function parseMetricsAddress(text: string): ListenAddress {
+  try {
+    return parseListenAddress(text);
+  } catch (err) {
+    if (err instanceof ListenAddressError) throw new UsageError(`--metrics: ${err.message}`);
+    throw err;
+  }
+}
+
 export function parseOptions(argv: string[]): Options {
   let parsed;
   try {
@@ -98,6 +114,8 @@ export function parseOptions(argv: string[]): Options {
         filter: { type: 'string', short: 'f' },
         backend: { type: 'string' },
         threads: { type: 'string' },
+        metrics: { type: 'string' },
+        'metrics-max-peers': { type: 'string' },
       },
     });
   } catch (err) {
@@ -134,7 +152,13 @@ export function parseOptions(argv: string[]): Options {
     filter: v.filter !== undefined ? v.filter : null,
     backend: parseBackend(v.backend),
     threads: v.threads !== undefined ? parseCount('--threads', v.threads, 1, 64) : 1,
+    metrics: v.metrics !== undefined ? parseMetricsAddress(v.metrics) : null,
+    metricsMaxPeers:
+      v['metrics-max-peers'] !== undefined ? parseCount('--metrics-max-peers', v['metrics-max-peers'], 1, 100_000) : DEFAULT_MAX_PEERS,
   };
+  if (v['metrics-max-peers'] !== undefined && opts.metrics === null) {
+    throw new UsageError('--metrics-max-peers only applies with --metrics [ADDR:]PORT');
+  }
   if (opts.backend === 'libpcap') {
     if (opts.netns.length > 0 || opts.pids.length > 0) {
       throw new UsageError('--backend libpcap captures only in csumtop\'s own network namespace (no --netns/--pid)');
@@ -149,7 +173,8 @@ export function parseOptions(argv: string[]): Options {
   if (opts.write === '') throw new UsageError('-w: expected an output file name');
   if (opts.read !== null) {
     const live = ['-i', opts.interfaces, '--netns', opts.netns.length || null, '--pid', opts.pids.length || null,
-      '--duration', opts.duration, '--promisc', opts.promisc || null, '--user', opts.user, '-f', opts.filter] as const;
+      '--duration', opts.duration, '--promisc', opts.promisc || null, '--user', opts.user, '-f', opts.filter,
+      '--metrics', opts.metrics] as const;
     for (let k = 0; k < live.length; k += 2) {
       if (live[k + 1] !== null) throw new UsageError(`${live[k]} is for live capture; it cannot be used with -r`);
     }

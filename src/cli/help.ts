@@ -1,6 +1,7 @@
 /** The text of `csumtop --help`; the README's usage section follows it. */
 export const HELP = `Usage: csumtop [live options]          capture live (root or CAP_NET_RAW)
        csumtop -r FILE [file options]   analyse a pcap or pcapng file
+       csumtop cluster --prometheus URL  bad VXLAN carriers node x peer, from Prometheus
 
 Finds packets with bad checksums (IPv4 header, UDP, TCP, ICMP, ICMPv6), at the outer
 layer and inside VXLAN, Geneve and IP-in-IP tunnels, and reports them per interface,
@@ -26,6 +27,11 @@ Live capture:
       --ring-mb N        capture ring per interface and thread, MiB (default 8)
       --batch-ms N       how often the capture thread hands over counts (default 100)
       --interval N       seconds between stats lines / progress lines (default 1)
+      --metrics [ADDR:]PORT  serve Prometheus metrics at /metrics and health at
+                         /healthz; ADDR defaults to 127.0.0.1 (0.0.0.0 or [::] for all,
+                         [::1]:PORT for IPv6); port 0 picks a free one (printed)
+      --metrics-max-peers N  peers with their own label (default 64); more are
+                         counted under peer="other"
 
 Capture files:
   -r, --read FILE        analyse a pcap or pcapng file ("-" reads standard input)

@@ -15,6 +15,7 @@ import type { DecodedRecord } from '../output/records.js';
 import { badFrameReport, buildReport, checksumRows, type ToolInfo } from '../output/report.js';
 import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
 import { renderText } from '../output/text-report.js';
+import type { LiveMetrics } from '../output/metrics/live.js';
 import type { Options } from './args.js';
 import { dropTo, PrivilegeError } from './privileges.js';
 
@@ -71,6 +72,58 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
             filter: opts.filter ?? undefined,
           },
         });
+  const state = new LiveState();
+  // --metrics binds before capture starts: a port in use is a usage error, nothing captured.
+  let metrics: LiveMetrics | null = null;
+  if (opts.metrics !== null) {
+    // Loaded only when asked for: prom-client is not needed (nor paid for at start-up) otherwise.
+    const { LiveMetrics: Metrics } = await import('../output/metrics/live.js');
+    const { MetricsListenError } = await import('../output/metrics/server.js');
+    try {
+      metrics = await Metrics.start({
+        listen: opts.metrics,
+        maxPeers: opts.metricsMaxPeers,
+        batchMs: opts.batchMs,
+        engines: opts.backend === 'libpcap' ? 1 : opts.threads,
+        namespaces: opts.backend === 'libpcap' ? [{ label: 'host', path: null }] : specs,
+        tool: { ...tool, backend: source.capabilities.backend },
+        layout: nativeLayout(),
+        interfaces: () =>
+          source.interfaces().map((i) => ({
+            id: i.id,
+            name: i.name,
+            namespace: i.namespace,
+            attached: i.attached,
+            counters: state.countersOf(i.id),
+            captureDrops: state.ringOf(i.id).drops,
+          })),
+        warn: (text) => void io.warn(`warning: ${text}`),
+      });
+    } catch (err) {
+      if (err instanceof MetricsListenError) {
+        await io.warn(err.message);
+        return 2;
+      }
+      throw err;
+    }
+    await io.warn(`serving metrics on ${metrics.server.url} (health: /healthz)`);
+  }
+  try {
+    return await capture(opts, tool, io, source, state, metrics);
+  } finally {
+    // Every exit path (signal, --duration, a capture or privilege error) closes the port.
+    await metrics?.close();
+  }
+}
+
+async function capture(
+  opts: Options,
+  tool: ToolInfo,
+  io: LiveIo,
+  source: CaptureSource,
+  state: LiveState,
+  metrics: LiveMetrics | null,
+): Promise<number> {
   try {
     source.start();
   } catch (err) {
@@ -91,7 +144,6 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
     }
   }
 
-  const state = new LiveState();
   const listed: DecodedRecord[] = [];
   let notListed = 0;
   let pending: Promise<void> = Promise.resolve();
@@ -135,6 +187,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
   });
   source.batches$.subscribe((b) => {
     state.apply(b);
+    metrics?.batch(b.engine);
     announce();
     if (b.records.length === 0) return;
     const names = namesById();
@@ -217,6 +270,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, done);
   });
   clearInterval(tick);
+  metrics?.stopped('capture stopped: csumtop is exiting');
   await source.stop();
   announce();
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
