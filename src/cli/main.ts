@@ -12,6 +12,7 @@ import { activeChecksumPath } from '../native/checksum.js';
 import { buildReport, fileReportInput } from '../output/report.js';
 import { renderText } from '../output/text-report.js';
 import { parseOptions, UsageError, type Options } from './args.js';
+import { clusterMain } from './cluster.js';
 import { HELP } from './help.js';
 import { liveMode } from './live-mode.js';
 
@@ -59,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
   });
+  // A subcommand: the fleet view from Prometheus (no capture, no addon needed).
+  if (argv[0] === 'cluster') return clusterMain(argv.slice(1), { out: (text) => write(process.stdout, text), warn });
   let opts: Options;
   try {
     opts = parseOptions(argv);
