@@ -4,6 +4,7 @@
  */
 import { loadAddon } from './addon.js';
 import type { NativeFlow } from './analyzer.js';
+import type { NativeDrain } from './drain.js';
 
 export interface LiveCaptureOptions {
   batchMs?: number;
@@ -21,10 +22,13 @@ export interface LiveCaptureOptions {
   /** tcpdump-syntax filter, compiled with a run-time loaded libpcap; the constructor
    * throws an Error with code 'EFILTER' when it cannot be compiled or libpcap is absent. */
   filter?: string;
+  /** Correlation events (default true); maxEvents per batch, more are counted. */
+  events?: boolean;
+  maxEvents?: number;
 }
 
 /** One batch from the capture thread; counters are cumulative per interface id. */
-export interface NativeLiveBatch {
+export interface NativeLiveBatch extends NativeDrain {
   seq: number;
   monoNs: bigint;
   ids: Uint32Array;
@@ -32,9 +36,6 @@ export interface NativeLiveBatch {
   counters: Float64Array;
   /** ids.length * 3: ring packets, drops, freezes (cumulative). */
   ring: Float64Array;
-  /** Packed BadFrameRecords (see output/records.ts). */
-  records: Buffer;
-  recordsDropped: number;
   gone: Array<{ id: number; reason: string }>;
 }
 
@@ -44,7 +45,9 @@ export interface NativeLiveCapture {
    * `fanout`: 'new' starts a PACKET_FANOUT group (hash) and returns its id; a number
    * joins that group (another capture's ring on the same interface). Returns -1 without.
    */
-  addInterface(id: number, ifindex: number, arphrd: number, netnsPath?: string, fanout?: 'new' | number): number;
+  addInterface(id: number, ifindex: number, arphrd: number, netnsPath?: string, fanout?: 'new' | number, overlay?: boolean): number;
+  /** Correlation events in batches JavaScript could not take (queue full). */
+  lostEvents(): number;
   removeInterface(id: number): void;
   start(): void;
   /** Joins the capture thread; the final batch follows asynchronously. Returns records lost to a full queue. */
