@@ -15,6 +15,7 @@ import type { DecodedRecord } from '../output/records.js';
 import { badFrameReport, buildReport, checksumRows, type ToolInfo } from '../output/report.js';
 import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
 import { renderText } from '../output/text-report.js';
+import type { CorrelationFeed } from '../output/metrics/correlation-feed.js';
 import type { LiveMetrics } from '../output/metrics/live.js';
 import type { Options } from './args.js';
 import { dropTo, PrivilegeError } from './privileges.js';
@@ -108,10 +109,27 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
     }
     await io.warn(`serving metrics on ${metrics.server.url} (health: /healthz)`);
   }
+  // Peers and findings for the exporter: the correlation pipeline, while metrics are on.
+  let feed: CorrelationFeed | null = null;
+  if (metrics !== null) {
+    const exporter = metrics.exporter;
+    const { CorrelationFeed: Feed } = await import('../output/metrics/correlation-feed.js');
+    feed = new Feed({
+      source,
+      layout: nativeLayout(),
+      counters: (id) => state.countersOf(id),
+      captureDrops: (id) => state.ringOf(id).drops,
+      namespaces: opts.backend === 'libpcap' ? [{ label: 'host', path: null }] : specs,
+      maxFlows: opts.maxFlows,
+      onSnapshot: (s) => exporter.update(s),
+      warn: (text) => void io.warn(`warning: ${text}`),
+    });
+  }
   try {
-    return await capture(opts, tool, io, source, state, metrics);
+    return await capture(opts, tool, io, source, state, metrics, feed);
   } finally {
     // Every exit path (signal, --duration, a capture or privilege error) closes the port.
+    feed?.stop();
     await metrics?.close();
   }
 }
@@ -123,6 +141,7 @@ async function capture(
   source: CaptureSource,
   state: LiveState,
   metrics: LiveMetrics | null,
+  feed: CorrelationFeed | null,
 ): Promise<number> {
   try {
     source.start();
@@ -188,6 +207,7 @@ async function capture(
   source.batches$.subscribe((b) => {
     state.apply(b);
     metrics?.batch(b.engine);
+    feed?.add(b);
     announce();
     if (b.records.length === 0) return;
     const names = namesById();

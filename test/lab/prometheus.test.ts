@@ -10,12 +10,11 @@
  *    same frames as sent;
  *  - csumtop_kernel_checksum_errors_total of node-b moves exactly as B's kernel counted
  *    (Udp_InCsumErrors +2N, Tcp_InCsumErrors +N, IpExt_InCsumErrors +N, see README of the lab);
- *  - `csumtop cluster` against that Prometheus shows both nodes and their totals.
- *
- * Not yet covered, because the correlation pipeline (src/correlate/) that produces
- * CorrelationSnapshots does not exist on main: csumtop_vxlan_peer_carriers_total and
- * csumtop_finding, so the node x peer matrix is asserted EMPTY here (and `cluster` must
- * say so). When the pipeline lands this test must be extended to the matrix.
+ *  - csumtop_vxlan_peer_carriers_total (the correlation pipeline, run with --metrics):
+ *    node-b received from A's underlay address, node-a sent to B's, exactly per verdict,
+ *    and the findings (vxlan-outer-bad-from-peer on node-b, vxlan-outer-bad-sent on node-a);
+ *  - `csumtop cluster` against that Prometheus: the same node x peer matrix, totals and
+ *    findings, as JSON and as the table.
  *
  * Nothing leaves the machine: metrics and Prometheus listen on 127.0.0.1 only.
  */
@@ -28,7 +27,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 
 import type { ClusterView } from '../../src/model/cluster.js';
-import { BIN, Csumtop, FAULT_KINDS, describeRun, faultFrame, onCleanup, sharedLab, sleep, track, which } from './lab.js';
+import { BIN, Csumtop, FAULT_KINDS, UNDERLAY_A, UNDERLAY_B, describeRun, faultFrame, onCleanup, sharedLab, sleep, track, which } from './lab.js';
 
 const theLab = sharedLab();
 const N = 5;
@@ -224,31 +223,80 @@ test('two nodes, a real Prometheus: injected bad carriers show up exactly in the
     });
     t.diagnostic(values.join('\n'));
     assert.equal(why, null, `Prometheus never showed the injected faults: ${why}`);
-    // Still exact a few scrapes later: nothing counted twice.
-    await sleep(2500);
-    for (const [q, want] of expected) assert.equal(await prom.scalar(q), want, q);
+    // The correlation pipeline's view (--metrics runs it): carriers per peer, per verdict.
+    // Of each N: bad outer UDP, bad IPv4 header, zero outer checksum (ok), and bad inner
+    // UDP plus bad inner TCP (bad_inner 2N). node-b received them from A's underlay
+    // address, node-a sent them to B's.
+    const carriers = (node: string, peer: string, direction: string, verdict: string): string =>
+      `csumtop_vxlan_peer_carriers_total{instance="${node}",peer="${peer}",direction="${direction}",verdict="${verdict}"}`;
+    const peerExpected: Array<[string, number]> = [];
+    for (const [node, peer, direction] of [['node-b', UNDERLAY_A, 'received'], ['node-a', UNDERLAY_B, 'sent']] as const) {
+      peerExpected.push(
+        [carriers(node, peer, direction, 'bad_outer'), N],
+        [carriers(node, peer, direction, 'bad_inner'), 2 * N],
+        [carriers(node, peer, direction, 'bad_ipv4'), N],
+        [carriers(node, peer, direction, 'ok'), N],
+      );
+    }
+    why = await prom.until(async () => {
+      for (const [q, want] of peerExpected) {
+        const got = await prom.scalar(q);
+        if (got !== want) return `${q}: ${got}, expected ${want}`;
+      }
+      return null;
+    });
+    t.diagnostic(`peers: ${JSON.stringify((await prom.query('csumtop_vxlan_peer_carriers_total')).map((r) => [r.metric.instance, r.metric.peer, r.metric.direction, r.metric.verdict, r.value]))}`);
+    assert.equal(why, null, `the node x peer counters never showed the injected carriers: ${why}`);
+    // No other peer: the lab has two nodes.
+    assert.deepEqual([...new Set((await prom.query('csumtop_vxlan_peer_carriers_total')).map((r) => `${r.metric.instance} ${r.metric.peer}`))].sort(), [
+      `node-a ${UNDERLAY_B}`,
+      `node-b ${UNDERLAY_A}`,
+    ]);
+    // Findings hold while their evidence is fresh (10 s): read them now.
+    const findings = (await prom.query('csumtop_finding == 1')).map((r) => `${r.metric.instance} ${r.metric.severity} ${r.metric.id} ${r.metric.subject}`);
+    t.diagnostic(`findings: ${findings.join('; ')}`);
+    assert.ok(findings.includes(`node-b critical vxlan-outer-bad-from-peer ${UNDERLAY_A}`), findings.join('; '));
+    assert.ok(findings.includes(`node-a critical vxlan-outer-bad-sent ${UNDERLAY_B}`), findings.join('; '));
 
-    // Correlation (peers, findings) is not on main yet: no such series, and cluster says so.
-    assert.deepEqual(await prom.query('csumtop_vxlan_peer_carriers_total'), [], 'peer series appeared: extend this test to the node x peer matrix');
-    assert.deepEqual(await prom.query('csumtop_finding'), []);
+    // csumtop cluster against this Prometheus, now: the active findings.
+    const early = await runCluster(['--prometheus', prom.url, '--window', '1m', '--json']);
+    assert.equal(early.code, 1, `cluster: bad carriers in the window must give exit 1: ${early.stderr}`);
+    const earlyView = JSON.parse(early.stdout) as ClusterView;
+    for (const [node, id, subject] of [['node-b', 'vxlan-outer-bad-from-peer', UNDERLAY_A], ['node-a', 'vxlan-outer-bad-sent', UNDERLAY_B]]) {
+      assert.ok(
+        earlyView.findings.some((f) => f.instance === node && f.id === id && f.severity === 'critical' && f.subject === subject),
+        `cluster findings lack ${node} ${id} ${subject}: ${JSON.stringify(earlyView.findings)}`,
+      );
+    }
 
+    // The matrix once Prometheus holds 8 s of samples: increase() extrapolates to the
+    // window's end by at most half a scrape interval, so it reads at most ~1/8 high.
+    await sleep(8000);
     const json = await runCluster(['--prometheus', prom.url, '--window', '1m', '--json']);
-    assert.equal(json.code, 1, `cluster: bad checksums in the window must give exit 1: ${json.stderr}`);
+    assert.equal(json.code, 1, json.stderr);
     const view = JSON.parse(json.stdout) as ClusterView;
     assert.deepEqual(view.nodes, ['node-a', 'node-b']);
-    assert.deepEqual(view.matrix, []);
+    assert.deepEqual(view.peers, [UNDERLAY_A, UNDERLAY_B]);
+    assert.deepEqual(view.matrix.map((c) => `${c.instance} ${c.peer} ${c.direction}`), [`node-a ${UNDERLAY_B} sent`, `node-b ${UNDERLAY_A} received`]);
+    const near = (got: number | null, injected: number): boolean => got !== null && got >= injected && got <= injected * 1.25;
+    for (const c of view.matrix) {
+      assert.ok(near(c.bad, 4 * N), `${c.instance} x ${c.peer}: bad ${c.bad}, injected ${4 * N}`);
+      assert.ok(near(c.total, 5 * N), `${c.instance} x ${c.peer}: total ${c.total}, injected ${5 * N}`);
+    }
     const nodeB = view.totals.find((x) => x.instance === 'node-b');
     assert.ok(nodeB, JSON.stringify(view.totals));
-    // increase() extrapolates to the window's end (by at most half a scrape interval):
-    // at least what was injected, never double.
-    assert.ok(nodeB.badChecksums !== null && nodeB.badChecksums >= 6 * N && nodeB.badChecksums < 12 * N, `node-b bad checksums ${nodeB.badChecksums}`);
-    assert.ok(nodeB.kernelChecksumErrors !== null && nodeB.kernelChecksumErrors >= 4 * N && nodeB.kernelChecksumErrors < 8 * N, `node-b kernel ${nodeB.kernelChecksumErrors}`);
+    assert.ok(near(nodeB.badChecksums, 6 * N), `node-b bad checksums ${nodeB.badChecksums}, expected about ${6 * N}`);
+    assert.ok(near(nodeB.kernelChecksumErrors, 4 * N), `node-b kernel ${nodeB.kernelChecksumErrors}, expected about ${4 * N}`);
     assert.equal(nodeB.captureDrops, 0);
     const text = await runCluster(['--prometheus', prom.url, '--window', '1m']);
     assert.equal(text.code, 1, text.stderr);
-    assert.match(text.stdout, /No tunnel carriers per peer in Prometheus for this window/);
-    assert.match(text.stdout, /\nnode-a {2}2\d /, text.stdout);
-    assert.match(text.stdout, /\nnode-b {2}3\d /, text.stdout);
+    t.diagnostic(text.stdout);
+    assert.match(text.stdout, new RegExp(`RECEIVED from each peer.*\\nnode +${UNDERLAY_A.replace(/\./g, '\\.')}\\nnode-b +2\\d/[23]\\d\\n`), text.stdout);
+    assert.match(text.stdout, new RegExp(`SENT to each peer.*\\nnode +${UNDERLAY_B.replace(/\./g, '\\.')}\\nnode-a +2\\d/[23]\\d\\n`), text.stdout);
+
+    // Still exact a few scrapes later: nothing counted twice.
+    await sleep(2500);
+    for (const [q, want] of [...expected, ...peerExpected]) assert.equal(await prom.scalar(q), want, q);
   } finally {
     await prom.stop();
     const ra = await a.ct.stop();

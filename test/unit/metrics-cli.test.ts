@@ -142,6 +142,9 @@ test('LiveMetrics: scrapes read the live interfaces; /healthz turns 503 when bat
   });
   const base = `http://127.0.0.1:${live.server.address.port}`;
   try {
+    // The first scrape publishes the interface at 0, the next one its counts.
+    const first = parseExposition(await (await fetch(`${base}/metrics`)).text());
+    assert.equal(value(first, 'csumtop_packets_total', { interface: 'eth0', direction: 'received' }), 0);
     const e = parseExposition(await (await fetch(`${base}/metrics`)).text());
     assert.equal(value(e, 'csumtop_packets_total', { interface: 'eth0', direction: 'received' }), 12);
     assert.equal(value(e, 'csumtop_capture_drops_total', { interface: 'eth0' }), 2);

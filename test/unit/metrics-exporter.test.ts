@@ -26,6 +26,26 @@ async function scrape(m: MetricsExporter): Promise<Exposition> {
   return parseExposition(await m.text());
 }
 
+/** One scrape as the live endpoint does it: the interfaces observed, then the text. */
+async function observe(m: MetricsExporter, samples: InterfaceSample[]): Promise<Exposition> {
+  m.observeInterfaces(samples);
+  return scrape(m);
+}
+
+/** A new interface or peer entry shows 0 first; its counts arrive from the next scrape on. */
+async function settle(m: MetricsExporter, samples: InterfaceSample[]): Promise<Exposition> {
+  await observe(m, samples);
+  return observe(m, samples);
+}
+
+/** A snapshot applied, a scrape, the same snapshot again (new entries publish their counts). */
+async function settleSnapshot(m: MetricsExporter, snap: CorrelationSnapshot): Promise<Exposition> {
+  m.update(snap);
+  await scrape(m);
+  m.update(snap);
+  return scrape(m);
+}
+
 interface Counts {
   frames?: number;
   outgoing?: number;
@@ -84,7 +104,7 @@ test('names follow Prometheus conventions: one csumtop_ prefix, counters end in 
 
 test('per-interface counters come from the native layout: direction, verdicts, malformed reasons, drops', async () => {
   const m = exporter();
-  m.observeInterfaces([
+  const samples = [
     sample(
       0,
       'vlb',
@@ -97,9 +117,14 @@ test('per-interface counters come from the native layout: direction, verdicts, m
       },
       { namespace: 'B', drops: 4 },
     ),
-  ]);
-  const e = await scrape(m);
+  ];
   const at = { interface: 'vlb', namespace: 'B' };
+  // The first scrape that sees an interface shows it at 0: increase() needs that sample,
+  // or whatever it counted before the first scrape would never show in an alert.
+  const first = await observe(m, samples);
+  assert.equal(value(first, 'csumtop_packets_total', { ...at, direction: 'received' }), 0);
+  assert.equal(value(first, 'csumtop_checksums_total', { ...at, layer: 'outer', protocol: 'udp', verdict: 'bad' }), 0);
+  const e = await observe(m, samples);
   assert.equal(value(e, 'csumtop_packets_total', { ...at, direction: 'sent' }), 3);
   assert.equal(value(e, 'csumtop_packets_total', { ...at, direction: 'received' }), 7);
   assert.equal(value(e, 'csumtop_bytes_total', at), 1500);
@@ -127,28 +152,24 @@ test('per-interface counters come from the native layout: direction, verdicts, m
 
 test('counters follow the cumulative values and never go down; several capture threads under one label add up', async () => {
   const m = exporter();
-  m.observeInterfaces([sample(0, 'eth0', { frames: 5, csum: [['outer', 'udp', 'bad', 1]] })]);
-  m.observeInterfaces([sample(0, 'eth0', { frames: 9, csum: [['outer', 'udp', 'bad', 3]] })]);
-  let e = await scrape(m);
+  await observe(m, [sample(0, 'eth0', { frames: 5, csum: [['outer', 'udp', 'bad', 1]] })]);
+  let e = await observe(m, [sample(0, 'eth0', { frames: 9, csum: [['outer', 'udp', 'bad', 3]] })]);
   assert.equal(value(e, 'csumtop_packets_total', { interface: 'eth0', direction: 'received' }), 9);
   assert.equal(value(e, 'csumtop_checksums_total', { interface: 'eth0', layer: 'outer', protocol: 'udp', verdict: 'bad' }), 3);
   // A source that restarted from a lower value: its new value is new counts, never a decrease.
-  m.observeInterfaces([sample(0, 'eth0', { frames: 2, csum: [['outer', 'udp', 'bad', 1]] })]);
-  e = await scrape(m);
+  e = await observe(m, [sample(0, 'eth0', { frames: 2, csum: [['outer', 'udp', 'bad', 1]] })]);
   assert.equal(value(e, 'csumtop_packets_total', { interface: 'eth0', direction: 'received' }), 11);
   assert.equal(value(e, 'csumtop_checksums_total', { interface: 'eth0', layer: 'outer', protocol: 'udp', verdict: 'bad' }), 4);
   // A second capture (new id) under the same name, both attached: one series, the sum.
-  m.observeInterfaces([sample(0, 'eth0', { frames: 2 }), sample(1, 'eth0', { frames: 7 })]);
-  e = await scrape(m);
+  e = await settle(m, [sample(0, 'eth0', { frames: 2 }), sample(1, 'eth0', { frames: 7 })]);
   assert.equal(value(e, 'csumtop_packets_total', { interface: 'eth0', direction: 'received' }), 18);
 });
 
 test('a vanished interface: its series are removed, not reset; the others stay; a recreated one starts new series', async () => {
   const m = exporter();
   const peerOn = (underlay: string): PeerCarriers => peer({ underlay, namespace: 'host', carriers: 4, badOuter: 1 });
-  m.observeInterfaces([sample(0, 'veth1', { frames: 4, csum: [['outer', 'tcp', 'bad', 1]] }), sample(1, 'eth0', { frames: 8 })]);
-  m.update(snapshot([peerOn('veth1'), peerOn('eth0')]));
-  let e = await scrape(m);
+  await settle(m, [sample(0, 'veth1', { frames: 4, csum: [['outer', 'tcp', 'bad', 1]] }), sample(1, 'eth0', { frames: 8 })]);
+  let e = await settleSnapshot(m, snapshot([peerOn('veth1'), peerOn('eth0')]));
   assert.ok(select(e, 'csumtop_packets_total', { interface: 'veth1' }).length > 0);
   assert.equal(value(e, 'csumtop_vxlan_peer_carriers_total', { interface: 'veth1', verdict: 'bad_outer' }), 1);
 
@@ -162,39 +183,35 @@ test('a vanished interface: its series are removed, not reset; the others stay; 
   assert.equal(value(e, 'csumtop_interfaces', { state: 'detached' }), 1);
 
   // The same name again (a new pod veth): new series from its own counts.
-  m.observeInterfaces([sample(0, 'veth1', { frames: 6 }, { attached: false }), sample(1, 'eth0', { frames: 9 }), sample(2, 'veth1', { frames: 2 })]);
-  e = await scrape(m);
+  e = await settle(m, [sample(0, 'veth1', { frames: 6 }, { attached: false }), sample(1, 'eth0', { frames: 9 }), sample(2, 'veth1', { frames: 2 })]);
   assert.equal(value(e, 'csumtop_packets_total', { interface: 'veth1', direction: 'received' }), 2);
   assert.equal(value(e, 'csumtop_checksums_total', { interface: 'veth1', layer: 'outer', protocol: 'tcp', verdict: 'bad' }), 0);
 });
 
 test('interfaces past the cap fold into interface="other" for good, and "other" never goes down', async () => {
   const m = exporter({ maxInterfaces: 2 });
-  m.observeInterfaces([sample(0, 'a', { frames: 1 }), sample(1, 'b', { frames: 2 }), sample(2, 'c', { frames: 4 })]);
-  let e = await scrape(m);
+  let e = await settle(m, [sample(0, 'a', { frames: 1 }), sample(1, 'b', { frames: 2 }), sample(2, 'c', { frames: 4 })]);
   const names = (): string[] => [...new Set(select(e, 'csumtop_packets_total').map((s) => s.labels.interface))].sort();
   assert.deepEqual(names(), ['a', 'b', 'other']);
   assert.equal(value(e, 'csumtop_packets_total', { interface: 'other', direction: 'received' }), 4);
   assert.equal(m.folded().interfaces, 1);
   // a vanishes: its slot is free for a new interface d, but c stays in "other".
-  m.observeInterfaces([
+  e = await settle(m, [
     sample(0, 'a', { frames: 1 }, { attached: false }),
     sample(1, 'b', { frames: 2 }),
     sample(2, 'c', { frames: 5 }),
     sample(3, 'd', { frames: 8 }),
   ]);
-  e = await scrape(m);
   assert.deepEqual(names(), ['b', 'd', 'other']);
   assert.equal(value(e, 'csumtop_packets_total', { interface: 'other', direction: 'received' }), 5);
   // c vanishes: what it counted stays in "other" (a removal there would be a decrease).
-  m.observeInterfaces([
+  e = await settle(m, [
     sample(0, 'a', { frames: 1 }, { attached: false }),
     sample(1, 'b', { frames: 2 }),
     sample(2, 'c', { frames: 6 }, { attached: false }),
     sample(3, 'd', { frames: 8 }),
     sample(4, 'e', { frames: 3 }),
   ]);
-  e = await scrape(m);
   assert.deepEqual(names(), ['b', 'd', 'other']);
   assert.equal(value(e, 'csumtop_packets_total', { interface: 'other', direction: 'received' }), 6 + 3);
 });
@@ -280,12 +297,18 @@ function snapshot(peers: PeerCarriers[], findings: Finding[] = []): CorrelationS
 
 test('peer carriers from snapshots: verdicts, direction, cumulative entries turned into increments', async () => {
   const m = exporter();
-  m.update(snapshot([
+  const first = snapshot([
     peer({ peer: '10.0.0.2', carriers: 10, badOuter: 3, badInner: 1, lost: 4 }),
     peer({ peer: '10.0.0.2', direction: 'to-peer', carriers: 6, badOuter: 2, lost: null }),
-  ]));
-  let e = await scrape(m);
+  ]);
   const rx = { interface: 'eth0', namespace: 'host', peer: '10.0.0.2', direction: 'received' };
+  // A new entry: published at 0 until a scrape has seen it.
+  m.update(first);
+  let e = await scrape(m);
+  assert.equal(value(e, 'csumtop_vxlan_peer_carriers_total', { ...rx, verdict: 'bad_outer' }), 0);
+  assert.equal(value(e, 'csumtop_vxlan_peer_carriers_total', { ...rx, verdict: 'lost' }), 0);
+  m.update(first);
+  e = await scrape(m);
   assert.equal(value(e, 'csumtop_vxlan_peer_carriers_total', { ...rx, verdict: 'ok' }), 6);
   assert.equal(value(e, 'csumtop_vxlan_peer_carriers_total', { ...rx, verdict: 'bad_outer' }), 3);
   assert.equal(value(e, 'csumtop_vxlan_peer_carriers_total', { ...rx, verdict: 'bad_inner' }), 1);
@@ -313,8 +336,7 @@ test('peer carriers from snapshots: verdicts, direction, cumulative entries turn
 test('peers past --metrics-max-peers fold into peer="other", which sums them', async () => {
   const m = exporter({ maxPeers: 2 });
   const peers = ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'].map((p, i) => peer({ peer: p, carriers: 10, badOuter: i + 1 }));
-  m.update(snapshot(peers));
-  const e = await scrape(m);
+  const e = await settleSnapshot(m, snapshot(peers));
   const seen = [...new Set(select(e, 'csumtop_vxlan_peer_carriers_total').map((s) => s.labels.peer))].sort();
   assert.deepEqual(seen, ['10.0.0.2', '10.0.0.3', 'other']);
   assert.equal(value(e, 'csumtop_vxlan_peer_carriers_total', { peer: 'other', verdict: 'bad_outer' }), 3 + 4);
@@ -328,11 +350,14 @@ test('findings: a gauge at 1 while the finding holds, removed when it no longer 
     finding('vxlan-outer-bad-from-peer', 'critical', { peer: '10.0.0.2' }),
     finding('capture-loss', 'warning', { interface: 'eth0', namespace: 'host' }),
     finding('offload-artifacts', 'info', { interface: 'vlb', namespace: 'B' }),
+    // The pipeline's own form: the report's label "ns/dev".
+    finding('ipv4-header-bad', 'critical', { interface: 'B/vlb', namespace: 'B' }),
   ]));
   let e = await scrape(m);
   assert.equal(value(e, 'csumtop_finding', { id: 'vxlan-outer-bad-from-peer', severity: 'critical', subject: '10.0.0.2' }), 1);
   assert.equal(value(e, 'csumtop_finding', { id: 'capture-loss', severity: 'warning', subject: 'eth0' }), 1);
   assert.equal(value(e, 'csumtop_finding', { id: 'offload-artifacts', severity: 'info', subject: 'B/vlb' }), 1);
+  assert.equal(value(e, 'csumtop_finding', { id: 'ipv4-header-bad', severity: 'critical', subject: 'B/vlb' }), 1);
   m.update(snapshot([], [finding('vxlan-outer-bad-from-peer', 'critical', { peer: '10.0.0.2' })]));
   e = await scrape(m);
   assert.deepEqual(

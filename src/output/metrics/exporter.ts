@@ -86,6 +86,8 @@ interface InterfaceTrack {
   last: Float64Array;
   /** Series removed (vanished) or never published. */
   done: boolean;
+  /** Published at 0, its counts wait for the next scrape (see firstSample below). */
+  fresh: boolean;
 }
 
 interface PeerRaw {
@@ -94,6 +96,13 @@ interface PeerRaw {
   badInner: number;
   badIpv4: number;
   lost: number | null;
+}
+
+interface PeerEntry {
+  /** Values already added to the series. */
+  applied: PeerRaw;
+  /** Scrape count when the entry appeared: its counts wait until a scrape showed the 0. */
+  bornAt: number;
 }
 
 function seriesKey(name: string, labels: Labels): string {
@@ -126,7 +135,9 @@ export class MetricsExporter {
   private readonly seriesOf = new Map<string, Map<string, { counter: Counter<string>; labels: Labels }>>();
   /** Interface keys whose interface vanished: correlation results on them are not published. */
   private readonly vanished = new Set<string>();
-  private readonly peerRaw = new Map<string, PeerRaw>();
+  private readonly peers = new Map<string, PeerEntry>();
+  /** text() calls so far: a series first published at 0 gets its counts after one. */
+  private scrapes = 0;
   private readonly findingSeries = new Map<string, Labels>();
   private readonly names = new Map<Counter<string>, string>();
 
@@ -206,7 +217,9 @@ export class MetricsExporter {
    * Every value published per interface. The "bad" verdicts, packets, bytes and drops
    * exist from the moment an interface is attached, at 0: increase() and rate() need a
    * sample before the first event, or the first burst of bad checksums would be invisible
-   * to an alert (Prometheus 2 has no created timestamps). The other verdicts and the
+   * to an alert (Prometheus 2 has no created timestamps). For the same reason an
+   * interface's (and a peer entry's) first sample is all zeros, and what it had counted
+   * before is added from the next scrape on ("firstSample"). The other verdicts and the
    * malformed reasons appear when first non-zero, which keeps an idle interface at
    * 15 series instead of 80.
    */
@@ -293,7 +306,7 @@ export class MetricsExporter {
       if (!t) {
         if (!s.attached) continue; // vanished before it was ever published
         const key = interfaceKey(s.namespace, s.name);
-        t = { key, label: this.interfaceLabels.acquire(key, s.name), namespace: s.namespace, last: new Float64Array(this.slots.length), done: false };
+        t = { key, label: this.interfaceLabels.acquire(key, s.name), namespace: s.namespace, last: new Float64Array(this.slots.length), done: false, fresh: true };
         this.tracks.set(s.id, t);
         this.vanished.delete(key);
         if (t.label !== OTHER) {
@@ -308,8 +321,15 @@ export class MetricsExporter {
       if (t.done) continue;
       const group = t.label === OTHER ? interfaceKey(t.namespace, OTHER) : t.key;
       const base = { interface: t.label, namespace: t.namespace };
+      // First sample: the series at 0, the counts from the next scrape on (firstSample).
+      const first = t.fresh;
+      t.fresh = false;
       for (let j = 0; j < this.slots.length; j++) {
         const slot = this.slots[j];
+        if (first) {
+          this.add(group, slot.counter, { ...base, ...slot.labels }, 0, slot.eager);
+          continue;
+        }
         const raw = slot.read(s.counters, s.captureDrops);
         const prev = t.last[j];
         const delta = raw >= prev ? raw - prev : raw;
@@ -366,11 +386,22 @@ export class MetricsExporter {
     const direction = p.direction === 'from-peer' ? 'received' : 'sent';
     const entry = [p.namespace, name, p.peer, p.direction, p.tunnel, String(p.vni)].join('\u0000');
     const now: PeerRaw = { carriers: p.carriers, badOuter: p.badOuter, badInner: p.badInner, badIpv4: p.badIpv4, lost: p.lost };
-    const fresh = !this.peerRaw.has(entry);
-    let prev = this.peerRaw.get(entry) ?? { carriers: 0, badOuter: 0, badInner: 0, badIpv4: 0, lost: now.lost === null ? null : 0 };
+    const zero: PeerRaw = { carriers: 0, badOuter: 0, badInner: 0, badIpv4: 0, lost: now.lost === null ? null : 0 };
+    const labels = (verdict: string): Labels => ({ interface: ifLabel, namespace: p.namespace, peer, direction, verdict });
+    const verdicts = ['ok', 'bad_outer', 'bad_inner', 'bad_ipv4', ...(now.lost !== null ? ['lost'] : [])];
+    const e = this.peers.get(entry);
+    if (!e) {
+      // A new peer entry usually arrives with counts already: publish it at 0 and add
+      // them once a scrape has seen the 0 (firstSample).
+      this.peers.set(entry, { applied: zero, bornAt: this.scrapes });
+      for (const v of verdicts) this.add(group, this.peerCarriers, labels(v), 0, true);
+      return;
+    }
+    if (this.scrapes <= e.bornAt) return;
+    let prev = e.applied;
     // Fewer carriers than last time: the pipeline evicted the entry and started it again.
-    if (now.carriers < prev.carriers) prev = { carriers: 0, badOuter: 0, badInner: 0, badIpv4: 0, lost: now.lost === null ? null : 0 };
-    this.peerRaw.set(entry, now);
+    if (now.carriers < prev.carriers) prev = zero;
+    e.applied = now;
     const d = (a: number, b: number): number => Math.max(0, a - b);
     const dBadOuter = d(now.badOuter, prev.badOuter);
     const dBadInner = d(now.badInner, prev.badInner);
@@ -378,12 +409,11 @@ export class MetricsExporter {
     // ok: carriers with no bad checksum. A carrier bad at two places counts in both bad
     // verdicts, so this can run a little low, never high.
     const dOk = d(d(now.carriers, prev.carriers), dBadOuter + dBadInner + dBadIpv4);
-    const labels = (verdict: string): Labels => ({ interface: ifLabel, namespace: p.namespace, peer, direction, verdict });
-    this.add(group, this.peerCarriers, labels('ok'), dOk, fresh);
-    this.add(group, this.peerCarriers, labels('bad_outer'), dBadOuter, fresh);
-    this.add(group, this.peerCarriers, labels('bad_inner'), dBadInner, fresh);
-    this.add(group, this.peerCarriers, labels('bad_ipv4'), dBadIpv4, fresh);
-    if (now.lost !== null) this.add(group, this.peerCarriers, labels('lost'), d(now.lost, prev.lost ?? 0), fresh || prev.lost === null);
+    this.add(group, this.peerCarriers, labels('ok'), dOk, false);
+    this.add(group, this.peerCarriers, labels('bad_outer'), dBadOuter, false);
+    this.add(group, this.peerCarriers, labels('bad_inner'), dBadInner, false);
+    this.add(group, this.peerCarriers, labels('bad_ipv4'), dBadIpv4, false);
+    if (now.lost !== null) this.add(group, this.peerCarriers, labels('lost'), d(now.lost, prev.lost ?? 0), prev.lost === null);
   }
 
   /** What a finding is about, as one label value (peers and interfaces folded like their own labels). */
@@ -392,8 +422,10 @@ export class MetricsExporter {
     if (s.peer !== undefined) return this.peerLabels.acquire(s.peer, s.peer);
     if (s.interface !== undefined) {
       const ns = s.namespace ?? 'host';
-      const key = interfaceKey(ns, s.interface);
-      const label = this.interfaceLabels.peek(key) ?? this.interfaceLabels.acquire(key, s.interface);
+      // The pipeline names interfaces as the report does ("ns/dev"): the device is the part after.
+      const dev = s.interface.startsWith(`${ns}/`) ? s.interface.slice(ns.length + 1) : s.interface;
+      const key = interfaceKey(ns, dev);
+      const label = this.interfaceLabels.peek(key) ?? this.interfaceLabels.acquire(key, dev);
       return ns === 'host' ? label : `${ns}/${label}`;
     }
     return s.namespace ?? '';
@@ -418,7 +450,9 @@ export class MetricsExporter {
 
   /** The exposition text (Prometheus text format 0.0.4). */
   text(): Promise<string> {
-    return this.registry.metrics();
+    const text = this.registry.metrics();
+    this.scrapes++;
+    return text;
   }
 
   get contentType(): string {
