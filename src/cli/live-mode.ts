@@ -4,10 +4,13 @@
  * JSON line stream (output/json-lines.ts) runs meanwhile.
  */
 import { formatTimeNs } from '../model/addr.js';
+import type { CorrelationSnapshot } from '../model/correlation.js';
+import type { Finding } from '../model/findings.js';
+import { interfaceLabel, liveCorrelator } from './live-correlation.js';
 import type { ReportDocument } from '../model/report.js';
 import { pidNetns, resolveNetns } from '../host/links.js';
 import { LibpcapSource } from '../capture/libpcap-source.js';
-import { LiveSource, namespaceSpecs } from '../capture/live-source.js';
+import { LiveSource, namespaceSpecs, type NamespaceSpec } from '../capture/live-source.js';
 import { CaptureError, type CaptureSource, type CapturedInterface } from '../capture/source.js';
 import { LiveState } from '../capture/live-state.js';
 import { nativeLayout } from '../native/analyzer.js';
@@ -15,7 +18,6 @@ import type { DecodedRecord } from '../output/records.js';
 import { badFrameReport, buildReport, checksumRows, type ToolInfo } from '../output/report.js';
 import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
 import { renderText } from '../output/text-report.js';
-import type { CorrelationFeed } from '../output/metrics/correlation-feed.js';
 import type { LiveMetrics } from '../output/metrics/live.js';
 import type { Options } from './args.js';
 import { dropTo, PrivilegeError } from './privileges.js';
@@ -25,6 +27,8 @@ export const EXIT_NO_PRIVILEGE = 3;
 export interface LiveIo {
   out: (text: string) => Promise<void>;
   warn: (text: string) => Promise<void>;
+  /** Every interval's correlation snapshot (dashboard, metrics). */
+  snapshot?: (s: CorrelationSnapshot) => void;
 }
 
 /** Most bad frames kept for the final report's list (--list); more are counted. */
@@ -34,9 +38,6 @@ function nowIso(): string {
   return formatTimeNs(BigInt(Date.now()) * 1_000_000n);
 }
 
-function interfaceLabel(i: CapturedInterface): string {
-  return i.namespace === 'host' ? i.name : `${i.namespace}/${i.name}`;
-}
 
 export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promise<number> {
   const includeHost = opts.host || (opts.netns.length === 0 && opts.pids.length === 0);
@@ -109,27 +110,10 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
     }
     await io.warn(`serving metrics on ${metrics.server.url} (health: /healthz)`);
   }
-  // Peers and findings for the exporter: the correlation pipeline, while metrics are on.
-  let feed: CorrelationFeed | null = null;
-  if (metrics !== null) {
-    const exporter = metrics.exporter;
-    const { CorrelationFeed: Feed } = await import('../output/metrics/correlation-feed.js');
-    feed = new Feed({
-      source,
-      layout: nativeLayout(),
-      counters: (id) => state.countersOf(id),
-      captureDrops: (id) => state.ringOf(id).drops,
-      namespaces: opts.backend === 'libpcap' ? [{ label: 'host', path: null }] : specs,
-      maxFlows: opts.maxFlows,
-      onSnapshot: (s) => exporter.update(s),
-      warn: (text) => void io.warn(`warning: ${text}`),
-    });
-  }
   try {
-    return await capture(opts, tool, io, source, state, metrics, feed);
+    return await capture(opts, tool, io, source, state, specs, metrics);
   } finally {
     // Every exit path (signal, --duration, a capture or privilege error) closes the port.
-    feed?.stop();
     await metrics?.close();
   }
 }
@@ -140,8 +124,8 @@ async function capture(
   io: LiveIo,
   source: CaptureSource,
   state: LiveState,
+  specs: NamespaceSpec[],
   metrics: LiveMetrics | null,
-  feed: CorrelationFeed | null,
 ): Promise<number> {
   try {
     source.start();
@@ -163,6 +147,20 @@ async function capture(
     }
   }
 
+  const L0 = nativeLayout();
+  const correlator = liveCorrelator(source, state, specs, L0, opts.maxFlows);
+  const shown = new Map<string, Finding>();
+  /** --json: a finding line when a finding appears, changes severity, or clears. */
+  const findingLines = (snap: CorrelationSnapshot): void => {
+    const now = new Map(snap.findings.map((f) => [f.key, f]));
+    for (const f of snap.findings) {
+      const before = shown.get(f.key);
+      if (!before || before.severity !== f.severity) emit(jsonLine({ type: 'finding', version: JSON_LINES_VERSION, time: snap.time, event: 'raised', ...f }));
+    }
+    for (const [key, f] of shown) if (!now.has(key)) emit(jsonLine({ type: 'finding', version: JSON_LINES_VERSION, time: snap.time, event: 'cleared', id: f.id, key }));
+    shown.clear();
+    for (const [k, f] of now) shown.set(k, f);
+  };
   const listed: DecodedRecord[] = [];
   let notListed = 0;
   let pending: Promise<void> = Promise.resolve();
@@ -207,7 +205,7 @@ async function capture(
   source.batches$.subscribe((b) => {
     state.apply(b);
     metrics?.batch(b.engine);
-    feed?.add(b);
+    correlator.add(b.events, b.records);
     announce();
     if (b.records.length === 0) return;
     const names = namesById();
@@ -226,6 +224,19 @@ async function capture(
   let previousAt = process.hrtime.bigint();
   const tick = setInterval(() => {
     announce();
+    const snap = correlator.tick(Date.now() * 1e6);
+    io.snapshot?.(snap);
+    // Peer carriers and findings for --metrics, once per interval.
+    metrics?.exporter.update(snap);
+    if (opts.json) {
+      findingLines(snap);
+      emit(jsonLine({
+        type: 'correlation', version: JSON_LINES_VERSION, time: snap.time,
+        peers: snap.peers, dns: { ...snap.dns, unansweredList: snap.dns.unansweredList.slice(0, 10) },
+        syn: { ...snap.syn, slowList: snap.syn.slowList.slice(0, 10) }, kernel: snap.kernel,
+        flowsEvicted: snap.flowsEvicted, eventsDropped: snap.eventsDropped,
+      }));
+    }
     if (!opts.json) {
       // Until the dashboard exists: without --duration, one line per interface per
       // interval (like iftop -t), so a running capture is never silent.
@@ -293,6 +304,7 @@ async function capture(
   metrics?.stopped('capture stopped: csumtop is exiting');
   await source.stop();
   announce();
+  const finalSnap = correlator.tick(Date.now() * 1e6, true);
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
 
   const ifaces = source.interfaces().sort((a, b) => a.id - b.id);
@@ -351,6 +363,7 @@ async function capture(
       flowsEvicted: 0,
       badFrames: opts.list ? listed.map((r) => ({ ...r, iface: indexOf.get(r.iface) ?? r.iface })) : null,
       live: true,
+      correlation: finalSnap,
     },
     tool,
   );
