@@ -153,6 +153,11 @@ export interface ReportDocument {
   flowsEvicted: number;
   /** Present with --list: every frame with a bad checksum, in file order. */
   badFrames?: BadFrameReport[];
-  /** Path of the -w output and how many frames went there. */
-  written?: { path: string; frames: number };
+  /**
+   * Path of the -w output and how many frames with a bad checksum went there. Live only:
+   * contextFrames (--context) were written around them, contextSkipped were left out to
+   * keep the file in time order; files counts the files opened (-C rotation);
+   * notWritten frames were lost to write errors.
+   */
+  written?: { path: string; frames: number; contextFrames?: number; contextSkipped?: number; files?: number; notWritten?: number };
 }

@@ -4,6 +4,7 @@
  */
 import { loadAddon } from './addon.js';
 import type { NativeFlow } from './analyzer.js';
+import type { NativeBadFrameFile } from './bad-frame-file.js';
 
 export interface LiveCaptureOptions {
   batchMs?: number;
@@ -21,6 +22,10 @@ export interface LiveCaptureOptions {
   /** tcpdump-syntax filter, compiled with a run-time loaded libpcap; the constructor
    * throws an Error with code 'EFILTER' when it cannot be compiled or libpcap is absent. */
   filter?: string;
+  /** -w: the file this engine writes its bad frames to (shared by all engines). */
+  writer?: NativeBadFrameFile;
+  /** --context N (0..64): frames of the same flow written before and after each bad one. */
+  context?: number;
 }
 
 /** One batch from the capture thread; counters are cumulative per interface id. */
