@@ -51,11 +51,3 @@ export function openBadFrameFile(options: BadFrameFileOptions): NativeBadFrameFi
   const Ctor = (loadAddon() as unknown as Addon).BadFrameFile;
   return new Ctor(options);
 }
-
-/** The name of file `n` of a rotation, as tcpdump's MakeFilename builds it. */
-export function rotatedName(base: string, n: number, count: number, rotating: boolean): string {
-  if (!rotating) return base;
-  const width = count > 1 ? String(count - 1).length : 0;
-  if (n === 0 && width === 0) return base;
-  return base + String(n).padStart(width, '0');
-}
