@@ -65,6 +65,14 @@ bool BadFrameFile::open_file(const std::string& path, std::string* err) {
     *err = "refusing to write to " + path + ": not a regular file";
     return false;
   }
+  // A file that existed keeps its mode through O_CREAT: bring it to 0600 as well, it is
+  // about to hold packet payloads.
+  if ((st.st_mode & 07777) != 0600 && ::fchmod(fd, 0600) != 0) {
+    const int e = errno;
+    ::close(fd);
+    *err = "cannot set mode 0600 on " + path + ": " + errno_text(e);
+    return false;
+  }
   if (st.st_size != 0 && ::ftruncate(fd, 0) != 0) {
     const int e = errno;
     ::close(fd);

@@ -40,7 +40,8 @@
 //
 // Files are created mode 0600 (bad frames carry payload: DNS names, application data),
 // with O_NOFOLLOW (a symlink planted at the path is refused, never followed); an existing
-// regular file is truncated, as tcpdump does. Files opened by rotation are created with
+// regular file is truncated, as tcpdump does, and set to 0600 too (tcpdump keeps its mode;
+// 0644 would let every local user read the payloads). Files opened by rotation are created with
 // the credentials the process has then: after --user, as that user (like tcpdump -Z).
 #pragma once
 #include <sys/uio.h>
