@@ -2,6 +2,7 @@
 // frame_selector.h for the memory bound and the ordering rules).
 #include "capture/frame_selector.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace csumtop {
@@ -11,6 +12,7 @@ FrameSelector::FrameSelector(std::shared_ptr<BadFrameFile> out, uint32_t context
   slots_.reset(new Slot[kSlots]);
   std::memset(slots_.get(), 0, sizeof(Slot) * kSlots);
   arena_.reset(new uint8_t[kArenaBytes]);  // not cleared: untouched pages cost nothing
+  pending_.reserve(kSlots);
   if (context_ > 0) {
     index_hash_.reset(new uint64_t[kIndexSize]());
     index_seq_.reset(new uint64_t[kIndexSize]());
@@ -32,15 +34,26 @@ void FrameSelector::write_slot(Slot& s) {
   o.context = s.context;
   out_->write(o);
   s.written = 1;
-  last_written_ = s.seq;
 }
 
 void FrameSelector::flush() {
-  uint64_t from = last_written_ + 1 > oldest_ ? last_written_ + 1 : oldest_;
+  const uint64_t from = last_written_ + 1 > oldest_ ? last_written_ + 1 : oldest_;
+  pending_.clear();  // capacity kSlots, reserved at construction: no allocation here
   for (uint64_t q = from; q < next_seq_; q++) {
-    Slot& s = slot(q);
-    if (s.seq == q && s.selected && !s.written) write_slot(s);
+    const Slot& s = slot(q);
+    if (s.seq == q && s.selected && !s.written) pending_.push_back(q);
   }
+  // Arrival order is per ring: the rings of two interfaces hand their blocks over at
+  // different times (a block is retired when full or after retire_ms), so frames are
+  // put in timestamp order here, ties in arrival order.
+  std::stable_sort(pending_.begin(), pending_.end(),
+                   [this](uint64_t a, uint64_t b) { return slot(a).ts_ns < slot(b).ts_ns; });
+  uint64_t newest = last_written_;
+  for (uint64_t q : pending_) {
+    write_slot(slot(q));
+    if (q > newest) newest = q;
+  }
+  last_written_ = newest;
   if (context_ == 0) {
     // Nothing is kept for context: the staging area starts empty again.
     oldest_ = next_seq_;

@@ -16,16 +16,20 @@
 // only add a frame of another flow as context. Frames of a flow are chained through a
 // small hash index, so finding the N before a bad frame costs N steps, not a scan.
 //
-// Order and duplicates: a frame is written once (a "written" mark in its slot) and the
-// writes of one thread are in arrival order (time order per thread): selected frames
-// are written in sequence at the end of each batch, or earlier when the oldest selected
-// frame is about to leave the history. A "before" frame older than the last frame
-// already written cannot be written without breaking that order: it is skipped and
-// counted (context_skipped), which happens only when two bad flows interleave within
-// one batch interval.
+// Order and duplicates: a frame is written once (a "written" mark in its slot). Selected
+// frames are written at the end of each batch (or earlier, when the oldest selected
+// frame is about to leave the history), sorted by timestamp: the rings of different
+// interfaces hand their frames over in blocks (TPACKET_V3 retires a block when full or
+// after retire_ms), so arrival order alone is not time order across interfaces. Between
+// batches the order holds unless a ring hands over a frame older than one already
+// written, which the block retire timeout (50 ms, below the 100 ms batch) makes rare. A
+// "before" frame that arrived before the last frame already written cannot be added
+// any more without breaking the order: it is skipped and counted (context_skipped),
+// which happens only when two bad flows interleave within one batch interval.
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "capture/bad_frame_file.h"
 
@@ -96,6 +100,7 @@ class FrameSelector {
   uint64_t last_written_ = 0;  // sequence of the newest frame written
   uint32_t tail_ = 0;          // next free arena byte
   uint64_t skipped_ = 0;
+  std::vector<uint64_t> pending_;  // flush(): selected frames in write order
 };
 
 }  // namespace csumtop

@@ -9,7 +9,7 @@
  * Every case fails (never skips) when it cannot run here, with the reason.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,7 +18,7 @@ import { after, before, test } from 'node:test';
 import { readCaptureFile } from '../../src/native/capture-file.js';
 import { encode, eth, ipv4, udp } from '../fixtures/lib/index.js';
 import {
-  Csumtop, FAULT_KINDS, UNDERLAY_A, UNDERLAY_B, describeRun, faultFrame, iface, reportOf, sharedLab, sleep, which,
+  BIN, Csumtop, FAULT_KINDS, sh, track, UNDERLAY_A, UNDERLAY_B, describeRun, faultFrame, iface, reportOf, sharedLab, sleep, which,
   type Lab, type JsonLine,
 } from './lab.js';
 
@@ -242,6 +242,116 @@ test('-w live --threads 2: one valid file with every bad frame of both capture t
   const td = tcpdumpRead(file);
   assert.equal(td.status, 0, td.stderr);
   assert.equal(td.lines.length, bad.length);
+});
+
+/**
+ * A tun device in `ns` held open by a small Python process (the device lives as long as
+ * its descriptor): raw IP packets written to it arrive on tun0 as received traffic.
+ */
+async function tunDevice(ns: string): Promise<{ send(packets: Uint8Array[]): Promise<void>; close(): Promise<void> }> {
+  const script = [
+    'import fcntl, os, struct, subprocess, sys',
+    "fd = os.open('/dev/net/tun', os.O_RDWR)",
+    "fcntl.ioctl(fd, 0x400454ca, struct.pack('16sH', b'tun0', 0x0001 | 0x1000))  # TUNSETIFF, IFF_TUN|IFF_NO_PI",
+    "subprocess.check_call(['ip', 'link', 'set', 'tun0', 'up'])",
+    "print('ready', flush=True)",
+    'for line in sys.stdin:',
+    '    line = line.strip()',
+    "    if line == 'quit': break",
+    '    if line: os.write(fd, bytes.fromhex(line))',
+    "    else: print('sent', flush=True)",
+  ].join('\n');
+  const child = track(spawn('ip', ['netns', 'exec', ns, 'python3', '-u', '-c', script], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const waitOut = (word: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`tun helper: no '${word}' within 5 s: ${err}`)), 5000);
+      const check = (): void => {
+        if (out.includes(word)) {
+          out = out.replace(word, '');
+          clearTimeout(timer);
+          child.stdout!.off('data', onData);
+          resolve();
+        }
+      };
+      const onData = (d: Buffer): void => {
+        out += d.toString();
+        check();
+      };
+      child.stdout!.on('data', onData);
+      check();
+    });
+  await waitOut('ready');
+  return {
+    async send(packets) {
+      child.stdin!.write(packets.map((p) => hex(p)).join('\n') + '\n\n');
+      await waitOut('sent');
+    },
+    async close() {
+      child.stdin!.end('quit\n');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+test('-w live with an interface that has no Ethernet header: one LINKTYPE_LINUX_SLL2 file for both, read by tcpdump and by csumtop -r with the same verdicts', async (t) => {
+  const lab = theLab();
+  needTcpdump();
+  const file = path.join(dir, 'mixed.pcap');
+  const tun = await tunDevice(lab.B);
+  try {
+    const { bad, all } = faults(lab, 40, 2); // 8 bad carriers on vlb
+    const rawBad = [0, 1, 2].map((i) => encode(ipv4('10.77.0.2', '10.77.0.1', udp(36000 + i, 9996, Buffer.from(`raw-${i}`), 0x5555))).bytes);
+    const ct = new Csumtop(['--netns', lab.B, '-i', 'vlb,tun0', '--duration', '50', '--json', '-w', file]);
+    const missing = await ct.waitAttached(['vlb', 'tun0'], 3000);
+    if (missing.length > 0) assert.fail(`not attached: ${missing.join(', ')}: ${describeRun(await ct.stop())}`);
+    lab.inject(lab.A, 'vla', all);
+    await tun.send(rawBad);
+    assert.equal(await waitBad(ct, bad.length + rawBad.length), bad.length + rawBad.length, `bad lines: ${describeRun(ct)}`);
+    await sleep(300);
+    const r = await ct.stop();
+    assert.deepEqual(reportOf(r).written, { path: file, frames: bad.length + rawBad.length });
+
+    const c = readCaptureFile(file);
+    assert.equal(c.interfaces[0].linktype, 276, 'a mix of link types is written as LINKTYPE_LINUX_SLL2');
+    assert.equal(c.end.status, 'eof');
+    const vlbIndex = (JSON.parse(sh('ip', ['-n', lab.B, '-j', 'link', 'show', 'dev', 'vlb'])) as Array<{ ifindex: number }>)[0].ifindex;
+    const tunIndex = (JSON.parse(sh('ip', ['-n', lab.B, '-j', 'link', 'show', 'dev', 'tun0'])) as Array<{ ifindex: number }>)[0].ifindex;
+    // SLL2 (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html): protocol,
+    // reserved, ifindex, ARPHRD, packet type, address length, 8 address bytes; then the
+    // frame without its link-layer header.
+    const sll2 = (proto: number, ifindex: number, hatype: number, mac: string | null, rest: Uint8Array): string => {
+      const h = Buffer.alloc(20);
+      h.writeUInt16BE(proto, 0);
+      h.writeUInt32BE(ifindex, 4);
+      h.writeUInt16BE(hatype, 8);
+      h[10] = 0; // PACKET_HOST
+      if (mac) {
+        h[11] = 6;
+        Buffer.from(mac.replace(/:/g, ''), 'hex').copy(h, 12);
+      }
+      return hex(Buffer.concat([h, Buffer.from(rest)]));
+    };
+    const expected = [
+      ...bad.map((f) => sll2(0x0800, vlbIndex, 1, lab.macs.vla, f.subarray(14))),
+      ...rawBad.map((p) => sll2(0x0800, tunIndex, 65534, null, p)),
+    ];
+    assert.deepEqual(c.frames.map((f) => hex(f.data)), expected);
+
+    const td = tcpdumpRead(file);
+    t.diagnostic(`tcpdump -r: ${td.lines[0]} ... ${td.lines[td.lines.length - 1]}`);
+    assert.equal(td.status, 0, td.stderr);
+    assert.equal(td.lines.length, expected.length);
+    // csumtop reads its own file back and finds the same bad checksums.
+    const back = spawnSync(BIN, ['-r', file, '--json'], { encoding: 'utf8' });
+    const doc = JSON.parse(back.stdout) as { totals: { badFrames: number } };
+    assert.equal(back.status, 1, back.stderr);
+    assert.equal(doc.totals.badFrames, expected.length);
+  } finally {
+    await tun.close();
+  }
 });
 
 test('-w live refuses a symlink planted at the path and an unusable path: exit 2, a clear message, before capturing', async () => {
