@@ -354,6 +354,36 @@ test('-w live with an interface that has no Ethernet header: one LINKTYPE_LINUX_
   }
 });
 
+test('-w live --user nobody -C 1: the first file is opened as root before the drop, rotated files are created as nobody', async (t) => {
+  const lab = theLab();
+  needTcpdump();
+  const passwd = fs.readFileSync('/etc/passwd', 'utf8');
+  const m = /^nobody:[^:]*:(\d+):(\d+):/m.exec(passwd);
+  assert.ok(m, 'no user nobody in /etc/passwd');
+  // nobody must be able to reach this directory and create the rotated files in it.
+  const sub = fs.mkdtempSync(path.join(os.tmpdir(), 'csumtop-nobody-'));
+  fs.chmodSync(sub, 0o1777);
+  after(() => fs.rmSync(sub, { recursive: true, force: true }));
+  const base = path.join(sub, 'bad.pcap');
+  const payload = Buffer.alloc(1400, 0x63);
+  const frames = Array.from({ length: 800 }, (_, i) => datagram(lab, 31000 + i, 9998, payload, 0x2345)); // 1.17 MB
+  const ct = await capture(lab, ['-w', base, '-C', '1', '--user', 'nobody']);
+  for (let k = 0; k < frames.length; k += 200) lab.inject(lab.A, 'vla', frames.slice(k, k + 200));
+  assert.equal(await waitBad(ct, frames.length, 10000), frames.length, `bad lines: ${describeRun(ct)}`);
+  await sleep(300);
+  const r = await ct.stop();
+  assert.deepEqual(reportOf(r).written, { path: base, frames: frames.length, files: 2 }, describeRun(r));
+  const first = fs.statSync(base);
+  const second = fs.statSync(`${base}1`);
+  t.diagnostic(`bad.pcap uid ${first.uid} mode ${(first.mode & 0o777).toString(8)}; bad.pcap1 uid ${second.uid} mode ${(second.mode & 0o777).toString(8)}`);
+  assert.equal(first.uid, 0, 'the first file was created by root, before the drop');
+  assert.equal(second.uid, Number(m[1]), 'the rotated file was created as nobody');
+  assert.equal(second.mode & 0o777, 0o600);
+  const both = [...framesOf(base).hex, ...framesOf(`${base}1`).hex];
+  assert.deepEqual(both, frames.map(hex));
+  for (const f of [base, `${base}1`]) assert.equal(tcpdumpRead(f).status, 0, f);
+});
+
 test('-w live refuses a symlink planted at the path and an unusable path: exit 2, a clear message, before capturing', async () => {
   const lab = theLab();
   const target = path.join(dir, 'victim');
