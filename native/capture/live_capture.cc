@@ -19,6 +19,7 @@ struct LiveCapture::Iface {
   uint32_t id = 0;
   uint16_t linktype = 0;
   int ifindex = 0;
+  bool plain = false;
   PacketRing ring;
   RingStats stats;
 };
@@ -133,10 +134,11 @@ bool LiveCapture::prepare(std::string* err) {
 }
 
 bool LiveCapture::add_interface(uint32_t id, int ifindex, uint16_t arphrd,
-                                const std::string& netns_path, int fanout_group, int* joined,
-                                std::string* err) {
+                                const std::string& netns_path, int fanout_group, bool plain,
+                                int* joined, std::string* err) {
   auto iface = std::make_unique<Iface>();
   iface->id = id;
+  iface->plain = plain;
   RingOptions ro = opts_.ring;
   ro.fanout_group = fanout_group;
   const uint16_t lt = linktype_for(arphrd);
@@ -185,6 +187,7 @@ void LiveCapture::apply_commands() {
     ev.data.u64 = a->id;
     epoll_ctl(epfd_, EPOLL_CTL_ADD, a->ring.fd(), &ev);
     analyzer_.counters(a->id);  // make the slot exist: an idle interface reports zeros
+    analyzer_.events().set_plain(a->id, a->plain);
     ifaces_.push_back(std::move(a));
   }
   for (uint32_t id : remove) {
@@ -291,8 +294,14 @@ void LiveCapture::emit_batch() {
   for (const auto& r : removed_) push(r.first, r.second);
   removed_.clear();
   b->records = analyzer_.records();
+  b->record_bytes = analyzer_.record_bytes();
   analyzer_.clear_records();
   b->records_dropped = analyzer_.records_dropped();
+  EventBuffer& ev = analyzer_.events();
+  b->events = ev.events();
+  b->event_names = ev.names();
+  b->events_dropped = ev.dropped();
+  ev.clear();
   b->gone.swap(gone_ids_);
   b->gone_reason.swap(gone_reasons_);
   sink_(std::move(b));

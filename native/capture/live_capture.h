@@ -42,7 +42,11 @@ struct LiveBatch {
   std::vector<double> counters;         // ids.size() * InterfaceCounters::kStride, cumulative
   std::vector<double> ring;             // ids.size() * 3: packets, drops, freezes (cumulative)
   std::vector<BadFrameRecord> records;  // bad frames since the previous batch
+  std::string record_bytes;             // their bytes (BadFrameRecord::bytes_off/len)
   uint64_t records_dropped = 0;         // cumulative: bad frames not sent (batch full)
+  std::vector<FrameEvent> events;       // correlation events since the previous batch
+  std::string event_names;              // DNS names (FrameEvent::name_off/len)
+  uint64_t events_dropped = 0;          // cumulative: events not sent (batch full)
   std::vector<uint32_t> gone;           // interfaces whose socket reported the device gone
   std::vector<std::string> gone_reason;
 };
@@ -64,8 +68,9 @@ class LiveCapture {
   // `arphrd` (ARPHRD_*, from the link listing) selects the link type and filter program.
   // `fanout_group`: -1 none, kFanoutNewGroup to start a group (its id goes to
   // *joined), or a group another LiveCapture started on the same interface.
+  // `plain`: an overlay device, whose packets without a tunnel become correlation events.
   bool add_interface(uint32_t id, int ifindex, uint16_t arphrd, const std::string& netns_path,
-                     int fanout_group, int* joined, std::string* err);
+                     int fanout_group, bool plain, int* joined, std::string* err);
   // Closes the ring; the interface's last counters go out in the next batch.
   void remove_interface(uint32_t id);
   bool start(std::string* err);

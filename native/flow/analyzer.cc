@@ -5,7 +5,8 @@
 
 namespace csumtop {
 
-Analyzer::Analyzer(const AnalyzerOptions& opts) : opts_(opts), flows_(opts.max_flows) {
+Analyzer::Analyzer(const AnalyzerOptions& opts)
+    : opts_(opts), flows_(opts.max_flows), events_(opts.events) {
   if (opts_.max_records) records_.reserve(opts_.max_records < 4096 ? opts_.max_records : 4096);
 }
 
@@ -24,7 +25,9 @@ const Frame& Analyzer::process(uint32_t iface, const uint8_t* data, uint32_t cap
   } else {
     decode_frame(data, caplen, wirelen, linktype, opts_.decode, nullptr, &frame_);
   }
-  account(iface, frame_, frame_number, ts_ns, caplen, wirelen);
+  account(iface, frame_, frame_number, ts_ns, caplen, wirelen, data);
+  if (events_.enabled())
+    events_.observe(frame_, data, caplen, wirelen, iface, ts_ns, frame_number, direction_);
   return frame_;
 }
 
@@ -80,21 +83,33 @@ uint32_t decode_and_count(const uint8_t* data, uint32_t caplen, uint32_t wirelen
 uint32_t Analyzer::process_file(uint32_t iface, const uint8_t* data, uint32_t caplen,
                                 uint32_t wirelen, uint64_t ts_ns, uint16_t linktype,
                                 uint64_t frame_number) {
+  if (events_.enabled()) {
+    // Correlation needs every frame's layers: no counting-only shortcut.
+    decode_frame(data, caplen, wirelen, linktype, opts_.decode, nullptr, &frame_);
+    const uint32_t n = count_frame(counters(iface), frame_, caplen, wirelen);
+    if (n != 0) {
+      BadFrameSummary s;
+      summarize_bad(frame_, iface, &s);
+      keep_bad(s, iface, frame_number, ts_ns, caplen, wirelen, data);
+    }
+    events_.observe(frame_, data, caplen, wirelen, iface, ts_ns, frame_number, 0xff);
+    return n;
+  }
   const uint32_t bad =
       decode_and_count(data, caplen, wirelen, linktype, opts_.decode, counters(iface), &frame_);
   if (bad == 0) return 0;
   BadFrameSummary s;
   summarize_bad(frame_, iface, &s);
-  keep_bad(s, iface, frame_number, ts_ns, caplen, wirelen);
+  keep_bad(s, iface, frame_number, ts_ns, caplen, wirelen, data);
   return bad;
 }
 
 void Analyzer::account(uint32_t iface, const Frame& f, uint64_t frame_number, uint64_t ts_ns,
-                       uint32_t caplen, uint32_t wirelen) {
+                       uint32_t caplen, uint32_t wirelen, const uint8_t* data) {
   if (count_frame(counters(iface), f, caplen, wirelen) == 0) return;
   BadFrameSummary s;
   summarize_bad(f, iface, &s);
-  keep_bad(s, iface, frame_number, ts_ns, caplen, wirelen);
+  keep_bad(s, iface, frame_number, ts_ns, caplen, wirelen, data);
 }
 
 void Analyzer::add_counters(uint32_t iface, const InterfaceCounters& c) {
@@ -103,7 +118,8 @@ void Analyzer::add_counters(uint32_t iface, const InterfaceCounters& c) {
 }
 
 void Analyzer::keep_bad(const BadFrameSummary& s, uint32_t iface, uint64_t frame_number,
-                        uint64_t ts_ns, uint32_t caplen, uint32_t wirelen) {
+                        uint64_t ts_ns, uint32_t caplen, uint32_t wirelen,
+                        const uint8_t* data) {
   flows_.add(s, frame_number, ts_ns);
   if (!opts_.max_records) return;
   if (records_.size() >= opts_.max_records) {
@@ -127,6 +143,14 @@ void Analyzer::keep_bad(const BadFrameSummary& s, uint32_t iface, uint64_t frame
   r.n_bad = s.n_samples;
   std::memcpy(r.bad, s.samples, sizeof r.bad);
   r.direction = direction_;
+  if (opts_.record_bytes && data != nullptr) {
+    const uint32_t n = caplen < kRecordBytes ? caplen : kRecordBytes;
+    if (record_bytes_.size() + n <= kRecordBytesPerDrain) {
+      r.bytes_off = static_cast<uint32_t>(record_bytes_.size());
+      r.bytes_len = n;
+      record_bytes_.append(reinterpret_cast<const char*>(data), n);
+    }
+  }
 }
 
 }  // namespace csumtop

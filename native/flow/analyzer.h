@@ -3,11 +3,13 @@
 // records of bad frames for JavaScript.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "decode/frame.h"
 #include "flow/bad_flows.h"
 #include "flow/counters.h"
+#include "flow/events.h"
 
 namespace csumtop {
 
@@ -31,7 +33,15 @@ struct BadFrameRecord {
   // 1 broadcast, 2 multicast, 3 to another host (promiscuous or forwarded through a
   // bridge), 4 sent by this host (locally generated or forwarded); 0xff unknown (files).
   uint8_t direction;
+  uint8_t pad[3];
+  // The captured bytes kept with the record (at most kRecordBytes) in the drain's byte
+  // buffer: the dashboard's hex dump and its "write recent bad frames" key use them.
+  uint32_t bytes_off;
+  uint32_t bytes_len;
 };
+
+constexpr uint32_t kRecordBytes = 4096;
+constexpr uint32_t kRecordBytesPerDrain = 4u << 20;
 
 // Largest frame whose pending checksum can be completed: a 64 KiB GSO packet plus
 // headers; BIG TCP packets beyond it are reported unverifiable.
@@ -43,6 +53,10 @@ struct AnalyzerOptions {
   // Keep a record of every bad frame (file mode with --list) up to this many per drain;
   // beyond it they are counted in records_dropped().
   uint32_t max_records = 0;
+  // Keep the bytes of recorded bad frames (live capture: hex dumps, "w" in the dashboard).
+  bool record_bytes = false;
+  // Correlation events (flow/events.h); off: none are produced.
+  EventOptions events;
 };
 
 // The per-interface counting of one decoded frame (`c` is its interface's counters);
@@ -81,14 +95,20 @@ class Analyzer {
   // record) -- bad frames in file order, as process() would.
   void add_counters(uint32_t iface, const InterfaceCounters& c);
   void keep_bad(const BadFrameSummary& s, uint32_t iface, uint64_t frame_number,
-                uint64_t ts_ns, uint32_t caplen, uint32_t wirelen);
+                uint64_t ts_ns, uint32_t caplen, uint32_t wirelen, const uint8_t* data);
 
   InterfaceCounters& counters(uint32_t iface);  // grows on demand
   uint32_t interface_count() const { return static_cast<uint32_t>(counters_.size()); }
   const BadFlowTable& flows() const { return flows_; }
 
   const std::vector<BadFrameRecord>& records() const { return records_; }
-  void clear_records() { records_.clear(); }
+  // Bytes of the records (BadFrameRecord::bytes_off/bytes_len point here).
+  const std::string& record_bytes() const { return record_bytes_; }
+  void clear_records() {
+    records_.clear();
+    record_bytes_.clear();
+  }
+  EventBuffer& events() { return events_; }
   uint64_t records_dropped() const { return records_dropped_; }
 
   const AnalyzerOptions& options() const { return opts_; }
@@ -99,7 +119,7 @@ class Analyzer {
 
  private:
   void account(uint32_t iface, const Frame& f, uint64_t frame_number, uint64_t ts_ns,
-               uint32_t caplen, uint32_t wirelen);
+               uint32_t caplen, uint32_t wirelen, const uint8_t* data);
 
   AnalyzerOptions opts_;
   Frame frame_;
@@ -108,7 +128,9 @@ class Analyzer {
   std::vector<InterfaceCounters> counters_;
   BadFlowTable flows_;
   std::vector<BadFrameRecord> records_;
+  std::string record_bytes_;
   uint64_t records_dropped_ = 0;
+  EventBuffer events_;
 };
 
 }  // namespace csumtop

@@ -50,6 +50,7 @@ int bad_samples_of(const Frame& f, BadChecksumSample* out) {
     out[n].pad = 0;
     out[n].found = e.found;
     out[n].expected = e.expected;
+    out[n].offset = e.field_offset;
     n++;
   }
   return n;

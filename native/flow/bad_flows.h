@@ -27,6 +27,7 @@ struct FlowEndpoint {
 struct BadChecksumSample {
   uint8_t depth, kind, looks_partial, pad;
   uint16_t found, expected;
+  uint32_t offset;  // of the checksum field in the frame (hex dumps mark it)
 };
 
 constexpr int kMaxSampleChecksums = 4;

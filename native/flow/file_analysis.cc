@@ -67,7 +67,8 @@ StepResult FileAnalysis::step(uint32_t max_frames) {
     PcapScan scan;
     const uint8_t* cursor;
     const uint8_t* limit;
-    if (threads > 1 && reader_.pcap_scan(&scan, &cursor, &limit) &&
+    // Correlation events need every frame decoded in full and in order: one thread.
+    if (threads > 1 && !opts_.analyzer.events.enabled && reader_.pcap_scan(&scan, &cursor, &limit) &&
         static_cast<uint64_t>(limit - cursor) >= kParallelMinBytes) {
       pool_ = std::make_unique<SegmentPool>(threads - 1, opts_.analyzer.decode);
       segs_.resize(threads - 1);
@@ -92,6 +93,9 @@ StepResult FileAnalysis::step_sequential(uint32_t max_frames, uint64_t until, ui
     }
     n++;
     note_frame(fr.ts_ns);
+    // Roles are not known natively: with several interfaces (pcapng from two devices)
+    // every plain packet may be the decapsulated side of a carrier.
+    if (ifaces.size() > 1) analyzer_.events().set_plain_everywhere(true);
     const uint16_t linktype = fr.iface < ifaces.size() ? ifaces[fr.iface].linktype : 0xffff;
     const uint32_t bad = analyzer_.process_file(fr.iface, fr.data, fr.caplen, fr.wirelen,
                                                 fr.ts_ns, linktype, fr.number);
@@ -214,7 +218,7 @@ bool FileAnalysis::commit(const Segment& seg) {
   const uint64_t base = reader_.frames_read();
   const bool writing = !opts_.write_path.empty() && !write_failed_;
   for (const SegmentEvent& e : seg.bad) {
-    analyzer_.keep_bad(e.summary, 0, base + e.index + 1, e.ts_ns, e.caplen, e.wirelen);
+    analyzer_.keep_bad(e.summary, 0, base + e.index + 1, e.ts_ns, e.caplen, e.wirelen, e.data);
     if (writing && !write_frame(0, 1, e.ts_ns, e.data, e.caplen, e.wirelen)) {
       // As the one-thread path: everything up to this frame is counted, nothing after.
       const uint8_t* p = seg.begin;

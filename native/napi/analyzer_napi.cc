@@ -143,6 +143,9 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   rec.Set("bLooksPartial", static_cast<uint32_t>(offsetof(BadChecksumSample, looks_partial)));
   rec.Set("bFound", static_cast<uint32_t>(offsetof(BadChecksumSample, found)));
   rec.Set("bExpected", static_cast<uint32_t>(offsetof(BadChecksumSample, expected)));
+  rec.Set("bOffset", static_cast<uint32_t>(offsetof(BadChecksumSample, offset)));
+  rec.Set("bytesOff", static_cast<uint32_t>(offsetof(BadFrameRecord, bytes_off)));
+  rec.Set("bytesLen", static_cast<uint32_t>(offsetof(BadFrameRecord, bytes_len)));
   o.Set("record", rec);
   // The bad-flow table entries as flowsPacked() copies them (BadFlow).
   Napi::Object fl = Napi::Object::New(env);
@@ -161,6 +164,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   fl.Set("nExample", static_cast<uint32_t>(offsetof(BadFlow, n_example)));
   fl.Set("example", static_cast<uint32_t>(offsetof(BadFlow, example)));
   o.Set("flow", fl);
+  o.Set("event", event_layout(env));
   return o;
 }
 
@@ -175,6 +179,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
                         InstanceMethod("flows", &FileAnalysisWrap::Flows),
                         InstanceMethod("flowsPacked", &FileAnalysisWrap::FlowsPacked),
                         InstanceMethod("takeRecords", &FileAnalysisWrap::TakeRecords),
+                        InstanceMethod("takeDrain", &FileAnalysisWrap::TakeDrain),
                         InstanceMethod("stats", &FileAnalysisWrap::Stats)});
   }
 
@@ -195,6 +200,13 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
       if (o.Has("write") && o.Get("write").IsString())
         opts.write_path = o.Get("write").As<Napi::String>().Utf8Value();
       if (o.Has("overwrite")) opts.overwrite = o.Get("overwrite").ToBoolean().Value();
+      // Correlation events (issue 4): every frame is decoded in full, on one thread.
+      if (o.Has("events") && o.Get("events").ToBoolean().Value()) {
+        opts.analyzer.events.enabled = true;
+        opts.analyzer.events.partial_is_offload = true;
+        opts.analyzer.record_bytes = true;
+        if (!opts.analyzer.max_records) opts.analyzer.max_records = 1u << 16;
+      }
     }
     fa_ = std::make_unique<FileAnalysis>(opts);
     if (!fa_->open(info[0].As<Napi::String>().Utf8Value()))
@@ -303,6 +315,15 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
         env, reinterpret_cast<const uint8_t*>(recs.data()), recs.size() * sizeof(BadFrameRecord));
     an.clear_records();
     return buf;
+  }
+
+  // Records, their bytes and the correlation events since the last call (copies), then
+  // clears them: {records, recordBytes, recordsDropped, events, eventNames, eventsDropped}.
+  Napi::Value TakeDrain(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    drain_analyzer(env, o, fa_->analyzer());
+    return o;
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {

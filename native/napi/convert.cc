@@ -24,6 +24,72 @@ void read_ports(const Napi::Object& o, const char* name, uint16_t* ports, uint8_
 }
 }  // namespace
 
+void set_drained(Napi::Env env, Napi::Object o, const std::vector<BadFrameRecord>& records,
+                 const std::string& record_bytes, uint64_t records_dropped,
+                 const std::vector<FrameEvent>& events, const std::string& event_names,
+                 uint64_t events_dropped) {
+  o.Set("records", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(records.data()),
+                                               records.size() * sizeof(BadFrameRecord)));
+  o.Set("recordBytes", Napi::Buffer<uint8_t>::Copy(
+                           env, reinterpret_cast<const uint8_t*>(record_bytes.data()), record_bytes.size()));
+  o.Set("recordsDropped", static_cast<double>(records_dropped));
+  o.Set("events", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(events.data()),
+                                              events.size() * sizeof(FrameEvent)));
+  o.Set("eventNames", Napi::Buffer<uint8_t>::Copy(
+                          env, reinterpret_cast<const uint8_t*>(event_names.data()), event_names.size()));
+  o.Set("eventsDropped", static_cast<double>(events_dropped));
+}
+
+void drain_analyzer(Napi::Env env, Napi::Object o, Analyzer& an) {
+  EventBuffer& ev = an.events();
+  set_drained(env, o, an.records(), an.record_bytes(), an.records_dropped(), ev.events(), ev.names(),
+              ev.dropped());
+  an.clear_records();
+  ev.clear();
+}
+
+Napi::Object event_layout(Napi::Env env) {
+  Napi::Object e = Napi::Object::New(env);
+#define F(js, field) e.Set(js, static_cast<uint32_t>(offsetof(FrameEvent, field)))
+  e.Set("size", static_cast<uint32_t>(sizeof(FrameEvent)));
+  F("match", match);
+  F("flow", flow);
+  F("tsNs", ts_ns);
+  F("frameNumber", frame_number);
+  F("iface", iface);
+  F("wirelen", wirelen);
+  F("vni", vni);
+  F("innerLen", inner_len);
+  F("tcpSeq", tcp_seq);
+  F("tcpAck", tcp_ack);
+  F("nameOff", name_off);
+  F("nameLen", name_len);
+  F("flagsAt", flags);
+  F("ipId", ip_id);
+  F("dnsId", dns_id);
+  F("dnsFlags", dns_flags);
+  F("dnsQtype", dns_qtype);
+  F("direction", direction);
+  F("tunnel", tunnel);
+  F("nLayers", n_layers);
+  F("outer", outer);
+  F("inner", inner);
+#undef F
+  Napi::Object flags = Napi::Object::New(env);
+  flags.Set("carrier", static_cast<uint32_t>(kEvCarrier));
+  flags.Set("plain", static_cast<uint32_t>(kEvPlain));
+  flags.Set("dnsQuery", static_cast<uint32_t>(kEvDnsQuery));
+  flags.Set("dnsAnswer", static_cast<uint32_t>(kEvDnsAnswer));
+  flags.Set("syn", static_cast<uint32_t>(kEvSyn));
+  flags.Set("synAck", static_cast<uint32_t>(kEvSynAck));
+  flags.Set("badOuter", static_cast<uint32_t>(kEvBadOuter));
+  flags.Set("badInner", static_cast<uint32_t>(kEvBadInner));
+  flags.Set("badIpv4", static_cast<uint32_t>(kEvBadIpv4));
+  flags.Set("pending", static_cast<uint32_t>(kEvPending));
+  e.Set("flagBits", flags);
+  return e;
+}
+
 void read_decode_options(const Napi::Object& o, DecodeOptions* d) {
   read_ports(o, "vxlanPorts", d->vxlan_ports, &d->n_vxlan);
   read_ports(o, "genevePorts", d->geneve_ports, &d->n_geneve);

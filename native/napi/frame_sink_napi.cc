@@ -24,6 +24,8 @@ class FrameSinkWrap : public Napi::ObjectWrap<FrameSinkWrap> {
   explicit FrameSinkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FrameSinkWrap>(info) {
     AnalyzerOptions opts;
     opts.max_records = 4096;
+    opts.record_bytes = true;
+    opts.events.enabled = true;
     if (info.Length() > 0 && info[0].IsObject()) {
       Napi::Object o = info[0].As<Napi::Object>();
       read_decode_options(o, &opts.decode);
@@ -69,11 +71,7 @@ class FrameSinkWrap : public Napi::ObjectWrap<FrameSinkWrap> {
     Napi::Object o = Napi::Object::New(env);
     o.Set("ids", ids);
     o.Set("counters", c);
-    const auto& recs = analyzer_->records();
-    o.Set("records", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(recs.data()),
-                                                 recs.size() * sizeof(BadFrameRecord)));
-    analyzer_->clear_records();
-    o.Set("recordsDropped", static_cast<double>(analyzer_->records_dropped()));
+    drain_analyzer(env, o, *analyzer_);
     return o;
   }
 

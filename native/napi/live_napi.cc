@@ -29,7 +29,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
                         InstanceMethod("removeInterface", &LiveCaptureWrap::RemoveInterface),
                         InstanceMethod("start", &LiveCaptureWrap::Start),
                         InstanceMethod("stop", &LiveCaptureWrap::Stop),
-                        InstanceMethod("flows", &LiveCaptureWrap::Flows)});
+                        InstanceMethod("flows", &LiveCaptureWrap::Flows),
+                        InstanceMethod("lostEvents", &LiveCaptureWrap::LostEvents)});
   }
 
   // new LiveCapture({batchMs, blockSize, blockCount, retireMs, promisc, vxlanPorts,
@@ -50,6 +51,9 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     if (o.Has("vnet")) opts.ring.want_vnet = o.Get("vnet").ToBoolean().Value();
     opts.analyzer.max_flows = opt_u32(o, "maxFlows", 65536, 1, 10000000);
     opts.max_records_per_batch = opt_u32(o, "maxRecords", 4096, 0, 1u << 20);
+    opts.analyzer.record_bytes = true;
+    opts.analyzer.events.enabled = !o.Has("events") || o.Get("events").ToBoolean().Value();
+    opts.analyzer.events.max_per_drain = opt_u32(o, "maxEvents", 65536, 0, 1u << 22);
     read_decode_options(o, &opts.analyzer.decode);
     if (o.Has("filter") && o.Get("filter").IsString())
       opts.filter = o.Get("filter").As<Napi::String>().Utf8Value();
@@ -69,6 +73,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
         // JavaScript is behind: this batch's counters are cumulative and the next
         // batch carries them; its bad-frame records are lost and counted.
         lost_records_ += raw->records.size();
+        lost_events_ += raw->events.size();
         delete raw;
       }
     });
@@ -100,9 +105,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     Napi::Float64Array r = Napi::Float64Array::New(env, b->ring.size());
     if (!b->ring.empty()) std::memcpy(r.Data(), b->ring.data(), b->ring.size() * sizeof(double));
     o.Set("ring", r);
-    o.Set("records", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(b->records.data()),
-                                                 b->records.size() * sizeof(BadFrameRecord)));
-    o.Set("recordsDropped", static_cast<double>(b->records_dropped));
+    set_drained(env, o, b->records, b->record_bytes, b->records_dropped, b->events, b->event_names,
+                b->events_dropped);
     Napi::Array gone = Napi::Array::New(env, b->gone.size());
     for (size_t i = 0; i < b->gone.size(); i++) {
       Napi::Object g = Napi::Object::New(env);
@@ -117,7 +121,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   Napi::Value AddInterface(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
-      throw Napi::TypeError::New(env, "addInterface(id, ifindex, arphrd, netnsPath?, fanout?)");
+      throw Napi::TypeError::New(env, "addInterface(id, ifindex, arphrd, netnsPath?, fanout?, overlay?)");
     if (!live_ || stopped_) throw Napi::Error::New(env, "capture stopped");
     std::string ns;
     if (info.Length() > 3 && info[3].IsString()) ns = info[3].As<Napi::String>().Utf8Value();
@@ -128,12 +132,13 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     } else if (info.Length() > 4 && info[4].IsNumber()) {
       fanout = info[4].As<Napi::Number>().Int32Value() & 0xffff;
     }
+    const bool overlay = info.Length() > 5 && info[5].ToBoolean().Value();
     std::string err;
     int joined = -1;
     if (!live_->add_interface(info[0].As<Napi::Number>().Uint32Value(),
                               info[1].As<Napi::Number>().Int32Value(),
                               static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value()), ns,
-                              fanout, &joined, &err)) {
+                              fanout, overlay, &joined, &err)) {
       Napi::Error e = Napi::Error::New(env, err);
       e.Set("code", err.find("CAP_NET_RAW") != std::string::npos ? "EPERM" : "ECAPTURE");
       throw e;
@@ -172,6 +177,11 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     return flows_array(env, live_->analyzer().flows());
   }
 
+  // Correlation events in batches JavaScript could not take (queue full).
+  Napi::Value LostEvents(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(lost_events_));
+  }
+
   void Shutdown() {
     if (live_ && !stopped_) {
       live_->stop();
@@ -184,6 +194,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   std::unique_ptr<LiveCapture> live_;
   bool stopped_ = false;
   std::atomic<uint64_t> lost_records_{0};
+  std::atomic<uint64_t> lost_events_{0};
 };
 
 }  // namespace

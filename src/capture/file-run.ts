@@ -12,7 +12,12 @@ import {
   type FileStats,
   type NativeFlow,
 } from '../native/analyzer.js';
+import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
+import { roleFromName } from '../host/links.js';
+import type { CorrelationSnapshot } from '../model/correlation.js';
+import { eventsOf, recordsOf } from '../native/drain.js';
 import { decodeRecords, type DecodedRecord } from '../output/records.js';
+import { interfaceNames } from '../output/report.js';
 
 export interface FileRun {
   path: string;
@@ -26,6 +31,8 @@ export interface FileRun {
   stats: FileStats;
   /** The file ended mid-record: what was read is reported, with this warning. */
   cutShort: string | null;
+  /** Correlation over the whole file (null when not asked for). */
+  correlation: CorrelationSnapshot | null;
   /** Corrupt content after some frames, or a -w failure: reported, then exit 2. */
   error: string | null;
   warnings: string[];
@@ -38,6 +45,7 @@ export class InputError extends Error {}
 
 /** topFlows: only the most frequent flows are wanted (a text report); 0 or absent: all. */
 export function analyzeFile(path: string, options: FileAnalysisOptions & { topFlows?: number }): FileRun {
+  const correlateOn = options.events === true;
   let fa;
   try {
     fa = openFileAnalysis(path, options);
@@ -48,9 +56,31 @@ export function analyzeFile(path: string, options: FileAnalysisOptions & { topFl
   const badFrames: DecodedRecord[] | null = options.listBad ? [] : null;
   let cutShort: string | null = null;
   let error: string | null = null;
+  // Correlation over capture time: roles come from pcapng interface names (a file carries
+  // no link kinds), and no host facts apply (the capture may come from another node).
+  let counters: Float64Array = new Float64Array(0);
+  const correlator = correlateOn
+    ? new Correlator({
+        layout,
+        interfaces: () => fileInterfaces(path, fa.interfaces(), Math.floor(counters.length / layout.counterStride)),
+        counters: (id) => counters.subarray(id * layout.counterStride, (id + 1) * layout.counterStride),
+        kernel: null,
+        facts: { kernel: null, hypervisor: null, nat: {} },
+        live: false,
+        guessesOffload: true,
+        maxFlows: options.maxFlows ?? 65536,
+      })
+    : null;
   for (;;) {
     const r = fa.step(STEP_FRAMES);
-    if (badFrames) for (const rec of decodeRecords(fa.takeRecords(), layout.record)) badFrames.push(rec);
+    if (correlator) {
+      const d = fa.takeDrain();
+      const recs = recordsOf(d);
+      if (badFrames) for (const rec of recs) badFrames.push(rec);
+      counters = fa.counters();
+      correlator.add(eventsOf(d), recs);
+      if (correlator.newestNs > 0) correlator.tick(correlator.newestNs);
+    } else if (badFrames) for (const rec of decodeRecords(fa.takeRecords(), layout.record)) badFrames.push(rec);
     if (r.status === 'more') continue;
     if (r.status === 'truncated') cutShort = r.message;
     if (r.status === 'error') error = r.message;
@@ -58,6 +88,8 @@ export function analyzeFile(path: string, options: FileAnalysisOptions & { topFl
   }
   const finishError = fa.finish();
   if (finishError && !error) error = finishError;
+  counters = fa.counters();
+  const correlation = correlator ? correlator.tick(correlator.newestNs, true) : null;
   const stats = fa.stats();
   const warnings: string[] = [];
   if (cutShort) warnings.push(cutShort);
@@ -80,5 +112,23 @@ export function analyzeFile(path: string, options: FileAnalysisOptions & { topFl
     cutShort,
     error,
     warnings,
+    correlation,
   };
+}
+
+/** The interfaces of a capture file for correlation: roles from their names (domain.md). */
+function fileInterfaces(path: string, ifaces: FileInterface[], count: number): PipelineInterface[] {
+  const names = interfaceNames(path, ifaces, Math.max(count, ifaces.length));
+  return names.map((label, id) => ({
+    id,
+    label,
+    name: label,
+    namespace: 'file',
+    role: roleFromName(ifaces[id]?.name ?? '') ?? 'other',
+    kind: null,
+    driver: null,
+    txChecksumOffload: null,
+    vxlan: null,
+    captureDrops: 0,
+  }));
 }

@@ -10,9 +10,9 @@ import { createRequire } from 'node:module';
 import { ReplaySubject, Subject, type Observable } from 'rxjs';
 
 import { listLinks, selectInterfaces } from '../host/links.js';
-import { nativeLayout, type NativeFlow } from '../native/analyzer.js';
+import type { NativeFlow } from '../native/analyzer.js';
+import { eventsOf, recordsOf } from '../native/drain.js';
 import { createFrameSink, type FrameSink, type FrameSinkOptions } from '../native/frame-sink.js';
-import { decodeRecords } from '../output/records.js';
 import {
   CaptureError,
   capturedInterfaceOf,
@@ -141,8 +141,10 @@ export class LibpcapSource implements CaptureSource {
       ids: b.ids,
       counters: b.counters,
       ring: new Float64Array(b.ids.length * 3),
-      records: decodeRecords(b.records, nativeLayout().record),
+      records: recordsOf(b),
       recordsDropped: b.recordsDropped,
+      events: eventsOf(b),
+      wallNs: Date.now() * 1e6,
     };
     this.subject.next(batch);
     return batch;

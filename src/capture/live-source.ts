@@ -8,17 +8,18 @@
  */
 import { ReplaySubject, Subject, type Observable } from 'rxjs';
 
-import { listLinks, netnsIdentity, selectInterfaces, type Link } from '../host/links.js';
-import { nativeLayout, type NativeFlow } from '../native/analyzer.js';
+import { interfaceRole, listLinks, netnsIdentity, selectInterfaces, type Link } from '../host/links.js';
+import type { NativeFlow } from '../native/analyzer.js';
+import { eventsOf, recordsOf } from '../native/drain.js';
 import { nativeListLinks } from '../native/host.js';
 import {
   LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, openBadFrameFile, type BadFrameFileStats, type NativeBadFrameFile,
 } from '../native/bad-frame-file.js';
 import { createLiveCapture, type LiveCaptureOptions, type NativeLiveBatch, type NativeLiveCapture } from '../native/live.js';
-import { decodeRecords } from '../output/records.js';
 import {
   CaptureError,
   capturedInterfaceOf,
+  isOverlayRole,
   type CaptureSource,
   type CapturedInterface,
   type SourceBatch,
@@ -219,8 +220,10 @@ export class LiveSource implements CaptureSource {
       ids: b.ids,
       counters: b.counters,
       ring: b.ring,
-      records: decodeRecords(b.records, nativeLayout().record),
+      records: recordsOf(b),
       recordsDropped: b.recordsDropped,
+      events: eventsOf(b),
+      wallNs: Date.now() * 1e6,
     };
     this.subject.next(batch);
     const done = this.stopping ? this.finals[engine] : undefined;
@@ -234,11 +237,12 @@ export class LiveSource implements CaptureSource {
   /** Opens the interface's ring on every engine, joined in one fanout group. */
   private attach(id: number, link: Link, netns: string | undefined): void {
     const [first, ...rest] = this.natives;
-    const group = first.addInterface(id, link.ifindex, link.arphrd, netns, rest.length > 0 ? 'new' : undefined);
+    const overlay = isOverlayRole(interfaceRole(link));
+    const group = first.addInterface(id, link.ifindex, link.arphrd, netns, rest.length > 0 ? 'new' : undefined, overlay);
     const opened: NativeLiveCapture[] = [first];
     try {
       for (const n of rest) {
-        n.addInterface(id, link.ifindex, link.arphrd, netns, group);
+        n.addInterface(id, link.ifindex, link.arphrd, netns, group, overlay);
         opened.push(n);
       }
     } catch (err) {

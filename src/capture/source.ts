@@ -7,6 +7,7 @@ import type { Observable } from 'rxjs';
 
 import { interfaceRole, type InterfaceRole, type Link } from '../host/links.js';
 import type { NativeFlow } from '../native/analyzer.js';
+import type { EventBatch } from '../native/events.js';
 import type { DecodedRecord } from '../output/records.js';
 
 export interface CapturedInterface {
@@ -38,6 +39,10 @@ export interface SourceBatch {
   ring: Float64Array;
   records: DecodedRecord[];
   recordsDropped: number;
+  /** Correlation events of this batch (carriers, overlay packets, DNS, SYN). */
+  events: EventBatch;
+  /** Wall-clock time the batch was taken (ns since the epoch; capture time for files). */
+  wallNs: number;
 }
 
 export interface SourceCapabilities {
@@ -87,6 +92,11 @@ export function capturedInterfaceOf(link: Link, id: number, namespace: string): 
     attached: false,
     detachReason: null,
   };
+}
+
+/** Overlay devices: their packets are the decapsulated side of carriers (correlation). */
+export function isOverlayRole(role: InterfaceRole): boolean {
+  return role === 'vxlan' || role === 'geneve' || role === 'ipip';
 }
 
 /** tx-checksum-* features of a link: is transmit checksum offload on (null: unknown)? */

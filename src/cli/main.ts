@@ -43,6 +43,7 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
     listBad: opts.list,
     write: opts.write ?? undefined,
     overwrite: true,
+    events: true,
     // The text report shows the top flows only: the rest need not be converted.
     topFlows: opts.json ? 0 : opts.top,
   });

@@ -146,7 +146,7 @@ const IPIP_NAME = /^tunl0$/;
 const BRIDGE_NAME = /^(cni0|cbr0|docker0)$/;
 const POD_VETH_NAME = /^(veth|cali|lxc)/;
 
-function roleFromName(name: string): InterfaceRole | null {
+export function roleFromName(name: string): InterfaceRole | null {
   if (VXLAN_NAME.test(name)) return 'vxlan';
   if (GENEVE_NAME.test(name)) return 'geneve';
   if (IPIP_NAME.test(name)) return 'ipip';

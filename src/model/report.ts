@@ -3,7 +3,12 @@
  * ReportDocument; the text report renders the same object. Bump REPORT_VERSION on any
  * incompatible change.
  */
+import type { CorrelationSnapshot } from './correlation.js';
+import type { Finding } from './findings.js';
 import type { KindName, LayerName, MalformedReason, TunnelName } from './verdict.js';
+
+/** The parts of a CorrelationSnapshot a report carries (rates and bad flows are live views). */
+export type ReportCorrelation = Pick<CorrelationSnapshot, 'peers' | 'flows' | 'flowsEvicted' | 'eventsDropped' | 'dns' | 'syn' | 'kernel'>;
 
 export const REPORT_VERSION = 1;
 
@@ -153,6 +158,11 @@ export interface ReportDocument {
   flowsEvicted: number;
   /** Present with --list: every frame with a bad checksum, in file order. */
   badFrames?: BadFrameReport[];
+  /** What the diagnosis concluded (issue 4), most severe first. */
+  findings?: Finding[];
+  /** Correlation over the whole capture: peers (underlay vs overlay), carrier flows,
+   * DNS and TCP SYN symptoms, the kernel's counters. */
+  correlation?: ReportCorrelation;
   /**
    * Path of the -w output and how many frames with a bad checksum went there. Live only:
    * contextFrames (--context) were written around them, contextSkipped were left out to

@@ -2,6 +2,8 @@
  * Typed view of the decoder and offline-analysis part of the addon
  * (native/napi/analyzer_napi.cc).
  */
+import type { NativeDrain } from './drain.js';
+import type { EventLayout } from './events.js';
 import { loadAddon } from './addon.js';
 
 export interface DecodeOptions {
@@ -83,6 +85,9 @@ export interface RecordLayout {
   bLooksPartial: number;
   bFound: number;
   bExpected: number;
+  bOffset: number;
+  bytesOff: number;
+  bytesLen: number;
 }
 
 /** Offsets within one entry of FileAnalysis.flowsPacked() (native BadFlow). */
@@ -125,6 +130,7 @@ export interface NativeLayout {
   malformedNames: string[];
   record: RecordLayout;
   flow: FlowLayout;
+  event: EventLayout;
 }
 
 export interface FileInterface {
@@ -180,6 +186,8 @@ export interface FileAnalysisOptions extends DecodeOptions {
   maxFlows?: number;
   listBad?: boolean;
   write?: string;
+  /** Correlation events and bad-frame bytes (takeDrain()); decodes on one thread. */
+  events?: boolean;
   overwrite?: boolean;
 }
 
@@ -197,6 +205,8 @@ export interface FileAnalysis {
    */
   flowsPacked(limit?: number): Buffer;
   takeRecords(): Buffer;
+  /** Records with their bytes and the correlation events since the last call. */
+  takeDrain(): NativeDrain;
   stats(): FileStats;
 }
 

@@ -4,6 +4,7 @@
  */
 import { loadAddon } from './addon.js';
 import type { NativeFlow } from './analyzer.js';
+import type { NativeDrain } from './drain.js';
 
 export interface FrameSinkOptions {
   vxlanPorts?: number[];
@@ -14,11 +15,9 @@ export interface FrameSinkOptions {
   guessOffload?: boolean;
 }
 
-export interface FrameSinkBatch {
+export interface FrameSinkBatch extends NativeDrain {
   ids: Uint32Array;
   counters: Float64Array;
-  records: Buffer;
-  recordsDropped: number;
 }
 
 export interface FrameSink {

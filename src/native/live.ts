@@ -5,6 +5,7 @@
 import { loadAddon } from './addon.js';
 import type { NativeFlow } from './analyzer.js';
 import type { NativeBadFrameFile } from './bad-frame-file.js';
+import type { NativeDrain } from './drain.js';
 
 export interface LiveCaptureOptions {
   batchMs?: number;
@@ -26,10 +27,13 @@ export interface LiveCaptureOptions {
   writer?: NativeBadFrameFile;
   /** --context N (0..64): frames of the same flow written before and after each bad one. */
   context?: number;
+  /** Correlation events (default true); maxEvents per batch, more are counted. */
+  events?: boolean;
+  maxEvents?: number;
 }
 
 /** One batch from the capture thread; counters are cumulative per interface id. */
-export interface NativeLiveBatch {
+export interface NativeLiveBatch extends NativeDrain {
   seq: number;
   monoNs: bigint;
   ids: Uint32Array;
@@ -37,9 +41,6 @@ export interface NativeLiveBatch {
   counters: Float64Array;
   /** ids.length * 3: ring packets, drops, freezes (cumulative). */
   ring: Float64Array;
-  /** Packed BadFrameRecords (see output/records.ts). */
-  records: Buffer;
-  recordsDropped: number;
   gone: Array<{ id: number; reason: string }>;
 }
 
@@ -49,7 +50,9 @@ export interface NativeLiveCapture {
    * `fanout`: 'new' starts a PACKET_FANOUT group (hash) and returns its id; a number
    * joins that group (another capture's ring on the same interface). Returns -1 without.
    */
-  addInterface(id: number, ifindex: number, arphrd: number, netnsPath?: string, fanout?: 'new' | number): number;
+  addInterface(id: number, ifindex: number, arphrd: number, netnsPath?: string, fanout?: 'new' | number, overlay?: boolean): number;
+  /** Correlation events in batches JavaScript could not take (queue full). */
+  lostEvents(): number;
   removeInterface(id: number): void;
   start(): void;
   /** Joins the capture thread; the final batch follows asynchronously. Returns records lost to a full queue. */

@@ -20,6 +20,8 @@ export interface DecodedRecord {
   inner: Endpoint | null;
   checksums: BadChecksum[];
   direction: Direction | null;
+  /** The captured bytes (at most the first 4096) when the source kept them. */
+  bytes: Uint8Array | null;
 }
 
 /** sll_pkttype (linux/if_packet.h) as words; null when unknown (capture files). */
@@ -37,7 +39,7 @@ export function endpointFromNative(e: NativeEndpoint): Endpoint {
   };
 }
 
-export function badChecksumFromNative(b: NativeBadChecksum): BadChecksum {
+export function badChecksumFromNative(b: NativeBadChecksum & { offset?: number }): BadChecksum {
   return {
     layer: LAYERS[b.depth === 0 ? 0 : 1],
     depth: b.depth,
@@ -45,6 +47,7 @@ export function badChecksumFromNative(b: NativeBadChecksum): BadChecksum {
     found: b.found,
     expected: b.expected,
     looksLikeOffload: b.looksPartial,
+    ...(b.offset !== undefined ? { offset: b.offset } : {}),
   };
 }
 
@@ -64,7 +67,7 @@ function endpointAt(buf: Buffer, off: number, L: RecordLayout): Endpoint | null 
 }
 
 /** The records are little-endian structs written by this host: read them as such. */
-export function decodeRecords(buf: Buffer, L: RecordLayout): DecodedRecord[] {
+export function decodeRecords(buf: Buffer, L: RecordLayout, bytes?: Buffer): DecodedRecord[] {
   const out: DecodedRecord[] = [];
   for (let off = 0; off + L.size <= buf.length; off += L.size) {
     const hasInner = buf.readUInt8(off + L.hasInner) !== 0;
@@ -79,6 +82,7 @@ export function decodeRecords(buf: Buffer, L: RecordLayout): DecodedRecord[] {
           looksPartial: buf.readUInt8(b + L.bLooksPartial) !== 0,
           found: buf.readUInt16LE(b + L.bFound),
           expected: buf.readUInt16LE(b + L.bExpected),
+          offset: buf.readUInt32LE(b + L.bOffset),
         }),
       );
     }
@@ -94,9 +98,18 @@ export function decodeRecords(buf: Buffer, L: RecordLayout): DecodedRecord[] {
       inner: hasInner ? endpointAt(buf, off + L.inner, L) : null,
       checksums,
       direction: DIRECTIONS[buf.readUInt8(off + L.direction)] ?? null,
+      bytes: recordBytes(buf, off, L, bytes),
     });
   }
   return out;
+}
+
+function recordBytes(buf: Buffer, off: number, L: RecordLayout, bytes: Buffer | undefined): Uint8Array | null {
+  const len = buf.readUInt32LE(off + L.bytesLen);
+  if (!bytes || len === 0) return null;
+  const start = buf.readUInt32LE(off + L.bytesOff);
+  if (start + len > bytes.length) return null;
+  return Uint8Array.prototype.slice.call(bytes, start, start + len);
 }
 
 /** VXLAN and Geneve carry a VNI; IP-in-IP does not. */

@@ -3,6 +3,7 @@
  * of any source (a capture file, a live capture). The text report and --json both
  * render this one object, so they cannot disagree.
  */
+import type { CorrelationSnapshot } from '../model/correlation.js';
 import * as path from 'node:path';
 
 import { formatTimeNs } from '../model/addr.js';
@@ -41,6 +42,8 @@ export interface ReportInput {
   badFrames: DecodedRecord[] | null;
   /** Live sources count outgoing frames. */
   live: boolean;
+  /** The final correlation snapshot, when correlation ran. */
+  correlation?: CorrelationSnapshot | null;
 }
 
 /** pcapng if_name; else the file's name, with #N when the file has several interfaces. */
@@ -190,6 +193,11 @@ export function buildReport(input: ReportInput, tool: ToolInfo): ReportDocument 
   };
   if (input.flowCount !== undefined && input.flowCount > input.flows.length) doc.flowCount = input.flowCount;
   if (input.badFrames) doc.badFrames = input.badFrames.map((r) => badFrameReport(r, names));
+  if (input.correlation) {
+    const c = input.correlation;
+    doc.findings = c.findings;
+    doc.correlation = { peers: c.peers, flows: c.flows, flowsEvicted: c.flowsEvicted, eventsDropped: c.eventsDropped, dns: c.dns, syn: c.syn, kernel: c.kernel };
+  }
   return doc;
 }
 
@@ -216,5 +224,6 @@ export function fileReportInput(run: FileRun): ReportInput {
     flowsEvicted: run.stats.flowsEvicted,
     badFrames: run.badFrames,
     live: false,
+    correlation: run.correlation,
   };
 }

@@ -3,6 +3,7 @@
  * table of layer x protocol, then the flows with bad checksums, then notes.
  */
 import { hex16 } from '../model/addr.js';
+import { renderCorrelation, renderFindings } from './text-findings.js';
 import type { BadChecksum, BadFrameReport, Endpoint, FlowReport, InterfaceReport, ReportDocument } from '../model/report.js';
 
 const LINKTYPE_NAMES: Record<number, string> = {
@@ -103,6 +104,7 @@ export function renderText(doc: ReportDocument, opts: { maxFlows: number }): str
   }
   out.push(`checksum engine: ${doc.tool.checksumPath}`);
   out.push('');
+  if (doc.findings) out.push(...renderFindings(doc.findings));
   const live = s.kind === 'live';
   for (const i of doc.interfaces) {
     const lt = i.namespace !== undefined ? liveDescription(i) : LINKTYPE_NAMES[i.linktype] ?? `link type ${i.linktype}`;
@@ -129,6 +131,7 @@ export function renderText(doc: ReportDocument, opts: { maxFlows: number }): str
     }
     out.push('');
   }
+  if (doc.correlation) out.push(...renderCorrelation(doc.correlation));
   const flowCount = doc.flowCount ?? doc.flows.length;
   if (flowCount === 0) {
     out.push('No bad checksums.');

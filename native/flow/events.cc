@@ -1,0 +1,192 @@
+// \summary: Per-frame observations for correlation (see events.h).
+#include "flow/events.h"
+
+#include <cstring>
+
+namespace csumtop {
+
+namespace {
+
+constexpr uint8_t kUdp = 17;
+constexpr uint8_t kTcp = 6;
+constexpr uint16_t kDnsPort = 53;
+constexpr uint8_t kTcpSyn = 0x02;
+constexpr uint8_t kTcpAck = 0x10;
+
+inline uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline uint32_t be32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+
+// A word-at-a-time multiply-xorshift hash: the keys are computed for every carrier, so
+// FNV's byte loop (bad_flows.cc, for the rare bad frames) would cost too much here.
+struct Hasher {
+  uint64_t h = 0x9e3779b97f4a7c15ull;
+  void word(uint64_t w) {
+    h ^= w + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+  }
+  void bytes(const uint8_t* p, size_t n) {
+    for (; n >= 8; p += 8, n -= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      word(w);
+    }
+    uint64_t w = 0;
+    std::memcpy(&w, p, n);
+    word(w ^ (uint64_t{n} << 56));
+  }
+  // 53 bits: exact as a JavaScript number; never 0 (0 means "no key").
+  double key() const {
+    uint64_t v = (h ^ (h >> 29)) & ((1ull << 53) - 1);
+    return static_cast<double>(v ? v : 1);
+  }
+};
+
+void hash_endpoint(Hasher* hs, const FlowEndpoint& e) {
+  hs->word(uint64_t{e.family} | uint64_t{e.proto} << 8 | uint64_t{e.has_ports} << 16 |
+           uint64_t{e.sport} << 24 | uint64_t{e.dport} << 40);
+  const size_t n = e.family == 6 ? 16 : 4;
+  hs->bytes(e.src, n);
+  hs->bytes(e.dst, n);
+}
+
+}  // namespace
+
+bool parse_dns(const uint8_t* p, uint32_t len, uint16_t* id, uint16_t* flags, uint16_t* qtype,
+               std::string* name) {
+  // RFC 1035 4.1.1: a 12-byte header; QDCOUNT is 1 in practice for queries and answers.
+  if (len < 12) return false;
+  *id = be16(p);
+  *flags = be16(p + 2);
+  const uint16_t qdcount = be16(p + 4);
+  if (qdcount == 0 || ((*flags >> 11) & 0xf) > 5) return false;  // opcodes 0..5 are assigned
+  uint32_t off = 12;
+  name->clear();
+  // RFC 1035 3.1: labels of at most 63 bytes, names of at most 255 bytes; a question
+  // name is never compressed in practice, and a pointer ends parsing here.
+  for (uint32_t total = 0;;) {
+    if (off >= len) return false;
+    const uint8_t l = p[off++];
+    if (l == 0) break;
+    if (l > 63 || off + l > len) return false;
+    total += l + 1u;
+    if (total > 255) return false;
+    if (!name->empty()) name->push_back('.');
+    for (uint32_t i = 0; i < l; i++) {
+      const uint8_t c = p[off + i];
+      if (c > 0x20 && c < 0x7f && c != '.' && c != '\\') {
+        name->push_back(static_cast<char>(c));
+      } else {  // dig's presentation format for other bytes (RFC 4343 2.1)
+        char esc[5] = {'\\', static_cast<char>('0' + c / 100), static_cast<char>('0' + c / 10 % 10),
+                       static_cast<char>('0' + c % 10), 0};
+        name->append(esc, 4);
+      }
+    }
+    off += l;
+  }
+  if (name->empty()) name->push_back('.');
+  if (off + 4 > len) return false;
+  *qtype = be16(p + off);
+  return true;
+}
+
+void EventBuffer::set_plain(uint32_t iface, bool on) {
+  if (iface >= plain_.size()) plain_.resize(iface + 1, 0);
+  plain_[iface] = on ? 1 : 0;
+}
+
+void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
+                          uint32_t iface, uint64_t ts_ns, uint64_t frame_number,
+                          uint8_t direction) {
+  if (!opts_.enabled || f.nlayers == 0 || f.unsupported_link) return;
+  const IpLayer& in = f.layer[f.nlayers - 1];
+  uint16_t flags = 0;
+  if (f.nlayers > 1 && f.layer[1].tunnel != kTunnelNone) {
+    flags |= kEvCarrier;
+  } else if (opts_.plain_everywhere || (iface < plain_.size() && plain_[iface])) {
+    flags |= kEvPlain;
+  }
+  // DNS and SYN only when the transport header was decoded (l4_offset set).
+  uint16_t dns_id = 0, dns_flags = 0, dns_qtype = 0;
+  bool dns = false;
+  if (in.proto == kUdp && in.l4_offset != 0 && (in.dport == kDnsPort || in.sport == kDnsPort) &&
+      in.is_fragment == 0) {
+    const uint32_t pay = in.l4_offset + 8;
+    if (pay < caplen) {
+      dns = parse_dns(data + pay, caplen - pay, &dns_id, &dns_flags, &dns_qtype, &scratch_name_);
+      if (dns) {
+        const bool qr = (dns_flags & 0x8000) != 0;
+        if (!qr && in.dport == kDnsPort) flags |= kEvDnsQuery;
+        else if (qr && in.sport == kDnsPort) flags |= kEvDnsAnswer;
+        else dns = false;
+      }
+    }
+  }
+  uint32_t seq = 0, ack = 0;
+  if (in.proto == kTcp && in.l4_offset != 0 && (in.tcp_flags & kTcpSyn)) {
+    flags |= (in.tcp_flags & kTcpAck) ? kEvSynAck : kEvSyn;
+    if (in.l4_offset + 12 <= caplen) {
+      seq = be32(data + in.l4_offset + 4);
+      ack = be32(data + in.l4_offset + 8);
+    }
+  }
+  if (!(flags & (kEvCarrier | kEvPlain | kEvDnsQuery | kEvDnsAnswer | kEvSyn | kEvSynAck))) return;
+  if (events_.size() >= opts_.max_per_drain) {
+    dropped_++;
+    return;
+  }
+  for (int i = 0; i < f.ncsum; i++) {
+    const CsumEntry& e = f.csum[i];
+    if (e.status == kStatusPending) flags |= kEvPending;
+    if (e.status != kStatusBad) continue;
+    if (e.looks_partial && opts_.partial_is_offload) {
+      flags |= kEvPending;
+      continue;
+    }
+    if (e.kind == kKindIPv4) flags |= kEvBadIpv4;
+    else flags |= e.depth == 0 ? kEvBadOuter : kEvBadInner;
+  }
+  events_.emplace_back();
+  FrameEvent& ev = events_.back();
+  std::memset(&ev, 0, sizeof ev);
+  ev.ts_ns = ts_ns;
+  ev.frame_number = frame_number;
+  ev.iface = iface;
+  ev.wirelen = wirelen;
+  ev.flags = flags;
+  ev.direction = direction;
+  ev.n_layers = f.nlayers;
+  ev.tunnel = f.nlayers > 1 ? f.layer[1].tunnel : static_cast<uint8_t>(kTunnelNone);
+  ev.vni = f.nlayers > 1 ? f.layer[1].vni : 0;
+  endpoint_of(f.layer[0], &ev.outer);
+  endpoint_of(in, &ev.inner);
+  ev.ip_id = in.ip_id;
+  ev.inner_len = in.ip_len;
+  ev.tcp_seq = seq;
+  ev.tcp_ack = ack;
+  Hasher m;
+  hash_endpoint(&m, ev.inner);
+  m.word(uint64_t{in.ip_id} | uint64_t{in.ip_len} << 16);
+  ev.match = m.key();
+  if (flags & kEvCarrier) {
+    Hasher h;
+    h.word(uint64_t{iface} | uint64_t{ev.tunnel} << 32 | uint64_t{ev.vni} << 40);
+    hash_endpoint(&h, ev.outer);
+    hash_endpoint(&h, ev.inner);
+    ev.flow = h.key();
+  }
+  if (dns) {
+    ev.dns_id = dns_id;
+    ev.dns_flags = dns_flags;
+    ev.dns_qtype = dns_qtype;
+    if (names_.size() + scratch_name_.size() <= opts_.max_name_bytes) {
+      ev.name_off = static_cast<uint32_t>(names_.size());
+      ev.name_len = static_cast<uint16_t>(scratch_name_.size());
+      names_ += scratch_name_;
+    }
+  }
+}
+
+}  // namespace csumtop

@@ -1,0 +1,110 @@
+// \summary: Per-frame observations for correlation (issue 4): VXLAN/Geneve carriers,
+// plain packets on overlay devices (to match against the carriers), DNS queries and
+// answers, TCP SYN and SYN-ACK. Fixed-size records in a reused buffer cross to
+// JavaScript once per batch (architecture.md, principle 1), never one call per frame.
+//
+// Every record carries two 53-bit keys computed here, so JavaScript can key its maps
+// with plain numbers instead of building strings per packet:
+//  - `match`: the innermost packet's identity as both sides of a decapsulation see it
+//    (addresses, protocol, IPv4 id, IP length, ports): the carrier on the underlay and
+//    the decapsulated packet on flannel.1 share it. This is the comparison engineers do
+//    by hand with two tcpdumps (domain.md, "The incident").
+//  - `flow`: the carrier flow (outer tuple, tunnel, VNI, inner tuple, interface).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "decode/frame.h"
+#include "flow/bad_flows.h"
+
+namespace csumtop {
+
+enum EventFlag : uint16_t {
+  kEvCarrier = 1u << 0,    // layer 0 carries a VXLAN/Geneve packet
+  kEvPlain = 1u << 1,      // a packet with no tunnel, on an interface that wants them
+  kEvDnsQuery = 1u << 2,   // innermost UDP to port 53 with QR clear (RFC 1035 4.1.1)
+  kEvDnsAnswer = 1u << 3,  // innermost UDP from port 53 with QR set
+  kEvSyn = 1u << 4,        // innermost TCP with SYN and no ACK
+  kEvSynAck = 1u << 5,     // innermost TCP with SYN and ACK
+  kEvBadOuter = 1u << 6,   // a bad transport checksum at layer 0
+  kEvBadInner = 1u << 7,   // a bad transport checksum below layer 0
+  kEvBadIpv4 = 1u << 8,    // a bad IPv4 header checksum at any layer
+  kEvPending = 1u << 9,    // a pending (offload) checksum in the frame
+};
+
+// Trivial (cleared with memset). Offsets are exported by the addon (layout().event).
+struct FrameEvent {
+  double match;  // 53-bit key (see above); 0 when the innermost layer has no IP
+  double flow;   // 53-bit key of the carrier flow; 0 for non-carriers
+  uint64_t ts_ns;
+  uint64_t frame_number;
+  uint32_t iface;
+  uint32_t wirelen;
+  uint32_t vni;
+  uint32_t inner_len;   // innermost IP length
+  uint32_t tcp_seq, tcp_ack;
+  uint32_t name_off;    // DNS question name in the batch's name buffer
+  uint16_t name_len;
+  uint16_t flags;       // EventFlag
+  uint16_t ip_id;       // innermost IPv4 identification
+  uint16_t dns_id;
+  uint16_t dns_flags;   // the DNS header's second 16 bits (QR, opcode, RCODE ...)
+  uint16_t dns_qtype;
+  uint8_t direction;    // sll_pkttype, 0xff unknown
+  uint8_t tunnel;       // how the innermost layer was reached
+  uint8_t n_layers;
+  uint8_t pad;
+  FlowEndpoint outer;   // layer 0
+  FlowEndpoint inner;   // innermost layer (same as outer without a tunnel)
+};
+
+struct EventOptions {
+  bool enabled = false;
+  // Emit kEvPlain for every frame without a tunnel on every interface (files with
+  // several interfaces, where roles are not known natively).
+  bool plain_everywhere = false;
+  // No kernel checksum status (files): a bad transport checksum whose field holds the
+  // pseudo-header sum is taken for transmit offload, not for a bad one (the report
+  // counts it as "looks like offload"), so symptoms are not attributed to it.
+  bool partial_is_offload = false;
+  uint32_t max_per_drain = 65536;  // beyond it events are counted in dropped()
+  uint32_t max_name_bytes = 1u << 20;
+};
+
+class EventBuffer {
+ public:
+  explicit EventBuffer(const EventOptions& opts) : opts_(opts) {}
+
+  // Marks an interface as an overlay device: its plain packets become kEvPlain events.
+  void set_plain(uint32_t iface, bool on);
+  void set_plain_everywhere(bool on) { opts_.plain_everywhere = on; }
+  // Looks at one decoded frame; appends an event when it is one of the kinds above.
+  void observe(const Frame& f, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
+               uint32_t iface, uint64_t ts_ns, uint64_t frame_number, uint8_t direction);
+
+  const std::vector<FrameEvent>& events() const { return events_; }
+  const std::string& names() const { return names_; }
+  void clear() {
+    events_.clear();
+    names_.clear();
+  }
+  uint64_t dropped() const { return dropped_; }
+  bool enabled() const { return opts_.enabled; }
+
+ private:
+  EventOptions opts_;
+  std::vector<FrameEvent> events_;
+  std::string names_;
+  std::string scratch_name_;  // the name being parsed (no allocation once grown)
+  std::vector<uint8_t> plain_;  // per interface id
+  uint64_t dropped_ = 0;
+};
+
+// The DNS header and first question of a UDP payload (RFC 1035 4.1.1, 4.1.2). Returns
+// false when the payload is not a plausible DNS message. The name is written in dotted
+// form (labels as printable ASCII, other bytes as \DDD like dig) into *name.
+bool parse_dns(const uint8_t* p, uint32_t len, uint16_t* id, uint16_t* flags, uint16_t* qtype,
+               std::string* name);
+
+}  // namespace csumtop

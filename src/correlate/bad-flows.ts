@@ -1,0 +1,73 @@
+/**
+ * Flows with bad checksums while capture runs, from the bad-frame records of each batch
+ * (the native bad-flow table is read only at the end): what the dashboard's flow pane
+ * and the JSON lines show, each with its latest frame as a sample (bytes and checksum
+ * offsets for the hex dump). Bounded; the least recently seen flow goes first.
+ */
+import type { BadFlowView } from '../model/correlation.js';
+import type { DecodedRecord } from '../output/records.js';
+import { formatTimeNs } from '../model/addr.js';
+import type { InterfaceDirectory } from './context.js';
+
+function endpointKey(e: DecodedRecord['outer']): string {
+  return e ? `${e.src}>${e.dst}/${e.proto}/${e.sport}/${e.dport}` : '-';
+}
+
+export class BadFlowTracker {
+  private readonly flows = new Map<string, BadFlowView>();
+  evicted = 0;
+
+  constructor(private readonly maxFlows = 4096) {}
+
+  add(records: DecodedRecord[], dir: InterfaceDirectory, names: (id: number) => string | null = () => null): void {
+    for (const r of records) {
+      const key = `${r.iface}|${endpointKey(r.outer)}|${r.tunnel}|${r.vni}|${endpointKey(r.inner)}`;
+      let f = this.flows.get(key);
+      const time = formatTimeNs(r.tsNs);
+      if (!f) {
+        const info = dir(r.iface);
+        const sent = r.direction === 'sent';
+        f = {
+          interface: info?.label ?? `#${r.iface}`,
+          namespace: info?.namespace ?? '',
+          peer: r.inner && r.outer ? (sent ? r.outer.dst : r.outer.src) : null,
+          outer: r.outer,
+          tunnel: r.tunnel,
+          vni: r.vni,
+          inner: r.inner,
+          dnsName: null,
+          count: 0,
+          badChecksums: [],
+          firstSeen: time,
+          lastSeen: time,
+          sample: null,
+        };
+        if (this.flows.size >= this.maxFlows) {
+          const oldest = this.flows.keys().next();
+          if (!oldest.done) this.flows.delete(oldest.value);
+          this.evicted++;
+        }
+      } else {
+        this.flows.delete(key);
+      }
+      this.flows.set(key, f);
+      f.count++;
+      f.lastSeen = time;
+      f.dnsName ??= names(r.frame);
+      for (const c of r.checksums) {
+        const name = `${c.layer}/${c.protocol}`;
+        if (!f.badChecksums.includes(name)) f.badChecksums.push(name);
+      }
+      f.sample = { frame: r.frame, time, checksums: r.checksums, bytes: r.bytes, wirelen: r.wirelen };
+    }
+  }
+
+  /** Most frames first. */
+  top(limit: number): BadFlowView[] {
+    return [...this.flows.values()].sort((a, b) => b.count - a.count).slice(0, limit);
+  }
+
+  clear(): void {
+    this.flows.clear();
+  }
+}

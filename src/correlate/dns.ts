@@ -1,0 +1,141 @@
+/**
+ * DNS query -> answer (RFC 1035 4.1.1: the answer repeats the query's id and question,
+ * from the server's port 53 to the client's port): unanswered queries, retries, latency
+ * and the query name. The same packet seen on several interfaces (pod veth, flannel.1,
+ * inside a carrier on eth0) is one query: copies share the native match key, while a
+ * retransmission carries a new IPv4 id. An answer inside a carrier with a bad checksum
+ * does not count as answered: the client's kernel drops that carrier.
+ */
+import type { DnsSummary, DnsTransaction } from '../model/correlation.js';
+import type { EventBatch, EventFlags } from '../native/events.js';
+import { isoOf, type InterfaceDirectory } from './context.js';
+import { attribute, isBad } from './symptoms.js';
+
+// RFC 1035 3.2.2 and the IANA registry, for the common ones; others print as numbers.
+const QTYPES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 65: 'HTTPS', 255: 'ANY' };
+const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+
+interface Txn {
+  view: DnsTransaction;
+  firstNs: number;
+  copies: Set<number>;
+  /** Decided: answered, or unanswered after the timeout. */
+  closed: boolean;
+}
+
+export interface DnsOptions {
+  /** A query unanswered this long is unanswered: glibc's resolv.conf default timeout is 5 s. */
+  timeoutNs: number;
+  maxTransactions: number;
+  maxListed: number;
+}
+
+export class DnsTracker {
+  private readonly open = new Map<string, Txn>();
+  private readonly lastUnanswered = new Map<string, number>();
+  private readonly latencies: number[] = [];
+  private readonly unansweredList: DnsTransaction[] = [];
+  private s = { queries: 0, answered: 0, unanswered: 0, retries: 0, attributed: 0 };
+  evicted = 0;
+
+  constructor(
+    private readonly F: EventFlags,
+    private readonly opts: DnsOptions = { timeoutNs: 5e9, maxTransactions: 65536, maxListed: 100 },
+  ) {}
+
+  add(ev: EventBatch, dir: InterfaceDirectory): void {
+    const F = this.F;
+    for (let i = 0; i < ev.count; i++) {
+      const flags = ev.flags(i);
+      if (flags & F.dnsQuery) this.query(ev, i, flags, dir);
+      else if (flags & F.dnsAnswer) this.answer(ev, i, flags, dir);
+    }
+  }
+
+  private query(ev: EventBatch, i: number, flags: number, dir: InterfaceDirectory): void {
+    const inner = ev.inner(i);
+    const key = `${inner.src}|${inner.sport}|${inner.dst}|${inner.dport}|${ev.dnsId(i)}`;
+    const match = ev.match(i);
+    let t = this.open.get(key);
+    if (!t) {
+      if (this.open.size >= this.opts.maxTransactions) {
+        this.evicted++;
+        return;
+      }
+      const name = ev.dnsName(i);
+      const qtype = QTYPES[ev.dnsQtype(i)] ?? String(ev.dnsQtype(i));
+      const ts = ev.tsNs(i);
+      t = {
+        view: {
+          client: inner.src, clientPort: inner.sport ?? 0, server: inner.dst, serverPort: inner.dport ?? 53, id: ev.dnsId(i),
+          name, qtype, queries: 1, answered: false, rcode: null, latencyMs: null, firstSeen: isoOf(ts), attributedTo: null,
+        },
+        firstNs: ts,
+        copies: new Set([match]),
+        closed: false,
+      };
+      this.open.set(key, t);
+      this.s.queries++;
+      // A new id for a name this client just failed to resolve is a retry (the stub
+      // resolver moved on to its next attempt).
+      const nameKey = `${inner.src}|${name}|${qtype}`;
+      const last = this.lastUnanswered.get(nameKey);
+      if (last !== undefined && ts - last < 30e9) this.s.retries++;
+    } else if (!t.copies.has(match)) {
+      t.copies.add(match);
+      t.view.queries++;
+      this.s.retries++;
+    }
+    if (isBad(flags, this.F)) t.view.attributedTo = attribute(t.view.attributedTo, ev, i, this.F, dir);
+  }
+
+  private answer(ev: EventBatch, i: number, flags: number, dir: InterfaceDirectory): void {
+    const inner = ev.inner(i);
+    const key = `${inner.dst}|${inner.dport}|${inner.src}|${inner.sport}|${ev.dnsId(i)}`;
+    const t = this.open.get(key);
+    if (!t) return;
+    if (isBad(flags, this.F)) {
+      t.view.attributedTo = attribute(t.view.attributedTo, ev, i, this.F, dir);
+      return;
+    }
+    if (t.view.answered) return;
+    t.view.answered = true;
+    t.view.rcode = RCODES[ev.dnsFlags(i) & 0xf] ?? String(ev.dnsFlags(i) & 0xf);
+    t.view.latencyMs = Math.round((ev.tsNs(i) - t.firstNs) / 1e4) / 100;
+    if (!t.closed) {
+      this.s.answered++;
+      this.latencies.push(t.view.latencyMs);
+      if (this.latencies.length > 4096) this.latencies.splice(0, this.latencies.length - 4096);
+    }
+  }
+
+  /** Queries older than the timeout are decided; answered ones are forgotten. */
+  advance(nowNs: number): void {
+    for (const [key, t] of this.open) {
+      if (nowNs - t.firstNs < this.opts.timeoutNs) continue;
+      this.open.delete(key);
+      if (t.view.answered || t.closed) continue;
+      t.closed = true;
+      this.s.unanswered++;
+      if (t.view.attributedTo) this.s.attributed++;
+      this.lastUnanswered.set(`${t.view.client}|${t.view.name}|${t.view.qtype}`, t.firstNs);
+      this.unansweredList.unshift(t.view);
+      if (this.unansweredList.length > this.opts.maxListed) this.unansweredList.pop();
+    }
+    if (this.lastUnanswered.size > 4096) this.lastUnanswered.clear();
+  }
+
+  flush(): void {
+    this.advance(Number.POSITIVE_INFINITY);
+  }
+
+  summary(): DnsSummary {
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    return {
+      ...this.s,
+      latencyP50Ms: sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : null,
+      latencyMaxMs: sorted.length ? sorted[sorted.length - 1] : null,
+      unansweredList: [...this.unansweredList],
+    };
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The correlation pipeline over the batches of any source (live or file): rates,
+ * carrier flows, cross-interface matching, DNS and SYN symptoms, bad flows, kernel
+ * counters and the diagnosis, folded into one CorrelationSnapshot per tick.
+ *
+ * Per-packet work stays native (events are fixed records, keys are precomputed); here
+ * each batch costs one pass over its events with Map lookups keyed by numbers.
+ */
+import { defer, filter, map, type Observable, type OperatorFunction } from 'rxjs';
+
+import type { CorrelationSnapshot } from '../model/correlation.js';
+import type { DecodedRecord } from '../output/records.js';
+import type { NativeLayout } from '../native/analyzer.js';
+import type { EventBatch } from '../native/events.js';
+import type { DiagnosisFacts, DiagnosisInput, InterfaceDiagnosis } from '../diagnose/input.js';
+import { FindingTracker } from '../diagnose/tracker.js';
+import { BadFlowTracker } from './bad-flows.js';
+import { CarrierFlowTable } from './carrier-flows.js';
+import { isoOf, type InterfaceDirectory } from './context.js';
+import { DnsTracker } from './dns.js';
+import type { KernelCounterTracker } from './kernel.js';
+import { CarrierMatcher } from './matcher.js';
+import { RateTracker, type CounterSample } from './rates.js';
+import { SynTracker } from './syn.js';
+
+/** An interface as the pipeline sees it (ids are the source's). */
+export interface PipelineInterface {
+  id: number;
+  label: string;
+  name: string;
+  namespace: string;
+  role: string;
+  kind: string | null;
+  driver: string | null;
+  txChecksumOffload: boolean | null;
+  vxlan: { port: number | null; udpCsum: boolean | null } | null;
+  captureDrops: number;
+}
+
+export interface PipelineContext {
+  layout: NativeLayout;
+  interfaces: () => PipelineInterface[];
+  counters: (id: number) => Float64Array;
+  kernel: KernelCounterTracker | null;
+  facts: DiagnosisFacts;
+  live: boolean;
+  guessesOffload: boolean;
+  maxFlows: number;
+  /** Carrier/overlay match window (default 1 s). */
+  matchWindowNs?: number;
+  dnsTimeoutNs?: number;
+  synTimeoutNs?: number;
+  /** How long a finding stays after its evidence stopped growing (default 10 s). */
+  holdNs?: number;
+}
+
+const BAD = 1;
+
+export class Correlator {
+  private readonly rates: RateTracker;
+  private readonly flows: CarrierFlowTable;
+  private readonly matcher: CarrierMatcher;
+  private readonly dns: DnsTracker;
+  private readonly syn: SynTracker;
+  private readonly bad = new BadFlowTracker();
+  private readonly findings: FindingTracker;
+  private readonly badReceived = new Map<number, number>();
+  private eventsDropped = 0;
+  private lastNs = 0;
+
+  constructor(private readonly ctx: PipelineContext) {
+    const F = ctx.layout.event.flagBits;
+    this.rates = new RateTracker(ctx.layout);
+    this.flows = new CarrierFlowTable(ctx.maxFlows, F);
+    this.matcher = new CarrierMatcher(F, { windowNs: ctx.matchWindowNs ?? 1e9, maxPending: 262144 });
+    this.dns = new DnsTracker(F, { timeoutNs: ctx.dnsTimeoutNs ?? 5e9, maxTransactions: 65536, maxListed: 100 });
+    this.syn = new SynTracker(F, { timeoutNs: ctx.synTimeoutNs ?? 3.5e9, maxAttempts: 65536, maxListed: 100 });
+    this.findings = new FindingTracker(ctx.holdNs ?? 10e9);
+  }
+
+  private directory(): InterfaceDirectory {
+    const byId = new Map(this.ctx.interfaces().map((i) => [i.id, i]));
+    for (const i of byId.values()) if (i.role === 'vxlan' || i.role === 'geneve' || i.role === 'ipip') this.matcher.setOverlay(i.namespace, i.label);
+    return (id) => {
+      const i = byId.get(id);
+      return i ? { label: i.label, namespace: i.namespace, overlay: i.role === 'vxlan' || i.role === 'geneve' || i.role === 'ipip' } : undefined;
+    };
+  }
+
+  /** One batch's events and bad-frame records. */
+  add(events: EventBatch, records: DecodedRecord[]): void {
+    const dir = this.directory();
+    this.eventsDropped = Math.max(this.eventsDropped, events.dropped);
+    this.matcher.add(events, dir);
+    this.flows.add(events, dir);
+    this.dns.add(events, dir);
+    this.syn.add(events, dir);
+    this.bad.add(records, dir);
+    for (const r of records) {
+      if (r.direction === 'sent') continue;
+      const l4 = r.checksums.filter((c) => c.protocol !== 'ipv4').length;
+      if (l4 > 0) this.badReceived.set(r.iface, (this.badReceived.get(r.iface) ?? 0) + l4);
+    }
+    if (events.count > 0) this.lastNs = Math.max(this.lastNs, events.tsNs(events.count - 1));
+  }
+
+  /** Events lost on the way (queue full) beyond what batches report. */
+  addDropped(n: number): void {
+    this.eventsDropped += n;
+  }
+
+  private diagnosisInterfaces(): InterfaceDiagnosis[] {
+    const L = this.ctx.layout;
+    const slot = (layer: number, kind: number, status: number): number => L.csumBase + (layer * L.numKinds + kind) * L.numStatus + status;
+    const sumStatus = (c: Float64Array, status: number): number => {
+      let s = 0;
+      for (let layer = 0; layer < L.numLayers; layer++) for (let kind = 0; kind < L.numKinds; kind++) s += c[slot(layer, kind, status)];
+      return s;
+    };
+    return this.ctx.interfaces().map((i) => {
+      const c = this.ctx.counters(i.id);
+      let badIpv4 = 0;
+      for (let layer = 0; layer < L.numLayers; layer++) badIpv4 += c[slot(layer, 0, BAD)];
+      return {
+        label: i.label,
+        name: i.name,
+        namespace: i.namespace,
+        role: i.role,
+        kind: i.kind,
+        driver: i.driver,
+        txChecksumOffload: i.txChecksumOffload,
+        vxlan: i.vxlan,
+        frames: c[L.slots.frames],
+        captureDrops: i.captureDrops,
+        badIpv4,
+        badReceivedL4: this.badReceived.get(i.id) ?? 0,
+        pending: sumStatus(c, 4),
+        validated: sumStatus(c, 5),
+        looksPartial: c[L.slots.looksPartial],
+      };
+    });
+  }
+
+  /**
+   * Closes a tick at `nowNs` (wall clock live, capture time for files): windows close,
+   * timeouts fire, rules run. `final`: the capture ended; everything waiting is decided
+   * and the findings are all that ever held.
+   */
+  tick(nowNs: number, final = false): CorrelationSnapshot {
+    if (final) {
+      this.matcher.flush();
+      this.dns.flush();
+      this.syn.flush();
+    } else {
+      this.matcher.advance(nowNs);
+      this.dns.advance(nowNs);
+      this.syn.advance(nowNs);
+    }
+    const ifaces = this.ctx.interfaces();
+    const samples: CounterSample[] = ifaces.map((i) => ({ id: i.id, label: i.label, namespace: i.namespace, counters: this.ctx.counters(i.id) }));
+    const rates = this.rates.update({ second: Math.floor(nowNs / 1e9), samples });
+    const kernel = this.ctx.kernel ? this.ctx.kernel.sample() : [];
+    const peers = this.matcher.snapshot();
+    const dns = this.dns.summary();
+    const syn = this.syn.summary();
+    const input: DiagnosisInput = {
+      nowNs,
+      live: this.ctx.live,
+      peers,
+      interfaces: this.diagnosisInterfaces(),
+      kernel,
+      dns,
+      syn,
+      facts: this.ctx.facts,
+      guessesOffload: this.ctx.guessesOffload,
+    };
+    const active = this.findings.evaluate(input);
+    return {
+      time: isoOf(nowNs),
+      rates,
+      peers,
+      flows: this.flows.top(200),
+      badFlows: this.bad.top(200),
+      flowsEvicted: this.flows.evicted,
+      eventsDropped: this.eventsDropped + this.matcher.overflow,
+      dns,
+      syn,
+      kernel,
+      findings: final ? this.findings.all() : active,
+    };
+  }
+
+  /** Capture time of the newest event seen (files tick on it). */
+  get newestNs(): number {
+    return this.lastNs;
+  }
+}
+
+export type PipelineInput =
+  | { type: 'batch'; events: EventBatch; records: DecodedRecord[] }
+  | { type: 'tick'; nowNs: number; final?: boolean };
+
+/**
+ * The operator: batches and ticks in (one stream, in order), one snapshot per tick out.
+ * Ticks come from the caller's clock (interval() live, capture seconds for files), which
+ * makes the operator testable in virtual time.
+ */
+export function correlate(ctx: PipelineContext): OperatorFunction<PipelineInput, CorrelationSnapshot> {
+  return (source: Observable<PipelineInput>) =>
+    defer(() => {
+      const c = new Correlator(ctx);
+      return source.pipe(
+        map((item) => {
+          if (item.type === 'batch') {
+            c.add(item.events, item.records);
+            return null;
+          }
+          return c.tick(item.nowNs, item.final === true);
+        }),
+        filter((s): s is CorrelationSnapshot => s !== null),
+      );
+    });
+}

@@ -1,0 +1,103 @@
+/**
+ * Per-interface rates over 1 s, 10 s and 60 s windows, from the cumulative counters each
+ * tick carries (the native counter layout, never repeated here).
+ */
+import { defer, map, type OperatorFunction } from 'rxjs';
+
+import { KINDS, LAYERS } from '../model/verdict.js';
+import type { InterfaceRates } from '../model/correlation.js';
+import type { NativeLayout } from '../native/analyzer.js';
+import { SecondBuckets } from './windows.js';
+
+/** One interface's cumulative counters at a tick. */
+export interface CounterSample {
+  id: number;
+  label: string;
+  namespace: string;
+  counters: Float64Array;
+}
+
+export interface CounterTick {
+  /** Whole second of the time base this tick closes. */
+  second: number;
+  samples: CounterSample[];
+}
+
+const PENDING = 4;
+const VALIDATED = 5;
+const BAD = 1;
+
+interface Track {
+  prev: Float64Array | null;
+  packets: SecondBuckets;
+  bad: SecondBuckets;
+  pending: SecondBuckets;
+  validated: SecondBuckets;
+  byChecksum: Map<string, SecondBuckets>;
+}
+
+export class RateTracker {
+  private readonly tracks = new Map<number, Track>();
+  constructor(private readonly L: NativeLayout) {}
+
+  private statusSum(c: Float64Array, status: number): number {
+    const L = this.L;
+    let s = 0;
+    for (let layer = 0; layer < L.numLayers; layer++)
+      for (let kind = 0; kind < L.numKinds; kind++) s += c[L.csumBase + (layer * L.numKinds + kind) * L.numStatus + status];
+    return s;
+  }
+
+  update(tick: CounterTick): InterfaceRates[] {
+    const L = this.L;
+    const out: InterfaceRates[] = [];
+    for (const s of tick.samples) {
+      let t = this.tracks.get(s.id);
+      if (!t) {
+        t = { prev: null, packets: new SecondBuckets(), bad: new SecondBuckets(), pending: new SecondBuckets(), validated: new SecondBuckets(), byChecksum: new Map() };
+        this.tracks.set(s.id, t);
+      }
+      const c = s.counters;
+      const p = t.prev ?? new Float64Array(c.length);
+      const d = (slot: number): number => Math.max(0, c[slot] - p[slot]);
+      t.packets.add(tick.second, d(L.slots.frames));
+      t.bad.add(tick.second, d(L.slots.badFrames));
+      t.pending.add(tick.second, Math.max(0, this.statusSum(c, PENDING) - this.statusSum(p, PENDING)));
+      t.validated.add(tick.second, Math.max(0, this.statusSum(c, VALIDATED) - this.statusSum(p, VALIDATED)));
+      for (let layer = 0; layer < L.numLayers; layer++)
+        for (let kind = 0; kind < L.numKinds; kind++) {
+          const slot = L.csumBase + (layer * L.numKinds + kind) * L.numStatus + BAD;
+          const key = `${LAYERS[layer]}/${KINDS[kind]}`;
+          let b = t.byChecksum.get(key);
+          if (!b && c[slot] > 0) {
+            b = new SecondBuckets();
+            t.byChecksum.set(key, b);
+          }
+          b?.add(tick.second, d(slot));
+        }
+      t.prev = c.slice();
+      const badByChecksum: Record<string, ReturnType<SecondBuckets['windows']>> = {};
+      for (const [k, b] of t.byChecksum) badByChecksum[k] = b.windows();
+      out.push({
+        interface: s.label,
+        namespace: s.namespace,
+        packets: t.packets.windows(),
+        badFrames: t.bad.windows(),
+        badByChecksum,
+        pending: t.pending.windows(),
+        validated: t.validated.windows(),
+        badHistory: t.bad.history(),
+      });
+    }
+    return out;
+  }
+}
+
+/** The operator: counter ticks in, rates per interface out (one emission per tick). */
+export function rateWindows(L: NativeLayout): OperatorFunction<CounterTick, InterfaceRates[]> {
+  return (source) =>
+    defer(() => {
+      const tracker = new RateTracker(L);
+      return source.pipe(map((t) => tracker.update(t)));
+    });
+}

@@ -1,0 +1,30 @@
+/**
+ * Attribution shared by the DNS and SYN trackers: when a query, answer or SYN travelled
+ * in a carrier with a bad checksum, that carrier is the likely reason it went
+ * unanswered (the receiving kernel drops it: domain.md, "The incident").
+ */
+import type { Attribution } from '../model/correlation.js';
+import { PACKET_OUTGOING, type EventBatch, type EventFlags } from '../native/events.js';
+import type { InterfaceDirectory } from './context.js';
+
+export function badChecksumsOf(flags: number, F: EventFlags): string[] {
+  const out: string[] = [];
+  if (flags & F.badIpv4) out.push('ipv4');
+  if (flags & F.badOuter) out.push('outer/l4');
+  if (flags & F.badInner) out.push('inner/l4');
+  return out;
+}
+
+export function isBad(flags: number, F: EventFlags): boolean {
+  return (flags & (F.badOuter | F.badInner | F.badIpv4)) !== 0;
+}
+
+/** Adds event i (a bad carrier) to an attribution, creating it when null. */
+export function attribute(a: Attribution | null, ev: EventBatch, i: number, F: EventFlags, dir: InterfaceDirectory): Attribution {
+  const o = ev.outer(i);
+  const sent = ev.direction(i) === PACKET_OUTGOING;
+  const out = a ?? { peer: sent ? o.dst : o.src, interface: dir(ev.iface(i))?.label ?? `#${ev.iface(i)}`, checksums: [], frames: [] };
+  for (const c of badChecksumsOf(ev.flags(i), F)) if (!out.checksums.includes(c)) out.checksums.push(c);
+  if (out.frames.length < 16) out.frames.push(ev.frameNumber(i));
+  return out;
+}

@@ -1,0 +1,51 @@
+/**
+ * Everything the diagnosis rules weigh: the correlation results, per-interface facts
+ * and totals, the kernel's counters and the host facts. Built by the pipeline
+ * (src/correlate/pipeline.ts); the rules never read the system themselves.
+ */
+import type { DnsSummary, KernelCounterView, PeerCarriers, SynSummary } from '../model/correlation.js';
+import type { HypervisorFacts, KernelFacts, NatRulesAnalysis } from '../model/host-facts.js';
+
+export interface InterfaceDiagnosis {
+  label: string;
+  /** The device name alone (remedies name it). */
+  name: string;
+  namespace: string;
+  role: string;
+  kind: string | null;
+  driver: string | null;
+  txChecksumOffload: boolean | null;
+  /** VXLAN device settings; udpCsum false is flannel's `noudpcsum`. */
+  vxlan: { port: number | null; udpCsum: boolean | null } | null;
+  frames: number;
+  captureDrops: number;
+  /** Bad IPv4 header checksums (all layers), received and sent. */
+  badIpv4: number;
+  /** Bad transport checksums in frames this host received (not PACKET_OUTGOING). */
+  badReceivedL4: number;
+  pending: number;
+  validated: number;
+  /** Bad checksums whose field holds the pseudo-header sum (a guess of offload). */
+  looksPartial: number;
+}
+
+export interface DiagnosisFacts {
+  kernel: KernelFacts | null;
+  hypervisor: HypervisorFacts | null;
+  /** kube-proxy / flannel NAT rules per namespace label ("host" for the root one). */
+  nat: Record<string, NatRulesAnalysis | null>;
+}
+
+export interface DiagnosisInput {
+  /** Capture time of this evaluation (ns). */
+  nowNs: number;
+  live: boolean;
+  peers: PeerCarriers[];
+  interfaces: InterfaceDiagnosis[];
+  kernel: KernelCounterView[];
+  dns: DnsSummary;
+  syn: SynSummary;
+  facts: DiagnosisFacts;
+  /** The source guesses offload (libpcap, files): pending counts are guesses. */
+  guessesOffload: boolean;
+}

@@ -1,0 +1,46 @@
+/**
+ * Remedy steps with this host's interface names, and how to make each survive a reboot
+ * (domain.md, "Remedies, with the conditions they need"). Interface names reach these
+ * strings only as command text to show; csumtop never runs them.
+ */
+import type { RemedyStep } from '../model/findings.js';
+
+/** A udev rule re-applying an ethtool setting whenever the device appears (domain.md). */
+export function udevPersist(dev: string, ethtoolArgs: string): string {
+  return (
+    `/etc/udev/rules.d/90-csumtop-${dev.replace(/[^A-Za-z0-9_.-]/g, '_')}.rules: ` +
+    `SUBSYSTEM=="net", ACTION=="add", ENV{INTERFACE}=="${dev}", RUN+="/usr/sbin/ethtool -K ${dev} ${ethtoolArgs}"`
+  );
+}
+
+export function txChecksumOff(where: string, dev: string, why: string): RemedyStep {
+  return {
+    where,
+    command: `ethtool -K ${dev} tx-checksum-ip-generic off`,
+    why,
+    persist: udevPersist(dev, 'tx-checksum-ip-generic off'),
+  };
+}
+
+export function tunnelSegmentationOff(where: string, dev: string): RemedyStep {
+  return {
+    where,
+    command: `ethtool -K ${dev} tx-udp_tnl-segmentation off tx-udp_tnl-csum-segmentation off`,
+    why: 'vmxnet3 v4 computes VXLAN checksums itself; with these offloads off the kernel does (calico#4727, k3s#5013)',
+    persist: udevPersist(dev, 'tx-udp_tnl-segmentation off tx-udp_tnl-csum-segmentation off'),
+  };
+}
+
+export const KERNEL_UPGRADE: RemedyStep = {
+  where: 'the sending node',
+  command: 'upgrade the kernel to >= 5.7, 5.6.13, 5.4.41, 4.19.123 or 4.14.181 (Ubuntu 4.15.0-107 / 5.4.0-32)',
+  why: 'linux commit ea64d8d6c675 "netfilter: nat: never update the UDP checksum when it\'s 0"',
+  persist: null,
+};
+
+export const KUBE_PROXY_UPGRADE: RemedyStep = {
+  where: 'the cluster',
+  command: 'upgrade kube-proxy to >= 1.19, 1.18.6, 1.17.9 or 1.16.13; check with: iptables-save -t nat | grep -- "--xor-mark 0x4000"',
+  why: 'kubernetes/kubernetes#92035 clears the masquerade mark before MASQUERADE, so carriers are not NATed again',
+  persist: null,
+};

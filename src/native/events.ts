@@ -1,0 +1,192 @@
+/**
+ * The correlation events of the addon (native/flow/events.h, FrameEvent) as a typed,
+ * allocation-free view: one batch holds thousands of fixed-size records in one Buffer,
+ * and the correlation operators read fields by index instead of building an object per
+ * packet (architecture.md, principle 1). Offsets come from the addon's own layout.
+ */
+import { formatAddress } from '../model/addr.js';
+import type { Endpoint } from '../model/report.js';
+import { TUNNELS, type TunnelName } from '../model/verdict.js';
+
+export interface EventLayout {
+  size: number;
+  match: number;
+  flow: number;
+  tsNs: number;
+  frameNumber: number;
+  iface: number;
+  wirelen: number;
+  vni: number;
+  innerLen: number;
+  tcpSeq: number;
+  tcpAck: number;
+  nameOff: number;
+  nameLen: number;
+  /** Offset of the flags field; the bit values are in flagBits. */
+  flagsAt: number;
+  ipId: number;
+  dnsId: number;
+  dnsFlags: number;
+  dnsQtype: number;
+  direction: number;
+  tunnel: number;
+  nLayers: number;
+  outer: number;
+  inner: number;
+  flagBits: EventFlags;
+}
+
+export interface EventFlags {
+  carrier: number;
+  plain: number;
+  dnsQuery: number;
+  dnsAnswer: number;
+  syn: number;
+  synAck: number;
+  badOuter: number;
+  badInner: number;
+  badIpv4: number;
+  pending: number;
+}
+
+/** Offsets within FlowEndpoint (the same in records and events). */
+export interface EndpointOffsets {
+  epFamily: number;
+  epProto: number;
+  epHasPorts: number;
+  epSport: number;
+  epDport: number;
+  epSrc: number;
+  epDst: number;
+}
+
+const EMPTY_FLAGS: EventFlags = { carrier: 0, plain: 0, dnsQuery: 0, dnsAnswer: 0, syn: 0, synAck: 0, badOuter: 0, badInner: 0, badIpv4: 0, pending: 0 };
+const EMPTY_LAYOUT: EventLayout = {
+  size: 1, match: 0, flow: 0, tsNs: 0, frameNumber: 0, iface: 0, wirelen: 0, vni: 0, innerLen: 0, tcpSeq: 0, tcpAck: 0,
+  nameOff: 0, nameLen: 0, flagsAt: 0, ipId: 0, dnsId: 0, dnsFlags: 0, dnsQtype: 0, direction: 0, tunnel: 0, nLayers: 0,
+  outer: 0, inner: 0, flagBits: EMPTY_FLAGS,
+};
+const EMPTY_LAYOUT_EP: EndpointOffsets = { epFamily: 0, epProto: 0, epHasPorts: 0, epSport: 0, epDport: 0, epSrc: 0, epDst: 0 };
+
+/** sll_pkttype (linux/if_packet.h): 4 = PACKET_OUTGOING, sent by this host. */
+export const PACKET_OUTGOING = 4;
+
+/**
+ * One batch of events. Every accessor takes the event's index (0 <= i < count).
+ */
+export class EventBatch {
+  readonly count: number;
+  private readonly view: DataView;
+
+  constructor(
+    private readonly buf: Buffer,
+    private readonly names: Buffer,
+    private readonly L: EventLayout,
+    private readonly E: EndpointOffsets,
+    /** Events the native side could not keep (batch full): correlation is a lower bound. */
+    readonly dropped: number,
+  ) {
+    this.count = Math.floor(buf.length / L.size);
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  }
+
+  static empty(): EventBatch {
+    return new EventBatch(Buffer.alloc(0), Buffer.alloc(0), EMPTY_LAYOUT, EMPTY_LAYOUT_EP, 0);
+  }
+
+  private o(i: number): number {
+    return i * this.L.size;
+  }
+  flags(i: number): number {
+    return this.view.getUint16(this.o(i) + this.L.flagsAt, true);
+  }
+  match(i: number): number {
+    return this.view.getFloat64(this.o(i) + this.L.match, true);
+  }
+  flow(i: number): number {
+    return this.view.getFloat64(this.o(i) + this.L.flow, true);
+  }
+  tsNs(i: number): number {
+    // Nanoseconds since the epoch exceed 2^53 by a factor of 200: as a number they are
+    // exact to ~256 ns, plenty for windows of milliseconds.
+    return Number(this.view.getBigUint64(this.o(i) + this.L.tsNs, true));
+  }
+  frameNumber(i: number): number {
+    return Number(this.view.getBigUint64(this.o(i) + this.L.frameNumber, true));
+  }
+  iface(i: number): number {
+    return this.view.getUint32(this.o(i) + this.L.iface, true);
+  }
+  wirelen(i: number): number {
+    return this.view.getUint32(this.o(i) + this.L.wirelen, true);
+  }
+  vni(i: number): number {
+    return this.view.getUint32(this.o(i) + this.L.vni, true);
+  }
+  innerLen(i: number): number {
+    return this.view.getUint32(this.o(i) + this.L.innerLen, true);
+  }
+  tcpSeq(i: number): number {
+    return this.view.getUint32(this.o(i) + this.L.tcpSeq, true);
+  }
+  tcpAck(i: number): number {
+    return this.view.getUint32(this.o(i) + this.L.tcpAck, true);
+  }
+  ipId(i: number): number {
+    return this.view.getUint16(this.o(i) + this.L.ipId, true);
+  }
+  dnsId(i: number): number {
+    return this.view.getUint16(this.o(i) + this.L.dnsId, true);
+  }
+  dnsFlags(i: number): number {
+    return this.view.getUint16(this.o(i) + this.L.dnsFlags, true);
+  }
+  dnsQtype(i: number): number {
+    return this.view.getUint16(this.o(i) + this.L.dnsQtype, true);
+  }
+  direction(i: number): number {
+    return this.view.getUint8(this.o(i) + this.L.direction);
+  }
+  tunnel(i: number): TunnelName {
+    return TUNNELS[this.view.getUint8(this.o(i) + this.L.tunnel)] ?? 'none';
+  }
+  dnsName(i: number): string {
+    const off = this.view.getUint32(this.o(i) + this.L.nameOff, true);
+    const len = this.view.getUint16(this.o(i) + this.L.nameLen, true);
+    return this.names.toString('latin1', off, off + len);
+  }
+  /** The outer (layer 0) endpoint. */
+  outer(i: number): Endpoint {
+    return this.endpoint(this.o(i) + this.L.outer);
+  }
+  /** The innermost endpoint (the outer one for a packet without a tunnel). */
+  inner(i: number): Endpoint {
+    return this.endpoint(this.o(i) + this.L.inner);
+  }
+  /** IPv4 outer source as a number (cheap peer key); -1 for IPv6. */
+  outerSrcV4(i: number): number {
+    const b = this.o(i) + this.L.outer;
+    if (this.view.getUint8(b + this.E.epFamily) !== 4) return -1;
+    return this.view.getUint32(b + this.E.epSrc, false);
+  }
+  outerDstV4(i: number): number {
+    const b = this.o(i) + this.L.outer;
+    if (this.view.getUint8(b + this.E.epFamily) !== 4) return -1;
+    return this.view.getUint32(b + this.E.epDst, false);
+  }
+
+  private endpoint(off: number): Endpoint {
+    const E = this.E;
+    const family = this.view.getUint8(off + E.epFamily) === 6 ? 6 : 4;
+    const len = family === 4 ? 4 : 16;
+    const hasPorts = this.view.getUint8(off + E.epHasPorts) !== 0;
+    return {
+      family,
+      src: formatAddress(family, this.buf.subarray(off + E.epSrc, off + E.epSrc + len)),
+      dst: formatAddress(family, this.buf.subarray(off + E.epDst, off + E.epDst + len)),
+      proto: this.view.getUint8(off + E.epProto),
+      sport: hasPorts ? this.view.getUint16(off + E.epSport, true) : null,
+      dport: hasPorts ? this.view.getUint16(off + E.epDport, true) : null,
+    };
+  }
+}

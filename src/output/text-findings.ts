@@ -1,0 +1,72 @@
+/**
+ * The findings and correlation part of the text report: what is wrong and what to do
+ * first (an operator reads the top of the report at 3 a.m.), then the per-peer
+ * underlay-vs-overlay comparison and the DNS / TCP SYN symptoms.
+ */
+import type { ReportCorrelation } from '../model/report.js';
+import { SEVERITY_SYMBOL, type Finding } from '../model/findings.js';
+
+export function renderFindings(findings: Finding[]): string[] {
+  const out: string[] = [];
+  if (findings.length === 0) {
+    out.push('Findings: none');
+    out.push('');
+    return out;
+  }
+  out.push(`Findings (${findings.length}):`);
+  for (const f of findings) {
+    out.push(`[${SEVERITY_SYMBOL[f.severity]}] ${f.severity.toUpperCase()} ${f.title}`);
+    out.push(`    ${f.summary}`);
+    for (const e of f.evidence) out.push(`    - ${e.name}: ${String(e.value)}${e.detail ? ` (${e.detail})` : ''}`);
+    for (const r of f.remedy) {
+      out.push(`    remedy on ${r.where}: ${r.command}`);
+      out.push(`      why: ${r.why}`);
+      if (r.persist) out.push(`      persist: ${r.persist}`);
+    }
+    if (f.references.length > 0) out.push(`    references: ${f.references.join('; ')}`);
+  }
+  out.push('');
+  return out;
+}
+
+export function renderCorrelation(c: ReportCorrelation): string[] {
+  const out: string[] = [];
+  if (c.peers.length > 0) {
+    out.push('Carriers per peer (underlay vs overlay):');
+    for (const p of c.peers) {
+      const match = p.delivered === null ? 'overlay not captured' : `delivered ${p.delivered}, lost ${p.lost} (${p.lostBad} with bad checksums)`;
+      out.push(
+        `  ${p.namespace}/${p.underlay} ${p.direction} ${p.peer}${p.vni !== null ? ` vni ${p.vni}` : ''}: ${p.carriers} carriers, ` +
+          `bad outer ${p.badOuter}, bad inner ${p.badInner}, bad ipv4 ${p.badIpv4}; ${match}`,
+      );
+    }
+    out.push('');
+  }
+  const d = c.dns;
+  if (d.queries > 0) {
+    out.push(
+      `DNS: ${d.queries} queries, ${d.answered} answered, ${d.unanswered} unanswered (${d.attributed} in carriers with bad checksums), ${d.retries} retries` +
+        (d.latencyP50Ms !== null ? `, latency median ${d.latencyP50Ms} ms, max ${d.latencyMaxMs} ms` : ''),
+    );
+    for (const q of d.unansweredList.slice(0, 10)) {
+      out.push(
+        `  unanswered: ${q.name} ${q.qtype} id ${q.id} ${q.client}:${q.clientPort} -> ${q.server}:${q.serverPort} (${q.queries} sent)` +
+          (q.attributedTo ? `; carrier from ${q.attributedTo.peer} on ${q.attributedTo.interface} had bad ${q.attributedTo.checksums.join(', ')} (frames ${q.attributedTo.frames.join(', ')})` : ''),
+      );
+    }
+    out.push('');
+  }
+  const s = c.syn;
+  if (s.connections > 0) {
+    const delays = Object.entries(s.delayedBy).map(([k, v]) => `${v} after ${k}`).join(', ');
+    out.push(`TCP: ${s.connections} connection attempts, ${s.answered} answered, ${s.unanswered} unanswered (${s.attributed} in carriers with bad checksums), ${s.retransmitted} needed retransmitted SYNs${delays ? ` (${delays})` : ''}`);
+    for (const a of s.slowList.slice(0, 10)) {
+      out.push(
+        `  ${a.answered ? `answered after ${a.delaySeconds} s` : 'unanswered'}: ${a.client}:${a.clientPort} -> ${a.server}:${a.serverPort}, ${a.syns} SYNs` +
+          (a.attributedTo ? `; carrier from ${a.attributedTo.peer} had bad ${a.attributedTo.checksums.join(', ')}` : ''),
+      );
+    }
+    out.push('');
+  }
+  return out;
+}

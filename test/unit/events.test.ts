@@ -1,0 +1,107 @@
+/**
+ * Native correlation events (native/flow/events.cc) seen through the typed view
+ * (src/native/events.ts): which frames become events, with which flags, keys and
+ * DNS/TCP fields. Frames are built by the fixture library, so the truth is known by
+ * construction.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { eventsOf, recordsOf } from '../../src/native/drain.js';
+import { nativeLayout } from '../../src/native/analyzer.js';
+import { createFrameSink } from '../../src/native/frame-sink.js';
+import type { EventBatch } from '../../src/native/events.js';
+import { eth, ipv4, tcp, udp } from '../fixtures/lib/build.js';
+import { carrier, dnsAnswerPacket, dnsQueryPacket, MYSQL, CLIENT_POD, COREDNS, NODES } from '../fixtures/lib/k8s.js';
+import { encode, type Node } from '../fixtures/lib/packet.js';
+
+function run(frames: Node[], ifaces?: number[]): { ev: EventBatch; sink: ReturnType<typeof createFrameSink>; records: ReturnType<typeof recordsOf> } {
+  const sink = createFrameSink({});
+  frames.forEach((f, k) => {
+    const bytes = encode(f).bytes;
+    sink.process(ifaces?.[k] ?? 0, bytes, bytes.length, BigInt(1_700_000_000_000_000_000 + k * 1000), 1);
+  });
+  const b = sink.takeBatch();
+  return { ev: eventsOf(b), sink, records: recordsOf(b) };
+}
+
+test('a VXLAN carrier of a DNS query is one event: carrier + query, with name, id and peer', () => {
+  const q = dnsQueryPacket(CLIENT_POD, COREDNS, 40000, 0x1234, 'mysql.middleware.svc.cluster.local');
+  const { ev } = run([carrier(0, 1, q)]);
+  const F = nativeLayout().event.flagBits;
+  assert.equal(ev.count, 1);
+  assert.ok(ev.flags(0) & F.carrier);
+  assert.ok(ev.flags(0) & F.dnsQuery);
+  assert.equal(ev.flags(0) & (F.badOuter | F.badInner | F.badIpv4), 0);
+  assert.equal(ev.dnsName(0), 'mysql.middleware.svc.cluster.local');
+  assert.equal(ev.dnsId(0), 0x1234);
+  assert.equal(ev.dnsQtype(0), 1);
+  assert.equal(ev.outer(0).src, NODES[0].ip);
+  assert.equal(ev.outer(0).dst, NODES[1].ip);
+  assert.equal(ev.inner(0).src, CLIENT_POD);
+  assert.equal(ev.inner(0).dport, 53);
+  assert.equal(ev.vni(0), 1);
+  assert.equal(ev.tunnel(0), 'vxlan');
+  assert.ok(ev.flow(0) > 0 && Number.isSafeInteger(ev.flow(0)));
+});
+
+test('the carrier and its decapsulated packet share the match key; plain packets need an overlay interface', () => {
+  const q = dnsQueryPacket(CLIENT_POD, COREDNS, 40001, 7, 'a.example');
+  // Without plain events the bare inner packet is still a DNS query event.
+  const { ev } = run([carrier(0, 1, q), eth(q)]);
+  assert.equal(ev.count, 2);
+  assert.equal(ev.match(0), ev.match(1));
+  const F = nativeLayout().event.flagBits;
+  assert.ok(!(ev.flags(1) & F.carrier));
+  // A different IP id is a different packet.
+  const q2 = dnsQueryPacket(CLIENT_POD, COREDNS, 40001, 7, 'a.example', { id: 99 });
+  const other = run([carrier(0, 1, q2), eth(q)]).ev;
+  assert.notEqual(other.match(0), other.match(1));
+});
+
+test('bad outer, bad inner and bad IPv4 header checksums set their flags', () => {
+  const q = dnsQueryPacket(CLIENT_POD, COREDNS, 40002, 8, 'b.example');
+  const F = nativeLayout().event.flagBits;
+  const { ev } = run([
+    carrier(0, 1, q, { csum: 0xffff }),
+    carrier(0, 1, dnsQueryPacket(CLIENT_POD, COREDNS, 40002, 9, 'b.example', { csum: 0x1111 })),
+    carrier(0, 1, q, { ipCsum: 0x2222 }),
+  ]);
+  assert.equal(ev.count, 3);
+  assert.ok(ev.flags(0) & F.badOuter);
+  assert.ok(!(ev.flags(0) & F.badInner));
+  assert.ok(ev.flags(1) & F.badInner);
+  assert.ok(ev.flags(2) & F.badIpv4);
+});
+
+test('DNS answers, SYN and SYN-ACK become events; other TCP and UDP do not', () => {
+  const F = nativeLayout().event.flagBits;
+  const a = dnsAnswerPacket(COREDNS, CLIENT_POD, 40003, 10, 'c.example', ['10.0.0.1']);
+  const syn = ipv4(CLIENT_POD, MYSQL, tcp(41000, 3306, { seq: 1000, flags: 'S' }));
+  const synack = ipv4(MYSQL, CLIENT_POD, tcp(3306, 41000, { seq: 5000, ack: 1001, flags: 'SA' }));
+  const data = ipv4(CLIENT_POD, MYSQL, tcp(41000, 3306, { seq: 1001, ack: 5001, flags: 'A' }));
+  const other = ipv4(CLIENT_POD, MYSQL, udp(5000, 6000, new Uint8Array(20)));
+  const { ev } = run([eth(a), eth(syn), eth(synack), eth(data), eth(other)]);
+  assert.equal(ev.count, 3);
+  assert.ok(ev.flags(0) & F.dnsAnswer);
+  assert.equal(ev.dnsName(0), 'c.example');
+  assert.ok(ev.flags(1) & F.syn);
+  assert.equal(ev.tcpSeq(1), 1000);
+  assert.ok(ev.flags(2) & F.synAck);
+  assert.equal(ev.tcpAck(2), 1001);
+});
+
+test('bad-frame records keep the frame bytes and the checksum field offset', () => {
+  const q = dnsQueryPacket(CLIENT_POD, COREDNS, 40004, 11, 'd.example');
+  const frame = carrier(0, 1, q, { csum: 0xbd67 });
+  const bytes = encode(frame).bytes;
+  const { records } = run([frame]);
+  assert.equal(records.length, 1);
+  const r = records[0];
+  assert.deepEqual(r.bytes, bytes);
+  const c = r.checksums[0];
+  assert.equal(c.found, 0xbd67);
+  assert.ok(c.offset !== undefined);
+  // The outer UDP checksum field holds the value found, big-endian, at that offset.
+  assert.equal((bytes[c.offset!] << 8) | bytes[c.offset! + 1], 0xbd67);
+});
