@@ -4,6 +4,9 @@
  * JSON line stream (output/json-lines.ts) runs meanwhile.
  */
 import { formatTimeNs } from '../model/addr.js';
+import type { CorrelationSnapshot } from '../model/correlation.js';
+import type { Finding } from '../model/findings.js';
+import { interfaceLabel, liveCorrelator } from './live-correlation.js';
 import type { ReportDocument } from '../model/report.js';
 import { pidNetns, resolveNetns } from '../host/links.js';
 import { LibpcapSource } from '../capture/libpcap-source.js';
@@ -23,6 +26,8 @@ export const EXIT_NO_PRIVILEGE = 3;
 export interface LiveIo {
   out: (text: string) => Promise<void>;
   warn: (text: string) => Promise<void>;
+  /** Every interval's correlation snapshot (dashboard, metrics). */
+  snapshot?: (s: CorrelationSnapshot) => void;
 }
 
 /** Most bad frames kept for the final report's list (--list); more are counted. */
@@ -32,9 +37,6 @@ function nowIso(): string {
   return formatTimeNs(BigInt(Date.now()) * 1_000_000n);
 }
 
-function interfaceLabel(i: CapturedInterface): string {
-  return i.namespace === 'host' ? i.name : `${i.namespace}/${i.name}`;
-}
 
 export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promise<number> {
   const includeHost = opts.host || (opts.netns.length === 0 && opts.pids.length === 0);
@@ -96,6 +98,20 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
   }
 
   const state = new LiveState();
+  const L0 = nativeLayout();
+  const correlator = liveCorrelator(source, state, specs, L0, opts.maxFlows);
+  const shown = new Map<string, Finding>();
+  /** --json: a finding line when a finding appears, changes severity, or clears. */
+  const findingLines = (snap: CorrelationSnapshot): void => {
+    const now = new Map(snap.findings.map((f) => [f.key, f]));
+    for (const f of snap.findings) {
+      const before = shown.get(f.key);
+      if (!before || before.severity !== f.severity) emit(jsonLine({ type: 'finding', version: JSON_LINES_VERSION, time: snap.time, event: 'raised', ...f }));
+    }
+    for (const [key, f] of shown) if (!now.has(key)) emit(jsonLine({ type: 'finding', version: JSON_LINES_VERSION, time: snap.time, event: 'cleared', id: f.id, key }));
+    shown.clear();
+    for (const [k, f] of now) shown.set(k, f);
+  };
   const listed: DecodedRecord[] = [];
   let notListed = 0;
   let pending: Promise<void> = Promise.resolve();
@@ -139,6 +155,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
   });
   source.batches$.subscribe((b) => {
     state.apply(b);
+    correlator.add(b.events, b.records);
     announce();
     if (b.records.length === 0) return;
     const names = namesById();
@@ -157,6 +174,17 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
   let previousAt = process.hrtime.bigint();
   const tick = setInterval(() => {
     announce();
+    const snap = correlator.tick(Date.now() * 1e6);
+    io.snapshot?.(snap);
+    if (opts.json) {
+      findingLines(snap);
+      emit(jsonLine({
+        type: 'correlation', version: JSON_LINES_VERSION, time: snap.time,
+        peers: snap.peers, dns: { ...snap.dns, unansweredList: snap.dns.unansweredList.slice(0, 10) },
+        syn: { ...snap.syn, slowList: snap.syn.slowList.slice(0, 10) }, kernel: snap.kernel,
+        flowsEvicted: snap.flowsEvicted, eventsDropped: snap.eventsDropped,
+      }));
+    }
     if (!opts.json) {
       // Until the dashboard exists: without --duration, one line per interface per
       // interval (like iftop -t), so a running capture is never silent.
@@ -223,6 +251,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
   clearInterval(tick);
   await source.stop();
   announce();
+  const finalSnap = correlator.tick(Date.now() * 1e6, true);
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
 
   const ifaces = source.interfaces().sort((a, b) => a.id - b.id);
@@ -281,6 +310,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
       flowsEvicted: 0,
       badFrames: opts.list ? listed.map((r) => ({ ...r, iface: indexOf.get(r.iface) ?? r.iface })) : null,
       live: true,
+      correlation: finalSnap,
     },
     tool,
   );

@@ -115,9 +115,9 @@ export class CarrierMatcher {
     const F = this.F;
     for (let i = 0; i < ev.count; i++) {
       const flags = ev.flags(i);
-      if (!(flags & (F.carrier | F.plain))) continue;
       const info = dir(ev.iface(i));
-      if (!info) continue;
+      // Carriers anywhere; on overlay devices every event (plain, or DNS/SYN without the plain flag).
+      if (!info || (!(flags & F.carrier) && !info.overlay)) continue;
       const st = this.state(info.namespace);
       const ts = ev.tsNs(i);
       const match = ev.match(i);

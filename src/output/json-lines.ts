@@ -6,8 +6,13 @@
  *   interface an interface attached or detached
  *   warning   something the operator should know (capture loss, an interface that
  *             could not be attached)
+ *   finding   a finding raised (all Finding fields) or cleared (id and key)
+ *   correlation one per interval: carriers per peer (underlay vs overlay), DNS and
+ *             TCP SYN symptoms, the kernel's checksum counters
  *   report    the final ReportDocument (with --duration, or on SIGINT/SIGTERM)
  */
+import type { CorrelationSnapshot } from '../model/correlation.js';
+import type { Finding } from '../model/findings.js';
 import type { BadFrameReport, ChecksumRow, ReportDocument } from '../model/report.js';
 
 export const JSON_LINES_VERSION = 1;
@@ -34,6 +39,9 @@ export type JsonLine =
   | ({ type: 'bad'; version: number } & BadFrameReport)
   | { type: 'interface'; version: number; time: string; event: 'attached' | 'detached'; interface: string; namespace: string; kind: string | null; reason?: string }
   | { type: 'warning'; version: number; time: string; message: string }
+  | ({ type: 'finding'; version: number; time: string; event: 'raised' } & Finding)
+  | { type: 'finding'; version: number; time: string; event: 'cleared'; id: Finding['id']; key: string }
+  | ({ type: 'correlation'; version: number; time: string } & Pick<CorrelationSnapshot, 'peers' | 'dns' | 'syn' | 'kernel' | 'flowsEvicted' | 'eventsDropped'>)
   | ({ type: 'report' } & ReportDocument);
 
 export function jsonLine(line: JsonLine): string {

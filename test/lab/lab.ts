@@ -549,7 +549,7 @@ export function partialCarrier(macs: LabMacs, i: number, outerRight: boolean): {
 
 /** One parsed JSON line of `csumtop --json` (only the fields the tests read are typed). */
 export interface JsonLine {
-  type: 'interface' | 'stats' | 'bad' | 'warning' | 'report';
+  type: 'interface' | 'stats' | 'bad' | 'warning' | 'report' | 'finding' | 'correlation';
   [k: string]: unknown;
 }
 

@@ -1,0 +1,64 @@
+/**
+ * Live capture's correlation: the pipeline fed by the source's batches, ticked once per
+ * interval on the wall clock, with the kernel's counters of every captured namespace and
+ * the host facts (read once, in the background: iptables-save may take a while).
+ */
+import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
+import { KernelCounterTracker } from '../correlate/kernel.js';
+import type { DiagnosisFacts } from '../diagnose/input.js';
+import { detectHypervisor, readKernelFacts } from '../host/facts.js';
+import { readNatFacts } from '../host/nat-rules.js';
+import { checksumCounters } from '../host/snmp.js';
+import type { NamespaceSpec } from '../capture/live-source.js';
+import type { CaptureSource, CapturedInterface } from '../capture/source.js';
+import type { LiveState } from '../capture/live-state.js';
+import type { NativeLayout } from '../native/analyzer.js';
+
+export function interfaceLabel(i: CapturedInterface): string {
+  return i.namespace === 'host' ? i.name : `${i.namespace}/${i.name}`;
+}
+
+export function liveCorrelator(source: CaptureSource, state: LiveState, specs: NamespaceSpec[], layout: NativeLayout, maxFlows: number): Correlator {
+  const facts: DiagnosisFacts = { kernel: null, hypervisor: null, nat: {} };
+  try {
+    facts.kernel = readKernelFacts();
+    facts.hypervisor = detectHypervisor();
+  } catch {
+    // Facts are evidence, not a precondition: the rules say "unknown" without them.
+  }
+  for (const s of specs) {
+    void readNatFacts(s.path ?? undefined, { timeoutMs: 5000 })
+      .then((n) => {
+        facts.nat[s.label] = n.sources.find((x) => x.status === 'ok' && x.analysis && x.analysis.masquerades.length > 0)?.analysis
+          ?? n.sources.find((x) => x.status === 'ok')?.analysis ?? null;
+      })
+      .catch(() => {
+        facts.nat[s.label] = null;
+      });
+  }
+  const kernel = new KernelCounterTracker(specs.map((s) => ({ label: s.label, read: () => checksumCounters(s.path ?? undefined) })));
+  const interfaces = (): PipelineInterface[] =>
+    source.interfaces().map((i) => ({
+      id: i.id,
+      label: interfaceLabel(i),
+      name: i.name,
+      namespace: i.namespace,
+      role: i.role,
+      kind: i.kind,
+      driver: i.driver,
+      txChecksumOffload: i.txChecksumOffload,
+      vxlan: i.vxlan ? { port: i.vxlan.port, udpCsum: i.vxlan.udpCsum } : null,
+      captureDrops: state.ringOf(i.id).drops,
+    }));
+  kernel.sample(); // the baseline: "since start" means since now
+  return new Correlator({
+    layout,
+    interfaces,
+    counters: (id) => state.countersOf(id),
+    kernel,
+    facts,
+    live: true,
+    guessesOffload: source.capabilities.guessesOffload,
+    maxFlows,
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * The correlation operators in virtual time (RxJS TestScheduler): rate windows, and the
+ * pipeline's DNS timeout and cross-interface loss driven by ticks. Events are real
+ * native events from frames built by the fixture library.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TestScheduler } from 'rxjs/testing';
+import { map } from 'rxjs';
+
+import { correlate, type PipelineInput, type PipelineInterface } from '../../src/correlate/pipeline.js';
+import { rateWindows, type CounterTick } from '../../src/correlate/rates.js';
+import { SecondBuckets } from '../../src/correlate/windows.js';
+import { nativeLayout } from '../../src/native/analyzer.js';
+import { eventsOf, recordsOf } from '../../src/native/drain.js';
+import { createFrameSink } from '../../src/native/frame-sink.js';
+import { eth } from '../fixtures/lib/build.js';
+import { carrier, dnsQueryPacket, CLIENT_POD, COREDNS, NODES } from '../fixtures/lib/k8s.js';
+import { encode, type Node } from '../fixtures/lib/packet.js';
+
+const L = nativeLayout();
+
+function scheduler(): TestScheduler {
+  return new TestScheduler((a, b) => assert.deepEqual(a, b));
+}
+
+test('SecondBuckets: 1/10/60 s rates average over the seconds seen, gaps count as zero', () => {
+  const b = new SecondBuckets();
+  b.add(100, 10);
+  assert.deepEqual(b.windows(), { s1: 10, s10: 10, s60: 10 });
+  b.add(101, 20);
+  assert.deepEqual(b.windows(), { s1: 20, s10: 15, s60: 15 });
+  b.add(110, 0); // 8 silent seconds in between
+  assert.deepEqual(b.windows(), { s1: 0, s10: 2, s60: 2.7 });
+  assert.equal(b.history().length, 60);
+  assert.equal(b.history()[59], 0);
+  assert.equal(b.history()[50], 20);
+});
+
+test('rateWindows: one emission per tick with per-second rates from cumulative counters', () => {
+  const tick = (second: number, frames: number, bad: number): CounterTick => {
+    const c = new Float64Array(L.counterStride);
+    c[L.slots.frames] = frames;
+    c[L.slots.badFrames] = bad;
+    return { second, samples: [{ id: 0, label: 'eth0', namespace: 'host', counters: c }] };
+  };
+  scheduler().run(({ cold, expectObservable }) => {
+    const ticks = cold('a-b-c|', { a: tick(1, 100, 0), b: tick(2, 300, 10), c: tick(3, 300, 10) });
+    const out = ticks.pipe(
+      rateWindows(L),
+      map((r) => [r[0].packets.s1, r[0].badFrames.s1, r[0].badFrames.s10]),
+    );
+    expectObservable(out).toBe('a-b-c|', { a: [100, 0, 0], b: [200, 10, 5], c: [0, 0, 3.3] });
+  });
+});
+
+function batchOf(frames: Node[], ifaces: number[], t0: number): PipelineInput {
+  const sink = createFrameSink({});
+  frames.forEach((f, k) => {
+    const bytes = encode(f).bytes;
+    sink.process(ifaces[k], bytes, bytes.length, BigInt(t0 + k * 1000), 1);
+  });
+  const d = sink.takeBatch();
+  return { type: 'batch', events: eventsOf(d), records: recordsOf(d) };
+}
+
+test('correlate: a query in a bad carrier is unanswered after the DNS timeout, lost on the way to flannel.1, and raises the finding', () => {
+  const T0 = 1_700_000_000e9;
+  const ifaces: PipelineInterface[] = [
+    { id: 0, label: 'eth0', name: 'eth0', namespace: 'host', role: 'underlay', kind: null, driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0 },
+    { id: 1, label: 'flannel.1', name: 'flannel.1', namespace: 'host', role: 'vxlan', kind: 'vxlan', driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0 },
+  ];
+  const good = dnsQueryPacket(CLIENT_POD, COREDNS, 40000, 1, 'good.example');
+  const bad = dnsQueryPacket(CLIENT_POD, COREDNS, 40001, 2, 'lost.example');
+  // The good carrier's inner packet shows up on flannel.1; the bad one does not.
+  const batch = batchOf([carrier(0, 1, good), eth(good), carrier(0, 1, bad, { csum: 0xffff })], [0, 1, 0], T0);
+  const ctx = {
+    layout: L,
+    interfaces: () => ifaces,
+    counters: () => new Float64Array(L.counterStride),
+    kernel: null,
+    facts: { kernel: null, hypervisor: null, nat: {} },
+    live: true,
+    guessesOffload: false,
+    maxFlows: 100,
+  };
+  scheduler().run(({ cold, expectObservable }) => {
+    const input = cold<PipelineInput>('abcd', {
+      a: batch,
+      b: { type: 'tick', nowNs: T0 + 0.5e9 },
+      c: { type: 'tick', nowNs: T0 + 2e9 },
+      d: { type: 'tick', nowNs: T0 + 6e9 },
+    });
+    const out = input.pipe(
+      correlate(ctx),
+      map((s) => {
+        const p = s.peers.find((x) => x.peer === NODES[0].ip)!;
+        return `lost=${p.lost} delivered=${p.delivered} inflight=${p.inFlight} unanswered=${s.dns.unanswered} attributed=${s.dns.attributed} findings=${s.findings.map((f) => f.id).join(',')}`;
+      }),
+    );
+    expectObservable(out).toBe('-bcd', {
+      b: 'lost=0 delivered=1 inflight=1 unanswered=0 attributed=0 findings=vxlan-outer-bad-from-peer',
+      c: 'lost=1 delivered=1 inflight=0 unanswered=0 attributed=0 findings=vxlan-outer-bad-from-peer',
+      d: 'lost=1 delivered=1 inflight=0 unanswered=2 attributed=1 findings=vxlan-outer-bad-from-peer',
+    });
+  });
+});
