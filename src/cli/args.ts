@@ -38,6 +38,12 @@ export interface Options {
   metrics: ListenAddress | null;
   /** --metrics-max-peers: peers with their own label; more fold into peer="other". */
   metricsMaxPeers: number;
+  /** -C SIZE: live -w rotates after SIZE million bytes (tcpdump -C); null: one file. */
+  rotateMb: number | null;
+  /** -W COUNT: with -C, file names wrap after COUNT files (tcpdump -W). */
+  rotateCount: number | null;
+  /** --context N: live -w also writes N frames of the same flow before and after each bad one. */
+  context: number;
 }
 
 export const DEFAULT_VXLAN_PORTS = [4789, 8472];
@@ -116,6 +122,9 @@ export function parseOptions(argv: string[]): Options {
         threads: { type: 'string' },
         metrics: { type: 'string' },
         'metrics-max-peers': { type: 'string' },
+        'file-size': { type: 'string', short: 'C' },
+        'file-count': { type: 'string', short: 'W' },
+        context: { type: 'string' },
       },
     });
   } catch (err) {
@@ -155,6 +164,9 @@ export function parseOptions(argv: string[]): Options {
     metrics: v.metrics !== undefined ? parseMetricsAddress(v.metrics) : null,
     metricsMaxPeers:
       v['metrics-max-peers'] !== undefined ? parseCount('--metrics-max-peers', v['metrics-max-peers'], 1, 100_000) : DEFAULT_MAX_PEERS,
+    rotateMb: v['file-size'] !== undefined ? parseCount('-C', v['file-size'], 1, 100_000) : null,
+    rotateCount: v['file-count'] !== undefined ? parseCount('-W', v['file-count'], 1, 100_000) : null,
+    context: v.context !== undefined ? parseCount('--context', v.context, 0, 64) : 0,
   };
   if (v['metrics-max-peers'] !== undefined && opts.metrics === null) {
     throw new UsageError('--metrics-max-peers only applies with --metrics [ADDR:]PORT');
@@ -178,8 +190,22 @@ export function parseOptions(argv: string[]): Options {
     for (let k = 0; k < live.length; k += 2) {
       if (live[k + 1] !== null) throw new UsageError(`${live[k]} is for live capture; it cannot be used with -r`);
     }
-  } else if (opts.write !== null) {
-    throw new UsageError('-w during live capture is not available yet; use -r FILE -w OUT');
+    if (opts.rotateMb !== null || opts.rotateCount !== null || v.context !== undefined) {
+      const flag = opts.rotateMb !== null ? '-C' : opts.rotateCount !== null ? '-W' : '--context';
+      throw new UsageError(`${flag} is for live capture with -w; it cannot be used with -r`);
+    }
+  } else {
+    // Live -w: rotation and context need the file, -W needs -C (tcpdump's -W without -C
+    // belongs to -G, which csumtop does not have).
+    if (opts.write === null) {
+      if (opts.rotateMb !== null) throw new UsageError('-C needs -w FILE');
+      if (opts.rotateCount !== null) throw new UsageError('-W needs -w FILE and -C SIZE');
+      if (v.context !== undefined) throw new UsageError('--context needs -w FILE');
+    }
+    if (opts.rotateCount !== null && opts.rotateMb === null) throw new UsageError('-W needs -C SIZE (it counts rotated files)');
+    if (opts.write !== null && opts.backend === 'libpcap') {
+      throw new UsageError('-w during live capture needs the afpacket backend (the capture threads write the file)');
+    }
   }
   if (opts.write !== null && opts.read !== null && opts.write === opts.read) {
     throw new UsageError('-w must not name the file given to -r');

@@ -32,6 +32,17 @@ Live capture:
                          [::1]:PORT for IPv6); port 0 picks a free one (printed)
       --metrics-max-peers N  peers with their own label (default 64); more are
                          counted under peer="other"
+  -w, --write FILE       write every frame with a bad checksum to FILE, a pcap file
+                         (Ethernet; Linux cooked v2 when some interface has no
+                         Ethernet header) written by the capture threads, each record
+                         whole: readable after a crash or SIGKILL; mode 0600, a symlink
+                         is refused; opened before --user drops root
+  -C SIZE                with -w: start a new file once the current one is larger than
+                         SIZE million bytes (1-100000): FILE, FILE1, FILE2, ... (tcpdump)
+  -W COUNT               with -C: at most COUNT files (1-100000), FILE0 .. FILE<COUNT-1>,
+                         then the oldest is overwritten (tcpdump)
+      --context N        with -w: also the N frames (0-64, default 0) of the same flow
+                         before and after each bad frame, each written once
 
 Capture files:
   -r, --read FILE        analyse a pcap or pcapng file ("-" reads standard input)
@@ -53,7 +64,8 @@ Exit status:
   0  no bad checksum found
   1  at least one bad checksum found
   2  usage error, unreadable or corrupt input, no such interface or namespace, or the
-     -w file could not be written (a report of what was read is still printed)
+     -w file could not be written (a report of what was read is still printed; live,
+     a write error such as a full disk is a warning and capture goes on)
   3  not allowed to capture (CAP_NET_RAW missing)
 
 Environment:

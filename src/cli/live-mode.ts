@@ -73,6 +73,10 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
             maxFlows: opts.maxFlows,
             filter: opts.filter ?? undefined,
           },
+          write:
+            opts.write !== null
+              ? { path: opts.write, rotateBytes: (opts.rotateMb ?? 0) * 1_000_000, rotateCount: opts.rotateCount ?? 0, context: opts.context }
+              : undefined,
         });
   const state = new LiveState();
   // --metrics binds before capture starts: a port in use is a usage error, nothing captured.
@@ -367,10 +371,24 @@ async function capture(
     },
     tool,
   );
+  // -w: what went to the file. A write error (disk full, ...) was a warning while
+  // capture went on; the exit status says so: 2, as for -r with an unwritable -w.
+  const written = source instanceof LiveSource ? source.writerStats() : null;
+  if (written !== null && opts.write !== null) {
+    doc.written = {
+      path: opts.write,
+      frames: written.frames,
+      ...(opts.context > 0 ? { contextFrames: written.contextFrames, contextSkipped: written.contextSkipped } : {}),
+      ...(opts.rotateMb !== null ? { files: written.files } : {}),
+      ...(written.notWritten > 0 ? { notWritten: written.notWritten } : {}),
+    };
+    if (written.errors > 0) doc.source.warnings.push(`-w: ${written.errors} write errors, ${written.notWritten} frames not written; first: ${written.firstError}`);
+  }
   await pending;
   source.complete();
   if (opts.json) await io.out(jsonLine({ type: 'report', ...doc }));
   else await io.out(renderText(doc, { maxFlows: opts.top }));
+  if (written !== null && written.errors > 0) return 2;
   return doc.totals.badFrames > 0 ? 1 : 0;
 }
 
