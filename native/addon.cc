@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   csumtop::RegisterLive(env, exports);
   csumtop::RegisterFrameSink(env, exports);
   csumtop::RegisterHost(env, exports);
+  csumtop::RegisterBadFrameFile(env, exports);
   return exports;
 }
 }  // namespace

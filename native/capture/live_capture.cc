@@ -18,6 +18,7 @@ namespace csumtop {
 struct LiveCapture::Iface {
   uint32_t id = 0;
   uint16_t linktype = 0;
+  int ifindex = 0;
   bool plain = false;
   PacketRing ring;
   RingStats stats;
@@ -77,7 +78,22 @@ LiveCapture::LiveCapture(const LiveOptions& opts, BatchSink sink)
         AnalyzerOptions a = opts.analyzer;
         a.max_records = opts.max_records_per_batch;
         return a;
-      }()) {}
+      }()) {
+  if (opts_.writer) selector_ = std::make_unique<FrameSelector>(opts_.writer, opts_.context);
+}
+
+void LiveCapture::select_frame(const Iface& f, const RingFrame& fr) {
+  const Frame& d = analyzer_.frame();
+  uint64_t hash = 0;
+  if (selector_->context() > 0) {
+    FlowKey key;
+    flow_key_of(d, f.id, &key);
+    hash = flow_hash(key);
+  }
+  const SelectorFrame sf{fr.data, fr.caplen, fr.wirelen, fr.ts_ns, f.linktype,
+                         f.ring.hatype(), f.ifindex, fr.pkttype};
+  selector_->frame(sf, d.has_bad(), hash);
+}
 
 LiveCapture::~LiveCapture() {
   stop();
@@ -133,6 +149,7 @@ bool LiveCapture::add_interface(uint32_t id, int ifindex, uint16_t arphrd,
   if (!open_in_netns(&iface->ring, ifindex, ro, netns_path, err)) return false;
   if (joined) *joined = iface->ring.fanout_group();
   iface->linktype = linktype_for(iface->ring.hatype());
+  iface->ifindex = ifindex;
   {
     std::lock_guard<std::mutex> lock(mu_);
     pending_add_.push_back(std::move(iface));
@@ -227,6 +244,7 @@ void LiveCapture::run() {
           analyzer_.set_direction(fr.pkttype);
           analyzer_.process(f.id, fr.data, fr.caplen, fr.wirelen, fr.ts_ns, f.linktype,
                             ++frames_seen_, &fr.hint);
+          if (selector_) select_frame(f, fr);
         });
         break;
       }
@@ -241,6 +259,7 @@ void LiveCapture::run() {
             analyzer_.set_direction(fr.pkttype);
             analyzer_.process(f->id, fr.data, fr.caplen, fr.wirelen, fr.ts_ns, f->linktype,
                               ++frames_seen_, &fr.hint);
+            if (selector_) select_frame(*f, fr);
           });
         }
       }
@@ -254,6 +273,7 @@ void LiveCapture::run() {
 }
 
 void LiveCapture::emit_batch() {
+  if (selector_) selector_->flush();  // the file first: then JavaScript hears of them
   auto b = std::make_unique<LiveBatch>();
   b->seq = ++seq_;
   b->mono_ns = mono_ns();

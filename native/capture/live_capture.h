@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "capture/bad_frame_file.h"
+#include "capture/frame_selector.h"
 #include "capture/packet_ring.h"
 #include "flow/analyzer.h"
 
@@ -26,6 +28,11 @@ struct LiveOptions {
   uint32_t batch_ms = 100;
   uint32_t max_records_per_batch = 4096;
   std::string filter;  // tcpdump syntax; empty: everything
+  // -w: the file every engine writes its bad frames (and --context frames) to; each
+  // engine selects on its own thread and writes before handing a batch over, so a bad
+  // frame JavaScript has heard of is already in the file.
+  std::shared_ptr<BadFrameFile> writer;
+  uint32_t context = 0;
 };
 
 struct LiveBatch {
@@ -81,11 +88,13 @@ class LiveCapture {
   void run();
   void apply_commands();
   void emit_batch();
+  void select_frame(const Iface& f, const RingFrame& fr);  // -w: after analyzer_.process
 
   LiveOptions opts_;
   BatchSink sink_;
   BpfProgram filter_ether_, filter_raw_;
   Analyzer analyzer_;
+  std::unique_ptr<FrameSelector> selector_;  // -w only
   int epfd_ = -1;
   int wakefd_ = -1;
   std::thread thread_;

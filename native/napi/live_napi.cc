@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "capture/live_capture.h"
+#include "napi/bad_frame_file_napi.h"
 #include "napi/convert.h"
 #include "napi/register.h"
 
@@ -56,6 +57,10 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     read_decode_options(o, &opts.analyzer.decode);
     if (o.Has("filter") && o.Get("filter").IsString())
       opts.filter = o.Get("filter").As<Napi::String>().Utf8Value();
+    if (o.Has("writer") && !o.Get("writer").IsUndefined()) {  // -w (BadFrameFile), --context
+      opts.writer = bad_frame_file_of(o.Get("writer"));
+      opts.context = opt_u32(o, "context", 0, 0, 64);
+    }
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "csumtop-capture",
                                           8 /* batches queued at most */, 1);
     // The capture thread must not keep the process alive on its own: JavaScript decides

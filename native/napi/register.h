@@ -13,4 +13,5 @@ void RegisterAnalyzer(Napi::Env env, Napi::Object exports);     // analyzer_napi
 void RegisterLive(Napi::Env env, Napi::Object exports);         // live_napi.cc
 void RegisterFrameSink(Napi::Env env, Napi::Object exports);    // frame_sink_napi.cc
 void RegisterHost(Napi::Env env, Napi::Object exports);         // host_napi.cc
+void RegisterBadFrameFile(Napi::Env env, Napi::Object exports);  // bad_frame_file_napi.cc
 }  // namespace csumtop

@@ -12,6 +12,9 @@ import { interfaceRole, listLinks, netnsIdentity, selectInterfaces, type Link } 
 import type { NativeFlow } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import { nativeListLinks } from '../native/host.js';
+import {
+  LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, openBadFrameFile, type BadFrameFileStats, type NativeBadFrameFile,
+} from '../native/bad-frame-file.js';
 import { createLiveCapture, type LiveCaptureOptions, type NativeLiveBatch, type NativeLiveCapture } from '../native/live.js';
 import {
   CaptureError,
@@ -41,7 +44,22 @@ export interface LiveSourceOptions {
   rescanMs: number;
   /** Capture threads; > 1 spreads each interface over them with PACKET_FANOUT (hash). */
   threads?: number;
+  /** -w: bad frames (and --context frames) to a pcap file, written by the capture threads. */
+  write?: LiveWriteOptions;
 }
+
+export interface LiveWriteOptions {
+  path: string;
+  /** -C SIZE in bytes; 0: no rotation. */
+  rotateBytes: number;
+  /** -W COUNT; 0: no wrap. */
+  rotateCount: number;
+  /** --context N. */
+  context: number;
+}
+
+/** ARPHRD_* types whose frames start with the IP header (native LiveCapture::linktype_for). */
+const RAW_IP_ARPHRD = new Set([65534 /* NONE */, 768 /* TUNNEL */, 769 /* TUNNEL6 */, 776 /* SIT */, 519 /* RAWIP */]);
 
 export class LiveSource implements CaptureSource {
   readonly capabilities: SourceCapabilities = { backend: 'afpacket', kernelChecksumStatus: true, guessesOffload: false };
@@ -60,6 +78,9 @@ export class LiveSource implements CaptureSource {
   private stopping = false;
   /** Rescan problems already reported: each is said once, not every second. */
   private readonly reported = new Set<string>();
+  /** -w: the file every engine writes to, and the write errors already warned about. */
+  private writer: NativeBadFrameFile | null = null;
+  private writerErrors = 0;
 
   constructor(private readonly opts: LiveSourceOptions) {}
 
@@ -74,11 +95,15 @@ export class LiveSource implements CaptureSource {
   /** Attaches the initial interfaces; throws CaptureError when none can be captured. */
   start(): void {
     const threads = Math.max(1, this.opts.threads ?? 1);
+    // -w: the file exists, header written, before any ring is opened (and before --user
+    // drops root, like tcpdump -Z); an error here ends the run before capture starts.
+    const capture = this.opts.write ? { ...this.opts.capture, ...this.openWriter(this.opts.write) } : this.opts.capture;
     try {
       for (let k = 0; k < threads; k++) {
-        this.natives.push(createLiveCapture(this.opts.capture, (b) => this.onBatch(k, b)));
+        this.natives.push(createLiveCapture(capture, (b) => this.onBatch(k, b)));
       }
     } catch (err) {
+      this.writer?.close();
       throw new CaptureError(`-f: ${(err as Error).message}`, 'EFILTER');
     }
     for (const n of this.natives) n.start();
@@ -87,6 +112,7 @@ export class LiveSource implements CaptureSource {
     if (attached.length === 0) {
       for (const n of this.natives) n.stop();
       this.natives = [];
+      this.writer?.close();
       const perm = errors.find((e) => e.code === 'EPERM');
       if (perm) throw perm;
       throw errors[0] ?? new CaptureError('no interface to capture on (none is up, or none matches -i)', 'ENOIFACE');
@@ -96,6 +122,54 @@ export class LiveSource implements CaptureSource {
       for (const e of this.scan(false)) this.warnings.next(e.message);
     }, this.opts.rescanMs);
     this.timer.unref();
+  }
+
+  /**
+   * Opens the -w file. Its link type is chosen from the interfaces selected now:
+   * Ethernet when all of them are Ethernet-framed, else Linux cooked v2, which tcpdump
+   * reads for any mix (native/capture/bad_frame_file.h says why not pcapng).
+   */
+  private openWriter(w: LiveWriteOptions): { writer: NativeBadFrameFile; context: number } {
+    let raw = false;
+    for (const ns of this.opts.namespaces) {
+      let links: Link[];
+      try {
+        links = ns.path === null ? listLinks() : nativeListLinks(ns.path, ns.label);
+      } catch {
+        continue; // scan() reports it
+      }
+      for (const l of selectInterfaces(links, this.opts.patterns).selected) if (RAW_IP_ARPHRD.has(l.arphrd)) raw = true;
+    }
+    try {
+      this.writer = openBadFrameFile({
+        path: w.path,
+        linktype: raw ? LINKTYPE_LINUX_SLL2 : LINKTYPE_ETHERNET,
+        rotateBytes: w.rotateBytes,
+        rotateCount: w.rotateCount,
+      });
+    } catch (err) {
+      throw new CaptureError(`-w: ${(err as Error).message}`, 'EWRITE');
+    }
+    return { writer: this.writer, context: w.context };
+  }
+
+  /** -w statistics (null without -w); final once stop() has resolved. */
+  writerStats(): BadFrameFileStats | null {
+    return this.writer ? this.writer.stats() : null;
+  }
+
+  /** A write error since the last look becomes a warning (the first of each run of them). */
+  private checkWriter(): void {
+    if (!this.writer) return;
+    const s = this.writer.stats();
+    if (s.errors === this.writerErrors) return;
+    const fresh = s.errors - this.writerErrors;
+    this.writerErrors = s.errors;
+    const msg = this.reported.has(s.lastError) ? null : s.lastError;
+    if (msg !== null) {
+      this.reported.add(msg);
+      this.warnings.next(`-w: ${msg}${fresh > 1 ? ` (${fresh} errors)` : ''}; capture goes on, ${s.notWritten} frames not written so far`);
+    }
   }
 
   /** Stops capturing; resolves once every engine delivered its final batch. */
@@ -113,7 +187,11 @@ export class LiveSource implements CaptureSource {
     let lost = 0;
     for (const n of this.natives) lost += n.stop();
     if (lost > 0) this.warnings.next(`${lost} bad-frame records were lost because output fell behind`);
-    return Promise.all(finals).then((all) => all[0] ?? null);
+    return Promise.all(finals).then((all) => {
+      this.checkWriter();
+      this.writer?.close(); // every engine has stopped: nothing writes to it any more
+      return all[0] ?? null;
+    });
   }
 
   /** The bad-flow table (merged over engines); only after stop() has resolved. */
@@ -127,6 +205,7 @@ export class LiveSource implements CaptureSource {
   }
 
   private onBatch(engine: number, b: NativeLiveBatch): void {
+    this.checkWriter();
     for (const g of b.gone) {
       const i = this.byId.get(g.id);
       if (i && i.attached) {

@@ -70,7 +70,7 @@ export interface CaptureSource {
 export class CaptureError extends Error {
   constructor(
     message: string,
-    readonly code: 'EPERM' | 'ENOIFACE' | 'ECAPTURE' | 'EFILTER' | 'EBACKEND',
+    readonly code: 'EPERM' | 'ENOIFACE' | 'ECAPTURE' | 'EFILTER' | 'EBACKEND' | 'EWRITE',
   ) {
     super(message);
   }

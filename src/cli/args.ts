@@ -4,6 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 
+import { ListenAddressError, parseListenAddress, type ListenAddress } from '../output/metrics/address.js';
+import { DEFAULT_MAX_PEERS } from '../output/metrics/limits.js';
+
 export class UsageError extends Error {}
 
 export interface Options {
@@ -39,6 +42,16 @@ export interface Options {
   demo: boolean;
   /** --demo with the sender switched into variant A's broken state. */
   demoBroken: boolean;
+  /** --metrics [ADDR:]PORT: the Prometheus endpoint, null when off. */
+  metrics: ListenAddress | null;
+  /** --metrics-max-peers: peers with their own label; more fold into peer="other". */
+  metricsMaxPeers: number;
+  /** -C SIZE: live -w rotates after SIZE million bytes (tcpdump -C); null: one file. */
+  rotateMb: number | null;
+  /** -W COUNT: with -C, file names wrap after COUNT files (tcpdump -W). */
+  rotateCount: number | null;
+  /** --context N: live -w also writes N frames of the same flow before and after each bad one. */
+  context: number;
 }
 
 export const DEFAULT_VXLAN_PORTS = [4789, 8472];
@@ -73,6 +86,15 @@ function parseCount(flag: string, text: string, min: number, max: number): numbe
     throw new UsageError(`${flag}: '${text}' is not a whole number between ${min} and ${max}`);
   }
   return Number(text);
+}
+
+function parseMetricsAddress(text: string): ListenAddress {
+  try {
+    return parseListenAddress(text);
+  } catch (err) {
+    if (err instanceof ListenAddressError) throw new UsageError(`--metrics: ${err.message}`);
+    throw err;
+  }
 }
 
 export function parseOptions(argv: string[]): Options {
@@ -110,6 +132,11 @@ export function parseOptions(argv: string[]): Options {
         report: { type: 'boolean' },
         demo: { type: 'boolean' },
         'demo-broken': { type: 'boolean' },
+        metrics: { type: 'string' },
+        'metrics-max-peers': { type: 'string' },
+        'file-size': { type: 'string', short: 'C' },
+        'file-count': { type: 'string', short: 'W' },
+        context: { type: 'string' },
       },
     });
   } catch (err) {
@@ -150,6 +177,12 @@ export function parseOptions(argv: string[]): Options {
     report: v.report === true,
     demo: v.demo === true || v['demo-broken'] === true,
     demoBroken: v['demo-broken'] === true,
+    metrics: v.metrics !== undefined ? parseMetricsAddress(v.metrics) : null,
+    metricsMaxPeers:
+      v['metrics-max-peers'] !== undefined ? parseCount('--metrics-max-peers', v['metrics-max-peers'], 1, 100_000) : DEFAULT_MAX_PEERS,
+    rotateMb: v['file-size'] !== undefined ? parseCount('-C', v['file-size'], 1, 100_000) : null,
+    rotateCount: v['file-count'] !== undefined ? parseCount('-W', v['file-count'], 1, 100_000) : null,
+    context: v.context !== undefined ? parseCount('--context', v.context, 0, 64) : 0,
   };
   if (opts.fast && opts.read === null) throw new UsageError('--fast replays a capture file: it needs -r FILE');
   if (opts.demo) {
@@ -158,6 +191,9 @@ export function parseOptions(argv: string[]): Options {
     for (const [flag, value] of clash) {
       if (value !== null) throw new UsageError(`${flag} cannot be used with --demo (the demo builds its own lab and shows the dashboard)`);
     }
+  }
+  if (v['metrics-max-peers'] !== undefined && opts.metrics === null) {
+    throw new UsageError('--metrics-max-peers only applies with --metrics [ADDR:]PORT');
   }
   if (opts.backend === 'libpcap') {
     if (opts.netns.length > 0 || opts.pids.length > 0) {
@@ -173,12 +209,27 @@ export function parseOptions(argv: string[]): Options {
   if (opts.write === '') throw new UsageError('-w: expected an output file name');
   if (opts.read !== null) {
     const live = ['-i', opts.interfaces, '--netns', opts.netns.length || null, '--pid', opts.pids.length || null,
-      '--duration', opts.duration, '--promisc', opts.promisc || null, '--user', opts.user, '-f', opts.filter] as const;
+      '--duration', opts.duration, '--promisc', opts.promisc || null, '--user', opts.user, '-f', opts.filter,
+      '--metrics', opts.metrics] as const;
     for (let k = 0; k < live.length; k += 2) {
       if (live[k + 1] !== null) throw new UsageError(`${live[k]} is for live capture; it cannot be used with -r`);
     }
-  } else if (opts.write !== null) {
-    throw new UsageError('-w during live capture is not available yet; use -r FILE -w OUT');
+    if (opts.rotateMb !== null || opts.rotateCount !== null || v.context !== undefined) {
+      const flag = opts.rotateMb !== null ? '-C' : opts.rotateCount !== null ? '-W' : '--context';
+      throw new UsageError(`${flag} is for live capture with -w; it cannot be used with -r`);
+    }
+  } else {
+    // Live -w: rotation and context need the file, -W needs -C (tcpdump's -W without -C
+    // belongs to -G, which csumtop does not have).
+    if (opts.write === null) {
+      if (opts.rotateMb !== null) throw new UsageError('-C needs -w FILE');
+      if (opts.rotateCount !== null) throw new UsageError('-W needs -w FILE and -C SIZE');
+      if (v.context !== undefined) throw new UsageError('--context needs -w FILE');
+    }
+    if (opts.rotateCount !== null && opts.rotateMb === null) throw new UsageError('-W needs -C SIZE (it counts rotated files)');
+    if (opts.write !== null && opts.backend === 'libpcap') {
+      throw new UsageError('-w during live capture needs the afpacket backend (the capture threads write the file)');
+    }
   }
   if (opts.write !== null && opts.read !== null && opts.write === opts.read) {
     throw new UsageError('-w must not name the file given to -r');

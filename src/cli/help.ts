@@ -2,9 +2,11 @@
 export const HELP = `Usage: csumtop [live options]          capture live (root or CAP_NET_RAW)
        csumtop -r FILE [file options]   analyse a pcap or pcapng file
        csumtop --demo [--demo-broken]   a two-node VXLAN lab with faults, on the dashboard (root)
+       csumtop cluster --prometheus URL  bad VXLAN carriers node x peer, from Prometheus
 
 On a terminal csumtop shows a live dashboard (keys: ? for help, q to quit); with --json,
---duration, --report, or when standard output is not a terminal it prints the report.
+--duration, --report, -w, --metrics, or when standard output is not a terminal it
+prints the report.
 
 Finds packets with bad checksums (IPv4 header, UDP, TCP, ICMP, ICMPv6), at the outer
 layer and inside VXLAN, Geneve and IP-in-IP tunnels, and reports them per interface,
@@ -36,6 +38,22 @@ Live capture:
                          show the dashboard on both nodes; the lab is removed on exit
       --demo-broken      --demo with node 1 switched into variant A's broken state
                          (udpcsum VXLAN + MASQUERADE --random-fully: bad outer checksums)
+      --metrics [ADDR:]PORT  serve Prometheus metrics at /metrics and health at
+                         /healthz; ADDR defaults to 127.0.0.1 (0.0.0.0 or [::] for all,
+                         [::1]:PORT for IPv6); port 0 picks a free one (printed)
+      --metrics-max-peers N  peers with their own label (default 64); more are
+                         counted under peer="other"
+  -w, --write FILE       write every frame with a bad checksum to FILE, a pcap file
+                         (Ethernet; Linux cooked v2 when some interface has no
+                         Ethernet header) written by the capture threads, each record
+                         whole: readable after a crash or SIGKILL; mode 0600, a symlink
+                         is refused; opened before --user drops root
+  -C SIZE                with -w: start a new file once the current one is larger than
+                         SIZE million bytes (1-100000): FILE, FILE1, FILE2, ... (tcpdump)
+  -W COUNT               with -C: at most COUNT files (1-100000), FILE0 .. FILE<COUNT-1>,
+                         then the oldest is overwritten (tcpdump)
+      --context N        with -w: also the N frames (0-64, default 0) of the same flow
+                         before and after each bad frame, each written once
 
 Capture files:
   -r, --read FILE        analyse a pcap or pcapng file ("-" reads standard input)
@@ -60,7 +78,8 @@ Exit status:
   0  no bad checksum found
   1  at least one bad checksum found
   2  usage error, unreadable or corrupt input, no such interface or namespace, or the
-     -w file could not be written (a report of what was read is still printed)
+     -w file could not be written (a report of what was read is still printed; live,
+     a write error such as a full disk is a warning and capture goes on)
   3  not allowed to capture (CAP_NET_RAW missing)
 
 Environment:

@@ -18,6 +18,7 @@ import type { DecodedRecord } from '../output/records.js';
 import { badFrameReport, buildReport, checksumRows, type ToolInfo } from '../output/report.js';
 import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
 import { renderText } from '../output/text-report.js';
+import type { LiveMetrics } from '../output/metrics/live.js';
 import type { Options } from './args.js';
 import { dropTo, PrivilegeError } from './privileges.js';
 
@@ -65,6 +66,10 @@ export function createSource(opts: Options, specs: NamespaceSpec[]): CaptureSour
             maxFlows: opts.maxFlows,
             filter: opts.filter ?? undefined,
           },
+          write:
+            opts.write !== null
+              ? { path: opts.write, rotateBytes: (opts.rotateMb ?? 0) * 1_000_000, rotateCount: opts.rotateCount ?? 0, context: opts.context }
+              : undefined,
         })
   );
 }
@@ -79,6 +84,59 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
     return 2;
   }
   const source = createSource(opts, specs);
+  const state = new LiveState();
+  // --metrics binds before capture starts: a port in use is a usage error, nothing captured.
+  let metrics: LiveMetrics | null = null;
+  if (opts.metrics !== null) {
+    // Loaded only when asked for: prom-client is not needed (nor paid for at start-up) otherwise.
+    const { LiveMetrics: Metrics } = await import('../output/metrics/live.js');
+    const { MetricsListenError } = await import('../output/metrics/server.js');
+    try {
+      metrics = await Metrics.start({
+        listen: opts.metrics,
+        maxPeers: opts.metricsMaxPeers,
+        batchMs: opts.batchMs,
+        engines: opts.backend === 'libpcap' ? 1 : opts.threads,
+        namespaces: opts.backend === 'libpcap' ? [{ label: 'host', path: null }] : specs,
+        tool: { ...tool, backend: source.capabilities.backend },
+        layout: nativeLayout(),
+        interfaces: () =>
+          source.interfaces().map((i) => ({
+            id: i.id,
+            name: i.name,
+            namespace: i.namespace,
+            attached: i.attached,
+            counters: state.countersOf(i.id),
+            captureDrops: state.ringOf(i.id).drops,
+          })),
+        warn: (text) => void io.warn(`warning: ${text}`),
+      });
+    } catch (err) {
+      if (err instanceof MetricsListenError) {
+        await io.warn(err.message);
+        return 2;
+      }
+      throw err;
+    }
+    await io.warn(`serving metrics on ${metrics.server.url} (health: /healthz)`);
+  }
+  try {
+    return await capture(opts, tool, io, source, state, specs, metrics);
+  } finally {
+    // Every exit path (signal, --duration, a capture or privilege error) closes the port.
+    await metrics?.close();
+  }
+}
+
+async function capture(
+  opts: Options,
+  tool: ToolInfo,
+  io: LiveIo,
+  source: CaptureSource,
+  state: LiveState,
+  specs: NamespaceSpec[],
+  metrics: LiveMetrics | null,
+): Promise<number> {
   try {
     source.start();
   } catch (err) {
@@ -99,7 +157,6 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
     }
   }
 
-  const state = new LiveState();
   const L0 = nativeLayout();
   const correlator = liveCorrelator(source, state, specs, L0, opts.maxFlows);
   const shown = new Map<string, Finding>();
@@ -157,6 +214,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
   });
   source.batches$.subscribe((b) => {
     state.apply(b);
+    metrics?.batch(b.engine);
     correlator.add(b.events, b.records);
     announce();
     if (b.records.length === 0) return;
@@ -178,6 +236,8 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
     announce();
     const snap = correlator.tick(Date.now() * 1e6);
     io.snapshot?.(snap);
+    // Peer carriers and findings for --metrics, once per interval.
+    metrics?.exporter.update(snap);
     if (opts.json) {
       findingLines(snap);
       emit(jsonLine({
@@ -251,6 +311,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, done);
   });
   clearInterval(tick);
+  metrics?.stopped('capture stopped: csumtop is exiting');
   await source.stop();
   announce();
   const finalSnap = correlator.tick(Date.now() * 1e6, true);
@@ -316,10 +377,24 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
     },
     tool,
   );
+  // -w: what went to the file. A write error (disk full, ...) was a warning while
+  // capture went on; the exit status says so: 2, as for -r with an unwritable -w.
+  const written = source instanceof LiveSource ? source.writerStats() : null;
+  if (written !== null && opts.write !== null) {
+    doc.written = {
+      path: opts.write,
+      frames: written.frames,
+      ...(opts.context > 0 ? { contextFrames: written.contextFrames, contextSkipped: written.contextSkipped } : {}),
+      ...(opts.rotateMb !== null ? { files: written.files } : {}),
+      ...(written.notWritten > 0 ? { notWritten: written.notWritten } : {}),
+    };
+    if (written.errors > 0) doc.source.warnings.push(`-w: ${written.errors} write errors, ${written.notWritten} frames not written; first: ${written.firstError}`);
+  }
   await pending;
   source.complete();
   if (opts.json) await io.out(jsonLine({ type: 'report', ...doc }));
   else await io.out(renderText(doc, { maxFlows: opts.top }));
+  if (written !== null && written.errors > 0) return 2;
   return doc.totals.badFrames > 0 ? 1 : 0;
 }
 

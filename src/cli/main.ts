@@ -12,6 +12,7 @@ import { activeChecksumPath } from '../native/checksum.js';
 import { buildReport, fileReportInput } from '../output/report.js';
 import { renderText } from '../output/text-report.js';
 import { parseOptions, UsageError, type Options } from './args.js';
+import { clusterMain } from './cluster.js';
 import { HELP } from './help.js';
 import { liveMode } from './live-mode.js';
 import { liveDashboard, replayDashboard } from './dashboard-mode.js';
@@ -62,7 +63,8 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
  * flag that asks for a report or machine output. Everything else keeps the report.
  */
 export function wantsDashboard(opts: Options, isTty = process.stdout.isTTY === true && process.stdin.isTTY === true): boolean {
-  if (!isTty || opts.json || opts.report || opts.list || opts.write !== null || opts.duration !== null) return false;
+  // --metrics is for a node agent (the exporter runs in the report mode's capture).
+  if (!isTty || opts.json || opts.report || opts.list || opts.write !== null || opts.duration !== null || opts.metrics !== null) return false;
   // A file read from standard input cannot share it with the keyboard.
   return opts.read !== '-';
 }
@@ -72,6 +74,8 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
   });
+  // A subcommand: the fleet view from Prometheus (no capture, no addon needed).
+  if (argv[0] === 'cluster') return clusterMain(argv.slice(1), { out: (text) => write(process.stdout, text), warn });
   let opts: Options;
   try {
     opts = parseOptions(argv);

@@ -134,6 +134,19 @@ const SOURCES: Record<ChecksumCounterName, CounterSource> = {
   udpLite6InCsumErrors: { file: 'snmp6', name: 'UdpLite6InCsumErrors' },
 };
 
+/**
+ * The kernel's own name of a counter, "Section_Field" as node_exporter's netstat collector
+ * writes it (node_netstat_Udp_InCsumErrors): "Udp_InCsumErrors", "IpExt_InCsumErrors",
+ * "Udp6_InCsumErrors" (snmp6 names split after their protocol prefix). Used as a label
+ * value by the Prometheus exporter, so that its series line up with node_exporter's.
+ */
+export function kernelCounterName(key: ChecksumCounterName): string {
+  const src = SOURCES[key];
+  if (src.file !== 'snmp6') return `${src.section}_${src.field}`;
+  const m = /^(Ip6|Icmp6|UdpLite6|Udp6)(.+)$/.exec(src.name);
+  return m ? `${m[1]}_${m[2]}` : src.name;
+}
+
 /** The checksum counters out of parsed files; a file or column this kernel lacks gives null. */
 export function checksumCountersFrom(parsed: ParsedNetCounters): ChecksumCounters {
   const out = {} as ChecksumCounters;

@@ -163,6 +163,11 @@ export interface ReportDocument {
   /** Correlation over the whole capture: peers (underlay vs overlay), carrier flows,
    * DNS and TCP SYN symptoms, the kernel's counters. */
   correlation?: ReportCorrelation;
-  /** Path of the -w output and how many frames went there. */
-  written?: { path: string; frames: number };
+  /**
+   * Path of the -w output and how many frames with a bad checksum went there. Live only:
+   * contextFrames (--context) were written around them, contextSkipped were left out to
+   * keep the file in time order; files counts the files opened (-C rotation);
+   * notWritten frames were lost to write errors.
+   */
+  written?: { path: string; frames: number; contextFrames?: number; contextSkipped?: number; files?: number; notWritten?: number };
 }

@@ -4,6 +4,7 @@
  */
 import { loadAddon } from './addon.js';
 import type { NativeFlow } from './analyzer.js';
+import type { NativeBadFrameFile } from './bad-frame-file.js';
 import type { NativeDrain } from './drain.js';
 
 export interface LiveCaptureOptions {
@@ -22,6 +23,10 @@ export interface LiveCaptureOptions {
   /** tcpdump-syntax filter, compiled with a run-time loaded libpcap; the constructor
    * throws an Error with code 'EFILTER' when it cannot be compiled or libpcap is absent. */
   filter?: string;
+  /** -w: the file this engine writes its bad frames to (shared by all engines). */
+  writer?: NativeBadFrameFile;
+  /** --context N (0..64): frames of the same flow written before and after each bad one. */
+  context?: number;
   /** Correlation events (default true); maxEvents per batch, more are counted. */
   events?: boolean;
   maxEvents?: number;

@@ -157,7 +157,13 @@ export function renderText(doc: ReportDocument, opts: { maxFlows: number }): str
   }
   if (doc.written) {
     out.push('');
-    out.push(`Wrote ${doc.written.frames} frames with bad checksums to ${doc.written.path}`);
+    const w = doc.written;
+    const extra = [
+      w.contextFrames !== undefined ? `${w.contextFrames} context frames` : null,
+      w.files !== undefined ? `${w.files} files (rotated)` : null,
+      w.notWritten !== undefined ? `${w.notWritten} not written` : null,
+    ].filter((x) => x !== null);
+    out.push(`Wrote ${w.frames} frames with bad checksums to ${w.path}${extra.length > 0 ? ` (${extra.join(', ')})` : ''}`);
   }
   for (const w of s.warnings) {
     out.push('');

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { parseOptions } from '../../src/cli/args.js';
 import { readCaptureFile } from '../../src/native/capture-file.js';
 import { encode, eth, ipv4, pcapFile, pcapngFile, udp, vxlan } from '../fixtures/lib/index.js';
 import { BIN } from '../fixtures/harness.js';
@@ -179,13 +180,41 @@ test('live-capture flags: mistakes exit 2 with a message naming the problem', ()
     [['--pid', '999999999'], /--pid/],
     [['-i', 'csumtop-no-such-if0', '--duration', '1'], /no such interface: csumtop-no-such-if0/],
     [['-i', 'lo', '-f', 'udp port', '--duration', '1'], /-f: invalid filter 'udp port'/],
-    [['-w', 'live.pcap', '--duration', '1'], /-w during live capture/],
+    [['-w', 'live.pcap', '--backend', 'libpcap', '--promisc'], /-w during live capture needs the afpacket backend/],
   ];
   for (const [args, message] of cases) {
     const r = run(args);
     assert.equal(r.status, 2, `${args.join(' ')}: status ${r.status}, ${r.stderr}`);
     assert.match(r.stderr, message, args.join(' '));
   }
+});
+
+test('live -w flags: -C, -W and --context are range-checked, need -w (and -W needs -C), and are refused with -r', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['-w', 'x.pcap', '-C', '0'], /-C: '0' is not a whole number between 1 and 100000/],
+    [['-w', 'x.pcap', '-C', '100001'], /-C: '100001' is not a whole number between 1 and 100000/],
+    [['-w', 'x.pcap', '-C', '1.5'], /-C: '1.5'/],
+    [['-w', 'x.pcap', '-C', '1', '-W', '0'], /-W: '0' is not a whole number between 1 and 100000/],
+    [['-w', 'x.pcap', '-C', '1', '-W', '100001'], /-W: '100001'/],
+    [['-w', 'x.pcap', '-W', '3'], /-W needs -C SIZE/],
+    [['-C', '1'], /-C needs -w FILE/],
+    [['-W', '2'], /-W needs -w FILE and -C SIZE/],
+    [['--context', '2'], /--context needs -w FILE/],
+    [['-w', 'x.pcap', '--context', '65'], /--context: '65' is not a whole number between 0 and 64/],
+    [['-w', 'x.pcap', '--context', '-1'], /--context/],
+    [['-r', 'x.pcap', '-w', 'y.pcap', '-C', '1'], /-C is for live capture with -w/],
+    [['-r', 'x.pcap', '-w', 'y.pcap', '--context', '1'], /--context is for live capture with -w/],
+  ];
+  for (const [args, message] of cases) {
+    const r = run(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: status ${r.status}, ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+  }
+  // The accepted forms parse (no capture: parseOptions only).
+  const o = parseOptions(['-w', 'x.pcap', '-C', '100000', '-W', '100000', '--context', '64']);
+  assert.deepEqual([o.write, o.rotateMb, o.rotateCount, o.context], ['x.pcap', 100000, 100000, 64]);
+  const d = parseOptions(['-w', 'x.pcap']);
+  assert.deepEqual([d.rotateMb, d.rotateCount, d.context], [null, null, 0]);
 });
 
 test('live capture on loopback: traffic is counted, the report is printed, exit 0', () => {

@@ -1,0 +1,159 @@
+/**
+ * The cluster view out of Prometheus (issue 6, `csumtop cluster`): which nodes exchange
+ * broken tunnel carriers with which peers, per node what csumtop and the kernel counted,
+ * and the findings that hold now. The queries are PromQL over the exporter's metrics
+ * (src/output/metrics/exporter.ts); `instance` is the node (deploy/README.md relabels it
+ * to the node name).
+ */
+import type { ClusterFinding, ClusterView, NodeTotals, PeerCell } from '../model/cluster.js';
+import { CLUSTER_VIEW_VERSION } from '../model/cluster.js';
+import { instantQuery, type VectorSample } from './prometheus-api.js';
+
+/** A PromQL duration: one or more NUMBER UNIT (prometheus.io/docs/prometheus/latest/querying/basics/#time-durations). */
+export const WINDOW_SYNTAX = /^(\d+(ms|s|m|h|d|w|y))+$/;
+
+export function clusterQueries(window: string): Record<'bad' | 'total' | 'badChecksums' | 'kernel' | 'drops' | 'findings', string> {
+  return {
+    bad: `sum by (instance, peer, direction) (increase(csumtop_vxlan_peer_carriers_total{verdict=~"bad.*"}[${window}]))`,
+    total: `sum by (instance, peer, direction) (increase(csumtop_vxlan_peer_carriers_total{verdict=~"ok|bad.*"}[${window}]))`,
+    badChecksums: `sum by (instance) (increase(csumtop_checksums_total{verdict="bad"}[${window}]))`,
+    kernel: `sum by (instance) (increase(csumtop_kernel_checksum_errors_total[${window}]))`,
+    drops: `sum by (instance) (increase(csumtop_capture_drops_total[${window}]))`,
+    findings: 'csumtop_finding == 1',
+  };
+}
+
+const label = (s: VectorSample, name: string): string => s.metric[name] ?? '';
+
+function direction(s: VectorSample): 'received' | 'sent' {
+  return label(s, 'direction') === 'sent' ? 'sent' : 'received';
+}
+
+/** Asks Prometheus (six instant queries, in parallel) and assembles the view. */
+export async function fetchClusterView(base: URL, window: string, timeoutMs?: number): Promise<ClusterView> {
+  const q = clusterQueries(window);
+  const [bad, total, badChecksums, kernel, drops, findings] = await Promise.all(
+    [q.bad, q.total, q.badChecksums, q.kernel, q.drops, q.findings].map((query) => instantQuery(base, query, timeoutMs)),
+  );
+  return buildClusterView({ bad, total, badChecksums, kernel, drops, findings }, { prometheus: base.href, window, time: new Date().toISOString() });
+}
+
+export function buildClusterView(
+  r: { bad: VectorSample[]; total: VectorSample[]; badChecksums: VectorSample[]; kernel: VectorSample[]; drops: VectorSample[]; findings: VectorSample[] },
+  meta: { prometheus: string; window: string; time: string },
+): ClusterView {
+  const cellKey = (instance: string, peer: string, dir: string): string => `${instance}\u0000${peer}\u0000${dir}`;
+  const cells = new Map<string, PeerCell>();
+  const cell = (s: VectorSample): PeerCell => {
+    const key = cellKey(label(s, 'instance'), label(s, 'peer'), direction(s));
+    let c = cells.get(key);
+    if (!c) {
+      c = { instance: label(s, 'instance'), peer: label(s, 'peer'), direction: direction(s), bad: 0, total: null };
+      cells.set(key, c);
+    }
+    return c;
+  };
+  for (const s of r.bad) cell(s).bad = s.value;
+  for (const s of r.total) cell(s).total = s.value;
+  const matrix = [...cells.values()].sort(
+    (a, b) => a.instance.localeCompare(b.instance) || a.peer.localeCompare(b.peer) || a.direction.localeCompare(b.direction),
+  );
+
+  const totals = new Map<string, NodeTotals>();
+  const node = (instance: string): NodeTotals => {
+    let t = totals.get(instance);
+    if (!t) {
+      t = { instance, badChecksums: null, kernelChecksumErrors: null, captureDrops: null };
+      totals.set(instance, t);
+    }
+    return t;
+  };
+  for (const s of r.badChecksums) node(label(s, 'instance')).badChecksums = s.value;
+  for (const s of r.kernel) node(label(s, 'instance')).kernelChecksumErrors = s.value;
+  for (const s of r.drops) node(label(s, 'instance')).captureDrops = s.value;
+
+  const severityRank: Record<string, number> = { critical: 0, warning: 1, info: 2 };
+  const findings: ClusterFinding[] = r.findings
+    .map((s) => ({ instance: label(s, 'instance'), id: label(s, 'id'), severity: label(s, 'severity'), subject: label(s, 'subject') }))
+    .sort(
+      (a, b) =>
+        (severityRank[a.severity] ?? 9) - (severityRank[b.severity] ?? 9) ||
+        a.instance.localeCompare(b.instance) ||
+        a.id.localeCompare(b.id) ||
+        a.subject.localeCompare(b.subject),
+    );
+
+  const nodes = new Set<string>([...matrix.map((c) => c.instance), ...totals.keys(), ...findings.map((f) => f.instance)]);
+  return {
+    version: CLUSTER_VIEW_VERSION,
+    prometheus: meta.prometheus,
+    window: meta.window,
+    time: meta.time,
+    nodes: [...nodes].sort(),
+    peers: [...new Set(matrix.map((c) => c.peer))].sort(),
+    matrix,
+    totals: [...totals.values()].sort((a, b) => a.instance.localeCompare(b.instance)),
+    findings,
+  };
+}
+
+/** Whole counts for the table: increase() extrapolates to the window's edges. */
+function count(n: number | null): string {
+  return n === null ? '-' : String(Math.round(n));
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
+  const line = (cells: string[]): string => cells.map((c, k) => (k === cells.length - 1 ? c : c.padEnd(widths[k]))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** The view as text: one matrix per direction, node totals, findings. */
+export function renderClusterView(v: ClusterView): string {
+  let out = `csumtop cluster: ${v.prometheus}, last ${v.window}, ${v.nodes.length} node(s)\n`;
+  const titles: Record<PeerCell['direction'], string> = {
+    received: 'Bad tunnel carriers RECEIVED from each peer (dropped by the node\'s kernel)',
+    sent: 'Bad tunnel carriers SENT to each peer (the peer\'s kernel drops them)',
+  };
+  if (v.matrix.length === 0) {
+    out += '\nNo tunnel carriers per peer in Prometheus for this window (no csumtop_vxlan_peer_carriers_total series).\n';
+  }
+  for (const dir of ['received', 'sent'] as const) {
+    const cells = v.matrix.filter((c) => c.direction === dir);
+    if (cells.length === 0) continue;
+    const peers = [...new Set(cells.map((c) => c.peer))].sort();
+    const nodes = [...new Set(cells.map((c) => c.instance))].sort();
+    const rows = nodes.map((n) => [
+      n,
+      ...peers.map((p) => {
+        const c = cells.find((x) => x.instance === n && x.peer === p);
+        return c ? `${count(c.bad)}/${count(c.total)}` : '-';
+      }),
+    ]);
+    out += `\n${titles[dir]}; bad/all, rows: node, columns: peer\n` + table(['node', ...peers], rows);
+  }
+  if (v.totals.length > 0) {
+    out +=
+      '\nPer node\n' +
+      table(
+        ['node', 'bad checksums', 'kernel checksum errors', 'capture drops'],
+        v.totals.map((t) => [t.instance, count(t.badChecksums), count(t.kernelChecksumErrors), count(t.captureDrops)]),
+      );
+  } else {
+    out += '\nNo csumtop metrics in Prometheus for this window (is csumtop scraped?).\n';
+  }
+  if (v.findings.length === 0) out += '\nNo active findings.\n';
+  else {
+    out += `\nActive findings (${v.findings.length})\n` + table(['severity', 'finding', 'subject', 'node'], v.findings.map((f) => [f.severity, f.id, f.subject, f.instance]));
+  }
+  return out;
+}
+
+/** Something is broken in the window: a bad carrier, a bad checksum, or a critical finding. */
+export function clusterHasBad(v: ClusterView): boolean {
+  return (
+    v.matrix.some((c) => Math.round(c.bad) > 0) ||
+    v.totals.some((t) => Math.round(t.badChecksums ?? 0) > 0 || Math.round(t.kernelChecksumErrors ?? 0) > 0) ||
+    v.findings.some((f) => f.severity === 'critical')
+  );
+}

@@ -1,0 +1,461 @@
+/**
+ * csumtop's Prometheus metrics (issue 6), built on prom-client.
+ *
+ * Naming follows prometheus.io/docs/practices/naming/: one application prefix
+ * (`csumtop_`), `_total` on every counter, units in the name where there is one
+ * (`_bytes_total`), and labels for dimensions whose values are few and known (layer,
+ * protocol, verdict, direction, reason) or capped here (interface: 512, peer:
+ * --metrics-max-peers, see label-folder.ts). `csumtop_build_info` is the "info" pattern
+ * (prometheus.io/docs/instrumenting/writing_exporters/#target-labels-not-static-scraped-labels).
+ *
+ * Nothing here runs per packet: the native capture thread keeps cumulative counters per
+ * interface (architecture.md, principle 1); observeInterfaces() turns them into counter
+ * increments once per scrape, update() turns the correlation pipeline's
+ * CorrelationSnapshot into increments once per interval, observeKernel() the kernel's
+ * counters once a second.
+ *
+ * Counters only ever go up: every source value is turned into a delta against the last
+ * value seen for the same source (a source that went down restarted, so its new value is
+ * the delta). When an interface vanishes its series are removed, never reset to 0
+ * (a reset would read as a counter reset to rate()/increase() and hide the last counts;
+ * a removed series ends, and Prometheus marks it stale).
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+
+import type { CorrelationSnapshot, PeerCarriers } from '../../model/correlation.js';
+import type { Finding } from '../../model/findings.js';
+import { CHECKSUM_COUNTERS, type ChecksumCounterName } from '../../model/host-facts.js';
+import { KINDS, LAYERS, MALFORMED_REASONS, STATUSES } from '../../model/verdict.js';
+import type { NativeLayout } from '../../native/analyzer.js';
+import { kernelCounterName } from '../../host/snmp.js';
+import { LabelFolder, OTHER } from './label-folder.js';
+import { DEFAULT_MAX_INTERFACES, DEFAULT_MAX_PEERS } from './limits.js';
+
+export { DEFAULT_MAX_INTERFACES, DEFAULT_MAX_PEERS } from './limits.js';
+
+
+/**
+ * The kernel counters exported as csumtop_kernel_checksum_errors_total: only those that
+ * count checksum failures and nothing else (Udp InErrors also counts full receive
+ * buffers, Ip InHdrErrors bad versions and lengths), so a rise means a checksum.
+ */
+export const KERNEL_CHECKSUM_COUNTERS: readonly ChecksumCounterName[] = CHECKSUM_COUNTERS.filter((k) => k.endsWith('InCsumErrors'));
+
+/** The part of the native counter layout the exporter reads. */
+export type CounterLayout = Pick<NativeLayout, 'counterStride' | 'slots' | 'malformedBase' | 'csumBase' | 'numLayers' | 'numKinds' | 'numStatus' | 'numMalformed'>;
+
+/** One captured interface as the live capture knows it at scrape time. */
+export interface InterfaceSample {
+  /** The capture's id: never reused, so a recreated interface is a new sample. */
+  id: number;
+  name: string;
+  namespace: string;
+  attached: boolean;
+  /** Cumulative counters, one stride of the native layout. */
+  counters: Float64Array;
+  /** Cumulative frames the kernel dropped because the ring was full. */
+  captureDrops: number;
+}
+
+export interface ExporterOptions {
+  version: string;
+  checksumPath: string;
+  /** "afpacket" or "libpcap". */
+  backend: string;
+  layout: CounterLayout;
+  maxPeers?: number;
+  maxInterfaces?: number;
+}
+
+type Labels = Record<string, string>;
+
+/** One per-interface value: which counter, its fixed labels, how to read it. */
+interface Slot {
+  counter: Counter<string>;
+  labels: Labels;
+  /** Created at 0 with the interface, so increase() sees the first event (see below). */
+  eager: boolean;
+  read: (c: Float64Array, drops: number) => number;
+}
+
+interface InterfaceTrack {
+  key: string;
+  label: string;
+  namespace: string;
+  /** Last raw value of each slot. */
+  last: Float64Array;
+  /** Series removed (vanished) or never published. */
+  done: boolean;
+  /** Published at 0, its counts wait for the next scrape (see firstSample below). */
+  fresh: boolean;
+}
+
+interface PeerRaw {
+  carriers: number;
+  badOuter: number;
+  badInner: number;
+  badIpv4: number;
+  lost: number | null;
+}
+
+interface PeerEntry {
+  /** Values already added to the series. */
+  applied: PeerRaw;
+  /** Scrape count when the entry appeared: its counts wait until a scrape showed the 0. */
+  bornAt: number;
+}
+
+function seriesKey(name: string, labels: Labels): string {
+  return `${name}\u0000${Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join('\u0000')}`;
+}
+
+function interfaceKey(namespace: string, name: string): string {
+  return `${namespace}\u0000${name}`;
+}
+
+export class MetricsExporter {
+  readonly registry = new Registry();
+  private readonly packets: Counter<string>;
+  private readonly bytes: Counter<string>;
+  private readonly checksums: Counter<string>;
+  private readonly malformed: Counter<string>;
+  private readonly drops: Counter<string>;
+  private readonly kernel: Counter<string>;
+  private readonly peerCarriers: Counter<string>;
+  private readonly finding: Gauge<string>;
+  private readonly interfacesGauge: Gauge<string>;
+  private readonly slots: Slot[];
+
+  private readonly interfaceLabels: LabelFolder;
+  private readonly peerLabels: LabelFolder;
+  private readonly tracks = new Map<number, InterfaceTrack>();
+  /** Interface key -> capture ids that publish under it while attached. */
+  private readonly members = new Map<string, Set<number>>();
+  /** Interface key -> series published for it (removed together when it vanishes). */
+  private readonly seriesOf = new Map<string, Map<string, { counter: Counter<string>; labels: Labels }>>();
+  /** Interface keys whose interface vanished: correlation results on them are not published. */
+  private readonly vanished = new Set<string>();
+  private readonly peers = new Map<string, PeerEntry>();
+  /** text() calls so far: a series first published at 0 gets its counts after one. */
+  private scrapes = 0;
+  private readonly findingSeries = new Map<string, Labels>();
+  private readonly names = new Map<Counter<string>, string>();
+
+  constructor(opts: ExporterOptions) {
+    const r = this.registry;
+    const ifLabels = ['interface', 'namespace'];
+    this.packets = new Counter({
+      name: 'csumtop_packets_total',
+      help: 'Frames captured per interface; direction "sent" is what this host sent (PACKET_OUTGOING), "received" everything else.',
+      labelNames: [...ifLabels, 'direction'],
+      registers: [r],
+    });
+    this.bytes = new Counter({
+      name: 'csumtop_bytes_total',
+      help: 'Bytes of the frames captured per interface (length on the wire).',
+      labelNames: ifLabels,
+      registers: [r],
+    });
+    this.checksums = new Counter({
+      name: 'csumtop_checksums_total',
+      help: 'Checksums verified per interface, layer (outer, inner = inside a tunnel), protocol and verdict; only verdict="bad" is an error (pending/validated: the kernel says offload).',
+      labelNames: [...ifLabels, 'layer', 'protocol', 'verdict'],
+      registers: [r],
+    });
+    this.malformed = new Counter({
+      name: 'csumtop_malformed_frames_total',
+      help: 'Frames whose headers could not be decoded, per interface and reason.',
+      labelNames: [...ifLabels, 'reason'],
+      registers: [r],
+    });
+    this.drops = new Counter({
+      name: 'csumtop_capture_drops_total',
+      help: 'Frames the kernel dropped because the capture ring was full (PACKET_STATISTICS): the other counts are a lower bound while this rises.',
+      labelNames: ifLabels,
+      registers: [r],
+    });
+    this.kernel = new Counter({
+      name: 'csumtop_kernel_checksum_errors_total',
+      help: "The kernel's own checksum error counters (/proc/net/snmp, netstat, snmp6) per network namespace, increase since csumtop started; counter is the kernel's name (Udp_InCsumErrors).",
+      labelNames: ['namespace', 'counter'],
+      registers: [r],
+    });
+    this.peerCarriers = new Counter({
+      name: 'csumtop_vxlan_peer_carriers_total',
+      help: 'Tunnel carriers exchanged with each peer node on an underlay interface: verdict ok, bad_outer, bad_inner, bad_ipv4 (checksum bad), lost (not seen on the other side of the tunnel device).',
+      labelNames: [...ifLabels, 'peer', 'direction', 'verdict'],
+      registers: [r],
+    });
+    this.finding = new Gauge({
+      name: 'csumtop_finding',
+      help: 'A diagnosis finding that holds now (1); the series is removed when it no longer holds.',
+      labelNames: ['id', 'severity', 'subject'],
+      registers: [r],
+    });
+    const buildInfo = new Gauge({
+      name: 'csumtop_build_info',
+      help: 'Always 1; the labels say which csumtop runs: version, checksum engine, capture backend.',
+      labelNames: ['version', 'checksum_path', 'backend'],
+      registers: [r],
+    });
+    buildInfo.set({ version: opts.version, checksum_path: opts.checksumPath, backend: opts.backend }, 1);
+    this.interfacesGauge = new Gauge({
+      name: 'csumtop_interfaces',
+      help: 'Interfaces captured on now (state="attached") and that vanished since csumtop started (state="detached").',
+      labelNames: ['state'],
+      registers: [r],
+    });
+    this.interfacesGauge.set({ state: 'attached' }, 0);
+    this.interfacesGauge.set({ state: 'detached' }, 0);
+
+    this.interfaceLabels = new LabelFolder(opts.maxInterfaces ?? DEFAULT_MAX_INTERFACES);
+    this.peerLabels = new LabelFolder(opts.maxPeers ?? DEFAULT_MAX_PEERS);
+    this.slots = this.slotTable(opts.layout);
+  }
+
+  /**
+   * Every value published per interface. The "bad" verdicts, packets, bytes and drops
+   * exist from the moment an interface is attached, at 0: increase() and rate() need a
+   * sample before the first event, or the first burst of bad checksums would be invisible
+   * to an alert (Prometheus 2 has no created timestamps). For the same reason an
+   * interface's (and a peer entry's) first sample is all zeros, and what it had counted
+   * before is added from the next scrape on ("firstSample"). The other verdicts and the
+   * malformed reasons appear when first non-zero, which keeps an idle interface at
+   * 15 series instead of 80.
+   */
+  private slotTable(L: CounterLayout): Slot[] {
+    const slots: Slot[] = [];
+    slots.push({ counter: this.packets, labels: { direction: 'sent' }, eager: true, read: (c) => c[L.slots.outgoing] });
+    slots.push({
+      counter: this.packets,
+      labels: { direction: 'received' },
+      eager: true,
+      read: (c) => c[L.slots.frames] - c[L.slots.outgoing],
+    });
+    slots.push({ counter: this.bytes, labels: {}, eager: true, read: (c) => c[L.slots.bytes] });
+    slots.push({ counter: this.drops, labels: {}, eager: true, read: (_c, drops) => drops });
+    for (let layer = 0; layer < L.numLayers; layer++) {
+      for (let kind = 0; kind < L.numKinds; kind++) {
+        for (let status = 0; status < L.numStatus; status++) {
+          const slot = L.csumBase + (layer * L.numKinds + kind) * L.numStatus + status;
+          slots.push({
+            counter: this.checksums,
+            labels: { layer: LAYERS[layer], protocol: KINDS[kind], verdict: STATUSES[status] },
+            eager: STATUSES[status] === 'bad',
+            read: (c) => c[slot],
+          });
+        }
+      }
+    }
+    // Reason 0 is "none".
+    for (let reason = 1; reason < L.numMalformed; reason++) {
+      slots.push({
+        counter: this.malformed,
+        labels: { reason: MALFORMED_REASONS[reason] ?? `reason-${reason}` },
+        eager: false,
+        read: (c) => c[L.malformedBase + reason],
+      });
+    }
+    return slots;
+  }
+
+  private nameOf(counter: Counter<string>): string {
+    let name = this.names.get(counter);
+    if (name === undefined) {
+      // prom-client keeps the name on the object but does not type it.
+      name = String((counter as unknown as { name: unknown }).name);
+      this.names.set(counter, name);
+    }
+    return name;
+  }
+
+  /** Adds `delta` to a series published for interface key `ifKey` (tracked for removal). */
+  private add(ifKey: string, counter: Counter<string>, labels: Labels, delta: number, create: boolean): void {
+    if (delta <= 0 && !create) return;
+    let series = this.seriesOf.get(ifKey);
+    if (!series) {
+      series = new Map();
+      this.seriesOf.set(ifKey, series);
+    }
+    const key = seriesKey(this.nameOf(counter), labels);
+    if (delta <= 0 && series.has(key)) return;
+    series.set(key, { counter, labels });
+    counter.inc(labels, Math.max(0, delta));
+  }
+
+  /** Removes every series published under interface key `ifKey`. */
+  private removeInterfaceSeries(ifKey: string): void {
+    const series = this.seriesOf.get(ifKey);
+    if (series) for (const s of series.values()) s.counter.remove(s.labels);
+    this.seriesOf.delete(ifKey);
+  }
+
+  /**
+   * The live capture's interfaces and their cumulative counters, called before every
+   * scrape. An interface publishes from the first call that sees it attached; once it is
+   * seen detached its series are removed (unless it was folded into "other", whose totals
+   * keep what it counted).
+   */
+  observeInterfaces(samples: readonly InterfaceSample[]): void {
+    let attached = 0;
+    let detached = 0;
+    for (const s of samples) {
+      if (s.attached) attached++;
+      else detached++;
+      let t = this.tracks.get(s.id);
+      if (!t) {
+        if (!s.attached) continue; // vanished before it was ever published
+        const key = interfaceKey(s.namespace, s.name);
+        t = { key, label: this.interfaceLabels.acquire(key, s.name), namespace: s.namespace, last: new Float64Array(this.slots.length), done: false, fresh: true };
+        this.tracks.set(s.id, t);
+        this.vanished.delete(key);
+        if (t.label !== OTHER) {
+          let m = this.members.get(key);
+          if (!m) {
+            m = new Set();
+            this.members.set(key, m);
+          }
+          m.add(s.id);
+        }
+      }
+      if (t.done) continue;
+      const group = t.label === OTHER ? interfaceKey(t.namespace, OTHER) : t.key;
+      const base = { interface: t.label, namespace: t.namespace };
+      // First sample: the series at 0, the counts from the next scrape on (firstSample).
+      const first = t.fresh;
+      t.fresh = false;
+      for (let j = 0; j < this.slots.length; j++) {
+        const slot = this.slots[j];
+        if (first) {
+          this.add(group, slot.counter, { ...base, ...slot.labels }, 0, slot.eager);
+          continue;
+        }
+        const raw = slot.read(s.counters, s.captureDrops);
+        const prev = t.last[j];
+        const delta = raw >= prev ? raw - prev : raw;
+        t.last[j] = raw;
+        this.add(group, slot.counter, { ...base, ...slot.labels }, delta, slot.eager);
+      }
+      if (!s.attached) {
+        t.done = true;
+        if (t.label === OTHER) continue;
+        const m = this.members.get(t.key);
+        m?.delete(s.id);
+        if (!m || m.size === 0) {
+          this.members.delete(t.key);
+          this.removeInterfaceSeries(t.key);
+          this.interfaceLabels.release(t.key);
+          this.vanished.add(t.key);
+        }
+      }
+    }
+    this.interfacesGauge.set({ state: 'attached' }, attached);
+    this.interfacesGauge.set({ state: 'detached' }, detached);
+  }
+
+  /**
+   * One interval of a namespace's kernel counters: `delta` is what CounterSampler.sample()
+   * returned (null for a counter this kernel lacks or that went down; nothing is added).
+   * A counter with a delta, even 0, is published from then on.
+   */
+  observeKernel(namespace: string, delta: Partial<Record<ChecksumCounterName, number | null>>): void {
+    for (const key of KERNEL_CHECKSUM_COUNTERS) {
+      const d = delta[key];
+      if (d === null || d === undefined || d < 0) continue;
+      this.kernel.inc({ namespace, counter: kernelCounterName(key) }, d);
+    }
+  }
+
+  /**
+   * The correlation pipeline's view of one interval: carriers per peer (cumulative per
+   * entry, turned into deltas here) and the findings that hold now.
+   */
+  update(snapshot: CorrelationSnapshot): void {
+    for (const p of snapshot.peers) this.updatePeer(p);
+    this.updateFindings(snapshot.findings);
+  }
+
+  private updatePeer(p: PeerCarriers): void {
+    // PeerCarriers.underlay is the device name; accept the report's "ns/dev" form too.
+    const name = p.underlay.startsWith(`${p.namespace}/`) ? p.underlay.slice(p.namespace.length + 1) : p.underlay;
+    const key = interfaceKey(p.namespace, name);
+    if (this.vanished.has(key)) return;
+    const ifLabel = this.interfaceLabels.peek(key) ?? this.interfaceLabels.acquire(key, name);
+    const group = ifLabel === OTHER ? interfaceKey(p.namespace, OTHER) : key;
+    const peer = this.peerLabels.acquire(p.peer, p.peer);
+    const direction = p.direction === 'from-peer' ? 'received' : 'sent';
+    const entry = [p.namespace, name, p.peer, p.direction, p.tunnel, String(p.vni)].join('\u0000');
+    const now: PeerRaw = { carriers: p.carriers, badOuter: p.badOuter, badInner: p.badInner, badIpv4: p.badIpv4, lost: p.lost };
+    const zero: PeerRaw = { carriers: 0, badOuter: 0, badInner: 0, badIpv4: 0, lost: now.lost === null ? null : 0 };
+    const labels = (verdict: string): Labels => ({ interface: ifLabel, namespace: p.namespace, peer, direction, verdict });
+    const verdicts = ['ok', 'bad_outer', 'bad_inner', 'bad_ipv4', ...(now.lost !== null ? ['lost'] : [])];
+    const e = this.peers.get(entry);
+    if (!e) {
+      // A new peer entry usually arrives with counts already: publish it at 0 and add
+      // them once a scrape has seen the 0 (firstSample).
+      this.peers.set(entry, { applied: zero, bornAt: this.scrapes });
+      for (const v of verdicts) this.add(group, this.peerCarriers, labels(v), 0, true);
+      return;
+    }
+    if (this.scrapes <= e.bornAt) return;
+    let prev = e.applied;
+    // Fewer carriers than last time: the pipeline evicted the entry and started it again.
+    if (now.carriers < prev.carriers) prev = zero;
+    e.applied = now;
+    const d = (a: number, b: number): number => Math.max(0, a - b);
+    const dBadOuter = d(now.badOuter, prev.badOuter);
+    const dBadInner = d(now.badInner, prev.badInner);
+    const dBadIpv4 = d(now.badIpv4, prev.badIpv4);
+    // ok: carriers with no bad checksum. A carrier bad at two places counts in both bad
+    // verdicts, so this can run a little low, never high.
+    const dOk = d(d(now.carriers, prev.carriers), dBadOuter + dBadInner + dBadIpv4);
+    this.add(group, this.peerCarriers, labels('ok'), dOk, false);
+    this.add(group, this.peerCarriers, labels('bad_outer'), dBadOuter, false);
+    this.add(group, this.peerCarriers, labels('bad_inner'), dBadInner, false);
+    this.add(group, this.peerCarriers, labels('bad_ipv4'), dBadIpv4, false);
+    if (now.lost !== null) this.add(group, this.peerCarriers, labels('lost'), d(now.lost, prev.lost ?? 0), prev.lost === null);
+  }
+
+  /** What a finding is about, as one label value (peers and interfaces folded like their own labels). */
+  private subjectOf(f: Finding): string {
+    const s = f.subject;
+    if (s.peer !== undefined) return this.peerLabels.acquire(s.peer, s.peer);
+    if (s.interface !== undefined) {
+      const ns = s.namespace ?? 'host';
+      // The pipeline names interfaces as the report does ("ns/dev"): the device is the part after.
+      const dev = s.interface.startsWith(`${ns}/`) ? s.interface.slice(ns.length + 1) : s.interface;
+      const key = interfaceKey(ns, dev);
+      const label = this.interfaceLabels.peek(key) ?? this.interfaceLabels.acquire(key, dev);
+      return ns === 'host' ? label : `${ns}/${label}`;
+    }
+    return s.namespace ?? '';
+  }
+
+  private updateFindings(findings: readonly Finding[]): void {
+    const active = new Map<string, Labels>();
+    for (const f of findings) {
+      const labels = { id: f.id, severity: f.severity, subject: this.subjectOf(f) };
+      active.set(seriesKey('finding', labels), labels);
+    }
+    for (const [key, labels] of this.findingSeries) if (!active.has(key)) this.finding.remove(labels);
+    for (const labels of active.values()) this.finding.set(labels, 1);
+    this.findingSeries.clear();
+    for (const [key, labels] of active) this.findingSeries.set(key, labels);
+  }
+
+  /** How many interfaces and peers were folded into "other" (the caps were reached). */
+  folded(): { interfaces: number; peers: number } {
+    return { interfaces: this.interfaceLabels.foldedCount, peers: this.peerLabels.foldedCount };
+  }
+
+  /** The exposition text (Prometheus text format 0.0.4). */
+  text(): Promise<string> {
+    const text = this.registry.metrics();
+    this.scrapes++;
+    return text;
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
