@@ -16,6 +16,7 @@ import { pidNetns, resolveNetns } from '../host/links.js';
 import { nativeLayout, openFileAnalysis } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import type { CorrelationSnapshot } from '../model/correlation.js';
+import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../output/pcap-frames.js';
 import type { DecodedRecord } from '../output/records.js';
 import type { DashboardUpdate, InterfaceMeta } from '../ui/dashboard-state.js';
 import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.js';
@@ -50,12 +51,19 @@ export function ownSnapshot(s: CorrelationSnapshot): CorrelationSnapshot {
   };
 }
 
-function keepRecent(recent: RecentFrames, records: DecodedRecord[], labelOf: (iface: number) => string): void {
+function keepRecent(recent: RecentFrames, records: DecodedRecord[], labelOf: (iface: number) => string, linktypeOf: (iface: number) => number): void {
   for (const r of records) {
     if (!r.bytes) continue;
-    recent.add({ interface: labelOf(r.iface), outer: r.outer, vni: r.vni, inner: r.inner, tsNs: r.tsNs, bytes: r.bytes, wirelen: r.wirelen });
+    recent.add({ interface: labelOf(r.iface), outer: r.outer, vni: r.vni, inner: r.inner, tsNs: r.tsNs, bytes: r.bytes, wirelen: r.wirelen, linktype: linktypeOf(r.iface) });
   }
 }
+
+/**
+ * Link kinds whose frames start with the IP header (ARPHRD_TUNNEL/SIT/NONE...): the
+ * capture has no Ethernet header for them. CapturedInterface carries the kind, not the
+ * ARPHRD type, so the kind decides.
+ */
+const RAW_IP_KINDS = new Set(['ipip', 'sit', 'ip6tnl', 'tun', 'wireguard', 'gre', 'ip6gre', 'vti', 'vti6']);
 
 export interface LiveDashboardOptions {
   /** Header mode word: "live" or "demo". */
@@ -126,7 +134,10 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const batchSub = source.batches$.subscribe((b) => {
     state.apply(b);
     correlator.add(b.events, b.records);
-    keepRecent(recent, b.records, labelOf);
+    keepRecent(recent, b.records, labelOf, (id) => {
+      const kind = source.interfaces().find((i) => i.id === id)?.kind ?? null;
+      return kind !== null && RAW_IP_KINDS.has(kind) ? LINKTYPE_RAW : LINKTYPE_ETHERNET;
+    });
   });
   if (source.capabilities.guessesOffload) {
     pending.push(`backend ${source.capabilities.backend} has no kernel checksum status: "pending" is a guess (the field held exactly the pseudo-header sum)`);
@@ -221,7 +232,7 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
       const recs = recordsOf(d);
       counters = analysis.counters();
       correlator.add(eventsOf(d), recs);
-      keepRecent(recent, recs, (id) => interfaces()[id]?.label ?? `#${id}`);
+      keepRecent(recent, recs, (id) => interfaces()[id]?.label ?? `#${id}`, (id) => analysis.interfaces()[id]?.linktype ?? LINKTYPE_ETHERNET);
       const stats = analysis.stats();
       const first = Number(stats.firstNs);
       const last = Number(stats.lastNs);

@@ -13,13 +13,14 @@ export interface FrameToWrite {
   wirelen: number;
 }
 
-/** Ethernet: every interface csumtop captures on hands it Ethernet frames (LINKTYPE_ETHERNET). */
-const LINKTYPE_ETHERNET = 1;
+export const LINKTYPE_ETHERNET = 1;
+/** Frames that start with the IP header (tunnel devices such as tunl0, wireguard). */
+export const LINKTYPE_RAW = 101;
 
-/** Writes `frames` to `file` (refused if it exists); returns the absolute path. */
-export function writeFramesPcap(file: string, frames: FrameToWrite[]): string {
+/** Writes `frames` (all of one link type) to `file`, refused if it exists; returns the absolute path. */
+export function writeFramesPcap(file: string, frames: FrameToWrite[], linktype = LINKTYPE_ETHERNET): string {
   const abs = path.resolve(file);
-  const w = new CaptureFileWriter(abs, 'pcap', [{ linktype: LINKTYPE_ETHERNET, snaplen: 262144 }], false);
+  const w = new CaptureFileWriter(abs, 'pcap', [{ linktype, snaplen: 262144 }], false);
   try {
     for (const f of frames) w.write(0, f.tsNs, f.bytes, Math.max(f.wirelen, f.bytes.length));
   } finally {

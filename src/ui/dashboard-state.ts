@@ -75,8 +75,8 @@ export interface Baseline {
 export type View =
   | { kind: 'main' }
   | { kind: 'help' }
-  | { kind: 'finding'; key: string }
-  | { kind: 'flow'; key: string };
+  | { kind: 'finding'; key: string; scroll: number }
+  | { kind: 'flow'; key: string; scroll: number };
 
 export interface DashboardState {
   run: RunInfo;
@@ -179,6 +179,12 @@ function reduceKey(state: DashboardState, key: KeyEvent): Step {
   }
   if (state.view.kind !== 'main') {
     if (key.name === 'q') return { state, effects: [{ type: 'quit' }] };
+    // Details can be longer than the screen (evidence, remedies, a 4096-byte frame).
+    const by = key.ch === 'j' || key.name === 'down' ? 1 : key.ch === 'k' || key.name === 'up' ? -1 : key.name === 'pagedown' ? 10 : key.name === 'pageup' ? -10 : key.ch === 'g' ? -Infinity : 0;
+    if (by !== 0) {
+      const scroll = Math.max(0, by === -Infinity ? 0 : state.view.scroll + by);
+      return same({ ...state, view: { ...state.view, scroll } });
+    }
     if (key.name === 'escape' || key.name === 'backspace' || key.ch === 'h') return same({ ...state, view: { kind: 'main' } });
     if (key.ch === '?') return same({ ...state, view: { kind: 'help' } });
     if (key.name === 'space' || key.ch === 'p') return same(togglePause(state));
@@ -292,8 +298,8 @@ function openDetail(state: DashboardState): DashboardState {
   const keys = rowKeys(state, pane);
   if (keys.length === 0) return { ...state, status: `no ${pane === 'interfaces' ? 'interface' : pane === 'flows' ? 'bad flow' : 'finding'} to open` };
   const key = keys[selectedIndex(keys, state.selected[pane])];
-  if (pane === 'flows') return { ...state, view: { kind: 'flow', key } };
-  if (pane === 'findings') return { ...state, view: { kind: 'finding', key } };
+  if (pane === 'flows') return { ...state, view: { kind: 'flow', key, scroll: 0 } };
+  if (pane === 'findings') return { ...state, view: { kind: 'finding', key, scroll: 0 } };
   // An interface has no detail view of its own: Enter narrows everything to it.
   return { ...state, filter: key.toLowerCase(), status: `filter: ${key.toLowerCase()} (Esc clears)` };
 }
@@ -310,7 +316,7 @@ function clearCounters(state: DashboardState): DashboardState {
   return {
     ...state,
     baseline: { atMs: u.nowMs, atTime: u.snapshot.time, flowCounts, kernel, ringDrops, captureDrops: u.captureDrops, historyClearedAtMs: u.nowMs },
-    status: 'counters cleared (the screen shows increases from now; capture totals are kept for the report)',
+    status: 'counters cleared: the screen shows increases from now (the exit status still counts everything)',
   };
 }
 

@@ -6,7 +6,7 @@
 import type { Observable, Subscription } from 'rxjs';
 
 import type { Endpoint } from '../model/report.js';
-import { defaultPcapName, writeFramesPcap } from '../output/pcap-frames.js';
+import { defaultPcapName, LINKTYPE_ETHERNET, writeFramesPcap } from '../output/pcap-frames.js';
 import { flowKey, type DashboardState, type DashboardUpdate, type Effect, type RunInfo } from './dashboard-state.js';
 import { DashboardScreen, terminalPolicy } from './screen.js';
 
@@ -19,6 +19,8 @@ export interface RecentFrame {
   tsNs: bigint;
   bytes: Uint8Array;
   wirelen: number;
+  /** pcap link type of the interface (Ethernet, or raw IP for tunnel devices). */
+  linktype: number;
 }
 
 /** The last `cap` bad frames with bytes (a ring: memory stays bounded whatever the rate). */
@@ -50,6 +52,8 @@ export interface DashboardFeed {
   /** Emits once when the source has nothing more (replay at end of file). */
   finished$: Observable<void>;
   recent: RecentFrames;
+  /** Link type of an interface by label, for flow samples written without a recent frame. */
+  linktypeOf?: (label: string) => number;
 }
 
 export interface DashboardOptions {
@@ -61,12 +65,14 @@ export interface DashboardOptions {
 }
 
 /** The frames `w` writes: recent frames of the shown flows, or their samples when none was kept. */
-export function framesForFlows(e: Extract<Effect, { type: 'write-pcap' }>, recent: RecentFrames): RecentFrame[] {
+export function framesForFlows(e: Extract<Effect, { type: 'write-pcap' }>, recent: RecentFrames, linktypeOf: (label: string) => number = () => LINKTYPE_ETHERNET): RecentFrame[] {
   const keys = new Set(e.flows.map(flowKey));
   const frames = recent.list().filter((f) => keys.has(flowKey(f)));
   if (frames.length > 0) return frames;
   return e.flows.flatMap((f) =>
-    f.sample?.bytes ? [{ interface: f.interface, outer: f.outer, vni: f.vni, inner: f.inner, tsNs: tsOf(f.sample.time), bytes: f.sample.bytes, wirelen: f.sample.wirelen }] : [],
+    f.sample?.bytes
+      ? [{ interface: f.interface, outer: f.outer, vni: f.vni, inner: f.inner, tsNs: tsOf(f.sample.time), bytes: f.sample.bytes, wirelen: f.sample.wirelen, linktype: linktypeOf(f.interface) }]
+      : [],
   );
 }
 
@@ -87,11 +93,16 @@ export async function runDashboard(feed: DashboardFeed, opts: DashboardOptions):
     ascii: policy.ascii,
     dumb: policy.dumb,
     writePcap: (e) => {
-      const frames = framesForFlows(e, feed.recent);
-      if (frames.length === 0) return 'w: no bad frame with bytes to write';
+      const all = framesForFlows(e, feed.recent, feed.linktypeOf);
+      if (all.length === 0) return 'w: no bad frame with bytes to write';
+      // A classic pcap has one link type: the most common one is written, the rest counted.
+      const byType = new Map<number, RecentFrame[]>();
+      for (const f of all) byType.set(f.linktype, [...(byType.get(f.linktype) ?? []), f]);
+      const [linktype, frames] = [...byType].sort((a, b) => b[1].length - a[1].length)[0];
+      const left = all.length - frames.length;
       const name = defaultPcapName(Date.now() + written++ * 1000, opts.pcapDir);
       try {
-        return `wrote ${frames.length} bad frames to ${writeFramesPcap(name, frames)}`;
+        return `wrote ${frames.length} bad frames to ${writeFramesPcap(name, frames, linktype)}${left > 0 ? ` (${left} of another link type left out)` : ''}`;
       } catch (err) {
         return `w: could not write ${name}: ${(err as Error).message}`;
       }

@@ -377,13 +377,18 @@ function paneLines(p: PaneText, pane: PaneId, state: DashboardState, o: RenderOp
 
 export function renderDashboard(state: DashboardState, o: RenderOptions): Line[] {
   let body: Line[];
+  let scroll = 0;
   if (state.view.kind === 'help') body = helpView(o);
   else if (state.view.kind === 'finding') body = findingDetail(state, state.view.key, o);
   else if (state.view.kind === 'flow') body = flowDetail(state, state.view.key, o);
   else body = mainView(state, o);
-  const out = [header(state, o), ...body.slice(0, Math.max(0, o.height - 2))];
+  if (state.view.kind === 'finding' || state.view.kind === 'flow') scroll = state.view.scroll;
+  const room = Math.max(0, o.height - 2);
+  // A detail longer than the screen scrolls (j/k); the status line says where it is.
+  const first = Math.max(0, Math.min(scroll, body.length - room));
+  const out = [header(state, o), ...body.slice(first, first + room)];
   while (out.length < o.height - 1) out.push(line('', o.width));
-  out.push(statusLine(state, o));
+  out.push(body.length > room && state.view.kind !== 'main' ? line(`lines ${first + 1}-${first + room} of ${body.length}: j/k scroll, Esc back`, o.width, 'dim') : statusLine(state, o));
   return out.slice(0, o.height);
 }
 

@@ -130,7 +130,9 @@ test('/ filters by interface, peer or port: typed text, Enter applies, Esc cance
 
 test('Enter opens the detail of a finding or a flow, Esc goes back; Enter on an interface filters to it', () => {
   let s = run([k('S-tab'), k('enter')], loaded()).state;
-  assert.deepEqual(s.view, { kind: 'finding', key: 'vxlan-outer-bad-from-peer/192.168.189.4' }, 'critical sorts first');
+  assert.deepEqual(s.view, { kind: 'finding', key: 'vxlan-outer-bad-from-peer/192.168.189.4', scroll: 0 }, 'critical sorts first');
+  s = run([k('j', 'j'), k('down'), k('k', 'k')], s).state;
+  assert.equal(s.view.kind === 'finding' ? s.view.scroll : -1, 1, 'j/k scroll a detail');
   s = run([k('escape')], s).state;
   assert.deepEqual(s.view, { kind: 'main' });
   s = run([k('tab'), k('enter')], loaded()).state;

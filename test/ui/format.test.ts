@@ -167,3 +167,19 @@ test('dumb terminal keys: raw bytes to the key events the reducer knows', () => 
   assert.deepEqual(dumbKeys('\x03\r\t \x7f\x1b'), [{ name: 'C-c' }, { name: 'enter' }, { name: 'tab' }, { name: 'space', ch: ' ' }, { name: 'backspace' }, { name: 'escape' }]);
   assert.deepEqual(dumbKeys('\x1b[A\x1b[B'), [{ name: 'up' }, { name: 'down' }]);
 });
+
+test('a detail longer than the screen scrolls with j and says which lines are shown', () => {
+  const u = update();
+  const f = u.snapshot.findings.find((x) => x.severity === 'critical')!;
+  f.evidence = Array.from({ length: 40 }, (_, i) => ({ name: `evidence ${i}`, value: i }));
+  let s = reduce(initialState(RUN), { type: 'update', update: u }).state;
+  s = reduce(reduce(s, key('S-tab')).state, key('enter')).state;
+  const top = renderDashboard(s, { width: 80, height: 24, ascii: false });
+  assert.match(top[23].text, /^lines 1-22 of \d+: j\/k scroll/);
+  assert.match(text(top), /evidence 0:/);
+  for (let i = 0; i < 10; i++) s = reduce(s, key('j', 'j')).state;
+  const down = renderDashboard(s, { width: 80, height: 24, ascii: false });
+  assert.match(down[23].text, /^lines 11-32 of/);
+  assert.doesNotMatch(text(down), /evidence 0:/);
+  assert.match(text(down), /evidence 20:/);
+});
