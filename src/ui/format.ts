@@ -414,7 +414,7 @@ export const HELP_KEYS: Array<[string, string]> = [
   ['?', 'this help (? or Esc closes it)'],
   ['space, p', 'pause: capture continues, the screen freezes'],
   ['Tab, Shift-Tab', 'next / previous pane'],
-  ['j k, arrows', 'move the selection (PgUp/PgDn, g/G)'],
+  ['j k, arrows', 'move the selection (PgUp/PgDn, g/G); in a detail, scroll'],
   ['s', 'cycle the sort order of the focused pane'],
   ['/', 'filter by interface, peer, address or port (":53" = port 53); Enter applies, Esc cancels'],
   ['Enter', 'detail: a finding\'s evidence and remedy, a bad flow\'s sampled frame; on an interface: filter to it'],
