@@ -223,11 +223,17 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
   const run = async (): Promise<void> => {
     const wallStart = process.hrtime.bigint();
     let nextTickNs = 0;
-    // Small steps when paced (so frames are not released early), large ones with --fast.
-    const stepFrames = fast ? 1 << 14 : 256;
+    const wallNs = (): number => Number(process.hrtime.bigint() - wallStart);
     for (;;) {
       if (stopped) return;
-      const r = analysis.step(stepFrames);
+      // --fast: large steps. Paced: one frame at a time until the capture clock passes the
+      // wall clock (a rate estimate from the first frames released whole files at once),
+      // at most 4096 frames a turn so the screen keeps being served.
+      let r = analysis.step(fast ? 1 << 14 : 1);
+      if (!fast) {
+        const start = Number(analysis.stats().firstNs);
+        for (let n = 1; r.status === 'more' && n < 4096 && Number(analysis.stats().lastNs) - start <= wallNs(); n++) r = analysis.step(1);
+      }
       const d = analysis.takeDrain();
       const recs = recordsOf(d);
       counters = analysis.counters();
@@ -243,7 +249,7 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
       }
       if (!fast && first > 0) {
         // Recorded speed: wait until the wall clock has caught up with the capture clock.
-        const ahead = (last - first) / 1e6 - Number(process.hrtime.bigint() - wallStart) / 1e6;
+        const ahead = (last - first - wallNs()) / 1e6;
         if (ahead > 0) await new Promise((res) => setTimeout(res, Math.min(ahead, 1000)));
       } else await new Promise((res) => setImmediate(res));
       if (r.status === 'more') continue;

@@ -70,6 +70,25 @@ test('-r FILE on a terminal: the replay dashboard, frozen at the end with the fi
   }
 });
 
+test('-r FILE on a terminal without --fast: replayed at the recorded speed (the file spans 11.6 s)', T, async () => {
+  const p = tmuxProblem();
+  if (p) assert.fail(p);
+  const t0 = Date.now();
+  const t = new TmuxSession([BIN, '-r', INCIDENT], { width: 120, height: 40, cwd: ROOT });
+  try {
+    await t.waitFor((x) => /csumtop replay/.test(x), 5000, 'the replay dashboard');
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.doesNotMatch(t.capture(), /\[END OF FILE\]/, 'the whole file after 3 s: not at recorded speed');
+    await t.waitFor((x) => /\[END OF FILE\]/.test(x), 20_000, 'the end of the replay');
+    const took = (Date.now() - t0) / 1000;
+    assert.ok(took >= 10 && took < 20, `replay of an 11.6 s capture took ${took} s`);
+    t.send('q');
+    assert.equal(await t.exitStatus(), 1);
+  } finally {
+    t.kill();
+  }
+});
+
 test('TERM=dumb: plain lines without a single escape sequence, ASCII only; keys work', T, async () => {
   const p = tmuxProblem();
   if (p) assert.fail(p);
