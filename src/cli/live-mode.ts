@@ -248,8 +248,9 @@ async function capture(
       }));
     }
     if (!opts.json) {
-      // Until the dashboard exists: without --duration, one line per interface per
-      // interval (like iftop -t), so a running capture is never silent.
+      // No dashboard here (standard output is not a terminal, or --report): without
+      // --duration, one line per interface per interval (like iftop -t), so a running
+      // capture is never silent.
       if (opts.duration === null) emit(progressLines(source.interfaces(), state, previous, previousAt, L));
       previous = state.snapshot();
       previousAt = process.hrtime.bigint();

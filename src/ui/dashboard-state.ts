@@ -328,11 +328,6 @@ export function flowKey(f: Pick<BadFlowView, 'interface' | 'outer' | 'vni' | 'in
   return `${f.interface}|${ep(f.outer)}|${f.vni ?? ''}|${ep(f.inner)}`;
 }
 
-function endpointText(e: Endpoint | null): string {
-  if (!e) return '';
-  return `${e.src}:${e.sport ?? ''} ${e.dst}:${e.dport ?? ''}`;
-}
-
 /**
  * Does a row match the filter? The filter is one word matched against the interface
  * label, the peer and every address and port of the row ("eth0", "10.0.0.5", ":53",
@@ -471,4 +466,3 @@ export function captureDropsShown(state: DashboardState): number {
   return state.baseline ? Math.max(0, u.captureDrops - state.baseline.captureDrops) : u.captureDrops;
 }
 
-export { endpointText };

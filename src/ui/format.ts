@@ -539,4 +539,3 @@ function flowDetail(state: DashboardState, key: string, o: RenderOptions): Line[
   return out;
 }
 
-export type { InterfaceRow };
