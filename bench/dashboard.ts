@@ -9,7 +9,9 @@
  * /dev/null: no screen, no progress lines) is measured the same way in the same run, so
  * the difference is what the screen costs. Target (issue 5): under 5% of one core.
  *
- * Usage (root): node dist/bench/dashboard.js [--pairs 500] [--seconds 30] [--warmup 10]
+ * Usage (root): node dist/bench/dashboard.js [--pairs 500] [--seconds 30] [--warmup 10] [--runs 1]
+ * With --runs N the two variants alternate N times and every run is printed, then the
+ * medians: the capture's own CPU varies between runs by more than the screen costs.
  * Nothing leaves the namespace; it is removed at exit, also on failure or Ctrl-C.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -25,8 +27,10 @@ const { values } = parseArgs({
     pairs: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '10' },
+    runs: { type: 'string', default: '1' },
   },
 });
+const RUNS = Number(values.runs);
 const PAIRS = Number(values.pairs);
 const SECONDS = Number(values.seconds);
 const WARMUP = Number(values.warmup);
@@ -81,42 +85,57 @@ async function main(): Promise<void> {
     // The smallest ring the engine takes (2 blocks of 1 MiB): 1000 default rings would be 8 GiB.
     const common = ['--netns', ns, '--ring-mb', '2', '--interval', '1'];
 
-    // 1. The dashboard, in a real terminal.
-    const t = new TmuxSession([BIN, ...common], { width: 200, height: 60, cwd: ROOT });
-    let dash: number;
-    try {
-      await t.waitFor((x) => new RegExp(`Interfaces ${n}\\b`).test(x), 120_000, `${n} interfaces on the dashboard`);
-      const pid = nodeChild(t.panePid());
-      dash = await measure(pid);
-      const screen = t.capture();
-      if (!new RegExp(`Interfaces ${n}\\b`).test(screen)) throw new Error(`the dashboard lost interfaces:\n${screen}`);
-      t.send('q');
-      await t.exitStatus(30_000);
-    } finally {
-      t.kill();
-      killTmuxServer();
-    }
-
-    // 2. The same capture without a screen.
-    const total = WARMUP + SECONDS + 60;
-    const child = spawn(BIN, [...common, '--duration', String(total)], { stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT });
-    let headless: number;
-    try {
-      // Attaching 1000 rings takes a while: wait until every interface is captured.
-      const deadline = Date.now() + 120_000;
-      for (;;) {
-        const fds = spawnSync('ls', [`/proc/${child.pid}/fd`], { encoding: 'utf8' }).stdout.split('\n').length;
-        if (fds >= n || Date.now() > deadline) break;
-        await sleep(500);
+    const withScreen = async (): Promise<number> => {
+      // 1. The dashboard, in a real terminal.
+      const t = new TmuxSession([BIN, ...common], { width: 200, height: 60, cwd: ROOT });
+      let dash: number;
+      try {
+        await t.waitFor((x) => new RegExp(`Interfaces ${n}\\b`).test(x), 120_000, `${n} interfaces on the dashboard`);
+        const pid = nodeChild(t.panePid());
+        dash = await measure(pid);
+        const screen = t.capture();
+        if (!new RegExp(`Interfaces ${n}\\b`).test(screen)) throw new Error(`the dashboard lost interfaces:\n${screen}`);
+        t.send('q');
+        await t.exitStatus(30_000);
+      } finally {
+        t.kill();
+        killTmuxServer();
       }
-      headless = await measure(child.pid!);
-    } finally {
-      child.kill('SIGINT');
-      await new Promise((res) => child.once('exit', res));
+      return dash;
+    };
+    const withoutScreen = async (): Promise<number> => {
+      // 2. The same capture without a screen.
+      const total = WARMUP + SECONDS + 60;
+      const child = spawn(BIN, [...common, '--duration', String(total)], { stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT });
+      let headless: number;
+      try {
+        // Attaching 1000 rings takes a while: wait until every interface is captured.
+        const deadline = Date.now() + 120_000;
+        for (;;) {
+          const fds = spawnSync('ls', [`/proc/${child.pid}/fd`], { encoding: 'utf8' }).stdout.split('\n').length;
+          if (fds >= n || Date.now() > deadline) break;
+          await sleep(500);
+        }
+        headless = await measure(child.pid!);
+      } finally {
+        child.kill('SIGINT');
+        await new Promise((res) => child.once('exit', res));
+      }
+      return headless;
+    };
+    const dashRuns: number[] = [];
+    const headlessRuns: number[] = [];
+    for (let k = 0; k < RUNS; k++) {
+      dashRuns.push(await withScreen());
+      headlessRuns.push(await withoutScreen());
+      console.log(`run ${k + 1}: dashboard ${(dashRuns[k] * 100).toFixed(2)}%, without a screen ${(headlessRuns[k] * 100).toFixed(2)}%`);
     }
+    const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+    const dash = median(dashRuns);
+    const headless = median(headlessRuns);
     const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
     console.log('');
-    console.log(`| run (${n} interfaces, --interval 1, ${SECONDS} s measured after ${WARMUP} s) | CPU of one core |`);
+    console.log(`| median of ${RUNS} run(s) (${n} interfaces, --interval 1, ${SECONDS} s measured after ${WARMUP} s) | CPU of one core |`);
     console.log('| --- | --- |');
     console.log(`| csumtop, dashboard (tmux 200x60) | ${pct(dash)} |`);
     console.log(`| csumtop, same capture without a screen (--duration) | ${pct(headless)} |`);
