@@ -34,6 +34,8 @@ test('the dashboard only when a person watches: a terminal and no report/JSON/du
   assert.throws(() => parseOptions(['--fast']), /needs -r FILE/);
   assert.throws(() => parseOptions(['--demo', '--json']), /--json cannot be used with --demo/);
   assert.equal(parseOptions(['--demo-broken']).demo, true);
+  // One block is refused by the ring (it said "-f: blockCount out of range"): a usage error now.
+  assert.throws(() => parseOptions(['--ring-mb', '1']), /--ring-mb: '1' is not a whole number between 2 and 4096/);
 });
 
 test('-r FILE with standard output not a terminal: the text report, as before', () => {
