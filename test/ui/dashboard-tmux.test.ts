@@ -6,9 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { after, test } from 'node:test';
 
 import { BIN, ROOT, faultFrame, sharedLab, sleep, type Lab } from '../lab/lab.js';
+import { readCaptureFile } from '../../src/native/capture-file.js';
 import { TmuxSession, colourEscapes, descendants, killTmuxServer, tmuxProblem } from './tmux.js';
 
 const theLab = sharedLab();
@@ -26,8 +29,12 @@ function badOuter(lab: Lab, n: number, i: number): void {
   lab.inject(lab.A, 'vla', Array.from({ length: n }, () => faultFrame(lab.macs, 'bad-outer-udp', i)));
 }
 
+/** `w` writes into csumtop's working directory: a directory of the test's own. */
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'csumtop-ui-'));
+after(() => fs.rmSync(workDir, { recursive: true, force: true }));
+
 function startDashboard(lab: Lab, width: number, height: number, env: Record<string, string> = {}): TmuxSession {
-  return new TmuxSession([BIN, '--netns', lab.A, '--netns', lab.B], { width, height, env, cwd: ROOT });
+  return new TmuxSession([BIN, '--netns', lab.A, '--netns', lab.B], { width, height, env, cwd: workDir });
 }
 
 /** The row of a pane that contains `needle`. */
@@ -128,6 +135,30 @@ test('resize-window re-lays out: compact at 80x24, the wide columns at 200x60', 
   const big = await s.waitFor((x) => /BAD\/S LAST 60s/.test(x) && /OUTER\s+VNI/.test(x), 5000, 'the wide layout');
   assert.match(rowOf(big, `${lab.B}/vlb`), /veth/);
   s.resize(120, 40);
+});
+
+test('w writes the bad frames of the shown flows to a pcap named in the status line (mode 0600)', T, async () => {
+  needTmux();
+  assert.ok(s);
+  s.send('w');
+  const screen = await s.waitFor((x) => /wrote \d+ bad frames to \S+\.pcap/.test(x), 5000, 'the path in the status line');
+  const [, n, file] = /wrote (\d+) bad frames to (\S+\.pcap)/.exec(screen)!;
+  assert.equal(path.dirname(file), fs.realpathSync(workDir));
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  const back = readCaptureFile(file);
+  assert.equal(back.frames.length, Number(n));
+  // 10 carriers of flow 41007 were injected, seen on A's vla (sent) and on B's vlb.
+  assert.ok(Number(n) >= 10, `only ${n} frames written`);
+  assert.ok(back.frames.every((f) => f.data.readUInt16BE(34) === 41007), 'every frame is of the shown flow (outer source port 41007)');
+});
+
+test('c clears the counters: the flow counts start again from the next injected frames', T, async () => {
+  needTmux();
+  assert.ok(s);
+  s.send('c');
+  await s.waitFor((x) => /counters cleared/.test(x) && /Bad flows 0 of \d+/.test(x), 5000, 'no bad flow since the clear');
+  badOuter(lab, 2, 7);
+  await s.waitFor((x) => /:41007>:8472.*outer\/udp\s+2\s/.test(x), 5000, 'the count 2 since the clear');
 });
 
 test('q quits: alternate screen left, cursor visible, exit status 1 (bad checksums seen)', T, async () => {
