@@ -244,3 +244,24 @@ test('an uncaught exception while the screen is up: terminal restored, the error
     t.kill();
   }
 });
+
+test('while the screen is up, console and stderr output goes to the warnings pane, never to the terminal', T, async () => {
+  needTmux();
+  const script = `
+    const { DashboardScreen } = require(${JSON.stringify(`${ROOT}/dist/src/ui/screen.js`)});
+    const scr = new DashboardScreen({ run: { host: 'h', kernel: 'k', backend: 'b', mode: 'test', startedMs: Date.now() }, intervalMs: 200, colour: false, ascii: false, writePcap: () => '' });
+    scr.start();
+    console.error('first stray message');
+    process.stderr.write('second stray message\\n');
+    scr.quit.then(() => { scr.destroy(); process.exit(0); });
+  `;
+  const t = new TmuxSession(['node', '-e', script], { width: 100, height: 24 });
+  try {
+    await t.waitFor((x) => /warning \(2, newest\): second stray message/.test(x), 5000, 'the newest warning in its pane');
+    t.send('q');
+    assert.equal(await t.exitStatus(), 0);
+    assert.doesNotMatch(t.capture(), /stray message/, 'a warning reached the terminal');
+  } finally {
+    t.kill();
+  }
+});

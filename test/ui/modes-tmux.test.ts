@@ -4,12 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { after, test } from 'node:test';
 
 import { parseOptions } from '../../src/cli/args.js';
 import { wantsDashboard } from '../../src/cli/main.js';
 import { BIN, ROOT, labProblem, which } from '../lab/lab.js';
-import { TmuxSession, killTmuxServer, tmuxProblem } from './tmux.js';
+import { TmuxSession, descendants, killTmuxServer, tmuxProblem } from './tmux.js';
 
 const T = { timeout: 30_000 };
 const INCIDENT = `${ROOT}/examples/incident.pcapng`;
@@ -138,6 +139,27 @@ test('--demo end to end: the lab exists while it runs, faults and findings on sc
     assert.equal(await t.exitStatus(10_000), 0);
     assert.deepEqual(demoNamespaces(), [], 'the lab is removed after q');
     assert.equal(t.paneState().alternate, false);
+  } finally {
+    t.kill();
+    for (const n of demoNamespaces()) spawnSync('ip', ['netns', 'del', n]);
+  }
+});
+
+test('--demo and SIGTERM: the lab is removed and the terminal restored', T, async () => {
+  const p = tmuxProblem() ?? labProblem();
+  if (p) assert.fail(p);
+  const t = new TmuxSession([BIN, '--demo'], { width: 120, height: 40, cwd: ROOT });
+  try {
+    await t.waitFor((x) => /csumtop demo/.test(x) && /Interfaces 4\b/.test(x), 20_000, 'the demo dashboard');
+    assert.equal(demoNamespaces().length, 2);
+    const node = descendants(t.panePid()).find((pid) => fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'node');
+    assert.ok(node, 'csumtop\'s node process');
+    process.kill(node, 'SIGTERM');
+    assert.equal(await t.exitStatus(10_000), 143);
+    assert.deepEqual(demoNamespaces(), [], 'the lab is removed after SIGTERM');
+    const st = t.paneState();
+    assert.equal(st.alternate, false);
+    assert.equal(st.cursorVisible, true);
   } finally {
     t.kill();
     for (const n of demoNamespaces()) spawnSync('ip', ['netns', 'del', n]);
