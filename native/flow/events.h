@@ -52,7 +52,7 @@ struct FrameEvent {
   uint16_t dns_flags;   // the DNS header's second 16 bits (QR, opcode, RCODE ...)
   uint16_t dns_qtype;
   uint8_t direction;    // sll_pkttype, 0xff unknown
-  uint8_t tunnel;       // how the innermost layer was reached
+  uint8_t tunnel;       // the carrier's tunnel (how layer 1 was reached)
   uint8_t n_layers;
   uint8_t pad;
   FlowEndpoint outer;   // layer 0

@@ -29,8 +29,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
                         InstanceMethod("removeInterface", &LiveCaptureWrap::RemoveInterface),
                         InstanceMethod("start", &LiveCaptureWrap::Start),
                         InstanceMethod("stop", &LiveCaptureWrap::Stop),
-                        InstanceMethod("flows", &LiveCaptureWrap::Flows),
-                        InstanceMethod("lostEvents", &LiveCaptureWrap::LostEvents)});
+                        InstanceMethod("flows", &LiveCaptureWrap::Flows)});
   }
 
   // new LiveCapture({batchMs, blockSize, blockCount, retireMs, promisc, vxlanPorts,
@@ -68,6 +67,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     tsfn_.Unref(env);
     auto live = std::make_unique<LiveCapture>(opts, [this](std::unique_ptr<LiveBatch> b) {
       LiveBatch* raw = b.release();
+      // Events of earlier batches dropped because JavaScript was behind count as dropped.
+      raw->events_dropped += lost_events_.load();
       const napi_status st = tsfn_.NonBlockingCall(raw, &LiveCaptureWrap::Deliver);
       if (st != napi_ok) {
         // JavaScript is behind: this batch's counters are cumulative and the next
@@ -175,11 +176,6 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     Napi::Env env = info.Env();
     if (!live_ || !stopped_) throw Napi::Error::New(env, "flows() is available after stop()");
     return flows_array(env, live_->analyzer().flows());
-  }
-
-  // Correlation events in batches JavaScript could not take (queue full).
-  Napi::Value LostEvents(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(lost_events_));
   }
 
   void Shutdown() {

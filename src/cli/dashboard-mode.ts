@@ -8,22 +8,19 @@ import { Subject, type Observable } from 'rxjs';
 
 import { fileInterfaces, InputError } from '../capture/file-run.js';
 import { LiveState } from '../capture/live-state.js';
-import { namespaceSpecs, type NamespaceSpec } from '../capture/live-source.js';
-import { CaptureError, type CaptureSource } from '../capture/source.js';
+import type { NamespaceSpec } from '../capture/live-source.js';
+import type { CaptureSource } from '../capture/source.js';
 import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
 import { readKernelFacts } from '../host/facts.js';
-import { pidNetns, resolveNetns } from '../host/links.js';
 import { nativeLayout, openFileAnalysis } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
-import type { CorrelationSnapshot } from '../model/correlation.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../output/pcap-frames.js';
 import type { DecodedRecord } from '../output/records.js';
 import type { DashboardUpdate, InterfaceMeta } from '../ui/dashboard-state.js';
 import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.js';
 import type { Options } from './args.js';
 import { interfaceLabel, liveCorrelator } from './live-correlation.js';
-import { createSource, EXIT_NO_PRIVILEGE, type LiveIo } from './live-mode.js';
-import { dropTo, PrivilegeError } from './privileges.js';
+import { createSource, selectedNamespaces, startCapture, type LiveIo } from './live-mode.js';
 
 /** Which interfaces' bad frames `w` keeps, and how many. */
 const RECENT_FRAMES = 2000;
@@ -36,20 +33,6 @@ function kernelRelease(): string {
   }
 }
 
-/**
- * The pipeline keeps updating its bad-flow, carrier-flow and peer objects in place (count,
- * lastSeen, the checksum list) after handing them out; a paused screen must not move, so
- * the dashboard keeps its own copies of those (the rest is made anew every tick).
- * structuredClone of the whole snapshot did the same at 8 ms a second for 1000 interfaces.
- */
-export function ownSnapshot(s: CorrelationSnapshot): CorrelationSnapshot {
-  return {
-    ...s,
-    badFlows: s.badFlows.map((f) => ({ ...f, badChecksums: [...f.badChecksums] })),
-    flows: s.flows.map((f) => ({ ...f })),
-    peers: s.peers.map((p) => ({ ...p })),
-  };
-}
 
 function keepRecent(recent: RecentFrames, records: DecodedRecord[], labelOf: (iface: number) => string, linktypeOf: (iface: number) => number): void {
   for (const r of records) {
@@ -81,36 +64,11 @@ export interface LiveDashboardOptions {
  * up (no privilege, no interface) are reported like the text mode does.
  */
 export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashboardOptions): Promise<number> {
-  let specs = extra.specs;
-  if (!specs) {
-    const includeHost = opts.host || (opts.netns.length === 0 && opts.pids.length === 0);
-    try {
-      specs = namespaceSpecs(opts.netns, opts.pids, includeHost, { netns: resolveNetns, pid: pidNetns });
-    } catch (err) {
-      await io.warn((err as Error).message);
-      return 2;
-    }
-  }
+  const specs = extra.specs ?? (await selectedNamespaces(opts, io));
+  if (!specs) return 2;
   const source: CaptureSource = createSource(opts, specs);
-  try {
-    source.start();
-  } catch (err) {
-    if (err instanceof CaptureError) {
-      await io.warn(err.message);
-      return err.code === 'EPERM' ? EXIT_NO_PRIVILEGE : 2;
-    }
-    throw err;
-  }
-  if (opts.user !== null) {
-    try {
-      dropTo(opts.user);
-      source.freeze(`running as ${opts.user} (--user) without the rights to open capture sockets`);
-    } catch (err) {
-      await source.stop();
-      await io.warn((err as Error).message);
-      return err instanceof PrivilegeError ? 2 : EXIT_NO_PRIVILEGE;
-    }
-  }
+  const failed = await startCapture(source, opts, io);
+  if (failed !== null) return failed;
   const layout = nativeLayout();
   const state = new LiveState();
   const startedMs = Date.now();
@@ -133,7 +91,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const extraSub = extra.warnings$?.subscribe((w) => pending.push(w));
   const batchSub = source.batches$.subscribe((b) => {
     state.apply(b);
-    correlator.add(b.events, b.records);
+    correlator.add(b.events, b.records, b.engine);
     keepRecent(recent, b.records, labelOf, (id) => {
       const kind = source.interfaces().find((i) => i.id === id)?.kind ?? null;
       return kind !== null && RAW_IP_KINDS.has(kind) ? LINKTYPE_RAW : LINKTYPE_ETHERNET;
@@ -154,7 +112,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const tick = (): void => {
     for (const w of pending.splice(0)) warnings.next(w);
     const nowMs = Date.now();
-    const snapshot = ownSnapshot(correlator.tick(nowMs * 1e6));
+    const snapshot = correlator.tick(nowMs * 1e6);
     updates.next({ snapshot, interfaces: metas(), captureDrops: state.totalDrops(), nowMs });
   };
   const timer = setInterval(tick, opts.interval * 1000);
@@ -215,7 +173,7 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
   const metas = (): InterfaceMeta[] =>
     interfaces().map((i) => ({ label: i.label, namespace: i.namespace, kind: i.kind, txChecksumOffload: null, attached: true, ringDrops: 0 }));
   const emit = (nowNs: number, final: boolean): void => {
-    const snapshot = ownSnapshot(correlator.tick(nowNs, final));
+    const snapshot = correlator.tick(nowNs, final);
     // The header's clock is capture time: uptime reads as "into the capture".
     const firstMs = Number(analysis.stats().firstNs / 1_000_000n);
     updates.next({ snapshot, interfaces: metas(), captureDrops: 0, nowMs: startedMs + (nowNs / 1e6 - firstMs) });

@@ -74,15 +74,47 @@ export function createSource(opts: Options, specs: NamespaceSpec[]): CaptureSour
   );
 }
 
-export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promise<number> {
+/** The namespaces -i/--netns/--pid/--host select; null (after a message) when one cannot be resolved. */
+export async function selectedNamespaces(opts: Options, io: LiveIo): Promise<NamespaceSpec[] | null> {
   const includeHost = opts.host || (opts.netns.length === 0 && opts.pids.length === 0);
-  let specs;
   try {
-    specs = namespaceSpecs(opts.netns, opts.pids, includeHost, { netns: resolveNetns, pid: pidNetns });
+    return namespaceSpecs(opts.netns, opts.pids, includeHost, { netns: resolveNetns, pid: pidNetns });
   } catch (err) {
     await io.warn((err as Error).message);
-    return 2;
+    return null;
   }
+}
+
+/**
+ * Starts capture and drops privileges for --user (every live mode): null when capture
+ * runs, else the exit status after a message (3 without the right to capture).
+ */
+export async function startCapture(source: CaptureSource, opts: Options, io: LiveIo): Promise<number | null> {
+  try {
+    source.start();
+  } catch (err) {
+    if (err instanceof CaptureError) {
+      await io.warn(err.message);
+      return err.code === 'EPERM' ? EXIT_NO_PRIVILEGE : 2;
+    }
+    throw err;
+  }
+  if (opts.user !== null) {
+    try {
+      dropTo(opts.user);
+      source.freeze(`running as ${opts.user} (--user) without the rights to open capture sockets`);
+    } catch (err) {
+      await source.stop();
+      await io.warn((err as Error).message);
+      return err instanceof PrivilegeError ? 2 : EXIT_NO_PRIVILEGE;
+    }
+  }
+  return null;
+}
+
+export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promise<number> {
+  const specs = await selectedNamespaces(opts, io);
+  if (!specs) return 2;
   const source = createSource(opts, specs);
   const state = new LiveState();
   // --metrics binds before capture starts: a port in use is a usage error, nothing captured.
@@ -137,25 +169,8 @@ async function capture(
   specs: NamespaceSpec[],
   metrics: LiveMetrics | null,
 ): Promise<number> {
-  try {
-    source.start();
-  } catch (err) {
-    if (err instanceof CaptureError) {
-      await io.warn(err.message);
-      return err.code === 'EPERM' ? EXIT_NO_PRIVILEGE : 2;
-    }
-    throw err;
-  }
-  if (opts.user !== null) {
-    try {
-      dropTo(opts.user);
-      source.freeze(`running as ${opts.user} (--user) without the rights to open capture sockets`);
-    } catch (err) {
-      await source.stop();
-      await io.warn((err as Error).message);
-      return err instanceof PrivilegeError ? 2 : EXIT_NO_PRIVILEGE;
-    }
-  }
+  const failed = await startCapture(source, opts, io);
+  if (failed !== null) return failed;
 
   const L0 = nativeLayout();
   const correlator = liveCorrelator(source, state, specs, L0, opts.maxFlows);
@@ -215,7 +230,7 @@ async function capture(
   source.batches$.subscribe((b) => {
     state.apply(b);
     metrics?.batch(b.engine);
-    correlator.add(b.events, b.records);
+    correlator.add(b.events, b.records, b.engine);
     announce();
     if (b.records.length === 0) return;
     const names = namesById();

@@ -62,9 +62,12 @@ export class BadFlowTracker {
     }
   }
 
-  /** Most frames first. */
+  /** Most frames first; copies, so a snapshot never changes after it is handed out. */
   top(limit: number): BadFlowView[] {
-    return [...this.flows.values()].sort((a, b) => b.count - a.count).slice(0, limit);
+    return [...this.flows.values()]
+      .sort((a, b) => b.count - a.count)
+      .slice(0, limit)
+      .map((f) => ({ ...f, badChecksums: [...f.badChecksums] }));
   }
 
   clear(): void {

@@ -46,7 +46,8 @@ export interface MatcherOptions {
 
 export class CarrierMatcher {
   private readonly ns = new Map<string, NsState>();
-  private readonly peers = new Map<string, PeerAgg>();
+  /** Keyed by interface, direction and peer: a number for IPv4 (no string per carrier). */
+  private readonly peers = new Map<number | string, PeerAgg>();
   /** Waiting packets not kept because a pending table was full. */
   overflow = 0;
 
@@ -72,13 +73,13 @@ export class CarrierMatcher {
   private peerOf(ev: EventBatch, i: number, underlay: string, namespace: string, overlay: string | null): PeerAgg {
     const sent = ev.direction(i) === PACKET_OUTGOING;
     const v4 = sent ? ev.outerDstV4(i) : ev.outerSrcV4(i);
-    const outer = v4 >= 0 ? null : ev.outer(i);
-    const peerAddr = v4 >= 0 ? `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}` : sent ? outer!.dst : outer!.src;
-    const direction = sent ? 'to-peer' : 'from-peer';
-    const key = `${namespace}\0${underlay}\0${peerAddr}\0${direction}`;
+    // Interface ids are small (< 2^20): id, direction and address fit in 53 bits.
+    const key = v4 >= 0 ? (ev.iface(i) * 2 + (sent ? 1 : 0)) * 4294967296 + v4 : `${ev.iface(i)}|${sent}|${ev.outer(i).src}|${ev.outer(i).dst}`;
     let p = this.peers.get(key);
     if (!p) {
       const o = ev.outer(i);
+      const peerAddr = sent ? o.dst : o.src;
+      const direction = sent ? 'to-peer' : 'from-peer';
       const tunnel: TunnelName = ev.tunnel(i);
       const ts = ev.tsNs(i);
       p = {

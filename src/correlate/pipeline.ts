@@ -5,6 +5,8 @@
  *
  * Per-packet work stays native (events are fixed records, keys are precomputed); here
  * each batch costs one pass over its events with Map lookups keyed by numbers.
+ * A snapshot is made of copies: the pipeline never changes it after handing it out (a
+ * paused dashboard holds on to one).
  */
 import { defer, filter, map, type Observable, type OperatorFunction } from 'rxjs';
 
@@ -65,7 +67,8 @@ export class Correlator {
   private readonly bad = new BadFlowTracker();
   private readonly findings: FindingTracker;
   private readonly badReceived = new Map<number, number>();
-  private eventsDropped = 0;
+  /** Cumulative drop counts per capture thread (each batch carries its thread's). */
+  private readonly droppedByEngine = new Map<number, number>();
   private lastNs = 0;
 
   constructor(private readonly ctx: PipelineContext) {
@@ -87,10 +90,10 @@ export class Correlator {
     };
   }
 
-  /** One batch's events and bad-frame records. */
-  add(events: EventBatch, records: DecodedRecord[]): void {
+  /** One batch's events and bad-frame records; `engine`: the capture thread that cut it. */
+  add(events: EventBatch, records: DecodedRecord[], engine = 0): void {
     const dir = this.directory();
-    this.eventsDropped = Math.max(this.eventsDropped, events.dropped);
+    this.droppedByEngine.set(engine, events.dropped);
     this.matcher.add(events, dir);
     this.flows.add(events, dir);
     this.dns.add(events, dir);
@@ -102,11 +105,6 @@ export class Correlator {
       if (l4 > 0) this.badReceived.set(r.iface, (this.badReceived.get(r.iface) ?? 0) + l4);
     }
     if (events.count > 0) this.lastNs = Math.max(this.lastNs, events.tsNs(events.count - 1));
-  }
-
-  /** Events lost on the way (queue full) beyond what batches report. */
-  addDropped(n: number): void {
-    this.eventsDropped += n;
   }
 
   private diagnosisInterfaces(): InterfaceDiagnosis[] {
@@ -182,7 +180,7 @@ export class Correlator {
       flows: this.flows.top(200),
       badFlows: this.bad.top(200),
       flowsEvicted: this.flows.evicted,
-      eventsDropped: this.eventsDropped + this.matcher.overflow,
+      eventsDropped: [...this.droppedByEngine.values()].reduce((a, b) => a + b, 0) + this.matcher.overflow,
       dns,
       syn,
       kernel,

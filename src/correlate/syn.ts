@@ -139,6 +139,6 @@ export class SynTracker {
   }
 
   summary(): SynSummary {
-    return { ...this.s, delayedBy: { ...this.delayedBy }, slowList: [...this.slow] };
+    return { ...this.s, delayedBy: { ...this.delayedBy }, slowList: this.slow.map((v) => ({ ...v, retransmitAt: [...v.retransmitAt] })) };
   }
 }

@@ -51,8 +51,6 @@ export interface NativeLiveCapture {
    * joins that group (another capture's ring on the same interface). Returns -1 without.
    */
   addInterface(id: number, ifindex: number, arphrd: number, netnsPath?: string, fanout?: 'new' | number, overlay?: boolean): number;
-  /** Correlation events in batches JavaScript could not take (queue full). */
-  lostEvents(): number;
   removeInterface(id: number): void;
   start(): void;
   /** Joins the capture thread; the final batch follows asynchronously. Returns records lost to a full queue. */

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { TestScheduler } from 'rxjs/testing';
 import { map } from 'rxjs';
 
-import { correlate, type PipelineInput, type PipelineInterface } from '../../src/correlate/pipeline.js';
+import { correlate, Correlator, type PipelineInput, type PipelineInterface } from '../../src/correlate/pipeline.js';
 import { rateWindows, type CounterTick } from '../../src/correlate/rates.js';
 import { SecondBuckets } from '../../src/correlate/windows.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
@@ -104,4 +104,26 @@ test('correlate: a query in a bad carrier is unanswered after the DNS timeout, l
       d: 'lost=1 delivered=1 inflight=0 unanswered=2 attributed=1 findings=vxlan-outer-bad-from-peer',
     });
   });
+});
+
+test('a snapshot never changes after it is handed out (a paused dashboard holds one)', () => {
+  const T0 = 1_700_000_000e9;
+  const iface: PipelineInterface = { id: 0, label: 'eth0', name: 'eth0', namespace: 'host', role: 'underlay', kind: null, driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0 };
+  const c = new Correlator({
+    layout: L, interfaces: () => [iface], counters: () => new Float64Array(L.counterStride), kernel: null,
+    facts: { kernel: null, hypervisor: null, nat: {} }, live: true, guessesOffload: false, maxFlows: 100,
+  });
+  const q = dnsQueryPacket(CLIENT_POD, COREDNS, 40010, 3, 'x.example');
+  const add = (t: number): void => {
+    const b = batchOf([carrier(0, 1, q, { csum: 0xffff })], [0], t) as Extract<PipelineInput, { type: 'batch' }>;
+    c.add(b.events, b.records);
+  };
+  add(T0);
+  const first = c.tick(T0 + 1e6);
+  const before = JSON.stringify({ bad: first.badFlows, flows: first.flows, peers: first.peers, syn: first.syn, dns: first.dns });
+  add(T0 + 2e6);
+  const second = c.tick(T0 + 3e6);
+  assert.equal(second.badFlows[0].count, 2);
+  assert.equal(second.peers[0].badOuter, 2);
+  assert.equal(JSON.stringify({ bad: first.badFlows, flows: first.flows, peers: first.peers, syn: first.syn, dns: first.dns }), before);
 });
