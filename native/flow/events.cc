@@ -52,6 +52,21 @@ void hash_endpoint(Hasher* hs, const FlowEndpoint& e) {
   hs->bytes(e.dst, n);
 }
 
+// Transaction key: the client's and the server's side in a fixed order, whichever of the
+// two sent the packet, so a query and its answer (a SYN and its SYN-ACK) share it.
+double txn_key(uint64_t kind, const IpLayer& in, bool from_client, uint32_t extra) {
+  Hasher h;
+  const uint16_t cport = from_client ? in.sport : in.dport;
+  const uint16_t sport = from_client ? in.dport : in.sport;
+  h.word(kind | uint64_t{in.family} << 8 | uint64_t{cport} << 16 | uint64_t{sport} << 32 |
+         uint64_t{extra} << 48);
+  h.word(extra);
+  const size_t n = in.family == 6 ? 16 : 4;
+  h.bytes(from_client ? in.src : in.dst, n);
+  h.bytes(from_client ? in.dst : in.src, n);
+  return h.key();
+}
+
 }  // namespace
 
 bool parse_dns(const uint8_t* p, uint32_t len, uint16_t* id, uint16_t* flags, uint16_t* qtype,
@@ -177,6 +192,10 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
     hash_endpoint(&h, ev.inner);
     ev.flow = h.key();
   }
+  if (flags & kEvDnsQuery) ev.txn = txn_key(1, in, true, dns_id);
+  else if (flags & kEvDnsAnswer) ev.txn = txn_key(1, in, false, dns_id);
+  else if (flags & kEvSyn) ev.txn = txn_key(2, in, true, seq);
+  else if (flags & kEvSynAck) ev.txn = txn_key(2, in, false, ack - 1);
   if (dns) {
     ev.dns_id = dns_id;
     ev.dns_flags = dns_flags;

@@ -10,6 +10,10 @@
 //    the decapsulated packet on flannel.1 share it. This is the comparison engineers do
 //    by hand with two tcpdumps (domain.md, "The incident").
 //  - `flow`: the carrier flow (outer tuple, tunnel, VNI, inner tuple, interface).
+//  - `txn`: the transaction a DNS message or TCP SYN belongs to, the same for both
+//    sides: (client, client port, server, server port, DNS id) for a query and its
+//    answer (RFC 1035 4.1.1), (client, ports, server, initial sequence number) for a
+//    SYN and its SYN-ACK, whose ack is ISN + 1 (RFC 9293 3.5).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -37,6 +41,7 @@ enum EventFlag : uint16_t {
 struct FrameEvent {
   double match;  // 53-bit key (see above); 0 when the innermost layer has no IP
   double flow;   // 53-bit key of the carrier flow; 0 for non-carriers
+  double txn;    // 53-bit key of the DNS or SYN transaction; 0 for other events
   uint64_t ts_ns;
   uint64_t frame_number;
   uint32_t iface;

@@ -12,6 +12,8 @@ export interface EventLayout {
   size: number;
   match: number;
   flow: number;
+  /** DNS query/answer or SYN/SYN-ACK transaction key (native/flow/events.h). */
+  txn: number;
   tsNs: number;
   frameNumber: number;
   iface: number;
@@ -94,6 +96,9 @@ export class EventBatch {
   }
   flow(i: number): number {
     return this.view.getFloat64(this.o(i) + this.L.flow, true);
+  }
+  txn(i: number): number {
+    return this.view.getFloat64(this.o(i) + this.L.txn, true);
   }
   tsNs(i: number): number {
     // Nanoseconds since the epoch exceed 2^53 by a factor of 200: as a number they are

@@ -105,3 +105,24 @@ test('bad-frame records keep the frame bytes and the checksum field offset', () 
   // The outer UDP checksum field holds the value found, big-endian, at that offset.
   assert.equal((bytes[c.offset!] << 8) | bytes[c.offset! + 1], 0xbd67);
 });
+
+test('a query and its answer share the transaction key, as do a SYN and its SYN-ACK; other transactions do not', () => {
+  const q = dnsQueryPacket(CLIENT_POD, COREDNS, 40010, 77, 'd.example');
+  const a = dnsAnswerPacket(COREDNS, CLIENT_POD, 40010, 77, 'd.example', ['10.0.0.2']);
+  const otherId = dnsAnswerPacket(COREDNS, CLIENT_POD, 40010, 78, 'd.example', ['10.0.0.2']);
+  const otherPort = dnsAnswerPacket(COREDNS, CLIENT_POD, 40011, 77, 'd.example', ['10.0.0.2']);
+  const syn = ipv4(CLIENT_POD, MYSQL, tcp(41000, 3306, { seq: 1000, flags: 'S' }));
+  const synack = ipv4(MYSQL, CLIENT_POD, tcp(3306, 41000, { seq: 5000, ack: 1001, flags: 'SA' }));
+  const wrongAck = ipv4(MYSQL, CLIENT_POD, tcp(3306, 41000, { seq: 5000, ack: 1002, flags: 'SA' }));
+  // The query in a carrier and the answer bare: the key is about the inner transaction.
+  const { ev } = run([carrier(0, 1, q), eth(a), eth(otherId), eth(otherPort), eth(syn), eth(synack), eth(wrongAck)]);
+  assert.equal(ev.count, 7);
+  const k = [0, 1, 2, 3, 4, 5, 6].map((i) => ev.txn(i));
+  for (const v of k) assert.ok(v > 0 && Number.isSafeInteger(v));
+  assert.equal(k[0], k[1], 'query and answer');
+  assert.notEqual(k[0], k[2], 'another DNS id');
+  assert.notEqual(k[0], k[3], 'another client port');
+  assert.equal(k[4], k[5], 'SYN and SYN-ACK (ack = ISN + 1)');
+  assert.notEqual(k[4], k[6], 'a SYN-ACK for another ISN');
+  assert.notEqual(k[0], k[4]);
+});
