@@ -55,6 +55,7 @@ Napi::Object event_layout(Napi::Env env) {
   F("match", match);
   F("flow", flow);
   F("txn", txn);
+  F("packets", packets);
   F("tsNs", ts_ns);
   F("frameNumber", frame_number);
   F("iface", iface);

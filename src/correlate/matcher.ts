@@ -126,12 +126,15 @@ export class CarrierMatcher {
       if (flags & F.carrier) {
         const p = this.peerOf(ev, i, info.label, info.namespace, st.overlay);
         const v = p.view;
-        v.carriers++;
+        const packets = ev.packets(i);
+        v.carriers += packets;
         if (flags & F.badOuter) v.badOuter++;
         if (flags & F.badInner) v.badInner++;
         if (flags & F.badIpv4) v.badIpv4++;
         if (ts > p.lastNs) p.lastNs = ts;
-        if (st.overlay === null) continue;
+        // Coalesced carriers (packets > 1) come only while no overlay device is captured
+        // (native/flow/events.h): nothing to match them against.
+        if (st.overlay === null || packets > 1) continue;
         if (v.delivered === null) {
           // The overlay device appeared after this peer was first seen.
           v.delivered = 0;

@@ -18,6 +18,8 @@ export interface EventLayout {
   frameNumber: number;
   iface: number;
   wirelen: number;
+  /** Frames the event stands for: 1, or more for a coalesced carrier (native/flow/events.h). */
+  packets: number;
   vni: number;
   innerLen: number;
   tcpSeq: number;
@@ -114,6 +116,10 @@ export class EventBatch {
   }
   iface(i: number): number {
     return this.view.getUint32(this.o(i) + this.L.iface, true);
+  }
+  /** 1, or the number of carriers of one flow folded into this event (their wirelen summed). */
+  packets(i: number): number {
+    return this.view.getUint32(this.o(i) + this.L.packets, true);
   }
   wirelen(i: number): number {
     return this.view.getUint32(this.o(i) + this.L.wirelen, true);
