@@ -11,7 +11,9 @@
  * CPU seconds per million packets (GNU time). Target (issue 3): csumtop drops nothing
  * wherever tcpdump -w /dev/null drops nothing, at no more than 1.5x its CPU per packet.
  *
- * Usage (root): node dist/bench/live.js [--seconds 10] [--rate PPS] [--threads N] [--runs 3]
+ * Usage (root): node dist/bench/live.js [--seconds 10] [--rate PPS] [--threads N] [--runs 3] [--matching]
+ * --matching adds csumtop on B's underlay and flannel.1 together (every carrier matched
+ * to its inner packet by the correlation pipeline).
  * Each tool runs --runs times, interleaved; the table shows the run with the median CPU
  * per packet (single runs of the cheapest capture vary by 3x here).
  * Everything stays inside the two namespaces the lab creates; they are removed at exit.
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     rate: { type: 'string' },
     threads: { type: 'string' },
     runs: { type: 'string', default: '3' },
+    matching: { type: 'boolean', default: false },
   },
 });
 const RUNS = Number(values.runs);
@@ -43,6 +46,8 @@ interface Run {
   captured: number;
   dropped: number;
   cpuSeconds: number;
+  /** The correlating run: what the pipeline made of the carriers (see `matching` below). */
+  correlation?: { eventsDropped: number; carriers: number; delivered: number; lost: number };
 }
 
 function macBytes(mac: string): string {
@@ -121,7 +126,9 @@ function trafgen(lab: Lab, cfg: string, ms: number): Promise<void> {
   });
 }
 
-async function measureTool(lab: Lab, cfg: string, tool: string, argv: string[], parse: (o: { stdout: string; stderr: string }) => { captured: number; dropped: number }): Promise<Run> {
+type Parse = (o: { stdout: string; stderr: string }) => Pick<Run, 'captured' | 'dropped' | 'correlation'>;
+
+async function measureTool(lab: Lab, cfg: string, tool: string, argv: string[], parse: Parse): Promise<Run> {
   const settleMs = 1500;
   process.stderr.write(`measuring ${tool}\n`);
   const before = rxPackets(lab);
@@ -131,14 +138,28 @@ async function measureTool(lab: Lab, cfg: string, tool: string, argv: string[], 
   process.stderr.write(`trafgen done\n`);
   const out = await capture;
   const offered = rxPackets(lab) - before;
-  const { captured, dropped } = parse(out);
-  return { tool, offered, captured, dropped, cpuSeconds: out.cpu };
+  const { captured, dropped, correlation } = parse(out);
+  return { tool, offered, captured, dropped, cpuSeconds: out.cpu, correlation };
 }
 
 function tcpdumpCounts(o: { stderr: string }): { captured: number; dropped: number } {
   const cap = /(\d+) packets? captured/.exec(o.stderr);
   const drop = /(\d+) packets? dropped by kernel/.exec(o.stderr);
   return { captured: cap ? Number(cap[1]) : NaN, dropped: drop ? Number(drop[1]) : NaN };
+}
+
+function csumtopCounts(o: { stdout: string; stderr: string }): Pick<Run, 'captured' | 'dropped' | 'correlation'> {
+  const last = o.stdout.trim().split('\n').pop() ?? '{}';
+  const doc = JSON.parse(last) as ReportDocument & { type: string };
+  const peers = (doc.correlation?.peers ?? []).filter((p) => p.direction === 'from-peer');
+  const sum = (f: (p: (typeof peers)[number]) => number | null): number => peers.reduce((s, p) => s + (f(p) ?? 0), 0);
+  return {
+    captured: doc.source.frames,
+    dropped: doc.source.captureDrops ?? NaN,
+    correlation: doc.correlation
+      ? { eventsDropped: doc.correlation.eventsDropped, carriers: sum((p) => p.carriers), delivered: sum((p) => p.delivered), lost: sum((p) => p.lost) }
+      : undefined,
+  };
 }
 
 async function main(): Promise<void> {
@@ -148,15 +169,11 @@ async function main(): Promise<void> {
     const cfg = path.join(dir, 'carriers.cfg');
     writeFileSync(cfg, trafgenConfig(lab));
     const threads = values.threads ? ['--threads', values.threads] : [];
-    const tools: Array<{ tool: string; argv: string[]; parse: (o: { stdout: string; stderr: string }) => { captured: number; dropped: number } }> = [
+    const tools: Array<{ tool: string; argv: string[]; parse: Parse }> = [
       {
         tool: 'csumtop',
         argv: [BIN, '--netns', lab.B, '-i', 'vlb', '--json', '--ring-mb', '32', ...threads],
-        parse: (o) => {
-          const last = o.stdout.trim().split('\n').pop() ?? '{}';
-          const doc = JSON.parse(last) as ReportDocument & { type: string };
-          return { captured: doc.source.frames, dropped: doc.source.captureDrops ?? NaN };
-        },
+        parse: csumtopCounts,
       },
       { tool: 'tcpdump -w /dev/null', argv: ['ip', 'netns', 'exec', lab.B, 'tcpdump', '-i', 'vlb', '-w', '/dev/null'], parse: tcpdumpCounts },
       {
@@ -165,6 +182,17 @@ async function main(): Promise<void> {
         parse: tcpdumpCounts,
       },
     ];
+    if (values.matching) {
+      // Underlay and overlay together: every carrier is also matched against its inner
+      // packet on flannel.1 (issue 4: "the pipeline keeps up with the live benchmark's
+      // rate without raising capture drops"). Captured counts both interfaces (2 frames
+      // per carrier delivered).
+      tools.push({
+        tool: 'csumtop vlb+flannel.1',
+        argv: [BIN, '--netns', lab.B, '-i', 'vlb,flannel.1', '--json', '--ring-mb', '32', ...threads],
+        parse: csumtopCounts,
+      });
+    }
     const all: Run[][] = tools.map(() => []);
     for (let r = 0; r < RUNS; r++) {
       for (let k = 0; k < tools.length; k++) all[k].push(await measureTool(lab, cfg, tools[k].tool, tools[k].argv, tools[k].parse));
@@ -192,6 +220,22 @@ async function main(): Promise<void> {
       `${ok ? 'PASS' : 'FAIL'} csumtop drops nothing where tcpdump -w drops nothing (per run: csumtop ${cDrops.join('/')}, tcpdump -w ${wDrops.join('/')})\n`,
     );
     process.stdout.write(`${cpuRatio <= 1.5 ? 'PASS' : 'FAIL'} CPU per packet <= 1.5x tcpdump -w: ${cpuRatio.toFixed(2)}x\n`);
+    // Correlation keeps up: no events dropped between the capture threads and JavaScript,
+    // and (with --matching) every carrier the kernel received is matched on flannel.1.
+    for (let k = 0; k < tools.length; k++) {
+      if (!tools[k].tool.startsWith('csumtop')) continue;
+      const per = all[k].map((r) => r.correlation);
+      const evOk = per.every((c) => c !== undefined && c.eventsDropped === 0);
+      process.stdout.write(
+        `${evOk ? 'PASS' : 'FAIL'} ${tools[k].tool}: correlation events dropped per run ${per.map((c) => c?.eventsDropped ?? 'n/a').join('/')} (carriers ${per.map((c) => c?.carriers ?? 'n/a').join('/')})\n`,
+      );
+      if (tools[k].tool.includes('flannel.1')) {
+        const mOk = per.every((c, r) => c !== undefined && c.lost === 0 && c.delivered === c.carriers && all[k][r].dropped === 0);
+        process.stdout.write(
+          `${mOk ? 'PASS' : 'FAIL'} ${tools[k].tool}: every carrier matched on the overlay, none lost, no ring drops (delivered/carriers per run ${per.map((c) => `${c?.delivered}/${c?.carriers}`).join(', ')}; ring drops ${all[k].map((r) => r.dropped).join('/')})\n`,
+        );
+      }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
     lab.destroy();

@@ -52,6 +52,31 @@ void hash_endpoint(Hasher* hs, const FlowEndpoint& e) {
   hs->bytes(e.dst, n);
 }
 
+// The carrier flow: interface, tunnel, VNI, outer and inner tuples.
+double carrier_flow_key(uint32_t iface, uint8_t tunnel, uint32_t vni, const FlowEndpoint& outer,
+                        const FlowEndpoint& inner) {
+  Hasher h;
+  h.word(uint64_t{iface} | uint64_t{tunnel} << 32 | uint64_t{vni} << 40);
+  hash_endpoint(&h, outer);
+  hash_endpoint(&h, inner);
+  return h.key();
+}
+
+// Transaction key: the client's and the server's side in a fixed order, whichever of the
+// two sent the packet, so a query and its answer (a SYN and its SYN-ACK) share it.
+double txn_key(uint64_t kind, const IpLayer& in, bool from_client, uint32_t extra) {
+  Hasher h;
+  const uint16_t cport = from_client ? in.sport : in.dport;
+  const uint16_t sport = from_client ? in.dport : in.sport;
+  h.word(kind | uint64_t{in.family} << 8 | uint64_t{cport} << 16 | uint64_t{sport} << 32 |
+         uint64_t{extra} << 48);
+  h.word(extra);
+  const size_t n = in.family == 6 ? 16 : 4;
+  h.bytes(from_client ? in.src : in.dst, n);
+  h.bytes(from_client ? in.dst : in.src, n);
+  return h.key();
+}
+
 }  // namespace
 
 bool parse_dns(const uint8_t* p, uint32_t len, uint16_t* id, uint16_t* flags, uint16_t* qtype,
@@ -95,6 +120,8 @@ bool parse_dns(const uint8_t* p, uint32_t len, uint16_t* id, uint16_t* flags, ui
 void EventBuffer::set_plain(uint32_t iface, bool on) {
   if (iface >= plain_.size()) plain_.resize(iface + 1, 0);
   plain_[iface] = on ? 1 : 0;
+  any_plain_ = false;
+  for (uint8_t v : plain_) any_plain_ = any_plain_ || v != 0;
 }
 
 void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
@@ -148,9 +175,46 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
     if (e.kind == kKindIPv4) flags |= kEvBadIpv4;
     else flags |= e.depth == 0 ? kEvBadOuter : kEvBadInner;
   }
+  // A carrier nothing needs to look at alone: fold it into its flow's event of this drain.
+  const bool coalescable = opts_.coalesce && !any_plain_ && !opts_.plain_everywhere &&
+                           (flags & ~kEvPending) == kEvCarrier;
+  double flow_key = 0;
+  CoalesceSlot* slot = nullptr;
+  if (coalescable) {
+    FlowEndpoint outer, inner;
+    std::memset(&outer, 0, sizeof outer);
+    std::memset(&inner, 0, sizeof inner);
+    endpoint_of(f.layer[0], &outer);
+    endpoint_of(in, &inner);
+    flow_key = carrier_flow_key(iface, f.layer[1].tunnel, f.layer[1].vni, outer, inner);
+    uint64_t bits;
+    std::memcpy(&bits, &flow_key, sizeof bits);
+    for (int probe = 0; probe < kCoalesceProbes; probe++) {
+      CoalesceSlot& s = coalesce_[(bits + static_cast<uint64_t>(probe)) & (kCoalesceSlots - 1)];
+      if (s.gen != coalesce_gen_) {
+        slot = &s;  // free: the event made below is registered here
+        break;
+      }
+      if (s.key == flow_key) {
+        FrameEvent& e = events_[s.index];
+        e.packets++;
+        e.wirelen = e.wirelen > UINT32_MAX - wirelen ? UINT32_MAX : e.wirelen + wirelen;
+        e.flags |= flags & kEvPending;
+        if (ts_ns > e.ts_ns) e.ts_ns = ts_ns;
+        coalesced_++;
+        return;
+      }
+    }
+  }
   events_.emplace_back();
   FrameEvent& ev = events_.back();
   std::memset(&ev, 0, sizeof ev);
+  ev.packets = 1;
+  if (slot != nullptr) {
+    slot->key = flow_key;
+    slot->index = static_cast<uint32_t>(events_.size() - 1);
+    slot->gen = coalesce_gen_;
+  }
   ev.ts_ns = ts_ns;
   ev.frame_number = frame_number;
   ev.iface = iface;
@@ -170,13 +234,11 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
   hash_endpoint(&m, ev.inner);
   m.word(uint64_t{in.ip_id} | uint64_t{in.ip_len} << 16);
   ev.match = m.key();
-  if (flags & kEvCarrier) {
-    Hasher h;
-    h.word(uint64_t{iface} | uint64_t{ev.tunnel} << 32 | uint64_t{ev.vni} << 40);
-    hash_endpoint(&h, ev.outer);
-    hash_endpoint(&h, ev.inner);
-    ev.flow = h.key();
-  }
+  if (flags & kEvCarrier) ev.flow = carrier_flow_key(iface, ev.tunnel, ev.vni, ev.outer, ev.inner);
+  if (flags & kEvDnsQuery) ev.txn = txn_key(1, in, true, dns_id);
+  else if (flags & kEvDnsAnswer) ev.txn = txn_key(1, in, false, dns_id);
+  else if (flags & kEvSyn) ev.txn = txn_key(2, in, true, seq);
+  else if (flags & kEvSynAck) ev.txn = txn_key(2, in, false, ack - 1);
   if (dns) {
     ev.dns_id = dns_id;
     ev.dns_flags = dns_flags;

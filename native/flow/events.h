@@ -10,6 +10,10 @@
 //    the decapsulated packet on flannel.1 share it. This is the comparison engineers do
 //    by hand with two tcpdumps (domain.md, "The incident").
 //  - `flow`: the carrier flow (outer tuple, tunnel, VNI, inner tuple, interface).
+//  - `txn`: the transaction a DNS message or TCP SYN belongs to, the same for both
+//    sides: (client, client port, server, server port, DNS id) for a query and its
+//    answer (RFC 1035 4.1.1), (client, ports, server, initial sequence number) for a
+//    SYN and its SYN-ACK, whose ack is ISN + 1 (RFC 9293 3.5).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -37,10 +41,12 @@ enum EventFlag : uint16_t {
 struct FrameEvent {
   double match;  // 53-bit key (see above); 0 when the innermost layer has no IP
   double flow;   // 53-bit key of the carrier flow; 0 for non-carriers
+  double txn;    // 53-bit key of the DNS or SYN transaction; 0 for other events
   uint64_t ts_ns;
   uint64_t frame_number;
   uint32_t iface;
-  uint32_t wirelen;
+  uint32_t wirelen;     // bytes on the wire (the sum, for a coalesced event)
+  uint32_t packets;     // frames this event stands for: 1, or more when coalesced (below)
   uint32_t vni;
   uint32_t inner_len;   // innermost IP length
   uint32_t tcp_seq, tcp_ack;
@@ -69,6 +75,11 @@ struct EventOptions {
   // counts it as "looks like offload"), so symptoms are not attributed to it.
   bool partial_is_offload = false;
   uint32_t max_per_drain = 65536;  // beyond it events are counted in dropped()
+  // Carriers that need no per-packet look (no DNS, SYN, bad checksum, and no overlay
+  // device captured to match them against) become one event per carrier flow per drain,
+  // with `packets` and the summed `wirelen`: on a busy underlay that is most of them, and
+  // JavaScript then pays per flow instead of per packet (architecture.md, principle 1).
+  bool coalesce = true;
   uint32_t max_name_bytes = 1u << 20;
 };
 
@@ -88,8 +99,11 @@ class EventBuffer {
   void clear() {
     events_.clear();
     names_.clear();
+    coalesce_gen_++;
   }
   uint64_t dropped() const { return dropped_; }
+  // Frames folded into an earlier event of the same drain (see EventOptions::coalesce).
+  uint64_t coalesced() const { return coalesced_; }
   bool enabled() const { return opts_.enabled; }
 
  private:
@@ -98,7 +112,20 @@ class EventBuffer {
   std::string names_;
   std::string scratch_name_;  // the name being parsed (no allocation once grown)
   std::vector<uint8_t> plain_;  // per interface id
+  bool any_plain_ = false;      // an overlay device is captured: carriers are matched
   uint64_t dropped_ = 0;
+  uint64_t coalesced_ = 0;
+  // Open-addressed flow key -> event index for this drain; a slot is live only when its
+  // generation is the current one, so clear() empties it in O(1).
+  struct CoalesceSlot {
+    double key = 0;
+    uint32_t index = 0;
+    uint32_t gen = 0;
+  };
+  static constexpr uint32_t kCoalesceSlots = 4096;  // power of two
+  static constexpr int kCoalesceProbes = 8;
+  std::vector<CoalesceSlot> coalesce_ = std::vector<CoalesceSlot>(kCoalesceSlots);
+  uint32_t coalesce_gen_ = 1;
 };
 
 // The DNS header and first question of a UDP payload (RFC 1035 4.1.1, 4.1.2). Returns

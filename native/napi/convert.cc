@@ -54,6 +54,8 @@ Napi::Object event_layout(Napi::Env env) {
   e.Set("size", static_cast<uint32_t>(sizeof(FrameEvent)));
   F("match", match);
   F("flow", flow);
+  F("txn", txn);
+  F("packets", packets);
   F("tsNs", ts_ns);
   F("frameNumber", frame_number);
   F("iface", iface);

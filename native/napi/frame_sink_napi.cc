@@ -17,7 +17,8 @@ class FrameSinkWrap : public Napi::ObjectWrap<FrameSinkWrap> {
     return DefineClass(env, "FrameSink",
                        {InstanceMethod("process", &FrameSinkWrap::Process),
                         InstanceMethod("takeBatch", &FrameSinkWrap::TakeBatch),
-                        InstanceMethod("flows", &FrameSinkWrap::Flows)});
+                        InstanceMethod("flows", &FrameSinkWrap::Flows),
+                        InstanceMethod("setOverlay", &FrameSinkWrap::SetOverlay)});
   }
 
   // new FrameSink({vxlanPorts, genevePorts, maxFlows, maxRecords, guessOffload})
@@ -53,6 +54,18 @@ class FrameSinkWrap : public Napi::ObjectWrap<FrameSinkWrap> {
     analyzer_->process(id, data.Data(), caplen, info[2].As<Napi::Number>().Uint32Value(), ts,
                        static_cast<uint16_t>(info[4].As<Napi::Number>().Uint32Value()), ++frames_,
                        &hint_);
+    return env.Undefined();
+  }
+
+  // setOverlay(id, on): the interface is an overlay device (flannel.1, vxlan.calico): its
+  // plain packets become events to match against carriers (as live capture's addInterface).
+  Napi::Value SetOverlay(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBoolean())
+      throw Napi::TypeError::New(env, "setOverlay(id, on)");
+    const uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    if (id > 1u << 20) throw Napi::RangeError::New(env, "interface id out of range");
+    analyzer_->events().set_plain(id, info[1].As<Napi::Boolean>().Value());
     return env.Undefined();
   }
 

@@ -16,6 +16,7 @@ import { createFrameSink, type FrameSink, type FrameSinkOptions } from '../nativ
 import {
   CaptureError,
   capturedInterfaceOf,
+  isOverlayRole,
   type CaptureSource,
   type CapturedInterface,
   type SourceBatch,
@@ -163,6 +164,8 @@ export class LibpcapSource implements CaptureSource {
     }
     h.setMinBytes?.(0);
     const sink = this.sink!;
+    // Overlay devices' plain packets are matched against the carriers (as AF_PACKET does).
+    sink.setOverlay(iface.id, isOverlayRole(iface.role));
     h.on('packet', (nbytes, truncated) => {
       // cap reports no timestamp and no original length: take the arrival time, and
       // mark a truncated frame as one byte longer on the wire.

@@ -104,6 +104,11 @@ export class LiveSource implements CaptureSource {
       }
     } catch (err) {
       this.writer?.close();
+      // The addon throws TypeError/RangeError for capture options it refuses (ring size,
+      // batch interval) and a plain Error for a filter it cannot compile: name the right one.
+      if (err instanceof RangeError || err instanceof TypeError) {
+        throw new CaptureError(`capture options refused: ${(err as Error).message} (see --ring-mb, --interval)`, 'ECAPTURE');
+      }
       throw new CaptureError(`-f: ${(err as Error).message}`, 'EFILTER');
     }
     for (const n of this.natives) n.start();

@@ -36,6 +36,11 @@ export interface Options {
   threads: number;
   /** -r on a terminal: replay as fast as possible instead of at recorded speed. */
   fast: boolean;
+  /**
+   * -r: checksum verdicts only, without correlation (peers, DNS/SYN symptoms, findings):
+   * the file is decoded on every core instead of in order on one thread.
+   */
+  noCorrelate: boolean;
   /** Print the text report even on a terminal (no dashboard). */
   report: boolean;
   /** Build the namespace lab and show the dashboard on it. */
@@ -129,6 +134,7 @@ export function parseOptions(argv: string[]): Options {
         backend: { type: 'string' },
         threads: { type: 'string' },
         fast: { type: 'boolean' },
+        'no-correlate': { type: 'boolean' },
         report: { type: 'boolean' },
         demo: { type: 'boolean' },
         'demo-broken': { type: 'boolean' },
@@ -175,6 +181,7 @@ export function parseOptions(argv: string[]): Options {
     backend: parseBackend(v.backend),
     threads: v.threads !== undefined ? parseCount('--threads', v.threads, 1, 64) : 1,
     fast: v.fast === true,
+    noCorrelate: v['no-correlate'] === true,
     report: v.report === true,
     demo: v.demo === true || v['demo-broken'] === true,
     demoBroken: v['demo-broken'] === true,
@@ -186,6 +193,7 @@ export function parseOptions(argv: string[]): Options {
     context: v.context !== undefined ? parseCount('--context', v.context, 0, 64) : 0,
   };
   if (opts.fast && opts.read === null) throw new UsageError('--fast replays a capture file: it needs -r FILE');
+  if (opts.noCorrelate && opts.read === null) throw new UsageError('--no-correlate applies to reading a capture file: it needs -r FILE');
   if (opts.demo) {
     const clash = [['-r', opts.read], ['-i', opts.interfaces], ['--netns', opts.netns.length || null], ['--pid', opts.pids.length || null],
       ['--json', opts.json || null], ['--duration', opts.duration], ['--backend', opts.backend === 'libpcap' ? 'libpcap' : null], ['--user', opts.user], ['-w', opts.write]] as const;

@@ -64,6 +64,8 @@ Capture files:
       --fast             on a terminal: replay into the dashboard as fast as possible
                          (default: at the recorded speed); the final view stays
       --report           on a terminal too: print the report instead of the dashboard
+      --no-correlate     checksum verdicts only (no peers, DNS/SYN symptoms or findings):
+                         the file is decoded on every core, several times faster
 
 Both:
       --list             also list every frame with a bad checksum

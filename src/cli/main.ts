@@ -46,7 +46,7 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
     listBad: opts.list,
     write: opts.write ?? undefined,
     overwrite: true,
-    events: true,
+    events: !opts.noCorrelate,
     // The text report shows the top flows only: the rest need not be converted.
     topFlows: opts.json ? 0 : opts.top,
   });
@@ -64,7 +64,7 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
  */
 export function wantsDashboard(opts: Options, isTty = process.stdout.isTTY === true && process.stdin.isTTY === true): boolean {
   // --metrics is for a node agent (the exporter runs in the report mode's capture).
-  if (!isTty || opts.json || opts.report || opts.list || opts.write !== null || opts.duration !== null || opts.metrics !== null) return false;
+  if (!isTty || opts.json || opts.report || opts.noCorrelate || opts.list || opts.write !== null || opts.duration !== null || opts.metrics !== null) return false;
   // A file read from standard input cannot share it with the keyboard.
   return opts.read !== '-';
 }

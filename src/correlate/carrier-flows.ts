@@ -66,7 +66,7 @@ export class CarrierFlowTable {
         this.flows.set(key, f);
         f.touched = this.batch;
       }
-      f.view.packets++;
+      f.view.packets += ev.packets(i);
       f.view.bytes += ev.wirelen(i);
       if (flags & F.badOuter) f.view.badOuter++;
       if (flags & F.badInner) f.view.badInner++;

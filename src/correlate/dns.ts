@@ -9,7 +9,7 @@
 import type { DnsSummary, DnsTransaction } from '../model/correlation.js';
 import type { EventBatch, EventFlags } from '../native/events.js';
 import { isoOf, type InterfaceDirectory } from './context.js';
-import { attribute, isBad } from './symptoms.js';
+import { attribute, isBad, MAX_COPIES } from './symptoms.js';
 
 // RFC 1035 3.2.2 and the IANA registry, for the common ones; others print as numbers.
 const QTYPES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 65: 'HTTPS', 255: 'ANY' };
@@ -31,7 +31,8 @@ export interface DnsOptions {
 }
 
 export class DnsTracker {
-  private readonly open = new Map<string, Txn>();
+  /** Keyed by the native transaction key (query and answer share it): no string per packet. */
+  private readonly open = new Map<number, Txn>();
   private readonly lastUnanswered = new Map<string, number>();
   private readonly latencies: number[] = [];
   private readonly unansweredList: DnsTransaction[] = [];
@@ -53,8 +54,7 @@ export class DnsTracker {
   }
 
   private query(ev: EventBatch, i: number, flags: number, dir: InterfaceDirectory): void {
-    const inner = ev.inner(i);
-    const key = `${inner.src}|${inner.sport}|${inner.dst}|${inner.dport}|${ev.dnsId(i)}`;
+    const key = ev.txn(i);
     const match = ev.match(i);
     let t = this.open.get(key);
     if (!t) {
@@ -62,6 +62,7 @@ export class DnsTracker {
         this.evicted++;
         return;
       }
+      const inner = ev.inner(i);
       const name = ev.dnsName(i);
       const qtype = QTYPES[ev.dnsQtype(i)] ?? String(ev.dnsQtype(i));
       const ts = ev.tsNs(i);
@@ -82,7 +83,7 @@ export class DnsTracker {
       const last = this.lastUnanswered.get(nameKey);
       if (last !== undefined && ts - last < 30e9) this.s.retries++;
     } else if (!t.copies.has(match)) {
-      t.copies.add(match);
+      if (t.copies.size < MAX_COPIES) t.copies.add(match);
       t.view.queries++;
       this.s.retries++;
     }
@@ -90,9 +91,7 @@ export class DnsTracker {
   }
 
   private answer(ev: EventBatch, i: number, flags: number, dir: InterfaceDirectory): void {
-    const inner = ev.inner(i);
-    const key = `${inner.dst}|${inner.dport}|${inner.src}|${inner.sport}|${ev.dnsId(i)}`;
-    const t = this.open.get(key);
+    const t = this.open.get(ev.txn(i));
     if (!t) return;
     if (isBad(flags, this.F)) {
       t.view.attributedTo = attribute(t.view.attributedTo, ev, i, this.F, dir);

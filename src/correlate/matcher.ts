@@ -10,6 +10,10 @@
  *
  * A carrier still unmatched `windowNs` after it was seen is lost (decapsulation happens
  * in the same softirq, microseconds later; the window covers batch and thread skew).
+ *
+ * Packets with the same identity (a sender that leaves the IPv4 id at 0 on DF packets,
+ * replayed or generated traffic) are counted, not overwritten: each waiting entry holds
+ * how many identical packets wait, so N carriers and N inner packets give N matches.
  */
 import type { PeerCarriers } from '../model/correlation.js';
 import type { TunnelName } from '../model/verdict.js';
@@ -18,8 +22,25 @@ import { isoOf, type InterfaceDirectory } from './context.js';
 
 interface Pending {
   peer: PeerAgg;
+  /** When the first of them was seen (the window runs from it). */
   ts: number;
-  bad: boolean;
+  /** Identical carriers waiting, and how many of those had a bad checksum. */
+  n: number;
+  bad: number;
+}
+
+/** Packets of one identity waiting on the other side. */
+interface Waiting {
+  ts: number;
+  n: number;
+}
+
+/** Takes one packet off a waiting entry; false when there was none. */
+function takeOne(m: Map<number, Waiting>, key: number): boolean {
+  const w = m.get(key);
+  if (!w) return false;
+  if (--w.n === 0) m.delete(key);
+  return true;
 }
 
 interface PeerAgg {
@@ -32,9 +53,9 @@ interface NsState {
   /** from-peer carriers waiting for their inner packet on the overlay. */
   awaitOverlay: Map<number, Pending>;
   /** overlay packets received before their carrier's batch arrived. */
-  earlyOverlay: Map<number, number>;
+  earlyOverlay: Map<number, Waiting>;
   /** to-peer: overlay packets sent, waiting for their carrier. */
-  awaitCarrier: Map<number, number>;
+  awaitCarrier: Map<number, Waiting>;
   overlay: string | null;
 }
 
@@ -126,12 +147,15 @@ export class CarrierMatcher {
       if (flags & F.carrier) {
         const p = this.peerOf(ev, i, info.label, info.namespace, st.overlay);
         const v = p.view;
-        v.carriers++;
+        const packets = ev.packets(i);
+        v.carriers += packets;
         if (flags & F.badOuter) v.badOuter++;
         if (flags & F.badInner) v.badInner++;
         if (flags & F.badIpv4) v.badIpv4++;
         if (ts > p.lastNs) p.lastNs = ts;
-        if (st.overlay === null) continue;
+        // Coalesced carriers (packets > 1) come only while no overlay device is captured
+        // (native/flow/events.h): nothing to match them against.
+        if (st.overlay === null || packets > 1) continue;
         if (v.delivered === null) {
           // The overlay device appeared after this peer was first seen.
           v.delivered = 0;
@@ -141,36 +165,49 @@ export class CarrierMatcher {
         }
         const bad = (flags & (F.badOuter | F.badInner | F.badIpv4)) !== 0;
         if (!sent) {
-          if (st.earlyOverlay.delete(match)) {
+          if (takeOne(st.earlyOverlay, match)) {
             v.delivered!++;
-          } else if (st.awaitOverlay.size < this.opts.maxPending) {
-            st.awaitOverlay.set(match, { peer: p, ts, bad });
-            v.inFlight++;
           } else {
-            this.overflow++;
+            const w = st.awaitOverlay.get(match);
+            if (w && w.peer === p) {
+              w.n++;
+              if (bad) w.bad++;
+              v.inFlight++;
+            } else if (!w && st.awaitOverlay.size < this.opts.maxPending) {
+              st.awaitOverlay.set(match, { peer: p, ts, n: 1, bad: bad ? 1 : 0 });
+              v.inFlight++;
+            } else {
+              this.overflow++;
+            }
           }
-        } else if (st.awaitCarrier.delete(match)) {
+        } else if (takeOne(st.awaitCarrier, match)) {
           v.delivered!++;
         }
       } else if (info.overlay) {
         if (!sent) {
           const w = st.awaitOverlay.get(match);
           if (w) {
-            st.awaitOverlay.delete(match);
+            // The kernel drops a carrier with a bad checksum: the one delivered was good
+            // if any good one waits.
+            if (w.bad === w.n) w.bad--;
+            if (--w.n === 0) st.awaitOverlay.delete(match);
             w.peer.view.inFlight--;
             w.peer.view.delivered!++;
-          } else if (st.earlyOverlay.size < this.opts.maxPending) {
-            st.earlyOverlay.set(match, ts);
           } else {
-            this.overflow++;
+            this.wait(st.earlyOverlay, match, ts);
           }
-        } else if (st.awaitCarrier.size < this.opts.maxPending) {
-          st.awaitCarrier.set(match, ts);
         } else {
-          this.overflow++;
+          this.wait(st.awaitCarrier, match, ts);
         }
       }
     }
+  }
+
+  private wait(m: Map<number, Waiting>, key: number, ts: number): void {
+    const w = m.get(key);
+    if (w) w.n++;
+    else if (m.size < this.opts.maxPending) m.set(key, { ts, n: 1 });
+    else this.overflow++;
   }
 
   /** Closes the window for everything seen before nowNs - windowNs. */
@@ -181,16 +218,16 @@ export class CarrierMatcher {
       for (const [k, w] of st.awaitOverlay) {
         if (w.ts > limit) break;
         st.awaitOverlay.delete(k);
-        w.peer.view.inFlight--;
-        w.peer.view.lost!++;
-        if (w.bad) w.peer.view.lostBad!++;
+        w.peer.view.inFlight -= w.n;
+        w.peer.view.lost! += w.n;
+        w.peer.view.lostBad! += w.bad;
       }
-      for (const [k, ts] of st.earlyOverlay) {
-        if (ts > limit) break;
+      for (const [k, w] of st.earlyOverlay) {
+        if (w.ts > limit) break;
         st.earlyOverlay.delete(k);
       }
-      for (const [k, ts] of st.awaitCarrier) {
-        if (ts > limit) break;
+      for (const [k, w] of st.awaitCarrier) {
+        if (w.ts > limit) break;
         st.awaitCarrier.delete(k);
       }
     }

@@ -18,7 +18,7 @@ import type { DiagnosisFacts, DiagnosisInput, InterfaceDiagnosis } from '../diag
 import { FindingTracker } from '../diagnose/tracker.js';
 import { BadFlowTracker } from './bad-flows.js';
 import { CarrierFlowTable } from './carrier-flows.js';
-import { isoOf, type InterfaceDirectory } from './context.js';
+import { isoOf, type InterfaceDirectory, type InterfaceInfo } from './context.js';
 import { DnsTracker } from './dns.js';
 import type { KernelCounterTracker } from './kernel.js';
 import { CarrierMatcher } from './matcher.js';
@@ -82,12 +82,14 @@ export class Correlator {
   }
 
   private directory(): InterfaceDirectory {
-    const byId = new Map(this.ctx.interfaces().map((i) => [i.id, i]));
-    for (const i of byId.values()) if (i.role === 'vxlan' || i.role === 'geneve' || i.role === 'ipip') this.matcher.setOverlay(i.namespace, i.label);
-    return (id) => {
-      const i = byId.get(id);
-      return i ? { label: i.label, namespace: i.namespace, overlay: i.role === 'vxlan' || i.role === 'geneve' || i.role === 'ipip' } : undefined;
-    };
+    // One info object per interface per batch: the operators look one up per event.
+    const byId = new Map<number, InterfaceInfo>();
+    for (const i of this.ctx.interfaces()) {
+      const overlay = i.role === 'vxlan' || i.role === 'geneve' || i.role === 'ipip';
+      if (overlay) this.matcher.setOverlay(i.namespace, i.label);
+      byId.set(i.id, { label: i.label, namespace: i.namespace, overlay });
+    }
+    return (id) => byId.get(id);
   }
 
   /** One batch's events and bad-frame records; `engine`: the capture thread that cut it. */

@@ -9,7 +9,7 @@
 import type { SynAttempt, SynSummary } from '../model/correlation.js';
 import type { EventBatch, EventFlags } from '../native/events.js';
 import { isoOf, type InterfaceDirectory } from './context.js';
-import { attribute, isBad } from './symptoms.js';
+import { attribute, isBad, MAX_COPIES } from './symptoms.js';
 
 interface Attempt {
   view: SynAttempt;
@@ -31,7 +31,8 @@ export function delayBucket(retransmissions: number): string {
 }
 
 export class SynTracker {
-  private readonly open = new Map<string, Attempt>();
+  /** Keyed by the native transaction key (a SYN and its SYN-ACK share it). */
+  private readonly open = new Map<number, Attempt>();
   private readonly slow: SynAttempt[] = [];
   private s = { connections: 0, answered: 0, unanswered: 0, retransmitted: 0, attributed: 0 };
   private readonly delayedBy: Record<string, number> = {};
@@ -52,8 +53,7 @@ export class SynTracker {
   }
 
   private syn(ev: EventBatch, i: number, flags: number, dir: InterfaceDirectory): void {
-    const inner = ev.inner(i);
-    const key = `${inner.src}|${inner.sport}|${inner.dst}|${inner.dport}|${ev.tcpSeq(i)}`;
+    const key = ev.txn(i);
     const match = ev.match(i);
     const ts = ev.tsNs(i);
     let a = this.open.get(key);
@@ -62,6 +62,7 @@ export class SynTracker {
         this.evicted++;
         return;
       }
+      const inner = ev.inner(i);
       a = {
         view: {
           client: inner.src, clientPort: inner.sport ?? 0, server: inner.dst, serverPort: inner.dport ?? 0,
@@ -74,18 +75,17 @@ export class SynTracker {
       this.open.set(key, a);
       this.s.connections++;
     } else if (!a.copies.has(match)) {
-      a.copies.add(match);
+      if (a.copies.size < MAX_COPIES) a.copies.add(match);
       a.view.syns++;
-      a.view.retransmitAt.push(Math.round((ts - a.firstNs) / 1e7) / 100);
+      if (a.view.retransmitAt.length < MAX_COPIES) a.view.retransmitAt.push(Math.round((ts - a.firstNs) / 1e7) / 100);
       if (a.view.syns === 2) this.s.retransmitted++;
     }
     if (isBad(flags, this.F)) a.view.attributedTo = attribute(a.view.attributedTo, ev, i, this.F, dir);
   }
 
   private synAck(ev: EventBatch, i: number, flags: number, dir: InterfaceDirectory): void {
-    const inner = ev.inner(i);
-    const isn = (ev.tcpAck(i) - 1) >>> 0;
-    const a = this.open.get(`${inner.dst}|${inner.dport}|${inner.src}|${inner.sport}|${isn}`);
+    const key = ev.txn(i);
+    const a = this.open.get(key);
     if (!a) return;
     if (isBad(flags, this.F)) {
       a.view.attributedTo = attribute(a.view.attributedTo, ev, i, this.F, dir);
@@ -105,7 +105,7 @@ export class SynTracker {
       this.delayedBy[b] = (this.delayedBy[b] ?? 0) + 1;
       this.list(a.view);
     }
-    this.open.delete(`${inner.dst}|${inner.dport}|${inner.src}|${inner.sport}|${isn}`);
+    this.open.delete(key);
   }
 
   private list(v: SynAttempt): void {

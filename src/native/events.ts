@@ -12,10 +12,14 @@ export interface EventLayout {
   size: number;
   match: number;
   flow: number;
+  /** DNS query/answer or SYN/SYN-ACK transaction key (native/flow/events.h). */
+  txn: number;
   tsNs: number;
   frameNumber: number;
   iface: number;
   wirelen: number;
+  /** Frames the event stands for: 1, or more for a coalesced carrier (native/flow/events.h). */
+  packets: number;
   vni: number;
   innerLen: number;
   tcpSeq: number;
@@ -95,6 +99,9 @@ export class EventBatch {
   flow(i: number): number {
     return this.view.getFloat64(this.o(i) + this.L.flow, true);
   }
+  txn(i: number): number {
+    return this.view.getFloat64(this.o(i) + this.L.txn, true);
+  }
   tsNs(i: number): number {
     // Nanoseconds since the epoch exceed 2^53 by a factor of 200: as a number they are
     // exact to ~256 ns, plenty for windows of milliseconds. Two 32-bit reads instead of
@@ -109,6 +116,10 @@ export class EventBatch {
   }
   iface(i: number): number {
     return this.view.getUint32(this.o(i) + this.L.iface, true);
+  }
+  /** 1, or the number of carriers of one flow folded into this event (their wirelen summed). */
+  packets(i: number): number {
+    return this.view.getUint32(this.o(i) + this.L.packets, true);
   }
   wirelen(i: number): number {
     return this.view.getUint32(this.o(i) + this.L.wirelen, true);

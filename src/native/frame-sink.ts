@@ -24,6 +24,8 @@ export interface FrameSink {
   process(id: number, data: Uint8Array, wirelen: number, tsNs: bigint, linktype: number): void;
   takeBatch(): FrameSinkBatch;
   flows(): NativeFlow[];
+  /** Marks an overlay device: its plain packets become events matched against carriers. */
+  setOverlay(id: number, on: boolean): void;
 }
 
 export function createFrameSink(options: FrameSinkOptions): FrameSink {

@@ -9,6 +9,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { map } from 'rxjs';
 
 import { correlate, Correlator, type PipelineInput, type PipelineInterface } from '../../src/correlate/pipeline.js';
+import { CarrierMatcher } from '../../src/correlate/matcher.js';
 import { rateWindows, type CounterTick } from '../../src/correlate/rates.js';
 import { SecondBuckets } from '../../src/correlate/windows.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
@@ -126,4 +127,33 @@ test('a snapshot never changes after it is handed out (a paused dashboard holds 
   assert.equal(second.badFlows[0].count, 2);
   assert.equal(second.peers[0].badOuter, 2);
   assert.equal(JSON.stringify({ bad: first.badFlows, flows: first.flows, peers: first.peers, syn: first.syn, dns: first.dns }), before);
+});
+
+test('matcher: identical packets are counted, not overwritten (N carriers and N inner packets give N matches)', () => {
+  const T0 = 1_700_000_000e9;
+  const F = L.event.flagBits;
+  // One identity four times (a DF sender leaving the IPv4 id at 0 does this), one carrier bad.
+  const inner = dnsQueryPacket(CLIENT_POD, COREDNS, 40030, 9, 'same.example', { id: 0 });
+  const sink = createFrameSink({});
+  sink.setOverlay(1, true);
+  const frames: Array<[number, Node]> = [
+    [0, carrier(0, 1, inner)], [0, carrier(0, 1, inner)], [0, carrier(0, 1, inner, { csum: 0xffff })], [0, carrier(0, 1, inner)],
+    [1, eth(inner)], [1, eth(inner)], [1, eth(inner)],
+  ];
+  frames.forEach(([iface, f], k) => {
+    const bytes = encode(f).bytes;
+    sink.process(iface, bytes, bytes.length, BigInt(T0 + k * 1000), 1);
+  });
+  const ev = eventsOf(sink.takeBatch());
+  assert.equal(ev.count, 7);
+  const m = new CarrierMatcher(F, { windowNs: 1e9, maxPending: 1000 });
+  m.setOverlay('host', 'flannel.1');
+  const dir = (id: number) => (id === 0 ? { label: 'eth0', namespace: 'host', overlay: false } : { label: 'flannel.1', namespace: 'host', overlay: true });
+  m.add(ev, dir);
+  let p = m.snapshot()[0];
+  assert.deepEqual([p.carriers, p.delivered, p.inFlight, p.lost], [4, 3, 1, 0]);
+  m.advance(T0 + 2e9);
+  p = m.snapshot()[0];
+  assert.deepEqual([p.carriers, p.delivered, p.inFlight, p.lost, p.lostBad, p.badOuter], [4, 3, 0, 1, 1, 1], 'the bad carrier is the one the kernel dropped');
+  assert.equal(m.overflow, 0);
 });

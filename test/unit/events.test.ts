@@ -105,3 +105,55 @@ test('bad-frame records keep the frame bytes and the checksum field offset', () 
   // The outer UDP checksum field holds the value found, big-endian, at that offset.
   assert.equal((bytes[c.offset!] << 8) | bytes[c.offset! + 1], 0xbd67);
 });
+
+test('a query and its answer share the transaction key, as do a SYN and its SYN-ACK; other transactions do not', () => {
+  const q = dnsQueryPacket(CLIENT_POD, COREDNS, 40010, 77, 'd.example');
+  const a = dnsAnswerPacket(COREDNS, CLIENT_POD, 40010, 77, 'd.example', ['10.0.0.2']);
+  const otherId = dnsAnswerPacket(COREDNS, CLIENT_POD, 40010, 78, 'd.example', ['10.0.0.2']);
+  const otherPort = dnsAnswerPacket(COREDNS, CLIENT_POD, 40011, 77, 'd.example', ['10.0.0.2']);
+  const syn = ipv4(CLIENT_POD, MYSQL, tcp(41000, 3306, { seq: 1000, flags: 'S' }));
+  const synack = ipv4(MYSQL, CLIENT_POD, tcp(3306, 41000, { seq: 5000, ack: 1001, flags: 'SA' }));
+  const wrongAck = ipv4(MYSQL, CLIENT_POD, tcp(3306, 41000, { seq: 5000, ack: 1002, flags: 'SA' }));
+  // The query in a carrier and the answer bare: the key is about the inner transaction.
+  const { ev } = run([carrier(0, 1, q), eth(a), eth(otherId), eth(otherPort), eth(syn), eth(synack), eth(wrongAck)]);
+  assert.equal(ev.count, 7);
+  const k = [0, 1, 2, 3, 4, 5, 6].map((i) => ev.txn(i));
+  for (const v of k) assert.ok(v > 0 && Number.isSafeInteger(v));
+  assert.equal(k[0], k[1], 'query and answer');
+  assert.notEqual(k[0], k[2], 'another DNS id');
+  assert.notEqual(k[0], k[3], 'another client port');
+  assert.equal(k[4], k[5], 'SYN and SYN-ACK (ack = ISN + 1)');
+  assert.notEqual(k[4], k[6], 'a SYN-ACK for another ISN');
+  assert.notEqual(k[0], k[4]);
+});
+
+test('carriers nothing needs alone are folded per flow and drain; DNS, SYN, bad ones and matched ones are not', () => {
+  const F = nativeLayout().event.flagBits;
+  const data = (id: number, sport: number): Node => carrier(0, 1, ipv4(CLIENT_POD, MYSQL, tcp(sport, 3306, { seq: 1, ack: 1, flags: 'A' }), { id }));
+  const frames = [data(1, 41000), data(2, 41000), data(3, 41001), data(4, 41000), carrier(0, 1, dnsQueryPacket(CLIENT_POD, COREDNS, 40020, 5, 'e.example'))];
+  const sizes = frames.map((f) => encode(f).bytes.length);
+  const { ev } = run(frames);
+  assert.equal(ev.count, 3, 'flow 41000 (3 carriers), flow 41001, the DNS carrier');
+  assert.equal(ev.packets(0), 3);
+  assert.equal(ev.wirelen(0), sizes[0] + sizes[1] + sizes[3]);
+  assert.equal(ev.tsNs(0), 1_700_000_000_000_000_000 + 3 * 1000, 'the newest of the folded frames');
+  assert.equal(ev.packets(1), 1);
+  assert.ok(ev.flags(2) & F.dnsQuery);
+  assert.equal(ev.packets(2), 1);
+  // A bad one stands alone (its symptoms are attributed to it).
+  const bad = carrier(0, 1, ipv4(CLIENT_POD, MYSQL, tcp(41000, 3306, { seq: 1, ack: 1, flags: 'A', csum: 0x1234 }), { id: 9 }));
+  const withBad = run([data(1, 41000), bad, data(2, 41000)]).ev;
+  assert.equal(withBad.count, 2);
+  assert.equal(withBad.packets(0), 2);
+  assert.ok(withBad.flags(1) & F.badInner);
+  // With an overlay device captured every carrier is its own event (it is matched).
+  const sink = createFrameSink({});
+  sink.setOverlay(1, true);
+  frames.slice(0, 4).forEach((f, k) => {
+    const bytes = encode(f).bytes;
+    sink.process(0, bytes, bytes.length, BigInt(1_700_000_000_000_000_000 + k), 1);
+  });
+  const matched = eventsOf(sink.takeBatch());
+  assert.equal(matched.count, 4);
+  for (let i = 0; i < 4; i++) assert.equal(matched.packets(i), 1);
+});
