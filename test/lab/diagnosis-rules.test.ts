@@ -1,0 +1,216 @@
+/**
+ * Issue 4: every diagnosis rule (src/diagnose/rules.ts) on its condition created for real
+ * in the two-node VXLAN lab, asserted on `csumtop --json` (the `finding` lines live and
+ * the final report's findings with their evidence and remedies). The healthy lab and the
+ * receiver's view of variant A (vxlan-outer-bad-from-peer) are in diagnosis.test.ts.
+ *
+ *  - vxlan-outer-bad-sent: A's flannel.1 with udpcsum and transmit checksum offload on,
+ *    kube-proxy's nat rules as 1.16-1.18 wrote them (mark 0x4000, MASQUERADE
+ *    --random-fully, no --xor-mark fix): the mark survives encapsulation, the carrier is
+ *    masqueraded too and leaves with a wrong outer checksum. With the mark fix, or with
+ *    offload off on flannel.1, the carriers are right again (the remedies, for real);
+ *  - inner-bad-from-peer: carriers from A with a right outer and a wrong inner checksum;
+ *  - ipv4-header-bad: carriers from A with a wrong outer IPv4 header checksum; the finding
+ *    clears once the evidence stops (tracker.ts: 10 s hold);
+ *  - kernel-drops-unseen: only B's flannel.1 captured while B's kernel drops bad carriers
+ *    arriving on vlb;
+ *  - capture-loss: a 2 MB ring on B's vlb under a trafgen burst;
+ *  - offload-artifacts: A's own traffic, captured on A (CHECKSUM_PARTIAL), is info only.
+ *
+ * One lab for the file; every test removes what it changed (iptables, ethtool, the
+ * udpcsum flannel.1) in a finally block.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+
+import type { Evidence, Finding } from '../../src/model/findings.js';
+import type { ReportDocument } from '../../src/model/report.js';
+import { encode, eth, ipv4, udp, vxlan } from '../fixtures/lib/index.js';
+import {
+  Csumtop, OVERLAY_A, POD_B, UNDERLAY_A, UNDERLAY_B,
+  delta, describeRun, faultFrame, iface, nsSh, reportOf, row, rowsText, sharedLab, sleep, snmp, track, which,
+  type FaultKind, type JsonLine, type Lab,
+} from './lab.js';
+
+const theLab = sharedLab();
+
+async function capture(ns: string, devs: string[], extra: string[] = []): Promise<Csumtop> {
+  const ct = new Csumtop(['--netns', ns, '-i', devs.join(','), '--duration', '60', '--json', ...extra]);
+  const missing = await ct.waitAttached(devs, 3000);
+  if (missing.length > 0) {
+    const r = await ct.stop();
+    assert.fail(`csumtop did not attach ${missing.join(', ')} in ${ns}: ${describeRun(r)}`);
+  }
+  return ct;
+}
+
+async function finish(ct: Csumtop): Promise<{ report: ReportDocument; lines: JsonLine[] }> {
+  await sleep(400);
+  const r = await ct.stop();
+  return { report: reportOf(r), lines: r.lines };
+}
+
+function keysOf(report: ReportDocument): string {
+  return JSON.stringify((report.findings ?? []).map((f) => `${f.key} (${f.severity})`));
+}
+
+function findingOf(report: ReportDocument, id: Finding['id']): Finding {
+  const f = (report.findings ?? []).find((x) => x.id === id);
+  assert.ok(f, `no ${id} finding in the report: ${keysOf(report)}`);
+  return f;
+}
+
+function evidence(f: Finding, name: string): Evidence {
+  const e = f.evidence.find((x) => x.name === name);
+  assert.ok(e, `${f.id}: no evidence "${name}" in ${JSON.stringify(f.evidence)}`);
+  return e;
+}
+
+/** A raised `finding` line for `id` within `ms` of now; returns it and how long it took. */
+async function raisedWithin(ct: Csumtop, id: Finding['id'], ms: number, since: number): Promise<{ line: JsonLine & Finding; latencyMs: number }> {
+  const line = await ct.waitFor((l) => l.type === 'finding' && l.event === 'raised' && l.id === id, ms);
+  const latencyMs = Date.now() - since;
+  assert.ok(line, `no ${id} finding line within ${ms} ms; finding lines: ${JSON.stringify(ct.lines.filter((l) => l.type === 'finding').map((l) => l.key))}; stderr: ${ct.stderr.slice(0, 400)}`);
+  return { line: line as unknown as JsonLine & Finding, latencyMs };
+}
+
+function faults(lab: Lab, kind: FaultKind, n: number, first = 0): Uint8Array[] {
+  return Array.from({ length: n }, (_, i) => faultFrame(lab.macs, kind, first + i));
+}
+
+function quiet(argv: string[]): void {
+  try {
+    nsSh(argv[0], argv.slice(1));
+  } catch {
+    // cleanup: best effort
+  }
+}
+
+// ------------------------------------------------------------------ vxlan-outer-bad-sent
+
+/**
+ * kube-proxy's nat rules for a Service (iptables mode), reduced to what variant A needs:
+ * the packet to the Service is marked 0x4000 in OUTPUT (KUBE-MARK-MASQ) and KUBE-POSTROUTING
+ * masquerades marked packets with --random-fully. `fixed`: kubernetes/kubernetes#92035's
+ * version (RETURN unless marked, clear the mark with --xor-mark, then MASQUERADE), which
+ * the carrier no longer matches because the mark is cleared on the inner packet first.
+ */
+function kubeProxyRules(fixed: boolean, extraPostrouting: string[] = []): string {
+  return [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':KUBE-MARK-MASQ - [0:0]',
+    ':KUBE-POSTROUTING - [0:0]',
+    `-A OUTPUT -d ${POD_B}/32 -p udp -m udp --dport 53 -j KUBE-MARK-MASQ`,
+    '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
+    ...extraPostrouting,
+    '-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000',
+    ...(fixed
+      ? [
+          '-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
+          '-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0',
+          '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
+        ]
+      : ['-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -m mark --mark 0x4000/0x4000 -j MASQUERADE --random-fully']),
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+interface SentRun {
+  report: ReportDocument;
+  lines: JsonLine[];
+  raised: { line: JsonLine & Finding; latencyMs: number } | null;
+  answered: number;
+}
+
+/** K DNS queries from A's stack through the overlay, captured on A's vla and flannel.1. */
+async function sendFromA(lab: Lab, K: number, expectFinding: boolean): Promise<SentRun> {
+  const ct = await capture(lab.A, ['vla', 'flannel.1']);
+  // The nat facts are read in the background at start (iptables-save): let them land, so
+  // the finding's first line already carries them.
+  await sleep(700);
+  const t0 = Date.now();
+  const dns = await lab.dnsQueries(K);
+  const raised = expectFinding ? await raisedWithin(ct, 'vxlan-outer-bad-sent', 5000, t0) : null;
+  const { report, lines } = await finish(ct);
+  return { report, lines, raised, answered: dns.filter((d) => d.ok).length };
+}
+
+test('vxlan-outer-bad-sent: kube-proxy masquerade without the mark fix breaks A\'s carriers; evidence names udpcsum, offload, --random-fully, the missing fix; both remedies work for real', async (t) => {
+  const lab = theLab();
+  assert.ok(which('iptables-restore') && which('ethtool'), 'iptables and ethtool are needed (apt-get install -y iptables ethtool)');
+  const K = 5;
+  lab.recreateFlannelA(true);
+  try {
+    assert.equal(lab.vxlanUdpCsum(lab.A), true, 'A\'s flannel.1 must compute outer UDP checksums (udpcsum)');
+    nsSh(lab.A, ['ethtool', '-K', 'flannel.1', 'tx-checksum-ip-generic', 'on']);
+    nsSh(lab.A, ['iptables-restore'], kubeProxyRules(false));
+
+    const broken = await sendFromA(lab, K, true);
+    const vla = iface(broken.report, `${lab.A}/vla`);
+    t.diagnostic(`unfixed kube-proxy rules: finding after ${broken.raised!.latencyMs} ms; A/vla ${rowsText(vla)}; DNS answered ${broken.answered}/${K}`);
+    assert.ok(broken.raised!.latencyMs <= 5000);
+    assert.equal(broken.raised!.line.subject.peer, UNDERLAY_B);
+    assert.equal(row(vla, 'outer', 'udp').bad, K, `every masqueraded carrier leaves with a wrong outer checksum: ${rowsText(vla)}`);
+
+    const f = findingOf(broken.report, 'vxlan-outer-bad-sent');
+    assert.equal(f.severity, 'critical');
+    assert.deepEqual(f.subject, { peer: UNDERLAY_B, interface: `${lab.A}/vla`, namespace: lab.A });
+    assert.equal(evidence(f, 'carriers with a bad outer checksum').value, K);
+    assert.equal(evidence(f, 'flannel.1 udpcsum').value, true);
+    assert.equal(evidence(f, 'flannel.1 tx-checksum-ip-generic').value, true);
+    assert.equal(evidence(f, 'MASQUERADE --random-fully').value, true);
+    assert.equal(evidence(f, 'kube-proxy mark fix (--xor-mark 0x4000)').value, false);
+    assert.equal(evidence(f, 'kernel').value, os.release());
+    const commands = f.remedy.map((r) => r.command);
+    assert.ok(f.remedy.some((r) => r.command === 'ethtool -K flannel.1 tx-checksum-ip-generic off' && r.where === 'this node'), JSON.stringify(f.remedy));
+    assert.ok(commands.some((c) => c.startsWith('upgrade kube-proxy')), `the mark fix is missing: the kube-proxy remedy must be there: ${JSON.stringify(commands)}`);
+    assert.ok(f.references.includes('kubernetes/kubernetes#92035'));
+    // Nothing is bad before encapsulation, and B's view is not this rule's.
+    assert.equal((broken.report.findings ?? []).filter((x) => x.id === 'vxlan-outer-bad-from-peer').length, 0);
+
+    // Remedy 1, for real: offload off on A's flannel.1. The inner checksum is then
+    // computed before encapsulation and nf_nat updates a complete outer one correctly.
+    nsSh(lab.A, ['ethtool', '-K', 'flannel.1', 'tx-checksum-ip-generic', 'off']);
+    const offloadOff = await sendFromA(lab, K, false);
+    const vlaOff = iface(offloadOff.report, `${lab.A}/vla`);
+    t.diagnostic(`ethtool -K flannel.1 tx-checksum-ip-generic off: A/vla ${rowsText(vlaOff)}; findings ${keysOf(offloadOff.report)}`);
+    assert.equal(row(vlaOff, 'outer', 'udp').bad, 0, `with offload off the carriers are right: ${rowsText(vlaOff)}`);
+    // The outer checksum is now the one left to the device (pending: csumtop completes it).
+    assert.ok(row(vlaOff, 'outer', 'udp').ok + row(vlaOff, 'outer', 'udp').pending >= K, rowsText(vlaOff));
+    assert.equal((offloadOff.report.findings ?? []).filter((x) => x.id === 'vxlan-outer-bad-sent').length, 0, keysOf(offloadOff.report));
+    nsSh(lab.A, ['ethtool', '-K', 'flannel.1', 'tx-checksum-ip-generic', 'on']);
+
+    // Remedy 2, for real: kube-proxy's mark fix (#92035). The mark is cleared on the inner
+    // packet before MASQUERADE, so its carrier is not masqueraded again.
+    nsSh(lab.A, ['iptables-restore'], kubeProxyRules(true));
+    const markFixed = await sendFromA(lab, K, false);
+    const vlaFixed = iface(markFixed.report, `${lab.A}/vla`);
+    t.diagnostic(`kube-proxy with --xor-mark: A/vla ${rowsText(vlaFixed)}; findings ${keysOf(markFixed.report)}`);
+    assert.equal(row(vlaFixed, 'outer', 'udp').bad, 0, `with the mark fix the carriers are right: ${rowsText(vlaFixed)}`);
+    assert.equal((markFixed.report.findings ?? []).filter((x) => x.id === 'vxlan-outer-bad-sent').length, 0, keysOf(markFixed.report));
+
+    // The mark fix in place but another masquerade of the carriers (flannel's own rule
+    // before flannel-io/flannel#1681): still broken, and no kube-proxy upgrade advised.
+    nsSh(lab.A, ['iptables-restore'], kubeProxyRules(true, [`-A POSTROUTING -o vla -p udp -m udp --dport 8472 -j MASQUERADE --random-fully`]));
+    const other = await sendFromA(lab, K, true);
+    const g = findingOf(other.report, 'vxlan-outer-bad-sent');
+    t.diagnostic(`mark fix + carrier masquerade: remedy ${JSON.stringify(g.remedy.map((r) => r.command))}`);
+    assert.equal(evidence(g, 'carriers with a bad outer checksum').value, K);
+    assert.equal(evidence(g, 'kube-proxy mark fix (--xor-mark 0x4000)').value, true);
+    assert.ok(!g.remedy.some((r) => r.command.startsWith('upgrade kube-proxy')), `kube-proxy already has the fix: ${JSON.stringify(g.remedy)}`);
+    assert.ok(g.remedy.some((r) => r.command === 'ethtool -K flannel.1 tx-checksum-ip-generic off'));
+  } finally {
+    quiet([lab.A, 'iptables', '-t', 'nat', '-F']);
+    quiet([lab.A, 'iptables', '-t', 'nat', '-X']);
+    lab.recreateFlannelA(false);
+  }
+});
