@@ -214,3 +214,91 @@ test('vxlan-outer-bad-sent: kube-proxy masquerade without the mark fix breaks A\
     lab.recreateFlannelA(false);
   }
 });
+
+// ------------------------------------------------------------------ inner-bad-from-peer
+
+test('inner-bad-from-peer: carriers from A with a right outer and a wrong inner UDP/TCP checksum name A, the count and the flannel.1 remedy', async (t) => {
+  const lab = theLab();
+  const UDP = 4;
+  const TCP = 3;
+  const ct = await capture(lab.B, ['vlb', 'flannel.1']);
+  const before = snmp(lab.B);
+  const t0 = Date.now();
+  lab.inject(lab.A, 'vla', [...faults(lab, 'bad-inner-udp', UDP), ...faults(lab, 'bad-inner-tcp', TCP)]);
+  const raised = await raisedWithin(ct, 'inner-bad-from-peer', 5000, t0);
+  const { report } = await finish(ct);
+  const after = snmp(lab.B);
+  t.diagnostic(`finding after ${raised.latencyMs} ms; B: Udp InCsumErrors +${delta(before, after, 'Udp', 'InCsumErrors')}, Tcp InCsumErrors +${delta(before, after, 'Tcp', 'InCsumErrors')}`);
+  // The referee: B's kernel dropped exactly these after decapsulation.
+  assert.equal(delta(before, after, 'Udp', 'InCsumErrors'), UDP);
+  assert.equal(delta(before, after, 'Tcp', 'InCsumErrors'), TCP);
+
+  assert.equal(raised.line.subject.peer, UNDERLAY_A);
+  const f = findingOf(report, 'inner-bad-from-peer');
+  assert.equal(f.severity, 'critical');
+  assert.deepEqual(f.subject, { peer: UNDERLAY_A, interface: `${lab.B}/vlb`, namespace: lab.B });
+  assert.equal(evidence(f, 'carriers with a bad inner checksum').value, UDP + TCP);
+  assert.equal(f.title, `Inner checksums in VXLAN from ${UNDERLAY_A} are bad`, 'not a VMware host: no variant C title');
+  assert.deepEqual(f.remedy.map((r) => [r.where, r.command]), [[`peer ${UNDERLAY_A}`, 'ethtool -K flannel.1 tx-checksum-ip-generic off']]);
+  assert.ok(f.remedy[0].persist?.includes('ENV{INTERFACE}=="flannel.1"'));
+  // The outer checksums were right: not the outer rule; and every drop B's kernel counted
+  // was seen on vlb: not kernel-drops-unseen.
+  assert.deepEqual((report.findings ?? []).filter((x) => x.id === 'vxlan-outer-bad-from-peer' || x.id === 'kernel-drops-unseen').map((x) => x.key), [], keysOf(report));
+});
+
+// ------------------------------------------------------------------ ipv4-header-bad, and a finding clearing
+
+test('ipv4-header-bad: carriers with a wrong outer IPv4 header checksum on B\'s vlb; the finding clears when they stop', async (t) => {
+  const lab = theLab();
+  const N = 4;
+  const ct = await capture(lab.B, ['vlb']);
+  const before = snmp(lab.B);
+  const t0 = Date.now();
+  lab.inject(lab.A, 'vla', faults(lab, 'bad-outer-ipv4', N));
+  const raised = await raisedWithin(ct, 'ipv4-header-bad', 5000, t0);
+  const key = `ipv4-header-bad/${lab.B}/vlb`;
+  assert.equal(raised.line.key, key);
+  const raisedAt = ct.arrived[ct.lines.indexOf(raised.line)];
+  // tracker.ts: a finding clears once its evidence has not grown for 10 s.
+  const cleared = await ct.waitFor((l) => l.type === 'finding' && l.event === 'cleared' && l.key === key, 15_000);
+  const clearedAfterMs = cleared ? ct.arrived[ct.lines.indexOf(cleared)] - raisedAt : null;
+  const { report } = await finish(ct);
+  t.diagnostic(`raised ${raised.latencyMs} ms after injection, cleared ${clearedAfterMs} ms after it was raised`);
+  t.diagnostic(`finding lines: ${JSON.stringify(ct.lines.filter((l) => l.type === 'finding').map((l) => [l.event, l.key, l.time]))}`);
+  assert.equal(delta(before, snmp(lab.B), 'Ip', 'InHdrErrors'), N, 'B\'s kernel dropped exactly the injected headers');
+
+  assert.equal(raised.line.severity, 'critical');
+  assert.deepEqual(raised.line.subject, { interface: `${lab.B}/vlb`, namespace: lab.B });
+  assert.equal(evidence(raised.line, 'bad IPv4 header checksums').value, N);
+  assert.ok(raised.line.remedy.some((r) => r.command.startsWith('ethtool -S vlb ')), JSON.stringify(raised.line.remedy));
+  assert.ok(cleared, `no cleared line for ${key} within 15 s of it being raised`);
+  assert.equal(cleared.id, 'ipv4-header-bad');
+  assert.ok(clearedAfterMs! >= 9_500 && clearedAfterMs! <= 12_500, `cleared ${clearedAfterMs} ms after being raised (hold 10 s, ticks 1 s)`);
+  // The report of the whole capture keeps every finding that held.
+  assert.equal(evidence(findingOf(report, 'ipv4-header-bad'), 'bad IPv4 header checksums').value, N);
+});
+
+// ------------------------------------------------------------------ kernel-drops-unseen
+
+test('kernel-drops-unseen: only B\'s flannel.1 captured while B\'s kernel drops bad carriers arriving on vlb', async (t) => {
+  const lab = theLab();
+  const N = 6;
+  const ct = await capture(lab.B, ['flannel.1']);
+  const before = snmp(lab.B);
+  const t0 = Date.now();
+  lab.inject(lab.A, 'vla', faults(lab, 'bad-outer-udp', N));
+  const raised = await raisedWithin(ct, 'kernel-drops-unseen', 5000, t0);
+  const { report } = await finish(ct);
+  t.diagnostic(`finding after ${raised.latencyMs} ms: ${raised.line.title}`);
+  assert.equal(delta(before, snmp(lab.B), 'Udp', 'InCsumErrors'), N, 'B\'s kernel dropped exactly the injected carriers');
+
+  const f = findingOf(report, 'kernel-drops-unseen');
+  assert.equal(f.severity, 'warning');
+  assert.deepEqual(f.subject, { namespace: lab.B });
+  assert.equal(f.title, `The kernel in ${lab.B} dropped ${N} packets for bad checksums csumtop did not see`);
+  assert.equal(evidence(f, 'kernel checksum errors (Udp+Tcp+Udp6+Icmp InCsumErrors)').value, N);
+  assert.equal(evidence(f, 'bad checksums received on captured interfaces').value, 0);
+  assert.equal(evidence(f, 'captured interfaces').value, 'flannel.1');
+  assert.deepEqual(f.remedy.map((r) => r.command), [`csumtop --netns ${lab.B} -i '*'`]);
+  assert.equal(iface(report, `${lab.B}/flannel.1`).frames, 0, 'the dropped carriers never reached flannel.1');
+});
