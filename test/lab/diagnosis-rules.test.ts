@@ -32,7 +32,7 @@ import type { ReportDocument } from '../../src/model/report.js';
 import { encode, eth, ipv4, udp, vxlan } from '../fixtures/lib/index.js';
 import {
   Csumtop, FLANNEL_PORT, FLANNEL_VNI, OVERLAY_A, POD_B, SINK_PORT, UNDERLAY_A, UNDERLAY_B,
-  delta, describeRun, faultFrame, iface, nsSh, onCleanup, reportOf, row, rowsText, sharedLab, sleep, snmp, which,
+  delta, describeRun, faultFrame, iface, nsSh, onCleanup, reportOf, row, rowsText, sharedLab, sleep, snmp, sumRows, which,
   type FaultKind, type JsonLine, type Lab,
 } from './lab.js';
 
@@ -412,4 +412,35 @@ test('capture-loss: a 2 MB ring on B\'s vlb overflows under a trafgen burst whil
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// ------------------------------------------------------------------ offload-artifacts
+
+test('offload-artifacts: A\'s own DNS and TCP captured on A are pending (CHECKSUM_PARTIAL): one info finding with the counts, nothing above info', async (t) => {
+  const lab = theLab();
+  const ct = await capture(lab.A, ['vla', 'flannel.1']);
+  const t0 = Date.now();
+  const dns = await lab.dnsQueries(5);
+  const tcp = await lab.tcpTransfer(100_000);
+  const raised = await raisedWithin(ct, 'offload-artifacts', 5000, t0);
+  const { report, lines } = await finish(ct);
+  assert.ok(dns.every((d) => d.ok) && tcp.match, 'the lab traffic itself must work');
+  const ifaces = [iface(report, `${lab.A}/vla`), iface(report, `${lab.A}/flannel.1`)];
+  const pending = ifaces.reduce((s, i) => s + sumRows(i, 'pending'), 0);
+  const validated = ifaces.reduce((s, i) => s + sumRows(i, 'validated'), 0);
+  const f = findingOf(report, 'offload-artifacts');
+  t.diagnostic(`finding ${raised.latencyMs} ms after the traffic started: ${f.title}; pending ${pending}, validated ${validated}`);
+  assert.ok(pending >= 10, `A's own traffic must leave pending checksums: ${ifaces.map(rowsText).join(' | ')}`);
+  assert.equal(f.severity, 'info');
+  assert.equal(evidence(f, 'pending (completed and verified by csumtop)').value, pending);
+  assert.equal(evidence(f, 'validated by the kernel/NIC').value, validated);
+  // Live capture knows, per packet, that these were CHECKSUM_PARTIAL: nothing is guessed.
+  assert.equal(evidence(f, 'bad-looking but equal to the pseudo-header sum').value, 0);
+  assert.equal(f.title, `${pending} checksums tcpdump -vv would call bad are offload artifacts`);
+  for (const i of ifaces) assert.equal(evidence(f, `pending on ${i.name === 'vla' ? `${lab.A}/vla` : `${lab.A}/flannel.1`}`).value, sumRows(i, 'pending'));
+  assert.deepEqual(f.remedy, [], 'nothing to fix');
+  // Never above info, neither live nor in the report.
+  assert.equal(report.totals.badFrames, 0);
+  assert.deepEqual((report.findings ?? []).filter((x) => x.severity !== 'info').map((x) => x.key), [], keysOf(report));
+  assert.deepEqual(lines.filter((l) => l.type === 'finding' && l.event === 'raised' && l.severity !== 'info').map((l) => l.key), []);
 });
