@@ -3,15 +3,26 @@
  * namespace lab cannot create for real (test/lab/diagnosis-rules.test.ts creates the
  * others). This machine has no VMware DMI and no vmxnet3 driver, so variant C
  * (inner-bad-from-peer with VMware facts) and an unfixed kernel (KERNEL_UPGRADE) are
- * proven here on the rule functions.
+ * proven here on the rule functions. Also the matcher's attribution of overlay packets
+ * that never left as carriers (src/correlate/matcher.ts), on real decoded events.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import type { InterfaceDirectory } from '../../src/correlate/context.js';
+import { CarrierMatcher } from '../../src/correlate/matcher.js';
 import { innerBadFromPeer, outerBadSent } from '../../src/diagnose/rules.js';
 import type { DiagnosisInput, InterfaceDiagnosis } from '../../src/diagnose/input.js';
 import type { PeerCarriers } from '../../src/model/correlation.js';
 import type { HypervisorFacts, KernelFacts } from '../../src/model/host-facts.js';
+import { nativeLayout } from '../../src/native/analyzer.js';
+import { eventsOf } from '../../src/native/drain.js';
+import { PACKET_OUTGOING, type EventBatch } from '../../src/native/events.js';
+import { createFrameSink } from '../../src/native/frame-sink.js';
+import { eth, ipv4, udp } from '../fixtures/lib/build.js';
+import { carrier, dnsQueryPacket, CLIENT_POD, COREDNS, MYSQL, NODES, WEB_POD } from '../fixtures/lib/k8s.js';
+import { encode, type EthNode } from '../fixtures/lib/packet.js';
+import { dnsQuery } from '../fixtures/lib/payloads.js';
 
 const PEER = '192.168.189.4';
 
@@ -132,4 +143,73 @@ test('vxlan-outer-bad-sent with flannel\'s noudpcsum on an unfixed kernel: the v
   assert.equal(off.evidence.find((e) => e.name === 'flannel.1 tx-checksum-ip-generic')?.value, false);
   assert.equal(off.evidence.find((e) => e.name === 'flannel.1 udpcsum'), undefined);
   assert.deepEqual(off.remedy.map((r) => r.command), ['ethtool -K flannel.1 tx-checksum-ip-generic off']);
+});
+
+// ------------------------------------------------------------------ matcher: overlay packets never encapsulated
+
+const T0 = 1_700_000_000e9;
+const F = nativeLayout().event.flagBits;
+
+/** Real events (the addon decodes the frames) with the capture direction of each set: sent or received. */
+function events(frames: Array<{ frame: EthNode; iface: number; sent: boolean }>, t0: number): EventBatch {
+  const sink = createFrameSink({});
+  frames.forEach((f, k) => {
+    const bytes = encode(f.frame).bytes;
+    sink.process(f.iface, bytes, bytes.length, BigInt(t0 + k * 1000), 1);
+  });
+  const ev = eventsOf(sink.takeBatch());
+  assert.equal(ev.count, frames.length, 'one event per frame');
+  // The frame sink has no capture direction: an object over the batch supplies it.
+  const withDirection = Object.create(ev) as EventBatch;
+  withDirection.direction = (i: number): number => (frames[i].sent ? PACKET_OUTGOING : 0);
+  return withDirection;
+}
+
+test('matcher: an overlay packet that never left as a carrier is attributed to the peer its destination was seen behind', () => {
+  const dir: InterfaceDirectory = (id) => (id === 0 ? { label: 'eth0', namespace: 'host', overlay: false } : id === 1 ? { label: 'flannel.1', namespace: 'host', overlay: true } : undefined);
+  const m = new CarrierMatcher(F, { windowNs: 1e9, maxPending: 1000 });
+  m.setOverlay('host', 'flannel.1');
+  const [me, node2, node3] = [NODES[0], NODES[1], NODES[2]];
+  const q = (dst: string, k: number): ReturnType<typeof dnsQueryPacket> => dnsQueryPacket(CLIENT_POD, dst, 40000 + k, 0x100 + k, `q${k}.example`);
+  const fromWeb = dnsQueryPacket(WEB_POD, CLIENT_POD, 41000, 0x200, 'web.example');
+  const UNKNOWN = '10.244.9.9';
+  // What worked: packets to COREDNS and MYSQL left as carriers to node 2 (overlay packet
+  // first, and carrier first), a packet from WEB_POD arrived in a carrier from node 3.
+  m.add(events([
+    { frame: eth(q(COREDNS, 1)), iface: 1, sent: true },
+    { frame: carrier(0, 1, q(COREDNS, 1)), iface: 0, sent: true },
+    { frame: carrier(0, 1, q(MYSQL, 2)), iface: 0, sent: true },
+    { frame: eth(q(MYSQL, 2)), iface: 1, sent: true },
+    { frame: carrier(2, 0, fromWeb), iface: 0, sent: false },
+    { frame: eth(fromWeb), iface: 1, sent: false },
+  ], T0), dir);
+  // What then never left: to COREDNS (node 2), to WEB_POD (node 3, only ever received
+  // from), to an address never seen, and a GSO-sized packet to COREDNS.
+  // (A DNS query with trailing bytes: the frame sink makes events of DNS and SYNs only.)
+  const big = ipv4(CLIENT_POD, COREDNS, udp(40010, 53, Buffer.concat([Buffer.from(dnsQuery(0x300, 'big.example')), Buffer.alloc(3000, 1)])), { id: 0x300 });
+  m.add(events([
+    { frame: eth(q(COREDNS, 3)), iface: 1, sent: true },
+    { frame: eth(q(WEB_POD, 4)), iface: 1, sent: true },
+    { frame: eth(q(UNKNOWN, 5)), iface: 1, sent: true },
+    { frame: eth(big), iface: 1, sent: true },
+  ], T0 + 10e6), dir);
+
+  const peerView = (addr: string, direction: 'to-peer' | 'from-peer') => m.snapshot().find((p) => p.peer === addr && p.direction === direction);
+  m.advance(T0 + 0.5e9);
+  assert.equal(peerView(node2.ip, 'to-peer')?.unmatchedOverlay, 0, 'nothing is unmatched before the window closes');
+  assert.equal(m.unmatchedUnattributed, 0);
+
+  m.advance(T0 + 2e9);
+  const toNode2 = peerView(node2.ip, 'to-peer');
+  assert.ok(toNode2, JSON.stringify(m.snapshot()));
+  assert.deepEqual(
+    { carriers: toNode2.carriers, delivered: toNode2.delivered, unmatchedOverlay: toNode2.unmatchedOverlay, local: toNode2.local, underlay: toNode2.underlay },
+    { carriers: 2, delivered: 2, unmatchedOverlay: 1, local: me.ip, underlay: 'eth0' },
+  );
+  const toNode3 = peerView(node3.ip, 'to-peer');
+  assert.ok(toNode3, `the packet to WEB_POD is attributed to node 3 although nothing was ever sent there: ${JSON.stringify(m.snapshot())}`);
+  assert.deepEqual({ carriers: toNode3.carriers, delivered: toNode3.delivered, unmatchedOverlay: toNode3.unmatchedOverlay, local: toNode3.local }, { carriers: 0, delivered: 0, unmatchedOverlay: 1, local: me.ip });
+  assert.equal(peerView(node3.ip, 'from-peer')?.delivered, 1);
+  assert.equal(m.unmatchedUnattributed, 1, 'the packet to an address never seen behind a peer');
+  assert.equal(m.overflow, 0);
 });
