@@ -15,7 +15,9 @@
  *  - kernel-drops-unseen: only B's flannel.1 captured while B's kernel drops bad carriers
  *    arriving on vlb;
  *  - capture-loss: a 2 MB ring on B's vlb under a trafgen burst;
- *  - offload-artifacts: A's own traffic, captured on A (CHECKSUM_PARTIAL), is info only.
+ *  - offload-artifacts: A's own traffic, captured on A (CHECKSUM_PARTIAL), is info only;
+ *  - correlation: with B's forwarding entry removed from A's flannel.1, A's packets to B's
+ *    pod never leave as carriers; csumtop counts them for B (matcher.ts unmatchedOverlay).
  *
  * One lab for the file; every test removes what it changed (iptables, ethtool, the
  * udpcsum flannel.1) in a finally block.
@@ -27,6 +29,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, test } from 'node:test';
 
+import type { PeerCarriers } from '../../src/model/correlation.js';
 import type { Evidence, Finding } from '../../src/model/findings.js';
 import type { ReportDocument } from '../../src/model/report.js';
 import { encode, eth, ipv4, udp, vxlan } from '../fixtures/lib/index.js';
@@ -443,4 +446,43 @@ test('offload-artifacts: A\'s own DNS and TCP captured on A are pending (CHECKSU
   assert.equal(report.totals.badFrames, 0);
   assert.deepEqual((report.findings ?? []).filter((x) => x.severity !== 'info').map((x) => x.key), [], keysOf(report));
   assert.deepEqual(lines.filter((l) => l.type === 'finding' && l.event === 'raised' && l.severity !== 'info').map((l) => l.key), []);
+});
+
+// ------------------------------------------------------------------ overlay packets never encapsulated
+
+test('unmatched overlay: with B\'s forwarding entry gone from A\'s flannel.1, A\'s packets to B\'s pod never leave as carriers and are attributed to B', async (t) => {
+  const lab = theLab();
+  const SENT = 3;
+  const K = 4;
+  const ct = await capture(lab.A, ['vla', 'flannel.1']);
+  const fdb = [lab.macs.flannelB, 'dev', 'flannel.1', 'dst', UNDERLAY_B];
+  try {
+    // Carriers to B that did leave: they teach csumtop that POD_B lives behind B.
+    await lab.udpToSink(Array.from({ length: SENT }, (_, i) => `sent-${i}`));
+    await sleep(200);
+    // What a node looks like when flannel has not (re)written the forwarding entry of a
+    // peer: vxlan_xmit finds no fdb entry for B's VTEP MAC and drops the packet after the
+    // capture tap on flannel.1 saw it (drivers/net/vxlan/vxlan_core.c, tx_dropped).
+    nsSh(lab.A, ['bridge', 'fdb', 'del', ...fdb]);
+    const t0 = Date.now();
+    await lab.udpToSink(Array.from({ length: K }, (_, i) => `never-${i}`));
+    const seen = await ct.waitFor((l) => l.type === 'correlation' && (l.peers as PeerCarriers[]).some((p) => p.peer === UNDERLAY_B && p.direction === 'to-peer' && p.unmatchedOverlay >= K), 5000);
+    const latencyMs = Date.now() - t0;
+    nsSh(lab.A, ['bridge', 'fdb', 'append', ...fdb]);
+    const { report } = await finish(ct);
+    const p = report.correlation?.peers.find((x) => x.peer === UNDERLAY_B && x.direction === 'to-peer' && x.namespace === lab.A);
+    t.diagnostic(`unmatched overlay reported ${latencyMs} ms after sending; to-peer ${JSON.stringify(p)}`);
+    assert.ok(seen, 'no correlation line with the unmatched overlay packets within 5 s');
+    assert.ok(p, JSON.stringify(report.correlation?.peers));
+    assert.equal(p.underlay, `${lab.A}/vla`);
+    assert.equal(p.overlay, `${lab.A}/flannel.1`);
+    assert.equal(p.carriers, SENT);
+    assert.equal(p.delivered, SENT);
+    assert.equal(p.unmatchedOverlay, K, 'exactly the packets sent while the entry was gone');
+    const sink = lab.sinkPayloads();
+    assert.equal(sink.filter((s) => s.startsWith('never-')).length, 0, 'B received none of them');
+    assert.ok(sink.filter((s) => s.startsWith('sent-')).length === SENT);
+  } finally {
+    quiet([lab.A, 'bridge', 'fdb', 'append', ...fdb]);
+  }
 });
