@@ -446,6 +446,12 @@ test('offload-artifacts: A\'s own DNS and TCP captured on A are pending (CHECKSU
   assert.equal(report.totals.badFrames, 0);
   assert.deepEqual((report.findings ?? []).filter((x) => x.severity !== 'info').map((x) => x.key), [], keysOf(report));
   assert.deepEqual(lines.filter((l) => l.type === 'finding' && l.event === 'raised' && l.severity !== 'info').map((l) => l.key), []);
+  // Healthy control for the matcher: every overlay packet A sent left as a carrier.
+  const toB = report.correlation?.peers.find((x) => x.peer === UNDERLAY_B && x.direction === 'to-peer');
+  t.diagnostic(`to-peer B: carriers ${toB?.carriers}, delivered ${toB?.delivered}, unmatched overlay ${toB?.unmatchedOverlay}`);
+  assert.ok(toB && toB.carriers > 0, JSON.stringify(report.correlation?.peers));
+  assert.equal(toB.unmatchedOverlay, 0);
+  assert.equal(toB.delivered, toB.carriers);
 });
 
 // ------------------------------------------------------------------ overlay packets never encapsulated
