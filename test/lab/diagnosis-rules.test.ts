@@ -14,13 +14,13 @@
  *    clears once the evidence stops (tracker.ts: 10 s hold);
  *  - kernel-drops-unseen: only B's flannel.1 captured while B's kernel drops bad carriers
  *    arriving on vlb;
- *  - capture-loss: a 2 MB ring on B's vlb under a trafgen burst;
+ *  - capture-loss: a 2 MB ring on B's vlb under a trafgen burst while csumtop is stopped;
  *  - offload-artifacts: A's own traffic, captured on A (CHECKSUM_PARTIAL), is info only;
  *  - correlation: with B's forwarding entry removed from A's flannel.1, A's packets to B's
  *    pod never leave as carriers; csumtop counts them for B (matcher.ts unmatchedOverlay).
  *
  * One lab for the file; every test removes what it changed (iptables, ethtool, the
- * udpcsum flannel.1) in a finally block.
+ * udpcsum flannel.1, the fdb entry, trafgen's config) in a finally block.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
