@@ -11,9 +11,17 @@
  * A carrier still unmatched `windowNs` after it was seen is lost (decapsulation happens
  * in the same softirq, microseconds later; the window covers batch and thread skew).
  *
+ * to-peer, an overlay packet that never left as a carrier (no forwarding entry for its
+ * destination, a carrier dropped by netfilter before the capture tap) is "unmatched
+ * overlay". Only the carrier names the peer, so the peer of such a packet is learned from
+ * the traffic itself: the inner destination of every overlay packet that did leave as a
+ * carrier to peer P, and the inner source of every carrier received from P, live on P
+ * (the routes flannel and calico write send a pod's traffic to its node's VTEP). An
+ * unmatched packet to an address not learned yet is counted in `unmatchedUnattributed`.
+ *
  * Packets with the same identity (a sender that leaves the IPv4 id at 0 on DF packets,
- * replayed or generated traffic) are counted, not overwritten: each waiting entry holds
- * how many identical packets wait, so N carriers and N inner packets give N matches.
+ * replayed or generated traffic) are counted, not overwritten: every waiting entry holds
+ * how many identical packets wait (`n`), so N carriers and N inner packets give N matches.
  */
 import type { PeerCarriers } from '../model/correlation.js';
 import type { TunnelName } from '../model/verdict.js';
@@ -29,33 +37,55 @@ interface Pending {
   bad: number;
 }
 
-/** Packets of one identity waiting on the other side. */
-interface Waiting {
-  ts: number;
-  n: number;
-}
-
-/** Takes one packet off a waiting entry; false when there was none. */
-function takeOne(m: Map<number, Waiting>, key: number): boolean {
-  const w = m.get(key);
-  if (!w) return false;
-  if (--w.n === 0) m.delete(key);
-  return true;
-}
-
 interface PeerAgg {
   view: PeerCarriers;
   firstNs: number;
   lastNs: number;
+  /** Interface id and peer address (IPv4 as a number, -1 for IPv6): the to-peer twin's key. */
+  iface: number;
+  peerV4: number;
+}
+
+/** An overlay packet sent, waiting for its carrier; `dst` its IPv4 destination (-1: IPv6). */
+interface AwaitingCarrier {
+  ts: number;
+  n: number;
+  dst: number;
+  /** Larger than one Ethernet frame: a GSO super-packet, which an underlay without
+   * tx-udp_tnl-segmentation segments before the capture tap (net/core/dev.c
+   * validate_xmit_skb runs before dev_hard_start_xmit's dev_queue_xmit_nit), so its
+   * carriers never match it. Never counted as unmatched. */
+  gso: boolean;
+}
+
+/** The largest frame a 1500-byte MTU sends unsegmented (Ethernet header included). */
+const MAX_PLAIN_FRAME = 1514;
+
+/** A carrier sent before its overlay packet's batch arrived (threads and rings drain in any order). */
+interface EarlyCarrier {
+  ts: number;
+  n: number;
+  peer: PeerAgg;
+}
+
+/** Takes one packet off a waiting entry of `m`; the entry, or undefined when none waited. */
+function takeOne<T extends { n: number }>(m: Map<number, T>, key: number): T | undefined {
+  const w = m.get(key);
+  if (w && --w.n === 0) m.delete(key);
+  return w;
 }
 
 interface NsState {
   /** from-peer carriers waiting for their inner packet on the overlay. */
   awaitOverlay: Map<number, Pending>;
-  /** overlay packets received before their carrier's batch arrived. */
-  earlyOverlay: Map<number, Waiting>;
+  /** overlay packets received before their carrier's batch arrived; `src` their IPv4 source (-1: IPv6). */
+  earlyOverlay: Map<number, { ts: number; n: number; src: number }>;
   /** to-peer: overlay packets sent, waiting for their carrier. */
-  awaitCarrier: Map<number, Waiting>;
+  awaitCarrier: Map<number, AwaitingCarrier>;
+  /** to-peer: carriers sent whose overlay packet has not been seen yet. */
+  earlyCarrier: Map<number, EarlyCarrier>;
+  /** Inner IPv4 address -> the peer it was last seen behind (either direction's aggregate). */
+  peerOfInner: Map<number, PeerAgg>;
   overlay: string | null;
 }
 
@@ -71,6 +101,8 @@ export class CarrierMatcher {
   private readonly peers = new Map<number | string, PeerAgg>();
   /** Waiting packets not kept because a pending table was full. */
   overflow = 0;
+  /** to-peer overlay packets never encapsulated whose destination maps to no known peer. */
+  unmatchedUnattributed = 0;
 
   constructor(
     private readonly F: EventFlags,
@@ -80,7 +112,7 @@ export class CarrierMatcher {
   private state(ns: string): NsState {
     let s = this.ns.get(ns);
     if (!s) {
-      s = { awaitOverlay: new Map(), earlyOverlay: new Map(), awaitCarrier: new Map(), overlay: null };
+      s = { awaitOverlay: new Map(), earlyOverlay: new Map(), awaitCarrier: new Map(), earlyCarrier: new Map(), peerOfInner: new Map(), overlay: null };
       this.ns.set(ns, s);
     }
     return s;
@@ -127,10 +159,50 @@ export class CarrierMatcher {
         },
         firstNs: ts,
         lastNs: ts,
+        iface: ev.iface(i),
+        peerV4: v4,
       };
       this.peers.set(key, p);
     }
     return p;
+  }
+
+  /** Remembers that inner address `addr` lives behind `p`'s peer (bounded like the pending tables). */
+  private learn(st: NsState, addr: number, p: PeerAgg): void {
+    if (addr < 0) return;
+    if (st.peerOfInner.size >= this.opts.maxPending && !st.peerOfInner.has(addr)) return;
+    st.peerOfInner.set(addr, p);
+  }
+
+  /**
+   * The to-peer aggregate for the peer behind `p` (which may be its from-peer twin, when
+   * this node has only received from that peer so far): created empty if needed.
+   */
+  private toPeerOf(p: PeerAgg): PeerAgg | null {
+    if (p.view.direction === 'to-peer') return p;
+    if (p.peerV4 < 0) return null;
+    const key = (p.iface * 2 + 1) * 4294967296 + p.peerV4;
+    let t = this.peers.get(key);
+    if (!t) {
+      t = {
+        view: {
+          ...p.view,
+          direction: 'to-peer',
+          carriers: 0, badOuter: 0, badInner: 0, badIpv4: 0,
+          delivered: p.view.delivered === null ? null : 0,
+          lost: p.view.lost === null ? null : 0,
+          lostBad: p.view.lostBad === null ? null : 0,
+          unmatchedOverlay: 0,
+          inFlight: 0,
+        },
+        firstNs: p.lastNs,
+        lastNs: p.lastNs,
+        iface: p.iface,
+        peerV4: p.peerV4,
+      };
+      this.peers.set(key, t);
+    }
+    return t;
   }
 
   add(ev: EventBatch, dir: InterfaceDirectory): void {
@@ -165,8 +237,10 @@ export class CarrierMatcher {
         }
         const bad = (flags & (F.badOuter | F.badInner | F.badIpv4)) !== 0;
         if (!sent) {
-          if (takeOne(st.earlyOverlay, match)) {
+          const early = takeOne(st.earlyOverlay, match);
+          if (early) {
             v.delivered!++;
+            this.learn(st, early.src, p);
           } else {
             const w = st.awaitOverlay.get(match);
             if (w && w.peer === p) {
@@ -180,8 +254,17 @@ export class CarrierMatcher {
               this.overflow++;
             }
           }
-        } else if (takeOne(st.awaitCarrier, match)) {
-          v.delivered!++;
+        } else {
+          const w = takeOne(st.awaitCarrier, match);
+          if (w) {
+            v.delivered!++;
+            this.learn(st, w.dst, p);
+          } else {
+            const e = st.earlyCarrier.get(match);
+            if (e && e.peer === p) e.n++;
+            else if (!e && st.earlyCarrier.size < this.opts.maxPending) st.earlyCarrier.set(match, { ts, n: 1, peer: p });
+            else this.overflow++;
+          }
         }
       } else if (info.overlay) {
         if (!sent) {
@@ -193,21 +276,28 @@ export class CarrierMatcher {
             if (--w.n === 0) st.awaitOverlay.delete(match);
             w.peer.view.inFlight--;
             w.peer.view.delivered!++;
+            // The sender of a packet that arrived from P lives on P.
+            this.learn(st, ev.outerSrcV4(i), w.peer);
           } else {
-            this.wait(st.earlyOverlay, match, ts);
+            const e = st.earlyOverlay.get(match);
+            if (e) e.n++;
+            else if (st.earlyOverlay.size < this.opts.maxPending) st.earlyOverlay.set(match, { ts, n: 1, src: ev.outerSrcV4(i) });
+            else this.overflow++;
           }
         } else {
-          this.wait(st.awaitCarrier, match, ts);
+          const early = takeOne(st.earlyCarrier, match);
+          if (early) {
+            early.peer.view.delivered!++;
+            this.learn(st, ev.outerDstV4(i), early.peer);
+          } else {
+            const w = st.awaitCarrier.get(match);
+            if (w) w.n++;
+            else if (st.awaitCarrier.size < this.opts.maxPending) st.awaitCarrier.set(match, { ts, n: 1, dst: ev.outerDstV4(i), gso: ev.wirelen(i) > MAX_PLAIN_FRAME });
+            else this.overflow++;
+          }
         }
       }
     }
-  }
-
-  private wait(m: Map<number, Waiting>, key: number, ts: number): void {
-    const w = m.get(key);
-    if (w) w.n++;
-    else if (m.size < this.opts.maxPending) m.set(key, { ts, n: 1 });
-    else this.overflow++;
   }
 
   /** Closes the window for everything seen before nowNs - windowNs. */
@@ -222,13 +312,24 @@ export class CarrierMatcher {
         w.peer.view.lost! += w.n;
         w.peer.view.lostBad! += w.bad;
       }
-      for (const [k, w] of st.earlyOverlay) {
-        if (w.ts > limit) break;
+      for (const [k, o] of st.earlyOverlay) {
+        if (o.ts > limit) break;
         st.earlyOverlay.delete(k);
       }
       for (const [k, w] of st.awaitCarrier) {
         if (w.ts > limit) break;
         st.awaitCarrier.delete(k);
+        if (w.gso) continue;
+        const known = w.dst >= 0 ? st.peerOfInner.get(w.dst) : undefined;
+        const p = known ? this.toPeerOf(known) : null;
+        if (p) p.view.unmatchedOverlay += w.n;
+        else this.unmatchedUnattributed += w.n;
+      }
+      for (const [k, c] of st.earlyCarrier) {
+        // A carrier whose overlay packet was never captured (another tunnel device, or one
+        // not captured): nothing to count.
+        if (c.ts > limit) break;
+        st.earlyCarrier.delete(k);
       }
     }
   }

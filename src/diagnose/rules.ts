@@ -95,8 +95,25 @@ export function outerBadSent(input: DiagnosisInput): Candidate[] {
       const dev = overlay?.name ?? 'flannel.1';
       const evidence: Evidence[] = carrierEvidence(p, 'outer');
       const remedy: RemedyStep[] = [txChecksumOff('this node', dev, 'the inner checksum is then computed before encapsulation, so NAT cannot corrupt the outer one')];
-      if (overlay?.vxlan?.udpCsum === false) evidence.push({ name: `${dev} udpcsum`, value: false, detail: 'noudpcsum: outer checksum 0, the variant A precondition' });
-      if (overlay?.txChecksumOffload) evidence.push({ name: `${dev} tx-checksum-ip-generic`, value: true, detail: 'transmit checksum offload on' });
+      // Both udpcsum settings contribute, in different ways, so the setting is evidence
+      // either way. noudpcsum: the outer checksum is 0 and nf_nat on a kernel without
+      // ea64d8d6c675 "updates" it into a wrong value (variant A, domain.md). udpcsum: the
+      // outer checksum is complete at encapsulation while the skb stays CHECKSUM_PARTIAL
+      // for the inner one (local checksum offload, udp_set_csum/lco_csum), and nf_nat's
+      // port rewrite skips the update for a CHECKSUM_PARTIAL skb (nf_nat_proto.c
+      // __udp_manip_pkt -> inet_proto_csum_replace2(..., false)): wrong on any kernel
+      // (test/lab/diagnosis-rules.test.ts creates this on 6.18).
+      const udpCsum = overlay?.vxlan?.udpCsum ?? null;
+      if (udpCsum === false) evidence.push({ name: `${dev} udpcsum`, value: false, detail: 'noudpcsum: outer checksum 0, which NAT on unfixed kernels rewrites into a wrong value (variant A)' });
+      if (udpCsum === true) {
+        evidence.push({
+          name: `${dev} udpcsum`,
+          value: true,
+          detail: 'outer checksum computed at encapsulation while the inner one is offloaded: a NAT port rewrite of the carrier leaves it wrong on any kernel',
+        });
+      }
+      const offload = overlay?.txChecksumOffload ?? null;
+      if (offload !== null) evidence.push({ name: `${dev} tx-checksum-ip-generic`, value: offload, detail: offload ? 'transmit checksum offload on' : 'transmit checksum offload off' });
       const nat = input.facts.nat[p.namespace] ?? null;
       if (nat) {
         evidence.push({ name: 'MASQUERADE --random-fully', value: nat.masqueradeRandomFully, detail: 'iptables/nft nat rules' });
