@@ -21,6 +21,7 @@ import { renderText } from '../output/text-report.js';
 import type { LiveMetrics } from '../output/metrics/live.js';
 import type { Options } from './args.js';
 import { dropTo, PrivilegeError } from './privileges.js';
+import { shutdown } from './shutdown.js';
 
 export const EXIT_NO_PRIVILEGE = 3;
 
@@ -317,14 +318,18 @@ async function capture(
 
   const started = process.hrtime.bigint();
   const startedWall = BigInt(Date.now()) * 1_000_000n;
+  // Until --duration elapses or a stop signal (src/cli/shutdown.ts: a second one, or a
+  // shutdown that outlasts its bound, exits at once).
   await new Promise<void>((resolve) => {
+    let timer: NodeJS.Timeout | null = null;
+    let unsubscribe = (): void => undefined;
     const done = (): void => {
-      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(s, done);
+      unsubscribe();
       if (timer) clearTimeout(timer);
       resolve();
     };
-    const timer = opts.duration !== null ? setTimeout(done, opts.duration * 1000) : null;
-    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, done);
+    timer = opts.duration !== null ? setTimeout(done, opts.duration * 1000) : null;
+    unsubscribe = shutdown.onStop(done);
   });
   clearInterval(tick);
   metrics?.stopped('capture stopped: csumtop is exiting');

@@ -1,0 +1,110 @@
+/**
+ * How csumtop stops on SIGINT, SIGTERM and SIGHUP, the same in every mode (issue 7):
+ *
+ * - The first signal asks the running mode to stop: live capture (report, dashboard,
+ *   --demo) stops and ends as it would at --duration (the report's exit status: a live
+ *   capture has no other way to end, as with tcpdump); `-r FILE` stops reading and
+ *   reports what was read, marked interrupted, with 128 + the signal's number (the
+ *   answer is incomplete, so neither 0 nor 1 would be true).
+ * - A second signal while shutting down exits at once with 128 + its number. So does a
+ *   shutdown still running SHUTDOWN_LIMIT_MS after the first signal (a standard output
+ *   nobody reads, a stuck file system): exit is bounded. process.exit() runs the
+ *   'exit' handlers, which are synchronous and restore the terminal (src/ui/screen.ts)
+ *   and remove the demo lab (src/lab/lab.ts); a -w file holds whole records only
+ *   (native/capture/bad_frame_file.cc writes each in one writev).
+ *
+ * SIGHUP is also what a terminal going away sends (the dashboard's pty closed): it is a
+ * stop like the others, never a reason to spin on a dead terminal.
+ */
+import * as os from 'node:os';
+
+import { releaseDeadTerminalAtExit } from '../ui/dead-terminal.js';
+
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+export type StopSignal = (typeof STOP_SIGNALS)[number];
+
+/** After the first signal, how long shutdown may take before csumtop exits anyway. */
+export const SHUTDOWN_LIMIT_MS = 5000;
+
+/** The shell's convention for "ended by signal N": 128 + N (130 SIGINT, 143 SIGTERM, 129 SIGHUP). */
+export function signalStatus(sig: StopSignal): number {
+  return 128 + (os.constants.signals[sig] ?? 15);
+}
+
+type Listener = (sig: StopSignal) => void;
+
+export class Shutdown {
+  /** The first stop signal, null while none arrived. */
+  signal: StopSignal | null = null;
+  private readonly listeners = new Set<Listener>();
+  private installed = false;
+  private limitTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly limitMs = SHUTDOWN_LIMIT_MS,
+    private readonly say: (text: string) => void = (text) => process.stderr.write(`csumtop: ${text}\n`),
+  ) {}
+
+  /** Takes over the three signals for the whole run (from main(), before any mode starts). */
+  install(): void {
+    if (this.installed) return;
+    this.installed = true;
+    for (const s of STOP_SIGNALS) process.on(s, this.onSignal);
+  }
+
+  /** Calls `fn` with the first stop signal (at once when it already came); returns the unsubscriber. */
+  onStop(fn: Listener): () => void {
+    if (this.signal !== null) {
+      fn(this.signal);
+      return () => undefined;
+    }
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Resolves with the first stop signal. */
+  stopped(): Promise<StopSignal> {
+    return new Promise((resolve) => this.onStop(resolve));
+  }
+
+  /** The run ended by itself: the bound on shutdown no longer applies. */
+  finished(): void {
+    if (this.limitTimer) clearTimeout(this.limitTimer);
+    this.limitTimer = null;
+  }
+
+  private readonly onSignal = (sig: StopSignal): void => {
+    if (this.signal !== null) {
+      this.exitNow(sig, `${sig} again while stopping: exiting now`);
+      return;
+    }
+    this.signal = sig;
+    // unref: the timer alone must not keep an otherwise finished process alive.
+    this.limitTimer = setTimeout(
+      () => this.exitNow(sig, `still stopping ${this.limitMs / 1000} s after ${sig} (output not drained, or a file system not answering): exiting now`),
+      this.limitMs,
+    );
+    this.limitTimer.unref();
+    for (const fn of [...this.listeners]) {
+      this.listeners.delete(fn);
+      try {
+        fn(sig);
+      } catch (err) {
+        this.say(`while stopping: ${(err as Error).message}`);
+      }
+    }
+  };
+
+  private exitNow(sig: StopSignal, why: string): never {
+    try {
+      this.say(why);
+    } catch {
+      // standard error gone with the terminal: exit anyway
+    }
+    releaseDeadTerminalAtExit();
+    process.exit(signalStatus(sig));
+  }
+}
+
+/** The process's one Shutdown (main() installs it). */
+export const shutdown = new Shutdown();
