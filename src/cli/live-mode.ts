@@ -96,7 +96,10 @@ export async function startCapture(source: CaptureSource, opts: Options, io: Liv
   } catch (err) {
     if (err instanceof CaptureError) {
       await io.warn(err.message);
-      return err.code === 'EPERM' ? EXIT_NO_PRIVILEGE : 2;
+      // Not allowed is 3 whichever right is missing: CAP_NET_RAW for the sockets, or
+      // CAP_SYS_ADMIN to enter a namespace (--netns/--pid; the native message,
+      // native/host/netns.cc, carries no errno code).
+      return err.code === 'EPERM' || /^need CAP_SYS_ADMIN /.test(err.message) ? EXIT_NO_PRIVILEGE : 2;
     }
     throw err;
   }
@@ -107,7 +110,7 @@ export async function startCapture(source: CaptureSource, opts: Options, io: Liv
     } catch (err) {
       await source.stop();
       await io.warn((err as Error).message);
-      return err instanceof PrivilegeError ? 2 : EXIT_NO_PRIVILEGE;
+      return err instanceof PrivilegeError && !err.notPermitted ? 2 : EXIT_NO_PRIVILEGE;
     }
   }
   return null;
