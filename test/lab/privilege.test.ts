@@ -23,10 +23,11 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { shellWord } from '../../src/diagnose/remedies.js';
+import { encode, eth, ipv4, udp } from '../fixtures/lib/index.js';
 import type { LabMacs } from '../../src/lab/topology.js';
 import {
   BIN, Csumtop, FAULT_KINDS, HELPER, ROOT, createNamespace, describeRun, faultFrame, iface, linkMac, nsSh, reportOf, sh, sharedLab, sleep,
-  threadCredentials, uniqueNs, which, type JsonLine, type Lab,
+  threadCredentials, UNDERLAY_A, UNDERLAY_B, uniqueNs, which, type JsonLine, type Lab,
 } from './lab.js';
 
 const theLab = sharedLab();
@@ -232,4 +233,34 @@ test('-r -w over an existing file: replaced and left mode 0600, not its old mode
   assert.ok(st.isFile());
   assert.equal((st.mode & 0o777).toString(8), '600', 'the replaced file keeps bad frames of the capture: 0600 like a new one');
   assert.ok(st.size > 24);
+});
+
+test('-w -C 1: a symlink planted at the next file\'s name (FILE1) is refused when rotating: target untouched, a warning, exit 2, FILE valid', T, async () => {
+  const lab = theLab();
+  const base = path.join(dir, 'rot.pcap');
+  const target = path.join(dir, 'victim');
+  fs.writeFileSync(target, 'must stay as it is\n');
+  fs.symlinkSync(target, `${base}1`);
+  // 800 bad datagrams of 1464 bytes: past 1,000,000 bytes, so FILE1 is due.
+  const payload = Buffer.alloc(1400, 0x64);
+  const frames = Array.from({ length: 800 }, (_, i) =>
+    encode(eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(32000 + i, 9998, payload, 0x3456), { id: i }), { src: lab.macs.vla, dst: lab.macs.vlb })).bytes);
+  const ct = new Csumtop(['--netns', lab.B, '-i', 'vlb', '--json', '-w', base, '-C', '1']);
+  try {
+    assert.deepEqual(await ct.waitAttached(['vlb'], 5000), [], describeRun(ct));
+    for (let k = 0; k < frames.length; k += 200) lab.inject(lab.A, 'vla', frames.slice(k, k + 200));
+    assert.ok(await ct.waitFor(() => ct.lines.filter((l) => l.type === 'bad').length >= frames.length, 10_000), describeRun(ct));
+    const r = await ct.stop();
+    assert.equal(r.code, 2, `exit status after a refused rotation: ${describeRun(r)}`);
+    assert.match(JSON.stringify(r.lines.filter((l) => l.type === 'warning')), /rot\.pcap1: it is a symbolic link \(refusing to follow it\)/);
+    const w = reportOf(r).written!;
+    assert.ok(w.frames > 0 && w.frames < frames.length && w.frames + (w.notWritten ?? 0) === frames.length, JSON.stringify(w));
+  } finally {
+    if (ct.running) process.kill(ct.pid, 'SIGKILL');
+  }
+  assert.equal(fs.readFileSync(target, 'utf8'), 'must stay as it is\n', 'the symlink target was not touched');
+  assert.ok(fs.lstatSync(`${base}1`).isSymbolicLink());
+  assert.equal(fs.statSync(base).mode & 0o777, 0o600);
+  const td = spawnSync('tcpdump', ['-r', base, '-nn'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  assert.equal(td.status, 0, td.stderr);
 });
