@@ -96,6 +96,18 @@ for (const sig of SIGNALS) {
   });
 }
 
+test('SIGTERM to the -r replay dashboard: the terminal restored, exit 1 (as q: the replayed file has bad checksums)', T, async () => {
+  need();
+  const t = new TmuxSession(thenStty(['-r', path.join(ROOT, 'examples', 'incident.pcapng'), '--fast']), { width: 120, height: 40, cwd: ROOT });
+  try {
+    await t.waitFor((x) => /\[END OF FILE\]/.test(x), 15_000, 'the end of the replay');
+    process.kill(csumtopPid(t), 'SIGTERM');
+    assert.equal(await assertRestored(t, 'replay SIGTERM'), 1);
+  } finally {
+    t.kill();
+  }
+});
+
 for (const sig of ['SIGINT', 'SIGHUP'] as const) {
   test(`${sig} to --demo: the lab is removed, the terminal restored, exit 0 (as after q)`, T, async () => {
     need();
