@@ -85,7 +85,8 @@ Exit status:
   Signals: SIGINT, SIGTERM and SIGHUP stop a live capture (report, dashboard, --demo)
      as --duration would: the report is printed and the status is as above. They stop
      -r FILE early: the report of what was read says "interrupted", status 128+N
-     (130 SIGINT, 143 SIGTERM, 129 SIGHUP). A second signal while stopping, or a stop
+     (130 SIGINT, 143 SIGTERM, 129 SIGHUP); -r from a pipe ("-r -") is ended by the
+     signal itself at once, before printing anything. A second signal while stopping, or a stop
      still running 5 s after the signal, exits at once with 128+N; the terminal is
      restored, the --demo lab removed and a -w file holds whole records all the same.
 

@@ -4,7 +4,7 @@
  * found, 2 usage or input error, 3 not allowed to capture; after a signal see
  * shutdown.ts (live: the report's status; -r: 128 + the signal's number).
  */
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { analyzeFileInterruptible, InputError } from '../capture/file-run.js';
@@ -74,6 +74,22 @@ export function wantsDashboard(opts: Options, isTty = process.stdout.isTTY === t
   return opts.read !== '-';
 }
 
+/** -r with a FILE (or standard input) that is not a regular file: read with blocking reads. */
+function readsFromPipe(argv: string[]): boolean {
+  let read: string | null;
+  try {
+    read = parseOptions(argv).read;
+  } catch {
+    return false; // a usage error: reported below
+  }
+  if (read === null) return false;
+  try {
+    return !(read === '-' ? fstatSync(0) : statSync(read)).isFile();
+  } catch {
+    return false; // unreadable: reported by the analysis
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   // A closed pipe (csumtop ... | head) is not an error worth a stack trace, nor is a
   // terminal that went away (EIO on a hung-up pty): the SIGHUP that comes with it stops
@@ -83,8 +99,12 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.stdout.on('error', quietGone);
   process.stderr.on('error', quietGone);
-  // SIGINT, SIGTERM, SIGHUP: an orderly stop in every mode, bounded (shutdown.ts).
-  shutdown.install();
+  // SIGINT, SIGTERM, SIGHUP: an orderly stop in every mode, bounded (shutdown.ts). Not
+  // for -r from a pipe: the addon reads it with a blocking read(2) on this thread, which
+  // a signal handled in JavaScript cannot interrupt (a stalled writer would make csumtop
+  // deaf to signals), so there the signal keeps its default action and ends csumtop at
+  // once, before anything was printed; a shell sees 128+N all the same.
+  if (!readsFromPipe(argv)) shutdown.install();
   // A subcommand: the fleet view from Prometheus (no capture, no addon needed).
   if (argv[0] === 'cluster') return clusterMain(argv.slice(1), { out: (text) => write(process.stdout, text), warn });
   let opts: Options;

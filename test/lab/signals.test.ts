@@ -276,3 +276,26 @@ for (const c of FILE_CASES) {
     }
   });
 }
+
+test('-r - from a pipe that stalls: a signal still ends csumtop at once (default action, 128+N to a shell), nothing half printed', T, async () => {
+  // The addon reads a pipe with blocking reads on the main thread: an orderly stop could
+  // only begin once the writer sends more, so csumtop leaves these signals alone there.
+  const child = track(spawn(BIN, ['-r', '-', '--json'], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  try {
+    // Started, and blocked reading the (empty, open) pipe: half a second of CPU is not needed for that.
+    await sleep(1500);
+    assert.equal(child.exitCode, null, 'csumtop -r - ended before any input');
+    const at = Date.now();
+    process.kill(child.pid!, 'SIGTERM');
+    const r = await Promise.race([done, sleep(3000).then(() => null)]);
+    assert.ok(r, 'csumtop -r - on a stalled pipe ignored SIGTERM for 3 s');
+    assert.ok(Date.now() - at < 1000, `took ${Date.now() - at} ms`);
+    assert.equal(r.signal, 'SIGTERM', `ended by the signal itself (a shell reports 143): ${JSON.stringify(r)}`);
+    assert.equal(stdout, '', 'nothing was printed, so nothing is cut off');
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+});
