@@ -16,6 +16,7 @@
  * SIGHUP is also what a terminal going away sends (the dashboard's pty closed): it is a
  * stop like the others, never a reason to spin on a dead terminal.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 
 import { releaseDeadTerminalAtExit } from '../ui/dead-terminal.js';
@@ -42,7 +43,8 @@ export class Shutdown {
 
   constructor(
     private readonly limitMs = SHUTDOWN_LIMIT_MS,
-    private readonly say: (text: string) => void = (text) => process.stderr.write(`csumtop: ${text}\n`),
+    // writeSync: at exit nothing asynchronous is flushed any more.
+    private readonly say: (text: string) => void = (text) => void fs.writeSync(2, `csumtop: ${text}\n`),
   ) {}
 
   /** Takes over the three signals for the whole run (from main(), before any mode starts). */
@@ -96,11 +98,15 @@ export class Shutdown {
   };
 
   private exitNow(sig: StopSignal, why: string): never {
-    try {
-      this.say(why);
-    } catch {
-      // standard error gone with the terminal: exit anyway
-    }
+    // Said by the last 'exit' handler: after the dashboard has given the terminal back
+    // (its own 'exit' handler, src/ui/screen.ts), where it would go to its warnings pane.
+    process.on('exit', () => {
+      try {
+        this.say(why);
+      } catch {
+        // standard error gone with the terminal: exit anyway
+      }
+    });
     releaseDeadTerminalAtExit();
     process.exit(signalStatus(sig));
   }

@@ -138,6 +138,7 @@ test('--demo, a second SIGTERM while stopping: exit 143 at once, the terminal re
     await sleep(50);
     process.kill(pid, 'SIGTERM');
     assert.equal(await assertRestored(t, 'two SIGTERMs'), 143);
+    assert.match(t.capture(), /csumtop: SIGTERM again while stopping: exiting now/, 'why, printed after the screen is gone');
     assert.deepEqual(demoNamespaces(), [], 'the lab is removed on the forced exit too');
   } finally {
     t.kill();
