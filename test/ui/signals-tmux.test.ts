@@ -126,6 +126,26 @@ for (const sig of ['SIGINT', 'SIGHUP'] as const) {
   });
 }
 
+test('--demo, SIGINT while the lab is still being built (before the screen is up): exit 0, the lab removed, the terminal as it was', T, async () => {
+  need();
+  assert.deepEqual(demoNamespaces(), []);
+  const t = new TmuxSession(thenStty(['--demo']), { width: 120, height: 40, cwd: ROOT });
+  try {
+    const deadline = Date.now() + 10_000;
+    while (demoNamespaces().length === 0 && Date.now() < deadline) await sleep(20);
+    assert.ok(demoNamespaces().length > 0, 'the demo lab never appeared');
+    assert.doesNotMatch(t.capture(), /csumtop demo/, 'the dashboard is already up: too late for this case');
+    const at = Date.now();
+    process.kill(csumtopPid(t), 'SIGINT');
+    assert.equal(await assertRestored(t, 'SIGINT during the build'), 0, 'exit status (130: nobody heard the signal and the 5 s bound ended it)');
+    assert.ok(Date.now() - at < 4000, `took ${Date.now() - at} ms: the signal was not acted on`);
+    assert.deepEqual(demoNamespaces(), [], 'the lab is removed');
+  } finally {
+    t.kill();
+    removeDemoNamespaces();
+  }
+});
+
 test('--demo, a second SIGTERM while stopping: exit 143 at once, the terminal restored and the lab removed all the same', T, async () => {
   need();
   assert.deepEqual(demoNamespaces(), []);
