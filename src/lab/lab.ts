@@ -129,7 +129,8 @@ export function uniqueNs(tag: string): string {
 export function createNamespace(name: string): () => void {
   sh('ip', ['netns', 'add', name]);
   const remove = onCleanup(() => {
-    spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+    // Bounded: this runs in exit handlers too, where a hung `ip` would hang csumtop's exit.
+    spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore', timeout: 5000, killSignal: 'SIGKILL' });
   });
   sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
   return remove;
