@@ -247,6 +247,23 @@ test('the live dashboard\'s terminal goes away (tmux session killed): csumtop ex
   }
 });
 
+test('--report on a terminal that goes away: csumtop stops (SIGHUP), its report to the dead terminal is no crash, exit 0', T, async () => {
+  need();
+  const w = watched(['--netns', ns, '-i', 'lo', '--report'], 'report');
+  const t = new TmuxSession(w.argv, { width: 100, height: 30, cwd: ROOT });
+  try {
+    assert.ok(await waitFile(w.pidFile, 5000));
+    const pid = Number(fs.readFileSync(w.pidFile, 'utf8'));
+    // Capturing: its progress line is on the terminal.
+    await t.waitFor((x) => new RegExp(`${ns}/lo`).test(x), 10_000, 'the first progress line');
+    const r = await killTerminal(t, pid, w.statusFile);
+    assert.equal(r.status, 0, 'exit status (negative: killed by that signal)');
+    assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+  } finally {
+    t.kill();
+  }
+});
+
 test('--demo\'s terminal goes away: csumtop exits within 5 s with status 0, without spinning, and leaves no namespace', T, async (tt) => {
   need();
   assert.deepEqual(demoNamespaces(), []);
