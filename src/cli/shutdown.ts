@@ -7,8 +7,9 @@
  *   reports what was read, marked interrupted, with 128 + the signal's number (the
  *   answer is incomplete, so neither 0 nor 1 would be true).
  * - A second signal while shutting down exits at once with 128 + its number. So does a
- *   shutdown still running SHUTDOWN_LIMIT_MS after the first signal (a standard output
- *   nobody reads, a stuck file system): exit is bounded. process.exit() runs the
+ *   shutdown still running SHUTDOWN_LIMIT_MS after the first signal with no output
+ *   drained meanwhile (a standard output nobody reads, a stuck file system): exit is
+ *   bounded, while a slow reader still gets the whole report. process.exit() runs the
  *   'exit' handlers, which are synchronous and restore the terminal (src/ui/screen.ts)
  *   and remove the demo lab (src/lab/lab.ts); a -w file holds whole records only
  *   (native/capture/bad_frame_file.cc writes each in one writev).
@@ -81,12 +82,7 @@ export class Shutdown {
       return;
     }
     this.signal = sig;
-    // unref: the timer alone must not keep an otherwise finished process alive.
-    this.limitTimer = setTimeout(
-      () => this.exitNow(sig, `still stopping ${this.limitMs / 1000} s after ${sig} (output not drained, or a file system not answering): exiting now`),
-      this.limitMs,
-    );
-    this.limitTimer.unref();
+    this.armLimit(sig, this.pendingOutput());
     for (const fn of [...this.listeners]) {
       this.listeners.delete(fn);
       try {
@@ -96,6 +92,29 @@ export class Shutdown {
       }
     }
   };
+
+  /** Bytes handed to standard output and error and not yet taken by the reader. */
+  private pendingOutput(): number {
+    return (process.stdout.writableLength ?? 0) + (process.stderr.writableLength ?? 0);
+  }
+
+  /**
+   * Exits limitMs from now unless the output is still draining meanwhile: a slow reader
+   * (csumtop --json | slow-consumer) gets the whole report, a reader that stopped does
+   * not hold csumtop forever.
+   */
+  private armLimit(sig: StopSignal, pendingBefore: number): void {
+    // unref: the timer alone must not keep an otherwise finished process alive.
+    this.limitTimer = setTimeout(() => {
+      const pending = this.pendingOutput();
+      if (pending > 0 && pending !== pendingBefore) {
+        this.armLimit(sig, pending);
+        return;
+      }
+      this.exitNow(sig, `still stopping ${this.limitMs / 1000} s after ${sig} (output not drained, or a file system not answering): exiting now`);
+    }, this.limitMs);
+    this.limitTimer.unref();
+  }
 
   private exitNow(sig: StopSignal, why: string): never {
     // Said by the last 'exit' handler: after the dashboard has given the terminal back

@@ -210,6 +210,32 @@ test('a stop that cannot finish (standard output not read) ends 5 s after the si
   }
 });
 
+test('a slow reader still gets the whole report after a signal: the 5 s bound counts only time without output drained', T, async (t) => {
+  const lab = theLab();
+  const { ct, frames } = await stuckRun(lab, 3);
+  const stdout = ct.child.stdout!;
+  const at = Date.now();
+  process.kill(ct.pid, 'SIGTERM');
+  // One buffer's worth (16 KiB) every 250 ms: far slower than the output, never stopped.
+  const reader = setInterval(() => stdout.read(), 250);
+  try {
+    const { r, ms } = await exitWithin(ct, at, 25_000);
+    t.diagnostic(`drained and exited ${ms} ms after SIGTERM`);
+    assert.ok(ms > 5000, `the output drained within ${ms} ms, before the bound: this case proves nothing (more frames needed)`);
+    assert.equal(r.code, 1, `a slow reader is not a stuck one: ${describeRun(r)}`);
+    // What csumtop wrote is still in the pipe: read it to the end.
+    clearInterval(reader);
+    const closed = new Promise((resolve) => stdout.once('close', resolve));
+    stdout.resume();
+    await closed;
+    assert.equal(ct.lines.filter((l) => l.type === 'bad').length, frames, 'every bad line arrived');
+    assert.equal(ct.lines[ct.lines.length - 1].type, 'report', 'the report arrived whole, last');
+  } finally {
+    clearInterval(reader);
+    if (ct.running) process.kill(ct.pid, 'SIGKILL');
+  }
+});
+
 // ------------------------------------------------------------------ -r FILE interrupted
 
 const BIG_FRAMES = 150_000;
