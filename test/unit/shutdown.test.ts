@@ -12,7 +12,7 @@ import { Shutdown, SHUTDOWN_LIMIT_MS, signalStatus } from '../../src/cli/shutdow
 test('128 + the signal number, as --help says: 130 SIGINT, 143 SIGTERM, 129 SIGHUP; the 5 s bound', () => {
   assert.deepEqual([signalStatus('SIGINT'), signalStatus('SIGTERM'), signalStatus('SIGHUP')], [130, 143, 129]);
   assert.match(HELP, /status 128\+N\s+\(130 SIGINT, 143 SIGTERM, 129 SIGHUP\)/);
-  assert.match(HELP, new RegExp(`still running ${SHUTDOWN_LIMIT_MS / 1000} s after the signal`));
+  assert.match(HELP, new RegExp(`a stop making no progress for ${SHUTDOWN_LIMIT_MS / 1000} s`));
 });
 
 test('a listener added after the first signal is called at once with it; before, exactly once', () => {
