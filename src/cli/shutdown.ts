@@ -111,7 +111,7 @@ export class Shutdown {
         this.armLimit(sig, pending);
         return;
       }
-      this.exitNow(sig, `still stopping ${this.limitMs / 1000} s after ${sig} (output not drained, or a file system not answering): exiting now`);
+      this.exitNow(sig, `stopping after ${sig} made no progress for ${this.limitMs / 1000} s (output not drained, or a file system not answering): exiting now`);
     }, this.limitMs);
     this.limitTimer.unref();
   }
