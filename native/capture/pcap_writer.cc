@@ -181,6 +181,14 @@ bool CaptureFileWriter::open(const std::string& path, FileFormat format,
     error_ = "refusing to write to " + path + ": not a regular file";
     return false;
   }
+  // A replaced file keeps its old mode through O_CREAT: bring it to 0600 like a new one,
+  // since it is about to hold captured frames (as bad_frame_file.cc does for live -w).
+  if ((st.st_mode & 07777) != 0600 && ::fchmod(fd, 0600) != 0) {
+    int e = errno;
+    ::close(fd);
+    error_ = "cannot set mode 0600 on " + path + ": " + errno_text(e);
+    return false;
+  }
   // Truncate only once fstat has shown a regular file (rather than O_TRUNC at open).
   if (overwrite && st.st_size != 0 && ::ftruncate(fd, 0) != 0) {
     int e = errno;

@@ -35,6 +35,8 @@ export interface FileRun {
   correlation: CorrelationSnapshot | null;
   /** Corrupt content after some frames, or a -w failure: reported, then exit 2. */
   error: string | null;
+  /** Reading was stopped before the end (a signal): why; the run covers what was read. */
+  interrupted: string | null;
   warnings: string[];
 }
 
@@ -51,6 +53,34 @@ export class InputError extends Error {}
 
 /** topFlows: only the most frequent flows are wanted (a text report); 0 or absent: all. */
 export function analyzeFile(path: string, options: FileAnalysisOptions & { topFlows?: number }): FileRun {
+  const a = startFileAnalysis(path, options);
+  while (a.step());
+  return a.finish();
+}
+
+/**
+ * The same, yielding to the event loop between native steps so a signal can be handled:
+ * when `stopRequested()` returns a reason, reading stops there and the run covers the
+ * frames read so far, with `interrupted` set (src/cli/shutdown.ts).
+ */
+export async function analyzeFileInterruptible(
+  path: string,
+  options: FileAnalysisOptions & { topFlows?: number },
+  stopRequested: () => string | null,
+): Promise<FileRun> {
+  const a = startFileAnalysis(path, options);
+  for (;;) {
+    const more = a.step();
+    // setImmediate runs after the poll phase, where libuv delivers signals.
+    await new Promise((resolve) => setImmediate(resolve));
+    const reason = stopRequested();
+    if (reason !== null && more) return a.finish(reason);
+    if (!more) return a.finish();
+  }
+}
+
+/** An analysis driven step by step: step() until it returns false, then finish(). */
+function startFileAnalysis(path: string, options: FileAnalysisOptions & { topFlows?: number }): { step(): boolean; finish(interrupted?: string): FileRun } {
   const correlateOn = options.events === true;
   let fa;
   try {
@@ -78,7 +108,7 @@ export function analyzeFile(path: string, options: FileAnalysisOptions & { topFl
       })
     : null;
   let lastTickSecond = -1;
-  for (;;) {
+  const step = (): boolean => {
     const r = fa.step(correlateOn ? EVENT_STEP_FRAMES : STEP_FRAMES);
     if (correlator) {
       const d = fa.takeDrain();
@@ -94,39 +124,47 @@ export function analyzeFile(path: string, options: FileAnalysisOptions & { topFl
         correlator.tick(correlator.newestNs);
       }
     } else if (badFrames) for (const rec of decodeRecords(fa.takeRecords(), layout.record)) badFrames.push(rec);
-    if (r.status === 'more') continue;
+    if (r.status === 'more') return true;
     if (r.status === 'truncated') cutShort = r.message;
     if (r.status === 'error') error = r.message;
-    break;
-  }
-  const finishError = fa.finish();
-  if (finishError && !error) error = finishError;
-  counters = fa.counters();
-  const correlation = correlator ? correlator.tick(correlator.newestNs, true) : null;
-  const stats = fa.stats();
-  const warnings: string[] = [];
-  if (cutShort) warnings.push(cutShort);
-  if (stats.flowsEvicted > 0) {
-    warnings.push(
-      `the bad-flow table was full: ${stats.flowsEvicted} flows were not kept (their frames are counted); raise --max-flows`,
-    );
-  }
-  if (stats.recordsDropped > 0) {
-    warnings.push(`${stats.recordsDropped} bad frames were not listed (record buffer full)`);
-  }
-  return {
-    path,
-    interfaces: fa.interfaces(),
-    counters: fa.counters(),
-    flows: decodeFlows(fa.flowsPacked(options.topFlows ?? 0), layout),
-    flowCount: stats.flows,
-    badFrames,
-    stats,
-    cutShort,
-    error,
-    warnings,
-    correlation,
+    return false;
   };
+  const finish = (interrupted?: string): FileRun => {
+    const finishError = fa.finish();
+    if (finishError && !error) error = finishError;
+    counters = fa.counters();
+    const correlation = correlator ? correlator.tick(correlator.newestNs, true) : null;
+    const stats = fa.stats();
+    const warnings: string[] = [];
+    if (interrupted !== undefined) {
+      // First, so a reader of the report cannot miss that the file was not read to its end.
+      warnings.push(`interrupted by ${interrupted}: this report covers only the first ${stats.frames} frames (${stats.bytesRead} bytes) of the file`);
+    }
+    if (cutShort) warnings.push(cutShort);
+    if (stats.flowsEvicted > 0) {
+      warnings.push(
+        `the bad-flow table was full: ${stats.flowsEvicted} flows were not kept (their frames are counted); raise --max-flows`,
+      );
+    }
+    if (stats.recordsDropped > 0) {
+      warnings.push(`${stats.recordsDropped} bad frames were not listed (record buffer full)`);
+    }
+    return {
+      path,
+      interfaces: fa.interfaces(),
+      counters: fa.counters(),
+      flows: decodeFlows(fa.flowsPacked(options.topFlows ?? 0), layout),
+      flowCount: stats.flows,
+      badFrames,
+      stats,
+      cutShort,
+      error,
+      warnings,
+      correlation,
+      interrupted: interrupted ?? null,
+    };
+  };
+  return { step, finish };
 }
 
 /** The interfaces of a capture file for correlation: roles from their names (domain.md). */

@@ -21,6 +21,7 @@ import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.
 import type { Options } from './args.js';
 import { interfaceLabel, liveCorrelator } from './live-correlation.js';
 import { createSource, selectedNamespaces, startCapture, type LiveIo } from './live-mode.js';
+import { shutdown } from './shutdown.js';
 
 /** Which interfaces' bad frames `w` keeps, and how many. */
 const RECENT_FRAMES = 2000;
@@ -121,7 +122,12 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   try {
     // The first paint comes at once (the first interval is then a partial one).
     setImmediate(tick);
-    await runDashboard(feed, { run: { host: os.hostname(), kernel: kernelRelease(), backend: source.capabilities.backend, mode: extra.mode, startedMs }, intervalMs: opts.interval * 1000 });
+    // A signal during start-up (the demo's lab takes seconds to build) came before the
+    // screen listened for one: stop now. Nothing is awaited from here until the screen
+    // takes over the signals, so none can slip in between.
+    if (shutdown.signal === null) {
+      await runDashboard(feed, { run: { host: os.hostname(), kernel: kernelRelease(), backend: source.capabilities.backend, mode: extra.mode, startedMs }, intervalMs: opts.interval * 1000 });
+    }
   } finally {
     clearInterval(timer);
     batchSub.unsubscribe();
@@ -235,7 +241,8 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
     errorSeen = true;
     resolve();
   })));
-  await runDashboard(feed, {
+  // As in liveDashboard: a signal before the screen listens ends the replay at once.
+  if (shutdown.signal === null) await runDashboard(feed, {
     run: { host: os.hostname(), kernel: kernelRelease(), backend: 'file', mode: `replay ${opts.read}${fast ? ' (fast)' : ''}`, startedMs },
     intervalMs: opts.interval * 1000,
   });

@@ -1,14 +1,15 @@
 /**
  * `csumtop --demo`: builds the two-node VXLAN lab in network namespaces (src/lab/),
  * runs traffic and fault bursts through it and shows the dashboard on both nodes'
- * interfaces. The lab is removed on every exit path: normally in `finally`, and by the
- * lab's cleanup registry on a signal or an exit from anywhere else.
+ * interfaces. The lab is removed on every exit path: normally in `finally` (q, or a
+ * signal: exit status 0 as after q), and by the lab's cleanup registry at process exit
+ * (a second signal, a shutdown past its bound, an exit from anywhere else).
  */
 import { Subject } from 'rxjs';
 
 import { resolveNetns } from '../host/links.js';
 import { breakSender, startTraffic } from '../lab/demo.js';
-import { Lab } from '../lab/lab.js';
+import { Lab, leaveSignalsToCaller } from '../lab/lab.js';
 import type { Options } from './args.js';
 import { liveDashboard } from './dashboard-mode.js';
 import { EXIT_NO_PRIVILEGE, type LiveIo } from './live-mode.js';
@@ -20,6 +21,9 @@ export async function demoMode(opts: Options, io: LiveIo): Promise<number> {
   }
   // Names carry the pid: two demos (or a demo and the lab tests) never share a namespace.
   const names = { A: `demo${process.pid}-node1`, B: `demo${process.pid}-node2` };
+  // A signal stops the dashboard like q (src/cli/shutdown.ts) and the lab is removed in
+  // `finally`; the registry's 'exit' handler still removes it on a forced exit.
+  leaveSignalsToCaller();
   let lab: Lab;
   try {
     lab = Lab.create(names);

@@ -82,7 +82,15 @@ Exit status:
   2  usage error, unreadable or corrupt input, no such interface or namespace, or the
      -w file could not be written (a report of what was read is still printed; live,
      a write error such as a full disk is a warning and capture goes on)
-  3  not allowed to capture (CAP_NET_RAW missing)
+  3  not allowed: CAP_NET_RAW missing to capture, CAP_SYS_ADMIN to enter --netns/--pid
+     namespaces, root for --user and --demo
+  Signals: SIGINT, SIGTERM and SIGHUP stop a live capture (report, dashboard, --demo)
+     as --duration would: the report is printed and the status is as above. They stop
+     -r FILE early: the report of what was read says "interrupted", status 128+N
+     (130 SIGINT, 143 SIGTERM, 129 SIGHUP); -r from a pipe ("-r -") is ended by the
+     signal itself at once, before printing anything. A second signal while stopping,
+     or a stop making no progress for 5 s (output not drained), exits at once with
+     128+N; the terminal is restored, the --demo lab removed, -w files hold whole records.
 
 Environment:
   CSUMTOP_CSUM_PATH      force a checksum engine: scalar, adc64, sse2, avx2, neon

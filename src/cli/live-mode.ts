@@ -21,6 +21,7 @@ import { renderText } from '../output/text-report.js';
 import type { LiveMetrics } from '../output/metrics/live.js';
 import type { Options } from './args.js';
 import { dropTo, PrivilegeError } from './privileges.js';
+import { shutdown } from './shutdown.js';
 
 export const EXIT_NO_PRIVILEGE = 3;
 
@@ -95,7 +96,10 @@ export async function startCapture(source: CaptureSource, opts: Options, io: Liv
   } catch (err) {
     if (err instanceof CaptureError) {
       await io.warn(err.message);
-      return err.code === 'EPERM' ? EXIT_NO_PRIVILEGE : 2;
+      // Not allowed is 3 whichever right is missing: CAP_NET_RAW for the sockets, or
+      // CAP_SYS_ADMIN to enter a namespace (--netns/--pid; the native message,
+      // native/host/netns.cc, carries no errno code).
+      return err.code === 'EPERM' || /^need CAP_SYS_ADMIN /.test(err.message) ? EXIT_NO_PRIVILEGE : 2;
     }
     throw err;
   }
@@ -106,7 +110,7 @@ export async function startCapture(source: CaptureSource, opts: Options, io: Liv
     } catch (err) {
       await source.stop();
       await io.warn((err as Error).message);
-      return err instanceof PrivilegeError ? 2 : EXIT_NO_PRIVILEGE;
+      return err instanceof PrivilegeError && !err.notPermitted ? 2 : EXIT_NO_PRIVILEGE;
     }
   }
   return null;
@@ -317,14 +321,18 @@ async function capture(
 
   const started = process.hrtime.bigint();
   const startedWall = BigInt(Date.now()) * 1_000_000n;
+  // Until --duration elapses or a stop signal (src/cli/shutdown.ts: a second one, or a
+  // shutdown that outlasts its bound, exits at once).
   await new Promise<void>((resolve) => {
+    let timer: NodeJS.Timeout | null = null;
+    let unsubscribe = (): void => undefined;
     const done = (): void => {
-      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(s, done);
+      unsubscribe();
       if (timer) clearTimeout(timer);
       resolve();
     };
-    const timer = opts.duration !== null ? setTimeout(done, opts.duration * 1000) : null;
-    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, done);
+    timer = opts.duration !== null ? setTimeout(done, opts.duration * 1000) : null;
+    unsubscribe = shutdown.onStop(done);
   });
   clearInterval(tick);
   metrics?.stopped('capture stopped: csumtop is exiting');

@@ -1,12 +1,13 @@
 /**
  * csumtop's entry point: parses flags, runs the chosen mode, returns the exit status.
  * Exit statuses (also in --help and the README): 0 no bad checksum, 1 bad checksums
- * found, 2 usage or input error.
+ * found, 2 usage or input error, 3 not allowed to capture; after a signal see
+ * shutdown.ts (live: the report's status; -r: 128 + the signal's number).
  */
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { analyzeFile, InputError } from '../capture/file-run.js';
+import { analyzeFileInterruptible, InputError } from '../capture/file-run.js';
 import { ROOT } from '../native/addon.js';
 import { activeChecksumPath } from '../native/checksum.js';
 import { buildReport, fileReportInput } from '../output/report.js';
@@ -17,6 +18,7 @@ import { HELP } from './help.js';
 import { liveMode } from './live-mode.js';
 import { liveDashboard, replayDashboard } from './dashboard-mode.js';
 import { demoMode } from './demo-mode.js';
+import { shutdown, signalStatus } from './shutdown.js';
 
 export const EXIT_OK = 0;
 export const EXIT_BAD = 1;
@@ -39,7 +41,8 @@ function warn(text: string): Promise<void> {
 }
 
 async function readMode(opts: Options & { read: string }): Promise<number> {
-  const run = analyzeFile(opts.read, {
+  // A signal stops reading at the next step: what was read is reported, marked interrupted.
+  const run = await analyzeFileInterruptible(opts.read, {
     vxlanPorts: opts.vxlanPorts,
     genevePorts: opts.genevePorts,
     maxFlows: opts.maxFlows,
@@ -49,12 +52,14 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
     events: !opts.noCorrelate,
     // The text report shows the top flows only: the rest need not be converted.
     topFlows: opts.json ? 0 : opts.top,
-  });
+  }, () => shutdown.signal);
   const doc = buildReport(fileReportInput(run), { version: version(), checksumPath: activeChecksumPath() });
   if (opts.write !== null && run.error === null) doc.written = { path: opts.write, frames: run.stats.written };
   await write(process.stdout, opts.json ? JSON.stringify(doc, null, 2) + '\n' : renderText(doc, { maxFlows: opts.top }));
   for (const w of doc.source.warnings) await warn(`warning: ${w}`);
   if (run.error !== null) return EXIT_USAGE;
+  // Not read to the end: neither "none" nor "some" is the file's answer.
+  if (run.interrupted !== null && shutdown.signal !== null) return signalStatus(shutdown.signal);
   return doc.totals.badFrames > 0 ? EXIT_BAD : EXIT_OK;
 }
 
@@ -69,11 +74,37 @@ export function wantsDashboard(opts: Options, isTty = process.stdout.isTTY === t
   return opts.read !== '-';
 }
 
+/** -r with a FILE (or standard input) that is not a regular file: read with blocking reads. */
+function readsFromPipe(argv: string[]): boolean {
+  let read: string | null;
+  try {
+    read = parseOptions(argv).read;
+  } catch {
+    return false; // a usage error: reported below
+  }
+  if (read === null) return false;
+  try {
+    return !(read === '-' ? fstatSync(0) : statSync(read)).isFile();
+  } catch {
+    return false; // unreadable: reported by the analysis
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
-  // A closed pipe (csumtop ... | head) is not an error worth a stack trace.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-  });
+  // A closed pipe (csumtop ... | head) is not an error worth a stack trace, nor is a
+  // terminal that went away (EIO on a hung-up pty): the SIGHUP that comes with it stops
+  // the run (shutdown.ts).
+  const quietGone = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
+  };
+  process.stdout.on('error', quietGone);
+  process.stderr.on('error', quietGone);
+  // SIGINT, SIGTERM, SIGHUP: an orderly stop in every mode, bounded (shutdown.ts). Not
+  // for -r from a pipe: the addon reads it with a blocking read(2) on this thread, which
+  // a signal handled in JavaScript cannot interrupt (a stalled writer would make csumtop
+  // deaf to signals), so there the signal keeps its default action and ends csumtop at
+  // once, before anything was printed; a shell sees 128+N all the same.
+  if (!readsFromPipe(argv)) shutdown.install();
   // A subcommand: the fleet view from Prometheus (no capture, no addon needed).
   if (argv[0] === 'cluster') return clusterMain(argv.slice(1), { out: (text) => write(process.stdout, text), warn });
   let opts: Options;

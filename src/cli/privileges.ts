@@ -5,7 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 
-export class PrivilegeError extends Error {}
+export class PrivilegeError extends Error {
+  /** True when the user asked for something csumtop has not the rights to do (exit 3), not a mistake (exit 2). */
+  constructor(message: string, readonly notPermitted = false) {
+    super(message);
+  }
+}
 
 interface PasswdEntry {
   name: string;
@@ -26,7 +31,7 @@ export function lookupUser(name: string, passwd = '/etc/passwd'): PasswdEntry {
 export function dropTo(name: string): PasswdEntry {
   const u = lookupUser(name);
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
-    throw new PrivilegeError('--user needs csumtop to start as root');
+    throw new PrivilegeError('--user needs csumtop to start as root (it switches user with setuid/setgid)', true);
   }
   (process as unknown as { initgroups(user: string, group: number): void }).initgroups(u.name, u.gid);
   process.setgid!(u.gid);

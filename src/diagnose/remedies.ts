@@ -5,8 +5,24 @@
  */
 import type { RemedyStep } from '../model/findings.js';
 
+/**
+ * `s` as one word a POSIX shell reads back verbatim. Remedies are meant to be pasted into
+ * a shell, and interface and namespace names come from outside: Linux refuses only '/',
+ * ':' and whitespace in an interface name (dev_valid_name, net/core/dev.c), so
+ * `x$(id)`, `a;b` or a backtick are valid names. Plain names stay as they are.
+ */
+export function shellWord(s: string): string {
+  if (/^[A-Za-z0-9_.,:+@%=/-]+$/.test(s)) return s;
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 /** A udev rule re-applying an ethtool setting whenever the device appears (domain.md). */
 export function udevPersist(dev: string, ethtoolArgs: string): string {
+  // A udev match value is a glob inside double quotes, and RUN is split on spaces by udev
+  // itself: a name with anything else cannot be written into a rule safely.
+  if (!/^[A-Za-z0-9_.-]+$/.test(dev)) {
+    return `no udev rule: the name ${shellWord(dev)} has characters a udev rule cannot match literally; re-apply the command at boot another way`;
+  }
   return (
     `/etc/udev/rules.d/90-csumtop-${dev.replace(/[^A-Za-z0-9_.-]/g, '_')}.rules: ` +
     `SUBSYSTEM=="net", ACTION=="add", ENV{INTERFACE}=="${dev}", RUN+="/usr/sbin/ethtool -K ${dev} ${ethtoolArgs}"`
@@ -16,7 +32,7 @@ export function udevPersist(dev: string, ethtoolArgs: string): string {
 export function txChecksumOff(where: string, dev: string, why: string): RemedyStep {
   return {
     where,
-    command: `ethtool -K ${dev} tx-checksum-ip-generic off`,
+    command: `ethtool -K ${shellWord(dev)} tx-checksum-ip-generic off`,
     why,
     persist: udevPersist(dev, 'tx-checksum-ip-generic off'),
   };
@@ -25,7 +41,7 @@ export function txChecksumOff(where: string, dev: string, why: string): RemedySt
 export function tunnelSegmentationOff(where: string, dev: string): RemedyStep {
   return {
     where,
-    command: `ethtool -K ${dev} tx-udp_tnl-segmentation off tx-udp_tnl-csum-segmentation off`,
+    command: `ethtool -K ${shellWord(dev)} tx-udp_tnl-segmentation off tx-udp_tnl-csum-segmentation off`,
     why: 'vmxnet3 v4 computes VXLAN checksums itself; with these offloads off the kernel does (calico#4727, k3s#5013)',
     persist: udevPersist(dev, 'tx-udp_tnl-segmentation off tx-udp_tnl-csum-segmentation off'),
   };

@@ -7,7 +7,7 @@
 import type { PeerCarriers } from '../model/correlation.js';
 import type { Evidence, Finding, RemedyStep } from '../model/findings.js';
 import type { DiagnosisInput, InterfaceDiagnosis } from './input.js';
-import { KERNEL_UPGRADE, KUBE_PROXY_UPGRADE, tunnelSegmentationOff, txChecksumOff } from './remedies.js';
+import { KERNEL_UPGRADE, KUBE_PROXY_UPGRADE, shellWord, tunnelSegmentationOff, txChecksumOff } from './remedies.js';
 
 export type Candidate = Omit<Finding, 'firstSeen' | 'lastSeen'> & { strength: number };
 
@@ -192,7 +192,7 @@ export function ipv4HeaderBad(input: DiagnosisInput): Candidate[] {
         { name: 'driver', value: i.driver },
       ],
       remedy: [
-        { where: 'this node', command: `ethtool -S ${i.name} | grep -i -E 'err|csum'`, why: 'NIC error counters show whether the device itself corrupts frames', persist: null },
+        { where: 'this node', command: `ethtool -S ${shellWord(i.name)} | grep -i -E 'err|csum'`, why: 'NIC error counters show whether the device itself corrupts frames', persist: null },
         { where: 'the sender', command: `ethtool -K <sending NIC> tx off`, why: 'rules out the sender\'s checksum offload as the source', persist: null },
       ],
       references: ['RFC 791 section 3.1 (header checksum)', 'RFC 1624'],
@@ -253,7 +253,7 @@ export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
         { name: 'bad checksums received on captured interfaces', value: seen },
         { name: 'captured interfaces', value: input.interfaces.filter((i) => i.namespace === k.namespace).map((i) => i.name).join(', ') || 'none' },
       ],
-      remedy: [{ where: 'this node', command: k.namespace === 'host' ? "csumtop -i '*'" : `csumtop --netns ${k.namespace} -i '*'`, why: 'capture every interface of the namespace', persist: null }],
+      remedy: [{ where: 'this node', command: k.namespace === 'host' ? "csumtop -i '*'" : `csumtop --netns ${shellWord(k.namespace)} -i '*'`, why: 'capture every interface of the namespace', persist: null }],
       references: ['domain.md: Counters the kernel keeps'],
       strength: kernel - seen,
     });

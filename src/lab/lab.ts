@@ -29,6 +29,16 @@ export const HELPER = path.join(ROOT, 'src', 'lab', 'lab_helper.py');
 const cleanups = new Map<number, () => void>();
 let nextCleanup = 0;
 let exitHooked = false;
+let signalsHooked = true;
+
+/**
+ * A program with its own orderly stop (csumtop --demo: src/cli/shutdown.ts) calls this
+ * before registering anything: the registry then runs at process exit only and leaves
+ * SIGINT/SIGTERM/SIGHUP to the caller, instead of exiting at the first signal.
+ */
+export function leaveSignalsToCaller(): void {
+  signalsHooked = false;
+}
 
 /** Runs every registered cleanup (newest first); each runs once. */
 export function cleanupAll(): void {
@@ -48,7 +58,7 @@ export function onCleanup(fn: () => void): () => void {
   if (!exitHooked) {
     exitHooked = true;
     process.on('exit', cleanupAll);
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    for (const sig of signalsHooked ? (['SIGINT', 'SIGTERM', 'SIGHUP'] as const) : []) {
       process.once(sig, () => {
         cleanupAll();
         process.exit(128 + (os.constants.signals[sig] ?? 15));
@@ -119,7 +129,8 @@ export function uniqueNs(tag: string): string {
 export function createNamespace(name: string): () => void {
   sh('ip', ['netns', 'add', name]);
   const remove = onCleanup(() => {
-    spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+    // Bounded: this runs in exit handlers too, where a hung `ip` would hang csumtop's exit.
+    spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore', timeout: 5000, killSignal: 'SIGKILL' });
   });
   sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
   return remove;

@@ -132,6 +132,8 @@ export interface SourceReport {
   last: string | null;
   /** True when the file ended in the middle of a record. */
   cutShort: boolean;
+  /** -r: reading was stopped by this signal before the end of the file (src/cli/shutdown.ts). */
+  interrupted?: string;
   warnings: string[];
 }
 

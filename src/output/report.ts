@@ -215,6 +215,7 @@ export function fileReportInput(run: FileRun): ReportInput {
       first: run.stats.frames > 0 ? formatTimeNs(run.stats.firstNs) : null,
       last: run.stats.frames > 0 ? formatTimeNs(run.stats.lastNs) : null,
       cutShort: run.cutShort !== null,
+      ...(run.interrupted !== null ? { interrupted: run.interrupted } : {}),
       warnings: run.error ? [...run.warnings, run.error] : run.warnings,
     },
     interfaces: names.map((name, i) => ({ name, linktype: run.interfaces[i]?.linktype ?? -1 })),

@@ -15,6 +15,7 @@
  */
 import blessed from 'blessed';
 
+import { releaseDeadTerminalAtExit } from './dead-terminal.js';
 import { initialState, reduce, type Action, type DashboardState, type DashboardUpdate, type Effect, type KeyEvent, type RunInfo } from './dashboard-state.js';
 import { renderDashboard, type Line, type Tone } from './format.js';
 
@@ -105,6 +106,7 @@ export class DashboardScreen {
   private readonly onUncaught = (err: Error): void => {
     this.destroy();
     process.stderr.write(`csumtop: ${err.stack ?? err.message}\n`);
+    releaseDeadTerminalAtExit();
     process.exit(2);
   };
 
