@@ -2,6 +2,7 @@
 // per-namespace /proc/net counter files): argument checks and conversions only; the
 // work is in native/host.
 #include <net/if.h>
+#include <time.h>
 
 #include <cstdio>
 #include <memory>
@@ -281,6 +282,16 @@ Napi::Value ParseLinkEvents(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// threadCpuNs() -> number: CPU time of the calling thread (the JavaScript thread) in
+// nanoseconds, CLOCK_THREAD_CPUTIME_ID (clock_gettime(2)). process.cpuUsage() counts
+// every thread, capture threads included; this isolates what JavaScript itself costs
+// (the dashboard's CPU meter, src/ui/cpu-meter.ts).
+Napi::Value ThreadCpuNs(const Napi::CallbackInfo& info) {
+  struct timespec ts;
+  if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return info.Env().Null();
+  return Napi::Number::New(info.Env(), static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec));
+}
+
 }  // namespace
 
 void RegisterHost(Napi::Env env, Napi::Object exports) {
@@ -290,6 +301,7 @@ void RegisterHost(Napi::Env env, Napi::Object exports) {
   exports.Set("readNetFile", Napi::Function::New(env, ReadNetFile, "readNetFile"));
   exports.Set("parseLinkEvents", Napi::Function::New(env, ParseLinkEvents, "parseLinkEvents"));
   exports.Set("LinkWatch", LinkWatchWrap::Define(env));
+  exports.Set("threadCpuNs", Napi::Function::New(env, ThreadCpuNs, "threadCpuNs"));
 }
 
 }  // namespace csumtop

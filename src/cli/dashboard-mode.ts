@@ -17,6 +17,7 @@ import { eventsOf, recordsOf } from '../native/drain.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../output/pcap-frames.js';
 import type { DecodedRecord } from '../output/records.js';
 import type { DashboardUpdate, InterfaceMeta } from '../ui/dashboard-state.js';
+import { dashboardCpu } from '../ui/cpu-meter.js';
 import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.js';
 import type { Options } from './args.js';
 import { interfaceLabel, liveCorrelator } from './live-correlation.js';
@@ -112,8 +113,10 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const tick = (): void => {
     for (const w of pending.splice(0)) warnings.next(w);
     const nowMs = Date.now();
+    // The correlation tick runs in every mode (text, JSON, metrics); what follows is the
+    // dashboard's own work, with the reducer and the paint it triggers.
     const snapshot = correlator.tick(nowMs * 1e6);
-    updates.next({ snapshot, interfaces: metas(), captureDrops: state.totalDrops(), nowMs });
+    dashboardCpu.measure(() => updates.next({ snapshot, interfaces: metas(), captureDrops: state.totalDrops(), nowMs }));
   };
   const timer = setInterval(tick, opts.interval * 1000);
   extra.started?.();

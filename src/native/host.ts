@@ -122,6 +122,7 @@ export interface NativeLinkWatch {
 }
 
 interface HostAddon {
+  threadCpuNs(): number | null;
   LinkWatch: new (netnsPath?: string, label?: string, rcvbuf?: number) => NativeLinkWatch;
   parseLinkEvents(bytes: Uint8Array): { events: LinkEvent[]; overrun: boolean; error: string | null };
   listLinks(netnsPath?: string, label?: string): Link[];
@@ -175,4 +176,10 @@ export function nativeLinkWatch(netnsPath?: string, label?: string, rcvbuf?: num
 /** Runs the RTNLGRP_LINK notification parser on bytes (no system calls). */
 export function parseLinkEvents(bytes: Uint8Array): { events: LinkEvent[]; overrun: boolean; error: string | null } {
   return addon().parseLinkEvents(bytes);
+}
+
+/** CPU time of the JavaScript thread in ns (CLOCK_THREAD_CPUTIME_ID); null if the
+ * clock cannot be read. Unlike process.cpuUsage() it excludes the capture threads. */
+export function nativeThreadCpuNs(): number | null {
+  return addon().threadCpuNs();
 }
