@@ -20,11 +20,13 @@ export interface CpuMeterTotals {
   cpuNs: number;
 }
 
-class CpuMeter {
+export class CpuMeter {
   private depth = 0;
   private start = 0;
   readonly totals: CpuMeterTotals = { sections: 0, cpuNs: 0 };
-  private readonly file = process.env.CSUMTOP_DASHBOARD_CPU || null;
+
+  /** `file`: where the totals are written after each section (null: nowhere). */
+  constructor(private readonly file: string | null = process.env.CSUMTOP_DASHBOARD_CPU || null) {}
 
   /** Runs `fn`, counting its thread CPU unless an enclosing measure() already does. */
   measure<T>(fn: () => T): T {
