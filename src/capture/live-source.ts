@@ -1,7 +1,8 @@
 /**
  * Live capture source: attaches AF_PACKET rings to the interfaces the user selected, in
  * the host's and/or other network namespaces, follows interfaces as they appear and
- * vanish (pod veths come and go), and publishes the native batches as an Observable.
+ * vanish (pod veths come and go; rtnetlink link notifications per namespace, see
+ * src/host/link-watch.ts), and publishes the native batches as an Observable.
  *
  * Interface ids are allocated here, once per (namespace, ifindex, name) and never
  * reused, so the totals of a vanished interface stay attributable to it.
