@@ -123,8 +123,12 @@ async function main(): Promise<void> {
         sample = await measure(pid, ownFile);
         const screen = t.capture();
         if (!new RegExp(`Interfaces ${n}\\b`).test(screen)) throw new Error(`the dashboard lost interfaces:\n${screen}`);
+        // Closing 1000 rings takes a while (25-30 s on a loaded 2-core machine, the same
+        // before the link watch): the screen is gone at once, the process follows.
+        const q0 = Date.now();
         t.send('q');
-        await t.exitStatus(30_000);
+        await t.exitStatus(180_000);
+        console.log(`(run ${k + 1}: csumtop exited ${((Date.now() - q0) / 1000).toFixed(1)} s after q)`);
       } finally {
         t.kill();
         killTmuxServer();
