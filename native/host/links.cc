@@ -497,13 +497,38 @@ static void read_ethtool_impl(int fd, LinkInfo* link) {
   }
 }
 
-static std::string list_links_impl(std::vector<LinkInfo>* out, bool with_ethtool) {
-  out->clear();
-  Fd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-  if (nl.get() < 0) return errno_text("rtnetlink socket", errno);
-  struct timeval tv = {5, 0};
-  ::setsockopt(nl.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+static std::string parse_link_events_impl(const uint8_t* data, size_t len,
+                                          std::vector<LinkEvent>* out, bool* overrun) {
+  size_t off = 0;
+  while (off < len) {
+    if (len - off < sizeof(struct nlmsghdr)) return "netlink: truncated message header";
+    struct nlmsghdr h;
+    std::memcpy(&h, data + off, sizeof h);
+    if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len - off)
+      return "netlink: message length " + std::to_string(h.nlmsg_len) + " out of bounds";
+    const uint8_t* payload = data + off + NLMSG_HDRLEN;
+    const size_t plen = h.nlmsg_len - NLMSG_HDRLEN;
+    const size_t step = NLMSG_ALIGN(h.nlmsg_len);
+    off = step > len - off ? len : off + step;
+    if (h.nlmsg_type == NLMSG_OVERRUN) {
+      *overrun = true;
+      continue;
+    }
+    if (h.nlmsg_type != RTM_NEWLINK && h.nlmsg_type != RTM_DELLINK) continue;
+    if (plen < sizeof(struct ifinfomsg)) return "link notification shorter than struct ifinfomsg";
+    struct ifinfomsg ifi;
+    std::memcpy(&ifi, payload, sizeof ifi);
+    if (ifi.ifi_family != AF_UNSPEC) continue;  // AF_BRIDGE port notifications
+    LinkEvent ev;
+    ev.deleted = h.nlmsg_type == RTM_DELLINK;
+    std::string err = parse_newlink(payload, plen, &ev.link);
+    if (!err.empty()) return err;
+    out->push_back(std::move(ev));
+  }
+  return std::string();
+}
 
+static std::string list_links_on_impl(int nl_fd, int ethtool_fd, std::vector<LinkInfo>* out) {
   static std::atomic<uint32_t> counter{0};
   bool interrupted = true;
   for (int attempt = 0; interrupted; attempt++) {
@@ -513,20 +538,29 @@ static std::string list_links_impl(std::vector<LinkInfo>* out, bool with_ethtool
     out->clear();
     const uint32_t seq =
         static_cast<uint32_t>(::time(nullptr)) ^ (++counter << 20) ^ static_cast<uint32_t>(attempt);
-    std::string err = dump_once(nl.get(), seq == 0 ? 1 : seq, out, &interrupted);
+    std::string err = dump_once(nl_fd, seq == 0 ? 1 : seq, out, &interrupted);
     if (!err.empty()) return err;
   }
-  if (!with_ethtool) return std::string();
+  if (ethtool_fd >= 0)
+    for (LinkInfo& l : *out) read_ethtool_impl(ethtool_fd, &l);
+  return std::string();
+}
+
+static std::string list_links_impl(std::vector<LinkInfo>* out, bool with_ethtool) {
+  out->clear();
+  Fd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  if (nl.get() < 0) return errno_text("rtnetlink socket", errno);
+  struct timeval tv = {5, 0};
+  ::setsockopt(nl.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (!with_ethtool) return list_links_on_impl(nl.get(), -1, out);
 
   // Any socket will do for SIOCETHTOOL (net/socket.c sock_ioctl() -> dev_ioctl()); the
   // device is looked up in the socket's namespace. ethtool(8) uses AF_INET and falls
   // back to generic netlink when IPv4 is not built.
   int efd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (efd < 0) efd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
-  if (efd < 0) return std::string();  // links without driver and features
-  Fd ethtool_fd(efd);
-  for (LinkInfo& l : *out) read_ethtool_impl(ethtool_fd.get(), &l);
-  return std::string();
+  Fd ethtool_fd(efd);  // -1: links without driver and features
+  return list_links_on_impl(nl.get(), ethtool_fd.get(), out);
 }
 
 std::string parse_link_dump(const uint8_t* data, size_t len, std::vector<LinkInfo>* out,
@@ -535,6 +569,25 @@ std::string parse_link_dump(const uint8_t* data, size_t len, std::vector<LinkInf
     return parse_link_dump_impl(data, len, out, done, interrupted, expect_seq);
   } catch (const std::bad_alloc&) {
     return "out of memory parsing the rtnetlink link dump";
+  }
+}
+
+std::string parse_link_events(const uint8_t* data, size_t len, std::vector<LinkEvent>* out,
+                              bool* overrun) {
+  try {
+    return parse_link_events_impl(data, len, out, overrun);
+  } catch (const std::bad_alloc&) {
+    return "out of memory parsing rtnetlink link notifications";
+  }
+}
+
+std::string list_links_on(int nl_fd, int ethtool_fd, std::vector<LinkInfo>* out) {
+  try {
+    out->clear();
+    return list_links_on_impl(nl_fd, ethtool_fd, out);
+  } catch (const std::bad_alloc&) {
+    out->clear();
+    return "out of memory listing links";
   }
 }
 

@@ -86,9 +86,33 @@ struct LinkInfo {
 std::string parse_link_dump(const uint8_t* data, size_t len, std::vector<LinkInfo>* out,
                             bool* done, bool* interrupted, uint32_t expect_seq = 0);
 
+// One link notification of the RTNLGRP_LINK multicast group (include/uapi/linux/
+// rtnetlink.h): RTM_NEWLINK (a link was added or changed: the message carries the whole
+// link, as in a dump) or RTM_DELLINK (the link is gone; `link` has at least ifindex and
+// name). Sent by net/core/rtnetlink.c rtmsg_ifinfo() for every change of a link.
+struct LinkEvent {
+  bool deleted = false;
+  LinkInfo link;
+};
+
+// Parses one datagram received on a socket subscribed to RTNLGRP_LINK, appending each
+// link notification to `out`. Only ifi_family AF_UNSPEC messages are links: the bridge
+// sends RTM_NEWLINK/RTM_DELLINK with ifi_family AF_BRIDGE to the same group about its
+// ports (net/bridge/br_netlink.c br_ifinfo_notify()), and an AF_BRIDGE RTM_DELLINK
+// means "no longer a bridge port", not "link deleted"; those are skipped. Sets
+// *overrun on NLMSG_OVERRUN. Returns "" or an error (malformed data); the events parsed
+// before an error stay in `out`. No system calls: fuzzed (native/fuzz/fuzz_links.cc).
+std::string parse_link_events(const uint8_t* data, size_t len, std::vector<LinkEvent>* out,
+                              bool* overrun);
+
 // Lists the links of the calling thread's network namespace: RTM_GETLINK dump, then
 // the ethtool ioctls per link (when `with_ethtool`). Returns "" or an error message.
 std::string list_links(std::vector<LinkInfo>* out, bool with_ethtool = true);
+
+// The same on sockets opened earlier (the namespace is the one they were created in, so
+// no setns is needed): `nl_fd` a blocking NETLINK_ROUTE socket with a receive timeout,
+// `ethtool_fd` any socket for SIOCETHTOOL, or -1 for no ethtool data.
+std::string list_links_on(int nl_fd, int ethtool_fd, std::vector<LinkInfo>* out);
 
 // Fills driver, bus_info and features of `link` with ETHTOOL_GDRVINFO, ETHTOOL_GSSET_INFO,
 // ETHTOOL_GSTRINGS and ETHTOOL_GFEATURES on socket `fd`. An ioctl that fails (EOPNOTSUPP,

@@ -2,11 +2,14 @@
 // per-namespace /proc/net counter files): argument checks and conversions only; the
 // work is in native/host.
 #include <net/if.h>
+#include <time.h>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "host/link_watch.h"
 #include "host/links.h"
 #include "host/netfile.h"
 #include "host/netns.h"
@@ -172,6 +175,123 @@ Napi::Value ReadNetFile(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, content);
 }
 
+// new LinkWatch(netnsPath?: string, label?: string, rcvbuf?: number): rtnetlink link
+// notifications of one namespace (native/host/link_watch.h). Methods:
+//   poll() -> {events: [{deleted, link}], overflow}   never blocks
+//   dump() -> Link[]                                   full listing (first, resync)
+//   stats() -> {notifications, overflows, dumps}
+//   close()                                            closes the sockets; idempotent
+class LinkWatchWrap : public Napi::ObjectWrap<LinkWatchWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "LinkWatch",
+                       {InstanceMethod("poll", &LinkWatchWrap::Poll),
+                        InstanceMethod("dump", &LinkWatchWrap::Dump),
+                        InstanceMethod("stats", &LinkWatchWrap::Stats),
+                        InstanceMethod("close", &LinkWatchWrap::Close)});
+  }
+
+  explicit LinkWatchWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LinkWatchWrap>(info) {
+    Napi::Env env = info.Env();
+    const char* usage = "new LinkWatch(netnsPath?: string, label?: string, rcvbuf?: number)";
+    const std::string path = optional_string(info, 0, usage);
+    const std::string label = optional_string(info, 1, usage);
+    int rcvbuf = 0;
+    if (info.Length() > 2 && !info[2].IsUndefined()) {
+      if (!info[2].IsNumber()) throw Napi::TypeError::New(env, usage);
+      const int64_t v = info[2].As<Napi::Number>().Int64Value();
+      if (v < 0 || v > (1 << 30)) throw Napi::RangeError::New(env, "rcvbuf out of range");
+      rcvbuf = static_cast<int>(v);
+    }
+    const std::string err = host::LinkWatch::open(path, label, rcvbuf, &watch_);
+    if (!err.empty()) throw Napi::Error::New(env, err);
+  }
+
+ private:
+  host::LinkWatch& watch(Napi::Env env) {
+    if (!watch_) throw Napi::Error::New(env, "LinkWatch is closed");
+    return *watch_;
+  }
+
+  Napi::Value Poll(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<host::LinkEvent> events;
+    bool overflow = false;
+    const std::string err = watch(env).poll(&events, &overflow);
+    if (!err.empty()) throw Napi::Error::New(env, err);
+    Napi::Array a = Napi::Array::New(env, events.size());
+    for (size_t i = 0; i < events.size(); i++) {
+      Napi::Object e = Napi::Object::New(env);
+      e.Set("deleted", Napi::Boolean::New(env, events[i].deleted));
+      e.Set("link", link_object(env, events[i].link));
+      a.Set(static_cast<uint32_t>(i), e);
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("events", a);
+    o.Set("overflow", Napi::Boolean::New(env, overflow));
+    return o;
+  }
+
+  Napi::Value Dump(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<LinkInfo> links;
+    const std::string err = watch(env).dump(&links);
+    if (!err.empty()) throw Napi::Error::New(env, err);
+    return link_array(env, links);
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const host::LinkWatchStats s = watch(env).stats();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("notifications", Napi::Number::New(env, static_cast<double>(s.notifications)));
+    o.Set("overflows", Napi::Number::New(env, static_cast<double>(s.overflows)));
+    o.Set("dumps", Napi::Number::New(env, static_cast<double>(s.dumps)));
+    return o;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    watch_.reset();
+    return info.Env().Undefined();
+  }
+
+  std::unique_ptr<host::LinkWatch> watch_;
+};
+
+// parseLinkEvents(bytes: Uint8Array) -> {events, overrun, error}: the notification
+// parser on given bytes (tests).
+Napi::Value ParseLinkEvents(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray())
+    throw Napi::TypeError::New(env, "parseLinkEvents(bytes: Uint8Array)");
+  Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
+  std::vector<host::LinkEvent> events;
+  bool overrun = false;
+  const std::string err = host::parse_link_events(data.Data(), data.ByteLength(), &events, &overrun);
+  Napi::Array a = Napi::Array::New(env, events.size());
+  for (size_t i = 0; i < events.size(); i++) {
+    Napi::Object e = Napi::Object::New(env);
+    e.Set("deleted", Napi::Boolean::New(env, events[i].deleted));
+    e.Set("link", link_object(env, events[i].link));
+    a.Set(static_cast<uint32_t>(i), e);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("events", a);
+  o.Set("overrun", Napi::Boolean::New(env, overrun));
+  o.Set("error", err.empty() ? env.Null() : Napi::String::New(env, err));
+  return o;
+}
+
+// threadCpuNs() -> number: CPU time of the calling thread (the JavaScript thread) in
+// nanoseconds, CLOCK_THREAD_CPUTIME_ID (clock_gettime(2)). process.cpuUsage() counts
+// every thread, capture threads included; this isolates what JavaScript itself costs
+// (the dashboard's CPU meter, src/ui/cpu-meter.ts).
+Napi::Value ThreadCpuNs(const Napi::CallbackInfo& info) {
+  struct timespec ts;
+  if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return info.Env().Null();
+  return Napi::Number::New(info.Env(), static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec));
+}
+
 }  // namespace
 
 void RegisterHost(Napi::Env env, Napi::Object exports) {
@@ -179,6 +299,9 @@ void RegisterHost(Napi::Env env, Napi::Object exports) {
   exports.Set("netnsIdentity", Napi::Function::New(env, NetnsIdentity, "netnsIdentity"));
   exports.Set("parseLinkDump", Napi::Function::New(env, ParseLinkDump, "parseLinkDump"));
   exports.Set("readNetFile", Napi::Function::New(env, ReadNetFile, "readNetFile"));
+  exports.Set("parseLinkEvents", Napi::Function::New(env, ParseLinkEvents, "parseLinkEvents"));
+  exports.Set("LinkWatch", LinkWatchWrap::Define(env));
+  exports.Set("threadCpuNs", Napi::Function::New(env, ThreadCpuNs, "threadCpuNs"));
 }
 
 }  // namespace csumtop

@@ -1,17 +1,18 @@
 /**
  * Live capture source: attaches AF_PACKET rings to the interfaces the user selected, in
  * the host's and/or other network namespaces, follows interfaces as they appear and
- * vanish (pod veths come and go), and publishes the native batches as an Observable.
+ * vanish (pod veths come and go; rtnetlink link notifications per namespace, see
+ * src/host/link-watch.ts), and publishes the native batches as an Observable.
  *
  * Interface ids are allocated here, once per (namespace, ifindex, name) and never
  * reused, so the totals of a vanished interface stay attributable to it.
  */
 import { ReplaySubject, Subject, type Observable } from 'rxjs';
 
-import { interfaceRole, listLinks, netnsIdentity, selectInterfaces, type Link } from '../host/links.js';
+import { LinkTable, type LinkTableStats } from '../host/link-watch.js';
+import { interfaceRole, netnsIdentity, selectInterfaces, type Link } from '../host/links.js';
 import type { NativeFlow } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
-import { nativeListLinks } from '../native/host.js';
 import {
   LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, openBadFrameFile, type BadFrameFileStats, type NativeBadFrameFile,
 } from '../native/bad-frame-file.js';
@@ -40,8 +41,13 @@ export interface LiveSourceOptions {
   patterns: string[] | null;
   namespaces: NamespaceSpec[];
   capture: LiveCaptureOptions;
-  /** How often the interface list is read again (ms); new interfaces attach within this. */
+  /** How often link notifications are read (ms); new interfaces attach within this. */
   rescanMs: number;
+  /** Full re-listing of every namespace's links at least this often (ms), in case a
+   * notification was missed; lost notifications (ENOBUFS) re-list at once. Default 60 s. */
+  resyncMs?: number;
+  /** Notification socket buffer in bytes (default 4 MiB); tests make it tiny. */
+  linkRcvbuf?: number;
   /** Capture threads; > 1 spreads each interface over them with PACKET_FANOUT (hash). */
   threads?: number;
   /** -w: bad frames (and --context frames) to a pcap file, written by the capture threads. */
@@ -74,6 +80,10 @@ export class LiveSource implements CaptureSource {
   private readonly byId = new Map<number, CapturedInterface>();
   private nextId = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** The links of every captured namespace, kept current by notifications; by label. */
+  private readonly tables = new Map<string, LinkTable>();
+  /** When an attach failed: scan again then even without a link change (ms). */
+  private retryAt: number | null = null;
   private finals: Array<(b: SourceBatch) => void> = [];
   private stopping = false;
   /** Rescan problems already reported: each is said once, not every second. */
@@ -139,7 +149,8 @@ export class LiveSource implements CaptureSource {
     for (const ns of this.opts.namespaces) {
       let links: Link[];
       try {
-        links = ns.path === null ? listLinks() : nativeListLinks(ns.path, ns.label);
+        this.tableOf(ns).update();
+        links = this.tableOf(ns).links();
       } catch {
         continue; // scan() reports it
       }
@@ -181,6 +192,7 @@ export class LiveSource implements CaptureSource {
   stop(): Promise<SourceBatch | null> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.closeTables();
     if (this.natives.length === 0 || this.stopping) return Promise.resolve(null);
     this.stopping = true;
     const finals = this.natives.map(
@@ -268,19 +280,74 @@ export class LiveSource implements CaptureSource {
   freeze(reason: string): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.closeTables();
     this.warnings.next(`interfaces that appear from now on are not attached: ${reason}`);
   }
 
-  /** Reads every namespace's links, attaches new matches, detaches vanished ones. */
+  private closeTables(): void {
+    for (const t of this.tables.values()) t.close();
+  }
+
+  private tableOf(ns: NamespaceSpec): LinkTable {
+    let t = this.tables.get(ns.label);
+    if (!t) {
+      t = new LinkTable(ns.path, ns.label, {
+        resyncMs: this.opts.resyncMs ?? 60_000,
+        retryMs: Math.max(this.opts.rescanMs, 1000),
+        rcvbuf: this.opts.linkRcvbuf,
+      });
+      this.tables.set(ns.label, t);
+    }
+    return t;
+  }
+
+  /** Statistics of the link notifications, summed over namespaces (tests, benchmarks). */
+  linkWatchStats(): LinkTableStats {
+    const sum: LinkTableStats = { notifications: 0, overflows: 0, dumps: 0, overflowResyncs: 0, periodicResyncs: 0 };
+    for (const t of this.tables.values()) {
+      const s = t.stats();
+      for (const k of Object.keys(sum) as Array<keyof LinkTableStats>) sum[k] += s[k];
+    }
+    return sum;
+  }
+
+  /**
+   * Brings every namespace's links up to date from their notifications, then attaches
+   * new matches and detaches vanished ones. The attach/detach pass runs only when some
+   * namespace's links changed (or a failed attach is due for a retry): with 1000 idle
+   * interfaces a rescan is a non-blocking read per namespace.
+   */
   private scan(initial: boolean): CaptureError[] {
     const errors: CaptureError[] = [];
     const seen = new Set<string>();
     const requested = this.opts.patterns;
     const unmatchedEverywhere = new Map<string, number>();
+    const failed = new Map<string, Error>();
+    let changed = initial;
+    for (const ns of this.opts.namespaces) {
+      try {
+        if (this.tableOf(ns).update()) changed = true;
+      } catch (err) {
+        failed.set(ns.label, err as Error);
+      }
+    }
+    if (this.retryAt !== null && Date.now() >= this.retryAt) changed = true;
+    if (!changed) {
+      for (const err of failed.values()) {
+        const msg = err.message;
+        if (this.reported.has(msg)) continue;
+        this.reported.add(msg);
+        errors.push(new CaptureError(`${msg}; interfaces appearing there are not attached`, 'ECAPTURE'));
+      }
+      return errors;
+    }
+    this.retryAt = null;
     for (const ns of this.opts.namespaces) {
       let links: Link[];
       try {
-        links = ns.path === null ? listLinks() : nativeListLinks(ns.path, ns.label);
+        const err = failed.get(ns.label);
+        if (err) throw err;
+        links = this.tableOf(ns).links();
       } catch (err) {
         // A namespace we cannot read now (gone, or privileges dropped) keeps its
         // interfaces: a vanished device is reported by its socket (EPOLLERR) anyway.
@@ -308,6 +375,7 @@ export class LiveSource implements CaptureSource {
           // An interface that vanished between listing and opening is not an error.
           if (!initial && /No such device|ENODEV/.test(e.message)) continue;
           const msg = `${ns.label}/${link.name}: ${e.message}`;
+          this.retryAt = Date.now() + Math.max(this.opts.rescanMs, 1000);
           if (initial || !this.reported.has(msg)) {
             this.reported.add(msg);
             errors.push(new CaptureError(msg, e.code === 'EPERM' ? 'EPERM' : 'ECAPTURE'));

@@ -17,6 +17,7 @@ import { eventsOf, recordsOf } from '../native/drain.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../output/pcap-frames.js';
 import type { DecodedRecord } from '../output/records.js';
 import type { DashboardUpdate, InterfaceMeta } from '../ui/dashboard-state.js';
+import { dashboardCpu } from '../ui/cpu-meter.js';
 import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.js';
 import type { Options } from './args.js';
 import { interfaceLabel, liveCorrelator } from './live-correlation.js';
@@ -90,13 +91,23 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const pending: string[] = [];
   const warnSub = source.warnings$.subscribe((w) => pending.push(w));
   const extraSub = extra.warnings$?.subscribe((w) => pending.push(w));
+  // Link type per interface id (ids are never reused, a kind never changes): looked up
+  // once, not by walking every interface for each bad frame (1000 interfaces, up to
+  // thousands of records a batch).
+  const linktypes = new Map<number, number>();
+  const linktypeOf = (id: number): number => {
+    let t = linktypes.get(id);
+    if (t === undefined) {
+      for (const i of source.interfaces()) linktypes.set(i.id, i.kind !== null && RAW_IP_KINDS.has(i.kind) ? LINKTYPE_RAW : LINKTYPE_ETHERNET);
+      t = linktypes.get(id) ?? LINKTYPE_ETHERNET;
+    }
+    return t;
+  };
   const batchSub = source.batches$.subscribe((b) => {
     state.apply(b);
     correlator.add(b.events, b.records, b.engine);
-    keepRecent(recent, b.records, labelOf, (id) => {
-      const kind = source.interfaces().find((i) => i.id === id)?.kind ?? null;
-      return kind !== null && RAW_IP_KINDS.has(kind) ? LINKTYPE_RAW : LINKTYPE_ETHERNET;
-    });
+    // Keeping the recent bad frames for `w` is the dashboard's own work too.
+    if (b.records.length > 0) dashboardCpu.measure(() => keepRecent(recent, b.records, labelOf, linktypeOf));
   });
   if (source.capabilities.guessesOffload) {
     pending.push(`backend ${source.capabilities.backend} has no kernel checksum status: "pending" is a guess (the field held exactly the pseudo-header sum)`);
@@ -113,8 +124,10 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const tick = (): void => {
     for (const w of pending.splice(0)) warnings.next(w);
     const nowMs = Date.now();
+    // The correlation tick runs in every mode (text, JSON, metrics); what follows is the
+    // dashboard's own work, with the reducer and the paint it triggers.
     const snapshot = correlator.tick(nowMs * 1e6);
-    updates.next({ snapshot, interfaces: metas(), captureDrops: state.totalDrops(), nowMs });
+    dashboardCpu.measure(() => updates.next({ snapshot, interfaces: metas(), captureDrops: state.totalDrops(), nowMs }));
   };
   const timer = setInterval(tick, opts.interval * 1000);
   extra.started?.();

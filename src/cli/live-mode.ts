@@ -55,7 +55,10 @@ export function createSource(opts: Options, specs: NamespaceSpec[]): CaptureSour
       : new LiveSource({
           patterns: opts.interfaces,
           namespaces: specs,
-          rescanMs: 1000,
+          // Link notifications (rtnetlink) are read this often: a non-blocking read per
+          // namespace when nothing changed, so new pod interfaces attach within 250 ms.
+          rescanMs: 250,
+          resyncMs: 60_000,
           threads: opts.threads,
           capture: {
             batchMs: opts.batchMs,

@@ -89,7 +89,42 @@ export interface LinkDumpParse {
  * (net/ipv6/proc.c snmp6_seq_show). */
 export type NetFileName = 'snmp' | 'snmp6' | 'netstat';
 
+/** One RTNLGRP_LINK notification: RTM_NEWLINK (added or changed; the whole link, with
+ * driver and features read when it arrived) or RTM_DELLINK (gone). */
+export interface LinkEvent {
+  deleted: boolean;
+  link: Link;
+}
+
+/** What LinkWatch.poll() received since the last call. */
+export interface LinkPoll {
+  events: LinkEvent[];
+  /** Notifications were lost (ENOBUFS: the socket buffer was full, netlink(7)): the
+   * caller must list every link again (dump()). */
+  overflow: boolean;
+}
+
+export interface LinkWatchStats {
+  notifications: number;
+  overflows: number;
+  dumps: number;
+}
+
+/** rtnetlink link notifications of one namespace (native/host/link_watch.h). */
+export interface NativeLinkWatch {
+  /** Pending notifications, never blocks. */
+  poll(): LinkPoll;
+  /** Every link (RTM_GETLINK dump + ethtool), on sockets opened in the namespace. */
+  dump(): Link[];
+  stats(): LinkWatchStats;
+  /** Closes the sockets; idempotent. Any later call throws. */
+  close(): void;
+}
+
 interface HostAddon {
+  threadCpuNs(): number | null;
+  LinkWatch: new (netnsPath?: string, label?: string, rcvbuf?: number) => NativeLinkWatch;
+  parseLinkEvents(bytes: Uint8Array): { events: LinkEvent[]; overrun: boolean; error: string | null };
   listLinks(netnsPath?: string, label?: string): Link[];
   netnsIdentity(path: string, label?: string): string;
   parseLinkDump(bytes: Uint8Array): LinkDumpParse;
@@ -125,4 +160,26 @@ export function parseLinkDump(bytes: Uint8Array): LinkDumpParse {
  */
 export function nativeReadNetFile(netnsPath: string | undefined, name: NetFileName, label?: string): string | null {
   return addon().readNetFile(netnsPath, name, label);
+}
+
+/**
+ * Opens an rtnetlink link watch in the namespace at `netnsPath` (the current one when
+ * absent): the sockets are created inside it, so reading them later needs neither setns
+ * nor privileges. `rcvbuf` sizes the notification buffer in bytes (default 4 MiB; tests
+ * make it tiny to provoke an overflow). Throws the namespace errors of nativeListLinks.
+ */
+export function nativeLinkWatch(netnsPath?: string, label?: string, rcvbuf?: number): NativeLinkWatch {
+  const A = addon().LinkWatch;
+  return new A(netnsPath, label, rcvbuf);
+}
+
+/** Runs the RTNLGRP_LINK notification parser on bytes (no system calls). */
+export function parseLinkEvents(bytes: Uint8Array): { events: LinkEvent[]; overrun: boolean; error: string | null } {
+  return addon().parseLinkEvents(bytes);
+}
+
+/** CPU time of the JavaScript thread in ns (CLOCK_THREAD_CPUTIME_ID); null if the
+ * clock cannot be read. Unlike process.cpuUsage() it excludes the capture threads. */
+export function nativeThreadCpuNs(): number | null {
+  return addon().threadCpuNs();
 }

@@ -15,6 +15,7 @@
  */
 import blessed from 'blessed';
 
+import { dashboardCpu } from './cpu-meter.js';
 import { releaseDeadTerminalAtExit } from './dead-terminal.js';
 import { initialState, reduce, type Action, type DashboardState, type DashboardUpdate, type Effect, type KeyEvent, type RunInfo } from './dashboard-state.js';
 import { renderDashboard, type Line, type Tone } from './format.js';
@@ -233,7 +234,7 @@ export class DashboardScreen {
 
   /** A new interval's data: stored now, painted at the next tick (never per packet). */
   push(update: DashboardUpdate): void {
-    this.dispatch({ type: 'update', update });
+    dashboardCpu.measure(() => this.dispatch({ type: 'update', update }));
   }
 
   warn(text: string): void {
@@ -260,6 +261,10 @@ export class DashboardScreen {
   }
 
   private key(ch: string | undefined, key: { full?: string; name?: string } | undefined): void {
+    dashboardCpu.measure(() => this.keyNow(ch, key));
+  }
+
+  private keyNow(ch: string | undefined, key: { full?: string; name?: string } | undefined): void {
     const name = key?.full ?? key?.name ?? '';
     // blessed reports a carriage return twice, as 'enter' and then as 'return': one is enough.
     if (name === 'return') return;
@@ -277,6 +282,10 @@ export class DashboardScreen {
   }
 
   draw(): void {
+    dashboardCpu.measure(() => this.drawNow());
+  }
+
+  private drawNow(): void {
     if (this.destroyed) return;
     this.lastDrawMs = Date.now();
     if (this.opts.dumb) return this.drawDumb();

@@ -1,0 +1,106 @@
+/**
+ * The rtnetlink link-notification parser (native/host/links.cc parse_link_events) on
+ * synthetic datagrams: what the kernel sends to RTNLGRP_LINK (include/uapi/linux/
+ * rtnetlink.h RTM_NEWLINK/RTM_DELLINK, struct ifinfomsg), the bridge's AF_BRIDGE port
+ * notifications that share the group, and malformed input. No system calls.
+ */
+import assert from 'node:assert/strict';
+import * as os from 'node:os';
+import { test } from 'node:test';
+
+import { parseLinkEvents } from '../../src/native/host.js';
+
+const LE = os.endianness() === 'LE';
+function u16(v: number): Buffer {
+  const b = Buffer.alloc(2);
+  if (LE) b.writeUInt16LE(v);
+  else b.writeUInt16BE(v);
+  return b;
+}
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  if (LE) b.writeUInt32LE(v >>> 0);
+  else b.writeUInt32BE(v >>> 0);
+  return b;
+}
+function attr(type: number, payload: Buffer): Buffer {
+  const len = 4 + payload.length;
+  const out = Buffer.alloc((len + 3) & ~3);
+  u16(len).copy(out, 0);
+  u16(type).copy(out, 2);
+  payload.copy(out, 4);
+  return out;
+}
+const str = (s: string): Buffer => Buffer.from(s + '\0');
+function nlmsg(type: number, payload: Buffer): Buffer {
+  return Buffer.concat([u32(16 + payload.length), u16(type), u16(0), u32(0), u32(0), payload]);
+}
+/** struct ifinfomsg: family u8, pad u8, type u16, index s32, flags u32, change u32. */
+function ifinfomsg(family: number, index: number, flags: number): Buffer {
+  return Buffer.concat([Buffer.from([family, 0]), u16(1), u32(index), u32(flags), u32(0)]);
+}
+const RTM_NEWLINK = 16;
+const RTM_DELLINK = 17;
+const RTM_NEWADDR = 20;
+const NLMSG_OVERRUN = 4;
+const AF_UNSPEC = 0;
+const AF_BRIDGE = 7;
+const IFLA_IFNAME = 3;
+const IFLA_MTU = 4;
+const IFF_UP = 1;
+
+function link(type: number, family: number, index: number, name: string, flags = IFF_UP): Buffer {
+  return nlmsg(type, Buffer.concat([ifinfomsg(family, index, flags), attr(IFLA_IFNAME, str(name)), attr(IFLA_MTU, u32(1500))]));
+}
+
+test('RTM_NEWLINK and RTM_DELLINK become events in order, with the link they describe', () => {
+  const bytes = Buffer.concat([link(RTM_NEWLINK, AF_UNSPEC, 7, 'veth7'), link(RTM_DELLINK, AF_UNSPEC, 5, 'veth5', 0)]);
+  const r = parseLinkEvents(bytes);
+  assert.equal(r.error, null);
+  assert.equal(r.overrun, false);
+  assert.deepEqual(
+    r.events.map((e) => [e.deleted, e.link.ifindex, e.link.name, e.link.up, e.link.mtu]),
+    [
+      [false, 7, 'veth7', true, 1500],
+      [true, 5, 'veth5', false, 1500],
+    ],
+  );
+});
+
+test('AF_BRIDGE notifications (a port leaving a bridge) and other message types are not link events', () => {
+  // net/bridge/br_netlink.c br_ifinfo_notify(): RTM_DELLINK with ifi_family AF_BRIDGE when
+  // a port leaves its bridge; the link itself is still there.
+  const bytes = Buffer.concat([
+    link(RTM_DELLINK, AF_BRIDGE, 4, 'veth4'),
+    link(RTM_NEWLINK, AF_BRIDGE, 4, 'veth4'),
+    nlmsg(RTM_NEWADDR, Buffer.alloc(8)),
+    link(RTM_NEWLINK, AF_UNSPEC, 9, 'eth9'),
+  ]);
+  const r = parseLinkEvents(bytes);
+  assert.equal(r.error, null);
+  assert.deepEqual(r.events.map((e) => [e.deleted, e.link.name]), [[false, 'eth9']]);
+});
+
+test('NLMSG_OVERRUN sets overrun; malformed messages give an error, never a crash', () => {
+  const over = parseLinkEvents(Buffer.concat([nlmsg(NLMSG_OVERRUN, Buffer.alloc(0)), link(RTM_NEWLINK, AF_UNSPEC, 2, 'a')]));
+  assert.equal(over.overrun, true);
+  assert.equal(over.events.length, 1);
+
+  const short = parseLinkEvents(nlmsg(RTM_DELLINK, Buffer.alloc(8)));
+  assert.match(short.error ?? '', /shorter than struct ifinfomsg/);
+
+  const good = link(RTM_NEWLINK, AF_UNSPEC, 3, 'ok');
+  const truncated = parseLinkEvents(Buffer.concat([good, good.subarray(0, 20)]));
+  assert.match(truncated.error ?? '', /out of bounds|truncated/);
+  assert.deepEqual(truncated.events.map((e) => e.link.name), ['ok'], 'events before the bad message are kept');
+
+  const badAttr = Buffer.from(good);
+  u16(200).copy(badAttr, 32); // IFLA_IFNAME's nla_len past the end
+  assert.match(parseLinkEvents(badAttr).error ?? '', /malformed attribute/);
+
+  // Every prefix of a valid datagram: an error or events, no exception.
+  for (let n = 0; n <= good.length; n++) {
+    const r = parseLinkEvents(good.subarray(0, n));
+    assert.ok(r.error !== null || r.events.length <= 1);
+  }
+});
