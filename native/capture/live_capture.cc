@@ -268,7 +268,10 @@ void LiveCapture::run() {
     }
     if (stopping) break;
   }
-  for (auto& f : ifaces_) f->ring.close();
+  std::vector<PacketRing*> rings;
+  rings.reserve(ifaces_.size());
+  for (auto& f : ifaces_) rings.push_back(&f->ring);
+  close_rings(rings);
   ifaces_.clear();
 }
 

@@ -3,6 +3,9 @@
 // PACKET_VNET_HDR and PACKET_VERSION before PACKET_RX_RING, bind after the ring.
 #include "capture/packet_ring.h"
 
+#include <algorithm>
+#include <thread>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_ether.h>
@@ -10,6 +13,9 @@
 #include <net/if.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+
+#include <algorithm>
+#include <thread>
 #include <unistd.h>
 
 #include <cstring>
@@ -233,6 +239,31 @@ bool PacketRing::stats(RingStats* out, std::string* err) {
   total_.freezes += st.tp_freeze_q_cnt;
   *out = total_;
   return true;
+}
+
+void close_rings(const std::vector<PacketRing*>& rings) {
+  constexpr size_t kPerThread = 16;
+  constexpr size_t kMaxThreads = 64;
+  if (rings.size() <= kPerThread) {
+    for (PacketRing* r : rings) r->close();
+    return;
+  }
+  const size_t n = std::min(kMaxThreads, (rings.size() + kPerThread - 1) / kPerThread);
+  std::vector<std::thread> threads;
+  threads.reserve(n);
+  size_t started = 0;
+  try {
+    for (; started < n; started++) {
+      threads.emplace_back([&rings, started, n] {
+        for (size_t k = started; k < rings.size(); k += n) rings[k]->close();
+      });
+    }
+  } catch (...) {
+    // No thread for the stride `started` and above: close those here.
+    for (size_t s = started; s < n; s++)
+      for (size_t k = s; k < rings.size(); k += n) rings[k]->close();
+  }
+  for (std::thread& t : threads) t.join();
 }
 
 }  // namespace csumtop
