@@ -224,6 +224,7 @@ export class LiveSource implements CaptureSource {
       recordsDropped: b.recordsDropped,
       events: eventsOf(b),
       wallNs: Date.now() * 1e6,
+      badFlowTable: { kept: b.badFlows, evicted: b.badFlowsEvicted },
     };
     this.subject.next(batch);
     const done = this.stopping ? this.finals[engine] : undefined;

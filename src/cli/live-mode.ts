@@ -173,7 +173,7 @@ async function capture(
   if (failed !== null) return failed;
 
   const L0 = nativeLayout();
-  const correlator = liveCorrelator(source, state, specs, L0, opts.maxFlows);
+  const correlator = liveCorrelator(source, state, specs, L0, opts.maxFlows, opts.backend === 'libpcap' ? 1 : opts.threads);
   const shown = new Map<string, Finding>();
   /** --json: a finding line when a finding appears, changes severity, or clears. */
   const findingLines = (snap: CorrelationSnapshot): void => {
@@ -259,7 +259,7 @@ async function capture(
         type: 'correlation', version: JSON_LINES_VERSION, time: snap.time,
         peers: snap.peers, dns: { ...snap.dns, unansweredList: snap.dns.unansweredList.slice(0, 10) },
         syn: { ...snap.syn, slowList: snap.syn.slowList.slice(0, 10) }, kernel: snap.kernel,
-        flowsEvicted: snap.flowsEvicted, eventsDropped: snap.eventsDropped,
+        flowsEvicted: snap.flowsEvicted, eventsDropped: snap.eventsDropped, tables: snap.tables,
       }));
     }
     if (!opts.json) {
@@ -386,7 +386,8 @@ async function capture(
       })),
       counters: state.flat(ids),
       flows,
-      flowsEvicted: 0,
+      // The native tables' (capture threads'): their flows are the report's flows.
+      flowsEvicted: state.badFlows().evicted,
       badFrames: opts.list ? listed.map((r) => ({ ...r, iface: indexOf.get(r.iface) ?? r.iface })) : null,
       live: true,
       correlation: finalSnap,

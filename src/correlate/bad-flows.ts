@@ -4,7 +4,7 @@
  * and the JSON lines show, each with its latest frame as a sample (bytes and checksum
  * offsets for the hex dump). Bounded; the least recently seen flow goes first.
  */
-import type { BadFlowView } from '../model/correlation.js';
+import type { BadFlowView, TableUse } from '../model/correlation.js';
 import type { DecodedRecord } from '../output/records.js';
 import { formatTimeNs } from '../model/addr.js';
 import type { InterfaceDirectory } from './context.js';
@@ -72,5 +72,9 @@ export class BadFlowTracker {
 
   clear(): void {
     this.flows.clear();
+  }
+
+  tableUse(): TableUse {
+    return { size: this.flows.size, cap: this.maxFlows, evicted: this.evicted };
   }
 }

@@ -4,7 +4,7 @@
  * least recently is evicted and counted. Keys are the native 53-bit flow keys, so a
  * packet costs one Map lookup and no string.
  */
-import type { CarrierFlow } from '../model/correlation.js';
+import type { CarrierFlow, TableUse } from '../model/correlation.js';
 import type { EventBatch } from '../native/events.js';
 import type { EventFlags } from '../native/events.js';
 import { isoOf, type InterfaceDirectory } from './context.js';
@@ -85,6 +85,10 @@ export class CarrierFlowTable {
 
   get size(): number {
     return this.flows.size;
+  }
+
+  tableUse(): TableUse {
+    return { size: this.flows.size, cap: this.maxFlows, evicted: this.evicted };
   }
 
   /** The `limit` flows with the most bad carriers, then the most packets. */

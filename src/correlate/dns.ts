@@ -6,9 +6,10 @@
  * retransmission carries a new IPv4 id. An answer inside a carrier with a bad checksum
  * does not count as answered: the client's kernel drops that carrier.
  */
-import type { DnsSummary, DnsTransaction } from '../model/correlation.js';
+import type { DnsSummary, DnsTransaction, TableUse } from '../model/correlation.js';
 import type { EventBatch, EventFlags } from '../native/events.js';
 import { isoOf, type InterfaceDirectory } from './context.js';
+import { MAX_COPIES } from './limits.js';
 import { attribute, isBad } from './symptoms.js';
 
 // RFC 1035 3.2.2 and the IANA registry, for the common ones; others print as numbers.
@@ -82,7 +83,8 @@ export class DnsTracker {
       const last = this.lastUnanswered.get(nameKey);
       if (last !== undefined && ts - last < 30e9) this.s.retries++;
     } else if (!t.copies.has(match)) {
-      t.copies.add(match);
+      // Bounded: a flood of copies (same id, new IPv4 ids) must not grow one entry.
+      if (t.copies.size < MAX_COPIES) t.copies.add(match);
       t.view.queries++;
       this.s.retries++;
     }
@@ -127,6 +129,11 @@ export class DnsTracker {
 
   flush(): void {
     this.advance(Number.POSITIVE_INFINITY);
+  }
+
+  /** Open queries: evicted counts the queries not tracked because the table was full. */
+  tableUse(): TableUse {
+    return { size: this.open.size, cap: this.opts.maxTransactions, evicted: this.evicted };
   }
 
   summary(): DnsSummary {

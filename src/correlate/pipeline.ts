@@ -10,7 +10,7 @@
  */
 import { defer, filter, map, type Observable, type OperatorFunction } from 'rxjs';
 
-import type { CorrelationSnapshot } from '../model/correlation.js';
+import type { CorrelationSnapshot, TableUse } from '../model/correlation.js';
 import type { DecodedRecord } from '../output/records.js';
 import type { NativeLayout } from '../native/analyzer.js';
 import type { EventBatch } from '../native/events.js';
@@ -21,6 +21,7 @@ import { CarrierFlowTable } from './carrier-flows.js';
 import { isoOf, type InterfaceDirectory } from './context.js';
 import { DnsTracker } from './dns.js';
 import type { KernelCounterTracker } from './kernel.js';
+import { correlationLimits } from './limits.js';
 import { CarrierMatcher } from './matcher.js';
 import { RateTracker, type CounterSample } from './rates.js';
 import { SynTracker } from './syn.js';
@@ -47,7 +48,10 @@ export interface PipelineContext {
   facts: DiagnosisFacts;
   live: boolean;
   guessesOffload: boolean;
+  /** --max-flows: caps every per-flow table (src/correlate/limits.ts). */
   maxFlows: number;
+  /** Live: the native bad-flow tables (summed over capture threads). */
+  nativeBadFlows?: () => TableUse;
   /** Carrier/overlay match window (default 1 s). */
   matchWindowNs?: number;
   dnsTimeoutNs?: number;
@@ -64,7 +68,7 @@ export class Correlator {
   private readonly matcher: CarrierMatcher;
   private readonly dns: DnsTracker;
   private readonly syn: SynTracker;
-  private readonly bad = new BadFlowTracker();
+  private readonly bad: BadFlowTracker;
   private readonly findings: FindingTracker;
   private readonly badReceived = new Map<number, number>();
   /** Cumulative drop counts per capture thread (each batch carries its thread's). */
@@ -73,11 +77,13 @@ export class Correlator {
 
   constructor(private readonly ctx: PipelineContext) {
     const F = ctx.layout.event.flagBits;
+    const caps = correlationLimits(ctx.maxFlows);
     this.rates = new RateTracker(ctx.layout);
-    this.flows = new CarrierFlowTable(ctx.maxFlows, F);
-    this.matcher = new CarrierMatcher(F, { windowNs: ctx.matchWindowNs ?? 1e9, maxPending: 262144 });
-    this.dns = new DnsTracker(F, { timeoutNs: ctx.dnsTimeoutNs ?? 5e9, maxTransactions: 65536, maxListed: 100 });
-    this.syn = new SynTracker(F, { timeoutNs: ctx.synTimeoutNs ?? 3.5e9, maxAttempts: 65536, maxListed: 100 });
+    this.flows = new CarrierFlowTable(caps.carrierFlows, F);
+    this.bad = new BadFlowTracker(caps.badFlowView);
+    this.matcher = new CarrierMatcher(F, { windowNs: ctx.matchWindowNs ?? 1e9, maxPending: caps.pending, maxPeers: caps.peers });
+    this.dns = new DnsTracker(F, { timeoutNs: ctx.dnsTimeoutNs ?? 5e9, maxTransactions: caps.dnsTransactions, maxListed: 100 });
+    this.syn = new SynTracker(F, { timeoutNs: ctx.synTimeoutNs ?? 3.5e9, maxAttempts: caps.synAttempts, maxListed: 100 });
     this.findings = new FindingTracker(ctx.holdNs ?? 10e9);
   }
 
@@ -181,10 +187,24 @@ export class Correlator {
       badFlows: this.bad.top(200),
       flowsEvicted: this.flows.evicted,
       eventsDropped: [...this.droppedByEngine.values()].reduce((a, b) => a + b, 0) + this.matcher.overflow,
+      tables: this.tableUse(),
       dns,
       syn,
       kernel,
       findings: final ? this.findings.all() : active,
+    };
+  }
+
+  private tableUse(): NonNullable<CorrelationSnapshot['tables']> {
+    const m = this.matcher.tableUse();
+    return {
+      ...(this.ctx.nativeBadFlows ? { badFlows: this.ctx.nativeBadFlows() } : {}),
+      carrierFlows: this.flows.tableUse(),
+      badFlowView: this.bad.tableUse(),
+      peers: m.peers,
+      dnsTransactions: this.dns.tableUse(),
+      synAttempts: this.syn.tableUse(),
+      matcherPending: m.pending,
     };
   }
 
