@@ -1,34 +1,36 @@
 /**
  * Per-flow aggregates that tie each VXLAN/Geneve carrier to its inner flow, in a table
  * bounded by `maxFlows` (architecture.md, "Bounded everything"): when full, the flow seen
- * least recently is evicted and counted. Keys are the native 53-bit flow keys, so a
- * packet costs one Map lookup and no string.
+ * least recently is evicted and counted (LruMap, O(1)). Keys are the native 53-bit flow
+ * keys, so a packet costs one Map lookup and no string.
  */
 import type { CarrierFlow, TableUse } from '../model/correlation.js';
 import type { EventBatch } from '../native/events.js';
 import type { EventFlags } from '../native/events.js';
 import { isoOf, type InterfaceDirectory } from './context.js';
+import { LruMap } from './lru.js';
 
 interface FlowAgg {
   view: CarrierFlow;
   firstNs: number;
   lastNs: number;
-  /** Batch number of the last touch: a flow is moved to the young end once per batch. */
-  touched: number;
 }
 
 export class CarrierFlowTable {
-  private readonly flows = new Map<number, FlowAgg>();
-  private batch = 0;
-  evicted = 0;
+  private readonly flows: LruMap<number, FlowAgg>;
 
   constructor(
     private readonly maxFlows: number,
     private readonly F: EventFlags,
-  ) {}
+  ) {
+    this.flows = new LruMap(maxFlows);
+  }
+
+  get evicted(): number {
+    return this.flows.evicted;
+  }
 
   add(ev: EventBatch, dir: InterfaceDirectory): void {
-    this.batch++;
     const F = this.F;
     for (let i = 0; i < ev.count; i++) {
       const flags = ev.flags(i);
@@ -56,15 +58,8 @@ export class CarrierFlowTable {
           },
           firstNs: ts,
           lastNs: ts,
-          touched: this.batch,
         };
         this.flows.set(key, f);
-        if (this.flows.size > this.maxFlows) this.evictOldest();
-      } else if (f.touched !== this.batch) {
-        // Map order is insertion order: re-inserting makes it the youngest.
-        this.flows.delete(key);
-        this.flows.set(key, f);
-        f.touched = this.batch;
       }
       f.view.packets++;
       f.view.bytes += ev.wirelen(i);
@@ -72,14 +67,6 @@ export class CarrierFlowTable {
       if (flags & F.badInner) f.view.badInner++;
       if (f.view.dnsName === null && flags & F.dnsQuery) f.view.dnsName = ev.dnsName(i);
       if (ts > f.lastNs) f.lastNs = ts;
-    }
-  }
-
-  private evictOldest(): void {
-    const oldest = this.flows.keys().next();
-    if (!oldest.done) {
-      this.flows.delete(oldest.value);
-      this.evicted++;
     }
   }
 
