@@ -17,6 +17,7 @@ import { nativeLayout } from '../native/analyzer.js';
 import type { DecodedRecord } from '../output/records.js';
 import { badFrameReport, buildReport, checksumRows, type ToolInfo } from '../output/report.js';
 import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
+import { LineQueue, MAX_QUEUED_OUTPUT } from '../output/line-queue.js';
 import { renderText } from '../output/text-report.js';
 import type { LiveMetrics } from '../output/metrics/live.js';
 import type { Options } from './args.js';
@@ -188,11 +189,10 @@ async function capture(
   };
   const listed: DecodedRecord[] = [];
   let notListed = 0;
-  let pending: Promise<void> = Promise.resolve();
-  // Output in order, never dropped: each write waits for the previous one.
-  const emit = (text: string): void => {
-    pending = pending.then(() => io.out(text));
-  };
+  // Output in order; only per-frame `bad` lines may be dropped (counted) when the reader
+  // falls behind, so memory stays bounded (src/output/line-queue.ts).
+  const output = new LineQueue(io.out, MAX_QUEUED_OUTPUT);
+  const emit = (text: string): void => output.line(text);
   const namesById = (): string[] => {
     const names: string[] = [];
     for (const i of source.interfaces()) names[i.id] = interfaceLabel(i);
@@ -235,7 +235,7 @@ async function capture(
     if (b.records.length === 0) return;
     const names = namesById();
     for (const r of b.records) {
-      if (opts.json) emit(jsonLine({ type: 'bad', version: JSON_LINES_VERSION, ...badFrameReport(r, names) }));
+      if (opts.json) output.sample(jsonLine({ type: 'bad', version: JSON_LINES_VERSION, ...badFrameReport(r, names) }));
       if (opts.list) {
         if (listed.length < MAX_LISTED) listed.push(r);
         else notListed++;
@@ -346,6 +346,7 @@ async function capture(
     warnings.push(`the kernel dropped ${state.totalDrops()} frames because a capture ring was full: counts are a lower bound (raise --ring-mb)`);
   }
   if (notListed > 0) warnings.push(`${notListed} bad frames were not listed (more than ${MAX_LISTED})`);
+  if (output.dropped > 0) warnings.push(`${output.dropped} bad lines were not printed because the reader of standard output fell behind (their frames are counted)`);
   if (state.recordsDropped > 0) warnings.push(`${state.recordsDropped} bad frames were counted but not reported one by one (batch full)`);
   const frames = ids.reduce((s, id) => s + state.countersOf(id)[L.slots.frames], 0);
   const doc: ReportDocument = buildReport(
@@ -407,7 +408,7 @@ async function capture(
     };
     if (written.errors > 0) doc.source.warnings.push(`-w: ${written.errors} write errors, ${written.notWritten} frames not written; first: ${written.firstError}`);
   }
-  await pending;
+  await output.drained();
   source.complete();
   if (opts.json) await io.out(jsonLine({ type: 'report', ...doc }));
   else await io.out(renderText(doc, { maxFlows: opts.top }));
