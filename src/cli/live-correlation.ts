@@ -49,6 +49,7 @@ export function liveCorrelator(source: CaptureSource, state: LiveState, specs: N
       txChecksumOffload: i.txChecksumOffload,
       vxlan: i.vxlan ? { port: i.vxlan.port, udpCsum: i.vxlan.udpCsum } : null,
       captureDrops: state.ringOf(i.id).drops,
+      attached: i.attached,
     }));
   kernel.sample(); // the baseline: "since start" means since now
   return new Correlator({

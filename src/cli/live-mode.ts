@@ -245,6 +245,7 @@ async function capture(
 
   // Once per interval: stats lines (--json) and interface events.
   const L = nativeLayout();
+  const finalStats = new Set<number>();
   let previous = state.snapshot();
   let previousAt = process.hrtime.bigint();
   const tick = setInterval(() => {
@@ -275,6 +276,12 @@ async function capture(
     const seconds = Number(now - previousAt) / 1e9;
     const time = nowIso();
     for (const i of source.interfaces()) {
+      // A vanished interface gets one last stats line with its final totals, then none
+      // (a node's pod veths come and go: the stream follows the ones that exist).
+      if (!i.attached) {
+        if (finalStats.has(i.id)) continue;
+        finalStats.add(i.id);
+      }
       const c = state.countersOf(i.id);
       const p = previous.get(i.id) ?? new Float64Array(L.counterStride);
       const rate = (slot: number): number => Math.round(((c[slot] - p[slot]) / seconds) * 10) / 10;

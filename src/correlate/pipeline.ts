@@ -38,7 +38,18 @@ export interface PipelineInterface {
   txChecksumOffload: boolean | null;
   vxlan: { port: number | null; udpCsum: boolean | null } | null;
   captureDrops: number;
+  /** Live: false once the interface vanished (its totals stay; rates end, see RATES_AFTER_DETACH_NS). */
+  attached?: boolean;
 }
+
+/**
+ * How long a vanished interface keeps its rate windows (and its dashboard row): its 60 s
+ * sparkline drains to zero, then it is dropped, so per-tick work and memory follow the
+ * interfaces that exist, not every pod veth ever seen (measured by test/lab/soak.test.ts:
+ * with a veth pair and a VXLAN device created and deleted every 3 s, RSS grew ~200 KB
+ * per vanished interface while all of them were kept).
+ */
+export const RATES_AFTER_DETACH_NS = 60e9;
 
 export interface PipelineContext {
   layout: NativeLayout;
@@ -74,6 +85,9 @@ export class Correlator {
   /** Cumulative drop counts per capture thread (each batch carries its thread's). */
   private readonly droppedByEngine = new Map<number, number>();
   private lastNs = 0;
+  /** When each vanished interface was first seen detached (tick time); ids past the window go to ratesEnded. */
+  private readonly detachedAt = new Map<number, number>();
+  private readonly ratesEnded = new Set<number>();
 
   constructor(private readonly ctx: PipelineContext) {
     const F = ctx.layout.event.flagBits;
@@ -161,7 +175,7 @@ export class Correlator {
       this.syn.advance(nowNs);
     }
     const ifaces = this.ctx.interfaces();
-    const samples: CounterSample[] = ifaces.map((i) => ({ id: i.id, label: i.label, namespace: i.namespace, counters: this.ctx.counters(i.id) }));
+    const samples: CounterSample[] = this.withRates(ifaces, nowNs).map((i) => ({ id: i.id, label: i.label, namespace: i.namespace, counters: this.ctx.counters(i.id) }));
     const rates = this.rates.update({ second: Math.floor(nowNs / 1e9), samples });
     const kernel = this.ctx.kernel ? this.ctx.kernel.sample() : [];
     const peers = this.matcher.snapshot();
@@ -193,6 +207,23 @@ export class Correlator {
       kernel,
       findings: final ? this.findings.all() : active,
     };
+  }
+
+  /** Interfaces that get rate windows: attached ones, and vanished ones for RATES_AFTER_DETACH_NS. */
+  private withRates(ifaces: PipelineInterface[], nowNs: number): PipelineInterface[] {
+    return ifaces.filter((i) => {
+      if (i.attached !== false) return true;
+      if (this.ratesEnded.has(i.id)) return false;
+      const since = this.detachedAt.get(i.id);
+      if (since === undefined) {
+        this.detachedAt.set(i.id, nowNs);
+        return true;
+      }
+      if (nowNs - since < RATES_AFTER_DETACH_NS) return true;
+      this.detachedAt.delete(i.id);
+      this.ratesEnded.add(i.id);
+      return false;
+    });
   }
 
   private tableUse(): NonNullable<CorrelationSnapshot['tables']> {
