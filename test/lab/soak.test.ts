@@ -12,14 +12,15 @@
  * RSS (VmRSS) and open descriptors (/proc/PID/fd) are sampled every second.
  *
  * Asserted:
- *   - resident memory grows less than 5% from the end of warm-up to the end. Warm-up is
- *     the first 30%: the tables reach their caps within seconds, SYN attempts stay 130 s
- *     at most but their table is capped, the rate windows are fixed arrays; what is left
- *     is V8 settling its heap size after its first full collections. Growth compares the
- *     median of the settled samples (taken when a churn cycle's devices are gone: while
- *     attached, their rings add --ring-mb each) in the 10% after warm-up with the median
- *     of those in the last 10% (a single sample sits anywhere on the collector's
- *     saw-tooth);
+ *   - resident memory grows less than 5% after warm-up. Warm-up is the first 40%: the
+ *     tables reach their caps within seconds (2,000 new flows/s, cap 4096), SYN attempts
+ *     stay 130 s at most but their table is capped, the rate windows are fixed arrays;
+ *     what takes longest is V8 growing its old generation over its first full
+ *     collections (measured: the post-collection floor settled after ~100 s of 180).
+ *     Only settled samples count (taken when a churn cycle's devices are gone: while
+ *     attached, their rings add --ring-mb each), and since RSS is a collector saw-tooth
+ *     (~30 s, ~50 MiB here) the two halves after warm-up are compared by their peaks
+ *     and by their floors;
  *   - descriptors flat: the count sampled after each churn cycle has settled (devices
  *     deleted and detached) is the same in every cycle after warm-up;
  *   - the flow tables end at their caps with evictions counted, capture drops reported.
@@ -42,7 +43,7 @@ const SECONDS = Number(process.env.CSUMTOP_SOAK_SECONDS ?? 180);
 const CAP = 4096;
 const NEW_FLOWS_PPS = 2000;
 const CHURN_MS = 3000;
-const WARMUP = 0.3;
+const WARMUP = 0.4;
 
 /** Valid carriers of three sizes (as bench/live.ts), repeating: the load. */
 function loadConfig(macs: Lab['macs']): string {
@@ -182,17 +183,23 @@ test(`soak: ${SECONDS} s at half the maximum rate with interface churn: RSS grow
     assert.ok(doc, `no report: exit ${code}; ${show()}`);
     process.stderr.write(`soak: ${show()}\n`);
 
-    // Memory: median after warm-up vs median at the end.
-    const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    // Memory: RSS follows V8's collector, a saw-tooth of ~30 s and ~50 MiB here, so
+    // single samples or short windows compare phases, not memory. The two halves of the
+    // time after warm-up each span more than one period: their peaks (most memory ever
+    // held) and floors (what survives a full collection) must both grow less than 5%.
     const span = SECONDS * 1000;
-    // Settled samples only: while a cycle's devices are attached their rings (--ring-mb
-    // each) are mapped, 48 MiB more here, and given back when they are detached.
-    const early = settled.filter((s) => s.t >= WARMUP * span && s.t < (WARMUP + 0.1) * span).map((s) => s.rssKb);
-    const late = settled.filter((s) => s.t >= 0.9 * span).map((s) => s.rssKb);
-    assert.ok(early.length >= 3 && late.length >= 3, `too few samples: ${show()}`);
-    const growth = med(late) / med(early) - 1;
-    process.stderr.write(`soak: RSS ${Math.round(med(early) / 1024)} MiB after warm-up -> ${Math.round(med(late) / 1024)} MiB at the end (${(growth * 100).toFixed(2)}%)\n`);
-    assert.ok(growth < 0.05, `RSS grew ${(growth * 100).toFixed(2)}% after warm-up: ${show()}`);
+    const mid = (WARMUP + (1 - WARMUP) / 2) * span;
+    const first = settled.filter((s) => s.t >= WARMUP * span && s.t < mid).map((s) => s.rssKb);
+    const second = settled.filter((s) => s.t >= mid).map((s) => s.rssKb);
+    assert.ok(first.length >= 5 && second.length >= 5, `too few samples: ${show()}`);
+    const peak = Math.max(...second) / Math.max(...first) - 1;
+    const floor = Math.min(...second) / Math.min(...first) - 1;
+    const mib = (kb: number): string => (kb / 1024).toFixed(1);
+    process.stderr.write(
+      `soak: RSS after warm-up peak ${mib(Math.max(...first))} -> ${mib(Math.max(...second))} MiB (${(peak * 100).toFixed(2)}%), ` +
+        `floor ${mib(Math.min(...first))} -> ${mib(Math.min(...second))} MiB (${(floor * 100).toFixed(2)}%)\n`,
+    );
+    assert.ok(peak < 0.05 && floor < 0.05, `RSS grew after warm-up (peak ${(peak * 100).toFixed(2)}%, floor ${(floor * 100).toFixed(2)}%): ${show()}`);
 
     // Descriptors: the same after every settled cycle past warm-up.
     const fds = settled.filter((s) => s.t >= WARMUP * span).map((s) => s.fds);
