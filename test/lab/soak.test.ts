@@ -219,7 +219,10 @@ test(`soak: ${SECONDS} s at half the maximum rate with interface churn: RSS grow
     assert.equal(typeof doc.source.captureDrops, 'number', 'capture drops reported');
     const vlb = doc.interfaces.find((i) => i.name === `${B}/vlb`);
     assert.ok(vlb && typeof vlb.captureDrops === 'number', 'vlb reports its capture drops');
-    process.stderr.write(`soak: frames ${doc.source.frames}, capture drops ${doc.source.captureDrops}, tables ${JSON.stringify(t)}\n`);
+    process.stderr.write(
+      `soak: frames ${doc.source.frames}, capture drops ${doc.source.captureDrops}, tables ${JSON.stringify(t)}, peers ` +
+        doc.correlation!.peers.slice(0, 8).map((p) => `${p.underlay} ${p.direction} ${p.peer} ${p.carriers}`).join('; ') + '\n',
+    );
   } finally {
     for (const s of senders) await s.stop();
     removeMade();
