@@ -215,6 +215,9 @@ test(`soak: ${SECONDS} s at half the maximum rate with interface churn: RSS grow
       assert.ok(u.evicted > 0, `${name} evictions counted: ${JSON.stringify(t)}`);
     }
     assert.equal(t.carrierFlows.cap, CAP);
+    // Carriers only ever on vlb: a ring opened on a new device must not take other
+    // devices' frames before it is bound (it did: native/capture/packet_ring.cc).
+    assert.deepEqual([...new Set(doc.correlation!.peers.map((p) => p.underlay))], [`${B}/vlb`], `carriers counted on churned devices: ${doc.correlation!.peers.map((p) => `${p.underlay} ${p.carriers}`).join('; ')}`);
     assert.ok(doc.flowsEvicted > 0 && doc.flows.length === CAP, `native bad-flow table: ${doc.flows.length} kept, ${doc.flowsEvicted} evicted`);
     assert.equal(typeof doc.source.captureDrops, 'number', 'capture drops reported');
     const vlb = doc.interfaces.find((i) => i.name === `${B}/vlb`);
