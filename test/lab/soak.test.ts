@@ -15,12 +15,12 @@
  *   - resident memory grows less than 5% after warm-up. Warm-up is the first 40%: the
  *     tables reach their caps within seconds (2,000 new flows/s, cap 4096), SYN attempts
  *     stay 130 s at most but their table is capped, the rate windows are fixed arrays;
- *     what takes longest is V8 growing its old generation over its first full
- *     collections (measured: the post-collection floor settled after ~100 s of 180).
- *     Only settled samples count (taken when a churn cycle's devices are gone: while
- *     attached, their rings add --ring-mb each), and since RSS is a collector saw-tooth
- *     (30-90 s, ~50 MiB here) the peaks of the two halves after warm-up are compared
- *     (the memory a node must budget);
+ *     what takes longest is V8 sizing its old generation over its first full
+ *     collections. Only settled samples count (taken when a churn cycle's devices are
+ *     gone: while attached, their rings add --ring-mb each). RSS is a collector
+ *     saw-tooth whose highs and lows move 10-15% between collections, so growth is a
+ *     new high: the highest RSS in the second half after warm-up against the highest
+ *     before it;
  *   - descriptors flat: the count sampled after each churn cycle has settled (devices
  *     deleted and detached) is the same in every cycle after warm-up;
  *   - the flow tables end at their caps with evictions counted, capture drops reported.
@@ -183,24 +183,26 @@ test(`soak: ${SECONDS} s at half the maximum rate with interface churn: RSS grow
     assert.ok(doc, `no report: exit ${code}; ${show()}`);
     process.stderr.write(`soak: ${show()}\n`);
 
-    // Memory: RSS follows V8's collector, a saw-tooth of 30-90 s and ~50 MiB here, so
-    // single samples or short windows compare phases, not memory. The peak (the most
-    // resident memory held: what a node must budget) of the second half after warm-up
-    // must be less than 5% above the first half's. The floors (after a full collection)
-    // are printed too; they moved by -8% to +5% between collections in 180 s runs.
+    // Memory: RSS follows V8's collector, a saw-tooth of 30-90 s whose highs and lows
+    // move by 10-15% from one collection to the next here (settled samples of 180 s runs
+    // ranged 209-276 MiB), so two windows compare phases, not memory. A leak makes new
+    // highs: the highest RSS of the second half after warm-up must stay within 5% of the
+    // highest RSS reached before it (the warm-up included: that is where the heap took
+    // its size). The floors (after a full collection) are printed too.
     const span = SECONDS * 1000;
     const mid = (WARMUP + (1 - WARMUP) / 2) * span;
-    const first = settled.filter((s) => s.t >= WARMUP * span && s.t < mid).map((s) => s.rssKb);
+    const before = settled.filter((s) => s.t < mid).map((s) => s.rssKb);
+    const firstHalf = settled.filter((s) => s.t >= WARMUP * span && s.t < mid).map((s) => s.rssKb);
     const second = settled.filter((s) => s.t >= mid).map((s) => s.rssKb);
-    assert.ok(first.length >= 5 && second.length >= 5, `too few samples: ${show()}`);
-    const peak = Math.max(...second) / Math.max(...first) - 1;
-    const floor = Math.min(...second) / Math.min(...first) - 1;
+    assert.ok(firstHalf.length >= 5 && second.length >= 5, `too few samples: ${show()}`);
+    const peak = Math.max(...second) / Math.max(...before) - 1;
+    const floor = Math.min(...second) / Math.min(...firstHalf) - 1;
     const mib = (kb: number): string => (kb / 1024).toFixed(1);
     process.stderr.write(
-      `soak: RSS after warm-up peak ${mib(Math.max(...first))} -> ${mib(Math.max(...second))} MiB (${(peak * 100).toFixed(2)}%), ` +
-        `floor ${mib(Math.min(...first))} -> ${mib(Math.min(...second))} MiB (${(floor * 100).toFixed(2)}%)\n`,
+      `soak: RSS highest before ${Math.round(mid / 1000)} s ${mib(Math.max(...before))} MiB, after ${mib(Math.max(...second))} MiB (${(peak * 100).toFixed(2)}%); ` +
+        `floor after warm-up ${mib(Math.min(...firstHalf))} -> ${mib(Math.min(...second))} MiB (${(floor * 100).toFixed(2)}%)\n`,
     );
-    assert.ok(peak < 0.05, `RSS peak grew ${(peak * 100).toFixed(2)}% after warm-up (floor ${(floor * 100).toFixed(2)}%): ${show()}`);
+    assert.ok(peak < 0.05, `RSS reached ${(peak * 100).toFixed(2)}% above its earlier high after warm-up (floor ${(floor * 100).toFixed(2)}%): ${show()}`);
 
     // Descriptors: the same after every settled cycle past warm-up.
     const fds = settled.filter((s) => s.t >= WARMUP * span).map((s) => s.fds);
