@@ -73,7 +73,7 @@ Both:
       --max-flows N      flows kept per table (default 65536): bad flows (per capture
                          thread), carrier flows, open DNS queries, SYN attempts; more
                          are counted as evicted (report: correlation.tables). Memory
-                         grows with it: RSS stayed under 320 MiB + 8 KiB x N with a
+                         grows with it: RSS stayed under 320 MiB + 10 KiB x N with a
                          million new flows (test/lab/million-flows.test.ts)
   -h, --help             this text
   -V, --version          the version

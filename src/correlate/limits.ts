@@ -8,11 +8,12 @@
  * The others are fixed: they grow with the packet rate within a short window, or with
  * the number of peer nodes, not with flows.
  *
- * Resident memory follows the cap: RSS <= 320 MiB + 8 KiB x --max-flows, asserted by
+ * Resident memory follows the cap: RSS <= 320 MiB + 10 KiB x --max-flows, asserted by
  * test/lab/million-flows.test.ts (a new flow per frame). Measured there (VmHWM): 394 MiB
- * at --max-flows 16384 and 695 MiB at 65536 with 25,000 new flows/s, i.e. ~6.3 KiB per
- * flow, of which ~1.1 KiB is live JavaScript data after a full collection: V8 lets its
- * heap grow to about three times its live data before collecting. The native bad-flow
+ * at --max-flows 16384 and 695 MiB at 65536 with 25,000 new flows/s, up to 859 MiB at
+ * 65536 with 50,000/s when correlation keeps up; ~1.1 KiB per flow is live JavaScript
+ * data after a full collection: V8 lets its heap grow to about three times its live
+ * data before collecting. The native bad-flow
  * table is 384-768 bytes per flow per capture thread (flow/bad_flows.h).
  */
 
