@@ -305,6 +305,8 @@ void LiveCapture::emit_batch() {
   b->event_names = ev.names();
   b->events_dropped = ev.dropped();
   ev.clear();
+  b->bad_flows = analyzer_.flows().size();
+  b->bad_flows_evicted = analyzer_.flows().evicted();
   b->gone.swap(gone_ids_);
   b->gone_reason.swap(gone_reasons_);
   sink_(std::move(b));

@@ -47,6 +47,10 @@ struct LiveBatch {
   std::vector<FrameEvent> events;       // correlation events since the previous batch
   std::string event_names;              // DNS names (FrameEvent::name_off/len)
   uint64_t events_dropped = 0;          // cumulative: events not sent (batch full)
+  // The engine's bad-flow table (flow/bad_flows.h): flows kept (at most max_flows) and
+  // bad frames of flows not kept because it was full (cumulative).
+  uint32_t bad_flows = 0;
+  uint64_t bad_flows_evicted = 0;
   std::vector<uint32_t> gone;           // interfaces whose socket reported the device gone
   std::vector<std::string> gone_reason;
 };

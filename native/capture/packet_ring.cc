@@ -66,7 +66,12 @@ bool PacketRing::open(int ifindex, const RingOptions& opts, std::string* err) {
   opts_ = opts;
   next_block_ = 0;
   total_ = RingStats();
-  fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ALL));
+  // Protocol 0: the socket receives nothing until bind() names the interface and
+  // ETH_P_ALL (net/packet/af_packet.c, packet_create registers its hook only for a
+  // non-zero protocol). Opened with ETH_P_ALL it took every interface's frames while the
+  // ring was set up: the soak test (test/lab/soak.test.ts) found each newly attached
+  // device counting hundreds of the underlay's carriers as its own.
+  fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd_ < 0) {
     *err = sys_error("socket(AF_PACKET)");
     return false;

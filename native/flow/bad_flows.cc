@@ -11,6 +11,7 @@ namespace csumtop {
 
 static_assert(sizeof(FlowEndpoint) == 40, "FlowEndpoint must have no padding: it is hashed");
 static_assert(sizeof(FlowKey) == 92, "FlowKey must have no padding: it is hashed");
+static_assert(sizeof(BadFlow) == 192, "bad_flows.h states the bytes per flow: update it with the size");
 
 void endpoint_of(const IpLayer& l, FlowEndpoint* ep) {
   std::memset(ep, 0, sizeof *ep);

@@ -2,9 +2,15 @@
 // tunnel and VNI, inner tuple), with counts, first/last time and an example frame.
 //
 // Open addressing with linear probing in a fixed array: no allocation after
-// construction. When the table is full a new flow is not kept and `evicted()` counts it;
-// its frames are still counted per interface (architecture.md, "Bounded everything").
-// The array (about 20 MB for the default 65536 flows) is anonymous memory, so the
+// construction. When the table is full a new flow is not kept (the first max_flows
+// flows stay: they are the start of the incident) and `evicted()` counts every frame of
+// a flow not kept, so it is at least the number of flows not kept, and equal to it when
+// each of them sent one bad frame; the frames are still counted per interface
+// (architecture.md, "Bounded everything"). Memory: the slot array has the smallest
+// power of two >= 2 * max_flows slots of sizeof(BadFlow) = 192 bytes, i.e. 384 to 768
+// bytes per flow of the cap (24 MiB for the default 65536), plus 4 bytes per kept flow
+// in used_, per capture thread; hostile traffic touches every page of it.
+// The array (24 MiB for the default 65536 flows) is anonymous memory, so the
 // operating system provides its pages only as flows land in them: a capture with a few
 // bad flows costs a few pages, not the whole table, and no time clearing it. The used
 // slots are listed on the side so that for_each() never walks the untouched rest.
@@ -80,7 +86,8 @@ class BadFlowTable {
   BadFlowTable& operator=(const BadFlowTable&) = delete;
   // Records one bad frame of this flow.
   void add(const BadFrameSummary& s, uint64_t frame_number, uint64_t ts_ns);
-  uint64_t evicted() const { return evicted_; }
+  uint64_t evicted() const { return evicted_; }  // bad frames of flows not kept
+  uint32_t capacity() const { return max_; }
   uint32_t size() const { return size_; }
   // Calls fn(const BadFlow&) for every flow, in slot order (no meaningful order, but
   // the same for the same input).

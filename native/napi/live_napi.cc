@@ -108,6 +108,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     o.Set("ring", r);
     set_drained(env, o, b->records, b->record_bytes, b->records_dropped, b->events, b->event_names,
                 b->events_dropped);
+    o.Set("badFlows", b->bad_flows);
+    o.Set("badFlowsEvicted", static_cast<double>(b->bad_flows_evicted));
     Napi::Array gone = Napi::Array::New(env, b->gone.size());
     for (size_t i = 0; i < b->gone.size(); i++) {
       Napi::Object g = Napi::Object::New(env);

@@ -19,6 +19,8 @@ export class LiveState {
   private readonly rings = new Map<number, RingTotals>();
   private readonly perEngine = new Map<number, { counters: Map<number, Float64Array>; rings: Map<number, RingTotals> }>();
   private readonly dropsPerEngine = new Map<number, number>();
+  /** Per engine, its native bad-flow table as of its latest batch. */
+  private readonly badFlowTables = new Map<number, { kept: number; evicted: number }>();
   batches = 0;
   recordsDropped = 0;
 
@@ -26,6 +28,7 @@ export class LiveState {
     this.batches++;
     this.dropsPerEngine.set(b.engine, b.recordsDropped);
     this.recordsDropped = [...this.dropsPerEngine.values()].reduce((a, c) => a + c, 0);
+    if (b.badFlowTable) this.badFlowTables.set(b.engine, b.badFlowTable);
     let e = this.perEngine.get(b.engine);
     if (!e) {
       e = { counters: new Map(), rings: new Map() };
@@ -73,6 +76,17 @@ export class LiveState {
     const out = new Float64Array(ids.length * this.stride);
     ids.forEach((id, i) => out.set(this.countersOf(id), i * this.stride));
     return out;
+  }
+
+  /** The native bad-flow tables summed over engines (flows kept, frames of flows not kept). */
+  badFlows(): { kept: number; evicted: number } {
+    let kept = 0;
+    let evicted = 0;
+    for (const t of this.badFlowTables.values()) {
+      kept += t.kept;
+      evicted += t.evicted;
+    }
+    return { kept, evicted };
   }
 
   totalDrops(): number {

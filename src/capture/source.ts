@@ -43,6 +43,9 @@ export interface SourceBatch {
   events: EventBatch;
   /** Wall-clock time the batch was taken (ns since the epoch; capture time for files). */
   wallNs: number;
+  /** The engine's native bad-flow table: flows kept, and bad frames of flows not kept
+   * because it was full (cumulative); absent when the source does not say. */
+  badFlowTable?: { kept: number; evicted: number };
 }
 
 export interface SourceCapabilities {

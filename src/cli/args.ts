@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 
 import { ListenAddressError, parseListenAddress, type ListenAddress } from '../output/metrics/address.js';
+import { DEFAULT_MAX_FLOWS } from '../correlate/limits.js';
 import { DEFAULT_MAX_PEERS } from '../output/metrics/limits.js';
 
 export class UsageError extends Error {}
@@ -161,7 +162,7 @@ export function parseOptions(argv: string[]): Options {
     list: v.list === true,
     vxlanPorts: v['vxlan-port'] !== undefined ? parsePorts('--vxlan-port', v['vxlan-port']) : DEFAULT_VXLAN_PORTS,
     genevePorts: v['geneve-port'] !== undefined ? parsePorts('--geneve-port', v['geneve-port']) : DEFAULT_GENEVE_PORTS,
-    maxFlows: v['max-flows'] !== undefined ? parseCount('--max-flows', v['max-flows'], 1, 10_000_000) : 65536,
+    maxFlows: v['max-flows'] !== undefined ? parseCount('--max-flows', v['max-flows'], 1, 10_000_000) : DEFAULT_MAX_FLOWS,
     top: v.top !== undefined ? parseCount('--top', v.top, 0, 1_000_000) : 20,
     interfaces: v.interface !== undefined ? parseList('-i', v.interface) : null,
     netns: (v.netns ?? []).map((n) => {

@@ -75,7 +75,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const state = new LiveState();
   const startedMs = Date.now();
   // The same correlation as the text and JSON modes (kernel counters, host and NAT facts).
-  const correlator = liveCorrelator(source, state, specs, layout, opts.maxFlows);
+  const correlator = liveCorrelator(source, state, specs, layout, opts.maxFlows, opts.backend === 'libpcap' ? 1 : opts.threads);
   const recent = new RecentFrames(RECENT_FRAMES);
   const updates = new Subject<DashboardUpdate>();
   const warnings = new Subject<string>();

@@ -18,7 +18,7 @@ export function interfaceLabel(i: CapturedInterface): string {
   return i.namespace === 'host' ? i.name : `${i.namespace}/${i.name}`;
 }
 
-export function liveCorrelator(source: CaptureSource, state: LiveState, specs: NamespaceSpec[], layout: NativeLayout, maxFlows: number): Correlator {
+export function liveCorrelator(source: CaptureSource, state: LiveState, specs: NamespaceSpec[], layout: NativeLayout, maxFlows: number, engines = 1): Correlator {
   const facts: DiagnosisFacts = { kernel: null, hypervisor: null, nat: {} };
   try {
     facts.kernel = readKernelFacts();
@@ -49,6 +49,7 @@ export function liveCorrelator(source: CaptureSource, state: LiveState, specs: N
       txChecksumOffload: i.txChecksumOffload,
       vxlan: i.vxlan ? { port: i.vxlan.port, udpCsum: i.vxlan.udpCsum } : null,
       captureDrops: state.ringOf(i.id).drops,
+      attached: i.attached,
     }));
   kernel.sample(); // the baseline: "since start" means since now
   return new Correlator({
@@ -60,5 +61,10 @@ export function liveCorrelator(source: CaptureSource, state: LiveState, specs: N
     live: true,
     guessesOffload: source.capabilities.guessesOffload,
     maxFlows,
+    // Each capture thread has its own table of --max-flows.
+    nativeBadFlows: () => {
+      const t = state.badFlows();
+      return { size: t.kept, cap: maxFlows * engines, evicted: t.evicted };
+    },
   });
 }

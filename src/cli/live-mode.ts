@@ -17,6 +17,7 @@ import { nativeLayout } from '../native/analyzer.js';
 import type { DecodedRecord } from '../output/records.js';
 import { badFrameReport, buildReport, checksumRows, type ToolInfo } from '../output/report.js';
 import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
+import { LineQueue, MAX_QUEUED_OUTPUT } from '../output/line-queue.js';
 import { renderText } from '../output/text-report.js';
 import type { LiveMetrics } from '../output/metrics/live.js';
 import type { Options } from './args.js';
@@ -180,7 +181,7 @@ async function capture(
   if (failed !== null) return failed;
 
   const L0 = nativeLayout();
-  const correlator = liveCorrelator(source, state, specs, L0, opts.maxFlows);
+  const correlator = liveCorrelator(source, state, specs, L0, opts.maxFlows, opts.backend === 'libpcap' ? 1 : opts.threads);
   const shown = new Map<string, Finding>();
   /** --json: a finding line when a finding appears, changes severity, or clears. */
   const findingLines = (snap: CorrelationSnapshot): void => {
@@ -195,11 +196,10 @@ async function capture(
   };
   const listed: DecodedRecord[] = [];
   let notListed = 0;
-  let pending: Promise<void> = Promise.resolve();
-  // Output in order, never dropped: each write waits for the previous one.
-  const emit = (text: string): void => {
-    pending = pending.then(() => io.out(text));
-  };
+  // Output in order; only per-frame `bad` lines may be dropped (counted) when the reader
+  // falls behind, so memory stays bounded (src/output/line-queue.ts).
+  const output = new LineQueue(io.out, MAX_QUEUED_OUTPUT);
+  const emit = (text: string): void => output.line(text);
   const namesById = (): string[] => {
     const names: string[] = [];
     for (const i of source.interfaces()) names[i.id] = interfaceLabel(i);
@@ -242,7 +242,7 @@ async function capture(
     if (b.records.length === 0) return;
     const names = namesById();
     for (const r of b.records) {
-      if (opts.json) emit(jsonLine({ type: 'bad', version: JSON_LINES_VERSION, ...badFrameReport(r, names) }));
+      if (opts.json) output.sample(jsonLine({ type: 'bad', version: JSON_LINES_VERSION, ...badFrameReport(r, names) }));
       if (opts.list) {
         if (listed.length < MAX_LISTED) listed.push(r);
         else notListed++;
@@ -252,6 +252,7 @@ async function capture(
 
   // Once per interval: stats lines (--json) and interface events.
   const L = nativeLayout();
+  const finalStats = new Set<number>();
   let previous = state.snapshot();
   let previousAt = process.hrtime.bigint();
   const tick = setInterval(() => {
@@ -266,7 +267,7 @@ async function capture(
         type: 'correlation', version: JSON_LINES_VERSION, time: snap.time,
         peers: snap.peers, dns: { ...snap.dns, unansweredList: snap.dns.unansweredList.slice(0, 10) },
         syn: { ...snap.syn, slowList: snap.syn.slowList.slice(0, 10) }, kernel: snap.kernel,
-        flowsEvicted: snap.flowsEvicted, eventsDropped: snap.eventsDropped,
+        flowsEvicted: snap.flowsEvicted, eventsDropped: snap.eventsDropped, tables: snap.tables,
       }));
     }
     if (!opts.json) {
@@ -282,6 +283,12 @@ async function capture(
     const seconds = Number(now - previousAt) / 1e9;
     const time = nowIso();
     for (const i of source.interfaces()) {
+      // A vanished interface gets one last stats line with its final totals, then none
+      // (a node's pod veths come and go: the stream follows the ones that exist).
+      if (!i.attached) {
+        if (finalStats.has(i.id)) continue;
+        finalStats.add(i.id);
+      }
       const c = state.countersOf(i.id);
       const p = previous.get(i.id) ?? new Float64Array(L.counterStride);
       const rate = (slot: number): number => Math.round(((c[slot] - p[slot]) / seconds) * 10) / 10;
@@ -357,6 +364,7 @@ async function capture(
     warnings.push(`the kernel dropped ${state.totalDrops()} frames because a capture ring was full: counts are a lower bound (raise --ring-mb)`);
   }
   if (notListed > 0) warnings.push(`${notListed} bad frames were not listed (more than ${MAX_LISTED})`);
+  if (output.dropped > 0) warnings.push(`${output.dropped} bad lines were not printed because the reader of standard output fell behind (their frames are counted)`);
   if (state.recordsDropped > 0) warnings.push(`${state.recordsDropped} bad frames were counted but not reported one by one (batch full)`);
   const frames = ids.reduce((s, id) => s + state.countersOf(id)[L.slots.frames], 0);
   const doc: ReportDocument = buildReport(
@@ -397,7 +405,8 @@ async function capture(
       })),
       counters: state.flat(ids),
       flows,
-      flowsEvicted: 0,
+      // The native tables' (capture threads'): their flows are the report's flows.
+      flowsEvicted: state.badFlows().evicted,
       badFrames: opts.list ? listed.map((r) => ({ ...r, iface: indexOf.get(r.iface) ?? r.iface })) : null,
       live: true,
       correlation: finalSnap,
@@ -417,7 +426,7 @@ async function capture(
     };
     if (written.errors > 0) doc.source.warnings.push(`-w: ${written.errors} write errors, ${written.notWritten} frames not written; first: ${written.firstError}`);
   }
-  await pending;
+  await output.drained();
   source.complete();
   if (opts.json) await io.out(jsonLine({ type: 'report', ...doc }));
   else await io.out(renderText(doc, { maxFlows: opts.top }));

@@ -4,20 +4,26 @@
  * and the JSON lines show, each with its latest frame as a sample (bytes and checksum
  * offsets for the hex dump). Bounded; the least recently seen flow goes first.
  */
-import type { BadFlowView } from '../model/correlation.js';
+import type { BadFlowView, TableUse } from '../model/correlation.js';
 import type { DecodedRecord } from '../output/records.js';
 import { formatTimeNs } from '../model/addr.js';
 import type { InterfaceDirectory } from './context.js';
+import { LruMap } from './lru.js';
 
 function endpointKey(e: DecodedRecord['outer']): string {
   return e ? `${e.src}>${e.dst}/${e.proto}/${e.sport}/${e.dport}` : '-';
 }
 
 export class BadFlowTracker {
-  private readonly flows = new Map<string, BadFlowView>();
-  evicted = 0;
+  private readonly flows: LruMap<string, BadFlowView>;
 
-  constructor(private readonly maxFlows = 4096) {}
+  constructor(private readonly maxFlows = 4096) {
+    this.flows = new LruMap(maxFlows);
+  }
+
+  get evicted(): number {
+    return this.flows.evicted;
+  }
 
   add(records: DecodedRecord[], dir: InterfaceDirectory, names: (id: number) => string | null = () => null): void {
     for (const r of records) {
@@ -42,15 +48,8 @@ export class BadFlowTracker {
           lastSeen: time,
           sample: null,
         };
-        if (this.flows.size >= this.maxFlows) {
-          const oldest = this.flows.keys().next();
-          if (!oldest.done) this.flows.delete(oldest.value);
-          this.evicted++;
-        }
-      } else {
-        this.flows.delete(key);
+        this.flows.set(key, f);
       }
-      this.flows.set(key, f);
       f.count++;
       f.lastSeen = time;
       f.dnsName ??= names(r.frame);
@@ -72,5 +71,9 @@ export class BadFlowTracker {
 
   clear(): void {
     this.flows.clear();
+  }
+
+  tableUse(): TableUse {
+    return { size: this.flows.size, cap: this.maxFlows, evicted: this.evicted };
   }
 }

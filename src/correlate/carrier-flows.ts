@@ -1,34 +1,36 @@
 /**
  * Per-flow aggregates that tie each VXLAN/Geneve carrier to its inner flow, in a table
  * bounded by `maxFlows` (architecture.md, "Bounded everything"): when full, the flow seen
- * least recently is evicted and counted. Keys are the native 53-bit flow keys, so a
- * packet costs one Map lookup and no string.
+ * least recently is evicted and counted (LruMap, O(1)). Keys are the native 53-bit flow
+ * keys, so a packet costs one Map lookup and no string.
  */
-import type { CarrierFlow } from '../model/correlation.js';
+import type { CarrierFlow, TableUse } from '../model/correlation.js';
 import type { EventBatch } from '../native/events.js';
 import type { EventFlags } from '../native/events.js';
 import { isoOf, type InterfaceDirectory } from './context.js';
+import { LruMap } from './lru.js';
 
 interface FlowAgg {
   view: CarrierFlow;
   firstNs: number;
   lastNs: number;
-  /** Batch number of the last touch: a flow is moved to the young end once per batch. */
-  touched: number;
 }
 
 export class CarrierFlowTable {
-  private readonly flows = new Map<number, FlowAgg>();
-  private batch = 0;
-  evicted = 0;
+  private readonly flows: LruMap<number, FlowAgg>;
 
   constructor(
     private readonly maxFlows: number,
     private readonly F: EventFlags,
-  ) {}
+  ) {
+    this.flows = new LruMap(maxFlows);
+  }
+
+  get evicted(): number {
+    return this.flows.evicted;
+  }
 
   add(ev: EventBatch, dir: InterfaceDirectory): void {
-    this.batch++;
     const F = this.F;
     for (let i = 0; i < ev.count; i++) {
       const flags = ev.flags(i);
@@ -56,15 +58,8 @@ export class CarrierFlowTable {
           },
           firstNs: ts,
           lastNs: ts,
-          touched: this.batch,
         };
         this.flows.set(key, f);
-        if (this.flows.size > this.maxFlows) this.evictOldest();
-      } else if (f.touched !== this.batch) {
-        // Map order is insertion order: re-inserting makes it the youngest.
-        this.flows.delete(key);
-        this.flows.set(key, f);
-        f.touched = this.batch;
       }
       f.view.packets += ev.packets(i);
       f.view.bytes += ev.wirelen(i);
@@ -75,16 +70,12 @@ export class CarrierFlowTable {
     }
   }
 
-  private evictOldest(): void {
-    const oldest = this.flows.keys().next();
-    if (!oldest.done) {
-      this.flows.delete(oldest.value);
-      this.evicted++;
-    }
-  }
-
   get size(): number {
     return this.flows.size;
+  }
+
+  tableUse(): TableUse {
+    return { size: this.flows.size, cap: this.maxFlows, evicted: this.evicted };
   }
 
   /** The `limit` flows with the most bad carriers, then the most packets. */

@@ -6,10 +6,11 @@
  * retransmission carries a new IPv4 id. An answer inside a carrier with a bad checksum
  * does not count as answered: the client's kernel drops that carrier.
  */
-import type { DnsSummary, DnsTransaction } from '../model/correlation.js';
+import type { DnsSummary, DnsTransaction, TableUse } from '../model/correlation.js';
 import type { EventBatch, EventFlags } from '../native/events.js';
 import { isoOf, type InterfaceDirectory } from './context.js';
-import { attribute, isBad, MAX_COPIES } from './symptoms.js';
+import { MAX_COPIES } from './limits.js';
+import { attribute, isBad } from './symptoms.js';
 
 // RFC 1035 3.2.2 and the IANA registry, for the common ones; others print as numbers.
 const QTYPES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 65: 'HTTPS', 255: 'ANY' };
@@ -83,6 +84,7 @@ export class DnsTracker {
       const last = this.lastUnanswered.get(nameKey);
       if (last !== undefined && ts - last < 30e9) this.s.retries++;
     } else if (!t.copies.has(match)) {
+      // Bounded: a flood of copies (same id, new IPv4 ids) must not grow one entry.
       if (t.copies.size < MAX_COPIES) t.copies.add(match);
       t.view.queries++;
       this.s.retries++;
@@ -126,6 +128,11 @@ export class DnsTracker {
 
   flush(): void {
     this.advance(Number.POSITIVE_INFINITY);
+  }
+
+  /** Open queries: evicted counts the queries not tracked because the table was full. */
+  tableUse(): TableUse {
+    return { size: this.open.size, cap: this.opts.maxTransactions, evicted: this.evicted };
   }
 
   summary(): DnsSummary {

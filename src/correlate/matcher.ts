@@ -23,7 +23,7 @@
  * replayed or generated traffic) are counted, not overwritten: every waiting entry holds
  * how many identical packets wait (`n`), so N carriers and N inner packets give N matches.
  */
-import type { PeerCarriers } from '../model/correlation.js';
+import type { PeerCarriers, TableUse } from '../model/correlation.js';
 import type { TunnelName } from '../model/verdict.js';
 import { PACKET_OUTGOING, type EventBatch, type EventFlags } from '../native/events.js';
 import { isoOf, type InterfaceDirectory } from './context.js';
@@ -93,6 +93,8 @@ export interface MatcherOptions {
   windowNs: number;
   /** Most packets waiting per namespace; beyond it they are not matched (counted). */
   maxPending: number;
+  /** Peers with their own row (src/correlate/limits.ts); more are counted under "other". */
+  maxPeers?: number;
 }
 
 export class CarrierMatcher {
@@ -103,6 +105,8 @@ export class CarrierMatcher {
   overflow = 0;
   /** to-peer overlay packets never encapsulated whose destination maps to no known peer. */
   unmatchedUnattributed = 0;
+  /** Carriers counted under peer "other" because the peer table was full. */
+  peersFolded = 0;
 
   constructor(
     private readonly F: EventFlags,
@@ -127,11 +131,20 @@ export class CarrierMatcher {
     const sent = ev.direction(i) === PACKET_OUTGOING;
     const v4 = sent ? ev.outerDstV4(i) : ev.outerSrcV4(i);
     // Interface ids are small (< 2^20): id, direction and address fit in 53 bits.
-    const key = v4 >= 0 ? (ev.iface(i) * 2 + (sent ? 1 : 0)) * 4294967296 + v4 : `${ev.iface(i)}|${sent}|${ev.outer(i).src}|${ev.outer(i).dst}`;
+    let key: number | string = v4 >= 0 ? (ev.iface(i) * 2 + (sent ? 1 : 0)) * 4294967296 + v4 : `${ev.iface(i)}|${sent}|${ev.outer(i).src}|${ev.outer(i).dst}`;
     let p = this.peers.get(key);
+    let folded = false;
+    if (!p && this.peers.size >= (this.opts.maxPeers ?? Infinity)) {
+      // Bounded (spoofed outer sources must not grow it): one "other" row per interface
+      // and direction keeps the totals.
+      key = `${ev.iface(i)}|${sent}|other`;
+      p = this.peers.get(key);
+      folded = true;
+    }
+    if (folded) this.peersFolded++;
     if (!p) {
       const o = ev.outer(i);
-      const peerAddr = sent ? o.dst : o.src;
+      const peerAddr = folded ? 'other' : sent ? o.dst : o.src;
       const direction = sent ? 'to-peer' : 'from-peer';
       const tunnel: TunnelName = ev.tunnel(i);
       const ts = ev.tsNs(i);
@@ -298,6 +311,17 @@ export class CarrierMatcher {
         }
       }
     }
+  }
+
+  /** Table sizes for the snapshot (CorrelationSnapshot.tables). */
+  tableUse(): { peers: TableUse; pending: TableUse } {
+    let pending = 0;
+    for (const st of this.ns.values()) pending += st.awaitOverlay.size + st.earlyOverlay.size + st.awaitCarrier.size + st.earlyCarrier.size;
+    return {
+      // The "other" rows come on top of the cap: at most two per underlay interface.
+      peers: { size: this.peers.size, cap: this.opts.maxPeers ?? Infinity, evicted: this.peersFolded },
+      pending: { size: pending, cap: 4 * this.opts.maxPending * this.ns.size, evicted: this.overflow },
+    };
   }
 
   /** Closes the window for everything seen before nowNs - windowNs. */

@@ -10,7 +10,7 @@
  */
 import { defer, filter, map, type Observable, type OperatorFunction } from 'rxjs';
 
-import type { CorrelationSnapshot } from '../model/correlation.js';
+import type { CorrelationSnapshot, TableUse } from '../model/correlation.js';
 import type { DecodedRecord } from '../output/records.js';
 import type { NativeLayout } from '../native/analyzer.js';
 import type { EventBatch } from '../native/events.js';
@@ -21,6 +21,7 @@ import { CarrierFlowTable } from './carrier-flows.js';
 import { isoOf, type InterfaceDirectory, type InterfaceInfo } from './context.js';
 import { DnsTracker } from './dns.js';
 import type { KernelCounterTracker } from './kernel.js';
+import { correlationLimits } from './limits.js';
 import { CarrierMatcher } from './matcher.js';
 import { RateTracker, type CounterSample } from './rates.js';
 import { SynTracker } from './syn.js';
@@ -37,7 +38,18 @@ export interface PipelineInterface {
   txChecksumOffload: boolean | null;
   vxlan: { port: number | null; udpCsum: boolean | null } | null;
   captureDrops: number;
+  /** Live: false once the interface vanished (its totals stay; rates end, see RATES_AFTER_DETACH_NS). */
+  attached?: boolean;
 }
+
+/**
+ * How long a vanished interface keeps its rate windows (and its dashboard row): its 60 s
+ * sparkline drains to zero, then it is dropped, so per-tick work and memory follow the
+ * interfaces that exist, not every pod veth ever seen (measured by test/lab/soak.test.ts:
+ * with a veth pair and a VXLAN device created and deleted every 3 s, RSS grew ~200 KB
+ * per vanished interface while all of them were kept).
+ */
+export const RATES_AFTER_DETACH_NS = 60e9;
 
 export interface PipelineContext {
   layout: NativeLayout;
@@ -47,7 +59,10 @@ export interface PipelineContext {
   facts: DiagnosisFacts;
   live: boolean;
   guessesOffload: boolean;
+  /** --max-flows: caps every per-flow table (src/correlate/limits.ts). */
   maxFlows: number;
+  /** Live: the native bad-flow tables (summed over capture threads). */
+  nativeBadFlows?: () => TableUse;
   /** Carrier/overlay match window (default 1 s). */
   matchWindowNs?: number;
   dnsTimeoutNs?: number;
@@ -64,20 +79,25 @@ export class Correlator {
   private readonly matcher: CarrierMatcher;
   private readonly dns: DnsTracker;
   private readonly syn: SynTracker;
-  private readonly bad = new BadFlowTracker();
+  private readonly bad: BadFlowTracker;
   private readonly findings: FindingTracker;
   private readonly badReceived = new Map<number, number>();
   /** Cumulative drop counts per capture thread (each batch carries its thread's). */
   private readonly droppedByEngine = new Map<number, number>();
   private lastNs = 0;
+  /** When each vanished interface was first seen detached (tick time); ids past the window go to ratesEnded. */
+  private readonly detachedAt = new Map<number, number>();
+  private readonly ratesEnded = new Set<number>();
 
   constructor(private readonly ctx: PipelineContext) {
     const F = ctx.layout.event.flagBits;
+    const caps = correlationLimits(ctx.maxFlows);
     this.rates = new RateTracker(ctx.layout);
-    this.flows = new CarrierFlowTable(ctx.maxFlows, F);
-    this.matcher = new CarrierMatcher(F, { windowNs: ctx.matchWindowNs ?? 1e9, maxPending: 262144 });
-    this.dns = new DnsTracker(F, { timeoutNs: ctx.dnsTimeoutNs ?? 5e9, maxTransactions: 65536, maxListed: 100 });
-    this.syn = new SynTracker(F, { timeoutNs: ctx.synTimeoutNs ?? 3.5e9, maxAttempts: 65536, maxListed: 100 });
+    this.flows = new CarrierFlowTable(caps.carrierFlows, F);
+    this.bad = new BadFlowTracker(caps.badFlowView);
+    this.matcher = new CarrierMatcher(F, { windowNs: ctx.matchWindowNs ?? 1e9, maxPending: caps.pending, maxPeers: caps.peers });
+    this.dns = new DnsTracker(F, { timeoutNs: ctx.dnsTimeoutNs ?? 5e9, maxTransactions: caps.dnsTransactions, maxListed: 100 });
+    this.syn = new SynTracker(F, { timeoutNs: ctx.synTimeoutNs ?? 3.5e9, maxAttempts: caps.synAttempts, maxListed: 100 });
     this.findings = new FindingTracker(ctx.holdNs ?? 10e9);
   }
 
@@ -157,7 +177,7 @@ export class Correlator {
       this.syn.advance(nowNs);
     }
     const ifaces = this.ctx.interfaces();
-    const samples: CounterSample[] = ifaces.map((i) => ({ id: i.id, label: i.label, namespace: i.namespace, counters: this.ctx.counters(i.id) }));
+    const samples: CounterSample[] = this.withRates(ifaces, nowNs).map((i) => ({ id: i.id, label: i.label, namespace: i.namespace, counters: this.ctx.counters(i.id) }));
     const rates = this.rates.update({ second: Math.floor(nowNs / 1e9), samples });
     const kernel = this.ctx.kernel ? this.ctx.kernel.sample() : [];
     const peers = this.matcher.snapshot();
@@ -183,10 +203,41 @@ export class Correlator {
       badFlows: this.bad.top(200),
       flowsEvicted: this.flows.evicted,
       eventsDropped: [...this.droppedByEngine.values()].reduce((a, b) => a + b, 0) + this.matcher.overflow,
+      tables: this.tableUse(),
       dns,
       syn,
       kernel,
       findings: final ? this.findings.all() : active,
+    };
+  }
+
+  /** Interfaces that get rate windows: attached ones, and vanished ones for RATES_AFTER_DETACH_NS. */
+  private withRates(ifaces: PipelineInterface[], nowNs: number): PipelineInterface[] {
+    return ifaces.filter((i) => {
+      if (i.attached !== false) return true;
+      if (this.ratesEnded.has(i.id)) return false;
+      const since = this.detachedAt.get(i.id);
+      if (since === undefined) {
+        this.detachedAt.set(i.id, nowNs);
+        return true;
+      }
+      if (nowNs - since < RATES_AFTER_DETACH_NS) return true;
+      this.detachedAt.delete(i.id);
+      this.ratesEnded.add(i.id);
+      return false;
+    });
+  }
+
+  private tableUse(): NonNullable<CorrelationSnapshot['tables']> {
+    const m = this.matcher.tableUse();
+    return {
+      ...(this.ctx.nativeBadFlows ? { badFlows: this.ctx.nativeBadFlows() } : {}),
+      carrierFlows: this.flows.tableUse(),
+      badFlowView: this.bad.tableUse(),
+      peers: m.peers,
+      dnsTransactions: this.dns.tableUse(),
+      synAttempts: this.syn.tableUse(),
+      matcherPending: m.pending,
     };
   }
 

@@ -51,6 +51,11 @@ export class RateTracker {
   update(tick: CounterTick): InterfaceRates[] {
     const L = this.L;
     const out: InterfaceRates[] = [];
+    // An interface no longer sampled (vanished long enough ago) loses its windows.
+    if (this.tracks.size > tick.samples.length) {
+      const live = new Set(tick.samples.map((s) => s.id));
+      for (const id of this.tracks.keys()) if (!live.has(id)) this.tracks.delete(id);
+    }
     for (const s of tick.samples) {
       let t = this.tracks.get(s.id);
       if (!t) {

@@ -7,15 +7,6 @@ import type { Attribution } from '../model/correlation.js';
 import { PACKET_OUTGOING, type EventBatch, type EventFlags } from '../native/events.js';
 import type { InterfaceDirectory } from './context.js';
 
-/**
- * Packet identities a DNS or SYN transaction remembers to tell copies of one packet (seen
- * on several interfaces) from retransmissions. Real clients give up after a handful of
- * tries (glibc: attempts:2 per server, at most 3 servers; Linux: tcp_syn_retries 6), so
- * beyond this each new identity still counts as a retry but is not stored: a flood of
- * one transaction's packets cannot grow memory.
- */
-export const MAX_COPIES = 32;
-
 export function badChecksumsOf(flags: number, F: EventFlags): string[] {
   const out: string[] = [];
   if (flags & F.badIpv4) out.push('ipv4');

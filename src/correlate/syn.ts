@@ -6,10 +6,11 @@
  * symptom of domain.md. Copies of one SYN on several interfaces share the native match
  * key; a retransmission repeats the ISN with a new IPv4 id.
  */
-import type { SynAttempt, SynSummary } from '../model/correlation.js';
+import type { SynAttempt, SynSummary, TableUse } from '../model/correlation.js';
 import type { EventBatch, EventFlags } from '../native/events.js';
 import { isoOf, type InterfaceDirectory } from './context.js';
-import { attribute, isBad, MAX_COPIES } from './symptoms.js';
+import { MAX_COPIES } from './limits.js';
+import { attribute, isBad } from './symptoms.js';
 
 interface Attempt {
   view: SynAttempt;
@@ -75,9 +76,13 @@ export class SynTracker {
       this.open.set(key, a);
       this.s.connections++;
     } else if (!a.copies.has(match)) {
-      if (a.copies.size < MAX_COPIES) a.copies.add(match);
+      // Bounded: Linux retransmits a SYN 6 times (tcp_syn_retries); a flood of copies
+      // must not grow one entry.
+      if (a.copies.size < MAX_COPIES) {
+        a.copies.add(match);
+        a.view.retransmitAt.push(Math.round((ts - a.firstNs) / 1e7) / 100);
+      }
       a.view.syns++;
-      if (a.view.retransmitAt.length < MAX_COPIES) a.view.retransmitAt.push(Math.round((ts - a.firstNs) / 1e7) / 100);
       if (a.view.syns === 2) this.s.retransmitted++;
     }
     if (isBad(flags, this.F)) a.view.attributedTo = attribute(a.view.attributedTo, ev, i, this.F, dir);
@@ -136,6 +141,11 @@ export class SynTracker {
       if (a.view.attributedTo) this.s.attributed++;
       this.list(a.view);
     }
+  }
+
+  /** SYNs waiting or kept for a late SYN-ACK: evicted counts SYNs not tracked (table full). */
+  tableUse(): TableUse {
+    return { size: this.open.size, cap: this.opts.maxAttempts, evicted: this.evicted };
   }
 
   summary(): SynSummary {

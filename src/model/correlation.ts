@@ -202,6 +202,41 @@ export interface BadFrameSample {
   wirelen: number;
 }
 
+/**
+ * How full one bounded table is (architecture.md, "Bounded everything"): entries held
+ * now, the most it holds, and what it did not keep since the start.
+ */
+export interface TableUse {
+  size: number;
+  cap: number;
+  evicted: number;
+}
+
+/**
+ * Every table that grows with traffic, with its cap (--max-flows N sets the flow tables;
+ * the others are fixed, see src/correlate/limits.ts) and its eviction counter.
+ */
+export interface TableUses {
+  /** Native bad-flow table, summed over capture threads (cap per thread): the first N
+   * flows are kept; evicted counts the bad frames of flows not kept (>= flows not kept).
+   * Live capture only. */
+  badFlows?: TableUse;
+  /** Carrier flows tied to their inner flow: least recently seen flow evicted. */
+  carrierFlows: TableUse;
+  /** Flows with bad checksums as the dashboard shows them: least recently seen evicted. */
+  badFlowView: TableUse;
+  /** Peer nodes per underlay and direction: past the cap a new peer's carriers are
+   * counted under peer "other"; evicted counts those carriers. */
+  peers: TableUse;
+  /** Open DNS queries (until answered or 5 s): a query arriving when full is not tracked. */
+  dnsTransactions: TableUse;
+  /** SYNs waiting for a SYN-ACK (kept 130 s): a SYN arriving when full is not tracked. */
+  synAttempts: TableUse;
+  /** Packets waiting (1 s) for their other side of a decapsulation, all namespaces:
+   * when full they are not matched (also counted in eventsDropped). */
+  matcherPending: TableUse;
+}
+
 export interface CorrelationSnapshot {
   /** ISO 8601 of the interval's end (capture time for files). */
   time: string;
@@ -213,6 +248,8 @@ export interface CorrelationSnapshot {
   flowsEvicted: number;
   /** Events that did not reach correlation (batch full): correlation is a lower bound. */
   eventsDropped: number;
+  /** Sizes, caps and evictions of the bounded tables (always set by the pipeline). */
+  tables?: TableUses;
   dns: DnsSummary;
   syn: SynSummary;
   kernel: KernelCounterView[];

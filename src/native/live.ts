@@ -42,6 +42,10 @@ export interface NativeLiveBatch extends NativeDrain {
   /** ids.length * 3: ring packets, drops, freezes (cumulative). */
   ring: Float64Array;
   gone: Array<{ id: number; reason: string }>;
+  /** This engine's bad-flow table: flows kept (at most maxFlows), and bad frames of flows
+   * not kept because it was full (cumulative). */
+  badFlows: number;
+  badFlowsEvicted: number;
 }
 
 export interface NativeLiveCapture {

@@ -1,0 +1,144 @@
+/**
+ * Bounded tables and queues (issue 7, "Memory bounds"): the LRU map behind the carrier
+ * flows and the bad-flow view, the JSON line queue of live capture, and the caps,
+ * sizes and eviction counts the correlation snapshot reports for every table, with real
+ * native events from frames built by the fixture library.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { Correlator, type PipelineInterface } from '../../src/correlate/pipeline.js';
+import { LruMap } from '../../src/correlate/lru.js';
+import { correlationLimits, MAX_COPIES } from '../../src/correlate/limits.js';
+import { nativeLayout } from '../../src/native/analyzer.js';
+import { eventsOf, recordsOf } from '../../src/native/drain.js';
+import { createFrameSink } from '../../src/native/frame-sink.js';
+import { LineQueue } from '../../src/output/line-queue.js';
+import { carrier, dnsQueryPacket, CLIENT_POD, COREDNS } from '../fixtures/lib/k8s.js';
+import { eth, ipv4, tcp } from '../fixtures/lib/build.js';
+import { encode, type Node } from '../fixtures/lib/packet.js';
+
+const L = nativeLayout();
+
+test('LruMap: holds at most cap entries, evicts the least recently used, counts evictions', () => {
+  const m = new LruMap<number, string>(3);
+  m.set(1, 'a');
+  m.set(2, 'b');
+  m.set(3, 'c');
+  assert.equal(m.get(1), 'a'); // 1 is now the most recent: 2 is the oldest
+  m.set(4, 'd');
+  assert.equal(m.size, 3);
+  assert.equal(m.evicted, 1);
+  assert.equal(m.get(2), undefined);
+  assert.deepEqual([...m.values()], ['c', 'a', 'd']);
+  m.set(3, 'C'); // replace: no eviction, most recent
+  assert.equal(m.evicted, 1);
+  assert.deepEqual([...m.values()], ['a', 'd', 'C']);
+  assert.equal(m.delete(1), true);
+  m.set(5, 'e');
+  m.set(6, 'f');
+  assert.equal(m.size, 3);
+  assert.equal(m.evicted, 2);
+  assert.deepEqual([...m.values()], ['C', 'e', 'f']);
+  // Many evictions stay cheap (a Map re-inserted on use took seconds here: lru.ts).
+  const big = new LruMap<number, number>(1000);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < 300_000; i++) big.set(i, i);
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  assert.equal(big.size, 1000);
+  assert.equal(big.evicted, 299_000);
+  assert.ok(ms < 2000, `300,000 inserts into a full LruMap took ${ms} ms`);
+});
+
+test('LineQueue: lines in order, one write for what waits; sample lines past the bound are dropped and counted, others never', async () => {
+  const writes: string[] = [];
+  let release: () => void = () => {};
+  const q = new LineQueue(
+    (text) =>
+      new Promise<void>((resolve) => {
+        writes.push(text);
+        release = resolve;
+      }),
+    10,
+  );
+  q.line('a\n'); // written at once; its write has not completed
+  assert.equal(q.sample('bb\n'), true);
+  assert.equal(q.sample('cc\n'), true);
+  assert.equal(q.sample('ddddd\n'), false); // 6 more than 6 waiting > 10
+  q.line('stats that is long\n'); // never dropped
+  assert.equal(q.dropped, 1);
+  release();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(writes, ['a\n', 'bb\ncc\nstats that is long\n']);
+  release();
+  await q.drained();
+});
+
+function batch(frames: Node[], t0: number): { events: ReturnType<typeof eventsOf>; records: ReturnType<typeof recordsOf> } {
+  const sink = createFrameSink({});
+  frames.forEach((f, k) => {
+    const bytes = encode(f).bytes;
+    sink.process(0, bytes, bytes.length, BigInt(t0 + k * 1000), 1);
+  });
+  const d = sink.takeBatch();
+  return { events: eventsOf(d), records: recordsOf(d) };
+}
+
+test('correlation tables: each at its cap (from --max-flows), evictions counted in the snapshot', () => {
+  const T0 = 1_700_000_000e9;
+  const CAP = 8;
+  const iface: PipelineInterface = { id: 0, label: 'eth0', name: 'eth0', namespace: 'host', role: 'underlay', kind: null, driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0 };
+  const c = new Correlator({
+    layout: L, interfaces: () => [iface], counters: () => new Float64Array(L.counterStride), kernel: null,
+    facts: { kernel: null, hypervisor: null, nat: {} }, live: true, guessesOffload: false, maxFlows: CAP,
+    nativeBadFlows: () => ({ size: 3, cap: CAP, evicted: 7 }),
+  });
+  // 20 DNS queries (bad outer checksum: also bad flows) and 20 SYNs, each a new flow.
+  const frames: Node[] = [];
+  for (let i = 0; i < 20; i++) frames.push(carrier(0, 1, dnsQueryPacket(CLIENT_POD, COREDNS, 40000 + i, i, 'x.example'), { csum: 0xffff }));
+  for (let i = 0; i < 20; i++) frames.push(carrier(0, 1, ipv4(CLIENT_POD, COREDNS, tcp(41000 + i, 80, { flags: 'S', seq: 1000 + i }))));
+  const b = batch(frames, T0);
+  c.add(b.events, b.records);
+  const s = c.tick(T0 + 1e6);
+  const t = s.tables!;
+  assert.deepEqual(t.carrierFlows, { size: CAP, cap: CAP, evicted: 40 - CAP });
+  assert.equal(s.flowsEvicted, 40 - CAP);
+  assert.deepEqual(t.dnsTransactions, { size: CAP, cap: CAP, evicted: 20 - CAP });
+  assert.deepEqual(t.synAttempts, { size: CAP, cap: CAP, evicted: 20 - CAP });
+  assert.deepEqual(t.badFlowView, { size: CAP, cap: CAP, evicted: 20 - CAP });
+  assert.deepEqual(t.badFlows, { size: 3, cap: CAP, evicted: 7 });
+  assert.equal(t.peers.size, 1);
+  assert.equal(correlationLimits(CAP).badFlowView, CAP);
+  assert.equal(correlationLimits(100_000).badFlowView, 4096);
+});
+
+test('peers past their cap are counted under "other" (spoofed outer sources cannot grow the table)', async () => {
+  const { CarrierMatcher } = await import('../../src/correlate/matcher.js');
+  const m = new CarrierMatcher(L.event.flagBits, { windowNs: 1e9, maxPending: 16, maxPeers: 1 });
+  const T0 = 1_700_000_000e9;
+  // Carriers from the three lab nodes, two each: one peer gets its row, two are "other".
+  const frames: Node[] = [];
+  for (let n = 0; n < 6; n++) frames.push(carrier(n % 3, (n + 1) % 3, dnsQueryPacket(CLIENT_POD, COREDNS, 40000 + n, n, 'y.example')));
+  const b = batch(frames, T0);
+  m.add(b.events, () => ({ label: 'eth0', namespace: 'host', overlay: false }));
+  const peers = m.snapshot();
+  assert.equal(peers.length, 2);
+  assert.equal(peers.find((p) => p.peer === 'other')?.carriers, 4);
+  assert.equal(m.tableUse().peers.evicted, 4);
+  assert.equal(peers.reduce((a, p) => a + p.carriers, 0), 6);
+});
+
+test('retransmitted copies of one DNS query or SYN are counted but at most MAX_COPIES remembered', async () => {
+  const { SynTracker } = await import('../../src/correlate/syn.js');
+  const syn = new SynTracker(L.event.flagBits, { timeoutNs: 3.5e9, maxAttempts: 10, maxListed: 10 });
+  const T0 = 1_700_000_000e9;
+  const frames: Node[] = [];
+  // The same SYN (ports, ISN) with a new IPv4 id each time: a retransmission each.
+  for (let k = 0; k < MAX_COPIES + 20; k++) frames.push(eth(ipv4(CLIENT_POD, COREDNS, tcp(42000, 80, { flags: 'S', seq: 77 }), { id: k + 1 })));
+  const b = batch(frames, T0);
+  syn.add(b.events, () => ({ label: 'eth0', namespace: 'host', overlay: false }));
+  syn.flush();
+  const a = syn.summary().slowList[0];
+  assert.equal(a.syns, MAX_COPIES + 20);
+  assert.equal(a.retransmitAt.length, MAX_COPIES - 1);
+});
