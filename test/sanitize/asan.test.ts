@@ -72,6 +72,10 @@ function underSanitizers(args: string[], name: string, timeoutMs: number): Run {
   const logs = path.join(work, `logs-${name}`);
   mkdirSync(logs, { recursive: true });
   const preload = path.join(ROOT, 'dist/test/sanitize/preload.js');
+  // Without NODE_TEST_CONTEXT (set by this test's runner) the file reports in TAP to us
+  // instead of in the runner's binary protocol.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
   const r = spawnSync(process.execPath, args, {
     cwd: ROOT,
     encoding: 'utf8',
@@ -79,7 +83,7 @@ function underSanitizers(args: string[], name: string, timeoutMs: number): Run {
     killSignal: 'SIGINT', // lab tests remove their namespaces on SIGINT
     maxBuffer: 64 << 20,
     env: {
-      ...process.env,
+      ...env,
       CSUMTOP_ADDON: addon,
       CSUMTOP_ASAN_PRELOAD: asanLib,
       LD_PRELOAD: asanLib,
@@ -139,7 +143,7 @@ for (const { file, pattern, minutes } of FILES) {
   test(`under ASan + UBSan: ${file}${pattern ? ` (${pattern})` : ''}`, () => {
     const js = path.join(ROOT, 'dist/test', file);
     assert.ok(existsSync(js), `${js} is missing (run npx tsc -p .)`);
-    const args = [...(pattern ? [`--test-name-pattern=${pattern}`] : []), js];
+    const args = ['--test-reporter=tap', ...(pattern ? [`--test-name-pattern=${pattern}`] : []), js];
     const r = underSanitizers(args, file.replace(/\W/g, '_'), minutes * 60_000);
     assert.equal(r.reports, '', `sanitizer reports while running ${file}:\n${r.reports.slice(0, 20000)}\n${r.out.slice(-3000)}`);
     assert.equal(r.signal, null, `${file} was killed by ${r.signal} (timeout ${minutes} min?):\n${r.out.slice(-6000)}`);
