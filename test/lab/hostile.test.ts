@@ -59,8 +59,8 @@ interface Kind {
   name: string;
   /** The reason csumtop must give; null: anything (random bytes). */
   reason: MalformedReason | null;
-  /** trafgen packet bodies: fixed bytes, or `random` fresh random bytes after `prefix`. */
-  packets: Array<{ bytes: Uint8Array; random?: number }>;
+  /** trafgen packets: `pre` fresh random bytes, then `bytes`, then `random` fresh random bytes. */
+  packets: Array<{ pre?: number; bytes: Uint8Array; random?: number }>;
 }
 
 function build(): Kind[] {
@@ -83,9 +83,17 @@ function build(): Kind[] {
   };
   return [
     {
+      // Wholly random from 20 bytes up. Shorter frames get a fixed EtherType: Linux drops
+      // a VLAN-typed frame (0x8100/0x88a8) with fewer than 6 bytes after the Ethernet
+      // header before any packet socket sees it (net/core/dev.c __netif_receive_skb_core
+      // calls skb_vlan_untag() ahead of the taps; its pskb_may_pull(VLAN_HLEN + 2) fails),
+      // yet the veth has counted it in rx_packets (measured: 4 of 2.2 million frames).
       name: 'random Ethernet frames of random lengths',
       reason: null,
-      packets: [14, 15, 21, 33, 60, 61, 64, 100, 257, 577, 1000, 1514, 4000].map((n) => ({ bytes: new Uint8Array(0), random: n })),
+      packets: [
+        ...[14, 15, 19].map((n) => ({ pre: 12, bytes: new Uint8Array([0x88, 0xb5]), random: n - 14 })),
+        ...[20, 21, 33, 60, 61, 64, 100, 257, 577, 1000, 1514, 4000].map((n) => ({ bytes: new Uint8Array(0), random: n })),
+      ],
     },
     {
       name: 'random bytes behind an IPv4 EtherType',
@@ -121,7 +129,10 @@ function trafgenConfig(kinds: Kind[]): string {
   const hex = (b: Uint8Array): string[] => [...b].map((x) => `0x${x.toString(16).padStart(2, '0')}`);
   const lines: string[] = [];
   for (const k of kinds) {
-    for (const p of k.packets) lines.push(`{ ${[...hex(p.bytes), ...(p.random ? [`drnd(${p.random})`] : [])].join(', ')} }`);
+    for (const p of k.packets) {
+      const items = [...(p.pre ? [`drnd(${p.pre})`] : []), ...hex(p.bytes), ...(p.random ? [`drnd(${p.random})`] : [])];
+      lines.push(`{ ${items.join(', ')} }`);
+    }
   }
   return lines.join('\n') + '\n';
 }
@@ -214,7 +225,7 @@ test(`live: ${SECONDS} s of hostile frames at trafgen's highest rate: no crash, 
     await tgDone;
     clearTimeout(killer);
     unregister();
-    assert.ok(ct.running, `csumtop died during the blast: ${describeRun(await ct.done)}`);
+    if (!ct.running) assert.fail(`csumtop died during the blast: ${describeRun(await ct.done)}`);
 
     // Wait until csumtop has taken everything the veth received (its stats lines stop growing).
     const after1 = vethCounters(B, 'hob');
@@ -227,7 +238,9 @@ test(`live: ${SECONDS} s of hostile frames at trafgen's highest rate: no crash, 
       if (f === lastFrames && f >= offered) break;
       lastFrames = f;
     }
+    const stopAt = Date.now();
     const r = await ct.stop();
+    const stopMs = Date.now() - stopAt;
     const report = reportOf(r);
     const i = report.interfaces.find((x) => x.name.endsWith('hob'));
     assert.ok(i, `no report for hob: ${describeRun(r)}`);
@@ -238,7 +251,7 @@ test(`live: ${SECONDS} s of hostile frames at trafgen's highest rate: no crash, 
     const summary =
       `offered ${offered} (veth rx ${after1.rx - before.rx}, tx ${after1.tx - before.tx}), counted ${i.frames}, ring drops ${drops}, ` +
       `malformed ${i.malformed} ${JSON.stringify(i.malformedReasons)}, bad frames ${i.badFrames}, truncated ${i.truncated}, unsupported ${i.unsupported}; ` +
-      `RSS kB ${rss.join(' ')}; trafgen: ${tgErr.trim().split('\n').slice(-3).join(' | ')}`;
+      `RSS kB ${rss.join(' ')}; csumtop took ${stopMs} ms to stop; trafgen: ${tgErr.trim().split('\n').slice(-3).join(' | ')}`;
     process.stderr.write(`hostile: ${summary}\n`);
 
     // Documented exit status on SIGINT: 1 when a frame had a bad checksum, else 0; no signal death.

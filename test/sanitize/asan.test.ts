@@ -119,14 +119,16 @@ test('the sanitized addon is the one loaded, with the ASan runtime, and the envi
 });
 
 /**
- * The native-facing test files, each with an optional name pattern. Left out, with why:
- * capture-file's "max RSS" test (ASan's shadow memory and quarantine change resident
- * memory by design; the limit is checked by the normal run).
+ * The native-facing test files, each with an optional name pattern (top-level tests; Node
+ * 20 does not filter the tests inside a describe() by it) and the tests whose failure
+ * under the sanitizers is expected, with why: capture-file's "max RSS" test (ASan's
+ * shadow memory and quarantine raise resident memory by design, measured 105 MiB
+ * against its limit; the limit is checked by the normal run).
  */
-const FILES: Array<{ file: string; pattern?: string; minutes: number }> = [
+const FILES: Array<{ file: string; pattern?: string; allowFail?: string[]; minutes: number }> = [
   { file: 'unit/checksum.test.js', minutes: 3 },
   { file: 'unit/decode.test.js', minutes: 3 },
-  { file: 'unit/capture-file.test.js', pattern: '^(?!.*max RSS)', minutes: 6 },
+  { file: 'unit/capture-file.test.js', allowFail: ['memory', 'reading a ~300 MB pcap keeps the max RSS flat (child process)'], minutes: 6 },
   { file: 'unit/file-analysis.test.js', minutes: 4 },
   { file: 'unit/events.test.js', minutes: 3 },
   { file: 'unit/host-facts.test.js', minutes: 3 },
@@ -139,7 +141,7 @@ const FILES: Array<{ file: string; pattern?: string; minutes: number }> = [
   { file: 'lab/live-write.test.js', pattern: 'holds exactly the injected|--context 2|rotates like tcpdump', minutes: 6 },
 ];
 
-for (const { file, pattern, minutes } of FILES) {
+for (const { file, pattern, allowFail = [], minutes } of FILES) {
   test(`under ASan + UBSan: ${file}${pattern ? ` (${pattern})` : ''}`, () => {
     const js = path.join(ROOT, 'dist/test', file);
     assert.ok(existsSync(js), `${js} is missing (run npx tsc -p .)`);
@@ -147,7 +149,15 @@ for (const { file, pattern, minutes } of FILES) {
     const r = underSanitizers(args, file.replace(/\W/g, '_'), minutes * 60_000);
     assert.equal(r.reports, '', `sanitizer reports while running ${file}:\n${r.reports.slice(0, 20000)}\n${r.out.slice(-3000)}`);
     assert.equal(r.signal, null, `${file} was killed by ${r.signal} (timeout ${minutes} min?):\n${r.out.slice(-6000)}`);
-    assert.equal(r.status, 0, `${file} failed under the sanitizers:\n${r.out.slice(-8000)}`);
+    // TAP: "not ok N - name" at any depth; the YAML block after it says why.
+    const failed = [...r.out.matchAll(/^\s*not ok \d+ - (.*?)(?: # .*)?$/gm)].map((m) => m[1]);
+    const unexpected = failed.filter((n) => !allowFail.includes(n));
+    const firstFailure = (name: string): string => {
+      const at = r.out.indexOf(`- ${name}`);
+      return at < 0 ? '' : r.out.slice(at, at + 3000);
+    };
+    assert.deepEqual(unexpected, [], `${file} failed under the sanitizers:\n${unexpected.map(firstFailure).join('\n')}\n${r.out.slice(-3000)}`);
+    if (failed.length === 0) assert.equal(r.status, 0, `${file} exited ${r.status} with no failed test:\n${r.out.slice(-8000)}`);
     const ran = Number(/^# pass (\d+)$/m.exec(r.out)?.[1] ?? 0);
     assert.ok(ran > 0, `${file}: no test passed (did the name pattern match nothing?):\n${r.out.slice(-3000)}`);
   });
