@@ -5,19 +5,19 @@
 # binding.gyp, so binding.gyp and native/ are copied to OUTDIR/tree and built there.
 # Prints the path of the sanitized csumtop.node on its last line.
 #
-# Usage: native/sanitize/build.sh [OUTDIR]   (default native/sanitize/out)
+# Usage: native/sanitize/build.sh [OUTDIR]   (default $TMPDIR/csumtop-sanitize, outside the repo)
 # Load it with: CSUMTOP_ADDON=<that path> LD_PRELOAD=$(g++ -print-file-name=libasan.so) node ...
 # (ASan must be the first DSO loaded; node itself is not instrumented.)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-out=${1:-$here/out}
+out=${1:-${TMPDIR:-/tmp}/csumtop-sanitize}
 tree="$out/tree"
 rm -rf "$tree"
 mkdir -p "$tree"
 cp "$root/binding.gyp" "$tree/"
 cp -r "$root/native" "$tree/native"
-rm -rf "$tree/native/fuzz/out" "$tree/native/sanitize/out"
+rm -rf "$tree/native/fuzz/out"
 # binding.gyp resolves node-addon-api with require() from its own directory.
 ln -s "$root/node_modules" "$tree/node_modules"
 # node-gyp ships with npm; npm runs it for `npm ci`, but it is not on PATH by itself.
