@@ -26,13 +26,21 @@ function runsNode(words: unknown[]): boolean {
 
 type AnyFn = (...a: unknown[]) => unknown;
 
-/** The call's arguments with LD_PRELOAD added to its options' env; `at` is where the options go. */
+/**
+ * The call's arguments with LD_PRELOAD added to its options' env; `at` is where the
+ * options go. Under a tracer (strace) LeakSanitizer cannot run ("LeakSanitizer does not
+ * work under ptrace") and aborts the process at exit, so leak checking is off there.
+ */
 function withPreload(args: unknown[], at: number): unknown[] {
   const out = [...args];
   const given = out[at];
   const isOptions = typeof given === 'object' && given !== null && !Array.isArray(given);
   const opts = (isOptions ? given : {}) as { env?: NodeJS.ProcessEnv };
-  const patched = { ...opts, env: { ...(opts.env ?? process.env), LD_PRELOAD: lib } };
+  const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), LD_PRELOAD: lib };
+  if (typeof args[0] === 'string' && /^(strace|ltrace|gdb)$/.test(path.basename(args[0]))) {
+    env.ASAN_OPTIONS = `${env.ASAN_OPTIONS ?? ''}:detect_leaks=0`;
+  }
+  const patched = { ...opts, env };
   if (isOptions) out[at] = patched;
   else out.splice(at, 0, patched); // none given: insert (before a trailing callback, if any)
   return out;
