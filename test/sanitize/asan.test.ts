@@ -4,8 +4,14 @@
  * checksum engines, the decoder, the capture-file reader and writer, file analysis, the
  * correlation events, the host facts (rtnetlink, ethtool, /proc/net), the fixture table
  * through the CLI, and live captures on the namespace lab (capture threads, TPACKET_V3
- * rings, pending-checksum completion, the live -w writer). Any sanitizer report fails
- * the test and is printed.
+ * rings, pending-checksum completion, the live -w writer, 8 s of hostile frames). Any
+ * sanitizer report fails the test and is printed.
+ *
+ * What ASan cannot see here: frame bytes that live in memory it does not track. Captured
+ * frames sit in the mmap()ed TPACKET_V3 ring or a mapped capture file, and small JS
+ * Buffers are slices of Node's 8 KiB pool, so a read a little past a frame stays inside
+ * a valid mapping. The fuzz targets (test/fuzz/) cover that: each copies its input into
+ * a heap buffer of exactly its size.
  *
  * How: each test file runs in its own Node process with LD_PRELOAD=libasan.so (the ASan
  * runtime must be loaded first; Node is not instrumented), CSUMTOP_ADDON naming the
