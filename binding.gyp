@@ -2,6 +2,9 @@
   # Sources are listed by directory so that a new protocol file needs no edit here.
   # SIMD kernels use per-function target attributes (see native/checksum/), so no
   # per-file -mavx2: the addon runs on any x86-64 and dispatches at run time.
+  # `-Dsanitize=1` (native/sanitize/build.sh): the addon with AddressSanitizer and
+  # UndefinedBehaviorSanitizer, for test/sanitize/; never the build npm ci makes.
+  "variables": {"sanitize%": 0},
   "targets": [
     {
       "target_name": "csumtop",
@@ -17,6 +20,11 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "conditions": [
+        ["sanitize==1", {
+          "cflags_cc!": ["-O3"],
+          "cflags_cc": ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"],
+          "ldflags": ["-fsanitize=address,undefined"]
+        }],
         ["OS=='mac'", {
           "xcode_settings": {"GCC_ENABLE_CPP_EXCEPTIONS": "YES", "CLANG_CXX_LANGUAGE_STANDARD": "c++17"}
         }]

@@ -15,8 +15,18 @@ fi
 mapfile -t libsrc < <(ls "$root"/native/checksum/*.cc "$root"/native/decode/*.cc \
   "$root"/native/capture/*.cc "$root"/native/flow/*.cc "$root"/native/host/*.cc)
 flags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -I"$root/native"
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
-for target in decode reader links; do
-  "$cxx" "${flags[@]}" -o "$out/fuzz_$target" "$here/fuzz_$target.cc" "${libsrc[@]}"
-done
+  -fsanitize=address,undefined -fno-sanitize-recover=undefined)
+# The library is compiled once (instrumented for coverage, without libFuzzer's main) and
+# linked into every target; two compilers at a time.
+obj="$out/obj"
+rm -rf "$obj"
+mkdir -p "$obj"
+export cxx obj
+printf '%s\n' "${libsrc[@]}" | xargs -P 2 -I{} sh -c \
+  'f={}; o="$obj/$(echo "${f#'"$root"'/native/}" | tr / _).o"; "$cxx" "$@" -fsanitize=fuzzer-no-link -c "$f" -o "$o"' \
+  sh "${flags[@]}"
+targets=(decode reader links events segment writer selector)
+printf '%s\n' "${targets[@]}" | xargs -P 2 -I{} sh -c \
+  '"$cxx" "$@" -fsanitize=fuzzer -o "'"$out"'/fuzz_{}" "'"$here"'/fuzz_{}.cc" "$obj"/*.o' \
+  sh "${flags[@]}"
 echo "$out"

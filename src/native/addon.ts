@@ -12,13 +12,26 @@ export const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 let cached: Record<string, unknown> | undefined;
 
+/**
+ * CSUMTOP_ADDON=/path/to/csumtop.node loads that build and nothing else (the sanitizer
+ * build of native/sanitize/build.sh, used by test/sanitize/): if it cannot be loaded the
+ * error says so, rather than falling back to build/Release and testing the wrong binary.
+ */
 export function loadAddon(): Record<string, unknown> {
   if (cached) return cached;
+  const override = process.env.CSUMTOP_ADDON;
+  if (override) {
+    try {
+      cached = requireNative(path.resolve(override)) as Record<string, unknown>;
+      return cached;
+    } catch (err) {
+      throw new Error(`CSUMTOP_ADDON=${override} cannot be loaded: ${String(err)}`);
+    }
+  }
   const candidates = [
     path.join(ROOT, 'build', 'Release', 'csumtop.node'),
     path.join(ROOT, 'build', 'Debug', 'csumtop.node'),
   ];
-  if (process.env.CSUMTOP_ADDON) candidates.unshift(path.resolve(process.env.CSUMTOP_ADDON));
   let lastError: unknown;
   for (const file of candidates) {
     try {

@@ -1,13 +1,18 @@
 /**
- * Builds the libFuzzer targets (decoder, capture-file reader, rtnetlink parser) (ASan + UBSan, native/fuzz/build.sh), replays every past
- * finding kept in native/fuzz/regressions/, then fuzzes each target for a bounded time
- * seeded from the generated fixtures. CSUMTOP_FUZZ_SECONDS sets the time per target
- * (default 30; CI uses the default). A crash fails the test and names the input to add
- * to the regressions folder.
+ * Builds the libFuzzer targets with ASan + UBSan (native/fuzz/build.sh), replays every
+ * past finding kept in native/fuzz/regressions/, then fuzzes each target for a bounded
+ * time seeded from the generated fixtures. The targets are everything that parses bytes
+ * from outside: the decoder (decode), the capture-file reader (reader), the rtnetlink
+ * link dump (links), the correlation events and DNS question parser (events), the
+ * parallel pcap record sync and decoding (segment), the pcap/pcapng writer read back
+ * (writer), and the live -w history, context and file (selector).
+ * CSUMTOP_FUZZ_SECONDS sets the time per target (default 20: 7 targets, about 2.5
+ * minutes of fuzzing; CI uses the default). A crash fails the test and names the input
+ * to add to the regressions folder.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,7 +20,7 @@ import { after, before, test } from 'node:test';
 import { ROOT } from '../../src/native/addon.js';
 import { readCaptureFile } from '../../src/native/capture-file.js';
 
-const SECONDS = Number(process.env.CSUMTOP_FUZZ_SECONDS ?? '30');
+const SECONDS = Number(process.env.CSUMTOP_FUZZ_SECONDS ?? '20');
 const LINKTYPE_INDEX: Record<number, number> = { 1: 0, 101: 1, 228: 2, 229: 3, 113: 4, 276: 5, 0: 6, 108: 7 };
 
 let work: string;
@@ -32,12 +37,19 @@ before(() => {
   assert.equal(g.status, 0, `fixture generation failed:\n${g.stderr}`);
   const readerSeeds = path.join(work, 'seeds-reader');
   const decodeSeeds = path.join(work, 'seeds-decode');
+  const segmentSeeds = path.join(work, 'seeds-segment');
   mkdirSync(readerSeeds);
   mkdirSync(decodeSeeds);
+  mkdirSync(segmentSeeds);
   let n = 0;
   for (const f of readdirSync(fixtures)) {
     if (!/\.(pcap|pcapng)$/.test(f)) continue;
     copyFileSync(path.join(fixtures, f), path.join(readerSeeds, f));
+    if (f.endsWith('.pcap')) {
+      // fuzz_segment.cc: 3 bytes of parameters, then the records after the 24-byte header.
+      const body = readFileSync(path.join(fixtures, f)).subarray(24, 24 + 60000);
+      writeFileSync(path.join(segmentSeeds, f), Buffer.concat([Buffer.from([0x02, 0, 0xff]), body]));
+    }
     const contents = readCaptureFile(path.join(fixtures, f));
     for (const fr of contents.frames) {
       const lt = contents.interfaces[fr.iface]?.linktype ?? 1;
@@ -53,26 +65,33 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-type Target = 'decode' | 'reader' | 'links';
+type Target = 'decode' | 'reader' | 'links' | 'events' | 'segment' | 'writer' | 'selector';
 
 function runFuzzer(target: Target, args: string[]): { status: number | null; out: string } {
   const r = spawnSync(path.join(bin, `fuzz_${target}`), args, {
     encoding: 'utf8',
     cwd: work,
     timeout: (SECONDS + 120) * 1000,
-    env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'print_stacktrace=1' },
+    // TMPDIR: fuzz_writer and fuzz_selector write their files here, removed after.
+    env: { ...process.env, TMPDIR: work, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'print_stacktrace=1' },
   });
   return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
-// The rtnetlink parser (native/host/links.cc) starts from its kept inputs only.
+// The rtnetlink parser (native/host/links.cc), the writer and the selector start from
+// their kept inputs only (their inputs are parameters, not captured bytes); the events
+// target takes the decoder's seeds (same layout).
 const SEEDS: Record<Target, () => string> = {
   decode: () => path.join(work, 'seeds-decode'),
   reader: () => path.join(work, 'seeds-reader'),
   links: () => path.join(ROOT, 'native/fuzz/regressions/links'),
+  events: () => path.join(work, 'seeds-decode'),
+  segment: () => path.join(work, 'seeds-segment'),
+  writer: () => path.join(ROOT, 'native/fuzz/regressions/writer'),
+  selector: () => path.join(ROOT, 'native/fuzz/regressions/selector'),
 };
 
-for (const target of ['decode', 'reader', 'links'] as const) {
+for (const target of ['decode', 'reader', 'links', 'events', 'segment', 'writer', 'selector'] as const) {
   test(`fuzz_${target}: past findings still pass`, () => {
     const dir = path.join(ROOT, 'native/fuzz/regressions', target);
     const files = readdirSync(dir).filter((f) => !f.startsWith('.') && f !== 'README.md');
