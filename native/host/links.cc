@@ -361,6 +361,21 @@ std::string dump_once(int fd, uint32_t seq, std::vector<LinkInfo>* out, bool* in
 
 // ---------------------------------------------------------------- public
 
+// The message of a netlink datagram at *off (netlink(7): nlmsghdr, payload, padding to
+// NLMSG_ALIGN); *off moves past it. An error text when the header does not fit.
+static std::string next_message(const uint8_t* data, size_t len, size_t* off, struct nlmsghdr* h,
+                                const uint8_t** payload, size_t* plen) {
+  if (len - *off < sizeof(struct nlmsghdr)) return "netlink: truncated message header";
+  std::memcpy(h, data + *off, sizeof *h);
+  if (h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > len - *off)
+    return "netlink: message length " + std::to_string(h->nlmsg_len) + " out of bounds";
+  *payload = data + *off + NLMSG_HDRLEN;
+  *plen = h->nlmsg_len - NLMSG_HDRLEN;
+  const size_t step = NLMSG_ALIGN(h->nlmsg_len);
+  *off = step > len - *off ? len : *off + step;
+  return std::string();
+}
+
 // The public functions below only add a catch for std::bad_alloc (the one exception
 // std::string and std::vector may throw here), so no exception leaves this file.
 static std::string parse_link_dump_impl(const uint8_t* data, size_t len,
@@ -368,15 +383,11 @@ static std::string parse_link_dump_impl(const uint8_t* data, size_t len,
                                         bool* interrupted, uint32_t expect_seq) {
   size_t off = 0;
   while (off < len) {
-    if (len - off < sizeof(struct nlmsghdr)) return "netlink: truncated message header";
     struct nlmsghdr h;
-    std::memcpy(&h, data + off, sizeof h);
-    if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len - off)
-      return "netlink: message length " + std::to_string(h.nlmsg_len) + " out of bounds";
-    const uint8_t* payload = data + off + NLMSG_HDRLEN;
-    const size_t plen = h.nlmsg_len - NLMSG_HDRLEN;
-    const size_t step = NLMSG_ALIGN(h.nlmsg_len);
-    off = step > len - off ? len : off + step;
+    const uint8_t* payload;
+    size_t plen;
+    const std::string bad = next_message(data, len, &off, &h, &payload, &plen);
+    if (!bad.empty()) return bad;
     if (expect_seq != 0 && h.nlmsg_seq != expect_seq) continue;  // a stale answer
     if (h.nlmsg_flags & NLM_F_DUMP_INTR) *interrupted = true;
     switch (h.nlmsg_type) {
@@ -501,15 +512,11 @@ static std::string parse_link_events_impl(const uint8_t* data, size_t len,
                                           std::vector<LinkEvent>* out, bool* overrun) {
   size_t off = 0;
   while (off < len) {
-    if (len - off < sizeof(struct nlmsghdr)) return "netlink: truncated message header";
     struct nlmsghdr h;
-    std::memcpy(&h, data + off, sizeof h);
-    if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len - off)
-      return "netlink: message length " + std::to_string(h.nlmsg_len) + " out of bounds";
-    const uint8_t* payload = data + off + NLMSG_HDRLEN;
-    const size_t plen = h.nlmsg_len - NLMSG_HDRLEN;
-    const size_t step = NLMSG_ALIGN(h.nlmsg_len);
-    off = step > len - off ? len : off + step;
+    const uint8_t* payload;
+    size_t plen;
+    const std::string bad = next_message(data, len, &off, &h, &payload, &plen);
+    if (!bad.empty()) return bad;
     if (h.nlmsg_type == NLMSG_OVERRUN) {
       *overrun = true;
       continue;

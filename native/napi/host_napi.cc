@@ -98,6 +98,18 @@ Napi::Object link_object(Napi::Env env, const LinkInfo& l) {
   return o;
 }
 
+// [{deleted, link}] for link notifications (LinkWatch.poll and parseLinkEvents).
+Napi::Array link_events_array(Napi::Env env, const std::vector<host::LinkEvent>& events) {
+  Napi::Array a = Napi::Array::New(env, events.size());
+  for (size_t i = 0; i < events.size(); i++) {
+    Napi::Object e = Napi::Object::New(env);
+    e.Set("deleted", Napi::Boolean::New(env, events[i].deleted));
+    e.Set("link", link_object(env, events[i].link));
+    a.Set(static_cast<uint32_t>(i), e);
+  }
+  return a;
+}
+
 Napi::Array link_array(Napi::Env env, const std::vector<LinkInfo>& links) {
   Napi::Array a = Napi::Array::New(env, links.size());
   for (size_t i = 0; i < links.size(); i++) a.Set(static_cast<uint32_t>(i), link_object(env, links[i]));
@@ -219,15 +231,8 @@ class LinkWatchWrap : public Napi::ObjectWrap<LinkWatchWrap> {
     bool overflow = false;
     const std::string err = watch(env).poll(&events, &overflow);
     if (!err.empty()) throw Napi::Error::New(env, err);
-    Napi::Array a = Napi::Array::New(env, events.size());
-    for (size_t i = 0; i < events.size(); i++) {
-      Napi::Object e = Napi::Object::New(env);
-      e.Set("deleted", Napi::Boolean::New(env, events[i].deleted));
-      e.Set("link", link_object(env, events[i].link));
-      a.Set(static_cast<uint32_t>(i), e);
-    }
     Napi::Object o = Napi::Object::New(env);
-    o.Set("events", a);
+    o.Set("events", link_events_array(env, events));
     o.Set("overflow", Napi::Boolean::New(env, overflow));
     return o;
   }
@@ -268,15 +273,8 @@ Napi::Value ParseLinkEvents(const Napi::CallbackInfo& info) {
   std::vector<host::LinkEvent> events;
   bool overrun = false;
   const std::string err = host::parse_link_events(data.Data(), data.ByteLength(), &events, &overrun);
-  Napi::Array a = Napi::Array::New(env, events.size());
-  for (size_t i = 0; i < events.size(); i++) {
-    Napi::Object e = Napi::Object::New(env);
-    e.Set("deleted", Napi::Boolean::New(env, events[i].deleted));
-    e.Set("link", link_object(env, events[i].link));
-    a.Set(static_cast<uint32_t>(i), e);
-  }
   Napi::Object o = Napi::Object::New(env);
-  o.Set("events", a);
+  o.Set("events", link_events_array(env, events));
   o.Set("overrun", Napi::Boolean::New(env, overrun));
   o.Set("error", err.empty() ? env.Null() : Napi::String::New(env, err));
   return o;

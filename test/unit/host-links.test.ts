@@ -15,7 +15,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -30,6 +29,7 @@ import {
   type Link,
 } from '../../src/host/links.js';
 import { parseLinkDump } from '../../src/native/host.js';
+import { attr, ifinfomsg, nlmsg, str, u16, u32 } from '../lib/netlink.js';
 
 const NS = `csumtop-t${process.pid}-node`;
 const NS_REMOTE = `csumtop-t${process.pid}-remote`;
@@ -486,19 +486,6 @@ describe('host links', () => {
 
 // ---------------------------------------------------------------- synthetic rtnetlink
 
-const LE = os.endianness() === 'LE';
-function u16(v: number): Buffer {
-  const b = Buffer.alloc(2);
-  if (LE) b.writeUInt16LE(v);
-  else b.writeUInt16BE(v);
-  return b;
-}
-function u32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  if (LE) b.writeUInt32LE(v >>> 0);
-  else b.writeUInt32BE(v >>> 0);
-  return b;
-}
 /** Overwrites a host-order u16 in place. */
 function setU16(buf: Buffer, v: number, off: number): void {
   u16(v).copy(buf, off);
@@ -508,23 +495,9 @@ function be16(v: number): Buffer {
   b.writeUInt16BE(v);
   return b;
 }
-function attr(type: number, payload: Buffer): Buffer {
-  const len = 4 + payload.length;
-  const out = Buffer.alloc((len + 3) & ~3);
-  u16(len).copy(out, 0);
-  u16(type).copy(out, 2);
-  payload.copy(out, 4);
-  return out;
-}
-const str = (s: string): Buffer => Buffer.from(s + '\0');
 const NLA_F_NESTED = 0x8000;
-
-function nlmsg(type: number, flags: number, payload: Buffer, seq = 1): Buffer {
-  return Buffer.concat([u32(16 + payload.length), u16(type), u16(flags), u32(seq), u32(0), payload]);
-}
-function ifinfomsg(index: number, type: number, flags: number): Buffer {
-  // ifi_family u8, pad u8, ifi_type u16, ifi_index s32, ifi_flags u32, ifi_change u32
-  return Buffer.concat([Buffer.from([0, 0]), u16(type), u32(index), u32(flags), u32(0)]);
+function ifinfo(index: number, type: number, flags: number): Buffer {
+  return ifinfomsg(0, index, type, flags);
 }
 const RTM_NEWLINK = 16;
 const NLMSG_DONE = 3;
@@ -537,7 +510,7 @@ function geneveMessage(): Buffer {
     RTM_NEWLINK,
     NLM_F_MULTI,
     Buffer.concat([
-      ifinfomsg(9, 1, 0x1 | 0x40 | 0x1000), // IFF_UP | IFF_RUNNING | IFF_MULTICAST
+      ifinfo(9, 1, 0x1 | 0x40 | 0x1000), // IFF_UP | IFF_RUNNING | IFF_MULTICAST
       attr(3, str('genev_sys_6081')), // IFLA_IFNAME
       attr(4, u32(65000)), // IFLA_MTU
       attr(1, Buffer.from([0x02, 0, 0, 0, 0, 0x09])), // IFLA_ADDRESS
@@ -569,7 +542,7 @@ function oldVxlanMessage(): Buffer {
     RTM_NEWLINK,
     NLM_F_MULTI,
     Buffer.concat([
-      ifinfomsg(10, 1, 0),
+      ifinfo(10, 1, 0),
       attr(3, str('vxlan0')),
       attr(5, u32(3)), // IFLA_LINK
       attr(37, u32(0xffffffff)), // IFLA_LINK_NETNSID = -1 is still "present"

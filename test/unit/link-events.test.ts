@@ -5,39 +5,13 @@
  * notifications that share the group, and malformed input. No system calls.
  */
 import assert from 'node:assert/strict';
-import * as os from 'node:os';
 import { test } from 'node:test';
 
 import { parseLinkEvents } from '../../src/native/host.js';
+import { attr, ifinfomsg, nlmsg, str, u16, u32 } from '../lib/netlink.js';
 
-const LE = os.endianness() === 'LE';
-function u16(v: number): Buffer {
-  const b = Buffer.alloc(2);
-  if (LE) b.writeUInt16LE(v);
-  else b.writeUInt16BE(v);
-  return b;
-}
-function u32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  if (LE) b.writeUInt32LE(v >>> 0);
-  else b.writeUInt32BE(v >>> 0);
-  return b;
-}
-function attr(type: number, payload: Buffer): Buffer {
-  const len = 4 + payload.length;
-  const out = Buffer.alloc((len + 3) & ~3);
-  u16(len).copy(out, 0);
-  u16(type).copy(out, 2);
-  payload.copy(out, 4);
-  return out;
-}
-const str = (s: string): Buffer => Buffer.from(s + '\0');
-function nlmsg(type: number, payload: Buffer): Buffer {
-  return Buffer.concat([u32(16 + payload.length), u16(type), u16(0), u32(0), u32(0), payload]);
-}
-/** struct ifinfomsg: family u8, pad u8, type u16, index s32, flags u32, change u32. */
-function ifinfomsg(family: number, index: number, flags: number): Buffer {
-  return Buffer.concat([Buffer.from([family, 0]), u16(1), u32(index), u32(flags), u32(0)]);
+function nlmsgOf(type: number, payload: Buffer): Buffer {
+  return nlmsg(type, 0, payload, 0);
 }
 const RTM_NEWLINK = 16;
 const RTM_DELLINK = 17;
@@ -50,7 +24,7 @@ const IFLA_MTU = 4;
 const IFF_UP = 1;
 
 function link(type: number, family: number, index: number, name: string, flags = IFF_UP): Buffer {
-  return nlmsg(type, Buffer.concat([ifinfomsg(family, index, flags), attr(IFLA_IFNAME, str(name)), attr(IFLA_MTU, u32(1500))]));
+  return nlmsgOf(type, Buffer.concat([ifinfomsg(family, index, 1, flags), attr(IFLA_IFNAME, str(name)), attr(IFLA_MTU, u32(1500))]));
 }
 
 test('RTM_NEWLINK and RTM_DELLINK become events in order, with the link they describe', () => {
@@ -73,7 +47,7 @@ test('AF_BRIDGE notifications (a port leaving a bridge) and other message types 
   const bytes = Buffer.concat([
     link(RTM_DELLINK, AF_BRIDGE, 4, 'veth4'),
     link(RTM_NEWLINK, AF_BRIDGE, 4, 'veth4'),
-    nlmsg(RTM_NEWADDR, Buffer.alloc(8)),
+    nlmsgOf(RTM_NEWADDR, Buffer.alloc(8)),
     link(RTM_NEWLINK, AF_UNSPEC, 9, 'eth9'),
   ]);
   const r = parseLinkEvents(bytes);
@@ -82,11 +56,11 @@ test('AF_BRIDGE notifications (a port leaving a bridge) and other message types 
 });
 
 test('NLMSG_OVERRUN sets overrun; malformed messages give an error, never a crash', () => {
-  const over = parseLinkEvents(Buffer.concat([nlmsg(NLMSG_OVERRUN, Buffer.alloc(0)), link(RTM_NEWLINK, AF_UNSPEC, 2, 'a')]));
+  const over = parseLinkEvents(Buffer.concat([nlmsgOf(NLMSG_OVERRUN, Buffer.alloc(0)), link(RTM_NEWLINK, AF_UNSPEC, 2, 'a')]));
   assert.equal(over.overrun, true);
   assert.equal(over.events.length, 1);
 
-  const short = parseLinkEvents(nlmsg(RTM_DELLINK, Buffer.alloc(8)));
+  const short = parseLinkEvents(nlmsgOf(RTM_DELLINK, Buffer.alloc(8)));
   assert.match(short.error ?? '', /shorter than struct ifinfomsg/);
 
   const good = link(RTM_NEWLINK, AF_UNSPEC, 3, 'ok');
