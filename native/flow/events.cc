@@ -52,13 +52,24 @@ void hash_endpoint(Hasher* hs, const FlowEndpoint& e) {
   hs->bytes(e.dst, n);
 }
 
+// The same words as hash_endpoint() of endpoint_of(l), read from the layer itself: the
+// folding path keys every carrier without building its endpoints first.
+void hash_layer(Hasher* hs, const IpLayer& l) {
+  const bool ports = l.l4_offset != 0;
+  hs->word(uint64_t{l.family} | uint64_t{l.proto} << 8 | uint64_t{ports} << 16 |
+           uint64_t{ports ? l.sport : uint16_t{0}} << 24 | uint64_t{ports ? l.dport : uint16_t{0}} << 40);
+  const size_t n = l.family == 6 ? 16 : 4;
+  hs->bytes(l.src, n);
+  hs->bytes(l.dst, n);
+}
+
 // The carrier flow: interface, tunnel, VNI, outer and inner tuples.
-double carrier_flow_key(uint32_t iface, uint8_t tunnel, uint32_t vni, const FlowEndpoint& outer,
-                        const FlowEndpoint& inner) {
+double carrier_flow_key(uint32_t iface, uint8_t tunnel, uint32_t vni, const IpLayer& outer,
+                        const IpLayer& inner) {
   Hasher h;
   h.word(uint64_t{iface} | uint64_t{tunnel} << 32 | uint64_t{vni} << 40);
-  hash_endpoint(&h, outer);
-  hash_endpoint(&h, inner);
+  hash_layer(&h, outer);
+  hash_layer(&h, inner);
   return h.key();
 }
 
@@ -181,12 +192,7 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
   double flow_key = 0;
   CoalesceSlot* slot = nullptr;
   if (coalescable) {
-    FlowEndpoint outer, inner;
-    std::memset(&outer, 0, sizeof outer);
-    std::memset(&inner, 0, sizeof inner);
-    endpoint_of(f.layer[0], &outer);
-    endpoint_of(in, &inner);
-    flow_key = carrier_flow_key(iface, f.layer[1].tunnel, f.layer[1].vni, outer, inner);
+    flow_key = carrier_flow_key(iface, f.layer[1].tunnel, f.layer[1].vni, f.layer[0], in);
     uint64_t bits;
     std::memcpy(&bits, &flow_key, sizeof bits);
     for (int probe = 0; probe < kCoalesceProbes; probe++) {
@@ -234,7 +240,7 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
   hash_endpoint(&m, ev.inner);
   m.word(uint64_t{in.ip_id} | uint64_t{in.ip_len} << 16);
   ev.match = m.key();
-  if (flags & kEvCarrier) ev.flow = carrier_flow_key(iface, ev.tunnel, ev.vni, ev.outer, ev.inner);
+  if (flags & kEvCarrier) ev.flow = carrier_flow_key(iface, ev.tunnel, ev.vni, f.layer[0], in);
   if (flags & kEvDnsQuery) ev.txn = txn_key(1, in, true, dns_id);
   else if (flags & kEvDnsAnswer) ev.txn = txn_key(1, in, false, dns_id);
   else if (flags & kEvSyn) ev.txn = txn_key(2, in, true, seq);
