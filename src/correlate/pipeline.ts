@@ -8,8 +8,6 @@
  * A snapshot is made of copies: the pipeline never changes it after handing it out (a
  * paused dashboard holds on to one).
  */
-import { defer, filter, map, type Observable, type OperatorFunction } from 'rxjs';
-
 import type { CorrelationSnapshot, TableUse } from '../model/correlation.js';
 import type { DecodedRecord } from '../output/records.js';
 import type { NativeLayout } from '../native/analyzer.js';
@@ -245,30 +243,4 @@ export class Correlator {
   get newestNs(): number {
     return this.lastNs;
   }
-}
-
-export type PipelineInput =
-  | { type: 'batch'; events: EventBatch; records: DecodedRecord[] }
-  | { type: 'tick'; nowNs: number; final?: boolean };
-
-/**
- * The operator: batches and ticks in (one stream, in order), one snapshot per tick out.
- * Ticks come from the caller's clock (interval() live, capture seconds for files), which
- * makes the operator testable in virtual time.
- */
-export function correlate(ctx: PipelineContext): OperatorFunction<PipelineInput, CorrelationSnapshot> {
-  return (source: Observable<PipelineInput>) =>
-    defer(() => {
-      const c = new Correlator(ctx);
-      return source.pipe(
-        map((item) => {
-          if (item.type === 'batch') {
-            c.add(item.events, item.records);
-            return null;
-          }
-          return c.tick(item.nowNs, item.final === true);
-        }),
-        filter((s): s is CorrelationSnapshot => s !== null),
-      );
-    });
 }

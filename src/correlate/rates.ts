@@ -2,7 +2,6 @@
  * Per-interface rates over 1 s, 10 s and 60 s windows, from the cumulative counters each
  * tick carries (the native counter layout, never repeated here).
  */
-import { defer, map, type OperatorFunction } from 'rxjs';
 
 import { KINDS, LAYERS } from '../model/verdict.js';
 import type { InterfaceRates } from '../model/correlation.js';
@@ -96,13 +95,4 @@ export class RateTracker {
     }
     return out;
   }
-}
-
-/** The operator: counter ticks in, rates per interface out (one emission per tick). */
-export function rateWindows(L: NativeLayout): OperatorFunction<CounterTick, InterfaceRates[]> {
-  return (source) =>
-    defer(() => {
-      const tracker = new RateTracker(L);
-      return source.pipe(map((t) => tracker.update(t)));
-    });
 }

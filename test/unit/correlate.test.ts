@@ -8,9 +8,11 @@ import { test } from 'node:test';
 import { TestScheduler } from 'rxjs/testing';
 import { map } from 'rxjs';
 
-import { correlate, Correlator, type PipelineInput, type PipelineInterface } from '../../src/correlate/pipeline.js';
+import { correlate, type PipelineInput } from '../../src/correlate/operator.js';
+import { Correlator, type PipelineInterface } from '../../src/correlate/pipeline.js';
 import { CarrierMatcher } from '../../src/correlate/matcher.js';
-import { rateWindows, type CounterTick } from '../../src/correlate/rates.js';
+import { rateWindows } from '../../src/correlate/operator.js';
+import type { CounterTick } from '../../src/correlate/rates.js';
 import { SecondBuckets } from '../../src/correlate/windows.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
 import { eventsOf, recordsOf } from '../../src/native/drain.js';
