@@ -105,9 +105,14 @@ export class Shutdown {
    */
   private armLimit(sig: StopSignal, pendingBefore: number): void {
     // unref: the timer alone must not keep an otherwise finished process alive.
+    const armedAt = performance.now();
     this.limitTimer = setTimeout(() => {
       const pending = this.pendingOutput();
-      if (pending > 0 && pending !== pendingBefore) {
+      // Late by more than a second: the event loop was busy with the stop's own work (the
+      // final correlation and a report of 65,536 flows take seconds in one go), not waiting
+      // on a reader; judge the next interval instead of exiting just as that work ended.
+      const blocked = performance.now() - armedAt > this.limitMs + 1000;
+      if ((pending > 0 && pending !== pendingBefore) || blocked) {
         this.armLimit(sig, pending);
         return;
       }
