@@ -240,7 +240,10 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
   hash_endpoint(&m, ev.inner);
   m.word(uint64_t{in.ip_id} | uint64_t{in.ip_len} << 16);
   ev.match = m.key();
-  if (flags & kEvCarrier) ev.flow = carrier_flow_key(iface, ev.tunnel, ev.vni, f.layer[0], in);
+  if (flags & kEvCarrier) {
+    // A foldable carrier's key was computed above for the lookup.
+    ev.flow = coalescable ? flow_key : carrier_flow_key(iface, ev.tunnel, ev.vni, f.layer[0], in);
+  }
   if (flags & kEvDnsQuery) ev.txn = txn_key(1, in, true, dns_id);
   else if (flags & kEvDnsAnswer) ev.txn = txn_key(1, in, false, dns_id);
   else if (flags & kEvSyn) ev.txn = txn_key(2, in, true, seq);
