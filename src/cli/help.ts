@@ -93,8 +93,8 @@ Exit status:
      -r FILE early: the report of what was read says "interrupted", status 128+N
      (130 SIGINT, 143 SIGTERM, 129 SIGHUP); -r from a pipe ("-r -") is ended by the
      signal itself at once, before printing anything. A second signal while stopping,
-     or a stop making no progress for 5 s (output not drained), exits at once with
-     128+N; the terminal is restored, the --demo lab removed, -w files hold whole records.
+     or a stop making no progress for 5 s (no output drained, no work done), exits
+     at once with 128+N; the terminal is restored, the --demo lab removed, -w files hold whole records.
 
 Environment:
   CSUMTOP_CSUM_PATH      force a checksum engine: scalar, adc64, sse2, avx2, neon

@@ -12,6 +12,7 @@ import { ROOT } from '../native/addon.js';
 import { activeChecksumPath } from '../native/checksum.js';
 import { buildReport, fileReportInput } from '../output/report.js';
 import { renderText } from '../output/text-report.js';
+import { write } from '../output/write.js';
 import { parseOptions, UsageError, type Options } from './args.js';
 import { HELP } from './help.js';
 import { shutdown, signalStatus } from './shutdown.js';
@@ -29,12 +30,6 @@ function version(): string {
   return pkg.version;
 }
 
-/** Writes and waits until the text is handed to the OS, so no output is lost on exit. */
-function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
-  return new Promise((resolve) => {
-    stream.write(text, () => resolve());
-  });
-}
 
 function warn(text: string): Promise<void> {
   return write(process.stderr, `csumtop: ${text}\n`);

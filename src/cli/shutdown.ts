@@ -7,9 +7,11 @@
  *   reports what was read, marked interrupted, with 128 + the signal's number (the
  *   answer is incomplete, so neither 0 nor 1 would be true).
  * - A second signal while shutting down exits at once with 128 + its number. So does a
- *   shutdown still running SHUTDOWN_LIMIT_MS after the first signal with no output
- *   drained meanwhile (a standard output nobody reads, a stuck file system): exit is
- *   bounded, while a slow reader still gets the whole report. process.exit() runs the
+ *   shutdown that made no progress for SHUTDOWN_LIMIT_MS: no output drained and the event
+ *   loop idle (a standard output nobody reads, a stuck file system). The stop's own work
+ *   is progress (the last batches correlated, a report of 65,536 flows built: seconds
+ *   of JavaScript, in pieces or in one go), for at most STOP_WORK_LIMIT_MS in all; a
+ *   reader that keeps draining keeps getting the report. process.exit() runs the
  *   'exit' handlers, which are synchronous and restore the terminal (src/ui/screen.ts)
  *   and remove the demo lab (src/lab/lab.ts); a -w file holds whole records only
  *   (native/capture/bad_frame_file.cc writes each in one writev).
@@ -19,14 +21,44 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { performance } from 'node:perf_hooks';
 
 import { releaseDeadTerminalAtExit } from '../ui/dead-terminal.js';
 
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
 
-/** After the first signal, how long shutdown may take before csumtop exits anyway. */
+/** After the first signal, how long shutdown may go without progress before csumtop exits anyway. */
 export const SHUTDOWN_LIMIT_MS = 5000;
+/** How long the stop's own work (the event loop busy) counts as progress, in all. */
+export const STOP_WORK_LIMIT_MS = 60_000;
+/** An interval in which the event loop was active at least this share of the time was spent working. */
+export const BUSY_SHARE = 0.5;
+
+/** The event loop's active share of the time since the previous call (or since it was made). */
+export type LoadMeter = () => number;
+
+/** node:perf_hooks' event-loop utilization: active time over active + idle time. */
+export function eventLoopMeter(): LoadMeter {
+  let last = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const share = performance.eventLoopUtilization(now, last).utilization;
+    last = now;
+    return share;
+  };
+}
+
+export interface ShutdownOptions {
+  limitMs?: number;
+  workLimitMs?: number;
+  /** writeSync: at exit nothing asynchronous is flushed any more. */
+  say?: (text: string) => void;
+  /** Made when the first signal arrives. */
+  meter?: () => LoadMeter;
+  pendingOutput?: () => number;
+  exit?: (status: number) => never;
+}
 
 /** The shell's convention for "ended by signal N": 128 + N (130 SIGINT, 143 SIGTERM, 129 SIGHUP). */
 export function signalStatus(sig: StopSignal): number {
@@ -42,11 +74,24 @@ export class Shutdown {
   private installed = false;
   private limitTimer: NodeJS.Timeout | null = null;
 
-  constructor(
-    private readonly limitMs = SHUTDOWN_LIMIT_MS,
-    // writeSync: at exit nothing asynchronous is flushed any more.
-    private readonly say: (text: string) => void = (text) => void fs.writeSync(2, `csumtop: ${text}\n`),
-  ) {}
+  private readonly limitMs: number;
+  private readonly workLimitMs: number;
+  private readonly say: (text: string) => void;
+  private readonly makeMeter: () => LoadMeter;
+  private readonly pending: () => number;
+  private readonly exit: (status: number) => never;
+
+  constructor(o: ShutdownOptions = {}) {
+    this.limitMs = o.limitMs ?? SHUTDOWN_LIMIT_MS;
+    this.workLimitMs = o.workLimitMs ?? STOP_WORK_LIMIT_MS;
+    this.say = o.say ?? ((text) => void fs.writeSync(2, `csumtop: ${text}\n`));
+    this.makeMeter = o.meter ?? eventLoopMeter;
+    this.pending =
+      o.pendingOutput ??
+      // Bytes handed to standard output and error and not yet taken by the reader.
+      (() => (process.stdout.writableLength ?? 0) + (process.stderr.writableLength ?? 0));
+    this.exit = o.exit ?? ((status) => process.exit(status));
+  }
 
   /** Takes over the three signals for the whole run (from main(), before any mode starts). */
   install(): void {
@@ -82,7 +127,7 @@ export class Shutdown {
       return;
     }
     this.signal = sig;
-    this.armLimit(sig, this.pendingOutput());
+    this.armLimit(sig, this.pending(), this.makeMeter(), performance.now());
     for (const fn of [...this.listeners]) {
       this.listeners.delete(fn);
       try {
@@ -93,31 +138,27 @@ export class Shutdown {
     }
   };
 
-  /** Bytes handed to standard output and error and not yet taken by the reader. */
-  private pendingOutput(): number {
-    return (process.stdout.writableLength ?? 0) + (process.stderr.writableLength ?? 0);
-  }
-
   /**
-   * Exits limitMs from now unless the output is still draining meanwhile: a slow reader
-   * (csumtop --json | slow-consumer) gets the whole report, a reader that stopped does
-   * not hold csumtop forever.
+   * Exits limitMs from now unless the stop progressed meanwhile: output drained (a slow
+   * reader, csumtop --json | slow-consumer, gets the whole report) or the event loop
+   * mostly busy with the stop's own work (for workLimitMs in all). A reader that stopped
+   * reading, or a file system that does not answer, leaves the loop idle: exit.
    */
-  private armLimit(sig: StopSignal, pendingBefore: number): void {
-    // unref: the timer alone must not keep an otherwise finished process alive.
-    const armedAt = performance.now();
+  private armLimit(sig: StopSignal, pendingBefore: number, meter: LoadMeter, since: number): void {
     this.limitTimer = setTimeout(() => {
-      const pending = this.pendingOutput();
-      // Late by more than a second: the event loop was busy with the stop's own work (the
-      // final correlation and a report of 65,536 flows take seconds in one go), not waiting
-      // on a reader; judge the next interval instead of exiting just as that work ended.
-      const blocked = performance.now() - armedAt > this.limitMs + 1000;
-      if ((pending > 0 && pending !== pendingBefore) || blocked) {
-        this.armLimit(sig, pending);
+      const pending = this.pending();
+      const drained = pending > 0 && pending !== pendingBefore;
+      // A timer firing late after one long synchronous piece counts it: the meter covers
+      // the whole time since the last check.
+      const working = meter() >= BUSY_SHARE && performance.now() - since < this.workLimitMs;
+      if (drained || working) {
+        this.armLimit(sig, pending, meter, since);
         return;
       }
-      this.exitNow(sig, `stopping after ${sig} made no progress for ${this.limitMs / 1000} s (output not drained, or a file system not answering): exiting now`);
+      const why = pending > 0 ? 'output not drained' : 'idle: a file system or a peer not answering';
+      this.exitNow(sig, `stopping after ${sig} made no progress for ${this.limitMs / 1000} s (${why}): exiting now`);
     }, this.limitMs);
+    // unref: the timer alone must not keep an otherwise finished process alive.
     this.limitTimer.unref();
   }
 
@@ -132,7 +173,7 @@ export class Shutdown {
       }
     });
     releaseDeadTerminalAtExit();
-    process.exit(signalStatus(sig));
+    return this.exit(signalStatus(sig));
   }
 }
 

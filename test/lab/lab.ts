@@ -174,6 +174,8 @@ export class Csumtop {
   readonly arrived: number[] = [];
   stdout = '';
   stderr = '';
+  /** Date.now() when the process exited (its output may still be arriving), null before. */
+  exitedAt: number | null = null;
   readonly done: Promise<CsumtopExit>;
   private waiters: Array<() => void> = [];
 
@@ -181,15 +183,21 @@ export class Csumtop {
     const argv = [BIN, ...args]; // bin/csumtop is a sh launcher (see its comment)
     const [cmd, ...rest] = opts.wrap ? [...opts.wrap, ...argv] : argv;
     this.child = track(spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd ?? ROOT }));
-    let buf = '';
-    this.child.stdout!.on('data', (d: Buffer) => {
-      const s = d.toString();
+    // The line being received, in pieces: a --json report of 65,536 flows is one line of
+    // tens of MB, and appending to one string and searching it from its start on every
+    // 64 KB chunk took seconds (quadratic), long enough for csumtop's stop bound to see a
+    // reader that stopped reading.
+    let partial: string[] = [];
+    this.child.stdout!.setEncoding('utf8'); // a character cut between two chunks is decoded whole
+    this.child.stdout!.on('data', (s: string) => {
       this.stdout += s;
-      buf += s;
+      let from = 0;
       let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
+      while ((nl = s.indexOf('\n', from)) >= 0) {
+        partial.push(s.slice(from, nl));
+        const line = partial.join('');
+        partial = [];
+        from = nl + 1;
         if (line.startsWith('{')) {
           try {
             this.lines.push(JSON.parse(line) as JsonLine);
@@ -199,6 +207,7 @@ export class Csumtop {
           }
         }
       }
+      if (from < s.length) partial.push(s.slice(from));
       this.wake();
     });
     this.child.stderr!.on('data', (d: Buffer) => {
@@ -206,7 +215,13 @@ export class Csumtop {
       this.wake();
     });
     this.done = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
+      // 'exit' can come before the last chunks of standard output are read (a report of
+      // tens of MB): resolve on 'close', or 2 s after 'exit' if something csumtop started
+      // still holds the pipe open.
+      let ended = false;
+      const end = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (ended) return;
+        ended = true;
         this.wake();
         const reportLine = this.lines.find((l) => l.type === 'report');
         resolve({
@@ -217,6 +232,16 @@ export class Csumtop {
           lines: this.lines,
           report: reportLine ? (reportLine as unknown as ReportDocument) : null,
         });
+      };
+      let late: NodeJS.Timeout | null = null;
+      this.child.once('close', (code, signal) => {
+        if (late) clearTimeout(late);
+        end(code, signal);
+      });
+      this.child.once('exit', (code, signal) => {
+        this.exitedAt = Date.now();
+        this.wake();
+        late = setTimeout(() => end(code, signal), 2000);
       });
     });
   }

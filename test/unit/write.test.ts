@@ -1,0 +1,55 @@
+/**
+ * Whole reports go to standard output in pieces (src/output/write.ts), so the stop bound
+ * (src/cli/shutdown.ts) sees a slow reader's progress in writableLength: one write of a
+ * 50 MB --json report left writableLength unchanged until the reader had taken all of it,
+ * and million-flows' csumtop exited 130 "no progress" while its reader was still reading.
+ */
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+
+import { piecesOf, write } from '../../src/output/write.js';
+
+test('piecesOf: pieces of at most the size, joined back to the text, a surrogate pair never cut', () => {
+  assert.deepEqual(piecesOf('short', 64), ['short']);
+  const text = 'ab😀cd'.repeat(1000); // 😀 is two UTF-16 units
+  for (const size of [2, 3, 7, 64, 1000]) {
+    const p = piecesOf(text, size);
+    assert.equal(p.join(''), text, `size ${size}`);
+    assert.ok(p.every((x) => x.length <= size && x.length > 0), `size ${size}`);
+    // No piece ends with a high surrogate or starts with a low one.
+    for (const x of p) {
+      const last = x.charCodeAt(x.length - 1);
+      const first = x.charCodeAt(0);
+      assert.ok(!(last >= 0xd800 && last <= 0xdbff), `size ${size}: a piece ends inside a pair`);
+      assert.ok(!(first >= 0xdc00 && first <= 0xdfff), `size ${size}: a piece starts inside a pair`);
+    }
+  }
+});
+
+test('write: a slow reader\'s progress shows in writableLength piece by piece; resolves after the last byte', async () => {
+  const taken: string[] = [];
+  const lengths: number[] = [];
+  // A reader taking one piece per 2 ms (a pipe drained slowly).
+  const slow: Writable = new Writable({
+    decodeStrings: false,
+    highWaterMark: 16,
+    write(chunk: string, _enc, cb) {
+      taken.push(chunk);
+      setTimeout(() => {
+        cb();
+        lengths.push(slow.writableLength);
+      }, 2);
+    },
+  });
+  const text = 'x'.repeat(64 * 1024 * 10 + 5);
+  let resolved = false;
+  const done = write(slow, text).then(() => (resolved = true));
+  assert.equal(resolved, false);
+  await done;
+  assert.equal(taken.join(''), text, 'every byte, in order');
+  assert.equal(taken.length, 11, 'in 64 KiB pieces');
+  // writableLength fell at every piece: progress a stop bound can see.
+  for (let k = 1; k < lengths.length; k++) assert.ok(lengths[k] < lengths[k - 1], `writableLength after piece ${k}: ${lengths.join(' ')}`);
+  assert.equal(lengths[lengths.length - 1], 0);
+});
