@@ -223,12 +223,17 @@ void LiveCapture::run() {
       for (size_t i = 0; i < ifaces_.size(); i++) {
         Iface& f = *ifaces_[i];
         if (f.id != tag) continue;
-        if (events[k].events & EPOLLERR) {
-          // The device went away (packet_notifier: NETDEV_UNREGISTER sets sk_err =
-          // ENETDOWN). Report it and stop polling; the totals stay with JavaScript.
-          int so_err = 0;
-          socklen_t len = sizeof so_err;
-          getsockopt(f.ring.fd(), SOL_SOCKET, SO_ERROR, &so_err, &len);
+        if ((events[k].events & EPOLLERR) && !f.ring.device_gone()) {
+          // The device went down, or the ring was bound while it was down: packet_notifier
+          // (NETDEV_DOWN) and packet_do_bind set sk_err = ENETDOWN, and device_gone() read
+          // it (SO_ERROR clears it, so EPOLLERR does not fire again). The socket stays
+          // bound and packet_notifier registers it again on NETDEV_UP: keep polling.
+          if (!(events[k].events & EPOLLIN)) break;
+        } else if (events[k].events & EPOLLERR) {
+          // The device went away (packet_notifier, NETDEV_UNREGISTER: sk_err = ENETDOWN
+          // and the socket's ifindex -1). Report it and stop polling; the totals stay
+          // with JavaScript.
+          const int so_err = f.ring.last_error();
           std::string e;
           f.ring.stats(&f.stats, &e);
           gone_ids_.push_back(f.id);

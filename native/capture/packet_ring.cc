@@ -246,6 +246,16 @@ bool PacketRing::stats(RingStats* out, std::string* err) {
   return true;
 }
 
+bool PacketRing::device_gone() {
+  int so_err = 0;
+  socklen_t len = sizeof so_err;
+  if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &so_err, &len) == 0 && so_err != 0) last_error_ = so_err;
+  sockaddr_ll sll{};
+  socklen_t sl = sizeof sll;
+  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&sll), &sl) != 0) return true;
+  return sll.sll_ifindex <= 0;
+}
+
 void close_rings(const std::vector<PacketRing*>& rings) {
   constexpr size_t kPerThread = 16;
   constexpr size_t kMaxThreads = 64;

@@ -69,6 +69,14 @@ class PacketRing {
   // PACKET_STATISTICS, accumulated (the kernel resets its counters on every read).
   bool stats(RingStats* out, std::string* err);
 
+  // After EPOLLERR: takes the socket's pending error (SO_ERROR clears it) and says
+  // whether the device is gone (unregistered) rather than down. A device that went down
+  // keeps its binding and is registered again on NETDEV_UP (af_packet.c packet_notifier);
+  // one that went away leaves the socket with ifindex -1 (packet_getname()).
+  bool device_gone();
+  // The last error device_gone() took (errno value), 0 if none.
+  int last_error() const { return last_error_; }
+
  private:
   bool frame_of(const uint8_t* hdr, RingFrame* out) const;
   bool block_ready(uint32_t i) const;
@@ -86,6 +94,7 @@ class PacketRing {
   bool vnet_ = false;
   uint16_t hatype_ = 0;
   int fanout_group_ = -1;
+  int last_error_ = 0;
   RingStats total_;
 };
 

@@ -5,11 +5,17 @@
  * only for VLAN tags), so offload is guessed: a bad transport checksum whose field holds
  * exactly the pseudo-header sum is taken for pending. Every output says this backend
  * guesses (capabilities.guessesOffload).
+ *
+ * Interfaces are followed like AF_PACKET capture's: from rtnetlink notifications
+ * (src/host/link-watch.ts), so a rescan with nothing changed costs one recvmsg(2), not a
+ * listing of every link.
  */
 import { createRequire } from 'node:module';
 import { ReplaySubject, Subject, type Observable } from 'rxjs';
 
-import { listLinks, selectInterfaces } from '../host/links.js';
+import type { UncapturedLink } from '../diagnose/input.js';
+import { LinkTable } from '../host/link-watch.js';
+import { listLinks, selectInterfaces, type Link } from '../host/links.js';
 import type { NativeFlow } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import { createFrameSink, type FrameSink, type FrameSinkOptions } from '../native/frame-sink.js';
@@ -83,8 +89,13 @@ export class LibpcapSource implements CaptureSource {
   private seq = 0;
   private batchTimer: NodeJS.Timeout | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
+  /** libpcap opens devices in csumtop's own namespace: one table, the current namespace's. */
+  private readonly table: LinkTable;
+  private tableFailed = false;
 
-  constructor(private readonly opts: LibpcapSourceOptions) {}
+  constructor(private readonly opts: LibpcapSourceOptions) {
+    this.table = new LinkTable(null, 'host', { resyncMs: 60_000, retryMs: Math.max(opts.rescanMs, 1000) });
+  }
 
   interfaces(): CapturedInterface[] {
     return [...this.byId.values()];
@@ -112,6 +123,7 @@ export class LibpcapSource implements CaptureSource {
     if (this.batchTimer) clearInterval(this.batchTimer);
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     this.batchTimer = this.rescanTimer = null;
+    this.table.close();
     for (const h of this.handles.values()) h.close();
     this.handles.clear();
     return Promise.resolve(this.sink ? this.emit() : null);
@@ -174,13 +186,50 @@ export class LibpcapSource implements CaptureSource {
     this.handles.set(iface.id, h);
   }
 
+  /** Links up and not captured (loopback aside), as of the last scan. */
+  uncaptured(): UncapturedLink[] {
+    const links = this.tableFailed ? [] : this.table.links();
+    return links.filter((l) => l.up && !l.loopback && !this.byName.get(l.name)?.attached).map((l) => ({ namespace: 'host', name: l.name, kind: l.kind }));
+  }
+
+  /** The current links, or null when nothing changed since the last scan. */
+  private currentLinks(initial: boolean): Link[] | null {
+    try {
+      const changed = this.table.update();
+      this.tableFailed = false;
+      return initial || changed ? this.table.links() : null;
+    } catch {
+      // No notifications (the watch could not be opened): list every time, as before.
+      this.tableFailed = true;
+      return listLinks();
+    }
+  }
+
   private scan(initial: boolean): CaptureError[] {
     const errors: CaptureError[] = [];
-    const links = listLinks();
+    const links = this.currentLinks(initial);
+    if (links === null) return errors;
     const sel = selectInterfaces(links, this.opts.patterns);
     if (initial) for (const n of sel.unmatched) errors.push(new CaptureError(`no such interface: ${n}`, 'ENOIFACE'));
-    const present = new Set(sel.selected.map((l) => l.name));
-    for (const link of sel.selected) {
+    // A pcap handle does not outlive its device going down: the socket gets POLLERR
+    // (af_packet.c packet_notifier, NETDEV_DOWN) and libuv stops polling it
+    // (native/vendor/cap/README.md). So a link that is down is not captured, and one that
+    // went down, away, or was replaced under the same name gets a new handle once up.
+    const up = new Map(sel.selected.filter((l) => l.up).map((l) => [l.name, l]));
+    const selected = new Set(sel.selected.map((l) => l.name));
+    for (const [name, iface] of this.byName) {
+      if (!iface.attached) continue;
+      const now = up.get(name);
+      if (now && now.ifindex === iface.ifindex) continue;
+      iface.attached = false;
+      iface.detachReason = !selected.has(name) ? 'interface removed' : now ? 'interface replaced' : 'interface down';
+      this.handles.get(iface.id)?.close();
+      this.handles.delete(iface.id);
+    }
+    if (initial) {
+      for (const l of sel.selected) if (!l.up) errors.push(new CaptureError(`${l.name}: the interface is down; it is attached when it comes up`, 'ECAPTURE'));
+    }
+    for (const link of up.values()) {
       if (this.byName.get(link.name)?.attached) continue;
       const iface = capturedInterfaceOf(link, this.nextId++, 'host');
       try {
@@ -192,13 +241,6 @@ export class LibpcapSource implements CaptureSource {
       }
       this.byName.set(link.name, iface);
       this.byId.set(iface.id, iface);
-    }
-    for (const [name, iface] of this.byName) {
-      if (present.has(name) || !iface.attached) continue;
-      iface.attached = false;
-      iface.detachReason = 'interface removed';
-      this.handles.get(iface.id)?.close();
-      this.handles.delete(iface.id);
     }
     return errors;
   }

@@ -9,6 +9,7 @@
  */
 import { ReplaySubject, Subject, type Observable } from 'rxjs';
 
+import type { UncapturedLink } from '../diagnose/input.js';
 import { LinkTable, type LinkTableStats } from '../host/link-watch.js';
 import { interfaceRole, netnsIdentity, selectInterfaces, type Link } from '../host/links.js';
 import type { NativeFlow } from '../native/analyzer.js';
@@ -353,6 +354,22 @@ export class LiveSource implements CaptureSource {
       this.tables.set(ns.label, t);
     }
     return t;
+  }
+
+  /** Links up and not captured (loopback aside), from the link tables as of the last scan. */
+  uncaptured(): UncapturedLink[] {
+    const out: UncapturedLink[] = [];
+    for (const ns of this.opts.namespaces) {
+      const table = this.tables.get(ns.label);
+      if (!table) continue;
+      for (const l of table.links()) {
+        if (!l.up || l.loopback) continue;
+        const i = this.byKey.get(`${ns.label}\0${l.ifindex}\0${l.name}`);
+        if (i && i.attached) continue;
+        out.push({ namespace: ns.label, name: l.name, kind: l.kind });
+      }
+    }
+    return out;
   }
 
   /** Statistics of the link notifications, summed over namespaces (tests, benchmarks). */

@@ -6,6 +6,7 @@
 import type { Observable } from 'rxjs';
 
 import { interfaceRole, type InterfaceRole, type Link } from '../host/links.js';
+import type { UncapturedLink } from '../diagnose/input.js';
 import type { NativeFlow } from '../native/analyzer.js';
 import type { EventBatch } from '../native/events.js';
 import type { DecodedRecord } from '../output/records.js';
@@ -68,6 +69,8 @@ export interface CaptureSource {
   complete(): void;
   /** Stops attaching new interfaces (privileges dropped); attached ones go on. */
   freeze(reason: string): void;
+  /** Links of the captured namespaces that are up and not captured (loopback aside), when the source lists links itself. */
+  uncaptured?(): UncapturedLink[];
 }
 
 export class CaptureError extends Error {

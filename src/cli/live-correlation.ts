@@ -20,6 +20,8 @@ export function interfaceLabel(i: CapturedInterface): string {
 
 export function liveCorrelator(source: CaptureSource, state: LiveState, specs: NamespaceSpec[], layout: NativeLayout, maxFlows: number, engines = 1): Correlator {
   const facts: DiagnosisFacts = { kernel: null, hypervisor: null, nat: {} };
+  // Read when the rules are evaluated (once per tick): links come and go.
+  if (source.uncaptured) Object.defineProperty(facts, 'uncaptured', { enumerable: true, get: () => source.uncaptured!() });
   try {
     facts.kernel = readKernelFacts();
     facts.hypervisor = detectHypervisor();

@@ -267,7 +267,7 @@ async function capture(
         type: 'correlation', version: JSON_LINES_VERSION, time: snap.time,
         peers: snap.peers, dns: { ...snap.dns, unansweredList: snap.dns.unansweredList.slice(0, 10) },
         syn: { ...snap.syn, slowList: snap.syn.slowList.slice(0, 10) }, kernel: snap.kernel,
-        flowsEvicted: snap.flowsEvicted, eventsDropped: snap.eventsDropped, tables: snap.tables,
+        flowsEvicted: snap.flowsEvicted, eventsDropped: snap.eventsDropped, overlayUnattributed: snap.overlayUnattributed, tables: snap.tables,
       }));
     }
     if (!opts.json) {

@@ -201,6 +201,7 @@ export class Correlator {
       badFlows: this.bad.top(200),
       flowsEvicted: this.flows.evicted,
       eventsDropped: [...this.droppedByEngine.values()].reduce((a, b) => a + b, 0) + this.matcher.overflow,
+      overlayUnattributed: this.matcher.unmatchedUnattributed,
       tables: this.tableUse(),
       dns,
       syn,

@@ -29,11 +29,21 @@ export interface InterfaceDiagnosis {
   looksPartial: number;
 }
 
+/** A link of a captured namespace that csumtop does not capture (up, not loopback). */
+export interface UncapturedLink {
+  namespace: string;
+  name: string;
+  kind: string | null;
+}
+
 export interface DiagnosisFacts {
   kernel: KernelFacts | null;
   hypervisor: HypervisorFacts | null;
   /** kube-proxy / flannel NAT rules per namespace label ("host" for the root one). */
   nat: Record<string, NatRulesAnalysis | null>;
+  /** Links up and not captured, when the source knows them (live AF_PACKET): what
+   * kernel-drops-unseen tells the operator to add. */
+  uncaptured?: UncapturedLink[];
 }
 
 export interface DiagnosisInput {

@@ -6,7 +6,7 @@
  */
 import type { PeerCarriers } from '../model/correlation.js';
 import type { Evidence, Finding, RemedyStep } from '../model/findings.js';
-import type { DiagnosisInput, InterfaceDiagnosis } from './input.js';
+import type { DiagnosisInput, InterfaceDiagnosis, UncapturedLink } from './input.js';
 import { KERNEL_UPGRADE, KUBE_PROXY_UPGRADE, shellWord, tunnelSegmentationOff, txChecksumOff } from './remedies.js';
 
 export type Candidate = Omit<Finding, 'firstSeen' | 'lastSeen'> & { strength: number };
@@ -232,13 +232,42 @@ export function offloadArtifacts(input: DiagnosisInput): Candidate[] {
   ];
 }
 
+/** At most this many interfaces are named in kernel-drops-unseen's command; more: -i '*'. */
+const MAX_NAMED_ADDITIONS = 8;
+
+/**
+ * Where bad checksums the kernel counted most likely came in: physical NICs (no kind)
+ * first, then tunnel devices, then the rest (veths, bridges).
+ */
+function additionOrder(l: UncapturedLink): number {
+  if (l.kind === null) return 0;
+  if (l.kind === 'vxlan' || l.kind === 'geneve' || l.kind === 'ipip' || l.kind === 'ip6tnl') return 1;
+  return 2;
+}
+
+/** The csumtop command capturing `captured` plus `adding` in `namespace` ('*' when the names cannot be listed). */
+function captureMoreCommand(namespace: string, captured: string[], adding: UncapturedLink[]): string {
+  const where = namespace === 'host' ? 'csumtop' : `csumtop --netns ${shellWord(namespace)}`;
+  const names = [...captured, ...adding.map((l) => l.name)];
+  // -i splits its list on commas (src/cli/args.ts): such a name cannot be listed.
+  const listable = adding.length > 0 && adding.length <= MAX_NAMED_ADDITIONS && names.every((n) => !n.includes(','));
+  return listable ? `${where} -i ${shellWord(names.join(','))}` : `${where} -i '*'`;
+}
+
 /** The kernel counted checksum drops the capture did not see. */
 export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
   const out: Candidate[] = [];
   for (const k of input.kernel) {
     const kernel = (k.sinceStart.udpInCsumErrors ?? 0) + (k.sinceStart.tcpInCsumErrors ?? 0) + (k.sinceStart.udp6InCsumErrors ?? 0) + (k.sinceStart.icmpInCsumErrors ?? 0);
-    const seen = input.interfaces.filter((i) => i.namespace === k.namespace).reduce((s, i) => s + i.badReceivedL4, 0);
+    const here = input.interfaces.filter((i) => i.namespace === k.namespace);
+    const seen = here.reduce((s, i) => s + i.badReceivedL4, 0);
     if (kernel <= seen) continue;
+    // The kernel's counters are per namespace, not per device (/proc/net/snmp): every
+    // uncaptured link that is up is a candidate.
+    const adding = input.facts.uncaptured
+      ?.filter((l) => l.namespace === k.namespace)
+      .sort((a, b) => additionOrder(a) - additionOrder(b) || a.name.localeCompare(b.name));
+    const captured = here.map((i) => i.name);
     out.push({
       id: 'kernel-drops-unseen',
       key: `kernel-drops-unseen/${k.namespace}`,
@@ -246,14 +275,26 @@ export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
       title: `The kernel in ${k.namespace} dropped ${kernel - seen} packets for bad checksums csumtop did not see`,
       summary:
         `Since csumtop started, /proc/net/snmp of ${k.namespace} counts ${kernel} transport checksum errors, but only ${seen} bad checksums arrived on the interfaces captured there. ` +
-        'The rest came in through an interface not being captured: add it.',
+        (adding && adding.length > 0
+          ? `The rest came in through an interface not being captured: ${adding.slice(0, MAX_NAMED_ADDITIONS).map((l) => l.name).join(', ')}${adding.length > MAX_NAMED_ADDITIONS ? ` and ${adding.length - MAX_NAMED_ADDITIONS} more` : ''}.`
+          : adding
+            ? 'Every interface up there is captured: the rest came in on one that has gone down or away since, or before it was attached.'
+            : 'The rest came in through an interface not being captured: add it.'),
       subject: { namespace: k.namespace },
       evidence: [
         { name: 'kernel checksum errors (Udp+Tcp+Udp6+Icmp InCsumErrors)', value: kernel, detail: `/proc/net/snmp of ${k.namespace}` },
         { name: 'bad checksums received on captured interfaces', value: seen },
-        { name: 'captured interfaces', value: input.interfaces.filter((i) => i.namespace === k.namespace).map((i) => i.name).join(', ') || 'none' },
+        { name: 'captured interfaces', value: captured.join(', ') || 'none' },
+        ...(adding
+          ? [{ name: 'interfaces up and not captured', value: adding.map((l) => (l.kind ? `${l.name} (${l.kind})` : l.name)).join(', ') || 'none' }]
+          : []),
       ],
-      remedy: [{ where: 'this node', command: k.namespace === 'host' ? "csumtop -i '*'" : `csumtop --netns ${shellWord(k.namespace)} -i '*'`, why: 'capture every interface of the namespace', persist: null }],
+      remedy: [{
+        where: 'this node',
+        command: captureMoreCommand(k.namespace, captured, adding ?? []),
+        why: adding && adding.length > 0 && adding.length <= MAX_NAMED_ADDITIONS ? 'capture the interfaces that are up and not captured as well' : 'capture every interface of the namespace',
+        persist: null,
+      }],
       references: ['domain.md: Counters the kernel keeps'],
       strength: kernel - seen,
     });

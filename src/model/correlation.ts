@@ -248,6 +248,11 @@ export interface CorrelationSnapshot {
   flowsEvicted: number;
   /** Events that did not reach correlation (batch full): correlation is a lower bound. */
   eventsDropped: number;
+  /**
+   * Overlay packets that never left as carriers and whose destination was never seen
+   * behind a peer, so no peer's unmatchedOverlay counts them (src/correlate/matcher.ts).
+   */
+  overlayUnattributed: number;
   /** Sizes, caps and evictions of the bounded tables (always set by the pipeline). */
   tables?: TableUses;
   dns: DnsSummary;

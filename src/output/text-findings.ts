@@ -31,15 +31,20 @@ export function renderFindings(findings: Finding[]): string[] {
 
 export function renderCorrelation(c: ReportCorrelation): string[] {
   const out: string[] = [];
-  if (c.peers.length > 0) {
+  if (c.peers.length > 0 || c.overlayUnattributed > 0) {
     out.push('Carriers per peer (underlay vs overlay):');
     for (const p of c.peers) {
-      const match = p.delivered === null ? 'overlay not captured' : `delivered ${p.delivered}, lost ${p.lost} (${p.lostBad} with bad checksums)`;
+      const match =
+        p.delivered === null
+          ? 'overlay not captured'
+          : `delivered ${p.delivered}, lost ${p.lost} (${p.lostBad} with bad checksums)` +
+            (p.unmatchedOverlay > 0 ? `, ${p.unmatchedOverlay} overlay packets never encapsulated` : '');
       out.push(
         `  ${p.namespace}/${p.underlay} ${p.direction} ${p.peer}${p.vni !== null ? ` vni ${p.vni}` : ''}: ${p.carriers} carriers, ` +
           `bad outer ${p.badOuter}, bad inner ${p.badInner}, bad ipv4 ${p.badIpv4}; ${match}`,
       );
     }
+    if (c.overlayUnattributed > 0) out.push(`  overlay packets never encapsulated, to no known peer: ${c.overlayUnattributed}`);
     out.push('');
   }
   const d = c.dns;

@@ -313,7 +313,9 @@ test('kernel-drops-unseen: only B\'s flannel.1 captured while B\'s kernel drops 
   assert.equal(evidence(f, 'kernel checksum errors (Udp+Tcp+Udp6+Icmp InCsumErrors)').value, N);
   assert.equal(evidence(f, 'bad checksums received on captured interfaces').value, 0);
   assert.equal(evidence(f, 'captured interfaces').value, 'flannel.1');
-  assert.deepEqual(f.remedy.map((r) => r.command), [`csumtop --netns ${lab.B} -i '*'`]);
+  // The interface the carriers came in on, named: B's underlay (up, not captured).
+  assert.equal(evidence(f, 'interfaces up and not captured').value, 'vlb (veth)');
+  assert.deepEqual(f.remedy.map((r) => r.command), [`csumtop --netns ${lab.B} -i flannel.1,vlb`]);
   // flannel.1 carries the kernel's own IPv6 link-local chatter (MLD reports, router and
   // neighbour solicitations) at any time: only IPv4 would be the injected packets.
   const ipv4On = (iface(report, `${lab.B}/flannel.1`).checksums ?? []).filter((c) => c.protocol === 'ipv4').reduce((s, c) => s + c.packets, 0);

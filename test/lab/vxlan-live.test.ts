@@ -13,6 +13,7 @@
  * Every case fails (never skips) when the lab cannot run here, with the reason.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 
 import type { BadFrameReport, ReportDocument } from '../../src/model/report.js';
@@ -228,6 +229,83 @@ test('--backend libpcap (cap) reproduces the injected counts, and says that it g
   const says = (w: string): boolean => /guess/i.test(w);
   assert.ok(report.source.warnings.some(says), `the report must say the backend guesses: ${JSON.stringify(report.source.warnings)}`);
   assert.ok(lines.some((l) => l.type === 'warning' && says((l as unknown as { message: string }).message)), 'the JSON stream must say it too');
+});
+
+test('AF_PACKET: an interface that goes down and up stays attached and is counted again; deleted, it is detached (a ring bound while down is kept too)', async () => {
+  const lab = theLab();
+  sh('ip', ['-n', lab.B, 'link', 'add', 'dnq0', 'type', 'veth', 'peer', 'name', 'dnq1']);
+  // dnq2 is down when capture starts: binding to it sets ENETDOWN on the socket at once
+  // (af_packet.c packet_do_bind), which once made csumtop report it gone.
+  sh('ip', ['-n', lab.B, 'link', 'add', 'dnq2', 'type', 'veth', 'peer', 'name', 'dnq3']);
+  for (const d of ['dnq0', 'dnq1', 'dnq3']) sh('ip', ['-n', lab.B, 'link', 'set', d, 'up']);
+  const ct = await capture(lab.B, ['dnq0', 'dnq2']);
+  const badOn = (name: string, n: number, from: number) =>
+    ct.waitFor((l) => l.type === 'stats' && l.interface === name && (l.badFrames as number) >= n, 5000, from);
+  try {
+    lab.inject(lab.B, 'dnq1', [faultFrame(lab.macs, 'bad-outer-udp', 0)]);
+    assert.ok(await badOn('dnq0', 1, 0), `no bad frame counted on dnq0: ${describeRun(ct)}`);
+    let from = ct.lines.length;
+    sh('ip', ['-n', lab.B, 'link', 'set', 'dnq0', 'down']);
+    await sleep(1200);
+    sh('ip', ['-n', lab.B, 'link', 'set', 'dnq0', 'up']);
+    sh('ip', ['-n', lab.B, 'link', 'set', 'dnq2', 'up']);
+    lab.inject(lab.B, 'dnq1', [faultFrame(lab.macs, 'bad-outer-udp', 1)]);
+    lab.inject(lab.B, 'dnq3', [faultFrame(lab.macs, 'bad-outer-udp', 2)]);
+    assert.ok(await badOn('dnq0', 2, from), `dnq0 was not counted again after down and up: ${describeRun(ct)}`);
+    assert.ok(await badOn('dnq2', 1, from), `dnq2 (down at start, then up) was not counted: ${describeRun(ct)}`);
+    assert.deepEqual(ct.lines.slice(from).filter((l) => l.type === 'interface' && l.event === 'detached').map((l) => l.interface), [], 'down is not gone');
+    from = ct.lines.length;
+    sh('ip', ['-n', lab.B, 'link', 'del', 'dnq0']);
+    const gone = await ct.waitFor((l) => l.type === 'interface' && l.interface === 'dnq0' && l.event === 'detached', 5000, from);
+    assert.ok(gone, `dnq0 was not detached after it was deleted: ${describeRun(ct)}`);
+  } finally {
+    spawnSync('ip', ['-n', lab.B, 'link', 'del', 'dnq0']);
+    spawnSync('ip', ['-n', lab.B, 'link', 'del', 'dnq2']);
+    await ct.stop();
+  }
+});
+
+test('--backend libpcap follows links from rtnetlink notifications: a veth created while capturing is attached and counted; down, it is detached without a crash (cap patched), up again, counted again; deleted, detached', async () => {
+  const lab = theLab();
+  // libpcap opens interfaces in csumtop's own namespace: run csumtop inside B.
+  const ct = new Csumtop(['--backend', 'libpcap', '--promisc', '-i', 'vlb,lpq*', '--duration', '60', '--json'], {
+    wrap: ['ip', 'netns', 'exec', lab.B],
+  });
+  try {
+    const missing = await ct.waitAttached(['vlb'], 3000);
+    assert.deepEqual(missing, [], `csumtop --backend libpcap did not attach vlb: ${describeRun(ct)}`);
+    sh('ip', ['-n', lab.B, 'link', 'add', 'lpq0', 'type', 'veth', 'peer', 'name', 'lpq1']);
+    sh('ip', ['-n', lab.B, 'link', 'set', 'lpq0', 'up']);
+    sh('ip', ['-n', lab.B, 'link', 'set', 'lpq1', 'up']);
+    assert.deepEqual(await ct.waitAttached(['lpq0', 'lpq1'], 5000), [], `the new veth pair was not attached: ${describeRun(ct)}`);
+    // A frame with a bad outer UDP checksum sent into lpq1 arrives on lpq0: both count it.
+    lab.inject(lab.B, 'lpq1', [faultFrame(lab.macs, 'bad-outer-udp', 0)]);
+    const counted = await ct.waitFor((l) => l.type === 'stats' && l.interface === 'lpq0' && (l.badFrames as number) >= 1, 5000);
+    assert.ok(counted, `no bad frame counted on lpq0: ${describeRun(ct)}`);
+    // Down: upstream cap 0.2.1 aborted the whole process here (mscdex/cap#82).
+    let from = ct.lines.length;
+    sh('ip', ['-n', lab.B, 'link', 'set', 'lpq0', 'down']);
+    const down = await ct.waitFor((l) => l.type === 'interface' && l.interface === 'lpq0' && l.event === 'detached', 5000, from);
+    assert.ok(down, `lpq0 was not detached after it went down: ${describeRun(ct)}`);
+    assert.ok(ct.running, `csumtop ended when lpq0 went down: ${describeRun(ct)}`);
+    from = ct.lines.length;
+    sh('ip', ['-n', lab.B, 'link', 'set', 'lpq0', 'up']);
+    assert.deepEqual(await ct.waitAttached(['lpq0'], 5000, from), [], `lpq0 was not attached again once up: ${describeRun(ct)}`);
+    lab.inject(lab.B, 'lpq1', [faultFrame(lab.macs, 'bad-outer-udp', 1)]);
+    const again = await ct.waitFor((l) => l.type === 'stats' && l.interface === 'lpq0' && l.attached === true && (l.badFrames as number) >= 1, 5000, from);
+    assert.ok(again, `no bad frame counted on lpq0 after it came back: ${describeRun(ct)}`);
+    from = ct.lines.length;
+    sh('ip', ['-n', lab.B, 'link', 'del', 'lpq0']);
+    const gone = await ct.waitFor((l) => l.type === 'interface' && l.interface === 'lpq0' && l.event === 'detached', 5000, from);
+    assert.ok(gone, `lpq0 was not detached after it was deleted: ${describeRun(ct)}`);
+    const r = await ct.stop();
+    assert.equal(r.signal, null, describeRun(r));
+    assert.equal(r.code, 1, `the report's status (bad frames seen): ${describeRun(r)}`);
+    assert.doesNotMatch(r.stderr, /Warning: .* This may not actually work/, 'nothing from cap on standard error');
+  } finally {
+    spawnSync('ip', ['-n', lab.B, 'link', 'del', 'lpq0']); // gone already unless an assertion failed
+    await ct.stop();
+  }
 });
 
 test('faults injected on A\'s underlay, seen decapsulated on B\'s flannel.1: the bad inner checksums B\'s kernel drops are bad there too', async (t) => {

@@ -20,6 +20,8 @@ import { createFrameSink } from '../../src/native/frame-sink.js';
 import { eth } from '../fixtures/lib/build.js';
 import { carrier, dnsQueryPacket, CLIENT_POD, COREDNS, NODES } from '../fixtures/lib/k8s.js';
 import { encode, type Node } from '../fixtures/lib/packet.js';
+import { PACKET_OUTGOING, type EventBatch } from '../../src/native/events.js';
+import { renderCorrelation } from '../../src/output/text-findings.js';
 
 const L = nativeLayout();
 
@@ -158,4 +160,26 @@ test('matcher: identical packets are counted, not overwritten (N carriers and N 
   p = m.snapshot()[0];
   assert.deepEqual([p.carriers, p.delivered, p.inFlight, p.lost, p.lostBad, p.badOuter], [4, 3, 0, 1, 1, 1], 'the bad carrier is the one the kernel dropped');
   assert.equal(m.overflow, 0);
+});
+
+test('an overlay packet sent to an address never seen behind a peer, never encapsulated: overlayUnattributed in the snapshot and the text report', () => {
+  const T0 = 1_700_000_000e9;
+  const ifaces: PipelineInterface[] = [
+    { id: 0, label: 'eth0', name: 'eth0', namespace: 'host', role: 'underlay', kind: null, driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0 },
+    { id: 1, label: 'flannel.1', name: 'flannel.1', namespace: 'host', role: 'vxlan', kind: 'vxlan', driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0 },
+  ];
+  const c = new Correlator({
+    layout: L, interfaces: () => ifaces, counters: () => new Float64Array(L.counterStride), kernel: null,
+    facts: { kernel: null, hypervisor: null, nat: {} }, live: true, guessesOffload: false, maxFlows: 100,
+  });
+  // Two queries leave flannel.1 (sent) to pods no carrier ever went to or came from.
+  const b = batchOf([eth(dnsQueryPacket(CLIENT_POD, '10.244.9.9', 40100, 7, 'a.example')), eth(dnsQueryPacket(CLIENT_POD, '10.244.9.10', 40101, 8, 'b.example'))], [1, 1], T0) as Extract<PipelineInput, { type: 'batch' }>;
+  const sent = Object.create(b.events) as EventBatch;
+  sent.direction = (): number => PACKET_OUTGOING;
+  c.add(sent, b.records);
+  assert.equal(c.tick(T0 + 0.5e9).overlayUnattributed, 0, 'not before the match window closes');
+  const snap = c.tick(T0 + 3e9);
+  assert.equal(snap.overlayUnattributed, 2);
+  assert.deepEqual(snap.peers, [], 'no peer to count them under');
+  assert.ok(renderCorrelation({ ...snap }).includes('  overlay packets never encapsulated, to no known peer: 2'), renderCorrelation(snap).join('\n'));
 });

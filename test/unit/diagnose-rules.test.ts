@@ -11,8 +11,8 @@ import { test } from 'node:test';
 
 import type { InterfaceDirectory } from '../../src/correlate/context.js';
 import { CarrierMatcher } from '../../src/correlate/matcher.js';
-import { innerBadFromPeer, outerBadSent } from '../../src/diagnose/rules.js';
-import type { DiagnosisInput, InterfaceDiagnosis } from '../../src/diagnose/input.js';
+import { innerBadFromPeer, kernelDropsUnseen, outerBadSent } from '../../src/diagnose/rules.js';
+import type { DiagnosisInput, InterfaceDiagnosis, UncapturedLink } from '../../src/diagnose/input.js';
 import type { PeerCarriers } from '../../src/model/correlation.js';
 import type { HypervisorFacts, KernelFacts } from '../../src/model/host-facts.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
@@ -212,4 +212,43 @@ test('matcher: an overlay packet that never left as a carrier is attributed to t
   assert.equal(peerView(node3.ip, 'from-peer')?.delivered, 1);
   assert.equal(m.unmatchedUnattributed, 1, 'the packet to an address never seen behind a peer');
   assert.equal(m.overflow, 0);
+});
+
+test('kernel-drops-unseen names the interfaces up and not captured, NICs first, in the command to run; more than 8, or none known: -i \'*\'', () => {
+  const withKernel = (uncaptured: UncapturedLink[] | undefined, namespace = 'host'): DiagnosisInput => {
+    const i = input({ peers: [], interfaces: [iface({ name: 'flannel.1', role: 'overlay', namespace, kind: 'vxlan', badReceivedL4: 2 })] });
+    i.kernel = [{ namespace, perSecond: {}, sinceStart: { udpInCsumErrors: 7, tcpInCsumErrors: 1 } }];
+    if (uncaptured) i.facts.uncaptured = uncaptured;
+    return i;
+  };
+  const links: UncapturedLink[] = [
+    { namespace: 'host', name: 'cni0', kind: 'bridge' },
+    { namespace: 'host', name: 'ens192', kind: null },
+    { namespace: 'other', name: 'eth9', kind: null }, // another namespace: not this finding's
+    { namespace: 'host', name: 'genev_sys_6081', kind: 'geneve' },
+  ];
+  const [f] = kernelDropsUnseen(withKernel(links));
+  assert.equal(f.title, 'The kernel in host dropped 6 packets for bad checksums csumtop did not see');
+  assert.deepEqual(f.remedy.map((r) => r.command), ['csumtop -i flannel.1,ens192,genev_sys_6081,cni0']);
+  assert.equal(f.evidence.find((e) => e.name === 'interfaces up and not captured')?.value, 'ens192, genev_sys_6081 (geneve), cni0 (bridge)');
+  assert.match(f.summary, /not being captured: ens192, genev_sys_6081, cni0\./);
+
+  // In a namespace: --netns, shell-quoted names.
+  const [g] = kernelDropsUnseen(withKernel([{ namespace: 'pod ns', name: "we'ird", kind: 'veth' }], 'pod ns'));
+  assert.deepEqual(g.remedy.map((r) => r.command), [`csumtop --netns 'pod ns' -i 'flannel.1,we'\\''ird'`]);
+
+  // Too many to list, a name -i cannot take (a comma), or a source that does not list links: every interface.
+  const many = Array.from({ length: 9 }, (_, k) => ({ namespace: 'host', name: `veth${k}`, kind: 'veth' }));
+  assert.deepEqual(kernelDropsUnseen(withKernel(many))[0].remedy.map((r) => r.command), ["csumtop -i '*'"]);
+  assert.match(kernelDropsUnseen(withKernel(many))[0].summary, /veth7 and 1 more\./);
+  assert.deepEqual(kernelDropsUnseen(withKernel([{ namespace: 'host', name: 'a,b', kind: null }]))[0].remedy.map((r) => r.command), ["csumtop -i '*'"]);
+  const unknown = kernelDropsUnseen(withKernel(undefined))[0];
+  assert.deepEqual(unknown.remedy.map((r) => r.command), ["csumtop -i '*'"]);
+  assert.equal(unknown.evidence.find((e) => e.name === 'interfaces up and not captured'), undefined);
+  // Everything up is captured: nothing to add is said plainly.
+  assert.match(kernelDropsUnseen(withKernel([]))[0].summary, /Every interface up there is captured/);
+  // The kernel saw no more than the capture: no finding.
+  const quiet = withKernel(links);
+  quiet.kernel[0].sinceStart = { udpInCsumErrors: 2 };
+  assert.deepEqual(kernelDropsUnseen(quiet), []);
 });
