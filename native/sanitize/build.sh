@@ -17,7 +17,7 @@ rm -rf "$tree"
 mkdir -p "$tree"
 cp "$root/binding.gyp" "$tree/"
 cp -r "$root/native" "$tree/native"
-rm -rf "$tree/native/fuzz/out"
+rm -rf "$tree/native/fuzz/out" "$tree/native/vendor" # vendor: the cap package, built by npm, not part of the addon
 # binding.gyp resolves node-addon-api with require() from its own directory.
 ln -s "$root/node_modules" "$tree/node_modules"
 # node-gyp ships with npm; npm runs it for `npm ci`, but it is not on PATH by itself.
