@@ -436,7 +436,11 @@ export class LiveSource implements CaptureSource {
       for (const link of sel.selected) {
         const key = `${ns.label}\0${link.ifindex}\0${link.name}`;
         seen.add(key);
-        if (this.byKey.has(key)) continue;
+        const known = this.byKey.get(key);
+        if (known) {
+          known.down = !link.up; // a ring survives down and up (live_capture.cc): only shown
+          continue;
+        }
         const iface = capturedInterfaceOf(link, this.nextId++, ns.label);
         try {
           this.attach(iface.id, link, ns.path ?? undefined);

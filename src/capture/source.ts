@@ -26,6 +26,8 @@ export interface CapturedInterface {
   attached: boolean;
   /** Why it was detached, when it was. */
   detachReason: string | null;
+  /** Administratively down (IFF_UP clear): still attached, nothing arrives until it is up. */
+  down: boolean;
 }
 
 export interface SourceBatch {
@@ -97,6 +99,7 @@ export function capturedInterfaceOf(link: Link, id: number, namespace: string): 
     vxlan: link.vxlan ?? null,
     attached: false,
     detachReason: null,
+    down: !link.up,
   };
 }
 

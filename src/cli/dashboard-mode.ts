@@ -119,6 +119,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
       kind: i.kind,
       txChecksumOffload: i.txChecksumOffload,
       attached: i.attached,
+      down: i.down,
       ringDrops: state.ringOf(i.id).drops,
     }));
   const tick = (): void => {

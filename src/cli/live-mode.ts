@@ -310,6 +310,7 @@ async function capture(
           namespace: i.namespace,
           kind: i.kind,
           attached: i.attached,
+          down: i.down,
           frames: c[L.slots.frames],
           outgoing: c[L.slots.outgoing],
           badFrames: c[L.slots.badFrames],

@@ -25,6 +25,8 @@ export interface StatsLine {
   namespace: string;
   kind: string | null;
   attached: boolean;
+  /** Administratively down: attached, nothing arrives until it is up again. */
+  down: boolean;
   frames: number;
   outgoing: number;
   badFrames: number;

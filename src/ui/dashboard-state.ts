@@ -33,6 +33,8 @@ export interface InterfaceMeta {
   kind: string | null;
   txChecksumOffload: boolean | null;
   attached: boolean;
+  /** Attached but administratively down (absent: not known). */
+  down?: boolean;
   /** Cumulative frames the kernel dropped because the ring was full. */
   ringDrops: number;
 }

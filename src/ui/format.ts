@@ -253,7 +253,9 @@ function interfacePane(state: DashboardState, o: RenderOptions): PaneText {
   const tx = (v: boolean | null | undefined): string => (v === true ? 'on' : v === false ? 'off' : '?');
   const text = (r: InterfaceRow): string => {
     const x = r.rates;
-    const name = r.meta && !r.meta.attached ? `${x.interface} (gone)` : x.interface;
+    // The state word is kept whole when the label is cut: it is the only sign of it.
+    const state = r.meta && !r.meta.attached ? ' (gone)' : r.meta?.down ? ' (down)' : '';
+    const name = padLabel(x.interface, nameW - state.length).trimEnd() + state;
     const spark = sparkline(r.history, sparkW, o.ascii);
     return compact
       ? `${padLabel(name, nameW)} ${padL(fmtRate(x.packets.s1), 6)}${padL(fmtRate(x.badFrames.s1), 6)}${padL(fmtRate(layerRate(x, 'outer')), 6)}${padL(fmtRate(layerRate(x, 'inner')), 6)}${padL(badPercent(x), 6)}${padL(fmtRate(x.pending.s1), 7)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 6)}`

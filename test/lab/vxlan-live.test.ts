@@ -244,15 +244,19 @@ test('AF_PACKET: an interface that goes down and up stays attached and is counte
   try {
     lab.inject(lab.B, 'dnq1', [faultFrame(lab.macs, 'bad-outer-udp', 0)]);
     assert.ok(await badOn('dnq0', 1, 0), `no bad frame counted on dnq0: ${describeRun(ct)}`);
+    const state = (name: string, from: number, down: boolean) =>
+      ct.waitFor((l) => l.type === 'stats' && l.interface === name && l.attached === true && l.down === down, 5000, from);
+    assert.ok(await state('dnq2', 0, true), `dnq2 is not shown attached and down: ${describeRun(ct)}`);
     let from = ct.lines.length;
     sh('ip', ['-n', lab.B, 'link', 'set', 'dnq0', 'down']);
-    await sleep(1200);
+    assert.ok(await state('dnq0', from, true), `dnq0 is not shown attached and down: ${describeRun(ct)}`);
     sh('ip', ['-n', lab.B, 'link', 'set', 'dnq0', 'up']);
     sh('ip', ['-n', lab.B, 'link', 'set', 'dnq2', 'up']);
     lab.inject(lab.B, 'dnq1', [faultFrame(lab.macs, 'bad-outer-udp', 1)]);
     lab.inject(lab.B, 'dnq3', [faultFrame(lab.macs, 'bad-outer-udp', 2)]);
     assert.ok(await badOn('dnq0', 2, from), `dnq0 was not counted again after down and up: ${describeRun(ct)}`);
     assert.ok(await badOn('dnq2', 1, from), `dnq2 (down at start, then up) was not counted: ${describeRun(ct)}`);
+    assert.ok(await state('dnq0', from, false), `dnq0 is not shown up again: ${describeRun(ct)}`);
     assert.deepEqual(ct.lines.slice(from).filter((l) => l.type === 'interface' && l.event === 'detached').map((l) => l.interface), [], 'down is not gone');
     from = ct.lines.length;
     sh('ip', ['-n', lab.B, 'link', 'del', 'dnq0']);

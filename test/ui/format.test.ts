@@ -183,3 +183,16 @@ test('a detail longer than the screen scrolls with j and says which lines are sh
   assert.doesNotMatch(text(down), /evidence 0:/);
   assert.match(text(down), /evidence 20:/);
 });
+
+test('an interface that is down or gone says so in its row, in words (not by colour)', () => {
+  const u = update();
+  u.interfaces = u.interfaces.map((m) => (m.label === 'nsa/vla' ? { ...m, down: true } : m.label === 'nsb/flannel.1' ? { ...m, attached: false } : m));
+  const s = reduce(initialState(RUN), { type: 'update', update: u }).state;
+  for (const [w, h] of SIZES) {
+    const lines = renderDashboard(s, { width: w, height: h, ascii: false });
+    // At 80 columns a long label is cut, never the state word.
+    assert.match(row(lines, 'nsa/vla'), /nsa\/vla \(down\)/, `${w}x${h}`);
+    assert.match(row(lines, 'nsb/flann'), /nsb\/flann[^ ]* \(gone\)/, `${w}x${h}`);
+    assert.doesNotMatch(row(lines, 'nsb/vlb'), /\((down|gone)\)/, `${w}x${h}`);
+  }
+});
