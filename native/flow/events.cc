@@ -27,15 +27,23 @@ struct Hasher {
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
   }
-  void bytes(const uint8_t* p, size_t n) {
-    for (; n >= 8; p += 8, n -= 8) {
-      uint64_t w;
-      std::memcpy(&w, p, 8);
-      word(w);
+  // Two addresses of one family, in fixed-size loads: a memcpy of a run-time length
+  // was a call to libc's memmove for every carrier (perf on bench/live), and two IPv4
+  // addresses fit one word.
+  void addresses(const uint8_t* a, const uint8_t* b, bool v6) {
+    if (!v6) {
+      uint32_t x, y;
+      std::memcpy(&x, a, 4);
+      std::memcpy(&y, b, 4);
+      word(uint64_t{x} | uint64_t{y} << 32);
+      return;
     }
-    uint64_t w = 0;
-    std::memcpy(&w, p, n);
-    word(w ^ (uint64_t{n} << 56));
+    uint64_t w[4];
+    std::memcpy(&w[0], a, 8);
+    std::memcpy(&w[1], a + 8, 8);
+    std::memcpy(&w[2], b, 8);
+    std::memcpy(&w[3], b + 8, 8);
+    for (uint64_t x : w) word(x);
   }
   // 53 bits: exact as a JavaScript number; never 0 (0 means "no key").
   double key() const {
@@ -47,9 +55,7 @@ struct Hasher {
 void hash_endpoint(Hasher* hs, const FlowEndpoint& e) {
   hs->word(uint64_t{e.family} | uint64_t{e.proto} << 8 | uint64_t{e.has_ports} << 16 |
            uint64_t{e.sport} << 24 | uint64_t{e.dport} << 40);
-  const size_t n = e.family == 6 ? 16 : 4;
-  hs->bytes(e.src, n);
-  hs->bytes(e.dst, n);
+  hs->addresses(e.src, e.dst, e.family == 6);
 }
 
 // The same words as hash_endpoint() of endpoint_of(l), read from the layer itself: the
@@ -58,9 +64,7 @@ void hash_layer(Hasher* hs, const IpLayer& l) {
   const bool ports = l.l4_offset != 0;
   hs->word(uint64_t{l.family} | uint64_t{l.proto} << 8 | uint64_t{ports} << 16 |
            uint64_t{ports ? l.sport : uint16_t{0}} << 24 | uint64_t{ports ? l.dport : uint16_t{0}} << 40);
-  const size_t n = l.family == 6 ? 16 : 4;
-  hs->bytes(l.src, n);
-  hs->bytes(l.dst, n);
+  hs->addresses(l.src, l.dst, l.family == 6);
 }
 
 // The carrier flow: interface, tunnel, VNI, outer and inner tuples.
@@ -82,9 +86,7 @@ double txn_key(uint64_t kind, const IpLayer& in, bool from_client, uint32_t extr
   h.word(kind | uint64_t{in.family} << 8 | uint64_t{cport} << 16 | uint64_t{sport} << 32 |
          uint64_t{extra} << 48);
   h.word(extra);
-  const size_t n = in.family == 6 ? 16 : 4;
-  h.bytes(from_client ? in.src : in.dst, n);
-  h.bytes(from_client ? in.dst : in.src, n);
+  h.addresses(from_client ? in.src : in.dst, from_client ? in.dst : in.src, in.family == 6);
   return h.key();
 }
 
