@@ -1,5 +1,6 @@
 // \summary: Live capture engine (see live_capture.h).
 #include "capture/live_capture.h"
+#include "capture/striped.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -133,32 +134,64 @@ bool LiveCapture::prepare(std::string* err) {
          compile_filter(opts_.filter, kLinkRaw, &filter_raw_, err);
 }
 
-bool LiveCapture::add_interface(uint32_t id, int ifindex, uint16_t arphrd,
-                                const std::string& netns_path, int fanout_group, bool plain,
-                                int* joined, std::string* err) {
+std::unique_ptr<LiveCapture::Iface> LiveCapture::open_iface(const AddRequest& r,
+                                                           AddResult* out) const {
   auto iface = std::make_unique<Iface>();
-  iface->id = id;
-  iface->plain = plain;
+  iface->id = r.id;
+  iface->plain = r.plain;
   RingOptions ro = opts_.ring;
-  ro.fanout_group = fanout_group;
-  const uint16_t lt = linktype_for(arphrd);
+  ro.fanout_group = r.fanout_group;
+  const uint16_t lt = linktype_for(r.arphrd);
   if (!opts_.filter.empty()) {
     // A link type we do not decode gets no filter: its frames are counted as such.
     ro.filter = lt == kLinkEthernet ? &filter_ether_ : lt == kLinkRaw ? &filter_raw_ : nullptr;
   }
-  if (!open_in_netns(&iface->ring, ifindex, ro, netns_path, err)) return false;
-  if (joined) *joined = iface->ring.fanout_group();
+  if (!open_in_netns(&iface->ring, r.ifindex, ro, r.netns_path, &out->err)) return nullptr;
+  out->ok = true;
+  out->joined = iface->ring.fanout_group();
   iface->linktype = linktype_for(iface->ring.hatype());
-  iface->ifindex = ifindex;
+  iface->ifindex = r.ifindex;
+  return iface;
+}
+
+void LiveCapture::hand_over(std::vector<std::unique_ptr<Iface>>* opened) {
+  if (opened->empty()) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    pending_add_.push_back(std::move(iface));
+    for (auto& i : *opened) pending_add_.push_back(std::move(i));
   }
   const uint64_t one = 1;
   if (wakefd_ >= 0 && write(wakefd_, &one, sizeof one) < 0) {
     // See stop().
   }
+}
+
+bool LiveCapture::add_interface(uint32_t id, int ifindex, uint16_t arphrd,
+                                const std::string& netns_path, int fanout_group, bool plain,
+                                int* joined, std::string* err) {
+  AddResult res;
+  std::vector<std::unique_ptr<Iface>> opened;
+  opened.push_back(open_iface({id, ifindex, arphrd, netns_path, fanout_group, plain}, &res));
+  if (!res.ok) {
+    *err = res.err;
+    return false;
+  }
+  if (joined) *joined = res.joined;
+  hand_over(&opened);
   return true;
+}
+
+std::vector<LiveCapture::AddResult> LiveCapture::add_interfaces(
+    const std::vector<AddRequest>& reqs) {
+  std::vector<AddResult> results(reqs.size());
+  std::vector<std::unique_ptr<Iface>> opened(reqs.size());
+  // 4 per thread: each open waits ~35 ms, a thread costs far less.
+  run_striped(reqs.size(), 4, 64, [&](size_t k) { opened[k] = open_iface(reqs[k], &results[k]); });
+  std::vector<std::unique_ptr<Iface>> ok;
+  for (auto& i : opened)
+    if (i) ok.push_back(std::move(i));
+  hand_over(&ok);
+  return results;
 }
 
 void LiveCapture::remove_interface(uint32_t id) {

@@ -2,6 +2,7 @@
 // Documentation/networking/packet_mmap.rst and the order af_packet.c requires:
 // PACKET_VNET_HDR and PACKET_VERSION before PACKET_RX_RING, bind after the ring.
 #include "capture/packet_ring.h"
+#include "capture/striped.h"
 
 #include <algorithm>
 #include <thread>
@@ -257,28 +258,7 @@ bool PacketRing::device_gone() {
 }
 
 void close_rings(const std::vector<PacketRing*>& rings) {
-  constexpr size_t kPerThread = 16;
-  constexpr size_t kMaxThreads = 64;
-  if (rings.size() <= kPerThread) {
-    for (PacketRing* r : rings) r->close();
-    return;
-  }
-  const size_t n = std::min(kMaxThreads, (rings.size() + kPerThread - 1) / kPerThread);
-  std::vector<std::thread> threads;
-  threads.reserve(n);
-  size_t started = 0;
-  try {
-    for (; started < n; started++) {
-      threads.emplace_back([&rings, started, n] {
-        for (size_t k = started; k < rings.size(); k += n) rings[k]->close();
-      });
-    }
-  } catch (...) {
-    // No thread for the stride `started` and above: close those here.
-    for (size_t s = started; s < n; s++)
-      for (size_t k = s; k < rings.size(); k += n) rings[k]->close();
-  }
-  for (std::thread& t : threads) t.join();
+  run_striped(rings.size(), 16, 64, [&rings](size_t k) { rings[k]->close(); });
 }
 
 }  // namespace csumtop

@@ -26,6 +26,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "LiveCapture",
                        {InstanceMethod("addInterface", &LiveCaptureWrap::AddInterface),
+                        InstanceMethod("addInterfaces", &LiveCaptureWrap::AddInterfaces),
                         InstanceMethod("removeInterface", &LiveCaptureWrap::RemoveInterface),
                         InstanceMethod("start", &LiveCaptureWrap::Start),
                         InstanceMethod("stop", &LiveCaptureWrap::Stop),
@@ -147,6 +148,47 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
       throw e;
     }
     return Napi::Number::New(env, joined);
+  }
+
+  // addInterfaces([{id, ifindex, arphrd, netns?, fanout?, overlay?}]) -> [{group} | {error, code}]:
+  // the rings opened in parallel (LiveCapture::add_interfaces), one result per entry.
+  Napi::Value AddInterfaces(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsArray())
+      throw Napi::TypeError::New(env, "addInterfaces([{id, ifindex, arphrd, netns?, fanout?, overlay?}])");
+    if (!live_ || stopped_) throw Napi::Error::New(env, "capture stopped");
+    Napi::Array in = info[0].As<Napi::Array>();
+    std::vector<LiveCapture::AddRequest> reqs(in.Length());
+    for (uint32_t k = 0; k < in.Length(); k++) {
+      Napi::Value v = in.Get(k);
+      if (!v.IsObject()) throw Napi::TypeError::New(env, "addInterfaces: every entry is an object");
+      Napi::Object o = v.As<Napi::Object>();
+      if (!o.Get("id").IsNumber() || !o.Get("ifindex").IsNumber() || !o.Get("arphrd").IsNumber())
+        throw Napi::TypeError::New(env, "addInterfaces: id, ifindex and arphrd are numbers");
+      LiveCapture::AddRequest& r = reqs[k];
+      r.id = o.Get("id").As<Napi::Number>().Uint32Value();
+      r.ifindex = o.Get("ifindex").As<Napi::Number>().Int32Value();
+      r.arphrd = static_cast<uint16_t>(o.Get("arphrd").As<Napi::Number>().Uint32Value());
+      if (o.Get("netns").IsString()) r.netns_path = o.Get("netns").As<Napi::String>().Utf8Value();
+      // fanout: absent = none, 'new' = start a group, a number = join that group.
+      Napi::Value f = o.Get("fanout");
+      if (f.IsString() && f.As<Napi::String>().Utf8Value() == "new") r.fanout_group = kFanoutNewGroup;
+      else if (f.IsNumber()) r.fanout_group = f.As<Napi::Number>().Int32Value() & 0xffff;
+      r.plain = o.Get("overlay").ToBoolean().Value();
+    }
+    const std::vector<LiveCapture::AddResult> res = live_->add_interfaces(reqs);
+    Napi::Array out = Napi::Array::New(env, res.size());
+    for (size_t k = 0; k < res.size(); k++) {
+      Napi::Object o = Napi::Object::New(env);
+      if (res[k].ok) {
+        o.Set("group", res[k].joined);
+      } else {
+        o.Set("error", res[k].err);
+        o.Set("code", res[k].err.find("CAP_NET_RAW") != std::string::npos ? "EPERM" : "ECAPTURE");
+      }
+      out.Set(static_cast<uint32_t>(k), o);
+    }
+    return out;
   }
 
   Napi::Value RemoveInterface(const Napi::CallbackInfo& info) {

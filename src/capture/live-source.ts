@@ -18,7 +18,14 @@ import { eventsOf, recordsOf } from '../native/drain.js';
 import {
   LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, openBadFrameFile, type BadFrameFileStats, type NativeBadFrameFile,
 } from '../native/bad-frame-file.js';
-import { createLiveCapture, type LiveCaptureOptions, type NativeLiveBatch, type NativeLiveCapture } from '../native/live.js';
+import {
+  createLiveCapture,
+  type InterfaceRequest,
+  type InterfaceResult,
+  type LiveCaptureOptions,
+  type NativeLiveBatch,
+  type NativeLiveCapture,
+} from '../native/live.js';
 import {
   CaptureError,
   capturedInterfaceOf,
@@ -306,21 +313,47 @@ export class LiveSource implements CaptureSource {
     }
   }
 
-  /** Opens the interface's ring on every engine, joined in one fanout group. */
-  private attach(id: number, link: Link, netns: string | undefined): void {
+  /**
+   * Opens the interfaces' rings on every engine, each interface's rings joined in one
+   * fanout group: one batch per engine, opened in parallel natively (each ring waits for
+   * an RCU grace period: af_packet.c packet_set_ring -> synchronize_net). Returns, per
+   * interface, null or why it could not be opened; an interface one engine could not open
+   * is closed on the engines that had opened it.
+   */
+  private attachAll(todo: Array<{ iface: CapturedInterface; link: Link; netns: string | undefined }>): Array<(Error & { code?: string }) | null> {
+    const failed: Array<(Error & { code?: string }) | null> = todo.map(() => null);
+    if (todo.length === 0) return failed;
     const [first, ...rest] = this.natives;
-    const overlay = isOverlayRole(interfaceRole(link));
-    const group = first.addInterface(id, link.ifindex, link.arphrd, netns, rest.length > 0 ? 'new' : undefined, overlay);
-    const opened: NativeLiveCapture[] = [first];
-    try {
-      for (const n of rest) {
-        n.addInterface(id, link.ifindex, link.arphrd, netns, group, overlay);
-        opened.push(n);
-      }
-    } catch (err) {
-      for (const n of opened) n.removeInterface(id);
-      throw err;
+    const requests: InterfaceRequest[] = todo.map(({ iface, link, netns }) => ({
+      id: iface.id,
+      ifindex: link.ifindex,
+      arphrd: link.arphrd,
+      netns,
+      fanout: rest.length > 0 ? 'new' : undefined,
+      overlay: isOverlayRole(interfaceRole(link)),
+    }));
+    const groups: number[] = [];
+    const openedOn: NativeLiveCapture[][] = todo.map(() => []);
+    const apply = (engine: NativeLiveCapture, indices: number[], results: InterfaceResult[]): void => {
+      results.forEach((r, j) => {
+        const k = indices[j];
+        if ('error' in r) {
+          failed[k] = Object.assign(new Error(r.error), { code: r.code });
+          for (const n of openedOn[k]) n.removeInterface(todo[k].iface.id);
+          openedOn[k] = [];
+        } else {
+          if (engine === first) groups[k] = r.group;
+          openedOn[k].push(engine);
+        }
+      });
+    };
+    const all = todo.map((_, k) => k);
+    apply(first, all, first.addInterfaces(requests));
+    for (const n of rest) {
+      const open = all.filter((k) => failed[k] === null);
+      if (open.length > 0) apply(n, open, n.addInterfaces(open.map((k) => ({ ...requests[k], fanout: groups[k] }))));
     }
+    return failed;
   }
 
   private keyOf(i: CapturedInterface): string {
@@ -413,6 +446,7 @@ export class LiveSource implements CaptureSource {
       return errors;
     }
     this.retryAt = null;
+    const todo: Array<{ iface: CapturedInterface; link: Link; netns: string | undefined; key: string }> = [];
     for (const ns of this.opts.namespaces) {
       let links: Link[];
       try {
@@ -441,26 +475,28 @@ export class LiveSource implements CaptureSource {
           known.down = !link.up; // a ring survives down and up (live_capture.cc): only shown
           continue;
         }
-        const iface = capturedInterfaceOf(link, this.nextId++, ns.label);
-        try {
-          this.attach(iface.id, link, ns.path ?? undefined);
-          iface.attached = true;
-        } catch (err) {
-          const e = err as Error & { code?: string };
-          // An interface that vanished between listing and opening is not an error.
-          if (!initial && /No such device|ENODEV/.test(e.message)) continue;
-          const msg = `${ns.label}/${link.name}: ${e.message}`;
-          this.retryAt = Date.now() + Math.max(this.opts.rescanMs, 1000);
-          if (initial || !this.reported.has(msg)) {
-            this.reported.add(msg);
-            errors.push(new CaptureError(msg, e.code === 'EPERM' ? 'EPERM' : 'ECAPTURE'));
-          }
-          continue;
-        }
-        this.byKey.set(key, iface);
-        this.byId.set(iface.id, iface);
+        todo.push({ iface: capturedInterfaceOf(link, this.nextId++, ns.label), link, netns: ns.path ?? undefined, key });
       }
     }
+    // Every new interface of every namespace at once: the rings open in parallel.
+    const failures = this.attachAll(todo);
+    todo.forEach(({ iface, link, key }, k) => {
+      const e = failures[k];
+      if (e === null) {
+        iface.attached = true;
+        this.byKey.set(key, iface);
+        this.byId.set(iface.id, iface);
+        return;
+      }
+      // An interface that vanished between listing and opening is not an error.
+      if (!initial && /No such device|ENODEV/.test(e.message)) return;
+      const msg = `${iface.namespace}/${link.name}: ${e.message}`;
+      this.retryAt = Date.now() + Math.max(this.opts.rescanMs, 1000);
+      if (initial || !this.reported.has(msg)) {
+        this.reported.add(msg);
+        errors.push(new CaptureError(msg, e.code === 'EPERM' ? 'EPERM' : 'ECAPTURE'));
+      }
+    });
     if (initial && requested) {
       // An exact name must exist in at least one captured namespace.
       for (const [name, count] of unmatchedEverywhere) {

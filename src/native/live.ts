@@ -48,6 +48,18 @@ export interface NativeLiveBatch extends NativeDrain {
   badFlowsEvicted: number;
 }
 
+export interface InterfaceRequest {
+  id: number;
+  ifindex: number;
+  arphrd: number;
+  netns?: string;
+  fanout?: 'new' | number;
+  overlay?: boolean;
+}
+
+/** The fanout group joined (-1 without), or why the ring could not be opened. */
+export type InterfaceResult = { group: number } | { error: string; code: 'EPERM' | 'ECAPTURE' };
+
 export interface NativeLiveCapture {
   /**
    * Opens a ring; throws an Error whose `code` is 'EPERM' without CAP_NET_RAW.
@@ -55,6 +67,12 @@ export interface NativeLiveCapture {
    * joins that group (another capture's ring on the same interface). Returns -1 without.
    */
   addInterface(id: number, ifindex: number, arphrd: number, netnsPath?: string, fanout?: 'new' | number, overlay?: boolean): number;
+  /**
+   * addInterface() for many at once: the rings are opened in parallel (each waits for an
+   * RCU grace period in the kernel), one result per entry, in order; a failed entry does
+   * not stop the others.
+   */
+  addInterfaces(list: InterfaceRequest[]): InterfaceResult[];
   removeInterface(id: number): void;
   start(): void;
   /** Joins the capture thread; the final batch follows asynchronously. Returns records lost to a full queue. */
