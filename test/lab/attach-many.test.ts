@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { createLiveCapture, type InterfaceResult } from '../../src/native/live.js';
-import { Csumtop, createNamespace, describeRun, labProblem, sh, uniqueNs } from './lab.js';
+import { Csumtop, createNamespace, describeRun, labProblem, nsSh, sh, uniqueNs } from './lab.js';
 
 const PAIRS = 100; // 200 interfaces
 const problem = labProblem(['python3']);
@@ -72,6 +72,34 @@ test('addInterfaces: one result per request, in order; a missing device fails al
     await done;
   }
   assert.equal(packetSockets(), 0);
+});
+
+test('addInterfaces: a batch mixing this namespace and another opens each ring in its own', async () => {
+  if (problem) assert.fail(problem);
+  const inNs = (): number => nsSh(ns, ['cat', '/proc/net/packet']).trim().split('\n').length - 1;
+  const here = (): number => sh('cat', ['/proc/net/packet']).trim().split('\n').length - 1;
+  const ns0 = inNs();
+  const here0 = here();
+  // Alternating entries, so a worker thread's stride crosses namespaces. ifindex 1 is lo
+  // in both: only the kernel's per-namespace lists tell where a ring was opened.
+  const list = Array.from({ length: 48 }, (_, k) => ({ id: k, ifindex: 1, arphrd: 772, netns: k % 2 === 0 ? `/run/netns/${ns}` : undefined }));
+  let final: () => void = () => undefined;
+  const done = new Promise<void>((r) => (final = r));
+  let stopping = false;
+  const cap = createLiveCapture({ batchMs: 50, blockSize: 1 << 16, blockCount: 2, events: false }, () => {
+    if (stopping) final();
+  });
+  try {
+    cap.start();
+    const res = cap.addInterfaces(list);
+    assert.deepEqual(res.filter((r) => 'error' in r), [], 'every ring opened');
+    assert.equal(inNs() - ns0, 24, 'rings opened in the other namespace');
+    assert.equal(here() - here0, 24, "rings opened in csumtop's own namespace");
+  } finally {
+    stopping = true;
+    cap.stop();
+    await done;
+  }
 });
 
 for (const threads of [1, 2]) {
