@@ -11,6 +11,16 @@ if ! command -v "$cxx" >/dev/null; then
   echo "fuzz/build.sh: $cxx not found (apt-get install clang)" >&2
   exit 3
 fi
+# libFuzzer and the sanitizers link against clang's runtime, which Debian packages apart
+# (libclang-rt-14-dev, only a Recommends of clang): say so rather than a linker error.
+probe=$(mktemp -d)
+trap 'rm -rf "$probe"' EXIT
+echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' >"$probe/p.cc"
+if ! "$cxx" -fsanitize=fuzzer,address,undefined "$probe/p.cc" -o "$probe/p" 2>"$probe/err"; then
+  echo "fuzz/build.sh: $cxx cannot link a libFuzzer + ASan program; clang's compiler runtime is missing (Debian: apt-get install libclang-rt-14-dev):" >&2
+  cat "$probe/err" >&2
+  exit 3
+fi
 # Everything that parses bytes from outside, without the N-API layer.
 mapfile -t libsrc < <(ls "$root"/native/checksum/*.cc "$root"/native/decode/*.cc \
   "$root"/native/capture/*.cc "$root"/native/flow/*.cc "$root"/native/host/*.cc)

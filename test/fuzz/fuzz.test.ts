@@ -30,7 +30,7 @@ before(() => {
   work = mkdtempSync(path.join(os.tmpdir(), 'csumtop-fuzz-'));
   bin = path.join(work, 'bin');
   const b = spawnSync('bash', [path.join(ROOT, 'native/fuzz/build.sh'), bin], { encoding: 'utf8' });
-  assert.equal(b.status, 0, `building the fuzz targets failed (is clang installed? .ci/run installs it):\n${b.stderr}`);
+  assert.equal(b.status, 0, `building the fuzz targets failed (they need clang and its compiler runtime, Debian's clang and libclang-rt-14-dev; .ci/run installs both):\n${b.stderr}`);
   // Seeds: every fixture file for the reader; every frame of them for the decoder.
   const fixtures = path.join(work, 'fixtures');
   const g = spawnSync(process.execPath, [path.join(ROOT, 'dist/test/fixtures/generate.js'), fixtures], { encoding: 'utf8' });
