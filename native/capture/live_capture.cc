@@ -256,13 +256,7 @@ void LiveCapture::run() {
       for (size_t i = 0; i < ifaces_.size(); i++) {
         Iface& f = *ifaces_[i];
         if (f.id != tag) continue;
-        if ((events[k].events & EPOLLERR) && !f.ring.device_gone()) {
-          // The device went down, or the ring was bound while it was down: packet_notifier
-          // (NETDEV_DOWN) and packet_do_bind set sk_err = ENETDOWN, and device_gone() read
-          // it (SO_ERROR clears it, so EPOLLERR does not fire again). The socket stays
-          // bound and packet_notifier registers it again on NETDEV_UP: keep polling.
-          if (!(events[k].events & EPOLLIN)) break;
-        } else if (events[k].events & EPOLLERR) {
+        if ((events[k].events & EPOLLERR) && f.ring.device_gone()) {
           // The device went away (packet_notifier, NETDEV_UNREGISTER: sk_err = ENETDOWN
           // and the socket's ifindex -1). Report it and stop polling; the totals stay
           // with JavaScript.
@@ -276,6 +270,11 @@ void LiveCapture::run() {
           ifaces_.erase(ifaces_.begin() + static_cast<long>(i));
           break;
         }
+        // Otherwise an EPOLLERR is the device going down, or the ring bound while it was
+        // down: packet_notifier (NETDEV_DOWN) and packet_do_bind set sk_err = ENETDOWN,
+        // which device_gone() took (SO_ERROR clears it: EPOLLERR does not fire again). The
+        // socket stays bound and packet_notifier registers it again on NETDEV_UP.
+        if ((events[k].events & EPOLLERR) && !(events[k].events & EPOLLIN)) break;
         InterfaceCounters& c = analyzer_.counters(f.id);
         f.ring.drain([&](const RingFrame& fr) {
           if (fr.pkttype == PACKET_OUTGOING) c.v[InterfaceCounters::kOutgoing]++;

@@ -122,6 +122,18 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     cb.Call({o});
   }
 
+  // fanout: undefined = none, 'new' = start a group, a number = join that group.
+  static int FanoutOf(const Napi::Value& v) {
+    if (v.IsString() && v.As<Napi::String>().Utf8Value() == "new") return kFanoutNewGroup;
+    if (v.IsNumber()) return v.As<Napi::Number>().Int32Value() & 0xffff;
+    return -1;
+  }
+
+  // The code JavaScript sees for a ring that could not be opened.
+  static const char* ErrorCode(const std::string& err) {
+    return err.find("CAP_NET_RAW") != std::string::npos ? "EPERM" : "ECAPTURE";
+  }
+
   Napi::Value AddInterface(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
@@ -129,13 +141,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     if (!live_ || stopped_) throw Napi::Error::New(env, "capture stopped");
     std::string ns;
     if (info.Length() > 3 && info[3].IsString()) ns = info[3].As<Napi::String>().Utf8Value();
-    // fanout: undefined = none, 'new' = start a group, a number = join that group.
-    int fanout = -1;
-    if (info.Length() > 4 && info[4].IsString() && info[4].As<Napi::String>().Utf8Value() == "new") {
-      fanout = kFanoutNewGroup;
-    } else if (info.Length() > 4 && info[4].IsNumber()) {
-      fanout = info[4].As<Napi::Number>().Int32Value() & 0xffff;
-    }
+    const int fanout = info.Length() > 4 ? FanoutOf(info[4]) : -1;
     const bool overlay = info.Length() > 5 && info[5].ToBoolean().Value();
     std::string err;
     int joined = -1;
@@ -144,7 +150,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
                               static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value()), ns,
                               fanout, overlay, &joined, &err)) {
       Napi::Error e = Napi::Error::New(env, err);
-      e.Set("code", err.find("CAP_NET_RAW") != std::string::npos ? "EPERM" : "ECAPTURE");
+      e.Set("code", ErrorCode(err));
       throw e;
     }
     return Napi::Number::New(env, joined);
@@ -170,10 +176,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
       r.ifindex = o.Get("ifindex").As<Napi::Number>().Int32Value();
       r.arphrd = static_cast<uint16_t>(o.Get("arphrd").As<Napi::Number>().Uint32Value());
       if (o.Get("netns").IsString()) r.netns_path = o.Get("netns").As<Napi::String>().Utf8Value();
-      // fanout: absent = none, 'new' = start a group, a number = join that group.
-      Napi::Value f = o.Get("fanout");
-      if (f.IsString() && f.As<Napi::String>().Utf8Value() == "new") r.fanout_group = kFanoutNewGroup;
-      else if (f.IsNumber()) r.fanout_group = f.As<Napi::Number>().Int32Value() & 0xffff;
+      r.fanout_group = FanoutOf(o.Get("fanout"));
       r.plain = o.Get("overlay").ToBoolean().Value();
     }
     const std::vector<LiveCapture::AddResult> res = live_->add_interfaces(reqs);
@@ -184,7 +187,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
         o.Set("group", res[k].joined);
       } else {
         o.Set("error", res[k].err);
-        o.Set("code", res[k].err.find("CAP_NET_RAW") != std::string::npos ? "EPERM" : "ECAPTURE");
+        o.Set("code", ErrorCode(res[k].err));
       }
       out.Set(static_cast<uint32_t>(k), o);
     }

@@ -363,7 +363,7 @@ export class LiveSource implements CaptureSource {
   }
 
   private keyOf(i: CapturedInterface): string {
-    return `${i.namespace}\0${i.ifindex}\0${i.name}`;
+    return linkKey(i.namespace, i);
   }
 
   /**
@@ -403,7 +403,7 @@ export class LiveSource implements CaptureSource {
       if (!table) continue;
       for (const l of table.links()) {
         if (!l.up || l.loopback) continue;
-        const i = this.byKey.get(`${ns.label}\0${l.ifindex}\0${l.name}`);
+        const i = this.byKey.get(linkKey(ns.label, l));
         if (i && i.attached) continue;
         out.push({ namespace: ns.label, name: l.name, kind: l.kind });
       }
@@ -474,7 +474,7 @@ export class LiveSource implements CaptureSource {
       const sel = selectInterfaces(links, requested);
       for (const name of sel.unmatched) unmatchedEverywhere.set(name, (unmatchedEverywhere.get(name) ?? 0) + 1);
       for (const link of sel.selected) {
-        const key = `${ns.label}\0${link.ifindex}\0${link.name}`;
+        const key = linkKey(ns.label, link);
         seen.add(key);
         const known = this.byKey.get(key);
         if (known) {
@@ -573,4 +573,9 @@ export function mergeFlows(flows: NativeFlow[]): NativeFlow[] {
     if (f.lastNs > m.lastNs) m.lastNs = f.lastNs;
   }
   return [...byKey.values()];
+}
+
+/** An interface's identity across scans: a device renamed, or replaced under its name, is a new one. */
+function linkKey(namespace: string, l: { ifindex: number; name: string }): string {
+  return `${namespace}\0${l.ifindex}\0${l.name}`;
 }

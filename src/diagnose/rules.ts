@@ -245,13 +245,18 @@ function additionOrder(l: UncapturedLink): number {
   return 2;
 }
 
-/** The csumtop command capturing `captured` plus `adding` in `namespace` ('*' when the names cannot be listed). */
-function captureMoreCommand(namespace: string, captured: string[], adding: UncapturedLink[]): string {
+/**
+ * The step capturing `captured` plus `adding` in `namespace`: the names listed, or every
+ * interface (-i '*') when there are none to add, too many, or one -i cannot take.
+ */
+function captureMoreStep(namespace: string, captured: string[], adding: UncapturedLink[]): RemedyStep {
   const where = namespace === 'host' ? 'csumtop' : `csumtop --netns ${shellWord(namespace)}`;
   const names = [...captured, ...adding.map((l) => l.name)];
   // -i splits its list on commas (src/cli/args.ts): such a name cannot be listed.
   const listable = adding.length > 0 && adding.length <= MAX_NAMED_ADDITIONS && names.every((n) => !n.includes(','));
-  return listable ? `${where} -i ${shellWord(names.join(','))}` : `${where} -i '*'`;
+  return listable
+    ? { where: 'this node', command: `${where} -i ${shellWord(names.join(','))}`, why: 'capture the interfaces that are up and not captured as well', persist: null }
+    : { where: 'this node', command: `${where} -i '*'`, why: 'capture every interface of the namespace', persist: null };
 }
 
 /** The kernel counted checksum drops the capture did not see. */
@@ -289,12 +294,7 @@ export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
           ? [{ name: 'interfaces up and not captured', value: adding.map((l) => (l.kind ? `${l.name} (${l.kind})` : l.name)).join(', ') || 'none' }]
           : []),
       ],
-      remedy: [{
-        where: 'this node',
-        command: captureMoreCommand(k.namespace, captured, adding ?? []),
-        why: adding && adding.length > 0 && adding.length <= MAX_NAMED_ADDITIONS ? 'capture the interfaces that are up and not captured as well' : 'capture every interface of the namespace',
-        persist: null,
-      }],
+      remedy: [captureMoreStep(k.namespace, captured, adding ?? [])],
       references: ['domain.md: Counters the kernel keeps'],
       strength: kernel - seen,
     });

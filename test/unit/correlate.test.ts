@@ -182,4 +182,8 @@ test('an overlay packet sent to an address never seen behind a peer, never encap
   assert.equal(snap.overlayUnattributed, 2);
   assert.deepEqual(snap.peers, [], 'no peer to count them under');
   assert.ok(renderCorrelation({ ...snap }).includes('  overlay packets never encapsulated, to no known peer: 2'), renderCorrelation(snap).join('\n'));
+  // A peer's own never-encapsulated packets are on its line; none, nothing is said.
+  const peer = { namespace: 'host', underlay: 'eth0', overlay: 'flannel.1', peer: '192.168.189.4', local: '192.168.189.5', direction: 'to-peer' as const, tunnel: 'vxlan' as const, vni: 1, carriers: 5, badOuter: 0, badInner: 0, badIpv4: 0, delivered: 5, lost: 0, lostBad: 0, unmatchedOverlay: 3, inFlight: 0, firstSeen: '', lastSeen: '' };
+  assert.match(renderCorrelation({ ...snap, overlayUnattributed: 0, peers: [peer] }).join('\n'), /to-peer 192\.168\.189\.4 vni 1: 5 carriers, .*delivered 5, lost 0 \(0 with bad checksums\), 3 overlay packets never encapsulated$/m);
+  assert.doesNotMatch(renderCorrelation({ ...snap, overlayUnattributed: 0, peers: [{ ...peer, unmatchedOverlay: 0 }] }).join('\n'), /never encapsulated/);
 });

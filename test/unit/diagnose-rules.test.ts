@@ -241,7 +241,9 @@ test('kernel-drops-unseen names the interfaces up and not captured, NICs first, 
   const many = Array.from({ length: 9 }, (_, k) => ({ namespace: 'host', name: `veth${k}`, kind: 'veth' }));
   assert.deepEqual(kernelDropsUnseen(withKernel(many))[0].remedy.map((r) => r.command), ["csumtop -i '*'"]);
   assert.match(kernelDropsUnseen(withKernel(many))[0].summary, /veth7 and 1 more\./);
-  assert.deepEqual(kernelDropsUnseen(withKernel([{ namespace: 'host', name: 'a,b', kind: null }]))[0].remedy.map((r) => r.command), ["csumtop -i '*'"]);
+  const comma = kernelDropsUnseen(withKernel([{ namespace: 'host', name: 'a,b', kind: null }]))[0].remedy;
+  assert.deepEqual(comma.map((r) => [r.command, r.why]), [["csumtop -i '*'", 'capture every interface of the namespace']], 'the reason matches the command');
+  assert.equal(f.remedy[0].why, 'capture the interfaces that are up and not captured as well');
   const unknown = kernelDropsUnseen(withKernel(undefined))[0];
   assert.deepEqual(unknown.remedy.map((r) => r.command), ["csumtop -i '*'"]);
   assert.equal(unknown.evidence.find((e) => e.name === 'interfaces up and not captured'), undefined);
