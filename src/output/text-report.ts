@@ -22,6 +22,10 @@ const LINKTYPE_NAMES: Record<number, string> = {
   229: 'raw IPv6',
   239: 'Linux NFLOG',
   276: 'Linux cooked v2 (SLL2)',
+  281: 'Broadcom DSA tag, not decoded',
+  282: 'Broadcom DSA tag (prepended), not decoded',
+  284: 'Marvell DSA tag, not decoded',
+  285: 'Marvell EDSA tag, not decoded',
 };
 
 const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 4: 'ipip', 6: 'tcp', 17: 'udp', 41: 'ipv6', 47: 'gre', 58: 'icmpv6' };
