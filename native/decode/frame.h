@@ -161,7 +161,7 @@ struct Frame {
   uint8_t nlayers = 0;
   uint8_t ncsum = 0;
   uint8_t malformed = kMalformedNone;
-  uint8_t undecoded = kUndecodedNone;  // first part of the frame not decoded (Undecoded)
+  uint8_t undecoded = kUndecodedNone;  // why part of the frame was not decoded (first reason)
   uint8_t truncated = 0;         // caplen < wirelen and decoding hit the snap end
   uint8_t vlan_count = 0;
   uint16_t vlan_id = 0;          // outermost VLAN id

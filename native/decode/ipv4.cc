@@ -68,7 +68,8 @@ void ipv4(Ctx& c, uint32_t off, uint32_t end, uint8_t tunnel, uint32_t vni) {
     } else {
       // Verified even when the total length is impossible: the header checksum covers
       // that field, and a bit flip there is exactly what it exists to catch (RFC 791
-      // section 3.1; tcpdump -vv and tshark flag it the same way).
+      // section 3.1). tcpdump -vv and tshark flag it when the length runs past the
+      // frame; below the header length both stop before the checksum, we do not.
       verify(c, e, off, hlen, 0, false);
     }
   }
