@@ -96,13 +96,29 @@ static const char* const kMalformedNames[kNumMalformed] = {
     "vxlan-header",
     "geneve-header",
     "tunnel-too-deep",
+    "gre-header",
+    "mpls-label-stack",
+    "nflog-tlv",
 };
-static const char* const kKindNames[kNumKinds] = {"ipv4", "udp", "tcp", "icmp", "icmpv6"};
+static const char* const kUndecodedNames[kNumUndecoded] = {
+    "none",
+    "link-type",
+    "macsec",
+    "dsa-tag",
+    "pppoe",
+    "mpls-payload",
+    "gre-payload",
+    "nflog-payload",
+};
+static const char* const kKindNames[kNumKinds] = {"ipv4", "udp", "tcp", "icmp", "icmpv6", "gre"};
 static const char* const kStatusNames[kNumStatus] = {"ok",           "bad",     "absent",
                                                      "unverifiable", "pending", "validated"};
 
 const char* malformed_name(uint8_t reason) {
   return reason < kNumMalformed ? kMalformedNames[reason] : "unknown";
+}
+const char* undecoded_name(uint8_t reason) {
+  return reason < kNumUndecoded ? kUndecodedNames[reason] : "unknown";
 }
 const char* kind_name(uint8_t kind) { return kind < kNumKinds ? kKindNames[kind] : "unknown"; }
 const char* status_name(uint8_t status) {

@@ -34,6 +34,11 @@ struct Ctx {
   }
   // Stops decoding: the snap length cut the frame before `off + len`.
   void truncated() { f->truncated = 1; }
+  // Records why part of the frame is not decoded (the first reason is kept); decoding of
+  // that part stops, checksums verified before it stand.
+  void undecoded(Undecoded why) {
+    if (f->undecoded == kUndecodedNone) f->undecoded = why;
+  }
   void malformed(Malformed why, uint32_t off) {
     if (f->malformed == kMalformedNone) {
       f->malformed = why;
@@ -91,9 +96,20 @@ struct L4 {
 };
 void transport(Ctx& c, IpLayer* layer, const L4& l4);
 
-// Tunnels (tunnel.cc): the UDP payload [off, end) of a VXLAN or Geneve port.
+// Verifies the checksum of the whole segment [off, off+len) unless the layer is a
+// fragment, oversize, or not captured that far (transport.cc).
+void check_segment(Ctx& c, const L4& l4, CsumKind kind, uint32_t off, uint32_t len,
+                   uint32_t field_off, uint32_t initial, bool udp);
+
+// Tunnels (tunnel.cc): the UDP payload [off, end) of a VXLAN or Geneve port; GRE as the
+// IP payload of protocol 47.
 void vxlan(Ctx& c, uint32_t off, uint32_t end);
 void geneve(Ctx& c, uint32_t off, uint32_t end);
+void gre(Ctx& c, const L4& l4);
+
+// Link layers other than Ethernet that carry IP (link.cc): MPLS label stacks and NFLOG.
+void mpls(Ctx& c, uint32_t off, uint32_t end, uint8_t tunnel, uint32_t vni);
+void nflog(Ctx& c);
 
 // The fast path (fast.cc): decodes the frame completely and returns true, or returns
 // false, having written nothing that the general decoder does not overwrite.

@@ -17,11 +17,14 @@ enum LinkType : uint16_t {
   kLinkLinuxSll = 113,  // Linux cooked v1 (tcpdump -i any before libpcap 1.10)
   kLinkIPv4 = 228,
   kLinkIPv6 = 229,
+  kLinkNflog = 239,     // Linux NFLOG (iptables -j NFLOG, nflog:N in tcpdump): TLVs, IP payload
   kLinkLinuxSll2 = 276, // Linux cooked v2 (tcpdump -i any)
 };
 
 // Which checksum: the report's "protocol" column.
-enum CsumKind : uint8_t { kKindIPv4 = 0, kKindUdp, kKindTcp, kKindIcmp, kKindIcmp6, kNumKinds };
+// GRE's optional checksum (RFC 2784 section 2.5) covers the GRE header and its payload,
+// with no pseudo-header.
+enum CsumKind : uint8_t { kKindIPv4 = 0, kKindUdp, kKindTcp, kKindIcmp, kKindIcmp6, kKindGre, kNumKinds };
 
 // One status per checksum (see ../shared/architecture.md, "One verdict model").
 enum CsumStatus : uint8_t {
@@ -64,16 +67,46 @@ enum Malformed : uint8_t {
   kMalformedVxlanHeader,     // VXLAN I flag clear or header beyond the UDP payload
   kMalformedGeneveHeader,    // Geneve version/option length beyond the UDP payload
   kMalformedTunnelDepth,     // encapsulation nested deeper than kMaxDepth
+  kMalformedGreHeader,       // GRE routing/strict-route bits (RFC 1701) set, or header beyond the payload
+  kMalformedMplsStack,       // MPLS label stack without bottom within kMaxMplsLabels or the frame
+  kMalformedNflogTlv,        // NFLOG TLV length below 4 or beyond the record
   kNumMalformed
 };
 
+// Why (part of) a frame was not decoded, so its checksums were not verified: the report
+// counts these frames per reason instead of letting them pass for clean (issue 13).
+// Keep in sync with kUndecodedNames in decode.cc and UNDECODED_REASONS in
+// src/model/verdict.ts.
+enum Undecoded : uint8_t {
+  kUndecodedNone = 0,
+  kUndecodedLinkType,     // a link type we do not decode (PPP, 802.11, radiotap, USB, ...)
+  kUndecodedMacsec,       // IEEE 802.1AE MACsec (ethertype 0x88e5): payload encrypted or opaque
+  kUndecodedDsaTag,       // switch tag with an ethertype (EDSA 0xdada, 0xdadb, 0xe001)
+  kUndecodedPppoe,        // PPPoE session (0x8864): PPP inside Ethernet
+  kUndecodedMplsPayload,  // MPLS payload that is not IPv4/IPv6 (pseudowire, control word)
+  kUndecodedGrePayload,   // GRE version 1 (PPTP) or a payload other than IPv4/IPv6/Ethernet/MPLS
+  kUndecodedNflogPayload, // NFLOG record without a payload, or of a family other than IPv4/IPv6
+  kNumUndecoded
+};
+
 // Which encapsulation led to a layer.
-enum Tunnel : uint8_t { kTunnelNone = 0, kTunnelVxlan, kTunnelGeneve, kTunnelIpip, kTunnelIp6ip };
+// GRE is two values so that a key of 0 stays apart from no key: kTunnelGreKey keeps the
+// key (RFC 2890 section 2.1) where VXLAN/Geneve keep the VNI.
+enum Tunnel : uint8_t {
+  kTunnelNone = 0,
+  kTunnelVxlan,
+  kTunnelGeneve,
+  kTunnelIpip,
+  kTunnelIp6ip,
+  kTunnelGre,     // GRE without a key field
+  kTunnelGreKey,  // GRE with a key, in IpLayer::vni
+};
 
 constexpr int kMaxDepth = 4;            // outer + 3 nested encapsulations
 constexpr int kMaxChecksums = 3 * kMaxDepth;
 constexpr int kMaxVlanTags = 8;
 constexpr int kMaxIpv6ExtHeaders = 16;  // RFC 8504 section 5.3 lets hosts bound the chain
+constexpr int kMaxMplsLabels = 16;      // deeper stacks are not seen in practice (RFC 3032 sets none)
 
 // One IP layer with its transport tuple.
 struct IpLayer {
@@ -84,7 +117,7 @@ struct IpLayer {
   uint16_t sport = 0, dport = 0;  // UDP/TCP ports; ICMP: type and code
   uint16_t ip_id = 0;       // IPv4 identification (cross-interface matching)
   uint32_t ip_len = 0;      // IP datagram length from the header
-  uint32_t vni = 0;         // VXLAN/Geneve VNI when tunnel is one of those
+  uint32_t vni = 0;         // VXLAN/Geneve VNI, GRE key (kTunnelGreKey)
   uint32_t l3_offset = 0;   // offset of the IP header in the frame
   uint32_t l4_offset = 0;   // offset of the transport header (0 when none)
   uint8_t tcp_flags = 0;
@@ -128,7 +161,7 @@ struct Frame {
   uint8_t nlayers = 0;
   uint8_t ncsum = 0;
   uint8_t malformed = kMalformedNone;
-  uint8_t unsupported_link = 0;  // link type we do not decode
+  uint8_t undecoded = kUndecodedNone;  // why part of the frame was not decoded (first reason)
   uint8_t truncated = 0;         // caplen < wirelen and decoding hit the snap end
   uint8_t vlan_count = 0;
   uint16_t vlan_id = 0;          // outermost VLAN id
@@ -143,7 +176,7 @@ struct Frame {
     nlayers = 0;
     ncsum = 0;
     malformed = kMalformedNone;
-    unsupported_link = 0;
+    undecoded = kUndecodedNone;
     truncated = 0;
     vlan_count = 0;
     vlan_id = 0;
@@ -198,6 +231,7 @@ void decode_live(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_
                  uint32_t scratch_size, Frame* out);
 
 const char* malformed_name(uint8_t reason);
+const char* undecoded_name(uint8_t reason);
 const char* kind_name(uint8_t kind);
 const char* status_name(uint8_t status);
 

@@ -34,14 +34,14 @@ void ipv4(Ctx& c, uint32_t off, uint32_t end, uint8_t tunnel, uint32_t vni) {
   }
   uint32_t total = be16(h + 2);
   uint8_t oversize = 0;
+  bool length_ok = true;
   if (total == 0) {
     // TSO/GSO super-packets captured before segmentation may carry a zero length
     // (the stack fills it per segment); the datagram is what the frame holds.
     total = avail;
     oversize = 1;
   } else if (total < hlen || total > avail) {
-    c.malformed(kMalformedIpv4Length, off + 2);
-    return;
+    length_ok = false;
   }
   IpLayer* l = new_layer(c, off, tunnel, vni);
   if (!l) return;
@@ -54,7 +54,29 @@ void ipv4(Ctx& c, uint32_t off, uint32_t end, uint8_t tunnel, uint32_t vni) {
   std::memcpy(l->dst, h + 16, 4);
 
   CsumEntry* e = c.add_csum(depth, kKindIPv4, off + 10);
-  if (e) verify(c, e, off, hlen, 0, false);
+  if (e) {
+    if (oversize && be16(h + 10) == 0) {
+      // A transmit-segmentation super-packet as the sender's capture sees it (Windows
+      // LSO, some drivers' TSO): total length 0 and header checksum 0, with the
+      // transport field holding the pseudo-header sum. The NIC writes total length and
+      // header checksum into each segment it cuts (Microsoft's "Offloading the
+      // Segmentation of Large TCP Packets"; Wireshark's ip.tso_support), so neither is
+      // final here: an offload artefact, unverifiable like the transport below.
+      e->status = kStatusUnverifiable;
+      e->why = kWhyOversize;
+      e->found = 0;
+    } else {
+      // Verified even when the total length is impossible: the header checksum covers
+      // that field, and a bit flip there is exactly what it exists to catch (RFC 791
+      // section 3.1). tcpdump -vv and tshark flag it when the length runs past the
+      // frame; below the header length both stop before the checksum, we do not.
+      verify(c, e, off, hlen, 0, false);
+    }
+  }
+  if (!length_ok) {
+    c.malformed(kMalformedIpv4Length, off + 2);
+    return;
+  }
 
   // RFC 791 section 3.1: MF flag (0x2000) and fragment offset (low 13 bits).
   const uint16_t frag = be16(h + 6);

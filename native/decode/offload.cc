@@ -14,6 +14,13 @@ namespace csumtop {
 
 namespace {
 
+// A checksum the kernel's offload flags can describe: a transport one. Never the IPv4
+// header (always complete in software) nor GRE's (gre_build_header() computes it in
+// full; only segmentation redoes it, see transports_unverifiable()).
+bool offloadable(const CsumEntry& e) {
+  return e.kind != kKindIPv4 && e.kind != kKindGre && e.status != kStatusAbsent;
+}
+
 // The innermost transport checksum: where the stack leaves the pending one when the
 // kernel gives no csum_start (no vnet header). VXLAN with local checksum offload
 // (Documentation/networking/checksum-offloads.rst, "LCO") keeps the inner one pending.
@@ -21,7 +28,7 @@ const CsumEntry* innermost_l4(const Frame& f) {
   const CsumEntry* best = nullptr;
   for (int i = 0; i < f.ncsum; i++) {
     const CsumEntry& e = f.csum[i];
-    if (e.kind == kKindIPv4 || e.status == kStatusAbsent) continue;
+    if (!offloadable(e)) continue;
     if (!best || e.depth >= best->depth) best = &e;
   }
   return best;
@@ -33,7 +40,8 @@ CsumEntry* entry_at(Frame* f, uint32_t field_offset) {
   return nullptr;
 }
 
-// Marks every transport checksum of the frame unverifiable (GSO, or completion impossible).
+// Marks every transport checksum of the frame unverifiable (GSO, or completion impossible);
+// GRE's too: segmentation recomputes it per segment (SKB_GSO_GRE_CSUM, gre_gso_segment()).
 void transports_unverifiable(Frame* f, UnverifiableWhy why) {
   for (int i = 0; i < f->ncsum; i++) {
     CsumEntry& e = f->csum[i];
@@ -54,7 +62,7 @@ void mark_validated(Frame* f) {
   // find bad stays bad.
   for (int i = 0; i < f->ncsum; i++) {
     CsumEntry& e = f->csum[i];
-    if (e.depth == 0 && e.kind != kKindIPv4 && e.status != kStatusAbsent) {
+    if (e.depth == 0 && offloadable(e)) {
       if (e.status == kStatusOk || e.status == kStatusUnverifiable) e.status = kStatusValidated;
       return;
     }
@@ -104,7 +112,7 @@ void decode_live(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_
     CsumEntry* p = entry_at(out, field);
     for (int i = 0; i < out->ncsum; i++) {
       CsumEntry& e = out->csum[i];
-      if (e.kind == kKindIPv4 || e.status == kStatusAbsent) continue;
+      if (e.kind == kKindIPv4 || e.status == kStatusAbsent) continue;  // GRE covers it too
       if (&e == p) {
         e.status = kStatusPending;
       } else {

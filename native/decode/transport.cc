@@ -1,42 +1,17 @@
 // \summary: Transport checksums: UDP (RFC 768), TCP (RFC 9293), ICMP (RFC 792),
-// ICMPv6 (RFC 4443), and IP-in-IP encapsulation (RFC 2003, RFC 2473).
+// ICMPv6 (RFC 4443), and IP-in-IP (RFC 2003, RFC 2473) and GRE (RFC 2784) encapsulation.
 #include "decode/decode_internal.h"
 
 namespace csumtop {
 namespace decode {
 
 namespace {
-enum : uint8_t { kIcmp = 1, kIpip = 4, kTcp = 6, kUdp = 17, kIpv6 = 41, kIcmp6 = 58 };
+enum : uint8_t { kIcmp = 1, kIpip = 4, kTcp = 6, kUdp = 17, kIpv6 = 41, kGre = 47, kIcmp6 = 58 };
 
 bool port_in(const uint16_t* ports, uint8_t n, uint16_t port) {
   for (uint8_t i = 0; i < n; i++)
     if (ports[i] == port) return true;
   return false;
-}
-
-// Verifies the checksum of the whole segment [off, off+len) unless it cannot be.
-void check_segment(Ctx& c, const L4& l4, CsumKind kind, uint32_t off, uint32_t len,
-                   uint32_t field_off, uint32_t initial, bool udp) {
-  if (l4.fragment) {
-    c.unverifiable(l4.depth, kind, field_off, kWhyFragment);
-    return;
-  }
-  if (l4.oversize) {
-    c.unverifiable(l4.depth, kind, field_off, kWhyOversize);
-    return;
-  }
-  if (!c.captured(off, len)) {
-    c.unverifiable(l4.depth, kind, field_off, kWhyTruncated);
-    return;
-  }
-  CsumEntry* e = c.add_csum(l4.depth, kind, field_off);
-  if (!e) return;
-  verify(c, e, off, len, initial, udp);
-  if (e->status == kStatusBad && kind != kKindIcmp) {
-    // Transmit offload leaves the folded pseudo-header sum in the field
-    // (CHECKSUM_PARTIAL; e.g. udp4_hwcsum/__tcp_v4_send_check in the kernel).
-    e->looks_partial = e->found == csum::fold(initial);
-  }
 }
 
 void udp(Ctx& c, IpLayer* layer, const L4& l4) {
@@ -139,6 +114,32 @@ void icmp(Ctx& c, IpLayer* layer, const L4& l4, bool v6) {
 }
 }  // namespace
 
+void check_segment(Ctx& c, const L4& l4, CsumKind kind, uint32_t off, uint32_t len,
+                   uint32_t field_off, uint32_t initial, bool udp) {
+  if (l4.fragment) {
+    c.unverifiable(l4.depth, kind, field_off, kWhyFragment);
+    return;
+  }
+  if (l4.oversize) {
+    c.unverifiable(l4.depth, kind, field_off, kWhyOversize);
+    return;
+  }
+  if (!c.captured(off, len)) {
+    c.unverifiable(l4.depth, kind, field_off, kWhyTruncated);
+    return;
+  }
+  CsumEntry* e = c.add_csum(l4.depth, kind, field_off);
+  if (!e) return;
+  verify(c, e, off, len, initial, udp);
+  if (e->status == kStatusBad && kind != kKindIcmp && kind != kKindGre) {
+    // (ICMPv4 and GRE sum no pseudo-header, so the test means nothing for them.)
+    // Transmit offload leaves the folded pseudo-header sum in the field
+    // (CHECKSUM_PARTIAL; e.g. udp4_hwcsum/__tcp_v4_send_check in the kernel).
+    e->looks_partial = e->found == csum::fold(initial);
+  }
+}
+
+
 void transport(Ctx& c, IpLayer* layer, const L4& l4) {
   switch (l4.proto) {
     case kUdp:
@@ -161,6 +162,9 @@ void transport(Ctx& c, IpLayer* layer, const L4& l4) {
       } else {
         ipv6(c, l4.off, l4.end, kTunnelIp6ip, 0);
       }
+      return;
+    case kGre:
+      gre(c, l4);
       return;
     default:
       return;

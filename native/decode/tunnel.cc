@@ -1,5 +1,5 @@
-// \summary: UDP tunnels: VXLAN (RFC 7348) and Geneve (RFC 8926); the inner frame is
-// decoded and verified like the outer one.
+// \summary: Tunnels: VXLAN (RFC 7348) and Geneve (RFC 8926) over UDP, GRE (RFC 2784,
+// RFC 2890) over IP; the inner frame is decoded and verified like the outer one.
 #include "decode/decode_internal.h"
 
 namespace csumtop {
@@ -55,6 +55,73 @@ void geneve(Ctx& c, uint32_t off, uint32_t end) {
     ipv4(c, inner, end, kTunnelGeneve, vni);
   } else if (proto == 0x86dd) {
     ipv6(c, inner, end, kTunnelGeneve, vni);
+  }
+}
+
+void gre(Ctx& c, const L4& l4) {
+  // RFC 2784 section 2.1 with RFC 2890 section 2: C (checksum present) | reserved |
+  // K (key present) | S (sequence present) | Reserved0 (9) | Ver (3) | Protocol Type (16),
+  // then Checksum (16) + Reserved1 (16) if C, Key (32) if K, Sequence Number (32) if S.
+  if (l4.fragment) return;  // as IP-in-IP: no reassembly, the inner header may be cut
+  const uint32_t off = l4.off;
+  const uint32_t avail = l4.end - off;
+  if (avail < 4) {
+    c.malformed(kMalformedGreHeader, off);
+    return;
+  }
+  if (!c.captured(off, 4)) {
+    c.truncated();
+    return;
+  }
+  const uint8_t* g = c.data + off;
+  const uint16_t flags = be16(g);
+  if ((flags & 0x7) != 0) {
+    // Version 1 is PPTP's enhanced GRE (RFC 2637) carrying PPP: not decoded.
+    c.undecoded(kUndecodedGrePayload);
+    return;
+  }
+  if (flags & 0x4c00) {
+    // RFC 2784 section 2.3: a receiver not implementing RFC 1701 MUST discard a packet
+    // with any of bits 1-5 set; RFC 2890 defines bits 2 and 3 (K, S), which leaves the
+    // routing-present, strict-source-route and recursion bits 1, 4 and 5.
+    c.malformed(kMalformedGreHeader, off);
+    return;
+  }
+  const bool has_csum = flags & 0x8000;
+  const bool has_key = flags & 0x2000;
+  const bool has_seq = flags & 0x1000;
+  const uint32_t hlen = 4 + (has_csum ? 4 : 0) + (has_key ? 4 : 0) + (has_seq ? 4 : 0);
+  if (hlen > avail) {
+    c.malformed(kMalformedGreHeader, off);
+    return;
+  }
+  if (!c.captured(off, hlen)) {
+    c.truncated();
+    return;
+  }
+  if (has_csum) {
+    // RFC 2784 section 2.5: the ones-complement checksum of the GRE header and the
+    // payload packet, the field counted as zero; no pseudo-header.
+    check_segment(c, l4, kKindGre, off, avail, off + 4, 0, false);
+  }
+  const uint8_t tunnel = has_key ? kTunnelGreKey : kTunnelGre;
+  const uint32_t key = has_key ? be32(g + 4 + (has_csum ? 4 : 0)) : 0;
+  const uint16_t proto = be16(g + 2);
+  const uint32_t inner = off + hlen;
+  switch (proto) {
+    case 0x6558:  // Transparent Ethernet Bridging (RFC 1701 protocol types)
+      ethernet(c, inner, l4.end, tunnel, key);
+      return;
+    case 0x0800:
+    case 0x86dd:
+    case 0x8847:  // MPLS unicast and multicast (RFC 4023)
+    case 0x8848:
+      ethertype(c, proto, inner, l4.end, tunnel, key);
+      return;
+    default:
+      // ERSPAN, WCCP, NSH, ...: the GRE checksum (if any) stands, the payload is not seen.
+      c.undecoded(kUndecodedGrePayload);
+      return;
   }
 }
 

@@ -35,9 +35,10 @@ uint32_t count_frame(InterfaceCounters& c, const Frame& f, uint32_t caplen, uint
   uint64_t* v = c.v;
   v[InterfaceCounters::kFrames]++;
   v[InterfaceCounters::kBytes] += wirelen > caplen ? wirelen : caplen;
-  if (f.unsupported_link) {
+  if (f.undecoded != kUndecodedNone) {
+    // Counted, and the checksums verified before the part not decoded count as well.
     v[InterfaceCounters::kUnsupported]++;
-    return 0;
+    v[InterfaceCounters::kUndecodedBase + f.undecoded]++;
   }
   if (f.malformed != kMalformedNone) {
     v[InterfaceCounters::kMalformed]++;

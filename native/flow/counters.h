@@ -16,14 +16,15 @@ struct InterfaceCounters {
     kBadFrames,      // frames with at least one bad checksum
     kMalformed,
     kTruncated,
-    kUnsupported,    // frames on a link type we do not decode
+    kUnsupported,    // frames not decoded in full (any Undecoded reason; per reason below)
     kBadChecksums,
     kLooksPartial,   // bad checksums whose field equals the pseudo-header sum
     kOutgoing,       // live: frames sent by this host (PACKET_OUTGOING)
     kNumScalars
   };
   static constexpr uint32_t kMalformedBase = kNumScalars;
-  static constexpr uint32_t kCsumBase = kMalformedBase + kNumMalformed;
+  static constexpr uint32_t kUndecodedBase = kMalformedBase + kNumMalformed;
+  static constexpr uint32_t kCsumBase = kUndecodedBase + kNumUndecoded;
   static constexpr uint32_t kStride = kCsumBase + kNumLayers * kNumKinds * kNumStatus;
 
   uint64_t v[kStride];

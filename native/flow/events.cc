@@ -140,7 +140,7 @@ void EventBuffer::set_plain(uint32_t iface, bool on) {
 void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
                           uint32_t iface, uint64_t ts_ns, uint64_t frame_number,
                           uint8_t direction) {
-  if (!opts_.enabled || f.nlayers == 0 || f.unsupported_link) return;
+  if (!opts_.enabled || f.nlayers == 0) return;
   const IpLayer& in = f.layer[f.nlayers - 1];
   uint16_t flags = 0;
   if (f.nlayers > 1 && f.layer[1].tunnel != kTunnelNone) {

@@ -13,12 +13,12 @@
 #include "flow/analyzer.h"
 
 namespace {
-const uint16_t kLinkTypes[] = {1, 101, 228, 229, 113, 276, 0, 108, 12, 147};
+const uint16_t kLinkTypes[] = {1, 101, 228, 229, 113, 276, 0, 108, 12, 147, 239};
 
 // Field by field: the structs have padding, and entries past nlayers/ncsum are stale.
 bool same_frame(const csumtop::Frame& a, const csumtop::Frame& b) {
   if (a.nlayers != b.nlayers || a.ncsum != b.ncsum || a.malformed != b.malformed ||
-      a.unsupported_link != b.unsupported_link || a.truncated != b.truncated ||
+      a.undecoded != b.undecoded || a.truncated != b.truncated ||
       a.vlan_count != b.vlan_count || a.vlan_id != b.vlan_id || a.direction != b.direction ||
       a.malformed_offset != b.malformed_offset) {
     return false;

@@ -81,7 +81,9 @@ Napi::Value DecodeFrame(const Napi::CallbackInfo& info) {
                                    : env.Null());
   out.Set("malformedOffset", f.malformed_offset);
   out.Set("truncated", f.truncated != 0);
-  out.Set("unsupported", f.unsupported_link != 0);
+  out.Set("unsupported", f.undecoded != kUndecodedNone);
+  out.Set("undecoded", f.undecoded ? Napi::Value(Napi::String::New(env, undecoded_name(f.undecoded)))
+                                   : env.Null());
   out.Set("vlanCount", f.vlan_count);
   out.Set("vlanId", f.vlan_id);
   out.Set("direction", f.direction);
@@ -112,6 +114,14 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   Napi::Array mal = Napi::Array::New(env, kNumMalformed);
   for (uint32_t i = 0; i < kNumMalformed; i++) mal.Set(i, malformed_name(static_cast<uint8_t>(i)));
   o.Set("malformedNames", mal);
+  o.Set("undecodedBase", InterfaceCounters::kUndecodedBase);
+  o.Set("numUndecoded", static_cast<uint32_t>(kNumUndecoded));
+  Napi::Array und = Napi::Array::New(env, kNumUndecoded);
+  for (uint32_t i = 0; i < kNumUndecoded; i++) und.Set(i, undecoded_name(static_cast<uint8_t>(i)));
+  o.Set("undecodedNames", und);
+  Napi::Array kinds = Napi::Array::New(env, kNumKinds);
+  for (uint32_t i = 0; i < kNumKinds; i++) kinds.Set(i, kind_name(static_cast<uint8_t>(i)));
+  o.Set("kindNames", kinds);
   Napi::Object rec = Napi::Object::New(env);
   rec.Set("size", static_cast<uint32_t>(sizeof(BadFrameRecord)));
   rec.Set("frameNumber", static_cast<uint32_t>(offsetof(BadFrameRecord, frame_number)));

@@ -5,7 +5,7 @@
  */
 import type { CorrelationSnapshot } from './correlation.js';
 import type { Finding } from './findings.js';
-import type { KindName, LayerName, MalformedReason, TunnelName } from './verdict.js';
+import type { KindName, LayerName, MalformedReason, TunnelName, UndecodedReason } from './verdict.js';
 
 /** The parts of a CorrelationSnapshot a report carries (rates and bad flows are live views). */
 export type ReportCorrelation = Pick<CorrelationSnapshot, 'peers' | 'flows' | 'flowsEvicted' | 'eventsDropped' | 'overlayUnattributed' | 'dns' | 'syn' | 'kernel' | 'tables'>;
@@ -40,8 +40,12 @@ export interface InterfaceReport {
   malformedReasons: Partial<Record<MalformedReason, number>>;
   /** Frames cut short by the snap length before all checksummed bytes. */
   truncated: number;
-  /** Frames on a link type csumtop does not decode. */
+  /**
+   * Frames csumtop could not decode in full, so some or all of their checksums were not
+   * verified: a link type it does not decode, MACsec, ... (per reason in unsupportedReasons).
+   */
   unsupported: number;
+  unsupportedReasons: Partial<Record<Exclude<UndecodedReason, 'none'>, number>>;
   checksums: ChecksumRow[];
   /** Live capture only: where and what the interface is. */
   namespace?: string;
@@ -148,6 +152,9 @@ export interface ReportDocument {
     malformed: number;
     /** Bad checksums whose field equals the pseudo-header sum (likely transmit offload). */
     looksLikeOffload: number;
+    /** Frames not verified in full because csumtop cannot decode them (InterfaceReport.unsupported), and why. */
+    notVerified: number;
+    notVerifiedReasons: Partial<Record<Exclude<UndecodedReason, 'none'>, number>>;
   };
   interfaces: InterfaceReport[];
   flows: FlowReport[];

@@ -7,8 +7,8 @@
 export const LAYERS = ['outer', 'inner'] as const;
 export type LayerName = (typeof LAYERS)[number];
 
-/** Which checksum: the IPv4 header checksum, or a transport/ICMP checksum. */
-export const KINDS = ['ipv4', 'udp', 'tcp', 'icmp', 'icmpv6'] as const;
+/** Which checksum: the IPv4 header checksum, a transport/ICMP checksum, or GRE's optional one (RFC 2784). */
+export const KINDS = ['ipv4', 'udp', 'tcp', 'icmp', 'icmpv6', 'gre'] as const;
 export type KindName = (typeof KINDS)[number];
 
 /**
@@ -37,8 +37,26 @@ export const MALFORMED_REASONS = [
   'vxlan-header',
   'geneve-header',
   'tunnel-too-deep',
+  'gre-header',
+  'mpls-label-stack',
+  'nflog-tlv',
 ] as const;
 export type MalformedReason = (typeof MALFORMED_REASONS)[number];
 
-export const TUNNELS = ['none', 'vxlan', 'geneve', 'ipip', 'ip6ip'] as const;
+/**
+ * Why a frame (or the part of it after some header) was not decoded, so its checksums
+ * were not verified: a link type csumtop does not decode (PPP, 802.11, radiotap, ...),
+ * MACsec, a switch (DSA) tag, PPPoE, an MPLS or GRE payload that is not IP or Ethernet,
+ * an NFLOG record without an IPv4/IPv6 payload. The report counts them per reason so
+ * that frames csumtop could not see into never pass for clean.
+ */
+export const UNDECODED_REASONS = ['none', 'link-type', 'macsec', 'dsa-tag', 'pppoe', 'mpls-payload', 'gre-payload', 'nflog-payload'] as const;
+export type UndecodedReason = (typeof UNDECODED_REASONS)[number];
+
+/**
+ * How an inner layer was reached. GRE appears twice (native kTunnelGre, kTunnelGreKey)
+ * so that a key of 0 stays apart from no key: only the second carries its key where
+ * VXLAN and Geneve carry the VNI (isVniTunnel in src/output/records.ts).
+ */
+export const TUNNELS = ['none', 'vxlan', 'geneve', 'ipip', 'ip6ip', 'gre', 'gre'] as const;
 export type TunnelName = (typeof TUNNELS)[number];

@@ -49,7 +49,9 @@ export interface DecodedFrame {
   malformed: string | null;
   malformedOffset: number;
   truncated: boolean;
+  /** Part of the frame was not decoded (`undecoded` says why). */
   unsupported: boolean;
+  undecoded: string | null;
   vlanCount: number;
   vlanId: number;
   direction: number;
@@ -128,6 +130,10 @@ export interface NativeLayout {
   numStatus: number;
   numMalformed: number;
   malformedNames: string[];
+  undecodedBase: number;
+  numUndecoded: number;
+  undecodedNames: string[];
+  kindNames: string[];
   record: RecordLayout;
   flow: FlowLayout;
   event: EventLayout;

@@ -112,7 +112,10 @@ function recordBytes(buf: Buffer, off: number, L: RecordLayout, bytes: Buffer | 
   return Uint8Array.prototype.slice.call(bytes, start, start + len);
 }
 
-/** VXLAN and Geneve carry a VNI; IP-in-IP does not. */
+/** VXLAN and Geneve carry a VNI, GRE with a key field its key (native kTunnelGreKey, 6); IP-in-IP nothing. */
 export function isVniTunnel(tunnel: number): boolean {
-  return TUNNELS[tunnel] === 'vxlan' || TUNNELS[tunnel] === 'geneve';
+  return TUNNELS[tunnel] === 'vxlan' || TUNNELS[tunnel] === 'geneve' || tunnel === GRE_KEYED;
 }
+
+/** The native Tunnel value of GRE with a key (frame.h kTunnelGreKey). */
+const GRE_KEYED = 6;

@@ -16,7 +16,7 @@ import {
   type ReportDocument,
   type SourceReport,
 } from '../model/report.js';
-import { KINDS, LAYERS, MALFORMED_REASONS, STATUSES, TUNNELS, type MalformedReason } from '../model/verdict.js';
+import { KINDS, LAYERS, MALFORMED_REASONS, STATUSES, TUNNELS, UNDECODED_REASONS, type MalformedReason, type UndecodedReason } from '../model/verdict.js';
 import type { FileRun } from '../capture/file-run.js';
 import { nativeLayout, type FileInterface, type NativeFlow, type NativeLayout } from '../native/analyzer.js';
 import { badChecksumFromNative, endpointFromNative, isVniTunnel, type DecodedRecord } from './records.js';
@@ -94,6 +94,11 @@ function interfaceReport(meta: InterfaceMeta, c: Float64Array, base: number, L: 
     const n = at(L.malformedBase + r);
     if (n > 0) malformedReasons[MALFORMED_REASONS[r]] = n;
   }
+  const unsupportedReasons: InterfaceReport['unsupportedReasons'] = {};
+  for (let r = 1; r < L.numUndecoded; r++) {
+    const n = at(L.undecodedBase + r);
+    if (n > 0) unsupportedReasons[UNDECODED_REASONS[r] as Exclude<UndecodedReason, 'none'>] = n;
+  }
   const report: InterfaceReport = {
     name: meta.name,
     linktype: meta.linktype,
@@ -104,6 +109,7 @@ function interfaceReport(meta: InterfaceMeta, c: Float64Array, base: number, L: 
     malformedReasons,
     truncated: at(L.slots.truncated),
     unsupported: at(L.slots.unsupported),
+    unsupportedReasons,
     checksums: checksumRows(c, base, L),
   };
   if (live) {
@@ -166,6 +172,14 @@ export function badFrameReport(r: DecodedRecord, names: string[]): BadFrameRepor
   };
 }
 
+function notVerifiedReasons(interfaces: InterfaceReport[]): ReportDocument['totals']['notVerifiedReasons'] {
+  const out: ReportDocument['totals']['notVerifiedReasons'] = {};
+  for (const i of interfaces) {
+    for (const [k, v] of Object.entries(i.unsupportedReasons) as [keyof typeof out, number][]) out[k] = (out[k] ?? 0) + v;
+  }
+  return out;
+}
+
 export function buildReport(input: ReportInput, tool: ToolInfo): ReportDocument {
   const L = nativeLayout();
   const count = input.interfaces.length;
@@ -186,6 +200,8 @@ export function buildReport(input: ReportInput, tool: ToolInfo): ReportDocument 
       badChecksums: sum(L.slots.badChecksums),
       malformed: sum(L.slots.malformed),
       looksLikeOffload: sum(L.slots.looksPartial),
+      notVerified: sum(L.slots.unsupported),
+      notVerifiedReasons: notVerifiedReasons(interfaces),
     },
     interfaces,
     flows: flowReports(input.flows, names, L),

@@ -9,17 +9,26 @@ import type { BadChecksum, BadFrameReport, Endpoint, FlowReport, InterfaceReport
 const LINKTYPE_NAMES: Record<number, string> = {
   0: 'BSD loopback',
   1: 'Ethernet',
+  9: 'PPP, not decoded',
   12: 'raw IP',
   14: 'raw IP',
+  50: 'PPP in HDLC, not decoded',
   101: 'raw IP',
+  105: '802.11, not decoded',
   108: 'OpenBSD loopback',
   113: 'Linux cooked (SLL)',
+  127: '802.11 radiotap, not decoded',
   228: 'raw IPv4',
   229: 'raw IPv6',
+  239: 'Linux NFLOG',
   276: 'Linux cooked v2 (SLL2)',
+  281: 'Broadcom DSA tag, not decoded',
+  282: 'Broadcom DSA tag (prepended), not decoded',
+  284: 'Marvell DSA tag, not decoded',
+  285: 'Marvell EDSA tag, not decoded',
 };
 
-const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 4: 'ipip', 6: 'tcp', 17: 'udp', 41: 'ipv6', 58: 'icmpv6' };
+const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 4: 'ipip', 6: 'tcp', 17: 'udp', 41: 'ipv6', 47: 'gre', 58: 'icmpv6' };
 
 export function protoName(p: number): string {
   return PROTO_NAMES[p] ?? `proto ${p}`;
@@ -53,7 +62,13 @@ function pad(s: string | number, n: number, left = false): string {
 
 function tunnelText(tunnel: string, vni: number | null): string {
   if (tunnel === 'none') return '';
-  return vni === null ? tunnel : `${tunnel} vni ${vni}`;
+  // The JSON field is `vni` for every tunnel; for GRE it holds the key (RFC 2890).
+  return vni === null ? tunnel : `${tunnel} ${tunnel === 'gre' ? 'key' : 'vni'} ${vni}`;
+}
+
+/** "link-type 3, mpls-payload 1" */
+function reasonList(reasons: Record<string, number | undefined>): string {
+  return Object.entries(reasons).map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
 function flowLine(f: FlowReport): string[] {
@@ -110,7 +125,7 @@ export function renderText(doc: ReportDocument, opts: { maxFlows: number }): str
     const lt = i.namespace !== undefined ? liveDescription(i) : LINKTYPE_NAMES[i.linktype] ?? `link type ${i.linktype}`;
     out.push(
       `Interface ${i.name} (${lt}): ${i.frames} frames, ${i.badFrames} with bad checksums, ` +
-        `${i.malformed} malformed, ${i.truncated} truncated` + (i.unsupported ? `, ${i.unsupported} on an unsupported link type` : '') +
+        `${i.malformed} malformed, ${i.truncated} truncated` + (i.unsupported ? `, ${i.unsupported} not decoded` : '') +
         (i.namespace !== undefined ? `, ${i.outgoing ?? 0} sent by this host, ${i.captureDrops ?? 0} dropped` : ''),
     );
     if (i.checksums.length > 0) {
@@ -129,12 +144,21 @@ export function renderText(doc: ReportDocument, opts: { maxFlows: number }): str
     if (reasons.length > 0) {
       out.push(`  malformed: ${reasons.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     }
+    if (i.unsupported > 0) out.push(`  not decoded: ${reasonList(i.unsupportedReasons)}`);
     out.push('');
   }
   if (doc.correlation) out.push(...renderCorrelation(doc.correlation));
   const flowCount = doc.flowCount ?? doc.flows.length;
+  const t = doc.totals;
+  if (t.notVerified > 0) {
+    // Never "No bad checksums." over frames csumtop could not look into (issue 13).
+    out.push(
+      `Not verified: ${t.notVerified} of ${t.frames} frames, which csumtop cannot decode in full ` +
+        `(${reasonList(t.notVerifiedReasons)}); checksums inside them are not counted.`,
+    );
+  }
   if (flowCount === 0) {
-    out.push('No bad checksums.');
+    out.push(t.notVerified > 0 ? 'No bad checksums in the frames verified.' : 'No bad checksums.');
   } else {
     const shown = doc.flows.slice(0, opts.maxFlows);
     out.push(`Flows with bad checksums (${shown.length} of ${flowCount}, most frequent first):`);

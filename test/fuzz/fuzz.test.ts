@@ -21,7 +21,7 @@ import { ROOT } from '../../src/native/addon.js';
 import { readCaptureFile } from '../../src/native/capture-file.js';
 
 const SECONDS = Number(process.env.CSUMTOP_FUZZ_SECONDS ?? '20');
-const LINKTYPE_INDEX: Record<number, number> = { 1: 0, 101: 1, 228: 2, 229: 3, 113: 4, 276: 5, 0: 6, 108: 7 };
+const LINKTYPE_INDEX: Record<number, number> = { 1: 0, 101: 1, 228: 2, 229: 3, 113: 4, 276: 5, 0: 6, 108: 7, 147: 9, 239: 10 };
 
 let work: string;
 let bin: string;

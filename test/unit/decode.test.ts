@@ -86,14 +86,19 @@ test('a wrong non-zero outer UDP checksum is bad, with the value it should hold'
   assert.equal(decodeFrame(buf, LINKTYPE_IPV4).checksums[1].status, 'ok');
 });
 
-test('test_impossible_len: IPv4 total length beyond the frame is malformed, decoding stops', () => {
+test('test_impossible_len: IPv4 total length beyond the frame is malformed, decoding stops after the header checksum', () => {
   const buf = Buffer.from(REAL);
   buf.writeUInt16BE(0x0400, 2);
   fixIpv4(buf, 0);
   const f = decodeFrame(buf, LINKTYPE_IPV4);
   assert.equal(f.malformed, 'ipv4-total-length');
   assert.equal(f.malformedOffset, 2);
-  assert.deepEqual(f.checksums, []);
+  // The header checksum covers the length field: it is verified (issue 13), nothing after it.
+  assert.deepEqual(statuses(f.checksums), ['0/ipv4/ok']);
+  // The same flip without fixing the checksum, as a bit error on the wire leaves it.
+  const flipped = Buffer.from(REAL);
+  flipped.writeUInt16BE(0x0400, 2);
+  assert.deepEqual(statuses(decodeFrame(flipped, LINKTYPE_IPV4).checksums), ['0/ipv4/bad']);
 });
 
 test('test_ihl_below_5: IPv4 header length under 20 bytes is malformed', () => {
