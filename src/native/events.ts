@@ -72,10 +72,14 @@ export function endpointAt(buf: Uint8Array, off: number, E: EndpointOffsets): En
   const len = family === 4 ? 4 : 16;
   const hasPorts = buf[off + E.epHasPorts] !== 0;
   const u16 = (at: number): number => buf[at] | (buf[at + 1] << 8); // host order: little-endian (x86, arm64)
+  // IPv4 formatted in place: two subarray objects per endpoint were a visible share of
+  // the garbage with a new flow per frame (issue 14).
+  const at = (o: number): string =>
+    family === 4 ? `${buf[o]}.${buf[o + 1]}.${buf[o + 2]}.${buf[o + 3]}` : formatAddress(family, buf.subarray(o, o + len));
   return {
     family,
-    src: formatAddress(family, buf.subarray(off + E.epSrc, off + E.epSrc + len)),
-    dst: formatAddress(family, buf.subarray(off + E.epDst, off + E.epDst + len)),
+    src: at(off + E.epSrc),
+    dst: at(off + E.epDst),
     proto: buf[off + E.epProto],
     sport: hasPorts ? u16(off + E.epSport) : null,
     dport: hasPorts ? u16(off + E.epDport) : null,
