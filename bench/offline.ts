@@ -13,7 +13,9 @@
  *   - high-cardinality (the default, first row): every frame a new flow, half of them DNS
  *     queries, TCP SYNs and data segments of mixed sizes: a busy cluster's DNS and short
  *     connections (issue 14), where every correlation table fills;
- *   - few-flows: 512 long flows, the traffic the earlier figures were made with.
+ *   - few-flows: 512 long flows, the traffic the earlier figures were made with;
+ *   - high-cardinality-overlay: --overlay-carriers (200k) high-cardinality carriers and
+ *     their decapsulated copies on flannel.1, in one pcapng: the carrier/overlay matcher.
  * tcpdump is slow (it prints every frame): it reads a --tcpdump-frames capture of the same
  * workload (default 200k) and is compared per frame. A ~1 GB few-flows capture checks that
  * resident memory stays flat (--big-gb 0 skips it). Targets (issues 2 and 14): >= 3 M
@@ -25,13 +27,14 @@
  * (carriers to peers, DNS and SYN transactions, findings: issue 4) and is what the
  * issue-14 targets (rate, tcpdump ratio, memory) are checked against: it is what a user runs.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { ROOT } from '../src/native/addon.js';
-import { writeHighCardinalityCapture, writeVxlanCapture } from '../test/fixtures/lib/bulk.js';
+import { writeHighCardinalityCapture, writeUnderlayOverlayPcapng, writeVxlanCapture } from '../test/fixtures/lib/bulk.js';
 import { bestOf, haveCommand, measure, type Measurement } from './measure.js';
 
 const { values } = parseArgs({
@@ -43,9 +46,10 @@ const { values } = parseArgs({
     'skip-tshark': { type: 'boolean', default: false },
     'skip-tcpdump': { type: 'boolean', default: false },
     runs: { type: 'string', default: '3' },
+    'overlay-carriers': { type: 'string', default: '200000' },
   },
 });
-const FRAMES = Number(values.frames);
+const GLOBAL_FRAMES = Number(values.frames);
 const TCPDUMP_FRAMES = Number(values['tcpdump-frames']);
 const BIG_GB = Number(values['big-gb']);
 const RUNS = Number(values.runs);
@@ -54,23 +58,47 @@ const CSUMTOP = path.join(ROOT, 'bin', 'csumtop');
 
 interface Workload {
   name: string;
+  ext: 'pcap' | 'pcapng';
+  /** Writes a capture of `frames` frames (carriers: see the overlay workload). */
   write: (file: string, frames: number) => void;
+  /** Carriers generated for this workload, when not --frames. */
+  frames?: number;
 }
 
 const WORKLOADS: Workload[] = [
-  { name: 'high-cardinality', write: (file, frames) => writeHighCardinalityCapture(file, { frames, badRatio: 0.01, seed: 42 }) },
-  { name: 'few-flows', write: (file, frames) => writeVxlanCapture(file, { frames, badRatio: 0.01, seed: 42 }) },
+  { name: 'high-cardinality', ext: 'pcap', write: (file, frames) => writeHighCardinalityCapture(file, { frames, badRatio: 0.01, seed: 42 }) },
+  { name: 'few-flows', ext: 'pcap', write: (file, frames) => writeVxlanCapture(file, { frames, badRatio: 0.01, seed: 42 }) },
+  // The underlay and flannel.1 of one node in one pcapng: every good carrier is matched to
+  // its decapsulated copy (the matcher's tables fill at the packet rate). Its frames are
+  // the carriers plus the copies (counted by csumtop --no-correlate).
+  {
+    name: 'high-cardinality-overlay',
+    ext: 'pcapng',
+    frames: Number(values['overlay-carriers']),
+    write: (file, frames) => {
+      const carriers = `${file}.carriers.pcap`;
+      writeHighCardinalityCapture(carriers, { frames, badRatio: 0.01, seed: 42 });
+      writeUnderlayOverlayPcapng(carriers, file);
+      rmSync(carriers);
+    },
+  },
 ];
 
 function ensureCapture(w: Workload, frames: number, suffix = `${frames}`): string {
   // The few-flows file keeps its old name so an existing bench/out/ is reused.
-  const file = path.join(OUT, `${w.name === 'few-flows' ? 'vxlan' : w.name}-${suffix}.pcap`);
+  const file = path.join(OUT, `${w.name === 'few-flows' ? 'vxlan' : w.name}-${suffix}.${w.ext}`);
   if (!existsSync(file)) {
     mkdirSync(OUT, { recursive: true });
-    process.stderr.write(`generating ${file} (${frames} frames)...\n`);
+    process.stderr.write(`generating ${file} (${frames} ${w.ext === 'pcapng' ? 'carriers' : 'frames'})...\n`);
     w.write(file, frames);
   }
   return file;
+}
+
+/** Frames in a capture, as csumtop counts them. */
+function framesIn(file: string): number {
+  const r = spawnSync(CSUMTOP, ['-r', file, '--no-correlate', '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return (JSON.parse(r.stdout) as { totals: { frames: number } }).totals.frames;
 }
 
 /** A measurement of `frames` frames of `bytes` bytes, as a rate (so runs over files of different lengths compare). */
@@ -101,8 +129,9 @@ function fps(r: Rated): number {
 }
 
 function bench(w: Workload, verdicts: string[]): void {
-  const file = ensureCapture(w, FRAMES);
+  const file = ensureCapture(w, w.frames ?? GLOBAL_FRAMES);
   const bytes = statSync(file).size;
+  const FRAMES = w.ext === 'pcapng' ? framesIn(file) : (w.frames ?? GLOBAL_FRAMES);
   process.stdout.write(`\nworkload ${w.name}: ${file}, ${FRAMES} frames, ${(bytes / 1e6).toFixed(1)} MB\n`);
 
   // Warm the page cache so every tool reads from memory, like the floor does.
@@ -123,12 +152,14 @@ function bench(w: Workload, verdicts: string[]): void {
   let tcpdump: Rated | undefined;
   if (!values['skip-tcpdump'] && haveCommand('tcpdump')) {
     const small = ensureCapture(w, TCPDUMP_FRAMES);
-    tcpdump = rated(measure('tcpdump -nn -vv -r', ['sh', '-c', `tcpdump -nn -vv -r '${small}' > /dev/null 2>&1`]), TCPDUMP_FRAMES, statSync(small).size);
+    const smallFrames = w.ext === 'pcapng' ? framesIn(small) : TCPDUMP_FRAMES;
+    tcpdump = rated(measure('tcpdump -nn -vv -r', ['sh', '-c', `tcpdump -nn -vv -r '${small}' > /dev/null 2>&1`]), smallFrames, statSync(small).size);
     rows.push(tcpdump);
   }
   let tshark: Rated | undefined;
   if (!values['skip-tshark'] && haveCommand('tshark')) {
     const small = ensureCapture(w, TCPDUMP_FRAMES);
+    const smallFrames = w.ext === 'pcapng' ? framesIn(small) : TCPDUMP_FRAMES;
     tshark = rated(
       measure('tshark (checksums on)', [
         'sh',
@@ -136,7 +167,7 @@ function bench(w: Workload, verdicts: string[]): void {
         `tshark -n -r '${small}' -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE ` +
           `-d udp.port==8472,vxlan > /dev/null 2>&1`,
       ]),
-      TCPDUMP_FRAMES,
+      smallFrames,
       statSync(small).size,
     );
     rows.push(tshark);
