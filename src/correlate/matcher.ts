@@ -22,16 +22,20 @@
  * Packets with the same identity (a sender that leaves the IPv4 id at 0 on DF packets,
  * replayed or generated traffic) are counted, not overwritten: every waiting entry holds
  * how many identical packets wait (`n`), so N carriers and N inner packets give N matches.
- *
- * The waiting packets are typed-array tables (Waiting, over a SlotTable kept in arrival
- * order), not an object per packet (issue 14): with an overlay device captured every
- * packet waits once, so objects here were garbage at the packet rate.
  */
 import type { PeerCarriers, TableUse } from '../model/correlation.js';
 import type { TunnelName } from '../model/verdict.js';
 import { PACKET_OUTGOING, type EventBatch, type EventFlags } from '../native/events.js';
 import { isoOf, type InterfaceDirectory } from './context.js';
-import { SlotTable } from './slot-table.js';
+
+interface Pending {
+  peer: PeerAgg;
+  /** When the first of them was seen (the window runs from it). */
+  ts: number;
+  /** Identical carriers waiting, and how many of those had a bad checksum. */
+  n: number;
+  bad: number;
+}
 
 interface PeerAgg {
   view: PeerCarriers;
@@ -40,94 +44,46 @@ interface PeerAgg {
   /** Interface id and peer address (IPv4 as a number, -1 for IPv6): the to-peer twin's key. */
   iface: number;
   peerV4: number;
-  /** Index in CarrierMatcher.peerList (what the waiting tables hold). */
-  idx: number;
+}
+
+/** An overlay packet sent, waiting for its carrier; `dst` its IPv4 destination (-1: IPv6). */
+interface AwaitingCarrier {
+  ts: number;
+  n: number;
+  dst: number;
+  /** Larger than one Ethernet frame: a GSO super-packet, which an underlay without
+   * tx-udp_tnl-segmentation segments before the capture tap (net/core/dev.c
+   * validate_xmit_skb runs before dev_hard_start_xmit's dev_queue_xmit_nit), so its
+   * carriers never match it. Never counted as unmatched. */
+  gso: boolean;
 }
 
 /** The largest frame a 1500-byte MTU sends unsegmented (Ethernet header included). */
 const MAX_PLAIN_FRAME = 1514;
 
-/**
- * Packets of one identity (the native match key) waiting for their other side, in
- * arrival order: per slot when the first of them was seen (the window runs from it), how
- * many identical ones wait (`n`), how many of those had a bad checksum, and `ref`: a
- * peer (an index of CarrierMatcher.peerList) or an IPv4 address (-1: IPv6), by table.
- */
-class Waiting {
-  private readonly index: SlotTable;
-  readonly ts: Float64Array;
-  readonly n: Uint32Array;
-  readonly bad: Uint32Array;
-  readonly ref: Float64Array;
-  /** awaitCarrier: larger than one Ethernet frame, a GSO super-packet (see add). */
-  readonly gso: Uint8Array;
+/** A carrier sent before its overlay packet's batch arrived (threads and rings drain in any order). */
+interface EarlyCarrier {
+  ts: number;
+  n: number;
+  peer: PeerAgg;
+}
 
-  constructor(readonly cap: number) {
-    this.index = new SlotTable(cap);
-    this.ts = new Float64Array(cap);
-    this.n = new Uint32Array(cap);
-    this.bad = new Uint32Array(cap);
-    this.ref = new Float64Array(cap);
-    this.gso = new Uint8Array(cap);
-  }
-
-  get size(): number {
-    return this.index.size;
-  }
-
-  /** The slot of `key`, or -1. */
-  find(key: number): number {
-    return this.index.peek(key);
-  }
-
-  /** A new entry for `key` (absent, and size < cap): one packet, none bad. */
-  add(key: number, ts: number, ref: number): number {
-    const s = this.index.add(key);
-    this.ts[s] = ts;
-    this.n[s] = 1;
-    this.bad[s] = 0;
-    this.ref[s] = ref;
-    this.gso[s] = 0;
-    return s;
-  }
-
-  /** Takes one packet off `key`'s entry: its slot (values readable until the next add), or -1 when none waited. */
-  takeOne(key: number): number {
-    const s = this.index.peek(key);
-    if (s >= 0 && --this.n[s] === 0) this.index.remove(s);
-    return s;
-  }
-
-  /** Decrements slot `s` (found), removing it at zero. */
-  release(s: number): void {
-    if (--this.n[s] === 0) this.index.remove(s);
-  }
-
-  /** Removes every entry first seen at or before `limit`, oldest first, calling `gone` with each slot first. */
-  expire(limit: number, gone: (s: number) => void): void {
-    for (let s = this.index.first(); s >= 0; ) {
-      // Arrival order is (nearly) time order: stop at the first young one.
-      if (this.ts[s] > limit) break;
-      const next = this.index.next(s);
-      gone(s);
-      this.index.remove(s);
-      s = next;
-    }
-  }
+/** Takes one packet off a waiting entry of `m`; the entry, or undefined when none waited. */
+function takeOne<T extends { n: number }>(m: Map<number, T>, key: number): T | undefined {
+  const w = m.get(key);
+  if (w && --w.n === 0) m.delete(key);
+  return w;
 }
 
 interface NsState {
-  /** from-peer carriers waiting for their inner packet on the overlay (ref: peer). */
-  awaitOverlay: Waiting;
-  /** overlay packets received before their carrier's batch arrived (ref: their IPv4 source). */
-  earlyOverlay: Waiting;
-  /** to-peer: overlay packets sent, waiting for their carrier (ref: their IPv4 destination). Larger than
-   * one Ethernet frame: a GSO super-packet, which an underlay without tx-udp_tnl-segmentation segments
-   * before the capture tap (net/core/dev.c validate_xmit_skb runs before dev_hard_start_xmit's
-   * dev_queue_xmit_nit), so its carriers never match it. Never counted as unmatched. */
-  awaitCarrier: Waiting;
-  /** to-peer: carriers sent whose overlay packet has not been seen yet (threads and rings drain in any order; ref: peer). */
-  earlyCarrier: Waiting;
+  /** from-peer carriers waiting for their inner packet on the overlay. */
+  awaitOverlay: Map<number, Pending>;
+  /** overlay packets received before their carrier's batch arrived; `src` their IPv4 source (-1: IPv6). */
+  earlyOverlay: Map<number, { ts: number; n: number; src: number }>;
+  /** to-peer: overlay packets sent, waiting for their carrier. */
+  awaitCarrier: Map<number, AwaitingCarrier>;
+  /** to-peer: carriers sent whose overlay packet has not been seen yet. */
+  earlyCarrier: Map<number, EarlyCarrier>;
   /** Inner IPv4 address -> the peer it was last seen behind (either direction's aggregate). */
   peerOfInner: Map<number, PeerAgg>;
   overlay: string | null;
@@ -145,8 +101,6 @@ export class CarrierMatcher {
   private readonly ns = new Map<string, NsState>();
   /** Keyed by interface, direction and peer: a number for IPv4 (no string per carrier). */
   private readonly peers = new Map<number | string, PeerAgg>();
-  /** Every peer aggregate by its idx (never removed). */
-  private readonly peerList: PeerAgg[] = [];
   /** Waiting packets not kept because a pending table was full. */
   overflow = 0;
   /** to-peer overlay packets never encapsulated whose destination maps to no known peer. */
@@ -162,8 +116,7 @@ export class CarrierMatcher {
   private state(ns: string): NsState {
     let s = this.ns.get(ns);
     if (!s) {
-      const cap = this.opts.maxPending;
-      s = { awaitOverlay: new Waiting(cap), earlyOverlay: new Waiting(cap), awaitCarrier: new Waiting(cap), earlyCarrier: new Waiting(cap), peerOfInner: new Map(), overlay: null };
+      s = { awaitOverlay: new Map(), earlyOverlay: new Map(), awaitCarrier: new Map(), earlyCarrier: new Map(), peerOfInner: new Map(), overlay: null };
       this.ns.set(ns, s);
     }
     return s;
@@ -221,9 +174,7 @@ export class CarrierMatcher {
         lastNs: ts,
         iface: ev.iface(i),
         peerV4: v4,
-        idx: this.peerList.length,
       };
-      this.peerList.push(p);
       this.peers.set(key, p);
     }
     return p;
@@ -261,9 +212,7 @@ export class CarrierMatcher {
         lastNs: p.lastNs,
         iface: p.iface,
         peerV4: p.peerV4,
-        idx: this.peerList.length,
       };
-      this.peerList.push(t);
       this.peers.set(key, t);
     }
     return t;
@@ -300,76 +249,64 @@ export class CarrierMatcher {
           v.overlay = st.overlay;
         }
         const bad = (flags & (F.badOuter | F.badInner | F.badIpv4)) !== 0;
-        const max = this.opts.maxPending;
         if (!sent) {
-          const early = st.earlyOverlay.takeOne(match);
-          if (early >= 0) {
+          const early = takeOne(st.earlyOverlay, match);
+          if (early) {
             v.delivered!++;
-            this.learn(st, st.earlyOverlay.ref[early], p);
+            this.learn(st, early.src, p);
           } else {
-            const t = st.awaitOverlay;
-            const w = t.find(match);
-            if (w >= 0 && t.ref[w] === p.idx) {
-              t.n[w]++;
-              if (bad) t.bad[w]++;
+            const w = st.awaitOverlay.get(match);
+            if (w && w.peer === p) {
+              w.n++;
+              if (bad) w.bad++;
               v.inFlight++;
-            } else if (w < 0 && t.size < max) {
-              const s = t.add(match, ts, p.idx);
-              t.bad[s] = bad ? 1 : 0;
+            } else if (!w && st.awaitOverlay.size < this.opts.maxPending) {
+              st.awaitOverlay.set(match, { peer: p, ts, n: 1, bad: bad ? 1 : 0 });
               v.inFlight++;
             } else {
               this.overflow++;
             }
           }
         } else {
-          const w = st.awaitCarrier.takeOne(match);
-          if (w >= 0) {
+          const w = takeOne(st.awaitCarrier, match);
+          if (w) {
             v.delivered!++;
-            this.learn(st, st.awaitCarrier.ref[w], p);
+            this.learn(st, w.dst, p);
           } else {
-            const t = st.earlyCarrier;
-            const e = t.find(match);
-            if (e >= 0 && t.ref[e] === p.idx) t.n[e]++;
-            else if (e < 0 && t.size < max) t.add(match, ts, p.idx);
+            const e = st.earlyCarrier.get(match);
+            if (e && e.peer === p) e.n++;
+            else if (!e && st.earlyCarrier.size < this.opts.maxPending) st.earlyCarrier.set(match, { ts, n: 1, peer: p });
             else this.overflow++;
           }
         }
       } else if (info.overlay) {
-        const max = this.opts.maxPending;
         if (!sent) {
-          const t = st.awaitOverlay;
-          const w = t.find(match);
-          if (w >= 0) {
+          const w = st.awaitOverlay.get(match);
+          if (w) {
             // The kernel drops a carrier with a bad checksum: the one delivered was good
             // if any good one waits.
-            if (t.bad[w] === t.n[w]) t.bad[w]--;
-            const peer = this.peerList[t.ref[w]];
-            t.release(w);
-            peer.view.inFlight--;
-            peer.view.delivered!++;
+            if (w.bad === w.n) w.bad--;
+            if (--w.n === 0) st.awaitOverlay.delete(match);
+            w.peer.view.inFlight--;
+            w.peer.view.delivered!++;
             // The sender of a packet that arrived from P lives on P.
-            this.learn(st, ev.outerSrcV4(i), peer);
+            this.learn(st, ev.outerSrcV4(i), w.peer);
           } else {
-            const o = st.earlyOverlay;
-            const e = o.find(match);
-            if (e >= 0) o.n[e]++;
-            else if (o.size < max) o.add(match, ts, ev.outerSrcV4(i));
+            const e = st.earlyOverlay.get(match);
+            if (e) e.n++;
+            else if (st.earlyOverlay.size < this.opts.maxPending) st.earlyOverlay.set(match, { ts, n: 1, src: ev.outerSrcV4(i) });
             else this.overflow++;
           }
         } else {
-          const early = st.earlyCarrier.takeOne(match);
-          if (early >= 0) {
-            const peer = this.peerList[st.earlyCarrier.ref[early]];
-            peer.view.delivered!++;
-            this.learn(st, ev.outerDstV4(i), peer);
+          const early = takeOne(st.earlyCarrier, match);
+          if (early) {
+            early.peer.view.delivered!++;
+            this.learn(st, ev.outerDstV4(i), early.peer);
           } else {
-            const t = st.awaitCarrier;
-            const w = t.find(match);
-            if (w >= 0) t.n[w]++;
-            else if (t.size < max) {
-              const s = t.add(match, ts, ev.outerDstV4(i));
-              t.gso[s] = ev.wirelen(i) > MAX_PLAIN_FRAME ? 1 : 0;
-            } else this.overflow++;
+            const w = st.awaitCarrier.get(match);
+            if (w) w.n++;
+            else if (st.awaitCarrier.size < this.opts.maxPending) st.awaitCarrier.set(match, { ts, n: 1, dst: ev.outerDstV4(i), gso: ev.wirelen(i) > MAX_PLAIN_FRAME });
+            else this.overflow++;
           }
         }
       }
@@ -391,26 +328,33 @@ export class CarrierMatcher {
   advance(nowNs: number): void {
     const limit = nowNs - this.opts.windowNs;
     for (const st of this.ns.values()) {
-      const ao = st.awaitOverlay;
-      ao.expire(limit, (s) => {
-        const v = this.peerList[ao.ref[s]].view;
-        v.inFlight -= ao.n[s];
-        v.lost! += ao.n[s];
-        v.lostBad! += ao.bad[s];
-      });
-      st.earlyOverlay.expire(limit, () => {});
-      const ac = st.awaitCarrier;
-      ac.expire(limit, (s) => {
-        if (ac.gso[s]) return;
-        const dst = ac.ref[s];
-        const known = dst >= 0 ? st.peerOfInner.get(dst) : undefined;
+      // Maps iterate in insertion order, which is (nearly) time order: stop at the first young one.
+      for (const [k, w] of st.awaitOverlay) {
+        if (w.ts > limit) break;
+        st.awaitOverlay.delete(k);
+        w.peer.view.inFlight -= w.n;
+        w.peer.view.lost! += w.n;
+        w.peer.view.lostBad! += w.bad;
+      }
+      for (const [k, o] of st.earlyOverlay) {
+        if (o.ts > limit) break;
+        st.earlyOverlay.delete(k);
+      }
+      for (const [k, w] of st.awaitCarrier) {
+        if (w.ts > limit) break;
+        st.awaitCarrier.delete(k);
+        if (w.gso) continue;
+        const known = w.dst >= 0 ? st.peerOfInner.get(w.dst) : undefined;
         const p = known ? this.toPeerOf(known) : null;
-        if (p) p.view.unmatchedOverlay += ac.n[s];
-        else this.unmatchedUnattributed += ac.n[s];
-      });
-      // A carrier whose overlay packet was never captured (another tunnel device, or one
-      // not captured): nothing to count.
-      st.earlyCarrier.expire(limit, () => {});
+        if (p) p.view.unmatchedOverlay += w.n;
+        else this.unmatchedUnattributed += w.n;
+      }
+      for (const [k, c] of st.earlyCarrier) {
+        // A carrier whose overlay packet was never captured (another tunnel device, or one
+        // not captured): nothing to count.
+        if (c.ts > limit) break;
+        st.earlyCarrier.delete(k);
+      }
     }
   }
 

@@ -35,10 +35,8 @@ export class SlotTable {
   private readonly mask: number;
   private oldest = -1;
   private newest = -1;
-  /** Slots never used yet are handed out in order; later ones come from removals, then evictions. */
+  /** Slots never used yet are handed out in order; later ones come from evictions. */
   private used = 0;
-  /** Removed slots, linked through `newer`; -1: none. */
-  private freeHead = -1;
   size = 0;
   /** Entries dropped to make room since the start. */
   evicted = 0;
@@ -79,10 +77,7 @@ export class SlotTable {
    */
   add(key: number): number {
     let s: number;
-    if (this.freeHead >= 0) {
-      s = this.freeHead;
-      this.freeHead = this.newer[s];
-    } else if (this.used < this.cap) {
+    if (this.used < this.cap) {
       s = this.used++;
     } else {
       s = this.oldest;
@@ -102,35 +97,6 @@ export class SlotTable {
     if (this.oldest < 0) this.oldest = s;
     this.size++;
     return s;
-  }
-
-  /** The slot of `key` without making it the most recently used (a table kept in insertion order); -1 when absent. */
-  peek(key: number): number {
-    const b = this.buckets;
-    for (let i = hash(key, this.mask); ; i = (i + 1) & this.mask) {
-      const s = b[i] - 1;
-      if (s < 0) return -1;
-      if (this.keys[s] === key) return s;
-    }
-  }
-
-  /** Removes the entry in slot `s` (not counted as an eviction); the slot is reused later. */
-  remove(s: number): void {
-    this.unlink(s);
-    this.removeKey(this.keys[s]);
-    this.size--;
-    this.newer[s] = this.freeHead;
-    this.freeHead = s;
-  }
-
-  /** The least recently used (or, with peek only, the first inserted) slot; -1 when empty. */
-  first(): number {
-    return this.oldest;
-  }
-
-  /** The slot used (or inserted) after `s`; -1 after the last. Read it before removing `s`. */
-  next(s: number): number {
-    return this.newer[s];
   }
 
   /** Calls fn with every slot in use, least recently used first. */

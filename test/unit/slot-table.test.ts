@@ -60,41 +60,6 @@ test('SlotTable keeps exactly the entries, order and evictions of LruMap', () =>
   compare(1, () => rng.int(0, 3), 1000, 4);
 });
 
-test('SlotTable with peek and remove keeps arrival order like a Map (the matcher\'s waiting packets)', () => {
-  const rng = new Prng(11);
-  const cap = 300;
-  const t = new SlotTable(cap);
-  const m = new Map<number, number>();
-  for (let n = 0; n < 50_000; n++) {
-    const key = rng.int(0, 600) * 2 ** 33 + rng.int(0, 3);
-    const s = t.peek(key);
-    assert.equal(s, m.get(key) ?? -1, `op ${n}: peek ${key}`);
-    if (s >= 0 && rng.next() < 0.6) {
-      t.remove(s);
-      m.delete(key);
-    } else if (s < 0 && t.size < cap) {
-      m.set(key, t.add(key));
-    }
-    if (rng.next() < 0.02) {
-      // Expire the oldest few, reading next() before each removal as Waiting.expire does.
-      let k = rng.int(0, 5);
-      for (let x = t.first(); x >= 0 && k > 0; k--) {
-        const next = t.next(x);
-        const [oldestKey, oldestSlot] = m.entries().next().value as [number, number];
-        assert.equal(x, oldestSlot);
-        t.remove(x);
-        m.delete(oldestKey);
-        x = next;
-      }
-    }
-    assert.equal(t.size, m.size);
-  }
-  const order: number[] = [];
-  t.forEach((slot) => order.push(slot));
-  assert.deepEqual(order, [...m.values()], 'arrival order');
-  assert.equal(t.evicted, 0);
-});
-
 test('SlotTable rejects a cap it cannot hold', () => {
   assert.throws(() => new SlotTable(0), RangeError);
   assert.throws(() => new SlotTable(2.5), RangeError);
