@@ -131,12 +131,12 @@ function fps(r: Rated): number {
 function bench(w: Workload, verdicts: string[]): void {
   const file = ensureCapture(w, w.frames ?? GLOBAL_FRAMES);
   const bytes = statSync(file).size;
-  const FRAMES = w.ext === 'pcapng' ? framesIn(file) : (w.frames ?? GLOBAL_FRAMES);
-  process.stdout.write(`\nworkload ${w.name}: ${file}, ${FRAMES} frames, ${(bytes / 1e6).toFixed(1)} MB\n`);
+  const frames = w.ext === 'pcapng' ? framesIn(file) : (w.frames ?? GLOBAL_FRAMES);
+  process.stdout.write(`\nworkload ${w.name}: ${file}, ${frames} frames, ${(bytes / 1e6).toFixed(1)} MB\n`);
 
   // Warm the page cache so every tool reads from memory, like the floor does.
   measure('warm-up', ['dd', `if=${file}`, 'of=/dev/null', 'bs=1M']);
-  const rated = (m: Measurement, frames = FRAMES, b = bytes): Rated => ({ m, frames, bytes: b });
+  const rated = (m: Measurement, n = frames, b = bytes): Rated => ({ m, frames: n, bytes: b });
   const correlating = rated(bestOf(RUNS, () => measure('csumtop -r (default: correlates)', [CSUMTOP, '-r', file], { okCodes: [0, 1] })));
   const csumtop = rated(bestOf(RUNS, () => measure('csumtop -r --no-correlate', [CSUMTOP, '-r', file, '--no-correlate'], { okCodes: [0, 1] })));
   const dd = bestOf(RUNS, () => measure('dd bs=1M', ['dd', `if=${file}`, 'of=/dev/null', 'bs=1M']));
