@@ -148,6 +148,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   rec.Set("epDport", static_cast<uint32_t>(offsetof(FlowEndpoint, dport)));
   rec.Set("epSrc", static_cast<uint32_t>(offsetof(FlowEndpoint, src)));
   rec.Set("epDst", static_cast<uint32_t>(offsetof(FlowEndpoint, dst)));
+  rec.Set("epSize", static_cast<uint32_t>(sizeof(FlowEndpoint)));
   rec.Set("bDepth", static_cast<uint32_t>(offsetof(BadChecksumSample, depth)));
   rec.Set("bKind", static_cast<uint32_t>(offsetof(BadChecksumSample, kind)));
   rec.Set("bLooksPartial", static_cast<uint32_t>(offsetof(BadChecksumSample, looks_partial)));

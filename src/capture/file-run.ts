@@ -67,10 +67,12 @@ export async function analyzeFileInterruptible(
   path: string,
   options: FileAnalysisOptions & { topFlows?: number },
   stopRequested: () => string | null,
+  onStep?: (done: { frames: number; bytesRead: number }) => void,
 ): Promise<FileRun> {
   const a = startFileAnalysis(path, options);
   for (;;) {
     const more = a.step();
+    if (onStep && more) onStep(a.progress());
     // setImmediate runs after the poll phase, where libuv delivers signals.
     await new Promise((resolve) => setImmediate(resolve));
     const reason = stopRequested();
@@ -80,7 +82,10 @@ export async function analyzeFileInterruptible(
 }
 
 /** An analysis driven step by step: step() until it returns false, then finish(). */
-function startFileAnalysis(path: string, options: FileAnalysisOptions & { topFlows?: number }): { step(): boolean; finish(interrupted?: string): FileRun } {
+function startFileAnalysis(
+  path: string,
+  options: FileAnalysisOptions & { topFlows?: number },
+): { step(): boolean; progress(): { frames: number; bytesRead: number }; finish(interrupted?: string): FileRun } {
   const correlateOn = options.events === true;
   let fa;
   try {
@@ -164,7 +169,11 @@ function startFileAnalysis(path: string, options: FileAnalysisOptions & { topFlo
       interrupted: interrupted ?? null,
     };
   };
-  return { step, finish };
+  const progress = (): { frames: number; bytesRead: number } => {
+    const st = fa.stats();
+    return { frames: st.frames, bytesRead: st.bytesRead };
+  };
+  return { step, progress, finish };
 }
 
 /** The interfaces of a capture file for correlation: roles from their names (domain.md). */

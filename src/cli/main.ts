@@ -15,6 +15,7 @@ import { renderText } from '../output/text-report.js';
 import { write } from '../output/write.js';
 import { parseOptions, UsageError, type Options } from './args.js';
 import { HELP } from './help.js';
+import { Progress } from './progress.js';
 import { shutdown, signalStatus } from './shutdown.js';
 
 // The live, dashboard, demo and cluster modes are loaded when chosen: RxJS, blessed and
@@ -35,19 +36,38 @@ function warn(text: string): Promise<void> {
   return write(process.stderr, `csumtop: ${text}\n`);
 }
 
+/** Progress on standard error while a file is read, only when it is a terminal (src/cli/progress.ts). */
+function fileProgress(file: string): Progress | null {
+  if (process.stderr.isTTY !== true) return null;
+  let total: number | null = null;
+  try {
+    const st = file === '-' ? fstatSync(0) : statSync(file);
+    if (st.isFile()) total = st.size;
+  } catch {
+    // unreadable: the analysis reports it
+  }
+  return new Progress(process.stderr, total);
+}
+
 async function readMode(opts: Options & { read: string }): Promise<number> {
+  const progress = fileProgress(opts.read);
   // A signal stops reading at the next step: what was read is reported, marked interrupted.
-  const run = await analyzeFileInterruptible(opts.read, {
-    vxlanPorts: opts.vxlanPorts,
-    genevePorts: opts.genevePorts,
-    maxFlows: opts.maxFlows,
-    listBad: opts.list,
-    write: opts.write ?? undefined,
-    overwrite: true,
-    events: !opts.noCorrelate,
-    // The text report shows the top flows only: the rest need not be converted.
-    topFlows: opts.json ? 0 : opts.top,
-  }, () => shutdown.signal);
+  let run;
+  try {
+    run = await analyzeFileInterruptible(opts.read, {
+      vxlanPorts: opts.vxlanPorts,
+      genevePorts: opts.genevePorts,
+      maxFlows: opts.maxFlows,
+      listBad: opts.list,
+      write: opts.write ?? undefined,
+      overwrite: true,
+      events: !opts.noCorrelate,
+      // The text report shows the top flows only: the rest need not be converted.
+      topFlows: opts.json ? 0 : opts.top,
+    }, () => shutdown.signal, progress ? (done) => progress.update(done) : undefined);
+  } finally {
+    progress?.clear();
+  }
   const doc = buildReport(fileReportInput(run), { version: version(), checksumPath: activeChecksumPath() });
   if (opts.write !== null && run.error === null) doc.written = { path: opts.write, frames: run.stats.written };
   await write(process.stdout, opts.json ? JSON.stringify(doc, null, 2) + '\n' : renderText(doc, { maxFlows: opts.top }));

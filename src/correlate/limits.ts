@@ -14,7 +14,9 @@
  * 65536 with 50,000/s when correlation keeps up; ~1.1 KiB per flow is live JavaScript
  * data after a full collection: V8 lets its heap grow to about three times its live
  * data before collecting. The native bad-flow
- * table is 384-768 bytes per flow per capture thread (flow/bad_flows.h).
+ * table is 384-768 bytes per flow per capture thread (flow/bad_flows.h). The carrier-flow
+ * table holds no object per flow: carrierFlowBytesPerEntry() (161) x --max-flows bytes,
+ * allocated once (docs/line-rate.md); DNS and SYN transactions are still objects.
  */
 
 /** Default --max-flows. */

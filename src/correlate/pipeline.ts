@@ -91,7 +91,7 @@ export class Correlator {
     const F = ctx.layout.event.flagBits;
     const caps = correlationLimits(ctx.maxFlows);
     this.rates = new RateTracker(ctx.layout);
-    this.flows = new CarrierFlowTable(caps.carrierFlows, F);
+    this.flows = new CarrierFlowTable(caps.carrierFlows, F, ctx.layout.record);
     this.bad = new BadFlowTracker(caps.badFlowView);
     this.matcher = new CarrierMatcher(F, { windowNs: ctx.matchWindowNs ?? 1e9, maxPending: caps.pending, maxPeers: caps.peers });
     this.dns = new DnsTracker(F, { timeoutNs: ctx.dnsTimeoutNs ?? 5e9, maxTransactions: caps.dnsTransactions, maxListed: 100 });

@@ -82,6 +82,8 @@ export interface RecordLayout {
   epDport: number;
   epSrc: number;
   epDst: number;
+  /** sizeof(FlowEndpoint). */
+  epSize: number;
   bDepth: number;
   bKind: number;
   bLooksPartial: number;

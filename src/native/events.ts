@@ -62,6 +62,28 @@ export interface EndpointOffsets {
   epDport: number;
   epSrc: number;
   epDst: number;
+  /** sizeof(FlowEndpoint). */
+  epSize: number;
+}
+
+/** The FlowEndpoint at `off` of `buf` as an Endpoint. */
+export function endpointAt(buf: Uint8Array, off: number, E: EndpointOffsets): Endpoint {
+  const family = buf[off + E.epFamily] === 6 ? 6 : 4;
+  const len = family === 4 ? 4 : 16;
+  const hasPorts = buf[off + E.epHasPorts] !== 0;
+  const u16 = (at: number): number => buf[at] | (buf[at + 1] << 8); // host order: little-endian (x86, arm64)
+  // IPv4 formatted in place: two subarray objects per endpoint were a visible share of
+  // the garbage with a new flow per frame (issue 14).
+  const at = (o: number): string =>
+    family === 4 ? `${buf[o]}.${buf[o + 1]}.${buf[o + 2]}.${buf[o + 3]}` : formatAddress(family, buf.subarray(o, o + len));
+  return {
+    family,
+    src: at(off + E.epSrc),
+    dst: at(off + E.epDst),
+    proto: buf[off + E.epProto],
+    sport: hasPorts ? u16(off + E.epSport) : null,
+    dport: hasPorts ? u16(off + E.epDport) : null,
+  };
 }
 
 /** sll_pkttype (linux/if_packet.h): 4 = PACKET_OUTGOING, sent by this host. */
@@ -152,7 +174,11 @@ export class EventBatch {
     return this.view.getUint8(this.o(i) + this.L.direction);
   }
   tunnel(i: number): TunnelName {
-    return TUNNELS[this.view.getUint8(this.o(i) + this.L.tunnel)] ?? 'none';
+    return TUNNELS[this.tunnelId(i)] ?? 'none';
+  }
+  /** The tunnel as the native enum (an index of TUNNELS). */
+  tunnelId(i: number): number {
+    return this.view.getUint8(this.o(i) + this.L.tunnel);
   }
   dnsName(i: number): string {
     const off = this.view.getUint32(this.o(i) + this.L.nameOff, true);
@@ -179,18 +205,21 @@ export class EventBatch {
     return this.view.getUint32(b + this.E.epDst, false);
   }
 
+  /**
+   * Copies the raw outer and innermost endpoints (FlowEndpoint, 2 x epSize bytes)
+   * into `dst` at `at`: a table keeps them as bytes and formats them only for display
+   * (endpointAt), instead of two objects and four strings per flow.
+   */
+  copyEndpoints(i: number, dst: Uint8Array, at: number): void {
+    const n = this.E.epSize;
+    const b = this.buf;
+    const o = this.o(i) + this.L.outer;
+    const inn = this.o(i) + this.L.inner;
+    for (let k = 0; k < n; k++) dst[at + k] = b[o + k];
+    for (let k = 0; k < n; k++) dst[at + n + k] = b[inn + k];
+  }
+
   private endpoint(off: number): Endpoint {
-    const E = this.E;
-    const family = this.view.getUint8(off + E.epFamily) === 6 ? 6 : 4;
-    const len = family === 4 ? 4 : 16;
-    const hasPorts = this.view.getUint8(off + E.epHasPorts) !== 0;
-    return {
-      family,
-      src: formatAddress(family, this.buf.subarray(off + E.epSrc, off + E.epSrc + len)),
-      dst: formatAddress(family, this.buf.subarray(off + E.epDst, off + E.epDst + len)),
-      proto: this.view.getUint8(off + E.epProto),
-      sport: hasPorts ? this.view.getUint16(off + E.epSport, true) : null,
-      dport: hasPorts ? this.view.getUint16(off + E.epDport, true) : null,
-    };
+    return endpointAt(this.buf, off, this.E);
   }
 }
