@@ -2,14 +2,15 @@
  * DNS query -> answer (RFC 1035 4.1.1: the answer repeats the query's id and question,
  * from the server's port 53 to the client's port): unanswered queries, retries, latency
  * and the query name. The same packet seen on several interfaces (pod veth, flannel.1,
- * inside a carrier on eth0) is one query: copies share the native match key, while a
- * retransmission carries a new IPv4 id. An answer inside a carrier with a bad checksum
- * does not count as answered: the client's kernel drops that carrier.
+ * inside a carrier on eth0) is one query; the same query seen again on an interface that
+ * already saw it is a retry (a new send), whatever its IPv4 id (src/correlate/sends.ts).
+ * An answer inside a carrier with a bad checksum does not count as answered: the client's
+ * kernel drops that carrier.
  */
 import type { DnsSummary, DnsTransaction, TableUse } from '../model/correlation.js';
 import type { EventBatch, EventFlags } from '../native/events.js';
 import { isoOf, type InterfaceDirectory } from './context.js';
-import { MAX_COPIES } from './limits.js';
+import { placeOf, Sends } from './sends.js';
 import { attribute, isBad } from './symptoms.js';
 
 // RFC 1035 3.2.2 and the IANA registry, for the common ones; others print as numbers.
@@ -19,7 +20,7 @@ const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED
 interface Txn {
   view: DnsTransaction;
   firstNs: number;
-  copies: Set<number>;
+  sends: Sends;
   /** Decided: answered, or unanswered after the timeout. */
   closed: boolean;
 }
@@ -29,6 +30,9 @@ export interface DnsOptions {
   timeoutNs: number;
   maxTransactions: number;
   maxListed: number;
+  /** Sightings of one query this close on different interfaces are one send (the
+   * carrier/overlay match window, src/correlate/matcher.ts; default 1 s). */
+  copyWindowNs?: number;
 }
 
 export class DnsTracker {
@@ -56,7 +60,7 @@ export class DnsTracker {
 
   private query(ev: EventBatch, i: number, flags: number, dir: InterfaceDirectory): void {
     const key = ev.txn(i);
-    const match = ev.match(i);
+    const ts = ev.tsNs(i);
     let t = this.open.get(key);
     if (!t) {
       if (this.open.size >= this.opts.maxTransactions) {
@@ -66,16 +70,16 @@ export class DnsTracker {
       const inner = ev.inner(i);
       const name = ev.dnsName(i);
       const qtype = QTYPES[ev.dnsQtype(i)] ?? String(ev.dnsQtype(i));
-      const ts = ev.tsNs(i);
       t = {
         view: {
           client: inner.src, clientPort: inner.sport ?? 0, server: inner.dst, serverPort: inner.dport ?? 53, id: ev.dnsId(i),
           name, qtype, queries: 1, answered: false, rcode: null, latencyMs: null, firstSeen: isoOf(ts), attributedTo: null,
         },
         firstNs: ts,
-        copies: new Set([match]),
+        sends: new Sends(this.opts.copyWindowNs ?? 1e9),
         closed: false,
       };
+      t.sends.see(ev.match(i), placeOf(ev.iface(i), ev.direction(i)), ts);
       this.open.set(key, t);
       this.s.queries++;
       // A new id for a name this client just failed to resolve is a retry (the stub
@@ -83,9 +87,8 @@ export class DnsTracker {
       const nameKey = `${inner.src}|${name}|${qtype}`;
       const last = this.lastUnanswered.get(nameKey);
       if (last !== undefined && ts - last < 30e9) this.s.retries++;
-    } else if (!t.copies.has(match)) {
-      // Bounded: a flood of copies (same id, new IPv4 ids) must not grow one entry.
-      if (t.copies.size < MAX_COPIES) t.copies.add(match);
+    } else if (t.sends.see(ev.match(i), placeOf(ev.iface(i), ev.direction(i)), ts)) {
+      // The same id and question sent again: a retry of this query (RFC 1035 4.2.1).
       t.view.queries++;
       this.s.retries++;
     }
