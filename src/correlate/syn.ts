@@ -46,9 +46,13 @@ export interface SynOptions {
   copyWindowNs?: number;
 }
 
-/** The delay bucket of a connection answered after n retransmissions: 2^(n+1) - 1 s. */
+/**
+ * The delay bucket of a connection answered after n retransmissions: the n-th goes out
+ * 1 + 2 + ... + 2^(n-1) = 2^n - 1 s after the first SYN (initial RTO 1 s, doubled each
+ * time: RFC 6298 2.1 and 5.5, Linux TCP_TIMEOUT_INIT), so 1 s, 3 s, 7 s ... 63 s.
+ */
 export function delayBucket(retransmissions: number): string {
-  return `${2 ** (retransmissions + 1) - 1}s`;
+  return `${2 ** retransmissions - 1}s`;
 }
 
 export class SynTracker {
