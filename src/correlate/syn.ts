@@ -34,6 +34,8 @@ interface Attempt {
   firstNs: number;
   sends: Sends;
   closed: boolean;
+  /** When the SYN-ACK or RST was seen; null while undecided. */
+  decidedNs: number | null;
 }
 
 export interface SynOptions {
@@ -97,6 +99,7 @@ export class SynTracker {
         firstNs: ts,
         sends: new Sends(this.opts.copyWindowNs ?? 1e9),
         closed: false,
+        decidedNs: null,
       };
       a.sends.see(ev.match(i), place, ts);
       this.open.set(key, a);
@@ -108,27 +111,30 @@ export class SynTracker {
       a.view.syns++;
       if (a.view.syns === 2) this.s.retransmitted++;
     }
-    if (isBad(flags, this.F)) a.view.attributedTo = attribute(a.view.attributedTo, ev, i, this.F, dir);
+    if (isBad(flags, this.F) && a.decidedNs === null) a.view.attributedTo = attribute(a.view.attributedTo, ev, i, this.F, dir);
   }
 
   /** A SYN-ACK (answered) or a RST+ACK (refused) for an open SYN: the first good one decides. */
   private answer(ev: EventBatch, i: number, flags: number, dir: InterfaceDirectory, outcome: 'answered' | 'refused'): void {
     const key = ev.txn(i);
     const a = this.open.get(key);
-    // A RST that answers no SYN seen (of an established connection): not ours.
-    if (!a) return;
+    // A RST that answers no SYN seen (of an established connection): not ours. A copy of
+    // the answer on another interface once decided: nothing new.
+    if (!a || a.decidedNs !== null) return;
     if (isBad(flags, this.F)) {
       a.view.attributedTo = attribute(a.view.attributedTo, ev, i, this.F, dir);
       return;
     }
-    if (a.view.answered || a.view.refused) return;
     if (a.closed) {
       // Answered after it was counted unanswered (a 7 s or later retransmission).
       this.s.unanswered--;
       if (a.view.attributedTo) this.s.attributed--;
     }
     a.view.delaySeconds = Math.round((ev.tsNs(i) - a.firstNs) / 1e7) / 100;
-    this.open.delete(key);
+    // Kept for the copy window: the SYN and its answer seen on another interface may come
+    // in a later batch (another capture thread), and must find this attempt decided rather
+    // than open a second one (advance() forgets it).
+    a.decidedNs = ev.tsNs(i);
     if (outcome === 'refused') {
       // Listed whatever its delay: a refused connection is what the operator asks about.
       a.view.refused = true;
@@ -152,6 +158,10 @@ export class SynTracker {
 
   advance(nowNs: number): void {
     for (const [key, a] of this.open) {
+      if (a.decidedNs !== null) {
+        if (nowNs - a.decidedNs >= (this.opts.copyWindowNs ?? 1e9)) this.open.delete(key);
+        continue;
+      }
       if (nowNs - a.firstNs < this.opts.timeoutNs) continue;
       if (a.closed) {
         // Keep it a while for a late SYN-ACK; forget it after 130 s (Linux's last retry).
@@ -167,7 +177,7 @@ export class SynTracker {
 
   flush(): void {
     for (const a of this.open.values()) {
-      if (a.closed || a.view.answered) continue;
+      if (a.closed || a.decidedNs !== null) continue;
       a.closed = true;
       this.s.unanswered++;
       if (a.view.attributedTo) this.s.attributed++;

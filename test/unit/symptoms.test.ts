@@ -131,6 +131,20 @@ test('a SYN answered by a RST+ACK (ack = ISN + 1) is refused: not answered, not 
   assert.equal(f.evidence.find((e) => e.name.startsWith('TCP SYNs unanswered')), undefined, JSON.stringify(f.evidence));
 });
 
+test('the SYN and its answer on a second interface, in a later batch (another capture thread), are the same attempt', () => {
+  for (const [answer, field] of [[rstPacket(), 'refused'], [synAckPacket(), 'answered']] as const) {
+    const t = new SynTracker(F);
+    // Thread of eth0: the SYN's carrier and the answer's carrier; then flannel.1's thread.
+    t.add(events([{ atMs: 0, iface: ETH0, root: carrier(N1, N2, synPacket(0), { csum: 'zero' }) }, { atMs: 0.25, iface: ETH0, root: carrier(N2, N1, answer, { csum: 'zero' }), direction: PACKET_OUTGOING }]), dir);
+    t.advance(T0 + 0.5e6);
+    t.add(events([{ atMs: 0.05, iface: FLANNEL, root: eth(synPacket(0)) }, { atMs: 0.2, iface: FLANNEL, root: eth(answer), direction: PACKET_OUTGOING }]), dir);
+    t.advance(T0 + 60e9);
+    const s = t.summary();
+    assert.deepEqual([s.connections, s[field], s.unanswered, s.retransmitted], [1, 1, 0, 0], `${field}: ${JSON.stringify(s)}`);
+    assert.equal(t.tableUse().size, 0, 'forgotten after the copy window');
+  }
+});
+
 test('a RST answering a SYN becomes an event with the SYN\'s transaction key; other resets do not share it', () => {
   const ev = events([{ atMs: 0, iface: FLANNEL, root: eth(synPacket(0)) }, { atMs: 1, iface: FLANNEL, root: eth(rstPacket()) }, { atMs: 2, iface: FLANNEL, root: eth(rstPacket(ISN + 7)) }]);
   assert.ok(ev.flags(1) & F.rst);
