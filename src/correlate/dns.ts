@@ -20,10 +20,21 @@ const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED
 interface Txn {
   view: DnsTransaction;
   firstNs: number;
+  /** The latest send (kept unanswered queries are forgotten RESEND_KEEP_NS after it). */
+  lastNs: number;
   sends: Sends;
-  /** Decided: answered, or unanswered after the timeout. */
+  /** Counted unanswered after the timeout (kept for resends and a late answer). */
   closed: boolean;
 }
+
+/**
+ * How long a query counted unanswered is kept for resends with the same id and for a
+ * late answer: the stub resolver resends the same query after its timeout (glibc
+ * resolv.conf `timeout:5 attempts:2` by default, so the resend comes exactly when csumtop's
+ * 5 s timeout closes the first send), and a resend is the same transaction, not a new
+ * query. Also the window in which a new id for the same name counts as a retry.
+ */
+const RESEND_KEEP_NS = 30e9;
 
 export interface DnsOptions {
   /** A query unanswered this long is unanswered: glibc's resolv.conf default timeout is 5 s. */
@@ -76,6 +87,7 @@ export class DnsTracker {
           name, qtype, queries: 1, answered: false, rcode: null, latencyMs: null, firstSeen: isoOf(ts), attributedTo: null,
         },
         firstNs: ts,
+        lastNs: ts,
         sends: new Sends(this.opts.copyWindowNs ?? 1e9),
         closed: false,
       };
@@ -86,13 +98,20 @@ export class DnsTracker {
       // resolver moved on to its next attempt).
       const nameKey = `${inner.src}|${name}|${qtype}`;
       const last = this.lastUnanswered.get(nameKey);
-      if (last !== undefined && ts - last < 30e9) this.s.retries++;
+      if (last !== undefined && ts - last < RESEND_KEEP_NS) this.s.retries++;
     } else if (t.sends.see(ev.match(i), placeOf(ev.iface(i), ev.direction(i)), ts)) {
-      // The same id and question sent again: a retry of this query (RFC 1035 4.2.1).
+      // The same id and question sent again: a retry of this query (RFC 1035 4.2.1),
+      // also after it was counted unanswered.
       t.view.queries++;
       this.s.retries++;
+      if (ts > t.lastNs) t.lastNs = ts;
     }
-    if (isBad(flags, this.F)) t.view.attributedTo = attribute(t.view.attributedTo, ev, i, this.F, dir);
+    if (isBad(flags, this.F)) {
+      const had = t.view.attributedTo !== null;
+      t.view.attributedTo = attribute(t.view.attributedTo, ev, i, this.F, dir);
+      // Counted unanswered already: the count of attributed ones follows.
+      if (t.closed && !had && t.view.attributedTo !== null && !t.view.answered) this.s.attributed++;
+    }
   }
 
   private answer(ev: EventBatch, i: number, flags: number, dir: InterfaceDirectory): void {
@@ -103,22 +122,36 @@ export class DnsTracker {
       return;
     }
     if (t.view.answered) return;
+    if (t.closed) {
+      // The answer to a resend after the timeout: answered late, not unanswered.
+      this.s.unanswered--;
+      if (t.view.attributedTo) this.s.attributed--;
+      const k = this.unansweredList.indexOf(t.view);
+      if (k >= 0) this.unansweredList.splice(k, 1);
+    }
     t.view.answered = true;
     t.view.rcode = RCODES[ev.dnsFlags(i) & 0xf] ?? String(ev.dnsFlags(i) & 0xf);
     t.view.latencyMs = Math.round((ev.tsNs(i) - t.firstNs) / 1e4) / 100;
-    if (!t.closed) {
-      this.s.answered++;
-      this.latencies.push(t.view.latencyMs);
-      if (this.latencies.length > 4096) this.latencies.splice(0, this.latencies.length - 4096);
-    }
+    this.s.answered++;
+    this.latencies.push(t.view.latencyMs);
+    if (this.latencies.length > 4096) this.latencies.splice(0, this.latencies.length - 4096);
   }
 
-  /** Queries older than the timeout are decided; answered ones are forgotten. */
+  /**
+   * Queries older than the timeout are decided: answered ones are forgotten, unanswered
+   * ones counted and kept RESEND_KEEP_NS after their latest send.
+   */
   advance(nowNs: number): void {
     for (const [key, t] of this.open) {
+      if (t.closed) {
+        if (t.view.answered || nowNs - t.lastNs >= RESEND_KEEP_NS) this.open.delete(key);
+        continue;
+      }
       if (nowNs - t.firstNs < this.opts.timeoutNs) continue;
-      this.open.delete(key);
-      if (t.view.answered || t.closed) continue;
+      if (t.view.answered) {
+        this.open.delete(key);
+        continue;
+      }
       t.closed = true;
       this.s.unanswered++;
       if (t.view.attributedTo) this.s.attributed++;

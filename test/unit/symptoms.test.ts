@@ -21,7 +21,7 @@ import { PACKET_OUTGOING, type EventBatch } from '../../src/native/events.js';
 import { createFrameSink } from '../../src/native/frame-sink.js';
 import { renderCorrelation } from '../../src/output/text-findings.js';
 import { eth, ipv4, tcp } from '../fixtures/lib/build.js';
-import { carrier, dnsQueryPacket, CLIENT_POD, COREDNS, MYSQL, NODES } from '../fixtures/lib/k8s.js';
+import { carrier, dnsAnswerPacket, dnsQueryPacket, CLIENT_POD, COREDNS, MYSQL, NODES } from '../fixtures/lib/k8s.js';
 import { encode, type Ipv4Node, type Node } from '../fixtures/lib/packet.js';
 
 const L = nativeLayout();
@@ -198,6 +198,30 @@ test('DNS queries resent with the same id and IPv4 id on one interface are retri
   // Loopback shows each packet as sent and as received: one send.
   const lo = run([{ atMs: 0, iface: ETH0, root: eth(q), direction: PACKET_OUTGOING }, { atMs: 0.01, iface: ETH0, root: eth(q) }]);
   assert.deepEqual([lo.unansweredList[0].queries, lo.retries], [1, 0]);
+});
+
+test('a query resent with the same id after the 5 s timeout is the same query (3 sent); an answer to a resend moves it to answered', () => {
+  const q = dnsQueryPacket(CLIENT_POD, COREDNS, 53010, 0x6110, 'late.example', { id: 0 });
+  const a = dnsAnswerPacket(COREDNS, CLIENT_POD, 53010, 0x6110, 'late.example', ['10.96.0.10'], { id: 0 });
+  // glibc: sends at 0, 5 and 10 s; the pipeline ticks every second in between.
+  const run = (answerAtMs: number | null): ReturnType<DnsTracker['summary']> => {
+    const t = new DnsTracker(F);
+    for (let ms = 0; ms <= 16_000; ms += 1000) {
+      const list: Sighting[] = [];
+      if (ms % 5000 === 0 && ms <= 10_000) list.push(...arriving(ms, q, ms < 10_000 ? 0xffff : undefined));
+      if (answerAtMs !== null && ms === Math.floor(answerAtMs / 1000) * 1000) list.push(...leaving(answerAtMs, a));
+      if (list.length > 0) t.add(events(list), dir);
+      t.advance(T0 + (ms + 999) * 1e6);
+    }
+    t.flush();
+    return t.summary();
+  };
+  const lost = run(null);
+  assert.deepEqual([lost.queries, lost.unanswered, lost.retries, lost.attributed, lost.unansweredList.length], [1, 1, 2, 1, 1], JSON.stringify(lost));
+  assert.equal(lost.unansweredList[0].queries, 3);
+  const late = run(10_000.5);
+  assert.deepEqual([late.queries, late.answered, late.unanswered, late.retries, late.attributed, late.unansweredList.length], [1, 1, 0, 2, 0, 0], JSON.stringify(late));
+  assert.equal(late.latencyMaxMs, 10000.5);
 });
 
 test('"carrier from X" names the node that sent the carrier (its outer source), for received and sent carriers; never a pod address', () => {
