@@ -11,7 +11,7 @@ import type { DnsSummary, DnsTransaction, TableUse } from '../model/correlation.
 import type { EventBatch, EventFlags } from '../native/events.js';
 import { isoOf, type InterfaceDirectory } from './context.js';
 import { placeOf, Sends } from './sends.js';
-import { attribute, isBad } from './symptoms.js';
+import { attribute, copyAttribution, isBad } from './symptoms.js';
 
 // RFC 1035 3.2.2 and the IANA registry, for the common ones; others print as numbers.
 const QTYPES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 65: 'HTTPS', 255: 'ANY' };
@@ -128,6 +128,9 @@ export class DnsTracker {
       if (t.view.attributedTo) this.s.attributed--;
       const k = this.unansweredList.indexOf(t.view);
       if (k >= 0) this.unansweredList.splice(k, 1);
+      // The name was resolved after all: a new id for it is no retry of a failure.
+      const nameKey = `${t.view.client}|${t.view.name}|${t.view.qtype}`;
+      if (this.lastUnanswered.get(nameKey) === t.firstNs) this.lastUnanswered.delete(nameKey);
     }
     t.view.answered = true;
     t.view.rcode = RCODES[ev.dnsFlags(i) & 0xf] ?? String(ev.dnsFlags(i) & 0xf);
@@ -177,7 +180,8 @@ export class DnsTracker {
       ...this.s,
       latencyP50Ms: sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : null,
       latencyMaxMs: sorted.length ? sorted[sorted.length - 1] : null,
-      unansweredList: [...this.unansweredList],
+      // Copies: a kept unanswered query still counts resends (a snapshot never changes).
+      unansweredList: this.unansweredList.map((v) => ({ ...v, attributedTo: copyAttribution(v.attributedTo) })),
     };
   }
 }

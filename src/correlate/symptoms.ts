@@ -31,3 +31,8 @@ export function attribute(a: Attribution | null, ev: EventBatch, i: number, F: E
   if (out.frames.length < 16) out.frames.push(ev.frameNumber(i));
   return out;
 }
+
+/** A copy for a snapshot: the trackers keep adding frames to an open transaction's attribution. */
+export function copyAttribution(a: Attribution | null): Attribution | null {
+  return a ? { ...a, checksums: [...a.checksums], frames: [...a.frames] } : null;
+}

@@ -27,7 +27,7 @@ import type { EventBatch, EventFlags } from '../native/events.js';
 import { isoOf, type InterfaceDirectory } from './context.js';
 import { MAX_COPIES } from './limits.js';
 import { placeOf, Sends } from './sends.js';
-import { attribute, isBad } from './symptoms.js';
+import { attribute, copyAttribution, isBad } from './symptoms.js';
 
 interface Attempt {
   view: SynAttempt;
@@ -191,6 +191,6 @@ export class SynTracker {
   }
 
   summary(): SynSummary {
-    return { ...this.s, delayedBy: { ...this.delayedBy }, slowList: this.slow.map((v) => ({ ...v, retransmitAt: [...v.retransmitAt] })) };
+    return { ...this.s, delayedBy: { ...this.delayedBy }, slowList: this.slow.map((v) => ({ ...v, retransmitAt: [...v.retransmitAt], attributedTo: copyAttribution(v.attributedTo) })) };
   }
 }

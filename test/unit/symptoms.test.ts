@@ -224,6 +224,23 @@ test('a query resent with the same id after the 5 s timeout is the same query (3
   assert.equal(late.latencyMaxMs, 10000.5);
 });
 
+test('a summary handed out never changes when a kept unanswered query or SYN sees a resend', () => {
+  const q = dnsQueryPacket(CLIENT_POD, COREDNS, 53020, 0x6120, 'held.example', { id: 0 });
+  const d = new DnsTracker(F);
+  const s = new SynTracker(F);
+  d.add(events(arriving(0, q, 0xffff)), dir);
+  s.add(events(arriving(0, synPacket(0), 0xffff)), dir);
+  d.advance(T0 + 6e9);
+  s.advance(T0 + 6e9);
+  const before = [d.summary(), s.summary()];
+  const json = JSON.stringify(before);
+  d.add(events(arriving(6000, q, 0xffff)), dir);
+  s.add(events(arriving(7000, synPacket(0), 0xffff)), dir);
+  assert.equal(JSON.stringify(before), json);
+  assert.deepEqual([d.summary().unansweredList[0].queries, s.summary().slowList[0].syns], [2, 2]);
+  assert.equal(d.summary().unansweredList[0].attributedTo?.frames.length, 2);
+});
+
 test('"carrier from X" names the node that sent the carrier (its outer source), for received and sent carriers; never a pod address', () => {
   const q = dnsQueryPacket(CLIENT_POD, COREDNS, 53001, 0x6101, 'kubernetes.default.svc.cluster.local');
   const run = (list: Sighting[]): string[] => {
