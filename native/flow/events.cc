@@ -11,6 +11,7 @@ constexpr uint8_t kUdp = 17;
 constexpr uint8_t kTcp = 6;
 constexpr uint16_t kDnsPort = 53;
 constexpr uint8_t kTcpSyn = 0x02;
+constexpr uint8_t kTcpRst = 0x04;
 constexpr uint8_t kTcpAck = 0x10;
 
 inline uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
@@ -167,12 +168,22 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
   uint32_t seq = 0, ack = 0;
   if (in.proto == kTcp && in.l4_offset != 0 && (in.tcp_flags & kTcpSyn)) {
     flags |= (in.tcp_flags & kTcpAck) ? kEvSynAck : kEvSyn;
+  } else if (in.proto == kTcp && in.l4_offset != 0 && (in.tcp_flags & (kTcpRst | kTcpAck)) == (kTcpRst | kTcpAck)) {
+    // A reset can name the SYN it refuses only by its ack (ISN + 1): a SYN carries no ACK,
+    // so the reset sent for it has the ACK bit set (RFC 9293 3.5 "Reset Generation" and
+    // 3.10.7.1; Linux tcp_v4_send_reset and netfilter's REJECT --reject-with tcp-reset do
+    // the same). Checking ack == ISN + 1 needs the SYN, which only JavaScript keeps: it
+    // looks the reset's `txn` up among open SYNs and ignores the rest. Resets of
+    // established connections also pass this cheap test; they are rare and find no SYN.
+    flags |= kEvRst;
+  }
+  if (flags & (kEvSyn | kEvSynAck | kEvRst)) {
     if (in.l4_offset + 12 <= caplen) {
       seq = be32(data + in.l4_offset + 4);
       ack = be32(data + in.l4_offset + 8);
     }
   }
-  if (!(flags & (kEvCarrier | kEvPlain | kEvDnsQuery | kEvDnsAnswer | kEvSyn | kEvSynAck))) return;
+  if (!(flags & (kEvCarrier | kEvPlain | kEvDnsQuery | kEvDnsAnswer | kEvSyn | kEvSynAck | kEvRst))) return;
   if (events_.size() >= opts_.max_per_drain) {
     dropped_++;
     return;
@@ -249,7 +260,7 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
   if (flags & kEvDnsQuery) ev.txn = txn_key(1, in, true, dns_id);
   else if (flags & kEvDnsAnswer) ev.txn = txn_key(1, in, false, dns_id);
   else if (flags & kEvSyn) ev.txn = txn_key(2, in, true, seq);
-  else if (flags & kEvSynAck) ev.txn = txn_key(2, in, false, ack - 1);
+  else if (flags & (kEvSynAck | kEvRst)) ev.txn = txn_key(2, in, false, ack - 1);
   if (dns) {
     ev.dns_id = dns_id;
     ev.dns_flags = dns_flags;

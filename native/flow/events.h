@@ -1,6 +1,6 @@
 // \summary: Per-frame observations for correlation (issue 4): VXLAN/Geneve carriers,
 // plain packets on overlay devices (to match against the carriers), DNS queries and
-// answers, TCP SYN and SYN-ACK. Fixed-size records in a reused buffer cross to
+// answers, TCP SYN, SYN-ACK and the RST that refuses a SYN. Fixed-size records in a reused buffer cross to
 // JavaScript once per batch (architecture.md, principle 1), never one call per frame.
 //
 // Every record carries two 53-bit keys computed here, so JavaScript can key its maps
@@ -13,7 +13,7 @@
 //  - `txn`: the transaction a DNS message or TCP SYN belongs to, the same for both
 //    sides: (client, client port, server, server port, DNS id) for a query and its
 //    answer (RFC 1035 4.1.1), (client, ports, server, initial sequence number) for a
-//    SYN and its SYN-ACK, whose ack is ISN + 1 (RFC 9293 3.5).
+//    SYN and its SYN-ACK or RST, whose ack is ISN + 1 (RFC 9293 3.5).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -35,6 +35,10 @@ enum EventFlag : uint16_t {
   kEvBadInner = 1u << 7,   // a bad transport checksum below layer 0
   kEvBadIpv4 = 1u << 8,    // a bad IPv4 header checksum at any layer
   kEvPending = 1u << 9,    // a pending (offload) checksum in the frame
+  // innermost TCP with RST and ACK and no SYN: possibly the answer to a SYN nobody listens
+  // for, <SEQ=0><ACK=ISN+1><CTL=RST,ACK> (RFC 9293 3.5, 3.10.7.1). Which SYN it answers
+  // (ack = ISN + 1) is decided in JavaScript through `txn`: this side keeps no SYN state.
+  kEvRst = 1u << 10,
 };
 
 // Trivial (cleared with memset). Offsets are exported by the addon (layout().event).

@@ -84,6 +84,7 @@ Napi::Object event_layout(Napi::Env env) {
   flags.Set("dnsAnswer", static_cast<uint32_t>(kEvDnsAnswer));
   flags.Set("syn", static_cast<uint32_t>(kEvSyn));
   flags.Set("synAck", static_cast<uint32_t>(kEvSynAck));
+  flags.Set("rst", static_cast<uint32_t>(kEvRst));
   flags.Set("badOuter", static_cast<uint32_t>(kEvBadOuter));
   flags.Set("badInner", static_cast<uint32_t>(kEvBadInner));
   flags.Set("badIpv4", static_cast<uint32_t>(kEvBadIpv4));

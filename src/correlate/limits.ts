@@ -37,7 +37,9 @@ export const MAX_PENDING = 262144;
  * Kubernetes' largest supported cluster ("Considerations for large clusters"). */
 export const MAX_PEERS = 8192;
 
-/** Copies of one DNS query or SYN remembered (retransmissions beyond it still count). */
+/** Sends of one DNS query or SYN remembered while they can still gain copies on other
+ * interfaces (src/correlate/sends.ts), and retransmission times listed per SYN;
+ * retransmissions beyond it still count. */
 export const MAX_COPIES = 64;
 
 export interface CorrelationLimits {

@@ -22,6 +22,9 @@
  * Packets with the same identity (a sender that leaves the IPv4 id at 0 on DF packets,
  * replayed or generated traffic) are counted, not overwritten: every waiting entry holds
  * how many identical packets wait (`n`), so N carriers and N inner packets give N matches.
+ * The window of an entry runs from its newest packet (join()): a retry of a query or SYN
+ * (same identity, a second later) joining an entry of its first, lost send would
+ * otherwise be judged lost by the first send's window before its own other side arrived.
  */
 import type { PeerCarriers, TableUse } from '../model/correlation.js';
 import type { TunnelName } from '../model/verdict.js';
@@ -30,7 +33,7 @@ import { isoOf, type InterfaceDirectory } from './context.js';
 
 interface Pending {
   peer: PeerAgg;
-  /** When the first of them was seen (the window runs from it). */
+  /** When the newest of them was seen (the window runs from it). */
   ts: number;
   /** Identical carriers waiting, and how many of those had a bad checksum. */
   n: number;
@@ -66,6 +69,19 @@ interface EarlyCarrier {
   ts: number;
   n: number;
   peer: PeerAgg;
+}
+
+/**
+ * One more identical packet at `ts` joins waiting entry `w` of `m` (under `key`): the
+ * window restarts from it, and the entry moves to the end so that the maps stay in time
+ * order for advance().
+ */
+function join<T extends { n: number; ts: number }>(m: Map<number, T>, key: number, w: T, ts: number): void {
+  w.n++;
+  if (ts <= w.ts) return;
+  w.ts = ts;
+  m.delete(key);
+  m.set(key, w);
 }
 
 /** Takes one packet off a waiting entry of `m`; the entry, or undefined when none waited. */
@@ -257,7 +273,7 @@ export class CarrierMatcher {
           } else {
             const w = st.awaitOverlay.get(match);
             if (w && w.peer === p) {
-              w.n++;
+              join(st.awaitOverlay, match, w, ts);
               if (bad) w.bad++;
               v.inFlight++;
             } else if (!w && st.awaitOverlay.size < this.opts.maxPending) {
@@ -274,7 +290,7 @@ export class CarrierMatcher {
             this.learn(st, w.dst, p);
           } else {
             const e = st.earlyCarrier.get(match);
-            if (e && e.peer === p) e.n++;
+            if (e && e.peer === p) join(st.earlyCarrier, match, e, ts);
             else if (!e && st.earlyCarrier.size < this.opts.maxPending) st.earlyCarrier.set(match, { ts, n: 1, peer: p });
             else this.overflow++;
           }
@@ -293,7 +309,7 @@ export class CarrierMatcher {
             this.learn(st, ev.outerSrcV4(i), w.peer);
           } else {
             const e = st.earlyOverlay.get(match);
-            if (e) e.n++;
+            if (e) join(st.earlyOverlay, match, e, ts);
             else if (st.earlyOverlay.size < this.opts.maxPending) st.earlyOverlay.set(match, { ts, n: 1, src: ev.outerSrcV4(i) });
             else this.overflow++;
           }
@@ -304,7 +320,7 @@ export class CarrierMatcher {
             this.learn(st, ev.outerDstV4(i), early.peer);
           } else {
             const w = st.awaitCarrier.get(match);
-            if (w) w.n++;
+            if (w) join(st.awaitCarrier, match, w, ts);
             else if (st.awaitCarrier.size < this.opts.maxPending) st.awaitCarrier.set(match, { ts, n: 1, dst: ev.outerDstV4(i), gso: ev.wirelen(i) > MAX_PLAIN_FRAME });
             else this.overflow++;
           }

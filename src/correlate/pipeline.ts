@@ -93,9 +93,11 @@ export class Correlator {
     this.rates = new RateTracker(ctx.layout);
     this.flows = new CarrierFlowTable(caps.carrierFlows, F, ctx.layout.record);
     this.bad = new BadFlowTracker(caps.badFlowView);
-    this.matcher = new CarrierMatcher(F, { windowNs: ctx.matchWindowNs ?? 1e9, maxPending: caps.pending, maxPeers: caps.peers });
-    this.dns = new DnsTracker(F, { timeoutNs: ctx.dnsTimeoutNs ?? 5e9, maxTransactions: caps.dnsTransactions, maxListed: 100 });
-    this.syn = new SynTracker(F, { timeoutNs: ctx.synTimeoutNs ?? 3.5e9, maxAttempts: caps.synAttempts, maxListed: 100 });
+    const windowNs = ctx.matchWindowNs ?? 1e9;
+    this.matcher = new CarrierMatcher(F, { windowNs, maxPending: caps.pending, maxPeers: caps.peers });
+    // One window for "the same packet on another interface", here and in the matcher.
+    this.dns = new DnsTracker(F, { timeoutNs: ctx.dnsTimeoutNs ?? 5e9, maxTransactions: caps.dnsTransactions, maxListed: 100, copyWindowNs: windowNs });
+    this.syn = new SynTracker(F, { timeoutNs: ctx.synTimeoutNs ?? 3.5e9, maxAttempts: caps.synAttempts, maxListed: 100, copyWindowNs: windowNs });
     this.findings = new FindingTracker(ctx.holdNs ?? 10e9);
   }
 

@@ -31,7 +31,8 @@ function kernelUdpErrors(input: DiagnosisInput, namespace: string): number | nul
 
 function symptomsFrom(input: DiagnosisInput, peer: string): Evidence[] {
   const dns = input.dns.unansweredList.filter((d) => d.attributedTo?.peer === peer);
-  const syn = input.syn.slowList.filter((s) => s.attributedTo?.peer === peer && !s.answered);
+  // A refused SYN reached a TCP that said no: never a symptom of bad carriers.
+  const syn = input.syn.slowList.filter((s) => s.attributedTo?.peer === peer && !s.answered && !s.refused);
   const out: Evidence[] = [];
   if (dns.length > 0) {
     out.push({ name: 'DNS queries unanswered (their carriers were bad)', value: dns.length, detail: [...new Set(dns.map((d) => `${d.name} (${d.client} -> ${d.server})`))].slice(0, 5).join(', ') });

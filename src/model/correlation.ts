@@ -91,7 +91,13 @@ export interface CarrierFlow {
 
 /** Where a symptom's traffic was seen broken: the carrier(s) with bad checksums. */
 export interface Attribution {
+  /** The other node, as PeerCarriers.peer: the outer source of a received carrier, the
+   * outer destination of one sent by the capturing host. */
   peer: string;
+  /** The node that sent the (first) bad carrier: its outer source address. */
+  sender: string;
+  /** The node it was sent to: its outer destination address. */
+  receiver: string;
   interface: string;
   /** "outer/udp", "inner/udp", ... */
   checksums: string[];
@@ -108,7 +114,8 @@ export interface DnsTransaction {
   name: string;
   /** "A", "AAAA", ... or the number. */
   qtype: string;
-  /** Copies of the query with this id (beyond the first: retransmissions). */
+  /** Times the query with this id was sent (beyond the first: retries); copies of one send
+   * on several interfaces count once (src/correlate/sends.ts). */
   queries: number;
   answered: boolean;
   /** "NOERROR", "NXDOMAIN", ...; null when unanswered. */
@@ -122,7 +129,8 @@ export interface DnsSummary {
   queries: number;
   answered: number;
   unanswered: number;
-  /** Queries repeated for the same name from the same client (new id or same id). */
+  /** Queries sent again: the same id on an interface that already saw it, or a new id for
+   * a name the same client just failed to resolve. */
   retries: number;
   /** Median and worst answer latency in ms (null when nothing was answered). */
   latencyP50Ms: number | null;
@@ -138,10 +146,14 @@ export interface SynAttempt {
   clientPort: number;
   server: string;
   serverPort: number;
-  /** SYNs sent for this connection (1 = no retransmission). */
+  /** SYNs sent for this connection (1 = no retransmission); copies of one SYN on several
+   * interfaces count once (src/correlate/sends.ts). */
   syns: number;
+  /** A SYN-ACK came back. */
   answered: boolean;
-  /** Seconds from the first SYN to the SYN-ACK (1 s, 3 s, 7 s ... 63 s patterns). */
+  /** A RST+ACK acknowledging the SYN came back (RFC 9293 3.5): nothing listens there. */
+  refused: boolean;
+  /** Seconds from the first SYN to the SYN-ACK or RST (1 s, 3 s, 7 s ... 63 s patterns). */
   delaySeconds: number | null;
   /** Retransmission pattern: seconds after the first SYN of each retransmission. */
   retransmitAt: number[];
@@ -151,14 +163,19 @@ export interface SynAttempt {
 
 export interface SynSummary {
   connections: number;
+  /** Answered by a SYN-ACK. */
   answered: number;
+  /** Answered by a RST+ACK (connection refused): not unanswered, never attributed. */
+  refused: number;
+  /** Neither within the SYN timeout. */
   unanswered: number;
   /** Connections that needed at least one retransmitted SYN. */
   retransmitted: number;
   /** Answered after 1 s / 3 s / 7 s / 15 s / 31 s / 63 s of retransmissions: count per delay. */
   delayedBy: Record<string, number>;
-  /** Slow or unanswered attempts, most recent first, bounded. */
+  /** Slow, refused or unanswered attempts, most recent first, bounded. */
   slowList: SynAttempt[];
+  /** Unanswered attempts attributed to a bad carrier. */
   attributed: number;
 }
 

@@ -47,6 +47,8 @@ export interface EventFlags {
   dnsAnswer: number;
   syn: number;
   synAck: number;
+  /** TCP RST+ACK without SYN: the reset that may refuse a SYN (txn as for its SYN-ACK). */
+  rst: number;
   badOuter: number;
   badInner: number;
   badIpv4: number;

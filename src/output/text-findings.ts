@@ -3,8 +3,18 @@
  * first (an operator reads the top of the report at 3 a.m.), then the per-peer
  * underlay-vs-overlay comparison and the DNS / TCP SYN symptoms.
  */
+import type { Attribution } from '../model/correlation.js';
 import type { ReportCorrelation } from '../model/report.js';
 import { SEVERITY_SYMBOL, type Finding } from '../model/findings.js';
+
+/**
+ * The bad carrier a symptom travelled in. "from" names the node that sent the carrier
+ * (its outer source address) and "to" the node it was sent to, whichever of the two
+ * captured it: never the pod addresses inside.
+ */
+export function carrierWords(a: Attribution): string {
+  return `carrier from ${a.sender} to ${a.receiver} on ${a.interface} had bad ${a.checksums.join(', ')} (frames ${a.frames.join(', ')})`;
+}
 
 export function renderFindings(findings: Finding[]): string[] {
   const out: string[] = [];
@@ -56,7 +66,7 @@ export function renderCorrelation(c: ReportCorrelation): string[] {
     for (const q of d.unansweredList.slice(0, 10)) {
       out.push(
         `  unanswered: ${q.name} ${q.qtype} id ${q.id} ${q.client}:${q.clientPort} -> ${q.server}:${q.serverPort} (${q.queries} sent)` +
-          (q.attributedTo ? `; carrier from ${q.attributedTo.peer} on ${q.attributedTo.interface} had bad ${q.attributedTo.checksums.join(', ')} (frames ${q.attributedTo.frames.join(', ')})` : ''),
+          (q.attributedTo ? `; ${carrierWords(q.attributedTo)}` : ''),
       );
     }
     out.push('');
@@ -64,11 +74,15 @@ export function renderCorrelation(c: ReportCorrelation): string[] {
   const s = c.syn;
   if (s.connections > 0) {
     const delays = Object.entries(s.delayedBy).map(([k, v]) => `${v} after ${k}`).join(', ');
-    out.push(`TCP: ${s.connections} connection attempts, ${s.answered} answered, ${s.unanswered} unanswered (${s.attributed} in carriers with bad checksums), ${s.retransmitted} needed retransmitted SYNs${delays ? ` (${delays})` : ''}`);
+    out.push(
+      `TCP: ${s.connections} connection attempts, ${s.answered} answered, ${s.refused} refused (RST), ${s.unanswered} unanswered (${s.attributed} in carriers with bad checksums), ` +
+        `${s.retransmitted} needed retransmitted SYNs${delays ? ` (${delays})` : ''}`,
+    );
     for (const a of s.slowList.slice(0, 10)) {
+      const outcome = a.answered ? `answered after ${a.delaySeconds} s` : a.refused ? `refused after ${a.delaySeconds} s` : 'unanswered';
       out.push(
-        `  ${a.answered ? `answered after ${a.delaySeconds} s` : 'unanswered'}: ${a.client}:${a.clientPort} -> ${a.server}:${a.serverPort}, ${a.syns} SYNs` +
-          (a.attributedTo ? `; carrier from ${a.attributedTo.peer} had bad ${a.attributedTo.checksums.join(', ')}` : ''),
+        `  ${outcome}: ${a.client}:${a.clientPort} -> ${a.server}:${a.serverPort}, ${a.syns} ${a.syns === 1 ? 'SYN' : 'SYNs'}` +
+          (a.attributedTo ? `; ${carrierWords(a.attributedTo)}` : ''),
       );
     }
     out.push('');

@@ -135,7 +135,7 @@ export function snapshot(o: SnapshotOptions = {}): CorrelationSnapshot {
     eventsDropped: 0,
     overlayUnattributed: 0,
     dns: { queries: 0, answered: 0, unanswered: 0, retries: 0, latencyP50Ms: null, latencyMaxMs: null, unansweredList: [], attributed: 0 },
-    syn: { connections: 0, answered: 0, unanswered: 0, retransmitted: 0, delayedBy: {}, slowList: [], attributed: 0 },
+    syn: { connections: 0, answered: 0, refused: 0, unanswered: 0, retransmitted: 0, delayedBy: {}, slowList: [], attributed: 0 },
     kernel: [
       { namespace: 'nsb', perSecond: { udpInCsumErrors: bad, tcpInCsumErrors: 0, ipInHdrErrors: 0 }, sinceStart: { udpInCsumErrors: 40, tcpInCsumErrors: 0, ipInHdrErrors: 0 } },
       { namespace: 'nsa', perSecond: { udpInCsumErrors: 0 }, sinceStart: { udpInCsumErrors: 0 } },

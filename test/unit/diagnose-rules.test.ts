@@ -56,7 +56,7 @@ function input(o: { peers: PeerCarriers[]; interfaces: InterfaceDiagnosis[]; hyp
     interfaces: o.interfaces,
     kernel: [],
     dns: { queries: 0, answered: 0, unanswered: 0, retries: 0, latencyP50Ms: null, latencyMaxMs: null, unansweredList: [], attributed: 0 },
-    syn: { connections: 0, answered: 0, unanswered: 0, retransmitted: 0, delayedBy: {}, slowList: [], attributed: 0 },
+    syn: { connections: 0, answered: 0, refused: 0, unanswered: 0, retransmitted: 0, delayedBy: {}, slowList: [], attributed: 0 },
     facts: { kernel: o.kernel ?? null, hypervisor: o.hypervisor ?? null, nat: o.nat ?? {} },
     guessesOffload: false,
   };

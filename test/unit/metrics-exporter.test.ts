@@ -290,7 +290,7 @@ function snapshot(peers: PeerCarriers[], findings: Finding[] = []): CorrelationS
     eventsDropped: 0,
     overlayUnattributed: 0,
     dns: { queries: 0, answered: 0, unanswered: 0, retries: 0, latencyP50Ms: null, latencyMaxMs: null, unansweredList: [], attributed: 0 },
-    syn: { connections: 0, answered: 0, unanswered: 0, retransmitted: 0, delayedBy: {}, slowList: [], attributed: 0 },
+    syn: { connections: 0, answered: 0, refused: 0, unanswered: 0, retransmitted: 0, delayedBy: {}, slowList: [], attributed: 0 },
     kernel: [],
     findings,
   };
