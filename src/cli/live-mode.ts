@@ -237,7 +237,7 @@ async function capture(
   source.batches$.subscribe((b) => {
     state.apply(b);
     metrics?.batch(b.engine);
-    correlator.add(b.events, b.records, b.engine);
+    correlator.add(b.events, b.records, b.engine, b.recordsDropped);
     announce();
     if (b.records.length === 0) return;
     const names = namesById();

@@ -55,6 +55,9 @@ function input(o: { peers: PeerCarriers[]; interfaces: InterfaceDiagnosis[]; hyp
     peers: o.peers,
     interfaces: o.interfaces,
     kernel: [],
+    kernelBefore: null,
+    eventsDropped: 0,
+    recordsDropped: 0,
     dns: { queries: 0, answered: 0, unanswered: 0, retries: 0, latencyP50Ms: null, latencyMaxMs: null, unansweredList: [], attributed: 0 },
     syn: { connections: 0, answered: 0, unanswered: 0, retransmitted: 0, delayedBy: {}, slowList: [], attributed: 0 },
     facts: { kernel: o.kernel ?? null, hypervisor: o.hypervisor ?? null, nat: o.nat ?? {} },
@@ -71,7 +74,8 @@ test('inner-bad-from-peer on a VMware host with vmxnet3: variant C title, eviden
   const [f, ...more] = innerBadFromPeer(input({ peers: [peer({ badInner: 7 })], interfaces: VMWARE_NODE, hypervisor: hypervisor('vmware', 'VMware, Inc.') }));
   assert.equal(more.length, 0);
   assert.equal(f.id, 'inner-bad-from-peer');
-  assert.equal(f.severity, 'critical');
+  // No kernel counters in this input: bad, but no loss measured (issue 13).
+  assert.equal(f.severity, 'warning');
   assert.deepEqual(f.subject, { peer: PEER, interface: 'ens192', namespace: 'host' });
   assert.equal(f.title, `Inner checksums in VXLAN from ${PEER} are bad (VMware vmxnet3 offload)`);
   assert.match(f.summary, /variant C/);
@@ -132,7 +136,8 @@ test('vxlan-outer-bad-sent with flannel\'s noudpcsum on an unfixed kernel: the v
   assert.equal(ev('MASQUERADE --random-fully'), true);
   assert.equal(ev('kube-proxy mark fix (--xor-mark 0x4000)'), false);
   assert.equal(ev('kernel'), '4.15.0-106-generic');
-  assert.deepEqual(f.remedy.map((r) => r.command.split(' ').slice(0, 2).join(' ')), ['ethtool -K', 'upgrade kube-proxy', 'upgrade the']);
+  assert.deepEqual(f.remedy.map((r) => r.command.split(' ').slice(0, 2).join(' ')), ['ethtool -K', 'upgrade kube-proxy', 'upgrade the', 'nstat -az']);
+  assert.deepEqual(f.remedy[3], { where: `peer ${PEER}`, command: 'nstat -az UdpInCsumErrors', why: 'check: it grows when that kernel drops these packets for the bad checksum (run it twice)', persist: null });
   assert.equal(f.remedy[0].command, 'ethtool -K flannel.1 tx-checksum-ip-generic off');
 
   // Offload off and udpcsum unknown: said as it is (off), nothing invented.
@@ -142,7 +147,6 @@ test('vxlan-outer-bad-sent with flannel\'s noudpcsum on an unfixed kernel: the v
   }))[0];
   assert.equal(off.evidence.find((e) => e.name === 'flannel.1 tx-checksum-ip-generic')?.value, false);
   assert.equal(off.evidence.find((e) => e.name === 'flannel.1 udpcsum'), undefined);
-  assert.deepEqual(off.remedy.map((r) => r.command), ['ethtool -K flannel.1 tx-checksum-ip-generic off']);
 });
 
 // ------------------------------------------------------------------ matcher: overlay packets never encapsulated
@@ -218,6 +222,7 @@ test('kernel-drops-unseen names the interfaces up and not captured, NICs first, 
   const withKernel = (uncaptured: UncapturedLink[] | undefined, namespace = 'host'): DiagnosisInput => {
     const i = input({ peers: [], interfaces: [iface({ name: 'flannel.1', role: 'overlay', namespace, kind: 'vxlan', badReceivedL4: 2 })] });
     i.kernel = [{ namespace, perSecond: {}, sinceStart: { udpInCsumErrors: 7, tcpInCsumErrors: 1 } }];
+    i.kernelBefore = i.kernel;
     if (uncaptured) i.facts.uncaptured = uncaptured;
     return i;
   };
@@ -251,6 +256,6 @@ test('kernel-drops-unseen names the interfaces up and not captured, NICs first, 
   assert.match(kernelDropsUnseen(withKernel([]))[0].summary, /Every interface up there is captured/);
   // The kernel saw no more than the capture: no finding.
   const quiet = withKernel(links);
-  quiet.kernel[0].sinceStart = { udpInCsumErrors: 2 };
+  quiet.kernelBefore = [{ namespace: 'host', perSecond: {}, sinceStart: { udpInCsumErrors: 2 } }];
   assert.deepEqual(kernelDropsUnseen(quiet), []);
 });
