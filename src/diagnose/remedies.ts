@@ -38,15 +38,23 @@ export function txChecksumOff(where: string, dev: string, why: string): RemedySt
   };
 }
 
+/** What the common CNIs name their tunnel devices (domain.md, "Interface roles on a node"). */
+const DEVICE_NAMES: Record<string, string> = {
+  VXLAN: 'flannel.1 with flannel, vxlan.calico with Calico, cilium_vxlan with Cilium',
+  Geneve: 'genev_sys_6081 with OVN, cilium_geneve with Cilium',
+  'IP-in-IP': 'tunl0 with Calico',
+};
+
 /**
  * The same step for a device csumtop cannot name: on another node (a capture file names
  * only the capturing node's devices) the command says which kind of device to use.
  */
 export function txChecksumOffUnnamed(where: string, kind: string, why: string): RemedyStep {
+  const names = DEVICE_NAMES[kind];
   return {
     where,
     command: `ethtool -K <its ${kind} device> tx-checksum-ip-generic off`,
-    why: `${why} (the device: flannel.1 with flannel, vxlan.calico with Calico, cilium_vxlan with Cilium)`,
+    why: names ? `${why}; the device is ${names}` : why,
     persist: 'a udev rule running the same ethtool command when that device appears (ENV{INTERFACE}=="<its name>")',
   };
 }
@@ -62,7 +70,7 @@ export function tunnelSegmentationOff(where: string, dev: string | null): Remedy
   };
 }
 
-const FIXED_KERNELS = '>= 5.7, 5.6.13, 5.4.41, 4.19.123 or 4.14.181 (Ubuntu 4.15.0-107 / 5.4.0-32)';
+const FIXED_KERNELS = '5.7, 5.6.13, 5.4.41, 4.19.123 or 4.14.181 (Ubuntu 4.15.0-107 / 5.4.0-32)';
 
 /**
  * The kernel fix of variant A, linux ea64d8d6c675 "netfilter: nat: never update the UDP
@@ -76,10 +84,10 @@ const FIXED_KERNELS = '>= 5.7, 5.6.13, 5.4.41, 4.19.123 or 4.14.181 (Ubuntu 4.15
 export function kernelUpgrade(where: string, when: 'needed' | 'conditional'): RemedyStep {
   const why = 'linux commit ea64d8d6c675 "netfilter: nat: never update the UDP checksum when it\'s 0"; it does not help a device with udpcsum';
   return when === 'needed'
-    ? { where, command: `upgrade the kernel to ${FIXED_KERNELS}`, why, persist: null }
+    ? { where, command: `upgrade the kernel to >= ${FIXED_KERNELS}`, why, persist: null }
     : {
         where,
-        command: `only if uname -r there is older than ${FIXED_KERNELS} and ip -d link show <its VXLAN device> says noudpcsum (a zero outer checksum): upgrade the kernel`,
+        command: `only if uname -r there is older than the fixed ${FIXED_KERNELS} and ip -d link show <its VXLAN device> says noudpcsum (a zero outer checksum): upgrade the kernel`,
         why,
         persist: null,
       };
