@@ -40,6 +40,8 @@ interface Seen {
    */
   baseNs: number;
   trafficAtBase: number | null;
+  /** The traffic count when the evidence last grew: the old rate is strength / this. */
+  trafficAtGrowth: number | null;
   last: Candidate;
   severity: Severity;
   state: FindingState | undefined;
@@ -71,10 +73,13 @@ export class FindingTracker {
       for (const c of rule(input)) {
         const s = this.seen.get(c.key);
         if (!s) {
-          this.seen.set(c.key, { strength: c.strength, firstNs: now, grewNs: now, baseNs: now, trafficAtBase: c.traffic?.count ?? null, last: c, severity: c.severity, state: undefined, active: true });
+          this.seen.set(c.key, { strength: c.strength, firstNs: now, grewNs: now, baseNs: now, trafficAtBase: c.traffic?.count ?? null, trafficAtGrowth: c.traffic?.count ?? null, last: c, severity: c.severity, state: undefined, active: true });
         } else {
           if (c.strength > s.strength || lost) {
-            if (c.strength > s.strength) s.grewNs = now;
+            if (c.strength > s.strength) {
+              s.grewNs = now;
+              s.trafficAtGrowth = c.traffic?.count ?? null;
+            }
             s.baseNs = now;
             s.trafficAtBase = c.traffic?.count ?? null;
           }
@@ -108,7 +113,7 @@ export class FindingTracker {
     const since = t.count - s.trafficAtBase;
     const seconds = Math.floor((now - s.baseNs) / 1e9);
     // The old rate: bad ones per unit of traffic up to the last growth.
-    const expectedBad = s.trafficAtBase > 0 ? (since * s.strength) / s.trafficAtBase : 0;
+    const expectedBad = s.trafficAtGrowth ? (since * s.strength) / s.trafficAtGrowth : 0;
     const from = s.baseNs === s.grewNs ? clock(s.grewNs) : `csumtop last lost events (${clock(s.baseNs)}; the last bad one was seen at ${clock(s.grewNs)})`;
     if (since > 0 && expectedBad >= FIXED_EXPECTED_BAD) {
       s.state = {
