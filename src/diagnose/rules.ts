@@ -230,7 +230,8 @@ export function outerBadSent(input: DiagnosisInput): Candidate[] {
       remedy.push(peerCounterCheck(`peer ${p.peer}`, 'Udp'));
       return {
         id: 'vxlan-outer-bad-sent' as const,
-        key: `vxlan-outer-bad-sent/${p.namespace}/${p.underlay}`,
+        // One per peer: the tracker keys on it, and two peers must not overwrite each other.
+        key: `vxlan-outer-bad-sent/${p.underlay}/${p.peer}`,
         // The sender cannot see the receiver drop anything: never "lost now" from here.
         severity: 'warning' as const,
         title: input.live

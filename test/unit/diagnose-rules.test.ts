@@ -353,6 +353,12 @@ test('remedies: none the facts show applied (offload already off), no kernel upg
 
   // The sender's view never claims the receiver dropped anything.
   assert.equal(fixed.severity, 'warning');
+  // One finding per peer, keyed on the underlay's label (which names a namespace already).
+  const inNs = outerBadSent(input({
+    peers: [peer({ namespace: 'n1', underlay: 'n1/eth0', direction: 'to-peer', badOuter: 1 }), peer({ namespace: 'n1', underlay: 'n1/eth0', direction: 'to-peer', peer: '192.168.189.6', badOuter: 1 })],
+    interfaces: [iface({ name: 'eth0', label: 'n1/eth0', namespace: 'n1', role: 'underlay' })],
+  }));
+  assert.deepEqual(inNs.map((f) => f.key), [`vxlan-outer-bad-sent/n1/eth0/${PEER}`, 'vxlan-outer-bad-sent/n1/eth0/192.168.189.6']);
 
   // Receiver's view: the sender's kernel and udpcsum are unknown, so the upgrade is conditional.
   const rx = outerBadFromPeer(input({ peers: [peer({ badOuter: 2 })], interfaces: VMWARE_NODE, kernel: KERNEL_6_18 }))[0];
