@@ -5,9 +5,12 @@
  */
 
 /**
- * critical: traffic is being lost now because of checksums; warning: a condition that
- * breaks traffic or weakens a conclusion; info: an explanation (offload artifacts), not
- * an error. The healthy lab yields nothing above info.
+ * critical: traffic is being lost now because of checksums, as measured (carriers not
+ * delivered to a captured overlay device, or the kernel's checksum drop counters
+ * growing); warning: a condition that breaks traffic where it is checked (bad checksums
+ * whose loss was not measured) or weakens a conclusion; info: an explanation (offload
+ * artifacts), or a live finding whose traffic has flowed clean for its hold (fixed), not
+ * an error. The healthy lab yields nothing above info. (Issue 13; the dashboard's help.)
  */
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];

@@ -434,7 +434,7 @@ function helpView(o: RenderOptions): Line[] {
   out.push(line('  Columns: PKT/S frames per second; BAD/S frames with at least one bad checksum; OUT/IN bad outer / inner', o.width, 'dim'));
   out.push(line('  (decapsulated) checksums per second; PEND/S checksums left to the NIC (offload, not errors); TX transmit', o.width, 'dim'));
   out.push(line('  checksum offload; DROPS frames the kernel dropped because the capture ring was full.', o.width, 'dim'));
-  out.push(line(`  Severity: ${severityLabel('critical')} traffic lost now; ${severityLabel('warning')}; ${severityLabel('info')} explanation only.`, o.width, 'dim'));
+  out.push(line(`  Severity: ${severityLabel('critical')} traffic lost now (measured); ${severityLabel('warning')} breaks traffic where checked, loss not measured; ${severityLabel('info')} explanation, or fixed.`, o.width, 'dim'));
   return out;
 }
 
