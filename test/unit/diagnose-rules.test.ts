@@ -4,7 +4,10 @@
  * others). This machine has no VMware DMI and no vmxnet3 driver, so variant C
  * (inner-bad-from-peer with VMware facts) and an unfixed kernel (KERNEL_UPGRADE) are
  * proven here on the rule functions. Also the matcher's attribution of overlay packets
- * that never left as carriers (src/correlate/matcher.ts), on real decoded events.
+ * that never left as carriers (src/correlate/matcher.ts), on real decoded events; and
+ * issue 13: severity and loss words only from measured loss, remedies per cause and per
+ * host (capture files), kernel-drops-unseen without start-up races, and the tracker's
+ * fixed / quiet states with csumtop's own drops.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
