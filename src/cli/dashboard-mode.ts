@@ -105,7 +105,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   };
   const batchSub = source.batches$.subscribe((b) => {
     state.apply(b);
-    correlator.add(b.events, b.records, b.engine);
+    correlator.add(b.events, b.records, b.engine, b.recordsDropped);
     // Keeping the recent bad frames for `w` is the dashboard's own work too.
     if (b.records.length > 0) dashboardCpu.measure(() => keepRecent(recent, b.records, labelOf, linktypeOf));
   });

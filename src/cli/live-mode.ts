@@ -188,7 +188,9 @@ async function capture(
     const now = new Map(snap.findings.map((f) => [f.key, f]));
     for (const f of snap.findings) {
       const before = shown.get(f.key);
-      if (!before || before.severity !== f.severity) emit(jsonLine({ type: 'finding', version: JSON_LINES_VERSION, time: snap.time, event: 'raised', ...f }));
+      // A state (fixed/quiet, src/diagnose/tracker.ts) is its own event; back to no state is raised again.
+      const event = f.state?.kind ?? 'raised';
+      if (!before || before.severity !== f.severity || before.state?.kind !== f.state?.kind) emit(jsonLine({ type: 'finding', version: JSON_LINES_VERSION, time: snap.time, event, ...f }));
     }
     for (const [key, f] of shown) if (!now.has(key)) emit(jsonLine({ type: 'finding', version: JSON_LINES_VERSION, time: snap.time, event: 'cleared', id: f.id, key }));
     shown.clear();
@@ -237,7 +239,7 @@ async function capture(
   source.batches$.subscribe((b) => {
     state.apply(b);
     metrics?.batch(b.engine);
-    correlator.add(b.events, b.records, b.engine);
+    correlator.add(b.events, b.records, b.engine, b.recordsDropped);
     announce();
     if (b.records.length === 0) return;
     const names = namesById();

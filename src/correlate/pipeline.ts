@@ -82,7 +82,11 @@ export class Correlator {
   private readonly badReceived = new Map<number, number>();
   /** Cumulative drop counts per capture thread (each batch carries its thread's). */
   private readonly droppedByEngine = new Map<number, number>();
+  /** The same for bad-frame records (DiagnosisInput.recordsDropped). */
+  private readonly recordsDroppedByEngine = new Map<number, number>();
   private lastNs = 0;
+  /** The kernel's counters at the previous tick (DiagnosisInput.kernelBefore). */
+  private kernelBefore: CorrelationSnapshot['kernel'] | null = null;
   /** When each vanished interface was first seen detached (tick time); ids past the window go to ratesEnded. */
   private readonly detachedAt = new Map<number, number>();
   private readonly ratesEnded = new Set<number>();
@@ -112,10 +116,12 @@ export class Correlator {
     return (id) => byId.get(id);
   }
 
-  /** One batch's events and bad-frame records; `engine`: the capture thread that cut it. */
-  add(events: EventBatch, records: DecodedRecord[], engine = 0): void {
+  /** One batch's events and bad-frame records; `engine`: the capture thread that cut it;
+   * `recordsDropped`: that thread's records dropped so far (cumulative, as events.dropped). */
+  add(events: EventBatch, records: DecodedRecord[], engine = 0, recordsDropped = 0): void {
     const dir = this.directory();
     this.droppedByEngine.set(engine, events.dropped);
+    this.recordsDroppedByEngine.set(engine, recordsDropped);
     this.matcher.add(events, dir);
     this.flows.add(events, dir);
     this.dns.add(events, dir);
@@ -183,18 +189,23 @@ export class Correlator {
     const peers = this.matcher.snapshot();
     const dns = this.dns.summary();
     const syn = this.syn.summary();
+    const eventsDropped = [...this.droppedByEngine.values()].reduce((a, b) => a + b, 0) + this.matcher.overflow;
     const input: DiagnosisInput = {
       nowNs,
       live: this.ctx.live,
       peers,
       interfaces: this.diagnosisInterfaces(),
       kernel,
+      kernelBefore: this.kernelBefore,
+      eventsDropped,
+      recordsDropped: [...this.recordsDroppedByEngine.values()].reduce((a, b) => a + b, 0),
       dns,
       syn,
       facts: this.ctx.facts,
       guessesOffload: this.ctx.guessesOffload,
     };
     const active = this.findings.evaluate(input);
+    this.kernelBefore = kernel;
     return {
       time: isoOf(nowNs),
       rates,
@@ -202,7 +213,7 @@ export class Correlator {
       flows: this.flows.top(200),
       badFlows: this.bad.top(200),
       flowsEvicted: this.flows.evicted,
-      eventsDropped: [...this.droppedByEngine.values()].reduce((a, b) => a + b, 0) + this.matcher.overflow,
+      eventsDropped,
       overlayUnattributed: this.matcher.unmatchedUnattributed,
       tables: this.tableUse(),
       dns,

@@ -53,6 +53,18 @@ export interface DiagnosisInput {
   peers: PeerCarriers[];
   interfaces: InterfaceDiagnosis[];
   kernel: KernelCounterView[];
+  /**
+   * The kernel's counters as read at the previous evaluation (null at the first): the
+   * capture has had a whole interval to deliver the events of the packets those counted,
+   * so comparing them with what was seen cannot race the delivery (kernel-drops-unseen).
+   */
+  kernelBefore: KernelCounterView[] | null;
+  /** Events csumtop's own pipeline dropped since start (batches full, matcher full):
+   * evidence that went missing here, not on the wire. */
+  eventsDropped: number;
+  /** Bad-frame records csumtop dropped since start (counted, not reported one by one):
+   * the "bad checksums received" counts miss them. */
+  recordsDropped: number;
   dns: DnsSummary;
   syn: SynSummary;
   facts: DiagnosisFacts;

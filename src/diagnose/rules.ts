@@ -3,13 +3,45 @@
  * with evidence, a remedy for this host and the references behind it. A rule returns
  * candidates with a cumulative `strength` (the count of its evidence); the tracker
  * (tracker.ts) decides when a finding is active and when it clears.
+ *
+ * Findings say only what the evidence shows (issue 13): "dropped" / "never reached" and
+ * severity critical (traffic lost now, src/model/findings.ts) need measured loss, either
+ * carriers seen on the underlay and not on the captured overlay device (the matcher's
+ * lostBad) or the kernel's checksum drop counters growing in that namespace. Bad
+ * checksums without such a measurement are a warning that says what is known. A capture
+ * file has no host: no host facts, no local device names, no kernel counters.
  */
 import type { PeerCarriers } from '../model/correlation.js';
-import type { Evidence, Finding, RemedyStep } from '../model/findings.js';
+import type { Evidence, Finding, RemedyStep, Severity } from '../model/findings.js';
+import type { ChecksumCounterName } from '../model/host-facts.js';
+import type { TunnelName } from '../model/verdict.js';
 import type { DiagnosisInput, InterfaceDiagnosis, UncapturedLink } from './input.js';
-import { KERNEL_UPGRADE, KUBE_PROXY_UPGRADE, shellWord, tunnelSegmentationOff, txChecksumOff } from './remedies.js';
+import {
+  KUBE_PROXY_UPGRADE,
+  kernelUpgrade,
+  peerCounterCheck,
+  shellWord,
+  tunnelSegmentationOff,
+  txChecksumOff,
+  txChecksumOffUnnamed,
+} from './remedies.js';
 
-export type Candidate = Omit<Finding, 'firstSeen' | 'lastSeen'> & { strength: number };
+/**
+ * What the tracker needs to tell "fixed" from "quiet" once the evidence stops growing:
+ * the count of the traffic the finding concerns (e.g. carriers from the peer) and how
+ * to name it and its bad part in a sentence.
+ */
+export interface TrafficMeasure {
+  count: number;
+  /** "carriers from 192.168.56.11" */
+  what: string;
+  /** "bad carriers" */
+  bad: string;
+  /** "good outer checksums" */
+  good: string;
+}
+
+export type Candidate = Omit<Finding, 'firstSeen' | 'lastSeen' | 'state'> & { strength: number; traffic?: TrafficMeasure };
 
 const VARIANT_A_REFS = [
   'kubernetes/kubernetes#88986',
@@ -19,15 +51,25 @@ const VARIANT_A_REFS = [
   'kubernetes/kubernetes#92035',
 ];
 
+const TUNNEL_WORD: Record<TunnelName, string> = { none: 'tunnel', vxlan: 'VXLAN', geneve: 'Geneve', ipip: 'IP-in-IP', ip6ip: 'IP-in-IPv6' };
+
 function overlayOf(input: DiagnosisInput, namespace: string, fallback: string | null): InterfaceDiagnosis | undefined {
   return input.interfaces.find((i) => i.namespace === namespace && (i.role === 'vxlan' || i.role === 'geneve') && (fallback === null || i.label === fallback))
     ?? input.interfaces.find((i) => i.namespace === namespace && (i.role === 'vxlan' || i.role === 'geneve'));
 }
 
-function kernelUdpErrors(input: DiagnosisInput, namespace: string): number | null {
+/** The increase of the named kernel counters in `namespace` since start; null when they
+ * are not read there (a capture file, or a kernel without them). */
+function kernelGrowth(input: DiagnosisInput, namespace: string, names: ChecksumCounterName[]): number | null {
   const k = input.kernel.find((v) => v.namespace === namespace);
-  return k?.sinceStart.udpInCsumErrors ?? null;
+  if (!k) return null;
+  const values = names.map((n) => k.sinceStart[n]).filter((v): v is number => typeof v === 'number');
+  return values.length === 0 ? null : values.reduce((a, b) => a + b, 0);
 }
+
+/** Transport checksum drops: what an inner packet with a bad checksum is counted in
+ * after decapsulation (net/ipv4/udp.c csum_error, net/ipv4/tcp_ipv4.c csum_error). */
+const TRANSPORT_CSUM: ChecksumCounterName[] = ['udpInCsumErrors', 'tcpInCsumErrors', 'icmpInCsumErrors', 'udp6InCsumErrors', 'icmp6InCsumErrors'];
 
 function symptomsFrom(input: DiagnosisInput, peer: string): Evidence[] {
   const dns = input.dns.unansweredList.filter((d) => d.attributedTo?.peer === peer);
@@ -55,34 +97,77 @@ function carrierEvidence(p: PeerCarriers, what: 'outer' | 'inner'): Evidence[] {
   return ev;
 }
 
+/** Where a remedy on the sending node of `p` runs: "peer X" (receiver's view) or, for
+ * carriers this node sent, "this node" live and the sender's address in a capture file. */
+function senderOf(input: DiagnosisInput, p: PeerCarriers): string {
+  if (p.direction === 'from-peer') return `peer ${p.peer}`;
+  return input.live ? 'this node' : `node ${p.local}`;
+}
+
+/**
+ * The tunnel device remedies act on: its name when this host has it (live, or named in a
+ * capture file for carriers the capturing node sent) and otherwise only its kind.
+ */
+function tunnelDevice(input: DiagnosisInput, p: PeerCarriers, overlay: InterfaceDiagnosis | undefined): string | null {
+  if (input.live) return overlay?.name ?? 'flannel.1';
+  // A file names the capturing node's devices: right for what it sent, not for a peer's.
+  return p.direction === 'to-peer' && overlay ? overlay.name : null;
+}
+
+function txOff(where: string, dev: string | null, kind: string, why: string): RemedyStep {
+  return dev !== null ? txChecksumOff(where, dev, why) : txChecksumOffUnnamed(where, kind, why);
+}
+
 /** Receiver's view of variant A: carriers from a peer arrive with a bad outer UDP checksum. */
 export function outerBadFromPeer(input: DiagnosisInput): Candidate[] {
   return input.peers
     .filter((p) => p.direction === 'from-peer' && p.badOuter > 0)
     .map((p) => {
       const overlay = overlayOf(input, p.namespace, p.overlay);
-      const dev = overlay?.name ?? 'flannel.1';
-      const kernel = kernelUdpErrors(input, p.namespace);
+      const tunnel = TUNNEL_WORD[p.tunnel];
+      const dev = overlay?.name ?? (input.live ? 'flannel.1' : `the ${tunnel} device`);
+      const kernel = kernelGrowth(input, p.namespace, ['udpInCsumErrors', 'udp6InCsumErrors']);
       const evidence = [...carrierEvidence(p, 'outer'), ...symptomsFrom(input, p.peer)];
       if (kernel !== null) evidence.push({ name: 'Udp InCsumErrors since start', value: kernel, detail: `/proc/net/snmp of ${p.namespace}` });
+      const head = `${p.badOuter} of ${p.carriers} carriers from node ${p.peer} on ${p.underlay} had a wrong outer UDP checksum; `;
+      let fate: string;
+      let severity: Severity = 'critical';
+      if ((p.lostBad ?? 0) > 0) {
+        fate = `${p.lostBad} of them never reached ${p.overlay} (seen on ${p.underlay}, not on ${p.overlay}). `;
+      } else if (kernel !== null && kernel > 0) {
+        fate = `the kernel of ${p.namespace} dropped ${kernel} UDP packets for a bad checksum since csumtop started (Udp InCsumErrors), so their inner packets never reached ${dev}. `;
+      } else {
+        severity = 'warning';
+        fate =
+          'a receiver that verifies the outer UDP checksum (a NIC, or the kernel) drops them, ' +
+          (p.delivered !== null
+            ? `but none was lost on the way to ${p.overlay}: this node did not verify it (a veth hands such packets on unverified). `
+            : kernel !== null
+              ? `but Udp InCsumErrors of ${p.namespace} did not grow: this node did not drop them (the overlay device was not captured). `
+              : 'but the overlay device was not captured and a capture file has no kernel counters, so whether they were dropped is not known. ');
+      }
+      const sender = senderOf(input, p);
       return {
         id: 'vxlan-outer-bad-from-peer' as const,
         key: `vxlan-outer-bad-from-peer/${p.namespace}/${p.peer}`,
-        severity: 'critical' as const,
-        title: `VXLAN carriers from ${p.peer} arrive with bad outer UDP checksums`,
+        severity,
+        title: `${tunnel} carriers from ${p.peer} arrive with bad outer UDP checksums`,
         summary:
-          `${p.badOuter} of ${p.carriers} carriers from node ${p.peer} on ${p.underlay} had a wrong outer UDP checksum; ` +
-          `this kernel drops them in UDP input, so their inner packets never reach ${dev}. ` +
-          `The checksum is broken on the sending node (variant A: NAT of a zero outer checksum, or transmit offload): fix it there.`,
+          head + fate +
+          'The checksum is broken on the sending node (variant A: NAT of the carrier with a zero outer checksum on an unfixed kernel, or with transmit checksum offload): fix it there.',
         subject: { peer: p.peer, interface: p.underlay, namespace: p.namespace },
         evidence,
         remedy: [
-          txChecksumOff(`peer ${p.peer}`, dev, 'the sender then computes the inner checksum in software and NAT of the carrier no longer breaks the outer one'),
-          KERNEL_UPGRADE,
+          txOff(sender, tunnelDevice(input, p, overlay), tunnel, 'the sender then computes the inner checksum in software and NAT of the carrier no longer breaks the outer one; this works whether or not its device sends an outer checksum (udpcsum)'),
+          // The sender's kernel and udpcsum setting cannot be seen from here.
+          kernelUpgrade(sender, 'conditional'),
           KUBE_PROXY_UPGRADE,
+          // Live, this node's counter is read already; a file's receiver is the node that captured it.
+          ...(input.live ? [] : [peerCounterCheck(`node ${p.local}`, 'Udp')]),
         ],
         references: VARIANT_A_REFS,
         strength: p.badOuter,
+        traffic: { count: p.carriers, what: `carriers from ${p.peer}`, bad: 'bad carriers', good: 'good outer checksums' },
       };
     });
 }
@@ -93,9 +178,13 @@ export function outerBadSent(input: DiagnosisInput): Candidate[] {
     .filter((p) => p.direction === 'to-peer' && p.badOuter > 0)
     .map((p) => {
       const overlay = overlayOf(input, p.namespace, p.overlay);
-      const dev = overlay?.name ?? 'flannel.1';
+      const tunnel = TUNNEL_WORD[p.tunnel];
+      const device = tunnelDevice(input, p, overlay);
+      const dev = device ?? `the ${tunnel} device`;
+      const where = senderOf(input, p);
       const evidence: Evidence[] = carrierEvidence(p, 'outer');
-      const remedy: RemedyStep[] = [txChecksumOff('this node', dev, 'the inner checksum is then computed before encapsulation, so NAT cannot corrupt the outer one')];
+      const remedy: RemedyStep[] = [];
+      const causes: string[] = [];
       // Both udpcsum settings contribute, in different ways, so the setting is evidence
       // either way. noudpcsum: the outer checksum is 0 and nf_nat on a kernel without
       // ea64d8d6c675 "updates" it into a wrong value (variant A, domain.md). udpcsum: the
@@ -103,7 +192,8 @@ export function outerBadSent(input: DiagnosisInput): Candidate[] {
       // for the inner one (local checksum offload, udp_set_csum/lco_csum), and nf_nat's
       // port rewrite skips the update for a CHECKSUM_PARTIAL skb (nf_nat_proto.c
       // __udp_manip_pkt -> inet_proto_csum_replace2(..., false)): wrong on any kernel
-      // (test/lab/diagnosis-rules.test.ts creates this on 6.18).
+      // (test/lab/diagnosis-rules.test.ts creates this on 6.18), so the kernel upgrade is
+      // no remedy for it.
       const udpCsum = overlay?.vxlan?.udpCsum ?? null;
       if (udpCsum === false) evidence.push({ name: `${dev} udpcsum`, value: false, detail: 'noudpcsum: outer checksum 0, which NAT on unfixed kernels rewrites into a wrong value (variant A)' });
       if (udpCsum === true) {
@@ -115,30 +205,49 @@ export function outerBadSent(input: DiagnosisInput): Candidate[] {
       }
       const offload = overlay?.txChecksumOffload ?? null;
       if (offload !== null) evidence.push({ name: `${dev} tx-checksum-ip-generic`, value: offload, detail: offload ? 'transmit checksum offload on' : 'transmit checksum offload off' });
+      if (offload === false) {
+        causes.push(`Transmit checksum offload is already off on ${dev}, so turning it off is no remedy here.`);
+      } else {
+        remedy.push(txOff(where, device, tunnel, 'the inner checksum is then computed before encapsulation, so NAT cannot corrupt the outer one'));
+        causes.push(`Turn off transmit checksum offload on ${dev}${input.live ? ' here' : ` on ${p.local}`}.`);
+      }
       const nat = input.facts.nat[p.namespace] ?? null;
       if (nat) {
         evidence.push({ name: 'MASQUERADE --random-fully', value: nat.masqueradeRandomFully, detail: 'iptables/nft nat rules' });
         evidence.push({ name: 'kube-proxy mark fix (--xor-mark 0x4000)', value: nat.kubeMarkFix, detail: 'kubernetes/kubernetes#92035' });
         if (nat.masqueradeRandomFully && !nat.kubeMarkFix) remedy.push(KUBE_PROXY_UPGRADE);
+      } else if (!input.live) {
+        remedy.push(KUBE_PROXY_UPGRADE);
       }
       const k = input.facts.kernel;
-      if (k) {
-        evidence.push({ name: 'kernel', value: k.release, detail: `variant A fix: ${k.variantA.status} (${k.variantA.reason})` });
-        if (k.variantA.status === 'affected') remedy.push(KERNEL_UPGRADE);
+      if (k) evidence.push({ name: 'kernel', value: k.release, detail: `variant A fix: ${k.variantA.status} (${k.variantA.reason})` });
+      if (udpCsum === true) {
+        causes.push(`${dev} sends an outer checksum (udpcsum): the kernel fix for zero checksums (ea64d8d6c675) does not cover this case, so a kernel upgrade is no remedy.`);
+      } else if (k?.variantA.status === 'affected') {
+        remedy.push(kernelUpgrade(where, 'needed'));
+      } else if (!k || k.variantA.status === 'unknown') {
+        remedy.push(kernelUpgrade(where, 'conditional'));
       }
+      remedy.push(peerCounterCheck(`peer ${p.peer}`, 'Udp'));
       return {
         id: 'vxlan-outer-bad-sent' as const,
-        key: `vxlan-outer-bad-sent/${p.namespace}/${p.underlay}`,
-        severity: 'critical' as const,
-        title: `This node sends VXLAN carriers with wrong outer checksums on ${p.underlay}`,
+        // One per peer: the tracker keys on it, and two peers must not overwrite each other.
+        key: `vxlan-outer-bad-sent/${p.underlay}/${p.peer}`,
+        // The sender cannot see the receiver drop anything: never "lost now" from here.
+        severity: 'warning' as const,
+        title: input.live
+          ? `This node sends ${tunnel} carriers with wrong outer checksums on ${p.underlay}`
+          : `Node ${p.local} sends ${tunnel} carriers with wrong outer checksums on ${p.underlay}`,
         summary:
           `${p.badOuter} of ${p.carriers} carriers sent to ${p.peer} will carry a wrong outer UDP checksum on the wire (verified after completing the offloaded checksum); ` +
-          `the receiving node drops them. Turn off transmit checksum offload on ${dev} here.`,
+          `a receiver that verifies it (a NIC, or the kernel) drops them, which only ${p.peer}'s Udp InCsumErrors can show. ` +
+          causes.join(' '),
         subject: { peer: p.peer, interface: p.underlay, namespace: p.namespace },
         evidence,
         remedy,
         references: VARIANT_A_REFS,
         strength: p.badOuter,
+        traffic: { count: p.carriers, what: `carriers to ${p.peer}`, bad: 'bad carriers', good: 'good outer checksums' },
       };
     });
 }
@@ -151,25 +260,43 @@ export function innerBadFromPeer(input: DiagnosisInput): Candidate[] {
       const underlay = input.interfaces.find((i) => i.namespace === p.namespace && i.label === p.underlay);
       const vmware = input.facts.hypervisor?.kind === 'vmware' || underlay?.driver === 'vmxnet3';
       const overlay = overlayOf(input, p.namespace, p.overlay);
+      const tunnel = TUNNEL_WORD[p.tunnel];
+      const kernel = kernelGrowth(input, p.namespace, TRANSPORT_CSUM);
       const evidence = [...carrierEvidence(p, 'inner'), ...symptomsFrom(input, p.peer)];
+      if (kernel !== null) evidence.push({ name: 'transport InCsumErrors since start (Udp+Tcp+Icmp, v4 and v6)', value: kernel, detail: `/proc/net/snmp of ${p.namespace}` });
       if (vmware) evidence.push({ name: 'hypervisor / driver', value: `${input.facts.hypervisor?.kind ?? 'unknown'} / ${underlay?.driver ?? 'unknown'}`, detail: 'variant C: vmxnet3 VXLAN offloads' });
+      // Decapsulation does not verify the inner checksum; the stack that receives the
+      // inner packet does, and counts the drop in this namespace's InCsumErrors.
+      const measured = kernel !== null && kernel > 0;
+      const fate = measured
+        ? `the kernel of ${p.namespace} dropped ${kernel} packets for a bad transport checksum since csumtop started (InCsumErrors), the inner packets among them. `
+        : kernel !== null
+          ? `a stack that verifies the inner checksum after decapsulation drops them, but no InCsumErrors grew in ${p.namespace}: this node did not drop them. `
+          : 'a stack that verifies the inner checksum after decapsulation drops them; a capture file has no kernel counters, so whether they were dropped is not known. ';
+      const sender = senderOf(input, p);
+      const dev = tunnelDevice(input, p, overlay);
+      const nic = input.live ? underlay?.name ?? null : null;
       return {
         id: 'inner-bad-from-peer' as const,
         key: `inner-bad-from-peer/${p.namespace}/${p.peer}`,
-        severity: 'critical' as const,
+        severity: measured ? ('critical' as const) : ('warning' as const),
         title: vmware
-          ? `Inner checksums in VXLAN from ${p.peer} are bad (VMware vmxnet3 offload)`
-          : `Inner checksums in VXLAN from ${p.peer} are bad`,
+          ? `Inner checksums in ${tunnel} from ${p.peer} are bad (VMware vmxnet3 offload)`
+          : `Inner checksums in ${tunnel} from ${p.peer} are bad`,
         summary:
-          `${p.badInner} of ${p.carriers} carriers from ${p.peer} held an inner packet with a wrong checksum; the inner packets are dropped after decapsulation. ` +
+          `${p.badInner} of ${p.carriers} carriers from ${p.peer} held an inner packet with a wrong checksum; ` + fate +
           (vmware ? 'This is a VMware host: vmxnet3 VXLAN offloads are the known cause (variant C).' : 'The sender filled in the inner checksum wrongly (offload).'),
         subject: { peer: p.peer, interface: p.underlay, namespace: p.namespace },
         evidence,
         remedy: vmware
-          ? [tunnelSegmentationOff(`peer ${p.peer}`, underlay?.name ?? 'ens192'), txChecksumOff(`peer ${p.peer}`, overlay?.name ?? 'flannel.1', 'the inner checksum is computed in software')]
-          : [txChecksumOff(`peer ${p.peer}`, overlay?.name ?? 'flannel.1', 'the inner checksum is computed in software')],
+          ? [
+              nic !== null ? tunnelSegmentationOff(sender, nic) : tunnelSegmentationOff(sender, null),
+              txOff(sender, dev, tunnel, 'the inner checksum is computed in software'),
+            ]
+          : [txOff(sender, dev, tunnel, 'the inner checksum is computed in software')],
         references: vmware ? ['projectcalico/calico#4727', 'k3s-io/k3s#5013', 'projectcalico/calico#7040', 'cilium/cilium#21801'] : ['projectcalico/calico#7040'],
         strength: p.badInner,
+        traffic: { count: p.carriers, what: `carriers from ${p.peer}`, bad: 'carriers with a bad inner checksum', good: 'good inner checksums' },
       };
     });
 }
@@ -178,27 +305,42 @@ export function innerBadFromPeer(input: DiagnosisInput): Candidate[] {
 export function ipv4HeaderBad(input: DiagnosisInput): Candidate[] {
   return input.interfaces
     .filter((i) => i.badIpv4 > 0)
-    .map((i) => ({
-      id: 'ipv4-header-bad' as const,
-      key: `ipv4-header-bad/${i.label}`,
-      severity: 'critical' as const,
-      title: `IPv4 header checksums are bad on ${i.label}`,
-      summary:
-        `${i.badIpv4} IPv4 headers on ${i.label} had a wrong header checksum. No offload leaves the IPv4 header checksum unset in a capture, ` +
-        `so these packets were corrupted in flight (NIC, driver or a middlebox); the kernel drops them (Ip InHdrErrors).`,
-      subject: { interface: i.label, namespace: i.namespace },
-      evidence: [
+    .map((i) => {
+      // Linux verifies every IPv4 header checksum in software (net/ipv4/ip_input.c
+      // ip_rcv_core) and counts the drop in Ip InHdrErrors of the namespace.
+      const kernel = kernelGrowth(input, i.namespace, ['ipInHdrErrors']);
+      const measured = kernel !== null && kernel > 0;
+      const fate = measured
+        ? `the kernel of ${i.namespace} dropped ${kernel} IPv4 packets for a bad header since csumtop started (Ip InHdrErrors).`
+        : kernel !== null
+          ? `Ip InHdrErrors of ${i.namespace} did not grow: this node did not drop them (they may be packets it sent); any receiving IPv4 stack drops them.`
+          : 'any receiving IPv4 stack drops them (Linux: ip_rcv_core, Ip InHdrErrors); a capture file has no kernel counters, so whether they were dropped is not known.';
+      const evidence: Evidence[] = [
         { name: 'bad IPv4 header checksums', value: i.badIpv4, detail: i.label },
         { name: 'frames', value: i.frames, detail: i.label },
-        { name: 'driver', value: i.driver },
-      ],
-      remedy: [
-        { where: 'this node', command: `ethtool -S ${shellWord(i.name)} | grep -i -E 'err|csum'`, why: 'NIC error counters show whether the device itself corrupts frames', persist: null },
-        { where: 'the sender', command: `ethtool -K <sending NIC> tx off`, why: 'rules out the sender\'s checksum offload as the source', persist: null },
-      ],
-      references: ['RFC 791 section 3.1 (header checksum)', 'RFC 1624'],
-      strength: i.badIpv4,
-    }));
+      ];
+      if (kernel !== null) evidence.push({ name: 'Ip InHdrErrors since start', value: kernel, detail: `/proc/net/snmp of ${i.namespace}` });
+      if (i.driver !== null) evidence.push({ name: 'driver', value: i.driver });
+      return {
+        id: 'ipv4-header-bad' as const,
+        key: `ipv4-header-bad/${i.label}`,
+        severity: measured ? ('critical' as const) : ('warning' as const),
+        title: `IPv4 header checksums are bad on ${i.label}`,
+        summary:
+          `${i.badIpv4} IPv4 headers on ${i.label} had a wrong header checksum. No offload leaves the IPv4 header checksum unset in a capture, ` +
+          `so these packets were corrupted in flight (NIC, driver or a middlebox); ${fate}`,
+        subject: { interface: i.label, namespace: i.namespace },
+        evidence,
+        remedy: [
+          input.live
+            ? { where: 'this node', command: `ethtool -S ${shellWord(i.name)} | grep -i -E 'err|csum'`, why: 'NIC error counters show whether the device itself corrupts frames', persist: null }
+            : { where: 'the node that captured the file', command: `ethtool -S <the NIC it captured on> | grep -i -E 'err|csum'`, why: 'NIC error counters show whether the device itself corrupts frames', persist: null },
+          { where: 'the sender', command: `ethtool -K <sending NIC> tx off`, why: 'rules out the sender\'s checksum offload as the source', persist: null },
+        ],
+        references: ['RFC 791 section 3.1 (header checksum)', 'RFC 1624'],
+        strength: i.badIpv4,
+      };
+    });
 }
 
 /** Informational: frames tcpdump -vv would flag that are offload artifacts. */
@@ -263,22 +405,55 @@ function captureMoreStep(namespace: string, captured: string[], adding: Uncaptur
 /** The kernel counted checksum drops the capture did not see. */
 export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
   const out: Candidate[] = [];
-  for (const k of input.kernel) {
+  // The counters as read one evaluation ago (null at the first): the capture has had a
+  // whole interval to deliver the events of the packets they count. Today's counters
+  // against today's events would race the delivery (a drop counted in softirq, its event
+  // still in a ring or a batch), most visibly at start-up.
+  for (const k of input.kernelBefore ?? []) {
     const kernel = (k.sinceStart.udpInCsumErrors ?? 0) + (k.sinceStart.tcpInCsumErrors ?? 0) + (k.sinceStart.udp6InCsumErrors ?? 0) + (k.sinceStart.icmpInCsumErrors ?? 0);
     const here = input.interfaces.filter((i) => i.namespace === k.namespace);
     const seen = here.reduce((s, i) => s + i.badReceivedL4, 0);
     if (kernel <= seen) continue;
+    const gap = kernel - seen;
+    const captured = here.map((i) => i.name);
+    const evidence: Evidence[] = [
+      { name: 'kernel checksum errors (Udp+Tcp+Udp6+Icmp InCsumErrors)', value: kernel, detail: `/proc/net/snmp of ${k.namespace}` },
+      { name: 'bad checksums received on captured interfaces', value: seen },
+      { name: 'captured interfaces', value: captured.join(', ') || 'none' },
+    ];
+    // csumtop itself lost reports (it fell behind): the packets may well have been
+    // captured here, so an uncaptured interface is not to be blamed.
+    const ownLoss = input.eventsDropped + input.recordsDropped;
+    if (ownLoss > 0) {
+      evidence.push({ name: 'events and bad-frame records csumtop dropped', value: ownLoss, detail: `${input.eventsDropped} events, ${input.recordsDropped} records` });
+      out.push({
+        id: 'kernel-drops-unseen',
+        key: `kernel-drops-unseen/${k.namespace}`,
+        severity: 'warning',
+        title: `csumtop dropped ${ownLoss} events and records; the kernel in ${k.namespace} counted ${gap} more checksum drops than it reported`,
+        summary:
+          `Since csumtop started, /proc/net/snmp of ${k.namespace} counts ${kernel} transport checksum errors and ${seen} bad checksums were reported on the interfaces captured there, ` +
+          `but csumtop's own pipeline dropped ${ownLoss} events and bad-frame records because it fell behind: the missing ones may have been captured and lost inside csumtop, ` +
+          'so this does not show an interface left uncaptured.',
+        subject: { namespace: k.namespace },
+        evidence,
+        remedy: [{ where: 'this node', command: 'csumtop --ring-mb 64 --threads 2 ...', why: 'more capture threads keep up with more traffic; fewer interfaces or a filter lowers the load', persist: null }],
+        references: ['domain.md: Counters the kernel keeps'],
+        strength: gap,
+      });
+      continue;
+    }
     // The kernel's counters are per namespace, not per device (/proc/net/snmp): every
     // uncaptured link that is up is a candidate.
     const adding = input.facts.uncaptured
       ?.filter((l) => l.namespace === k.namespace)
       .sort((a, b) => additionOrder(a) - additionOrder(b) || a.name.localeCompare(b.name));
-    const captured = here.map((i) => i.name);
+    if (adding) evidence.push({ name: 'interfaces up and not captured', value: adding.map((l) => (l.kind ? `${l.name} (${l.kind})` : l.name)).join(', ') || 'none' });
     out.push({
       id: 'kernel-drops-unseen',
       key: `kernel-drops-unseen/${k.namespace}`,
       severity: 'warning',
-      title: `The kernel in ${k.namespace} dropped ${kernel - seen} packets for bad checksums csumtop did not see`,
+      title: `The kernel in ${k.namespace} dropped ${gap} packets for bad checksums csumtop did not see`,
       summary:
         `Since csumtop started, /proc/net/snmp of ${k.namespace} counts ${kernel} transport checksum errors, but only ${seen} bad checksums arrived on the interfaces captured there. ` +
         (adding && adding.length > 0
@@ -287,17 +462,10 @@ export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
             ? 'Every interface up there is captured: the rest came in on one that has gone down or away since, or before it was attached.'
             : 'The rest came in through an interface not being captured: add it.'),
       subject: { namespace: k.namespace },
-      evidence: [
-        { name: 'kernel checksum errors (Udp+Tcp+Udp6+Icmp InCsumErrors)', value: kernel, detail: `/proc/net/snmp of ${k.namespace}` },
-        { name: 'bad checksums received on captured interfaces', value: seen },
-        { name: 'captured interfaces', value: captured.join(', ') || 'none' },
-        ...(adding
-          ? [{ name: 'interfaces up and not captured', value: adding.map((l) => (l.kind ? `${l.name} (${l.kind})` : l.name)).join(', ') || 'none' }]
-          : []),
-      ],
+      evidence,
       remedy: [captureMoreStep(k.namespace, captured, adding ?? [])],
       references: ['domain.md: Counters the kernel keeps'],
-      strength: kernel - seen,
+      strength: gap,
     });
   }
   return out;

@@ -5,9 +5,12 @@
  */
 
 /**
- * critical: traffic is being lost now because of checksums; warning: a condition that
- * breaks traffic or weakens a conclusion; info: an explanation (offload artifacts), not
- * an error. The healthy lab yields nothing above info.
+ * critical: traffic is being lost now because of checksums, as measured (carriers not
+ * delivered to a captured overlay device, or the kernel's checksum drop counters
+ * growing); warning: a condition that breaks traffic where it is checked (bad checksums
+ * whose loss was not measured) or weakens a conclusion; info: an explanation (offload
+ * artifacts), or a live finding whose traffic has flowed clean for its hold (fixed), not
+ * an error. The healthy lab yields nothing above info. (Issue 13; the dashboard's help.)
  */
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -67,6 +70,31 @@ export interface Finding {
   /** ISO 8601: when the evidence first and last held. */
   firstSeen: string;
   lastSeen: string;
+  /**
+   * Live only, set once the evidence has stopped growing (src/diagnose/tracker.ts):
+   * whether the traffic it concerns went on without it (a remedy worked?) or stopped.
+   */
+  state?: FindingState;
+}
+
+/**
+ * What happened since a live finding's evidence last grew, so an operator can check a
+ * remedy. fixed: the traffic the finding concerns kept flowing with no new bad checksum
+ * (a question, not a verdict: "fixed at 10:21:07? 0 bad carriers in the 40 s since").
+ * quiet: that traffic stopped too, so nothing can be said ("no carriers from X since").
+ * Never set while csumtop or its capture rings dropped anything since: an evidence that
+ * stopped arriving through a lossy path is not a fix.
+ */
+export interface FindingState {
+  kind: 'fixed' | 'quiet';
+  /** ISO 8601: when the evidence last grew. */
+  since: string;
+  /** Whole seconds from `since` to this evaluation. */
+  seconds: number;
+  /** The traffic the finding concerns seen since (e.g. good carriers from the peer). */
+  trafficSince: number;
+  /** One sentence for the operator. */
+  text: string;
 }
 
 export const SEVERITY_SYMBOL: Record<Severity, string> = { critical: '!!', warning: '!', info: 'i' };

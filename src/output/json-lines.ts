@@ -41,7 +41,7 @@ export type JsonLine =
   | ({ type: 'bad'; version: number } & BadFrameReport)
   | { type: 'interface'; version: number; time: string; event: 'attached' | 'detached'; interface: string; namespace: string; kind: string | null; reason?: string }
   | { type: 'warning'; version: number; time: string; message: string }
-  | ({ type: 'finding'; version: number; time: string; event: 'raised' } & Finding)
+  | ({ type: 'finding'; version: number; time: string; event: 'raised' | 'fixed' | 'quiet' } & Finding)
   | { type: 'finding'; version: number; time: string; event: 'cleared'; id: Finding['id']; key: string }
   | ({ type: 'correlation'; version: number; time: string } & Pick<CorrelationSnapshot, 'peers' | 'dns' | 'syn' | 'kernel' | 'flowsEvicted' | 'eventsDropped' | 'overlayUnattributed' | 'tables'>)
   | ({ type: 'report' } & ReportDocument);

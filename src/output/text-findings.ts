@@ -27,6 +27,7 @@ export function renderFindings(findings: Finding[]): string[] {
   for (const f of findings) {
     out.push(`[${SEVERITY_SYMBOL[f.severity]}] ${f.severity.toUpperCase()} ${f.title}`);
     out.push(`    ${f.summary}`);
+    if (f.state) out.push(`    since: ${f.state.text}`);
     for (const e of f.evidence) out.push(`    - ${e.name}: ${String(e.value)}${e.detail ? ` (${e.detail})` : ''}`);
     for (const r of f.remedy) {
       out.push(`    remedy on ${r.where}: ${r.command}`);
@@ -50,7 +51,9 @@ export function renderCorrelation(c: ReportCorrelation): string[] {
           : `delivered ${p.delivered}, lost ${p.lost} (${p.lostBad} with bad checksums)` +
             (p.unmatchedOverlay > 0 ? `, ${p.unmatchedOverlay} overlay packets never encapsulated` : '');
       out.push(
-        `  ${p.namespace}/${p.underlay} ${p.direction} ${p.peer}${p.vni !== null ? ` vni ${p.vni}` : ''}: ${p.carriers} carriers, ` +
+        // The underlay label already names a namespace other than the host's ("ns/eth0");
+        // a capture file's interfaces have none.
+        `  ${p.underlay} ${p.direction} ${p.peer}${p.vni !== null ? ` vni ${p.vni}` : ''}: ${p.carriers} carriers, ` +
           `bad outer ${p.badOuter}, bad inner ${p.badInner}, bad ipv4 ${p.badIpv4}; ${match}`,
       );
     }

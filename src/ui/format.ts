@@ -317,7 +317,9 @@ function findingPane(state: DashboardState, o: RenderOptions): PaneText {
   const text = (f: (typeof list)[number]): string => {
     const subject = [f.subject.peer ? `peer ${f.subject.peer}` : '', f.subject.interface ?? ''].filter(Boolean).join(' ');
     const right = ` ${padL(ago(f.lastSeen, now), 5)}`;
-    return pad(`${pad(severityLabel(f.severity), 11)} ${f.title}${subject ? ` (${subject})` : ''}`, o.width - 2 - right.length) + right;
+    // A live finding whose evidence stopped growing says what happened since (issue 13).
+    const since = f.state ? ` [${f.state.kind === 'fixed' ? 'FIXED?' : 'QUIET'} ${f.state.text}]` : '';
+    return pad(`${pad(severityLabel(f.severity), 11)} ${f.title}${subject ? ` (${subject})` : ''}${since}`, o.width - 2 - right.length) + right;
   };
   return {
     title: `Findings ${list.length}`,
@@ -432,7 +434,7 @@ function helpView(o: RenderOptions): Line[] {
   out.push(line('  Columns: PKT/S frames per second; BAD/S frames with at least one bad checksum; OUT/IN bad outer / inner', o.width, 'dim'));
   out.push(line('  (decapsulated) checksums per second; PEND/S checksums left to the NIC (offload, not errors); TX transmit', o.width, 'dim'));
   out.push(line('  checksum offload; DROPS frames the kernel dropped because the capture ring was full.', o.width, 'dim'));
-  out.push(line(`  Severity: ${severityLabel('critical')} traffic lost now; ${severityLabel('warning')}; ${severityLabel('info')} explanation only.`, o.width, 'dim'));
+  out.push(line(`  Severity: ${severityLabel('critical')} traffic lost now (measured); ${severityLabel('warning')} breaks traffic where checked, loss not measured; ${severityLabel('info')} explanation, or fixed.`, o.width, 'dim'));
   return out;
 }
 
@@ -461,6 +463,7 @@ function findingDetail(state: DashboardState, key: string, o: RenderOptions): Li
   const w = o.width - 4;
   const out: Line[] = [line(`${severityLabel(f.severity)}  ${f.title}   (Esc back)`, o.width, f.severity)];
   out.push(line(`  ${f.id}  first ${f.firstSeen}  last ${f.lastSeen}`, o.width, 'dim'));
+  if (f.state) for (const l of wrap(`since: ${f.state.text}`, w)) out.push(line(`  ${l}`, o.width, 'mark'));
   for (const l of wrap(f.summary, w)) out.push(line(`  ${l}`, o.width));
   out.push(line('Evidence', o.width, 'title'));
   for (const e of f.evidence) {

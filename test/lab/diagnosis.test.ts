@@ -7,7 +7,9 @@
  *    it), each carrying a DNS query: B's kernel drops them; csumtop on B raises
  *    vxlan-outer-bad-from-peer naming A's address and the flannel.1 remedy within 5 s,
  *    counts exactly the injected carriers as lost between underlay and overlay, and
- *    attributes the unanswered queries (by name) to those carriers.
+ *    attributes the unanswered queries (by name) to those carriers;
+ *  - once the bad carriers stop while good ones keep coming, the finding says "fixed at
+ *    HH:MM:SS?" with the good carriers since (issue 13), live and in the report.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -23,9 +25,9 @@ import {
 
 const theLab = sharedLab();
 
-async function capture(ns: string, devs: string[]): Promise<Csumtop> {
+async function capture(ns: string, devs: string[], attachMs = 2000): Promise<Csumtop> {
   const ct = new Csumtop(['--netns', ns, '-i', devs.join(','), '--duration', '60', '--json']);
-  const missing = await ct.waitAttached(devs, 2000);
+  const missing = await ct.waitAttached(devs, attachMs);
   if (missing.length > 0) {
     const r = await ct.stop();
     assert.fail(`csumtop did not attach ${missing.join(', ')} in ${ns}: ${describeRun(r)}`);
@@ -131,4 +133,37 @@ test('bad outer checksums from A: the receiver-side finding, exact loss between 
   }
   assert.equal(dns.unansweredList.filter((d) => d.name.startsWith('ok')).length, 0, 'queries in good carriers were answered');
   assert.ok(f.evidence.some((e) => e.name.startsWith('DNS queries unanswered') && e.value === BAD), JSON.stringify(f.evidence));
+});
+
+test('after the bad carriers stop while good ones from A keep coming, the finding says "fixed at HH:MM:SS?" with the good carriers since (issue 13)', async (t) => {
+  const lab = theLab();
+  const BAD = 4;
+  // Attach is not what this test measures: room for a slow start on a loaded machine.
+  const ct = await capture(lab.B, ['vlb', 'flannel.1'], 5000);
+  const before = snmp(lab.B);
+  lab.inject(lab.A, 'vla', [...Array.from({ length: BAD }, (_, i) => dnsCarrier(lab.macs, 300 + i, `bad${i}.csumtop.test`, true)), dnsCarrier(lab.macs, 310, 'good.csumtop.test', false)]);
+  const raised = await ct.waitFor((l) => l.type === 'finding' && l.event === 'raised' && l.id === 'vxlan-outer-bad-from-peer', 5000);
+  assert.ok(raised, 'no vxlan-outer-bad-from-peer finding line within 5 s');
+  // The "remedy": from now on A's carriers are right, 4 a second.
+  let k = 0;
+  let fixed: JsonLine | null = null;
+  for (let round = 0; round < 20 && !fixed; round++) {
+    lab.inject(lab.A, 'vla', Array.from({ length: 4 }, () => dnsCarrier(lab.macs, 400 + k++, `after${k}.csumtop.test`, false)));
+    fixed = await ct.waitFor((l) => l.type === 'finding' && l.event === 'fixed' && l.id === 'vxlan-outer-bad-from-peer', 1000);
+  }
+  const { report } = await finish(ct);
+  t.diagnostic(`fixed line after ${k} good carriers: ${JSON.stringify((fixed as unknown as Finding | null)?.state)}`);
+  assert.equal(delta(before, snmp(lab.B), 'Udp', 'InCsumErrors'), BAD, 'B\'s kernel dropped exactly the bad carriers');
+  assert.ok(fixed, `no fixed line after ${k} good carriers`);
+  const state = (fixed as unknown as Finding).state!;
+  assert.equal(state.kind, 'fixed');
+  assert.match(state.text, new RegExp(`^fixed at \\d\\d:\\d\\d:\\d\\d UTC\\? 0 bad carriers in the \\d+ s since, while ${state.trafficSince} carriers from ${UNDERLAY_A.replace(/\./g, '\\.')} arrived with good outer checksums$`));
+  // Good carriers since the last bad one: the injected ones, plus any of A's own overlay
+  // traffic (IPv6 neighbour discovery on flannel.1), never more than all good carriers.
+  const p = peerFromA(report, lab.B);
+  assert.ok(state.trafficSince >= 1 && state.trafficSince <= p.carriers - BAD, `good carriers since: ${state.trafficSince} of ${p.carriers - BAD}`);
+  // The report of the whole capture carries the state, and the evidence is unchanged.
+  const f = (report.findings ?? []).find((x) => x.id === 'vxlan-outer-bad-from-peer');
+  assert.equal(f?.state?.kind, 'fixed');
+  assert.equal(f?.evidence.find((e) => e.name === 'carriers with a bad outer checksum')?.value, BAD);
 });
