@@ -18,6 +18,7 @@ import type { DecodedRecord } from '../output/records.js';
 import { badFrameReport, buildReport, checksumRows, type ToolInfo } from '../output/report.js';
 import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
 import { LineQueue, MAX_QUEUED_OUTPUT } from '../output/line-queue.js';
+import { printable } from '../output/printable.js';
 import { renderText } from '../output/text-report.js';
 import type { LiveMetrics } from '../output/metrics/live.js';
 import type { Options } from './args.js';
@@ -232,7 +233,7 @@ async function capture(
   source.warnings$.subscribe((w) => {
     warnings.push(w);
     if (opts.json) emit(jsonLine({ type: 'warning', version: JSON_LINES_VERSION, time: nowIso(), message: w }));
-    else void io.warn(`warning: ${w}`);
+    else void io.warn(`warning: ${printable(w)}`);
   });
   source.batches$.subscribe((b) => {
     state.apply(b);
@@ -461,7 +462,7 @@ function progressLines(
       const p = previous.get(i.id) ?? new Float64Array(L.counterStride);
       const per = (n: number): string => (n / seconds).toFixed(0);
       return (
-        `${time} ${interfaceLabel(i).padEnd(24)} ${per(c[L.slots.frames] - p[L.slots.frames]).padStart(8)} pkt/s ` +
+        `${time} ${printable(interfaceLabel(i)).padEnd(24)} ${per(c[L.slots.frames] - p[L.slots.frames]).padStart(8)} pkt/s ` +
         `${per(c[L.slots.badFrames] - p[L.slots.badFrames]).padStart(6)} bad/s ` +
         `${per(statusDelta(c, p, 4)).padStart(7)} pending/s ${per(statusDelta(c, p, 5)).padStart(7)} validated/s ` +
         `bad total ${c[L.slots.badFrames]}, drops ${state.ringOf(i.id).drops}`

@@ -7,6 +7,7 @@
  */
 import type { ClusterFinding, ClusterView, NodeTotals, PeerCell } from '../model/cluster.js';
 import { CLUSTER_VIEW_VERSION } from '../model/cluster.js';
+import { printable } from '../output/printable.js';
 import { instantQuery, type QueryLimits, type VectorSample } from './prometheus-api.js';
 
 /** A PromQL duration: one or more NUMBER UNIT (prometheus.io/docs/prometheus/latest/querying/basics/#time-durations). */
@@ -113,7 +114,11 @@ function count(n: number | null): string {
   return n === null ? '-' : String(Math.round(n));
 }
 
-function table(header: string[], rows: string[][]): string {
+function table(header0: string[], rows0: string[][]): string {
+  // Label values (peers in the header too) are whatever the scraped targets and
+  // relabelling put there (printable.ts).
+  const header = header0.map(printable);
+  const rows = rows0.map((r) => r.map(printable));
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
   const line = (cells: string[]): string => cells.map((c, k) => (k === cells.length - 1 ? c : c.padEnd(widths[k]))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
