@@ -22,7 +22,7 @@ import { dashboardCpu } from '../ui/cpu-meter.js';
 import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.js';
 import type { Options } from './args.js';
 import { interfaceLabel, liveCorrelator } from './live-correlation.js';
-import { createSource, selectedNamespaces, startCapture, type LiveIo } from './live-mode.js';
+import { compiledFilter, createSource, selectedNamespaces, startCapture, type LiveIo } from './live-mode.js';
 import { shutdown } from './shutdown.js';
 
 /** Which interfaces' bad frames `w` keeps, and how many. */
@@ -88,7 +88,9 @@ export interface LiveDashboardOptions {
 export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashboardOptions): Promise<number> {
   const specs = extra.specs ?? (await selectedNamespaces(opts, io));
   if (!specs) return 2;
-  const source: CaptureSource = createSource(opts, specs);
+  const filter = await compiledFilter(opts, io);
+  if (typeof filter === 'number') return filter;
+  const source: CaptureSource = createSource(opts, specs, filter);
   const failed = await startCapture(source, opts, io);
   if (failed !== null) return failed;
   const layout = nativeLayout();
