@@ -92,6 +92,14 @@ bool compile_filter(const std::string& expr, uint16_t linktype, BpfProgram* out,
     lib.close(p);
     return false;
   }
+  if (prog.bf_len > kMaxFilterInsns) {
+    *err = "filter '" + expr + "' compiles to " + std::to_string(prog.bf_len) +
+           " BPF instructions, more than the " + std::to_string(kMaxFilterInsns) +
+           " the kernel accepts on a socket";
+    lib.freecode(&prog);
+    lib.close(p);
+    return false;
+  }
   out->insns.resize(prog.bf_len);
   for (unsigned i = 0; i < prog.bf_len; i++) {
     out->insns[i].code = prog.bf_insns[i].code;

@@ -20,6 +20,10 @@ struct BpfProgram {
 // libpcap missing, or its syntax message.
 bool compile_filter(const std::string& expr, uint16_t linktype, BpfProgram* out, std::string* err);
 
+// The most instructions a socket filter may have (BPF_MAXINSNS, linux/bpf_common.h):
+// SO_ATTACH_FILTER refuses a longer program with EINVAL.
+constexpr size_t kMaxFilterInsns = 4096;
+
 // Attaches the program to a socket (SO_ATTACH_FILTER); the kernel runs it before a frame
 // is copied to the ring, so filtered-out traffic costs no ring space.
 bool attach_filter(int fd, const BpfProgram& prog, std::string* err);

@@ -128,12 +128,6 @@ void LiveCapture::stop() {
   thread_.join();
 }
 
-bool LiveCapture::prepare(std::string* err) {
-  if (opts_.filter.empty()) return true;
-  return compile_filter(opts_.filter, kLinkEthernet, &filter_ether_, err) &&
-         compile_filter(opts_.filter, kLinkRaw, &filter_raw_, err);
-}
-
 std::unique_ptr<LiveCapture::Iface> LiveCapture::open_iface(const AddRequest& r,
                                                            AddResult* out) const {
   auto iface = std::make_unique<Iface>();
@@ -142,9 +136,9 @@ std::unique_ptr<LiveCapture::Iface> LiveCapture::open_iface(const AddRequest& r,
   RingOptions ro = opts_.ring;
   ro.fanout_group = r.fanout_group;
   const uint16_t lt = linktype_for(r.arphrd);
-  if (!opts_.filter.empty()) {
+  if (opts_.filtered) {
     // A link type we do not decode gets no filter: its frames are counted as such.
-    ro.filter = lt == kLinkEthernet ? &filter_ether_ : lt == kLinkRaw ? &filter_raw_ : nullptr;
+    ro.filter = lt == kLinkEthernet ? &opts_.filter_ether : lt == kLinkRaw ? &opts_.filter_raw : nullptr;
   }
   if (!open_in_netns(&iface->ring, r.ifindex, ro, r.netns_path, &out->err)) return nullptr;
   out->ok = true;

@@ -27,7 +27,11 @@ struct LiveOptions {
   RingOptions ring;
   uint32_t batch_ms = 100;
   uint32_t max_records_per_batch = 4096;
-  std::string filter;  // tcpdump syntax; empty: everything
+  // -f, compiled beforehand (bpf_filter.h compile_filter(), in a child process of its
+  // own: libpcap's optimizer can run for minutes, issue 17) for each link type; both
+  // empty: everything.
+  BpfProgram filter_ether, filter_raw;
+  bool filtered = false;
   // -w: the file every engine writes its bad frames (and --context frames) to; each
   // engine selects on its own thread and writes before handing a batch over, so a bad
   // frame JavaScript has heard of is already in the file.
@@ -60,8 +64,6 @@ using BatchSink = std::function<void(std::unique_ptr<LiveBatch>)>;
 class LiveCapture {
  public:
   LiveCapture(const LiveOptions& opts, BatchSink sink);
-  // Compiles the filter (if any) for both link types; false with *err when it cannot be.
-  bool prepare(std::string* err);
   ~LiveCapture();
   LiveCapture(const LiveCapture&) = delete;
   LiveCapture& operator=(const LiveCapture&) = delete;
@@ -117,7 +119,6 @@ class LiveCapture {
 
   LiveOptions opts_;
   BatchSink sink_;
-  BpfProgram filter_ether_, filter_raw_;
   Analyzer analyzer_;
   std::unique_ptr<FrameSelector> selector_;  // -w only
   int epfd_ = -1;

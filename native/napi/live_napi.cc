@@ -1,5 +1,12 @@
 // \summary: N-API surface of live capture: a LiveCapture class whose batches arrive on
-// the JavaScript thread through a thread-safe function. Conversions only.
+// the JavaScript thread through a thread-safe function; compileFilter() and
+// dieWithParent() for the child process that compiles -f (src/capture/filter-compile.ts).
+// Conversions only.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <memory>
 
 #include "capture/live_capture.h"
@@ -19,6 +26,25 @@ uint32_t opt_u32(const Napi::Object& o, const char* name, uint32_t def, uint32_t
   if (n < min || n > max)
     throw Napi::RangeError::New(o.Env(), std::string(name) + " out of range");
   return static_cast<uint32_t>(n);
+}
+
+// A compiled filter crosses to JavaScript as the kernel's sock_filter array, byte for byte.
+Napi::Buffer<uint8_t> program_buffer(Napi::Env env, const BpfProgram& prog) {
+  return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(prog.insns.data()),
+                                     prog.insns.size() * sizeof(sock_filter));
+}
+
+BpfProgram program_of(const Napi::Object& o, const char* name) {
+  Napi::Value v = o.Get(name);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw Napi::TypeError::New(o.Env(), std::string("filter.") + name + " must be a Uint8Array (compileFilter's result)");
+  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+  if (a.ByteLength() % sizeof(sock_filter) != 0 || a.ByteLength() / sizeof(sock_filter) > kMaxFilterInsns)
+    throw Napi::RangeError::New(o.Env(), std::string("filter.") + name + " is not a socket filter program");
+  BpfProgram prog;
+  prog.insns.resize(a.ByteLength() / sizeof(sock_filter));
+  if (!prog.insns.empty()) std::memcpy(prog.insns.data(), a.Data(), a.ByteLength());
+  return prog;
 }
 
 class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
@@ -55,8 +81,12 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     opts.analyzer.events.enabled = !o.Has("events") || o.Get("events").ToBoolean().Value();
     opts.analyzer.events.max_per_drain = opt_u32(o, "maxEvents", 65536, 0, 1u << 22);
     read_decode_options(o, &opts.analyzer.decode);
-    if (o.Has("filter") && o.Get("filter").IsString())
-      opts.filter = o.Get("filter").As<Napi::String>().Utf8Value();
+    if (o.Has("filter") && o.Get("filter").IsObject()) {  // {ether, raw}: compileFilter()'s programs
+      Napi::Object f = o.Get("filter").As<Napi::Object>();
+      opts.filter_ether = program_of(f, "ether");
+      opts.filter_raw = program_of(f, "raw");
+      opts.filtered = true;
+    }
     if (o.Has("writer") && !o.Get("writer").IsUndefined()) {  // -w (BadFrameFile), --context
       opts.writer = bad_frame_file_of(o.Get("writer"));
       opts.context = opt_u32(o, "context", 0, 0, 64);
@@ -79,13 +109,6 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
         delete raw;
       }
     });
-    std::string err;
-    if (!live->prepare(&err)) {
-      tsfn_.Release();
-      Napi::Error e = Napi::Error::New(env, err);
-      e.Set("code", "EFILTER");
-      throw e;
-    }
     live_ = std::move(live);
   }
 
@@ -242,8 +265,34 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
 
 }  // namespace
 
+// compileFilter(expr, linktype): the sock_filter program as bytes; throws with libpcap's
+// message. Synchronous and possibly minutes long: only the filter child calls it.
+Napi::Value CompileFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber())
+    throw Napi::TypeError::New(env, "compileFilter(expr, linktype)");
+  BpfProgram prog;
+  std::string err;
+  if (!compile_filter(info[0].As<Napi::String>().Utf8Value(), static_cast<uint16_t>(info[1].As<Napi::Number>().Uint32Value()), &prog, &err))
+    throw Napi::Error::New(env, err);
+  return program_buffer(env, prog);
+}
+
+// dieWithParent(ppid): the kernel kills this process with SIGKILL when its parent ends
+// (PR_SET_PDEATHSIG, prctl(2)), so a filter child never outlives a csumtop that was
+// killed; false when the parent `ppid` is already gone.
+Napi::Value DieWithParent(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "dieWithParent(ppid)");
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return Napi::Boolean::New(env, false);
+  // The parent may have ended before prctl(): then this process was already re-parented.
+  return Napi::Boolean::New(env, getppid() == info[0].As<Napi::Number>().Int32Value());
+}
+
 void RegisterLive(Napi::Env env, Napi::Object exports) {
   exports.Set("LiveCapture", LiveCaptureWrap::Define(env));
+  exports.Set("compileFilter", Napi::Function::New(env, CompileFilter, "compileFilter"));
+  exports.Set("dieWithParent", Napi::Function::New(env, DieWithParent, "dieWithParent"));
 }
 
 }  // namespace csumtop

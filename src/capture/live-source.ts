@@ -141,11 +141,8 @@ export class LiveSource implements CaptureSource {
     } catch (err) {
       this.writer?.close();
       // The addon throws TypeError/RangeError for capture options it refuses (ring size,
-      // batch interval) and a plain Error for a filter it cannot compile: name the right one.
-      if (err instanceof RangeError || err instanceof TypeError) {
-        throw new CaptureError(`capture options refused: ${(err as Error).message} (see --ring-mb, --interval)`, 'ECAPTURE');
-      }
-      throw new CaptureError(`-f: ${(err as Error).message}`, 'EFILTER');
+      // batch interval); -f was compiled before (src/capture/filter-compile.ts).
+      throw new CaptureError(`capture options refused: ${(err as Error).message} (see --ring-mb, --interval)`, 'ECAPTURE');
     }
     for (const n of this.natives) n.start();
     const errors = this.scan(true);

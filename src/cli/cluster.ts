@@ -7,10 +7,10 @@
  */
 import { parseArgs } from 'node:util';
 
-import { PrometheusError, prometheusBase } from '../cluster/prometheus-api.js';
+import { PrometheusError, prometheusBase, QUERY_TIMEOUT_MS } from '../cluster/prometheus-api.js';
 import { clusterHasBad, fetchClusterView, renderClusterView, WINDOW_SYNTAX } from '../cluster/view.js';
 
-export const CLUSTER_HELP = `Usage: csumtop cluster --prometheus URL [--window DURATION] [--json]
+export const CLUSTER_HELP = `Usage: csumtop cluster --prometheus URL [--window DURATION] [--timeout SECONDS] [--json]
 
 Reads the metrics every node's csumtop exports (--metrics) back from Prometheus and
 prints, for the window: the node x peer matrix of bad tunnel carriers (received and
@@ -19,11 +19,12 @@ drops, and the findings active now. Nodes are Prometheus' "instance" label.
 
       --prometheus URL   Prometheus' base URL, e.g. http://prometheus:9090
       --window DURATION  PromQL range (default 5m): 30s, 5m, 1h, 1d, 1h30m
+      --timeout SECONDS  give up on a query not answered in full by then (default 10)
       --json             one JSON document (schema: src/model/cluster.ts)
   -h, --help             this text
 
 Exit status: 0 nothing bad in the window, 1 something bad, 2 usage error or Prometheus
-unreachable or answering with an error.
+unreachable, not answering in time, answering more than 32 MiB, or with an error.
 `;
 
 export interface ClusterIo {
@@ -41,6 +42,7 @@ export async function clusterMain(argv: string[], io: ClusterIo): Promise<number
       options: {
         prometheus: { type: 'string' },
         window: { type: 'string' },
+        timeout: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -62,8 +64,13 @@ export async function clusterMain(argv: string[], io: ClusterIo): Promise<number
     await io.warn(`cluster: --window: '${window}' is not a PromQL duration (e.g. 30s, 5m, 1h, 1h30m)`);
     return 2;
   }
+  const timeout = values.timeout ?? String(QUERY_TIMEOUT_MS / 1000);
+  if (!/^\d+(\.\d+)?$/.test(timeout) || Number(timeout) <= 0 || Number(timeout) > 3600) {
+    await io.warn(`cluster: --timeout: '${timeout}' is not a number of seconds (0 < SECONDS <= 3600)`);
+    return 2;
+  }
   try {
-    const view = await fetchClusterView(prometheusBase(values.prometheus), window);
+    const view = await fetchClusterView(prometheusBase(values.prometheus), window, { timeoutMs: Number(timeout) * 1000 });
     await io.out(values.json === true ? JSON.stringify(view, null, 2) + '\n' : renderClusterView(view));
     return clusterHasBad(view) ? 1 : 0;
   } catch (err) {

@@ -10,6 +10,7 @@ import { fileInterfaces, InputError } from '../capture/file-run.js';
 import { LiveState } from '../capture/live-state.js';
 import type { NamespaceSpec } from '../capture/live-source.js';
 import type { CaptureSource } from '../capture/source.js';
+import { isoOf } from '../correlate/context.js';
 import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
 import { readKernelFacts } from '../host/facts.js';
 import { nativeLayout, openFileAnalysis } from '../native/analyzer.js';
@@ -21,11 +22,30 @@ import { dashboardCpu } from '../ui/cpu-meter.js';
 import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.js';
 import type { Options } from './args.js';
 import { interfaceLabel, liveCorrelator } from './live-correlation.js';
-import { createSource, selectedNamespaces, startCapture, type LiveIo } from './live-mode.js';
+import { compiledFilter, createSource, selectedNamespaces, startCapture, type LiveIo } from './live-mode.js';
 import { shutdown } from './shutdown.js';
 
 /** Which interfaces' bad frames `w` keeps, and how many. */
 const RECENT_FRAMES = 2000;
+
+/**
+ * A replay closes at most this many empty intervals one by one; a longer gap in the
+ * capture's clock is skipped in one step. The rate windows and the sparkline hold 60 s
+ * (src/correlate/windows.ts), and they zero the seconds a tick skips themselves, so
+ * closing each empty interval of a longer gap shows nothing more: issue 17 found a file
+ * with one frame at t = 1 s and the next at t = 1.7e9 s tying the replay up closing
+ * 1.7e9 intervals, deaf to q and to signals.
+ */
+const MAX_EMPTY_INTERVALS = 60;
+
+/** "3 days", "5.0 h", "12 min", "45 s": a jump in the capture clock for a warning. */
+function span(ns: number): string {
+  const s = ns / 1e9;
+  if (s >= 2 * 86400) return `${Math.round(s / 86400)} days`;
+  if (s >= 2 * 3600) return `${(s / 3600).toFixed(1)} h`;
+  if (s >= 120) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s)} s`;
+}
 
 function kernelRelease(): string {
   try {
@@ -68,7 +88,9 @@ export interface LiveDashboardOptions {
 export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashboardOptions): Promise<number> {
   const specs = extra.specs ?? (await selectedNamespaces(opts, io));
   if (!specs) return 2;
-  const source: CaptureSource = createSource(opts, specs);
+  const filter = await compiledFilter(opts, io);
+  if (typeof filter === 'number') return filter;
+  const source: CaptureSource = createSource(opts, specs, filter);
   const failed = await startCapture(source, opts, io);
   if (failed !== null) return failed;
   const layout = nativeLayout();
@@ -202,15 +224,28 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
     const wallStart = process.hrtime.bigint();
     let nextTickNs = 0;
     const wallNs = (): number => Number(process.hrtime.bigint() - wallStart);
+    // The capture time shown at the wall clock's start: the first frame's, moved on by
+    // every gap skipped, so a paced replay does not wait through a skipped gap either.
+    let paceBase: number | null = null;
+    let earliest = 0;
+    let latest = 0;
+    let wentBack = false;
     for (;;) {
       if (stopped) return;
       // --fast: large steps. Paced: one frame at a time until the capture clock passes the
       // wall clock (a rate estimate from the first frames released whole files at once),
       // at most 4096 frames a turn so the screen keeps being served.
+      // `before`: the latest frame time before the last frame read (paced: one at a time).
+      let before = Number(analysis.stats().lastNs);
       let r = analysis.step(fast ? 1 << 14 : 1);
       if (!fast) {
-        const start = Number(analysis.stats().firstNs);
-        for (let n = 1; r.status === 'more' && n < 4096 && Number(analysis.stats().lastNs) - start <= wallNs(); n++) r = analysis.step(1);
+        const start = paceBase ?? Number(analysis.stats().firstNs);
+        for (let n = 1; r.status === 'more' && n < 4096; n++) {
+          const upTo = Number(analysis.stats().lastNs);
+          if (upTo - start > wallNs()) break;
+          before = upTo;
+          r = analysis.step(1);
+        }
       }
       const d = analysis.takeDrain();
       const recs = recordsOf(d);
@@ -218,16 +253,42 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
       correlator.add(eventsOf(d), recs);
       keepRecent(recent, recs, (id) => interfaces()[id]?.label ?? `#${id}`, (id) => analysis.interfaces()[id]?.linktype ?? LINKTYPE_ETHERNET);
       const stats = analysis.stats();
+      // The native reader keeps the earliest and the latest frame time seen.
       const first = Number(stats.firstNs);
       const last = Number(stats.lastNs);
+      if (stats.frames > 0) {
+        if (paceBase === null) paceBase = first;
+        else if (first < earliest && !wentBack) {
+          // Shown at the latest time seen: the ticks never go back.
+          wentBack = true;
+          warnings.next(`capture time goes back: a frame at ${isoOf(first)} comes after frames up to ${isoOf(latest)} (its counts are shown at the latest time)`);
+        }
+        earliest = first;
+      }
       if (nextTickNs === 0 && first > 0) nextTickNs = first + intervalNs;
+      if (nextTickNs > 0 && last - nextTickNs >= MAX_EMPTY_INTERVALS * intervalNs) {
+        // More intervals owed than the windows hold: close the first, skip the rest.
+        const from = nextTickNs - intervalNs;
+        emit(nextTickNs, false);
+        const skipped = Math.floor((last - nextTickNs) / intervalNs) * intervalNs;
+        warnings.next(
+          fast
+            ? `--fast read ${span(last - from)} of capture time in one step (to ${isoOf(last)}): shown as one interval`
+            : // Paced, the last frame was read alone: nothing lies between `before` and it.
+              `capture time jumps ${span(last - before)} forward, from ${isoOf(before)} to ${isoOf(last)}: the empty intervals in between are skipped`,
+        );
+        nextTickNs += skipped;
+        if (paceBase !== null) paceBase += skipped;
+      }
+      latest = last;
+      // Fewer than MAX_EMPTY_INTERVALS + 1 ticks here.
       while (nextTickNs > 0 && last >= nextTickNs) {
         emit(nextTickNs, false);
         nextTickNs += intervalNs;
       }
-      if (!fast && first > 0) {
+      if (!fast && paceBase !== null) {
         // Recorded speed: wait until the wall clock has caught up with the capture clock.
-        const ahead = (last - first - wallNs()) / 1e6;
+        const ahead = (last - paceBase - wallNs()) / 1e6;
         if (ahead > 0) await new Promise((res) => setTimeout(res, Math.min(ahead, 1000)));
       } else await new Promise((res) => setImmediate(res));
       if (r.status === 'more') continue;

@@ -22,7 +22,8 @@ Live capture:
       --duration N       stop after N seconds and print the report (default: at Ctrl-C)
       --json             JSON lines: stats per interface per interval, one line per bad
                          frame, interface events, warnings, and the final report
-  -f, --filter EXPR      tcpdump filter syntax (needs libpcap installed at run time)
+  -f, --filter EXPR      tcpdump filter syntax (needs libpcap installed at run time;
+                         at most 64 KiB, compiled within 10 s)
       --promisc          promiscuous mode (off by default)
   -Z, --user NAME        drop to NAME once the capture sockets are open
       --backend B        afpacket (default) or libpcap (through the optional package

@@ -18,11 +18,14 @@ import type { DecodedRecord } from '../output/records.js';
 import { badFrameReport, buildReport, checksumRows, type ToolInfo } from '../output/report.js';
 import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
 import { LineQueue, MAX_QUEUED_OUTPUT } from '../output/line-queue.js';
+import { printable } from '../output/printable.js';
 import { renderText } from '../output/text-report.js';
 import type { LiveMetrics } from '../output/metrics/live.js';
 import type { Options } from './args.js';
 import { dropTo, PrivilegeError } from './privileges.js';
-import { shutdown } from './shutdown.js';
+import { shutdown, signalStatus, type StopSignal } from './shutdown.js';
+import { compileFilter, FilterError, FILTER_TIME_LIMIT_MS } from '../capture/filter-compile.js';
+import type { FilterProgram } from '../native/live.js';
 
 export const EXIT_NO_PRIVILEGE = 3;
 
@@ -41,8 +44,37 @@ function nowIso(): string {
 }
 
 
+/**
+ * -f compiled before capture starts, off the JavaScript thread and bounded
+ * (src/capture/filter-compile.ts): the programs (null without -f), or the exit status
+ * after a message: 2 for a filter that cannot be used, 128+N for a stop signal that came
+ * while compiling (nothing was captured). --duration bounds the compile too.
+ */
+export async function compiledFilter(opts: Options, io: LiveIo): Promise<FilterProgram | null | number> {
+  if (opts.filter === null) return null;
+  const limitMs = opts.duration !== null ? Math.min(FILTER_TIME_LIMIT_MS, opts.duration * 1000) : FILTER_TIME_LIMIT_MS;
+  const stop = new AbortController();
+  const unsubscribe = shutdown.onStop((sig) => stop.abort(sig));
+  try {
+    return await compileFilter(opts.filter, { limitMs, limitWhy: limitMs < FILTER_TIME_LIMIT_MS ? ' (--duration)' : '', signal: stop.signal });
+  } catch (err) {
+    if (err instanceof FilterError) {
+      await io.warn(err.message);
+      return 2;
+    }
+    if (stop.signal.aborted) {
+      const sig = stop.signal.reason as StopSignal;
+      await io.warn(`${sig} while compiling the -f filter: stopped before capturing anything`);
+      return signalStatus(sig);
+    }
+    throw err;
+  } finally {
+    unsubscribe();
+  }
+}
+
 /** The capture source the options ask for (AF_PACKET rings, or libpcap through cap); not started. */
-export function createSource(opts: Options, specs: NamespaceSpec[]): CaptureSource {
+export function createSource(opts: Options, specs: NamespaceSpec[], filter: FilterProgram | null): CaptureSource {
   return (
     opts.backend === 'libpcap'
       ? new LibpcapSource({
@@ -69,7 +101,7 @@ export function createSource(opts: Options, specs: NamespaceSpec[]): CaptureSour
             vxlanPorts: opts.vxlanPorts,
             genevePorts: opts.genevePorts,
             maxFlows: opts.maxFlows,
-            filter: opts.filter ?? undefined,
+            filter: filter ?? undefined,
           },
           write:
             opts.write !== null
@@ -123,7 +155,9 @@ export async function startCapture(source: CaptureSource, opts: Options, io: Liv
 export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promise<number> {
   const specs = await selectedNamespaces(opts, io);
   if (!specs) return 2;
-  const source = createSource(opts, specs);
+  const filter = await compiledFilter(opts, io);
+  if (typeof filter === 'number') return filter;
+  const source = createSource(opts, specs, filter);
   const state = new LiveState();
   // --metrics binds before capture starts: a port in use is a usage error, nothing captured.
   let metrics: LiveMetrics | null = null;
@@ -234,7 +268,7 @@ async function capture(
   source.warnings$.subscribe((w) => {
     warnings.push(w);
     if (opts.json) emit(jsonLine({ type: 'warning', version: JSON_LINES_VERSION, time: nowIso(), message: w }));
-    else void io.warn(`warning: ${w}`);
+    else void io.warn(`warning: ${printable(w)}`);
   });
   source.batches$.subscribe((b) => {
     state.apply(b);
@@ -463,7 +497,7 @@ function progressLines(
       const p = previous.get(i.id) ?? new Float64Array(L.counterStride);
       const per = (n: number): string => (n / seconds).toFixed(0);
       return (
-        `${time} ${interfaceLabel(i).padEnd(24)} ${per(c[L.slots.frames] - p[L.slots.frames]).padStart(8)} pkt/s ` +
+        `${time} ${printable(interfaceLabel(i)).padEnd(24)} ${per(c[L.slots.frames] - p[L.slots.frames]).padStart(8)} pkt/s ` +
         `${per(c[L.slots.badFrames] - p[L.slots.badFrames]).padStart(6)} bad/s ` +
         `${per(statusDelta(c, p, 4)).padStart(7)} pending/s ${per(statusDelta(c, p, 5)).padStart(7)} validated/s ` +
         `bad total ${c[L.slots.badFrames]}, drops ${state.ringOf(i.id).drops}`

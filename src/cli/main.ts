@@ -11,6 +11,7 @@ import { analyzeFileInterruptible, InputError } from '../capture/file-run.js';
 import { ROOT } from '../native/addon.js';
 import { activeChecksumPath } from '../native/checksum.js';
 import { buildReport, fileReportInput } from '../output/report.js';
+import { printable, printableLines } from '../output/printable.js';
 import { renderText } from '../output/text-report.js';
 import { write } from '../output/write.js';
 import { parseOptions, UsageError, type Options } from './args.js';
@@ -32,8 +33,9 @@ function version(): string {
 }
 
 
+/** Every message on standard error: they quote interface, namespace and file names (printable.ts). */
 function warn(text: string): Promise<void> {
-  return write(process.stderr, `csumtop: ${text}\n`);
+  return write(process.stderr, `csumtop: ${printableLines(text)}\n`);
 }
 
 /** Progress on standard error while a file is read, only when it is a terminal (src/cli/progress.ts). */
@@ -71,7 +73,8 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
   const doc = buildReport(fileReportInput(run), { version: version(), checksumPath: activeChecksumPath() });
   if (opts.write !== null && run.error === null) doc.written = { path: opts.write, frames: run.stats.written };
   await write(process.stdout, opts.json ? JSON.stringify(doc, null, 2) + '\n' : renderText(doc, { maxFlows: opts.top }));
-  for (const w of doc.source.warnings) await warn(`warning: ${w}`);
+  // One warning, one line: a line break inside one (a pcapng name) is escaped too.
+  for (const w of doc.source.warnings) await warn(`warning: ${printable(w)}`);
   if (run.error !== null) return EXIT_USAGE;
   // Not read to the end: neither "none" nor "some" is the file's answer.
   if (run.interrupted !== null && shutdown.signal !== null) return signalStatus(shutdown.signal);

@@ -49,20 +49,83 @@ function parseSample(r: unknown, where: string): VectorSample {
   return { metric, value };
 }
 
+/**
+ * How long one query may take, from connecting to the last byte of the answer. A
+ * Prometheus (or a proxy) that sends its headers and then stalls must not hang the
+ * command: the deadline covers the body too, not only the wait for headers.
+ */
+export const QUERY_TIMEOUT_MS = 10_000;
+/**
+ * The largest answer read for one query. The biggest query (node x peer x direction)
+ * is about 150 bytes per series: 32 MiB is some 200,000 series, far beyond a fleet of
+ * 1000 nodes with 64 peers each; an endless body stops here instead of filling memory.
+ */
+export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+
+export interface QueryLimits {
+  timeoutMs?: number;
+  maxBytes?: number;
+  /** Aborts the query from outside (another query of the same view failed). */
+  signal?: AbortSignal;
+}
+
+function size(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB` : `${bytes} bytes`;
+}
+
+/** Reads the whole body, refusing more than maxBytes; the fetch's signal bounds the time. */
+async function readCapped(res: Response, maxBytes: number, tooBig: (what: string) => PrometheusError): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooBig(`announcing a body of ${size(declared)}, longer`);
+  }
+  if (res.body === null) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooBig('with a body longer');
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
+
 /** Runs one instant query; resolves with its vector. */
-export async function instantQuery(base: URL, query: string, timeoutMs = 10_000): Promise<VectorSample[]> {
+export async function instantQuery(base: URL, query: string, limits: QueryLimits = {}): Promise<VectorSample[]> {
+  const timeoutMs = limits.timeoutMs ?? QUERY_TIMEOUT_MS;
+  const maxBytes = limits.maxBytes ?? MAX_ANSWER_BYTES;
   const url = new URL('api/v1/query', base);
   url.searchParams.set('query', query);
   const where = `Prometheus at ${base.href}`;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = limits.signal ? AbortSignal.any([timeout, limits.signal]) : timeout;
+  // One message for a deadline passed at any step: which URL, and how far it got.
+  const failed = (err: unknown, step: string): PrometheusError => {
+    const e = err as Error & { cause?: { code?: string; message?: string } };
+    if (e instanceof PrometheusError) return e;
+    if (timeout.aborted) return new PrometheusError(`${where} did not answer within ${timeoutMs / 1000} s (${step}; GET ${url.pathname})`);
+    if (limits.signal?.aborted) return new PrometheusError(`${where}: query abandoned (another query failed)`);
+    return new PrometheusError(`${where} is unreachable: ${e.cause?.code ?? e.cause?.message ?? e.message}`);
+  };
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+    res = await fetch(url, { signal, headers: { accept: 'application/json' } });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : (e.cause?.code ?? e.cause?.message ?? e.message);
-    throw new PrometheusError(`${where} is unreachable: ${why}`);
+    throw failed(err, 'no response headers');
   }
-  const text = await res.text();
+  let text: string;
+  try {
+    text = await readCapped(res, maxBytes, (what) => new PrometheusError(`${where} answered HTTP ${res.status} ${what} than the ${size(maxBytes)} csumtop reads for one query (GET ${url.pathname})`));
+  } catch (err) {
+    throw failed(err, `HTTP ${res.status} headers came, the body did not finish`);
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -7,7 +7,8 @@
  */
 import type { ClusterFinding, ClusterView, NodeTotals, PeerCell } from '../model/cluster.js';
 import { CLUSTER_VIEW_VERSION } from '../model/cluster.js';
-import { instantQuery, type VectorSample } from './prometheus-api.js';
+import { printable } from '../output/printable.js';
+import { instantQuery, type QueryLimits, type VectorSample } from './prometheus-api.js';
 
 /** A PromQL duration: one or more NUMBER UNIT (prometheus.io/docs/prometheus/latest/querying/basics/#time-durations). */
 export const WINDOW_SYNTAX = /^(\d+(ms|s|m|h|d|w|y))+$/;
@@ -29,12 +30,23 @@ function direction(s: VectorSample): 'received' | 'sent' {
   return label(s, 'direction') === 'sent' ? 'sent' : 'received';
 }
 
-/** Asks Prometheus (six instant queries, in parallel) and assembles the view. */
-export async function fetchClusterView(base: URL, window: string, timeoutMs?: number): Promise<ClusterView> {
+/**
+ * Asks Prometheus (six instant queries, in parallel, each bounded by `limits`) and
+ * assembles the view. The first query that fails abandons the others: nothing is left
+ * reading from a Prometheus that stalls once the answer is known to be an error.
+ */
+export async function fetchClusterView(base: URL, window: string, limits: Omit<QueryLimits, 'signal'> = {}): Promise<ClusterView> {
   const q = clusterQueries(window);
-  const [bad, total, badChecksums, kernel, drops, findings] = await Promise.all(
-    [q.bad, q.total, q.badChecksums, q.kernel, q.drops, q.findings].map((query) => instantQuery(base, query, timeoutMs)),
-  );
+  const abandon = new AbortController();
+  let results: VectorSample[][];
+  try {
+    results = await Promise.all(
+      [q.bad, q.total, q.badChecksums, q.kernel, q.drops, q.findings].map((query) => instantQuery(base, query, { ...limits, signal: abandon.signal })),
+    );
+  } finally {
+    abandon.abort();
+  }
+  const [bad, total, badChecksums, kernel, drops, findings] = results;
   return buildClusterView({ bad, total, badChecksums, kernel, drops, findings }, { prometheus: base.href, window, time: new Date().toISOString() });
 }
 
@@ -102,7 +114,11 @@ function count(n: number | null): string {
   return n === null ? '-' : String(Math.round(n));
 }
 
-function table(header: string[], rows: string[][]): string {
+function table(header0: string[], rows0: string[][]): string {
+  // Label values (peers in the header too) are whatever the scraped targets and
+  // relabelling put there (printable.ts).
+  const header = header0.map(printable);
+  const rows = rows0.map((r) => r.map(printable));
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
   const line = (cells: string[]): string => cells.map((c, k) => (k === cells.length - 1 ? c : c.padEnd(widths[k]))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';

@@ -20,9 +20,8 @@ export interface LiveCaptureOptions {
   maxRecords?: number;
   vxlanPorts?: number[];
   genevePorts?: number[];
-  /** tcpdump-syntax filter, compiled with a run-time loaded libpcap; the constructor
-   * throws an Error with code 'EFILTER' when it cannot be compiled or libpcap is absent. */
-  filter?: string;
+  /** -f: the programs compileFilter() made of a tcpdump-syntax filter, per link type. */
+  filter?: FilterProgram;
   /** -w: the file this engine writes its bad frames to (shared by all engines). */
   writer?: NativeBadFrameFile;
   /** --context N (0..64): frames of the same flow written before and after each bad one. */
@@ -80,8 +79,30 @@ export interface NativeLiveCapture {
   flows(): NativeFlow[];
 }
 
+/** A compiled capture filter: the kernel's sock_filter arrays for Ethernet and raw-IP links. */
+export interface FilterProgram {
+  ether: Uint8Array;
+  raw: Uint8Array;
+}
+
 interface LiveAddon {
   LiveCapture: new (options: LiveCaptureOptions, onBatch: (b: NativeLiveBatch) => void) => NativeLiveCapture;
+  compileFilter(expr: string, linktype: number): Uint8Array;
+  dieWithParent(ppid: number): boolean;
+}
+
+/**
+ * Compiles a tcpdump-syntax filter with the run-time loaded libpcap (throws with its
+ * message). Synchronous and, for large filters, minutes long: only the filter child
+ * (src/capture/filter-child.ts) calls it, never csumtop's own JavaScript thread.
+ */
+export function compileFilterNow(expr: string, linktype: number): Uint8Array {
+  return (loadAddon() as unknown as LiveAddon).compileFilter(expr, linktype);
+}
+
+/** This process is killed when its parent `ppid` ends; false if that already happened. */
+export function dieWithParent(ppid: number): boolean {
+  return (loadAddon() as unknown as LiveAddon).dieWithParent(ppid);
 }
 
 export function createLiveCapture(options: LiveCaptureOptions, onBatch: (b: NativeLiveBatch) => void): NativeLiveCapture {

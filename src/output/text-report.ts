@@ -3,6 +3,7 @@
  * table of layer x protocol, then the flows with bad checksums, then notes.
  */
 import { hex16 } from '../model/addr.js';
+import { printable } from './printable.js';
 import { renderCorrelation, renderFindings } from './text-findings.js';
 import type { BadChecksum, BadFrameReport, Endpoint, FlowReport, InterfaceReport, ReportDocument } from '../model/report.js';
 
@@ -193,5 +194,7 @@ export function renderText(doc: ReportDocument, opts: { maxFlows: number }): str
     out.push('');
     out.push(`warning: ${w}`);
   }
-  return out.join('\n') + '\n';
+  // Interface names, DNS names, namespaces and warnings come from files, packets and
+  // the kernel: no line may carry a control character to the terminal (printable.ts).
+  return out.map(printable).join('\n') + '\n';
 }

@@ -11,6 +11,7 @@ import type { BadFlowView, InterfaceRates, KernelCounterView, RateWindows } from
 import type { ChecksumCounterName } from '../model/host-facts.js';
 import { SEVERITY_SYMBOL, type Severity } from '../model/findings.js';
 import type { BadChecksum, Endpoint } from '../model/report.js';
+import { printable } from '../output/printable.js';
 import {
   SORTS, captureDropsShown, findFinding, findFlow, flowKey, selectedIndex, visibleFindings, visibleFlows, visibleInterfaces, visibleKernel,
   type DashboardState, type InterfaceRow, type PaneId,
@@ -80,8 +81,14 @@ export function hex16(v: number): string {
   return `0x${v.toString(16).padStart(4, '0')}`;
 }
 
-function pad(s: string, w: number): string {
+/**
+ * Every cell and line of the dashboard goes through pad(), padLabel() or padL(): they
+ * escape what a terminal would interpret (names come from the kernel, files and
+ * packets: src/output/printable.ts) before measuring, so a cell keeps its width.
+ */
+function pad(text: string, w: number): string {
   if (w <= 0) return '';
+  const s = printable(text);
   // Cut with a marker so a shortened address is not mistaken for a whole one.
   return s.length > w ? (w > 1 ? s.slice(0, w - 1) + '~' : s.slice(0, w)) : s.padEnd(w, ' ');
 }
@@ -90,7 +97,8 @@ function pad(s: string, w: number): string {
  * An interface label cut to `w` keeping its end: "long-namespace-name/vlb" becomes
  * "long-nam~/vlb", so rows of one namespace stay distinguishable by interface.
  */
-export function padLabel(label: string, w: number): string {
+export function padLabel(text: string, w: number): string {
+  const label = printable(text);
   if (label.length <= w) return label.padEnd(w, ' ');
   const slash = label.lastIndexOf('/');
   if (slash < 0 || label.length - slash + 2 > w) return pad(label, w);
@@ -98,7 +106,8 @@ export function padLabel(label: string, w: number): string {
   return `${label.slice(0, w - tail.length - 1)}~${tail}`;
 }
 
-function padL(s: string, w: number): string {
+function padL(text: string, w: number): string {
+  const s = printable(text);
   return s.length > w ? s.slice(0, w) : s.padStart(w, ' ');
 }
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, before, test } from 'node:test';
+import { performance } from 'node:perf_hooks';
 
 import { clusterMain } from '../../src/cli/cluster.js';
 import { instantQuery, PrometheusError, prometheusBase } from '../../src/cluster/prometheus-api.js';
@@ -16,7 +17,11 @@ import type { ClusterView } from '../../src/model/cluster.js';
 import { BIN } from '../fixtures/harness.js';
 import * as S from './samples/prometheus-samples.js';
 
-type Answer = { status: number; body: string; contentType?: string } | 'hang';
+/**
+ * 'hang': never answers; 'stall': headers and the start of a body, then nothing;
+ * 'endless': a body that never ends (as fast as the client reads).
+ */
+type Answer = { status: number; body: string; contentType?: string } | 'hang' | 'stall' | 'endless';
 
 /** Routes per path prefix: the answer for each query, or one answer for all. */
 const routes = new Map<string, (query: string) => Answer>();
@@ -26,7 +31,19 @@ let base: string;
 
 function answer(res: ServerResponse, a: Answer): void {
   if (a === 'hang') return; // never answers: the client's timeout must fire
-  res.writeHead(a.status, { 'content-type': a.contentType ?? 'application/json' });
+  if (a === 'stall' || a === 'endless') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"status":"success","data":{"resultType":"vector","result":[');
+    if (a === 'stall') return;
+    const chunk = Buffer.from('{"metric":{},"value":[1,"0"]},'.repeat(2048));
+    const pump = (): void => {
+      while (!res.destroyed && res.write(chunk));
+      if (!res.destroyed) res.once('drain', pump);
+    };
+    pump();
+    return;
+  }
+  res.writeHead(a.status, { 'content-type': a.contentType ?? 'application/json', 'content-length': Buffer.byteLength(a.body) });
   res.end(a.body);
 }
 
@@ -192,7 +209,54 @@ test('Prometheus errors, non-Prometheus answers and unreachable addresses: a cle
 test('a Prometheus that never answers: the query times out with a message', async () => {
   routes.clear();
   routes.set('', () => 'hang');
-  await assert.rejects(instantQuery(prometheusBase(base), 'up', 300), (err: unknown) => err instanceof PrometheusError && /no answer within 0\.3 s/.test(err.message));
+  await assert.rejects(
+    instantQuery(prometheusBase(base), 'up', { timeoutMs: 300 }),
+    (err: unknown) => err instanceof PrometheusError && /did not answer within 0\.3 s \(no response headers/.test(err.message),
+  );
+});
+
+/** bin/csumtop cluster ARGS: exit code, output, and how long it took. */
+async function runBin(argv: string[]): Promise<{ code: number | null; out: string; err: string; ms: number }> {
+  const t0 = performance.now();
+  const child = spawn(BIN, ['cluster', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  return { code, out, err, ms: performance.now() - t0 };
+}
+
+test('a Prometheus that sends headers and then stalls: exit 2 within the --timeout, one line naming the URL (issue 17)', async () => {
+  routes.clear();
+  routes.set('', () => 'stall');
+  const r = await runBin(['--prometheus', base, '--timeout', '1']);
+  assert.equal(r.code, 2, r.err);
+  assert.equal(r.out, '');
+  // One line, no stack trace: which URL, and that the body never finished.
+  assert.equal(r.err.split('\n').filter((l) => l !== '').length, 1, r.err);
+  assert.match(r.err, new RegExp(`^csumtop: cluster: Prometheus at ${base.replace(/\./g, '\\.')}/ did not answer within 1 s \\(HTTP 200 headers came, the body did not finish; GET /api/v1/query\\)\n$`));
+  // Bounded by the timeout (plus Node's start-up on a busy machine), not by the server.
+  assert.ok(r.ms < 8000, `took ${Math.round(r.ms)} ms`);
+});
+
+test('a Prometheus that streams an endless body: exit 2 once 32 MiB were read, one line (issue 17)', async () => {
+  routes.clear();
+  routes.set('', () => 'endless');
+  const r = await runBin(['--prometheus', base, '--timeout', '60']);
+  assert.equal(r.code, 2, r.err);
+  assert.equal(r.err.split('\n').filter((l) => l !== '').length, 1, r.err);
+  assert.match(r.err, /^csumtop: cluster: Prometheus at http:\/\/127\.0\.0\.1:\d+\/ answered HTTP 200 with a body longer than the 32 MiB csumtop reads for one query \(GET \/api\/v1\/query\)\n$/);
+  // A body announced too large is refused before it is read.
+  routes.set('', () => ({ status: 200, body: 'x'.repeat(2000) }));
+  await assert.rejects(
+    instantQuery(prometheusBase(base), 'up', { maxBytes: 1000 }),
+    (err: unknown) => err instanceof PrometheusError && /answered HTTP 200 announcing a body of 2000 bytes, longer than the 1000 bytes csumtop reads for one query/.test(err.message),
+  );
+  // --timeout is checked like the other flags.
+  const bad = await run(['--prometheus', base, '--timeout', 'soon']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--timeout: 'soon' is not a number of seconds/);
 });
 
 test('usage errors: exit 2 naming the flag', async () => {
