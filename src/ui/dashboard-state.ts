@@ -101,6 +101,13 @@ export interface FixState {
   since: FixBaseline | null;
 }
 
+/**
+ * Frames captured just before a fix can reach the correlation (and its counts) a little
+ * later, under load hundreds of ms later: counting "since" from the first update a
+ * second after the fix keeps them out, so a working fix does not show a stray +1.
+ */
+export const FIX_SETTLE_MS = 1000;
+
 export interface FixBaseline {
   /** ISO time of that update's snapshot (nothing before it is counted as "since"). */
   time: string;
@@ -211,8 +218,8 @@ export function reduce(state: DashboardState, action: Action): Step {
     case 'update': {
       const u = action.update;
       let fix = state.fix;
-      // The first update made after the fix took effect is where "since" starts.
-      if (fix && fix.phase === 'applied' && fix.since === null && fix.appliedAtMs !== null && u.nowMs >= fix.appliedAtMs) fix = { ...fix, since: fixTotals(u.snapshot) };
+      // "Since" starts at the first update made FIX_SETTLE_MS after the fix took effect.
+      if (fix && fix.phase === 'applied' && fix.since === null && fix.appliedAtMs !== null && u.nowMs >= fix.appliedAtMs + FIX_SETTLE_MS) fix = { ...fix, since: fixTotals(u.snapshot) };
       return { state: { ...state, latest: u, shown: state.paused ? state.shown : u, dnsHistory: nextDnsHistory(state.dnsHistory, u), fix }, effects: [] };
     }
     case 'warning': {

@@ -232,7 +232,8 @@ function fixLine(state: DashboardState, o: RenderOptions): Line {
   const u = state.shown;
   const ago = u && fix.appliedAtMs !== null ? ` ${Math.max(0, Math.round((u.nowMs - fix.appliedAtMs) / 1000))} s ago` : '';
   const head = `fix applied${ago} (${fix.what})`;
-  if (!u || !fix.since || u.nowMs < (fix.appliedAtMs ?? 0)) return line(`${head}; waiting for the next interval`, o.width, 'mark');
+  // Paused on a screen from before the fix, or the first second after it (FIX_SETTLE_MS).
+  if (!u || !fix.since || u.snapshot.time < fix.since.time) return line(`${head}; counting starts a second after it`, o.width, 'mark');
   const now = fixTotals(u.snapshot);
   const since = fix.since;
   const bits = [`bad outer carriers received +${fmtCount(now.badOuterReceived - since.badOuterReceived)}`];

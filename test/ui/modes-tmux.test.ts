@@ -1,6 +1,7 @@
 /**
  * How csumtop chooses the dashboard, and the two other ways into it: `--demo` end to end
- * (lab built, faults on screen, lab gone after q) and `-r FILE` replayed on a terminal.
+ * (lab built, faults on screen, lab gone after q), `--demo-broken` (DNS broken by the
+ * kernels, healed with F) and `-r FILE` replayed on a terminal.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import * as fs from 'node:fs';
 import { after, test } from 'node:test';
 
 import { parseOptions } from '../../src/cli/args.js';
+import { BROKEN_TOOLS } from '../../src/lab/demo.js';
 import { wantsDashboard } from '../../src/cli/main.js';
 import { BIN, ROOT, labProblem, which } from '../lab/lab.js';
 import { TmuxSession, descendants, killTmuxServer, tmuxProblem } from './tmux.js';
@@ -167,13 +169,45 @@ test('--demo and SIGTERM: the lab is removed and the terminal restored', T, asyn
   }
 });
 
-test('--demo-broken: node 1 sends carriers with wrong outer checksums from its own stack (variant A)', T, async () => {
-  const p = tmuxProblem() ?? labProblem(['iptables']);
+test('--demo-broken: only variant A, nothing injected; node 2 drops node 1\'s carriers and DNS goes unanswered; F (in the help) applies the remedy inside the lab and DNS recovers', { timeout: 100_000 }, async () => {
+  const p = tmuxProblem() ?? labProblem(BROKEN_TOOLS);
   if (p) assert.fail(p);
   const t = new TmuxSession([BIN, '--demo-broken'], { width: 160, height: 45, cwd: ROOT });
   try {
-    const screen = await t.waitFor((x) => /This node sends VXLAN carriers with wrong outer checksums/.test(x) && DNS_BAD_OUTER.test(x), 20_000, 'the sender-side finding on DNS carriers');
+    // Broken, by the kernels alone: node 1 sends the carriers with a wrong outer checksum,
+    // node 2 drops them (its Udp InCsumErrors moves), DNS queries go unanswered.
+    let screen = await t.waitFor(
+      (x) =>
+        /This node sends VXLAN carriers with wrong outer checksums/.test(x) &&
+        /!! CRITICAL VXLAN carriers from 192\.168\.189\.4 arrive with bad outer UDP checksums/.test(x) &&
+        DNS_BAD_OUTER.test(x) &&
+        /kernel .*node2: .*Udp InCsumErrors \S+\/s \+[1-9]/.test(x) &&
+        /^DNS last \d+ s: 0 answered, [1-9]\d* unanswered/m.test(x),
+      45_000,
+      'variant A breaking DNS: both findings, node 2 dropping, DNS unanswered',
+    );
     assert.match(screen, /node1 broken: variant A/);
+    // Nothing injected: the fault catalogue's checksums and its sink's port never show.
+    assert.doesNotMatch(screen, /inner\/(udp|tcp)|outer\/ipv4|10\.244\.1\.10:9999/, 'no injected fault in --demo-broken');
+    assert.match(screen, /^fix: not applied; F applies csumtop's remedy inside the lab: node 1: ethtool -K flannel\.1 tx-checksum-ip-generic off/m);
+
+    t.send('?');
+    screen = await t.waitFor((x) => /Help: keys/.test(x), 5000, 'the help');
+    assert.match(screen, /^ {2}F {16}apply the fix: .*\(node 1: ethtool -K flannel\.1 tx-checksum-ip-generic off\)/m);
+    t.send('Escape');
+    await t.waitFor((x) => /^fix: not applied/m.test(x), 5000, 'the panes again');
+
+    t.send('F');
+    // Healed: answers come back and nothing more is dropped or received bad since the fix;
+    // "0 unanswered" over the window needs the queries sent before the fix decided (5 s).
+    screen = await t.waitFor(
+      (x) =>
+        /^fix applied \d+ s ago \(node 1: ethtool -K flannel\.1 tx-checksum-ip-generic off\); since \S+ UTC: bad outer carriers received \+0, Udp InCsumErrors \+0, DNS answered \+[1-9]/m.test(x) &&
+        /^DNS last 10 s: [1-9]\d* answered, 0 unanswered/m.test(x),
+      45_000,
+      'DNS answered again, nothing dropped since the fix',
+    );
+    assert.match(screen, /kernel .*node2: .*Udp InCsumErrors 0\/s/, 'node 2 no longer drops');
     t.send('q');
     assert.equal(await t.exitStatus(10_000), 0);
     assert.deepEqual(demoNamespaces(), []);
