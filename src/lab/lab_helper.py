@@ -152,6 +152,7 @@ def tcp_client(server, port, nbytes, timeout=None):
         except OSError as e:  # socket.timeout is an OSError
             out({"sent": 0, "received": 0, "match": False, "error": str(e) or type(e).__name__})
             return
+        s.settimeout(10)  # the timeout bounds the connection set-up; the transfer keeps the usual 10 s
     else:
         s = socket.create_connection((server, port), timeout=10)
     received = bytearray()
