@@ -20,9 +20,11 @@ export interface DemoTraffic {
 export const BURST_PER_KIND = 3;
 
 /** Sends frames on `dev` in `ns` through the lab's raw injector without blocking. */
-export function injectAsync(ns: string, dev: string, frames: Uint8Array[]): Promise<number> {
+export function injectAsync(ns: string, dev: string, frames: Uint8Array[], signal?: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = track(spawn('ip', ['netns', 'exec', ns, 'python3', HELPER, 'inject', dev], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const child = track(spawn('ip', ['netns', 'exec', ns, 'python3', HELPER, 'inject', dev], { stdio: ['pipe', 'pipe', 'pipe'], signal, killSignal: 'SIGKILL' }));
+    child.once('error', () => undefined); // an abort; 'exit' rejects below
+    child.stdin!.on('error', () => undefined); // killed before it read its frames
     let out = '';
     let err = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -94,6 +96,11 @@ export interface TrafficOptions {
  */
 export function startTraffic(lab: Lab, warn: (text: string) => void, opts: TrafficOptions = { faultEveryMs: 4000 }): DemoTraffic {
   let stopped = false;
+  // Stopping kills the helpers still running (a query waiting for its timeout, a python
+  // slow to start on a busy machine) instead of waiting for them: csumtop's shutdown
+  // bound (src/cli/shutdown.ts) counts waiting on children as no progress.
+  const abort = new AbortController();
+  const signal = abort.signal;
   const inFlight = new Set<Promise<unknown>>();
   const busy = new Set<string>();
   const run = (what: string, start: () => Promise<unknown>): void => {
@@ -111,13 +118,13 @@ export function startTraffic(lab: Lab, warn: (text: string) => void, opts: Traff
     const frames: Uint8Array[] = [];
     // The same few flows every burst (the index sets the ports), so their counts grow.
     for (let k = 0; k < BURST_PER_KIND; k++) for (const kind of FAULT_KINDS) frames.push(faultFrame(lab.macs, kind, k));
-    run('faults', () => injectAsync(lab.A, 'vla', frames));
+    run('faults', () => injectAsync(lab.A, 'vla', frames, signal));
   };
   let ticks = 0;
   const timer = setInterval(() => {
     ticks++;
-    run('dns', () => lab.dnsQueries(2, { from: POD_A, timeoutS: 1 }));
-    if (ticks % 3 === 0) run('tcp', () => lab.tcpTransfer(32_768, 2));
+    run('dns', () => lab.dnsQueries(2, { from: POD_A, timeoutS: 1, signal }));
+    if (ticks % 3 === 0) run('tcp', () => lab.tcpTransfer(32_768, 2, signal));
   }, 1000);
   const timers: NodeJS.Timeout[] = [timer];
   if (opts.faultEveryMs !== null) {
@@ -129,6 +136,7 @@ export function startTraffic(lab: Lab, warn: (text: string) => void, opts: Traff
     async stop(): Promise<void> {
       stopped = true;
       for (const t of timers) clearInterval(t);
+      abort.abort();
       await Promise.all([...inFlight]);
     },
   };

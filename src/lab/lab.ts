@@ -299,9 +299,9 @@ export class Lab {
    * COUNT DNS A queries from A to the responder in B, over the overlay: from A's own
    * address unless `from` (POD_A: as a pod would), `timeoutS` each (default 2).
    */
-  async dnsQueries(count: number, o: { from?: string; timeoutS?: number } = {}): Promise<DnsResult[]> {
+  async dnsQueries(count: number, o: { from?: string; timeoutS?: number; signal?: AbortSignal } = {}): Promise<DnsResult[]> {
     const extra = o.from !== undefined || o.timeoutS !== undefined ? [o.from ?? '', String(o.timeoutS ?? 2)] : [];
-    const out = await runAsync('ip', ['netns', 'exec', this.A, 'python3', HELPER, 'dns', POD_B, String(DNS_PORT), String(count), ...extra]);
+    const out = await runAsync('ip', ['netns', 'exec', this.A, 'python3', HELPER, 'dns', POD_B, String(DNS_PORT), String(count), ...extra], 30_000, o.signal);
     return JSON.parse(out) as DnsResult[];
   }
 
@@ -309,9 +309,9 @@ export class Lab {
    * A TCP transfer of `bytes` from A to B's echo server and back. With `connectTimeoutS`
    * a connection that is not set up in time resolves with `error` instead of rejecting.
    */
-  async tcpTransfer(bytes: number, connectTimeoutS?: number): Promise<TcpResult> {
+  async tcpTransfer(bytes: number, connectTimeoutS?: number, signal?: AbortSignal): Promise<TcpResult> {
     const extra = connectTimeoutS === undefined ? [] : [String(connectTimeoutS)];
-    const out = await runAsync('ip', ['netns', 'exec', this.A, 'python3', HELPER, 'tcp', POD_B, String(TCP_PORT), String(bytes), ...extra]);
+    const out = await runAsync('ip', ['netns', 'exec', this.A, 'python3', HELPER, 'tcp', POD_B, String(TCP_PORT), String(bytes), ...extra], 30_000, signal);
     return JSON.parse(out) as TcpResult;
   }
 
@@ -356,10 +356,15 @@ export class Lab {
   }
 }
 
-/** Runs a command to completion without blocking the event loop; resolves with stdout. */
-export function runAsync(cmd: string, args: string[], timeoutMs = 30_000): Promise<string> {
+/**
+ * Runs a command to completion without blocking the event loop; resolves with stdout.
+ * `signal` kills it (the demo stopping does not wait for a query to time out).
+ */
+export function runAsync(cmd: string, args: string[], timeoutMs = 30_000, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], signal, killSignal: 'SIGKILL' }));
+    // An abort is reported as an 'error' event, then 'exit' rejects below.
+    child.once('error', () => undefined);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -231,7 +231,8 @@ function fixLine(state: DashboardState, o: RenderOptions): Line {
   if (fix.phase === 'failed') return line(`fix: FAILED (status line says why; F tries again): ${fix.what}`, o.width, 'warning');
   const u = state.shown;
   const ago = u && fix.appliedAtMs !== null ? ` ${Math.max(0, Math.round((u.nowMs - fix.appliedAtMs) / 1000))} s ago` : '';
-  const head = `fix applied${ago} (${fix.what})`;
+  // What was applied is in the help and was in the status line: the room is for what grew.
+  const head = `fix applied${ago}`;
   // Paused on a screen from before the fix, or the first second after it (FIX_SETTLE_MS).
   if (!u || !fix.since || u.snapshot.time < fix.since.time) return line(`${head}; counting starts a second after it`, o.width, 'mark');
   const now = fixTotals(u.snapshot);

@@ -25,6 +25,32 @@ function demoNamespaces(): string[] {
   return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => /^demo\d+-node[12]$/.test(n));
 }
 
+/**
+ * The demo running in `t`: csumtop's node process and the namespaces its pid names. Only
+ * these are asserted on and removed: other demos (other test runs on the same machine)
+ * are not this test's to count or delete.
+ */
+function demoOf(t: TmuxSession): { pid: number; namespaces: string[] } {
+  const pid = descendants(t.panePid()).find((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'node';
+    } catch {
+      return false;
+    }
+  });
+  assert.ok(pid, 'csumtop\'s node process');
+  return { pid, namespaces: [`demo${pid}-node1`, `demo${pid}-node2`].sort() };
+}
+
+/** Of `names`, those that exist now. */
+function present(names: string[]): string[] {
+  return demoNamespaces().filter((n) => names.includes(n)).sort();
+}
+
+function removeNamespaces(names: string[]): void {
+  for (const n of present(names)) spawnSync('ip', ['netns', 'del', n]);
+}
+
 test('the dashboard only when a person watches: a terminal and no report/JSON/duration/list/-w flag', () => {
   const yes = (argv: string[]): boolean => wantsDashboard(parseOptions(argv), true);
   assert.equal(yes([]), true);
@@ -127,23 +153,24 @@ test('-r FILE --report on a terminal: the text report, no dashboard', T, async (
 test('--demo end to end: the lab exists while it runs, faults and findings on screen, lab removed after q', T, async () => {
   const p = tmuxProblem() ?? labProblem();
   if (p) assert.fail(p);
-  assert.deepEqual(demoNamespaces(), [], 'a demo lab is left over from before');
   const t = new TmuxSession([BIN, '--demo'], { width: 160, height: 45, cwd: ROOT });
+  let mine: string[] = [];
   try {
+    await t.waitFor((x) => /csumtop demo/.test(x), 20_000, 'the demo dashboard');
+    mine = demoOf(t).namespaces;
     const screen = await t.waitFor((x) => /!! CRITICAL VXLAN carriers from 192\.168\.189\.4 arrive with bad outer UDP checksums/.test(x) && /inner\/tcp/.test(x), 20_000, 'faults and findings of the demo');
     assert.match(screen, /csumtop demo/);
-    const ns = demoNamespaces();
-    assert.equal(ns.length, 2, `the demo's two namespaces: ${ns.join(', ')}`);
+    assert.deepEqual(present(mine), mine, 'the demo\'s two namespaces exist while it runs');
     for (const i of ['node1/vla', 'node2/vlb', 'node1/flannel.1', 'node2/flannel.1']) assert.match(screen, new RegExp(i.replace('.', '\\.')));
     assert.match(screen, /kernel .*node2: .*Udp InCsumErrors \S+\/s \+[1-9]/, 'node 2\'s kernel drops the bad carriers');
     assert.doesNotMatch(screen, DNS_BAD_OUTER, 'healthy demo: DNS carriers are not bad');
     t.send('q');
     assert.equal(await t.exitStatus(10_000), 0);
-    assert.deepEqual(demoNamespaces(), [], 'the lab is removed after q');
+    assert.deepEqual(present(mine), [], 'the lab is removed after q');
     assert.equal(t.paneState().alternate, false);
   } finally {
     t.kill();
-    for (const n of demoNamespaces()) spawnSync('ip', ['netns', 'del', n]);
+    removeNamespaces(mine);
   }
 });
 
@@ -151,21 +178,22 @@ test('--demo and SIGTERM: the lab is removed and the terminal restored', T, asyn
   const p = tmuxProblem() ?? labProblem();
   if (p) assert.fail(p);
   const t = new TmuxSession([BIN, '--demo'], { width: 120, height: 40, cwd: ROOT });
+  let mine: string[] = [];
   try {
     await t.waitFor((x) => /csumtop demo/.test(x) && /Interfaces 4\b/.test(x), 20_000, 'the demo dashboard');
-    assert.equal(demoNamespaces().length, 2);
-    const node = descendants(t.panePid()).find((pid) => fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'node');
-    assert.ok(node, 'csumtop\'s node process');
-    process.kill(node, 'SIGTERM');
+    const demo = demoOf(t);
+    mine = demo.namespaces;
+    assert.deepEqual(present(mine), mine);
+    process.kill(demo.pid, 'SIGTERM');
     // A stop like q (src/cli/shutdown.ts): the demo's status, 0.
     assert.equal(await t.exitStatus(10_000), 0);
-    assert.deepEqual(demoNamespaces(), [], 'the lab is removed after SIGTERM');
+    assert.deepEqual(present(mine), [], 'the lab is removed after SIGTERM');
     const st = t.paneState();
     assert.equal(st.alternate, false);
     assert.equal(st.cursorVisible, true);
   } finally {
     t.kill();
-    for (const n of demoNamespaces()) spawnSync('ip', ['netns', 'del', n]);
+    removeNamespaces(mine);
   }
 });
 
@@ -173,7 +201,10 @@ test('--demo-broken: only variant A, nothing injected; node 2 drops node 1\'s ca
   const p = tmuxProblem() ?? labProblem(BROKEN_TOOLS);
   if (p) assert.fail(p);
   const t = new TmuxSession([BIN, '--demo-broken'], { width: 160, height: 45, cwd: ROOT });
+  let mine: string[] = [];
   try {
+    await t.waitFor((x) => /csumtop demo/.test(x), 20_000, 'the demo dashboard');
+    mine = demoOf(t).namespaces;
     // Broken, by the kernels alone: node 1 sends the carriers with a wrong outer checksum,
     // node 2 drops them (its Udp InCsumErrors moves), DNS queries go unanswered.
     let screen = await t.waitFor(
@@ -202,7 +233,7 @@ test('--demo-broken: only variant A, nothing injected; node 2 drops node 1\'s ca
     // "0 unanswered" over the window needs the queries sent before the fix decided (5 s).
     screen = await t.waitFor(
       (x) =>
-        /^fix applied \d+ s ago \(node 1: ethtool -K flannel\.1 tx-checksum-ip-generic off\); since \S+ UTC: bad outer carriers received \+0, Udp InCsumErrors \+0, DNS answered \+[1-9]/m.test(x) &&
+        /^fix applied \d+ s ago; since \S+ UTC: bad outer carriers received \+0, Udp InCsumErrors \+0, DNS answered \+[1-9]/m.test(x) &&
         /^DNS last 10 s: [1-9]\d* answered, 0 unanswered/m.test(x),
       45_000,
       'DNS answered again, nothing dropped since the fix',
@@ -210,9 +241,9 @@ test('--demo-broken: only variant A, nothing injected; node 2 drops node 1\'s ca
     assert.match(screen, /kernel .*node2: .*Udp InCsumErrors 0\/s/, 'node 2 no longer drops');
     t.send('q');
     assert.equal(await t.exitStatus(10_000), 0);
-    assert.deepEqual(demoNamespaces(), []);
+    assert.deepEqual(present(mine), [], 'the lab is removed after q');
   } finally {
     t.kill();
-    for (const n of demoNamespaces()) spawnSync('ip', ['netns', 'del', n]);
+    removeNamespaces(mine);
   }
 });
