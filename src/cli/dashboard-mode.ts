@@ -20,6 +20,7 @@ import type { DecodedRecord } from '../output/records.js';
 import type { DashboardUpdate, InterfaceMeta } from '../ui/dashboard-state.js';
 import { dashboardCpu } from '../ui/cpu-meter.js';
 import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.js';
+import type { DashboardFix } from '../ui/screen.js';
 import type { Options } from './args.js';
 import { interfaceLabel, liveCorrelator } from './live-correlation.js';
 import { compiledFilter, createSource, selectedNamespaces, startCapture, type LiveIo } from './live-mode.js';
@@ -79,6 +80,8 @@ export interface LiveDashboardOptions {
   started?: () => void;
   /** More warnings for the pane (the demo's traffic). */
   warnings$?: Observable<string>;
+  /** A remedy the `F` key applies (the demo's, inside its lab). */
+  fix?: DashboardFix;
 }
 
 /**
@@ -162,7 +165,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
     // screen listened for one: stop now. Nothing is awaited from here until the screen
     // takes over the signals, so none can slip in between.
     if (shutdown.signal === null) {
-      await runDashboard(feed, { run: { host: os.hostname(), kernel: kernelRelease(), backend: source.capabilities.backend, mode: extra.mode, startedMs }, intervalMs: opts.interval * 1000 });
+      await runDashboard(feed, { run: { host: os.hostname(), kernel: kernelRelease(), backend: source.capabilities.backend, mode: extra.mode, startedMs }, intervalMs: opts.interval * 1000, fix: extra.fix });
     }
   } finally {
     clearInterval(timer);

@@ -1,15 +1,16 @@
 /**
  * `csumtop --demo`: builds the two-node VXLAN lab in network namespaces (src/lab/),
  * runs traffic and fault bursts through it and shows the dashboard on both nodes'
- * interfaces. The lab is removed on every exit path: normally in `finally` (q, or a
+ * interfaces. `--demo-broken` injects nothing: node 1 is put into variant A's broken
+ * state, the kernels break and drop the carriers, and `F` applies the remedy. The lab is removed on every exit path: normally in `finally` (q, or a
  * signal: exit status 0 as after q), and by the lab's cleanup registry at process exit
  * (a second signal, a shutdown past its bound, an exit from anywhere else).
  */
 import { Subject } from 'rxjs';
 
 import { resolveNetns } from '../host/links.js';
-import { breakSender, startTraffic } from '../lab/demo.js';
-import { Lab, leaveSignalsToCaller } from '../lab/lab.js';
+import { BROKEN_TOOLS, DEMO_FIX, applyFix, breakSender, startTraffic } from '../lab/demo.js';
+import { Lab, leaveSignalsToCaller, which } from '../lab/lab.js';
 import type { Options } from './args.js';
 import { liveDashboard } from './dashboard-mode.js';
 import { EXIT_NO_PRIVILEGE, type LiveIo } from './live-mode.js';
@@ -18,6 +19,11 @@ export async function demoMode(opts: Options, io: LiveIo): Promise<number> {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     await io.warn('--demo builds network namespaces, veth and VXLAN devices: run it as root (sudo csumtop --demo)');
     return EXIT_NO_PRIVILEGE;
+  }
+  const missing = opts.demoBroken ? BROKEN_TOOLS.filter((t) => !which(t)) : [];
+  if (missing.length > 0) {
+    await io.warn(`--demo-broken needs ${missing.join(' and ')} (apt-get install ${missing.join(' ')})`);
+    return 2;
   }
   // Names carry the pid: two demos (or a demo and the lab tests) never share a namespace.
   const names = { A: `demo${process.pid}-node1`, B: `demo${process.pid}-node2` };
@@ -41,9 +47,18 @@ export async function demoMode(opts: Options, io: LiveIo): Promise<number> {
       mode: opts.demoBroken ? 'demo (node1 broken: variant A)' : 'demo',
       specs,
       started: () => {
-        traffic = startTraffic(lab, (w) => warnings.next(w));
+        traffic = startTraffic(lab, (w) => warnings.next(w), { faultEveryMs: opts.demoBroken ? null : 4000 });
       },
       warnings$: warnings,
+      fix: opts.demoBroken
+        ? {
+            what: `${DEMO_FIX.where}: ${DEMO_FIX.command}`,
+            apply: async () => {
+              await applyFix(lab);
+              return `applied on ${DEMO_FIX.where} (${lab.A}): ${DEMO_FIX.command}`;
+            },
+          }
+        : undefined,
     });
     // Exit 3 and 2 (capture could not start) pass through; bad checksums are the point here.
     return code === 1 ? 0 : code;

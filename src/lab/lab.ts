@@ -18,7 +18,7 @@ import * as path from 'node:path';
 
 import { ROOT } from '../native/addon.js';
 import {
-  DNS_PORT, FLANNEL_PORT, FLANNEL_VNI, OVERLAY_A, OVERLAY_B, POD_B, SINK_PORT, TCP_PORT, UNDERLAY_A, UNDERLAY_B, type LabMacs,
+  DNS_PORT, FLANNEL_PORT, FLANNEL_VNI, OVERLAY_A, OVERLAY_B, POD_A, POD_B, SINK_PORT, TCP_PORT, UNDERLAY_A, UNDERLAY_B, type LabMacs,
 } from './topology.js';
 
 /** The traffic helper (DNS responder, clients, raw injector); one copy, shipped with the tool. */
@@ -163,6 +163,8 @@ export interface TcpResult {
   sent: number;
   received: number;
   match: boolean;
+  /** Set when a transfer with a timeout could not connect (the helper's message). */
+  error?: string;
 }
 
 
@@ -211,8 +213,10 @@ export class Lab {
     };
     this.addPeer(A, OVERLAY_B, '10.244.1.0/24', this.macs.flannelB, UNDERLAY_B);
     this.addPeer(B, OVERLAY_A, '10.244.0.0/24', this.macs.flannelA, UNDERLAY_A);
-    // The "pod": an address of B's (no dummy module here, so on lo), reached over flannel.1.
+    // The "pods": an address of each node's (no dummy module here, so on lo), reached over
+    // flannel.1 (A's is the source of the demo's queries).
     sh('ip', ['-n', B, 'addr', 'add', `${POD_B}/32`, 'dev', 'lo']);
+    sh('ip', ['-n', A, 'addr', 'add', `${POD_A}/32`, 'dev', 'lo']);
   }
 
   /** flannel.1 as flannel's vxlan backend creates it (learning off, UDP checksum off). */
@@ -291,15 +295,23 @@ export class Lab {
     return this.serverEvents.filter((e) => e.sink !== undefined).map((e) => e.sink!);
   }
 
-  /** COUNT DNS A queries from A to the responder in B, over the overlay. */
-  async dnsQueries(count: number): Promise<DnsResult[]> {
-    const out = await runAsync('ip', ['netns', 'exec', this.A, 'python3', HELPER, 'dns', POD_B, String(DNS_PORT), String(count)]);
+  /**
+   * COUNT DNS A queries from A to the responder in B, over the overlay: from A's own
+   * address unless `from` (POD_A: as a pod would), `timeoutS` each (default 2).
+   */
+  async dnsQueries(count: number, o: { from?: string; timeoutS?: number; signal?: AbortSignal } = {}): Promise<DnsResult[]> {
+    const extra = o.from !== undefined || o.timeoutS !== undefined ? [o.from ?? '', String(o.timeoutS ?? 2)] : [];
+    const out = await runAsync('ip', ['netns', 'exec', this.A, 'python3', HELPER, 'dns', POD_B, String(DNS_PORT), String(count), ...extra], 30_000, o.signal);
     return JSON.parse(out) as DnsResult[];
   }
 
-  /** A TCP transfer of `bytes` from A to B's echo server and back. */
-  async tcpTransfer(bytes: number): Promise<TcpResult> {
-    const out = await runAsync('ip', ['netns', 'exec', this.A, 'python3', HELPER, 'tcp', POD_B, String(TCP_PORT), String(bytes)]);
+  /**
+   * A TCP transfer of `bytes` from A to B's echo server and back. With `connectTimeoutS`
+   * a connection that is not set up in time resolves with `error` instead of rejecting.
+   */
+  async tcpTransfer(bytes: number, connectTimeoutS?: number, signal?: AbortSignal): Promise<TcpResult> {
+    const extra = connectTimeoutS === undefined ? [] : [String(connectTimeoutS)];
+    const out = await runAsync('ip', ['netns', 'exec', this.A, 'python3', HELPER, 'tcp', POD_B, String(TCP_PORT), String(bytes), ...extra], 30_000, signal);
     return JSON.parse(out) as TcpResult;
   }
 
@@ -344,10 +356,15 @@ export class Lab {
   }
 }
 
-/** Runs a command to completion without blocking the event loop; resolves with stdout. */
-export function runAsync(cmd: string, args: string[], timeoutMs = 30_000): Promise<string> {
+/**
+ * Runs a command to completion without blocking the event loop; resolves with stdout.
+ * `signal` kills it (the demo stopping does not wait for a query to time out).
+ */
+export function runAsync(cmd: string, args: string[], timeoutMs = 30_000, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], signal, killSignal: 'SIGKILL' }));
+    // An abort is reported as an 'error' event, then 'exit' rejects below.
+    child.once('error', () => undefined);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -6,10 +6,13 @@
       DNS responder (answers A queries), TCP echo server and UDP sink on ADDR. Prints
       one JSON line per event: {"ready":true}, {"dns":NAME}, {"sink":PAYLOAD},
       {"tcp":BYTES_ECHOED}. Runs until killed.
-  dns SERVER PORT COUNT
-      COUNT A queries, one at a time (2 s timeout each); prints a JSON list of results.
-  tcp SERVER PORT BYTES
+  dns SERVER PORT COUNT [FROM [TIMEOUT]]
+      COUNT A queries, one at a time (TIMEOUT seconds each, default 2), sent from address
+      FROM when given; prints a JSON list of results.
+  tcp SERVER PORT BYTES [TIMEOUT]
       Sends BYTES to the echo server, reads them back; prints {"sent","received","match"}.
+      With TIMEOUT (seconds), a connection that does not complete in time is a result,
+      {"sent":0,"received":0,"match":false,"error":"..."}, not a failure of the helper.
   udp SERVER PORT PAYLOAD...
       One datagram per PAYLOAD; prints {"sent":N}.
   inject IFNAME [vnet]
@@ -115,10 +118,12 @@ def serve(addr, dns_port, tcp_port, sink_port):
         time.sleep(3600)
 
 
-def dns_client(server, port, count):
+def dns_client(server, port, count, source=None, timeout=2.0):
     results = []
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(2.0)
+    if source:
+        s.bind((source, 0))
+    s.settimeout(timeout)
     for i in range(count):
         name = "svc%d.lab.cluster.local" % i
         qid = 0x4000 + i
@@ -139,9 +144,17 @@ def dns_client(server, port, count):
     out(results)
 
 
-def tcp_client(server, port, nbytes):
+def tcp_client(server, port, nbytes, timeout=None):
     data = bytes((i * 7 + 3) & 0xFF for i in range(nbytes))
-    s = socket.create_connection((server, port), timeout=10)
+    if timeout is not None:
+        try:
+            s = socket.create_connection((server, port), timeout=timeout)
+        except OSError as e:  # socket.timeout is an OSError
+            out({"sent": 0, "received": 0, "match": False, "error": str(e) or type(e).__name__})
+            return
+        s.settimeout(10)  # the timeout bounds the connection set-up; the transfer keeps the usual 10 s
+    else:
+        s = socket.create_connection((server, port), timeout=10)
     received = bytearray()
 
     def reader():
@@ -193,9 +206,10 @@ def main(argv):
     if cmd == "serve":
         serve(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
     elif cmd == "dns":
-        dns_client(argv[2], int(argv[3]), int(argv[4]))
+        dns_client(argv[2], int(argv[3]), int(argv[4]), argv[5] if len(argv) > 5 and argv[5] else None,
+                   float(argv[6]) if len(argv) > 6 else 2.0)
     elif cmd == "tcp":
-        tcp_client(argv[2], int(argv[3]), int(argv[4]))
+        tcp_client(argv[2], int(argv[3]), int(argv[4]), float(argv[5]) if len(argv) > 5 else None)
     elif cmd == "udp":
         udp_client(argv[2], int(argv[3]), argv[4:])
     elif cmd == "inject":

@@ -9,7 +9,7 @@
  * selection is kept by row identity, not index, so rows re-sorting under a new
  * snapshot do not move the cursor to another row.
  */
-import type { BadFlowView, CorrelationSnapshot, InterfaceRates, KernelCounterView } from '../model/correlation.js';
+import type { BadFlowView, CorrelationSnapshot, DnsSummary, InterfaceRates, KernelCounterView } from '../model/correlation.js';
 import type { ChecksumCounterName } from '../model/host-facts.js';
 import { SEVERITIES, type Finding } from '../model/findings.js';
 import type { Endpoint } from '../model/report.js';
@@ -72,6 +72,63 @@ export interface Baseline {
   captureDrops: number;
   /** Index into badHistory's timeline: entries older than the clear are zeroed. */
   historyClearedAtMs: number;
+  /** DNS totals at the clear. */
+  dns: DnsTotals;
+}
+
+/** The cumulative DNS counts of a snapshot (src/correlate/dns.ts). */
+export type DnsTotals = Pick<DnsSummary, 'queries' | 'answered' | 'unanswered' | 'attributed'>;
+
+/** DNS totals as they were at one update: the DNS line's recent window is their difference. */
+export interface DnsPoint extends DnsTotals {
+  nowMs: number;
+}
+
+/** How far back the DNS line's "last N s" looks. */
+export const DNS_WINDOW_MS = 10_000;
+
+/**
+ * A remedy the dashboard can apply itself with `F`. Only the demo offers one: it applies
+ * csumtop's own remedy for what `--demo-broken` broke, inside its lab (src/lab/demo.ts).
+ */
+export interface FixState {
+  /** Where and what, for the help and the status line: "node 1: ethtool -K ...". */
+  what: string;
+  phase: 'ready' | 'applying' | 'applied' | 'failed';
+  /** Date.now() when it took effect; null before. */
+  appliedAtMs: number | null;
+  /** Totals at the first update after it took effect: the fix line shows what grew since. */
+  since: FixBaseline | null;
+}
+
+/**
+ * Frames captured just before a fix can reach the correlation (and its counts) a little
+ * later, under load hundreds of ms later: counting "since" from the first update a
+ * second after the fix keeps them out, so a working fix does not show a stray +1.
+ */
+export const FIX_SETTLE_MS = 1000;
+
+export interface FixBaseline {
+  /** ISO time of that update's snapshot (nothing before it is counted as "since"). */
+  time: string;
+  /** Carriers received from peers with a bad outer UDP checksum (from-peer badOuter). */
+  badOuterReceived: number;
+  /** Udp InCsumErrors since start over the captured namespaces; null when unreadable. */
+  udpInCsumErrors: number | null;
+  dnsAnswered: number;
+  dnsUnanswered: number;
+}
+
+/** The totals a FixBaseline holds, from one snapshot. */
+export function fixTotals(snapshot: CorrelationSnapshot): FixBaseline {
+  let badOuterReceived = 0;
+  for (const p of snapshot.peers) if (p.direction === 'from-peer') badOuterReceived += p.badOuter;
+  let udp: number | null = null;
+  for (const k of snapshot.kernel) {
+    const v = k.sinceStart.udpInCsumErrors;
+    if (typeof v === 'number') udp = (udp ?? 0) + v;
+  }
+  return { time: snapshot.time, badOuterReceived, udpInCsumErrors: udp, dnsAnswered: snapshot.dns.answered, dnsUnanswered: snapshot.dns.unanswered };
 }
 
 export type View =
@@ -103,6 +160,10 @@ export interface DashboardState {
   warnings: string[];
   /** The replay reached its end: the view is frozen on the final snapshot. */
   finished: boolean;
+  /** DNS totals of the recent updates, oldest first, spanning at least DNS_WINDOW_MS. */
+  dnsHistory: DnsPoint[];
+  /** The remedy `F` applies; null when this run has none (everything but the demo). */
+  fix: FixState | null;
 }
 
 export const MAX_WARNINGS = 50;
@@ -118,17 +179,20 @@ export type Action =
   | { type: 'update'; update: DashboardUpdate }
   | { type: 'warning'; text: string }
   | { type: 'status'; text: string }
-  | { type: 'finished' };
+  | { type: 'finished' }
+  /** The adapter ran the fix `F` asked for: `text` says what happened. */
+  | { type: 'fix-done'; ok: boolean; text: string; atMs: number };
 
 /** What the adapter must do after a key: the reducer itself stays pure. */
-export type Effect = { type: 'quit' } | { type: 'write-pcap'; flows: BadFlowView[] };
+export type Effect = { type: 'quit' } | { type: 'write-pcap'; flows: BadFlowView[] } | { type: 'apply-fix' };
 
 export interface Step {
   state: DashboardState;
   effects: Effect[];
 }
 
-export function initialState(run: RunInfo): DashboardState {
+/** `fix`: what `F` applies (the demo's remedy), if this run offers one. */
+export function initialState(run: RunInfo, fix: string | null = null): DashboardState {
   return {
     run,
     latest: null,
@@ -144,13 +208,20 @@ export function initialState(run: RunInfo): DashboardState {
     baseline: null,
     warnings: [],
     finished: false,
+    dnsHistory: [],
+    fix: fix === null ? null : { what: fix, phase: 'ready', appliedAtMs: null, since: null },
   };
 }
 
 export function reduce(state: DashboardState, action: Action): Step {
   switch (action.type) {
-    case 'update':
-      return { state: { ...state, latest: action.update, shown: state.paused ? state.shown : action.update }, effects: [] };
+    case 'update': {
+      const u = action.update;
+      let fix = state.fix;
+      // "Since" starts at the first update made FIX_SETTLE_MS after the fix took effect.
+      if (fix && fix.phase === 'applied' && fix.since === null && fix.appliedAtMs !== null && u.nowMs >= fix.appliedAtMs + FIX_SETTLE_MS) fix = { ...fix, since: fixTotals(u.snapshot) };
+      return { state: { ...state, latest: u, shown: state.paused ? state.shown : u, dnsHistory: nextDnsHistory(state.dnsHistory, u), fix }, effects: [] };
+    }
     case 'warning': {
       const warnings = [...state.warnings, action.text];
       if (warnings.length > MAX_WARNINGS) warnings.splice(0, warnings.length - MAX_WARNINGS);
@@ -160,6 +231,13 @@ export function reduce(state: DashboardState, action: Action): Step {
       return { state: { ...state, status: action.text }, effects: [] };
     case 'finished':
       return { state: { ...state, finished: true }, effects: [] };
+    case 'fix-done':
+      if (!state.fix) return same(state);
+      return same({
+        ...state,
+        fix: { ...state.fix, phase: action.ok ? 'applied' : 'failed', appliedAtMs: action.ok ? action.atMs : null, since: null },
+        status: action.text,
+      });
     case 'key':
       return reduceKey(state, action.key);
   }
@@ -214,6 +292,8 @@ function reduceKey(state: DashboardState, key: KeyEvent): Step {
       return same({ ...state, filterInput: state.filter });
     case 'c':
       return same(clearCounters(state));
+    case 'F':
+      return pressFix(state);
     case 'w': {
       const flows = visibleFlows(state).filter((f) => f.sample?.bytes);
       if (flows.length === 0) return same({ ...state, status: 'w: no sampled bad frame to write yet' });
@@ -258,6 +338,24 @@ function reduceFilterInput(state: DashboardState, key: KeyEvent): Step {
     return same({ ...state, filterInput: text + key.ch });
   }
   return same(state);
+}
+
+function pressFix(state: DashboardState): Step {
+  const fix = state.fix;
+  if (!fix) return same({ ...state, status: 'F: nothing to apply here (only csumtop --demo-broken applies a remedy itself, inside its lab)' });
+  if (fix.phase === 'applying') return same({ ...state, status: `F: being applied: ${fix.what}` });
+  if (fix.phase === 'applied') return same({ ...state, status: `F: already applied: ${fix.what}` });
+  // 'ready', or 'failed' (tried again).
+  return { state: { ...state, fix: { ...fix, phase: 'applying' }, status: `applying ${fix.what}` }, effects: [{ type: 'apply-fix' }] };
+}
+
+/** The DNS history with this update's totals, cut to what the window needs. */
+function nextDnsHistory(history: DnsPoint[], u: DashboardUpdate): DnsPoint[] {
+  const d = u.snapshot.dns;
+  const out = [...history, { nowMs: u.nowMs, queries: d.queries, answered: d.answered, unanswered: d.unanswered, attributed: d.attributed }];
+  // Keep the newest point at or before the window's start: the window is measured from it.
+  while (out.length > 2 && out[1].nowMs <= u.nowMs - DNS_WINDOW_MS) out.shift();
+  return out;
 }
 
 function togglePause(state: DashboardState): DashboardState {
@@ -317,7 +415,10 @@ function clearCounters(state: DashboardState): DashboardState {
   for (const i of u.interfaces) ringDrops.set(i.label, i.ringDrops);
   return {
     ...state,
-    baseline: { atMs: u.nowMs, atTime: u.snapshot.time, flowCounts, kernel, ringDrops, captureDrops: u.captureDrops, historyClearedAtMs: u.nowMs },
+    baseline: {
+      atMs: u.nowMs, atTime: u.snapshot.time, flowCounts, kernel, ringDrops, captureDrops: u.captureDrops, historyClearedAtMs: u.nowMs,
+      dns: { queries: u.snapshot.dns.queries, answered: u.snapshot.dns.answered, unanswered: u.snapshot.dns.unanswered, attributed: u.snapshot.dns.attributed },
+    },
     status: 'counters cleared: the screen shows increases from now (the exit status still counts everything)',
   };
 }
@@ -468,3 +569,34 @@ export function captureDropsShown(state: DashboardState): number {
   return state.baseline ? Math.max(0, u.captureDrops - state.baseline.captureDrops) : u.captureDrops;
 }
 
+
+export interface DnsView {
+  /** Totals since start (since `c` after a clear). */
+  total: DnsTotals;
+  /** Increase over the recent window, and how long that window really is (ms). */
+  recent: DnsTotals;
+  recentMs: number;
+}
+
+/**
+ * DNS as the DNS line shows it: totals, and what changed over the last DNS_WINDOW_MS of
+ * updates (a query is decided unanswered only after csumtop's DNS timeout, so an
+ * unanswered count lags its queries by that long). Null before the first update.
+ */
+export function dnsView(state: DashboardState): DnsView | null {
+  const u = state.shown;
+  if (!u) return null;
+  const d = u.snapshot.dns;
+  const b = state.baseline?.dns ?? { queries: 0, answered: 0, unanswered: 0, attributed: 0 };
+  const total = { queries: d.queries - b.queries, answered: d.answered - b.answered, unanswered: d.unanswered - b.unanswered, attributed: d.attributed - b.attributed };
+  // The window ends at the shown update (paused: the frozen one) and starts no earlier
+  // than a clear; the newest point at or before its start is where it is measured from.
+  const points = state.dnsHistory.filter((p) => p.nowMs <= u.nowMs);
+  const windowStart = Math.max(u.nowMs - DNS_WINDOW_MS, state.baseline?.atMs ?? -Infinity);
+  let start: DnsPoint | undefined = points[0];
+  for (const p of points) if (p.nowMs <= windowStart) start = p;
+  const recent = start
+    ? { queries: d.queries - start.queries, answered: d.answered - start.answered, unanswered: d.unanswered - start.unanswered, attributed: d.attributed - start.attributed }
+    : { queries: 0, answered: 0, unanswered: 0, attributed: 0 };
+  return { total, recent, recentMs: start ? u.nowMs - start.nowMs : 0 };
+}

@@ -8,7 +8,7 @@ import type { Observable, Subscription } from 'rxjs';
 import type { Endpoint } from '../model/report.js';
 import { defaultPcapName, LINKTYPE_ETHERNET, writeFramesPcap } from '../output/pcap-frames.js';
 import { flowKey, type DashboardState, type DashboardUpdate, type Effect, type RunInfo } from './dashboard-state.js';
-import { DashboardScreen, terminalPolicy } from './screen.js';
+import { DashboardScreen, terminalPolicy, type DashboardFix } from './screen.js';
 
 /** A bad frame kept for `w`, labelled like the flows it belongs to. */
 export interface RecentFrame {
@@ -62,6 +62,8 @@ export interface DashboardOptions {
   env?: NodeJS.ProcessEnv;
   /** Directory for `w` files (default: the working directory). */
   pcapDir?: string;
+  /** A remedy `F` applies (only the demo has one). */
+  fix?: DashboardFix;
 }
 
 /** The frames `w` writes: recent frames of the shown flows, or their samples when none was kept. */
@@ -92,6 +94,7 @@ export async function runDashboard(feed: DashboardFeed, opts: DashboardOptions):
     colour: policy.colour,
     ascii: policy.ascii,
     dumb: policy.dumb,
+    fix: opts.fix,
     writePcap: (e) => {
       const all = framesForFlows(e, feed.recent, feed.linktypeOf);
       if (all.length === 0) return 'w: no bad frame with bytes to write';

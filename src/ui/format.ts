@@ -13,7 +13,7 @@ import { SEVERITY_SYMBOL, type Severity } from '../model/findings.js';
 import type { BadChecksum, Endpoint } from '../model/report.js';
 import { printable } from '../output/printable.js';
 import {
-  SORTS, captureDropsShown, findFinding, findFlow, flowKey, selectedIndex, visibleFindings, visibleFlows, visibleInterfaces, visibleKernel,
+  SORTS, captureDropsShown, dnsView, findFinding, findFlow, fixTotals, flowKey, selectedIndex, visibleFindings, visibleFlows, visibleInterfaces, visibleKernel,
   type DashboardState, type InterfaceRow, type PaneId,
 } from './dashboard-state.js';
 
@@ -216,6 +216,49 @@ function kernelStrip(state: DashboardState, o: RenderOptions): Line {
   return line(`kernel ${views.map(one).join(' | ')}`, o.width, moving ? 'warning' : 'plain');
 }
 
+/**
+ * DNS as csumtop saw it: answered and unanswered over the last seconds (the recovery, or
+ * the breakage, shows here first) and since start. A query counts as unanswered only
+ * after the DNS timeout, so that number lags its queries.
+ */
+function dnsLine(state: DashboardState, o: RenderOptions): Line {
+  const v = dnsView(state);
+  if (!v) return line('', o.width, 'dim');
+  if (v.total.queries === 0 && v.total.answered === 0 && v.total.unanswered === 0) return line('DNS: no query seen', o.width, 'dim');
+  const secs = Math.round(v.recentMs / 1000);
+  const recent = `DNS last ${secs} s: ${fmtCount(v.recent.answered)} answered, ${fmtCount(v.recent.unanswered)} unanswered`;
+  const attributed = v.total.attributed > 0 ? ` (${fmtCount(v.total.attributed)} after bad carriers)` : '';
+  const total = `${state.baseline ? 'since clear' : 'since start'}: ${fmtCount(v.total.queries)} queries, ${fmtCount(v.total.answered)} answered, ${fmtCount(v.total.unanswered)} unanswered${attributed}`;
+  return line(`${recent}  |  ${total}`, o.width, v.recent.unanswered > 0 ? 'warning' : 'plain');
+}
+
+/** The demo's remedy (`F`): not applied yet, or applied and what grew since. */
+function fixLine(state: DashboardState, o: RenderOptions): Line {
+  const fix = state.fix!;
+  if (fix.phase === 'ready') return line(`fix: not applied; F applies csumtop's remedy inside the lab: ${fix.what}`, o.width, 'info');
+  if (fix.phase === 'applying') return line(`fix: applying ${fix.what}`, o.width, 'info');
+  if (fix.phase === 'failed') return line(`fix: FAILED (status line says why; F tries again): ${fix.what}`, o.width, 'warning');
+  const u = state.shown;
+  const ago = u && fix.appliedAtMs !== null ? ` ${Math.max(0, Math.round((u.nowMs - fix.appliedAtMs) / 1000))} s ago` : '';
+  // What was applied is in the help and was in the status line: the room is for what grew.
+  const head = `fix applied${ago}`;
+  // Paused on a screen from before the fix, or the first second after it (FIX_SETTLE_MS).
+  if (!u || !fix.since || u.snapshot.time < fix.since.time) return line(`${head}; counting starts a second after it`, o.width, 'mark');
+  const now = fixTotals(u.snapshot);
+  const since = fix.since;
+  const bits = [`bad outer carriers received +${fmtCount(now.badOuterReceived - since.badOuterReceived)}`];
+  if (now.udpInCsumErrors !== null && since.udpInCsumErrors !== null) bits.push(`Udp InCsumErrors +${fmtCount(now.udpInCsumErrors - since.udpInCsumErrors)}`);
+  bits.push(`DNS answered +${fmtCount(now.dnsAnswered - since.dnsAnswered)} unanswered +${fmtCount(now.dnsUnanswered - since.dnsUnanswered)}`);
+  const grew = now.badOuterReceived > since.badOuterReceived || (now.udpInCsumErrors ?? 0) > (since.udpInCsumErrors ?? 0);
+  return line(`${head}; since ${utcClock(since.time)}: ${bits.join(', ')}`, o.width, grew ? 'warning' : 'mark');
+}
+
+/** "11:42:08" (UTC) of an ISO time. */
+function utcClock(iso: string): string {
+  const m = /T(\d\d:\d\d:\d\d)/.exec(iso);
+  return m ? `${m[1]} UTC` : iso;
+}
+
 function warningLine(state: DashboardState, o: RenderOptions): Line {
   const n = state.warnings.length;
   if (n === 0) return line('', o.width, 'dim');
@@ -224,13 +267,14 @@ function warningLine(state: DashboardState, o: RenderOptions): Line {
 }
 
 const KEY_HINT = 'q quit  ? help  space pause  Tab pane  j/k move  s sort  / filter  Enter detail  Esc back  w write pcap  c clear';
+const FIX_HINT = 'F fix';
 
 function statusLine(state: DashboardState, o: RenderOptions): Line {
   if (state.filterInput !== null) return line(`/${state.filterInput}_   (interface, peer or port; Enter applies, Esc cancels)`, o.width, 'focus');
   const bits: string[] = [];
   if (state.filter) bits.push(`[filter: ${state.filter}]`);
   if (state.status) bits.push(state.status);
-  bits.push(isCompact(o) ? '? help  q quit' : KEY_HINT);
+  bits.push(isCompact(o) ? `? help  q quit${state.fix?.phase === 'ready' ? `  ${FIX_HINT}` : ''}` : `${state.fix?.phase === 'ready' ? `${FIX_HINT}  ` : ''}${KEY_HINT}`);
   return line(bits.join('  '), o.width, 'dim');
 }
 
@@ -391,7 +435,7 @@ function paneLines(p: PaneText, pane: PaneId, state: DashboardState, o: RenderOp
 export function renderDashboard(state: DashboardState, o: RenderOptions): Line[] {
   let body: Line[];
   let scroll = 0;
-  if (state.view.kind === 'help') body = helpView(o);
+  if (state.view.kind === 'help') body = helpView(state, o);
   else if (state.view.kind === 'finding') body = findingDetail(state, state.view.key, o);
   else if (state.view.kind === 'flow') body = flowDetail(state, state.view.key, o);
   else body = mainView(state, o);
@@ -409,14 +453,16 @@ function mainView(state: DashboardState, o: RenderOptions): Line[] {
   const ifp = interfacePane(state, o);
   const flp = flowPane(state, o);
   const fdp = findingPane(state, o);
-  // header + kernel + warning + status + 3 titles + 2 column lines
-  const room = Math.max(3, o.height - 9);
+  // header + DNS + kernel + warning + status + 3 titles + 2 column lines (+ the demo's fix line)
+  const room = Math.max(3, o.height - 10 - (state.fix ? 1 : 0));
   const [a, b, c] = allocate(room, [ifp.count || 1, flp.count || 1, fdp.count || 1], [0.45, 0.3, 0.25]);
   const waiting = state.shown ? null : 'waiting for the first interval';
   return [
     ...paneLines(ifp, 'interfaces', state, o, a, waiting ?? (state.filter ? `no interface matches "${state.filter}"` : 'no interface captured')),
     ...paneLines(flp, 'flows', state, o, b, waiting ?? (state.filter ? `no bad flow matches "${state.filter}"` : 'no bad checksum seen')),
     ...paneLines(fdp, 'findings', state, o, c, waiting ?? 'no finding'),
+    ...(state.fix ? [fixLine(state, o)] : []),
+    dnsLine(state, o),
     kernelStrip(state, o),
     warningLine(state, o),
   ];
@@ -436,9 +482,10 @@ export const HELP_KEYS: Array<[string, string]> = [
   ['c', 'clear counters: counts and sparklines start again from now'],
 ];
 
-function helpView(o: RenderOptions): Line[] {
+function helpView(state: DashboardState, o: RenderOptions): Line[] {
   const out: Line[] = [line('Help: keys (? or Esc to close)', o.width, 'focus'), line('', o.width)];
   for (const [k, what] of HELP_KEYS) out.push(line(`  ${pad(k, 16)} ${what}`, o.width));
+  if (state.fix) out.push(line(`  ${pad('F', 16)} apply the fix: csumtop's remedy for what this demo broke, inside the lab (${state.fix.what})`, o.width));
   out.push(line('', o.width));
   out.push(line('  Columns: PKT/S frames per second; BAD/S frames with at least one bad checksum; OUT/IN bad outer / inner', o.width, 'dim'));
   out.push(line('  (decapsulated) checksums per second; PEND/S checksums left to the NIC (offload, not errors); TX transmit', o.width, 'dim'));

@@ -36,8 +36,15 @@ export interface ScreenOptions {
   dumb?: boolean;
   /** Runs a write-pcap effect; returns the status line text (path written, or why not). */
   writePcap: (e: Extract<Effect, { type: 'write-pcap' }>) => string;
+  /** A remedy `F` applies (the demo's): what it is, and the action, which resolves with the status line text or rejects. */
+  fix?: DashboardFix;
   input?: NodeJS.ReadStream;
   output?: NodeJS.WriteStream;
+}
+
+export interface DashboardFix {
+  what: string;
+  apply: () => Promise<string>;
 }
 
 /** How the terminal should be driven, from the environment (NO_COLOR: https://no-color.org). */
@@ -112,7 +119,7 @@ export class DashboardScreen {
   };
 
   constructor(private readonly opts: ScreenOptions) {
-    this.state = initialState(opts.run);
+    this.state = initialState(opts.run, opts.fix?.what ?? null);
     this.quit = new Promise((resolve) => (this.resolveQuit = resolve));
   }
 
@@ -257,7 +264,24 @@ export class DashboardScreen {
     for (const e of step.effects) {
       if (e.type === 'quit') this.requestQuit();
       else if (e.type === 'write-pcap') this.state = reduce(this.state, { type: 'status', text: this.opts.writePcap(e) }).state;
+      else if (e.type === 'apply-fix') this.applyFix();
     }
+  }
+
+  /** Runs the fix off the key handler; its outcome is an action like any other, painted at once. */
+  private applyFix(): void {
+    const fix = this.opts.fix;
+    if (!fix) return;
+    fix.apply().then(
+      (text) => this.fixDone(true, text),
+      (err: Error) => this.fixDone(false, `fix failed: ${err.message.slice(0, 200)}`),
+    );
+  }
+
+  private fixDone(ok: boolean, text: string): void {
+    if (this.destroyed) return;
+    this.dispatch({ type: 'fix-done', ok, text, atMs: Date.now() });
+    this.draw();
   }
 
   private key(ch: string | undefined, key: { full?: string; name?: string } | undefined): void {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  flowKey, initialState, reduce, visibleFindings, visibleFlows, visibleInterfaces, visibleKernel,
+  dnsView, flowKey, initialState, reduce, visibleFindings, visibleFlows, visibleInterfaces, visibleKernel,
   type Action, type DashboardState, type Effect, type KeyEvent,
 } from '../../src/ui/dashboard-state.js';
 import { RUN, update } from './synthetic.js';
@@ -192,4 +192,65 @@ test('warnings are kept in the state, bounded', () => {
   for (let i = 0; i < 60; i++) s = run([{ type: 'warning', text: `w${i}` }], s).state;
   assert.equal(s.warnings.length, 50);
   assert.equal(s.warnings[49], 'w59');
+});
+
+// ------------------------------------------------------------------ the demo's fix (F)
+
+const FIX = 'node 1: ethtool -K flannel.1 tx-checksum-ip-generic off';
+
+test('F asks the adapter to apply the fix only where the run offers one, once at a time, and again after a failure', () => {
+  const none = run([k('S-f', 'F')], loaded());
+  assert.deepEqual(none.effects, [], 'no fix offered (everything but --demo-broken): F does nothing');
+  assert.match(none.state.status ?? '', /nothing to apply here/);
+
+  const offered = run([{ type: 'update', update: update() }], initialState(RUN, FIX)).state;
+  assert.equal(offered.fix?.phase, 'ready');
+  let r = run([k('S-f', 'F')], offered);
+  assert.deepEqual(r.effects, [{ type: 'apply-fix' }]);
+  assert.equal(r.state.fix?.phase, 'applying');
+  assert.match(r.state.status ?? '', /applying node 1: ethtool/);
+  assert.deepEqual(run([k('S-f', 'F')], r.state).effects, [], 'F while the fix runs does not run it twice');
+
+  const failed = run([{ type: 'fix-done', ok: false, text: 'fix failed: ethtool exited 1', atMs: 1 }], r.state).state;
+  assert.equal(failed.fix?.phase, 'failed');
+  assert.equal(failed.status, 'fix failed: ethtool exited 1');
+  assert.deepEqual(run([k('S-f', 'F')], failed).effects, [{ type: 'apply-fix' }], 'F tries a failed fix again');
+
+  r = run([{ type: 'fix-done', ok: true, text: 'applied', atMs: RUN.startedMs + 10_500 }], r.state);
+  assert.equal(r.state.fix?.phase, 'applied');
+  assert.equal(r.state.fix?.appliedAtMs, RUN.startedMs + 10_500);
+  assert.deepEqual(run([k('S-f', 'F')], r.state).effects, [], 'an applied fix is not applied again');
+  assert.match(run([k('S-f', 'F')], r.state).state.status ?? '', /already applied/);
+});
+
+test('the fix\'s "since" totals come from the first update made a second after it took effect', () => {
+  let s = run([{ type: 'update', update: update({ t: 10, badOuterFromPeer: 7, udpSinceStart: 7, dns: { answered: 1, unanswered: 5 } }) }], initialState(RUN, FIX)).state;
+  s = run([k('S-f', 'F'), { type: 'fix-done', ok: true, text: 'applied', atMs: RUN.startedMs + 10_500 }], s).state;
+  assert.equal(s.fix?.since, null, 'the update before the fix is not its baseline: it may hold bad carriers sent before');
+  s = run([{ type: 'update', update: update({ t: 11, badOuterFromPeer: 8, udpSinceStart: 8, dns: { answered: 1, unanswered: 6 } }) }], s).state;
+  assert.equal(s.fix?.since, null, 'half a second after the fix: frames captured before it may still be arriving');
+  s = run([{ type: 'update', update: update({ t: 11.5, badOuterFromPeer: 8, udpSinceStart: 8, dns: { answered: 1, unanswered: 6 } }) }], s).state;
+  assert.deepEqual(s.fix?.since, { time: s.shown!.snapshot.time, badOuterReceived: 8, udpInCsumErrors: 8, dnsAnswered: 1, dnsUnanswered: 6 });
+  s = run([{ type: 'update', update: update({ t: 12, badOuterFromPeer: 9, udpSinceStart: 9, dns: { answered: 3, unanswered: 6 } }) }], s).state;
+  assert.equal(s.fix?.since?.badOuterReceived, 8, 'set once');
+});
+
+test('DNS view: totals since start (or since c) and the increase over the last 10 s of updates', () => {
+  let s = initialState(RUN);
+  assert.equal(dnsView(s), null);
+  // Broken for 10 s (every query unanswered), then answered at 2 a second.
+  for (let t = 1; t <= 25; t++) {
+    const answered = t <= 10 ? 0 : (t - 10) * 2;
+    s = run([{ type: 'update', update: update({ t, dns: { queries: t * 2, answered, unanswered: Math.min(t, 10) * 2, attributed: Math.min(t, 10) * 2 } }) }], s).state;
+    if (t === 3) assert.deepEqual(dnsView(s)?.recent, { queries: 4, answered: 0, unanswered: 4, attributed: 4 }, 'a window shorter than 10 s at start: from the first update');
+    if (t === 10) assert.deepEqual({ ...dnsView(s)!.recent, ms: dnsView(s)!.recentMs }, { queries: 18, answered: 0, unanswered: 18, attributed: 18, ms: 9000 });
+  }
+  const v = dnsView(s)!;
+  assert.equal(v.recentMs, 10_000);
+  assert.deepEqual(v.recent, { queries: 20, answered: 20, unanswered: 0, attributed: 0 }, 'updates 15..25: DNS recovered');
+  assert.deepEqual(v.total, { queries: 50, answered: 30, unanswered: 20, attributed: 20 });
+  assert.ok(s.dnsHistory.length <= 12, `history bounded to the window: ${s.dnsHistory.length}`);
+  const cleared = run([k('c', 'c'), { type: 'update', update: update({ t: 26, dns: { queries: 52, answered: 32, unanswered: 20, attributed: 20 } }) }], s).state;
+  assert.deepEqual(dnsView(cleared)!.total, { queries: 2, answered: 2, unanswered: 0, attributed: 0 }, 'c: since the clear');
+  assert.deepEqual(dnsView(cleared)!.recent, { queries: 2, answered: 2, unanswered: 0, attributed: 0 }, 'c: the window starts no earlier than the clear');
 });

@@ -196,3 +196,35 @@ test('an interface that is down or gone says so in its row, in words (not by col
     assert.doesNotMatch(row(lines, 'nsb/vlb'), /\((down|gone)\)/, `${w}x${h}`);
   }
 });
+
+test('the DNS line: answered and unanswered over the last seconds and since start; none seen is said', () => {
+  assert.ok(renderDashboard(state(), { width: 120, height: 40, ascii: false }).some((l) => l.text.startsWith('DNS: no query seen')));
+  let s = initialState(RUN);
+  for (let t = 1; t <= 12; t++) s = reduce(s, { type: 'update', update: update({ t, dns: { queries: t * 2, answered: t * 2 - 2, unanswered: 2, attributed: 2 } }) }).state;
+  for (const [W, H] of SIZES) {
+    const l = row(renderDashboard(s, { width: W, height: H, ascii: false }), 'DNS last');
+    assert.match(l, /^DNS last 10 s: 20 answered, 0 unanswered/, `${W}x${H}`);
+    if (W >= 120) assert.match(l, /since start: 24 queries, 22 answered, 2 unanswered \(2 after bad carriers\)/);
+  }
+});
+
+test('the demo\'s fix: F in the help and the key hint only when offered; after it, what grew since', () => {
+  const FIX = 'node 1: ethtool -K flannel.1 tx-checksum-ip-generic off';
+  const plain = state([key('?', '?')]);
+  assert.doesNotMatch(text(renderDashboard(plain, { width: 200, height: 60, ascii: false })), /^ {2}F /m, 'no fix offered: no F in the help');
+  let s = reduce(initialState(RUN, FIX), { type: 'update', update: update({ t: 10, badOuterFromPeer: 7, udpSinceStart: 7 }) }).state;
+  const main = renderDashboard(s, { width: 200, height: 60, ascii: false });
+  assert.match(row(main, 'fix:'), /fix: not applied; F applies csumtop's remedy inside the lab: node 1: ethtool -K flannel\.1 tx-checksum-ip-generic off/);
+  assert.match(main[main.length - 1].text, /^F fix {2}q quit/);
+  const help = renderDashboard(reduce(s, { type: 'key', key: { name: 'S-?', ch: '?' } }).state, { width: 200, height: 60, ascii: false });
+  assert.match(text(help), /^ {2}F {16}apply the fix: csumtop's remedy for what this demo broke, inside the lab \(node 1: ethtool -K flannel\.1 tx-checksum-ip-generic off\)/m);
+  s = reduce(s, { type: 'key', key: { name: 'S-f', ch: 'F' } }).state;
+  s = reduce(s, { type: 'fix-done', ok: true, text: 'applied', atMs: RUN.startedMs + 10_500 }).state;
+  for (const [t, bad, udp, answered] of [[12, 8, 8, 0], [14, 8, 8, 6]]) s = reduce(s, { type: 'update', update: update({ t, badOuterFromPeer: bad, udpSinceStart: udp, dns: { answered } }) }).state;
+  const after = row(renderDashboard(s, { width: 200, height: 60, ascii: false }), 'fix applied');
+  assert.match(after, /^fix applied 4 s ago; since 12:00:12 UTC: bad outer carriers received \+0, Udp InCsumErrors \+0, DNS answered \+6 unanswered \+0/);
+  s = reduce(s, { type: 'update', update: update({ t: 15, badOuterFromPeer: 9, udpSinceStart: 10, dns: { answered: 6 } }) }).state;
+  const grew = renderDashboard(s, { width: 200, height: 60, ascii: false }).find((l) => l.text.startsWith('fix applied'))!;
+  assert.match(grew.text, /bad outer carriers received \+1, Udp InCsumErrors \+2/);
+  assert.equal(grew.tone, 'warning', 'a fix that did not stop the drops is not shown as a success');
+});

@@ -4,7 +4,7 @@
  * artifacts on flannel.1) built from the model types, with every number chosen so a
  * test can say which row must show what.
  */
-import type { BadFlowView, CorrelationSnapshot, InterfaceRates, RateWindows } from '../../src/model/correlation.js';
+import type { BadFlowView, CorrelationSnapshot, DnsSummary, InterfaceRates, PeerCarriers, RateWindows } from '../../src/model/correlation.js';
 import type { Finding } from '../../src/model/findings.js';
 import type { DashboardUpdate, InterfaceMeta, RunInfo } from '../../src/ui/dashboard-state.js';
 import { buildVxlan } from '../../src/lab/frames.js';
@@ -112,6 +112,12 @@ export interface SnapshotOptions {
   bad?: number;
   flows?: number;
   extraInterfaces?: number;
+  /** Cumulative DNS counts (src/correlate/dns.ts). */
+  dns?: Partial<DnsSummary>;
+  /** Carriers received on nsb/vlb from 192.168.189.4 with a bad outer checksum (cumulative). */
+  badOuterFromPeer?: number;
+  /** Udp InCsumErrors since start in nsb (default 40). */
+  udpSinceStart?: number;
 }
 
 export function snapshot(o: SnapshotOptions = {}): CorrelationSnapshot {
@@ -128,19 +134,28 @@ export function snapshot(o: SnapshotOptions = {}): CorrelationSnapshot {
   return {
     time: new Date(RUN.startedMs + t * 1000).toISOString().replace('Z', '000000Z'),
     rates: r,
-    peers: [],
+    peers: o.badOuterFromPeer === undefined ? [] : [peerFromA(o.badOuterFromPeer)],
     flows: [],
     badFlows: Array.from({ length: o.flows ?? 3 }, (_, n) => badFlow(n)),
     flowsEvicted: 0,
     eventsDropped: 0,
     overlayUnattributed: 0,
-    dns: { queries: 0, answered: 0, unanswered: 0, retries: 0, latencyP50Ms: null, latencyMaxMs: null, unansweredList: [], attributed: 0 },
+    dns: { queries: 0, answered: 0, unanswered: 0, retries: 0, latencyP50Ms: null, latencyMaxMs: null, unansweredList: [], attributed: 0, ...o.dns },
     syn: { connections: 0, answered: 0, refused: 0, unanswered: 0, retransmitted: 0, delayedBy: {}, slowList: [], attributed: 0 },
     kernel: [
-      { namespace: 'nsb', perSecond: { udpInCsumErrors: bad, tcpInCsumErrors: 0, ipInHdrErrors: 0 }, sinceStart: { udpInCsumErrors: 40, tcpInCsumErrors: 0, ipInHdrErrors: 0 } },
+      { namespace: 'nsb', perSecond: { udpInCsumErrors: bad, tcpInCsumErrors: 0, ipInHdrErrors: 0 }, sinceStart: { udpInCsumErrors: o.udpSinceStart ?? 40, tcpInCsumErrors: 0, ipInHdrErrors: 0 } },
       { namespace: 'nsa', perSecond: { udpInCsumErrors: 0 }, sinceStart: { udpInCsumErrors: 0 } },
     ],
     findings: [INFO_FINDING, finding()],
+  };
+}
+
+/** nsb/vlb's carriers from node 192.168.189.4, `badOuter` of them with a bad outer checksum. */
+export function peerFromA(badOuter: number): PeerCarriers {
+  return {
+    namespace: 'nsb', underlay: 'nsb/vlb', overlay: 'nsb/flannel.1', peer: '192.168.189.4', local: '192.168.189.5', direction: 'from-peer',
+    tunnel: 'vxlan', vni: 1, carriers: badOuter + 10, badOuter, badInner: 0, badIpv4: 0, delivered: 10, lost: badOuter, lostBad: badOuter,
+    unmatchedOverlay: 0, inFlight: 0, firstSeen: new Date(RUN.startedMs).toISOString(), lastSeen: new Date(RUN.startedMs).toISOString(),
   };
 }
 
