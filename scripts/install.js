@@ -43,7 +43,10 @@ function loads(file) {
 }
 
 function addon() {
-  const pre = prebuildPath(root);
+  // A checkout (it has test/, which the package does not ship) always compiles: a
+  // prebuilds/ left there by an earlier `npm pack` may be older than the sources.
+  const checkout = fs.existsSync(path.join(root, 'test'));
+  const pre = checkout ? null : prebuildPath(root);
   if (pre && fs.existsSync(pre) && loads(pre)) {
     say(`using the prebuilt addon ${path.relative(root, pre)}`);
     return true;
