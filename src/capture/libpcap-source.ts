@@ -11,12 +11,15 @@
  * listing of every link.
  */
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { ReplaySubject, Subject, type Observable } from 'rxjs';
 
 import type { UncapturedLink } from '../diagnose/input.js';
 import { LinkTable } from '../host/link-watch.js';
 import { listLinks, selectInterfaces, type Link } from '../host/links.js';
 import type { NativeFlow } from '../native/analyzer.js';
+import { ROOT } from '../native/addon.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import { createFrameSink, type FrameSink, type FrameSinkOptions } from '../native/frame-sink.js';
 import {
@@ -53,13 +56,26 @@ const LINKTYPES: Record<string, number> = {
 
 const SNAPLEN = 262144;
 
+/**
+ * The vendored `cap` (native/vendor/cap), compiled by the install step when a compiler and
+ * libpcap's headers exist (scripts/install.js); when it was not, that step left the reason
+ * in build/not-built.txt, and the error says it.
+ */
 export function loadCap(): CapModule {
+  const dir = path.join(ROOT, 'native', 'vendor', 'cap');
   try {
-    return createRequire(__filename)('cap') as CapModule;
+    return createRequire(__filename)(dir) as CapModule;
   } catch (err) {
+    let why: string;
+    try {
+      why = readFileSync(path.join(dir, 'build', 'not-built.txt'), 'utf8').trim();
+    } catch {
+      why = `it did not load: ${(err as Error).message.split('\n')[0]}`;
+    }
     throw new CaptureError(
-      `the libpcap backend needs the optional package 'cap', which is not installed or did not build ` +
-        `(${(err as Error).message.split('\n')[0]}); install libpcap-dev and run npm install`,
+      `the libpcap backend (the vendored cap in ${dir}) is unavailable: ${why}. ` +
+        'To build it: install g++, make, python3 and libpcap-dev, then run `npm rebuild csumtop` ' +
+        '(in a checkout: npm ci); csumtop\'s own capture (the default backend) does not need it',
       'EBACKEND',
     );
   }

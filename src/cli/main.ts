@@ -5,6 +5,7 @@
  * shutdown.ts (live: the report's status; -r: 128 + the signal's number).
  */
 import { fstatSync, readFileSync, statSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { analyzeFileInterruptible, InputError } from '../capture/file-run.js';
@@ -140,7 +141,9 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   if (opts.version) {
-    await write(process.stdout, `csumtop ${version()}\n`);
+    // The first line is the version alone (scripts compare it); then what a bug report
+    // needs: the checksum engine chosen at run time, the kernel, Node.
+    await write(process.stdout, `csumtop ${version()}\nchecksum engine: ${activeChecksumPath()}\nkernel: ${os.release()}\nnode: ${process.version}\n`);
     return EXIT_OK;
   }
   if (opts.demo) return (await import('./demo-mode.js')).demoMode(opts, { out: (text) => write(process.stdout, text), warn });

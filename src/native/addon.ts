@@ -28,9 +28,15 @@ export function loadAddon(): Record<string, unknown> {
       throw new Error(`CSUMTOP_ADDON=${override} cannot be loaded: ${String(err)}`);
     }
   }
+  // A build from source (a checkout's `npm ci`, or an install that compiled) first, then
+  // the prebuilt addon the package ships for this platform (scripts/prebuild.js; N-API, so
+  // one file serves every Node version), glibc before musl: a musl libc cannot load the
+  // glibc build and says so with an error we pass over.
   const candidates = [
     path.join(ROOT, 'build', 'Release', 'csumtop.node'),
     path.join(ROOT, 'build', 'Debug', 'csumtop.node'),
+    path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`, 'csumtop.glibc.node'),
+    path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`, 'csumtop.musl.node'),
   ];
   let lastError: unknown;
   for (const file of candidates) {
@@ -38,11 +44,15 @@ export function loadAddon(): Record<string, unknown> {
       cached = requireNative(file) as Record<string, unknown>;
       return cached;
     } catch (err) {
-      lastError = err;
-      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') break;
+      // Not there: try the next. There but not loadable (another libc, a bad build): keep
+      // the first such error, the one worth showing, and still try the others.
+      const real = (e: unknown): boolean => (e as NodeJS.ErrnoException | undefined)?.code !== 'MODULE_NOT_FOUND';
+      if (lastError === undefined || (real(err) && !real(lastError))) lastError = err;
     }
   }
   throw new Error(
-    `the native addon is not built (${String(lastError)}); run \`npm ci\` (or \`npx node-gyp rebuild\`)`,
+    `the native addon is not built for ${process.platform}-${process.arch} (${String(lastError).split('\n')[0]}); ` +
+      'in a checkout run `npm ci`; in an installed package run `npm rebuild csumtop` (needs g++, make and python3; ' +
+      'npm 11 runs install scripts only when allowed: `npm install -g --allow-scripts=csumtop csumtop`)',
   );
 }

@@ -185,7 +185,7 @@ test('two nodes, a real Prometheus: injected bad carriers show up exactly in the
     lab.inject(lab.A, 'vla', frames);
 
     const bad = (node: string, dev: string, layer: string, protocol: string): string =>
-      `csumtop_checksums_total{instance="${node}",interface="${dev}",layer="${layer}",protocol="${protocol}",verdict="bad"}`;
+      `csumtop_checksums_total{instance="${node}",device="${dev}",layer="${layer}",protocol="${protocol}",verdict="bad"}`;
     // What B's kernel counts for these carriers (test/lab/README.md, measured): bad outer
     // and bad inner UDP in Udp InCsumErrors, the inner TCP SYN in Tcp, the IPv4 header in IpExt.
     const expected: Array<[string, number]> = [
@@ -201,7 +201,7 @@ test('two nodes, a real Prometheus: injected bad carriers show up exactly in the
       // The same frames leave A: csumtop on A sees them as sent on vla.
       [bad('node-a', 'vla', 'outer', 'udp'), N],
       ['sum(csumtop_checksums_total{instance="node-a",verdict="bad"})', 4 * N],
-      ['csumtop_packets_total{instance="node-a",interface="vla",direction="sent"} >= bool 25', 1],
+      ['csumtop_packets_total{instance="node-a",device="vla",direction="sent"} >= bool 25', 1],
       ['csumtop_kernel_checksum_errors_total{instance="node-b",counter="Udp_InCsumErrors"}', 2 * N],
       ['csumtop_kernel_checksum_errors_total{instance="node-b",counter="Tcp_InCsumErrors"}', N],
       ['csumtop_kernel_checksum_errors_total{instance="node-b",counter="IpExt_InCsumErrors"}', N],

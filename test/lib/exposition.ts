@@ -69,7 +69,9 @@ export function parseExposition(text: string): Exposition {
     if (rest.startsWith('{')) ({ labels, rest } = parseLabels(rest, line));
     const v = rest.trim().split(/\s+/)[0];
     const value = v === '+Inf' ? Infinity : v === '-Inf' ? -Infinity : Number(v);
-    if (v === undefined || (Number.isNaN(value) && v !== 'NaN')) throw new Error(`bad value in: ${line}`);
+    // Prometheus parses values with Go's strconv.ParseFloat, which takes NaN in any case
+    // (prom-client writes `Nan` for an event-loop lag not yet measured).
+    if (v === undefined || (Number.isNaN(value) && v.toLowerCase() !== 'nan')) throw new Error(`bad value in: ${line}`);
     out.samples.push({ name: n[0], labels, value });
   }
   return out;

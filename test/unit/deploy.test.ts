@@ -161,9 +161,11 @@ test('Dockerfile: multi-stage; the build stage runs the install CI runs, with pa
   const stages = dockerStages(read('Dockerfile'));
   assert.equal(stages.length, 2);
   const [build, runtime] = stages;
-  assert.equal(build.from, 'node:20-bookworm');
+  assert.equal(build.from, 'node:24-bookworm', 'the image uses the current Node LTS');
   assert.equal(build.name, 'build');
-  assert.equal(runtime.from, 'node:20-bookworm-slim');
+  assert.equal(runtime.from, 'node:24-bookworm-slim');
+  // csumtop on PATH, for kubectl debug node/NODE ... -- csumtop (deploy/kubectl/kubectl-csumtop).
+  assert.ok(runtime.steps.some((s) => s.op === 'RUN' && /ln -s \/opt\/csumtop\/bin\/csumtop \/usr\/local\/bin\/csumtop/.test(s.args)), 'csumtop is not on PATH in the image');
   const ci = ciRun();
   const install = ci.commands[0];
   assert.equal(install, 'npm ci', `.ci/run installs with '${install}'`);
@@ -217,7 +219,7 @@ test('Dockerfile: the CLI runs from exactly the files the runtime stage copies',
     const version = spawnSync(bin, ['--version'], { encoding: 'utf8' });
     assert.equal(version.status, 0, version.stderr);
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    assert.equal(version.stdout.trim(), `csumtop ${pkg.version}`);
+    assert.equal(version.stdout.split('\n')[0], `csumtop ${pkg.version}`);
     // The addon is loaded: a capture file analysed from the image layout equals the repo's own run.
     const file = path.join(ROOT, 'examples', 'incident.pcapng');
     const fromImage = spawnSync(bin, ['-r', file, '--json'], { encoding: 'utf8' });
@@ -253,17 +255,23 @@ function metricNamesIn(expr: string): string[] {
   return [...new Set(expr.match(/\bcsumtop_[a-z_]+/g) ?? [])];
 }
 
-test('alert rules: the PrometheusRule carries exactly rules.yml\'s groups; the three alerts exist with severity and text', () => {
+test('alert rules: the PrometheusRule carries exactly rules.yml\'s groups; every alert has severity, text and a runbook section', () => {
   const crd = parseYaml(read('prometheus-rules.yaml')) as { apiVersion: string; kind: string; spec: { groups: RuleGroup[] } };
   assert.equal(crd.apiVersion, 'monitoring.coreos.com/v1');
   assert.equal(crd.kind, 'PrometheusRule');
   const plain = plainRules();
   assert.deepEqual(crd.spec.groups, plain.groups, 'deploy/prometheus-rules.yaml spec.groups differs from deploy/prometheus/rules.yml: copy the groups over');
   const alerts = plain.groups.flatMap((g) => g.rules).filter((r) => r.alert !== undefined);
-  assert.deepEqual(alerts.map((a) => a.alert).sort(), ['CsumtopBadVxlanCarriers', 'CsumtopCaptureDrops', 'CsumtopKernelUdpChecksumErrors']);
+  assert.deepEqual(alerts.map((a) => a.alert).sort(), [
+    'CsumtopAbsent', 'CsumtopBadVxlanCarriers', 'CsumtopCaptureDrops', 'CsumtopCriticalFinding', 'CsumtopDown', 'CsumtopKernelUdpChecksumErrors',
+  ]);
+  const runbook = fs.readFileSync(path.join(ROOT, 'docs', 'runbook.md'), 'utf8');
   for (const a of alerts) {
     assert.ok(['critical', 'warning', 'info'].includes(a.labels?.severity ?? ''), `${a.alert}: severity`);
     assert.ok(a.annotations?.summary && a.annotations.description, `${a.alert}: summary and description`);
+    // runbook_url names a section of docs/runbook.md that exists (GitHub's anchor: the heading lower-cased).
+    assert.equal(a.annotations?.runbook_url, `docs/runbook.md#${a.alert!.toLowerCase()}`, `${a.alert}: runbook_url`);
+    assert.match(runbook, new RegExp(`^## ${a.alert}$`, 'm'), `docs/runbook.md has no section for ${a.alert}`);
   }
   assert.match(alerts.find((a) => a.alert === 'CsumtopKernelUdpChecksumErrors')!.expr, /Udp6\?_InCsumErrors/);
 });
@@ -289,7 +297,7 @@ test('rules and dashboard name only metrics the exporter publishes', async () =>
     { rowField: 'instance', columnField: 'peer', valueField: 'Value', emptyValue: 'zero' },
   );
   assert.ok(dash.panels.some((p) => p.type === 'heatmap' && /by \(instance, peer\)/.test(p.targets[0].expr)));
-  assert.ok(dash.panels.some((p) => /by \(instance, namespace, interface, layer, protocol\)/.test(p.targets[0].expr)));
+  assert.ok(dash.panels.some((p) => /by \(instance, netns, device, layer, protocol\)/.test(p.targets[0].expr)));
   assert.ok(dash.templating.list.some((v) => v.name === 'node'));
   for (const p of dash.panels) for (const t of p.targets) assert.match(t.expr, /instance=~"\$node"/, `panel "${p.title}" ignores the node filter`);
 });
@@ -314,7 +322,7 @@ test('promtool check rules and promtool test rules pass; the tests catch a broke
   const dir = path.join(DEPLOY, 'prometheus');
   const check = promtool(['check', 'rules', 'rules.yml'], dir);
   assert.equal(check.status, 0, check.out);
-  assert.match(check.out, /SUCCESS: 3 rules found/);
+  assert.match(check.out, /SUCCESS: 6 rules found/);
   const run = promtool(['test', 'rules', 'rules.test.yml'], dir);
   assert.equal(run.status, 0, run.out);
   assert.match(run.out, /SUCCESS/);
@@ -325,7 +333,12 @@ test('promtool check rules and promtool test rules pass; the tests catch a broke
     fs.copyFileSync(path.join(dir, 'rules.test.yml'), path.join(tmp, 'rules.test.yml'));
     const original = fs.readFileSync(path.join(dir, 'rules.yml'), 'utf8');
     const mutants: Array<[string, string]> = [
-      ['bad carriers never fire', original.replace('{verdict=~"bad.*"}[5m])) > 0', '{verdict=~"bad.*"}[5m])) > 1e9')],
+      ['bad carriers never fire', original.replace('{verdict=~"bad.*"}[5m])) >= 5', '{verdict=~"bad.*"}[5m])) > 1e9')],
+      ['one bad carrier pages', original.replace('{verdict=~"bad.*"}[5m])) >= 5', '{verdict=~"bad.*"}[5m])) > 0')],
+      ['critical findings never fire', original.replace('(csumtop_finding{severity="critical"}) == 1', '(csumtop_finding{severity="critical"}) == 2')],
+      ['findings of any severity fire', original.replace('csumtop_finding{severity="critical"}', 'csumtop_finding')],
+      ['down never fires', original.replace('up{job=~"(.*/)?csumtop"} == 0', 'up{job=~"(.*/)?csumtop"} == 2')],
+      ['absent always fires', original.replace('absent(csumtop_build_info)', 'vector(1)')],
       ['kernel alert on any counter', original.replace('{counter=~"Udp6?_InCsumErrors"}', '')],
       ['drops never fire', original.replace('increase(csumtop_capture_drops_total[10m])) > 0', 'increase(csumtop_capture_drops_total[10m])) < 0')],
     ];

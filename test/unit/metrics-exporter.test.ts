@@ -92,14 +92,33 @@ test('names follow Prometheus conventions: one csumtop_ prefix, counters end in 
     csumtop_build_info: 'gauge',
     csumtop_interfaces: 'gauge',
   };
-  assert.deepEqual(Object.fromEntries(e.types), expected);
-  for (const [name, type] of e.types) {
+  const own = [...e.types].filter(([name]) => name.startsWith('csumtop_'));
+  assert.deepEqual(Object.fromEntries(own), expected);
+  // prom-client's process metrics, the memory one against the DaemonSet's limit.
+  assert.equal(e.types.get('process_resident_memory_bytes'), 'gauge');
+  assert.ok((value(e, 'process_resident_memory_bytes', {}) ?? 0) > 1e6, 'the resident memory is read at scrape time');
+  for (const name of e.types.keys()) assert.match(name, /^(csumtop|process|nodejs)_[a-z0-9_]+$/, `${name}: only csumtop's own and prom-client's process metrics`);
+  for (const [name, type] of own) {
     assert.match(name, /^csumtop_[a-z_]+$/);
     assert.equal(name.endsWith('_total'), type === 'counter', `${name}: _total exactly on counters`);
     assert.ok((e.help.get(name) ?? '').length > 20, `${name} has no help text`);
   }
   for (const s of e.samples) assert.ok(e.types.has(s.name), `sample ${s.name} has no TYPE`);
   assert.equal(value(e, 'csumtop_build_info', { version: '9.9.9', checksum_path: 'scalar', backend: 'afpacket' }), 1);
+});
+
+test("labels follow node_exporter: device for the interface, netns (never the Operator's namespace)", async () => {
+  const m = exporter();
+  m.observeInterfaces([sample(0, 'eth0', { frames: 1 }, { namespace: 'cni-1' })]);
+  m.observeKernel('cni-1', { udpInCsumErrors: 0 });
+  m.update(snapshot([peer({ carriers: 1, underlay: 'eth0', namespace: 'cni-1' })]));
+  const e = await scrape(m);
+  const own = e.samples.filter((s) => s.name.startsWith('csumtop_'));
+  for (const s of own) assert.equal(s.labels.namespace, undefined, `${s.name} has a namespace label`);
+  for (const s of own) assert.equal(s.labels.interface, undefined, `${s.name} has an interface label`);
+  assert.deepEqual(select(e, 'csumtop_packets_total').map((s) => [s.labels.device, s.labels.netns]), [['eth0', 'cni-1'], ['eth0', 'cni-1']]);
+  assert.ok(select(e, 'csumtop_kernel_checksum_errors_total').every((s) => s.labels.netns === 'cni-1'));
+  assert.ok(select(e, 'csumtop_vxlan_peer_carriers_total').length > 0 && select(e, 'csumtop_vxlan_peer_carriers_total').every((s) => s.labels.device === 'eth0' && s.labels.netns === 'cni-1'));
 });
 
 test('per-interface counters come from the native layout: direction, verdicts, malformed reasons, drops', async () => {
@@ -118,7 +137,7 @@ test('per-interface counters come from the native layout: direction, verdicts, m
       { namespace: 'B', drops: 4 },
     ),
   ];
-  const at = { interface: 'vlb', namespace: 'B' };
+  const at = { device: 'vlb', netns: 'B' };
   // The first scrape that sees an interface shows it at 0: increase() needs that sample,
   // or whatever it counted before the first scrape would never show in an alert.
   const first = await observe(m, samples);
@@ -154,15 +173,15 @@ test('counters follow the cumulative values and never go down; several capture t
   const m = exporter();
   await observe(m, [sample(0, 'eth0', { frames: 5, csum: [['outer', 'udp', 'bad', 1]] })]);
   let e = await observe(m, [sample(0, 'eth0', { frames: 9, csum: [['outer', 'udp', 'bad', 3]] })]);
-  assert.equal(value(e, 'csumtop_packets_total', { interface: 'eth0', direction: 'received' }), 9);
-  assert.equal(value(e, 'csumtop_checksums_total', { interface: 'eth0', layer: 'outer', protocol: 'udp', verdict: 'bad' }), 3);
+  assert.equal(value(e, 'csumtop_packets_total', { device: 'eth0', direction: 'received' }), 9);
+  assert.equal(value(e, 'csumtop_checksums_total', { device: 'eth0', layer: 'outer', protocol: 'udp', verdict: 'bad' }), 3);
   // A source that restarted from a lower value: its new value is new counts, never a decrease.
   e = await observe(m, [sample(0, 'eth0', { frames: 2, csum: [['outer', 'udp', 'bad', 1]] })]);
-  assert.equal(value(e, 'csumtop_packets_total', { interface: 'eth0', direction: 'received' }), 11);
-  assert.equal(value(e, 'csumtop_checksums_total', { interface: 'eth0', layer: 'outer', protocol: 'udp', verdict: 'bad' }), 4);
+  assert.equal(value(e, 'csumtop_packets_total', { device: 'eth0', direction: 'received' }), 11);
+  assert.equal(value(e, 'csumtop_checksums_total', { device: 'eth0', layer: 'outer', protocol: 'udp', verdict: 'bad' }), 4);
   // A second capture (new id) under the same name, both attached: one series, the sum.
   e = await settle(m, [sample(0, 'eth0', { frames: 2 }), sample(1, 'eth0', { frames: 7 })]);
-  assert.equal(value(e, 'csumtop_packets_total', { interface: 'eth0', direction: 'received' }), 18);
+  assert.equal(value(e, 'csumtop_packets_total', { device: 'eth0', direction: 'received' }), 18);
 });
 
 test('a vanished interface: its series are removed, not reset; the others stay; a recreated one starts new series', async () => {
@@ -170,30 +189,30 @@ test('a vanished interface: its series are removed, not reset; the others stay; 
   const peerOn = (underlay: string): PeerCarriers => peer({ underlay, namespace: 'host', carriers: 4, badOuter: 1 });
   await settle(m, [sample(0, 'veth1', { frames: 4, csum: [['outer', 'tcp', 'bad', 1]] }), sample(1, 'eth0', { frames: 8 })]);
   let e = await settleSnapshot(m, snapshot([peerOn('veth1'), peerOn('eth0')]));
-  assert.ok(select(e, 'csumtop_packets_total', { interface: 'veth1' }).length > 0);
-  assert.equal(value(e, 'csumtop_vxlan_peer_carriers_total', { interface: 'veth1', verdict: 'bad_outer' }), 1);
+  assert.ok(select(e, 'csumtop_packets_total', { device: 'veth1' }).length > 0);
+  assert.equal(value(e, 'csumtop_vxlan_peer_carriers_total', { device: 'veth1', verdict: 'bad_outer' }), 1);
 
   m.observeInterfaces([sample(0, 'veth1', { frames: 6 }, { attached: false }), sample(1, 'eth0', { frames: 9 })]);
   m.update(snapshot([peerOn('veth1'), peerOn('eth0')]));
   e = await scrape(m);
-  for (const s of e.samples) assert.notEqual(s.labels.interface, 'veth1', `series of the vanished veth1 still exported: ${JSON.stringify(s)}`);
-  assert.equal(value(e, 'csumtop_packets_total', { interface: 'eth0', direction: 'received' }), 9);
-  assert.equal(value(e, 'csumtop_vxlan_peer_carriers_total', { interface: 'eth0', verdict: 'bad_outer' }), 1);
+  for (const s of e.samples) assert.notEqual(s.labels.device, 'veth1', `series of the vanished veth1 still exported: ${JSON.stringify(s)}`);
+  assert.equal(value(e, 'csumtop_packets_total', { device: 'eth0', direction: 'received' }), 9);
+  assert.equal(value(e, 'csumtop_vxlan_peer_carriers_total', { device: 'eth0', verdict: 'bad_outer' }), 1);
   assert.equal(value(e, 'csumtop_interfaces', { state: 'attached' }), 1);
   assert.equal(value(e, 'csumtop_interfaces', { state: 'detached' }), 1);
 
   // The same name again (a new pod veth): new series from its own counts.
   e = await settle(m, [sample(0, 'veth1', { frames: 6 }, { attached: false }), sample(1, 'eth0', { frames: 9 }), sample(2, 'veth1', { frames: 2 })]);
-  assert.equal(value(e, 'csumtop_packets_total', { interface: 'veth1', direction: 'received' }), 2);
-  assert.equal(value(e, 'csumtop_checksums_total', { interface: 'veth1', layer: 'outer', protocol: 'tcp', verdict: 'bad' }), 0);
+  assert.equal(value(e, 'csumtop_packets_total', { device: 'veth1', direction: 'received' }), 2);
+  assert.equal(value(e, 'csumtop_checksums_total', { device: 'veth1', layer: 'outer', protocol: 'tcp', verdict: 'bad' }), 0);
 });
 
 test('interfaces past the cap fold into interface="other" for good, and "other" never goes down', async () => {
   const m = exporter({ maxInterfaces: 2 });
   let e = await settle(m, [sample(0, 'a', { frames: 1 }), sample(1, 'b', { frames: 2 }), sample(2, 'c', { frames: 4 })]);
-  const names = (): string[] => [...new Set(select(e, 'csumtop_packets_total').map((s) => s.labels.interface))].sort();
+  const names = (): string[] => [...new Set(select(e, 'csumtop_packets_total').map((s) => s.labels.device))].sort();
   assert.deepEqual(names(), ['a', 'b', 'other']);
-  assert.equal(value(e, 'csumtop_packets_total', { interface: 'other', direction: 'received' }), 4);
+  assert.equal(value(e, 'csumtop_packets_total', { device: 'other', direction: 'received' }), 4);
   assert.equal(m.folded().interfaces, 1);
   // a vanishes: its slot is free for a new interface d, but c stays in "other".
   e = await settle(m, [
@@ -203,7 +222,7 @@ test('interfaces past the cap fold into interface="other" for good, and "other" 
     sample(3, 'd', { frames: 8 }),
   ]);
   assert.deepEqual(names(), ['b', 'd', 'other']);
-  assert.equal(value(e, 'csumtop_packets_total', { interface: 'other', direction: 'received' }), 5);
+  assert.equal(value(e, 'csumtop_packets_total', { device: 'other', direction: 'received' }), 5);
   // c vanishes: what it counted stays in "other" (a removal there would be a decrease).
   e = await settle(m, [
     sample(0, 'a', { frames: 1 }, { attached: false }),
@@ -213,7 +232,7 @@ test('interfaces past the cap fold into interface="other" for good, and "other" 
     sample(4, 'e', { frames: 3 }),
   ]);
   assert.deepEqual(names(), ['b', 'd', 'other']);
-  assert.equal(value(e, 'csumtop_packets_total', { interface: 'other', direction: 'received' }), 6 + 3);
+  assert.equal(value(e, 'csumtop_packets_total', { device: 'other', direction: 'received' }), 6 + 3);
 });
 
 test('kernel counters: the checksum ones, named as the kernel names them, added per interval', async () => {
@@ -225,11 +244,11 @@ test('kernel counters: the checksum ones, named as the kernel names them, added 
   m.observeKernel('B', delta({ udpInCsumErrors: 3, tcpInCsumErrors: 1, udpInErrors: 3, udp6InCsumErrors: null }));
   m.observeKernel('B', delta({ udpInCsumErrors: 2, ipInCsumErrors: 5 }));
   const e = await scrape(m);
-  assert.equal(value(e, 'csumtop_kernel_checksum_errors_total', { namespace: 'B', counter: 'Udp_InCsumErrors' }), 5);
-  assert.equal(value(e, 'csumtop_kernel_checksum_errors_total', { namespace: 'B', counter: 'Tcp_InCsumErrors' }), 1);
-  assert.equal(value(e, 'csumtop_kernel_checksum_errors_total', { namespace: 'B', counter: 'IpExt_InCsumErrors' }), 5);
+  assert.equal(value(e, 'csumtop_kernel_checksum_errors_total', { netns: 'B', counter: 'Udp_InCsumErrors' }), 5);
+  assert.equal(value(e, 'csumtop_kernel_checksum_errors_total', { netns: 'B', counter: 'Tcp_InCsumErrors' }), 1);
+  assert.equal(value(e, 'csumtop_kernel_checksum_errors_total', { netns: 'B', counter: 'IpExt_InCsumErrors' }), 5);
   // snmp6 names split after the protocol, as node_exporter does.
-  assert.equal(value(e, 'csumtop_kernel_checksum_errors_total', { namespace: 'B', counter: 'Udp6_InCsumErrors' }), 0);
+  assert.equal(value(e, 'csumtop_kernel_checksum_errors_total', { netns: 'B', counter: 'Udp6_InCsumErrors' }), 0);
   const counterNames = select(e, 'csumtop_kernel_checksum_errors_total').map((s) => s.labels.counter);
   assert.ok(counterNames.every((n) => /^[A-Za-z0-9]+_InCsumErrors$/.test(n)), `non-checksum counters exported: ${counterNames.join(', ')}`);
   assert.ok(!counterNames.includes('Udp_InErrors'));
@@ -302,7 +321,7 @@ test('peer carriers from snapshots: verdicts, direction, cumulative entries turn
     peer({ peer: '10.0.0.2', carriers: 10, badOuter: 3, badInner: 1, lost: 4 }),
     peer({ peer: '10.0.0.2', direction: 'to-peer', carriers: 6, badOuter: 2, lost: null }),
   ]);
-  const rx = { interface: 'eth0', namespace: 'host', peer: '10.0.0.2', direction: 'received' };
+  const rx = { device: 'eth0', netns: 'host', peer: '10.0.0.2', direction: 'received' };
   // A new entry: published at 0 until a scrape has seen it.
   m.update(first);
   let e = await scrape(m);

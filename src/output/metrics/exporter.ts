@@ -20,7 +20,7 @@
  * (a reset would read as a counter reset to rate()/increase() and hide the last counts;
  * a removed series ends, and Prometheus marks it stale).
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 import type { CorrelationSnapshot, PeerCarriers } from '../../model/correlation.js';
 import type { Finding } from '../../model/findings.js';
@@ -143,7 +143,10 @@ export class MetricsExporter {
 
   constructor(opts: ExporterOptions) {
     const r = this.registry;
-    const ifLabels = ['interface', 'namespace'];
+    // node_exporter's names: `device` for an interface (so `on(instance, device)` joins
+    // node_network_*), and `netns`, not `namespace`, which the Prometheus Operator's target
+    // label (the pod's Kubernetes namespace) would overwrite into `exported_namespace`.
+    const ifLabels = ['device', 'netns'];
     this.packets = new Counter({
       name: 'csumtop_packets_total',
       help: 'Frames captured per interface; direction "sent" is what this host sent (PACKET_OUTGOING), "received" everything else.',
@@ -177,7 +180,7 @@ export class MetricsExporter {
     this.kernel = new Counter({
       name: 'csumtop_kernel_checksum_errors_total',
       help: "The kernel's own checksum error counters (/proc/net/snmp, netstat, snmp6) per network namespace, increase since csumtop started; counter is the kernel's name (Udp_InCsumErrors).",
-      labelNames: ['namespace', 'counter'],
+      labelNames: ['netns', 'counter'],
       registers: [r],
     });
     this.peerCarriers = new Counter({
@@ -207,6 +210,10 @@ export class MetricsExporter {
     });
     this.interfacesGauge.set({ state: 'attached' }, 0);
     this.interfacesGauge.set({ state: 'detached' }, 0);
+    // prom-client's process metrics (process_resident_memory_bytes, open fds, CPU seconds,
+    // event-loop lag), read at scrape time: csumtop's RSS against the DaemonSet's memory
+    // limit is what tells an OOM kill coming (deploy/prometheus/rules.yml).
+    collectDefaultMetrics({ register: r });
 
     this.interfaceLabels = new LabelFolder(opts.maxInterfaces ?? DEFAULT_MAX_INTERFACES);
     this.peerLabels = new LabelFolder(opts.maxPeers ?? DEFAULT_MAX_PEERS);
@@ -320,7 +327,7 @@ export class MetricsExporter {
       }
       if (t.done) continue;
       const group = t.label === OTHER ? interfaceKey(t.namespace, OTHER) : t.key;
-      const base = { interface: t.label, namespace: t.namespace };
+      const base = { device: t.label, netns: t.namespace };
       // First sample: the series at 0, the counts from the next scrape on (firstSample).
       const first = t.fresh;
       t.fresh = false;
@@ -362,7 +369,7 @@ export class MetricsExporter {
     for (const key of KERNEL_CHECKSUM_COUNTERS) {
       const d = delta[key];
       if (d === null || d === undefined || d < 0) continue;
-      this.kernel.inc({ namespace, counter: kernelCounterName(key) }, d);
+      this.kernel.inc({ netns: namespace, counter: kernelCounterName(key) }, d);
     }
   }
 
@@ -387,7 +394,7 @@ export class MetricsExporter {
     const entry = [p.namespace, name, p.peer, p.direction, p.tunnel, String(p.vni)].join('\u0000');
     const now: PeerRaw = { carriers: p.carriers, badOuter: p.badOuter, badInner: p.badInner, badIpv4: p.badIpv4, lost: p.lost };
     const zero: PeerRaw = { carriers: 0, badOuter: 0, badInner: 0, badIpv4: 0, lost: now.lost === null ? null : 0 };
-    const labels = (verdict: string): Labels => ({ interface: ifLabel, namespace: p.namespace, peer, direction, verdict });
+    const labels = (verdict: string): Labels => ({ device: ifLabel, netns: p.namespace, peer, direction, verdict });
     const verdicts = ['ok', 'bad_outer', 'bad_inner', 'bad_ipv4', ...(now.lost !== null ? ['lost'] : [])];
     const e = this.peers.get(entry);
     if (!e) {
