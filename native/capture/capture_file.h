@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "capture/output_file.h"
+
 namespace csumtop {
 
 struct PcapScan;  // capture/record_scan.h
@@ -81,6 +83,9 @@ class CaptureFileReader {
   uint64_t bytes_read() const { return consumed_; }    // offset of the next unread byte
   uint64_t frames_read() const { return frames_; }
   uint64_t blocks_skipped() const { return skipped_blocks_; }  // unknown pcapng blocks
+  // The file being read (device and inode of the open descriptor, so a -w name that is
+  // another spelling or a hard link of it can be refused); false before open().
+  bool identity(FileIdentity* out) const;
 
   // Upper bound on a record's captured length; larger claims are treated as corruption
   // (libpcap uses 256 KiB for pcap and 16 MiB for a pcapng block).
@@ -96,6 +101,8 @@ class CaptureFileReader {
   uint64_t consumed_ = 0;
   uint64_t frames_ = 0;
   uint64_t skipped_blocks_ = 0;
+  FileIdentity identity_;
+  bool has_identity_ = false;
 };
 
 // Writes pcap (one link type, nanosecond timestamps) or pcapng (interfaces with names).
@@ -109,11 +116,12 @@ class CaptureFileWriter {
   CaptureFileWriter& operator=(const CaptureFileWriter&) = delete;
 
   // pcap needs exactly one interface (its link type and snaplen); pcapng takes any number.
-  // The file is created with mode 0600 and O_NOFOLLOW|O_EXCL semantics unless
-  // `overwrite` is set, in which case an existing regular file is truncated (never a
-  // symlink followed).
+  // The file is created by capture/output_file.h's rules: mode 0600, O_EXCL|O_NOFOLLOW;
+  // with `overwrite` an existing regular file we own is replaced by a new one; a file of
+  // another user, a symlink, or one of `inputs` (the files being read) is refused.
   bool open(const std::string& path, FileFormat format,
-            const std::vector<CaptureInterface>& interfaces, bool overwrite);
+            const std::vector<CaptureInterface>& interfaces, bool overwrite,
+            const std::vector<FileIdentity>& inputs = {});
   // pcapng only: defines one more interface (an IDB) for the frames that follow.
   bool add_interface(const CaptureInterface& iface);
   bool write(uint32_t iface, uint64_t ts_ns, const uint8_t* data, uint32_t caplen,
