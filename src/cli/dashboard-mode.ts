@@ -67,7 +67,7 @@ export interface LiveDashboardOptions {
  */
 export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashboardOptions): Promise<number> {
   const specs = extra.specs ?? (await selectedNamespaces(opts, io));
-  if (!specs) return 2;
+  if (typeof specs === 'number') return specs;
   const source: CaptureSource = createSource(opts, specs);
   const failed = await startCapture(source, opts, io);
   if (failed !== null) return failed;

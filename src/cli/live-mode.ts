@@ -80,13 +80,21 @@ export function createSource(opts: Options, specs: NamespaceSpec[]): CaptureSour
 }
 
 /** The namespaces -i/--netns/--pid/--host select; null (after a message) when one cannot be resolved. */
-export async function selectedNamespaces(opts: Options, io: LiveIo): Promise<NamespaceSpec[] | null> {
+/**
+ * The native namespace messages (native/host/netns.cc) carry no errno code: these are the
+ * ones that mean "not allowed" (EACCES/EPERM opening or entering it), exit 3 (issue 17).
+ */
+const NAMESPACE_NOT_PERMITTED = /^need CAP_SYS_ADMIN |\(need root or CAP_SYS_ADMIN\)/;
+
+/** The namespaces to capture in, or the exit status after a message (3: not allowed, 2: no such namespace). */
+export async function selectedNamespaces(opts: Options, io: LiveIo): Promise<NamespaceSpec[] | number> {
   const includeHost = opts.host || (opts.netns.length === 0 && opts.pids.length === 0);
   try {
     return namespaceSpecs(opts.netns, opts.pids, includeHost, { netns: resolveNetns, pid: pidNetns });
   } catch (err) {
-    await io.warn((err as Error).message);
-    return null;
+    const message = (err as Error).message;
+    await io.warn(message);
+    return NAMESPACE_NOT_PERMITTED.test(message) ? EXIT_NO_PRIVILEGE : 2;
   }
 }
 
@@ -103,7 +111,7 @@ export async function startCapture(source: CaptureSource, opts: Options, io: Liv
       // Not allowed is 3 whichever right is missing: CAP_NET_RAW for the sockets, or
       // CAP_SYS_ADMIN to enter a namespace (--netns/--pid; the native message,
       // native/host/netns.cc, carries no errno code).
-      return err.code === 'EPERM' || /^need CAP_SYS_ADMIN /.test(err.message) ? EXIT_NO_PRIVILEGE : 2;
+      return err.code === 'EPERM' || NAMESPACE_NOT_PERMITTED.test(err.message) ? EXIT_NO_PRIVILEGE : 2;
     }
     throw err;
   }
@@ -122,7 +130,7 @@ export async function startCapture(source: CaptureSource, opts: Options, io: Liv
 
 export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promise<number> {
   const specs = await selectedNamespaces(opts, io);
-  if (!specs) return 2;
+  if (typeof specs === 'number') return specs;
   const source = createSource(opts, specs);
   const state = new LiveState();
   // --metrics binds before capture starts: a port in use is a usage error, nothing captured.

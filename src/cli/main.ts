@@ -14,6 +14,7 @@ import { buildReport, fileReportInput } from '../output/report.js';
 import { renderText } from '../output/text-report.js';
 import { write } from '../output/write.js';
 import { parseOptions, UsageError, type Options } from './args.js';
+import { environmentError } from './environment.js';
 import { HELP } from './help.js';
 import { shutdown, signalStatus } from './shutdown.js';
 
@@ -119,6 +120,12 @@ export async function main(argv: string[]): Promise<number> {
   if (opts.version) {
     await write(process.stdout, `csumtop ${version()}\n`);
     return EXIT_OK;
+  }
+  // After --help and --version (which need no addon), before any mode uses the addon.
+  const envError = environmentError();
+  if (envError !== null) {
+    await warn(`${envError}\nTry 'csumtop --help'.`);
+    return EXIT_USAGE;
   }
   if (opts.demo) return (await import('./demo-mode.js')).demoMode(opts, { out: (text) => write(process.stdout, text), warn });
   if (wantsDashboard(opts)) {

@@ -1,0 +1,56 @@
+/**
+ * Issue 17, item 11: exit statuses that lied. A namespace csumtop is not allowed to open
+ * (`--pid 1`, `--netns` as nobody) is "not allowed" (3), not a usage error; an
+ * environment variable csumtop cannot use (CSUMTOP_THREADS, CSUMTOP_CSUM_PATH) is a usage
+ * error (2) naming it, never silently replaced by the default.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+
+import { checksumPaths } from '../../src/native/checksum.js';
+import { BIN } from '../fixtures/harness.js';
+
+const EXAMPLE = path.join(path.dirname(BIN), '..', 'examples', 'incident.pcapng');
+
+function nobody(): { uid: number; gid: number } {
+  const m = /^nobody:[^:]*:(\d+):(\d+):/m.exec(fs.readFileSync('/etc/passwd', 'utf8'));
+  assert.ok(m, 'no user nobody in /etc/passwd');
+  return { uid: Number(m[1]), gid: Number(m[2]) };
+}
+
+test('--pid 1 and --netns of a namespace nobody may not open exit 3 (not allowed), with the reason', () => {
+  assert.equal(process.getuid?.(), 0, 'run as root (like CI): the test runs csumtop as nobody');
+  const { uid, gid } = nobody();
+  for (const args of [['--pid', '1'], ['--netns', '/proc/1/ns/net']]) {
+    const r = spawnSync(BIN, [...args, '--duration', '1', '--json'], { uid, gid, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 3, `${args.join(' ')} as nobody: ${r.stderr}`);
+    assert.match(r.stderr, /permission denied opening network namespace .*\(need root or CAP_SYS_ADMIN\)/);
+  }
+  // Still 2 when the namespace does not exist: that is not a matter of rights.
+  const r = spawnSync(BIN, ['--netns', 'csumtop-no-such-ns', '--duration', '1'], { uid, gid, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /no such network namespace/);
+});
+
+test('an unusable CSUMTOP_THREADS or CSUMTOP_CSUM_PATH is a usage error naming it (exit 2); a usable one is honoured', () => {
+  const unavailable = checksumPaths().find((p) => !p.available)?.name; // neon on x86, avx2 on arm64
+  const bad: Array<[Record<string, string>, RegExp]> = [
+    [{ CSUMTOP_THREADS: 'many' }, /CSUMTOP_THREADS: 'many' is not a whole number between 1 and 4096/],
+    [{ CSUMTOP_THREADS: '0' }, /CSUMTOP_THREADS: '0' is not a whole number/],
+    [{ CSUMTOP_THREADS: '2x' }, /CSUMTOP_THREADS: '2x' is not a whole number/],
+    [{ CSUMTOP_CSUM_PATH: 'fastest' }, /CSUMTOP_CSUM_PATH: 'fastest' is not a checksum engine \(available here: scalar, /],
+  ];
+  if (unavailable !== undefined) bad.push([{ CSUMTOP_CSUM_PATH: unavailable }, new RegExp(`CSUMTOP_CSUM_PATH: '${unavailable}' cannot run on this CPU or build`)]);
+  for (const [env, message] of bad) {
+    const r = spawnSync(BIN, ['-r', EXAMPLE], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 2, `${JSON.stringify(env)}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stdout, '', 'no report from a run that was refused');
+  }
+  const ok = spawnSync(BIN, ['-r', EXAMPLE, '--json'], { env: { ...process.env, CSUMTOP_THREADS: '3', CSUMTOP_CSUM_PATH: 'scalar' }, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(ok.status, 1, ok.stderr);
+  assert.equal((JSON.parse(ok.stdout) as { tool: { checksumPath: string } }).tool.checksumPath, 'scalar');
+});
