@@ -14,7 +14,7 @@ import { LiveSource, namespaceSpecs, type NamespaceSpec } from '../capture/live-
 import { CaptureError, type CaptureSource, type CapturedInterface } from '../capture/source.js';
 import { LiveState } from '../capture/live-state.js';
 import { nativeLayout } from '../native/analyzer.js';
-import type { DecodedRecord } from '../output/records.js';
+import { MAX_LISTED, notListedWarning, type DecodedRecord } from '../output/records.js';
 import { badFrameReport, buildReport, checksumRows, type ToolInfo } from '../output/report.js';
 import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
 import { LineQueue, MAX_QUEUED_OUTPUT } from '../output/line-queue.js';
@@ -32,9 +32,6 @@ export interface LiveIo {
   /** Every interval's correlation snapshot (dashboard, metrics). */
   snapshot?: (s: CorrelationSnapshot) => void;
 }
-
-/** Most bad frames kept for the final report's list (--list); more are counted. */
-const MAX_LISTED = 100_000;
 
 function nowIso(): string {
   return formatTimeNs(BigInt(Date.now()) * 1_000_000n);
@@ -372,7 +369,7 @@ async function capture(
   if (state.totalDrops() > 0) {
     warnings.push(`the kernel dropped ${state.totalDrops()} frames because a capture ring was full: counts are a lower bound (raise --ring-mb)`);
   }
-  if (notListed > 0) warnings.push(`${notListed} bad frames were not listed (more than ${MAX_LISTED})`);
+  if (notListed > 0) warnings.push(notListedWarning(notListed));
   if (output.dropped > 0) warnings.push(`${output.dropped} bad lines were not printed because the reader of standard output fell behind (their frames are counted)`);
   if (state.recordsDropped > 0) warnings.push(`${state.recordsDropped} bad frames were counted but not reported one by one (batch full)`);
   const frames = ids.reduce((s, id) => s + state.countersOf(id)[L.slots.frames], 0);
