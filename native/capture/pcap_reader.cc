@@ -484,6 +484,8 @@ void CaptureFileReader::close() {
   consumed_ = 0;
   frames_ = 0;
   skipped_blocks_ = 0;
+  interfaces_ignored_ = 0;
+  frames_ignored_ = 0;
   has_identity_ = false;
 }
 

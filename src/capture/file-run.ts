@@ -51,6 +51,9 @@ const EVENT_STEP_FRAMES = 1 << 13;
 
 export class InputError extends Error {}
 
+/** Interfaces read per capture file (native/capture/capture_file.h kMaxInterfaces says why). */
+export const MAX_FILE_INTERFACES = 4096;
+
 /** topFlows: only the most frequent flows are wanted (a text report); 0 or absent: all. */
 export function analyzeFile(path: string, options: FileAnalysisOptions & { topFlows?: number }): FileRun {
   const a = startFileAnalysis(path, options);
@@ -161,6 +164,12 @@ function startFileAnalysis(path: string, options: FileAnalysisOptions & { topFlo
       );
     }
     if (notListed > 0) warnings.push(notListedWarning(notListed));
+    if (stats.interfacesIgnored > 0) {
+      warnings.push(
+        `${stats.interfacesIgnored} interfaces past the first ${MAX_FILE_INTERFACES} of the file are unsupported and were not read` +
+          ` (${stats.framesIgnored} frames on them not counted)`,
+      );
+    }
     if (stats.recordsDropped > 0) {
       warnings.push(`${stats.recordsDropped} bad frames were not listed (record buffer full)`);
     }
