@@ -54,3 +54,24 @@ test('an unusable CSUMTOP_THREADS or CSUMTOP_CSUM_PATH is a usage error naming i
   assert.equal(ok.status, 1, ok.stderr);
   assert.equal((JSON.parse(ok.stdout) as { tool: { checksumPath: string } }).tool.checksumPath, 'scalar');
 });
+
+test('--user clears the capability bounding set of the running process (CapBnd 0), as it does every other set', async () => {
+  assert.equal(process.getuid?.(), 0, 'run as root (like CI): --user needs it');
+  const { spawn } = await import('node:child_process');
+  const child = spawn(BIN, ['-i', 'lo', '--duration', '4', '--json', '--user', 'nobody'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  // The drop happens once capture has started: wait for the first interface line.
+  const deadline = Date.now() + 15_000;
+  while (!/"type":"interface"/.test(out) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300));
+  const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.ok(/"type":"interface"/.test(out), `capture did not start: ${err}`);
+  assert.equal(/^Uid:\s*(\d+)/m.exec(status)?.[1], String(nobody().uid), 'running as nobody');
+  assert.equal(/^CapBnd:\s*([0-9a-f]+)/m.exec(status)?.[1], '0000000000000000', status);
+  assert.equal(/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1], '0000000000000000');
+  assert.ok(code === 0 || code === 1, `exit ${code}: ${err}`);
+});
