@@ -144,9 +144,12 @@ class CaptureFileWriter {
   bool is_open() const { return fd_ >= 0; }
 
  private:
-  bool write_all(const uint8_t* p, size_t n);  // loops over EINTR and partial writes
+  // Loops over EINTR and partial writes; on an error (disk full) cuts what it wrote of
+  // this call off again, so the file ends on a record boundary.
+  bool write_all(const uint8_t* p, size_t n);
 
   int fd_ = -1;
+  uint64_t size_ = 0;  // bytes in the file: where the current record starts
   std::string path_;
   uint32_t num_ifaces_ = 0;
   FileFormat format_ = FileFormat::kPcap;

@@ -65,20 +65,29 @@ CaptureFileWriter::CaptureFileWriter() = default;
 CaptureFileWriter::~CaptureFileWriter() { close(); }
 
 bool CaptureFileWriter::write_all(const uint8_t* p, size_t n) {
+  const uint64_t start = size_;
   while (n > 0) {
     ssize_t w = ::write(fd_, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      error_ = "cannot write to " + path_ + ": " + errno_text(e);
-      return false;
-    }
-    if (w == 0) {
-      error_ = "cannot write to " + path_ + ": write returned 0";
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      const int e = w < 0 ? errno : 0;
+      error_ = "cannot write to " + path_ + ": " + (w < 0 ? errno_text(e) : "write returned 0");
+      // Cut the partial record (or header) off again, as live -w does
+      // (bad_frame_file.cc): the file then ends on a record boundary and reads cleanly up
+      // to the last whole record instead of ending in half of one (issue 17).
+      if (size_ != start) {
+        if (::ftruncate(fd_, static_cast<off_t>(start)) == 0 &&
+            ::lseek(fd_, static_cast<off_t>(start), SEEK_SET) >= 0) {
+          size_ = start;
+        } else {
+          error_ += "; the partial record could not be removed: " + errno_text(errno);
+        }
+      }
       return false;
     }
     p += w;
     n -= static_cast<size_t>(w);
+    size_ += static_cast<uint64_t>(w);
   }
   return true;
 }
@@ -166,6 +175,7 @@ bool CaptureFileWriter::open(const std::string& path, FileFormat format,
   if (fd < 0) return false;
 
   fd_ = fd;
+  size_ = 0;
   path_ = path;
   format_ = format;
   num_ifaces_ = static_cast<uint32_t>(interfaces.size());

@@ -10,7 +10,7 @@ import { interfaceLabel, liveCorrelator } from './live-correlation.js';
 import type { ReportDocument } from '../model/report.js';
 import { pidNetns, resolveNetns } from '../host/links.js';
 import { LibpcapSource } from '../capture/libpcap-source.js';
-import { LiveSource, namespaceSpecs, type NamespaceSpec } from '../capture/live-source.js';
+import { LiveSource, namespaceSpecs, ringMemoryCap, type NamespaceSpec } from '../capture/live-source.js';
 import { CaptureError, type CaptureSource, type CapturedInterface } from '../capture/source.js';
 import { LiveState } from '../capture/live-state.js';
 import { nativeLayout } from '../native/analyzer.js';
@@ -58,6 +58,7 @@ export function createSource(opts: Options, specs: NamespaceSpec[]): CaptureSour
           rescanMs: 250,
           resyncMs: 60_000,
           threads: opts.threads,
+          ringMemoryCap: ringMemoryCap() ?? undefined,
           capture: {
             batchMs: opts.batchMs,
             blockSize: 1 << 20,

@@ -75,3 +75,18 @@ test('--user clears the capability bounding set of the running process (CapBnd 0
   assert.equal(/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1], '0000000000000000');
   assert.ok(code === 0 || code === 1, `exit ${code}: ${err}`);
 });
+
+test('ring memory beyond half of this host\'s memory (--ring-mb x --threads x interfaces) is refused before any ring is allocated: exit 2, a clear message', async () => {
+  const { ringMemoryCap } = await import('../../src/capture/live-source.js');
+  const cap = ringMemoryCap();
+  assert.ok(cap !== null && cap > 0, 'MemTotal from /proc/meminfo');
+  // 4 GiB rings on lo, with enough capture threads to pass the cap (at most 64).
+  const threads = Math.floor(cap / 2 ** 32) + 1;
+  assert.ok(threads <= 64, `this host has too much memory for the test (${cap} bytes as the cap)`);
+  const start = Date.now();
+  const r = spawnSync(BIN, ['-i', 'lo', '--ring-mb', '4096', '--threads', String(threads), '--duration', '1', '--json'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`ring memory: 4096 MiB per ring \\(--ring-mb\\)${threads > 1 ? ` x ${threads} threads` : ''} x 1 interfaces = ${4096 * threads} MiB, more than half of this host's memory \\(\\d+ MiB\\): lower --ring-mb or select fewer interfaces with -i`));
+  assert.doesNotMatch(r.stdout, /"type":"interface"/, 'nothing was attached');
+  assert.ok(Date.now() - start < 20_000, `refused in ${Date.now() - start} ms`);
+});

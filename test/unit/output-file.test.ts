@@ -164,3 +164,37 @@ test("the dashboard's `w` never writes into an existing file; another user's is 
   assert.equal(fs.statSync(fresh).mode & 0o7777, 0o600);
   assert.throws(() => writeFramesPcap(fresh, [frame]), /it exists \(not replaced\)/);
 });
+
+test('-r ... -w on a full disk: exit 2, and the file ends on a whole record (the partial one is cut off, as live -w does)', () => {
+  assert.ok(spawnSync('sh', ['-c', 'command -v unshare'], { encoding: 'utf8' }).status === 0, 'unshare (util-linux) is needed to mount a small private tmpfs');
+  // 300 bad frames of 1400 bytes (420 KB) into a 64 KiB tmpfs in a private mount
+  // namespace (unshare -m makes mounts private): it vanishes with the shell.
+  const payload = Buffer.alloc(1400, 0x62);
+  const recs = Array.from({ length: 300 }, (_, i) => {
+    const frame = (csum: number): Uint8Array => encode(eth(ipv4('10.0.0.1', '10.0.0.2', udp(2000 + i, 9999, payload, csum)))).bytes;
+    let data: Uint8Array;
+    try {
+      data = frame(0x1234);
+    } catch {
+      data = frame(0x4321); // 0x1234 is this datagram's correct checksum
+    }
+    return { tsNs: T0 + BigInt(i) * 1000n, data, wirelen: data.length };
+  });
+  const input = path.join(dir, 'big-bad.pcap');
+  fs.writeFileSync(input, pcapFile({ linktype: 1 }, recs));
+  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'csumtop-full-'));
+  const copy = path.join(dir, 'full-out.pcap');
+  const script = `mount -t tmpfs -o size=64k csumtop-test "${mnt}" || exit 99; "$@"; rc=$?; cp "${mnt}/out.pcap" "${copy}"; exit $rc`;
+  try {
+    const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', BIN, '-r', input, '-w', `${mnt}/out.pcap`], { encoding: 'utf8', timeout: 60_000 });
+    assert.notEqual(r.status, 99, `cannot mount a tmpfs: ${r.stderr}`);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /cannot write to .*out\.pcap: No space left on device/);
+  } finally {
+    fs.rmSync(mnt, { recursive: true, force: true });
+  }
+  const back = readCaptureFile(copy);
+  assert.equal(back.end.status, 'eof', `the file ends on a record boundary: ${JSON.stringify(back.end)}`);
+  assert.ok(back.frames.length > 10 && back.frames.length < 300, `${back.frames.length} whole frames`);
+  back.frames.forEach((f, i) => assert.deepEqual(Buffer.from(f.data), Buffer.from(recs[i].data), `frame ${i}`));
+});
