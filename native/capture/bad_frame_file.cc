@@ -1,7 +1,6 @@
 // \summary: BadFrameFile: the crash-safe, rotating pcap output of live capture (see
 // bad_frame_file.h for the format, rotation and crash-safety rules).
 #include "capture/bad_frame_file.h"
-#include "capture/output_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstring>
+
+#include "capture/output_file.h"
 
 namespace csumtop {
 namespace {
