@@ -9,6 +9,8 @@
 
 #include <cstring>
 
+#include "capture/output_file.h"
+
 namespace csumtop {
 namespace {
 
@@ -49,38 +51,12 @@ std::string BadFrameFile::rotated_name(const std::string& base, uint32_t n, uint
 }
 
 bool BadFrameFile::open_file(const std::string& path, std::string* err) {
-  // O_NOFOLLOW: a symlink at the path fails with ELOOP instead of being followed.
-  // O_NONBLOCK: opening a FIFO must not hang (refused below). No O_TRUNC: only a regular
-  // file (checked with fstat on the descriptor, no race with the path) is truncated.
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
-  if (fd < 0) {
-    const int e = errno;
-    *err = e == ELOOP ? "cannot create " + path + ": it is a symbolic link (refusing to follow it)"
-                      : "cannot create " + path + ": " + errno_text(e);
-    return false;
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    *err = "refusing to write to " + path + ": not a regular file";
-    return false;
-  }
-  // A file that existed keeps its mode through O_CREAT: bring it to 0600 as well, it is
-  // about to hold packet payloads.
-  if ((st.st_mode & 07777) != 0600 && ::fchmod(fd, 0600) != 0) {
-    const int e = errno;
-    ::close(fd);
-    *err = "cannot set mode 0600 on " + path + ": " + errno_text(e);
-    return false;
-  }
-  if (st.st_size != 0 && ::ftruncate(fd, 0) != 0) {
-    const int e = errno;
-    ::close(fd);
-    *err = "cannot truncate " + path + ": " + errno_text(e);
-    return false;
-  }
-  const int fl = ::fcntl(fd, F_GETFL);
-  if (fl >= 0) (void)::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  // A new inode, 0600, never through a symlink; an existing regular file of ours is
+  // replaced (tcpdump overwrites too), another user's is refused (output_file.h).
+  OutputFileOptions create;
+  create.replace = true;
+  const int fd = create_output_file(path, create, err);
+  if (fd < 0) return false;
   // pcap draft section 4: magic, version 2.4, two reserved words, SnapLen, LinkType.
   uint8_t h[24];
   const uint32_t magic = kPcapMagicNs, zero = 0, snap = kSnaplen, lt = opts_.linktype;

@@ -38,11 +38,12 @@
 // the oldest file is overwritten. Every file starts with its own header: each is a
 // complete capture on its own.
 //
-// Files are created mode 0600 (bad frames carry payload: DNS names, application data),
-// with O_NOFOLLOW (a symlink planted at the path is refused, never followed); an existing
-// regular file is truncated, as tcpdump does, and set to 0600 too (tcpdump keeps its mode;
-// 0644 would let every local user read the payloads). Files opened by rotation are created with
-// the credentials the process has then: after --user, as that user (like tcpdump -Z).
+// Files are created mode 0600 (bad frames carry payload: DNS names, application data) by
+// capture/output_file.h's rules: always a new inode (O_CREAT|O_EXCL|O_NOFOLLOW), never
+// through a symlink; an existing regular file we own is replaced, as tcpdump overwrites,
+// and one another user owns (planted in /tmp) is refused, never written. Files opened by
+// rotation are created with the credentials the process has then: after --user, as that
+// user (like tcpdump -Z).
 #pragma once
 #include <sys/uio.h>
 

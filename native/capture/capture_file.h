@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "capture/output_file.h"
+
 namespace csumtop {
 
 struct PcapScan;  // capture/record_scan.h
@@ -81,10 +83,23 @@ class CaptureFileReader {
   uint64_t bytes_read() const { return consumed_; }    // offset of the next unread byte
   uint64_t frames_read() const { return frames_; }
   uint64_t blocks_skipped() const { return skipped_blocks_; }  // unknown pcapng blocks
+  // The file being read (device and inode of the open descriptor, so a -w name that is
+  // another spelling or a hard link of it can be refused); false before open().
+  bool identity(FileIdentity* out) const;
 
   // Upper bound on a record's captured length; larger claims are treated as corruption
   // (libpcap uses 256 KiB for pcap and 16 MiB for a pcapng block).
   static constexpr uint32_t kMaxRecord = 16u << 20;
+  // Interfaces per file (all pcapng sections together). Each one costs a row of counters
+  // that every -r step copies to JavaScript and a row in the report; a 20 MB file of a
+  // million empty Interface Description Blocks took 9.4 GB and 200 s (issue 17). 4096
+  // is far beyond a node's captured interfaces (dumpcap on every interface of a busy
+  // Kubernetes node: a few hundred) and keeps that cost under a few hundred MB; IDBs past
+  // it are counted (interfaces_ignored) and their packets skipped and counted
+  // (frames_ignored), with a warning in the report.
+  static constexpr uint32_t kMaxInterfaces = 4096;
+  uint64_t interfaces_ignored() const { return interfaces_ignored_; }
+  uint64_t frames_ignored() const { return frames_ignored_; }
 
  private:
   struct Impl;
@@ -96,6 +111,10 @@ class CaptureFileReader {
   uint64_t consumed_ = 0;
   uint64_t frames_ = 0;
   uint64_t skipped_blocks_ = 0;
+  uint64_t interfaces_ignored_ = 0;
+  uint64_t frames_ignored_ = 0;
+  FileIdentity identity_;
+  bool has_identity_ = false;
 };
 
 // Writes pcap (one link type, nanosecond timestamps) or pcapng (interfaces with names).
@@ -109,11 +128,12 @@ class CaptureFileWriter {
   CaptureFileWriter& operator=(const CaptureFileWriter&) = delete;
 
   // pcap needs exactly one interface (its link type and snaplen); pcapng takes any number.
-  // The file is created with mode 0600 and O_NOFOLLOW|O_EXCL semantics unless
-  // `overwrite` is set, in which case an existing regular file is truncated (never a
-  // symlink followed).
+  // The file is created by capture/output_file.h's rules: mode 0600, O_EXCL|O_NOFOLLOW;
+  // with `overwrite` an existing regular file we own is replaced by a new one; a file of
+  // another user, a symlink, or one of `inputs` (the files being read) is refused.
   bool open(const std::string& path, FileFormat format,
-            const std::vector<CaptureInterface>& interfaces, bool overwrite);
+            const std::vector<CaptureInterface>& interfaces, bool overwrite,
+            const std::vector<FileIdentity>& inputs = {});
   // pcapng only: defines one more interface (an IDB) for the frames that follow.
   bool add_interface(const CaptureInterface& iface);
   bool write(uint32_t iface, uint64_t ts_ns, const uint8_t* data, uint32_t caplen,
@@ -124,9 +144,12 @@ class CaptureFileWriter {
   bool is_open() const { return fd_ >= 0; }
 
  private:
-  bool write_all(const uint8_t* p, size_t n);  // loops over EINTR and partial writes
+  // Loops over EINTR and partial writes; on an error (disk full) cuts what it wrote of
+  // this call off again, so the file ends on a record boundary.
+  bool write_all(const uint8_t* p, size_t n);
 
   int fd_ = -1;
+  uint64_t size_ = 0;  // bytes in the file: where the current record starts
   std::string path_;
   uint32_t num_ifaces_ = 0;
   FileFormat format_ = FileFormat::kPcap;

@@ -355,6 +355,11 @@ bool CaptureFileReader::open(const std::string& path) {
 
 bool CaptureFileReader::open_fd(int fd, const std::string& display_name) {
   close();
+  struct stat id_st;
+  if (::fstat(fd, &id_st) == 0) {
+    identity_ = FileIdentity{id_st.st_dev, id_st.st_ino};
+    has_identity_ = true;
+  }
   try {
     impl_->fd = fd;
     impl_->name = display_name;
@@ -479,6 +484,15 @@ void CaptureFileReader::close() {
   consumed_ = 0;
   frames_ = 0;
   skipped_blocks_ = 0;
+  interfaces_ignored_ = 0;
+  frames_ignored_ = 0;
+  has_identity_ = false;
+}
+
+bool CaptureFileReader::identity(FileIdentity* out) const {
+  if (!has_identity_) return false;
+  *out = identity_;
+  return true;
 }
 
 }  // namespace csumtop

@@ -4,7 +4,8 @@
 // in host byte order with the nanosecond magic 0xA1B23C4D. pcapng:
 // draft-ietf-opsawg-pcapng-02 sections 4.1 (SHB), 4.2 (IDB with if_name,
 // if_description, if_tsresol = 9) and 4.3 (EPB), host byte order. The file is created
-// 0600 without following a symlink; each record (header, data, padding) is assembled in
+// by output_file.h's rules (a new inode, 0600, never through a symlink, never over another
+// user's file or an input); each record (header, data, padding) is assembled in
 // a reused buffer and handed to the kernel in one write(2), so a reader of a file cut
 // off by a crash sees whole records or a truncated last one, never interleaved halves.
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "capture/capture_file.h"
+#include "capture/output_file.h"
 
 namespace csumtop {
 namespace {
@@ -63,20 +65,29 @@ CaptureFileWriter::CaptureFileWriter() = default;
 CaptureFileWriter::~CaptureFileWriter() { close(); }
 
 bool CaptureFileWriter::write_all(const uint8_t* p, size_t n) {
+  const uint64_t start = size_;
   while (n > 0) {
     ssize_t w = ::write(fd_, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      error_ = "cannot write to " + path_ + ": " + errno_text(e);
-      return false;
-    }
-    if (w == 0) {
-      error_ = "cannot write to " + path_ + ": write returned 0";
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      const int e = w < 0 ? errno : 0;
+      error_ = "cannot write to " + path_ + ": " + (w < 0 ? errno_text(e) : "write returned 0");
+      // Cut the partial record (or header) off again, as live -w does
+      // (bad_frame_file.cc): the file then ends on a record boundary and reads cleanly up
+      // to the last whole record instead of ending in half of one (issue 17).
+      if (size_ != start) {
+        if (::ftruncate(fd_, static_cast<off_t>(start)) == 0 &&
+            ::lseek(fd_, static_cast<off_t>(start), SEEK_SET) >= 0) {
+          size_ = start;
+        } else {
+          error_ += "; the partial record could not be removed: " + errno_text(errno);
+        }
+      }
       return false;
     }
     p += w;
     n -= static_cast<size_t>(w);
+    size_ += static_cast<uint64_t>(w);
   }
   return true;
 }
@@ -131,7 +142,8 @@ bool CaptureFileWriter::add_interface(const CaptureInterface& iface) {
 }
 
 bool CaptureFileWriter::open(const std::string& path, FileFormat format,
-                             const std::vector<CaptureInterface>& interfaces, bool overwrite) {
+                             const std::vector<CaptureInterface>& interfaces, bool overwrite,
+                             const std::vector<FileIdentity>& inputs) {
   if (fd_ >= 0) {
     error_ = "the writer is already open on " + path_;
     return false;
@@ -154,52 +166,16 @@ bool CaptureFileWriter::open(const std::string& path, FileFormat format,
     }
   }
 
-  // O_NOFOLLOW: a symlink planted at `path` is refused (ELOOP), never followed.
-  // O_EXCL: never reuse an existing file unless asked to. O_NONBLOCK: opening a FIFO
-  // must not hang; the fstat check below refuses it anyway.
-  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
-  if (!overwrite) flags |= O_EXCL;
-  int fd = ::open(path.c_str(), flags, 0600);
-  if (fd < 0) {
-    int e = errno;
-    if (e == ELOOP) {
-      error_ = "cannot create " + path + ": it is a symbolic link (refusing to follow it)";
-    } else {
-      error_ = "cannot create " + path + ": " + errno_text(e);
-    }
-    return false;
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int e = errno;
-    ::close(fd);
-    error_ = "cannot stat " + path + ": " + errno_text(e);
-    return false;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    error_ = "refusing to write to " + path + ": not a regular file";
-    return false;
-  }
-  // A replaced file keeps its old mode through O_CREAT: bring it to 0600 like a new one,
-  // since it is about to hold captured frames (as bad_frame_file.cc does for live -w).
-  if ((st.st_mode & 07777) != 0600 && ::fchmod(fd, 0600) != 0) {
-    int e = errno;
-    ::close(fd);
-    error_ = "cannot set mode 0600 on " + path + ": " + errno_text(e);
-    return false;
-  }
-  // Truncate only once fstat has shown a regular file (rather than O_TRUNC at open).
-  if (overwrite && st.st_size != 0 && ::ftruncate(fd, 0) != 0) {
-    int e = errno;
-    ::close(fd);
-    error_ = "cannot truncate " + path + ": " + errno_text(e);
-    return false;
-  }
-  int fl = ::fcntl(fd, F_GETFL);
-  if (fl >= 0) (void)::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  // A new inode, 0600, never through a symlink, never over another user's file or the
+  // input being read; `overwrite` replaces a regular file of ours (output_file.h).
+  OutputFileOptions create;
+  create.replace = overwrite;
+  create.inputs = inputs;
+  int fd = create_output_file(path, create, &error_);
+  if (fd < 0) return false;
 
   fd_ = fd;
+  size_ = 0;
   path_ = path;
   format_ = format;
   num_ifaces_ = static_cast<uint32_t>(interfaces.size());

@@ -183,6 +183,7 @@ ReadStatus CaptureFileReader::Impl::read_shb(uint64_t offset, bool at_open) {
   // Section 3.4: interfaces belong to their section; the next section starts afresh.
   ++sections;
   section_ifaces.clear();
+  section_ignored = 0;
   consume(len);
   return ReadStatus::kFrame;
 }
@@ -194,6 +195,14 @@ ReadStatus CaptureFileReader::Impl::read_idb(uint64_t offset, const uint8_t* bod
     return fail(strfmt("corrupt pcapng block at byte offset %llu: interface description block "
                        "body of %u bytes is shorter than its 8 fixed bytes",
                        ull(offset), body_len));
+  }
+  if (owner->interfaces_.size() >= kMaxInterfaces) {
+    // Past the cap (capture_file.h kMaxInterfaces): counted, never stored. Interface IDs
+    // are assigned in IDB order within a section (section 4.2), so the ignored ones are
+    // the section's last IDs and a packet block names one by its ID alone.
+    ++owner->interfaces_ignored_;
+    ++section_ignored;
+    return ReadStatus::kFrame;
   }
   CaptureInterface iface;
   iface.linktype = capfile::load16(body, swap);
@@ -318,6 +327,13 @@ ReadStatus CaptureFileReader::Impl::next_pcapng(CapturedFrame* out) {
         ts = (uint64_t{capfile::load32(body + 4, swap)} << 32) | capfile::load32(body + 8, swap);
         caplen = capfile::load32(body + 12, swap);
         wirelen = capfile::load32(body + 16, swap);
+        if (ifid >= section_ifaces.size() && ifid - section_ifaces.size() < section_ignored) {
+          // A packet of an interface past the cap: numbered (as tshark does), not read.
+          ++owner->frames_;
+          ++owner->frames_ignored_;
+          consume(len);
+          continue;
+        }
         if (ifid >= section_ifaces.size()) {
           return fail(strfmt("corrupt pcapng block at byte offset %llu: %s refers to interface "
                              "%u, but this section defines %zu interface(s)",

@@ -120,6 +120,7 @@ struct CaptureFileReader::Impl {
   // pcapng
   uint32_t sections = 0;  // section header blocks seen
   std::vector<capfile::SectionInterface> section_ifaces;
+  uint32_t section_ignored = 0;  // IDBs of this section past kMaxInterfaces
 
   size_t avail() const { return end - pos; }
   const uint8_t* cur() const { return base + pos; }

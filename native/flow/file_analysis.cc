@@ -38,6 +38,18 @@ bool FileAnalysis::open(const std::string& path) {
     error_ = reader_.error();
     return false;
   }
+  // -w must not destroy the input nor write into another user's file (issue 17): refused
+  // here, before a frame is read or a byte written, and again by the writer on the path
+  // it creates (capture/output_file.h).
+  FileIdentity input;
+  if (reader_.identity(&input)) inputs_.push_back(input);
+  OutputFileOptions out;
+  out.replace = opts_.overwrite;
+  out.inputs = inputs_;
+  if (!opts_.write_path.empty() && !check_output_path(opts_.write_path, out, &error_)) {
+    reader_.close();
+    return false;
+  }
   return true;
 }
 
@@ -256,7 +268,7 @@ bool FileAnalysis::open_writer(size_t n_ifaces) {
   } else {
     out = ifaces;
   }
-  if (!writer_.open(opts_.write_path, reader_.format(), out, opts_.overwrite)) {
+  if (!writer_.open(opts_.write_path, reader_.format(), out, opts_.overwrite, inputs_)) {
     error_ = writer_.error();
     return false;
   }

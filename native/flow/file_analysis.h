@@ -66,6 +66,7 @@ class FileAnalysis {
   CaptureFileReader reader_;
   Analyzer analyzer_;
   CaptureFileWriter writer_;
+  std::vector<FileIdentity> inputs_;  // the file being read: never the -w file
   size_t writer_ifaces_ = 0;
   bool write_failed_ = false;
   std::string error_, warning_;

@@ -347,6 +347,8 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     o.Set("format", fa_->reader().format() == FileFormat::kPcap ? "pcap" : "pcapng");
     o.Set("bytesRead", static_cast<double>(fa_->reader().bytes_read()));
     o.Set("blocksSkipped", static_cast<double>(fa_->reader().blocks_skipped()));
+    o.Set("interfacesIgnored", static_cast<double>(fa_->reader().interfaces_ignored()));
+    o.Set("framesIgnored", static_cast<double>(fa_->reader().frames_ignored()));
     o.Set("flowsEvicted", static_cast<double>(fa_->analyzer().flows().evicted()));
     o.Set("flows", static_cast<double>(fa_->analyzer().flows().size()));
     o.Set("recordsDropped", static_cast<double>(fa_->analyzer().records_dropped()));

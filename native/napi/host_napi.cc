@@ -1,10 +1,13 @@
 // \summary: N-API surface of the host module (links, network namespaces and the
 // per-namespace /proc/net counter files): argument checks and conversions only; the
 // work is in native/host.
+#include <errno.h>
 #include <net/if.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -144,6 +147,25 @@ Napi::Value NetnsIdentity(const Napi::CallbackInfo& info) {
   const std::string err = host::netns_identity(path, label, &id);
   if (!err.empty()) throw Napi::Error::New(info.Env(), err);
   return Napi::String::New(info.Env(), host::format_identity(id));
+}
+
+// dropBoundingSet() -> number of capabilities dropped. Clears the calling thread's
+// capability bounding set (prctl(2) PR_CAPBSET_DROP, needs CAP_SETPCAP: call it before
+// setuid). The bounding set only matters at execve(2), where it limits what a setuid or
+// file-capability program could regain; it is per thread and inherited by threads and
+// children created afterwards. Called on the JavaScript thread, from which libuv starts
+// every child process (issue 17: --user left it full although the README said otherwise).
+Napi::Value DropBoundingSet(const Napi::CallbackInfo& info) {
+  int dropped = 0;
+  for (int cap = 0; cap < 64; cap++) {
+    if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0) break;  // EINVAL: past CAP_LAST_CAP
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+      throw Napi::Error::New(info.Env(), std::string("cannot clear the capability bounding set: ") +
+                                             std::strerror(errno));
+    }
+    dropped++;
+  }
+  return Napi::Number::New(info.Env(), dropped);
 }
 
 // parseLinkDump(bytes: Uint8Array) -> {links, done, interrupted, error}: the rtnetlink
@@ -299,6 +321,7 @@ void RegisterHost(Napi::Env env, Napi::Object exports) {
   exports.Set("readNetFile", Napi::Function::New(env, ReadNetFile, "readNetFile"));
   exports.Set("parseLinkEvents", Napi::Function::New(env, ParseLinkEvents, "parseLinkEvents"));
   exports.Set("LinkWatch", LinkWatchWrap::Define(env));
+  exports.Set("dropBoundingSet", Napi::Function::New(env, DropBoundingSet, "dropBoundingSet"));
   exports.Set("threadCpuNs", Napi::Function::New(env, ThreadCpuNs, "threadCpuNs"));
 }
 

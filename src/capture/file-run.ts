@@ -16,7 +16,7 @@ import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
 import { roleFromName } from '../host/links.js';
 import type { CorrelationSnapshot } from '../model/correlation.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
-import { decodeRecords, type DecodedRecord } from '../output/records.js';
+import { decodeRecords, MAX_LISTED, notListedWarning, type DecodedRecord } from '../output/records.js';
 import { interfaceNames } from '../output/report.js';
 
 export interface FileRun {
@@ -50,6 +50,9 @@ const STEP_FRAMES = 1 << 16;
 const EVENT_STEP_FRAMES = 1 << 13;
 
 export class InputError extends Error {}
+
+/** Interfaces read per capture file (native/capture/capture_file.h kMaxInterfaces says why). */
+export const MAX_FILE_INTERFACES = 4096;
 
 /** topFlows: only the most frequent flows are wanted (a text report); 0 or absent: all. */
 export function analyzeFile(path: string, options: FileAnalysisOptions & { topFlows?: number }): FileRun {
@@ -94,7 +97,15 @@ function startFileAnalysis(
     throw new InputError(`${path}: ${(err as Error).message}`);
   }
   const layout = nativeLayout();
+  // --list: at most MAX_LISTED frames are kept, as live; the rest are counted.
   const badFrames: DecodedRecord[] | null = options.listBad ? [] : null;
+  let notListed = 0;
+  const list = (recs: DecodedRecord[]): void => {
+    if (!badFrames) return;
+    const room = Math.max(0, MAX_LISTED - badFrames.length);
+    for (let k = 0; k < recs.length && k < room; k++) badFrames.push(recs[k]);
+    notListed += Math.max(0, recs.length - room);
+  };
   let cutShort: string | null = null;
   let error: string | null = null;
   // Correlation over capture time: roles come from pcapng interface names (a file carries
@@ -118,7 +129,7 @@ function startFileAnalysis(
     if (correlator) {
       const d = fa.takeDrain();
       const recs = recordsOf(d);
-      if (badFrames) for (const rec of recs) badFrames.push(rec);
+      list(recs);
       counters = fa.counters();
       correlator.add(eventsOf(d), recs);
       // Rules are evaluated once per second of capture time, as live capture does at 1 Hz
@@ -128,7 +139,13 @@ function startFileAnalysis(
         lastTickSecond = second;
         correlator.tick(correlator.newestNs);
       }
-    } else if (badFrames) for (const rec of decodeRecords(fa.takeRecords(), layout.record)) badFrames.push(rec);
+    } else if (badFrames) {
+      // Past the cap the records are still taken (the native buffer is drained each step)
+      // but only counted, not decoded.
+      const packed = fa.takeRecords();
+      if (badFrames.length < MAX_LISTED) list(decodeRecords(packed, layout.record));
+      else notListed += Math.floor(packed.length / layout.record.size);
+    }
     if (r.status === 'more') return true;
     if (r.status === 'truncated') cutShort = r.message;
     if (r.status === 'error') error = r.message;
@@ -149,6 +166,13 @@ function startFileAnalysis(
     if (stats.flowsEvicted > 0) {
       warnings.push(
         `the bad-flow table was full: ${stats.flowsEvicted} flows were not kept (their frames are counted); raise --max-flows`,
+      );
+    }
+    if (notListed > 0) warnings.push(notListedWarning(notListed));
+    if (stats.interfacesIgnored > 0) {
+      warnings.push(
+        `${stats.interfacesIgnored} interfaces past the first ${MAX_FILE_INTERFACES} of the file are unsupported and were not read` +
+          ` (${stats.framesIgnored} frames on them not counted)`,
       );
     }
     if (stats.recordsDropped > 0) {

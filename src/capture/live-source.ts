@@ -7,6 +7,8 @@
  * Interface ids are allocated here, once per (namespace, ifindex, name) and never
  * reused, so the totals of a vanished interface stay attributable to it.
  */
+import * as fs from 'node:fs';
+
 import { ReplaySubject, Subject, type Observable } from 'rxjs';
 
 import type { UncapturedLink } from '../diagnose/input.js';
@@ -61,6 +63,24 @@ export interface LiveSourceOptions {
   threads?: number;
   /** -w: bad frames (and --context frames) to a pcap file, written by the capture threads. */
   write?: LiveWriteOptions;
+  /** Most ring memory of all interfaces together, in bytes (ringMemoryCap()); absent: no cap. */
+  ringMemoryCap?: number;
+}
+
+/**
+ * The ring memory all interfaces together may take: half of this host's memory. Ring
+ * pages are allocated by the kernel for the socket's life and cannot be swapped or
+ * reclaimed (net/packet/af_packet.c alloc_pg_vec), so more would be taken from every other
+ * process on the node; `--ring-mb 4096` on 3 interfaces took 12.6 GB and 30 s to stop
+ * (issue 17). Null when /proc/meminfo cannot be read.
+ */
+export function ringMemoryCap(meminfo = '/proc/meminfo'): number | null {
+  try {
+    const kb = /^MemTotal:\s+(\d+) kB/m.exec(fs.readFileSync(meminfo, 'utf8'))?.[1];
+    return kb === undefined ? null : Math.floor((Number(kb) * 1024) / 2);
+  } catch {
+    return null;
+  }
 }
 
 export interface LiveWriteOptions {
@@ -424,6 +444,35 @@ export class LiveSource implements CaptureSource {
    * namespace's links changed (or a failed attach is due for a retry): with 1000 idle
    * interfaces a rescan is a non-blocking read per namespace.
    */
+  /**
+   * Keeps the rings of all attached interfaces within opts.ringMemoryCap: drops from
+   * `todo` the interfaces past it and says so (at start-up nothing is attached then).
+   */
+  private overRingCap(todo: Array<{ link: Link }>, initial: boolean): CaptureError | null {
+    const cap = this.opts.ringMemoryCap;
+    if (cap === undefined || todo.length === 0) return null;
+    const threads = Math.max(1, this.opts.threads ?? 1);
+    // The addon's defaults (native/napi/live_napi.cc): 1 MiB blocks, 8 of them.
+    const ringBytes = (this.opts.capture.blockSize ?? 1 << 20) * (this.opts.capture.blockCount ?? 8);
+    const perInterface = ringBytes * threads;
+    const attached = this.interfaces().filter((i) => i.attached).length;
+    const room = Math.max(0, Math.floor(cap / perInterface) - attached);
+    if (todo.length <= room) return null;
+    const total = attached + todo.length;
+    const mib = (b: number): string => `${Math.round(b / 2 ** 20)} MiB`;
+    const rings = `${mib(ringBytes)} per ring (--ring-mb)` +
+      `${threads > 1 ? ` x ${threads} threads` : ''} x ${total} interfaces = ${mib(perInterface * total)}` +
+      `, more than half of this host's memory (${mib(cap)})`;
+    if (initial) {
+      return new CaptureError(`ring memory: ${rings}: lower --ring-mb or select fewer interfaces with -i`, 'ERINGCAP');
+    }
+    const left = todo.splice(room);
+    return new CaptureError(
+      `ring memory: ${left.length} new interfaces not attached (${left.slice(0, 5).map((t) => t.link.name).join(', ')}${left.length > 5 ? ', ...' : ''}): ${rings}`,
+      'ERINGCAP',
+    );
+  }
+
   private scan(initial: boolean): CaptureError[] {
     const errors: CaptureError[] = [];
     const seen = new Set<string>();
@@ -479,6 +528,14 @@ export class LiveSource implements CaptureSource {
           continue;
         }
         todo.push({ iface: capturedInterfaceOf(link, this.nextId++, ns.label), link, netns: ns.path ?? undefined, key });
+      }
+    }
+    const overCap = this.overRingCap(todo, initial);
+    if (overCap !== null) {
+      if (initial) return [overCap]; // nothing attached: start() exits 2 with it
+      if (!this.reported.has(overCap.message)) {
+        this.reported.add(overCap.message);
+        errors.push(overCap);
       }
     }
     // Every new interface of every namespace at once: the rings open in parallel.

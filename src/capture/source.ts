@@ -78,7 +78,7 @@ export interface CaptureSource {
 export class CaptureError extends Error {
   constructor(
     message: string,
-    readonly code: 'EPERM' | 'ENOIFACE' | 'ECAPTURE' | 'EFILTER' | 'EBACKEND' | 'EWRITE',
+    readonly code: 'EPERM' | 'ENOIFACE' | 'ECAPTURE' | 'EFILTER' | 'EBACKEND' | 'EWRITE' | 'ERINGCAP',
   ) {
     super(message);
   }

@@ -90,7 +90,7 @@ export interface LiveDashboardOptions {
  */
 export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashboardOptions): Promise<number> {
   const specs = extra.specs ?? (await selectedNamespaces(opts, io));
-  if (!specs) return 2;
+  if (typeof specs === 'number') return specs;
   const filter = await compiledFilter(opts, io);
   if (typeof filter === 'number') return filter;
   const source: CaptureSource = createSource(opts, specs, filter);

@@ -10,11 +10,11 @@ import { interfaceLabel, liveCorrelator } from './live-correlation.js';
 import type { ReportDocument } from '../model/report.js';
 import { pidNetns, resolveNetns } from '../host/links.js';
 import { LibpcapSource } from '../capture/libpcap-source.js';
-import { LiveSource, namespaceSpecs, type NamespaceSpec } from '../capture/live-source.js';
+import { LiveSource, namespaceSpecs, ringMemoryCap, type NamespaceSpec } from '../capture/live-source.js';
 import { CaptureError, type CaptureSource, type CapturedInterface } from '../capture/source.js';
 import { LiveState } from '../capture/live-state.js';
 import { nativeLayout } from '../native/analyzer.js';
-import type { DecodedRecord } from '../output/records.js';
+import { MAX_LISTED, notListedWarning, type DecodedRecord } from '../output/records.js';
 import { badFrameReport, buildReport, checksumRows, type ToolInfo } from '../output/report.js';
 import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
 import { LineQueue, MAX_QUEUED_OUTPUT } from '../output/line-queue.js';
@@ -35,9 +35,6 @@ export interface LiveIo {
   /** Every interval's correlation snapshot (dashboard, metrics). */
   snapshot?: (s: CorrelationSnapshot) => void;
 }
-
-/** Most bad frames kept for the final report's list (--list); more are counted. */
-const MAX_LISTED = 100_000;
 
 function nowIso(): string {
   return formatTimeNs(BigInt(Date.now()) * 1_000_000n);
@@ -93,6 +90,7 @@ export function createSource(opts: Options, specs: NamespaceSpec[], filter: Filt
           rescanMs: 250,
           resyncMs: 60_000,
           threads: opts.threads,
+          ringMemoryCap: ringMemoryCap() ?? undefined,
           capture: {
             batchMs: opts.batchMs,
             blockSize: 1 << 20,
@@ -112,13 +110,21 @@ export function createSource(opts: Options, specs: NamespaceSpec[], filter: Filt
 }
 
 /** The namespaces -i/--netns/--pid/--host select; null (after a message) when one cannot be resolved. */
-export async function selectedNamespaces(opts: Options, io: LiveIo): Promise<NamespaceSpec[] | null> {
+/**
+ * The native namespace messages (native/host/netns.cc) carry no errno code: these are the
+ * ones that mean "not allowed" (EACCES/EPERM opening or entering it), exit 3 (issue 17).
+ */
+const NAMESPACE_NOT_PERMITTED = /^need CAP_SYS_ADMIN |\(need root or CAP_SYS_ADMIN\)/;
+
+/** The namespaces to capture in, or the exit status after a message (3: not allowed, 2: no such namespace). */
+export async function selectedNamespaces(opts: Options, io: LiveIo): Promise<NamespaceSpec[] | number> {
   const includeHost = opts.host || (opts.netns.length === 0 && opts.pids.length === 0);
   try {
     return namespaceSpecs(opts.netns, opts.pids, includeHost, { netns: resolveNetns, pid: pidNetns });
   } catch (err) {
-    await io.warn((err as Error).message);
-    return null;
+    const message = (err as Error).message;
+    await io.warn(message);
+    return NAMESPACE_NOT_PERMITTED.test(message) ? EXIT_NO_PRIVILEGE : 2;
   }
 }
 
@@ -135,7 +141,7 @@ export async function startCapture(source: CaptureSource, opts: Options, io: Liv
       // Not allowed is 3 whichever right is missing: CAP_NET_RAW for the sockets, or
       // CAP_SYS_ADMIN to enter a namespace (--netns/--pid; the native message,
       // native/host/netns.cc, carries no errno code).
-      return err.code === 'EPERM' || /^need CAP_SYS_ADMIN /.test(err.message) ? EXIT_NO_PRIVILEGE : 2;
+      return err.code === 'EPERM' || NAMESPACE_NOT_PERMITTED.test(err.message) ? EXIT_NO_PRIVILEGE : 2;
     }
     throw err;
   }
@@ -154,7 +160,7 @@ export async function startCapture(source: CaptureSource, opts: Options, io: Liv
 
 export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promise<number> {
   const specs = await selectedNamespaces(opts, io);
-  if (!specs) return 2;
+  if (typeof specs === 'number') return specs;
   const filter = await compiledFilter(opts, io);
   if (typeof filter === 'number') return filter;
   const source = createSource(opts, specs, filter);
@@ -400,7 +406,7 @@ async function capture(
   if (state.totalDrops() > 0) {
     warnings.push(`the kernel dropped ${state.totalDrops()} frames because a capture ring was full: counts are a lower bound (raise --ring-mb)`);
   }
-  if (notListed > 0) warnings.push(`${notListed} bad frames were not listed (more than ${MAX_LISTED})`);
+  if (notListed > 0) warnings.push(notListedWarning(notListed));
   if (output.dropped > 0) warnings.push(`${output.dropped} bad lines were not printed because the reader of standard output fell behind (their frames are counted)`);
   if (state.recordsDropped > 0) warnings.push(`${state.recordsDropped} bad frames were counted but not reported one by one (batch full)`);
   const frames = ids.reduce((s, id) => s + state.countersOf(id)[L.slots.frames], 0);

@@ -16,6 +16,7 @@ import { printable, printableLines } from '../output/printable.js';
 import { renderText } from '../output/text-report.js';
 import { write } from '../output/write.js';
 import { parseOptions, UsageError, type Options } from './args.js';
+import { environmentError } from './environment.js';
 import { HELP } from './help.js';
 import { Progress } from './progress.js';
 import { shutdown, signalStatus } from './shutdown.js';
@@ -145,6 +146,12 @@ export async function main(argv: string[]): Promise<number> {
     // needs: the checksum engine chosen at run time, the kernel, Node.
     await write(process.stdout, `csumtop ${version()}\nchecksum engine: ${activeChecksumPath()}\nkernel: ${os.release()}\nnode: ${process.version}\n`);
     return EXIT_OK;
+  }
+  // After --help and --version (which need no addon), before any mode uses the addon.
+  const envError = environmentError();
+  if (envError !== null) {
+    await warn(`${envError}\nTry 'csumtop --help'.`);
+    return EXIT_USAGE;
   }
   if (opts.demo) return (await import('./demo-mode.js')).demoMode(opts, { out: (text) => write(process.stdout, text), warn });
   if (wantsDashboard(opts)) {

@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 
+import { dropBoundingSet } from '../native/host.js';
+
 export class PrivilegeError extends Error {
   /** True when the user asked for something csumtop has not the rights to do (exit 3), not a mistake (exit 2). */
   constructor(message: string, readonly notPermitted = false) {
@@ -33,6 +35,8 @@ export function dropTo(name: string): PasswdEntry {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
     throw new PrivilegeError('--user needs csumtop to start as root (it switches user with setuid/setgid)', true);
   }
+  // While still root (CAP_SETPCAP): nothing started later can regain a capability.
+  dropBoundingSet();
   (process as unknown as { initgroups(user: string, group: number): void }).initgroups(u.name, u.gid);
   process.setgid!(u.gid);
   process.setuid!(u.uid);

@@ -184,6 +184,10 @@ export interface FileStats {
   format: 'pcap' | 'pcapng';
   bytesRead: number;
   blocksSkipped: number;
+  /** pcapng interfaces past the per-file cap (native/capture/capture_file.h kMaxInterfaces), not read. */
+  interfacesIgnored: number;
+  /** Packets of those interfaces, skipped. */
+  framesIgnored: number;
   flowsEvicted: number;
   /** Flows in the bad-flow table. */
   flows: number;

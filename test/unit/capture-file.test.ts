@@ -987,18 +987,18 @@ describe('CaptureFileWriter', () => {
     const target = tmpFile('target.txt', 'precious');
     const link = path.join(tmp, 'link.pcap');
     fs.symlinkSync(target, link);
-    assert.throws(() => new CaptureFileWriter(link, 'pcap', [{ linktype: 1 }]), /File exists/);
+    assert.throws(() => new CaptureFileWriter(link, 'pcap', [{ linktype: 1 }]), /symbolic link \(refusing to follow it\)/);
     assert.throws(() => new CaptureFileWriter(link, 'pcap', [{ linktype: 1 }], true), /symbolic link/);
     assert.equal(fs.readFileSync(target, 'utf8'), 'precious');
     const dangling = path.join(tmp, 'dangling.pcap');
     const nowhere = path.join(tmp, 'nowhere.pcap');
     fs.symlinkSync(nowhere, dangling);
-    assert.throws(() => new CaptureFileWriter(dangling, 'pcap', [{ linktype: 1 }]), /File exists/);
+    assert.throws(() => new CaptureFileWriter(dangling, 'pcap', [{ linktype: 1 }]), /symbolic link \(refusing to follow it\)/);
     assert.throws(() => new CaptureFileWriter(dangling, 'pcap', [{ linktype: 1 }], true), /symbolic link/);
     assert.equal(fs.existsSync(nowhere), false);
 
     const existing = tmpFile('existing.pcap', 'x'.repeat(10000));
-    assert.throws(() => new CaptureFileWriter(existing, 'pcap', [{ linktype: 1 }]), /^Error: cannot create .*: File exists$/);
+    assert.throws(() => new CaptureFileWriter(existing, 'pcap', [{ linktype: 1 }]), /^Error: cannot create .*: it exists \(not replaced\)$/);
     assert.equal(fs.statSync(existing).size, 10000);
     const w = new CaptureFileWriter(existing, 'pcap', [{ linktype: 1 }], true);
     w.write(0, 1n, Buffer.alloc(60));
