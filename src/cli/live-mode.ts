@@ -348,6 +348,12 @@ async function capture(
   clearInterval(tick);
   metrics?.stopped('capture stopped: csumtop is exiting');
   await source.stop();
+  // Nobody can read a report (the pipe's reader left, the disk is full): the rings are
+  // closed and the -w file complete; end now (shutdown.outputLost says why, status 2).
+  if (shutdown.lost !== null) {
+    source.complete();
+    return 2;
+  }
   announce();
   const finalSnap = correlator.tick(Date.now() * 1e6, true);
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;

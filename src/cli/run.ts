@@ -3,13 +3,14 @@
  */
 import { releaseDeadTerminalAtExit } from '../ui/dead-terminal.js';
 import { main } from './main.js';
-import { shutdown } from './shutdown.js';
+import { EXIT_OUTPUT_LOST, shutdown } from './shutdown.js';
 
 main(process.argv.slice(2)).then(
   (code) => {
     shutdown.finished();
     releaseDeadTerminalAtExit();
-    process.exitCode = code;
+    // Output that could not be written is a write error whatever was found (README: 2).
+    process.exitCode = shutdown.lost !== null ? EXIT_OUTPUT_LOST : code;
   },
   (err: unknown) => {
     process.stderr.write(`csumtop: internal error: ${err instanceof Error && err.stack ? err.stack : String(err)}\n`);

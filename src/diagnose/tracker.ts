@@ -21,8 +21,13 @@ export class FindingTracker {
 
   constructor(private readonly holdNs = 10e9) {}
 
-  /** Active findings now (live), most severe first. */
-  evaluate(input: DiagnosisInput): Finding[] {
+  /**
+   * Active findings now (live), most severe first. `lossNs`: when csumtop last dropped
+   * something on the way to the rules (ring, events, records; 0: never). A finding is
+   * held until its evidence has not grown for holdNs while nothing was dropped: evidence
+   * that stops arriving through a path that drops is not evidence of a fix (issue 13 s.3).
+   */
+  evaluate(input: DiagnosisInput, lossNs = 0): Finding[] {
     for (const rule of RULES) {
       for (const c of rule(input)) {
         const s = this.seen.get(c.key);
@@ -34,7 +39,7 @@ export class FindingTracker {
         }
       }
     }
-    return this.list((s) => input.nowNs - s.grewNs <= this.holdNs);
+    return this.list((s) => input.nowNs - Math.max(s.grewNs, lossNs) <= this.holdNs);
   }
 
   /** Every finding that held at some point (reports). */

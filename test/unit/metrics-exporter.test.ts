@@ -288,6 +288,7 @@ function snapshot(peers: PeerCarriers[], findings: Finding[] = []): CorrelationS
     badFlows: [],
     flowsEvicted: 0,
     eventsDropped: 0,
+    blind: { ringDrops: 0, eventsDropped: 0, recordsDropped: 0 },
     overlayUnattributed: 0,
     dns: { queries: 0, answered: 0, unanswered: 0, retries: 0, latencyP50Ms: null, latencyMaxMs: null, unansweredList: [], attributed: 0 },
     syn: { connections: 0, answered: 0, unanswered: 0, retransmitted: 0, delayedBy: {}, slowList: [], attributed: 0 },
