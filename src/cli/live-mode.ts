@@ -6,6 +6,7 @@
 import { formatTimeNs } from '../model/addr.js';
 import type { CorrelationSnapshot } from '../model/correlation.js';
 import type { Finding } from '../model/findings.js';
+import { blindGrew, blindSentence, isBlind, NOT_BLIND, type Blindness } from '../model/blind.js';
 import { interfaceLabel, liveCorrelator } from './live-correlation.js';
 import type { ReportDocument } from '../model/report.js';
 import { pidNetns, resolveNetns } from '../host/links.js';
@@ -253,6 +254,16 @@ async function capture(
   // Once per interval: stats lines (--json) and interface events.
   const L = nativeLayout();
   const finalStats = new Set<number>();
+  // Never silently blind (issue 13 s.3): a warning each interval in which csumtop dropped
+  // more (ring, events, records), saying everything dropped so far.
+  let blindSaid: Blindness = NOT_BLIND;
+  const sayBlind = (snap: CorrelationSnapshot): void => {
+    if (!blindGrew(snap.blind, blindSaid)) return;
+    blindSaid = snap.blind;
+    const w = blindSentence(snap.blind)!;
+    if (opts.json) emit(jsonLine({ type: 'warning', version: JSON_LINES_VERSION, time: snap.time, message: w }));
+    else void io.warn(`warning: ${w}`);
+  };
   let previous = state.snapshot();
   let previousAt = process.hrtime.bigint();
   const tick = setInterval(() => {
@@ -261,6 +272,7 @@ async function capture(
     io.snapshot?.(snap);
     // Peer carriers and findings for --metrics, once per interval.
     metrics?.exporter.update(snap);
+    sayBlind(snap);
     if (opts.json) {
       findingLines(snap);
       emit(jsonLine({
@@ -420,6 +432,7 @@ async function capture(
     },
     tool,
   );
+  if (isBlind(finalSnap.blind)) doc.blind = finalSnap.blind;
   // -w: what went to the file. A write error (disk full, ...) was a warning while
   // capture went on; the exit status says so: 2, as for -r with an unwritable -w.
   const written = source instanceof LiveSource ? source.writerStats() : null;

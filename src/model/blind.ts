@@ -30,14 +30,16 @@ const PARTS: Array<{ key: keyof Blindness; words: (n: number) => string }> = [
   { key: 'recordsDropped', words: (n) => `${n} bad frames were counted but not reported one by one (batch full: the flow list and per-frame lines miss them)` },
 ];
 
-/**
- * One sentence saying what was not seen, or null when nothing was dropped. `since`
- * (optional) limits it to what grew after an earlier state (a JSON warning per growth).
- */
-export function blindSentence(b: Blindness, since: Blindness = NOT_BLIND): string | null {
-  const said = PARTS.filter((p) => b[p.key] > since[p.key]).map((p) => p.words(b[p.key] - since[p.key]));
+/** One sentence saying what was not seen so far, or null when nothing was dropped. */
+export function blindSentence(b: Blindness): string | null {
+  const said = PARTS.filter((p) => b[p.key] > 0).map((p) => p.words(b[p.key]));
   if (said.length === 0) return null;
-  return `NOT SEEING EVERYTHING${since === NOT_BLIND ? '' : ' (since the last warning)'}: ${said.join('; ')}.`;
+  return `NOT SEEING EVERYTHING: ${said.join('; ')}.`;
+}
+
+/** Whether `now` dropped more of any kind than `before`. */
+export function blindGrew(now: Blindness, before: Blindness): boolean {
+  return PARTS.some((p) => now[p.key] > before[p.key]);
 }
 
 /** Blindness summed over parts (e.g. capture threads). */
