@@ -2,6 +2,7 @@
 // per-namespace /proc/net counter files): argument checks and conversions only; the
 // work is in native/host.
 #include <net/if.h>
+#include <poll.h>
 #include <time.h>
 
 #include <cstdio>
@@ -290,6 +291,17 @@ Napi::Value ThreadCpuNs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec));
 }
 
+// readerGone(fd): true when fd is a pipe or socket whose reading end has closed (poll(2)
+// reports POLLERR on a pipe's write end without readers, POLLHUP on a socket), so a
+// live capture notices `| head -1` exiting at once rather than at its next write, as
+// tcpdump does at its next packet (issue 13 s.5). A zero-timeout poll, no read/write.
+Napi::Value ReaderGone(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "readerGone(fd)");
+  struct pollfd p = {info[0].As<Napi::Number>().Int32Value(), 0, 0};
+  const int n = ::poll(&p, 1, 0);
+  return Napi::Boolean::New(info.Env(), n == 1 && (p.revents & (POLLERR | POLLHUP)) != 0);
+}
+
 }  // namespace
 
 void RegisterHost(Napi::Env env, Napi::Object exports) {
@@ -300,6 +312,7 @@ void RegisterHost(Napi::Env env, Napi::Object exports) {
   exports.Set("parseLinkEvents", Napi::Function::New(env, ParseLinkEvents, "parseLinkEvents"));
   exports.Set("LinkWatch", LinkWatchWrap::Define(env));
   exports.Set("threadCpuNs", Napi::Function::New(env, ThreadCpuNs, "threadCpuNs"));
+  exports.Set("readerGone", Napi::Function::New(env, ReaderGone, "readerGone"));
 }
 
 }  // namespace csumtop

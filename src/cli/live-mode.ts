@@ -15,6 +15,7 @@ import { LiveSource, namespaceSpecs, type NamespaceSpec } from '../capture/live-
 import { CaptureError, type CaptureSource, type CapturedInterface } from '../capture/source.js';
 import { LiveState } from '../capture/live-state.js';
 import { nativeLayout } from '../native/analyzer.js';
+import { nativeReaderGone } from '../native/host.js';
 import type { DecodedRecord } from '../output/records.js';
 import { badFrameReport, buildReport, checksumRows, type ToolInfo } from '../output/report.js';
 import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
@@ -33,6 +34,9 @@ export interface LiveIo {
   /** Every interval's correlation snapshot (dashboard, metrics). */
   snapshot?: (s: CorrelationSnapshot) => void;
 }
+
+/** How often a live capture checks that standard output and error still have a reader (ms). */
+const READER_WATCH_MS = 100;
 
 /** Most bad frames kept for the final report's list (--list); more are counted. */
 const MAX_LISTED = 100_000;
@@ -342,6 +346,14 @@ async function capture(
     previousAt = now;
   }, opts.interval * 1000);
 
+  // A reader that went away (`csumtop --json | head -1`) ends the capture at once, not at
+  // the next line written (up to an interval later): poll(2) says so without writing.
+  const readerWatch = setInterval(() => {
+    for (const [fd, stream] of [[1, 'stdout'], [2, 'stderr']] as const) {
+      if (nativeReaderGone(fd)) shutdown.outputLost(stream, Object.assign(new Error('EPIPE: broken pipe, write'), { code: 'EPIPE' }));
+    }
+  }, READER_WATCH_MS);
+  readerWatch.unref();
   const started = process.hrtime.bigint();
   const startedWall = BigInt(Date.now()) * 1_000_000n;
   // Until --duration elapses or a stop signal (src/cli/shutdown.ts: a second one, or a
@@ -358,6 +370,7 @@ async function capture(
     unsubscribe = shutdown.onStop(done);
   });
   clearInterval(tick);
+  clearInterval(readerWatch);
   metrics?.stopped('capture stopped: csumtop is exiting');
   await source.stop();
   // Nobody can read a report (the pipe's reader left, the disk is full): the rings are

@@ -123,6 +123,7 @@ export interface NativeLinkWatch {
 
 interface HostAddon {
   threadCpuNs(): number | null;
+  readerGone(fd: number): boolean;
   LinkWatch: new (netnsPath?: string, label?: string, rcvbuf?: number) => NativeLinkWatch;
   parseLinkEvents(bytes: Uint8Array): { events: LinkEvent[]; overrun: boolean; error: string | null };
   listLinks(netnsPath?: string, label?: string): Link[];
@@ -182,4 +183,9 @@ export function parseLinkEvents(bytes: Uint8Array): { events: LinkEvent[]; overr
  * clock cannot be read. Unlike process.cpuUsage() it excludes the capture threads. */
 export function nativeThreadCpuNs(): number | null {
   return addon().threadCpuNs();
+}
+
+/** True when `fd` (a pipe or socket) has lost its reader: `csumtop ... | head -1` after head exited. */
+export function nativeReaderGone(fd: number): boolean {
+  return addon().readerGone(fd);
 }

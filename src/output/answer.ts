@@ -15,13 +15,12 @@ function firstSentence(text: string): string {
   return (m ? m[1] : text).trim();
 }
 
-/** "node 10.0.0.2, seen on A/vla" / "on eth0": where the finding is. */
+/** "node 10.0.0.2, seen on B/vlb" / "on eth0": where the finding is (interface labels carry their namespace live). */
 function who(f: Finding): string {
   const s = f.subject;
-  const device = s.interface ? (s.namespace && s.namespace !== 'host' && !s.interface.startsWith(`${s.namespace}/`) ? `${s.namespace}/${s.interface}` : s.interface) : null;
-  if (s.peer && device) return `node ${s.peer}, seen on ${device}`;
+  if (s.peer && s.interface) return `node ${s.peer}, seen on ${s.interface}`;
   if (s.peer) return `node ${s.peer}`;
-  if (device) return `on ${device}`;
+  if (s.interface) return `on ${s.interface}`;
   return s.namespace ? `in ${s.namespace}` : 'here';
 }
 
