@@ -87,6 +87,8 @@ export class Correlator {
   private lastNs = 0;
   /** Drops of every kind as of the last tick, and when they last grew (tick time; 0: never). */
   private droppedBefore = 0;
+  /** The kernel's counters as of the previous tick (the rules' view, see tick()). */
+  private kernelBefore: CorrelationSnapshot['kernel'] = [];
   private lossNs = 0;
   /** When each vanished interface was first seen detached (tick time); ids past the window go to ratesEnded. */
   private readonly detachedAt = new Map<number, number>();
@@ -181,6 +183,13 @@ export class Correlator {
     const samples: CounterSample[] = this.withRates(ifaces, nowNs).map((i) => ({ id: i.id, label: i.label, namespace: i.namespace, counters: this.ctx.counters(i.id) }));
     const rates = this.rates.update({ second: Math.floor(nowNs / 1e9), samples });
     const kernel = this.ctx.kernel ? this.ctx.kernel.sample() : [];
+    // The rules compare the kernel's counters with the capture's, which trail them by the
+    // ring's block timeout, the batch interval and JavaScript's queue: the kernel's as of
+    // the previous tick (none at the first), so a busy machine or start-up is not taken
+    // for packets the capture never saw (issue 13 s.3: "an interface that has gone down
+    // or away" was the capture's own lag).
+    const kernelForRules = this.kernelBefore;
+    this.kernelBefore = kernel;
     const peers = this.matcher.snapshot();
     const dns = this.dns.summary();
     const syn = this.syn.summary();
@@ -189,7 +198,7 @@ export class Correlator {
       live: this.ctx.live,
       peers,
       interfaces: this.diagnosisInterfaces(),
-      kernel,
+      kernel: kernelForRules,
       dns,
       syn,
       facts: this.ctx.facts,
