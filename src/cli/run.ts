@@ -9,8 +9,11 @@ main(process.argv.slice(2)).then(
   (code) => {
     shutdown.finished();
     releaseDeadTerminalAtExit();
-    // Output that could not be written is a write error whatever was found (README: 2).
-    process.exitCode = shutdown.lost !== null ? EXIT_OUTPUT_LOST : code;
+    // Output that could not be written is a write error whatever was found (README: 2),
+    // and nothing is left to say: exit now rather than when the last handle closes (a
+    // NAT-rule reader may still run for seconds).
+    if (shutdown.lost !== null) process.exit(EXIT_OUTPUT_LOST);
+    process.exitCode = code;
   },
   (err: unknown) => {
     process.stderr.write(`csumtop: internal error: ${err instanceof Error && err.stack ? err.stack : String(err)}\n`);

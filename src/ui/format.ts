@@ -438,7 +438,7 @@ function banner(state: DashboardState, o: RenderOptions): Line[] {
 }
 
 export const HELP_KEYS: Array<[string, string]> = [
-  ['q, Ctrl-C', 'quit (the terminal is restored; live capture prints no report)'],
+  ['q, Ctrl-C', 'quit: the terminal is restored and keeps the answer (critical findings, what was not seen, totals)'],
   ['?', 'this help (? or Esc closes it)'],
   ['space, p', 'pause: capture continues, the screen freezes'],
   ['Tab, Shift-Tab', 'next / previous pane'],

@@ -74,7 +74,7 @@ function busyLoops(n: number, seconds: number): { stop(): void } {
 
 async function capture(args: string[], devs: string[]): Promise<Csumtop> {
   const ct = new Csumtop(args);
-  const missing = await ct.waitAttached(devs, 5000);
+  const missing = await ct.waitAttached(devs, 15_000);
   if (missing.length > 0) {
     const r = await ct.stop();
     assert.fail(`csumtop did not attach ${missing.join(', ')}: ${describeRun(r)}`);
@@ -132,7 +132,9 @@ test('under CPU contention and a flood: bad counts keep rising, the finding hold
   // The critical finding holds through the run: never cleared while evidence kept coming.
   const findings = r.lines.filter((x) => x.type === 'finding');
   assert.ok(findings.some((x) => x.event === 'raised' && x.id === 'vxlan-outer-bad-from-peer'), JSON.stringify(findings.map((x) => `${x.event} ${x.id ?? x.key}`)));
-  assert.deepEqual(findings.filter((x) => x.event === 'cleared').map((x) => x.key), [], 'no finding cleared during the run');
+  // (A warning such as capture-loss may clear: the ring stops dropping once the flood's rate settles.)
+  const critical = new Set(findings.filter((x) => x.event === 'raised' && x.severity === 'critical').map((x) => x.key));
+  assert.deepEqual(findings.filter((x) => x.event === 'cleared' && critical.has(x.key)).map((x) => x.key), [], 'no critical finding cleared during the run');
   // Nothing blamed on an interface going away: every bad checksum the kernel counted was seen.
   assert.deepEqual(findings.filter((x) => x.id === 'kernel-drops-unseen').map((x) => x.title), []);
   assert.deepEqual(r.lines.filter((x) => x.type === 'interface' && x.event === 'detached'), []);
@@ -154,12 +156,13 @@ for (const [k, how] of (['SIGINT', 'SIGINT', 'SIGINT', 'duration', 'duration'] a
     const file = path.join(dir, `stop-${k}.pcap`);
     const seconds = 5;
     const args = ['--netns', l.B, '-i', 'vlb', '--json', '-w', file, ...(how === 'duration' ? ['--duration', String(seconds)] : [])];
+    // Capture first (start-up on a machine this busy takes seconds), then the load.
+    const ct = await capture(args, ['vlb']);
+    const attachedAt = Date.now();
     const flood = new Trafgen(l.A, 'vla', floodConfig(l), { pps: 40_000, maxMs: 30_000 });
     const busy = busyLoops(os.availableParallelism(), 30);
     let r;
     try {
-      const ct = await capture(args, ['vlb']);
-      const attachedAt = Date.now();
       if (how === 'duration') await sleep(seconds * 1000 - 1000 - (Date.now() - attachedAt));
       else await sleep(2500);
       l.inject(l.A, 'vla', knownFrames(l.macs));
