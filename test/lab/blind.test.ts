@@ -167,7 +167,7 @@ for (const [k, how] of (['SIGINT', 'SIGINT', 'SIGINT', 'duration', 'duration'] a
   test(`a stop (${how}, run ${k + 1}) right after bad frames behind a flood: report totals = frames in the -w file, exit 1`, async (t) => {
     const l = theLab();
     const file = path.join(dir, `stop-${k}.pcap`);
-    const seconds = 5;
+    const seconds = 8;
     const args = ['--netns', l.B, '-i', 'vlb', '--json', '--ring-mb', '32', '-w', file, ...(how === 'duration' ? ['--duration', String(seconds)] : [])];
     // Capture first (start-up on a machine this busy takes seconds), then the load.
     const ct = await capture(args, ['vlb']);
@@ -176,7 +176,8 @@ for (const [k, how] of (['SIGINT', 'SIGINT', 'SIGINT', 'duration', 'duration'] a
     const busy = busyLoops(os.availableParallelism(), 30);
     let r;
     try {
-      if (how === 'duration') await sleep(seconds * 1000 - 1000 - (Date.now() - attachedAt));
+      // 3 s before the end: the injector (a Python process) takes up to 2 s to start on a machine this busy.
+      if (how === 'duration') await sleep(seconds * 1000 - 3000 - (Date.now() - attachedAt));
       else await sleep(2500);
       l.inject(l.A, 'vla', knownFrames(l.macs));
       if (how === 'SIGINT') ct.child.kill('SIGINT');
