@@ -176,9 +176,11 @@ for (const [k, how] of (['SIGINT', 'SIGINT', 'SIGINT', 'duration', 'duration'] a
     const busy = busyLoops(os.availableParallelism(), 30);
     let r;
     try {
-      // 3 s before the end: the injector (a Python process) takes up to 2 s to start on a machine this busy.
-      if (how === 'duration') await sleep(seconds * 1000 - 3000 - (Date.now() - attachedAt));
-      else await sleep(2500);
+      // --duration's clock is csumtop's: its 4th stats line comes 4 s into the 8 (the
+      // attach line may reach us seconds late on a machine this busy), and the injector
+      // (a Python process) takes up to 2 s to start.
+      if (how === 'duration') assert.ok(await ct.waitFor((x) => x.type === 'stats' && ct.lines.filter((y) => y.type === 'stats').length >= 4, 10_000), 'four stats lines');
+      else await sleep(Math.max(0, 2500 - (Date.now() - attachedAt)));
       l.inject(l.A, 'vla', knownFrames(l.macs));
       if (how === 'SIGINT') ct.child.kill('SIGINT');
       r = await ct.done;
