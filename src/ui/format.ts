@@ -425,7 +425,8 @@ function banner(state: DashboardState, o: RenderOptions): Line[] {
   const u = state.shown;
   if (!u) return [];
   const out: Line[] = [];
-  const answers = answerLines(u.snapshot.findings);
+  // The filter applies here as in every pane (visibleFindings: the snapshot's findings).
+  const answers = answerLines(visibleFindings(state));
   const shown = isCompact(o) ? 1 : 2;
   const said = (text: string, mark: string, tone: Tone, most: number): void => {
     wrap(text, Math.max(10, o.width - 3)).slice(0, most).forEach((t, k) => out.push(line(`${k === 0 ? mark.padEnd(2) : '  '} ${t}`, o.width, tone)));
