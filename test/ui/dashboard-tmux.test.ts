@@ -39,7 +39,8 @@ function startDashboard(lab: Lab, width: number, height: number, env: Record<str
 
 /** The row of a pane that contains `needle`. */
 function rowOf(screen: string, needle: string): string {
-  const l = screen.split('\n').find((x) => x.includes(needle));
+  // Not the answer banner under the header ("!! CRITICAL (... seen on B/vlb) ..."): a pane row.
+  const l = screen.split('\n').find((x) => x.includes(needle) && !x.startsWith('!'));
   assert.ok(l, `no row with ${needle}:\n${screen}`);
   return l;
 }
