@@ -294,7 +294,7 @@ void LiveCapture::run() {
           });
         }
       }
-      emit_batch();
+      emit_batch(stopping);
       next_batch = mono_ns() + opts_.batch_ms * 1000000ull;
     }
     if (stopping) break;
@@ -306,9 +306,10 @@ void LiveCapture::run() {
   ifaces_.clear();
 }
 
-void LiveCapture::emit_batch() {
+void LiveCapture::emit_batch(bool final) {
   if (selector_) selector_->flush();  // the file first: then JavaScript hears of them
   auto b = std::make_unique<LiveBatch>();
+  b->final = final;
   b->seq = ++seq_;
   b->mono_ns = mono_ns();
   const uint32_t stride = InterfaceCounters::kStride;

@@ -57,6 +57,8 @@ struct LiveBatch {
   uint64_t bad_flows_evicted = 0;
   std::vector<uint32_t> gone;           // interfaces whose socket reported the device gone
   std::vector<std::string> gone_reason;
+  // The thread's last batch, cut after stop(): its counters are the run's totals.
+  bool final = false;
 };
 
 using BatchSink = std::function<void(std::unique_ptr<LiveBatch>)>;
@@ -114,7 +116,7 @@ class LiveCapture {
   void hand_over(std::vector<std::unique_ptr<Iface>>* opened);
   void run();
   void apply_commands();
-  void emit_batch();
+  void emit_batch(bool final);
   void select_frame(const Iface& f, const RingFrame& fr);  // -w: after analyzer_.process
 
   LiveOptions opts_;

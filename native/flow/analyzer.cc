@@ -31,7 +31,8 @@ const Frame& Analyzer::process(uint32_t iface, const uint8_t* data, uint32_t cap
   return frame_;
 }
 
-uint32_t count_frame(InterfaceCounters& c, const Frame& f, uint32_t caplen, uint32_t wirelen) {
+uint32_t count_frame(InterfaceCounters& c, const Frame& f, uint32_t caplen, uint32_t wirelen,
+                     bool received) {
   uint64_t* v = c.v;
   v[InterfaceCounters::kFrames]++;
   v[InterfaceCounters::kBytes] += wirelen > caplen ? wirelen : caplen;
@@ -53,6 +54,7 @@ uint32_t count_frame(InterfaceCounters& c, const Frame& f, uint32_t caplen, uint
     if (e.status == kStatusBad) {
       bad++;
       if (e.looks_partial) v[InterfaceCounters::kLooksPartial]++;
+      if (received && e.kind != kKindIPv4) v[InterfaceCounters::kBadReceivedL4]++;
     }
   }
   if (!bad) return 0;
@@ -107,7 +109,8 @@ uint32_t Analyzer::process_file(uint32_t iface, const uint8_t* data, uint32_t ca
 
 void Analyzer::account(uint32_t iface, const Frame& f, uint64_t frame_number, uint64_t ts_ns,
                        uint32_t caplen, uint32_t wirelen, const uint8_t* data) {
-  if (count_frame(counters(iface), f, caplen, wirelen) == 0) return;
+  // 4: PACKET_OUTGOING (linux/if_packet.h); files leave direction_ unknown (0xff).
+  if (count_frame(counters(iface), f, caplen, wirelen, direction_ != 4) == 0) return;
   BadFrameSummary s;
   summarize_bad(f, iface, &s);
   keep_bad(s, iface, frame_number, ts_ns, caplen, wirelen, data);

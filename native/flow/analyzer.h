@@ -62,7 +62,9 @@ struct AnalyzerOptions {
 // The per-interface counting of one decoded frame (`c` is its interface's counters);
 // returns how many of its checksums are bad. Counting is all sums, so frames may be
 // counted in any order and the counters of several threads added up.
-uint32_t count_frame(InterfaceCounters& c, const Frame& f, uint32_t caplen, uint32_t wirelen);
+// `received`: not sent by this host (live PACKET_OUTGOING frames are not).
+uint32_t count_frame(InterfaceCounters& c, const Frame& f, uint32_t caplen, uint32_t wirelen,
+                     bool received = true);
 
 // Counts a frame described by decode_frame_or_good() (no bad checksum).
 void count_good(InterfaceCounters& c, const GoodFrame& g, uint32_t caplen, uint32_t wirelen);

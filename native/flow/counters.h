@@ -20,6 +20,10 @@ struct InterfaceCounters {
     kBadChecksums,
     kLooksPartial,   // bad checksums whose field equals the pseudo-header sum
     kOutgoing,       // live: frames sent by this host (PACKET_OUTGOING)
+    // Bad transport (UDP/TCP/ICMP/ICMPv6) checksums in frames this host received: what
+    // the kernel's InCsumErrors can be compared with. Counted here, not from the records
+    // JavaScript gets, because those are dropped when it falls behind (issue 13 s.3).
+    kBadReceivedL4,
     kNumScalars
   };
   static constexpr uint32_t kMalformedBase = kNumScalars;

@@ -104,6 +104,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   slots.Set("badChecksums", static_cast<uint32_t>(InterfaceCounters::kBadChecksums));
   slots.Set("looksPartial", static_cast<uint32_t>(InterfaceCounters::kLooksPartial));
   slots.Set("outgoing", static_cast<uint32_t>(InterfaceCounters::kOutgoing));
+  slots.Set("badReceivedL4", static_cast<uint32_t>(InterfaceCounters::kBadReceivedL4));
   o.Set("slots", slots);
   o.Set("malformedBase", InterfaceCounters::kMalformedBase);
   o.Set("csumBase", InterfaceCounters::kCsumBase);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <sys/prctl.h>
+#include <poll.h>
 #include <time.h>
 
 #include <cstdio>
@@ -312,6 +313,17 @@ Napi::Value ThreadCpuNs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec));
 }
 
+// readerGone(fd): true when fd is a pipe or socket whose reading end has closed (poll(2)
+// reports POLLERR on a pipe's write end without readers, POLLHUP on a socket), so a
+// live capture notices `| head -1` exiting at once rather than at its next write, as
+// tcpdump does at its next packet (issue 13 s.5). A zero-timeout poll, no read/write.
+Napi::Value ReaderGone(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "readerGone(fd)");
+  struct pollfd p = {info[0].As<Napi::Number>().Int32Value(), 0, 0};
+  const int n = ::poll(&p, 1, 0);
+  return Napi::Boolean::New(info.Env(), n == 1 && (p.revents & (POLLERR | POLLHUP)) != 0);
+}
+
 }  // namespace
 
 void RegisterHost(Napi::Env env, Napi::Object exports) {
@@ -323,6 +335,7 @@ void RegisterHost(Napi::Env env, Napi::Object exports) {
   exports.Set("LinkWatch", LinkWatchWrap::Define(env));
   exports.Set("dropBoundingSet", Napi::Function::New(env, DropBoundingSet, "dropBoundingSet"));
   exports.Set("threadCpuNs", Napi::Function::New(env, ThreadCpuNs, "threadCpuNs"));
+  exports.Set("readerGone", Napi::Function::New(env, ReaderGone, "readerGone"));
 }
 
 }  // namespace csumtop

@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <memory>
+#include <mutex>
 
 #include "capture/live_capture.h"
 #include "napi/bad_frame_file_napi.h"
@@ -97,17 +98,29 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     // when to stop (timers, signals).
     tsfn_.Unref(env);
     auto live = std::make_unique<LiveCapture>(opts, [this](std::unique_ptr<LiveBatch> b) {
-      LiveBatch* raw = b.release();
-      // Events of earlier batches dropped because JavaScript was behind count as dropped.
-      raw->events_dropped += lost_events_.load();
-      const napi_status st = tsfn_.NonBlockingCall(raw, &LiveCaptureWrap::Deliver);
-      if (st != napi_ok) {
-        // JavaScript is behind: this batch's counters are cumulative and the next
-        // batch carries them; its bad-frame records are lost and counted.
-        lost_records_ += raw->records.size();
-        lost_events_ += raw->events.size();
-        delete raw;
+      // Batches JavaScript could not take (queue full) lose their events and records:
+      // counted, cumulatively, in every later batch, so every output can say so.
+      b->events_dropped += lost_events_.load();
+      b->records_dropped += lost_records_.load();
+      if (b->final) {
+        // The last batch carries the run's totals: never dropped. Stop() hands it over
+        // after the thread has ended, with how many batches went through the queue, so
+        // JavaScript applies it after every one of them (issue 17 item 3).
+        std::lock_guard<std::mutex> lock(final_mu_);
+        final_ = std::move(b);
+        return;
       }
+      LiveBatch* raw = b.release();
+      const napi_status st = tsfn_.NonBlockingCall(raw, &LiveCaptureWrap::Deliver);
+      if (st == napi_ok) {
+        queued_++;
+        return;
+      }
+      // JavaScript is behind: this batch's counters are cumulative and the next batch
+      // carries them; its bad-frame records and events are lost and counted.
+      lost_records_ += raw->records.size();
+      lost_events_ += raw->events.size();
+      delete raw;
     });
     live_ = std::move(live);
   }
@@ -118,8 +131,14 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   static void Deliver(Napi::Env env, Napi::Function cb, LiveBatch* raw) {
     std::unique_ptr<LiveBatch> b(raw);
     if (env == nullptr || cb.IsEmpty()) return;
+    cb.Call({BatchObject(env, *b)});
+  }
+
+  static Napi::Object BatchObject(Napi::Env env, LiveBatch& batch) {
+    LiveBatch* b = &batch;
     Napi::Object o = Napi::Object::New(env);
     o.Set("seq", static_cast<double>(b->seq));
+    o.Set("final", b->final);
     o.Set("monoNs", Napi::BigInt::New(env, b->mono_ns));
     Napi::Uint32Array ids = Napi::Uint32Array::New(env, b->ids.size());
     for (size_t i = 0; i < b->ids.size(); i++) ids[i] = b->ids[i];
@@ -142,7 +161,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
       gone.Set(static_cast<uint32_t>(i), g);
     }
     o.Set("gone", gone);
-    cb.Call({o});
+    return o;
   }
 
   // fanout: undefined = none, 'new' = start a group, a number = join that group.
@@ -231,13 +250,25 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     return env.Undefined();
   }
 
-  // Stops the capture thread; the final batch is delivered (asynchronously) before the
-  // thread-safe function is released.
+  // Stops the capture thread and returns {lostRecords, queued, final}: `queued` batches
+  // went through the thread-safe function (they are delivered asynchronously, in order,
+  // after this returns) and `final` is the thread's last batch (null when stopped
+  // before), to apply after all of them.
   Napi::Value Stop(const Napi::CallbackInfo& info) {
-    // Keep the event loop alive until the final batch has been delivered.
-    if (live_ && !stopped_) tsfn_.Ref(info.Env());
+    Napi::Env env = info.Env();
+    // Keep the event loop alive until the queued batches have been delivered.
+    if (live_ && !stopped_) tsfn_.Ref(env);
     Shutdown();
-    return Napi::Number::New(info.Env(), static_cast<double>(lost_records_));
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("lostRecords", static_cast<double>(lost_records_));
+    out.Set("queued", static_cast<double>(queued_));
+    std::unique_ptr<LiveBatch> last;
+    {
+      std::lock_guard<std::mutex> lock(final_mu_);
+      last = std::move(final_);
+    }
+    out.Set("final", last ? Napi::Value(BatchObject(env, *last)) : env.Null());
+    return out;
   }
 
   // The bad-flow table, readable once the capture thread has stopped (it owns the
@@ -261,6 +292,9 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   bool stopped_ = false;
   std::atomic<uint64_t> lost_records_{0};
   std::atomic<uint64_t> lost_events_{0};
+  std::atomic<uint64_t> queued_{0};
+  std::mutex final_mu_;
+  std::unique_ptr<LiveBatch> final_;
 };
 
 }  // namespace

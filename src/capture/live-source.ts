@@ -95,6 +95,8 @@ export interface LiveWriteOptions {
 
 /** Batches waiting for JavaScript beyond which the oldest loses its events and records. */
 const MAX_BACKLOG = 4;
+/** Longest run of batch processing in one event-loop turn (ms): timers and output run between. */
+const DRAIN_SLICE_MS = 20;
 const EMPTY = Buffer.alloc(0);
 
 /** ARPHRD_* types whose frames start with the IP header (native LiveCapture::linktype_for). */
@@ -117,7 +119,6 @@ export class LiveSource implements CaptureSource {
   private readonly tables = new Map<string, LinkTable>();
   /** When an attach failed: scan again then even without a link change (ms). */
   private retryAt: number | null = null;
-  private finals: Array<(b: SourceBatch) => void> = [];
   private stopping = false;
   /** Rescan problems already reported: each is said once, not every second. */
   private readonly reported = new Set<string>();
@@ -125,18 +126,26 @@ export class LiveSource implements CaptureSource {
   private writer: NativeBadFrameFile | null = null;
   private writerErrors = 0;
   /**
-   * Batches delivered by the capture threads, processed one per event-loop turn
-   * (setImmediate). Node drains a thread-safe function's queue in one go (up to 1000
-   * calls): when processing a batch took longer than the batch interval, timers and
-   * output never ran (measured: no stats line for 21 s under a million new flows). Past
-   * MAX_BACKLOG waiting batches the oldest one's events and bad-frame records are dropped
-   * and counted (its counters stay: they are cumulative), so memory stays bounded.
+   * Batches delivered by the capture threads, processed in event-loop turns of at most
+   * DRAIN_SLICE_MS (setImmediate). Node drains a thread-safe function's queue in one go
+   * (up to 1000 calls): when processing batches took longer than the batch interval,
+   * timers and output never ran (measured: no stats line for 21 s under a million new
+   * flows). Past MAX_BACKLOG waiting batches the oldest one's events and bad-frame
+   * records are dropped and counted, and the batch itself leaves the queue when a newer
+   * one of its engine waits (counters are cumulative: the newer one carries them). Before
+   * it left, a thinned batch still cost a turn: on a busy machine (turns slower than the
+   * batch interval) the queue grew without end, every batch was thinned before its turn
+   * and the counters shown fell further behind the kernel's each second (issue 13 s.3).
    */
   private readonly backlog: Array<{ engine: number; b: NativeLiveBatch }> = [];
   private draining = false;
   /** Per engine: events and records dropped here, added to the engine's own counts. */
   private readonly thinnedEvents = new Map<number, number>();
   private readonly thinnedRecords = new Map<number, number>();
+  /** Per engine: batches received through the queue (stop() waits for every queued one). */
+  private readonly received = new Map<number, number>();
+  /** Set by stop(): called whenever the backlog may have emptied. */
+  private settled: (() => void) | null = null;
 
   constructor(private readonly opts: LiveSourceOptions) {}
 
@@ -231,27 +240,35 @@ export class LiveSource implements CaptureSource {
     }
   }
 
-  /** Stops capturing; resolves once every engine delivered its final batch. */
-  stop(): Promise<SourceBatch | null> {
+  /**
+   * Stops capturing; resolves once every batch in flight has been processed: those still
+   * queued to JavaScript, then each engine's final batch (the run's totals). Only then
+   * is the report made, so its totals are the native counters' (issue 17 item 3: the
+   * stop used to resolve on the first batch processed after it, often an old one).
+   */
+  async stop(): Promise<SourceBatch | null> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.closeTables();
-    if (this.natives.length === 0 || this.stopping) return Promise.resolve(null);
+    if (this.natives.length === 0 || this.stopping) return null;
     this.stopping = true;
-    const finals = this.natives.map(
-      (_, k) =>
-        new Promise<SourceBatch>((resolve) => {
-          this.finals[k] = resolve;
-        }),
-    );
-    let lost = 0;
-    for (const n of this.natives) lost += n.stop();
-    if (lost > 0) this.warnings.next(`${lost} bad-frame records were lost because output fell behind`);
-    return Promise.all(finals).then((all) => {
-      this.checkWriter();
-      this.writer?.close(); // every engine has stopped: nothing writes to it any more
-      return all[0] ?? null;
+    const stops = this.natives.map((n) => n.stop());
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        const delivered = stops.every((st, k) => (this.received.get(k) ?? 0) >= st.queued);
+        if (delivered && this.backlog.length === 0 && !this.draining) {
+          this.settled = null;
+          resolve();
+        }
+      };
+      this.settled = check;
+      check();
     });
+    let last: SourceBatch | null = null;
+    for (const [k, st] of stops.entries()) if (st.final) last = this.process(k, st.final);
+    this.checkWriter();
+    this.writer?.close(); // every engine has stopped: nothing writes to it any more
+    return last;
   }
 
   /** The bad-flow table (merged over engines); only after stop() has resolved. */
@@ -265,14 +282,22 @@ export class LiveSource implements CaptureSource {
   }
 
   private onBatch(engine: number, b: NativeLiveBatch): void {
+    this.received.set(engine, (this.received.get(engine) ?? 0) + 1);
     this.backlog.push({ engine, b });
-    if (this.backlog.length > MAX_BACKLOG) {
-      const old = this.backlog[this.backlog.length - 1 - MAX_BACKLOG];
+    // While stopping every batch is processed whole: at most the queue's 8 per engine.
+    if (this.backlog.length > MAX_BACKLOG && !this.stopping) {
+      const old = this.backlog[0];
       this.thin(old.engine, old.b);
+      const newer = this.backlog.find((x, k) => k > 0 && x.engine === old.engine);
+      if (newer) {
+        // Its counters are superseded; only a vanished interface's notice must go on.
+        newer.b.gone = [...old.b.gone, ...newer.b.gone];
+        this.backlog.shift();
+      }
     }
     if (!this.draining) {
       this.draining = true;
-      setImmediate(() => this.drainOne());
+      setImmediate(() => this.drain());
     }
   }
 
@@ -290,14 +315,20 @@ export class LiveSource implements CaptureSource {
     b.recordBytes = EMPTY;
   }
 
-  private drainOne(): void {
-    const next = this.backlog.shift();
-    if (next) this.process(next.engine, next.b);
-    if (this.backlog.length > 0) setImmediate(() => this.drainOne());
+  /** Processes waiting batches for up to DRAIN_SLICE_MS, then yields the turn. */
+  private drain(): void {
+    const until = performance.now() + DRAIN_SLICE_MS;
+    do {
+      const next = this.backlog.shift();
+      if (!next) break;
+      this.process(next.engine, next.b);
+    } while (performance.now() < until);
+    if (this.backlog.length > 0) setImmediate(() => this.drain());
     else this.draining = false;
+    this.settled?.();
   }
 
-  private process(engine: number, raw: NativeLiveBatch): void {
+  private process(engine: number, raw: NativeLiveBatch): SourceBatch {
     // Counts dropped here are cumulative like the engine's own.
     const b = { ...raw, eventsDropped: raw.eventsDropped + (this.thinnedEvents.get(engine) ?? 0), recordsDropped: raw.recordsDropped + (this.thinnedRecords.get(engine) ?? 0) };
     this.checkWriter();
@@ -322,12 +353,7 @@ export class LiveSource implements CaptureSource {
       badFlowTable: { kept: b.badFlows, evicted: b.badFlowsEvicted },
     };
     this.subject.next(batch);
-    const done = this.stopping ? this.finals[engine] : undefined;
-    if (done) {
-      // A capture thread emits one batch after stop(): its last one.
-      delete this.finals[engine];
-      done(batch);
-    }
+    return batch;
   }
 
   /**

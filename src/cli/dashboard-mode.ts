@@ -16,6 +16,7 @@ import { readKernelFacts } from '../host/facts.js';
 import { nativeLayout, openFileAnalysis } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../output/pcap-frames.js';
+import { closingSummary } from '../output/answer.js';
 import type { DecodedRecord } from '../output/records.js';
 import type { DashboardUpdate, InterfaceMeta } from '../ui/dashboard-state.js';
 import { dashboardCpu } from '../ui/cpu-meter.js';
@@ -169,14 +170,22 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
     }
   } finally {
     clearInterval(timer);
-    batchSub.unsubscribe();
     warnSub.unsubscribe();
     extraSub?.unsubscribe();
-    await source.stop();
+    await source.stop(); // every batch in flight is applied before the totals are read
+    batchSub.unsubscribe();
     source.complete();
   }
   let bad = 0;
-  for (const id of state.ids()) bad += state.countersOf(id)[layout.slots.badFrames];
+  let frames = 0;
+  for (const id of state.ids()) {
+    bad += state.countersOf(id)[layout.slots.badFrames];
+    frames += state.countersOf(id)[layout.slots.frames];
+  }
+  // The screen is gone: the terminal keeps the answer (issue 13 s.5), every finding that
+  // held during the run, as the report would list them.
+  const last = correlator.tick(Date.now() * 1e6, true);
+  if (shutdown.lost === null) await io.out(closingSummary(last.findings, last.blind, { frames, badFrames: bad }));
   return bad > 0 ? 1 : 0;
 }
 

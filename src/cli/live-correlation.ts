@@ -63,6 +63,7 @@ export function liveCorrelator(source: CaptureSource, state: LiveState, specs: N
     live: true,
     guessesOffload: source.capabilities.guessesOffload,
     maxFlows,
+    recordsDropped: () => state.recordsDropped,
     // Each capture thread has its own table of --max-flows.
     nativeBadFlows: () => {
       const t = state.badFlows();

@@ -6,6 +6,7 @@
 import { formatTimeNs } from '../model/addr.js';
 import type { CorrelationSnapshot } from '../model/correlation.js';
 import type { Finding } from '../model/findings.js';
+import { blindGrew, blindSentence, isBlind, NOT_BLIND, type Blindness } from '../model/blind.js';
 import { interfaceLabel, liveCorrelator } from './live-correlation.js';
 import type { ReportDocument } from '../model/report.js';
 import { pidNetns, resolveNetns } from '../host/links.js';
@@ -15,6 +16,7 @@ import { CaptureError, type CaptureSource, type CapturedInterface } from '../cap
 import { LiveState } from '../capture/live-state.js';
 import { nativeLayout } from '../native/analyzer.js';
 import { MAX_LISTED, notListedWarning, type DecodedRecord } from '../output/records.js';
+import { nativeReaderGone } from '../native/host.js';
 import { badFrameReport, buildReport, checksumRows, type ToolInfo } from '../output/report.js';
 import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
 import { LineQueue, MAX_QUEUED_OUTPUT } from '../output/line-queue.js';
@@ -35,6 +37,9 @@ export interface LiveIo {
   /** Every interval's correlation snapshot (dashboard, metrics). */
   snapshot?: (s: CorrelationSnapshot) => void;
 }
+
+/** How often a live capture checks that standard output and error still have a reader (ms). */
+const READER_WATCH_MS = 100;
 
 function nowIso(): string {
   return formatTimeNs(BigInt(Date.now()) * 1_000_000n);
@@ -295,6 +300,16 @@ async function capture(
   // Once per interval: stats lines (--json) and interface events.
   const L = nativeLayout();
   const finalStats = new Set<number>();
+  // Never silently blind (issue 13 s.3): a warning each interval in which csumtop dropped
+  // more (ring, events, records), saying everything dropped so far.
+  let blindSaid: Blindness = NOT_BLIND;
+  const sayBlind = (snap: CorrelationSnapshot): void => {
+    if (!blindGrew(snap.blind, blindSaid)) return;
+    blindSaid = snap.blind;
+    const w = blindSentence(snap.blind)!;
+    if (opts.json) emit(jsonLine({ type: 'warning', version: JSON_LINES_VERSION, time: snap.time, message: w }));
+    else void io.warn(`warning: ${w}`);
+  };
   let previous = state.snapshot();
   let previousAt = process.hrtime.bigint();
   const tick = setInterval(() => {
@@ -303,6 +318,7 @@ async function capture(
     io.snapshot?.(snap);
     // Peer carriers and findings for --metrics, once per interval.
     metrics?.exporter.update(snap);
+    sayBlind(snap);
     if (opts.json) {
       findingLines(snap);
       emit(jsonLine({
@@ -372,6 +388,14 @@ async function capture(
     previousAt = now;
   }, opts.interval * 1000);
 
+  // A reader that went away (`csumtop --json | head -1`) ends the capture at once, not at
+  // the next line written (up to an interval later): poll(2) says so without writing.
+  const readerWatch = setInterval(() => {
+    for (const [fd, stream] of [[1, 'stdout'], [2, 'stderr']] as const) {
+      if (nativeReaderGone(fd)) shutdown.outputLost(stream, Object.assign(new Error('EPIPE: broken pipe, write'), { code: 'EPIPE' }));
+    }
+  }, READER_WATCH_MS);
+  readerWatch.unref();
   const started = process.hrtime.bigint();
   const startedWall = BigInt(Date.now()) * 1_000_000n;
   // Until --duration elapses or a stop signal (src/cli/shutdown.ts: a second one, or a
@@ -388,8 +412,15 @@ async function capture(
     unsubscribe = shutdown.onStop(done);
   });
   clearInterval(tick);
+  clearInterval(readerWatch);
   metrics?.stopped('capture stopped: csumtop is exiting');
   await source.stop();
+  // Nobody can read a report (the pipe's reader left, the disk is full): the rings are
+  // closed and the -w file complete; end now (shutdown.outputLost says why, status 2).
+  if (shutdown.lost !== null) {
+    source.complete();
+    return 2;
+  }
   announce();
   const finalSnap = correlator.tick(Date.now() * 1e6, true);
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
@@ -456,6 +487,7 @@ async function capture(
     },
     tool,
   );
+  if (isBlind(finalSnap.blind)) doc.blind = finalSnap.blind;
   // -w: what went to the file. A write error (disk full, ...) was a warning while
   // capture went on; the exit status says so: 2, as for -r with an unwritable -w.
   const written = source instanceof LiveSource ? source.writerStats() : null;

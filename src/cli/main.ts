@@ -79,6 +79,7 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
   for (const w of doc.source.warnings) await warn(`warning: ${printable(w)}`);
   if (run.error !== null) return EXIT_USAGE;
   // Not read to the end: neither "none" nor "some" is the file's answer.
+  if (shutdown.lost !== null) return EXIT_USAGE;
   if (run.interrupted !== null && shutdown.signal !== null) return signalStatus(shutdown.signal);
   return doc.totals.badFrames > 0 ? EXIT_BAD : EXIT_OK;
 }
@@ -111,14 +112,16 @@ function readsFromPipe(argv: string[]): boolean {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // A closed pipe (csumtop ... | head) is not an error worth a stack trace, nor is a
-  // terminal that went away (EIO on a hung-up pty): the SIGHUP that comes with it stops
-  // the run (shutdown.ts).
-  const quietGone = (err: NodeJS.ErrnoException): void => {
-    if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
-  };
-  process.stdout.on('error', quietGone);
-  process.stderr.on('error', quietGone);
+  // A closed pipe (csumtop ... | head) or a full disk (> /dev/full) ends the run at once
+  // with status 2 and, for a write error, one line (shutdown.outputLost; issue 13 s.5,
+  // issue 17 item 8: it was a stack trace, or a capture running on until killed). A
+  // terminal that went away (EIO on a hung-up pty) is left to the SIGHUP that comes with it.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EIO') shutdown.outputLost('stdout', err);
+  });
+  process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EIO') shutdown.outputLost('stderr', err);
+  });
   // SIGINT, SIGTERM, SIGHUP: an orderly stop in every mode, bounded (shutdown.ts). Not
   // for -r from a pipe: the addon reads it with a blocking read(2) on this thread, which
   // a signal handled in JavaScript cannot interrupt (a stalled writer would make csumtop

@@ -65,11 +65,19 @@ export function signalStatus(sig: StopSignal): number {
   return 128 + (os.constants.signals[sig] ?? 15);
 }
 
-type Listener = (sig: StopSignal) => void;
+/** Why a run stops: a signal, or standard output/error that can no longer be written. */
+type Listener = (sig: StopSignal | 'output') => void;
+
+/** Exit status when standard output or error could not be written (README: a write error is 2). */
+export const EXIT_OUTPUT_LOST = 2;
+/** After output is lost, how long the stop may take before csumtop exits anyway (ms). */
+export const OUTPUT_LOST_LIMIT_MS = 1000;
 
 export class Shutdown {
   /** The first stop signal, null while none arrived. */
   signal: StopSignal | null = null;
+  /** Standard output or error failed (closed pipe, full disk): why, else null. */
+  lost: string | null = null;
   private readonly listeners = new Set<Listener>();
   private installed = false;
   private limitTimer: NodeJS.Timeout | null = null;
@@ -102,16 +110,52 @@ export class Shutdown {
 
   /** Calls `fn` with the first stop signal (at once when it already came); returns the unsubscriber. */
   onStop(fn: Listener): () => void {
-    if (this.signal !== null) {
-      fn(this.signal);
+    if (this.signal !== null || this.lost !== null) {
+      fn(this.signal ?? 'output');
       return () => undefined;
     }
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
 
+  /**
+   * Standard output or error failed: nobody can read what csumtop prints (`| head`
+   * exited: EPIPE) or it cannot be stored (ENOSPC). Like tcpdump, the run ends at once
+   * in every mode: the stop goes as for a signal (rings closed, -w file complete, the
+   * terminal restored), skips the report, and exits EXIT_OUTPUT_LOST at the latest
+   * OUTPUT_LOST_LIMIT_MS later. `say` gets one line when standard error still works.
+   */
+  outputLost(stream: 'stdout' | 'stderr', err: NodeJS.ErrnoException): void {
+    if (this.lost !== null) return;
+    // Node's message is "ENOSPC: no space left on device, write": said as a sentence.
+    const what = err.code === 'EPIPE' ? 'closed by its reader' : `${err.message.replace(/^[A-Z]+: /, '').replace(/, write$/, '')}${err.code ? ` (${err.code})` : ''}`;
+    this.lost = `cannot write standard ${stream === 'stdout' ? 'output' : 'error'}: ${what}`;
+    // A reader that went away (csumtop --json | head -1) is the normal end of a pipeline:
+    // tcpdump says nothing then either. Anything else is a write error worth a line.
+    if (stream === 'stdout' && err.code !== 'EPIPE') {
+      try {
+        this.say(this.lost);
+      } catch {
+        // standard error gone too
+      }
+    }
+    const t = setTimeout(() => {
+      releaseDeadTerminalAtExit();
+      this.exit(EXIT_OUTPUT_LOST);
+    }, OUTPUT_LOST_LIMIT_MS);
+    t.unref();
+    for (const fn of [...this.listeners]) {
+      this.listeners.delete(fn);
+      try {
+        fn('output');
+      } catch {
+        // stopping anyway
+      }
+    }
+  }
+
   /** Resolves with the first stop signal. */
-  stopped(): Promise<StopSignal> {
+  stopped(): Promise<StopSignal | 'output'> {
     return new Promise((resolve) => this.onStop(resolve));
   }
 

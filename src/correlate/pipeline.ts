@@ -8,6 +8,7 @@
  * A snapshot is made of copies: the pipeline never changes it after handing it out (a
  * paused dashboard holds on to one).
  */
+import type { Blindness } from '../model/blind.js';
 import type { CorrelationSnapshot, TableUse } from '../model/correlation.js';
 import type { DecodedRecord } from '../output/records.js';
 import type { NativeLayout } from '../native/analyzer.js';
@@ -59,6 +60,8 @@ export interface PipelineContext {
   guessesOffload: boolean;
   /** --max-flows: caps every per-flow table (src/correlate/limits.ts). */
   maxFlows: number;
+  /** Live: bad frames counted natively but not reported one by one (summed over capture threads). */
+  recordsDropped?: () => number;
   /** Live: the native bad-flow tables (summed over capture threads). */
   nativeBadFlows?: () => TableUse;
   /** Carrier/overlay match window (default 1 s). */
@@ -79,7 +82,6 @@ export class Correlator {
   private readonly syn: SynTracker;
   private readonly bad: BadFlowTracker;
   private readonly findings: FindingTracker;
-  private readonly badReceived = new Map<number, number>();
   /** Cumulative drop counts per capture thread (each batch carries its thread's). */
   private readonly droppedByEngine = new Map<number, number>();
   /** The same for bad-frame records (DiagnosisInput.recordsDropped). */
@@ -127,11 +129,6 @@ export class Correlator {
     this.dns.add(events, dir);
     this.syn.add(events, dir);
     this.bad.add(records, dir);
-    for (const r of records) {
-      if (r.direction === 'sent') continue;
-      const l4 = r.checksums.filter((c) => c.protocol !== 'ipv4').length;
-      if (l4 > 0) this.badReceived.set(r.iface, (this.badReceived.get(r.iface) ?? 0) + l4);
-    }
     if (events.count > 0) this.lastNs = Math.max(this.lastNs, events.tsNs(events.count - 1));
   }
 
@@ -159,7 +156,10 @@ export class Correlator {
         frames: c[L.slots.frames],
         captureDrops: i.captureDrops,
         badIpv4,
-        badReceivedL4: this.badReceived.get(i.id) ?? 0,
+        // From the native counters, which saw every frame: the records are dropped when
+        // JavaScript falls behind, and "the kernel dropped what csumtop did not see" must
+        // not come from csumtop's own drops (issue 13 s.3).
+        badReceivedL4: c[L.slots.badReceivedL4],
         pending: sumStatus(c, 4),
         validated: sumStatus(c, 5),
         looksPartial: c[L.slots.looksPartial],
@@ -190,6 +190,9 @@ export class Correlator {
     const dns = this.dns.summary();
     const syn = this.syn.summary();
     const eventsDropped = [...this.droppedByEngine.values()].reduce((a, b) => a + b, 0) + this.matcher.overflow;
+    // Bad frames counted natively but not reported one by one: from the batches (each
+    // carries its thread's cumulative count) or, live, from the capture itself.
+    const recordsDropped = Math.max([...this.recordsDroppedByEngine.values()].reduce((a, b) => a + b, 0), this.ctx.recordsDropped?.() ?? 0);
     const input: DiagnosisInput = {
       nowNs,
       live: this.ctx.live,
@@ -198,12 +201,19 @@ export class Correlator {
       kernel,
       kernelBefore: this.kernelBefore,
       eventsDropped,
-      recordsDropped: [...this.recordsDroppedByEngine.values()].reduce((a, b) => a + b, 0),
+      recordsDropped,
       dns,
       syn,
       facts: this.ctx.facts,
       guessesOffload: this.ctx.guessesOffload,
     };
+    const blind: Blindness = {
+      ringDrops: ifaces.reduce((s, i) => s + i.captureDrops, 0),
+      eventsDropped,
+      recordsDropped,
+    };
+    // Findings whose evidence stopped growing while csumtop was dropping are held, not
+    // cleared (issue 13 s.3): the tracker reads the drops from the input.
     const active = this.findings.evaluate(input);
     this.kernelBefore = kernel;
     return {
@@ -214,6 +224,7 @@ export class Correlator {
       badFlows: this.bad.top(200),
       flowsEvicted: this.flows.evicted,
       eventsDropped,
+      blind,
       overlayUnattributed: this.matcher.unmatchedUnattributed,
       tables: this.tableUse(),
       dns,

@@ -5,6 +5,7 @@
  * CorrelationSnapshot is emitted per interval; the report, the JSON lines, the dashboard
  * and the Prometheus exporter all read it.
  */
+import type { Blindness } from './blind.js';
 import type { ChecksumCounterName } from './host-facts.js';
 import type { Finding } from './findings.js';
 import type { BadChecksum, Endpoint } from './report.js';
@@ -265,6 +266,8 @@ export interface CorrelationSnapshot {
   flowsEvicted: number;
   /** Events that did not reach correlation (batch full): correlation is a lower bound. */
   eventsDropped: number;
+  /** Everything not seen so far (ring drops, events and bad-frame records dropped): every output says so. */
+  blind: Blindness;
   /**
    * Overlay packets that never left as carriers and whose destination was never seen
    * behind a peer, so no peer's unmatchedOverlay counts them (src/correlate/matcher.ts).

@@ -4,6 +4,7 @@
  * incompatible change.
  */
 import type { CorrelationSnapshot } from './correlation.js';
+import type { Blindness } from './blind.js';
 import type { Finding } from './findings.js';
 import type { KindName, LayerName, MalformedReason, TunnelName, UndecodedReason } from './verdict.js';
 
@@ -169,6 +170,8 @@ export interface ReportDocument {
   badFrames?: BadFrameReport[];
   /** What the diagnosis concluded (issue 4), most severe first. */
   findings?: Finding[];
+  /** Live: what csumtop did not see (src/model/blind.ts); the text report says it in its first lines. */
+  blind?: Blindness;
   /** Correlation over the whole capture: peers (underlay vs overlay), carrier flows,
    * DNS and TCP SYN symptoms, the kernel's counters. */
   correlation?: ReportCorrelation;

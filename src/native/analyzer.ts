@@ -124,6 +124,8 @@ export interface NativeLayout {
     badChecksums: number;
     looksPartial: number;
     outgoing: number;
+    /** Bad transport checksums in frames not sent by this host (what InCsumErrors compares with). */
+    badReceivedL4: number;
   };
   malformedBase: number;
   csumBase: number;

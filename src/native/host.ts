@@ -124,6 +124,7 @@ export interface NativeLinkWatch {
 interface HostAddon {
   threadCpuNs(): number | null;
   dropBoundingSet(): number;
+  readerGone(fd: number): boolean;
   LinkWatch: new (netnsPath?: string, label?: string, rcvbuf?: number) => NativeLinkWatch;
   parseLinkEvents(bytes: Uint8Array): { events: LinkEvent[]; overrun: boolean; error: string | null };
   listLinks(netnsPath?: string, label?: string): Link[];
@@ -188,4 +189,9 @@ export function nativeThreadCpuNs(): number | null {
 /** Clears this thread's capability bounding set (before setuid; native/napi/host_napi.cc says why). */
 export function dropBoundingSet(): number {
   return addon().dropBoundingSet();
+}
+
+/** True when `fd` (a pipe or socket) has lost its reader: `csumtop ... | head -1` after head exited. */
+export function nativeReaderGone(fd: number): boolean {
+  return addon().readerGone(fd);
 }

@@ -34,6 +34,8 @@ export interface LiveCaptureOptions {
 /** One batch from the capture thread; counters are cumulative per interface id. */
 export interface NativeLiveBatch extends NativeDrain {
   seq: number;
+  /** The capture thread's last batch (cut after stop()): its counters are the run's totals. */
+  final: boolean;
   monoNs: bigint;
   ids: Uint32Array;
   /** ids.length * counterStride (see nativeLayout()). */
@@ -45,6 +47,13 @@ export interface NativeLiveBatch extends NativeDrain {
    * not kept because it was full (cumulative). */
   badFlows: number;
   badFlowsEvicted: number;
+}
+
+export interface NativeStop {
+  /** Bad-frame records lost because the queue to JavaScript was full. */
+  lostRecords: number;
+  queued: number;
+  final: NativeLiveBatch | null;
 }
 
 export interface InterfaceRequest {
@@ -74,8 +83,12 @@ export interface NativeLiveCapture {
   addInterfaces(list: InterfaceRequest[]): InterfaceResult[];
   removeInterface(id: number): void;
   start(): void;
-  /** Joins the capture thread; the final batch follows asynchronously. Returns records lost to a full queue. */
-  stop(): number;
+  /**
+   * Joins the capture thread. `queued` batches went through the queue to onBatch (those
+   * not delivered yet arrive after this returns, in order); `final` is the thread's last
+   * batch, never dropped, to apply after all of them (null when none was cut).
+   */
+  stop(): NativeStop;
   flows(): NativeFlow[];
 }
 

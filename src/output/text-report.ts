@@ -4,6 +4,8 @@
  */
 import { hex16 } from '../model/addr.js';
 import { printable } from './printable.js';
+import { blindSentence } from '../model/blind.js';
+import { answerLines } from './answer.js';
 import { renderCorrelation, renderFindings } from './text-findings.js';
 import type { BadChecksum, BadFrameReport, Endpoint, FlowReport, InterfaceReport, ReportDocument } from '../model/report.js';
 
@@ -110,6 +112,13 @@ export function renderText(doc: ReportDocument, opts: { maxFlows: number }): str
   const out: string[] = [];
   const s = doc.source;
   const span = s.first ? `, ${s.first} .. ${s.last}` : '';
+  // The answer first (issue 13 s.5): one sentence per critical finding, then what
+  // csumtop could not see (s.3), then the evidence.
+  const answer = answerLines(doc.findings ?? []);
+  const blind = doc.blind ? blindSentence(doc.blind) : null;
+  out.push(...answer);
+  if (blind !== null) out.push(blind);
+  if (answer.length > 0 || blind !== null) out.push('');
   if (s.kind === 'live') {
     out.push(
       `csumtop ${doc.tool.version}: live capture (${s.path}) for ${s.durationSeconds ?? 0} s, ${s.frames} frames, ` +

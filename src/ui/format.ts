@@ -9,7 +9,9 @@
  */
 import type { BadFlowView, InterfaceRates, KernelCounterView, RateWindows } from '../model/correlation.js';
 import type { ChecksumCounterName } from '../model/host-facts.js';
+import { blindSentence } from '../model/blind.js';
 import { SEVERITY_SYMBOL, type Severity } from '../model/findings.js';
+import { answerLines } from '../output/answer.js';
 import type { BadChecksum, Endpoint } from '../model/report.js';
 import { printable } from '../output/printable.js';
 import {
@@ -453,11 +455,13 @@ function mainView(state: DashboardState, o: RenderOptions): Line[] {
   const ifp = interfacePane(state, o);
   const flp = flowPane(state, o);
   const fdp = findingPane(state, o);
-  // header + DNS + kernel + warning + status + 3 titles + 2 column lines (+ the demo's fix line)
-  const room = Math.max(3, o.height - 10 - (state.fix ? 1 : 0));
+  const top = banner(state, o);
+  // header + DNS + kernel + warning + status + 3 titles + 2 column lines (+ the demo's fix line) + the banner
+  const room = Math.max(3, o.height - 10 - (state.fix ? 1 : 0) - top.length);
   const [a, b, c] = allocate(room, [ifp.count || 1, flp.count || 1, fdp.count || 1], [0.45, 0.3, 0.25]);
   const waiting = state.shown ? null : 'waiting for the first interval';
   return [
+    ...top,
     ...paneLines(ifp, 'interfaces', state, o, a, waiting ?? (state.filter ? `no interface matches "${state.filter}"` : 'no interface captured')),
     ...paneLines(flp, 'flows', state, o, b, waiting ?? (state.filter ? `no bad flow matches "${state.filter}"` : 'no bad checksum seen')),
     ...paneLines(fdp, 'findings', state, o, c, waiting ?? 'no finding'),
@@ -468,8 +472,31 @@ function mainView(state: DashboardState, o: RenderOptions): Line[] {
   ];
 }
 
+/**
+ * The top banner: each critical finding's answer (who, what, the command; the same
+ * sentence as the report's first line, src/output/answer.ts), then what csumtop did not
+ * see (src/model/blind.ts), wrapped so the command is on screen. Nothing when all is
+ * well and seen. At 80x24 one answer is shown and the rest counted.
+ */
+function banner(state: DashboardState, o: RenderOptions): Line[] {
+  const u = state.shown;
+  if (!u) return [];
+  const out: Line[] = [];
+  // The filter applies here as in every pane (visibleFindings: the snapshot's findings).
+  const answers = answerLines(visibleFindings(state));
+  const shown = isCompact(o) ? 1 : 2;
+  const said = (text: string, mark: string, tone: Tone, most: number): void => {
+    wrap(text, Math.max(10, o.width - 3)).slice(0, most).forEach((t, k) => out.push(line(`${k === 0 ? mark.padEnd(2) : '  '} ${t}`, o.width, tone)));
+  };
+  for (const a of answers.slice(0, shown)) said(a, SEVERITY_SYMBOL.critical, 'critical', 3);
+  if (answers.length > shown) out.push(line(`   and ${answers.length - shown} more critical (findings pane, Enter for the evidence)`, o.width, 'critical'));
+  const blind = blindSentence(u.snapshot.blind);
+  if (blind !== null) said(blind, SEVERITY_SYMBOL.warning, 'warning', 2);
+  return out;
+}
+
 export const HELP_KEYS: Array<[string, string]> = [
-  ['q, Ctrl-C', 'quit (the terminal is restored; live capture prints no report)'],
+  ['q, Ctrl-C', 'quit: the terminal is restored and keeps the answer (critical findings, what was not seen, totals)'],
   ['?', 'this help (? or Esc closes it)'],
   ['space, p', 'pause: capture continues, the screen freezes'],
   ['Tab, Shift-Tab', 'next / previous pane'],

@@ -39,7 +39,8 @@ function startDashboard(lab: Lab, width: number, height: number, env: Record<str
 
 /** The row of a pane that contains `needle`. */
 function rowOf(screen: string, needle: string): string {
-  const l = screen.split('\n').find((x) => x.includes(needle));
+  // Not the answer banner under the header ("!! CRITICAL (... seen on B/vlb) ..."): a pane row.
+  const l = screen.split('\n').find((x) => x.includes(needle) && !x.startsWith('!'));
   assert.ok(l, `no row with ${needle}:\n${screen}`);
   return l;
 }
@@ -63,6 +64,10 @@ test('120x40: the panes show the lab\'s four interfaces, the injected bad flow w
   assert.match(flow, /outer\/udp\s+6\s/);
   assert.match(screen, /csumtop live .*pkt\/s/);
   assert.match(screen, /kernel .*Udp InCsumErrors \S+\/s \+6/, 'B\'s kernel counted the 6 drops');
+  // The answer first: the top banner, under the header, says who, what and the command.
+  const top = screen.split('\n').slice(1, 4).join(' ');
+  assert.match(top, new RegExp(`^!! CRITICAL \\(node 192\\.168\\.189\\.4, seen on ${lab.B}/vlb\\): 6 of \\d+ carriers`), screen);
+  assert.match(top.replace(/\s+/g, ' '), /Run on peer 192\.168\.189\.4: ethtool -K flannel\.1 tx-checksum-ip-generic off/, screen);
 });
 
 test('space pauses: the numbers stay frozen while capture goes on; space again shows the new counts', T, async () => {
@@ -171,6 +176,11 @@ test('q quits: alternate screen left, cursor visible, exit status 1 (bad checksu
   assert.equal(st.alternate, false, 'still on the alternate screen');
   assert.equal(st.cursorVisible, true, 'cursor hidden after exit');
   assert.doesNotMatch(s.capture(), /Interfaces|Bad flows/, 'dashboard text left on the normal screen');
+  // What q leaves on the terminal: the answer, one sentence per critical finding, and the totals.
+  const left = s.capture().split('\n').join('');
+  assert.match(left, new RegExp(`CRITICAL \\(node 192\\.168\\.189\\.4, seen on ${lab.B}/vlb\\): \\d+ of \\d+ carriers from node 192\\.168\\.189\\.4 on ${lab.B}/vlb had a wrong outer UDP checksum`), left);
+  assert.match(left, /Run on peer 192\.168\.189\.4: ethtool -K flannel\.1 tx-checksum-ip-generic off/, left);
+  assert.match(left, /csumtop: \d+ frames captured, \d+ with bad checksums\.EXIT=1/, left);
   s.kill();
   s = null;
 });

@@ -139,6 +139,7 @@ export function snapshot(o: SnapshotOptions = {}): CorrelationSnapshot {
     badFlows: Array.from({ length: o.flows ?? 3 }, (_, n) => badFlow(n)),
     flowsEvicted: 0,
     eventsDropped: 0,
+    blind: { ringDrops: 0, eventsDropped: 0, recordsDropped: 0 },
     overlayUnattributed: 0,
     dns: { queries: 0, answered: 0, unanswered: 0, retries: 0, latencyP50Ms: null, latencyMaxMs: null, unansweredList: [], attributed: 0, ...o.dns },
     syn: { connections: 0, answered: 0, refused: 0, unanswered: 0, retransmitted: 0, delayedBy: {}, slowList: [], attributed: 0 },

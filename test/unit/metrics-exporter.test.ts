@@ -90,6 +90,7 @@ test('names follow Prometheus conventions: one csumtop_ prefix, counters end in 
     csumtop_vxlan_peer_carriers_total: 'counter',
     csumtop_finding: 'gauge',
     csumtop_build_info: 'gauge',
+    csumtop_blind_total: 'counter',
     csumtop_interfaces: 'gauge',
   };
   const own = [...e.types].filter(([name]) => name.startsWith('csumtop_'));
@@ -307,6 +308,7 @@ function snapshot(peers: PeerCarriers[], findings: Finding[] = []): CorrelationS
     badFlows: [],
     flowsEvicted: 0,
     eventsDropped: 0,
+    blind: { ringDrops: 0, eventsDropped: 0, recordsDropped: 0 },
     overlayUnattributed: 0,
     dns: { queries: 0, answered: 0, unanswered: 0, retries: 0, latencyP50Ms: null, latencyMaxMs: null, unansweredList: [], attributed: 0 },
     syn: { connections: 0, answered: 0, refused: 0, unanswered: 0, retransmitted: 0, delayedBy: {}, slowList: [], attributed: 0 },
@@ -387,4 +389,16 @@ test('findings: a gauge at 1 while the finding holds, removed when it no longer 
   m.update(snapshot([]));
   e = await scrape(m);
   assert.equal(select(e, 'csumtop_finding').length, 0);
+});
+
+test('csumtop_blind_total: what csumtop did not see, per kind, at 0 from the start and rising with the snapshots', async () => {
+  const m = exporter();
+  const zero = await m.text();
+  for (const what of ['ring_drops', 'events_dropped', 'records_dropped']) assert.match(zero, new RegExp(`^csumtop_blind_total\\{what="${what}"\\} 0$`, 'm'), what);
+  m.update({ ...snapshot([]), blind: { ringDrops: 0, eventsDropped: 40, recordsDropped: 3 } });
+  m.update({ ...snapshot([]), blind: { ringDrops: 2, eventsDropped: 100, recordsDropped: 3 } });
+  const t = await m.text();
+  assert.match(t, /^csumtop_blind_total\{what="ring_drops"\} 2$/m);
+  assert.match(t, /^csumtop_blind_total\{what="events_dropped"\} 100$/m);
+  assert.match(t, /^csumtop_blind_total\{what="records_dropped"\} 3$/m);
 });

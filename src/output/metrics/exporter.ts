@@ -30,6 +30,14 @@ import type { NativeLayout } from '../../native/analyzer.js';
 import { kernelCounterName } from '../../host/snmp.js';
 import { LabelFolder, OTHER } from './label-folder.js';
 import { DEFAULT_MAX_INTERFACES, DEFAULT_MAX_PEERS } from './limits.js';
+import { NOT_BLIND, type Blindness } from '../../model/blind.js';
+
+/** csumtop_blind_total's `what` per kind of drop. */
+const BLIND_LABELS = new Map<keyof Blindness, string>([
+  ['ringDrops', 'ring_drops'],
+  ['eventsDropped', 'events_dropped'],
+  ['recordsDropped', 'records_dropped'],
+]);
 
 export { DEFAULT_MAX_INTERFACES, DEFAULT_MAX_PEERS } from './limits.js';
 
@@ -123,6 +131,8 @@ export class MetricsExporter {
   private readonly kernel: Counter<string>;
   private readonly peerCarriers: Counter<string>;
   private readonly finding: Gauge<string>;
+  private readonly blind: Counter<string>;
+  private blindApplied: Blindness = NOT_BLIND;
   private readonly interfacesGauge: Gauge<string>;
   private readonly slots: Slot[];
 
@@ -195,6 +205,13 @@ export class MetricsExporter {
       labelNames: ['id', 'severity', 'subject'],
       registers: [r],
     });
+    this.blind = new Counter({
+      name: 'csumtop_blind_total',
+      help: 'What csumtop did not see (src/model/blind.ts): what="ring_drops" frames the kernel dropped (ring full), "events_dropped" packets counted but not correlated (csumtop fell behind: findings may be incomplete), "records_dropped" bad frames counted but not reported one by one. Alert on any increase.',
+      labelNames: ['what'],
+      registers: [r],
+    });
+    for (const what of BLIND_LABELS.values()) this.blind.inc({ what }, 0);
     const buildInfo = new Gauge({
       name: 'csumtop_build_info',
       help: 'Always 1; the labels say which csumtop runs: version, checksum engine, capture backend.',
@@ -378,6 +395,11 @@ export class MetricsExporter {
    * entry, turned into deltas here) and the findings that hold now.
    */
   update(snapshot: CorrelationSnapshot): void {
+    for (const [key, what] of BLIND_LABELS) {
+      const d = snapshot.blind[key] - this.blindApplied[key];
+      if (d > 0) this.blind.inc({ what }, d);
+    }
+    this.blindApplied = snapshot.blind;
     for (const p of snapshot.peers) this.updatePeer(p);
     this.updateFindings(snapshot.findings);
   }
