@@ -51,7 +51,7 @@ const VARIANT_A_REFS = [
   'kubernetes/kubernetes#92035',
 ];
 
-const TUNNEL_WORD: Record<TunnelName, string> = { none: 'tunnel', vxlan: 'VXLAN', geneve: 'Geneve', ipip: 'IP-in-IP', ip6ip: 'IP-in-IPv6' };
+const TUNNEL_WORD: Record<TunnelName, string> = { none: 'tunnel', vxlan: 'VXLAN', geneve: 'Geneve', ipip: 'IP-in-IP', ip6ip: 'IP-in-IPv6', gre: 'GRE' };
 
 function overlayOf(input: DiagnosisInput, namespace: string, fallback: string | null): InterfaceDiagnosis | undefined {
   return input.interfaces.find((i) => i.namespace === namespace && (i.role === 'vxlan' || i.role === 'geneve') && (fallback === null || i.label === fallback))

@@ -325,7 +325,7 @@ function diagnosisInput(peers: PeerCarriers[], syn?: ReturnType<SynTracker['summ
   });
   const c = corr(syn);
   return {
-    nowNs: T0, live: true, peers, kernel: [], dns: c.dns, syn: c.syn,
+    nowNs: T0, live: true, peers, kernel: [], kernelBefore: null, eventsDropped: 0, recordsDropped: 0, dns: c.dns, syn: c.syn,
     interfaces: [iface({ name: 'eth0', role: 'underlay' }), iface({ name: 'flannel.1', role: 'vxlan', kind: 'vxlan', vxlan: { port: 8472, udpCsum: false } })],
     facts: { kernel: null, hypervisor: null, nat: {} },
     guessesOffload: false,
