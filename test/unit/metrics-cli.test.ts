@@ -144,10 +144,10 @@ test('LiveMetrics: scrapes read the live interfaces; /healthz turns 503 when bat
   try {
     // The first scrape publishes the interface at 0, the next one its counts.
     const first = parseExposition(await (await fetch(`${base}/metrics`)).text());
-    assert.equal(value(first, 'csumtop_packets_total', { interface: 'eth0', direction: 'received' }), 0);
+    assert.equal(value(first, 'csumtop_packets_total', { device: 'eth0', direction: 'received' }), 0);
     const e = parseExposition(await (await fetch(`${base}/metrics`)).text());
-    assert.equal(value(e, 'csumtop_packets_total', { interface: 'eth0', direction: 'received' }), 12);
-    assert.equal(value(e, 'csumtop_capture_drops_total', { interface: 'eth0' }), 2);
+    assert.equal(value(e, 'csumtop_packets_total', { device: 'eth0', direction: 'received' }), 12);
+    assert.equal(value(e, 'csumtop_capture_drops_total', { device: 'eth0' }), 2);
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     // Engine 0 keeps delivering, engine 1 went quiet for longer than max(5 s, 20 batches).
     now += 4000;
