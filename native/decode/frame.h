@@ -26,7 +26,7 @@ enum LinkType : uint16_t {
 // with no pseudo-header.
 enum CsumKind : uint8_t { kKindIPv4 = 0, kKindUdp, kKindTcp, kKindIcmp, kKindIcmp6, kKindGre, kNumKinds };
 
-// One status per checksum (see ../shared/architecture.md, "One verdict model").
+// One status per checksum (see docs/design.md, "One verdict model").
 enum CsumStatus : uint8_t {
   kStatusOk = 0,
   kStatusBad,

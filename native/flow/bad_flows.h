@@ -6,7 +6,7 @@
 // flows stay: they are the start of the incident) and `evicted()` counts every frame of
 // a flow not kept, so it is at least the number of flows not kept, and equal to it when
 // each of them sent one bad frame; the frames are still counted per interface
-// (architecture.md, "Bounded everything"). Memory: the slot array has the smallest
+// (docs/design.md, "Bounded everything"). Memory: the slot array has the smallest
 // power of two >= 2 * max_flows slots of sizeof(BadFlow) = 192 bytes, i.e. 384 to 768
 // bytes per flow of the cap (24 MiB for the default 65536), plus 4 bytes per kept flow
 // in used_, per capture thread; hostile traffic touches every page of it.

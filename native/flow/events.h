@@ -1,14 +1,14 @@
 // \summary: Per-frame observations for correlation (issue 4): VXLAN/Geneve carriers,
 // plain packets on overlay devices (to match against the carriers), DNS queries and
 // answers, TCP SYN, SYN-ACK and the RST that refuses a SYN. Fixed-size records in a reused buffer cross to
-// JavaScript once per batch (architecture.md, principle 1), never one call per frame.
+// JavaScript once per batch (docs/design.md, principle 1), never one call per frame.
 //
 // Every record carries two 53-bit keys computed here, so JavaScript can key its maps
 // with plain numbers instead of building strings per packet:
 //  - `match`: the innermost packet's identity as both sides of a decapsulation see it
 //    (addresses, protocol, IPv4 id, IP length, ports): the carrier on the underlay and
 //    the decapsulated packet on flannel.1 share it. This is the comparison engineers do
-//    by hand with two tcpdumps (domain.md, "The incident").
+//    by hand with two tcpdumps (docs/domain.md, "The incident").
 //  - `flow`: the carrier flow (outer tuple, tunnel, VNI, inner tuple, interface).
 //  - `txn`: the transaction a DNS message or TCP SYN belongs to, the same for both
 //    sides: (client, client port, server, server port, DNS id) for a query and its
@@ -82,7 +82,7 @@ struct EventOptions {
   // Carriers that need no per-packet look (no DNS, SYN, bad checksum, and no overlay
   // device captured to match them against) become one event per carrier flow per drain,
   // with `packets` and the summed `wirelen`: on a busy underlay that is most of them, and
-  // JavaScript then pays per flow instead of per packet (architecture.md, principle 1).
+  // JavaScript then pays per flow instead of per packet (docs/design.md, principle 1).
   bool coalesce = true;
   uint32_t max_name_bytes = 1u << 20;
 };

@@ -200,7 +200,7 @@ function startFileAnalysis(
   return { step, progress, finish };
 }
 
-/** The interfaces of a capture file for correlation: roles from their names (domain.md). */
+/** The interfaces of a capture file for correlation: roles from their names (docs/domain.md). */
 export function fileInterfaces(path: string, ifaces: FileInterface[], count: number): PipelineInterface[] {
   const names = interfaceNames(path, ifaces, Math.max(count, ifaces.length));
   return names.map((label, id) => ({

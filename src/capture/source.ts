@@ -1,5 +1,5 @@
 /**
- * What every live capture source offers the rest of the tool (architecture.md,
+ * What every live capture source offers the rest of the tool (docs/design.md,
  * principle 3): batches, warnings, the interfaces it captures on, and the bad-flow
  * table once stopped. The AF_PACKET engine and the libpcap fallback both implement it.
  */

@@ -1,5 +1,5 @@
 /**
- * The caps of every correlation table that grows with traffic (architecture.md,
+ * The caps of every correlation table that grows with traffic (docs/design.md,
  * principle 4: "Bounded everything": fixed caps, an eviction policy, a counter).
  *
  * `--max-flows N` (default 65536) sets the per-flow tables: the native bad-flow table

@@ -1,6 +1,6 @@
 /**
  * Remedy steps with this host's interface names, and how to make each survive a reboot
- * (domain.md, "Remedies, with the conditions they need"). Interface names reach these
+ * (docs/domain.md, "Remedies, with the conditions they need"). Interface names reach these
  * strings only as command text to show; csumtop never runs them.
  */
 import type { RemedyStep } from '../model/findings.js';
@@ -16,7 +16,7 @@ export function shellWord(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** A udev rule re-applying an ethtool setting whenever the device appears (domain.md). */
+/** A udev rule re-applying an ethtool setting whenever the device appears (docs/domain.md). */
 export function udevPersist(dev: string, ethtoolArgs: string): string {
   // A udev match value is a glob inside double quotes, and RUN is split on spaces by udev
   // itself: a name with anything else cannot be written into a rule safely.
@@ -38,7 +38,7 @@ export function txChecksumOff(where: string, dev: string, why: string): RemedySt
   };
 }
 
-/** What the common CNIs name their tunnel devices (domain.md, "Interface roles on a node"). */
+/** What the common CNIs name their tunnel devices (docs/domain.md, "Interface roles on a node"). */
 const DEVICE_NAMES: Record<string, string> = {
   VXLAN: 'flannel.1 with flannel, vxlan.calico with Calico, cilium_vxlan with Cilium',
   Geneve: 'genev_sys_6081 with OVN, cilium_geneve with Cilium',

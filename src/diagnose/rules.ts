@@ -187,7 +187,7 @@ export function outerBadSent(input: DiagnosisInput): Candidate[] {
       const causes: string[] = [];
       // Both udpcsum settings contribute, in different ways, so the setting is evidence
       // either way. noudpcsum: the outer checksum is 0 and nf_nat on a kernel without
-      // ea64d8d6c675 "updates" it into a wrong value (variant A, domain.md). udpcsum: the
+      // ea64d8d6c675 "updates" it into a wrong value (variant A, docs/domain.md). udpcsum: the
       // outer checksum is complete at encapsulation while the skb stays CHECKSUM_PARTIAL
       // for the inner one (local checksum offload, udp_set_csum/lco_csum), and nf_nat's
       // port rewrite skips the update for a CHECKSUM_PARTIAL skb (nf_nat_proto.c
@@ -438,7 +438,7 @@ export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
         subject: { namespace: k.namespace },
         evidence,
         remedy: [{ where: 'this node', command: 'csumtop --ring-mb 64 --threads 2 ...', why: 'more capture threads keep up with more traffic; fewer interfaces or a filter lowers the load', persist: null }],
-        references: ['domain.md: Counters the kernel keeps'],
+        references: ['docs/domain.md: Counters the kernel keeps'],
         strength: gap,
       });
       continue;
@@ -464,7 +464,7 @@ export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
       subject: { namespace: k.namespace },
       evidence,
       remedy: [captureMoreStep(k.namespace, captured, adding ?? [])],
-      references: ['domain.md: Counters the kernel keeps'],
+      references: ['docs/domain.md: Counters the kernel keeps'],
       strength: gap,
     });
   }

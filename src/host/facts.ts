@@ -1,5 +1,5 @@
 /**
- * Host facts the diagnosis rules weigh (domain.md): does this kernel carry the variant A
+ * Host facts the diagnosis rules weigh (docs/domain.md): does this kernel carry the variant A
  * fix, which hypervisor runs the node (variant C is VMware vmxnet3, variant D names Azure
  * and AWS), and the offload state of every interface that the remedies act on.
  *
@@ -57,7 +57,7 @@ const fmt = (v: KernelVersion): string => `${v.major}.${v.minor}.${v.patch}`;
 const series = (v: KernelVersion): string => `${v.major}.${v.minor}`;
 
 // "netfilter: nat: never update the UDP checksum when it's 0", commit ea64d8d6c675
-// (Guillaume Nault, April 2020): mainline 5.7 and these stable releases (domain.md,
+// (Guillaume Nault, April 2020): mainline 5.7 and these stable releases (docs/domain.md,
 // variant A; the stable review announcements of 5.6.13, 5.4.41, 4.19.123, 4.14.181).
 // The commit's "Fixes: 5b1158e909ec" points at the original nf_conntrack NAT code:
 // every earlier kernel has the bug.
@@ -66,7 +66,7 @@ const STABLE_FIX: Readonly<Record<string, number>> = { '5.6': 13, '5.4': 41, '4.
 // Stable series still maintained when the fix went out (May 2020) for which no release
 // with it is recorded: whether a later 4.4.y / 4.9.y / 3.16.y picked it up is not known here.
 const MAINTAINED_UNRECORDED = new Set(['4.4', '4.9', '3.16']);
-// Ubuntu's own fixed builds (domain.md; Ubuntu 4.15.0-107.108 and 5.4.0-32.36): ABI numbers
+// Ubuntu's own fixed builds (docs/domain.md; Ubuntu 4.15.0-107.108 and 5.4.0-32.36): ABI numbers
 // of the master kernels. Derivative kernels (aws, azure, gcp, ... with ABI >= 1000) number
 // their builds independently.
 const UBUNTU_FIX: Readonly<Record<string, number>> = { '4.15': 107, '5.4': 32 };
@@ -119,7 +119,7 @@ export interface KernelIdentity {
  * - Debian (x.y.0-N-amd64): the package's upstream version from uname -v ("Debian
  *   4.19.118-2"), judged as upstream; unknown without it unless the base is >= 5.7.
  * - RHEL and rebuilds (.el7/.el8/.el9): 3.10.0-* affected (RHEL 7 3.10.0-1127.8.2 was
- *   still affected, domain.md; no fixed RHEL 7 build is known); base >= 5.7 fixed; else
+ *   still affected, docs/domain.md; no fixed RHEL 7 build is known); base >= 5.7 fixed; else
  *   unknown. Oracle UEK and SUSE: base >= 5.7 fixed, else unknown.
  */
 export function assessVariantAKernel(id: KernelIdentity | string): KernelFixAssessment {

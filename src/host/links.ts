@@ -1,7 +1,7 @@
 /**
  * Kernel interface discovery: the links of a node's (or a pod's) network namespace, the
  * interfaces `-i` selects, and the role each plays on a Kubernetes node
- * (/work/shared/domain.md, "Interface roles on a node").
+ * (docs/domain.md, "Interface roles on a node").
  *
  * The link types are defined once, in src/native/host.ts, and re-exported here.
  */
@@ -138,7 +138,7 @@ export type InterfaceRole =
   | 'veth'
   | 'other';
 
-// domain.md, "Interface roles on a node".
+// docs/domain.md, "Interface roles on a node".
 const UNDERLAY_NAME = /^(eth|ens|enp|eno|bond)/;
 const VXLAN_NAME = /^(flannel\.\d+|vxlan\.calico|cilium_vxlan|vxlan.*)$/;
 const GENEVE_NAME = /^(genev_sys_\d+|ovn0)$/;
@@ -158,7 +158,7 @@ export function roleFromName(name: string): InterfaceRole | null {
 
 /**
  * The role of a link on a node: the link kind first (vxlan, geneve, ipip, bridge, veth,
- * bond/team), then domain.md's name patterns as the fallback (physical NICs have no kind;
+ * bond/team), then docs/domain.md's name patterns as the fallback (physical NICs have no kind;
  * OVN's ovn0 is an openvswitch port; names are all an older kernel may give).
  *
  * veth: 'pod-veth' for the host ends of pod pairs (veth*, cali*, lxc*); 'underlay' when

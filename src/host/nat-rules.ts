@@ -1,6 +1,6 @@
 /**
  * kube-proxy's and flannel's NAT rules, as the variant A diagnosis needs them
- * (domain.md): is the VXLAN carrier at risk of being masqueraded a second time with a
+ * (docs/domain.md): is the VXLAN carrier at risk of being masqueraded a second time with a
  * port change (MASQUERADE --random-fully, kube-proxy >= 1.16), is kube-proxy's mark fix
  * there (kubernetes/kubernetes#92035, in 1.19, 1.18.6, 1.17.9, 1.16.13), and does
  * flannel's own masquerade chain skip kube-proxy-marked packets (flannel-io/flannel#1681,

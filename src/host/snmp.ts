@@ -3,7 +3,7 @@
  * /proc/net/snmp6 and /proc/net/netstat parsed into typed counters, and a sampler that
  * turns successive readings into per-second rates.
  *
- * These are what the receiving kernel actually dropped (domain.md, "Counters the kernel
+ * These are what the receiving kernel actually dropped (docs/domain.md, "Counters the kernel
  * keeps"): a VXLAN carrier with a bad outer UDP checksum is counted in `Udp InCsumErrors`
  * of the namespace owning the underlay device, then dropped, so it never reaches
  * flannel.1. Unlike what tcpdump prints, these counters have no offload false positives:

@@ -75,7 +75,7 @@ export function faultFrame(macs: LabMacs, kind: FaultKind, i: number): Uint8Arra
   const good = build({}).checksums;
   switch (kind) {
     case 'bad-outer-udp':
-      // 0xffff: the value nf_nat wrote into zero checksums (variant A, domain.md).
+      // 0xffff: the value nf_nat wrote into zero checksums (variant A, docs/domain.md).
       return build({ outerUdp: wrongValue(field(good, 0, 'udp').expected, 0xffff) }).bytes;
     case 'bad-inner-udp':
       return build({ innerL4: wrongValue(field(good, 1, 'udp').expected, 0xbd67) }).bytes;

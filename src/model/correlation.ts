@@ -221,7 +221,7 @@ export interface BadFrameSample {
 }
 
 /**
- * How full one bounded table is (architecture.md, "Bounded everything"): entries held
+ * How full one bounded table is (docs/design.md, "Bounded everything"): entries held
  * now, the most it holds, and what it did not keep since the start.
  */
 export interface TableUse {

@@ -3,7 +3,7 @@
  * measured: the kernel's own checksum counters, whether the kernel carries the variant A
  * fix, the hypervisor, per-interface offloads, and kube-proxy's / flannel's NAT rules.
  * Shared types only; the readers live in src/host/snmp.ts, src/host/facts.ts and
- * src/host/nat-rules.ts. Background and sources: /work/shared/domain.md.
+ * src/host/nat-rules.ts. Background and sources: docs/domain.md.
  */
 
 // ------------------------------------------------------------------ kernel counters
@@ -107,7 +107,7 @@ export interface KernelFacts {
 
 // ------------------------------------------------------------------ hypervisor
 
-/** domain.md variant C (VMware vmxnet3), variant D (Azure, AWS). 'kvm' covers QEMU
+/** docs/domain.md variant C (VMware vmxnet3), variant D (Azure, AWS). 'kvm' covers QEMU
  * machines (with or without KVM acceleration) and the KVM-based clouds; 'none' is a
  * physical machine (DMI names a hardware vendor and the CPU flag is clear, or an EC2
  * .metal instance); 'unknown' a virtual machine whose hypervisor the DMI strings do not
@@ -150,7 +150,7 @@ export interface HypervisorFacts {
 
 // ------------------------------------------------------------------ interfaces
 
-/** The offload facts of one link that the remedies of domain.md act on. A feature the
+/** The offload facts of one link that the remedies of docs/domain.md act on. A feature the
  * device does not report (no ETHTOOL_GFEATURES, or an older kernel without the name) is
  * null, not false. */
 export interface InterfaceOffloadFacts {
@@ -196,7 +196,7 @@ export interface MasqueradeRule {
   rule: string;
 }
 
-/** What one nat rule set says about variant A (domain.md, kubernetes/kubernetes#92035). */
+/** What one nat rule set says about variant A (docs/domain.md, kubernetes/kubernetes#92035). */
 export interface NatRulesAnalysis {
   masquerades: MasqueradeRule[];
   /** Some MASQUERADE rule randomises ports fully: the source-port change that makes

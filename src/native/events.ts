@@ -2,7 +2,7 @@
  * The correlation events of the addon (native/flow/events.h, FrameEvent) as a typed,
  * allocation-free view: one batch holds thousands of fixed-size records in one Buffer,
  * and the correlation operators read fields by index instead of building an object per
- * packet (architecture.md, principle 1). Offsets come from the addon's own layout.
+ * packet (docs/design.md, principle 1). Offsets come from the addon's own layout.
  */
 import { formatAddress } from '../model/addr.js';
 import type { Endpoint } from '../model/report.js';

@@ -1,5 +1,5 @@
 /**
- * Ordered output of the live JSON line stream, bounded (architecture.md, principle 4:
+ * Ordered output of the live JSON line stream, bounded (docs/design.md, principle 4:
  * "a slow consumer costs samples, never memory or capture").
  *
  * Lines are written in the order they were queued, everything waiting at once in one

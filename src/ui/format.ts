@@ -3,7 +3,7 @@
  * state alone. No terminal here: the adapter (screen.ts) only paints these lines, and
  * the tests read them at 80x24, 120x40 and 200x60.
  *
- * Nothing is said by colour alone (style.md): the focused pane is marked ">>", the
+ * Nothing is said by colour alone (docs/design.md): the focused pane is marked ">>", the
  * selected row ">", severities carry their word next to the symbol, PAUSED is written.
  * A line's `tone` only lets the adapter add colour where colour is allowed.
  */

@@ -1,5 +1,5 @@
 /**
- * The only file that imports blessed (unmaintained since 2016, style.md): it paints the
+ * The only file that imports blessed (unmaintained since 2016, docs/design.md): it paints the
  * lines format.ts lays out, on a timer, and turns key presses into reducer actions.
  *
  * Known blessed traps handled here:

@@ -56,7 +56,7 @@ interface Row {
 }
 
 // Variant A fix (commit ea64d8d6c675): mainline 5.7, stable 5.6.13, 5.4.41, 4.19.123,
-// 4.14.181; Ubuntu 4.15.0-107, 5.4.0-32; RHEL 7 3.10.0-* affected (domain.md).
+// 4.14.181; Ubuntu 4.15.0-107, 5.4.0-32; RHEL 7 3.10.0-* affected (docs/domain.md).
 const TABLE: Row[] = [
   // kernel.org numbering
   { id: '5.7.0', status: 'fixed', flavor: 'upstream', says: '5.7' },
@@ -376,7 +376,7 @@ describe('interface facts of a namespace', () => {
     ipn(NS, 'link', 'add', 'flannel.1', 'type', 'vxlan', 'id', '1', 'dstport', '8472', 'noudpcsum', 'dev', 'eth0', 'local', '192.168.192.1', 'nolearning');
     ipn(NS, 'link', 'set', 'flannel.1', 'up');
     ipn(NS, 'link', 'add', 'vxlan.calico', 'type', 'vxlan', 'id', '4096', 'dstport', '4789', 'udpcsum', 'local', '192.168.192.1');
-    // The domain.md remedy, applied: flannel.1 stops offloading its TX checksum.
+    // The docs/domain.md remedy, applied: flannel.1 stops offloading its TX checksum.
     execFileSync('ip', ['netns', 'exec', NS, 'ethtool', '-K', 'flannel.1', 'tx-checksum-ip-generic', 'off'], { stdio: 'pipe' });
   });
   after(cleanupNs);

@@ -9,7 +9,7 @@
  * (prometheus.io/docs/instrumenting/writing_exporters/#target-labels-not-static-scraped-labels).
  *
  * Nothing here runs per packet: the native capture thread keeps cumulative counters per
- * interface (architecture.md, principle 1); observeInterfaces() turns them into counter
+ * interface (docs/design.md, principle 1); observeInterfaces() turns them into counter
  * increments once per scrape, update() turns the correlation pipeline's
  * CorrelationSnapshot into increments once per interval, observeKernel() the kernel's
  * counters once a second.
