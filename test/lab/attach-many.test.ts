@@ -43,12 +43,8 @@ test('addInterfaces: one result per request, in order; a missing device fails al
   if (problem) assert.fail(problem);
   const idx = indexes();
   const names = [...idx.keys()].filter((n) => n.startsWith('am')).slice(0, 40);
-  let final: () => void = () => undefined;
-  const done = new Promise<void>((r) => (final = r));
-  let stopping = false;
-  const cap = createLiveCapture({ batchMs: 50, blockSize: 1 << 16, blockCount: 2, events: false }, () => {
-    if (stopping) final();
-  });
+  // stop() joins the capture thread and returns its final batch (src/native/live.ts).
+  const cap = createLiveCapture({ batchMs: 50, blockSize: 1 << 16, blockCount: 2, events: false }, () => undefined);
   cap.start();
   const requests = names.map((n, k) => ({ id: k, ifindex: idx.get(n)!, arphrd: 1, netns: `/run/netns/${ns}` }));
   // A device index that does not exist, in the middle of the batch.
@@ -67,9 +63,7 @@ test('addInterfaces: one result per request, in order; a missing device fails al
     });
     assert.equal(packetSockets(), names.length, 'one ring per device that exists');
   } finally {
-    stopping = true;
     cap.stop();
-    await done;
   }
   assert.equal(packetSockets(), 0);
 });
@@ -83,12 +77,8 @@ test('addInterfaces: a batch mixing this namespace and another opens each ring i
   // Alternating entries, so a worker thread's stride crosses namespaces. ifindex 1 is lo
   // in both: only the kernel's per-namespace lists tell where a ring was opened.
   const list = Array.from({ length: 48 }, (_, k) => ({ id: k, ifindex: 1, arphrd: 772, netns: k % 2 === 0 ? `/run/netns/${ns}` : undefined }));
-  let final: () => void = () => undefined;
-  const done = new Promise<void>((r) => (final = r));
-  let stopping = false;
-  const cap = createLiveCapture({ batchMs: 50, blockSize: 1 << 16, blockCount: 2, events: false }, () => {
-    if (stopping) final();
-  });
+  // stop() joins the capture thread and returns its final batch (src/native/live.ts).
+  const cap = createLiveCapture({ batchMs: 50, blockSize: 1 << 16, blockCount: 2, events: false }, () => undefined);
   try {
     cap.start();
     const res = cap.addInterfaces(list);
@@ -96,9 +86,7 @@ test('addInterfaces: a batch mixing this namespace and another opens each ring i
     assert.equal(inNs() - ns0, 24, 'rings opened in the other namespace');
     assert.equal(here() - here0, 24, "rings opened in csumtop's own namespace");
   } finally {
-    stopping = true;
     cap.stop();
-    await done;
   }
 });
 

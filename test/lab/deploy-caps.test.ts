@@ -66,10 +66,10 @@ test('only CAP_NET_RAW (the DaemonSet\'s capabilities): capture, --promisc, kern
     assert.deepEqual(health, { status: 200, body: 'ok\n' });
     const metrics = getInside(ns, port, '/metrics');
     assert.equal(metrics.status, 200);
-    assert.match(metrics.body, /csumtop_packets_total\{interface="cva",namespace="host",direction="received"\} \d+/);
+    assert.match(metrics.body, /csumtop_packets_total\{device="cva",netns="host",direction="received"\} \d+/);
     // The kernel counters of its namespace were readable (published after one second).
     await sleep(1200);
-    assert.match(getInside(ns, port, '/metrics').body, /csumtop_kernel_checksum_errors_total\{namespace="host",counter="Udp_InCsumErrors"\} 0/);
+    assert.match(getInside(ns, port, '/metrics').body, /csumtop_kernel_checksum_errors_total\{netns="host",counter="Udp_InCsumErrors"\} 0/);
 
     const code = await exited;
     assert.equal(code, 0, stderr);

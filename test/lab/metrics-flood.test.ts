@@ -121,7 +121,7 @@ test('--metrics flooded with idle and slowloris connections beyond the descripto
       // And /metrics still answers, with the kernel counters of the namespace.
       const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
       assert.equal(metrics.status, 200);
-      assert.match(await metrics.text(), new RegExp(`csumtop_kernel_checksum_errors_total\\{namespace="${ns}",counter="Udp_InCsumErrors"\\}`));
+      assert.match(await metrics.text(), new RegExp(`csumtop_kernel_checksum_errors_total\\{netns="${ns}",counter="Udp_InCsumErrors"\\}`));
 
       const r = await ct.stop();
       assert.equal(r.code, 0, describeRun(r));
