@@ -56,7 +56,8 @@ before(() => {
   tarball = path.join(work, info[0].filename);
   (globalThis as Record<string, unknown>).csumtopPackFiles = info[0].files.map((f) => f.path);
   const bin = pathWithoutBuildTools(path.join(work, 'bin'));
-  for (const t of ['g++', 'make', 'python3', 'cc']) assert.equal(run('sh', ['-c', `command -v ${t}`], { env: { PATH: bin } }).status, 1, `${t} is still on the test PATH`);
+  // dash's `command -v` exits 127 for a missing command, bash's 1: anything but 0.
+  for (const t of ['g++', 'make', 'python3', 'cc']) assert.notEqual(run('sh', ['-c', `command -v ${t}`], { env: { PATH: bin } }).status, 0, `${t} is still on the test PATH`);
   prefix = path.join(work, 'prefix');
   env = { HOME: process.env.HOME, PATH: bin, npm_config_cache: process.env.npm_config_cache ?? path.join(os.homedir(), '.npm') };
   const installed = run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', tarball], { env });
