@@ -36,6 +36,15 @@ interface Txn {
  */
 const RESEND_KEEP_NS = 30e9;
 
+/**
+ * At most this many unanswered queries are kept past their timeout for resends and late
+ * answers (the oldest go first): a flood of queries nobody answers would otherwise hold
+ * RESEND_KEEP_NS / timeout = 6 times the open table for nothing but that (the hostile-
+ * traffic lab saw resident memory climb through its whole 20 s blast). A stub resolver's
+ * resend comes within seconds, so the newest kept are the ones that matter.
+ */
+export const MAX_KEPT_UNANSWERED = 4096;
+
 export interface DnsOptions {
   /** A query unanswered this long is unanswered: glibc's resolv.conf default timeout is 5 s. */
   timeoutNs: number;
@@ -49,6 +58,8 @@ export interface DnsOptions {
 export class DnsTracker {
   /** Keyed by the native transaction key (query and answer share it): no string per packet. */
   private readonly open = new Map<number, Txn>();
+  /** Keys of the queries counted unanswered and kept, oldest first (some may be gone since). */
+  private kept: number[] = [];
   private readonly lastUnanswered = new Map<string, number>();
   private readonly latencies: number[] = [];
   private readonly unansweredList: DnsTransaction[] = [];
@@ -156,17 +167,35 @@ export class DnsTracker {
         continue;
       }
       t.closed = true;
+      this.kept.push(key);
       this.s.unanswered++;
       if (t.view.attributedTo) this.s.attributed++;
       this.lastUnanswered.set(`${t.view.client}|${t.view.name}|${t.view.qtype}`, t.firstNs);
       this.unansweredList.unshift(t.view);
       if (this.unansweredList.length > this.opts.maxListed) this.unansweredList.pop();
     }
+    this.forgetOldestKept();
     if (this.lastUnanswered.size > 4096) this.lastUnanswered.clear();
   }
 
   flush(): void {
     this.advance(Number.POSITIVE_INFINITY);
+  }
+
+  /** Keeps at most MAX_KEPT_UNANSWERED decided-unanswered queries, forgetting the oldest. */
+  private forgetOldestKept(): void {
+    // Drop keys whose query is gone already (answered late, or forgotten after the keep).
+    if (this.kept.length > 2 * MAX_KEPT_UNANSWERED) this.kept = this.kept.filter((k) => this.open.get(k)?.closed === true);
+    let excess = this.kept.filter((k) => this.open.get(k)?.closed === true).length - MAX_KEPT_UNANSWERED;
+    let i = 0;
+    for (; i < this.kept.length && excess > 0; i++) {
+      const t = this.open.get(this.kept[i]);
+      if (t?.closed && !t.view.answered) {
+        this.open.delete(this.kept[i]);
+        excess--;
+      }
+    }
+    if (i > 0) this.kept = this.kept.slice(i);
   }
 
   /** Open queries: evicted counts the queries not tracked because the table was full. */

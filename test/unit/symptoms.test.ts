@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import type { InterfaceDirectory } from '../../src/correlate/context.js';
-import { DnsTracker } from '../../src/correlate/dns.js';
+import { DnsTracker, MAX_KEPT_UNANSWERED } from '../../src/correlate/dns.js';
 import { CarrierMatcher } from '../../src/correlate/matcher.js';
 import { SynTracker } from '../../src/correlate/syn.js';
 import { outerBadFromPeer, outerBadSent, innerBadFromPeer } from '../../src/diagnose/rules.js';
@@ -331,3 +331,19 @@ function diagnosisInput(peers: PeerCarriers[], syn?: ReturnType<SynTracker['summ
     guessesOffload: false,
   };
 }
+
+test('a flood of unanswered queries keeps at most MAX_KEPT_UNANSWERED past their timeout; the newest still take their resends', () => {
+  const t = new DnsTracker(F);
+  const n = MAX_KEPT_UNANSWERED + 500;
+  const query = (k: number) => dnsQueryPacket(CLIENT_POD, COREDNS, 1024 + (k % 60000), k & 0xffff, `q${k}.flood.example`, { id: k & 0xffff });
+  // n queries in the first second, nobody answers; then the pipeline ticks past the timeout.
+  t.add(events(Array.from({ length: n }, (_, k) => ({ atMs: k * (1000 / n), iface: FLANNEL, root: eth(query(k)) }))), dir);
+  t.advance(T0 + 6e9);
+  assert.equal(t.summary().unanswered, n, 'every one counted unanswered');
+  assert.equal(t.tableUse().size, MAX_KEPT_UNANSWERED, 'only the newest kept past the timeout');
+  // The newest one's resend (same id, 6.5 s later, on the same interface) is still a retry of it.
+  t.add(events([{ atMs: 6500, iface: FLANNEL, root: eth(query(n - 1)) }]), dir);
+  const s = t.summary();
+  assert.equal(s.queries, n, 'a resend is no new query');
+  assert.equal(s.retries, 1);
+});
