@@ -488,7 +488,20 @@ function banner(state: DashboardState, o: RenderOptions): Line[] {
   const said = (text: string, mark: string, tone: Tone, most: number): void => {
     wrap(text, Math.max(10, o.width - 3)).slice(0, most).forEach((t, k) => out.push(line(`${k === 0 ? mark.padEnd(2) : '  '} ${t}`, o.width, tone)));
   };
-  for (const a of answers.slice(0, shown)) said(a, SEVERITY_SYMBOL.critical, 'critical', 3);
+  for (const a of answers.slice(0, shown)) {
+    // The command is never cut: what happened gets two lines at most (cut with ~), the
+    // "Run on WHERE: COMMAND" step all the lines it needs.
+    const run = a.lastIndexOf('. Run on ');
+    if (run < 0) {
+      said(a, SEVERITY_SYMBOL.critical, 'critical', 3);
+      continue;
+    }
+    const what = wrap(a.slice(0, run + 1), Math.max(10, o.width - 3));
+    const kept = what.slice(0, 2);
+    if (what.length > 2) kept[1] = `${kept[1].slice(0, Math.max(0, o.width - 4))}~`;
+    kept.forEach((t, k) => out.push(line(`${k === 0 ? SEVERITY_SYMBOL.critical.padEnd(2) : '  '} ${t}`, o.width, 'critical')));
+    for (const t of wrap(a.slice(run + 2), Math.max(10, o.width - 3))) out.push(line(`   ${t}`, o.width, 'critical'));
+  }
   if (answers.length > shown) out.push(line(`   and ${answers.length - shown} more critical (findings pane, Enter for the evidence)`, o.width, 'critical'));
   const blind = blindSentence(u.snapshot.blind);
   if (blind !== null) said(blind, SEVERITY_SYMBOL.warning, 'warning', 2);

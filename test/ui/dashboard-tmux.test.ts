@@ -39,8 +39,11 @@ function startDashboard(lab: Lab, width: number, height: number, env: Record<str
 
 /** The row of a pane that contains `needle`. */
 function rowOf(screen: string, needle: string): string {
-  // Not the answer banner under the header ("!! CRITICAL (... seen on B/vlb) ..."): a pane row.
-  const l = screen.split('\n').find((x) => x.includes(needle) && !x.startsWith('!'));
+  // Not the answer banner under the header ("!! CRITICAL (... seen on B/vlb) ..." and its
+  // continuation lines): a row of the panes, which start with the interfaces' title.
+  const lines = screen.split('\n');
+  const panes = lines.findIndex((x) => /^(>>| {2}) ?Interfaces \d/.test(x) || /^\s*Interfaces \d/.test(x));
+  const l = lines.slice(Math.max(0, panes)).find((x) => x.includes(needle));
   assert.ok(l, `no row with ${needle}:\n${screen}`);
   return l;
 }
