@@ -14,8 +14,18 @@ function endpointKey(e: DecodedRecord['outer']): string {
   return e ? `${e.src}>${e.dst}/${e.proto}/${e.sport}/${e.dport}` : '-';
 }
 
+/**
+ * Flows whose sample keeps its frame bytes (up to 4096 each): the most recently sampled.
+ * The others keep their sample's verdicts and time only. Without this bound the table
+ * (4096 flows) could hold 16 MB of frame bytes, and hostile traffic, whose every bad frame
+ * is a new flow, grew resident memory for as long as it took to fill it.
+ */
+export const MAX_SAMPLED_BYTES_FLOWS = 256;
+
 export class BadFlowTracker {
   private readonly flows: LruMap<string, BadFlowView>;
+  /** Samples that hold bytes, oldest first (a flow sampled again leaves a stale entry). */
+  private withBytes: Array<NonNullable<BadFlowView['sample']>> = [];
 
   constructor(private readonly maxFlows = 4096) {
     this.flows = new LruMap(maxFlows);
@@ -58,7 +68,20 @@ export class BadFlowTracker {
         if (!f.badChecksums.includes(name)) f.badChecksums.push(name);
       }
       f.sample = { frame: r.frame, time, checksums: r.checksums, bytes: r.bytes, wirelen: r.wirelen };
+      if (r.bytes) this.keepBytes(f.sample);
     }
+  }
+
+  /**
+   * Keeps the bytes of the newest samples: between MAX_SAMPLED_BYTES_FLOWS and twice that
+   * (trimmed in one pass when it doubles, so a flood costs no work per record).
+   */
+  private keepBytes(sample: NonNullable<BadFlowView['sample']>): void {
+    this.withBytes.push(sample);
+    if (this.withBytes.length <= 2 * MAX_SAMPLED_BYTES_FLOWS) return;
+    const drop = this.withBytes.length - MAX_SAMPLED_BYTES_FLOWS;
+    for (let k = 0; k < drop; k++) this.withBytes[k].bytes = null;
+    this.withBytes = this.withBytes.slice(drop);
   }
 
   /** Most frames first; copies, so a snapshot never changes after it is handed out. */

@@ -50,6 +50,8 @@ export class SlotTable {
     while (n < 2 * cap) n *= 2;
     this.buckets = new Int32Array(n);
     this.mask = n - 1;
+    // Resident from the start rather than page by page as slots are used (see CarrierFlows).
+    for (const a of [this.keys, this.older, this.newer, this.buckets]) a.fill(0);
   }
 
   /** Bytes this table allocated (SLOT_TABLE_BYTES_PER_ENTRY per entry at most). */

@@ -59,7 +59,10 @@ before(() => {
   // dash's `command -v` exits 127 for a missing command, bash's 1: anything but 0.
   for (const t of ['g++', 'make', 'python3', 'cc']) assert.notEqual(run('sh', ['-c', `command -v ${t}`], { env: { PATH: bin } }).status, 0, `${t} is still on the test PATH`);
   prefix = path.join(work, 'prefix');
-  env = { HOME: process.env.HOME, PATH: bin, npm_config_cache: process.env.npm_config_cache ?? path.join(os.homedir(), '.npm') };
+  // The caller's environment but PATH: the registry may need its CA settings
+  // (NODE_EXTRA_CA_CERTS) or proxy; npm's own lifecycle variables would point it at the
+  // checkout.
+  env = Object.fromEntries(Object.entries({ ...process.env, PATH: bin }).filter(([k]) => !/^npm_(lifecycle|package|config_prefix|config_global_prefix|config_local_prefix)/i.test(k)));
   const installed = run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', tarball], { env });
   assert.equal(installed.status, 0, `npm install -g of the tarball failed without a compiler:\n${installed.stdout}\n${installed.stderr}`);
   csumtop = path.join(prefix, 'bin', 'csumtop');
