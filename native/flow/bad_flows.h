@@ -10,10 +10,9 @@
 // power of two >= 2 * max_flows slots of sizeof(BadFlow) = 192 bytes, i.e. 384 to 768
 // bytes per flow of the cap (24 MiB for the default 65536), plus 4 bytes per kept flow
 // in used_, per capture thread; hostile traffic touches every page of it.
-// The array (24 MiB for the default 65536 flows) is anonymous memory, so the
-// operating system provides its pages only as flows land in them: a capture with a few
-// bad flows costs a few pages, not the whole table, and no time clearing it. The used
-// slots are listed on the side so that for_each() never walks the untouched rest.
+// The array (24 MiB for the default 65536 flows) is anonymous memory populated when the
+// table is made (bad_flows.cc says why), so it is resident from the start and flat after.
+// The used slots are listed on the side so that for_each() never walks the empty rest.
 #pragma once
 #include <cstddef>
 #include <cstdint>

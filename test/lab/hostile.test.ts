@@ -26,6 +26,7 @@ import { after, test } from 'node:test';
 
 import type { MalformedReason } from '../../src/model/verdict.js';
 import type { ReportDocument } from '../../src/model/report.js';
+import { MAX_QUEUED_OUTPUT } from '../../src/output/line-queue.js';
 import {
   eth, encode, ext, geneve, ipv4, ipv6, pcapFile, udp, vxlan, type EthNode,
 } from '../fixtures/lib/index.js';
@@ -280,13 +281,21 @@ test(`live: ${SECONDS} s of hostile frames at trafgen's highest rate: no crash, 
 
 // Its own test, so that the sanitizer run (test/sanitize/asan.test.ts) can expect it to
 // fail there: ASan keeps freed memory in quarantine (up to 256 MB), so RSS grows by design.
-test('live: resident memory flat during the blast after warm-up (growth from the end of the first third to the end < 5%)', () => {
+test('live: resident memory flat during the blast after warm-up (growth from the end of the first third to the end < 5% plus the bounded output queue)', () => {
   assert.ok(blast, 'the blast did not run (see the test before)');
   const { rss, summary } = blast;
   assert.ok(rss.length >= SECONDS - 2, `RSS sampled ${rss.length} times: ${summary}`);
   const third = rss[Math.floor(rss.length / 3) - 1];
   const last = rss[rss.length - 1];
-  assert.ok(last <= third * 1.05, `RSS grew ${(((last - third) / third) * 100).toFixed(1)}% after warm-up (${third} -> ${last} kB): ${summary}`);
+  // Since impossible-length IPv4 headers are verified (issue 13), the random IPv4 frames
+  // of the blast carry ~400 bad frames a second, each a `bad` JSON line: csumtop may then
+  // hold up to MAX_QUEUED_OUTPUT characters of lines for a reader that falls behind (by
+  // design, src/output/line-queue.ts; UTF-16, so twice that in bytes). That bounded queue
+  // is allowed on top of the 5%; anything more is growth. Session 5 measured +17-29% (21-25
+  // MB) over 20 s at 6,600-8,000 bad frames; that the queue is the whole of it is not
+  // proven yet (issue 17, item 12).
+  const allowedKb = third * 0.05 + (2 * MAX_QUEUED_OUTPUT) / 1024;
+  assert.ok(last - third <= allowedKb, `RSS grew ${(((last - third) / third) * 100).toFixed(1)}% after warm-up (${third} -> ${last} kB, allowed +${Math.round(allowedKb)} kB): ${summary}`);
 });
 
 // Namespaces created by this file must be gone, on failure too (createNamespace registers them).
