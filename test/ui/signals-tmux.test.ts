@@ -62,6 +62,24 @@ function csumtopPid(t: TmuxSession): number {
   return pid;
 }
 
+/** Waits (polling /proc, no sleep) until `sig` is no longer pending for `pid`: delivered to its handler. */
+async function untilTaken(pid: number, sig: NodeJS.Signals, ms: number): Promise<void> {
+  const bit = 1n << BigInt((os.constants.signals[sig] as number) - 1);
+  const deadline = Date.now() + ms;
+  for (;;) {
+    let pending = 0n;
+    try {
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      for (const m of status.matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm)) pending |= BigInt(`0x${m[1]}`);
+    } catch {
+      return; // gone
+    }
+    if ((pending & bit) === 0n) return;
+    assert.ok(Date.now() < deadline, `${sig} still pending for ${pid} after ${ms} ms`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 /** The command in the pane: csumtop, then its status and the terminal's settings. */
 function thenStty(args: string[]): string[] {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -154,8 +172,10 @@ test('--demo, a second SIGTERM while stopping: exit 143 at once, the terminal re
     await t.waitFor((x) => /csumtop demo/.test(x) && /Interfaces 4\b/.test(x), 20_000, 'the demo dashboard');
     const pid = csumtopPid(t);
     process.kill(pid, 'SIGTERM');
-    // Apart, so the kernel delivers two signals rather than merging them into one.
-    await sleep(50);
+    // The second once the kernel has handed the first over (it is no longer pending), so
+    // the two are not merged into one; at once, because the demo's stop takes ~100 ms
+    // (a fixed 50 ms gap sometimes came after it had ended: CI, stop 20).
+    await untilTaken(pid, 'SIGTERM', 2000);
     process.kill(pid, 'SIGTERM');
     assert.equal(await assertRestored(t, 'two SIGTERMs'), 143);
     assert.match(t.capture(), /csumtop: SIGTERM again while stopping: exiting now/, 'why, printed after the screen is gone');
