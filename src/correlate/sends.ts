@@ -50,6 +50,12 @@ export class Sends {
 
   constructor(private readonly windowNs: number) {}
 
+  /** Starts from one send already seen at `places` (SendSlots handing over its inline send). */
+  seed(match: number, ts: number, places: number[]): this {
+    this.recent.push({ match, ts, places });
+    return this;
+  }
+
   /**
    * Records one sighting (native match key, placeOf(), capture time); true when it is a
    * new send, false when it is a copy of a send already counted.
@@ -67,5 +73,82 @@ export class Sends {
     while (this.recent.length > 0 && (ts - this.recent[0].ts >= this.windowNs || this.recent.length >= MAX_COPIES)) this.recent.shift();
     this.recent.push({ match, ts, places: [place] });
     return true;
+  }
+}
+
+/** Places of a transaction's first send kept inline; a fifth place or a second send moves it to a Sends. */
+const INLINE_PLACES = 4;
+
+/** Bytes per slot of SendSlots: match and time (2 x 8), places (INLINE_PLACES x 4), their count (1). */
+export const SEND_SLOTS_BYTES_PER_ENTRY = 16 + 4 * INLINE_PLACES + 1;
+
+/**
+ * Sends for every slot of a TxnTable, the same rule as Sends, with no object for the
+ * common case: a transaction sent once and seen on up to INLINE_PLACES interfaces (pod
+ * veth, overlay, underlay) lives in typed arrays; a retry or more places moves that
+ * transaction to a Sends object (retries are the rare, interesting case).
+ */
+export class SendSlots {
+  private readonly match: Float64Array;
+  private readonly ts: Float64Array;
+  private readonly places: Int32Array;
+  private readonly count: Uint8Array;
+  private readonly moved = new Map<number, Sends>();
+
+  constructor(
+    cap: number,
+    private readonly windowNs: number,
+  ) {
+    this.match = new Float64Array(cap);
+    this.ts = new Float64Array(cap);
+    this.places = new Int32Array(cap * INLINE_PLACES);
+    this.count = new Uint8Array(cap);
+    // Resident from the start (see TxnTable).
+    for (const a of [this.match, this.ts, this.places, this.count]) a.fill(0);
+  }
+
+  /** Bytes of the typed arrays (SEND_SLOTS_BYTES_PER_ENTRY per slot). */
+  get bytes(): number {
+    return this.match.byteLength + this.ts.byteLength + this.places.byteLength + this.count.byteLength;
+  }
+
+  /** The first sighting of a new transaction at `slot`: its first send. */
+  start(slot: number, match: number, place: number, ts: number): void {
+    if (this.moved.size > 0) this.moved.delete(slot);
+    this.match[slot] = match;
+    this.ts[slot] = ts;
+    this.places[slot * INLINE_PLACES] = place;
+    this.count[slot] = 1;
+  }
+
+  /** Sends.see for the transaction at `slot`: true for a new send, false for a copy. */
+  see(slot: number, match: number, place: number, ts: number): boolean {
+    const moved = this.moved.size > 0 ? this.moved.get(slot) : undefined;
+    if (moved) return moved.see(match, place, ts);
+    const n = this.count[slot];
+    const at = slot * INLINE_PLACES;
+    if (match === this.match[slot] && Math.abs(ts - this.ts[slot]) < this.windowNs) {
+      let seen = false;
+      for (let k = 0; k < n; k++) if (this.places[at + k] === place) seen = true;
+      if (!seen && n < INLINE_PLACES) {
+        this.places[at + n] = place;
+        this.count[slot] = n + 1;
+        return false;
+      }
+    } else if (ts - this.ts[slot] >= this.windowNs) {
+      // A new send after the first can take no more copies: Sends would forget it.
+      this.start(slot, match, place, ts);
+      return true;
+    }
+    const places: number[] = [];
+    for (let k = 0; k < n; k++) places.push(this.places[at + k]);
+    const sends = new Sends(this.windowNs).seed(this.match[slot], this.ts[slot], places);
+    this.moved.set(slot, sends);
+    return sends.see(match, place, ts);
+  }
+
+  /** The transaction at `slot` is gone. */
+  release(slot: number): void {
+    if (this.moved.size > 0) this.moved.delete(slot);
   }
 }

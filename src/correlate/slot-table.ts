@@ -14,8 +14,8 @@
 /** Bytes per entry: key (8), recency links (2 x 4), index buckets (at most 4 x 4 at a load of 1/4..1/2). */
 export const SLOT_TABLE_BYTES_PER_ENTRY = 8 + 8 + 16;
 
-/** Multiplicative hashing of both 32-bit halves of a 53-bit key (Knuth's 2654435761). */
-function hash(key: number, mask: number): number {
+/** Multiplicative hashing of both 32-bit halves of a 53-bit key (Knuth's 2654435761); also TxnTable's. */
+export function hashKey(key: number, mask: number): number {
   const lo = key >>> 0;
   const hi = (key / 4294967296) >>> 0;
   let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
@@ -62,7 +62,7 @@ export class SlotTable {
   /** The slot of `key`, made the most recently used; -1 when absent. */
   get(key: number): number {
     const b = this.buckets;
-    for (let i = hash(key, this.mask); ; i = (i + 1) & this.mask) {
+    for (let i = hashKey(key, this.mask); ; i = (i + 1) & this.mask) {
       const s = b[i] - 1;
       if (s < 0) return -1;
       if (this.keys[s] === key) {
@@ -89,7 +89,7 @@ export class SlotTable {
       this.evicted++;
     }
     this.keys[s] = key;
-    let i = hash(key, this.mask);
+    let i = hashKey(key, this.mask);
     while (this.buckets[i] !== 0) i = (i + 1) & this.mask;
     this.buckets[i] = s + 1;
     this.older[s] = this.newest;
@@ -109,12 +109,12 @@ export class SlotTable {
   private removeKey(key: number): void {
     const b = this.buckets;
     const mask = this.mask;
-    let i = hash(key, mask);
+    let i = hashKey(key, mask);
     while (this.keys[b[i] - 1] !== key) i = (i + 1) & mask;
     // Backward shift: move later members of the probe run into the hole when their home
     // bucket is not cyclically within (hole, j].
     for (let j = (i + 1) & mask; b[j] !== 0; j = (j + 1) & mask) {
-      const home = hash(this.keys[b[j] - 1], mask);
+      const home = hashKey(this.keys[b[j] - 1], mask);
       if (((j - home) & mask) >= ((j - i) & mask)) {
         b[i] = b[j];
         i = j;

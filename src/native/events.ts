@@ -187,6 +187,28 @@ export class EventBatch {
     const len = this.view.getUint16(this.o(i) + this.L.nameLen, true);
     return this.names.toString('latin1', off, off + len);
   }
+  /** Bytes of the DNS query name (dnsName's length, one byte per character). */
+  dnsNameLength(i: number): number {
+    return this.view.getUint16(this.o(i) + this.L.nameLen, true);
+  }
+  /** Copies the DNS query name's bytes (at most `max`) into `dst` at `at`; the number copied. */
+  copyDnsName(i: number, dst: Uint8Array, at: number, max: number): number {
+    const off = this.view.getUint32(this.o(i) + this.L.nameOff, true);
+    const len = Math.min(this.view.getUint16(this.o(i) + this.L.nameLen, true), max);
+    const n = this.names;
+    for (let k = 0; k < len; k++) dst[at + k] = n[off + k];
+    return len;
+  }
+  /** The layout of the FlowEndpoint bytes copyInner() and copyEndpoints() copy. */
+  get endpointOffsets(): EndpointOffsets {
+    return this.E;
+  }
+  /** Copies the raw innermost endpoint (FlowEndpoint, epSize bytes) into `dst` at `at`. */
+  copyInner(i: number, dst: Uint8Array, at: number): void {
+    const b = this.buf;
+    const o = this.o(i) + this.L.inner;
+    for (let k = 0; k < this.E.epSize; k++) dst[at + k] = b[o + k];
+  }
   /** The outer (layer 0) endpoint. */
   outer(i: number): Endpoint {
     return this.endpoint(this.o(i) + this.L.outer);

@@ -1,0 +1,132 @@
+/**
+ * A fixed-size table of open transactions (DNS queries, TCP SYNs) keyed by the native
+ * 53-bit transaction keys (native/flow/events.h `txn`), that hands out slot numbers
+ * 0..cap-1 for the caller's own typed arrays: no JavaScript object per transaction.
+ * With a new query per frame, one object (and its strings) per query lived for the 5 s
+ * timeout, got promoted to V8's old generation and made garbage collection a quarter of
+ * the CPU of `csumtop -r` (issue 14).
+ *
+ * Unlike SlotTable (least recently used eviction, for flows), a full table refuses a
+ * new key: the trackers count it as not tracked, as they did with a bounded Map. Entries
+ * are deleted explicitly (decided, forgotten) and iterated in insertion order, the order
+ * of a Map, so the trackers decide timeouts in the order the transactions began.
+ *
+ * Layout: an open-addressing index with linear probing and deletion by backward shift
+ * (Knuth, TAOCP vol. 3, 6.4, algorithms L and R: no tombstones) of at least twice `cap`
+ * buckets holding slot + 1 (0: empty); per slot its key and two links of the insertion
+ * list; free slots on a stack. Everything is allocated and written once at the start.
+ */
+
+import { hashKey } from './slot-table.js';
+
+/** Bytes per entry: key (8), insertion links (2 x 4), free stack (4), index buckets (at most 4 x 4). */
+export const TXN_TABLE_BYTES_PER_ENTRY = 8 + 8 + 4 + 16;
+
+export class TxnTable {
+  private readonly keys: Float64Array;
+  /** Insertion list: towards the oldest and towards the newest; -1: none. */
+  private readonly older: Int32Array;
+  private readonly newer: Int32Array;
+  private readonly free: Int32Array;
+  private freeTop = 0;
+  /** slot + 1, or 0 for an empty bucket. */
+  private readonly buckets: Int32Array;
+  private readonly mask: number;
+  private oldest = -1;
+  private newest = -1;
+  size = 0;
+
+  constructor(readonly cap: number) {
+    if (!(cap >= 1) || !Number.isInteger(cap)) throw new RangeError(`TxnTable cap must be a positive integer (got ${cap})`);
+    this.keys = new Float64Array(cap);
+    this.older = new Int32Array(cap);
+    this.newer = new Int32Array(cap);
+    this.free = new Int32Array(cap);
+    // Slot 0 on top: slots are handed out in order while the table fills.
+    for (let s = 0; s < cap; s++) this.free[s] = cap - 1 - s;
+    this.freeTop = cap;
+    let n = 2;
+    while (n < 2 * cap) n *= 2;
+    this.buckets = new Int32Array(n);
+    this.mask = n - 1;
+    // Resident from the start, not page by page as the table fills (see CarrierFlowTable).
+    for (const a of [this.keys, this.older, this.newer, this.buckets]) a.fill(0);
+  }
+
+  /** Bytes this table allocated (TXN_TABLE_BYTES_PER_ENTRY per entry at most). */
+  get bytes(): number {
+    return this.keys.byteLength + this.older.byteLength + this.newer.byteLength + this.free.byteLength + this.buckets.byteLength;
+  }
+
+  /** The slot of `key`; -1 when absent. */
+  get(key: number): number {
+    const b = this.buckets;
+    for (let i = hashKey(key, this.mask); ; i = (i + 1) & this.mask) {
+      const s = b[i] - 1;
+      if (s < 0) return -1;
+      if (this.keys[s] === key) return s;
+    }
+  }
+
+  /** The key held at `slot` (which must be in use). */
+  keyOf(slot: number): number {
+    return this.keys[slot];
+  }
+
+  /** A slot for `key`, which must be absent, as the newest entry; -1 when the table is full. */
+  add(key: number): number {
+    if (this.freeTop === 0) return -1;
+    const s = this.free[--this.freeTop];
+    this.keys[s] = key;
+    let i = hashKey(key, this.mask);
+    while (this.buckets[i] !== 0) i = (i + 1) & this.mask;
+    this.buckets[i] = s + 1;
+    this.older[s] = this.newest;
+    this.newer[s] = -1;
+    if (this.newest >= 0) this.newer[this.newest] = s;
+    this.newest = s;
+    if (this.oldest < 0) this.oldest = s;
+    this.size++;
+    return s;
+  }
+
+  /** Frees `slot` (in use); its values in the caller's arrays are the caller's to reset. */
+  delete(slot: number): void {
+    this.removeKey(this.keys[slot]);
+    const o = this.older[slot];
+    const n = this.newer[slot];
+    if (o >= 0) this.newer[o] = n;
+    else this.oldest = n;
+    if (n >= 0) this.older[n] = o;
+    else this.newest = o;
+    this.free[this.freeTop++] = slot;
+    this.size--;
+  }
+
+  /** The oldest slot in use, -1 when empty; then nextOf() towards the newest. */
+  first(): number {
+    return this.oldest;
+  }
+
+  /** The slot added after `slot`, -1 after the newest (read it before deleting `slot`). */
+  nextOf(slot: number): number {
+    return this.newer[slot];
+  }
+
+  private removeKey(key: number): void {
+    const b = this.buckets;
+    const mask = this.mask;
+    let i = hashKey(key, mask);
+    while (this.keys[b[i] - 1] !== key) i = (i + 1) & mask;
+    // Backward shift: move later members of the probe run into the hole when their home
+    // bucket is not cyclically within (hole, j].
+    for (let j = (i + 1) & mask; b[j] !== 0; j = (j + 1) & mask) {
+      const home = hashKey(this.keys[b[j] - 1], mask);
+      if (((j - home) & mask) >= ((j - i) & mask)) {
+        b[i] = b[j];
+        i = j;
+      }
+    }
+    b[i] = 0;
+  }
+}
