@@ -88,6 +88,13 @@ test('--demo-broken: node 2 drops node 1\'s carriers (dig times out, Udp InCsumE
     assert.deepEqual(healed, Array(N).fill('answered'), 'DNS answers again after the remedy');
     assert.equal(delta(s1, s2, 'Udp', 'InCsumErrors'), 0, 'node 2 drops nothing after the remedy');
 
+    // The finding moves to "fixed": carriers from node 1 went on arriving, all good, as
+    // many as would have shown FIXED_EXPECTED_BAD bad ones at the broken rate.
+    const fixed = (await ct.waitFor((l) => l.type === 'finding' && l.event === 'fixed' && l.id === 'vxlan-outer-bad-from-peer', 15_000)) as unknown as Finding | null;
+    assert.ok(fixed, `the finding never said fixed after the remedy: ${JSON.stringify(ct.lines.filter((l) => l.type === 'finding').map((l) => `${String(l.event)} ${String(l.key ?? '')}`))}`);
+    assert.equal(fixed.subject.peer, UNDERLAY_A);
+    assert.match(fixed.state?.text ?? '', /^fixed at \d\d:\d\d:\d\d UTC\? 0 /, `what the operator reads: ${fixed.state?.text}`);
+
     // csumtop saw the same: the bad carriers stopped at N, the answers came back.
     const report = reportOf(await ct.stop());
     ct = null;
