@@ -259,3 +259,31 @@ test('--json whose reader goes away (| head -1) ends within a second; > /dev/ful
     fs.closeSync(full);
   }
 });
+
+test('standard error whose reader went away (EPIPE): a live capture ends at once with status 2', async () => {
+  const l = theLab();
+  // A pipe whose read end is closed before csumtop starts (a reader that exited). A live
+  // capture that prints nothing to standard error finds out by poll(2) (live-mode.ts
+  // readerWatch) rather than at a write that may never come: the operator who piped the
+  // warnings somewhere would otherwise get a capture nobody can hear from.
+  const py = [
+    'import os, subprocess, sys, time',
+    'r, w = os.pipe()',
+    'os.close(r)',
+    't = time.time()',
+    'p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=w)',
+    'os.close(w)',
+    'out, _ = p.communicate(timeout=30)',
+    'print(p.returncode, round(time.time() - t, 2), len(out))',
+  ].join('\n');
+  const r = await new Promise<string>((resolve) => {
+    const c = track(spawn('python3', ['-c', py, BIN, '--netns', l.B, '-i', 'vlb', '--duration', '8'], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    let out = '';
+    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    c.once('exit', () => resolve(out.trim()));
+  });
+  const [status, seconds, stdoutBytes] = r.split(' ').map(Number);
+  assert.equal(status, 2, `exit status with standard error gone (python: ${r}); without the reader watch on standard error it ran its 8 s and exited 0`);
+  assert.ok(seconds < 4, `took ${seconds} s of an 8 s --duration: it did not end at once`);
+  assert.equal(stdoutBytes, 0, 'no report: the run ended on the write error, as with standard output gone');
+});
