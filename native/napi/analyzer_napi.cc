@@ -302,15 +302,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     Napi::Env env = info.Env();
     size_t limit = 0;
     if (info.Length() > 0 && info[0].IsNumber()) limit = info[0].As<Napi::Number>().Uint32Value();
-    const BadFlowTable& t = fa_->analyzer().flows();
-    std::vector<const BadFlow*> flows;
-    flows.reserve(t.size());
-    t.for_each([&](const BadFlow& b) { flows.push_back(&b); });
-    std::stable_sort(flows.begin(), flows.end(), [](const BadFlow* a, const BadFlow* b) {
-      if (a->count != b->count) return a->count > b->count;
-      return a->first_ns < b->first_ns;
-    });
-    if (limit != 0 && flows.size() > limit) flows.resize(limit);
+    const std::vector<const BadFlow*> flows = top_flows(fa_->analyzer().flows(), limit);
     Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, flows.size() * sizeof(BadFlow));
     for (size_t k = 0; k < flows.size(); k++) {
       std::memcpy(buf.Data() + k * sizeof(BadFlow), flows[k], sizeof(BadFlow));

@@ -1,6 +1,7 @@
 // \summary: Conversions shared by the bindings (see convert.h).
 #include "napi/convert.h"
 
+#include <algorithm>
 #include <string>
 
 namespace csumtop {
@@ -110,10 +111,28 @@ Napi::Object flow_endpoint_object(Napi::Env env, const FlowEndpoint& e) {
   return o;
 }
 
-Napi::Array flows_array(Napi::Env env, const BadFlowTable& table) {
+std::vector<const BadFlow*> top_flows(const BadFlowTable& table, size_t limit) {
+  std::vector<const BadFlow*> flows;
+  flows.reserve(table.size());
+  table.for_each([&](const BadFlow& b) { flows.push_back(&b); });
+  auto order = [](const BadFlow* a, const BadFlow* b) {
+    if (a->count != b->count) return a->count > b->count;
+    return a->first_ns < b->first_ns;
+  };
+  if (limit != 0 && flows.size() > limit) {
+    std::partial_sort(flows.begin(), flows.begin() + static_cast<std::ptrdiff_t>(limit), flows.end(), order);
+    flows.resize(limit);
+  } else {
+    std::stable_sort(flows.begin(), flows.end(), order);
+  }
+  return flows;
+}
+
+Napi::Array flows_array(Napi::Env env, const BadFlowTable& table, size_t limit) {
   Napi::Array a = Napi::Array::New(env);
   uint32_t k = 0;
-  table.for_each([&](const BadFlow& b) {
+  for (const BadFlow* flow : top_flows(table, limit)) {
+    const BadFlow& b = *flow;
     Napi::Object o = Napi::Object::New(env);
     o.Set("iface", b.key.iface);
     o.Set("tunnel", b.key.tunnel);
@@ -138,7 +157,7 @@ Napi::Array flows_array(Napi::Env env, const BadFlowTable& table) {
     }
     o.Set("example", ex);
     a.Set(k++, o);
-  });
+  }
   return a;
 }
 

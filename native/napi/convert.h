@@ -3,12 +3,19 @@
 #pragma once
 #include <napi.h>
 
+#include <vector>
+
 #include "flow/analyzer.h"
 #include "flow/bad_flows.h"
 
 namespace csumtop {
 Napi::Object flow_endpoint_object(Napi::Env env, const FlowEndpoint& e);
-Napi::Array flows_array(Napi::Env env, const BadFlowTable& table);
+// The table's flows in report order (most bad frames first, then first seen), at most
+// `limit` of them (0: all): a report of 65,536 flows built as objects took ~300 MB of
+// heap at the end of a live run, past the DaemonSet's memory limit (issue 14).
+std::vector<const BadFlow*> top_flows(const BadFlowTable& table, size_t limit);
+// top_flows() as JS objects (NativeFlow in src/native/analyzer.ts).
+Napi::Array flows_array(Napi::Env env, const BadFlowTable& table, size_t limit = 0);
 // Reads vxlanPorts / genevePorts (arrays of 1..65535, at most 8 each) into `d`.
 void read_decode_options(const Napi::Object& o, DecodeOptions* d);
 // Sets records (packed BadFrameRecords), recordBytes, recordsDropped, events (packed

@@ -276,7 +276,10 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   Napi::Value Flows(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!live_ || !stopped_) throw Napi::Error::New(env, "flows() is available after stop()");
-    return flows_array(env, live_->analyzer().flows());
+    // flows(limit?): the most frequent `limit` flows (0 or absent: all).
+    size_t limit = 0;
+    if (info.Length() > 0 && info[0].IsNumber()) limit = info[0].As<Napi::Number>().Uint32Value();
+    return flows_array(env, live_->analyzer().flows(), limit);
   }
 
   void Shutdown() {

@@ -21,6 +21,7 @@ import { listLinks, selectInterfaces, type Link } from '../host/links.js';
 import type { NativeFlow } from '../native/analyzer.js';
 import { ROOT } from '../native/addon.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
+import { topFlows } from './live-source.js';
 import { createFrameSink, type FrameSink, type FrameSinkOptions } from '../native/frame-sink.js';
 import {
   CaptureError,
@@ -151,8 +152,8 @@ export class LibpcapSource implements CaptureSource {
     this.warnings.next(`interfaces that appear from now on are not attached: ${reason}`);
   }
 
-  flows(): NativeFlow[] {
-    return this.sink ? this.sink.flows() : [];
+  flows(limit = 0): NativeFlow[] {
+    return this.sink ? topFlows(this.sink.flows(), limit) : [];
   }
 
   complete(): void {

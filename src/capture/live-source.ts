@@ -272,8 +272,10 @@ export class LiveSource implements CaptureSource {
   }
 
   /** The bad-flow table (merged over engines); only after stop() has resolved. */
-  flows(): NativeFlow[] {
-    return mergeFlows(this.natives.flatMap((n) => n.flows()));
+  flows(limit = 0): NativeFlow[] {
+    // Each capture thread's most frequent `limit`: PACKET_FANOUT_HASH keeps a flow on one
+    // thread, so the merged top `limit` is the top of the whole.
+    return topFlows(mergeFlows(this.natives.flatMap((n) => n.flows(limit))), limit);
   }
 
   complete(): void {
@@ -629,6 +631,12 @@ export function namespaceSpecs(netns: string[], pids: number[], includeHost: boo
     seen.add(id);
     return true;
   });
+}
+
+/** Report order (most bad frames first, then first seen), at most `limit` (0: all). */
+export function topFlows(flows: NativeFlow[], limit: number): NativeFlow[] {
+  const sorted = [...flows].sort((a, b) => b.count - a.count || (a.firstNs < b.firstNs ? -1 : a.firstNs > b.firstNs ? 1 : 0));
+  return limit > 0 ? sorted.slice(0, limit) : sorted;
 }
 
 /** Flows of several engines: the same flow key seen by two threads becomes one flow. */

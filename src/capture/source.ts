@@ -66,7 +66,8 @@ export interface CaptureSource {
   readonly capabilities: SourceCapabilities;
   start(): void;
   stop(): Promise<SourceBatch | null>;
-  flows(): NativeFlow[];
+  /** After stop(): the bad flows, most frequent first; at most `limit` of them (absent: all). */
+  flows(limit?: number): NativeFlow[];
   interfaces(): CapturedInterface[];
   complete(): void;
   /** Stops attaching new interfaces (privileges dropped); attached ones go on. */

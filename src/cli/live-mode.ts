@@ -12,6 +12,7 @@ import type { ReportDocument } from '../model/report.js';
 import { pidNetns, resolveNetns } from '../host/links.js';
 import { LibpcapSource } from '../capture/libpcap-source.js';
 import { LiveSource, namespaceSpecs, ringMemoryCap, type NamespaceSpec } from '../capture/live-source.js';
+import { MAX_REPORT_FLOWS_LIVE } from '../correlate/limits.js';
 import { CaptureError, type CaptureSource, type CapturedInterface } from '../capture/source.js';
 import { LiveState } from '../capture/live-state.js';
 import { nativeLayout } from '../native/analyzer.js';
@@ -428,7 +429,8 @@ async function capture(
   const ifaces = source.interfaces().sort((a, b) => a.id - b.id);
   const ids = ifaces.map((i) => i.id);
   const indexOf = new Map(ids.map((id, k) => [id, k]));
-  const flows = source.flows().map((f) => ({ ...f, iface: indexOf.get(f.iface) ?? f.iface }));
+  const flows = source.flows(MAX_REPORT_FLOWS_LIVE).map((f) => ({ ...f, iface: indexOf.get(f.iface) ?? f.iface }));
+  const flowCount = state.badFlows().kept;
   if (source.capabilities.guessesOffload) {
     warnings.unshift(
       `backend ${source.capabilities.backend} has no kernel checksum status: "pending" here is a guess (the field held exactly the pseudo-header sum)`,
@@ -479,6 +481,8 @@ async function capture(
       })),
       counters: state.flat(ids),
       flows,
+      // Listed: the most frequent MAX_REPORT_FLOWS_LIVE of flowCount.
+      flowCount: Math.max(flowCount, flows.length),
       // The native tables' (capture threads'): their flows are the report's flows.
       flowsEvicted: state.badFlows().evicted,
       badFrames: opts.list ? listed.map((r) => ({ ...r, iface: indexOf.get(r.iface) ?? r.iface })) : null,

@@ -8,19 +8,46 @@
  * The others are fixed: they grow with the packet rate within a short window, or with
  * the number of peer nodes, not with flows.
  *
- * Resident memory follows the cap: RSS <= 320 MiB + 10 KiB x --max-flows, asserted by
- * test/lab/million-flows.test.ts (a new flow per frame). Measured there (VmHWM): 394 MiB
- * at --max-flows 16384 and 695 MiB at 65536 with 25,000 new flows/s, up to 859 MiB at
- * 65536 with 50,000/s when correlation keeps up; ~1.1 KiB per flow is live JavaScript
- * data after a full collection: V8 lets its heap grow to about three times its live
- * data before collecting. The native bad-flow
- * table is 384-768 bytes per flow per capture thread (flow/bad_flows.h). The carrier-flow
- * table holds no object per flow: carrierFlowBytesPerEntry() (161) x --max-flows bytes,
- * allocated once (docs/line-rate.md); DNS and SYN transactions are still objects.
+ * Resident memory follows the cap: memoryBoundBytes() below, asserted by
+ * test/lab/million-flows.test.ts (a new flow per frame, 50,000 frames/s, through the
+ * stop). Per flow of --max-flows, allocated once and resident from the start: the
+ * carrier-flow table (carrierFlowBytesPerEntry(), 161 bytes), open DNS queries
+ * (DNS_BYTES_PER_ENTRY + a FlowEndpoint, 216) and SYN attempts (SYN_BYTES_PER_ENTRY + a
+ * FlowEndpoint, 138), none of them a JavaScript object per entry (docs/line-rate.md), and
+ * per capture thread the native bad-flow table (384-768 bytes, native/flow/bad_flows.h).
  */
+
+/** Resident memory besides the per-flow tables and the rings: Node and the addon, V8's
+ * heap between collections and the batches in flight at a high packet rate (measured,
+ * test/lab/million-flows.test.ts). */
+export const BASE_MEMORY_BYTES = 368 * 2 ** 20;
+
+/** Bytes per flow of --max-flows: carrier flow 161 + DNS 216 + SYN 138, rounded up, and
+ * the native bad-flow table's 768 at most per capture thread. */
+export const TABLE_BYTES_PER_FLOW = 520;
+export const NATIVE_BYTES_PER_FLOW_PER_THREAD = 768;
+
+/**
+ * The resident memory csumtop stays under at these options, whatever the traffic:
+ * BASE_MEMORY_BYTES + the rings + --max-flows x (TABLE_BYTES_PER_FLOW +
+ * NATIVE_BYTES_PER_FLOW_PER_THREAD x --threads). At the defaults (65536 flows, one
+ * thread, the default 32 MiB ring on one interface): 400 + 80 = 480 MiB.
+ */
+export function memoryBoundBytes(o: { maxFlows: number; threads: number; ringBytes: number }): number {
+  return BASE_MEMORY_BYTES + o.ringBytes + o.maxFlows * (TABLE_BYTES_PER_FLOW + NATIVE_BYTES_PER_FLOW_PER_THREAD * o.threads);
+}
 
 /** Default --max-flows. */
 export const DEFAULT_MAX_FLOWS = 65536;
+
+/**
+ * Bad flows listed in a live run's final report (most frequent first; the report's
+ * flowCount says how many there were): the report of a full 65,536-flow table took ~300
+ * MB of JavaScript heap as the capture stopped (measured in test/lab/million-flows), past
+ * the DaemonSet's memory limit, so a pod being stopped was OOM-killed before it could
+ * print it. The per-interval JSON lines have already carried every bad frame.
+ */
+export const MAX_REPORT_FLOWS_LIVE = 4096;
 
 /** The bad-flow view (dashboard, JSON): its entries hold a sampled frame of up to 4 KiB. */
 export const MAX_BAD_FLOW_VIEW = 4096;

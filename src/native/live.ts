@@ -89,7 +89,8 @@ export interface NativeLiveCapture {
    * batch, never dropped, to apply after all of them (null when none was cut).
    */
   stop(): NativeStop;
-  flows(): NativeFlow[];
+  /** After stop(): the bad flows, most frequent first; at most `limit` (0 or absent: all). */
+  flows(limit?: number): NativeFlow[];
 }
 
 /** A compiled capture filter: the kernel's sock_filter arrays for Ethernet and raw-IP links. */

@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { carrierFlowBytesPerEntry } from '../../src/correlate/carrier-flows.js';
 import { DNS_BYTES_PER_ENTRY, DnsTracker } from '../../src/correlate/dns.js';
+import { TABLE_BYTES_PER_FLOW } from '../../src/correlate/limits.js';
 import { SendSlots, Sends } from '../../src/correlate/sends.js';
 import { SYN_BYTES_PER_ENTRY, SynTracker } from '../../src/correlate/syn.js';
 import { TxnTable } from '../../src/correlate/txn-table.js';
@@ -91,11 +93,14 @@ test('SendSlots gives the verdict of Sends for every sighting (copies, retries, 
   }
 });
 
-test('DNS and SYN tables: <= 256 bytes per transaction, allocated once, a formula of the cap', () => {
+test('DNS and SYN tables: <= 256 bytes per transaction, allocated once, a formula of the cap, within the memory bound\'s per-flow term', () => {
   const F = L.event.flagBits;
   for (const [name, perEntry] of [['DNS', DNS_BYTES_PER_ENTRY + L.record.epSize], ['SYN', SYN_BYTES_PER_ENTRY + L.record.epSize]] as const) {
     assert.ok(perEntry <= 256, `${name}: ${perEntry} bytes per transaction`);
   }
+  // The memory bound's per-flow term covers the three JavaScript tables --max-flows sizes.
+  const tables = carrierFlowBytesPerEntry(L.record.epSize) + DNS_BYTES_PER_ENTRY + SYN_BYTES_PER_ENTRY + 2 * L.record.epSize;
+  assert.ok(TABLE_BYTES_PER_FLOW >= tables, `TABLE_BYTES_PER_FLOW ${TABLE_BYTES_PER_FLOW} < ${tables}`);
   for (const cap of [1, 1000, 65536]) {
     const dns = new DnsTracker(F, { timeoutNs: 5e9, maxTransactions: cap, maxListed: 100 });
     const syn = new SynTracker(F, { timeoutNs: 3.5e9, maxAttempts: cap, maxListed: 100 });
