@@ -274,7 +274,8 @@ const FIX_HINT = 'F fix';
 function statusLine(state: DashboardState, o: RenderOptions): Line {
   if (state.filterInput !== null) return line(`/${state.filterInput}_   (interface, peer or port; Enter applies, Esc cancels)`, o.width, 'focus');
   const bits: string[] = [];
-  if (state.filter) bits.push(`[filter: ${state.filter}]`);
+  // The one place the applied filter is shown, with how to undo it.
+  if (state.filter) bits.push(`[filter: ${state.filter}] Esc clears`);
   if (state.status) bits.push(state.status);
   bits.push(isCompact(o) ? `? help  q quit${state.fix?.phase === 'ready' ? `  ${FIX_HINT}` : ''}` : `${state.fix?.phase === 'ready' ? `${FIX_HINT}  ` : ''}${KEY_HINT}`);
   return line(bits.join('  '), o.width, 'dim');

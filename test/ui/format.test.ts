@@ -66,9 +66,16 @@ for (const [W, H] of SIZES) {
     const typing = renderDashboard(state([key('/', '/'), key('v', 'v')]), { width: W, height: H, ascii: false });
     assert.match(typing[H - 1].text, /^\/v_/);
     const filtered = renderDashboard(state([key('/', '/'), key('v', 'v'), key('l', 'l'), key('a', 'a'), key('enter')]), { width: W, height: H, ascii: false });
-    assert.match(filtered[H - 1].text, /\[filter: vla\]/);
+    assert.match(filtered[H - 1].text, /\[filter: vla\] Esc clears/);
     assert.match(text(filtered), /Interfaces 1 of 3/);
     assert.doesNotMatch(text(filtered), /nsb\/vlb/);
+    // Said once (issue 19: "[filter: :53]  filter: :53"), whether typed after / or set by
+    // Enter on an interface row.
+    const port = renderDashboard(state([key('/', '/'), key(':', ':'), key('5', '5'), key('3', '3'), key('enter')]), { width: W, height: H, ascii: false });
+    assert.equal(port[H - 1].text.split(':53').length - 1, 1, `the filter once: "${port[H - 1].text}"`);
+    const entered = renderDashboard(state([key('enter')]), { width: W, height: H, ascii: false });
+    assert.match(entered[H - 1].text, /\[filter: nsb\/vlb\] Esc clears/);
+    assert.equal(entered[H - 1].text.split('nsb/vlb').length - 1, 1, `the filter once: "${entered[H - 1].text}"`);
     const help = renderDashboard(state([key('?', '?')]), { width: W, height: H, ascii: false });
     for (const k of ['q, Ctrl-C', 'space, p', 'Tab', '/', 'Enter', 'Esc', 'w ', 'c ']) assert.match(text(help), new RegExp(`^  ${k.replace(/[/]/g, '\\/')}`, 'm'), k);
   });
