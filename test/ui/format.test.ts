@@ -80,6 +80,22 @@ for (const [W, H] of SIZES) {
     for (const k of ['q, Ctrl-C', 'space, p', 'Tab', '/', 'Enter', 'Esc', 'w ', 'c ']) assert.match(text(help), new RegExp(`^  ${k.replace(/[/]/g, '\\/')}`, 'm'), k);
   });
 
+  test(`${W}x${H}: dropped events are explained in words: a banner line per kind of drop, whole, and the help's legend`, () => {
+    const u = update();
+    u.snapshot.eventsDropped = 1500;
+    u.snapshot.blind = { ringDrops: 2, eventsDropped: 1500, recordsDropped: 7 };
+    const s = reduce(initialState(RUN), { type: 'update', update: u }).state;
+    const lines = renderDashboard(s, { width: W, height: H, ascii: false });
+    // Every kind whole on its line (the sentence was cut after two lines at 80 columns,
+    // and "events dropped 1500" in the header meant nothing on its own).
+    assert.match(row(lines, 'events dropped 1500:'), /^! {2}events dropped 1500: csumtop fell behind; correlation is a lower bound\s*$/);
+    assert.match(row(lines, 'capture drops 2:'), /^! {2}capture drops 2: capture ring full; every count is a lower bound\s*$/);
+    assert.match(row(lines, 'bad frames not listed 7:'), /^! {2}bad frames not listed 7: batch full; the flow list is incomplete\s*$/);
+    const help = text(renderDashboard(reduce(s, { type: 'key', key: { name: 'S-?', ch: '?' } }).state, { width: W, height: H, ascii: false })).replace(/\s+/g, ' ');
+    assert.match(help, /events dropped = packets not correlated because csumtop fell behind \(batch full\): flows, matches, DNS\/SYN and findings are a lower bound\./);
+    assert.match(help, /Severity: /, 'the legend does not push the severities off the help');
+  });
+
   test(`${W}x${H}: flow detail shows found/expected and marks the checksum bytes in the hex dump`, () => {
     const lines = renderDashboard(state([key('tab'), key('enter')]), { width: W, height: H, ascii: false });
     const c = badCarrier(2); // the first flow by count is n = 2
