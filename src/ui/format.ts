@@ -519,7 +519,7 @@ export const HELP_KEYS: Array<[string, string]> = [
   ['s', 'cycle the sort order of the focused pane'],
   ['/', 'filter by interface, peer, address or port (":53" = port 53); Enter applies, Esc cancels'],
   ['Enter', 'detail: a finding\'s evidence and remedy, a bad flow\'s sampled frame; on an interface: filter to it'],
-  ['Esc', 'back to the panes; on the panes: clear the filter'],
+  ['Esc', 'back to the panes (from a detail, h or Backspace too); on the panes: clear the filter'],
   ['w', 'write the sampled bad frames of the shown flows to a pcap file (path in the status line)'],
   ['c', 'clear counters: counts and sparklines start again from now'],
 ];
