@@ -83,6 +83,11 @@ export interface LiveDashboardOptions {
   warnings$?: Observable<string>;
   /** A remedy the `F` key applies (the demo's, inside its lab). */
   fix?: DashboardFix;
+  /**
+   * Called once the screen is gone (the terminal restored) and before capture stops: says
+   * what the wait until the summary and the prompt is for (the demo removes its lab).
+   */
+  closing?: () => void;
 }
 
 /**
@@ -169,6 +174,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
       await runDashboard(feed, { run: { host: os.hostname(), kernel: kernelRelease(), backend: source.capabilities.backend, mode: extra.mode, startedMs }, intervalMs: opts.interval * 1000, fix: extra.fix });
     }
   } finally {
+    extra.closing?.();
     clearInterval(timer);
     warnSub.unsubscribe();
     extraSub?.unsubscribe();

@@ -59,6 +59,9 @@ export async function demoMode(opts: Options, io: LiveIo): Promise<number> {
             },
           }
         : undefined,
+      // Stopping capture, then the lab's removal, took 8-28 s of blank terminal on a busy
+      // machine after q (issue 19): the terminal says what it waits for.
+      closing: () => void io.warn(`--demo: stopping the capture and removing the lab (network namespaces ${lab.A} and ${lab.B})...`),
     });
     // Exit 3 and 2 (capture could not start) pass through; bad checksums are the point here.
     return code === 1 ? 0 : code;

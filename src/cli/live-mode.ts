@@ -311,6 +311,14 @@ async function capture(
     if (opts.json) emit(jsonLine({ type: 'warning', version: JSON_LINES_VERSION, time: snap.time, message: w }));
     else void io.warn(`warning: ${w}`);
   };
+  // Where those interval lines go. With --metrics csumtop is an exporter and what it
+  // watches is read at /metrics: standard output keeps the report alone (so `> report.txt`
+  // is a report), instead of a line per interface per interval (issue 19; 1000 pod veths
+  // would be 1000 lines a second in a log). The lines then go to standard error only
+  // when it is a terminal, someone watching it; a redirected or logged standard error
+  // gets none, as with the progress of -r (src/cli/progress.ts).
+  const intervalLines: ((text: string) => void) | null =
+    opts.metrics === null ? emit : process.stderr.isTTY === true ? (text) => void process.stderr.write(text) : null;
   let previous = state.snapshot();
   let previousAt = process.hrtime.bigint();
   const tick = setInterval(() => {
@@ -333,7 +341,7 @@ async function capture(
       // No dashboard here (standard output is not a terminal, or --report): without
       // --duration, one line per interface per interval (like iftop -t), so a running
       // capture is never silent.
-      if (opts.duration === null) emit(progressLines(source.interfaces(), state, previous, previousAt, L));
+      if (opts.duration === null && intervalLines !== null) intervalLines(progressLines(source.interfaces(), state, previous, previousAt, L));
       previous = state.snapshot();
       previousAt = process.hrtime.bigint();
       return;

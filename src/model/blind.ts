@@ -23,11 +23,28 @@ export function isBlind(b: Blindness): boolean {
   return b.ringDrops > 0 || b.eventsDropped > 0 || b.recordsDropped > 0;
 }
 
-/** The kinds of drop, in the order they are said, with the words for each. */
-const PARTS: Array<{ key: keyof Blindness; words: (n: number) => string }> = [
-  { key: 'ringDrops', words: (n) => `the kernel dropped ${n} frames before csumtop saw them (capture ring full: every count is a lower bound)` },
-  { key: 'eventsDropped', words: (n) => `${n} packets were counted but not correlated (csumtop fell behind: flows, matches, DNS/SYN symptoms and findings are incomplete)` },
-  { key: 'recordsDropped', words: (n) => `${n} bad frames were counted but not reported one by one (batch full: the flow list and per-frame lines miss them)` },
+/**
+ * The kinds of drop, in the order they are said, with the words for each: `words` for the
+ * report's sentence, `line` for the dashboard's banner, one line each that fits 80
+ * columns with its count (at most 77 characters for a count of up to 9 digits), named as
+ * the dashboard's header names the count.
+ */
+const PARTS: Array<{ key: keyof Blindness; words: (n: number) => string; line: (n: number) => string }> = [
+  {
+    key: 'ringDrops',
+    words: (n) => `the kernel dropped ${n} frames before csumtop saw them (capture ring full: every count is a lower bound)`,
+    line: (n) => `capture drops ${n}: capture ring full; every count is a lower bound`,
+  },
+  {
+    key: 'eventsDropped',
+    words: (n) => `${n} packets were counted but not correlated (csumtop fell behind: flows, matches, DNS/SYN symptoms and findings are incomplete)`,
+    line: (n) => `events dropped ${n}: csumtop fell behind; correlation is a lower bound`,
+  },
+  {
+    key: 'recordsDropped',
+    words: (n) => `${n} bad frames were counted but not reported one by one (batch full: the flow list and per-frame lines miss them)`,
+    line: (n) => `bad frames not listed ${n}: batch full; the flow list is incomplete`,
+  },
 ];
 
 /** One sentence saying what was not seen so far, or null when nothing was dropped. */
@@ -35,6 +52,15 @@ export function blindSentence(b: Blindness): string | null {
   const said = PARTS.filter((p) => b[p.key] > 0).map((p) => p.words(b[p.key]));
   if (said.length === 0) return null;
   return `NOT SEEING EVERYTHING: ${said.join('; ')}.`;
+}
+
+/**
+ * What was not seen so far as short lines, one per kind of drop (the dashboard's banner:
+ * at 80 columns the sentence took up to five lines and was cut after two, hiding what
+ * "events dropped" meant, issue 19). Empty when nothing was dropped.
+ */
+export function blindLines(b: Blindness): string[] {
+  return PARTS.filter((p) => b[p.key] > 0).map((p) => p.line(b[p.key]));
 }
 
 /** Whether `now` dropped more of any kind than `before`. */

@@ -328,7 +328,9 @@ function reduceFilterInput(state: DashboardState, key: KeyEvent): Step {
   const text = state.filterInput ?? '';
   if (key.name === 'enter') {
     const filter = text.trim().toLowerCase();
-    return same({ ...state, filter, filterInput: null, status: filter === '' ? 'filter cleared' : `filter: ${filter}` });
+    // The applied filter is said once, by the status line's [filter: ...] mark (format.ts):
+    // repeating it as the status printed "[filter: :53]  filter: :53" (issue 19).
+    return same({ ...state, filter, filterInput: null, status: filter === '' ? 'filter cleared' : null });
   }
   if (key.name === 'escape') return same({ ...state, filterInput: null });
   if (key.name === 'backspace') return same({ ...state, filterInput: text.slice(0, -1) });
@@ -401,7 +403,7 @@ function openDetail(state: DashboardState): DashboardState {
   if (pane === 'flows') return { ...state, view: { kind: 'flow', key, scroll: 0 } };
   if (pane === 'findings') return { ...state, view: { kind: 'finding', key, scroll: 0 } };
   // An interface has no detail view of its own: Enter narrows everything to it.
-  return { ...state, filter: key.toLowerCase(), status: `filter: ${key.toLowerCase()} (Esc clears)` };
+  return { ...state, filter: key.toLowerCase(), status: null };
 }
 
 function clearCounters(state: DashboardState): DashboardState {

@@ -9,7 +9,7 @@
  */
 import type { BadFlowView, InterfaceRates, KernelCounterView, RateWindows } from '../model/correlation.js';
 import type { ChecksumCounterName } from '../model/host-facts.js';
-import { blindSentence } from '../model/blind.js';
+import { blindLines } from '../model/blind.js';
 import { SEVERITY_SYMBOL, type Severity } from '../model/findings.js';
 import { answerLines } from '../output/answer.js';
 import type { BadChecksum, Endpoint } from '../model/report.js';
@@ -274,7 +274,8 @@ const FIX_HINT = 'F fix';
 function statusLine(state: DashboardState, o: RenderOptions): Line {
   if (state.filterInput !== null) return line(`/${state.filterInput}_   (interface, peer or port; Enter applies, Esc cancels)`, o.width, 'focus');
   const bits: string[] = [];
-  if (state.filter) bits.push(`[filter: ${state.filter}]`);
+  // The one place the applied filter is shown, with how to undo it.
+  if (state.filter) bits.push(`[filter: ${state.filter}] Esc clears`);
   if (state.status) bits.push(state.status);
   bits.push(isCompact(o) ? `? help  q quit${state.fix?.phase === 'ready' ? `  ${FIX_HINT}` : ''}` : `${state.fix?.phase === 'ready' ? `${FIX_HINT}  ` : ''}${KEY_HINT}`);
   return line(bits.join('  '), o.width, 'dim');
@@ -503,8 +504,9 @@ function banner(state: DashboardState, o: RenderOptions): Line[] {
     for (const t of wrap(a.slice(run + 2), Math.max(10, o.width - 3))) out.push(line(`   ${t}`, o.width, 'critical'));
   }
   if (answers.length > shown) out.push(line(`   and ${answers.length - shown} more critical (findings pane, Enter for the evidence)`, o.width, 'critical'));
-  const blind = blindSentence(u.snapshot.blind);
-  if (blind !== null) said(blind, SEVERITY_SYMBOL.warning, 'warning', 2);
+  // What was not seen: one line per kind of drop, each saying what it costs, never cut
+  // at 80 columns (the header's "events dropped" count alone meant nothing to a reader).
+  for (const l of blindLines(u.snapshot.blind)) out.push(line(`${SEVERITY_SYMBOL.warning.padEnd(2)} ${l}`, o.width, 'warning'));
   return out;
 }
 
@@ -517,10 +519,15 @@ export const HELP_KEYS: Array<[string, string]> = [
   ['s', 'cycle the sort order of the focused pane'],
   ['/', 'filter by interface, peer, address or port (":53" = port 53); Enter applies, Esc cancels'],
   ['Enter', 'detail: a finding\'s evidence and remedy, a bad flow\'s sampled frame; on an interface: filter to it'],
-  ['Esc', 'back to the panes; on the panes: clear the filter'],
+  ['Esc', 'back to the panes (from a detail, h or Backspace too); on the panes: clear the filter'],
   ['w', 'write the sampled bad frames of the shown flows to a pcap file (path in the status line)'],
   ['c', 'clear counters: counts and sparklines start again from now'],
 ];
+
+/** Three lines at 80 columns: with the demo's F line the help still fits 80x24. */
+const DROPS_LEGEND =
+  'Header: capture drops = frames lost in a full capture ring (every count is a lower bound); ' +
+  'events dropped = packets not correlated because csumtop fell behind (batch full): flows, matches, DNS/SYN and findings are a lower bound.';
 
 function helpView(state: DashboardState, o: RenderOptions): Line[] {
   const out: Line[] = [line('Help: keys (? or Esc to close)', o.width, 'focus'), line('', o.width)];
@@ -530,6 +537,8 @@ function helpView(state: DashboardState, o: RenderOptions): Line[] {
   out.push(line('  Columns: PKT/S frames per second; BAD/S frames with at least one bad checksum; OUT/IN bad outer / inner', o.width, 'dim'));
   out.push(line('  (decapsulated) checksums per second; PEND/S checksums left to the NIC (offload, not errors); TX transmit', o.width, 'dim'));
   out.push(line('  checksum offload; DROPS frames the kernel dropped because the capture ring was full.', o.width, 'dim'));
+  // The header's drop counts in words (issue 19), wrapped: they matter most at 80 columns.
+  for (const l of wrap(DROPS_LEGEND, o.width - 4)) out.push(line(`  ${l}`, o.width, 'dim'));
   out.push(line(`  Severity: ${severityLabel('critical')} traffic lost now (measured); ${severityLabel('warning')} breaks traffic where checked, loss not measured; ${severityLabel('info')} explanation, or fixed.`, o.width, 'dim'));
   return out;
 }

@@ -100,6 +100,15 @@ export function dumbKeys(data: string): KeyEvent[] {
   return out;
 }
 
+/** What blessed's keypress event carries (lib/keys.js): the fields read here. */
+interface BlessedKey {
+  full?: string;
+  name?: string;
+  meta?: boolean;
+  /** The bytes read for this key. */
+  sequence?: string;
+}
+
 export class DashboardScreen {
   private state: DashboardState;
   private screen: blessed.Widgets.Screen | null = null;
@@ -169,7 +178,7 @@ export class DashboardScreen {
     this.box = blessed.box({ top: 0, left: 0, width: this.screen.width, height: this.screen.height, tags: true, wrap: false, scrollable: false });
     this.screen.append(this.box);
     this.screen.program.hideCursor();
-    this.screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string } | undefined) => this.key(ch, key));
+    this.screen.on('keypress', (ch: string | undefined, key: BlessedKey | undefined) => this.key(ch, key));
     this.screen.on('resize', () => this.draw());
     this.timer = setInterval(() => this.timerDraw(), this.opts.intervalMs);
     this.draw();
@@ -284,19 +293,34 @@ export class DashboardScreen {
     this.draw();
   }
 
-  private key(ch: string | undefined, key: { full?: string; name?: string } | undefined): void {
+  private key(ch: string | undefined, key: BlessedKey | undefined): void {
     dashboardCpu.measure(() => this.keyNow(ch, key));
   }
 
-  private keyNow(ch: string | undefined, key: { full?: string; name?: string } | undefined): void {
+  private keyNow(ch: string | undefined, key: BlessedKey | undefined): void {
     const name = key?.full ?? key?.name ?? '';
     // blessed reports a carriage return twice, as 'enter' and then as 'return': one is enough.
     if (name === 'return') return;
-    const ev: KeyEvent = { name };
-    if (ch !== undefined && ch.length === 1 && ch >= ' ') ev.ch = ch;
-    this.dispatch({ type: 'key', key: ev });
-    // A key is a user event, not a packet: answer it at once.
-    if (!this.destroyed) this.draw();
+    const events: KeyEvent[] = [];
+    if (key?.meta === true && key.sequence?.length === 2 && key.sequence[0] === '\x1b') {
+      // ESC and a key in one read is Esc pressed just before that key: blessed takes the
+      // pair for Alt+key ("M-j", "M-escape") and both were lost. csumtop binds no Alt key,
+      // so it is Esc, then the key. tmux makes such pairs: it holds a lone Esc for its
+      // escape-time (500 ms by default) and sends it with the next key typed meanwhile.
+      events.push(...dumbKeys(key.sequence));
+    } else {
+      const ev: KeyEvent = { name };
+      if (ch !== undefined && ch.length === 1 && ch >= ' ') ev.ch = ch;
+      events.push(ev);
+    }
+    for (const ev of events) {
+      this.dispatch({ type: 'key', key: ev });
+      if (this.destroyed) return;
+    }
+    // A key is a user event, not a packet: answer it at once. blessed itself delivers a
+    // lone Esc as soon as it is read (lib/keys.js waits for nothing); a wait seen in tmux
+    // is tmux's escape-time (docs/usage.md, the Esc key).
+    this.draw();
   }
 
   private requestQuit(): void {

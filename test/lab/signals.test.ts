@@ -65,6 +65,27 @@ function refused(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Bad checksums counted on `device` in csumtop's /metrics, null while the device has no
+ * series yet (not attached). With --metrics, standard output holds the report only
+ * (issue 19): the metrics say when capture runs and what it counted.
+ */
+async function metricsBad(port: number, device: string): Promise<number | null> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const series = text.split('\n').filter((l) => l.startsWith('csumtop_checksums_total{') && l.includes(`device="${device}"`));
+  if (series.length === 0) return null;
+  return series.filter((l) => l.includes('verdict="bad"')).reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+async function untilAsync(pred: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
 async function until(pred: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (!pred()) {
@@ -118,14 +139,18 @@ for (const sig of SIGNALS) {
           port = Number(/serving metrics on http:\/\/127\.0\.0\.1:(\d+)/.exec(ct.stderr)?.[1]);
           assert.equal(await refused(port), false, 'the metrics port is open while capturing');
         }
-        // Ready: attached (--json), or the first per-interval line (text).
+        // Ready: attached (--json), vlb's series in /metrics (--metrics), or the first
+        // per-interval line (text).
         if (mode.json) assert.deepEqual(await ct.waitAttached(['vlb'], 5000), [], describeRun(ct));
+        else if (mode.metrics) assert.ok(await untilAsync(async () => (await metricsBad(port, 'vlb')) !== null, 5000), `vlb not in /metrics: ${describeRun(ct)}`);
         else assert.ok(await until(() => /\/vlb\s/.test(ct.stdout) || !ct.running, 5000), `no progress line: ${describeRun(ct)}`);
         const bad = badFrames(lab, 100 + n, 1);
         lab.inject(lab.A, 'vla', bad);
         const counted = mode.json
           ? async (): Promise<boolean> => (await ct.waitFor(() => ct.lines.filter((l) => l.type === 'bad').length >= bad.length, 5000)) !== null
-          : async (): Promise<boolean> => until(() => new RegExp(`/vlb .*bad total ${bad.length},`).test(ct.stdout), 5000);
+          : mode.metrics
+            ? async (): Promise<boolean> => untilAsync(async () => ((await metricsBad(port, 'vlb')) ?? 0) >= bad.length, 5000)
+            : async (): Promise<boolean> => until(() => new RegExp(`/vlb .*bad total ${bad.length},`).test(ct.stdout), 5000);
         assert.ok(await counted(), `the ${bad.length} bad frames were not counted: ${describeRun(ct)}`);
         const at = Date.now();
         process.kill(ct.pid, sig);

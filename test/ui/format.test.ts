@@ -66,11 +66,34 @@ for (const [W, H] of SIZES) {
     const typing = renderDashboard(state([key('/', '/'), key('v', 'v')]), { width: W, height: H, ascii: false });
     assert.match(typing[H - 1].text, /^\/v_/);
     const filtered = renderDashboard(state([key('/', '/'), key('v', 'v'), key('l', 'l'), key('a', 'a'), key('enter')]), { width: W, height: H, ascii: false });
-    assert.match(filtered[H - 1].text, /\[filter: vla\]/);
+    assert.match(filtered[H - 1].text, /\[filter: vla\] Esc clears/);
     assert.match(text(filtered), /Interfaces 1 of 3/);
     assert.doesNotMatch(text(filtered), /nsb\/vlb/);
+    // Said once (issue 19: "[filter: :53]  filter: :53"), whether typed after / or set by
+    // Enter on an interface row.
+    const port = renderDashboard(state([key('/', '/'), key(':', ':'), key('5', '5'), key('3', '3'), key('enter')]), { width: W, height: H, ascii: false });
+    assert.equal(port[H - 1].text.split(':53').length - 1, 1, `the filter once: "${port[H - 1].text}"`);
+    const entered = renderDashboard(state([key('enter')]), { width: W, height: H, ascii: false });
+    assert.match(entered[H - 1].text, /\[filter: nsb\/vlb\] Esc clears/);
+    assert.equal(entered[H - 1].text.split('nsb/vlb').length - 1, 1, `the filter once: "${entered[H - 1].text}"`);
     const help = renderDashboard(state([key('?', '?')]), { width: W, height: H, ascii: false });
     for (const k of ['q, Ctrl-C', 'space, p', 'Tab', '/', 'Enter', 'Esc', 'w ', 'c ']) assert.match(text(help), new RegExp(`^  ${k.replace(/[/]/g, '\\/')}`, 'm'), k);
+  });
+
+  test(`${W}x${H}: dropped events are explained in words: a banner line per kind of drop, whole, and the help's legend`, () => {
+    const u = update();
+    u.snapshot.eventsDropped = 1500;
+    u.snapshot.blind = { ringDrops: 2, eventsDropped: 1500, recordsDropped: 7 };
+    const s = reduce(initialState(RUN), { type: 'update', update: u }).state;
+    const lines = renderDashboard(s, { width: W, height: H, ascii: false });
+    // Every kind whole on its line (the sentence was cut after two lines at 80 columns,
+    // and "events dropped 1500" in the header meant nothing on its own).
+    assert.match(row(lines, 'events dropped 1500:'), /^! {2}events dropped 1500: csumtop fell behind; correlation is a lower bound\s*$/);
+    assert.match(row(lines, 'capture drops 2:'), /^! {2}capture drops 2: capture ring full; every count is a lower bound\s*$/);
+    assert.match(row(lines, 'bad frames not listed 7:'), /^! {2}bad frames not listed 7: batch full; the flow list is incomplete\s*$/);
+    const help = text(renderDashboard(reduce(s, { type: 'key', key: { name: 'S-?', ch: '?' } }).state, { width: W, height: H, ascii: false })).replace(/\s+/g, ' ');
+    assert.match(help, /events dropped = packets not correlated because csumtop fell behind \(batch full\): flows, matches, DNS\/SYN and findings are a lower bound\./);
+    assert.match(help, /Severity: /, 'the legend does not push the severities off the help');
   });
 
   test(`${W}x${H}: flow detail shows found/expected and marks the checksum bytes in the hex dump`, () => {

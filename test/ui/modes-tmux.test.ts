@@ -168,6 +168,13 @@ test('--demo end to end: the lab exists while it runs, faults and findings on sc
     assert.equal(await t.exitStatus(10_000), 0);
     assert.deepEqual(present(mine), [], 'the lab is removed after q');
     assert.equal(t.paneState().alternate, false);
+    // The wait after q (capture stopping, the lab removed: seconds on a busy machine) is
+    // said on the restored terminal as soon as the screen is gone, before the summary
+    // (issue 19: the terminal was blank for 8-28 s).
+    const after = t.capture();
+    const saying = after.indexOf(`csumtop: --demo: stopping the capture and removing the lab (network namespaces ${mine[0]} and ${mine[1]})...`);
+    assert.ok(saying >= 0, `no "removing the lab" line after q:\n${after}`);
+    assert.ok(saying < after.search(/csumtop: \d+ frames captured/), `"removing the lab" comes before the summary:\n${after}`);
   } finally {
     t.kill();
     removeNamespaces(mine);
@@ -188,6 +195,7 @@ test('--demo and SIGTERM: the lab is removed and the terminal restored', T, asyn
     // A stop like q (src/cli/shutdown.ts): the demo's status, 0.
     assert.equal(await t.exitStatus(10_000), 0);
     assert.deepEqual(present(mine), [], 'the lab is removed after SIGTERM');
+    assert.match(t.capture(), /csumtop: --demo: stopping the capture and removing the lab/, 'the wait is said after a signal too');
     const st = t.paneState();
     assert.equal(st.alternate, false);
     assert.equal(st.cursorVisible, true);

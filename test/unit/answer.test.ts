@@ -13,7 +13,7 @@ import { test } from 'node:test';
 
 import type { DiagnosisInput } from '../../src/diagnose/input.js';
 import { FindingTracker } from '../../src/diagnose/tracker.js';
-import { blindSentence, NOT_BLIND } from '../../src/model/blind.js';
+import { blindLines, blindSentence, NOT_BLIND } from '../../src/model/blind.js';
 import type { PeerCarriers } from '../../src/model/correlation.js';
 import type { Finding } from '../../src/model/findings.js';
 import type { ReportDocument } from '../../src/model/report.js';
@@ -74,6 +74,17 @@ test('blindness: said in the report\'s first lines and the closing summary, sile
     `${answerSentence(finding({}))}\n${s}\ncsumtop: 10 frames captured, 3 with bad checksums.\n`,
   );
   assert.equal(closingSummary([], NOT_BLIND, { frames: 10, badFrames: 0 }), 'No critical finding.\ncsumtop: 10 frames captured, 0 with bad checksums.\n');
+});
+
+test('blindness as the dashboard\'s banner lines: one per kind, named as the header names the count, each saying what it costs, 80 columns with a 9-digit count', () => {
+  assert.deepEqual(blindLines(NOT_BLIND), []);
+  assert.deepEqual(blindLines({ ringDrops: 0, eventsDropped: 1500, recordsDropped: 0 }), ['events dropped 1500: csumtop fell behind; correlation is a lower bound']);
+  const all = blindLines({ ringDrops: 2, eventsDropped: 1500, recordsDropped: 7 });
+  assert.equal(all.length, 3);
+  assert.match(all[0], /^capture drops 2: .*lower bound/);
+  assert.match(all[2], /^bad frames not listed 7: .*flow list is incomplete/);
+  // The banner puts "!  " before each: 77 characters are left at 80 columns.
+  for (const l of blindLines({ ringDrops: 999_999_999, eventsDropped: 999_999_999, recordsDropped: 999_999_999 })) assert.ok(l.length <= 77, `${l.length}: ${l}`);
 });
 
 function peerInput(nowNs: number, badOuter: number, carriers = 100, eventsDropped = 0): DiagnosisInput {
