@@ -31,7 +31,7 @@ export const NATIVE_BYTES_PER_FLOW_PER_THREAD = 768;
  * The resident memory csumtop stays under at these options, whatever the traffic:
  * BASE_MEMORY_BYTES + the rings + --max-flows x (TABLE_BYTES_PER_FLOW +
  * NATIVE_BYTES_PER_FLOW_PER_THREAD x --threads). At the defaults (65536 flows, one
- * thread, the default 32 MiB ring on one interface): 400 + 80 = 480 MiB.
+ * thread) on one interface (the default 8 MiB ring): 368 + 8 + 80 = 456 MiB.
  */
 export function memoryBoundBytes(o: { maxFlows: number; threads: number; ringBytes: number }): number {
   return BASE_MEMORY_BYTES + o.ringBytes + o.maxFlows * (TABLE_BYTES_PER_FLOW + NATIVE_BYTES_PER_FLOW_PER_THREAD * o.threads);

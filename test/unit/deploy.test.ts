@@ -18,6 +18,7 @@ import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 
 import { parseOptions } from '../../src/cli/args.js';
+import { memoryBoundBytes } from '../../src/correlate/limits.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
 import { MetricsExporter } from '../../src/output/metrics/exporter.js';
 import { ROOT } from '../fixtures/harness.js';
@@ -102,7 +103,22 @@ test('DaemonSet: host network, NET_RAW only, ALL dropped, read-only root, limits
   assert.equal(opts.read, null);
   assert.ok(opts.interfaces?.some((p) => p.startsWith('flannel')) && opts.interfaces.some((p) => p.startsWith('eth')), `interfaces: ${opts.interfaces}`);
   assert.equal(ds.spec.template.metadata.annotations?.['prometheus.io/port'], '9977');
+  // The memory limit: twice the bound csumtop keeps at these args (issue 14), with the
+  // number of devices the ring comment plans for.
+  const devices = Number(/# \d+ MiB of ring per interface; the memory limit plans for (\d+) devices/.exec(text)?.[1]);
+  assert.ok(devices >= 1, 'the ring comment says how many devices the limit plans for');
+  const bound = memoryBoundBytes({ maxFlows: opts.maxFlows, threads: opts.threads, ringBytes: devices * opts.ringMb * 2 ** 20 });
+  const limit = bytesOf(c.resources?.limits?.memory ?? '0');
+  assert.ok(limit >= 2 * bound, `memory limit ${c.resources?.limits?.memory} < 2 x the bound ${Math.round(bound / 2 ** 20)} MiB`);
 });
+
+/** A Kubernetes memory quantity ("1Gi", "384Mi", "500M") in bytes. */
+function bytesOf(q: string): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
+  assert.ok(m, `memory quantity ${q}`);
+  const unit: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return Number(m[1]) * (m[2] ? unit[m[2]] : 1);
+}
 
 // ------------------------------------------------------------------ Dockerfile
 
