@@ -1,7 +1,17 @@
 /**
- * Live capture under load: trafgen sends VXLAN carriers (DNS and TCP-sized, valid
- * checksums) at its highest rate from node A across the lab underlay for a fixed time,
- * while one capturing tool at a time listens on B's underlay veth:
+ * Live capture under load: trafgen sends VXLAN carriers at its highest rate from node A
+ * across the lab underlay for a fixed time, while one capturing tool at a time listens on
+ * B's underlay veth. Two workloads (--workload):
+ *
+ *   - high-cardinality (the default, issue 14): every frame a new flow, the stream of
+ *     test/lab/million-flows.test.ts (test/lab/flow-stream.ts millionFlowConfig: trafgen
+ *     counters in the outer source port and the inner ports, DNS ids and TCP sequence
+ *     numbers): a quarter DNS queries (a new transaction each), a quarter TCP SYNs (a new
+ *     attempt each), a quarter carriers with a bad outer IPv4 header checksum (a new bad
+ *     flow each), a quarter plain UDP carriers;
+ *   - few-flows: three carriers (DNS and TCP-sized, valid checksums) sent again and again.
+ *
+ * The tools:
  *
  *   - csumtop (AF_PACKET ring, verifying every checksum)
  *   - tcpdump -w /dev/null (libpcap ring, no decoding: the cheapest capture there is)
@@ -11,7 +21,7 @@
  * CPU seconds per million packets (GNU time). Target (issue 3): csumtop drops nothing
  * wherever tcpdump -w /dev/null drops nothing, at no more than 1.5x its CPU per packet.
  *
- * Usage (root): node dist/bench/live.js [--seconds 10] [--rate PPS] [--threads N] [--runs 3] [--matching]
+ * Usage (root): node dist/bench/live.js [--workload high-cardinality|few-flows] [--seconds 10] [--rate PPS] [--threads N] [--runs 3] [--matching]
  * --matching adds csumtop on B's underlay and flannel.1 together (every carrier matched
  * to its inner packet by the correlation pipeline).
  * Each tool runs --runs times, interleaved; the table shows the run with the median CPU
@@ -25,6 +35,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { encode, eth, ipv4, udp, vxlan } from '../test/fixtures/lib/index.js';
+import { millionFlowConfig } from '../test/lab/flow-stream.js';
 import { BIN, Lab, OVERLAY_A, POD_B, UNDERLAY_A, UNDERLAY_B, nsSh } from '../test/lab/lab.js';
 import type { ReportDocument } from '../src/model/report.js';
 
@@ -35,8 +46,13 @@ const { values } = parseArgs({
     threads: { type: 'string' },
     runs: { type: 'string', default: '3' },
     matching: { type: 'boolean', default: false },
+    workload: { type: 'string', default: 'high-cardinality' },
   },
 });
+if (!['high-cardinality', 'few-flows'].includes(values.workload as string)) {
+  process.stderr.write(`--workload: high-cardinality or few-flows (got ${values.workload})\n`);
+  process.exit(2);
+}
 const RUNS = Number(values.runs);
 const SECONDS = Number(values.seconds);
 
@@ -47,7 +63,7 @@ interface Run {
   dropped: number;
   cpuSeconds: number;
   /** The correlating run: what the pipeline made of the carriers (see `matching` below). */
-  correlation?: { eventsDropped: number; carriers: number; delivered: number; lost: number };
+  correlation?: { eventsDropped: number; recordsDropped: number; carriers: number; delivered: number; lost: number };
 }
 
 function macBytes(mac: string): string {
@@ -157,7 +173,13 @@ function csumtopCounts(o: { stdout: string; stderr: string }): Pick<Run, 'captur
     captured: doc.source.frames,
     dropped: doc.source.captureDrops ?? NaN,
     correlation: doc.correlation
-      ? { eventsDropped: doc.correlation.eventsDropped, carriers: sum((p) => p.carriers), delivered: sum((p) => p.delivered), lost: sum((p) => p.lost) }
+      ? {
+          eventsDropped: doc.correlation.eventsDropped,
+          recordsDropped: doc.blind?.recordsDropped ?? 0,
+          carriers: sum((p) => p.carriers),
+          delivered: sum((p) => p.delivered),
+          lost: sum((p) => p.lost),
+        }
       : undefined,
   };
 }
@@ -167,7 +189,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'csumtop-trafgen-'));
   try {
     const cfg = path.join(dir, 'carriers.cfg');
-    writeFileSync(cfg, trafgenConfig(lab));
+    writeFileSync(cfg, values.workload === 'few-flows' ? trafgenConfig(lab) : millionFlowConfig(lab.macs));
     const threads = values.threads ? ['--threads', values.threads] : [];
     const tools: Array<{ tool: string; argv: string[]; parse: Parse }> = [
       {
@@ -200,7 +222,7 @@ async function main(): Promise<void> {
     const perPacket = (r: Run): number => r.cpuSeconds / Math.max(1, r.captured);
     const runs = all.map((rs) => [...rs].sort((a, b) => perPacket(a) - perPacket(b))[Math.floor(rs.length / 2)]);
     process.stdout.write(
-      `trafgen for ${SECONDS} s per tool${values.rate ? ` at ${values.rate} pps` : ' at its highest rate'}, 1 sender process, ` +
+      `workload ${values.workload}; trafgen for ${SECONDS} s per tool${values.rate ? ` at ${values.rate} pps` : ' at its highest rate'}, 1 sender process, ` +
         `${RUNS} runs each (median CPU/packet shown), csumtop threads ${values.threads ?? 1}, machine: ${os.cpus().length} cores\n\n`,
     );
     process.stdout.write(`${'tool'.padEnd(28)} ${'offered'.padStart(10)} ${'captured'.padStart(10)} ${'dropped'.padStart(10)} ${'drop %'.padStart(7)} ${'CPU s'.padStart(7)} ${'CPU s/Mpkt'.padStart(11)}\n`);
@@ -228,6 +250,10 @@ async function main(): Promise<void> {
       const evOk = per.every((c) => c !== undefined && c.eventsDropped === 0);
       process.stdout.write(
         `${evOk ? 'PASS' : 'FAIL'} ${tools[k].tool}: correlation events dropped per run ${per.map((c) => c?.eventsDropped ?? 'n/a').join('/')} (carriers ${per.map((c) => c?.carriers ?? 'n/a').join('/')})\n`,
+      );
+      const recOk = per.every((c) => c !== undefined && c.recordsDropped === 0);
+      process.stdout.write(
+        `${recOk ? 'PASS' : 'FAIL'} ${tools[k].tool}: every bad frame reported one by one (bad frames not reported per run ${per.map((c) => c?.recordsDropped ?? 'n/a').join('/')})\n`,
       );
       if (tools[k].tool.includes('flannel.1')) {
         const mOk = per.every((c, r) => c !== undefined && c.lost === 0 && c.delivered === c.carriers && all[k][r].dropped === 0);
