@@ -4,7 +4,7 @@
  * net_raw, so the exec'd process holds nothing else, like `drop: [ALL], add: [NET_RAW]`),
  * inside a namespace of its own. It must capture, turn promiscuous mode on (--promisc:
  * why the DaemonSet keeps NET_ADMIN out of the default), read the kernel counters and
- * serve /metrics and /healthz. deploy/daemonset.yaml cites this test.
+ * serve /metrics and /healthz. deploy/base/daemonset.yaml cites this test.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -62,7 +62,7 @@ interface DaemonSet {
 }
 
 test('DaemonSet: host network, NET_RAW only, ALL dropped, read-only root, limits, every taint tolerated, liveness on /healthz', () => {
-  const text = read('daemonset.yaml');
+  const text = read('base/daemonset.yaml');
   const ds = parseYaml(text) as DaemonSet;
   assert.equal(ds.apiVersion, 'apps/v1');
   assert.equal(ds.kind, 'DaemonSet');
@@ -272,11 +272,11 @@ function metricNamesIn(expr: string): string[] {
 }
 
 test('alert rules: the PrometheusRule carries exactly rules.yml\'s groups; every alert has severity, text and a runbook section', () => {
-  const crd = parseYaml(read('prometheus-rules.yaml')) as { apiVersion: string; kind: string; spec: { groups: RuleGroup[] } };
+  const crd = parseYaml(read('base/prometheus-rules.yaml')) as { apiVersion: string; kind: string; spec: { groups: RuleGroup[] } };
   assert.equal(crd.apiVersion, 'monitoring.coreos.com/v1');
   assert.equal(crd.kind, 'PrometheusRule');
   const plain = plainRules();
-  assert.deepEqual(crd.spec.groups, plain.groups, 'deploy/prometheus-rules.yaml spec.groups differs from deploy/prometheus/rules.yml: copy the groups over');
+  assert.deepEqual(crd.spec.groups, plain.groups, 'deploy/base/prometheus-rules.yaml spec.groups differs from deploy/prometheus/rules.yml: copy the groups over');
   const alerts = plain.groups.flatMap((g) => g.rules).filter((r) => r.alert !== undefined);
   assert.deepEqual(alerts.map((a) => a.alert).sort(), [
     'CsumtopAbsent', 'CsumtopBadVxlanCarriers', 'CsumtopCaptureDrops', 'CsumtopCriticalFinding', 'CsumtopDown', 'CsumtopKernelUdpChecksumErrors',

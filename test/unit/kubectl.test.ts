@@ -2,7 +2,7 @@
  * Attaching during an incident and installing on a fleet, as an operator does it with
  * kubectl: the `kubectl csumtop NODE` plugin (deploy/kubectl/kubectl-csumtop) runs the
  * documented `kubectl debug node/NODE ... -- csumtop ARGS` (checked against a kubectl
- * that records its arguments), and the kustomize base (deploy/kustomization.yaml)
+ * that records its arguments), and the kustomize base (deploy/kustomization.yaml, deploy/base/) and its hardened overlay (deploy/hardened/)
  * renders with the real `kubectl kustomize`, namespace overridable by an overlay.
  */
 import assert from 'node:assert/strict';
@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 
+import { parseOptions } from '../../src/cli/args.js';
 import { ROOT } from '../../src/native/addon.js';
 
 const PLUGIN = path.join(ROOT, 'deploy', 'kubectl', 'kubectl-csumtop');
@@ -94,4 +95,51 @@ test('the kustomize base renders with kubectl kustomize, and an overlay moves it
   for (const d of odocs) assert.equal(d.metadata.namespace, 'monitoring');
   const ds = odocs.find((d) => d.kind === 'DaemonSet');
   assert.equal(ds?.spec.template.spec.containers[0].image, 'reg.example/csumtop:9.9');
+});
+
+test('the hardened overlay: csumtop on 127.0.0.1 only, kube-rbac-proxy in front with the RBAC it needs, the PodMonitor scraping it with a token; otherwise the base', () => {
+  const render = (dir: string): Array<{ kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec?: any; roleRef?: any; subjects?: any[]; rules?: any[] }> => {
+    const r = spawnSync('kubectl', ['kustomize', path.join(ROOT, dir)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return parseAllDocuments(r.stdout).map((d) => d.toJS());
+  };
+  const base = render('deploy');
+  const hard = render('deploy/hardened');
+  const byKind = (docs: typeof hard, kind: string, name?: string) => docs.find((d) => d.kind === kind && (name === undefined || d.metadata.name === name));
+  const pod = byKind(hard, 'DaemonSet')!.spec.template.spec;
+  const [csumtop, proxy] = [pod.containers.find((c: any) => c.name === 'csumtop'), pod.containers.find((c: any) => c.name === 'kube-rbac-proxy')];
+  assert.ok(csumtop && proxy, 'both containers');
+  // csumtop: the base's flags but --metrics, which binds loopback; no port of its own.
+  const baseArgs: string[] = byKind(base, 'DaemonSet')!.spec.template.spec.containers[0].args;
+  const opts = parseOptions(csumtop.args);
+  assert.deepEqual(opts.metrics, { host: '127.0.0.1', port: 9977, family: 4 });
+  assert.deepEqual(csumtop.args.filter((a: string) => !a.startsWith('--metrics')), baseArgs.filter((a) => !a.startsWith('--metrics')), 'the other flags follow the base');
+  assert.ok(!csumtop.ports || csumtop.ports.length === 0, 'csumtop publishes no port');
+  // The proxy: upstream is csumtop's address, listens on its named port, /healthz open.
+  const flag = (name: string): string | undefined => proxy.args.find((a: string) => a.startsWith(`--${name}=`))?.split('=')[1];
+  assert.equal(flag('upstream'), `http://127.0.0.1:${opts.metrics?.port}/`);
+  const listen = Number(flag('secure-listen-address')?.split(':')[1]);
+  assert.equal(proxy.ports.find((p: any) => p.name === 'https-metrics')?.containerPort, listen);
+  assert.match(flag('ignore-paths') ?? '', /(^|,)\/healthz(,|$)/);
+  for (const probe of [csumtop.livenessProbe, csumtop.readinessProbe]) assert.deepEqual(probe.httpGet, { path: '/healthz', port: listen, scheme: 'HTTPS' });
+  assert.equal(proxy.securityContext.allowPrivilegeEscalation, false);
+  // RBAC: the pod's ServiceAccount may create TokenReviews and SubjectAccessReviews.
+  assert.equal(pod.automountServiceAccountToken, true, 'the proxy needs its token');
+  const sa = pod.serviceAccountName;
+  assert.ok(byKind(hard, 'ServiceAccount', sa), `ServiceAccount ${sa}`);
+  const bound = (subject: string, role: string): boolean =>
+    hard.some((d) => d.kind === 'ClusterRoleBinding' && d.roleRef?.name === role && d.subjects?.some((s) => s.kind === 'ServiceAccount' && s.name === subject));
+  assert.ok(bound(sa, 'csumtop-kube-rbac-proxy'));
+  const reviews = byKind(hard, 'ClusterRole', 'csumtop-kube-rbac-proxy')!.rules!.flatMap((r: any) => r.resources);
+  assert.deepEqual(reviews.sort(), ['subjectaccessreviews', 'tokenreviews']);
+  // The PodMonitor: the proxy's port over HTTPS with the scraper's token, which may get /metrics.
+  const ep = byKind(hard, 'PodMonitor')!.spec.podMetricsEndpoints[0];
+  assert.equal(ep.port, 'https-metrics');
+  assert.equal(ep.scheme, 'https');
+  const secret = byKind(hard, 'Secret', ep.authorization.credentials.name)!;
+  const scraper = secret.metadata.annotations?.['kubernetes.io/service-account.name'] ?? '';
+  assert.ok(byKind(hard, 'ServiceAccount', scraper) && bound(scraper, 'csumtop-metrics-reader'));
+  assert.deepEqual(byKind(hard, 'ClusterRole', 'csumtop-metrics-reader')!.rules, [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }]);
+  // Annotation-based discovery would scrape plain HTTP: off here.
+  assert.equal(byKind(hard, 'DaemonSet')!.spec.template.metadata.annotations['prometheus.io/scrape'], 'false');
 });
