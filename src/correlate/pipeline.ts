@@ -190,9 +190,10 @@ export class Correlator {
     const dns = this.dns.summary();
     const syn = this.syn.summary();
     const eventsDropped = [...this.droppedByEngine.values()].reduce((a, b) => a + b, 0) + this.matcher.overflow;
-    // Bad frames counted natively but not reported one by one: from the batches (each
-    // carries its thread's cumulative count) or, live, from the capture itself.
-    const recordsDropped = Math.max([...this.recordsDroppedByEngine.values()].reduce((a, b) => a + b, 0), this.ctx.recordsDropped?.() ?? 0);
+    // Bad frames counted natively but not reported one by one. Live, from the capture's
+    // own totals (LiveState sums the same per-thread cumulative counts, from every batch
+    // as it arrives); from a file, from the batches this pipeline was given.
+    const recordsDropped = this.ctx.recordsDropped ? this.ctx.recordsDropped() : [...this.recordsDroppedByEngine.values()].reduce((a, b) => a + b, 0);
     const input: DiagnosisInput = {
       nowNs,
       live: this.ctx.live,

@@ -11,16 +11,15 @@
  * are deleted explicitly (decided, forgotten) and iterated in insertion order, the order
  * of a Map, so the trackers decide timeouts in the order the transactions began.
  *
- * Layout: an open-addressing index with linear probing and deletion by backward shift
- * (Knuth, TAOCP vol. 3, 6.4, algorithms L and R: no tombstones) of at least twice `cap`
- * buckets holding slot + 1 (0: empty); per slot its key and two links of the insertion
- * list; free slots on a stack. Everything is allocated and written once at the start.
+ * Layout: a KeyIndex (src/correlate/key-index.ts, shared with SlotTable) over the keys;
+ * per slot its key and two links of the insertion list; free slots on a stack.
+ * Everything is allocated and written once at the start.
  */
 
-import { hashKey } from './slot-table.js';
+import { KEY_INDEX_BYTES_PER_SLOT, KeyIndex } from './key-index.js';
 
-/** Bytes per entry: key (8), insertion links (2 x 4), free stack (4), index buckets (at most 4 x 4). */
-export const TXN_TABLE_BYTES_PER_ENTRY = 8 + 8 + 4 + 16;
+/** Bytes per entry: key (8), insertion links (2 x 4), free stack (4), the index's buckets. */
+export const TXN_TABLE_BYTES_PER_ENTRY = 8 + 8 + 4 + KEY_INDEX_BYTES_PER_SLOT;
 
 export class TxnTable {
   private readonly keys: Float64Array;
@@ -29,9 +28,7 @@ export class TxnTable {
   private readonly newer: Int32Array;
   private readonly free: Int32Array;
   private freeTop = 0;
-  /** slot + 1, or 0 for an empty bucket. */
-  private readonly buckets: Int32Array;
-  private readonly mask: number;
+  private readonly index: KeyIndex;
   private oldest = -1;
   private newest = -1;
   size = 0;
@@ -45,27 +42,19 @@ export class TxnTable {
     // Slot 0 on top: slots are handed out in order while the table fills.
     for (let s = 0; s < cap; s++) this.free[s] = cap - 1 - s;
     this.freeTop = cap;
-    let n = 2;
-    while (n < 2 * cap) n *= 2;
-    this.buckets = new Int32Array(n);
-    this.mask = n - 1;
+    this.index = new KeyIndex(cap, this.keys);
     // Resident from the start, not page by page as the table fills (see CarrierFlowTable).
-    for (const a of [this.keys, this.older, this.newer, this.buckets]) a.fill(0);
+    for (const a of [this.keys, this.older, this.newer]) a.fill(0);
   }
 
   /** Bytes this table allocated (TXN_TABLE_BYTES_PER_ENTRY per entry at most). */
   get bytes(): number {
-    return this.keys.byteLength + this.older.byteLength + this.newer.byteLength + this.free.byteLength + this.buckets.byteLength;
+    return this.keys.byteLength + this.older.byteLength + this.newer.byteLength + this.free.byteLength + this.index.bytes;
   }
 
   /** The slot of `key`; -1 when absent. */
   get(key: number): number {
-    const b = this.buckets;
-    for (let i = hashKey(key, this.mask); ; i = (i + 1) & this.mask) {
-      const s = b[i] - 1;
-      if (s < 0) return -1;
-      if (this.keys[s] === key) return s;
-    }
+    return this.index.find(key);
   }
 
   /** The key held at `slot` (which must be in use). */
@@ -78,9 +67,7 @@ export class TxnTable {
     if (this.freeTop === 0) return -1;
     const s = this.free[--this.freeTop];
     this.keys[s] = key;
-    let i = hashKey(key, this.mask);
-    while (this.buckets[i] !== 0) i = (i + 1) & this.mask;
-    this.buckets[i] = s + 1;
+    this.index.insert(s);
     this.older[s] = this.newest;
     this.newer[s] = -1;
     if (this.newest >= 0) this.newer[this.newest] = s;
@@ -92,7 +79,7 @@ export class TxnTable {
 
   /** Frees `slot` (in use); its values in the caller's arrays are the caller's to reset. */
   delete(slot: number): void {
-    this.removeKey(this.keys[slot]);
+    this.index.remove(slot);
     const o = this.older[slot];
     const n = this.newer[slot];
     if (o >= 0) this.newer[o] = n;
@@ -111,22 +98,5 @@ export class TxnTable {
   /** The slot added after `slot`, -1 after the newest (read it before deleting `slot`). */
   nextOf(slot: number): number {
     return this.newer[slot];
-  }
-
-  private removeKey(key: number): void {
-    const b = this.buckets;
-    const mask = this.mask;
-    let i = hashKey(key, mask);
-    while (this.keys[b[i] - 1] !== key) i = (i + 1) & mask;
-    // Backward shift: move later members of the probe run into the hole when their home
-    // bucket is not cyclically within (hole, j].
-    for (let j = (i + 1) & mask; b[j] !== 0; j = (j + 1) & mask) {
-      const home = hashKey(this.keys[b[j] - 1], mask);
-      if (((j - home) & mask) >= ((j - i) & mask)) {
-        b[i] = b[j];
-        i = j;
-      }
-    }
-    b[i] = 0;
   }
 }
