@@ -18,9 +18,12 @@
  */
 
 /** Resident memory besides the per-flow tables and the rings: Node and the addon, V8's
- * heap between collections and the batches in flight at a high packet rate (measured,
- * test/lab/million-flows.test.ts). */
-export const BASE_MEMORY_BYTES = 368 * 2 ** 20;
+ * heap between collections and the batches in flight at a high packet rate. Measured in
+ * test/lab/million-flows.test.ts: 314-351 MiB peak in all at --max-flows 65536 with a
+ * 32 MiB ring on a quiet machine, 480 MiB while other lab tests loaded both cores and
+ * JavaScript fell behind (18% of the events dropped): what is left after the tables and
+ * the ring of the latter, with ~10% to spare. */
+export const BASE_MEMORY_BYTES = 440 * 2 ** 20;
 
 /** Bytes per flow of --max-flows: carrier flow 161 + DNS 216 + SYN 138, rounded up, and
  * the native bad-flow table's 768 at most per capture thread. */
@@ -31,7 +34,7 @@ export const NATIVE_BYTES_PER_FLOW_PER_THREAD = 768;
  * The resident memory csumtop stays under at these options, whatever the traffic:
  * BASE_MEMORY_BYTES + the rings + --max-flows x (TABLE_BYTES_PER_FLOW +
  * NATIVE_BYTES_PER_FLOW_PER_THREAD x --threads). At the defaults (65536 flows, one
- * thread) on one interface (the default 8 MiB ring): 368 + 8 + 80 = 456 MiB.
+ * thread) on one interface (the default 8 MiB ring): 440 + 8 + 80 = 528 MiB.
  */
 export function memoryBoundBytes(o: { maxFlows: number; threads: number; ringBytes: number }): number {
   return BASE_MEMORY_BYTES + o.ringBytes + o.maxFlows * (TABLE_BYTES_PER_FLOW + NATIVE_BYTES_PER_FLOW_PER_THREAD * o.threads);

@@ -20,33 +20,18 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import { encode, eth, ipv4, udp, vxlan } from '../fixtures/lib/index.js';
 import { dnsQuery } from '../fixtures/lib/payloads.js';
 import { knownFrames, VNI } from './flow-stream.js';
 import {
-  BIN, Csumtop, OVERLAY_A, POD_B, UNDERLAY_A, UNDERLAY_B, delta, describeRun, labProblem, onCleanup, reportOf, sleep, snmp, track, Lab,
+  BIN, Csumtop, OVERLAY_A, POD_B, UNDERLAY_A, UNDERLAY_B, delta, describeRun, onCleanup, reportOf, sharedLab, sleep, snmp, track, type Lab,
 } from './lab.js';
 import { template, trafgenConfig, Trafgen } from './trafgen.js';
 
-const problem = labProblem(['trafgen']);
-let lab: Lab | null = null;
-let dir = '';
-before(() => {
-  if (problem) return;
-  lab = Lab.create();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csumtop-blind-'));
-});
-after(() => {
-  lab?.destroy();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function theLab(): Lab {
-  if (problem) assert.fail(problem);
-  return lab!;
-}
+const theLab = sharedLab({ tools: ['trafgen'], servers: false, tmpDir: 'csumtop-blind-' });
+const dir = (): string => theLab.dir();
 
 /** trafgen's config: DNS-query carriers from A to B on VNI 2, the DNS id counting per frame. */
 function floodConfig(l: Lab): string {
@@ -56,7 +41,7 @@ function floodConfig(l: Lab): string {
   ).bytes;
   // Offsets: Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8 + Ethernet 14 + IPv4 20 + UDP 8: the DNS id.
   const dnsId = 92;
-  const cfg = path.join(dir, 'flood.cfg');
+  const cfg = path.join(dir(), 'flood.cfg');
   fs.writeFileSync(cfg, trafgenConfig([template(frame, { [dnsId]: 'dinc(0, 255)', [dnsId + 1]: 'dinc(0, 250)' })]));
   return cfg;
 }
@@ -172,7 +157,7 @@ test('under CPU contention and a flood: bad counts keep rising, the finding hold
 for (const [k, how] of (['SIGINT', 'SIGINT', 'SIGINT', 'duration', 'duration'] as const).entries()) {
   test(`a stop (${how}, run ${k + 1}) right after bad frames behind a flood: report totals = frames in the -w file, exit 1`, async (t) => {
     const l = theLab();
-    const file = path.join(dir, `stop-${k}.pcap`);
+    const file = path.join(dir(), `stop-${k}.pcap`);
     const seconds = 15;
     const args = ['--netns', l.B, '-i', 'vlb', '--json', '--ring-mb', '32', '-w', file, ...(how === 'duration' ? ['--duration', String(seconds)] : [])];
     // Capture first (start-up on a machine this busy takes seconds), then the load.
@@ -244,7 +229,7 @@ test('--json whose reader goes away (| head -1) ends within a second; > /dev/ful
   took.sort((a, b) => a - b);
   assert.ok(took[1] <= 1000 && took[2] <= 2000, `ms from the reader leaving to csumtop's exit: ${took.join(' ')}`);
   // Standard output on a full disk: one line, status 2, the -w file complete.
-  const file = path.join(dir, 'full.pcap');
+  const file = path.join(dir(), 'full.pcap');
   const full = fs.openSync('/dev/full', 'w');
   try {
     const c = track(spawn(BIN, ['--netns', l.B, '-i', 'vlb', '--duration', '2', '--json', '-w', file], { stdio: ['ignore', full, 'pipe'] }));

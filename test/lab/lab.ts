@@ -24,6 +24,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before } from 'node:test';
 
@@ -402,17 +403,23 @@ export function threadCredentials(pid: number): Array<{ tid: string; uid: number
 /**
  * One lab for a whole test file: built in before(), removed in after(). Returns the
  * accessor each test calls; it fails the test with the reason when the lab could not
- * be built on this machine (never a silent pass).
+ * be built on this machine (never a silent pass). Options: `tools` the file needs
+ * besides the lab's own (trafgen ...), `servers` (default true: the lab's UDP/DNS
+ * servers), `prepare` run once the lab exists, `tmpDir` a prefix for a private
+ * temporary directory removed with the lab (the accessor's `dir()`).
  */
-export function sharedLab(): () => Lab {
-  const problem = labProblem();
+export function sharedLab(o: { tools?: string[]; servers?: boolean; prepare?: (lab: Lab) => void; tmpDir?: string } = {}): (() => Lab) & { dir: () => string } {
+  const problem = labProblem(o.tools ?? []);
   let lab: Lab | null = null;
+  let dir = '';
   let setupError: Error | null = null;
   before(async () => {
     if (problem) return;
     try {
       lab = Lab.create();
-      await lab.startServers();
+      if (o.servers ?? true) await lab.startServers();
+      o.prepare?.(lab);
+      if (o.tmpDir) dir = fs.mkdtempSync(path.join(os.tmpdir(), o.tmpDir));
     } catch (err) {
       setupError = err as Error;
     }
@@ -420,12 +427,19 @@ export function sharedLab(): () => Lab {
   after(() => {
     lab?.destroy();
     lab = null;
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
-  return () => {
+  const get = (): Lab => {
     if (problem) assert.fail(problem);
     if (setupError) assert.fail(`the lab could not be built: ${setupError.message}`);
     return lab!;
   };
+  return Object.assign(get, {
+    dir: (): string => {
+      get();
+      return dir;
+    },
+  });
 }
 
 /** The final report of a csumtop run, or a failure describing the run. */

@@ -22,14 +22,13 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import { MAX_REPORT_FLOWS_LIVE, memoryBoundBytes } from '../../src/correlate/limits.js';
 import type { ReportDocument } from '../../src/model/report.js';
 import { KNOWN_SPORT, knownFrames, millionFlowConfig } from './flow-stream.js';
-import { Csumtop, Lab, describeRun, iface, labProblem, nsSh, sleep } from './lab.js';
+import { Csumtop, describeRun, iface, nsSh, sharedLab, sleep } from './lab.js';
 import { memoryOf, Trafgen, rxPackets } from './trafgen.js';
 
 const PER_KIND = 250_000;
@@ -52,25 +51,20 @@ const PPS = 50_000;
  */
 const BOUND_KB = memoryBoundBytes({ maxFlows: CAP, threads: 1, ringBytes: 32 << 20 }) / 1024;
 
-const problem = labProblem(['trafgen']);
-let lab: Lab | null = null;
-let dir = '';
-before(() => {
-  if (problem) return;
-  lab = Lab.create();
+const theLab = sharedLab({
+  tools: ['trafgen'],
+  servers: false,
+  tmpDir: 'csumtop-million-',
   // Nothing but the stream on the underlay: no IPv6 neighbour discovery or router
   // solicitations (the counts below are exact).
-  for (const ns of [lab.A, lab.B]) nsSh(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csumtop-million-'));
-});
-after(() => {
-  lab?.destroy();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  prepare: (lab) => {
+    for (const ns of [lab.A, lab.B]) nsSh(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+  },
 });
 
 test('a million distinct flows: memory under the --max-flows bound, tables at their caps, evictions counted, later flows still seen', { timeout: 120_000 }, async () => {
-  if (problem) assert.fail(problem);
-  const L = lab!;
+  const L = theLab();
+  const dir = theLab.dir();
   const cfg = path.join(dir, 'million.cfg');
   fs.writeFileSync(cfg, millionFlowConfig(L.macs));
   const c = new Csumtop(['--netns', L.B, '-i', 'vlb', '--json', '--max-flows', String(CAP), '--ring-mb', '32']);

@@ -33,14 +33,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import { encode, eth, ipv4, udp, vxlan } from '../fixtures/lib/index.js';
 import type { ReportDocument } from '../../src/model/report.js';
 import { millionFlowConfig, VNI } from './flow-stream.js';
-import { BIN, Lab, OVERLAY_A, POD_B, UNDERLAY_A, UNDERLAY_B, fdCount, labProblem, nsSh, sleep, track } from './lab.js';
+import { BIN, OVERLAY_A, POD_B, UNDERLAY_A, UNDERLAY_B, fdCount, nsSh, sharedLab, sleep, track, type Lab } from './lab.js';
 import { memoryOf, rxPackets, Trafgen, trafgenConfig, template } from './trafgen.js';
 
 const SECONDS = Number(process.env.CSUMTOP_SOAK_SECONDS ?? 180);
@@ -68,18 +67,7 @@ interface Sample {
   fds: number;
 }
 
-const problem = labProblem(['trafgen']);
-let lab: Lab | null = null;
-let dir = '';
-before(() => {
-  if (problem) return;
-  lab = Lab.create();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csumtop-soak-'));
-});
-after(() => {
-  lab?.destroy();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+const theLab = sharedLab({ tools: ['trafgen'], servers: false, tmpDir: 'csumtop-soak-' });
 
 /** The lowest of five descriptor counts 30 ms apart (see the header: transient descriptors). */
 async function lowestFdCount(pid: number): Promise<number> {
@@ -92,9 +80,9 @@ async function lowestFdCount(pid: number): Promise<number> {
 }
 
 test(`soak: ${SECONDS} s at half the maximum rate with interface churn: RSS growth < 5% after warm-up, descriptors flat, tables at their caps`, { timeout: (SECONDS + 150) * 1000 }, async () => {
-  if (problem) assert.fail(problem);
   assert.ok(Number.isFinite(SECONDS) && SECONDS >= 30, `CSUMTOP_SOAK_SECONDS must be at least 30 (got ${process.env.CSUMTOP_SOAK_SECONDS})`);
-  const L = lab!;
+  const L = theLab();
+  const dir = theLab.dir();
   const B = L.B;
   const loadCfg = path.join(dir, 'load.cfg');
   const flowsCfg = path.join(dir, 'flows.cfg');
