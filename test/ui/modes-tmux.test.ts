@@ -5,14 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import { after, test } from 'node:test';
 
 import { parseOptions } from '../../src/cli/args.js';
 import { BROKEN_TOOLS } from '../../src/lab/demo.js';
 import { wantsDashboard } from '../../src/cli/main.js';
 import { BIN, ROOT, labProblem, which } from '../lab/lab.js';
-import { TmuxSession, descendants, killTmuxServer, tmuxProblem } from './tmux.js';
+import { TmuxSession, killTmuxServer, tmuxProblem } from './tmux.js';
 
 const T = { timeout: 30_000 };
 const INCIDENT = `${ROOT}/examples/incident.pcapng`;
@@ -31,14 +30,7 @@ function demoNamespaces(): string[] {
  * are not this test's to count or delete.
  */
 function demoOf(t: TmuxSession): { pid: number; namespaces: string[] } {
-  const pid = descendants(t.panePid()).find((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'node';
-    } catch {
-      return false;
-    }
-  });
-  assert.ok(pid, 'csumtop\'s node process');
+  const pid = t.csumtopPid();
   return { pid, namespaces: [`demo${pid}-node1`, `demo${pid}-node2`].sort() };
 }
 

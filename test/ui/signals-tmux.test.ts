@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { BIN, ROOT, createNamespace, labProblem, sleep, uniqueNs } from '../lab/lab.js';
-import { TmuxSession, descendants, killTmuxServer, tmuxProblem } from './tmux.js';
+import { TmuxSession, killTmuxServer, tmuxProblem } from './tmux.js';
 
 const T = { timeout: 40_000 };
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -47,19 +47,6 @@ function demoNamespaces(): string[] {
 
 function removeDemoNamespaces(): void {
   for (const n of demoNamespaces()) spawnSync('ip', ['netns', 'del', n]);
-}
-
-/** csumtop's node process under the pane's shell. */
-function csumtopPid(t: TmuxSession): number {
-  const pid = descendants(t.panePid()).find((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'node';
-    } catch {
-      return false;
-    }
-  });
-  assert.ok(pid, 'csumtop\'s node process');
-  return pid;
 }
 
 /** Waits (polling /proc, no sleep) until `sig` is no longer pending for `pid`: delivered to its handler. */
@@ -106,7 +93,7 @@ for (const sig of SIGNALS) {
     const t = new TmuxSession(thenStty(['--netns', ns, '-i', 'lo']), { width: 100, height: 30, cwd: ROOT });
     try {
       await t.waitFor((x) => /Interfaces 1\b/.test(x), 10_000, 'the dashboard');
-      process.kill(csumtopPid(t), sig);
+      process.kill(t.csumtopPid(), sig);
       assert.equal(await assertRestored(t, sig), 0);
     } finally {
       t.kill();
@@ -119,7 +106,7 @@ test('SIGTERM to the -r replay dashboard: the terminal restored, exit 1 (as q: t
   const t = new TmuxSession(thenStty(['-r', path.join(ROOT, 'examples', 'incident.pcapng'), '--fast']), { width: 120, height: 40, cwd: ROOT });
   try {
     await t.waitFor((x) => /\[END OF FILE\]/.test(x), 15_000, 'the end of the replay');
-    process.kill(csumtopPid(t), 'SIGTERM');
+    process.kill(t.csumtopPid(), 'SIGTERM');
     assert.equal(await assertRestored(t, 'replay SIGTERM'), 1);
   } finally {
     t.kill();
@@ -134,7 +121,7 @@ for (const sig of ['SIGINT', 'SIGHUP'] as const) {
     try {
       await t.waitFor((x) => /csumtop demo/.test(x) && /Interfaces 4\b/.test(x), 20_000, 'the demo dashboard');
       assert.equal(demoNamespaces().length, 2);
-      process.kill(csumtopPid(t), sig);
+      process.kill(t.csumtopPid(), sig);
       assert.equal(await assertRestored(t, `--demo ${sig}`), 0);
       assert.deepEqual(demoNamespaces(), [], `the lab is removed after ${sig}`);
     } finally {
@@ -154,7 +141,7 @@ test('--demo, SIGINT while the lab is still being built (before the screen is up
     assert.ok(demoNamespaces().length > 0, 'the demo lab never appeared');
     assert.doesNotMatch(t.capture(), /csumtop demo/, 'the dashboard is already up: too late for this case');
     const at = Date.now();
-    process.kill(csumtopPid(t), 'SIGINT');
+    process.kill(t.csumtopPid(), 'SIGINT');
     assert.equal(await assertRestored(t, 'SIGINT during the build'), 0, 'exit status (130: nobody heard the signal and the 5 s bound ended it)');
     assert.ok(Date.now() - at < 4000, `took ${Date.now() - at} ms: the signal was not acted on`);
     assert.deepEqual(demoNamespaces(), [], 'the lab is removed');
@@ -170,7 +157,7 @@ test('--demo, a second SIGTERM while stopping: exit 143 at once, the terminal re
   const t = new TmuxSession(thenStty(['--demo']), { width: 120, height: 40, cwd: ROOT });
   try {
     await t.waitFor((x) => /csumtop demo/.test(x) && /Interfaces 4\b/.test(x), 20_000, 'the demo dashboard');
-    const pid = csumtopPid(t);
+    const pid = t.csumtopPid();
     process.kill(pid, 'SIGTERM');
     // The second once the kernel has handed the first over (it is no longer pending), so
     // the two are not merged into one; at once, because the demo's stop takes ~100 ms

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 
 import { which } from '../lab/lab.js';
 
@@ -104,6 +105,19 @@ export class TmuxSession {
 
   kill(): void {
     spawnSync('tmux', ['-L', SOCKET, 'kill-session', '-t', this.name], { stdio: 'ignore' });
+  }
+
+  /** csumtop's node process under the pane's shell (bin/csumtop execs node). */
+  csumtopPid(): number {
+    const pid = descendants(this.panePid()).find((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'node';
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(pid, "csumtop's node process");
+    return pid;
   }
 }
 
