@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 
 import { PrometheusError, prometheusBase, QUERY_TIMEOUT_MS } from '../cluster/prometheus-api.js';
 import { clusterHasBad, fetchClusterView, renderClusterView, WINDOW_SYNTAX } from '../cluster/view.js';
+import { jsonText } from '../output/json-lines.js';
 
 export const CLUSTER_HELP = `Usage: csumtop cluster --prometheus URL [--window DURATION] [--timeout SECONDS] [--json]
 
@@ -71,7 +72,7 @@ export async function clusterMain(argv: string[], io: ClusterIo): Promise<number
   }
   try {
     const view = await fetchClusterView(prometheusBase(values.prometheus), window, { timeoutMs: Number(timeout) * 1000 });
-    await io.out(values.json === true ? JSON.stringify(view, null, 2) + '\n' : renderClusterView(view));
+    await io.out(values.json === true ? jsonText(view, 2) + '\n' : renderClusterView(view));
     return clusterHasBad(view) ? 1 : 0;
   } catch (err) {
     if (err instanceof PrometheusError) {

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { analyzeFileInterruptible, InputError } from '../capture/file-run.js';
 import { ROOT } from '../native/addon.js';
 import { activeChecksumPath } from '../native/checksum.js';
+import { jsonText } from '../output/json-lines.js';
 import { buildReport, fileReportInput } from '../output/report.js';
 import { printable, printableLines } from '../output/printable.js';
 import { renderText } from '../output/text-report.js';
@@ -74,7 +75,7 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
   }
   const doc = buildReport(fileReportInput(run), { version: version(), checksumPath: activeChecksumPath() });
   if (opts.write !== null && run.error === null) doc.written = { path: opts.write, frames: run.stats.written };
-  await write(process.stdout, opts.json ? JSON.stringify(doc, null, 2) + '\n' : renderText(doc, { maxFlows: opts.top }));
+  await write(process.stdout, opts.json ? jsonText(doc, 2) + '\n' : renderText(doc, { maxFlows: opts.top }));
   // One warning, one line: a line break inside one (a pcapng name) is escaped too.
   for (const w of doc.source.warnings) await warn(`warning: ${printable(w)}`);
   if (run.error !== null) return EXIT_USAGE;

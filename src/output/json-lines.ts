@@ -47,5 +47,17 @@ export type JsonLine =
   | ({ type: 'report' } & ReportDocument);
 
 export function jsonLine(line: JsonLine): string {
-  return JSON.stringify(line) + '\n';
+  return jsonText(line) + '\n';
+}
+
+/**
+ * JSON.stringify, with DEL and the C1 controls (U+007F-U+009F) and the two line
+ * separators (U+2028, U+2029) escaped as \uXXXX: JSON allows them raw (RFC 8259 7 escapes
+ * only U+0000-U+001F), but a terminal showing `csumtop --json` takes U+009B for CSI and
+ * acts on what follows, and interface and DNS names come from the traffic and the host
+ * (issue 17). Outside strings JSON has none of these characters, so escaping every one
+ * is safe; JSON.parse gives the same values back.
+ */
+export function jsonText(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

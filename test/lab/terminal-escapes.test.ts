@@ -49,3 +49,34 @@ test('live interfaces named with ESC, BEL and backspaces: the stats lines and th
     remove();
   }
 });
+
+test('--json: interfaces named with DEL and a C1 CSI (U+009B) come out as \\u escapes, and JSON.parse gives the names back', async () => {
+  const problem = labProblem();
+  if (problem) assert.fail(problem);
+  const ns = uniqueNs('E');
+  const remove = createNamespace(ns);
+  // DEL, then U+009B (CSI to a terminal that honours C1 controls, as UTF-8 c2 9b) and SGR red.
+  const names = ['j\x7fk', 'c\u009b31m'];
+  try {
+    sh('ip', ['-n', ns, 'link', 'add', names[0], 'type', 'veth', 'peer', 'name', names[1]]);
+    for (const n of names) sh('ip', ['-n', ns, 'link', 'set', n, 'up']);
+    const ct = new Csumtop(['--netns', ns, '-i', '*', '--json', '--interval', '1']);
+    let r;
+    try {
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && ct.running && names.some((n) => !ct.lines.some((l) => l.type === 'interface' && l.interface === n && l.namespace === ns))) await sleep(100);
+      r = await ct.stop();
+    } finally {
+      if (ct.running) process.kill(ct.pid, 'SIGKILL');
+    }
+    assert.equal(r.code, 0, describeRun(r));
+    assert.doesNotMatch(r.stdout, CONTROL, `a control character reached standard output: ${JSON.stringify(r.stdout.slice(0, 2000))}`);
+    for (const n of names) {
+      const escaped = JSON.stringify(n).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      assert.ok(r.stdout.includes(escaped), `${escaped} not in the JSON lines: ${describeRun(r)}`);
+      assert.ok(ct.lines.some((l) => l.type === 'interface' && l.interface === n && l.namespace === ns), `JSON.parse does not give ${JSON.stringify(n)} back`);
+    }
+  } finally {
+    remove();
+  }
+});
