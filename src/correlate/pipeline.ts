@@ -13,7 +13,7 @@ import type { CorrelationSnapshot, TableUse } from '../model/correlation.js';
 import type { DecodedRecord } from '../output/records.js';
 import type { NativeLayout } from '../native/analyzer.js';
 import type { EventBatch } from '../native/events.js';
-import type { DiagnosisFacts, DiagnosisInput, InterfaceDiagnosis } from '../diagnose/input.js';
+import type { DiagnosisFacts, DiagnosisInput, InterfaceDiagnosis, InterfaceFacts } from '../diagnose/input.js';
 import { FindingTracker } from '../diagnose/tracker.js';
 import { BadFlowTracker } from './bad-flows.js';
 import { CarrierFlowTable } from './carrier-flows.js';
@@ -26,16 +26,8 @@ import { RateTracker, type CounterSample } from './rates.js';
 import { SynTracker } from './syn.js';
 
 /** An interface as the pipeline sees it (ids are the source's). */
-export interface PipelineInterface {
+export interface PipelineInterface extends InterfaceFacts {
   id: number;
-  label: string;
-  name: string;
-  namespace: string;
-  role: string;
-  kind: string | null;
-  driver: string | null;
-  txChecksumOffload: boolean | null;
-  vxlan: { port: number | null; udpCsum: boolean | null } | null;
   captureDrops: number;
   /** Live: false once the interface vanished (its totals stay; rates end, see RATES_AFTER_DETACH_NS). */
   attached?: boolean;

@@ -6,7 +6,8 @@
 import type { DnsSummary, KernelCounterView, PeerCarriers, SynSummary } from '../model/correlation.js';
 import type { HypervisorFacts, KernelFacts, NatRulesAnalysis } from '../model/host-facts.js';
 
-export interface InterfaceDiagnosis {
+/** An interface as the pipeline and the rules know it: who it is and how it is set up. */
+export interface InterfaceFacts {
   label: string;
   /** The device name alone (remedies name it). */
   name: string;
@@ -17,6 +18,10 @@ export interface InterfaceDiagnosis {
   txChecksumOffload: boolean | null;
   /** VXLAN device settings; udpCsum false is flannel's `noudpcsum`. */
   vxlan: { port: number | null; udpCsum: boolean | null } | null;
+}
+
+/** An interface's facts and its totals, for the rules. */
+export interface InterfaceDiagnosis extends InterfaceFacts {
   frames: number;
   captureDrops: number;
   /** Bad IPv4 header checksums (all layers), received and sent. */

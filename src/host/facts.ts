@@ -238,15 +238,8 @@ export function readKernelFacts(opts: FactsRootOptions & { release?: string; ver
 
 // ================================================================== hypervisor
 
-export interface HypervisorInputs {
-  sysVendor: string | null;
-  productName: string | null;
-  biosVendor: string | null;
-  biosVersion: string | null;
-  chassisAssetTag: string | null;
-  hypervisorType: string | null;
-  cpuFlag: boolean | null;
-}
+/** What the classification reads: the facts as found, before the verdict. */
+export type HypervisorInputs = Omit<HypervisorFacts, 'kind' | 'platform' | 'evidence'>;
 
 // The asset tag Azure puts on every VM (Microsoft's documentation for detecting Azure,
 // also used by cloud-init's DataSourceAzure).
