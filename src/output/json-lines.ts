@@ -59,5 +59,10 @@ export function jsonLine(line: JsonLine): string {
  * is safe; JSON.parse gives the same values back.
  */
 export function jsonText(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const text = JSON.stringify(value, null, indent);
+  // Tested first: a line per bad frame, and almost none has such a character.
+  return UNSAFE_TEST.test(text) ? text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : text;
 }
+
+const UNSAFE_TEST = /[\u007f-\u009f\u2028\u2029]/;
+const UNSAFE = /[\u007f-\u009f\u2028\u2029]/g;
