@@ -558,6 +558,14 @@ export class LiveSource implements CaptureSource {
         todo.push({ iface: capturedInterfaceOf(link, this.nextId++, ns.label), link, netns: ns.path ?? undefined, key });
       }
     }
+    // Vanished ones first: their rings no longer count against the cap below, so an
+    // interface refused for ring memory is attached once others have gone.
+    for (const [key, iface] of this.byKey) {
+      if (seen.has(key) || !iface.attached) continue;
+      iface.attached = false;
+      iface.detachReason = 'interface removed';
+      for (const n of this.natives) n.removeInterface(iface.id);
+    }
     const overCap = this.overRingCap(todo, initial);
     if (overCap !== null) {
       if (initial) return [overCap]; // nothing attached: start() exits 2 with it
@@ -592,12 +600,6 @@ export class LiveSource implements CaptureSource {
           errors.push(new CaptureError(`no such interface: ${name}`, 'ENOIFACE'));
         }
       }
-    }
-    for (const [key, iface] of this.byKey) {
-      if (seen.has(key) || !iface.attached) continue;
-      iface.attached = false;
-      iface.detachReason = 'interface removed';
-      for (const n of this.natives) n.removeInterface(iface.id);
     }
     return errors;
   }
