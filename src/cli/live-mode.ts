@@ -193,6 +193,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
             attached: i.attached,
             counters: state.countersOf(i.id),
             captureDrops: state.ringOf(i.id).drops,
+            ...(i.folded !== undefined ? { folded: i.folded } : {}),
           })),
         warn: (text) => void io.warn(`warning: ${text}`),
       });
@@ -283,6 +284,11 @@ async function capture(
   });
   source.batches$.subscribe((b) => {
     state.apply(b);
+    // Folded into the vanished-interfaces row (src/capture/vanished.ts): nothing by their ids.
+    for (const id of b.folded?.ids ?? []) {
+      announced.delete(id);
+      finalStats.delete(id);
+    }
     metrics?.batch(b.engine);
     correlator.add(b.events, b.records, b.engine, b.recordsDropped);
     announce();
@@ -342,7 +348,9 @@ async function capture(
     const time = nowIso();
     for (const i of source.interfaces()) {
       // A vanished interface gets one last stats line with its final totals, then none
-      // (a node's pod veths come and go: the stream follows the ones that exist).
+      // (a node's pod veths come and go: the stream follows the ones that exist). The row
+      // older ones are folded into has no stats line: each had its last one already.
+      if (i.folded !== undefined) continue;
       if (!i.attached) {
         if (finalStats.has(i.id)) continue;
         finalStats.add(i.id);
@@ -425,10 +433,15 @@ async function capture(
   const finalSnap = correlator.tick(Date.now() * 1e6, true);
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
 
-  const ifaces = source.interfaces().sort((a, b) => a.id - b.id);
+  // The row older vanished interfaces are folded into comes last.
+  const ifaces = source.interfaces().sort((a, b) => Number(a.folded !== undefined) - Number(b.folded !== undefined) || a.id - b.id);
   const ids = ifaces.map((i) => i.id);
   const indexOf = new Map(ids.map((id, k) => [id, k]));
-  const flows = source.flows().map((f) => ({ ...f, iface: indexOf.get(f.iface) ?? f.iface }));
+  // A flow or listed frame of an interface no longer listed is one of the folded ones:
+  // it belongs to their row (ids are never reused, so it cannot be a newer interface's).
+  const foldedIndex = ifaces.findIndex((i) => i.folded !== undefined);
+  const rowOf = (id: number): number => indexOf.get(id) ?? (foldedIndex >= 0 ? foldedIndex : id);
+  const flows = source.flows().map((f) => ({ ...f, iface: rowOf(f.iface) }));
   if (source.capabilities.guessesOffload) {
     warnings.unshift(
       `backend ${source.capabilities.backend} has no kernel checksum status: "pending" here is a guess (the field held exactly the pseudo-header sum)`,
@@ -465,6 +478,7 @@ async function capture(
         txChecksumOffload: i.txChecksumOffload,
         captureDrops: state.ringOf(i.id).drops,
         attached: i.attached,
+        ...(i.folded !== undefined ? { folded: i.folded } : {}),
         ...(i.vxlan
           ? {
               vxlan: {
@@ -481,7 +495,7 @@ async function capture(
       flows,
       // The native tables' (capture threads'): their flows are the report's flows.
       flowsEvicted: state.badFlows().evicted,
-      badFrames: opts.list ? listed.map((r) => ({ ...r, iface: indexOf.get(r.iface) ?? r.iface })) : null,
+      badFrames: opts.list ? listed.map((r) => ({ ...r, iface: rowOf(r.iface) })) : null,
       live: true,
       correlation: finalSnap,
     },

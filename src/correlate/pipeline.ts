@@ -39,6 +39,8 @@ export interface PipelineInterface {
   captureDrops: number;
   /** Live: false once the interface vanished (its totals stay; rates end, see RATES_AFTER_DETACH_NS). */
   attached?: boolean;
+  /** Live: the row older vanished interfaces are folded into (src/capture/vanished.ts). */
+  folded?: boolean;
 }
 
 /**
@@ -183,7 +185,9 @@ export class Correlator {
       this.syn.advance(nowNs);
     }
     const ifaces = this.ctx.interfaces();
-    const samples: CounterSample[] = this.withRates(ifaces, nowNs).map((i) => ({ id: i.id, label: i.label, namespace: i.namespace, counters: this.ctx.counters(i.id) }));
+    // The folded row carries no traffic (its interfaces are gone); its counters grow only
+    // when one more is folded in, which is not a rate: its rates are zeros.
+    const samples: CounterSample[] = this.withRates(ifaces, nowNs).map((i) => ({ id: i.id, label: i.label, namespace: i.namespace, counters: i.folded ? this.noTraffic() : this.ctx.counters(i.id) }));
     const rates = this.rates.update({ second: Math.floor(nowNs / 1e9), samples });
     const kernel = this.ctx.kernel ? this.ctx.kernel.sample() : [];
     const peers = this.matcher.snapshot();
@@ -235,9 +239,19 @@ export class Correlator {
   }
 
   /** Interfaces that get rate windows: attached ones, and vanished ones for RATES_AFTER_DETACH_NS. */
+  private noTraffic(): Float64Array {
+    return new Float64Array(this.ctx.layout.counterStride);
+  }
+
   private withRates(ifaces: PipelineInterface[], nowNs: number): PipelineInterface[] {
+    // Interfaces no longer listed (folded into the vanished row) are forgotten here too.
+    if (this.detachedAt.size + this.ratesEnded.size > 0) {
+      const listed = new Set(ifaces.map((i) => i.id));
+      for (const id of this.detachedAt.keys()) if (!listed.has(id)) this.detachedAt.delete(id);
+      for (const id of this.ratesEnded) if (!listed.has(id)) this.ratesEnded.delete(id);
+    }
     return ifaces.filter((i) => {
-      if (i.attached !== false) return true;
+      if (i.attached !== false || i.folded) return true;
       if (this.ratesEnded.has(i.id)) return false;
       const since = this.detachedAt.get(i.id);
       if (since === undefined) {

@@ -43,6 +43,8 @@ export interface NativeLiveBatch extends NativeDrain {
   /** ids.length * 3: ring packets, drops, freezes (cumulative). */
   ring: Float64Array;
   gone: Array<{ id: number; reason: string }>;
+  /** Interfaces closed whose counters here are their last: the engine has forgotten them. */
+  released: Uint32Array;
   /** This engine's bad-flow table: flows kept (at most maxFlows), and bad frames of flows
    * not kept because it was full (cumulative). */
   badFlows: number;

@@ -31,6 +31,7 @@ import { kernelCounterName } from '../../host/snmp.js';
 import { LabelFolder, OTHER } from './label-folder.js';
 import { DEFAULT_MAX_INTERFACES, DEFAULT_MAX_PEERS } from './limits.js';
 import { NOT_BLIND, type Blindness } from '../../model/blind.js';
+import { MAX_VANISHED } from '../../capture/vanished.js';
 
 /** csumtop_blind_total's `what` per kind of drop. */
 const BLIND_LABELS = new Map<keyof Blindness, string>([
@@ -63,6 +64,8 @@ export interface InterfaceSample {
   counters: Float64Array;
   /** Cumulative frames the kernel dropped because the ring was full. */
   captureDrops: number;
+  /** The row older vanished interfaces are folded into: how many (src/capture/vanished.ts). */
+  folded?: number;
 }
 
 export interface ExporterOptions {
@@ -325,7 +328,7 @@ export class MetricsExporter {
     let detached = 0;
     for (const s of samples) {
       if (s.attached) attached++;
-      else detached++;
+      else detached += s.folded ?? 1;
       let t = this.tracks.get(s.id);
       if (!t) {
         if (!s.attached) continue; // vanished before it was ever published
@@ -370,8 +373,17 @@ export class MetricsExporter {
           this.removeInterfaceSeries(t.key);
           this.interfaceLabels.release(t.key);
           this.vanished.add(t.key);
+          // The newest keys only, as the capture keeps the newest vanished interfaces
+          // (a Set iterates oldest first): pods churning for weeks must not grow it.
+          if (this.vanished.size > MAX_VANISHED) this.vanished.delete(this.vanished.values().next().value!);
         }
       }
+    }
+    // Interfaces no longer listed (folded into the vanished row, whose series were removed
+    // when each vanished) are forgotten.
+    if (this.tracks.size > samples.length) {
+      const listed = new Set(samples.map((s) => s.id));
+      for (const [id, t] of this.tracks) if (t.done && !listed.has(id)) this.tracks.delete(id);
     }
     this.interfacesGauge.set({ state: 'attached' }, attached);
     this.interfacesGauge.set({ state: 'detached' }, detached);
