@@ -1,0 +1,179 @@
+/**
+ * Vanished interfaces stay bounded (issue 14; issue 17 item 12): csumtop captures `vz*`
+ * in a namespace this test creates while PAIRS veth pairs are created there in cycles of
+ * PER_CYCLE, each end sent a little traffic (GOOD valid frames and one with a bad UDP
+ * checksum, through raw sockets on the `a` end: counted going out on `a` and coming in on
+ * `b`), then deleted. One pair, vzkeepa/vzkeepb, lives for the whole run (csumtop needs an
+ * interface to start on). IPv6 is off in the namespace, so nothing but the test's frames
+ * crosses the veths.
+ *
+ * Asserted, on the final --json report:
+ *   - at most MAX_VANISHED vanished interfaces are listed one by one, the rest are in one
+ *     row "(N older vanished interfaces)" with folded = N;
+ *   - frames counted = frames sent (every row and the totals); the totals are the sum of
+ *     the rows; the folded row holds exactly the frames of the interfaces folded into it
+ *     (none lost), and every interface listed one by one exactly its own (none inherited
+ *     from a folded one, in JavaScript or in the engines);
+ *   - every bad flow is on the row of its interface (a folded interface's flows on the
+ *     folded row): per row, the flows' frames = its bad frames;
+ *   - resident memory after PAIRS churned pairs is within RSS_TOLERANCE_KB of what it was
+ *     after half of them (settled: every churned interface detached; lowest of a few
+ *     reads, the collector moves RSS up and down). Printed as a diagnostic.
+ *
+ * Runs as root (CI does); fails, never skips, when it cannot run here.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { encode, eth, ipv4, udp } from '../fixtures/lib/index.js';
+import type { InterfaceReport, ReportDocument } from '../../src/model/report.js';
+import { MAX_VANISHED } from '../../src/capture/vanished.js';
+import { Csumtop, createNamespace, describeRun, injectMany, labProblem, nsSh, sh, sleep, uniqueNs, type JsonLine } from './lab.js';
+import { memoryOf } from './trafgen.js';
+
+const PAIRS = Number(process.env.CSUMTOP_VANISHED_PAIRS ?? 600);
+const PER_CYCLE = 60;
+const GOOD = 3;
+/**
+ * Growth of resident memory allowed between PAIRS / 2 and PAIRS churned pairs. Keeping
+ * every vanished interface (before the cap) cost ~27 KB each: PAIRS / 2 pairs more are
+ * PAIRS interfaces, ~16 MB at 600; the tolerance is what RSS moves by itself between two
+ * settled points of a run that keeps nothing (the collector's saw-tooth, allocator pools).
+ */
+const RSS_TOLERANCE_KB = 4096;
+
+function frameOf(k: number, bad: boolean): Uint8Array {
+  return encode(
+    eth(ipv4('10.9.0.1', '10.9.0.2', udp(20000 + (k % 20000), 9, Buffer.alloc(24, 0x61), bad ? 0xdead : undefined)), {
+      src: '02:00:00:00:00:01',
+      dst: '02:00:00:00:00:02',
+    }),
+  ).bytes;
+}
+
+/** Lowest RSS of a few reads 100 ms apart (kB). */
+async function settledRss(pid: number): Promise<number> {
+  let low = Infinity;
+  for (let k = 0; k < 5; k++) {
+    const m = memoryOf(pid);
+    if (m) low = Math.min(low, m.rssKb);
+    await sleep(100);
+  }
+  return low;
+}
+
+test(`vanished interfaces: ${PAIRS} veth pairs churned, at most ${MAX_VANISHED} listed one by one, the rest folded; frames counted = frames sent; memory flat`, { timeout: 240_000 }, async (t) => {
+  const problem = labProblem();
+  if (problem) assert.fail(problem);
+  const ns = uniqueNs('V');
+  const remove = createNamespace(ns);
+  let run: Csumtop | null = null;
+  try {
+    nsSh(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+    const ip = (cmds: string[]): void => void sh('ip', ['-n', ns, '-batch', '-'], cmds.join('\n') + '\n');
+    ip(['link add vzkeepa type veth peer name vzkeepb', 'link set vzkeepa up', 'link set vzkeepb up']);
+    run = new Csumtop(['--netns', ns, '-i', 'vz*', '--json', '--ring-mb', '2', '--interval', '1']);
+    const missing = await run.waitAttached(['vzkeepa', 'vzkeepb'], 15_000);
+    assert.deepEqual(missing, [], describeRun(run));
+
+    // The latest cumulative frames of each interface from the stats lines.
+    const frames = new Map<string, number>();
+    let read = 0;
+    const follow = (): void => {
+      for (; read < run!.lines.length; read++) {
+        const l: JsonLine = run!.lines[read];
+        if (l.type === 'stats') frames.set(l.interface as string, l.frames as number);
+      }
+    };
+    const waitUntil = async (what: string, cond: () => boolean, ms: number): Promise<void> => {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        follow();
+        if (cond()) return;
+        if (Date.now() > deadline || !run!.running) assert.fail(`${what}: not within ${ms} ms\n${describeRun(run!)}`);
+        await run!.waitFor(() => true, 200, run!.lines.length);
+      }
+    };
+
+    let sent = 0;
+    const rss: Array<{ pairs: number; kb: number }> = [];
+    const perInterface = GOOD + 1;
+    const t0 = Date.now();
+    for (let done = 0; done < PAIRS; ) {
+      const n = Math.min(PER_CYCLE, PAIRS - done);
+      const pairs = Array.from({ length: n }, (_, k) => `vz${done + k}`);
+      const from = run.lines.length;
+      ip(pairs.flatMap((p) => [`link add ${p}a type veth peer name ${p}b`, `link set ${p}a up`, `link set ${p}b up`]));
+      const notAttached = await run.waitAttached(pairs.flatMap((p) => [`${p}a`, `${p}b`]), 30_000, from);
+      assert.deepEqual(notAttached, [], describeRun(run));
+      const out = pairs.flatMap((p, k) => [
+        ...Array.from({ length: GOOD }, () => ({ dev: `${p}a`, frame: frameOf(done + k, false) })),
+        { dev: `${p}a`, frame: frameOf(done + k, true) },
+      ]);
+      injectMany(ns, out);
+      sent += out.length;
+      // Counted before the devices go (a ring's frames not yet read when it closes are lost).
+      await waitUntil(`cycle at ${done}: every frame counted`, () => pairs.every((p) => frames.get(`${p}a`) === perInterface && frames.get(`${p}b`) === perInterface), 20_000);
+      const goneFrom = run.lines.length;
+      ip(pairs.map((p) => `link del ${p}a`));
+      await waitUntil(
+        `cycle at ${done}: every pair detached`,
+        () => {
+          const detached = new Set(run!.lines.slice(goneFrom).filter((l) => l.type === 'interface' && l.event === 'detached').map((l) => l.interface));
+          return pairs.every((p) => detached.has(`${p}a`) && detached.has(`${p}b`));
+        },
+        20_000,
+      );
+      done += n;
+      if (done === Math.floor(PAIRS / 2) || done === PAIRS) {
+        await sleep(1000); // the engines' last batches, the folds that follow them
+        rss.push({ pairs: done, kb: await settledRss(run.pid) });
+      }
+    }
+    const churnMs = Date.now() - t0;
+    const r = await run.stop();
+    run = null;
+    assert.equal(r.code, 1, `bad frames were sent: status 1\n${describeRun(r)}`);
+    const doc: ReportDocument = r.report!;
+    assert.ok(doc, describeRun(r));
+
+    const rows = doc.interfaces;
+    const foldedRows = rows.filter((i) => i.folded !== undefined);
+    const vanishedOneByOne = rows.filter((i) => i.attached === false && i.folded === undefined);
+    const churned = 2 * PAIRS;
+    assert.equal(foldedRows.length, 1, 'one row for the older vanished interfaces');
+    const folded: InterfaceReport = foldedRows[0];
+    assert.equal(vanishedOneByOne.length, Math.min(MAX_VANISHED, churned), `vanished interfaces listed one by one: ${vanishedOneByOne.length}`);
+    assert.equal(folded.folded, churned - MAX_VANISHED);
+    assert.equal(folded.name, `(${churned - MAX_VANISHED} older vanished interfaces)`);
+    assert.equal(rows.length, MAX_VANISHED + 2 + 1, 'the kept ones, vzkeepa/b, the folded row');
+    assert.equal(rows[rows.length - 1], folded, 'the folded row comes last');
+
+    // Frames: sent once, counted going out on a and coming in on b.
+    const sum = (f: (i: InterfaceReport) => number): number => rows.reduce((s, i) => s + f(i), 0);
+    assert.equal(doc.totals.frames, 2 * sent, 'frames counted = frames sent (both ends)');
+    assert.equal(sum((i) => i.frames), doc.totals.frames, 'totals = sum of rows (frames)');
+    assert.equal(sum((i) => i.badFrames), doc.totals.badFrames, 'totals = sum of rows (bad frames)');
+    assert.equal(sum((i) => i.malformed), doc.totals.malformed, 'totals = sum of rows (malformed)');
+    assert.equal(folded.frames, (churned - MAX_VANISHED) * perInterface, 'the folded row holds every frame of the interfaces folded into it');
+    for (const i of vanishedOneByOne) assert.equal(i.frames, perInterface, `${i.name}: its own frames, no more (inherited) and no fewer (lost)`);
+    assert.equal(rows.find((i) => i.name === `${ns}/vzkeepa`)!.frames, 0);
+    assert.ok(doc.totals.badFrames >= PAIRS, `a bad UDP checksum per pair, at least on the a end: ${doc.totals.badFrames}`);
+
+    // Bad flows: each on its interface's row, a folded interface's on the folded row.
+    assert.equal(doc.flowsEvicted, 0);
+    for (const i of rows) {
+      const inFlows = doc.flows.filter((f) => f.interface === i.name).reduce((s, f) => s + f.count, 0);
+      assert.equal(inFlows, i.badFrames, `${i.name}: frames of its bad flows = its bad frames`);
+    }
+
+    const [half, full] = rss;
+    const growth = full.kb - half.kb;
+    t.diagnostic(`churned ${PAIRS} pairs (${churned} interfaces, ${sent} frames sent) in ${(churnMs / 1000).toFixed(1)} s`);
+    t.diagnostic(`RSS after ${half.pairs} pairs: ${half.kb} kB; after ${full.pairs}: ${full.kb} kB; growth ${growth} kB (tolerance ${RSS_TOLERANCE_KB} kB; ${((growth * 1024) / (churned / 2)).toFixed(0)} bytes per interface churned since)`);
+    assert.ok(growth <= RSS_TOLERANCE_KB, `resident memory grew ${growth} kB from ${half.pairs} to ${full.pairs} churned pairs (tolerance ${RSS_TOLERANCE_KB} kB)`);
+  } finally {
+    if (run) await run.stop();
+    remove();
+  }
+});
