@@ -281,6 +281,11 @@ export class LiveSource implements CaptureSource {
     return last;
   }
 
+  /** Per engine, the interfaces whose counters it still holds; only after stop() (tests). */
+  nativeInterfacesHeld(): number[] {
+    return this.natives.map((n) => n.interfacesHeld());
+  }
+
   /** The bad-flow table (merged over engines); only after stop() has resolved. */
   flows(): NativeFlow[] {
     return mergeFlows(this.natives.flatMap((n) => n.flows()));

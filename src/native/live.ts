@@ -92,6 +92,8 @@ export interface NativeLiveCapture {
    */
   stop(): NativeStop;
   flows(): NativeFlow[];
+  /** After stop(): interfaces whose counters the engine still holds (tests). */
+  interfacesHeld(): number;
 }
 
 /** A compiled capture filter: the kernel's sock_filter arrays for Ethernet and raw-IP links. */

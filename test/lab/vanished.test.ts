@@ -23,6 +23,10 @@
  *     this assertion and the rows' fail.
  * CSUMTOP_VANISHED_PAIRS sets PAIRS (default 800, about a minute here).
  *
+ * A second test drives the live source itself with a cap of 3 and two capture threads:
+ * the same rows and totals, and after stop each engine holds the counters of the
+ * interfaces still attached only (the folded ones were released natively too).
+ *
  * Runs as root (CI does); fails, never skips, when it cannot run here.
  */
 import assert from 'node:assert/strict';
@@ -30,7 +34,10 @@ import { test } from 'node:test';
 
 import { encode, eth, ipv4, udp } from '../fixtures/lib/index.js';
 import type { InterfaceReport, ReportDocument } from '../../src/model/report.js';
+import { LiveSource } from '../../src/capture/live-source.js';
+import { LiveState } from '../../src/capture/live-state.js';
 import { MAX_VANISHED } from '../../src/capture/vanished.js';
+import { nativeLayout } from '../../src/native/analyzer.js';
 import { Csumtop, createNamespace, describeRun, injectMany, labProblem, nsSh, sh, sleep, uniqueNs, type JsonLine } from './lab.js';
 import { memoryOf } from './trafgen.js';
 
@@ -181,6 +188,83 @@ test(`vanished interfaces: ${PAIRS} veth pairs churned, at most ${MAX_VANISHED} 
     assert.ok(growth <= RSS_TOLERANCE_KB, `resident memory grew ${growth} kB from ${half.pairs} to ${full.pairs} churned pairs (tolerance ${RSS_TOLERANCE_KB} kB)`);
   } finally {
     if (run) await run.stop();
+    remove();
+  }
+});
+
+test('vanished interfaces, cap 3, two capture threads: folded in JavaScript and released by both engines; totals kept, nothing inherited', { timeout: 60_000 }, async () => {
+  const problem = labProblem();
+  if (problem) assert.fail(problem);
+  const ns = uniqueNs('V');
+  const remove = createNamespace(ns);
+  const L = nativeLayout();
+  const CAP = 3;
+  const N = 12;
+  let src: LiveSource | null = null;
+  try {
+    nsSh(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+    const ip = (cmds: string[]): void => void sh('ip', ['-n', ns, '-batch', '-'], cmds.join('\n') + '\n');
+    ip(['link add vzkeepa type veth peer name vzkeepb', 'link set vzkeepa up', 'link set vzkeepb up']);
+    src = new LiveSource({
+      patterns: ['vz*'],
+      namespaces: [{ label: ns, path: `/run/netns/${ns}` }],
+      capture: { batchMs: 50, blockSize: 1 << 20, blockCount: 2 },
+      rescanMs: 50,
+      threads: 2,
+      maxVanished: CAP,
+    });
+    const state = new LiveState();
+    src.batches$.subscribe((b) => state.apply(b));
+    src.start();
+    const byName = (name: string) => src!.interfaces().find((i) => i.name === name);
+    const until = async (what: string, cond: () => boolean): Promise<void> => {
+      const deadline = Date.now() + 10_000;
+      while (!cond()) {
+        if (Date.now() > deadline) assert.fail(`${what}: not within 10 s`);
+        await sleep(20);
+      }
+    };
+    let sent = 0;
+    for (let k = 0; k < N; k++) {
+      const p = `vz${k}`;
+      ip([`link add ${p}a type veth peer name ${p}b`, `link set ${p}a up`, `link set ${p}b up`]);
+      await until(`${p} attached`, () => !!byName(`${p}a`)?.attached && !!byName(`${p}b`)?.attached);
+      // Distinct counts per pair (k + 1 frames): an interface that inherited another's
+      // counts, or lost some, shows it.
+      injectMany(ns, Array.from({ length: k + 1 }, () => ({ dev: `${p}a`, frame: frameOf(k, false) })));
+      sent += k + 1;
+      const a = byName(`${p}a`)!.id;
+      const b = byName(`${p}b`)!.id;
+      await until(`${p} counted`, () => state.countersOf(a)[L.slots.frames] === k + 1 && state.countersOf(b)[L.slots.frames] === k + 1);
+      ip([`link del ${p}a`]);
+      await until(`${p} detached`, () => byName(`${p}a`)?.attached !== true && byName(`${p}b`)?.attached !== true);
+    }
+    await src.stop();
+    const list = src.interfaces();
+    const folded = list.filter((i) => i.folded !== undefined);
+    const oneByOne = list.filter((i) => !i.attached && i.folded === undefined);
+    assert.equal(folded.length, 1);
+    assert.equal(oneByOne.length, CAP);
+    assert.equal(folded[0].folded, 2 * N - CAP);
+    assert.equal(list.length, CAP + 2 + 1);
+    // The newest vanished ones are kept (pair 11's two ends and one of pair 10's: the ends
+    // of a pair detach in either order), each with its own count (pair k: k + 1 frames).
+    const kept = oneByOne.map((i) => i.name).sort();
+    assert.ok(kept.includes('vz11a') && kept.includes('vz11b') && /^vz10[ab]$/.test(kept[0]), kept.join(', '));
+    for (const i of oneByOne) assert.equal(state.countersOf(i.id)[L.slots.frames], Number(/^vz(\d+)/.exec(i.name)![1]) + 1, i.name);
+    let frames = 0;
+    for (const id of state.ids()) frames += state.countersOf(id)[L.slots.frames];
+    assert.equal(frames, 2 * sent, 'frames counted = frames sent, over all rows');
+    assert.equal(state.countersOf(folded[0].id)[L.slots.frames], 2 * sent - (11 + 12 + 12), 'the folded row: every frame of the interfaces folded into it');
+    assert.deepEqual(state.ids().sort((x, y) => x - y), list.map((i) => i.id).sort((x, y) => x - y), 'JavaScript holds the listed rows only');
+    // Every vanished interface, kept one by one or folded, was released by both engines
+    // once its last counters went out: they hold vzkeepa and vzkeepb only.
+    assert.deepEqual(src.nativeInterfacesHeld(), [2, 2], 'each engine holds the attached interfaces only');
+  } finally {
+    if (src) {
+      await src.stop();
+      src.complete();
+    }
     remove();
   }
 });
