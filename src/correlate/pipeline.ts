@@ -142,7 +142,10 @@ export class Correlator {
       for (let layer = 0; layer < L.numLayers; layer++) for (let kind = 0; kind < L.numKinds; kind++) s += c[slot(layer, kind, status)];
       return s;
     };
-    return this.ctx.interfaces().map((i) => {
+    // Not the folded row of older vanished interfaces: each was diagnosed while it had a row
+    // of its own (the findings that held stay), and a remedy on a sum of devices that no
+    // longer exist (`ethtool -S '(N older vanished interfaces)'`) would be false.
+    return this.ctx.interfaces().filter((i) => !i.folded).map((i) => {
       const c = this.ctx.counters(i.id);
       let badIpv4 = 0;
       for (let layer = 0; layer < L.numLayers; layer++) badIpv4 += c[slot(layer, 0, BAD)];

@@ -178,6 +178,11 @@ test(`vanished interfaces: ${PAIRS} veth pairs churned, at most ${MAX_VANISHED} 
     assert.ok(doc.totals.badFrames >= badSent, `a bad UDP checksum on every ${BAD_EVERY}th pair, at least on the a end: ${doc.totals.badFrames} of ${badSent}`);
     assert.ok(folded.badFrames > 0 && vanishedOneByOne.some((i) => i.badFrames > 0), 'bad frames on the folded row and on rows listed one by one');
 
+    // No finding on the folded row (its interfaces were diagnosed while they had their own;
+    // a remedy on '(N older vanished interfaces)' would name no device).
+    const onFolded = (doc.findings ?? []).filter((f) => f.subject.interface === folded.name || JSON.stringify(f).includes('older vanished'));
+    assert.deepEqual(onFolded.map((f) => f.key), [], 'findings about the folded row');
+
     // Bad flows: each on its interface's row, a folded interface's on the folded row.
     assert.equal(doc.flowsEvicted, 0);
     for (const i of rows) {
