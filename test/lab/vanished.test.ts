@@ -3,7 +3,7 @@
  * in a namespace this test creates while PAIRS veth pairs are created there in cycles of
  * PER_CYCLE, each sent a little traffic (GOOD frames through a raw socket on its `a` end:
  * counted going out on `a` and coming in on `b`; every BAD_EVERY-th pair's first one with a
- * bad UDP checksum), then deleted. One pair, vzkeepa/vzkeepb, lives for the whole run (csumtop needs an
+ * bad IPv4 header checksum), then deleted. One pair, vzkeepa/vzkeepb, lives for the whole run (csumtop needs an
  * interface to start on). IPv6 is off in the namespace, so nothing but the test's frames
  * crosses the veths.
  *
@@ -44,7 +44,7 @@ import { memoryOf } from './trafgen.js';
 const PAIRS = Number(process.env.CSUMTOP_VANISHED_PAIRS ?? 800);
 const PER_CYCLE = 80;
 /** Frames sent on each pair (on its a end): the first of every BAD_EVERY-th pair has a bad
- * UDP checksum (few bad flows: the flow tables, bounded by --max-flows, are not what
+ * IPv4 header checksum (few bad flows: the flow tables, bounded by --max-flows, are not what
  * this test measures). */
 const GOOD = 3;
 const BAD_EVERY = 10;
@@ -60,7 +60,7 @@ const RSS_TOLERANCE_KB = 4096;
 
 function frameOf(k: number, bad: boolean): Uint8Array {
   return encode(
-    eth(ipv4('10.9.0.1', '10.9.0.2', udp(20000 + (k % 20000), 9, Buffer.alloc(24, 0x61), bad ? 0xdead : undefined)), {
+    eth(ipv4('10.9.0.1', '10.9.0.2', udp(20000 + (k % 20000), 9, Buffer.alloc(24, 0x61)), bad ? { csum: 0xdead } : {}), {
       src: '02:00:00:00:00:01',
       dst: '02:00:00:00:00:02',
     }),
@@ -175,7 +175,7 @@ test(`vanished interfaces: ${PAIRS} veth pairs churned, at most ${MAX_VANISHED} 
     for (const i of vanishedOneByOne) assert.equal(i.frames, GOOD, `${i.name}: its own frames, no more (inherited) and no fewer (lost)`);
     assert.equal(rows.find((i) => i.name === `${ns}/vzkeepa`)!.frames, 0);
     const badSent = Math.ceil(PAIRS / BAD_EVERY);
-    assert.ok(doc.totals.badFrames >= badSent, `a bad UDP checksum on every ${BAD_EVERY}th pair, at least on the a end: ${doc.totals.badFrames} of ${badSent}`);
+    assert.ok(doc.totals.badFrames >= badSent, `a bad IPv4 header checksum on every ${BAD_EVERY}th pair, at least on the a end: ${doc.totals.badFrames} of ${badSent}`);
     assert.ok(folded.badFrames > 0 && vanishedOneByOne.some((i) => i.badFrames > 0), 'bad frames on the folded row and on rows listed one by one');
 
     // No finding on the folded row (its interfaces were diagnosed while they had their own;
