@@ -386,22 +386,24 @@ export class LiveSource implements CaptureSource {
    * has sent their last counters: they leave the interface list (their counters move with
    * SourceBatch.folded). Null when none is folded now.
    */
-  private fold(): { ids: number[]; into: number } | null {
+  private fold(): { ids: number[]; interfaces: CapturedInterface[]; into: number } | null {
     const ids = this.vanished.take();
     if (ids.length === 0) return null;
     if (this.foldedRow === null) {
       this.foldedRow = foldedInterface(this.nextId++, 0);
       this.byId.set(this.foldedRow.id, this.foldedRow);
     }
+    const interfaces: CapturedInterface[] = [];
     for (const id of ids) {
       const i = this.byId.get(id);
       if (!i) continue;
+      interfaces.push(i);
       this.byId.delete(id);
       if (this.byKey.get(this.keyOf(i)) === i) this.byKey.delete(this.keyOf(i));
     }
     this.foldedRow.folded = this.vanished.folded;
     this.foldedRow.name = foldedName(this.vanished.folded);
-    return { ids, into: this.foldedRow.id };
+    return { ids, interfaces, into: this.foldedRow.id };
   }
 
   /**

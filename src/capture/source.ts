@@ -56,7 +56,7 @@ export interface SourceBatch {
    * their counters move to `into` (after this batch's own counters are applied), and
    * nothing is kept by their ids any more.
    */
-  folded?: { ids: number[]; into: number };
+  folded?: { ids: number[]; interfaces: CapturedInterface[]; into: number };
 }
 
 export interface SourceCapabilities {

@@ -93,11 +93,6 @@ export class VanishedFolder {
     this.folded += out.length;
     return out;
   }
-
-  /** Releases of ids never detached here (an attach that failed on another engine). */
-  forget(id: number): void {
-    this.releases.delete(id);
-  }
 }
 
 /** The folded row as a captured interface: detached, in no one namespace. */

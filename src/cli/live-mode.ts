@@ -254,9 +254,9 @@ async function capture(
     return names;
   };
   const announced = new Map<number, boolean>();
-  const announce = (): void => {
+  const announce = (list: CapturedInterface[] = source.interfaces()): void => {
     if (!opts.json) return;
-    for (const i of source.interfaces()) {
+    for (const i of list) {
       if (announced.get(i.id) === i.attached) continue;
       if (!i.attached && !announced.has(i.id)) continue;
       announced.set(i.id, i.attached);
@@ -284,10 +284,15 @@ async function capture(
   });
   source.batches$.subscribe((b) => {
     state.apply(b);
-    // Folded into the vanished-interfaces row (src/capture/vanished.ts): nothing by their ids.
-    for (const id of b.folded?.ids ?? []) {
-      announced.delete(id);
-      finalStats.delete(id);
+    if (b.folded) {
+      // Folded into the vanished-interfaces row (src/capture/vanished.ts): one that vanished
+      // and was folded since the last look is still announced detached; then nothing is
+      // kept by their ids.
+      announce(b.folded.interfaces);
+      for (const id of b.folded.ids) {
+        announced.delete(id);
+        finalStats.delete(id);
+      }
     }
     metrics?.batch(b.engine);
     correlator.add(b.events, b.records, b.engine, b.recordsDropped);

@@ -47,7 +47,7 @@ function batchOf(engine: number, seq: number, rows: Array<[number, number]>, fol
     recordsDropped: 0,
     events: new EventBatch(Buffer.alloc(0), Buffer.alloc(0), L.event, L.record, 0),
     wallNs: 0,
-    ...(folded ? { folded } : {}),
+    ...(folded ? { folded: { ...folded, interfaces: [] } } : {}),
   };
 }
 
