@@ -23,6 +23,9 @@
  *     this assertion and the rows' fail.
  * CSUMTOP_VANISHED_PAIRS sets PAIRS (default 800, about a minute here).
  *
+ * A third (CSUMTOP_MAX_VANISHED=0: every vanished interface folded at once) checks that each
+ * still gets its JSON "detached" line.
+ *
  * A second test drives the live source itself with a cap of 3 and two capture threads:
  * the same rows and totals, and after stop each engine holds the counters of the
  * interfaces still attached only (the folded ones were released natively too).
@@ -270,6 +273,46 @@ test('vanished interfaces, cap 3, two capture threads: folded in JavaScript and 
       await src.stop();
       src.complete();
     }
+    remove();
+  }
+});
+
+test('vanished interfaces folded at once (CSUMTOP_MAX_VANISHED=0): each still gets its JSON "detached" line; the report has only the folded row for them', { timeout: 60_000 }, async () => {
+  const problem = labProblem();
+  if (problem) assert.fail(problem);
+  const ns = uniqueNs('V');
+  const remove = createNamespace(ns);
+  let run: Csumtop | null = null;
+  const N = 10;
+  try {
+    nsSh(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+    const ip = (cmds: string[]): void => void sh('ip', ['-n', ns, '-batch', '-'], cmds.join('\n') + '\n');
+    ip(['link add vzkeepa type veth peer name vzkeepb', 'link set vzkeepa up', 'link set vzkeepb up']);
+    process.env.CSUMTOP_MAX_VANISHED = '0';
+    try {
+      run = new Csumtop(['--netns', ns, '-i', 'vz*', '--json', '--ring-mb', '2', '--interval', '60']);
+    } finally {
+      delete process.env.CSUMTOP_MAX_VANISHED;
+    }
+    assert.deepEqual(await run.waitAttached(['vzkeepa', 'vzkeepb'], 15_000), [], describeRun(run));
+    const names = Array.from({ length: N }, (_, k) => [`vz${k}a`, `vz${k}b`]).flat();
+    const from = run.lines.length;
+    ip(Array.from({ length: N }, (_, k) => [`link add vz${k}a type veth peer name vz${k}b`, `link set vz${k}a up`, `link set vz${k}b up`]).flat());
+    assert.deepEqual(await run.waitAttached(names, 15_000, from), [], describeRun(run));
+    ip(Array.from({ length: N }, (_, k) => `link del vz${k}a`));
+    // No interval tick in between (--interval 60): the lines come with the batches.
+    const detached = (): Set<unknown> => new Set(run!.lines.slice(from).filter((l) => l.type === 'interface' && l.event === 'detached').map((l) => l.interface));
+    await run.waitFor(() => names.every((n) => detached().has(n)), 10_000, from);
+    assert.deepEqual(names.filter((n) => !detached().has(n)), [], `no detached line for these\n${describeRun(run)}`);
+    const r = await run.stop();
+    run = null;
+    const doc = r.report!;
+    assert.ok(doc, describeRun(r));
+    const rows = doc.interfaces.map((i) => i.name);
+    assert.deepEqual(rows.slice(0, 2).sort(), [`${ns}/vzkeepa`, `${ns}/vzkeepb`]);
+    assert.deepEqual(rows.slice(2), [`(${2 * N} older vanished interfaces)`], 'the folded row, last');
+  } finally {
+    if (run) await run.stop();
     remove();
   }
 });
