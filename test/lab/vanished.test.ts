@@ -23,12 +23,12 @@
  *     this assertion and the rows' fail.
  * CSUMTOP_VANISHED_PAIRS sets PAIRS (default 800, about a minute here).
  *
- * A third (CSUMTOP_MAX_VANISHED=0: every vanished interface folded at once) checks that each
- * still gets its JSON "detached" line.
- *
  * A second test drives the live source itself with a cap of 3 and two capture threads:
  * the same rows and totals, and after stop each engine holds the counters of the
  * interfaces still attached only (the folded ones were released natively too).
+ *
+ * A third (CSUMTOP_MAX_VANISHED=0: every vanished interface folded at once) checks that each
+ * still gets its JSON "detached" line.
  *
  * Runs as root (CI does); fails, never skips, when it cannot run here.
  */
