@@ -14,6 +14,7 @@ import { carryClosed } from '../../src/capture/live-source.js';
 import { LiveState } from '../../src/capture/live-state.js';
 import type { SourceBatch } from '../../src/capture/source.js';
 import { foldedName, MAX_VANISHED, maxVanished, VanishedFolder } from '../../src/capture/vanished.js';
+import { Correlator, RATES_AFTER_DETACH_NS, type PipelineInterface } from '../../src/correlate/pipeline.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
 import { EventBatch } from '../../src/native/events.js';
 import type { NativeLiveBatch } from '../../src/native/live.js';
@@ -162,4 +163,40 @@ test('carryClosed: a batch dropped unprocessed hands its released interfaces\' l
   assert.deepEqual([...newer.counters.subarray(2 * S, 3 * S)], [...countersOf(3, 103)]);
   assert.deepEqual([...newer.counters.subarray(0, S)], [...countersOf(1, 101)], 'an open interface keeps the newer counters');
   assert.deepEqual([...newer.ring.subarray(3, 9)], [102, 2, 0, 103, 0, 0]);
+});
+
+test('the correlation pipeline: the folded row keeps a dashboard row with zero rates (its counts are no traffic), is not diagnosed, and folded ids are forgotten', () => {
+  const T0 = 1_700_000_000e9;
+  const eth0: PipelineInterface = { id: 0, label: 'eth0', name: 'eth0', namespace: 'host', role: 'underlay', kind: null, driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0, attached: true };
+  const gone: PipelineInterface = { ...eth0, id: 1, label: 'ns1/veth1', name: 'veth1', namespace: 'ns1', role: 'veth', attached: false };
+  const row: PipelineInterface = { ...eth0, id: 2, label: foldedName(5), name: foldedName(5), namespace: '*', role: 'other', attached: false, folded: true };
+  // The folded row's counters: 1000 frames with 40 bad IPv4 header checksums (enough for a
+  // finding on an interface of its own).
+  const c = new Float64Array(S);
+  c[L.slots.frames] = 1000;
+  c[L.slots.badFrames] = 40;
+  c[L.slots.badChecksums] = 40;
+  c[L.csumBase + (0 * L.numKinds + 0) * L.numStatus + 1] = 40;
+  let list = [eth0, gone, row];
+  const p = new Correlator({
+    layout: L, interfaces: () => list, counters: (id) => (id === 2 ? c : new Float64Array(S)), kernel: null,
+    facts: { kernel: null, hypervisor: null, nat: {} }, live: true, guessesOffload: false, maxFlows: 100,
+  });
+  let snap = p.tick(T0);
+  const folded = (): ReturnType<Correlator['tick']>['rates'][number] | undefined => snap.rates.find((r) => r.interface === foldedName(5));
+  assert.ok(folded(), 'the folded row has a dashboard row');
+  c[L.slots.frames] = 1500; // one more interface folded in: not 500 frames/s
+  c[L.slots.badFrames] = 60;
+  snap = p.tick(T0 + 1e9);
+  assert.deepEqual([folded()!.packets, folded()!.badFrames], [{ s1: 0, s10: 0, s60: 0 }, { s1: 0, s10: 0, s60: 0 }]);
+  assert.deepEqual(snap.findings.filter((f) => JSON.stringify(f).includes('older vanished')).map((f) => f.key), [], 'no finding on the folded row');
+  snap = p.tick(T0 + RATES_AFTER_DETACH_NS + 2e9);
+  assert.ok(folded(), 'the folded row stays past the window that ends a vanished interface\'s row');
+  assert.ok(!snap.rates.some((r) => r.interface === 'ns1/veth1'), 'a vanished interface\'s row ends');
+  // veth1 is folded: gone from the list, and from the pipeline's own tables.
+  const internals = p as unknown as { detachedAt: Map<number, number>; ratesEnded: Set<number> };
+  assert.deepEqual([...internals.ratesEnded], [1]);
+  list = [eth0, row];
+  p.tick(T0 + RATES_AFTER_DETACH_NS + 3e9);
+  assert.equal(internals.detachedAt.size + internals.ratesEnded.size, 0, 'nothing by the folded id is left');
 });
