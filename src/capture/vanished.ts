@@ -2,11 +2,13 @@
  * Vanished interfaces, bounded (issue 14; issue 17 item 12). On a Kubernetes node pods come
  * and go for weeks, and each pod veth csumtop captured keeps its totals after it vanished
  * (the report's rows must still add up to its totals). Kept one by one, that state grows
- * without end: ~27 KB of JavaScript and 864 bytes of native counters per interface
- * (docs/line-rate.md, "Memory bounds"). So at most MAX_VANISHED of them are kept one by
- * one; when one more vanishes, the oldest is folded into a single row, "(N older vanished
- * interfaces)", its counters added to that row's, and its state released in JavaScript
- * and in the capture engines.
+ * without end: 8-27 KB of JavaScript per interface (measured with different outputs on)
+ * and 864 bytes of native counters per capture thread (docs/line-rate.md, "Memory
+ * bounds"). So at most MAX_VANISHED of them are kept one by one; when one more vanishes,
+ * the oldest is folded into a single row, "(N older vanished interfaces)", its counters
+ * added to that row's and its state released in JavaScript. The capture engines release
+ * an interface's counters as soon as its last ones went out (LiveBatch.released); the
+ * fold waits for that, from every engine, so nothing it counted is lost.
  *
  * Interface ids are not reused: a folded interface's id is simply never seen again (the
  * engines forgot it, src/capture/live-state.ts dropped it), so nothing that still names it
@@ -21,7 +23,7 @@ import type { CapturedInterface } from './source.js';
  * Vanished interfaces kept one by one. 256: more than the pods a node runs at once
  * (Kubernetes' default limit is 110 per node), so the interfaces of the last full turnover
  * of a node's pods stay individually visible, while what they cost stays small: 256 x
- * ~27 KB = ~7 MB of the DaemonSet's 384 MiB memory limit (docs/line-rate.md).
+ * 8-27 KB = 2-7 MB of the DaemonSet's 384 MiB memory limit (docs/line-rate.md).
  */
 export const MAX_VANISHED = 256;
 
