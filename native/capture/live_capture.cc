@@ -306,6 +306,23 @@ void LiveCapture::run() {
   ifaces_.clear();
 }
 
+void carry_closed(const LiveBatch& from, LiveBatch* into) {
+  const uint32_t stride = InterfaceCounters::kStride;
+  for (uint32_t id : from.released) {
+    size_t k = 0;
+    while (k < from.ids.size() && from.ids[k] != id) k++;
+    if (k == from.ids.size()) continue;
+    into->ids.push_back(id);
+    into->counters.insert(into->counters.end(), from.counters.begin() + k * stride,
+                          from.counters.begin() + (k + 1) * stride);
+    into->ring.insert(into->ring.end(), from.ring.begin() + k * 3, from.ring.begin() + (k + 1) * 3);
+    into->released.push_back(id);
+  }
+  into->gone.insert(into->gone.end(), from.gone.begin(), from.gone.end());
+  into->gone_reason.insert(into->gone_reason.end(), from.gone_reason.begin(),
+                           from.gone_reason.end());
+}
+
 void LiveCapture::emit_batch(bool final) {
   if (selector_) selector_->flush();  // the file first: then JavaScript hears of them
   auto b = std::make_unique<LiveBatch>();
@@ -326,7 +343,11 @@ void LiveCapture::emit_batch(bool final) {
     f->ring.stats(&f->stats, &e);
     push(f->id, f->stats);
   }
-  for (const auto& r : removed_) push(r.first, r.second);
+  for (const auto& r : removed_) {
+    push(r.first, r.second);
+    analyzer_.release(r.first);
+    b->released.push_back(r.first);
+  }
   removed_.clear();
   b->records = analyzer_.records();
   b->record_bytes = analyzer_.record_bytes();

@@ -56,10 +56,20 @@ struct LiveBatch {
   uint32_t bad_flows = 0;
   uint64_t bad_flows_evicted = 0;
   std::vector<uint32_t> gone;           // interfaces whose socket reported the device gone
+  // Interfaces closed (removed, or gone) whose counters in this batch are their last: the
+  // engine has forgotten them (Analyzer::release), JavaScript holds their totals from now
+  // on and may fold them into the vanished-interfaces row (src/capture/vanished.ts).
+  std::vector<uint32_t> released;
   std::vector<std::string> gone_reason;
   // The thread's last batch, cut after stop(): its counters are the run's totals.
   bool final = false;
 };
+
+// A batch that could not be delivered (JavaScript behind) loses its events and records,
+// and the next batch carries the counters of interfaces still open; but the last counters
+// of the interfaces it released, and its gone notices, are in no later batch. This moves
+// them into `into` (the next batch), so a vanished interface's totals are never lost.
+void carry_closed(const LiveBatch& from, LiveBatch* into);
 
 using BatchSink = std::function<void(std::unique_ptr<LiveBatch>)>;
 

@@ -11,8 +11,21 @@ Analyzer::Analyzer(const AnalyzerOptions& opts)
 }
 
 InterfaceCounters& Analyzer::counters(uint32_t iface) {
-  if (iface >= counters_.size()) counters_.resize(iface + 1);
-  return counters_[iface];
+  if (iface == cached_id_) return *cached_;
+  InterfaceCounters& c = counters_[iface];
+  if (iface >= id_end_) id_end_ = iface + 1;
+  cached_id_ = iface;
+  cached_ = &c;
+  return c;
+}
+
+void Analyzer::release(uint32_t iface) {
+  counters_.erase(iface);
+  if (iface == cached_id_) {
+    cached_id_ = UINT32_MAX;
+    cached_ = nullptr;
+  }
+  events_.set_plain(iface, false);
 }
 
 const Frame& Analyzer::process(uint32_t iface, const uint8_t* data, uint32_t caplen,

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "decode/frame.h"
@@ -99,8 +100,15 @@ class Analyzer {
   void keep_bad(const BadFrameSummary& s, uint32_t iface, uint64_t frame_number,
                 uint64_t ts_ns, uint32_t caplen, uint32_t wirelen, const uint8_t* data);
 
-  InterfaceCounters& counters(uint32_t iface);  // grows on demand
-  uint32_t interface_count() const { return static_cast<uint32_t>(counters_.size()); }
+  InterfaceCounters& counters(uint32_t iface);  // created (zero) on demand
+  // One past the highest id counted so far (files: ids are dense, 0 .. count-1).
+  uint32_t interface_count() const { return id_end_; }
+  // Forgets an interface's counters and its overlay flag (live capture: a vanished
+  // interface, once its last counters went out in a batch). Its bad flows stay in the
+  // flow table under its id: JavaScript attributes them to the row it was folded into.
+  void release(uint32_t iface);
+  // Interfaces whose counters are held now (tests, memory bounds).
+  size_t interfaces_held() const { return counters_.size(); }
   const BadFlowTable& flows() const { return flows_; }
 
   const std::vector<BadFrameRecord>& records() const { return records_; }
@@ -127,7 +135,16 @@ class Analyzer {
   Frame frame_;
   std::vector<uint8_t> scratch_;  // completion of pending checksums (decode_live)
   uint8_t direction_ = 0xff;
-  std::vector<InterfaceCounters> counters_;
+  // By interface id. Not a vector indexed by id: live ids are never reused (a vanished
+  // pod's veth keeps its own id, src/capture/live-source.ts), so a vector would grow by
+  // one stride (864 bytes) for every interface ever seen on a node whose pods churn for
+  // weeks (issue 14). Node-based: a reference stays valid until that id is released.
+  std::unordered_map<uint32_t, InterfaceCounters> counters_;
+  uint32_t id_end_ = 0;
+  // The last interface looked up: frames come in runs of one interface (a ring is
+  // drained at once; a file has one interface or few), so the hash is rarely computed.
+  uint32_t cached_id_ = UINT32_MAX;
+  InterfaceCounters* cached_ = nullptr;
   BadFlowTable flows_;
   std::vector<BadFrameRecord> records_;
   std::string record_bytes_;

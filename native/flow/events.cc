@@ -132,10 +132,12 @@ bool parse_dns(const uint8_t* p, uint32_t len, uint16_t* id, uint16_t* flags, ui
 }
 
 void EventBuffer::set_plain(uint32_t iface, bool on) {
-  if (iface >= plain_.size()) plain_.resize(iface + 1, 0);
-  plain_[iface] = on ? 1 : 0;
-  any_plain_ = false;
-  for (uint8_t v : plain_) any_plain_ = any_plain_ || v != 0;
+  if (on && iface >= plain_.size()) plain_.resize(iface + 1, 0);
+  if (iface < plain_.size()) plain_[iface] = on ? 1 : 0;
+  // Only as long as the highest overlay device's id: live ids are never reused, and a
+  // vector as long as every id ever seen would grow with pod churn (issue 14).
+  while (!plain_.empty() && plain_.back() == 0) plain_.pop_back();
+  any_plain_ = !plain_.empty();
 }
 
 void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, uint32_t wirelen,

@@ -57,7 +57,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
                         InstanceMethod("removeInterface", &LiveCaptureWrap::RemoveInterface),
                         InstanceMethod("start", &LiveCaptureWrap::Start),
                         InstanceMethod("stop", &LiveCaptureWrap::Stop),
-                        InstanceMethod("flows", &LiveCaptureWrap::Flows)});
+                        InstanceMethod("flows", &LiveCaptureWrap::Flows),
+                        InstanceMethod("interfacesHeld", &LiveCaptureWrap::InterfacesHeld)});
   }
 
   // new LiveCapture({batchMs, blockSize, blockCount, retireMs, promisc, vxlanPorts,
@@ -102,6 +103,10 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
       // counted, cumulatively, in every later batch, so every output can say so.
       b->events_dropped += lost_events_.load();
       b->records_dropped += lost_records_.load();
+      if (carried_) {  // what an undelivered batch alone held (carry_closed)
+        carry_closed(*carried_, b.get());
+        carried_.reset();
+      }
       if (b->final) {
         // The last batch carries the run's totals: never dropped. Stop() hands it over
         // after the thread has ended, with how many batches went through the queue, so
@@ -120,6 +125,10 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
       // carries them; its bad-frame records and events are lost and counted.
       lost_records_ += raw->records.size();
       lost_events_ += raw->events.size();
+      if (!raw->released.empty() || !raw->gone.empty()) {
+        carried_ = std::make_unique<LiveBatch>();
+        carry_closed(*raw, carried_.get());
+      }
       delete raw;
     });
     live_ = std::move(live);
@@ -161,6 +170,9 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
       gone.Set(static_cast<uint32_t>(i), g);
     }
     o.Set("gone", gone);
+    Napi::Uint32Array released = Napi::Uint32Array::New(env, b->released.size());
+    for (size_t i = 0; i < b->released.size(); i++) released[i] = b->released[i];
+    o.Set("released", released);
     return o;
   }
 
@@ -282,6 +294,14 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     return flows_array(env, live_->analyzer().flows(), limit);
   }
 
+  // Interfaces whose counters the engine still holds (tests: a vanished one is released
+  // once its last counters went out, src/capture/vanished.ts).
+  Napi::Value InterfacesHeld(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!live_ || !stopped_) throw Napi::Error::New(env, "interfacesHeld() is available after stop()");
+    return Napi::Number::New(env, static_cast<double>(live_->analyzer().interfaces_held()));
+  }
+
   void Shutdown() {
     if (live_ && !stopped_) {
       live_->stop();
@@ -295,6 +315,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   bool stopped_ = false;
   std::atomic<uint64_t> lost_records_{0};
   std::atomic<uint64_t> lost_events_{0};
+  // Capture thread only (the sink runs there): closed interfaces of an undelivered batch.
+  std::unique_ptr<LiveBatch> carried_;
   std::atomic<uint64_t> queued_{0};
   std::mutex final_mu_;
   std::unique_ptr<LiveBatch> final_;

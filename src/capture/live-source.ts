@@ -5,7 +5,9 @@
  * src/host/link-watch.ts), and publishes the native batches as an Observable.
  *
  * Interface ids are allocated here, once per (namespace, ifindex, name) and never
- * reused, so the totals of a vanished interface stay attributable to it.
+ * reused, so the totals of a vanished interface stay attributable to it. At most
+ * MAX_VANISHED vanished interfaces are kept one by one; older ones are folded into one
+ * row (src/capture/vanished.ts), with the batch that says so (SourceBatch.folded).
  */
 import * as fs from 'node:fs';
 
@@ -28,6 +30,7 @@ import {
   type NativeLiveBatch,
   type NativeLiveCapture,
 } from '../native/live.js';
+import { foldedInterface, foldedName, maxVanished, VanishedFolder } from './vanished.js';
 import {
   CaptureError,
   capturedInterfaceOf,
@@ -65,6 +68,8 @@ export interface LiveSourceOptions {
   write?: LiveWriteOptions;
   /** Most ring memory of all interfaces together, in bytes (ringMemoryCap()); absent: no cap. */
   ringMemoryCap?: number;
+  /** Tests only: vanished interfaces kept one by one (default maxVanished()). */
+  maxVanished?: number;
 }
 
 /**
@@ -146,8 +151,13 @@ export class LiveSource implements CaptureSource {
   private readonly received = new Map<number, number>();
   /** Set by stop(): called whenever the backlog may have emptied. */
   private settled: (() => void) | null = null;
+  /** Which vanished interfaces to fold, and the row they are folded into (once there is one). */
+  private readonly vanished: VanishedFolder;
+  private foldedRow: CapturedInterface | null = null;
 
-  constructor(private readonly opts: LiveSourceOptions) {}
+  constructor(private readonly opts: LiveSourceOptions) {
+    this.vanished = new VanishedFolder(opts.maxVanished ?? maxVanished(), Math.max(1, opts.threads ?? 1));
+  }
 
   interfaces(): CapturedInterface[] {
     return [...this.byId.values()];
@@ -271,6 +281,11 @@ export class LiveSource implements CaptureSource {
     return last;
   }
 
+  /** Per engine, the interfaces whose counters it still holds; only after stop() (tests). */
+  nativeInterfacesHeld(): number[] {
+    return this.natives.map((n) => n.interfacesHeld());
+  }
+
   /** The bad-flow table (merged over engines); only after stop() has resolved. */
   flows(limit = 0): NativeFlow[] {
     // Each capture thread's most frequent `limit`: PACKET_FANOUT_HASH keeps a flow on one
@@ -292,8 +307,9 @@ export class LiveSource implements CaptureSource {
       this.thin(old.engine, old.b);
       const newer = this.backlog.find((x, k) => k > 0 && x.engine === old.engine);
       if (newer) {
-        // Its counters are superseded; only a vanished interface's notice must go on.
-        newer.b.gone = [...old.b.gone, ...newer.b.gone];
+        // Its counters are superseded, except those of interfaces it closed (in no later
+        // batch), which go on with its notices of vanished ones.
+        carryClosed(old.b, newer.b);
         this.backlog.shift();
       }
     }
@@ -339,8 +355,16 @@ export class LiveSource implements CaptureSource {
       if (i && i.attached) {
         i.attached = false;
         i.detachReason = `device gone (${g.reason})`;
+        this.vanished.detached(i.id);
+        // Every engine closes it (one whose socket has not said so yet, too): each then
+        // releases it, and only then can it be folded.
+        for (const n of this.natives) n.removeInterface(i.id);
       }
     }
+    for (const id of b.released) {
+      if (this.byId.has(id)) this.vanished.released(id);
+    }
+    const folded = this.fold();
     const batch: SourceBatch = {
       engine,
       seq: b.seq,
@@ -353,9 +377,35 @@ export class LiveSource implements CaptureSource {
       events: eventsOf(b),
       wallNs: Date.now() * 1e6,
       badFlowTable: { kept: b.badFlows, evicted: b.badFlowsEvicted },
+      ...(folded ? { folded } : {}),
     };
     this.subject.next(batch);
     return batch;
+  }
+
+  /**
+   * Folds the oldest vanished interfaces beyond the cap into one row, once every engine
+   * has sent their last counters: they leave the interface list (their counters move with
+   * SourceBatch.folded). Null when none is folded now.
+   */
+  private fold(): { ids: number[]; interfaces: CapturedInterface[]; into: number } | null {
+    const ids = this.vanished.take();
+    if (ids.length === 0) return null;
+    if (this.foldedRow === null) {
+      this.foldedRow = foldedInterface(this.nextId++, 0);
+      this.byId.set(this.foldedRow.id, this.foldedRow);
+    }
+    const interfaces: CapturedInterface[] = [];
+    for (const id of ids) {
+      const i = this.byId.get(id);
+      if (!i) continue;
+      interfaces.push(i);
+      this.byId.delete(id);
+      if (this.byKey.get(this.keyOf(i)) === i) this.byKey.delete(this.keyOf(i));
+    }
+    this.foldedRow.folded = this.vanished.folded;
+    this.foldedRow.name = foldedName(this.vanished.folded);
+    return { ids, interfaces, into: this.foldedRow.id };
   }
 
   /**
@@ -564,6 +614,7 @@ export class LiveSource implements CaptureSource {
       if (seen.has(key) || !iface.attached) continue;
       iface.attached = false;
       iface.detachReason = 'interface removed';
+      this.vanished.detached(iface.id);
       for (const n of this.natives) n.removeInterface(iface.id);
     }
     const overCap = this.overRingCap(todo, initial);
@@ -663,6 +714,32 @@ export function mergeFlows(flows: NativeFlow[]): NativeFlow[] {
     if (f.lastNs > m.lastNs) m.lastNs = f.lastNs;
   }
   return [...byKey.values()];
+}
+
+/**
+ * Moves what only `old` holds into `newer` (a later batch of the same engine), when `old`
+ * is dropped unprocessed: the last counters of the interfaces it released (no later batch
+ * has them) and its notices of vanished devices. Native does the same for a batch it
+ * could not deliver (native/capture/live_capture.h carry_closed).
+ */
+export function carryClosed(old: NativeLiveBatch, newer: NativeLiveBatch): void {
+  newer.gone = [...old.gone, ...newer.gone];
+  if (old.released.length === 0) return;
+  const stride = nativeLayout().counterStride;
+  const ids = [...newer.ids];
+  const counters = [...newer.counters];
+  const ring = [...newer.ring];
+  for (const id of old.released) {
+    const k = old.ids.indexOf(id);
+    if (k < 0 || ids.includes(id)) continue;
+    ids.push(id);
+    counters.push(...old.counters.subarray(k * stride, (k + 1) * stride));
+    ring.push(...old.ring.subarray(k * 3, (k + 1) * 3));
+  }
+  newer.ids = Uint32Array.from(ids);
+  newer.counters = Float64Array.from(counters);
+  newer.ring = Float64Array.from(ring);
+  newer.released = Uint32Array.from([...old.released, ...newer.released]);
 }
 
 /** An interface's identity across scans: a device renamed, or replaced under its name, is a new one. */

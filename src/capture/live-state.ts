@@ -1,7 +1,8 @@
 /**
  * Folds the batches of a live source into per-interface totals: the latest cumulative
- * counters and ring statistics of every interface ever seen (vanished ones keep their
- * totals), and per-second rates from the difference between snapshots.
+ * counters and ring statistics of every interface seen (vanished ones keep their totals,
+ * older vanished ones in the one row they are folded into: src/capture/vanished.ts), and
+ * per-second rates from the difference between snapshots.
  */
 import { nativeLayout } from '../native/analyzer.js';
 import type { SourceBatch } from './live-source.js';
@@ -40,6 +41,41 @@ export class LiveState {
       e.rings.set(id, { packets: b.ring[k * 3], drops: b.ring[k * 3 + 1], freezes: b.ring[k * 3 + 2] });
       this.sum(id);
     }
+    if (b.folded) this.fold(b.folded.ids, b.folded.into);
+  }
+
+  /**
+   * Adds the totals of `ids` to the row `into` and forgets them (every engine has sent
+   * their last counters: src/capture/vanished.ts). The sum over all rows is unchanged.
+   */
+  fold(ids: number[], into: number): void {
+    const total = this.counters.get(into) ?? new Float64Array(this.stride);
+    const ring = this.rings.get(into) ?? { packets: 0, drops: 0, freezes: 0 };
+    for (const id of ids) {
+      const c = this.counters.get(id);
+      if (c) for (let j = 0; j < this.stride; j++) total[j] += c[j];
+      const r = this.rings.get(id);
+      if (r) {
+        ring.packets += r.packets;
+        ring.drops += r.drops;
+        ring.freezes += r.freezes;
+      }
+      this.counters.delete(id);
+      this.rings.delete(id);
+      for (const e of this.perEngine.values()) {
+        e.counters.delete(id);
+        e.rings.delete(id);
+      }
+    }
+    this.counters.set(into, total);
+    this.rings.set(into, ring);
+  }
+
+  /** Interfaces whose totals are held (tests: folded ones are not). */
+  held(): number {
+    const ids = new Set(this.counters.keys());
+    for (const e of this.perEngine.values()) for (const id of e.counters.keys()) ids.add(id);
+    return ids.size;
   }
 
   private sum(id: number): void {

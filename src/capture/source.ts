@@ -28,6 +28,8 @@ export interface CapturedInterface {
   detachReason: string | null;
   /** Administratively down (IFF_UP clear): still attached, nothing arrives until it is up. */
   down: boolean;
+  /** Only on the row older vanished interfaces are folded into: how many (src/capture/vanished.ts). */
+  folded?: number;
 }
 
 export interface SourceBatch {
@@ -49,6 +51,12 @@ export interface SourceBatch {
   /** The engine's native bad-flow table: flows kept, and bad frames of flows not kept
    * because it was full (cumulative); absent when the source does not say. */
   badFlowTable?: { kept: number; evicted: number };
+  /**
+   * Vanished interfaces folded into one row with this batch (src/capture/vanished.ts):
+   * their counters move to `into` (after this batch's own counters are applied), and
+   * nothing is kept by their ids any more.
+   */
+  folded?: { ids: number[]; interfaces: CapturedInterface[]; into: number };
 }
 
 export interface SourceCapabilities {

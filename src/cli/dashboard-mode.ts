@@ -136,6 +136,11 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   };
   const batchSub = source.batches$.subscribe((b) => {
     state.apply(b);
+    // Folded into the vanished-interfaces row (src/capture/vanished.ts): nothing by their ids.
+    for (const id of b.folded?.ids ?? []) {
+      labels.delete(id);
+      linktypes.delete(id);
+    }
     correlator.add(b.events, b.records, b.engine, b.recordsDropped);
     // Keeping the recent bad frames for `w` is the dashboard's own work too.
     if (b.records.length > 0) dashboardCpu.measure(() => keepRecent(recent, b.records, labelOf, linktypeOf));

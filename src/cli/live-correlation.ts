@@ -15,6 +15,8 @@ import type { LiveState } from '../capture/live-state.js';
 import type { NativeLayout } from '../native/analyzer.js';
 
 export function interfaceLabel(i: CapturedInterface): string {
+  // The folded row (src/capture/vanished.ts) spans namespaces: its name says what it is.
+  if (i.folded !== undefined) return i.name;
   return i.namespace === 'host' ? i.name : `${i.namespace}/${i.name}`;
 }
 
@@ -52,6 +54,7 @@ export function liveCorrelator(source: CaptureSource, state: LiveState, specs: N
       vxlan: i.vxlan ? { port: i.vxlan.port, udpCsum: i.vxlan.udpCsum } : null,
       captureDrops: state.ringOf(i.id).drops,
       attached: i.attached,
+      ...(i.folded !== undefined ? { folded: true } : {}),
     }));
   kernel.sample(); // the baseline: "since start" means since now
   return new Correlator({

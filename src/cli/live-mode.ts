@@ -194,6 +194,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
             attached: i.attached,
             counters: state.countersOf(i.id),
             captureDrops: state.ringOf(i.id).drops,
+            ...(i.folded !== undefined ? { folded: i.folded } : {}),
           })),
         warn: (text) => void io.warn(`warning: ${text}`),
       });
@@ -254,9 +255,9 @@ async function capture(
     return names;
   };
   const announced = new Map<number, boolean>();
-  const announce = (): void => {
+  const announce = (list: CapturedInterface[] = source.interfaces()): void => {
     if (!opts.json) return;
-    for (const i of source.interfaces()) {
+    for (const i of list) {
       if (announced.get(i.id) === i.attached) continue;
       if (!i.attached && !announced.has(i.id)) continue;
       announced.set(i.id, i.attached);
@@ -284,6 +285,16 @@ async function capture(
   });
   source.batches$.subscribe((b) => {
     state.apply(b);
+    if (b.folded) {
+      // Folded into the vanished-interfaces row (src/capture/vanished.ts): one that vanished
+      // and was folded since the last look is still announced detached; then nothing is
+      // kept by their ids.
+      announce(b.folded.interfaces);
+      for (const id of b.folded.ids) {
+        announced.delete(id);
+        finalStats.delete(id);
+      }
+    }
     metrics?.batch(b.engine);
     correlator.add(b.events, b.records, b.engine, b.recordsDropped);
     announce();
@@ -351,7 +362,9 @@ async function capture(
     const time = nowIso();
     for (const i of source.interfaces()) {
       // A vanished interface gets one last stats line with its final totals, then none
-      // (a node's pod veths come and go: the stream follows the ones that exist).
+      // (a node's pod veths come and go: the stream follows the ones that exist). The row
+      // older ones are folded into has no stats line: each had its last one already.
+      if (i.folded !== undefined) continue;
       if (!i.attached) {
         if (finalStats.has(i.id)) continue;
         finalStats.add(i.id);
@@ -434,10 +447,15 @@ async function capture(
   const finalSnap = correlator.tick(Date.now() * 1e6, true);
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
 
-  const ifaces = source.interfaces().sort((a, b) => a.id - b.id);
+  // The row older vanished interfaces are folded into comes last.
+  const ifaces = source.interfaces().sort((a, b) => Number(a.folded !== undefined) - Number(b.folded !== undefined) || a.id - b.id);
   const ids = ifaces.map((i) => i.id);
   const indexOf = new Map(ids.map((id, k) => [id, k]));
-  const flows = source.flows(MAX_REPORT_FLOWS_LIVE).map((f) => ({ ...f, iface: indexOf.get(f.iface) ?? f.iface }));
+  // A flow or listed frame of an interface no longer listed is one of the folded ones:
+  // it belongs to their row (ids are never reused, so it cannot be a newer interface's).
+  const foldedIndex = ifaces.findIndex((i) => i.folded !== undefined);
+  const rowOf = (id: number): number => indexOf.get(id) ?? (foldedIndex >= 0 ? foldedIndex : id);
+  const flows = source.flows(MAX_REPORT_FLOWS_LIVE).map((f) => ({ ...f, iface: rowOf(f.iface) }));
   const flowCount = state.badFlows().kept;
   if (source.capabilities.guessesOffload) {
     warnings.unshift(
@@ -475,6 +493,7 @@ async function capture(
         txChecksumOffload: i.txChecksumOffload,
         captureDrops: state.ringOf(i.id).drops,
         attached: i.attached,
+        ...(i.folded !== undefined ? { folded: i.folded } : {}),
         ...(i.vxlan
           ? {
               vxlan: {
@@ -493,7 +512,7 @@ async function capture(
       flowCount: Math.max(flowCount, flows.length),
       // The native tables' (capture threads'): their flows are the report's flows.
       flowsEvicted: state.badFlows().evicted,
-      badFrames: opts.list ? listed.map((r) => ({ ...r, iface: indexOf.get(r.iface) ?? r.iface })) : null,
+      badFrames: opts.list ? listed.map((r) => ({ ...r, iface: rowOf(r.iface) })) : null,
       live: true,
       correlation: finalSnap,
     },

@@ -31,6 +31,8 @@ export interface PipelineInterface extends InterfaceFacts {
   captureDrops: number;
   /** Live: false once the interface vanished (its totals stay; rates end, see RATES_AFTER_DETACH_NS). */
   attached?: boolean;
+  /** Live: the row older vanished interfaces are folded into (src/capture/vanished.ts). */
+  folded?: boolean;
 }
 
 /**
@@ -132,7 +134,10 @@ export class Correlator {
       for (let layer = 0; layer < L.numLayers; layer++) for (let kind = 0; kind < L.numKinds; kind++) s += c[slot(layer, kind, status)];
       return s;
     };
-    return this.ctx.interfaces().map((i) => {
+    // Not the folded row of older vanished interfaces: each was diagnosed while it had a row
+    // of its own (the findings that held stay), and a remedy on a sum of devices that no
+    // longer exist (`ethtool -S '(N older vanished interfaces)'`) would be false.
+    return this.ctx.interfaces().filter((i) => !i.folded).map((i) => {
       const c = this.ctx.counters(i.id);
       let badIpv4 = 0;
       for (let layer = 0; layer < L.numLayers; layer++) badIpv4 += c[slot(layer, 0, BAD)];
@@ -175,7 +180,9 @@ export class Correlator {
       this.syn.advance(nowNs);
     }
     const ifaces = this.ctx.interfaces();
-    const samples: CounterSample[] = this.withRates(ifaces, nowNs).map((i) => ({ id: i.id, label: i.label, namespace: i.namespace, counters: this.ctx.counters(i.id) }));
+    // The folded row carries no traffic (its interfaces are gone); its counters grow only
+    // when one more is folded in, which is not a rate: its rates are zeros.
+    const samples: CounterSample[] = this.withRates(ifaces, nowNs).map((i) => ({ id: i.id, label: i.label, namespace: i.namespace, counters: i.folded ? this.noTraffic() : this.ctx.counters(i.id) }));
     const rates = this.rates.update({ second: Math.floor(nowNs / 1e9), samples });
     const kernel = this.ctx.kernel ? this.ctx.kernel.sample() : [];
     const peers = this.matcher.snapshot();
@@ -228,9 +235,19 @@ export class Correlator {
   }
 
   /** Interfaces that get rate windows: attached ones, and vanished ones for RATES_AFTER_DETACH_NS. */
+  private noTraffic(): Float64Array {
+    return new Float64Array(this.ctx.layout.counterStride);
+  }
+
   private withRates(ifaces: PipelineInterface[], nowNs: number): PipelineInterface[] {
+    // Interfaces no longer listed (folded into the vanished row) are forgotten here too.
+    if (this.detachedAt.size + this.ratesEnded.size > 0) {
+      const listed = new Set(ifaces.map((i) => i.id));
+      for (const id of this.detachedAt.keys()) if (!listed.has(id)) this.detachedAt.delete(id);
+      for (const id of this.ratesEnded) if (!listed.has(id)) this.ratesEnded.delete(id);
+    }
     return ifaces.filter((i) => {
-      if (i.attached !== false) return true;
+      if (i.attached !== false || i.folded) return true;
       if (this.ratesEnded.has(i.id)) return false;
       const since = this.detachedAt.get(i.id);
       if (since === undefined) {

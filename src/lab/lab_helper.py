@@ -19,6 +19,9 @@
       Sends the frames given on stdin (one hex string per line) on IFNAME through a raw
       AF_PACKET socket. With `vnet` the socket has PACKET_VNET_HDR set and each line is
       VNETHDR_HEX:FRAME_HEX (struct virtio_net_hdr, 10 bytes, little-endian fields).
+  inject-many
+      Like inject, on many interfaces from one process: each line on stdin is
+      IFNAME FRAME_HEX. Prints {"sent":N}.
 """
 import json
 import socket
@@ -201,6 +204,26 @@ def inject(ifname, vnet):
     out({"sent": sent})
 
 
+def inject_many():
+    socks = {}
+    sent = 0
+    for line in sys.stdin:
+        parts = line.split()
+        if len(parts) != 2:
+            continue
+        ifname, frame = parts
+        s = socks.get(ifname)
+        if s is None:
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+            s.bind((ifname, 0))
+            socks[ifname] = s
+        s.send(bytes.fromhex(frame))
+        sent += 1
+    for s in socks.values():
+        s.close()
+    out({"sent": sent})
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "serve":
@@ -214,6 +237,8 @@ def main(argv):
         udp_client(argv[2], int(argv[3]), argv[4:])
     elif cmd == "inject":
         inject(argv[2], len(argv) > 3 and argv[3] == "vnet")
+    elif cmd == "inject-many":
+        inject_many()
     else:
         raise SystemExit("unknown command " + cmd)
 

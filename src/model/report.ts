@@ -61,6 +61,11 @@ export interface InterfaceReport {
   captureDrops?: number;
   /** Still attached at the end (false: the interface vanished; totals are kept). */
   attached?: boolean;
+  /**
+   * Only on the row older vanished interfaces were folded into (at most MAX_VANISHED are
+   * kept one by one, src/capture/vanished.ts): how many; its counters are their sum.
+   */
+  folded?: number;
   /** A VXLAN device's settings as the kernel reports them (udpCsum null: not reported). */
   vxlan?: { vni: number | null; port: number | null; underlay: string | null; local: string | null; udpCsum: boolean | null };
 }

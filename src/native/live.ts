@@ -43,6 +43,8 @@ export interface NativeLiveBatch extends NativeDrain {
   /** ids.length * 3: ring packets, drops, freezes (cumulative). */
   ring: Float64Array;
   gone: Array<{ id: number; reason: string }>;
+  /** Interfaces closed whose counters here are their last: the engine has forgotten them. */
+  released: Uint32Array;
   /** This engine's bad-flow table: flows kept (at most maxFlows), and bad frames of flows
    * not kept because it was full (cumulative). */
   badFlows: number;
@@ -91,6 +93,8 @@ export interface NativeLiveCapture {
   stop(): NativeStop;
   /** After stop(): the bad flows, most frequent first; at most `limit` (0 or absent: all). */
   flows(limit?: number): NativeFlow[];
+  /** After stop(): interfaces whose counters the engine still holds (tests). */
+  interfacesHeld(): number;
 }
 
 /** A compiled capture filter: the kernel's sock_filter arrays for Ethernet and raw-IP links. */

@@ -28,7 +28,7 @@ export interface ToolInfo {
 
 /** What a source contributes about one interface besides its counters. */
 export type InterfaceMeta = Pick<InterfaceReport, 'name' | 'linktype'> &
-  Partial<Pick<InterfaceReport, 'namespace' | 'kind' | 'role' | 'driver' | 'txChecksumOffload' | 'captureDrops' | 'attached' | 'vxlan'>>;
+  Partial<Pick<InterfaceReport, 'namespace' | 'kind' | 'role' | 'driver' | 'txChecksumOffload' | 'captureDrops' | 'attached' | 'folded' | 'vxlan'>>;
 
 export interface ReportInput {
   source: Omit<SourceReport, 'bytes'>;
@@ -122,6 +122,7 @@ function interfaceReport(meta: InterfaceMeta, c: Float64Array, base: number, L: 
       outgoing: at(L.slots.outgoing),
       captureDrops: meta.captureDrops ?? 0,
       attached: meta.attached ?? true,
+      ...(meta.folded !== undefined ? { folded: meta.folded } : {}),
       ...(meta.vxlan ? { vxlan: meta.vxlan } : {}),
     });
   }

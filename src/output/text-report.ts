@@ -92,6 +92,7 @@ export function formatBadFrame(b: BadFrameReport): string {
 }
 
 function liveDescription(i: InterfaceReport): string {
+  if (i.folded !== undefined) return `${i.folded} interface${i.folded === 1 ? '' : 's'} that vanished before those listed, counts added together`;
   const parts = [`namespace ${i.namespace}`];
   if (i.kind) parts.push(i.kind);
   if (i.role && i.role !== i.kind) parts.push(i.role);

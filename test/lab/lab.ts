@@ -47,7 +47,7 @@ export {
   DNS_PORT, FLANNEL_PORT, FLANNEL_VNI, OVERLAY_A, OVERLAY_B, POD_B, SINK_PORT, TCP_PORT, UNDERLAY_A, UNDERLAY_B, type LabMacs,
 } from '../../src/lab/topology.js';
 export {
-  HELPER, Lab, cleanupAll, createNamespace, linkMac, nsSh, onCleanup, runAsync, sh, track, uniqueNs, which,
+  HELPER, Lab, cleanupAll, createNamespace, injectMany, linkMac, nsSh, onCleanup, runAsync, sh, track, uniqueNs, which,
   type DnsResult, type ServerEvent, type TcpResult,
 } from '../../src/lab/lab.js';
 export { FAULT_KINDS, FAULT_SPORT_BASE, faultFrame, faultKindOfSport, wrongValue, type FaultKind } from '../../src/lab/faults.js';

@@ -208,6 +208,22 @@ test('a vanished interface: its series are removed, not reset; the others stay; 
   assert.equal(value(e, 'csumtop_checksums_total', { device: 'veth1', layer: 'outer', protocol: 'tcp', verdict: 'bad' }), 0);
 });
 
+test('interfaces folded into the vanished-interfaces row leave the list: forgotten, series ended even when no scrape saw them detached; the row counts as that many detached', async () => {
+  const m = exporter();
+  await settle(m, [sample(0, 'veth1', { frames: 4 }), sample(1, 'veth2', { frames: 5 }), sample(2, 'eth0', { frames: 8 })]);
+  // veth1 was seen detached, then folded; veth2 vanished and was folded between two scrapes.
+  m.observeInterfaces([sample(0, 'veth1', { frames: 4 }, { attached: false }), sample(1, 'veth2', { frames: 5 }), sample(2, 'eth0', { frames: 8 })]);
+  const folded: InterfaceSample = { ...sample(9, '(2 older vanished interfaces)', { frames: 9 }, { namespace: '*', attached: false }), folded: 2 };
+  const e = await observe(m, [sample(2, 'eth0', { frames: 9 }), folded]);
+  for (const x of e.samples) {
+    assert.ok(x.labels.device !== 'veth1' && x.labels.device !== 'veth2', `series of a folded interface still exported: ${JSON.stringify(x)}`);
+    assert.ok(!String(x.labels.device ?? '').includes('vanished'), `the folded row is exported: ${JSON.stringify(x)}`);
+  }
+  assert.equal(value(e, 'csumtop_packets_total', { device: 'eth0', direction: 'received' }), 9);
+  assert.equal(value(e, 'csumtop_interfaces', { state: 'detached' }), 2, 'the folded row stands for the interfaces folded into it');
+  assert.equal((m as unknown as { tracks: Map<number, unknown> }).tracks.size, 1, 'only eth0 is tracked');
+});
+
 test('interfaces past the cap fold into interface="other" for good, and "other" never goes down', async () => {
   const m = exporter({ maxInterfaces: 2 });
   let e = await settle(m, [sample(0, 'a', { frames: 1 }), sample(1, 'b', { frames: 2 }), sample(2, 'c', { frames: 4 })]);

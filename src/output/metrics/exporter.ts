@@ -31,6 +31,7 @@ import { kernelCounterName } from '../../host/snmp.js';
 import { LabelFolder, OTHER } from './label-folder.js';
 import { DEFAULT_MAX_INTERFACES, DEFAULT_MAX_PEERS } from './limits.js';
 import { NOT_BLIND, type Blindness } from '../../model/blind.js';
+import { MAX_VANISHED } from '../../capture/vanished.js';
 
 /** csumtop_blind_total's `what` per kind of drop. */
 const BLIND_LABELS = new Map<keyof Blindness, string>([
@@ -63,6 +64,8 @@ export interface InterfaceSample {
   counters: Float64Array;
   /** Cumulative frames the kernel dropped because the ring was full. */
   captureDrops: number;
+  /** The row older vanished interfaces are folded into: how many (src/capture/vanished.ts). */
+  folded?: number;
 }
 
 export interface ExporterOptions {
@@ -325,7 +328,7 @@ export class MetricsExporter {
     let detached = 0;
     for (const s of samples) {
       if (s.attached) attached++;
-      else detached++;
+      else detached += s.folded ?? 1;
       let t = this.tracks.get(s.id);
       if (!t) {
         if (!s.attached) continue; // vanished before it was ever published
@@ -360,21 +363,39 @@ export class MetricsExporter {
         t.last[j] = raw;
         this.add(group, slot.counter, { ...base, ...slot.labels }, delta, slot.eager);
       }
-      if (!s.attached) {
-        t.done = true;
-        if (t.label === OTHER) continue;
-        const m = this.members.get(t.key);
-        m?.delete(s.id);
-        if (!m || m.size === 0) {
-          this.members.delete(t.key);
-          this.removeInterfaceSeries(t.key);
-          this.interfaceLabels.release(t.key);
-          this.vanished.add(t.key);
-        }
+      if (!s.attached) this.retire(s.id, t);
+    }
+    // Interfaces no longer listed (folded into the vanished-interfaces row,
+    // src/capture/vanished.ts) are forgotten. One folded before a scrape saw it detached (more
+    // than 256 vanished between two scrapes) ends here: its series are removed without the
+    // counts of its last seconds, which the folded row (not exported) holds.
+    if (this.tracks.size > samples.length) {
+      const listed = new Set(samples.map((s) => s.id));
+      for (const [id, t] of this.tracks) {
+        if (listed.has(id)) continue;
+        if (!t.done) this.retire(id, t);
+        this.tracks.delete(id);
       }
     }
     this.interfacesGauge.set({ state: 'attached' }, attached);
     this.interfacesGauge.set({ state: 'detached' }, detached);
+  }
+
+  /** An interface seen vanished: its series end (unless it counts under "other"). */
+  private retire(id: number, t: InterfaceTrack): void {
+    t.done = true;
+    if (t.label === OTHER) return;
+    const m = this.members.get(t.key);
+    m?.delete(id);
+    if (!m || m.size === 0) {
+      this.members.delete(t.key);
+      this.removeInterfaceSeries(t.key);
+      this.interfaceLabels.release(t.key);
+      this.vanished.add(t.key);
+      // The newest keys only, as the capture keeps the newest vanished interfaces (a Set
+      // iterates oldest first): pods churning for weeks must not grow it.
+      if (this.vanished.size > MAX_VANISHED) this.vanished.delete(this.vanished.values().next().value!);
+    }
   }
 
   /**
