@@ -68,6 +68,8 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
       events: !opts.noCorrelate,
       // The text report shows the top flows only: the rest need not be converted.
       topFlows: opts.json ? 0 : opts.top,
+      filter: opts.filter ?? undefined,
+      count: opts.count ?? undefined,
     }, () => shutdown.signal, progress ? (done) => progress.update(done) : undefined);
   } finally {
     progress?.clear();
@@ -91,6 +93,9 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
 export function wantsDashboard(opts: Options, isTty = process.stdout.isTTY === true && process.stdin.isTTY === true): boolean {
   // --metrics is for a node agent (the exporter runs in the report mode's capture).
   if (!isTty || opts.json || opts.report || opts.noCorrelate || opts.list || opts.write !== null || opts.duration !== null || opts.metrics !== null) return false;
+  // -c ends in a report, as --duration does; a file replay asks for its filter programs
+  // only in the report's reader (src/capture/file-run.ts).
+  if (opts.count !== null || (opts.read !== null && opts.filter !== null)) return false;
   // A file read from standard input cannot share it with the keyboard.
   return opts.read !== '-';
 }
