@@ -161,6 +161,7 @@ export async function main(argv: string[]): Promise<number> {
     await warn(`${envError}\nTry 'csumtop --help'.`);
     return EXIT_USAGE;
   }
+  if (opts.listInterfaces) return (await import('./list-interfaces.js')).listInterfacesMode(opts, { out: (text) => write(process.stdout, text), warn });
   if (opts.demo) return (await import('./demo-mode.js')).demoMode(opts, { out: (text) => write(process.stdout, text), warn });
   if (wantsDashboard(opts)) {
     const { liveDashboard, replayDashboard } = await import('./dashboard-mode.js');

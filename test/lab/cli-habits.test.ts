@@ -8,10 +8,10 @@
  * Runs as root (CI does); fails, never skips, when it cannot run here.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 
-import { Csumtop, createNamespace, describeRun, labProblem, reportOf, track, uniqueNs } from './lab.js';
+import { BIN, Csumtop, createNamespace, describeRun, labProblem, reportOf, sh, track, uniqueNs } from './lab.js';
 
 /** Ethernet (zeroed on lo) 14 + IPv4 20 + UDP 8 + payload. */
 const SMALL = 14 + 20 + 8 + 20;
@@ -78,4 +78,33 @@ test('-c 500 with --threads 2: the two capture threads share the count, exactly 
   assert.equal(doc.source.frames, 500);
   assert.equal(doc.totals.frames, 500);
   assert.deepEqual(doc.source.count, { limit: 500, reached: true });
+});
+
+test('-D --netns NS lists the namespace\'s links as tcpdump -D does, with kind and state; -i narrows it', { timeout: 30_000 }, () => {
+  const other = uniqueNs('habD');
+  const remove = createNamespace(other);
+  try {
+    sh('ip', ['-n', other, 'link', 'add', 'habA', 'type', 'veth', 'peer', 'name', 'habB']);
+    sh('ip', ['-n', other, 'link', 'set', 'habA', 'up']); // its peer stays down: no carrier
+    const r = spawnSync(BIN, ['-D', '--netns', other], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    // Every link of the namespace, numbered from 1, and nothing of the host's (no --host).
+    const names = (JSON.parse(sh('ip', ['-n', other, '-j', 'link'])) as Array<{ ifname: string }>).map((l) => l.ifname);
+    assert.deepEqual(lines.map((l) => /^\d+\.([^ ]+) /.exec(l)?.[1]).sort(), names.map((n) => `${other}/${n}`).sort());
+    assert.deepEqual(lines.map((l) => Number(/^(\d+)\./.exec(l)?.[1])), lines.map((_, k) => k + 1));
+    assert.ok(lines.includes(`${lines.findIndex((l) => l.includes('/lo ')) + 1}.${other}/lo (loopback) [Up, Running, Loopback]`), r.stdout);
+    assert.ok(lines.some((l) => new RegExp(`^\\d+\\.${other}/habA \\(veth\\) \\[Up\\]$`).test(l)), r.stdout);
+    assert.ok(lines.some((l) => new RegExp(`^\\d+\\.${other}/habB \\(veth\\) \\[Down\\]$`).test(l)), r.stdout);
+    const narrowed = spawnSync(BIN, ['-D', '--netns', other, '-i', 'hab*'], { encoding: 'utf8' });
+    assert.equal(narrowed.status, 0, narrowed.stderr);
+    const shown = narrowed.stdout.trimEnd().split('\n').map((l) => l.replace(/ .*/, ''));
+    assert.deepEqual(shown.map((l) => l.replace(/^\d+\./, '')).sort(), [`${other}/habA`, `${other}/habB`]);
+    assert.deepEqual(shown.map((l) => l.replace(/\..*/, '')), ['1', '2']);
+    const missing = spawnSync(BIN, ['-D', '--netns', `${other}-missing`], { encoding: 'utf8' });
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /no such network namespace/);
+  } finally {
+    remove();
+  }
 });

@@ -12,6 +12,9 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { parseOptions, UsageError } from '../../src/cli/args.js';
+import { interfaceLine } from '../../src/cli/list-interfaces.js';
+import type { Link } from '../../src/host/links.js';
+import { printable } from '../../src/output/printable.js';
 import type { ReportDocument } from '../../src/model/report.js';
 import { encode, eth, ipv4, pcapFile, pcapngFile, udp } from '../fixtures/lib/index.js';
 import { BIN, ROOT } from '../fixtures/harness.js';
@@ -176,4 +179,18 @@ test('a filter libpcap cannot compile is exit 2 with its message, for files as f
   const both = csumtop(['-r', INCIDENT, '-f', 'udp', 'port', '53']);
   assert.equal(both.status, 2);
   assert.match(both.stderr, /a filter is given twice/);
+});
+
+test('-D lines: kind, driver, state, and the link types csumtop does not decode', () => {
+  const link = (o: Partial<Link>): Link => ({
+    ifindex: 2, name: 'x', flags: 0, up: true, running: true, loopback: false, mtu: 1500, arphrd: 1, mac: null, link: null,
+    linkNetnsid: null, master: null, kind: null, driver: null, busInfo: null, features: {}, fixedFeatures: [], ...o,
+  });
+  assert.equal(interfaceLine('eth0', link({ driver: 'virtio_net' })), 'eth0 (device, driver virtio_net) [Up, Running]');
+  assert.equal(interfaceLine('ns1/flannel.1', link({ kind: 'vxlan', driver: 'vxlan', running: false })), 'ns1/flannel.1 (vxlan) [Up]');
+  assert.equal(interfaceLine('lo', link({ loopback: true, arphrd: 772, up: false, running: false })), 'lo (loopback) [Down, Loopback]');
+  assert.equal(interfaceLine('tun0', link({ kind: 'tun', arphrd: 65534 })), 'tun0 (tun) [Up, Running]');
+  assert.equal(interfaceLine('gre1', link({ kind: 'gre', arphrd: 778 })), 'gre1 (gre) [Up, Running, not decoded: ARPHRD 778]');
+  // A name is printed escaped, never as raw control characters.
+  assert.equal(interfaceLine('a\x1b[2Jb', link({})), `${printable('a\x1b[2Jb')} (device) [Up, Running]`);
 });
