@@ -34,6 +34,7 @@ struct pcap_pkthdr_compat {
   uint32_t caplen;
   uint32_t len;
 };
+using lib_version_fn = const char* (*)();
 using offline_filter_fn = int (*)(const bpf_program_compat*, const pcap_pkthdr_compat*, const uint8_t*);
 
 struct Libpcap {
@@ -44,6 +45,7 @@ struct Libpcap {
   geterr_fn geterr = nullptr;
   close_fn close = nullptr;
   offline_filter_fn offline_filter = nullptr;  // libpcap >= 1.0
+  lib_version_fn lib_version = nullptr;
   std::string error;
 };
 
@@ -68,6 +70,7 @@ const Libpcap& libpcap() {
     lib.geterr = reinterpret_cast<geterr_fn>(dlsym(lib.handle, "pcap_geterr"));
     lib.close = reinterpret_cast<close_fn>(dlsym(lib.handle, "pcap_close"));
     lib.offline_filter = reinterpret_cast<offline_filter_fn>(dlsym(lib.handle, "pcap_offline_filter"));
+    lib.lib_version = reinterpret_cast<lib_version_fn>(dlsym(lib.handle, "pcap_lib_version"));
     if (!lib.open_dead || !lib.compile || !lib.freecode || !lib.geterr || !lib.close) {
       lib.error = "the installed libpcap lacks pcap_compile and friends";
       lib.handle = nullptr;
@@ -118,6 +121,16 @@ bool compile_filter(const std::string& expr, uint16_t linktype, BpfProgram* out,
   }
   lib.freecode(&prog);
   lib.close(p);
+  return true;
+}
+
+bool libpcap_version(std::string* version, std::string* err) {
+  const Libpcap& lib = libpcap();
+  if (!lib.handle) {
+    *err = lib.error;
+    return false;
+  }
+  *version = lib.lib_version ? lib.lib_version() : "libpcap (version unknown: no pcap_lib_version)";
   return true;
 }
 

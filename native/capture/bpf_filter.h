@@ -25,6 +25,10 @@ bool compile_filter(const std::string& expr, uint16_t linktype, BpfProgram* out,
 // SO_ATTACH_FILTER refuses a longer program with EINVAL.
 constexpr size_t kMaxFilterInsns = 4096;
 
+// pcap_lib_version() of the libpcap filters are compiled with (`csumtop --version`);
+// false with *err saying why it cannot be loaded.
+bool libpcap_version(std::string* version, std::string* err);
+
 // -r with a filter: libpcap's pcap_offline_filter(), the interpreter `tcpdump -r FILE
 // EXPR` uses, so a file is filtered exactly as tcpdump filters it. offline_filter_ready()
 // loads libpcap (false with *err when it or the function is missing); offline_filter()

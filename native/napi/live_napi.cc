@@ -350,11 +350,22 @@ Napi::Value DieWithParent(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, getppid() == info[0].As<Napi::Number>().Int32Value());
 }
 
+// libpcapVersion(): {version} (pcap_lib_version of the libpcap -f loads) or {error}.
+Napi::Value LibpcapVersion(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string version, err;
+  Napi::Object o = Napi::Object::New(env);
+  if (libpcap_version(&version, &err)) o.Set("version", version);
+  else o.Set("error", err);
+  return o;
+}
+
 void RegisterLive(Napi::Env env, Napi::Object exports) {
   exports.Set("LiveCapture", LiveCaptureWrap::Define(env));
   exports.Set("FrameBudget", FrameBudgetWrap::Define(env));
   exports.Set("compileFilter", Napi::Function::New(env, CompileFilter, "compileFilter"));
   exports.Set("dieWithParent", Napi::Function::New(env, DieWithParent, "dieWithParent"));
+  exports.Set("libpcapVersion", Napi::Function::New(env, LibpcapVersion, "libpcapVersion"));
 }
 
 }  // namespace csumtop

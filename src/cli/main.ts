@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { analyzeFileInterruptible, InputError } from '../capture/file-run.js';
 import { ROOT } from '../native/addon.js';
 import { activeChecksumPath } from '../native/checksum.js';
+import { libpcapVersion } from '../native/live.js';
 import { buildReport, fileReportInput } from '../output/report.js';
 import { printable, printableLines } from '../output/printable.js';
 import { renderText } from '../output/text-report.js';
@@ -34,6 +35,27 @@ function version(): string {
   return pkg.version;
 }
 
+/**
+ * `csumtop --version`. The first line is the version alone (scripts compare it); then what
+ * a bug report needs: the checksum engine chosen at run time, the kernel, Node, the
+ * libpcap that -f filters are compiled and -r filters run with (loaded at run time:
+ * src/capture/filter-compile.ts), and whether --backend libpcap (the vendored cap) loads.
+ */
+export async function versionText(): Promise<string> {
+  const pcap = libpcapVersion();
+  let backend = 'available';
+  try {
+    (await import('../capture/libpcap-source.js')).loadCap();
+  } catch (err) {
+    backend = `not available: ${(err as Error).message}`;
+  }
+  return formatVersion({ version: version(), engine: activeChecksumPath(), kernel: os.release(), node: process.version, libpcap: pcap, backend });
+}
+
+export function formatVersion(v: { version: string; engine: string; kernel: string; node: string; libpcap: { version: string } | { error: string }; backend: string }): string {
+  const pcap = 'version' in v.libpcap ? v.libpcap.version : `not available (${v.libpcap.error})`;
+  return `csumtop ${v.version}\nchecksum engine: ${v.engine}\nkernel: ${v.kernel}\nnode: ${v.node}\nlibpcap: ${pcap}\nlibpcap backend: ${v.backend}\n`;
+}
 
 /** Every message on standard error: they quote interface, namespace and file names (printable.ts). */
 function warn(text: string): Promise<void> {
@@ -150,9 +172,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   if (opts.version) {
-    // The first line is the version alone (scripts compare it); then what a bug report
-    // needs: the checksum engine chosen at run time, the kernel, Node.
-    await write(process.stdout, `csumtop ${version()}\nchecksum engine: ${activeChecksumPath()}\nkernel: ${os.release()}\nnode: ${process.version}\n`);
+    await write(process.stdout, await versionText());
     return EXIT_OK;
   }
   // After --help and --version (which need no addon), before any mode uses the addon.

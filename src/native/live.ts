@@ -112,6 +112,12 @@ interface LiveAddon {
   LiveCapture: new (options: LiveCaptureOptions, onBatch: (b: NativeLiveBatch) => void) => NativeLiveCapture;
   compileFilter(expr: string, linktype: number): Uint8Array;
   dieWithParent(ppid: number): boolean;
+  libpcapVersion(): { version: string } | { error: string };
+}
+
+/** pcap_lib_version() of the libpcap that -f filters are compiled with, or why it cannot be loaded. */
+export function libpcapVersion(): { version: string } | { error: string } {
+  return (loadAddon() as unknown as LiveAddon).libpcapVersion();
 }
 
 /**

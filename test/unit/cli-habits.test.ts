@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { parseOptions, UsageError } from '../../src/cli/args.js';
 import { interfaceLine } from '../../src/cli/list-interfaces.js';
+import { formatVersion } from '../../src/cli/main.js';
 import type { Link } from '../../src/host/links.js';
 import { printable } from '../../src/output/printable.js';
 import type { ReportDocument } from '../../src/model/report.js';
@@ -193,4 +194,26 @@ test('-D lines: kind, driver, state, and the link types csumtop does not decode'
   assert.equal(interfaceLine('gre1', link({ kind: 'gre', arphrd: 778 })), 'gre1 (gre) [Up, Running, not decoded: ARPHRD 778]');
   // A name is printed escaped, never as raw control characters.
   assert.equal(interfaceLine('a\x1b[2Jb', link({})), `${printable('a\x1b[2Jb')} (device) [Up, Running]`);
+});
+
+test('--version: the version alone first, then the checksum engine in use, the kernel, Node, libpcap and the libpcap backend', () => {
+  const r = spawnSync(BIN, ['--version'], { encoding: 'utf8', env: { ...process.env, CSUMTOP_CSUM_PATH: 'scalar' } });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split('\n');
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  assert.equal(lines[0], `csumtop ${pkg.version}`);
+  // The engine actually chosen (forced here), not a constant.
+  assert.equal(lines[1], 'checksum engine: scalar');
+  assert.equal(lines[2], `kernel: ${os.release()}`);
+  assert.match(lines[3], /^node: v\d+\./);
+  // The same libpcap tcpdump runs with: tcpdump --version names it.
+  const tcpdumpLib = /^libpcap version .*$/m.exec(tcpdump(['--version']))![0];
+  assert.equal(lines[4], `libpcap: ${tcpdumpLib}`);
+  assert.match(lines[5], /^libpcap backend: (available|not available: .+)$/);
+  assert.equal(lines.length, 6);
+  // Without libpcap the line says so (formatted from what the addon reports).
+  assert.match(
+    formatVersion({ version: '1', engine: 'avx2', kernel: 'k', node: 'v', libpcap: { error: 'it is not installed' }, backend: 'available' }),
+    /^libpcap: not available \(it is not installed\)$/m,
+  );
 });
