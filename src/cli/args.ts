@@ -1,5 +1,5 @@
 /**
- * Command-line parsing. Every mistake becomes a UsageError (exit status 2) with a
+ * Command-line parsing of the flags in src/cli/flags.ts (the one table). Every mistake becomes a UsageError (exit status 2) with a
  * message that names the flag; nothing here touches the network or the file system.
  */
 import { parseArgs } from 'node:util';
@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { ListenAddressError, parseListenAddress, type ListenAddress } from '../output/metrics/address.js';
 import { DEFAULT_MAX_FLOWS } from '../correlate/limits.js';
 import { DEFAULT_MAX_PEERS } from '../output/metrics/limits.js';
+import { parseArgsOptions, type FlagValues } from './flags.js';
 
 export class UsageError extends Error {}
 
@@ -110,52 +111,11 @@ function parseMetricsAddress(text: string): ListenAddress {
 export function parseOptions(argv: string[]): Options {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'V' },
-        read: { type: 'string', short: 'r' },
-        write: { type: 'string', short: 'w' },
-        json: { type: 'boolean' },
-        list: { type: 'boolean' },
-        'vxlan-port': { type: 'string' },
-        'geneve-port': { type: 'string' },
-        'max-flows': { type: 'string' },
-        top: { type: 'string' },
-        interface: { type: 'string', short: 'i' },
-        netns: { type: 'string', multiple: true },
-        pid: { type: 'string', multiple: true },
-        host: { type: 'boolean' },
-        duration: { type: 'string' },
-        promisc: { type: 'boolean' },
-        user: { type: 'string', short: 'Z' },
-        'ring-mb': { type: 'string' },
-        'batch-ms': { type: 'string' },
-        interval: { type: 'string' },
-        filter: { type: 'string', short: 'f' },
-        backend: { type: 'string' },
-        threads: { type: 'string' },
-        fast: { type: 'boolean' },
-        'no-correlate': { type: 'boolean' },
-        report: { type: 'boolean' },
-        demo: { type: 'boolean' },
-        'demo-broken': { type: 'boolean' },
-        metrics: { type: 'string' },
-        'metrics-max-peers': { type: 'string' },
-        'file-size': { type: 'string', short: 'C' },
-        'file-count': { type: 'string', short: 'W' },
-        context: { type: 'string' },
-        count: { type: 'string', short: 'c' },
-        'list-interfaces': { type: 'boolean', short: 'D' },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: parseArgsOptions() });
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
-  const v = parsed.values;
+  const v = parsed.values as FlagValues;
   // tcpdump's habit: the words after the options are the filter, joined with spaces
   // (tcpdump.c copy_argv), the same as one -f argument.
   const words = parsed.positionals;
