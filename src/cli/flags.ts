@@ -139,10 +139,16 @@ export function flagUsage(f: Flag): string {
   return `${f.short !== undefined ? `-${f.short}, ` : '    '}--${f.long}${f.arg !== undefined ? ` ${f.arg}` : ''}`;
 }
 
-/** The first clause of a flag's description: a one-line summary (completions). */
+/** The first clause of a flag's description without its parentheses: a one-line summary (completions). */
 export function flagSummary(f: Flag): string {
-  const text = f.help.both ?? f.help.live ?? f.help.file ?? '';
-  return text.split(/; |: | \(|\. /)[0];
+  let text = f.help.both ?? f.help.live ?? f.help.file ?? '';
+  for (let before = ''; before !== text; ) {
+    before = text;
+    text = text.replace(/ ?\([^()]*\)/g, '');
+  }
+  const first = text.split(/; |\. /)[0];
+  // A shell's completion menu has one line per flag: cut a long clause at a comma.
+  return first.length <= 80 ? first : first.slice(0, first.lastIndexOf(', ', 80));
 }
 
 /** The subcommands csumtop takes as its first word. */
