@@ -146,7 +146,7 @@ export function flagSummary(f: Flag): string {
     before = text;
     text = text.replace(/ ?\([^()]*\)/g, '');
   }
-  const first = text.split(/; |\. /)[0];
+  const first = text.split(/; |(?<!\.)\. /)[0]; // not at the '..' of a range
   // A shell's completion menu has one line per flag: cut a long clause at a comma.
   return first.length <= 80 ? first : first.slice(0, first.lastIndexOf(', ', 80));
 }
