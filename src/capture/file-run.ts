@@ -19,6 +19,7 @@ import { eventsOf, recordsOf } from '../native/drain.js';
 import { decodeRecords, MAX_LISTED, notListedWarning, type DecodedRecord } from '../output/records.js';
 import { interfaceNames } from '../output/report.js';
 import { compileFilterFor, FilterError, FILTER_TIME_LIMIT_MS } from './filter-compile.js';
+import { LINKTYPE_ETHERNET } from '../output/pcap-frames.js';
 
 export interface FileRun {
   path: string;
@@ -103,6 +104,12 @@ export async function analyzeFileInterruptible(
       }
       continue;
     }
+    if (!more && options.filter !== undefined && a.progress().frames === 0 && a.filteredOut() === 0) {
+      // No frame asked for a program (an empty file): the filter is still checked, as
+      // tcpdump checks it before reading, for the link types the file declared.
+      const error = await a.checkFilter(stopRequested);
+      if (error !== null && error !== 'stopped') throw new InputError(error);
+    }
     // setImmediate runs after the poll phase, where libuv delivers signals.
     await new Promise((resolve) => setImmediate(resolve));
     const reason = stopRequested();
@@ -120,6 +127,8 @@ function startFileAnalysis(
   step(): 'more' | 'done' | { linktype: number };
   /** Compiles and sets the filter for `linktype`: null, 'stopped' (a signal), or libpcap's message. */
   loadFilter(linktype: number, stopRequested: () => string | null): Promise<null | 'stopped' | string>;
+  /** Compiles the filter for the file's link types (Ethernet when it declared none), setting nothing. */
+  checkFilter(stopRequested: () => string | null): Promise<null | 'stopped' | string>;
   filteredOut(): number;
   progress(): { frames: number; bytesRead: number };
   finish(interrupted?: string, error?: string): FileRun;
@@ -188,14 +197,14 @@ function startFileAnalysis(
     if (r.status === 'error') error = r.message;
     return 'done';
   };
-  const loadFilter = async (linktype: number, stopRequested: () => string | null): Promise<null | 'stopped' | string> => {
+  const compile = async (linktypes: number[], stopRequested: () => string | null, use: (programs: Map<number, Uint8Array>) => void): Promise<null | 'stopped' | string> => {
     const stop = new AbortController();
     // stopRequested() is polled: a signal handler only sets a flag (src/cli/shutdown.ts).
     const poll = setInterval(() => {
       if (stopRequested() !== null) stop.abort();
     }, 50);
     try {
-      fa.setFilter(linktype, (await compileFilterFor(expr!, [linktype], { limitMs: FILTER_TIME_LIMIT_MS, signal: stop.signal })).get(linktype)!);
+      use(await compileFilterFor(expr!, linktypes, { limitMs: FILTER_TIME_LIMIT_MS, signal: stop.signal }));
       return null;
     } catch (err) {
       if (stop.signal.aborted) return 'stopped';
@@ -204,6 +213,12 @@ function startFileAnalysis(
     } finally {
       clearInterval(poll);
     }
+  };
+  const loadFilter = (linktype: number, stopRequested: () => string | null): Promise<null | 'stopped' | string> =>
+    compile([linktype], stopRequested, (p) => fa.setFilter(linktype, p.get(linktype)!));
+  const checkFilter = (stopRequested: () => string | null): Promise<null | 'stopped' | string> => {
+    const declared = [...new Set(fa.interfaces().map((i) => i.linktype))];
+    return compile(declared.length > 0 ? declared : [LINKTYPE_ETHERNET], stopRequested, () => undefined);
   };
   const finish = (interrupted?: string, failed?: string): FileRun => {
     const finishError = fa.finish();
@@ -254,7 +269,7 @@ function startFileAnalysis(
     const st = fa.stats();
     return { frames: st.frames, bytesRead: st.bytesRead };
   };
-  return { step, loadFilter, filteredOut: () => fa.stats().filteredOut, progress, finish };
+  return { step, loadFilter, checkFilter, filteredOut: () => fa.stats().filteredOut, progress, finish };
 }
 
 /** The interfaces of a capture file for correlation: roles from their names (docs/domain.md). */

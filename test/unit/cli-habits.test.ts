@@ -176,6 +176,14 @@ test('a filter libpcap cannot compile is exit 2 with its message, for files as f
   const raw = csumtop(['-r', path.join(dir, 'raw.pcap'), 'ether', 'host', '01:02:03:04:05:06']);
   assert.equal(raw.status, 2, raw.stderr);
   assert.match(raw.stderr, /-f: invalid filter 'ether host 01:02:03:04:05:06': .*(link layer|not supported|supported only)/);
+  // A file with no frame: the filter is still checked, for the link type it declares.
+  const empty = path.join(dir, 'empty-raw.pcap');
+  writeFileSync(empty, pcapFile({ linktype: 101 }, []));
+  const emptyBad = csumtop(['-r', empty, 'udp', 'prot', '53']);
+  assert.equal(emptyBad.status, 2, emptyBad.stderr);
+  assert.match(emptyBad.stderr, /-f: invalid filter 'udp prot 53'/);
+  assert.equal(csumtop(['-r', empty, 'ether', 'host', '01:02:03:04:05:06']).status, 2);
+  assert.equal(csumtop(['-r', empty, 'udp', 'port', '53']).status, 0);
   // Both -f and words: a usage error before anything is read.
   const both = csumtop(['-r', INCIDENT, '-f', 'udp', 'port', '53']);
   assert.equal(both.status, 2);
