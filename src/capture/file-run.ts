@@ -100,7 +100,8 @@ export async function analyzeFileInterruptible(
       if (error !== null) {
         // Nothing read yet: the filter is the whole problem, as tcpdump says it (exit 2).
         if (a.progress().frames === 0 && a.filteredOut() === 0) throw new InputError(error);
-        return a.finish(undefined, error);
+        // A later interface of another link type (pcapng): what was read is reported.
+        return a.finish(undefined, `${error} (link type ${state.linktype}, first seen after ${a.progress().frames + a.filteredOut()} frames: the report covers those)`);
       }
       continue;
     }

@@ -225,3 +225,12 @@ test('--version: the version alone first, then the checksum engine in use, the k
     /^libpcap: not available \(it is not installed\)$/m,
   );
 });
+
+test('a filter that has no meaning on a later interface\'s link type: the frames before it are reported, exit 2', () => {
+  // mixed.pcapng: an Ethernet frame first, then one of the raw-IP interface.
+  const r = csumtop(['-r', path.join(dir, 'mixed.pcapng'), '--json', 'ether', 'src', '00:00:00:00:00:00', 'or', 'udp']);
+  assert.equal(r.status, 2, r.stderr);
+  const doc = JSON.parse(r.stdout) as ReportDocument;
+  assert.equal(doc.source.frames, 1);
+  assert.match(r.stderr, /-f: invalid filter 'ether src 00:00:00:00:00:00 or udp': .*\(link type 101, first seen after 1 frames: the report covers those\)/);
+});
