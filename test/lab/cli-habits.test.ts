@@ -43,8 +43,11 @@ after(() => {
   removeNs?.();
 });
 
-async function run(args: string[]): Promise<ReturnType<typeof reportOf>> {
-  const ct = new Csumtop(['--netns', ns, '-i', 'lo', '--json', ...args]);
+async function run(args: string[], libpcap = false): Promise<ReturnType<typeof reportOf>> {
+  // libpcap opens interfaces in csumtop's own namespace: run it inside the namespace.
+  const ct = libpcap
+    ? new Csumtop(['--backend', 'libpcap', '--promisc', '-i', 'lo', '--json', ...args], { wrap: ['ip', 'netns', 'exec', ns] })
+    : new Csumtop(['--netns', ns, '-i', 'lo', '--json', ...args]);
   // -c ends the capture on its own; a bound in case it does not.
   const killer = setTimeout(() => ct.child.kill('SIGKILL'), 20_000);
   const r = await ct.done;
@@ -78,6 +81,14 @@ test('-c 500 with --threads 2: the two capture threads share the count, exactly 
   assert.equal(doc.source.frames, 500);
   assert.equal(doc.totals.frames, 500);
   assert.deepEqual(doc.source.count, { limit: 500, reached: true });
+});
+
+test('-c 30 with --backend libpcap: exactly 30 frames, the filter\'s only', { timeout: 30_000 }, async () => {
+  const doc = await run(['-c', '30', 'udp', 'dst', 'port', '9999'], true);
+  assert.equal(doc.source.path, 'libpcap');
+  assert.equal(doc.source.frames, 30);
+  assert.equal(doc.source.bytes, 30 * SMALL);
+  assert.deepEqual(doc.source.count, { limit: 30, reached: true });
 });
 
 test('-D --netns NS lists the namespace\'s links as tcpdump -D does, with kind and state; -i narrows it', { timeout: 30_000 }, () => {
