@@ -128,7 +128,10 @@ export function renderText(doc: ReportDocument, opts: { maxFlows: number }): str
     out.push(`csumtop ${doc.tool.version}: ${s.path} (${s.format}, ${s.frames} frames, ${s.bytes} bytes${span})`);
   }
   if (s.filter) {
-    out.push(`filter: ${printable(s.filter.expression)}` + (s.filter.skipped !== undefined ? ` (${s.filter.skipped} frames did not match and are not counted)` : ' (only matching frames are counted)'));
+    // A generated filter may be kilobytes long (--json keeps it whole).
+    const e = s.filter.expression;
+    const shown = e.length <= 200 ? e : `${e.slice(0, 200)}... (${e.length} characters)`;
+    out.push(`filter: ${printable(shown)}` + (s.filter.skipped !== undefined ? ` (${s.filter.skipped} frames did not match and are not counted)` : ' (only matching frames are counted)'));
   }
   if (s.count?.reached) out.push(`stopped at ${s.count.limit} frames (-c ${s.count.limit})`);
   out.push(`checksum engine: ${doc.tool.checksumPath}`);
