@@ -5,7 +5,7 @@
  * tcpdump itself reads from the same file with the same arguments.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -233,4 +233,23 @@ test('a filter that has no meaning on a later interface\'s link type: the frames
   const doc = JSON.parse(r.stdout) as ReportDocument;
   assert.equal(doc.source.frames, 1);
   assert.match(r.stderr, /-f: invalid filter 'ether src 00:00:00:00:00:00 or udp': .*\(link type 101, first seen after 1 frames: the report covers those\)/);
+});
+
+test('-r with a filter libpcap takes minutes to compile: SIGINT ends csumtop at once (130, report marked interrupted)', { timeout: 30_000 }, async () => {
+  const big = Array.from({ length: 1000 }, (_, k) => `udp port ${k + 1}`).join(' or ');
+  const child = spawn(BIN, ['-r', INCIDENT, '--json', '-f', big], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // the compile of a 1000-term filter takes minutes
+  const t0 = Date.now();
+  child.kill('SIGINT');
+  const code = await exited;
+  assert.ok(Date.now() - t0 < 3000, `ended ${Date.now() - t0} ms after SIGINT`);
+  assert.equal(code, 130, stderr);
+  const doc = JSON.parse(stdout) as ReportDocument;
+  assert.equal(doc.source.interrupted, 'SIGINT');
+  assert.equal(doc.source.frames, 0);
 });
