@@ -119,7 +119,7 @@ export async function analyzeFileInterruptible(
   }
 }
 
-/** An analysis driven step by step: step() until it returns false, then finish(). */
+/** An analysis driven step by step: step() until it returns 'done' (loading filters it asks for), then finish(). */
 function startFileAnalysis(
   path: string,
   options: FileRunOptions,
