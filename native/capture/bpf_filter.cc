@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <cstring>
 #include <mutex>
@@ -28,6 +29,13 @@ using compile_fn = int (*)(pcap_t*, bpf_program_compat*, const char*, int, uint3
 using freecode_fn = void (*)(bpf_program_compat*);
 using geterr_fn = char* (*)(pcap_t*);
 using close_fn = void (*)(pcap_t*);
+struct pcap_pkthdr_compat {
+  timeval ts;
+  uint32_t caplen;
+  uint32_t len;
+};
+using lib_version_fn = const char* (*)();
+using offline_filter_fn = int (*)(const bpf_program_compat*, const pcap_pkthdr_compat*, const uint8_t*);
 
 struct Libpcap {
   void* handle = nullptr;
@@ -36,6 +44,8 @@ struct Libpcap {
   freecode_fn freecode = nullptr;
   geterr_fn geterr = nullptr;
   close_fn close = nullptr;
+  offline_filter_fn offline_filter = nullptr;  // libpcap >= 1.0
+  lib_version_fn lib_version = nullptr;
   std::string error;
 };
 
@@ -59,6 +69,8 @@ const Libpcap& libpcap() {
     lib.freecode = reinterpret_cast<freecode_fn>(dlsym(lib.handle, "pcap_freecode"));
     lib.geterr = reinterpret_cast<geterr_fn>(dlsym(lib.handle, "pcap_geterr"));
     lib.close = reinterpret_cast<close_fn>(dlsym(lib.handle, "pcap_close"));
+    lib.offline_filter = reinterpret_cast<offline_filter_fn>(dlsym(lib.handle, "pcap_offline_filter"));
+    lib.lib_version = reinterpret_cast<lib_version_fn>(dlsym(lib.handle, "pcap_lib_version"));
     if (!lib.open_dead || !lib.compile || !lib.freecode || !lib.geterr || !lib.close) {
       lib.error = "the installed libpcap lacks pcap_compile and friends";
       lib.handle = nullptr;
@@ -110,6 +122,40 @@ bool compile_filter(const std::string& expr, uint16_t linktype, BpfProgram* out,
   lib.freecode(&prog);
   lib.close(p);
   return true;
+}
+
+bool libpcap_version(std::string* version, std::string* err) {
+  const Libpcap& lib = libpcap();
+  if (!lib.handle) {
+    *err = lib.error;
+    return false;
+  }
+  *version = lib.lib_version ? lib.lib_version() : "libpcap (version unknown: no pcap_lib_version)";
+  return true;
+}
+
+bool offline_filter_ready(std::string* err) {
+  const Libpcap& lib = libpcap();
+  if (!lib.handle) {
+    *err = lib.error;
+    return false;
+  }
+  if (!lib.offline_filter) {
+    *err = "the installed libpcap lacks pcap_offline_filter (libpcap 1.0 or later has it)";
+    return false;
+  }
+  return true;
+}
+
+bool offline_filter(const BpfProgram& prog, const uint8_t* data, uint32_t caplen, uint32_t wirelen) {
+  // sock_filter and libpcap's bpf_insn have the same layout (linux/filter.h, pcap/bpf.h).
+  static_assert(sizeof(sock_filter) == sizeof(bpf_insn_compat), "sock_filter is a bpf_insn");
+  bpf_program_compat p{static_cast<unsigned int>(prog.insns.size()),
+                       reinterpret_cast<bpf_insn_compat*>(const_cast<sock_filter*>(prog.insns.data()))};
+  pcap_pkthdr_compat h{};
+  h.caplen = caplen;
+  h.len = wirelen;
+  return libpcap().offline_filter(&p, &h, data) != 0;
 }
 
 bool attach_filter(int fd, const BpfProgram& prog, std::string* err) {

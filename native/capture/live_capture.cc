@@ -271,6 +271,7 @@ void LiveCapture::run() {
         if ((events[k].events & EPOLLERR) && !(events[k].events & EPOLLIN)) break;
         InterfaceCounters& c = analyzer_.counters(f.id);
         f.ring.drain([&](const RingFrame& fr) {
+          if (opts_.budget && !opts_.budget->take()) return;  // -c reached: not counted
           if (fr.pkttype == PACKET_OUTGOING) c.v[InterfaceCounters::kOutgoing]++;
           analyzer_.set_direction(fr.pkttype);
           analyzer_.process(f.id, fr.data, fr.caplen, fr.wirelen, fr.ts_ns, f.linktype,
@@ -286,6 +287,7 @@ void LiveCapture::run() {
         for (auto& f : ifaces_) {  // last frames the kernel already handed over
           InterfaceCounters& c = analyzer_.counters(f->id);
           f->ring.drain([&](const RingFrame& fr) {
+            if (opts_.budget && !opts_.budget->take()) return;
             if (fr.pkttype == PACKET_OUTGOING) c.v[InterfaceCounters::kOutgoing]++;
             analyzer_.set_direction(fr.pkttype);
             analyzer_.process(f->id, fr.data, fr.caplen, fr.wirelen, fr.ts_ns, f->linktype,

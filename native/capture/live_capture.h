@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "capture/bad_frame_file.h"
+#include "capture/frame_budget.h"
 #include "capture/frame_selector.h"
 #include "capture/packet_ring.h"
 #include "flow/analyzer.h"
@@ -37,6 +38,8 @@ struct LiveOptions {
   // frame JavaScript has heard of is already in the file.
   std::shared_ptr<BadFrameFile> writer;
   uint32_t context = 0;
+  // -c COUNT: shared by every engine of the run; null: no limit.
+  std::shared_ptr<FrameBudget> budget;
 };
 
 struct LiveBatch {

@@ -79,8 +79,9 @@ StepResult FileAnalysis::step(uint32_t max_frames) {
     PcapScan scan;
     const uint8_t* cursor;
     const uint8_t* limit;
-    // Correlation events need every frame decoded in full and in order: one thread.
-    if (threads > 1 && !opts_.analyzer.events.enabled && reader_.pcap_scan(&scan, &cursor, &limit) &&
+    // Correlation events need every frame decoded in full and in order: one thread. So
+    // do a filter (decided per frame here) and -c (nothing decoded past the count).
+    if (threads > 1 && !opts_.analyzer.events.enabled && !opts_.filtered && opts_.max_count == 0 && reader_.pcap_scan(&scan, &cursor, &limit) &&
         static_cast<uint64_t>(limit - cursor) >= kParallelMinBytes) {
       pool_ = std::make_unique<SegmentPool>(threads - 1, opts_.analyzer.decode);
       segs_.resize(threads - 1);
@@ -94,36 +95,70 @@ StepResult FileAnalysis::step(uint32_t max_frames) {
 
 StepResult FileAnalysis::step_sequential(uint32_t max_frames, uint64_t until, uint32_t* done) {
   CapturedFrame fr;
-  const std::vector<CaptureInterface>& ifaces = reader_.interfaces();
   uint32_t n = 0;
   StepResult result = StepResult::kMore;
-  while (n < max_frames && reader_.bytes_read() < until) {
+  if (has_pending_) {
+    // The frame that waited for its link type's filter program.
+    has_pending_ = false;
+    n++;
+    result = process(pending_);
+  }
+  while (result == StepResult::kMore && n < max_frames && reader_.bytes_read() < until) {
+    if (count_reached()) {
+      result = StepResult::kDone;
+      break;
+    }
     const ReadStatus st = reader_.next(&fr);
     if (st != ReadStatus::kFrame) {
       result = reader_end(st);
       break;
     }
     n++;
-    note_frame(fr.ts_ns);
-    // Roles are not known natively: with several interfaces (pcapng from two devices)
-    // every plain packet may be the decapsulated side of a carrier.
-    if (ifaces.size() > 1) analyzer_.events().set_plain_everywhere(true);
-    const uint16_t linktype = fr.iface < ifaces.size() ? ifaces[fr.iface].linktype : 0xffff;
-    const uint32_t bad = analyzer_.process_file(fr.iface, fr.data, fr.caplen, fr.wirelen,
-                                                fr.ts_ns, linktype, fr.number);
-    // The file was truncated under us while this frame was read: next() says so.
-    if (reader_.shrank()) continue;
-    if (bad != 0 && !opts_.write_path.empty() && !write_failed_) {
-      if (!write_frame(fr.iface, static_cast<uint32_t>(ifaces.size()), fr.ts_ns, fr.data,
-                       fr.caplen, fr.wirelen)) {
-        write_failed_ = true;
-        result = StepResult::kError;
-        break;
-      }
-    }
+    result = process(fr);
   }
+  if (result == StepResult::kMore && count_reached()) result = StepResult::kDone;
   *done = n;
   return result;
+}
+
+StepResult FileAnalysis::process(const CapturedFrame& fr) {
+  const std::vector<CaptureInterface>& ifaces = reader_.interfaces();
+  const uint16_t linktype = fr.iface < ifaces.size() ? ifaces[fr.iface].linktype : 0xffff;
+  if (opts_.filtered) {
+    const auto prog = filters_.find(linktype);
+    if (prog == filters_.end()) {
+      pending_ = fr;
+      has_pending_ = true;
+      need_linktype_ = linktype;
+      return StepResult::kNeedFilter;
+    }
+    if (!offline_filter(prog->second, fr.data, fr.caplen, fr.wirelen)) {
+      filtered_out_++;
+      return StepResult::kMore;
+    }
+  }
+  note_frame(fr.ts_ns);
+  // Roles are not known natively: with several interfaces (pcapng from two devices)
+  // every plain packet may be the decapsulated side of a carrier.
+  if (ifaces.size() > 1) analyzer_.events().set_plain_everywhere(true);
+  const uint32_t bad = analyzer_.process_file(fr.iface, fr.data, fr.caplen, fr.wirelen,
+                                              fr.ts_ns, linktype, fr.number);
+  // The file was truncated under us while this frame was read: next() says so.
+  if (reader_.shrank()) return StepResult::kMore;
+  if (bad != 0 && !opts_.write_path.empty() && !write_failed_) {
+    if (!write_frame(fr.iface, static_cast<uint32_t>(ifaces.size()), fr.ts_ns, fr.data,
+                     fr.caplen, fr.wirelen)) {
+      write_failed_ = true;
+      return StepResult::kError;
+    }
+  }
+  return StepResult::kMore;
+}
+
+bool FileAnalysis::set_filter(uint16_t linktype, BpfProgram prog) {
+  if (!offline_filter_ready(&error_)) return false;
+  filters_[linktype] = std::move(prog);
+  return true;
 }
 
 bool FileAnalysis::start_round() {

@@ -9,10 +9,12 @@
 // one-thread path, which pipes, pcapng and small files take.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "capture/bpf_filter.h"
 #include "capture/capture_file.h"
 #include "flow/analyzer.h"
 #include "flow/parallel.h"
@@ -23,9 +25,18 @@ struct FileAnalysisOptions {
   AnalyzerOptions analyzer;
   std::string write_path;  // empty: no -w
   bool overwrite = false;
+  // -f / trailing filter words: frames the filter rejects are skipped before anything
+  // counts them (libpcap's pcap_offline_filter semantics, as tcpdump -r). The programs
+  // come per link type through set_filter(), compiled in a child process (libpcap's
+  // optimizer is unbounded in time: src/capture/filter-compile.ts).
+  bool filtered = false;
+  // -c COUNT: stop after this many frames (after the filter); 0: no limit.
+  uint64_t max_count = 0;
 };
 
-enum class StepResult : uint8_t { kMore, kDone, kTruncated, kError };
+// kNeedFilter: a frame of a link type with no filter program yet was read; it is held
+// until set_filter(need_linktype(), ...) and the next step() processes it first.
+enum class StepResult : uint8_t { kMore, kDone, kTruncated, kError, kNeedFilter };
 
 class FileAnalysis {
  public:
@@ -36,6 +47,14 @@ class FileAnalysis {
   StepResult step(uint32_t max_frames);
   // Flushes and closes the -w file (also creates it empty when nothing was bad).
   bool finish();
+  // The filter program for frames of `linktype` (after kNeedFilter); false with error()
+  // set when libpcap's pcap_offline_filter cannot be loaded in this process.
+  bool set_filter(uint16_t linktype, BpfProgram prog);
+  uint16_t need_linktype() const { return need_linktype_; }
+  // Frames the filter rejected (not counted anywhere else).
+  uint64_t filtered_out() const { return filtered_out_; }
+  // -c: max_count frames were counted; the rest of the file was not read.
+  bool count_reached() const { return opts_.max_count != 0 && frames_ >= opts_.max_count; }
 
   const std::string& error() const { return error_; }    // kError / kTruncated message
   const std::string& warning() const { return warning_; }
@@ -58,6 +77,9 @@ class FileAnalysis {
   // false on a -w failure.
   bool commit(const Segment& seg);
   void note_frame(uint64_t ts_ns);  // frames_, first_ns_, last_ns_
+  // One frame the reader returned: filtered, counted, written; kMore, kNeedFilter (the
+  // frame is held in pending_) or kError (-w failed).
+  StepResult process(const CapturedFrame& fr);
   bool write_frame(uint32_t iface, uint32_t n_ifaces, uint64_t ts_ns, const uint8_t* data,
                    uint32_t caplen, uint32_t wirelen);
   bool open_writer(size_t n_ifaces);
@@ -71,6 +93,11 @@ class FileAnalysis {
   bool write_failed_ = false;
   std::string error_, warning_;
   uint64_t frames_ = 0, first_ns_ = 0, last_ns_ = 0;
+  std::map<uint16_t, BpfProgram> filters_;  // link type -> program (filtered only)
+  uint16_t need_linktype_ = 0;
+  bool has_pending_ = false;
+  CapturedFrame pending_;  // its data stays valid: the reader is not advanced meanwhile
+  uint64_t filtered_out_ = 0;
 
   // Several threads: decided at the first step.
   bool pool_decided_ = false;

@@ -192,10 +192,12 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
                         InstanceMethod("flowsPacked", &FileAnalysisWrap::FlowsPacked),
                         InstanceMethod("takeRecords", &FileAnalysisWrap::TakeRecords),
                         InstanceMethod("takeDrain", &FileAnalysisWrap::TakeDrain),
-                        InstanceMethod("stats", &FileAnalysisWrap::Stats)});
+                        InstanceMethod("stats", &FileAnalysisWrap::Stats),
+                        InstanceMethod("setFilter", &FileAnalysisWrap::SetFilter)});
   }
 
-  // new FileAnalysis(path, {vxlanPorts, genevePorts, maxFlows, listBad, write, overwrite})
+  // new FileAnalysis(path, {vxlanPorts, genevePorts, maxFlows, listBad, write, overwrite,
+  //                        filter, count})
   explicit FileAnalysisWrap(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<FileAnalysisWrap>(info) {
     Napi::Env env = info.Env();
@@ -212,6 +214,13 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
       if (o.Has("write") && o.Get("write").IsString())
         opts.write_path = o.Get("write").As<Napi::String>().Utf8Value();
       if (o.Has("overwrite")) opts.overwrite = o.Get("overwrite").ToBoolean().Value();
+      // filter: true = every frame waits for its link type's program (setFilter()).
+      if (o.Has("filter")) opts.filtered = o.Get("filter").ToBoolean().Value();
+      if (o.Has("count") && o.Get("count").IsNumber()) {
+        const double c = o.Get("count").As<Napi::Number>().DoubleValue();
+        if (!(c >= 1 && c <= 9007199254740991.0)) throw Napi::RangeError::New(env, "count out of range");
+        opts.max_count = static_cast<uint64_t>(c);
+      }
       // Correlation events (issue 4): every frame is decoded in full, on one thread.
       if (o.Has("events") && o.Get("events").ToBoolean().Value()) {
         opts.analyzer.events.enabled = true;
@@ -249,8 +258,23 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
         r.Set("status", "error");
         r.Set("message", fa_->error());
         break;
+      case StepResult::kNeedFilter:
+        r.Set("status", "filter");
+        r.Set("linktype", fa_->need_linktype());
+        break;
     }
     return r;
+  }
+
+  // setFilter(linktype, program): compileFilter()'s program for frames of that link type;
+  // throws when libpcap's pcap_offline_filter cannot be loaded.
+  Napi::Value SetFilter(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "setFilter(linktype, program)");
+    BpfProgram prog = bpf_program_of(info[1], "program");
+    if (!fa_->set_filter(static_cast<uint16_t>(info[0].As<Napi::Number>().Uint32Value()), std::move(prog)))
+      throw Napi::Error::New(env, fa_->error());
+    return env.Undefined();
   }
 
   Napi::Value Finish(const Napi::CallbackInfo& info) {
@@ -345,6 +369,8 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     o.Set("flowsEvicted", static_cast<double>(fa_->analyzer().flows().evicted()));
     o.Set("flows", static_cast<double>(fa_->analyzer().flows().size()));
     o.Set("recordsDropped", static_cast<double>(fa_->analyzer().records_dropped()));
+    o.Set("filteredOut", static_cast<double>(fa_->filtered_out()));
+    o.Set("countReached", fa_->count_reached());
     return o;
   }
 

@@ -2,6 +2,7 @@
 #include "napi/convert.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 namespace csumtop {
@@ -159,6 +160,18 @@ Napi::Array flows_array(Napi::Env env, const BadFlowTable& table, size_t limit) 
     a.Set(k++, o);
   }
   return a;
+}
+
+BpfProgram bpf_program_of(const Napi::Value& v, const std::string& what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw Napi::TypeError::New(v.Env(), what + " must be a Uint8Array (compileFilter's result)");
+  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+  if (a.ByteLength() % sizeof(sock_filter) != 0 || a.ByteLength() / sizeof(sock_filter) > kMaxFilterInsns)
+    throw Napi::RangeError::New(v.Env(), what + " is not a socket filter program");
+  BpfProgram prog;
+  prog.insns.resize(a.ByteLength() / sizeof(sock_filter));
+  if (!prog.insns.empty()) std::memcpy(prog.insns.data(), a.Data(), a.ByteLength());
+  return prog;
 }
 
 }  // namespace csumtop

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "capture/bpf_filter.h"
 #include "flow/analyzer.h"
 #include "flow/bad_flows.h"
 
@@ -26,6 +27,9 @@ void set_drained(Napi::Env env, Napi::Object o, const std::vector<BadFrameRecord
                  uint64_t events_dropped);
 // The same from an analyzer, whose records and events are then cleared.
 void drain_analyzer(Napi::Env env, Napi::Object o, Analyzer& an);
+// A compiled filter as compileFilter() returns it (the kernel's sock_filter array, byte
+// for byte); throws a TypeError naming `what` for anything else.
+BpfProgram bpf_program_of(const Napi::Value& v, const std::string& what);
 // Offsets within FrameEvent for JavaScript (layout().event).
 Napi::Object event_layout(Napi::Env env);
 }  // namespace csumtop

@@ -35,18 +35,41 @@ Napi::Buffer<uint8_t> program_buffer(Napi::Env env, const BpfProgram& prog) {
                                      prog.insns.size() * sizeof(sock_filter));
 }
 
-BpfProgram program_of(const Napi::Object& o, const char* name) {
-  Napi::Value v = o.Get(name);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
-    throw Napi::TypeError::New(o.Env(), std::string("filter.") + name + " must be a Uint8Array (compileFilter's result)");
-  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
-  if (a.ByteLength() % sizeof(sock_filter) != 0 || a.ByteLength() / sizeof(sock_filter) > kMaxFilterInsns)
-    throw Napi::RangeError::New(o.Env(), std::string("filter.") + name + " is not a socket filter program");
-  BpfProgram prog;
-  prog.insns.resize(a.ByteLength() / sizeof(sock_filter));
-  if (!prog.insns.empty()) std::memcpy(prog.insns.data(), a.Data(), a.ByteLength());
-  return prog;
-}
+// -c COUNT: one FrameBudget object shared by the run's LiveCaptures (capture/frame_budget.h).
+class FrameBudgetWrap : public Napi::ObjectWrap<FrameBudgetWrap> {
+ public:
+  static Napi::FunctionReference* ctor;
+
+  static Napi::Function Define(Napi::Env env) {
+    Napi::Function f = DefineClass(env, "FrameBudget", {InstanceMethod("taken", &FrameBudgetWrap::Taken)});
+    ctor = new Napi::FunctionReference(Napi::Persistent(f));
+    return f;
+  }
+
+  // new FrameBudget(limit): 1 <= limit <= 2^53 - 1.
+  explicit FrameBudgetWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FrameBudgetWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "new FrameBudget(limit)");
+    const double limit = info[0].As<Napi::Number>().DoubleValue();
+    if (!(limit >= 1 && limit <= 9007199254740991.0)) throw Napi::RangeError::New(env, "limit out of range");
+    budget_ = std::make_shared<FrameBudget>(static_cast<uint64_t>(limit));
+  }
+
+  static std::shared_ptr<FrameBudget> Of(const Napi::Value& v) {
+    if (!ctor || !v.IsObject() || !v.As<Napi::Object>().InstanceOf(ctor->Value()))
+      throw Napi::TypeError::New(v.Env(), "frameBudget must be a FrameBudget");
+    return Unwrap(v.As<Napi::Object>())->budget_;
+  }
+
+ private:
+  Napi::Value Taken(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(budget_->taken()));
+  }
+
+  std::shared_ptr<FrameBudget> budget_;
+};
+
+Napi::FunctionReference* FrameBudgetWrap::ctor = nullptr;
 
 class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
  public:
@@ -85,14 +108,15 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     read_decode_options(o, &opts.analyzer.decode);
     if (o.Has("filter") && o.Get("filter").IsObject()) {  // {ether, raw}: compileFilter()'s programs
       Napi::Object f = o.Get("filter").As<Napi::Object>();
-      opts.filter_ether = program_of(f, "ether");
-      opts.filter_raw = program_of(f, "raw");
+      opts.filter_ether = bpf_program_of(f.Get("ether"), "filter.ether");
+      opts.filter_raw = bpf_program_of(f.Get("raw"), "filter.raw");
       opts.filtered = true;
     }
     if (o.Has("writer") && !o.Get("writer").IsUndefined()) {  // -w (BadFrameFile), --context
       opts.writer = bad_frame_file_of(o.Get("writer"));
       opts.context = opt_u32(o, "context", 0, 0, 64);
     }
+    if (o.Has("frameBudget") && !o.Get("frameBudget").IsUndefined()) opts.budget = FrameBudgetWrap::Of(o.Get("frameBudget"));
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "csumtop-capture",
                                           8 /* batches queued at most */, 1);
     // The capture thread must not keep the process alive on its own: JavaScript decides
@@ -348,10 +372,22 @@ Napi::Value DieWithParent(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, getppid() == info[0].As<Napi::Number>().Int32Value());
 }
 
+// libpcapVersion(): {version} (pcap_lib_version of the libpcap -f loads) or {error}.
+Napi::Value LibpcapVersion(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string version, err;
+  Napi::Object o = Napi::Object::New(env);
+  if (libpcap_version(&version, &err)) o.Set("version", version);
+  else o.Set("error", err);
+  return o;
+}
+
 void RegisterLive(Napi::Env env, Napi::Object exports) {
   exports.Set("LiveCapture", LiveCaptureWrap::Define(env));
+  exports.Set("FrameBudget", FrameBudgetWrap::Define(env));
   exports.Set("compileFilter", Napi::Function::New(env, CompileFilter, "compileFilter"));
   exports.Set("dieWithParent", Napi::Function::New(env, DieWithParent, "dieWithParent"));
+  exports.Set("libpcapVersion", Napi::Function::New(env, LibpcapVersion, "libpcapVersion"));
 }
 
 }  // namespace csumtop

@@ -18,6 +18,8 @@ import type { CorrelationSnapshot } from '../model/correlation.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import { decodeRecords, MAX_LISTED, notListedWarning, type DecodedRecord } from '../output/records.js';
 import { interfaceNames } from '../output/report.js';
+import { compileFilterFor, FilterError, FILTER_TIME_LIMIT_MS } from './filter-compile.js';
+import { LINKTYPE_ETHERNET } from '../output/pcap-frames.js';
 
 export interface FileRun {
   path: string;
@@ -38,6 +40,18 @@ export interface FileRun {
   /** Reading was stopped before the end (a signal): why; the run covers what was read. */
   interrupted: string | null;
   warnings: string[];
+  /** -f: the expression and how many frames it rejected (skipped, in no other count). */
+  filter: { expression: string; skipped: number } | null;
+  /** -c: the limit, and whether reading stopped there (false: the file had fewer frames). */
+  count: { limit: number; reached: boolean } | null;
+}
+
+/** What a run is asked for: the native options plus the text report's flows, -f and -c. */
+export type FileRunOptions = Omit<FileAnalysisOptions, 'filter'> & {
+  /** Only the most frequent flows are wanted (a text report); 0 or absent: all. */
+  topFlows?: number;
+  /** -f / trailing words: a tcpdump filter, applied as `tcpdump -r FILE EXPR` does. */
+  filter?: string;
 }
 
 /** Frames per native step: large enough to amortise the call, small enough to stay responsive. */
@@ -54,10 +68,10 @@ export class InputError extends Error {}
 /** Interfaces read per capture file (native/capture/capture_file.h kMaxInterfaces says why). */
 export const MAX_FILE_INTERFACES = 4096;
 
-/** topFlows: only the most frequent flows are wanted (a text report); 0 or absent: all. */
-export function analyzeFile(path: string, options: FileAnalysisOptions & { topFlows?: number }): FileRun {
+/** The whole file in one call (no -f: compiling a filter is asynchronous). */
+export function analyzeFile(path: string, options: Omit<FileRunOptions, 'filter'>): FileRun {
   const a = startFileAnalysis(path, options);
-  while (a.step());
+  while (a.step() === 'more');
   return a.finish();
 }
 
@@ -68,14 +82,35 @@ export function analyzeFile(path: string, options: FileAnalysisOptions & { topFl
  */
 export async function analyzeFileInterruptible(
   path: string,
-  options: FileAnalysisOptions & { topFlows?: number },
+  options: FileRunOptions,
   stopRequested: () => string | null,
   onStep?: (done: { frames: number; bytesRead: number }) => void,
 ): Promise<FileRun> {
   const a = startFileAnalysis(path, options);
   for (;;) {
-    const more = a.step();
+    const state = a.step();
+    const more = state !== 'done';
     if (onStep && more) onStep(a.progress());
+    if (typeof state === 'object') {
+      // The first frame of a link type with -f: libpcap compiles the filter for it in a
+      // bounded child process (filter-compile.ts), as tcpdump compiles for the file's
+      // link type; a stop signal ends the wait.
+      const error = await a.loadFilter(state.linktype, stopRequested);
+      if (error === 'stopped') return a.finish(stopRequested() ?? 'a signal');
+      if (error !== null) {
+        // Nothing read yet: the filter is the whole problem, as tcpdump says it (exit 2).
+        if (a.progress().frames === 0 && a.filteredOut() === 0) throw new InputError(error);
+        // A later interface of another link type (pcapng): what was read is reported.
+        return a.finish(undefined, `${error} (link type ${state.linktype}, first seen after ${a.progress().frames + a.filteredOut()} frames: the report covers those)`);
+      }
+      continue;
+    }
+    if (!more && options.filter !== undefined && a.progress().frames === 0 && a.filteredOut() === 0) {
+      // No frame asked for a program (an empty file): the filter is still checked, as
+      // tcpdump checks it before reading, for the link types the file declared.
+      const error = await a.checkFilter(stopRequested);
+      if (error !== null && error !== 'stopped') throw new InputError(error);
+    }
     // setImmediate runs after the poll phase, where libuv delivers signals.
     await new Promise((resolve) => setImmediate(resolve));
     const reason = stopRequested();
@@ -84,15 +119,26 @@ export async function analyzeFileInterruptible(
   }
 }
 
-/** An analysis driven step by step: step() until it returns false, then finish(). */
+/** An analysis driven step by step: step() until it returns 'done' (loading filters it asks for), then finish(). */
 function startFileAnalysis(
   path: string,
-  options: FileAnalysisOptions & { topFlows?: number },
-): { step(): boolean; progress(): { frames: number; bytesRead: number }; finish(interrupted?: string): FileRun } {
+  options: FileRunOptions,
+): {
+  /** 'more', 'done', or the link type whose filter program must be loaded first. */
+  step(): 'more' | 'done' | { linktype: number };
+  /** Compiles and sets the filter for `linktype`: null, 'stopped' (a signal), or libpcap's message. */
+  loadFilter(linktype: number, stopRequested: () => string | null): Promise<null | 'stopped' | string>;
+  /** Compiles the filter for the file's link types (Ethernet when it declared none), setting nothing. */
+  checkFilter(stopRequested: () => string | null): Promise<null | 'stopped' | string>;
+  filteredOut(): number;
+  progress(): { frames: number; bytesRead: number };
+  finish(interrupted?: string, error?: string): FileRun;
+} {
   const correlateOn = options.events === true;
+  const expr = options.filter ?? null;
   let fa;
   try {
-    fa = openFileAnalysis(path, options);
+    fa = openFileAnalysis(path, { ...options, filter: expr !== null });
   } catch (err) {
     throw new InputError(`${path}: ${(err as Error).message}`);
   }
@@ -124,7 +170,7 @@ function startFileAnalysis(
       })
     : null;
   let lastTickSecond = -1;
-  const step = (): boolean => {
+  const step = (): 'more' | 'done' | { linktype: number } => {
     const r = fa.step(correlateOn ? EVENT_STEP_FRAMES : STEP_FRAMES);
     if (correlator) {
       const d = fa.takeDrain();
@@ -146,13 +192,38 @@ function startFileAnalysis(
       if (badFrames.length < MAX_LISTED) list(decodeRecords(packed, layout.record));
       else notListed += Math.floor(packed.length / layout.record.size);
     }
-    if (r.status === 'more') return true;
+    if (r.status === 'more') return 'more';
+    if (r.status === 'filter') return { linktype: r.linktype };
     if (r.status === 'truncated') cutShort = r.message;
     if (r.status === 'error') error = r.message;
-    return false;
+    return 'done';
   };
-  const finish = (interrupted?: string): FileRun => {
+  const compile = async (linktypes: number[], stopRequested: () => string | null, use: (programs: Map<number, Uint8Array>) => void): Promise<null | 'stopped' | string> => {
+    const stop = new AbortController();
+    // stopRequested() is polled: a signal handler only sets a flag (src/cli/shutdown.ts).
+    const poll = setInterval(() => {
+      if (stopRequested() !== null) stop.abort();
+    }, 50);
+    try {
+      use(await compileFilterFor(expr!, linktypes, { limitMs: FILTER_TIME_LIMIT_MS, signal: stop.signal }));
+      return null;
+    } catch (err) {
+      if (stop.signal.aborted) return 'stopped';
+      if (err instanceof FilterError) return err.message;
+      return `-f: ${(err as Error).message}`; // pcap_offline_filter missing from the loaded libpcap
+    } finally {
+      clearInterval(poll);
+    }
+  };
+  const loadFilter = (linktype: number, stopRequested: () => string | null): Promise<null | 'stopped' | string> =>
+    compile([linktype], stopRequested, (p) => fa.setFilter(linktype, p.get(linktype)!));
+  const checkFilter = (stopRequested: () => string | null): Promise<null | 'stopped' | string> => {
+    const declared = [...new Set(fa.interfaces().map((i) => i.linktype))];
+    return compile(declared.length > 0 ? declared : [LINKTYPE_ETHERNET], stopRequested, () => undefined);
+  };
+  const finish = (interrupted?: string, failed?: string): FileRun => {
     const finishError = fa.finish();
+    if (failed && !error) error = failed;
     if (finishError && !error) error = finishError;
     counters = fa.counters();
     const correlation = correlator ? correlator.tick(correlator.newestNs, true) : null;
@@ -191,13 +262,15 @@ function startFileAnalysis(
       warnings,
       correlation,
       interrupted: interrupted ?? null,
+      filter: expr !== null ? { expression: expr, skipped: stats.filteredOut } : null,
+      count: options.count !== undefined ? { limit: options.count, reached: stats.countReached } : null,
     };
   };
   const progress = (): { frames: number; bytesRead: number } => {
     const st = fa.stats();
     return { frames: st.frames, bytesRead: st.bytesRead };
   };
-  return { step, progress, finish };
+  return { step, loadFilter, checkFilter, filteredOut: () => fa.stats().filteredOut, progress, finish };
 }
 
 /** The interfaces of a capture file for correlation: roles from their names (docs/domain.md). */

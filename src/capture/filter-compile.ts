@@ -20,6 +20,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 
 import type { FilterProgram } from '../native/live.js';
+import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../output/pcap-frames.js';
 
 /** How long libpcap may take to compile a filter. */
 export const FILTER_TIME_LIMIT_MS = 10_000;
@@ -41,8 +42,7 @@ export interface CompileLimits {
 const CHILD = path.join(__dirname, 'filter-child.js');
 
 interface ChildAnswer {
-  ether?: string;
-  raw?: string;
+  programs?: Record<string, string>;
   error?: string;
 }
 
@@ -55,14 +55,24 @@ function parseAnswer(text: string): ChildAnswer | null {
   }
 }
 
-/** Compiles `expr` for Ethernet and raw-IP links in a bounded child process. */
-export function compileFilter(expr: string, limits: CompileLimits = {}): Promise<FilterProgram> {
+/** Compiles `expr` for Ethernet and raw-IP links (live capture's rings) in a bounded child process. */
+export async function compileFilter(expr: string, limits: CompileLimits = {}): Promise<FilterProgram> {
+  const p = await compileFilterFor(expr, [LINKTYPE_ETHERNET, LINKTYPE_RAW], limits);
+  return { ether: p.get(LINKTYPE_ETHERNET)!, raw: p.get(LINKTYPE_RAW)! };
+}
+
+/**
+ * Compiles `expr` for each of `linktypes` (LINKTYPE_* numbers) in a bounded child process:
+ * the programs by link type, or a FilterError with libpcap's message for the first one
+ * it cannot be compiled for (`ether host X` has no meaning on a raw-IP link).
+ */
+export function compileFilterFor(expr: string, linktypes: number[], limits: CompileLimits = {}): Promise<Map<number, Uint8Array>> {
   const limitMs = limits.limitMs ?? FILTER_TIME_LIMIT_MS;
   if (expr.length > MAX_FILTER_CHARS) {
     return Promise.reject(new FilterError(`-f: the filter has ${expr.length} characters, more than the ${MAX_FILTER_CHARS} csumtop compiles`));
   }
   if (limits.signal?.aborted) return Promise.reject(limits.signal.reason);
-  return new Promise<FilterProgram>((resolve, reject) => {
+  return new Promise<Map<number, Uint8Array>>((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, String(process.pid)], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -105,12 +115,12 @@ export function compileFilter(expr: string, limits: CompileLimits = {}): Promise
       const answer = parseAnswer(out);
       finish(() => {
         if (answer?.error !== undefined) reject(new FilterError(`-f: ${answer.error}`));
-        else if (answer?.ether !== undefined && answer.raw !== undefined) {
-          resolve({ ether: Buffer.from(answer.ether, 'base64'), raw: Buffer.from(answer.raw, 'base64') });
+        else if (answer?.programs !== undefined && linktypes.every((lt) => typeof answer.programs![String(lt)] === 'string')) {
+          resolve(new Map(linktypes.map((lt) => [lt, Buffer.from(answer.programs![String(lt)], 'base64')])));
         } else reject(new FilterError(`-f: the filter compiler ended (${sig ?? `exit ${code}`}) without an answer${err ? `: ${err.trim().split('\n').pop()}` : ''}`));
       });
     });
     child.stdin.on('error', () => undefined); // a child that died early: reported on 'close'
-    child.stdin.end(JSON.stringify({ expr }));
+    child.stdin.end(JSON.stringify({ expr, linktypes }));
   });
 }

@@ -85,6 +85,8 @@ export function loadCap(): CapModule {
 export interface LibpcapSourceOptions {
   patterns: string[] | null;
   filter: string | null;
+  /** -c COUNT: frames past it are not counted (the capture stops on the counters). */
+  count?: number;
   promisc: boolean;
   batchMs: number;
   rescanMs: number;
@@ -104,6 +106,8 @@ export class LibpcapSource implements CaptureSource {
   private cap: CapModule | null = null;
   private nextId = 0;
   private seq = 0;
+  /** -c: frames that may still be counted. */
+  private budget = Infinity;
   private batchTimer: NodeJS.Timeout | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
   /** libpcap opens devices in csumtop's own namespace: one table, the current namespace's. */
@@ -121,6 +125,7 @@ export class LibpcapSource implements CaptureSource {
   start(): void {
     this.cap = loadCap();
     this.sink = createFrameSink({ ...this.opts.sink, guessOffload: true });
+    this.budget = this.opts.count ?? Infinity;
     const errors = this.scan(true);
     if (this.handles.size === 0) {
       throw errors.find((e) => e.code === 'EPERM') ?? errors[0] ??
@@ -196,6 +201,8 @@ export class LibpcapSource implements CaptureSource {
     // Overlay devices' plain packets are matched against the carriers (as AF_PACKET does).
     sink.setOverlay(iface.id, isOverlayRole(iface.role));
     h.on('packet', (nbytes, truncated) => {
+      if (this.budget <= 0) return;
+      this.budget--;
       // cap reports no timestamp and no original length: take the arrival time, and
       // mark a truncated frame as one byte longer on the wire.
       sink.process(iface.id, buf.subarray(0, nbytes), truncated ? nbytes + 1 : nbytes, BigInt(Date.now()) * 1_000_000n, linktype);

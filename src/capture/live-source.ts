@@ -105,7 +105,7 @@ const DRAIN_SLICE_MS = 20;
 const EMPTY = Buffer.alloc(0);
 
 /** ARPHRD_* types whose frames start with the IP header (native LiveCapture::linktype_for). */
-const RAW_IP_ARPHRD = new Set([65534 /* NONE */, 768 /* TUNNEL */, 769 /* TUNNEL6 */, 776 /* SIT */, 519 /* RAWIP */]);
+export const RAW_IP_ARPHRD = new Set([65534 /* NONE */, 768 /* TUNNEL */, 769 /* TUNNEL6 */, 776 /* SIT */, 519 /* RAWIP */]);
 
 export class LiveSource implements CaptureSource {
   readonly capabilities: SourceCapabilities = { backend: 'afpacket', kernelChecksumStatus: true, guessesOffload: false };

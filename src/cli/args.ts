@@ -1,5 +1,5 @@
 /**
- * Command-line parsing. Every mistake becomes a UsageError (exit status 2) with a
+ * Command-line parsing of the flags in src/cli/flags.ts (the one table). Every mistake becomes a UsageError (exit status 2) with a
  * message that names the flag; nothing here touches the network or the file system.
  */
 import { parseArgs } from 'node:util';
@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { ListenAddressError, parseListenAddress, type ListenAddress } from '../output/metrics/address.js';
 import { DEFAULT_MAX_FLOWS } from '../correlate/limits.js';
 import { DEFAULT_MAX_PEERS } from '../output/metrics/limits.js';
+import { parseArgsOptions, type FlagValues } from './flags.js';
 
 export class UsageError extends Error {}
 
@@ -58,6 +59,10 @@ export interface Options {
   rotateCount: number | null;
   /** --context N: live -w also writes N frames of the same flow before and after each bad one. */
   context: number;
+  /** -c COUNT: stop after COUNT frames captured (live) or read (-r), after the filter (tcpdump -c). */
+  count: number | null;
+  /** -D: list the interfaces csumtop can capture on, then exit (tcpdump -D). */
+  listInterfaces: boolean;
 }
 
 export const DEFAULT_VXLAN_PORTS = [4789, 8472];
@@ -106,52 +111,16 @@ function parseMetricsAddress(text: string): ListenAddress {
 export function parseOptions(argv: string[]): Options {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'V' },
-        read: { type: 'string', short: 'r' },
-        write: { type: 'string', short: 'w' },
-        json: { type: 'boolean' },
-        list: { type: 'boolean' },
-        'vxlan-port': { type: 'string' },
-        'geneve-port': { type: 'string' },
-        'max-flows': { type: 'string' },
-        top: { type: 'string' },
-        interface: { type: 'string', short: 'i' },
-        netns: { type: 'string', multiple: true },
-        pid: { type: 'string', multiple: true },
-        host: { type: 'boolean' },
-        duration: { type: 'string' },
-        promisc: { type: 'boolean' },
-        user: { type: 'string', short: 'Z' },
-        'ring-mb': { type: 'string' },
-        'batch-ms': { type: 'string' },
-        interval: { type: 'string' },
-        filter: { type: 'string', short: 'f' },
-        backend: { type: 'string' },
-        threads: { type: 'string' },
-        fast: { type: 'boolean' },
-        'no-correlate': { type: 'boolean' },
-        report: { type: 'boolean' },
-        demo: { type: 'boolean' },
-        'demo-broken': { type: 'boolean' },
-        metrics: { type: 'string' },
-        'metrics-max-peers': { type: 'string' },
-        'file-size': { type: 'string', short: 'C' },
-        'file-count': { type: 'string', short: 'W' },
-        context: { type: 'string' },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: parseArgsOptions() });
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
-  const v = parsed.values;
-  if (parsed.positionals.length > 0) {
-    throw new UsageError(`unexpected argument '${parsed.positionals[0]}' (a capture file is given with -r FILE)`);
+  const v = parsed.values as FlagValues;
+  // tcpdump's habit: the words after the options are the filter, joined with spaces
+  // (tcpdump.c copy_argv), the same as one -f argument.
+  const words = parsed.positionals;
+  if (words.length > 0 && v.filter !== undefined) {
+    throw new UsageError(`a filter is given twice: -f '${v.filter}' and the words '${words.join(' ')}' (use one or the other)`);
   }
   const opts: Options = {
     help: v.help === true,
@@ -178,7 +147,7 @@ export function parseOptions(argv: string[]): Options {
     ringMb: v['ring-mb'] !== undefined ? parseCount('--ring-mb', v['ring-mb'], 2, 4096) : 8,
     batchMs: v['batch-ms'] !== undefined ? parseCount('--batch-ms', v['batch-ms'], 10, 10_000) : 100,
     interval: v.interval !== undefined ? parseCount('--interval', v.interval, 1, 3600) : 1,
-    filter: v.filter !== undefined ? v.filter : null,
+    filter: v.filter !== undefined ? v.filter : words.length > 0 ? words.join(' ') : null,
     backend: parseBackend(v.backend),
     threads: v.threads !== undefined ? parseCount('--threads', v.threads, 1, 64) : 1,
     fast: v.fast === true,
@@ -192,12 +161,14 @@ export function parseOptions(argv: string[]): Options {
     rotateMb: v['file-size'] !== undefined ? parseCount('-C', v['file-size'], 1, 100_000) : null,
     rotateCount: v['file-count'] !== undefined ? parseCount('-W', v['file-count'], 1, 100_000) : null,
     context: v.context !== undefined ? parseCount('--context', v.context, 0, 64) : 0,
+    count: v.count !== undefined ? parseCount('-c', v.count, 1, Number.MAX_SAFE_INTEGER) : null,
+    listInterfaces: v['list-interfaces'] === true,
   };
   if (opts.fast && opts.read === null) throw new UsageError('--fast replays a capture file: it needs -r FILE');
   if (opts.noCorrelate && opts.read === null) throw new UsageError('--no-correlate applies to reading a capture file: it needs -r FILE');
   if (opts.demo) {
     const clash = [['-r', opts.read], ['-i', opts.interfaces], ['--netns', opts.netns.length || null], ['--pid', opts.pids.length || null],
-      ['--json', opts.json || null], ['--duration', opts.duration], ['--backend', opts.backend === 'libpcap' ? 'libpcap' : null], ['--user', opts.user], ['-w', opts.write]] as const;
+      ['--json', opts.json || null], ['--duration', opts.duration], ['-c', opts.count], ['-D', opts.listInterfaces || null], ['--backend', opts.backend === 'libpcap' ? 'libpcap' : null], ['--user', opts.user], ['-w', opts.write]] as const;
     for (const [flag, value] of clash) {
       if (value !== null) throw new UsageError(`${flag} cannot be used with --demo (the demo builds its own lab and shows the dashboard)`);
     }
@@ -215,11 +186,12 @@ export function parseOptions(argv: string[]): Options {
     }
   }
   if (opts.filter !== null && opts.filter.trim() === '') throw new UsageError('-f: expected a filter expression');
+  if (opts.listInterfaces && opts.read !== null) throw new UsageError('-D lists the interfaces of live capture; it cannot be used with -r');
   if (opts.read === '') throw new UsageError('-r: expected a capture file name');
   if (opts.write === '') throw new UsageError('-w: expected an output file name');
   if (opts.read !== null) {
     const live = ['-i', opts.interfaces, '--netns', opts.netns.length || null, '--pid', opts.pids.length || null,
-      '--duration', opts.duration, '--promisc', opts.promisc || null, '--user', opts.user, '-f', opts.filter,
+      '--duration', opts.duration, '--promisc', opts.promisc || null, '--user', opts.user,
       '--metrics', opts.metrics] as const;
     for (let k = 0; k < live.length; k += 2) {
       if (live[k + 1] !== null) throw new UsageError(`${live[k]} is for live capture; it cannot be used with -r`);

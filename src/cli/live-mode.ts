@@ -28,7 +28,7 @@ import type { Options } from './args.js';
 import { dropTo, PrivilegeError } from './privileges.js';
 import { shutdown, signalStatus, type StopSignal } from './shutdown.js';
 import { compileFilter, FilterError, FILTER_TIME_LIMIT_MS } from '../capture/filter-compile.js';
-import type { FilterProgram } from '../native/live.js';
+import { createFrameBudget, type FilterProgram } from '../native/live.js';
 
 export const EXIT_NO_PRIVILEGE = 3;
 
@@ -83,6 +83,7 @@ export function createSource(opts: Options, specs: NamespaceSpec[], filter: Filt
       ? new LibpcapSource({
           patterns: opts.interfaces,
           filter: opts.filter,
+          count: opts.count ?? undefined,
           promisc: opts.promisc,
           batchMs: opts.batchMs,
           rescanMs: 1000,
@@ -106,6 +107,8 @@ export function createSource(opts: Options, specs: NamespaceSpec[], filter: Filt
             genevePorts: opts.genevePorts,
             maxFlows: opts.maxFlows,
             filter: filter ?? undefined,
+            // -c: one budget for every capture thread (native/capture/frame_budget.h).
+            frameBudget: opts.count !== null ? createFrameBudget(opts.count) : undefined,
           },
           write:
             opts.write !== null
@@ -283,6 +286,11 @@ async function capture(
     if (opts.json) emit(jsonLine({ type: 'warning', version: JSON_LINES_VERSION, time: nowIso(), message: w }));
     else void io.warn(`warning: ${printable(w)}`);
   });
+  // -c: the capture threads count at most COUNT frames (their shared budget); the capture
+  // stops at the first batch whose counters reach it, as at the end of --duration.
+  let countReached = false;
+  let onCountReached = (): void => undefined;
+  const framesSoFar = (): number => source.interfaces().reduce((sum, i) => sum + state.countersOf(i.id)[L0.slots.frames], 0);
   source.batches$.subscribe((b) => {
     state.apply(b);
     if (b.folded) {
@@ -294,6 +302,10 @@ async function capture(
         announced.delete(id);
         finalStats.delete(id);
       }
+    }
+    if (opts.count !== null && !countReached && framesSoFar() >= opts.count) {
+      countReached = true;
+      onCountReached();
     }
     metrics?.batch(b.engine);
     correlator.add(b.events, b.records, b.engine, b.recordsDropped);
@@ -432,6 +444,8 @@ async function capture(
     };
     timer = opts.duration !== null ? setTimeout(done, opts.duration * 1000) : null;
     unsubscribe = shutdown.onStop(done);
+    onCountReached = done;
+    if (countReached) done();
   });
   clearInterval(tick);
   clearInterval(readerWatch);
@@ -482,6 +496,8 @@ async function capture(
         warnings,
         durationSeconds: Math.round(elapsed * 1000) / 1000,
         captureDrops: state.totalDrops(),
+        ...(opts.filter !== null ? { filter: { expression: opts.filter } } : {}),
+        ...(opts.count !== null ? { count: { limit: opts.count, reached: frames >= opts.count } } : {}),
       },
       interfaces: ifaces.map((i) => ({
         name: interfaceLabel(i),

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { analyzeFileInterruptible, InputError } from '../capture/file-run.js';
 import { ROOT } from '../native/addon.js';
 import { activeChecksumPath } from '../native/checksum.js';
+import { libpcapVersion } from '../native/live.js';
 import { jsonText } from '../output/json-lines.js';
 import { buildReport, fileReportInput } from '../output/report.js';
 import { printable, printableLines } from '../output/printable.js';
@@ -35,6 +36,27 @@ function version(): string {
   return pkg.version;
 }
 
+/**
+ * `csumtop --version`. The first line is the version alone (scripts compare it); then what
+ * a bug report needs: the checksum engine chosen at run time, the kernel, Node, the
+ * libpcap that -f filters are compiled and -r filters run with (loaded at run time:
+ * src/capture/filter-compile.ts), and whether --backend libpcap (the vendored cap) loads.
+ */
+export async function versionText(): Promise<string> {
+  const pcap = libpcapVersion();
+  let backend = 'available';
+  try {
+    (await import('../capture/libpcap-source.js')).loadCap();
+  } catch (err) {
+    backend = `not available: ${(err as Error).message}`;
+  }
+  return formatVersion({ version: version(), engine: activeChecksumPath(), kernel: os.release(), node: process.version, libpcap: pcap, backend });
+}
+
+export function formatVersion(v: { version: string; engine: string; kernel: string; node: string; libpcap: { version: string } | { error: string }; backend: string }): string {
+  const pcap = 'version' in v.libpcap ? v.libpcap.version : `not available (${v.libpcap.error})`;
+  return `csumtop ${v.version}\nchecksum engine: ${v.engine}\nkernel: ${v.kernel}\nnode: ${v.node}\nlibpcap: ${pcap}\nlibpcap backend: ${v.backend}\n`;
+}
 
 /** Every message on standard error: they quote interface, namespace and file names (printable.ts). */
 function warn(text: string): Promise<void> {
@@ -69,6 +91,8 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
       events: !opts.noCorrelate,
       // The text report shows the top flows only: the rest need not be converted.
       topFlows: opts.json ? 0 : opts.top,
+      filter: opts.filter ?? undefined,
+      count: opts.count ?? undefined,
     }, () => shutdown.signal, progress ? (done) => progress.update(done) : undefined);
   } finally {
     progress?.clear();
@@ -92,6 +116,9 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
 export function wantsDashboard(opts: Options, isTty = process.stdout.isTTY === true && process.stdin.isTTY === true): boolean {
   // --metrics is for a node agent (the exporter runs in the report mode's capture).
   if (!isTty || opts.json || opts.report || opts.noCorrelate || opts.list || opts.write !== null || opts.duration !== null || opts.metrics !== null) return false;
+  // -c ends in a report, as --duration does; a file replay asks for its filter programs
+  // only in the report's reader (src/capture/file-run.ts).
+  if (opts.count !== null || (opts.read !== null && opts.filter !== null)) return false;
   // A file read from standard input cannot share it with the keyboard.
   return opts.read !== '-';
 }
@@ -146,9 +173,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   if (opts.version) {
-    // The first line is the version alone (scripts compare it); then what a bug report
-    // needs: the checksum engine chosen at run time, the kernel, Node.
-    await write(process.stdout, `csumtop ${version()}\nchecksum engine: ${activeChecksumPath()}\nkernel: ${os.release()}\nnode: ${process.version}\n`);
+    await write(process.stdout, await versionText());
     return EXIT_OK;
   }
   // After --help and --version (which need no addon), before any mode uses the addon.
@@ -157,6 +182,7 @@ export async function main(argv: string[]): Promise<number> {
     await warn(`${envError}\nTry 'csumtop --help'.`);
     return EXIT_USAGE;
   }
+  if (opts.listInterfaces) return (await import('./list-interfaces.js')).listInterfacesMode(opts, { out: (text) => write(process.stdout, text), warn });
   if (opts.demo) return (await import('./demo-mode.js')).demoMode(opts, { out: (text) => write(process.stdout, text), warn });
   if (wantsDashboard(opts)) {
     const { liveDashboard, replayDashboard } = await import('./dashboard-mode.js');

@@ -144,6 +144,13 @@ export interface SourceReport {
   cutShort: boolean;
   /** -r: reading was stopped by this signal before the end of the file (src/cli/shutdown.ts). */
   interrupted?: string;
+  /**
+   * -f or trailing filter words: every count covers only the frames the filter accepted.
+   * `skipped` (-r only): frames of the file it rejected.
+   */
+  filter?: { expression: string; skipped?: number };
+  /** -c COUNT: `reached` when capture or reading stopped at COUNT frames. */
+  count?: { limit: number; reached: boolean };
   warnings: string[];
 }
 

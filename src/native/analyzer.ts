@@ -176,7 +176,9 @@ export interface NativeFlow {
 
 export type StepStatus =
   | { status: 'more' | 'done' }
-  | { status: 'truncated' | 'error'; message: string };
+  | { status: 'truncated' | 'error'; message: string }
+  /** With `filter`: a frame of this link type waits for its program (setFilter()). */
+  | { status: 'filter'; linktype: number };
 
 export interface FileStats {
   frames: number;
@@ -194,6 +196,10 @@ export interface FileStats {
   /** Flows in the bad-flow table. */
   flows: number;
   recordsDropped: number;
+  /** With `filter`: frames the filter rejected (skipped, counted nowhere else). */
+  filteredOut: number;
+  /** With `count`: that many frames were counted and reading stopped there. */
+  countReached: boolean;
 }
 
 export interface FileAnalysisOptions extends DecodeOptions {
@@ -203,6 +209,13 @@ export interface FileAnalysisOptions extends DecodeOptions {
   /** Correlation events and bad-frame bytes (takeDrain()); decodes on one thread. */
   events?: boolean;
   overwrite?: boolean;
+  /**
+   * -f: every frame is run through its link type's filter program (libpcap's
+   * pcap_offline_filter) and skipped when rejected; step() asks for each program.
+   */
+  filter?: boolean;
+  /** -c: stop after this many frames (after the filter). */
+  count?: number;
 }
 
 export interface FileAnalysis {
@@ -222,6 +235,8 @@ export interface FileAnalysis {
   /** Records with their bytes and the correlation events since the last call. */
   takeDrain(): NativeDrain;
   stats(): FileStats;
+  /** The filter program (compileFilterFor()) for frames of `linktype`, after a 'filter' step. */
+  setFilter(linktype: number, program: Uint8Array): void;
 }
 
 interface AnalyzerAddon {

@@ -26,6 +26,8 @@ export interface LiveCaptureOptions {
   writer?: NativeBadFrameFile;
   /** --context N (0..64): frames of the same flow written before and after each bad one. */
   context?: number;
+  /** -c COUNT: one FrameBudget shared by every engine of the run; frames past it are not counted. */
+  frameBudget?: NativeFrameBudget;
   /** Correlation events (default true); maxEvents per batch, more are counted. */
   events?: boolean;
   maxEvents?: number;
@@ -103,10 +105,23 @@ export interface FilterProgram {
   raw: Uint8Array;
 }
 
+/** native/capture/frame_budget.h: frames every capture thread together may still count. */
+export interface NativeFrameBudget {
+  /** Frames counted so far (at most the limit). */
+  taken(): number;
+}
+
 interface LiveAddon {
+  FrameBudget: new (limit: number) => NativeFrameBudget;
   LiveCapture: new (options: LiveCaptureOptions, onBatch: (b: NativeLiveBatch) => void) => NativeLiveCapture;
   compileFilter(expr: string, linktype: number): Uint8Array;
   dieWithParent(ppid: number): boolean;
+  libpcapVersion(): { version: string } | { error: string };
+}
+
+/** pcap_lib_version() of the libpcap that -f filters are compiled with, or why it cannot be loaded. */
+export function libpcapVersion(): { version: string } | { error: string } {
+  return (loadAddon() as unknown as LiveAddon).libpcapVersion();
 }
 
 /**
@@ -121,6 +136,11 @@ export function compileFilterNow(expr: string, linktype: number): Uint8Array {
 /** This process is killed when its parent `ppid` ends; false if that already happened. */
 export function dieWithParent(ppid: number): boolean {
   return (loadAddon() as unknown as LiveAddon).dieWithParent(ppid);
+}
+
+/** -c COUNT for live capture: pass it to every LiveCapture of the run. */
+export function createFrameBudget(limit: number): NativeFrameBudget {
+  return new (loadAddon() as unknown as LiveAddon).FrameBudget(limit);
 }
 
 export function createLiveCapture(options: LiveCaptureOptions, onBatch: (b: NativeLiveBatch) => void): NativeLiveCapture {

@@ -233,6 +233,8 @@ export function fileReportInput(run: FileRun): ReportInput {
       last: run.stats.frames > 0 ? formatTimeNs(run.stats.lastNs) : null,
       cutShort: run.cutShort !== null,
       ...(run.interrupted !== null ? { interrupted: run.interrupted } : {}),
+      ...(run.filter !== null ? { filter: run.filter } : {}),
+      ...(run.count !== null ? { count: run.count } : {}),
       warnings: run.error ? [...run.warnings, run.error] : run.warnings,
     },
     interfaces: names.map((name, i) => ({ name, linktype: run.interfaces[i]?.linktype ?? -1 })),

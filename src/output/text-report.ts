@@ -128,6 +128,13 @@ export function renderText(doc: ReportDocument, opts: { maxFlows: number }): str
   } else {
     out.push(`csumtop ${doc.tool.version}: ${s.path} (${s.format}, ${s.frames} frames, ${s.bytes} bytes${span})`);
   }
+  if (s.filter) {
+    // A generated filter may be kilobytes long (--json keeps it whole).
+    const e = s.filter.expression;
+    const shown = e.length <= 200 ? e : `${e.slice(0, 200)}... (${e.length} characters)`;
+    out.push(`filter: ${printable(shown)}` + (s.filter.skipped !== undefined ? ` (${s.filter.skipped} frames did not match and are not counted)` : ' (only matching frames are counted)'));
+  }
+  if (s.count?.reached) out.push(`stopped at ${s.count.limit} frames (-c ${s.count.limit})`);
   out.push(`checksum engine: ${doc.tool.checksumPath}`);
   out.push('');
   if (doc.findings) out.push(...renderFindings(doc.findings));

@@ -1,0 +1,53 @@
+/**
+ * `csumtop -D` (`--list-interfaces`): the interfaces csumtop can capture on, one per line
+ * as `tcpdump -D` prints them (`1.eth0 [Up, Running]`), with what csumtop adds: the link
+ * kind and driver, the namespace (`NS/IF` with --netns/--pid, as the report labels
+ * interfaces), and whether its frames are decoded. `-i` narrows the list as it narrows a
+ * capture. Listing needs no capture right: rtnetlink in csumtop's own namespace, and
+ * CAP_SYS_ADMIN only to enter another one (exit 3 without, as for capture).
+ */
+import { RAW_IP_ARPHRD } from '../capture/live-source.js';
+import { listLinks, selectInterfaces, type Link } from '../host/links.js';
+import { printable } from '../output/printable.js';
+import type { Options } from './args.js';
+import { selectedNamespaces, type LiveIo } from './live-mode.js';
+
+/** ARPHRD_ETHER and ARPHRD_LOOPBACK (a zeroed Ethernet header): decoded as Ethernet. */
+const ETHERNET_ARPHRD = new Set([1, 772]);
+
+/** One line of the list, without its number. */
+export function interfaceLine(label: string, link: Link): string {
+  const what = [link.loopback ? 'loopback' : link.kind ?? 'device', ...(link.driver && link.driver !== link.kind ? [`driver ${link.driver}`] : [])];
+  const flags = [link.up ? 'Up' : 'Down', ...(link.running ? ['Running'] : []), ...(link.loopback ? ['Loopback'] : [])];
+  // Any link can be captured; only these link types are decoded (native LiveCapture::linktype_for).
+  if (!ETHERNET_ARPHRD.has(link.arphrd) && !RAW_IP_ARPHRD.has(link.arphrd)) flags.push(`not decoded: ARPHRD ${link.arphrd}`);
+  return `${printable(label)} (${what.map((w) => printable(w)).join(', ')}) [${flags.join(', ')}]`;
+}
+
+export async function listInterfacesMode(opts: Options, io: LiveIo): Promise<number> {
+  const specs = await selectedNamespaces(opts, io);
+  if (typeof specs === 'number') return specs;
+  const lines: string[] = [];
+  let unmatched: string[] = [];
+  for (const spec of specs) {
+    let links: Link[];
+    try {
+      links = spec.path === null ? listLinks() : listLinks(spec.path);
+    } catch (err) {
+      const message = (err as Error).message;
+      await io.warn(message);
+      return /CAP_SYS_ADMIN/.test(message) ? 3 : 2;
+    }
+    // -i narrows the list; without it every link is listed (loopback and links that are
+    // down too, which -i can still name).
+    const sel = opts.interfaces === null ? links : selectInterfaces(links, opts.interfaces).selected;
+    if (opts.interfaces !== null) unmatched = selectInterfaces(links, opts.interfaces).unmatched;
+    for (const link of sel) lines.push(interfaceLine(spec.label === 'host' ? link.name : `${spec.label}/${link.name}`, link));
+  }
+  await io.out(lines.map((l, k) => `${k + 1}.${l}\n`).join(''));
+  if (opts.interfaces !== null && lines.length === 0) {
+    await io.warn(`no such interface: ${unmatched.join(', ') || opts.interfaces.join(',')}`);
+    return 2;
+  }
+  return 0;
+}
