@@ -24,6 +24,7 @@ import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.
 import type { DashboardFix } from '../ui/screen.js';
 import type { Options } from './args.js';
 import { interfaceLabel, liveCorrelator } from './live-correlation.js';
+import { startKernelDrops } from '../host/kernel-drops.js';
 import { compiledFilter, createSource, selectedNamespaces, startCapture, type LiveIo } from './live-mode.js';
 import { shutdown } from './shutdown.js';
 
@@ -95,13 +96,18 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const filter = await compiledFilter(opts, io);
   if (typeof filter === 'number') return filter;
   const source: CaptureSource = createSource(opts, specs, filter);
+  // Loaded before startCapture's --user drops the rights it needs (issue 18).
+  const kernelDrops = startKernelDrops(opts.kernelDrops);
   const failed = await startCapture(source, opts, io);
-  if (failed !== null) return failed;
+  if (failed !== null) {
+    kernelDrops.native?.close();
+    return failed;
+  }
   const layout = nativeLayout();
   const state = new LiveState();
   const startedMs = Date.now();
   // The same correlation as the text and JSON modes (kernel counters, host and NAT facts).
-  const correlator = liveCorrelator(source, state, specs, layout, opts.maxFlows, opts.backend === 'libpcap' ? 1 : opts.threads);
+  const correlator = liveCorrelator(source, state, specs, layout, opts.maxFlows, opts.backend === 'libpcap' ? 1 : opts.threads, kernelDrops.native);
   const recent = new RecentFrames(RECENT_FRAMES);
   const updates = new Subject<DashboardUpdate>();
   const warnings = new Subject<string>();
@@ -117,6 +123,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const pending: string[] = [];
   const warnSub = source.warnings$.subscribe((w) => pending.push(w));
   const extraSub = extra.warnings$?.subscribe((w) => pending.push(w));
+  if (kernelDrops.note !== null) pending.push(kernelDrops.note);
   // Link type per interface id (ids are never reused, a kind never changes): looked up
   // once, not by walking every interface for each bad frame (1000 interfaces, up to
   // thousands of records a batch).
@@ -173,6 +180,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
     warnSub.unsubscribe();
     extraSub?.unsubscribe();
     await source.stop(); // every batch in flight is applied before the totals are read
+    kernelDrops.native?.close();
     batchSub.unsubscribe();
     source.complete();
   }

@@ -30,6 +30,9 @@ Live capture:
                          cap: no kernel checksum status, offload is guessed; needs
                          --promisc; own namespace only)
       --threads N        capture threads; each interface is spread over them
+      --no-kernel-drops  do not load the eBPF program that has the kernel name each
+                         packet it drops for a bad checksum (namespace, device, reason,
+                         peer); it is on by default with CAP_BPF + CAP_PERFMON (root)
       --ring-mb N        capture ring per interface and thread, MiB (default 8)
       --batch-ms N       how often the capture thread hands over counts (default 100)
       --interval N       seconds between dashboard redraws / stats lines (default 1)
