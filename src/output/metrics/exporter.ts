@@ -32,6 +32,9 @@ import { LabelFolder, OTHER } from './label-folder.js';
 import { DEFAULT_MAX_INTERFACES, DEFAULT_MAX_PEERS } from './limits.js';
 import { NOT_BLIND, type Blindness } from '../../model/blind.js';
 
+/** Namespaces with their own `netns` label in csumtop_kernel_drops_total; more fold into "other". */
+const KERNEL_DROP_MAX_NETNS = 64;
+
 /** csumtop_blind_total's `what` per kind of drop. */
 const BLIND_LABELS = new Map<keyof Blindness, string>([
   ['ringDrops', 'ring_drops'],
@@ -130,6 +133,11 @@ export class MetricsExporter {
   private readonly drops: Counter<string>;
   private readonly kernel: Counter<string>;
   private readonly peerCarriers: Counter<string>;
+  private readonly kernelDrops: Counter<string>;
+  /** csumtop_kernel_drops_total's own label caps: its devices and namespaces include ones
+   * csumtop does not capture (every pod's), so they are folded apart from `interface`. */
+  private readonly kernelDropDevices = new LabelFolder(DEFAULT_MAX_INTERFACES);
+  private readonly kernelDropNetns = new LabelFolder(KERNEL_DROP_MAX_NETNS);
   private readonly finding: Gauge<string>;
   private readonly blind: Counter<string>;
   private blindApplied: Blindness = NOT_BLIND;
@@ -197,6 +205,12 @@ export class MetricsExporter {
       name: 'csumtop_vxlan_peer_carriers_total',
       help: 'Tunnel carriers exchanged with each peer node on an underlay interface: verdict ok, bad_outer, bad_inner, bad_ipv4 (checksum bad), lost (not seen on the other side of the tunnel device).',
       labelNames: [...ifLabels, 'peer', 'direction', 'verdict'],
+      registers: [r],
+    });
+    this.kernelDrops = new Counter({
+      name: 'csumtop_kernel_drops_total',
+      help: "Packets the kernel dropped for a checksum or IPv4 header reason, by its own verdict (eBPF on skb:kfree_skb; absent with --no-kernel-drops or without CAP_BPF): reason is the kernel's (UDP_CSUM, TCP_CSUM, IP_CSUM, IP_INHDR, SKB_CSUM, ICMP_CSUM), peer the packet's outer source address (capped like csumtop_vxlan_peer_carriers_total), device and netns the ones it was dropped on.",
+      labelNames: ['netns', 'device', 'reason', 'peer'],
       registers: [r],
     });
     this.finding = new Gauge({
@@ -401,6 +415,13 @@ export class MetricsExporter {
     }
     this.blindApplied = snapshot.blind;
     for (const p of snapshot.peers) this.updatePeer(p);
+    for (const d of snapshot.kernelDrops?.drops ?? []) {
+      if (d.interval <= 0) continue;
+      const netns = this.kernelDropNetns.acquire(d.namespace, d.namespace);
+      const device = this.kernelDropDevices.acquire(`${d.namespace}\u0000${d.device}`, d.device);
+      const peer = d.peer === null ? 'unknown' : this.peerLabels.acquire(d.peer, d.peer);
+      this.kernelDrops.inc({ netns, device, reason: d.reason, peer }, d.interval);
+    }
     this.updateFindings(snapshot.findings);
   }
 
