@@ -48,7 +48,7 @@ struct Libbpf {
 };
 
 // The library, loaded once (thread-safe). Returns nullptr and sets *why ("libbpf.so.1
-// not found: ...") when it cannot be loaded or lacks a symbol.
+// cannot be loaded: ...") when it cannot be loaded or lacks a symbol.
 const Libbpf* libbpf(std::string* why);
 
 }  // namespace kdrops
