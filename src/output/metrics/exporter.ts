@@ -22,7 +22,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
-import type { CorrelationSnapshot, PeerCarriers } from '../../model/correlation.js';
+import type { CorrelationSnapshot, KernelDropCount, PeerCarriers } from '../../model/correlation.js';
 import type { Finding } from '../../model/findings.js';
 import { CHECKSUM_COUNTERS, type ChecksumCounterName } from '../../model/host-facts.js';
 import { KINDS, LAYERS, MALFORMED_REASONS, STATUSES } from '../../model/verdict.js';
@@ -138,6 +138,8 @@ export class MetricsExporter {
    * csumtop does not capture (every pod's), so they are folded apart from `interface`. */
   private readonly kernelDropDevices = new LabelFolder(DEFAULT_MAX_INTERFACES);
   private readonly kernelDropNetns = new LabelFolder(KERNEL_DROP_MAX_NETNS);
+  /** Per key of KernelDropView (bounded by its cap): the total already added. */
+  private readonly kernelDropsApplied = new Map<string, { applied: number; bornAt: number }>();
   private readonly finding: Gauge<string>;
   private readonly blind: Counter<string>;
   private blindApplied: Blindness = NOT_BLIND;
@@ -415,14 +417,30 @@ export class MetricsExporter {
     }
     this.blindApplied = snapshot.blind;
     for (const p of snapshot.peers) this.updatePeer(p);
-    for (const d of snapshot.kernelDrops?.drops ?? []) {
-      if (d.interval <= 0) continue;
-      const netns = this.kernelDropNetns.acquire(d.namespace, d.namespace);
-      const device = this.kernelDropDevices.acquire(`${d.namespace}\u0000${d.device}`, d.device);
-      const peer = d.peer === null ? 'unknown' : this.peerLabels.acquire(d.peer, d.peer);
-      this.kernelDrops.inc({ netns, device, reason: d.reason, peer }, d.interval);
-    }
+    for (const d of snapshot.kernelDrops?.drops ?? []) this.updateKernelDrop(d);
     this.updateFindings(snapshot.findings);
+  }
+
+  /**
+   * One (namespace, device, reason, peer) of the kernel's verdicts: its cumulative total
+   * turned into increments. A new one is published at 0 and counts from the next update
+   * after a scrape saw the 0, like a new peer entry (increase() needs the 0).
+   */
+  private updateKernelDrop(d: KernelDropCount): void {
+    const netns = this.kernelDropNetns.acquire(d.namespace, d.namespace);
+    const device = this.kernelDropDevices.acquire(`${d.namespace}\u0000${d.device}`, d.device);
+    const peer = d.peer === null ? 'unknown' : this.peerLabels.acquire(d.peer, d.peer);
+    const labels = { netns, device, reason: d.reason, peer };
+    const key = [d.namespace, d.device, d.reason, d.peer ?? ''].join('\u0000');
+    const e = this.kernelDropsApplied.get(key);
+    if (!e) {
+      this.kernelDropsApplied.set(key, { applied: 0, bornAt: this.scrapes });
+      this.kernelDrops.inc(labels, 0);
+      return;
+    }
+    if (this.scrapes <= e.bornAt || d.total <= e.applied) return;
+    this.kernelDrops.inc(labels, d.total - e.applied);
+    e.applied = d.total;
   }
 
   private updatePeer(p: PeerCarriers): void {
