@@ -70,7 +70,7 @@ export function liveCorrelator(
     interfaces,
     counters: (id) => state.countersOf(id),
     kernel,
-    kernelDrops: kernelDrops ? new KernelDropTracker(kernelDrops, kernelDropNames(specs, () => source.interfaces())) : null,
+    kernelDrops: kernelDrops ? new KernelDropTracker(kernelDrops, kernelDropNames(specs, () => [...source.interfaces(), ...(source.uncaptured?.() ?? [])])) : null,
     facts,
     live: true,
     guessesOffload: source.capabilities.guessesOffload,

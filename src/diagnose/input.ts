@@ -34,6 +34,8 @@ export interface UncapturedLink {
   namespace: string;
   name: string;
   kind: string | null;
+  /** Its ifindex in that namespace (names the device of a kernel drop verdict). */
+  ifindex?: number;
 }
 
 export interface DiagnosisFacts {

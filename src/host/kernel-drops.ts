@@ -35,9 +35,10 @@ export function startKernelDrops(enabled: boolean): KernelDropsStart {
 /**
  * The nsfs inode of each namespace csumtop captures (fs/nsfs.c: the inode of
  * /run/netns/NAME or /proc/PID/ns/net is the namespace's ns.inum, the number the eBPF
- * program reads from the device), and device names from the captured interfaces.
+ * program reads from the device), and device names from the links csumtop knows
+ * (captured or not), read when the names are asked for: links come and go.
  */
-export function kernelDropNames(specs: readonly NamespaceSpec[], interfaces: () => Array<{ namespace: string; ifindex: number; name: string }>): KernelDropNames {
+export function kernelDropNames(specs: readonly NamespaceSpec[], links: () => Array<{ namespace: string; ifindex?: number; name: string }>): KernelDropNames {
   const byInode = new Map<number, string>();
   for (const s of specs) {
     try {
@@ -48,6 +49,6 @@ export function kernelDropNames(specs: readonly NamespaceSpec[], interfaces: () 
   }
   return {
     namespace: (inode) => byInode.get(inode) ?? null,
-    device: (label, ifindex) => interfaces().find((i) => i.namespace === label && i.ifindex === ifindex)?.name ?? null,
+    device: (label, ifindex) => links().find((i) => i.namespace === label && i.ifindex === ifindex)?.name ?? null,
   };
 }

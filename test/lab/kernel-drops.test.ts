@@ -110,6 +110,37 @@ test('injected carriers with a bad outer IPv4 header checksum: the kernel\'s ver
   }
 });
 
+test('drops on devices csumtop does not capture: kernel-drops-unseen names each device and reason (kernel verdict); outer-bad on vlb from node 1, inner-bad after decapsulation', { timeout: 60_000 }, async (t) => {
+  const p = labProblem();
+  if (p) assert.fail(p);
+  const lab = Lab.create();
+  let ct: Csumtop | null = null;
+  try {
+    await lab.startServers();
+    // Only lo is captured in node 2: every carrier arrives on vlb, which is not.
+    ct = new Csumtop(['--netns', lab.B, '-i', 'lo', '--duration', '30', '--json']);
+    assert.deepEqual(await ct.waitAttached(['lo'], 5000), [], describeRun(ct));
+    const s0 = snmp(lab.B);
+    lab.inject(lab.A, 'vla', [
+      ...[0, 1].map((i) => faultFrame(lab.macs, 'bad-outer-udp', 960 + i)),
+      ...[0, 1, 2].map((i) => faultFrame(lab.macs, 'bad-inner-udp', 970 + i)),
+    ]);
+    const f = (await ct.waitFor((l) => l.type === 'finding' && l.id === 'kernel-drops-unseen' && (l as unknown as Finding).evidence.some((e) => e.name === 'drops on devices not captured (kernel verdict)' && Number(e.value) >= 5), 8000)) as unknown as Finding | null;
+    const s1 = snmp(lab.B);
+    t.diagnostic(`node 2 Udp InCsumErrors +${delta(s0, s1, 'Udp', 'InCsumErrors')}; drops ${JSON.stringify(lastView(ct)?.drops)}`);
+    assert.ok(f, `no kernel-drops-unseen finding naming the devices: ${JSON.stringify(ct.lines.filter((l) => l.type === 'finding'))}`);
+    assert.equal(delta(s0, s1, 'Udp', 'InCsumErrors'), 5, 'node 2 dropped all five');
+    const ev = f.evidence.find((e) => e.name === 'drops on devices not captured (kernel verdict)')!;
+    assert.equal(ev.value, 5);
+    assert.match(String(ev.detail), /\bvlb UDP_CSUM: 2\b/, 'the outer-bad carriers, on the underlay');
+    assert.match(String(ev.detail), /\bflannel\.1 UDP_CSUM: 3\b/, 'the inner-bad packets, on the tunnel device after decapsulation');
+    assert.equal(dropsOf(lastView(ct), lab.B, 'UDP_CSUM', UNDERLAY_A), 2, 'the outer-bad carriers come from node 1');
+  } finally {
+    await ct?.stop();
+    lab.destroy();
+  }
+});
+
 test('--no-kernel-drops, and a run without CAP_BPF: one line says which source stands in; capture goes on; no kernelDrops in the output', { timeout: 60_000 }, async () => {
   const p = labProblem();
   if (p) assert.fail(p);
