@@ -160,6 +160,7 @@ test('--no-kernel-drops, and a run without CAP_BPF: one line says which source s
       const ct = new Csumtop([...(r.wrap ? [] : ['--netns', lab.B]), '-i', 'vlb', '--duration', '3', '--json', ...r.args], r.wrap ? { wrap: r.wrap } : {});
       assert.deepEqual(await ct.waitAttached(['vlb'], 5000), [], `${r.what}: ${describeRun(ct)}`);
       lab.inject(lab.A, 'vla', [faultFrame(lab.macs, 'bad-outer-udp', 950)]);
+      assert.ok(await ct.waitFor((l) => l.type === 'bad', 5000), `${r.what}: the bad carrier was not reported: ${describeRun(ct)}`);
       const exit = await ct.stop();
       const notes = exit.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as JsonLine).filter((l) => l.type === 'warning' && FALLBACK.test(String(l.message)));
       assert.equal(notes.length, 1, `${r.what}: exactly one line about the source: ${describeRun(exit)}`);
