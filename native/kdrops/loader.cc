@@ -58,28 +58,37 @@ const char* unavailable_name(Unavailable u) {
 
 bool built_in() { return CSUMTOP_KDROPS_BUILT != 0; }
 
-std::unique_ptr<KernelDropLoader> KernelDropLoader::start(Unavailable* kind, std::string* why) {
+bool KernelDropLoader::precheck(Unavailable* kind, std::string* why) {
 #if !CSUMTOP_KDROPS_BUILT
   *kind = Unavailable::kNotBuiltIn;
   *why = CSUMTOP_KDROPS_WHY;
-  return nullptr;
+  return false;
 #else
-  const Libbpf* bpf = libbpf(why);
-  if (bpf == nullptr) {
+  if (libbpf(why) == nullptr) {
     *kind = Unavailable::kNoLibbpf;
-    return nullptr;
+    return false;
   }
   if (!allowed()) {
     *kind = Unavailable::kNotAllowed;
     *why = "loading eBPF tracing programs needs CAP_BPF and CAP_PERFMON (or root)";
-    return nullptr;
+    return false;
   }
   // CO-RE needs the kernel's own type information (CONFIG_DEBUG_INFO_BTF).
   if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
     *kind = Unavailable::kUnsupported;
     *why = "the kernel has no BTF (/sys/kernel/btf/vmlinux; CONFIG_DEBUG_INFO_BTF)";
-    return nullptr;
+    return false;
   }
+  return true;
+#endif
+}
+
+std::unique_ptr<KernelDropLoader> KernelDropLoader::start(Unavailable* kind, std::string* why) {
+  if (!precheck(kind, why)) return nullptr;
+#if !CSUMTOP_KDROPS_BUILT
+  return nullptr;
+#else
+  const Libbpf* bpf = libbpf(why);
   std::unique_ptr<KernelDropLoader> l(new KernelDropLoader());
   *kind = Unavailable::kUnsupported;
   l->obj_ = bpf->object_open_mem(kKernelDropsBpfObject, sizeof kKernelDropsBpfObject, nullptr);

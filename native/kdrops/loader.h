@@ -37,7 +37,12 @@ class KernelDropLoader {
   // Cap on the (namespace, device, reason, peer) keys kept between two take()s.
   static constexpr size_t kMaxKeys = 4096;
 
-  // Loads and attaches; nullptr with *kind and *why set when it cannot.
+  // What can be known at once, without loading anything: built in, libbpf.so.1 there,
+  // the rights, BTF. false with *kind and *why set when the source cannot run.
+  static bool precheck(Unavailable* kind, std::string* why);
+  // Loads and attaches (precheck included): slow, libbpf reads the kernel's whole BTF and
+  // the verifier runs (~0.2-0.9 s measured), so callers run it off the main thread.
+  // nullptr with *kind and *why set when it cannot.
   static std::unique_ptr<KernelDropLoader> start(Unavailable* kind, std::string* why);
   ~KernelDropLoader();
   KernelDropLoader(const KernelDropLoader&) = delete;

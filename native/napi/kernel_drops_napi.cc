@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bpf/kernel_drops_event.h"
@@ -33,29 +35,72 @@ class KernelDropsWrap : public Napi::ObjectWrap<KernelDropsWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "KernelDrops",
-                       {InstanceMethod("take", &KernelDropsWrap::Take), InstanceMethod("close", &KernelDropsWrap::Close)});
+                       {InstanceMethod("state", &KernelDropsWrap::State), InstanceMethod("wait", &KernelDropsWrap::Wait),
+                        InstanceMethod("take", &KernelDropsWrap::Take), InstanceMethod("close", &KernelDropsWrap::Close)});
   }
 
-  // new KernelDrops(): throws nothing; `available` false with `unavailable` and `why`
-  // when the program could not be loaded.
+  // new KernelDrops(): throws nothing. What can be known at once (not built in, no
+  // libbpf, no rights, no BTF) is decided here; loading the program takes up to a second
+  // (libbpf parses the kernel's BTF, the verifier runs), so it runs on a thread of its own
+  // and capture does not wait for it: state() says "loading" until it is done.
   explicit KernelDropsWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KernelDropsWrap>(info) {
-    kdrops::Unavailable kind = kdrops::Unavailable::kNone;
-    std::string why;
-    loader_ = KernelDropLoader::start(&kind, &why);
-    Napi::Object self = info.This().As<Napi::Object>();
-    self.Set("available", Napi::Boolean::New(info.Env(), loader_ != nullptr));
-    self.Set("unavailable", loader_ ? info.Env().Null() : Napi::String::New(info.Env(), kdrops::unavailable_name(kind)));
-    self.Set("why", loader_ ? info.Env().Null() : Napi::String::New(info.Env(), why));
+    if (!KernelDropLoader::precheck(&kind_, &why_)) {
+      state_ = kOff;
+      return;
+    }
+    loading_ = std::thread([this] {
+      kdrops::Unavailable kind = kdrops::Unavailable::kNone;
+      std::string why;
+      std::unique_ptr<KernelDropLoader> l = KernelDropLoader::start(&kind, &why);
+      std::lock_guard<std::mutex> g(mu_);
+      state_ = l ? kOn : kOff;
+      kind_ = kind;
+      why_ = why;
+      loader_ = std::move(l);
+    });
+  }
+
+  ~KernelDropsWrap() override {
+    if (loading_.joinable()) loading_.join();
   }
 
  private:
-  // take() -> {rows: [{netns, ifindex, reason, peer, count}], overflow, ringFull, unparsed}
+  enum StateKind { kLoading, kOn, kOff, kClosed };
+
+  // state() -> {state: "loading" | "on" | "unavailable" | "closed", unavailable, why}
+  Napi::Value State(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::lock_guard<std::mutex> g(mu_);
+    static const char* const kNames[] = {"loading", "on", "unavailable", "closed"};
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("state", Napi::String::New(env, kNames[state_]));
+    o.Set("unavailable", state_ == kOff ? Napi::String::New(env, kdrops::unavailable_name(kind_)) : env.Null());
+    o.Set("why", state_ == kOff ? Napi::String::New(env, why_) : env.Null());
+    return o;
+  }
+
+  // wait(): blocks until loading is done (csumtop --user: before the rights go).
+  Napi::Value Wait(const Napi::CallbackInfo& info) {
+    if (loading_.joinable()) loading_.join();
+    return info.Env().Undefined();
+  }
+
+  // take() -> {rows: [{netns, ifindex, reason, peer, count}], overflow, ringFull, unparsed},
+  // or null while the program is not running (loading, unavailable, closed).
   Napi::Value Take(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Napi::Object o = Napi::Object::New(env);
     std::vector<kdrops::DropRow> rows;
     uint64_t overflow = 0;
-    if (loader_) loader_->take(&rows, &overflow);
+    uint64_t ring_full = 0;
+    uint64_t unparsed = 0;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (state_ != kOn || !loader_) return env.Null();
+      loader_->take(&rows, &overflow);
+      ring_full = loader_->ring_full();
+      unparsed = loader_->unparsed();
+    }
+    Napi::Object o = Napi::Object::New(env);
     Napi::Array a = Napi::Array::New(env, rows.size());
     for (size_t i = 0; i < rows.size(); i++) {
       const kdrops::DropRow& r = rows[i];
@@ -69,18 +114,31 @@ class KernelDropsWrap : public Napi::ObjectWrap<KernelDropsWrap> {
     }
     o.Set("rows", a);
     o.Set("overflow", Napi::Number::New(env, static_cast<double>(overflow)));
-    o.Set("ringFull", Napi::Number::New(env, loader_ ? static_cast<double>(loader_->ring_full()) : 0));
-    o.Set("unparsed", Napi::Number::New(env, loader_ ? static_cast<double>(loader_->unparsed()) : 0));
+    o.Set("ringFull", Napi::Number::New(env, static_cast<double>(ring_full)));
+    o.Set("unparsed", Napi::Number::New(env, static_cast<double>(unparsed)));
     return o;
   }
 
-  // close(): detaches the program and stops the polling thread (also done by the GC).
+  // close(): waits for a load in progress, then detaches the program and stops its
+  // polling thread (the GC does the same).
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    loader_.reset();
+    if (loading_.joinable()) loading_.join();
+    std::unique_ptr<KernelDropLoader> l;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      l = std::move(loader_);
+      if (state_ == kOn) state_ = kClosed;
+    }
+    l.reset();  // joins the polling thread, outside the lock
     return info.Env().Undefined();
   }
 
+  std::mutex mu_;
+  StateKind state_ = kLoading;
+  kdrops::Unavailable kind_ = kdrops::Unavailable::kNone;
+  std::string why_;
   std::unique_ptr<KernelDropLoader> loader_;
+  std::thread loading_;
 };
 
 // parseKernelDropEvent(bytes: Uint8Array) -> object | null (native/kdrops/event.h).

@@ -7,7 +7,7 @@ import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
 import { KernelCounterTracker } from '../correlate/kernel.js';
 import { KernelDropTracker } from '../correlate/kernel-drops.js';
 import { kernelDropNames } from '../host/kernel-drops.js';
-import type { NativeKernelDrops } from '../native/kernel-drops.js';
+import type { KernelDropsSource } from '../host/kernel-drops.js';
 import type { DiagnosisFacts } from '../diagnose/input.js';
 import { detectHypervisor, readKernelFacts } from '../host/facts.js';
 import { readNatFacts } from '../host/nat-rules.js';
@@ -28,7 +28,7 @@ export function liveCorrelator(
   layout: NativeLayout,
   maxFlows: number,
   engines = 1,
-  kernelDrops: NativeKernelDrops | null = null,
+  kernelDrops: KernelDropsSource | null = null,
 ): Correlator {
   const facts: DiagnosisFacts = { kernel: null, hypervisor: null, nat: {} };
   // Read when the rules are evaluated (once per tick): links come and go.

@@ -34,13 +34,15 @@ export class KernelDropTracker {
   private ringFull = 0;
 
   constructor(
-    private readonly source: { take(): KernelDropTake },
+    private readonly source: { take(): KernelDropTake | null },
     private readonly names: KernelDropNames,
     private readonly cap = KERNEL_DROP_KEYS,
   ) {}
 
-  sample(): KernelDropView {
+  /** null while the source is not running (loading, or unavailable). */
+  sample(): KernelDropView | null {
     const t = this.source.take();
+    if (t === null) return null;
     for (const e of this.entries.values()) e.interval = 0;
     for (const r of t.rows) {
       const key = `${r.netns}\u0000${r.ifindex}\u0000${r.reason}\u0000${r.peer ?? ''}`;

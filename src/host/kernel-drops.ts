@@ -8,28 +8,62 @@ import * as fs from 'node:fs';
 
 import type { NamespaceSpec } from '../capture/live-source.js';
 import type { KernelDropNames } from '../correlate/kernel-drops.js';
-import { openKernelDrops, type NativeKernelDrops } from '../native/kernel-drops.js';
+import { openKernelDrops, type KernelDropTake, type NativeKernelDrops } from '../native/kernel-drops.js';
 
 const FALLBACK = 'findings weigh the per-namespace /proc/net/snmp checksum counters instead';
 
-export interface KernelDropsStart {
-  /** The running source, or null. */
-  native: NativeKernelDrops | null;
-  /** The one line csumtop says when it is not using the kernel's verdicts (null when it is). */
-  note: string | null;
-}
+/**
+ * The kernel drop source as live capture uses it: loading runs on a native thread while
+ * capture starts; the one line saying the counters stand in is given once, as soon as
+ * it is known (at once for --no-kernel-drops, missing rights or libbpf; after the load
+ * for a kernel that refuses the program).
+ */
+export class KernelDropsSource {
+  private said = false;
 
-export function startKernelDrops(enabled: boolean): KernelDropsStart {
-  if (!enabled) return { native: null, note: `kernel drop verdicts: off (--no-kernel-drops); ${FALLBACK}` };
-  let k: NativeKernelDrops;
-  try {
-    k = openKernelDrops();
-  } catch (err) {
-    return { native: null, note: `kernel drop verdicts: unavailable (${(err as Error).message}); ${FALLBACK}` };
+  private constructor(
+    private readonly native: NativeKernelDrops | null,
+    private readonly offNote: string | null,
+  ) {}
+
+  static start(enabled: boolean): KernelDropsSource {
+    if (!enabled) return new KernelDropsSource(null, `kernel drop verdicts: off (--no-kernel-drops); ${FALLBACK}`);
+    try {
+      return new KernelDropsSource(openKernelDrops(), null);
+    } catch (err) {
+      return new KernelDropsSource(null, `kernel drop verdicts: unavailable (${(err as Error).message}); ${FALLBACK}`);
+    }
   }
-  if (k.available) return { native: k, note: null };
-  const what = k.unavailable === 'not-built-in' ? 'not built in' : k.unavailable === 'not-allowed' ? 'not allowed' : 'unavailable';
-  return { native: null, note: `kernel drop verdicts: ${what} (${k.why}); ${FALLBACK}` };
+
+  /** --user: loading needs the rights that are about to go. */
+  waitLoaded(): void {
+    this.native?.wait();
+  }
+
+  /** The counts since the previous take(); null while not running. */
+  take(): KernelDropTake | null {
+    return this.native?.take() ?? null;
+  }
+
+  /** The fallback line, once, when known; null otherwise (on, still loading, or said). */
+  noteOnce(): string | null {
+    if (this.said) return null;
+    const note = this.note();
+    if (note !== null) this.said = true;
+    return note;
+  }
+
+  private note(): string | null {
+    if (this.offNote !== null) return this.offNote;
+    const s = this.native!.state();
+    if (s.state !== 'unavailable') return null;
+    const what = s.unavailable === 'not-built-in' ? 'not built in' : s.unavailable === 'not-allowed' ? 'not allowed' : 'unavailable';
+    return `kernel drop verdicts: ${what} (${s.why}); ${FALLBACK}`;
+  }
+
+  close(): void {
+    this.native?.close();
+  }
 }
 
 /**

@@ -31,12 +31,20 @@ export interface KernelDropTake {
  * rights are missing, or the kernel cannot (no BTF, no drop reasons, verifier). */
 export type KernelDropsUnavailable = 'not-built-in' | 'no-libbpf' | 'not-allowed' | 'unsupported';
 
+export interface KernelDropsState {
+  /** loading: the program is being loaded (up to a second, on a thread of its own). */
+  state: 'loading' | 'on' | 'unavailable' | 'closed';
+  unavailable: KernelDropsUnavailable | null;
+  why: string | null;
+}
+
 export interface NativeKernelDrops {
-  readonly available: boolean;
-  readonly unavailable: KernelDropsUnavailable | null;
-  readonly why: string | null;
-  take(): KernelDropTake;
-  /** Detaches the program; take() then returns nothing. */
+  state(): KernelDropsState;
+  /** Blocks until loading is done (before --user drops the rights loading needs). */
+  wait(): void;
+  /** The counts since the previous take(); null while the program is not running. */
+  take(): KernelDropTake | null;
+  /** Detaches the program; take() then returns null. */
   close(): void;
 }
 
@@ -66,7 +74,7 @@ function addon(): Addon {
   return loadAddon() as unknown as Addon;
 }
 
-/** Loads and attaches the program; `available` false (with why) when it cannot. */
+/** Starts loading and attaching the program (state() says when it runs, or why not). */
 export function openKernelDrops(): NativeKernelDrops {
   return new (addon().KernelDrops)();
 }

@@ -31,6 +31,15 @@ function lastView(ct: Csumtop): KernelDropView | undefined {
   return c?.kernelDrops as KernelDropView | undefined;
 }
 
+/**
+ * The program loads on a thread while capture starts (up to a second): the correlation
+ * lines carry kernelDrops from then on. Drops before it are not the kernel's verdicts.
+ */
+async function verdictsOn(ct: Csumtop): Promise<void> {
+  const on = await ct.waitFor((l) => l.type === 'correlation' && l.kernelDrops !== undefined, 8000);
+  assert.ok(on, `the kernel drop verdicts never came on: ${describeRun(ct)}`);
+}
+
 test('variant A (--demo-broken): csumtop counts node 2\'s kernel drops for UDP_CSUM from node 1, equal to the growth of its Udp InCsumErrors; none after the remedy', { timeout: 90_000 }, async (t) => {
   const p = labProblem(BROKEN_TOOLS);
   if (p) assert.fail(p);
@@ -43,6 +52,7 @@ test('variant A (--demo-broken): csumtop counts node 2\'s kernel drops for UDP_C
     ct = new Csumtop(['--netns', lab.B, '-i', 'vlb,flannel.1', '--duration', '60', '--json']);
     const missing = await ct.waitAttached(['vlb', 'flannel.1'], 5000);
     if (missing.length > 0) assert.fail(`csumtop did not attach ${missing.join(', ')}: ${describeRun(await ct.stop())}`);
+    await verdictsOn(ct);
     assert.equal(ct.lines.filter((l) => l.type === 'warning' && FALLBACK.test(String(l.message))).length, 0, `as root the kernel's verdicts are on: ${ct.stderr}`);
 
     const s0 = snmp(lab.B);
@@ -92,6 +102,7 @@ test('injected carriers with a bad outer IPv4 header checksum: the kernel\'s ver
   try {
     ct = new Csumtop(['--netns', lab.B, '-i', 'vlb', '--duration', '30', '--json']);
     assert.deepEqual(await ct.waitAttached(['vlb'], 5000), [], describeRun(ct));
+    await verdictsOn(ct);
     const s0 = snmp(lab.B);
     lab.inject(lab.A, 'vla', [0, 1, 2, 3, 4].map((i) => faultFrame(lab.macs, 'bad-outer-ipv4', 900 + i)));
     const view = await ct.waitFor(() => dropsOf(lastView(ct!), lab.B, 'IP_CSUM', UNDERLAY_A) >= 5, 5000);
@@ -120,6 +131,7 @@ test('drops on devices csumtop does not capture: kernel-drops-unseen names each 
     // Only lo is captured in node 2: every carrier arrives on vlb, which is not.
     ct = new Csumtop(['--netns', lab.B, '-i', 'lo', '--duration', '30', '--json']);
     assert.deepEqual(await ct.waitAttached(['lo'], 5000), [], describeRun(ct));
+    await verdictsOn(ct);
     const s0 = snmp(lab.B);
     lab.inject(lab.A, 'vla', [
       ...[0, 1].map((i) => faultFrame(lab.macs, 'bad-outer-udp', 960 + i)),

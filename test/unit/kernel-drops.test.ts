@@ -102,9 +102,14 @@ test('parser: 20,000 random records (and random lengths) parse or are refused, n
   }
 });
 
-function source(takes: Array<Partial<KernelDropTake>>): { take(): KernelDropTake } {
+function source(takes: Array<Partial<KernelDropTake> | null>): { take(): KernelDropTake | null } {
   let i = 0;
-  return { take: () => ({ rows: [], overflow: 0, ringFull: 0, unparsed: 0, ...(takes[i++] ?? {}) }) };
+  return {
+    take: () => {
+      const t = takes[i++];
+      return t === null ? null : { rows: [], overflow: 0, ringFull: 0, unparsed: 0, ...(t ?? {}) };
+    },
+  };
 }
 
 const NAMES: KernelDropNames = {
@@ -121,29 +126,35 @@ test('tracker: totals since start, the last interval alone, names for inode and 
     ]),
     NAMES,
   );
-  const a = t.sample();
+  const a = t.sample()!;
   assert.deepEqual(a.drops, [
     { namespace: 'node2', device: 'vlb', reason: 'UDP_CSUM', peer: '192.168.56.11', total: 3, interval: 3 },
     { namespace: 'netns:200', device: 'ifindex 9', reason: 'IP_CSUM', peer: '10.0.0.1', total: 1, interval: 1 },
   ]);
-  const b = t.sample();
+  const b = t.sample()!;
   assert.deepEqual(b.drops[0], { namespace: 'node2', device: 'vlb', reason: 'UDP_CSUM', peer: '192.168.56.11', total: 5, interval: 2 });
   assert.equal(b.drops[1].interval, 0);
   assert.equal(b.ringFull, 4);
-  const c = t.sample();
+  const c = t.sample()!;
   assert.deepEqual(c.drops.map((d) => [d.total, d.interval]), [[5, 0], [1, 0]]);
 });
 
 test('tracker: past the key cap drops are counted in `other`, with what the native table could not keep', () => {
   const row = (peer: string, count: number) => ({ netns: 100, ifindex: 3, reason: 'UDP_CSUM' as const, peer, count });
   const t = new KernelDropTracker(source([{ rows: [row('10.0.0.1', 1), row('10.0.0.2', 2), row('10.0.0.3', 4)], overflow: 8 }, { rows: [row('10.0.0.1', 1), row('10.0.0.4', 16)] }]), NAMES, 2);
-  const a = t.sample();
+  const a = t.sample()!;
   assert.equal(a.drops.length, 2);
   assert.equal(a.other, 4 + 8);
   assert.deepEqual(a.keys, { size: 2, cap: 2, evicted: 12 });
-  const b = t.sample();
+  const b = t.sample()!;
   assert.equal(b.drops.find((d) => d.peer === '10.0.0.1')?.total, 2, 'a kept key goes on counting');
   assert.equal(b.other, 12 + 16);
   // Nothing is lost: kept + other = every drop taken.
   assert.equal(b.drops.reduce((s, d) => s + d.total, 0) + b.other, 1 + 2 + 4 + 8 + 1 + 16);
+});
+
+test('tracker: no view while the source is not running (still loading, or unavailable); counts from when it runs', () => {
+  const t = new KernelDropTracker(source([null, { rows: [{ netns: 100, ifindex: 3, reason: 'UDP_CSUM', peer: '192.168.56.11', count: 2 }] }]), NAMES);
+  assert.equal(t.sample(), null);
+  assert.equal(t.sample()?.drops[0].total, 2);
 });
