@@ -41,7 +41,7 @@ class KernelDropLoader {
   // the rights, BTF. false with *kind and *why set when the source cannot run.
   static bool precheck(Unavailable* kind, std::string* why);
   // Loads and attaches (precheck included): slow, libbpf reads the kernel's whole BTF and
-  // the verifier runs (~0.2-0.9 s measured), so callers run it off the main thread.
+  // the verifier runs (0.7-0.9 s measured on a busy 2-core VM), so callers run it off the main thread.
   // nullptr with *kind and *why set when it cannot.
   static std::unique_ptr<KernelDropLoader> start(Unavailable* kind, std::string* why);
   ~KernelDropLoader();
