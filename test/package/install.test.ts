@@ -78,6 +78,9 @@ test('the tarball holds what runs (dist/src, prebuilt addons, the example) and n
   assert.ok(files.includes('prebuilds/linux-x64/csumtop.glibc.node'), 'no linux-x64 prebuild in the tarball');
   assert.ok(files.includes('examples/incident.pcapng'));
   assert.ok(files.includes('scripts/install.js'));
+  // A build from source (no prebuild for the platform) compiles the eBPF program too.
+  assert.ok(files.includes('native/bpf/kernel_drops.bpf.c') && files.includes('native/bpf/kernel_drops_event.h'), 'the eBPF program source is not shipped');
+  assert.ok(files.includes('scripts/build-bpf.js'), 'binding.gyp\'s kernel_drops_bpf action needs scripts/build-bpf.js');
   assert.ok(files.includes('native/vendor/cap/binding.gyp'), 'the vendored cap (libpcap backend) is not shipped');
   for (const f of files) {
     assert.doesNotMatch(f, /^(build|dist\/test|dist\/bench|test|node_modules)\//, `${f} should not be in the tarball`);
