@@ -32,7 +32,7 @@ typedef long long __s64;
 typedef __u16 __be16;
 typedef __u32 __be32;
 typedef __u32 __wsum;
-enum bpf_map_type { BPF_MAP_TYPE_PERCPU_ARRAY = 6, BPF_MAP_TYPE_RINGBUF = 27 };  // include/uapi/linux/bpf.h
+enum bpf_map_type { BPF_MAP_TYPE_RINGBUF = 27 };  // include/uapi/linux/bpf.h
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 
@@ -90,13 +90,10 @@ struct {
 } kdrop_events SEC(".maps");
 
 // Drops the ring buffer had no room for (user space fell behind): counted, not lost
-// silently. One slot per CPU, summed by user space.
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, __u64);
-} kdrop_lost SEC(".maps");
+// silently. A global: libbpf puts it in the object's .bss map, which it maps into user
+// space, so the addon reads it without a bpf() call (after --user has dropped the rights
+// that kernels before 6.5 want for any bpf() command).
+__u64 kdrop_ring_full = 0;
 
 // The kernel's value of one reason, or -1 when this kernel has no such reason (older
 // releases lack SKB_CSUM and ICMP_CSUM): -1 never equals a u32 reason below.
@@ -123,9 +120,7 @@ int csumtop_kernel_drop(unsigned long long *ctx) {
 
   struct kdrop_event *e = bpf_ringbuf_reserve(&kdrop_events, sizeof(*e), 0);
   if (!e) {
-    __u32 zero = 0;
-    __u64 *lost = bpf_map_lookup_elem(&kdrop_lost, &zero);
-    if (lost) *lost += 1;  // per-CPU slot: no other writer
+    __sync_fetch_and_add(&kdrop_ring_full, 1);  // only when the ring is full: no contention otherwise
     return 0;
   }
   e->reason = reason;

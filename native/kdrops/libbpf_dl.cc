@@ -48,8 +48,7 @@ const Libbpf* libbpf(std::string* why) {
     resolve(h, "ring_buffer__new", &api.ring_buffer_new, &missing);
     resolve(h, "ring_buffer__poll", &api.ring_buffer_poll, &missing);
     resolve(h, "ring_buffer__free", &api.ring_buffer_free, &missing);
-    resolve(h, "bpf_map_lookup_elem", &api.map_lookup_elem, &missing);
-    resolve(h, "libbpf_num_possible_cpus", &api.num_possible_cpus, &missing);
+    resolve(h, "bpf_map__initial_value", &api.map_initial_value, &missing);
     resolve(h, "libbpf_set_print", &api.set_print, &missing);
     if (!missing.empty()) {
       error = "libbpf.so.1 lacks " + missing + " (too old)";

@@ -42,8 +42,8 @@ struct Libbpf {
   ring_buffer* (*ring_buffer_new)(int map_fd, ring_buffer_sample_fn cb, void* ctx, const void* opts);
   int (*ring_buffer_poll)(ring_buffer*, int timeout_ms);
   void (*ring_buffer_free)(ring_buffer*);
-  int (*map_lookup_elem)(int fd, const void* key, void* value);
-  int (*num_possible_cpus)();
+  // The mapped memory of a global-data map (.bss) after load.
+  void* (*map_initial_value)(bpf_map*, size_t* size);
   libbpf_print_fn (*set_print)(libbpf_print_fn);
 };
 

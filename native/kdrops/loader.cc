@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -104,12 +105,25 @@ std::unique_ptr<KernelDropLoader> KernelDropLoader::start(Unavailable* kind, std
   }
   bpf_program* prog = bpf->find_program_by_name(l->obj_, "csumtop_kernel_drop");
   bpf_map* events = bpf->find_map_by_name(l->obj_, "kdrop_events");
-  bpf_map* lost = bpf->find_map_by_name(l->obj_, "kdrop_lost");
-  if (prog == nullptr || events == nullptr || lost == nullptr) {
+  // libbpf names an object's global-data maps by their section (".bss") and creates them
+  // BPF_F_MMAPABLE; bpf_map__initial_value() gives the size. libbpf 1.1 maps the kernel's
+  // memory only for skeletons (bpf_object__load_skeleton), so it is mapped here, read-only,
+  // from the map's descriptor (kernel/bpf/arraymap.c array_map_mmap).
+  bpf_map* bss = bpf->find_map_by_name(l->obj_, ".bss");
+  size_t bss_size = 0;
+  if (bss != nullptr) bpf->map_initial_value(bss, &bss_size);
+  if (prog == nullptr || events == nullptr || bss == nullptr || bss_size < sizeof(uint64_t)) {
     *why = "the embedded eBPF object lacks its program or maps (a build error)";
     return nullptr;
   }
-  l->lost_fd_ = bpf->map_fd(lost);
+  const long page = sysconf(_SC_PAGESIZE);
+  l->bss_len_ = (bss_size + static_cast<size_t>(page) - 1) / static_cast<size_t>(page) * static_cast<size_t>(page);
+  void* mem = mmap(nullptr, l->bss_len_, PROT_READ, MAP_SHARED, bpf->map_fd(bss), 0);
+  if (mem == MAP_FAILED) {
+    *why = errno_text("mapping the eBPF program's counters failed", errno);
+    return nullptr;
+  }
+  l->ring_full_ = static_cast<const volatile uint64_t*>(mem);  // kdrop_ring_full is its only variable
   l->link_ = bpf->program_attach(prog);
   if (l->link_ == nullptr) {
     *why = errno_text("attaching to skb:kfree_skb failed", errno);
@@ -130,12 +144,18 @@ std::unique_ptr<KernelDropLoader> KernelDropLoader::start(Unavailable* kind, std
 KernelDropLoader::~KernelDropLoader() {
   stop_.store(true);
   if (thread_.joinable()) thread_.join();
+  unmap();
   std::string ignored;
   const Libbpf* bpf = libbpf(&ignored);
   if (bpf == nullptr) return;
   if (rb_ != nullptr) bpf->ring_buffer_free(rb_);
   if (link_ != nullptr) bpf->link_destroy(link_);  // detaches: the kernel stops calling it
   if (obj_ != nullptr) bpf->object_close(obj_);
+}
+
+void KernelDropLoader::unmap() {
+  if (ring_full_ != nullptr) munmap(const_cast<uint64_t*>(ring_full_), bss_len_);
+  ring_full_ = nullptr;
 }
 
 int KernelDropLoader::on_sample(void* ctx, void* data, size_t size) {
@@ -166,17 +186,7 @@ void KernelDropLoader::take(std::vector<DropRow>* rows, uint64_t* overflow) {
 }
 
 uint64_t KernelDropLoader::ring_full() const {
-  std::string ignored;
-  const Libbpf* bpf = libbpf(&ignored);
-  if (bpf == nullptr || lost_fd_ < 0) return 0;
-  int cpus = bpf->num_possible_cpus();
-  if (cpus <= 0) return 0;
-  std::vector<uint64_t> v(static_cast<size_t>(cpus));
-  uint32_t key = 0;
-  if (bpf->map_lookup_elem(lost_fd_, &key, v.data()) != 0) return 0;
-  uint64_t s = 0;
-  for (uint64_t x : v) s += x;
-  return s;
+  return ring_full_ != nullptr ? __atomic_load_n(ring_full_, __ATOMIC_RELAXED) : 0;
 }
 
 }  // namespace kdrops

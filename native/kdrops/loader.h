@@ -50,7 +50,7 @@ class KernelDropLoader {
 
   // The drops counted since the previous take(), and the drops that found the table full.
   void take(std::vector<DropRow>* rows, uint64_t* overflow);
-  // Cumulative: drops the ring buffer had no room for (the eBPF side's kdrop_lost), and
+  // Cumulative: drops the ring buffer had no room for (the eBPF side's kdrop_ring_full), and
   // records that did not parse (never expected; counted so a mismatch shows).
   uint64_t ring_full() const;
   uint64_t unparsed() const { return unparsed_.load(std::memory_order_relaxed); }
@@ -63,7 +63,10 @@ class KernelDropLoader {
   bpf_object* obj_ = nullptr;
   bpf_link* link_ = nullptr;
   ring_buffer* rb_ = nullptr;
-  int lost_fd_ = -1;
+  // kdrop_ring_full in the object's .bss, mapped by libbpf (written by the kernel).
+  const volatile uint64_t* ring_full_ = nullptr;
+  size_t bss_len_ = 0;
+  void unmap();
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> unparsed_{0};
