@@ -100,7 +100,7 @@ std::unique_ptr<KernelDropLoader> KernelDropLoader::start(Unavailable* kind, std
   if (bpf->object_load(l->obj_) != 0) {
     // Not a rights problem (checked above): no reason argument on kfree_skb (< 5.17), a
     // struct field CO-RE cannot find, or a verifier that says no.
-    *why = errno_text("the kernel rejected the eBPF program on skb:kfree_skb (drop reasons need Linux 5.17 or later)", errno);
+    *why = errno_text("the kernel rejected the eBPF program on skb:kfree_skb (it needs the drop reason argument, Linux 5.17 or later)", errno);
     return nullptr;
   }
   bpf_program* prog = bpf->find_program_by_name(l->obj_, "csumtop_kernel_drop");
