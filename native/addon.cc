@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   csumtop::RegisterFrameSink(env, exports);
   csumtop::RegisterHost(env, exports);
   csumtop::RegisterBadFrameFile(env, exports);
+  csumtop::RegisterKernelDrops(env, exports);
   return exports;
 }
 }  // namespace

@@ -55,6 +55,9 @@ function build(arch) {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `csumtop-prebuild-${arch}-`));
   try {
     for (const f of ['binding.gyp', 'package.json']) fs.copyFileSync(path.join(root, f), path.join(scratch, f));
+    // binding.gyp's kernel_drops_bpf action runs it (the eBPF object embedded in the addon).
+    fs.mkdirSync(path.join(scratch, 'scripts'));
+    fs.copyFileSync(path.join(root, 'scripts', 'build-bpf.js'), path.join(scratch, 'scripts', 'build-bpf.js'));
     fs.cpSync(path.join(root, 'native'), path.join(scratch, 'native'), {
       recursive: true,
       filter: (src) => !/[/\\](vendor|fuzz|sanitize)$/.test(src) && !src.includes(`${path.sep}build${path.sep}`),

@@ -23,7 +23,8 @@ if ! "$cxx" -fsanitize=fuzzer,address,undefined "$probe/p.cc" -o "$probe/p" 2>"$
 fi
 # Everything that parses bytes from outside, without the N-API layer.
 mapfile -t libsrc < <(ls "$root"/native/checksum/*.cc "$root"/native/decode/*.cc \
-  "$root"/native/capture/*.cc "$root"/native/flow/*.cc "$root"/native/host/*.cc)
+  "$root"/native/capture/*.cc "$root"/native/flow/*.cc "$root"/native/host/*.cc \
+  "$root"/native/kdrops/event.cc "$root"/native/kdrops/drop_table.cc)
 flags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -I"$root/native"
   -fsanitize=address,undefined -fno-sanitize-recover=undefined)
 # The library is compiled once (instrumented for coverage, without libFuzzer's main) and
@@ -35,7 +36,7 @@ export cxx obj
 printf '%s\n' "${libsrc[@]}" | xargs -P 2 -I{} sh -c \
   'f={}; o="$obj/$(echo "${f#'"$root"'/native/}" | tr / _).o"; "$cxx" "$@" -fsanitize=fuzzer-no-link -c "$f" -o "$o"' \
   sh "${flags[@]}"
-targets=(decode reader links events segment writer selector pcapng)
+targets=(decode reader links events segment writer selector pcapng kdrops)
 printf '%s\n' "${targets[@]}" | xargs -P 2 -I{} sh -c \
   '"$cxx" "$@" -fsanitize=fuzzer -o "'"$out"'/fuzz_{}" "'"$here"'/fuzz_{}.cc" "$obj"/*.o' \
   sh "${flags[@]}"

@@ -17,6 +17,9 @@ rm -rf "$tree"
 mkdir -p "$tree"
 cp "$root/binding.gyp" "$tree/"
 cp -r "$root/native" "$tree/native"
+# binding.gyp's kernel_drops_bpf action compiles the eBPF program with this script.
+mkdir -p "$tree/scripts"
+cp "$root/scripts/build-bpf.js" "$tree/scripts/"
 rm -rf "$tree/native/fuzz/out" "$tree/native/vendor" # vendor: the cap package, built by npm, not part of the addon
 # binding.gyp resolves node-addon-api with require() from its own directory.
 ln -s "$root/node_modules" "$tree/node_modules"

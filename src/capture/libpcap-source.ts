@@ -213,7 +213,7 @@ export class LibpcapSource implements CaptureSource {
   /** Links up and not captured (loopback aside), as of the last scan. */
   uncaptured(): UncapturedLink[] {
     const links = this.tableFailed ? [] : this.table.links();
-    return links.filter((l) => l.up && !l.loopback && !this.byName.get(l.name)?.attached).map((l) => ({ namespace: 'host', name: l.name, kind: l.kind }));
+    return links.filter((l) => l.up && !l.loopback && !this.byName.get(l.name)?.attached).map((l) => ({ namespace: 'host', name: l.name, kind: l.kind, ifindex: l.ifindex }));
   }
 
   /** The current links, or null when nothing changed since the last scan. */

@@ -500,7 +500,7 @@ export class LiveSource implements CaptureSource {
         if (!l.up || l.loopback) continue;
         const i = this.byKey.get(linkKey(ns.label, l));
         if (i && i.attached) continue;
-        out.push({ namespace: ns.label, name: l.name, kind: l.kind });
+        out.push({ namespace: ns.label, name: l.name, kind: l.kind, ifindex: l.ifindex });
       }
     }
     return out;

@@ -45,6 +45,9 @@ export interface Options {
   noCorrelate: boolean;
   /** Print the text report even on a terminal (no dashboard). */
   report: boolean;
+  /** Live: load the eBPF program on skb:kfree_skb for the kernel's drop verdicts (issue
+   * 18); --no-kernel-drops turns it off. Without rights or kernel support it falls back. */
+  kernelDrops: boolean;
   /** Build the namespace lab and show the dashboard on it. */
   demo: boolean;
   /** --demo with the sender switched into variant A's broken state. */
@@ -152,6 +155,7 @@ export function parseOptions(argv: string[]): Options {
     threads: v.threads !== undefined ? parseCount('--threads', v.threads, 1, 64) : 1,
     fast: v.fast === true,
     noCorrelate: v['no-correlate'] === true,
+    kernelDrops: v['no-kernel-drops'] !== true,
     report: v.report === true,
     demo: v.demo === true || v['demo-broken'] === true,
     demoBroken: v['demo-broken'] === true,

@@ -24,6 +24,7 @@ import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.
 import type { DashboardFix } from '../ui/screen.js';
 import type { Options } from './args.js';
 import { interfaceLabel, liveCorrelator } from './live-correlation.js';
+import { KernelDropsSource } from '../host/kernel-drops.js';
 import { compiledFilter, createSource, selectedNamespaces, startCapture, type LiveIo } from './live-mode.js';
 import { shutdown } from './shutdown.js';
 
@@ -100,13 +101,20 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const filter = await compiledFilter(opts, io);
   if (typeof filter === 'number') return filter;
   const source: CaptureSource = createSource(opts, specs, filter);
+  // Loaded while capture starts; with --user, before startCapture drops the rights it
+  // needs (issue 18).
+  const kernelDrops = KernelDropsSource.start(opts.kernelDrops);
+  if (opts.user !== null) kernelDrops.waitLoaded();
   const failed = await startCapture(source, opts, io);
-  if (failed !== null) return failed;
+  if (failed !== null) {
+    kernelDrops.close();
+    return failed;
+  }
   const layout = nativeLayout();
   const state = new LiveState();
   const startedMs = Date.now();
   // The same correlation as the text and JSON modes (kernel counters, host and NAT facts).
-  const correlator = liveCorrelator(source, state, specs, layout, opts.maxFlows, opts.backend === 'libpcap' ? 1 : opts.threads);
+  const correlator = liveCorrelator(source, state, specs, layout, opts.maxFlows, opts.backend === 'libpcap' ? 1 : opts.threads, kernelDrops);
   const recent = new RecentFrames(RECENT_FRAMES);
   const updates = new Subject<DashboardUpdate>();
   const warnings = new Subject<string>();
@@ -159,6 +167,8 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
       ringDrops: state.ringOf(i.id).drops,
     }));
   const tick = (): void => {
+    const note = kernelDrops.noteOnce();
+    if (note !== null) pending.push(note);
     for (const w of pending.splice(0)) warnings.next(w);
     const nowMs = Date.now();
     // The correlation tick runs in every mode (text, JSON, metrics); what follows is the
@@ -184,6 +194,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
     warnSub.unsubscribe();
     extraSub?.unsubscribe();
     await source.stop(); // every batch in flight is applied before the totals are read
+    kernelDrops.close();
     batchSub.unsubscribe();
     source.complete();
   }

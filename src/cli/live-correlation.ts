@@ -5,6 +5,9 @@
  */
 import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
 import { KernelCounterTracker } from '../correlate/kernel.js';
+import { KernelDropTracker } from '../correlate/kernel-drops.js';
+import { kernelDropNames } from '../host/kernel-drops.js';
+import type { KernelDropsSource } from '../host/kernel-drops.js';
 import type { DiagnosisFacts } from '../diagnose/input.js';
 import { detectHypervisor, readKernelFacts } from '../host/facts.js';
 import { readNatFacts } from '../host/nat-rules.js';
@@ -20,7 +23,15 @@ export function interfaceLabel(i: CapturedInterface): string {
   return i.namespace === 'host' ? i.name : `${i.namespace}/${i.name}`;
 }
 
-export function liveCorrelator(source: CaptureSource, state: LiveState, specs: NamespaceSpec[], layout: NativeLayout, maxFlows: number, engines = 1): Correlator {
+export function liveCorrelator(
+  source: CaptureSource,
+  state: LiveState,
+  specs: NamespaceSpec[],
+  layout: NativeLayout,
+  maxFlows: number,
+  engines = 1,
+  kernelDrops: KernelDropsSource | null = null,
+): Correlator {
   const facts: DiagnosisFacts = { kernel: null, hypervisor: null, nat: {} };
   // Read when the rules are evaluated (once per tick): links come and go.
   if (source.uncaptured) Object.defineProperty(facts, 'uncaptured', { enumerable: true, get: () => source.uncaptured!() });
@@ -62,6 +73,7 @@ export function liveCorrelator(source: CaptureSource, state: LiveState, specs: N
     interfaces,
     counters: (id) => state.countersOf(id),
     kernel,
+    kernelDrops: kernelDrops ? new KernelDropTracker(kernelDrops, kernelDropNames(specs, () => [...source.interfaces(), ...(source.uncaptured?.() ?? [])])) : null,
     facts,
     live: true,
     guessesOffload: source.capabilities.guessesOffload,

@@ -8,6 +8,7 @@ import type { CorrelationSnapshot } from '../model/correlation.js';
 import type { Finding } from '../model/findings.js';
 import { blindGrew, blindSentence, isBlind, NOT_BLIND, type Blindness } from '../model/blind.js';
 import { interfaceLabel, liveCorrelator } from './live-correlation.js';
+import { KernelDropsSource } from '../host/kernel-drops.js';
 import type { ReportDocument } from '../model/report.js';
 import { pidNetns, resolveNetns } from '../host/links.js';
 import { LibpcapSource } from '../capture/libpcap-source.js';
@@ -227,11 +228,32 @@ async function capture(
   specs: NamespaceSpec[],
   metrics: LiveMetrics | null,
 ): Promise<number> {
+  // Loaded while capture starts; with --user, before startCapture drops the rights it
+  // needs (issue 18).
+  const kernelDrops = KernelDropsSource.start(opts.kernelDrops);
+  if (opts.user !== null) kernelDrops.waitLoaded();
+  try {
+    return await captureWith(opts, tool, io, source, state, specs, metrics, kernelDrops);
+  } finally {
+    kernelDrops.close();
+  }
+}
+
+async function captureWith(
+  opts: Options,
+  tool: ToolInfo,
+  io: LiveIo,
+  source: CaptureSource,
+  state: LiveState,
+  specs: NamespaceSpec[],
+  metrics: LiveMetrics | null,
+  kernelDrops: KernelDropsSource,
+): Promise<number> {
   const failed = await startCapture(source, opts, io);
   if (failed !== null) return failed;
 
   const L0 = nativeLayout();
-  const correlator = liveCorrelator(source, state, specs, L0, opts.maxFlows, opts.backend === 'libpcap' ? 1 : opts.threads);
+  const correlator = liveCorrelator(source, state, specs, L0, opts.maxFlows, opts.backend === 'libpcap' ? 1 : opts.threads, kernelDrops);
   const shown = new Map<string, Finding>();
   /** --json: a finding line when a finding appears, changes severity, or clears. */
   const findingLines = (snap: CorrelationSnapshot): void => {
@@ -279,6 +301,14 @@ async function capture(
     }
   };
   announce();
+  // Which source stands in for the kernel's verdicts, said once, when known (issue 18).
+  const sayKernelDrops = (): void => {
+    const note = kernelDrops.noteOnce();
+    if (note === null) return;
+    if (opts.json) emit(jsonLine({ type: 'warning', version: JSON_LINES_VERSION, time: nowIso(), message: note }));
+    else void io.warn(`warning: ${note}`);
+  };
+  sayKernelDrops();
 
   const warnings: string[] = [];
   source.warnings$.subscribe((w) => {
@@ -346,6 +376,7 @@ async function capture(
   let previousAt = process.hrtime.bigint();
   const tick = setInterval(() => {
     announce();
+    sayKernelDrops();
     const snap = correlator.tick(Date.now() * 1e6);
     io.snapshot?.(snap);
     // Peer carriers and findings for --metrics, once per interval.
@@ -357,6 +388,7 @@ async function capture(
         type: 'correlation', version: JSON_LINES_VERSION, time: snap.time,
         peers: snap.peers, dns: { ...snap.dns, unansweredList: snap.dns.unansweredList.slice(0, 10) },
         syn: { ...snap.syn, slowList: snap.syn.slowList.slice(0, 10) }, kernel: snap.kernel,
+        ...(snap.kernelDrops ? { kernelDrops: snap.kernelDrops } : {}),
         flowsEvicted: snap.flowsEvicted, eventsDropped: snap.eventsDropped, overlayUnattributed: snap.overlayUnattributed, tables: snap.tables,
       }));
     }

@@ -20,6 +20,7 @@ import { CarrierFlowTable } from './carrier-flows.js';
 import { isoOf, type InterfaceDirectory, type InterfaceInfo } from './context.js';
 import { DnsTracker } from './dns.js';
 import type { KernelCounterTracker } from './kernel.js';
+import type { KernelDropTracker } from './kernel-drops.js';
 import { correlationLimits } from './limits.js';
 import { CarrierMatcher } from './matcher.js';
 import { RateTracker, type CounterSample } from './rates.js';
@@ -49,6 +50,8 @@ export interface PipelineContext {
   interfaces: () => PipelineInterface[];
   counters: (id: number) => Float64Array;
   kernel: KernelCounterTracker | null;
+  /** The kernel's drop verdicts (eBPF, issue 18); null or absent when that source is off. */
+  kernelDrops?: KernelDropTracker | null;
   facts: DiagnosisFacts;
   live: boolean;
   guessesOffload: boolean;
@@ -185,6 +188,7 @@ export class Correlator {
     const samples: CounterSample[] = this.withRates(ifaces, nowNs).map((i) => ({ id: i.id, label: i.label, namespace: i.namespace, counters: i.folded ? this.noTraffic() : this.ctx.counters(i.id) }));
     const rates = this.rates.update({ second: Math.floor(nowNs / 1e9), samples });
     const kernel = this.ctx.kernel ? this.ctx.kernel.sample() : [];
+    const kernelDrops = this.ctx.kernelDrops ? this.ctx.kernelDrops.sample() : null;
     const peers = this.matcher.snapshot();
     const dns = this.dns.summary();
     const syn = this.syn.summary();
@@ -200,6 +204,7 @@ export class Correlator {
       interfaces: this.diagnosisInterfaces(),
       kernel,
       kernelBefore: this.kernelBefore,
+      kernelDrops,
       eventsDropped,
       recordsDropped,
       dns,
@@ -230,6 +235,7 @@ export class Correlator {
       dns,
       syn,
       kernel,
+      ...(kernelDrops ? { kernelDrops } : {}),
       findings: final ? this.findings.all() : active,
     };
   }

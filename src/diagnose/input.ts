@@ -3,7 +3,7 @@
  * and totals, the kernel's counters and the host facts. Built by the pipeline
  * (src/correlate/pipeline.ts); the rules never read the system themselves.
  */
-import type { DnsSummary, KernelCounterView, PeerCarriers, SynSummary } from '../model/correlation.js';
+import type { DnsSummary, KernelCounterView, KernelDropView, PeerCarriers, SynSummary } from '../model/correlation.js';
 import type { HypervisorFacts, KernelFacts, NatRulesAnalysis } from '../model/host-facts.js';
 
 /** An interface as the pipeline and the rules know it: who it is and how it is set up. */
@@ -39,6 +39,8 @@ export interface UncapturedLink {
   namespace: string;
   name: string;
   kind: string | null;
+  /** Its ifindex in that namespace (names the device of a kernel drop verdict). */
+  ifindex?: number;
 }
 
 export interface DiagnosisFacts {
@@ -64,6 +66,10 @@ export interface DiagnosisInput {
    * so comparing them with what was seen cannot race the delivery (kernel-drops-unseen).
    */
   kernelBefore: KernelCounterView[] | null;
+  /** The kernel's own verdict per dropped packet (eBPF on skb:kfree_skb, issue 18): which
+   * namespace, device, reason and peer. null when that source is off: the rules then
+   * infer from `kernel` (per-namespace counters) as before. */
+  kernelDrops?: KernelDropView | null;
   /** Events csumtop's own pipeline dropped since start (batches full, matcher full):
    * evidence that went missing here, not on the wire. */
   eventsDropped: number;

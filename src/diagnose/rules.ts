@@ -11,7 +11,7 @@
  * checksums without such a measurement are a warning that says what is known. A capture
  * file has no host: no host facts, no local device names, no kernel counters.
  */
-import type { PeerCarriers } from '../model/correlation.js';
+import type { KernelDropReason, PeerCarriers } from '../model/correlation.js';
 import type { Evidence, Finding, RemedyStep, Severity } from '../model/findings.js';
 import type { ChecksumCounterName } from '../model/host-facts.js';
 import type { TunnelName } from '../model/verdict.js';
@@ -65,6 +65,29 @@ function kernelGrowth(input: DiagnosisInput, namespace: string, names: ChecksumC
   if (!k) return null;
   const values = names.map((n) => k.sinceStart[n]).filter((v): v is number => typeof v === 'number');
   return values.length === 0 ? null : values.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * The kernel's own verdict (issue 18): packets the kernel of `namespace` dropped since
+ * start for one of `reasons`, from `peer` / on `device` when given. null when that source
+ * is off: the rules then fall back to the per-namespace counters (kernelGrowth).
+ */
+function kernelVerdict(input: DiagnosisInput, namespace: string, reasons: KernelDropReason[], only: { peer?: string; device?: string } = {}): number | null {
+  const v = input.kernelDrops;
+  if (!v) return null;
+  let n = 0;
+  for (const d of v.drops) {
+    if (d.namespace !== namespace || !reasons.includes(d.reason)) continue;
+    if (only.peer !== undefined && d.peer !== only.peer) continue;
+    if (only.device !== undefined && d.device !== only.device) continue;
+    n += d.total;
+  }
+  return n;
+}
+
+/** "for UDP_CSUM" / "for TCP_CSUM or UDP_CSUM": the reasons as the kernel names them. */
+function forReasons(reasons: KernelDropReason[]): string {
+  return `for ${reasons.join(' or ')}`;
 }
 
 /** Transport checksum drops: what an inner packet with a bad checksum is counted in
@@ -127,14 +150,20 @@ export function outerBadFromPeer(input: DiagnosisInput): Candidate[] {
       const tunnel = TUNNEL_WORD[p.tunnel];
       const dev = overlay?.name ?? (input.live ? 'flannel.1' : `the ${tunnel} device`);
       const kernel = kernelGrowth(input, p.namespace, ['udpInCsumErrors', 'udp6InCsumErrors']);
+      // The kernel's verdict names the peer; the counters only the namespace.
+      const verdict = kernelVerdict(input, p.namespace, ['UDP_CSUM'], { peer: p.peer });
+      const verdictText = `the kernel of ${p.namespace} dropped ${verdict} carriers from ${p.peer} for UDP_CSUM (kernel verdict)`;
       const evidence = [...carrierEvidence(p, 'outer'), ...symptomsFrom(input, p.peer)];
+      if (verdict !== null) evidence.push({ name: 'carriers the kernel dropped for UDP_CSUM (kernel verdict)', value: verdict, detail: `${verdictText}; eBPF on skb:kfree_skb` });
       if (kernel !== null) evidence.push({ name: 'Udp InCsumErrors since start', value: kernel, detail: `/proc/net/snmp of ${p.namespace}` });
       const head = `${p.badOuter} of ${p.carriers} carriers from node ${p.peer} on ${p.underlay} had a wrong outer UDP checksum; `;
       let fate: string;
       let severity: Severity = 'critical';
       if ((p.lostBad ?? 0) > 0) {
-        fate = `${p.lostBad} of them never reached ${p.overlay} (seen on ${p.underlay}, not on ${p.overlay}). `;
-      } else if (kernel !== null && kernel > 0) {
+        fate = `${p.lostBad} of them never reached ${p.overlay} (seen on ${p.underlay}, not on ${p.overlay})${verdict !== null && verdict > 0 ? `; ${verdictText}` : ''}. `;
+      } else if (verdict !== null && verdict > 0) {
+        fate = `${verdictText}, so their inner packets never reached ${dev}. `;
+      } else if (verdict === null && kernel !== null && kernel > 0) {
         fate = `the kernel of ${p.namespace} dropped ${kernel} UDP packets for a bad checksum since csumtop started (Udp InCsumErrors), so their inner packets never reached ${dev}. `;
       } else {
         severity = 'warning';
@@ -142,7 +171,9 @@ export function outerBadFromPeer(input: DiagnosisInput): Candidate[] {
           'a receiver that verifies the outer UDP checksum (a NIC, or the kernel) drops them, ' +
           (p.delivered !== null
             ? `but none was lost on the way to ${p.overlay}: this node did not verify it (a veth hands such packets on unverified). `
-            : kernel !== null
+            : verdict !== null
+              ? `but the kernel of ${p.namespace} dropped none of them (kernel verdict): this node did not drop them (the overlay device was not captured). `
+              : kernel !== null
               ? `but Udp InCsumErrors of ${p.namespace} did not grow: this node did not drop them (the overlay device was not captured). `
               : 'but the overlay device was not captured and a capture file has no kernel counters, so whether they were dropped is not known. ');
       }
@@ -267,8 +298,17 @@ export function innerBadFromPeer(input: DiagnosisInput): Candidate[] {
       if (vmware) evidence.push({ name: 'hypervisor / driver', value: `${input.facts.hypervisor?.kind ?? 'unknown'} / ${underlay?.driver ?? 'unknown'}`, detail: 'variant C: vmxnet3 VXLAN offloads' });
       // Decapsulation does not verify the inner checksum; the stack that receives the
       // inner packet does, and counts the drop in this namespace's InCsumErrors.
-      const measured = kernel !== null && kernel > 0;
-      const fate = measured
+      // The kernel's verdict on the tunnel device: the inner packets are dropped there,
+      // after decapsulation (skb->dev is then the VXLAN/Geneve device).
+      const innerReasons: KernelDropReason[] = ['TCP_CSUM', 'UDP_CSUM', 'ICMP_CSUM'];
+      const verdict = overlay ? kernelVerdict(input, p.namespace, innerReasons, { device: overlay.name }) : null;
+      if (verdict !== null && overlay) evidence.push({ name: `inner packets the kernel dropped on ${overlay.name} ${forReasons(innerReasons)} (kernel verdict)`, value: verdict, detail: `eBPF on skb:kfree_skb in ${p.namespace}` });
+      const measured = verdict !== null ? verdict > 0 : kernel !== null && kernel > 0;
+      const fate = verdict !== null && verdict > 0
+        ? `the kernel of ${p.namespace} dropped ${verdict} inner packets on ${overlay!.name} ${forReasons(innerReasons)} (kernel verdict). `
+        : verdict !== null
+        ? `a stack that verifies the inner checksum after decapsulation drops them, but the kernel of ${p.namespace} dropped none on ${overlay!.name} (kernel verdict): this node did not drop them. `
+        : measured
         ? `the kernel of ${p.namespace} dropped ${kernel} packets for a bad transport checksum since csumtop started (InCsumErrors), the inner packets among them. `
         : kernel !== null
           ? `a stack that verifies the inner checksum after decapsulation drops them, but no InCsumErrors grew in ${p.namespace}: this node did not drop them. `
@@ -309,8 +349,15 @@ export function ipv4HeaderBad(input: DiagnosisInput): Candidate[] {
       // Linux verifies every IPv4 header checksum in software (net/ipv4/ip_input.c
       // ip_rcv_core) and counts the drop in Ip InHdrErrors of the namespace.
       const kernel = kernelGrowth(input, i.namespace, ['ipInHdrErrors']);
-      const measured = kernel !== null && kernel > 0;
-      const fate = measured
+      const reasons: KernelDropReason[] = ['IP_CSUM', 'IP_INHDR'];
+      // Namespace-wide: a bad inner header is dropped on the tunnel device, not on i.
+      const verdict = kernelVerdict(input, i.namespace, reasons);
+      const measured = verdict !== null ? verdict > 0 : kernel !== null && kernel > 0;
+      const fate = verdict !== null && verdict > 0
+        ? `the kernel of ${i.namespace} dropped ${verdict} IPv4 packets ${forReasons(reasons)} since csumtop started (kernel verdict).`
+        : verdict !== null
+          ? `the kernel of ${i.namespace} dropped none ${forReasons(reasons)} (kernel verdict): this node did not drop them (they may be packets it sent); any receiving IPv4 stack drops them.`
+          : measured
         ? `the kernel of ${i.namespace} dropped ${kernel} IPv4 packets for a bad header since csumtop started (Ip InHdrErrors).`
         : kernel !== null
           ? `Ip InHdrErrors of ${i.namespace} did not grow: this node did not drop them (they may be packets it sent); any receiving IPv4 stack drops them.`
@@ -319,6 +366,7 @@ export function ipv4HeaderBad(input: DiagnosisInput): Candidate[] {
         { name: 'bad IPv4 header checksums', value: i.badIpv4, detail: i.label },
         { name: 'frames', value: i.frames, detail: i.label },
       ];
+      if (verdict !== null) evidence.push({ name: `IPv4 packets the kernel dropped ${forReasons(reasons)} (kernel verdict)`, value: verdict, detail: `eBPF on skb:kfree_skb in ${i.namespace}` });
       if (kernel !== null) evidence.push({ name: 'Ip InHdrErrors since start', value: kernel, detail: `/proc/net/snmp of ${i.namespace}` });
       if (i.driver !== null) evidence.push({ name: 'driver', value: i.driver });
       return {
@@ -449,6 +497,17 @@ export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
       ?.filter((l) => l.namespace === k.namespace)
       .sort((a, b) => additionOrder(a) - additionOrder(b) || a.name.localeCompare(b.name));
     if (adding) evidence.push({ name: 'interfaces up and not captured', value: adding.map((l) => (l.kind ? `${l.name} (${l.kind})` : l.name)).join(', ') || 'none' });
+    // The kernel's verdict names the device each drop was on (issue 18).
+    const elsewhere = (input.kernelDrops?.drops ?? []).filter((d) => d.namespace === k.namespace && !captured.includes(d.device));
+    if (input.kernelDrops) {
+      const perDevice = new Map<string, number>();
+      for (const d of elsewhere) perDevice.set(`${d.device} ${d.reason}`, (perDevice.get(`${d.device} ${d.reason}`) ?? 0) + d.total);
+      evidence.push({
+        name: 'drops on devices not captured (kernel verdict)',
+        value: elsewhere.reduce((s, d) => s + d.total, 0),
+        detail: [...perDevice].map(([what, n]) => `${what}: ${n}`).join(', ') || 'none',
+      });
+    }
     out.push({
       id: 'kernel-drops-unseen',
       key: `kernel-drops-unseen/${k.namespace}`,

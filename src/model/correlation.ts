@@ -189,6 +189,42 @@ export interface KernelCounterView {
 }
 
 /**
+ * The kernel's checksum and IPv4 header drop reasons csumtop follows (issue 18), named as
+ * in include/net/dropreason-core.h without the SKB_DROP_REASON_ prefix.
+ */
+export const KERNEL_DROP_REASONS = ['UDP_CSUM', 'TCP_CSUM', 'IP_CSUM', 'IP_INHDR', 'SKB_CSUM', 'ICMP_CSUM'] as const;
+export type KernelDropReason = (typeof KERNEL_DROP_REASONS)[number];
+
+/** Packets the kernel dropped for one reason, on one device, from one peer (kernel verdict). */
+export interface KernelDropCount {
+  /** The namespace label csumtop uses ("host", the netns name), or "netns:INODE" for one it does not capture. */
+  namespace: string;
+  /** The device's name, or "ifindex N" when csumtop does not know it. */
+  device: string;
+  reason: KernelDropReason;
+  /** Outer source address (the sending node for a carrier); null when unreadable. */
+  peer: string | null;
+  /** Since csumtop started. */
+  total: number;
+  /** In the last interval. */
+  interval: number;
+}
+
+/**
+ * The kernel's own verdict per dropped packet (eBPF on skb:kfree_skb, issue 18), counted
+ * per (namespace, device, reason, peer). Bounded: past `keys.cap` keys a drop is counted
+ * in `other` only.
+ */
+export interface KernelDropView {
+  drops: KernelDropCount[];
+  /** Drops since start not kept under their own key (the table was full). */
+  other: number;
+  keys: TableUse;
+  /** Drops the kernel made that csumtop could not count: the eBPF ring buffer was full. */
+  ringFull: number;
+}
+
+/**
  * A flow with bad checksums as the dashboard and the JSON lines show it while capture
  * runs (the native bad-flow table is only read at the end).
  */
@@ -278,5 +314,8 @@ export interface CorrelationSnapshot {
   dns: DnsSummary;
   syn: SynSummary;
   kernel: KernelCounterView[];
+  /** The kernel's drop verdicts; absent when that source is off (then `kernel`, the
+   * /proc/net/snmp counters, is the only referee). */
+  kernelDrops?: KernelDropView;
   findings: Finding[];
 }

@@ -9,7 +9,7 @@ import type { Finding } from './findings.js';
 import type { KindName, LayerName, MalformedReason, TunnelName, UndecodedReason } from './verdict.js';
 
 /** The parts of a CorrelationSnapshot a report carries (rates and bad flows are live views). */
-export type ReportCorrelation = Pick<CorrelationSnapshot, 'peers' | 'flows' | 'flowsEvicted' | 'eventsDropped' | 'overlayUnattributed' | 'dns' | 'syn' | 'kernel' | 'tables'>;
+export type ReportCorrelation = Pick<CorrelationSnapshot, 'peers' | 'flows' | 'flowsEvicted' | 'eventsDropped' | 'overlayUnattributed' | 'dns' | 'syn' | 'kernel' | 'kernelDrops' | 'tables'>;
 
 export const REPORT_VERSION = 1;
 

@@ -8,7 +8,8 @@
  *             could not be attached)
  *   finding   a finding raised (all Finding fields) or cleared (id and key)
  *   correlation one per interval: carriers per peer (underlay vs overlay), DNS and
- *             TCP SYN symptoms, the kernel's checksum counters
+ *             TCP SYN symptoms, the kernel's checksum counters and, when on,
+ *             its drop verdicts (kernelDrops)
  *   report    the final ReportDocument (with --duration, or on SIGINT/SIGTERM)
  */
 import type { CorrelationSnapshot } from '../model/correlation.js';
@@ -43,7 +44,7 @@ export type JsonLine =
   | { type: 'warning'; version: number; time: string; message: string }
   | ({ type: 'finding'; version: number; time: string; event: 'raised' | 'fixed' | 'quiet' } & Finding)
   | { type: 'finding'; version: number; time: string; event: 'cleared'; id: Finding['id']; key: string }
-  | ({ type: 'correlation'; version: number; time: string } & Pick<CorrelationSnapshot, 'peers' | 'dns' | 'syn' | 'kernel' | 'flowsEvicted' | 'eventsDropped' | 'overlayUnattributed' | 'tables'>)
+  | ({ type: 'correlation'; version: number; time: string } & Pick<CorrelationSnapshot, 'peers' | 'dns' | 'syn' | 'kernel' | 'kernelDrops' | 'flowsEvicted' | 'eventsDropped' | 'overlayUnattributed' | 'tables'>)
   | ({ type: 'report' } & ReportDocument);
 
 export function jsonLine(line: JsonLine): string {

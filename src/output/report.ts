@@ -213,7 +213,7 @@ export function buildReport(input: ReportInput, tool: ToolInfo): ReportDocument 
   if (input.correlation) {
     const c = input.correlation;
     doc.findings = c.findings;
-    doc.correlation = { peers: c.peers, flows: c.flows, flowsEvicted: c.flowsEvicted, eventsDropped: c.eventsDropped, overlayUnattributed: c.overlayUnattributed, dns: c.dns, syn: c.syn, kernel: c.kernel, ...(c.tables ? { tables: c.tables } : {}) };
+    doc.correlation = { peers: c.peers, flows: c.flows, flowsEvicted: c.flowsEvicted, eventsDropped: c.eventsDropped, overlayUnattributed: c.overlayUnattributed, dns: c.dns, syn: c.syn, kernel: c.kernel, ...(c.kernelDrops ? { kernelDrops: c.kernelDrops } : {}), ...(c.tables ? { tables: c.tables } : {}) };
   }
   return doc;
 }

@@ -5,9 +5,10 @@
  * from outside: the decoder (decode), the capture-file reader (reader), the rtnetlink
  * link dump (links), the correlation events and DNS question parser (events), the
  * parallel pcap record sync and decoding (segment), the pcap/pcapng writer read back
- * (writer), the live -w history, context and file (selector), and the pcapng interface
- * options and per-file interface cap (pcapng).
- * CSUMTOP_FUZZ_SECONDS sets the time per target (default 20: 8 targets, about 3
+ * (writer), the live -w history, context and file (selector), the pcapng interface
+ * options and per-file interface cap (pcapng), and the kernel drop records of the eBPF
+ * program with their bounded table (kdrops).
+ * CSUMTOP_FUZZ_SECONDS sets the time per target (default 20: 9 targets, about 3
  * minutes of fuzzing; CI uses the default). A crash fails the test and names the input
  * to add to the regressions folder.
  */
@@ -66,7 +67,7 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-type Target = 'decode' | 'reader' | 'links' | 'events' | 'segment' | 'writer' | 'selector' | 'pcapng';
+type Target = 'decode' | 'reader' | 'links' | 'events' | 'segment' | 'writer' | 'selector' | 'pcapng' | 'kdrops';
 
 function runFuzzer(target: Target, args: string[]): { status: number | null; out: string } {
   const r = spawnSync(path.join(bin, `fuzz_${target}`), args, {
@@ -91,9 +92,10 @@ const SEEDS: Record<Target, () => string> = {
   writer: () => path.join(ROOT, 'native/fuzz/regressions/writer'),
   selector: () => path.join(ROOT, 'native/fuzz/regressions/selector'),
   pcapng: () => path.join(ROOT, 'native/fuzz/regressions/pcapng'),
+  kdrops: () => path.join(ROOT, 'native/fuzz/regressions/kdrops'),
 };
 
-for (const target of ['decode', 'reader', 'links', 'events', 'segment', 'writer', 'selector', 'pcapng'] as const) {
+for (const target of ['decode', 'reader', 'links', 'events', 'segment', 'writer', 'selector', 'pcapng', 'kdrops'] as const) {
   test(`fuzz_${target}: past findings still pass`, () => {
     const dir = path.join(ROOT, 'native/fuzz/regressions', target);
     const files = readdirSync(dir).filter((f) => !f.startsWith('.') && f !== 'README.md');

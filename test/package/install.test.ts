@@ -78,6 +78,9 @@ test('the tarball holds what runs (dist/src, prebuilt addons, the example) and n
   assert.ok(files.includes('prebuilds/linux-x64/csumtop.glibc.node'), 'no linux-x64 prebuild in the tarball');
   assert.ok(files.includes('examples/incident.pcapng'));
   assert.ok(files.includes('scripts/install.js'));
+  // A build from source (no prebuild for the platform) compiles the eBPF program too.
+  assert.ok(files.includes('native/bpf/kernel_drops.bpf.c') && files.includes('native/bpf/kernel_drops_event.h'), 'the eBPF program source is not shipped');
+  assert.ok(files.includes('scripts/build-bpf.js'), 'binding.gyp\'s kernel_drops_bpf action needs scripts/build-bpf.js');
   assert.ok(files.includes('native/vendor/cap/binding.gyp'), 'the vendored cap (libpcap backend) is not shipped');
   for (const f of files) {
     assert.doesNotMatch(f, /^(build|dist\/test|dist\/bench|test|node_modules)\//, `${f} should not be in the tarball`);
@@ -117,4 +120,27 @@ test('installed without a compiler: --backend libpcap says why it is absent and 
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /libpcap backend .* unavailable: not built at install: .*(g\+\+|make|python3)/);
   assert.match(r.stderr, /npm rebuild csumtop/);
+});
+
+test('installed without a compiler: the prebuilt addon carries the eBPF object, does not link libbpf, and runs without libbpf.so.1 (one line says so)', () => {
+  assert.equal(process.getuid?.(), 0, 'this test needs root (unshare, mount, the live capture)');
+  const pkgDir = path.join(prefix, 'lib', 'node_modules', 'csumtop');
+  const addon = path.join(pkgDir, 'prebuilds', `linux-${process.arch}`, 'csumtop.glibc.node');
+  const dyn = run('readelf', ['-d', addon]);
+  assert.equal(dyn.status, 0, dyn.stderr);
+  assert.doesNotMatch(dyn.stdout, /NEEDED.*libbpf/, 'the addon must load where libbpf is not installed (native/kdrops/libbpf_dl.h)');
+  const builtIn = run(process.execPath, ['-p', `require(${JSON.stringify(addon)}).kernelDropsBuiltIn`]);
+  assert.equal(builtIn.stdout.trim(), 'true', `the prebuild was made without the eBPF program: ${builtIn.stderr}`);
+  // As root with libbpf: on, nothing said.
+  const on = run(csumtop, ['-i', 'lo', '--duration', '1', '--json'], { env, timeout: 30_000 });
+  assert.equal(on.status, 0, on.stderr);
+  assert.doesNotMatch(on.stdout, /kernel drop verdicts/, 'root with libbpf: the verdicts are on');
+  // libbpf.so.1 made unloadable in a private mount namespace (an empty file over it).
+  const lib = run('sh', ['-c', 'ldconfig -p | sed -n "s/.*libbpf.so.1 (.*) => //p" | head -1']).stdout.trim();
+  assert.ok(lib, 'libbpf.so.1 is not installed here (apt-get install libbpf1)');
+  const off = run('unshare', ['-m', 'sh', '-c', `mount --bind /dev/null "$(readlink -f ${lib})" && exec "$0" "$@"`, csumtop, '-i', 'lo', '--duration', '1', '--json'], { env, timeout: 30_000 });
+  assert.equal(off.status, 0, off.stderr);
+  const notes = off.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; message?: string }).filter((l) => l.type === 'warning' && /kernel drop verdicts/.test(l.message ?? ''));
+  assert.equal(notes.length, 1, off.stdout);
+  assert.match(notes[0].message!, /^kernel drop verdicts: unavailable \(libbpf\.so\.1 cannot be loaded .*\); findings weigh the per-namespace \/proc\/net\/snmp checksum counters instead$/);
 });

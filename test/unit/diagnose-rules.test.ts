@@ -17,7 +17,7 @@ import { CarrierMatcher } from '../../src/correlate/matcher.js';
 import { innerBadFromPeer, ipv4HeaderBad, kernelDropsUnseen, outerBadFromPeer, outerBadSent } from '../../src/diagnose/rules.js';
 import { FindingTracker } from '../../src/diagnose/tracker.js';
 import type { DiagnosisInput, InterfaceDiagnosis, UncapturedLink } from '../../src/diagnose/input.js';
-import type { PeerCarriers } from '../../src/model/correlation.js';
+import type { KernelDropReason, KernelDropView, PeerCarriers } from '../../src/model/correlation.js';
 import type { HypervisorFacts, KernelFacts } from '../../src/model/host-facts.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
 import { eventsOf } from '../../src/native/drain.js';
@@ -322,6 +322,48 @@ test('inner-bad-from-peer and ipv4-header-bad: critical only when the namespace\
   uncounted.kernel = [{ namespace: 'host', perSecond: {}, sinceStart: { ipInHdrErrors: 0 } }];
   assert.equal(ipv4HeaderBad(uncounted)[0].severity, 'warning');
   assert.match(ipv4HeaderBad(uncounted)[0].summary, /Ip InHdrErrors of host did not grow/);
+});
+
+test('the kernel\'s verdict (issue 18): per peer it decides "dropped" over the namespace\'s counters; off, the counters decide as before', () => {
+  const node = [iface({ name: 'eth0', role: 'underlay' })];
+  const view = (drops: Array<{ peer: string | null; total: number; reason?: KernelDropReason; device?: string }>): KernelDropView => ({
+    drops: drops.map((d) => ({ namespace: 'host', device: d.device ?? 'eth0', reason: d.reason ?? 'UDP_CSUM', peer: d.peer, total: d.total, interval: 0 })),
+    other: 0,
+    keys: { size: drops.length, cap: 512, evicted: 0 },
+    ringFull: 0,
+  });
+  const carriersOf = (): DiagnosisInput => {
+    const i = input({ peers: [peer({ underlay: 'eth0', overlay: null, badOuter: 4, delivered: null, lost: null, lostBad: null })], interfaces: node });
+    // The namespace's counter grew by 9: drops from someone, not necessarily this peer.
+    i.kernel = [{ namespace: 'host', perSecond: {}, sinceStart: { udpInCsumErrors: 9 } }];
+    return i;
+  };
+  const on = carriersOf();
+  on.kernelDrops = view([{ peer: PEER, total: 4 }, { peer: '10.9.9.9', total: 5 }]);
+  const f = outerBadFromPeer(on)[0];
+  assert.equal(f.severity, 'critical');
+  assert.match(f.summary, new RegExp(`the kernel of host dropped 4 carriers from ${PEER.replace(/\./g, '\\.')} for UDP_CSUM \\(kernel verdict\\), so their inner packets never reached flannel\\.1`));
+  assert.equal(f.evidence.find((e) => e.name === 'carriers the kernel dropped for UDP_CSUM (kernel verdict)')?.value, 4);
+
+  // The kernel dropped other peers' carriers, none of this one's: not "dropped".
+  const others = carriersOf();
+  others.kernelDrops = view([{ peer: '10.9.9.9', total: 9 }]);
+  const g = outerBadFromPeer(others)[0];
+  assert.equal(g.severity, 'warning');
+  assert.match(g.summary, /the kernel of host dropped none of them \(kernel verdict\)/);
+  assert.doesNotMatch(g.summary, /dropped 9/);
+
+  // Off (null): the counters, as before.
+  const off = outerBadFromPeer(carriersOf())[0];
+  assert.equal(off.severity, 'critical');
+  assert.match(off.summary, /dropped 9 UDP packets for a bad checksum .*Udp InCsumErrors/);
+  assert.equal(off.evidence.some((e) => e.name.includes('kernel verdict')), false);
+
+  // ipv4-header-bad: IP_CSUM drops anywhere in the namespace.
+  const hdr = input({ peers: [], interfaces: [iface({ name: 'eth0', role: 'underlay', badIpv4: 2 })] });
+  hdr.kernelDrops = view([{ peer: PEER, total: 2, reason: 'IP_CSUM' }]);
+  assert.equal(ipv4HeaderBad(hdr)[0].severity, 'critical');
+  assert.match(ipv4HeaderBad(hdr)[0].summary, /dropped 2 IPv4 packets for IP_CSUM or IP_INHDR since csumtop started \(kernel verdict\)/);
 });
 
 const KERNEL_6_18: KernelFacts = {

@@ -88,6 +88,7 @@ test('names follow Prometheus conventions: one csumtop_ prefix, counters end in 
     csumtop_capture_drops_total: 'counter',
     csumtop_kernel_checksum_errors_total: 'counter',
     csumtop_vxlan_peer_carriers_total: 'counter',
+    csumtop_kernel_drops_total: 'counter',
     csumtop_finding: 'gauge',
     csumtop_build_info: 'gauge',
     csumtop_blind_total: 'counter',
@@ -417,4 +418,29 @@ test('csumtop_blind_total: what csumtop did not see, per kind, at 0 from the sta
   assert.match(t, /^csumtop_blind_total\{what="ring_drops"\} 2$/m);
   assert.match(t, /^csumtop_blind_total\{what="events_dropped"\} 100$/m);
   assert.match(t, /^csumtop_blind_total\{what="records_dropped"\} 3$/m);
+});
+
+test('csumtop_kernel_drops_total: the kernel\'s verdicts per netns, device, reason and peer, from their totals; peers capped', async () => {
+  const m = exporter({ maxPeers: 1 });
+  const drop = (peer: string | null, total: number, device = 'vlb') => ({ namespace: 'node2', device, reason: 'UDP_CSUM' as const, peer, total, interval: 0 });
+  const view = (...drops: ReturnType<typeof drop>[]): CorrelationSnapshot => ({ ...snapshot([]), kernelDrops: { drops, other: 0, keys: { size: drops.length, cap: 512, evicted: 0 }, ringFull: 0 } });
+  const l = { netns: 'node2', device: 'vlb', reason: 'UDP_CSUM' };
+  // New: published at 0 first, so that increase() sees the first drops.
+  m.update(view(drop('192.168.56.11', 3)));
+  let e = await scrape(m);
+  assert.equal(value(e, 'csumtop_kernel_drops_total', { ...l, peer: '192.168.56.11' }), 0);
+  m.update(view(drop('192.168.56.11', 3)));
+  e = await scrape(m);
+  assert.equal(value(e, 'csumtop_kernel_drops_total', { ...l, peer: '192.168.56.11' }), 3);
+  m.update(view(drop('192.168.56.11', 5), drop('10.0.0.9', 7), drop(null, 2, 'eth1')));
+  await scrape(m);
+  m.update(view(drop('192.168.56.11', 5), drop('10.0.0.9', 7), drop(null, 2, 'eth1')));
+  e = await scrape(m);
+  assert.equal(value(e, 'csumtop_kernel_drops_total', { ...l, peer: '192.168.56.11' }), 5);
+  assert.equal(value(e, 'csumtop_kernel_drops_total', { ...l, peer: 'other' }), 7, 'past --metrics-max-peers a peer folds into other');
+  assert.equal(value(e, 'csumtop_kernel_drops_total', { ...l, device: 'eth1', peer: 'unknown' }), 2, 'headers not readable: peer unknown');
+  // Without the source (no kernelDrops): nothing changes.
+  m.update(snapshot([]));
+  e = await scrape(m);
+  assert.equal(value(e, 'csumtop_kernel_drops_total', { ...l, peer: '192.168.56.11' }), 5);
 });

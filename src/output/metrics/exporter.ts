@@ -22,7 +22,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
-import type { CorrelationSnapshot, PeerCarriers } from '../../model/correlation.js';
+import type { CorrelationSnapshot, KernelDropCount, PeerCarriers } from '../../model/correlation.js';
 import type { Finding } from '../../model/findings.js';
 import { CHECKSUM_COUNTERS, type ChecksumCounterName } from '../../model/host-facts.js';
 import { KINDS, LAYERS, MALFORMED_REASONS, STATUSES } from '../../model/verdict.js';
@@ -32,6 +32,9 @@ import { LabelFolder, OTHER } from './label-folder.js';
 import { DEFAULT_MAX_INTERFACES, DEFAULT_MAX_PEERS } from './limits.js';
 import { NOT_BLIND, type Blindness } from '../../model/blind.js';
 import { MAX_VANISHED } from '../../capture/vanished.js';
+
+/** Namespaces with their own `netns` label in csumtop_kernel_drops_total; more fold into "other". */
+const KERNEL_DROP_MAX_NETNS = 64;
 
 /** csumtop_blind_total's `what` per kind of drop. */
 const BLIND_LABELS = new Map<keyof Blindness, string>([
@@ -133,6 +136,13 @@ export class MetricsExporter {
   private readonly drops: Counter<string>;
   private readonly kernel: Counter<string>;
   private readonly peerCarriers: Counter<string>;
+  private readonly kernelDrops: Counter<string>;
+  /** csumtop_kernel_drops_total's own label caps: its devices and namespaces include ones
+   * csumtop does not capture (every pod's), so they are folded apart from `interface`. */
+  private readonly kernelDropDevices = new LabelFolder(DEFAULT_MAX_INTERFACES);
+  private readonly kernelDropNetns = new LabelFolder(KERNEL_DROP_MAX_NETNS);
+  /** Per key of KernelDropView (bounded by its cap): the total already added. */
+  private readonly kernelDropsApplied = new Map<string, { applied: number; bornAt: number }>();
   private readonly finding: Gauge<string>;
   private readonly blind: Counter<string>;
   private blindApplied: Blindness = NOT_BLIND;
@@ -200,6 +210,12 @@ export class MetricsExporter {
       name: 'csumtop_vxlan_peer_carriers_total',
       help: 'Tunnel carriers exchanged with each peer node on an underlay interface: verdict ok, bad_outer, bad_inner, bad_ipv4 (checksum bad), lost (not seen on the other side of the tunnel device).',
       labelNames: [...ifLabels, 'peer', 'direction', 'verdict'],
+      registers: [r],
+    });
+    this.kernelDrops = new Counter({
+      name: 'csumtop_kernel_drops_total',
+      help: "Packets the kernel dropped for a checksum or IPv4 header reason, by its own verdict (eBPF on skb:kfree_skb; absent with --no-kernel-drops or without CAP_BPF): reason is the kernel's (UDP_CSUM, TCP_CSUM, IP_CSUM, IP_INHDR, SKB_CSUM, ICMP_CSUM), peer the packet's outer source address (capped like csumtop_vxlan_peer_carriers_total), device and netns the ones it was dropped on.",
+      labelNames: ['netns', 'device', 'reason', 'peer'],
       registers: [r],
     });
     this.finding = new Gauge({
@@ -422,7 +438,30 @@ export class MetricsExporter {
     }
     this.blindApplied = snapshot.blind;
     for (const p of snapshot.peers) this.updatePeer(p);
+    for (const d of snapshot.kernelDrops?.drops ?? []) this.updateKernelDrop(d);
     this.updateFindings(snapshot.findings);
+  }
+
+  /**
+   * One (namespace, device, reason, peer) of the kernel's verdicts: its cumulative total
+   * turned into increments. A new one is published at 0 and counts from the next update
+   * after a scrape saw the 0, like a new peer entry (increase() needs the 0).
+   */
+  private updateKernelDrop(d: KernelDropCount): void {
+    const netns = this.kernelDropNetns.acquire(d.namespace, d.namespace);
+    const device = this.kernelDropDevices.acquire(`${d.namespace}\u0000${d.device}`, d.device);
+    const peer = d.peer === null ? 'unknown' : this.peerLabels.acquire(d.peer, d.peer);
+    const labels = { netns, device, reason: d.reason, peer };
+    const key = [d.namespace, d.device, d.reason, d.peer ?? ''].join('\u0000');
+    const e = this.kernelDropsApplied.get(key);
+    if (!e) {
+      this.kernelDropsApplied.set(key, { applied: 0, bornAt: this.scrapes });
+      this.kernelDrops.inc(labels, 0);
+      return;
+    }
+    if (this.scrapes <= e.bornAt || d.total <= e.applied) return;
+    this.kernelDrops.inc(labels, d.total - e.applied);
+    e.applied = d.total;
   }
 
   private updatePeer(p: PeerCarriers): void {

@@ -1,0 +1,78 @@
+/**
+ * The kernel's drop verdicts (issue 18) per interval: the native table's counts since the
+ * last tick (one row per namespace, device, reason and peer, never one object per packet)
+ * folded into totals since start, with the namespace inode and ifindex turned into the
+ * names csumtop shows. Bounded: at most `cap` keys are kept; a drop under any other key
+ * is counted in `other`, and so are the drops the native table could not keep.
+ */
+import type { KernelDropCount, KernelDropView } from '../model/correlation.js';
+import type { KernelDropTake } from '../native/kernel-drops.js';
+
+/** Default cap on (namespace, device, reason, peer) keys. */
+export const KERNEL_DROP_KEYS = 512;
+
+/** Names for the kernel's numbers, as csumtop knows them when the tick runs. */
+export interface KernelDropNames {
+  /** The label of the captured namespace with this nsfs inode, or null. */
+  namespace(inode: number): string | null;
+  /** The device name of `ifindex` in namespace `label` (captured or merely known), or null. */
+  device(label: string, ifindex: number): string | null;
+}
+
+interface Entry {
+  netns: number;
+  ifindex: number;
+  reason: KernelDropCount['reason'];
+  peer: string | null;
+  total: number;
+  interval: number;
+}
+
+export class KernelDropTracker {
+  private readonly entries = new Map<string, Entry>();
+  private other = 0;
+  private ringFull = 0;
+
+  constructor(
+    private readonly source: { take(): KernelDropTake | null },
+    private readonly names: KernelDropNames,
+    private readonly cap = KERNEL_DROP_KEYS,
+  ) {}
+
+  /** null while the source is not running (loading, or unavailable). */
+  sample(): KernelDropView | null {
+    const t = this.source.take();
+    if (t === null) return null;
+    for (const e of this.entries.values()) e.interval = 0;
+    for (const r of t.rows) {
+      const key = `${r.netns}\u0000${r.ifindex}\u0000${r.reason}\u0000${r.peer ?? ''}`;
+      let e = this.entries.get(key);
+      if (!e) {
+        if (this.entries.size >= this.cap) {
+          this.other += r.count;
+          continue;
+        }
+        e = { netns: r.netns, ifindex: r.ifindex, reason: r.reason, peer: r.peer, total: 0, interval: 0 };
+        this.entries.set(key, e);
+      }
+      e.total += r.count;
+      e.interval += r.count;
+    }
+    this.other += t.overflow;
+    this.ringFull = t.ringFull;
+    const drops: KernelDropCount[] = [];
+    for (const e of this.entries.values()) {
+      const namespace = e.netns === 0 ? 'unknown' : (this.names.namespace(e.netns) ?? `netns:${e.netns}`);
+      drops.push({
+        namespace,
+        device: this.names.device(namespace, e.ifindex) ?? `ifindex ${e.ifindex}`,
+        reason: e.reason,
+        peer: e.peer,
+        total: e.total,
+        interval: e.interval,
+      });
+    }
+    drops.sort((a, b) => b.total - a.total);
+    return { drops, other: this.other, keys: { size: this.entries.size, cap: this.cap, evicted: this.other }, ringFull: this.ringFull };
+  }
+}

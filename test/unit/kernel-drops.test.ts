@@ -1,0 +1,160 @@
+/**
+ * Issue 18, without a kernel: the record parser of the eBPF program's drop records
+ * (native/kdrops/event.cc, through parseKernelDropEvent) on records built here byte by
+ * byte, cut short and random; and the per-interval aggregation of KernelDropTracker
+ * (src/correlate/kernel-drops.ts) with its key cap.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { KernelDropTracker, type KernelDropNames } from '../../src/correlate/kernel-drops.js';
+import { kernelDropEventLayout, parseKernelDropEvent, type KernelDropTake } from '../../src/native/kernel-drops.js';
+import { encode, eth, ipv4, ipv6, tcp, udp, vxlan } from '../fixtures/lib/index.js';
+import { Prng } from '../fixtures/lib/prng.js';
+
+// KDROP_REASON_* of native/bpf/kernel_drops_event.h.
+const UDP_CSUM = 1;
+const IP_CSUM = 3;
+
+/** struct kdrop_event: netns, ifindex (u32, host order), reason, len, protocol (be16), data[96]. */
+function record(o: { netns?: number; ifindex?: number; reason?: number; protocol?: number; l3: Uint8Array; len?: number }): Uint8Array {
+  const L = kernelDropEventLayout();
+  const b = Buffer.alloc(L.size);
+  b.writeUInt32LE(o.netns ?? 4026532000, 0);
+  b.writeUInt32LE(o.ifindex ?? 7, 4);
+  b[8] = o.reason ?? UDP_CSUM;
+  const n = Math.min(o.l3.length, L.dataBytes);
+  b[9] = o.len ?? n;
+  b.writeUInt16BE(o.protocol ?? 0x0800, 10);
+  b.set(o.l3.subarray(0, n), 12);
+  return b;
+}
+
+/** The IPv4 packet (no Ethernet header) of a frame built with the fixtures. */
+function l3Of(frame: Uint8Array): Uint8Array {
+  return frame.subarray(14);
+}
+
+const CARRIER = l3Of(encode(eth(ipv4('192.168.56.11', '192.168.56.12', udp(40123, 8472, vxlan(1, eth(ipv4('10.244.1.5', '10.244.2.7', udp(5353, 53, new Uint8Array(20))))))))).bytes);
+
+test('parser: a VXLAN carrier dropped for UDP_CSUM gives peer, ports, VNI and the inner tuple', () => {
+  const d = parseKernelDropEvent(record({ l3: CARRIER, netns: 4026532999, ifindex: 3 }));
+  assert.deepEqual(d, {
+    netns: 4026532999,
+    ifindex: 3,
+    reason: 'UDP_CSUM',
+    family: 4,
+    proto: 17,
+    src: '192.168.56.11',
+    dst: '192.168.56.12',
+    sport: 40123,
+    dport: 8472,
+    vni: 1,
+    inner: { proto: 17, src: '10.244.1.5', dst: '10.244.2.7', sport: 5353, dport: 53 },
+  });
+});
+
+test('parser: only the bytes the kernel had in the linear part count (len), never past them', () => {
+  // 20 + 8 + 8 + 14 + 20 + 4 = 74 bytes reach the inner ports; one fewer: no inner tuple.
+  assert.notEqual(parseKernelDropEvent(record({ l3: CARRIER, len: 74 }))?.inner, null);
+  const cut = parseKernelDropEvent(record({ l3: CARRIER, len: 73 }));
+  assert.equal(cut?.inner, null);
+  assert.equal(cut?.vni, 1);
+  const noPorts = parseKernelDropEvent(record({ l3: CARRIER, len: 23 }));
+  assert.equal(noPorts?.src, '192.168.56.11');
+  assert.equal(noPorts?.sport, null);
+  const nothing = parseKernelDropEvent(record({ l3: CARRIER, len: 0 }));
+  assert.equal(nothing?.family, 0);
+  assert.equal(nothing?.src, null);
+  assert.equal(nothing?.reason, 'UDP_CSUM', 'a record without readable headers still counts as a drop');
+});
+
+test('parser: IPv6 TCP, IPv4 header drop, unknown reason and short records', () => {
+  const v6 = l3Of(encode(eth(ipv6('fd00::1', 'fd00::2', tcp(1234, 80)))).bytes);
+  const d6 = parseKernelDropEvent(record({ l3: v6, protocol: 0x86dd, reason: 2 }));
+  assert.equal(d6?.family, 6);
+  assert.equal(d6?.src, 'fd00::1');
+  assert.equal(d6?.reason, 'TCP_CSUM');
+  assert.equal(d6?.dport, 80);
+  const ip = parseKernelDropEvent(record({ l3: CARRIER, reason: IP_CSUM }));
+  assert.equal(ip?.reason, 'IP_CSUM');
+  assert.equal(parseKernelDropEvent(record({ l3: CARRIER, reason: 0 })), null, 'reason 0 is never sent');
+  assert.equal(parseKernelDropEvent(record({ l3: CARRIER, reason: 7 })), null, 'a reason past the known ones');
+  assert.equal(parseKernelDropEvent(record({ l3: CARRIER }).subarray(0, kernelDropEventLayout().size - 1)), null, 'a short record');
+});
+
+test('parser: 20,000 random records (and random lengths) parse or are refused, never read past len', () => {
+  const rng = new Prng(18);
+  const L = kernelDropEventLayout();
+  for (let i = 0; i < 20_000; i++) {
+    const b = rng.bytes(L.size);
+    b[8] = rng.int(0, 7);
+    if (i % 2 === 0) b[12] = 0x45; // mostly IPv4-looking
+    const d = parseKernelDropEvent(b);
+    if (b[8] === 0 || b[8] >= 7) assert.equal(d, null);
+    else {
+      assert.ok(d !== null);
+      // Bytes past len must not matter: zeroing them gives the same answer.
+      const z = b.slice();
+      z.fill(0, 12 + Math.min(b[9], L.dataBytes));
+      assert.deepEqual(parseKernelDropEvent(z), d);
+    }
+  }
+});
+
+function source(takes: Array<Partial<KernelDropTake> | null>): { take(): KernelDropTake | null } {
+  let i = 0;
+  return {
+    take: () => {
+      const t = takes[i++];
+      return t === null ? null : { rows: [], overflow: 0, ringFull: 0, unparsed: 0, ...(t ?? {}) };
+    },
+  };
+}
+
+const NAMES: KernelDropNames = {
+  namespace: (inode) => (inode === 100 ? 'node2' : null),
+  device: (label, ifindex) => (label === 'node2' && ifindex === 3 ? 'vlb' : null),
+};
+
+test('tracker: totals since start, the last interval alone, names for inode and ifindex', () => {
+  const t = new KernelDropTracker(
+    source([
+      { rows: [{ netns: 100, ifindex: 3, reason: 'UDP_CSUM', peer: '192.168.56.11', count: 3 }, { netns: 200, ifindex: 9, reason: 'IP_CSUM', peer: '10.0.0.1', count: 1 }] },
+      { rows: [{ netns: 100, ifindex: 3, reason: 'UDP_CSUM', peer: '192.168.56.11', count: 2 }], ringFull: 4 },
+      {},
+    ]),
+    NAMES,
+  );
+  const a = t.sample()!;
+  assert.deepEqual(a.drops, [
+    { namespace: 'node2', device: 'vlb', reason: 'UDP_CSUM', peer: '192.168.56.11', total: 3, interval: 3 },
+    { namespace: 'netns:200', device: 'ifindex 9', reason: 'IP_CSUM', peer: '10.0.0.1', total: 1, interval: 1 },
+  ]);
+  const b = t.sample()!;
+  assert.deepEqual(b.drops[0], { namespace: 'node2', device: 'vlb', reason: 'UDP_CSUM', peer: '192.168.56.11', total: 5, interval: 2 });
+  assert.equal(b.drops[1].interval, 0);
+  assert.equal(b.ringFull, 4);
+  const c = t.sample()!;
+  assert.deepEqual(c.drops.map((d) => [d.total, d.interval]), [[5, 0], [1, 0]]);
+});
+
+test('tracker: past the key cap drops are counted in `other`, with what the native table could not keep', () => {
+  const row = (peer: string, count: number) => ({ netns: 100, ifindex: 3, reason: 'UDP_CSUM' as const, peer, count });
+  const t = new KernelDropTracker(source([{ rows: [row('10.0.0.1', 1), row('10.0.0.2', 2), row('10.0.0.3', 4)], overflow: 8 }, { rows: [row('10.0.0.1', 1), row('10.0.0.4', 16)] }]), NAMES, 2);
+  const a = t.sample()!;
+  assert.equal(a.drops.length, 2);
+  assert.equal(a.other, 4 + 8);
+  assert.deepEqual(a.keys, { size: 2, cap: 2, evicted: 12 });
+  const b = t.sample()!;
+  assert.equal(b.drops.find((d) => d.peer === '10.0.0.1')?.total, 2, 'a kept key goes on counting');
+  assert.equal(b.other, 12 + 16);
+  // Nothing is lost: kept + other = every drop taken.
+  assert.equal(b.drops.reduce((s, d) => s + d.total, 0) + b.other, 1 + 2 + 4 + 8 + 1 + 16);
+});
+
+test('tracker: no view while the source is not running (still loading, or unavailable); counts from when it runs', () => {
+  const t = new KernelDropTracker(source([null, { rows: [{ netns: 100, ifindex: 3, reason: 'UDP_CSUM', peer: '192.168.56.11', count: 2 }] }]), NAMES);
+  assert.equal(t.sample(), null);
+  assert.equal(t.sample()?.drops[0].total, 2);
+});
