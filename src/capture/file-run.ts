@@ -16,7 +16,7 @@ import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
 import { roleFromName } from '../host/links.js';
 import type { CorrelationSnapshot } from '../model/correlation.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
-import { decodeRecords, MAX_LISTED, notListedWarning, type DecodedRecord } from '../output/records.js';
+import { ListedFrames } from '../output/listed-frames.js';
 import { interfaceNames } from '../output/report.js';
 import { compileFilterFor, FilterError, FILTER_TIME_LIMIT_MS } from './filter-compile.js';
 import { LINKTYPE_ETHERNET } from '../output/pcap-frames.js';
@@ -29,7 +29,7 @@ export interface FileRun {
   flows: NativeFlow[];
   /** How many flows there are (flows may hold fewer). */
   flowCount: number;
-  badFrames: DecodedRecord[] | null;
+  badFrames: ListedFrames | null;
   stats: FileStats;
   /** The file ended mid-record: what was read is reported, with this warning. */
   cutShort: string | null;
@@ -143,15 +143,8 @@ function startFileAnalysis(
     throw new InputError(`${path}: ${(err as Error).message}`);
   }
   const layout = nativeLayout();
-  // --list: at most MAX_LISTED frames are kept, as live; the rest are counted.
-  const badFrames: DecodedRecord[] | null = options.listBad ? [] : null;
-  let notListed = 0;
-  const list = (recs: DecodedRecord[]): void => {
-    if (!badFrames) return;
-    const room = Math.max(0, MAX_LISTED - badFrames.length);
-    for (let k = 0; k < recs.length && k < room; k++) badFrames.push(recs[k]);
-    notListed += Math.max(0, recs.length - room);
-  };
+  // --list: at most MAX_LISTED frames are kept (packed), as live; the rest are counted.
+  const badFrames = options.listBad ? new ListedFrames(layout.record) : null;
   let cutShort: string | null = null;
   let error: string | null = null;
   // Correlation over capture time: roles come from pcapng interface names (a file carries
@@ -175,7 +168,7 @@ function startFileAnalysis(
     if (correlator) {
       const d = fa.takeDrain();
       const recs = recordsOf(d);
-      list(recs);
+      badFrames?.addPacked(d.records);
       counters = fa.counters();
       correlator.add(eventsOf(d), recs);
       // Rules are evaluated once per second of capture time, as live capture does at 1 Hz
@@ -186,11 +179,8 @@ function startFileAnalysis(
         correlator.tick(correlator.newestNs);
       }
     } else if (badFrames) {
-      // Past the cap the records are still taken (the native buffer is drained each step)
-      // but only counted, not decoded.
-      const packed = fa.takeRecords();
-      if (badFrames.length < MAX_LISTED) list(decodeRecords(packed, layout.record));
-      else notListed += Math.floor(packed.length / layout.record.size);
+      // The native buffer is drained each step; past the cap records are only counted.
+      badFrames.addPacked(fa.takeRecords());
     }
     if (r.status === 'more') return 'more';
     if (r.status === 'filter') return { linktype: r.linktype };
@@ -239,7 +229,8 @@ function startFileAnalysis(
         `the bad-flow table was full: ${stats.flowsEvicted} flows were not kept (their frames are counted); raise --max-flows`,
       );
     }
-    if (notListed > 0) warnings.push(notListedWarning(notListed));
+    const notListed = badFrames?.warning();
+    if (notListed) warnings.push(notListed);
     if (stats.interfacesIgnored > 0) {
       warnings.push(
         `${stats.interfacesIgnored} interfaces past the first ${MAX_FILE_INTERFACES} of the file are unsupported and were not read` +

@@ -373,6 +373,7 @@ export class LiveSource implements CaptureSource {
       counters: b.counters,
       ring: b.ring,
       records: recordsOf(b),
+      recordsPacked: b.records,
       recordsDropped: b.recordsDropped,
       events: eventsOf(b),
       wallNs: Date.now() * 1e6,

@@ -43,6 +43,8 @@ export interface SourceBatch {
   /** ids.length * 3: ring packets, drops, freezes (cumulative); zeros when unknown. */
   ring: Float64Array;
   records: DecodedRecord[];
+  /** The same records packed (native BadFrameRecords, without bytes): what --list keeps. */
+  recordsPacked: Buffer;
   recordsDropped: number;
   /** Correlation events of this batch (carriers, overlay packets, DNS, SYN). */
   events: EventBatch;

@@ -17,13 +17,14 @@ import { MAX_REPORT_FLOWS_LIVE } from '../correlate/limits.js';
 import { CaptureError, type CaptureSource, type CapturedInterface } from '../capture/source.js';
 import { LiveState } from '../capture/live-state.js';
 import { nativeLayout } from '../native/analyzer.js';
-import { MAX_LISTED, notListedWarning, type DecodedRecord } from '../output/records.js';
 import { nativeReaderGone } from '../native/host.js';
-import { badFrameReport, buildReport, checksumRows, type ToolInfo } from '../output/report.js';
+import { badFrameReport, buildReport, checksumRows, listedReports, type ReportInput, type ToolInfo } from '../output/report.js';
 import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
 import { LineQueue, MAX_QUEUED_OUTPUT } from '../output/line-queue.js';
 import { printable } from '../output/printable.js';
-import { renderText } from '../output/text-report.js';
+import { textReportPieces } from '../output/text-report.js';
+import { jsonReportPieces } from '../output/report-stream.js';
+import { ListedFrames } from '../output/listed-frames.js';
 import type { LiveMetrics } from '../output/metrics/live.js';
 import type { Options } from './args.js';
 import { dropTo, PrivilegeError } from './privileges.js';
@@ -35,6 +36,8 @@ export const EXIT_NO_PRIVILEGE = 3;
 
 export interface LiveIo {
   out: (text: string) => Promise<void>;
+  /** A long output in pieces, written as the reader takes them (the report with --list); without it, joined and given to out. */
+  outPieces?: (pieces: Iterable<string>, suffix?: string) => Promise<void>;
   warn: (text: string) => Promise<void>;
   /** Every interval's correlation snapshot (dashboard, metrics). */
   snapshot?: (s: CorrelationSnapshot) => void;
@@ -268,8 +271,7 @@ async function captureWith(
     shown.clear();
     for (const [k, f] of now) shown.set(k, f);
   };
-  const listed: DecodedRecord[] = [];
-  let notListed = 0;
+  const listed = opts.list ? new ListedFrames(nativeLayout().record) : null;
   // Output in order; only per-frame `bad` lines may be dropped (counted) when the reader
   // falls behind, so memory stays bounded (src/output/line-queue.ts).
   const output = new LineQueue(io.out, MAX_QUEUED_OUTPUT);
@@ -341,14 +343,9 @@ async function captureWith(
     correlator.add(b.events, b.records, b.engine, b.recordsDropped);
     announce();
     if (b.records.length === 0) return;
-    const names = namesById();
-    for (const r of b.records) {
-      if (opts.json) output.sample(jsonLine({ type: 'bad', version: JSON_LINES_VERSION, ...badFrameReport(r, names) }));
-      if (opts.list) {
-        if (listed.length < MAX_LISTED) listed.push(r);
-        else notListed++;
-      }
-    }
+    listed?.addPacked(b.recordsPacked);
+    const names = opts.json ? namesById() : [];
+    if (opts.json) for (const r of b.records) output.sample(jsonLine({ type: 'bad', version: JSON_LINES_VERSION, ...badFrameReport(r, names) }));
   });
 
   // Once per interval: stats lines (--json) and interface events.
@@ -511,12 +508,12 @@ async function captureWith(
   if (state.totalDrops() > 0) {
     warnings.push(`the kernel dropped ${state.totalDrops()} frames because a capture ring was full: counts are a lower bound (raise --ring-mb)`);
   }
-  if (notListed > 0) warnings.push(notListedWarning(notListed));
+  const notListed = listed?.warning();
+  if (notListed) warnings.push(notListed);
   if (output.dropped > 0) warnings.push(`${output.dropped} bad lines were not printed because the reader of standard output fell behind (their frames are counted)`);
   if (state.recordsDropped > 0) warnings.push(`${state.recordsDropped} bad frames were counted but not reported one by one (batch full)`);
   const frames = ids.reduce((s, id) => s + state.countersOf(id)[L.slots.frames], 0);
-  const doc: ReportDocument = buildReport(
-    {
+  const reportInput: ReportInput = {
       source: {
         kind: 'live',
         path: source.capabilities.backend,
@@ -560,12 +557,12 @@ async function captureWith(
       flowCount: Math.max(flowCount, flows.length),
       // The native tables' (capture threads'): their flows are the report's flows.
       flowsEvicted: state.badFlows().evicted,
-      badFrames: opts.list ? listed.map((r) => ({ ...r, iface: rowOf(r.iface) })) : null,
+      badFrames: listed,
+      badFrameRow: rowOf,
       live: true,
       correlation: finalSnap,
-    },
-    tool,
-  );
+  };
+  const doc: ReportDocument = buildReport(reportInput, tool);
   if (isBlind(finalSnap.blind)) doc.blind = finalSnap.blind;
   // -w: what went to the file. A write error (disk full, ...) was a warning while
   // capture went on; the exit status says so: 2, as for -r with an unwritable -w.
@@ -582,8 +579,11 @@ async function captureWith(
   }
   await output.drained();
   source.complete();
-  if (opts.json) await io.out(jsonLine({ type: 'report', ...doc }));
-  else await io.out(renderText(doc, { maxFlows: opts.top }));
+  // The --list frames are made into text as they are written (issue 17 item 10).
+  const list = listedReports(reportInput);
+  const outPieces = io.outPieces ?? ((pieces: Iterable<string>, suffix = ''): Promise<void> => io.out([...pieces].join('') + suffix));
+  if (opts.json) await outPieces(jsonReportPieces({ type: 'report', ...doc } as ReportDocument, list, 0), '\n');
+  else await outPieces(textReportPieces(doc, { maxFlows: opts.top }, list));
   if (written !== null && written.errors > 0) return 2;
   return doc.totals.badFrames > 0 ? 1 : 0;
 }

@@ -12,10 +12,9 @@ import { analyzeFileInterruptible, InputError } from '../capture/file-run.js';
 import { ROOT } from '../native/addon.js';
 import { activeChecksumPath } from '../native/checksum.js';
 import { libpcapVersion } from '../native/live.js';
-import { jsonText } from '../output/json-lines.js';
-import { buildReport, fileReportInput } from '../output/report.js';
+import { buildReport, fileReportInput, listedReports } from '../output/report.js';
+import { reportPieces, writePieces } from '../output/report-stream.js';
 import { printable, printableLines } from '../output/printable.js';
-import { renderText } from '../output/text-report.js';
 import { write } from '../output/write.js';
 import { parseOptions, UsageError, type Options } from './args.js';
 import { environmentError } from './environment.js';
@@ -97,9 +96,11 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
   } finally {
     progress?.clear();
   }
-  const doc = buildReport(fileReportInput(run), { version: version(), checksumPath: activeChecksumPath() });
+  const input = fileReportInput(run);
+  const doc = buildReport(input, { version: version(), checksumPath: activeChecksumPath() });
   if (opts.write !== null && run.error === null) doc.written = { path: opts.write, frames: run.stats.written };
-  await write(process.stdout, opts.json ? jsonText(doc, 2) + '\n' : renderText(doc, { maxFlows: opts.top }));
+  // The --list frames are made into text as they are written (issue 17 item 10).
+  await writePieces(process.stdout, reportPieces(doc, listedReports(input), opts.json ? { json: 2 } : { maxFlows: opts.top }), opts.json ? '\n' : '');
   // One warning, one line: a line break inside one (a pcapng name) is escaped too.
   for (const w of doc.source.warnings) await warn(`warning: ${printable(w)}`);
   if (run.error !== null) return EXIT_USAGE;
@@ -201,6 +202,7 @@ export async function main(argv: string[]): Promise<number> {
     const { liveMode } = await import('./live-mode.js');
     return liveMode(opts, { version: version(), checksumPath: activeChecksumPath() }, {
       out: (text) => write(process.stdout, text),
+      outPieces: (pieces, suffix) => writePieces(process.stdout, pieces, suffix),
       warn,
     });
   }

@@ -178,7 +178,10 @@ export interface ReportDocument {
   flowCount?: number;
   /** Flows not kept because the flow table was full (their frames are still counted). */
   flowsEvicted: number;
-  /** Present with --list: every frame with a bad checksum, in file order. */
+  /**
+   * Present with --list: the frames with bad checksums (at most MAX_LISTED), in the order
+   * they came. Written last, from a ListedReports, as the reader takes it.
+   */
   badFrames?: BadFrameReport[];
   /** What the diagnosis concluded (issue 4), most severe first. */
   findings?: Finding[];
@@ -194,4 +197,13 @@ export interface ReportDocument {
    * notWritten frames were lost to write errors.
    */
   written?: { path: string; frames: number; contextFrames?: number; contextSkipped?: number; files?: number; notWritten?: number };
+}
+
+/**
+ * The bad frames a report lists (--list), made into BadFrameReports only while the report
+ * is written (src/output/listed-frames.ts holds them packed).
+ */
+export interface ListedReports {
+  count: number;
+  reports(): Iterable<BadFrameReport>;
 }

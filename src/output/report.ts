@@ -13,12 +13,14 @@ import {
   type ChecksumRow,
   type FlowReport,
   type InterfaceReport,
+  type ListedReports,
   type ReportDocument,
   type SourceReport,
 } from '../model/report.js';
 import { KINDS, LAYERS, MALFORMED_REASONS, STATUSES, TUNNELS, UNDECODED_REASONS, type MalformedReason, type UndecodedReason } from '../model/verdict.js';
 import type { FileRun } from '../capture/file-run.js';
 import { nativeLayout, type FileInterface, type NativeFlow, type NativeLayout } from '../native/analyzer.js';
+import type { ListedFrames } from './listed-frames.js';
 import { badChecksumFromNative, endpointFromNative, isVniTunnel, type DecodedRecord } from './records.js';
 
 export interface ToolInfo {
@@ -39,7 +41,9 @@ export interface ReportInput {
   /** How many flows there are, when `flows` holds only the most frequent. */
   flowCount?: number;
   flowsEvicted: number;
-  badFrames: DecodedRecord[] | null;
+  /** --list: the frames kept, and the report row of a record's interface id (live: a vanished one's folded row). */
+  badFrames: ListedFrames | null;
+  badFrameRow?: (id: number) => number;
   /** Live sources count outgoing frames. */
   live: boolean;
   /** The final correlation snapshot, when correlation ran. */
@@ -209,13 +213,25 @@ export function buildReport(input: ReportInput, tool: ToolInfo): ReportDocument 
     flowsEvicted: input.flowsEvicted,
   };
   if (input.flowCount !== undefined && input.flowCount > input.flows.length) doc.flowCount = input.flowCount;
-  if (input.badFrames) doc.badFrames = input.badFrames.map((r) => badFrameReport(r, names));
   if (input.correlation) {
     const c = input.correlation;
     doc.findings = c.findings;
     doc.correlation = { peers: c.peers, flows: c.flows, flowsEvicted: c.flowsEvicted, eventsDropped: c.eventsDropped, overlayUnattributed: c.overlayUnattributed, dns: c.dns, syn: c.syn, kernel: c.kernel, ...(c.kernelDrops ? { kernelDrops: c.kernelDrops } : {}), ...(c.tables ? { tables: c.tables } : {}) };
   }
   return doc;
+}
+
+/** The report's --list frames, made into report objects as they are written (null without --list). */
+export function listedReports(input: ReportInput): ListedReports | null {
+  const frames = input.badFrames;
+  if (!frames) return null;
+  const names = input.interfaces.map((i) => i.name);
+  return {
+    count: frames.length,
+    *reports() {
+      for (const r of frames.records(input.badFrameRow)) yield badFrameReport(r, names);
+    },
+  };
 }
 
 /** The report input of a finished capture-file analysis. */

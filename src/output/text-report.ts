@@ -8,6 +8,7 @@ import { blindSentence } from '../model/blind.js';
 import { answerLines } from './answer.js';
 import { renderCorrelation, renderFindings } from './text-findings.js';
 import type { BadChecksum, BadFrameReport, Endpoint, FlowReport, InterfaceReport, ReportDocument } from '../model/report.js';
+import type { ListedReports } from '../model/report.js';
 
 const LINKTYPE_NAMES: Record<number, string> = {
   0: 'BSD loopback',
@@ -109,8 +110,21 @@ function liveDescription(i: InterfaceReport): string {
   return parts.join(', ');
 }
 
-export function renderText(doc: ReportDocument, opts: { maxFlows: number }): string {
-  const out: string[] = [];
+/** The whole text report as one string (tests, short reports); textReportPieces streams it. */
+export function renderText(doc: ReportDocument, opts: { maxFlows: number }, list: ListedReports | null = null): string {
+  return [...textReportPieces(doc, opts, list)].join('');
+}
+
+/** Lines of the bad-frame list per piece. */
+const LIST_LINES_PER_PIECE = 1024;
+
+/**
+ * The text report in pieces: everything up to the bad-frame list, the list a thousand
+ * lines at a time (made from the packed records only as the reader takes them: issue 17
+ * item 10), then the notes and warnings.
+ */
+export function* textReportPieces(doc: ReportDocument, opts: { maxFlows: number }, list: ListedReports | null = null): Generator<string> {
+  let out: string[] = [];
   const s = doc.source;
   const span = s.first ? `, ${s.first} .. ${s.last}` : '';
   // The answer first (issue 13 s.5): one sentence per critical finding, then what
@@ -183,10 +197,21 @@ export function renderText(doc: ReportDocument, opts: { maxFlows: number }): str
     for (const f of shown) out.push(...flowLine(f));
   }
   if (doc.flowsEvicted > 0) out.push(`(${doc.flowsEvicted} more flows not kept: the flow table was full)`);
-  if (doc.badFrames) {
+  // Interface names, DNS names, namespaces and warnings come from files, packets and
+  // the kernel: no line may carry a control character to the terminal (printable.ts).
+  const flush = (): string => {
+    const text = out.map((l) => printable(l) + '\n').join('');
+    out = [];
+    return text;
+  };
+  if (list) {
     out.push('');
-    out.push(`Frames with bad checksums (${doc.badFrames.length}):`);
-    for (const b of doc.badFrames) out.push(`  ${formatBadFrame(b)}`);
+    out.push(`Frames with bad checksums (${list.count}):`);
+    yield flush();
+    for (const b of list.reports()) {
+      out.push(`  ${formatBadFrame(b)}`);
+      if (out.length >= LIST_LINES_PER_PIECE) yield flush();
+    }
   }
   if (doc.totals.looksLikeOffload > 0) {
     out.push('');
@@ -211,7 +236,5 @@ export function renderText(doc: ReportDocument, opts: { maxFlows: number }): str
     out.push('');
     out.push(`warning: ${w}`);
   }
-  // Interface names, DNS names, namespaces and warnings come from files, packets and
-  // the kernel: no line may carry a control character to the terminal (printable.ts).
-  return out.map(printable).join('\n') + '\n';
+  yield flush();
 }

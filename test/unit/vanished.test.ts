@@ -45,6 +45,7 @@ function batchOf(engine: number, seq: number, rows: Array<[number, number]>, fol
     counters,
     ring,
     records: [],
+    recordsPacked: Buffer.alloc(0),
     recordsDropped: 0,
     events: new EventBatch(Buffer.alloc(0), Buffer.alloc(0), L.event, L.record, 0),
     wallNs: 0,
