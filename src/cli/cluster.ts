@@ -16,7 +16,8 @@ export const CLUSTER_HELP = `Usage: csumtop cluster --prometheus URL [--window D
 Reads the metrics every node's csumtop exports (--metrics) back from Prometheus and
 prints, for the window: the node x peer matrix of bad tunnel carriers (received and
 sent), per node the bad checksums csumtop saw, the kernel's checksum errors and capture
-drops, and the findings active now. Nodes are Prometheus' "instance" label.
+drops, and the findings active now. Nodes are Prometheus' "instance" label; peers
+are named by node when Prometheus has kube-state-metrics' kube_node_info.
 
       --prometheus URL   Prometheus' base URL, e.g. http://prometheus:9090
       --window DURATION  PromQL range (default 5m): 30s, 5m, 1h, 1d, 1h30m

@@ -13,7 +13,7 @@ import { instantQuery, type QueryLimits, type VectorSample } from './prometheus-
 /** A PromQL duration: one or more NUMBER UNIT (prometheus.io/docs/prometheus/latest/querying/basics/#time-durations). */
 export const WINDOW_SYNTAX = /^(\d+(ms|s|m|h|d|w|y))+$/;
 
-export function clusterQueries(window: string): Record<'bad' | 'total' | 'badChecksums' | 'kernel' | 'drops' | 'findings', string> {
+export function clusterQueries(window: string): Record<'bad' | 'total' | 'badChecksums' | 'kernel' | 'drops' | 'findings' | 'nodeInfo', string> {
   return {
     bad: `sum by (instance, peer, direction) (increase(csumtop_vxlan_peer_carriers_total{verdict=~"bad.*"}[${window}]))`,
     total: `sum by (instance, peer, direction) (increase(csumtop_vxlan_peer_carriers_total{verdict=~"ok|bad.*"}[${window}]))`,
@@ -21,6 +21,9 @@ export function clusterQueries(window: string): Record<'bad' | 'total' | 'badChe
     kernel: `sum by (instance) (increase(csumtop_kernel_checksum_errors_total[${window}]))`,
     drops: `sum by (instance) (increase(csumtop_capture_drops_total[${window}]))`,
     findings: 'csumtop_finding == 1',
+    // kube-state-metrics: one series per node with its InternalIP (the address a tunnel
+    // peer is known by on flannel and calico VXLAN, whose VTEP is the node's address).
+    nodeInfo: 'kube_node_info',
   };
 }
 
@@ -31,7 +34,7 @@ function direction(s: VectorSample): 'received' | 'sent' {
 }
 
 /**
- * Asks Prometheus (six instant queries, in parallel, each bounded by `limits`) and
+ * Asks Prometheus (seven instant queries, in parallel, each bounded by `limits`) and
  * assembles the view. The first query that fails abandons the others: nothing is left
  * reading from a Prometheus that stalls once the answer is known to be an error.
  */
@@ -41,17 +44,17 @@ export async function fetchClusterView(base: URL, window: string, limits: Omit<Q
   let results: VectorSample[][];
   try {
     results = await Promise.all(
-      [q.bad, q.total, q.badChecksums, q.kernel, q.drops, q.findings].map((query) => instantQuery(base, query, { ...limits, signal: abandon.signal })),
+      [q.bad, q.total, q.badChecksums, q.kernel, q.drops, q.findings, q.nodeInfo].map((query) => instantQuery(base, query, { ...limits, signal: abandon.signal })),
     );
   } finally {
     abandon.abort();
   }
-  const [bad, total, badChecksums, kernel, drops, findings] = results;
-  return buildClusterView({ bad, total, badChecksums, kernel, drops, findings }, { prometheus: base.href, window, time: new Date().toISOString() });
+  const [bad, total, badChecksums, kernel, drops, findings, nodeInfo] = results;
+  return buildClusterView({ bad, total, badChecksums, kernel, drops, findings, nodeInfo }, { prometheus: base.href, window, time: new Date().toISOString() });
 }
 
 export function buildClusterView(
-  r: { bad: VectorSample[]; total: VectorSample[]; badChecksums: VectorSample[]; kernel: VectorSample[]; drops: VectorSample[]; findings: VectorSample[] },
+  r: { bad: VectorSample[]; total: VectorSample[]; badChecksums: VectorSample[]; kernel: VectorSample[]; drops: VectorSample[]; findings: VectorSample[]; nodeInfo?: VectorSample[] },
   meta: { prometheus: string; window: string; time: string },
 ): ClusterView {
   const cellKey = (instance: string, peer: string, dir: string): string => `${instance}\u0000${peer}\u0000${dir}`;
@@ -106,7 +109,28 @@ export function buildClusterView(
     matrix,
     totals: [...totals.values()].sort((a, b) => a.instance.localeCompare(b.instance)),
     findings,
+    peerNames: peerNames(r.nodeInfo ?? []),
   };
+}
+
+/** internal_ip -> node names of kube_node_info series; null when there are none. */
+function peerNames(nodeInfo: VectorSample[]): Record<string, string[]> | null {
+  if (nodeInfo.length === 0) return null;
+  const names = new Map<string, Set<string>>();
+  for (const s of nodeInfo) {
+    const ip = label(s, 'internal_ip');
+    const node = label(s, 'node');
+    if (ip === '' || node === '') continue;
+    if (!names.has(ip)) names.set(ip, new Set());
+    names.get(ip)!.add(node);
+  }
+  return Object.fromEntries([...names].sort(([a], [b]) => a.localeCompare(b)).map(([ip, n]) => [ip, [...n].sort()]));
+}
+
+/** A peer address with its node name(s) when kube_node_info has them: "10.0.0.2 (node-b)". */
+function named(v: ClusterView, address: string): string {
+  const n = v.peerNames?.[address];
+  return n && n.length > 0 ? `${address} (${n.join('|')})` : address;
 }
 
 /** Whole counts for the table: increase() extrapolates to the window's edges. */
@@ -146,7 +170,7 @@ export function renderClusterView(v: ClusterView): string {
         return c ? `${count(c.bad)}/${count(c.total)}` : '-';
       }),
     ]);
-    out += `\n${titles[dir]}; bad/all, rows: node, columns: peer\n` + table(['node', ...peers], rows);
+    out += `\n${titles[dir]}; bad/all, rows: node, columns: peer\n` + table(['node', ...peers.map((p) => named(v, p))], rows);
   }
   if (v.totals.length > 0) {
     out +=
@@ -160,7 +184,14 @@ export function renderClusterView(v: ClusterView): string {
   }
   if (v.findings.length === 0) out += '\nNo active findings.\n';
   else {
-    out += `\nActive findings (${v.findings.length})\n` + table(['severity', 'finding', 'subject', 'node'], v.findings.map((f) => [f.severity, f.id, f.subject, f.instance]));
+    out += `\nActive findings (${v.findings.length})\n` + table(['severity', 'finding', 'subject', 'node'], v.findings.map((f) => [f.severity, f.id, named(v, f.subject), f.instance]));
+  }
+  // Where the peers' names come from, or why there are none (issue 19).
+  if (v.matrix.length > 0) {
+    out +=
+      v.peerNames === null
+        ? '\nPeers are shown by address: Prometheus has no kube_node_info (scrape kube-state-metrics to name them).\n'
+        : '\nPeer names: kube_node_info (kube-state-metrics), internal_ip -> node.\n';
   }
   return out;
 }

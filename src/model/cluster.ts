@@ -52,4 +52,11 @@ export interface ClusterView {
   matrix: PeerCell[];
   totals: NodeTotals[];
   findings: ClusterFinding[];
+  /**
+   * Peer addresses by node name, from kube-state-metrics' `kube_node_info` (its
+   * `internal_ip` label to its `node` label; several names when several nodes claim one
+   * address, e.g. a replaced node's series still in the window). null when Prometheus has
+   * no kube_node_info series: peers are then known by address only, and the table says so.
+   */
+  peerNames: Record<string, string[]> | null;
 }

@@ -14,13 +14,16 @@
  *    node-b received from A's underlay address, node-a sent to B's, exactly per verdict,
  *    and the findings (vxlan-outer-bad-from-peer on node-b, vxlan-outer-bad-sent on node-a);
  *  - `csumtop cluster` against that Prometheus: the same node x peer matrix, totals and
- *    findings, as JSON and as the table.
+ *    findings, as JSON and as the table; peers by address while Prometheus has no
+ *    kube_node_info, and by node name once a kube-state-metrics stand-in (an HTTP server
+ *    the test runs, scraped as job kube-state-metrics) publishes it (issue 19).
  *
  * Nothing leaves the machine: metrics and Prometheus listen on 127.0.0.1 only.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -64,7 +67,7 @@ class Prometheus {
   log = '';
   private readonly release: () => void;
 
-  constructor(port: number, targets: Array<{ instance: string; port: number }>) {
+  constructor(port: number, targets: Array<{ instance: string; port: number }>, ksmPort: number) {
     this.port = port;
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csumtop-prom-'));
     const config = [
@@ -77,6 +80,9 @@ class Prometheus {
       '    static_configs:',
       // instance = the node's name, as deploy/README.md relabels it in a cluster.
       ...targets.flatMap((t) => [`      - targets: ['127.0.0.1:${t.port}']`, `        labels: {instance: '${t.instance}'}`]),
+      '  - job_name: kube-state-metrics',
+      '    static_configs:',
+      `      - targets: ['127.0.0.1:${ksmPort}']`,
       '',
     ].join('\n');
     fs.writeFileSync(path.join(this.dir, 'prometheus.yml'), config);
@@ -144,6 +150,29 @@ class Prometheus {
   }
 }
 
+/**
+ * A stand-in for kube-state-metrics: serves `body` (Prometheus text format) on /metrics of
+ * a free loopback port; empty (no series) until the test sets it.
+ */
+async function kubeStateMetrics(): Promise<{ port: number; set: (body: string) => void; close: () => void }> {
+  let body = '';
+  const server = createHttpServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const a = server.address();
+  const release = onCleanup(() => server.close());
+  return {
+    port: typeof a === 'object' && a ? a.port : 0,
+    set: (b) => (body = b),
+    close: () => {
+      server.closeAllConnections();
+      release();
+    },
+  };
+}
+
 function runCluster(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = track(spawn(BIN, ['cluster', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -162,15 +191,20 @@ test('two nodes, a real Prometheus: injected bad carriers show up exactly in the
   }
   const a = await csumtopWithMetrics(lab.A, ['vla', 'flannel.1']);
   const b = await csumtopWithMetrics(lab.B, ['vlb', 'flannel.1']);
-  const prom = new Prometheus(await freePort(), [
-    { instance: 'node-a', port: a.port },
-    { instance: 'node-b', port: b.port },
-  ]);
+  const ksm = await kubeStateMetrics();
+  const prom = new Prometheus(
+    await freePort(),
+    [
+      { instance: 'node-a', port: a.port },
+      { instance: 'node-b', port: b.port },
+    ],
+    ksm.port,
+  );
   try {
     // Both targets up, and the kernel counters of B published (their baseline is csumtop's start).
     let why = await prom.until(async () => {
       const up = await prom.query('up');
-      if (up.length !== 2 || up.some((u) => u.value !== 1)) return `up: ${JSON.stringify(up)}`;
+      if (up.length !== 3 || up.some((u) => u.value !== 1)) return `up: ${JSON.stringify(up)}`;
       const k = await prom.scalar('csumtop_kernel_checksum_errors_total{instance="node-b",counter="Udp_InCsumErrors"}');
       return k === 0 ? null : `node-b Udp_InCsumErrors = ${k}`;
     });
@@ -269,6 +303,22 @@ test('two nodes, a real Prometheus: injected bad carriers show up exactly in the
         `cluster findings lack ${node} ${id} ${subject}: ${JSON.stringify(earlyView.findings)}`,
       );
     }
+    // No kube_node_info yet: peers by address, and the table says why.
+    assert.equal(earlyView.peerNames, null);
+    const earlyText = await runCluster(['--prometheus', prom.url, '--window', '1m']);
+    assert.match(earlyText.stdout, /^Peers are shown by address: Prometheus has no kube_node_info/m, earlyText.stdout);
+    // kube-state-metrics appears: its kube_node_info names both lab nodes by their underlay address.
+    ksm.set(
+      [
+        '# HELP kube_node_info Information about a cluster node.',
+        '# TYPE kube_node_info gauge',
+        `kube_node_info{node="node-a",internal_ip="${UNDERLAY_A}",kernel_version="${os.release()}"} 1`,
+        `kube_node_info{node="node-b",internal_ip="${UNDERLAY_B}",kernel_version="${os.release()}"} 1`,
+        '',
+      ].join('\n'),
+    );
+    why = await prom.until(async () => ((await prom.query('kube_node_info')).length === 2 ? null : 'kube_node_info not scraped yet'));
+    assert.equal(why, null, why ?? '');
 
     // The matrix once Prometheus holds 8 s of samples: increase() extrapolates to the
     // window's end by at most half a scrape interval, so it reads at most ~1/8 high.
@@ -278,6 +328,7 @@ test('two nodes, a real Prometheus: injected bad carriers show up exactly in the
     const view = JSON.parse(json.stdout) as ClusterView;
     assert.deepEqual(view.nodes, ['node-a', 'node-b']);
     assert.deepEqual(view.peers, [UNDERLAY_A, UNDERLAY_B]);
+    assert.deepEqual(view.peerNames, { [UNDERLAY_A]: ['node-a'], [UNDERLAY_B]: ['node-b'] });
     assert.deepEqual(view.matrix.map((c) => `${c.instance} ${c.peer} ${c.direction}`), [`node-a ${UNDERLAY_B} sent`, `node-b ${UNDERLAY_A} received`]);
     const near = (got: number | null, injected: number): boolean => got !== null && got >= injected && got <= injected * 1.25;
     for (const c of view.matrix) {
@@ -292,14 +343,16 @@ test('two nodes, a real Prometheus: injected bad carriers show up exactly in the
     const text = await runCluster(['--prometheus', prom.url, '--window', '1m']);
     assert.equal(text.code, 1, text.stderr);
     t.diagnostic(text.stdout);
-    assert.match(text.stdout, new RegExp(`RECEIVED from each peer.*\\nnode +${UNDERLAY_A.replace(/\./g, '\\.')}\\nnode-b +2\\d/[23]\\d\\n`), text.stdout);
-    assert.match(text.stdout, new RegExp(`SENT to each peer.*\\nnode +${UNDERLAY_B.replace(/\./g, '\\.')}\\nnode-a +2\\d/[23]\\d\\n`), text.stdout);
+    assert.match(text.stdout, new RegExp(`RECEIVED from each peer.*\\nnode +${UNDERLAY_A.replace(/\./g, '\\.')} \\(node-a\\)\\nnode-b +2\\d/[23]\\d\\n`), text.stdout);
+    assert.match(text.stdout, new RegExp(`SENT to each peer.*\\nnode +${UNDERLAY_B.replace(/\./g, '\\.')} \\(node-b\\)\\nnode-a +2\\d/[23]\\d\\n`), text.stdout);
+    assert.match(text.stdout, /^Peer names: kube_node_info \(kube-state-metrics\), internal_ip -> node\.$/m);
 
     // Still exact a few scrapes later: nothing counted twice.
     await sleep(2500);
     for (const [q, want] of [...expected, ...peerExpected]) assert.equal(await prom.scalar(q), want, q);
   } finally {
     await prom.stop();
+    ksm.close();
     const ra = await a.ct.stop();
     const rb = await b.ct.stop();
     t.diagnostic(`csumtop A exit ${ra.code}, B exit ${rb.code}`);

@@ -122,8 +122,29 @@ test('the table: one matrix per direction (bad/all, node x peer), per-node total
     'critical  vxlan-outer-bad-from-peer  192.168.189.4  node-b',
     'warning   capture-loss               eth0           node-c',
     '',
+    'Peers are shown by address: Prometheus has no kube_node_info (scrape kube-state-metrics to name them).',
+    '',
   ].join('\n');
   assert.equal(r.out, expected);
+});
+
+test('kube_node_info joined: peers named by their node (internal_ip -> node), in the matrix headers, findings and JSON', async () => {
+  routes.clear();
+  routes.set('', fixtureRoute('5m', { ...FULL, nodeInfo: S.NODE_INFO }));
+  const r = await run(['--prometheus', base]);
+  assert.equal(r.code, 1, r.err);
+  const lines = r.out.split('\n');
+  // Two nodes claim 192.168.189.4 (a replaced node's series still in Prometheus): both named.
+  assert.ok(lines.includes('node    192.168.189.4 (node-a|node-a-old)'), r.out);
+  assert.ok(lines.includes('node    192.168.189.5 (node-b)'), r.out);
+  assert.ok(lines.includes('critical  vxlan-outer-bad-from-peer  192.168.189.4 (node-a|node-a-old)  node-b'), r.out);
+  const subjectWidth = '192.168.189.4 (node-a|node-a-old)'.length;
+  assert.ok(lines.includes(`warning   capture-loss               ${'eth0'.padEnd(subjectWidth)}  node-c`), `a subject that is no address stays as it is:\n${r.out}`);
+  assert.ok(lines.includes('Peer names: kube_node_info (kube-state-metrics), internal_ip -> node.'), r.out);
+  assert.ok(!r.out.includes('Peers are shown by address'));
+  const j = await run(['--prometheus', base, '--json']);
+  const v = JSON.parse(j.out) as ClusterView;
+  assert.deepEqual(v.peerNames, { '192.168.189.4': ['node-a', 'node-a-old'], '192.168.189.5': ['node-b'] });
 });
 
 test('--json: the same view as one document, values as Prometheus computed them', async () => {
@@ -149,6 +170,7 @@ test('--json: the same view as one document, values as Prometheus computed them'
     'warning capture-loss eth0 node-c',
   ]);
   assert.ok(!Number.isNaN(Date.parse(v.time)));
+  assert.equal(v.peerNames, null, 'no kube_node_info: said as null, not an empty map');
 });
 
 test('a healthy cluster: exit 0; no peer series yet is said, not shown as zeros', async () => {
@@ -168,7 +190,7 @@ test('Prometheus under a path prefix: queries go to PREFIX/api/v1/query', async 
   asked.length = 0;
   const r = await run(['--prometheus', `${base}/prometheus`, '--json']);
   assert.equal(r.code, 1, r.err);
-  assert.equal(asked.length, 6);
+  assert.equal(asked.length, 7);
   assert.ok(asked.every((a) => a === 'GET /prometheus/api/v1/query'), asked.join(', '));
 });
 
