@@ -6,8 +6,12 @@
  *   prebuilds/linux-arm64/csumtop.glibc.node  with aarch64-linux-gnu-g++ (Debian's
  *                                             g++-aarch64-linux-gnu), when installed
  * glibc floor: what the build machine's libstdc++ and glibc headers pull in; on Debian 12
- * that is GLIBC_2.34 (dlopen/pthread_once moved into libc.so.6 in 2.34), checked below so
- * the floor the README states stays true. musl (Alpine) has no prebuild: Debian ships no
+ * that is GLIBC_2.34 (dlopen/pthread_once moved into libc.so.6 in 2.34) and GLIBCXX_3.4.30
+ * (the libstdc++ of GCC 12: Debian 12, Ubuntu 22.04, Fedora 36 and later; not RHEL/Rocky 9,
+ * whose GCC 11 runtime stops at 3.4.29, there the install builds from source), both checked
+ * below so the floor the README states stays true. Linking the C++ runtime in statically
+ * (-static-libstdc++) was measured to raise the glibc floor to 2.36 instead (arc4random,
+ * _dl_find_object of GCC 12's static runtime), so it is not done. musl (Alpine) has no prebuild: Debian ships no
  * musl C++ toolchain, so there the install builds from source (scripts/install.js).
  * CSUMTOP_PREBUILD_ARCHS=x64 limits the architectures (default: every one with a compiler).
  */
@@ -19,6 +23,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const GLIBC_FLOOR = [2, 34];
+const GLIBCXX_FLOOR = [3, 4, 30];
 const TARGETS = {
   x64: { triple: 'x86_64-linux-gnu', env: {} },
   arm64: {
@@ -37,15 +42,21 @@ function nodeGyp() {
   return fs.existsSync(bundled) ? [process.execPath, bundled] : ['node-gyp'];
 }
 
-/** The highest GLIBC_x.y symbol version the library needs, from its dynamic symbol table. */
-function glibcNeeded(file, triple) {
+/** a > b, element by element (version numbers). */
+function above(a, b) {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  return false;
+}
+
+/** The highest PREFIX_x.y[.z] symbol version (GLIBC, GLIBCXX) the library needs, from its dynamic symbol table. */
+function versionNeeded(file, triple, prefix) {
   const objdump = have(`${triple}-objdump`) ? `${triple}-objdump` : 'objdump';
   const r = spawnSync(objdump, ['-T', file], { encoding: 'utf8' });
   if (r.status !== 0) return null;
-  let max = [0, 0];
-  for (const m of r.stdout.matchAll(/GLIBC_(\d+)\.(\d+)/g)) {
-    const v = [Number(m[1]), Number(m[2])];
-    if (v[0] > max[0] || (v[0] === max[0] && v[1] > max[1])) max = v;
+  let max = [0];
+  for (const m of r.stdout.matchAll(new RegExp(`\\(${prefix}_([\\d.]+)\\)`, 'g'))) {
+    const v = m[1].split('.').map(Number);
+    if (above(v, max)) max = v;
   }
   return max;
 }
@@ -73,11 +84,15 @@ function build(arch) {
     const out = path.join(root, 'prebuilds', `linux-${arch}`, 'csumtop.glibc.node');
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.copyFileSync(path.join(scratch, 'build', 'Release', 'csumtop.node'), out);
-    const needed = glibcNeeded(out, t.triple);
-    if (needed && (needed[0] > GLIBC_FLOOR[0] || (needed[0] === GLIBC_FLOOR[0] && needed[1] > GLIBC_FLOOR[1]))) {
+    const needed = versionNeeded(out, t.triple, 'GLIBC');
+    if (needed && above(needed, GLIBC_FLOOR)) {
       throw new Error(`linux-${arch} prebuild needs GLIBC_${needed.join('.')}, above the stated floor ${GLIBC_FLOOR.join('.')}: update PREBUILT_PLATFORMS and README`);
     }
-    process.stderr.write(`prebuild: ${path.relative(root, out)} (needs GLIBC_${needed ? needed.join('.') : '?'})\n`);
+    const neededCxx = versionNeeded(out, t.triple, 'GLIBCXX');
+    if (neededCxx && above(neededCxx, GLIBCXX_FLOOR)) {
+      throw new Error(`linux-${arch} prebuild needs GLIBCXX_${neededCxx.join('.')}, above the stated floor ${GLIBCXX_FLOOR.join('.')}: update PREBUILT_PLATFORMS and README`);
+    }
+    process.stderr.write(`prebuild: ${path.relative(root, out)} (needs GLIBC_${needed ? needed.join('.') : '?'}, GLIBCXX_${neededCxx ? neededCxx.join('.') : '?'})\n`);
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }

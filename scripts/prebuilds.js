@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 /** The platforms `npm pack` builds prebuilds for (scripts/prebuild.js); the rest build from source. */
-const PREBUILT_PLATFORMS = ['linux-x64 (glibc >= 2.34)', 'linux-arm64 (glibc >= 2.34)'];
+const PREBUILT_PLATFORMS = ['linux-x64 (glibc >= 2.34, libstdc++ of GCC >= 12)', 'linux-arm64 (glibc >= 2.34, libstdc++ of GCC >= 12)'];
 
 /** 'musl' when this Node runs on musl libc (Alpine), else 'glibc'. */
 function libc() {
