@@ -11,8 +11,9 @@ import { buildVxlan } from '../../src/lab/frames.js';
 
 export const RUN: RunInfo = { host: 'node-b', kernel: '6.18.0-test', backend: 'afpacket', mode: 'live', startedMs: Date.UTC(2026, 10, 21, 12, 0, 0) };
 
-export function w(s1: number, s10 = s1, s60 = s1): RateWindows {
-  return { s1, s10, s60 };
+/** Rates; the total defaults to a minute at the 60 s rate. */
+export function w(s1: number, s10 = s1, s60 = s1, total = s60 * 60): RateWindows {
+  return { s1, s10, s60, total };
 }
 
 export function rates(label: string, namespace: string, o: Partial<InterfaceRates> = {}): InterfaceRates {
@@ -22,6 +23,7 @@ export function rates(label: string, namespace: string, o: Partial<InterfaceRate
     packets: w(0),
     badFrames: w(0),
     badByChecksum: {},
+    artefacts: w(0),
     pending: w(0),
     validated: w(0),
     badHistory: new Array<number>(60).fill(0),
@@ -55,6 +57,7 @@ export function badFlow(n: number, o: Partial<BadFlowView> = {}): BadFlowView {
     inner: { family: 4, src: '10.244.0.0', dst: '10.244.1.10', proto: 17, sport: 53000 + n, dport: 53 },
     dnsName: `svc${n}.lab.cluster.local`,
     count: 10 + n,
+    artefacts: 0,
     badChecksums: ['outer/udp'],
     firstSeen: '2026-11-21T12:00:01.000000000Z',
     lastSeen: `2026-11-21T12:00:${String(5 + n).padStart(2, '0')}.000000000Z`,
