@@ -138,7 +138,7 @@ export function fixTotals(snapshot: CorrelationSnapshot): FixBaseline {
 
 export type View =
   | { kind: 'main' }
-  | { kind: 'help' }
+  | { kind: 'help'; scroll: number }
   | { kind: 'finding'; key: string; scroll: number }
   | { kind: 'flow'; key: string; scroll: number };
 
@@ -270,18 +270,21 @@ function reduceKey(state: DashboardState, key: KeyEvent): Step {
     // Any of these closes help; other keys are ignored so help is not left by accident.
     if (key.name === 'q') return { state, effects: [{ type: 'quit' }] };
     if (key.ch === '?' || key.name === 'escape' || key.name === 'enter') return same({ ...state, view: { kind: 'main' } });
+    // Help can be longer than 80x24 (the names of a cluster's namespaces): it scrolls.
+    const by = scrollBy(key);
+    if (by !== 0) return same({ ...state, view: { ...state.view, scroll: Math.max(0, by === -Infinity ? 0 : state.view.scroll + by) } });
     return same(state);
   }
   if (state.view.kind !== 'main') {
     if (key.name === 'q') return { state, effects: [{ type: 'quit' }] };
     // Details can be longer than the screen (evidence, remedies, a 4096-byte frame).
-    const by = key.ch === 'j' || key.name === 'down' ? 1 : key.ch === 'k' || key.name === 'up' ? -1 : key.name === 'pagedown' ? 10 : key.name === 'pageup' ? -10 : key.ch === 'g' ? -Infinity : 0;
+    const by = scrollBy(key);
     if (by !== 0) {
       const scroll = Math.max(0, by === -Infinity ? 0 : state.view.scroll + by);
       return same({ ...state, view: { ...state.view, scroll } });
     }
     if (key.name === 'escape' || key.name === 'backspace' || key.ch === 'h') return same({ ...state, view: { kind: 'main' } });
-    if (key.ch === '?') return same({ ...state, view: { kind: 'help' } });
+    if (key.ch === '?') return same({ ...state, view: { kind: 'help', scroll: 0 } });
     if (key.name === 'space' || key.ch === 'p') return same(togglePause(state));
     return same(state);
   }
@@ -289,7 +292,7 @@ function reduceKey(state: DashboardState, key: KeyEvent): Step {
     case 'q':
       return { state, effects: [{ type: 'quit' }] };
     case '?':
-      return same({ ...state, view: { kind: 'help' } });
+      return same({ ...state, view: { kind: 'help', scroll: 0 } });
     case 'p':
     case ' ':
       return same(togglePause(state));
@@ -341,6 +344,11 @@ function reduceKey(state: DashboardState, key: KeyEvent): Step {
       return same(state.filter !== '' ? { ...state, filter: '', status: 'filter cleared' } : state);
   }
   return same(state);
+}
+
+/** Lines a key scrolls a detail or the help by (-Infinity: to the top); 0 for other keys. */
+function scrollBy(key: KeyEvent): number {
+  return key.ch === 'j' || key.name === 'down' ? 1 : key.ch === 'k' || key.name === 'up' ? -1 : key.name === 'pagedown' ? 10 : key.name === 'pageup' ? -10 : key.ch === 'g' ? -Infinity : 0;
 }
 
 function reduceFilterInput(state: DashboardState, key: KeyEvent): Step {

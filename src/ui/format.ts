@@ -147,6 +147,20 @@ function ep(e: Endpoint | null, arrow: string): string {
   return `${e.src}${port(e.sport)}${arrow}${e.dst}${port(e.dport)}`;
 }
 
+/**
+ * A flow "src:sport>dst:dport" in `w` columns: when it does not fit, the source address
+ * gives way from its start ("~1.10:3306>10.244.0.0:44001"), since the ports and the
+ * destination are what tell two flows of one interface apart (issue 19); only a flow
+ * whose ports and destination alone are too long is cut at its end.
+ */
+export function fitFlow(e: Endpoint | null, arrow: string, w: number): string {
+  const whole = ep(e, arrow);
+  if (whole.length <= w || !e) return whole;
+  const rest = whole.slice(e.src.length);
+  const keep = w - rest.length - 1;
+  return keep >= 1 ? `~${e.src.slice(e.src.length - keep)}${rest}` : whole;
+}
+
 const SEVERITY_WORD: Record<Severity, string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'info' };
 
 /** "!! CRITICAL": symbol and word, so severity never rests on colour. */
@@ -280,7 +294,7 @@ const COUNTER_SHORT: Partial<Record<ChecksumCounterName, string>> = {
   udp6InCsumErrors: 'Udp6 InCsumErrors',
 } as Partial<Record<ChecksumCounterName, string>>;
 
-function kernelStrip(state: DashboardState, o: RenderOptions): Line {
+function kernelStrip(state: DashboardState, o: RenderOptions, names: Names): Line {
   const views = visibleKernel(state);
   if (views.length === 0) return line('kernel: no checksum counters read', o.width, 'dim');
   const compact = isCompact(o);
@@ -294,7 +308,7 @@ function kernelStrip(state: DashboardState, o: RenderOptions): Line {
       if (total === 0 && (per ?? 0) === 0) continue;
       items.push(`${compact ? label.replace(' InCsumErrors', 'Csum').replace(' InHdrErrors', 'Hdr') : label} ${fmtRate(per ?? 0)}/s +${fmtCount(total)}`);
     }
-    return `${k.namespace}: ${items.length > 0 ? items.join(', ') : 'no checksum errors'}`;
+    return `${names.text(k.namespace)}: ${items.length > 0 ? items.join(', ') : 'no checksum errors'}`;
   };
   const moving = views.some((k) => Object.values(k.perSecond).some((v) => typeof v === 'number' && v > 0));
   return line(`kernel ${views.map(one).join(' | ')}`, o.width, moving ? 'warning' : 'plain');
@@ -350,7 +364,7 @@ function warningLine(state: DashboardState, o: RenderOptions): Line {
   return line(`warning${n > 1 ? ` (${n}, newest)` : ''}: ${last}`, o.width, 'warning');
 }
 
-const KEY_HINT = 'q quit  ? help  space pause  Tab pane  j/k move  s sort  / filter  Enter detail  Esc back  w write pcap  c clear';
+const KEY_HINT = 'q quit  ? help  space pause  Tab pane  j/k move  s sort  r rates  / filter  Enter detail  Esc back  w pcap  c clear';
 const FIX_HINT = 'F fix';
 
 function statusLine(state: DashboardState, o: RenderOptions): Line {
@@ -441,21 +455,31 @@ function flowPane(state: DashboardState, o: RenderOptions, names: Names): PaneTe
     // the DNS name follows the inner flow and is cut first.
     const csW = 9;
     const restW = Math.max(16, w - 2 - 16 - (ifW + 1) - (csW + 1) - 6);
-    cols = `  ${pad('PEER', 15)} ${pad('INTERFACE', ifW)} ${pad(dnsLen > 0 ? 'INNER FLOW  DNS NAME' : 'INNER FLOW', restW)} ${pad('BAD', csW)}${padL('COUNT', 6)}`;
-    text = (f) =>
-      `${mark(f)} ${pad(f.peer ?? '-', 15)} ${padLabel(names.label(f.interface), ifW)} ${pad(`${ep(f.inner ?? f.outer, '>')}${f.dnsName ? ` ${f.dnsName}` : ''}`, restW)} ${pad(f.badChecksums.join(','), csW)}${padL(fmtCount(f.count), 6)}`;
+    // The name follows the inner flow (which is never cut for it): said in the column
+    // title only when some row has room for it, else where to read it.
+    const named = flows.some((f) => f.dnsName && ep(f.inner ?? f.outer, '>').length + 9 <= restW);
+    const innerTitle = dnsLen === 0 ? 'INNER FLOW' : named ? 'INNER FLOW  DNS NAME' : 'INNER FLOW (DNS name: Enter)';
+    cols = `  ${pad('PEER', 15)} ${pad('INTERFACE', ifW)} ${pad(innerTitle, restW)} ${pad('BAD', csW)}${padL('COUNT', 6)}`;
+    text = (f) => {
+      const flow = fitFlow(f.inner ?? f.outer, '>', restW);
+      const dns = f.dnsName && flow.length + 9 <= restW ? ` ${f.dnsName}` : '';
+      return `${mark(f)} ${pad(f.peer ?? '-', 15)} ${padLabel(names.label(f.interface), ifW)} ${pad(flow + dns, restW)} ${pad(f.badChecksums.join(','), csW)}${padL(fmtCount(f.count), 6)}`;
+    };
   } else {
-    const csW = full ? 19 : 10;
+    const csW = full ? 19 : 9;
     // Below 160 columns the outer addresses are the peer and this node: ports say the rest.
-    const outerW = full ? 40 : 13;
-    const rest = Math.max(20, w - 2 - 17 - (ifW + 1) - (outerW + 1) - 5 - (csW + 1) - 8 - 6);
-    const innerW = dnsLen > 0 ? Math.max(Math.min(innerLen, rest - 13), rest - Math.min(dnsLen, 48) - 1) : rest;
-    const dnsW = dnsLen > 0 ? rest - innerW - 1 : 0;
-    const dnsCol = (t: string): string => (dnsLen > 0 ? ` ${pad(t, dnsW)}` : '');
-    cols = `  ${pad('PEER', 16)} ${pad('INTERFACE', ifW)} ${pad(full ? 'OUTER' : 'OUTER PORTS', outerW)} ${padL('VNI', 4)} ${pad('INNER', innerW)}${dnsCol('DNS NAME')} ${pad('BAD CHECKSUMS', csW)} ${padL('COUNT', 7)} ${padL('LAST', 5)}`;
+    const outerW = full ? 40 : 12;
+    const rest = Math.max(20, w - 2 - 16 - (ifW + 1) - (outerW + 1) - 5 - (csW + 1) - 8 - 6);
+    // The inner flow (identity) first; DNS NAME gets the rest when that is worth a column.
+    const withDns = dnsLen > 0 && rest - Math.min(innerLen, rest) - 1 >= 10;
+    const innerW = withDns ? Math.max(innerLen, rest - Math.min(dnsLen, 48) - 1) : rest;
+    const dnsW = withDns ? rest - innerW - 1 : 0;
+    const dnsCol = (t: string): string => (withDns ? ` ${pad(t, dnsW)}` : '');
+    const innerTitle = dnsLen > 0 && !withDns ? 'INNER (DNS name: Enter)' : 'INNER';
+    cols = `  ${pad('PEER', 15)} ${pad('INTERFACE', ifW)} ${pad(full ? 'OUTER' : 'OUTER PORTS', outerW)} ${padL('VNI', 4)} ${pad(innerTitle, innerW)}${dnsCol('DNS NAME')} ${pad(full ? 'BAD CHECKSUMS' : 'BAD', csW)} ${padL('COUNT', 7)} ${padL('LAST', 5)}`;
     const outerText = (e: Endpoint | null): string => (full ? ep(e, ' > ') : e ? `:${e.sport ?? ''}>:${e.dport ?? ''}` : '-');
     text = (f) =>
-      `${mark(f)} ${pad(f.peer ?? '-', 16)} ${padLabel(names.label(f.interface), ifW)} ${pad(outerText(f.outer), outerW)} ${padL(f.vni === null ? '-' : String(f.vni), 4)} ${pad(ep(f.inner, full ? ' > ' : '>'), innerW)}${dnsCol(f.dnsName ?? '')} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`;
+      `${mark(f)} ${pad(f.peer ?? '-', 15)} ${padLabel(names.label(f.interface), ifW)} ${pad(outerText(f.outer), outerW)} ${padL(f.vni === null ? '-' : String(f.vni), 4)} ${pad(fitFlow(f.inner, full ? ' > ' : '>', innerW), innerW)}${dnsCol(f.dnsName ?? '')} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`;
   }
   const total = state.shown?.snapshot.badFlows.length ?? 0;
   const errors = flows.filter(hasError).length;
@@ -548,7 +572,7 @@ export function renderDashboard(state: DashboardState, o: RenderOptions): Line[]
   else if (state.view.kind === 'finding') body = findingDetail(state, state.view.key, o);
   else if (state.view.kind === 'flow') body = flowDetail(state, state.view.key, o);
   else body = mainView(state, o);
-  if (state.view.kind === 'finding' || state.view.kind === 'flow') scroll = state.view.scroll;
+  if (state.view.kind !== 'main') scroll = state.view.scroll;
   const room = Math.max(0, o.height - 2);
   // A detail longer than the screen scrolls (j/k); the status line says where it is.
   const first = Math.max(0, Math.min(scroll, body.length - room));
@@ -577,7 +601,7 @@ function mainView(state: DashboardState, o: RenderOptions): Line[] {
     ...legend,
     ...(state.fix ? [fixLine(state, o)] : []),
     dnsLine(state, o),
-    kernelStrip(state, o),
+    kernelStrip(state, o, names),
     warningLine(state, o),
   ];
 }
@@ -626,12 +650,17 @@ export const HELP_KEYS: Array<[string, string]> = [
   ['Tab, Shift-Tab', 'next / previous pane'],
   ['j k, arrows', 'move the selection (PgUp/PgDn, g/G); in a detail, scroll'],
   ['s', 'cycle the sort order of the focused pane'],
+  ['r', 'rate window: 1 s, 10 s, 60 s rates, then totals (since start, or since c); the header says which'],
   ['/', 'filter by interface, peer, address or port (":53" = port 53); Enter applies, Esc cancels'],
   ['Enter', 'detail: a finding\'s evidence and remedy, a bad flow\'s sampled frame; on an interface: filter to it'],
   ['Esc', 'back to the panes (from a detail, h or Backspace too); on the panes: clear the filter'],
   ['w', 'write the sampled bad frames of the shown flows to a pcap file (path in the status line)'],
   ['c', 'clear counters: counts and sparklines start again from now'],
 ];
+
+/** The columns and marks of the panes, in words. */
+const COLUMNS_LEGEND =
+  'Rates: per s over the header\'s window (r). BAD, OUT/IN: bad checksums; OFFL: offload artefacts, not errors. Flows: ! error, ~ artefact.';
 
 /** Three lines at 80 columns: with the demo's F line the help still fits 80x24. */
 const DROPS_LEGEND =
@@ -643,11 +672,14 @@ function helpView(state: DashboardState, o: RenderOptions): Line[] {
   for (const [k, what] of HELP_KEYS) out.push(line(`  ${pad(k, 16)} ${what}`, o.width));
   if (state.fix) out.push(line(`  ${pad('F', 16)} apply the fix: csumtop's remedy for what this demo broke, inside the lab (${state.fix.what})`, o.width));
   out.push(line('', o.width));
-  out.push(line('  Columns: PKT/S frames per second; BAD/S frames with at least one bad checksum; OUT/IN bad outer / inner', o.width, 'dim'));
-  out.push(line('  (decapsulated) checksums per second; PEND/S checksums left to the NIC (offload, not errors); TX transmit', o.width, 'dim'));
-  out.push(line('  checksum offload; DROPS frames the kernel dropped because the capture ring was full.', o.width, 'dim'));
+  for (const l of wrap(COLUMNS_LEGEND, o.width - 4)) out.push(line(`  ${l}`, o.width, 'dim'));
   // The header's drop counts in words (issue 19), wrapped: they matter most at 80 columns.
   for (const l of wrap(DROPS_LEGEND, o.width - 4)) out.push(line(`  ${l}`, o.width, 'dim'));
+  if (state.aliases.size > 0) {
+    // Every alias, whole: the names line under the panes may list only those it has room for.
+    const all = [...state.aliases].map(([ns, a]) => `${a} = ${ns}`).join(', ');
+    for (const l of wrap(`Names: ${all}`, o.width - 4)) out.push(line(`  ${l}`, o.width, 'dim'));
+  }
   out.push(line(`  Severity: ${severityLabel('critical')} traffic lost now (measured); ${severityLabel('warning')} breaks traffic where checked, loss not measured; ${severityLabel('info')} explanation, or fixed.`, o.width, 'dim'));
   return out;
 }
