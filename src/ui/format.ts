@@ -771,8 +771,11 @@ function flowDetail(state: DashboardState, key: string, o: RenderOptions): Line[
   if (!f) return [line('This flow is no longer in the table (evicted or cleared). Esc goes back.', o.width, 'dim')];
   const out: Line[] = [line(`Bad flow on ${f.interface}${f.peer ? `, peer ${f.peer}` : ''}   (Esc back)`, o.width, 'focus')];
   out.push(line(`  outer ${ep(f.outer, ' > ')}   ${f.tunnel}${f.vni !== null ? ` VNI ${f.vni}` : ''}`, o.width));
-  out.push(line(`  inner ${ep(f.inner, ' > ')}${f.dnsName ? `   DNS ${f.dnsName}` : ''}`, o.width));
-  out.push(line(`  ${f.count} bad frames (${f.badChecksums.join(', ')}), first ${f.firstSeen}, last ${f.lastSeen}`, o.width));
+  out.push(line(`  inner ${ep(f.inner, ' > ')}`, o.width));
+  // On a line of its own: a query name is up to 253 characters (RFC 1035 2.3.4).
+  if (f.dnsName) for (const l of wrap(`DNS ${f.dnsName}`, o.width - 2)) out.push(line(`  ${l}`, o.width));
+  const artefacts = f.artefacts === 0 ? '' : f.artefacts === f.count ? ', all offload artefacts (pseudo-header sum only, not errors)' : `, ${f.artefacts} of them offload artefacts (not errors)`;
+  for (const l of wrap(`${f.count} bad frames (${f.badChecksums.join(', ')})${artefacts}, first ${f.firstSeen}, last ${f.lastSeen}`, o.width - 2)) out.push(line(`  ${l}`, o.width, f.artefacts === f.count ? 'dim' : 'plain'));
   const s = f.sample;
   if (!s) {
     out.push(line('  no sampled frame for this flow', o.width, 'dim'));
