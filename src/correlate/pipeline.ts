@@ -237,6 +237,7 @@ export class Correlator {
       kernel,
       ...(kernelDrops ? { kernelDrops } : {}),
       findings: final ? this.findings.all() : active,
+      findingCounts: this.findings.counts(),
     };
   }
 

@@ -342,4 +342,10 @@ export interface CorrelationSnapshot {
    * /proc/net/snmp counters, is the only referee). */
   kernelDrops?: KernelDropView;
   findings: Finding[];
+  /**
+   * Each finding's cumulative evidence count by key (the measure its rule grows on: bad
+   * carriers, artefacts, drops): the dashboard's per-finding counts since `c`. Not in the
+   * JSON outputs, whose findings carry their evidence.
+   */
+  findingCounts?: Record<string, number>;
 }

@@ -79,7 +79,23 @@ export interface Baseline {
   historyClearedAtMs: number;
   /** DNS totals at the clear. */
   dns: DnsTotals;
+  /** Each finding's evidence count at the clear (CorrelationSnapshot.findingCounts). */
+  findingCounts: Record<string, number>;
 }
+
+/** A finding raised, gone quiet or fixed, or cleared, as the findings history lists it. */
+export interface FindingEvent {
+  /** The snapshot's time (capture time for files). */
+  time: string;
+  event: 'raised' | 'quiet' | 'fixed?' | 'cleared';
+  key: string;
+  severity: Finding['severity'];
+  title: string;
+  subject: Finding['subject'];
+}
+
+/** Most events the history keeps (oldest go first). */
+export const MAX_HISTORY = 500;
 
 /** The cumulative DNS counts of a snapshot (src/correlate/dns.ts). */
 export type DnsTotals = Pick<DnsSummary, 'queries' | 'answered' | 'unanswered' | 'attributed'>;
@@ -140,7 +156,8 @@ export type View =
   | { kind: 'main' }
   | { kind: 'help'; scroll: number }
   | { kind: 'finding'; key: string; scroll: number }
-  | { kind: 'flow'; key: string; scroll: number };
+  | { kind: 'flow'; key: string; scroll: number }
+  | { kind: 'history'; scroll: number };
 
 export interface DashboardState {
   run: RunInfo;
@@ -173,6 +190,8 @@ export interface DashboardState {
   window: number;
   /** Aliases of long namespace names ("ns1"), stable for the run (src/ui/names.ts). */
   aliases: ReadonlyMap<string, string>;
+  /** Findings raised and cleared, oldest first, bounded (H shows it). */
+  history: FindingEvent[];
 }
 
 /** What the header says of each window. */
@@ -224,6 +243,7 @@ export function initialState(run: RunInfo, fix: string | null = null): Dashboard
     fix: fix === null ? null : { what: fix, phase: 'ready', appliedAtMs: null, since: null },
     window: 0,
     aliases: new Map(),
+    history: [],
   };
 }
 
@@ -235,7 +255,8 @@ export function reduce(state: DashboardState, action: Action): Step {
       // "Since" starts at the first update made FIX_SETTLE_MS after the fix took effect.
       if (fix && fix.phase === 'applied' && fix.since === null && fix.appliedAtMs !== null && u.nowMs >= fix.appliedAtMs + FIX_SETTLE_MS) fix = { ...fix, since: fixTotals(u.snapshot) };
       const aliases = nextAliases(state.aliases, namespacesOf(u.snapshot));
-      return { state: { ...state, latest: u, shown: state.paused ? state.shown : u, dnsHistory: nextDnsHistory(state.dnsHistory, u), fix, aliases }, effects: [] };
+      const history = nextHistory(state.history, state.latest?.snapshot.findings ?? [], u.snapshot);
+      return { state: { ...state, latest: u, shown: state.paused ? state.shown : u, dnsHistory: nextDnsHistory(state.dnsHistory, u), fix, aliases, history }, effects: [] };
     }
     case 'warning': {
       const warnings = [...state.warnings, action.text];
@@ -306,6 +327,8 @@ function reduceKey(state: DashboardState, key: KeyEvent): Step {
       return same(move(state, Infinity));
     case 's':
       return same(cycleSort(state));
+    case 'H':
+      return same({ ...state, view: { kind: 'history', scroll: 0 } });
     case 'r': {
       const window = (state.window + 1) % RATE_WINDOWS.length;
       return same({ ...state, window, status: `showing ${WINDOW_WORDS[RATE_WINDOWS[window]]}${RATE_WINDOWS[window] === 'total' ? (state.baseline ? ' since clear' : ' since start') : ' (per second)'}; r cycles 1s, 10s, 60s rates and totals` });
@@ -452,6 +475,7 @@ function clearCounters(state: DashboardState): DashboardState {
     baseline: {
       atMs: u.nowMs, atTime: u.snapshot.time, flowCounts, flowArtefacts, rates, kernel, ringDrops, captureDrops: u.captureDrops, historyClearedAtMs: u.nowMs,
       dns: { queries: u.snapshot.dns.queries, answered: u.snapshot.dns.answered, unanswered: u.snapshot.dns.unanswered, attributed: u.snapshot.dns.attributed },
+      findingCounts: { ...(u.snapshot.findingCounts ?? {}) },
     },
     status: 'counters cleared: the screen shows increases from now (the exit status still counts everything)',
   };
@@ -670,4 +694,41 @@ export function windowed(state: DashboardState, r: InterfaceRates, pick: (r: Int
   if (w !== 'total') return v[w];
   const base = state.baseline?.rates.get(r.interface);
   return Math.max(0, v.total - (base ? (pick(base)?.total ?? 0) : 0));
+}
+
+/**
+ * The history with what changed between two snapshots' findings: a key new to the list is
+ * raised, one gone is cleared, a state that appeared (the evidence stopped growing) is
+ * quiet or fixed?. A finding listed again without new evidence (a replay's final view
+ * lists every finding that ever held) is not raised again.
+ */
+export function nextHistory(history: FindingEvent[], before: Finding[], snap: CorrelationSnapshot): FindingEvent[] {
+  const prev = new Map(before.map((f) => [f.key, f]));
+  const now = new Map(snap.findings.map((f) => [f.key, f]));
+  const events: FindingEvent[] = [];
+  const ev = (f: Finding, event: FindingEvent['event']): FindingEvent => ({ time: snap.time, event, key: f.key, severity: f.severity, title: f.title, subject: f.subject });
+  const lastCleared = new Map<string, string>();
+  for (const e of history) if (e.event === 'cleared') lastCleared.set(e.key, e.time);
+  for (const f of snap.findings) {
+    const p = prev.get(f.key);
+    if (!p) {
+      const cleared = lastCleared.get(f.key);
+      if (cleared === undefined || f.lastSeen > cleared) events.push(ev(f, 'raised'));
+    } else if (f.state && (!p.state || p.state.kind !== f.state.kind)) events.push(ev(f, f.state.kind === 'fixed' ? 'fixed?' : 'quiet'));
+  }
+  for (const f of before) if (!now.has(f.key)) events.push(ev(f, 'cleared'));
+  if (events.length === 0) return history;
+  const out = [...history, ...events];
+  return out.length > MAX_HISTORY ? out.slice(out.length - MAX_HISTORY) : out;
+}
+
+/**
+ * A finding's evidence count as the findings pane shows it: since start, or its growth
+ * since `c`; null when the snapshot carries none (sources without a tracker).
+ */
+export function findingCount(state: DashboardState, f: Finding): { n: number; sinceClear: boolean } | null {
+  const n = state.shown?.snapshot.findingCounts?.[f.key];
+  if (n === undefined) return null;
+  const b = state.baseline;
+  return b ? { n: Math.max(0, n - (b.findingCounts[f.key] ?? 0)), sinceClear: true } : { n, sinceClear: false };
 }

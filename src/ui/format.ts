@@ -15,8 +15,8 @@ import { answerLines } from '../output/answer.js';
 import type { BadChecksum, Endpoint } from '../model/report.js';
 import { printable } from '../output/printable.js';
 import {
-  SORTS, WINDOW_WORDS, captureDropsShown, dnsView, findFinding, findFlow, fixTotals, flowKey, hasError, rateWindow, selectedIndex, visibleFindings, visibleFlows,
-  visibleInterfaces, visibleKernel, windowed, type DashboardState, type InterfaceRow, type PaneId,
+  SORTS, WINDOW_WORDS, captureDropsShown, findingCount, dnsView, findFinding, findFlow, fixTotals, flowKey, hasError, rateWindow, selectedIndex, visibleFindings, visibleFlows,
+  visibleInterfaces, visibleKernel, windowed, type DashboardState, type FindingEvent, type InterfaceRow, type PaneId,
 } from './dashboard-state.js';
 import { aliasLabel, aliasText } from './names.js';
 
@@ -501,7 +501,10 @@ function findingPane(state: DashboardState, o: RenderOptions, names: Names): Pan
     // The subject (peer, namespace/device) comes before the title and is never cut: two
     // findings of one rule differ only by it. The title is cut instead (Enter shows it whole).
     const subject = [f.subject.peer ? `peer ${f.subject.peer}` : '', f.subject.interface ? names.label(f.subject.interface) : ''].filter(Boolean).join(' ');
-    const right = ` ${padL(ago(f.lastSeen, now), 5)}`;
+    // Its evidence count (bad carriers, artefacts...): since start, or "+N" since `c`, so a
+    // fix is checked by pressing c and watching it stay +0 (issue 19).
+    const c = findingCount(state, f);
+    const right = ` ${padL(c === null ? '' : `${c.sinceClear ? '+' : ''}${fmtCount(c.n)}`, 7)} ${padL(ago(f.lastSeen, now), 5)}`;
     // A live finding whose evidence stopped growing says what happened since (issue 13).
     const since = f.state ? `[${f.state.kind === 'fixed' ? 'FIXED?' : 'QUIET'} ${f.state.text}] ` : '';
     const head = `${pad(severityLabel(f.severity), 11)} ${subject ? `[${subject}] ` : ''}`;
@@ -509,7 +512,7 @@ function findingPane(state: DashboardState, o: RenderOptions, names: Names): Pan
   };
   return {
     title: `Findings ${list.length}`,
-    detail: `sorted by ${SORTS.findings[state.sort.findings]} (Enter: evidence and remedy)`,
+    detail: `sorted by ${SORTS.findings[state.sort.findings]}; count of evidence${state.baseline ? ' since clear' : ''}; Enter: evidence and remedy, H: history`,
     columns: null,
     count: list.length,
     row: (i) => text(list[i]),
@@ -571,6 +574,7 @@ export function renderDashboard(state: DashboardState, o: RenderOptions): Line[]
   if (state.view.kind === 'help') body = helpView(state, o);
   else if (state.view.kind === 'finding') body = findingDetail(state, state.view.key, o);
   else if (state.view.kind === 'flow') body = flowDetail(state, state.view.key, o);
+  else if (state.view.kind === 'history') body = historyView(state, o);
   else body = mainView(state, o);
   if (state.view.kind !== 'main') scroll = state.view.scroll;
   const room = Math.max(0, o.height - 2);
@@ -656,6 +660,7 @@ export const HELP_KEYS: Array<[string, string]> = [
   ['Esc', 'back to the panes (from a detail, h or Backspace too); on the panes: clear the filter'],
   ['w', 'write the sampled bad frames of the shown flows to a pcap file (path in the status line)'],
   ['c', 'clear counters: counts and sparklines start again from now'],
+  ['H', 'the findings history: each finding raised, gone quiet, fixed? or cleared, with its time'],
 ];
 
 /** The columns and marks of the panes, in words. */
@@ -700,6 +705,22 @@ export function wrap(text: string, width: number): string[] {
     }
   }
   if (cur) out.push(cur);
+  return out;
+}
+
+const EVENT_WORD: Record<FindingEvent['event'], string> = { raised: 'raised', quiet: 'quiet', 'fixed?': 'fixed?', cleared: 'cleared' };
+
+/** The findings history (H), newest first: when, what happened, the finding and its subject. */
+function historyView(state: DashboardState, o: RenderOptions): Line[] {
+  const names = namesFor(state, o);
+  const out: Line[] = [line(`Findings history: ${state.history.length} events, newest first (times UTC; Esc back)`, o.width, 'focus')];
+  if (state.history.length === 0) out.push(line('  no finding raised yet', o.width, 'dim'));
+  for (const e of [...state.history].reverse()) {
+    const subject = [e.subject.peer ? `peer ${e.subject.peer}` : '', e.subject.interface ? names.label(e.subject.interface) : ''].filter(Boolean).join(' ');
+    const text = `${utcClock(e.time).replace(' UTC', '')}  ${pad(EVENT_WORD[e.event], 7)} ${pad(severityLabel(e.severity), 11)} ${subject ? `[${subject}] ` : ''}${names.text(e.title)}`;
+    out.push(line(`  ${text}`, o.width, e.event === 'raised' ? e.severity : e.event === 'cleared' ? 'dim' : 'mark'));
+  }
+  out.push(...legendLines(state, names, o));
   return out;
 }
 

@@ -140,6 +140,36 @@ for (const [W, H] of SIZES) {
   });
 }
 
+test('findings: evidence counts since start, +N since c; H lists each finding raised and cleared with its time', () => {
+  const before = glanceUpdate(8);
+  const raisedLater = before.snapshot.findings[0];
+  before.snapshot.findings = before.snapshot.findings.slice(1);
+  let s = reduce(initialState(RUN), { type: 'update', update: before }).state;
+  s = reduce(s, { type: 'update', update: glanceUpdate(10) }).state;
+  let lines = screen(s, 120, 40).map((l) => l.text);
+  const critical = lines.find((t) => t.includes('VXLAN carriers from'))!;
+  assert.match(critical, /\s12\s+\d+s$/, 'the count since start before c');
+  s = reduce(s, key('c', 'c')).state;
+  const later = glanceUpdate(12);
+  later.snapshot.findingCounts![raisedLater.key] = 15;
+  // Its evidence grew after the clear (a finding that stopped before it is hidden after c).
+  later.snapshot.findings[0].lastSeen = later.snapshot.time;
+  later.snapshot.findings = later.snapshot.findings.slice(0, 1);
+  s = reduce(s, { type: 'update', update: later }).state;
+  lines = screen(s, 120, 40).map((l) => l.text);
+  assert.match(lines.find((t) => t.includes('VXLAN carriers from'))!, /\s\+3\s+\d+s$/, '15 - 12 since the clear');
+  assert.match(lines.join('\n'), /count of evidence since clear/);
+  // The history: the info finding raised at 8 s, the critical one at 10 s, the info one cleared at 12 s.
+  s = reduce(s, key('H', 'H')).state;
+  for (const [W, H] of SIZES) matchSnapshot(`glance-${W}x${H}-history`, screen(s, W, H));
+  const h = screen(s, 120, 40).map((l) => l.text);
+  const events = h.filter((t) => /^\s+\d\d:\d\d:\d\d\s/.test(t)).map((t) => t.trim().split(/\s+/).slice(0, 2).join(' '));
+  assert.deepEqual(events, ['12:00:12 cleared', '12:00:10 raised', '12:00:08 raised']);
+  assert.match(h.find((t) => t.includes('12:00:10'))!, /raised\s+!! CRITICAL \[peer 192\.168\.189\.4 ns2\/eth0\]/);
+  // Esc goes back to the panes.
+  assert.equal(reduce(s, key('escape')).state.view.kind, 'main');
+});
+
 test('without a DNS flow on screen there is no DNS NAME column: its width goes to the flows', () => {
   const u = glanceUpdate();
   for (const f of u.snapshot.badFlows) f.dnsName = null;

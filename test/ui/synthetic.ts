@@ -227,6 +227,8 @@ export function glanceUpdate(t = 10): DashboardUpdate {
     finding({ subject: { peer: '192.168.189.4', interface: `${NODE_B}/eth0`, namespace: NODE_B }, title: `VXLAN carriers from 192.168.189.4 arrive on ${NODE_B}/eth0 with a bad outer UDP checksum` }),
     { ...INFO_FINDING, key: `offload-artifacts/${NODE_B}`, subject: { interface: `${NODE_B}/flannel.1`, namespace: NODE_B }, title: '4500 checksums tcpdump -vv would call bad are offload artifacts' },
   ];
+  // The rules' evidence counts: 12 bad carriers, 4500 artefacts.
+  snap.findingCounts = { [snap.findings[0].key]: 12, [snap.findings[1].key]: 4500 };
   const meta = (label: string, ns: string, kind: string): InterfaceMeta => ({ label, namespace: ns, kind, txChecksumOffload: true, attached: true, ringDrops: 0 });
   return {
     snapshot: snap,
