@@ -84,3 +84,25 @@ test('the flows pane lists the three flows with real errors first, marked !, the
     t.kill();
   }
 });
+
+test('H opens the findings history: each finding raised, with its capture time; Esc goes back', T, async () => {
+  const t = await replay(120, 40);
+  try {
+    t.send('Tab');
+    t.send('Tab');
+    await t.waitFor((x) => /^>> Findings 2, .*H: history/m.test(x), 3000, 'the findings pane focused, saying H');
+    t.send('H');
+    const screen = await t.waitFor((x) => /Findings history: \d+ events/.test(x), 3000, 'the history view');
+    const events = screen.split('\n').filter((l) => /^\s+\d\d:\d\d:\d\d\s+raised\s/.test(l));
+    // Both findings of the capture, raised at 10:00:01 capture time (the file's clock, UTC);
+    // the final view listing them again raises nothing twice.
+    assert.equal(events.length, 2, screen);
+    assert.ok(events.some((l) => /\[peer 192\.168\.56\.11 eth0\] VXLAN carriers from 192\.168\.56\.11/.test(l)), screen);
+    assert.ok(events.some((l) => /offload artifacts/.test(l)), screen);
+    assert.ok(events.every((l) => /^\s+10:00:0\d\s/.test(l)), screen);
+    t.send('Escape');
+    await t.waitFor((x) => /^>> Findings 2/m.test(x), 3000, 'back to the panes');
+  } finally {
+    t.kill();
+  }
+});
