@@ -10,7 +10,7 @@
 import type { BadFlowView, InterfaceRates, KernelCounterView } from '../model/correlation.js';
 import type { ChecksumCounterName } from '../model/host-facts.js';
 import { blindLines } from '../model/blind.js';
-import { SEVERITY_SYMBOL, type Severity } from '../model/findings.js';
+import { SEVERITY_SYMBOL, type Finding, type Severity } from '../model/findings.js';
 import { answerLines } from '../output/answer.js';
 import type { BadChecksum, Endpoint } from '../model/report.js';
 import { printable } from '../output/printable.js';
@@ -228,6 +228,7 @@ export function namesFor(state: DashboardState, o: RenderOptions): Names {
   // Every alias the panes may write, known before they are laid out (the legend's room).
   for (const l of labels) aliasLabel(l, state.aliases) !== l && used.add(l.slice(0, l.indexOf('/')));
   for (const f of visibleFindings(state)) aliasText(`${f.title} ${f.subject.interface ?? ''}`, state.aliases, used);
+  for (const k of visibleKernel(state)) aliasText(k.namespace, state.aliases, used);
   return {
     on,
     label: (l) => {
@@ -494,13 +495,23 @@ function flowPane(state: DashboardState, o: RenderOptions, names: Names): PaneTe
   };
 }
 
+/**
+ * What a finding is about, for a row: the peer (left out when the title names it, as
+ * "VXLAN carriers from 192.168.189.4 ..." does, so the title keeps its room) and the
+ * namespace/device, always: a title may be cut, the subject never.
+ */
+function subjectText(f: { title: string; subject: Finding['subject'] }, names: Names): string {
+  const { peer, interface: iface } = f.subject;
+  return [peer && !f.title.includes(peer) ? `peer ${peer}` : '', iface ? names.label(iface) : ''].filter(Boolean).join(' ');
+}
+
 function findingPane(state: DashboardState, o: RenderOptions, names: Names): PaneText {
   const list = visibleFindings(state);
   const now = state.shown?.snapshot.time ?? '';
   const text = (f: (typeof list)[number]): string => {
     // The subject (peer, namespace/device) comes before the title and is never cut: two
     // findings of one rule differ only by it. The title is cut instead (Enter shows it whole).
-    const subject = [f.subject.peer ? `peer ${f.subject.peer}` : '', f.subject.interface ? names.label(f.subject.interface) : ''].filter(Boolean).join(' ');
+    const subject = subjectText(f, names);
     // Its evidence count (bad carriers, artefacts...): since start, or "+N" since `c`, so a
     // fix is checked by pressing c and watching it stay +0 (issue 19).
     const c = findingCount(state, f);
@@ -716,7 +727,7 @@ function historyView(state: DashboardState, o: RenderOptions): Line[] {
   const out: Line[] = [line(`Findings history: ${state.history.length} events, newest first (times UTC; Esc back)`, o.width, 'focus')];
   if (state.history.length === 0) out.push(line('  no finding raised yet', o.width, 'dim'));
   for (const e of [...state.history].reverse()) {
-    const subject = [e.subject.peer ? `peer ${e.subject.peer}` : '', e.subject.interface ? names.label(e.subject.interface) : ''].filter(Boolean).join(' ');
+    const subject = subjectText(e, names);
     const text = `${utcClock(e.time).replace(' UTC', '')}  ${pad(EVENT_WORD[e.event], 7)} ${pad(severityLabel(e.severity), 11)} ${subject ? `[${subject}] ` : ''}${names.text(e.title)}`;
     out.push(line(`  ${text}`, o.width, e.event === 'raised' ? e.severity : e.event === 'cleared' ? 'dim' : 'mark'));
   }

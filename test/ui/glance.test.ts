@@ -165,7 +165,7 @@ test('findings: evidence counts since start, +N since c; H lists each finding ra
   const h = screen(s, 120, 40).map((l) => l.text);
   const events = h.filter((t) => /^\s+\d\d:\d\d:\d\d\s/.test(t)).map((t) => t.trim().split(/\s+/).slice(0, 2).join(' '));
   assert.deepEqual(events, ['12:00:12 cleared', '12:00:10 raised', '12:00:08 raised']);
-  assert.match(h.find((t) => t.includes('12:00:10'))!, /raised\s+!! CRITICAL \[peer 192\.168\.189\.4 ns2\/eth0\]/);
+  assert.match(h.find((t) => t.includes('12:00:10'))!, /raised\s+!! CRITICAL \[ns2\/eth0\] VXLAN carriers from 192\.168\.189\.4/);
   // Esc goes back to the panes.
   assert.equal(reduce(s, key('escape')).state.view.kind, 'main');
 });
