@@ -221,7 +221,10 @@ export function identityRoom(o: RenderOptions): number {
 
 export function namesFor(state: DashboardState, o: RenderOptions): Names {
   const used = new Set<string>();
-  const labels = [...visibleInterfaces(state).map((r) => r.rates.interface), ...visibleFlows(state).map((f) => f.interface)];
+  // Every row of the snapshot, filtered or not (no second sort of 1000 interfaces per
+  // frame): a filter does not change how a namespace is written.
+  const snap = state.shown?.snapshot;
+  const labels = snap ? [...snap.rates.map((r) => r.interface), ...snap.badFlows.map((f) => f.interface)] : [];
   const room = identityRoom(o);
   const on = state.aliases.size > 0 && labels.some((l) => printable(l).length > room);
   if (!on) return { on, label: (l) => l, text: (t) => t, used };
