@@ -210,6 +210,8 @@ function colName(state: DashboardState, rate: string, total: string): string {
 export interface Names {
   on: boolean;
   label: (label: string) => string;
+  /** A namespace name alone. */
+  namespace: (ns: string) => string;
   text: (text: string) => string;
   used: Set<string>;
 }
@@ -227,17 +229,22 @@ export function namesFor(state: DashboardState, o: RenderOptions): Names {
   const labels = snap ? [...snap.rates.map((r) => r.interface), ...snap.badFlows.map((f) => f.interface)] : [];
   const room = identityRoom(o);
   const on = state.aliases.size > 0 && labels.some((l) => printable(l).length > room);
-  if (!on) return { on, label: (l) => l, text: (t) => t, used };
+  if (!on) return { on, label: (l) => l, namespace: (ns) => ns, text: (t) => t, used };
   // Every alias the panes may write, known before they are laid out (the legend's room).
   for (const l of labels) aliasLabel(l, state.aliases) !== l && used.add(l.slice(0, l.indexOf('/')));
   for (const f of visibleFindings(state)) aliasText(`${f.title} ${f.subject.interface ?? ''}`, state.aliases, used);
-  for (const k of visibleKernel(state)) aliasText(k.namespace, state.aliases, used);
+  for (const k of visibleKernel(state)) if (state.aliases.has(k.namespace)) used.add(k.namespace);
   return {
     on,
     label: (l) => {
       const a = aliasLabel(l, state.aliases);
       if (a !== l) used.add(l.slice(0, l.indexOf('/')));
       return a;
+    },
+    namespace: (ns) => {
+      const a = state.aliases.get(ns);
+      if (a !== undefined) used.add(ns);
+      return a ?? ns;
     },
     text: (t) => aliasText(t, state.aliases, used),
     used,
@@ -312,7 +319,7 @@ function kernelStrip(state: DashboardState, o: RenderOptions, names: Names): Lin
       if (total === 0 && (per ?? 0) === 0) continue;
       items.push(`${compact ? label.replace(' InCsumErrors', 'Csum').replace(' InHdrErrors', 'Hdr') : label} ${fmtRate(per ?? 0)}/s +${fmtCount(total)}`);
     }
-    return `${names.text(k.namespace)}: ${items.length > 0 ? items.join(', ') : 'no checksum errors'}`;
+    return `${names.namespace(k.namespace)}: ${items.length > 0 ? items.join(', ') : 'no checksum errors'}`;
   };
   const moving = views.some((k) => Object.values(k.perSecond).some((v) => typeof v === 'number' && v > 0));
   return line(`kernel ${views.map(one).join(' | ')}`, o.width, moving ? 'warning' : 'plain');
