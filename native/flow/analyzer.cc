@@ -60,18 +60,24 @@ uint32_t count_frame(InterfaceCounters& c, const Frame& f, uint32_t caplen, uint
   }
   if (f.truncated) v[InterfaceCounters::kTruncated]++;
   uint32_t bad = 0;
+  uint32_t partial = 0;
   for (int i = 0; i < f.ncsum; i++) {
     const CsumEntry& e = f.csum[i];
     const uint32_t layer = e.depth == 0 ? kLayerOuter : kLayerInner;
     v[InterfaceCounters::csum_slot(layer, e.kind, e.status)]++;
     if (e.status == kStatusBad) {
       bad++;
-      if (e.looks_partial) v[InterfaceCounters::kLooksPartial]++;
+      if (e.looks_partial) {
+        partial++;
+        v[InterfaceCounters::kLooksPartial]++;
+        v[InterfaceCounters::partial_slot(layer, e.kind)]++;
+      }
       if (received && e.kind != kKindIPv4) v[InterfaceCounters::kBadReceivedL4]++;
     }
   }
   if (!bad) return 0;
   v[InterfaceCounters::kBadFrames]++;
+  if (partial == bad) v[InterfaceCounters::kPartialOnlyFrames]++;
   v[InterfaceCounters::kBadChecksums] += bad;
   return bad;
 }

@@ -24,12 +24,19 @@ struct InterfaceCounters {
     // the kernel's InCsumErrors can be compared with. Counted here, not from the records
     // JavaScript gets, because those are dropped when it falls behind (issue 13 s.3).
     kBadReceivedL4,
+    // Frames whose every bad checksum holds exactly the pseudo-header sum: what transmit
+    // offload leaves in a packet captured before the device fills it in (issue 19). The
+    // dashboard counts them apart from real errors; kBadFrames still includes them.
+    kPartialOnlyFrames,
     kNumScalars
   };
   static constexpr uint32_t kMalformedBase = kNumScalars;
   static constexpr uint32_t kUndecodedBase = kMalformedBase + kNumMalformed;
   static constexpr uint32_t kCsumBase = kUndecodedBase + kNumUndecoded;
-  static constexpr uint32_t kStride = kCsumBase + kNumLayers * kNumKinds * kNumStatus;
+  // Bad checksums holding exactly the pseudo-header sum, per layer and kind (kLooksPartial
+  // is their total): the bad ones of the same csum_slot minus these are the real errors.
+  static constexpr uint32_t kPartialBase = kCsumBase + kNumLayers * kNumKinds * kNumStatus;
+  static constexpr uint32_t kStride = kPartialBase + kNumLayers * kNumKinds;
 
   uint64_t v[kStride];
 
@@ -37,6 +44,9 @@ struct InterfaceCounters {
   void clear() { std::memset(v, 0, sizeof v); }
   static constexpr uint32_t csum_slot(uint32_t layer, uint32_t kind, uint32_t status) {
     return kCsumBase + (layer * kNumKinds + kind) * kNumStatus + status;
+  }
+  static constexpr uint32_t partial_slot(uint32_t layer, uint32_t kind) {
+    return kPartialBase + layer * kNumKinds + kind;
   }
 };
 

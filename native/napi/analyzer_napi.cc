@@ -105,9 +105,11 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   slots.Set("looksPartial", static_cast<uint32_t>(InterfaceCounters::kLooksPartial));
   slots.Set("outgoing", static_cast<uint32_t>(InterfaceCounters::kOutgoing));
   slots.Set("badReceivedL4", static_cast<uint32_t>(InterfaceCounters::kBadReceivedL4));
+  slots.Set("partialOnlyFrames", static_cast<uint32_t>(InterfaceCounters::kPartialOnlyFrames));
   o.Set("slots", slots);
   o.Set("malformedBase", InterfaceCounters::kMalformedBase);
   o.Set("csumBase", InterfaceCounters::kCsumBase);
+  o.Set("partialBase", InterfaceCounters::kPartialBase);
   o.Set("numLayers", static_cast<uint32_t>(kNumLayers));
   o.Set("numKinds", static_cast<uint32_t>(kNumKinds));
   o.Set("numStatus", static_cast<uint32_t>(kNumStatus));

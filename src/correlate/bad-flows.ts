@@ -27,7 +27,8 @@ export class BadFlowTracker {
   /** Samples that hold bytes, oldest first (a flow sampled again leaves a stale entry). */
   private withBytes: Array<NonNullable<BadFlowView['sample']>> = [];
 
-  constructor(private readonly maxFlows = 4096) {
+  /** `partialIsOffload`: as RateTracker's (src/correlate/rates.ts): a file or libpcap. */
+  constructor(private readonly maxFlows = 4096, private readonly partialIsOffload = false) {
     this.flows = new LruMap(maxFlows);
   }
 
@@ -53,6 +54,7 @@ export class BadFlowTracker {
           inner: r.inner,
           dnsName: null,
           count: 0,
+          artefacts: 0,
           badChecksums: [],
           firstSeen: time,
           lastSeen: time,
@@ -61,6 +63,7 @@ export class BadFlowTracker {
         this.flows.set(key, f);
       }
       f.count++;
+      if (this.partialIsOffload && r.checksums.length > 0 && r.checksums.every((c) => c.looksLikeOffload)) f.artefacts++;
       f.lastSeen = time;
       f.dnsName ??= names(r.frame);
       for (const c of r.checksums) {

@@ -12,7 +12,7 @@ import type { Blindness } from '../model/blind.js';
 import type { CorrelationSnapshot, TableUse } from '../model/correlation.js';
 import type { DecodedRecord } from '../output/records.js';
 import type { NativeLayout } from '../native/analyzer.js';
-import type { EventBatch } from '../native/events.js';
+import type { EventBatch, EventFlags } from '../native/events.js';
 import type { DiagnosisFacts, DiagnosisInput, InterfaceDiagnosis, InterfaceFacts } from '../diagnose/input.js';
 import { FindingTracker } from '../diagnose/tracker.js';
 import { BadFlowTracker } from './bad-flows.js';
@@ -93,9 +93,9 @@ export class Correlator {
   constructor(private readonly ctx: PipelineContext) {
     const F = ctx.layout.event.flagBits;
     const caps = correlationLimits(ctx.maxFlows);
-    this.rates = new RateTracker(ctx.layout);
+    this.rates = new RateTracker(ctx.layout, ctx.guessesOffload);
     this.flows = new CarrierFlowTable(caps.carrierFlows, F, ctx.layout.record);
-    this.bad = new BadFlowTracker(caps.badFlowView);
+    this.bad = new BadFlowTracker(caps.badFlowView, ctx.guessesOffload);
     const windowNs = ctx.matchWindowNs ?? 1e9;
     this.matcher = new CarrierMatcher(F, { windowNs, maxPending: caps.pending, maxPeers: caps.peers });
     // One window for "the same packet on another interface", here and in the matcher.
@@ -125,7 +125,7 @@ export class Correlator {
     this.flows.add(events, dir);
     this.dns.add(events, dir);
     this.syn.add(events, dir);
-    this.bad.add(records, dir);
+    this.bad.add(records, dir, records.length > 0 ? dnsNames(events, this.ctx.layout.event.flagBits) : undefined);
     if (events.count > 0) this.lastNs = Math.max(this.lastNs, events.tsNs(events.count - 1));
   }
 
@@ -237,6 +237,7 @@ export class Correlator {
       kernel,
       ...(kernelDrops ? { kernelDrops } : {}),
       findings: final ? this.findings.all() : active,
+      findingCounts: this.findings.counts(),
     };
   }
 
@@ -284,4 +285,17 @@ export class Correlator {
   get newestNs(): number {
     return this.lastNs;
   }
+}
+
+/**
+ * The DNS query name of each DNS frame of a batch, by frame number: a bad flow that
+ * carries DNS is named after it in the dashboard's flow pane (issue 19). The names come
+ * from the native DNS parse of the same frames (native/flow/events.cc).
+ */
+function dnsNames(events: EventBatch, F: EventFlags): (frame: number) => string | null {
+  const names = new Map<number, string>();
+  for (let i = 0; i < events.count; i++) {
+    if (events.flags(i) & (F.dnsQuery | F.dnsAnswer) && events.dnsNameLength(i) > 0) names.set(events.frameNumber(i), events.dnsName(i));
+  }
+  return (frame) => names.get(frame) ?? null;
 }

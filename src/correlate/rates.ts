@@ -30,6 +30,7 @@ interface Track {
   prev: Float64Array | null;
   packets: SecondBuckets;
   bad: SecondBuckets;
+  artefacts: SecondBuckets;
   pending: SecondBuckets;
   validated: SecondBuckets;
   byChecksum: Map<string, SecondBuckets>;
@@ -37,7 +38,13 @@ interface Track {
 
 export class RateTracker {
   private readonly tracks = new Map<number, Track>();
-  constructor(private readonly L: NativeLayout) {}
+  /**
+   * `partialIsOffload`: the source has no kernel checksum status (a file, libpcap), so a
+   * checksum holding only the pseudo-header sum is taken for an offload artefact, as the
+   * correlation events take it (native/flow/events.cc, partial_is_offload). Live on
+   * AF_PACKET the kernel flags those itself (pending); one it did not flag stays an error.
+   */
+  constructor(private readonly L: NativeLayout, private readonly partialIsOffload = false) {}
 
   private statusSum(c: Float64Array, status: number): number {
     const L = this.L;
@@ -58,27 +65,34 @@ export class RateTracker {
     for (const s of tick.samples) {
       let t = this.tracks.get(s.id);
       if (!t) {
-        t = { prev: null, packets: new SecondBuckets(), bad: new SecondBuckets(), pending: new SecondBuckets(), validated: new SecondBuckets(), byChecksum: new Map() };
+        t = { prev: null, packets: new SecondBuckets(), bad: new SecondBuckets(), artefacts: new SecondBuckets(), pending: new SecondBuckets(), validated: new SecondBuckets(), byChecksum: new Map() };
         this.tracks.set(s.id, t);
       }
       const c = s.counters;
       const p = t.prev ?? new Float64Array(c.length);
       const d = (slot: number): number => Math.max(0, c[slot] - p[slot]);
+      const dp = (slot: number): number => (this.partialIsOffload ? d(slot) : 0);
       t.packets.add(tick.second, d(L.slots.frames));
-      t.bad.add(tick.second, d(L.slots.badFrames));
+      // Offload artefacts (every bad checksum of the frame holds only the pseudo-header
+      // sum) are counted apart: they are not errors on the wire (issue 19).
+      t.bad.add(tick.second, Math.max(0, d(L.slots.badFrames) - dp(L.slots.partialOnlyFrames)));
+      let artefacts = 0;
       t.pending.add(tick.second, Math.max(0, this.statusSum(c, PENDING) - this.statusSum(p, PENDING)));
       t.validated.add(tick.second, Math.max(0, this.statusSum(c, VALIDATED) - this.statusSum(p, VALIDATED)));
       for (let layer = 0; layer < L.numLayers; layer++)
         for (let kind = 0; kind < L.numKinds; kind++) {
           const slot = L.csumBase + (layer * L.numKinds + kind) * L.numStatus + BAD;
+          const partial = L.partialBase + layer * L.numKinds + kind;
+          artefacts += dp(partial);
           const key = `${LAYERS[layer]}/${KINDS[kind]}`;
           let b = t.byChecksum.get(key);
-          if (!b && c[slot] > 0) {
+          if (!b && c[slot] - (this.partialIsOffload ? c[partial] : 0) > 0) {
             b = new SecondBuckets();
             t.byChecksum.set(key, b);
           }
-          b?.add(tick.second, d(slot));
+          b?.add(tick.second, Math.max(0, d(slot) - dp(partial)));
         }
+      t.artefacts.add(tick.second, artefacts);
       t.prev = c.slice();
       const badByChecksum: Record<string, ReturnType<SecondBuckets['windows']>> = {};
       for (const [k, b] of t.byChecksum) badByChecksum[k] = b.windows();
@@ -88,6 +102,7 @@ export class RateTracker {
         packets: t.packets.windows(),
         badFrames: t.bad.windows(),
         badByChecksum,
+        artefacts: t.artefacts.windows(),
         pending: t.pending.windows(),
         validated: t.validated.windows(),
         badHistory: t.bad.history(),

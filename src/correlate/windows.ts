@@ -13,6 +13,8 @@ export class SecondBuckets {
   private head = -1;
   /** Seconds seen since the first one (the warm-up divisor). */
   private span = 0;
+  /** Everything added since the start, however old. */
+  private sum = 0;
 
   /** Moves the newest bucket to `second`, zeroing the seconds in between. */
   advance(second: number): void {
@@ -30,6 +32,7 @@ export class SecondBuckets {
 
   /** Adds `v` to `second` (older than the window: dropped; newer: advances). */
   add(second: number, v: number): void {
+    this.sum += v;
     this.advance(second);
     if (second <= this.head - HISTORY_SECONDS) return;
     this.buckets[((second % HISTORY_SECONDS) + HISTORY_SECONDS) % HISTORY_SECONDS] += v;
@@ -43,12 +46,12 @@ export class SecondBuckets {
 
   /** Rates per second; while warming up a window averages over the seconds seen. */
   windows(): RateWindows {
-    if (this.head < 0) return { s1: 0, s10: 0, s60: 0 };
+    if (this.head < 0) return { s1: 0, s10: 0, s60: 0, total: this.sum };
     const w = (n: number): number => {
       const m = Math.min(n, this.span);
       return Math.round((this.sumLast(m) / m) * 10) / 10;
     };
-    return { s1: w(1), s10: w(10), s60: w(60) };
+    return { s1: w(1), s10: w(10), s60: w(60), total: this.sum };
   }
 
   /** The last 60 seconds, oldest first. */

@@ -92,6 +92,16 @@ export class FindingTracker {
     return this.list((s) => s.active);
   }
 
+  /**
+   * Each finding's cumulative evidence count (its rule's `strength`: bad carriers, artefacts,
+   * drops...) by key: the dashboard shows its growth since `c` (issue 19).
+   */
+  counts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [key, s] of this.seen) out[key] = s.strength;
+    return out;
+  }
+
   /** Every finding that held at some point (reports), with its latest state. */
   all(): Finding[] {
     return this.list(() => true);

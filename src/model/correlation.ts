@@ -11,22 +11,40 @@ import type { Finding } from './findings.js';
 import type { BadChecksum, Endpoint } from './report.js';
 import type { TunnelName } from './verdict.js';
 
-/** A rate per second averaged over the last 1 s, 10 s and 60 s (less while warming up). */
+/**
+ * A rate per second averaged over the last 1 s, 10 s and 60 s (less while warming up),
+ * and the count since start: a fault every 4 s mostly reads 0 in the 1 s window (issue 19).
+ */
 export interface RateWindows {
   s1: number;
   s10: number;
   s60: number;
+  total: number;
 }
+
+/** The windows of RateWindows, in the order the dashboard's `r` key cycles them. */
+export const RATE_WINDOWS = ['s1', 's10', 's60', 'total'] as const;
+export type RateWindowName = (typeof RATE_WINDOWS)[number];
 
 export interface InterfaceRates {
   /** Label as in the report: "eth0", or "ns/eth0" outside the host namespace. */
   interface: string;
   namespace: string;
   packets: RateWindows;
-  /** Frames with at least one bad checksum. */
+  /**
+   * Frames with at least one bad checksum that is not an offload artefact: a frame whose
+   * every bad checksum holds only the pseudo-header sum is counted in `artefacts` instead.
+   */
   badFrames: RateWindows;
-  /** Bad checksums per second by where they sit: outer/inner x ipv4/udp/tcp/icmp/icmpv6. */
+  /** Bad checksums per second by where they sit: outer/inner x ipv4/udp/tcp/icmp/icmpv6
+   * (offload artefacts left out). */
   badByChecksum: Record<string, RateWindows>;
+  /**
+   * Checksums that look bad but hold exactly the pseudo-header sum: what transmit offload
+   * leaves in a packet captured before the device fills it in (from a file, or where the
+   * kernel did not flag it), not errors on the wire.
+   */
+  artefacts: RateWindows;
   pending: RateWindows;
   validated: RateWindows;
   /** Bad frames in each of the last 60 seconds, oldest first (sparklines). */
@@ -237,8 +255,14 @@ export interface BadFlowView {
   tunnel: TunnelName;
   vni: number | null;
   inner: Endpoint | null;
+  /** The DNS query name when the flow carries DNS (the native DNS parse of its frames). */
   dnsName: string | null;
   count: number;
+  /**
+   * Of `count`, frames whose every bad checksum holds only the pseudo-header sum: offload
+   * artefacts, not errors (issue 19). count - artefacts frames had a real error.
+   */
+  artefacts: number;
   /** "outer/udp", "inner/tcp", ... */
   badChecksums: string[];
   firstSeen: string;
@@ -318,4 +342,10 @@ export interface CorrelationSnapshot {
    * /proc/net/snmp counters, is the only referee). */
   kernelDrops?: KernelDropView;
   findings: Finding[];
+  /**
+   * Each finding's cumulative evidence count by key (the measure its rule grows on: bad
+   * carriers, artefacts, drops): the dashboard's per-finding counts since `c`. Not in the
+   * JSON outputs, whose findings carry their evidence.
+   */
+  findingCounts?: Record<string, number>;
 }

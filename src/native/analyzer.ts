@@ -126,9 +126,13 @@ export interface NativeLayout {
     outgoing: number;
     /** Bad transport checksums in frames not sent by this host (what InCsumErrors compares with). */
     badReceivedL4: number;
+    /** Bad frames whose every bad checksum holds only the pseudo-header sum (offload artefacts). */
+    partialOnlyFrames: number;
   };
   malformedBase: number;
   csumBase: number;
+  /** Bad checksums holding only the pseudo-header sum, at partialBase + layer * numKinds + kind. */
+  partialBase: number;
   numLayers: number;
   numKinds: number;
   numStatus: number;

@@ -9,10 +9,11 @@
  * selection is kept by row identity, not index, so rows re-sorting under a new
  * snapshot do not move the cursor to another row.
  */
-import type { BadFlowView, CorrelationSnapshot, DnsSummary, InterfaceRates, KernelCounterView } from '../model/correlation.js';
+import { RATE_WINDOWS, type BadFlowView, type CorrelationSnapshot, type DnsSummary, type InterfaceRates, type KernelCounterView, type RateWindowName, type RateWindows } from '../model/correlation.js';
 import type { ChecksumCounterName } from '../model/host-facts.js';
 import { SEVERITIES, type Finding } from '../model/findings.js';
 import type { Endpoint } from '../model/report.js';
+import { nextAliases } from './names.js';
 
 export const PANES = ['interfaces', 'flows', 'findings'] as const;
 export type PaneId = (typeof PANES)[number];
@@ -67,6 +68,10 @@ export interface Baseline {
   /** ISO time of the snapshot at the clear; findings last seen before it are hidden. */
   atTime: string;
   flowCounts: Map<string, number>;
+  /** Each flow's artefact frames at the clear (BadFlowView.artefacts). */
+  flowArtefacts: Map<string, number>;
+  /** Each interface's rates at the clear: the `total` window counts from them. */
+  rates: Map<string, InterfaceRates>;
   kernel: Map<string, Partial<Record<ChecksumCounterName, number | null>>>;
   ringDrops: Map<string, number>;
   captureDrops: number;
@@ -74,7 +79,23 @@ export interface Baseline {
   historyClearedAtMs: number;
   /** DNS totals at the clear. */
   dns: DnsTotals;
+  /** Each finding's evidence count at the clear (CorrelationSnapshot.findingCounts). */
+  findingCounts: Record<string, number>;
 }
+
+/** A finding raised, gone quiet or fixed, or cleared, as the findings history lists it. */
+export interface FindingEvent {
+  /** The snapshot's time (capture time for files). */
+  time: string;
+  event: 'raised' | 'quiet' | 'fixed?' | 'cleared';
+  key: string;
+  severity: Finding['severity'];
+  title: string;
+  subject: Finding['subject'];
+}
+
+/** Most events the history keeps (oldest go first). */
+export const MAX_HISTORY = 500;
 
 /** The cumulative DNS counts of a snapshot (src/correlate/dns.ts). */
 export type DnsTotals = Pick<DnsSummary, 'queries' | 'answered' | 'unanswered' | 'attributed'>;
@@ -133,9 +154,10 @@ export function fixTotals(snapshot: CorrelationSnapshot): FixBaseline {
 
 export type View =
   | { kind: 'main' }
-  | { kind: 'help' }
+  | { kind: 'help'; scroll: number }
   | { kind: 'finding'; key: string; scroll: number }
-  | { kind: 'flow'; key: string; scroll: number };
+  | { kind: 'flow'; key: string; scroll: number }
+  | { kind: 'history'; scroll: number };
 
 export interface DashboardState {
   run: RunInfo;
@@ -164,7 +186,16 @@ export interface DashboardState {
   dnsHistory: DnsPoint[];
   /** The remedy `F` applies; null when this run has none (everything but the demo). */
   fix: FixState | null;
+  /** Index into RATE_WINDOWS: the window every rate on screen is taken over (`r` cycles). */
+  window: number;
+  /** Aliases of long namespace names ("ns1"), stable for the run (src/ui/names.ts). */
+  aliases: ReadonlyMap<string, string>;
+  /** Findings raised and cleared, oldest first, bounded (H shows it). */
+  history: FindingEvent[];
 }
+
+/** What the header says of each window. */
+export const WINDOW_WORDS: Record<RateWindowName, string> = { s1: '1s rates', s10: '10s rates', s60: '60s rates', total: 'totals' };
 
 export const MAX_WARNINGS = 50;
 
@@ -210,6 +241,9 @@ export function initialState(run: RunInfo, fix: string | null = null): Dashboard
     finished: false,
     dnsHistory: [],
     fix: fix === null ? null : { what: fix, phase: 'ready', appliedAtMs: null, since: null },
+    window: 0,
+    aliases: new Map(),
+    history: [],
   };
 }
 
@@ -220,7 +254,9 @@ export function reduce(state: DashboardState, action: Action): Step {
       let fix = state.fix;
       // "Since" starts at the first update made FIX_SETTLE_MS after the fix took effect.
       if (fix && fix.phase === 'applied' && fix.since === null && fix.appliedAtMs !== null && u.nowMs >= fix.appliedAtMs + FIX_SETTLE_MS) fix = { ...fix, since: fixTotals(u.snapshot) };
-      return { state: { ...state, latest: u, shown: state.paused ? state.shown : u, dnsHistory: nextDnsHistory(state.dnsHistory, u), fix }, effects: [] };
+      const aliases = nextAliases(state.aliases, namespacesOf(u.snapshot));
+      const history = nextHistory(state.history, state.latest?.snapshot.findings ?? [], u.snapshot);
+      return { state: { ...state, latest: u, shown: state.paused ? state.shown : u, dnsHistory: nextDnsHistory(state.dnsHistory, u), fix, aliases, history }, effects: [] };
     }
     case 'warning': {
       const warnings = [...state.warnings, action.text];
@@ -255,18 +291,21 @@ function reduceKey(state: DashboardState, key: KeyEvent): Step {
     // Any of these closes help; other keys are ignored so help is not left by accident.
     if (key.name === 'q') return { state, effects: [{ type: 'quit' }] };
     if (key.ch === '?' || key.name === 'escape' || key.name === 'enter') return same({ ...state, view: { kind: 'main' } });
+    // Help can be longer than 80x24 (the names of a cluster's namespaces): it scrolls.
+    const by = scrollBy(key);
+    if (by !== 0) return same({ ...state, view: { ...state.view, scroll: Math.max(0, by === -Infinity ? 0 : state.view.scroll + by) } });
     return same(state);
   }
   if (state.view.kind !== 'main') {
     if (key.name === 'q') return { state, effects: [{ type: 'quit' }] };
     // Details can be longer than the screen (evidence, remedies, a 4096-byte frame).
-    const by = key.ch === 'j' || key.name === 'down' ? 1 : key.ch === 'k' || key.name === 'up' ? -1 : key.name === 'pagedown' ? 10 : key.name === 'pageup' ? -10 : key.ch === 'g' ? -Infinity : 0;
+    const by = scrollBy(key);
     if (by !== 0) {
       const scroll = Math.max(0, by === -Infinity ? 0 : state.view.scroll + by);
       return same({ ...state, view: { ...state.view, scroll } });
     }
     if (key.name === 'escape' || key.name === 'backspace' || key.ch === 'h') return same({ ...state, view: { kind: 'main' } });
-    if (key.ch === '?') return same({ ...state, view: { kind: 'help' } });
+    if (key.ch === '?') return same({ ...state, view: { kind: 'help', scroll: 0 } });
     if (key.name === 'space' || key.ch === 'p') return same(togglePause(state));
     return same(state);
   }
@@ -274,7 +313,7 @@ function reduceKey(state: DashboardState, key: KeyEvent): Step {
     case 'q':
       return { state, effects: [{ type: 'quit' }] };
     case '?':
-      return same({ ...state, view: { kind: 'help' } });
+      return same({ ...state, view: { kind: 'help', scroll: 0 } });
     case 'p':
     case ' ':
       return same(togglePause(state));
@@ -288,6 +327,12 @@ function reduceKey(state: DashboardState, key: KeyEvent): Step {
       return same(move(state, Infinity));
     case 's':
       return same(cycleSort(state));
+    case 'H':
+      return same({ ...state, view: { kind: 'history', scroll: 0 } });
+    case 'r': {
+      const window = (state.window + 1) % RATE_WINDOWS.length;
+      return same({ ...state, window, status: `showing ${WINDOW_WORDS[RATE_WINDOWS[window]]}${RATE_WINDOWS[window] === 'total' ? (state.baseline ? ' since clear' : ' since start') : ' (per second)'}; r cycles 1s, 10s, 60s rates and totals` });
+    }
     case '/':
       return same({ ...state, filterInput: state.filter });
     case 'c':
@@ -322,6 +367,11 @@ function reduceKey(state: DashboardState, key: KeyEvent): Step {
       return same(state.filter !== '' ? { ...state, filter: '', status: 'filter cleared' } : state);
   }
   return same(state);
+}
+
+/** Lines a key scrolls a detail or the help by (-Infinity: to the top); 0 for other keys. */
+function scrollBy(key: KeyEvent): number {
+  return key.ch === 'j' || key.name === 'down' ? 1 : key.ch === 'k' || key.name === 'up' ? -1 : key.name === 'pagedown' ? 10 : key.name === 'pageup' ? -10 : key.ch === 'g' ? -Infinity : 0;
 }
 
 function reduceFilterInput(state: DashboardState, key: KeyEvent): Step {
@@ -410,7 +460,12 @@ function clearCounters(state: DashboardState): DashboardState {
   const u = state.latest;
   if (!u) return state;
   const flowCounts = new Map<string, number>();
-  for (const f of u.snapshot.badFlows) flowCounts.set(flowKey(f), f.count);
+  const flowArtefacts = new Map<string, number>();
+  for (const f of u.snapshot.badFlows) {
+    flowCounts.set(flowKey(f), f.count);
+    flowArtefacts.set(flowKey(f), f.artefacts);
+  }
+  const rates = new Map(u.snapshot.rates.map((r) => [r.interface, r]));
   const kernel = new Map<string, Partial<Record<ChecksumCounterName, number | null>>>();
   for (const k of u.snapshot.kernel) kernel.set(k.namespace, { ...k.sinceStart });
   const ringDrops = new Map<string, number>();
@@ -418,8 +473,9 @@ function clearCounters(state: DashboardState): DashboardState {
   return {
     ...state,
     baseline: {
-      atMs: u.nowMs, atTime: u.snapshot.time, flowCounts, kernel, ringDrops, captureDrops: u.captureDrops, historyClearedAtMs: u.nowMs,
+      atMs: u.nowMs, atTime: u.snapshot.time, flowCounts, flowArtefacts, rates, kernel, ringDrops, captureDrops: u.captureDrops, historyClearedAtMs: u.nowMs,
       dns: { queries: u.snapshot.dns.queries, answered: u.snapshot.dns.answered, unanswered: u.snapshot.dns.unanswered, attributed: u.snapshot.dns.attributed },
+      findingCounts: { ...(u.snapshot.findingCounts ?? {}) },
     },
     status: 'counters cleared: the screen shows increases from now (the exit status still counts everything)',
   };
@@ -490,7 +546,8 @@ export function visibleInterfaces(state: DashboardState): InterfaceRow[] {
   rows.sort((x, y) => {
     if (order === 'name') return x.rates.interface.localeCompare(y.rates.interface);
     const k = order === 'bad/s' ? 'badFrames' : 'packets';
-    return y.rates[k].s1 - x.rates[k].s1 || y.rates[k].s60 - x.rates[k].s60 || x.rates.interface.localeCompare(y.rates.interface);
+    const v = (r: InterfaceRow): number => windowed(state, r.rates, (q) => q[k]);
+    return v(y) - v(x) || y.rates[k].s60 - x.rates[k].s60 || x.rates.interface.localeCompare(y.rates.interface);
   });
   return rows;
 }
@@ -507,11 +564,15 @@ export function visibleFlows(state: DashboardState): BadFlowView[] {
     if (b) {
       const count = f.count - (b.flowCounts.get(flowKey(f)) ?? 0);
       if (count <= 0) continue;
-      out.push({ ...f, count });
+      out.push({ ...f, count, artefacts: Math.max(0, f.artefacts - (b.flowArtefacts.get(flowKey(f)) ?? 0)) });
     } else out.push(f);
   }
   const order = SORTS.flows[state.sort.flows];
   out.sort((x, y) => {
+    // Real errors first in every order: offload artefacts are not errors (issue 19), and
+    // the most frequent rows were artefacts in a capture taken on the sending host.
+    const errors = Number(hasError(y)) - Number(hasError(x));
+    if (errors !== 0) return errors;
     if (order === 'last seen') return y.lastSeen.localeCompare(x.lastSeen) || y.count - x.count;
     if (order === 'peer') return (x.peer ?? '').localeCompare(y.peer ?? '') || y.count - x.count;
     return y.count - x.count || y.lastSeen.localeCompare(x.lastSeen);
@@ -601,4 +662,73 @@ export function dnsView(state: DashboardState): DnsView | null {
     ? { queries: d.queries - start.queries, answered: d.answered - start.answered, unanswered: d.unanswered - start.unanswered, attributed: d.attributed - start.attributed }
     : { queries: 0, answered: 0, unanswered: 0, attributed: 0 };
   return { total, recent, recentMs: start ? u.nowMs - start.nowMs : 0 };
+}
+
+/** Some frame of the flow had a bad checksum that is not an offload artefact. */
+export function hasError(f: Pick<BadFlowView, 'count' | 'artefacts'>): boolean {
+  return f.count > f.artefacts;
+}
+
+/** The namespaces a snapshot names (rows, flows, findings): what may need an alias. */
+function namespacesOf(s: CorrelationSnapshot): string[] {
+  const out = new Set<string>();
+  for (const r of s.rates) out.add(r.namespace);
+  for (const f of s.badFlows) out.add(f.namespace);
+  for (const f of s.findings) if (f.subject.namespace) out.add(f.subject.namespace);
+  return [...out];
+}
+
+/** The window the screen shows rates over. */
+export function rateWindow(state: DashboardState): RateWindowName {
+  return RATE_WINDOWS[state.window];
+}
+
+/**
+ * One of an interface's rates over the chosen window; for `total`, the count since the
+ * start, or since `c` (the rates held at the clear are subtracted).
+ */
+export function windowed(state: DashboardState, r: InterfaceRates, pick: (r: InterfaceRates) => RateWindows | undefined): number {
+  const w = rateWindow(state);
+  const v = pick(r);
+  if (!v) return 0;
+  if (w !== 'total') return v[w];
+  const base = state.baseline?.rates.get(r.interface);
+  return Math.max(0, v.total - (base ? (pick(base)?.total ?? 0) : 0));
+}
+
+/**
+ * The history with what changed between two snapshots' findings: a key new to the list is
+ * raised, one gone is cleared, a state that appeared (the evidence stopped growing) is
+ * quiet or fixed?. A finding listed again without new evidence (a replay's final view
+ * lists every finding that ever held) is not raised again.
+ */
+export function nextHistory(history: FindingEvent[], before: Finding[], snap: CorrelationSnapshot): FindingEvent[] {
+  const prev = new Map(before.map((f) => [f.key, f]));
+  const now = new Map(snap.findings.map((f) => [f.key, f]));
+  const events: FindingEvent[] = [];
+  const ev = (f: Finding, event: FindingEvent['event']): FindingEvent => ({ time: snap.time, event, key: f.key, severity: f.severity, title: f.title, subject: f.subject });
+  const lastCleared = new Map<string, string>();
+  for (const e of history) if (e.event === 'cleared') lastCleared.set(e.key, e.time);
+  for (const f of snap.findings) {
+    const p = prev.get(f.key);
+    if (!p) {
+      const cleared = lastCleared.get(f.key);
+      if (cleared === undefined || f.lastSeen > cleared) events.push(ev(f, 'raised'));
+    } else if (f.state && (!p.state || p.state.kind !== f.state.kind)) events.push(ev(f, f.state.kind === 'fixed' ? 'fixed?' : 'quiet'));
+  }
+  for (const f of before) if (!now.has(f.key)) events.push(ev(f, 'cleared'));
+  if (events.length === 0) return history;
+  const out = [...history, ...events];
+  return out.length > MAX_HISTORY ? out.slice(out.length - MAX_HISTORY) : out;
+}
+
+/**
+ * A finding's evidence count as the findings pane shows it: since start, or its growth
+ * since `c`; null when the snapshot carries none (sources without a tracker).
+ */
+export function findingCount(state: DashboardState, f: Finding): { n: number; sinceClear: boolean } | null {
+  const n = state.shown?.snapshot.findingCounts?.[f.key];
+  if (n === undefined) return null;
+  const b = state.baseline;
+  return b ? { n: Math.max(0, n - (b.findingCounts[f.key] ?? 0)), sinceClear: true } : { n, sinceClear: false };
 }

@@ -7,17 +7,18 @@
  * selected row ">", severities carry their word next to the symbol, PAUSED is written.
  * A line's `tone` only lets the adapter add colour where colour is allowed.
  */
-import type { BadFlowView, InterfaceRates, KernelCounterView, RateWindows } from '../model/correlation.js';
+import type { BadFlowView, InterfaceRates, KernelCounterView } from '../model/correlation.js';
 import type { ChecksumCounterName } from '../model/host-facts.js';
 import { blindLines } from '../model/blind.js';
-import { SEVERITY_SYMBOL, type Severity } from '../model/findings.js';
+import { SEVERITY_SYMBOL, type Finding, type Severity } from '../model/findings.js';
 import { answerLines } from '../output/answer.js';
 import type { BadChecksum, Endpoint } from '../model/report.js';
 import { printable } from '../output/printable.js';
 import {
-  SORTS, captureDropsShown, dnsView, findFinding, findFlow, fixTotals, flowKey, selectedIndex, visibleFindings, visibleFlows, visibleInterfaces, visibleKernel,
-  type DashboardState, type InterfaceRow, type PaneId,
+  SORTS, WINDOW_WORDS, captureDropsShown, findingCount, dnsView, findFinding, findFlow, fixTotals, flowKey, hasError, rateWindow, selectedIndex, visibleFindings, visibleFlows,
+  visibleInterfaces, visibleKernel, windowed, type DashboardState, type FindingEvent, type InterfaceRow, type PaneId,
 } from './dashboard-state.js';
+import { aliasLabel, aliasText } from './names.js';
 
 export type Tone = 'plain' | 'title' | 'focus' | 'selected' | 'critical' | 'warning' | 'info' | 'paused' | 'dim' | 'mark';
 
@@ -146,6 +147,20 @@ function ep(e: Endpoint | null, arrow: string): string {
   return `${e.src}${port(e.sport)}${arrow}${e.dst}${port(e.dport)}`;
 }
 
+/**
+ * A flow "src:sport>dst:dport" in `w` columns: when it does not fit, the source address
+ * gives way from its start ("~1.10:3306>10.244.0.0:44001"), since the ports and the
+ * destination are what tell two flows of one interface apart (issue 19); only a flow
+ * whose ports and destination alone are too long is cut at its end.
+ */
+export function fitFlow(e: Endpoint | null, arrow: string, w: number): string {
+  const whole = ep(e, arrow);
+  if (whole.length <= w || !e) return whole;
+  const rest = whole.slice(e.src.length);
+  const keep = w - rest.length - 1;
+  return keep >= 1 ? `~${e.src.slice(e.src.length - keep)}${rest}` : whole;
+}
+
 const SEVERITY_WORD: Record<Severity, string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'info' };
 
 /** "!! CRITICAL": symbol and word, so severity never rests on colour. */
@@ -153,17 +168,105 @@ export function severityLabel(s: Severity): string {
   return `${SEVERITY_SYMBOL[s].padEnd(2)} ${SEVERITY_WORD[s]}`;
 }
 
-function layerRate(r: InterfaceRates, layer: 'outer' | 'inner'): number {
+/** Bad (not artefact) checksums of one layer over the shown window. */
+function layerRate(state: DashboardState, r: InterfaceRates, layer: 'outer' | 'inner'): number {
   let s = 0;
-  for (const [k, w] of Object.entries(r.badByChecksum)) if (k.startsWith(`${layer}/`)) s += w.s1;
+  for (const k of Object.keys(r.badByChecksum)) if (k.startsWith(`${layer}/`)) s += windowed(state, r, (x) => x.badByChecksum[k]);
   return s;
 }
 
-function badPercent(r: InterfaceRates): string {
-  const w = (x: RateWindows): number => (x.s1 > 0 ? x.s1 : 0);
-  if (w(r.packets) === 0) return r.badFrames.s1 > 0 ? '100%' : '-';
-  const p = (r.badFrames.s1 / r.packets.s1) * 100;
+/** Frames with a real bad checksum, of all frames, over the shown window. */
+function badPercent(state: DashboardState, r: InterfaceRates): string {
+  const packets = windowed(state, r, (x) => x.packets);
+  const bad = windowed(state, r, (x) => x.badFrames);
+  if (packets <= 0) return bad > 0 ? '100%' : '-';
+  const p = (bad / packets) * 100;
   return p === 0 ? '0%' : p < 0.1 ? '<0.1%' : `${p < 10 ? p.toFixed(1) : Math.round(p)}%`;
+}
+
+/** Offload over the shown window: checksums the kernel flagged pending plus artefacts recognised by value. */
+function offloadRate(state: DashboardState, r: InterfaceRates): number {
+  return windowed(state, r, (x) => x.pending) + windowed(state, r, (x) => x.artefacts);
+}
+
+/** A rate or, in the totals window, a count. */
+function fmtWindow(state: DashboardState, n: number): string {
+  return rateWindow(state) === 'total' ? fmtCount(Math.round(n)) : fmtRate(n);
+}
+
+/** A column title: "PKT/S" over a rate window, "PKTS" for totals. */
+function colName(state: DashboardState, rate: string, total: string): string {
+  return rateWindow(state) === 'total' ? total : rate;
+}
+
+// ------------------------------------------------------------------ identities
+
+/**
+ * How namespaces are written in this frame: whole, or by alias when some row's identity
+ * ("namespace/device") would not fit the narrowest identity column (src/ui/names.ts). One
+ * decision per frame, so every pane writes a namespace the same way; `used` collects the
+ * aliases written, for the legend.
+ */
+export interface Names {
+  on: boolean;
+  label: (label: string) => string;
+  /** A namespace name alone. */
+  namespace: (ns: string) => string;
+  text: (text: string) => string;
+  used: Set<string>;
+}
+
+/** The widest identity ("namespace/device") an identity column gives room to. */
+export function identityRoom(o: RenderOptions): number {
+  return o.width < 120 ? 14 : o.width < 160 ? 18 : 26;
+}
+
+export function namesFor(state: DashboardState, o: RenderOptions): Names {
+  const used = new Set<string>();
+  // Every row of the snapshot, filtered or not (no second sort of 1000 interfaces per
+  // frame): a filter does not change how a namespace is written.
+  const snap = state.shown?.snapshot;
+  const labels = snap ? [...snap.rates.map((r) => r.interface), ...snap.badFlows.map((f) => f.interface)] : [];
+  const room = identityRoom(o);
+  const on = state.aliases.size > 0 && labels.some((l) => printable(l).length > room);
+  if (!on) return { on, label: (l) => l, namespace: (ns) => ns, text: (t) => t, used };
+  // Every alias the panes may write, known before they are laid out (the legend's room).
+  for (const l of labels) aliasLabel(l, state.aliases) !== l && used.add(l.slice(0, l.indexOf('/')));
+  for (const f of visibleFindings(state)) aliasText(`${f.title} ${f.subject.interface ?? ''}`, state.aliases, used);
+  for (const k of visibleKernel(state)) if (state.aliases.has(k.namespace)) used.add(k.namespace);
+  return {
+    on,
+    label: (l) => {
+      const a = aliasLabel(l, state.aliases);
+      if (a !== l) used.add(l.slice(0, l.indexOf('/')));
+      return a;
+    },
+    namespace: (ns) => {
+      const a = state.aliases.get(ns);
+      if (a !== undefined) used.add(ns);
+      return a ?? ns;
+    },
+    text: (t) => aliasText(t, state.aliases, used),
+    used,
+  };
+}
+
+/** "names: ns1 = demo10619-node-a, ns2 = ..." for the aliases written, at most two lines. */
+function legendLines(state: DashboardState, names: Names, o: RenderOptions): Line[] {
+  if (names.used.size === 0) return [];
+  const items = [...names.used].map((ns) => `${state.aliases.get(ns)} = ${ns}`).sort((a, b) => Number(a.split(' ')[0].slice(2)) - Number(b.split(' ')[0].slice(2)));
+  const lines = wrap(`names: ${items.join(', ')}`, o.width);
+  if (lines.length <= 2) return lines.map((l) => line(l, o.width, 'dim'));
+  // The rest are in the help (?), whole: a legend cut mid-name would mislead.
+  const kept: string[] = [];
+  let text = 'names:';
+  for (const it of items) {
+    const next = `${text} ${it},`;
+    if (wrap(`${next} +${items.length} more in ? help`, o.width).length > 2) break;
+    text = next;
+    kept.push(it);
+  }
+  return wrap(`${text} +${items.length - kept.length} more in ? help`, o.width).map((l) => line(l, o.width, 'dim'));
 }
 
 // ------------------------------------------------------------------ header, strips
@@ -172,13 +275,17 @@ function header(state: DashboardState, o: RenderOptions): Line {
   const u = state.shown;
   const run = state.run;
   const c = isCompact(o);
-  const parts = c ? [`csumtop ${run.mode}`, run.host, run.kernel, run.backend] : [`csumtop ${run.mode}`, `host ${run.host}`, `kernel ${run.kernel}`, `backend ${run.backend}`];
+  // At 80 columns the kernel release gives way to the rate window (help and the report say it).
+  const parts = c ? [`csumtop ${run.mode}`, run.host, run.backend] : [`csumtop ${run.mode}`, `host ${run.host}`, `kernel ${run.kernel}`, `backend ${run.backend}`];
   if (u) {
-    const pps = u.snapshot.rates.reduce((s, r) => s + r.packets.s1, 0);
-    parts.push(`up ${duration(u.nowMs - run.startedMs)}`, `${fmtRate(pps)} pkt/s`, `${c ? 'drops' : 'capture drops'} ${fmtCount(captureDropsShown(state))}`);
+    const pps = u.snapshot.rates.reduce((s, r) => s + windowed(state, r, (x) => x.packets), 0);
+    const total = rateWindow(state) === 'total';
+    parts.push(`up ${duration(u.nowMs - run.startedMs)}`, total ? `${fmtCount(Math.round(pps))} pkts` : `${fmtRate(pps)} pkt/s`, `${c ? 'drops' : 'capture drops'} ${fmtCount(captureDropsShown(state))}`);
     if (u.snapshot.eventsDropped > 0) parts.push(`events dropped ${fmtCount(u.snapshot.eventsDropped)}`);
   } else parts.push('waiting for the first interval...');
   const flags: string[] = [];
+  // The window every rate on screen is over (`r`), never cut: it changes what numbers mean.
+  flags.push(`${WINDOW_WORDS[rateWindow(state)]}${rateWindow(state) === 'total' && state.baseline ? ' since clear' : ''}`);
   if (state.paused) flags.push('PAUSED');
   if (state.finished) flags.push('END OF FILE');
   if (state.baseline) flags.push(`cleared ${ago(state.baseline.atTime, u?.snapshot.time ?? state.baseline.atTime)} ago`);
@@ -198,7 +305,7 @@ const COUNTER_SHORT: Partial<Record<ChecksumCounterName, string>> = {
   udp6InCsumErrors: 'Udp6 InCsumErrors',
 } as Partial<Record<ChecksumCounterName, string>>;
 
-function kernelStrip(state: DashboardState, o: RenderOptions): Line {
+function kernelStrip(state: DashboardState, o: RenderOptions, names: Names): Line {
   const views = visibleKernel(state);
   if (views.length === 0) return line('kernel: no checksum counters read', o.width, 'dim');
   const compact = isCompact(o);
@@ -212,7 +319,7 @@ function kernelStrip(state: DashboardState, o: RenderOptions): Line {
       if (total === 0 && (per ?? 0) === 0) continue;
       items.push(`${compact ? label.replace(' InCsumErrors', 'Csum').replace(' InHdrErrors', 'Hdr') : label} ${fmtRate(per ?? 0)}/s +${fmtCount(total)}`);
     }
-    return `${k.namespace}: ${items.length > 0 ? items.join(', ') : 'no checksum errors'}`;
+    return `${names.namespace(k.namespace)}: ${items.length > 0 ? items.join(', ') : 'no checksum errors'}`;
   };
   const moving = views.some((k) => Object.values(k.perSecond).some((v) => typeof v === 'number' && v > 0));
   return line(`kernel ${views.map(one).join(' | ')}`, o.width, moving ? 'warning' : 'plain');
@@ -268,7 +375,7 @@ function warningLine(state: DashboardState, o: RenderOptions): Line {
   return line(`warning${n > 1 ? ` (${n}, newest)` : ''}: ${last}`, o.width, 'warning');
 }
 
-const KEY_HINT = 'q quit  ? help  space pause  Tab pane  j/k move  s sort  / filter  Enter detail  Esc back  w write pcap  c clear';
+const KEY_HINT = 'q quit  ? help  space pause  Tab pane  j/k move  s sort  r rates  / filter  Enter detail  Esc back  w pcap  c clear';
 const FIX_HINT = 'F fix';
 
 function statusLine(state: DashboardState, o: RenderOptions): Line {
@@ -296,33 +403,38 @@ interface PaneText {
   selected: number;
 }
 
-function interfacePane(state: DashboardState, o: RenderOptions): PaneText {
+function interfacePane(state: DashboardState, o: RenderOptions, names: Names): PaneText {
   const rows = visibleInterfaces(state);
   const compact = isCompact(o);
-  // Wide: the name gets 18-32 columns and the sparkline what is left (up to one cell a second).
+  // Wide: the name gets 27-40 columns and the sparkline what is left (up to one cell a second).
   // The label carries the namespace ("ns/eth0"), so no column of its own.
   const nameW = compact ? Math.max(10, o.width - 2 - 59 - 1) : Math.max(27, Math.min(40, o.width - 2 - 74 - 60));
   const sparkW = compact ? 10 : Math.max(10, Math.min(60, o.width - 2 - 74 - nameW));
+  const n = (rate: string, total: string): string => colName(state, rate, total);
   const cols = compact
-    ? `${pad('INTERFACE', nameW)} ${padL('PKT/S', 6)}${padL('BAD/S', 6)}${padL('OUT', 6)}${padL('IN', 6)}${padL('BAD%', 6)}${padL('PEND/S', 7)} ${pad('BAD 60s', sparkW)} ${pad('TX', 3)}${padL('DROPS', 6)}`
-    : `${pad('INTERFACE', nameW)} ${pad('KIND', 8)}${padL('PKT/S', 8)}${padL('BAD/S', 7)}${padL('OUT', 7)}${padL('IN', 7)}${padL('BAD%', 7)}${padL('PEND/S', 8)}${padL('VALID/S', 9)} ${pad('BAD/S LAST 60s', sparkW)} ${pad('TX', 3)}${padL('DROPS', 7)}`;
+    ? `${pad('INTERFACE', nameW)} ${padL(n('PKT/S', 'PKTS'), 6)}${padL(n('BAD/S', 'BAD'), 6)}${padL('OUT', 6)}${padL('IN', 6)}${padL('BAD%', 6)}${padL(n('OFFL/S', 'OFFL'), 7)} ${pad('BAD 60s', sparkW)} ${pad('TX', 3)}${padL('DROPS', 6)}`
+    : `${pad('INTERFACE', nameW)} ${pad('KIND', 8)}${padL(n('PKT/S', 'PKTS'), 8)}${padL(n('BAD/S', 'BAD'), 7)}${padL('OUT', 7)}${padL('IN', 7)}${padL('BAD%', 7)}${padL(n('OFFL/S', 'OFFL'), 8)}${padL(n('VALID/S', 'VALID'), 9)} ${pad('BAD/S LAST 60s', sparkW)} ${pad('TX', 3)}${padL('DROPS', 7)}`;
   const tx = (v: boolean | null | undefined): string => (v === true ? 'on' : v === false ? 'off' : '?');
   const text = (r: InterfaceRow): string => {
     const x = r.rates;
     // The state word is kept whole when the label is cut: it is the only sign of it.
-    const state = r.meta && !r.meta.attached ? ' (gone)' : r.meta?.down ? ' (down)' : '';
-    const name = padLabel(x.interface, nameW - state.length).trimEnd() + state;
+    const word = r.meta && !r.meta.attached ? ' (gone)' : r.meta?.down ? ' (down)' : '';
+    const name = padLabel(names.label(x.interface), nameW - word.length).trimEnd() + word;
     const spark = sparkline(r.history, sparkW, o.ascii);
+    const v = (pick: (q: InterfaceRates) => InterfaceRates['packets']): string => fmtWindow(state, windowed(state, x, pick));
+    const outer = fmtWindow(state, layerRate(state, x, 'outer'));
+    const inner = fmtWindow(state, layerRate(state, x, 'inner'));
+    const offl = fmtWindow(state, offloadRate(state, x));
     return compact
-      ? `${padLabel(name, nameW)} ${padL(fmtRate(x.packets.s1), 6)}${padL(fmtRate(x.badFrames.s1), 6)}${padL(fmtRate(layerRate(x, 'outer')), 6)}${padL(fmtRate(layerRate(x, 'inner')), 6)}${padL(badPercent(x), 6)}${padL(fmtRate(x.pending.s1), 7)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 6)}`
-      : `${padLabel(name, nameW)} ${pad(r.meta?.kind ?? '-', 8)}${padL(fmtRate(x.packets.s1), 8)}${padL(fmtRate(x.badFrames.s1), 7)}${padL(fmtRate(layerRate(x, 'outer')), 7)}${padL(fmtRate(layerRate(x, 'inner')), 7)}${padL(badPercent(x), 7)}${padL(fmtRate(x.pending.s1), 8)}${padL(fmtRate(x.validated.s1), 9)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 7)}`;
+      ? `${padLabel(name, nameW)} ${padL(v((q) => q.packets), 6)}${padL(v((q) => q.badFrames), 6)}${padL(outer, 6)}${padL(inner, 6)}${padL(badPercent(state, x), 6)}${padL(offl, 7)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 6)}`
+      : `${padLabel(name, nameW)} ${pad(r.meta?.kind ?? '-', 8)}${padL(v((q) => q.packets), 8)}${padL(v((q) => q.badFrames), 7)}${padL(outer, 7)}${padL(inner, 7)}${padL(badPercent(state, x), 7)}${padL(offl, 8)}${padL(v((q) => q.validated), 9)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 7)}`;
   };
   const tone = (r: InterfaceRow): Tone => (r.rates.badFrames.s1 > 0 ? 'critical' : r.rates.badFrames.s60 > 0 ? 'warning' : 'plain');
   const keys = rows.map((r) => r.rates.interface);
   const total = state.shown?.snapshot.rates.length ?? 0;
   return {
     title: `Interfaces ${rows.length}${rows.length !== total ? ` of ${total}` : ''}`,
-    detail: `sorted by ${SORTS.interfaces[state.sort.interfaces]}; bad = frames with a bad checksum, OUT/IN = bad outer/inner checksums per s, PEND = offload pending`,
+    detail: `sorted by ${SORTS.interfaces[state.sort.interfaces]}; BAD = frames with a bad checksum, OUT/IN = bad outer/inner checksums, OFFL = offload artefacts (not errors)`,
     columns: cols,
     count: rows.length,
     row: (i) => text(rows[i]),
@@ -331,55 +443,97 @@ function interfacePane(state: DashboardState, o: RenderOptions): PaneText {
   };
 }
 
-function flowPane(state: DashboardState, o: RenderOptions): PaneText {
+/** The mark of a bad flow's row: its frames had a real bad checksum, or only offload artefacts. */
+export const ERROR_MARK = '!';
+export const ARTEFACT_MARK = '~';
+
+function flowPane(state: DashboardState, o: RenderOptions, names: Names): PaneText {
   const flows = visibleFlows(state);
   const compact = isCompact(o);
   const now = state.shown?.snapshot.time ?? '';
-  const csW = compact ? 10 : 19;
+  const w = o.width - 2;
+  const full = o.width >= 160;
+  // The identity column is as wide as the widest identity shown (aliases when long: names.ts).
+  const ifW = Math.min(identityRoom(o), Math.max(9, ...flows.map((f) => printable(names.label(f.interface)).length)));
+  // DNS NAME has a column of its own only when a flow on screen carries DNS (issue 19).
+  const dnsLen = Math.max(0, ...flows.map((f) => printable(f.dnsName ?? '').length));
+  const innerLen = Math.max(10, ...flows.map((f) => ep(f.inner, full ? ' > ' : '>').length));
+  const mark = (f: BadFlowView): string => (hasError(f) ? ERROR_MARK : ARTEFACT_MARK);
   let cols: string;
   let text: (f: BadFlowView) => string;
   if (compact) {
-    // The peer and the inner flow say the most in 80 columns; the interface is in the detail.
-    const restW = Math.max(20, o.width - 2 - 16 - csW - 7 - 5 - 4);
-    cols = `${pad('PEER', 16)} ${pad('INNER FLOW  DNS NAME', restW)} ${pad('BAD', csW)} ${padL('COUNT', 7)} ${padL('LAST', 5)}`;
-    text = (f) => `${pad(f.peer ?? '-', 16)} ${pad(`${ep(f.inner ?? f.outer, '>')}${f.dnsName ? ` ${f.dnsName}` : ''}`, restW)} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`;
+    // 80 columns: the outer ports and the last-seen age give way (both are in the detail);
+    // the DNS name follows the inner flow and is cut first.
+    const csW = 9;
+    const restW = Math.max(16, w - 2 - 16 - (ifW + 1) - (csW + 1) - 6);
+    // The name follows the inner flow (which is never cut for it): said in the column
+    // title only when some row has room for it, else where to read it.
+    const named = flows.some((f) => f.dnsName && ep(f.inner ?? f.outer, '>').length + 9 <= restW);
+    const innerTitle = dnsLen === 0 ? 'INNER FLOW' : named ? 'INNER FLOW  DNS NAME' : 'INNER FLOW (DNS name: Enter)';
+    cols = `  ${pad('PEER', 15)} ${pad('INTERFACE', ifW)} ${pad(innerTitle, restW)} ${pad('BAD', csW)}${padL('COUNT', 6)}`;
+    text = (f) => {
+      const flow = fitFlow(f.inner ?? f.outer, '>', restW);
+      const dns = f.dnsName && flow.length + 9 <= restW ? ` ${f.dnsName}` : '';
+      return `${mark(f)} ${pad(f.peer ?? '-', 15)} ${padLabel(names.label(f.interface), ifW)} ${pad(flow + dns, restW)} ${pad(f.badChecksums.join(','), csW)}${padL(fmtCount(f.count), 6)}`;
+    };
   } else {
-    const w = o.width - 2;
-    const full = o.width >= 160;
-    const ifW = full ? 20 : 14;
+    const csW = full ? 19 : 9;
     // Below 160 columns the outer addresses are the peer and this node: ports say the rest.
-    const outerW = full ? 40 : 13;
-    const innerW = Math.max(20, w - 16 - ifW - outerW - 4 - csW - 7 - 5 - 8);
-    cols = `${pad('PEER', 16)} ${pad('INTERFACE', ifW)} ${pad(full ? 'OUTER' : 'OUTER PORTS', outerW)} ${padL('VNI', 4)} ${pad('INNER  DNS NAME', innerW)} ${pad('BAD CHECKSUMS', csW)} ${padL('COUNT', 7)} ${padL('LAST', 5)}`;
+    const outerW = full ? 40 : 12;
+    const rest = Math.max(20, w - 2 - 16 - (ifW + 1) - (outerW + 1) - 5 - (csW + 1) - 8 - 6);
+    // The inner flow (identity) first; DNS NAME gets the rest when that is worth a column.
+    const withDns = dnsLen > 0 && rest - Math.min(innerLen, rest) - 1 >= 10;
+    const innerW = withDns ? Math.max(innerLen, rest - Math.min(dnsLen, 48) - 1) : rest;
+    const dnsW = withDns ? rest - innerW - 1 : 0;
+    const dnsCol = (t: string): string => (withDns ? ` ${pad(t, dnsW)}` : '');
+    const innerTitle = dnsLen > 0 && !withDns ? 'INNER (DNS name: Enter)' : 'INNER';
+    cols = `  ${pad('PEER', 15)} ${pad('INTERFACE', ifW)} ${pad(full ? 'OUTER' : 'OUTER PORTS', outerW)} ${padL('VNI', 4)} ${pad(innerTitle, innerW)}${dnsCol('DNS NAME')} ${pad(full ? 'BAD CHECKSUMS' : 'BAD', csW)} ${padL('COUNT', 7)} ${padL('LAST', 5)}`;
     const outerText = (e: Endpoint | null): string => (full ? ep(e, ' > ') : e ? `:${e.sport ?? ''}>:${e.dport ?? ''}` : '-');
     text = (f) =>
-        `${pad(f.peer ?? '-', 16)} ${padLabel(f.interface, ifW)} ${pad(outerText(f.outer), outerW)} ${padL(f.vni === null ? '-' : String(f.vni), 4)} ${pad(`${ep(f.inner, full ? ' > ' : '>')}${f.dnsName ? `  ${f.dnsName}` : ''}`, innerW)} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`;
+      `${mark(f)} ${pad(f.peer ?? '-', 15)} ${padLabel(names.label(f.interface), ifW)} ${pad(outerText(f.outer), outerW)} ${padL(f.vni === null ? '-' : String(f.vni), 4)} ${pad(fitFlow(f.inner, full ? ' > ' : '>', innerW), innerW)}${dnsCol(f.dnsName ?? '')} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`;
   }
   const total = state.shown?.snapshot.badFlows.length ?? 0;
+  const errors = flows.filter(hasError).length;
   return {
-    title: `Bad flows ${flows.length}${flows.length !== total ? ` of ${total}` : ''}`,
-    detail: `sorted by ${SORTS.flows[state.sort.flows]}${state.baseline ? ', counts since clear' : ''}`,
+    title: `Bad flows ${flows.length}${flows.length !== total ? ` of ${total}` : ''} (${errors} with errors, ${flows.length - errors} offload artefacts only)`,
+    detail: `${ERROR_MARK} bad checksum, ${ARTEFACT_MARK} offload artefact (pseudo-header sum only, not an error); errors first, then by ${SORTS.flows[state.sort.flows]}${state.baseline ? ', counts since clear' : ''}`,
     columns: cols,
     count: flows.length,
     row: (i) => text(flows[i]),
-    tone: () => 'plain',
+    tone: (i) => (hasError(flows[i]) ? 'plain' : 'dim'),
     selected: selectedIndex(flows.map(flowKey), state.selected.flows),
   };
 }
 
-function findingPane(state: DashboardState, o: RenderOptions): PaneText {
+/**
+ * What a finding is about, for a row: the peer (left out when the title names it, as
+ * "VXLAN carriers from 192.168.189.4 ..." does, so the title keeps its room) and the
+ * namespace/device, always: a title may be cut, the subject never.
+ */
+function subjectText(f: { title: string; subject: Finding['subject'] }, names: Names): string {
+  const { peer, interface: iface } = f.subject;
+  return [peer && !f.title.includes(peer) ? `peer ${peer}` : '', iface ? names.label(iface) : ''].filter(Boolean).join(' ');
+}
+
+function findingPane(state: DashboardState, o: RenderOptions, names: Names): PaneText {
   const list = visibleFindings(state);
   const now = state.shown?.snapshot.time ?? '';
   const text = (f: (typeof list)[number]): string => {
-    const subject = [f.subject.peer ? `peer ${f.subject.peer}` : '', f.subject.interface ?? ''].filter(Boolean).join(' ');
-    const right = ` ${padL(ago(f.lastSeen, now), 5)}`;
+    // The subject (peer, namespace/device) comes before the title and is never cut: two
+    // findings of one rule differ only by it. The title is cut instead (Enter shows it whole).
+    const subject = subjectText(f, names);
+    // Its evidence count (bad carriers, artefacts...): since start, or "+N" since `c`, so a
+    // fix is checked by pressing c and watching it stay +0 (issue 19).
+    const c = findingCount(state, f);
+    const right = ` ${padL(c === null ? '' : `${c.sinceClear ? '+' : ''}${fmtCount(c.n)}`, 7)} ${padL(ago(f.lastSeen, now), 5)}`;
     // A live finding whose evidence stopped growing says what happened since (issue 13).
-    const since = f.state ? ` [${f.state.kind === 'fixed' ? 'FIXED?' : 'QUIET'} ${f.state.text}]` : '';
-    return pad(`${pad(severityLabel(f.severity), 11)} ${f.title}${subject ? ` (${subject})` : ''}${since}`, o.width - 2 - right.length) + right;
+    const since = f.state ? `[${f.state.kind === 'fixed' ? 'FIXED?' : 'QUIET'} ${f.state.text}] ` : '';
+    const head = `${pad(severityLabel(f.severity), 11)} ${subject ? `[${subject}] ` : ''}`;
+    return `${pad(head + since + names.text(f.title), o.width - 2 - right.length)}${right}`;
   };
   return {
     title: `Findings ${list.length}`,
-    detail: `sorted by ${SORTS.findings[state.sort.findings]} (Enter: evidence and remedy)`,
+    detail: `sorted by ${SORTS.findings[state.sort.findings]}; count of evidence${state.baseline ? ' since clear' : ''}; Enter: evidence and remedy, H: history`,
     columns: null,
     count: list.length,
     row: (i) => text(list[i]),
@@ -441,8 +595,9 @@ export function renderDashboard(state: DashboardState, o: RenderOptions): Line[]
   if (state.view.kind === 'help') body = helpView(state, o);
   else if (state.view.kind === 'finding') body = findingDetail(state, state.view.key, o);
   else if (state.view.kind === 'flow') body = flowDetail(state, state.view.key, o);
+  else if (state.view.kind === 'history') body = historyView(state, o);
   else body = mainView(state, o);
-  if (state.view.kind === 'finding' || state.view.kind === 'flow') scroll = state.view.scroll;
+  if (state.view.kind !== 'main') scroll = state.view.scroll;
   const room = Math.max(0, o.height - 2);
   // A detail longer than the screen scrolls (j/k); the status line says where it is.
   const first = Math.max(0, Math.min(scroll, body.length - room));
@@ -453,12 +608,14 @@ export function renderDashboard(state: DashboardState, o: RenderOptions): Line[]
 }
 
 function mainView(state: DashboardState, o: RenderOptions): Line[] {
-  const ifp = interfacePane(state, o);
-  const flp = flowPane(state, o);
-  const fdp = findingPane(state, o);
+  const names = namesFor(state, o);
+  const ifp = interfacePane(state, o, names);
+  const flp = flowPane(state, o, names);
+  const fdp = findingPane(state, o, names);
   const top = banner(state, o);
-  // header + DNS + kernel + warning + status + 3 titles + 2 column lines (+ the demo's fix line) + the banner
-  const room = Math.max(3, o.height - 10 - (state.fix ? 1 : 0) - top.length);
+  const legend = legendLines(state, names, o);
+  // header + DNS + kernel + warning + status + 3 titles + 2 column lines (+ the demo's fix line) + the banner + the names legend
+  const room = Math.max(3, o.height - 10 - (state.fix ? 1 : 0) - top.length - legend.length);
   const [a, b, c] = allocate(room, [ifp.count || 1, flp.count || 1, fdp.count || 1], [0.45, 0.3, 0.25]);
   const waiting = state.shown ? null : 'waiting for the first interval';
   return [
@@ -466,9 +623,10 @@ function mainView(state: DashboardState, o: RenderOptions): Line[] {
     ...paneLines(ifp, 'interfaces', state, o, a, waiting ?? (state.filter ? `no interface matches "${state.filter}"` : 'no interface captured')),
     ...paneLines(flp, 'flows', state, o, b, waiting ?? (state.filter ? `no bad flow matches "${state.filter}"` : 'no bad checksum seen')),
     ...paneLines(fdp, 'findings', state, o, c, waiting ?? 'no finding'),
+    ...legend,
     ...(state.fix ? [fixLine(state, o)] : []),
     dnsLine(state, o),
-    kernelStrip(state, o),
+    kernelStrip(state, o, names),
     warningLine(state, o),
   ];
 }
@@ -517,12 +675,18 @@ export const HELP_KEYS: Array<[string, string]> = [
   ['Tab, Shift-Tab', 'next / previous pane'],
   ['j k, arrows', 'move the selection (PgUp/PgDn, g/G); in a detail, scroll'],
   ['s', 'cycle the sort order of the focused pane'],
+  ['r', 'rate window: 1 s, 10 s, 60 s rates, then totals (since start, or since c); the header says which'],
   ['/', 'filter by interface, peer, address or port (":53" = port 53); Enter applies, Esc cancels'],
   ['Enter', 'detail: a finding\'s evidence and remedy, a bad flow\'s sampled frame; on an interface: filter to it'],
   ['Esc', 'back to the panes (from a detail, h or Backspace too); on the panes: clear the filter'],
   ['w', 'write the sampled bad frames of the shown flows to a pcap file (path in the status line)'],
   ['c', 'clear counters: counts and sparklines start again from now'],
+  ['H', 'the findings history: each finding raised, gone quiet, fixed? or cleared, with its time'],
 ];
+
+/** The columns and marks of the panes, in words. */
+const COLUMNS_LEGEND =
+  'Rates: per s over the header\'s window (r). BAD, OUT/IN: bad checksums; OFFL: offload artefacts, not errors. Flows: ! error, ~ artefact.';
 
 /** Three lines at 80 columns: with the demo's F line the help still fits 80x24. */
 const DROPS_LEGEND =
@@ -534,11 +698,14 @@ function helpView(state: DashboardState, o: RenderOptions): Line[] {
   for (const [k, what] of HELP_KEYS) out.push(line(`  ${pad(k, 16)} ${what}`, o.width));
   if (state.fix) out.push(line(`  ${pad('F', 16)} apply the fix: csumtop's remedy for what this demo broke, inside the lab (${state.fix.what})`, o.width));
   out.push(line('', o.width));
-  out.push(line('  Columns: PKT/S frames per second; BAD/S frames with at least one bad checksum; OUT/IN bad outer / inner', o.width, 'dim'));
-  out.push(line('  (decapsulated) checksums per second; PEND/S checksums left to the NIC (offload, not errors); TX transmit', o.width, 'dim'));
-  out.push(line('  checksum offload; DROPS frames the kernel dropped because the capture ring was full.', o.width, 'dim'));
+  for (const l of wrap(COLUMNS_LEGEND, o.width - 4)) out.push(line(`  ${l}`, o.width, 'dim'));
   // The header's drop counts in words (issue 19), wrapped: they matter most at 80 columns.
   for (const l of wrap(DROPS_LEGEND, o.width - 4)) out.push(line(`  ${l}`, o.width, 'dim'));
+  if (state.aliases.size > 0) {
+    // Every alias, whole: the names line under the panes may list only those it has room for.
+    const all = [...state.aliases].map(([ns, a]) => `${a} = ${ns}`).join(', ');
+    for (const l of wrap(`Names: ${all}`, o.width - 4)) out.push(line(`  ${l}`, o.width, 'dim'));
+  }
   out.push(line(`  Severity: ${severityLabel('critical')} traffic lost now (measured); ${severityLabel('warning')} breaks traffic where checked, loss not measured; ${severityLabel('info')} explanation, or fixed.`, o.width, 'dim'));
   return out;
 }
@@ -559,6 +726,22 @@ export function wrap(text: string, width: number): string[] {
     }
   }
   if (cur) out.push(cur);
+  return out;
+}
+
+const EVENT_WORD: Record<FindingEvent['event'], string> = { raised: 'raised', quiet: 'quiet', 'fixed?': 'fixed?', cleared: 'cleared' };
+
+/** The findings history (H), newest first: when, what happened, the finding and its subject. */
+function historyView(state: DashboardState, o: RenderOptions): Line[] {
+  const names = namesFor(state, o);
+  const out: Line[] = [line(`Findings history: ${state.history.length} events, newest first (times UTC; Esc back)`, o.width, 'focus')];
+  if (state.history.length === 0) out.push(line('  no finding raised yet', o.width, 'dim'));
+  for (const e of [...state.history].reverse()) {
+    const subject = subjectText(e, names);
+    const text = `${utcClock(e.time).replace(' UTC', '')}  ${pad(EVENT_WORD[e.event], 7)} ${pad(severityLabel(e.severity), 11)} ${subject ? `[${subject}] ` : ''}${names.text(e.title)}`;
+    out.push(line(`  ${text}`, o.width, e.event === 'raised' ? e.severity : e.event === 'cleared' ? 'dim' : 'mark'));
+  }
+  out.push(...legendLines(state, names, o));
   return out;
 }
 
@@ -630,8 +813,11 @@ function flowDetail(state: DashboardState, key: string, o: RenderOptions): Line[
   if (!f) return [line('This flow is no longer in the table (evicted or cleared). Esc goes back.', o.width, 'dim')];
   const out: Line[] = [line(`Bad flow on ${f.interface}${f.peer ? `, peer ${f.peer}` : ''}   (Esc back)`, o.width, 'focus')];
   out.push(line(`  outer ${ep(f.outer, ' > ')}   ${f.tunnel}${f.vni !== null ? ` VNI ${f.vni}` : ''}`, o.width));
-  out.push(line(`  inner ${ep(f.inner, ' > ')}${f.dnsName ? `   DNS ${f.dnsName}` : ''}`, o.width));
-  out.push(line(`  ${f.count} bad frames (${f.badChecksums.join(', ')}), first ${f.firstSeen}, last ${f.lastSeen}`, o.width));
+  out.push(line(`  inner ${ep(f.inner, ' > ')}`, o.width));
+  // On a line of its own: a query name is up to 253 characters (RFC 1035 2.3.4).
+  if (f.dnsName) for (const l of wrap(`DNS ${f.dnsName}`, o.width - 2)) out.push(line(`  ${l}`, o.width));
+  const artefacts = f.artefacts === 0 ? '' : f.artefacts === f.count ? ', all offload artefacts (pseudo-header sum only, not errors)' : `, ${f.artefacts} of them offload artefacts (not errors)`;
+  for (const l of wrap(`${f.count} bad frames (${f.badChecksums.join(', ')})${artefacts}, first ${f.firstSeen}, last ${f.lastSeen}`, o.width - 2)) out.push(line(`  ${l}`, o.width, f.artefacts === f.count ? 'dim' : 'plain'));
   const s = f.sample;
   if (!s) {
     out.push(line('  no sampled frame for this flow', o.width, 'dim'));

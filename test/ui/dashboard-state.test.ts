@@ -254,3 +254,71 @@ test('DNS view: totals since start (or since c) and the increase over the last 1
   assert.deepEqual(dnsView(cleared)!.total, { queries: 2, answered: 2, unanswered: 0, attributed: 0 }, 'c: since the clear');
   assert.deepEqual(dnsView(cleared)!.recent, { queries: 2, answered: 2, unanswered: 0, attributed: 0 }, 'c: the window starts no earlier than the clear');
 });
+
+// ------------------------------------------------------------------ issue 19
+
+test('r cycles the window 1 s, 10 s, 60 s, totals; sorting by bad/s follows it; totals count from c', async () => {
+  const { glanceUpdate, NODE_B } = await import('./synthetic.js');
+  const { RATE_WINDOWS } = await import('../../src/model/correlation.js');
+  const { rateWindow, windowed } = await import('../../src/ui/dashboard-state.js');
+  // NODE_A/eth0: one bad frame in the last second, little before; NODE_B/eth0: a burst
+  // every 4 s (none in the last second), more over 10 s.
+  const u0 = glanceUpdate();
+  u0.snapshot.rates[3].badFrames = { s1: 1, s10: 0.1, s60: 0.1, total: 6 };
+  let s = run([{ type: 'update', update: u0 }]).state;
+  assert.equal(visibleInterfaces(s)[0].rates.interface, u0.snapshot.rates[3].interface, '1 s: the one bad now');
+  const seen: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    seen.push(rateWindow(s));
+    s = run([k('r', 'r')], s).state;
+  }
+  assert.deepEqual(seen, [...RATE_WINDOWS]);
+  assert.equal(rateWindow(s), 's1', 'back to 1 s after totals');
+  // Over 10 s NODE_B/eth0's bursts (0.3 bad/s) put it first.
+  const eth0 = `${NODE_B}/eth0`;
+  s = run([k('r', 'r')], s).state;
+  assert.equal(visibleInterfaces(s)[0].rates.interface, eth0, '10 s: the bursts');
+  assert.ok(windowed(s, visibleInterfaces(s)[0].rates, (r) => r.badFrames) > 0);
+  // Totals: 12 since start; after c, a later update's growth only.
+  s = run([k('r', 'r'), k('r', 'r')], s).state;
+  assert.equal(rateWindow(s), 'total');
+  const row = (st: DashboardState) => visibleInterfaces(st).find((r) => r.rates.interface === eth0)!.rates;
+  assert.equal(windowed(s, row(s), (r) => r.badFrames), 12);
+  s = run([k('c', 'c')], s).state;
+  assert.equal(windowed(s, row(s), (r) => r.badFrames), 0, 'nothing since the clear');
+  const later = glanceUpdate(11);
+  later.snapshot.rates[0].badFrames = { ...later.snapshot.rates[0].badFrames, total: 15 };
+  s = run([{ type: 'update', update: later }], s).state;
+  assert.equal(windowed(s, row(s), (r) => r.badFrames), 3, '15 - 12 since the clear');
+});
+
+test('flows with a real error come first in every sort order, artefact-only flows after them', async () => {
+  const { glanceUpdate } = await import('./synthetic.js');
+  const { hasError } = await import('../../src/ui/dashboard-state.js');
+  let s = run([{ type: 'update', update: glanceUpdate() }, k('tab')]).state;
+  for (let i = 0; i < 3; i++) {
+    const flows = visibleFlows(s);
+    assert.deepEqual(flows.map(hasError), [true, false, false, false], `sort ${s.sort.flows}`);
+    s = run([k('s', 's')], s).state;
+  }
+  // After c, a flow's artefacts are counted since the clear as its frames are.
+  const u = glanceUpdate(11);
+  s = run([k('c', 'c')], s).state;
+  const f = u.snapshot.badFlows[1];
+  f.count += 5;
+  f.artefacts += 5;
+  s = run([{ type: 'update', update: u }], s).state;
+  assert.deepEqual(visibleFlows(s).map((x) => [x.count, x.artefacts]), [[5, 5]]);
+});
+
+test('long namespaces get aliases in name order, stable for the run: a new one never renumbers the others', async () => {
+  const { glanceUpdate, NODE_A, NODE_B } = await import('./synthetic.js');
+  const { rates } = await import('./synthetic.js');
+  let s = run([{ type: 'update', update: glanceUpdate() }]).state;
+  assert.deepEqual([...s.aliases], [[NODE_A, 'ns1'], [NODE_B, 'ns2']]);
+  // "nsb" is short: no alias. A namespace sorting before the others, seen later, is ns3.
+  const u = glanceUpdate(11);
+  u.snapshot.rates.push(rates('demo10619-aaa/eth0', 'demo10619-aaa'), rates('nsb/eth0', 'nsb'));
+  s = run([{ type: 'update', update: u }], s).state;
+  assert.deepEqual([...s.aliases], [[NODE_A, 'ns1'], [NODE_B, 'ns2'], ['demo10619-aaa', 'ns3']]);
+});

@@ -81,7 +81,7 @@ test('-r FILE on a terminal: the replay dashboard, frozen at the end with the fi
   try {
     const screen = await t.waitFor((x) => /\[END OF FILE\]/.test(x), 15_000, 'the end of the replay');
     assert.match(screen, /csumtop replay .*incident\.pcapng \(fast\)/);
-    assert.match(screen, /!! CRITICAL VXLAN carriers from 192\.168\.56\.11 arrive with bad outer UDP checksums/);
+    assert.match(screen, /!! CRITICAL (?:\[[^\]]*\] )?VXLAN carriers from 192\.168\.56\.11 arrive with bad outer UDP checksums/);
     assert.match(screen, /Bad flows \d+/);
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(t.capture(), screen, 'frozen on the final view');
@@ -118,7 +118,7 @@ test('TERM=dumb: plain lines without a single escape sequence, ASCII only; keys 
   const t = new TmuxSession([BIN, '-r', INCIDENT, '--fast'], { width: 100, height: 30, cwd: ROOT, env: { TERM: 'dumb' } });
   try {
     const screen = await t.waitFor((x) => /\[END OF FILE\]/.test(x) && /^csumtop replay/m.test(x), 15_000, 'the final view');
-    assert.match(screen, /!! CRITICAL VXLAN carriers/);
+    assert.match(screen, /!! CRITICAL (?:\[[^\]]*\] )?VXLAN carriers/);
     assert.doesNotMatch(t.capture(true), /\x1b/, 'an escape sequence reached a dumb terminal');
     assert.doesNotMatch(screen.replace(/\n/g, ''), /[^\x20-\x7e]/, 'non-ASCII on a dumb terminal');
     t.send('?');
@@ -150,7 +150,7 @@ test('--demo end to end: the lab exists while it runs, faults and findings on sc
   try {
     await t.waitFor((x) => /csumtop demo/.test(x), 20_000, 'the demo dashboard');
     mine = demoOf(t).namespaces;
-    const screen = await t.waitFor((x) => /!! CRITICAL VXLAN carriers from 192\.168\.189\.4 arrive with bad outer UDP checksums/.test(x) && /inner\/tcp/.test(x), 20_000, 'faults and findings of the demo');
+    const screen = await t.waitFor((x) => /!! CRITICAL (?:\[[^\]]*\] )?VXLAN carriers from 192\.168\.189\.4 arrive with bad outer UDP checksums/.test(x) && /inner\/tcp/.test(x), 20_000, 'faults and findings of the demo');
     assert.match(screen, /csumtop demo/);
     assert.deepEqual(present(mine), mine, 'the demo\'s two namespaces exist while it runs');
     for (const i of ['node1/vla', 'node2/vlb', 'node1/flannel.1', 'node2/flannel.1']) assert.match(screen, new RegExp(i.replace('.', '\\.')));
@@ -210,7 +210,7 @@ test('--demo-broken: only variant A, nothing injected; node 2 drops node 1\'s ca
     let screen = await t.waitFor(
       (x) =>
         /This node sends VXLAN carriers with wrong outer checksums/.test(x) &&
-        /!! CRITICAL VXLAN carriers from 192\.168\.189\.4 arrive with bad outer UDP checksums/.test(x) &&
+        /!! CRITICAL (?:\[[^\]]*\] )?VXLAN carriers from 192\.168\.189\.4 arrive with bad outer UDP checksums/.test(x) &&
         DNS_BAD_OUTER.test(x) &&
         /kernel .*node2: .*Udp InCsumErrors \S+\/s \+[1-9]/.test(x) &&
         /^DNS last \d+ s: 0 answered, [1-9]\d* unanswered/m.test(x),

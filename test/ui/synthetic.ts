@@ -11,8 +11,9 @@ import { buildVxlan } from '../../src/lab/frames.js';
 
 export const RUN: RunInfo = { host: 'node-b', kernel: '6.18.0-test', backend: 'afpacket', mode: 'live', startedMs: Date.UTC(2026, 10, 21, 12, 0, 0) };
 
-export function w(s1: number, s10 = s1, s60 = s1): RateWindows {
-  return { s1, s10, s60 };
+/** Rates; the total defaults to a minute at the 60 s rate. */
+export function w(s1: number, s10 = s1, s60 = s1, total = s60 * 60): RateWindows {
+  return { s1, s10, s60, total };
 }
 
 export function rates(label: string, namespace: string, o: Partial<InterfaceRates> = {}): InterfaceRates {
@@ -22,6 +23,7 @@ export function rates(label: string, namespace: string, o: Partial<InterfaceRate
     packets: w(0),
     badFrames: w(0),
     badByChecksum: {},
+    artefacts: w(0),
     pending: w(0),
     validated: w(0),
     badHistory: new Array<number>(60).fill(0),
@@ -55,6 +57,7 @@ export function badFlow(n: number, o: Partial<BadFlowView> = {}): BadFlowView {
     inner: { family: 4, src: '10.244.0.0', dst: '10.244.1.10', proto: 17, sport: 53000 + n, dport: 53 },
     dnsName: `svc${n}.lab.cluster.local`,
     count: 10 + n,
+    artefacts: 0,
     badChecksums: ['outer/udp'],
     firstSeen: '2026-11-21T12:00:01.000000000Z',
     lastSeen: `2026-11-21T12:00:${String(5 + n).padStart(2, '0')}.000000000Z`,
@@ -173,4 +176,64 @@ export function metas(extra = 0): InterfaceMeta[] {
 export function update(o: SnapshotOptions = {}): DashboardUpdate {
   const snap = snapshot(o);
   return { snapshot: snap, interfaces: metas(o.extraInterfaces ?? 0), captureDrops: 3, nowMs: RUN.startedMs + (o.t ?? 10) * 1000 };
+}
+
+/**
+ * The issue 19 scenario: a demo lab whose namespaces have long names ("demo10619-node-a",
+ * "demo10619-node-b"), each with an eth0 and a flannel.1. Node b receives carriers from
+ * node a with a bad outer UDP checksum (a DNS query for kubernetes.default..., the real
+ * error), and both flannel.1 devices show offload artefacts (pseudo-header sums of
+ * packets captured before the device filled them in) that are more frequent than the
+ * error: they must be marked, counted apart and listed after it.
+ */
+export const NODE_A = 'demo10619-node-a';
+export const NODE_B = 'demo10619-node-b';
+
+export function glanceUpdate(t = 10): DashboardUpdate {
+  const hist = new Array<number>(60).fill(0);
+  for (let i = 48; i < 60; i += 4) hist[i] = 3;
+  const r = [
+    rates(`${NODE_B}/eth0`, NODE_B, { packets: w(300, 280, 250), badFrames: w(0, 0.3, 0.2, 12), badByChecksum: { 'outer/udp': w(0, 0.3, 0.2, 12) }, badHistory: hist }),
+    rates(`${NODE_B}/flannel.1`, NODE_B, { packets: w(120), artefacts: w(40, 40, 40, 2400) }),
+    rates(`${NODE_A}/flannel.1`, NODE_A, { packets: w(110), artefacts: w(35, 35, 35, 2100) }),
+    rates(`${NODE_A}/eth0`, NODE_A, { packets: w(290), pending: w(20) }),
+  ];
+  const dns = badFlow(0, {
+    interface: `${NODE_B}/eth0`,
+    namespace: NODE_B,
+    dnsName: 'kubernetes.default.svc.cluster.local',
+    count: 12,
+  });
+  const artefact = (ns: string, n: number, count: number, dnsName: string | null): BadFlowView =>
+    badFlow(n, {
+      interface: `${ns}/flannel.1`,
+      namespace: ns,
+      peer: null,
+      outer: { family: 4, src: '10.244.1.10', dst: '10.244.0.0', proto: 6, sport: 3306, dport: 44000 + n },
+      tunnel: 'none',
+      vni: null,
+      inner: null,
+      dnsName,
+      count,
+      artefacts: count,
+      badChecksums: ['outer/tcp'],
+      sample: null,
+    });
+  const snap = snapshot({ t, flows: 0 });
+  snap.rates = r;
+  snap.badFlows = [artefact(NODE_B, 1, 400, null), artefact(NODE_A, 1, 380, null), artefact(NODE_B, 2, 90, 'redis.cache.svc.cluster.local'), dns];
+  snap.kernel = [{ namespace: NODE_B, perSecond: { udpInCsumErrors: 0 }, sinceStart: { udpInCsumErrors: 12 } }];
+  snap.findings = [
+    finding({ subject: { peer: '192.168.189.4', interface: `${NODE_B}/eth0`, namespace: NODE_B }, title: `VXLAN carriers from 192.168.189.4 arrive on ${NODE_B}/eth0 with a bad outer UDP checksum` }),
+    { ...INFO_FINDING, key: `offload-artifacts/${NODE_B}`, subject: { interface: `${NODE_B}/flannel.1`, namespace: NODE_B }, title: '4500 checksums tcpdump -vv would call bad are offload artifacts' },
+  ];
+  // The rules' evidence counts: 12 bad carriers, 4500 artefacts.
+  snap.findingCounts = { [snap.findings[0].key]: 12, [snap.findings[1].key]: 4500 };
+  const meta = (label: string, ns: string, kind: string): InterfaceMeta => ({ label, namespace: ns, kind, txChecksumOffload: true, attached: true, ringDrops: 0 });
+  return {
+    snapshot: snap,
+    interfaces: [meta(`${NODE_B}/eth0`, NODE_B, 'veth'), meta(`${NODE_B}/flannel.1`, NODE_B, 'vxlan'), meta(`${NODE_A}/flannel.1`, NODE_A, 'vxlan'), meta(`${NODE_A}/eth0`, NODE_A, 'veth')],
+    captureDrops: 0,
+    nowMs: RUN.startedMs + t * 1000,
+  };
 }

@@ -32,14 +32,17 @@ function scheduler(): TestScheduler {
 test('SecondBuckets: 1/10/60 s rates average over the seconds seen, gaps count as zero', () => {
   const b = new SecondBuckets();
   b.add(100, 10);
-  assert.deepEqual(b.windows(), { s1: 10, s10: 10, s60: 10 });
+  assert.deepEqual(b.windows(), { s1: 10, s10: 10, s60: 10, total: 10 });
   b.add(101, 20);
-  assert.deepEqual(b.windows(), { s1: 20, s10: 15, s60: 15 });
+  assert.deepEqual(b.windows(), { s1: 20, s10: 15, s60: 15, total: 30 });
   b.add(110, 0); // 8 silent seconds in between
-  assert.deepEqual(b.windows(), { s1: 0, s10: 2, s60: 2.7 });
+  assert.deepEqual(b.windows(), { s1: 0, s10: 2, s60: 2.7, total: 30 });
   assert.equal(b.history().length, 60);
   assert.equal(b.history()[59], 0);
   assert.equal(b.history()[50], 20);
+  // The total is everything since the start, past the 60 s the buckets hold.
+  b.add(300, 5);
+  assert.deepEqual(b.windows(), { s1: 5, s10: 0.5, s60: 0.1, total: 35 });
 });
 
 test('rateWindows: one emission per tick with per-second rates from cumulative counters', () => {

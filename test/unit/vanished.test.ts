@@ -189,7 +189,7 @@ test('the correlation pipeline: the folded row keeps a dashboard row with zero r
   c[L.slots.frames] = 1500; // one more interface folded in: not 500 frames/s
   c[L.slots.badFrames] = 60;
   snap = p.tick(T0 + 1e9);
-  assert.deepEqual([folded()!.packets, folded()!.badFrames], [{ s1: 0, s10: 0, s60: 0 }, { s1: 0, s10: 0, s60: 0 }]);
+  assert.deepEqual([folded()!.packets, folded()!.badFrames], [{ s1: 0, s10: 0, s60: 0, total: 0 }, { s1: 0, s10: 0, s60: 0, total: 0 }]);
   assert.deepEqual(snap.findings.filter((f) => JSON.stringify(f).includes('older vanished')).map((f) => f.key), [], 'no finding on the folded row');
   snap = p.tick(T0 + RATES_AFTER_DETACH_NS + 2e9);
   assert.ok(folded(), 'the folded row stays past the window that ends a vanished interface\'s row');
