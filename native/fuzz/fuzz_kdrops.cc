@@ -28,7 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } while (off < size);
   std::vector<csumtop::kdrops::DropRow> rows;
   uint64_t overflow = 0;
-  table.take(&rows, &overflow);
+  uint64_t overflow_outcomes[csumtop::kdrops::kNumOutcomes] = {};
+  table.take(&rows, &overflow, &overflow_outcomes);
   if (rows.size() > 8) __builtin_trap();
   return 0;
 }

@@ -5,8 +5,20 @@
  * names csumtop shows. Bounded: at most `cap` keys are kept; a drop under any other key
  * is counted in `other`, and so are the drops the native table could not keep.
  */
-import type { KernelDropCount, KernelDropView } from '../model/correlation.js';
+import { KERNEL_DROP_OUTCOMES, type KernelDropCount, type KernelDropOutcomes, type KernelDropView } from '../model/correlation.js';
 import type { KernelDropTake } from '../native/kernel-drops.js';
+
+export function noOutcomes(): KernelDropOutcomes {
+  return { seenBad: 0, seenGood: 0, seenUnverified: 0, notCaptured: 0, ringDrop: 0, notSeen: 0, tableFull: 0 };
+}
+
+function addOutcomes(to: KernelDropOutcomes, from: KernelDropOutcomes): void {
+  for (const k of KERNEL_DROP_OUTCOMES) to[k] += from[k] ?? 0;
+}
+
+export function resolvedOf(o: KernelDropOutcomes): number {
+  return KERNEL_DROP_OUTCOMES.reduce((s, k) => s + o[k], 0);
+}
 
 /** Default cap on (namespace, device, reason, peer) keys. */
 export const KERNEL_DROP_KEYS = 512;
@@ -26,17 +38,22 @@ interface Entry {
   peer: string | null;
   total: number;
   interval: number;
+  outcomes: KernelDropOutcomes;
+  frame: number | null;
 }
 
 export class KernelDropTracker {
   private readonly entries = new Map<string, Entry>();
   private other = 0;
+  private readonly otherOutcomes = noOutcomes();
   private ringFull = 0;
 
   constructor(
     private readonly source: { take(): KernelDropTake | null },
     private readonly names: KernelDropNames,
     private readonly cap = KERNEL_DROP_KEYS,
+    /** The native matcher's window (FrameMatcher::kWindowNs), shown with the outcomes. */
+    private readonly matchWindowMs = 0,
   ) {}
 
   /** null while the source is not running (loading, or unavailable). */
@@ -48,17 +65,23 @@ export class KernelDropTracker {
       const key = `${r.netns}\u0000${r.ifindex}\u0000${r.reason}\u0000${r.peer ?? ''}`;
       let e = this.entries.get(key);
       if (!e) {
+        // A key's first row carries its first drop (native drops are counted before they
+        // resolve), so a key past the cap has its outcomes in otherOutcomes with its drops.
         if (this.entries.size >= this.cap) {
           this.other += r.count;
+          addOutcomes(this.otherOutcomes, r.outcomes);
           continue;
         }
-        e = { netns: r.netns, ifindex: r.ifindex, reason: r.reason, peer: r.peer, total: 0, interval: 0 };
+        e = { netns: r.netns, ifindex: r.ifindex, reason: r.reason, peer: r.peer, total: 0, interval: 0, outcomes: noOutcomes(), frame: null };
         this.entries.set(key, e);
       }
       e.total += r.count;
       e.interval += r.count;
+      addOutcomes(e.outcomes, r.outcomes);
+      if (r.frame !== null) e.frame = r.frame;
     }
     this.other += t.overflow;
+    addOutcomes(this.otherOutcomes, t.overflowOutcomes);
     this.ringFull = t.ringFull;
     const drops: KernelDropCount[] = [];
     for (const e of this.entries.values()) {
@@ -70,9 +93,12 @@ export class KernelDropTracker {
         peer: e.peer,
         total: e.total,
         interval: e.interval,
+        outcomes: { ...e.outcomes },
+        pending: e.total - resolvedOf(e.outcomes),
+        frame: e.frame,
       });
     }
     drops.sort((a, b) => b.total - a.total);
-    return { drops, other: this.other, keys: { size: this.entries.size, cap: this.cap, evicted: this.other }, ringFull: this.ringFull };
+    return { drops, other: this.other, otherOutcomes: { ...this.otherOutcomes }, matchWindowMs: this.matchWindowMs, keys: { size: this.entries.size, cap: this.cap, evicted: this.other }, ringFull: this.ringFull };
   }
 }
