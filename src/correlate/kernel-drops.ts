@@ -6,19 +6,13 @@
  * is counted in `other`, and so are the drops the native table could not keep.
  */
 import { KERNEL_DROP_OUTCOMES, type KernelDropCount, type KernelDropOutcomes, type KernelDropView } from '../model/correlation.js';
+import { noOutcomes, resolvedOf } from '../model/kernel-match.js';
 import type { KernelDropTake } from '../native/kernel-drops.js';
-
-export function noOutcomes(): KernelDropOutcomes {
-  return { seenBad: 0, seenGood: 0, seenUnverified: 0, notCaptured: 0, ringDrop: 0, notSeen: 0, tableFull: 0 };
-}
 
 function addOutcomes(to: KernelDropOutcomes, from: KernelDropOutcomes): void {
   for (const k of KERNEL_DROP_OUTCOMES) to[k] += from[k] ?? 0;
 }
 
-export function resolvedOf(o: KernelDropOutcomes): number {
-  return KERNEL_DROP_OUTCOMES.reduce((s, k) => s + o[k], 0);
-}
 
 /** Default cap on (namespace, device, reason, peer) keys. */
 export const KERNEL_DROP_KEYS = 512;

@@ -12,7 +12,7 @@
  * file has no host: no host facts, no local device names, no kernel counters.
  */
 import type { KernelDropCount, KernelDropReason, PeerCarriers } from '../model/correlation.js';
-import { OUTCOME_WORDS, UNSEEN, matchText, sumMatch, unseenOf } from './kernel-match.js';
+import { OUTCOME_WORDS, UNSEEN, matchText, sumMatch, unseenOf } from '../model/kernel-match.js';
 import type { Evidence, Finding, RemedyStep, Severity } from '../model/findings.js';
 import type { ChecksumCounterName } from '../model/host-facts.js';
 import type { TunnelName } from '../model/verdict.js';

@@ -14,7 +14,7 @@ import { test } from 'node:test';
 
 import type { InterfaceDirectory } from '../../src/correlate/context.js';
 import { CarrierMatcher } from '../../src/correlate/matcher.js';
-import { noOutcomes } from '../../src/correlate/kernel-drops.js';
+import { noOutcomes } from '../../src/model/kernel-match.js';
 import { innerBadFromPeer, ipv4HeaderBad, kernelDropsDisagree, kernelDropsUnseen, outerBadFromPeer, outerBadSent } from '../../src/diagnose/rules.js';
 import { FindingTracker } from '../../src/diagnose/tracker.js';
 import type { DiagnosisInput, InterfaceDiagnosis, UncapturedLink } from '../../src/diagnose/input.js';

@@ -7,8 +7,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { KernelDropTracker, noOutcomes, type KernelDropNames } from '../../src/correlate/kernel-drops.js';
-import type { KernelDropOutcomes } from '../../src/model/correlation.js';
+import { KernelDropTracker, type KernelDropNames } from '../../src/correlate/kernel-drops.js';
+import { noOutcomes } from '../../src/model/kernel-match.js';
+import type { KernelDropCount, KernelDropOutcomes, KernelDropView } from '../../src/model/correlation.js';
+import type { ReportCorrelation } from '../../src/model/report.js';
+import { renderCorrelation } from '../../src/output/text-findings.js';
 import { kernelDropEventLayout, parseKernelDropEvent, type KernelDropTake } from '../../src/native/kernel-drops.js';
 import { encode, eth, ipv4, ipv6, tcp, udp, vxlan } from '../fixtures/lib/index.js';
 import { Prng } from '../fixtures/lib/prng.js';
@@ -195,4 +198,27 @@ test('tracker: past the key cap, the outcomes of drops counted in `other` go to 
   assert.equal(v.other, 3 + 5);
   assert.deepEqual(v.otherOutcomes, { ...noOutcomes(), notSeen: 2, tableFull: 5 });
   assert.deepEqual(v.drops[0].outcomes, { ...noOutcomes(), seenBad: 1 });
+});
+
+test('text report: a line per kernel drop key saying what csumtop saw of them, the keys past the cap and the ring buffer\'s losses', () => {
+  const drop = (o: Partial<KernelDropCount>): KernelDropCount => ({ namespace: 'node2', device: 'vlb', reason: 'UDP_CSUM', peer: '192.168.56.11', total: 6, interval: 0, outcomes: { ...noOutcomes(), seenBad: 6 }, pending: 0, frame: 31, ...o });
+  const kernelDrops: KernelDropView = {
+    drops: [
+      drop({}),
+      drop({ device: 'flannel.1', reason: 'TCP_CSUM', peer: '10.244.0.0', total: 3, outcomes: { ...noOutcomes(), seenBad: 1, notCaptured: 1 }, pending: 1, frame: null }),
+    ],
+    other: 2,
+    otherOutcomes: { ...noOutcomes(), tableFull: 2 },
+    matchWindowMs: 2000,
+    keys: { size: 2, cap: 512, evicted: 2 },
+    ringFull: 5,
+  };
+  const text = renderCorrelation({ peers: [], overlayUnattributed: 0, dns: { queries: 0 }, syn: { connections: 0 }, kernelDrops } as unknown as ReportCorrelation).join('\n');
+  assert.match(text, /^Kernel drops \(kernel verdict: eBPF on skb:kfree_skb; each looked for among the frames captured up to 2 s before it\):$/m);
+  assert.match(text, /^ {2}node2 vlb UDP_CSUM from 192\.168\.56\.11: 6 dropped, all 6 seen by csumtop with a bad UDP checksum \(last matched frame 31\)$/m);
+  assert.match(text, /^ {2}node2 flannel\.1 TCP_CSUM from 10\.244\.0\.0: 3 dropped, 1 of 3 seen by csumtop with a bad TCP checksum; 1 not seen: the device is not captured; 1 not matched yet \(waiting for their frame, or csumtop stopped first\)$/m);
+  assert.match(text, /^ {2}under keys past the table's 512: 2 dropped, 0 of 2 seen by csumtop with the checksum the kernel names bad; 2 not matched: csumtop's bounded match tables overflowed/m);
+  assert.match(text, /^ {2}5 more drops the kernel made were not counted: csumtop's eBPF ring buffer was full$/m);
+  // Without the source: no section.
+  assert.doesNotMatch(renderCorrelation({ peers: [], overlayUnattributed: 0, dns: { queries: 0 }, syn: { connections: 0 } } as unknown as ReportCorrelation).join('\n'), /Kernel drops/);
 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import type { CorrelationSnapshot, PeerCarriers } from '../../src/model/correlation.js';
-import { noOutcomes } from '../../src/correlate/kernel-drops.js';
+import { noOutcomes } from '../../src/model/kernel-match.js';
 import type { Finding } from '../../src/model/findings.js';
 import { CHECKSUM_COUNTERS, type ChecksumCounterName } from '../../src/model/host-facts.js';
 import { KINDS, LAYERS, MALFORMED_REASONS, STATUSES, type KindName, type LayerName, type StatusName } from '../../src/model/verdict.js';

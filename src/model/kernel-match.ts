@@ -5,7 +5,15 @@
  * Every count here is one the native matcher resolved; drops it has not resolved yet are
  * said to be waiting, never counted as seen.
  */
-import { KERNEL_DROP_OUTCOMES, type KernelDropCount, type KernelDropOutcome, type KernelDropOutcomes } from '../model/correlation.js';
+import { KERNEL_DROP_OUTCOMES, type KernelDropCount, type KernelDropOutcome, type KernelDropOutcomes, type KernelDropReason } from './correlation.js';
+
+export function noOutcomes(): KernelDropOutcomes {
+  return { seenBad: 0, seenGood: 0, seenUnverified: 0, notCaptured: 0, ringDrop: 0, notSeen: 0, tableFull: 0 };
+}
+
+export function resolvedOf(o: KernelDropOutcomes): number {
+  return KERNEL_DROP_OUTCOMES.reduce((s, k) => s + o[k], 0);
+}
 
 export interface KernelMatch {
   total: number;
@@ -14,7 +22,7 @@ export interface KernelMatch {
 }
 
 export function sumMatch(rows: readonly KernelDropCount[]): KernelMatch {
-  const outcomes = Object.fromEntries(KERNEL_DROP_OUTCOMES.map((k) => [k, 0])) as KernelDropOutcomes;
+  const outcomes = noOutcomes();
   let total = 0;
   let pending = 0;
   for (const r of rows) {
@@ -57,4 +65,22 @@ export function matchText(m: KernelMatch, bad: string): string {
   }
   if (m.pending > 0) parts.push(`${m.pending} not matched yet (waiting for their frame, or csumtop stopped first)`);
   return parts.join('; ');
+}
+
+/** The checksum (or header) a kernel drop reason says was bad, in csumtop's words. */
+export function badOf(reason: KernelDropReason): string {
+  switch (reason) {
+    case 'UDP_CSUM':
+      return 'a bad UDP checksum';
+    case 'TCP_CSUM':
+      return 'a bad TCP checksum';
+    case 'ICMP_CSUM':
+      return 'a bad ICMP checksum';
+    case 'IP_CSUM':
+      return 'a bad IPv4 header checksum';
+    case 'IP_INHDR':
+      return 'a malformed IPv4 header';
+    case 'SKB_CSUM':
+      return 'a bad checksum';
+  }
 }
