@@ -11,11 +11,12 @@ import type { BadFlowView, InterfaceRates, KernelCounterView, RateWindows } from
 import type { ChecksumCounterName } from '../model/host-facts.js';
 import { blindLines } from '../model/blind.js';
 import { SEVERITY_SYMBOL, type Severity } from '../model/findings.js';
+import { sumMatch, unseenOf } from '../model/kernel-match.js';
 import { answerLines } from '../output/answer.js';
 import type { BadChecksum, Endpoint } from '../model/report.js';
 import { printable } from '../output/printable.js';
 import {
-  SORTS, captureDropsShown, dnsView, findFinding, findFlow, fixTotals, flowKey, selectedIndex, visibleFindings, visibleFlows, visibleInterfaces, visibleKernel,
+  SORTS, captureDropsShown, dnsView, findFinding, findFlow, fixTotals, flowKey, selectedIndex, visibleFindings, visibleFlows, visibleInterfaces, visibleKernel, visibleKernelDrops,
   type DashboardState, type InterfaceRow, type PaneId,
 } from './dashboard-state.js';
 
@@ -198,9 +199,33 @@ const COUNTER_SHORT: Partial<Record<ChecksumCounterName, string>> = {
   udp6InCsumErrors: 'Udp6 InCsumErrors',
 } as Partial<Record<ChecksumCounterName, string>>;
 
+/**
+ * The kernel's drop verdicts per namespace (issue 18), first on the kernel strip: how
+ * many it dropped since start and what csumtop saw of them (docs/kernel-drops.md), e.g.
+ * "nsb drops 11: 9 seen bad, 2 unseen". Null when the verdicts are off.
+ */
+function kernelDropsText(state: DashboardState): { text: string; moving: boolean } | null {
+  const rows = visibleKernelDrops(state);
+  if (!rows) return null;
+  const parts: string[] = [];
+  for (const ns of [...new Set(rows.map((d) => d.namespace))]) {
+    const m = sumMatch(rows.filter((d) => d.namespace === ns));
+    const said = [`${fmtCount(m.outcomes.seenBad)} seen bad`];
+    const unseen = unseenOf(m);
+    if (unseen > 0) said.push(`${fmtCount(unseen)} unseen`);
+    if (m.outcomes.seenGood > 0) said.push(`${fmtCount(m.outcomes.seenGood)} verified good`);
+    if (m.outcomes.seenUnverified > 0) said.push(`${fmtCount(m.outcomes.seenUnverified)} unverified`);
+    if (m.pending > 0) said.push(`${fmtCount(m.pending)} waiting`);
+    parts.push(`${ns} drops ${fmtCount(m.total)}: ${said.join(', ')}`);
+  }
+  return { text: parts.length > 0 ? parts.join(' | ') : 'no drops', moving: rows.some((d) => d.interval > 0) };
+}
+
 function kernelStrip(state: DashboardState, o: RenderOptions): Line {
   const views = visibleKernel(state);
-  if (views.length === 0) return line('kernel: no checksum counters read', o.width, 'dim');
+  const drops = kernelDropsText(state);
+  const verdicts = drops ? `verdicts ${drops.text} || ` : '';
+  if (views.length === 0) return line(`kernel ${verdicts}no checksum counters read`, o.width, drops?.moving ? 'warning' : 'dim');
   const compact = isCompact(o);
   const one = (k: KernelCounterView): string => {
     const items: string[] = [];
@@ -214,8 +239,8 @@ function kernelStrip(state: DashboardState, o: RenderOptions): Line {
     }
     return `${k.namespace}: ${items.length > 0 ? items.join(', ') : 'no checksum errors'}`;
   };
-  const moving = views.some((k) => Object.values(k.perSecond).some((v) => typeof v === 'number' && v > 0));
-  return line(`kernel ${views.map(one).join(' | ')}`, o.width, moving ? 'warning' : 'plain');
+  const moving = drops?.moving || views.some((k) => Object.values(k.perSecond).some((v) => typeof v === 'number' && v > 0));
+  return line(`kernel ${verdicts}${views.map(one).join(' | ')}`, o.width, moving ? 'warning' : 'plain');
 }
 
 /**
