@@ -200,14 +200,13 @@ const COUNTER_SHORT: Partial<Record<ChecksumCounterName, string>> = {
 } as Partial<Record<ChecksumCounterName, string>>;
 
 /**
- * The kernel's drop verdicts per namespace (issue 18), first on the kernel strip: how
- * many it dropped since start and what csumtop saw of them (docs/kernel-drops.md), e.g.
- * "nsb drops 11: 9 seen bad, 2 unseen". Null when the verdicts are off.
+ * The kernel's drop verdicts per namespace (issue 18), on the kernel strip before that
+ * namespace's counters: how many it dropped since start and what csumtop saw of them
+ * (docs/kernel-drops.md), e.g. "drops 11 (9 seen bad, 2 unseen)". Empty when off.
  */
-function kernelDropsText(state: DashboardState): { text: string; moving: boolean } | null {
-  const rows = visibleKernelDrops(state);
-  if (!rows) return null;
-  const parts: string[] = [];
+function kernelDropsByNamespace(state: DashboardState): { text: Map<string, string>; moving: boolean } {
+  const text = new Map<string, string>();
+  const rows = visibleKernelDrops(state) ?? [];
   for (const ns of [...new Set(rows.map((d) => d.namespace))]) {
     const m = sumMatch(rows.filter((d) => d.namespace === ns));
     const said = [`${fmtCount(m.outcomes.seenBad)} seen bad`];
@@ -216,19 +215,22 @@ function kernelDropsText(state: DashboardState): { text: string; moving: boolean
     if (m.outcomes.seenGood > 0) said.push(`${fmtCount(m.outcomes.seenGood)} verified good`);
     if (m.outcomes.seenUnverified > 0) said.push(`${fmtCount(m.outcomes.seenUnverified)} unverified`);
     if (m.pending > 0) said.push(`${fmtCount(m.pending)} waiting`);
-    parts.push(`${ns} drops ${fmtCount(m.total)}: ${said.join(', ')}`);
+    text.set(ns, `drops ${fmtCount(m.total)} (${said.join(', ')})`);
   }
-  return { text: parts.length > 0 ? parts.join(' | ') : 'no drops', moving: rows.some((d) => d.interval > 0) };
+  return { text, moving: rows.some((d) => d.interval > 0) };
 }
 
 function kernelStrip(state: DashboardState, o: RenderOptions): Line {
   const views = visibleKernel(state);
-  const drops = kernelDropsText(state);
-  const verdicts = drops ? `verdicts ${drops.text} || ` : '';
-  if (views.length === 0) return line(`kernel ${verdicts}no checksum counters read`, o.width, drops?.moving ? 'warning' : 'dim');
+  const drops = kernelDropsByNamespace(state);
+  // Namespaces with drops and no counters read (one csumtop does not capture) come last.
+  const dropsOnly = [...drops.text].filter(([ns]) => !views.some((k) => k.namespace === ns)).map(([ns, t]) => `${ns}: ${t}`);
+  if (views.length === 0 && dropsOnly.length === 0) return line('kernel: no checksum counters read', o.width, 'dim');
   const compact = isCompact(o);
   const one = (k: KernelCounterView): string => {
     const items: string[] = [];
+    const verdict = drops.text.get(k.namespace);
+    if (verdict !== undefined) items.push(verdict);
     for (const [name, label] of Object.entries(COUNTER_SHORT) as Array<[ChecksumCounterName, string]>) {
       const total = k.sinceStart[name];
       if (total === undefined || total === null) continue;
@@ -239,8 +241,8 @@ function kernelStrip(state: DashboardState, o: RenderOptions): Line {
     }
     return `${k.namespace}: ${items.length > 0 ? items.join(', ') : 'no checksum errors'}`;
   };
-  const moving = drops?.moving || views.some((k) => Object.values(k.perSecond).some((v) => typeof v === 'number' && v > 0));
-  return line(`kernel ${verdicts}${views.map(one).join(' | ')}`, o.width, moving ? 'warning' : 'plain');
+  const moving = drops.moving || views.some((k) => Object.values(k.perSecond).some((v) => typeof v === 'number' && v > 0));
+  return line(`kernel ${[...views.map(one), ...dropsOnly].join(' | ')}`, o.width, moving ? 'warning' : 'plain');
 }
 
 /**
