@@ -503,10 +503,20 @@ function kernelDropsUnseenByVerdict(input: DiagnosisInput, drops: readonly Kerne
     const m = sumMatch(rows);
     const unseen = unseenOf(m);
     if (unseen === 0) continue;
-    const captured = input.interfaces.filter((i) => i.namespace === ns).map((i) => i.name);
-    const evidence: Evidence[] = UNSEEN.filter((k) => m.outcomes[k] > 0).map((k) => ({ name: UNSEEN_EVIDENCE[k], value: m.outcomes[k], detail: perDeviceReason(rows, (d) => d.outcomes[k]) }));
+    const here = input.interfaces.filter((i) => i.namespace === ns);
+    const captured = here.map((i) => i.name);
+    const evidence: Evidence[] = [];
+    // The namespace's counters too, as read one evaluation ago (see kernelDropsUnseen).
+    const k = input.kernelBefore?.find((x) => x.namespace === ns);
+    if (k) {
+      const kernel = (k.sinceStart.udpInCsumErrors ?? 0) + (k.sinceStart.tcpInCsumErrors ?? 0) + (k.sinceStart.udp6InCsumErrors ?? 0) + (k.sinceStart.icmpInCsumErrors ?? 0);
+      evidence.push({ name: 'kernel checksum errors (Udp+Tcp+Udp6+Icmp InCsumErrors)', value: kernel, detail: `/proc/net/snmp of ${ns}` });
+      evidence.push({ name: 'bad checksums received on captured interfaces', value: here.reduce((s, i) => s + i.badReceivedL4, 0) });
+    }
+    evidence.push(...UNSEEN.filter((o) => m.outcomes[o] > 0).map((o) => ({ name: UNSEEN_EVIDENCE[o], value: m.outcomes[o], detail: perDeviceReason(rows, (d) => d.outcomes[o]) })));
     evidence.push({ name: 'captured interfaces', value: captured.join(', ') || 'none' });
     const adding = input.facts.uncaptured?.filter((l) => l.namespace === ns).sort((a, b) => additionOrder(a) - additionOrder(b) || a.name.localeCompare(b.name));
+    if (adding) evidence.push({ name: 'interfaces up and not captured', value: adding.map((l) => (l.kind ? `${l.name} (${l.kind})` : l.name)).join(', ') || 'none' });
     const remedy: RemedyStep[] = [];
     if (m.outcomes.notCaptured > 0) {
       // The devices the kernel named, when csumtop knows them; else every uncaptured link.
@@ -519,7 +529,7 @@ function kernelDropsUnseenByVerdict(input: DiagnosisInput, drops: readonly Kerne
       id: 'kernel-drops-unseen',
       key: `kernel-drops-unseen/${ns}`,
       severity: 'warning',
-      title: `The kernel in ${ns} dropped ${unseen} packets for bad checksums csumtop did not see (kernel verdict)`,
+      title: `The kernel in ${ns} dropped ${unseen} packets for bad checksums csumtop did not see`,
       summary: `Of the ${m.total} packets the kernel of ${ns} dropped for a checksum or IPv4 header reason since csumtop started (kernel verdict), ${matchText(m, 'the checksum the kernel names bad')}.`,
       subject: { namespace: ns },
       evidence,

@@ -579,7 +579,7 @@ test('kernel verdicts matched to captured frames (issue 18): "all N seen" only w
   assert.doesNotMatch(f.summary, /all \d+ seen/);
 
   const [u] = kernelDropsUnseen(mixed);
-  assert.equal(u.title, 'The kernel in node2 dropped 4 packets for bad checksums csumtop did not see (kernel verdict)');
+  assert.equal(u.title, 'The kernel in node2 dropped 4 packets for bad checksums csumtop did not see');
   assert.deepEqual(u.evidence.filter((e) => e.name.endsWith('(kernel verdict)')).map((e) => [e.name, e.value, e.detail]), [
     ['drops on devices not captured (kernel verdict)', 2, 'flannel.1 UDP_CSUM: 2'],
     ['drops not seen while the capture ring dropped frames (kernel verdict)', 2, 'vlb UDP_CSUM: 2'],
