@@ -498,7 +498,10 @@ const UNSEEN_EVIDENCE: Record<(typeof UNSEEN)[number], string> = {
  */
 function kernelDropsUnseenByVerdict(input: DiagnosisInput, drops: readonly KernelDropCount[]): Candidate[] {
   const out: Candidate[] = [];
-  for (const ns of [...new Set(drops.map((d) => d.namespace))]) {
+  // The namespaces csumtop captures: the program sees every namespace of the host, and
+  // drops in one csumtop was not asked to watch are listed (JSON, report), not warned of.
+  const watched = new Set(input.interfaces.map((i) => i.namespace));
+  for (const ns of [...new Set(drops.map((d) => d.namespace))].filter((n) => watched.has(n))) {
     const rows = drops.filter((d) => d.namespace === ns);
     const m = sumMatch(rows);
     const unseen = unseenOf(m);

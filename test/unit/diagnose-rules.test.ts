@@ -591,6 +591,10 @@ test('kernel verdicts matched to captured frames (issue 18): "all N seen" only w
   assert.equal(d.evidence[0].value, 1);
   assert.match(String(d.evidence[0].detail), /^vlb UDP_CSUM: 1; last matched frame 12/);
 
+  // Drops in a namespace csumtop does not capture are listed, not warned of.
+  const elsewhere = carriers([drop({ namespace: 'netns:4026532373', total: 2, outcomes: { notCaptured: 2 } })]);
+  assert.deepEqual(kernelDropsUnseen(elsewhere), []);
+
   // Every drop seen bad, or still waiting: neither finding.
   const fine = carriers([drop({ total: 6, outcomes: { seenBad: 4 } })]);
   assert.deepEqual(kernelDropsUnseen(fine), []);
