@@ -203,7 +203,7 @@ test('acceptance (issue 18): outer-bad, inner-bad and IPv4-header-bad carriers i
     assert.equal(delta(s0, s1, 'Udp', 'InCsumErrors'), 7, 'the referee: node 2 counted 4 outer-bad and 3 inner-bad UDP checksum errors');
     assert.equal(delta(s0, s1, 'IpExt', 'InCsumErrors'), 2, 'the referee: 2 IPv4 header checksum errors');
 
-    const bad = ct.lines.filter((l) => l.type === 'bad') as unknown as BadFrameReport[];
+    const badLines = (): BadFrameReport[] => ct!.lines.filter((l) => l.type === 'bad') as unknown as BadFrameReport[];
     const expectations: Array<{ device: string; reason: string; peer: string; n: number; badAs: { layer: string; protocol: string } | null }> = [
       { device: 'vlb', reason: 'UDP_CSUM', peer: UNDERLAY_A, n: 4, badAs: { layer: 'outer', protocol: 'udp' } },
       // Decapsulated, the inner packet is dropped on the tunnel device; its source is node 1's overlay address.
@@ -220,8 +220,10 @@ test('acceptance (issue 18): outer-bad, inner-bad and IPv4-header-bad carriers i
       assert.equal(r.pending, 0);
       assert.ok(r.frame !== null, `${e.device} ${e.reason}: the matched frame is named`);
       if (e.badAs) {
-        // The frame named is a bad line of that device with that checksum bad.
-        const line = bad.find((b) => b.frame === r.frame);
+        // The frame named is a bad line of that device with that checksum bad (bad lines
+        // may come out after the correlation line of the same interval).
+        await ct.waitFor(() => badLines().some((b) => b.frame === r.frame), 3000);
+        const line = badLines().find((b) => b.frame === r.frame);
         assert.ok(line, `frame ${r.frame} has no bad line`);
         assert.ok(line.interface.endsWith(e.device), `frame ${r.frame} is on ${line.interface}, not ${e.device}`);
         assert.ok(line.checksums.some((c) => c.layer === e.badAs!.layer && c.protocol === e.badAs!.protocol), `frame ${r.frame}: ${JSON.stringify(line.checksums)}`);
