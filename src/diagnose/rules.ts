@@ -532,7 +532,11 @@ function kernelDropsUnseenByVerdict(input: DiagnosisInput, drops: readonly Kerne
       id: 'kernel-drops-unseen',
       key: `kernel-drops-unseen/${ns}`,
       severity: 'warning',
-      title: `The kernel in ${ns} dropped ${unseen} packets for bad checksums csumtop did not see`,
+      // "Did not see" only of drops known unseen; a table overflow means csumtop cannot tell.
+      title:
+        unseen > m.outcomes.tableFull
+          ? `The kernel in ${ns} dropped ${unseen - m.outcomes.tableFull} packets for bad checksums csumtop did not see`
+          : `csumtop could not tell whether it saw ${unseen} packets the kernel in ${ns} dropped for bad checksums (its match tables overflowed)`,
       summary: `Of the ${m.total} packets the kernel of ${ns} dropped for a checksum or IPv4 header reason since csumtop started (kernel verdict), ${matchText(m, 'the checksum the kernel names bad')}.`,
       subject: { namespace: ns },
       evidence,

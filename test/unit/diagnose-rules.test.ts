@@ -591,6 +591,14 @@ test('kernel verdicts matched to captured frames (issue 18): "all N seen" only w
   assert.equal(d.evidence[0].value, 1);
   assert.match(String(d.evidence[0].detail), /^vlb UDP_CSUM: 1; last matched frame 12/);
 
+  // Drops csumtop could not match (its tables overflowed) are never said unseen.
+  const [full] = kernelDropsUnseen(carriers([drop({ total: 5, outcomes: { seenBad: 2, tableFull: 3 } })]));
+  assert.equal(full.title, 'csumtop could not tell whether it saw 3 packets the kernel in node2 dropped for bad checksums (its match tables overflowed)');
+  assert.deepEqual(full.remedy, []);
+  const [some] = kernelDropsUnseen(carriers([drop({ total: 5, outcomes: { notCaptured: 2, tableFull: 3 } })]));
+  assert.equal(some.title, 'The kernel in node2 dropped 2 packets for bad checksums csumtop did not see');
+  assert.equal(some.evidence.find((e) => e.name === 'drops csumtop could not match: its tables overflowed (kernel verdict)')?.value, 3);
+
   // Drops in a namespace csumtop does not capture are listed, not warned of.
   const elsewhere = carriers([drop({ namespace: 'netns:4026532373', total: 2, outcomes: { notCaptured: 2 } })]);
   assert.deepEqual(kernelDropsUnseen(elsewhere), []);
