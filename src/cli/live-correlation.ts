@@ -74,7 +74,7 @@ export function liveCorrelator(
     interfaces,
     counters: (id) => state.countersOf(id),
     kernel,
-    kernelDrops: kernelDrops ? new KernelDropTracker(kernelDrops, kernelDropNames(specs, () => [...source.interfaces(), ...(source.uncaptured?.() ?? [])]), KERNEL_DROP_KEYS, kernelDropMatchWindowMs()) : null,
+    kernelDrops: kernelDrops ? new KernelDropTracker(kernelDrops, kernelDropNames(specs, () => [...source.interfaces(), ...(source.uncaptured?.() ?? [])]), KERNEL_DROP_KEYS, kernelDropMatchWindowMs(), source.capabilities.backend === 'afpacket') : null,
     facts,
     live: true,
     guessesOffload: source.capabilities.guessesOffload,

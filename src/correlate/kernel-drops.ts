@@ -48,6 +48,8 @@ export class KernelDropTracker {
     private readonly cap = KERNEL_DROP_KEYS,
     /** The native matcher's window (FrameMatcher::kWindowNs), shown with the outcomes. */
     private readonly matchWindowMs = 0,
+    /** The capture hands its frames to the matcher (AF_PACKET engines; not libpcap). */
+    private readonly matching = true,
   ) {}
 
   /** null while the source is not running (loading, or unavailable). */
@@ -88,11 +90,11 @@ export class KernelDropTracker {
         total: e.total,
         interval: e.interval,
         outcomes: { ...e.outcomes },
-        pending: e.total - resolvedOf(e.outcomes),
+        pending: this.matching ? e.total - resolvedOf(e.outcomes) : 0,
         frame: e.frame,
       });
     }
     drops.sort((a, b) => b.total - a.total);
-    return { drops, other: this.other, otherOutcomes: { ...this.otherOutcomes }, matchWindowMs: this.matchWindowMs, keys: { size: this.entries.size, cap: this.cap, evicted: this.other }, ringFull: this.ringFull };
+    return { drops, other: this.other, otherOutcomes: { ...this.otherOutcomes }, matchWindowMs: this.matchWindowMs, matching: this.matching, keys: { size: this.entries.size, cap: this.cap, evicted: this.other }, ringFull: this.ringFull };
   }
 }

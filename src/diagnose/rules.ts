@@ -88,15 +88,15 @@ function kernelVerdictRows(input: DiagnosisInput, namespace: string, reasons: Ke
 }
 
 /** ", all 6 seen by csumtop with a bad outer checksum" after a kernel verdict; '' without one. */
-function seenText(rows: KernelDropCount[] | null, bad: string): string {
-  if (rows === null) return '';
+function seenText(rows: KernelDropCount[] | null, bad: string, matching: boolean): string {
+  if (rows === null || !matching) return '';
   const m = sumMatch(rows);
   return m.total === 0 ? '' : `, ${matchText(m, bad)}`;
 }
 
 /** Evidence: the kernel's drops matched to csumtop's captured frames. */
-function matchEvidence(rows: KernelDropCount[] | null, bad: string): Evidence[] {
-  if (rows === null) return [];
+function matchEvidence(rows: KernelDropCount[] | null, bad: string, matching: boolean): Evidence[] {
+  if (rows === null || !matching) return [];
   const m = sumMatch(rows);
   if (m.total === 0) return [];
   const frames = rows.map((r) => r.frame).filter((f): f is number => f !== null);
@@ -171,10 +171,10 @@ export function outerBadFromPeer(input: DiagnosisInput): Candidate[] {
       // The kernel's verdict names the peer; the counters only the namespace.
       const verdictRows = kernelVerdictRows(input, p.namespace, ['UDP_CSUM'], { peer: p.peer });
       const verdict = kernelVerdict(input, p.namespace, ['UDP_CSUM'], { peer: p.peer });
-      const verdictText = `the kernel of ${p.namespace} dropped ${verdict} carriers from ${p.peer} for UDP_CSUM (kernel verdict)${seenText(verdictRows, 'a bad outer checksum')}`;
+      const verdictText = `the kernel of ${p.namespace} dropped ${verdict} carriers from ${p.peer} for UDP_CSUM (kernel verdict)${seenText(verdictRows, 'a bad outer checksum', input.kernelDrops?.matching === true)}`;
       const evidence = [...carrierEvidence(p, 'outer'), ...symptomsFrom(input, p.peer)];
       if (verdict !== null) evidence.push({ name: 'carriers the kernel dropped for UDP_CSUM (kernel verdict)', value: verdict, detail: `${verdictText}; eBPF on skb:kfree_skb` });
-      evidence.push(...matchEvidence(verdictRows, 'a bad outer checksum'));
+      evidence.push(...matchEvidence(verdictRows, 'a bad outer checksum', input.kernelDrops?.matching === true));
       if (kernel !== null) evidence.push({ name: 'Udp InCsumErrors since start', value: kernel, detail: `/proc/net/snmp of ${p.namespace}` });
       const head = `${p.badOuter} of ${p.carriers} carriers from node ${p.peer} on ${p.underlay} had a wrong outer UDP checksum; `;
       let fate: string;
@@ -324,10 +324,10 @@ export function innerBadFromPeer(input: DiagnosisInput): Candidate[] {
       const verdict = overlay ? kernelVerdict(input, p.namespace, innerReasons, { device: overlay.name }) : null;
       const verdictRows = overlay ? kernelVerdictRows(input, p.namespace, innerReasons, { device: overlay.name }) : null;
       if (verdict !== null && overlay) evidence.push({ name: `inner packets the kernel dropped on ${overlay.name} ${forReasons(innerReasons)} (kernel verdict)`, value: verdict, detail: `eBPF on skb:kfree_skb in ${p.namespace}` });
-      evidence.push(...matchEvidence(verdictRows, `a bad checksum on ${overlay?.name ?? 'the tunnel device'}`));
+      evidence.push(...matchEvidence(verdictRows, `a bad checksum on ${overlay?.name ?? 'the tunnel device'}`, input.kernelDrops?.matching === true));
       const measured = verdict !== null ? verdict > 0 : kernel !== null && kernel > 0;
       const fate = verdict !== null && verdict > 0
-        ? `the kernel of ${p.namespace} dropped ${verdict} inner packets on ${overlay!.name} ${forReasons(innerReasons)} (kernel verdict)${seenText(verdictRows, 'a bad checksum there')}. `
+        ? `the kernel of ${p.namespace} dropped ${verdict} inner packets on ${overlay!.name} ${forReasons(innerReasons)} (kernel verdict)${seenText(verdictRows, 'a bad checksum there', input.kernelDrops?.matching === true)}. `
         : verdict !== null
         ? `a stack that verifies the inner checksum after decapsulation drops them, but the kernel of ${p.namespace} dropped none on ${overlay!.name} (kernel verdict): this node did not drop them. `
         : measured
@@ -377,7 +377,7 @@ export function ipv4HeaderBad(input: DiagnosisInput): Candidate[] {
       const verdictRows = kernelVerdictRows(input, i.namespace, reasons);
       const measured = verdict !== null ? verdict > 0 : kernel !== null && kernel > 0;
       const fate = verdict !== null && verdict > 0
-        ? `the kernel of ${i.namespace} dropped ${verdict} IPv4 packets ${forReasons(reasons)} since csumtop started (kernel verdict)${seenText(verdictRows, 'a bad IPv4 header')}.`
+        ? `the kernel of ${i.namespace} dropped ${verdict} IPv4 packets ${forReasons(reasons)} since csumtop started (kernel verdict)${seenText(verdictRows, 'a bad IPv4 header', input.kernelDrops?.matching === true)}.`
         : verdict !== null
           ? `the kernel of ${i.namespace} dropped none ${forReasons(reasons)} (kernel verdict): this node did not drop them (they may be packets it sent); any receiving IPv4 stack drops them.`
           : measured
@@ -390,7 +390,7 @@ export function ipv4HeaderBad(input: DiagnosisInput): Candidate[] {
         { name: 'frames', value: i.frames, detail: i.label },
       ];
       if (verdict !== null) evidence.push({ name: `IPv4 packets the kernel dropped ${forReasons(reasons)} (kernel verdict)`, value: verdict, detail: `eBPF on skb:kfree_skb in ${i.namespace}` });
-      evidence.push(...matchEvidence(verdictRows, 'a bad IPv4 header'));
+      evidence.push(...matchEvidence(verdictRows, 'a bad IPv4 header', input.kernelDrops?.matching === true));
       if (kernel !== null) evidence.push({ name: 'Ip InHdrErrors since start', value: kernel, detail: `/proc/net/snmp of ${i.namespace}` });
       if (i.driver !== null) evidence.push({ name: 'driver', value: i.driver });
       return {
@@ -555,7 +555,7 @@ function kernelDropsUnseenByVerdict(input: DiagnosisInput, drops: readonly Kerne
  */
 export function kernelDropsDisagree(input: DiagnosisInput): Candidate[] {
   const out: Candidate[] = [];
-  const drops = input.kernelDrops?.drops ?? [];
+  const drops = input.kernelDrops?.matching ? input.kernelDrops.drops : [];
   for (const ns of [...new Set(drops.map((d) => d.namespace))]) {
     const rows = drops.filter((d) => d.namespace === ns && d.outcomes.seenGood > 0);
     const n = rows.reduce((s, d) => s + d.outcomes.seenGood, 0);
@@ -584,8 +584,9 @@ export function kernelDropsDisagree(input: DiagnosisInput): Candidate[] {
 
 /** The kernel counted checksum drops the capture did not see. */
 export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
-  // The kernel's verdicts say it per drop; the counters below only per namespace.
-  if (input.kernelDrops) return kernelDropsUnseenByVerdict(input, input.kernelDrops.drops);
+  // The kernel's verdicts say it per drop (when the capture matches them to its frames);
+  // the counters below only per namespace.
+  if (input.kernelDrops?.matching) return kernelDropsUnseenByVerdict(input, input.kernelDrops.drops);
   const out: Candidate[] = [];
   // The counters as read one evaluation ago (null at the first): the capture has had a
   // whole interval to deliver the events of the packets they count. Today's counters

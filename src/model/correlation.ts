@@ -242,6 +242,11 @@ export interface KernelDropView {
   otherOutcomes: KernelDropOutcomes;
   /** How far before a drop csumtop looks for its captured frame (native FrameMatcher::kWindowNs). */
   matchWindowMs: number;
+  /**
+   * false: the capture backend does not hand its frames to the matcher (libpcap), so what
+   * csumtop saw of the drops is not known: `outcomes` stay zero and nothing is claimed.
+   */
+  matching: boolean;
   keys: TableUse;
   /** Drops the kernel made that csumtop could not count: the eBPF ring buffer was full. */
   ringFull: number;

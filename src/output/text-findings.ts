@@ -80,15 +80,20 @@ export function renderCorrelation(c: ReportCorrelation): string[] {
   }
   const k = c.kernelDrops;
   if (k && (k.drops.length > 0 || k.other > 0 || k.ringFull > 0)) {
-    out.push(`Kernel drops (kernel verdict: eBPF on skb:kfree_skb; each looked for among the frames captured up to ${k.matchWindowMs / 1000} s before it):`);
+    out.push(
+      k.matching
+        ? `Kernel drops (kernel verdict: eBPF on skb:kfree_skb; each looked for among the frames captured up to ${k.matchWindowMs / 1000} s before it):`
+        : 'Kernel drops (kernel verdict: eBPF on skb:kfree_skb; not matched to captured frames: the libpcap backend does not hand its frames over):',
+    );
     for (const d of k.drops.slice(0, MAX_KERNEL_DROP_LINES)) {
-      out.push(
-        `  ${d.namespace} ${d.device} ${d.reason} from ${d.peer ?? 'unknown'}: ${d.total} dropped, ${matchText(sumMatch([d]), badOf(d.reason))}` +
-          (d.frame !== null ? ` (last matched frame ${d.frame})` : ''),
-      );
+      const seen = k.matching ? `, ${matchText(sumMatch([d]), badOf(d.reason))}${d.frame !== null ? ` (last matched frame ${d.frame})` : ''}` : '';
+      out.push(`  ${d.namespace} ${d.device} ${d.reason} from ${d.peer ?? 'unknown'}: ${d.total} dropped${seen}`);
     }
     if (k.drops.length > MAX_KERNEL_DROP_LINES) out.push(`  and ${k.drops.length - MAX_KERNEL_DROP_LINES} more (the JSON report has them all)`);
-    if (k.other > 0) out.push(`  under keys past the table's ${k.keys.cap}: ${k.other} dropped, ${matchText({ total: k.other, outcomes: k.otherOutcomes, pending: k.other - resolvedOf(k.otherOutcomes) }, 'the checksum the kernel names bad')}`);
+    if (k.other > 0) {
+      const seen = k.matching ? `, ${matchText({ total: k.other, outcomes: k.otherOutcomes, pending: k.other - resolvedOf(k.otherOutcomes) }, 'the checksum the kernel names bad')}` : '';
+      out.push(`  under keys past the table's ${k.keys.cap}: ${k.other} dropped${seen}`);
+    }
     if (k.ringFull > 0) out.push(`  ${k.ringFull} more drops the kernel made were not counted: csumtop's eBPF ring buffer was full`);
     out.push('');
   }

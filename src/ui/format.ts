@@ -207,8 +207,13 @@ const COUNTER_SHORT: Partial<Record<ChecksumCounterName, string>> = {
 function kernelDropsByNamespace(state: DashboardState): { text: Map<string, string>; moving: boolean } {
   const text = new Map<string, string>();
   const rows = visibleKernelDrops(state) ?? [];
+  const matching = state.shown?.snapshot.kernelDrops?.matching === true;
   for (const ns of [...new Set(rows.map((d) => d.namespace))]) {
     const m = sumMatch(rows.filter((d) => d.namespace === ns));
+    if (!matching) {
+      text.set(ns, `drops ${fmtCount(m.total)}`); // the backend does not match them to frames
+      continue;
+    }
     const said = [`${fmtCount(m.outcomes.seenBad)} seen bad`];
     const unseen = unseenOf(m);
     if (unseen > 0) said.push(`${fmtCount(unseen)} unseen`);

@@ -264,7 +264,7 @@ test('kernel strip: the kernel\'s drop verdicts per namespace first, with what c
     ],
     other: 0,
     otherOutcomes: none,
-    matchWindowMs: 2000,
+    matchWindowMs: 2000, matching: true,
     keys: { size: 2, cap: 512, evicted: 0 },
     ringFull: 0,
   };
@@ -278,7 +278,7 @@ test('kernel strip: the kernel\'s drop verdicts per namespace first, with what c
   for (const a of [key('/', '/'), ...[...'flannel'].map((c) => key(c, c)), key('enter')]) filtered = reduce(filtered, a).state;
   assert.match(renderDashboard(filtered, { width: 200, height: 60, ascii: false }).find((l) => l.text.startsWith('kernel '))!.text, /^kernel nsb: drops 3 \(0 seen bad, 3 unseen\), Udp/);
   // Drops in a namespace csumtop does not capture (no counters read there) come last.
-  u.snapshot.kernelDrops.drops.push({ ...u.snapshot.kernelDrops.drops[1], namespace: 'netns:4026532', total: 1, outcomes: { ...none, notCaptured: 1 } });
+  u.snapshot.kernelDrops!.drops.push({ ...u.snapshot.kernelDrops!.drops[1], namespace: 'netns:4026532', total: 1, outcomes: { ...none, notCaptured: 1 } });
   const other = reduce(initialState(RUN), { type: 'update', update: u }).state;
   assert.match(renderDashboard(other, { width: 200, height: 60, ascii: false }).find((l) => l.text.startsWith('kernel '))!.text, /\| netns:4026532: drops 1 \(0 seen bad, 1 unseen\)/);
   // Off: the strip as before.

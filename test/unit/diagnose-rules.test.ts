@@ -332,7 +332,7 @@ test('the kernel\'s verdict (issue 18): per peer it decides "dropped" over the n
     drops: drops.map((d) => ({ namespace: 'host', device: d.device ?? 'eth0', reason: d.reason ?? 'UDP_CSUM', peer: d.peer, total: d.total, interval: 0, outcomes: { ...noOutcomes(), seenBad: d.total }, pending: 0, frame: 7 })),
     other: 0,
     otherOutcomes: noOutcomes(),
-    matchWindowMs: 2000,
+    matchWindowMs: 2000, matching: true,
     keys: { size: drops.length, cap: 512, evicted: 0 },
     ringFull: 0,
   });
@@ -556,7 +556,7 @@ test('kernel verdicts matched to captured frames (issue 18): "all N seen" only w
     const resolved = Object.values(outcomes).reduce((a, b) => a + b, 0);
     return { namespace: 'node2', device: 'vlb', reason: 'UDP_CSUM', peer: PEER, interval: 0, frame: 12, ...o, outcomes, pending: o.total - resolved };
   };
-  const view = (drops: KernelDropCount[]): KernelDropView => ({ drops, other: 0, otherOutcomes: noOutcomes(), matchWindowMs: 2000, keys: { size: drops.length, cap: 512, evicted: 0 }, ringFull: 0 });
+  const view = (drops: KernelDropCount[]): KernelDropView => ({ drops, other: 0, otherOutcomes: noOutcomes(), matchWindowMs: 2000, matching: true, keys: { size: drops.length, cap: 512, evicted: 0 }, ringFull: 0 });
   const carriers = (drops: KernelDropCount[]): DiagnosisInput => {
     const i = input({ peers: [peer({ namespace: 'node2', underlay: 'vlb', overlay: null, badOuter: 6, delivered: null, lost: null, lostBad: null })], interfaces: [iface({ name: 'vlb', role: 'underlay', namespace: 'node2' })] });
     i.kernelDrops = view(drops);
@@ -598,6 +598,15 @@ test('kernel verdicts matched to captured frames (issue 18): "all N seen" only w
   const [some] = kernelDropsUnseen(carriers([drop({ total: 5, outcomes: { notCaptured: 2, tableFull: 3 } })]));
   assert.equal(some.title, 'The kernel in node2 dropped 2 packets for bad checksums csumtop did not see');
   assert.equal(some.evidence.find((e) => e.name === 'drops csumtop could not match: its tables overflowed (kernel verdict)')?.value, 3);
+
+  // A backend that does not hand its frames to the matcher (libpcap): nothing is claimed
+  // of what csumtop saw, and kernel-drops-unseen weighs the counters as without verdicts.
+  const unmatched = carriers([drop({ total: 6, outcomes: {} })]);
+  unmatched.kernelDrops = { ...unmatched.kernelDrops!, matching: false };
+  assert.match(outerBadFromPeer(unmatched)[0].summary, /dropped 6 carriers from 192\.168\.189\.4 for UDP_CSUM \(kernel verdict\), so their/);
+  assert.equal(outerBadFromPeer(unmatched)[0].evidence.some((e) => e.name.startsWith('kernel drops seen by csumtop')), false);
+  assert.deepEqual(kernelDropsUnseen(unmatched), [], 'no counters read: no finding, and none from the unmatched verdicts');
+  assert.deepEqual(kernelDropsDisagree(unmatched), []);
 
   // Drops in a namespace csumtop does not capture are listed, not warned of.
   const elsewhere = carriers([drop({ namespace: 'netns:4026532373', total: 2, outcomes: { notCaptured: 2 } })]);

@@ -209,7 +209,7 @@ test('text report: a line per kernel drop key saying what csumtop saw of them, t
     ],
     other: 2,
     otherOutcomes: { ...noOutcomes(), tableFull: 2 },
-    matchWindowMs: 2000,
+    matchWindowMs: 2000, matching: true,
     keys: { size: 2, cap: 512, evicted: 2 },
     ringFull: 5,
   };
@@ -219,6 +219,11 @@ test('text report: a line per kernel drop key saying what csumtop saw of them, t
   assert.match(text, /^ {2}node2 flannel\.1 TCP_CSUM from 10\.244\.0\.0: 3 dropped, 1 of 3 seen by csumtop with a bad TCP checksum; 1 not seen: the device is not captured; 1 not matched yet \(waiting for their frame, or csumtop stopped first\)$/m);
   assert.match(text, /^ {2}under keys past the table's 512: 2 dropped, 0 of 2 seen by csumtop with the checksum the kernel names bad; 2 not matched: csumtop's bounded match tables overflowed/m);
   assert.match(text, /^ {2}5 more drops the kernel made were not counted: csumtop's eBPF ring buffer was full$/m);
+  // A backend whose frames are not matched (libpcap): the counts, and no claim of what was seen.
+  const unmatched = renderCorrelation({ peers: [], overlayUnattributed: 0, dns: { queries: 0 }, syn: { connections: 0 }, kernelDrops: { ...kernelDrops, matching: false } } as unknown as ReportCorrelation).join('\n');
+  assert.match(unmatched, /not matched to captured frames: the libpcap backend does not hand its frames over/);
+  assert.match(unmatched, /^ {2}node2 vlb UDP_CSUM from 192\.168\.56\.11: 6 dropped$/m);
+  assert.doesNotMatch(unmatched, /seen by csumtop/);
   // Without the source: no section.
   assert.doesNotMatch(renderCorrelation({ peers: [], overlayUnattributed: 0, dns: { queries: 0 }, syn: { connections: 0 } } as unknown as ReportCorrelation).join('\n'), /Kernel drops/);
 });
