@@ -89,12 +89,14 @@ export class KernelDropTracker {
         peer: e.peer,
         total: e.total,
         interval: e.interval,
-        outcomes: { ...e.outcomes },
+        // Without matching the native side still resolves every drop, to "not captured"
+        // (no capture thread told it of a device): not true, so not shown.
+        outcomes: this.matching ? { ...e.outcomes } : noOutcomes(),
         pending: this.matching ? e.total - resolvedOf(e.outcomes) : 0,
         frame: e.frame,
       });
     }
     drops.sort((a, b) => b.total - a.total);
-    return { drops, other: this.other, otherOutcomes: { ...this.otherOutcomes }, matchWindowMs: this.matchWindowMs, matching: this.matching, keys: { size: this.entries.size, cap: this.cap, evicted: this.other }, ringFull: this.ringFull };
+    return { drops, other: this.other, otherOutcomes: this.matching ? { ...this.otherOutcomes } : noOutcomes(), matchWindowMs: this.matchWindowMs, matching: this.matching, keys: { size: this.entries.size, cap: this.cap, evicted: this.other }, ringFull: this.ringFull };
   }
 }

@@ -188,6 +188,13 @@ test('tracker: what became of each drop, resolved in a later take than it was co
   assert.equal(v.matchWindowMs, 2000);
 });
 
+test('tracker: with a backend whose frames are not matched (libpcap), the native outcomes (all "not captured") are not shown', () => {
+  const t = new KernelDropTracker(source([{ rows: [r(100, 3, 'UDP_CSUM', '10.0.0.1', 3, { notCaptured: 3 })], overflow: 1, overflowOutcomes: { ...noOutcomes(), notCaptured: 1 } }]), NAMES, 512, 2000, false);
+  const v = t.sample()!;
+  assert.equal(v.matching, false);
+  assert.deepEqual([v.drops[0].total, v.drops[0].outcomes, v.drops[0].pending, v.otherOutcomes], [3, noOutcomes(), 0, noOutcomes()]);
+});
+
 test('tracker: past the key cap, the outcomes of drops counted in `other` go to otherOutcomes, with the native overflow\'s', () => {
   const t = new KernelDropTracker(
     source([{ rows: [r(100, 3, 'UDP_CSUM', '10.0.0.1', 1, { seenBad: 1 }), r(100, 3, 'UDP_CSUM', '10.0.0.2', 3, { notSeen: 2 })], overflow: 5, overflowOutcomes: { ...noOutcomes(), tableFull: 5 } }]),
