@@ -283,6 +283,35 @@ test('acceptance (issue 18): inner-bad carriers while the tunnel device is not c
   }
 });
 
+test('a capture filter leaves the carriers out (tcp): their drops on the captured vlb are resolved as not seen once the ring is drained past them, never as seen or waiting', { timeout: 60_000 }, async () => {
+  const p = labProblem();
+  if (p) assert.fail(p);
+  const lab = Lab.create();
+  let ct: Csumtop | null = null;
+  try {
+    ct = new Csumtop(['--netns', lab.B, '-i', 'vlb', '--duration', '30', '--json', 'tcp']);
+    assert.deepEqual(await ct.waitAttached(['vlb'], 5000), [], describeRun(ct));
+    await verdictsOn(ct);
+    lab.inject(lab.A, 'vla', [0, 1, 2, 3].map((i) => faultFrame(lab.macs, 'bad-outer-udp', 460 + i)));
+    const ok = await ct.waitFor(() => {
+      const r = rowOf(lastView(ct!), lab.B, 'vlb', 'UDP_CSUM', UNDERLAY_A);
+      return r?.total === 4 && r.pending === 0;
+    }, 8000);
+    assert.ok(ok, JSON.stringify(lastView(ct)));
+    assert.deepEqual(rowOf(lastView(ct), lab.B, 'vlb', 'UDP_CSUM', UNDERLAY_A)!.outcomes, { ...NONE, notSeen: 4 });
+    const report = reportOf(await ct.stop());
+    ct = null;
+    const u = (report.findings ?? []).find((x) => x.id === 'kernel-drops-unseen');
+    assert.ok(u, JSON.stringify(report.findings?.map((x) => x.key)));
+    const ev = u.evidence.find((e) => e.name === 'drops not seen on captured devices (kernel verdict)');
+    assert.deepEqual([ev?.value, ev?.detail], [4, 'vlb UDP_CSUM: 4']);
+    assert.match(u.summary, /0 of 4 seen by csumtop with the checksum the kernel names bad; 4 not seen on the captured device \(a capture filter, -c, or NAT/);
+  } finally {
+    await ct?.stop();
+    lab.destroy();
+  }
+});
+
 test('--no-kernel-drops, and a run without CAP_BPF: one line says which source stands in; capture goes on; no kernelDrops in the output', { timeout: 60_000 }, async () => {
   const p = labProblem();
   if (p) assert.fail(p);
