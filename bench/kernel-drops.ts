@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 
 import { Lab, sh } from '../src/lab/lab.js';
 import { faultFrame } from '../src/lab/faults.js';
+import { sumMatch } from '../src/model/kernel-match.js';
 import type { KernelDropView } from '../src/model/correlation.js';
 import { Csumtop, UNDERLAY_A, delta, reportOf, snmp } from '../test/lab/lab.js';
 import { Trafgen, template, trafgenConfig } from '../test/lab/trafgen.js';
@@ -84,6 +85,8 @@ async function main(): Promise<void> {
       countedFromNode1OuterUdp: outer,
       ringFull: v?.ringFull ?? null,
       other: v?.other ?? null,
+      // What csumtop's capture saw of the drops (the matcher, docs/kernel-drops.md).
+      matched: v ? sumMatch(v.drops) : null,
       settled: seen !== null,
       programRuns: runs,
       programNsPerRun: runs > 0 ? Math.round((p1.ns - p0.ns) / runs) : null,

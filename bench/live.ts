@@ -21,9 +21,12 @@
  * CPU seconds per million packets (GNU time). Target (issue 3): csumtop drops nothing
  * wherever tcpdump -w /dev/null drops nothing, at no more than 1.5x its CPU per packet.
  *
- * Usage (root): node dist/bench/live.js [--workload high-cardinality|few-flows] [--seconds 10] [--rate PPS] [--threads N] [--runs 3] [--matching]
+ * Usage (root): node dist/bench/live.js [--workload high-cardinality|few-flows] [--seconds 10] [--rate PPS] [--threads N] [--runs 3] [--matching] [--compare-kernel-drops]
  * --matching adds csumtop on B's underlay and flannel.1 together (every carrier matched
  * to its inner packet by the correlation pipeline).
+ * --compare-kernel-drops adds csumtop --no-kernel-drops: the cost of the kernel drop
+ * verdicts, whose matcher keys every received frame (docs/kernel-drops.md; as root the
+ * plain csumtop row has them on).
  * Each tool runs --runs times, interleaved; the table shows the run with the median CPU
  * per packet (single runs of the cheapest capture vary by 3x here).
  * Everything stays inside the two namespaces the lab creates; they are removed at exit.
@@ -46,6 +49,7 @@ const { values } = parseArgs({
     threads: { type: 'string' },
     runs: { type: 'string', default: '3' },
     matching: { type: 'boolean', default: false },
+    'compare-kernel-drops': { type: 'boolean', default: false },
     workload: { type: 'string', default: 'high-cardinality' },
   },
 });
@@ -204,6 +208,13 @@ async function main(): Promise<void> {
         parse: tcpdumpCounts,
       },
     ];
+    if (values['compare-kernel-drops']) {
+      tools.push({
+        tool: 'csumtop --no-kernel-drops',
+        argv: [BIN, '--netns', lab.B, '-i', 'vlb', '--json', '--ring-mb', '32', '--no-kernel-drops', ...threads],
+        parse: csumtopCounts,
+      });
+    }
     if (values.matching) {
       // Underlay and overlay together: every carrier is also matched against its inner
       // packet on flannel.1 (issue 4: "the pipeline keeps up with the live benchmark's

@@ -9,10 +9,13 @@
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cstring>
+
+#include "kdrops/frame_match.h"
 
 namespace csumtop {
 
@@ -23,6 +26,14 @@ struct LiveCapture::Iface {
   bool plain = false;
   PacketRing ring;
   RingStats stats;
+  // The nsfs inode of the namespace the ring is in: the number the kernel drop records
+  // carry (kdrops/frame_match.h matches them to this interface's frames).
+  uint32_t netns = 0;
+  const void* owner = nullptr;  // the engine, once it told the matcher it captures here
+  uint64_t ring_drops = 0;      // ring drops already told to the matcher
+  ~Iface() {
+    if (owner != nullptr) kdrops::FrameMatcher::instance().detach(owner, netns, static_cast<uint32_t>(ifindex));
+  }
 };
 
 namespace {
@@ -30,6 +41,20 @@ uint64_t mono_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// The clock of the ring's frame timestamps (tp_sec/tp_nsec).
+uint64_t realtime_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// fs/nsfs.c: the inode of a namespace file is the namespace's ns.inum.
+uint32_t netns_inode(const std::string& netns_path) {
+  struct stat st;
+  if (::stat(netns_path.empty() ? "/proc/self/ns/net" : netns_path.c_str(), &st) != 0) return 0;
+  return static_cast<uint32_t>(st.st_ino);
 }
 
 // Opens the ring inside another network namespace: setns() on a short-lived thread, so
@@ -145,6 +170,7 @@ std::unique_ptr<LiveCapture::Iface> LiveCapture::open_iface(const AddRequest& r,
   out->joined = iface->ring.fanout_group();
   iface->linktype = linktype_for(iface->ring.hatype());
   iface->ifindex = r.ifindex;
+  iface->netns = netns_inode(r.netns_path);
   return iface;
 }
 
@@ -215,6 +241,8 @@ void LiveCapture::apply_commands() {
     epoll_ctl(epfd_, EPOLL_CTL_ADD, a->ring.fd(), &ev);
     analyzer_.counters(a->id);  // make the slot exist: an idle interface reports zeros
     analyzer_.events().set_plain(a->id, a->plain);
+    a->owner = this;
+    kdrops::FrameMatcher::instance().attach(this, a->netns, static_cast<uint32_t>(a->ifindex));
     ifaces_.push_back(std::move(a));
   }
   for (uint32_t id : remove) {
@@ -239,6 +267,9 @@ void LiveCapture::run() {
     const uint64_t now = mono_ns();
     int timeout_ms = now >= next_batch ? 0 : static_cast<int>((next_batch - now) / 1000000ull) + 1;
     const int n = epoll_wait(epfd_, events, 64, timeout_ms);
+    // Kernel drop matching (kdrops/frame_match.h): read once per wake-up.
+    const bool matching = kdrops::FrameMatcher::instance().active();
+    const uint64_t woke_rt = matching ? realtime_ns() : 0;
     for (int k = 0; k < n; k++) {
       const uint64_t tag = events[k].data.u64;
       if (tag == UINT64_MAX) {
@@ -277,8 +308,20 @@ void LiveCapture::run() {
           analyzer_.process(f.id, fr.data, fr.caplen, fr.wirelen, fr.ts_ns, f.linktype,
                             ++frames_seen_, &fr.hint);
           if (selector_) select_frame(f, fr);
+          if (matching && fr.pkttype != PACKET_OUTGOING) stage_frame(f, fr);
         });
         break;
+      }
+    }
+    if (matching) {
+      flush_staged();
+      // Every ring that had a retired block was reported ready and drained above: the
+      // frames stamped before the last retire period are all handed over (a partly
+      // filled block is retired retire_ms after it opened; twice that, for a late timer).
+      // More than 64 ready rings: some were not reported this time.
+      if (n < 64) {
+        const uint64_t before = woke_rt - 2ull * opts_.ring.retire_ms * 1000000ull - 10'000'000ull;
+        for (auto& f : ifaces_) kdrops::FrameMatcher::instance().caught_up(this, f->netns, static_cast<uint32_t>(f->ifindex), before);
       }
     }
     const bool stopping = stop_.load();
@@ -293,9 +336,11 @@ void LiveCapture::run() {
             analyzer_.process(f->id, fr.data, fr.caplen, fr.wirelen, fr.ts_ns, f->linktype,
                               ++frames_seen_, &fr.hint);
             if (selector_) select_frame(*f, fr);
+            if (matching && fr.pkttype != PACKET_OUTGOING) stage_frame(*f, fr);
           });
         }
       }
+      if (matching) flush_staged();
       emit_batch(stopping);
       next_batch = mono_ns() + opts_.batch_ms * 1000000ull;
     }
@@ -325,6 +370,20 @@ void carry_closed(const LiveBatch& from, LiveBatch* into) {
                            from.gone_reason.end());
 }
 
+void LiveCapture::stage_frame(const Iface& f, const RingFrame& fr) {
+  if (staged_.size() >= kStaged) flush_staged();
+  kdrops::SeenFrame& s = staged_.emplace_back();
+  if (!kdrops::seen_frame(analyzer_.frame(), fr.data, fr.caplen, f.linktype, f.netns,
+                          static_cast<uint32_t>(f.ifindex), fr.ts_ns, frames_seen_, &s))
+    staged_.pop_back();
+}
+
+void LiveCapture::flush_staged() {
+  if (staged_.empty()) return;
+  kdrops::FrameMatcher::instance().add_frames(staged_.data(), staged_.size());
+  staged_.clear();
+}
+
 void LiveCapture::emit_batch(bool final) {
   if (selector_) selector_->flush();  // the file first: then JavaScript hears of them
   auto b = std::make_unique<LiveBatch>();
@@ -344,6 +403,11 @@ void LiveCapture::emit_batch(bool final) {
     std::string e;
     f->ring.stats(&f->stats, &e);
     push(f->id, f->stats);
+    if (f->stats.drops > f->ring_drops) {
+      // A kernel drop on this device not matched to a frame may be one of these.
+      kdrops::FrameMatcher::instance().ring_drop(f->netns, static_cast<uint32_t>(f->ifindex), realtime_ns());
+      f->ring_drops = f->stats.drops;
+    }
   }
   for (const auto& r : removed_) {
     push(r.first, r.second);

@@ -20,6 +20,7 @@
 #include "capture/frame_selector.h"
 #include "capture/packet_ring.h"
 #include "flow/analyzer.h"
+#include "kdrops/frame_match.h"
 
 namespace csumtop {
 
@@ -131,6 +132,13 @@ class LiveCapture {
   void apply_commands();
   void emit_batch(bool final);
   void select_frame(const Iface& f, const RingFrame& fr);  // -w: after analyzer_.process
+  // Kernel drop matching (issue 18): a received frame's key and verdict, after
+  // analyzer_.process, staged here and handed to the matcher once per wake-up (one lock
+  // per wake-up, not per frame).
+  void stage_frame(const Iface& f, const RingFrame& fr);
+  void flush_staged();
+  static constexpr size_t kStaged = 512;
+  std::vector<kdrops::SeenFrame> staged_;
 
   LiveOptions opts_;
   BatchSink sink_;

@@ -24,7 +24,8 @@ fi
 # Everything that parses bytes from outside, without the N-API layer.
 mapfile -t libsrc < <(ls "$root"/native/checksum/*.cc "$root"/native/decode/*.cc \
   "$root"/native/capture/*.cc "$root"/native/flow/*.cc "$root"/native/host/*.cc \
-  "$root"/native/kdrops/event.cc "$root"/native/kdrops/drop_table.cc)
+  "$root"/native/kdrops/event.cc "$root"/native/kdrops/drop_table.cc \
+  "$root"/native/kdrops/frame_match.cc)
 flags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -I"$root/native"
   -fsanitize=address,undefined -fno-sanitize-recover=undefined)
 # The library is compiled once (instrumented for coverage, without libFuzzer's main) and

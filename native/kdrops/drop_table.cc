@@ -4,7 +4,7 @@
 namespace csumtop {
 namespace kdrops {
 
-void DropTable::add(const KernelDrop& d) {
+DropCounts* DropTable::find_or_add(const KernelDrop& d, bool past_cap) {
   DropKey k;
   k.netns = d.netns;
   k.ifindex = d.ifindex;
@@ -12,22 +12,40 @@ void DropTable::add(const KernelDrop& d) {
   k.family = d.family;
   std::memcpy(k.peer, d.src, sizeof k.peer);
   auto it = counts_.find(k);
-  if (it != counts_.end()) {
-    it->second++;
-  } else if (counts_.size() < cap_) {
-    counts_.emplace(k, 1);
-  } else {
-    overflow_++;
-  }
+  if (it != counts_.end()) return &it->second;
+  if (counts_.size() >= cap_ && !past_cap) return nullptr;
+  return &counts_.emplace(k, DropCounts{}).first->second;
 }
 
-void DropTable::take(std::vector<DropRow>* rows, uint64_t* overflow) {
+bool DropTable::add(const KernelDrop& d) {
+  DropCounts* c = find_or_add(d, false);
+  if (c == nullptr) {
+    overflow_++;
+    return false;
+  }
+  c->count++;
+  return true;
+}
+
+void DropTable::resolve(const Resolved& r) {
+  if (r.drop.in_overflow) {
+    overflow_outcomes_[r.outcome]++;
+    return;
+  }
+  DropCounts* c = find_or_add(r.drop, true);
+  c->outcomes[r.outcome]++;
+  if (r.frame_number != 0) c->frame = r.frame_number;
+}
+
+void DropTable::take(std::vector<DropRow>* rows, uint64_t* overflow, uint64_t (*overflow_outcomes)[kNumOutcomes]) {
   rows->clear();
   rows->reserve(counts_.size());
   for (const auto& [k, n] : counts_) rows->push_back(DropRow{k, n});
   counts_.clear();
   *overflow = overflow_;
   overflow_ = 0;
+  std::memcpy(*overflow_outcomes, overflow_outcomes_, sizeof overflow_outcomes_);
+  std::memset(overflow_outcomes_, 0, sizeof overflow_outcomes_);
 }
 
 }  // namespace kdrops

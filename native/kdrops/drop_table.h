@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kdrops/event.h"
+#include "kdrops/frame_match.h"
 
 namespace csumtop {
 namespace kdrops {
@@ -41,24 +42,38 @@ struct DropKeyHash {
   }
 };
 
+struct DropCounts {
+  uint64_t count = 0;                   // drops
+  uint64_t outcomes[kNumOutcomes] = {}; // drops resolved (frame_match.h), maybe counted earlier
+  uint64_t frame = 0;                   // the last frame matched (seen outcomes), 0 none
+};
+
 struct DropRow {
   DropKey key;
-  uint64_t count = 0;
+  DropCounts n;
 };
 
 class DropTable {
  public:
   explicit DropTable(size_t cap) : cap_(cap) {}
-  // Counts one drop; a new key when the table holds `cap` keys goes to overflow().
-  void add(const KernelDrop& d);
+  // Counts one drop; a new key when the table holds `cap` keys goes to the overflow
+  // (returns false).
+  bool add(const KernelDrop& d);
+  // Counts what became of a drop (counted by add() now or before) under its key, even
+  // past `cap` (the drops waiting for their frame bound that: FrameMatcher::kMaxPending),
+  // so a key's drops and their outcomes stay together; a drop add() put in the overflow
+  // (in_overflow) has its outcome counted there too.
+  void resolve(const Resolved& r);
   // Moves the counts out (rows in no particular order) and starts empty.
-  void take(std::vector<DropRow>* rows, uint64_t* overflow);
+  void take(std::vector<DropRow>* rows, uint64_t* overflow, uint64_t (*overflow_outcomes)[kNumOutcomes]);
   size_t size() const { return counts_.size(); }
 
  private:
   size_t cap_;
-  std::unordered_map<DropKey, uint64_t, DropKeyHash> counts_;
+  DropCounts* find_or_add(const KernelDrop& d, bool past_cap);
+  std::unordered_map<DropKey, DropCounts, DropKeyHash> counts_;
   uint64_t overflow_ = 0;
+  uint64_t overflow_outcomes_[kNumOutcomes] = {};
 };
 
 }  // namespace kdrops

@@ -53,21 +53,11 @@ void transport(const uint8_t* d, uint32_t len, uint32_t off, KernelDrop* k) {
 
 }  // namespace
 
-bool parse_event(const void* data, size_t size, KernelDrop* out) {
-  if (size < sizeof(kdrop_event)) return false;
-  kdrop_event e;
-  std::memcpy(&e, data, sizeof e);  // ring buffer samples are 8-byte aligned; copy anyway
-  if (e.reason == KDROP_REASON_NONE || e.reason >= KDROP_REASON_COUNT) return false;
-  *out = KernelDrop{};
-  out->netns = e.netns;
-  out->ifindex = e.ifindex;
-  out->reason = e.reason;
-  const uint32_t len = e.len > KDROP_DATA_BYTES ? KDROP_DATA_BYTES : e.len;
-  const uint8_t* d = e.data;
-  const uint16_t protocol = be16(reinterpret_cast<const uint8_t*>(&e.protocol_be));
+void parse_network(const uint8_t* d, uint32_t len, uint16_t protocol, KernelDrop* out) {
   if (len >= 20 && (d[0] >> 4) == 4 && protocol != kEthIpv6) {
     out->family = 4;
     out->proto = d[9];
+    out->ip_id = be16(d + 4);
     std::memcpy(out->src, d + 12, 4);
     std::memcpy(out->dst, d + 16, 4);
     const uint32_t ihl = (d[0] & 0x0fu) * 4;
@@ -81,6 +71,19 @@ bool parse_event(const void* data, size_t size, KernelDrop* out) {
     std::memcpy(out->dst, d + 24, 16);
     transport(d, len, 40, out);
   }
+}
+
+bool parse_event(const void* data, size_t size, KernelDrop* out) {
+  if (size < sizeof(kdrop_event)) return false;
+  kdrop_event e;
+  std::memcpy(&e, data, sizeof e);  // ring buffer samples are 8-byte aligned; copy anyway
+  if (e.reason == KDROP_REASON_NONE || e.reason >= KDROP_REASON_COUNT) return false;
+  *out = KernelDrop{};
+  out->netns = e.netns;
+  out->ifindex = e.ifindex;
+  out->reason = e.reason;
+  const uint32_t len = e.len > KDROP_DATA_BYTES ? KDROP_DATA_BYTES : e.len;
+  parse_network(e.data, len, be16(reinterpret_cast<const uint8_t*>(&e.protocol_be)), out);
   return true;
 }
 

@@ -19,6 +19,7 @@ struct KernelDrop {
   uint8_t proto = 0;    // IPv4 protocol / IPv6 next header (0 when unknown)
   uint8_t src[16] = {}; // outer source: the peer (IPv4 in the first 4 bytes)
   uint8_t dst[16] = {};
+  uint16_t ip_id = 0;   // IPv4 identification (0 for IPv6): with the tuple, tells packets apart
   uint16_t sport = 0;   // host byte order; 0 when the transport header was not there
   uint16_t dport = 0;
   bool has_ports = false;
@@ -32,12 +33,22 @@ struct KernelDrop {
   uint8_t inner_dst[4] = {};
   uint16_t inner_sport = 0;
   uint16_t inner_dport = 0;
+  // Bookkeeping, not parsed: the drop table had no room for its key (drop_table.h), so
+  // its outcome is counted with the overflow too.
+  bool in_overflow = false;
 };
 
 // Parses `size` bytes at `data` (one ring buffer sample). Returns false when the sample
 // is not a whole kdrop_event (wrong size) or names an unknown reason; `out` is then
 // unspecified. A record whose headers cannot be read still parses (family 0).
 bool parse_event(const void* data, size_t size, KernelDrop* out);
+
+// The header part of parse_event(): `len` bytes from a network header (`protocol`: the
+// ethertype, 0 when unknown) into the address, port, VNI and inner fields of `out` (the
+// rest is left as it is). The frame matcher (frame_match.h) keys captured frames with it,
+// from at most KDROP_DATA_BYTES of them, so that a frame and the kernel's record of the
+// same packet give the same key.
+void parse_network(const uint8_t* d, uint32_t len, uint16_t protocol, KernelDrop* out);
 
 }  // namespace kdrops
 }  // namespace csumtop

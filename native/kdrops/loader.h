@@ -48,8 +48,10 @@ class KernelDropLoader {
   KernelDropLoader(const KernelDropLoader&) = delete;
   KernelDropLoader& operator=(const KernelDropLoader&) = delete;
 
-  // The drops counted since the previous take(), and the drops that found the table full.
-  void take(std::vector<DropRow>* rows, uint64_t* overflow);
+  // The drops counted and resolved (frame_match.h) since the previous take(), the drops
+  // and outcomes that found the table full, and the drops still waiting for their frame.
+  void take(std::vector<DropRow>* rows, uint64_t* overflow, uint64_t (*overflow_outcomes)[kNumOutcomes],
+            uint64_t* pending);
   // Cumulative: drops the ring buffer had no room for (the eBPF side's kdrop_ring_full), and
   // records that did not parse (never expected; counted so a mismatch shows).
   uint64_t ring_full() const;
@@ -59,6 +61,8 @@ class KernelDropLoader {
   KernelDropLoader() : table_(kMaxKeys) {}
   static int on_sample(void* ctx, void* data, size_t size);
   void poll_loop();
+  void resolve(std::vector<Resolved>* scratch);
+  std::vector<Resolved> resolved_;  // on_sample's, on the polling thread
 
   bpf_object* obj_ = nullptr;
   bpf_link* link_ = nullptr;

@@ -11,6 +11,7 @@
 
 #include "bpf/kernel_drops_event.h"
 #include "kdrops/event.h"
+#include "kdrops/frame_match.h"
 #include "kdrops/loader.h"
 #include "napi/register.h"
 
@@ -23,6 +24,17 @@ using kdrops::KernelDropLoader;
 // Index = KDROP_REASON_* (native/bpf/kernel_drops_event.h); the kernel's names without
 // the SKB_DROP_REASON_ prefix (include/net/dropreason-core.h).
 const char* const kReasonNames[KDROP_REASON_COUNT] = {"", "UDP_CSUM", "TCP_CSUM", "IP_CSUM", "IP_INHDR", "SKB_CSUM", "ICMP_CSUM"};
+
+// Index = kdrops::Outcome (native/kdrops/frame_match.h); the keys of KernelDropOutcomes
+// (src/native/kernel-drops.ts).
+const char* const kOutcomeNames[kdrops::kNumOutcomes] = {"seenBad", "seenGood", "seenUnverified", "notCaptured",
+                                                         "ringDrop", "notSeen", "tableFull"};
+
+Napi::Object outcomes(Napi::Env env, const uint64_t (&n)[kdrops::kNumOutcomes]) {
+  Napi::Object o = Napi::Object::New(env);
+  for (int i = 0; i < kdrops::kNumOutcomes; i++) o.Set(kOutcomeNames[i], Napi::Number::New(env, static_cast<double>(n[i])));
+  return o;
+}
 
 Napi::Value address(Napi::Env env, uint8_t family, const uint8_t* a) {
   if (family != 4 && family != 6) return env.Null();
@@ -85,18 +97,21 @@ class KernelDropsWrap : public Napi::ObjectWrap<KernelDropsWrap> {
     return info.Env().Undefined();
   }
 
-  // take() -> {rows: [{netns, ifindex, reason, peer, count}], overflow, ringFull, unparsed},
+  // take() -> {rows: [{netns, ifindex, reason, peer, count, outcomes, frame}], overflow,
+  // overflowOutcomes, pending, ringFull, unparsed},
   // or null while the program is not running (loading, unavailable, closed).
   Napi::Value Take(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::vector<kdrops::DropRow> rows;
     uint64_t overflow = 0;
+    uint64_t overflow_outcomes[kdrops::kNumOutcomes] = {};
+    uint64_t pending = 0;
     uint64_t ring_full = 0;
     uint64_t unparsed = 0;
     {
       std::lock_guard<std::mutex> g(mu_);
       if (state_ != kOn || !loader_) return env.Null();
-      loader_->take(&rows, &overflow);
+      loader_->take(&rows, &overflow, &overflow_outcomes, &pending);
       ring_full = loader_->ring_full();
       unparsed = loader_->unparsed();
     }
@@ -109,11 +124,15 @@ class KernelDropsWrap : public Napi::ObjectWrap<KernelDropsWrap> {
       x.Set("ifindex", Napi::Number::New(env, r.key.ifindex));
       x.Set("reason", Napi::String::New(env, kReasonNames[r.key.reason < KDROP_REASON_COUNT ? r.key.reason : 0]));
       x.Set("peer", address(env, r.key.family, r.key.peer));
-      x.Set("count", Napi::Number::New(env, static_cast<double>(r.count)));
+      x.Set("count", Napi::Number::New(env, static_cast<double>(r.n.count)));
+      x.Set("outcomes", outcomes(env, r.n.outcomes));
+      x.Set("frame", r.n.frame != 0 ? Napi::Number::New(env, static_cast<double>(r.n.frame)) : env.Null());
       a.Set(static_cast<uint32_t>(i), x);
     }
     o.Set("rows", a);
     o.Set("overflow", Napi::Number::New(env, static_cast<double>(overflow)));
+    o.Set("overflowOutcomes", outcomes(env, overflow_outcomes));
+    o.Set("pending", Napi::Number::New(env, static_cast<double>(pending)));
     o.Set("ringFull", Napi::Number::New(env, static_cast<double>(ring_full)));
     o.Set("unparsed", Napi::Number::New(env, static_cast<double>(unparsed)));
     return o;
@@ -178,6 +197,7 @@ Napi::Value ParseEvent(const Napi::CallbackInfo& info) {
 void RegisterKernelDrops(Napi::Env env, Napi::Object exports) {
   exports.Set("KernelDrops", KernelDropsWrap::Define(env));
   exports.Set("parseKernelDropEvent", Napi::Function::New(env, ParseEvent, "parseKernelDropEvent"));
+  exports.Set("kernelDropMatchWindowMs", Napi::Number::New(env, static_cast<double>(kdrops::FrameMatcher::kWindowNs / 1000000ull)));
   exports.Set("kernelDropsBuiltIn", Napi::Boolean::New(env, kdrops::built_in()));
   Napi::Object layout = Napi::Object::New(env);
   layout.Set("size", Napi::Number::New(env, sizeof(kdrop_event)));

@@ -5,7 +5,7 @@
  */
 import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
 import { KernelCounterTracker } from '../correlate/kernel.js';
-import { KernelDropTracker } from '../correlate/kernel-drops.js';
+import { KERNEL_DROP_KEYS, KernelDropTracker } from '../correlate/kernel-drops.js';
 import { kernelDropNames } from '../host/kernel-drops.js';
 import type { KernelDropsSource } from '../host/kernel-drops.js';
 import type { DiagnosisFacts } from '../diagnose/input.js';
@@ -16,6 +16,7 @@ import type { NamespaceSpec } from '../capture/live-source.js';
 import type { CaptureSource, CapturedInterface } from '../capture/source.js';
 import type { LiveState } from '../capture/live-state.js';
 import type { NativeLayout } from '../native/analyzer.js';
+import { kernelDropMatchWindowMs } from '../native/kernel-drops.js';
 
 export function interfaceLabel(i: CapturedInterface): string {
   // The folded row (src/capture/vanished.ts) spans namespaces: its name says what it is.
@@ -73,7 +74,7 @@ export function liveCorrelator(
     interfaces,
     counters: (id) => state.countersOf(id),
     kernel,
-    kernelDrops: kernelDrops ? new KernelDropTracker(kernelDrops, kernelDropNames(specs, () => [...source.interfaces(), ...(source.uncaptured?.() ?? [])])) : null,
+    kernelDrops: kernelDrops ? new KernelDropTracker(kernelDrops, kernelDropNames(specs, () => [...source.interfaces(), ...(source.uncaptured?.() ?? [])]), KERNEL_DROP_KEYS, kernelDropMatchWindowMs(), source.capabilities.backend === 'afpacket') : null,
     facts,
     live: true,
     guessesOffload: source.capabilities.guessesOffload,

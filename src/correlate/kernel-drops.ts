@@ -5,8 +5,14 @@
  * names csumtop shows. Bounded: at most `cap` keys are kept; a drop under any other key
  * is counted in `other`, and so are the drops the native table could not keep.
  */
-import type { KernelDropCount, KernelDropView } from '../model/correlation.js';
+import { KERNEL_DROP_OUTCOMES, type KernelDropCount, type KernelDropOutcomes, type KernelDropView } from '../model/correlation.js';
+import { noOutcomes, resolvedOf } from '../model/kernel-match.js';
 import type { KernelDropTake } from '../native/kernel-drops.js';
+
+function addOutcomes(to: KernelDropOutcomes, from: KernelDropOutcomes): void {
+  for (const k of KERNEL_DROP_OUTCOMES) to[k] += from[k] ?? 0;
+}
+
 
 /** Default cap on (namespace, device, reason, peer) keys. */
 export const KERNEL_DROP_KEYS = 512;
@@ -26,17 +32,24 @@ interface Entry {
   peer: string | null;
   total: number;
   interval: number;
+  outcomes: KernelDropOutcomes;
+  frame: number | null;
 }
 
 export class KernelDropTracker {
   private readonly entries = new Map<string, Entry>();
   private other = 0;
+  private readonly otherOutcomes = noOutcomes();
   private ringFull = 0;
 
   constructor(
     private readonly source: { take(): KernelDropTake | null },
     private readonly names: KernelDropNames,
     private readonly cap = KERNEL_DROP_KEYS,
+    /** The native matcher's window (FrameMatcher::kWindowNs), shown with the outcomes. */
+    private readonly matchWindowMs = 0,
+    /** The capture hands its frames to the matcher (AF_PACKET engines; not libpcap). */
+    private readonly matching = true,
   ) {}
 
   /** null while the source is not running (loading, or unavailable). */
@@ -48,17 +61,23 @@ export class KernelDropTracker {
       const key = `${r.netns}\u0000${r.ifindex}\u0000${r.reason}\u0000${r.peer ?? ''}`;
       let e = this.entries.get(key);
       if (!e) {
+        // A key's first row carries its first drop (native drops are counted before they
+        // resolve), so a key past the cap has its outcomes in otherOutcomes with its drops.
         if (this.entries.size >= this.cap) {
           this.other += r.count;
+          addOutcomes(this.otherOutcomes, r.outcomes);
           continue;
         }
-        e = { netns: r.netns, ifindex: r.ifindex, reason: r.reason, peer: r.peer, total: 0, interval: 0 };
+        e = { netns: r.netns, ifindex: r.ifindex, reason: r.reason, peer: r.peer, total: 0, interval: 0, outcomes: noOutcomes(), frame: null };
         this.entries.set(key, e);
       }
       e.total += r.count;
       e.interval += r.count;
+      addOutcomes(e.outcomes, r.outcomes);
+      if (r.frame !== null) e.frame = r.frame;
     }
     this.other += t.overflow;
+    addOutcomes(this.otherOutcomes, t.overflowOutcomes);
     this.ringFull = t.ringFull;
     const drops: KernelDropCount[] = [];
     for (const e of this.entries.values()) {
@@ -70,9 +89,14 @@ export class KernelDropTracker {
         peer: e.peer,
         total: e.total,
         interval: e.interval,
+        // Without matching the native side still resolves every drop, to "not captured"
+        // (no capture thread told it of a device): not true, so not shown.
+        outcomes: this.matching ? { ...e.outcomes } : noOutcomes(),
+        pending: this.matching ? e.total - resolvedOf(e.outcomes) : 0,
+        frame: e.frame,
       });
     }
     drops.sort((a, b) => b.total - a.total);
-    return { drops, other: this.other, keys: { size: this.entries.size, cap: this.cap, evicted: this.other }, ringFull: this.ringFull };
+    return { drops, other: this.other, otherOutcomes: this.matching ? { ...this.otherOutcomes } : noOutcomes(), matchWindowMs: this.matchWindowMs, matching: this.matching, keys: { size: this.entries.size, cap: this.cap, evicted: this.other }, ringFull: this.ringFull };
   }
 }

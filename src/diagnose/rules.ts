@@ -11,7 +11,8 @@
  * checksums without such a measurement are a warning that says what is known. A capture
  * file has no host: no host facts, no local device names, no kernel counters.
  */
-import type { KernelDropReason, PeerCarriers } from '../model/correlation.js';
+import type { KernelDropCount, KernelDropReason, PeerCarriers } from '../model/correlation.js';
+import { OUTCOME_WORDS, UNSEEN, matchText, sumMatch, unseenOf } from '../model/kernel-match.js';
 import type { Evidence, Finding, RemedyStep, Severity } from '../model/findings.js';
 import type { ChecksumCounterName } from '../model/host-facts.js';
 import type { TunnelName } from '../model/verdict.js';
@@ -73,16 +74,33 @@ function kernelGrowth(input: DiagnosisInput, namespace: string, names: ChecksumC
  * is off: the rules then fall back to the per-namespace counters (kernelGrowth).
  */
 function kernelVerdict(input: DiagnosisInput, namespace: string, reasons: KernelDropReason[], only: { peer?: string; device?: string } = {}): number | null {
+  const rows = kernelVerdictRows(input, namespace, reasons, only);
+  return rows === null ? null : rows.reduce((n, d) => n + d.total, 0);
+}
+
+/** The rows kernelVerdict() adds up, for what the capture saw of them (kernel-match.ts). */
+function kernelVerdictRows(input: DiagnosisInput, namespace: string, reasons: KernelDropReason[], only: { peer?: string; device?: string } = {}): KernelDropCount[] | null {
   const v = input.kernelDrops;
   if (!v) return null;
-  let n = 0;
-  for (const d of v.drops) {
-    if (d.namespace !== namespace || !reasons.includes(d.reason)) continue;
-    if (only.peer !== undefined && d.peer !== only.peer) continue;
-    if (only.device !== undefined && d.device !== only.device) continue;
-    n += d.total;
-  }
-  return n;
+  return v.drops.filter(
+    (d) => d.namespace === namespace && reasons.includes(d.reason) && (only.peer === undefined || d.peer === only.peer) && (only.device === undefined || d.device === only.device),
+  );
+}
+
+/** ", all 6 seen by csumtop with a bad outer checksum" after a kernel verdict; '' without one. */
+function seenText(rows: KernelDropCount[] | null, bad: string, matching: boolean): string {
+  if (rows === null || !matching) return '';
+  const m = sumMatch(rows);
+  return m.total === 0 ? '' : `, ${matchText(m, bad)}`;
+}
+
+/** Evidence: the kernel's drops matched to csumtop's captured frames. */
+function matchEvidence(rows: KernelDropCount[] | null, bad: string, matching: boolean): Evidence[] {
+  if (rows === null || !matching) return [];
+  const m = sumMatch(rows);
+  if (m.total === 0) return [];
+  const frames = rows.map((r) => r.frame).filter((f): f is number => f !== null);
+  return [{ name: `kernel drops seen by csumtop with ${bad}`, value: m.outcomes.seenBad, detail: `${matchText(m, bad)}${frames.length > 0 ? `; last matched frame ${frames.join(', ')}` : ''}` }];
 }
 
 /** "for UDP_CSUM" / "for TCP_CSUM or UDP_CSUM": the reasons as the kernel names them. */
@@ -151,10 +169,12 @@ export function outerBadFromPeer(input: DiagnosisInput): Candidate[] {
       const dev = overlay?.name ?? (input.live ? 'flannel.1' : `the ${tunnel} device`);
       const kernel = kernelGrowth(input, p.namespace, ['udpInCsumErrors', 'udp6InCsumErrors']);
       // The kernel's verdict names the peer; the counters only the namespace.
+      const verdictRows = kernelVerdictRows(input, p.namespace, ['UDP_CSUM'], { peer: p.peer });
       const verdict = kernelVerdict(input, p.namespace, ['UDP_CSUM'], { peer: p.peer });
-      const verdictText = `the kernel of ${p.namespace} dropped ${verdict} carriers from ${p.peer} for UDP_CSUM (kernel verdict)`;
+      const verdictText = `the kernel of ${p.namespace} dropped ${verdict} carriers from ${p.peer} for UDP_CSUM (kernel verdict)${seenText(verdictRows, 'a bad outer checksum', input.kernelDrops?.matching === true)}`;
       const evidence = [...carrierEvidence(p, 'outer'), ...symptomsFrom(input, p.peer)];
       if (verdict !== null) evidence.push({ name: 'carriers the kernel dropped for UDP_CSUM (kernel verdict)', value: verdict, detail: `${verdictText}; eBPF on skb:kfree_skb` });
+      evidence.push(...matchEvidence(verdictRows, 'a bad outer checksum', input.kernelDrops?.matching === true));
       if (kernel !== null) evidence.push({ name: 'Udp InCsumErrors since start', value: kernel, detail: `/proc/net/snmp of ${p.namespace}` });
       const head = `${p.badOuter} of ${p.carriers} carriers from node ${p.peer} on ${p.underlay} had a wrong outer UDP checksum; `;
       let fate: string;
@@ -302,10 +322,12 @@ export function innerBadFromPeer(input: DiagnosisInput): Candidate[] {
       // after decapsulation (skb->dev is then the VXLAN/Geneve device).
       const innerReasons: KernelDropReason[] = ['TCP_CSUM', 'UDP_CSUM', 'ICMP_CSUM'];
       const verdict = overlay ? kernelVerdict(input, p.namespace, innerReasons, { device: overlay.name }) : null;
+      const verdictRows = overlay ? kernelVerdictRows(input, p.namespace, innerReasons, { device: overlay.name }) : null;
       if (verdict !== null && overlay) evidence.push({ name: `inner packets the kernel dropped on ${overlay.name} ${forReasons(innerReasons)} (kernel verdict)`, value: verdict, detail: `eBPF on skb:kfree_skb in ${p.namespace}` });
+      evidence.push(...matchEvidence(verdictRows, `a bad checksum on ${overlay?.name ?? 'the tunnel device'}`, input.kernelDrops?.matching === true));
       const measured = verdict !== null ? verdict > 0 : kernel !== null && kernel > 0;
       const fate = verdict !== null && verdict > 0
-        ? `the kernel of ${p.namespace} dropped ${verdict} inner packets on ${overlay!.name} ${forReasons(innerReasons)} (kernel verdict). `
+        ? `the kernel of ${p.namespace} dropped ${verdict} inner packets on ${overlay!.name} ${forReasons(innerReasons)} (kernel verdict)${seenText(verdictRows, 'a bad checksum there', input.kernelDrops?.matching === true)}. `
         : verdict !== null
         ? `a stack that verifies the inner checksum after decapsulation drops them, but the kernel of ${p.namespace} dropped none on ${overlay!.name} (kernel verdict): this node did not drop them. `
         : measured
@@ -352,9 +374,10 @@ export function ipv4HeaderBad(input: DiagnosisInput): Candidate[] {
       const reasons: KernelDropReason[] = ['IP_CSUM', 'IP_INHDR'];
       // Namespace-wide: a bad inner header is dropped on the tunnel device, not on i.
       const verdict = kernelVerdict(input, i.namespace, reasons);
+      const verdictRows = kernelVerdictRows(input, i.namespace, reasons);
       const measured = verdict !== null ? verdict > 0 : kernel !== null && kernel > 0;
       const fate = verdict !== null && verdict > 0
-        ? `the kernel of ${i.namespace} dropped ${verdict} IPv4 packets ${forReasons(reasons)} since csumtop started (kernel verdict).`
+        ? `the kernel of ${i.namespace} dropped ${verdict} IPv4 packets ${forReasons(reasons)} since csumtop started (kernel verdict)${seenText(verdictRows, 'a bad IPv4 header', input.kernelDrops?.matching === true)}.`
         : verdict !== null
           ? `the kernel of ${i.namespace} dropped none ${forReasons(reasons)} (kernel verdict): this node did not drop them (they may be packets it sent); any receiving IPv4 stack drops them.`
           : measured
@@ -367,6 +390,7 @@ export function ipv4HeaderBad(input: DiagnosisInput): Candidate[] {
         { name: 'frames', value: i.frames, detail: i.label },
       ];
       if (verdict !== null) evidence.push({ name: `IPv4 packets the kernel dropped ${forReasons(reasons)} (kernel verdict)`, value: verdict, detail: `eBPF on skb:kfree_skb in ${i.namespace}` });
+      evidence.push(...matchEvidence(verdictRows, 'a bad IPv4 header', input.kernelDrops?.matching === true));
       if (kernel !== null) evidence.push({ name: 'Ip InHdrErrors since start', value: kernel, detail: `/proc/net/snmp of ${i.namespace}` });
       if (i.driver !== null) evidence.push({ name: 'driver', value: i.driver });
       return {
@@ -450,8 +474,119 @@ function captureMoreStep(namespace: string, captured: string[], adding: Uncaptur
     : { where: 'this node', command: `${where} -i '*'`, why: 'capture every interface of the namespace', persist: null };
 }
 
+/** "vlb UDP_CSUM: 2, flannel.1 UDP_CSUM: 3": drops per device and reason. */
+function perDeviceReason(rows: readonly KernelDropCount[], count: (d: KernelDropCount) => number): string {
+  const n = new Map<string, number>();
+  for (const d of rows) {
+    const c = count(d);
+    if (c > 0) n.set(`${d.device} ${d.reason}`, (n.get(`${d.device} ${d.reason}`) ?? 0) + c);
+  }
+  return [...n].map(([what, k]) => `${what}: ${k}`).join(', ') || 'none';
+}
+
+const UNSEEN_EVIDENCE: Record<(typeof UNSEEN)[number], string> = {
+  notCaptured: 'drops on devices not captured (kernel verdict)',
+  ringDrop: 'drops not seen while the capture ring dropped frames (kernel verdict)',
+  notSeen: 'drops not seen on captured devices (kernel verdict)',
+  tableFull: 'drops csumtop could not match: its tables overflowed (kernel verdict)',
+};
+
+/**
+ * With the kernel's verdicts each drop was looked for among the captured frames
+ * (kernel-match.ts): the ones not seen, per namespace, by why. Drops still waiting for
+ * their frame are not counted here (they may yet be seen).
+ */
+function kernelDropsUnseenByVerdict(input: DiagnosisInput, drops: readonly KernelDropCount[]): Candidate[] {
+  const out: Candidate[] = [];
+  // The namespaces csumtop captures: the program sees every namespace of the host, and
+  // drops in one csumtop was not asked to watch are listed (JSON, report), not warned of.
+  const watched = new Set(input.interfaces.map((i) => i.namespace));
+  for (const ns of [...new Set(drops.map((d) => d.namespace))].filter((n) => watched.has(n))) {
+    const rows = drops.filter((d) => d.namespace === ns);
+    const m = sumMatch(rows);
+    const unseen = unseenOf(m);
+    if (unseen === 0) continue;
+    const here = input.interfaces.filter((i) => i.namespace === ns);
+    const captured = here.map((i) => i.name);
+    const evidence: Evidence[] = [];
+    // The namespace's counters too, as read one evaluation ago (see kernelDropsUnseen).
+    const k = input.kernelBefore?.find((x) => x.namespace === ns);
+    if (k) {
+      const kernel = (k.sinceStart.udpInCsumErrors ?? 0) + (k.sinceStart.tcpInCsumErrors ?? 0) + (k.sinceStart.udp6InCsumErrors ?? 0) + (k.sinceStart.icmpInCsumErrors ?? 0);
+      evidence.push({ name: 'kernel checksum errors (Udp+Tcp+Udp6+Icmp InCsumErrors)', value: kernel, detail: `/proc/net/snmp of ${ns}` });
+      evidence.push({ name: 'bad checksums received on captured interfaces', value: here.reduce((s, i) => s + i.badReceivedL4, 0) });
+    }
+    evidence.push(...UNSEEN.filter((o) => m.outcomes[o] > 0).map((o) => ({ name: UNSEEN_EVIDENCE[o], value: m.outcomes[o], detail: perDeviceReason(rows, (d) => d.outcomes[o]) })));
+    evidence.push({ name: 'captured interfaces', value: captured.join(', ') || 'none' });
+    const adding = input.facts.uncaptured?.filter((l) => l.namespace === ns).sort((a, b) => additionOrder(a) - additionOrder(b) || a.name.localeCompare(b.name));
+    if (adding) evidence.push({ name: 'interfaces up and not captured', value: adding.map((l) => (l.kind ? `${l.name} (${l.kind})` : l.name)).join(', ') || 'none' });
+    const remedy: RemedyStep[] = [];
+    if (m.outcomes.notCaptured > 0) {
+      // The devices the kernel named, when csumtop knows them; else every uncaptured link.
+      const named = new Set(rows.filter((d) => d.outcomes.notCaptured > 0).map((d) => d.device));
+      const known = (adding ?? []).filter((l) => named.has(l.name));
+      remedy.push(captureMoreStep(ns, captured, known.length > 0 ? known : (adding ?? [])));
+    }
+    if (m.outcomes.ringDrop > 0) remedy.push({ where: 'this node', command: 'csumtop --ring-mb 64 --threads 2 ...', why: 'a larger ring and more capture threads', persist: null });
+    out.push({
+      id: 'kernel-drops-unseen',
+      key: `kernel-drops-unseen/${ns}`,
+      severity: 'warning',
+      // "Did not see" only of drops known unseen; a table overflow means csumtop cannot tell.
+      title:
+        unseen > m.outcomes.tableFull
+          ? `The kernel in ${ns} dropped ${unseen - m.outcomes.tableFull} packets for bad checksums csumtop did not see`
+          : `csumtop could not tell whether it saw ${unseen} packets the kernel in ${ns} dropped for bad checksums (its match tables overflowed)`,
+      summary: `Of the ${m.total} packets the kernel of ${ns} dropped for a checksum or IPv4 header reason since csumtop started (kernel verdict), ${matchText(m, 'the checksum the kernel names bad')}.`,
+      subject: { namespace: ns },
+      evidence,
+      remedy,
+      references: ['docs/kernel-drops.md: Matching drops to captured frames'],
+      strength: unseen,
+    });
+  }
+  return out;
+}
+
+/**
+ * Drops the kernel made for a checksum csumtop verified good in the frame it captured of
+ * the same packet: one of the two is wrong about that packet (or the packet changed
+ * between the capture and the drop: NAT, decapsulation).
+ */
+export function kernelDropsDisagree(input: DiagnosisInput): Candidate[] {
+  const out: Candidate[] = [];
+  const drops = input.kernelDrops?.matching ? input.kernelDrops.drops : [];
+  for (const ns of [...new Set(drops.map((d) => d.namespace))]) {
+    const rows = drops.filter((d) => d.namespace === ns && d.outcomes.seenGood > 0);
+    const n = rows.reduce((s, d) => s + d.outcomes.seenGood, 0);
+    if (n === 0) continue;
+    const frames = rows.map((d) => d.frame).filter((f): f is number => f !== null);
+    out.push({
+      id: 'kernel-drops-disagree',
+      key: `kernel-drops-disagree/${ns}`,
+      severity: 'warning',
+      title: `The kernel in ${ns} dropped ${n} packets for a bad checksum csumtop verified good (kernel verdict)`,
+      summary:
+        `csumtop captured these packets and verified the checksum the kernel's drop reason names as good: ${perDeviceReason(rows, (d) => d.outcomes.seenGood)}. ` +
+        'The packet may have changed between the capture and the drop (NAT, decapsulation), or one of the two verifies it wrongly: keep the frames (-w) and compare.',
+      subject: { namespace: ns },
+      evidence: [
+        { name: 'drops whose checksum csumtop verified good (kernel verdict)', value: n, detail: `${perDeviceReason(rows, (d) => d.outcomes.seenGood)}${frames.length > 0 ? `; last matched frame ${frames.join(', ')}` : ''}` },
+        ...rows.map((d) => ({ name: `${d.device} ${d.reason} from ${d.peer ?? 'unknown'}`, value: d.outcomes.seenGood, detail: OUTCOME_WORDS.seenGood })),
+      ],
+      remedy: [{ where: 'this node', command: 'csumtop -w bad.pcap ...', why: 'keep the bad frames to compare with what the kernel dropped', persist: null }],
+      references: ['docs/kernel-drops.md: Matching drops to captured frames'],
+      strength: n,
+    });
+  }
+  return out;
+}
+
 /** The kernel counted checksum drops the capture did not see. */
 export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
+  // The kernel's verdicts say it per drop (when the capture matches them to its frames);
+  // the counters below only per namespace.
+  if (input.kernelDrops?.matching) return kernelDropsUnseenByVerdict(input, input.kernelDrops.drops);
   const out: Candidate[] = [];
   // The counters as read one evaluation ago (null at the first): the capture has had a
   // whole interval to deliver the events of the packets they count. Today's counters
@@ -497,17 +632,6 @@ export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
       ?.filter((l) => l.namespace === k.namespace)
       .sort((a, b) => additionOrder(a) - additionOrder(b) || a.name.localeCompare(b.name));
     if (adding) evidence.push({ name: 'interfaces up and not captured', value: adding.map((l) => (l.kind ? `${l.name} (${l.kind})` : l.name)).join(', ') || 'none' });
-    // The kernel's verdict names the device each drop was on (issue 18).
-    const elsewhere = (input.kernelDrops?.drops ?? []).filter((d) => d.namespace === k.namespace && !captured.includes(d.device));
-    if (input.kernelDrops) {
-      const perDevice = new Map<string, number>();
-      for (const d of elsewhere) perDevice.set(`${d.device} ${d.reason}`, (perDevice.get(`${d.device} ${d.reason}`) ?? 0) + d.total);
-      evidence.push({
-        name: 'drops on devices not captured (kernel verdict)',
-        value: elsewhere.reduce((s, d) => s + d.total, 0),
-        detail: [...perDevice].map(([what, n]) => `${what}: ${n}`).join(', ') || 'none',
-      });
-    }
     out.push({
       id: 'kernel-drops-unseen',
       key: `kernel-drops-unseen/${k.namespace}`,
@@ -560,5 +684,6 @@ export const RULES: Array<(input: DiagnosisInput) => Candidate[]> = [
   ipv4HeaderBad,
   offloadArtifacts,
   kernelDropsUnseen,
+  kernelDropsDisagree,
   captureLoss,
 ];

@@ -213,6 +213,19 @@ export interface KernelCounterView {
 export const KERNEL_DROP_REASONS = ['UDP_CSUM', 'TCP_CSUM', 'IP_CSUM', 'IP_INHDR', 'SKB_CSUM', 'ICMP_CSUM'] as const;
 export type KernelDropReason = (typeof KERNEL_DROP_REASONS)[number];
 
+/**
+ * What became of one kernel drop once csumtop looked for the frame it captured of the
+ * same packet (native/kdrops/frame_match.h): seen with the checksum the kernel names
+ * bad (csumtop agrees), seen with it verified good (csumtop disagrees), seen but that
+ * checksum not verifiable by csumtop, or not seen and why: the device is not captured,
+ * its capture ring dropped frames meanwhile, it was not there (a capture filter, -c, NAT
+ * rewriting the packet before the drop), or the bounded tables overflowed so nothing can
+ * be said. Same order as the native enum Outcome.
+ */
+export const KERNEL_DROP_OUTCOMES = ['seenBad', 'seenGood', 'seenUnverified', 'notCaptured', 'ringDrop', 'notSeen', 'tableFull'] as const;
+export type KernelDropOutcome = (typeof KERNEL_DROP_OUTCOMES)[number];
+export type KernelDropOutcomes = Record<KernelDropOutcome, number>;
+
 /** Packets the kernel dropped for one reason, on one device, from one peer (kernel verdict). */
 export interface KernelDropCount {
   /** The namespace label csumtop uses ("host", the netns name), or "netns:INODE" for one it does not capture. */
@@ -226,6 +239,12 @@ export interface KernelDropCount {
   total: number;
   /** In the last interval. */
   interval: number;
+  /** Of `total`, what csumtop's capture says of each (matched within `matchWindowMs`). */
+  outcomes: KernelDropOutcomes;
+  /** Of `total`, drops still waiting for their frame (in the closing report: when csumtop stopped). */
+  pending: number;
+  /** The captured frame (its `frame` number in the bad lines) the last matched drop was; null when none. */
+  frame: number | null;
 }
 
 /**
@@ -237,6 +256,15 @@ export interface KernelDropView {
   drops: KernelDropCount[];
   /** Drops since start not kept under their own key (the table was full). */
   other: number;
+  /** What became of the drops counted in `other`, as far as resolved. */
+  otherOutcomes: KernelDropOutcomes;
+  /** How far before a drop csumtop looks for its captured frame (native FrameMatcher::kWindowNs). */
+  matchWindowMs: number;
+  /**
+   * false: the capture backend does not hand its frames to the matcher (libpcap), so what
+   * csumtop saw of the drops is not known: `outcomes` stay zero and nothing is claimed.
+   */
+  matching: boolean;
   keys: TableUse;
   /** Drops the kernel made that csumtop could not count: the eBPF ring buffer was full. */
   ringFull: number;

@@ -29,6 +29,8 @@ export const FINDING_IDS = [
   'offload-artifacts',
   /** The kernel counted checksum drops the capture did not see. */
   'kernel-drops-unseen',
+  /** The kernel dropped packets for a checksum csumtop verified good in the captured frame. */
+  'kernel-drops-disagree',
   /** Capture loss large enough to weaken a conclusion. */
   'capture-loss',
 ] as const;

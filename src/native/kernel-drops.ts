@@ -4,7 +4,7 @@
  * its record parser (for tests).
  */
 import { loadAddon } from './addon.js';
-import type { KernelDropReason } from '../model/correlation.js';
+import type { KernelDropOutcomes, KernelDropReason } from '../model/correlation.js';
 
 /** Drops counted natively since the previous take() for one (namespace, device, reason, peer). */
 export interface KernelDropRow {
@@ -15,12 +15,20 @@ export interface KernelDropRow {
   /** Outer source address; null when the packet's network header was not readable. */
   peer: string | null;
   count: number;
+  /** Drops under this key resolved since the previous take() (counted now or before). */
+  outcomes: KernelDropOutcomes;
+  /** The number of the last captured frame a drop was matched to; null when none. */
+  frame: number | null;
 }
 
 export interface KernelDropTake {
   rows: KernelDropRow[];
   /** Drops since the previous take() whose key found the native table full (4096 keys). */
   overflow: number;
+  /** What became of drops whose key found the native table full, since the previous take(). */
+  overflowOutcomes: KernelDropOutcomes;
+  /** Drops waiting for their frame now (the native queue holds at most 8192). */
+  pending: number;
   /** Cumulative: drops the eBPF ring buffer had no room for (csumtop fell behind). */
   ringFull: number;
   /** Cumulative: records that did not parse (never expected). */
@@ -67,6 +75,7 @@ interface Addon {
   KernelDrops: new () => NativeKernelDrops;
   parseKernelDropEvent(bytes: Uint8Array): ParsedKernelDrop | null;
   kernelDropsBuiltIn: boolean;
+  kernelDropMatchWindowMs: number;
   kernelDropEventLayout: { size: number; dataBytes: number };
 }
 
@@ -86,4 +95,9 @@ export function parseKernelDropEvent(bytes: Uint8Array): ParsedKernelDrop | null
 /** struct kdrop_event (native/bpf/kernel_drops_event.h): its size and the header bytes it holds. */
 export function kernelDropEventLayout(): { size: number; dataBytes: number } {
   return addon().kernelDropEventLayout;
+}
+
+/** How far before a drop the native matcher looks for its captured frame (frame_match.h kWindowNs). */
+export function kernelDropMatchWindowMs(): number {
+  return addon().kernelDropMatchWindowMs;
 }

@@ -6,6 +6,7 @@
 import type { Attribution } from '../model/correlation.js';
 import type { ReportCorrelation } from '../model/report.js';
 import { SEVERITY_SYMBOL, type Finding } from '../model/findings.js';
+import { badOf, matchText, resolvedOf, sumMatch } from '../model/kernel-match.js';
 
 /**
  * The bad carrier a symptom travelled in. "from" names the node that sent the carrier
@@ -40,6 +41,9 @@ export function renderFindings(findings: Finding[]): string[] {
   return out;
 }
 
+/** Kernel drop rows in the text report; the JSON report has every one. */
+const MAX_KERNEL_DROP_LINES = 20;
+
 export function renderCorrelation(c: ReportCorrelation): string[] {
   const out: string[] = [];
   if (c.peers.length > 0 || c.overlayUnattributed > 0) {
@@ -72,6 +76,25 @@ export function renderCorrelation(c: ReportCorrelation): string[] {
           (q.attributedTo ? `; ${carrierWords(q.attributedTo)}` : ''),
       );
     }
+    out.push('');
+  }
+  const k = c.kernelDrops;
+  if (k && (k.drops.length > 0 || k.other > 0 || k.ringFull > 0)) {
+    out.push(
+      k.matching
+        ? `Kernel drops (kernel verdict: eBPF on skb:kfree_skb; each looked for among the frames captured up to ${k.matchWindowMs / 1000} s before it):`
+        : 'Kernel drops (kernel verdict: eBPF on skb:kfree_skb; not matched to captured frames: the libpcap backend does not hand its frames over):',
+    );
+    for (const d of k.drops.slice(0, MAX_KERNEL_DROP_LINES)) {
+      const seen = k.matching ? `, ${matchText(sumMatch([d]), badOf(d.reason))}${d.frame !== null ? ` (last matched frame ${d.frame})` : ''}` : '';
+      out.push(`  ${d.namespace} ${d.device} ${d.reason} from ${d.peer ?? 'unknown'}: ${d.total} dropped${seen}`);
+    }
+    if (k.drops.length > MAX_KERNEL_DROP_LINES) out.push(`  and ${k.drops.length - MAX_KERNEL_DROP_LINES} more (the JSON report has them all)`);
+    if (k.other > 0) {
+      const seen = k.matching ? `, ${matchText({ total: k.other, outcomes: k.otherOutcomes, pending: k.other - resolvedOf(k.otherOutcomes) }, 'the checksum the kernel names bad')}` : '';
+      out.push(`  under keys past the table's ${k.keys.cap}: ${k.other} dropped${seen}`);
+    }
+    if (k.ringFull > 0) out.push(`  ${k.ringFull} more drops the kernel made were not counted: csumtop's eBPF ring buffer was full`);
     out.push('');
   }
   const s = c.syn;

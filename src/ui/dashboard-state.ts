@@ -9,7 +9,17 @@
  * selection is kept by row identity, not index, so rows re-sorting under a new
  * snapshot do not move the cursor to another row.
  */
-import { RATE_WINDOWS, type BadFlowView, type CorrelationSnapshot, type DnsSummary, type InterfaceRates, type KernelCounterView, type RateWindowName, type RateWindows } from '../model/correlation.js';
+import {
+  RATE_WINDOWS,
+  type BadFlowView,
+  type CorrelationSnapshot,
+  type DnsSummary,
+  type InterfaceRates,
+  type KernelCounterView,
+  type KernelDropCount,
+  type RateWindowName,
+  type RateWindows,
+} from '../model/correlation.js';
 import type { ChecksumCounterName } from '../model/host-facts.js';
 import { SEVERITIES, type Finding } from '../model/findings.js';
 import type { Endpoint } from '../model/report.js';
@@ -616,6 +626,13 @@ export function visibleKernel(state: DashboardState): KernelCounterView[] {
       }
       return { ...k, sinceStart };
     });
+}
+
+/** The kernel's drop verdicts (issue 18) the filter keeps, by namespace or device; null when they are off. */
+export function visibleKernelDrops(state: DashboardState): KernelDropCount[] | null {
+  const k = state.shown?.snapshot.kernelDrops;
+  if (!k) return null;
+  return k.drops.filter((d) => matches(state.filter, [d.namespace, d.device]));
 }
 
 export function findFlow(state: DashboardState, key: string): BadFlowView | null {

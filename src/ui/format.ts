@@ -11,12 +11,13 @@ import type { BadFlowView, InterfaceRates, KernelCounterView } from '../model/co
 import type { ChecksumCounterName } from '../model/host-facts.js';
 import { blindLines } from '../model/blind.js';
 import { SEVERITY_SYMBOL, type Finding, type Severity } from '../model/findings.js';
+import { sumMatch, unseenOf } from '../model/kernel-match.js';
 import { answerLines } from '../output/answer.js';
 import type { BadChecksum, Endpoint } from '../model/report.js';
 import { printable } from '../output/printable.js';
 import {
   SORTS, WINDOW_WORDS, captureDropsShown, findingCount, dnsView, findFinding, findFlow, fixTotals, flowKey, hasError, rateWindow, selectedIndex, visibleFindings, visibleFlows,
-  visibleInterfaces, visibleKernel, windowed, type DashboardState, type FindingEvent, type InterfaceRow, type PaneId,
+  visibleInterfaces, visibleKernel, visibleKernelDrops, windowed, type DashboardState, type FindingEvent, type InterfaceRow, type PaneId,
 } from './dashboard-state.js';
 import { aliasLabel, aliasText } from './names.js';
 
@@ -305,12 +306,43 @@ const COUNTER_SHORT: Partial<Record<ChecksumCounterName, string>> = {
   udp6InCsumErrors: 'Udp6 InCsumErrors',
 } as Partial<Record<ChecksumCounterName, string>>;
 
+/**
+ * The kernel's drop verdicts per namespace (issue 18), on the kernel strip before that
+ * namespace's counters: how many it dropped since start and what csumtop saw of them
+ * (docs/kernel-drops.md), e.g. "drops 11 (9 seen bad, 2 unseen)". Empty when off.
+ */
+function kernelDropsByNamespace(state: DashboardState): { text: Map<string, string>; moving: boolean } {
+  const text = new Map<string, string>();
+  const rows = visibleKernelDrops(state) ?? [];
+  const matching = state.shown?.snapshot.kernelDrops?.matching === true;
+  for (const ns of [...new Set(rows.map((d) => d.namespace))]) {
+    const m = sumMatch(rows.filter((d) => d.namespace === ns));
+    if (!matching) {
+      text.set(ns, `drops ${fmtCount(m.total)}`); // the backend does not match them to frames
+      continue;
+    }
+    const said = [`${fmtCount(m.outcomes.seenBad)} seen bad`];
+    const unseen = unseenOf(m);
+    if (unseen > 0) said.push(`${fmtCount(unseen)} unseen`);
+    if (m.outcomes.seenGood > 0) said.push(`${fmtCount(m.outcomes.seenGood)} verified good`);
+    if (m.outcomes.seenUnverified > 0) said.push(`${fmtCount(m.outcomes.seenUnverified)} unverified`);
+    if (m.pending > 0) said.push(`${fmtCount(m.pending)} waiting`);
+    text.set(ns, `drops ${fmtCount(m.total)} (${said.join(', ')})`);
+  }
+  return { text, moving: rows.some((d) => d.interval > 0) };
+}
+
 function kernelStrip(state: DashboardState, o: RenderOptions, names: Names): Line {
   const views = visibleKernel(state);
-  if (views.length === 0) return line('kernel: no checksum counters read', o.width, 'dim');
+  const drops = kernelDropsByNamespace(state);
+  // Namespaces with drops and no counters read (one csumtop does not capture) come last.
+  const dropsOnly = [...drops.text].filter(([ns]) => !views.some((k) => k.namespace === ns)).map(([ns, t]) => `${names.namespace(ns)}: ${t}`);
+  if (views.length === 0 && dropsOnly.length === 0) return line('kernel: no checksum counters read', o.width, 'dim');
   const compact = isCompact(o);
   const one = (k: KernelCounterView): string => {
     const items: string[] = [];
+    const verdict = drops.text.get(k.namespace);
+    if (verdict !== undefined) items.push(verdict);
     for (const [name, label] of Object.entries(COUNTER_SHORT) as Array<[ChecksumCounterName, string]>) {
       const total = k.sinceStart[name];
       if (total === undefined || total === null) continue;
@@ -321,8 +353,8 @@ function kernelStrip(state: DashboardState, o: RenderOptions, names: Names): Lin
     }
     return `${names.namespace(k.namespace)}: ${items.length > 0 ? items.join(', ') : 'no checksum errors'}`;
   };
-  const moving = views.some((k) => Object.values(k.perSecond).some((v) => typeof v === 'number' && v > 0));
-  return line(`kernel ${views.map(one).join(' | ')}`, o.width, moving ? 'warning' : 'plain');
+  const moving = drops.moving || views.some((k) => Object.values(k.perSecond).some((v) => typeof v === 'number' && v > 0));
+  return line(`kernel ${[...views.map(one), ...dropsOnly].join(' | ')}`, o.width, moving ? 'warning' : 'plain');
 }
 
 /**

@@ -15,9 +15,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { BROKEN_TOOLS, applyFix, breakSender } from '../../src/lab/demo.js';
-import type { KernelDropCount, KernelDropView } from '../../src/model/correlation.js';
+import type { KernelDropCount, KernelDropOutcomes, KernelDropView } from '../../src/model/correlation.js';
+import type { BadFrameReport } from '../../src/model/report.js';
 import type { Finding } from '../../src/model/findings.js';
-import { Csumtop, Lab, UNDERLAY_A, delta, describeRun, faultFrame, labProblem, reportOf, snmp, which, type JsonLine } from './lab.js';
+import { Csumtop, Lab, OVERLAY_A, UNDERLAY_A, delta, describeRun, faultFrame, labProblem, reportOf, snmp, which, type JsonLine } from './lab.js';
+
+const NONE: KernelDropOutcomes = { seenBad: 0, seenGood: 0, seenUnverified: 0, notCaptured: 0, ringDrop: 0, notSeen: 0, tableFull: 0 };
 
 const FALLBACK = /^(warning: )?kernel drop verdicts: (off|not allowed|not built in|unavailable) \(.*\); findings weigh the per-namespace \/proc\/net\/snmp checksum counters instead$/;
 
@@ -146,7 +149,163 @@ test('drops on devices csumtop does not capture: kernel-drops-unseen names each 
     assert.equal(ev.value, 5);
     assert.match(String(ev.detail), /\bvlb UDP_CSUM: 2\b/, 'the outer-bad carriers, on the underlay');
     assert.match(String(ev.detail), /\bflannel\.1 UDP_CSUM: 3\b/, 'the inner-bad packets, on the tunnel device after decapsulation');
+    // The finding may come out before the correlation line of the same tick.
+    await ct.waitFor(() => dropsOf(lastView(ct!), lab.B, 'UDP_CSUM', UNDERLAY_A) >= 2, 5000);
     assert.equal(dropsOf(lastView(ct), lab.B, 'UDP_CSUM', UNDERLAY_A), 2, 'the outer-bad carriers come from node 1');
+    // Each drop is unseen for the same reason: its device is not captured.
+    for (const d of lastView(ct)!.drops.filter((x) => x.namespace === lab.B)) assert.deepEqual(d.outcomes, { ...NONE, notCaptured: d.total }, JSON.stringify(d));
+  } finally {
+    await ct?.stop();
+    lab.destroy();
+  }
+});
+
+/** The row of one (device, reason, peer) in `ns`; undefined when none. */
+function rowOf(v: KernelDropView | undefined, ns: string, device: string, reason: string, peer: string): KernelDropCount | undefined {
+  return (v?.drops ?? []).find((d) => d.namespace === ns && d.device === device && d.reason === reason && d.peer === peer);
+}
+
+/** A carrier whose outer IPv4 header has IHL 4 (16 bytes): ip_rcv_core drops it as IP_INHDR. */
+function ihlFrame(frame: Uint8Array): Uint8Array {
+  const f = Uint8Array.from(frame);
+  f[14] = 0x44; // version 4, IHL 4 (the Ethernet header is 14 bytes, no VLAN tag)
+  return f;
+}
+
+test('acceptance (issue 18): outer-bad, inner-bad and IPv4-header-bad carriers injected into node 2: the exact kernel drops per reason, each tied to its peer and to the bad frame csumtop captured; all seen, none disagreeing', { timeout: 90_000 }, async (t) => {
+  const p = labProblem();
+  if (p) assert.fail(p);
+  const lab = Lab.create();
+  let ct: Csumtop | null = null;
+  try {
+    await lab.startServers();
+    ct = new Csumtop(['--netns', lab.B, '-i', 'vlb,flannel.1', '--duration', '40', '--json']);
+    assert.deepEqual(await ct.waitAttached(['vlb', 'flannel.1'], 5000), [], describeRun(ct));
+    await verdictsOn(ct);
+    const s0 = snmp(lab.B);
+    lab.inject(lab.A, 'vla', [
+      ...[0, 1, 2, 3].map((i) => faultFrame(lab.macs, 'bad-outer-udp', 400 + i)),
+      ...[0, 1, 2].map((i) => faultFrame(lab.macs, 'bad-inner-udp', 410 + i)),
+      ...[0, 1].map((i) => faultFrame(lab.macs, 'bad-outer-ipv4', 420 + i)),
+      ...[0, 1].map((i) => ihlFrame(faultFrame(lab.macs, 'bad-outer-udp', 430 + i))),
+    ]);
+    // Every drop resolved: none waiting for its frame.
+    const resolved = (): boolean => {
+      const v = lastView(ct!);
+      const mine = (v?.drops ?? []).filter((d) => d.namespace === lab.B);
+      return mine.reduce((s, d) => s + d.total, 0) >= 11 && mine.every((d) => d.pending === 0);
+    };
+    const done = await ct.waitFor(resolved, 8000);
+    const s1 = snmp(lab.B);
+    const v = lastView(ct)!;
+    t.diagnostic(`node 2: Udp InCsumErrors +${delta(s0, s1, 'Udp', 'InCsumErrors')}, IpExt InCsumErrors +${delta(s0, s1, 'IpExt', 'InCsumErrors')}, Ip InHdrErrors +${delta(s0, s1, 'Ip', 'InHdrErrors')}; drops ${JSON.stringify(v?.drops)}`);
+    assert.ok(done, `the drops did not all resolve: ${JSON.stringify(v)}`);
+    assert.equal(delta(s0, s1, 'Udp', 'InCsumErrors'), 7, 'the referee: node 2 counted 4 outer-bad and 3 inner-bad UDP checksum errors');
+    assert.equal(delta(s0, s1, 'IpExt', 'InCsumErrors'), 2, 'the referee: 2 IPv4 header checksum errors');
+
+    const badLines = (): BadFrameReport[] => ct!.lines.filter((l) => l.type === 'bad') as unknown as BadFrameReport[];
+    const expectations: Array<{ device: string; reason: string; peer: string; n: number; badAs: { layer: string; protocol: string } | null }> = [
+      { device: 'vlb', reason: 'UDP_CSUM', peer: UNDERLAY_A, n: 4, badAs: { layer: 'outer', protocol: 'udp' } },
+      // Decapsulated, the inner packet is dropped on the tunnel device; its source is node 1's overlay address.
+      { device: 'flannel.1', reason: 'UDP_CSUM', peer: OVERLAY_A, n: 3, badAs: { layer: 'outer', protocol: 'udp' } },
+      { device: 'vlb', reason: 'IP_CSUM', peer: UNDERLAY_A, n: 2, badAs: { layer: 'outer', protocol: 'ipv4' } },
+      // A header csumtop finds malformed (IHL < 5) has no checksum verdict, hence no bad line.
+      { device: 'vlb', reason: 'IP_INHDR', peer: UNDERLAY_A, n: 2, badAs: null },
+    ];
+    for (const e of expectations) {
+      const r = rowOf(v, lab.B, e.device, e.reason, e.peer);
+      assert.ok(r, `no ${e.device} ${e.reason} row from ${e.peer}: ${JSON.stringify(v.drops)}`);
+      assert.equal(r.total, e.n, `${e.device} ${e.reason}: exactly ${e.n} kernel drops`);
+      assert.deepEqual(r.outcomes, { ...NONE, seenBad: e.n }, `${e.device} ${e.reason}: every drop matched to a captured frame csumtop found bad`);
+      assert.equal(r.pending, 0);
+      assert.ok(r.frame !== null, `${e.device} ${e.reason}: the matched frame is named`);
+      if (e.badAs) {
+        // The frame named is a bad line of that device with that checksum bad (bad lines
+        // may come out after the correlation line of the same interval).
+        await ct.waitFor(() => badLines().some((b) => b.frame === r.frame), 3000);
+        const line = badLines().find((b) => b.frame === r.frame);
+        assert.ok(line, `frame ${r.frame} has no bad line`);
+        assert.ok(line.interface.endsWith(e.device), `frame ${r.frame} is on ${line.interface}, not ${e.device}`);
+        assert.ok(line.checksums.some((c) => c.layer === e.badAs!.layer && c.protocol === e.badAs!.protocol), `frame ${r.frame}: ${JSON.stringify(line.checksums)}`);
+      }
+    }
+    assert.equal(v.drops.filter((d) => d.namespace === lab.B).reduce((s, d) => s + d.total, 0), 11, 'no other drop in node 2');
+
+    const report = reportOf(await ct.stop());
+    ct = null;
+    const f = (report.findings ?? []).find((x) => x.id === 'vxlan-outer-bad-from-peer');
+    assert.ok(f, JSON.stringify(report.findings?.map((x) => x.key)));
+    assert.match(f.summary, new RegExp(`the kernel of ${lab.B} dropped 4 carriers from ${UNDERLAY_A.replace(/\./g, '\\.')} for UDP_CSUM \\(kernel verdict\\), all 4 seen by csumtop with a bad outer checksum`));
+    const h = (report.findings ?? []).find((x) => x.id === 'ipv4-header-bad');
+    assert.ok(h);
+    assert.match(h.summary, /dropped 4 IPv4 packets for IP_CSUM or IP_INHDR since csumtop started \(kernel verdict\), all 4 seen by csumtop with a bad IPv4 header/);
+    assert.equal((report.findings ?? []).filter((x) => x.id === 'kernel-drops-unseen' || x.id === 'kernel-drops-disagree').length, 0, 'nothing unseen, nothing disagreeing');
+  } finally {
+    await ct?.stop();
+    lab.destroy();
+  }
+});
+
+test('acceptance (issue 18): inner-bad carriers while the tunnel device is not captured: their drops on flannel.1 are unseen because the device is not captured, the outer-bad ones on vlb seen; the finding and the report say so', { timeout: 60_000 }, async () => {
+  const p = labProblem();
+  if (p) assert.fail(p);
+  const lab = Lab.create();
+  let ct: Csumtop | null = null;
+  try {
+    await lab.startServers();
+    ct = new Csumtop(['--netns', lab.B, '-i', 'vlb', '--duration', '30', '--json']);
+    assert.deepEqual(await ct.waitAttached(['vlb'], 5000), [], describeRun(ct));
+    await verdictsOn(ct);
+    lab.inject(lab.A, 'vla', [
+      ...[0, 1].map((i) => faultFrame(lab.macs, 'bad-outer-udp', 440 + i)),
+      ...[0, 1, 2].map((i) => faultFrame(lab.macs, 'bad-inner-udp', 450 + i)),
+    ]);
+    const ok = await ct.waitFor(() => {
+      const inner = rowOf(lastView(ct!), lab.B, 'flannel.1', 'UDP_CSUM', OVERLAY_A);
+      const outer = rowOf(lastView(ct!), lab.B, 'vlb', 'UDP_CSUM', UNDERLAY_A);
+      return inner?.pending === 0 && inner.total === 3 && outer?.pending === 0 && outer.total === 2;
+    }, 8000);
+    assert.ok(ok, JSON.stringify(lastView(ct)));
+    assert.deepEqual(rowOf(lastView(ct), lab.B, 'flannel.1', 'UDP_CSUM', OVERLAY_A)!.outcomes, { ...NONE, notCaptured: 3 });
+    assert.deepEqual(rowOf(lastView(ct), lab.B, 'vlb', 'UDP_CSUM', UNDERLAY_A)!.outcomes, { ...NONE, seenBad: 2 });
+    const report = reportOf(await ct.stop());
+    ct = null;
+    const u = (report.findings ?? []).find((x) => x.id === 'kernel-drops-unseen');
+    assert.ok(u, JSON.stringify(report.findings?.map((x) => x.key)));
+    assert.equal(u.title, `The kernel in ${lab.B} dropped 3 packets for bad checksums csumtop did not see`);
+    const ev = u.evidence.find((e) => e.name === 'drops on devices not captured (kernel verdict)');
+    assert.deepEqual([ev?.value, ev?.detail], [3, 'flannel.1 UDP_CSUM: 3']);
+    assert.match(u.summary, /2 of 5 seen by csumtop with the checksum the kernel names bad; 3 not seen: the device is not captured/);
+    assert.ok(u.remedy.some((r) => /-i .*flannel\.1/.test(r.command)), JSON.stringify(u.remedy));
+  } finally {
+    await ct?.stop();
+    lab.destroy();
+  }
+});
+
+test('a capture filter leaves the carriers out (tcp): their drops on the captured vlb are resolved as not seen once the ring is drained past them, never as seen or waiting', { timeout: 60_000 }, async () => {
+  const p = labProblem();
+  if (p) assert.fail(p);
+  const lab = Lab.create();
+  let ct: Csumtop | null = null;
+  try {
+    ct = new Csumtop(['--netns', lab.B, '-i', 'vlb', '--duration', '30', '--json', 'tcp']);
+    assert.deepEqual(await ct.waitAttached(['vlb'], 5000), [], describeRun(ct));
+    await verdictsOn(ct);
+    lab.inject(lab.A, 'vla', [0, 1, 2, 3].map((i) => faultFrame(lab.macs, 'bad-outer-udp', 460 + i)));
+    const ok = await ct.waitFor(() => {
+      const r = rowOf(lastView(ct!), lab.B, 'vlb', 'UDP_CSUM', UNDERLAY_A);
+      return r?.total === 4 && r.pending === 0;
+    }, 8000);
+    assert.ok(ok, JSON.stringify(lastView(ct)));
+    assert.deepEqual(rowOf(lastView(ct), lab.B, 'vlb', 'UDP_CSUM', UNDERLAY_A)!.outcomes, { ...NONE, notSeen: 4 });
+    const report = reportOf(await ct.stop());
+    ct = null;
+    const u = (report.findings ?? []).find((x) => x.id === 'kernel-drops-unseen');
+    assert.ok(u, JSON.stringify(report.findings?.map((x) => x.key)));
+    const ev = u.evidence.find((e) => e.name === 'drops not seen on captured devices (kernel verdict)');
+    assert.deepEqual([ev?.value, ev?.detail], [4, 'vlb UDP_CSUM: 4']);
+    assert.match(u.summary, /0 of 4 seen by csumtop with the checksum the kernel names bad; 4 not seen on the captured device \(a capture filter, -c, or NAT/);
   } finally {
     await ct?.stop();
     lab.destroy();

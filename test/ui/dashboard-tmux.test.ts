@@ -74,6 +74,8 @@ test('120x40: the panes show the lab\'s four interfaces, the injected bad flow w
   assert.match(flow, /outer\/udp\s+6\s/);
   assert.match(screen, /csumtop live .*pkt\/s/);
   assert.match(screen, /kernel .*Udp InCsumErrors \S+\/s \+6/, 'B\'s kernel counted the 6 drops');
+  // The kernel's own verdict (issue 18, as root): 6 drops in B, each matched to the bad carrier captured on vlb.
+  await s.waitFor((x) => new RegExp(`kernel .*${lab.B}: drops 6 \\(6 seen bad\\), Udp InCsumErrors`).test(x), 5000, 'the kernel strip with B\'s 6 drops, all seen bad');
   // The answer first: the top banner, under the header, says who, what and the command.
   const top = screen.split('\n').slice(1, 4).join(' ');
   assert.match(top, new RegExp(`^!! CRITICAL \\(node 192\\.168\\.189\\.4, seen on ${lab.B}/vlb\\): 6 of \\d+ carriers`), screen);

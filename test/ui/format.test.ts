@@ -255,3 +255,34 @@ test('the demo\'s fix: F in the help and the key hint only when offered; after i
   assert.match(grew.text, /bad outer carriers received \+1, Udp InCsumErrors \+2/);
   assert.equal(grew.tone, 'warning', 'a fix that did not stop the drops is not shown as a success');
 });
+
+test('kernel strip: the kernel\'s drop verdicts per namespace first, with what csumtop saw of them (seen bad, unseen, verified good, waiting); the filter applies; nothing while they are off', () => {
+  const none = { seenBad: 0, seenGood: 0, seenUnverified: 0, notCaptured: 0, ringDrop: 0, notSeen: 0, tableFull: 0 };
+  const u = update();
+  u.snapshot.kernelDrops = {
+    drops: [
+      { namespace: 'nsb', device: 'vlb', reason: 'UDP_CSUM', peer: '192.168.189.4', total: 9, interval: 2, outcomes: { ...none, seenBad: 6, seenGood: 1 }, pending: 2, frame: 40 },
+      { namespace: 'nsb', device: 'flannel.1', reason: 'UDP_CSUM', peer: '10.244.0.0', total: 3, interval: 0, outcomes: { ...none, notCaptured: 3 }, pending: 0, frame: null },
+    ],
+    other: 0,
+    otherOutcomes: none,
+    matchWindowMs: 2000, matching: true,
+    keys: { size: 2, cap: 512, evicted: 0 },
+    ringFull: 0,
+  };
+  const on = reduce(initialState(RUN), { type: 'update', update: u }).state;
+  const wide = renderDashboard(on, { width: 200, height: 60, ascii: false });
+  const strip = wide.find((l) => l.text.startsWith('kernel '))!;
+  assert.match(strip.text, /^kernel nsb: drops 12 \(6 seen bad, 3 unseen, 1 verified good, 2 waiting\), Udp InCsumErrors 4\/s \+40 \| nsa: no checksum errors/);
+  assert.equal(strip.tone, 'warning', 'drops in the last interval');
+  // A filter naming the tunnel device keeps its drops only.
+  let filtered = on;
+  for (const a of [key('/', '/'), ...[...'flannel'].map((c) => key(c, c)), key('enter')]) filtered = reduce(filtered, a).state;
+  assert.match(renderDashboard(filtered, { width: 200, height: 60, ascii: false }).find((l) => l.text.startsWith('kernel '))!.text, /^kernel nsb: drops 3 \(0 seen bad, 3 unseen\), Udp/);
+  // Drops in a namespace csumtop does not capture (no counters read there) come last.
+  u.snapshot.kernelDrops!.drops.push({ ...u.snapshot.kernelDrops!.drops[1], namespace: 'netns:4026532', total: 1, outcomes: { ...none, notCaptured: 1 } });
+  const other = reduce(initialState(RUN), { type: 'update', update: u }).state;
+  assert.match(renderDashboard(other, { width: 200, height: 60, ascii: false }).find((l) => l.text.startsWith('kernel '))!.text, /\| netns:4026532: drops 1 \(0 seen bad, 1 unseen\)/);
+  // Off: the strip as before.
+  assert.match(renderDashboard(state(), { width: 200, height: 60, ascii: false }).find((l) => l.text.startsWith('kernel '))!.text, /^kernel nsb: Udp/);
+});

@@ -14,10 +14,11 @@ import { test } from 'node:test';
 
 import type { InterfaceDirectory } from '../../src/correlate/context.js';
 import { CarrierMatcher } from '../../src/correlate/matcher.js';
-import { innerBadFromPeer, ipv4HeaderBad, kernelDropsUnseen, outerBadFromPeer, outerBadSent } from '../../src/diagnose/rules.js';
+import { noOutcomes } from '../../src/model/kernel-match.js';
+import { innerBadFromPeer, ipv4HeaderBad, kernelDropsDisagree, kernelDropsUnseen, outerBadFromPeer, outerBadSent } from '../../src/diagnose/rules.js';
 import { FindingTracker } from '../../src/diagnose/tracker.js';
 import type { DiagnosisInput, InterfaceDiagnosis, UncapturedLink } from '../../src/diagnose/input.js';
-import type { KernelDropReason, KernelDropView, PeerCarriers } from '../../src/model/correlation.js';
+import type { KernelDropCount, KernelDropOutcomes, KernelDropReason, KernelDropView, PeerCarriers } from '../../src/model/correlation.js';
 import type { HypervisorFacts, KernelFacts } from '../../src/model/host-facts.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
 import { eventsOf } from '../../src/native/drain.js';
@@ -327,8 +328,11 @@ test('inner-bad-from-peer and ipv4-header-bad: critical only when the namespace\
 test('the kernel\'s verdict (issue 18): per peer it decides "dropped" over the namespace\'s counters; off, the counters decide as before', () => {
   const node = [iface({ name: 'eth0', role: 'underlay' })];
   const view = (drops: Array<{ peer: string | null; total: number; reason?: KernelDropReason; device?: string }>): KernelDropView => ({
-    drops: drops.map((d) => ({ namespace: 'host', device: d.device ?? 'eth0', reason: d.reason ?? 'UDP_CSUM', peer: d.peer, total: d.total, interval: 0 })),
+    // Each drop matched to a captured frame with the checksum bad (native/kdrops/frame_match.h).
+    drops: drops.map((d) => ({ namespace: 'host', device: d.device ?? 'eth0', reason: d.reason ?? 'UDP_CSUM', peer: d.peer, total: d.total, interval: 0, outcomes: { ...noOutcomes(), seenBad: d.total }, pending: 0, frame: 7 })),
     other: 0,
+    otherOutcomes: noOutcomes(),
+    matchWindowMs: 2000, matching: true,
     keys: { size: drops.length, cap: 512, evicted: 0 },
     ringFull: 0,
   });
@@ -342,7 +346,7 @@ test('the kernel\'s verdict (issue 18): per peer it decides "dropped" over the n
   on.kernelDrops = view([{ peer: PEER, total: 4 }, { peer: '10.9.9.9', total: 5 }]);
   const f = outerBadFromPeer(on)[0];
   assert.equal(f.severity, 'critical');
-  assert.match(f.summary, new RegExp(`the kernel of host dropped 4 carriers from ${PEER.replace(/\./g, '\\.')} for UDP_CSUM \\(kernel verdict\\), so their inner packets never reached flannel\\.1`));
+  assert.match(f.summary, new RegExp(`the kernel of host dropped 4 carriers from ${PEER.replace(/\./g, '\\.')} for UDP_CSUM \\(kernel verdict\\), all 4 seen by csumtop with a bad outer checksum, so their inner packets never reached flannel\\.1`));
   assert.equal(f.evidence.find((e) => e.name === 'carriers the kernel dropped for UDP_CSUM (kernel verdict)')?.value, 4);
 
   // The kernel dropped other peers' carriers, none of this one's: not "dropped".
@@ -544,4 +548,73 @@ test('tracker: no carriers since is said as such, never "fixed"; and nothing is 
   evalAt(file, 0, 10, 2, { live: false });
   assert.equal(evalAt(file, 30, 400, 2, { live: false }), undefined, 'not active after the hold (the report lists all() instead)');
   assert.equal(file.all()[0].state, undefined);
+});
+
+test('kernel verdicts matched to captured frames (issue 18): "all N seen" only when every drop was seen bad; unseen and disagreeing drops listed by why; waiting ones never counted as seen', () => {
+  const drop = (o: Partial<Omit<KernelDropCount, 'outcomes'>> & { total: number; outcomes: Partial<KernelDropOutcomes> }): KernelDropCount => {
+    const outcomes = { ...noOutcomes(), ...o.outcomes };
+    const resolved = Object.values(outcomes).reduce((a, b) => a + b, 0);
+    return { namespace: 'node2', device: 'vlb', reason: 'UDP_CSUM', peer: PEER, interval: 0, frame: 12, ...o, outcomes, pending: o.total - resolved };
+  };
+  const view = (drops: KernelDropCount[]): KernelDropView => ({ drops, other: 0, otherOutcomes: noOutcomes(), matchWindowMs: 2000, matching: true, keys: { size: drops.length, cap: 512, evicted: 0 }, ringFull: 0 });
+  const carriers = (drops: KernelDropCount[]): DiagnosisInput => {
+    const i = input({ peers: [peer({ namespace: 'node2', underlay: 'vlb', overlay: null, badOuter: 6, delivered: null, lost: null, lostBad: null })], interfaces: [iface({ name: 'vlb', role: 'underlay', namespace: 'node2' })] });
+    i.kernelDrops = view(drops);
+    i.facts.uncaptured = [{ namespace: 'node2', name: 'flannel.1', kind: 'vxlan' }];
+    return i;
+  };
+
+  const all = outerBadFromPeer(carriers([drop({ total: 6, outcomes: { seenBad: 6 } })]))[0];
+  assert.match(all.summary, /the kernel of node2 dropped 6 carriers from 192\.168\.189\.4 for UDP_CSUM \(kernel verdict\), all 6 seen by csumtop with a bad outer checksum/);
+  assert.equal(all.evidence.find((e) => e.name === 'kernel drops seen by csumtop with a bad outer checksum')?.value, 6);
+  assert.match(String(all.evidence.find((e) => e.name === 'kernel drops seen by csumtop with a bad outer checksum')?.detail), /last matched frame 12/);
+
+  // Some not seen, one the capture verified good, one still waiting: each said, none claimed.
+  const mixed = carriers([
+    drop({ total: 7, outcomes: { seenBad: 3, seenGood: 1, ringDrop: 2 } }),
+    drop({ device: 'flannel.1', total: 2, outcomes: { notCaptured: 2 } }),
+  ]);
+  const f = outerBadFromPeer(mixed)[0];
+  assert.match(f.summary, /dropped 9 carriers .* \(kernel verdict\), 3 of 9 seen by csumtop with a bad outer checksum; 1 seen by csumtop with that checksum verified good \(csumtop disagrees\); 2 not seen: the device is not captured; 2 not seen: csumtop's capture ring of the device dropped frames then; 1 not matched yet/);
+  assert.doesNotMatch(f.summary, /all \d+ seen/);
+
+  const [u] = kernelDropsUnseen(mixed);
+  assert.equal(u.title, 'The kernel in node2 dropped 4 packets for bad checksums csumtop did not see');
+  assert.deepEqual(u.evidence.filter((e) => e.name.endsWith('(kernel verdict)')).map((e) => [e.name, e.value, e.detail]), [
+    ['drops on devices not captured (kernel verdict)', 2, 'flannel.1 UDP_CSUM: 2'],
+    ['drops not seen while the capture ring dropped frames (kernel verdict)', 2, 'vlb UDP_CSUM: 2'],
+  ]);
+  assert.deepEqual(u.remedy.map((r) => r.command), ['csumtop --netns node2 -i vlb,flannel.1', 'csumtop --ring-mb 64 --threads 2 ...']);
+
+  const [d] = kernelDropsDisagree(mixed);
+  assert.equal(d.title, 'The kernel in node2 dropped 1 packets for a bad checksum csumtop verified good (kernel verdict)');
+  assert.equal(d.evidence[0].value, 1);
+  assert.match(String(d.evidence[0].detail), /^vlb UDP_CSUM: 1; last matched frame 12/);
+
+  // Drops csumtop could not match (its tables overflowed) are never said unseen.
+  const [full] = kernelDropsUnseen(carriers([drop({ total: 5, outcomes: { seenBad: 2, tableFull: 3 } })]));
+  assert.equal(full.title, 'csumtop could not tell whether it saw 3 packets the kernel in node2 dropped for bad checksums (its match tables overflowed)');
+  assert.deepEqual(full.remedy, []);
+  const [some] = kernelDropsUnseen(carriers([drop({ total: 5, outcomes: { notCaptured: 2, tableFull: 3 } })]));
+  assert.equal(some.title, 'The kernel in node2 dropped 2 packets for bad checksums csumtop did not see');
+  assert.equal(some.evidence.find((e) => e.name === 'drops csumtop could not match: its tables overflowed (kernel verdict)')?.value, 3);
+
+  // A backend that does not hand its frames to the matcher (libpcap): nothing is claimed
+  // of what csumtop saw, and kernel-drops-unseen weighs the counters as without verdicts.
+  const unmatched = carriers([drop({ total: 6, outcomes: {} })]);
+  unmatched.kernelDrops = { ...unmatched.kernelDrops!, matching: false };
+  assert.match(outerBadFromPeer(unmatched)[0].summary, /dropped 6 carriers from 192\.168\.189\.4 for UDP_CSUM \(kernel verdict\), so their/);
+  assert.equal(outerBadFromPeer(unmatched)[0].evidence.some((e) => e.name.startsWith('kernel drops seen by csumtop')), false);
+  assert.deepEqual(kernelDropsUnseen(unmatched), [], 'no counters read: no finding, and none from the unmatched verdicts');
+  assert.deepEqual(kernelDropsDisagree(unmatched), []);
+
+  // Drops in a namespace csumtop does not capture are listed, not warned of.
+  const elsewhere = carriers([drop({ namespace: 'netns:4026532373', total: 2, outcomes: { notCaptured: 2 } })]);
+  assert.deepEqual(kernelDropsUnseen(elsewhere), []);
+
+  // Every drop seen bad, or still waiting: neither finding.
+  const fine = carriers([drop({ total: 6, outcomes: { seenBad: 4 } })]);
+  assert.deepEqual(kernelDropsUnseen(fine), []);
+  assert.deepEqual(kernelDropsDisagree(fine), []);
+  assert.match(outerBadFromPeer(fine)[0].summary, /4 of 6 seen by csumtop with a bad outer checksum; 2 not matched yet/);
 });

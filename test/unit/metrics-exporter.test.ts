@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import type { CorrelationSnapshot, PeerCarriers } from '../../src/model/correlation.js';
+import { noOutcomes } from '../../src/model/kernel-match.js';
 import type { Finding } from '../../src/model/findings.js';
 import { CHECKSUM_COUNTERS, type ChecksumCounterName } from '../../src/model/host-facts.js';
 import { KINDS, LAYERS, MALFORMED_REASONS, STATUSES, type KindName, type LayerName, type StatusName } from '../../src/model/verdict.js';
@@ -422,8 +423,8 @@ test('csumtop_blind_total: what csumtop did not see, per kind, at 0 from the sta
 
 test('csumtop_kernel_drops_total: the kernel\'s verdicts per netns, device, reason and peer, from their totals; peers capped', async () => {
   const m = exporter({ maxPeers: 1 });
-  const drop = (peer: string | null, total: number, device = 'vlb') => ({ namespace: 'node2', device, reason: 'UDP_CSUM' as const, peer, total, interval: 0 });
-  const view = (...drops: ReturnType<typeof drop>[]): CorrelationSnapshot => ({ ...snapshot([]), kernelDrops: { drops, other: 0, keys: { size: drops.length, cap: 512, evicted: 0 }, ringFull: 0 } });
+  const drop = (peer: string | null, total: number, device = 'vlb') => ({ namespace: 'node2', device, reason: 'UDP_CSUM' as const, peer, total, interval: 0, outcomes: { ...noOutcomes(), seenBad: total }, pending: 0, frame: null });
+  const view = (...drops: ReturnType<typeof drop>[]): CorrelationSnapshot => ({ ...snapshot([]), kernelDrops: { drops, other: 0, otherOutcomes: noOutcomes(), matchWindowMs: 2000, matching: true, keys: { size: drops.length, cap: 512, evicted: 0 }, ringFull: 0 } });
   const l = { netns: 'node2', device: 'vlb', reason: 'UDP_CSUM' };
   // New: published at 0 first, so that increase() sees the first drops.
   m.update(view(drop('192.168.56.11', 3)));

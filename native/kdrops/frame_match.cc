@@ -1,0 +1,314 @@
+// \summary: FrameMatcher (frame_match.h).
+#include "kdrops/frame_match.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "bpf/kernel_drops_event.h"
+#include "decode/frame.h"
+
+namespace csumtop {
+namespace kdrops {
+
+namespace {
+
+// Timestamps are read on different threads (the ring's stamp, the loader's clock): a
+// frame stamped this much after the drop's arrival still counts as before it.
+constexpr uint64_t kClockSlackNs = 50'000'000ull;
+
+bool same_outer(const KernelDrop& a, const KernelDrop& b) {
+  return a.netns == b.netns && a.ifindex == b.ifindex && a.family == b.family && a.proto == b.proto &&
+         a.ip_id == b.ip_id && a.has_ports == b.has_ports && a.sport == b.sport && a.dport == b.dport &&
+         std::memcmp(a.src, b.src, sizeof a.src) == 0 && std::memcmp(a.dst, b.dst, sizeof a.dst) == 0;
+}
+
+bool same_inner(const KernelDrop& a, const KernelDrop& b) {
+  return a.vxlan == b.vxlan && a.vni == b.vni && a.has_inner == b.has_inner && a.inner_proto == b.inner_proto &&
+         a.inner_sport == b.inner_sport && a.inner_dport == b.inner_dport &&
+         std::memcmp(a.inner_src, b.inner_src, 4) == 0 && std::memcmp(a.inner_dst, b.inner_dst, 4) == 0;
+}
+
+bool same_verdict(const SeenVerdict& a, const SeenVerdict& b) {
+  return a.ipv4 == b.ipv4 && a.l4 == b.l4 && a.l4_kind == b.l4_kind && a.malformed == b.malformed && a.inner_bad == b.inner_bad;
+}
+
+// The frame can be the packet the kernel recorded: the outer key is the same and, where
+// the kernel's record holds the VNI or inner tuple (its linear bytes reached that far),
+// they are the same too.
+bool fits(const KernelDrop& frame, const KernelDrop& drop) {
+  if (!same_outer(frame, drop)) return false;
+  if (drop.vxlan && (!frame.vxlan || frame.vni != drop.vni)) return false;
+  if (drop.has_inner &&
+      (!frame.has_inner || frame.inner_proto != drop.inner_proto || frame.inner_sport != drop.inner_sport ||
+       frame.inner_dport != drop.inner_dport || std::memcmp(frame.inner_src, drop.inner_src, 4) != 0 ||
+       std::memcmp(frame.inner_dst, drop.inner_dst, 4) != 0))
+    return false;
+  return true;
+}
+
+size_t outer_hash(const KernelDrop& k) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  auto mix = [&h](const void* p, size_t n) {
+    const uint8_t* b = static_cast<const uint8_t*>(p);
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+  };
+  mix(&k.netns, 4);
+  mix(&k.ifindex, 4);
+  mix(&k.proto, 1);
+  mix(&k.ip_id, 2);
+  mix(&k.sport, 2);
+  mix(&k.dport, 2);
+  mix(k.src, k.family == 6 ? 16 : 4);
+  mix(k.dst, k.family == 6 ? 16 : 4);
+  return static_cast<size_t>(h ^ (h >> 29));
+}
+
+uint64_t capture_key(uint32_t netns, uint32_t ifindex) { return static_cast<uint64_t>(netns) << 32 | ifindex; }
+
+bool ip_malformed(uint8_t m) { return m == kMalformedIpVersion || m == kMalformedIpv4Ihl || m == kMalformedIpv4Length; }
+
+// The status of one checksum as the outcome of a drop that names it bad.
+Outcome by_status(uint8_t status) {
+  if (status == kStatusBad) return kSeenBad;
+  if (status == kStatusOk) return kSeenGood;
+  return kSeenUnverified;  // absent, unverifiable, pending, validated by the NIC, or not there
+}
+
+}  // namespace
+
+bool seen_frame(const Frame& f, const uint8_t* data, uint32_t caplen, uint16_t linktype, uint32_t netns,
+                uint32_t ifindex, uint64_t ts_ns, uint64_t frame_number, SeenFrame* out) {
+  // Where the network header is: the decoder's when it reached IP; for a frame it found
+  // malformed at the IP header (IP_INHDR drops), right after the Ethernet header and tags.
+  uint32_t l3 = 0;
+  if (f.nlayers > 0) {
+    l3 = f.layer[0].l3_offset;
+  } else if (ip_malformed(f.malformed) && linktype == kLinkEthernet) {
+    l3 = 14 + 4u * f.vlan_count;
+  } else if (ip_malformed(f.malformed) && linktype == kLinkRaw) {
+    l3 = 0;
+  } else {
+    return false;
+  }
+  if (l3 >= caplen) return false;
+  *out = SeenFrame{};
+  out->key.netns = netns;
+  out->key.ifindex = ifindex;
+  // The same bytes the kernel's record holds at most (KDROP_DATA_BYTES from the network
+  // header), read by the same parser: one packet, one key.
+  const uint32_t len = std::min<uint32_t>(caplen - l3, KDROP_DATA_BYTES);
+  parse_network(data + l3, len, 0, &out->key);
+  for (int i = 0; i < f.ncsum; i++) {
+    const CsumEntry& c = f.csum[i];
+    if (c.depth > 0) {
+      if (c.status == kStatusBad) out->verdict.inner_bad = 1;
+      continue;
+    }
+    if (c.kind == kKindIPv4) {
+      out->verdict.ipv4 = c.status;
+    } else if (c.kind == kKindUdp || c.kind == kKindTcp || c.kind == kKindIcmp || c.kind == kKindIcmp6) {
+      out->verdict.l4 = c.status;
+      out->verdict.l4_kind = c.kind;
+    }
+  }
+  out->verdict.malformed = f.malformed;
+  out->ts_ns = ts_ns;
+  out->frame_number = frame_number;
+  return true;
+}
+
+Outcome judge(uint8_t reason, const SeenVerdict& v) {
+  switch (reason) {
+    case KDROP_REASON_IP_CSUM:  // net/ipv4/ip_input.c ip_rcv_core: ip_fast_csum() != 0
+      return by_status(v.ipv4);
+    case KDROP_REASON_IP_INHDR:  // ip_rcv_core: version, IHL or total length wrong
+      if (ip_malformed(v.malformed)) return kSeenBad;
+      return v.ipv4 == 0xff ? kSeenUnverified : kSeenGood;
+    case KDROP_REASON_UDP_CSUM:
+      return v.l4_kind == kKindUdp ? by_status(v.l4) : kSeenUnverified;
+    case KDROP_REASON_TCP_CSUM:
+      return v.l4_kind == kKindTcp ? by_status(v.l4) : kSeenUnverified;
+    case KDROP_REASON_ICMP_CSUM:
+      return v.l4_kind == kKindIcmp || v.l4_kind == kKindIcmp6 ? by_status(v.l4) : kSeenUnverified;
+    default: {  // SKB_CSUM: some checksum of the packet, the kernel does not say which
+      if (v.ipv4 == kStatusBad || v.l4 == kStatusBad) return kSeenBad;
+      if ((v.ipv4 == kStatusOk || v.ipv4 == 0xff) && v.l4 == kStatusOk) return kSeenGood;
+      return kSeenUnverified;
+    }
+  }
+}
+
+FrameMatcher& FrameMatcher::instance() {
+  // Never destroyed: capture engines may detach while the process exits.
+  static FrameMatcher* m = new FrameMatcher();
+  return *m;
+}
+
+void FrameMatcher::start() {
+  std::lock_guard<std::mutex> g(mu_);
+  slots_.assign(kFrameSlots, Slot{});
+  pending_.clear();
+  pending_.reserve(kMaxPending);
+  evicted_ns_ = 0;
+  newest_ns_ = 0;
+  active_.store(true);
+}
+
+void FrameMatcher::stop() {
+  std::lock_guard<std::mutex> g(mu_);
+  active_.store(false);
+  std::vector<Slot>().swap(slots_);
+  std::vector<Pending>().swap(pending_);
+}
+
+void FrameMatcher::attach(const void* owner, uint32_t netns, uint32_t ifindex) {
+  std::lock_guard<std::mutex> g(mu_);
+  captures_[capture_key(netns, ifindex)].owners.emplace_back(owner, 0);
+}
+
+void FrameMatcher::detach(const void* owner, uint32_t netns, uint32_t ifindex) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = captures_.find(capture_key(netns, ifindex));
+  if (it == captures_.end()) return;
+  auto& o = it->second.owners;
+  for (size_t i = 0; i < o.size(); i++) {
+    if (o[i].first == owner) {
+      o.erase(o.begin() + static_cast<long>(i));
+      break;
+    }
+  }
+  if (o.empty()) captures_.erase(it);
+}
+
+void FrameMatcher::caught_up(const void* owner, uint32_t netns, uint32_t ifindex, uint64_t ts_ns) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = captures_.find(capture_key(netns, ifindex));
+  if (it == captures_.end()) return;
+  for (auto& o : it->second.owners)
+    if (o.first == owner && ts_ns > o.second) o.second = ts_ns;
+}
+
+void FrameMatcher::ring_drop(uint32_t netns, uint32_t ifindex, uint64_t ts_ns) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = captures_.find(capture_key(netns, ifindex));
+  if (it != captures_.end() && ts_ns > it->second.ring_drop_ns) it->second.ring_drop_ns = ts_ns;
+}
+
+void FrameMatcher::add_frames(const SeenFrame* frames, size_t n) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (slots_.empty()) return;
+  for (size_t i = 0; i < n; i++) insert(frames[i], frames[i].ts_ns);
+}
+
+void FrameMatcher::insert(const SeenFrame& f, uint64_t ts) {
+  if (ts > newest_ns_) newest_ns_ = ts;
+  const uint64_t horizon = newest_ns_ > kWindowNs ? newest_ns_ - kWindowNs : 0;
+  const size_t mask = slots_.size() - 1;
+  const size_t h = outer_hash(f.key);
+  Slot* free_slot = nullptr;
+  Slot* oldest = nullptr;
+  for (size_t i = 0; i < kProbe; i++) {
+    Slot& s = slots_[(h + i) & mask];
+    if (s.frames > 0 && same_outer(s.f.key, f.key) && same_inner(s.f.key, f.key) && same_verdict(s.f.verdict, f.verdict)) {
+      s.frames++;
+      s.f.ts_ns = std::max(s.f.ts_ns, f.ts_ns);
+      s.f.frame_number = f.frame_number;
+      return;
+    }
+    const bool gone = s.frames == s.used || s.f.ts_ns < horizon;
+    if (gone && free_slot == nullptr) free_slot = &s;
+    if (oldest == nullptr || s.f.ts_ns < oldest->f.ts_ns) oldest = &s;
+  }
+  Slot* to = free_slot != nullptr ? free_slot : oldest;
+  // Frames not matched yet pushed out: a drop they might have matched can no longer be
+  // called unseen (kTableFull), whether or not it was in the window.
+  if (to->used < to->frames && to->f.ts_ns > evicted_ns_) evicted_ns_ = to->f.ts_ns;
+  to->f = f;
+  to->frames = 1;
+  to->used = 0;
+}
+
+bool FrameMatcher::try_match(const Pending& p, Resolved* r) {
+  const size_t mask = slots_.size() - 1;
+  const size_t h = outer_hash(p.d);
+  const uint64_t from = p.ts_ns > kWindowNs ? p.ts_ns - kWindowNs : 0;
+  Slot* pick = nullptr;
+  Outcome pick_outcome = kNumOutcomes;
+  for (size_t i = 0; i < kProbe; i++) {
+    Slot& s = slots_[(h + i) & mask];
+    if (s.used >= s.frames || s.f.ts_ns < from || !fits(s.f.key, p.d)) continue;
+    const Outcome o = judge(p.d.reason, s.f.verdict);
+    // Several frames may fit (the same packet sent twice): the one whose verdict agrees
+    // with the kernel's first, so a good retransmission does not take a bad one's drop.
+    if (pick == nullptr || (o == kSeenBad && pick_outcome != kSeenBad)) {
+      pick = &s;
+      pick_outcome = o;
+    }
+  }
+  if (pick == nullptr) return false;
+  pick->used++;
+  *r = Resolved{p.d, pick_outcome, pick->f.frame_number};
+  return true;
+}
+
+bool FrameMatcher::try_unseen(const Pending& p, uint64_t now_ns, Resolved* r) {
+  auto it = captures_.find(capture_key(p.d.netns, p.d.ifindex));
+  if (p.d.netns == 0 || it == captures_.end() || it->second.owners.empty()) {
+    *r = Resolved{p.d, kNotCaptured, 0};
+    return true;
+  }
+  // Not before every capture thread of the device has handed over its frames up to the
+  // drop, and the ring statistics read since (each batch reads them).
+  if (now_ns < p.ts_ns + kSettleNs) return false;
+  for (const auto& o : it->second.owners)
+    if (o.second < p.ts_ns + kClockSlackNs) return false;
+  const uint64_t from = p.ts_ns > kWindowNs ? p.ts_ns - kWindowNs : 0;
+  Outcome o = kNotSeen;
+  if (evicted_ns_ >= from) {
+    o = kTableFull;
+  } else if (it->second.ring_drop_ns >= from) {
+    o = kRingDrop;
+  }
+  *r = Resolved{p.d, o, 0};
+  return true;
+}
+
+void FrameMatcher::add_drop(const KernelDrop& d, uint64_t now_ns, std::vector<Resolved>* out) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (slots_.empty()) return;
+  Pending p{d, now_ns};
+  Resolved r;
+  if (try_match(p, &r) || try_unseen(p, now_ns, &r)) {
+    out->push_back(r);
+    return;
+  }
+  if (pending_.size() >= kMaxPending) {
+    // The queue is full (a flood the capture is behind on): this drop cannot wait for its
+    // frame, so whether it was seen cannot be said.
+    out->push_back(Resolved{d, kTableFull, 0});
+    return;
+  }
+  pending_.push_back(p);
+}
+
+void FrameMatcher::resolve(uint64_t now_ns, std::vector<Resolved>* out) {
+  std::lock_guard<std::mutex> g(mu_);
+  size_t keep = 0;
+  for (size_t i = 0; i < pending_.size(); i++) {
+    Resolved r;
+    if (try_match(pending_[i], &r) || try_unseen(pending_[i], now_ns, &r)) {
+      out->push_back(r);
+    } else {
+      pending_[keep++] = pending_[i];
+    }
+  }
+  pending_.resize(keep);
+}
+
+size_t FrameMatcher::pending() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return pending_.size();
+}
+
+}  // namespace kdrops
+}  // namespace csumtop
