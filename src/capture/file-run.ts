@@ -3,6 +3,8 @@
  * and gathers what the report needs. Per-frame work stays in C++; only bad-frame
  * records (with --list) and the final counters cross to JavaScript.
  */
+import * as path from 'node:path';
+
 import {
   decodeFlows,
   nativeLayout,
@@ -16,8 +18,9 @@ import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
 import { roleFromName } from '../host/links.js';
 import type { CorrelationSnapshot } from '../model/correlation.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
-import { decodeRecords, MAX_LISTED, notListedWarning, type DecodedRecord } from '../output/records.js';
-import { interfaceNames } from '../output/report.js';
+import type { DecodedRecord } from '../model/bad-frame.js';
+import { decodeRecords } from '../native/records.js';
+import { MAX_LISTED, notListedWarning } from '../output/records.js';
 import { compileFilterFor, FilterError, FILTER_TIME_LIMIT_MS } from './filter-compile.js';
 import { LINKTYPE_ETHERNET } from '../output/pcap-frames.js';
 
@@ -271,6 +274,17 @@ function startFileAnalysis(
     return { frames: st.frames, bytesRead: st.bytesRead };
   };
   return { step, loadFilter, checkFilter, filteredOut: () => fa.stats().filteredOut, progress, finish };
+}
+
+/** pcapng if_name; else the file's name, with #N when the file has several interfaces. */
+export function interfaceNames(filePath: string, ifaces: FileInterface[], count: number): string[] {
+  const base = path.basename(filePath);
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = ifaces[i]?.name;
+    names.push(name ? name : count > 1 ? `${base}#${i}` : base);
+  }
+  return names;
 }
 
 /** The interfaces of a capture file for correlation: roles from their names (docs/domain.md). */

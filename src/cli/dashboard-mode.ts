@@ -17,7 +17,7 @@ import { nativeLayout, openFileAnalysis } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../output/pcap-frames.js';
 import { closingSummary } from '../output/answer.js';
-import type { DecodedRecord } from '../output/records.js';
+import type { DecodedRecord } from '../model/bad-frame.js';
 import type { DashboardUpdate, InterfaceMeta } from '../ui/dashboard-state.js';
 import { dashboardCpu } from '../ui/cpu-meter.js';
 import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.js';

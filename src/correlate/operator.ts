@@ -5,7 +5,7 @@
 import { defer, filter, map, type Observable, type OperatorFunction } from 'rxjs';
 
 import type { CorrelationSnapshot } from '../model/correlation.js';
-import type { DecodedRecord } from '../output/records.js';
+import type { DecodedRecord } from '../model/bad-frame.js';
 import type { EventBatch } from '../native/events.js';
 import type { NativeLayout } from '../native/analyzer.js';
 import { Correlator, type PipelineContext } from './pipeline.js';

@@ -3,9 +3,8 @@
  * on a capture thread, batches delivered on the JavaScript thread.
  */
 import { loadAddon } from './addon.js';
-import type { NativeFlow } from './analyzer.js';
+import type { NativeDrain, NativeFlow } from './analyzer.js';
 import type { NativeBadFrameFile } from './bad-frame-file.js';
-import type { NativeDrain } from './drain.js';
 
 export interface LiveCaptureOptions {
   batchMs?: number;
