@@ -71,15 +71,8 @@ export class InputError extends Error {}
 /** Interfaces read per capture file (native/capture/capture_file.h kMaxInterfaces says why). */
 export const MAX_FILE_INTERFACES = 4096;
 
-/** The whole file in one call (no -f: compiling a filter is asynchronous). */
-export function analyzeFile(path: string, options: Omit<FileRunOptions, 'filter'>): FileRun {
-  const a = startFileAnalysis(path, options);
-  while (a.step() === 'more');
-  return a.finish();
-}
-
 /**
- * The same, yielding to the event loop between native steps so a signal can be handled:
+ * Reads the whole file, yielding to the event loop between native steps so a signal can be handled:
  * when `stopRequested()` returns a reason, reading stops there and the run covers the
  * frames read so far, with `interrupted` set (src/cli/shutdown.ts).
  */

@@ -27,12 +27,11 @@ import { printable } from '../output/printable.js';
 import { renderText } from '../output/text-report.js';
 import type { LiveMetrics } from '../output/metrics/live.js';
 import type { Options } from './args.js';
+import { EXIT_BAD, EXIT_NO_PRIVILEGE, EXIT_OK, EXIT_USAGE, namespaceNotPermitted } from './exit-status.js';
 import { dropTo, PrivilegeError } from './privileges.js';
 import { shutdown, signalStatus, type StopSignal } from './shutdown.js';
 import { compileFilter, FilterError, FILTER_TIME_LIMIT_MS } from '../capture/filter-compile.js';
 import { createFrameBudget, type FilterProgram } from '../native/live.js';
-
-export const EXIT_NO_PRIVILEGE = 3;
 
 export interface LiveIo {
   out: (text: string) => Promise<void>;
@@ -65,7 +64,7 @@ export async function compiledFilter(opts: Options, io: LiveIo): Promise<FilterP
   } catch (err) {
     if (err instanceof FilterError) {
       await io.warn(err.message);
-      return 2;
+      return EXIT_USAGE;
     }
     if (stop.signal.aborted) {
       const sig = stop.signal.reason as StopSignal;
@@ -121,12 +120,6 @@ export function createSource(opts: Options, specs: NamespaceSpec[], filter: Filt
 }
 
 /** The namespaces -i/--netns/--pid/--host select; null (after a message) when one cannot be resolved. */
-/**
- * The native namespace messages (native/host/netns.cc) carry no errno code: these are the
- * ones that mean "not allowed" (EACCES/EPERM opening or entering it), exit 3 (issue 17).
- */
-const NAMESPACE_NOT_PERMITTED = /^need CAP_SYS_ADMIN |\(need root or CAP_SYS_ADMIN\)/;
-
 /** The namespaces to capture in, or the exit status after a message (3: not allowed, 2: no such namespace). */
 export async function selectedNamespaces(opts: Options, io: LiveIo): Promise<NamespaceSpec[] | number> {
   const includeHost = opts.host || (opts.netns.length === 0 && opts.pids.length === 0);
@@ -135,7 +128,7 @@ export async function selectedNamespaces(opts: Options, io: LiveIo): Promise<Nam
   } catch (err) {
     const message = (err as Error).message;
     await io.warn(message);
-    return NAMESPACE_NOT_PERMITTED.test(message) ? EXIT_NO_PRIVILEGE : 2;
+    return namespaceNotPermitted(message) ? EXIT_NO_PRIVILEGE : EXIT_USAGE;
   }
 }
 
@@ -152,7 +145,7 @@ export async function startCapture(source: CaptureSource, opts: Options, io: Liv
       // Not allowed is 3 whichever right is missing: CAP_NET_RAW for the sockets, or
       // CAP_SYS_ADMIN to enter a namespace (--netns/--pid; the native message,
       // native/host/netns.cc, carries no errno code).
-      return err.code === 'EPERM' || NAMESPACE_NOT_PERMITTED.test(err.message) ? EXIT_NO_PRIVILEGE : 2;
+      return err.code === 'EPERM' || namespaceNotPermitted(err.message) ? EXIT_NO_PRIVILEGE : EXIT_USAGE;
     }
     throw err;
   }
@@ -163,7 +156,7 @@ export async function startCapture(source: CaptureSource, opts: Options, io: Liv
     } catch (err) {
       await source.stop();
       await io.warn((err as Error).message);
-      return err instanceof PrivilegeError && !err.notPermitted ? 2 : EXIT_NO_PRIVILEGE;
+      return err instanceof PrivilegeError && !err.notPermitted ? EXIT_USAGE : EXIT_NO_PRIVILEGE;
     }
   }
   return null;
@@ -206,7 +199,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
     } catch (err) {
       if (err instanceof MetricsListenError) {
         await io.warn(err.message);
-        return 2;
+        return EXIT_USAGE;
       }
       throw err;
     }
@@ -488,7 +481,7 @@ async function captureWith(
   // closed and the -w file complete; end now (shutdown.outputLost says why, status 2).
   if (shutdown.lost !== null) {
     source.complete();
-    return 2;
+    return EXIT_USAGE;
   }
   announce();
   const finalSnap = correlator.tick(Date.now() * 1e6, true);
@@ -585,8 +578,8 @@ async function captureWith(
   source.complete();
   if (opts.json) await io.out(jsonLine({ type: 'report', ...doc }));
   else await io.out(renderText(doc, { maxFlows: opts.top }));
-  if (written !== null && written.errors > 0) return 2;
-  return doc.totals.badFrames > 0 ? 1 : 0;
+  if (written !== null && written.errors > 0) return EXIT_USAGE;
+  return doc.totals.badFrames > 0 ? EXIT_BAD : EXIT_OK;
 }
 
 /** Text lines for one interval: rates per interface since the previous snapshot. */
