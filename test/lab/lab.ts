@@ -369,9 +369,7 @@ export function rowsText(i: { checksums: ChecksumRow[] }): string {
     .join('; ');
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep, until, within } from '../lib/wait.js';
 
 /** Open file descriptors of a process. */
 export function fdCount(pid: number): number {
