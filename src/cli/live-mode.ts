@@ -206,43 +206,39 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
     await io.warn(`serving metrics on ${metrics.server.url} (health: /healthz)`);
   }
   try {
-    return await capture(opts, tool, io, source, state, specs, metrics);
+    return await capture({ opts, tool, io, source, state, specs, metrics });
   } finally {
     // Every exit path (signal, --duration, a capture or privilege error) closes the port.
     await metrics?.close();
   }
 }
 
-async function capture(
-  opts: Options,
-  tool: ToolInfo,
-  io: LiveIo,
-  source: CaptureSource,
-  state: LiveState,
-  specs: NamespaceSpec[],
-  metrics: LiveMetrics | null,
-): Promise<number> {
+/** What one live text or --json capture runs with, set up by liveMode(). */
+interface LiveRun {
+  opts: Options;
+  tool: ToolInfo;
+  io: LiveIo;
+  source: CaptureSource;
+  state: LiveState;
+  specs: NamespaceSpec[];
+  /** --metrics: the exporter, already listening; null without. */
+  metrics: LiveMetrics | null;
+}
+
+async function capture(run: LiveRun): Promise<number> {
   // Loaded while capture starts; with --user, before startCapture drops the rights it
   // needs (issue 18).
-  const kernelDrops = KernelDropsSource.start(opts.kernelDrops);
-  if (opts.user !== null) kernelDrops.waitLoaded();
+  const kernelDrops = KernelDropsSource.start(run.opts.kernelDrops);
+  if (run.opts.user !== null) kernelDrops.waitLoaded();
   try {
-    return await captureWith(opts, tool, io, source, state, specs, metrics, kernelDrops);
+    return await captureWith({ ...run, kernelDrops });
   } finally {
     kernelDrops.close();
   }
 }
 
-async function captureWith(
-  opts: Options,
-  tool: ToolInfo,
-  io: LiveIo,
-  source: CaptureSource,
-  state: LiveState,
-  specs: NamespaceSpec[],
-  metrics: LiveMetrics | null,
-  kernelDrops: KernelDropsSource,
-): Promise<number> {
+async function captureWith(run: LiveRun & { kernelDrops: KernelDropsSource }): Promise<number> {
+  const { opts, tool, io, source, state, specs, metrics, kernelDrops } = run;
   const failed = await startCapture(source, opts, io);
   if (failed !== null) return failed;
 
