@@ -19,8 +19,6 @@ export type KindName = (typeof KINDS)[number];
 export const STATUSES = ['ok', 'bad', 'absent', 'unverifiable', 'pending', 'validated'] as const;
 export type StatusName = (typeof STATUSES)[number];
 
-export const UNVERIFIABLE_WHY = ['', 'truncated', 'fragment', 'oversize', 'offload-other'] as const;
-
 export const MALFORMED_REASONS = [
   'none',
   'link-header-short',
