@@ -325,7 +325,7 @@ describe('interface offload facts', () => {
     assert.equal(f.vxlan, null);
   });
 
-  test('a device without ETHTOOL_GFEATURES: every feature is null, not false', () => {
+  test('a device without ETHTOOL_GFEATURES: transmit offload is unknown (null), not off', () => {
     const f = captured(link({ name: 'tunl0', kind: 'ipip', driver: null }));
     assert.equal(f.txChecksumOffload, null);
     assert.equal(f.driver, null);
