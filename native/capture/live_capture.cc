@@ -165,7 +165,10 @@ std::unique_ptr<LiveCapture::Iface> LiveCapture::open_iface(const AddRequest& r,
     // A link type we do not decode gets no filter: its frames are counted as such.
     ro.filter = lt == kLinkEthernet ? &opts_.filter_ether : lt == kLinkRaw ? &opts_.filter_raw : nullptr;
   }
-  if (!open_in_netns(&iface->ring, r.ifindex, ro, r.netns_path, &out->err)) return nullptr;
+  if (!open_in_netns(&iface->ring, r.ifindex, ro, r.netns_path, &out->err)) {
+    out->not_permitted = iface->ring.not_permitted();
+    return nullptr;
+  }
   out->ok = true;
   out->joined = iface->ring.fanout_group();
   iface->linktype = linktype_for(iface->ring.hatype());
@@ -184,21 +187,6 @@ void LiveCapture::hand_over(std::vector<std::unique_ptr<Iface>>* opened) {
   if (wakefd_ >= 0 && write(wakefd_, &one, sizeof one) < 0) {
     // See stop().
   }
-}
-
-bool LiveCapture::add_interface(uint32_t id, int ifindex, uint16_t arphrd,
-                                const std::string& netns_path, int fanout_group, bool plain,
-                                int* joined, std::string* err) {
-  AddResult res;
-  std::vector<std::unique_ptr<Iface>> opened;
-  opened.push_back(open_iface({id, ifindex, arphrd, netns_path, fanout_group, plain}, &res));
-  if (!res.ok) {
-    *err = res.err;
-    return false;
-  }
-  if (joined) *joined = res.joined;
-  hand_over(&opened);
-  return true;
 }
 
 std::vector<LiveCapture::AddResult> LiveCapture::add_interfaces(

@@ -84,16 +84,6 @@ class LiveCapture {
   LiveCapture(const LiveCapture&) = delete;
   LiveCapture& operator=(const LiveCapture&) = delete;
 
-  // Opens a ring on `ifindex` inside the network namespace at `netns_path` (empty: the
-  // caller's) and hands it to the capture thread. `id` is the caller's interface id
-  // (small, unique for the life of the capture). Returns false with *err set.
-  // `arphrd` (ARPHRD_*, from the link listing) selects the link type and filter program.
-  // `fanout_group`: -1 none, kFanoutNewGroup to start a group (its id goes to
-  // *joined), or a group another LiveCapture started on the same interface.
-  // `plain`: an overlay device, whose packets without a tunnel become correlation events.
-  bool add_interface(uint32_t id, int ifindex, uint16_t arphrd, const std::string& netns_path,
-                     int fanout_group, bool plain, int* joined, std::string* err);
-
   struct AddRequest {
     uint32_t id = 0;
     int ifindex = 0;
@@ -106,11 +96,21 @@ class LiveCapture {
     bool ok = false;
     int joined = -1;
     std::string err;
+    // The ring could not be opened for want of CAP_NET_RAW (EPERM/EACCES); false for
+    // every other failure, a namespace that cannot be entered included.
+    bool not_permitted = false;
   };
-  // add_interface() for many interfaces at once, each with its own result: the rings are
-  // opened on several threads (each ring waits for an RCU grace period, about 35 ms:
-  // af_packet.c packet_set_ring -> synchronize_net; one after another, 400 interfaces
-  // took 14 s to attach), then handed to the capture thread together.
+  // Opens the rings of `reqs`, each inside the network namespace at its `netns_path`
+  // (empty: the caller's), and hands them to the capture thread; each entry gets its own
+  // result (`err` set when it failed). `id` is the caller's interface id (small, unique
+  // for the life of the capture). `arphrd` (ARPHRD_*, from the link listing) selects the
+  // link type and filter program. `fanout_group`: -1 none, kFanoutNewGroup to start a
+  // group (its id goes to `joined`), or a group another LiveCapture started on the same
+  // interface. `plain`: an overlay device, whose packets without a tunnel become
+  // correlation events. The rings are opened on several threads (each ring waits for an
+  // RCU grace period, about 35 ms: af_packet.c packet_set_ring -> synchronize_net; one
+  // after another, 400 interfaces took 14 s to attach), then handed to the capture
+  // thread together.
   std::vector<AddResult> add_interfaces(const std::vector<AddRequest>& reqs);
   // Closes the ring; the interface's last counters go out in the next batch.
   void remove_interface(uint32_t id);

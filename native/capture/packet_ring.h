@@ -53,6 +53,8 @@ class PacketRing {
 
   // Opens a socket in the calling thread's network namespace, bound to ifindex.
   bool open(int ifindex, const RingOptions& opts, std::string* err);
+  // The last failure of open() or stats() was EPERM/EACCES (a missing CAP_NET_RAW).
+  bool not_permitted() const { return not_permitted_; }
   void close();
   int fd() const { return fd_; }
   bool has_vnet() const { return vnet_; }
@@ -95,6 +97,7 @@ class PacketRing {
   uint16_t hatype_ = 0;
   int fanout_group_ = -1;
   int last_error_ = 0;
+  bool not_permitted_ = false;
   RingStats total_;
 };
 

@@ -75,8 +75,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "LiveCapture",
-                       {InstanceMethod("addInterface", &LiveCaptureWrap::AddInterface),
-                        InstanceMethod("addInterfaces", &LiveCaptureWrap::AddInterfaces),
+                       {InstanceMethod("addInterfaces", &LiveCaptureWrap::AddInterfaces),
                         InstanceMethod("removeInterface", &LiveCaptureWrap::RemoveInterface),
                         InstanceMethod("start", &LiveCaptureWrap::Start),
                         InstanceMethod("stop", &LiveCaptureWrap::Stop),
@@ -207,31 +206,10 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     return -1;
   }
 
-  // The code JavaScript sees for a ring that could not be opened.
-  static const char* ErrorCode(const std::string& err) {
-    return err.find("CAP_NET_RAW") != std::string::npos ? "EPERM" : "ECAPTURE";
-  }
-
-  Napi::Value AddInterface(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
-      throw Napi::TypeError::New(env, "addInterface(id, ifindex, arphrd, netnsPath?, fanout?, overlay?)");
-    if (!live_ || stopped_) throw Napi::Error::New(env, "capture stopped");
-    std::string ns;
-    if (info.Length() > 3 && info[3].IsString()) ns = info[3].As<Napi::String>().Utf8Value();
-    const int fanout = info.Length() > 4 ? FanoutOf(info[4]) : -1;
-    const bool overlay = info.Length() > 5 && info[5].ToBoolean().Value();
-    std::string err;
-    int joined = -1;
-    if (!live_->add_interface(info[0].As<Napi::Number>().Uint32Value(),
-                              info[1].As<Napi::Number>().Int32Value(),
-                              static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value()), ns,
-                              fanout, overlay, &joined, &err)) {
-      Napi::Error e = Napi::Error::New(env, err);
-      e.Set("code", ErrorCode(err));
-      throw e;
-    }
-    return Napi::Number::New(env, joined);
+  // The code JavaScript sees for a ring that could not be opened: from the errno the
+  // ring recorded, not from the message text.
+  static const char* ErrorCode(const LiveCapture::AddResult& r) {
+    return r.not_permitted ? "EPERM" : "ECAPTURE";
   }
 
   // addInterfaces([{id, ifindex, arphrd, netns?, fanout?, overlay?}]) -> [{group} | {error, code}]:
@@ -265,7 +243,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
         o.Set("group", res[k].joined);
       } else {
         o.Set("error", res[k].err);
-        o.Set("code", ErrorCode(res[k].err));
+        o.Set("code", ErrorCode(res[k]));
       }
       out.Set(static_cast<uint32_t>(k), o);
     }

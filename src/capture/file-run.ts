@@ -3,6 +3,8 @@
  * and gathers what the report needs. Per-frame work stays in C++; only bad-frame
  * records (with --list) and the final counters cross to JavaScript.
  */
+import * as path from 'node:path';
+
 import {
   decodeFlows,
   nativeLayout,
@@ -17,7 +19,6 @@ import { roleFromName } from '../host/links.js';
 import type { CorrelationSnapshot } from '../model/correlation.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import { ListedFrames } from '../output/listed-frames.js';
-import { interfaceNames } from '../output/report.js';
 import { compileFilterFor, FilterError, FILTER_TIME_LIMIT_MS } from './filter-compile.js';
 import { LINKTYPE_ETHERNET } from '../output/pcap-frames.js';
 
@@ -68,15 +69,8 @@ export class InputError extends Error {}
 /** Interfaces read per capture file (native/capture/capture_file.h kMaxInterfaces says why). */
 export const MAX_FILE_INTERFACES = 4096;
 
-/** The whole file in one call (no -f: compiling a filter is asynchronous). */
-export function analyzeFile(path: string, options: Omit<FileRunOptions, 'filter'>): FileRun {
-  const a = startFileAnalysis(path, options);
-  while (a.step() === 'more');
-  return a.finish();
-}
-
 /**
- * The same, yielding to the event loop between native steps so a signal can be handled:
+ * Reads the whole file, yielding to the event loop between native steps so a signal can be handled:
  * when `stopRequested()` returns a reason, reading stops there and the run covers the
  * frames read so far, with `interrupted` set (src/cli/shutdown.ts).
  */
@@ -262,6 +256,17 @@ function startFileAnalysis(
     return { frames: st.frames, bytesRead: st.bytesRead };
   };
   return { step, loadFilter, checkFilter, filteredOut: () => fa.stats().filteredOut, progress, finish };
+}
+
+/** pcapng if_name; else the file's name, with #N when the file has several interfaces. */
+export function interfaceNames(filePath: string, ifaces: FileInterface[], count: number): string[] {
+  const base = path.basename(filePath);
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = ifaces[i]?.name;
+    names.push(name ? name : count > 1 ? `${base}#${i}` : base);
+  }
+  return names;
 }
 
 /** The interfaces of a capture file for correlation: roles from their names (docs/domain.md). */

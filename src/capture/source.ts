@@ -9,7 +9,7 @@ import { interfaceRole, type InterfaceRole, type Link } from '../host/links.js';
 import type { UncapturedLink } from '../diagnose/input.js';
 import type { NativeFlow } from '../native/analyzer.js';
 import type { EventBatch } from '../native/events.js';
-import type { DecodedRecord } from '../output/records.js';
+import type { DecodedRecord } from '../model/bad-frame.js';
 
 export interface CapturedInterface {
   id: number;

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { PrometheusError, prometheusBase, QUERY_TIMEOUT_MS } from '../cluster/prometheus-api.js';
 import { clusterHasBad, fetchClusterView, renderClusterView, WINDOW_SYNTAX } from '../cluster/view.js';
 import { jsonText } from '../output/json-lines.js';
+import { EXIT_BAD, EXIT_OK, EXIT_USAGE } from './exit-status.js';
 
 export const CLUSTER_HELP = `Usage: csumtop cluster --prometheus URL [--window DURATION] [--timeout SECONDS] [--json]
 
@@ -51,34 +52,34 @@ export async function clusterMain(argv: string[], io: ClusterIo): Promise<number
     }));
   } catch (err) {
     await io.warn(`cluster: ${(err as Error).message}\nTry 'csumtop cluster --help'.`);
-    return 2;
+    return EXIT_USAGE;
   }
   if (values.help === true) {
     await io.out(CLUSTER_HELP);
-    return 0;
+    return EXIT_OK;
   }
   if (values.prometheus === undefined) {
     await io.warn("cluster: --prometheus URL is required\nTry 'csumtop cluster --help'.");
-    return 2;
+    return EXIT_USAGE;
   }
   const window = values.window ?? '5m';
   if (!WINDOW_SYNTAX.test(window)) {
     await io.warn(`cluster: --window: '${window}' is not a PromQL duration (e.g. 30s, 5m, 1h, 1h30m)`);
-    return 2;
+    return EXIT_USAGE;
   }
   const timeout = values.timeout ?? String(QUERY_TIMEOUT_MS / 1000);
   if (!/^\d+(\.\d+)?$/.test(timeout) || Number(timeout) <= 0 || Number(timeout) > 3600) {
     await io.warn(`cluster: --timeout: '${timeout}' is not a number of seconds (0 < SECONDS <= 3600)`);
-    return 2;
+    return EXIT_USAGE;
   }
   try {
     const view = await fetchClusterView(prometheusBase(values.prometheus), window, { timeoutMs: Number(timeout) * 1000 });
     await io.out(values.json === true ? jsonText(view, 2) + '\n' : renderClusterView(view));
-    return clusterHasBad(view) ? 1 : 0;
+    return clusterHasBad(view) ? EXIT_BAD : EXIT_OK;
   } catch (err) {
     if (err instanceof PrometheusError) {
       await io.warn(`cluster: ${err.message}`);
-      return 2;
+      return EXIT_USAGE;
     }
     throw err;
   }

@@ -17,12 +17,13 @@ import { nativeLayout, openFileAnalysis } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../output/pcap-frames.js';
 import { closingSummary } from '../output/answer.js';
-import type { DecodedRecord } from '../output/records.js';
+import type { DecodedRecord } from '../model/bad-frame.js';
 import type { DashboardUpdate, InterfaceMeta } from '../ui/dashboard-state.js';
 import { dashboardCpu } from '../ui/cpu-meter.js';
 import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.js';
 import type { DashboardFix } from '../ui/screen.js';
 import type { Options } from './args.js';
+import { EXIT_BAD, EXIT_OK, EXIT_USAGE } from './exit-status.js';
 import { interfaceLabel, liveCorrelator } from './live-correlation.js';
 import { KernelDropsSource } from '../host/kernel-drops.js';
 import { compiledFilter, createSource, selectedNamespaces, startCapture, type LiveIo } from './live-mode.js';
@@ -208,7 +209,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   // held during the run, as the report would list them.
   const last = correlator.tick(Date.now() * 1e6, true);
   if (shutdown.lost === null) await io.out(closingSummary(last.findings, last.blind, { frames, badFrames: bad }));
-  return bad > 0 ? 1 : 0;
+  return bad > 0 ? EXIT_BAD : EXIT_OK;
 }
 
 /**
@@ -357,8 +358,8 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
   });
   stopped = true;
   await replay;
-  if (errorSeen) return 2;
+  if (errorSeen) return EXIT_USAGE;
   // Quit before the end: what was replayed decides (as a cut-short capture would).
   if (bad === 0) for (let i = 0; (i + 1) * layout.counterStride <= counters.length; i++) bad += counters[i * layout.counterStride + layout.slots.badFrames];
-  return bad > 0 ? 1 : 0;
+  return bad > 0 ? EXIT_BAD : EXIT_OK;
 }

@@ -13,7 +13,8 @@ import { BROKEN_TOOLS, DEMO_FIX, applyFix, breakSender, startTraffic } from '../
 import { Lab, leaveSignalsToCaller, which } from '../lab/lab.js';
 import type { Options } from './args.js';
 import { liveDashboard } from './dashboard-mode.js';
-import { EXIT_NO_PRIVILEGE, type LiveIo } from './live-mode.js';
+import { EXIT_NO_PRIVILEGE, EXIT_USAGE } from './exit-status.js';
+import type { LiveIo } from './live-mode.js';
 
 export async function demoMode(opts: Options, io: LiveIo): Promise<number> {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
@@ -23,7 +24,7 @@ export async function demoMode(opts: Options, io: LiveIo): Promise<number> {
   const missing = opts.demoBroken ? BROKEN_TOOLS.filter((t) => !which(t)) : [];
   if (missing.length > 0) {
     await io.warn(`--demo-broken needs ${missing.join(' and ')} (apt-get install ${missing.join(' ')})`);
-    return 2;
+    return EXIT_USAGE;
   }
   // Names carry the pid: two demos (or a demo and the lab tests) never share a namespace.
   const names = { A: `demo${process.pid}-node1`, B: `demo${process.pid}-node2` };
@@ -36,7 +37,7 @@ export async function demoMode(opts: Options, io: LiveIo): Promise<number> {
     await lab.startServers();
   } catch (err) {
     await io.warn(`--demo: the lab could not be built: ${(err as Error).message}`);
-    return 2;
+    return EXIT_USAGE;
   }
   let traffic: ReturnType<typeof startTraffic> | null = null;
   const warnings = new Subject<string>();
@@ -67,7 +68,7 @@ export async function demoMode(opts: Options, io: LiveIo): Promise<number> {
     return code === 1 ? 0 : code;
   } catch (err) {
     await io.warn(`--demo: ${(err as Error).message}`);
-    return 2;
+    return EXIT_USAGE;
   } finally {
     await (traffic as ReturnType<typeof startTraffic> | null)?.stop();
     lab.destroy();

@@ -10,6 +10,7 @@ import { RAW_IP_ARPHRD } from '../capture/live-source.js';
 import { listLinks, selectInterfaces, type Link } from '../host/links.js';
 import { printable } from '../output/printable.js';
 import type { Options } from './args.js';
+import { EXIT_NO_PRIVILEGE, EXIT_OK, EXIT_USAGE, namespaceNotPermitted } from './exit-status.js';
 import { selectedNamespaces, type LiveIo } from './live-mode.js';
 
 /** ARPHRD_ETHER and ARPHRD_LOOPBACK (a zeroed Ethernet header): decoded as Ethernet. */
@@ -36,7 +37,7 @@ export async function listInterfacesMode(opts: Options, io: LiveIo): Promise<num
     } catch (err) {
       const message = (err as Error).message;
       await io.warn(message);
-      return /CAP_SYS_ADMIN/.test(message) ? 3 : 2;
+      return namespaceNotPermitted(message) ? EXIT_NO_PRIVILEGE : EXIT_USAGE;
     }
     // -i narrows the list; without it every link is listed (loopback and links that are
     // down too, which -i can still name).
@@ -47,7 +48,7 @@ export async function listInterfacesMode(opts: Options, io: LiveIo): Promise<num
   await io.out(lines.map((l, k) => `${k + 1}.${l}\n`).join(''));
   if (opts.interfaces !== null && lines.length === 0) {
     await io.warn(`no such interface: ${unmatched.join(', ') || opts.interfaces.join(',')}`);
-    return 2;
+    return EXIT_USAGE;
   }
-  return 0;
+  return EXIT_OK;
 }

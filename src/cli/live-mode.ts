@@ -27,12 +27,11 @@ import { jsonReportPieces } from '../output/report-stream.js';
 import { ListedFrames } from '../output/listed-frames.js';
 import type { LiveMetrics } from '../output/metrics/live.js';
 import type { Options } from './args.js';
+import { EXIT_BAD, EXIT_NO_PRIVILEGE, EXIT_OK, EXIT_USAGE, namespaceNotPermitted } from './exit-status.js';
 import { dropTo, PrivilegeError } from './privileges.js';
 import { shutdown, signalStatus, type StopSignal } from './shutdown.js';
 import { compileFilter, FilterError, FILTER_TIME_LIMIT_MS } from '../capture/filter-compile.js';
 import { createFrameBudget, type FilterProgram } from '../native/live.js';
-
-export const EXIT_NO_PRIVILEGE = 3;
 
 export interface LiveIo {
   out: (text: string) => Promise<void>;
@@ -67,7 +66,7 @@ export async function compiledFilter(opts: Options, io: LiveIo): Promise<FilterP
   } catch (err) {
     if (err instanceof FilterError) {
       await io.warn(err.message);
-      return 2;
+      return EXIT_USAGE;
     }
     if (stop.signal.aborted) {
       const sig = stop.signal.reason as StopSignal;
@@ -123,12 +122,6 @@ export function createSource(opts: Options, specs: NamespaceSpec[], filter: Filt
 }
 
 /** The namespaces -i/--netns/--pid/--host select; null (after a message) when one cannot be resolved. */
-/**
- * The native namespace messages (native/host/netns.cc) carry no errno code: these are the
- * ones that mean "not allowed" (EACCES/EPERM opening or entering it), exit 3 (issue 17).
- */
-const NAMESPACE_NOT_PERMITTED = /^need CAP_SYS_ADMIN |\(need root or CAP_SYS_ADMIN\)/;
-
 /** The namespaces to capture in, or the exit status after a message (3: not allowed, 2: no such namespace). */
 export async function selectedNamespaces(opts: Options, io: LiveIo): Promise<NamespaceSpec[] | number> {
   const includeHost = opts.host || (opts.netns.length === 0 && opts.pids.length === 0);
@@ -137,7 +130,7 @@ export async function selectedNamespaces(opts: Options, io: LiveIo): Promise<Nam
   } catch (err) {
     const message = (err as Error).message;
     await io.warn(message);
-    return NAMESPACE_NOT_PERMITTED.test(message) ? EXIT_NO_PRIVILEGE : 2;
+    return namespaceNotPermitted(message) ? EXIT_NO_PRIVILEGE : EXIT_USAGE;
   }
 }
 
@@ -154,7 +147,7 @@ export async function startCapture(source: CaptureSource, opts: Options, io: Liv
       // Not allowed is 3 whichever right is missing: CAP_NET_RAW for the sockets, or
       // CAP_SYS_ADMIN to enter a namespace (--netns/--pid; the native message,
       // native/host/netns.cc, carries no errno code).
-      return err.code === 'EPERM' || NAMESPACE_NOT_PERMITTED.test(err.message) ? EXIT_NO_PRIVILEGE : 2;
+      return err.code === 'EPERM' || namespaceNotPermitted(err.message) ? EXIT_NO_PRIVILEGE : EXIT_USAGE;
     }
     throw err;
   }
@@ -165,7 +158,7 @@ export async function startCapture(source: CaptureSource, opts: Options, io: Liv
     } catch (err) {
       await source.stop();
       await io.warn((err as Error).message);
-      return err instanceof PrivilegeError && !err.notPermitted ? 2 : EXIT_NO_PRIVILEGE;
+      return err instanceof PrivilegeError && !err.notPermitted ? EXIT_USAGE : EXIT_NO_PRIVILEGE;
     }
   }
   return null;
@@ -208,50 +201,46 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
     } catch (err) {
       if (err instanceof MetricsListenError) {
         await io.warn(err.message);
-        return 2;
+        return EXIT_USAGE;
       }
       throw err;
     }
     await io.warn(`serving metrics on ${metrics.server.url} (health: /healthz)`);
   }
   try {
-    return await capture(opts, tool, io, source, state, specs, metrics);
+    return await capture({ opts, tool, io, source, state, specs, metrics });
   } finally {
     // Every exit path (signal, --duration, a capture or privilege error) closes the port.
     await metrics?.close();
   }
 }
 
-async function capture(
-  opts: Options,
-  tool: ToolInfo,
-  io: LiveIo,
-  source: CaptureSource,
-  state: LiveState,
-  specs: NamespaceSpec[],
-  metrics: LiveMetrics | null,
-): Promise<number> {
+/** What one live text or --json capture runs with, set up by liveMode(). */
+interface LiveRun {
+  opts: Options;
+  tool: ToolInfo;
+  io: LiveIo;
+  source: CaptureSource;
+  state: LiveState;
+  specs: NamespaceSpec[];
+  /** --metrics: the exporter, already listening; null without. */
+  metrics: LiveMetrics | null;
+}
+
+async function capture(run: LiveRun): Promise<number> {
   // Loaded while capture starts; with --user, before startCapture drops the rights it
   // needs (issue 18).
-  const kernelDrops = KernelDropsSource.start(opts.kernelDrops);
-  if (opts.user !== null) kernelDrops.waitLoaded();
+  const kernelDrops = KernelDropsSource.start(run.opts.kernelDrops);
+  if (run.opts.user !== null) kernelDrops.waitLoaded();
   try {
-    return await captureWith(opts, tool, io, source, state, specs, metrics, kernelDrops);
+    return await captureWith({ ...run, kernelDrops });
   } finally {
     kernelDrops.close();
   }
 }
 
-async function captureWith(
-  opts: Options,
-  tool: ToolInfo,
-  io: LiveIo,
-  source: CaptureSource,
-  state: LiveState,
-  specs: NamespaceSpec[],
-  metrics: LiveMetrics | null,
-  kernelDrops: KernelDropsSource,
-): Promise<number> {
+async function captureWith(run: LiveRun & { kernelDrops: KernelDropsSource }): Promise<number> {
+  const { opts, tool, io, source, state, specs, metrics, kernelDrops } = run;
   const failed = await startCapture(source, opts, io);
   if (failed !== null) return failed;
 
@@ -484,7 +473,7 @@ async function captureWith(
   // closed and the -w file complete; end now (shutdown.outputLost says why, status 2).
   if (shutdown.lost !== null) {
     source.complete();
-    return 2;
+    return EXIT_USAGE;
   }
   announce();
   const finalSnap = correlator.tick(Date.now() * 1e6, true);
@@ -584,8 +573,8 @@ async function captureWith(
   const outPieces = io.outPieces ?? ((pieces: Iterable<string>, suffix = ''): Promise<void> => io.out([...pieces].join('') + suffix));
   if (opts.json) await outPieces(jsonReportPieces({ type: 'report', ...doc } as ReportDocument, list, 0), '\n');
   else await outPieces(textReportPieces(doc, { maxFlows: opts.top }, list));
-  if (written !== null && written.errors > 0) return 2;
-  return doc.totals.badFrames > 0 ? 1 : 0;
+  if (written !== null && written.errors > 0) return EXIT_USAGE;
+  return doc.totals.badFrames > 0 ? EXIT_BAD : EXIT_OK;
 }
 
 /** Text lines for one interval: rates per interface since the previous snapshot. */

@@ -2,6 +2,7 @@
  * What bin/csumtop runs: main() with the command line, its result as the exit status.
  */
 import { releaseDeadTerminalAtExit } from '../ui/dead-terminal.js';
+import { EXIT_INTERNAL } from './exit-status.js';
 import { main } from './main.js';
 import { EXIT_OUTPUT_LOST, shutdown } from './shutdown.js';
 
@@ -18,6 +19,6 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     process.stderr.write(`csumtop: internal error: ${err instanceof Error && err.stack ? err.stack : String(err)}\n`);
     releaseDeadTerminalAtExit();
-    process.exitCode = 70;
+    process.exitCode = EXIT_INTERNAL;
   },
 );

@@ -24,6 +24,7 @@ import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 import { releaseDeadTerminalAtExit } from '../ui/dead-terminal.js';
+import { EXIT_USAGE } from './exit-status.js';
 
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
@@ -69,7 +70,7 @@ export function signalStatus(sig: StopSignal): number {
 type Listener = (sig: StopSignal | 'output') => void;
 
 /** Exit status when standard output or error could not be written (README: a write error is 2). */
-export const EXIT_OUTPUT_LOST = 2;
+export const EXIT_OUTPUT_LOST = EXIT_USAGE;
 /** After output is lost, how long the stop may take before csumtop exits anyway (ms). */
 export const OUTPUT_LOST_LIMIT_MS = 1000;
 

@@ -5,7 +5,7 @@
  * offsets for the hex dump). Bounded; the least recently seen flow goes first.
  */
 import type { BadFlowView, TableUse } from '../model/correlation.js';
-import type { DecodedRecord } from '../output/records.js';
+import type { DecodedRecord } from '../model/bad-frame.js';
 import { formatTimeNs } from '../model/addr.js';
 import type { InterfaceDirectory } from './context.js';
 import { LruMap } from './lru.js';

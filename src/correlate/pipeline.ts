@@ -10,7 +10,7 @@
  */
 import type { Blindness } from '../model/blind.js';
 import type { CorrelationSnapshot, TableUse } from '../model/correlation.js';
-import type { DecodedRecord } from '../output/records.js';
+import type { DecodedRecord } from '../model/bad-frame.js';
 import type { NativeLayout } from '../native/analyzer.js';
 import type { EventBatch, EventFlags } from '../native/events.js';
 import type { DiagnosisFacts, DiagnosisInput, InterfaceDiagnosis, InterfaceFacts } from '../diagnose/input.js';

@@ -6,23 +6,22 @@
  * entries made garbage collection 27% of the CPU of `csumtop -r`).
  *
  * Layout: a KeyIndex (src/correlate/key-index.ts: open addressing, backward-shift
- * deletion) over the keys; per slot its key and the two links of the recency list.
+ * deletion) over the keys; per slot its key and its place in the recency list (a
+ * SlotList, src/correlate/slot-list.ts, as TxnTable's insertion list).
  * Everything is allocated once: SLOT_TABLE_BYTES_PER_ENTRY bytes per slot.
  */
 
 import { KEY_INDEX_BYTES_PER_SLOT, KeyIndex } from './key-index.js';
+import { SLOT_LIST_BYTES_PER_SLOT, SlotList } from './slot-list.js';
 
 /** Bytes per entry: key (8), recency links (2 x 4), the index's buckets. */
-export const SLOT_TABLE_BYTES_PER_ENTRY = 8 + 8 + KEY_INDEX_BYTES_PER_SLOT;
+export const SLOT_TABLE_BYTES_PER_ENTRY = 8 + SLOT_LIST_BYTES_PER_SLOT + KEY_INDEX_BYTES_PER_SLOT;
 
 export class SlotTable {
   private readonly keys: Float64Array;
-  /** Towards the least recently used end, and towards the most recent; -1: none. */
-  private readonly older: Int32Array;
-  private readonly newer: Int32Array;
+  /** Least recently used at the oldest end. */
+  private readonly recency: SlotList;
   private readonly index: KeyIndex;
-  private oldest = -1;
-  private newest = -1;
   /** Slots never used yet are handed out in order; later ones come from evictions. */
   private used = 0;
   size = 0;
@@ -32,16 +31,15 @@ export class SlotTable {
   constructor(readonly cap: number) {
     if (!(cap >= 1) || !Number.isInteger(cap)) throw new RangeError(`SlotTable cap must be a positive integer (got ${cap})`);
     this.keys = new Float64Array(cap);
-    this.older = new Int32Array(cap);
-    this.newer = new Int32Array(cap);
+    this.recency = new SlotList(cap);
     this.index = new KeyIndex(cap, this.keys);
     // Resident from the start rather than page by page as slots are used (see CarrierFlows).
-    for (const a of [this.keys, this.older, this.newer]) a.fill(0);
+    this.keys.fill(0);
   }
 
   /** Bytes this table allocated (SLOT_TABLE_BYTES_PER_ENTRY per entry at most). */
   get bytes(): number {
-    return this.keys.byteLength + this.older.byteLength + this.newer.byteLength + this.index.bytes;
+    return this.keys.byteLength + this.recency.bytes + this.index.bytes;
   }
 
   /** The slot of `key`, made the most recently used; -1 when absent. */
@@ -61,44 +59,27 @@ export class SlotTable {
     if (this.used < this.cap) {
       s = this.used++;
     } else {
-      s = this.oldest;
-      this.unlink(s);
+      s = this.recency.oldest;
+      this.recency.unlink(s);
       this.index.remove(s);
       this.size--;
       this.evicted++;
     }
     this.keys[s] = key;
     this.index.insert(s);
-    this.older[s] = this.newest;
-    this.newer[s] = -1;
-    if (this.newest >= 0) this.newer[this.newest] = s;
-    this.newest = s;
-    if (this.oldest < 0) this.oldest = s;
+    this.recency.append(s);
     this.size++;
     return s;
   }
 
   /** Calls fn with every slot in use, least recently used first. */
   forEach(fn: (slot: number) => void): void {
-    for (let s = this.oldest; s >= 0; s = this.newer[s]) fn(s);
+    for (let s = this.recency.oldest; s >= 0; s = this.recency.next(s)) fn(s);
   }
 
   private touch(s: number): void {
-    if (this.newest === s) return;
-    this.unlink(s);
-    this.older[s] = this.newest;
-    this.newer[s] = -1;
-    if (this.newest >= 0) this.newer[this.newest] = s;
-    this.newest = s;
-    if (this.oldest < 0) this.oldest = s;
-  }
-
-  private unlink(s: number): void {
-    const o = this.older[s];
-    const n = this.newer[s];
-    if (o >= 0) this.newer[o] = n;
-    else this.oldest = n;
-    if (n >= 0) this.older[n] = o;
-    else this.newest = o;
+    if (this.recency.newest === s) return;
+    this.recency.unlink(s);
+    this.recency.append(s);
   }
 }

@@ -12,44 +12,42 @@
  * of a Map, so the trackers decide timeouts in the order the transactions began.
  *
  * Layout: a KeyIndex (src/correlate/key-index.ts, shared with SlotTable) over the keys;
- * per slot its key and two links of the insertion list; free slots on a stack.
+ * per slot its key and its place in the insertion list (a SlotList,
+ * src/correlate/slot-list.ts, as SlotTable's recency list); free slots on a stack.
  * Everything is allocated and written once at the start.
  */
 
 import { KEY_INDEX_BYTES_PER_SLOT, KeyIndex } from './key-index.js';
+import { SLOT_LIST_BYTES_PER_SLOT, SlotList } from './slot-list.js';
 
 /** Bytes per entry: key (8), insertion links (2 x 4), free stack (4), the index's buckets. */
-export const TXN_TABLE_BYTES_PER_ENTRY = 8 + 8 + 4 + KEY_INDEX_BYTES_PER_SLOT;
+export const TXN_TABLE_BYTES_PER_ENTRY = 8 + SLOT_LIST_BYTES_PER_SLOT + 4 + KEY_INDEX_BYTES_PER_SLOT;
 
 export class TxnTable {
   private readonly keys: Float64Array;
-  /** Insertion list: towards the oldest and towards the newest; -1: none. */
-  private readonly older: Int32Array;
-  private readonly newer: Int32Array;
+  /** Insertion order: the oldest transaction at the oldest end. */
+  private readonly order: SlotList;
   private readonly free: Int32Array;
   private freeTop = 0;
   private readonly index: KeyIndex;
-  private oldest = -1;
-  private newest = -1;
   size = 0;
 
   constructor(readonly cap: number) {
     if (!(cap >= 1) || !Number.isInteger(cap)) throw new RangeError(`TxnTable cap must be a positive integer (got ${cap})`);
     this.keys = new Float64Array(cap);
-    this.older = new Int32Array(cap);
-    this.newer = new Int32Array(cap);
+    this.order = new SlotList(cap);
     this.free = new Int32Array(cap);
     // Slot 0 on top: slots are handed out in order while the table fills.
     for (let s = 0; s < cap; s++) this.free[s] = cap - 1 - s;
     this.freeTop = cap;
     this.index = new KeyIndex(cap, this.keys);
     // Resident from the start, not page by page as the table fills (see CarrierFlowTable).
-    for (const a of [this.keys, this.older, this.newer]) a.fill(0);
+    this.keys.fill(0);
   }
 
   /** Bytes this table allocated (TXN_TABLE_BYTES_PER_ENTRY per entry at most). */
   get bytes(): number {
-    return this.keys.byteLength + this.older.byteLength + this.newer.byteLength + this.free.byteLength + this.index.bytes;
+    return this.keys.byteLength + this.order.bytes + this.free.byteLength + this.index.bytes;
   }
 
   /** The slot of `key`; -1 when absent. */
@@ -68,11 +66,7 @@ export class TxnTable {
     const s = this.free[--this.freeTop];
     this.keys[s] = key;
     this.index.insert(s);
-    this.older[s] = this.newest;
-    this.newer[s] = -1;
-    if (this.newest >= 0) this.newer[this.newest] = s;
-    this.newest = s;
-    if (this.oldest < 0) this.oldest = s;
+    this.order.append(s);
     this.size++;
     return s;
   }
@@ -80,23 +74,18 @@ export class TxnTable {
   /** Frees `slot` (in use); its values in the caller's arrays are the caller's to reset. */
   delete(slot: number): void {
     this.index.remove(slot);
-    const o = this.older[slot];
-    const n = this.newer[slot];
-    if (o >= 0) this.newer[o] = n;
-    else this.oldest = n;
-    if (n >= 0) this.older[n] = o;
-    else this.newest = o;
+    this.order.unlink(slot);
     this.free[this.freeTop++] = slot;
     this.size--;
   }
 
   /** The oldest slot in use, -1 when empty; then nextOf() towards the newest. */
   first(): number {
-    return this.oldest;
+    return this.order.oldest;
   }
 
   /** The slot added after `slot`, -1 after the newest (read it before deleting `slot`). */
   nextOf(slot: number): number {
-    return this.newer[slot];
+    return this.order.next(slot);
   }
 }

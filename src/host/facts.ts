@@ -1,14 +1,14 @@
 /**
  * Host facts the diagnosis rules weigh (docs/domain.md): does this kernel carry the variant A
- * fix, which hypervisor runs the node (variant C is VMware vmxnet3, variant D names Azure
- * and AWS), and the offload state of every interface that the remedies act on.
+ * fix, and which hypervisor runs the node (variant C is VMware vmxnet3, variant D names
+ * Azure and AWS). The interfaces' offload state is the captured interface's
+ * (src/capture/source.ts capturedInterfaceOf, from the links of src/host/links.ts).
  *
  * Kernel: uname(2) through os.release() / os.version() (libuv's uv_os_uname), plus
  * Ubuntu's /proc/version_signature. Hypervisor: the SMBIOS strings the kernel exports in
  * /sys/class/dmi/id (drivers/firmware/dmi-id.c), /sys/hypervisor/type (Xen,
  * drivers/xen/sys-hypervisor.c) and the `hypervisor` CPU flag of /proc/cpuinfo. The
- * root of those paths is configurable so tests can hand in a fake sysfs. Interfaces: the
- * rtnetlink and ethtool view of src/host/links.ts.
+ * root of those paths is configurable so tests can hand in a fake sysfs.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,16 +16,13 @@ import * as path from 'node:path';
 
 import type {
   CloudPlatform,
-  HostFacts,
   HypervisorFacts,
   HypervisorKind,
-  InterfaceOffloadFacts,
   KernelFacts,
   KernelFixAssessment,
   KernelFlavor,
   KernelVersion,
 } from '../model/host-facts.js';
-import { interfaceRole, listLinks, type Link } from './links.js';
 
 // ================================================================== kernel release
 
@@ -341,58 +338,4 @@ export function detectHypervisor(opts: FactsRootOptions = {}): HypervisorFacts |
     hypervisorType: readText(root, 'sys/hypervisor/type'),
     cpuFlag: cpuHypervisorFlag(readText(root, 'proc/cpuinfo')),
   });
-}
-
-// ================================================================== interfaces
-
-// The kernel's feature names (net/ethtool/common.c netdev_features_strings).
-const F_TX_GENERIC = 'tx-checksum-ip-generic'; // NETIF_F_HW_CSUM_BIT
-const F_TX_IPV4 = 'tx-checksum-ipv4'; // NETIF_F_IP_CSUM_BIT
-const F_RX = 'rx-checksum'; // NETIF_F_RXCSUM_BIT
-const F_TNL = 'tx-udp_tnl-segmentation'; // NETIF_F_GSO_UDP_TUNNEL_BIT
-const F_TNL_CSUM = 'tx-udp_tnl-csum-segmentation'; // NETIF_F_GSO_UDP_TUNNEL_CSUM_BIT
-const OFFLOAD_FEATURES = [F_TX_GENERIC, F_TX_IPV4, F_RX, F_TNL, F_TNL_CSUM];
-
-function feature(link: Link, name: string): boolean | null {
-  return Object.prototype.hasOwnProperty.call(link.features, name) ? link.features[name] : null;
-}
-
-/** The offload facts of one link (pure). */
-export function interfaceOffloadFacts(link: Link): InterfaceOffloadFacts {
-  return {
-    name: link.name,
-    ifindex: link.ifindex,
-    role: interfaceRole(link),
-    kind: link.kind,
-    driver: link.driver,
-    vmxnet3: link.driver === 'vmxnet3',
-    up: link.up,
-    txChecksumIpGeneric: feature(link, F_TX_GENERIC),
-    txChecksumIpv4: feature(link, F_TX_IPV4),
-    rxChecksum: feature(link, F_RX),
-    txUdpTnlSegmentation: feature(link, F_TNL),
-    txUdpTnlCsumSegmentation: feature(link, F_TNL_CSUM),
-    fixed: link.fixedFeatures.filter((f) => OFFLOAD_FEATURES.includes(f)),
-    vxlan: link.vxlan ? { port: link.vxlan.port, vni: link.vxlan.vni, udpCsum: link.vxlan.udpCsum } : null,
-  };
-}
-
-/** Offload facts of every link of namespace `ns` (NAME or path; current when absent)
- * except loopback. Throws for a namespace that cannot be entered. */
-export function listInterfaceFacts(ns?: string): InterfaceOffloadFacts[] {
-  return listLinks(ns)
-    .filter((l) => !l.loopback)
-    .map(interfaceOffloadFacts);
-}
-
-// ================================================================== all
-
-/** Kernel, hypervisor and the interfaces of namespace `ns`. The kernel and the
- * hypervisor belong to the host, whichever namespace is asked about. */
-export function collectHostFacts(ns?: string, opts: FactsRootOptions = {}): HostFacts {
-  return {
-    kernel: readKernelFacts(opts),
-    hypervisor: detectHypervisor(opts),
-    interfaces: listInterfaceFacts(ns),
-  };
 }

@@ -62,16 +62,6 @@ export function netnsIdentity(netns: string): string {
 
 // ------------------------------------------------------------------ selection (-i)
 
-/** `-i 'eth0,flannel.*,cali*'` -> ['eth0', 'flannel.*', 'cali*']. */
-export function parseInterfaceList(arg: string): string[] {
-  const patterns = arg
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  if (patterns.length === 0) throw new Error(`no interface names in -i '${arg}'`);
-  return patterns;
-}
-
 export function isGlob(pattern: string): boolean {
   return /[*?]/.test(pattern);
 }

@@ -473,14 +473,6 @@ export function analyzeRuleSet(set: ParsedRuleSet): NatRulesAnalysis {
   };
 }
 
-export function analyzeIptablesSave(text: string): NatRulesAnalysis {
-  return analyzeRuleSet(parseIptablesSave(text));
-}
-
-export function analyzeNftRuleset(text: string): NatRulesAnalysis {
-  return analyzeRuleSet(parseNftRuleset(text));
-}
-
 // ================================================================== running the tools
 
 export const NAT_SOURCES: readonly NatSourceName[] = ['iptables-save', 'iptables-legacy-save', 'iptables-nft-save', 'nft'];

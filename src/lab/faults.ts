@@ -20,12 +20,6 @@ export const FAULT_SPORT_BASE: Record<FaultKind, number> = {
   'zero-outer-udp': 45000,
 };
 
-export function faultKindOfSport(sport: number | null | undefined): FaultKind | null {
-  if (sport === null || sport === undefined) return null;
-  for (const k of FAULT_KINDS) if (sport >= FAULT_SPORT_BASE[k] && sport < FAULT_SPORT_BASE[k] + 1000) return k;
-  return null;
-}
-
 /** A value for a checksum field that is wrong: `preferred` unless that happens to be right. */
 export function wrongValue(correct: number, preferred: number): number {
   let v = preferred;

@@ -132,13 +132,6 @@ export interface BuiltFrame {
   checksums: ChecksumField[];
 }
 
-/** A plain Ethernet/IPv4/UDP|TCP frame. */
-export function buildFrame(eth: EthSpec, ip: Ipv4Spec, l4: L4Spec): BuiltFrame {
-  const checksums: ChecksumField[] = [];
-  const bytes = ipv4Frame(eth, ip, l4, 0, checksums, 0);
-  return { bytes, checksums };
-}
-
 /**
  * A VXLAN carrier (RFC 7348 section 5: flags 0x08, VNI) around an inner frame. The
  * outer UDP checksum covers the inner frame exactly as given.

@@ -140,12 +140,6 @@ export function createNamespace(name: string): () => void {
  * Sends frames through raw AF_PACKET sockets in namespace `ns`, each on its own device,
  * from one helper process (a test that churns hundreds of interfaces sends on all).
  */
-export function injectMany(ns: string, frames: Array<{ dev: string; frame: Uint8Array }>): void {
-  const input = frames.map((f) => `${f.dev} ${Buffer.from(f.frame).toString('hex')}`).join('\n') + '\n';
-  const r = JSON.parse(nsSh(ns, ['python3', HELPER, 'inject-many'], input)) as { sent: number };
-  if (r.sent !== frames.length) throw new Error(`raw sockets sent ${r.sent} of ${frames.length} frames`);
-}
-
 export function linkMac(ns: string, dev: string): string {
   const links = JSON.parse(sh('ip', ['-n', ns, '-j', 'link', 'show', 'dev', dev])) as Array<{ address: string }>;
   return links[0].address;

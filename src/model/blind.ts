@@ -67,8 +67,3 @@ export function blindLines(b: Blindness): string[] {
 export function blindGrew(now: Blindness, before: Blindness): boolean {
   return PARTS.some((p) => now[p.key] > before[p.key]);
 }
-
-/** Blindness summed over parts (e.g. capture threads). */
-export function addBlindness(a: Blindness, b: Blindness): Blindness {
-  return { ringDrops: a.ringDrops + b.ringDrops, eventsDropped: a.eventsDropped + b.eventsDropped, recordsDropped: a.recordsDropped + b.recordsDropped };
-}

@@ -5,10 +5,11 @@
  * CorrelationSnapshot is emitted per interval; the report, the JSON lines, the dashboard
  * and the Prometheus exporter all read it.
  */
+import type { BadChecksum } from './bad-frame.js';
 import type { Blindness } from './blind.js';
 import type { ChecksumCounterName } from './host-facts.js';
 import type { Finding } from './findings.js';
-import type { BadChecksum, Endpoint } from './report.js';
+import type { Endpoint } from './endpoint.js';
 import type { TunnelName } from './verdict.js';
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Facts about the host that the diagnosis rules (issue 4) weigh against what capture
  * measured: the kernel's own checksum counters, whether the kernel carries the variant A
- * fix, the hypervisor, per-interface offloads, and kube-proxy's / flannel's NAT rules.
+ * fix, the hypervisor, and kube-proxy's / flannel's NAT rules (per-interface offloads are
+ * the captured interface's: src/capture/source.ts).
  * Shared types only; the readers live in src/host/snmp.ts, src/host/facts.ts and
  * src/host/nat-rules.ts. Background and sources: docs/domain.md.
  */
@@ -148,38 +149,6 @@ export interface HypervisorFacts {
   evidence: string[];
 }
 
-// ------------------------------------------------------------------ interfaces
-
-/** The offload facts of one link that the remedies of docs/domain.md act on. A feature the
- * device does not report (no ETHTOOL_GFEATURES, or an older kernel without the name) is
- * null, not false. */
-export interface InterfaceOffloadFacts {
-  name: string;
-  ifindex: number;
-  /** src/host/links.ts interfaceRole(). */
-  role: string;
-  kind: string | null;
-  /** ETHTOOL_GDRVINFO driver: "vmxnet3" is variant C's signal. */
-  driver: string | null;
-  vmxnet3: boolean;
-  up: boolean;
-  /** NETIF_F_HW_CSUM: `ethtool -K DEV tx-checksum-ip-generic off` is the remedy. */
-  txChecksumIpGeneric: boolean | null;
-  /** NETIF_F_IP_CSUM, the IPv4-only TX checksum offload of some NICs. */
-  txChecksumIpv4: boolean | null;
-  /** NETIF_F_RXCSUM. */
-  rxChecksum: boolean | null;
-  /** NETIF_F_GSO_UDP_TUNNEL and NETIF_F_GSO_UDP_TUNNEL_CSUM: vmxnet3 v4 VXLAN offloads. */
-  txUdpTnlSegmentation: boolean | null;
-  txUdpTnlCsumSegmentation: boolean | null;
-  /** Of the features above, those `ethtool -k` shows "[fixed]" (ethtool -K cannot change). */
-  fixed: string[];
-  /** For VXLAN devices: the UDP port, VNI and whether the outer UDP checksum is sent
-   * (false = `noudpcsum`, flannel's default, the variant A precondition; null = not
-   * reported by this kernel). */
-  vxlan: { port: number | null; vni: number | null; udpCsum: boolean | null } | null;
-}
-
 // ------------------------------------------------------------------ NAT rules
 
 export type NatSourceName = 'iptables-save' | 'iptables-legacy-save' | 'iptables-nft-save' | 'nft';
@@ -240,13 +209,4 @@ export interface NatFacts {
   /** The namespace as the caller named it, null for the current one. */
   netns: string | null;
   sources: NatSourceReport[];
-}
-
-// ------------------------------------------------------------------ all of it
-
-export interface HostFacts {
-  kernel: KernelFacts;
-  /** null when neither DMI, /sys/hypervisor nor the CPU flag gives anything. */
-  hypervisor: HypervisorFacts | null;
-  interfaces: InterfaceOffloadFacts[];
 }

@@ -3,10 +3,15 @@
  * ReportDocument; the text report renders the same object. Bump REPORT_VERSION on any
  * incompatible change.
  */
-import type { CorrelationSnapshot } from './correlation.js';
+import type { BadChecksum, Direction } from './bad-frame.js';
 import type { Blindness } from './blind.js';
+import type { CorrelationSnapshot } from './correlation.js';
+import type { Endpoint } from './endpoint.js';
 import type { Finding } from './findings.js';
 import type { KindName, LayerName, MalformedReason, TunnelName, UndecodedReason } from './verdict.js';
+
+/** Kept here for src/ui, which imports them from this file (issue 19's branch edits src/ui); new code imports ./endpoint.js and ./bad-frame.js. */
+export type { BadChecksum, Endpoint };
 
 /** The parts of a CorrelationSnapshot a report carries (rates and bad flows are live views). */
 export type ReportCorrelation = Pick<CorrelationSnapshot, 'peers' | 'flows' | 'flowsEvicted' | 'eventsDropped' | 'overlayUnattributed' | 'dns' | 'syn' | 'kernel' | 'kernelDrops' | 'tables'>;
@@ -70,30 +75,6 @@ export interface InterfaceReport {
   vxlan?: { vni: number | null; port: number | null; underlay: string | null; local: string | null; udpCsum: boolean | null };
 }
 
-export interface Endpoint {
-  family: 4 | 6;
-  src: string;
-  dst: string;
-  /** IP protocol number (17 UDP, 6 TCP, 1 ICMP, 58 ICMPv6, ...). */
-  proto: number;
-  /** Ports for UDP/TCP; ICMP type and code otherwise; null when not decoded. */
-  sport: number | null;
-  dport: number | null;
-}
-
-/** One bad checksum inside a frame. */
-export interface BadChecksum {
-  layer: LayerName;
-  depth: number;
-  protocol: KindName;
-  found: number;
-  expected: number;
-  /** The field holds exactly the pseudo-header sum: what transmit offload leaves behind. */
-  looksLikeOffload: boolean;
-  /** Byte offset of the checksum field in the captured frame (hex dumps mark it). */
-  offset?: number;
-}
-
 export interface FlowReport {
   interface: string;
   outer: Endpoint;
@@ -113,7 +94,7 @@ export interface BadFrameReport {
   frame: number;
   /** Live: received (to this host), broadcast, multicast, other-host (promiscuous or
    * bridged), sent (by this host, locally generated or forwarded); absent for files. */
-  direction?: 'received' | 'broadcast' | 'multicast' | 'other-host' | 'sent';
+  direction?: Direction;
   interface: string;
   time: string;
   caplen: number;

@@ -19,8 +19,6 @@ export type KindName = (typeof KINDS)[number];
 export const STATUSES = ['ok', 'bad', 'absent', 'unverifiable', 'pending', 'validated'] as const;
 export type StatusName = (typeof STATUSES)[number];
 
-export const UNVERIFIABLE_WHY = ['', 'truncated', 'fragment', 'oversize', 'offload-other'] as const;
-
 export const MALFORMED_REASONS = [
   'none',
   'link-header-short',
@@ -56,7 +54,7 @@ export type UndecodedReason = (typeof UNDECODED_REASONS)[number];
 /**
  * How an inner layer was reached. GRE appears twice (native kTunnelGre, kTunnelGreKey)
  * so that a key of 0 stays apart from no key: only the second carries its key where
- * VXLAN and Geneve carry the VNI (isVniTunnel in src/output/records.ts).
+ * VXLAN and Geneve carry the VNI (isVniTunnel in src/native/records.ts).
  */
 export const TUNNELS = ['none', 'vxlan', 'geneve', 'ipip', 'ip6ip', 'gre', 'gre'] as const;
 export type TunnelName = (typeof TUNNELS)[number];

@@ -2,7 +2,6 @@
  * Typed view of the decoder and offline-analysis part of the addon
  * (native/napi/analyzer_napi.cc).
  */
-import type { NativeDrain } from './drain.js';
 import type { EventLayout } from './events.js';
 import { loadAddon } from './addon.js';
 
@@ -145,6 +144,25 @@ export interface NativeLayout {
   record: RecordLayout;
   flow: FlowLayout;
   event: EventLayout;
+}
+
+/**
+ * What every native analyzer hands over per batch or step besides counters: bad-frame
+ * records with their bytes, and correlation events (native/napi/convert.cc set_drained);
+ * src/native/drain.ts decodes them.
+ */
+export interface NativeDrain {
+  /** Packed BadFrameRecords. */
+  records: Buffer;
+  /** Their captured bytes (at most 4096 each). */
+  recordBytes: Buffer;
+  /** Cumulative: bad frames counted but not recorded (batch full). */
+  recordsDropped: number;
+  /** Packed FrameEvents. */
+  events: Buffer;
+  eventNames: Buffer;
+  /** Cumulative: events not kept (batch full). */
+  eventsDropped: number;
 }
 
 export interface FileInterface {

@@ -5,7 +5,7 @@
  * packet (docs/design.md, principle 1). Offsets come from the addon's own layout.
  */
 import { formatAddress } from '../model/addr.js';
-import type { Endpoint } from '../model/report.js';
+import type { Endpoint } from '../model/endpoint.js';
 import { TUNNELS, type TunnelName } from '../model/verdict.js';
 
 export interface EventLayout {

@@ -3,8 +3,7 @@
  * that hand frames over one at a time from JavaScript (the libpcap fallback).
  */
 import { loadAddon } from './addon.js';
-import type { NativeFlow } from './analyzer.js';
-import type { NativeDrain } from './drain.js';
+import type { NativeDrain, NativeFlow } from './analyzer.js';
 
 export interface FrameSinkOptions {
   vxlanPorts?: number[];

@@ -3,9 +3,8 @@
  * on a capture thread, batches delivered on the JavaScript thread.
  */
 import { loadAddon } from './addon.js';
-import type { NativeFlow } from './analyzer.js';
+import type { NativeDrain, NativeFlow } from './analyzer.js';
 import type { NativeBadFrameFile } from './bad-frame-file.js';
-import type { NativeDrain } from './drain.js';
 
 export interface LiveCaptureOptions {
   batchMs?: number;
@@ -74,15 +73,10 @@ export type InterfaceResult = { group: number } | { error: string; code: 'EPERM'
 
 export interface NativeLiveCapture {
   /**
-   * Opens a ring; throws an Error whose `code` is 'EPERM' without CAP_NET_RAW.
-   * `fanout`: 'new' starts a PACKET_FANOUT group (hash) and returns its id; a number
-   * joins that group (another capture's ring on the same interface). Returns -1 without.
-   */
-  addInterface(id: number, ifindex: number, arphrd: number, netnsPath?: string, fanout?: 'new' | number, overlay?: boolean): number;
-  /**
-   * addInterface() for many at once: the rings are opened in parallel (each waits for an
-   * RCU grace period in the kernel), one result per entry, in order; a failed entry does
-   * not stop the others.
+   * Opens the rings in parallel (each waits for an RCU grace period in the kernel), one
+   * result per entry, in order; a failed entry does not stop the others. `fanout`: 'new'
+   * starts a PACKET_FANOUT group (hash) and returns its id; a number joins that group
+   * (another capture's ring on the same interface); group -1 without.
    */
   addInterfaces(list: InterfaceRequest[]): InterfaceResult[];
   removeInterface(id: number): void;

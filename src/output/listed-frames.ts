@@ -9,7 +9,9 @@
  * written in pieces as the reader takes them (src/output/report-stream.ts).
  */
 import type { RecordLayout } from '../native/analyzer.js';
-import { decodeRecords, MAX_LISTED, notListedWarning, type DecodedRecord } from './records.js';
+import type { DecodedRecord } from '../model/bad-frame.js';
+import { decodeRecords } from '../native/records.js';
+import { MAX_LISTED, notListedWarning } from './records.js';
 
 /** How many records are decoded at a time while the report is written. */
 const DECODE_CHUNK = 1024;

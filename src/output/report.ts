@@ -4,7 +4,6 @@
  * render this one object, so they cannot disagree.
  */
 import type { CorrelationSnapshot } from '../model/correlation.js';
-import * as path from 'node:path';
 
 import { formatTimeNs } from '../model/addr.js';
 import {
@@ -18,10 +17,11 @@ import {
   type SourceReport,
 } from '../model/report.js';
 import { KINDS, LAYERS, MALFORMED_REASONS, STATUSES, TUNNELS, UNDECODED_REASONS, type MalformedReason, type UndecodedReason } from '../model/verdict.js';
-import type { FileRun } from '../capture/file-run.js';
-import { nativeLayout, type FileInterface, type NativeFlow, type NativeLayout } from '../native/analyzer.js';
+import { interfaceNames, type FileRun } from '../capture/file-run.js';
+import { nativeLayout, type NativeFlow, type NativeLayout } from '../native/analyzer.js';
+import type { DecodedRecord } from '../model/bad-frame.js';
+import { badChecksumFromNative, endpointFromNative, isVniTunnel } from '../native/records.js';
 import type { ListedFrames } from './listed-frames.js';
-import { badChecksumFromNative, endpointFromNative, isVniTunnel, type DecodedRecord } from './records.js';
 
 export interface ToolInfo {
   version: string;
@@ -48,17 +48,6 @@ export interface ReportInput {
   live: boolean;
   /** The final correlation snapshot, when correlation ran. */
   correlation?: CorrelationSnapshot | null;
-}
-
-/** pcapng if_name; else the file's name, with #N when the file has several interfaces. */
-export function interfaceNames(filePath: string, ifaces: FileInterface[], count: number): string[] {
-  const base = path.basename(filePath);
-  const names: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const name = ifaces[i]?.name;
-    names.push(name ? name : count > 1 ? `${base}#${i}` : base);
-  }
-  return names;
 }
 
 function percent(bad: number, total: number): number {

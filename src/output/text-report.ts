@@ -7,8 +7,9 @@ import { printable } from './printable.js';
 import { blindSentence } from '../model/blind.js';
 import { answerLines } from './answer.js';
 import { renderCorrelation, renderFindings } from './text-findings.js';
-import type { BadChecksum, BadFrameReport, Endpoint, FlowReport, InterfaceReport, ReportDocument } from '../model/report.js';
-import type { ListedReports } from '../model/report.js';
+import type { BadChecksum } from '../model/bad-frame.js';
+import type { Endpoint } from '../model/endpoint.js';
+import type { BadFrameReport, FlowReport, InterfaceReport, ListedReports, ReportDocument } from '../model/report.js';
 
 const LINKTYPE_NAMES: Record<number, string> = {
   0: 'BSD loopback',

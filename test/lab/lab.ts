@@ -32,8 +32,8 @@ import { parseSnmp6, parseSnmpTable, readNetCounterFiles } from '../../src/host/
 import type { ChecksumRow, InterfaceReport, ReportDocument } from '../../src/model/report.js';
 import type { KindName, LayerName } from '../../src/model/verdict.js';
 import { encode, eth, ipv4, udp, vxlan, type CheckRecord, type CsumKnob, type EthNode } from '../fixtures/lib/index.js';
-import { wrongValue } from '../../src/lab/faults.js';
-import { Lab, track, which } from '../../src/lab/lab.js';
+import { FAULT_KINDS, FAULT_SPORT_BASE, wrongValue, type FaultKind } from '../../src/lab/faults.js';
+import { HELPER, Lab, nsSh, track, which } from '../../src/lab/lab.js';
 import { FLANNEL_PORT, FLANNEL_VNI, OVERLAY_A, POD_B, SINK_PORT, UNDERLAY_A, UNDERLAY_B, type LabMacs } from '../../src/lab/topology.js';
 
 /** Repository root: dist/test/lab -> ../../.. */
@@ -47,10 +47,24 @@ export {
   DNS_PORT, FLANNEL_PORT, FLANNEL_VNI, OVERLAY_A, OVERLAY_B, POD_B, SINK_PORT, TCP_PORT, UNDERLAY_A, UNDERLAY_B, type LabMacs,
 } from '../../src/lab/topology.js';
 export {
-  HELPER, Lab, cleanupAll, createNamespace, injectMany, linkMac, nsSh, onCleanup, runAsync, sh, track, uniqueNs, which,
+  HELPER, Lab, cleanupAll, createNamespace, linkMac, nsSh, onCleanup, runAsync, sh, track, uniqueNs, which,
   type DnsResult, type ServerEvent, type TcpResult,
 } from '../../src/lab/lab.js';
-export { FAULT_KINDS, FAULT_SPORT_BASE, faultFrame, faultKindOfSport, wrongValue, type FaultKind } from '../../src/lab/faults.js';
+export { FAULT_KINDS, FAULT_SPORT_BASE, faultFrame, wrongValue, type FaultKind } from '../../src/lab/faults.js';
+
+/** Sends every frame from a raw socket on its device inside `ns`, in one helper process. */
+export function injectMany(ns: string, frames: Array<{ dev: string; frame: Uint8Array }>): void {
+  const input = frames.map((f) => `${f.dev} ${Buffer.from(f.frame).toString('hex')}`).join('\n') + '\n';
+  const r = JSON.parse(nsSh(ns, ['python3', HELPER, 'inject-many'], input)) as { sent: number };
+  if (r.sent !== frames.length) throw new Error(`raw sockets sent ${r.sent} of ${frames.length} frames`);
+}
+
+/** Which fault a frame's source port says it carries (src/lab/faults.ts FAULT_SPORT_BASE: 1000 ports each). */
+export function faultKindOfSport(sport: number | null | undefined): FaultKind | null {
+  if (sport === null || sport === undefined) return null;
+  for (const k of FAULT_KINDS) if (sport >= FAULT_SPORT_BASE[k] && sport < FAULT_SPORT_BASE[k] + 1000) return k;
+  return null;
+}
 
 /**
  * Why the lab cannot run here, or null. Tests call this first and FAIL with the answer
@@ -369,9 +383,7 @@ export function rowsText(i: { checksums: ChecksumRow[] }): string {
     .join('; ');
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep, until, within } from '../lib/wait.js';
 
 /** Open file descriptors of a process. */
 export function fdCount(pid: number): number {

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 
 import { LiveSource } from '../../src/capture/live-source.js';
 import { LinkTable } from '../../src/host/link-watch.js';
-import { createNamespace, labProblem, sh, sleep, uniqueNs } from './lab.js';
+import { createNamespace, labProblem, sh, uniqueNs, until } from './lab.js';
 
 function batch(ns: string, cmds: string[]): void {
   sh('ip', ['-n', ns, '-batch', '-'], cmds.join('\n') + '\n');
@@ -20,15 +20,6 @@ function batch(ns: string, cmds: string[]): void {
 
 function names(t: LinkTable): string[] {
   return t.links().map((l) => l.name).sort();
-}
-
-async function until(what: string, cond: () => boolean, ms: number): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    if (cond()) return Date.now() - t0;
-    if (Date.now() - t0 > ms) assert.fail(`${what}: not within ${ms} ms`);
-    await sleep(20);
-  }
 }
 
 test('LinkTable: new, changed and deleted links arrive as notifications, without listing again; a bridge port leaving its bridge is not a deletion', () => {

@@ -11,18 +11,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { LiveSource } from '../../src/capture/live-source.js';
-import { createNamespace, labProblem, sh, sleep, uniqueNs } from './lab.js';
+import { createNamespace, labProblem, sh, uniqueNs, until } from './lab.js';
 
 function batch(ns: string, cmds: string[]): void {
   sh('ip', ['-n', ns, '-batch', '-'], cmds.join('\n') + '\n');
-}
-
-async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) assert.fail(`${what}: not within ${ms} ms`);
-    await sleep(20);
-  }
 }
 
 test('interfaces appearing past the ring-memory cap are not attached, with a warning naming them; attached later when others vanish', async () => {

@@ -24,7 +24,7 @@ import { after, before, test } from 'node:test';
 
 import { writeVxlanCapture } from '../fixtures/lib/bulk.js';
 import type { ReportDocument } from '../../src/model/report.js';
-import { BIN, Csumtop, FAULT_KINDS, describeRun, faultFrame, iface, reportOf, sharedLab, sleep, track, which, type Lab } from './lab.js';
+import { BIN, Csumtop, FAULT_KINDS, describeRun, faultFrame, iface, reportOf, sharedLab, sleep, track, which, within, type Lab } from './lab.js';
 
 const theLab = sharedLab();
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -86,15 +86,6 @@ async function untilAsync(pred: () => Promise<boolean>, timeoutMs: number): Prom
   return true;
 }
 
-async function until(pred: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-  return true;
-}
-
 /** Resolves with the run and how long after `since` it ended; fails after timeoutMs. */
 async function exitWithin(ct: Csumtop, since: number, timeoutMs: number): Promise<{ r: Awaited<Csumtop['done']>; ms: number }> {
   const timer = new Promise<null>((resolve) => setTimeout(() => resolve(null), timeoutMs));
@@ -135,7 +126,7 @@ for (const sig of SIGNALS) {
       try {
         let port = 0;
         if (mode.metrics) {
-          assert.ok(await until(() => /serving metrics on http:\/\/127\.0\.0\.1:\d+/.test(ct.stderr) || !ct.running, 5000), `no metrics port: ${describeRun(ct)}`);
+          assert.ok(await within(() => /serving metrics on http:\/\/127\.0\.0\.1:\d+/.test(ct.stderr) || !ct.running, 5000, 50), `no metrics port: ${describeRun(ct)}`);
           port = Number(/serving metrics on http:\/\/127\.0\.0\.1:(\d+)/.exec(ct.stderr)?.[1]);
           assert.equal(await refused(port), false, 'the metrics port is open while capturing');
         }
@@ -143,14 +134,14 @@ for (const sig of SIGNALS) {
         // per-interval line (text).
         if (mode.json) assert.deepEqual(await ct.waitAttached(['vlb'], 5000), [], describeRun(ct));
         else if (mode.metrics) assert.ok(await untilAsync(async () => (await metricsBad(port, 'vlb')) !== null, 5000), `vlb not in /metrics: ${describeRun(ct)}`);
-        else assert.ok(await until(() => /\/vlb\s/.test(ct.stdout) || !ct.running, 5000), `no progress line: ${describeRun(ct)}`);
+        else assert.ok(await within(() => /\/vlb\s/.test(ct.stdout) || !ct.running, 5000, 50), `no progress line: ${describeRun(ct)}`);
         const bad = badFrames(lab, 100 + n, 1);
         lab.inject(lab.A, 'vla', bad);
         const counted = mode.json
           ? async (): Promise<boolean> => (await ct.waitFor(() => ct.lines.filter((l) => l.type === 'bad').length >= bad.length, 5000)) !== null
           : mode.metrics
             ? async (): Promise<boolean> => untilAsync(async () => ((await metricsBad(port, 'vlb')) ?? 0) >= bad.length, 5000)
-            : async (): Promise<boolean> => until(() => new RegExp(`/vlb .*bad total ${bad.length},`).test(ct.stdout), 5000);
+            : async (): Promise<boolean> => within(() => new RegExp(`/vlb .*bad total ${bad.length},`).test(ct.stdout), 5000, 50);
         assert.ok(await counted(), `the ${bad.length} bad frames were not counted: ${describeRun(ct)}`);
         const at = Date.now();
         process.kill(ct.pid, sig);
@@ -195,7 +186,7 @@ async function stuckRun(lab: Lab, tag: number): Promise<{ ct: Csumtop; file: str
   let size = 24;
   for (const f of frames) size += 16 + f.length;
   for (let k = 0; k < frames.length; k += 200) lab.inject(lab.A, 'vla', frames.slice(k, k + 200));
-  assert.ok(await until(() => fs.statSync(file).size >= size, 5000), `-w file ${fs.statSync(file).size} of ${size} bytes: ${describeRun(ct)}`);
+  assert.ok(await within(() => fs.statSync(file).size >= size, 5000, 50), `-w file ${fs.statSync(file).size} of ${size} bytes: ${describeRun(ct)}`);
   await sleep(500);
   return { ct, file, frames: frames.length };
 }
@@ -298,7 +289,7 @@ for (const c of FILE_CASES) {
     const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     try {
       // Mid-analysis: half a second of CPU is past start-up (node and the addon take ~0.2 s).
-      assert.ok(await until(() => cpuTicks(child.pid!) >= 50 || child.exitCode !== null, 10_000), 'csumtop did not get going');
+      assert.ok(await within(() => cpuTicks(child.pid!) >= 50 || child.exitCode !== null, 10_000, 50), 'csumtop did not get going');
       assert.equal(child.exitCode, null, `the analysis ended before it could be interrupted: ${stderr}`);
       const at = Date.now();
       process.kill(child.pid!, c.sig);

@@ -41,7 +41,7 @@ import { LiveSource } from '../../src/capture/live-source.js';
 import { LiveState } from '../../src/capture/live-state.js';
 import { MAX_VANISHED } from '../../src/capture/vanished.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
-import { Csumtop, createNamespace, describeRun, injectMany, labProblem, nsSh, sh, sleep, uniqueNs, type JsonLine } from './lab.js';
+import { Csumtop, createNamespace, describeRun, injectMany, labProblem, nsSh, sh, sleep, uniqueNs, until, type JsonLine } from './lab.js';
 import { memoryOf } from './trafgen.js';
 
 const PAIRS = Number(process.env.CSUMTOP_VANISHED_PAIRS ?? 800);
@@ -225,27 +225,21 @@ test('vanished interfaces, cap 3, two capture threads: folded in JavaScript and 
     src.batches$.subscribe((b) => state.apply(b));
     src.start();
     const byName = (name: string) => src!.interfaces().find((i) => i.name === name);
-    const until = async (what: string, cond: () => boolean): Promise<void> => {
-      const deadline = Date.now() + 10_000;
-      while (!cond()) {
-        if (Date.now() > deadline) assert.fail(`${what}: not within 10 s`);
-        await sleep(20);
-      }
-    };
+    const soon = (what: string, cond: () => boolean): Promise<number> => until(what, cond, 10_000); // polled every 20 ms
     let sent = 0;
     for (let k = 0; k < N; k++) {
       const p = `vz${k}`;
       ip([`link add ${p}a type veth peer name ${p}b`, `link set ${p}a up`, `link set ${p}b up`]);
-      await until(`${p} attached`, () => !!byName(`${p}a`)?.attached && !!byName(`${p}b`)?.attached);
+      await soon(`${p} attached`, () => !!byName(`${p}a`)?.attached && !!byName(`${p}b`)?.attached);
       // Distinct counts per pair (k + 1 frames): an interface that inherited another's
       // counts, or lost some, shows it.
       injectMany(ns, Array.from({ length: k + 1 }, () => ({ dev: `${p}a`, frame: frameOf(k, false) })));
       sent += k + 1;
       const a = byName(`${p}a`)!.id;
       const b = byName(`${p}b`)!.id;
-      await until(`${p} counted`, () => state.countersOf(a)[L.slots.frames] === k + 1 && state.countersOf(b)[L.slots.frames] === k + 1);
+      await soon(`${p} counted`, () => state.countersOf(a)[L.slots.frames] === k + 1 && state.countersOf(b)[L.slots.frames] === k + 1);
       ip([`link del ${p}a`]);
-      await until(`${p} detached`, () => byName(`${p}a`)?.attached !== true && byName(`${p}b`)?.attached !== true);
+      await soon(`${p} detached`, () => byName(`${p}a`)?.attached !== true && byName(`${p}b`)?.attached !== true);
     }
     await src.stop();
     const list = src.interfaces();

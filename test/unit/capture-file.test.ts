@@ -20,6 +20,7 @@ import {
   type CaptureContents,
   type CaptureFrame,
 } from '../../src/native/capture-file.js';
+import { Prng } from '../fixtures/lib/prng.js';
 
 const MODULE_PATH = path.resolve(__dirname, '..', '..', 'src', 'native', 'capture-file.js');
 
@@ -65,22 +66,9 @@ function pad4(b: Buffer): Buffer {
   return n ? Buffer.concat([b, Buffer.alloc(n)]) : b;
 }
 
-/** Deterministic pseudo-random bytes (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random bytes (test/fixtures/lib/prng.ts). */
 function randomBytes(n: number, seed: number): Buffer {
-  const r = prng(seed);
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = Math.floor(r() * 256);
-  return b;
+  return Buffer.from(new Prng(seed).bytes(n));
 }
 /** An Ethernet-looking frame of `n` bytes (n >= 14): tshark and tcpdump dissect it. */
 function etherFrame(n: number, seed: number): Buffer {

@@ -1,18 +1,16 @@
 /**
- * The correlation operators in virtual time (RxJS TestScheduler): rate windows, and the
- * pipeline's DNS timeout and cross-interface loss driven by ticks. Events are real
- * native events from frames built by the fixture library.
+ * The correlation as production drives it (src/cli/live-correlation.ts, dashboard-mode.ts,
+ * capture/file-run.ts: batches into Correlator.add(), the caller's clock into tick()):
+ * rate windows, and the pipeline's DNS timeout and cross-interface loss driven by ticks
+ * in capture time. Events are real native events from frames built by the fixture library.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TestScheduler } from 'rxjs/testing';
-import { map } from 'rxjs';
 
-import { correlate, type PipelineInput } from '../../src/correlate/operator.js';
 import { Correlator, type PipelineInterface } from '../../src/correlate/pipeline.js';
 import { CarrierMatcher } from '../../src/correlate/matcher.js';
-import { rateWindows } from '../../src/correlate/operator.js';
-import type { CounterTick } from '../../src/correlate/rates.js';
+import { RateTracker, type CounterTick } from '../../src/correlate/rates.js';
+import type { DecodedRecord } from '../../src/model/bad-frame.js';
 import { SecondBuckets } from '../../src/correlate/windows.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
 import { eventsOf, recordsOf } from '../../src/native/drain.js';
@@ -25,8 +23,10 @@ import { renderCorrelation } from '../../src/output/text-findings.js';
 
 const L = nativeLayout();
 
-function scheduler(): TestScheduler {
-  return new TestScheduler((a, b) => assert.deepEqual(a, b));
+/** One capture batch as a source hands it over. */
+interface Batch {
+  events: EventBatch;
+  records: DecodedRecord[];
 }
 
 test('SecondBuckets: 1/10/60 s rates average over the seconds seen, gaps count as zero', () => {
@@ -45,31 +45,32 @@ test('SecondBuckets: 1/10/60 s rates average over the seconds seen, gaps count a
   assert.deepEqual(b.windows(), { s1: 5, s10: 0.5, s60: 0.1, total: 35 });
 });
 
-test('rateWindows: one emission per tick with per-second rates from cumulative counters', () => {
+test('RateTracker: one update per tick with per-second rates from cumulative counters', () => {
   const tick = (second: number, frames: number, bad: number): CounterTick => {
     const c = new Float64Array(L.counterStride);
     c[L.slots.frames] = frames;
     c[L.slots.badFrames] = bad;
     return { second, samples: [{ id: 0, label: 'eth0', namespace: 'host', counters: c }] };
   };
-  scheduler().run(({ cold, expectObservable }) => {
-    const ticks = cold('a-b-c|', { a: tick(1, 100, 0), b: tick(2, 300, 10), c: tick(3, 300, 10) });
-    const out = ticks.pipe(
-      rateWindows(L),
-      map((r) => [r[0].packets.s1, r[0].badFrames.s1, r[0].badFrames.s10]),
-    );
-    expectObservable(out).toBe('a-b-c|', { a: [100, 0, 0], b: [200, 10, 5], c: [0, 0, 3.3] });
-  });
+  const tracker = new RateTracker(L);
+  const out = [tick(1, 100, 0), tick(2, 300, 10), tick(3, 300, 10)]
+    .map((t) => tracker.update(t))
+    .map((r) => [r[0].packets.s1, r[0].badFrames.s1, r[0].badFrames.s10]);
+  assert.deepEqual(out, [
+    [100, 0, 0],
+    [200, 10, 5],
+    [0, 0, 3.3],
+  ]);
 });
 
-function batchOf(frames: Node[], ifaces: number[], t0: number): PipelineInput {
+function batchOf(frames: Node[], ifaces: number[], t0: number): Batch {
   const sink = createFrameSink({});
   frames.forEach((f, k) => {
     const bytes = encode(f).bytes;
     sink.process(ifaces[k], bytes, bytes.length, BigInt(t0 + k * 1000), 1);
   });
   const d = sink.takeBatch();
-  return { type: 'batch', events: eventsOf(d), records: recordsOf(d) };
+  return { events: eventsOf(d), records: recordsOf(d) };
 }
 
 test('correlate: a query in a bad carrier is unanswered after the DNS timeout, lost on the way to flannel.1, and raises the finding', () => {
@@ -92,26 +93,18 @@ test('correlate: a query in a bad carrier is unanswered after the DNS timeout, l
     guessesOffload: false,
     maxFlows: 100,
   };
-  scheduler().run(({ cold, expectObservable }) => {
-    const input = cold<PipelineInput>('abcd', {
-      a: batch,
-      b: { type: 'tick', nowNs: T0 + 0.5e9 },
-      c: { type: 'tick', nowNs: T0 + 2e9 },
-      d: { type: 'tick', nowNs: T0 + 6e9 },
-    });
-    const out = input.pipe(
-      correlate(ctx),
-      map((s) => {
-        const p = s.peers.find((x) => x.peer === NODES[0].ip)!;
-        return `lost=${p.lost} delivered=${p.delivered} inflight=${p.inFlight} unanswered=${s.dns.unanswered} attributed=${s.dns.attributed} findings=${s.findings.map((f) => f.id).join(',')}`;
-      }),
-    );
-    expectObservable(out).toBe('-bcd', {
-      b: 'lost=0 delivered=1 inflight=1 unanswered=0 attributed=0 findings=vxlan-outer-bad-from-peer',
-      c: 'lost=1 delivered=1 inflight=0 unanswered=0 attributed=0 findings=vxlan-outer-bad-from-peer',
-      d: 'lost=1 delivered=1 inflight=0 unanswered=2 attributed=1 findings=vxlan-outer-bad-from-peer',
-    });
+  const c = new Correlator(ctx);
+  c.add(batch.events, batch.records);
+  const out = [T0 + 0.5e9, T0 + 2e9, T0 + 6e9].map((nowNs) => {
+    const s = c.tick(nowNs);
+    const p = s.peers.find((x) => x.peer === NODES[0].ip)!;
+    return `lost=${p.lost} delivered=${p.delivered} inflight=${p.inFlight} unanswered=${s.dns.unanswered} attributed=${s.dns.attributed} findings=${s.findings.map((f) => f.id).join(',')}`;
   });
+  assert.deepEqual(out, [
+    'lost=0 delivered=1 inflight=1 unanswered=0 attributed=0 findings=vxlan-outer-bad-from-peer',
+    'lost=1 delivered=1 inflight=0 unanswered=0 attributed=0 findings=vxlan-outer-bad-from-peer',
+    'lost=1 delivered=1 inflight=0 unanswered=2 attributed=1 findings=vxlan-outer-bad-from-peer',
+  ]);
 });
 
 test('a snapshot never changes after it is handed out (a paused dashboard holds one)', () => {
@@ -123,7 +116,7 @@ test('a snapshot never changes after it is handed out (a paused dashboard holds 
   });
   const q = dnsQueryPacket(CLIENT_POD, COREDNS, 40010, 3, 'x.example');
   const add = (t: number): void => {
-    const b = batchOf([carrier(0, 1, q, { csum: 0xffff })], [0], t) as Extract<PipelineInput, { type: 'batch' }>;
+    const b = batchOf([carrier(0, 1, q, { csum: 0xffff })], [0], t);
     c.add(b.events, b.records);
   };
   add(T0);
@@ -176,7 +169,7 @@ test('an overlay packet sent to an address never seen behind a peer, never encap
     facts: { kernel: null, hypervisor: null, nat: {} }, live: true, guessesOffload: false, maxFlows: 100,
   });
   // Two queries leave flannel.1 (sent) to pods no carrier ever went to or came from.
-  const b = batchOf([eth(dnsQueryPacket(CLIENT_POD, '10.244.9.9', 40100, 7, 'a.example')), eth(dnsQueryPacket(CLIENT_POD, '10.244.9.10', 40101, 8, 'b.example'))], [1, 1], T0) as Extract<PipelineInput, { type: 'batch' }>;
+  const b = batchOf([eth(dnsQueryPacket(CLIENT_POD, '10.244.9.9', 40100, 7, 'a.example')), eth(dnsQueryPacket(CLIENT_POD, '10.244.9.10', 40101, 8, 'b.example'))], [1, 1], T0);
   const sent = Object.create(b.events) as EventBatch;
   sent.direction = (): number => PACKET_OUTGOING;
   c.add(sent, b.records);

@@ -2,8 +2,9 @@
  * Host facts (src/host/facts.ts): the variant A kernel verdict on a table of real
  * release strings (kernel.org, Ubuntu, Debian, RHEL, Oracle UEK, SUSE, Fedora, Amazon
  * Linux, COS, Flatcar), hypervisor detection on fake sysfs trees, and the interface
- * offload facts of a namespace the test builds (veth underlay, flannel-style and
- * calico-style VXLAN devices), checked against `ethtool -k` run inside it.
+ * offload facts capture takes from the links of a namespace the test builds (veth
+ * underlay, flannel-style and calico-style VXLAN devices), checked against `ethtool -k`
+ * run inside it.
  *
  * The interface part needs root; without it it fails and says so.
  */
@@ -17,19 +18,17 @@ import { after, before, describe, test } from 'node:test';
 import {
   assessVariantAKernel,
   classifyHypervisor,
-  collectHostFacts,
   compareVersions,
   cpuHypervisorFlag,
   detectHypervisor,
-  interfaceOffloadFacts,
-  listInterfaceFacts,
   parseKernelRelease,
   readKernelFacts,
   type HypervisorInputs,
   type KernelIdentity,
 } from '../../src/host/facts.js';
 import type { CloudPlatform, HypervisorKind, KernelFixStatus, KernelFlavor } from '../../src/model/host-facts.js';
-import type { Link } from '../../src/native/host.js';
+import { capturedInterfaceOf, txChecksumOffload } from '../../src/capture/source.js';
+import { listLinks, type Link } from '../../src/host/links.js';
 
 // ------------------------------------------------------------------ kernel release
 
@@ -303,32 +302,33 @@ function link(over: Partial<Link>): Link {
   };
 }
 
+/** The interface as capture describes it (src/capture/source.ts): what the diagnosis and the report see. */
+function captured(l: Link): ReturnType<typeof capturedInterfaceOf> {
+  return capturedInterfaceOf(l, 0, 'host');
+}
+
 describe('interface offload facts', () => {
   test('a vmxnet3 NIC with VXLAN offloads on', () => {
-    const f = interfaceOffloadFacts(link({
+    const l = link({
       driver: 'vmxnet3', busInfo: '0000:0b:00.0',
       features: {
         'tx-checksum-ip-generic': true, 'tx-checksum-ipv4': false, 'rx-checksum': true,
         'tx-udp_tnl-segmentation': true, 'tx-udp_tnl-csum-segmentation': true, 'tx-gso-partial': false,
       },
       fixedFeatures: ['tx-checksum-ipv4', 'tx-gso-partial'],
-    }));
-    assert.equal(f.vmxnet3, true);
+    });
+    const f = captured(l);
+    assert.equal(f.driver, 'vmxnet3');
     assert.equal(f.role, 'underlay');
-    assert.equal(f.txChecksumIpGeneric, true);
-    assert.equal(f.txChecksumIpv4, false);
-    assert.equal(f.txUdpTnlSegmentation, true);
-    assert.equal(f.txUdpTnlCsumSegmentation, true);
-    assert.deepEqual(f.fixed, ['tx-checksum-ipv4'], 'only the offloads this report covers');
+    assert.equal(f.txChecksumOffload, true, 'tx-checksum-ip-generic on, tx-checksum-ipv4 off');
+    assert.equal(txChecksumOffload({ ...l, features: { ...l.features, 'tx-checksum-ip-generic': false } }), false, 'every tx-checksum-* off');
     assert.equal(f.vxlan, null);
   });
 
-  test('a device without ETHTOOL_GFEATURES: every feature is null, not false', () => {
-    const f = interfaceOffloadFacts(link({ name: 'tunl0', kind: 'ipip', driver: null }));
-    for (const k of ['txChecksumIpGeneric', 'txChecksumIpv4', 'rxChecksum', 'txUdpTnlSegmentation', 'txUdpTnlCsumSegmentation'] as const) {
-      assert.equal(f[k], null, k);
-    }
-    assert.equal(f.vmxnet3, false);
+  test('a device without ETHTOOL_GFEATURES: transmit offload is unknown (null), not off', () => {
+    const f = captured(link({ name: 'tunl0', kind: 'ipip', driver: null }));
+    assert.equal(f.txChecksumOffload, null);
+    assert.equal(f.driver, null);
     assert.equal(f.role, 'ipip');
   });
 });
@@ -381,49 +381,41 @@ describe('interface facts of a namespace', () => {
   });
   after(cleanupNs);
 
+  /** The links capture would attach to in NS (loopback aside), as it describes them. */
+  const interfaces = (): Array<ReturnType<typeof capturedInterfaceOf>> => listLinks(NS).filter((l) => !l.loopback).map(captured);
+
   test('VXLAN parameters, roles and drivers', () => {
-    const facts = listInterfaceFacts(NS);
+    const facts = interfaces();
     assert.deepEqual(facts.map((f) => f.name).sort(), ['eth0', 'flannel.1', 'vxlan.calico'], 'loopback left out');
     const by = new Map(facts.map((f) => [f.name, f]));
     const fl = by.get('flannel.1');
     assert.ok(fl);
-    assert.deepEqual(fl.vxlan, { port: 8472, vni: 1, udpCsum: false });
+    assert.deepEqual(fl.vxlan && { port: fl.vxlan.port, vni: fl.vxlan.vni, udpCsum: fl.vxlan.udpCsum }, { port: 8472, vni: 1, udpCsum: false });
     assert.equal(fl.role, 'vxlan');
     assert.equal(fl.driver, 'vxlan');
-    assert.equal(fl.txChecksumIpGeneric, false, 'ethtool -K took effect and is read back');
+    assert.equal(fl.txChecksumOffload, false, 'ethtool -K took effect and is read back');
     const ca = by.get('vxlan.calico');
-    assert.deepEqual(ca?.vxlan, { port: 4789, vni: 4096, udpCsum: true });
-    assert.equal(ca?.up, false);
+    assert.deepEqual(ca?.vxlan && { port: ca.vxlan.port, vni: ca.vxlan.vni, udpCsum: ca.vxlan.udpCsum }, { port: 4789, vni: 4096, udpCsum: true });
+    assert.equal(ca?.down, true);
     const e = by.get('eth0');
     assert.equal(e?.role, 'underlay');
     assert.equal(e?.driver, 'veth');
     assert.equal(e?.vxlan, null);
   });
 
-  test('every offload fact agrees with ethtool -k inside the namespace', () => {
-    const names: Array<[keyof ReturnType<typeof interfaceOffloadFacts>, string]> = [
-      ['txChecksumIpGeneric', 'tx-checksum-ip-generic'],
-      ['txChecksumIpv4', 'tx-checksum-ipv4'],
-      ['rxChecksum', 'rx-checksum'],
-      ['txUdpTnlSegmentation', 'tx-udp_tnl-segmentation'],
-      ['txUdpTnlCsumSegmentation', 'tx-udp_tnl-csum-segmentation'],
-    ];
-    for (const f of listInterfaceFacts(NS)) {
-      const k = ethtoolK(NS, f.name);
-      for (const [field, feature] of names) {
+  test('every offload feature of the links agrees with ethtool -k inside the namespace', () => {
+    const features = ['tx-checksum-ip-generic', 'tx-checksum-ipv4', 'rx-checksum', 'tx-udp_tnl-segmentation', 'tx-udp_tnl-csum-segmentation'];
+    const txNames = ['tx-checksum-ip-generic', 'tx-checksum-ipv4', 'tx-checksum-ipv6', 'tx-checksum-hw-ip'];
+    for (const l of listLinks(NS).filter((x) => !x.loopback)) {
+      const k = ethtoolK(NS, l.name);
+      for (const feature of features) {
         const e = k.get(feature);
-        assert.ok(e, `ethtool -k ${f.name} prints ${feature}`);
-        assert.equal(f[field], e.on, `${f.name} ${feature}`);
-        assert.equal(f.fixed.includes(feature), e.fixed, `${f.name} ${feature} [fixed]`);
+        assert.ok(e, `ethtool -k ${l.name} prints ${feature}`);
+        assert.equal(l.features[feature], e.on, `${l.name} ${feature}`);
+        assert.equal(l.fixedFeatures.includes(feature), e.fixed, `${l.name} ${feature} [fixed]`);
       }
+      // What the report and the diagnosis are told: transmit checksum offload is on when any tx-checksum-* is.
+      assert.equal(captured(l).txChecksumOffload, txNames.some((n) => k.get(n)?.on === true), `${l.name} txChecksumOffload`);
     }
-  });
-
-  test('collectHostFacts(ns): this kernel, this machine, that namespace', () => {
-    const h = collectHostFacts(NS);
-    assert.equal(h.kernel.release, os.release());
-    assert.deepEqual(h.hypervisor, detectHypervisor());
-    assert.deepEqual(h.interfaces, listInterfaceFacts(NS));
-    assert.throws(() => collectHostFacts(`csumtop-no-such-ns-${process.pid}`), /no such network namespace/);
   });
 });

@@ -22,12 +22,12 @@ import {
   interfaceRole,
   listLinks,
   netnsIdentity,
-  parseInterfaceList,
   pidNetns,
   resolveNetns,
   selectInterfaces,
   type Link,
 } from '../../src/host/links.js';
+import { parseOptions } from '../../src/cli/args.js';
 import { parseLinkDump } from '../../src/native/host.js';
 import { attr, ifinfomsg, nlmsg, str, u16, u32 } from '../lib/netlink.js';
 
@@ -339,7 +339,8 @@ describe('host links', () => {
 
   test('-i globs select by name; exact names that match nothing are returned', () => {
     const links = listLinks(NS);
-    const sel = selectInterfaces(links, parseInterfaceList(' eth0, flannel.*,cali*,,nosuch0,genev?sys*, lxc*'));
+    // The -i list as the command line parses it.
+    const sel = selectInterfaces(links, parseOptions(['-i', ' eth0, flannel.*,cali*,,nosuch0,genev?sys*, lxc*']).interfaces!);
     const names = sel.selected.map((l) => l.name);
     const expected = ['eth0', 'flannel.1', 'cali0123456789'];
     if (!missing.has('geneve')) expected.push('genev_sys_6081');
@@ -350,7 +351,7 @@ describe('host links', () => {
     const twice = selectInterfaces(links, ['flannel.1', 'flannel*', 'f*']);
     assert.deepEqual(twice.selected.map((l) => l.name), ['flannel.1']);
     assert.deepEqual(twice.unmatched, []);
-    assert.throws(() => parseInterfaceList(' , '), /no interface names/);
+    assert.throws(() => parseOptions(['-i', ' , ']), /-i: expected a comma-separated list/);
   });
 
   test('globs: * and ? only, dots literal, anchored', () => {

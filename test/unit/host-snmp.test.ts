@@ -33,6 +33,7 @@ import {
   readNetCounterFiles,
 } from '../../src/host/snmp.js';
 import { encode, eth, ipv4, ipv6, udp, type CheckRecord, type EthNode } from '../fixtures/lib/index.js';
+import { sleep, within } from '../lib/wait.js';
 import {
   KERNEL_3_2_NETSTAT,
   KERNEL_3_2_SNMP,
@@ -307,13 +308,10 @@ function badIpHeaderFrame(m: Macs, i: number): Uint8Array {
   return encode(build(wrong(check(encode(build()).checks, 'ipv4').expected))).bytes;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /** Polls until `done()` or 3 s; the kernel counts in softirq context, shortly after the
  * raw socket's send returns. */
 async function until(done: () => boolean): Promise<void> {
-  const end = Date.now() + 3000;
-  while (!done() && Date.now() < end) await sleep(20);
+  await within(done, 3000);
 }
 
 function diff(a: ChecksumCounters, b: ChecksumCounters): Partial<Record<keyof ChecksumCounters, number>> {

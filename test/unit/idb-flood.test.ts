@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { MAX_FILE_INTERFACES } from '../../src/capture/file-run.js';
-import { encode, eth, ipv4, udp } from '../fixtures/lib/index.js';
+import { encode, eth, ipv4, pcapngFile, udp } from '../fixtures/lib/index.js';
 import { BIN } from '../fixtures/harness.js';
 import type { ReportDocument } from '../../src/model/report.js';
 
@@ -20,40 +20,14 @@ const IDBS = 100_000;
 let dir: string;
 let file: string;
 
-/** One little-endian pcapng block (section 3.1): type, length, body, length. */
-function block(type: number, body: Buffer): Buffer {
-  const b = Buffer.alloc(12 + body.length);
-  b.writeUInt32LE(type, 0);
-  b.writeUInt32LE(b.length, 4);
-  body.copy(b, 8);
-  b.writeUInt32LE(b.length, b.length - 4);
-  return b;
-}
-
-function epb(iface: number, data: Uint8Array): Buffer {
-  const padded = Buffer.alloc((data.length + 3) & ~3);
-  Buffer.from(data).copy(padded);
-  const fixed = Buffer.alloc(20);
-  fixed.writeUInt32LE(iface, 0);
-  fixed.writeUInt32LE(0x60000, 4); // timestamp high: any time
-  fixed.writeUInt32LE(data.length, 12);
-  fixed.writeUInt32LE(data.length, 16);
-  return block(6, Buffer.concat([fixed, padded]));
-}
-
 before(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csumtop-idb-flood-'));
   file = path.join(dir, 'idb-flood.pcapng');
-  const shb = Buffer.alloc(16);
-  shb.writeUInt32LE(0x1a2b3c4d, 0);
-  shb.writeUInt16LE(1, 4);
-  shb.writeBigInt64LE(-1n, 8);
-  const idbBody = Buffer.alloc(8);
-  idbBody.writeUInt16LE(1, 0); // LINKTYPE_ETHERNET, no options
-  const idb = block(1, idbBody);
   const bad = encode(eth(ipv4('10.0.0.1', '10.0.0.2', udp(1000, 2000, Buffer.from('x'), 0x1234)))).bytes;
-  // A bad frame on the first interface (read) and one on the last (past the cap: skipped).
-  fs.writeFileSync(file, Buffer.concat([block(0x0a0d0d0a, shb), ...Array.from({ length: IDBS }, () => idb), epb(0, bad), epb(IDBS - 1, bad)]));
+  // Interfaces without a name or any other option (LINKTYPE_ETHERNET); a bad frame on
+  // the first interface (read) and one on the last (past the cap: skipped).
+  const frame = (iface: number) => ({ iface, tsNs: 1_600_000_000_000_000_000n, data: bad, wirelen: bad.length });
+  fs.writeFileSync(file, pcapngFile(Array.from({ length: IDBS }, () => ({ linktype: 1 })), [frame(0), frame(IDBS - 1)]));
 });
 
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -25,8 +25,7 @@ import { after, before, describe, test } from 'node:test';
 
 import type { NatRulesAnalysis, NatSourceName } from '../../src/model/host-facts.js';
 import {
-  analyzeIptablesSave,
-  analyzeNftRuleset,
+  analyzeRuleSet,
   findTool,
   parseIptablesRule,
   parseIptablesSave,
@@ -36,6 +35,10 @@ import {
   splitRuleWords,
 } from '../../src/host/nat-rules.js';
 import * as S from './samples/nat-samples.js';
+
+/** What readNatFacts() makes of one tool's output: its parser, then the one analysis. */
+const analyzeIptablesSave = (text: string): NatRulesAnalysis => analyzeRuleSet(parseIptablesSave(text));
+const analyzeNftRuleset = (text: string): NatRulesAnalysis => analyzeRuleSet(parseNftRuleset(text));
 
 /** The facts without rule texts and warnings: what must agree between tools. */
 type Summary = Omit<NatRulesAnalysis, 'masquerades' | 'warnings'> & {

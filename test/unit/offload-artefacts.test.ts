@@ -8,19 +8,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { analyzeFile } from '../../src/capture/file-run.js';
+import { analyzeFileInterruptible } from '../../src/capture/file-run.js';
 import { ROOT } from '../lab/lab.js';
 
 const INCIDENT = `${ROOT}/examples/incident.pcapng`;
 
-function correlation() {
-  const c = analyzeFile(INCIDENT, { events: true }).correlation;
+async function correlation() {
+  const c = (await analyzeFileInterruptible(INCIDENT, { events: true }, () => null)).correlation;
   assert.ok(c, 'no correlation snapshot');
   return c;
 }
 
-test('incident.pcapng: interface rates count the pseudo-header sums as artefacts, not bad frames', () => {
-  const c = correlation();
+test('incident.pcapng: interface rates count the pseudo-header sums as artefacts, not bad frames', async () => {
+  const c = await correlation();
   const eth0 = c.rates.find((r) => r.interface === 'eth0');
   const fl = c.rates.find((r) => r.interface === 'flannel.1');
   assert.ok(eth0 && fl);
@@ -36,8 +36,8 @@ test('incident.pcapng: interface rates count the pseudo-header sums as artefacts
   assert.equal(eth0.badHistory.reduce((a, b) => a + b, 0), 9, 'the sparkline shows real errors only');
 });
 
-test('incident.pcapng: a bad flow says how many of its frames were artefacts; DNS flows carry their query name', () => {
-  const c = correlation();
+test('incident.pcapng: a bad flow says how many of its frames were artefacts; DNS flows carry their query name', async () => {
+  const c = await correlation();
   const real = c.badFlows.filter((f) => f.artefacts < f.count);
   assert.ok(real.length >= 3, 'the carriers from 192.168.56.11');
   for (const f of real) {

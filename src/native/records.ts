@@ -1,0 +1,106 @@
+/**
+ * Decodes the packed bad-frame records of the addon (native/flow/analyzer.h,
+ * BadFrameRecord) and the flow table's endpoints and checksums into the model's shapes
+ * (src/model/bad-frame.ts, src/model/endpoint.ts). Offsets come from the addon's own
+ * layout, never from constants repeated here.
+ */
+import type { BadChecksum, DecodedRecord, Direction } from '../model/bad-frame.js';
+import { formatAddress } from '../model/addr.js';
+import type { Endpoint } from '../model/endpoint.js';
+import { KINDS, LAYERS, TUNNELS } from '../model/verdict.js';
+import type { NativeBadChecksum, NativeEndpoint, RecordLayout } from './analyzer.js';
+
+/** sll_pkttype (linux/if_packet.h) values 0-4, in order. */
+const DIRECTIONS: Direction[] = ['received', 'broadcast', 'multicast', 'other-host', 'sent'];
+
+export function endpointFromNative(e: NativeEndpoint): Endpoint {
+  return {
+    family: e.family === 6 ? 6 : 4,
+    src: formatAddress(e.family, e.src),
+    dst: formatAddress(e.family, e.dst),
+    proto: e.proto,
+    sport: e.hasPorts ? e.sport : null,
+    dport: e.hasPorts ? e.dport : null,
+  };
+}
+
+export function badChecksumFromNative(b: NativeBadChecksum & { offset?: number }): BadChecksum {
+  return {
+    layer: LAYERS[b.depth === 0 ? 0 : 1],
+    depth: b.depth,
+    protocol: KINDS[b.kind],
+    found: b.found,
+    expected: b.expected,
+    looksLikeOffload: b.looksPartial,
+    ...(b.offset !== undefined ? { offset: b.offset } : {}),
+  };
+}
+
+function endpointAt(buf: Buffer, off: number, L: RecordLayout): Endpoint | null {
+  const family = buf.readUInt8(off + L.epFamily);
+  if (family !== 4 && family !== 6) return null;
+  const len = family === 4 ? 4 : 16;
+  return endpointFromNative({
+    family,
+    proto: buf.readUInt8(off + L.epProto),
+    hasPorts: buf.readUInt8(off + L.epHasPorts) !== 0,
+    sport: buf.readUInt16LE(off + L.epSport),
+    dport: buf.readUInt16LE(off + L.epDport),
+    src: buf.subarray(off + L.epSrc, off + L.epSrc + len),
+    dst: buf.subarray(off + L.epDst, off + L.epDst + len),
+  });
+}
+
+/** The records are little-endian structs written by this host: read them as such. */
+export function decodeRecords(buf: Buffer, L: RecordLayout, bytes?: Buffer): DecodedRecord[] {
+  const out: DecodedRecord[] = [];
+  for (let off = 0; off + L.size <= buf.length; off += L.size) {
+    const hasInner = buf.readUInt8(off + L.hasInner) !== 0;
+    const nBad = Math.min(buf.readUInt8(off + L.nBad), L.maxBad);
+    const checksums: BadChecksum[] = [];
+    for (let i = 0; i < nBad; i++) {
+      const b = off + L.bad + i * L.badSize;
+      checksums.push(
+        badChecksumFromNative({
+          depth: buf.readUInt8(b + L.bDepth),
+          kind: buf.readUInt8(b + L.bKind),
+          looksPartial: buf.readUInt8(b + L.bLooksPartial) !== 0,
+          found: buf.readUInt16LE(b + L.bFound),
+          expected: buf.readUInt16LE(b + L.bExpected),
+          offset: buf.readUInt32LE(b + L.bOffset),
+        }),
+      );
+    }
+    out.push({
+      frame: Number(buf.readBigUInt64LE(off + L.frameNumber)),
+      tsNs: buf.readBigUInt64LE(off + L.tsNs),
+      iface: buf.readUInt32LE(off + L.iface),
+      caplen: buf.readUInt32LE(off + L.caplen),
+      wirelen: buf.readUInt32LE(off + L.wirelen),
+      outer: endpointAt(buf, off + L.outer, L),
+      tunnel: hasInner ? TUNNELS[buf.readUInt8(off + L.tunnel)] ?? 'none' : 'none',
+      vni: hasInner && isVniTunnel(buf.readUInt8(off + L.tunnel)) ? buf.readUInt32LE(off + L.vni) : null,
+      inner: hasInner ? endpointAt(buf, off + L.inner, L) : null,
+      checksums,
+      direction: DIRECTIONS[buf.readUInt8(off + L.direction)] ?? null,
+      bytes: recordBytes(buf, off, L, bytes),
+    });
+  }
+  return out;
+}
+
+function recordBytes(buf: Buffer, off: number, L: RecordLayout, bytes: Buffer | undefined): Uint8Array | null {
+  const len = buf.readUInt32LE(off + L.bytesLen);
+  if (!bytes || len === 0) return null;
+  const start = buf.readUInt32LE(off + L.bytesOff);
+  if (start + len > bytes.length) return null;
+  return Uint8Array.prototype.slice.call(bytes, start, start + len);
+}
+
+/** VXLAN and Geneve carry a VNI, GRE with a key field its key (native kTunnelGreKey, 6); IP-in-IP nothing. */
+export function isVniTunnel(tunnel: number): boolean {
+  return TUNNELS[tunnel] === 'vxlan' || TUNNELS[tunnel] === 'geneve' || tunnel === GRE_KEYED;
+}
+
+/** The native Tunnel value of GRE with a key (frame.h kTunnelGreKey). */
+const GRE_KEYED = 6;
