@@ -47,11 +47,14 @@ function timeUntil(ready: () => boolean, limitMs: number): Promise<number> {
 
 async function stopAll(children: ChildProcess[]): Promise<void> {
   await Promise.all(
-    children.map((c) => new Promise<void>((r) => {
-      if (c.exitCode !== null || c.signalCode !== null) return r();
-      c.once('exit', () => r());
-      c.kill('SIGKILL');
-    })),
+    children.map(
+      (c) =>
+        new Promise<void>((r) => {
+          if (c.exitCode !== null || c.signalCode !== null) return r();
+          c.once('exit', () => r());
+          c.kill('SIGKILL');
+        }),
+    ),
   );
 }
 
@@ -131,14 +134,17 @@ async function main(): Promise<void> {
       t.each.push(await tcpdumpEach(ns, names));
       t.any.push(await tcpdumpAny(ns));
     }
-    const row = (name: string, xs: number[]): string => `${name.padEnd(44)} ${(median(xs) / 1000).toFixed(2).padStart(8)}   ${xs.map((x) => (x / 1000).toFixed(2)).join(' / ')}`;
+    const row = (name: string, xs: number[]): string =>
+      `${name.padEnd(44)} ${(median(xs) / 1000).toFixed(2).padStart(8)}   ${xs.map((x) => (x / 1000).toFixed(2)).join(' / ')}`;
     console.log(`${names.length} interfaces (${PAIRS} veth pairs, up) in one namespace, ${RUNS} runs each, median and per run (s)\n`);
     console.log(`${'until every interface is captured'.padEnd(44)} ${'median'.padStart(8)}   runs`);
     console.log(row('csumtop (rings opened in parallel)', t.parallel));
     console.log(row('csumtop, CSUMTOP_ATTACH_SERIAL=1', t.serial));
     console.log(row(`${names.length} x tcpdump -i IF, started together`, t.each));
     console.log(row('tcpdump -i any (one socket, reference)', t.any));
-    console.log(`\ncsumtop serial / parallel: ${(median(t.serial) / median(t.parallel)).toFixed(1)}x; ${names.length} tcpdumps / csumtop: ${(median(t.each) / median(t.parallel)).toFixed(1)}x`);
+    console.log(
+      `\ncsumtop serial / parallel: ${(median(t.serial) / median(t.parallel)).toFixed(1)}x; ${names.length} tcpdumps / csumtop: ${(median(t.each) / median(t.parallel)).toFixed(1)}x`,
+    );
   } finally {
     remove();
   }

@@ -135,8 +135,12 @@ async function main(): Promise<void> {
       // re-listing every 60 s (the live source's resyncMs).
       const oldShare = perListing / 1000;
       const newShare = (perRead * 4 + perListing / 60) / 1000;
-      console.log(`following ${listed} idle links: a full listing costs ${perListing.toFixed(1)} ms CPU, a notification read ${(perRead * 1000).toFixed(1)} us;`);
-      console.log(`  listing every second (before): ${(oldShare * 100).toFixed(2)}% of a core; 4 reads a second + a listing every 60 s (now): ${(newShare * 100).toFixed(3)}% (${(oldShare / newShare).toFixed(0)}x less)`);
+      console.log(
+        `following ${listed} idle links: a full listing costs ${perListing.toFixed(1)} ms CPU, a notification read ${(perRead * 1000).toFixed(1)} us;`,
+      );
+      console.log(
+        `  listing every second (before): ${(oldShare * 100).toFixed(2)}% of a core; 4 reads a second + a listing every 60 s (now): ${(newShare * 100).toFixed(3)}% (${(oldShare / newShare).toFixed(0)}x less)`,
+      );
     }
     // The smallest ring the engine takes (2 blocks of 1 MiB): 1000 default rings would be 8 GiB.
     const common = ['--netns', ns, '--ring-mb', '2', '--interval', '1'];
@@ -217,8 +221,12 @@ async function main(): Promise<void> {
     console.log(`| csumtop process, same capture without a screen (--duration) | ${pct(median(headless))} | ${range(headless)} |`);
     console.log(`| difference of the two, per run | ${pct(median(diff))} | ${range(diff)} |`);
     console.log('');
-    console.log(`${median(own) < 0.05 ? 'PASS' : 'FAIL'} the dashboard's own CPU < 5% of one core: median ${pct(median(own))}, worst run ${pct(Math.max(...own))}`);
-    console.log(`${median(diff) < 0.05 ? 'PASS' : 'FAIL'} cross-check, whole process with minus without the screen < 5% of one core: median ${pct(median(diff))} (range ${range(diff)})`);
+    console.log(
+      `${median(own) < 0.05 ? 'PASS' : 'FAIL'} the dashboard's own CPU < 5% of one core: median ${pct(median(own))}, worst run ${pct(Math.max(...own))}`,
+    );
+    console.log(
+      `${median(diff) < 0.05 ? 'PASS' : 'FAIL'} cross-check, whole process with minus without the screen < 5% of one core: median ${pct(median(diff))} (range ${range(diff)})`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
     remove();

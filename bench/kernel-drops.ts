@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     ct = new Csumtop(['--netns', lab.B, '-i', 'vlb', '--duration', '120', '--json']);
     if ((await ct.waitAttached(['vlb'], 5000)).length > 0) throw new Error('csumtop did not attach vlb');
     const p0 = progStats(ct.pid);
-    if (!p0) throw new Error('no BPF program among csumtop\'s descriptors: are the kernel drop verdicts on?');
+    if (!p0) throw new Error("no BPF program among csumtop's descriptors: are the kernel drop verdicts on?");
     const s0 = snmp(lab.B);
     const cfg = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'csumtop-kdrops-')), 'flood.cfg');
     fs.writeFileSync(cfg, trafgenConfig([template(faultFrame(lab.macs, 'bad-outer-udp', 1), {})]));
@@ -76,22 +76,28 @@ async function main(): Promise<void> {
     const outer = (v?.drops ?? []).filter((d) => d.reason === 'UDP_CSUM' && d.peer === UNDERLAY_A).reduce((s, d) => s + d.total, 0);
     const all = (v?.drops ?? []).reduce((s, d) => s + d.total, 0);
     const runs = p1.runs - p0.runs;
-    console.log(JSON.stringify({
-      framesSent: FLOOD,
-      sendSeconds: Math.round(sendMs) / 1000,
-      dropsPerSecond: Math.round(grew / (sendMs / 1000)),
-      node2UdpInCsumErrors: grew,
-      countedByCsumtop: all,
-      countedFromNode1OuterUdp: outer,
-      ringFull: v?.ringFull ?? null,
-      other: v?.other ?? null,
-      // What csumtop's capture saw of the drops (the matcher, docs/kernel-drops.md).
-      matched: v ? sumMatch(v.drops) : null,
-      settled: seen !== null,
-      programRuns: runs,
-      programNsPerRun: runs > 0 ? Math.round((p1.ns - p0.ns) / runs) : null,
-      kernel: sh('uname', ['-r']).trim(),
-    }, null, 1));
+    console.log(
+      JSON.stringify(
+        {
+          framesSent: FLOOD,
+          sendSeconds: Math.round(sendMs) / 1000,
+          dropsPerSecond: Math.round(grew / (sendMs / 1000)),
+          node2UdpInCsumErrors: grew,
+          countedByCsumtop: all,
+          countedFromNode1OuterUdp: outer,
+          ringFull: v?.ringFull ?? null,
+          other: v?.other ?? null,
+          // What csumtop's capture saw of the drops (the matcher, docs/kernel-drops.md).
+          matched: v ? sumMatch(v.drops) : null,
+          settled: seen !== null,
+          programRuns: runs,
+          programNsPerRun: runs > 0 ? Math.round((p1.ns - p0.ns) / runs) : null,
+          kernel: sh('uname', ['-r']).trim(),
+        },
+        null,
+        1,
+      ),
+    );
   } finally {
     await ct?.stop();
     lab.destroy();

@@ -236,7 +236,9 @@ async function main(): Promise<void> {
       `workload ${values.workload}; trafgen for ${SECONDS} s per tool${values.rate ? ` at ${values.rate} pps` : ' at its highest rate'}, 1 sender process, ` +
         `${RUNS} runs each (median CPU/packet shown), csumtop threads ${values.threads ?? 1}, machine: ${os.cpus().length} cores\n\n`,
     );
-    process.stdout.write(`${'tool'.padEnd(28)} ${'offered'.padStart(10)} ${'captured'.padStart(10)} ${'dropped'.padStart(10)} ${'drop %'.padStart(7)} ${'CPU s'.padStart(7)} ${'CPU s/Mpkt'.padStart(11)}\n`);
+    process.stdout.write(
+      `${'tool'.padEnd(28)} ${'offered'.padStart(10)} ${'captured'.padStart(10)} ${'dropped'.padStart(10)} ${'drop %'.padStart(7)} ${'CPU s'.padStart(7)} ${'CPU s/Mpkt'.padStart(11)}\n`,
+    );
     for (const r of runs) {
       const perM = r.cpuSeconds / (r.captured / 1e6);
       process.stdout.write(

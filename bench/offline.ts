@@ -164,8 +164,7 @@ function bench(w: Workload, verdicts: string[]): void {
       measure('tshark (checksums on)', [
         'sh',
         '-c',
-        `tshark -n -r '${small}' -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE ` +
-          `-d udp.port==8472,vxlan > /dev/null 2>&1`,
+        `tshark -n -r '${small}' -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE ` + `-d udp.port==8472,vxlan > /dev/null 2>&1`,
       ]),
       smallFrames,
       statSync(small).size,
@@ -179,7 +178,9 @@ function bench(w: Workload, verdicts: string[]): void {
   for (const r of rows) process.stdout.write(row(r, correlating) + '\n');
 
   const tag = `[${w.name}]`;
-  verdicts.push(`${fps(correlating) >= 3e6 ? 'PASS' : 'FAIL'} ${tag} >= 3 M frames/s end to end, default -r (correlates): ${(fps(correlating) / 1e6).toFixed(2)} M/s`);
+  verdicts.push(
+    `${fps(correlating) >= 3e6 ? 'PASS' : 'FAIL'} ${tag} >= 3 M frames/s end to end, default -r (correlates): ${(fps(correlating) / 1e6).toFixed(2)} M/s`,
+  );
   verdicts.push(`info ${tag} --no-correlate: ${(fps(csumtop) / 1e6).toFixed(2)} M/s, ${(fps(csumtop) / fps(correlating)).toFixed(1)}x the default -r`);
   // On a machine shared with other work, wall time follows the load; CPU time much less.
   verdicts.push(`info ${tag} default -r per CPU second (user + system): ${(correlating.frames / correlating.m.cpuSeconds / 1e6).toFixed(3)} M frames`);

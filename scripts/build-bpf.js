@@ -65,7 +65,11 @@ function main() {
     const r = spawnSync(clang, ['-O2', '-g', '-target', 'bpf', '-Wall', '-I', path.dirname(src), '-c', src, '-o', obj], { encoding: 'utf8' });
     if (r.status !== 0) {
       const missingHeaders = /bpf\/bpf_helpers\.h.*not found/.test(r.stderr ?? '');
-      return notBuilt(missingHeaders ? "libbpf's BPF headers missing at build time (Debian: apt-get install libbpf-dev)" : `clang -target bpf failed: ${(r.stderr ?? '').trim().split('\n')[0]}`);
+      return notBuilt(
+        missingHeaders
+          ? "libbpf's BPF headers missing at build time (Debian: apt-get install libbpf-dev)"
+          : `clang -target bpf failed: ${(r.stderr ?? '').trim().split('\n')[0]}`,
+      );
     }
     const bytes = fs.readFileSync(obj);
     const rows = [];

@@ -86,13 +86,19 @@ function build(arch) {
     fs.copyFileSync(path.join(scratch, 'build', 'Release', 'csumtop.node'), out);
     const needed = versionNeeded(out, t.triple, 'GLIBC');
     if (needed && above(needed, GLIBC_FLOOR)) {
-      throw new Error(`linux-${arch} prebuild needs GLIBC_${needed.join('.')}, above the stated floor ${GLIBC_FLOOR.join('.')}: update PREBUILT_PLATFORMS and README`);
+      throw new Error(
+        `linux-${arch} prebuild needs GLIBC_${needed.join('.')}, above the stated floor ${GLIBC_FLOOR.join('.')}: update PREBUILT_PLATFORMS and README`,
+      );
     }
     const neededCxx = versionNeeded(out, t.triple, 'GLIBCXX');
     if (neededCxx && above(neededCxx, GLIBCXX_FLOOR)) {
-      throw new Error(`linux-${arch} prebuild needs GLIBCXX_${neededCxx.join('.')}, above the stated floor ${GLIBCXX_FLOOR.join('.')}: update PREBUILT_PLATFORMS and README`);
+      throw new Error(
+        `linux-${arch} prebuild needs GLIBCXX_${neededCxx.join('.')}, above the stated floor ${GLIBCXX_FLOOR.join('.')}: update PREBUILT_PLATFORMS and README`,
+      );
     }
-    process.stderr.write(`prebuild: ${path.relative(root, out)} (needs GLIBC_${needed ? needed.join('.') : '?'}, GLIBCXX_${neededCxx ? neededCxx.join('.') : '?'})\n`);
+    process.stderr.write(
+      `prebuild: ${path.relative(root, out)} (needs GLIBC_${needed ? needed.join('.') : '?'}, GLIBCXX_${neededCxx ? neededCxx.join('.') : '?'})\n`,
+    );
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }

@@ -47,7 +47,13 @@ function fastFiles() {
   const also = ALSO.map((f) => path.join(root, 'dist', f));
   const missing = also.filter((f) => !fs.existsSync(f));
   if (missing.length > 0) throw new Error(`missing: ${missing.join(', ')}`);
-  return [...all.filter((f) => !(f in FULL_ONLY)).sort().map((f) => path.join(unit, f)), ...also];
+  return [
+    ...all
+      .filter((f) => !(f in FULL_ONLY))
+      .sort()
+      .map((f) => path.join(unit, f)),
+    ...also,
+  ];
 }
 
 let files;

@@ -33,8 +33,8 @@ typedef __u16 __be16;
 typedef __u32 __be32;
 typedef __u32 __wsum;
 enum bpf_map_type { BPF_MAP_TYPE_RINGBUF = 27 };  // include/uapi/linux/bpf.h
-#include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
 
 #include "kernel_drops_event.h"
 
@@ -61,7 +61,7 @@ struct net {
 
 // include/net/net_namespace.h possible_net_t: an anonymous struct in the kernel too.
 typedef struct {
-  struct net *net;
+  struct net* net;
 } __attribute__((preserve_access_index)) possible_net_t;
 
 // include/linux/netdevice.h
@@ -73,12 +73,12 @@ struct net_device {
 // include/linux/skbuff.h. On 64-bit kernels tail is an offset from head
 // (NET_SKBUFF_DATA_USES_OFFSET, sk_buff_data_t = unsigned int), like network_header.
 struct sk_buff {
-  struct net_device *dev;
+  struct net_device* dev;
   int skb_iif;
   __be16 protocol;
   __u16 network_header;
   unsigned int tail;
-  unsigned char *head;
+  unsigned char* head;
 } __attribute__((preserve_access_index));
 
 // 4 MiB: about 37,000 records of 112 bytes (+8 of ring header). 256 KiB lost a third of a
@@ -97,9 +97,10 @@ __u64 kdrop_ring_full = 0;
 
 // The kernel's value of one reason, or -1 when this kernel has no such reason (older
 // releases lack SKB_CSUM and ICMP_CSUM): -1 never equals a u32 reason below.
-#define KERNEL_REASON(name) \
-  (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_##name) \
-       ? (long)bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_##name) : -1L)
+#define KERNEL_REASON(name)                                                      \
+  (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_##name)      \
+       ? (long)bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_##name) \
+       : -1L)
 
 static __always_inline unsigned char csumtop_reason(long r) {
   if (r == KERNEL_REASON(UDP_CSUM)) return KDROP_REASON_UDP_CSUM;
@@ -112,20 +113,21 @@ static __always_inline unsigned char csumtop_reason(long r) {
 }
 
 SEC("tp_btf/kfree_skb")
-int csumtop_kernel_drop(unsigned long long *ctx) {
+int csumtop_kernel_drop(unsigned long long* ctx) {
   // The reason first: every other freed skb costs these compares and nothing more.
   unsigned char reason = csumtop_reason((long)(unsigned int)ctx[2]);
   if (reason == KDROP_REASON_NONE) return 0;
-  struct sk_buff *skb = (struct sk_buff *)ctx[0];
+  struct sk_buff* skb = (struct sk_buff*)ctx[0];
 
-  struct kdrop_event *e = bpf_ringbuf_reserve(&kdrop_events, sizeof(*e), 0);
+  struct kdrop_event* e = bpf_ringbuf_reserve(&kdrop_events, sizeof(*e), 0);
   if (!e) {
-    __sync_fetch_and_add(&kdrop_ring_full, 1);  // only when the ring is full: no contention otherwise
+    __sync_fetch_and_add(&kdrop_ring_full,
+                         1);  // only when the ring is full: no contention otherwise
     return 0;
   }
   e->reason = reason;
   e->protocol_be = BPF_CORE_READ(skb, protocol);
-  struct net_device *dev = BPF_CORE_READ(skb, dev);
+  struct net_device* dev = BPF_CORE_READ(skb, dev);
   if (dev) {
     e->ifindex = BPF_CORE_READ(dev, ifindex);
     e->netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
@@ -140,7 +142,7 @@ int csumtop_kernel_drop(unsigned long long *ctx) {
   e->len = 0;
   __u16 nh = BPF_CORE_READ(skb, network_header);
   unsigned int tail = BPF_CORE_READ(skb, tail);
-  unsigned char *head = BPF_CORE_READ(skb, head);
+  unsigned char* head = BPF_CORE_READ(skb, head);
   if (nh != (__u16)~0U && tail > nh) {
     __u64 len = (__u64)tail - nh;
     if (len > KDROP_DATA_BYTES) len = KDROP_DATA_BYTES;

@@ -24,10 +24,10 @@
 #define KDROP_DATA_BYTES 96
 
 struct kdrop_event {
-  unsigned int netns;     // inode of the skb's device's network namespace (0: no device)
-  unsigned int ifindex;   // that device's ifindex (skb->skb_iif when there is no device)
-  unsigned char reason;   // KDROP_REASON_*
-  unsigned char len;      // valid bytes in data (the linear part only, <= KDROP_DATA_BYTES)
+  unsigned int netns;          // inode of the skb's device's network namespace (0: no device)
+  unsigned int ifindex;        // that device's ifindex (skb->skb_iif when there is no device)
+  unsigned char reason;        // KDROP_REASON_*
+  unsigned char len;           // valid bytes in data (the linear part only, <= KDROP_DATA_BYTES)
   unsigned short protocol_be;  // skb->protocol (ETH_P_IP / ETH_P_IPV6), network byte order
   unsigned char data[KDROP_DATA_BYTES];  // from skb->head + skb->network_header
 };

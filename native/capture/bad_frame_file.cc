@@ -15,10 +15,11 @@ namespace csumtop {
 namespace {
 
 constexpr uint32_t kPcapMagicNs = 0xA1B23C4D;  // pcap draft section 4: nanosecond timestamps
-constexpr uint32_t kSnaplen = 262144;          // libpcap's MAXIMUM_SNAPLEN; larger records are refused by readers
+constexpr uint32_t kSnaplen =
+    262144;  // libpcap's MAXIMUM_SNAPLEN; larger records are refused by readers
 constexpr uint16_t kLinkEthernetType = 1;
 constexpr uint16_t kLinkSll2Type = 276;
-constexpr uint16_t kSrcEthernet = 1;           // decode/frame.h kLinkEthernet
+constexpr uint16_t kSrcEthernet = 1;  // decode/frame.h kLinkEthernet
 constexpr size_t kSll2Len = 20;
 constexpr uint64_t kNsPerSecond = 1000000000u;
 
@@ -138,8 +139,9 @@ void BadFrameFile::write(const OutFrame& f) {
   if (opts_.linktype == kLinkEthernetType) {
     if (f.src_linktype != kSrcEthernet) {
       st_.not_written++;
-      fail("frames of an interface without an Ethernet header (ARPHRD " + std::to_string(f.hatype) +
-           ") cannot go into this Ethernet pcap file (its link type is chosen when capture starts)");
+      fail(
+          "frames of an interface without an Ethernet header (ARPHRD " + std::to_string(f.hatype) +
+          ") cannot go into this Ethernet pcap file (its link type is chosen when capture starts)");
       return;
     }
   } else {
@@ -204,8 +206,10 @@ void BadFrameFile::write(const OutFrame& f) {
     return;
   }
   size_ += total;
-  if (f.context) st_.context_frames++;
-  else st_.frames++;
+  if (f.context)
+    st_.context_frames++;
+  else
+    st_.frames++;
 }
 
 BadFrameFileStats BadFrameFile::stats() const {

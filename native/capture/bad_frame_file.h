@@ -55,9 +55,9 @@ namespace csumtop {
 
 struct BadFrameFileOptions {
   std::string path;
-  uint16_t linktype = 1;        // LINKTYPE_ETHERNET or LINKTYPE_LINUX_SLL2 (276)
-  uint64_t rotate_bytes = 0;    // -C SIZE * 1,000,000; 0: one file
-  uint32_t rotate_count = 0;    // -W COUNT; 0: no wrap
+  uint16_t linktype = 1;      // LINKTYPE_ETHERNET or LINKTYPE_LINUX_SLL2 (276)
+  uint64_t rotate_bytes = 0;  // -C SIZE * 1,000,000; 0: one file
+  uint32_t rotate_count = 0;  // -W COUNT; 0: no wrap
 };
 
 // One frame to write, as the capture thread has it.
@@ -73,13 +73,13 @@ struct OutFrame {
 };
 
 struct BadFrameFileStats {
-  uint64_t frames = 0;          // bad frames written
-  uint64_t context_frames = 0;  // context frames written
-  uint64_t not_written = 0;     // frames lost to write errors or an unsuitable link type
-  uint64_t context_skipped = 0; // context frames left out to keep time order (frame_selector.h)
-  uint64_t errors = 0;          // write/open errors (each one counted)
-  uint64_t files = 0;           // files opened (1 + rotations)
-  std::string first_error;      // the first error, for the warning
+  uint64_t frames = 0;           // bad frames written
+  uint64_t context_frames = 0;   // context frames written
+  uint64_t not_written = 0;      // frames lost to write errors or an unsuitable link type
+  uint64_t context_skipped = 0;  // context frames left out to keep time order (frame_selector.h)
+  uint64_t errors = 0;           // write/open errors (each one counted)
+  uint64_t files = 0;            // files opened (1 + rotations)
+  std::string first_error;       // the first error, for the warning
   std::string last_error;
   std::string current_path;
 };

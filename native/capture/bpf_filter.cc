@@ -35,7 +35,8 @@ struct pcap_pkthdr_compat {
   uint32_t len;
 };
 using lib_version_fn = const char* (*)();
-using offline_filter_fn = int (*)(const bpf_program_compat*, const pcap_pkthdr_compat*, const uint8_t*);
+using offline_filter_fn = int (*)(const bpf_program_compat*, const pcap_pkthdr_compat*,
+                                  const uint8_t*);
 
 struct Libpcap {
   void* handle = nullptr;
@@ -60,8 +61,9 @@ const Libpcap& libpcap() {
       if (lib.handle) break;
     }
     if (!lib.handle) {
-      lib.error = "capture filters (-f) need libpcap at run time, and it is not installed "
-                  "(Debian/Ubuntu: apt-get install libpcap0.8; Fedora: dnf install libpcap)";
+      lib.error =
+          "capture filters (-f) need libpcap at run time, and it is not installed "
+          "(Debian/Ubuntu: apt-get install libpcap0.8; Fedora: dnf install libpcap)";
       return;
     }
     lib.open_dead = reinterpret_cast<open_dead_fn>(dlsym(lib.handle, "pcap_open_dead"));
@@ -69,7 +71,8 @@ const Libpcap& libpcap() {
     lib.freecode = reinterpret_cast<freecode_fn>(dlsym(lib.handle, "pcap_freecode"));
     lib.geterr = reinterpret_cast<geterr_fn>(dlsym(lib.handle, "pcap_geterr"));
     lib.close = reinterpret_cast<close_fn>(dlsym(lib.handle, "pcap_close"));
-    lib.offline_filter = reinterpret_cast<offline_filter_fn>(dlsym(lib.handle, "pcap_offline_filter"));
+    lib.offline_filter =
+        reinterpret_cast<offline_filter_fn>(dlsym(lib.handle, "pcap_offline_filter"));
     lib.lib_version = reinterpret_cast<lib_version_fn>(dlsym(lib.handle, "pcap_lib_version"));
     if (!lib.open_dead || !lib.compile || !lib.freecode || !lib.geterr || !lib.close) {
       lib.error = "the installed libpcap lacks pcap_compile and friends";
@@ -147,11 +150,13 @@ bool offline_filter_ready(std::string* err) {
   return true;
 }
 
-bool offline_filter(const BpfProgram& prog, const uint8_t* data, uint32_t caplen, uint32_t wirelen) {
+bool offline_filter(const BpfProgram& prog, const uint8_t* data, uint32_t caplen,
+                    uint32_t wirelen) {
   // sock_filter and libpcap's bpf_insn have the same layout (linux/filter.h, pcap/bpf.h).
   static_assert(sizeof(sock_filter) == sizeof(bpf_insn_compat), "sock_filter is a bpf_insn");
-  bpf_program_compat p{static_cast<unsigned int>(prog.insns.size()),
-                       reinterpret_cast<bpf_insn_compat*>(const_cast<sock_filter*>(prog.insns.data()))};
+  bpf_program_compat p{
+      static_cast<unsigned int>(prog.insns.size()),
+      reinterpret_cast<bpf_insn_compat*>(const_cast<sock_filter*>(prog.insns.data()))};
   pcap_pkthdr_compat h{};
   h.caplen = caplen;
   h.len = wirelen;

@@ -20,21 +20,21 @@ struct PcapScan;  // capture/record_scan.h
 enum class FileFormat : uint8_t { kPcap = 0, kPcapng = 1 };
 
 struct CaptureInterface {
-  std::string name;        // pcapng if_name; empty when the file does not say
-  std::string description; // pcapng if_description
-  uint16_t linktype = 0;   // LINKTYPE_* (https://www.tcpdump.org/linktypes.html)
+  std::string name;         // pcapng if_name; empty when the file does not say
+  std::string description;  // pcapng if_description
+  uint16_t linktype = 0;    // LINKTYPE_* (https://www.tcpdump.org/linktypes.html)
   uint32_t snaplen = 0;
-  uint32_t section = 0;    // pcapng section number (0-based); always 0 for pcap
+  uint32_t section = 0;  // pcapng section number (0-based); always 0 for pcap
 };
 
 struct CapturedFrame {
   const uint8_t* data = nullptr;  // valid until the next call to next()
   uint32_t caplen = 0;
-  uint32_t wirelen = 0;           // original length on the wire
-  uint64_t ts_ns = 0;             // nanoseconds since the epoch
-  uint32_t iface = 0;             // index into interfaces() (global across sections)
-  uint64_t number = 0;            // 1-based frame number, as tcpdump/tshark count
-  uint64_t offset = 0;            // byte offset of the record/block in the file
+  uint32_t wirelen = 0;  // original length on the wire
+  uint64_t ts_ns = 0;    // nanoseconds since the epoch
+  uint32_t iface = 0;    // index into interfaces() (global across sections)
+  uint64_t number = 0;   // 1-based frame number, as tcpdump/tshark count
+  uint64_t offset = 0;   // byte offset of the record/block in the file
 };
 
 enum class ReadStatus : uint8_t {

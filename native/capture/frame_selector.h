@@ -48,11 +48,11 @@ struct SelectorFrame {
 
 class FrameSelector {
  public:
-  static constexpr uint32_t kSlots = 8192;                // power of two
+  static constexpr uint32_t kSlots = 8192;  // power of two
   static constexpr uint32_t kArenaBytes = 8u << 20;
-  static constexpr uint32_t kMaxStored = 256u * 1024u;    // the file's snap length
-  static constexpr uint32_t kMaxOpen = 256;               // flows waiting for "after" frames
-  static constexpr uint32_t kIndexSize = 2 * kSlots;      // flow hash -> newest frame
+  static constexpr uint32_t kMaxStored = 256u * 1024u;  // the file's snap length
+  static constexpr uint32_t kMaxOpen = 256;             // flows waiting for "after" frames
+  static constexpr uint32_t kIndexSize = 2 * kSlots;    // flow hash -> newest frame
 
   FrameSelector(std::shared_ptr<BadFrameFile> out, uint32_t context);
   ~FrameSelector();

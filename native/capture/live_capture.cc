@@ -1,6 +1,5 @@
 // \summary: Live capture engine (see live_capture.h).
 #include "capture/live_capture.h"
-#include "capture/striped.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +14,7 @@
 
 #include <cstring>
 
+#include "capture/striped.h"
 #include "kdrops/frame_match.h"
 
 namespace csumtop {
@@ -32,7 +32,8 @@ struct LiveCapture::Iface {
   const void* owner = nullptr;  // the engine, once it told the matcher it captures here
   uint64_t ring_drops = 0;      // ring drops already told to the matcher
   ~Iface() {
-    if (owner != nullptr) kdrops::FrameMatcher::instance().detach(owner, netns, static_cast<uint32_t>(ifindex));
+    if (owner != nullptr)
+      kdrops::FrameMatcher::instance().detach(owner, netns, static_cast<uint32_t>(ifindex));
   }
 };
 
@@ -88,8 +89,8 @@ uint16_t LiveCapture::linktype_for(uint16_t hatype) {
     case ARPHRD_ETHER:
     case ARPHRD_LOOPBACK:  // loopback frames carry a zeroed Ethernet header
       return kLinkEthernet;
-    case ARPHRD_NONE:      // tun, wireguard: the frame starts with the IP header
-    case ARPHRD_TUNNEL:    // ipip (tunl0): the decapsulated IPv4 packet
+    case ARPHRD_NONE:    // tun, wireguard: the frame starts with the IP header
+    case ARPHRD_TUNNEL:  // ipip (tunl0): the decapsulated IPv4 packet
     case ARPHRD_TUNNEL6:
     case ARPHRD_SIT:
     case ARPHRD_RAWIP:
@@ -116,8 +117,8 @@ void LiveCapture::select_frame(const Iface& f, const RingFrame& fr) {
     flow_key_of(d, f.id, &key);
     hash = flow_hash(key);
   }
-  const SelectorFrame sf{fr.data, fr.caplen, fr.wirelen, fr.ts_ns, f.linktype,
-                         f.ring.hatype(), f.ifindex, fr.pkttype};
+  const SelectorFrame sf{fr.data,    fr.caplen,       fr.wirelen, fr.ts_ns,
+                         f.linktype, f.ring.hatype(), f.ifindex,  fr.pkttype};
   selector_->frame(sf, d.has_bad(), hash);
 }
 
@@ -154,7 +155,7 @@ void LiveCapture::stop() {
 }
 
 std::unique_ptr<LiveCapture::Iface> LiveCapture::open_iface(const AddRequest& r,
-                                                           AddResult* out) const {
+                                                            AddResult* out) const {
   auto iface = std::make_unique<Iface>();
   iface->id = r.id;
   iface->plain = r.plain;
@@ -163,7 +164,9 @@ std::unique_ptr<LiveCapture::Iface> LiveCapture::open_iface(const AddRequest& r,
   const uint16_t lt = linktype_for(r.arphrd);
   if (opts_.filtered) {
     // A link type we do not decode gets no filter: its frames are counted as such.
-    ro.filter = lt == kLinkEthernet ? &opts_.filter_ether : lt == kLinkRaw ? &opts_.filter_raw : nullptr;
+    ro.filter = lt == kLinkEthernet ? &opts_.filter_ether
+                : lt == kLinkRaw    ? &opts_.filter_raw
+                                    : nullptr;
   }
   if (!open_in_netns(&iface->ring, r.ifindex, ro, r.netns_path, &out->err)) {
     out->not_permitted = iface->ring.not_permitted();
@@ -309,7 +312,9 @@ void LiveCapture::run() {
       // More than 64 ready rings: some were not reported this time.
       if (n < 64) {
         const uint64_t before = woke_rt - 2ull * opts_.ring.retire_ms * 1000000ull - 10'000'000ull;
-        for (auto& f : ifaces_) kdrops::FrameMatcher::instance().caught_up(this, f->netns, static_cast<uint32_t>(f->ifindex), before);
+        for (auto& f : ifaces_)
+          kdrops::FrameMatcher::instance().caught_up(this, f->netns,
+                                                     static_cast<uint32_t>(f->ifindex), before);
       }
     }
     const bool stopping = stop_.load();
@@ -393,7 +398,8 @@ void LiveCapture::emit_batch(bool final) {
     push(f->id, f->stats);
     if (f->stats.drops > f->ring_drops) {
       // A kernel drop on this device not matched to a frame may be one of these.
-      kdrops::FrameMatcher::instance().ring_drop(f->netns, static_cast<uint32_t>(f->ifindex), realtime_ns());
+      kdrops::FrameMatcher::instance().ring_drop(f->netns, static_cast<uint32_t>(f->ifindex),
+                                                 realtime_ns());
       f->ring_drops = f->stats.drops;
     }
   }

@@ -59,7 +59,7 @@ struct LiveBatch {
   // bad frames of flows not kept because it was full (cumulative).
   uint32_t bad_flows = 0;
   uint64_t bad_flows_evicted = 0;
-  std::vector<uint32_t> gone;           // interfaces whose socket reported the device gone
+  std::vector<uint32_t> gone;  // interfaces whose socket reported the device gone
   // Interfaces closed (removed, or gone) whose counters in this batch are their last: the
   // engine has forgotten them (Analyzer::release), JavaScript holds their totals from now
   // on and may fold them into the vanished-interfaces row (src/capture/vanished.ts).

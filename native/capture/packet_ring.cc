@@ -2,10 +2,6 @@
 // Documentation/networking/packet_mmap.rst and the order af_packet.c requires:
 // PACKET_VNET_HDR and PACKET_VERSION before PACKET_RX_RING, bind after the ring.
 #include "capture/packet_ring.h"
-#include "capture/striped.h"
-
-#include <algorithm>
-#include <thread>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,12 +10,13 @@
 #include <net/if.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-
-#include <algorithm>
-#include <thread>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <thread>
+
+#include "capture/striped.h"
 
 namespace csumtop {
 
@@ -46,9 +43,9 @@ struct VnetHdr {
   uint16_t csum_offset;
 };
 static_assert(sizeof(VnetHdr) == 10, "virtio_net_hdr is 10 bytes");
-constexpr uint8_t kVnetNeedsCsum = 1;   // VIRTIO_NET_HDR_F_NEEDS_CSUM
-constexpr uint8_t kVnetGsoNone = 0;     // VIRTIO_NET_HDR_GSO_NONE
-constexpr uint8_t kVnetGsoEcn = 0x80;   // VIRTIO_NET_HDR_GSO_ECN
+constexpr uint8_t kVnetNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+constexpr uint8_t kVnetGsoNone = 0;    // VIRTIO_NET_HDR_GSO_NONE
+constexpr uint8_t kVnetGsoEcn = 0x80;  // VIRTIO_NET_HDR_GSO_ECN
 
 // The kernel reports the virtio-net header fields in the guest's byte order; AF_PACKET
 // uses little-endian on little-endian hosts (virtio_net_hdr_from_skb(..., little_endian =
@@ -203,14 +200,14 @@ const uint8_t* PacketRing::next_frame(const uint8_t* hdr) {
 }
 
 void PacketRing::release_block(uint32_t i) {
-  auto* bd = reinterpret_cast<tpacket_block_desc*>(map_ + static_cast<size_t>(i) * opts_.block_size);
+  auto* bd =
+      reinterpret_cast<tpacket_block_desc*>(map_ + static_cast<size_t>(i) * opts_.block_size);
   __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
 }
 
 bool PacketRing::frame_of(const uint8_t* hdr, RingFrame* out) const {
   const auto* h = reinterpret_cast<const tpacket3_hdr*>(hdr);
-  const auto* sll =
-      reinterpret_cast<const sockaddr_ll*>(hdr + TPACKET_ALIGN(sizeof(tpacket3_hdr)));
+  const auto* sll = reinterpret_cast<const sockaddr_ll*>(hdr + TPACKET_ALIGN(sizeof(tpacket3_hdr)));
   // Never trust an offset to point outside the block.
   if (h->tp_mac + static_cast<uint64_t>(h->tp_snaplen) > opts_.block_size) return false;
   out->data = hdr + h->tp_mac;
@@ -255,7 +252,8 @@ bool PacketRing::stats(RingStats* out, std::string* err) {
 bool PacketRing::device_gone() {
   int so_err = 0;
   socklen_t len = sizeof so_err;
-  if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &so_err, &len) == 0 && so_err != 0) last_error_ = so_err;
+  if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &so_err, &len) == 0 && so_err != 0)
+    last_error_ = so_err;
   sockaddr_ll sll{};
   socklen_t sl = sizeof sll;
   if (getsockname(fd_, reinterpret_cast<sockaddr*>(&sll), &sl) != 0) return true;

@@ -7,9 +7,9 @@
 // (measured on 6.18: csum_start/csum_offset present in V3 blocks). When the kernel
 // refuses PACKET_VNET_HDR with a ring the socket falls back to status flags alone.
 #pragma once
-#include <vector>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "capture/bpf_filter.h"
 #include "decode/frame.h"
@@ -82,7 +82,9 @@ class PacketRing {
  private:
   bool frame_of(const uint8_t* hdr, RingFrame* out) const;
   bool block_ready(uint32_t i) const;
-  const uint8_t* block(uint32_t i) const { return map_ + static_cast<size_t>(i) * opts_.block_size; }
+  const uint8_t* block(uint32_t i) const {
+    return map_ + static_cast<size_t>(i) * opts_.block_size;
+  }
   void release_block(uint32_t i);
   uint32_t block_frames(uint32_t i) const;
   const uint8_t* first_frame(uint32_t i) const;

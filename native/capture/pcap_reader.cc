@@ -1,4 +1,5 @@
-// \summary: CaptureFileReader: file handling, the flat read buffer, format detection and pcap records.
+// \summary: CaptureFileReader: file handling, the flat read buffer, format detection and pcap
+// records.
 //
 // pcap: draft-ietf-opsawg-pcap-04 (File Header, section 4; Packet Record, section 5).
 // pcapng blocks are in pcapng_reader.cc. Errors are return values: nothing here throws
@@ -104,7 +105,8 @@ bool CaptureFileReader::Impl::try_map(int file) {
   const uint64_t start = static_cast<uint64_t>(at) & ~(page - 1);
   const uint64_t len = static_cast<uint64_t>(st.st_size) - start;
   if (len > SIZE_MAX / 2) return false;
-  void* m = ::mmap(nullptr, static_cast<size_t>(len), PROT_READ, MAP_PRIVATE, file, static_cast<off_t>(start));
+  void* m = ::mmap(nullptr, static_cast<size_t>(len), PROT_READ, MAP_PRIVATE, file,
+                   static_cast<off_t>(start));
   if (m == MAP_FAILED) return false;  // e.g. a file system without mmap: read(2) it is
   // A file truncated under the mapping must not end the process (SIGBUS): without the
   // guard, read(2) it is.
@@ -130,7 +132,8 @@ void CaptureFileReader::Impl::leave_map() {
   // The partial record at the end of the mapping moves to the read buffer; read(2)
   // continues where the mapping ends. A pinned mapping stays until unpin().
   const size_t have = avail();
-  if (buf.size() < std::max(capfile::kInitialBuffer, have)) buf.resize(std::max(capfile::kInitialBuffer, have));
+  if (buf.size() < std::max(capfile::kInitialBuffer, have))
+    buf.resize(std::max(capfile::kInitialBuffer, have));
   std::memcpy(buf.data(), map + pos, have);
   (void)::lseek(fd, static_cast<off_t>(map_offset + end), SEEK_SET);
   base = buf.data();
@@ -212,9 +215,10 @@ ReadStatus CaptureFileReader::Impl::io_error() {
 ReadStatus CaptureFileReader::Impl::truncated_under() {
   struct stat st;
   const long long now = fd >= 0 && ::fstat(fd, &st) == 0 ? static_cast<long long>(st.st_size) : -1;
-  return fail(strfmt("read error at byte offset %llu: the file was truncated to %lld bytes "
-                     "while it was being read",
-                     static_cast<unsigned long long>(owner->consumed_), now));
+  return fail(
+      strfmt("read error at byte offset %llu: the file was truncated to %lld bytes "
+             "while it was being read",
+             static_cast<unsigned long long>(owner->consumed_), now));
 }
 
 ReadStatus CaptureFileReader::Impl::truncated(uint64_t offset, const std::string& detail) {
@@ -228,8 +232,7 @@ ReadStatus CaptureFileReader::Impl::truncated(uint64_t offset, const std::string
     before = strfmt("the %llu frames before it were read", static_cast<unsigned long long>(n));
   }
   owner->error_ = strfmt("file ends in the middle of a record at byte offset %llu (%s); %s",
-                         static_cast<unsigned long long>(offset), detail.c_str(),
-                         before.c_str());
+                         static_cast<unsigned long long>(offset), detail.c_str(), before.c_str());
   finish(ReadStatus::kTruncated);
   return ReadStatus::kTruncated;
 }
@@ -255,17 +258,30 @@ bool CaptureFileReader::Impl::open_pcap() {
   // Section 4, Magic Number: 0xA1B2C3D4 (microseconds) or 0xA1B23C4D (nanoseconds),
   // written in the writer's byte order.
   switch (magic) {
-    case 0xA1B2C3D4: swap = false; nsec = false; break;
-    case 0xD4C3B2A1: swap = true;  nsec = false; break;
-    case 0xA1B23C4D: swap = false; nsec = true;  break;
-    case 0x4D3CB2A1: swap = true;  nsec = true;  break;
-    default: break;  // not reached: the caller checked the magic
+    case 0xA1B2C3D4:
+      swap = false;
+      nsec = false;
+      break;
+    case 0xD4C3B2A1:
+      swap = true;
+      nsec = false;
+      break;
+    case 0xA1B23C4D:
+      swap = false;
+      nsec = true;
+      break;
+    case 0x4D3CB2A1:
+      swap = true;
+      nsec = true;
+      break;
+    default:
+      break;  // not reached: the caller checked the magic
   }
   uint16_t major = capfile::load16(p + 4, swap);
   uint16_t minor = capfile::load16(p + 6, swap);
   if (major != 2) {
-    fail(strfmt("unsupported pcap version %u.%u at byte offset 4 (only 2.x is supported)",
-                major, minor));
+    fail(strfmt("unsupported pcap version %u.%u at byte offset 4 (only 2.x is supported)", major,
+                minor));
     return false;
   }
   CaptureInterface iface;
@@ -299,9 +315,10 @@ ReadStatus CaptureFileReader::Impl::next_pcap(CapturedFrame* out) {
   // above libpcap's maximum it can only be corruption: libpcap refuses such files too.
   const uint32_t max_caplen = std::min<uint32_t>(capfile::kPcapMaxCaplen, kMaxRecord);
   if (caplen > max_caplen) {
-    return fail(strfmt("corrupt pcap record at byte offset %llu: captured length %u exceeds "
-                       "the maximum of %u",
-                       static_cast<unsigned long long>(offset), caplen, max_caplen));
+    return fail(
+        strfmt("corrupt pcap record at byte offset %llu: captured length %u exceeds "
+               "the maximum of %u",
+               static_cast<unsigned long long>(offset), caplen, max_caplen));
   }
   const size_t total = capfile::kPcapRecordHeaderLen + size_t{caplen};
   f = fill(total);
@@ -390,8 +407,7 @@ bool CaptureFileReader::open_fd(int fd, const std::string& display_name) {
     uint32_t magic;
     std::memcpy(&magic, p, 4);
     bool ok;
-    if (magic == 0xA1B2C3D4 || magic == 0xD4C3B2A1 || magic == 0xA1B23C4D ||
-        magic == 0x4D3CB2A1) {
+    if (magic == 0xA1B2C3D4 || magic == 0xD4C3B2A1 || magic == 0xA1B23C4D || magic == 0x4D3CB2A1) {
       format_ = FileFormat::kPcap;
       ok = impl_->open_pcap();
     } else if (magic == capfile::kBlockSHB) {
@@ -467,7 +483,6 @@ void CaptureFileReader::skip_records(const uint8_t* to, uint64_t frames) {
   impl_->consume(static_cast<size_t>(to - impl_->cur()));
   frames_ += frames;
 }
-
 
 void CaptureFileReader::close_keep_error() {
   std::string keep;

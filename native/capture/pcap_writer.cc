@@ -186,8 +186,7 @@ bool CaptureFileWriter::open(const std::string& path, FileFormat format,
     if (format == FileFormat::kPcap) {
       // pcap draft section 4: magic, 2.4, two reserved words, SnapLen (MUST NOT be 0),
       // LinkType (no FCS information).
-      const uint32_t snaplen =
-          interfaces[0].snaplen != 0 ? interfaces[0].snaplen : kDefaultSnaplen;
+      const uint32_t snaplen = interfaces[0].snaplen != 0 ? interfaces[0].snaplen : kDefaultSnaplen;
       o.u32(kPcapMagicNs);
       o.u16(2);
       o.u16(4);
@@ -226,8 +225,8 @@ bool CaptureFileWriter::open(const std::string& path, FileFormat format,
   return true;
 }
 
-bool CaptureFileWriter::write(uint32_t iface, uint64_t ts_ns, const uint8_t* data,
-                              uint32_t caplen, uint32_t wirelen) {
+bool CaptureFileWriter::write(uint32_t iface, uint64_t ts_ns, const uint8_t* data, uint32_t caplen,
+                              uint32_t wirelen) {
   if (fd_ < 0) {
     error_ = "the writer is not open";
     return false;

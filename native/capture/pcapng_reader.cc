@@ -17,8 +17,8 @@ namespace capfile {
 namespace {
 
 constexpr uint64_t kNsPerSecond = 1000000000u;
-constexpr uint16_t kOptEndOfOpt = 0;   // section 3.5
-constexpr uint16_t kOptIfName = 2;     // section 4.2
+constexpr uint16_t kOptEndOfOpt = 0;  // section 3.5
+constexpr uint16_t kOptIfName = 2;    // section 4.2
 constexpr uint16_t kOptIfDescription = 3;
 constexpr uint16_t kOptIfTsresol = 9;
 constexpr uint16_t kOptIfTsoffset = 14;
@@ -92,20 +92,23 @@ ReadStatus CaptureFileReader::Impl::check_block_length(uint64_t offset, uint32_t
   // Section 3.1: Block Total Length counts type, both lengths and the padded body
   // (so at least 12) and MUST be a multiple of 4.
   if (len < capfile::kMinBlockLen) {
-    return fail(strfmt("corrupt pcapng block at byte offset %llu: total length %u is less than "
-                       "the minimum of %u",
-                       ull(offset), len, capfile::kMinBlockLen));
+    return fail(
+        strfmt("corrupt pcapng block at byte offset %llu: total length %u is less than "
+               "the minimum of %u",
+               ull(offset), len, capfile::kMinBlockLen));
   }
   if (len % 4 != 0) {
-    return fail(strfmt("corrupt pcapng block at byte offset %llu: total length %u is not a "
-                       "multiple of 4",
-                       ull(offset), len));
+    return fail(
+        strfmt("corrupt pcapng block at byte offset %llu: total length %u is not a "
+               "multiple of 4",
+               ull(offset), len));
   }
   // libpcap refuses blocks above 16 MiB as well; anything larger is corruption.
   if (len > kMaxRecord) {
-    return fail(strfmt("corrupt pcapng block at byte offset %llu: total length %u exceeds the "
-                       "maximum of %u",
-                       ull(offset), len, kMaxRecord));
+    return fail(
+        strfmt("corrupt pcapng block at byte offset %llu: total length %u exceeds the "
+               "maximum of %u",
+               ull(offset), len, kMaxRecord));
   }
   return ReadStatus::kFrame;
 }
@@ -115,19 +118,21 @@ ReadStatus CaptureFileReader::Impl::load_block(uint64_t offset, uint32_t len, bo
   if (f == Fill::kIoError) return io_error();
   if (f == Fill::kShort) {
     if (at_open) {
-      return fail(strfmt("truncated pcapng section header block at byte offset %llu: %u bytes "
-                         "needed, %zu present",
-                         ull(offset), len, avail()));
+      return fail(
+          strfmt("truncated pcapng section header block at byte offset %llu: %u bytes "
+                 "needed, %zu present",
+                 ull(offset), len, avail()));
     }
-    return truncated(offset, strfmt("pcapng block header says %u bytes, %zu present", len,
-                                    avail()));
+    return truncated(offset,
+                     strfmt("pcapng block header says %u bytes, %zu present", len, avail()));
   }
   // Section 3.1: the trailing Block Total Length repeats the leading one.
   uint32_t trailer = capfile::load32(cur() + len - 4, swap);
   if (trailer != len) {
-    return fail(strfmt("corrupt pcapng block at byte offset %llu: total length %u at the start "
-                       "but %u at the end",
-                       ull(offset), len, trailer));
+    return fail(
+        strfmt("corrupt pcapng block at byte offset %llu: total length %u at the start "
+               "but %u at the end",
+               ull(offset), len, trailer));
   }
   return ReadStatus::kFrame;
 }
@@ -139,12 +144,12 @@ ReadStatus CaptureFileReader::Impl::read_shb(uint64_t offset, bool at_open) {
   if (f == Fill::kIoError) return io_error();
   if (f == Fill::kShort) {
     if (at_open) {
-      return fail(strfmt("truncated pcapng section header block at byte offset %llu: %u bytes "
-                         "needed, %zu present",
-                         ull(offset), capfile::kMinSHBLen, avail()));
+      return fail(
+          strfmt("truncated pcapng section header block at byte offset %llu: %u bytes "
+                 "needed, %zu present",
+                 ull(offset), capfile::kMinSHBLen, avail()));
     }
-    return truncated(offset, strfmt("%zu bytes of a pcapng section header block present",
-                                    avail()));
+    return truncated(offset, strfmt("%zu bytes of a pcapng section header block present", avail()));
   }
   const uint8_t* p = cur();
   static const uint8_t kLittle[4] = {0x4D, 0x3C, 0x2B, 0x1A};
@@ -155,18 +160,20 @@ ReadStatus CaptureFileReader::Impl::read_shb(uint64_t offset, bool at_open) {
   } else if (std::memcmp(p + 8, kBig, 4) == 0) {
     file_little = false;
   } else {
-    return fail(strfmt("corrupt pcapng section header block at byte offset %llu: byte-order "
-                       "magic 0x%08x is neither 0x1a2b3c4d nor 0x4d3c2b1a",
-                       ull(offset), capfile::load32_be(p + 8)));
+    return fail(
+        strfmt("corrupt pcapng section header block at byte offset %llu: byte-order "
+               "magic 0x%08x is neither 0x1a2b3c4d nor 0x4d3c2b1a",
+               ull(offset), capfile::load32_be(p + 8)));
   }
   swap = file_little != capfile::host_is_little_endian();
   uint32_t len = capfile::load32(p + 4, swap);
   ReadStatus s = check_block_length(offset, len);
   if (s != ReadStatus::kFrame) return s;
   if (len < capfile::kMinSHBLen) {
-    return fail(strfmt("corrupt pcapng block at byte offset %llu: total length %u is less than "
-                       "%u, the minimum for a section header block",
-                       ull(offset), len, capfile::kMinSHBLen));
+    return fail(
+        strfmt("corrupt pcapng block at byte offset %llu: total length %u is less than "
+               "%u, the minimum for a section header block",
+               ull(offset), len, capfile::kMinSHBLen));
   }
   s = load_block(offset, len, at_open);
   if (s != ReadStatus::kFrame) return s;
@@ -176,9 +183,10 @@ ReadStatus CaptureFileReader::Impl::read_shb(uint64_t offset, bool at_open) {
   // Section 4.1: version 1.0; libpcap and Wireshark also read 1.2 (written by some old
   // tools) as 1.0. Another major version may have different blocks: refuse it.
   if (major != 1 || (minor != 0 && minor != 2)) {
-    return fail(strfmt("unsupported pcapng version %u.%u in the section header block at byte "
-                       "offset %llu (only 1.0 is supported)",
-                       major, minor, ull(offset)));
+    return fail(
+        strfmt("unsupported pcapng version %u.%u in the section header block at byte "
+               "offset %llu (only 1.0 is supported)",
+               major, minor, ull(offset)));
   }
   // Section 3.4: interfaces belong to their section; the next section starts afresh.
   ++sections;
@@ -192,9 +200,10 @@ ReadStatus CaptureFileReader::Impl::read_idb(uint64_t offset, const uint8_t* bod
                                              uint32_t body_len) {
   // Section 4.2: LinkType (16), Reserved (16), SnapLen (32), options.
   if (body_len < 8) {
-    return fail(strfmt("corrupt pcapng block at byte offset %llu: interface description block "
-                       "body of %u bytes is shorter than its 8 fixed bytes",
-                       ull(offset), body_len));
+    return fail(
+        strfmt("corrupt pcapng block at byte offset %llu: interface description block "
+               "body of %u bytes is shorter than its 8 fixed bytes",
+               ull(offset), body_len));
   }
   if (owner->interfaces_.size() >= kMaxInterfaces) {
     // Past the cap (capture_file.h kMaxInterfaces): counted, never stored. Interface IDs
@@ -220,9 +229,10 @@ ReadStatus CaptureFileReader::Impl::read_idb(uint64_t offset, const uint8_t* bod
     uint16_t olen = capfile::load16(o + i + 2, swap);
     if (code == capfile::kOptEndOfOpt) break;
     if (i + 4 + olen > n) {
-      return fail(strfmt("corrupt pcapng block at byte offset %llu: interface description "
-                         "block option %u of %u bytes runs past the end of the block",
-                         ull(offset), code, olen));
+      return fail(
+          strfmt("corrupt pcapng block at byte offset %llu: interface description "
+                 "block option %u of %u bytes runs past the end of the block",
+                 ull(offset), code, olen));
     }
     const uint8_t* v = o + i + 4;
     switch (code) {
@@ -239,16 +249,18 @@ ReadStatus CaptureFileReader::Impl::read_idb(uint64_t offset, const uint8_t* bod
         if (r & 0x80) {
           unsigned exp = r & 0x7Fu;
           if (exp > 63) {
-            return fail(strfmt("unsupported if_tsresol 2^-%u in the interface description "
-                               "block at byte offset %llu (at most 2^-63)",
-                               exp, ull(offset)));
+            return fail(
+                strfmt("unsupported if_tsresol 2^-%u in the interface description "
+                       "block at byte offset %llu (at most 2^-63)",
+                       exp, ull(offset)));
           }
           si.units = uint64_t{1} << exp;
         } else {
           if (r > 19) {  // 10^20 does not fit in 64 bits
-            return fail(strfmt("unsupported if_tsresol 10^-%u in the interface description "
-                               "block at byte offset %llu (at most 10^-19)",
-                               r, ull(offset)));
+            return fail(
+                strfmt("unsupported if_tsresol 10^-%u in the interface description "
+                       "block at byte offset %llu (at most 10^-19)",
+                       r, ull(offset)));
           }
           si.units = 1;
           for (unsigned k = 0; k < r; ++k) si.units *= 10;
@@ -282,8 +294,8 @@ ReadStatus CaptureFileReader::Impl::next_pcapng(CapturedFrame* out) {
         finish(ReadStatus::kEof);
         return ReadStatus::kEof;
       }
-      return truncated(offset, strfmt("%zu bytes of an 8-byte pcapng block header present",
-                                      avail()));
+      return truncated(offset,
+                       strfmt("%zu bytes of an 8-byte pcapng block header present", avail()));
     }
     const uint32_t type = capfile::load32(cur(), swap);
     if (type == capfile::kBlockSHB) {
@@ -318,12 +330,13 @@ ReadStatus CaptureFileReader::Impl::next_pcapng(CapturedFrame* out) {
         // Appendix A: as EPB but Interface ID (16) followed by Drops Count (16).
         kind = type == capfile::kBlockEPB ? "enhanced packet block" : "packet block";
         if (body_len < 20) {
-          return fail(strfmt("corrupt pcapng block at byte offset %llu: %s body of %u bytes is "
-                             "shorter than its 20 fixed bytes",
-                             ull(offset), kind, body_len));
+          return fail(
+              strfmt("corrupt pcapng block at byte offset %llu: %s body of %u bytes is "
+                     "shorter than its 20 fixed bytes",
+                     ull(offset), kind, body_len));
         }
-        ifid = type == capfile::kBlockEPB ? capfile::load32(body, swap)
-                                          : capfile::load16(body, swap);
+        ifid =
+            type == capfile::kBlockEPB ? capfile::load32(body, swap) : capfile::load16(body, swap);
         ts = (uint64_t{capfile::load32(body + 4, swap)} << 32) | capfile::load32(body + 8, swap);
         caplen = capfile::load32(body + 12, swap);
         wirelen = capfile::load32(body + 16, swap);
@@ -335,14 +348,16 @@ ReadStatus CaptureFileReader::Impl::next_pcapng(CapturedFrame* out) {
           continue;
         }
         if (ifid >= section_ifaces.size()) {
-          return fail(strfmt("corrupt pcapng block at byte offset %llu: %s refers to interface "
-                             "%u, but this section defines %zu interface(s)",
-                             ull(offset), kind, ifid, section_ifaces.size()));
+          return fail(
+              strfmt("corrupt pcapng block at byte offset %llu: %s refers to interface "
+                     "%u, but this section defines %zu interface(s)",
+                     ull(offset), kind, ifid, section_ifaces.size()));
         }
         if (caplen > body_len - 20) {
-          return fail(strfmt("corrupt pcapng block at byte offset %llu: captured length %u is "
-                             "greater than the block body (%u bytes for packet data)",
-                             ull(offset), caplen, body_len - 20));
+          return fail(
+              strfmt("corrupt pcapng block at byte offset %llu: captured length %u is "
+                     "greater than the block body (%u bytes for packet data)",
+                     ull(offset), caplen, body_len - 20));
         }
         out->data = body + 20;
         break;
@@ -351,14 +366,16 @@ ReadStatus CaptureFileReader::Impl::next_pcapng(CapturedFrame* out) {
         // interface) and no timestamp; the captured length is min(original length,
         // SnapLen of that interface) and cannot exceed the block body.
         if (body_len < 4) {
-          return fail(strfmt("corrupt pcapng block at byte offset %llu: simple packet block "
-                             "body of %u bytes is shorter than its 4 fixed bytes",
-                             ull(offset), body_len));
+          return fail(
+              strfmt("corrupt pcapng block at byte offset %llu: simple packet block "
+                     "body of %u bytes is shorter than its 4 fixed bytes",
+                     ull(offset), body_len));
         }
         if (section_ifaces.empty()) {
-          return fail(strfmt("corrupt pcapng block at byte offset %llu: simple packet block, "
-                             "but this section defines no interface",
-                             ull(offset)));
+          return fail(
+              strfmt("corrupt pcapng block at byte offset %llu: simple packet block, "
+                     "but this section defines no interface",
+                     ull(offset)));
         }
         wirelen = capfile::load32(body, swap);
         caplen = std::min(wirelen, body_len - 4);

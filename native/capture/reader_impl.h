@@ -74,11 +74,11 @@ enum class Fill : uint8_t { kOk, kShort, kIoError };
 
 // One pcapng interface as the current section defines it.
 struct SectionInterface {
-  uint32_t global = 0;        // index into CaptureFileReader::interfaces()
-  uint64_t units = 1000000;   // timestamp units per second (if_tsresol, default 10^-6)
+  uint32_t global = 0;          // index into CaptureFileReader::interfaces()
+  uint64_t units = 1000000;     // timestamp units per second (if_tsresol, default 10^-6)
   uint64_t ns_per_unit = 1000;  // 10^9 / units when that is exact, else 0
-  int64_t tsoffset = 0;       // if_tsoffset, seconds
-  uint32_t snaplen = 0;       // 0: no limit
+  int64_t tsoffset = 0;         // if_tsoffset, seconds
+  uint32_t snaplen = 0;         // 0: no limit
 };
 
 }  // namespace capfile
@@ -101,11 +101,11 @@ struct CaptureFileReader::Impl {
   // Mapped file: map covers the file from byte map_offset (page aligned) to its size at
   // open; base == map while the mapping is read. [0, released) is already unmapped.
   uint8_t* map = nullptr;
-  size_t map_len = 0;     // bytes of the file in the mapping (the last page may be partial)
+  size_t map_len = 0;  // bytes of the file in the mapping (the last page may be partial)
   uint64_t map_offset = 0;
-  size_t released = 0;    // page multiple
-  bool pinned = false;    // the mapping stays until unpin() (only the part behind is released)
-  int guard = -1;         // capture/map_guard.h slot of the mapping
+  size_t released = 0;  // page multiple
+  bool pinned = false;  // the mapping stays until unpin() (only the part behind is released)
+  int guard = -1;       // capture/map_guard.h slot of the mapping
   const std::atomic<bool>* guard_hit = nullptr;
   // True once the file was found shorter than the mapping (another process truncated it).
   bool shrank() const { return guard_hit != nullptr && guard_hit->load(std::memory_order_relaxed); }
@@ -135,12 +135,12 @@ struct CaptureFileReader::Impl {
   }
   capfile::Fill fill_slow(size_t need);
   capfile::Fill fill_read(size_t need);
-  bool try_map(int fd);        // maps a regular file from its current offset; false: read(2)
-  void leave_map();            // the file grew past the mapping: on with read(2)
+  bool try_map(int fd);  // maps a regular file from its current offset; false: read(2)
+  void leave_map();      // the file grew past the mapping: on with read(2)
   // Unmaps the pages before position `upto`, in kReleaseStep units.
   void release_behind(size_t upto);
-  void unmap();                // the whole mapping
-  void reset();            // closes the descriptor, frees the buffer, forgets the file
+  void unmap();  // the whole mapping
+  void reset();  // closes the descriptor, frees the buffer, forgets the file
   void release_buffer();
   void finish(ReadStatus st);  // final status reached: remember it, free fd and buffer
 

@@ -15,9 +15,9 @@
 namespace csumtop {
 
 struct PcapScan {
-  bool swap = false;         // the file's byte order differs from the host's
-  bool nsec = false;         // nanosecond timestamps
-  uint32_t max_caplen = 0;   // larger captured lengths are corruption
+  bool swap = false;        // the file's byte order differs from the host's
+  bool nsec = false;        // nanosecond timestamps
+  uint32_t max_caplen = 0;  // larger captured lengths are corruption
   uint16_t linktype = 0;
 };
 

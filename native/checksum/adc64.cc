@@ -11,7 +11,8 @@ namespace csumtop {
 namespace csum {
 
 namespace detail {
-CSUMTOP_KERNEL_ALIGN __attribute__((noinline)) uint32_t small_packet(const uint8_t* data, size_t len, uint32_t initial) {
+CSUMTOP_KERNEL_ALIGN __attribute__((noinline)) uint32_t small_packet(const uint8_t* data,
+                                                                     size_t len, uint32_t initial) {
   return finish_host(adc64_small(data, len), initial);
 }
 }  // namespace detail

@@ -67,7 +67,8 @@ __attribute__((target("avx2"))) inline uint64_t reduce(__m256i a, __m256i h, uin
 }
 
 // Host-order partial sum of len >= 32 bytes with 32-byte vectors.
-__attribute__((target("avx2"), always_inline)) inline uint64_t avx2_sum(const uint8_t* data, size_t len) {
+__attribute__((target("avx2"), always_inline)) inline uint64_t avx2_sum(const uint8_t* data,
+                                                                        size_t len) {
   // An odd final byte is the first byte of a zero-padded word (RFC 1071 section 4.1),
   // i.e. the low byte of a little-endian word; taking it out here leaves an even length,
   // so the overlapping tail load below starts at an even offset and pairs bytes the same
@@ -117,7 +118,8 @@ __attribute__((target("avx2"), always_inline)) inline uint64_t avx2_sum(const ui
 // The vector kernel proper, kept out of line so that the compiler cannot hoist any of its
 // set-up above the short-packet test in avx2(): inlined, GCC moved four instructions
 // there, which cost short packets about 10% against adc64. Needs len >= 128.
-__attribute__((target("avx2"), noinline)) uint32_t avx2_long(const uint8_t* data, size_t len, uint32_t initial) {
+__attribute__((target("avx2"), noinline)) uint32_t avx2_long(const uint8_t* data, size_t len,
+                                                             uint32_t initial) {
   // A 32-byte load that straddles two cache lines costs about twice as much: from an odd
   // address the loop ran at 71 B/ns instead of 107 at 9000 bytes on the EPYC this was
   // tuned on. So sum the bytes up to the next 32-byte boundary with the adc64 code and
@@ -133,12 +135,14 @@ __attribute__((target("avx2"), noinline)) uint32_t avx2_long(const uint8_t* data
 
 }  // namespace
 
-CSUMTOP_KERNEL_ALIGN __attribute__((target("avx2"))) uint32_t avx2(const uint8_t* data, size_t len, uint32_t initial) {
+CSUMTOP_KERNEL_ALIGN __attribute__((target("avx2"))) uint32_t avx2(const uint8_t* data, size_t len,
+                                                                   uint32_t initial) {
   // Short packets (TCP ACKs are 40 bytes) take the adc64 code, the very routine adc64
   // runs for them: its straight-line 32/16/8-byte steps beat the vector set-up and
   // reduction there (measured with bench/checksum). Laid out as the fall-through path,
   // so a short packet takes no extra taken jump (a 40-byte packet is ~8 cycles in all).
-  if (__builtin_expect(len < 64, 1)) return detail::small_packet(data, len, initial);  // shared with adc64
+  if (__builtin_expect(len < 64, 1))
+    return detail::small_packet(data, len, initial);  // shared with adc64
   if (len < kMinVectorLen) return detail::finish_host(detail::adc64_host(data, len, 0), initial);
   return avx2_long(data, len, initial);
 }

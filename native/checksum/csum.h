@@ -38,10 +38,10 @@ bool parse_path(const char* name, Path* out);
 // How the start-up choice was made, so that a forced path that could not be honoured is
 // observable (the binding exports it; tests assert on it).
 struct PathSelection {
-  Path active;          // chosen at start-up (set_active_path() may change it later)
-  bool forced;          // CSUMTOP_CSUM_PATH was set and non-empty
-  bool fell_back;       // ...but named an unknown or unavailable path, so `active` is best_path()
-  char requested[16];   // its value, truncated; "" when unset
+  Path active;         // chosen at start-up (set_active_path() may change it later)
+  bool forced;         // CSUMTOP_CSUM_PATH was set and non-empty
+  bool fell_back;      // ...but named an unknown or unavailable path, so `active` is best_path()
+  char requested[16];  // its value, truncated; "" when unset
 };
 const PathSelection& startup_selection();
 

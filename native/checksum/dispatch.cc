@@ -16,7 +16,8 @@ namespace csum {
 namespace {
 
 constexpr const char* kNames[] = {"scalar", "adc64", "sse2", "avx2", "neon"};
-static_assert(sizeof kNames / sizeof kNames[0] == static_cast<size_t>(Path::kCount), "one name per path");
+static_assert(sizeof kNames / sizeof kNames[0] == static_cast<size_t>(Path::kCount),
+              "one name per path");
 
 bool cpu_has(Path p) {
   switch (p) {

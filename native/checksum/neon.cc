@@ -66,7 +66,8 @@ __attribute__((noinline)) uint32_t neon_long(const uint8_t* data, size_t len, ui
 CSUMTOP_KERNEL_ALIGN uint32_t neon(const uint8_t* data, size_t len, uint32_t initial) {
   // Laid out as the fall-through path, so a short packet takes no extra taken jump on
   // its way to the shared code (a 40-byte packet is only ~8 cycles in all).
-  if (__builtin_expect(len < 64, 1)) return detail::small_packet(data, len, initial);  // shared with adc64
+  if (__builtin_expect(len < 64, 1))
+    return detail::small_packet(data, len, initial);  // shared with adc64
   if (len < kMinVectorLen) return detail::finish_host(detail::adc64_host(data, len, 0), initial);
   return neon_long(data, len, initial);
 }

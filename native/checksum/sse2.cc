@@ -52,7 +52,8 @@ __attribute__((target("sse2"))) inline uint64_t reduce(__m128i a, __m128i h, uin
 }
 
 // Out of line for the same reason as avx2_long. Needs len >= 16.
-__attribute__((target("sse2"), noinline)) uint32_t sse2_long(const uint8_t* data, size_t len, uint32_t initial) {
+__attribute__((target("sse2"), noinline)) uint32_t sse2_long(const uint8_t* data, size_t len,
+                                                             uint32_t initial) {
   // Odd final byte: the low byte of a zero-padded little-endian word (RFC 1071 4.1).
   uint64_t acc = data[len - 1] & (0 - static_cast<uint64_t>(len & 1));
   const uint8_t* p = data;
@@ -94,10 +95,12 @@ __attribute__((target("sse2"), noinline)) uint32_t sse2_long(const uint8_t* data
 
 }  // namespace
 
-CSUMTOP_KERNEL_ALIGN __attribute__((target("sse2"))) uint32_t sse2(const uint8_t* data, size_t len, uint32_t initial) {
+CSUMTOP_KERNEL_ALIGN __attribute__((target("sse2"))) uint32_t sse2(const uint8_t* data, size_t len,
+                                                                   uint32_t initial) {
   // Laid out as the fall-through path, so a short packet takes no extra taken jump on
   // its way to the shared code (a 40-byte packet is only ~8 cycles in all).
-  if (__builtin_expect(len < 64, 1)) return detail::small_packet(data, len, initial);  // shared with adc64
+  if (__builtin_expect(len < 64, 1))
+    return detail::small_packet(data, len, initial);  // shared with adc64
   if (len < kMinVectorLen) return detail::finish_host(detail::adc64_host(data, len, 0), initial);
   return sse2_long(data, len, initial);
 }

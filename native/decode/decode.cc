@@ -33,7 +33,7 @@ void verify(Ctx& c, CsumEntry* e, uint32_t off, uint32_t len, uint32_t initial, 
   // Summing the covered bytes *including* the field gives 0xffff (ones-complement -0)
   // exactly when the field is right (RFC 1071 section 2(A), verification).
   const uint32_t sum = len < 64 ? csum::partial_short(c.data + off, len, initial)
-                                 : csum::partial(c.data + off, len, initial);
+                                : csum::partial(c.data + off, len, initial);
   if (csum::fold(sum) == 0xffff) {
     e->status = kStatusOk;
     e->expected = found;
@@ -55,18 +55,16 @@ void decode_frame(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16
   decode_frame_general(data, caplen, wirelen, linktype, opts, hint, out);
 }
 
-bool decode_frame_or_good(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
-                          uint16_t linktype, const DecodeOptions& opts, Frame* out,
-                          GoodFrame* good) {
+bool decode_frame_or_good(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
+                          const DecodeOptions& opts, Frame* out, GoodFrame* good) {
   const int r = decode::fast_or_good(data, caplen, wirelen, linktype, opts, out, good);
   if (r == 0) return false;
   if (r < 0) decode_frame_general(data, caplen, wirelen, linktype, opts, nullptr, out);
   return true;
 }
 
-void decode_frame_general(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
-                          uint16_t linktype, const DecodeOptions& opts, const OffloadHint* hint,
-                          Frame* out) {
+void decode_frame_general(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
+                          const DecodeOptions& opts, const OffloadHint* hint, Frame* out) {
   out->reset_header();
   decode::Ctx c;
   c.data = data;
@@ -101,14 +99,8 @@ static const char* const kMalformedNames[kNumMalformed] = {
     "nflog-tlv",
 };
 static const char* const kUndecodedNames[kNumUndecoded] = {
-    "none",
-    "link-type",
-    "macsec",
-    "dsa-tag",
-    "pppoe",
-    "mpls-payload",
-    "gre-payload",
-    "nflog-payload",
+    "none",  "link-type",    "macsec",      "dsa-tag",
+    "pppoe", "mpls-payload", "gre-payload", "nflog-payload",
 };
 static const char* const kKindNames[kNumKinds] = {"ipv4", "udp", "tcp", "icmp", "icmpv6", "gre"};
 static const char* const kStatusNames[kNumStatus] = {"ok",           "bad",     "absent",

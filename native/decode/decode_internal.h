@@ -29,9 +29,7 @@ struct Ctx {
   Frame* f;
 
   // True when [off, off+len) was captured.
-  bool captured(uint32_t off, uint32_t len) const {
-    return off <= cap && len <= cap - off;
-  }
+  bool captured(uint32_t off, uint32_t len) const { return off <= cap && len <= cap - off; }
   // Stops decoding: the snap length cut the frame before `off + len`.
   void truncated() { f->truncated = 1; }
   // Records why part of the frame is not decoded (the first reason is kept); decoding of
@@ -88,11 +86,11 @@ void ipv6(Ctx& c, uint32_t off, uint32_t end, uint8_t tunnel, uint32_t vni);
 struct L4 {
   int depth;
   uint8_t proto;
-  uint32_t off, end;       // payload on the wire
-  uint32_t pseudo;         // pseudo-header partial sum: addresses + protocol (RFC 768/793/8200 8.1)
+  uint32_t off, end;  // payload on the wire
+  uint32_t pseudo;    // pseudo-header partial sum: addresses + protocol (RFC 768/793/8200 8.1)
   uint8_t family;
-  uint8_t fragment;        // 0 none, 1 first fragment, 2 later fragment
-  uint8_t oversize;        // IP length field was 0 (TSO/BIG TCP): checksums unverifiable
+  uint8_t fragment;  // 0 none, 1 first fragment, 2 later fragment
+  uint8_t oversize;  // IP length field was 0 (TSO/BIG TCP): checksums unverifiable
 };
 void transport(Ctx& c, IpLayer* layer, const L4& l4);
 

@@ -27,19 +27,19 @@ constexpr uint8_t kUdp = 17;
 
 // A parsed IPv4 header that the general decoder would accept without remark.
 struct Ip4 {
-  uint32_t off;     // of the header in the frame
-  uint32_t hlen;    // header length
-  uint32_t total;   // datagram length
+  uint32_t off;    // of the header in the frame
+  uint32_t hlen;   // header length
+  uint32_t total;  // datagram length
   uint8_t proto;
   uint32_t pseudo;  // pseudo-header sum without the length (as ipv4.cc computes it)
 };
 
 // One transport header, parsed.
 struct L4Hdr {
-  uint32_t off;       // of the header
-  uint32_t len;       // bytes the checksum covers (UDP length; TCP: the rest of the datagram)
+  uint32_t off;  // of the header
+  uint32_t len;  // bytes the checksum covers (UDP length; TCP: the rest of the datagram)
   uint16_t sport, dport;
-  uint16_t field;     // checksum field value
+  uint16_t field;  // checksum field value
   uint8_t proto;
   uint8_t tcp_flags;
 };
@@ -132,8 +132,8 @@ inline void fill_layer(IpLayer* l, const uint8_t* data, const Ip4& ip, const L4H
 
 // Ctx::add_csum() + verify() (+ the looks_partial test of check_segment() for L4),
 // from the sum of the covered bytes (`data_sum`, without `initial`).
-inline void verdict(CsumEntry* e, int depth, CsumKind kind, uint32_t field_offset,
-                    uint16_t found, uint32_t data_sum, uint32_t initial, bool udp, bool l4) {
+inline void verdict(CsumEntry* e, int depth, CsumKind kind, uint32_t field_offset, uint16_t found,
+                    uint32_t data_sum, uint32_t initial, bool udp, bool l4) {
   e->depth = static_cast<uint8_t>(depth);
   e->kind = kind;
   e->why = kWhyNone;
@@ -193,7 +193,8 @@ inline bool parse(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16
   const uint32_t cap = caplen;
   const uint32_t wire = wirelen < caplen ? caplen : wirelen;
   if (cap < 14 || be16(data + 12) != kEtherIPv4) return false;
-  if (!parse_ip4(data, cap, 14, wire, &f->oip) || !parse_l4(data, cap, f->oip, &f->ol4)) return false;
+  if (!parse_ip4(data, cap, 14, wire, &f->oip) || !parse_l4(data, cap, f->oip, &f->ol4))
+    return false;
   f->tunnel = false;
   f->vni = 0;
   if (f->ol4.proto != kUdp) return true;
@@ -259,18 +260,18 @@ inline uint32_t l4_initial(const Parsed& f, bool inner) {
 }
 
 // The checksum entries of one layer, appended to out->csum.
-inline void layer_entries(Frame* out, const uint8_t* data, int depth, const Ip4& ip,
-                          const L4Hdr& t, uint32_t ip_sum, uint32_t l4_sum) {
-  verdict(&out->csum[out->ncsum++], depth, kKindIPv4, ip.off + 10, be16(data + ip.off + 10),
-          ip_sum, 0, false, false);
+inline void layer_entries(Frame* out, const uint8_t* data, int depth, const Ip4& ip, const L4Hdr& t,
+                          uint32_t ip_sum, uint32_t l4_sum) {
+  verdict(&out->csum[out->ncsum++], depth, kKindIPv4, ip.off + 10, be16(data + ip.off + 10), ip_sum,
+          0, false, false);
   const bool udp = t.proto == kUdp;
   const uint32_t field_offset = t.off + (udp ? 6 : 16);
   if (!l4_present(t)) {
     absent(&out->csum[out->ncsum++], depth, field_offset);
     return;
   }
-  verdict(&out->csum[out->ncsum++], depth, udp ? kKindUdp : kKindTcp, field_offset, t.field,
-          l4_sum, ip.pseudo + t.len, udp, true);
+  verdict(&out->csum[out->ncsum++], depth, udp ? kKindUdp : kKindTcp, field_offset, t.field, l4_sum,
+          ip.pseudo + t.len, udp, true);
 }
 
 // Writes the frame as decode_frame() + the general decoder would.

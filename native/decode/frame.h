@@ -10,21 +10,29 @@ namespace csumtop {
 
 // Link types we decode (https://www.tcpdump.org/linktypes.html).
 enum LinkType : uint16_t {
-  kLinkNull = 0,        // BSD loopback: 4-byte host-order address family
+  kLinkNull = 0,  // BSD loopback: 4-byte host-order address family
   kLinkEthernet = 1,
   kLinkRaw = 101,       // raw IPv4/IPv6 (DLT_RAW)
   kLinkLoop = 108,      // OpenBSD loopback: 4-byte network-order address family
   kLinkLinuxSll = 113,  // Linux cooked v1 (tcpdump -i any before libpcap 1.10)
   kLinkIPv4 = 228,
   kLinkIPv6 = 229,
-  kLinkNflog = 239,     // Linux NFLOG (iptables -j NFLOG, nflog:N in tcpdump): TLVs, IP payload
-  kLinkLinuxSll2 = 276, // Linux cooked v2 (tcpdump -i any)
+  kLinkNflog = 239,      // Linux NFLOG (iptables -j NFLOG, nflog:N in tcpdump): TLVs, IP payload
+  kLinkLinuxSll2 = 276,  // Linux cooked v2 (tcpdump -i any)
 };
 
 // Which checksum: the report's "protocol" column.
 // GRE's optional checksum (RFC 2784 section 2.5) covers the GRE header and its payload,
 // with no pseudo-header.
-enum CsumKind : uint8_t { kKindIPv4 = 0, kKindUdp, kKindTcp, kKindIcmp, kKindIcmp6, kKindGre, kNumKinds };
+enum CsumKind : uint8_t {
+  kKindIPv4 = 0,
+  kKindUdp,
+  kKindTcp,
+  kKindIcmp,
+  kKindIcmp6,
+  kKindGre,
+  kNumKinds
+};
 
 // One status per checksum (see docs/design.md, "One verdict model").
 enum CsumStatus : uint8_t {
@@ -53,23 +61,24 @@ enum UnverifiableWhy : uint8_t {
 // MALFORMED_REASONS in src/model/verdict.ts.
 enum Malformed : uint8_t {
   kMalformedNone = 0,
-  kMalformedLinkShort,       // link header longer than the frame
-  kMalformedVlanDepth,       // more VLAN tags than kMaxVlanTags
-  kMalformedIpVersion,       // IP version field does not match the ethertype
-  kMalformedIpv4Ihl,         // IPv4 IHL < 5
-  kMalformedIpv4Length,      // IPv4 total length < header length, or beyond the frame
-  kMalformedIpv6Length,      // IPv6 payload length beyond the frame
-  kMalformedIpv6ExtChain,    // extension header chain longer than kMaxIpv6ExtHeaders
-  kMalformedIpv6ExtLength,   // extension header runs past the IPv6 payload
-  kMalformedUdpLength,       // UDP length < 8 or beyond the IP payload
-  kMalformedTcpOffset,       // TCP data offset < 5 or beyond the IP payload
-  kMalformedIcmpLength,      // ICMP message shorter than its 8-byte header
-  kMalformedVxlanHeader,     // VXLAN I flag clear or header beyond the UDP payload
-  kMalformedGeneveHeader,    // Geneve version/option length beyond the UDP payload
-  kMalformedTunnelDepth,     // encapsulation nested deeper than kMaxDepth
-  kMalformedGreHeader,       // GRE routing/strict-route bits (RFC 1701) set, or header beyond the payload
-  kMalformedMplsStack,       // MPLS label stack without bottom within kMaxMplsLabels or the frame
-  kMalformedNflogTlv,        // NFLOG TLV length below 4 or beyond the record
+  kMalformedLinkShort,      // link header longer than the frame
+  kMalformedVlanDepth,      // more VLAN tags than kMaxVlanTags
+  kMalformedIpVersion,      // IP version field does not match the ethertype
+  kMalformedIpv4Ihl,        // IPv4 IHL < 5
+  kMalformedIpv4Length,     // IPv4 total length < header length, or beyond the frame
+  kMalformedIpv6Length,     // IPv6 payload length beyond the frame
+  kMalformedIpv6ExtChain,   // extension header chain longer than kMaxIpv6ExtHeaders
+  kMalformedIpv6ExtLength,  // extension header runs past the IPv6 payload
+  kMalformedUdpLength,      // UDP length < 8 or beyond the IP payload
+  kMalformedTcpOffset,      // TCP data offset < 5 or beyond the IP payload
+  kMalformedIcmpLength,     // ICMP message shorter than its 8-byte header
+  kMalformedVxlanHeader,    // VXLAN I flag clear or header beyond the UDP payload
+  kMalformedGeneveHeader,   // Geneve version/option length beyond the UDP payload
+  kMalformedTunnelDepth,    // encapsulation nested deeper than kMaxDepth
+  kMalformedGreHeader,      // GRE routing/strict-route bits (RFC 1701) set, or header beyond the
+                            // payload
+  kMalformedMplsStack,      // MPLS label stack without bottom within kMaxMplsLabels or the frame
+  kMalformedNflogTlv,       // NFLOG TLV length below 4 or beyond the record
   kNumMalformed
 };
 
@@ -79,13 +88,13 @@ enum Malformed : uint8_t {
 // src/model/verdict.ts.
 enum Undecoded : uint8_t {
   kUndecodedNone = 0,
-  kUndecodedLinkType,     // a link type we do not decode (PPP, 802.11, radiotap, USB, ...)
-  kUndecodedMacsec,       // IEEE 802.1AE MACsec (ethertype 0x88e5): payload encrypted or opaque
-  kUndecodedDsaTag,       // switch tag with an ethertype (EDSA 0xdada, 0xdadb, 0xe001)
-  kUndecodedPppoe,        // PPPoE session (0x8864): PPP inside Ethernet
-  kUndecodedMplsPayload,  // MPLS payload that is not IPv4/IPv6 (pseudowire, control word)
-  kUndecodedGrePayload,   // GRE version 1 (PPTP) or a payload other than IPv4/IPv6/Ethernet/MPLS
-  kUndecodedNflogPayload, // NFLOG record without a payload, or of a family other than IPv4/IPv6
+  kUndecodedLinkType,      // a link type we do not decode (PPP, 802.11, radiotap, USB, ...)
+  kUndecodedMacsec,        // IEEE 802.1AE MACsec (ethertype 0x88e5): payload encrypted or opaque
+  kUndecodedDsaTag,        // switch tag with an ethertype (EDSA 0xdada, 0xdadb, 0xe001)
+  kUndecodedPppoe,         // PPPoE session (0x8864): PPP inside Ethernet
+  kUndecodedMplsPayload,   // MPLS payload that is not IPv4/IPv6 (pseudowire, control word)
+  kUndecodedGrePayload,    // GRE version 1 (PPTP) or a payload other than IPv4/IPv6/Ethernet/MPLS
+  kUndecodedNflogPayload,  // NFLOG record without a payload, or of a family other than IPv4/IPv6
   kNumUndecoded
 };
 
@@ -102,35 +111,35 @@ enum Tunnel : uint8_t {
   kTunnelGreKey,  // GRE with a key, in IpLayer::vni
 };
 
-constexpr int kMaxDepth = 4;            // outer + 3 nested encapsulations
+constexpr int kMaxDepth = 4;  // outer + 3 nested encapsulations
 constexpr int kMaxChecksums = 3 * kMaxDepth;
 constexpr int kMaxVlanTags = 8;
 constexpr int kMaxIpv6ExtHeaders = 16;  // RFC 8504 section 5.3 lets hosts bound the chain
-constexpr int kMaxMplsLabels = 16;      // deeper stacks are not seen in practice (RFC 3032 sets none)
+constexpr int kMaxMplsLabels = 16;  // deeper stacks are not seen in practice (RFC 3032 sets none)
 
 // One IP layer with its transport tuple.
 struct IpLayer {
-  uint8_t family = 0;       // 4 or 6
-  uint8_t proto = 0;        // transport protocol number (after IPv6 extension headers)
-  uint8_t tunnel = kTunnelNone;  // how this layer was reached
-  uint8_t is_fragment = 0;  // 1 first fragment, 2 later fragment
+  uint8_t family = 0;             // 4 or 6
+  uint8_t proto = 0;              // transport protocol number (after IPv6 extension headers)
+  uint8_t tunnel = kTunnelNone;   // how this layer was reached
+  uint8_t is_fragment = 0;        // 1 first fragment, 2 later fragment
   uint16_t sport = 0, dport = 0;  // UDP/TCP ports; ICMP: type and code
-  uint16_t ip_id = 0;       // IPv4 identification (cross-interface matching)
-  uint32_t ip_len = 0;      // IP datagram length from the header
-  uint32_t vni = 0;         // VXLAN/Geneve VNI, GRE key (kTunnelGreKey)
-  uint32_t l3_offset = 0;   // offset of the IP header in the frame
-  uint32_t l4_offset = 0;   // offset of the transport header (0 when none)
+  uint16_t ip_id = 0;             // IPv4 identification (cross-interface matching)
+  uint32_t ip_len = 0;            // IP datagram length from the header
+  uint32_t vni = 0;               // VXLAN/Geneve VNI, GRE key (kTunnelGreKey)
+  uint32_t l3_offset = 0;         // offset of the IP header in the frame
+  uint32_t l4_offset = 0;         // offset of the transport header (0 when none)
   uint8_t tcp_flags = 0;
   uint8_t src[16] = {0}, dst[16] = {0};  // IPv4 in the first 4 bytes
 };
 
 struct CsumEntry {
-  uint8_t depth = 0;   // layer index
-  uint8_t kind = 0;    // CsumKind
-  uint8_t status = 0;  // CsumStatus
-  uint8_t why = 0;     // UnverifiableWhy
-  uint16_t found = 0;     // value in the packet
-  uint16_t expected = 0;  // value it should hold (valid when status is bad)
+  uint8_t depth = 0;          // layer index
+  uint8_t kind = 0;           // CsumKind
+  uint8_t status = 0;         // CsumStatus
+  uint8_t why = 0;            // UnverifiableWhy
+  uint16_t found = 0;         // value in the packet
+  uint16_t expected = 0;      // value it should hold (valid when status is bad)
   uint32_t field_offset = 0;  // byte offset of the checksum field in the frame
   // Set when a bad L4 value equals the folded pseudo-header sum: what a transmit
   // checksum offload leaves in the field before the NIC fills it in (CHECKSUM_PARTIAL).
@@ -162,11 +171,11 @@ struct Frame {
   uint8_t ncsum = 0;
   uint8_t malformed = kMalformedNone;
   uint8_t undecoded = kUndecodedNone;  // why part of the frame was not decoded (first reason)
-  uint8_t truncated = 0;         // caplen < wirelen and decoding hit the snap end
+  uint8_t truncated = 0;               // caplen < wirelen and decoding hit the snap end
   uint8_t vlan_count = 0;
-  uint16_t vlan_id = 0;          // outermost VLAN id
-  uint8_t direction = 0xff;      // SLL/SLL2 packet type (4 = outgoing) when known
-  uint32_t malformed_offset = 0; // where the malformed field is
+  uint16_t vlan_id = 0;           // outermost VLAN id
+  uint8_t direction = 0xff;       // SLL/SLL2 packet type (4 = outgoing) when known
+  uint32_t malformed_offset = 0;  // where the malformed field is
   IpLayer layer[kMaxDepth];
   CsumEntry csum[kMaxChecksums];
 
@@ -209,15 +218,13 @@ struct GoodFrame {
 // none of its checksums is bad, it fills only *good (nothing malformed, truncated or
 // unsupported) and returns false, leaving *out as it was. Otherwise *out holds the
 // decoded frame, as decode_frame() leaves it, and it returns true.
-bool decode_frame_or_good(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
-                          uint16_t linktype, const DecodeOptions& opts, Frame* out,
-                          GoodFrame* good);
+bool decode_frame_or_good(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
+                          const DecodeOptions& opts, Frame* out, GoodFrame* good);
 
 // decode_frame() without its fast path (decode/fast.cc): the general decoder alone, which
 // the fast path must agree with on every frame it accepts (fuzz_decode checks it).
-void decode_frame_general(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
-                          uint16_t linktype, const DecodeOptions& opts, const OffloadHint* hint,
-                          Frame* out);
+void decode_frame_general(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
+                          const DecodeOptions& opts, const OffloadHint* hint, Frame* out);
 
 // Decodes a frame with what the kernel said about its checksums (live capture):
 // a CHECKSUM_PARTIAL frame has its pending checksum completed in `scratch` as the device

@@ -18,13 +18,13 @@ namespace decode {
 namespace {
 constexpr uint16_t kEtherIPv4 = 0x0800;
 constexpr uint16_t kEtherIPv6 = 0x86dd;
-constexpr uint16_t kEtherVlan = 0x8100;   // 802.1Q
-constexpr uint16_t kEtherQinQ = 0x88a8;   // 802.1ad
+constexpr uint16_t kEtherVlan = 0x8100;     // 802.1Q
+constexpr uint16_t kEtherQinQ = 0x88a8;     // 802.1ad
 constexpr uint16_t kEtherQinQOld = 0x9100;  // pre-standard QinQ, still seen
-constexpr uint16_t kEtherMpls = 0x8847;   // RFC 3032 section 5
+constexpr uint16_t kEtherMpls = 0x8847;     // RFC 3032 section 5
 constexpr uint16_t kEtherMplsMc = 0x8848;
-constexpr uint16_t kEtherPppoe = 0x8864;  // RFC 2516 session stage
-constexpr uint16_t kEtherMacsec = 0x88e5; // IEEE 802.1AE
+constexpr uint16_t kEtherPppoe = 0x8864;   // RFC 2516 session stage
+constexpr uint16_t kEtherMacsec = 0x88e5;  // IEEE 802.1AE
 // Switch tags that come with an ethertype (linux/if_ether.h ETH_P_EDSA, ETH_P_DSA_8021Q,
 // ETH_P_DSA_A5PSW). Tags without one (Marvell DSA, Broadcom) cannot be told from the
 // bytes: a frame captured on a DSA master looks like a bad ethertype, carries no IP we
@@ -169,11 +169,11 @@ void nflog(Ctx& c) {
       const uint32_t pay = off + 4;
       if (off + len < p.cap) p.cap = off + len;
       const uint32_t pend = pay + 65575u;
-      if (family == 2) {         // AF_INET / NFPROTO_IPV4
+      if (family == 2) {  // AF_INET / NFPROTO_IPV4
         ipv4(p, pay, pend, kTunnelNone, 0);
-      } else if (family == 10) { // AF_INET6 / NFPROTO_IPV6
+      } else if (family == 10) {  // AF_INET6 / NFPROTO_IPV6
         ipv6(p, pay, pend, kTunnelNone, 0);
-      } else {                   // NFPROTO_BRIDGE, ARP, ...
+      } else {  // NFPROTO_BRIDGE, ARP, ...
         c.undecoded(kUndecodedNflogPayload);
       }
       return;

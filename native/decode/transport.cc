@@ -69,8 +69,10 @@ void tcp(Ctx& c, IpLayer* layer, const L4& l4) {
     return;
   }
   if (avail < 20) {
-    if (!l4.fragment) c.malformed(kMalformedTcpOffset, l4.off);
-    else c.unverifiable(l4.depth, kKindTcp, 0, kWhyFragment);
+    if (!l4.fragment)
+      c.malformed(kMalformedTcpOffset, l4.off);
+    else
+      c.unverifiable(l4.depth, kKindTcp, 0, kWhyFragment);
     return;
   }
   if (!c.captured(l4.off, 20)) {
@@ -138,7 +140,6 @@ void check_segment(Ctx& c, const L4& l4, CsumKind kind, uint32_t off, uint32_t l
     e->looks_partial = e->found == csum::fold(initial);
   }
 }
-
 
 void transport(Ctx& c, IpLayer* layer, const L4& l4) {
   switch (l4.proto) {

@@ -91,9 +91,8 @@ void count_good(InterfaceCounters& c, const GoodFrame& g, uint32_t caplen, uint3
   }
 }
 
-uint32_t decode_and_count(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
-                          uint16_t linktype, const DecodeOptions& opts, InterfaceCounters& c,
-                          Frame* frame) {
+uint32_t decode_and_count(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
+                          const DecodeOptions& opts, InterfaceCounters& c, Frame* frame) {
   GoodFrame g;
   if (!decode_frame_or_good(data, caplen, wirelen, linktype, opts, frame, &g)) {
     count_good(c, g, caplen, wirelen);
@@ -141,8 +140,7 @@ void Analyzer::add_counters(uint32_t iface, const InterfaceCounters& c) {
 }
 
 void Analyzer::keep_bad(const BadFrameSummary& s, uint32_t iface, uint64_t frame_number,
-                        uint64_t ts_ns, uint32_t caplen, uint32_t wirelen,
-                        const uint8_t* data) {
+                        uint64_t ts_ns, uint32_t caplen, uint32_t wirelen, const uint8_t* data) {
   flows_.add(s, frame_number, ts_ns);
   if (!opts_.max_records) return;
   if (records_.size() >= opts_.max_records) {

@@ -73,9 +73,8 @@ void count_good(InterfaceCounters& c, const GoodFrame& g, uint32_t caplen, uint3
 // Decodes (decode_frame_or_good) and counts one frame of a capture file; returns how
 // many of its checksums are bad. *frame holds the decoded frame when that is not 0,
 // and is stale otherwise.
-uint32_t decode_and_count(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
-                          uint16_t linktype, const DecodeOptions& opts, InterfaceCounters& c,
-                          Frame* frame);
+uint32_t decode_and_count(const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype,
+                          const DecodeOptions& opts, InterfaceCounters& c, Frame* frame);
 
 class Analyzer {
  public:
@@ -97,8 +96,8 @@ class Analyzer {
   // threads): add counters counted with count_frame(), and keep a bad frame (flow table,
   // record) -- bad frames in file order, as process() would.
   void add_counters(uint32_t iface, const InterfaceCounters& c);
-  void keep_bad(const BadFrameSummary& s, uint32_t iface, uint64_t frame_number,
-                uint64_t ts_ns, uint32_t caplen, uint32_t wirelen, const uint8_t* data);
+  void keep_bad(const BadFrameSummary& s, uint32_t iface, uint64_t frame_number, uint64_t ts_ns,
+                uint32_t caplen, uint32_t wirelen, const uint8_t* data);
 
   InterfaceCounters& counters(uint32_t iface);  // created (zero) on demand
   // One past the highest id counted so far (files: ids are dense, 0 .. count-1).

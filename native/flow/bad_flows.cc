@@ -11,7 +11,8 @@ namespace csumtop {
 
 static_assert(sizeof(FlowEndpoint) == 40, "FlowEndpoint must have no padding: it is hashed");
 static_assert(sizeof(FlowKey) == 92, "FlowKey must have no padding: it is hashed");
-static_assert(sizeof(BadFlow) == 192, "bad_flows.h states the bytes per flow: update it with the size");
+static_assert(sizeof(BadFlow) == 192,
+              "bad_flows.h states the bytes per flow: update it with the size");
 
 void endpoint_of(const IpLayer& l, FlowEndpoint* ep) {
   std::memset(ep, 0, sizeof *ep);
@@ -94,7 +95,8 @@ BadFlowTable::BadFlowTable(uint32_t max_flows) : max_(max_flows ? max_flows : 1)
   // flat-memory test: +26 MB over 20 s at the default cap). The bound is the same; it is
   // resident from the start, where the DaemonSet's limit can be checked against it.
   bytes_ = size_t{cap} * sizeof(BadFlow);
-  void* m = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  void* m = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (m == MAP_FAILED) throw std::bad_alloc();
   slots_ = static_cast<BadFlow*>(m);
   mask_ = cap - 1;

@@ -12,14 +12,14 @@ struct InterfaceCounters {
   // Scalar slots, in this order; kNumScalars must follow the last one.
   enum Slot : uint32_t {
     kFrames = 0,
-    kBytes,          // wire bytes
-    kBadFrames,      // frames with at least one bad checksum
+    kBytes,      // wire bytes
+    kBadFrames,  // frames with at least one bad checksum
     kMalformed,
     kTruncated,
-    kUnsupported,    // frames not decoded in full (any Undecoded reason; per reason below)
+    kUnsupported,  // frames not decoded in full (any Undecoded reason; per reason below)
     kBadChecksums,
-    kLooksPartial,   // bad checksums whose field equals the pseudo-header sum
-    kOutgoing,       // live: frames sent by this host (PACKET_OUTGOING)
+    kLooksPartial,  // bad checksums whose field equals the pseudo-header sum
+    kOutgoing,      // live: frames sent by this host (PACKET_OUTGOING)
     // Bad transport (UDP/TCP/ICMP/ICMPv6) checksums in frames this host received: what
     // the kernel's InCsumErrors can be compared with. Counted here, not from the records
     // JavaScript gets, because those are dropped when it falls behind (issue 13 s.3).

@@ -64,7 +64,8 @@ void hash_endpoint(Hasher* hs, const FlowEndpoint& e) {
 void hash_layer(Hasher* hs, const IpLayer& l) {
   const bool ports = l.l4_offset != 0;
   hs->word(uint64_t{l.family} | uint64_t{l.proto} << 8 | uint64_t{ports} << 16 |
-           uint64_t{ports ? l.sport : uint16_t{0}} << 24 | uint64_t{ports ? l.dport : uint16_t{0}} << 40);
+           uint64_t{ports ? l.sport : uint16_t{0}} << 24 |
+           uint64_t{ports ? l.dport : uint16_t{0}} << 40);
   hs->addresses(l.src, l.dst, l.family == 6);
 }
 
@@ -161,16 +162,20 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
       dns = parse_dns(data + pay, caplen - pay, &dns_id, &dns_flags, &dns_qtype, &scratch_name_);
       if (dns) {
         const bool qr = (dns_flags & 0x8000) != 0;
-        if (!qr && in.dport == kDnsPort) flags |= kEvDnsQuery;
-        else if (qr && in.sport == kDnsPort) flags |= kEvDnsAnswer;
-        else dns = false;
+        if (!qr && in.dport == kDnsPort)
+          flags |= kEvDnsQuery;
+        else if (qr && in.sport == kDnsPort)
+          flags |= kEvDnsAnswer;
+        else
+          dns = false;
       }
     }
   }
   uint32_t seq = 0, ack = 0;
   if (in.proto == kTcp && in.l4_offset != 0 && (in.tcp_flags & kTcpSyn)) {
     flags |= (in.tcp_flags & kTcpAck) ? kEvSynAck : kEvSyn;
-  } else if (in.proto == kTcp && in.l4_offset != 0 && (in.tcp_flags & (kTcpRst | kTcpAck)) == (kTcpRst | kTcpAck)) {
+  } else if (in.proto == kTcp && in.l4_offset != 0 &&
+             (in.tcp_flags & (kTcpRst | kTcpAck)) == (kTcpRst | kTcpAck)) {
     // A reset can name the SYN it refuses only by its ack (ISN + 1): a SYN carries no ACK,
     // so the reset sent for it has the ACK bit set (RFC 9293 3.5 "Reset Generation" and
     // 3.10.7.1; Linux tcp_v4_send_reset and netfilter's REJECT --reject-with tcp-reset do
@@ -185,7 +190,8 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
       ack = be32(data + in.l4_offset + 8);
     }
   }
-  if (!(flags & (kEvCarrier | kEvPlain | kEvDnsQuery | kEvDnsAnswer | kEvSyn | kEvSynAck | kEvRst))) return;
+  if (!(flags & (kEvCarrier | kEvPlain | kEvDnsQuery | kEvDnsAnswer | kEvSyn | kEvSynAck | kEvRst)))
+    return;
   if (events_.size() >= opts_.max_per_drain) {
     dropped_++;
     return;
@@ -198,8 +204,10 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
       flags |= kEvPending;
       continue;
     }
-    if (e.kind == kKindIPv4) flags |= kEvBadIpv4;
-    else flags |= e.depth == 0 ? kEvBadOuter : kEvBadInner;
+    if (e.kind == kKindIPv4)
+      flags |= kEvBadIpv4;
+    else
+      flags |= e.depth == 0 ? kEvBadOuter : kEvBadInner;
   }
   // A carrier nothing needs to look at alone: fold it into its flow's event of this drain.
   const bool coalescable = opts_.coalesce && !any_plain_ && !opts_.plain_everywhere &&
@@ -259,10 +267,14 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
     // A foldable carrier's key was computed above for the lookup.
     ev.flow = coalescable ? flow_key : carrier_flow_key(iface, ev.tunnel, ev.vni, f.layer[0], in);
   }
-  if (flags & kEvDnsQuery) ev.txn = txn_key(1, in, true, dns_id);
-  else if (flags & kEvDnsAnswer) ev.txn = txn_key(1, in, false, dns_id);
-  else if (flags & kEvSyn) ev.txn = txn_key(2, in, true, seq);
-  else if (flags & (kEvSynAck | kEvRst)) ev.txn = txn_key(2, in, false, ack - 1);
+  if (flags & kEvDnsQuery)
+    ev.txn = txn_key(1, in, true, dns_id);
+  else if (flags & kEvDnsAnswer)
+    ev.txn = txn_key(1, in, false, dns_id);
+  else if (flags & kEvSyn)
+    ev.txn = txn_key(2, in, true, seq);
+  else if (flags & (kEvSynAck | kEvRst))
+    ev.txn = txn_key(2, in, false, ack - 1);
   if (dns) {
     ev.dns_id = dns_id;
     ev.dns_flags = dns_flags;

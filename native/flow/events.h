@@ -1,7 +1,7 @@
 // \summary: Per-frame observations for correlation (issue 4): VXLAN/Geneve carriers,
 // plain packets on overlay devices (to match against the carriers), DNS queries and
-// answers, TCP SYN, SYN-ACK and the RST that refuses a SYN. Fixed-size records in a reused buffer cross to
-// JavaScript once per batch (docs/design.md, principle 1), never one call per frame.
+// answers, TCP SYN, SYN-ACK and the RST that refuses a SYN. Fixed-size records in a reused buffer
+// cross to JavaScript once per batch (docs/design.md, principle 1), never one call per frame.
 //
 // Every record carries two 53-bit keys computed here, so JavaScript can key its maps
 // with plain numbers instead of building strings per packet:
@@ -49,24 +49,24 @@ struct FrameEvent {
   uint64_t ts_ns;
   uint64_t frame_number;
   uint32_t iface;
-  uint32_t wirelen;     // bytes on the wire (the sum, for a coalesced event)
-  uint32_t packets;     // frames this event stands for: 1, or more when coalesced (below)
+  uint32_t wirelen;  // bytes on the wire (the sum, for a coalesced event)
+  uint32_t packets;  // frames this event stands for: 1, or more when coalesced (below)
   uint32_t vni;
-  uint32_t inner_len;   // innermost IP length
+  uint32_t inner_len;  // innermost IP length
   uint32_t tcp_seq, tcp_ack;
-  uint32_t name_off;    // DNS question name in the batch's name buffer
+  uint32_t name_off;  // DNS question name in the batch's name buffer
   uint16_t name_len;
-  uint16_t flags;       // EventFlag
-  uint16_t ip_id;       // innermost IPv4 identification
+  uint16_t flags;  // EventFlag
+  uint16_t ip_id;  // innermost IPv4 identification
   uint16_t dns_id;
-  uint16_t dns_flags;   // the DNS header's second 16 bits (QR, opcode, RCODE ...)
+  uint16_t dns_flags;  // the DNS header's second 16 bits (QR, opcode, RCODE ...)
   uint16_t dns_qtype;
-  uint8_t direction;    // sll_pkttype, 0xff unknown
-  uint8_t tunnel;       // the carrier's tunnel (how layer 1 was reached)
+  uint8_t direction;  // sll_pkttype, 0xff unknown
+  uint8_t tunnel;     // the carrier's tunnel (how layer 1 was reached)
   uint8_t n_layers;
   uint8_t pad;
-  FlowEndpoint outer;   // layer 0
-  FlowEndpoint inner;   // innermost layer (same as outer without a tunnel)
+  FlowEndpoint outer;  // layer 0
+  FlowEndpoint inner;  // innermost layer (same as outer without a tunnel)
 };
 
 struct EventOptions {
@@ -114,7 +114,7 @@ class EventBuffer {
   EventOptions opts_;
   std::vector<FrameEvent> events_;
   std::string names_;
-  std::string scratch_name_;  // the name being parsed (no allocation once grown)
+  std::string scratch_name_;    // the name being parsed (no allocation once grown)
   std::vector<uint8_t> plain_;  // per interface id
   bool any_plain_ = false;      // an overlay device is captured: carriers are matched
   uint64_t dropped_ = 0;

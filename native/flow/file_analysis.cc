@@ -81,7 +81,8 @@ StepResult FileAnalysis::step(uint32_t max_frames) {
     const uint8_t* limit;
     // Correlation events need every frame decoded in full and in order: one thread. So
     // do a filter (decided per frame here) and -c (nothing decoded past the count).
-    if (threads > 1 && !opts_.analyzer.events.enabled && !opts_.filtered && opts_.max_count == 0 && reader_.pcap_scan(&scan, &cursor, &limit) &&
+    if (threads > 1 && !opts_.analyzer.events.enabled && !opts_.filtered && opts_.max_count == 0 &&
+        reader_.pcap_scan(&scan, &cursor, &limit) &&
         static_cast<uint64_t>(limit - cursor) >= kParallelMinBytes) {
       pool_ = std::make_unique<SegmentPool>(threads - 1, opts_.analyzer.decode);
       segs_.resize(threads - 1);
@@ -141,13 +142,13 @@ StepResult FileAnalysis::process(const CapturedFrame& fr) {
   // Roles are not known natively: with several interfaces (pcapng from two devices)
   // every plain packet may be the decapsulated side of a carrier.
   if (ifaces.size() > 1) analyzer_.events().set_plain_everywhere(true);
-  const uint32_t bad = analyzer_.process_file(fr.iface, fr.data, fr.caplen, fr.wirelen,
-                                              fr.ts_ns, linktype, fr.number);
+  const uint32_t bad = analyzer_.process_file(fr.iface, fr.data, fr.caplen, fr.wirelen, fr.ts_ns,
+                                              linktype, fr.number);
   // The file was truncated under us while this frame was read: next() says so.
   if (reader_.shrank()) return StepResult::kMore;
   if (bad != 0 && !opts_.write_path.empty() && !write_failed_) {
-    if (!write_frame(fr.iface, static_cast<uint32_t>(ifaces.size()), fr.ts_ns, fr.data,
-                     fr.caplen, fr.wirelen)) {
+    if (!write_frame(fr.iface, static_cast<uint32_t>(ifaces.size()), fr.ts_ns, fr.data, fr.caplen,
+                     fr.wirelen)) {
       write_failed_ = true;
       return StepResult::kError;
     }
@@ -182,7 +183,8 @@ bool FileAnalysis::start_round() {
   for (unsigned j = 0; j < segs_.size(); j++) {
     const uint8_t* from = cursor + own + j * piece;
     if (from <= prev) break;
-    const uint8_t* scan_end = limit - from > static_cast<ptrdiff_t>(kSyncScan) ? from + kSyncScan : limit;
+    const uint8_t* scan_end =
+        limit - from > static_cast<ptrdiff_t>(kSyncScan) ? from + kSyncScan : limit;
     const uint8_t* at = sync_pcap(round_scan_, from, scan_end, limit);
     if (at == nullptr) break;
     segs_[j].begin = at;
@@ -219,7 +221,8 @@ StepResult FileAnalysis::step_parallel(uint32_t max_frames) {
     if (!round_ && !start_round()) {
       // One thread for a stretch: up to where the next round may start.
       uint32_t done;
-      const uint64_t until = no_split_before_ > reader_.bytes_read() ? no_split_before_ : UINT64_MAX;
+      const uint64_t until =
+          no_split_before_ > reader_.bytes_read() ? no_split_before_ : UINT64_MAX;
       const StepResult r = step_sequential(max_frames - n, until, &done);
       n += done;
       if (r != StepResult::kMore) return r;
@@ -291,7 +294,8 @@ bool FileAnalysis::commit(const Segment& seg) {
 
 bool FileAnalysis::open_writer(size_t n_ifaces) {
   const std::vector<CaptureInterface>& all = reader_.interfaces();
-  const std::vector<CaptureInterface> ifaces(all.begin(), all.begin() + std::min(n_ifaces, all.size()));
+  const std::vector<CaptureInterface> ifaces(all.begin(),
+                                             all.begin() + std::min(n_ifaces, all.size()));
   if (ifaces.empty()) {
     error_ = "cannot write " + opts_.write_path + ": the capture defines no interface";
     return false;

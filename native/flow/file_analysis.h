@@ -56,7 +56,7 @@ class FileAnalysis {
   // -c: max_count frames were counted; the rest of the file was not read.
   bool count_reached() const { return opts_.max_count != 0 && frames_ >= opts_.max_count; }
 
-  const std::string& error() const { return error_; }    // kError / kTruncated message
+  const std::string& error() const { return error_; }  // kError / kTruncated message
   const std::string& warning() const { return warning_; }
   CaptureFileReader& reader() { return reader_; }
   Analyzer& analyzer() { return analyzer_; }
@@ -111,7 +111,7 @@ class FileAnalysis {
   uint64_t round_join_ = 0;
   PcapScan round_scan_;
   uint64_t no_split_before_ = 0;  // bytes_read() before which no round is tried again
-  Frame frame_;  // scratch for the rare re-decoding after a -w failure
+  Frame frame_;                   // scratch for the rare re-decoding after a -w failure
 };
 
 }  // namespace csumtop

@@ -42,7 +42,8 @@ unsigned decode_threads() {
   const char* env = std::getenv("CSUMTOP_THREADS");
   if (env != nullptr && env[0] != '\0') {
     const long n = std::strtol(env, nullptr, 10);
-    if (n >= 1) return n > SegmentPool::kMaxThreads ? SegmentPool::kMaxThreads : static_cast<unsigned>(n);
+    if (n >= 1)
+      return n > SegmentPool::kMaxThreads ? SegmentPool::kMaxThreads : static_cast<unsigned>(n);
   }
   cpu_set_t set;
   CPU_ZERO(&set);

@@ -34,7 +34,7 @@ struct Segment {
   const uint8_t* limit = nullptr;  // the end of the mapping: nothing at or past it is read
   uint32_t max_frames = 0;         // and at most this many frames
   // Results:
-  const uint8_t* end = nullptr;    // where decoding stopped (a record boundary, if `begin` was)
+  const uint8_t* end = nullptr;  // where decoding stopped (a record boundary, if `begin` was)
   uint64_t frames = 0;
   uint64_t first_ns = 0, last_ns = 0;  // smallest and largest timestamp
   InterfaceCounters counters;          // the pcap file's one interface
@@ -79,7 +79,7 @@ class SegmentPool {
   bool stop_ = false;        // under mu_
   PcapScan scan_;            // under mu_ until the generation moves
   Segment* segs_ = nullptr;
-  bool running_ = false;     // the caller's: started and not yet waited for
+  bool running_ = false;  // the caller's: started and not yet waited for
 };
 
 }  // namespace csumtop

@@ -18,8 +18,8 @@ const uint16_t kLinkTypes[] = {1, 101, 228, 229, 113, 276, 0, 108, 12, 147, 239}
 // Field by field: the structs have padding, and entries past nlayers/ncsum are stale.
 bool same_frame(const csumtop::Frame& a, const csumtop::Frame& b) {
   if (a.nlayers != b.nlayers || a.ncsum != b.ncsum || a.malformed != b.malformed ||
-      a.undecoded != b.undecoded || a.truncated != b.truncated ||
-      a.vlan_count != b.vlan_count || a.vlan_id != b.vlan_id || a.direction != b.direction ||
+      a.undecoded != b.undecoded || a.truncated != b.truncated || a.vlan_count != b.vlan_count ||
+      a.vlan_id != b.vlan_id || a.direction != b.direction ||
       a.malformed_offset != b.malformed_offset) {
     return false;
   }
@@ -29,8 +29,8 @@ bool same_frame(const csumtop::Frame& a, const csumtop::Frame& b) {
     if (x.family != y.family || x.proto != y.proto || x.tunnel != y.tunnel ||
         x.is_fragment != y.is_fragment || x.sport != y.sport || x.dport != y.dport ||
         x.ip_id != y.ip_id || x.ip_len != y.ip_len || x.vni != y.vni ||
-        x.l3_offset != y.l3_offset || x.l4_offset != y.l4_offset ||
-        x.tcp_flags != y.tcp_flags || std::memcmp(x.src, y.src, sizeof x.src) != 0 ||
+        x.l3_offset != y.l3_offset || x.l4_offset != y.l4_offset || x.tcp_flags != y.tcp_flags ||
+        std::memcmp(x.src, y.src, sizeof x.src) != 0 ||
         std::memcmp(x.dst, y.dst, sizeof x.dst) != 0) {
       return false;
     }

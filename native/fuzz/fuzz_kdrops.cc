@@ -49,7 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       m.add_frames(&f, 1);
       resolved.clear();
       m.add_drop(d, clock_ns, &resolved);
-      if (resolved.size() != 1 || resolved[0].outcome > csumtop::kdrops::kSeenUnverified) __builtin_trap();
+      if (resolved.size() != 1 || resolved[0].outcome > csumtop::kdrops::kSeenUnverified)
+        __builtin_trap();
       if (resolved[0].frame_number != clock_ns) __builtin_trap();
       table.resolve(resolved[0]);
       m.detach(&table, d.netns, d.ifindex);

@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include <cstddef>
-#include <cstdlib>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -27,8 +27,8 @@ namespace {
 const std::string& dir() {
   static const std::string d = [] {
     // In $TMPDIR (test/fuzz/fuzz.test.ts points it at its own directory, removed after).
-    std::string tmpl = std::string(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") +
-                       "/csumtop-fuzz-selector-XXXXXX";
+    std::string tmpl =
+        std::string(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") + "/csumtop-fuzz-selector-XXXXXX";
     if (!mkdtemp(&tmpl[0])) __builtin_trap();
     return tmpl;
   }();
@@ -38,10 +38,11 @@ const std::string& dir() {
 const uint8_t* pattern() {
   static uint8_t* p = [] {
     auto* b = new uint8_t[csumtop::FrameSelector::kMaxStored + 4096];
-    for (uint32_t i = 0; i < csumtop::FrameSelector::kMaxStored + 4096; i++) b[i] = static_cast<uint8_t>(i * 131 + 7);
+    for (uint32_t i = 0; i < csumtop::FrameSelector::kMaxStored + 4096; i++)
+      b[i] = static_cast<uint8_t>(i * 131 + 7);
     b[12] = 0x08;  // an Ethernet/IPv4-looking start
     b[13] = 0x00;
-    b[0] = 0x45;   // and a raw IPv4 one for kLinkRaw frames
+    b[0] = 0x45;  // and a raw IPv4 one for kLinkRaw frames
     return b;
   }();
   return p;
@@ -98,9 +99,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       uint32_t len = uint32_t{q[0]} | uint32_t{q[1]} << 8;
       if (q[5] & 0x80) len = len * 4 % (csumtop::FrameSelector::kMaxStored + 4096);
       const bool bad = q[2] & 1;
-      const bool raw = (q[2] & 2) && o.linktype == 276;  // an Ethernet file takes Ethernet frames only
-      ts += q[3] * 1000;                   // time goes on, or stands still
-      if (q[5] & 0x40) ts -= 500;          // or steps back a little (other rings)
+      const bool raw =
+          (q[2] & 2) && o.linktype == 276;  // an Ethernet file takes Ethernet frames only
+      ts += q[3] * 1000;                    // time goes on, or stands still
+      if (q[5] & 0x40) ts -= 500;           // or steps back a little (other rings)
       csumtop::SelectorFrame f;
       f.data = pattern();
       f.caplen = len;

@@ -308,8 +308,8 @@ std::string dump_once(int fd, uint32_t seq, std::vector<LinkInfo>* out, bool* in
   std::memset(&kernel, 0, sizeof kernel);
   kernel.nl_family = AF_NETLINK;
   for (;;) {
-    const ssize_t n = ::sendto(fd, &req, sizeof req, 0,
-                               reinterpret_cast<struct sockaddr*>(&kernel), sizeof kernel);
+    const ssize_t n = ::sendto(fd, &req, sizeof req, 0, reinterpret_cast<struct sockaddr*>(&kernel),
+                               sizeof kernel);
     if (n >= 0) break;
     if (errno != EINTR) return errno_text("rtnetlink send RTM_GETLINK", errno);
   }
@@ -350,8 +350,8 @@ std::string dump_once(int fd, uint32_t seq, std::vector<LinkInfo>* out, bool* in
     if (n == 0) return "rtnetlink: socket closed during RTM_GETLINK dump";
     if (msg.msg_flags & MSG_TRUNC) return "rtnetlink: message truncated";
     if (msg.msg_namelen >= sizeof(from.nl_pid) && from.nl_pid != 0) continue;  // not the kernel
-    std::string err = parse_link_dump(buf.data(), static_cast<size_t>(n), out, &done,
-                                      interrupted, seq);
+    std::string err =
+        parse_link_dump(buf.data(), static_cast<size_t>(n), out, &done, interrupted, seq);
     if (!err.empty()) return err;
   }
   return std::string();
@@ -378,9 +378,8 @@ static std::string next_message(const uint8_t* data, size_t len, size_t* off, st
 
 // The public functions below only add a catch for std::bad_alloc (the one exception
 // std::string and std::vector may throw here), so no exception leaves this file.
-static std::string parse_link_dump_impl(const uint8_t* data, size_t len,
-                                        std::vector<LinkInfo>* out, bool* done,
-                                        bool* interrupted, uint32_t expect_seq) {
+static std::string parse_link_dump_impl(const uint8_t* data, size_t len, std::vector<LinkInfo>* out,
+                                        bool* done, bool* interrupted, uint32_t expect_seq) {
   size_t off = 0;
   while (off < len) {
     struct nlmsghdr h;
@@ -570,8 +569,8 @@ static std::string list_links_impl(std::vector<LinkInfo>* out, bool with_ethtool
   return list_links_on_impl(nl.get(), ethtool_fd.get(), out);
 }
 
-std::string parse_link_dump(const uint8_t* data, size_t len, std::vector<LinkInfo>* out,
-                            bool* done, bool* interrupted, uint32_t expect_seq) {
+std::string parse_link_dump(const uint8_t* data, size_t len, std::vector<LinkInfo>* out, bool* done,
+                            bool* interrupted, uint32_t expect_seq) {
   try {
     return parse_link_dump_impl(data, len, out, done, interrupted, expect_seq);
   } catch (const std::bad_alloc&) {

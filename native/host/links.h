@@ -27,11 +27,11 @@ enum class Tristate : int8_t { kUnknown = -1, kOff = 0, kOn = 1 };
 
 struct VxlanInfo {
   bool has_vni = false;
-  uint32_t vni = 0;        // IFLA_VXLAN_ID, u32 host order
+  uint32_t vni = 0;  // IFLA_VXLAN_ID, u32 host order
   bool has_port = false;
-  uint16_t port = 0;       // IFLA_VXLAN_PORT, __be16 on the wire: converted to host order
-  uint32_t link = 0;       // IFLA_VXLAN_LINK (ifindex of the underlay device), 0 = none
-  std::string local;       // IFLA_VXLAN_LOCAL (__be32) or IFLA_VXLAN_LOCAL6 (in6_addr), text
+  uint16_t port = 0;  // IFLA_VXLAN_PORT, __be16 on the wire: converted to host order
+  uint32_t link = 0;  // IFLA_VXLAN_LINK (ifindex of the underlay device), 0 = none
+  std::string local;  // IFLA_VXLAN_LOCAL (__be32) or IFLA_VXLAN_LOCAL6 (in6_addr), text
   Tristate udp_csum = Tristate::kUnknown;           // IFLA_VXLAN_UDP_CSUM (u8)
   Tristate udp_zero_csum6_tx = Tristate::kUnknown;  // IFLA_VXLAN_UDP_ZERO_CSUM6_TX (u8)
   Tristate udp_zero_csum6_rx = Tristate::kUnknown;  // IFLA_VXLAN_UDP_ZERO_CSUM6_RX (u8)
@@ -39,40 +39,40 @@ struct VxlanInfo {
 
 struct GeneveInfo {
   bool has_vni = false;
-  uint32_t vni = 0;        // IFLA_GENEVE_ID, u32 host order
+  uint32_t vni = 0;  // IFLA_GENEVE_ID, u32 host order
   bool has_port = false;
-  uint16_t port = 0;       // IFLA_GENEVE_PORT, __be16 on the wire
+  uint16_t port = 0;                                // IFLA_GENEVE_PORT, __be16 on the wire
   Tristate udp_csum = Tristate::kUnknown;           // IFLA_GENEVE_UDP_CSUM (u8)
   Tristate udp_zero_csum6_tx = Tristate::kUnknown;  // IFLA_GENEVE_UDP_ZERO_CSUM6_TX (u8)
   Tristate udp_zero_csum6_rx = Tristate::kUnknown;  // IFLA_GENEVE_UDP_ZERO_CSUM6_RX (u8)
 };
 
 struct Feature {
-  std::string name;    // the kernel's string (net/ethtool/common.c netdev_features_strings)
+  std::string name;     // the kernel's string (net/ethtool/common.c netdev_features_strings)
   bool active = false;  // ethtool_get_features_block.active
   bool fixed = false;   // not in .available, or in .never_changed: `ethtool -k` "[fixed]"
 };
 
 struct LinkInfo {
-  int32_t ifindex = 0;       // ifinfomsg.ifi_index
-  std::string name;          // IFLA_IFNAME
-  uint32_t flags = 0;        // ifinfomsg.ifi_flags (IFF_* from include/uapi/linux/if.h)
-  uint16_t arphrd = 0;       // ifinfomsg.ifi_type (ARPHRD_* from include/uapi/linux/if_arp.h)
-  uint32_t mtu = 0;          // IFLA_MTU
+  int32_t ifindex = 0;           // ifinfomsg.ifi_index
+  std::string name;              // IFLA_IFNAME
+  uint32_t flags = 0;            // ifinfomsg.ifi_flags (IFF_* from include/uapi/linux/if.h)
+  uint16_t arphrd = 0;           // ifinfomsg.ifi_type (ARPHRD_* from include/uapi/linux/if_arp.h)
+  uint32_t mtu = 0;              // IFLA_MTU
   std::vector<uint8_t> address;  // IFLA_ADDRESS (6 bytes for Ethernet, 4 for ipip, ...)
   bool has_link = false;
-  int32_t link = 0;          // IFLA_LINK: lower device (veth: the peer), maybe in another ns
-  int32_t master = 0;        // IFLA_MASTER: bridge/bond this link is enslaved to, 0 = none
+  int32_t link = 0;    // IFLA_LINK: lower device (veth: the peer), maybe in another ns
+  int32_t master = 0;  // IFLA_MASTER: bridge/bond this link is enslaved to, 0 = none
   bool has_link_netnsid = false;
   int32_t link_netnsid = -1;  // IFLA_LINK_NETNSID: IFLA_LINK lives in this peer namespace
-  std::string kind;          // IFLA_LINKINFO / IFLA_INFO_KIND; "" for physical NICs
+  std::string kind;           // IFLA_LINKINFO / IFLA_INFO_KIND; "" for physical NICs
   bool has_vxlan = false;
   VxlanInfo vxlan;
   bool has_geneve = false;
   GeneveInfo geneve;
   // Filled by the ethtool ioctls; empty when the device does not support them.
-  std::string driver;        // ethtool_drvinfo.driver
-  std::string bus_info;      // ethtool_drvinfo.bus_info
+  std::string driver;    // ethtool_drvinfo.driver
+  std::string bus_info;  // ethtool_drvinfo.bus_info
   std::vector<Feature> features;
 };
 
@@ -83,8 +83,8 @@ struct LinkInfo {
 // Messages whose nlmsg_seq differs from a non-zero `expect_seq` are skipped (stale
 // answers to an earlier request on the same socket).
 // No system calls: the fuzz target and the unit tests call it on synthetic bytes.
-std::string parse_link_dump(const uint8_t* data, size_t len, std::vector<LinkInfo>* out,
-                            bool* done, bool* interrupted, uint32_t expect_seq = 0);
+std::string parse_link_dump(const uint8_t* data, size_t len, std::vector<LinkInfo>* out, bool* done,
+                            bool* interrupted, uint32_t expect_seq = 0);
 
 // One link notification of the RTNLGRP_LINK multicast group (include/uapi/linux/
 // rtnetlink.h): RTM_NEWLINK (a link was added or changed: the message carries the whole

@@ -39,8 +39,7 @@ std::string open_error(int err, const std::string& path, const std::string& labe
       return "permission denied opening network namespace " + n + where(path, label) +
              " (need root or CAP_SYS_ADMIN)";
     default:
-      return "cannot open network namespace " + n + where(path, label) + ": " +
-             std::strerror(err);
+      return "cannot open network namespace " + n + where(path, label) + ": " + std::strerror(err);
   }
 }
 
@@ -50,8 +49,7 @@ std::string format_identity(const NetnsIdentity& id) {
   return std::to_string(id.dev) + ":" + std::to_string(id.ino);
 }
 
-std::string netns_identity(const std::string& path, const std::string& label,
-                           NetnsIdentity* out) {
+std::string netns_identity(const std::string& path, const std::string& label, NetnsIdentity* out) {
   struct stat st;
   if (path.empty()) return "network namespace path is empty";
   if (::stat(path.c_str(), &st) != 0) return open_error(errno, path, label);
@@ -91,8 +89,8 @@ std::string run_in_netns(const std::string& path, const std::string& label,
         result = "not a network namespace: " + n + where(path, label) +
                  " (an unmounted /run/netns entry or another kind of namespace file)";
       else
-        result = "cannot enter network namespace " + n + where(path, label) + ": " +
-                 std::strerror(err);
+        result =
+            "cannot enter network namespace " + n + where(path, label) + ": " + std::strerror(err);
       return;
     }
     try {

@@ -23,8 +23,7 @@ struct NetnsIdentity {
 
 // stat(2)s `path` (e.g. /run/netns/NAME, /proc/PID/ns/net). Returns "" and fills `out`,
 // or a message naming `label` (the namespace as the user wrote it; `path` if empty).
-std::string netns_identity(const std::string& path, const std::string& label,
-                           NetnsIdentity* out);
+std::string netns_identity(const std::string& path, const std::string& label, NetnsIdentity* out);
 
 // "dev:ino", both decimal.
 std::string format_identity(const NetnsIdentity& id);

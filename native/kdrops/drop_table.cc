@@ -37,7 +37,8 @@ void DropTable::resolve(const Resolved& r) {
   if (r.frame_number != 0) c->frame = r.frame_number;
 }
 
-void DropTable::take(std::vector<DropRow>* rows, uint64_t* overflow, uint64_t (*overflow_outcomes)[kNumOutcomes]) {
+void DropTable::take(std::vector<DropRow>* rows, uint64_t* overflow,
+                     uint64_t (*overflow_outcomes)[kNumOutcomes]) {
   rows->clear();
   rows->reserve(counts_.size());
   for (const auto& [k, n] : counts_) rows->push_back(DropRow{k, n});

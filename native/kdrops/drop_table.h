@@ -18,8 +18,8 @@ struct DropKey {
   uint32_t netns = 0;
   uint32_t ifindex = 0;
   uint8_t reason = 0;
-  uint8_t family = 0;      // 0: the packet's addresses were not readable (peer all zero)
-  uint8_t peer[16] = {};   // outer source address
+  uint8_t family = 0;     // 0: the packet's addresses were not readable (peer all zero)
+  uint8_t peer[16] = {};  // outer source address
   bool operator==(const DropKey& o) const {
     return netns == o.netns && ifindex == o.ifindex && reason == o.reason && family == o.family &&
            std::memcmp(peer, o.peer, sizeof peer) == 0;
@@ -43,9 +43,9 @@ struct DropKeyHash {
 };
 
 struct DropCounts {
-  uint64_t count = 0;                   // drops
-  uint64_t outcomes[kNumOutcomes] = {}; // drops resolved (frame_match.h), maybe counted earlier
-  uint64_t frame = 0;                   // the last frame matched (seen outcomes), 0 none
+  uint64_t count = 0;                    // drops
+  uint64_t outcomes[kNumOutcomes] = {};  // drops resolved (frame_match.h), maybe counted earlier
+  uint64_t frame = 0;                    // the last frame matched (seen outcomes), 0 none
 };
 
 struct DropRow {
@@ -65,7 +65,8 @@ class DropTable {
   // (in_overflow) has its outcome counted there too.
   void resolve(const Resolved& r);
   // Moves the counts out (rows in no particular order) and starts empty.
-  void take(std::vector<DropRow>* rows, uint64_t* overflow, uint64_t (*overflow_outcomes)[kNumOutcomes]);
+  void take(std::vector<DropRow>* rows, uint64_t* overflow,
+            uint64_t (*overflow_outcomes)[kNumOutcomes]);
   size_t size() const { return counts_.size(); }
 
  private:

@@ -26,7 +26,8 @@ void vxlan(const uint8_t* d, uint32_t len, uint32_t off, KernelDrop* k) {
   // RFC 7348 section 5: flags (I bit 0x08 = VNI valid), 3 reserved, VNI (24 bits), 1 reserved.
   if (off + 8 > len || (d[off] & 0x08) == 0) return;
   k->vxlan = true;
-  k->vni = static_cast<uint32_t>(d[off + 4]) << 16 | static_cast<uint32_t>(d[off + 5]) << 8 | d[off + 6];
+  k->vni =
+      static_cast<uint32_t>(d[off + 4]) << 16 | static_cast<uint32_t>(d[off + 5]) << 8 | d[off + 6];
   uint32_t eth = off + 8;
   if (eth + 14 > len || be16(d + eth + 12) != kEthIpv4) return;  // untagged inner IPv4 only
   uint32_t ip = eth + 14;

@@ -14,13 +14,13 @@ namespace kdrops {
 struct KernelDrop {
   uint32_t netns = 0;
   uint32_t ifindex = 0;
-  uint8_t reason = 0;   // KDROP_REASON_*
-  uint8_t family = 0;   // 4, 6, or 0 when the network header could not be read
-  uint8_t proto = 0;    // IPv4 protocol / IPv6 next header (0 when unknown)
-  uint8_t src[16] = {}; // outer source: the peer (IPv4 in the first 4 bytes)
+  uint8_t reason = 0;    // KDROP_REASON_*
+  uint8_t family = 0;    // 4, 6, or 0 when the network header could not be read
+  uint8_t proto = 0;     // IPv4 protocol / IPv6 next header (0 when unknown)
+  uint8_t src[16] = {};  // outer source: the peer (IPv4 in the first 4 bytes)
   uint8_t dst[16] = {};
-  uint16_t ip_id = 0;   // IPv4 identification (0 for IPv6): with the tuple, tells packets apart
-  uint16_t sport = 0;   // host byte order; 0 when the transport header was not there
+  uint16_t ip_id = 0;  // IPv4 identification (0 for IPv6): with the tuple, tells packets apart
+  uint16_t sport = 0;  // host byte order; 0 when the transport header was not there
   uint16_t dport = 0;
   bool has_ports = false;
   // A UDP carrier to a VXLAN port (4789 IANA, RFC 7348; 8472 the Linux/flannel default)

@@ -17,19 +17,22 @@ namespace {
 constexpr uint64_t kClockSlackNs = 50'000'000ull;
 
 bool same_outer(const KernelDrop& a, const KernelDrop& b) {
-  return a.netns == b.netns && a.ifindex == b.ifindex && a.family == b.family && a.proto == b.proto &&
-         a.ip_id == b.ip_id && a.has_ports == b.has_ports && a.sport == b.sport && a.dport == b.dport &&
-         std::memcmp(a.src, b.src, sizeof a.src) == 0 && std::memcmp(a.dst, b.dst, sizeof a.dst) == 0;
+  return a.netns == b.netns && a.ifindex == b.ifindex && a.family == b.family &&
+         a.proto == b.proto && a.ip_id == b.ip_id && a.has_ports == b.has_ports &&
+         a.sport == b.sport && a.dport == b.dport && std::memcmp(a.src, b.src, sizeof a.src) == 0 &&
+         std::memcmp(a.dst, b.dst, sizeof a.dst) == 0;
 }
 
 bool same_inner(const KernelDrop& a, const KernelDrop& b) {
-  return a.vxlan == b.vxlan && a.vni == b.vni && a.has_inner == b.has_inner && a.inner_proto == b.inner_proto &&
-         a.inner_sport == b.inner_sport && a.inner_dport == b.inner_dport &&
-         std::memcmp(a.inner_src, b.inner_src, 4) == 0 && std::memcmp(a.inner_dst, b.inner_dst, 4) == 0;
+  return a.vxlan == b.vxlan && a.vni == b.vni && a.has_inner == b.has_inner &&
+         a.inner_proto == b.inner_proto && a.inner_sport == b.inner_sport &&
+         a.inner_dport == b.inner_dport && std::memcmp(a.inner_src, b.inner_src, 4) == 0 &&
+         std::memcmp(a.inner_dst, b.inner_dst, 4) == 0;
 }
 
 bool same_verdict(const SeenVerdict& a, const SeenVerdict& b) {
-  return a.ipv4 == b.ipv4 && a.l4 == b.l4 && a.l4_kind == b.l4_kind && a.malformed == b.malformed && a.inner_bad == b.inner_bad;
+  return a.ipv4 == b.ipv4 && a.l4 == b.l4 && a.l4_kind == b.l4_kind && a.malformed == b.malformed &&
+         a.inner_bad == b.inner_bad;
 }
 
 // The frame can be the packet the kernel recorded: the outer key is the same and, where
@@ -39,8 +42,9 @@ bool fits(const KernelDrop& frame, const KernelDrop& drop) {
   if (!same_outer(frame, drop)) return false;
   if (drop.vxlan && (!frame.vxlan || frame.vni != drop.vni)) return false;
   if (drop.has_inner &&
-      (!frame.has_inner || frame.inner_proto != drop.inner_proto || frame.inner_sport != drop.inner_sport ||
-       frame.inner_dport != drop.inner_dport || std::memcmp(frame.inner_src, drop.inner_src, 4) != 0 ||
+      (!frame.has_inner || frame.inner_proto != drop.inner_proto ||
+       frame.inner_sport != drop.inner_sport || frame.inner_dport != drop.inner_dport ||
+       std::memcmp(frame.inner_src, drop.inner_src, 4) != 0 ||
        std::memcmp(frame.inner_dst, drop.inner_dst, 4) != 0))
     return false;
   return true;
@@ -63,9 +67,13 @@ size_t outer_hash(const KernelDrop& k) {
   return static_cast<size_t>(h ^ (h >> 29));
 }
 
-uint64_t capture_key(uint32_t netns, uint32_t ifindex) { return static_cast<uint64_t>(netns) << 32 | ifindex; }
+uint64_t capture_key(uint32_t netns, uint32_t ifindex) {
+  return static_cast<uint64_t>(netns) << 32 | ifindex;
+}
 
-bool ip_malformed(uint8_t m) { return m == kMalformedIpVersion || m == kMalformedIpv4Ihl || m == kMalformedIpv4Length; }
+bool ip_malformed(uint8_t m) {
+  return m == kMalformedIpVersion || m == kMalformedIpv4Ihl || m == kMalformedIpv4Length;
+}
 
 // The status of one checksum as the outcome of a drop that names it bad.
 Outcome by_status(uint8_t status) {
@@ -76,8 +84,9 @@ Outcome by_status(uint8_t status) {
 
 }  // namespace
 
-bool seen_frame(const Frame& f, const uint8_t* data, uint32_t caplen, uint16_t linktype, uint32_t netns,
-                uint32_t ifindex, uint64_t ts_ns, uint64_t frame_number, SeenFrame* out) {
+bool seen_frame(const Frame& f, const uint8_t* data, uint32_t caplen, uint16_t linktype,
+                uint32_t netns, uint32_t ifindex, uint64_t ts_ns, uint64_t frame_number,
+                SeenFrame* out) {
   // Where the network header is: the decoder's when it reached IP; for a frame it found
   // malformed at the IP header (IP_INHDR drops), right after the Ethernet header and tags.
   uint32_t l3 = 0;
@@ -106,7 +115,8 @@ bool seen_frame(const Frame& f, const uint8_t* data, uint32_t caplen, uint16_t l
     }
     if (c.kind == kKindIPv4) {
       out->verdict.ipv4 = c.status;
-    } else if (c.kind == kKindUdp || c.kind == kKindTcp || c.kind == kKindIcmp || c.kind == kKindIcmp6) {
+    } else if (c.kind == kKindUdp || c.kind == kKindTcp || c.kind == kKindIcmp ||
+               c.kind == kKindIcmp6) {
       out->verdict.l4 = c.status;
       out->verdict.l4_kind = c.kind;
     }
@@ -209,7 +219,8 @@ void FrameMatcher::insert(const SeenFrame& f, uint64_t ts) {
   Slot* oldest = nullptr;
   for (size_t i = 0; i < kProbe; i++) {
     Slot& s = slots_[(h + i) & mask];
-    if (s.frames > 0 && same_outer(s.f.key, f.key) && same_inner(s.f.key, f.key) && same_verdict(s.f.verdict, f.verdict)) {
+    if (s.frames > 0 && same_outer(s.f.key, f.key) && same_inner(s.f.key, f.key) &&
+        same_verdict(s.f.verdict, f.verdict)) {
       s.frames++;
       s.f.ts_ns = std::max(s.f.ts_ns, f.ts_ns);
       s.f.frame_number = f.frame_number;

@@ -30,30 +30,30 @@ namespace kdrops {
 // What became of one kernel drop. Keep in sync with kOutcomeNames
 // (native/napi/kernel_drops_napi.cc) and KERNEL_DROP_OUTCOMES (src/model/correlation.ts).
 enum Outcome : uint8_t {
-  kSeenBad = 0,      // captured, and csumtop found the checksum the kernel names bad (agrees)
-  kSeenGood,         // captured, and csumtop verified that checksum good (disagrees)
-  kSeenUnverified,   // captured, but csumtop could not verify that checksum (offload, truncation)
-  kNotCaptured,      // the device is not captured (or the packet had no device)
-  kRingDrop,         // not seen, and the capture ring of that device dropped frames meanwhile
-  kNotSeen,          // not seen on a captured device whose ring dropped nothing (filter, -c, NAT)
-  kTableFull,        // not matched and the frame table or drop queue overflowed: cannot say
+  kSeenBad = 0,     // captured, and csumtop found the checksum the kernel names bad (agrees)
+  kSeenGood,        // captured, and csumtop verified that checksum good (disagrees)
+  kSeenUnverified,  // captured, but csumtop could not verify that checksum (offload, truncation)
+  kNotCaptured,     // the device is not captured (or the packet had no device)
+  kRingDrop,        // not seen, and the capture ring of that device dropped frames meanwhile
+  kNotSeen,         // not seen on a captured device whose ring dropped nothing (filter, -c, NAT)
+  kTableFull,       // not matched and the frame table or drop queue overflowed: cannot say
   kNumOutcomes
 };
 
 // What csumtop verified in one captured frame, as a kernel reason needs it.
 struct SeenVerdict {
-  uint8_t ipv4 = 0xff;       // CsumStatus of the outermost IPv4 header checksum; 0xff none
-  uint8_t l4 = 0xff;         // CsumStatus of the outermost transport checksum; 0xff none
-  uint8_t l4_kind = 0xff;    // its CsumKind
-  uint8_t malformed = 0;     // Frame::malformed
-  uint8_t inner_bad = 0;     // some checksum of an inner layer is bad
+  uint8_t ipv4 = 0xff;     // CsumStatus of the outermost IPv4 header checksum; 0xff none
+  uint8_t l4 = 0xff;       // CsumStatus of the outermost transport checksum; 0xff none
+  uint8_t l4_kind = 0xff;  // its CsumKind
+  uint8_t malformed = 0;   // Frame::malformed
+  uint8_t inner_bad = 0;   // some checksum of an inner layer is bad
 };
 
 // One captured frame, as the matcher keeps it.
 struct SeenFrame {
-  KernelDrop key;            // reason 0; netns, ifindex and the header fields
+  KernelDrop key;  // reason 0; netns, ifindex and the header fields
   SeenVerdict verdict;
-  uint64_t ts_ns = 0;        // the ring's timestamp (CLOCK_REALTIME)
+  uint64_t ts_ns = 0;  // the ring's timestamp (CLOCK_REALTIME)
   uint64_t frame_number = 0;
 };
 
@@ -82,8 +82,8 @@ class FrameMatcher {
   // A drop is declared not seen only once every capture thread of its device has drained
   // its ring past the drop (and the ring statistics of that time have been read).
   static constexpr uint64_t kSettleNs = 300'000'000ull;
-  static constexpr size_t kFrameSlots = 1u << 15;   // 32768 frames within the window
-  static constexpr size_t kProbe = 32;               // slots looked at per key
+  static constexpr size_t kFrameSlots = 1u << 15;  // 32768 frames within the window
+  static constexpr size_t kProbe = 32;             // slots looked at per key
   // Drops waiting for their frame (the capture hands a ring block over up to retire_ms
   // after its first frame; drop records come at once). Under a flood the capture cannot
   // keep up with, the queue fills and the rest are "table full" (bench/kernel-drops.ts:

@@ -33,7 +33,9 @@ const Libbpf* libbpf(std::string* why) {
     void* h = dlopen("libbpf.so.1", RTLD_NOW | RTLD_LOCAL);
     if (h == nullptr) {
       const char* e = dlerror();
-      error = std::string("libbpf.so.1 cannot be loaded (Debian/Ubuntu: apt-get install libbpf1): ") + (e ? e : "dlopen failed");
+      error =
+          std::string("libbpf.so.1 cannot be loaded (Debian/Ubuntu: apt-get install libbpf1): ") +
+          (e ? e : "dlopen failed");
       return;
     }
     std::string missing;

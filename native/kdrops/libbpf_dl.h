@@ -39,7 +39,8 @@ struct Libbpf {
   int (*map_fd)(const bpf_map*);
   bpf_link* (*program_attach)(const bpf_program*);
   int (*link_destroy)(bpf_link*);
-  ring_buffer* (*ring_buffer_new)(int map_fd, ring_buffer_sample_fn cb, void* ctx, const void* opts);
+  ring_buffer* (*ring_buffer_new)(int map_fd, ring_buffer_sample_fn cb, void* ctx,
+                                  const void* opts);
   int (*ring_buffer_poll)(ring_buffer*, int timeout_ms);
   void (*ring_buffer_free)(ring_buffer*);
   // The mapped memory of a global-data map (.bss) after load.

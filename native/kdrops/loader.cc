@@ -7,9 +7,8 @@
 #include <linux/capability.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <unistd.h>
-
 #include <time.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -45,7 +44,9 @@ bool allowed() {
   return has_cap(d, CAP_SYS_ADMIN) || (has_cap(d, kCapBpf) && has_cap(d, kCapPerfmon));
 }
 
-std::string errno_text(const char* what, int err) { return std::string(what) + ": " + std::strerror(err); }
+std::string errno_text(const char* what, int err) {
+  return std::string(what) + ": " + std::strerror(err);
+}
 
 // The clock of the capture ring's timestamps (TPACKET_V3 tp_sec/tp_nsec), which the
 // matcher compares the drop's arrival with.
@@ -59,11 +60,16 @@ uint64_t realtime_ns() {
 
 const char* unavailable_name(Unavailable u) {
   switch (u) {
-    case Unavailable::kNone: return "none";
-    case Unavailable::kNotBuiltIn: return "not-built-in";
-    case Unavailable::kNoLibbpf: return "no-libbpf";
-    case Unavailable::kNotAllowed: return "not-allowed";
-    case Unavailable::kUnsupported: return "unsupported";
+    case Unavailable::kNone:
+      return "none";
+    case Unavailable::kNotBuiltIn:
+      return "not-built-in";
+    case Unavailable::kNoLibbpf:
+      return "no-libbpf";
+    case Unavailable::kNotAllowed:
+      return "not-allowed";
+    case Unavailable::kUnsupported:
+      return "unsupported";
   }
   return "unsupported";
 }
@@ -111,7 +117,10 @@ std::unique_ptr<KernelDropLoader> KernelDropLoader::start(Unavailable* kind, std
   if (bpf->object_load(l->obj_) != 0) {
     // Not a rights problem (checked above): no reason argument on kfree_skb (< 5.17), a
     // struct field CO-RE cannot find, or a verifier that says no.
-    *why = errno_text("the kernel rejected the eBPF program on skb:kfree_skb (it needs the drop reason argument, Linux 5.17 or later)", errno);
+    *why = errno_text(
+        "the kernel rejected the eBPF program on skb:kfree_skb (it needs the drop reason argument, "
+        "Linux 5.17 or later)",
+        errno);
     return nullptr;
   }
   bpf_program* prog = bpf->find_program_by_name(l->obj_, "csumtop_kernel_drop");
@@ -128,19 +137,22 @@ std::unique_ptr<KernelDropLoader> KernelDropLoader::start(Unavailable* kind, std
     return nullptr;
   }
   const long page = sysconf(_SC_PAGESIZE);
-  l->bss_len_ = (bss_size + static_cast<size_t>(page) - 1) / static_cast<size_t>(page) * static_cast<size_t>(page);
+  l->bss_len_ = (bss_size + static_cast<size_t>(page) - 1) / static_cast<size_t>(page) *
+                static_cast<size_t>(page);
   void* mem = mmap(nullptr, l->bss_len_, PROT_READ, MAP_SHARED, bpf->map_fd(bss), 0);
   if (mem == MAP_FAILED) {
     *why = errno_text("mapping the eBPF program's counters failed", errno);
     return nullptr;
   }
-  l->ring_full_ = static_cast<const volatile uint64_t*>(mem);  // kdrop_ring_full is its only variable
+  l->ring_full_ =
+      static_cast<const volatile uint64_t*>(mem);  // kdrop_ring_full is its only variable
   l->link_ = bpf->program_attach(prog);
   if (l->link_ == nullptr) {
     *why = errno_text("attaching to skb:kfree_skb failed", errno);
     return nullptr;
   }
-  l->rb_ = bpf->ring_buffer_new(bpf->map_fd(events), &KernelDropLoader::on_sample, l.get(), nullptr);
+  l->rb_ =
+      bpf->ring_buffer_new(bpf->map_fd(events), &KernelDropLoader::on_sample, l.get(), nullptr);
   if (l->rb_ == nullptr) {
     *why = errno_text("mapping the ring buffer failed", errno);
     return nullptr;
@@ -218,8 +230,8 @@ void KernelDropLoader::poll_loop() {
   }
 }
 
-void KernelDropLoader::take(std::vector<DropRow>* rows, uint64_t* overflow, uint64_t (*overflow_outcomes)[kNumOutcomes],
-                            uint64_t* pending) {
+void KernelDropLoader::take(std::vector<DropRow>* rows, uint64_t* overflow,
+                            uint64_t (*overflow_outcomes)[kNumOutcomes], uint64_t* pending) {
   std::vector<Resolved> scratch;
   resolve(&scratch);
   std::lock_guard<std::mutex> g(mu_);

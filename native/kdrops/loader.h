@@ -41,8 +41,8 @@ class KernelDropLoader {
   // the rights, BTF. false with *kind and *why set when the source cannot run.
   static bool precheck(Unavailable* kind, std::string* why);
   // Loads and attaches (precheck included): slow, libbpf reads the kernel's whole BTF and
-  // the verifier runs (0.7-0.9 s measured on a busy 2-core VM), so callers run it off the main thread.
-  // nullptr with *kind and *why set when it cannot.
+  // the verifier runs (0.7-0.9 s measured on a busy 2-core VM), so callers run it off the main
+  // thread. nullptr with *kind and *why set when it cannot.
   static std::unique_ptr<KernelDropLoader> start(Unavailable* kind, std::string* why);
   ~KernelDropLoader();
   KernelDropLoader(const KernelDropLoader&) = delete;
@@ -50,8 +50,8 @@ class KernelDropLoader {
 
   // The drops counted and resolved (frame_match.h) since the previous take(), the drops
   // and outcomes that found the table full, and the drops still waiting for their frame.
-  void take(std::vector<DropRow>* rows, uint64_t* overflow, uint64_t (*overflow_outcomes)[kNumOutcomes],
-            uint64_t* pending);
+  void take(std::vector<DropRow>* rows, uint64_t* overflow,
+            uint64_t (*overflow_outcomes)[kNumOutcomes], uint64_t* pending);
   // Cumulative: drops the ring buffer had no room for (the eBPF side's kdrop_ring_full), and
   // records that did not parse (never expected; counted so a mismatch shows).
   uint64_t ring_full() const;

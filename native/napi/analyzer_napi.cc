@@ -77,13 +77,15 @@ Napi::Value DecodeFrame(const Napi::CallbackInfo& info) {
     sums.Set(i, c);
   }
   out.Set("checksums", sums);
-  out.Set("malformed", f.malformed ? Napi::Value(Napi::String::New(env, malformed_name(f.malformed)))
-                                   : env.Null());
+  out.Set("malformed", f.malformed
+                           ? Napi::Value(Napi::String::New(env, malformed_name(f.malformed)))
+                           : env.Null());
   out.Set("malformedOffset", f.malformed_offset);
   out.Set("truncated", f.truncated != 0);
   out.Set("unsupported", f.undecoded != kUndecodedNone);
-  out.Set("undecoded", f.undecoded ? Napi::Value(Napi::String::New(env, undecoded_name(f.undecoded)))
-                                   : env.Null());
+  out.Set("undecoded", f.undecoded
+                           ? Napi::Value(Napi::String::New(env, undecoded_name(f.undecoded)))
+                           : env.Null());
   out.Set("vlanCount", f.vlan_count);
   out.Set("vlanId", f.vlan_id);
   out.Set("direction", f.direction);
@@ -220,7 +222,8 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
       if (o.Has("filter")) opts.filtered = o.Get("filter").ToBoolean().Value();
       if (o.Has("count") && o.Get("count").IsNumber()) {
         const double c = o.Get("count").As<Napi::Number>().DoubleValue();
-        if (!(c >= 1 && c <= 9007199254740991.0)) throw Napi::RangeError::New(env, "count out of range");
+        if (!(c >= 1 && c <= 9007199254740991.0))
+          throw Napi::RangeError::New(env, "count out of range");
         opts.max_count = static_cast<uint64_t>(c);
       }
       // Correlation events (issue 4): every frame is decoded in full, on one thread.
@@ -272,9 +275,11 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
   // throws when libpcap's pcap_offline_filter cannot be loaded.
   Napi::Value SetFilter(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 2 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "setFilter(linktype, program)");
+    if (info.Length() < 2 || !info[0].IsNumber())
+      throw Napi::TypeError::New(env, "setFilter(linktype, program)");
     BpfProgram prog = bpf_program_of(info[1], "program");
-    if (!fa_->set_filter(static_cast<uint16_t>(info[0].As<Napi::Number>().Uint32Value()), std::move(prog)))
+    if (!fa_->set_filter(static_cast<uint16_t>(info[0].As<Napi::Number>().Uint32Value()),
+                         std::move(prog)))
       throw Napi::Error::New(env, fa_->error());
     return env.Undefined();
   }
@@ -307,7 +312,8 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     Analyzer& an = fa_->analyzer();
     const uint32_t n = std::max<uint32_t>(an.interface_count(),
                                           static_cast<uint32_t>(fa_->reader().interfaces().size()));
-    Napi::Float64Array out = Napi::Float64Array::New(env, static_cast<size_t>(n) * InterfaceCounters::kStride);
+    Napi::Float64Array out =
+        Napi::Float64Array::New(env, static_cast<size_t>(n) * InterfaceCounters::kStride);
     for (uint32_t i = 0; i < n; i++) {
       const InterfaceCounters& c = an.counters(i);
       for (uint32_t j = 0; j < InterfaceCounters::kStride; j++)

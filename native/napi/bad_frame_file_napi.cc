@@ -23,20 +23,24 @@ class BadFrameFileWrap : public Napi::ObjectWrap<BadFrameFileWrap> {
 
   // new BadFrameFile({path, linktype, rotateBytes, rotateCount}); throws an Error with
   // code 'EWRITE' when the first file cannot be created.
-  explicit BadFrameFileWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BadFrameFileWrap>(info) {
+  explicit BadFrameFileWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<BadFrameFileWrap>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "new BadFrameFile(options)");
+    if (info.Length() < 1 || !info[0].IsObject())
+      throw Napi::TypeError::New(env, "new BadFrameFile(options)");
     Napi::Object o = info[0].As<Napi::Object>();
     if (!o.Get("path").IsString()) throw Napi::TypeError::New(env, "path must be a string");
     BadFrameFileOptions opts;
     opts.path = o.Get("path").As<Napi::String>().Utf8Value();
-    if (o.Get("linktype").IsNumber()) opts.linktype = static_cast<uint16_t>(o.Get("linktype").As<Napi::Number>().Uint32Value());
+    if (o.Get("linktype").IsNumber())
+      opts.linktype = static_cast<uint16_t>(o.Get("linktype").As<Napi::Number>().Uint32Value());
     if (o.Get("rotateBytes").IsNumber()) {
       const double b = o.Get("rotateBytes").As<Napi::Number>().DoubleValue();
       if (b < 0 || b > 1e15) throw Napi::RangeError::New(env, "rotateBytes out of range");
       opts.rotate_bytes = static_cast<uint64_t>(b);
     }
-    if (o.Get("rotateCount").IsNumber()) opts.rotate_count = o.Get("rotateCount").As<Napi::Number>().Uint32Value();
+    if (o.Get("rotateCount").IsNumber())
+      opts.rotate_count = o.Get("rotateCount").As<Napi::Number>().Uint32Value();
     file_ = std::make_shared<BadFrameFile>();
     std::string err;
     if (!file_->open(opts, &err)) {
@@ -79,7 +83,8 @@ Napi::FunctionReference* BadFrameFileWrap::ctor = nullptr;
 }  // namespace
 
 std::shared_ptr<BadFrameFile> bad_frame_file_of(const Napi::Value& v) {
-  if (!BadFrameFileWrap::ctor || !v.IsObject() || !v.As<Napi::Object>().InstanceOf(BadFrameFileWrap::ctor->Value()))
+  if (!BadFrameFileWrap::ctor || !v.IsObject() ||
+      !v.As<Napi::Object>().InstanceOf(BadFrameFileWrap::ctor->Value()))
     throw Napi::TypeError::New(v.Env(), "writer must be a BadFrameFile");
   return BadFrameFileWrap::Unwrap(v.As<Napi::Object>())->file();
 }

@@ -76,7 +76,8 @@ class ReaderWrap : public Napi::ObjectWrap<ReaderWrap> {
       int dup_fd = ::fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 0);
       if (dup_fd < 0) {
         int e = errno;
-        throw Napi::Error::New(env, "cannot use fd " + std::to_string(fd) + ": " + std::strerror(e));
+        throw Napi::Error::New(env,
+                               "cannot use fd " + std::to_string(fd) + ": " + std::strerror(e));
       }
       ok = reader_.open_fd(dup_fd, "fd " + std::to_string(fd));
     } else {
@@ -187,8 +188,9 @@ class WriterWrap : public Napi::ObjectWrap<WriterWrap> {
     Napi::Env env = info.Env();
     if (info.Length() < 3 || !info[0].IsString() || !info[1].IsString() || !info[2].IsArray()) {
       throw Napi::TypeError::New(
-          env, "CaptureFileWriter(path: string, format: 'pcap' | 'pcapng', interfaces: [], "
-               "overwrite?: boolean)");
+          env,
+          "CaptureFileWriter(path: string, format: 'pcap' | 'pcapng', interfaces: [], "
+          "overwrite?: boolean)");
     }
     std::string path = info[0].As<Napi::String>().Utf8Value();
     std::string fmt = info[1].As<Napi::String>().Utf8Value();

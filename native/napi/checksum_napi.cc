@@ -18,14 +18,19 @@ using csum::Path;
 
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
 
-[[noreturn]] void ThrowType(const Napi::Env& env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
-[[noreturn]] void ThrowRange(const Napi::Env& env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
+[[noreturn]] void ThrowType(const Napi::Env& env, const std::string& msg) {
+  throw Napi::TypeError::New(env, msg);
+}
+[[noreturn]] void ThrowRange(const Napi::Env& env, const std::string& msg) {
+  throw Napi::RangeError::New(env, msg);
+}
 
 // A non-negative integer Number no larger than `max`; `what` names it in errors.
 double IntegerArg(const Napi::Env& env, const Napi::Value& v, const char* what, double max) {
   if (!v.IsNumber()) ThrowType(env, std::string(what) + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || d != std::floor(d)) ThrowRange(env, std::string(what) + " must be an integer");
+  if (!std::isfinite(d) || d != std::floor(d))
+    ThrowRange(env, std::string(what) + " must be an integer");
   if (d < 0 || d > max) ThrowRange(env, std::string(what) + " is out of range");
   return d;
 }
@@ -36,7 +41,8 @@ Path PathArg(const Napi::Env& env, const Napi::Value& v) {
   const std::string name = v.As<Napi::String>().Utf8Value();
   Path p;
   if (!csum::parse_path(name.c_str(), &p)) {
-    ThrowRange(env, "unknown checksum path '" + name + "' (expected scalar, adc64, sse2, avx2 or neon)");
+    ThrowRange(env,
+               "unknown checksum path '" + name + "' (expected scalar, adc64, sse2, avx2 or neon)");
   }
   return p;
 }
@@ -74,8 +80,10 @@ Napi::Value ChecksumPathSelection(const Napi::CallbackInfo& info) {
 // checksumPartial(buf: Uint8Array, offset, length, path?, initial?) -> uint32 partial sum
 Napi::Value ChecksumPartial(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  if (info.Length() < 3) ThrowType(env, "checksumPartial(buf, offset, length, path?, initial?) needs 3 arguments");
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+  if (info.Length() < 3)
+    ThrowType(env, "checksumPartial(buf, offset, length, path?, initial?) needs 3 arguments");
+  if (!info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
     ThrowType(env, "buf must be a Uint8Array (or Buffer)");
   }
   Napi::Uint8Array buf = info[0].As<Napi::Uint8Array>();
@@ -83,14 +91,16 @@ Napi::Value ChecksumPartial(const Napi::CallbackInfo& info) {
   const double offset = IntegerArg(env, info[1], "offset", kMaxSafeInteger);
   const double length = IntegerArg(env, info[2], "length", kMaxSafeInteger);
   // Compared as doubles, both exact below 2^53, so the sum cannot wrap.
-  if (offset + length > static_cast<double>(size)) ThrowRange(env, "offset + length is past the end of buf");
+  if (offset + length > static_cast<double>(size))
+    ThrowRange(env, "offset + length is past the end of buf");
 
   csum::Kernel kernel = nullptr;
   if (info.Length() > 3 && !info[3].IsUndefined() && !info[3].IsNull()) {
     const Path p = PathArg(env, info[3]);
     kernel = csum::kernel_for(p);
     if (kernel == nullptr) {
-      ThrowRange(env, std::string("checksum path '") + csum::path_name(p) + "' is not available on this CPU");
+      ThrowRange(env, std::string("checksum path '") + csum::path_name(p) +
+                          "' is not available on this CPU");
     }
   }
   uint32_t initial = 0;
@@ -102,7 +112,8 @@ Napi::Value ChecksumPartial(const Napi::CallbackInfo& info) {
   // A detached or empty array has no data pointer; nothing is read when len == 0.
   static const uint8_t kEmpty[1] = {0};
   const uint8_t* data = len == 0 ? kEmpty : buf.Data() + off;
-  const uint32_t sum = kernel != nullptr ? kernel(data, len, initial) : csum::partial(data, len, initial);
+  const uint32_t sum =
+      kernel != nullptr ? kernel(data, len, initial) : csum::partial(data, len, initial);
   return Napi::Number::New(env, static_cast<double>(sum));
 }
 
@@ -130,7 +141,8 @@ Napi::Value SetChecksumPath(const Napi::CallbackInfo& info) {
 
 void RegisterChecksum(Napi::Env env, Napi::Object exports) {
   exports.Set("checksumPaths", Napi::Function::New(env, ChecksumPaths, "checksumPaths"));
-  exports.Set("checksumPathSelection", Napi::Function::New(env, ChecksumPathSelection, "checksumPathSelection"));
+  exports.Set("checksumPathSelection",
+              Napi::Function::New(env, ChecksumPathSelection, "checksumPathSelection"));
   exports.Set("checksumPartial", Napi::Function::New(env, ChecksumPartial, "checksumPartial"));
   exports.Set("checksumFold", Napi::Function::New(env, ChecksumFold, "checksumFold"));
   exports.Set("setChecksumPath", Napi::Function::New(env, SetChecksumPath, "setChecksumPath"));

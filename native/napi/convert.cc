@@ -30,22 +30,25 @@ void set_drained(Napi::Env env, Napi::Object o, const std::vector<BadFrameRecord
                  const std::string& record_bytes, uint64_t records_dropped,
                  const std::vector<FrameEvent>& events, const std::string& event_names,
                  uint64_t events_dropped) {
-  o.Set("records", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(records.data()),
-                                               records.size() * sizeof(BadFrameRecord)));
-  o.Set("recordBytes", Napi::Buffer<uint8_t>::Copy(
-                           env, reinterpret_cast<const uint8_t*>(record_bytes.data()), record_bytes.size()));
+  o.Set("records",
+        Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(records.data()),
+                                    records.size() * sizeof(BadFrameRecord)));
+  o.Set("recordBytes",
+        Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(record_bytes.data()),
+                                    record_bytes.size()));
   o.Set("recordsDropped", static_cast<double>(records_dropped));
   o.Set("events", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(events.data()),
                                               events.size() * sizeof(FrameEvent)));
-  o.Set("eventNames", Napi::Buffer<uint8_t>::Copy(
-                          env, reinterpret_cast<const uint8_t*>(event_names.data()), event_names.size()));
+  o.Set("eventNames",
+        Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(event_names.data()),
+                                    event_names.size()));
   o.Set("eventsDropped", static_cast<double>(events_dropped));
 }
 
 void drain_analyzer(Napi::Env env, Napi::Object o, Analyzer& an) {
   EventBuffer& ev = an.events();
-  set_drained(env, o, an.records(), an.record_bytes(), an.records_dropped(), ev.events(), ev.names(),
-              ev.dropped());
+  set_drained(env, o, an.records(), an.record_bytes(), an.records_dropped(), ev.events(),
+              ev.names(), ev.dropped());
   an.clear_records();
   ev.clear();
 }
@@ -121,7 +124,8 @@ std::vector<const BadFlow*> top_flows(const BadFlowTable& table, size_t limit) {
     return a->first_ns < b->first_ns;
   };
   if (limit != 0 && flows.size() > limit) {
-    std::partial_sort(flows.begin(), flows.begin() + static_cast<std::ptrdiff_t>(limit), flows.end(), order);
+    std::partial_sort(flows.begin(), flows.begin() + static_cast<std::ptrdiff_t>(limit),
+                      flows.end(), order);
     flows.resize(limit);
   } else {
     std::stable_sort(flows.begin(), flows.end(), order);
@@ -166,7 +170,8 @@ BpfProgram bpf_program_of(const Napi::Value& v, const std::string& what) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
     throw Napi::TypeError::New(v.Env(), what + " must be a Uint8Array (compileFilter's result)");
   Napi::Uint8Array a = v.As<Napi::Uint8Array>();
-  if (a.ByteLength() % sizeof(sock_filter) != 0 || a.ByteLength() / sizeof(sock_filter) > kMaxFilterInsns)
+  if (a.ByteLength() % sizeof(sock_filter) != 0 ||
+      a.ByteLength() / sizeof(sock_filter) > kMaxFilterInsns)
     throw Napi::RangeError::New(v.Env(), what + " is not a socket filter program");
   BpfProgram prog;
   prog.insns.resize(a.ByteLength() / sizeof(sock_filter));

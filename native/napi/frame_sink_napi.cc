@@ -31,7 +31,8 @@ class FrameSinkWrap : public Napi::ObjectWrap<FrameSinkWrap> {
       Napi::Object o = info[0].As<Napi::Object>();
       read_decode_options(o, &opts.decode);
       if (o.Has("maxFlows")) opts.max_flows = o.Get("maxFlows").As<Napi::Number>().Uint32Value();
-      if (o.Has("maxRecords")) opts.max_records = o.Get("maxRecords").As<Napi::Number>().Uint32Value();
+      if (o.Has("maxRecords"))
+        opts.max_records = o.Get("maxRecords").As<Napi::Number>().Uint32Value();
       hint_.guess_partial = o.Has("guessOffload") && o.Get("guessOffload").ToBoolean().Value();
     }
     analyzer_ = std::make_unique<Analyzer>(opts);
@@ -41,8 +42,8 @@ class FrameSinkWrap : public Napi::ObjectWrap<FrameSinkWrap> {
   // process(id, data: Uint8Array, wirelen, tsNs: bigint, linktype)
   Napi::Value Process(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsNumber() ||
-        !info[3].IsBigInt() || !info[4].IsNumber())
+    if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsTypedArray() ||
+        !info[2].IsNumber() || !info[3].IsBigInt() || !info[4].IsNumber())
       throw Napi::TypeError::New(env, "process(id, data, wirelen, tsNs, linktype)");
     const uint32_t id = info[0].As<Napi::Number>().Uint32Value();
     if (id > 1u << 20) throw Napi::RangeError::New(env, "interface id out of range");
@@ -79,7 +80,8 @@ class FrameSinkWrap : public Napi::ObjectWrap<FrameSinkWrap> {
     for (uint32_t i = 0; i < n; i++) {
       ids[i] = i;
       const InterfaceCounters& ic = analyzer_->counters(i);
-      for (uint32_t j = 0; j < stride; j++) c[static_cast<size_t>(i) * stride + j] = static_cast<double>(ic.v[j]);
+      for (uint32_t j = 0; j < stride; j++)
+        c[static_cast<size_t>(i) * stride + j] = static_cast<double>(ic.v[j]);
     }
     Napi::Object o = Napi::Object::New(env);
     o.Set("ids", ids);
@@ -88,7 +90,9 @@ class FrameSinkWrap : public Napi::ObjectWrap<FrameSinkWrap> {
     return o;
   }
 
-  Napi::Value Flows(const Napi::CallbackInfo& info) { return flows_array(info.Env(), analyzer_->flows()); }
+  Napi::Value Flows(const Napi::CallbackInfo& info) {
+    return flows_array(info.Env(), analyzer_->flows());
+  }
 
   std::unique_ptr<Analyzer> analyzer_;
   OffloadHint hint_;

@@ -3,8 +3,8 @@
 // work is in native/host.
 #include <errno.h>
 #include <net/if.h>
-#include <sys/prctl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include <cstdio>
@@ -116,7 +116,8 @@ Napi::Array link_events_array(Napi::Env env, const std::vector<host::LinkEvent>&
 
 Napi::Array link_array(Napi::Env env, const std::vector<LinkInfo>& links) {
   Napi::Array a = Napi::Array::New(env, links.size());
-  for (size_t i = 0; i < links.size(); i++) a.Set(static_cast<uint32_t>(i), link_object(env, links[i]));
+  for (size_t i = 0; i < links.size(); i++)
+    a.Set(static_cast<uint32_t>(i), link_object(env, links[i]));
   return a;
 }
 
@@ -178,8 +179,8 @@ Napi::Value ParseLinkDump(const Napi::CallbackInfo& info) {
   Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
   std::vector<LinkInfo> links;
   bool done = false, interrupted = false;
-  const std::string err = host::parse_link_dump(data.Data(), data.ByteLength(), &links, &done,
-                                                &interrupted);
+  const std::string err =
+      host::parse_link_dump(data.Data(), data.ByteLength(), &links, &done, &interrupted);
   Napi::Object o = Napi::Object::New(env);
   o.Set("links", link_array(env, links));
   o.Set("done", Napi::Boolean::New(env, done));
@@ -196,7 +197,8 @@ Napi::Value ParseLinkDump(const Napi::CallbackInfo& info) {
 Napi::Value ReadNetFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* usage =
-      "readNetFile(netnsPath: string | undefined, name: 'snmp' | 'snmp6' | 'netstat', label?: string)";
+      "readNetFile(netnsPath: string | undefined, name: 'snmp' | 'snmp6' | 'netstat', label?: "
+      "string)";
   const std::string path = optional_string(info, 0, usage);
   if (info.Length() < 2 || !info[1].IsString()) throw Napi::TypeError::New(env, usage);
   const std::string name = info[1].As<Napi::String>().Utf8Value();
@@ -219,11 +221,11 @@ Napi::Value ReadNetFile(const Napi::CallbackInfo& info) {
 class LinkWatchWrap : public Napi::ObjectWrap<LinkWatchWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "LinkWatch",
-                       {InstanceMethod("poll", &LinkWatchWrap::Poll),
-                        InstanceMethod("dump", &LinkWatchWrap::Dump),
-                        InstanceMethod("stats", &LinkWatchWrap::Stats),
-                        InstanceMethod("close", &LinkWatchWrap::Close)});
+    return DefineClass(
+        env, "LinkWatch",
+        {InstanceMethod("poll", &LinkWatchWrap::Poll), InstanceMethod("dump", &LinkWatchWrap::Dump),
+         InstanceMethod("stats", &LinkWatchWrap::Stats),
+         InstanceMethod("close", &LinkWatchWrap::Close)});
   }
 
   explicit LinkWatchWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LinkWatchWrap>(info) {
@@ -295,7 +297,8 @@ Napi::Value ParseLinkEvents(const Napi::CallbackInfo& info) {
   Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
   std::vector<host::LinkEvent> events;
   bool overrun = false;
-  const std::string err = host::parse_link_events(data.Data(), data.ByteLength(), &events, &overrun);
+  const std::string err =
+      host::parse_link_events(data.Data(), data.ByteLength(), &events, &overrun);
   Napi::Object o = Napi::Object::New(env);
   o.Set("events", link_events_array(env, events));
   o.Set("overrun", Napi::Boolean::New(env, overrun));
@@ -310,7 +313,8 @@ Napi::Value ParseLinkEvents(const Napi::CallbackInfo& info) {
 Napi::Value ThreadCpuNs(const Napi::CallbackInfo& info) {
   struct timespec ts;
   if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return info.Env().Null();
-  return Napi::Number::New(info.Env(), static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec));
+  return Napi::Number::New(info.Env(),
+                           static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec));
 }
 
 // readerGone(fd): true when fd is a pipe or socket whose reading end has closed (poll(2)
@@ -318,7 +322,8 @@ Napi::Value ThreadCpuNs(const Napi::CallbackInfo& info) {
 // live capture notices `| head -1` exiting at once rather than at its next write, as
 // tcpdump does at its next packet (issue 13 s.5). A zero-timeout poll, no read/write.
 Napi::Value ReaderGone(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "readerGone(fd)");
+  if (info.Length() < 1 || !info[0].IsNumber())
+    throw Napi::TypeError::New(info.Env(), "readerGone(fd)");
   struct pollfd p = {info[0].As<Napi::Number>().Int32Value(), 0, 0};
   const int n = ::poll(&p, 1, 0);
   return Napi::Boolean::New(info.Env(), n == 1 && (p.revents & (POLLERR | POLLHUP)) != 0);

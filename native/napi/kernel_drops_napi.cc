@@ -23,23 +23,26 @@ using kdrops::KernelDropLoader;
 
 // Index = KDROP_REASON_* (native/bpf/kernel_drops_event.h); the kernel's names without
 // the SKB_DROP_REASON_ prefix (include/net/dropreason-core.h).
-const char* const kReasonNames[KDROP_REASON_COUNT] = {"", "UDP_CSUM", "TCP_CSUM", "IP_CSUM", "IP_INHDR", "SKB_CSUM", "ICMP_CSUM"};
+const char* const kReasonNames[KDROP_REASON_COUNT] = {"",         "UDP_CSUM", "TCP_CSUM", "IP_CSUM",
+                                                      "IP_INHDR", "SKB_CSUM", "ICMP_CSUM"};
 
 // Index = kdrops::Outcome (native/kdrops/frame_match.h); the keys of KernelDropOutcomes
 // (src/native/kernel-drops.ts).
-const char* const kOutcomeNames[kdrops::kNumOutcomes] = {"seenBad", "seenGood", "seenUnverified", "notCaptured",
-                                                         "ringDrop", "notSeen", "tableFull"};
+const char* const kOutcomeNames[kdrops::kNumOutcomes] = {
+    "seenBad", "seenGood", "seenUnverified", "notCaptured", "ringDrop", "notSeen", "tableFull"};
 
 Napi::Object outcomes(Napi::Env env, const uint64_t (&n)[kdrops::kNumOutcomes]) {
   Napi::Object o = Napi::Object::New(env);
-  for (int i = 0; i < kdrops::kNumOutcomes; i++) o.Set(kOutcomeNames[i], Napi::Number::New(env, static_cast<double>(n[i])));
+  for (int i = 0; i < kdrops::kNumOutcomes; i++)
+    o.Set(kOutcomeNames[i], Napi::Number::New(env, static_cast<double>(n[i])));
   return o;
 }
 
 Napi::Value address(Napi::Env env, uint8_t family, const uint8_t* a) {
   if (family != 4 && family != 6) return env.Null();
   char text[INET6_ADDRSTRLEN];
-  if (inet_ntop(family == 4 ? AF_INET : AF_INET6, a, text, sizeof text) == nullptr) return env.Null();
+  if (inet_ntop(family == 4 ? AF_INET : AF_INET6, a, text, sizeof text) == nullptr)
+    return env.Null();
   return Napi::String::New(env, text);
 }
 
@@ -47,15 +50,18 @@ class KernelDropsWrap : public Napi::ObjectWrap<KernelDropsWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "KernelDrops",
-                       {InstanceMethod("state", &KernelDropsWrap::State), InstanceMethod("wait", &KernelDropsWrap::Wait),
-                        InstanceMethod("take", &KernelDropsWrap::Take), InstanceMethod("close", &KernelDropsWrap::Close)});
+                       {InstanceMethod("state", &KernelDropsWrap::State),
+                        InstanceMethod("wait", &KernelDropsWrap::Wait),
+                        InstanceMethod("take", &KernelDropsWrap::Take),
+                        InstanceMethod("close", &KernelDropsWrap::Close)});
   }
 
   // new KernelDrops(): throws nothing. What can be known at once (not built in, no
   // libbpf, no rights, no BTF) is decided here; loading the program takes up to a second
   // (libbpf parses the kernel's BTF, the verifier runs), so it runs on a thread of its own
   // and capture does not wait for it: state() says "loading" until it is done.
-  explicit KernelDropsWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KernelDropsWrap>(info) {
+  explicit KernelDropsWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<KernelDropsWrap>(info) {
     if (!KernelDropLoader::precheck(&kind_, &why_)) {
       state_ = kOff;
       return;
@@ -86,7 +92,8 @@ class KernelDropsWrap : public Napi::ObjectWrap<KernelDropsWrap> {
     static const char* const kNames[] = {"loading", "on", "unavailable", "closed"};
     Napi::Object o = Napi::Object::New(env);
     o.Set("state", Napi::String::New(env, kNames[state_]));
-    o.Set("unavailable", state_ == kOff ? Napi::String::New(env, kdrops::unavailable_name(kind_)) : env.Null());
+    o.Set("unavailable",
+          state_ == kOff ? Napi::String::New(env, kdrops::unavailable_name(kind_)) : env.Null());
     o.Set("why", state_ == kOff ? Napi::String::New(env, why_) : env.Null());
     return o;
   }
@@ -122,11 +129,13 @@ class KernelDropsWrap : public Napi::ObjectWrap<KernelDropsWrap> {
       Napi::Object x = Napi::Object::New(env);
       x.Set("netns", Napi::Number::New(env, r.key.netns));
       x.Set("ifindex", Napi::Number::New(env, r.key.ifindex));
-      x.Set("reason", Napi::String::New(env, kReasonNames[r.key.reason < KDROP_REASON_COUNT ? r.key.reason : 0]));
+      x.Set("reason", Napi::String::New(
+                          env, kReasonNames[r.key.reason < KDROP_REASON_COUNT ? r.key.reason : 0]));
       x.Set("peer", address(env, r.key.family, r.key.peer));
       x.Set("count", Napi::Number::New(env, static_cast<double>(r.n.count)));
       x.Set("outcomes", outcomes(env, r.n.outcomes));
-      x.Set("frame", r.n.frame != 0 ? Napi::Number::New(env, static_cast<double>(r.n.frame)) : env.Null());
+      x.Set("frame",
+            r.n.frame != 0 ? Napi::Number::New(env, static_cast<double>(r.n.frame)) : env.Null());
       a.Set(static_cast<uint32_t>(i), x);
     }
     o.Set("rows", a);
@@ -163,7 +172,8 @@ class KernelDropsWrap : public Napi::ObjectWrap<KernelDropsWrap> {
 // parseKernelDropEvent(bytes: Uint8Array) -> object | null (native/kdrops/event.h).
 Napi::Value ParseEvent(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "parseKernelDropEvent(bytes)");
+  if (info.Length() < 1 || !info[0].IsTypedArray())
+    throw Napi::TypeError::New(env, "parseKernelDropEvent(bytes)");
   Napi::Uint8Array b = info[0].As<Napi::Uint8Array>();
   kdrops::KernelDrop d;
   if (!kdrops::parse_event(b.Data(), b.ElementLength(), &d)) return env.Null();
@@ -197,7 +207,9 @@ Napi::Value ParseEvent(const Napi::CallbackInfo& info) {
 void RegisterKernelDrops(Napi::Env env, Napi::Object exports) {
   exports.Set("KernelDrops", KernelDropsWrap::Define(env));
   exports.Set("parseKernelDropEvent", Napi::Function::New(env, ParseEvent, "parseKernelDropEvent"));
-  exports.Set("kernelDropMatchWindowMs", Napi::Number::New(env, static_cast<double>(kdrops::FrameMatcher::kWindowNs / 1000000ull)));
+  exports.Set(
+      "kernelDropMatchWindowMs",
+      Napi::Number::New(env, static_cast<double>(kdrops::FrameMatcher::kWindowNs / 1000000ull)));
   exports.Set("kernelDropsBuiltIn", Napi::Boolean::New(env, kdrops::built_in()));
   Napi::Object layout = Napi::Object::New(env);
   layout.Set("size", Napi::Number::New(env, sizeof(kdrop_event)));

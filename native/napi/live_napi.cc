@@ -19,13 +19,13 @@ namespace csumtop {
 
 namespace {
 
-uint32_t opt_u32(const Napi::Object& o, const char* name, uint32_t def, uint32_t min, uint32_t max) {
+uint32_t opt_u32(const Napi::Object& o, const char* name, uint32_t def, uint32_t min,
+                 uint32_t max) {
   if (!o.Has(name) || o.Get(name).IsUndefined()) return def;
   Napi::Value v = o.Get(name);
   if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(name) + " must be a number");
   const int64_t n = v.As<Napi::Number>().Int64Value();
-  if (n < min || n > max)
-    throw Napi::RangeError::New(o.Env(), std::string(name) + " out of range");
+  if (n < min || n > max) throw Napi::RangeError::New(o.Env(), std::string(name) + " out of range");
   return static_cast<uint32_t>(n);
 }
 
@@ -41,17 +41,21 @@ class FrameBudgetWrap : public Napi::ObjectWrap<FrameBudgetWrap> {
   static Napi::FunctionReference* ctor;
 
   static Napi::Function Define(Napi::Env env) {
-    Napi::Function f = DefineClass(env, "FrameBudget", {InstanceMethod("taken", &FrameBudgetWrap::Taken)});
+    Napi::Function f =
+        DefineClass(env, "FrameBudget", {InstanceMethod("taken", &FrameBudgetWrap::Taken)});
     ctor = new Napi::FunctionReference(Napi::Persistent(f));
     return f;
   }
 
   // new FrameBudget(limit): 1 <= limit <= 2^53 - 1.
-  explicit FrameBudgetWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FrameBudgetWrap>(info) {
+  explicit FrameBudgetWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<FrameBudgetWrap>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "new FrameBudget(limit)");
+    if (info.Length() < 1 || !info[0].IsNumber())
+      throw Napi::TypeError::New(env, "new FrameBudget(limit)");
     const double limit = info[0].As<Napi::Number>().DoubleValue();
-    if (!(limit >= 1 && limit <= 9007199254740991.0)) throw Napi::RangeError::New(env, "limit out of range");
+    if (!(limit >= 1 && limit <= 9007199254740991.0))
+      throw Napi::RangeError::New(env, "limit out of range");
     budget_ = std::make_shared<FrameBudget>(static_cast<uint64_t>(limit));
   }
 
@@ -85,7 +89,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
 
   // new LiveCapture({batchMs, blockSize, blockCount, retireMs, promisc, vxlanPorts,
   //                  genevePorts, maxFlows, maxRecords, fanoutGroup}, onBatch)
-  explicit LiveCaptureWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LiveCaptureWrap>(info) {
+  explicit LiveCaptureWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<LiveCaptureWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction())
       throw Napi::TypeError::New(env, "new LiveCapture(options, onBatch)");
@@ -105,7 +110,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     opts.analyzer.events.enabled = !o.Has("events") || o.Get("events").ToBoolean().Value();
     opts.analyzer.events.max_per_drain = opt_u32(o, "maxEvents", 65536, 0, 1u << 22);
     read_decode_options(o, &opts.analyzer.decode);
-    if (o.Has("filter") && o.Get("filter").IsObject()) {  // {ether, raw}: compileFilter()'s programs
+    if (o.Has("filter") &&
+        o.Get("filter").IsObject()) {  // {ether, raw}: compileFilter()'s programs
       Napi::Object f = o.Get("filter").As<Napi::Object>();
       opts.filter_ether = bpf_program_of(f.Get("ether"), "filter.ether");
       opts.filter_raw = bpf_program_of(f.Get("raw"), "filter.raw");
@@ -115,7 +121,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
       opts.writer = bad_frame_file_of(o.Get("writer"));
       opts.context = opt_u32(o, "context", 0, 0, 64);
     }
-    if (o.Has("frameBudget") && !o.Get("frameBudget").IsUndefined()) opts.budget = FrameBudgetWrap::Of(o.Get("frameBudget"));
+    if (o.Has("frameBudget") && !o.Get("frameBudget").IsUndefined())
+      opts.budget = FrameBudgetWrap::Of(o.Get("frameBudget"));
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "csumtop-capture",
                                           8 /* batches queued at most */, 1);
     // The capture thread must not keep the process alive on its own: JavaScript decides
@@ -176,7 +183,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     for (size_t i = 0; i < b->ids.size(); i++) ids[i] = b->ids[i];
     o.Set("ids", ids);
     Napi::Float64Array c = Napi::Float64Array::New(env, b->counters.size());
-    if (!b->counters.empty()) std::memcpy(c.Data(), b->counters.data(), b->counters.size() * sizeof(double));
+    if (!b->counters.empty())
+      std::memcpy(c.Data(), b->counters.data(), b->counters.size() * sizeof(double));
     o.Set("counters", c);
     Napi::Float64Array r = Napi::Float64Array::New(env, b->ring.size());
     if (!b->ring.empty()) std::memcpy(r.Data(), b->ring.data(), b->ring.size() * sizeof(double));
@@ -217,7 +225,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   Napi::Value AddInterfaces(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsArray())
-      throw Napi::TypeError::New(env, "addInterfaces([{id, ifindex, arphrd, netns?, fanout?, overlay?}])");
+      throw Napi::TypeError::New(
+          env, "addInterfaces([{id, ifindex, arphrd, netns?, fanout?, overlay?}])");
     if (!live_ || stopped_) throw Napi::Error::New(env, "capture stopped");
     Napi::Array in = info[0].As<Napi::Array>();
     std::vector<LiveCapture::AddRequest> reqs(in.Length());
@@ -300,7 +309,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   // once its last counters went out, src/capture/vanished.ts).
   Napi::Value InterfacesHeld(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!live_ || !stopped_) throw Napi::Error::New(env, "interfacesHeld() is available after stop()");
+    if (!live_ || !stopped_)
+      throw Napi::Error::New(env, "interfacesHeld() is available after stop()");
     return Napi::Number::New(env, static_cast<double>(live_->analyzer().interfaces_held()));
   }
 
@@ -334,7 +344,8 @@ Napi::Value CompileFilter(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "compileFilter(expr, linktype)");
   BpfProgram prog;
   std::string err;
-  if (!compile_filter(info[0].As<Napi::String>().Utf8Value(), static_cast<uint16_t>(info[1].As<Napi::Number>().Uint32Value()), &prog, &err))
+  if (!compile_filter(info[0].As<Napi::String>().Utf8Value(),
+                      static_cast<uint16_t>(info[1].As<Napi::Number>().Uint32Value()), &prog, &err))
     throw Napi::Error::New(env, err);
   return program_buffer(env, prog);
 }
@@ -344,7 +355,8 @@ Napi::Value CompileFilter(const Napi::CallbackInfo& info) {
 // killed; false when the parent `ppid` is already gone.
 Napi::Value DieWithParent(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "dieWithParent(ppid)");
+  if (info.Length() < 1 || !info[0].IsNumber())
+    throw Napi::TypeError::New(env, "dieWithParent(ppid)");
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return Napi::Boolean::New(env, false);
   // The parent may have ended before prctl(): then this process was already re-parented.
   return Napi::Boolean::New(env, getppid() == info[0].As<Napi::Number>().Int32Value());
@@ -355,8 +367,10 @@ Napi::Value LibpcapVersion(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string version, err;
   Napi::Object o = Napi::Object::New(env);
-  if (libpcap_version(&version, &err)) o.Set("version", version);
-  else o.Set("error", err);
+  if (libpcap_version(&version, &err))
+    o.Set("version", version);
+  else
+    o.Set("error", err);
   return o;
 }
 

@@ -48,8 +48,9 @@ int check_kernels() {
           const uint16_t got = csumtop::csum::fold(csumtop::csum::kernel_for(path)(p, len, seed));
           cases++;
           if (got != want) {
-            std::printf("kernel %s differs: length %zu alignment %zu pattern %d: 0x%04x, scalar 0x%04x\n",
-                        csumtop::csum::path_name(path), len, align, pattern, got, want);
+            std::printf(
+                "kernel %s differs: length %zu alignment %zu pattern %d: 0x%04x, scalar 0x%04x\n",
+                csumtop::csum::path_name(path), len, align, pattern, got, want);
             return 1;
           }
         }
@@ -79,7 +80,8 @@ void count_file(const char* path) {
               static_cast<int>(st));
   for (uint32_t i = 0; i < analyzer.interface_count(); i++) {
     const auto& c = analyzer.counters(i);
-    std::printf("iface %u linktype %u:", i, i < reader.interfaces().size() ? reader.interfaces()[i].linktype : 0u);
+    std::printf("iface %u linktype %u:", i,
+                i < reader.interfaces().size() ? reader.interfaces()[i].linktype : 0u);
     for (uint32_t s = 0; s < csumtop::InterfaceCounters::kStride; s++)
       std::printf(" %llu", static_cast<unsigned long long>(c.v[s]));
     std::printf("\n");

@@ -53,7 +53,7 @@ export type FileRunOptions = Omit<FileAnalysisOptions, 'filter'> & {
   topFlows?: number;
   /** -f / trailing words: a tcpdump filter, applied as `tcpdump -r FILE EXPR` does. */
   filter?: string;
-}
+};
 
 /** Frames per native step: large enough to amortise the call, small enough to stay responsive. */
 const STEP_FRAMES = 1 << 16;
@@ -95,7 +95,10 @@ export async function analyzeFileInterruptible(
         // Nothing read yet: the filter is the whole problem, as tcpdump says it (exit 2).
         if (a.progress().frames === 0 && a.filteredOut() === 0) throw new InputError(error);
         // A later interface of another link type (pcapng): what was read is reported.
-        return a.finish(undefined, `${error} (link type ${state.linktype}, first seen after ${a.progress().frames + a.filteredOut()} frames: the report covers those)`);
+        return a.finish(
+          undefined,
+          `${error} (link type ${state.linktype}, first seen after ${a.progress().frames + a.filteredOut()} frames: the report covers those)`,
+        );
       }
       continue;
     }
@@ -182,7 +185,11 @@ function startFileAnalysis(
     if (r.status === 'error') error = r.message;
     return 'done';
   };
-  const compile = async (linktypes: number[], stopRequested: () => string | null, use: (programs: Map<number, Uint8Array>) => void): Promise<null | 'stopped' | string> => {
+  const compile = async (
+    linktypes: number[],
+    stopRequested: () => string | null,
+    use: (programs: Map<number, Uint8Array>) => void,
+  ): Promise<null | 'stopped' | string> => {
     const stop = new AbortController();
     // stopRequested() is polled: a signal handler only sets a flag (src/cli/shutdown.ts).
     const poll = setInterval(() => {
@@ -219,9 +226,7 @@ function startFileAnalysis(
     }
     if (cutShort) warnings.push(cutShort);
     if (stats.flowsEvicted > 0) {
-      warnings.push(
-        `the bad-flow table was full: ${stats.flowsEvicted} flows were not kept (their frames are counted); raise --max-flows`,
-      );
+      warnings.push(`the bad-flow table was full: ${stats.flowsEvicted} flows were not kept (their frames are counted); raise --max-flows`);
     }
     const notListed = badFrames?.warning();
     if (notListed) warnings.push(notListed);

@@ -117,7 +117,10 @@ export function compileFilterFor(expr: string, linktypes: number[], limits: Comp
         if (answer?.error !== undefined) reject(new FilterError(`-f: ${answer.error}`));
         else if (answer?.programs !== undefined && linktypes.every((lt) => typeof answer.programs![String(lt)] === 'string')) {
           resolve(new Map(linktypes.map((lt) => [lt, Buffer.from(answer.programs![String(lt)], 'base64')])));
-        } else reject(new FilterError(`-f: the filter compiler ended (${sig ?? `exit ${code}`}) without an answer${err ? `: ${err.trim().split('\n').pop()}` : ''}`));
+        } else
+          reject(
+            new FilterError(`-f: the filter compiler ended (${sig ?? `exit ${code}`}) without an answer${err ? `: ${err.trim().split('\n').pop()}` : ''}`),
+          );
       });
     });
     child.stdin.on('error', () => undefined); // a child that died early: reported on 'close'

@@ -76,7 +76,7 @@ export function loadCap(): CapModule {
     throw new CaptureError(
       `the libpcap backend (the vendored cap in ${dir}) is unavailable: ${why}. ` +
         'To build it: install g++, make, python3 and libpcap-dev, then run `npm rebuild csumtop` ' +
-        '(in a checkout: npm ci); csumtop\'s own capture (the default backend) does not need it',
+        "(in a checkout: npm ci); csumtop's own capture (the default backend) does not need it",
       'EBACKEND',
     );
   }
@@ -128,11 +128,10 @@ export class LibpcapSource implements CaptureSource {
     this.budget = this.opts.count ?? Infinity;
     const errors = this.scan(true);
     if (this.handles.size === 0) {
-      throw errors.find((e) => e.code === 'EPERM') ?? errors[0] ??
-        new CaptureError('no interface to capture on (none is up, or none matches -i)', 'ENOIFACE');
+      throw errors.find((e) => e.code === 'EPERM') ?? errors[0] ?? new CaptureError('no interface to capture on (none is up, or none matches -i)', 'ENOIFACE');
     }
     for (const e of errors) this.warnings.next(e.message);
-    this.warnings.next('the libpcap backend cannot see the kernel\'s checksum status: offload artifacts are guessed from checksum values');
+    this.warnings.next("the libpcap backend cannot see the kernel's checksum status: offload artifacts are guessed from checksum values");
     this.batchTimer = setInterval(() => this.emit(), this.opts.batchMs);
     this.rescanTimer = setInterval(() => {
       for (const e of this.scan(false)) this.warnings.next(e.message);
@@ -214,7 +213,9 @@ export class LibpcapSource implements CaptureSource {
   /** Links up and not captured (loopback aside), as of the last scan. */
   uncaptured(): UncapturedLink[] {
     const links = this.tableFailed ? [] : this.table.links();
-    return links.filter((l) => l.up && !l.loopback && !this.byName.get(l.name)?.attached).map((l) => ({ namespace: 'host', name: l.name, kind: l.kind, ifindex: l.ifindex }));
+    return links
+      .filter((l) => l.up && !l.loopback && !this.byName.get(l.name)?.attached)
+      .map((l) => ({ namespace: 'host', name: l.name, kind: l.kind, ifindex: l.ifindex }));
   }
 
   /** The current links, or null when nothing changed since the last scan. */

@@ -19,9 +19,7 @@ import { interfaceRole, netnsIdentity, selectInterfaces, type Link } from '../ho
 import type { NativeFlow } from '../native/analyzer.js';
 import { nativeLayout } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
-import {
-  LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, openBadFrameFile, type BadFrameFileStats, type NativeBadFrameFile,
-} from '../native/bad-frame-file.js';
+import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, openBadFrameFile, type BadFrameFileStats, type NativeBadFrameFile } from '../native/bad-frame-file.js';
 import {
   createLiveCapture,
   type InterfaceRequest,
@@ -348,7 +346,11 @@ export class LiveSource implements CaptureSource {
 
   private process(engine: number, raw: NativeLiveBatch): SourceBatch {
     // Counts dropped here are cumulative like the engine's own.
-    const b = { ...raw, eventsDropped: raw.eventsDropped + (this.thinnedEvents.get(engine) ?? 0), recordsDropped: raw.recordsDropped + (this.thinnedRecords.get(engine) ?? 0) };
+    const b = {
+      ...raw,
+      eventsDropped: raw.eventsDropped + (this.thinnedEvents.get(engine) ?? 0),
+      recordsDropped: raw.recordsDropped + (this.thinnedRecords.get(engine) ?? 0),
+    };
     this.checkWriter();
     for (const g of b.gone) {
       const i = this.byId.get(g.id);
@@ -453,7 +455,12 @@ export class LiveSource implements CaptureSource {
     add(first, all, requests);
     for (const n of rest) {
       const open = all.filter((k) => failed[k] === null);
-      if (open.length > 0) add(n, open, open.map((k) => ({ ...requests[k], fanout: groups[k] })));
+      if (open.length > 0)
+        add(
+          n,
+          open,
+          open.map((k) => ({ ...requests[k], fanout: groups[k] })),
+        );
     }
     return failed;
   }
@@ -539,7 +546,8 @@ export class LiveSource implements CaptureSource {
     if (todo.length <= room) return null;
     const total = attached + todo.length;
     const mib = (b: number): string => `${Math.round(b / 2 ** 20)} MiB`;
-    const rings = `${mib(ringBytes)} per ring (--ring-mb)` +
+    const rings =
+      `${mib(ringBytes)} per ring (--ring-mb)` +
       `${threads > 1 ? ` x ${threads} threads` : ''} x ${total} interfaces = ${mib(perInterface * total)}` +
       `, more than half of this host's memory (${mib(cap)})`;
     if (initial) {
@@ -547,7 +555,10 @@ export class LiveSource implements CaptureSource {
     }
     const left = todo.splice(room);
     return new CaptureError(
-      `ring memory: ${left.length} new interfaces not attached (${left.slice(0, 5).map((t) => t.link.name).join(', ')}${left.length > 5 ? ', ...' : ''}): ${rings}`,
+      `ring memory: ${left.length} new interfaces not attached (${left
+        .slice(0, 5)
+        .map((t) => t.link.name)
+        .join(', ')}${left.length > 5 ? ', ...' : ''}): ${rings}`,
       'ERINGCAP',
     );
   }
@@ -658,10 +669,15 @@ export class LiveSource implements CaptureSource {
 }
 
 /** Resolves the namespaces to capture in, dropping duplicates of the same namespace. */
-export function namespaceSpecs(netns: string[], pids: number[], includeHost: boolean, resolve: {
-  netns: (s: string) => string;
-  pid: (p: number) => string;
-}): NamespaceSpec[] {
+export function namespaceSpecs(
+  netns: string[],
+  pids: number[],
+  includeHost: boolean,
+  resolve: {
+    netns: (s: string) => string;
+    pid: (p: number) => string;
+  },
+): NamespaceSpec[] {
   const specs: NamespaceSpec[] = [];
   if (includeHost) specs.push({ label: 'host', path: null });
   for (const n of netns) specs.push({ label: n.includes('/') ? n : n, path: resolve.netns(n) });
@@ -677,7 +693,7 @@ export function namespaceSpecs(netns: string[], pids: number[], includeHost: boo
   return specs.filter((s) => {
     let id: string;
     try {
-      id = s.path === null ? hostId ?? 'host' : netnsIdentity(s.path);
+      id = s.path === null ? (hostId ?? 'host') : netnsIdentity(s.path);
     } catch {
       return true; // reported when its links are listed
     }

@@ -57,7 +57,10 @@ export class VanishedFolder {
    * @param engines capture engines (threads): an interface can be folded once every one
    *   of them has sent its last counters and forgotten it, not before (they would be lost).
    */
-  constructor(readonly cap: number, private readonly engines: number) {}
+  constructor(
+    readonly cap: number,
+    private readonly engines: number,
+  ) {}
 
   /** An interface was detached (removed, or its socket said the device is gone). */
   detached(id: number): void {

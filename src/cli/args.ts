@@ -72,7 +72,10 @@ export const DEFAULT_VXLAN_PORTS = [4789, 8472];
 export const DEFAULT_GENEVE_PORTS = [6081];
 
 function parsePorts(flag: string, text: string): number[] {
-  const ports = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const ports = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   if (ports.length === 0) throw new UsageError(`${flag}: expected a comma-separated list of ports`);
   if (ports.length > 8) throw new UsageError(`${flag}: at most 8 ports`);
   return ports.map((p) => {
@@ -90,7 +93,10 @@ function parseBackend(text: string | undefined): 'afpacket' | 'libpcap' {
 }
 
 function parseList(flag: string, text: string): string[] {
-  const items = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const items = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   if (items.length === 0) throw new UsageError(`${flag}: expected a comma-separated list`);
   return items;
 }
@@ -160,8 +166,7 @@ export function parseOptions(argv: string[]): Options {
     demo: v.demo === true || v['demo-broken'] === true,
     demoBroken: v['demo-broken'] === true,
     metrics: v.metrics !== undefined ? parseMetricsAddress(v.metrics) : null,
-    metricsMaxPeers:
-      v['metrics-max-peers'] !== undefined ? parseCount('--metrics-max-peers', v['metrics-max-peers'], 1, 100_000) : DEFAULT_MAX_PEERS,
+    metricsMaxPeers: v['metrics-max-peers'] !== undefined ? parseCount('--metrics-max-peers', v['metrics-max-peers'], 1, 100_000) : DEFAULT_MAX_PEERS,
     rotateMb: v['file-size'] !== undefined ? parseCount('-C', v['file-size'], 1, 100_000) : null,
     rotateCount: v['file-count'] !== undefined ? parseCount('-W', v['file-count'], 1, 100_000) : null,
     context: v.context !== undefined ? parseCount('--context', v.context, 0, 64) : 0,
@@ -171,8 +176,19 @@ export function parseOptions(argv: string[]): Options {
   if (opts.fast && opts.read === null) throw new UsageError('--fast replays a capture file: it needs -r FILE');
   if (opts.noCorrelate && opts.read === null) throw new UsageError('--no-correlate applies to reading a capture file: it needs -r FILE');
   if (opts.demo) {
-    const clash = [['-r', opts.read], ['-i', opts.interfaces], ['--netns', opts.netns.length || null], ['--pid', opts.pids.length || null],
-      ['--json', opts.json || null], ['--duration', opts.duration], ['-c', opts.count], ['-D', opts.listInterfaces || null], ['--backend', opts.backend === 'libpcap' ? 'libpcap' : null], ['--user', opts.user], ['-w', opts.write]] as const;
+    const clash = [
+      ['-r', opts.read],
+      ['-i', opts.interfaces],
+      ['--netns', opts.netns.length || null],
+      ['--pid', opts.pids.length || null],
+      ['--json', opts.json || null],
+      ['--duration', opts.duration],
+      ['-c', opts.count],
+      ['-D', opts.listInterfaces || null],
+      ['--backend', opts.backend === 'libpcap' ? 'libpcap' : null],
+      ['--user', opts.user],
+      ['-w', opts.write],
+    ] as const;
     for (const [flag, value] of clash) {
       if (value !== null) throw new UsageError(`${flag} cannot be used with --demo (the demo builds its own lab and shows the dashboard)`);
     }
@@ -182,7 +198,7 @@ export function parseOptions(argv: string[]): Options {
   }
   if (opts.backend === 'libpcap') {
     if (opts.netns.length > 0 || opts.pids.length > 0) {
-      throw new UsageError('--backend libpcap captures only in csumtop\'s own network namespace (no --netns/--pid)');
+      throw new UsageError("--backend libpcap captures only in csumtop's own network namespace (no --netns/--pid)");
     }
     if (!opts.promisc) {
       // cap (src/binding.cc) calls pcap_set_promisc(handle, 1) unconditionally.
@@ -194,9 +210,22 @@ export function parseOptions(argv: string[]): Options {
   if (opts.read === '') throw new UsageError('-r: expected a capture file name');
   if (opts.write === '') throw new UsageError('-w: expected an output file name');
   if (opts.read !== null) {
-    const live = ['-i', opts.interfaces, '--netns', opts.netns.length || null, '--pid', opts.pids.length || null,
-      '--duration', opts.duration, '--promisc', opts.promisc || null, '--user', opts.user,
-      '--metrics', opts.metrics] as const;
+    const live = [
+      '-i',
+      opts.interfaces,
+      '--netns',
+      opts.netns.length || null,
+      '--pid',
+      opts.pids.length || null,
+      '--duration',
+      opts.duration,
+      '--promisc',
+      opts.promisc || null,
+      '--user',
+      opts.user,
+      '--metrics',
+      opts.metrics,
+    ] as const;
     for (let k = 0; k < live.length; k += 2) {
       if (live[k + 1] !== null) throw new UsageError(`${live[k]} is for live capture; it cannot be used with -r`);
     }

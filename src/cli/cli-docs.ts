@@ -72,7 +72,10 @@ complete -F _csumtop csumtop
 
 /** Text inside a zsh _arguments spec: quoted for the shell's '...', with [ ] : escaped. */
 function zshText(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/([[\]:])/g, '\\$1').replace(/'/g, `'\\''`);
+  return s
+    .replace(/\\/g, '\\\\')
+    .replace(/([[\]:])/g, '\\$1')
+    .replace(/'/g, `'\\''`);
 }
 
 function zshAction(v: FlagValue): string {

@@ -59,11 +59,19 @@ function kernelRelease(): string {
   }
 }
 
-
 function keepRecent(recent: RecentFrames, records: DecodedRecord[], labelOf: (iface: number) => string, linktypeOf: (iface: number) => number): void {
   for (const r of records) {
     if (!r.bytes) continue;
-    recent.add({ interface: labelOf(r.iface), outer: r.outer, vni: r.vni, inner: r.inner, tsNs: r.tsNs, bytes: r.bytes, wirelen: r.wirelen, linktype: linktypeOf(r.iface) });
+    recent.add({
+      interface: labelOf(r.iface),
+      outer: r.outer,
+      vni: r.vni,
+      inner: r.inner,
+      tsNs: r.tsNs,
+      bytes: r.bytes,
+      wirelen: r.wirelen,
+      linktype: linktypeOf(r.iface),
+    });
   }
 }
 
@@ -187,7 +195,11 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
     // screen listened for one: stop now. Nothing is awaited from here until the screen
     // takes over the signals, so none can slip in between.
     if (shutdown.signal === null) {
-      await runDashboard(feed, { run: { host: os.hostname(), kernel: kernelRelease(), backend: source.capabilities.backend, mode: extra.mode, startedMs }, intervalMs: opts.interval * 1000, fix: extra.fix });
+      await runDashboard(feed, {
+        run: { host: os.hostname(), kernel: kernelRelease(), backend: source.capabilities.backend, mode: extra.mode, startedMs },
+        intervalMs: opts.interval * 1000,
+        fix: extra.fix,
+      });
     }
   } finally {
     extra.closing?.();
@@ -286,7 +298,12 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
       const recs = recordsOf(d);
       counters = analysis.counters();
       correlator.add(eventsOf(d), recs);
-      keepRecent(recent, recs, (id) => interfaces()[id]?.label ?? `#${id}`, (id) => analysis.interfaces()[id]?.linktype ?? LINKTYPE_ETHERNET);
+      keepRecent(
+        recent,
+        recs,
+        (id) => interfaces()[id]?.label ?? `#${id}`,
+        (id) => analysis.interfaces()[id]?.linktype ?? LINKTYPE_ETHERNET,
+      );
       const stats = analysis.stats();
       // The native reader keeps the earliest and the latest frame time seen.
       const first = Number(stats.firstNs);
@@ -296,7 +313,9 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
         else if (first < earliest && !wentBack) {
           // Shown at the latest time seen: the ticks never go back.
           wentBack = true;
-          warnings.next(`capture time goes back: a frame at ${isoOf(first)} comes after frames up to ${isoOf(latest)} (its counts are shown at the latest time)`);
+          warnings.next(
+            `capture time goes back: a frame at ${isoOf(first)} comes after frames up to ${isoOf(latest)} (its counts are shown at the latest time)`,
+          );
         }
         earliest = first;
       }
@@ -346,16 +365,21 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
     finished.next();
   };
   const feed: DashboardFeed = { updates$: updates as Observable<DashboardUpdate>, warnings$: warnings, finished$: finished, recent };
-  const replay = new Promise<void>((resolve) => setImmediate(() => run().then(resolve, (e: Error) => {
-    warnings.next(`replay stopped: ${e.message}`);
-    errorSeen = true;
-    resolve();
-  })));
+  const replay = new Promise<void>((resolve) =>
+    setImmediate(() =>
+      run().then(resolve, (e: Error) => {
+        warnings.next(`replay stopped: ${e.message}`);
+        errorSeen = true;
+        resolve();
+      }),
+    ),
+  );
   // As in liveDashboard: a signal before the screen listens ends the replay at once.
-  if (shutdown.signal === null) await runDashboard(feed, {
-    run: { host: os.hostname(), kernel: kernelRelease(), backend: 'file', mode: `replay ${opts.read}${fast ? ' (fast)' : ''}`, startedMs },
-    intervalMs: opts.interval * 1000,
-  });
+  if (shutdown.signal === null)
+    await runDashboard(feed, {
+      run: { host: os.hostname(), kernel: kernelRelease(), backend: 'file', mode: `replay ${opts.read}${fast ? ' (fast)' : ''}`, startedMs },
+      intervalMs: opts.interval * 1000,
+    });
   stopped = true;
   await replay;
   if (errorSeen) return EXIT_USAGE;

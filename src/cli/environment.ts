@@ -23,7 +23,10 @@ export function environmentError(env: NodeJS.ProcessEnv = process.env): string |
     if (sel.fellBack) {
       const paths = checksumPaths();
       const known = paths.some((p) => p.name === csum);
-      const usable = paths.filter((p) => p.available).map((p) => p.name).join(', ');
+      const usable = paths
+        .filter((p) => p.available)
+        .map((p) => p.name)
+        .join(', ');
       return known
         ? `CSUMTOP_CSUM_PATH: '${csum}' cannot run on this CPU or build (available: ${usable})`
         : `CSUMTOP_CSUM_PATH: '${csum}' is not a checksum engine (available here: ${usable})`;

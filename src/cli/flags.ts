@@ -30,17 +30,31 @@ export interface Flag {
 export const FLAGS = [
   { long: 'read', short: 'r', arg: 'FILE', value: 'file', help: { file: 'analyse a pcap or pcapng file ("-" reads standard input)' } },
   {
-    long: 'interface', short: 'i', arg: 'LIST', value: 'interface',
+    long: 'interface',
+    short: 'i',
+    arg: 'LIST',
+    value: 'interface',
     help: { live: "interfaces, comma-separated, globs allowed ('eth0,flannel.*'); default: every interface that is up except loopback" },
   },
   { long: 'netns', arg: 'NAME|PATH', value: 'netns', multiple: true, help: { live: 'capture in that network namespace (repeatable)' } },
   { long: 'pid', arg: 'PID', value: 'pid', multiple: true, help: { live: 'capture in the network namespace of process PID (repeatable)' } },
   { long: 'host', help: { live: "with --netns/--pid, also capture in csumtop's own namespace" } },
-  { long: 'list-interfaces', short: 'D', help: { live: 'list the interfaces csumtop can capture on (kind, driver, state; NS/IF with --netns/--pid; -i narrows the list), one per line as tcpdump -D, and exit' } },
+  {
+    long: 'list-interfaces',
+    short: 'D',
+    help: {
+      live: 'list the interfaces csumtop can capture on (kind, driver, state; NS/IF with --netns/--pid; -i narrows the list), one per line as tcpdump -D, and exit',
+    },
+  },
   { long: 'duration', arg: 'N', value: 'number', help: { live: 'stop after N seconds and print the report (default: at Ctrl-C)' } },
   {
-    long: 'count', short: 'c', arg: 'COUNT', value: 'number',
-    help: { both: 'stop after COUNT frames captured (live, over all interfaces and threads) or read (-r), counted after the filter as tcpdump -c counts them; the report says it stopped there' },
+    long: 'count',
+    short: 'c',
+    arg: 'COUNT',
+    value: 'number',
+    help: {
+      both: 'stop after COUNT frames captured (live, over all interfaces and threads) or read (-r), counted after the filter as tcpdump -c counts them; the report says it stopped there',
+    },
   },
   {
     long: 'json',
@@ -50,21 +64,30 @@ export const FLAGS = [
     },
   },
   {
-    long: 'filter', short: 'f', arg: 'EXPR', value: 'text',
+    long: 'filter',
+    short: 'f',
+    arg: 'EXPR',
+    value: 'text',
     help: {
-      both: 'tcpdump filter syntax, also given as the words after the options (csumtop -i eth0 udp port 8472); needs libpcap installed at run time, at most 64 KiB, compiled within 10 s. Live: a socket filter; -r: frames it rejects are skipped and not counted (libpcap\'s offline filter, as tcpdump -r)',
+      both: "tcpdump filter syntax, also given as the words after the options (csumtop -i eth0 udp port 8472); needs libpcap installed at run time, at most 64 KiB, compiled within 10 s. Live: a socket filter; -r: frames it rejects are skipped and not counted (libpcap's offline filter, as tcpdump -r)",
     },
   },
   { long: 'promisc', help: { live: 'promiscuous mode (off by default)' } },
   { long: 'user', short: 'Z', arg: 'NAME', value: 'user', help: { live: 'drop to NAME once the capture sockets are open' } },
   {
-    long: 'backend', arg: 'B', value: ['afpacket', 'libpcap'],
-    help: { live: 'afpacket (default) or libpcap (through the vendored cap: no kernel checksum status, offload is guessed; needs --promisc; own namespace only)' },
+    long: 'backend',
+    arg: 'B',
+    value: ['afpacket', 'libpcap'],
+    help: {
+      live: 'afpacket (default) or libpcap (through the vendored cap: no kernel checksum status, offload is guessed; needs --promisc; own namespace only)',
+    },
   },
   { long: 'threads', arg: 'N', value: 'number', help: { live: 'capture threads; each interface is spread over them' } },
   {
     long: 'no-kernel-drops',
-    help: { live: 'do not load the eBPF program that has the kernel name each packet it drops for a bad checksum (namespace, device, reason, peer); it is on by default with CAP_BPF + CAP_PERFMON (root)' },
+    help: {
+      live: 'do not load the eBPF program that has the kernel name each packet it drops for a bad checksum (namespace, device, reason, peer); it is on by default with CAP_BPF + CAP_PERFMON (root)',
+    },
   },
   { long: 'ring-mb', arg: 'N', value: 'number', help: { live: 'capture ring per interface and thread, MiB (default 8)' } },
   { long: 'batch-ms', arg: 'N', value: 'number', help: { live: 'how often the capture thread hands over counts (default 100)' } },
@@ -78,42 +101,76 @@ export const FLAGS = [
   },
   {
     long: 'demo',
-    help: { live: 'build a two-node VXLAN lab in network namespaces (root), run DNS and TCP through it, inject checksum faults in bursts and show the dashboard on both nodes; the lab is removed on exit' },
+    help: {
+      live: 'build a two-node VXLAN lab in network namespaces (root), run DNS and TCP through it, inject checksum faults in bursts and show the dashboard on both nodes; the lab is removed on exit',
+    },
   },
   {
     long: 'demo-broken',
     help: { live: "--demo with node 1 switched into variant A's broken state (udpcsum VXLAN + MASQUERADE --random-fully: bad outer checksums)" },
   },
   {
-    long: 'metrics', arg: '[ADDR:]PORT', value: 'text',
-    help: { live: 'serve Prometheus metrics at /metrics and health at /healthz; ADDR defaults to 127.0.0.1 (0.0.0.0 or [::] for all, [::1]:PORT for IPv6); port 0 picks a free one (printed)' },
+    long: 'metrics',
+    arg: '[ADDR:]PORT',
+    value: 'text',
+    help: {
+      live: 'serve Prometheus metrics at /metrics and health at /healthz; ADDR defaults to 127.0.0.1 (0.0.0.0 or [::] for all, [::1]:PORT for IPv6); port 0 picks a free one (printed)',
+    },
   },
   { long: 'metrics-max-peers', arg: 'N', value: 'number', help: { live: 'peers with their own label (default 64); more are counted under peer="other"' } },
   {
-    long: 'write', short: 'w', arg: 'FILE', value: 'file',
+    long: 'write',
+    short: 'w',
+    arg: 'FILE',
+    value: 'file',
     help: {
       live: 'write every frame with a bad checksum to FILE, a pcap file (Ethernet; Linux cooked v2 when some interface has no Ethernet header) written by the capture threads, each record whole: readable after a crash or SIGKILL; mode 0600, a symlink is refused; opened before --user drops root',
       file: 'write every frame with a bad checksum to FILE (same format as the input; an existing regular file is replaced, a symlink is never followed; created with mode 0600)',
     },
   },
   {
-    long: 'file-size', short: 'C', arg: 'SIZE', value: 'number', usage: '-C SIZE',
+    long: 'file-size',
+    short: 'C',
+    arg: 'SIZE',
+    value: 'number',
+    usage: '-C SIZE',
     help: { live: 'with -w: start a new file once the current one is larger than SIZE million bytes (1-100000): FILE, FILE1, FILE2, ... (tcpdump)' },
   },
   {
-    long: 'file-count', short: 'W', arg: 'COUNT', value: 'number', usage: '-W COUNT',
+    long: 'file-count',
+    short: 'W',
+    arg: 'COUNT',
+    value: 'number',
+    usage: '-W COUNT',
     help: { live: 'with -C: at most COUNT files (1-100000), FILE0 .. FILE<COUNT-1>, then the oldest is overwritten (tcpdump)' },
   },
-  { long: 'context', arg: 'N', value: 'number', help: { live: 'with -w: also the N frames (0-64, default 0) of the same flow before and after each bad frame, each written once' } },
+  {
+    long: 'context',
+    arg: 'N',
+    value: 'number',
+    help: { live: 'with -w: also the N frames (0-64, default 0) of the same flow before and after each bad frame, each written once' },
+  },
   { long: 'fast', help: { file: 'on a terminal: replay into the dashboard as fast as possible (default: at the recorded speed); the final view stays' } },
-  { long: 'no-correlate', help: { file: 'checksum verdicts only (no peers, DNS/SYN symptoms or findings): the file is decoded on every core, several times faster' } },
+  {
+    long: 'no-correlate',
+    help: { file: 'checksum verdicts only (no peers, DNS/SYN symptoms or findings): the file is decoded on every core, several times faster' },
+  },
   { long: 'list', help: { both: 'also list every frame with a bad checksum' } },
-  { long: 'top', arg: 'N', value: 'number', help: { both: 'flows shown in the text report (default 20; --json has all of a file, a live run\'s 4096 most frequent)' } },
+  {
+    long: 'top',
+    arg: 'N',
+    value: 'number',
+    help: { both: "flows shown in the text report (default 20; --json has all of a file, a live run's 4096 most frequent)" },
+  },
   { long: 'vxlan-port', arg: 'P[,P]', value: 'text', help: { both: 'UDP destination ports decoded as VXLAN (default 4789,8472)' } },
   { long: 'geneve-port', arg: 'P', value: 'text', help: { both: 'UDP destination ports decoded as Geneve (default 6081)' } },
   {
-    long: 'max-flows', arg: 'N', value: 'number',
-    help: { both: 'flows kept per table (default 65536): bad flows (per capture thread), carrier flows, open DNS queries, SYN attempts; more are counted as evicted (report: correlation.tables). Memory grows with it: RSS stays under 440 MiB + the rings + N x (520 + 768 x threads) bytes (docs/line-rate.md)' },
+    long: 'max-flows',
+    arg: 'N',
+    value: 'number',
+    help: {
+      both: 'flows kept per table (default 65536): bad flows (per capture thread), carrier flows, open DNS queries, SYN attempts; more are counted as evicted (report: correlation.tables). Memory grows with it: RSS stays under 440 MiB + the rings + N x (520 + 768 x threads) bytes (docs/line-rate.md)',
+    },
   },
   { long: 'help', short: 'h', help: { both: 'this text' } },
   { long: 'version', short: 'V', help: { both: 'the version, the checksum engine, the kernel, Node and libpcap' } },
@@ -146,7 +203,7 @@ export function flagUsage(f: Flag): string {
 /** The first clause of a flag's description without its parentheses: a one-line summary (completions). */
 export function flagSummary(f: Flag): string {
   let text = f.help.both ?? f.help.live ?? f.help.file ?? '';
-  for (let before = ''; before !== text; ) {
+  for (let before = ''; before !== text;) {
     before = text;
     text = text.replace(/ ?\([^()]*\)/g, '');
   }
@@ -156,6 +213,4 @@ export function flagSummary(f: Flag): string {
 }
 
 /** The subcommands csumtop takes as its first word. */
-export const SUBCOMMANDS: ReadonlyArray<{ name: string; summary: string }> = [
-  { name: 'cluster', summary: 'bad VXLAN carriers node x peer, from Prometheus' },
-];
+export const SUBCOMMANDS: ReadonlyArray<{ name: string; summary: string }> = [{ name: 'cluster', summary: 'bad VXLAN carriers node x peer, from Prometheus' }];

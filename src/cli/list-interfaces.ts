@@ -18,7 +18,7 @@ const ETHERNET_ARPHRD = new Set([1, 772]);
 
 /** One line of the list, without its number. */
 export function interfaceLine(label: string, link: Link): string {
-  const what = [link.loopback ? 'loopback' : link.kind ?? 'device', ...(link.driver && link.driver !== link.kind ? [`driver ${link.driver}`] : [])];
+  const what = [link.loopback ? 'loopback' : (link.kind ?? 'device'), ...(link.driver && link.driver !== link.kind ? [`driver ${link.driver}`] : [])];
   const flags = [link.up ? 'Up' : 'Down', ...(link.running ? ['Running'] : []), ...(link.loopback ? ['Loopback'] : [])];
   // Any link can be captured; only these link types are decoded (native LiveCapture::linktype_for).
   if (!ETHERNET_ARPHRD.has(link.arphrd) && !RAW_IP_ARPHRD.has(link.arphrd)) flags.push(`not decoded: ARPHRD ${link.arphrd}`);

@@ -45,8 +45,10 @@ export function liveCorrelator(
   for (const s of specs) {
     void readNatFacts(s.path ?? undefined, { timeoutMs: 5000 })
       .then((n) => {
-        facts.nat[s.label] = n.sources.find((x) => x.status === 'ok' && x.analysis && x.analysis.masquerades.length > 0)?.analysis
-          ?? n.sources.find((x) => x.status === 'ok')?.analysis ?? null;
+        facts.nat[s.label] =
+          n.sources.find((x) => x.status === 'ok' && x.analysis && x.analysis.masquerades.length > 0)?.analysis ??
+          n.sources.find((x) => x.status === 'ok')?.analysis ??
+          null;
       })
       .catch(() => {
         facts.nat[s.label] = null;
@@ -74,7 +76,15 @@ export function liveCorrelator(
     interfaces,
     counters: (id) => state.countersOf(id),
     kernel,
-    kernelDrops: kernelDrops ? new KernelDropTracker(kernelDrops, kernelDropNames(specs, () => [...source.interfaces(), ...(source.uncaptured?.() ?? [])]), KERNEL_DROP_KEYS, kernelDropMatchWindowMs(), source.capabilities.backend === 'afpacket') : null,
+    kernelDrops: kernelDrops
+      ? new KernelDropTracker(
+          kernelDrops,
+          kernelDropNames(specs, () => [...source.interfaces(), ...(source.uncaptured?.() ?? [])]),
+          KERNEL_DROP_KEYS,
+          kernelDropMatchWindowMs(),
+          source.capabilities.backend === 'afpacket',
+        )
+      : null,
     facts,
     live: true,
     guessesOffload: source.capabilities.guessesOffload,

@@ -49,7 +49,6 @@ function nowIso(): string {
   return formatTimeNs(BigInt(Date.now()) * 1_000_000n);
 }
 
-
 /**
  * -f compiled before capture starts, off the JavaScript thread and bounded
  * (src/capture/filter-compile.ts): the programs (null without -f), or the exit status
@@ -81,44 +80,42 @@ export async function compiledFilter(opts: Options, io: LiveIo): Promise<FilterP
 
 /** The capture source the options ask for (AF_PACKET rings, or libpcap through cap); not started. */
 export function createSource(opts: Options, specs: NamespaceSpec[], filter: FilterProgram | null): CaptureSource {
-  return (
-    opts.backend === 'libpcap'
-      ? new LibpcapSource({
-          patterns: opts.interfaces,
-          filter: opts.filter,
-          count: opts.count ?? undefined,
-          promisc: opts.promisc,
+  return opts.backend === 'libpcap'
+    ? new LibpcapSource({
+        patterns: opts.interfaces,
+        filter: opts.filter,
+        count: opts.count ?? undefined,
+        promisc: opts.promisc,
+        batchMs: opts.batchMs,
+        rescanMs: 1000,
+        sink: { vxlanPorts: opts.vxlanPorts, genevePorts: opts.genevePorts, maxFlows: opts.maxFlows },
+      })
+    : new LiveSource({
+        patterns: opts.interfaces,
+        namespaces: specs,
+        // Link notifications (rtnetlink) are read this often: a non-blocking read per
+        // namespace when nothing changed, so new pod interfaces attach within 250 ms.
+        rescanMs: 250,
+        resyncMs: 60_000,
+        threads: opts.threads,
+        ringMemoryCap: ringMemoryCap() ?? undefined,
+        capture: {
           batchMs: opts.batchMs,
-          rescanMs: 1000,
-          sink: { vxlanPorts: opts.vxlanPorts, genevePorts: opts.genevePorts, maxFlows: opts.maxFlows },
-        })
-      : new LiveSource({
-          patterns: opts.interfaces,
-          namespaces: specs,
-          // Link notifications (rtnetlink) are read this often: a non-blocking read per
-          // namespace when nothing changed, so new pod interfaces attach within 250 ms.
-          rescanMs: 250,
-          resyncMs: 60_000,
-          threads: opts.threads,
-          ringMemoryCap: ringMemoryCap() ?? undefined,
-          capture: {
-            batchMs: opts.batchMs,
-            blockSize: 1 << 20,
-            blockCount: opts.ringMb,
-            promisc: opts.promisc,
-            vxlanPorts: opts.vxlanPorts,
-            genevePorts: opts.genevePorts,
-            maxFlows: opts.maxFlows,
-            filter: filter ?? undefined,
-            // -c: one budget for every capture thread (native/capture/frame_budget.h).
-            frameBudget: opts.count !== null ? createFrameBudget(opts.count) : undefined,
-          },
-          write:
-            opts.write !== null
-              ? { path: opts.write, rotateBytes: (opts.rotateMb ?? 0) * 1_000_000, rotateCount: opts.rotateCount ?? 0, context: opts.context }
-              : undefined,
-        })
-  );
+          blockSize: 1 << 20,
+          blockCount: opts.ringMb,
+          promisc: opts.promisc,
+          vxlanPorts: opts.vxlanPorts,
+          genevePorts: opts.genevePorts,
+          maxFlows: opts.maxFlows,
+          filter: filter ?? undefined,
+          // -c: one budget for every capture thread (native/capture/frame_budget.h).
+          frameBudget: opts.count !== null ? createFrameBudget(opts.count) : undefined,
+        },
+        write:
+          opts.write !== null
+            ? { path: opts.write, rotateBytes: (opts.rotateMb ?? 0) * 1_000_000, rotateCount: opts.rotateCount ?? 0, context: opts.context }
+            : undefined,
+      });
 }
 
 /** The namespaces -i/--netns/--pid/--host select; null (after a message) when one cannot be resolved. */
@@ -254,9 +251,11 @@ async function captureWith(run: LiveRun & { kernelDrops: KernelDropsSource }): P
       const before = shown.get(f.key);
       // A state (fixed/quiet, src/diagnose/tracker.ts) is its own event; back to no state is raised again.
       const event = f.state?.kind ?? 'raised';
-      if (!before || before.severity !== f.severity || before.state?.kind !== f.state?.kind) emit(jsonLine({ type: 'finding', version: JSON_LINES_VERSION, time: snap.time, event, ...f }));
+      if (!before || before.severity !== f.severity || before.state?.kind !== f.state?.kind)
+        emit(jsonLine({ type: 'finding', version: JSON_LINES_VERSION, time: snap.time, event, ...f }));
     }
-    for (const [key, f] of shown) if (!now.has(key)) emit(jsonLine({ type: 'finding', version: JSON_LINES_VERSION, time: snap.time, event: 'cleared', id: f.id, key }));
+    for (const [key, f] of shown)
+      if (!now.has(key)) emit(jsonLine({ type: 'finding', version: JSON_LINES_VERSION, time: snap.time, event: 'cleared', id: f.id, key }));
     shown.clear();
     for (const [k, f] of now) shown.set(k, f);
   };
@@ -370,13 +369,22 @@ async function captureWith(run: LiveRun & { kernelDrops: KernelDropsSource }): P
     sayBlind(snap);
     if (opts.json) {
       findingLines(snap);
-      emit(jsonLine({
-        type: 'correlation', version: JSON_LINES_VERSION, time: snap.time,
-        peers: snap.peers, dns: { ...snap.dns, unansweredList: snap.dns.unansweredList.slice(0, 10) },
-        syn: { ...snap.syn, slowList: snap.syn.slowList.slice(0, 10) }, kernel: snap.kernel,
-        ...(snap.kernelDrops ? { kernelDrops: snap.kernelDrops } : {}),
-        flowsEvicted: snap.flowsEvicted, eventsDropped: snap.eventsDropped, overlayUnattributed: snap.overlayUnattributed, tables: snap.tables,
-      }));
+      emit(
+        jsonLine({
+          type: 'correlation',
+          version: JSON_LINES_VERSION,
+          time: snap.time,
+          peers: snap.peers,
+          dns: { ...snap.dns, unansweredList: snap.dns.unansweredList.slice(0, 10) },
+          syn: { ...snap.syn, slowList: snap.syn.slowList.slice(0, 10) },
+          kernel: snap.kernel,
+          ...(snap.kernelDrops ? { kernelDrops: snap.kernelDrops } : {}),
+          flowsEvicted: snap.flowsEvicted,
+          eventsDropped: snap.eventsDropped,
+          overlayUnattributed: snap.overlayUnattributed,
+          tables: snap.tables,
+        }),
+      );
     }
     if (!opts.json) {
       // No dashboard here (standard output is not a terminal, or --report): without
@@ -443,7 +451,10 @@ async function captureWith(run: LiveRun & { kernelDrops: KernelDropsSource }): P
   // A reader that went away (`csumtop --json | head -1`) ends the capture at once, not at
   // the next line written (up to an interval later): poll(2) says so without writing.
   const readerWatch = setInterval(() => {
-    for (const [fd, stream] of [[1, 'stdout'], [2, 'stderr']] as const) {
+    for (const [fd, stream] of [
+      [1, 'stdout'],
+      [2, 'stderr'],
+    ] as const) {
       if (nativeReaderGone(fd)) shutdown.outputLost(stream, Object.assign(new Error('EPIPE: broken pipe, write'), { code: 'EPIPE' }));
     }
   }, READER_WATCH_MS);
@@ -499,57 +510,58 @@ async function captureWith(run: LiveRun & { kernelDrops: KernelDropsSource }): P
   }
   const notListed = listed?.warning();
   if (notListed) warnings.push(notListed);
-  if (output.dropped > 0) warnings.push(`${output.dropped} bad lines were not printed because the reader of standard output fell behind (their frames are counted)`);
+  if (output.dropped > 0)
+    warnings.push(`${output.dropped} bad lines were not printed because the reader of standard output fell behind (their frames are counted)`);
   if (state.recordsDropped > 0) warnings.push(`${state.recordsDropped} bad frames were counted but not reported one by one (batch full)`);
   const frames = ids.reduce((s, id) => s + state.countersOf(id)[L.slots.frames], 0);
   const reportInput: ReportInput = {
-      source: {
-        kind: 'live',
-        path: source.capabilities.backend,
-        format: null,
-        frames,
-        first: formatTimeNs(startedWall),
-        last: nowIso(),
-        cutShort: false,
-        warnings,
-        durationSeconds: Math.round(elapsed * 1000) / 1000,
-        captureDrops: state.totalDrops(),
-        ...(opts.filter !== null ? { filter: { expression: opts.filter } } : {}),
-        ...(opts.count !== null ? { count: { limit: opts.count, reached: frames >= opts.count } } : {}),
-      },
-      interfaces: ifaces.map((i) => ({
-        name: interfaceLabel(i),
-        linktype: 1,
-        namespace: i.namespace,
-        kind: i.kind,
-        role: i.role,
-        driver: i.driver,
-        txChecksumOffload: i.txChecksumOffload,
-        captureDrops: state.ringOf(i.id).drops,
-        attached: i.attached,
-        ...(i.folded !== undefined ? { folded: i.folded } : {}),
-        ...(i.vxlan
-          ? {
-              vxlan: {
-                vni: i.vxlan.vni,
-                port: i.vxlan.port,
-                underlay: ifaces.find((u) => u.namespace === i.namespace && u.ifindex === i.vxlan!.link)?.name ?? null,
-                local: i.vxlan.local,
-                udpCsum: i.vxlan.udpCsum,
-              },
-            }
-          : {}),
-      })),
-      counters: state.flat(ids),
-      flows,
-      // Listed: the most frequent MAX_REPORT_FLOWS_LIVE of flowCount.
-      flowCount: Math.max(flowCount, flows.length),
-      // The native tables' (capture threads'): their flows are the report's flows.
-      flowsEvicted: state.badFlows().evicted,
-      badFrames: listed,
-      badFrameRow: rowOf,
-      live: true,
-      correlation: finalSnap,
+    source: {
+      kind: 'live',
+      path: source.capabilities.backend,
+      format: null,
+      frames,
+      first: formatTimeNs(startedWall),
+      last: nowIso(),
+      cutShort: false,
+      warnings,
+      durationSeconds: Math.round(elapsed * 1000) / 1000,
+      captureDrops: state.totalDrops(),
+      ...(opts.filter !== null ? { filter: { expression: opts.filter } } : {}),
+      ...(opts.count !== null ? { count: { limit: opts.count, reached: frames >= opts.count } } : {}),
+    },
+    interfaces: ifaces.map((i) => ({
+      name: interfaceLabel(i),
+      linktype: 1,
+      namespace: i.namespace,
+      kind: i.kind,
+      role: i.role,
+      driver: i.driver,
+      txChecksumOffload: i.txChecksumOffload,
+      captureDrops: state.ringOf(i.id).drops,
+      attached: i.attached,
+      ...(i.folded !== undefined ? { folded: i.folded } : {}),
+      ...(i.vxlan
+        ? {
+            vxlan: {
+              vni: i.vxlan.vni,
+              port: i.vxlan.port,
+              underlay: ifaces.find((u) => u.namespace === i.namespace && u.ifindex === i.vxlan!.link)?.name ?? null,
+              local: i.vxlan.local,
+              udpCsum: i.vxlan.udpCsum,
+            },
+          }
+        : {}),
+    })),
+    counters: state.flat(ids),
+    flows,
+    // Listed: the most frequent MAX_REPORT_FLOWS_LIVE of flowCount.
+    flowCount: Math.max(flowCount, flows.length),
+    // The native tables' (capture threads'): their flows are the report's flows.
+    flowsEvicted: state.badFlows().evicted,
+    badFrames: listed,
+    badFrameRow: rowOf,
+    live: true,
+    correlation: finalSnap,
   };
   const doc: ReportDocument = buildReport(reportInput, tool);
   if (isBlind(finalSnap.blind)) doc.blind = finalSnap.blind;
@@ -564,7 +576,8 @@ async function captureWith(run: LiveRun & { kernelDrops: KernelDropsSource }): P
       ...(opts.rotateMb !== null ? { files: written.files } : {}),
       ...(written.notWritten > 0 ? { notWritten: written.notWritten } : {}),
     };
-    if (written.errors > 0) doc.source.warnings.push(`-w: ${written.errors} write errors, ${written.notWritten} frames not written; first: ${written.firstError}`);
+    if (written.errors > 0)
+      doc.source.warnings.push(`-w: ${written.errors} write errors, ${written.notWritten} frames not written; first: ${written.firstError}`);
   }
   await output.drained();
   source.complete();

@@ -49,7 +49,14 @@ export async function versionText(): Promise<string> {
   return formatVersion({ version: version(), engine: activeChecksumPath(), kernel: os.release(), node: process.version, libpcap: pcap, backend });
 }
 
-export function formatVersion(v: { version: string; engine: string; kernel: string; node: string; libpcap: { version: string } | { error: string }; backend: string }): string {
+export function formatVersion(v: {
+  version: string;
+  engine: string;
+  kernel: string;
+  node: string;
+  libpcap: { version: string } | { error: string };
+  backend: string;
+}): string {
   const pcap = 'version' in v.libpcap ? v.libpcap.version : `not available (${v.libpcap.error})`;
   return `csumtop ${v.version}\nchecksum engine: ${v.engine}\nkernel: ${v.kernel}\nnode: ${v.node}\nlibpcap: ${pcap}\nlibpcap backend: ${v.backend}\n`;
 }
@@ -77,19 +84,24 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
   // A signal stops reading at the next step: what was read is reported, marked interrupted.
   let run;
   try {
-    run = await analyzeFileInterruptible(opts.read, {
-      vxlanPorts: opts.vxlanPorts,
-      genevePorts: opts.genevePorts,
-      maxFlows: opts.maxFlows,
-      listBad: opts.list,
-      write: opts.write ?? undefined,
-      overwrite: true,
-      events: !opts.noCorrelate,
-      // The text report shows the top flows only: the rest need not be converted.
-      topFlows: opts.json ? 0 : opts.top,
-      filter: opts.filter ?? undefined,
-      count: opts.count ?? undefined,
-    }, () => shutdown.signal, progress ? (done) => progress.update(done) : undefined);
+    run = await analyzeFileInterruptible(
+      opts.read,
+      {
+        vxlanPorts: opts.vxlanPorts,
+        genevePorts: opts.genevePorts,
+        maxFlows: opts.maxFlows,
+        listBad: opts.list,
+        write: opts.write ?? undefined,
+        overwrite: true,
+        events: !opts.noCorrelate,
+        // The text report shows the top flows only: the rest need not be converted.
+        topFlows: opts.json ? 0 : opts.top,
+        filter: opts.filter ?? undefined,
+        count: opts.count ?? undefined,
+      },
+      () => shutdown.signal,
+      progress ? (done) => progress.update(done) : undefined,
+    );
   } finally {
     progress?.clear();
   }
@@ -113,7 +125,8 @@ async function readMode(opts: Options & { read: string }): Promise<number> {
  */
 export function wantsDashboard(opts: Options, isTty = process.stdout.isTTY === true && process.stdin.isTTY === true): boolean {
   // --metrics is for a node agent (the exporter runs in the report mode's capture).
-  if (!isTty || opts.json || opts.report || opts.noCorrelate || opts.list || opts.write !== null || opts.duration !== null || opts.metrics !== null) return false;
+  if (!isTty || opts.json || opts.report || opts.noCorrelate || opts.list || opts.write !== null || opts.duration !== null || opts.metrics !== null)
+    return false;
   // -c ends in a report, as --duration does; a file replay asks for its filter programs
   // only in the report's reader (src/capture/file-run.ts).
   if (opts.count !== null || (opts.read !== null && opts.filter !== null)) return false;
@@ -197,11 +210,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (opts.read === null) {
     const { liveMode } = await import('./live-mode.js');
-    return liveMode(opts, { version: version(), checksumPath: activeChecksumPath() }, {
-      out: (text) => write(process.stdout, text),
-      outPieces: (pieces, suffix) => writePieces(process.stdout, pieces, suffix),
-      warn,
-    });
+    return liveMode(
+      opts,
+      { version: version(), checksumPath: activeChecksumPath() },
+      {
+        out: (text) => write(process.stdout, text),
+        outPieces: (pieces, suffix) => writePieces(process.stdout, pieces, suffix),
+        warn,
+      },
+    );
   }
   try {
     return await readMode({ ...opts, read: opts.read });

@@ -9,7 +9,10 @@ import { dropBoundingSet } from '../native/host.js';
 
 export class PrivilegeError extends Error {
   /** True when the user asked for something csumtop has not the rights to do (exit 3), not a mistake (exit 2). */
-  constructor(message: string, readonly notPermitted = false) {
+  constructor(
+    message: string,
+    readonly notPermitted = false,
+  ) {
     super(message);
   }
 }

@@ -129,7 +129,8 @@ export class Shutdown {
   outputLost(stream: 'stdout' | 'stderr', err: NodeJS.ErrnoException): void {
     if (this.lost !== null) return;
     // Node's message is "ENOSPC: no space left on device, write": said as a sentence.
-    const what = err.code === 'EPIPE' ? 'closed by its reader' : `${err.message.replace(/^[A-Z]+: /, '').replace(/, write$/, '')}${err.code ? ` (${err.code})` : ''}`;
+    const what =
+      err.code === 'EPIPE' ? 'closed by its reader' : `${err.message.replace(/^[A-Z]+: /, '').replace(/, write$/, '')}${err.code ? ` (${err.code})` : ''}`;
     this.lost = `cannot write standard ${stream === 'stdout' ? 'output' : 'error'}: ${what}`;
     // A reader that went away (csumtop --json | head -1) is the normal end of a pipeline:
     // tcpdump says nothing then either. Anything else is a write error worth a line.

@@ -122,7 +122,12 @@ export async function instantQuery(base: URL, query: string, limits: QueryLimits
   }
   let text: string;
   try {
-    text = await readCapped(res, maxBytes, (what) => new PrometheusError(`${where} answered HTTP ${res.status} ${what} than the ${size(maxBytes)} csumtop reads for one query (GET ${url.pathname})`));
+    text = await readCapped(
+      res,
+      maxBytes,
+      (what) =>
+        new PrometheusError(`${where} answered HTTP ${res.status} ${what} than the ${size(maxBytes)} csumtop reads for one query (GET ${url.pathname})`),
+    );
   } catch (err) {
     throw failed(err, `HTTP ${res.status} headers came, the body did not finish`);
   }

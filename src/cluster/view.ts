@@ -44,7 +44,9 @@ export async function fetchClusterView(base: URL, window: string, limits: Omit<Q
   let results: VectorSample[][];
   try {
     results = await Promise.all(
-      [q.bad, q.total, q.badChecksums, q.kernel, q.drops, q.findings, q.nodeInfo].map((query) => instantQuery(base, query, { ...limits, signal: abandon.signal })),
+      [q.bad, q.total, q.badChecksums, q.kernel, q.drops, q.findings, q.nodeInfo].map((query) =>
+        instantQuery(base, query, { ...limits, signal: abandon.signal }),
+      ),
     );
   } finally {
     abandon.abort();
@@ -54,7 +56,15 @@ export async function fetchClusterView(base: URL, window: string, limits: Omit<Q
 }
 
 export function buildClusterView(
-  r: { bad: VectorSample[]; total: VectorSample[]; badChecksums: VectorSample[]; kernel: VectorSample[]; drops: VectorSample[]; findings: VectorSample[]; nodeInfo?: VectorSample[] },
+  r: {
+    bad: VectorSample[];
+    total: VectorSample[];
+    badChecksums: VectorSample[];
+    kernel: VectorSample[];
+    drops: VectorSample[];
+    findings: VectorSample[];
+    nodeInfo?: VectorSample[];
+  },
   meta: { prometheus: string; window: string; time: string },
 ): ClusterView {
   const cellKey = (instance: string, peer: string, dir: string): string => `${instance}\u0000${peer}\u0000${dir}`;
@@ -144,7 +154,11 @@ function table(header0: string[], rows0: string[][]): string {
   const header = header0.map(printable);
   const rows = rows0.map((r) => r.map(printable));
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
-  const line = (cells: string[]): string => cells.map((c, k) => (k === cells.length - 1 ? c : c.padEnd(widths[k]))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, k) => (k === cells.length - 1 ? c : c.padEnd(widths[k])))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -152,8 +166,8 @@ function table(header0: string[], rows0: string[][]): string {
 export function renderClusterView(v: ClusterView): string {
   let out = `csumtop cluster: ${v.prometheus}, last ${v.window}, ${v.nodes.length} node(s)\n`;
   const titles: Record<PeerCell['direction'], string> = {
-    received: 'Bad tunnel carriers RECEIVED from each peer (dropped by the node\'s kernel)',
-    sent: 'Bad tunnel carriers SENT to each peer (the peer\'s kernel drops them)',
+    received: "Bad tunnel carriers RECEIVED from each peer (dropped by the node's kernel)",
+    sent: "Bad tunnel carriers SENT to each peer (the peer's kernel drops them)",
   };
   if (v.matrix.length === 0) {
     out += '\nNo tunnel carriers per peer in Prometheus for this window (no csumtop_vxlan_peer_carriers_total series).\n';
@@ -184,7 +198,12 @@ export function renderClusterView(v: ClusterView): string {
   }
   if (v.findings.length === 0) out += '\nNo active findings.\n';
   else {
-    out += `\nActive findings (${v.findings.length})\n` + table(['severity', 'finding', 'subject', 'node'], v.findings.map((f) => [f.severity, f.id, named(v, f.subject), f.instance]));
+    out +=
+      `\nActive findings (${v.findings.length})\n` +
+      table(
+        ['severity', 'finding', 'subject', 'node'],
+        v.findings.map((f) => [f.severity, f.id, named(v, f.subject), f.instance]),
+      );
   }
   // Where the peers' names come from, or why there are none (issue 19).
   if (v.matrix.length > 0) {

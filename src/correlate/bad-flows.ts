@@ -28,7 +28,10 @@ export class BadFlowTracker {
   private withBytes: Array<NonNullable<BadFlowView['sample']>> = [];
 
   /** `partialIsOffload`: as RateTracker's (src/correlate/rates.ts): a file or libpcap. */
-  constructor(private readonly maxFlows = 4096, private readonly partialIsOffload = false) {
+  constructor(
+    private readonly maxFlows = 4096,
+    private readonly partialIsOffload = false,
+  ) {
     this.flows = new LruMap(maxFlows);
   }
 

@@ -70,7 +70,8 @@ export class CarrierFlowTable {
     // when first written, so a table filling up under new flows would read as memory
     // growing for minutes (the hostile lab's flat-memory test). Paid at start, the
     // bound of docs/line-rate.md is the resident cost from the first second.
-    for (const a of [this.packets, this.bytes, this.firstNs, this.lastNs, this.badOuter, this.badInner, this.place, this.vni, this.tunnel, this.endpoints]) a.fill(0);
+    for (const a of [this.packets, this.bytes, this.firstNs, this.lastNs, this.badOuter, this.badInner, this.place, this.vni, this.tunnel, this.endpoints])
+      a.fill(0);
   }
 
   get evicted(): number {
@@ -81,9 +82,16 @@ export class CarrierFlowTable {
   get tableBytes(): number {
     return (
       this.slots.bytes +
-      this.packets.byteLength + this.bytes.byteLength + this.firstNs.byteLength + this.lastNs.byteLength +
-      this.badOuter.byteLength + this.badInner.byteLength + this.place.byteLength + this.vni.byteLength +
-      this.tunnel.byteLength + this.endpoints.byteLength
+      this.packets.byteLength +
+      this.bytes.byteLength +
+      this.firstNs.byteLength +
+      this.lastNs.byteLength +
+      this.badOuter.byteLength +
+      this.badInner.byteLength +
+      this.place.byteLength +
+      this.vni.byteLength +
+      this.tunnel.byteLength +
+      this.endpoints.byteLength
     );
   }
 

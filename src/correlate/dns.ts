@@ -15,7 +15,19 @@ import { attribute, copyAttribution, isBad } from './symptoms.js';
 import { TXN_TABLE_BYTES_PER_ENTRY, TxnTable } from './txn-table.js';
 
 // RFC 1035 3.2.2 and the IANA registry, for the common ones; others print as numbers.
-const QTYPES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 65: 'HTTPS', 255: 'ANY' };
+const QTYPES: Record<number, string> = {
+  1: 'A',
+  2: 'NS',
+  5: 'CNAME',
+  6: 'SOA',
+  12: 'PTR',
+  15: 'MX',
+  16: 'TXT',
+  28: 'AAAA',
+  33: 'SRV',
+  65: 'HTTPS',
+  255: 'ANY',
+};
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
 /** Query name bytes kept in the table per query; a longer name (rare: most are under 64) is kept as a string aside. */
@@ -115,12 +127,37 @@ export class DnsTracker {
     this.names = new Uint8Array(cap * NAME_INLINE);
     this.sends = new SendSlots(cap, opts.copyWindowNs ?? 1e9);
     // Resident from the start (see TxnTable).
-    for (const a of [this.firstNs, this.lastNs, this.latencyMs, this.nameKey, this.queries, this.id, this.qtype, this.state, this.rcode, this.nameLen, this.names]) a.fill(0);
+    for (const a of [
+      this.firstNs,
+      this.lastNs,
+      this.latencyMs,
+      this.nameKey,
+      this.queries,
+      this.id,
+      this.qtype,
+      this.state,
+      this.rcode,
+      this.nameLen,
+      this.names,
+    ])
+      a.fill(0);
   }
 
   /** Bytes of the typed arrays: (DNS_BYTES_PER_ENTRY + epSize) x maxTransactions. */
   get bytes(): number {
-    const arrays = [this.firstNs, this.lastNs, this.latencyMs, this.nameKey, this.queries, this.id, this.qtype, this.state, this.rcode, this.nameLen, this.names];
+    const arrays = [
+      this.firstNs,
+      this.lastNs,
+      this.latencyMs,
+      this.nameKey,
+      this.queries,
+      this.id,
+      this.qtype,
+      this.state,
+      this.rcode,
+      this.nameLen,
+      this.names,
+    ];
     return this.table.bytes + arrays.reduce((n, a) => n + a.byteLength, 0) + this.sends.bytes + (this.endpoints?.byteLength ?? 0);
   }
 
@@ -236,9 +273,19 @@ export class DnsTracker {
     const inner = endpointAt(this.endpoints as Uint8Array, t * E.epSize, E);
     const qtype = this.qtype[t];
     const v: DnsTransaction = {
-      client: inner.src, clientPort: inner.sport ?? 0, server: inner.dst, serverPort: inner.dport ?? 53, id: this.id[t],
-      name: this.nameOf(t), qtype: QTYPES[qtype] ?? String(qtype), queries: 0, answered: false, rcode: null, latencyMs: null,
-      firstSeen: isoOf(this.firstNs[t]), attributedTo: null,
+      client: inner.src,
+      clientPort: inner.sport ?? 0,
+      server: inner.dst,
+      serverPort: inner.dport ?? 53,
+      id: this.id[t],
+      name: this.nameOf(t),
+      qtype: QTYPES[qtype] ?? String(qtype),
+      queries: 0,
+      answered: false,
+      rcode: null,
+      latencyMs: null,
+      firstSeen: isoOf(this.firstNs[t]),
+      attributedTo: null,
     };
     this.fill(v, t);
     return v;
@@ -248,7 +295,7 @@ export class DnsTracker {
   private fill(v: DnsTransaction, t: number): void {
     v.queries = this.queries[t];
     v.answered = (this.state[t] & ANSWERED) !== 0;
-    v.rcode = v.answered ? RCODES[this.rcode[t]] ?? String(this.rcode[t]) : null;
+    v.rcode = v.answered ? (RCODES[this.rcode[t]] ?? String(this.rcode[t])) : null;
     v.latencyMs = Number.isNaN(this.latencyMs[t]) ? null : this.latencyMs[t];
     v.attributedTo = this.attributions.get(t) ?? null;
   }
@@ -314,7 +361,7 @@ export class DnsTracker {
   advance(nowNs: number): void {
     // Closed now, in order: only the newest maxListed get a view (the list keeps those).
     const closed: number[] = [];
-    for (let t = this.table.first(); t >= 0; ) {
+    for (let t = this.table.first(); t >= 0;) {
       const next = this.table.nextOf(t);
       const state = this.state[t];
       if (state & CLOSED) {

@@ -13,7 +13,6 @@ function addOutcomes(to: KernelDropOutcomes, from: KernelDropOutcomes): void {
   for (const k of KERNEL_DROP_OUTCOMES) to[k] += from[k] ?? 0;
 }
 
-
 /** Default cap on (namespace, device, reason, peer) keys. */
 export const KERNEL_DROP_KEYS = 512;
 
@@ -97,6 +96,14 @@ export class KernelDropTracker {
       });
     }
     drops.sort((a, b) => b.total - a.total);
-    return { drops, other: this.other, otherOutcomes: this.matching ? { ...this.otherOutcomes } : noOutcomes(), matchWindowMs: this.matchWindowMs, matching: this.matching, keys: { size: this.entries.size, cap: this.cap, evicted: this.other }, ringFull: this.ringFull };
+    return {
+      drops,
+      other: this.other,
+      otherOutcomes: this.matching ? { ...this.otherOutcomes } : noOutcomes(),
+      matchWindowMs: this.matchWindowMs,
+      matching: this.matching,
+      keys: { size: this.entries.size, cap: this.cap, evicted: this.other },
+      ringFull: this.ringFull,
+    };
   }
 }

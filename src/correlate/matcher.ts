@@ -217,7 +217,10 @@ export class CarrierMatcher {
         view: {
           ...p.view,
           direction: 'to-peer',
-          carriers: 0, badOuter: 0, badInner: 0, badIpv4: 0,
+          carriers: 0,
+          badOuter: 0,
+          badInner: 0,
+          badIpv4: 0,
           delivered: p.view.delivered === null ? null : 0,
           lost: p.view.lost === null ? null : 0,
           lostBad: p.view.lostBad === null ? null : 0,
@@ -321,7 +324,8 @@ export class CarrierMatcher {
           } else {
             const w = st.awaitCarrier.get(match);
             if (w) join(st.awaitCarrier, match, w, ts);
-            else if (st.awaitCarrier.size < this.opts.maxPending) st.awaitCarrier.set(match, { ts, n: 1, dst: ev.outerDstV4(i), gso: ev.wirelen(i) > MAX_PLAIN_FRAME });
+            else if (st.awaitCarrier.size < this.opts.maxPending)
+              st.awaitCarrier.set(match, { ts, n: 1, dst: ev.outerDstV4(i), gso: ev.wirelen(i) > MAX_PLAIN_FRAME });
             else this.overflow++;
           }
         }

@@ -140,31 +140,34 @@ export class Correlator {
     // Not the folded row of older vanished interfaces: each was diagnosed while it had a row
     // of its own (the findings that held stay), and a remedy on a sum of devices that no
     // longer exist (`ethtool -S '(N older vanished interfaces)'`) would be false.
-    return this.ctx.interfaces().filter((i) => !i.folded).map((i) => {
-      const c = this.ctx.counters(i.id);
-      let badIpv4 = 0;
-      for (let layer = 0; layer < L.numLayers; layer++) badIpv4 += c[slot(layer, 0, BAD)];
-      return {
-        label: i.label,
-        name: i.name,
-        namespace: i.namespace,
-        role: i.role,
-        kind: i.kind,
-        driver: i.driver,
-        txChecksumOffload: i.txChecksumOffload,
-        vxlan: i.vxlan,
-        frames: c[L.slots.frames],
-        captureDrops: i.captureDrops,
-        badIpv4,
-        // From the native counters, which saw every frame: the records are dropped when
-        // JavaScript falls behind, and "the kernel dropped what csumtop did not see" must
-        // not come from csumtop's own drops (issue 13 s.3).
-        badReceivedL4: c[L.slots.badReceivedL4],
-        pending: sumStatus(c, 4),
-        validated: sumStatus(c, 5),
-        looksPartial: c[L.slots.looksPartial],
-      };
-    });
+    return this.ctx
+      .interfaces()
+      .filter((i) => !i.folded)
+      .map((i) => {
+        const c = this.ctx.counters(i.id);
+        let badIpv4 = 0;
+        for (let layer = 0; layer < L.numLayers; layer++) badIpv4 += c[slot(layer, 0, BAD)];
+        return {
+          label: i.label,
+          name: i.name,
+          namespace: i.namespace,
+          role: i.role,
+          kind: i.kind,
+          driver: i.driver,
+          txChecksumOffload: i.txChecksumOffload,
+          vxlan: i.vxlan,
+          frames: c[L.slots.frames],
+          captureDrops: i.captureDrops,
+          badIpv4,
+          // From the native counters, which saw every frame: the records are dropped when
+          // JavaScript falls behind, and "the kernel dropped what csumtop did not see" must
+          // not come from csumtop's own drops (issue 13 s.3).
+          badReceivedL4: c[L.slots.badReceivedL4],
+          pending: sumStatus(c, 4),
+          validated: sumStatus(c, 5),
+          looksPartial: c[L.slots.looksPartial],
+        };
+      });
   }
 
   /**
@@ -185,7 +188,12 @@ export class Correlator {
     const ifaces = this.ctx.interfaces();
     // The folded row carries no traffic (its interfaces are gone); its counters grow only
     // when one more is folded in, which is not a rate: its rates are zeros.
-    const samples: CounterSample[] = this.withRates(ifaces, nowNs).map((i) => ({ id: i.id, label: i.label, namespace: i.namespace, counters: i.folded ? this.noTraffic() : this.ctx.counters(i.id) }));
+    const samples: CounterSample[] = this.withRates(ifaces, nowNs).map((i) => ({
+      id: i.id,
+      label: i.label,
+      namespace: i.namespace,
+      counters: i.folded ? this.noTraffic() : this.ctx.counters(i.id),
+    }));
     const rates = this.rates.update({ second: Math.floor(nowNs / 1e9), samples });
     const kernel = this.ctx.kernel ? this.ctx.kernel.sample() : [];
     const kernelDrops = this.ctx.kernelDrops ? this.ctx.kernelDrops.sample() : null;

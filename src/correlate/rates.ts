@@ -44,7 +44,10 @@ export class RateTracker {
    * correlation events take it (native/flow/events.cc, partial_is_offload). Live on
    * AF_PACKET the kernel flags those itself (pending); one it did not flag stays an error.
    */
-  constructor(private readonly L: NativeLayout, private readonly partialIsOffload = false) {}
+  constructor(
+    private readonly L: NativeLayout,
+    private readonly partialIsOffload = false,
+  ) {}
 
   private statusSum(c: Float64Array, status: number): number {
     const L = this.L;
@@ -65,7 +68,15 @@ export class RateTracker {
     for (const s of tick.samples) {
       let t = this.tracks.get(s.id);
       if (!t) {
-        t = { prev: null, packets: new SecondBuckets(), bad: new SecondBuckets(), artefacts: new SecondBuckets(), pending: new SecondBuckets(), validated: new SecondBuckets(), byChecksum: new Map() };
+        t = {
+          prev: null,
+          packets: new SecondBuckets(),
+          bad: new SecondBuckets(),
+          artefacts: new SecondBuckets(),
+          pending: new SecondBuckets(),
+          validated: new SecondBuckets(),
+          byChecksum: new Map(),
+        };
         this.tracks.set(s.id, t);
       }
       const c = s.counters;

@@ -26,7 +26,14 @@ export function attribute(a: Attribution | null, ev: EventBatch, i: number, F: E
   if (!(ev.flags(i) & F.carrier)) return a;
   const o = ev.outer(i);
   const sent = ev.direction(i) === PACKET_OUTGOING;
-  const out = a ?? { peer: sent ? o.dst : o.src, sender: o.src, receiver: o.dst, interface: dir(ev.iface(i))?.label ?? `#${ev.iface(i)}`, checksums: [], frames: [] };
+  const out = a ?? {
+    peer: sent ? o.dst : o.src,
+    sender: o.src,
+    receiver: o.dst,
+    interface: dir(ev.iface(i))?.label ?? `#${ev.iface(i)}`,
+    checksums: [],
+    frames: [],
+  };
   for (const c of badChecksumsOf(ev.flags(i), F)) if (!out.checksums.includes(c)) out.checksums.push(c);
   if (out.frames.length < 16) out.frames.push(ev.frameNumber(i));
   return out;

@@ -202,8 +202,17 @@ export class SynTracker {
     const E = this.E as EndpointOffsets;
     const inner = endpointAt(this.endpoints as Uint8Array, a * E.epSize, E);
     const v: SynAttempt = {
-      client: inner.src, clientPort: inner.sport ?? 0, server: inner.dst, serverPort: inner.dport ?? 0,
-      syns: 0, answered: false, refused: false, delaySeconds: null, retransmitAt: [], firstSeen: isoOf(this.firstNs[a]), attributedTo: null,
+      client: inner.src,
+      clientPort: inner.sport ?? 0,
+      server: inner.dst,
+      serverPort: inner.dport ?? 0,
+      syns: 0,
+      answered: false,
+      refused: false,
+      delaySeconds: null,
+      retransmitAt: [],
+      firstSeen: isoOf(this.firstNs[a]),
+      attributedTo: null,
     };
     this.fill(v, a);
     return v;
@@ -267,7 +276,7 @@ export class SynTracker {
 
   advance(nowNs: number): void {
     const closed: number[] = [];
-    for (let a = this.table.first(); a >= 0; ) {
+    for (let a = this.table.first(); a >= 0;) {
       const next = this.table.nextOf(a);
       if (!Number.isNaN(this.decidedNs[a])) {
         if (nowNs - this.decidedNs[a] >= (this.opts.copyWindowNs ?? 1e9)) this.forget(a);
@@ -299,6 +308,10 @@ export class SynTracker {
   }
 
   summary(): SynSummary {
-    return { ...this.s, delayedBy: { ...this.delayedBy }, slowList: this.slow.map((v) => ({ ...v, retransmitAt: [...v.retransmitAt], attributedTo: copyAttribution(v.attributedTo) })) };
+    return {
+      ...this.s,
+      delayedBy: { ...this.delayedBy },
+      slowList: this.slow.map((v) => ({ ...v, retransmitAt: [...v.retransmitAt], attributedTo: copyAttribution(v.attributedTo) })),
+    };
   }
 }

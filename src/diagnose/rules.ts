@@ -17,15 +17,7 @@ import type { Evidence, Finding, RemedyStep, Severity } from '../model/findings.
 import type { ChecksumCounterName } from '../model/host-facts.js';
 import type { TunnelName } from '../model/verdict.js';
 import type { DiagnosisInput, InterfaceDiagnosis, UncapturedLink } from './input.js';
-import {
-  KUBE_PROXY_UPGRADE,
-  kernelUpgrade,
-  peerCounterCheck,
-  shellWord,
-  tunnelSegmentationOff,
-  txChecksumOff,
-  txChecksumOffUnnamed,
-} from './remedies.js';
+import { KUBE_PROXY_UPGRADE, kernelUpgrade, peerCounterCheck, shellWord, tunnelSegmentationOff, txChecksumOff, txChecksumOffUnnamed } from './remedies.js';
 
 /**
  * What the tracker needs to tell "fixed" from "quiet" once the evidence stops growing:
@@ -48,15 +40,17 @@ const VARIANT_A_REFS = [
   'kubernetes/kubernetes#88986',
   'flannel-io/flannel#1279',
   'projectcalico/calico#3145',
-  'linux ea64d8d6c675 (netfilter: nat: never update the UDP checksum when it\'s 0)',
+  "linux ea64d8d6c675 (netfilter: nat: never update the UDP checksum when it's 0)",
   'kubernetes/kubernetes#92035',
 ];
 
 const TUNNEL_WORD: Record<TunnelName, string> = { none: 'tunnel', vxlan: 'VXLAN', geneve: 'Geneve', ipip: 'IP-in-IP', ip6ip: 'IP-in-IPv6', gre: 'GRE' };
 
 function overlayOf(input: DiagnosisInput, namespace: string, fallback: string | null): InterfaceDiagnosis | undefined {
-  return input.interfaces.find((i) => i.namespace === namespace && (i.role === 'vxlan' || i.role === 'geneve') && (fallback === null || i.label === fallback))
-    ?? input.interfaces.find((i) => i.namespace === namespace && (i.role === 'vxlan' || i.role === 'geneve'));
+  return (
+    input.interfaces.find((i) => i.namespace === namespace && (i.role === 'vxlan' || i.role === 'geneve') && (fallback === null || i.label === fallback)) ??
+    input.interfaces.find((i) => i.namespace === namespace && (i.role === 'vxlan' || i.role === 'geneve'))
+  );
 }
 
 /** The increase of the named kernel counters in `namespace` since start; null when they
@@ -79,11 +73,20 @@ function kernelVerdict(input: DiagnosisInput, namespace: string, reasons: Kernel
 }
 
 /** The rows kernelVerdict() adds up, for what the capture saw of them (kernel-match.ts). */
-function kernelVerdictRows(input: DiagnosisInput, namespace: string, reasons: KernelDropReason[], only: { peer?: string; device?: string } = {}): KernelDropCount[] | null {
+function kernelVerdictRows(
+  input: DiagnosisInput,
+  namespace: string,
+  reasons: KernelDropReason[],
+  only: { peer?: string; device?: string } = {},
+): KernelDropCount[] | null {
   const v = input.kernelDrops;
   if (!v) return null;
   return v.drops.filter(
-    (d) => d.namespace === namespace && reasons.includes(d.reason) && (only.peer === undefined || d.peer === only.peer) && (only.device === undefined || d.device === only.device),
+    (d) =>
+      d.namespace === namespace &&
+      reasons.includes(d.reason) &&
+      (only.peer === undefined || d.peer === only.peer) &&
+      (only.device === undefined || d.device === only.device),
   );
 }
 
@@ -100,7 +103,13 @@ function matchEvidence(rows: KernelDropCount[] | null, bad: string, matching: bo
   const m = sumMatch(rows);
   if (m.total === 0) return [];
   const frames = rows.map((r) => r.frame).filter((f): f is number => f !== null);
-  return [{ name: `kernel drops seen by csumtop with ${bad}`, value: m.outcomes.seenBad, detail: `${matchText(m, bad)}${frames.length > 0 ? `; last matched frame ${frames.join(', ')}` : ''}` }];
+  return [
+    {
+      name: `kernel drops seen by csumtop with ${bad}`,
+      value: m.outcomes.seenBad,
+      detail: `${matchText(m, bad)}${frames.length > 0 ? `; last matched frame ${frames.join(', ')}` : ''}`,
+    },
+  ];
 }
 
 /** "for UDP_CSUM" / "for TCP_CSUM or UDP_CSUM": the reasons as the kernel names them. */
@@ -118,10 +127,21 @@ function symptomsFrom(input: DiagnosisInput, peer: string): Evidence[] {
   const syn = input.syn.slowList.filter((s) => s.attributedTo?.peer === peer && !s.answered && !s.refused);
   const out: Evidence[] = [];
   if (dns.length > 0) {
-    out.push({ name: 'DNS queries unanswered (their carriers were bad)', value: dns.length, detail: [...new Set(dns.map((d) => `${d.name} (${d.client} -> ${d.server})`))].slice(0, 5).join(', ') });
+    out.push({
+      name: 'DNS queries unanswered (their carriers were bad)',
+      value: dns.length,
+      detail: [...new Set(dns.map((d) => `${d.name} (${d.client} -> ${d.server})`))].slice(0, 5).join(', '),
+    });
   }
   if (syn.length > 0) {
-    out.push({ name: 'TCP SYNs unanswered (their carriers were bad)', value: syn.length, detail: syn.slice(0, 5).map((s) => `${s.client}:${s.clientPort} -> ${s.server}:${s.serverPort}`).join(', ') });
+    out.push({
+      name: 'TCP SYNs unanswered (their carriers were bad)',
+      value: syn.length,
+      detail: syn
+        .slice(0, 5)
+        .map((s) => `${s.client}:${s.clientPort} -> ${s.server}:${s.serverPort}`)
+        .join(', '),
+    });
   }
   return out;
 }
@@ -173,7 +193,8 @@ export function outerBadFromPeer(input: DiagnosisInput): Candidate[] {
       const verdict = kernelVerdict(input, p.namespace, ['UDP_CSUM'], { peer: p.peer });
       const verdictText = `the kernel of ${p.namespace} dropped ${verdict} carriers from ${p.peer} for UDP_CSUM (kernel verdict)${seenText(verdictRows, 'a bad outer checksum', input.kernelDrops?.matching === true)}`;
       const evidence = [...carrierEvidence(p, 'outer'), ...symptomsFrom(input, p.peer)];
-      if (verdict !== null) evidence.push({ name: 'carriers the kernel dropped for UDP_CSUM (kernel verdict)', value: verdict, detail: `${verdictText}; eBPF on skb:kfree_skb` });
+      if (verdict !== null)
+        evidence.push({ name: 'carriers the kernel dropped for UDP_CSUM (kernel verdict)', value: verdict, detail: `${verdictText}; eBPF on skb:kfree_skb` });
       evidence.push(...matchEvidence(verdictRows, 'a bad outer checksum', input.kernelDrops?.matching === true));
       if (kernel !== null) evidence.push({ name: 'Udp InCsumErrors since start', value: kernel, detail: `/proc/net/snmp of ${p.namespace}` });
       const head = `${p.badOuter} of ${p.carriers} carriers from node ${p.peer} on ${p.underlay} had a wrong outer UDP checksum; `;
@@ -194,8 +215,8 @@ export function outerBadFromPeer(input: DiagnosisInput): Candidate[] {
             : verdict !== null
               ? `but the kernel of ${p.namespace} dropped none of them (kernel verdict): this node did not drop them (the overlay device was not captured). `
               : kernel !== null
-              ? `but Udp InCsumErrors of ${p.namespace} did not grow: this node did not drop them (the overlay device was not captured). `
-              : 'but the overlay device was not captured and a capture file has no kernel counters, so whether they were dropped is not known. ');
+                ? `but Udp InCsumErrors of ${p.namespace} did not grow: this node did not drop them (the overlay device was not captured). `
+                : 'but the overlay device was not captured and a capture file has no kernel counters, so whether they were dropped is not known. ');
       }
       const sender = senderOf(input, p);
       return {
@@ -204,12 +225,18 @@ export function outerBadFromPeer(input: DiagnosisInput): Candidate[] {
         severity,
         title: `${tunnel} carriers from ${p.peer} arrive with bad outer UDP checksums`,
         summary:
-          head + fate +
+          head +
+          fate +
           'The checksum is broken on the sending node (variant A: NAT of the carrier with a zero outer checksum on an unfixed kernel, or with transmit checksum offload): fix it there.',
         subject: { peer: p.peer, interface: p.underlay, namespace: p.namespace },
         evidence,
         remedy: [
-          txOff(sender, tunnelDevice(input, p, overlay), tunnel, 'the sender then computes the inner checksum in software and NAT of the carrier no longer breaks the outer one; this works whether or not its device sends an outer checksum (udpcsum)'),
+          txOff(
+            sender,
+            tunnelDevice(input, p, overlay),
+            tunnel,
+            'the sender then computes the inner checksum in software and NAT of the carrier no longer breaks the outer one; this works whether or not its device sends an outer checksum (udpcsum)',
+          ),
           // The sender's kernel and udpcsum setting cannot be seen from here.
           kernelUpgrade(sender, 'conditional'),
           KUBE_PROXY_UPGRADE,
@@ -246,7 +273,12 @@ export function outerBadSent(input: DiagnosisInput): Candidate[] {
       // (test/lab/diagnosis-rules.test.ts creates this on 6.18), so the kernel upgrade is
       // no remedy for it.
       const udpCsum = overlay?.vxlan?.udpCsum ?? null;
-      if (udpCsum === false) evidence.push({ name: `${dev} udpcsum`, value: false, detail: 'noudpcsum: outer checksum 0, which NAT on unfixed kernels rewrites into a wrong value (variant A)' });
+      if (udpCsum === false)
+        evidence.push({
+          name: `${dev} udpcsum`,
+          value: false,
+          detail: 'noudpcsum: outer checksum 0, which NAT on unfixed kernels rewrites into a wrong value (variant A)',
+        });
       if (udpCsum === true) {
         evidence.push({
           name: `${dev} udpcsum`,
@@ -255,7 +287,12 @@ export function outerBadSent(input: DiagnosisInput): Candidate[] {
         });
       }
       const offload = overlay?.txChecksumOffload ?? null;
-      if (offload !== null) evidence.push({ name: `${dev} tx-checksum-ip-generic`, value: offload, detail: offload ? 'transmit checksum offload on' : 'transmit checksum offload off' });
+      if (offload !== null)
+        evidence.push({
+          name: `${dev} tx-checksum-ip-generic`,
+          value: offload,
+          detail: offload ? 'transmit checksum offload on' : 'transmit checksum offload off',
+        });
       if (offload === false) {
         causes.push(`Transmit checksum offload is already off on ${dev}, so turning it off is no remedy here.`);
       } else {
@@ -273,7 +310,9 @@ export function outerBadSent(input: DiagnosisInput): Candidate[] {
       const k = input.facts.kernel;
       if (k) evidence.push({ name: 'kernel', value: k.release, detail: `variant A fix: ${k.variantA.status} (${k.variantA.reason})` });
       if (udpCsum === true) {
-        causes.push(`${dev} sends an outer checksum (udpcsum): the kernel fix for zero checksums (ea64d8d6c675) does not cover this case, so a kernel upgrade is no remedy.`);
+        causes.push(
+          `${dev} sends an outer checksum (udpcsum): the kernel fix for zero checksums (ea64d8d6c675) does not cover this case, so a kernel upgrade is no remedy.`,
+        );
       } else if (k?.variantA.status === 'affected') {
         remedy.push(kernelUpgrade(where, 'needed'));
       } else if (!k || k.variantA.status === 'unknown') {
@@ -314,8 +353,14 @@ export function innerBadFromPeer(input: DiagnosisInput): Candidate[] {
       const tunnel = TUNNEL_WORD[p.tunnel];
       const kernel = kernelGrowth(input, p.namespace, TRANSPORT_CSUM);
       const evidence = [...carrierEvidence(p, 'inner'), ...symptomsFrom(input, p.peer)];
-      if (kernel !== null) evidence.push({ name: 'transport InCsumErrors since start (Udp+Tcp+Icmp, v4 and v6)', value: kernel, detail: `/proc/net/snmp of ${p.namespace}` });
-      if (vmware) evidence.push({ name: 'hypervisor / driver', value: `${input.facts.hypervisor?.kind ?? 'unknown'} / ${underlay?.driver ?? 'unknown'}`, detail: 'variant C: vmxnet3 VXLAN offloads' });
+      if (kernel !== null)
+        evidence.push({ name: 'transport InCsumErrors since start (Udp+Tcp+Icmp, v4 and v6)', value: kernel, detail: `/proc/net/snmp of ${p.namespace}` });
+      if (vmware)
+        evidence.push({
+          name: 'hypervisor / driver',
+          value: `${input.facts.hypervisor?.kind ?? 'unknown'} / ${underlay?.driver ?? 'unknown'}`,
+          detail: 'variant C: vmxnet3 VXLAN offloads',
+        });
       // Decapsulation does not verify the inner checksum; the stack that receives the
       // inner packet does, and counts the drop in this namespace's InCsumErrors.
       // The kernel's verdict on the tunnel device: the inner packets are dropped there,
@@ -323,31 +368,38 @@ export function innerBadFromPeer(input: DiagnosisInput): Candidate[] {
       const innerReasons: KernelDropReason[] = ['TCP_CSUM', 'UDP_CSUM', 'ICMP_CSUM'];
       const verdict = overlay ? kernelVerdict(input, p.namespace, innerReasons, { device: overlay.name }) : null;
       const verdictRows = overlay ? kernelVerdictRows(input, p.namespace, innerReasons, { device: overlay.name }) : null;
-      if (verdict !== null && overlay) evidence.push({ name: `inner packets the kernel dropped on ${overlay.name} ${forReasons(innerReasons)} (kernel verdict)`, value: verdict, detail: `eBPF on skb:kfree_skb in ${p.namespace}` });
+      if (verdict !== null && overlay)
+        evidence.push({
+          name: `inner packets the kernel dropped on ${overlay.name} ${forReasons(innerReasons)} (kernel verdict)`,
+          value: verdict,
+          detail: `eBPF on skb:kfree_skb in ${p.namespace}`,
+        });
       evidence.push(...matchEvidence(verdictRows, `a bad checksum on ${overlay?.name ?? 'the tunnel device'}`, input.kernelDrops?.matching === true));
       const measured = verdict !== null ? verdict > 0 : kernel !== null && kernel > 0;
-      const fate = verdict !== null && verdict > 0
-        ? `the kernel of ${p.namespace} dropped ${verdict} inner packets on ${overlay!.name} ${forReasons(innerReasons)} (kernel verdict)${seenText(verdictRows, 'a bad checksum there', input.kernelDrops?.matching === true)}. `
-        : verdict !== null
-        ? `a stack that verifies the inner checksum after decapsulation drops them, but the kernel of ${p.namespace} dropped none on ${overlay!.name} (kernel verdict): this node did not drop them. `
-        : measured
-        ? `the kernel of ${p.namespace} dropped ${kernel} packets for a bad transport checksum since csumtop started (InCsumErrors), the inner packets among them. `
-        : kernel !== null
-          ? `a stack that verifies the inner checksum after decapsulation drops them, but no InCsumErrors grew in ${p.namespace}: this node did not drop them. `
-          : 'a stack that verifies the inner checksum after decapsulation drops them; a capture file has no kernel counters, so whether they were dropped is not known. ';
+      const fate =
+        verdict !== null && verdict > 0
+          ? `the kernel of ${p.namespace} dropped ${verdict} inner packets on ${overlay!.name} ${forReasons(innerReasons)} (kernel verdict)${seenText(verdictRows, 'a bad checksum there', input.kernelDrops?.matching === true)}. `
+          : verdict !== null
+            ? `a stack that verifies the inner checksum after decapsulation drops them, but the kernel of ${p.namespace} dropped none on ${overlay!.name} (kernel verdict): this node did not drop them. `
+            : measured
+              ? `the kernel of ${p.namespace} dropped ${kernel} packets for a bad transport checksum since csumtop started (InCsumErrors), the inner packets among them. `
+              : kernel !== null
+                ? `a stack that verifies the inner checksum after decapsulation drops them, but no InCsumErrors grew in ${p.namespace}: this node did not drop them. `
+                : 'a stack that verifies the inner checksum after decapsulation drops them; a capture file has no kernel counters, so whether they were dropped is not known. ';
       const sender = senderOf(input, p);
       const dev = tunnelDevice(input, p, overlay);
-      const nic = input.live ? underlay?.name ?? null : null;
+      const nic = input.live ? (underlay?.name ?? null) : null;
       return {
         id: 'inner-bad-from-peer' as const,
         key: `inner-bad-from-peer/${p.namespace}/${p.peer}`,
         severity: measured ? ('critical' as const) : ('warning' as const),
-        title: vmware
-          ? `Inner checksums in ${tunnel} from ${p.peer} are bad (VMware vmxnet3 offload)`
-          : `Inner checksums in ${tunnel} from ${p.peer} are bad`,
+        title: vmware ? `Inner checksums in ${tunnel} from ${p.peer} are bad (VMware vmxnet3 offload)` : `Inner checksums in ${tunnel} from ${p.peer} are bad`,
         summary:
-          `${p.badInner} of ${p.carriers} carriers from ${p.peer} held an inner packet with a wrong checksum; ` + fate +
-          (vmware ? 'This is a VMware host: vmxnet3 VXLAN offloads are the known cause (variant C).' : 'The sender filled in the inner checksum wrongly (offload).'),
+          `${p.badInner} of ${p.carriers} carriers from ${p.peer} held an inner packet with a wrong checksum; ` +
+          fate +
+          (vmware
+            ? 'This is a VMware host: vmxnet3 VXLAN offloads are the known cause (variant C).'
+            : 'The sender filled in the inner checksum wrongly (offload).'),
         subject: { peer: p.peer, interface: p.underlay, namespace: p.namespace },
         evidence,
         remedy: vmware
@@ -356,7 +408,9 @@ export function innerBadFromPeer(input: DiagnosisInput): Candidate[] {
               txOff(sender, dev, tunnel, 'the inner checksum is computed in software'),
             ]
           : [txOff(sender, dev, tunnel, 'the inner checksum is computed in software')],
-        references: vmware ? ['projectcalico/calico#4727', 'k3s-io/k3s#5013', 'projectcalico/calico#7040', 'cilium/cilium#21801'] : ['projectcalico/calico#7040'],
+        references: vmware
+          ? ['projectcalico/calico#4727', 'k3s-io/k3s#5013', 'projectcalico/calico#7040', 'cilium/cilium#21801']
+          : ['projectcalico/calico#7040'],
         strength: p.badInner,
         traffic: { count: p.carriers, what: `carriers from ${p.peer}`, bad: 'carriers with a bad inner checksum', good: 'good inner checksums' },
       };
@@ -376,20 +430,26 @@ export function ipv4HeaderBad(input: DiagnosisInput): Candidate[] {
       const verdict = kernelVerdict(input, i.namespace, reasons);
       const verdictRows = kernelVerdictRows(input, i.namespace, reasons);
       const measured = verdict !== null ? verdict > 0 : kernel !== null && kernel > 0;
-      const fate = verdict !== null && verdict > 0
-        ? `the kernel of ${i.namespace} dropped ${verdict} IPv4 packets ${forReasons(reasons)} since csumtop started (kernel verdict)${seenText(verdictRows, 'a bad IPv4 header', input.kernelDrops?.matching === true)}.`
-        : verdict !== null
-          ? `the kernel of ${i.namespace} dropped none ${forReasons(reasons)} (kernel verdict): this node did not drop them (they may be packets it sent); any receiving IPv4 stack drops them.`
-          : measured
-        ? `the kernel of ${i.namespace} dropped ${kernel} IPv4 packets for a bad header since csumtop started (Ip InHdrErrors).`
-        : kernel !== null
-          ? `Ip InHdrErrors of ${i.namespace} did not grow: this node did not drop them (they may be packets it sent); any receiving IPv4 stack drops them.`
-          : 'any receiving IPv4 stack drops them (Linux: ip_rcv_core, Ip InHdrErrors); a capture file has no kernel counters, so whether they were dropped is not known.';
+      const fate =
+        verdict !== null && verdict > 0
+          ? `the kernel of ${i.namespace} dropped ${verdict} IPv4 packets ${forReasons(reasons)} since csumtop started (kernel verdict)${seenText(verdictRows, 'a bad IPv4 header', input.kernelDrops?.matching === true)}.`
+          : verdict !== null
+            ? `the kernel of ${i.namespace} dropped none ${forReasons(reasons)} (kernel verdict): this node did not drop them (they may be packets it sent); any receiving IPv4 stack drops them.`
+            : measured
+              ? `the kernel of ${i.namespace} dropped ${kernel} IPv4 packets for a bad header since csumtop started (Ip InHdrErrors).`
+              : kernel !== null
+                ? `Ip InHdrErrors of ${i.namespace} did not grow: this node did not drop them (they may be packets it sent); any receiving IPv4 stack drops them.`
+                : 'any receiving IPv4 stack drops them (Linux: ip_rcv_core, Ip InHdrErrors); a capture file has no kernel counters, so whether they were dropped is not known.';
       const evidence: Evidence[] = [
         { name: 'bad IPv4 header checksums', value: i.badIpv4, detail: i.label },
         { name: 'frames', value: i.frames, detail: i.label },
       ];
-      if (verdict !== null) evidence.push({ name: `IPv4 packets the kernel dropped ${forReasons(reasons)} (kernel verdict)`, value: verdict, detail: `eBPF on skb:kfree_skb in ${i.namespace}` });
+      if (verdict !== null)
+        evidence.push({
+          name: `IPv4 packets the kernel dropped ${forReasons(reasons)} (kernel verdict)`,
+          value: verdict,
+          detail: `eBPF on skb:kfree_skb in ${i.namespace}`,
+        });
       evidence.push(...matchEvidence(verdictRows, 'a bad IPv4 header', input.kernelDrops?.matching === true));
       if (kernel !== null) evidence.push({ name: 'Ip InHdrErrors since start', value: kernel, detail: `/proc/net/snmp of ${i.namespace}` });
       if (i.driver !== null) evidence.push({ name: 'driver', value: i.driver });
@@ -405,9 +465,19 @@ export function ipv4HeaderBad(input: DiagnosisInput): Candidate[] {
         evidence,
         remedy: [
           input.live
-            ? { where: 'this node', command: `ethtool -S ${shellWord(i.name)} | grep -i -E 'err|csum'`, why: 'NIC error counters show whether the device itself corrupts frames', persist: null }
-            : { where: 'the node that captured the file', command: `ethtool -S <the NIC it captured on> | grep -i -E 'err|csum'`, why: 'NIC error counters show whether the device itself corrupts frames', persist: null },
-          { where: 'the sender', command: `ethtool -K <sending NIC> tx off`, why: 'rules out the sender\'s checksum offload as the source', persist: null },
+            ? {
+                where: 'this node',
+                command: `ethtool -S ${shellWord(i.name)} | grep -i -E 'err|csum'`,
+                why: 'NIC error counters show whether the device itself corrupts frames',
+                persist: null,
+              }
+            : {
+                where: 'the node that captured the file',
+                command: `ethtool -S <the NIC it captured on> | grep -i -E 'err|csum'`,
+                why: 'NIC error counters show whether the device itself corrupts frames',
+                persist: null,
+              },
+          { where: 'the sender', command: `ethtool -K <sending NIC> tx off`, why: "rules out the sender's checksum offload as the source", persist: null },
         ],
         references: ['RFC 791 section 3.1 (header checksum)', 'RFC 1624'],
         strength: i.badIpv4,
@@ -432,7 +502,9 @@ export function offloadArtifacts(input: DiagnosisInput): Candidate[] {
       summary:
         `These packets were captured before the NIC (or a veth/VXLAN device) filled in the checksum: the field holds only the pseudo-header sum. ` +
         `They are not errors; tcpdump's man page says so ("all outgoing TCP checksums will be flagged as bad"). ` +
-        (input.guessesOffload ? 'This source has no kernel checksum status, so these are recognised by their value (a guess).' : 'The kernel marked each one CHECKSUM_PARTIAL.'),
+        (input.guessesOffload
+          ? 'This source has no kernel checksum status, so these are recognised by their value (a guess).'
+          : 'The kernel marked each one CHECKSUM_PARTIAL.'),
       subject: {},
       evidence: [
         { name: 'pending (completed and verified by csumtop)', value: pending },
@@ -470,7 +542,12 @@ function captureMoreStep(namespace: string, captured: string[], adding: Uncaptur
   // -i splits its list on commas (src/cli/args.ts): such a name cannot be listed.
   const listable = adding.length > 0 && adding.length <= MAX_NAMED_ADDITIONS && names.every((n) => !n.includes(','));
   return listable
-    ? { where: 'this node', command: `${where} -i ${shellWord(names.join(','))}`, why: 'capture the interfaces that are up and not captured as well', persist: null }
+    ? {
+        where: 'this node',
+        command: `${where} -i ${shellWord(names.join(','))}`,
+        why: 'capture the interfaces that are up and not captured as well',
+        persist: null,
+      }
     : { where: 'this node', command: `${where} -i '*'`, why: 'capture every interface of the namespace', persist: null };
 }
 
@@ -512,14 +589,24 @@ function kernelDropsUnseenByVerdict(input: DiagnosisInput, drops: readonly Kerne
     // The namespace's counters too, as read one evaluation ago (see kernelDropsUnseen).
     const k = input.kernelBefore?.find((x) => x.namespace === ns);
     if (k) {
-      const kernel = (k.sinceStart.udpInCsumErrors ?? 0) + (k.sinceStart.tcpInCsumErrors ?? 0) + (k.sinceStart.udp6InCsumErrors ?? 0) + (k.sinceStart.icmpInCsumErrors ?? 0);
+      const kernel =
+        (k.sinceStart.udpInCsumErrors ?? 0) + (k.sinceStart.tcpInCsumErrors ?? 0) + (k.sinceStart.udp6InCsumErrors ?? 0) + (k.sinceStart.icmpInCsumErrors ?? 0);
       evidence.push({ name: 'kernel checksum errors (Udp+Tcp+Udp6+Icmp InCsumErrors)', value: kernel, detail: `/proc/net/snmp of ${ns}` });
       evidence.push({ name: 'bad checksums received on captured interfaces', value: here.reduce((s, i) => s + i.badReceivedL4, 0) });
     }
-    evidence.push(...UNSEEN.filter((o) => m.outcomes[o] > 0).map((o) => ({ name: UNSEEN_EVIDENCE[o], value: m.outcomes[o], detail: perDeviceReason(rows, (d) => d.outcomes[o]) })));
+    evidence.push(
+      ...UNSEEN.filter((o) => m.outcomes[o] > 0).map((o) => ({
+        name: UNSEEN_EVIDENCE[o],
+        value: m.outcomes[o],
+        detail: perDeviceReason(rows, (d) => d.outcomes[o]),
+      })),
+    );
     evidence.push({ name: 'captured interfaces', value: captured.join(', ') || 'none' });
-    const adding = input.facts.uncaptured?.filter((l) => l.namespace === ns).sort((a, b) => additionOrder(a) - additionOrder(b) || a.name.localeCompare(b.name));
-    if (adding) evidence.push({ name: 'interfaces up and not captured', value: adding.map((l) => (l.kind ? `${l.name} (${l.kind})` : l.name)).join(', ') || 'none' });
+    const adding = input.facts.uncaptured
+      ?.filter((l) => l.namespace === ns)
+      .sort((a, b) => additionOrder(a) - additionOrder(b) || a.name.localeCompare(b.name));
+    if (adding)
+      evidence.push({ name: 'interfaces up and not captured', value: adding.map((l) => (l.kind ? `${l.name} (${l.kind})` : l.name)).join(', ') || 'none' });
     const remedy: RemedyStep[] = [];
     if (m.outcomes.notCaptured > 0) {
       // The devices the kernel named, when csumtop knows them; else every uncaptured link.
@@ -527,7 +614,8 @@ function kernelDropsUnseenByVerdict(input: DiagnosisInput, drops: readonly Kerne
       const known = (adding ?? []).filter((l) => named.has(l.name));
       remedy.push(captureMoreStep(ns, captured, known.length > 0 ? known : (adding ?? [])));
     }
-    if (m.outcomes.ringDrop > 0) remedy.push({ where: 'this node', command: 'csumtop --ring-mb 64 --threads 2 ...', why: 'a larger ring and more capture threads', persist: null });
+    if (m.outcomes.ringDrop > 0)
+      remedy.push({ where: 'this node', command: 'csumtop --ring-mb 64 --threads 2 ...', why: 'a larger ring and more capture threads', persist: null });
     out.push({
       id: 'kernel-drops-unseen',
       key: `kernel-drops-unseen/${ns}`,
@@ -571,7 +659,11 @@ export function kernelDropsDisagree(input: DiagnosisInput): Candidate[] {
         'The packet may have changed between the capture and the drop (NAT, decapsulation), or one of the two verifies it wrongly: keep the frames (-w) and compare.',
       subject: { namespace: ns },
       evidence: [
-        { name: 'drops whose checksum csumtop verified good (kernel verdict)', value: n, detail: `${perDeviceReason(rows, (d) => d.outcomes.seenGood)}${frames.length > 0 ? `; last matched frame ${frames.join(', ')}` : ''}` },
+        {
+          name: 'drops whose checksum csumtop verified good (kernel verdict)',
+          value: n,
+          detail: `${perDeviceReason(rows, (d) => d.outcomes.seenGood)}${frames.length > 0 ? `; last matched frame ${frames.join(', ')}` : ''}`,
+        },
         ...rows.map((d) => ({ name: `${d.device} ${d.reason} from ${d.peer ?? 'unknown'}`, value: d.outcomes.seenGood, detail: OUTCOME_WORDS.seenGood })),
       ],
       remedy: [{ where: 'this node', command: 'csumtop -w bad.pcap ...', why: 'keep the bad frames to compare with what the kernel dropped', persist: null }],
@@ -593,7 +685,8 @@ export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
   // against today's events would race the delivery (a drop counted in softirq, its event
   // still in a ring or a batch), most visibly at start-up.
   for (const k of input.kernelBefore ?? []) {
-    const kernel = (k.sinceStart.udpInCsumErrors ?? 0) + (k.sinceStart.tcpInCsumErrors ?? 0) + (k.sinceStart.udp6InCsumErrors ?? 0) + (k.sinceStart.icmpInCsumErrors ?? 0);
+    const kernel =
+      (k.sinceStart.udpInCsumErrors ?? 0) + (k.sinceStart.tcpInCsumErrors ?? 0) + (k.sinceStart.udp6InCsumErrors ?? 0) + (k.sinceStart.icmpInCsumErrors ?? 0);
     const here = input.interfaces.filter((i) => i.namespace === k.namespace);
     const seen = here.reduce((s, i) => s + i.badReceivedL4, 0);
     if (kernel <= seen) continue;
@@ -608,7 +701,11 @@ export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
     // captured here, so an uncaptured interface is not to be blamed.
     const ownLoss = input.eventsDropped + input.recordsDropped;
     if (ownLoss > 0) {
-      evidence.push({ name: 'events and bad-frame records csumtop dropped', value: ownLoss, detail: `${input.eventsDropped} events, ${input.recordsDropped} records` });
+      evidence.push({
+        name: 'events and bad-frame records csumtop dropped',
+        value: ownLoss,
+        detail: `${input.eventsDropped} events, ${input.recordsDropped} records`,
+      });
       out.push({
         id: 'kernel-drops-unseen',
         key: `kernel-drops-unseen/${k.namespace}`,
@@ -620,7 +717,14 @@ export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
           'so this does not show an interface left uncaptured.',
         subject: { namespace: k.namespace },
         evidence,
-        remedy: [{ where: 'this node', command: 'csumtop --ring-mb 64 --threads 2 ...', why: 'more capture threads keep up with more traffic; fewer interfaces or a filter lowers the load', persist: null }],
+        remedy: [
+          {
+            where: 'this node',
+            command: 'csumtop --ring-mb 64 --threads 2 ...',
+            why: 'more capture threads keep up with more traffic; fewer interfaces or a filter lowers the load',
+            persist: null,
+          },
+        ],
         references: ['docs/domain.md: Counters the kernel keeps'],
         strength: gap,
       });
@@ -631,7 +735,8 @@ export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
     const adding = input.facts.uncaptured
       ?.filter((l) => l.namespace === k.namespace)
       .sort((a, b) => additionOrder(a) - additionOrder(b) || a.name.localeCompare(b.name));
-    if (adding) evidence.push({ name: 'interfaces up and not captured', value: adding.map((l) => (l.kind ? `${l.name} (${l.kind})` : l.name)).join(', ') || 'none' });
+    if (adding)
+      evidence.push({ name: 'interfaces up and not captured', value: adding.map((l) => (l.kind ? `${l.name} (${l.kind})` : l.name)).join(', ') || 'none' });
     out.push({
       id: 'kernel-drops-unseen',
       key: `kernel-drops-unseen/${k.namespace}`,
@@ -640,7 +745,10 @@ export function kernelDropsUnseen(input: DiagnosisInput): Candidate[] {
       summary:
         `Since csumtop started, /proc/net/snmp of ${k.namespace} counts ${kernel} transport checksum errors, but only ${seen} bad checksums arrived on the interfaces captured there. ` +
         (adding && adding.length > 0
-          ? `The rest came in through an interface not being captured: ${adding.slice(0, MAX_NAMED_ADDITIONS).map((l) => l.name).join(', ')}${adding.length > MAX_NAMED_ADDITIONS ? ` and ${adding.length - MAX_NAMED_ADDITIONS} more` : ''}.`
+          ? `The rest came in through an interface not being captured: ${adding
+              .slice(0, MAX_NAMED_ADDITIONS)
+              .map((l) => l.name)
+              .join(', ')}${adding.length > MAX_NAMED_ADDITIONS ? ` and ${adding.length - MAX_NAMED_ADDITIONS} more` : ''}.`
           : adding
             ? 'Every interface up there is captured: the rest came in on one that has gone down or away since, or before it was attached.'
             : 'The rest came in through an interface not being captured: add it.'),

@@ -73,7 +73,18 @@ export class FindingTracker {
       for (const c of rule(input)) {
         const s = this.seen.get(c.key);
         if (!s) {
-          this.seen.set(c.key, { strength: c.strength, firstNs: now, grewNs: now, baseNs: now, trafficAtBase: c.traffic?.count ?? null, trafficAtGrowth: c.traffic?.count ?? null, last: c, severity: c.severity, state: undefined, active: true });
+          this.seen.set(c.key, {
+            strength: c.strength,
+            firstNs: now,
+            grewNs: now,
+            baseNs: now,
+            trafficAtBase: c.traffic?.count ?? null,
+            trafficAtGrowth: c.traffic?.count ?? null,
+            last: c,
+            severity: c.severity,
+            state: undefined,
+            active: true,
+          });
         } else {
           if (c.strength > s.strength || lost) {
             if (c.strength > s.strength) {

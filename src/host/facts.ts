@@ -14,15 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import type {
-  CloudPlatform,
-  HypervisorFacts,
-  HypervisorKind,
-  KernelFacts,
-  KernelFixAssessment,
-  KernelFlavor,
-  KernelVersion,
-} from '../model/host-facts.js';
+import type { CloudPlatform, HypervisorFacts, HypervisorKind, KernelFacts, KernelFixAssessment, KernelFlavor, KernelVersion } from '../model/host-facts.js';
 
 // ================================================================== kernel release
 
@@ -69,8 +61,7 @@ const MAINTAINED_UNRECORDED = new Set(['4.4', '4.9', '3.16']);
 const UBUNTU_FIX: Readonly<Record<string, number>> = { '4.15': 107, '5.4': 32 };
 const UBUNTU_FLAVORS =
   /^(generic|generic-lpae|generic-64k|lowlatency|lowlatency-64k|virtual|aws|azure|azure-fde|gcp|gke|gkeop|kvm|oracle|ibm|raspi|raspi2|snapdragon|oem|nvidia|nvidia-64k|intel-iotg|realtime|xilinx-zynqmp|bluefield)$/;
-const DEBIAN_FLAVORS =
-  /^((cloud|rt)-)?(amd64|arm64|686|686-pae|armmp|armmp-lpae|marvell|rpi|powerpc64le|ppc64el|s390x|loong64|riscv64|mips\w*|octeon)$/;
+const DEBIAN_FLAVORS = /^((cloud|rt)-)?(amd64|arm64|686|686-pae|armmp|armmp-lpae|marvell|rpi|powerpc64le|ppc64el|s390x|loong64|riscv64|mips\w*|octeon)$/;
 
 function assessUpstream(v: KernelVersion, rc: number | null, flavor: KernelFlavor, what: string): KernelFixAssessment {
   const r = (status: KernelFixAssessment['status'], reason: string): KernelFixAssessment => ({ status, reason, flavor, upstream: v });
@@ -90,7 +81,10 @@ function assessUpstream(v: KernelVersion, rc: number | null, flavor: KernelFlavo
   if (MAINTAINED_UNRECORDED.has(series(v))) {
     return r('unknown', `${what} is ${fmt(v)}; no ${series(v)}.y stable release is recorded with commit ea64d8d6c675 (check the changelog)`);
   }
-  return r('affected', `${what} is ${fmt(v)}: the ${series(v)} series got no fix (stable fixes exist only for 5.6, 5.4, 4.19 and 4.14) and the bug dates from the first nf_nat code`);
+  return r(
+    'affected',
+    `${what} is ${fmt(v)}: the ${series(v)} series got no fix (stable fixes exist only for 5.6, 5.4, 4.19 and 4.14) and the bug dates from the first nf_nat code`,
+  );
 }
 
 /** Inputs of assessVariantAKernel: uname -r, and where known uname -v and Ubuntu's
@@ -130,8 +124,18 @@ export function assessVariantAKernel(id: KernelIdentity | string): KernelFixAsse
   const baseFixed = compareVersions(base, MAINLINE_FIX) >= 0 && rc === null;
   const backportsHidden = (flavor: KernelFlavor, name: string): KernelFixAssessment =>
     baseFixed
-      ? { status: 'fixed', reason: `${name} kernel ${release} is based on ${series(base)}, at or after mainline 5.7, which has commit ea64d8d6c675`, flavor, upstream: base }
-      : { status: 'unknown', reason: `${name} kernel ${release} is based on ${fmt(base)}, before 5.7; ${name} backports fixes without changing that version, so only its changelog tells whether commit ea64d8d6c675 is in`, flavor, upstream: base };
+      ? {
+          status: 'fixed',
+          reason: `${name} kernel ${release} is based on ${series(base)}, at or after mainline 5.7, which has commit ea64d8d6c675`,
+          flavor,
+          upstream: base,
+        }
+      : {
+          status: 'unknown',
+          reason: `${name} kernel ${release} is based on ${fmt(base)}, before 5.7; ${name} backports fixes without changing that version, so only its changelog tells whether commit ea64d8d6c675 is in`,
+          flavor,
+          upstream: base,
+        };
 
   // Oracle UEK (".el8uek") before RHEL's ".elN": both contain ".el".
   if (/\.el\d+uek\b/.test(rest)) return backportsHidden('oracle-uek', 'Oracle UEK');
@@ -152,9 +156,7 @@ export function assessVariantAKernel(id: KernelIdentity | string): KernelFixAsse
   const unameV = k.version?.trim() ?? '';
   const ubuntuName = /^-(\d+)(?:\.\d+)?-([a-z][a-z0-9-]*)$/.exec(rest);
   const isUbuntu =
-    signature.startsWith('Ubuntu') ||
-    /\bUbuntu\b/.test(unameV) ||
-    (base.patch === 0 && ubuntuName !== null && UBUNTU_FLAVORS.test(ubuntuName[2]));
+    signature.startsWith('Ubuntu') || /\bUbuntu\b/.test(unameV) || (base.patch === 0 && ubuntuName !== null && UBUNTU_FLAVORS.test(ubuntuName[2]));
   if (isUbuntu) {
     if (baseFixed) return backportsHidden('ubuntu', 'Ubuntu');
     const abi = ubuntuName ? Number(ubuntuName[1]) : null;
@@ -162,8 +164,18 @@ export function assessVariantAKernel(id: KernelIdentity | string): KernelFixAsse
     if (abi !== null && abi < 1000 && fixedAbi !== undefined) {
       const name = `${fmt(base)}-${fixedAbi}`;
       return abi >= fixedAbi
-        ? { status: 'fixed', reason: `Ubuntu kernel ${release}: ABI ${abi} is at or after ${name}, Ubuntu's first build with commit ea64d8d6c675`, flavor: 'ubuntu', upstream: base }
-        : { status: 'affected', reason: `Ubuntu kernel ${release}: ABI ${abi} is before ${name}, Ubuntu's first build with commit ea64d8d6c675`, flavor: 'ubuntu', upstream: base };
+        ? {
+            status: 'fixed',
+            reason: `Ubuntu kernel ${release}: ABI ${abi} is at or after ${name}, Ubuntu's first build with commit ea64d8d6c675`,
+            flavor: 'ubuntu',
+            upstream: base,
+          }
+        : {
+            status: 'affected',
+            reason: `Ubuntu kernel ${release}: ABI ${abi} is before ${name}, Ubuntu's first build with commit ea64d8d6c675`,
+            flavor: 'ubuntu',
+            upstream: base,
+          };
     }
     // /proc/version_signature: "Ubuntu 5.4.0-1018.18-aws 5.4.44": the last field is the
     // upstream stable release the build is based on; if that has the fix, so does the build.
@@ -256,22 +268,75 @@ const q = (s: string | null): string => `'${s ?? ''}'`;
 // First match wins. SMBIOS strings as the hypervisors set them (systemd's
 // src/basic/virt.c dmi_vendor_table lists the same vendors).
 const VENDOR_RULES: VendorRule[] = [
-  { test: (i) => has(i.sysVendor, /^VMware/i) || has(i.productName, /^VMware/i), kind: 'vmware', platform: null, why: (i) => `sys_vendor ${q(i.sysVendor)}, product_name ${q(i.productName)}` },
-  { test: (i) => eq(i.sysVendor, 'Amazon EC2') && has(i.productName, /\.metal$/), kind: 'none', platform: 'aws', why: (i) => `sys_vendor 'Amazon EC2', bare-metal instance type ${q(i.productName)}` },
-  { test: (i) => eq(i.sysVendor, 'Amazon EC2'), kind: 'kvm', platform: 'aws', why: (i) => `sys_vendor 'Amazon EC2' (Nitro, KVM-based), instance type ${q(i.productName)}` },
+  {
+    test: (i) => has(i.sysVendor, /^VMware/i) || has(i.productName, /^VMware/i),
+    kind: 'vmware',
+    platform: null,
+    why: (i) => `sys_vendor ${q(i.sysVendor)}, product_name ${q(i.productName)}`,
+  },
+  {
+    test: (i) => eq(i.sysVendor, 'Amazon EC2') && has(i.productName, /\.metal$/),
+    kind: 'none',
+    platform: 'aws',
+    why: (i) => `sys_vendor 'Amazon EC2', bare-metal instance type ${q(i.productName)}`,
+  },
+  {
+    test: (i) => eq(i.sysVendor, 'Amazon EC2'),
+    kind: 'kvm',
+    platform: 'aws',
+    why: (i) => `sys_vendor 'Amazon EC2' (Nitro, KVM-based), instance type ${q(i.productName)}`,
+  },
   { test: (i) => has(i.biosVersion, /amazon/i), kind: 'xen', platform: 'aws', why: (i) => `bios_version ${q(i.biosVersion)} (Xen-based EC2)` },
-  { test: (i) => eq(i.sysVendor, 'Microsoft Corporation') && (eq(i.productName, 'Virtual Machine') || eq(i.chassisAssetTag, AZURE_ASSET_TAG)), kind: 'hyperv', platform: null, why: (i) => `sys_vendor 'Microsoft Corporation', product_name ${q(i.productName)}` },
-  { test: (i) => eq(i.sysVendor, 'Google') || eq(i.productName, 'Google Compute Engine'), kind: 'kvm', platform: 'gce', why: (i) => `sys_vendor ${q(i.sysVendor)}, product_name ${q(i.productName)}` },
+  {
+    test: (i) => eq(i.sysVendor, 'Microsoft Corporation') && (eq(i.productName, 'Virtual Machine') || eq(i.chassisAssetTag, AZURE_ASSET_TAG)),
+    kind: 'hyperv',
+    platform: null,
+    why: (i) => `sys_vendor 'Microsoft Corporation', product_name ${q(i.productName)}`,
+  },
+  {
+    test: (i) => eq(i.sysVendor, 'Google') || eq(i.productName, 'Google Compute Engine'),
+    kind: 'kvm',
+    platform: 'gce',
+    why: (i) => `sys_vendor ${q(i.sysVendor)}, product_name ${q(i.productName)}`,
+  },
   { test: (i) => eq(i.sysVendor, 'Alibaba Cloud'), kind: 'kvm', platform: 'alibaba', why: () => `sys_vendor 'Alibaba Cloud'` },
   { test: (i) => eq(i.sysVendor, 'DigitalOcean'), kind: 'kvm', platform: 'digitalocean', why: () => `sys_vendor 'DigitalOcean'` },
   { test: (i) => eq(i.sysVendor, 'Hetzner'), kind: 'kvm', platform: 'hetzner', why: () => `sys_vendor 'Hetzner'` },
-  { test: (i) => eq(i.sysVendor, 'OpenStack Foundation') || has(i.productName, /^OpenStack (Nova|Compute)/i), kind: 'kvm', platform: 'openstack', why: (i) => `sys_vendor ${q(i.sysVendor)}, product_name ${q(i.productName)}` },
+  {
+    test: (i) => eq(i.sysVendor, 'OpenStack Foundation') || has(i.productName, /^OpenStack (Nova|Compute)/i),
+    kind: 'kvm',
+    platform: 'openstack',
+    why: (i) => `sys_vendor ${q(i.sysVendor)}, product_name ${q(i.productName)}`,
+  },
   { test: (i) => eq(i.chassisAssetTag, 'OracleCloud.com'), kind: 'kvm', platform: 'oracle', why: () => `chassis_asset_tag 'OracleCloud.com'` },
-  { test: (i) => eq(i.sysVendor, 'QEMU') || has(i.productName, /^(Standard PC \(|KVM\b|RHEV Hypervisor|oVirt Node|OpenShift Virtualization)/i) || (eq(i.sysVendor, 'Nutanix') && eq(i.productName, 'AHV')), kind: 'kvm', platform: null, why: (i) => `sys_vendor ${q(i.sysVendor)}, product_name ${q(i.productName)} (QEMU/KVM)` },
-  { test: (i) => eq(i.sysVendor, 'innotek GmbH') || eq(i.productName, 'VirtualBox'), kind: 'virtualbox', platform: null, why: (i) => `sys_vendor ${q(i.sysVendor)}, product_name ${q(i.productName)}` },
+  {
+    test: (i) =>
+      eq(i.sysVendor, 'QEMU') ||
+      has(i.productName, /^(Standard PC \(|KVM\b|RHEV Hypervisor|oVirt Node|OpenShift Virtualization)/i) ||
+      (eq(i.sysVendor, 'Nutanix') && eq(i.productName, 'AHV')),
+    kind: 'kvm',
+    platform: null,
+    why: (i) => `sys_vendor ${q(i.sysVendor)}, product_name ${q(i.productName)} (QEMU/KVM)`,
+  },
+  {
+    test: (i) => eq(i.sysVendor, 'innotek GmbH') || eq(i.productName, 'VirtualBox'),
+    kind: 'virtualbox',
+    platform: null,
+    why: (i) => `sys_vendor ${q(i.sysVendor)}, product_name ${q(i.productName)}`,
+  },
   { test: (i) => has(i.sysVendor, /^Parallels/i), kind: 'parallels', platform: null, why: (i) => `sys_vendor ${q(i.sysVendor)}` },
-  { test: (i) => eq(i.productName, 'BHYVE') || eq(i.sysVendor, 'FreeBSD'), kind: 'bhyve', platform: null, why: (i) => `sys_vendor ${q(i.sysVendor)}, product_name ${q(i.productName)}` },
-  { test: (i) => eq(i.sysVendor, 'Xen') || eq(i.hypervisorType, 'xen'), kind: 'xen', platform: null, why: (i) => (eq(i.hypervisorType, 'xen') ? `/sys/hypervisor/type 'xen'` : `sys_vendor 'Xen'`) },
+  {
+    test: (i) => eq(i.productName, 'BHYVE') || eq(i.sysVendor, 'FreeBSD'),
+    kind: 'bhyve',
+    platform: null,
+    why: (i) => `sys_vendor ${q(i.sysVendor)}, product_name ${q(i.productName)}`,
+  },
+  {
+    test: (i) => eq(i.sysVendor, 'Xen') || eq(i.hypervisorType, 'xen'),
+    kind: 'xen',
+    platform: null,
+    why: (i) => (eq(i.hypervisorType, 'xen') ? `/sys/hypervisor/type 'xen'` : `sys_vendor 'Xen'`),
+  },
 ];
 
 /**

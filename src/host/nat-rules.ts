@@ -28,13 +28,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import type {
-  MasqueradeRule,
-  NatFacts,
-  NatRulesAnalysis,
-  NatSourceName,
-  NatSourceReport,
-} from '../model/host-facts.js';
+import type { MasqueradeRule, NatFacts, NatRulesAnalysis, NatSourceName, NatSourceReport } from '../model/host-facts.js';
 import { resolveNetns } from './links.js';
 
 // ================================================================== neutral rule model
@@ -558,7 +552,10 @@ function runTool(file: string, args: string[], timeoutMs: number): Promise<RunRe
 }
 
 function warningLines(s: string): string[] {
-  return s.split('\n').map((l) => l.trim()).filter((l) => /^#\s*Warning:/i.test(l));
+  return s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^#\s*Warning:/i.test(l));
 }
 
 /**

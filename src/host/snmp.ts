@@ -16,12 +16,7 @@
  *   snmp6          one "NameValue<spaces/tab>N" per line, the section a prefix of the
  *                  name: Ip6, Icmp6, Udp6, UdpLite6 (net/ipv6/proc.c snmp6_seq_show_item)
  */
-import {
-  CHECKSUM_COUNTERS,
-  type ChecksumCounterName,
-  type ChecksumCounters,
-  type CounterRates,
-} from '../model/host-facts.js';
+import { CHECKSUM_COUNTERS, type ChecksumCounterName, type ChecksumCounters, type CounterRates } from '../model/host-facts.js';
 import { nativeReadNetFile, type NetFileName } from '../native/host.js';
 import { resolveNetns } from './links.js';
 
@@ -105,9 +100,7 @@ export function parseNetCounters(files: NetCounterFiles): ParsedNetCounters {
   };
 }
 
-type CounterSource =
-  | { file: 'snmp' | 'netstat'; section: string; field: string }
-  | { file: 'snmp6'; name: string };
+type CounterSource = { file: 'snmp' | 'netstat'; section: string; field: string } | { file: 'snmp6'; name: string };
 
 // Where each counter lives (include/uapi/linux/snmp.h for the enums, the files' printers
 // above for the names).

@@ -22,7 +22,9 @@ export const BURST_PER_KIND = 3;
 /** Sends frames on `dev` in `ns` through the lab's raw injector without blocking. */
 export function injectAsync(ns: string, dev: string, frames: Uint8Array[], signal?: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = track(spawn('ip', ['netns', 'exec', ns, 'python3', HELPER, 'inject', dev], { stdio: ['pipe', 'pipe', 'pipe'], signal, killSignal: 'SIGKILL' }));
+    const child = track(
+      spawn('ip', ['netns', 'exec', ns, 'python3', HELPER, 'inject', dev], { stdio: ['pipe', 'pipe', 'pipe'], signal, killSignal: 'SIGKILL' }),
+    );
     child.once('error', () => undefined); // an abort; 'exit' rejects below
     child.stdin!.on('error', () => undefined); // killed before it read its frames
     let out = '';
@@ -64,7 +66,25 @@ export const BROKEN_TOOLS = ['iptables', 'ethtool'];
  */
 export function breakSender(lab: Lab): void {
   lab.recreateFlannelA(true);
-  sh('ip', ['netns', 'exec', lab.A, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'vla', '-p', 'udp', '--dport', '8472', '-j', 'MASQUERADE', '--random-fully']);
+  sh('ip', [
+    'netns',
+    'exec',
+    lab.A,
+    'iptables',
+    '-t',
+    'nat',
+    '-A',
+    'POSTROUTING',
+    '-o',
+    'vla',
+    '-p',
+    'udp',
+    '--dport',
+    '8472',
+    '-j',
+    'MASQUERADE',
+    '--random-fully',
+  ]);
   nsSh(lab.A, ['ethtool', '-K', 'vla', 'tx', 'off']);
 }
 

@@ -62,7 +62,13 @@ export function faultFrame(macs: LabMacs, kind: FaultKind, i: number): Uint8Arra
         ip: { src: OVERLAY_A, dst: POD_B, id: 0x2000 + i },
         l4:
           kind === 'bad-inner-tcp'
-            ? { proto: 'tcp', sport: 47000 + i, dport: TCP_PORT, tcp: { flags: 0x02, seq: 0x10000000 + i, window: 64860, options: synOptions(1410) }, csum: k.innerL4 }
+            ? {
+                proto: 'tcp',
+                sport: 47000 + i,
+                dport: TCP_PORT,
+                tcp: { flags: 0x02, seq: 0x10000000 + i, window: 64860, options: synOptions(1410) },
+                csum: k.innerL4,
+              }
             : { proto: 'udp', sport: 46000 + i, dport: SINK_PORT, payload: Buffer.from(`${kind}-${i}`), csum: k.innerL4 },
       },
     );

@@ -18,7 +18,18 @@ import * as path from 'node:path';
 
 import { ROOT } from '../native/addon.js';
 import {
-  DNS_PORT, FLANNEL_PORT, FLANNEL_VNI, OVERLAY_A, OVERLAY_B, POD_A, POD_B, SINK_PORT, TCP_PORT, UNDERLAY_A, UNDERLAY_B, type LabMacs,
+  DNS_PORT,
+  FLANNEL_PORT,
+  FLANNEL_VNI,
+  OVERLAY_A,
+  OVERLAY_B,
+  POD_A,
+  POD_B,
+  SINK_PORT,
+  TCP_PORT,
+  UNDERLAY_A,
+  UNDERLAY_B,
+  type LabMacs,
 } from './topology.js';
 
 /** The traffic helper (DNS responder, clients, raw injector); one copy, shipped with the tool. */
@@ -147,7 +158,6 @@ export function linkMac(ns: string, dev: string): string {
 
 // ------------------------------------------------------------------ the lab
 
-
 export interface ServerEvent {
   ready?: boolean;
   dns?: string;
@@ -170,7 +180,6 @@ export interface TcpResult {
   /** Set when a transfer with a timeout could not connect (the helper's message). */
   error?: string;
 }
-
 
 export class Lab {
   readonly A: string;
@@ -226,9 +235,24 @@ export class Lab {
   /** flannel.1 as flannel's vxlan backend creates it (learning off, UDP checksum off). */
   private addFlannel(ns: string, local: string, dev: string, addr: string, noudpcsum: boolean, mac?: string): void {
     sh('ip', [
-      '-n', ns, 'link', 'add', 'flannel.1', ...(mac ? ['address', mac] : []),
-      'type', 'vxlan', 'id', String(FLANNEL_VNI), 'local', local, 'dev', dev,
-      'dstport', String(FLANNEL_PORT), 'nolearning', noudpcsum ? 'noudpcsum' : 'udpcsum',
+      '-n',
+      ns,
+      'link',
+      'add',
+      'flannel.1',
+      ...(mac ? ['address', mac] : []),
+      'type',
+      'vxlan',
+      'id',
+      String(FLANNEL_VNI),
+      'local',
+      local,
+      'dev',
+      dev,
+      'dstport',
+      String(FLANNEL_PORT),
+      'nolearning',
+      noudpcsum ? 'noudpcsum' : 'udpcsum',
     ]);
     sh('ip', ['-n', ns, 'link', 'set', 'flannel.1', 'mtu', '1450', 'up']);
     sh('ip', ['-n', ns, 'addr', 'add', `${addr}/32`, 'dev', 'flannel.1']);
@@ -383,4 +407,3 @@ export function runAsync(cmd: string, args: string[], timeoutMs = 30_000, signal
     });
   });
 }
-

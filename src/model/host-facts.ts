@@ -113,16 +113,7 @@ export interface KernelFacts {
  * physical machine (DMI names a hardware vendor and the CPU flag is clear, or an EC2
  * .metal instance); 'unknown' a virtual machine whose hypervisor the DMI strings do not
  * name (only the CPU flag says it is one). */
-export type HypervisorKind =
-  | 'vmware'
-  | 'hyperv'
-  | 'kvm'
-  | 'xen'
-  | 'virtualbox'
-  | 'parallels'
-  | 'bhyve'
-  | 'none'
-  | 'unknown';
+export type HypervisorKind = 'vmware' | 'hyperv' | 'kvm' | 'xen' | 'virtualbox' | 'parallels' | 'bhyve' | 'none' | 'unknown';
 
 /** The cloud or platform when the DMI strings name one. */
 export type CloudPlatform = 'azure' | 'aws' | 'gce' | 'openstack' | 'alibaba' | 'oracle' | 'digitalocean' | 'hetzner';

@@ -14,7 +14,10 @@ import type { KindName, LayerName, MalformedReason, TunnelName, UndecodedReason 
 export type { BadChecksum, Endpoint };
 
 /** The parts of a CorrelationSnapshot a report carries (rates and bad flows are live views). */
-export type ReportCorrelation = Pick<CorrelationSnapshot, 'peers' | 'flows' | 'flowsEvicted' | 'eventsDropped' | 'overlayUnattributed' | 'dns' | 'syn' | 'kernel' | 'kernelDrops' | 'tables'>;
+export type ReportCorrelation = Pick<
+  CorrelationSnapshot,
+  'peers' | 'flows' | 'flowsEvicted' | 'eventsDropped' | 'overlayUnattributed' | 'dns' | 'syn' | 'kernel' | 'kernelDrops' | 'tables'
+>;
 
 export const REPORT_VERSION = 1;
 

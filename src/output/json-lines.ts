@@ -40,11 +40,23 @@ export interface StatsLine {
 export type JsonLine =
   | StatsLine
   | ({ type: 'bad'; version: number } & BadFrameReport)
-  | { type: 'interface'; version: number; time: string; event: 'attached' | 'detached'; interface: string; namespace: string; kind: string | null; reason?: string }
+  | {
+      type: 'interface';
+      version: number;
+      time: string;
+      event: 'attached' | 'detached';
+      interface: string;
+      namespace: string;
+      kind: string | null;
+      reason?: string;
+    }
   | { type: 'warning'; version: number; time: string; message: string }
   | ({ type: 'finding'; version: number; time: string; event: 'raised' | 'fixed' | 'quiet' } & Finding)
   | { type: 'finding'; version: number; time: string; event: 'cleared'; id: Finding['id']; key: string }
-  | ({ type: 'correlation'; version: number; time: string } & Pick<CorrelationSnapshot, 'peers' | 'dns' | 'syn' | 'kernel' | 'kernelDrops' | 'flowsEvicted' | 'eventsDropped' | 'overlayUnattributed' | 'tables'>)
+  | ({ type: 'correlation'; version: number; time: string } & Pick<
+      CorrelationSnapshot,
+      'peers' | 'dns' | 'syn' | 'kernel' | 'kernelDrops' | 'flowsEvicted' | 'eventsDropped' | 'overlayUnattributed' | 'tables'
+    >)
   | ({ type: 'report' } & ReportDocument);
 
 export function jsonLine(line: JsonLine): string {

@@ -31,6 +31,9 @@ export function writeFramesPcap(file: string, frames: FrameToWrite[], linktype =
 
 /** csumtop-bad-20261121T130512Z.pcap: a new name per second, so `w` never clobbers a file. */
 export function defaultPcapName(nowMs: number, dir = process.cwd()): string {
-  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date(nowMs)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return path.join(dir, `csumtop-bad-${stamp}.pcap`);
 }

@@ -11,4 +11,3 @@ export const MAX_LISTED = 100_000;
 export function notListedWarning(notListed: number): string {
   return `${notListed} bad frames were not listed (more than ${MAX_LISTED})`;
 }
-

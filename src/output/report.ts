@@ -131,23 +131,25 @@ function badMaskNames(mask: number, numKinds: number): string[] {
 }
 
 function flowReports(flows: NativeFlow[], names: string[], L: NativeLayout): FlowReport[] {
-  return flows
-    .map((f) => ({
-      interface: names[f.iface] ?? `#${f.iface}`,
-      outer: endpointFromNative(f.outer),
-      tunnel: f.hasInner ? TUNNELS[f.tunnel] ?? 'none' : 'none',
-      vni: f.hasInner && isVniTunnel(f.tunnel) ? f.vni : null,
-      inner: f.inner ? endpointFromNative(f.inner) : null,
-      badChecksums: badMaskNames(f.badMask, L.numKinds),
-      count: f.count,
-      first: formatTimeNs(f.firstNs),
-      last: formatTimeNs(f.lastNs),
-      example: { frame: f.exampleFrame, checksums: f.example.map(badChecksumFromNative) },
-      firstNs: f.firstNs,
-    }))
-    // Most frequent first; ties by first appearance so the order is stable.
-    .sort((a, b) => b.count - a.count || (a.firstNs < b.firstNs ? -1 : a.firstNs > b.firstNs ? 1 : 0))
-    .map(({ firstNs: _, ...rest }) => rest);
+  return (
+    flows
+      .map((f) => ({
+        interface: names[f.iface] ?? `#${f.iface}`,
+        outer: endpointFromNative(f.outer),
+        tunnel: f.hasInner ? (TUNNELS[f.tunnel] ?? 'none') : 'none',
+        vni: f.hasInner && isVniTunnel(f.tunnel) ? f.vni : null,
+        inner: f.inner ? endpointFromNative(f.inner) : null,
+        badChecksums: badMaskNames(f.badMask, L.numKinds),
+        count: f.count,
+        first: formatTimeNs(f.firstNs),
+        last: formatTimeNs(f.lastNs),
+        example: { frame: f.exampleFrame, checksums: f.example.map(badChecksumFromNative) },
+        firstNs: f.firstNs,
+      }))
+      // Most frequent first; ties by first appearance so the order is stable.
+      .sort((a, b) => b.count - a.count || (a.firstNs < b.firstNs ? -1 : a.firstNs > b.firstNs ? 1 : 0))
+      .map(({ firstNs: _, ...rest }) => rest)
+  );
 }
 
 export function badFrameReport(r: DecodedRecord, names: string[]): BadFrameReport {
@@ -205,7 +207,18 @@ export function buildReport(input: ReportInput, tool: ToolInfo): ReportDocument 
   if (input.correlation) {
     const c = input.correlation;
     doc.findings = c.findings;
-    doc.correlation = { peers: c.peers, flows: c.flows, flowsEvicted: c.flowsEvicted, eventsDropped: c.eventsDropped, overlayUnattributed: c.overlayUnattributed, dns: c.dns, syn: c.syn, kernel: c.kernel, ...(c.kernelDrops ? { kernelDrops: c.kernelDrops } : {}), ...(c.tables ? { tables: c.tables } : {}) };
+    doc.correlation = {
+      peers: c.peers,
+      flows: c.flows,
+      flowsEvicted: c.flowsEvicted,
+      eventsDropped: c.eventsDropped,
+      overlayUnattributed: c.overlayUnattributed,
+      dns: c.dns,
+      syn: c.syn,
+      kernel: c.kernel,
+      ...(c.kernelDrops ? { kernelDrops: c.kernelDrops } : {}),
+      ...(c.tables ? { tables: c.tables } : {}),
+    };
   }
   return doc;
 }

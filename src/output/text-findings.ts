@@ -91,7 +91,9 @@ export function renderCorrelation(c: ReportCorrelation): string[] {
     }
     if (k.drops.length > MAX_KERNEL_DROP_LINES) out.push(`  and ${k.drops.length - MAX_KERNEL_DROP_LINES} more (the JSON report has them all)`);
     if (k.other > 0) {
-      const seen = k.matching ? `, ${matchText({ total: k.other, outcomes: k.otherOutcomes, pending: k.other - resolvedOf(k.otherOutcomes) }, 'the checksum the kernel names bad')}` : '';
+      const seen = k.matching
+        ? `, ${matchText({ total: k.other, outcomes: k.otherOutcomes, pending: k.other - resolvedOf(k.otherOutcomes) }, 'the checksum the kernel names bad')}`
+        : '';
       out.push(`  under keys past the table's ${k.keys.cap}: ${k.other} dropped${seen}`);
     }
     if (k.ringFull > 0) out.push(`  ${k.ringFull} more drops the kernel made were not counted: csumtop's eBPF ring buffer was full`);
@@ -99,7 +101,9 @@ export function renderCorrelation(c: ReportCorrelation): string[] {
   }
   const s = c.syn;
   if (s.connections > 0) {
-    const delays = Object.entries(s.delayedBy).map(([k, v]) => `${v} after ${k}`).join(', ');
+    const delays = Object.entries(s.delayedBy)
+      .map(([k, v]) => `${v} after ${k}`)
+      .join(', ');
     out.push(
       `TCP: ${s.connections} connection attempts, ${s.answered} answered, ${s.refused} refused (RST), ${s.unanswered} unanswered (${s.attributed} in carriers with bad checksums), ` +
         `${s.retransmitted} needed retransmitted SYNs${delays ? ` (${delays})` : ''}`,

@@ -73,13 +73,14 @@ function tunnelText(tunnel: string, vni: number | null): string {
 
 /** "link-type 3, mpls-payload 1" */
 function reasonList(reasons: Record<string, number | undefined>): string {
-  return Object.entries(reasons).map(([k, v]) => `${k} ${v}`).join(', ');
+  return Object.entries(reasons)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 }
 
 function flowLine(f: FlowReport): string[] {
   const lines = [
-    `  ${pad(f.count, 8)}  ${f.interface}  ${formatEndpoint(f.outer)}` +
-      (f.inner ? `  [${tunnelText(f.tunnel, f.vni)}]  ${formatEndpoint(f.inner)}` : ''),
+    `  ${pad(f.count, 8)}  ${f.interface}  ${formatEndpoint(f.outer)}` + (f.inner ? `  [${tunnelText(f.tunnel, f.vni)}]  ${formatEndpoint(f.inner)}` : ''),
     `            bad: ${f.badChecksums.join(', ')}; first ${f.first}, last ${f.last}`,
     `            e.g. frame ${f.example.frame}: ${f.example.checksums.map(formatBadChecksum).join('; ')}`,
   ];
@@ -103,7 +104,8 @@ function liveDescription(i: InterfaceReport): string {
   if (i.vxlan) {
     const v = i.vxlan;
     parts.push(
-      `vni ${v.vni ?? '?'} port ${v.port ?? '?'}` + (v.underlay ? ` over ${v.underlay}` : '') +
+      `vni ${v.vni ?? '?'} port ${v.port ?? '?'}` +
+        (v.underlay ? ` over ${v.underlay}` : '') +
         (v.udpCsum === null ? '' : v.udpCsum ? ' udpcsum' : ' noudpcsum'),
     );
   }
@@ -147,7 +149,10 @@ export function* textReportPieces(doc: ReportDocument, opts: { maxFlows: number 
     // A generated filter may be kilobytes long (--json keeps it whole).
     const e = s.filter.expression;
     const shown = e.length <= 200 ? e : `${e.slice(0, 200)}... (${e.length} characters)`;
-    out.push(`filter: ${printable(shown)}` + (s.filter.skipped !== undefined ? ` (${s.filter.skipped} frames did not match and are not counted)` : ' (only matching frames are counted)'));
+    out.push(
+      `filter: ${printable(shown)}` +
+        (s.filter.skipped !== undefined ? ` (${s.filter.skipped} frames did not match and are not counted)` : ' (only matching frames are counted)'),
+    );
   }
   if (s.count?.reached) out.push(`stopped at ${s.count.limit} frames (-c ${s.count.limit})`);
   out.push(`checksum engine: ${doc.tool.checksumPath}`);
@@ -155,10 +160,11 @@ export function* textReportPieces(doc: ReportDocument, opts: { maxFlows: number 
   if (doc.findings) out.push(...renderFindings(doc.findings));
   const live = s.kind === 'live';
   for (const i of doc.interfaces) {
-    const lt = i.namespace !== undefined ? liveDescription(i) : LINKTYPE_NAMES[i.linktype] ?? `link type ${i.linktype}`;
+    const lt = i.namespace !== undefined ? liveDescription(i) : (LINKTYPE_NAMES[i.linktype] ?? `link type ${i.linktype}`);
     out.push(
       `Interface ${i.name} (${lt}): ${i.frames} frames, ${i.badFrames} with bad checksums, ` +
-        `${i.malformed} malformed, ${i.truncated} truncated` + (i.unsupported ? `, ${i.unsupported} not decoded` : '') +
+        `${i.malformed} malformed, ${i.truncated} truncated` +
+        (i.unsupported ? `, ${i.unsupported} not decoded` : '') +
         (i.namespace !== undefined ? `, ${i.outgoing ?? 0} sent by this host, ${i.captureDrops ?? 0} dropped` : ''),
     );
     if (i.checksums.length > 0) {
@@ -219,7 +225,7 @@ export function* textReportPieces(doc: ReportDocument, opts: { maxFlows: number 
     out.push(
       `Note: ${doc.totals.looksLikeOffload} of ${doc.totals.badChecksums} bad checksums hold exactly the pseudo-header sum. ` +
         'That is what transmit checksum offload leaves in a packet captured on the sending host before the NIC ' +
-        'fills it in: likely not an error on the wire. A file does not carry the kernel\'s per-packet checksum ' +
+        "fills it in: likely not an error on the wire. A file does not carry the kernel's per-packet checksum " +
         'status; capture live with csumtop on that host to have the kernel tell.',
     );
   }

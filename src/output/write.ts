@@ -19,7 +19,7 @@ const WRITE_PIECE = 64 * 1024;
 export function piecesOf(text: string, size: number): string[] {
   if (text.length <= size) return [text];
   const out: string[] = [];
-  for (let at = 0; at < text.length; ) {
+  for (let at = 0; at < text.length;) {
     let end = Math.min(at + size, text.length);
     const last = text.charCodeAt(end - 1);
     if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--; // a high surrogate goes with its low one

@@ -263,10 +263,14 @@ export function reduce(state: DashboardState, action: Action): Step {
       const u = action.update;
       let fix = state.fix;
       // "Since" starts at the first update made FIX_SETTLE_MS after the fix took effect.
-      if (fix && fix.phase === 'applied' && fix.since === null && fix.appliedAtMs !== null && u.nowMs >= fix.appliedAtMs + FIX_SETTLE_MS) fix = { ...fix, since: fixTotals(u.snapshot) };
+      if (fix && fix.phase === 'applied' && fix.since === null && fix.appliedAtMs !== null && u.nowMs >= fix.appliedAtMs + FIX_SETTLE_MS)
+        fix = { ...fix, since: fixTotals(u.snapshot) };
       const aliases = nextAliases(state.aliases, namespacesOf(u.snapshot));
       const history = nextHistory(state.history, state.latest?.snapshot.findings ?? [], u.snapshot);
-      return { state: { ...state, latest: u, shown: state.paused ? state.shown : u, dnsHistory: nextDnsHistory(state.dnsHistory, u), fix, aliases, history }, effects: [] };
+      return {
+        state: { ...state, latest: u, shown: state.paused ? state.shown : u, dnsHistory: nextDnsHistory(state.dnsHistory, u), fix, aliases, history },
+        effects: [],
+      };
     }
     case 'warning': {
       const warnings = [...state.warnings, action.text];
@@ -341,7 +345,11 @@ function reduceKey(state: DashboardState, key: KeyEvent): Step {
       return same({ ...state, view: { kind: 'history', scroll: 0 } });
     case 'r': {
       const window = (state.window + 1) % RATE_WINDOWS.length;
-      return same({ ...state, window, status: `showing ${WINDOW_WORDS[RATE_WINDOWS[window]]}${RATE_WINDOWS[window] === 'total' ? (state.baseline ? ' since clear' : ' since start') : ' (per second)'}; r cycles 1s, 10s, 60s rates and totals` });
+      return same({
+        ...state,
+        window,
+        status: `showing ${WINDOW_WORDS[RATE_WINDOWS[window]]}${RATE_WINDOWS[window] === 'total' ? (state.baseline ? ' since clear' : ' since start') : ' (per second)'}; r cycles 1s, 10s, 60s rates and totals`,
+      });
     }
     case '/':
       return same({ ...state, filterInput: state.filter });
@@ -381,7 +389,17 @@ function reduceKey(state: DashboardState, key: KeyEvent): Step {
 
 /** Lines a key scrolls a detail or the help by (-Infinity: to the top); 0 for other keys. */
 function scrollBy(key: KeyEvent): number {
-  return key.ch === 'j' || key.name === 'down' ? 1 : key.ch === 'k' || key.name === 'up' ? -1 : key.name === 'pagedown' ? 10 : key.name === 'pageup' ? -10 : key.ch === 'g' ? -Infinity : 0;
+  return key.ch === 'j' || key.name === 'down'
+    ? 1
+    : key.ch === 'k' || key.name === 'up'
+      ? -1
+      : key.name === 'pagedown'
+        ? 10
+        : key.name === 'pageup'
+          ? -10
+          : key.ch === 'g'
+            ? -Infinity
+            : 0;
 }
 
 function reduceFilterInput(state: DashboardState, key: KeyEvent): Step {
@@ -483,7 +501,15 @@ function clearCounters(state: DashboardState): DashboardState {
   return {
     ...state,
     baseline: {
-      atMs: u.nowMs, atTime: u.snapshot.time, flowCounts, flowArtefacts, rates, kernel, ringDrops, captureDrops: u.captureDrops, historyClearedAtMs: u.nowMs,
+      atMs: u.nowMs,
+      atTime: u.snapshot.time,
+      flowCounts,
+      flowArtefacts,
+      rates,
+      kernel,
+      ringDrops,
+      captureDrops: u.captureDrops,
+      historyClearedAtMs: u.nowMs,
       dns: { queries: u.snapshot.dns.queries, answered: u.snapshot.dns.answered, unanswered: u.snapshot.dns.unanswered, attributed: u.snapshot.dns.attributed },
       findingCounts: { ...(u.snapshot.findingCounts ?? {}) },
     },
@@ -535,7 +561,8 @@ export function visibleInterfaces(state: DashboardState): InterfaceRow[] {
   const portsOf = new Map<string, Array<number | null | undefined>>();
   if (state.filter !== '') {
     for (const p of u.snapshot.peers) for (const i of [p.underlay, p.overlay]) if (i !== null) peersOf.set(i, [...(peersOf.get(i) ?? []), p.peer]);
-    for (const f of u.snapshot.badFlows) portsOf.set(f.interface, [...(portsOf.get(f.interface) ?? []), f.outer?.sport, f.outer?.dport, f.inner?.sport, f.inner?.dport]);
+    for (const f of u.snapshot.badFlows)
+      portsOf.set(f.interface, [...(portsOf.get(f.interface) ?? []), f.outer?.sport, f.outer?.dport, f.inner?.sport, f.inner?.dport]);
   }
   for (const r of u.snapshot.rates) {
     const meta = metas.get(r.interface) ?? null;
@@ -569,7 +596,19 @@ export function visibleFlows(state: DashboardState): BadFlowView[] {
   const b = state.baseline;
   const out: BadFlowView[] = [];
   for (const f of u.snapshot.badFlows) {
-    const fields = [f.interface, f.peer, f.dnsName, f.outer?.src, f.outer?.dst, f.outer?.sport, f.outer?.dport, f.inner?.src, f.inner?.dst, f.inner?.sport, f.inner?.dport];
+    const fields = [
+      f.interface,
+      f.peer,
+      f.dnsName,
+      f.outer?.src,
+      f.outer?.dst,
+      f.outer?.sport,
+      f.outer?.dport,
+      f.inner?.src,
+      f.inner?.dst,
+      f.inner?.sport,
+      f.inner?.dport,
+    ];
     if (!matches(state.filter, fields)) continue;
     if (b) {
       const count = f.count - (b.flowCounts.get(flowKey(f)) ?? 0);
@@ -613,19 +652,21 @@ export function visibleKernel(state: DashboardState): KernelCounterView[] {
   const u = state.shown;
   if (!u) return [];
   const b = state.baseline;
-  return u.snapshot.kernel
-    // A filter keeps the namespaces it names or that hold a matching interface.
-    .filter((k) => matches(state.filter, [k.namespace]) || u.snapshot.rates.some((r) => r.namespace === k.namespace && matches(state.filter, [r.interface])))
-    .map((k) => {
-      if (!b) return k;
-      const base = b.kernel.get(k.namespace) ?? {};
-      const sinceStart: Partial<Record<ChecksumCounterName, number | null>> = {};
-      for (const [name, v] of Object.entries(k.sinceStart) as Array<[ChecksumCounterName, number | null]>) {
-        const b0 = base[name];
-        sinceStart[name] = v === null ? null : v - (typeof b0 === 'number' ? b0 : 0);
-      }
-      return { ...k, sinceStart };
-    });
+  return (
+    u.snapshot.kernel
+      // A filter keeps the namespaces it names or that hold a matching interface.
+      .filter((k) => matches(state.filter, [k.namespace]) || u.snapshot.rates.some((r) => r.namespace === k.namespace && matches(state.filter, [r.interface])))
+      .map((k) => {
+        if (!b) return k;
+        const base = b.kernel.get(k.namespace) ?? {};
+        const sinceStart: Partial<Record<ChecksumCounterName, number | null>> = {};
+        for (const [name, v] of Object.entries(k.sinceStart) as Array<[ChecksumCounterName, number | null]>) {
+          const b0 = base[name];
+          sinceStart[name] = v === null ? null : v - (typeof b0 === 'number' ? b0 : 0);
+        }
+        return { ...k, sinceStart };
+      })
+  );
 }
 
 /** The kernel's drop verdicts (issue 18) the filter keeps, by namespace or device; null when they are off. */
@@ -649,7 +690,6 @@ export function captureDropsShown(state: DashboardState): number {
   return state.baseline ? Math.max(0, u.captureDrops - state.baseline.captureDrops) : u.captureDrops;
 }
 
-
 export interface DnsView {
   /** Totals since start (since `c` after a clear). */
   total: DnsTotals;
@@ -668,7 +708,12 @@ export function dnsView(state: DashboardState): DnsView | null {
   if (!u) return null;
   const d = u.snapshot.dns;
   const b = state.baseline?.dns ?? { queries: 0, answered: 0, unanswered: 0, attributed: 0 };
-  const total = { queries: d.queries - b.queries, answered: d.answered - b.answered, unanswered: d.unanswered - b.unanswered, attributed: d.attributed - b.attributed };
+  const total = {
+    queries: d.queries - b.queries,
+    answered: d.answered - b.answered,
+    unanswered: d.unanswered - b.unanswered,
+    attributed: d.attributed - b.attributed,
+  };
   // The window ends at the shown update (paused: the frozen one) and starts no earlier
   // than a clear; the newest point at or before its start is where it is measured from.
   const points = state.dnsHistory.filter((p) => p.nowMs <= u.nowMs);
@@ -676,7 +721,12 @@ export function dnsView(state: DashboardState): DnsView | null {
   let start: DnsPoint | undefined = points[0];
   for (const p of points) if (p.nowMs <= windowStart) start = p;
   const recent = start
-    ? { queries: d.queries - start.queries, answered: d.answered - start.answered, unanswered: d.unanswered - start.unanswered, attributed: d.attributed - start.attributed }
+    ? {
+        queries: d.queries - start.queries,
+        answered: d.answered - start.answered,
+        unanswered: d.unanswered - start.unanswered,
+        attributed: d.attributed - start.attributed,
+      }
     : { queries: 0, answered: 0, unanswered: 0, attributed: 0 };
   return { total, recent, recentMs: start ? u.nowMs - start.nowMs : 0 };
 }
@@ -723,7 +773,14 @@ export function nextHistory(history: FindingEvent[], before: Finding[], snap: Co
   const prev = new Map(before.map((f) => [f.key, f]));
   const now = new Map(snap.findings.map((f) => [f.key, f]));
   const events: FindingEvent[] = [];
-  const ev = (f: Finding, event: FindingEvent['event']): FindingEvent => ({ time: snap.time, event, key: f.key, severity: f.severity, title: f.title, subject: f.subject });
+  const ev = (f: Finding, event: FindingEvent['event']): FindingEvent => ({
+    time: snap.time,
+    event,
+    key: f.key,
+    severity: f.severity,
+    title: f.title,
+    subject: f.subject,
+  });
   const lastCleared = new Map<string, string>();
   for (const e of history) if (e.event === 'cleared') lastCleared.set(e.key, e.time);
   for (const f of snap.findings) {

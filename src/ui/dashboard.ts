@@ -67,13 +67,28 @@ export interface DashboardOptions {
 }
 
 /** The frames `w` writes: recent frames of the shown flows, or their samples when none was kept. */
-export function framesForFlows(e: Extract<Effect, { type: 'write-pcap' }>, recent: RecentFrames, linktypeOf: (label: string) => number = () => LINKTYPE_ETHERNET): RecentFrame[] {
+export function framesForFlows(
+  e: Extract<Effect, { type: 'write-pcap' }>,
+  recent: RecentFrames,
+  linktypeOf: (label: string) => number = () => LINKTYPE_ETHERNET,
+): RecentFrame[] {
   const keys = new Set(e.flows.map(flowKey));
   const frames = recent.list().filter((f) => keys.has(flowKey(f)));
   if (frames.length > 0) return frames;
   return e.flows.flatMap((f) =>
     f.sample?.bytes
-      ? [{ interface: f.interface, outer: f.outer, vni: f.vni, inner: f.inner, tsNs: tsOf(f.sample.time), bytes: f.sample.bytes, wirelen: f.sample.wirelen, linktype: linktypeOf(f.interface) }]
+      ? [
+          {
+            interface: f.interface,
+            outer: f.outer,
+            vni: f.vni,
+            inner: f.inner,
+            tsNs: tsOf(f.sample.time),
+            bytes: f.sample.bytes,
+            wirelen: f.sample.wirelen,
+            linktype: linktypeOf(f.interface),
+          },
+        ]
       : [],
   );
 }

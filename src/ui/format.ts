@@ -16,8 +16,28 @@ import { answerLines } from '../output/answer.js';
 import type { BadChecksum, Endpoint } from '../model/report.js';
 import { printable } from '../output/printable.js';
 import {
-  SORTS, WINDOW_WORDS, captureDropsShown, findingCount, dnsView, findFinding, findFlow, fixTotals, flowKey, hasError, rateWindow, selectedIndex, visibleFindings, visibleFlows,
-  visibleInterfaces, visibleKernel, visibleKernelDrops, windowed, type DashboardState, type FindingEvent, type InterfaceRow, type PaneId,
+  SORTS,
+  WINDOW_WORDS,
+  captureDropsShown,
+  findingCount,
+  dnsView,
+  findFinding,
+  findFlow,
+  fixTotals,
+  flowKey,
+  hasError,
+  rateWindow,
+  selectedIndex,
+  visibleFindings,
+  visibleFlows,
+  visibleInterfaces,
+  visibleKernel,
+  visibleKernelDrops,
+  windowed,
+  type DashboardState,
+  type FindingEvent,
+  type InterfaceRow,
+  type PaneId,
 } from './dashboard-state.js';
 import { aliasLabel, aliasText } from './names.js';
 
@@ -255,7 +275,9 @@ export function namesFor(state: DashboardState, o: RenderOptions): Names {
 /** "names: ns1 = demo10619-node-a, ns2 = ..." for the aliases written, at most two lines. */
 function legendLines(state: DashboardState, names: Names, o: RenderOptions): Line[] {
   if (names.used.size === 0) return [];
-  const items = [...names.used].map((ns) => `${state.aliases.get(ns)} = ${ns}`).sort((a, b) => Number(a.split(' ')[0].slice(2)) - Number(b.split(' ')[0].slice(2)));
+  const items = [...names.used]
+    .map((ns) => `${state.aliases.get(ns)} = ${ns}`)
+    .sort((a, b) => Number(a.split(' ')[0].slice(2)) - Number(b.split(' ')[0].slice(2)));
   const lines = wrap(`names: ${items.join(', ')}`, o.width);
   if (lines.length <= 2) return lines.map((l) => line(l, o.width, 'dim'));
   // The rest are in the help (?), whole: a legend cut mid-name would mislead.
@@ -277,11 +299,17 @@ function header(state: DashboardState, o: RenderOptions): Line {
   const run = state.run;
   const c = isCompact(o);
   // At 80 columns the kernel release gives way to the rate window (help and the report say it).
-  const parts = c ? [`csumtop ${run.mode}`, run.host, run.backend] : [`csumtop ${run.mode}`, `host ${run.host}`, `kernel ${run.kernel}`, `backend ${run.backend}`];
+  const parts = c
+    ? [`csumtop ${run.mode}`, run.host, run.backend]
+    : [`csumtop ${run.mode}`, `host ${run.host}`, `kernel ${run.kernel}`, `backend ${run.backend}`];
   if (u) {
     const pps = u.snapshot.rates.reduce((s, r) => s + windowed(state, r, (x) => x.packets), 0);
     const total = rateWindow(state) === 'total';
-    parts.push(`up ${duration(u.nowMs - run.startedMs)}`, total ? `${fmtCount(Math.round(pps))} pkts` : `${fmtRate(pps)} pkt/s`, `${c ? 'drops' : 'capture drops'} ${fmtCount(captureDropsShown(state))}`);
+    parts.push(
+      `up ${duration(u.nowMs - run.startedMs)}`,
+      total ? `${fmtCount(Math.round(pps))} pkts` : `${fmtRate(pps)} pkt/s`,
+      `${c ? 'drops' : 'capture drops'} ${fmtCount(captureDropsShown(state))}`,
+    );
     if (u.snapshot.eventsDropped > 0) parts.push(`events dropped ${fmtCount(u.snapshot.eventsDropped)}`);
   } else parts.push('waiting for the first interval...');
   const flags: string[] = [];
@@ -416,7 +444,9 @@ function statusLine(state: DashboardState, o: RenderOptions): Line {
   // The one place the applied filter is shown, with how to undo it.
   if (state.filter) bits.push(`[filter: ${state.filter}] Esc clears`);
   if (state.status) bits.push(state.status);
-  bits.push(isCompact(o) ? `? help  q quit${state.fix?.phase === 'ready' ? `  ${FIX_HINT}` : ''}` : `${state.fix?.phase === 'ready' ? `${FIX_HINT}  ` : ''}${KEY_HINT}`);
+  bits.push(
+    isCompact(o) ? `? help  q quit${state.fix?.phase === 'ready' ? `  ${FIX_HINT}` : ''}` : `${state.fix?.phase === 'ready' ? `${FIX_HINT}  ` : ''}${KEY_HINT}`,
+  );
   return line(bits.join('  '), o.width, 'dim');
 }
 
@@ -458,8 +488,23 @@ function interfacePane(state: DashboardState, o: RenderOptions, names: Names): P
     const inner = fmtWindow(state, layerRate(state, x, 'inner'));
     const offl = fmtWindow(state, offloadRate(state, x));
     return compact
-      ? `${padLabel(name, nameW)} ${padL(v((q) => q.packets), 6)}${padL(v((q) => q.badFrames), 6)}${padL(outer, 6)}${padL(inner, 6)}${padL(badPercent(state, x), 6)}${padL(offl, 7)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 6)}`
-      : `${padLabel(name, nameW)} ${pad(r.meta?.kind ?? '-', 8)}${padL(v((q) => q.packets), 8)}${padL(v((q) => q.badFrames), 7)}${padL(outer, 7)}${padL(inner, 7)}${padL(badPercent(state, x), 7)}${padL(offl, 8)}${padL(v((q) => q.validated), 9)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 7)}`;
+      ? `${padLabel(name, nameW)} ${padL(
+          v((q) => q.packets),
+          6,
+        )}${padL(
+          v((q) => q.badFrames),
+          6,
+        )}${padL(outer, 6)}${padL(inner, 6)}${padL(badPercent(state, x), 6)}${padL(offl, 7)} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 6)}`
+      : `${padLabel(name, nameW)} ${pad(r.meta?.kind ?? '-', 8)}${padL(
+          v((q) => q.packets),
+          8,
+        )}${padL(
+          v((q) => q.badFrames),
+          7,
+        )}${padL(outer, 7)}${padL(inner, 7)}${padL(badPercent(state, x), 7)}${padL(offl, 8)}${padL(
+          v((q) => q.validated),
+          9,
+        )} ${spark} ${pad(tx(r.meta?.txChecksumOffload), 3)}${padL(fmtCount(r.ringDrops), 7)}`;
   };
   const tone = (r: InterfaceRow): Tone => (r.rates.badFrames.s1 > 0 ? 'critical' : r.rates.badFrames.s60 > 0 ? 'warning' : 'plain');
   const keys = rows.map((r) => r.rates.interface);
@@ -570,7 +615,10 @@ function findingPane(state: DashboardState, o: RenderOptions, names: Names): Pan
     count: list.length,
     row: (i) => text(list[i]),
     tone: (i) => list[i].severity,
-    selected: selectedIndex(list.map((f) => f.key), state.selected.findings),
+    selected: selectedIndex(
+      list.map((f) => f.key),
+      state.selected.findings,
+    ),
   };
 }
 
@@ -635,7 +683,11 @@ export function renderDashboard(state: DashboardState, o: RenderOptions): Line[]
   const first = Math.max(0, Math.min(scroll, body.length - room));
   const out = [header(state, o), ...body.slice(first, first + room)];
   while (out.length < o.height - 1) out.push(line('', o.width));
-  out.push(body.length > room && state.view.kind !== 'main' ? line(`lines ${first + 1}-${first + room} of ${body.length}: j/k scroll, Esc back`, o.width, 'dim') : statusLine(state, o));
+  out.push(
+    body.length > room && state.view.kind !== 'main'
+      ? line(`lines ${first + 1}-${first + room} of ${body.length}: j/k scroll, Esc back`, o.width, 'dim')
+      : statusLine(state, o),
+  );
   return out.slice(0, o.height);
 }
 
@@ -677,7 +729,9 @@ function banner(state: DashboardState, o: RenderOptions): Line[] {
   const answers = answerLines(visibleFindings(state));
   const shown = isCompact(o) ? 1 : 2;
   const said = (text: string, mark: string, tone: Tone, most: number): void => {
-    wrap(text, Math.max(10, o.width - 3)).slice(0, most).forEach((t, k) => out.push(line(`${k === 0 ? mark.padEnd(2) : '  '} ${t}`, o.width, tone)));
+    wrap(text, Math.max(10, o.width - 3))
+      .slice(0, most)
+      .forEach((t, k) => out.push(line(`${k === 0 ? mark.padEnd(2) : '  '} ${t}`, o.width, tone)));
   };
   for (const a of answers.slice(0, shown)) {
     // The command is never cut: what happened gets two lines at most (cut with ~), the
@@ -709,7 +763,7 @@ export const HELP_KEYS: Array<[string, string]> = [
   ['s', 'cycle the sort order of the focused pane'],
   ['r', 'rate window: 1 s, 10 s, 60 s rates, then totals (since start, or since c); the header says which'],
   ['/', 'filter by interface, peer, address or port (":53" = port 53); Enter applies, Esc cancels'],
-  ['Enter', 'detail: a finding\'s evidence and remedy, a bad flow\'s sampled frame; on an interface: filter to it'],
+  ['Enter', "detail: a finding's evidence and remedy, a bad flow's sampled frame; on an interface: filter to it"],
   ['Esc', 'back to the panes (from a detail, h or Backspace too); on the panes: clear the filter'],
   ['w', 'write the sampled bad frames of the shown flows to a pcap file (path in the status line)'],
   ['c', 'clear counters: counts and sparklines start again from now'],
@@ -718,7 +772,7 @@ export const HELP_KEYS: Array<[string, string]> = [
 
 /** The columns and marks of the panes, in words. */
 const COLUMNS_LEGEND =
-  'Rates: per s over the header\'s window (r). BAD, OUT/IN: bad checksums; OFFL: offload artefacts, not errors. Flows: ! error, ~ artefact.';
+  "Rates: per s over the header's window (r). BAD, OUT/IN: bad checksums; OFFL: offload artefacts, not errors. Flows: ! error, ~ artefact.";
 
 /** Three lines at 80 columns: with the demo's F line the help still fits 80x24. */
 const DROPS_LEGEND =
@@ -738,7 +792,13 @@ function helpView(state: DashboardState, o: RenderOptions): Line[] {
     const all = [...state.aliases].map(([ns, a]) => `${a} = ${ns}`).join(', ');
     for (const l of wrap(`Names: ${all}`, o.width - 4)) out.push(line(`  ${l}`, o.width, 'dim'));
   }
-  out.push(line(`  Severity: ${severityLabel('critical')} traffic lost now (measured); ${severityLabel('warning')} breaks traffic where checked, loss not measured; ${severityLabel('info')} explanation, or fixed.`, o.width, 'dim'));
+  out.push(
+    line(
+      `  Severity: ${severityLabel('critical')} traffic lost now (measured); ${severityLabel('warning')} breaks traffic where checked, loss not measured; ${severityLabel('info')} explanation, or fixed.`,
+      o.width,
+      'dim',
+    ),
+  );
   return out;
 }
 
@@ -787,7 +847,8 @@ function findingDetail(state: DashboardState, key: string, o: RenderOptions): Li
   for (const l of wrap(f.summary, w)) out.push(line(`  ${l}`, o.width));
   out.push(line('Evidence', o.width, 'title'));
   for (const e of f.evidence) {
-    for (const l of wrap(`- ${e.name}: ${e.value === null ? 'unknown' : String(e.value)}${e.detail ? ` (${e.detail})` : ''}`, w)) out.push(line(`  ${l}`, o.width));
+    for (const l of wrap(`- ${e.name}: ${e.value === null ? 'unknown' : String(e.value)}${e.detail ? ` (${e.detail})` : ''}`, w))
+      out.push(line(`  ${l}`, o.width));
   }
   out.push(line('Remedy', o.width, 'title'));
   if (f.remedy.length === 0) out.push(line('  none needed', o.width, 'dim'));
@@ -848,8 +909,14 @@ function flowDetail(state: DashboardState, key: string, o: RenderOptions): Line[
   out.push(line(`  inner ${ep(f.inner, ' > ')}`, o.width));
   // On a line of its own: a query name is up to 253 characters (RFC 1035 2.3.4).
   if (f.dnsName) for (const l of wrap(`DNS ${f.dnsName}`, o.width - 2)) out.push(line(`  ${l}`, o.width));
-  const artefacts = f.artefacts === 0 ? '' : f.artefacts === f.count ? ', all offload artefacts (pseudo-header sum only, not errors)' : `, ${f.artefacts} of them offload artefacts (not errors)`;
-  for (const l of wrap(`${f.count} bad frames (${f.badChecksums.join(', ')})${artefacts}, first ${f.firstSeen}, last ${f.lastSeen}`, o.width - 2)) out.push(line(`  ${l}`, o.width, f.artefacts === f.count ? 'dim' : 'plain'));
+  const artefacts =
+    f.artefacts === 0
+      ? ''
+      : f.artefacts === f.count
+        ? ', all offload artefacts (pseudo-header sum only, not errors)'
+        : `, ${f.artefacts} of them offload artefacts (not errors)`;
+  for (const l of wrap(`${f.count} bad frames (${f.badChecksums.join(', ')})${artefacts}, first ${f.firstSeen}, last ${f.lastSeen}`, o.width - 2))
+    out.push(line(`  ${l}`, o.width, f.artefacts === f.count ? 'dim' : 'plain'));
   const s = f.sample;
   if (!s) {
     out.push(line('  no sampled frame for this flow', o.width, 'dim'));
@@ -866,4 +933,3 @@ function flowDetail(state: DashboardState, key: string, o: RenderOptions): Line[
   for (const l of hexDump(s.bytes, marks, o.width - 2)) out.push(line(`  ${l}`, o.width, 'plain'));
   return out;
 }
-

@@ -149,9 +149,12 @@ export class DashboardScreen {
     const origLog = console.log;
     const origWarn = console.warn;
     // blessed reports terminfo problems with console.error during construction (Setulc).
-    console.error = console.log = console.warn = (...args: unknown[]): void => {
-      captured.push(args.map(String).join(' '));
-    };
+    console.error =
+      console.log =
+      console.warn =
+        (...args: unknown[]): void => {
+          captured.push(args.map(String).join(' '));
+        };
     try {
       this.screen = blessed.screen({
         input: this.opts.input ?? process.stdin,
@@ -172,7 +175,8 @@ export class DashboardScreen {
     }
     for (const c of captured) {
       const text = c.trim();
-      if (text && !/^Error on .*Setulc|^"\\u001b\[58::2::|^var v,|^\s*$/.test(text)) this.dispatch({ type: 'warning', text: `terminal: ${text.slice(0, 200)}` });
+      if (text && !/^Error on .*Setulc|^"\\u001b\[58::2::|^var v,|^\s*$/.test(text))
+        this.dispatch({ type: 'warning', text: `terminal: ${text.slice(0, 200)}` });
     }
     this.captureConsole();
     this.box = blessed.box({ top: 0, left: 0, width: this.screen.width, height: this.screen.height, tags: true, wrap: false, scrollable: false });

@@ -32,7 +32,11 @@ before(() => {
   work = mkdtempSync(path.join(os.tmpdir(), 'csumtop-fuzz-'));
   bin = path.join(work, 'bin');
   const b = spawnSync('bash', [path.join(ROOT, 'native/fuzz/build.sh'), bin], { encoding: 'utf8' });
-  assert.equal(b.status, 0, `building the fuzz targets failed (they need clang and its compiler runtime, Debian's clang and libclang-rt-14-dev; .ci/run installs both):\n${b.stderr}`);
+  assert.equal(
+    b.status,
+    0,
+    `building the fuzz targets failed (they need clang and its compiler runtime, Debian's clang and libclang-rt-14-dev; .ci/run installs both):\n${b.stderr}`,
+  );
   // Seeds: every fixture file for the reader; every frame of them for the decoder.
   const fixtures = path.join(work, 'fixtures');
   const g = spawnSync(process.execPath, [path.join(ROOT, 'dist/test/fixtures/generate.js'), fixtures], { encoding: 'utf8' });
@@ -119,8 +123,7 @@ for (const target of ['decode', 'reader', 'links', 'events', 'segment', 'writer'
     assert.equal(
       r.status,
       0,
-      `fuzz_${target} found a problem; copy the input into native/fuzz/regressions/${target}/:\n` +
-        `${crashes.join(', ')}\n${r.out.slice(-6000)}`,
+      `fuzz_${target} found a problem; copy the input into native/fuzz/regressions/${target}/:\n` + `${crashes.join(', ')}\n${r.out.slice(-6000)}`,
     );
     assert.match(r.out, /Done \d+ runs/, 'the fuzzer did not report its runs');
   });

@@ -82,7 +82,11 @@ test('addInterfaces: a batch mixing this namespace and another opens each ring i
   try {
     cap.start();
     const res = cap.addInterfaces(list);
-    assert.deepEqual(res.filter((r) => 'error' in r), [], 'every ring opened');
+    assert.deepEqual(
+      res.filter((r) => 'error' in r),
+      [],
+      'every ring opened',
+    );
     assert.equal(inNs() - ns0, 24, 'rings opened in the other namespace');
     assert.equal(here() - here0, 24, "rings opened in csumtop's own namespace");
   } finally {
@@ -91,32 +95,43 @@ test('addInterfaces: a batch mixing this namespace and another opens each ring i
 });
 
 for (const threads of [1, 2]) {
-  test(`csumtop attaches all ${PAIRS * 2} interfaces of a namespace at start (--threads ${threads}); frames on them are counted once`, { timeout: 60_000 }, async () => {
-    if (problem) assert.fail(problem);
-    const all = [...indexes().keys()].filter((n) => n.startsWith('am'));
-    assert.equal(all.length, PAIRS * 2);
-    const ct = new Csumtop(['--netns', ns, '-i', 'am*', '--json', '--duration', '60', '--threads', String(threads), '--ring-mb', '2']);
-    try {
-      const missing = await ct.waitAttached(all, 30_000);
-      assert.deepEqual(missing, [], `not attached: ${missing.slice(0, 10).join(', ')}: ${describeRun(ct)}`);
-      assert.equal(packetSockets(), PAIRS * 2 * threads, 'one ring per interface and capture thread');
-      // 20 frames into am7b arrive on am7a: both count each exactly once (fanout over threads).
-      const frame = Buffer.alloc(60, 0);
-      frame.fill(0xff, 0, 6);
-      frame.writeUInt16BE(0x88b5, 12); // IEEE local experimental ethertype: not IP, counted as a frame
-      sh('ip', ['netns', 'exec', ns, 'python3', '-c',
-        `import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind(('am7b',0))\nf=bytes.fromhex(sys.argv[1])\nfor _ in range(20): s.send(f)`, frame.toString('hex')]);
-      const counted = await ct.waitFor((l) => l.type === 'stats' && l.interface === 'am7a' && (l.frames as number) >= 20, 5000);
-      assert.ok(counted, `am7a did not count 20 frames: ${describeRun(ct)}`);
-      const r = await ct.stop();
-      const doc = r.report!;
-      const am7a = doc.interfaces.find((i) => i.name === `${ns}/am7a`);
-      const am7b = doc.interfaces.find((i) => i.name === `${ns}/am7b`);
-      assert.ok(am7a && am7b, describeRun(r));
-      assert.equal(am7a.frames, 20, 'each frame once on the receiving side');
-      assert.equal(am7b.frames, 20, 'and once on the sending side');
-    } finally {
-      await ct.stop();
-    }
-  });
+  test(
+    `csumtop attaches all ${PAIRS * 2} interfaces of a namespace at start (--threads ${threads}); frames on them are counted once`,
+    { timeout: 60_000 },
+    async () => {
+      if (problem) assert.fail(problem);
+      const all = [...indexes().keys()].filter((n) => n.startsWith('am'));
+      assert.equal(all.length, PAIRS * 2);
+      const ct = new Csumtop(['--netns', ns, '-i', 'am*', '--json', '--duration', '60', '--threads', String(threads), '--ring-mb', '2']);
+      try {
+        const missing = await ct.waitAttached(all, 30_000);
+        assert.deepEqual(missing, [], `not attached: ${missing.slice(0, 10).join(', ')}: ${describeRun(ct)}`);
+        assert.equal(packetSockets(), PAIRS * 2 * threads, 'one ring per interface and capture thread');
+        // 20 frames into am7b arrive on am7a: both count each exactly once (fanout over threads).
+        const frame = Buffer.alloc(60, 0);
+        frame.fill(0xff, 0, 6);
+        frame.writeUInt16BE(0x88b5, 12); // IEEE local experimental ethertype: not IP, counted as a frame
+        sh('ip', [
+          'netns',
+          'exec',
+          ns,
+          'python3',
+          '-c',
+          `import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind(('am7b',0))\nf=bytes.fromhex(sys.argv[1])\nfor _ in range(20): s.send(f)`,
+          frame.toString('hex'),
+        ]);
+        const counted = await ct.waitFor((l) => l.type === 'stats' && l.interface === 'am7a' && (l.frames as number) >= 20, 5000);
+        assert.ok(counted, `am7a did not count 20 frames: ${describeRun(ct)}`);
+        const r = await ct.stop();
+        const doc = r.report!;
+        const am7a = doc.interfaces.find((i) => i.name === `${ns}/am7a`);
+        const am7b = doc.interfaces.find((i) => i.name === `${ns}/am7b`);
+        assert.ok(am7a && am7b, describeRun(r));
+        assert.equal(am7a.frames, 20, 'each frame once on the receiving side');
+        assert.equal(am7b.frames, 20, 'and once on the sending side');
+      } finally {
+        await ct.stop();
+      }
+    },
+  );
 }

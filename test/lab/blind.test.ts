@@ -26,7 +26,21 @@ import { encode, eth, ipv4, udp, vxlan } from '../fixtures/lib/index.js';
 import { dnsQuery } from '../fixtures/lib/payloads.js';
 import { knownFrames, VNI } from './flow-stream.js';
 import {
-  BIN, Csumtop, OVERLAY_A, POD_B, UNDERLAY_A, UNDERLAY_B, delta, describeRun, onCleanup, reportOf, sharedLab, sleep, snmp, track, type Lab,
+  BIN,
+  Csumtop,
+  OVERLAY_A,
+  POD_B,
+  UNDERLAY_A,
+  UNDERLAY_B,
+  delta,
+  describeRun,
+  onCleanup,
+  reportOf,
+  sharedLab,
+  sleep,
+  snmp,
+  track,
+  type Lab,
 } from './lab.js';
 import { template, trafgenConfig, Trafgen } from './trafgen.js';
 
@@ -37,7 +51,10 @@ const dir = (): string => theLab.dir();
 function floodConfig(l: Lab): string {
   const inner = ipv4(OVERLAY_A, POD_B, udp(0x9c00, 53, dnsQuery(0, 'flood.csumtop.test'), 'zero'), { id: 1 });
   const frame = encode(
-    eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(0x8000, 8472, vxlan(VNI, eth(inner, { src: l.macs.flannelA, dst: l.macs.flannelB })), 'zero')), { src: l.macs.vla, dst: l.macs.vlb }),
+    eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(0x8000, 8472, vxlan(VNI, eth(inner, { src: l.macs.flannelA, dst: l.macs.flannelB })), 'zero')), {
+      src: l.macs.vla,
+      dst: l.macs.vlb,
+    }),
   ).bytes;
   // Offsets: Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8 + Ethernet 14 + IPv4 20 + UDP 8: the DNS id.
   const dnsId = 92;
@@ -124,24 +141,40 @@ test('under CPU contention and a flood: bad counts keep rising, the finding hold
   const r = await ct.stop();
   const report = reportOf(r);
   t.diagnostic(`lags (ms): ${lags.join(' ')}; events dropped ${report.correlation?.eventsDropped}; blind ${JSON.stringify(report.blind ?? null)}`);
-  assert.ok(lags.every((x) => x <= 5000), `every burst shown within 5 s: ${lags.join(' ')}`);
+  assert.ok(
+    lags.every((x) => x <= 5000),
+    `every burst shown within 5 s: ${lags.join(' ')}`,
+  );
   // The referee: B's kernel dropped exactly the injected carriers; the report counted each.
   const arrived = delta(before, snmp(l.B), 'Udp', 'InCsumErrors');
   t.diagnostic(`injected ${injected}, B's kernel counted ${arrived}`);
   assert.ok(arrived > injected / 2, `most injected carriers arrived: ${arrived} of ${injected}`);
   const vlb = report.interfaces.find((i) => i.name === `${l.B}/vlb`);
   assert.ok(vlb, JSON.stringify(report.interfaces.map((i) => i.name)));
-  assert.equal(vlb.badFrames, arrived, 'the report counts every bad carrier B\'s kernel counted (native counters)');
+  assert.equal(vlb.badFrames, arrived, "the report counts every bad carrier B's kernel counted (native counters)");
   assert.equal(r.code, 1);
   // The critical finding holds through the run: never cleared while evidence kept coming.
   const findings = r.lines.filter((x) => x.type === 'finding');
-  assert.ok(findings.some((x) => x.event === 'raised' && x.id === 'vxlan-outer-bad-from-peer'), JSON.stringify(findings.map((x) => `${x.event} ${x.id ?? x.key}`)));
+  assert.ok(
+    findings.some((x) => x.event === 'raised' && x.id === 'vxlan-outer-bad-from-peer'),
+    JSON.stringify(findings.map((x) => `${x.event} ${x.id ?? x.key}`)),
+  );
   // (A warning such as capture-loss may clear: the ring stops dropping once the flood's rate settles.)
   const critical = new Set(findings.filter((x) => x.event === 'raised' && x.severity === 'critical').map((x) => x.key));
-  assert.deepEqual(findings.filter((x) => x.event === 'cleared' && critical.has(x.key)).map((x) => x.key), [], 'no critical finding cleared during the run');
+  assert.deepEqual(
+    findings.filter((x) => x.event === 'cleared' && critical.has(x.key)).map((x) => x.key),
+    [],
+    'no critical finding cleared during the run',
+  );
   // Nothing blamed on an interface going away: every bad checksum the kernel counted was seen.
-  assert.deepEqual(findings.filter((x) => x.id === 'kernel-drops-unseen').map((x) => x.title), []);
-  assert.deepEqual(r.lines.filter((x) => x.type === 'interface' && x.event === 'detached'), []);
+  assert.deepEqual(
+    findings.filter((x) => x.id === 'kernel-drops-unseen').map((x) => x.title),
+    [],
+  );
+  assert.deepEqual(
+    r.lines.filter((x) => x.type === 'interface' && x.event === 'detached'),
+    [],
+  );
   // Never silently blind: every interval whose correlation line says events were dropped
   // has a warning saying it no later than that line; the report says it in `blind`.
   const warnedAt = r.lines.findIndex((x) => x.type === 'warning' && /^NOT SEEING EVERYTHING/.test(x.message as string));
@@ -172,7 +205,8 @@ for (const [k, how] of (['SIGINT', 'SIGINT', 'SIGINT', 'duration', 'duration'] a
       // --duration's clock is csumtop's: its 4th stats line comes 4 s into the 15 (the
       // attach line may reach us seconds late on a machine this busy), and the injector
       // (a Python process) took up to 8 s to start here under this load.
-      if (how === 'duration') assert.ok(await ct.waitFor((x) => x.type === 'stats' && ct.lines.filter((y) => y.type === 'stats').length >= 4, 10_000), 'four stats lines');
+      if (how === 'duration')
+        assert.ok(await ct.waitFor((x) => x.type === 'stats' && ct.lines.filter((y) => y.type === 'stats').length >= 4, 10_000), 'four stats lines');
       else await sleep(Math.max(0, 2500 - (Date.now() - attachedAt)));
       l.inject(l.A, 'vla', knownFrames(l.macs));
       injectedAt = Date.now();
@@ -184,9 +218,11 @@ for (const [k, how] of (['SIGINT', 'SIGINT', 'SIGINT', 'duration', 'duration'] a
     }
     const report = reportOf(r);
     const inFile = pcapFrames(file);
-    t.diagnostic(`bad ${report.totals.badFrames}, written ${report.written?.frames}, in file ${inFile}, exit ${r.code}; events dropped ${report.correlation?.eventsDropped}`);
-    assert.equal(report.written?.frames, inFile, 'the report\'s written count is the file\'s');
-    assert.equal(report.totals.badFrames, inFile, 'the report\'s bad frames are the frames in the file');
+    t.diagnostic(
+      `bad ${report.totals.badFrames}, written ${report.written?.frames}, in file ${inFile}, exit ${r.code}; events dropped ${report.correlation?.eventsDropped}`,
+    );
+    assert.equal(report.written?.frames, inFile, "the report's written count is the file's");
+    assert.equal(report.totals.badFrames, inFile, "the report's bad frames are the frames in the file");
     // The referee: what B's kernel counted as bad (it verifies after the capture tap; a
     // flood can overflow the receive backlog before the tap, and then neither saw them).
     // Unless the ring overflowed (said in the report), csumtop has every one of them.
@@ -196,7 +232,7 @@ for (const [k, how] of (['SIGINT', 'SIGINT', 'SIGINT', 'duration', 'duration'] a
     // capture ended: B's kernel then counts frames nobody captured; the equalities above
     // are what the stop must keep either way.)
     const beforeStop = injectedAt + 500 < Date.parse(report.source.last ?? '');
-    if ((report.source.captureDrops ?? 0) === 0 && beforeStop) assert.equal(inFile, kernelBad, 'every bad carrier B\'s kernel counted');
+    if ((report.source.captureDrops ?? 0) === 0 && beforeStop) assert.equal(inFile, kernelBad, "every bad carrier B's kernel counted");
     assert.equal(r.code, inFile > 0 ? 1 : 0, describeRun(r));
   });
 }

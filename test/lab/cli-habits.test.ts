@@ -28,12 +28,23 @@ before(() => {
   removeNs = createNamespace(ns);
   // One small datagram to 9999 and one large one to 53, every millisecond, until killed.
   const sender = track(
-    spawn('ip', ['netns', 'exec', ns, 'python3', '-c', [
-      'import socket, time',
-      's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
-      'while True:',
-      '    s.sendto(b"x" * 20, ("127.0.0.1", 9999)); s.sendto(b"y" * 200, ("127.0.0.1", 53)); time.sleep(0.001)',
-    ].join('\n')], { stdio: 'ignore' }),
+    spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        'python3',
+        '-c',
+        [
+          'import socket, time',
+          's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+          'while True:',
+          '    s.sendto(b"x" * 20, ("127.0.0.1", 9999)); s.sendto(b"y" * 200, ("127.0.0.1", 53)); time.sleep(0.001)',
+        ].join('\n'),
+      ],
+      { stdio: 'ignore' },
+    ),
   );
   stopTraffic = () => sender.kill('SIGKILL');
 });
@@ -57,7 +68,7 @@ async function run(args: string[], libpcap = false): Promise<ReturnType<typeof r
   return reportOf(r);
 }
 
-test('-c 40 with trailing filter words: exactly 40 frames, all of them the filter\'s, and the report says it stopped there', { timeout: 30_000 }, async () => {
+test("-c 40 with trailing filter words: exactly 40 frames, all of them the filter's, and the report says it stopped there", { timeout: 30_000 }, async () => {
   const doc = await run(['-c', '40', 'udp', 'dst', 'port', '9999']);
   assert.equal(doc.source.frames, 40);
   assert.deepEqual(doc.source.count, { limit: 40, reached: true });
@@ -83,7 +94,7 @@ test('-c 500 with --threads 2: the two capture threads share the count, exactly 
   assert.deepEqual(doc.source.count, { limit: 500, reached: true });
 });
 
-test('-c 30 with --backend libpcap: exactly 30 frames, the filter\'s only', { timeout: 30_000 }, async () => {
+test("-c 30 with --backend libpcap: exactly 30 frames, the filter's only", { timeout: 30_000 }, async () => {
   const doc = await run(['-c', '30', 'udp', 'dst', 'port', '9999'], true);
   assert.equal(doc.source.path, 'libpcap');
   assert.equal(doc.source.frames, 30);
@@ -91,7 +102,7 @@ test('-c 30 with --backend libpcap: exactly 30 frames, the filter\'s only', { ti
   assert.deepEqual(doc.source.count, { limit: 30, reached: true });
 });
 
-test('-D --netns NS lists the namespace\'s links as tcpdump -D does, with kind and state; -i narrows it', { timeout: 30_000 }, () => {
+test("-D --netns NS lists the namespace's links as tcpdump -D does, with kind and state; -i narrows it", { timeout: 30_000 }, () => {
   const other = uniqueNs('habD');
   const remove = createNamespace(other);
   try {
@@ -103,15 +114,30 @@ test('-D --netns NS lists the namespace\'s links as tcpdump -D does, with kind a
     // Every link of the namespace, numbered from 1, and nothing of the host's (no --host).
     const names = (JSON.parse(sh('ip', ['-n', other, '-j', 'link'])) as Array<{ ifname: string }>).map((l) => l.ifname);
     assert.deepEqual(lines.map((l) => /^\d+\.([^ ]+) /.exec(l)?.[1]).sort(), names.map((n) => `${other}/${n}`).sort());
-    assert.deepEqual(lines.map((l) => Number(/^(\d+)\./.exec(l)?.[1])), lines.map((_, k) => k + 1));
+    assert.deepEqual(
+      lines.map((l) => Number(/^(\d+)\./.exec(l)?.[1])),
+      lines.map((_, k) => k + 1),
+    );
     assert.ok(lines.includes(`${lines.findIndex((l) => l.includes('/lo ')) + 1}.${other}/lo (loopback) [Up, Running, Loopback]`), r.stdout);
-    assert.ok(lines.some((l) => new RegExp(`^\\d+\\.${other}/habA \\(veth\\) \\[Up\\]$`).test(l)), r.stdout);
-    assert.ok(lines.some((l) => new RegExp(`^\\d+\\.${other}/habB \\(veth\\) \\[Down\\]$`).test(l)), r.stdout);
+    assert.ok(
+      lines.some((l) => new RegExp(`^\\d+\\.${other}/habA \\(veth\\) \\[Up\\]$`).test(l)),
+      r.stdout,
+    );
+    assert.ok(
+      lines.some((l) => new RegExp(`^\\d+\\.${other}/habB \\(veth\\) \\[Down\\]$`).test(l)),
+      r.stdout,
+    );
     const narrowed = spawnSync(BIN, ['-D', '--netns', other, '-i', 'hab*'], { encoding: 'utf8' });
     assert.equal(narrowed.status, 0, narrowed.stderr);
-    const shown = narrowed.stdout.trimEnd().split('\n').map((l) => l.replace(/ .*/, ''));
+    const shown = narrowed.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.replace(/ .*/, ''));
     assert.deepEqual(shown.map((l) => l.replace(/^\d+\./, '')).sort(), [`${other}/habA`, `${other}/habB`]);
-    assert.deepEqual(shown.map((l) => l.replace(/\..*/, '')), ['1', '2']);
+    assert.deepEqual(
+      shown.map((l) => l.replace(/\..*/, '')),
+      ['1', '2'],
+    );
     const missing = spawnSync(BIN, ['-D', '--netns', `${other}-missing`], { encoding: 'utf8' });
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /no such network namespace/);

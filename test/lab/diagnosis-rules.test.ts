@@ -34,9 +34,31 @@ import type { Evidence, Finding } from '../../src/model/findings.js';
 import type { ReportDocument } from '../../src/model/report.js';
 import { encode, eth, ipv4, udp, vxlan } from '../fixtures/lib/index.js';
 import {
-  Csumtop, FLANNEL_PORT, FLANNEL_VNI, OVERLAY_A, POD_B, SINK_PORT, UNDERLAY_A, UNDERLAY_B,
-  delta, describeRun, faultFrame, iface, nsSh, onCleanup, reportOf, row, rowsText, sharedLab, sleep, snmp, sumRows, which,
-  type FaultKind, type JsonLine, type Lab,
+  Csumtop,
+  FLANNEL_PORT,
+  FLANNEL_VNI,
+  OVERLAY_A,
+  POD_B,
+  SINK_PORT,
+  UNDERLAY_A,
+  UNDERLAY_B,
+  delta,
+  describeRun,
+  faultFrame,
+  iface,
+  nsSh,
+  onCleanup,
+  reportOf,
+  row,
+  rowsText,
+  sharedLab,
+  sleep,
+  snmp,
+  sumRows,
+  which,
+  type FaultKind,
+  type JsonLine,
+  type Lab,
 } from './lab.js';
 
 const theLab = sharedLab();
@@ -86,7 +108,10 @@ function evidence(f: Finding, name: string): Evidence {
 async function raisedWithin(ct: Csumtop, id: Finding['id'], ms: number, since: number): Promise<{ line: JsonLine & Finding; latencyMs: number }> {
   const line = await ct.waitFor((l) => l.type === 'finding' && l.event === 'raised' && l.id === id, ms);
   const latencyMs = Date.now() - since;
-  assert.ok(line, `no ${id} finding line within ${ms} ms; finding lines: ${JSON.stringify(ct.lines.filter((l) => l.type === 'finding').map((l) => l.key))}; stderr: ${ct.stderr.slice(0, 400)}`);
+  assert.ok(
+    line,
+    `no ${id} finding line within ${ms} ms; finding lines: ${JSON.stringify(ct.lines.filter((l) => l.type === 'finding').map((l) => l.key))}; stderr: ${ct.stderr.slice(0, 400)}`,
+  );
   return { line: line as unknown as JsonLine & Finding, latencyMs };
 }
 
@@ -156,13 +181,13 @@ async function sendFromA(lab: Lab, K: number, expectFinding: boolean): Promise<S
   return { report, lines, raised, answered: dns.filter((d) => d.ok).length };
 }
 
-test('vxlan-outer-bad-sent: kube-proxy masquerade without the mark fix breaks A\'s carriers; evidence names udpcsum, offload, --random-fully, the missing fix; both remedies work for real', async (t) => {
+test("vxlan-outer-bad-sent: kube-proxy masquerade without the mark fix breaks A's carriers; evidence names udpcsum, offload, --random-fully, the missing fix; both remedies work for real", async (t) => {
   const lab = theLab();
   assert.ok(which('iptables-restore') && which('ethtool'), 'iptables and ethtool are needed (apt-get install -y iptables ethtool)');
   const K = 5;
   lab.recreateFlannelA(true);
   try {
-    assert.equal(lab.vxlanUdpCsum(lab.A), true, 'A\'s flannel.1 must compute outer UDP checksums (udpcsum)');
+    assert.equal(lab.vxlanUdpCsum(lab.A), true, "A's flannel.1 must compute outer UDP checksums (udpcsum)");
     nsSh(lab.A, ['ethtool', '-K', 'flannel.1', 'tx-checksum-ip-generic', 'on']);
     nsSh(lab.A, ['iptables-restore'], kubeProxyRules(false));
 
@@ -184,8 +209,14 @@ test('vxlan-outer-bad-sent: kube-proxy masquerade without the mark fix breaks A\
     assert.equal(evidence(f, 'kube-proxy mark fix (--xor-mark 0x4000)').value, false);
     assert.equal(evidence(f, 'kernel').value, os.release());
     const commands = f.remedy.map((r) => r.command);
-    assert.ok(f.remedy.some((r) => r.command === 'ethtool -K flannel.1 tx-checksum-ip-generic off' && r.where === 'this node'), JSON.stringify(f.remedy));
-    assert.ok(commands.some((c) => c.startsWith('upgrade kube-proxy')), `the mark fix is missing: the kube-proxy remedy must be there: ${JSON.stringify(commands)}`);
+    assert.ok(
+      f.remedy.some((r) => r.command === 'ethtool -K flannel.1 tx-checksum-ip-generic off' && r.where === 'this node'),
+      JSON.stringify(f.remedy),
+    );
+    assert.ok(
+      commands.some((c) => c.startsWith('upgrade kube-proxy')),
+      `the mark fix is missing: the kube-proxy remedy must be there: ${JSON.stringify(commands)}`,
+    );
     assert.ok(f.references.includes('kubernetes/kubernetes#92035'));
     // Nothing is bad before encapsulation, and B's view is not this rule's.
     assert.equal((broken.report.findings ?? []).filter((x) => x.id === 'vxlan-outer-bad-from-peer').length, 0);
@@ -241,7 +272,9 @@ test('inner-bad-from-peer: carriers from A with a right outer and a wrong inner 
   const raised = await raisedWithin(ct, 'inner-bad-from-peer', 5000, t0);
   const { report } = await finish(ct);
   const after = snmp(lab.B);
-  t.diagnostic(`finding after ${raised.latencyMs} ms; B: Udp InCsumErrors +${delta(before, after, 'Udp', 'InCsumErrors')}, Tcp InCsumErrors +${delta(before, after, 'Tcp', 'InCsumErrors')}`);
+  t.diagnostic(
+    `finding after ${raised.latencyMs} ms; B: Udp InCsumErrors +${delta(before, after, 'Udp', 'InCsumErrors')}, Tcp InCsumErrors +${delta(before, after, 'Tcp', 'InCsumErrors')}`,
+  );
   // The referee: B's kernel dropped exactly these after decapsulation.
   assert.equal(delta(before, after, 'Udp', 'InCsumErrors'), UDP);
   assert.equal(delta(before, after, 'Tcp', 'InCsumErrors'), TCP);
@@ -252,16 +285,23 @@ test('inner-bad-from-peer: carriers from A with a right outer and a wrong inner 
   assert.deepEqual(f.subject, { peer: UNDERLAY_A, interface: `${lab.B}/vlb`, namespace: lab.B });
   assert.equal(evidence(f, 'carriers with a bad inner checksum').value, UDP + TCP);
   assert.equal(f.title, `Inner checksums in VXLAN from ${UNDERLAY_A} are bad`, 'not a VMware host: no variant C title');
-  assert.deepEqual(f.remedy.map((r) => [r.where, r.command]), [[`peer ${UNDERLAY_A}`, 'ethtool -K flannel.1 tx-checksum-ip-generic off']]);
+  assert.deepEqual(
+    f.remedy.map((r) => [r.where, r.command]),
+    [[`peer ${UNDERLAY_A}`, 'ethtool -K flannel.1 tx-checksum-ip-generic off']],
+  );
   assert.ok(f.remedy[0].persist?.includes('ENV{INTERFACE}=="flannel.1"'));
   // The outer checksums were right: not the outer rule; and every drop B's kernel counted
   // was seen on vlb: not kernel-drops-unseen.
-  assert.deepEqual((report.findings ?? []).filter((x) => x.id === 'vxlan-outer-bad-from-peer' || x.id === 'kernel-drops-unseen').map((x) => x.key), [], keysOf(report));
+  assert.deepEqual(
+    (report.findings ?? []).filter((x) => x.id === 'vxlan-outer-bad-from-peer' || x.id === 'kernel-drops-unseen').map((x) => x.key),
+    [],
+    keysOf(report),
+  );
 });
 
 // ------------------------------------------------------------------ ipv4-header-bad, and a finding clearing
 
-test('ipv4-header-bad: carriers with a wrong outer IPv4 header checksum on B\'s vlb; the finding clears when they stop', async (t) => {
+test("ipv4-header-bad: carriers with a wrong outer IPv4 header checksum on B's vlb; the finding clears when they stop", async (t) => {
   const lab = theLab();
   const N = 4;
   const ct = await capture(lab.B, ['vlb']);
@@ -278,12 +318,15 @@ test('ipv4-header-bad: carriers with a wrong outer IPv4 header checksum on B\'s 
   const { report } = await finish(ct);
   t.diagnostic(`raised ${raised.latencyMs} ms after injection, cleared ${clearedAfterMs} ms after it was raised`);
   t.diagnostic(`finding lines: ${JSON.stringify(ct.lines.filter((l) => l.type === 'finding').map((l) => [l.event, l.key, l.time]))}`);
-  assert.equal(delta(before, snmp(lab.B), 'Ip', 'InHdrErrors'), N, 'B\'s kernel dropped exactly the injected headers');
+  assert.equal(delta(before, snmp(lab.B), 'Ip', 'InHdrErrors'), N, "B's kernel dropped exactly the injected headers");
 
   assert.equal(raised.line.severity, 'critical');
   assert.deepEqual(raised.line.subject, { interface: `${lab.B}/vlb`, namespace: lab.B });
   assert.equal(evidence(raised.line, 'bad IPv4 header checksums').value, N);
-  assert.ok(raised.line.remedy.some((r) => r.command.startsWith('ethtool -S vlb ')), JSON.stringify(raised.line.remedy));
+  assert.ok(
+    raised.line.remedy.some((r) => r.command.startsWith('ethtool -S vlb ')),
+    JSON.stringify(raised.line.remedy),
+  );
   assert.ok(cleared, `no cleared line for ${key} within 15 s of it being raised`);
   assert.equal(cleared.id, 'ipv4-header-bad');
   // Cleared at the first evaluation more than 10 s after the evidence last grew (it grew
@@ -295,7 +338,7 @@ test('ipv4-header-bad: carriers with a wrong outer IPv4 header checksum on B\'s 
 
 // ------------------------------------------------------------------ kernel-drops-unseen
 
-test('kernel-drops-unseen: only B\'s flannel.1 captured while B\'s kernel drops bad carriers arriving on vlb', async (t) => {
+test("kernel-drops-unseen: only B's flannel.1 captured while B's kernel drops bad carriers arriving on vlb", async (t) => {
   const lab = theLab();
   const N = 6;
   const ct = await capture(lab.B, ['flannel.1']);
@@ -305,7 +348,7 @@ test('kernel-drops-unseen: only B\'s flannel.1 captured while B\'s kernel drops 
   const raised = await raisedWithin(ct, 'kernel-drops-unseen', 5000, t0);
   const { report } = await finish(ct);
   t.diagnostic(`finding after ${raised.latencyMs} ms: ${raised.line.title}`);
-  assert.equal(delta(before, snmp(lab.B), 'Udp', 'InCsumErrors'), N, 'B\'s kernel dropped exactly the injected carriers');
+  assert.equal(delta(before, snmp(lab.B), 'Udp', 'InCsumErrors'), N, "B's kernel dropped exactly the injected carriers");
 
   const f = findingOf(report, 'kernel-drops-unseen');
   assert.equal(f.severity, 'warning');
@@ -316,7 +359,10 @@ test('kernel-drops-unseen: only B\'s flannel.1 captured while B\'s kernel drops 
   assert.equal(evidence(f, 'captured interfaces').value, 'flannel.1');
   // The interface the carriers came in on, named: B's underlay (up, not captured).
   assert.equal(evidence(f, 'interfaces up and not captured').value, 'vlb (veth)');
-  assert.deepEqual(f.remedy.map((r) => r.command), [`csumtop --netns ${lab.B} -i flannel.1,vlb`]);
+  assert.deepEqual(
+    f.remedy.map((r) => r.command),
+    [`csumtop --netns ${lab.B} -i flannel.1,vlb`],
+  );
   // flannel.1 carries the kernel's own IPv6 link-local chatter (MLD reports, router and
   // neighbour solicitations) at any time: only IPv4 would be the injected packets.
   const ipv4On = (iface(report, `${lab.B}/flannel.1`).checksums ?? []).filter((c) => c.protocol === 'ipv4').reduce((s, c) => s + c.packets, 0);
@@ -328,7 +374,9 @@ test('kernel-drops-unseen: only B\'s flannel.1 captured while B\'s kernel drops 
 /** trafgen's config: one valid carrier from A to B (B's kernel delivers it), full-MTU sized. */
 function trafgenConfig(lab: Lab): string {
   const inner = eth(ipv4(OVERLAY_A, POD_B, udp(40000, SINK_PORT, Buffer.alloc(1350, 0x61))), { src: lab.macs.flannelA, dst: lab.macs.flannelB });
-  const frame = encode(eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(51000, FLANNEL_PORT, vxlan(FLANNEL_VNI, inner), 'zero')), { src: lab.macs.vla, dst: lab.macs.vlb })).bytes;
+  const frame = encode(
+    eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(51000, FLANNEL_PORT, vxlan(FLANNEL_VNI, inner), 'zero')), { src: lab.macs.vla, dst: lab.macs.vlb }),
+  ).bytes;
   return `{ ${[...frame].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')} }\n`;
 }
 
@@ -340,10 +388,14 @@ function trafgenConfig(lab: Lab): string {
  * the test process.
  */
 async function trafgenBurst(lab: Lab, cfg: string, count: number, deadlineMs: number): Promise<void> {
-  const child = spawn('ip', ['netns', 'exec', lab.A, 'trafgen', '--dev', 'vla', '--conf', cfg, '--cpus', '1', '--num', String(count), '--no-sock-mem', '--notouch-irq', '-C'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    detached: true,
-  });
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', lab.A, 'trafgen', '--dev', 'vla', '--conf', cfg, '--cpus', '1', '--num', String(count), '--no-sock-mem', '--notouch-irq', '-C'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    },
+  );
   const killGroup = (): void => {
     try {
       process.kill(-child.pid!, 'SIGKILL');
@@ -375,7 +427,7 @@ function vlbPackets(lab: Lab): number {
   return stat('rx_packets') + stat('tx_packets');
 }
 
-test('capture-loss: a 2 MB ring on B\'s vlb overflows under a trafgen burst while csumtop is stalled; the warning carries the exact ring drops', async (t) => {
+test("capture-loss: a 2 MB ring on B's vlb overflows under a trafgen burst while csumtop is stalled; the warning carries the exact ring drops", async (t) => {
   const lab = theLab();
   assert.ok(which('trafgen'), 'trafgen is not installed (apt-get install -y netsniff-ng)');
   const BURST = 20_000;
@@ -406,7 +458,9 @@ test('capture-loss: a 2 MB ring on B\'s vlb overflows under a trafgen burst whil
     const f = findingOf(report, 'capture-loss');
     const drops = evidence(f, 'ring drops (PACKET_STATISTICS)').value as number;
     const frames = evidence(f, 'frames captured').value as number;
-    t.diagnostic(`${BURST} frames in ${burstMs} ms; finding ${raised.latencyMs} ms after csumtop resumed; ring drops ${drops}, frames captured ${frames}, offered ${offered} (report: ${vlb.captureDrops} / ${vlb.frames})`);
+    t.diagnostic(
+      `${BURST} frames in ${burstMs} ms; finding ${raised.latencyMs} ms after csumtop resumed; ring drops ${drops}, frames captured ${frames}, offered ${offered} (report: ${vlb.captureDrops} / ${vlb.frames})`,
+    );
     assert.equal(raised.line.severity, 'warning');
     assert.deepEqual(raised.line.subject, { interface: `${lab.B}/vlb`, namespace: lab.B });
     assert.ok((evidence(raised.line, 'ring drops (PACKET_STATISTICS)').value as number) > 0);
@@ -427,7 +481,7 @@ test('capture-loss: a 2 MB ring on B\'s vlb overflows under a trafgen burst whil
 
 // ------------------------------------------------------------------ offload-artifacts
 
-test('offload-artifacts: A\'s own DNS and TCP captured on A are pending (CHECKSUM_PARTIAL): one info finding with the counts, nothing above info', async (t) => {
+test("offload-artifacts: A's own DNS and TCP captured on A are pending (CHECKSUM_PARTIAL): one info finding with the counts, nothing above info", async (t) => {
   const lab = theLab();
   const ct = await capture(lab.A, ['vla', 'flannel.1']);
   const t0 = Date.now();
@@ -452,8 +506,15 @@ test('offload-artifacts: A\'s own DNS and TCP captured on A are pending (CHECKSU
   assert.deepEqual(f.remedy, [], 'nothing to fix');
   // Never above info, neither live nor in the report.
   assert.equal(report.totals.badFrames, 0);
-  assert.deepEqual((report.findings ?? []).filter((x) => x.severity !== 'info').map((x) => x.key), [], keysOf(report));
-  assert.deepEqual(lines.filter((l) => l.type === 'finding' && l.event === 'raised' && l.severity !== 'info').map((l) => l.key), []);
+  assert.deepEqual(
+    (report.findings ?? []).filter((x) => x.severity !== 'info').map((x) => x.key),
+    [],
+    keysOf(report),
+  );
+  assert.deepEqual(
+    lines.filter((l) => l.type === 'finding' && l.event === 'raised' && l.severity !== 'info').map((l) => l.key),
+    [],
+  );
   // Healthy control for the matcher: every overlay packet A sent left as a carrier.
   const toB = report.correlation?.peers.find((x) => x.peer === UNDERLAY_B && x.direction === 'to-peer');
   t.diagnostic(`to-peer B: carriers ${toB?.carriers}, delivered ${toB?.delivered}, unmatched overlay ${toB?.unmatchedOverlay}`);
@@ -464,7 +525,7 @@ test('offload-artifacts: A\'s own DNS and TCP captured on A are pending (CHECKSU
 
 // ------------------------------------------------------------------ overlay packets never encapsulated
 
-test('unmatched overlay: with B\'s forwarding entry gone from A\'s flannel.1, A\'s packets to B\'s pod never leave as carriers and are attributed to B', async (t) => {
+test("unmatched overlay: with B's forwarding entry gone from A's flannel.1, A's packets to B's pod never leave as carriers and are attributed to B", async (t) => {
   const lab = theLab();
   const SENT = 3;
   const K = 4;
@@ -480,7 +541,10 @@ test('unmatched overlay: with B\'s forwarding entry gone from A\'s flannel.1, A\
     nsSh(lab.A, ['bridge', 'fdb', 'del', ...fdb]);
     const t0 = Date.now();
     await lab.udpToSink(Array.from({ length: K }, (_, i) => `never-${i}`));
-    const seen = await ct.waitFor((l) => l.type === 'correlation' && (l.peers as PeerCarriers[]).some((p) => p.peer === UNDERLAY_B && p.direction === 'to-peer' && p.unmatchedOverlay >= K), 5000);
+    const seen = await ct.waitFor(
+      (l) => l.type === 'correlation' && (l.peers as PeerCarriers[]).some((p) => p.peer === UNDERLAY_B && p.direction === 'to-peer' && p.unmatchedOverlay >= K),
+      5000,
+    );
     const latencyMs = Date.now() - t0;
     nsSh(lab.A, ['bridge', 'fdb', 'append', ...fdb]);
     const { report } = await finish(ct);

@@ -19,8 +19,23 @@ import type { ReportDocument } from '../../src/model/report.js';
 import { encode, eth, ipv4, udp, vxlan } from '../fixtures/lib/index.js';
 import { dnsQuery } from '../fixtures/lib/payloads.js';
 import {
-  Csumtop, DNS_PORT, FLANNEL_PORT, FLANNEL_VNI, OVERLAY_A, POD_B, UNDERLAY_A, UNDERLAY_B,
-  delta, describeRun, reportOf, sharedLab, sleep, snmp, wrongValue, type JsonLine, type LabMacs,
+  Csumtop,
+  DNS_PORT,
+  FLANNEL_PORT,
+  FLANNEL_VNI,
+  OVERLAY_A,
+  POD_B,
+  UNDERLAY_A,
+  UNDERLAY_B,
+  delta,
+  describeRun,
+  reportOf,
+  sharedLab,
+  sleep,
+  snmp,
+  wrongValue,
+  type JsonLine,
+  type LabMacs,
 } from './lab.js';
 
 const theLab = sharedLab();
@@ -45,11 +60,13 @@ async function finish(ct: Csumtop): Promise<{ report: ReportDocument; lines: Jso
 function dnsCarrier(macs: LabMacs, i: number, name: string, badOuter: boolean): Uint8Array {
   const build = (csum?: number): Uint8Array => {
     const inner = eth(ipv4(OVERLAY_A, POD_B, udp(52000 + i, DNS_PORT, dnsQuery(0x4000 + i, name)), { id: 0x5000 + i, ttl: 64 }), {
-      src: macs.flannelA, dst: macs.flannelB,
+      src: macs.flannelA,
+      dst: macs.flannelB,
     });
     return encode(
       eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(48000 + i, FLANNEL_PORT, vxlan(FLANNEL_VNI, inner), csum), { id: 0x6000 + i, df: false }), {
-        src: macs.vla, dst: macs.vlb,
+        src: macs.vla,
+        dst: macs.vlb,
       }),
     ).bytes;
   };
@@ -74,9 +91,16 @@ test('healthy lab: every carrier from A is matched on flannel.1 and no finding i
   const dns = await lab.dnsQueries(6);
   await lab.tcpTransfer(200_000);
   const { report } = await finish(ct);
-  assert.ok(dns.every((d) => d.ok), `the lab's own DNS queries must be answered: ${JSON.stringify(dns)}`);
+  assert.ok(
+    dns.every((d) => d.ok),
+    `the lab's own DNS queries must be answered: ${JSON.stringify(dns)}`,
+  );
   const above = (report.findings ?? []).filter((f) => f.severity !== 'info');
-  assert.deepEqual(above.map((f) => f.key), [], 'no finding above info on a healthy lab');
+  assert.deepEqual(
+    above.map((f) => f.key),
+    [],
+    'no finding above info on a healthy lab',
+  );
   const p = peerFromA(report, lab.B);
   assert.ok(p.carriers > 0);
   assert.equal(p.badOuter + p.badInner + p.badIpv4, 0);
@@ -111,9 +135,15 @@ test('bad outer checksums from A: the receiver-side finding, exact loss between 
   assert.ok(f, `findings: ${JSON.stringify(report.findings?.map((x) => x.key))}`);
   assert.equal(f.severity, 'critical');
   assert.equal(f.subject.peer, UNDERLAY_A);
-  assert.ok(f.remedy.some((r) => r.command === 'ethtool -K flannel.1 tx-checksum-ip-generic off' && r.where === `peer ${UNDERLAY_A}`), JSON.stringify(f.remedy));
+  assert.ok(
+    f.remedy.some((r) => r.command === 'ethtool -K flannel.1 tx-checksum-ip-generic off' && r.where === `peer ${UNDERLAY_A}`),
+    JSON.stringify(f.remedy),
+  );
   assert.ok(f.remedy.some((r) => r.persist?.includes('ENV{INTERFACE}=="flannel.1"')));
-  assert.ok(f.evidence.some((e) => e.name === 'carriers with a bad outer checksum' && e.value === BAD), JSON.stringify(f.evidence));
+  assert.ok(
+    f.evidence.some((e) => e.name === 'carriers with a bad outer checksum' && e.value === BAD),
+    JSON.stringify(f.evidence),
+  );
   assert.ok(f.references.includes('kubernetes/kubernetes#88986'));
 
   const p = peerFromA(report, lab.B);
@@ -124,7 +154,10 @@ test('bad outer checksums from A: the receiver-side finding, exact loss between 
 
   const dns = report.correlation!.dns;
   const lost = dns.unansweredList.filter((d) => d.name.startsWith('lost'));
-  assert.deepEqual(lost.map((d) => d.name).sort(), Array.from({ length: BAD }, (_, i) => `lost${i}.csumtop.test`));
+  assert.deepEqual(
+    lost.map((d) => d.name).sort(),
+    Array.from({ length: BAD }, (_, i) => `lost${i}.csumtop.test`),
+  );
   for (const d of lost) {
     assert.equal(d.attributedTo?.peer, UNDERLAY_A);
     assert.equal(d.attributedTo?.interface, `${lab.B}/vlb`);
@@ -132,7 +165,10 @@ test('bad outer checksums from A: the receiver-side finding, exact loss between 
     assert.equal(d.attributedTo?.frames.length, 1);
   }
   assert.equal(dns.unansweredList.filter((d) => d.name.startsWith('ok')).length, 0, 'queries in good carriers were answered');
-  assert.ok(f.evidence.some((e) => e.name.startsWith('DNS queries unanswered') && e.value === BAD), JSON.stringify(f.evidence));
+  assert.ok(
+    f.evidence.some((e) => e.name.startsWith('DNS queries unanswered') && e.value === BAD),
+    JSON.stringify(f.evidence),
+  );
 });
 
 test('after the bad carriers stop while good ones from A keep coming, the finding says "fixed at HH:MM:SS?" with the good carriers since (issue 13)', async (t) => {
@@ -141,23 +177,35 @@ test('after the bad carriers stop while good ones from A keep coming, the findin
   // Attach is not what this test measures: room for a slow start on a loaded machine.
   const ct = await capture(lab.B, ['vlb', 'flannel.1'], 5000);
   const before = snmp(lab.B);
-  lab.inject(lab.A, 'vla', [...Array.from({ length: BAD }, (_, i) => dnsCarrier(lab.macs, 300 + i, `bad${i}.csumtop.test`, true)), dnsCarrier(lab.macs, 310, 'good.csumtop.test', false)]);
+  lab.inject(lab.A, 'vla', [
+    ...Array.from({ length: BAD }, (_, i) => dnsCarrier(lab.macs, 300 + i, `bad${i}.csumtop.test`, true)),
+    dnsCarrier(lab.macs, 310, 'good.csumtop.test', false),
+  ]);
   const raised = await ct.waitFor((l) => l.type === 'finding' && l.event === 'raised' && l.id === 'vxlan-outer-bad-from-peer', 5000);
   assert.ok(raised, 'no vxlan-outer-bad-from-peer finding line within 5 s');
   // The "remedy": from now on A's carriers are right, 4 a second.
   let k = 0;
   let fixed: JsonLine | null = null;
   for (let round = 0; round < 20 && !fixed; round++) {
-    lab.inject(lab.A, 'vla', Array.from({ length: 4 }, () => dnsCarrier(lab.macs, 400 + k++, `after${k}.csumtop.test`, false)));
+    lab.inject(
+      lab.A,
+      'vla',
+      Array.from({ length: 4 }, () => dnsCarrier(lab.macs, 400 + k++, `after${k}.csumtop.test`, false)),
+    );
     fixed = await ct.waitFor((l) => l.type === 'finding' && l.event === 'fixed' && l.id === 'vxlan-outer-bad-from-peer', 1000);
   }
   const { report } = await finish(ct);
   t.diagnostic(`fixed line after ${k} good carriers: ${JSON.stringify((fixed as unknown as Finding | null)?.state)}`);
-  assert.equal(delta(before, snmp(lab.B), 'Udp', 'InCsumErrors'), BAD, 'B\'s kernel dropped exactly the bad carriers');
+  assert.equal(delta(before, snmp(lab.B), 'Udp', 'InCsumErrors'), BAD, "B's kernel dropped exactly the bad carriers");
   assert.ok(fixed, `no fixed line after ${k} good carriers`);
   const state = (fixed as unknown as Finding).state!;
   assert.equal(state.kind, 'fixed');
-  assert.match(state.text, new RegExp(`^fixed at \\d\\d:\\d\\d:\\d\\d UTC\\? 0 bad carriers in the \\d+ s since, while ${state.trafficSince} carriers from ${UNDERLAY_A.replace(/\./g, '\\.')} arrived with good outer checksums$`));
+  assert.match(
+    state.text,
+    new RegExp(
+      `^fixed at \\d\\d:\\d\\d:\\d\\d UTC\\? 0 bad carriers in the \\d+ s since, while ${state.trafficSince} carriers from ${UNDERLAY_A.replace(/\./g, '\\.')} arrived with good outer checksums$`,
+    ),
+  );
   // Good carriers since the last bad one: the injected ones, plus any of A's own overlay
   // traffic (IPv6 neighbour discovery on flannel.1), never more than all good carriers.
   const p = peerFromA(report, lab.B);

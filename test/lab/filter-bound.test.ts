@@ -69,25 +69,32 @@ async function gone(pid: number, ms: number): Promise<boolean> {
   return false;
 }
 
-for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-  test(`${signal} while a 1000-term filter compiles: csumtop ends within ${STOP_BOUND_MS} ms with ${status}, the compiler child too`, { timeout: 30_000 }, async () => {
-    problem();
-    const ct = new Csumtop(['-i', 'lo', '-f', BIG]);
-    try {
-      const child = await compiling(ct);
-      await sleep(500);
-      const t0 = Date.now();
-      ct.child.kill(signal);
-      const r = await ct.done;
-      const took = Date.now() - t0;
-      assert.equal(r.code, status, describeRun(r));
-      assert.ok(took < STOP_BOUND_MS, `${signal} took ${took} ms`);
-      assert.match(r.stderr, new RegExp(`${signal} while compiling the -f filter: stopped before capturing anything`));
-      assert.ok(await gone(child, 2000), 'the filter child outlived csumtop');
-    } finally {
-      if (ct.running) process.kill(ct.pid, 'SIGKILL');
-    }
-  });
+for (const [signal, status] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  test(
+    `${signal} while a 1000-term filter compiles: csumtop ends within ${STOP_BOUND_MS} ms with ${status}, the compiler child too`,
+    { timeout: 30_000 },
+    async () => {
+      problem();
+      const ct = new Csumtop(['-i', 'lo', '-f', BIG]);
+      try {
+        const child = await compiling(ct);
+        await sleep(500);
+        const t0 = Date.now();
+        ct.child.kill(signal);
+        const r = await ct.done;
+        const took = Date.now() - t0;
+        assert.equal(r.code, status, describeRun(r));
+        assert.ok(took < STOP_BOUND_MS, `${signal} took ${took} ms`);
+        assert.match(r.stderr, new RegExp(`${signal} while compiling the -f filter: stopped before capturing anything`));
+        assert.ok(await gone(child, 2000), 'the filter child outlived csumtop');
+      } finally {
+        if (ct.running) process.kill(ct.pid, 'SIGKILL');
+      }
+    },
+  );
 }
 
 test('--duration 2 bounds the compile of a 1000-term filter: exit 2 with a message, in about 2 s', { timeout: 30_000 }, async () => {

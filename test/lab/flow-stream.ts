@@ -16,10 +16,18 @@ export const KNOWN_SPORT = 40999;
 
 function carrier(inner: ReturnType<typeof ipv4>, macs: Lab['macs'], sport: number, outerIpCsum?: number): Uint8Array {
   return encode(
-    eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(sport, 8472, vxlan(VNI, eth(inner, { src: macs.flannelA, dst: macs.flannelB })), 'zero'), outerIpCsum === undefined ? {} : { csum: outerIpCsum }), {
-      src: macs.vla,
-      dst: macs.vlb,
-    }),
+    eth(
+      ipv4(
+        UNDERLAY_A,
+        UNDERLAY_B,
+        udp(sport, 8472, vxlan(VNI, eth(inner, { src: macs.flannelA, dst: macs.flannelB })), 'zero'),
+        outerIpCsum === undefined ? {} : { csum: outerIpCsum },
+      ),
+      {
+        src: macs.vla,
+        dst: macs.vlb,
+      },
+    ),
   ).bytes;
 }
 
@@ -32,7 +40,12 @@ export function millionFlowConfig(macs: Lab['macs']): string {
   const dnsT = template(dns, { ...FLOW_COUNTERS, [INNER_L4 + 8]: 'dinc(0, 255)', [INNER_L4 + 9]: 'dinc(0, 250)' });
   // SYN: the attempt key is (inner ports, sequence number); checksum per frame.
   const syn = carrier(ipv4(OVERLAY_A, POD_B, tcp(0x9d00, 5000, { flags: 'S', seq: 0, window: 64240 }), { id: 2 }), macs, 0x8000);
-  const synT = template(syn, { ...FLOW_COUNTERS, [INNER_L4 + 4]: 'dinc(0, 255)', [INNER_L4 + 5]: 'dinc(0, 250)', [INNER_L4 + 16]: `csumtcp(${INNER_IP}, ${INNER_L4})` });
+  const synT = template(syn, {
+    ...FLOW_COUNTERS,
+    [INNER_L4 + 4]: 'dinc(0, 255)',
+    [INNER_L4 + 5]: 'dinc(0, 250)',
+    [INNER_L4 + 16]: `csumtcp(${INNER_IP}, ${INNER_L4})`,
+  });
   // Bad outer IPv4 header checksum: the header never changes, so the value stays wrong.
   const good = carrier(ipv4(OVERLAY_A, POD_B, udp(0x9e00, 9999, Buffer.from('bad-ipv4'), 'zero'), { id: 3 }), macs, 0x8000);
   const right = (good[24] << 8) | good[25];
@@ -46,11 +59,18 @@ export function millionFlowConfig(macs: Lab['macs']): string {
 /** The later flow: 5 carriers with a wrong outer UDP checksum, one flow. */
 export function knownFrames(macs: Lab['macs']): Uint8Array[] {
   const inner = ipv4(OVERLAY_A, POD_B, udp(41000, 9997, Buffer.from('known-flow')), { id: 5 });
-  const right = encode(eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(KNOWN_SPORT, 8472, vxlan(VNI, eth(inner, { src: macs.flannelA, dst: macs.flannelB }))), {}), { src: macs.vla, dst: macs.vlb })).bytes;
+  const right = encode(
+    eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(KNOWN_SPORT, 8472, vxlan(VNI, eth(inner, { src: macs.flannelA, dst: macs.flannelB }))), {}), {
+      src: macs.vla,
+      dst: macs.vlb,
+    }),
+  ).bytes;
   const csum = (right[40] << 8) | right[41];
   const wrong = encode(
-    eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(KNOWN_SPORT, 8472, vxlan(VNI, eth(inner, { src: macs.flannelA, dst: macs.flannelB })), wrongValue(csum, 0xffff)), {}), { src: macs.vla, dst: macs.vlb }),
+    eth(
+      ipv4(UNDERLAY_A, UNDERLAY_B, udp(KNOWN_SPORT, 8472, vxlan(VNI, eth(inner, { src: macs.flannelA, dst: macs.flannelB })), wrongValue(csum, 0xffff)), {}),
+      { src: macs.vla, dst: macs.vlb },
+    ),
   ).bytes;
   return Array.from({ length: 5 }, () => wrong);
 }
-

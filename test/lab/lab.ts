@@ -44,11 +44,34 @@ export const BIN = path.join(ROOT, 'bin', 'csumtop');
 // since `csumtop --demo` builds it too; this file re-exports it unchanged for the tests
 // and keeps what only tests need (runners, counters, assertions helpers).
 export {
-  DNS_PORT, FLANNEL_PORT, FLANNEL_VNI, OVERLAY_A, OVERLAY_B, POD_B, SINK_PORT, TCP_PORT, UNDERLAY_A, UNDERLAY_B, type LabMacs,
+  DNS_PORT,
+  FLANNEL_PORT,
+  FLANNEL_VNI,
+  OVERLAY_A,
+  OVERLAY_B,
+  POD_B,
+  SINK_PORT,
+  TCP_PORT,
+  UNDERLAY_A,
+  UNDERLAY_B,
+  type LabMacs,
 } from '../../src/lab/topology.js';
 export {
-  HELPER, Lab, cleanupAll, createNamespace, linkMac, nsSh, onCleanup, runAsync, sh, track, uniqueNs, which,
-  type DnsResult, type ServerEvent, type TcpResult,
+  HELPER,
+  Lab,
+  cleanupAll,
+  createNamespace,
+  linkMac,
+  nsSh,
+  onCleanup,
+  runAsync,
+  sh,
+  track,
+  uniqueNs,
+  which,
+  type DnsResult,
+  type ServerEvent,
+  type TcpResult,
 } from '../../src/lab/lab.js';
 export { FAULT_KINDS, FAULT_SPORT_BASE, faultFrame, wrongValue, type FaultKind } from '../../src/lab/faults.js';
 
@@ -140,12 +163,19 @@ export function virtioNetHdr(o: { needsCsum: boolean; csumStart: number; csumOff
  * with csum_start at the inner UDP header), the outer UDP checksum either right for the
  * packet once the inner one is filled in (`outerRight`) or wrong for it.
  */
-export function partialCarrier(macs: LabMacs, i: number, outerRight: boolean): { vnet: Uint8Array; frame: Uint8Array; outerFound: number; outerExpected: number } {
+export function partialCarrier(
+  macs: LabMacs,
+  i: number,
+  outerRight: boolean,
+): { vnet: Uint8Array; frame: Uint8Array; outerFound: number; outerExpected: number } {
   const build = (inner: CsumKnob | undefined, outer: CsumKnob | undefined): EthNode => {
-    const innerFrame = eth(ipv4(OVERLAY_A, POD_B, udp(48000 + i, SINK_PORT, Buffer.from(`partial-${outerRight ? 'ok' : 'bad'}-${i}`), inner), { id: 0x4000 + i }), {
-      src: macs.flannelA,
-      dst: macs.flannelB,
-    });
+    const innerFrame = eth(
+      ipv4(OVERLAY_A, POD_B, udp(48000 + i, SINK_PORT, Buffer.from(`partial-${outerRight ? 'ok' : 'bad'}-${i}`), inner), { id: 0x4000 + i }),
+      {
+        src: macs.flannelA,
+        dst: macs.flannelB,
+      },
+    );
     return eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(49000 + i, FLANNEL_PORT, vxlan(FLANNEL_VNI, innerFrame), outer), { id: 0x5000 + i, df: false }), {
       src: macs.vla,
       dst: macs.vlb,
@@ -379,7 +409,10 @@ export function sumRows(i: { checksums: ChecksumRow[] }, field: 'bad' | 'pending
 /** A compact table of an interface's rows for assertion messages. */
 export function rowsText(i: { checksums: ChecksumRow[] }): string {
   return i.checksums
-    .map((r) => `${r.layer}/${r.protocol}: n=${r.packets} ok=${r.ok} bad=${r.bad} absent=${r.absent} pending=${r.pending} validated=${r.validated} unverifiable=${r.unverifiable}`)
+    .map(
+      (r) =>
+        `${r.layer}/${r.protocol}: n=${r.packets} ok=${r.ok} bad=${r.bad} absent=${r.absent} pending=${r.pending} validated=${r.validated} unverifiable=${r.unverifiable}`,
+    )
     .join('; ');
 }
 
@@ -410,7 +443,6 @@ export function threadCredentials(pid: number): Array<{ tid: string; uid: number
   }
   return out;
 }
-
 
 /**
  * One lab for a whole test file: built in before(), removed in after(). Returns the

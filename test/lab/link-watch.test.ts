@@ -19,7 +19,10 @@ function batch(ns: string, cmds: string[]): void {
 }
 
 function names(t: LinkTable): string[] {
-  return t.links().map((l) => l.name).sort();
+  return t
+    .links()
+    .map((l) => l.name)
+    .sort();
 }
 
 test('LinkTable: new, changed and deleted links arrive as notifications, without listing again; a bridge port leaving its bridge is not a deletion', () => {
@@ -78,7 +81,10 @@ test('LinkTable: notifications lost to a full socket buffer (ENOBUFS) re-list ev
   try {
     table.update();
     const pairs = Array.from({ length: 30 }, (_, i) => `ov${i}`);
-    batch(ns, pairs.flatMap((p) => [`link add ${p}a type veth peer name ${p}b`, `link set ${p}a up`]));
+    batch(
+      ns,
+      pairs.flatMap((p) => [`link add ${p}a type veth peer name ${p}b`, `link set ${p}a up`]),
+    );
     assert.equal(table.update(), true);
     const s = table.stats();
     assert.ok(s.overflows >= 1, `no overflow seen with a tiny buffer: ${JSON.stringify(s)}`);
@@ -86,7 +92,12 @@ test('LinkTable: notifications lost to a full socket buffer (ENOBUFS) re-list ev
     assert.equal(s.dumps, 2, 'one listing at the start, one after the overflow');
     const want = ['lo', ...pairs.flatMap((p) => [`${p}a`, `${p}b`])].sort();
     assert.deepEqual(names(table), want, 'links missing after the resync');
-    assert.ok(table.links().filter((l) => /^ov\d+a$/.test(l.name)).every((l) => l.up));
+    assert.ok(
+      table
+        .links()
+        .filter((l) => /^ov\d+a$/.test(l.name))
+        .every((l) => l.up),
+    );
 
     // No notification, but resyncMs passed: listed again.
     table.update(); // drains what came in during the resync, if anything
@@ -157,7 +168,10 @@ test('live source: a new interface is attached within 1 s and a deleted one deta
     src = make(1);
     src.start();
     const pairs = Array.from({ length: 20 }, (_, k) => `lwb${k}`);
-    batch(ns, pairs.flatMap((p) => [`link add ${p}a type veth peer name ${p}b`, `link set ${p}a up`, `link set ${p}b up`]));
+    batch(
+      ns,
+      pairs.flatMap((p) => [`link add ${p}a type veth peer name ${p}b`, `link set ${p}a up`, `link set ${p}b up`]),
+    );
     const want = pairs.flatMap((p) => [`${p}a`, `${p}b`]);
     await until('the burst attached', () => want.every(attached), 2000);
     const s2 = src.linkWatchStats();

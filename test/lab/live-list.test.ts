@@ -73,7 +73,10 @@ test(`live --list --json: the report line lists all ${2 * N} bad frames in the o
   const doc = reportOf(r);
   assert.equal(doc.totals.badFrames, 2 * N);
   assert.equal(doc.badFrames?.length, 2 * N);
-  assert.deepEqual(doc.badFrames!.map((b) => b.outer?.sport), PORTS);
+  assert.deepEqual(
+    doc.badFrames!.map((b) => b.outer?.sport),
+    PORTS,
+  );
   for (const b of doc.badFrames!) {
     assert.match(b.interface, /\blo$/);
     assert.equal(b.checksums[0].protocol, 'udp');
@@ -96,6 +99,12 @@ test(`live --list, text report: the list section holds the ${2 * N} frames, then
   const lines = r.stdout.split('\n');
   const at = lines.indexOf(`Frames with bad checksums (${2 * N}):`);
   assert.ok(at >= 0, r.stdout.slice(-3000));
-  PORTS.forEach((port, k) => assert.match(lines[at + 1 + k], new RegExp(`^ {2}\\d+ \\S+ \\S+/lo \\S+ 10\\.0\\.0\\.1:${port} > 10\\.0\\.0\\.2:9999 udp  outer udp 0x(1234|4321) `), lines[at + 1 + k]));
+  PORTS.forEach((port, k) =>
+    assert.match(
+      lines[at + 1 + k],
+      new RegExp(`^ {2}\\d+ \\S+ \\S+/lo \\S+ 10\\.0\\.0\\.1:${port} > 10\\.0\\.0\\.2:9999 udp  outer udp 0x(1234|4321) `),
+      lines[at + 1 + k],
+    ),
+  );
   assert.doesNotMatch(lines[at + 1 + 2 * N] ?? '', /^ {2}\d/);
 });

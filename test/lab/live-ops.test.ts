@@ -12,8 +12,25 @@ import * as fs from 'node:fs';
 import { test } from 'node:test';
 
 import {
-  BIN, Csumtop, Lab, createNamespace, describeRun, fdCount, iface, labProblem, row, rowsText, sh, sleep, threadCredentials, track,
-  uniqueNs, which, type JsonLine, reportOf, sharedLab,
+  BIN,
+  Csumtop,
+  Lab,
+  createNamespace,
+  describeRun,
+  fdCount,
+  iface,
+  labProblem,
+  row,
+  rowsText,
+  sh,
+  sleep,
+  threadCredentials,
+  track,
+  uniqueNs,
+  which,
+  type JsonLine,
+  reportOf,
+  sharedLab,
 } from './lab.js';
 
 const theLab = sharedLab();
@@ -95,8 +112,15 @@ test('interface churn: 50 veth pairs created and deleted while capturing: no cra
     assert.ok(fdAfter <= fdBefore, `open descriptors grew over the churn: ${fdBefore} -> ${fdAfter} (peak ${fdPeak})`);
 
     const detached = new Set(interfaceEvents(r.lines, 'detached').map((l) => l.interface as string));
-    const churned = Array.from({ length: ROUNDS * PER_ROUND }, (_, i) => `vethc${Math.floor(i / PER_ROUND)}p${i % PER_ROUND}`).flatMap((p) => [`${p}a`, `${p}b`]);
-    assert.deepEqual(churned.filter((n) => !detached.has(n)), [], 'churned interfaces without a detached line');
+    const churned = Array.from({ length: ROUNDS * PER_ROUND }, (_, i) => `vethc${Math.floor(i / PER_ROUND)}p${i % PER_ROUND}`).flatMap((p) => [
+      `${p}a`,
+      `${p}b`,
+    ]);
+    assert.deepEqual(
+      churned.filter((n) => !detached.has(n)),
+      [],
+      'churned interfaces without a detached line',
+    );
     for (const n of churned) {
       const i = report.interfaces.find((x) => x.name === `${ns}/${n}`);
       assert.ok(i, `${n} missing from the report`);
@@ -109,7 +133,7 @@ test('interface churn: 50 veth pairs created and deleted while capturing: no cra
   }
 });
 
-test('--pid: a process started inside B gives csumtop B\'s interfaces, labelled with the pid, and nothing of the host', async (t) => {
+test("--pid: a process started inside B gives csumtop B's interfaces, labelled with the pid, and nothing of the host", async (t) => {
   const lab = theLab();
   const sleeper = track(spawn('ip', ['netns', 'exec', lab.B, 'sleep', '30'], { stdio: 'ignore' }));
   try {
@@ -124,7 +148,10 @@ test('--pid: a process started inside B gives csumtop B\'s interfaces, labelled 
     const dns = await lab.dnsQueries(3);
     const r = await ct.done;
     const report = reportOf(r);
-    assert.ok(dns.every((d) => d.ok), JSON.stringify(dns));
+    assert.ok(
+      dns.every((d) => d.ok),
+      JSON.stringify(dns),
+    );
     assert.equal(r.code, 0, describeRun(r));
     const label = `pid:${pid}`;
     assert.deepEqual(report.interfaces.map((i) => i.name).sort(), [`${label}/flannel.1`, `${label}/vlb`]);
@@ -134,7 +161,10 @@ test('--pid: a process started inside B gives csumtop B\'s interfaces, labelled 
     }
     assert.ok(row(iface(report, `${label}/vlb`), 'inner', 'udp').packets >= 3, rowsText(iface(report, `${label}/vlb`)));
     const attachedLines = interfaceEvents(r.lines, 'attached');
-    assert.ok(attachedLines.every((l) => l.namespace === label), JSON.stringify(attachedLines));
+    assert.ok(
+      attachedLines.every((l) => l.namespace === label),
+      JSON.stringify(attachedLines),
+    );
     t.diagnostic(`--pid ${pid}: ${report.interfaces.map((i) => `${i.name} ${i.frames} frames`).join(', ')}`);
   } finally {
     if (sleeper.exitCode === null) process.kill(sleeper.pid!, 'SIGKILL');
@@ -176,12 +206,7 @@ test('no CAP_NET_RAW: exit status 3 and a message naming CAP_NET_RAW', async () 
   assert.match(r.stderr, /CAP_NET_RAW/, `the message must name CAP_NET_RAW: ${r.stderr}`);
 });
 
-async function checkDroppedAndCapturing(
-  t: { diagnostic: (s: string) => void },
-  lab: Lab,
-  ct: Csumtop,
-  names: { vlb: string; label: string },
-): Promise<void> {
+async function checkDroppedAndCapturing(t: { diagnostic: (s: string) => void }, lab: Lab, ct: Csumtop, names: { vlb: string; label: string }): Promise<void> {
   assert.deepEqual(await ct.waitAttached(['vlb', 'flannel.1'], 2000), [], `attach: ${describeRun(ct)}`);
   // Give the drop a moment (it follows the first attach), then read every thread's credentials.
   await sleep(300);
@@ -198,7 +223,10 @@ async function checkDroppedAndCapturing(
   await sleep(400);
   const r = await ct.stop();
   const report = reportOf(r);
-  assert.ok(dns.every((d) => d.ok), JSON.stringify(dns));
+  assert.ok(
+    dns.every((d) => d.ok),
+    JSON.stringify(dns),
+  );
   const detached = interfaceEvents(r.lines, 'detached');
   const vlb = iface(report, names.vlb);
   t.diagnostic(`${names.label}: ${vlb.name} ${vlb.frames} frames; ${rowsText(vlb)}; detached: ${JSON.stringify(detached.map((l) => [l.interface, l.reason]))}`);

@@ -18,8 +18,22 @@ import { after, before, test } from 'node:test';
 import { readCaptureFile } from '../../src/native/capture-file.js';
 import { encode, eth, ipv4, udp } from '../fixtures/lib/index.js';
 import {
-  BIN, Csumtop, FAULT_KINDS, sh, track, UNDERLAY_A, UNDERLAY_B, describeRun, faultFrame, iface, reportOf, sharedLab, sleep, which,
-  type Lab, type JsonLine,
+  BIN,
+  Csumtop,
+  FAULT_KINDS,
+  sh,
+  track,
+  UNDERLAY_A,
+  UNDERLAY_B,
+  describeRun,
+  faultFrame,
+  iface,
+  reportOf,
+  sharedLab,
+  sleep,
+  which,
+  type Lab,
+  type JsonLine,
 } from './lab.js';
 
 const theLab = sharedLab();
@@ -106,7 +120,10 @@ test('-w live: the file holds exactly the injected bad frames, in order, good tr
   await sleep(300);
   const r = await ct.stop();
   const report = reportOf(r);
-  assert.ok(dns.every((d) => d.ok), 'DNS over the overlay (good traffic on vlb) failed');
+  assert.ok(
+    dns.every((d) => d.ok),
+    'DNS over the overlay (good traffic on vlb) failed',
+  );
   assert.equal(r.code, 1, `exit status with bad frames: ${describeRun(r)}`);
   assert.equal(iface(report, `${lab.B}/vlb`).badFrames, bad.length);
   assert.deepEqual(report.written, { path: file, frames: bad.length });
@@ -120,7 +137,8 @@ test('-w live: the file holds exactly the injected bad frames, in order, good tr
   assert.equal(td.status, 0, `tcpdump -r failed: ${td.stderr}`);
   assert.equal(td.lines.length, bad.length, td.lines.join('\n'));
   // Every line is one of the injected carriers (source ports 41000-44999), none is DNS.
-  for (const l of td.lines) assert.match(l, new RegExp(`IP ${UNDERLAY_A.replace(/\./g, '\\.')}\\.4[1-4]\\d{3} > ${UNDERLAY_B.replace(/\./g, '\\.')}\\.8472`), l);
+  for (const l of td.lines)
+    assert.match(l, new RegExp(`IP ${UNDERLAY_A.replace(/\./g, '\\.')}\\.4[1-4]\\d{3} > ${UNDERLAY_B.replace(/\./g, '\\.')}\\.8472`), l);
 });
 
 test('-w live survives SIGKILL: tcpdump -r reads the file and it holds exactly the K bad frames counted before the kill', async () => {
@@ -149,7 +167,8 @@ test('-w live -C 1 rotates like tcpdump (FILE, FILE1, ...); with -W 2 names wrap
   needTcpdump();
   const payload = Buffer.alloc(1400, 0x61);
   // 1464-byte bad frames; -C 1 rotates once a file is past 1,000,000 bytes.
-  const burst = (from: number, n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => datagram(lab, 20000 + ((from + i) % 30000), 9998, payload, 0x1234));
+  const burst = (from: number, n: number): Uint8Array[] =>
+    Array.from({ length: n }, (_, i) => datagram(lab, 20000 + ((from + i) % 30000), 9998, payload, 0x1234));
 
   // Without -W: FILE, FILE1, FILE2 (2,000 frames = 2.96 MB).
   const base = path.join(dir, 'rot.pcap');
@@ -159,7 +178,10 @@ test('-w live -C 1 rotates like tcpdump (FILE, FILE1, ...); with -W 2 names wrap
   assert.equal(await waitBad(ct, plain.length, 15000), plain.length, `bad lines: ${describeRun(ct)}`);
   let r = await ct.stop();
   let report = reportOf(r);
-  const names = fs.readdirSync(dir).filter((n) => n.startsWith('rot.pcap')).sort();
+  const names = fs
+    .readdirSync(dir)
+    .filter((n) => n.startsWith('rot.pcap'))
+    .sort();
   t.diagnostic(`-C 1: ${names.map((n) => `${n} ${fs.statSync(path.join(dir, n)).size}`).join(', ')}`);
   assert.deepEqual(names, ['rot.pcap', 'rot.pcap1', 'rot.pcap2']);
   let concat: string[] = [];
@@ -185,7 +207,10 @@ test('-w live -C 1 rotates like tcpdump (FILE, FILE1, ...); with -W 2 names wrap
   assert.equal(await waitBad(ct, wrap.length, 15000), wrap.length, `bad lines: ${describeRun(ct)}`);
   r = await ct.stop();
   report = reportOf(r);
-  const wnames = fs.readdirSync(dir).filter((n) => n.startsWith('wrap.pcap')).sort();
+  const wnames = fs
+    .readdirSync(dir)
+    .filter((n) => n.startsWith('wrap.pcap'))
+    .sort();
   t.diagnostic(`-C 1 -W 2: ${wnames.map((n) => `${n} ${fs.statSync(path.join(dir, n)).size}`).join(', ')}`);
   assert.deepEqual(wnames, ['wrap.pcap0', 'wrap.pcap1']);
   assert.deepEqual(report.written, { path: wbase, frames: wrap.length, files: 4 });
@@ -334,11 +359,11 @@ test('-w live with an interface that has no Ethernet header: one LINKTYPE_LINUX_
       }
       return hex(Buffer.concat([h, Buffer.from(rest)]));
     };
-    const expected = [
-      ...bad.map((f) => sll2(0x0800, vlbIndex, 1, lab.macs.vla, f.subarray(14))),
-      ...rawBad.map((p) => sll2(0x0800, tunIndex, 65534, null, p)),
-    ];
-    assert.deepEqual(c.frames.map((f) => hex(f.data)), expected);
+    const expected = [...bad.map((f) => sll2(0x0800, vlbIndex, 1, lab.macs.vla, f.subarray(14))), ...rawBad.map((p) => sll2(0x0800, tunIndex, 65534, null, p))];
+    assert.deepEqual(
+      c.frames.map((f) => hex(f.data)),
+      expected,
+    );
 
     const td = tcpdumpRead(file);
     t.diagnostic(`tcpdump -r: ${td.lines[0]} ... ${td.lines[td.lines.length - 1]}`);

@@ -51,52 +51,64 @@ async function run(ns: string, extra: string[]): Promise<Awaited<ReturnType<Csum
   }
 }
 
-test('--metrics without --json: standard output holds the report only, no interval lines (standard error, not a terminal, gets none either); without --metrics the lines are there', T, async () => {
-  const problem = labProblem();
-  if (problem) assert.fail(problem);
-  const { ns, remove } = loopbackNamespace();
-  try {
-    const plain = await run(ns, []);
-    assert.equal(plain.code, 0, describeRun(plain));
-    assert.match(plain.stdout, INTERVAL_LINE, `without --metrics the interval lines are on standard output: ${describeRun(plain)}`);
+test(
+  '--metrics without --json: standard output holds the report only, no interval lines (standard error, not a terminal, gets none either); without --metrics the lines are there',
+  T,
+  async () => {
+    const problem = labProblem();
+    if (problem) assert.fail(problem);
+    const { ns, remove } = loopbackNamespace();
+    try {
+      const plain = await run(ns, []);
+      assert.equal(plain.code, 0, describeRun(plain));
+      assert.match(plain.stdout, INTERVAL_LINE, `without --metrics the interval lines are on standard output: ${describeRun(plain)}`);
 
-    const r = await run(ns, ['--metrics', '127.0.0.1:0']);
-    assert.equal(r.code, 0, describeRun(r));
-    assert.match(r.stderr, /serving metrics on http:\/\/127\.0\.0\.1:\d+/);
-    assert.doesNotMatch(r.stdout, INTERVAL_LINE, `an interval line on standard output with --metrics: ${describeRun(r)}`);
-    assert.doesNotMatch(r.stderr, INTERVAL_LINE, 'standard error is a pipe here: no interval line');
-    assert.ok(r.stdout.includes(`Interface ${ns}/lo (namespace ${ns}`), describeRun(r));
-    // The report, whole, is all there is: its first line opens standard output.
-    assert.match(r.stdout, /^csumtop \S+: live capture \(afpacket\) for /, describeRun(r));
-  } finally {
-    remove();
-  }
-});
+      const r = await run(ns, ['--metrics', '127.0.0.1:0']);
+      assert.equal(r.code, 0, describeRun(r));
+      assert.match(r.stderr, /serving metrics on http:\/\/127\.0\.0\.1:\d+/);
+      assert.doesNotMatch(r.stdout, INTERVAL_LINE, `an interval line on standard output with --metrics: ${describeRun(r)}`);
+      assert.doesNotMatch(r.stderr, INTERVAL_LINE, 'standard error is a pipe here: no interval line');
+      assert.ok(r.stdout.includes(`Interface ${ns}/lo (namespace ${ns}`), describeRun(r));
+      // The report, whole, is all there is: its first line opens standard output.
+      assert.match(r.stdout, /^csumtop \S+: live capture \(afpacket\) for /, describeRun(r));
+    } finally {
+      remove();
+    }
+  },
+);
 
-test('--metrics with standard error on a terminal and standard output redirected: the interval lines on the terminal, the file holds the report only', T, async () => {
-  const problem = labProblem() ?? tmuxProblem();
-  if (problem) assert.fail(problem);
-  const { ns, remove } = loopbackNamespace();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csumtop-metrics-'));
-  const out = path.join(dir, 'report.txt');
-  const t = new TmuxSession(['sh', '-c', `exec "$0" --netns "$1" -i lo --interval 1 --metrics 127.0.0.1:0 > "$2"`, BIN, ns, out], { width: 160, height: 40, cwd: ROOT });
-  try {
-    const sent = traffic(ns, 3).catch((e: Error) => e);
-    const screen = await t.waitFor((x) => INTERVAL_LINE.test(x), 10_000, 'an interval line on the terminal (standard error)');
-    assert.match(screen, new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${ns}/lo\\s+\\d+ pkt/s\\s+\\d+ bad/s`, 'm'));
-    const err = await sent;
-    if (err) assert.fail(err.message);
-    // SIGINT to csumtop alone (Ctrl-C would reach the shell tmux runs it under too).
-    const pid = descendants(t.panePid()).find((p) => fs.existsSync(`/proc/${p}/comm`) && fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'node');
-    assert.ok(pid, 'csumtop\'s node process');
-    process.kill(pid, 'SIGINT');
-    assert.equal(await t.exitStatus(10_000), 0);
-    const report = fs.readFileSync(out, 'utf8');
-    assert.ok(report.includes(`Interface ${ns}/lo (namespace ${ns}`), report);
-    assert.doesNotMatch(report, INTERVAL_LINE, 'an interval line in the redirected standard output');
-  } finally {
-    t.kill();
-    remove();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  '--metrics with standard error on a terminal and standard output redirected: the interval lines on the terminal, the file holds the report only',
+  T,
+  async () => {
+    const problem = labProblem() ?? tmuxProblem();
+    if (problem) assert.fail(problem);
+    const { ns, remove } = loopbackNamespace();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csumtop-metrics-'));
+    const out = path.join(dir, 'report.txt');
+    const t = new TmuxSession(['sh', '-c', `exec "$0" --netns "$1" -i lo --interval 1 --metrics 127.0.0.1:0 > "$2"`, BIN, ns, out], {
+      width: 160,
+      height: 40,
+      cwd: ROOT,
+    });
+    try {
+      const sent = traffic(ns, 3).catch((e: Error) => e);
+      const screen = await t.waitFor((x) => INTERVAL_LINE.test(x), 10_000, 'an interval line on the terminal (standard error)');
+      assert.match(screen, new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${ns}/lo\\s+\\d+ pkt/s\\s+\\d+ bad/s`, 'm'));
+      const err = await sent;
+      if (err) assert.fail(err.message);
+      // SIGINT to csumtop alone (Ctrl-C would reach the shell tmux runs it under too).
+      const pid = descendants(t.panePid()).find((p) => fs.existsSync(`/proc/${p}/comm`) && fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'node');
+      assert.ok(pid, "csumtop's node process");
+      process.kill(pid, 'SIGINT');
+      assert.equal(await t.exitStatus(10_000), 0);
+      const report = fs.readFileSync(out, 'utf8');
+      assert.ok(report.includes(`Interface ${ns}/lo (namespace ${ns}`), report);
+      assert.doesNotMatch(report, INTERVAL_LINE, 'an interval line in the redirected standard output');
+    } finally {
+      t.kill();
+      remove();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -26,8 +26,28 @@ import { shellWord } from '../../src/diagnose/remedies.js';
 import { encode, eth, ipv4, udp } from '../fixtures/lib/index.js';
 import type { LabMacs } from '../../src/lab/topology.js';
 import {
-  BIN, Csumtop, FAULT_KINDS, HELPER, ROOT, createNamespace, describeRun, faultFrame, iface, linkMac, nsSh, reportOf, sh, sharedLab, sleep,
-  threadCredentials, UNDERLAY_A, UNDERLAY_B, uniqueNs, which, type JsonLine, type Lab,
+  BIN,
+  Csumtop,
+  FAULT_KINDS,
+  HELPER,
+  ROOT,
+  createNamespace,
+  describeRun,
+  faultFrame,
+  iface,
+  linkMac,
+  nsSh,
+  reportOf,
+  sh,
+  sharedLab,
+  sleep,
+  threadCredentials,
+  UNDERLAY_A,
+  UNDERLAY_B,
+  uniqueNs,
+  which,
+  type JsonLine,
+  type Lab,
 } from './lab.js';
 
 const theLab = sharedLab();
@@ -54,7 +74,10 @@ function needCapsh(): void {
  * exec of the sh launcher and node) or with no capability at all.
  */
 function asNobody(ns: string, caps: 'net_raw' | 'none'): string[] {
-  const keep = caps === 'net_raw' ? ['--caps=cap_net_raw+eip cap_setpcap,cap_setuid,cap_setgid+ep', '--keep=1', '--user=nobody', '--addamb=cap_net_raw'] : ['--user=nobody'];
+  const keep =
+    caps === 'net_raw'
+      ? ['--caps=cap_net_raw+eip cap_setpcap,cap_setuid,cap_setgid+ep', '--keep=1', '--user=nobody', '--addamb=cap_net_raw']
+      : ['--user=nobody'];
   // bash -c 'exec "$0" "$@"' BIN ARGS: the command line passes as arguments, never as shell text.
   return ['ip', 'netns', 'exec', ns, 'capsh', ...keep, '--', '-c', 'exec "$0" "$@"'];
 }
@@ -107,11 +130,35 @@ test('the right each mode needs: what csumtop says and its exit status when it i
   needCapsh();
   const cases: Array<{ what: string; caps: 'net_raw' | 'none'; args: string[]; code: number; says: RegExp | null }> = [
     { what: '-r FILE needs no privilege', caps: 'none', args: ['-r', INCIDENT], code: 1, says: null },
-    { what: 'live capture needs CAP_NET_RAW', caps: 'none', args: ['-i', 'vlb', '--duration', '1'], code: 3, says: /socket\(AF_PACKET\): Operation not permitted \(capturing needs CAP_NET_RAW/ },
-    { what: '--netns needs CAP_SYS_ADMIN (setns)', caps: 'net_raw', args: ['--netns', lab.A, '-i', 'vla', '--duration', '1'], code: 3, says: /need CAP_SYS_ADMIN to enter network namespace/ },
-    { what: '--user needs csumtop to start as root', caps: 'net_raw', args: ['-i', 'vlb', '--user', 'nobody', '--duration', '1'], code: 3, says: /--user needs csumtop to start as root/ },
+    {
+      what: 'live capture needs CAP_NET_RAW',
+      caps: 'none',
+      args: ['-i', 'vlb', '--duration', '1'],
+      code: 3,
+      says: /socket\(AF_PACKET\): Operation not permitted \(capturing needs CAP_NET_RAW/,
+    },
+    {
+      what: '--netns needs CAP_SYS_ADMIN (setns)',
+      caps: 'net_raw',
+      args: ['--netns', lab.A, '-i', 'vla', '--duration', '1'],
+      code: 3,
+      says: /need CAP_SYS_ADMIN to enter network namespace/,
+    },
+    {
+      what: '--user needs csumtop to start as root',
+      caps: 'net_raw',
+      args: ['-i', 'vlb', '--user', 'nobody', '--duration', '1'],
+      code: 3,
+      says: /--user needs csumtop to start as root/,
+    },
     { what: '--demo needs root', caps: 'net_raw', args: ['--demo'], code: 3, says: /run it as root/ },
-    { what: '--metrics below 1024 needs CAP_NET_BIND_SERVICE (an address problem: 2)', caps: 'net_raw', args: ['-i', 'vlb', '--metrics', '80', '--duration', '1'], code: 2, says: /ports below 1024 need CAP_NET_BIND_SERVICE/ },
+    {
+      what: '--metrics below 1024 needs CAP_NET_BIND_SERVICE (an address problem: 2)',
+      caps: 'net_raw',
+      args: ['-i', 'vlb', '--metrics', '80', '--duration', '1'],
+      code: 2,
+      says: /ports below 1024 need CAP_NET_BIND_SERVICE/,
+    },
   ];
   for (const c of cases) {
     const [cmd, ...rest] = [...asNobody(lab.B, c.caps), BIN, ...c.args];
@@ -132,14 +179,22 @@ test('--user nobody: supplementary groups cleared, no capability left in any set
     assert.deepEqual(await ct.waitAttached(['vlb'], 5000), [], describeRun(ct));
     await sleep(300);
     const groupsOf = (pid: number, tid: string): number[] =>
-      (/^Groups:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? '').trim().split(/\s+/).filter((x) => x !== '').map(Number);
+      (/^Groups:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? '')
+        .trim()
+        .split(/\s+/)
+        .filter((x) => x !== '')
+        .map(Number);
     const nobodyGroups = sh('id', ['-G', 'nobody']).trim().split(/\s+/).map(Number);
     const creds = threadCredentials(ct.pid);
     t.diagnostic(`${creds.length} threads; Groups ${groupsOf(ct.pid, String(ct.pid)).join(' ')} (nobody's: ${nobodyGroups.join(' ')})`);
     for (const c of creds) {
       assert.deepEqual(c.uid, [NOBODY, NOBODY, NOBODY, NOBODY], `thread ${c.tid}`);
       const groups = groupsOf(ct.pid, c.tid);
-      assert.deepEqual(groups.filter((g) => !nobodyGroups.includes(g)), [], `thread ${c.tid} kept groups ${groups.join(' ')}`);
+      assert.deepEqual(
+        groups.filter((g) => !nobodyGroups.includes(g)),
+        [],
+        `thread ${c.tid} kept groups ${groups.join(' ')}`,
+      );
       const st = fs.readFileSync(`/proc/${ct.pid}/task/${c.tid}/status`, 'utf8');
       for (const set of ['CapEff', 'CapPrm', 'CapInh', 'CapAmb']) {
         assert.equal(BigInt(`0x${new RegExp(`^${set}:\\s*([0-9a-f]+)`, 'm').exec(st)?.[1] ?? 'ff'}`), 0n, `thread ${c.tid} ${set}`);
@@ -187,11 +242,21 @@ test('interfaces and a namespace named with shell metacharacters: captured, show
       // Bad IPv4 header checksums on each: the ipv4-header-bad finding names the interface in its remedy.
       HOSTILE.forEach((name, k) => {
         const macs: LabMacs = { vla: linkMac(ns, `hx${k}`), vlb: linkMac(ns, name), flannelA: '02:00:00:00:00:01', flannelB: '02:00:00:00:00:02' };
-        injectRaw(ns, `hx${k}`, [0, 1, 2].map((i) => faultFrame(macs, 'bad-outer-ipv4', 500 + 10 * k + i)));
+        injectRaw(
+          ns,
+          `hx${k}`,
+          [0, 1, 2].map((i) => faultFrame(macs, 'bad-outer-ipv4', 500 + 10 * k + i)),
+        );
       });
       // (The sending ends hx0.. see the frames go out and get findings of their own.)
       const findings = (): JsonLine[] =>
-        ct.lines.filter((l) => l.type === 'finding' && l.id === 'ipv4-header-bad' && l.event === 'raised' && HOSTILE.some((n) => (l.subject as { interface: string }).interface === `${ns}/${n}`));
+        ct.lines.filter(
+          (l) =>
+            l.type === 'finding' &&
+            l.id === 'ipv4-header-bad' &&
+            l.event === 'raised' &&
+            HOSTILE.some((n) => (l.subject as { interface: string }).interface === `${ns}/${n}`),
+        );
       await ct.waitFor(() => findings().length >= HOSTILE.length, 8000);
       assert.equal(findings().length, HOSTILE.length, `one ipv4-header-bad finding per hostile interface: ${describeRun(ct)}`);
       for (const name of HOSTILE) {
@@ -220,7 +285,11 @@ test('interfaces and a namespace named with shell metacharacters: captured, show
   } finally {
     remove();
   }
-  assert.deepEqual(markers.filter((m) => fs.existsSync(m)), markersBefore, 'a shell ran a command from an interface or namespace name');
+  assert.deepEqual(
+    markers.filter((m) => fs.existsSync(m)),
+    markersBefore,
+    'a shell ran a command from an interface or namespace name',
+  );
 });
 
 test('-r -w over an existing file: replaced and left mode 0600, not its old mode (a symlink: test/unit/cli.test.ts)', () => {
@@ -235,7 +304,7 @@ test('-r -w over an existing file: replaced and left mode 0600, not its old mode
   assert.ok(st.size > 24);
 });
 
-test('-w -C 1: a symlink planted at the next file\'s name (FILE1) is refused when rotating: target untouched, a warning, exit 2, FILE valid', T, async () => {
+test("-w -C 1: a symlink planted at the next file's name (FILE1) is refused when rotating: target untouched, a warning, exit 2, FILE valid", T, async () => {
   const lab = theLab();
   const base = path.join(dir, 'rot.pcap');
   const target = path.join(dir, 'victim');
@@ -243,8 +312,10 @@ test('-w -C 1: a symlink planted at the next file\'s name (FILE1) is refused whe
   fs.symlinkSync(target, `${base}1`);
   // 800 bad datagrams of 1464 bytes: past 1,000,000 bytes, so FILE1 is due.
   const payload = Buffer.alloc(1400, 0x64);
-  const frames = Array.from({ length: 800 }, (_, i) =>
-    encode(eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(32000 + i, 9998, payload, 0x3456), { id: i }), { src: lab.macs.vla, dst: lab.macs.vlb })).bytes);
+  const frames = Array.from(
+    { length: 800 },
+    (_, i) => encode(eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(32000 + i, 9998, payload, 0x3456), { id: i }), { src: lab.macs.vla, dst: lab.macs.vlb })).bytes,
+  );
   const ct = new Csumtop(['--netns', lab.B, '-i', 'vlb', '--json', '-w', base, '-C', '1']);
   try {
     assert.deepEqual(await ct.waitAttached(['vlb'], 5000), [], describeRun(ct));

@@ -55,7 +55,9 @@ async function csumtopWithMetrics(ns: string, devs: string[]): Promise<{ ct: Csu
   const m = /serving metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(ct.stderr);
   if (missing.length > 0 || !m) {
     const r = await ct.stop();
-    assert.fail(`csumtop in ${ns}: attached ${devs.filter((d) => !missing.includes(d)).join(',') || 'nothing'}, metrics ${m ? 'on' : 'not announced'}: ${describeRun(r)}`);
+    assert.fail(
+      `csumtop in ${ns}: attached ${devs.filter((d) => !missing.includes(d)).join(',') || 'nothing'}, metrics ${m ? 'on' : 'not announced'}: ${describeRun(r)}`,
+    );
   }
   return { ct, port: Number(m[1]) };
 }
@@ -110,7 +112,11 @@ class Prometheus {
 
   async query(q: string): Promise<Array<{ metric: Record<string, string>; value: number }>> {
     const res = await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(q)}`, { signal: AbortSignal.timeout(3000) });
-    const body = (await res.json()) as { status: string; error?: string; data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+    const body = (await res.json()) as {
+      status: string;
+      error?: string;
+      data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+    };
     if (body.status !== 'success' || !body.data) throw new Error(`Prometheus: ${q}: ${body.error ?? res.status}`);
     return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
   }
@@ -264,7 +270,10 @@ test('two nodes, a real Prometheus: injected bad carriers show up exactly in the
     const carriers = (node: string, peer: string, direction: string, verdict: string): string =>
       `csumtop_vxlan_peer_carriers_total{instance="${node}",peer="${peer}",direction="${direction}",verdict="${verdict}"}`;
     const peerExpected: Array<[string, number]> = [];
-    for (const [node, peer, direction] of [['node-b', UNDERLAY_A, 'received'], ['node-a', UNDERLAY_B, 'sent']] as const) {
+    for (const [node, peer, direction] of [
+      ['node-b', UNDERLAY_A, 'received'],
+      ['node-a', UNDERLAY_B, 'sent'],
+    ] as const) {
       peerExpected.push(
         [carriers(node, peer, direction, 'bad_outer'), N],
         [carriers(node, peer, direction, 'bad_inner'), 2 * N],
@@ -279,7 +288,9 @@ test('two nodes, a real Prometheus: injected bad carriers show up exactly in the
       }
       return null;
     });
-    t.diagnostic(`peers: ${JSON.stringify((await prom.query('csumtop_vxlan_peer_carriers_total')).map((r) => [r.metric.instance, r.metric.peer, r.metric.direction, r.metric.verdict, r.value]))}`);
+    t.diagnostic(
+      `peers: ${JSON.stringify((await prom.query('csumtop_vxlan_peer_carriers_total')).map((r) => [r.metric.instance, r.metric.peer, r.metric.direction, r.metric.verdict, r.value]))}`,
+    );
     assert.equal(why, null, `the node x peer counters never showed the injected carriers: ${why}`);
     // No other peer: the lab has two nodes.
     assert.deepEqual([...new Set((await prom.query('csumtop_vxlan_peer_carriers_total')).map((r) => `${r.metric.instance} ${r.metric.peer}`))].sort(), [
@@ -297,7 +308,10 @@ test('two nodes, a real Prometheus: injected bad carriers show up exactly in the
     const early = await runCluster(['--prometheus', prom.url, '--window', '1m', '--json']);
     assert.equal(early.code, 1, `cluster: bad carriers in the window must give exit 1: ${early.stderr}`);
     const earlyView = JSON.parse(early.stdout) as ClusterView;
-    for (const [node, id, subject, severity] of [['node-b', 'vxlan-outer-bad-from-peer', UNDERLAY_A, 'critical'], ['node-a', 'vxlan-outer-bad-sent', UNDERLAY_B, 'warning']]) {
+    for (const [node, id, subject, severity] of [
+      ['node-b', 'vxlan-outer-bad-from-peer', UNDERLAY_A, 'critical'],
+      ['node-a', 'vxlan-outer-bad-sent', UNDERLAY_B, 'warning'],
+    ]) {
       assert.ok(
         earlyView.findings.some((f) => f.instance === node && f.id === id && f.severity === severity && f.subject === subject),
         `cluster findings lack ${node} ${id} ${subject}: ${JSON.stringify(earlyView.findings)}`,
@@ -329,7 +343,10 @@ test('two nodes, a real Prometheus: injected bad carriers show up exactly in the
     assert.deepEqual(view.nodes, ['node-a', 'node-b']);
     assert.deepEqual(view.peers, [UNDERLAY_A, UNDERLAY_B]);
     assert.deepEqual(view.peerNames, { [UNDERLAY_A]: ['node-a'], [UNDERLAY_B]: ['node-b'] });
-    assert.deepEqual(view.matrix.map((c) => `${c.instance} ${c.peer} ${c.direction}`), [`node-a ${UNDERLAY_B} sent`, `node-b ${UNDERLAY_A} received`]);
+    assert.deepEqual(
+      view.matrix.map((c) => `${c.instance} ${c.peer} ${c.direction}`),
+      [`node-a ${UNDERLAY_B} sent`, `node-b ${UNDERLAY_A} received`],
+    );
     const near = (got: number | null, injected: number): boolean => got !== null && got >= injected && got <= injected * 1.25;
     for (const c of view.matrix) {
       assert.ok(near(c.bad, 4 * N), `${c.instance} x ${c.peer}: bad ${c.bad}, injected ${4 * N}`);
@@ -343,8 +360,16 @@ test('two nodes, a real Prometheus: injected bad carriers show up exactly in the
     const text = await runCluster(['--prometheus', prom.url, '--window', '1m']);
     assert.equal(text.code, 1, text.stderr);
     t.diagnostic(text.stdout);
-    assert.match(text.stdout, new RegExp(`RECEIVED from each peer.*\\nnode +${UNDERLAY_A.replace(/\./g, '\\.')} \\(node-a\\)\\nnode-b +2\\d/[23]\\d\\n`), text.stdout);
-    assert.match(text.stdout, new RegExp(`SENT to each peer.*\\nnode +${UNDERLAY_B.replace(/\./g, '\\.')} \\(node-b\\)\\nnode-a +2\\d/[23]\\d\\n`), text.stdout);
+    assert.match(
+      text.stdout,
+      new RegExp(`RECEIVED from each peer.*\\nnode +${UNDERLAY_A.replace(/\./g, '\\.')} \\(node-a\\)\\nnode-b +2\\d/[23]\\d\\n`),
+      text.stdout,
+    );
+    assert.match(
+      text.stdout,
+      new RegExp(`SENT to each peer.*\\nnode +${UNDERLAY_B.replace(/\./g, '\\.')} \\(node-b\\)\\nnode-a +2\\d/[23]\\d\\n`),
+      text.stdout,
+    );
     assert.match(text.stdout, /^Peer names: kube_node_info \(kube-state-metrics\), internal_ip -> node\.$/m);
 
     // Still exact a few scrapes later: nothing counted twice.

@@ -48,7 +48,12 @@ test('interfaces appearing past the ring-memory cap are not attached, with a war
     const inNow = newOnes.filter(attached);
     const left = newOnes.filter((n) => !attached(n));
     assert.equal(inNow.length, 1, `one of the two attached: ${JSON.stringify(src.interfaces().map((i) => [i.name, i.attached]))}`);
-    assert.match(w, new RegExp(`^ring memory: 1 new interfaces not attached \\(${left[0]}\\): 2 MiB per ring \\(--ring-mb\\) x 4 interfaces = 8 MiB, more than half of this host's memory \\(6 MiB\\)$`));
+    assert.match(
+      w,
+      new RegExp(
+        `^ring memory: 1 new interfaces not attached \\(${left[0]}\\): 2 MiB per ring \\(--ring-mb\\) x 4 interfaces = 8 MiB, more than half of this host's memory \\(6 MiB\\)$`,
+      ),
+    );
     assert.equal(src.interfaces().filter((i) => i.attached).length, 3, 'never more rings than the cap holds');
 
     // The first pair vanishes: room for the one left out, attached at the next scan.

@@ -56,7 +56,11 @@ test(`stop() closes all ${PAIRS * 2} rings (closed in parallel): none left in /p
   const cap = createLiveCapture({ batchMs: 50, blockSize: 1 << 16, blockCount: 2, events: false }, (_b: NativeLiveBatch) => undefined);
   const names = Array.from({ length: PAIRS }, (_, k) => [`rc${k}a`, `rc${k}b`]).flat();
   const opened = cap.addInterfaces(names.map((name, id) => ({ id, ifindex: linkIndex(NS, name), arphrd: 1, netns: `/run/netns/${NS}` })));
-  assert.deepEqual(opened.filter((r) => 'error' in r), [], 'every ring opened');
+  assert.deepEqual(
+    opened.filter((r) => 'error' in r),
+    [],
+    'every ring opened',
+  );
   cap.start();
   assert.equal(packetSockets(), names.length, 'one packet socket per ring');
   assert.equal(openSockets(), socketsBefore + names.length, 'each ring holds a socket descriptor');

@@ -117,55 +117,63 @@ const MODES: LiveMode[] = [
 let serial = 0;
 for (const sig of SIGNALS) {
   for (const mode of MODES) {
-    test(`${sig}, live ${mode.name}: the report whole, exit 1 (the report's status)${mode.write ? ', tcpdump reads the file with the frames the report counts' : ''}${mode.metrics ? ', the metrics port closed' : ''}`, T, async () => {
-      const lab = theLab();
-      const n = serial++;
-      const file = path.join(dir, `live-${n}.pcap`);
-      // No --duration (the text mode's per-interval lines need none); exitWithin bounds a broken run.
-      const ct = new Csumtop(['--netns', lab.B, '-i', 'vlb', ...(mode.json ? ['--json'] : []), ...mode.extra(file)]);
-      try {
-        let port = 0;
-        if (mode.metrics) {
-          assert.ok(await within(() => /serving metrics on http:\/\/127\.0\.0\.1:\d+/.test(ct.stderr) || !ct.running, 5000, 50), `no metrics port: ${describeRun(ct)}`);
-          port = Number(/serving metrics on http:\/\/127\.0\.0\.1:(\d+)/.exec(ct.stderr)?.[1]);
-          assert.equal(await refused(port), false, 'the metrics port is open while capturing');
-        }
-        // Ready: attached (--json), vlb's series in /metrics (--metrics), or the first
-        // per-interval line (text).
-        if (mode.json) assert.deepEqual(await ct.waitAttached(['vlb'], 5000), [], describeRun(ct));
-        else if (mode.metrics) assert.ok(await untilAsync(async () => (await metricsBad(port, 'vlb')) !== null, 5000), `vlb not in /metrics: ${describeRun(ct)}`);
-        else assert.ok(await within(() => /\/vlb\s/.test(ct.stdout) || !ct.running, 5000, 50), `no progress line: ${describeRun(ct)}`);
-        const bad = badFrames(lab, 100 + n, 1);
-        lab.inject(lab.A, 'vla', bad);
-        const counted = mode.json
-          ? async (): Promise<boolean> => (await ct.waitFor(() => ct.lines.filter((l) => l.type === 'bad').length >= bad.length, 5000)) !== null
-          : mode.metrics
-            ? async (): Promise<boolean> => untilAsync(async () => ((await metricsBad(port, 'vlb')) ?? 0) >= bad.length, 5000)
-            : async (): Promise<boolean> => within(() => new RegExp(`/vlb .*bad total ${bad.length},`).test(ct.stdout), 5000, 50);
-        assert.ok(await counted(), `the ${bad.length} bad frames were not counted: ${describeRun(ct)}`);
-        const at = Date.now();
-        process.kill(ct.pid, sig);
-        const { r, ms } = await exitWithin(ct, at, 5000);
-        assert.equal(r.signal, null, `killed by ${r.signal}: ${describeRun(r)}`);
-        assert.equal(r.code, 1, `exit status after ${sig}: ${describeRun(r)}`);
-        assert.ok(ms < 3000, `took ${ms} ms to stop`);
-        if (mode.json) {
-          const report = reportOf(r);
-          assert.equal(iface(report, `${lab.B}/vlb`).badFrames, bad.length);
-          assert.equal(r.lines[r.lines.length - 1].type, 'report', 'the report is the last line');
-          if (mode.write) {
-            assert.deepEqual(report.written, { path: file, frames: bad.length });
-            assert.equal(tcpdumpCount(file), bad.length, 'tcpdump -r reads as many frames as the report says were written');
+    test(
+      `${sig}, live ${mode.name}: the report whole, exit 1 (the report's status)${mode.write ? ', tcpdump reads the file with the frames the report counts' : ''}${mode.metrics ? ', the metrics port closed' : ''}`,
+      T,
+      async () => {
+        const lab = theLab();
+        const n = serial++;
+        const file = path.join(dir, `live-${n}.pcap`);
+        // No --duration (the text mode's per-interval lines need none); exitWithin bounds a broken run.
+        const ct = new Csumtop(['--netns', lab.B, '-i', 'vlb', ...(mode.json ? ['--json'] : []), ...mode.extra(file)]);
+        try {
+          let port = 0;
+          if (mode.metrics) {
+            assert.ok(
+              await within(() => /serving metrics on http:\/\/127\.0\.0\.1:\d+/.test(ct.stderr) || !ct.running, 5000, 50),
+              `no metrics port: ${describeRun(ct)}`,
+            );
+            port = Number(/serving metrics on http:\/\/127\.0\.0\.1:(\d+)/.exec(ct.stderr)?.[1]);
+            assert.equal(await refused(port), false, 'the metrics port is open while capturing');
           }
-        } else {
-          assert.match(r.stdout, new RegExp(`^csumtop \\S+: live capture \\(afpacket\\)`, 'm'), r.stdout.slice(-800));
-          assert.match(r.stdout, new RegExp(`^Interface ${lab.B}/vlb .*: \\d+ frames, ${bad.length} with bad checksums`, 'm'));
+          // Ready: attached (--json), vlb's series in /metrics (--metrics), or the first
+          // per-interval line (text).
+          if (mode.json) assert.deepEqual(await ct.waitAttached(['vlb'], 5000), [], describeRun(ct));
+          else if (mode.metrics)
+            assert.ok(await untilAsync(async () => (await metricsBad(port, 'vlb')) !== null, 5000), `vlb not in /metrics: ${describeRun(ct)}`);
+          else assert.ok(await within(() => /\/vlb\s/.test(ct.stdout) || !ct.running, 5000, 50), `no progress line: ${describeRun(ct)}`);
+          const bad = badFrames(lab, 100 + n, 1);
+          lab.inject(lab.A, 'vla', bad);
+          const counted = mode.json
+            ? async (): Promise<boolean> => (await ct.waitFor(() => ct.lines.filter((l) => l.type === 'bad').length >= bad.length, 5000)) !== null
+            : mode.metrics
+              ? async (): Promise<boolean> => untilAsync(async () => ((await metricsBad(port, 'vlb')) ?? 0) >= bad.length, 5000)
+              : async (): Promise<boolean> => within(() => new RegExp(`/vlb .*bad total ${bad.length},`).test(ct.stdout), 5000, 50);
+          assert.ok(await counted(), `the ${bad.length} bad frames were not counted: ${describeRun(ct)}`);
+          const at = Date.now();
+          process.kill(ct.pid, sig);
+          const { r, ms } = await exitWithin(ct, at, 5000);
+          assert.equal(r.signal, null, `killed by ${r.signal}: ${describeRun(r)}`);
+          assert.equal(r.code, 1, `exit status after ${sig}: ${describeRun(r)}`);
+          assert.ok(ms < 3000, `took ${ms} ms to stop`);
+          if (mode.json) {
+            const report = reportOf(r);
+            assert.equal(iface(report, `${lab.B}/vlb`).badFrames, bad.length);
+            assert.equal(r.lines[r.lines.length - 1].type, 'report', 'the report is the last line');
+            if (mode.write) {
+              assert.deepEqual(report.written, { path: file, frames: bad.length });
+              assert.equal(tcpdumpCount(file), bad.length, 'tcpdump -r reads as many frames as the report says were written');
+            }
+          } else {
+            assert.match(r.stdout, new RegExp(`^csumtop \\S+: live capture \\(afpacket\\)`, 'm'), r.stdout.slice(-800));
+            assert.match(r.stdout, new RegExp(`^Interface ${lab.B}/vlb .*: \\d+ frames, ${bad.length} with bad checksums`, 'm'));
+          }
+          if (mode.metrics) assert.equal(await refused(port), true, `the metrics port ${port} still accepts connections after exit`);
+        } finally {
+          if (ct.running) process.kill(ct.pid, 'SIGKILL');
         }
-        if (mode.metrics) assert.equal(await refused(port), true, `the metrics port ${port} still accepts connections after exit`);
-      } finally {
-        if (ct.running) process.kill(ct.pid, 'SIGKILL');
-      }
-    });
+      },
+    );
   }
 }
 
@@ -274,50 +282,56 @@ const FILE_CASES: Array<{ sig: (typeof SIGNALS)[number]; json: boolean; write: b
 ];
 
 for (const c of FILE_CASES) {
-  test(`-r on a large file, ${c.sig} mid-analysis: one ${c.json ? 'JSON document' : 'text report'} of what was read, marked interrupted, exit ${STATUS[c.sig]}${c.write ? '; the -w file holds the frames the report says' : ''}`, T, async () => {
-    if (big === '') {
-      // Every frame bad, so the analysis takes seconds (each crosses into the correlation).
-      big = path.join(dir, 'big.pcap');
-      writeVxlanCapture(big, { frames: BIG_FRAMES, badRatio: 1, seed: 7, flows: 512 });
-    }
-    const out = path.join(dir, `r-${c.sig}.pcap`);
-    const child = track(spawn(BIN, ['-r', big, ...(c.json ? ['--json'] : []), ...(c.write ? ['-w', out] : [])], { stdio: ['ignore', 'pipe', 'pipe'] }));
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    try {
-      // Mid-analysis: half a second of CPU is past start-up (node and the addon take ~0.2 s).
-      assert.ok(await within(() => cpuTicks(child.pid!) >= 50 || child.exitCode !== null, 10_000, 50), 'csumtop did not get going');
-      assert.equal(child.exitCode, null, `the analysis ended before it could be interrupted: ${stderr}`);
-      const at = Date.now();
-      process.kill(child.pid!, c.sig);
-      const r = await Promise.race([done, sleep(5000).then(() => null)]);
-      assert.ok(r, `csumtop -r still running 5 s after ${c.sig}`);
-      assert.ok(Date.now() - at < 3000, `took ${Date.now() - at} ms`);
-      assert.equal(r.signal, null, `killed by ${r.signal}: stderr ${stderr}`);
-      assert.equal(r.code, STATUS[c.sig], `exit status: stderr ${stderr}`);
-      if (c.json) {
-        const doc = JSON.parse(stdout) as ReportDocument;
-        assert.equal(doc.source.interrupted, c.sig);
-        assert.ok(doc.source.frames > 0 && doc.source.frames < BIG_FRAMES, `frames read: ${doc.source.frames}`);
-        assert.equal(doc.totals.badFrames, doc.source.frames, 'every frame of the file is bad');
-        assert.match(doc.source.warnings[0], new RegExp(`^interrupted by ${c.sig}: this report covers only the first ${doc.source.frames} frames`));
-        if (c.write) {
-          assert.deepEqual(doc.written, { path: out, frames: doc.source.frames });
-          assert.equal(tcpdumpCount(out), doc.source.frames, 'tcpdump -r reads the frames the report says were written');
-        }
-      } else {
-        assert.match(stdout, /^csumtop \S+: .*big\.pcap \(pcap, \d+ frames/m);
-        const m = /^warning: interrupted by SIGTERM: this report covers only the first (\d+) frames/m.exec(stdout);
-        assert.ok(m, `no interrupted warning in the text report: ${stdout.slice(-600)}`);
-        assert.ok(Number(m[1]) > 0 && Number(m[1]) < BIG_FRAMES);
+  test(
+    `-r on a large file, ${c.sig} mid-analysis: one ${c.json ? 'JSON document' : 'text report'} of what was read, marked interrupted, exit ${STATUS[c.sig]}${c.write ? '; the -w file holds the frames the report says' : ''}`,
+    T,
+    async () => {
+      if (big === '') {
+        // Every frame bad, so the analysis takes seconds (each crosses into the correlation).
+        big = path.join(dir, 'big.pcap');
+        writeVxlanCapture(big, { frames: BIG_FRAMES, badRatio: 1, seed: 7, flows: 512 });
       }
-    } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
-  });
+      const out = path.join(dir, `r-${c.sig}.pcap`);
+      const child = track(spawn(BIN, ['-r', big, ...(c.json ? ['--json'] : []), ...(c.write ? ['-w', out] : [])], { stdio: ['ignore', 'pipe', 'pipe'] }));
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once('exit', (code, signal) => resolve({ code, signal })),
+      );
+      try {
+        // Mid-analysis: half a second of CPU is past start-up (node and the addon take ~0.2 s).
+        assert.ok(await within(() => cpuTicks(child.pid!) >= 50 || child.exitCode !== null, 10_000, 50), 'csumtop did not get going');
+        assert.equal(child.exitCode, null, `the analysis ended before it could be interrupted: ${stderr}`);
+        const at = Date.now();
+        process.kill(child.pid!, c.sig);
+        const r = await Promise.race([done, sleep(5000).then(() => null)]);
+        assert.ok(r, `csumtop -r still running 5 s after ${c.sig}`);
+        assert.ok(Date.now() - at < 3000, `took ${Date.now() - at} ms`);
+        assert.equal(r.signal, null, `killed by ${r.signal}: stderr ${stderr}`);
+        assert.equal(r.code, STATUS[c.sig], `exit status: stderr ${stderr}`);
+        if (c.json) {
+          const doc = JSON.parse(stdout) as ReportDocument;
+          assert.equal(doc.source.interrupted, c.sig);
+          assert.ok(doc.source.frames > 0 && doc.source.frames < BIG_FRAMES, `frames read: ${doc.source.frames}`);
+          assert.equal(doc.totals.badFrames, doc.source.frames, 'every frame of the file is bad');
+          assert.match(doc.source.warnings[0], new RegExp(`^interrupted by ${c.sig}: this report covers only the first ${doc.source.frames} frames`));
+          if (c.write) {
+            assert.deepEqual(doc.written, { path: out, frames: doc.source.frames });
+            assert.equal(tcpdumpCount(out), doc.source.frames, 'tcpdump -r reads the frames the report says were written');
+          }
+        } else {
+          assert.match(stdout, /^csumtop \S+: .*big\.pcap \(pcap, \d+ frames/m);
+          const m = /^warning: interrupted by SIGTERM: this report covers only the first (\d+) frames/m.exec(stdout);
+          assert.ok(m, `no interrupted warning in the text report: ${stdout.slice(-600)}`);
+          assert.ok(Number(m[1]) > 0 && Number(m[1]) < BIG_FRAMES);
+        }
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    },
+  );
 }
 
 test('-r - from a pipe that stalls: a signal still ends csumtop at once (default action, 128+N to a shell), nothing half printed', T, async () => {
@@ -326,7 +340,9 @@ test('-r - from a pipe that stalls: a signal still ends csumtop at once (default
   const child = track(spawn(BIN, ['-r', '-', '--json'], { stdio: ['pipe', 'pipe', 'pipe'] }));
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   try {
     // Started, and blocked reading the (empty, open) pipe: half a second of CPU is not needed for that.
     await sleep(1500);

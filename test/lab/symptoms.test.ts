@@ -15,8 +15,21 @@ import type { ReportDocument } from '../../src/model/report.js';
 import { encode, eth, ipv4, udp, vxlan } from '../fixtures/lib/index.js';
 import { dnsQuery } from '../fixtures/lib/payloads.js';
 import {
-  Csumtop, DNS_PORT, FLANNEL_PORT, FLANNEL_VNI, OVERLAY_A, POD_B, UNDERLAY_A, UNDERLAY_B,
-  describeRun, reportOf, runAsync, sharedLab, sleep, wrongValue, type LabMacs,
+  Csumtop,
+  DNS_PORT,
+  FLANNEL_PORT,
+  FLANNEL_VNI,
+  OVERLAY_A,
+  POD_B,
+  UNDERLAY_A,
+  UNDERLAY_B,
+  describeRun,
+  reportOf,
+  runAsync,
+  sharedLab,
+  sleep,
+  wrongValue,
+  type LabMacs,
 } from './lab.js';
 
 const theLab = sharedLab();
@@ -42,22 +55,31 @@ async function finish(ct: Csumtop): Promise<ReportDocument> {
 /** A carrier from A to B holding a DNS query to B's pod, its outer UDP checksum wrong. */
 function badDnsCarrier(macs: LabMacs, name: string): Uint8Array {
   const build = (csum?: number): Uint8Array => {
-    const inner = eth(ipv4(OVERLAY_A, POD_B, udp(52900, DNS_PORT, dnsQuery(0x4999, name)), { id: 0, df: true, ttl: 64 }), { src: macs.flannelA, dst: macs.flannelB });
-    return encode(eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(48900, FLANNEL_PORT, vxlan(FLANNEL_VNI, inner), csum), { id: 0, df: true }), { src: macs.vla, dst: macs.vlb })).bytes;
+    const inner = eth(ipv4(OVERLAY_A, POD_B, udp(52900, DNS_PORT, dnsQuery(0x4999, name)), { id: 0, df: true, ttl: 64 }), {
+      src: macs.flannelA,
+      dst: macs.flannelB,
+    });
+    return encode(
+      eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(48900, FLANNEL_PORT, vxlan(FLANNEL_VNI, inner), csum), { id: 0, df: true }), { src: macs.vla, dst: macs.vlb }),
+    ).bytes;
   };
   const right = build();
   const udpOff = 14 + (right[14] & 0x0f) * 4;
   return build(wrongValue((right[udpOff + 6] << 8) | right[udpOff + 7], 0xffff));
 }
 
-test('a connection to a closed port of B\'s pod is refused (RST+ACK), one SYN; a query resent with the same ids is 3 sends', async () => {
+test("a connection to a closed port of B's pod is refused (RST+ACK), one SYN; a query resent with the same ids is 3 sends", async () => {
   const lab = theLab();
   const ct = await capture(lab.B, ['vlb', 'flannel.1']);
   const connect = await runAsync('ip', [
-    'netns', 'exec', lab.A, 'python3', '-c',
+    'netns',
+    'exec',
+    lab.A,
+    'python3',
+    '-c',
     `import socket,sys\ns=socket.socket()\ns.settimeout(5)\ntry:\n  s.connect(("${POD_B}", ${CLOSED_PORT}))\n  print("connected")\nexcept ConnectionRefusedError:\n  print("refused")\nexcept OSError as e:\n  print("error", e)`,
   ]);
-  assert.equal(connect.trim(), 'refused', 'B\'s kernel must refuse the connection');
+  assert.equal(connect.trim(), 'refused', "B's kernel must refuse the connection");
   const frame = badDnsCarrier(lab.macs, 'resent.csumtop.test');
   for (let r = 0; r < 3; r++) {
     lab.inject(lab.A, 'vla', [frame]);

@@ -42,7 +42,11 @@ test('live interfaces named with ESC, BEL and backspaces: the stats lines and th
     assert.doesNotMatch(r.stdout, CONTROL, `a control character reached standard output: ${JSON.stringify(r.stdout.slice(0, 2000))}`);
     assert.doesNotMatch(r.stderr, CONTROL, JSON.stringify(r.stderr));
     for (const e of ESCAPED) {
-      assert.match(r.stdout, new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${ns}/${e.replace(/[\\[\]]/g, '\\$&')}\\s+\\d+ pkt/s`, 'm'), `no stats line for ${e}: ${describeRun(r)}`);
+      assert.match(
+        r.stdout,
+        new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${ns}/${e.replace(/[\\[\]]/g, '\\$&')}\\s+\\d+ pkt/s`, 'm'),
+        `no stats line for ${e}: ${describeRun(r)}`,
+      );
       assert.ok(r.stdout.includes(`Interface ${ns}/${e} (namespace ${ns}, veth`), `${e} not in the report: ${describeRun(r)}`);
     }
   } finally {
@@ -64,7 +68,8 @@ test('--json: interfaces named with DEL and a C1 CSI (U+009B) come out as \\u es
     let r;
     try {
       const deadline = Date.now() + 15_000;
-      while (Date.now() < deadline && ct.running && names.some((n) => !ct.lines.some((l) => l.type === 'interface' && l.interface === n && l.namespace === ns))) await sleep(100);
+      while (Date.now() < deadline && ct.running && names.some((n) => !ct.lines.some((l) => l.type === 'interface' && l.interface === n && l.namespace === ns)))
+        await sleep(100);
       r = await ct.stop();
     } finally {
       if (ct.running) process.kill(ct.pid, 'SIGKILL');
@@ -74,7 +79,10 @@ test('--json: interfaces named with DEL and a C1 CSI (U+009B) come out as \\u es
     for (const n of names) {
       const escaped = JSON.stringify(n).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
       assert.ok(r.stdout.includes(escaped), `${escaped} not in the JSON lines: ${describeRun(r)}`);
-      assert.ok(ct.lines.some((l) => l.type === 'interface' && l.interface === n && l.namespace === ns), `JSON.parse does not give ${JSON.stringify(n)} back`);
+      assert.ok(
+        ct.lines.some((l) => l.type === 'interface' && l.interface === n && l.namespace === ns),
+        `JSON.parse does not give ${JSON.stringify(n)} back`,
+      );
     }
   } finally {
     remove();

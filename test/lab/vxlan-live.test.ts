@@ -18,8 +18,26 @@ import { test } from 'node:test';
 
 import type { BadFrameReport, ReportDocument } from '../../src/model/report.js';
 import {
-  Csumtop, FAULT_KINDS, Tcpdump, delta, describeRun, faultFrame, faultKindOfSport, iface,
-  partialCarrier, row, rowsText, sh, sleep, snmp, sumRows, which, type FaultKind, type JsonLine, reportOf, sharedLab,
+  Csumtop,
+  FAULT_KINDS,
+  Tcpdump,
+  delta,
+  describeRun,
+  faultFrame,
+  faultKindOfSport,
+  iface,
+  partialCarrier,
+  row,
+  rowsText,
+  sh,
+  sleep,
+  snmp,
+  sumRows,
+  which,
+  type FaultKind,
+  type JsonLine,
+  reportOf,
+  sharedLab,
 } from './lab.js';
 
 const theLab = sharedLab();
@@ -62,7 +80,10 @@ test('healthy overlay traffic: csumtop on B reports no bad checksum while tcpdum
   const { report, code } = await finish(ct);
   const [dumpVlb, dumpFlannel] = await Promise.all(dumps.map((d) => d.stop()));
 
-  assert.ok(dns.every((d) => d.ok), `DNS over the overlay failed: ${JSON.stringify(dns)}`);
+  assert.ok(
+    dns.every((d) => d.ok),
+    `DNS over the overlay failed: ${JSON.stringify(dns)}`,
+  );
   assert.deepEqual(transfer, { sent: 300_000, received: 300_000, match: true }, 'TCP transfer over the overlay failed');
 
   const vlb = iface(report, `${lab.B}/vlb`);
@@ -94,7 +115,7 @@ test('healthy overlay traffic: csumtop on B reports no bad checksum while tcpdum
   assert.ok(fFlannel.length > 0, `tcpdump -vv on ${lab.B}/flannel.1 flagged nothing: the lab did not exercise offload\n${dumpFlannel.slice(0, 2000)}`);
 });
 
-test('faults injected on A\'s underlay: csumtop on B counts exactly what was injected, and so does B\'s kernel', async (t) => {
+test("faults injected on A's underlay: csumtop on B counts exactly what was injected, and so does B's kernel", async (t) => {
   const lab = theLab();
   const N = 5;
   const frames: Uint8Array[] = [];
@@ -135,7 +156,11 @@ test('faults injected on A\'s underlay: csumtop on B counts exactly what was inj
   for (const b of badLines(lines).filter((l) => l.interface === `${lab.B}/vlb`)) {
     const kind = faultKindOfSport(b.outer?.sport);
     assert.ok(kind, `a bad frame on vlb that was not injected: ${JSON.stringify(b)}`);
-    assert.deepEqual(b.checksums.map((c) => `${c.layer}/${c.protocol}`), [expectBad[kind]], `${kind}: ${JSON.stringify(b)}`);
+    assert.deepEqual(
+      b.checksums.map((c) => `${c.layer}/${c.protocol}`),
+      [expectBad[kind]],
+      `${kind}: ${JSON.stringify(b)}`,
+    );
     assert.equal(b.tunnel, 'vxlan');
     assert.equal(b.vni, 1);
     assert.equal(b.direction, 'received', 'frames injected from A arrive at B: direction received');
@@ -177,7 +202,6 @@ test('faults injected on A\'s underlay: csumtop on B counts exactly what was inj
   await sleep(100);
   const delivered = lab.sinkPayloads().slice(sinkBefore).sort();
   assert.deepEqual(delivered, Array.from({ length: N }, (_, i) => `zero-outer-udp-${i}`).sort(), 'datagrams B delivered to the sink');
-
 });
 
 test('--threads 2: one interface spread over two capture threads (PACKET_FANOUT) still counts every injected fault once', async (t) => {
@@ -228,7 +252,10 @@ test('--backend libpcap (cap) reproduces the injected counts, and says that it g
   assert.equal(vlb.badFrames, 4 * N);
   const says = (w: string): boolean => /guess/i.test(w);
   assert.ok(report.source.warnings.some(says), `the report must say the backend guesses: ${JSON.stringify(report.source.warnings)}`);
-  assert.ok(lines.some((l) => l.type === 'warning' && says((l as unknown as { message: string }).message)), 'the JSON stream must say it too');
+  assert.ok(
+    lines.some((l) => l.type === 'warning' && says((l as unknown as { message: string }).message)),
+    'the JSON stream must say it too',
+  );
 });
 
 test('AF_PACKET: an interface that goes down and up stays attached and is counted again; deleted, it is detached (a ring bound while down is kept too)', async () => {
@@ -257,7 +284,14 @@ test('AF_PACKET: an interface that goes down and up stays attached and is counte
     assert.ok(await badOn('dnq0', 2, from), `dnq0 was not counted again after down and up: ${describeRun(ct)}`);
     assert.ok(await badOn('dnq2', 1, from), `dnq2 (down at start, then up) was not counted: ${describeRun(ct)}`);
     assert.ok(await state('dnq0', from, false), `dnq0 is not shown up again: ${describeRun(ct)}`);
-    assert.deepEqual(ct.lines.slice(from).filter((l) => l.type === 'interface' && l.event === 'detached').map((l) => l.interface), [], 'down is not gone');
+    assert.deepEqual(
+      ct.lines
+        .slice(from)
+        .filter((l) => l.type === 'interface' && l.event === 'detached')
+        .map((l) => l.interface),
+      [],
+      'down is not gone',
+    );
     from = ct.lines.length;
     sh('ip', ['-n', lab.B, 'link', 'del', 'dnq0']);
     const gone = await ct.waitFor((l) => l.type === 'interface' && l.interface === 'dnq0' && l.event === 'detached', 5000, from);
@@ -312,7 +346,7 @@ test('--backend libpcap follows links from rtnetlink notifications: a veth creat
   }
 });
 
-test('faults injected on A\'s underlay, seen decapsulated on B\'s flannel.1: the bad inner checksums B\'s kernel drops are bad there too', async (t) => {
+test("faults injected on A's underlay, seen decapsulated on B's flannel.1: the bad inner checksums B's kernel drops are bad there too", async (t) => {
   // B decapsulates the carriers whose outer checksum is right (or zero); on flannel.1 the
   // inner packet is the outermost layer. The kernel then finds the bad UDP/TCP checksums
   // (the counters below). csumtop must not call them "validated": on this path the
@@ -333,24 +367,30 @@ test('faults injected on A\'s underlay, seen decapsulated on B\'s flannel.1: the
   const { report, lines } = await finish(ct);
   const flannel = iface(report, `${lab.B}/flannel.1`);
   t.diagnostic(`csumtop ${lab.B}/flannel.1: ${rowsText(flannel)}`);
-  assert.equal(delta(before, afterCounters, 'Udp', 'InCsumErrors'), N, 'B\'s kernel dropped the bad inner UDP datagrams');
-  assert.equal(delta(before, afterCounters, 'Tcp', 'InCsumErrors'), N, 'B\'s kernel dropped the bad inner TCP segments');
-  assert.ok(row(flannel, 'outer', 'udp').packets >= 2 * N && row(flannel, 'outer', 'tcp').packets >= N, `the decapsulated packets must be captured: ${rowsText(flannel)}`);
+  assert.equal(delta(before, afterCounters, 'Udp', 'InCsumErrors'), N, "B's kernel dropped the bad inner UDP datagrams");
+  assert.equal(delta(before, afterCounters, 'Tcp', 'InCsumErrors'), N, "B's kernel dropped the bad inner TCP segments");
+  assert.ok(
+    row(flannel, 'outer', 'udp').packets >= 2 * N && row(flannel, 'outer', 'tcp').packets >= N,
+    `the decapsulated packets must be captured: ${rowsText(flannel)}`,
+  );
   const explain =
-    'csumtop trusts TP_STATUS_CSUM_VALID, which the kernel sets here from the outer layer\'s leftover skb->csum_valid ' +
+    "csumtop trusts TP_STATUS_CSUM_VALID, which the kernel sets here from the outer layer's leftover skb->csum_valid " +
     '(see the comment above); the checksums it calls "validated" are the ones B\'s kernel counts in InCsumErrors';
   assert.equal(row(flannel, 'outer', 'udp').bad, N, `bad inner UDP after decapsulation must be bad on flannel.1, got ${rowsText(flannel)}: ${explain}`);
   assert.equal(row(flannel, 'outer', 'tcp').bad, N, `bad inner TCP after decapsulation must be bad on flannel.1, got ${rowsText(flannel)}: ${explain}`);
   assert.equal(badLines(lines).length, 2 * N);
 });
 
-test('sender side, A\'s own stack: outgoing overlay traffic is pending (or ok), never bad', async (t) => {
+test("sender side, A's own stack: outgoing overlay traffic is pending (or ok), never bad", async (t) => {
   const lab = theLab();
   const ct = await capture(lab.A, ['vla', 'flannel.1']);
   const dns = await lab.dnsQueries(5);
   const transfer = await lab.tcpTransfer(200_000);
   const { report, code } = await finish(ct);
-  assert.ok(dns.every((d) => d.ok), `DNS failed: ${JSON.stringify(dns)}`);
+  assert.ok(
+    dns.every((d) => d.ok),
+    `DNS failed: ${JSON.stringify(dns)}`,
+  );
   assert.ok(transfer.match, 'TCP transfer failed');
   const vla = iface(report, `${lab.A}/vla`);
   const flannel = iface(report, `${lab.A}/flannel.1`);
@@ -368,21 +408,24 @@ test('sender side, A\'s own stack: outgoing overlay traffic is pending (or ok), 
   assert.ok(row(vla, 'inner', 'tcp').pending > 0, rowsText(vla));
 });
 
-test('sender side, A\'s own stack: NAT of a udpcsum carrier breaks its outer checksum; csumtop on A reports it bad with the inner pending', async (t) => {
+test("sender side, A's own stack: NAT of a udpcsum carrier breaks its outer checksum; csumtop on A reports it bad with the inner pending", async (t) => {
   const lab = theLab();
   const iptables = which('iptables');
   assert.ok(iptables, 'iptables is not installed (apt-get install -y iptables): this case needs it to rewrite the carrier in A');
   const K = 5;
   lab.recreateFlannelA(true);
   try {
-    assert.equal(lab.vxlanUdpCsum(lab.A), true, 'A\'s flannel.1 must now compute outer UDP checksums');
+    assert.equal(lab.vxlanUdpCsum(lab.A), true, "A's flannel.1 must now compute outer UDP checksums");
 
     // Control: udpcsum without NAT. The outer checksum is right for the completed packet
     // (local checksum offload), so csumtop must complete the inner one, then find it ok.
     let ct = await capture(lab.A, ['vla', 'flannel.1']);
     let dns = await lab.dnsQueries(K);
     let r = await finish(ct);
-    assert.ok(dns.every((d) => d.ok), `DNS failed: ${JSON.stringify(dns)}`);
+    assert.ok(
+      dns.every((d) => d.ok),
+      `DNS failed: ${JSON.stringify(dns)}`,
+    );
     let vla = iface(r.report, `${lab.A}/vla`);
     t.diagnostic(`udpcsum, no NAT: ${rowsText(vla)}`);
     assert.equal(r.report.totals.badFrames, 0, `udpcsum carriers without NAT must not be bad: ${rowsText(vla)}`);
@@ -396,7 +439,25 @@ test('sender side, A\'s own stack: NAT of a udpcsum carrier breaks its outer che
     // takes the field for a pseudo-header sum the device will finish. Here the skb is
     // CHECKSUM_PARTIAL for the *inner* checksum (local checksum offload) while the outer
     // field is already complete: it keeps the value of the old port, wrong once sent.
-    sh('ip', ['netns', 'exec', lab.A, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'vla', '-p', 'udp', '--dport', '8472', '-j', 'MASQUERADE', '--random-fully']);
+    sh('ip', [
+      'netns',
+      'exec',
+      lab.A,
+      'iptables',
+      '-t',
+      'nat',
+      '-A',
+      'POSTROUTING',
+      '-o',
+      'vla',
+      '-p',
+      'udp',
+      '--dport',
+      '8472',
+      '-j',
+      'MASQUERADE',
+      '--random-fully',
+    ]);
     const bBefore = snmp(lab.B);
     ct = await capture(lab.A, ['vla', 'flannel.1']);
     dns = await lab.dnsQueries(K);
@@ -405,8 +466,10 @@ test('sender side, A\'s own stack: NAT of a udpcsum carrier breaks its outer che
     vla = iface(r.report, `${lab.A}/vla`);
     const flannel = iface(r.report, `${lab.A}/flannel.1`);
     t.diagnostic(`udpcsum + MASQUERADE --random-fully: vla ${rowsText(vla)}`);
-    t.diagnostic(`B meanwhile: DNS answered ${dns.filter((d) => d.ok).length}/${K}, Udp InCsumErrors +${delta(bBefore, bAfter, 'Udp', 'InCsumErrors')} ` +
-      '(the carrier crosses the veth still CHECKSUM_PARTIAL, so B trusts it: only the sender can see this in the lab)');
+    t.diagnostic(
+      `B meanwhile: DNS answered ${dns.filter((d) => d.ok).length}/${K}, Udp InCsumErrors +${delta(bBefore, bAfter, 'Udp', 'InCsumErrors')} ` +
+        '(the carrier crosses the veth still CHECKSUM_PARTIAL, so B trusts it: only the sender can see this in the lab)',
+    );
     const bad = badLines(r.lines);
     assert.equal(row(vla, 'outer', 'udp').bad, K, `every NATed carrier must be bad on A's vla: ${rowsText(vla)}`);
     assert.ok(row(vla, 'inner', 'udp').pending >= K, `the inner checksum is still pending: ${rowsText(vla)}`);
@@ -415,7 +478,11 @@ test('sender side, A\'s own stack: NAT of a udpcsum carrier breaks its outer che
     for (const b of bad) {
       assert.equal(b.interface, `${lab.A}/vla`);
       assert.equal(b.direction, 'sent', 'the broken carrier leaves A: direction sent');
-      assert.deepEqual(b.checksums.map((c) => `${c.layer}/${c.protocol}`), ['outer/udp'], JSON.stringify(b));
+      assert.deepEqual(
+        b.checksums.map((c) => `${c.layer}/${c.protocol}`),
+        ['outer/udp'],
+        JSON.stringify(b),
+      );
       assert.equal(b.checksums[0].looksLikeOffload, false, JSON.stringify(b));
       assert.equal(b.inner?.dport, 53, JSON.stringify(b));
     }
@@ -426,13 +493,17 @@ test('sender side, A\'s own stack: NAT of a udpcsum carrier breaks its outer che
   }
 });
 
-test('sender side, hand-built CHECKSUM_PARTIAL carriers (PACKET_VNET_HDR) on A\'s vla: inner pending, outer bad when wrong for the completed packet', async (t) => {
+test("sender side, hand-built CHECKSUM_PARTIAL carriers (PACKET_VNET_HDR) on A's vla: inner pending, outer bad when wrong for the completed packet", async (t) => {
   const lab = theLab();
   const N = 5;
   const good = Array.from({ length: N }, (_, i) => partialCarrier(lab.macs, i, true));
   const wrong = Array.from({ length: N }, (_, i) => partialCarrier(lab.macs, N + i, false));
   const ct = await capture(lab.A, ['vla']);
-  lab.injectVnet(lab.A, 'vla', [...good, ...wrong].map((c) => ({ vnet: c.vnet, frame: c.frame })));
+  lab.injectVnet(
+    lab.A,
+    'vla',
+    [...good, ...wrong].map((c) => ({ vnet: c.vnet, frame: c.frame })),
+  );
   const { report, lines } = await finish(ct);
   const vla = iface(report, `${lab.A}/vla`);
   t.diagnostic(`csumtop ${lab.A}/vla: outgoing ${vla.outgoing}; ${rowsText(vla)}`);
@@ -447,7 +518,10 @@ test('sender side, hand-built CHECKSUM_PARTIAL carriers (PACKET_VNET_HDR) on A\'
   for (const b of bad) {
     const c = wrongBySport.get(b.outer?.sport ?? -1);
     assert.ok(c, `a bad frame that was built right: ${JSON.stringify(b)}`);
-    assert.deepEqual(b.checksums.map((x) => `${x.layer}/${x.protocol}`), ['outer/udp']);
+    assert.deepEqual(
+      b.checksums.map((x) => `${x.layer}/${x.protocol}`),
+      ['outer/udp'],
+    );
     assert.equal(b.checksums[0].found, c.outerFound);
     assert.equal(b.checksums[0].expected, c.outerExpected, 'expected value = outer checksum of the packet with the inner one filled in');
   }

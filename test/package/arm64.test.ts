@@ -25,7 +25,11 @@ import { generateFixtures } from '../fixtures/harness.js';
 import { writeHighCardinalityCapture } from '../fixtures/lib/index.js';
 
 const SOURCES = ['native/checksum', 'native/decode', 'native/capture', 'native/flow'].flatMap((d) =>
-  fs.readdirSync(path.join(ROOT, d)).filter((f) => f.endsWith('.cc')).sort().map((f) => path.join(ROOT, d, f)),
+  fs
+    .readdirSync(path.join(ROOT, d))
+    .filter((f) => f.endsWith('.cc'))
+    .sort()
+    .map((f) => path.join(ROOT, d, f)),
 );
 
 let work: string;
@@ -37,7 +41,11 @@ function have(cmd: string): boolean {
 }
 
 function build(cxx: string, out: string, extra: string[]): void {
-  const r = spawnSync(cxx, ['-std=c++17', '-O2', `-I${path.join(ROOT, 'native')}`, ...extra, '-o', out, path.join(ROOT, 'native/selftest/file_counts.cc'), ...SOURCES], { encoding: 'utf8' });
+  const r = spawnSync(
+    cxx,
+    ['-std=c++17', '-O2', `-I${path.join(ROOT, 'native')}`, ...extra, '-o', out, path.join(ROOT, 'native/selftest/file_counts.cc'), ...SOURCES],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, `${cxx} failed:\n${r.stderr}`);
 }
 
@@ -55,7 +63,15 @@ before(() => {
   cleanupFixtures = fx.cleanup;
   const hc = path.join(work, 'high-cardinality.pcap');
   writeHighCardinalityCapture(hc, { frames: 20_000, seed: 7, badRatio: 0.05 });
-  files = [path.join(ROOT, 'examples/incident.pcapng'), hc, ...fs.readdirSync(fx.dir).filter((f) => /\.pcap(ng)?$/.test(f)).sort().map((f) => path.join(fx.dir, f))];
+  files = [
+    path.join(ROOT, 'examples/incident.pcapng'),
+    hc,
+    ...fs
+      .readdirSync(fx.dir)
+      .filter((f) => /\.pcap(ng)?$/.test(f))
+      .sort()
+      .map((f) => path.join(fx.dir, f)),
+  ];
 });
 
 after(() => {
@@ -78,14 +94,20 @@ test('arm64 (NEON, under qemu-user) counts every capture exactly as x86-64 does'
   const b = run(['qemu-aarch64', arm64]);
   assert.match(b, /^path neon\nkernels \d+ checked\n/, 'arm64 runs the NEON kernel, and every kernel agrees with the reference');
   assert.match(a, /^path \w+\nkernels \d+ checked\n/);
-  assert.ok(counts(a).split('\n').filter((l) => l.startsWith('file ')).length === files.length);
+  assert.ok(
+    counts(a)
+      .split('\n')
+      .filter((l) => l.startsWith('file ')).length === files.length,
+  );
   assert.equal(counts(b), counts(a));
 
   // The program counts what the addon reports (frames and bad frames per interface).
   for (const f of [files[0], files[1]]) {
     const r = spawnSync(path.join(ROOT, 'bin/csumtop'), ['-r', f, '--json', '--no-correlate'], { encoding: 'utf8', maxBuffer: 1 << 28 });
     const doc = JSON.parse(r.stdout) as ReportDocument;
-    const block = counts(a).split(/^file /m).find((s) => s.startsWith(`${f} `))!;
+    const block = counts(a)
+      .split(/^file /m)
+      .find((s) => s.startsWith(`${f} `))!;
     const rows = [...block.matchAll(/^iface (\d+) linktype \d+: (.*)$/gm)].map((m) => m[2].split(' ').map(Number));
     assert.equal(rows.length, doc.interfaces.length, f);
     rows.forEach((v, i) => {

@@ -18,7 +18,8 @@ import { after, before, test } from 'node:test';
 import { ROOT } from '../../src/native/addon.js';
 
 /** Tools an install must not need: a node without them still installs csumtop. */
-const BUILD_TOOLS = /^(g\+\+|c\+\+|gcc|cc|cpp|clang|clang\+\+|clang-\d+|clang\+\+-\d+|make|gmake|python|python3|python3\.\d+|[\w.-]+-linux-gnu-(g\+\+|gcc|c\+\+)|g\+\+-\d+|gcc-\d+)$/;
+const BUILD_TOOLS =
+  /^(g\+\+|c\+\+|gcc|cc|cpp|clang|clang\+\+|clang-\d+|clang\+\+-\d+|make|gmake|python|python3|python3\.\d+|[\w.-]+-linux-gnu-(g\+\+|gcc|c\+\+)|g\+\+-\d+|gcc-\d+)$/;
 
 let work: string;
 let tarball: string;
@@ -57,12 +58,15 @@ before(() => {
   (globalThis as Record<string, unknown>).csumtopPackFiles = info[0].files.map((f) => f.path);
   const bin = pathWithoutBuildTools(path.join(work, 'bin'));
   // dash's `command -v` exits 127 for a missing command, bash's 1: anything but 0.
-  for (const t of ['g++', 'make', 'python3', 'cc']) assert.notEqual(run('sh', ['-c', `command -v ${t}`], { env: { PATH: bin } }).status, 0, `${t} is still on the test PATH`);
+  for (const t of ['g++', 'make', 'python3', 'cc'])
+    assert.notEqual(run('sh', ['-c', `command -v ${t}`], { env: { PATH: bin } }).status, 0, `${t} is still on the test PATH`);
   prefix = path.join(work, 'prefix');
   // The caller's environment but PATH: the registry may need its CA settings
   // (NODE_EXTRA_CA_CERTS) or proxy; npm's own lifecycle variables would point it at the
   // checkout.
-  env = Object.fromEntries(Object.entries({ ...process.env, PATH: bin }).filter(([k]) => !/^npm_(lifecycle|package|config_prefix|config_global_prefix|config_local_prefix)/i.test(k)));
+  env = Object.fromEntries(
+    Object.entries({ ...process.env, PATH: bin }).filter(([k]) => !/^npm_(lifecycle|package|config_prefix|config_global_prefix|config_local_prefix)/i.test(k)),
+  );
   const installed = run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', tarball], { env });
   assert.equal(installed.status, 0, `npm install -g of the tarball failed without a compiler:\n${installed.stdout}\n${installed.stderr}`);
   csumtop = path.join(prefix, 'bin', 'csumtop');
@@ -80,7 +84,7 @@ test('the tarball holds what runs (dist/src, prebuilt addons, the example) and n
   assert.ok(files.includes('scripts/install.js'));
   // A build from source (no prebuild for the platform) compiles the eBPF program too.
   assert.ok(files.includes('native/bpf/kernel_drops.bpf.c') && files.includes('native/bpf/kernel_drops_event.h'), 'the eBPF program source is not shipped');
-  assert.ok(files.includes('scripts/build-bpf.js'), 'binding.gyp\'s kernel_drops_bpf action needs scripts/build-bpf.js');
+  assert.ok(files.includes('scripts/build-bpf.js'), "binding.gyp's kernel_drops_bpf action needs scripts/build-bpf.js");
   assert.ok(files.includes('native/vendor/cap/binding.gyp'), 'the vendored cap (libpcap backend) is not shipped');
   for (const f of files) {
     assert.doesNotMatch(f, /^(build|dist\/test|dist\/bench|test|node_modules)\//, `${f} should not be in the tarball`);
@@ -88,7 +92,7 @@ test('the tarball holds what runs (dist/src, prebuilt addons, the example) and n
   }
 });
 
-test('installed without a compiler: --version, and -r gives the checkout\'s own report', () => {
+test("installed without a compiler: --version, and -r gives the checkout's own report", () => {
   const v = run(csumtop, ['--version'], { env });
   assert.equal(v.status, 0, v.stderr);
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -110,9 +114,15 @@ test('installed without a compiler: a live capture on lo for one second', () => 
   assert.equal(process.getuid?.(), 0, 'this test needs root for the live capture (CI runs as root)');
   const live = run(csumtop, ['-i', 'lo', '--duration', '1', '--json'], { env, timeout: 30_000 });
   assert.equal(live.status, 0, live.stderr);
-  const lines = live.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+  const lines = live.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string });
   assert.equal(lines.at(-1)?.type, 'report', 'the live run ends with its report');
-  assert.ok(lines.some((l) => l.type === 'interface'), 'lo was attached');
+  assert.ok(
+    lines.some((l) => l.type === 'interface'),
+    'lo was attached',
+  );
 });
 
 test('installed without a compiler: --backend libpcap says why it is absent and how to get it', () => {
@@ -138,9 +148,20 @@ test('installed without a compiler: the prebuilt addon carries the eBPF object, 
   // libbpf.so.1 made unloadable in a private mount namespace (an empty file over it).
   const lib = run('sh', ['-c', 'ldconfig -p | sed -n "s/.*libbpf.so.1 (.*) => //p" | head -1']).stdout.trim();
   assert.ok(lib, 'libbpf.so.1 is not installed here (apt-get install libbpf1)');
-  const off = run('unshare', ['-m', 'sh', '-c', `mount --bind /dev/null "$(readlink -f ${lib})" && exec "$0" "$@"`, csumtop, '-i', 'lo', '--duration', '1', '--json'], { env, timeout: 30_000 });
+  const off = run(
+    'unshare',
+    ['-m', 'sh', '-c', `mount --bind /dev/null "$(readlink -f ${lib})" && exec "$0" "$@"`, csumtop, '-i', 'lo', '--duration', '1', '--json'],
+    { env, timeout: 30_000 },
+  );
   assert.equal(off.status, 0, off.stderr);
-  const notes = off.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; message?: string }).filter((l) => l.type === 'warning' && /kernel drop verdicts/.test(l.message ?? ''));
+  const notes = off.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; message?: string })
+    .filter((l) => l.type === 'warning' && /kernel drop verdicts/.test(l.message ?? ''));
   assert.equal(notes.length, 1, off.stdout);
-  assert.match(notes[0].message!, /^kernel drop verdicts: unavailable \(libbpf\.so\.1 cannot be loaded .*\); findings weigh the per-namespace \/proc\/net\/snmp checksum counters instead$/);
+  assert.match(
+    notes[0].message!,
+    /^kernel drop verdicts: unavailable \(libbpf\.so\.1 cannot be loaded .*\); findings weigh the per-namespace \/proc\/net\/snmp checksum counters instead$/,
+  );
 });

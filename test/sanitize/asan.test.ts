@@ -55,7 +55,10 @@ before(() => {
   writeFileSync(suppressions, `# Node and V8 (not instrumented) leave allocations at exit\nleak:^${realpathSync(process.execPath)}$\n`);
   const lib = spawnSync('g++', ['-print-file-name=libasan.so'], { encoding: 'utf8' });
   asanLib = lib.stdout?.trim() ?? '';
-  assert.ok(lib.status === 0 && path.isAbsolute(asanLib) && existsSync(asanLib), `libasan.so not found (g++ -print-file-name=libasan.so: ${asanLib || lib.error}); install g++`);
+  assert.ok(
+    lib.status === 0 && path.isAbsolute(asanLib) && existsSync(asanLib),
+    `libasan.so not found (g++ -print-file-name=libasan.so: ${asanLib || lib.error}); install g++`,
+  );
   if (process.env.CSUMTOP_ASAN_ADDON) {
     addon = path.resolve(process.env.CSUMTOP_ASAN_ADDON);
     assert.ok(existsSync(addon), `CSUMTOP_ASAN_ADDON=${addon} does not exist`);
@@ -130,10 +133,17 @@ test('the sanitized addon is the one loaded, with the ASan runtime, and the envi
   const seen = JSON.parse(r.out.trim().split('\n')[0]) as { addon: boolean; asan: boolean; preload: string | null };
   assert.deepEqual(seen, { addon: true, asan: true, preload: null }, 'the sanitized addon and libasan are mapped; LD_PRELOAD is kept from non-Node children');
   // bin/csumtop (sh + node) gets the preload back and loads the sanitized addon.
-  const v = underSanitizers(['-e', `
+  const v = underSanitizers(
+    [
+      '-e',
+      `
     const r = require('child_process').spawnSync(${JSON.stringify(path.join(ROOT, 'bin/csumtop'))}, ['--version'], { encoding: 'utf8' });
     process.stdout.write(String(r.status) + ' ' + r.stdout + r.stderr);
-  `], 'probe-cli', 60_000);
+  `,
+    ],
+    'probe-cli',
+    60_000,
+  );
   assert.equal(v.reports, '');
   assert.match(v.out, /^0 /, `bin/csumtop --version under the sanitizers: ${v.out}`);
 });

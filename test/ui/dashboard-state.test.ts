@@ -5,8 +5,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  dnsView, flowKey, initialState, reduce, visibleFindings, visibleFlows, visibleInterfaces, visibleKernel,
-  type Action, type DashboardState, type Effect, type KeyEvent,
+  dnsView,
+  flowKey,
+  initialState,
+  reduce,
+  visibleFindings,
+  visibleFlows,
+  visibleInterfaces,
+  visibleKernel,
+  type Action,
+  type DashboardState,
+  type Effect,
+  type KeyEvent,
 } from '../../src/ui/dashboard-state.js';
 import { RUN, update } from './synthetic.js';
 
@@ -83,15 +93,31 @@ test('j/k and arrows move the selection within bounds, kept by row identity acro
 
 test('s cycles the sort of the focused pane only', () => {
   let s = loaded();
-  assert.deepEqual(visibleInterfaces(s).map((r) => r.rates.interface), ['nsb/vlb', 'nsa/vla', 'nsb/flannel.1'], 'default: bad/s, then packets');
+  assert.deepEqual(
+    visibleInterfaces(s).map((r) => r.rates.interface),
+    ['nsb/vlb', 'nsa/vla', 'nsb/flannel.1'],
+    'default: bad/s, then packets',
+  );
   s = run([k('s', 's')], s).state;
-  assert.deepEqual(visibleInterfaces(s).map((r) => r.rates.interface), ['nsa/vla', 'nsb/vlb', 'nsb/flannel.1'], 'packets/s');
+  assert.deepEqual(
+    visibleInterfaces(s).map((r) => r.rates.interface),
+    ['nsa/vla', 'nsb/vlb', 'nsb/flannel.1'],
+    'packets/s',
+  );
   s = run([k('s', 's')], s).state;
-  assert.deepEqual(visibleInterfaces(s).map((r) => r.rates.interface), ['nsa/vla', 'nsb/flannel.1', 'nsb/vlb'], 'name');
+  assert.deepEqual(
+    visibleInterfaces(s).map((r) => r.rates.interface),
+    ['nsa/vla', 'nsb/flannel.1', 'nsb/vlb'],
+    'name',
+  );
   assert.equal(s.sort.flows, 0, 'the flows pane keeps its sort');
   assert.match(s.status ?? '', /interfaces sorted by name/);
   s = run([k('tab'), k('s', 's')], s).state;
-  assert.deepEqual(visibleFlows(s).map((f) => f.lastSeen), [...visibleFlows(s).map((f) => f.lastSeen)].sort().reverse(), 'flows by last seen');
+  assert.deepEqual(
+    visibleFlows(s).map((f) => f.lastSeen),
+    [...visibleFlows(s).map((f) => f.lastSeen)].sort().reverse(),
+    'flows by last seen',
+  );
 });
 
 test('/ filters by interface, peer or port: typed text, Enter applies, Esc cancels', () => {
@@ -100,9 +126,15 @@ test('/ filters by interface, peer or port: typed text, Enter applies, Esc cance
   assert.equal(visibleInterfaces(s).length, 3, 'nothing applied while typing');
   s = run([k('enter')], s).state;
   assert.equal(s.filter, 'vla');
-  assert.deepEqual(visibleInterfaces(s).map((r) => r.rates.interface), ['nsa/vla']);
+  assert.deepEqual(
+    visibleInterfaces(s).map((r) => r.rates.interface),
+    ['nsa/vla'],
+  );
   assert.equal(visibleFlows(s).length, 0, 'no bad flow on nsa/vla');
-  assert.deepEqual(visibleKernel(s).map((x) => x.namespace), ['nsa']);
+  assert.deepEqual(
+    visibleKernel(s).map((x) => x.namespace),
+    ['nsa'],
+  );
 
   // Esc while typing keeps the old filter.
   s = run([k('/', '/'), k('backspace'), k('backspace'), k('backspace'), ...typed('zzz'), k('escape')], s).state;
@@ -113,14 +145,24 @@ test('/ filters by interface, peer or port: typed text, Enter applies, Esc cance
   s = run([k('escape'), k('/', '/'), ...typed(':53'), k('enter')], s).state;
   assert.equal(s.filter, ':53');
   assert.equal(visibleFlows(s).length, 3);
-  assert.deepEqual(visibleInterfaces(s).map((r) => r.rates.interface), ['nsb/vlb'], 'the interface where port 53 flows were seen');
+  assert.deepEqual(
+    visibleInterfaces(s).map((r) => r.rates.interface),
+    ['nsb/vlb'],
+    'the interface where port 53 flows were seen',
+  );
   s = run([k('escape'), k('/', '/'), ...typed(':41001'), k('enter')], s).state;
-  assert.deepEqual(visibleFlows(s).map((f) => f.outer?.sport), [41001]);
+  assert.deepEqual(
+    visibleFlows(s).map((f) => f.outer?.sport),
+    [41001],
+  );
 
   // A peer address.
   s = run([k('escape'), k('/', '/'), ...typed('192.168.189.4'), k('enter')], s).state;
   assert.equal(visibleFlows(s).length, 3);
-  assert.deepEqual(visibleFindings(s).map((f) => f.id), ['vxlan-outer-bad-from-peer']);
+  assert.deepEqual(
+    visibleFindings(s).map((f) => f.id),
+    ['vxlan-outer-bad-from-peer'],
+  );
 
   // Esc on the main view clears the filter.
   s = run([k('escape')], s).state;
@@ -162,7 +204,11 @@ test('w asks the adapter to write the sampled frames of the shown flows; nothing
   assert.equal(e.type, 'write-pcap');
   assert.equal(e.type === 'write-pcap' ? e.flows.length : 0, 3);
   const filtered = run([k('/', '/'), ...typed(':41002'), k('enter'), k('w', 'w')], loaded());
-  assert.deepEqual(filtered.effects.map((x) => (x.type === 'write-pcap' ? x.flows.map((f) => f.outer?.sport) : [])), [[41002]], 'only what the filter shows');
+  assert.deepEqual(
+    filtered.effects.map((x) => (x.type === 'write-pcap' ? x.flows.map((f) => f.outer?.sport) : [])),
+    [[41002]],
+    'only what the filter shows',
+  );
   const none = run([{ type: 'update', update: update({ flows: 0 }) }, k('w', 'w')]);
   assert.deepEqual(none.effects, []);
   assert.match(none.state.status ?? '', /no sampled bad frame/);
@@ -174,13 +220,19 @@ test('c clears counters: flow counts, kernel totals and ring drops count from th
   assert.equal(visibleFlows(s).length, 0, 'no flow has new bad frames yet');
   assert.equal(visibleKernel(s).find((x) => x.namespace === 'nsb')?.sinceStart.udpInCsumErrors, 0);
   assert.equal(visibleInterfaces(s).find((r) => r.rates.interface === 'nsb/vlb')?.ringDrops, 0);
-  assert.ok(visibleInterfaces(s).every((r) => r.history.every((v) => v === 0)), 'sparklines start empty');
+  assert.ok(
+    visibleInterfaces(s).every((r) => r.history.every((v) => v === 0)),
+    'sparklines start empty',
+  );
   // Two seconds later flow 0 has 5 more bad frames and the kernel counted 7 more.
   const later = update({ t: 12 });
   later.snapshot.badFlows[0].count += 5;
   later.snapshot.kernel[0].sinceStart.udpInCsumErrors = 47;
   s = run([{ type: 'update', update: later }], s).state;
-  assert.deepEqual(visibleFlows(s).map((f) => f.count), [5]);
+  assert.deepEqual(
+    visibleFlows(s).map((f) => f.count),
+    [5],
+  );
   assert.equal(visibleKernel(s).find((x) => x.namespace === 'nsb')?.sinceStart.udpInCsumErrors, 7);
   const hist = visibleInterfaces(s).find((r) => r.rates.interface === 'nsb/vlb')!.history;
   assert.deepEqual(hist.slice(0, 58), new Array<number>(58).fill(0), 'history before the clear is zeroed');
@@ -224,7 +276,10 @@ test('F asks the adapter to apply the fix only where the run offers one, once at
 });
 
 test('the fix\'s "since" totals come from the first update made a second after it took effect', () => {
-  let s = run([{ type: 'update', update: update({ t: 10, badOuterFromPeer: 7, udpSinceStart: 7, dns: { answered: 1, unanswered: 5 } }) }], initialState(RUN, FIX)).state;
+  let s = run(
+    [{ type: 'update', update: update({ t: 10, badOuterFromPeer: 7, udpSinceStart: 7, dns: { answered: 1, unanswered: 5 } }) }],
+    initialState(RUN, FIX),
+  ).state;
   s = run([k('S-f', 'F'), { type: 'fix-done', ok: true, text: 'applied', atMs: RUN.startedMs + 10_500 }], s).state;
   assert.equal(s.fix?.since, null, 'the update before the fix is not its baseline: it may hold bad carriers sent before');
   s = run([{ type: 'update', update: update({ t: 11, badOuterFromPeer: 8, udpSinceStart: 8, dns: { answered: 1, unanswered: 6 } }) }], s).state;
@@ -241,8 +296,16 @@ test('DNS view: totals since start (or since c) and the increase over the last 1
   // Broken for 10 s (every query unanswered), then answered at 2 a second.
   for (let t = 1; t <= 25; t++) {
     const answered = t <= 10 ? 0 : (t - 10) * 2;
-    s = run([{ type: 'update', update: update({ t, dns: { queries: t * 2, answered, unanswered: Math.min(t, 10) * 2, attributed: Math.min(t, 10) * 2 } }) }], s).state;
-    if (t === 3) assert.deepEqual(dnsView(s)?.recent, { queries: 4, answered: 0, unanswered: 4, attributed: 4 }, 'a window shorter than 10 s at start: from the first update');
+    s = run(
+      [{ type: 'update', update: update({ t, dns: { queries: t * 2, answered, unanswered: Math.min(t, 10) * 2, attributed: Math.min(t, 10) * 2 } }) }],
+      s,
+    ).state;
+    if (t === 3)
+      assert.deepEqual(
+        dnsView(s)?.recent,
+        { queries: 4, answered: 0, unanswered: 4, attributed: 4 },
+        'a window shorter than 10 s at start: from the first update',
+      );
     if (t === 10) assert.deepEqual({ ...dnsView(s)!.recent, ms: dnsView(s)!.recentMs }, { queries: 18, answered: 0, unanswered: 18, attributed: 18, ms: 9000 });
   }
   const v = dnsView(s)!;
@@ -250,7 +313,10 @@ test('DNS view: totals since start (or since c) and the increase over the last 1
   assert.deepEqual(v.recent, { queries: 20, answered: 20, unanswered: 0, attributed: 0 }, 'updates 15..25: DNS recovered');
   assert.deepEqual(v.total, { queries: 50, answered: 30, unanswered: 20, attributed: 20 });
   assert.ok(s.dnsHistory.length <= 12, `history bounded to the window: ${s.dnsHistory.length}`);
-  const cleared = run([k('c', 'c'), { type: 'update', update: update({ t: 26, dns: { queries: 52, answered: 32, unanswered: 20, attributed: 20 } }) }], s).state;
+  const cleared = run(
+    [k('c', 'c'), { type: 'update', update: update({ t: 26, dns: { queries: 52, answered: 32, unanswered: 20, attributed: 20 } }) }],
+    s,
+  ).state;
   assert.deepEqual(dnsView(cleared)!.total, { queries: 2, answered: 2, unanswered: 0, attributed: 0 }, 'c: since the clear');
   assert.deepEqual(dnsView(cleared)!.recent, { queries: 2, answered: 2, unanswered: 0, attributed: 0 }, 'c: the window starts no earlier than the clear');
 });
@@ -283,13 +349,24 @@ test('r cycles the window 1 s, 10 s, 60 s, totals; sorting by bad/s follows it; 
   s = run([k('r', 'r'), k('r', 'r')], s).state;
   assert.equal(rateWindow(s), 'total');
   const row = (st: DashboardState) => visibleInterfaces(st).find((r) => r.rates.interface === eth0)!.rates;
-  assert.equal(windowed(s, row(s), (r) => r.badFrames), 12);
+  assert.equal(
+    windowed(s, row(s), (r) => r.badFrames),
+    12,
+  );
   s = run([k('c', 'c')], s).state;
-  assert.equal(windowed(s, row(s), (r) => r.badFrames), 0, 'nothing since the clear');
+  assert.equal(
+    windowed(s, row(s), (r) => r.badFrames),
+    0,
+    'nothing since the clear',
+  );
   const later = glanceUpdate(11);
   later.snapshot.rates[0].badFrames = { ...later.snapshot.rates[0].badFrames, total: 15 };
   s = run([{ type: 'update', update: later }], s).state;
-  assert.equal(windowed(s, row(s), (r) => r.badFrames), 3, '15 - 12 since the clear');
+  assert.equal(
+    windowed(s, row(s), (r) => r.badFrames),
+    3,
+    '15 - 12 since the clear',
+  );
 });
 
 test('flows with a real error come first in every sort order, artefact-only flows after them', async () => {
@@ -308,17 +385,33 @@ test('flows with a real error come first in every sort order, artefact-only flow
   f.count += 5;
   f.artefacts += 5;
   s = run([{ type: 'update', update: u }], s).state;
-  assert.deepEqual(visibleFlows(s).map((x) => [x.count, x.artefacts]), [[5, 5]]);
+  assert.deepEqual(
+    visibleFlows(s).map((x) => [x.count, x.artefacts]),
+    [[5, 5]],
+  );
 });
 
 test('long namespaces get aliases in name order, stable for the run: a new one never renumbers the others', async () => {
   const { glanceUpdate, NODE_A, NODE_B } = await import('./synthetic.js');
   const { rates } = await import('./synthetic.js');
   let s = run([{ type: 'update', update: glanceUpdate() }]).state;
-  assert.deepEqual([...s.aliases], [[NODE_A, 'ns1'], [NODE_B, 'ns2']]);
+  assert.deepEqual(
+    [...s.aliases],
+    [
+      [NODE_A, 'ns1'],
+      [NODE_B, 'ns2'],
+    ],
+  );
   // "nsb" is short: no alias. A namespace sorting before the others, seen later, is ns3.
   const u = glanceUpdate(11);
   u.snapshot.rates.push(rates('demo10619-aaa/eth0', 'demo10619-aaa'), rates('nsb/eth0', 'nsb'));
   s = run([{ type: 'update', update: u }], s).state;
-  assert.deepEqual([...s.aliases], [[NODE_A, 'ns1'], [NODE_B, 'ns2'], ['demo10619-aaa', 'ns3']]);
+  assert.deepEqual(
+    [...s.aliases],
+    [
+      [NODE_A, 'ns1'],
+      [NODE_B, 'ns2'],
+      ['demo10619-aaa', 'ns3'],
+    ],
+  );
 });

@@ -26,7 +26,11 @@ function needTmux(): void {
 
 /** N carriers of one flow (same ports) with a bad outer UDP checksum, A -> B. */
 function badOuter(lab: Lab, n: number, i: number): void {
-  lab.inject(lab.A, 'vla', Array.from({ length: n }, () => faultFrame(lab.macs, 'bad-outer-udp', i)));
+  lab.inject(
+    lab.A,
+    'vla',
+    Array.from({ length: n }, () => faultFrame(lab.macs, 'bad-outer-udp', i)),
+  );
 }
 
 /** `w` writes into csumtop's working directory: a directory of the test's own. */
@@ -53,13 +57,17 @@ function rowOf(screen: string, needle: string): string {
 let s: TmuxSession | null = null;
 let lab: Lab;
 
-test('120x40: the panes show the lab\'s four interfaces, the injected bad flow with its count, and the finding', T, async () => {
+test("120x40: the panes show the lab's four interfaces, the injected bad flow with its count, and the finding", T, async () => {
   needTmux();
   lab = theLab();
   s = startDashboard(lab, 120, 40);
   await s.waitFor((x) => /Interfaces 4\b/.test(x), 10_000, 'four interfaces');
   badOuter(lab, 6, 7);
-  const screen = await s.waitFor((x) => /!! CRITICAL (?:\[[^\]]*\] )?VXLAN carriers from 192\.168\.189\.4/.test(x) && /:41007>:8472.*\b6\s+\d+s/.test(x), 10_000, 'the bad flow and its finding');
+  const screen = await s.waitFor(
+    (x) => /!! CRITICAL (?:\[[^\]]*\] )?VXLAN carriers from 192\.168\.189\.4/.test(x) && /:41007>:8472.*\b6\s+\d+s/.test(x),
+    10_000,
+    'the bad flow and its finding',
+  );
   // Each by its whole name, or by the alias the names line spells out (issue 19).
   const aliases = new Map([...screen.matchAll(/\b(ns\d+) = (\S+?),?(?=\s|$)/g)].map((m) => [m[2], m[1]]));
   for (const i of [`${lab.A}/vla`, `${lab.A}/flannel.1`, `${lab.B}/vlb`, `${lab.B}/flannel.1`]) {
@@ -73,9 +81,13 @@ test('120x40: the panes show the lab\'s four interfaces, the injected bad flow w
   assert.ok(flow, screen);
   assert.match(flow, /outer\/udp\s+6\s/);
   assert.match(screen, /csumtop live .*pkt\/s/);
-  assert.match(screen, /kernel .*Udp InCsumErrors \S+\/s \+6/, 'B\'s kernel counted the 6 drops');
+  assert.match(screen, /kernel .*Udp InCsumErrors \S+\/s \+6/, "B's kernel counted the 6 drops");
   // The kernel's own verdict (issue 18, as root): 6 drops in B, each matched to the bad carrier captured on vlb.
-  await s.waitFor((x) => new RegExp(`kernel .*${lab.B}: drops 6 \\(6 seen bad\\), Udp InCsumErrors`).test(x), 5000, 'the kernel strip with B\'s 6 drops, all seen bad');
+  await s.waitFor(
+    (x) => new RegExp(`kernel .*${lab.B}: drops 6 \\(6 seen bad\\), Udp InCsumErrors`).test(x),
+    5000,
+    "the kernel strip with B's 6 drops, all seen bad",
+  );
   // The answer first: the top banner, under the header, says who, what and the command.
   const top = screen.split('\n').slice(1, 4).join(' ');
   assert.match(top, new RegExp(`^!! CRITICAL \\(node 192\\.168\\.189\\.4, seen on ${lab.B}/vlb\\): 6 of \\d+ carriers`), screen);
@@ -146,7 +158,10 @@ test('resize-window re-lays out: compact at 80x24, the wide columns at 200x60', 
   const small = await s.waitFor((x) => /\? help {2}q quit/.test(x) && !/KIND/.test(x), 5000, 'the compact layout');
   const rows = small.replace(/\n$/, '').split('\n');
   assert.equal(rows.length, 24);
-  assert.ok(rows.every((r) => [...r].length <= 80), 'no line wider than 80');
+  assert.ok(
+    rows.every((r) => [...r].length <= 80),
+    'no line wider than 80',
+  );
   assert.match(small, /INTERFACE\s+PKT\/S\s+BAD\/S/);
   s.resize(200, 60);
   const big = await s.waitFor((x) => /BAD\/S LAST 60s/.test(x) && /OUTER\s+VNI/.test(x), 5000, 'the wide layout');
@@ -166,7 +181,10 @@ test('w writes the bad frames of the shown flows to a pcap named in the status l
   assert.equal(back.frames.length, Number(n));
   // 10 carriers of flow 41007 were injected, seen on A's vla (sent) and on B's vlb.
   assert.ok(Number(n) >= 10, `only ${n} frames written`);
-  assert.ok(back.frames.every((f) => f.data.readUInt16BE(34) === 41007), 'every frame is of the shown flow (outer source port 41007)');
+  assert.ok(
+    back.frames.every((f) => f.data.readUInt16BE(34) === 41007),
+    'every frame is of the shown flow (outer source port 41007)',
+  );
 });
 
 test('c clears the counters: the flow counts start again from the next injected frames', T, async () => {
@@ -190,7 +208,13 @@ test('q quits: alternate screen left, cursor visible, exit status 1 (bad checksu
   assert.doesNotMatch(s.capture(), /Interfaces|Bad flows/, 'dashboard text left on the normal screen');
   // What q leaves on the terminal: the answer, one sentence per critical finding, and the totals.
   const left = s.capture().split('\n').join('');
-  assert.match(left, new RegExp(`CRITICAL \\(node 192\\.168\\.189\\.4, seen on ${lab.B}/vlb\\): \\d+ of \\d+ carriers from node 192\\.168\\.189\\.4 on ${lab.B}/vlb had a wrong outer UDP checksum`), left);
+  assert.match(
+    left,
+    new RegExp(
+      `CRITICAL \\(node 192\\.168\\.189\\.4, seen on ${lab.B}/vlb\\): \\d+ of \\d+ carriers from node 192\\.168\\.189\\.4 on ${lab.B}/vlb had a wrong outer UDP checksum`,
+    ),
+    left,
+  );
   assert.match(left, /Run on peer 192\.168\.189\.4: ethtool -K flannel\.1 tx-checksum-ip-generic off/, left);
   assert.match(left, /csumtop: \d+ frames captured, \d+ with bad checksums\.EXIT=1/, left);
   s.kill();
@@ -231,7 +255,7 @@ for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) {
     try {
       await t.waitFor((x) => /Interfaces 4\b/.test(x), 10_000, 'dashboard up');
       const node = descendants(t.panePid()).find((p) => /node/.test(fs.readFileSync(`/proc/${p}/comm`, 'utf8')));
-      assert.ok(node, 'csumtop\'s node process');
+      assert.ok(node, "csumtop's node process");
       process.kill(node, sig);
       const code = await t.exitStatus();
       assert.ok(code === 0 || code === 1, `exit status ${code}`);

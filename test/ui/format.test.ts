@@ -10,7 +10,11 @@ import { allocate, fmtRate, hexDump, renderDashboard, sparkline, wrap, type Line
 import { dumbKeys, toContent } from '../../src/ui/screen.js';
 import { RUN, badCarrier, update } from './synthetic.js';
 
-const SIZES: Array<[number, number]> = [[80, 24], [120, 40], [200, 60]];
+const SIZES: Array<[number, number]> = [
+  [80, 24],
+  [120, 40],
+  [200, 60],
+];
 
 function state(actions: Action[] = []): DashboardState {
   let s = reduce(initialState(RUN), { type: 'update', update: update() }).state;
@@ -58,8 +62,14 @@ for (const [W, H] of SIZES) {
     // Flows: peer, counts 12/11/10 by count, inner port 53.
     const flowRows = lines.filter((l) => l.text.includes('192.168.189.4 ') && /outer\/udp/.test(l.text));
     // 80 columns end on COUNT; wider ones on COUNT LAST.
-    assert.deepEqual(flowRows.map((l) => Number((W < 120 ? /(\d+)\s*$/ : /(\d+)\s+\d+s\s*$/).exec(l.text)?.[1])), [12, 11, 10]);
-    assert.ok(flowRows.every((l) => /10\.244\.1\.10:53/.test(l.text)), text(lines));
+    assert.deepEqual(
+      flowRows.map((l) => Number((W < 120 ? /(\d+)\s*$/ : /(\d+)\s+\d+s\s*$/).exec(l.text)?.[1])),
+      [12, 11, 10],
+    );
+    assert.ok(
+      flowRows.every((l) => /10\.244\.1\.10:53/.test(l.text)),
+      text(lines),
+    );
   });
 
   test(`${W}x${H}: paused header says PAUSED; filter shows in the status line; help lists the keys`, () => {
@@ -79,7 +89,8 @@ for (const [W, H] of SIZES) {
     assert.match(entered[H - 1].text, /\[filter: nsb\/vlb\] Esc clears/);
     assert.equal(entered[H - 1].text.split('nsb/vlb').length - 1, 1, `the filter once: "${entered[H - 1].text}"`);
     const help = renderDashboard(state([key('?', '?')]), { width: W, height: H, ascii: false });
-    for (const k of ['q, Ctrl-C', 'space, p', 'Tab', '/', 'Enter', 'Esc', 'w ', 'c ']) assert.match(text(help), new RegExp(`^  ${k.replace(/[/]/g, '\\/')}`, 'm'), k);
+    for (const k of ['q, Ctrl-C', 'space, p', 'Tab', '/', 'Enter', 'Esc', 'w ', 'c '])
+      assert.match(text(help), new RegExp(`^  ${k.replace(/[/]/g, '\\/')}`, 'm'), k);
   });
 
   test(`${W}x${H}: dropped events are explained in words: a banner line per kind of drop, whole, and the help's legend`, () => {
@@ -93,8 +104,14 @@ for (const [W, H] of SIZES) {
     assert.match(row(lines, 'events dropped 1500:'), /^! {2}events dropped 1500: csumtop fell behind; correlation is a lower bound\s*$/);
     assert.match(row(lines, 'capture drops 2:'), /^! {2}capture drops 2: capture ring full; every count is a lower bound\s*$/);
     assert.match(row(lines, 'bad frames not listed 7:'), /^! {2}bad frames not listed 7: batch full; the flow list is incomplete\s*$/);
-    const help = text(renderDashboard(reduce(s, { type: 'key', key: { name: 'S-?', ch: '?' } }).state, { width: W, height: H, ascii: false })).replace(/\s+/g, ' ');
-    assert.match(help, /events dropped = packets not correlated because csumtop fell behind \(batch full\): flows, matches, DNS\/SYN and findings are a lower bound\./);
+    const help = text(renderDashboard(reduce(s, { type: 'key', key: { name: 'S-?', ch: '?' } }).state, { width: W, height: H, ascii: false })).replace(
+      /\s+/g,
+      ' ',
+    );
+    assert.match(
+      help,
+      /events dropped = packets not correlated because csumtop fell behind \(batch full\): flows, matches, DNS\/SYN and findings are a lower bound\./,
+    );
     assert.match(help, /Severity: /, 'the legend does not push the severities off the help');
   });
 
@@ -132,7 +149,10 @@ test('many interfaces: the pane says which rows are in view and keeps the select
   // Under the header and the banner (the synthetic snapshot has a critical finding).
   const title = lines.find((l) => /Interfaces \d+/.test(l.text));
   assert.match(title?.text ?? '', /Interfaces 43 \[rows \d+-\d+\]/);
-  assert.ok(lines.some((l) => l.text.startsWith('> ')), 'the selected row is on screen');
+  assert.ok(
+    lines.some((l) => l.text.startsWith('> ')),
+    'the selected row is on screen',
+  );
 });
 
 test('TERM=dumb: ASCII only', () => {
@@ -168,7 +188,10 @@ test('hexDump brackets the checksum bytes and keeps columns aligned', () => {
   const bytes = Uint8Array.from({ length: 20 }, (_, i) => i);
   const d = hexDump(bytes, [{ offset: 4, length: 2 }], 80);
   assert.equal(d[0], '0000  00 01 02 03[04 05]06 07 08 09 0a 0b 0c 0d 0e 0f  ................');
-  assert.ok(d[1].startsWith('0010  10 11 12 13 ') && d[1].endsWith(' ....') && d[1].indexOf(' ....') === d[0].indexOf(' ................'), `the ASCII column stays aligned: ${d[1]}`);
+  assert.ok(
+    d[1].startsWith('0010  10 11 12 13 ') && d[1].endsWith(' ....') && d[1].indexOf(' ....') === d[0].indexOf(' ................'),
+    `the ASCII column stays aligned: ${d[1]}`,
+  );
   // Split across lines: closed at the end of one, opened at the start of the next.
   const e = hexDump(bytes, [{ offset: 15, length: 2 }], 80);
   assert.match(e[0], /0e\[0f\] \.{16}$/);
@@ -179,7 +202,10 @@ test('hexDump brackets the checksum bytes and keeps columns aligned', () => {
 
 test('allocate gives panes what they need and never less than one row', () => {
   assert.deepEqual(allocate(15, [3, 3, 2], [0.45, 0.3, 0.25]), [10, 3, 2]);
-  assert.deepEqual(allocate(15, [50, 50, 50], [0.45, 0.3, 0.25]), [6, 4, 5].map((x, i) => [6, 4, 3][i] + (i === 0 ? 2 : 0) || x));
+  assert.deepEqual(
+    allocate(15, [50, 50, 50], [0.45, 0.3, 0.25]),
+    [6, 4, 5].map((x, i) => [6, 4, 3][i] + (i === 0 ? 2 : 0) || x),
+  );
   const a = allocate(3, [9, 9, 9], [0.45, 0.3, 0.25]);
   assert.deepEqual(a, [1, 1, 1]);
 });
@@ -191,7 +217,14 @@ test('rates and wrapping', () => {
 
 test('dumb terminal keys: raw bytes to the key events the reducer knows', () => {
   assert.deepEqual(dumbKeys('q'), [{ name: 'q', ch: 'q' }]);
-  assert.deepEqual(dumbKeys('\x03\r\t \x7f\x1b'), [{ name: 'C-c' }, { name: 'enter' }, { name: 'tab' }, { name: 'space', ch: ' ' }, { name: 'backspace' }, { name: 'escape' }]);
+  assert.deepEqual(dumbKeys('\x03\r\t \x7f\x1b'), [
+    { name: 'C-c' },
+    { name: 'enter' },
+    { name: 'tab' },
+    { name: 'space', ch: ' ' },
+    { name: 'backspace' },
+    { name: 'escape' },
+  ]);
   assert.deepEqual(dumbKeys('\x1b[A\x1b[B'), [{ name: 'up' }, { name: 'down' }]);
 });
 
@@ -227,7 +260,8 @@ test('an interface that is down or gone says so in its row, in words (not by col
 test('the DNS line: answered and unanswered over the last seconds and since start; none seen is said', () => {
   assert.ok(renderDashboard(state(), { width: 120, height: 40, ascii: false }).some((l) => l.text.startsWith('DNS: no query seen')));
   let s = initialState(RUN);
-  for (let t = 1; t <= 12; t++) s = reduce(s, { type: 'update', update: update({ t, dns: { queries: t * 2, answered: t * 2 - 2, unanswered: 2, attributed: 2 } }) }).state;
+  for (let t = 1; t <= 12; t++)
+    s = reduce(s, { type: 'update', update: update({ t, dns: { queries: t * 2, answered: t * 2 - 2, unanswered: 2, attributed: 2 } }) }).state;
   for (const [W, H] of SIZES) {
     const l = row(renderDashboard(s, { width: W, height: H, ascii: false }), 'DNS last');
     assert.match(l, /^DNS last 10 s: 20 answered, 0 unanswered/, `${W}x${H}`);
@@ -235,7 +269,7 @@ test('the DNS line: answered and unanswered over the last seconds and since star
   }
 });
 
-test('the demo\'s fix: F in the help and the key hint only when offered; after it, what grew since', () => {
+test("the demo's fix: F in the help and the key hint only when offered; after it, what grew since", () => {
   const FIX = 'node 1: ethtool -K flannel.1 tx-checksum-ip-generic off';
   const plain = state([key('?', '?')]);
   assert.doesNotMatch(text(renderDashboard(plain, { width: 200, height: 60, ascii: false })), /^ {2}F /m, 'no fix offered: no F in the help');
@@ -244,10 +278,17 @@ test('the demo\'s fix: F in the help and the key hint only when offered; after i
   assert.match(row(main, 'fix:'), /fix: not applied; F applies csumtop's remedy inside the lab: node 1: ethtool -K flannel\.1 tx-checksum-ip-generic off/);
   assert.match(main[main.length - 1].text, /^F fix {2}q quit/);
   const help = renderDashboard(reduce(s, { type: 'key', key: { name: 'S-?', ch: '?' } }).state, { width: 200, height: 60, ascii: false });
-  assert.match(text(help), /^ {2}F {16}apply the fix: csumtop's remedy for what this demo broke, inside the lab \(node 1: ethtool -K flannel\.1 tx-checksum-ip-generic off\)/m);
+  assert.match(
+    text(help),
+    /^ {2}F {16}apply the fix: csumtop's remedy for what this demo broke, inside the lab \(node 1: ethtool -K flannel\.1 tx-checksum-ip-generic off\)/m,
+  );
   s = reduce(s, { type: 'key', key: { name: 'S-f', ch: 'F' } }).state;
   s = reduce(s, { type: 'fix-done', ok: true, text: 'applied', atMs: RUN.startedMs + 10_500 }).state;
-  for (const [t, bad, udp, answered] of [[12, 8, 8, 0], [14, 8, 8, 6]]) s = reduce(s, { type: 'update', update: update({ t, badOuterFromPeer: bad, udpSinceStart: udp, dns: { answered } }) }).state;
+  for (const [t, bad, udp, answered] of [
+    [12, 8, 8, 0],
+    [14, 8, 8, 6],
+  ])
+    s = reduce(s, { type: 'update', update: update({ t, badOuterFromPeer: bad, udpSinceStart: udp, dns: { answered } }) }).state;
   const after = row(renderDashboard(s, { width: 200, height: 60, ascii: false }), 'fix applied');
   assert.match(after, /^fix applied 4 s ago; since 12:00:12 UTC: bad outer carriers received \+0, Udp InCsumErrors \+0, DNS answered \+6 unanswered \+0/);
   s = reduce(s, { type: 'update', update: update({ t: 15, badOuterFromPeer: 9, udpSinceStart: 10, dns: { answered: 6 } }) }).state;
@@ -256,17 +297,38 @@ test('the demo\'s fix: F in the help and the key hint only when offered; after i
   assert.equal(grew.tone, 'warning', 'a fix that did not stop the drops is not shown as a success');
 });
 
-test('kernel strip: the kernel\'s drop verdicts per namespace first, with what csumtop saw of them (seen bad, unseen, verified good, waiting); the filter applies; nothing while they are off', () => {
+test("kernel strip: the kernel's drop verdicts per namespace first, with what csumtop saw of them (seen bad, unseen, verified good, waiting); the filter applies; nothing while they are off", () => {
   const none = { seenBad: 0, seenGood: 0, seenUnverified: 0, notCaptured: 0, ringDrop: 0, notSeen: 0, tableFull: 0 };
   const u = update();
   u.snapshot.kernelDrops = {
     drops: [
-      { namespace: 'nsb', device: 'vlb', reason: 'UDP_CSUM', peer: '192.168.189.4', total: 9, interval: 2, outcomes: { ...none, seenBad: 6, seenGood: 1 }, pending: 2, frame: 40 },
-      { namespace: 'nsb', device: 'flannel.1', reason: 'UDP_CSUM', peer: '10.244.0.0', total: 3, interval: 0, outcomes: { ...none, notCaptured: 3 }, pending: 0, frame: null },
+      {
+        namespace: 'nsb',
+        device: 'vlb',
+        reason: 'UDP_CSUM',
+        peer: '192.168.189.4',
+        total: 9,
+        interval: 2,
+        outcomes: { ...none, seenBad: 6, seenGood: 1 },
+        pending: 2,
+        frame: 40,
+      },
+      {
+        namespace: 'nsb',
+        device: 'flannel.1',
+        reason: 'UDP_CSUM',
+        peer: '10.244.0.0',
+        total: 3,
+        interval: 0,
+        outcomes: { ...none, notCaptured: 3 },
+        pending: 0,
+        frame: null,
+      },
     ],
     other: 0,
     otherOutcomes: none,
-    matchWindowMs: 2000, matching: true,
+    matchWindowMs: 2000,
+    matching: true,
     keys: { size: 2, cap: 512, evicted: 0 },
     ringFull: 0,
   };
@@ -278,11 +340,17 @@ test('kernel strip: the kernel\'s drop verdicts per namespace first, with what c
   // A filter naming the tunnel device keeps its drops only.
   let filtered = on;
   for (const a of [key('/', '/'), ...[...'flannel'].map((c) => key(c, c)), key('enter')]) filtered = reduce(filtered, a).state;
-  assert.match(renderDashboard(filtered, { width: 200, height: 60, ascii: false }).find((l) => l.text.startsWith('kernel '))!.text, /^kernel nsb: drops 3 \(0 seen bad, 3 unseen\), Udp/);
+  assert.match(
+    renderDashboard(filtered, { width: 200, height: 60, ascii: false }).find((l) => l.text.startsWith('kernel '))!.text,
+    /^kernel nsb: drops 3 \(0 seen bad, 3 unseen\), Udp/,
+  );
   // Drops in a namespace csumtop does not capture (no counters read there) come last.
   u.snapshot.kernelDrops!.drops.push({ ...u.snapshot.kernelDrops!.drops[1], namespace: 'netns:4026532', total: 1, outcomes: { ...none, notCaptured: 1 } });
   const other = reduce(initialState(RUN), { type: 'update', update: u }).state;
-  assert.match(renderDashboard(other, { width: 200, height: 60, ascii: false }).find((l) => l.text.startsWith('kernel '))!.text, /\| netns:4026532: drops 1 \(0 seen bad, 1 unseen\)/);
+  assert.match(
+    renderDashboard(other, { width: 200, height: 60, ascii: false }).find((l) => l.text.startsWith('kernel '))!.text,
+    /\| netns:4026532: drops 1 \(0 seen bad, 1 unseen\)/,
+  );
   // Off: the strip as before.
   assert.match(renderDashboard(state(), { width: 200, height: 60, ascii: false }).find((l) => l.text.startsWith('kernel '))!.text, /^kernel nsb: Udp/);
 });

@@ -75,9 +75,16 @@ test('the flows pane lists the three flows with real errors first, marked !, the
     assert.match(screen, /Bad flows 67 \(3 with errors, 64 offload artefacts only\)/);
     const rows = screen.split('\n').filter((l) => /^[> ] [!~] /.test(l));
     assert.ok(rows.length > 5, screen);
-    assert.deepEqual(rows.slice(0, 3).map((r) => r[2]), ['!', '!', '!'], screen);
+    assert.deepEqual(
+      rows.slice(0, 3).map((r) => r[2]),
+      ['!', '!', '!'],
+      screen,
+    );
     for (const r of rows.slice(0, 3)) assert.match(r, /192\.168\.56\.11\s/);
-    assert.ok(rows.slice(3).every((r) => r[2] === '~'), screen);
+    assert.ok(
+      rows.slice(3).every((r) => r[2] === '~'),
+      screen,
+    );
     // The DNS queries the bad carriers held are named (the native DNS parse).
     assert.match(rows.slice(0, 3).join('\n'), /kubernetes\./);
   } finally {
@@ -97,9 +104,18 @@ test('H opens the findings history: each finding raised, with its capture time; 
     // Both findings of the capture, raised at 10:00:01 capture time (the file's clock, UTC);
     // the final view listing them again raises nothing twice.
     assert.equal(events.length, 2, screen);
-    assert.ok(events.some((l) => /\[eth0\] VXLAN carriers from 192\.168\.56\.11/.test(l)), screen);
-    assert.ok(events.some((l) => /offload artifacts/.test(l)), screen);
-    assert.ok(events.every((l) => /^\s+10:00:0\d\s/.test(l)), screen);
+    assert.ok(
+      events.some((l) => /\[eth0\] VXLAN carriers from 192\.168\.56\.11/.test(l)),
+      screen,
+    );
+    assert.ok(
+      events.some((l) => /offload artifacts/.test(l)),
+      screen,
+    );
+    assert.ok(
+      events.every((l) => /^\s+10:00:0\d\s/.test(l)),
+      screen,
+    );
     t.send('Escape');
     await t.waitFor((x) => /^>> Findings 2/m.test(x), 3000, 'back to the panes');
   } finally {

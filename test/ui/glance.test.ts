@@ -19,7 +19,11 @@ import { ARTEFACT_MARK, ERROR_MARK, renderDashboard, type Line } from '../../src
 import { ROOT } from '../lab/lab.js';
 import { NODE_A, NODE_B, RUN, glanceUpdate } from './synthetic.js';
 
-const SIZES: Array<[number, number]> = [[80, 24], [120, 40], [200, 60]];
+const SIZES: Array<[number, number]> = [
+  [80, 24],
+  [120, 40],
+  [200, 60],
+];
 const SNAPSHOTS = path.join(ROOT, 'test', 'ui', 'snapshots');
 
 function key(name: string, ch?: string): Action {
@@ -91,7 +95,9 @@ for (const [W, H] of SIZES) {
     const names = legend(lines);
     const ids = (re: RegExp): string[] => lines.map((l) => re.exec(l.text)?.[1]).filter((x): x is string => x !== undefined);
     // Interface pane rows: the label is the first word after the selection column.
-    const ifaces = ids(/^[> ] ((?:[\w.-]+\/)?(?:eth0|flannel\.1))\s/).map((x) => expand(x, names)).sort();
+    const ifaces = ids(/^[> ] ((?:[\w.-]+\/)?(?:eth0|flannel\.1))\s/)
+      .map((x) => expand(x, names))
+      .sort();
     assert.deepEqual(ifaces, [`${NODE_A}/eth0`, `${NODE_A}/flannel.1`, `${NODE_B}/eth0`, `${NODE_B}/flannel.1`], lines.map((l) => l.text).join('\n'));
     // Flow rows: the interface column.
     const flows = flowRows(lines).map((t) => expand(/\s((?:[\w.-]+\/)?(?:eth0|flannel\.1))\s/.exec(t)?.[1] ?? '?', names));
@@ -112,7 +118,10 @@ for (const [W, H] of SIZES) {
     const rows = flowRows(lines);
     assert.equal(rows.length, 4);
     // The error first although the artefact flows are 30 times more frequent.
-    assert.deepEqual(rows.map((t) => t[2]), [ERROR_MARK, ARTEFACT_MARK, ARTEFACT_MARK, ARTEFACT_MARK]);
+    assert.deepEqual(
+      rows.map((t) => t[2]),
+      [ERROR_MARK, ARTEFACT_MARK, ARTEFACT_MARK, ARTEFACT_MARK],
+    );
     assert.match(rows[0], /192\.168\.189\.4/);
     assert.match(lines.map((l) => l.text).join('\n'), /Bad flows 4 \(1 with errors, 3 offload artefacts only\)/);
     // Interface table: flannel.1 rows carry their artefacts in OFFL/S and 0 bad; the
@@ -135,7 +144,11 @@ for (const [W, H] of SIZES) {
     const main = screen(state(), W, H).map((l) => l.text);
     const row = flowRows(screen(state(), W, H))[0];
     if (W >= 120) assert.match(row, /kubernetes\./, 'a DNS NAME column from 120 columns');
-    else assert.ok(main.some((t) => /INNER FLOW \(DNS name: Enter\)/.test(t)), main.join('\n'));
+    else
+      assert.ok(
+        main.some((t) => /INNER FLOW \(DNS name: Enter\)/.test(t)),
+        main.join('\n'),
+      );
     if (W >= 200) assert.match(row, /kubernetes\.default\.svc\.cluster\.local/, 'whole at 200 columns');
   });
 }
@@ -157,7 +170,11 @@ test('findings: evidence counts since start, +N since c; H lists each finding ra
   later.snapshot.findings = later.snapshot.findings.slice(0, 1);
   s = reduce(s, { type: 'update', update: later }).state;
   lines = screen(s, 120, 40).map((l) => l.text);
-  assert.match(lines.find((t) => t.includes('VXLAN carriers from'))!, /\s\+3\s+\d+s$/, '15 - 12 since the clear');
+  assert.match(
+    lines.find((t) => t.includes('VXLAN carriers from'))!,
+    /\s\+3\s+\d+s$/,
+    '15 - 12 since the clear',
+  );
   assert.match(lines.join('\n'), /count of evidence since clear/);
   // The history: the info finding raised at 8 s, the critical one at 10 s, the info one cleared at 12 s.
   s = reduce(s, key('H', 'H')).state;
@@ -165,7 +182,10 @@ test('findings: evidence counts since start, +N since c; H lists each finding ra
   const h = screen(s, 120, 40).map((l) => l.text);
   const events = h.filter((t) => /^\s+\d\d:\d\d:\d\d\s/.test(t)).map((t) => t.trim().split(/\s+/).slice(0, 2).join(' '));
   assert.deepEqual(events, ['12:00:12 cleared', '12:00:10 raised', '12:00:08 raised']);
-  assert.match(h.find((t) => t.includes('12:00:10'))!, /raised\s+!! CRITICAL \[ns2\/eth0\] VXLAN carriers from 192\.168\.189\.4/);
+  assert.match(
+    h.find((t) => t.includes('12:00:10'))!,
+    /raised\s+!! CRITICAL \[ns2\/eth0\] VXLAN carriers from 192\.168\.189\.4/,
+  );
   // Esc goes back to the panes.
   assert.equal(reduce(s, key('escape')).state.view.kind, 'main');
 });
@@ -175,7 +195,9 @@ test('without a DNS flow on screen there is no DNS NAME column: its width goes t
   for (const f of u.snapshot.badFlows) f.dnsName = null;
   const s = reduce(initialState(RUN), { type: 'update', update: u }).state;
   for (const [W, H] of SIZES) {
-    const t = renderDashboard(s, { width: W, height: H, ascii: false }).map((l) => l.text).join('\n');
+    const t = renderDashboard(s, { width: W, height: H, ascii: false })
+      .map((l) => l.text)
+      .join('\n');
     assert.doesNotMatch(t, /DNS NAME|DNS name/, `${W}x${H}`);
   }
 });

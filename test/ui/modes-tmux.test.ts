@@ -21,7 +21,10 @@ const DNS_BAD_OUTER = /node1\/vla .*10\.244\.1\.10:53\s.*outer\/udp/;
 after(() => killTmuxServer());
 
 function demoNamespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => /^demo\d+-node[12]$/.test(n));
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((n) => /^demo\d+-node[12]$/.test(n));
 }
 
 /**
@@ -36,7 +39,9 @@ function demoOf(t: TmuxSession): { pid: number; namespaces: string[] } {
 
 /** Of `names`, those that exist now. */
 function present(names: string[]): string[] {
-  return demoNamespaces().filter((n) => names.includes(n)).sort();
+  return demoNamespaces()
+    .filter((n) => names.includes(n))
+    .sort();
 }
 
 function removeNamespaces(names: string[]): void {
@@ -48,7 +53,15 @@ test('the dashboard only when a person watches: a terminal and no report/JSON/du
   assert.equal(yes([]), true);
   assert.equal(yes(['-r', 'x.pcap']), true);
   assert.equal(yes(['-r', 'x.pcap', '--fast']), true);
-  for (const argv of [['--json'], ['--duration', '5'], ['--report'], ['-r', 'x.pcap', '--report'], ['-r', 'x.pcap', '--list'], ['-r', 'x.pcap', '-w', 'y.pcap'], ['-r', '-']]) {
+  for (const argv of [
+    ['--json'],
+    ['--duration', '5'],
+    ['--report'],
+    ['-r', 'x.pcap', '--report'],
+    ['-r', 'x.pcap', '--list'],
+    ['-r', 'x.pcap', '-w', 'y.pcap'],
+    ['-r', '-'],
+  ]) {
     assert.equal(yes(argv), false, argv.join(' '));
   }
   assert.equal(wantsDashboard(parseOptions([]), false), false, 'not a terminal');
@@ -74,7 +87,7 @@ test('--demo as a user other than root: a clear message and exit 3', T, () => {
   assert.match(r.stderr, /run it as root/);
 });
 
-test('-r FILE on a terminal: the replay dashboard, frozen at the end with the file\'s finding; --fast', T, async () => {
+test("-r FILE on a terminal: the replay dashboard, frozen at the end with the file's finding; --fast", T, async () => {
   const p = tmuxProblem();
   if (p) assert.fail(p);
   const t = new TmuxSession([BIN, '-r', INCIDENT, '--fast'], { width: 120, height: 40, cwd: ROOT });
@@ -150,11 +163,15 @@ test('--demo end to end: the lab exists while it runs, faults and findings on sc
   try {
     await t.waitFor((x) => /csumtop demo/.test(x), 20_000, 'the demo dashboard');
     mine = demoOf(t).namespaces;
-    const screen = await t.waitFor((x) => /!! CRITICAL (?:\[[^\]]*\] )?VXLAN carriers from 192\.168\.189\.4 arrive with bad outer UDP checksums/.test(x) && /inner\/tcp/.test(x), 20_000, 'faults and findings of the demo');
+    const screen = await t.waitFor(
+      (x) => /!! CRITICAL (?:\[[^\]]*\] )?VXLAN carriers from 192\.168\.189\.4 arrive with bad outer UDP checksums/.test(x) && /inner\/tcp/.test(x),
+      20_000,
+      'faults and findings of the demo',
+    );
     assert.match(screen, /csumtop demo/);
-    assert.deepEqual(present(mine), mine, 'the demo\'s two namespaces exist while it runs');
+    assert.deepEqual(present(mine), mine, "the demo's two namespaces exist while it runs");
     for (const i of ['node1/vla', 'node2/vlb', 'node1/flannel.1', 'node2/flannel.1']) assert.match(screen, new RegExp(i.replace('.', '\\.')));
-    assert.match(screen, /kernel .*node2: .*Udp InCsumErrors \S+\/s \+[1-9]/, 'node 2\'s kernel drops the bad carriers');
+    assert.match(screen, /kernel .*node2: .*Udp InCsumErrors \S+\/s \+[1-9]/, "node 2's kernel drops the bad carriers");
     assert.doesNotMatch(screen, DNS_BAD_OUTER, 'healthy demo: DNS carriers are not bad');
     t.send('q');
     assert.equal(await t.exitStatus(10_000), 0);
@@ -197,53 +214,57 @@ test('--demo and SIGTERM: the lab is removed and the terminal restored', T, asyn
   }
 });
 
-test('--demo-broken: only variant A, nothing injected; node 2 drops node 1\'s carriers and DNS goes unanswered; F (in the help) applies the remedy inside the lab and DNS recovers', { timeout: 100_000 }, async () => {
-  const p = tmuxProblem() ?? labProblem(BROKEN_TOOLS);
-  if (p) assert.fail(p);
-  const t = new TmuxSession([BIN, '--demo-broken'], { width: 160, height: 45, cwd: ROOT });
-  let mine: string[] = [];
-  try {
-    await t.waitFor((x) => /csumtop demo/.test(x), 20_000, 'the demo dashboard');
-    mine = demoOf(t).namespaces;
-    // Broken, by the kernels alone: node 1 sends the carriers with a wrong outer checksum,
-    // node 2 drops them (its Udp InCsumErrors moves), DNS queries go unanswered.
-    let screen = await t.waitFor(
-      (x) =>
-        /This node sends VXLAN carriers with wrong outer checksums/.test(x) &&
-        /!! CRITICAL (?:\[[^\]]*\] )?VXLAN carriers from 192\.168\.189\.4 arrive with bad outer UDP checksums/.test(x) &&
-        DNS_BAD_OUTER.test(x) &&
-        /kernel .*node2: .*Udp InCsumErrors \S+\/s \+[1-9]/.test(x) &&
-        /^DNS last \d+ s: 0 answered, [1-9]\d* unanswered/m.test(x),
-      45_000,
-      'variant A breaking DNS: both findings, node 2 dropping, DNS unanswered',
-    );
-    assert.match(screen, /node1 broken: variant A/);
-    // Nothing injected: the fault catalogue's checksums and its sink's port never show.
-    assert.doesNotMatch(screen, /inner\/(udp|tcp)|outer\/ipv4|10\.244\.1\.10:9999/, 'no injected fault in --demo-broken');
-    assert.match(screen, /^fix: not applied; F applies csumtop's remedy inside the lab: node 1: ethtool -K flannel\.1 tx-checksum-ip-generic off/m);
+test(
+  "--demo-broken: only variant A, nothing injected; node 2 drops node 1's carriers and DNS goes unanswered; F (in the help) applies the remedy inside the lab and DNS recovers",
+  { timeout: 100_000 },
+  async () => {
+    const p = tmuxProblem() ?? labProblem(BROKEN_TOOLS);
+    if (p) assert.fail(p);
+    const t = new TmuxSession([BIN, '--demo-broken'], { width: 160, height: 45, cwd: ROOT });
+    let mine: string[] = [];
+    try {
+      await t.waitFor((x) => /csumtop demo/.test(x), 20_000, 'the demo dashboard');
+      mine = demoOf(t).namespaces;
+      // Broken, by the kernels alone: node 1 sends the carriers with a wrong outer checksum,
+      // node 2 drops them (its Udp InCsumErrors moves), DNS queries go unanswered.
+      let screen = await t.waitFor(
+        (x) =>
+          /This node sends VXLAN carriers with wrong outer checksums/.test(x) &&
+          /!! CRITICAL (?:\[[^\]]*\] )?VXLAN carriers from 192\.168\.189\.4 arrive with bad outer UDP checksums/.test(x) &&
+          DNS_BAD_OUTER.test(x) &&
+          /kernel .*node2: .*Udp InCsumErrors \S+\/s \+[1-9]/.test(x) &&
+          /^DNS last \d+ s: 0 answered, [1-9]\d* unanswered/m.test(x),
+        45_000,
+        'variant A breaking DNS: both findings, node 2 dropping, DNS unanswered',
+      );
+      assert.match(screen, /node1 broken: variant A/);
+      // Nothing injected: the fault catalogue's checksums and its sink's port never show.
+      assert.doesNotMatch(screen, /inner\/(udp|tcp)|outer\/ipv4|10\.244\.1\.10:9999/, 'no injected fault in --demo-broken');
+      assert.match(screen, /^fix: not applied; F applies csumtop's remedy inside the lab: node 1: ethtool -K flannel\.1 tx-checksum-ip-generic off/m);
 
-    t.send('?');
-    screen = await t.waitFor((x) => /Help: keys/.test(x), 5000, 'the help');
-    assert.match(screen, /^ {2}F {16}apply the fix: .*\(node 1: ethtool -K flannel\.1 tx-checksum-ip-generic off\)/m);
-    t.send('Escape');
-    await t.waitFor((x) => /^fix: not applied/m.test(x), 5000, 'the panes again');
+      t.send('?');
+      screen = await t.waitFor((x) => /Help: keys/.test(x), 5000, 'the help');
+      assert.match(screen, /^ {2}F {16}apply the fix: .*\(node 1: ethtool -K flannel\.1 tx-checksum-ip-generic off\)/m);
+      t.send('Escape');
+      await t.waitFor((x) => /^fix: not applied/m.test(x), 5000, 'the panes again');
 
-    t.send('F');
-    // Healed: answers come back and nothing more is dropped or received bad since the fix;
-    // "0 unanswered" over the window needs the queries sent before the fix decided (5 s).
-    screen = await t.waitFor(
-      (x) =>
-        /^fix applied \d+ s ago; since \S+ UTC: bad outer carriers received \+0, Udp InCsumErrors \+0, DNS answered \+[1-9]/m.test(x) &&
-        /^DNS last 10 s: [1-9]\d* answered, 0 unanswered/m.test(x),
-      45_000,
-      'DNS answered again, nothing dropped since the fix',
-    );
-    assert.match(screen, /kernel .*node2: .*Udp InCsumErrors 0\/s/, 'node 2 no longer drops');
-    t.send('q');
-    assert.equal(await t.exitStatus(10_000), 0);
-    assert.deepEqual(present(mine), [], 'the lab is removed after q');
-  } finally {
-    t.kill();
-    removeNamespaces(mine);
-  }
-});
+      t.send('F');
+      // Healed: answers come back and nothing more is dropped or received bad since the fix;
+      // "0 unanswered" over the window needs the queries sent before the fix decided (5 s).
+      screen = await t.waitFor(
+        (x) =>
+          /^fix applied \d+ s ago; since \S+ UTC: bad outer carriers received \+0, Udp InCsumErrors \+0, DNS answered \+[1-9]/m.test(x) &&
+          /^DNS last 10 s: [1-9]\d* answered, 0 unanswered/m.test(x),
+        45_000,
+        'DNS answered again, nothing dropped since the fix',
+      );
+      assert.match(screen, /kernel .*node2: .*Udp InCsumErrors 0\/s/, 'node 2 no longer drops');
+      t.send('q');
+      assert.equal(await t.exitStatus(10_000), 0);
+      assert.deepEqual(present(mine), [], 'the lab is removed after q');
+    } finally {
+      t.kill();
+      removeNamespaces(mine);
+    }
+  },
+);

@@ -29,13 +29,20 @@ test('the recent frames of the shown flows are written, oldest first, bytes and 
   recent.add(frame(1, 2_000_000_002n));
   recent.add(frame(0, 3_000_000_003n));
   const chosen = framesForFlows({ type: 'write-pcap', flows: [badFlow(0)] }, recent);
-  assert.deepEqual(chosen.map((f) => f.tsNs), [1_000_000_001n, 3_000_000_003n], 'only flow 0, in capture order');
+  assert.deepEqual(
+    chosen.map((f) => f.tsNs),
+    [1_000_000_001n, 3_000_000_003n],
+    'only flow 0, in capture order',
+  );
   const file = writeFramesPcap(path.join(dir, 'a.pcap'), chosen);
   assert.equal(fs.statSync(file).mode & 0o777, 0o600);
   const back = readCaptureFile(file);
   assert.equal(back.format, 'pcap');
   assert.equal(back.interfaces[0].linktype, 1);
-  assert.deepEqual(back.frames.map((f) => f.tsNs), [1_000_000_001n, 3_000_000_003n]);
+  assert.deepEqual(
+    back.frames.map((f) => f.tsNs),
+    [1_000_000_001n, 3_000_000_003n],
+  );
   assert.deepEqual(Buffer.from(back.frames[0].data), Buffer.from(badCarrier(0).bytes));
 });
 
@@ -62,7 +69,10 @@ test('never through a symlink, never over an existing file', () => {
 test('the ring keeps the newest frames; default names differ per second', () => {
   const r = new RecentFrames(3);
   for (let i = 0; i < 5; i++) r.add(frame(0, BigInt(i)));
-  assert.deepEqual(r.list().map((f) => f.tsNs), [2n, 3n, 4n]);
+  assert.deepEqual(
+    r.list().map((f) => f.tsNs),
+    [2n, 3n, 4n],
+  );
   assert.equal(r.evicted, 2);
   assert.match(defaultPcapName(Date.UTC(2026, 10, 21, 13, 5, 12), '/x'), /^\/x\/csumtop-bad-20261121T130512Z\.pcap$/);
   assert.notEqual(defaultPcapName(0), defaultPcapName(1000));

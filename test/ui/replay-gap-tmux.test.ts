@@ -80,26 +80,36 @@ test('-r --fast of a file with a 54-year gap: the final view at once, with a war
   }
 });
 
-test('-r at recorded speed across the gap: the jump and the clock going back are warnings, the replay ends in seconds; q answered within the bound', T, async () => {
-  const p = tmuxProblem();
-  if (p) assert.fail(p);
-  const t = new TmuxSession([BIN, '-r', gap], { width: 160, height: 30, cwd: ROOT });
-  try {
-    await t.waitFor(
-      (x) => /warning: capture time jumps 19676 days forward, from 1970-01-01T00:00:02\.000Z to 2023-11-14T22:13:20\.000Z: the empty intervals in between are skipped/.test(x),
-      10_000,
-      'the jump warning',
-    );
-    // The replay goes on after the gap: the frame at 0.5 s is reported, then the end.
-    const end = await t.waitFor((x) => /\[END OF FILE\]/.test(x), 10_000, 'the end of the replay');
-    assert.match(end, /warning \(2, newest\): capture time goes back: a frame at 1970-01-01T00:00:00\.500Z comes after frames up to 2023-11-14T22:13:21\.000Z/);
-    const q = await quit(t);
-    assert.equal(q.status, 0);
-    assert.ok(q.ms < QUIT_BOUND_MS, `q took ${q.ms} ms`);
-  } finally {
-    end(t);
-  }
-});
+test(
+  '-r at recorded speed across the gap: the jump and the clock going back are warnings, the replay ends in seconds; q answered within the bound',
+  T,
+  async () => {
+    const p = tmuxProblem();
+    if (p) assert.fail(p);
+    const t = new TmuxSession([BIN, '-r', gap], { width: 160, height: 30, cwd: ROOT });
+    try {
+      await t.waitFor(
+        (x) =>
+          /warning: capture time jumps 19676 days forward, from 1970-01-01T00:00:02\.000Z to 2023-11-14T22:13:20\.000Z: the empty intervals in between are skipped/.test(
+            x,
+          ),
+        10_000,
+        'the jump warning',
+      );
+      // The replay goes on after the gap: the frame at 0.5 s is reported, then the end.
+      const end = await t.waitFor((x) => /\[END OF FILE\]/.test(x), 10_000, 'the end of the replay');
+      assert.match(
+        end,
+        /warning \(2, newest\): capture time goes back: a frame at 1970-01-01T00:00:00\.500Z comes after frames up to 2023-11-14T22:13:21\.000Z/,
+      );
+      const q = await quit(t);
+      assert.equal(q.status, 0);
+      assert.ok(q.ms < QUIT_BOUND_MS, `q took ${q.ms} ms`);
+    } finally {
+      end(t);
+    }
+  },
+);
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   test(`-r at recorded speed, ${signal} right after the gap: csumtop exits within the bound`, T, async () => {

@@ -42,7 +42,10 @@ function need(): void {
 }
 
 function demoNamespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => /^demo\d+-node[12]$/.test(n));
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((n) => /^demo\d+-node[12]$/.test(n));
 }
 
 function removeDemoNamespaces(): void {
@@ -236,7 +239,7 @@ async function waitFile(file: string, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
-test('the live dashboard\'s terminal goes away (tmux session killed): csumtop exits within 5 s with status 0, without spinning', T, async (tt) => {
+test("the live dashboard's terminal goes away (tmux session killed): csumtop exits within 5 s with status 0, without spinning", T, async (tt) => {
   need();
   const w = watched(['--netns', ns, '-i', 'lo'], 'live');
   const t = new TmuxSession(w.argv, { width: 100, height: 30, cwd: ROOT });
@@ -271,7 +274,7 @@ test('--report on a terminal that goes away: csumtop stops (SIGHUP), its report 
   }
 });
 
-test('--demo\'s terminal goes away: csumtop exits within 5 s with status 0, without spinning, and leaves no namespace', T, async (tt) => {
+test("--demo's terminal goes away: csumtop exits within 5 s with status 0, without spinning, and leaves no namespace", T, async (tt) => {
   need();
   assert.deepEqual(demoNamespaces(), []);
   const w = watched(['--demo'], 'demo');

@@ -34,8 +34,18 @@ export function rates(label: string, namespace: string, o: Partial<InterfaceRate
 /** A carrier with a wrong outer UDP checksum (0xffff), as variant A leaves it. */
 export function badCarrier(i: number): { bytes: Uint8Array; offset: number; found: number; expected: number } {
   const good = buildVxlan(
-    { eth: { src: '02:00:00:00:00:0a', dst: '02:00:00:00:00:0b' }, ip: { src: '192.168.189.4', dst: '192.168.189.5', id: i }, sport: 41000 + i, dport: 8472, vni: 1 },
-    { eth: { src: '02:00:00:00:01:0a', dst: '02:00:00:00:01:0b' }, ip: { src: '10.244.0.0', dst: '10.244.1.10', id: i }, l4: { proto: 'udp', sport: 53000, dport: 53, payload: Buffer.from('query') } },
+    {
+      eth: { src: '02:00:00:00:00:0a', dst: '02:00:00:00:00:0b' },
+      ip: { src: '192.168.189.4', dst: '192.168.189.5', id: i },
+      sport: 41000 + i,
+      dport: 8472,
+      vni: 1,
+    },
+    {
+      eth: { src: '02:00:00:00:01:0a', dst: '02:00:00:00:01:0b' },
+      ip: { src: '10.244.0.0', dst: '10.244.1.10', id: i },
+      l4: { proto: 'udp', sport: 53000, dport: 53, payload: Buffer.from('query') },
+    },
   );
   const outer = good.checksums.find((c) => c.depth === 0 && c.kind === 'udp')!;
   const found = outer.expected === 0xffff ? 0xfffe : 0xffff;
@@ -147,7 +157,11 @@ export function snapshot(o: SnapshotOptions = {}): CorrelationSnapshot {
     dns: { queries: 0, answered: 0, unanswered: 0, retries: 0, latencyP50Ms: null, latencyMaxMs: null, unansweredList: [], attributed: 0, ...o.dns },
     syn: { connections: 0, answered: 0, refused: 0, unanswered: 0, retransmitted: 0, delayedBy: {}, slowList: [], attributed: 0 },
     kernel: [
-      { namespace: 'nsb', perSecond: { udpInCsumErrors: bad, tcpInCsumErrors: 0, ipInHdrErrors: 0 }, sinceStart: { udpInCsumErrors: o.udpSinceStart ?? 40, tcpInCsumErrors: 0, ipInHdrErrors: 0 } },
+      {
+        namespace: 'nsb',
+        perSecond: { udpInCsumErrors: bad, tcpInCsumErrors: 0, ipInHdrErrors: 0 },
+        sinceStart: { udpInCsumErrors: o.udpSinceStart ?? 40, tcpInCsumErrors: 0, ipInHdrErrors: 0 },
+      },
       { namespace: 'nsa', perSecond: { udpInCsumErrors: 0 }, sinceStart: { udpInCsumErrors: 0 } },
     ],
     findings: [INFO_FINDING, finding()],
@@ -157,9 +171,25 @@ export function snapshot(o: SnapshotOptions = {}): CorrelationSnapshot {
 /** nsb/vlb's carriers from node 192.168.189.4, `badOuter` of them with a bad outer checksum. */
 export function peerFromA(badOuter: number): PeerCarriers {
   return {
-    namespace: 'nsb', underlay: 'nsb/vlb', overlay: 'nsb/flannel.1', peer: '192.168.189.4', local: '192.168.189.5', direction: 'from-peer',
-    tunnel: 'vxlan', vni: 1, carriers: badOuter + 10, badOuter, badInner: 0, badIpv4: 0, delivered: 10, lost: badOuter, lostBad: badOuter,
-    unmatchedOverlay: 0, inFlight: 0, firstSeen: new Date(RUN.startedMs).toISOString(), lastSeen: new Date(RUN.startedMs).toISOString(),
+    namespace: 'nsb',
+    underlay: 'nsb/vlb',
+    overlay: 'nsb/flannel.1',
+    peer: '192.168.189.4',
+    local: '192.168.189.5',
+    direction: 'from-peer',
+    tunnel: 'vxlan',
+    vni: 1,
+    carriers: badOuter + 10,
+    badOuter,
+    badInner: 0,
+    badIpv4: 0,
+    delivered: 10,
+    lost: badOuter,
+    lostBad: badOuter,
+    unmatchedOverlay: 0,
+    inFlight: 0,
+    firstSeen: new Date(RUN.startedMs).toISOString(),
+    lastSeen: new Date(RUN.startedMs).toISOString(),
   };
 }
 
@@ -193,7 +223,12 @@ export function glanceUpdate(t = 10): DashboardUpdate {
   const hist = new Array<number>(60).fill(0);
   for (let i = 48; i < 60; i += 4) hist[i] = 3;
   const r = [
-    rates(`${NODE_B}/eth0`, NODE_B, { packets: w(300, 280, 250), badFrames: w(0, 0.3, 0.2, 12), badByChecksum: { 'outer/udp': w(0, 0.3, 0.2, 12) }, badHistory: hist }),
+    rates(`${NODE_B}/eth0`, NODE_B, {
+      packets: w(300, 280, 250),
+      badFrames: w(0, 0.3, 0.2, 12),
+      badByChecksum: { 'outer/udp': w(0, 0.3, 0.2, 12) },
+      badHistory: hist,
+    }),
     rates(`${NODE_B}/flannel.1`, NODE_B, { packets: w(120), artefacts: w(40, 40, 40, 2400) }),
     rates(`${NODE_A}/flannel.1`, NODE_A, { packets: w(110), artefacts: w(35, 35, 35, 2100) }),
     rates(`${NODE_A}/eth0`, NODE_A, { packets: w(290), pending: w(20) }),
@@ -224,15 +259,35 @@ export function glanceUpdate(t = 10): DashboardUpdate {
   snap.badFlows = [artefact(NODE_B, 1, 400, null), artefact(NODE_A, 1, 380, null), artefact(NODE_B, 2, 90, 'redis.cache.svc.cluster.local'), dns];
   snap.kernel = [{ namespace: NODE_B, perSecond: { udpInCsumErrors: 0 }, sinceStart: { udpInCsumErrors: 12 } }];
   snap.findings = [
-    finding({ subject: { peer: '192.168.189.4', interface: `${NODE_B}/eth0`, namespace: NODE_B }, title: `VXLAN carriers from 192.168.189.4 arrive on ${NODE_B}/eth0 with a bad outer UDP checksum` }),
-    { ...INFO_FINDING, key: `offload-artifacts/${NODE_B}`, subject: { interface: `${NODE_B}/flannel.1`, namespace: NODE_B }, title: '4500 checksums tcpdump -vv would call bad are offload artifacts' },
+    finding({
+      subject: { peer: '192.168.189.4', interface: `${NODE_B}/eth0`, namespace: NODE_B },
+      title: `VXLAN carriers from 192.168.189.4 arrive on ${NODE_B}/eth0 with a bad outer UDP checksum`,
+    }),
+    {
+      ...INFO_FINDING,
+      key: `offload-artifacts/${NODE_B}`,
+      subject: { interface: `${NODE_B}/flannel.1`, namespace: NODE_B },
+      title: '4500 checksums tcpdump -vv would call bad are offload artifacts',
+    },
   ];
   // The rules' evidence counts: 12 bad carriers, 4500 artefacts.
   snap.findingCounts = { [snap.findings[0].key]: 12, [snap.findings[1].key]: 4500 };
-  const meta = (label: string, ns: string, kind: string): InterfaceMeta => ({ label, namespace: ns, kind, txChecksumOffload: true, attached: true, ringDrops: 0 });
+  const meta = (label: string, ns: string, kind: string): InterfaceMeta => ({
+    label,
+    namespace: ns,
+    kind,
+    txChecksumOffload: true,
+    attached: true,
+    ringDrops: 0,
+  });
   return {
     snapshot: snap,
-    interfaces: [meta(`${NODE_B}/eth0`, NODE_B, 'veth'), meta(`${NODE_B}/flannel.1`, NODE_B, 'vxlan'), meta(`${NODE_A}/flannel.1`, NODE_A, 'vxlan'), meta(`${NODE_A}/eth0`, NODE_A, 'veth')],
+    interfaces: [
+      meta(`${NODE_B}/eth0`, NODE_B, 'veth'),
+      meta(`${NODE_B}/flannel.1`, NODE_B, 'vxlan'),
+      meta(`${NODE_A}/flannel.1`, NODE_A, 'vxlan'),
+      meta(`${NODE_A}/eth0`, NODE_A, 'veth'),
+    ],
     captureDrops: 0,
     nowMs: RUN.startedMs + t * 1000,
   };

@@ -38,10 +38,7 @@ let serial = 0;
 export class TmuxSession {
   readonly name: string;
 
-  constructor(
-    argv: string[],
-    opts: { width: number; height: number; env?: Record<string, string>; cwd?: string },
-  ) {
+  constructor(argv: string[], opts: { width: number; height: number; env?: Record<string, string>; cwd?: string }) {
     this.name = `t${serial++}`;
     const env = Object.entries({ TERM: 'xterm-256color', LANG: 'C.UTF-8', ...(opts.env ?? {}) })
       .map(([k, v]) => `${k}=${shellQuote(v)}`)
@@ -144,8 +141,12 @@ export function descendants(pid: number): number[] {
 export function colourEscapes(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(/\x1b\[([0-9;:]*)m/g)) {
-    const params = m[1].split(/[;:]/).filter((p) => p !== '').map(Number);
-    if (params.some((p) => (p >= 30 && p <= 39 && p !== 39) || (p >= 40 && p <= 49 && p !== 49) || (p >= 90 && p <= 107) || p === 38 || p === 48)) out.push(JSON.stringify(m[0]));
+    const params = m[1]
+      .split(/[;:]/)
+      .filter((p) => p !== '')
+      .map(Number);
+    if (params.some((p) => (p >= 30 && p <= 39 && p !== 39) || (p >= 40 && p <= 49 && p !== 49) || (p >= 90 && p <= 107) || p === 38 || p === 48))
+      out.push(JSON.stringify(m[0]));
   }
   return out;
 }

@@ -37,7 +37,10 @@ test('the text report of examples/incident.pcapng starts with the answer: who, w
   // The capture's ground truth (examples/README.md): carriers from 192.168.56.11 on eth0,
   // 9 of the 40 with a wrong outer UDP checksum, their inner packets lost before flannel.1;
   // a file has no host, so the remedy names the kind of device on the sending node.
-  assert.match(lines[0], /^CRITICAL \(node 192\.168\.56\.11, seen on eth0\): 9 of 40 carriers from node 192\.168\.56\.11 on eth0 had a wrong outer UDP checksum/);
+  assert.match(
+    lines[0],
+    /^CRITICAL \(node 192\.168\.56\.11, seen on eth0\): 9 of 40 carriers from node 192\.168\.56\.11 on eth0 had a wrong outer UDP checksum/,
+  );
   assert.match(lines[0], /9 of them never reached flannel\.1 \(seen on eth0, not on flannel\.1\)/);
   assert.match(lines[0], /Run on peer 192\.168\.56\.11: ethtool -K <its VXLAN device> tx-checksum-ip-generic off$/);
   // The long evidence follows.
@@ -46,11 +49,18 @@ test('the text report of examples/incident.pcapng starts with the answer: who, w
 
 function finding(o: Partial<Finding>): Finding {
   return {
-    id: 'ipv4-header-bad', key: 'ipv4-header-bad/eth0', severity: 'critical', title: 't',
+    id: 'ipv4-header-bad',
+    key: 'ipv4-header-bad/eth0',
+    severity: 'critical',
+    title: 't',
     summary: '3 IPv4 headers on eth0 had a wrong header checksum. No offload leaves it unset.',
-    subject: { interface: 'eth0', namespace: 'host' }, evidence: [],
+    subject: { interface: 'eth0', namespace: 'host' },
+    evidence: [],
     remedy: [{ where: 'this node', command: 'ethtool -S eth0', why: 'w', persist: null }],
-    references: [], firstSeen: '', lastSeen: '', ...o,
+    references: [],
+    firstSeen: '',
+    lastSeen: '',
+    ...o,
   };
 }
 
@@ -59,11 +69,14 @@ test('answer lines: critical findings only, one sentence each, the first step of
   assert.deepEqual(lines, ['CRITICAL (on eth0): 3 IPv4 headers on eth0 had a wrong header checksum. Run on this node: ethtool -S eth0']);
 });
 
-test('blindness: said in the report\'s first lines and the closing summary, silent when nothing was dropped', () => {
+test("blindness: said in the report's first lines and the closing summary, silent when nothing was dropped", () => {
   assert.equal(blindSentence(NOT_BLIND), null);
   const b = { ringDrops: 2, eventsDropped: 1500, recordsDropped: 7 };
   const s = blindSentence(b)!;
-  assert.match(s, /^NOT SEEING EVERYTHING: the kernel dropped 2 frames .*; 1500 packets were counted but not correlated .*; 7 bad frames were counted but not reported one by one/);
+  assert.match(
+    s,
+    /^NOT SEEING EVERYTHING: the kernel dropped 2 frames .*; 1500 packets were counted but not correlated .*; 7 bad frames were counted but not reported one by one/,
+  );
   const doc = JSON.parse(spawnSync(BIN, ['-r', INCIDENT, '--json'], { encoding: 'utf8' }).stdout) as ReportDocument;
   const text = renderText({ ...doc, blind: b }, { maxFlows: 5 }).split('\n');
   const critical = (doc.findings ?? []).filter((f) => f.severity === 'critical').length;
@@ -76,28 +89,55 @@ test('blindness: said in the report\'s first lines and the closing summary, sile
   assert.equal(closingSummary([], NOT_BLIND, { frames: 10, badFrames: 0 }), 'No critical finding.\ncsumtop: 10 frames captured, 0 with bad checksums.\n');
 });
 
-test('blindness as the dashboard\'s banner lines: one per kind, named as the header names the count, each saying what it costs, 80 columns with a 9-digit count', () => {
+test("blindness as the dashboard's banner lines: one per kind, named as the header names the count, each saying what it costs, 80 columns with a 9-digit count", () => {
   assert.deepEqual(blindLines(NOT_BLIND), []);
-  assert.deepEqual(blindLines({ ringDrops: 0, eventsDropped: 1500, recordsDropped: 0 }), ['events dropped 1500: csumtop fell behind; correlation is a lower bound']);
+  assert.deepEqual(blindLines({ ringDrops: 0, eventsDropped: 1500, recordsDropped: 0 }), [
+    'events dropped 1500: csumtop fell behind; correlation is a lower bound',
+  ]);
   const all = blindLines({ ringDrops: 2, eventsDropped: 1500, recordsDropped: 7 });
   assert.equal(all.length, 3);
   assert.match(all[0], /^capture drops 2: .*lower bound/);
   assert.match(all[2], /^bad frames not listed 7: .*flow list is incomplete/);
   // The banner puts "!  " before each: 77 characters are left at 80 columns.
-  for (const l of blindLines({ ringDrops: 999_999_999, eventsDropped: 999_999_999, recordsDropped: 999_999_999 })) assert.ok(l.length <= 77, `${l.length}: ${l}`);
+  for (const l of blindLines({ ringDrops: 999_999_999, eventsDropped: 999_999_999, recordsDropped: 999_999_999 }))
+    assert.ok(l.length <= 77, `${l.length}: ${l}`);
 });
 
 function peerInput(nowNs: number, badOuter: number, carriers = 100, eventsDropped = 0): DiagnosisInput {
   const p: PeerCarriers = {
-    namespace: 'host', underlay: 'eth0', overlay: 'flannel.1', peer: '10.0.0.1', local: '10.0.0.2', direction: 'from-peer',
-    tunnel: 'vxlan', vni: 1, carriers, badOuter, badInner: 0, badIpv4: 0, delivered: null, lost: null, lostBad: 0,
-    unmatchedOverlay: 0, inFlight: 0, firstSeen: '', lastSeen: '',
+    namespace: 'host',
+    underlay: 'eth0',
+    overlay: 'flannel.1',
+    peer: '10.0.0.1',
+    local: '10.0.0.2',
+    direction: 'from-peer',
+    tunnel: 'vxlan',
+    vni: 1,
+    carriers,
+    badOuter,
+    badInner: 0,
+    badIpv4: 0,
+    delivered: null,
+    lost: null,
+    lostBad: 0,
+    unmatchedOverlay: 0,
+    inFlight: 0,
+    firstSeen: '',
+    lastSeen: '',
   };
   return {
-    nowNs, live: true, peers: [p], interfaces: [], kernel: [], kernelBefore: null, eventsDropped, recordsDropped: 0,
+    nowNs,
+    live: true,
+    peers: [p],
+    interfaces: [],
+    kernel: [],
+    kernelBefore: null,
+    eventsDropped,
+    recordsDropped: 0,
     dns: { queries: 0, answered: 0, unanswered: 0, retries: 0, latencyP50Ms: null, latencyMaxMs: null, unansweredList: [], attributed: 0 },
     syn: { connections: 0, answered: 0, refused: 0, unanswered: 0, retransmitted: 0, delayedBy: {}, slowList: [], attributed: 0 },
-    facts: { kernel: null, hypervisor: null, nat: {} }, guessesOffload: false,
+    facts: { kernel: null, hypervisor: null, nat: {} },
+    guessesOffload: false,
   };
 }
 
@@ -124,7 +164,10 @@ test('a finding whose evidence stopped growing while csumtop was dropping is hel
 });
 
 test('-r to a full disk (> /dev/full): one line on stderr, exit 2 (it was a stack trace and 1)', () => {
-  for (const args of [['-r', INCIDENT], ['-r', INCIDENT, '--json']]) {
+  for (const args of [
+    ['-r', INCIDENT],
+    ['-r', INCIDENT, '--json'],
+  ]) {
     const out = fs.openSync('/dev/full', 'w');
     try {
       const r = spawnSync(BIN, args, { stdio: ['ignore', out, 'pipe'], encoding: 'utf8' });

@@ -87,10 +87,27 @@ function batch(frames: Node[], t0: number): { events: ReturnType<typeof eventsOf
 test('correlation tables: each at its cap (from --max-flows), evictions counted in the snapshot', () => {
   const T0 = 1_700_000_000e9;
   const CAP = 8;
-  const iface: PipelineInterface = { id: 0, label: 'eth0', name: 'eth0', namespace: 'host', role: 'underlay', kind: null, driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0 };
+  const iface: PipelineInterface = {
+    id: 0,
+    label: 'eth0',
+    name: 'eth0',
+    namespace: 'host',
+    role: 'underlay',
+    kind: null,
+    driver: null,
+    txChecksumOffload: null,
+    vxlan: null,
+    captureDrops: 0,
+  };
   const c = new Correlator({
-    layout: L, interfaces: () => [iface], counters: () => new Float64Array(L.counterStride), kernel: null,
-    facts: { kernel: null, hypervisor: null, nat: {} }, live: true, guessesOffload: false, maxFlows: CAP,
+    layout: L,
+    interfaces: () => [iface],
+    counters: () => new Float64Array(L.counterStride),
+    kernel: null,
+    facts: { kernel: null, hypervisor: null, nat: {} },
+    live: true,
+    guessesOffload: false,
+    maxFlows: CAP,
     nativeBadFlows: () => ({ size: 3, cap: CAP, evicted: 7 }),
   });
   // 20 DNS queries (bad outer checksum: also bad flows) and 20 SYNs, each a new flow.
@@ -125,7 +142,10 @@ test('peers past their cap are counted under "other" (spoofed outer sources cann
   assert.equal(peers.length, 2);
   assert.equal(peers.find((p) => p.peer === 'other')?.carriers, 4);
   assert.equal(m.tableUse().peers.evicted, 4);
-  assert.equal(peers.reduce((a, p) => a + p.carriers, 0), 6);
+  assert.equal(
+    peers.reduce((a, p) => a + p.carriers, 0),
+    6,
+  );
 });
 
 test('retransmitted copies of one DNS query or SYN are counted but at most MAX_COPIES remembered', async () => {

@@ -13,13 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import {
-  CaptureFileReader,
-  CaptureFileWriter,
-  readCaptureFile,
-  type CaptureContents,
-  type CaptureFrame,
-} from '../../src/native/capture-file.js';
+import { CaptureFileReader, CaptureFileWriter, readCaptureFile, type CaptureContents, type CaptureFrame } from '../../src/native/capture-file.js';
 import { Prng } from '../fixtures/lib/prng.js';
 
 const MODULE_PATH = path.resolve(__dirname, '..', '..', 'src', 'native', 'capture-file.js');
@@ -273,7 +267,24 @@ function epochToNs(s: string): bigint {
 function tsharkFrames(file: string): ToolFrame[] {
   const out = execFileSync(
     'tshark',
-    ['-r', file, '-T', 'fields', '-E', 'separator=/t', '-e', 'frame.number', '-e', 'frame.time_epoch', '-e', 'frame.len', '-e', 'frame.cap_len', '-e', 'frame.interface_name'],
+    [
+      '-r',
+      file,
+      '-T',
+      'fields',
+      '-E',
+      'separator=/t',
+      '-e',
+      'frame.number',
+      '-e',
+      'frame.time_epoch',
+      '-e',
+      'frame.len',
+      '-e',
+      'frame.cap_len',
+      '-e',
+      'frame.interface_name',
+    ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 },
   );
   return out
@@ -521,13 +532,22 @@ describe('pcapng', () => {
   });
 
   test('interfaces right after the section header are known once the file is open', () => {
-    const f = new FileBuilder().add(shb(true)).add(idb(true, { linktype: 1, name: 'a' })).add(idb(true, { linktype: 113, name: 'b' }));
+    const f = new FileBuilder()
+      .add(shb(true))
+      .add(idb(true, { linktype: 1, name: 'a' }))
+      .add(idb(true, { linktype: 113, name: 'b' }));
     f.add(epb(true, 0, 1n, Buffer.alloc(14))).add(idb(true, { linktype: 101, name: 'late' }));
     const r = new CaptureFileReader(tmpFile('early.pcapng', f.bytes()));
-    assert.deepEqual(r.interfaces().map((i) => i.name), ['a', 'b']);
+    assert.deepEqual(
+      r.interfaces().map((i) => i.name),
+      ['a', 'b'],
+    );
     assert.equal(r.next().status, 'frame');
     assert.deepEqual(r.next(), { status: 'eof' });
-    assert.deepEqual(r.interfaces().map((i) => i.name), ['a', 'b', 'late']);
+    assert.deepEqual(
+      r.interfaces().map((i) => i.name),
+      ['a', 'b', 'late'],
+    );
     r.close();
   });
 
@@ -616,31 +636,59 @@ describe('corrupt and unsupported files give an error naming the byte offset', (
       t = ngWithTail(le, Buffer.concat([u32(BT_NRB, le), u32(8, le), u32(8, le)]));
       expectErrorAfterOneFrame(t.file, new RegExp(`^corrupt pcapng block at byte offset ${t.offset}: total length 8 is less than the minimum of 12$`));
       t = ngWithTail(le, Buffer.concat([u32(BT_EPB, le), u32(0x7ffffff0, le), Buffer.alloc(64)]));
-      expectErrorAfterOneFrame(t.file, new RegExp(`^corrupt pcapng block at byte offset ${t.offset}: total length 2147483632 exceeds the maximum of 16777216$`));
+      expectErrorAfterOneFrame(
+        t.file,
+        new RegExp(`^corrupt pcapng block at byte offset ${t.offset}: total length 2147483632 exceeds the maximum of 16777216$`),
+      );
       t = ngWithTail(le, ngBlock(BT_ISB, Buffer.alloc(84), le, undefined, 100));
       expectErrorAfterOneFrame(t.file, new RegExp(`^corrupt pcapng block at byte offset ${t.offset}: total length 96 at the start but 100 at the end$`));
     });
 
     test(`pcapng ${bo}: EPB/PB with an undefined interface, caplen beyond the block, SPB without interface`, () => {
       let t = ngWithTail(le, epb(le, 3, 5n, Buffer.alloc(20)));
-      expectErrorAfterOneFrame(t.file, new RegExp(`^corrupt pcapng block at byte offset ${t.offset}: enhanced packet block refers to interface 3, but this section defines 1 interface\\(s\\)$`));
+      expectErrorAfterOneFrame(
+        t.file,
+        new RegExp(
+          `^corrupt pcapng block at byte offset ${t.offset}: enhanced packet block refers to interface 3, but this section defines 1 interface\\(s\\)$`,
+        ),
+      );
       t = ngWithTail(le, pb(le, 1, 5n, Buffer.alloc(20)));
       expectErrorAfterOneFrame(t.file, new RegExp(`^corrupt pcapng block at byte offset ${t.offset}: packet block refers to interface 1`));
       t = ngWithTail(le, epb(le, 0, 5n, Buffer.alloc(100), 100_000, 100_000));
-      expectErrorAfterOneFrame(t.file, new RegExp(`^corrupt pcapng block at byte offset ${t.offset}: captured length 100000 is greater than the block body \\(\\d+ bytes for packet data\\)$`));
+      expectErrorAfterOneFrame(
+        t.file,
+        new RegExp(`^corrupt pcapng block at byte offset ${t.offset}: captured length 100000 is greater than the block body \\(\\d+ bytes for packet data\\)$`),
+      );
       t = ngWithTail(le, epb(le, 0, 5n, Buffer.alloc(100), 0xffffffff, 0xffffffff));
-      expectErrorAfterOneFrame(t.file, new RegExp(`^corrupt pcapng block at byte offset ${t.offset}: captured length 4294967295 is greater than the block body`));
+      expectErrorAfterOneFrame(
+        t.file,
+        new RegExp(`^corrupt pcapng block at byte offset ${t.offset}: captured length 4294967295 is greater than the block body`),
+      );
       t = ngWithTail(le, ngBlock(BT_EPB, Buffer.alloc(8), le));
-      expectErrorAfterOneFrame(t.file, new RegExp(`^corrupt pcapng block at byte offset ${t.offset}: enhanced packet block body of 8 bytes is shorter than its 20 fixed bytes$`));
+      expectErrorAfterOneFrame(
+        t.file,
+        new RegExp(`^corrupt pcapng block at byte offset ${t.offset}: enhanced packet block body of 8 bytes is shorter than its 20 fixed bytes$`),
+      );
       // A new section forgets the interfaces of the previous one.
       t = ngWithTail(le, Buffer.concat([shb(!le), epb(!le, 0, 1n, Buffer.alloc(10))]));
-      expectErrorAfterOneFrame(t.file, new RegExp(`^corrupt pcapng block at byte offset ${t.offset + 28}: enhanced packet block refers to interface 0, but this section defines 0 interface\\(s\\)$`));
+      expectErrorAfterOneFrame(
+        t.file,
+        new RegExp(
+          `^corrupt pcapng block at byte offset ${t.offset + 28}: enhanced packet block refers to interface 0, but this section defines 0 interface\\(s\\)$`,
+        ),
+      );
       t = ngWithTail(le, Buffer.concat([shb(le), spb(le, Buffer.alloc(10), 10)]));
-      expectErrorAfterOneFrame(t.file, new RegExp(`^corrupt pcapng block at byte offset ${t.offset + 28}: simple packet block, but this section defines no interface$`));
+      expectErrorAfterOneFrame(
+        t.file,
+        new RegExp(`^corrupt pcapng block at byte offset ${t.offset + 28}: simple packet block, but this section defines no interface$`),
+      );
       // Options: a length running past the block; unsupported if_tsresol.
       const badOpt = ngBlock(BT_IDB, Buffer.concat([u16(1, le), u16(0, le), u32(0, le), u16(2, le), u16(200, le), Buffer.from('eth1')]), le);
       t = ngWithTail(le, badOpt);
-      expectErrorAfterOneFrame(t.file, new RegExp(`^corrupt pcapng block at byte offset ${t.offset}: interface description block option 2 of 200 bytes runs past the end of the block$`));
+      expectErrorAfterOneFrame(
+        t.file,
+        new RegExp(`^corrupt pcapng block at byte offset ${t.offset}: interface description block option 2 of 200 bytes runs past the end of the block$`),
+      );
       t = ngWithTail(le, idb(le, { linktype: 1, tsresol: 0x80 | 64 }));
       expectErrorAfterOneFrame(t.file, new RegExp(`^unsupported if_tsresol 2\\^-64 in the interface description block at byte offset ${t.offset}`));
       t = ngWithTail(le, idb(le, { linktype: 1, tsresol: 20 }));
@@ -853,13 +901,19 @@ describe('cross-checks with tshark, tcpdump, editcap and mergecap', () => {
     tool('editcap', ['-F', 'pcapng', srcFile, ng]);
     const ngRead = compareWithTshark(ng, 'editcap -F pcapng');
     assert.equal(ngRead.format, 'pcapng');
-    assert.deepEqual(ngRead.frames.map((f) => [f.tsNs, f.caplen, f.wirelen, f.data.toString('hex')]), srcRead.frames.map((f) => [f.tsNs, f.caplen, f.wirelen, f.data.toString('hex')]));
+    assert.deepEqual(
+      ngRead.frames.map((f) => [f.tsNs, f.caplen, f.wirelen, f.data.toString('hex')]),
+      srcRead.frames.map((f) => [f.tsNs, f.caplen, f.wirelen, f.data.toString('hex')]),
+    );
 
     const back = tmpFile('editcap.pcap');
     tool('editcap', ['-F', 'pcap', ng, back]);
     const backRead = compareWithTshark(back, 'editcap -F pcap');
     assert.equal(backRead.format, 'pcap');
-    assert.deepEqual(backRead.frames.map((f) => f.data.toString('hex')), srcRead.frames.map((f) => f.data.toString('hex')));
+    assert.deepEqual(
+      backRead.frames.map((f) => f.data.toString('hex')),
+      srcRead.frames.map((f) => f.data.toString('hex')),
+    );
 
     const nsecFile = tmpFile('editcap-nsec.pcap');
     tool('editcap', ['-F', 'nsecpcap', ng, nsecFile]);
@@ -890,7 +944,10 @@ describe('cross-checks with tshark, tcpdump, editcap and mergecap', () => {
     const merged = tmpFile('merged.pcapng');
     tool('mergecap', ['-w', merged, srcFile, rawFile]);
     const m = compareWithTshark(merged, 'mergecap');
-    assert.deepEqual(m.interfaces.map((i) => i.linktype).sort((a, b) => a - b), [1, 101]);
+    assert.deepEqual(
+      m.interfaces.map((i) => i.linktype).sort((a, b) => a - b),
+      [1, 101],
+    );
     assert.equal(m.frames.length, 55);
   });
 });
@@ -925,9 +982,24 @@ describe('CaptureFileWriter', () => {
   test('pcap and pcapng round trips: our reader, tcpdump -r and tshark -r agree', { skip: skipTools }, () => {
     const cases: { format: 'pcap' | 'pcapng'; ifaces: { name?: string; description?: string; linktype: number; snaplen?: number }[]; tcpdump: boolean }[] = [
       { format: 'pcap', ifaces: [{ linktype: 1, snaplen: 65535 }], tcpdump: true },
-      { format: 'pcapng', ifaces: [{ name: 'eth0', description: 'uplink', linktype: 1 }, { name: 'vxlan.calico', linktype: 1 }], tcpdump: true },
+      {
+        format: 'pcapng',
+        ifaces: [
+          { name: 'eth0', description: 'uplink', linktype: 1 },
+          { name: 'vxlan.calico', linktype: 1 },
+        ],
+        tcpdump: true,
+      },
       // libpcap (tcpdump) reads one link type per file only; tshark reads them all.
-      { format: 'pcapng', ifaces: [{ name: 'eth0', linktype: 1 }, { name: 'tun0', linktype: 101 }, { name: 'any', linktype: 113 }], tcpdump: false },
+      {
+        format: 'pcapng',
+        ifaces: [
+          { name: 'eth0', linktype: 1 },
+          { name: 'tun0', linktype: 101 },
+          { name: 'any', linktype: 113 },
+        ],
+        tcpdump: false,
+      },
     ];
     for (const c of cases) {
       const file = tmpFile(`w.${c.format}`);
@@ -958,7 +1030,11 @@ describe('CaptureFileWriter', () => {
       const ts = tsharkFrames(file);
       assert.equal(ts.length, frames.length + 1);
       assert.deepEqual(ts, ourFrames(back));
-      if (c.tcpdump) assert.deepEqual(tcpdumpTimestamps(file), back.frames.map((f) => (f.caplen === 0 ? null : f.tsNs)));
+      if (c.tcpdump)
+        assert.deepEqual(
+          tcpdumpTimestamps(file),
+          back.frames.map((f) => (f.caplen === 0 ? null : f.tsNs)),
+        );
     }
   });
 
@@ -1026,7 +1102,10 @@ describe('CaptureFileWriter', () => {
       const records = sizes.map((n) => (format === 'pcap' ? 16 + n : 32 + ((n + 3) & ~3)));
       assert.equal(writes.length, 1 + sizes.length, `${format}: one write for the header, one per record`);
       assert.deepEqual(writes.slice(1), records, format);
-      assert.equal(writes.reduce((a, b) => a + b, 0), fs.statSync(file).size);
+      assert.equal(
+        writes.reduce((a, b) => a + b, 0),
+        fs.statSync(file).size,
+      );
       assert.equal(read(file).frames.length, sizes.length);
     }
   });

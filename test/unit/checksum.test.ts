@@ -261,11 +261,7 @@ describe('known vectors', () => {
     const view = new Uint8Array(backing.buffer, 123, 3001);
     const buffer = Buffer.from(backing.buffer, 7, 4000);
     for (const name of available) {
-      assert.equal(
-        refFold(checksumPartial(view, 5, 2990, name, 9)),
-        refFold(refPartial(backing, 128, 2990, 9)),
-        name,
-      );
+      assert.equal(refFold(checksumPartial(view, 5, 2990, name, 9)), refFold(refPartial(backing, 128, 2990, 9)), name);
       assert.equal(refFold(checksumPartial(buffer, 0, 4000, name)), refFold(refPartial(backing, 7, 4000)), name);
     }
   });

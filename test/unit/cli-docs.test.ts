@@ -20,7 +20,9 @@ const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as
 
 /** Every spelling the parser accepts, from its own options. */
 function parserSpellings(): string[] {
-  return Object.entries(parseArgsOptions()).flatMap(([long, o]) => [`--${long}`, ...(o.short ? [`-${o.short}`] : [])]).sort();
+  return Object.entries(parseArgsOptions())
+    .flatMap(([long, o]) => [`--${long}`, ...(o.short ? [`-${o.short}`] : [])])
+    .sort();
 }
 
 test('the committed completions and man page are what scripts/gen-cli-docs.js makes from the flag table', () => {
@@ -40,7 +42,10 @@ test('the committed completions and man page are what scripts/gen-cli-docs.js ma
   }
   // In the npm package.
   for (const rel of Object.values(CLI_DOC_FILES)) {
-    assert.ok(pkg.files.some((f) => rel.startsWith(f.replace(/\/$/, '') + '/')), `${rel} is not in package.json files`);
+    assert.ok(
+      pkg.files.some((f) => rel.startsWith(f.replace(/\/$/, '') + '/')),
+      `${rel} is not in package.json files`,
+    );
   }
 });
 
@@ -55,7 +60,10 @@ function complete(words: string[], cwd = ROOT): string[] {
   ].join('\n');
   const r = spawnSync('bash', ['--norc', '--noprofile', '-c', script], { encoding: 'utf8', cwd });
   assert.equal(r.status, 0, r.stderr);
-  return r.stdout.split('\n').filter((l) => l !== '').sort();
+  return r.stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .sort();
 }
 
 test('bash completes every flag the parser accepts, and the values it knows', () => {
@@ -78,7 +86,8 @@ test('bash completes every flag the parser accepts, and the values it knows', ()
 
 test('the zsh completion names every flag the parser accepts', () => {
   const z = zshCompletion();
-  for (const s of parserSpellings()) assert.ok(z.includes(`${s}[`) || z.includes(`${s}=`) || z.includes(`${s}+`) || z.includes(`${s},`) || z.includes(`${s}}`), s);
+  for (const s of parserSpellings())
+    assert.ok(z.includes(`${s}[`) || z.includes(`${s}=`) || z.includes(`${s}+`) || z.includes(`${s},`) || z.includes(`${s}}`), s);
   assert.match(z, /^#compdef csumtop$/m);
 });
 

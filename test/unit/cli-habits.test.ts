@@ -67,7 +67,9 @@ before(() => {
   // One pcapng with an Ethernet and a raw-IP interface: the filter is compiled for each
   // link type (libpcap's own reader refuses such a file, so no tcpdump comparison).
   const rawRecs = [dns(1000), other(), dns(1001, 0x1234), other()];
-  const ethRecs = [eth(ipv4('10.0.0.3', '10.0.0.4', udp(2000, 53, Buffer.from('q')))), eth(ipv4('10.0.0.3', '10.0.0.4', udp(2000, 80, Buffer.from('q'))))].map((n) => encode(n).bytes);
+  const ethRecs = [eth(ipv4('10.0.0.3', '10.0.0.4', udp(2000, 53, Buffer.from('q')))), eth(ipv4('10.0.0.3', '10.0.0.4', udp(2000, 80, Buffer.from('q'))))].map(
+    (n) => encode(n).bytes,
+  );
   const recs = [
     { data: ethRecs[0], iface: 0 },
     { data: rawRecs[0], iface: 1 },
@@ -76,7 +78,16 @@ before(() => {
     { data: rawRecs[2], iface: 1 },
     { data: rawRecs[3], iface: 1 },
   ].map((r, k) => ({ ...r, tsNs: T0 + BigInt(k) * 1000n, wirelen: r.data.length }));
-  writeFileSync(path.join(dir, 'mixed.pcapng'), pcapngFile([{ linktype: 1, name: 'eth0', tsresol: 9 }, { linktype: 101, name: 'tun0', tsresol: 9 }], recs));
+  writeFileSync(
+    path.join(dir, 'mixed.pcapng'),
+    pcapngFile(
+      [
+        { linktype: 1, name: 'eth0', tsresol: 9 },
+        { linktype: 101, name: 'tun0', tsresol: 9 },
+      ],
+      recs,
+    ),
+  );
   // A raw-IP pcap: the first frames clean, the fourth with a bad UDP checksum.
   const plain = [other(), other(), other(), dns(1002, 0x1234)].map((data, k) => ({ data, tsNs: T0 + BigInt(k) * 1000n, wirelen: data.length }));
   writeFileSync(path.join(dir, 'raw.pcap'), pcapFile({ linktype: 101 }, plain));
@@ -91,7 +102,10 @@ test('trailing words are the filter, joined with spaces, as tcpdump reads them',
   assert.equal(parseOptions(['-i', 'eth0']).filter, null);
   // Options after the words still count (node:util parseArgs), as with tcpdump on glibc.
   assert.equal(parseOptions(['udp', '-i', 'eth0']).interfaces?.[0], 'eth0');
-  assert.throws(() => parseOptions(['-f', 'udp', 'port', '53']), (e) => e instanceof UsageError && /a filter is given twice: -f 'udp' and the words 'port 53'/.test(e.message));
+  assert.throws(
+    () => parseOptions(['-f', 'udp', 'port', '53']),
+    (e) => e instanceof UsageError && /a filter is given twice: -f 'udp' and the words 'port 53'/.test(e.message),
+  );
 });
 
 test('-c COUNT and -D parse; bad values and clashes are usage errors', () => {
@@ -107,7 +121,11 @@ test('-c COUNT and -D parse; bad values and clashes are usage errors', () => {
     [['--demo', '-c', '5'], /-c cannot be used with --demo/],
     [['-D', '-r', 'f.pcap'], /-D lists the interfaces of live capture/],
   ] as Array<[string[], RegExp]>) {
-    assert.throws(() => parseOptions(argv), (e) => e instanceof UsageError && re.test(e.message), argv.join(' '));
+    assert.throws(
+      () => parseOptions(argv),
+      (e) => e instanceof UsageError && re.test(e.message),
+      argv.join(' '),
+    );
   }
 });
 
@@ -129,7 +147,13 @@ test('-r FILE with trailing filter words reads the frames tcpdump -r FILE with t
 
 test('-r FILE -c N stops at the frame tcpdump -r FILE -c N stops at, with and without a filter', () => {
   const all = tcpdumpCount(['-r', INCIDENT]);
-  for (const [n, words] of [[10, []], [1, []], [25, ['tcp', 'or', 'udp', 'port', '53']], [7, ['udp', 'port', '53']], [all + 5, []]] as Array<[number, string[]]>) {
+  for (const [n, words] of [
+    [10, []],
+    [1, []],
+    [25, ['tcp', 'or', 'udp', 'port', '53']],
+    [7, ['udp', 'port', '53']],
+    [all + 5, []],
+  ] as Array<[number, string[]]>) {
     const { doc } = report(['-r', INCIDENT, '-c', String(n), ...words]);
     const expected = tcpdumpCount(['-r', INCIDENT, '-c', String(n), ...words]);
     assert.equal(doc.source.frames, expected, `-c ${n} ${words.join(' ')}`);
@@ -156,7 +180,10 @@ test('a pcapng file with an Ethernet and a raw-IP interface is filtered per link
   // Ethernet: the port-53 frame; raw IP: the two port-53 frames (one with a bad checksum).
   assert.equal(doc.source.frames, 3);
   assert.equal(doc.source.filter?.skipped, 3);
-  assert.deepEqual(doc.interfaces.map((i) => i.frames), [1, 2]);
+  assert.deepEqual(
+    doc.interfaces.map((i) => i.frames),
+    [1, 2],
+  );
   assert.equal(doc.totals.badFrames, 1);
   assert.equal(status, 1);
 });
@@ -192,8 +219,24 @@ test('a filter libpcap cannot compile is exit 2 with its message, for files as f
 
 test('-D lines: kind, driver, state, and the link types csumtop does not decode', () => {
   const link = (o: Partial<Link>): Link => ({
-    ifindex: 2, name: 'x', flags: 0, up: true, running: true, loopback: false, mtu: 1500, arphrd: 1, mac: null, link: null,
-    linkNetnsid: null, master: null, kind: null, driver: null, busInfo: null, features: {}, fixedFeatures: [], ...o,
+    ifindex: 2,
+    name: 'x',
+    flags: 0,
+    up: true,
+    running: true,
+    loopback: false,
+    mtu: 1500,
+    arphrd: 1,
+    mac: null,
+    link: null,
+    linkNetnsid: null,
+    master: null,
+    kind: null,
+    driver: null,
+    busInfo: null,
+    features: {},
+    fixedFeatures: [],
+    ...o,
   });
   assert.equal(interfaceLine('eth0', link({ driver: 'virtio_net' })), 'eth0 (device, driver virtio_net) [Up, Running]');
   assert.equal(interfaceLine('ns1/flannel.1', link({ kind: 'vxlan', driver: 'vxlan', running: false })), 'ns1/flannel.1 (vxlan) [Up]');
@@ -226,7 +269,7 @@ test('--version: the version alone first, then the checksum engine in use, the k
   );
 });
 
-test('a filter that has no meaning on a later interface\'s link type: the frames before it are reported, exit 2', () => {
+test("a filter that has no meaning on a later interface's link type: the frames before it are reported, exit 2", () => {
   // mixed.pcapng: an Ethernet frame first, then one of the raw-IP interface.
   const r = csumtop(['-r', path.join(dir, 'mixed.pcapng'), '--json', 'ether', 'src', '00:00:00:00:00:00', 'or', 'udp']);
   assert.equal(r.status, 2, r.stderr);

@@ -41,7 +41,13 @@ before(() => {
   // Two pcapng sections: the second interface is only defined after bad frames of the
   // first were already written to -w.
   const s1 = pcapngFile([{ linktype: 1, name: 'eth0', tsresol: 9 }], [{ ...recs[1], iface: 0 }]);
-  const s2 = pcapngFile([{ linktype: 1, name: 'flannel.1', tsresol: 9 }], [{ ...recs[3], iface: 0 }, { ...recs[0], iface: 0 }]);
+  const s2 = pcapngFile(
+    [{ linktype: 1, name: 'flannel.1', tsresol: 9 }],
+    [
+      { ...recs[3], iface: 0 },
+      { ...recs[0], iface: 0 },
+    ],
+  );
   writeFileSync(path.join(dir, 'sections.pcapng'), Buffer.concat([s1, s2]));
 });
 
@@ -119,7 +125,10 @@ test('-w writes exactly the bad frames, readable by tcpdump and tshark', () => {
   assert.match(r.stdout, /Wrote 2 frames with bad checksums to/);
   assert.equal(lstatSync(out).mode & 0o777, 0o600);
   const back = readCaptureFile(out);
-  assert.deepEqual(back.frames.map((f) => f.tsNs), [T0 + 1000n, T0 + 3000n]);
+  assert.deepEqual(
+    back.frames.map((f) => f.tsNs),
+    [T0 + 1000n, T0 + 3000n],
+  );
   const td = spawnSync('tcpdump', ['-nn', '-r', out], { encoding: 'utf8' });
   assert.equal(td.status, 0, td.stderr);
   // One line per frame starts with its time; VXLAN adds an indented line for the inner packet.
@@ -134,8 +143,14 @@ test('-w keeps pcapng interfaces, including one defined after the first bad fram
   assert.equal(r.status, 1, r.stderr);
   const back = readCaptureFile(out);
   assert.equal(back.format, 'pcapng');
-  assert.deepEqual(back.interfaces.map((i) => i.name), ['eth0', 'flannel.1']);
-  assert.deepEqual(back.frames.map((f) => back.interfaces[f.iface].name), ['eth0', 'flannel.1']);
+  assert.deepEqual(
+    back.interfaces.map((i) => i.name),
+    ['eth0', 'flannel.1'],
+  );
+  assert.deepEqual(
+    back.frames.map((f) => back.interfaces[f.iface].name),
+    ['eth0', 'flannel.1'],
+  );
   const ts = spawnSync('tshark', ['-r', out, '-T', 'fields', '-e', 'frame.interface_name'], { encoding: 'utf8' });
   assert.equal(ts.status, 0, ts.stderr);
   assert.deepEqual(ts.stdout.trim().split('\n'), ['eth0', 'flannel.1']);

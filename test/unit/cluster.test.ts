@@ -139,7 +139,10 @@ test('kube_node_info joined: peers named by their node (internal_ip -> node), in
   assert.ok(lines.includes('node    192.168.189.5 (node-b)'), r.out);
   assert.ok(lines.includes('critical  vxlan-outer-bad-from-peer  192.168.189.4 (node-a|node-a-old)  node-b'), r.out);
   const subjectWidth = '192.168.189.4 (node-a|node-a-old)'.length;
-  assert.ok(lines.includes(`warning   capture-loss               ${'eth0'.padEnd(subjectWidth)}  node-c`), `a subject that is no address stays as it is:\n${r.out}`);
+  assert.ok(
+    lines.includes(`warning   capture-loss               ${'eth0'.padEnd(subjectWidth)}  node-c`),
+    `a subject that is no address stays as it is:\n${r.out}`,
+  );
   assert.ok(lines.includes('Peer names: kube_node_info (kube-state-metrics), internal_ip -> node.'), r.out);
   assert.ok(!r.out.includes('Peers are shown by address'));
   const j = await run(['--prometheus', base, '--json']);
@@ -163,12 +166,14 @@ test('--json: the same view as one document, values as Prometheus computed them'
     { instance: 'node-b', peer: '192.168.189.4', direction: 'received', bad: 5.172413793103448, total: 120.3 },
     { instance: 'node-c', peer: '192.168.189.4', direction: 'received', bad: 0, total: 40 },
   ]);
-  assert.deepEqual(v.totals.find((t) => t.instance === 'node-c'), { instance: 'node-c', badChecksums: 0, kernelChecksumErrors: 0, captureDrops: 12 });
-  assert.deepEqual(v.findings.map((f) => `${f.severity} ${f.id} ${f.subject} ${f.instance}`), [
-    'critical vxlan-outer-bad-sent 192.168.189.5 node-a',
-    'critical vxlan-outer-bad-from-peer 192.168.189.4 node-b',
-    'warning capture-loss eth0 node-c',
-  ]);
+  assert.deepEqual(
+    v.totals.find((t) => t.instance === 'node-c'),
+    { instance: 'node-c', badChecksums: 0, kernelChecksumErrors: 0, captureDrops: 12 },
+  );
+  assert.deepEqual(
+    v.findings.map((f) => `${f.severity} ${f.id} ${f.subject} ${f.instance}`),
+    ['critical vxlan-outer-bad-sent 192.168.189.5 node-a', 'critical vxlan-outer-bad-from-peer 192.168.189.4 node-b', 'warning capture-loss eth0 node-c'],
+  );
   assert.ok(!Number.isNaN(Date.parse(v.time)));
   assert.equal(v.peerNames, null, 'no kube_node_info: said as null, not an empty map');
 });
@@ -191,14 +196,20 @@ test('Prometheus under a path prefix: queries go to PREFIX/api/v1/query', async 
   const r = await run(['--prometheus', `${base}/prometheus`, '--json']);
   assert.equal(r.code, 1, r.err);
   assert.equal(asked.length, 7);
-  assert.ok(asked.every((a) => a === 'GET /prometheus/api/v1/query'), asked.join(', '));
+  assert.ok(
+    asked.every((a) => a === 'GET /prometheus/api/v1/query'),
+    asked.join(', '),
+  );
 });
 
 test('Prometheus errors, non-Prometheus answers and unreachable addresses: a clear message, exit 2', async () => {
   const cases: Array<[Answer, RegExp]> = [
     [{ status: 400, body: S.BAD_DATA }, /answered HTTP 400: bad_data: invalid parameter "query": .*bad duration syntax/],
     [{ status: 503, body: S.UNAVAILABLE }, /answered HTTP 503: unavailable: TSDB not ready/],
-    [{ status: 502, body: '<html><body>Bad Gateway</body></html>', contentType: 'text/html' }, /answered HTTP 502 with something that is not JSON \(is this Prometheus\?\): <html>/],
+    [
+      { status: 502, body: '<html><body>Bad Gateway</body></html>', contentType: 'text/html' },
+      /answered HTTP 502 with something that is not JSON \(is this Prometheus\?\): <html>/,
+    ],
     [{ status: 200, body: '{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,2]}]}}' }, /a result is not \{"metric"/],
     [{ status: 200, body: S.MATRIX }, /expected a vector result, got matrix/],
     [{ status: 200, body: '[1,2]' }, /JSON that is not an API response/],
@@ -257,7 +268,12 @@ test('a Prometheus that sends headers and then stalls: exit 2 within the --timeo
   assert.equal(r.out, '');
   // One line, no stack trace: which URL, and that the body never finished.
   assert.equal(r.err.split('\n').filter((l) => l !== '').length, 1, r.err);
-  assert.match(r.err, new RegExp(`^csumtop: cluster: Prometheus at ${base.replace(/\./g, '\\.')}/ did not answer within 1 s \\(HTTP 200 headers came, the body did not finish; GET /api/v1/query\\)\n$`));
+  assert.match(
+    r.err,
+    new RegExp(
+      `^csumtop: cluster: Prometheus at ${base.replace(/\./g, '\\.')}/ did not answer within 1 s \\(HTTP 200 headers came, the body did not finish; GET /api/v1/query\\)\n$`,
+    ),
+  );
   // Bounded by the timeout (plus Node's start-up on a busy machine), not by the server.
   assert.ok(r.ms < 8000, `took ${Math.round(r.ms)} ms`);
 });
@@ -268,12 +284,17 @@ test('a Prometheus that streams an endless body: exit 2 once 32 MiB were read, o
   const r = await runBin(['--prometheus', base, '--timeout', '60']);
   assert.equal(r.code, 2, r.err);
   assert.equal(r.err.split('\n').filter((l) => l !== '').length, 1, r.err);
-  assert.match(r.err, /^csumtop: cluster: Prometheus at http:\/\/127\.0\.0\.1:\d+\/ answered HTTP 200 with a body longer than the 32 MiB csumtop reads for one query \(GET \/api\/v1\/query\)\n$/);
+  assert.match(
+    r.err,
+    /^csumtop: cluster: Prometheus at http:\/\/127\.0\.0\.1:\d+\/ answered HTTP 200 with a body longer than the 32 MiB csumtop reads for one query \(GET \/api\/v1\/query\)\n$/,
+  );
   // A body announced too large is refused before it is read.
   routes.set('', () => ({ status: 200, body: 'x'.repeat(2000) }));
   await assert.rejects(
     instantQuery(prometheusBase(base), 'up', { maxBytes: 1000 }),
-    (err: unknown) => err instanceof PrometheusError && /answered HTTP 200 announcing a body of 2000 bytes, longer than the 1000 bytes csumtop reads for one query/.test(err.message),
+    (err: unknown) =>
+      err instanceof PrometheusError &&
+      /answered HTTP 200 announcing a body of 2000 bytes, longer than the 1000 bytes csumtop reads for one query/.test(err.message),
   );
   // --timeout is checked like the other flags.
   const bad = await run(['--prometheus', base, '--timeout', 'soon']);

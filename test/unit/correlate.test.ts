@@ -76,8 +76,30 @@ function batchOf(frames: Node[], ifaces: number[], t0: number): Batch {
 test('correlate: a query in a bad carrier is unanswered after the DNS timeout, lost on the way to flannel.1, and raises the finding', () => {
   const T0 = 1_700_000_000e9;
   const ifaces: PipelineInterface[] = [
-    { id: 0, label: 'eth0', name: 'eth0', namespace: 'host', role: 'underlay', kind: null, driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0 },
-    { id: 1, label: 'flannel.1', name: 'flannel.1', namespace: 'host', role: 'vxlan', kind: 'vxlan', driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0 },
+    {
+      id: 0,
+      label: 'eth0',
+      name: 'eth0',
+      namespace: 'host',
+      role: 'underlay',
+      kind: null,
+      driver: null,
+      txChecksumOffload: null,
+      vxlan: null,
+      captureDrops: 0,
+    },
+    {
+      id: 1,
+      label: 'flannel.1',
+      name: 'flannel.1',
+      namespace: 'host',
+      role: 'vxlan',
+      kind: 'vxlan',
+      driver: null,
+      txChecksumOffload: null,
+      vxlan: null,
+      captureDrops: 0,
+    },
   ];
   const good = dnsQueryPacket(CLIENT_POD, COREDNS, 40000, 1, 'good.example');
   const bad = dnsQueryPacket(CLIENT_POD, COREDNS, 40001, 2, 'lost.example');
@@ -109,10 +131,27 @@ test('correlate: a query in a bad carrier is unanswered after the DNS timeout, l
 
 test('a snapshot never changes after it is handed out (a paused dashboard holds one)', () => {
   const T0 = 1_700_000_000e9;
-  const iface: PipelineInterface = { id: 0, label: 'eth0', name: 'eth0', namespace: 'host', role: 'underlay', kind: null, driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0 };
+  const iface: PipelineInterface = {
+    id: 0,
+    label: 'eth0',
+    name: 'eth0',
+    namespace: 'host',
+    role: 'underlay',
+    kind: null,
+    driver: null,
+    txChecksumOffload: null,
+    vxlan: null,
+    captureDrops: 0,
+  };
   const c = new Correlator({
-    layout: L, interfaces: () => [iface], counters: () => new Float64Array(L.counterStride), kernel: null,
-    facts: { kernel: null, hypervisor: null, nat: {} }, live: true, guessesOffload: false, maxFlows: 100,
+    layout: L,
+    interfaces: () => [iface],
+    counters: () => new Float64Array(L.counterStride),
+    kernel: null,
+    facts: { kernel: null, hypervisor: null, nat: {} },
+    live: true,
+    guessesOffload: false,
+    maxFlows: 100,
   });
   const q = dnsQueryPacket(CLIENT_POD, COREDNS, 40010, 3, 'x.example');
   const add = (t: number): void => {
@@ -137,8 +176,13 @@ test('matcher: identical packets are counted, not overwritten (N carriers and N 
   const sink = createFrameSink({});
   sink.setOverlay(1, true);
   const frames: Array<[number, Node]> = [
-    [0, carrier(0, 1, inner)], [0, carrier(0, 1, inner)], [0, carrier(0, 1, inner, { csum: 0xffff })], [0, carrier(0, 1, inner)],
-    [1, eth(inner)], [1, eth(inner)], [1, eth(inner)],
+    [0, carrier(0, 1, inner)],
+    [0, carrier(0, 1, inner)],
+    [0, carrier(0, 1, inner, { csum: 0xffff })],
+    [0, carrier(0, 1, inner)],
+    [1, eth(inner)],
+    [1, eth(inner)],
+    [1, eth(inner)],
   ];
   frames.forEach(([iface, f], k) => {
     const bytes = encode(f).bytes;
@@ -161,15 +205,47 @@ test('matcher: identical packets are counted, not overwritten (N carriers and N 
 test('an overlay packet sent to an address never seen behind a peer, never encapsulated: overlayUnattributed in the snapshot and the text report', () => {
   const T0 = 1_700_000_000e9;
   const ifaces: PipelineInterface[] = [
-    { id: 0, label: 'eth0', name: 'eth0', namespace: 'host', role: 'underlay', kind: null, driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0 },
-    { id: 1, label: 'flannel.1', name: 'flannel.1', namespace: 'host', role: 'vxlan', kind: 'vxlan', driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0 },
+    {
+      id: 0,
+      label: 'eth0',
+      name: 'eth0',
+      namespace: 'host',
+      role: 'underlay',
+      kind: null,
+      driver: null,
+      txChecksumOffload: null,
+      vxlan: null,
+      captureDrops: 0,
+    },
+    {
+      id: 1,
+      label: 'flannel.1',
+      name: 'flannel.1',
+      namespace: 'host',
+      role: 'vxlan',
+      kind: 'vxlan',
+      driver: null,
+      txChecksumOffload: null,
+      vxlan: null,
+      captureDrops: 0,
+    },
   ];
   const c = new Correlator({
-    layout: L, interfaces: () => ifaces, counters: () => new Float64Array(L.counterStride), kernel: null,
-    facts: { kernel: null, hypervisor: null, nat: {} }, live: true, guessesOffload: false, maxFlows: 100,
+    layout: L,
+    interfaces: () => ifaces,
+    counters: () => new Float64Array(L.counterStride),
+    kernel: null,
+    facts: { kernel: null, hypervisor: null, nat: {} },
+    live: true,
+    guessesOffload: false,
+    maxFlows: 100,
   });
   // Two queries leave flannel.1 (sent) to pods no carrier ever went to or came from.
-  const b = batchOf([eth(dnsQueryPacket(CLIENT_POD, '10.244.9.9', 40100, 7, 'a.example')), eth(dnsQueryPacket(CLIENT_POD, '10.244.9.10', 40101, 8, 'b.example'))], [1, 1], T0);
+  const b = batchOf(
+    [eth(dnsQueryPacket(CLIENT_POD, '10.244.9.9', 40100, 7, 'a.example')), eth(dnsQueryPacket(CLIENT_POD, '10.244.9.10', 40101, 8, 'b.example'))],
+    [1, 1],
+    T0,
+  );
   const sent = Object.create(b.events) as EventBatch;
   sent.direction = (): number => PACKET_OUTGOING;
   c.add(sent, b.records);
@@ -179,7 +255,30 @@ test('an overlay packet sent to an address never seen behind a peer, never encap
   assert.deepEqual(snap.peers, [], 'no peer to count them under');
   assert.ok(renderCorrelation({ ...snap }).includes('  overlay packets never encapsulated, to no known peer: 2'), renderCorrelation(snap).join('\n'));
   // A peer's own never-encapsulated packets are on its line; none, nothing is said.
-  const peer = { namespace: 'host', underlay: 'eth0', overlay: 'flannel.1', peer: '192.168.189.4', local: '192.168.189.5', direction: 'to-peer' as const, tunnel: 'vxlan' as const, vni: 1, carriers: 5, badOuter: 0, badInner: 0, badIpv4: 0, delivered: 5, lost: 0, lostBad: 0, unmatchedOverlay: 3, inFlight: 0, firstSeen: '', lastSeen: '' };
-  assert.match(renderCorrelation({ ...snap, overlayUnattributed: 0, peers: [peer] }).join('\n'), /to-peer 192\.168\.189\.4 vni 1: 5 carriers, .*delivered 5, lost 0 \(0 with bad checksums\), 3 overlay packets never encapsulated$/m);
+  const peer = {
+    namespace: 'host',
+    underlay: 'eth0',
+    overlay: 'flannel.1',
+    peer: '192.168.189.4',
+    local: '192.168.189.5',
+    direction: 'to-peer' as const,
+    tunnel: 'vxlan' as const,
+    vni: 1,
+    carriers: 5,
+    badOuter: 0,
+    badInner: 0,
+    badIpv4: 0,
+    delivered: 5,
+    lost: 0,
+    lostBad: 0,
+    unmatchedOverlay: 3,
+    inFlight: 0,
+    firstSeen: '',
+    lastSeen: '',
+  };
+  assert.match(
+    renderCorrelation({ ...snap, overlayUnattributed: 0, peers: [peer] }).join('\n'),
+    /to-peer 192\.168\.189\.4 vni 1: 5 carriers, .*delivered 5, lost 0 \(0 with bad checksums\), 3 overlay packets never encapsulated$/m,
+  );
   assert.doesNotMatch(renderCorrelation({ ...snap, overlayUnattributed: 0, peers: [{ ...peer, unmatchedOverlay: 0 }] }).join('\n'), /never encapsulated/);
 });

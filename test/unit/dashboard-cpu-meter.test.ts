@@ -41,7 +41,13 @@ test('CpuMeter counts a nested section once, keeps the value of fn, and counts a
   const v = m.measure(() => m.measure(() => 7) + m.measure(() => 1));
   assert.equal(v, 8);
   assert.equal(m.totals.sections, 1);
-  assert.throws(() => m.measure(() => { throw new Error('boom'); }), /boom/);
+  assert.throws(
+    () =>
+      m.measure(() => {
+        throw new Error('boom');
+      }),
+    /boom/,
+  );
   assert.equal(m.totals.sections, 2);
   m.measure(() => undefined);
   assert.equal(m.totals.sections, 3, 'depth restored after the throw');

@@ -48,7 +48,11 @@ test('a segmentation super-packet (total length 0, header checksum 0) is unverif
   const tso = decodeFrame(encode({ ...query(), totalLength: 0, csum: 'zero' }).bytes, 228);
   assert.equal(tso.malformed, null);
   assert.deepEqual(statuses(tso.checksums), ['0/ipv4/unverifiable', '0/udp/unverifiable']);
-  assert.deepEqual(tso.checksums.map((c) => c.why), [3, 3], 'oversize');
+  assert.deepEqual(
+    tso.checksums.map((c) => c.why),
+    [3, 3],
+    'oversize',
+  );
   // Total length 0 with a computed header checksum (BIG TCP) is verified as it stands.
   const big = decodeFrame(encode({ ...query(), totalLength: 0 }).bytes, 228);
   assert.deepEqual(statuses(big.checksums), ['0/ipv4/ok', '0/udp/unverifiable']);

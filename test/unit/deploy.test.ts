@@ -67,10 +67,13 @@ test('DaemonSet: host network, NET_RAW only, ALL dropped, read-only root, limits
   assert.equal(ds.apiVersion, 'apps/v1');
   assert.equal(ds.kind, 'DaemonSet');
   const pod = ds.spec.template.spec;
-  assert.equal(pod.hostNetwork, true, 'the node\'s interfaces and counters are in the host network namespace');
+  assert.equal(pod.hostNetwork, true, "the node's interfaces and counters are in the host network namespace");
   assert.notEqual(pod.hostPID, true, 'hostPID is only for --pid');
   // An empty key with operator Exists tolerates every taint (any key, value and effect).
-  assert.ok(pod.tolerations?.some((t) => t.operator === 'Exists' && t.key === undefined && t.effect === undefined), JSON.stringify(pod.tolerations));
+  assert.ok(
+    pod.tolerations?.some((t) => t.operator === 'Exists' && t.key === undefined && t.effect === undefined),
+    JSON.stringify(pod.tolerations),
+  );
   assert.equal(pod.containers.length, 1);
   const c = pod.containers[0];
   const sc = c.securityContext;
@@ -169,7 +172,12 @@ function ciRun(): { packages: string[]; commands: string[] } {
   const text = fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8');
   const p = /^packages=\(([^)]*)\)/m.exec(text);
   assert.ok(p, '.ci/run has no packages=(...) line');
-  const last = text.trim().split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#')).pop() ?? '';
+  const last =
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !l.trim().startsWith('#'))
+      .pop() ?? '';
   return { packages: p[1].trim().split(/\s+/), commands: last.split('&&').map((c) => c.trim()) };
 }
 
@@ -181,7 +189,10 @@ test('Dockerfile: multi-stage; the build stage runs the install CI runs, with pa
   assert.equal(build.name, 'build');
   assert.equal(runtime.from, 'node:24-bookworm-slim');
   // csumtop on PATH, for kubectl debug node/NODE ... -- csumtop (deploy/kubectl/kubectl-csumtop).
-  assert.ok(runtime.steps.some((s) => s.op === 'RUN' && /ln -s \/opt\/csumtop\/bin\/csumtop \/usr\/local\/bin\/csumtop/.test(s.args)), 'csumtop is not on PATH in the image');
+  assert.ok(
+    runtime.steps.some((s) => s.op === 'RUN' && /ln -s \/opt\/csumtop\/bin\/csumtop \/usr\/local\/bin\/csumtop/.test(s.args)),
+    'csumtop is not on PATH in the image',
+  );
   const ci = ciRun();
   const install = ci.commands[0];
   assert.equal(install, 'npm ci', `.ci/run installs with '${install}'`);
@@ -193,7 +204,11 @@ test('Dockerfile: multi-stage; the build stage runs the install CI runs, with pa
   // The toolchain apt-get installs in the build stage: g++/make/python3, all from CI's list.
   const apt = runs.find((r) => r.includes('apt-get install'));
   assert.ok(apt, 'the build stage installs its toolchain');
-  const pkgs = apt.split('&&').find((c) => c.includes('apt-get install'))!.split(/\s+/).filter((w) => /^[a-z0-9][a-z0-9.+-]*$/.test(w) && !['apt-get', 'install'].includes(w));
+  const pkgs = apt
+    .split('&&')
+    .find((c) => c.includes('apt-get install'))!
+    .split(/\s+/)
+    .filter((w) => /^[a-z0-9][a-z0-9.+-]*$/.test(w) && !['apt-get', 'install'].includes(w));
   for (const need of ['g++', 'make', 'python3']) assert.ok(pkgs.includes(need), `build stage lacks ${need}: ${pkgs.join(' ')}`);
   for (const p of pkgs) assert.ok(ci.packages.includes(p), `${p} is installed by the Dockerfile but not by .ci/run (${ci.packages.join(' ')})`);
   // Sources the build needs are copied before npm ci.
@@ -203,10 +218,16 @@ test('Dockerfile: multi-stage; the build stage runs the install CI runs, with pa
     assert.ok(fs.existsSync(path.join(ROOT, f)), `${f} does not exist in the repository`);
   }
   // Runtime: no compiler, no npm run; the addon is copied from the build stage.
-  const rtRuns = runtime.steps.filter((s) => s.op === 'RUN').map((s) => s.args).join(' ');
+  const rtRuns = runtime.steps
+    .filter((s) => s.op === 'RUN')
+    .map((s) => s.args)
+    .join(' ');
   assert.doesNotMatch(rtRuns, /g\+\+|\bmake\b|npm /);
   const fromBuild = runtime.steps.filter((s) => s.op === 'COPY' && s.args.startsWith('--from=build '));
-  assert.ok(fromBuild.some((s) => s.args.includes('build/Release/csumtop.node')), 'the runtime stage must copy the addon');
+  assert.ok(
+    fromBuild.some((s) => s.args.includes('build/Release/csumtop.node')),
+    'the runtime stage must copy the addon',
+  );
 });
 
 test('Dockerfile: the CLI runs from exactly the files the runtime stage copies', () => {
@@ -243,7 +264,9 @@ test('Dockerfile: the CLI runs from exactly the files the runtime stage copies',
     assert.equal(fromImage.status, fromRepo.status, fromImage.stderr);
     assert.deepEqual(JSON.parse(fromImage.stdout), JSON.parse(fromRepo.stdout));
     // prom-client (loaded only with --metrics) resolves from the image's dist/.
-    const req = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(tmp, 'dist', 'src', 'output', 'metrics', 'exporter.js'))})`], { encoding: 'utf8' });
+    const req = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(tmp, 'dist', 'src', 'output', 'metrics', 'exporter.js'))})`], {
+      encoding: 'utf8',
+    });
     assert.equal(req.status, 0, req.stderr);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -271,15 +294,24 @@ function metricNamesIn(expr: string): string[] {
   return [...new Set(expr.match(/\bcsumtop_[a-z_]+/g) ?? [])];
 }
 
-test('alert rules: the PrometheusRule carries exactly rules.yml\'s groups; every alert has severity, text and a runbook section', () => {
+test("alert rules: the PrometheusRule carries exactly rules.yml's groups; every alert has severity, text and a runbook section", () => {
   const crd = parseYaml(read('base/prometheus-rules.yaml')) as { apiVersion: string; kind: string; spec: { groups: RuleGroup[] } };
   assert.equal(crd.apiVersion, 'monitoring.coreos.com/v1');
   assert.equal(crd.kind, 'PrometheusRule');
   const plain = plainRules();
-  assert.deepEqual(crd.spec.groups, plain.groups, 'deploy/base/prometheus-rules.yaml spec.groups differs from deploy/prometheus/rules.yml: copy the groups over');
+  assert.deepEqual(
+    crd.spec.groups,
+    plain.groups,
+    'deploy/base/prometheus-rules.yaml spec.groups differs from deploy/prometheus/rules.yml: copy the groups over',
+  );
   const alerts = plain.groups.flatMap((g) => g.rules).filter((r) => r.alert !== undefined);
   assert.deepEqual(alerts.map((a) => a.alert).sort(), [
-    'CsumtopAbsent', 'CsumtopBadVxlanCarriers', 'CsumtopCaptureDrops', 'CsumtopCriticalFinding', 'CsumtopDown', 'CsumtopKernelUdpChecksumErrors',
+    'CsumtopAbsent',
+    'CsumtopBadVxlanCarriers',
+    'CsumtopCaptureDrops',
+    'CsumtopCriticalFinding',
+    'CsumtopDown',
+    'CsumtopKernelUdpChecksumErrors',
   ]);
   const runbook = fs.readFileSync(path.join(ROOT, 'docs', 'runbook.md'), 'utf8');
   for (const a of alerts) {
@@ -308,10 +340,12 @@ test('rules and dashboard name only metrics the exporter publishes', async () =>
   // The node x peer matrix, per node and per interface views, filtered by the node variable.
   const matrix = dash.panels.find((p) => p.transformations?.some((t) => t.id === 'groupingToMatrix'));
   assert.ok(matrix, 'a node x peer matrix panel');
-  assert.deepEqual(
-    matrix.transformations!.find((t) => t.id === 'groupingToMatrix')!.options,
-    { rowField: 'instance', columnField: 'peer', valueField: 'Value', emptyValue: 'zero' },
-  );
+  assert.deepEqual(matrix.transformations!.find((t) => t.id === 'groupingToMatrix')!.options, {
+    rowField: 'instance',
+    columnField: 'peer',
+    valueField: 'Value',
+    emptyValue: 'zero',
+  });
   assert.ok(dash.panels.some((p) => p.type === 'heatmap' && /by \(instance, peer\)/.test(p.targets[0].expr)));
   assert.ok(dash.panels.some((p) => /by \(instance, netns, device, layer, protocol\)/.test(p.targets[0].expr)));
   assert.ok(dash.templating.list.some((v) => v.name === 'node'));

@@ -33,27 +33,70 @@ const PEER = '192.168.189.4';
 
 function iface(o: Partial<InterfaceDiagnosis> & { name: string; role: string }): InterfaceDiagnosis {
   return {
-    label: o.name, namespace: 'host', kind: null, driver: null, txChecksumOffload: null, vxlan: null,
-    frames: 100, captureDrops: 0, badIpv4: 0, badReceivedL4: 0, pending: 0, validated: 0, looksPartial: 0, ...o,
+    label: o.name,
+    namespace: 'host',
+    kind: null,
+    driver: null,
+    txChecksumOffload: null,
+    vxlan: null,
+    frames: 100,
+    captureDrops: 0,
+    badIpv4: 0,
+    badReceivedL4: 0,
+    pending: 0,
+    validated: 0,
+    looksPartial: 0,
+    ...o,
   };
 }
 
 function peer(o: Partial<PeerCarriers>): PeerCarriers {
   return {
-    namespace: 'host', underlay: 'ens192', overlay: 'flannel.1', peer: PEER, local: '192.168.189.5', direction: 'from-peer',
-    tunnel: 'vxlan', vni: 1, carriers: 20, badOuter: 0, badInner: 0, badIpv4: 0, delivered: 20, lost: 0, lostBad: 0,
-    unmatchedOverlay: 0, inFlight: 0, firstSeen: '', lastSeen: '', ...o,
+    namespace: 'host',
+    underlay: 'ens192',
+    overlay: 'flannel.1',
+    peer: PEER,
+    local: '192.168.189.5',
+    direction: 'from-peer',
+    tunnel: 'vxlan',
+    vni: 1,
+    carriers: 20,
+    badOuter: 0,
+    badInner: 0,
+    badIpv4: 0,
+    delivered: 20,
+    lost: 0,
+    lostBad: 0,
+    unmatchedOverlay: 0,
+    inFlight: 0,
+    firstSeen: '',
+    lastSeen: '',
+    ...o,
   };
 }
 
 function hypervisor(kind: HypervisorFacts['kind'], sysVendor: string | null): HypervisorFacts {
   return {
-    kind, platform: null, sysVendor, productName: null, biosVendor: null, biosVersion: null, chassisAssetTag: null,
-    hypervisorType: null, cpuFlag: kind !== 'none', evidence: [],
+    kind,
+    platform: null,
+    sysVendor,
+    productName: null,
+    biosVendor: null,
+    biosVersion: null,
+    chassisAssetTag: null,
+    hypervisorType: null,
+    cpuFlag: kind !== 'none',
+    evidence: [],
   };
 }
 
-function input(o: { peers: PeerCarriers[]; interfaces: InterfaceDiagnosis[]; hypervisor?: HypervisorFacts | null; kernel?: KernelFacts | null; nat?: DiagnosisInput['facts']['nat'] }): DiagnosisInput {
+function input(o: {
+  peers: PeerCarriers[];
+  interfaces: InterfaceDiagnosis[];
+  hypervisor?: HypervisorFacts | null;
+  kernel?: KernelFacts | null;
+  nat?: DiagnosisInput['facts']['nat'];
+}): DiagnosisInput {
   return {
     nowNs: 1_700_000_000e9,
     live: true,
@@ -84,12 +127,18 @@ test('inner-bad-from-peer on a VMware host with vmxnet3: variant C title, eviden
   assert.deepEqual(f.subject, { peer: PEER, interface: 'ens192', namespace: 'host' });
   assert.equal(f.title, `Inner checksums in VXLAN from ${PEER} are bad (VMware vmxnet3 offload)`);
   assert.match(f.summary, /variant C/);
-  assert.deepEqual(f.evidence.find((e) => e.name === 'hypervisor / driver'), { name: 'hypervisor / driver', value: 'vmware / vmxnet3', detail: 'variant C: vmxnet3 VXLAN offloads' });
+  assert.deepEqual(
+    f.evidence.find((e) => e.name === 'hypervisor / driver'),
+    { name: 'hypervisor / driver', value: 'vmware / vmxnet3', detail: 'variant C: vmxnet3 VXLAN offloads' },
+  );
   assert.equal(f.evidence.find((e) => e.name === 'carriers with a bad inner checksum')?.value, 7);
-  assert.deepEqual(f.remedy.map((r) => [r.where, r.command]), [
-    [`peer ${PEER}`, 'ethtool -K ens192 tx-udp_tnl-segmentation off tx-udp_tnl-csum-segmentation off'],
-    [`peer ${PEER}`, 'ethtool -K flannel.1 tx-checksum-ip-generic off'],
-  ]);
+  assert.deepEqual(
+    f.remedy.map((r) => [r.where, r.command]),
+    [
+      [`peer ${PEER}`, 'ethtool -K ens192 tx-udp_tnl-segmentation off tx-udp_tnl-csum-segmentation off'],
+      [`peer ${PEER}`, 'ethtool -K flannel.1 tx-checksum-ip-generic off'],
+    ],
+  );
   assert.ok(f.remedy[0].persist?.includes('ENV{INTERFACE}=="ens192"'));
   assert.ok(f.references.includes('projectcalico/calico#4727') && f.references.includes('k3s-io/k3s#5013'));
   assert.equal(f.strength, 7);
@@ -108,8 +157,14 @@ test('inner-bad-from-peer: the vmxnet3 driver alone, or the VMware DMI alone, po
   const kvm = [iface({ name: 'ens192', role: 'underlay', driver: 'virtio_net' }), VMWARE_NODE[1]];
   const plain = innerBadFromPeer(input({ peers: [peer({ badInner: 2 })], interfaces: kvm, hypervisor: hypervisor('kvm', 'QEMU') }))[0];
   assert.equal(plain.title, `Inner checksums in VXLAN from ${PEER} are bad`);
-  assert.equal(plain.evidence.find((e) => e.name === 'hypervisor / driver'), undefined);
-  assert.deepEqual(plain.remedy.map((r) => r.command), ['ethtool -K flannel.1 tx-checksum-ip-generic off']);
+  assert.equal(
+    plain.evidence.find((e) => e.name === 'hypervisor / driver'),
+    undefined,
+  );
+  assert.deepEqual(
+    plain.remedy.map((r) => r.command),
+    ['ethtool -K flannel.1 tx-checksum-ip-generic off'],
+  );
   assert.deepEqual(plain.references, ['projectcalico/calico#7040']);
 
   // Carriers this node sent, or from a peer without bad inner checksums: no finding.
@@ -117,19 +172,30 @@ test('inner-bad-from-peer: the vmxnet3 driver alone, or the VMware DMI alone, po
 });
 
 const UNFIXED_KERNEL: KernelFacts = {
-  release: '4.15.0-106-generic', version: null, signature: 'Ubuntu 4.15.0-106.107-generic 4.15.18',
+  release: '4.15.0-106-generic',
+  version: null,
+  signature: 'Ubuntu 4.15.0-106.107-generic 4.15.18',
   variantA: { status: 'affected', reason: 'Ubuntu 4.15.0-106 is before 4.15.0-107', flavor: 'ubuntu', upstream: { major: 4, minor: 15, patch: 18 } },
 };
 
-test('vxlan-outer-bad-sent with flannel\'s noudpcsum on an unfixed kernel: the variant A facts are evidence and both upgrades are advised', () => {
+test("vxlan-outer-bad-sent with flannel's noudpcsum on an unfixed kernel: the variant A facts are evidence and both upgrades are advised", () => {
   const interfaces = [
     iface({ name: 'eth0', role: 'underlay' }),
     iface({ name: 'flannel.1', role: 'vxlan', kind: 'vxlan', txChecksumOffload: true, vxlan: { port: 8472, udpCsum: false } }),
   ];
   const nat = {
     host: {
-      masquerades: [], masqueradeRandomFully: true, kubeMarkMasq: true, masqueradeMark: 0x4000, kubePostrouting: true, kubeMarkFix: false,
-      kubeMasqueradeRandomFully: true, flannelMasq: false, flannelSkipsKubeMarked: null, flannelRandomFully: null, warnings: [],
+      masquerades: [],
+      masqueradeRandomFully: true,
+      kubeMarkMasq: true,
+      masqueradeMark: 0x4000,
+      kubePostrouting: true,
+      kubeMarkFix: false,
+      kubeMasqueradeRandomFully: true,
+      flannelMasq: false,
+      flannelSkipsKubeMarked: null,
+      flannelRandomFully: null,
+      warnings: [],
     },
   };
   const [f] = outerBadSent(input({ peers: [peer({ direction: 'to-peer', underlay: 'eth0', badOuter: 4 })], interfaces, kernel: UNFIXED_KERNEL, nat }));
@@ -141,17 +207,30 @@ test('vxlan-outer-bad-sent with flannel\'s noudpcsum on an unfixed kernel: the v
   assert.equal(ev('MASQUERADE --random-fully'), true);
   assert.equal(ev('kube-proxy mark fix (--xor-mark 0x4000)'), false);
   assert.equal(ev('kernel'), '4.15.0-106-generic');
-  assert.deepEqual(f.remedy.map((r) => r.command.split(' ').slice(0, 2).join(' ')), ['ethtool -K', 'upgrade kube-proxy', 'upgrade the', 'nstat -az']);
-  assert.deepEqual(f.remedy[3], { where: `peer ${PEER}`, command: 'nstat -az UdpInCsumErrors', why: 'check: it grows when that kernel drops these packets for the bad checksum (run it twice)', persist: null });
+  assert.deepEqual(
+    f.remedy.map((r) => r.command.split(' ').slice(0, 2).join(' ')),
+    ['ethtool -K', 'upgrade kube-proxy', 'upgrade the', 'nstat -az'],
+  );
+  assert.deepEqual(f.remedy[3], {
+    where: `peer ${PEER}`,
+    command: 'nstat -az UdpInCsumErrors',
+    why: 'check: it grows when that kernel drops these packets for the bad checksum (run it twice)',
+    persist: null,
+  });
   assert.equal(f.remedy[0].command, 'ethtool -K flannel.1 tx-checksum-ip-generic off');
 
   // Offload off and udpcsum unknown: said as it is (off), nothing invented.
-  const off = outerBadSent(input({
-    peers: [peer({ direction: 'to-peer', underlay: 'eth0', badOuter: 1 })],
-    interfaces: [interfaces[0], iface({ name: 'flannel.1', role: 'vxlan', txChecksumOffload: false })],
-  }))[0];
+  const off = outerBadSent(
+    input({
+      peers: [peer({ direction: 'to-peer', underlay: 'eth0', badOuter: 1 })],
+      interfaces: [interfaces[0], iface({ name: 'flannel.1', role: 'vxlan', txChecksumOffload: false })],
+    }),
+  )[0];
   assert.equal(off.evidence.find((e) => e.name === 'flannel.1 tx-checksum-ip-generic')?.value, false);
-  assert.equal(off.evidence.find((e) => e.name === 'flannel.1 udpcsum'), undefined);
+  assert.equal(
+    off.evidence.find((e) => e.name === 'flannel.1 udpcsum'),
+    undefined,
+  );
 });
 
 // ------------------------------------------------------------------ matcher: overlay packets never encapsulated
@@ -175,7 +254,8 @@ function events(frames: Array<{ frame: EthNode; iface: number; sent: boolean }>,
 }
 
 test('matcher: an overlay packet that never left as a carrier is attributed to the peer its destination was seen behind', () => {
-  const dir: InterfaceDirectory = (id) => (id === 0 ? { label: 'eth0', namespace: 'host', overlay: false } : id === 1 ? { label: 'flannel.1', namespace: 'host', overlay: true } : undefined);
+  const dir: InterfaceDirectory = (id) =>
+    id === 0 ? { label: 'eth0', namespace: 'host', overlay: false } : id === 1 ? { label: 'flannel.1', namespace: 'host', overlay: true } : undefined;
   const m = new CarrierMatcher(F, { windowNs: 1e9, maxPending: 1000 });
   m.setOverlay('host', 'flannel.1');
   const [me, node2, node3] = [NODES[0], NODES[1], NODES[2]];
@@ -184,24 +264,36 @@ test('matcher: an overlay packet that never left as a carrier is attributed to t
   const UNKNOWN = '10.244.9.9';
   // What worked: packets to COREDNS and MYSQL left as carriers to node 2 (overlay packet
   // first, and carrier first), a packet from WEB_POD arrived in a carrier from node 3.
-  m.add(events([
-    { frame: eth(q(COREDNS, 1)), iface: 1, sent: true },
-    { frame: carrier(0, 1, q(COREDNS, 1)), iface: 0, sent: true },
-    { frame: carrier(0, 1, q(MYSQL, 2)), iface: 0, sent: true },
-    { frame: eth(q(MYSQL, 2)), iface: 1, sent: true },
-    { frame: carrier(2, 0, fromWeb), iface: 0, sent: false },
-    { frame: eth(fromWeb), iface: 1, sent: false },
-  ], T0), dir);
+  m.add(
+    events(
+      [
+        { frame: eth(q(COREDNS, 1)), iface: 1, sent: true },
+        { frame: carrier(0, 1, q(COREDNS, 1)), iface: 0, sent: true },
+        { frame: carrier(0, 1, q(MYSQL, 2)), iface: 0, sent: true },
+        { frame: eth(q(MYSQL, 2)), iface: 1, sent: true },
+        { frame: carrier(2, 0, fromWeb), iface: 0, sent: false },
+        { frame: eth(fromWeb), iface: 1, sent: false },
+      ],
+      T0,
+    ),
+    dir,
+  );
   // What then never left: to COREDNS (node 2), to WEB_POD (node 3, only ever received
   // from), to an address never seen, and a GSO-sized packet to COREDNS.
   // (A DNS query with trailing bytes: the frame sink makes events of DNS and SYNs only.)
   const big = ipv4(CLIENT_POD, COREDNS, udp(40010, 53, Buffer.concat([Buffer.from(dnsQuery(0x300, 'big.example')), Buffer.alloc(3000, 1)])), { id: 0x300 });
-  m.add(events([
-    { frame: eth(q(COREDNS, 3)), iface: 1, sent: true },
-    { frame: eth(q(WEB_POD, 4)), iface: 1, sent: true },
-    { frame: eth(q(UNKNOWN, 5)), iface: 1, sent: true },
-    { frame: eth(big), iface: 1, sent: true },
-  ], T0 + 10e6), dir);
+  m.add(
+    events(
+      [
+        { frame: eth(q(COREDNS, 3)), iface: 1, sent: true },
+        { frame: eth(q(WEB_POD, 4)), iface: 1, sent: true },
+        { frame: eth(q(UNKNOWN, 5)), iface: 1, sent: true },
+        { frame: eth(big), iface: 1, sent: true },
+      ],
+      T0 + 10e6,
+    ),
+    dir,
+  );
 
   const peerView = (addr: string, direction: 'to-peer' | 'from-peer') => m.snapshot().find((p) => p.peer === addr && p.direction === direction);
   m.advance(T0 + 0.5e9);
@@ -217,13 +309,16 @@ test('matcher: an overlay packet that never left as a carrier is attributed to t
   );
   const toNode3 = peerView(node3.ip, 'to-peer');
   assert.ok(toNode3, `the packet to WEB_POD is attributed to node 3 although nothing was ever sent there: ${JSON.stringify(m.snapshot())}`);
-  assert.deepEqual({ carriers: toNode3.carriers, delivered: toNode3.delivered, unmatchedOverlay: toNode3.unmatchedOverlay, local: toNode3.local }, { carriers: 0, delivered: 0, unmatchedOverlay: 1, local: me.ip });
+  assert.deepEqual(
+    { carriers: toNode3.carriers, delivered: toNode3.delivered, unmatchedOverlay: toNode3.unmatchedOverlay, local: toNode3.local },
+    { carriers: 0, delivered: 0, unmatchedOverlay: 1, local: me.ip },
+  );
   assert.equal(peerView(node3.ip, 'from-peer')?.delivered, 1);
   assert.equal(m.unmatchedUnattributed, 1, 'the packet to an address never seen behind a peer');
   assert.equal(m.overflow, 0);
 });
 
-test('kernel-drops-unseen names the interfaces up and not captured, NICs first, in the command to run; more than 8, or none known: -i \'*\'', () => {
+test("kernel-drops-unseen names the interfaces up and not captured, NICs first, in the command to run; more than 8, or none known: -i '*'", () => {
   const withKernel = (uncaptured: UncapturedLink[] | undefined, namespace = 'host'): DiagnosisInput => {
     const i = input({ peers: [], interfaces: [iface({ name: 'flannel.1', role: 'overlay', namespace, kind: 'vxlan', badReceivedL4: 2 })] });
     i.kernel = [{ namespace, perSecond: {}, sinceStart: { udpInCsumErrors: 7, tcpInCsumErrors: 1 } }];
@@ -239,24 +334,43 @@ test('kernel-drops-unseen names the interfaces up and not captured, NICs first, 
   ];
   const [f] = kernelDropsUnseen(withKernel(links));
   assert.equal(f.title, 'The kernel in host dropped 6 packets for bad checksums csumtop did not see');
-  assert.deepEqual(f.remedy.map((r) => r.command), ['csumtop -i flannel.1,ens192,genev_sys_6081,cni0']);
+  assert.deepEqual(
+    f.remedy.map((r) => r.command),
+    ['csumtop -i flannel.1,ens192,genev_sys_6081,cni0'],
+  );
   assert.equal(f.evidence.find((e) => e.name === 'interfaces up and not captured')?.value, 'ens192, genev_sys_6081 (geneve), cni0 (bridge)');
   assert.match(f.summary, /not being captured: ens192, genev_sys_6081, cni0\./);
 
   // In a namespace: --netns, shell-quoted names.
   const [g] = kernelDropsUnseen(withKernel([{ namespace: 'pod ns', name: "we'ird", kind: 'veth' }], 'pod ns'));
-  assert.deepEqual(g.remedy.map((r) => r.command), [`csumtop --netns 'pod ns' -i 'flannel.1,we'\\''ird'`]);
+  assert.deepEqual(
+    g.remedy.map((r) => r.command),
+    [`csumtop --netns 'pod ns' -i 'flannel.1,we'\\''ird'`],
+  );
 
   // Too many to list, a name -i cannot take (a comma), or a source that does not list links: every interface.
   const many = Array.from({ length: 9 }, (_, k) => ({ namespace: 'host', name: `veth${k}`, kind: 'veth' }));
-  assert.deepEqual(kernelDropsUnseen(withKernel(many))[0].remedy.map((r) => r.command), ["csumtop -i '*'"]);
+  assert.deepEqual(
+    kernelDropsUnseen(withKernel(many))[0].remedy.map((r) => r.command),
+    ["csumtop -i '*'"],
+  );
   assert.match(kernelDropsUnseen(withKernel(many))[0].summary, /veth7 and 1 more\./);
   const comma = kernelDropsUnseen(withKernel([{ namespace: 'host', name: 'a,b', kind: null }]))[0].remedy;
-  assert.deepEqual(comma.map((r) => [r.command, r.why]), [["csumtop -i '*'", 'capture every interface of the namespace']], 'the reason matches the command');
+  assert.deepEqual(
+    comma.map((r) => [r.command, r.why]),
+    [["csumtop -i '*'", 'capture every interface of the namespace']],
+    'the reason matches the command',
+  );
   assert.equal(f.remedy[0].why, 'capture the interfaces that are up and not captured as well');
   const unknown = kernelDropsUnseen(withKernel(undefined))[0];
-  assert.deepEqual(unknown.remedy.map((r) => r.command), ["csumtop -i '*'"]);
-  assert.equal(unknown.evidence.find((e) => e.name === 'interfaces up and not captured'), undefined);
+  assert.deepEqual(
+    unknown.remedy.map((r) => r.command),
+    ["csumtop -i '*'"],
+  );
+  assert.equal(
+    unknown.evidence.find((e) => e.name === 'interfaces up and not captured'),
+    undefined,
+  );
   // Everything up is captured: nothing to add is said plainly.
   assert.match(kernelDropsUnseen(withKernel([]))[0].summary, /Every interface up there is captured/);
   // The kernel saw no more than the capture: no finding.
@@ -286,26 +400,38 @@ test('vxlan-outer-bad-from-peer: critical and "never reached" only with measured
   // The bad carriers were all delivered to the overlay (the receiver did not verify): nothing was lost.
   const delivered = outerBadFromPeer(input({ peers: [peer({ underlay: 'eth0', badOuter: 4, delivered: 20, lost: 0, lostBad: 0 })], interfaces: node }))[0];
   assert.equal(delivered.severity, 'warning');
-  assert.match(delivered.summary, /a receiver that verifies the outer UDP checksum \(a NIC, or the kernel\) drops them, but none was lost on the way to flannel\.1/);
+  assert.match(
+    delivered.summary,
+    /a receiver that verifies the outer UDP checksum \(a NIC, or the kernel\) drops them, but none was lost on the way to flannel\.1/,
+  );
   assert.doesNotMatch(delivered.summary, /never reach/);
 
   // Live, overlay not captured, the kernel counter did not grow: this node did not drop them.
-  const notCounted = input({ peers: [peer({ underlay: 'eth0', overlay: null, badOuter: 4, delivered: null, lost: null, lostBad: null })], interfaces: [node[0]] });
+  const notCounted = input({
+    peers: [peer({ underlay: 'eth0', overlay: null, badOuter: 4, delivered: null, lost: null, lostBad: null })],
+    interfaces: [node[0]],
+  });
   notCounted.kernel = [{ namespace: 'host', perSecond: {}, sinceStart: { udpInCsumErrors: 0 } }];
   const quietKernel = outerBadFromPeer(notCounted)[0];
   assert.equal(quietKernel.severity, 'warning');
   assert.match(quietKernel.summary, /Udp InCsumErrors of host did not grow: this node did not drop them/);
 
   // A capture file: no overlay, no kernel counters, no host.
-  const file = input({ peers: [peer({ namespace: 'file', underlay: 'trace.pcap', overlay: null, badOuter: 4, delivered: null, lost: null, lostBad: null })], interfaces: [iface({ name: 'trace.pcap', role: 'other', namespace: 'file' })] });
+  const file = input({
+    peers: [peer({ namespace: 'file', underlay: 'trace.pcap', overlay: null, badOuter: 4, delivered: null, lost: null, lostBad: null })],
+    interfaces: [iface({ name: 'trace.pcap', role: 'other', namespace: 'file' })],
+  });
   file.live = false;
   const fromFile = outerBadFromPeer(file)[0];
   assert.equal(fromFile.severity, 'warning');
   assert.match(fromFile.summary, /the overlay device was not captured and a capture file has no kernel counters, so whether they were dropped is not known/);
-  assert.doesNotMatch(fromFile.summary.replace(/a receiver that verifies the outer UDP checksum \(a NIC, or the kernel\) drops them|whether they were dropped/g, ''), LOSS_WORDS);
+  assert.doesNotMatch(
+    fromFile.summary.replace(/a receiver that verifies the outer UDP checksum \(a NIC, or the kernel\) drops them|whether they were dropped/g, ''),
+    LOSS_WORDS,
+  );
 });
 
-test('inner-bad-from-peer and ipv4-header-bad: critical only when the namespace\'s kernel counted the drops', () => {
+test("inner-bad-from-peer and ipv4-header-bad: critical only when the namespace's kernel counted the drops", () => {
   const node = [iface({ name: 'eth0', role: 'underlay' }), iface({ name: 'flannel.1', role: 'vxlan', kind: 'vxlan' })];
   const measured = input({ peers: [peer({ underlay: 'eth0', badInner: 3 })], interfaces: node });
   measured.kernel = [{ namespace: 'host', perSecond: {}, sinceStart: { udpInCsumErrors: 2, tcpInCsumErrors: 1 } }];
@@ -329,10 +455,21 @@ test('the kernel\'s verdict (issue 18): per peer it decides "dropped" over the n
   const node = [iface({ name: 'eth0', role: 'underlay' })];
   const view = (drops: Array<{ peer: string | null; total: number; reason?: KernelDropReason; device?: string }>): KernelDropView => ({
     // Each drop matched to a captured frame with the checksum bad (native/kdrops/frame_match.h).
-    drops: drops.map((d) => ({ namespace: 'host', device: d.device ?? 'eth0', reason: d.reason ?? 'UDP_CSUM', peer: d.peer, total: d.total, interval: 0, outcomes: { ...noOutcomes(), seenBad: d.total }, pending: 0, frame: 7 })),
+    drops: drops.map((d) => ({
+      namespace: 'host',
+      device: d.device ?? 'eth0',
+      reason: d.reason ?? 'UDP_CSUM',
+      peer: d.peer,
+      total: d.total,
+      interval: 0,
+      outcomes: { ...noOutcomes(), seenBad: d.total },
+      pending: 0,
+      frame: 7,
+    })),
     other: 0,
     otherOutcomes: noOutcomes(),
-    matchWindowMs: 2000, matching: true,
+    matchWindowMs: 2000,
+    matching: true,
     keys: { size: drops.length, cap: 512, evicted: 0 },
     ringFull: 0,
   });
@@ -343,10 +480,18 @@ test('the kernel\'s verdict (issue 18): per peer it decides "dropped" over the n
     return i;
   };
   const on = carriersOf();
-  on.kernelDrops = view([{ peer: PEER, total: 4 }, { peer: '10.9.9.9', total: 5 }]);
+  on.kernelDrops = view([
+    { peer: PEER, total: 4 },
+    { peer: '10.9.9.9', total: 5 },
+  ]);
   const f = outerBadFromPeer(on)[0];
   assert.equal(f.severity, 'critical');
-  assert.match(f.summary, new RegExp(`the kernel of host dropped 4 carriers from ${PEER.replace(/\./g, '\\.')} for UDP_CSUM \\(kernel verdict\\), all 4 seen by csumtop with a bad outer checksum, so their inner packets never reached flannel\\.1`));
+  assert.match(
+    f.summary,
+    new RegExp(
+      `the kernel of host dropped 4 carriers from ${PEER.replace(/\./g, '\\.')} for UDP_CSUM \\(kernel verdict\\), all 4 seen by csumtop with a bad outer checksum, so their inner packets never reached flannel\\.1`,
+    ),
+  );
   assert.equal(f.evidence.find((e) => e.name === 'carriers the kernel dropped for UDP_CSUM (kernel verdict)')?.value, 4);
 
   // The kernel dropped other peers' carriers, none of this one's: not "dropped".
@@ -361,7 +506,10 @@ test('the kernel\'s verdict (issue 18): per peer it decides "dropped" over the n
   const off = outerBadFromPeer(carriersOf())[0];
   assert.equal(off.severity, 'critical');
   assert.match(off.summary, /dropped 9 UDP packets for a bad checksum .*Udp InCsumErrors/);
-  assert.equal(off.evidence.some((e) => e.name.includes('kernel verdict')), false);
+  assert.equal(
+    off.evidence.some((e) => e.name.includes('kernel verdict')),
+    false,
+  );
 
   // ipv4-header-bad: IP_CSUM drops anywhere in the namespace.
   const hdr = input({ peers: [], interfaces: [iface({ name: 'eth0', role: 'underlay', badIpv4: 2 })] });
@@ -371,24 +519,31 @@ test('the kernel\'s verdict (issue 18): per peer it decides "dropped" over the n
 });
 
 const KERNEL_6_18: KernelFacts = {
-  release: '6.18.0', version: null, signature: null,
+  release: '6.18.0',
+  version: null,
+  signature: null,
   variantA: { status: 'fixed', reason: '6.18.0 is at or after 5.7', flavor: 'upstream', upstream: { major: 6, minor: 18, patch: 0 } },
 };
 
-test('remedies: none the facts show applied (offload already off), no kernel upgrade for udpcsum or on a fixed kernel, and a conditional one when the sender\'s kernel is unknown', () => {
+test("remedies: none the facts show applied (offload already off), no kernel upgrade for udpcsum or on a fixed kernel, and a conditional one when the sender's kernel is unknown", () => {
   const sent = (overlay: Partial<InterfaceDiagnosis>, kernel: KernelFacts | null) =>
-    outerBadSent(input({
-      peers: [peer({ direction: 'to-peer', underlay: 'eth0', badOuter: 5 })],
-      interfaces: [iface({ name: 'eth0', role: 'underlay' }), iface({ name: 'flannel.1', role: 'vxlan', kind: 'vxlan', ...overlay })],
-      kernel,
-    }))[0];
+    outerBadSent(
+      input({
+        peers: [peer({ direction: 'to-peer', underlay: 'eth0', badOuter: 5 })],
+        interfaces: [iface({ name: 'eth0', role: 'underlay' }), iface({ name: 'flannel.1', role: 'vxlan', kind: 'vxlan', ...overlay })],
+        kernel,
+      }),
+    )[0];
   const commands = (f: { remedy: Array<{ command: string }> }): string[] => f.remedy.map((r) => r.command);
 
   // tx-checksum-ip-generic already off: not offered, and the summary says so.
   const off = sent({ txChecksumOffload: false, vxlan: { port: 8472, udpCsum: false } }, UNFIXED_KERNEL);
   assert.ok(!commands(off).some((c) => c.includes('tx-checksum-ip-generic off')), JSON.stringify(commands(off)));
   assert.match(off.summary, /already off on flannel\.1/);
-  assert.ok(commands(off).some((c) => c.startsWith('upgrade the kernel to >= 5.7')), 'noudpcsum on an unfixed kernel: the upgrade is the remedy');
+  assert.ok(
+    commands(off).some((c) => c.startsWith('upgrade the kernel to >= 5.7')),
+    'noudpcsum on an unfixed kernel: the upgrade is the remedy',
+  );
 
   // udpcsum: NAT breaks the outer checksum on any kernel; the upgrade is no remedy, even on an unfixed one.
   const udpcsum = sent({ txChecksumOffload: true, vxlan: { port: 8472, udpCsum: true } }, UNFIXED_KERNEL);
@@ -403,11 +558,19 @@ test('remedies: none the facts show applied (offload already off), no kernel upg
   // The sender's view never claims the receiver dropped anything.
   assert.equal(fixed.severity, 'warning');
   // One finding per peer, keyed on the underlay's label (which names a namespace already).
-  const inNs = outerBadSent(input({
-    peers: [peer({ namespace: 'n1', underlay: 'n1/eth0', direction: 'to-peer', badOuter: 1 }), peer({ namespace: 'n1', underlay: 'n1/eth0', direction: 'to-peer', peer: '192.168.189.6', badOuter: 1 })],
-    interfaces: [iface({ name: 'eth0', label: 'n1/eth0', namespace: 'n1', role: 'underlay' })],
-  }));
-  assert.deepEqual(inNs.map((f) => f.key), [`vxlan-outer-bad-sent/n1/eth0/${PEER}`, 'vxlan-outer-bad-sent/n1/eth0/192.168.189.6']);
+  const inNs = outerBadSent(
+    input({
+      peers: [
+        peer({ namespace: 'n1', underlay: 'n1/eth0', direction: 'to-peer', badOuter: 1 }),
+        peer({ namespace: 'n1', underlay: 'n1/eth0', direction: 'to-peer', peer: '192.168.189.6', badOuter: 1 }),
+      ],
+      interfaces: [iface({ name: 'eth0', label: 'n1/eth0', namespace: 'n1', role: 'underlay' })],
+    }),
+  );
+  assert.deepEqual(
+    inNs.map((f) => f.key),
+    [`vxlan-outer-bad-sent/n1/eth0/${PEER}`, 'vxlan-outer-bad-sent/n1/eth0/192.168.189.6'],
+  );
 
   // Receiver's view: the sender's kernel and udpcsum are unknown, so the upgrade is conditional.
   const rx = outerBadFromPeer(input({ peers: [peer({ badOuter: 2 })], interfaces: VMWARE_NODE, kernel: KERNEL_6_18 }))[0];
@@ -433,7 +596,12 @@ test('a capture file has no host: remedies name the sending node and the device 
     persist: 'a udev rule running the same ethtool command when that device appears (ENV{INTERFACE}=="<its name>")',
   });
   // The receiving node of a file is the capture's local address: the counter to check is there.
-  assert.deepEqual(rx.remedy.at(-1), { where: 'node 192.168.189.5', command: 'nstat -az UdpInCsumErrors', why: 'check: it grows when that kernel drops these packets for the bad checksum (run it twice)', persist: null });
+  assert.deepEqual(rx.remedy.at(-1), {
+    where: 'node 192.168.189.5',
+    command: 'nstat -az UdpInCsumErrors',
+    why: 'check: it grows when that kernel drops these packets for the bad checksum (run it twice)',
+    persist: null,
+  });
 
   const geneve = innerBadFromPeer(fileInput({ underlay: 'trace.pcap', tunnel: 'geneve', badInner: 1 }, [pcap]))[0];
   assert.equal(geneve.title, `Inner checksums in Geneve from ${PEER} are bad`);
@@ -446,12 +614,16 @@ test('a capture file has no host: remedies name the sending node and the device 
   assert.match(tx.remedy.find((r) => /upgrade the kernel/.test(r.command))!.command, /^only if/);
 
   const hdr = ipv4HeaderBad(fileInput({}, [pcap]))[0];
-  assert.equal(hdr.evidence.find((e) => e.name === 'driver'), undefined, 'no driver: null from a file');
+  assert.equal(
+    hdr.evidence.find((e) => e.name === 'driver'),
+    undefined,
+    'no driver: null from a file',
+  );
   assert.ok(!hdr.remedy.some((r) => r.command.includes('trace.pcap')), JSON.stringify(hdr.remedy));
   assert.equal(hdr.remedy[0].command, "ethtool -S <the NIC it captured on> | grep -i -E 'err|csum'");
 });
 
-test('kernel-drops-unseen: no finding from counters read before the capture delivered their events (start-up), and csumtop\'s own drops are blamed instead of uncaptured interfaces', () => {
+test("kernel-drops-unseen: no finding from counters read before the capture delivered their events (start-up), and csumtop's own drops are blamed instead of uncaptured interfaces", () => {
   const at = (kernel: number, before: number | null, seen: number): DiagnosisInput => {
     const i = input({ peers: [], interfaces: [iface({ name: 'eth0', role: 'underlay', badReceivedL4: seen })] });
     i.kernel = [{ namespace: 'host', perSecond: {}, sinceStart: { udpInCsumErrors: kernel } }];
@@ -502,7 +674,10 @@ test('tracker: a finding whose bad carriers stop while carriers from the peer ke
   assert.equal(f.state.text, `fixed at ${grewAt} UTC? 0 bad carriers in the 2 s since, while 20 carriers from ${PEER} arrived with good outer checksums`);
   assert.equal(f.severity, 'critical', 'within the hold the severity stays');
   const later = evalAt(tr, 44, 400, 10);
-  assert.equal(later?.state?.text, `fixed at ${grewAt} UTC? 0 bad carriers in the 40 s since, while 350 carriers from ${PEER} arrived with good outer checksums`);
+  assert.equal(
+    later?.state?.text,
+    `fixed at ${grewAt} UTC? 0 bad carriers in the 40 s since, while 350 carriers from ${PEER} arrived with good outer checksums`,
+  );
   assert.equal(later?.severity, 'info', 'clean traffic for longer than the hold: nothing is lost now');
   // It breaks again: the state goes, the severity comes back.
   const again = evalAt(tr, 45, 410, 11);
@@ -529,7 +704,10 @@ test('tracker: no carriers since is said as such, never "fixed"; and nothing is 
   assert.equal(evalAt(lossy, 40, 100, 2, { eventsDropped: 500 })?.state?.kind, 'quiet', 'no carriers since the drop');
   const after = evalAt(lossy, 41, 200, 2, { eventsDropped: 500 });
   assert.equal(after?.state?.kind, 'fixed');
-  assert.match(after!.state!.text, /^fixed\? 0 bad carriers in the 40 s since csumtop last lost events \(\d\d:\d\d:\d\d UTC; the last bad one was seen at \d\d:\d\d:\d\d UTC\), while 100 carriers/);
+  assert.match(
+    after!.state!.text,
+    /^fixed\? 0 bad carriers in the 40 s since csumtop last lost events \(\d\d:\d\d:\d\d UTC; the last bad one was seen at \d\d:\d\d:\d\d UTC\), while 100 carriers/,
+  );
 
   // A finding without a traffic measure is not cleared while csumtop keeps dropping events.
   const hdr = new FindingTracker(10e9);
@@ -556,16 +734,30 @@ test('kernel verdicts matched to captured frames (issue 18): "all N seen" only w
     const resolved = Object.values(outcomes).reduce((a, b) => a + b, 0);
     return { namespace: 'node2', device: 'vlb', reason: 'UDP_CSUM', peer: PEER, interval: 0, frame: 12, ...o, outcomes, pending: o.total - resolved };
   };
-  const view = (drops: KernelDropCount[]): KernelDropView => ({ drops, other: 0, otherOutcomes: noOutcomes(), matchWindowMs: 2000, matching: true, keys: { size: drops.length, cap: 512, evicted: 0 }, ringFull: 0 });
+  const view = (drops: KernelDropCount[]): KernelDropView => ({
+    drops,
+    other: 0,
+    otherOutcomes: noOutcomes(),
+    matchWindowMs: 2000,
+    matching: true,
+    keys: { size: drops.length, cap: 512, evicted: 0 },
+    ringFull: 0,
+  });
   const carriers = (drops: KernelDropCount[]): DiagnosisInput => {
-    const i = input({ peers: [peer({ namespace: 'node2', underlay: 'vlb', overlay: null, badOuter: 6, delivered: null, lost: null, lostBad: null })], interfaces: [iface({ name: 'vlb', role: 'underlay', namespace: 'node2' })] });
+    const i = input({
+      peers: [peer({ namespace: 'node2', underlay: 'vlb', overlay: null, badOuter: 6, delivered: null, lost: null, lostBad: null })],
+      interfaces: [iface({ name: 'vlb', role: 'underlay', namespace: 'node2' })],
+    });
     i.kernelDrops = view(drops);
     i.facts.uncaptured = [{ namespace: 'node2', name: 'flannel.1', kind: 'vxlan' }];
     return i;
   };
 
   const all = outerBadFromPeer(carriers([drop({ total: 6, outcomes: { seenBad: 6 } })]))[0];
-  assert.match(all.summary, /the kernel of node2 dropped 6 carriers from 192\.168\.189\.4 for UDP_CSUM \(kernel verdict\), all 6 seen by csumtop with a bad outer checksum/);
+  assert.match(
+    all.summary,
+    /the kernel of node2 dropped 6 carriers from 192\.168\.189\.4 for UDP_CSUM \(kernel verdict\), all 6 seen by csumtop with a bad outer checksum/,
+  );
   assert.equal(all.evidence.find((e) => e.name === 'kernel drops seen by csumtop with a bad outer checksum')?.value, 6);
   assert.match(String(all.evidence.find((e) => e.name === 'kernel drops seen by csumtop with a bad outer checksum')?.detail), /last matched frame 12/);
 
@@ -575,16 +767,25 @@ test('kernel verdicts matched to captured frames (issue 18): "all N seen" only w
     drop({ device: 'flannel.1', total: 2, outcomes: { notCaptured: 2 } }),
   ]);
   const f = outerBadFromPeer(mixed)[0];
-  assert.match(f.summary, /dropped 9 carriers .* \(kernel verdict\), 3 of 9 seen by csumtop with a bad outer checksum; 1 seen by csumtop with that checksum verified good \(csumtop disagrees\); 2 not seen: the device is not captured; 2 not seen: csumtop's capture ring of the device dropped frames then; 1 not matched yet/);
+  assert.match(
+    f.summary,
+    /dropped 9 carriers .* \(kernel verdict\), 3 of 9 seen by csumtop with a bad outer checksum; 1 seen by csumtop with that checksum verified good \(csumtop disagrees\); 2 not seen: the device is not captured; 2 not seen: csumtop's capture ring of the device dropped frames then; 1 not matched yet/,
+  );
   assert.doesNotMatch(f.summary, /all \d+ seen/);
 
   const [u] = kernelDropsUnseen(mixed);
   assert.equal(u.title, 'The kernel in node2 dropped 4 packets for bad checksums csumtop did not see');
-  assert.deepEqual(u.evidence.filter((e) => e.name.endsWith('(kernel verdict)')).map((e) => [e.name, e.value, e.detail]), [
-    ['drops on devices not captured (kernel verdict)', 2, 'flannel.1 UDP_CSUM: 2'],
-    ['drops not seen while the capture ring dropped frames (kernel verdict)', 2, 'vlb UDP_CSUM: 2'],
-  ]);
-  assert.deepEqual(u.remedy.map((r) => r.command), ['csumtop --netns node2 -i vlb,flannel.1', 'csumtop --ring-mb 64 --threads 2 ...']);
+  assert.deepEqual(
+    u.evidence.filter((e) => e.name.endsWith('(kernel verdict)')).map((e) => [e.name, e.value, e.detail]),
+    [
+      ['drops on devices not captured (kernel verdict)', 2, 'flannel.1 UDP_CSUM: 2'],
+      ['drops not seen while the capture ring dropped frames (kernel verdict)', 2, 'vlb UDP_CSUM: 2'],
+    ],
+  );
+  assert.deepEqual(
+    u.remedy.map((r) => r.command),
+    ['csumtop --netns node2 -i vlb,flannel.1', 'csumtop --ring-mb 64 --threads 2 ...'],
+  );
 
   const [d] = kernelDropsDisagree(mixed);
   assert.equal(d.title, 'The kernel in node2 dropped 1 packets for a bad checksum csumtop verified good (kernel verdict)');
@@ -604,7 +805,10 @@ test('kernel verdicts matched to captured frames (issue 18): "all N seen" only w
   const unmatched = carriers([drop({ total: 6, outcomes: {} })]);
   unmatched.kernelDrops = { ...unmatched.kernelDrops!, matching: false };
   assert.match(outerBadFromPeer(unmatched)[0].summary, /dropped 6 carriers from 192\.168\.189\.4 for UDP_CSUM \(kernel verdict\), so their/);
-  assert.equal(outerBadFromPeer(unmatched)[0].evidence.some((e) => e.name.startsWith('kernel drops seen by csumtop')), false);
+  assert.equal(
+    outerBadFromPeer(unmatched)[0].evidence.some((e) => e.name.startsWith('kernel drops seen by csumtop')),
+    false,
+  );
   assert.deepEqual(kernelDropsUnseen(unmatched), [], 'no counters read: no finding, and none from the unmatched verdicts');
   assert.deepEqual(kernelDropsDisagree(unmatched), []);
 

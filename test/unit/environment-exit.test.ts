@@ -24,7 +24,10 @@ function nobody(): { uid: number; gid: number } {
 test('--pid 1 and --netns of a namespace nobody may not open exit 3 (not allowed), with the reason', () => {
   assert.equal(process.getuid?.(), 0, 'run as root (like CI): the test runs csumtop as nobody');
   const { uid, gid } = nobody();
-  for (const args of [['--pid', '1'], ['--netns', '/proc/1/ns/net']]) {
+  for (const args of [
+    ['--pid', '1'],
+    ['--netns', '/proc/1/ns/net'],
+  ]) {
     const r = spawnSync(BIN, [...args, '--duration', '1', '--json'], { uid, gid, encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.status, 3, `${args.join(' ')} as nobody: ${r.stderr}`);
     assert.match(r.stderr, /permission denied opening network namespace .*\(need root or CAP_SYS_ADMIN\)/);
@@ -43,14 +46,19 @@ test('an unusable CSUMTOP_THREADS or CSUMTOP_CSUM_PATH is a usage error naming i
     [{ CSUMTOP_THREADS: '2x' }, /CSUMTOP_THREADS: '2x' is not a whole number/],
     [{ CSUMTOP_CSUM_PATH: 'fastest' }, /CSUMTOP_CSUM_PATH: 'fastest' is not a checksum engine \(available here: scalar, /],
   ];
-  if (unavailable !== undefined) bad.push([{ CSUMTOP_CSUM_PATH: unavailable }, new RegExp(`CSUMTOP_CSUM_PATH: '${unavailable}' cannot run on this CPU or build`)]);
+  if (unavailable !== undefined)
+    bad.push([{ CSUMTOP_CSUM_PATH: unavailable }, new RegExp(`CSUMTOP_CSUM_PATH: '${unavailable}' cannot run on this CPU or build`)]);
   for (const [env, message] of bad) {
     const r = spawnSync(BIN, ['-r', EXAMPLE], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.status, 2, `${JSON.stringify(env)}: ${r.stderr}`);
     assert.match(r.stderr, message);
     assert.equal(r.stdout, '', 'no report from a run that was refused');
   }
-  const ok = spawnSync(BIN, ['-r', EXAMPLE, '--json'], { env: { ...process.env, CSUMTOP_THREADS: '3', CSUMTOP_CSUM_PATH: 'scalar' }, encoding: 'utf8', timeout: 30_000 });
+  const ok = spawnSync(BIN, ['-r', EXAMPLE, '--json'], {
+    env: { ...process.env, CSUMTOP_THREADS: '3', CSUMTOP_CSUM_PATH: 'scalar' },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   assert.equal(ok.status, 1, ok.stderr);
   assert.equal((JSON.parse(ok.stdout) as { tool: { checksumPath: string } }).tool.checksumPath, 'scalar');
 });
@@ -76,7 +84,7 @@ test('--user clears the capability bounding set of the running process (CapBnd 0
   assert.ok(code === 0 || code === 1, `exit ${code}: ${err}`);
 });
 
-test('ring memory beyond half of this host\'s memory (--ring-mb x --threads x interfaces) is refused before any ring is allocated: exit 2, a clear message', async () => {
+test("ring memory beyond half of this host's memory (--ring-mb x --threads x interfaces) is refused before any ring is allocated: exit 2, a clear message", async () => {
   const { ringMemoryCap } = await import('../../src/capture/live-source.js');
   const cap = ringMemoryCap();
   assert.ok(cap !== null && cap > 0, 'MemTotal from /proc/meminfo');
@@ -86,7 +94,12 @@ test('ring memory beyond half of this host\'s memory (--ring-mb x --threads x in
   const start = Date.now();
   const r = spawnSync(BIN, ['-i', 'lo', '--ring-mb', '4096', '--threads', String(threads), '--duration', '1', '--json'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, new RegExp(`ring memory: 4096 MiB per ring \\(--ring-mb\\)${threads > 1 ? ` x ${threads} threads` : ''} x 1 interfaces = ${4096 * threads} MiB, more than half of this host's memory \\(\\d+ MiB\\): lower --ring-mb or select fewer interfaces with -i`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `ring memory: 4096 MiB per ring \\(--ring-mb\\)${threads > 1 ? ` x ${threads} threads` : ''} x 1 interfaces = ${4096 * threads} MiB, more than half of this host's memory \\(\\d+ MiB\\): lower --ring-mb or select fewer interfaces with -i`,
+    ),
+  );
   assert.doesNotMatch(r.stdout, /"type":"interface"/, 'nothing was attached');
   assert.ok(Date.now() - start < 20_000, `refused in ${Date.now() - start} ms`);
 });

@@ -32,7 +32,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** Every record of a little-endian pcap as [header, data] pairs. */
 function records(file: Buffer): { hdr: Buffer; data: Buffer }[] {
   const out: { hdr: Buffer; data: Buffer }[] = [];
-  for (let off = 24; off + 16 <= file.length; ) {
+  for (let off = 24; off + 16 <= file.length;) {
     const caplen = file.readUInt32LE(off + 8);
     out.push({ hdr: file.subarray(off, off + 16), data: file.subarray(off + 16, off + 16 + caplen) });
     off += 16 + caplen;
@@ -113,8 +113,7 @@ test('the packed flow table reads back as the flow objects, in report order', ()
   assert.ok(objects.length > 1000, `${objects.length} flows`);
   // The report's order: most frequent first, then first seen first (a stable sort).
   const sorted = [...objects].sort((a, b) => b.count - a.count || (a.firstNs < b.firstNs ? -1 : a.firstNs > b.firstNs ? 1 : 0));
-  const plain = (flows: typeof objects): unknown =>
-    JSON.parse(JSON.stringify(flows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  const plain = (flows: typeof objects): unknown => JSON.parse(JSON.stringify(flows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
   assert.deepEqual(plain(decodeFlows(fa.flowsPacked(), nativeLayout())), plain(sorted));
   assert.deepEqual(plain(decodeFlows(fa.flowsPacked(25), nativeLayout())), plain(sorted.slice(0, 25)));
   assert.equal(fa.stats().flows, objects.length);

@@ -211,23 +211,67 @@ interface HvRow {
 
 const AZURE_TAG = '7783-7084-3265-9085-8269-3286-77';
 const HV_TABLE: HvRow[] = [
-  { name: 'VMware ESXi', sys: { dmi: { sys_vendor: 'VMware, Inc.', product_name: 'VMware Virtual Platform' }, cpuinfo: X86_VM }, kind: 'vmware', platform: null },
+  {
+    name: 'VMware ESXi',
+    sys: { dmi: { sys_vendor: 'VMware, Inc.', product_name: 'VMware Virtual Platform' }, cpuinfo: X86_VM },
+    kind: 'vmware',
+    platform: null,
+  },
   { name: 'VMware, newer product string', sys: { dmi: { sys_vendor: 'VMware, Inc.', product_name: 'VMware7,1' }, cpuinfo: X86_VM }, kind: 'vmware' },
-  { name: 'Azure', sys: { dmi: { sys_vendor: 'Microsoft Corporation', product_name: 'Virtual Machine', chassis_asset_tag: AZURE_TAG }, cpuinfo: X86_VM }, kind: 'hyperv', platform: 'azure' },
-  { name: 'Hyper-V on premises', sys: { dmi: { sys_vendor: 'Microsoft Corporation', product_name: 'Virtual Machine', chassis_asset_tag: '0000-0000-0000' }, cpuinfo: X86_VM }, kind: 'hyperv', platform: null },
-  { name: 'Microsoft hardware (Surface) is not Hyper-V', sys: { dmi: { sys_vendor: 'Microsoft Corporation', product_name: 'Surface Laptop 4' }, cpuinfo: X86_METAL }, kind: 'none', platform: null },
-  { name: 'EC2 Nitro', sys: { dmi: { sys_vendor: 'Amazon EC2', product_name: 'm5.large', bios_vendor: 'Amazon EC2' }, cpuinfo: X86_VM }, kind: 'kvm', platform: 'aws' },
+  {
+    name: 'Azure',
+    sys: { dmi: { sys_vendor: 'Microsoft Corporation', product_name: 'Virtual Machine', chassis_asset_tag: AZURE_TAG }, cpuinfo: X86_VM },
+    kind: 'hyperv',
+    platform: 'azure',
+  },
+  {
+    name: 'Hyper-V on premises',
+    sys: { dmi: { sys_vendor: 'Microsoft Corporation', product_name: 'Virtual Machine', chassis_asset_tag: '0000-0000-0000' }, cpuinfo: X86_VM },
+    kind: 'hyperv',
+    platform: null,
+  },
+  {
+    name: 'Microsoft hardware (Surface) is not Hyper-V',
+    sys: { dmi: { sys_vendor: 'Microsoft Corporation', product_name: 'Surface Laptop 4' }, cpuinfo: X86_METAL },
+    kind: 'none',
+    platform: null,
+  },
+  {
+    name: 'EC2 Nitro',
+    sys: { dmi: { sys_vendor: 'Amazon EC2', product_name: 'm5.large', bios_vendor: 'Amazon EC2' }, cpuinfo: X86_VM },
+    kind: 'kvm',
+    platform: 'aws',
+  },
   { name: 'EC2 bare metal', sys: { dmi: { sys_vendor: 'Amazon EC2', product_name: 'i3.metal' }, cpuinfo: X86_METAL }, kind: 'none', platform: 'aws' },
-  { name: 'EC2 Xen', sys: { dmi: { sys_vendor: 'Xen', product_name: 'HVM domU', bios_vendor: 'Xen', bios_version: '4.11.amazon' }, hypervisorType: 'xen', cpuinfo: X86_VM }, kind: 'xen', platform: 'aws' },
+  {
+    name: 'EC2 Xen',
+    sys: { dmi: { sys_vendor: 'Xen', product_name: 'HVM domU', bios_vendor: 'Xen', bios_version: '4.11.amazon' }, hypervisorType: 'xen', cpuinfo: X86_VM },
+    kind: 'xen',
+    platform: 'aws',
+  },
   { name: 'Xen, only /sys/hypervisor', sys: { hypervisorType: 'xen' }, kind: 'xen', platform: null },
-  { name: 'GCE', sys: { dmi: { sys_vendor: 'Google', product_name: 'Google Compute Engine', bios_vendor: 'Google' }, cpuinfo: X86_VM }, kind: 'kvm', platform: 'gce' },
+  {
+    name: 'GCE',
+    sys: { dmi: { sys_vendor: 'Google', product_name: 'Google Compute Engine', bios_vendor: 'Google' }, cpuinfo: X86_VM },
+    kind: 'kvm',
+    platform: 'gce',
+  },
   { name: 'QEMU/KVM q35', sys: { dmi: { sys_vendor: 'QEMU', product_name: 'Standard PC (Q35 + ICH9, 2009)' }, cpuinfo: X86_VM }, kind: 'kvm', platform: null },
   { name: 'Proxmox i440fx without a vendor string', sys: { dmi: { product_name: 'Standard PC (i440FX + PIIX, 1996)' }, cpuinfo: X86_VM }, kind: 'kvm' },
-  { name: 'OpenStack', sys: { dmi: { sys_vendor: 'OpenStack Foundation', product_name: 'OpenStack Nova' }, cpuinfo: X86_VM }, kind: 'kvm', platform: 'openstack' },
+  {
+    name: 'OpenStack',
+    sys: { dmi: { sys_vendor: 'OpenStack Foundation', product_name: 'OpenStack Nova' }, cpuinfo: X86_VM },
+    kind: 'kvm',
+    platform: 'openstack',
+  },
   { name: 'Nutanix AHV', sys: { dmi: { sys_vendor: 'Nutanix', product_name: 'AHV' }, cpuinfo: X86_VM }, kind: 'kvm' },
   { name: 'Hetzner', sys: { dmi: { sys_vendor: 'Hetzner', product_name: 'vServer' }, cpuinfo: X86_VM }, kind: 'kvm', platform: 'hetzner' },
   { name: 'VirtualBox', sys: { dmi: { sys_vendor: 'innotek GmbH', product_name: 'VirtualBox' }, cpuinfo: X86_VM }, kind: 'virtualbox' },
-  { name: 'Parallels', sys: { dmi: { sys_vendor: 'Parallels Software International Inc.', product_name: 'Parallels Virtual Platform' }, cpuinfo: X86_VM }, kind: 'parallels' },
+  {
+    name: 'Parallels',
+    sys: { dmi: { sys_vendor: 'Parallels Software International Inc.', product_name: 'Parallels Virtual Platform' }, cpuinfo: X86_VM },
+    kind: 'parallels',
+  },
   { name: 'bhyve', sys: { dmi: { sys_vendor: 'FreeBSD', product_name: 'BHYVE' }, cpuinfo: X86_VM }, kind: 'bhyve' },
   { name: 'bare metal Dell', sys: { dmi: { sys_vendor: 'Dell Inc.', product_name: 'PowerEdge R640' }, cpuinfo: X86_METAL }, kind: 'none', platform: null },
   { name: 'unrecognised VM vendor', sys: { dmi: { sys_vendor: 'Acme Cloud', product_name: 'vm.small' }, cpuinfo: X86_VM }, kind: 'unknown' },
@@ -273,7 +317,15 @@ describe('hypervisor detection from a fake sysfs root', () => {
   });
 
   test('classifyHypervisor is the same rule table without files', () => {
-    const none: HypervisorInputs = { sysVendor: null, productName: null, biosVendor: null, biosVersion: null, chassisAssetTag: null, hypervisorType: null, cpuFlag: null };
+    const none: HypervisorInputs = {
+      sysVendor: null,
+      productName: null,
+      biosVendor: null,
+      biosVersion: null,
+      chassisAssetTag: null,
+      hypervisorType: null,
+      cpuFlag: null,
+    };
     assert.equal(classifyHypervisor(none), null);
     const vmw = classifyHypervisor({ ...none, sysVendor: 'VMware, Inc.', cpuFlag: true });
     assert.equal(vmw?.kind, 'vmware');
@@ -296,9 +348,24 @@ describe('hypervisor detection from a fake sysfs root', () => {
 
 function link(over: Partial<Link>): Link {
   return {
-    ifindex: 2, name: 'ens192', flags: 0, up: true, running: true, loopback: false, mtu: 1500, arphrd: 1,
-    mac: '00:50:56:00:00:01', link: null, linkNetnsid: null, master: null, kind: null, driver: null,
-    busInfo: null, features: {}, fixedFeatures: [], ...over,
+    ifindex: 2,
+    name: 'ens192',
+    flags: 0,
+    up: true,
+    running: true,
+    loopback: false,
+    mtu: 1500,
+    arphrd: 1,
+    mac: '00:50:56:00:00:01',
+    link: null,
+    linkNetnsid: null,
+    master: null,
+    kind: null,
+    driver: null,
+    busInfo: null,
+    features: {},
+    fixedFeatures: [],
+    ...over,
   };
 }
 
@@ -310,10 +377,15 @@ function captured(l: Link): ReturnType<typeof capturedInterfaceOf> {
 describe('interface offload facts', () => {
   test('a vmxnet3 NIC with VXLAN offloads on', () => {
     const l = link({
-      driver: 'vmxnet3', busInfo: '0000:0b:00.0',
+      driver: 'vmxnet3',
+      busInfo: '0000:0b:00.0',
       features: {
-        'tx-checksum-ip-generic': true, 'tx-checksum-ipv4': false, 'rx-checksum': true,
-        'tx-udp_tnl-segmentation': true, 'tx-udp_tnl-csum-segmentation': true, 'tx-gso-partial': false,
+        'tx-checksum-ip-generic': true,
+        'tx-checksum-ipv4': false,
+        'rx-checksum': true,
+        'tx-udp_tnl-segmentation': true,
+        'tx-udp_tnl-csum-segmentation': true,
+        'tx-gso-partial': false,
       },
       fixedFeatures: ['tx-checksum-ipv4', 'tx-gso-partial'],
     });
@@ -382,7 +454,10 @@ describe('interface facts of a namespace', () => {
   after(cleanupNs);
 
   /** The links capture would attach to in NS (loopback aside), as it describes them. */
-  const interfaces = (): Array<ReturnType<typeof capturedInterfaceOf>> => listLinks(NS).filter((l) => !l.loopback).map(captured);
+  const interfaces = (): Array<ReturnType<typeof capturedInterfaceOf>> =>
+    listLinks(NS)
+      .filter((l) => !l.loopback)
+      .map(captured);
 
   test('VXLAN parameters, roles and drivers', () => {
     const facts = interfaces();
@@ -415,7 +490,11 @@ describe('interface facts of a namespace', () => {
         assert.equal(l.fixedFeatures.includes(feature), e.fixed, `${l.name} ${feature} [fixed]`);
       }
       // What the report and the diagnosis are told: transmit checksum offload is on when any tx-checksum-* is.
-      assert.equal(captured(l).txChecksumOffload, txNames.some((n) => k.get(n)?.on === true), `${l.name} txChecksumOffload`);
+      assert.equal(
+        captured(l).txChecksumOffload,
+        txNames.some((n) => k.get(n)?.on === true),
+        `${l.name} txChecksumOffload`,
+      );
     }
   });
 });

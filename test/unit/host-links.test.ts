@@ -17,16 +17,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
-import {
-  globToRegExp,
-  interfaceRole,
-  listLinks,
-  netnsIdentity,
-  pidNetns,
-  resolveNetns,
-  selectInterfaces,
-  type Link,
-} from '../../src/host/links.js';
+import { globToRegExp, interfaceRole, listLinks, netnsIdentity, pidNetns, resolveNetns, selectInterfaces, type Link } from '../../src/host/links.js';
 import { parseOptions } from '../../src/cli/args.js';
 import { parseLinkDump } from '../../src/native/host.js';
 import { attr, ifinfomsg, nlmsg, str, u16, u32 } from '../lib/netlink.js';
@@ -121,9 +112,7 @@ function skipIfMissing(t: { skip(msg: string): void }, kind: OptionalKind): bool
   const why = missing.get(kind);
   if (why === undefined) return false;
   t.skip(
-    ALLOWED_MISSING.has(kind)
-      ? `MISSING KERNEL SUPPORT: ${why}`
-      : `${why}; required by CSUMTOP_TEST_REQUIRE_KINDS: the "kernel can create" test fails for it`,
+    ALLOWED_MISSING.has(kind) ? `MISSING KERNEL SUPPORT: ${why}` : `${why}; required by CSUMTOP_TEST_REQUIRE_KINDS: the "kernel can create" test fails for it`,
   );
   return true;
 }
@@ -145,12 +134,10 @@ describe('host links', () => {
     ipn(NS, 'link', 'set', 'eth0', 'up');
     ipn(NS_REMOTE, 'link', 'set', 'eth0', 'up');
     // flannel: VNI 1 normally; 42 here so the number cannot be a default.
-    ipn(NS, 'link', 'add', 'flannel.1', 'type', 'vxlan', 'id', '42', 'dstport', '8472', 'noudpcsum',
-      'dev', 'eth0', 'local', '192.168.200.1', 'nolearning');
+    ipn(NS, 'link', 'add', 'flannel.1', 'type', 'vxlan', 'id', '42', 'dstport', '8472', 'noudpcsum', 'dev', 'eth0', 'local', '192.168.200.1', 'nolearning');
     ipn(NS, 'link', 'set', 'flannel.1', 'up');
     // calico: port 4789, with outer checksums; left down.
-    ipn(NS, 'link', 'add', 'vxlan.calico', 'type', 'vxlan', 'id', '4096', 'dstport', '4789', 'udpcsum',
-      'local', '192.168.200.1');
+    ipn(NS, 'link', 'add', 'vxlan.calico', 'type', 'vxlan', 'id', '4096', 'dstport', '4789', 'udpcsum', 'local', '192.168.200.1');
     // A bridge with a pod's host-side veth, and a down calico-style veth.
     ipn(NS, 'link', 'add', 'cni0', 'type', 'bridge');
     ipn(NS, 'link', 'set', 'cni0', 'up');
@@ -171,10 +158,7 @@ describe('host links', () => {
   test('kernel can create every device kind the suite needs (or the gap is declared)', (t) => {
     for (const why of missing.values()) t.diagnostic(`MISSING KERNEL SUPPORT: ${why}`);
     for (const [kind, why] of missing) {
-      assert.ok(
-        ALLOWED_MISSING.has(kind),
-        `${why}, and CSUMTOP_TEST_REQUIRE_KINDS requires ${kind}.`,
-      );
+      assert.ok(ALLOWED_MISSING.has(kind), `${why}, and CSUMTOP_TEST_REQUIRE_KINDS requires ${kind}.`);
     }
     // The mandatory kinds were created (before() throws otherwise): prove it.
     const kinds = new Set(ipJson(NS).map((l) => l.linkinfo?.info_kind));
@@ -349,7 +333,10 @@ describe('host links', () => {
     assert.deepEqual(sel.emptyGlobs, missing.has('geneve') ? ['genev?sys*', 'lxc*'] : ['lxc*']);
     // Kernel order, each link once even when two patterns match it.
     const twice = selectInterfaces(links, ['flannel.1', 'flannel*', 'f*']);
-    assert.deepEqual(twice.selected.map((l) => l.name), ['flannel.1']);
+    assert.deepEqual(
+      twice.selected.map((l) => l.name),
+      ['flannel.1'],
+    );
     assert.deepEqual(twice.unmatched, []);
     assert.throws(() => parseOptions(['-i', ' , ']), /-i: expected a comma-separated list/);
   });
@@ -370,7 +357,10 @@ describe('host links', () => {
     const expected = ipJson(NS)
       .filter((l) => l.flags.includes('UP') && !l.flags.includes('LOOPBACK'))
       .map((l) => l.ifname);
-    assert.deepEqual(sel.selected.map((l) => l.name), expected);
+    assert.deepEqual(
+      sel.selected.map((l) => l.name),
+      expected,
+    );
     const names = new Set(sel.selected.map((l) => l.name));
     for (const n of ['eth0', 'flannel.1', 'cni0', 'veth1a2b3c4d']) assert.ok(names.has(n), `${n} selected`);
     for (const n of ['lo', 'vxlan.calico', 'cali0123456789', 'test-a']) assert.ok(!names.has(n), `${n} not selected`);
@@ -435,7 +425,10 @@ describe('host links', () => {
     assert.notEqual(byPid, netnsIdentity('/proc/self/ns/net'));
     assert.notEqual(byPid, netnsIdentity(NS_REMOTE));
     const viaPid = listLinks(pidNetns(pid)).map((l) => `${l.ifindex}:${l.name}`);
-    assert.deepEqual(viaPid, listLinks(NS).map((l) => `${l.ifindex}:${l.name}`));
+    assert.deepEqual(
+      viaPid,
+      listLinks(NS).map((l) => `${l.ifindex}:${l.name}`),
+    );
     sleeper.kill('SIGKILL');
 
     const pidMax = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
@@ -459,7 +452,12 @@ describe('host links', () => {
     assert.equal(netnsIdentity('/proc/thread-self/ns/net'), mine);
     assert.deepEqual(ours, ip, 'listLinks() after entering other namespaces still lists this one');
     // The pod namespace holds exactly what the setup put there.
-    assert.deepEqual(listLinks(NS_POD).map((l) => l.name).sort(), ['eth0', 'eth1', 'lo']);
+    assert.deepEqual(
+      listLinks(NS_POD)
+        .map((l) => l.name)
+        .sort(),
+      ['eth0', 'eth1', 'lo'],
+    );
   });
 
   test('without CAP_SYS_ADMIN: the clear EPERM message', () => {
@@ -547,11 +545,20 @@ function oldVxlanMessage(): Buffer {
       attr(3, str('vxlan0')),
       attr(5, u32(3)), // IFLA_LINK
       attr(37, u32(0xffffffff)), // IFLA_LINK_NETNSID = -1 is still "present"
-      attr(18, Buffer.concat([attr(1, str('vxlan')), attr(2, Buffer.concat([
-        attr(1, u32(1)), // IFLA_VXLAN_ID
-        attr(15, be16(8472)), // IFLA_VXLAN_PORT
-        attr(17, local6), // IFLA_VXLAN_LOCAL6
-      ]))])),
+      attr(
+        18,
+        Buffer.concat([
+          attr(1, str('vxlan')),
+          attr(
+            2,
+            Buffer.concat([
+              attr(1, u32(1)), // IFLA_VXLAN_ID
+              attr(15, be16(8472)), // IFLA_VXLAN_PORT
+              attr(17, local6), // IFLA_VXLAN_LOCAL6
+            ]),
+          ),
+        ]),
+      ),
     ]),
   );
 }

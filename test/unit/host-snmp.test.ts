@@ -34,14 +34,7 @@ import {
 } from '../../src/host/snmp.js';
 import { encode, eth, ipv4, ipv6, udp, type CheckRecord, type EthNode } from '../fixtures/lib/index.js';
 import { sleep, within } from '../lib/wait.js';
-import {
-  KERNEL_3_2_NETSTAT,
-  KERNEL_3_2_SNMP,
-  KERNEL_3_2_SNMP6,
-  KERNEL_6_18_NETSTAT,
-  KERNEL_6_18_SNMP,
-  KERNEL_6_18_SNMP6,
-} from './samples/snmp-samples.js';
+import { KERNEL_3_2_NETSTAT, KERNEL_3_2_SNMP, KERNEL_3_2_SNMP6, KERNEL_6_18_NETSTAT, KERNEL_6_18_SNMP, KERNEL_6_18_SNMP6 } from './samples/snmp-samples.js';
 
 /** Repository root: dist/test/unit -> ../../.. */
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -72,9 +65,7 @@ describe('snmp parsers', () => {
   });
 
   test('checksumCounters from a 6.18 kernel: each counter from its own column and file', () => {
-    const c = checksumCountersFrom(
-      parseNetCounters({ snmp: KERNEL_6_18_SNMP, snmp6: KERNEL_6_18_SNMP6, netstat: KERNEL_6_18_NETSTAT }),
-    );
+    const c = checksumCountersFrom(parseNetCounters({ snmp: KERNEL_6_18_SNMP, snmp6: KERNEL_6_18_SNMP6, netstat: KERNEL_6_18_NETSTAT }));
     const want: ChecksumCounters = {
       ipInHdrErrors: 3,
       ipInCsumErrors: 2,
@@ -101,11 +92,17 @@ describe('snmp parsers', () => {
   });
 
   test('a pre-3.10 kernel: the checksum columns it lacks are null, not 0', () => {
-    const c = checksumCountersFrom(
-      parseNetCounters({ snmp: KERNEL_3_2_SNMP, snmp6: KERNEL_3_2_SNMP6, netstat: KERNEL_3_2_NETSTAT }),
-    );
-    for (const k of ['ipInCsumErrors', 'icmpInCsumErrors', 'tcpInCsumErrors', 'udpInCsumErrors', 'udpLiteInCsumErrors',
-      'icmp6InCsumErrors', 'udp6InCsumErrors', 'udpLite6InCsumErrors'] as const) {
+    const c = checksumCountersFrom(parseNetCounters({ snmp: KERNEL_3_2_SNMP, snmp6: KERNEL_3_2_SNMP6, netstat: KERNEL_3_2_NETSTAT }));
+    for (const k of [
+      'ipInCsumErrors',
+      'icmpInCsumErrors',
+      'tcpInCsumErrors',
+      'udpInCsumErrors',
+      'udpLiteInCsumErrors',
+      'icmp6InCsumErrors',
+      'udp6InCsumErrors',
+      'udpLite6InCsumErrors',
+    ] as const) {
       assert.equal(c[k], null, `${k} does not exist before Linux 3.10`);
     }
     assert.equal(c.ipInHdrErrors, 4);
@@ -151,7 +148,10 @@ describe('CounterSampler', () => {
     const times = [1000, 2000, 4000];
     let i = 0;
     let j = 0;
-    const s = new CounterSampler(() => readings[i++], () => times[j++]);
+    const s = new CounterSampler(
+      () => readings[i++],
+      () => times[j++],
+    );
     assert.equal(s.sample(), null, 'first call is the baseline');
     const r1 = s.sample();
     assert.ok(r1);
@@ -177,7 +177,10 @@ describe('CounterSampler', () => {
     ];
     let i = 0;
     let t = 0;
-    const s = new CounterSampler(() => readings[i++], () => (t += 1000));
+    const s = new CounterSampler(
+      () => readings[i++],
+      () => (t += 1000),
+    );
     s.sample();
     const r1 = s.sample();
     assert.ok(r1);
@@ -297,8 +300,7 @@ function udp4Frame(m: Macs, i: number, bad: boolean): Uint8Array {
 }
 
 function udp6Frame(m: Macs, i: number): Uint8Array {
-  const build = (csum?: number): EthNode =>
-    eth(ipv6(A_IP6, B_IP6, udp(41000 + i, PORT, Buffer.from(`bad6-${i}`), csum)), { src: m.a, dst: m.b });
+  const build = (csum?: number): EthNode => eth(ipv6(A_IP6, B_IP6, udp(41000 + i, PORT, Buffer.from(`bad6-${i}`), csum)), { src: m.a, dst: m.b });
   return encode(build(wrong(check(encode(build()).checks, 'udp').expected))).bytes;
 }
 
@@ -338,7 +340,10 @@ describe('kernel counters of a namespace', () => {
     run('ip', ['netns', 'add', NS_A]);
     run('ip', ['netns', 'add', NS_B]);
     run('ip', ['-n', NS_A, 'link', 'add', 'va', 'type', 'veth', 'peer', 'name', 'vb', 'netns', NS_B]);
-    for (const [ns, dev, v4, v6] of [[NS_A, 'va', A_IP, A_IP6], [NS_B, 'vb', B_IP, B_IP6]] as const) {
+    for (const [ns, dev, v4, v6] of [
+      [NS_A, 'va', A_IP, A_IP6],
+      [NS_B, 'vb', B_IP, B_IP6],
+    ] as const) {
       run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
       run('ip', ['-n', ns, 'addr', 'add', `${v4}/24`, 'dev', dev]);
       run('ip', ['-n', ns, 'addr', 'add', `${v6}/64`, 'dev', dev, 'nodad']);
@@ -372,7 +377,7 @@ describe('kernel counters of a namespace', () => {
 
   after(cleanup);
 
-  test('the native reader sees the namespace it was given, not the caller\'s', () => {
+  test("the native reader sees the namespace it was given, not the caller's", () => {
     const viaNative = nativeReadNetFile(`/run/netns/${NS_B}`, 'snmp', NS_B);
     assert.ok(viaNative !== null);
     const viaExec = run('ip', ['netns', 'exec', NS_B, 'cat', '/proc/net/snmp']);
@@ -385,7 +390,7 @@ describe('kernel counters of a namespace', () => {
     assert.throws(() => readNetCounterFiles(`csumtop-no-such-ns-${process.pid}`), /no such network namespace/);
   });
 
-  test('bad UDP, IPv4 header and UDP6 checksums move B\'s counters by exactly that many, and only B\'s', async () => {
+  test("bad UDP, IPv4 header and UDP6 checksums move B's counters by exactly that many, and only B's", async () => {
     const N_BAD_UDP = 7;
     const N_GOOD_UDP = 3;
     const N_BAD_IP = 2;

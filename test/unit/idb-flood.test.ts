@@ -27,7 +27,13 @@ before(() => {
   // Interfaces without a name or any other option (LINKTYPE_ETHERNET); a bad frame on
   // the first interface (read) and one on the last (past the cap: skipped).
   const frame = (iface: number) => ({ iface, tsNs: 1_600_000_000_000_000_000n, data: bad, wirelen: bad.length });
-  fs.writeFileSync(file, pcapngFile(Array.from({ length: IDBS }, () => ({ linktype: 1 })), [frame(0), frame(IDBS - 1)]));
+  fs.writeFileSync(
+    file,
+    pcapngFile(
+      Array.from({ length: IDBS }, () => ({ linktype: 1 })),
+      [frame(0), frame(IDBS - 1)],
+    ),
+  );
 });
 
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

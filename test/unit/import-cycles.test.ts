@@ -133,7 +133,12 @@ test('the check finds a planted circle of every import form, and a longer loop',
       'leaf.ts': "import { d } from './d.js';\nimport * as fs from 'node:fs';\nexport const leaf = [d, fs];\n",
     };
     for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
-    assert.deepEqual(importCycles(dir).map((c) => c.join(' -> ')).sort(), ['a.ts -> model/b.ts -> a.ts', 'c.ts -> d.ts -> e.ts -> c.ts']);
+    assert.deepEqual(
+      importCycles(dir)
+        .map((c) => c.join(' -> '))
+        .sort(),
+      ['a.ts -> model/b.ts -> a.ts', 'c.ts -> d.ts -> e.ts -> c.ts'],
+    );
     // Break both: nothing is left.
     writeFileSync(path.join(dir, 'model/b.ts'), 'export type B = number;\n');
     writeFileSync(path.join(dir, 'e.ts'), 'export const e = 1;\n');

@@ -30,7 +30,21 @@ test('isoOf equals Date.toISOString to the millisecond', () => {
     const ns = i % 2 ? 1.7e18 + rng.next() * 1e17 : rng.next() * 2.5e20;
     assert.equal(actual(ns), reference(ns), `ns ${ns}`);
   }
-  for (const ns of [0, 1, 999_999, 1e6, 1_709_632_800_123_456_789, 1_709_632_800_000_000_000, 1_709_632_800_009_000_000, -5e9, -1, 253402300799999e6, 253402300800000e6, NaN, Infinity]) {
+  for (const ns of [
+    0,
+    1,
+    999_999,
+    1e6,
+    1_709_632_800_123_456_789,
+    1_709_632_800_000_000_000,
+    1_709_632_800_009_000_000,
+    -5e9,
+    -1,
+    253402300799999e6,
+    253402300800000e6,
+    NaN,
+    Infinity,
+  ]) {
     assert.equal(actual(ns), reference(ns), `ns ${ns}`);
   }
 });

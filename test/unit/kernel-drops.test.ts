@@ -39,7 +39,10 @@ function l3Of(frame: Uint8Array): Uint8Array {
   return frame.subarray(14);
 }
 
-const CARRIER = l3Of(encode(eth(ipv4('192.168.56.11', '192.168.56.12', udp(40123, 8472, vxlan(1, eth(ipv4('10.244.1.5', '10.244.2.7', udp(5353, 53, new Uint8Array(20))))))))).bytes);
+const CARRIER = l3Of(
+  encode(eth(ipv4('192.168.56.11', '192.168.56.12', udp(40123, 8472, vxlan(1, eth(ipv4('10.244.1.5', '10.244.2.7', udp(5353, 53, new Uint8Array(20)))))))))
+    .bytes,
+);
 
 test('parser: a VXLAN carrier dropped for UDP_CSUM gives peer, ports, VNI and the inner tuple', () => {
   const d = parseKernelDropEvent(record({ l3: CARRIER, netns: 4026532999, ifindex: 3 }));
@@ -117,7 +120,15 @@ function source(takes: Array<Partial<KernelDropTake> | null>): { take(): KernelD
 }
 
 /** A native row: `count` drops, and `outcomes` resolved (by default none yet). */
-function r(netns: number, ifindex: number, reason: KernelDropTake['rows'][number]['reason'], peer: string, count: number, outcomes: Partial<KernelDropOutcomes> = {}, frame: number | null = null): KernelDropTake['rows'][number] {
+function r(
+  netns: number,
+  ifindex: number,
+  reason: KernelDropTake['rows'][number]['reason'],
+  peer: string,
+  count: number,
+  outcomes: Partial<KernelDropOutcomes> = {},
+  frame: number | null = null,
+): KernelDropTake['rows'][number] {
   return { netns, ifindex, reason, peer, count, outcomes: { ...noOutcomes(), ...outcomes }, frame };
 }
 
@@ -138,19 +149,49 @@ test('tracker: totals since start, the last interval alone, names for inode and 
   const a = t.sample()!;
   assert.deepEqual(a.drops, [
     { namespace: 'node2', device: 'vlb', reason: 'UDP_CSUM', peer: '192.168.56.11', total: 3, interval: 3, outcomes: noOutcomes(), pending: 3, frame: null },
-    { namespace: 'netns:200', device: 'ifindex 9', reason: 'IP_CSUM', peer: '10.0.0.1', total: 1, interval: 1, outcomes: noOutcomes(), pending: 1, frame: null },
+    {
+      namespace: 'netns:200',
+      device: 'ifindex 9',
+      reason: 'IP_CSUM',
+      peer: '10.0.0.1',
+      total: 1,
+      interval: 1,
+      outcomes: noOutcomes(),
+      pending: 1,
+      frame: null,
+    },
   ]);
   const b = t.sample()!;
-  assert.deepEqual(b.drops[0], { namespace: 'node2', device: 'vlb', reason: 'UDP_CSUM', peer: '192.168.56.11', total: 5, interval: 2, outcomes: noOutcomes(), pending: 5, frame: null });
+  assert.deepEqual(b.drops[0], {
+    namespace: 'node2',
+    device: 'vlb',
+    reason: 'UDP_CSUM',
+    peer: '192.168.56.11',
+    total: 5,
+    interval: 2,
+    outcomes: noOutcomes(),
+    pending: 5,
+    frame: null,
+  });
   assert.equal(b.drops[1].interval, 0);
   assert.equal(b.ringFull, 4);
   const c = t.sample()!;
-  assert.deepEqual(c.drops.map((d) => [d.total, d.interval]), [[5, 0], [1, 0]]);
+  assert.deepEqual(
+    c.drops.map((d) => [d.total, d.interval]),
+    [
+      [5, 0],
+      [1, 0],
+    ],
+  );
 });
 
 test('tracker: past the key cap drops are counted in `other`, with what the native table could not keep', () => {
   const row = (peer: string, count: number) => r(100, 3, 'UDP_CSUM', peer, count);
-  const t = new KernelDropTracker(source([{ rows: [row('10.0.0.1', 1), row('10.0.0.2', 2), row('10.0.0.3', 4)], overflow: 8 }, { rows: [row('10.0.0.1', 1), row('10.0.0.4', 16)] }]), NAMES, 2);
+  const t = new KernelDropTracker(
+    source([{ rows: [row('10.0.0.1', 1), row('10.0.0.2', 2), row('10.0.0.3', 4)], overflow: 8 }, { rows: [row('10.0.0.1', 1), row('10.0.0.4', 16)] }]),
+    NAMES,
+    2,
+  );
   const a = t.sample()!;
   assert.equal(a.drops.length, 2);
   assert.equal(a.other, 4 + 8);
@@ -189,15 +230,27 @@ test('tracker: what became of each drop, resolved in a later take than it was co
 });
 
 test('tracker: with a backend whose frames are not matched (libpcap), the native outcomes (all "not captured") are not shown', () => {
-  const t = new KernelDropTracker(source([{ rows: [r(100, 3, 'UDP_CSUM', '10.0.0.1', 3, { notCaptured: 3 })], overflow: 1, overflowOutcomes: { ...noOutcomes(), notCaptured: 1 } }]), NAMES, 512, 2000, false);
+  const t = new KernelDropTracker(
+    source([{ rows: [r(100, 3, 'UDP_CSUM', '10.0.0.1', 3, { notCaptured: 3 })], overflow: 1, overflowOutcomes: { ...noOutcomes(), notCaptured: 1 } }]),
+    NAMES,
+    512,
+    2000,
+    false,
+  );
   const v = t.sample()!;
   assert.equal(v.matching, false);
   assert.deepEqual([v.drops[0].total, v.drops[0].outcomes, v.drops[0].pending, v.otherOutcomes], [3, noOutcomes(), 0, noOutcomes()]);
 });
 
-test('tracker: past the key cap, the outcomes of drops counted in `other` go to otherOutcomes, with the native overflow\'s', () => {
+test("tracker: past the key cap, the outcomes of drops counted in `other` go to otherOutcomes, with the native overflow's", () => {
   const t = new KernelDropTracker(
-    source([{ rows: [r(100, 3, 'UDP_CSUM', '10.0.0.1', 1, { seenBad: 1 }), r(100, 3, 'UDP_CSUM', '10.0.0.2', 3, { notSeen: 2 })], overflow: 5, overflowOutcomes: { ...noOutcomes(), tableFull: 5 } }]),
+    source([
+      {
+        rows: [r(100, 3, 'UDP_CSUM', '10.0.0.1', 1, { seenBad: 1 }), r(100, 3, 'UDP_CSUM', '10.0.0.2', 3, { notSeen: 2 })],
+        overflow: 5,
+        overflowOutcomes: { ...noOutcomes(), tableFull: 5 },
+      },
+    ]),
     NAMES,
     1,
   );
@@ -207,30 +260,71 @@ test('tracker: past the key cap, the outcomes of drops counted in `other` go to 
   assert.deepEqual(v.drops[0].outcomes, { ...noOutcomes(), seenBad: 1 });
 });
 
-test('text report: a line per kernel drop key saying what csumtop saw of them, the keys past the cap and the ring buffer\'s losses', () => {
-  const drop = (o: Partial<KernelDropCount>): KernelDropCount => ({ namespace: 'node2', device: 'vlb', reason: 'UDP_CSUM', peer: '192.168.56.11', total: 6, interval: 0, outcomes: { ...noOutcomes(), seenBad: 6 }, pending: 0, frame: 31, ...o });
+test("text report: a line per kernel drop key saying what csumtop saw of them, the keys past the cap and the ring buffer's losses", () => {
+  const drop = (o: Partial<KernelDropCount>): KernelDropCount => ({
+    namespace: 'node2',
+    device: 'vlb',
+    reason: 'UDP_CSUM',
+    peer: '192.168.56.11',
+    total: 6,
+    interval: 0,
+    outcomes: { ...noOutcomes(), seenBad: 6 },
+    pending: 0,
+    frame: 31,
+    ...o,
+  });
   const kernelDrops: KernelDropView = {
     drops: [
       drop({}),
-      drop({ device: 'flannel.1', reason: 'TCP_CSUM', peer: '10.244.0.0', total: 3, outcomes: { ...noOutcomes(), seenBad: 1, notCaptured: 1 }, pending: 1, frame: null }),
+      drop({
+        device: 'flannel.1',
+        reason: 'TCP_CSUM',
+        peer: '10.244.0.0',
+        total: 3,
+        outcomes: { ...noOutcomes(), seenBad: 1, notCaptured: 1 },
+        pending: 1,
+        frame: null,
+      }),
     ],
     other: 2,
     otherOutcomes: { ...noOutcomes(), tableFull: 2 },
-    matchWindowMs: 2000, matching: true,
+    matchWindowMs: 2000,
+    matching: true,
     keys: { size: 2, cap: 512, evicted: 2 },
     ringFull: 5,
   };
-  const text = renderCorrelation({ peers: [], overlayUnattributed: 0, dns: { queries: 0 }, syn: { connections: 0 }, kernelDrops } as unknown as ReportCorrelation).join('\n');
+  const text = renderCorrelation({
+    peers: [],
+    overlayUnattributed: 0,
+    dns: { queries: 0 },
+    syn: { connections: 0 },
+    kernelDrops,
+  } as unknown as ReportCorrelation).join('\n');
   assert.match(text, /^Kernel drops \(kernel verdict: eBPF on skb:kfree_skb; each looked for among the frames captured up to 2 s before it\):$/m);
   assert.match(text, /^ {2}node2 vlb UDP_CSUM from 192\.168\.56\.11: 6 dropped, all 6 seen by csumtop with a bad UDP checksum \(last matched frame 31\)$/m);
-  assert.match(text, /^ {2}node2 flannel\.1 TCP_CSUM from 10\.244\.0\.0: 3 dropped, 1 of 3 seen by csumtop with a bad TCP checksum; 1 not seen: the device is not captured; 1 not matched yet \(waiting for their frame, or csumtop stopped first\)$/m);
-  assert.match(text, /^ {2}under keys past the table's 512: 2 dropped, 0 of 2 seen by csumtop with the checksum the kernel names bad; 2 not matched: csumtop's bounded match tables overflowed/m);
+  assert.match(
+    text,
+    /^ {2}node2 flannel\.1 TCP_CSUM from 10\.244\.0\.0: 3 dropped, 1 of 3 seen by csumtop with a bad TCP checksum; 1 not seen: the device is not captured; 1 not matched yet \(waiting for their frame, or csumtop stopped first\)$/m,
+  );
+  assert.match(
+    text,
+    /^ {2}under keys past the table's 512: 2 dropped, 0 of 2 seen by csumtop with the checksum the kernel names bad; 2 not matched: csumtop's bounded match tables overflowed/m,
+  );
   assert.match(text, /^ {2}5 more drops the kernel made were not counted: csumtop's eBPF ring buffer was full$/m);
   // A backend whose frames are not matched (libpcap): the counts, and no claim of what was seen.
-  const unmatched = renderCorrelation({ peers: [], overlayUnattributed: 0, dns: { queries: 0 }, syn: { connections: 0 }, kernelDrops: { ...kernelDrops, matching: false } } as unknown as ReportCorrelation).join('\n');
+  const unmatched = renderCorrelation({
+    peers: [],
+    overlayUnattributed: 0,
+    dns: { queries: 0 },
+    syn: { connections: 0 },
+    kernelDrops: { ...kernelDrops, matching: false },
+  } as unknown as ReportCorrelation).join('\n');
   assert.match(unmatched, /not matched to captured frames: the libpcap backend does not hand its frames over/);
   assert.match(unmatched, /^ {2}node2 vlb UDP_CSUM from 192\.168\.56\.11: 6 dropped$/m);
   assert.doesNotMatch(unmatched, /seen by csumtop/);
   // Without the source: no section.
-  assert.doesNotMatch(renderCorrelation({ peers: [], overlayUnattributed: 0, dns: { queries: 0 }, syn: { connections: 0 } } as unknown as ReportCorrelation).join('\n'), /Kernel drops/);
+  assert.doesNotMatch(
+    renderCorrelation({ peers: [], overlayUnattributed: 0, dns: { queries: 0 }, syn: { connections: 0 } } as unknown as ReportCorrelation).join('\n'),
+    /Kernel drops/,
+  );
 });

@@ -38,7 +38,11 @@ after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 function plugin(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
   fs.rmSync(argvFile, { force: true });
-  const r = spawnSync(PLUGIN, args, { encoding: 'utf8', env: { ...process.env, CSUMTOP_IMAGE: '', ...extraEnv, PATH: `${fakeBin}:${process.env.PATH}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(PLUGIN, args, {
+    encoding: 'utf8',
+    env: { ...process.env, CSUMTOP_IMAGE: '', ...extraEnv, PATH: `${fakeBin}:${process.env.PATH}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const argv = fs.existsSync(argvFile) ? (JSON.parse(fs.readFileSync(argvFile, 'utf8')) as string[]) : null;
   return { ...r, argv };
 }
@@ -47,14 +51,38 @@ test('kubectl csumtop NODE ARGS runs csumtop in a node debug pod with the netadm
   const r = plugin(['node-1', '--', '-i', 'eth0,flannel.1', '--duration', '30']);
   assert.equal(r.status, 0, r.stderr);
   // No terminal here (stdin is /dev/null): -i without -t, so a pipe into jq works.
-  assert.deepEqual(r.argv, ['debug', 'node/node-1', '-i', '--profile=netadmin', '--image=csumtop:0.1.0', '--', 'csumtop', '-i', 'eth0,flannel.1', '--duration', '30']);
+  assert.deepEqual(r.argv, [
+    'debug',
+    'node/node-1',
+    '-i',
+    '--profile=netadmin',
+    '--image=csumtop:0.1.0',
+    '--',
+    'csumtop',
+    '-i',
+    'eth0,flannel.1',
+    '--duration',
+    '30',
+  ]);
   assert.match(r.stderr, /debug pod stays/);
 });
 
 test('kubectl csumtop: image, profile and namespace flags; csumtop flags after NODE pass through', () => {
   const r = plugin(['--image', 'reg.example/csumtop:1', 'node-2', '--profile=sysadmin', '-n', 'ops', '--', '--netns', '/host/run/netns/cni-1', '--host']);
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(r.argv, ['debug', 'node/node-2', '-i', '--profile=sysadmin', '--image=reg.example/csumtop:1', '--namespace=ops', '--', 'csumtop', '--netns', '/host/run/netns/cni-1', '--host']);
+  assert.deepEqual(r.argv, [
+    'debug',
+    'node/node-2',
+    '-i',
+    '--profile=sysadmin',
+    '--image=reg.example/csumtop:1',
+    '--namespace=ops',
+    '--',
+    'csumtop',
+    '--netns',
+    '/host/run/netns/cni-1',
+    '--host',
+  ]);
   const env = plugin(['node-3', '--json'], { CSUMTOP_IMAGE: 'mirror/csumtop:2' });
   assert.deepEqual(env.argv?.slice(0, 5), ['debug', 'node/node-3', '-i', '--profile=netadmin', '--image=mirror/csumtop:2']);
   assert.deepEqual(env.argv?.slice(5), ['--', 'csumtop', '--json']);
@@ -98,7 +126,16 @@ test('the kustomize base renders with kubectl kustomize, and an overlay moves it
 });
 
 test('the hardened overlay: csumtop on 127.0.0.1 only, kube-rbac-proxy in front with the RBAC it needs, the PodMonitor scraping it with a token; otherwise the base', () => {
-  const render = (dir: string): Array<{ kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec?: any; roleRef?: any; subjects?: any[]; rules?: any[] }> => {
+  const render = (
+    dir: string,
+  ): Array<{
+    kind: string;
+    metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+    spec?: any;
+    roleRef?: any;
+    subjects?: any[];
+    rules?: any[];
+  }> => {
     const r = spawnSync('kubectl', ['kustomize', path.join(ROOT, dir)], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     return parseAllDocuments(r.stdout).map((d) => d.toJS());
@@ -113,7 +150,11 @@ test('the hardened overlay: csumtop on 127.0.0.1 only, kube-rbac-proxy in front 
   const baseArgs: string[] = byKind(base, 'DaemonSet')!.spec.template.spec.containers[0].args;
   const opts = parseOptions(csumtop.args);
   assert.deepEqual(opts.metrics, { host: '127.0.0.1', port: 9977, family: 4 });
-  assert.deepEqual(csumtop.args.filter((a: string) => !a.startsWith('--metrics')), baseArgs.filter((a) => !a.startsWith('--metrics')), 'the other flags follow the base');
+  assert.deepEqual(
+    csumtop.args.filter((a: string) => !a.startsWith('--metrics')),
+    baseArgs.filter((a) => !a.startsWith('--metrics')),
+    'the other flags follow the base',
+  );
   assert.ok(!csumtop.ports || csumtop.ports.length === 0, 'csumtop publishes no port');
   // The proxy: upstream is csumtop's address, listens on its named port, /healthz open.
   const flag = (name: string): string | undefined => proxy.args.find((a: string) => a.startsWith(`--${name}=`))?.split('=')[1];

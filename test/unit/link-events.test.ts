@@ -52,7 +52,10 @@ test('AF_BRIDGE notifications (a port leaving a bridge) and other message types 
   ]);
   const r = parseLinkEvents(bytes);
   assert.equal(r.error, null);
-  assert.deepEqual(r.events.map((e) => [e.deleted, e.link.name]), [[false, 'eth9']]);
+  assert.deepEqual(
+    r.events.map((e) => [e.deleted, e.link.name]),
+    [[false, 'eth9']],
+  );
 });
 
 test('NLMSG_OVERRUN sets overrun; malformed messages give an error, never a crash', () => {
@@ -66,7 +69,11 @@ test('NLMSG_OVERRUN sets overrun; malformed messages give an error, never a cras
   const good = link(RTM_NEWLINK, AF_UNSPEC, 3, 'ok');
   const truncated = parseLinkEvents(Buffer.concat([good, good.subarray(0, 20)]));
   assert.match(truncated.error ?? '', /out of bounds|truncated/);
-  assert.deepEqual(truncated.events.map((e) => e.link.name), ['ok'], 'events before the bad message are kept');
+  assert.deepEqual(
+    truncated.events.map((e) => e.link.name),
+    ['ok'],
+    'events before the bad message are kept',
+  );
 
   const badAttr = Buffer.from(good);
   u16(200).copy(badAttr, 32); // IFLA_IFNAME's nla_len past the end

@@ -55,7 +55,10 @@ for (const extra of [[], ['--no-correlate']]) {
     assert.equal(doc.totals.badFrames, BAD);
     assert.equal(doc.badFrames?.length, MAX_LISTED);
     // The first frames of the file, in order.
-    assert.deepEqual(doc.badFrames?.slice(0, 3).map((b) => b.frame), [1, 2, 3]);
+    assert.deepEqual(
+      doc.badFrames?.slice(0, 3).map((b) => b.frame),
+      [1, 2, 3],
+    );
     assert.equal(doc.badFrames?.[MAX_LISTED - 1].frame, MAX_LISTED);
     const warning = `${EXTRA} bad frames were not listed (more than ${MAX_LISTED})`;
     assert.ok(doc.source.warnings.includes(warning), JSON.stringify(doc.source.warnings));

@@ -44,7 +44,11 @@ test('--metrics mistakes are usage errors that say what is wrong', () => {
     [['-r', 'x.pcap', '--metrics', '9977'], /--metrics is for live capture/],
   ];
   for (const [argv, re] of cases) {
-    assert.throws(() => parseOptions(argv), (err: unknown) => err instanceof UsageError && re.test(err.message), argv.join(' '));
+    assert.throws(
+      () => parseOptions(argv),
+      (err: unknown) => err instanceof UsageError && re.test(err.message),
+      argv.join(' '),
+    );
   }
   assert.throws(() => parseListenAddress('9977x'));
 });
@@ -102,11 +106,17 @@ test('the server: /metrics, /healthz 200 then 503, 404 and 405; close() frees th
 
   // Same port again while it is held: refused with MetricsListenError.
   await assert.rejects(
-    MetricsServer.listen({ host: '127.0.0.1', port: server.address.port, family: 4 }, { metrics: async () => '', contentType: 'text/plain', unhealthy: () => null }),
+    MetricsServer.listen(
+      { host: '127.0.0.1', port: server.address.port, family: 4 },
+      { metrics: async () => '', contentType: 'text/plain', unhealthy: () => null },
+    ),
     (err: unknown) => err instanceof MetricsListenError && /already in use/.test(err.message),
   );
   await server.close();
-  const again = await MetricsServer.listen({ host: '127.0.0.1', port: server.address.port, family: 4 }, { metrics: async () => '', contentType: 'text/plain', unhealthy: () => null });
+  const again = await MetricsServer.listen(
+    { host: '127.0.0.1', port: server.address.port, family: 4 },
+    { metrics: async () => '', contentType: 'text/plain', unhealthy: () => null },
+  );
   await again.close();
   await assert.rejects(fetch(`${base}/healthz`), 'a closed server still answered');
 });

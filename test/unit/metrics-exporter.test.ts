@@ -100,7 +100,8 @@ test('names follow Prometheus conventions: one csumtop_ prefix, counters end in 
   // prom-client's process metrics, the memory one against the DaemonSet's limit.
   assert.equal(e.types.get('process_resident_memory_bytes'), 'gauge');
   assert.ok((value(e, 'process_resident_memory_bytes', {}) ?? 0) > 1e6, 'the resident memory is read at scrape time');
-  for (const name of e.types.keys()) assert.match(name, /^(csumtop|process|nodejs)_[a-z0-9_]+$/, `${name}: only csumtop's own and prom-client's process metrics`);
+  for (const name of e.types.keys())
+    assert.match(name, /^(csumtop|process|nodejs)_[a-z0-9_]+$/, `${name}: only csumtop's own and prom-client's process metrics`);
   for (const [name, type] of own) {
     assert.match(name, /^csumtop_[a-z_]+$/);
     assert.equal(name.endsWith('_total'), type === 'counter', `${name}: _total exactly on counters`);
@@ -119,9 +120,18 @@ test("labels follow node_exporter: device for the interface, netns (never the Op
   const own = e.samples.filter((s) => s.name.startsWith('csumtop_'));
   for (const s of own) assert.equal(s.labels.namespace, undefined, `${s.name} has a namespace label`);
   for (const s of own) assert.equal(s.labels.interface, undefined, `${s.name} has an interface label`);
-  assert.deepEqual(select(e, 'csumtop_packets_total').map((s) => [s.labels.device, s.labels.netns]), [['eth0', 'cni-1'], ['eth0', 'cni-1']]);
+  assert.deepEqual(
+    select(e, 'csumtop_packets_total').map((s) => [s.labels.device, s.labels.netns]),
+    [
+      ['eth0', 'cni-1'],
+      ['eth0', 'cni-1'],
+    ],
+  );
   assert.ok(select(e, 'csumtop_kernel_checksum_errors_total').every((s) => s.labels.netns === 'cni-1'));
-  assert.ok(select(e, 'csumtop_vxlan_peer_carriers_total').length > 0 && select(e, 'csumtop_vxlan_peer_carriers_total').every((s) => s.labels.device === 'eth0' && s.labels.netns === 'cni-1'));
+  assert.ok(
+    select(e, 'csumtop_vxlan_peer_carriers_total').length > 0 &&
+      select(e, 'csumtop_vxlan_peer_carriers_total').every((s) => s.labels.device === 'eth0' && s.labels.netns === 'cni-1'),
+  );
 });
 
 test('per-interface counters come from the native layout: direction, verdicts, malformed reasons, drops', async () => {
@@ -134,7 +144,12 @@ test('per-interface counters come from the native layout: direction, verdicts, m
         frames: 10,
         outgoing: 3,
         bytes: 1500,
-        csum: [['outer', 'udp', 'bad', 2], ['inner', 'udp', 'pending', 5], ['outer', 'ipv4', 'ok', 10], ['inner', 'tcp', 'validated', 4]],
+        csum: [
+          ['outer', 'udp', 'bad', 2],
+          ['inner', 'udp', 'pending', 5],
+          ['outer', 'ipv4', 'ok', 10],
+          ['inner', 'tcp', 'validated', 4],
+        ],
         malformed: [['udp-length', 1]],
       },
       { namespace: 'B', drops: 4 },
@@ -160,7 +175,10 @@ test('per-interface counters come from the native layout: direction, verdicts, m
   // bad one); the other verdicts and reasons only once they counted something.
   const bad = select(e, 'csumtop_checksums_total', { ...at, verdict: 'bad' });
   assert.equal(bad.length, LAYERS.length * KINDS.length);
-  assert.equal(bad.reduce((s, x) => s + x.value, 0), 2);
+  assert.equal(
+    bad.reduce((s, x) => s + x.value, 0),
+    2,
+  );
   assert.equal(select(e, 'csumtop_checksums_total', { ...at, verdict: 'absent' }).length, 0);
   assert.equal(select(e, 'csumtop_malformed_frames_total', at).length, 1);
   for (const s of select(e, 'csumtop_checksums_total')) {
@@ -269,7 +287,10 @@ test('kernel counters: the checksum ones, named as the kernel names them, added 
   // snmp6 names split after the protocol, as node_exporter does.
   assert.equal(value(e, 'csumtop_kernel_checksum_errors_total', { netns: 'B', counter: 'Udp6_InCsumErrors' }), 0);
   const counterNames = select(e, 'csumtop_kernel_checksum_errors_total').map((s) => s.labels.counter);
-  assert.ok(counterNames.every((n) => /^[A-Za-z0-9]+_InCsumErrors$/.test(n)), `non-checksum counters exported: ${counterNames.join(', ')}`);
+  assert.ok(
+    counterNames.every((n) => /^[A-Za-z0-9]+_InCsumErrors$/.test(n)),
+    `non-checksum counters exported: ${counterNames.join(', ')}`,
+  );
   assert.ok(!counterNames.includes('Udp_InErrors'));
 });
 
@@ -386,13 +407,18 @@ test('peers past --metrics-max-peers fold into peer="other", which sums them', a
 
 test('findings: a gauge at 1 while the finding holds, removed when it no longer does', async () => {
   const m = exporter();
-  m.update(snapshot([], [
-    finding('vxlan-outer-bad-from-peer', 'critical', { peer: '10.0.0.2' }),
-    finding('capture-loss', 'warning', { interface: 'eth0', namespace: 'host' }),
-    finding('offload-artifacts', 'info', { interface: 'vlb', namespace: 'B' }),
-    // The pipeline's own form: the report's label "ns/dev".
-    finding('ipv4-header-bad', 'critical', { interface: 'B/vlb', namespace: 'B' }),
-  ]));
+  m.update(
+    snapshot(
+      [],
+      [
+        finding('vxlan-outer-bad-from-peer', 'critical', { peer: '10.0.0.2' }),
+        finding('capture-loss', 'warning', { interface: 'eth0', namespace: 'host' }),
+        finding('offload-artifacts', 'info', { interface: 'vlb', namespace: 'B' }),
+        // The pipeline's own form: the report's label "ns/dev".
+        finding('ipv4-header-bad', 'critical', { interface: 'B/vlb', namespace: 'B' }),
+      ],
+    ),
+  );
   let e = await scrape(m);
   assert.equal(value(e, 'csumtop_finding', { id: 'vxlan-outer-bad-from-peer', severity: 'critical', subject: '10.0.0.2' }), 1);
   assert.equal(value(e, 'csumtop_finding', { id: 'capture-loss', severity: 'warning', subject: 'eth0' }), 1);
@@ -412,7 +438,8 @@ test('findings: a gauge at 1 while the finding holds, removed when it no longer 
 test('csumtop_blind_total: what csumtop did not see, per kind, at 0 from the start and rising with the snapshots', async () => {
   const m = exporter();
   const zero = await m.text();
-  for (const what of ['ring_drops', 'events_dropped', 'records_dropped']) assert.match(zero, new RegExp(`^csumtop_blind_total\\{what="${what}"\\} 0$`, 'm'), what);
+  for (const what of ['ring_drops', 'events_dropped', 'records_dropped'])
+    assert.match(zero, new RegExp(`^csumtop_blind_total\\{what="${what}"\\} 0$`, 'm'), what);
   m.update({ ...snapshot([]), blind: { ringDrops: 0, eventsDropped: 40, recordsDropped: 3 } });
   m.update({ ...snapshot([]), blind: { ringDrops: 2, eventsDropped: 100, recordsDropped: 3 } });
   const t = await m.text();
@@ -421,10 +448,31 @@ test('csumtop_blind_total: what csumtop did not see, per kind, at 0 from the sta
   assert.match(t, /^csumtop_blind_total\{what="records_dropped"\} 3$/m);
 });
 
-test('csumtop_kernel_drops_total: the kernel\'s verdicts per netns, device, reason and peer, from their totals; peers capped', async () => {
+test("csumtop_kernel_drops_total: the kernel's verdicts per netns, device, reason and peer, from their totals; peers capped", async () => {
   const m = exporter({ maxPeers: 1 });
-  const drop = (peer: string | null, total: number, device = 'vlb') => ({ namespace: 'node2', device, reason: 'UDP_CSUM' as const, peer, total, interval: 0, outcomes: { ...noOutcomes(), seenBad: total }, pending: 0, frame: null });
-  const view = (...drops: ReturnType<typeof drop>[]): CorrelationSnapshot => ({ ...snapshot([]), kernelDrops: { drops, other: 0, otherOutcomes: noOutcomes(), matchWindowMs: 2000, matching: true, keys: { size: drops.length, cap: 512, evicted: 0 }, ringFull: 0 } });
+  const drop = (peer: string | null, total: number, device = 'vlb') => ({
+    namespace: 'node2',
+    device,
+    reason: 'UDP_CSUM' as const,
+    peer,
+    total,
+    interval: 0,
+    outcomes: { ...noOutcomes(), seenBad: total },
+    pending: 0,
+    frame: null,
+  });
+  const view = (...drops: ReturnType<typeof drop>[]): CorrelationSnapshot => ({
+    ...snapshot([]),
+    kernelDrops: {
+      drops,
+      other: 0,
+      otherOutcomes: noOutcomes(),
+      matchWindowMs: 2000,
+      matching: true,
+      keys: { size: drops.length, cap: 512, evicted: 0 },
+      ringFull: 0,
+    },
+  });
   const l = { netns: 'node2', device: 'vlb', reason: 'UDP_CSUM' };
   // New: published at 0 first, so that increase() sees the first drops.
   m.update(view(drop('192.168.56.11', 3)));

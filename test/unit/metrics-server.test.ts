@@ -42,12 +42,15 @@ function raw(port: number, head: string): Promise<string> {
 
 test('past the connection cap the oldest idle connections are closed, a request in progress is kept, and the newest client is served', async () => {
   let release: (text: string) => void = () => undefined;
-  const server = await MetricsServer.listen({ host: '127.0.0.1', port: 0, family: 4 }, {
-    // /metrics answers only when the test says so: that request stays in progress.
-    metrics: () => new Promise<string>((resolve) => (release = resolve)),
-    contentType: 'text/plain; version=0.0.4',
-    unhealthy: () => null,
-  });
+  const server = await MetricsServer.listen(
+    { host: '127.0.0.1', port: 0, family: 4 },
+    {
+      // /metrics answers only when the test says so: that request stays in progress.
+      metrics: () => new Promise<string>((resolve) => (release = resolve)),
+      contentType: 'text/plain; version=0.0.4',
+      unhealthy: () => null,
+    },
+  );
   const sockets: Socket[] = [];
   try {
     const port = server.address.port;
@@ -80,11 +83,14 @@ test('past the connection cap the oldest idle connections are closed, a request 
 });
 
 test(`a request head larger than ${MAX_HEADER_BYTES} bytes is refused with 431; a normal one is served`, async () => {
-  const server = await MetricsServer.listen({ host: '127.0.0.1', port: 0, family: 4 }, {
-    metrics: async () => 'x 1\n',
-    contentType: 'text/plain',
-    unhealthy: () => null,
-  });
+  const server = await MetricsServer.listen(
+    { host: '127.0.0.1', port: 0, family: 4 },
+    {
+      metrics: async () => 'x 1\n',
+      contentType: 'text/plain',
+      unhealthy: () => null,
+    },
+  );
   try {
     const port = server.address.port;
     const big = await raw(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(MAX_HEADER_BYTES)}\r\n\r\n`);

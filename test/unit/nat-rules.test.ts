@@ -75,19 +75,55 @@ const IPTABLES_SAMPLES: Record<string, { text: string; want: Expect }> = {
   KUBE_1_15_FLANNEL_0_11: {
     text: S.KUBE_1_15_FLANNEL_0_11,
     // docker's, flannel's two, kube-proxy's
-    want: { ...NONE, ...KUBE, masqueradeCount: 4, kubeMasqueradeRandomFully: false, flannelMasq: true, flannelSkipsKubeMarked: false, flannelRandomFully: false },
+    want: {
+      ...NONE,
+      ...KUBE,
+      masqueradeCount: 4,
+      kubeMasqueradeRandomFully: false,
+      flannelMasq: true,
+      flannelSkipsKubeMarked: false,
+      flannelRandomFully: false,
+    },
   },
   KUBE_1_18_3_FLANNEL_0_12: {
     text: S.KUBE_1_18_3_FLANNEL_0_12,
-    want: { ...NONE, ...KUBE, masqueradeCount: 4, masqueradeRandomFully: true, kubeMasqueradeRandomFully: true, flannelMasq: true, flannelSkipsKubeMarked: false, flannelRandomFully: true },
+    want: {
+      ...NONE,
+      ...KUBE,
+      masqueradeCount: 4,
+      masqueradeRandomFully: true,
+      kubeMasqueradeRandomFully: true,
+      flannelMasq: true,
+      flannelSkipsKubeMarked: false,
+      flannelRandomFully: true,
+    },
   },
   KUBE_1_19_FLANNEL_0_20: {
     text: S.KUBE_1_19_FLANNEL_0_20,
-    want: { ...NONE, ...KUBE, masqueradeCount: 4, masqueradeRandomFully: true, kubeMarkFix: true, kubeMasqueradeRandomFully: true, flannelMasq: true, flannelSkipsKubeMarked: true, flannelRandomFully: true },
+    want: {
+      ...NONE,
+      ...KUBE,
+      masqueradeCount: 4,
+      masqueradeRandomFully: true,
+      kubeMarkFix: true,
+      kubeMasqueradeRandomFully: true,
+      flannelMasq: true,
+      flannelSkipsKubeMarked: true,
+      flannelRandomFully: true,
+    },
   },
   KUBE_1_19_NO_RANDOM_FULLY: {
     text: S.KUBE_1_19_NO_RANDOM_FULLY,
-    want: { ...NONE, ...KUBE, masqueradeCount: 4, kubeMarkFix: true, kubeMasqueradeRandomFully: false, flannelMasq: true, flannelSkipsKubeMarked: false, flannelRandomFully: false },
+    want: {
+      ...NONE,
+      ...KUBE,
+      masqueradeCount: 4,
+      kubeMarkFix: true,
+      kubeMasqueradeRandomFully: false,
+      flannelMasq: true,
+      flannelSkipsKubeMarked: false,
+      flannelRandomFully: false,
+    },
   },
   KUBE_MASQ_BIT_13: {
     text: S.KUBE_MASQ_BIT_13,
@@ -119,7 +155,17 @@ const NFT_SAMPLES: Record<string, { text: string; want: Expect }> = {
   },
   NFT_IPTABLES_NFT_1_19: {
     text: S.NFT_IPTABLES_NFT_1_19,
-    want: { ...NONE, ...KUBE, masqueradeCount: 2, masqueradeRandomFully: true, kubeMarkFix: true, kubeMasqueradeRandomFully: true, flannelMasq: true, flannelSkipsKubeMarked: true, flannelRandomFully: true },
+    want: {
+      ...NONE,
+      ...KUBE,
+      masqueradeCount: 2,
+      masqueradeRandomFully: true,
+      kubeMarkFix: true,
+      kubeMasqueradeRandomFully: true,
+      flannelMasq: true,
+      flannelSkipsKubeMarked: true,
+      flannelRandomFully: true,
+    },
   },
 };
 
@@ -166,7 +212,16 @@ describe('NAT rule parsers on samples', () => {
   });
 
   test('rule words: quotes and escapes as iptables-save writes them', () => {
-    assert.deepEqual(splitRuleWords('-A X -m comment --comment "a \\"quoted\\" b" -j RETURN'), ['-A', 'X', '-m', 'comment', '--comment', 'a "quoted" b', '-j', 'RETURN']);
+    assert.deepEqual(splitRuleWords('-A X -m comment --comment "a \\"quoted\\" b" -j RETURN'), [
+      '-A',
+      'X',
+      '-m',
+      'comment',
+      '--comment',
+      'a "quoted" b',
+      '-j',
+      'RETURN',
+    ]);
     assert.deepEqual(splitRuleWords('-A X --comment ""  -j  ACCEPT'), ['-A', 'X', '--comment', '', '-j', 'ACCEPT']);
   });
 
@@ -211,11 +266,18 @@ describe('NAT rule parsers on samples', () => {
     assert.equal(parseNftRule('table ip nat', 'X', 'meta mark set mark and 0xffffbfff').clearsBits, 0x4000);
     assert.equal(parseNftRule('table ip nat', 'X', 'ct mark 0x00004000 return').returnsIfMarked, null, 'ct mark is not the packet mark');
     assert.deepEqual(parseNftRule('table ip nat', 'X', 'masquerade random,fully-random').masquerade, { randomFully: true, random: true });
-    assert.deepEqual(parseNftRule('table ip nat', 'X', 'meta l4proto udp masquerade to :1024-65535 random,persistent').masquerade, { randomFully: false, random: true });
+    assert.deepEqual(parseNftRule('table ip nat', 'X', 'meta l4proto udp masquerade to :1024-65535 random,persistent').masquerade, {
+      randomFully: false,
+      random: true,
+    });
     assert.deepEqual(parseNftRule('table ip nat', 'X', 'masquerade').masquerade, { randomFully: false, random: false });
     assert.equal(parseNftRule('table ip nat', 'X', 'jump masquerading').masquerade, null);
     assert.equal(parseNftRule('table ip nat', 'X', 'numgen random mod 2 vmap { 0 : goto a, 1 : goto b }').masquerade, null);
-    assert.equal(parseNftRule('table ip nat', 'X', 'ip saddr 1.2.3.4 comment "do not masquerade fully-random" accept').masquerade, null, 'strings are not statements');
+    assert.equal(
+      parseNftRule('table ip nat', 'X', 'ip saddr 1.2.3.4 comment "do not masquerade fully-random" accept').masquerade,
+      null,
+      'strings are not statements',
+    );
   });
 
   test('nft: sets, maps and chain properties are not rules; multi-line elements are skipped', () => {
@@ -230,7 +292,9 @@ describe('NAT rule parsers on samples', () => {
   });
 
   test('a multi-line anonymous set inside a rule is one rule', () => {
-    const p = parseNftRuleset('table ip nat {\n\tchain POSTROUTING {\n\t\tip daddr {\n\t\t\t10.0.0.1,\n\t\t\t10.0.0.2 } masquerade fully-random\n\t\treturn\n\t}\n}\n');
+    const p = parseNftRuleset(
+      'table ip nat {\n\tchain POSTROUTING {\n\t\tip daddr {\n\t\t\t10.0.0.1,\n\t\t\t10.0.0.2 } masquerade fully-random\n\t\treturn\n\t}\n}\n',
+    );
     assert.equal(p.rules.length, 2);
     assert.deepEqual(p.rules[0].masquerade, { randomFully: true, random: false });
   });
@@ -322,7 +386,10 @@ describe('samples loaded into namespaces read back the same', () => {
     const nftSave = by.get('iptables-nft-save');
     assert.ok(nftSave?.analysis);
     assert.equal(nftSave.analysis.kubePostrouting, false);
-    assert.ok(nftSave.analysis.warnings.some((w) => /iptables-legacy tables present/.test(w)), JSON.stringify(nftSave.analysis.warnings));
+    assert.ok(
+      nftSave.analysis.warnings.some((w) => /iptables-legacy tables present/.test(w)),
+      JSON.stringify(nftSave.analysis.warnings),
+    );
   });
 
   test('reading does not create a legacy nat table in a namespace that has none', async () => {
@@ -367,8 +434,21 @@ describe('kube-proxy rules built with iptables in a namespace', () => {
     ipt('-N', 'KUBE-POSTROUTING');
     ipt('-A', 'KUBE-MARK-MASQ', '-j', 'MARK', '--or-mark', '0x4000');
     ipt('-A', 'POSTROUTING', '-m', 'comment', '--comment', 'kubernetes postrouting rules', '-j', 'KUBE-POSTROUTING');
-    ipt('-A', 'KUBE-POSTROUTING', '-m', 'comment', '--comment', 'kubernetes service traffic requiring SNAT',
-      '-m', 'mark', '--mark', '0x4000/0x4000', '-j', 'MASQUERADE', '--random-fully');
+    ipt(
+      '-A',
+      'KUBE-POSTROUTING',
+      '-m',
+      'comment',
+      '--comment',
+      'kubernetes service traffic requiring SNAT',
+      '-m',
+      'mark',
+      '--mark',
+      '0x4000/0x4000',
+      '-j',
+      'MASQUERADE',
+      '--random-fully',
+    );
     for (const src of ['iptables-save', 'nft'] as const) {
       const a = await source(ns, src);
       assert.equal(a.kubeMarkMasq, true, src);
@@ -416,7 +496,10 @@ describe('unavailable sources', () => {
     };
     fs.writeFileSync(path.join(dir, 'sample'), S.KUBE_1_19_FLANNEL_0_20);
     script('iptables-save', `exec cat '${path.join(dir, 'sample')}'`);
-    script('iptables-nft-save', 'echo "iptables-nft-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)" >&2; exit 4');
+    script(
+      'iptables-nft-save',
+      'echo "iptables-nft-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)" >&2; exit 4',
+    );
     script('iptables-legacy-save', 'exec sleep 5');
     script('nft', 'echo "Error: Could not process rule: Operation not permitted" >&2; exit 1');
   });
@@ -424,7 +507,10 @@ describe('unavailable sources', () => {
 
   test('no tools at all: every source unavailable, naming the tool', async () => {
     const f = await readNatFacts(undefined, { searchPath: [path.join(dir, 'empty')] });
-    assert.deepEqual(f.sources.map((s) => s.status), ['unavailable', 'unavailable', 'unavailable', 'unavailable']);
+    assert.deepEqual(
+      f.sources.map((s) => s.status),
+      ['unavailable', 'unavailable', 'unavailable', 'unavailable'],
+    );
     for (const s of f.sources) {
       assert.match(s.reason ?? '', new RegExp(`^${s.source} not found in `));
       assert.equal(s.analysis, null);

@@ -33,7 +33,11 @@ test('incident.pcapng: interface rates count the pseudo-header sums as artefacts
   assert.deepEqual(Object.keys(eth0.badByChecksum), ['outer/udp']);
   assert.equal(eth0.badByChecksum['outer/udp'].total, 9);
   assert.deepEqual(fl.badByChecksum, {});
-  assert.equal(eth0.badHistory.reduce((a, b) => a + b, 0), 9, 'the sparkline shows real errors only');
+  assert.equal(
+    eth0.badHistory.reduce((a, b) => a + b, 0),
+    9,
+    'the sparkline shows real errors only',
+  );
 });
 
 test('incident.pcapng: a bad flow says how many of its frames were artefacts; DNS flows carry their query name', async () => {
@@ -45,8 +49,15 @@ test('incident.pcapng: a bad flow says how many of its frames were artefacts; DN
     assert.equal(f.artefacts, 0);
     assert.deepEqual(f.badChecksums, ['outer/udp']);
   }
-  assert.equal(c.badFlows.reduce((s, f) => s + f.artefacts, 0), 70, 'every artefact frame had one bad checksum');
-  const dns = c.badFlows.filter((f) => f.inner?.dport === 53 && f.artefacts === 0).map((f) => f.dnsName).sort();
+  assert.equal(
+    c.badFlows.reduce((s, f) => s + f.artefacts, 0),
+    70,
+    'every artefact frame had one bad checksum',
+  );
+  const dns = c.badFlows
+    .filter((f) => f.inner?.dport === 53 && f.artefacts === 0)
+    .map((f) => f.dnsName)
+    .sort();
   assert.deepEqual(dns, ['kubernetes.default.svc.cluster.local', 'mysql.middleware.svc.cluster.local']);
   // An artefact flow that carries DNS is named too (the answer of redis.cache...).
   assert.ok(c.badFlows.some((f) => f.artefacts === f.count && f.dnsName === 'redis.cache.svc.cluster.local'));

@@ -65,7 +65,13 @@ before(() => {
   fs.chmodSync(sticky, 0o1777); // like /tmp
   const recs = [carrier('correct'), carrier(0xffff), carrier(0xbd67)].map((data, i) => ({ tsNs: T0 + BigInt(i) * 1000n, data, wirelen: data.length }));
   fs.writeFileSync(path.join(dir, 'in.pcap'), pcapFile({ linktype: 1 }, recs));
-  fs.writeFileSync(path.join(dir, 'in.pcapng'), pcapngFile([{ linktype: 1, name: 'eth0', tsresol: 9 }], recs.map((r) => ({ ...r, iface: 0 }))));
+  fs.writeFileSync(
+    path.join(dir, 'in.pcapng'),
+    pcapngFile(
+      [{ linktype: 1, name: 'eth0', tsresol: 9 }],
+      recs.map((r) => ({ ...r, iface: 0 })),
+    ),
+  );
 });
 
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -39,8 +39,14 @@ before(() => {
   writeFileSync(
     path.join(dir, 'hostile-names.pcapng'),
     pcapngFile(
-      [{ linktype: 1, name: HOSTILE_NAME, tsresol: 9 }, { linktype: 147, name: 'dlt\x1b[5mblink\x1b[0m' }],
-      [{ tsNs: T0, data: bad, wirelen: bad.length, iface: 0 }, { tsNs: T0 + 1000n, data: bad, wirelen: bad.length, iface: 1 }],
+      [
+        { linktype: 1, name: HOSTILE_NAME, tsresol: 9 },
+        { linktype: 147, name: 'dlt\x1b[5mblink\x1b[0m' },
+      ],
+      [
+        { tsNs: T0, data: bad, wirelen: bad.length, iface: 0 },
+        { tsNs: T0 + 1000n, data: bad, wirelen: bad.length, iface: 1 },
+      ],
     ),
   );
 });
@@ -61,7 +67,10 @@ test('printable(): controls as \\xHH, bidi overrides and lone surrogates as \\u{
 
 test('-r of a pcapng whose if_name holds ESC sequences: the report, --list and standard error carry no control character; the name is shown escaped', () => {
   const file = path.join(dir, 'hostile-names.pcapng');
-  for (const args of [['-r', file], ['-r', file, '--list']]) {
+  for (const args of [
+    ['-r', file],
+    ['-r', file, '--list'],
+  ]) {
     const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 1, r.stderr);
     assert.doesNotMatch(r.stdout, CONTROL, `${args.join(' ')}: a control character reached standard output`);
@@ -88,7 +97,10 @@ test('dashboard: an interface label, a flow interface and a warning with control
   u.snapshot.badFlows[0].interface = `nsb/${HOSTILE_NAME}`;
   let s = reduce(initialState(RUN), { type: 'update', update: u }).state;
   s = reduce(s, { type: 'warning', text: `interface ${HOSTILE_NAME} vanished` }).state;
-  for (const [width, height] of [[80, 24], [200, 60]]) {
+  for (const [width, height] of [
+    [80, 24],
+    [200, 60],
+  ]) {
     const lines = renderDashboard(s, { width, height, ascii: false });
     for (const l of lines) {
       assert.doesNotMatch(l.text, CONTROL, `a control character in the dashboard: ${JSON.stringify(l.text)}`);

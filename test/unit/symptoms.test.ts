@@ -115,10 +115,7 @@ test('a SYN answered by a RST+ACK (ack = ISN + 1) is refused: not answered, not 
   // Captured on the client's node 1: a reset in a carrier with a bad checksum is dropped
   // there and never reaches the client: still unanswered, and that carrier, sent by node 2
   // to node 1, is the likely reason.
-  const bad = syns([
-    ...leaving(0, synPacket(0)),
-    { atMs: 0.2, iface: ETH0, root: carrier(N2, N1, rstPacket(), { csum: 0xffff }) },
-  ]);
+  const bad = syns([...leaving(0, synPacket(0)), { atMs: 0.2, iface: ETH0, root: carrier(N2, N1, rstPacket(), { csum: 0xffff }) }]);
   assert.deepEqual([bad.refused, bad.unanswered, bad.attributed], [0, 1, 1]);
   assert.equal(bad.slowList[0].attributedTo?.sender, NODES[N2].ip);
 
@@ -128,16 +125,35 @@ test('a SYN answered by a RST+ACK (ack = ISN + 1) is refused: not answered, not 
   assert.deepEqual([late.refused, late.unanswered, late.attributed, late.slowList[0].syns], [1, 0, 0, 2]);
   const peer = peerRow({ badOuter: 1 });
   const f = outerBadFromPeer(diagnosisInput([peer], late))[0];
-  assert.equal(f.evidence.find((e) => e.name.startsWith('TCP SYNs unanswered')), undefined, JSON.stringify(f.evidence));
+  assert.equal(
+    f.evidence.find((e) => e.name.startsWith('TCP SYNs unanswered')),
+    undefined,
+    JSON.stringify(f.evidence),
+  );
 });
 
 test('the SYN and its answer on a second interface, in a later batch (another capture thread), are the same attempt', () => {
-  for (const [answer, field] of [[rstPacket(), 'refused'], [synAckPacket(), 'answered']] as const) {
+  for (const [answer, field] of [
+    [rstPacket(), 'refused'],
+    [synAckPacket(), 'answered'],
+  ] as const) {
     const t = new SynTracker(F);
     // Thread of eth0: the SYN's carrier and the answer's carrier; then flannel.1's thread.
-    t.add(events([{ atMs: 0, iface: ETH0, root: carrier(N1, N2, synPacket(0), { csum: 'zero' }) }, { atMs: 0.25, iface: ETH0, root: carrier(N2, N1, answer, { csum: 'zero' }), direction: PACKET_OUTGOING }]), dir);
+    t.add(
+      events([
+        { atMs: 0, iface: ETH0, root: carrier(N1, N2, synPacket(0), { csum: 'zero' }) },
+        { atMs: 0.25, iface: ETH0, root: carrier(N2, N1, answer, { csum: 'zero' }), direction: PACKET_OUTGOING },
+      ]),
+      dir,
+    );
     t.advance(T0 + 0.5e6);
-    t.add(events([{ atMs: 0.05, iface: FLANNEL, root: eth(synPacket(0)) }, { atMs: 0.2, iface: FLANNEL, root: eth(answer), direction: PACKET_OUTGOING }]), dir);
+    t.add(
+      events([
+        { atMs: 0.05, iface: FLANNEL, root: eth(synPacket(0)) },
+        { atMs: 0.2, iface: FLANNEL, root: eth(answer), direction: PACKET_OUTGOING },
+      ]),
+      dir,
+    );
     t.advance(T0 + 60e9);
     const s = t.summary();
     assert.deepEqual([s.connections, s[field], s.unanswered, s.retransmitted], [1, 1, 0, 0], `${field}: ${JSON.stringify(s)}`);
@@ -145,8 +161,12 @@ test('the SYN and its answer on a second interface, in a later batch (another ca
   }
 });
 
-test('a RST answering a SYN becomes an event with the SYN\'s transaction key; other resets do not share it', () => {
-  const ev = events([{ atMs: 0, iface: FLANNEL, root: eth(synPacket(0)) }, { atMs: 1, iface: FLANNEL, root: eth(rstPacket()) }, { atMs: 2, iface: FLANNEL, root: eth(rstPacket(ISN + 7)) }]);
+test("a RST answering a SYN becomes an event with the SYN's transaction key; other resets do not share it", () => {
+  const ev = events([
+    { atMs: 0, iface: FLANNEL, root: eth(synPacket(0)) },
+    { atMs: 1, iface: FLANNEL, root: eth(rstPacket()) },
+    { atMs: 2, iface: FLANNEL, root: eth(rstPacket(ISN + 7)) },
+  ]);
   assert.ok(ev.flags(1) & F.rst);
   assert.equal(ev.flags(1) & (F.syn | F.synAck), 0);
   assert.equal(ev.txn(1), ev.txn(0));
@@ -196,7 +216,10 @@ test('DNS queries resent with the same id and IPv4 id on one interface are retri
   const once = run(arriving(0, q));
   assert.deepEqual([once.unansweredList[0].queries, once.retries], [1, 0]);
   // Loopback shows each packet as sent and as received: one send.
-  const lo = run([{ atMs: 0, iface: ETH0, root: eth(q), direction: PACKET_OUTGOING }, { atMs: 0.01, iface: ETH0, root: eth(q) }]);
+  const lo = run([
+    { atMs: 0, iface: ETH0, root: eth(q), direction: PACKET_OUTGOING },
+    { atMs: 0.01, iface: ETH0, root: eth(q) },
+  ]);
   assert.deepEqual([lo.unansweredList[0].queries, lo.retries], [1, 0]);
 });
 
@@ -220,7 +243,11 @@ test('a query resent with the same id after the 5 s timeout is the same query (3
   assert.deepEqual([lost.queries, lost.unanswered, lost.retries, lost.attributed, lost.unansweredList.length], [1, 1, 2, 1, 1], JSON.stringify(lost));
   assert.equal(lost.unansweredList[0].queries, 3);
   const late = run(10_000.5);
-  assert.deepEqual([late.queries, late.answered, late.unanswered, late.retries, late.attributed, late.unansweredList.length], [1, 1, 0, 2, 0, 0], JSON.stringify(late));
+  assert.deepEqual(
+    [late.queries, late.answered, late.unanswered, late.retries, late.attributed, late.unansweredList.length],
+    [1, 1, 0, 2, 0, 0],
+    JSON.stringify(late),
+  );
   assert.equal(late.latencyMaxMs, 10000.5);
 });
 
@@ -251,13 +278,22 @@ test('"carrier from X" names the node that sent the carrier (its outer source), 
   };
   // Received on node 2 from node 1.
   const got = run([{ atMs: 0, iface: ETH0, root: carrier(N1, N2, q, { csum: 0xffff }) }]);
-  assert.ok(got.some((l) => l.includes(`carrier from ${NODES[N1].ip} to ${NODES[N2].ip} on eth0 had bad outer/l4`)), got.join('\n'));
+  assert.ok(
+    got.some((l) => l.includes(`carrier from ${NODES[N1].ip} to ${NODES[N2].ip} on eth0 had bad outer/l4`)),
+    got.join('\n'),
+  );
   // Sent by this node (node 1) to node 2: from node 1, not from node 2.
   const sent = run([{ atMs: 0, iface: ETH0, root: carrier(N1, N2, q, { csum: 0xffff }), direction: PACKET_OUTGOING }]);
-  assert.ok(sent.some((l) => l.includes(`carrier from ${NODES[N1].ip} to ${NODES[N2].ip} on eth0`)), sent.join('\n'));
+  assert.ok(
+    sent.some((l) => l.includes(`carrier from ${NODES[N1].ip} to ${NODES[N2].ip} on eth0`)),
+    sent.join('\n'),
+  );
   // A packet without a tunnel with a bad checksum is no carrier: no "carrier from <pod>".
   const plain = run([{ atMs: 0, iface: FLANNEL, root: eth(dnsQueryPacket(CLIENT_POD, COREDNS, 53002, 0x6102, 'x.example', { csum: 0x1234 })) }]);
-  assert.ok(plain.some((l) => l.startsWith('  unanswered: x.example')), plain.join('\n'));
+  assert.ok(
+    plain.some((l) => l.startsWith('  unanswered: x.example')),
+    plain.join('\n'),
+  );
   for (const text of [got, sent, plain]) assertDirectionWords(text.join('\n'), new Set(NODES.map((n) => n.ip)));
 });
 
@@ -267,14 +303,19 @@ test('findings: every "from <address>" is a carrier\'s sender and every "to <add
   const to = peerRow({ peer: NODES[2].ip, local: NODES[1].ip, direction: 'to-peer', badOuter: 4 });
   const input = diagnosisInput([from, to]);
   const texts = [...outerBadFromPeer(input), ...outerBadSent(input), ...innerBadFromPeer(input)].flatMap((f) => [
-    f.title, f.summary, ...f.evidence.map((e) => `${e.name}: ${String(e.value)} (${e.detail ?? ''})`), ...f.remedy.map((r) => `${r.where}: ${r.why}`),
+    f.title,
+    f.summary,
+    ...f.evidence.map((e) => `${e.name}: ${String(e.value)} (${e.detail ?? ''})`),
+    ...f.remedy.map((r) => `${r.where}: ${r.why}`),
   ]);
   assert.ok(texts.length > 0);
   const words = texts.join('\n');
   const senders = new Set([NODES[0].ip, NODES[1].ip]);
   const receivers = new Set([NODES[1].ip, NODES[2].ip]);
-  for (const m of words.matchAll(/\bfrom (?:node |peer |from-peer )?(\d+\.\d+\.\d+\.\d+)/g)) assert.ok(senders.has(m[1]) && m[1] !== NODES[2].ip, `"${m[0]}": not a sender\n${words}`);
-  for (const m of words.matchAll(/\bto (?:node |peer |to-peer )?(\d+\.\d+\.\d+\.\d+)/g)) assert.ok(receivers.has(m[1]) && m[1] !== NODES[0].ip, `"${m[0]}": not a receiver\n${words}`);
+  for (const m of words.matchAll(/\bfrom (?:node |peer |from-peer )?(\d+\.\d+\.\d+\.\d+)/g))
+    assert.ok(senders.has(m[1]) && m[1] !== NODES[2].ip, `"${m[0]}": not a sender\n${words}`);
+  for (const m of words.matchAll(/\bto (?:node |peer |to-peer )?(\d+\.\d+\.\d+\.\d+)/g))
+    assert.ok(receivers.has(m[1]) && m[1] !== NODES[0].ip, `"${m[0]}": not a receiver\n${words}`);
   assert.match(words, new RegExp(`from ${NODES[0].ip.replace(/\./g, '\\.')}`));
   assert.match(words, new RegExp(`sent to ${NODES[2].ip.replace(/\./g, '\\.')}`));
 });
@@ -286,7 +327,13 @@ test('matcher: a same-identity retry joining a lost send gets its own window (a 
   const q = dnsQueryPacket(CLIENT_POD, COREDNS, 53003, 0x6103, 'retry.example', { id: 0 });
   const m = new CarrierMatcher(F, { windowNs: 1e9, maxPending: 1000 });
   m.setOverlay('host', 'flannel.1');
-  m.add(events([{ atMs: 0, iface: ETH0, root: carrier(N1, N2, q, { csum: 0xffff }) }, { atMs: 900, iface: ETH0, root: carrier(N1, N2, q, { csum: 'zero' }) }]), dir);
+  m.add(
+    events([
+      { atMs: 0, iface: ETH0, root: carrier(N1, N2, q, { csum: 0xffff }) },
+      { atMs: 900, iface: ETH0, root: carrier(N1, N2, q, { csum: 'zero' }) },
+    ]),
+    dir,
+  );
   m.advance(T0 + 1000e6);
   m.add(events([{ atMs: 900.05, iface: FLANNEL, root: eth(q) }]), dir);
   m.advance(T0 + 5000e6);
@@ -304,7 +351,12 @@ function assertDirectionWords(text: string, nodes: Set<string>): void {
 
 function corr(syn?: ReturnType<SynTracker['summary']>, dns?: ReturnType<DnsTracker['summary']>): Parameters<typeof renderCorrelation>[0] {
   return {
-    peers: [], flows: [], flowsEvicted: 0, eventsDropped: 0, overlayUnattributed: 0, kernel: [],
+    peers: [],
+    flows: [],
+    flowsEvicted: 0,
+    eventsDropped: 0,
+    overlayUnattributed: 0,
+    kernel: [],
     dns: dns ?? { queries: 0, answered: 0, unanswered: 0, retries: 0, latencyP50Ms: null, latencyMaxMs: null, unansweredList: [], attributed: 0 },
     syn: syn ?? { connections: 0, answered: 0, refused: 0, unanswered: 0, retransmitted: 0, delayedBy: {}, slowList: [], attributed: 0 },
   };
@@ -312,20 +364,57 @@ function corr(syn?: ReturnType<SynTracker['summary']>, dns?: ReturnType<DnsTrack
 
 function peerRow(o: Partial<PeerCarriers>): PeerCarriers {
   return {
-    namespace: 'host', underlay: 'eth0', overlay: 'flannel.1', peer: NODES[0].ip, local: NODES[1].ip, direction: 'from-peer',
-    tunnel: 'vxlan', vni: 1, carriers: 20, badOuter: 0, badInner: 0, badIpv4: 0, delivered: 20, lost: 0, lostBad: 0,
-    unmatchedOverlay: 0, inFlight: 0, firstSeen: '', lastSeen: '', ...o,
+    namespace: 'host',
+    underlay: 'eth0',
+    overlay: 'flannel.1',
+    peer: NODES[0].ip,
+    local: NODES[1].ip,
+    direction: 'from-peer',
+    tunnel: 'vxlan',
+    vni: 1,
+    carriers: 20,
+    badOuter: 0,
+    badInner: 0,
+    badIpv4: 0,
+    delivered: 20,
+    lost: 0,
+    lostBad: 0,
+    unmatchedOverlay: 0,
+    inFlight: 0,
+    firstSeen: '',
+    lastSeen: '',
+    ...o,
   };
 }
 
 function diagnosisInput(peers: PeerCarriers[], syn?: ReturnType<SynTracker['summary']>): DiagnosisInput {
   const iface = (o: Partial<InterfaceDiagnosis> & { name: string; role: string }): InterfaceDiagnosis => ({
-    label: o.name, namespace: 'host', kind: null, driver: null, txChecksumOffload: null, vxlan: null,
-    frames: 100, captureDrops: 0, badIpv4: 0, badReceivedL4: 0, pending: 0, validated: 0, looksPartial: 0, ...o,
+    label: o.name,
+    namespace: 'host',
+    kind: null,
+    driver: null,
+    txChecksumOffload: null,
+    vxlan: null,
+    frames: 100,
+    captureDrops: 0,
+    badIpv4: 0,
+    badReceivedL4: 0,
+    pending: 0,
+    validated: 0,
+    looksPartial: 0,
+    ...o,
   });
   const c = corr(syn);
   return {
-    nowNs: T0, live: true, peers, kernel: [], kernelBefore: null, eventsDropped: 0, recordsDropped: 0, dns: c.dns, syn: c.syn,
+    nowNs: T0,
+    live: true,
+    peers,
+    kernel: [],
+    kernelBefore: null,
+    eventsDropped: 0,
+    recordsDropped: 0,
+    dns: c.dns,
+    syn: c.syn,
     interfaces: [iface({ name: 'eth0', role: 'underlay' }), iface({ name: 'flannel.1', role: 'vxlan', kind: 'vxlan', vxlan: { port: 8472, udpCsum: false } })],
     facts: { kernel: null, hypervisor: null, nat: {} },
     guessesOffload: false,

@@ -93,9 +93,12 @@ test('SendSlots gives the verdict of Sends for every sighting (copies, retries, 
   }
 });
 
-test('DNS and SYN tables: <= 256 bytes per transaction, allocated once, a formula of the cap, within the memory bound\'s per-flow term', () => {
+test("DNS and SYN tables: <= 256 bytes per transaction, allocated once, a formula of the cap, within the memory bound's per-flow term", () => {
   const F = L.event.flagBits;
-  for (const [name, perEntry] of [['DNS', DNS_BYTES_PER_ENTRY + L.record.epSize], ['SYN', SYN_BYTES_PER_ENTRY + L.record.epSize]] as const) {
+  for (const [name, perEntry] of [
+    ['DNS', DNS_BYTES_PER_ENTRY + L.record.epSize],
+    ['SYN', SYN_BYTES_PER_ENTRY + L.record.epSize],
+  ] as const) {
     assert.ok(perEntry <= 256, `${name}: ${perEntry} bytes per transaction`);
   }
   // The memory bound's per-flow term covers the three JavaScript tables --max-flows sizes.

@@ -106,7 +106,14 @@ test('LiveState.fold: totals preserved before and after every fold, folded ids h
   let seq = 0;
   // Interfaces 0..9, each seen by both engines with its own counts.
   const frames = (id: number, engine: number): number => 5 + id * 2 + engine;
-  for (let e = 0; e < engines; e++) state.apply(batchOf(e, ++seq, Array.from({ length: 10 }, (_, id) => [id, frames(id, e)] as [number, number])));
+  for (let e = 0; e < engines; e++)
+    state.apply(
+      batchOf(
+        e,
+        ++seq,
+        Array.from({ length: 10 }, (_, id) => [id, frames(id, e)] as [number, number]),
+      ),
+    );
   const before = totals(state);
   const frameSum = Array.from({ length: 10 }, (_, id) => frames(id, 0) + frames(id, 1)).reduce((a, b) => a + b, 0);
   assert.equal(before[L.slots.frames], frameSum);
@@ -131,12 +138,16 @@ test('LiveState.fold: totals preserved before and after every fold, folded ids h
   assert.equal(state.held(), 10 - folded + 1, 'no engine keeps a folded id');
   const row = state.countersOf(into);
   const want = new Float64Array(S);
-  for (let id = 0; id < folded; id++) for (let e = 0; e < engines; e++) {
-    const c = countersOf(id, frames(id, e));
-    for (let j = 0; j < S; j++) want[j] += c[j];
-  }
+  for (let id = 0; id < folded; id++)
+    for (let e = 0; e < engines; e++) {
+      const c = countersOf(id, frames(id, e));
+      for (let j = 0; j < S; j++) want[j] += c[j];
+    }
   assert.deepEqual([...row], [...want], 'the folded row is the sum of the folded interfaces');
-  assert.equal(state.ringOf(into).packets, Array.from({ length: folded }, (_, id) => frames(id, 0) + frames(id, 1)).reduce((a, b) => a + b, 0));
+  assert.equal(
+    state.ringOf(into).packets,
+    Array.from({ length: folded }, (_, id) => frames(id, 0) + frames(id, 1)).reduce((a, b) => a + b, 0),
+  );
 
   // A new interface after the folds starts from its own counts (ids are never reused,
   // and even the folded row's counters are not its).
@@ -145,13 +156,24 @@ test('LiveState.fold: totals preserved before and after every fold, folded ids h
   assert.deepEqual([...state.countersOf(into)], [...want], 'the folded row did not move');
 });
 
-test('carryClosed: a batch dropped unprocessed hands its released interfaces\' last counters and gone notices to the next', () => {
+test("carryClosed: a batch dropped unprocessed hands its released interfaces' last counters and gone notices to the next", () => {
   const native = (ids: number[], released: number[], gone: number[]): NativeLiveBatch => {
-    const b = batchOf(0, 1, ids.map((id) => [id, 100 + id] as [number, number]));
+    const b = batchOf(
+      0,
+      1,
+      ids.map((id) => [id, 100 + id] as [number, number]),
+    );
     return {
-      seq: 1, final: false, monoNs: 0n, ids: b.ids, counters: b.counters, ring: b.ring,
-      gone: gone.map((id) => ({ id, reason: 'gone' })), released: Uint32Array.from(released),
-      badFlows: 0, badFlowsEvicted: 0,
+      seq: 1,
+      final: false,
+      monoNs: 0n,
+      ids: b.ids,
+      counters: b.counters,
+      ring: b.ring,
+      gone: gone.map((id) => ({ id, reason: 'gone' })),
+      released: Uint32Array.from(released),
+      badFlows: 0,
+      badFlowsEvicted: 0,
     } as unknown as NativeLiveBatch;
   };
   const old = native([1, 2, 3], [2, 3], [3]);
@@ -159,7 +181,10 @@ test('carryClosed: a batch dropped unprocessed hands its released interfaces\' l
   carryClosed(old, newer);
   assert.deepEqual([...newer.ids], [1, 2, 3]);
   assert.deepEqual([...newer.released], [2, 3]);
-  assert.deepEqual(newer.gone.map((g) => g.id), [3]);
+  assert.deepEqual(
+    newer.gone.map((g) => g.id),
+    [3],
+  );
   assert.deepEqual([...newer.counters.subarray(S, 2 * S)], [...countersOf(2, 102)]);
   assert.deepEqual([...newer.counters.subarray(2 * S, 3 * S)], [...countersOf(3, 103)]);
   assert.deepEqual([...newer.counters.subarray(0, S)], [...countersOf(1, 101)], 'an open interface keeps the newer counters');
@@ -168,7 +193,19 @@ test('carryClosed: a batch dropped unprocessed hands its released interfaces\' l
 
 test('the correlation pipeline: the folded row keeps a dashboard row with zero rates (its counts are no traffic), is not diagnosed, and folded ids are forgotten', () => {
   const T0 = 1_700_000_000e9;
-  const eth0: PipelineInterface = { id: 0, label: 'eth0', name: 'eth0', namespace: 'host', role: 'underlay', kind: null, driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0, attached: true };
+  const eth0: PipelineInterface = {
+    id: 0,
+    label: 'eth0',
+    name: 'eth0',
+    namespace: 'host',
+    role: 'underlay',
+    kind: null,
+    driver: null,
+    txChecksumOffload: null,
+    vxlan: null,
+    captureDrops: 0,
+    attached: true,
+  };
   const gone: PipelineInterface = { ...eth0, id: 1, label: 'ns1/veth1', name: 'veth1', namespace: 'ns1', role: 'veth', attached: false };
   const row: PipelineInterface = { ...eth0, id: 2, label: foldedName(5), name: foldedName(5), namespace: '*', role: 'other', attached: false, folded: true };
   // The folded row's counters: 1000 frames with 40 bad IPv4 header checksums (enough for a
@@ -180,8 +217,14 @@ test('the correlation pipeline: the folded row keeps a dashboard row with zero r
   c[L.csumBase + (0 * L.numKinds + 0) * L.numStatus + 1] = 40;
   let list = [eth0, gone, row];
   const p = new Correlator({
-    layout: L, interfaces: () => list, counters: (id) => (id === 2 ? c : new Float64Array(S)), kernel: null,
-    facts: { kernel: null, hypervisor: null, nat: {} }, live: true, guessesOffload: false, maxFlows: 100,
+    layout: L,
+    interfaces: () => list,
+    counters: (id) => (id === 2 ? c : new Float64Array(S)),
+    kernel: null,
+    facts: { kernel: null, hypervisor: null, nat: {} },
+    live: true,
+    guessesOffload: false,
+    maxFlows: 100,
   });
   let snap = p.tick(T0);
   const folded = (): ReturnType<Correlator['tick']>['rates'][number] | undefined => snap.rates.find((r) => r.interface === foldedName(5));
@@ -189,11 +232,21 @@ test('the correlation pipeline: the folded row keeps a dashboard row with zero r
   c[L.slots.frames] = 1500; // one more interface folded in: not 500 frames/s
   c[L.slots.badFrames] = 60;
   snap = p.tick(T0 + 1e9);
-  assert.deepEqual([folded()!.packets, folded()!.badFrames], [{ s1: 0, s10: 0, s60: 0, total: 0 }, { s1: 0, s10: 0, s60: 0, total: 0 }]);
-  assert.deepEqual(snap.findings.filter((f) => JSON.stringify(f).includes('older vanished')).map((f) => f.key), [], 'no finding on the folded row');
+  assert.deepEqual(
+    [folded()!.packets, folded()!.badFrames],
+    [
+      { s1: 0, s10: 0, s60: 0, total: 0 },
+      { s1: 0, s10: 0, s60: 0, total: 0 },
+    ],
+  );
+  assert.deepEqual(
+    snap.findings.filter((f) => JSON.stringify(f).includes('older vanished')).map((f) => f.key),
+    [],
+    'no finding on the folded row',
+  );
   snap = p.tick(T0 + RATES_AFTER_DETACH_NS + 2e9);
-  assert.ok(folded(), 'the folded row stays past the window that ends a vanished interface\'s row');
-  assert.ok(!snap.rates.some((r) => r.interface === 'ns1/veth1'), 'a vanished interface\'s row ends');
+  assert.ok(folded(), "the folded row stays past the window that ends a vanished interface's row");
+  assert.ok(!snap.rates.some((r) => r.interface === 'ns1/veth1'), "a vanished interface's row ends");
   // veth1 is folded: gone from the list, and from the pipeline's own tables.
   const internals = p as unknown as { detachedAt: Map<number, number>; ratesEnded: Set<number> };
   assert.deepEqual([...internals.ratesEnded], [1]);

@@ -16,7 +16,10 @@ test('piecesOf: pieces of at most the size, joined back to the text, a surrogate
   for (const size of [2, 3, 7, 64, 1000]) {
     const p = piecesOf(text, size);
     assert.equal(p.join(''), text, `size ${size}`);
-    assert.ok(p.every((x) => x.length <= size && x.length > 0), `size ${size}`);
+    assert.ok(
+      p.every((x) => x.length <= size && x.length > 0),
+      `size ${size}`,
+    );
     // No piece ends with a high surrogate or starts with a low one.
     for (const x of p) {
       const last = x.charCodeAt(x.length - 1);
@@ -27,7 +30,7 @@ test('piecesOf: pieces of at most the size, joined back to the text, a surrogate
   }
 });
 
-test('write: a slow reader\'s progress shows in writableLength piece by piece; resolves after the last byte', async () => {
+test("write: a slow reader's progress shows in writableLength piece by piece; resolves after the last byte", async () => {
   const taken: string[] = [];
   const lengths: number[] = [];
   // A reader taking one piece per 2 ms (a pipe drained slowly).

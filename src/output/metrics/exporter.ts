@@ -45,7 +45,6 @@ const BLIND_LABELS = new Map<keyof Blindness, string>([
 
 export { DEFAULT_MAX_INTERFACES, DEFAULT_MAX_PEERS } from './limits.js';
 
-
 /**
  * The kernel counters exported as csumtop_kernel_checksum_errors_total: only those that
  * count checksum failures and nothing else (Udp InErrors also counts full receive
@@ -54,7 +53,10 @@ export { DEFAULT_MAX_INTERFACES, DEFAULT_MAX_PEERS } from './limits.js';
 export const KERNEL_CHECKSUM_COUNTERS: readonly ChecksumCounterName[] = CHECKSUM_COUNTERS.filter((k) => k.endsWith('InCsumErrors'));
 
 /** The part of the native counter layout the exporter reads. */
-export type CounterLayout = Pick<NativeLayout, 'counterStride' | 'slots' | 'malformedBase' | 'csumBase' | 'numLayers' | 'numKinds' | 'numStatus' | 'numMalformed'>;
+export type CounterLayout = Pick<
+  NativeLayout,
+  'counterStride' | 'slots' | 'malformedBase' | 'csumBase' | 'numLayers' | 'numKinds' | 'numStatus' | 'numMalformed'
+>;
 
 /** One captured interface as the live capture knows it at scrape time. */
 export interface InterfaceSample {
@@ -120,7 +122,10 @@ interface PeerEntry {
 }
 
 function seriesKey(name: string, labels: Labels): string {
-  return `${name}\u0000${Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join('\u0000')}`;
+  return `${name}\u0000${Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join('\u0000')}`;
 }
 
 function interfaceKey(namespace: string, name: string): string {
@@ -349,7 +354,14 @@ export class MetricsExporter {
       if (!t) {
         if (!s.attached) continue; // vanished before it was ever published
         const key = interfaceKey(s.namespace, s.name);
-        t = { key, label: this.interfaceLabels.acquire(key, s.name), namespace: s.namespace, last: new Float64Array(this.slots.length), done: false, fresh: true };
+        t = {
+          key,
+          label: this.interfaceLabels.acquire(key, s.name),
+          namespace: s.namespace,
+          last: new Float64Array(this.slots.length),
+          done: false,
+          fresh: true,
+        };
         this.tracks.set(s.id, t);
         this.vanished.delete(key);
         if (t.label !== OTHER) {

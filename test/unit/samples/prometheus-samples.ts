@@ -42,11 +42,21 @@ export const DROPS = vector([
 
 export const FINDINGS = vector([
   {
-    metric: { __name__: 'csumtop_finding', instance: 'node-b', job: 'csumtop', id: 'vxlan-outer-bad-from-peer', severity: 'critical', subject: '192.168.189.4' },
+    metric: {
+      __name__: 'csumtop_finding',
+      instance: 'node-b',
+      job: 'csumtop',
+      id: 'vxlan-outer-bad-from-peer',
+      severity: 'critical',
+      subject: '192.168.189.4',
+    },
     value: '1',
   },
   { metric: { __name__: 'csumtop_finding', instance: 'node-c', job: 'csumtop', id: 'capture-loss', severity: 'warning', subject: 'eth0' }, value: '1' },
-  { metric: { __name__: 'csumtop_finding', instance: 'node-a', job: 'csumtop', id: 'vxlan-outer-bad-sent', severity: 'critical', subject: '192.168.189.5' }, value: '1' },
+  {
+    metric: { __name__: 'csumtop_finding', instance: 'node-a', job: 'csumtop', id: 'vxlan-outer-bad-sent', severity: 'critical', subject: '192.168.189.5' },
+    value: '1',
+  },
 ]);
 
 /**
@@ -55,15 +65,57 @@ export const FINDINGS = vector([
  */
 export const NODE_INFO = vector([
   {
-    metric: { __name__: 'kube_node_info', instance: '10.244.0.9:8080', job: 'kube-state-metrics', node: 'node-a', internal_ip: '192.168.189.4', kernel_version: '6.1.0-28-amd64', os_image: 'Debian GNU/Linux 12 (bookworm)', container_runtime_version: 'containerd://1.7.24', kubelet_version: 'v1.31.4', kubeproxy_version: 'deprecated', provider_id: '', pod_cidr: '10.244.0.0/24', system_uuid: 'a' },
+    metric: {
+      __name__: 'kube_node_info',
+      instance: '10.244.0.9:8080',
+      job: 'kube-state-metrics',
+      node: 'node-a',
+      internal_ip: '192.168.189.4',
+      kernel_version: '6.1.0-28-amd64',
+      os_image: 'Debian GNU/Linux 12 (bookworm)',
+      container_runtime_version: 'containerd://1.7.24',
+      kubelet_version: 'v1.31.4',
+      kubeproxy_version: 'deprecated',
+      provider_id: '',
+      pod_cidr: '10.244.0.0/24',
+      system_uuid: 'a',
+    },
     value: '1',
   },
   {
-    metric: { __name__: 'kube_node_info', instance: '10.244.0.9:8080', job: 'kube-state-metrics', node: 'node-b', internal_ip: '192.168.189.5', kernel_version: '6.1.0-28-amd64', os_image: 'Debian GNU/Linux 12 (bookworm)', container_runtime_version: 'containerd://1.7.24', kubelet_version: 'v1.31.4', kubeproxy_version: 'deprecated', provider_id: '', pod_cidr: '10.244.1.0/24', system_uuid: 'b' },
+    metric: {
+      __name__: 'kube_node_info',
+      instance: '10.244.0.9:8080',
+      job: 'kube-state-metrics',
+      node: 'node-b',
+      internal_ip: '192.168.189.5',
+      kernel_version: '6.1.0-28-amd64',
+      os_image: 'Debian GNU/Linux 12 (bookworm)',
+      container_runtime_version: 'containerd://1.7.24',
+      kubelet_version: 'v1.31.4',
+      kubeproxy_version: 'deprecated',
+      provider_id: '',
+      pod_cidr: '10.244.1.0/24',
+      system_uuid: 'b',
+    },
     value: '1',
   },
   {
-    metric: { __name__: 'kube_node_info', instance: '10.244.0.9:8080', job: 'kube-state-metrics', node: 'node-a-old', internal_ip: '192.168.189.4', kernel_version: '6.1.0-26-amd64', os_image: 'Debian GNU/Linux 12 (bookworm)', container_runtime_version: 'containerd://1.7.22', kubelet_version: 'v1.30.8', kubeproxy_version: 'deprecated', provider_id: '', pod_cidr: '10.244.2.0/24', system_uuid: 'c' },
+    metric: {
+      __name__: 'kube_node_info',
+      instance: '10.244.0.9:8080',
+      job: 'kube-state-metrics',
+      node: 'node-a-old',
+      internal_ip: '192.168.189.4',
+      kernel_version: '6.1.0-26-amd64',
+      os_image: 'Debian GNU/Linux 12 (bookworm)',
+      container_runtime_version: 'containerd://1.7.22',
+      kubelet_version: 'v1.30.8',
+      kubeproxy_version: 'deprecated',
+      provider_id: '',
+      pod_cidr: '10.244.2.0/24',
+      system_uuid: 'c',
+    },
     value: '1',
   },
 ]);
