@@ -24,13 +24,18 @@ import type { ReportDocument } from '../../src/model/report.js';
 import { generateFixtures } from '../fixtures/harness.js';
 import { writeHighCardinalityCapture } from '../fixtures/lib/index.js';
 
-const SOURCES = ['native/checksum', 'native/decode', 'native/capture', 'native/flow'].flatMap((d) =>
-  fs
-    .readdirSync(path.join(ROOT, d))
-    .filter((f) => f.endsWith('.cc'))
-    .sort()
-    .map((f) => path.join(ROOT, d, f)),
-);
+const SOURCES = [
+  ...['native/checksum', 'native/decode', 'native/capture', 'native/flow'].flatMap((d) =>
+    fs
+      .readdirSync(path.join(ROOT, d))
+      .filter((f) => f.endsWith('.cc'))
+      .sort()
+      .map((f) => path.join(ROOT, d, f)),
+  ),
+  // Live capture hands frames to the kernel-drop matcher (issue 18); without libbpf (not
+  // linked: dlopen()ed) these are all of native/kdrops it needs, as in native/fuzz/build.sh.
+  ...['event.cc', 'drop_table.cc', 'frame_match.cc'].map((f) => path.join(ROOT, 'native/kdrops', f)),
+];
 
 let work: string;
 let files: string[];
