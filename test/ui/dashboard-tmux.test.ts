@@ -83,8 +83,10 @@ test("120x40: the panes show the lab's four interfaces, the injected bad flow wi
   assert.match(screen, /csumtop live .*pkt\/s/);
   assert.match(screen, /kernel .*Udp InCsumErrors \S+\/s \+6/, "B's kernel counted the 6 drops");
   // The kernel's own verdict (issue 18, as root): 6 drops in B, each matched to the bad carrier captured on vlb.
+  // B by its whole name or its alias (the names line, issue 19).
+  const nsB = aliases.get(lab.B) ?? lab.B;
   await s.waitFor(
-    (x) => new RegExp(`kernel .*${lab.B}: drops 6 \\(6 seen bad\\), Udp InCsumErrors`).test(x),
+    (x) => new RegExp(`kernel .*${nsB}: drops 6 \\(6 seen bad\\), Udp InCsumErrors`).test(x),
     5000,
     "the kernel strip with B's 6 drops, all seen bad",
   );
