@@ -210,7 +210,9 @@ export function renderClusterView(v: ClusterView): string {
     out +=
       v.peerNames === null
         ? '\nPeers are shown by address: Prometheus has no kube_node_info (scrape kube-state-metrics to name them).\n'
-        : '\nPeer names: kube_node_info (kube-state-metrics), internal_ip -> node.\n';
+        : Object.keys(v.peerNames).length === 0
+          ? '\nPeers are shown by address: kube_node_info has no node with an internal_ip label.\n'
+          : '\nPeer names: kube_node_info (kube-state-metrics), internal_ip -> node.\n';
   }
   return out;
 }

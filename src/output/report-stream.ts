@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import type { ListedReports, ReportDocument } from '../model/report.js';
 import { jsonText } from './json-lines.js';
 import { textReportPieces } from './text-report.js';
-import { piecesOf, write } from './write.js';
+import { piecesOf, write, WRITE_PIECE } from './write.js';
 
 /** Frames per piece of the JSON list. */
 const JSON_FRAMES_PER_PIECE = 256;
@@ -71,9 +71,6 @@ export async function writePieces(stream: NodeJS.WritableStream, pieces: Iterabl
   if (w.destroyed) return;
   await write(stream, (pending ?? '') + suffix);
 }
-
-/** As src/output/write.ts cuts its text. */
-const WRITE_PIECE = 64 * 1024;
 
 function drained(stream: Writable): Promise<void> {
   return new Promise((resolve) => {

@@ -13,7 +13,8 @@ export function write(stream: NodeJS.WritableStream, text: string): Promise<void
   });
 }
 
-const WRITE_PIECE = 64 * 1024;
+/** The size of one write (UTF-16 units); src/output/report-stream.ts writes in the same pieces. */
+export const WRITE_PIECE = 64 * 1024;
 
 /** `text` cut into pieces of at most `size` UTF-16 units, never inside a surrogate pair. */
 export function piecesOf(text: string, size: number): string[] {

@@ -145,6 +145,12 @@ test('kube_node_info joined: peers named by their node (internal_ip -> node), in
   );
   assert.ok(lines.includes('Peer names: kube_node_info (kube-state-metrics), internal_ip -> node.'), r.out);
   assert.ok(!r.out.includes('Peers are shown by address'));
+  // Series without internal_ip name nobody, and the table does not claim names.
+  routes.set('', fixtureRoute('5m', { ...FULL, nodeInfo: S.NODE_INFO.replace(/"internal_ip":"[^"]*",/g, '') }));
+  const unnamed = await run(['--prometheus', base]);
+  assert.ok(unnamed.out.includes('Peers are shown by address: kube_node_info has no node with an internal_ip label.'), unnamed.out);
+  assert.ok(!unnamed.out.includes('(node-a'), unnamed.out);
+  routes.set('', fixtureRoute('5m', { ...FULL, nodeInfo: S.NODE_INFO }));
   const j = await run(['--prometheus', base, '--json']);
   const v = JSON.parse(j.out) as ClusterView;
   assert.deepEqual(v.peerNames, { '192.168.189.4': ['node-a', 'node-a-old'], '192.168.189.5': ['node-b'] });
