@@ -109,6 +109,7 @@ enum Tunnel : uint8_t {
   kTunnelIp6ip,
   kTunnelGre,     // GRE without a key field
   kTunnelGreKey,  // GRE with a key, in IpLayer::vni
+  kNumTunnels
 };
 
 constexpr int kMaxDepth = 4;  // outer + 3 nested encapsulations

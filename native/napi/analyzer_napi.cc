@@ -127,6 +127,10 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   Napi::Array kinds = Napi::Array::New(env, kNumKinds);
   for (uint32_t i = 0; i < kNumKinds; i++) kinds.Set(i, kind_name(static_cast<uint8_t>(i)));
   o.Set("kindNames", kinds);
+  Napi::Array statuses = Napi::Array::New(env, kNumStatus);
+  for (uint32_t i = 0; i < kNumStatus; i++) statuses.Set(i, status_name(static_cast<uint8_t>(i)));
+  o.Set("statusNames", statuses);
+  o.Set("numTunnels", static_cast<uint32_t>(kNumTunnels));
   Napi::Object rec = Napi::Object::New(env);
   rec.Set("size", static_cast<uint32_t>(sizeof(BadFrameRecord)));
   rec.Set("frameNumber", static_cast<uint32_t>(offsetof(BadFrameRecord, frame_number)));

@@ -17,6 +17,7 @@ import { MAX_REPORT_FLOWS_LIVE } from '../correlate/limits.js';
 import { CaptureError, type CaptureSource, type CapturedInterface } from '../capture/source.js';
 import { LiveState } from '../capture/live-state.js';
 import { nativeLayout } from '../native/analyzer.js';
+import { statusTotal } from '../native/counters.js';
 import { nativeReaderGone } from '../native/host.js';
 import { badFrameReport, buildReport, checksumRows, listedReports, type ReportInput, type ToolInfo } from '../output/report.js';
 import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
@@ -411,12 +412,7 @@ async function captureWith(run: LiveRun & { kernelDrops: KernelDropsSource }): P
       const p = previous.get(i.id) ?? new Float64Array(L.counterStride);
       const rate = (slot: number): number => Math.round(((c[slot] - p[slot]) / seconds) * 10) / 10;
       const statusRate = (status: number): number => {
-        let d = 0;
-        for (let layer = 0; layer < L.numLayers; layer++)
-          for (let kind = 0; kind < L.numKinds; kind++) {
-            const s = L.csumBase + (layer * L.numKinds + kind) * L.numStatus + status;
-            d += c[s] - p[s];
-          }
+        const d = statusTotal(c, L, status) - statusTotal(p, L, status);
         return Math.round((d / seconds) * 10) / 10;
       };
       emit(
@@ -599,15 +595,7 @@ function progressLines(
   L: ReturnType<typeof nativeLayout>,
 ): string {
   const seconds = Number(process.hrtime.bigint() - previousAt) / 1e9;
-  const statusDelta = (c: Float64Array, p: Float64Array, status: number): number => {
-    let d = 0;
-    for (let layer = 0; layer < L.numLayers; layer++)
-      for (let kind = 0; kind < L.numKinds; kind++) {
-        const s = L.csumBase + (layer * L.numKinds + kind) * L.numStatus + status;
-        d += c[s] - p[s];
-      }
-    return d;
-  };
+  const statusDelta = (c: Float64Array, p: Float64Array, status: number): number => statusTotal(c, L, status) - statusTotal(p, L, status);
   const time = new Date().toISOString().slice(11, 19);
   const lines = ifaces
     .filter((i) => i.attached)

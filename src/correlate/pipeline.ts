@@ -12,6 +12,8 @@ import type { Blindness } from '../model/blind.js';
 import type { CorrelationSnapshot, TableUse } from '../model/correlation.js';
 import type { DecodedRecord } from '../model/bad-frame.js';
 import type { NativeLayout } from '../native/analyzer.js';
+import { csumSlot, statusTotal } from '../native/counters.js';
+import { KINDS, STATUS } from '../model/verdict.js';
 import type { EventBatch, EventFlags } from '../native/events.js';
 import type { DiagnosisFacts, DiagnosisInput, InterfaceDiagnosis, InterfaceFacts } from '../diagnose/input.js';
 import { FindingTracker } from '../diagnose/tracker.js';
@@ -68,8 +70,6 @@ export interface PipelineContext {
   /** How long a finding stays after its evidence stopped growing (default 10 s). */
   holdNs?: number;
 }
-
-const BAD = 1;
 
 export class Correlator {
   private readonly rates: RateTracker;
@@ -131,12 +131,6 @@ export class Correlator {
 
   private diagnosisInterfaces(): InterfaceDiagnosis[] {
     const L = this.ctx.layout;
-    const slot = (layer: number, kind: number, status: number): number => L.csumBase + (layer * L.numKinds + kind) * L.numStatus + status;
-    const sumStatus = (c: Float64Array, status: number): number => {
-      let s = 0;
-      for (let layer = 0; layer < L.numLayers; layer++) for (let kind = 0; kind < L.numKinds; kind++) s += c[slot(layer, kind, status)];
-      return s;
-    };
     // Not the folded row of older vanished interfaces: each was diagnosed while it had a row
     // of its own (the findings that held stay), and a remedy on a sum of devices that no
     // longer exist (`ethtool -S '(N older vanished interfaces)'`) would be false.
@@ -146,7 +140,7 @@ export class Correlator {
       .map((i) => {
         const c = this.ctx.counters(i.id);
         let badIpv4 = 0;
-        for (let layer = 0; layer < L.numLayers; layer++) badIpv4 += c[slot(layer, 0, BAD)];
+        for (let layer = 0; layer < L.numLayers; layer++) badIpv4 += c[csumSlot(L, layer, KINDS.indexOf('ipv4'), STATUS.bad)];
         return {
           label: i.label,
           name: i.name,
@@ -163,8 +157,8 @@ export class Correlator {
           // JavaScript falls behind, and "the kernel dropped what csumtop did not see" must
           // not come from csumtop's own drops (issue 13 s.3).
           badReceivedL4: c[L.slots.badReceivedL4],
-          pending: sumStatus(c, 4),
-          validated: sumStatus(c, 5),
+          pending: statusTotal(c, L, STATUS.pending),
+          validated: statusTotal(c, L, STATUS.validated),
           looksPartial: c[L.slots.looksPartial],
         };
       });

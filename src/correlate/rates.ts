@@ -3,9 +3,10 @@
  * tick carries (the native counter layout, never repeated here).
  */
 
-import { KINDS, LAYERS } from '../model/verdict.js';
+import { KINDS, LAYERS, STATUS } from '../model/verdict.js';
 import type { InterfaceRates } from '../model/correlation.js';
 import type { NativeLayout } from '../native/analyzer.js';
+import { csumSlot, statusTotal } from '../native/counters.js';
 import { SecondBuckets } from './windows.js';
 
 /** One interface's cumulative counters at a tick. */
@@ -21,10 +22,6 @@ export interface CounterTick {
   second: number;
   samples: CounterSample[];
 }
-
-const PENDING = 4;
-const VALIDATED = 5;
-const BAD = 1;
 
 interface Track {
   prev: Float64Array | null;
@@ -50,11 +47,7 @@ export class RateTracker {
   ) {}
 
   private statusSum(c: Float64Array, status: number): number {
-    const L = this.L;
-    let s = 0;
-    for (let layer = 0; layer < L.numLayers; layer++)
-      for (let kind = 0; kind < L.numKinds; kind++) s += c[L.csumBase + (layer * L.numKinds + kind) * L.numStatus + status];
-    return s;
+    return statusTotal(c, this.L, status);
   }
 
   update(tick: CounterTick): InterfaceRates[] {
@@ -88,11 +81,11 @@ export class RateTracker {
       // sum) are counted apart: they are not errors on the wire (issue 19).
       t.bad.add(tick.second, Math.max(0, d(L.slots.badFrames) - dp(L.slots.partialOnlyFrames)));
       let artefacts = 0;
-      t.pending.add(tick.second, Math.max(0, this.statusSum(c, PENDING) - this.statusSum(p, PENDING)));
-      t.validated.add(tick.second, Math.max(0, this.statusSum(c, VALIDATED) - this.statusSum(p, VALIDATED)));
+      t.pending.add(tick.second, Math.max(0, this.statusSum(c, STATUS.pending) - this.statusSum(p, STATUS.pending)));
+      t.validated.add(tick.second, Math.max(0, this.statusSum(c, STATUS.validated) - this.statusSum(p, STATUS.validated)));
       for (let layer = 0; layer < L.numLayers; layer++)
         for (let kind = 0; kind < L.numKinds; kind++) {
-          const slot = L.csumBase + (layer * L.numKinds + kind) * L.numStatus + BAD;
+          const slot = csumSlot(L, layer, kind, STATUS.bad);
           const partial = L.partialBase + layer * L.numKinds + kind;
           artefacts += dp(partial);
           const key = `${LAYERS[layer]}/${KINDS[kind]}`;

@@ -19,6 +19,9 @@ export type KindName = (typeof KINDS)[number];
 export const STATUSES = ['ok', 'bad', 'absent', 'unverifiable', 'pending', 'validated'] as const;
 export type StatusName = (typeof STATUSES)[number];
 
+/** Each status's index in STATUSES (the native CsumStatus value): `STATUS.bad`, never a bare 1. */
+export const STATUS = Object.freeze(Object.fromEntries(STATUSES.map((s, i) => [s, i]))) as { readonly [K in StatusName]: number };
+
 export const MALFORMED_REASONS = [
   'none',
   'link-header-short',

@@ -141,6 +141,10 @@ export interface NativeLayout {
   numUndecoded: number;
   undecodedNames: string[];
   kindNames: string[];
+  /** CsumStatus names in enum order (STATUSES). */
+  statusNames: string[];
+  /** Values of the native Tunnel enum (TUNNELS has one name per value). */
+  numTunnels: number;
   record: RecordLayout;
   flow: FlowLayout;
   event: EventLayout;

@@ -19,6 +19,7 @@ import {
 import { KINDS, LAYERS, MALFORMED_REASONS, STATUSES, TUNNELS, UNDECODED_REASONS, type MalformedReason, type UndecodedReason } from '../model/verdict.js';
 import { interfaceNames, type FileRun } from '../capture/file-run.js';
 import { nativeLayout, type NativeFlow, type NativeLayout } from '../native/analyzer.js';
+import { csumSlot } from '../native/counters.js';
 import type { DecodedRecord } from '../model/bad-frame.js';
 import { badChecksumFromNative, endpointFromNative, isVniTunnel } from '../native/records.js';
 import type { ListedFrames } from './listed-frames.js';
@@ -59,7 +60,7 @@ export function checksumRows(c: Float64Array, base: number, L: NativeLayout): Ch
   const rows: ChecksumRow[] = [];
   for (let layer = 0; layer < L.numLayers; layer++) {
     for (let kind = 0; kind < L.numKinds; kind++) {
-      const counts = STATUSES.map((_, s) => c[base + L.csumBase + (layer * L.numKinds + kind) * L.numStatus + s]);
+      const counts = STATUSES.map((_, s) => c[base + csumSlot(L, layer, kind, s)]);
       const packets = counts.reduce((a, b) => a + b, 0);
       if (packets === 0) continue;
       const [ok, bad, absent, unverifiable, pending, validated] = counts;

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { decodeFrame, nativeLayout, type DecodedChecksum } from '../../src/native/analyzer.js';
-import { KINDS, MALFORMED_REASONS, TUNNELS, UNDECODED_REASONS } from '../../src/model/verdict.js';
+import { KINDS, LAYERS, MALFORMED_REASONS, STATUS, STATUSES, TUNNELS, UNDECODED_REASONS } from '../../src/model/verdict.js';
 import type { ReportDocument } from '../../src/model/report.js';
 import { buildFixture, dnsQuery, encode, eth, gre, ipv4, mpls, nflog, udp, type Ipv4Node } from '../fixtures/lib/index.js';
 import { BIN } from '../fixtures/harness.js';
@@ -22,9 +22,14 @@ function statuses(sums: DecodedChecksum[]): string[] {
 
 const query = (csum?: number): Ipv4Node => ipv4('10.244.1.17', '10.244.2.3', udp(40000, 53, dnsQuery(1, 'a.svc'), csum));
 
-test('the native name tables are the TypeScript ones (kinds, malformed and not-decoded reasons)', () => {
+test('the native name tables are the TypeScript ones (layers, kinds, statuses, tunnels, malformed and not-decoded reasons)', () => {
   const L = nativeLayout();
+  assert.equal(L.numLayers, LAYERS.length);
   assert.deepEqual(L.kindNames, [...KINDS]);
+  assert.deepEqual(L.statusNames, [...STATUSES]);
+  for (const s of STATUSES) assert.equal(STATUSES[STATUS[s]], s, `STATUS.${s}`);
+  assert.equal(L.numStatus, STATUSES.length);
+  assert.equal(L.numTunnels, TUNNELS.length);
   assert.deepEqual(L.malformedNames, [...MALFORMED_REASONS]);
   assert.deepEqual(L.undecodedNames, [...UNDECODED_REASONS]);
   assert.equal(L.numUndecoded, UNDECODED_REASONS.length);

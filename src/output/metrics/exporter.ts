@@ -27,6 +27,7 @@ import type { Finding } from '../../model/findings.js';
 import { CHECKSUM_COUNTERS, type ChecksumCounterName } from '../../model/host-facts.js';
 import { KINDS, LAYERS, MALFORMED_REASONS, STATUSES } from '../../model/verdict.js';
 import type { NativeLayout } from '../../native/analyzer.js';
+import { csumSlot } from '../../native/counters.js';
 import { kernelCounterName } from '../../host/snmp.js';
 import { LabelFolder, OTHER } from './label-folder.js';
 import { DEFAULT_MAX_INTERFACES, DEFAULT_MAX_PEERS } from './limits.js';
@@ -285,7 +286,7 @@ export class MetricsExporter {
     for (let layer = 0; layer < L.numLayers; layer++) {
       for (let kind = 0; kind < L.numKinds; kind++) {
         for (let status = 0; status < L.numStatus; status++) {
-          const slot = L.csumBase + (layer * L.numKinds + kind) * L.numStatus + status;
+          const slot = csumSlot(L, layer, kind, status);
           slots.push({
             counter: this.checksums,
             labels: { layer: LAYERS[layer], protocol: KINDS[kind], verdict: STATUSES[status] },
