@@ -21,6 +21,7 @@ import { eventsOf, recordsOf } from '../native/drain.js';
 import { ListedFrames } from '../output/listed-frames.js';
 import { compileFilterFor, FilterError, FILTER_TIME_LIMIT_MS } from './filter-compile.js';
 import { LINKTYPE_ETHERNET } from '../output/pcap-frames.js';
+import { DEFAULT_MAX_FLOWS } from '../correlate/limits.js';
 
 export interface FileRun {
   path: string;
@@ -156,7 +157,7 @@ function startFileAnalysis(
         facts: { kernel: null, hypervisor: null, nat: {} },
         live: false,
         guessesOffload: true,
-        maxFlows: options.maxFlows ?? 65536,
+        maxFlows: options.maxFlows ?? DEFAULT_MAX_FLOWS,
       })
     : null;
   let lastTickSecond = -1;
