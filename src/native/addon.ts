@@ -25,7 +25,7 @@ export function loadAddon(): Record<string, unknown> {
       cached = requireNative(path.resolve(override)) as Record<string, unknown>;
       return cached;
     } catch (err) {
-      throw new Error(`CSUMTOP_ADDON=${override} cannot be loaded: ${String(err)}`);
+      throw new Error(`CSUMTOP_ADDON=${override} cannot be loaded: ${String(err)}`, { cause: err });
     }
   }
   // A build from source (a checkout's `npm ci`, or an install that compiled) first, then

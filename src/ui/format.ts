@@ -252,7 +252,7 @@ export function namesFor(state: DashboardState, o: RenderOptions): Names {
   const on = state.aliases.size > 0 && labels.some((l) => printable(l).length > room);
   if (!on) return { on, label: (l) => l, namespace: (ns) => ns, text: (t) => t, used };
   // Every alias the panes may write, known before they are laid out (the legend's room).
-  for (const l of labels) aliasLabel(l, state.aliases) !== l && used.add(l.slice(0, l.indexOf('/')));
+  for (const l of labels) if (aliasLabel(l, state.aliases) !== l) used.add(l.slice(0, l.indexOf('/')));
   for (const f of visibleFindings(state)) aliasText(`${f.title} ${f.subject.interface ?? ''}`, state.aliases, used);
   for (const k of visibleKernel(state)) if (state.aliases.has(k.namespace)) used.add(k.namespace);
   return {

@@ -119,7 +119,6 @@ test(
     let stderr = '';
     let report: ReportDocument | null = null;
     let buf = '';
-    let statsLines = 0;
     let attachedVlb = false;
     const detachedNames = new Set<string>();
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -130,7 +129,6 @@ test(
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (line.startsWith('{"type":"bad"')) continue;
-        if (line.startsWith('{"type":"stats"')) statsLines++;
         else if (line.startsWith('{"type":"interface"')) {
           const l = JSON.parse(line) as { event: string; interface: string };
           if (l.event === 'attached' && l.interface === 'vlb') attachedVlb = true;

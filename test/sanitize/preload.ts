@@ -10,6 +10,7 @@
  * capsh) whose arguments name one of them.
  */
 // The module object itself (not an import namespace, whose properties are getters).
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object, patched in place
 import childProcess = require('node:child_process');
 import { syncBuiltinESMExports } from 'node:module';
 import * as path from 'node:path';

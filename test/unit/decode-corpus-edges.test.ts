@@ -127,6 +127,6 @@ test('a GRE flow shows its key in the report, as VXLAN shows its VNI', () => {
   writeFileSync(file, built.bytes);
   const text = spawnSync(BIN, ['-r', file], { encoding: 'utf8' });
   assert.equal(text.status, 1, text.stderr);
-  assert.match(text.stdout, /\[gre key 7\]  \S+ > \S+ udp/);
-  assert.match(text.stdout, /192\.168\.56\.\d+ > 192\.168\.56\.\d+ gre  \[gre\]/);
+  assert.match(text.stdout, /\[gre key 7\] {2}\S+ > \S+ udp/);
+  assert.match(text.stdout, /192\.168\.56\.\d+ > 192\.168\.56\.\d+ gre {2}\[gre\]/);
 });

@@ -1,5 +1,5 @@
 /**
- * One format, checked (issue 15): TypeScript and the scripts as prettier formats them
+ * One format and one lint, checked (issue 15): TypeScript and the scripts as prettier formats them
  * (.prettierrc.json), the addon's C++ as clang-format does (.clang-format; the vendored
  * libraries under native/vendor/ keep their own). A failure names the files; fix with
  * `npx prettier --write 'src/**\/*.ts' ...` (the globs below) and `clang-format -i FILE`.
@@ -41,4 +41,9 @@ test("the addon's C++ is as clang-format formats it", () => {
   const r = spawnSync('clang-format', ['--dry-run', '--Werror', ...files], { cwd: ROOT, encoding: 'utf8' });
   const differ = [...new Set([...r.stderr.matchAll(/^(\S+):\d+:\d+: error/gm)].map((m) => path.relative(ROOT, m[1])))];
   assert.equal(r.status, 0, `clang-format -i ${differ.join(' ')}\n${r.stderr.slice(0, 3000)}`);
+});
+
+test("TypeScript passes ESLint's recommended rules (eslint.config.mjs)", () => {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/eslint/bin/eslint.js'), '--max-warnings', '0', '.'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, `npx eslint . (npm run lint):\n${r.stdout.slice(0, 6000)}${r.stderr}`);
 });
