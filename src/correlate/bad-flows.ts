@@ -2,9 +2,10 @@
  * Flows with bad checksums while capture runs, from the bad-frame records of each batch
  * (the native bad-flow table is read only at the end): what the dashboard's flow pane
  * and the JSON lines show, each with its latest frame as a sample (bytes and checksum
- * offsets for the hex dump). Bounded; the least recently seen flow goes first.
+ * offsets for the hex dump) and its RECENT_BAD_FRAMES latest frames without bytes.
+ * Bounded; the least recently seen flow goes first.
  */
-import type { BadFlowView, TableUse } from '../model/correlation.js';
+import { RECENT_BAD_FRAMES, type BadFlowView, type TableUse } from '../model/correlation.js';
 import type { DecodedRecord } from '../model/bad-frame.js';
 import { formatTimeNs } from '../model/addr.js';
 import type { InterfaceDirectory } from './context.js';
@@ -62,6 +63,7 @@ export class BadFlowTracker {
           firstSeen: time,
           lastSeen: time,
           sample: null,
+          recent: [],
         };
         this.flows.set(key, f);
       }
@@ -74,6 +76,10 @@ export class BadFlowTracker {
         if (!f.badChecksums.includes(name)) f.badChecksums.push(name);
       }
       f.sample = { frame: r.frame, time, checksums: r.checksums, bytes: r.bytes, wirelen: r.wirelen };
+      // The flow's latest frames for its detail (time, direction, verdicts), as termshark
+      // lists a conversation's packets (issue 19); bounded per flow.
+      if (f.recent.length === RECENT_BAD_FRAMES) f.recent.shift();
+      f.recent.push({ frame: r.frame, time, direction: r.direction, checksums: r.checksums });
       if (r.bytes) this.keepBytes(f.sample);
     }
   }
@@ -95,7 +101,7 @@ export class BadFlowTracker {
     return [...this.flows.values()]
       .sort((a, b) => b.count - a.count)
       .slice(0, limit)
-      .map((f) => ({ ...f, badChecksums: [...f.badChecksums] }));
+      .map((f) => ({ ...f, badChecksums: [...f.badChecksums], recent: [...f.recent] }));
   }
 
   clear(): void {

@@ -5,7 +5,7 @@
  * CorrelationSnapshot is emitted per interval; the report, the JSON lines, the dashboard
  * and the Prometheus exporter all read it.
  */
-import type { BadChecksum } from './bad-frame.js';
+import type { BadChecksum, Direction } from './bad-frame.js';
 import type { Blindness } from './blind.js';
 import type { ChecksumCounterName } from './host-facts.js';
 import type { Finding } from './findings.js';
@@ -298,6 +298,20 @@ export interface BadFlowView {
   lastSeen: string;
   /** The most recent bad frame of the flow, with its bytes when the source kept them. */
   sample: BadFrameSample | null;
+  /** The flow's latest bad frames, oldest first, at most RECENT_BAD_FRAMES (the flow detail lists them). */
+  recent: RecentBadFrame[];
+}
+
+/** How many of a flow's latest bad frames it keeps for its detail view. */
+export const RECENT_BAD_FRAMES = 8;
+
+/** One of a flow's latest bad frames: when, which way, and its bad checksums (no bytes). */
+export interface RecentBadFrame {
+  frame: number;
+  time: string;
+  /** null when the source does not say (capture files). */
+  direction: Direction | null;
+  checksums: BadChecksum[];
 }
 
 export interface BadFrameSample {

@@ -320,6 +320,7 @@ function reduceKey(state: DashboardState, key: KeyEvent): Step {
     }
     if (key.name === 'escape' || key.name === 'backspace' || key.ch === 'h') return same({ ...state, view: { kind: 'main' } });
     if (key.ch === '?') return same({ ...state, view: { kind: 'help', scroll: 0 } });
+    if (key.ch === 'f' && state.view.kind === 'finding') return same(findingFlows(state, state.view.key));
     if (key.name === 'space' || key.ch === 'p') return same(togglePause(state));
     return same(state);
   }
@@ -484,6 +485,27 @@ function openDetail(state: DashboardState): DashboardState {
   return { ...state, filter: key.toLowerCase(), status: null };
 }
 
+/**
+ * From a finding's detail to its flows (issue 19): the flows pane, filtered to the
+ * finding's subject (its peer, else its interface, else its namespace, which labels carry).
+ */
+function findingFlows(state: DashboardState, key: string): DashboardState {
+  const f = findFinding(state, key);
+  const subject = f ? (f.subject.peer ?? f.subject.interface ?? f.subject.namespace ?? null) : null;
+  if (!f || !subject) return { ...state, status: 'f: this finding names no peer, interface or namespace to filter its flows by' };
+  const filter = (f.subject.peer ? `${PEER_FILTER}${subject}` : subject).toLowerCase();
+  const n = visibleFlows({ ...state, filter }).length;
+  return {
+    ...state,
+    view: { kind: 'main' },
+    focus: 'flows',
+    filter,
+    selected: { ...state.selected, flows: null },
+    status:
+      n === 0 ? `no bad flow of ${subject} in the table (Esc clears the filter)` : `${n} bad flow${n === 1 ? '' : 's'} of ${subject} (Esc clears the filter)`,
+  };
+}
+
 function clearCounters(state: DashboardState): DashboardState {
   const u = state.latest;
   if (!u) return state;
@@ -530,15 +552,28 @@ export function flowKey(f: Pick<BadFlowView, 'interface' | 'outer' | 'vni' | 'in
  * label, the peer and every address and port of the row ("eth0", "10.0.0.5", ":53",
  * "8472"): an operator types whatever they are looking at.
  */
+/**
+ * Whether a row's fields match the filter: a substring of any field, or exactly one with
+ * ":PORT" (a port) and "peer:ADDR" (a peer node; the panes give only their peer fields
+ * for it, so a flow merely addressed to that node is not "its" flow).
+ */
 function matches(filter: string, fields: Array<string | number | null | undefined>): boolean {
   if (filter === '') return true;
-  const f = filter.startsWith(':') ? filter.slice(1) : filter;
+  const exact = filter.startsWith(':') ? 1 : filter.startsWith(PEER_FILTER) ? PEER_FILTER.length : 0;
+  const f = filter.slice(exact);
   for (const x of fields) {
     if (x === null || x === undefined) continue;
     const s = String(x).toLowerCase();
-    if (filter.startsWith(':') ? s === f : s.includes(f)) return true;
+    if (exact > 0 ? s === f : s.includes(f)) return true;
   }
   return false;
+}
+
+/** The filter prefix that keeps one peer's rows (f on a finding about a peer sets it). */
+export const PEER_FILTER = 'peer:';
+
+function isPeerFilter(filter: string): boolean {
+  return filter.startsWith(PEER_FILTER);
 }
 
 export interface InterfaceRow {
@@ -596,19 +631,21 @@ export function visibleFlows(state: DashboardState): BadFlowView[] {
   const b = state.baseline;
   const out: BadFlowView[] = [];
   for (const f of u.snapshot.badFlows) {
-    const fields = [
-      f.interface,
-      f.peer,
-      f.dnsName,
-      f.outer?.src,
-      f.outer?.dst,
-      f.outer?.sport,
-      f.outer?.dport,
-      f.inner?.src,
-      f.inner?.dst,
-      f.inner?.sport,
-      f.inner?.dport,
-    ];
+    const fields = isPeerFilter(state.filter)
+      ? [f.peer]
+      : [
+          f.interface,
+          f.peer,
+          f.dnsName,
+          f.outer?.src,
+          f.outer?.dst,
+          f.outer?.sport,
+          f.outer?.dport,
+          f.inner?.src,
+          f.inner?.dst,
+          f.inner?.sport,
+          f.inner?.dport,
+        ];
     if (!matches(state.filter, fields)) continue;
     if (b) {
       const count = f.count - (b.flowCounts.get(flowKey(f)) ?? 0);
@@ -635,7 +672,7 @@ export function visibleFindings(state: DashboardState): Finding[] {
   const b = state.baseline;
   const out = u.snapshot.findings.filter(
     (f) =>
-      matches(state.filter, [f.subject.interface, f.subject.peer, f.subject.namespace, f.id]) &&
+      matches(state.filter, isPeerFilter(state.filter) ? [f.subject.peer] : [f.subject.interface, f.subject.peer, f.subject.namespace, f.id]) &&
       // After `c`, a finding whose evidence stopped before the clear is history, not news.
       (!b || f.lastSeen >= b.atTime),
   );

@@ -762,8 +762,8 @@ export const HELP_KEYS: Array<[string, string]> = [
   ['j k, arrows', 'move the selection (PgUp/PgDn, g/G); in a detail, scroll'],
   ['s', 'cycle the sort order of the focused pane'],
   ['r', 'rate window: 1 s, 10 s, 60 s rates, then totals (since start, or since c); the header says which'],
-  ['/', 'filter by interface, peer, address or port (":53" = port 53); Enter applies, Esc cancels'],
-  ['Enter', "detail: a finding's evidence and remedy, a bad flow's sampled frame; on an interface: filter to it"],
+  ['/', 'filter by interface, peer, address or port (":53" = port 53, "peer:10.0.0.1" = that peer only); Enter applies, Esc cancels'],
+  ['Enter', "detail: a finding's evidence and remedy (f there: its flows), a bad flow's latest frames and sampled frame; on an interface: filter to it"],
   ['Esc', 'back to the panes (from a detail, h or Backspace too); on the panes: clear the filter'],
   ['w', 'write the sampled bad frames of the shown flows to a pcap file (path in the status line)'],
   ['c', 'clear counters: counts and sparklines start again from now'],
@@ -841,7 +841,8 @@ function findingDetail(state: DashboardState, key: string, o: RenderOptions): Li
   const f = findFinding(state, key);
   if (!f) return [line(`The finding ${key} is no longer reported. Esc goes back.`, o.width, 'dim')];
   const w = o.width - 4;
-  const out: Line[] = [line(`${severityLabel(f.severity)}  ${f.title}   (Esc back)`, o.width, f.severity)];
+  const subject = f.subject.peer ?? f.subject.interface ?? f.subject.namespace;
+  const out: Line[] = [line(`${severityLabel(f.severity)}  ${f.title}   (${subject ? 'f its flows, ' : ''}Esc back)`, o.width, f.severity)];
   out.push(line(`  ${f.id}  first ${f.firstSeen}  last ${f.lastSeen}`, o.width, 'dim'));
   if (f.state) for (const l of wrap(`since: ${f.state.text}`, w)) out.push(line(`  ${l}`, o.width, 'mark'));
   for (const l of wrap(f.summary, w)) out.push(line(`  ${l}`, o.width));
@@ -917,6 +918,15 @@ function flowDetail(state: DashboardState, key: string, o: RenderOptions): Line[
         : `, ${f.artefacts} of them offload artefacts (not errors)`;
   for (const l of wrap(`${f.count} bad frames (${f.badChecksums.join(', ')})${artefacts}, first ${f.firstSeen}, last ${f.lastSeen}`, o.width - 2))
     out.push(line(`  ${l}`, o.width, f.artefacts === f.count ? 'dim' : 'plain'));
+  if (f.recent.length > 0) {
+    out.push(line(`Latest ${f.recent.length === 1 ? 'bad frame' : `${f.recent.length} bad frames, newest first`}`, o.width, 'title'));
+    for (const r of [...f.recent].reverse()) {
+      const verdicts = r.checksums
+        .map((c) => `${c.layer}/${c.protocol} ${hex16(c.found)}!=${hex16(c.expected)}${c.looksLikeOffload ? ' ~offload' : ''}`)
+        .join(', ');
+      out.push(line(`  #${r.frame}  ${r.time}  ${r.direction ?? '-'}  ${verdicts}`, o.width, r.checksums.every((c) => c.looksLikeOffload) ? 'dim' : 'plain'));
+    }
+  }
   const s = f.sample;
   if (!s) {
     out.push(line('  no sampled frame for this flow', o.width, 'dim'));

@@ -18,7 +18,7 @@ import {
   type Effect,
   type KeyEvent,
 } from '../../src/ui/dashboard-state.js';
-import { RUN, update } from './synthetic.js';
+import { INFO_FINDING, RUN, badFlow, finding, update } from './synthetic.js';
 
 function k(name: string, ch?: string): Action {
   return { type: 'key', key: ch === undefined ? { name } : ({ name, ch } satisfies KeyEvent) };
@@ -414,4 +414,35 @@ test('long namespaces get aliases in name order, stable for the run: a new one n
       ['demo10619-aaa', 'ns3'],
     ],
   );
+});
+
+test("f on a finding's detail: the flows pane, filtered to the finding's peer (not to flows merely addressed to it)", () => {
+  const u = update();
+  // A flow from another node whose carriers go to 192.168.189.4: a substring filter would keep it.
+  const other = badFlow(7, {
+    peer: '192.168.189.7',
+    outer: { family: 4, src: '192.168.189.7', dst: '192.168.189.4', proto: 17, sport: 41007, dport: 8472 },
+  });
+  u.snapshot.badFlows.push(other);
+  const start = run([{ type: 'update', update: u }]).state;
+  assert.equal(visibleFlows({ ...start, filter: '192.168.189.4' }).length, 4, 'the plain filter matches addresses anywhere');
+  const key = finding().key;
+  const { state } = run([k('tab'), k('tab'), k('enter'), k('f', 'f')], { ...start, selected: { ...start.selected, findings: key } });
+  assert.equal(state.view.kind, 'main');
+  assert.equal(state.focus, 'flows');
+  assert.equal(state.filter, 'peer:192.168.189.4');
+  const shown = visibleFlows(state);
+  assert.equal(shown.length, 3);
+  assert.ok(shown.every((f) => f.peer === '192.168.189.4'));
+  assert.match(state.status ?? '', /^3 bad flows of 192\.168\.189\.4 \(Esc clears the filter\)$/);
+  // The finding stays listed under its own filter; the other finding (no peer) does not.
+  assert.deepEqual(
+    visibleFindings(state).map((f) => f.key),
+    [key],
+  );
+  // A finding about an interface filters by its label.
+  const info = run([k('tab'), k('tab'), k('enter'), k('f', 'f')], { ...start, selected: { ...start.selected, findings: INFO_FINDING.key } }).state;
+  assert.equal(info.filter, 'nsb/flannel.1');
+  // Esc clears it.
+  assert.equal(run([k('escape')], state).state.filter, '');
 });

@@ -122,3 +122,40 @@ test('H opens the findings history: each finding raised, with its capture time; 
     t.kill();
   }
 });
+
+test("f on a finding's detail shows its flows (filtered to its peer); Enter on one lists its latest bad frames", T, async () => {
+  const t = await replay(120, 40);
+  try {
+    t.send('Tab');
+    t.send('Tab');
+    let screen = await t.waitFor((x) => /^>> Findings 2/m.test(x), 3000, 'the findings pane focused');
+    // Select the finding about the peer that sent the bad carriers.
+    for (let i = 0; i < 2 && !/^> .*192\.168\.56\.11/m.test(screen); i++) {
+      t.send('j');
+      screen = await t.waitFor(() => true, 500, 'the next finding');
+    }
+    assert.match(screen, /^> .*192\.168\.56\.11/m, screen);
+    t.send('Enter');
+    await t.waitFor((x) => /VXLAN carriers from 192\.168\.56\.11.*\(f its flows, Esc back\)/.test(x), 3000, "the finding's detail, offering f");
+    t.send('f');
+    screen = await t.waitFor((x) => /3 bad flows of 192\.168\.56\.11 \(Esc clears the filter\)/.test(x), 3000, "the finding's flows");
+    assert.match(screen, /^>> Bad flows/m, 'the flows pane has the focus');
+    const rows = screen.split('\n').filter((l) => /^[> ] [!~] /.test(l));
+    assert.equal(rows.length, 3, screen);
+    for (const r of rows) assert.match(r, /^[> ] ! .*192\.168\.56\.11/, screen);
+    t.send('Enter');
+    screen = await t.waitFor((x) => /Latest \d+ bad frames?/.test(x), 3000, "the flow's latest frames");
+    const frames = screen.split('\n').filter((l) => /^\s+#\d+\s+2024-03-05T10:00:\S+Z\s+-\s+outer\/udp 0x[0-9a-f]{4}!=0x[0-9a-f]{4}/.test(l));
+    const n = Number(/Latest (\d+) bad frames?/.exec(screen)![1]);
+    assert.equal(frames.length, n, screen);
+    // Newest first, as the title says: frame numbers fall.
+    const numbers = frames.map((l) => Number(/#(\d+)/.exec(l)![1]));
+    assert.deepEqual(
+      numbers,
+      [...numbers].sort((a, b) => b - a),
+      screen,
+    );
+  } finally {
+    t.kill();
+  }
+});

@@ -6,6 +6,7 @@
  */
 import type { BadFlowView, CorrelationSnapshot, DnsSummary, InterfaceRates, PeerCarriers, RateWindows } from '../../src/model/correlation.js';
 import type { Finding } from '../../src/model/findings.js';
+import type { BadChecksum } from '../../src/model/bad-frame.js';
 import type { DashboardUpdate, InterfaceMeta, RunInfo } from '../../src/ui/dashboard-state.js';
 import { buildVxlan } from '../../src/lab/frames.js';
 
@@ -57,6 +58,9 @@ export function badCarrier(i: number): { bytes: Uint8Array; offset: number; foun
 
 export function badFlow(n: number, o: Partial<BadFlowView> = {}): BadFlowView {
   const c = badCarrier(n);
+  const checksums: BadChecksum[] = [
+    { layer: 'outer', depth: 0, protocol: 'udp', found: c.found, expected: c.expected, looksLikeOffload: false, offset: c.offset },
+  ];
   return {
     interface: 'nsb/vlb',
     namespace: 'nsb',
@@ -74,10 +78,14 @@ export function badFlow(n: number, o: Partial<BadFlowView> = {}): BadFlowView {
     sample: {
       frame: 100 + n,
       time: '2026-11-21T12:00:05.000000000Z',
-      checksums: [{ layer: 'outer', depth: 0, protocol: 'udp', found: c.found, expected: c.expected, looksLikeOffload: false, offset: c.offset }],
+      checksums,
       bytes: c.bytes,
       wirelen: c.bytes.length,
     },
+    recent: [
+      { frame: 99 + n, time: '2026-11-21T12:00:04.000000000Z', direction: 'received', checksums },
+      { frame: 100 + n, time: '2026-11-21T12:00:05.000000000Z', direction: 'received', checksums },
+    ],
     ...o,
   };
 }
