@@ -43,6 +43,8 @@ export interface Options {
    * the file is decoded on every core instead of in order on one thread.
    */
   noCorrelate: boolean;
+  /** Where the dashboard's peer names come from: none (-n), /etc/hosts, or also the system resolver (--dns-names). */
+  peerNames: 'off' | 'hosts' | 'dns';
   /** Print the text report even on a terminal (no dashboard). */
   report: boolean;
   /** Live: load the eBPF program on skb:kfree_skb for the kernel's drop verdicts (issue
@@ -161,6 +163,7 @@ export function parseOptions(argv: string[]): Options {
     threads: v.threads !== undefined ? parseCount('--threads', v.threads, 1, 64) : 1,
     fast: v.fast === true,
     noCorrelate: v['no-correlate'] === true,
+    peerNames: v.numeric === true ? 'off' : v['dns-names'] === true ? 'dns' : 'hosts',
     kernelDrops: v['no-kernel-drops'] !== true,
     report: v.report === true,
     demo: v.demo === true || v['demo-broken'] === true,
@@ -174,6 +177,7 @@ export function parseOptions(argv: string[]): Options {
     listInterfaces: v['list-interfaces'] === true,
   };
   if (opts.fast && opts.read === null) throw new UsageError('--fast replays a capture file: it needs -r FILE');
+  if (v.numeric === true && v['dns-names'] === true) throw new UsageError('-n (no names) and --dns-names contradict each other: choose one');
   if (opts.noCorrelate && opts.read === null) throw new UsageError('--no-correlate applies to reading a capture file: it needs -r FILE');
   if (opts.demo) {
     const clash = [

@@ -21,6 +21,7 @@ import type { DecodedRecord } from '../model/bad-frame.js';
 import type { DashboardUpdate, InterfaceMeta } from '../ui/dashboard-state.js';
 import { dashboardCpu } from '../ui/cpu-meter.js';
 import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.js';
+import { PeerNames } from '../host/peer-names.js';
 import type { DashboardFix } from '../ui/screen.js';
 import type { Options } from './args.js';
 import { EXIT_BAD, EXIT_OK, EXIT_USAGE } from './exit-status.js';
@@ -187,7 +188,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   };
   const timer = setInterval(tick, opts.interval * 1000);
   extra.started?.();
-  const feed: DashboardFeed = { updates$: updates, warnings$: warnings, finished$: new Subject<void>(), recent };
+  const feed: DashboardFeed = { updates$: updates, warnings$: warnings, finished$: new Subject<void>(), recent, peerName: peerNamer(opts) };
   try {
     // The first paint comes at once (the first interval is then a partial one).
     setImmediate(tick);
@@ -364,7 +365,7 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
     for (let i = 0; i * layout.counterStride < counters.length; i++) bad += counters[i * layout.counterStride + layout.slots.badFrames];
     finished.next();
   };
-  const feed: DashboardFeed = { updates$: updates as Observable<DashboardUpdate>, warnings$: warnings, finished$: finished, recent };
+  const feed: DashboardFeed = { updates$: updates as Observable<DashboardUpdate>, warnings$: warnings, finished$: finished, recent, peerName: peerNamer(opts) };
   const replay = new Promise<void>((resolve) =>
     setImmediate(() =>
       run().then(resolve, (e: Error) => {
@@ -386,4 +387,11 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
   // Quit before the end: what was replayed decides (as a cut-short capture would).
   if (bad === 0) for (let i = 0; (i + 1) * layout.counterStride <= counters.length; i++) bad += counters[i * layout.counterStride + layout.slots.badFrames];
   return bad > 0 ? EXIT_BAD : EXIT_OK;
+}
+
+/** The dashboard's peer names as the flags ask (-n: none; --dns-names: the resolver too). */
+function peerNamer(opts: Options): ((addr: string) => string | null) | undefined {
+  if (opts.peerNames === 'off') return undefined;
+  const names = new PeerNames({ dns: opts.peerNames === 'dns' });
+  return (addr) => names.name(addr);
 }

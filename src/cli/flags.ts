@@ -156,6 +156,13 @@ export const FLAGS = [
     help: { file: 'checksum verdicts only (no peers, DNS/SYN symptoms or findings): the file is decoded on every core, several times faster' },
   },
   { long: 'list', help: { both: 'also list every frame with a bad checksum' } },
+  { long: 'numeric', short: 'n', help: { both: "dashboard: peer addresses only, no names (tcpdump's -n)" } },
+  {
+    long: 'dns-names',
+    help: {
+      both: 'dashboard: peer names also from the system resolver (DNS PTR queries, asynchronous, cached); default: names from /etc/hosts only, since the incident csumtop is for breaks DNS',
+    },
+  },
   {
     long: 'top',
     arg: 'N',

@@ -70,6 +70,8 @@ export interface DashboardUpdate {
   captureDrops: number;
   /** Date.now() when the update was made (uptime, "x s ago"). */
   nowMs: number;
+  /** Names of the peers' addresses known when the update was made (src/host/peer-names.ts); absent with -n. */
+  peerNames?: ReadonlyMap<string, string>;
 }
 
 /** Counters as they were when `c` was pressed: the screen shows increases since then. */
@@ -631,11 +633,13 @@ export function visibleFlows(state: DashboardState): BadFlowView[] {
   const b = state.baseline;
   const out: BadFlowView[] = [];
   for (const f of u.snapshot.badFlows) {
+    const peerName = f.peer !== null ? (u.peerNames?.get(f.peer) ?? null) : null;
     const fields = isPeerFilter(state.filter)
-      ? [f.peer]
+      ? [f.peer, peerName]
       : [
           f.interface,
           f.peer,
+          peerName,
           f.dnsName,
           f.outer?.src,
           f.outer?.dst,

@@ -54,6 +54,23 @@ export interface DashboardFeed {
   recent: RecentFrames;
   /** Link type of an interface by label, for flow samples written without a recent frame. */
   linktypeOf?: (label: string) => number;
+  /** A peer address's name when one is known (src/host/peer-names.ts); absent with -n. */
+  peerName?: (addr: string) => string | null;
+}
+
+/** The update with the names of the peers it shows (only those: a name lookup is per peer, not per flow). */
+export function withPeerNames(u: DashboardUpdate, peerName: ((addr: string) => string | null) | undefined): DashboardUpdate {
+  if (!peerName) return u;
+  const names = new Map<string, string>();
+  const add = (addr: string | null): void => {
+    if (addr === null || names.has(addr)) return;
+    const n = peerName(addr);
+    if (n !== null) names.set(addr, n);
+  };
+  for (const f of u.snapshot.badFlows) add(f.peer);
+  for (const p of u.snapshot.peers) add(p.peer);
+  for (const f of u.snapshot.findings) add(f.subject.peer ?? null);
+  return { ...u, peerNames: names };
 }
 
 export interface DashboardOptions {
@@ -132,7 +149,7 @@ export async function runDashboard(feed: DashboardFeed, opts: DashboardOptions):
     subs.push(
       feed.updates$.subscribe({
         next: (u) => {
-          screen.push(u);
+          screen.push(withPeerNames(u, feed.peerName));
           // A new interval is the timer's beat: paint it now rather than up to one interval late.
           screen.draw();
         },

@@ -536,6 +536,13 @@ function flowPane(state: DashboardState, o: RenderOptions, names: Names): PaneTe
   const dnsLen = Math.max(0, ...flows.map((f) => printable(f.dnsName ?? '').length));
   const innerLen = Math.max(10, ...flows.map((f) => ep(f.inner, full ? ' > ' : '>').length));
   const mark = (f: BadFlowView): string => (hasError(f) ? ERROR_MARK : ARTEFACT_MARK);
+  // A peer's name replaces its address when it fits the column whole: a cut name could
+  // make two peers read the same, an address never does.
+  const peerCell = (p: string | null): string => {
+    if (p === null) return '-';
+    const n = peerNameOf(state, p);
+    return n !== null && n.length <= 15 ? n : p;
+  };
   let cols: string;
   let text: (f: BadFlowView) => string;
   if (compact) {
@@ -551,7 +558,7 @@ function flowPane(state: DashboardState, o: RenderOptions, names: Names): PaneTe
     text = (f) => {
       const flow = fitFlow(f.inner ?? f.outer, '>', restW);
       const dns = f.dnsName && flow.length + 9 <= restW ? ` ${f.dnsName}` : '';
-      return `${mark(f)} ${pad(f.peer ?? '-', 15)} ${padLabel(names.label(f.interface), ifW)} ${pad(flow + dns, restW)} ${pad(f.badChecksums.join(','), csW)}${padL(fmtCount(f.count), 6)}`;
+      return `${mark(f)} ${pad(peerCell(f.peer), 15)} ${padLabel(names.label(f.interface), ifW)} ${pad(flow + dns, restW)} ${pad(f.badChecksums.join(','), csW)}${padL(fmtCount(f.count), 6)}`;
     };
   } else {
     const csW = full ? 19 : 9;
@@ -567,7 +574,7 @@ function flowPane(state: DashboardState, o: RenderOptions, names: Names): PaneTe
     cols = `  ${pad('PEER', 15)} ${pad('INTERFACE', ifW)} ${pad(full ? 'OUTER' : 'OUTER PORTS', outerW)} ${padL('VNI', 4)} ${pad(innerTitle, innerW)}${dnsCol('DNS NAME')} ${pad(full ? 'BAD CHECKSUMS' : 'BAD', csW)} ${padL('COUNT', 7)} ${padL('LAST', 5)}`;
     const outerText = (e: Endpoint | null): string => (full ? ep(e, ' > ') : e ? `:${e.sport ?? ''}>:${e.dport ?? ''}` : '-');
     text = (f) =>
-      `${mark(f)} ${pad(f.peer ?? '-', 15)} ${padLabel(names.label(f.interface), ifW)} ${pad(outerText(f.outer), outerW)} ${padL(f.vni === null ? '-' : String(f.vni), 4)} ${pad(fitFlow(f.inner, full ? ' > ' : '>', innerW), innerW)}${dnsCol(f.dnsName ?? '')} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`;
+      `${mark(f)} ${pad(peerCell(f.peer), 15)} ${padLabel(names.label(f.interface), ifW)} ${pad(outerText(f.outer), outerW)} ${padL(f.vni === null ? '-' : String(f.vni), 4)} ${pad(fitFlow(f.inner, full ? ' > ' : '>', innerW), innerW)}${dnsCol(f.dnsName ?? '')} ${pad(f.badChecksums.join(','), csW)} ${padL(fmtCount(f.count), 7)} ${padL(ago(f.lastSeen, now), 5)}`;
   }
   const total = state.shown?.snapshot.badFlows.length ?? 0;
   const errors = flows.filter(hasError).length;
@@ -844,6 +851,8 @@ function findingDetail(state: DashboardState, key: string, o: RenderOptions): Li
   const subject = f.subject.peer ?? f.subject.interface ?? f.subject.namespace;
   const out: Line[] = [line(`${severityLabel(f.severity)}  ${f.title}   (${subject ? 'f its flows, ' : ''}Esc back)`, o.width, f.severity)];
   out.push(line(`  ${f.id}  first ${f.firstSeen}  last ${f.lastSeen}`, o.width, 'dim'));
+  const peerName = f.subject.peer ? peerNameOf(state, f.subject.peer) : null;
+  if (peerName) out.push(line(`  peer ${f.subject.peer} is ${peerName}`, o.width));
   if (f.state) for (const l of wrap(`since: ${f.state.text}`, w)) out.push(line(`  ${l}`, o.width, 'mark'));
   for (const l of wrap(f.summary, w)) out.push(line(`  ${l}`, o.width));
   out.push(line('Evidence', o.width, 'title'));
@@ -902,10 +911,17 @@ function checksumLine(c: BadChecksum): string {
   return `${c.layer}/${c.protocol}: found ${hex16(c.found)} expected ${hex16(c.expected)}${at}${c.looksLikeOffload ? ' (looks like offload: field = pseudo-header sum)' : ''}`;
 }
 
+/** The name of a peer's address in the shown update, made printable; null when none is known. */
+function peerNameOf(state: DashboardState, addr: string): string | null {
+  const n = state.shown?.peerNames?.get(addr);
+  return n === undefined ? null : printable(n);
+}
+
 function flowDetail(state: DashboardState, key: string, o: RenderOptions): Line[] {
   const f: BadFlowView | null = findFlow(state, key);
   if (!f) return [line('This flow is no longer in the table (evicted or cleared). Esc goes back.', o.width, 'dim')];
-  const out: Line[] = [line(`Bad flow on ${f.interface}${f.peer ? `, peer ${f.peer}` : ''}   (Esc back)`, o.width, 'focus')];
+  const peerName = f.peer ? peerNameOf(state, f.peer) : null;
+  const out: Line[] = [line(`Bad flow on ${f.interface}${f.peer ? `, peer ${f.peer}${peerName ? ` (${peerName})` : ''}` : ''}   (Esc back)`, o.width, 'focus')];
   out.push(line(`  outer ${ep(f.outer, ' > ')}   ${f.tunnel}${f.vni !== null ? ` VNI ${f.vni}` : ''}`, o.width));
   out.push(line(`  inner ${ep(f.inner, ' > ')}`, o.width));
   // On a line of its own: a query name is up to 253 characters (RFC 1035 2.3.4).

@@ -2,9 +2,13 @@
  * The replay dashboard of examples/incident.pcapng in a real terminal (tmux), for issue
  * 19: the rate window key `r` (1 s, 10 s, 60 s, totals, named in the header) and the
  * offload artefacts of that capture (70 checksums holding only the pseudo-header sum)
- * counted apart from the 9 real errors, in the interface table and the flows pane.
+ * counted apart from the 9 real errors, in the interface table and the flows pane; a
+ * finding's flows (f), a flow's latest frames, and peer names from /etc/hosts.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { after, test } from 'node:test';
 
 import { BIN, ROOT } from '../lab/lab.js';
@@ -157,5 +161,41 @@ test("f on a finding's detail shows its flows (filtered to its peer); Enter on o
     );
   } finally {
     t.kill();
+  }
+});
+
+test('peer names: a name from /etc/hosts (bind-mounted in a mount namespace of the test) replaces the address; -n keeps addresses', T, async () => {
+  const p = tmuxProblem();
+  if (p) assert.fail(p);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'csumtop-hosts-'));
+  const hosts = path.join(dir, 'hosts');
+  // The peer that sent the bad carriers, and a name too long for the PEER column (shown
+  // in the detail only, never cut).
+  writeFileSync(hosts, '127.0.0.1 localhost\n192.168.56.11 node-a\n192.168.56.12 node-b-with-a-name-longer-than-15\n');
+  // unshare -m: a private mount namespace (util-linux's default propagation), so the bind
+  // mount is seen by this csumtop only and goes away with it.
+  const inNs = (args: string[]): string[] => ['unshare', '-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hosts, BIN, ...args];
+  const t = new TmuxSession(inNs(['-r', INCIDENT, '--fast']), { width: 120, height: 40, cwd: ROOT });
+  const n = new TmuxSession(inNs(['-n', '-r', INCIDENT, '--fast']), { width: 120, height: 40, cwd: ROOT });
+  try {
+    let screen = await t.waitFor((x) => /\[END OF FILE\]/.test(x), 15_000, 'the end of the replay');
+    const rows = screen.split('\n').filter((l) => /^[> ] [!~] /.test(l));
+    assert.ok(rows.length > 3, screen);
+    for (const r of rows.slice(0, 3)) assert.match(r, /^[> ] ! node-a\s/, screen);
+    // The other peer's name does not fit the column whole: its address stays (overlay rows have no peer).
+    for (const r of rows.slice(3)) assert.match(r, /^[> ] ~ (192\.168\.56\.12|-)\s/, screen);
+    t.send('Tab');
+    await t.waitFor((x) => /^>> Bad flows/m.test(x), 3000, 'the flows pane focused');
+    t.send('Enter');
+    screen = await t.waitFor((x) => /Bad flow on eth0, peer 192\.168\.56\.11 \(node-a\)/.test(x), 3000, 'the name in the flow detail');
+    // The hosts file of this machine was not changed.
+    assert.doesNotMatch(readFileSync('/etc/hosts', 'utf8'), /node-a/);
+    const plain = await n.waitFor((x) => /\[END OF FILE\]/.test(x), 15_000, 'the end of the -n replay');
+    assert.doesNotMatch(plain, /node-a/);
+    assert.match(plain, /^[> ] ! 192\.168\.56\.11\s/m, plain);
+  } finally {
+    t.kill();
+    n.kill();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
