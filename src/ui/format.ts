@@ -339,7 +339,7 @@ const COUNTER_SHORT: Partial<Record<ChecksumCounterName, string>> = {
  * namespace's counters: how many it dropped since start and what csumtop saw of them
  * (docs/kernel-drops.md), e.g. "drops 11 (9 seen bad, 2 unseen)". Empty when off.
  */
-function kernelDropsByNamespace(state: DashboardState): { text: Map<string, string>; moving: boolean } {
+function kernelDropsByNamespace(state: DashboardState, compact = false): { text: Map<string, string>; moving: Set<string> } {
   const text = new Map<string, string>();
   const rows = visibleKernelDrops(state) ?? [];
   const matching = state.shown?.snapshot.kernelDrops?.matching === true;
@@ -349,24 +349,26 @@ function kernelDropsByNamespace(state: DashboardState): { text: Map<string, stri
       text.set(ns, `drops ${fmtCount(m.total)}`); // the backend does not match them to frames
       continue;
     }
-    const said = [`${fmtCount(m.outcomes.seenBad)} seen bad`];
+    const said = [`${fmtCount(m.outcomes.seenBad)} ${compact ? 'bad' : 'seen bad'}`];
     const unseen = unseenOf(m);
     if (unseen > 0) said.push(`${fmtCount(unseen)} unseen`);
-    if (m.outcomes.seenGood > 0) said.push(`${fmtCount(m.outcomes.seenGood)} verified good`);
+    if (m.outcomes.seenGood > 0) said.push(`${fmtCount(m.outcomes.seenGood)} ${compact ? 'good' : 'verified good'}`);
     if (m.outcomes.seenUnverified > 0) said.push(`${fmtCount(m.outcomes.seenUnverified)} unverified`);
     if (m.pending > 0) said.push(`${fmtCount(m.pending)} waiting`);
     text.set(ns, `drops ${fmtCount(m.total)} (${said.join(', ')})`);
   }
-  return { text, moving: rows.some((d) => d.interval > 0) };
+  return { text, moving: new Set(rows.filter((d) => d.interval > 0).map((d) => d.namespace)) };
 }
 
 function kernelStrip(state: DashboardState, o: RenderOptions, names: Names): Line {
   const views = visibleKernel(state);
-  const drops = kernelDropsByNamespace(state);
-  // Namespaces with drops and no counters read (one csumtop does not capture) come last.
-  const dropsOnly = [...drops.text].filter(([ns]) => !views.some((k) => k.namespace === ns)).map(([ns, t]) => `${names.namespace(ns)}: ${t}`);
-  if (views.length === 0 && dropsOnly.length === 0) return line('kernel: no checksum counters read', o.width, 'dim');
   const compact = isCompact(o);
+  const drops = kernelDropsByNamespace(state, compact);
+  // Namespaces with drops and no counters read (one csumtop does not capture) come last.
+  const dropsOnly = [...drops.text]
+    .filter(([ns]) => !views.some((k) => k.namespace === ns))
+    .map(([ns, t]) => ({ text: `${names.namespace(ns)}: ${t}`, moving: drops.moving.has(ns) }));
+  if (views.length === 0 && dropsOnly.length === 0) return line('kernel: no checksum counters read', o.width, 'dim');
   const one = (k: KernelCounterView): string => {
     const items: string[] = [];
     const verdict = drops.text.get(k.namespace);
@@ -381,8 +383,24 @@ function kernelStrip(state: DashboardState, o: RenderOptions, names: Names): Lin
     }
     return `${names.namespace(k.namespace)}: ${items.length > 0 ? items.join(', ') : 'no checksum errors'}`;
   };
-  const moving = drops.moving || views.some((k) => Object.values(k.perSecond).some((v) => typeof v === 'number' && v > 0));
-  return line(`kernel ${[...views.map(one), ...dropsOnly].join(' | ')}`, o.width, moving ? 'warning' : 'plain');
+  const movingNs = (k: KernelCounterView): boolean => drops.moving.has(k.namespace) || Object.values(k.perSecond).some((v) => typeof v === 'number' && v > 0);
+  const entries = [...views.map((k) => ({ text: one(k), moving: movingNs(k) })), ...dropsOnly];
+  const tone = entries.some((e) => e.moving) ? 'warning' : 'plain';
+  const all = `kernel ${entries.map((e) => e.text).join(' | ')}`;
+  if (printable(all).length <= o.width) return line(all, o.width, tone);
+  // Too long (80 columns, many namespaces): whole namespaces only, those moving now first;
+  // the rest are counted, not cut in the middle of a number (issue 19).
+  const order = [...entries.filter((e) => e.moving), ...entries.filter((e) => !e.moving)];
+  const kept: string[] = [];
+  for (let i = 0; i < order.length; i++) {
+    const rest = order.length - i - 1;
+    const tail = rest > 0 ? ` | +${rest} more (/ filters)` : '';
+    const next = `kernel ${[...kept, order[i].text].join(' | ')}${tail}`;
+    if (kept.length > 0 && printable(next).length > o.width) break;
+    kept.push(order[i].text);
+  }
+  const left = order.length - kept.length;
+  return line(`kernel ${kept.join(' | ')}${left > 0 ? ` | +${left} more (/ filters)` : ''}`, o.width, tone);
 }
 
 /**

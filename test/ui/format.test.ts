@@ -354,3 +354,40 @@ test("kernel strip: the kernel's drop verdicts per namespace first, with what cs
   // Off: the strip as before.
   assert.match(renderDashboard(state(), { width: 200, height: 60, ascii: false }).find((l) => l.text.startsWith('kernel '))!.text, /^kernel nsb: Udp/);
 });
+
+test('kernel strip at 80 columns: whole namespaces only, those with drops or errors now first, the rest counted', () => {
+  const none = { seenBad: 0, seenGood: 0, seenUnverified: 0, notCaptured: 0, ringDrop: 0, notSeen: 0, tableFull: 0 };
+  const u = update();
+  const drop = (namespace: string, total: number, interval: number) => ({
+    namespace,
+    device: 'eth0',
+    reason: 'UDP_CSUM' as const,
+    peer: '192.168.189.4',
+    total,
+    interval,
+    outcomes: { ...none, seenBad: total },
+    pending: 0,
+    frame: 40,
+  });
+  u.snapshot.kernelDrops = {
+    // Two quiet namespaces csumtop does not capture, and one (nsx) with drops this interval;
+    // nsb has Udp InCsumErrors this second, nsa nothing.
+    drops: [drop('netns:4026531', 5, 0), drop('netns:4026532', 7, 0), drop('nsx', 1234, 3)],
+    other: 0,
+    otherOutcomes: none,
+    matchWindowMs: 2000,
+    matching: true,
+    keys: { size: 3, cap: 512, evicted: 0 },
+    ringFull: 0,
+  };
+  const s = reduce(initialState(RUN), { type: 'update', update: u }).state;
+  const wide = renderDashboard(s, { width: 200, height: 60, ascii: false }).find((l) => l.text.startsWith('kernel '))!.text;
+  assert.doesNotMatch(wide, /more \(\/ filters\)/, 'at 200 columns everything fits');
+  const narrow = renderDashboard(s, { width: 80, height: 24, ascii: false }).find((l) => l.text.startsWith('kernel '))!;
+  assert.ok(narrow.text.length <= 80, narrow.text);
+  // The namespaces moving now (nsb's errors, nsx's drops) come first, whole, nsx in the
+  // short wording; the three quiet ones are counted.
+  assert.match(narrow.text.trimEnd(), /^kernel nsb: UdpCsum 4\/s \+40 \| nsx: drops 1,?234 \(1,?234 bad\) \| \+3 more \(\/ filters\)$/);
+  assert.equal(narrow.tone, 'warning');
+  assert.doesNotMatch(narrow.text, /~$/, 'not cut');
+});
