@@ -14,40 +14,29 @@ import * as fs from 'node:fs';
 import { ReplaySubject, Subject, type Observable } from 'rxjs';
 
 import type { UncapturedLink } from '../diagnose/input.js';
-import { LinkTable, type LinkTableStats } from '../host/link-watch.js';
-import { interfaceRole, netnsIdentity, selectInterfaces, type Link } from '../host/links.js';
+import type { LinkTableStats } from '../host/link-watch.js';
+import { netnsIdentity, selectInterfaces, type Link } from '../host/links.js';
 import type { NativeFlow } from '../native/analyzer.js';
 import { nativeLayout } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
-import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, openBadFrameFile, type BadFrameFileStats, type NativeBadFrameFile } from '../native/bad-frame-file.js';
-import {
-  createLiveCapture,
-  type InterfaceRequest,
-  type InterfaceResult,
-  type LiveCaptureOptions,
-  type NativeLiveBatch,
-  type NativeLiveCapture,
-} from '../native/live.js';
+import type { BadFrameFileStats } from '../native/bad-frame-file.js';
+import { createLiveCapture, type LiveCaptureOptions, type NativeLiveBatch, type NativeLiveCapture } from '../native/live.js';
+import { attachAll, overRingCap } from './live-attach.js';
+import { LinkTables } from './link-tables.js';
+import { LiveWriter, type LiveWriteOptions } from './live-writer.js';
 import { foldedInterface, foldedName, maxVanished, VanishedFolder } from './vanished.js';
 import {
   CaptureError,
   capturedInterfaceOf,
-  isOverlayRole,
   type CaptureSource,
   type CapturedInterface,
+  type NamespaceSpec,
   type SourceBatch,
   type SourceCapabilities,
 } from './source.js';
 
-export { CaptureError, type CapturedInterface, type SourceBatch } from './source.js';
-
-/** A network namespace to capture in: the host's (path null) or another one. */
-export interface NamespaceSpec {
-  /** How it is shown: "host", the netns name, or "pid:1234". */
-  label: string;
-  /** File for setns(2); null for the namespace csumtop runs in. */
-  path: string | null;
-}
+export { CaptureError, type CapturedInterface, type NamespaceSpec, type SourceBatch } from './source.js';
+export { RAW_IP_ARPHRD, type LiveWriteOptions } from './live-writer.js';
 
 export interface LiveSourceOptions {
   patterns: string[] | null;
@@ -86,24 +75,11 @@ export function ringMemoryCap(meminfo = '/proc/meminfo'): number | null {
   }
 }
 
-export interface LiveWriteOptions {
-  path: string;
-  /** -C SIZE in bytes; 0: no rotation. */
-  rotateBytes: number;
-  /** -W COUNT; 0: no wrap. */
-  rotateCount: number;
-  /** --context N. */
-  context: number;
-}
-
 /** Batches waiting for JavaScript beyond which the oldest loses its events and records. */
 const MAX_BACKLOG = 4;
 /** Longest run of batch processing in one event-loop turn (ms): timers and output run between. */
 const DRAIN_SLICE_MS = 20;
 const EMPTY = Buffer.alloc(0);
-
-/** ARPHRD_* types whose frames start with the IP header (native LiveCapture::linktype_for). */
-export const RAW_IP_ARPHRD = new Set([65534 /* NONE */, 768 /* TUNNEL */, 769 /* TUNNEL6 */, 776 /* SIT */, 519 /* RAWIP */]);
 
 export class LiveSource implements CaptureSource {
   readonly capabilities: SourceCapabilities = { backend: 'afpacket', kernelChecksumStatus: true, guessesOffload: false };
@@ -118,16 +94,15 @@ export class LiveSource implements CaptureSource {
   private readonly byId = new Map<number, CapturedInterface>();
   private nextId = 0;
   private timer: NodeJS.Timeout | null = null;
-  /** The links of every captured namespace, kept current by notifications; by label. */
-  private readonly tables = new Map<string, LinkTable>();
+  /** The links of every captured namespace, kept current by notifications. */
+  private readonly tables: LinkTables;
   /** When an attach failed: scan again then even without a link change (ms). */
   private retryAt: number | null = null;
   private stopping = false;
   /** Rescan problems already reported: each is said once, not every second. */
   private readonly reported = new Set<string>();
-  /** -w: the file every engine writes to, and the write errors already warned about. */
-  private writer: NativeBadFrameFile | null = null;
-  private writerErrors = 0;
+  /** -w: the file every engine writes to. */
+  private writer: LiveWriter | null = null;
   /**
    * Batches delivered by the capture threads, processed in event-loop turns of at most
    * DRAIN_SLICE_MS (setImmediate). Node drains a thread-safe function's queue in one go
@@ -155,6 +130,7 @@ export class LiveSource implements CaptureSource {
 
   constructor(private readonly opts: LiveSourceOptions) {
     this.vanished = new VanishedFolder(opts.maxVanished ?? maxVanished(), Math.max(1, opts.threads ?? 1));
+    this.tables = new LinkTables({ resyncMs: opts.resyncMs ?? 60_000, retryMs: Math.max(opts.rescanMs, 1000), rcvbuf: opts.linkRcvbuf });
   }
 
   interfaces(): CapturedInterface[] {
@@ -199,34 +175,19 @@ export class LiveSource implements CaptureSource {
     this.timer.unref();
   }
 
-  /**
-   * Opens the -w file. Its link type is chosen from the interfaces selected now:
-   * Ethernet when all of them are Ethernet-framed, else Linux cooked v2, which tcpdump
-   * reads for any mix (native/capture/bad_frame_file.h says why not pcapng).
-   */
-  private openWriter(w: LiveWriteOptions): { writer: NativeBadFrameFile; context: number } {
-    let raw = false;
+  /** Opens the -w file with the interfaces selected now (LiveWriter.open). */
+  private openWriter(w: LiveWriteOptions): { writer: LiveWriter['file']; context: number } {
+    const selected: Link[] = [];
     for (const ns of this.opts.namespaces) {
-      let links: Link[];
       try {
-        this.tableOf(ns).update();
-        links = this.tableOf(ns).links();
+        this.tables.of(ns).update();
+        selected.push(...selectInterfaces(this.tables.of(ns).links(), this.opts.patterns).selected);
       } catch {
         continue; // scan() reports it
       }
-      for (const l of selectInterfaces(links, this.opts.patterns).selected) if (RAW_IP_ARPHRD.has(l.arphrd)) raw = true;
     }
-    try {
-      this.writer = openBadFrameFile({
-        path: w.path,
-        linktype: raw ? LINKTYPE_LINUX_SLL2 : LINKTYPE_ETHERNET,
-        rotateBytes: w.rotateBytes,
-        rotateCount: w.rotateCount,
-      });
-    } catch (err) {
-      throw new CaptureError(`-w: ${(err as Error).message}`, 'EWRITE');
-    }
-    return { writer: this.writer, context: w.context };
+    this.writer = LiveWriter.open(w, selected);
+    return { writer: this.writer.file, context: w.context };
   }
 
   /** -w statistics (null without -w); final once stop() has resolved. */
@@ -236,16 +197,8 @@ export class LiveSource implements CaptureSource {
 
   /** A write error since the last look becomes a warning (the first of each run of them). */
   private checkWriter(): void {
-    if (!this.writer) return;
-    const s = this.writer.stats();
-    if (s.errors === this.writerErrors) return;
-    const fresh = s.errors - this.writerErrors;
-    this.writerErrors = s.errors;
-    const msg = this.reported.has(s.lastError) ? null : s.lastError;
-    if (msg !== null) {
-      this.reported.add(msg);
-      this.warnings.next(`-w: ${msg}${fresh > 1 ? ` (${fresh} errors)` : ''}; capture goes on, ${s.notWritten} frames not written so far`);
-    }
+    const msg = this.writer?.check(this.reported) ?? null;
+    if (msg !== null) this.warnings.next(msg);
   }
 
   /**
@@ -411,60 +364,6 @@ export class LiveSource implements CaptureSource {
     return { ids, interfaces, into: this.foldedRow.id };
   }
 
-  /**
-   * Opens the interfaces' rings on every engine, each interface's rings joined in one
-   * fanout group: one batch per engine, opened in parallel natively (each ring waits for
-   * an RCU grace period: af_packet.c packet_set_ring -> synchronize_net). Returns, per
-   * interface, null or why it could not be opened; an interface one engine could not open
-   * is closed on the engines that had opened it.
-   */
-  private attachAll(todo: Array<{ iface: CapturedInterface; link: Link; netns: string | undefined }>): Array<(Error & { code?: string }) | null> {
-    const failed: Array<(Error & { code?: string }) | null> = todo.map(() => null);
-    if (todo.length === 0) return failed;
-    const [first, ...rest] = this.natives;
-    const requests: InterfaceRequest[] = todo.map(({ iface, link, netns }) => ({
-      id: iface.id,
-      ifindex: link.ifindex,
-      arphrd: link.arphrd,
-      netns,
-      fanout: rest.length > 0 ? 'new' : undefined,
-      overlay: isOverlayRole(interfaceRole(link)),
-    }));
-    const groups: number[] = [];
-    const openedOn: NativeLiveCapture[][] = todo.map(() => []);
-    const apply = (engine: NativeLiveCapture, indices: number[], results: InterfaceResult[]): void => {
-      results.forEach((r, j) => {
-        const k = indices[j];
-        if ('error' in r) {
-          failed[k] = Object.assign(new Error(r.error), { code: r.code });
-          for (const n of openedOn[k]) n.removeInterface(todo[k].iface.id);
-          openedOn[k] = [];
-        } else {
-          if (engine === first) groups[k] = r.group;
-          openedOn[k].push(engine);
-        }
-      });
-    };
-    // CSUMTOP_ATTACH_SERIAL=1 opens one ring at a time, as before the batch existed: for
-    // bench/attach.ts, which measures the difference in the same run.
-    const add = (engine: NativeLiveCapture, indices: number[], list: InterfaceRequest[]): void => {
-      if (process.env.CSUMTOP_ATTACH_SERIAL === '1') list.forEach((r, j) => apply(engine, [indices[j]], engine.addInterfaces([r])));
-      else apply(engine, indices, engine.addInterfaces(list));
-    };
-    const all = todo.map((_, k) => k);
-    add(first, all, requests);
-    for (const n of rest) {
-      const open = all.filter((k) => failed[k] === null);
-      if (open.length > 0)
-        add(
-          n,
-          open,
-          open.map((k) => ({ ...requests[k], fanout: groups[k] })),
-        );
-    }
-    return failed;
-  }
-
   private keyOf(i: CapturedInterface): string {
     return linkKey(i.namespace, i);
   }
@@ -482,46 +381,17 @@ export class LiveSource implements CaptureSource {
   }
 
   private closeTables(): void {
-    for (const t of this.tables.values()) t.close();
-  }
-
-  private tableOf(ns: NamespaceSpec): LinkTable {
-    let t = this.tables.get(ns.label);
-    if (!t) {
-      t = new LinkTable(ns.path, ns.label, {
-        resyncMs: this.opts.resyncMs ?? 60_000,
-        retryMs: Math.max(this.opts.rescanMs, 1000),
-        rcvbuf: this.opts.linkRcvbuf,
-      });
-      this.tables.set(ns.label, t);
-    }
-    return t;
+    this.tables.close();
   }
 
   /** Links up and not captured (loopback aside), from the link tables as of the last scan. */
   uncaptured(): UncapturedLink[] {
-    const out: UncapturedLink[] = [];
-    for (const ns of this.opts.namespaces) {
-      const table = this.tables.get(ns.label);
-      if (!table) continue;
-      for (const l of table.links()) {
-        if (!l.up || l.loopback) continue;
-        const i = this.byKey.get(linkKey(ns.label, l));
-        if (i && i.attached) continue;
-        out.push({ namespace: ns.label, name: l.name, kind: l.kind, ifindex: l.ifindex });
-      }
-    }
-    return out;
+    return this.tables.uncaptured(this.opts.namespaces, (namespace, l) => this.byKey.get(linkKey(namespace, l))?.attached === true);
   }
 
   /** Statistics of the link notifications, summed over namespaces (tests, benchmarks). */
   linkWatchStats(): LinkTableStats {
-    const sum: LinkTableStats = { notifications: 0, overflows: 0, dumps: 0, overflowResyncs: 0, periodicResyncs: 0 };
-    for (const t of this.tables.values()) {
-      const s = t.stats();
-      for (const k of Object.keys(sum) as Array<keyof LinkTableStats>) sum[k] += s[k];
-    }
-    return sum;
+    return this.tables.stats();
   }
 
   /**
@@ -530,39 +400,6 @@ export class LiveSource implements CaptureSource {
    * namespace's links changed (or a failed attach is due for a retry): with 1000 idle
    * interfaces a rescan is a non-blocking read per namespace.
    */
-  /**
-   * Keeps the rings of all attached interfaces within opts.ringMemoryCap: drops from
-   * `todo` the interfaces past it and says so (at start-up nothing is attached then).
-   */
-  private overRingCap(todo: Array<{ link: Link }>, initial: boolean): CaptureError | null {
-    const cap = this.opts.ringMemoryCap;
-    if (cap === undefined || todo.length === 0) return null;
-    const threads = Math.max(1, this.opts.threads ?? 1);
-    // The addon's defaults (native/napi/live_napi.cc): 1 MiB blocks, 8 of them.
-    const ringBytes = (this.opts.capture.blockSize ?? 1 << 20) * (this.opts.capture.blockCount ?? 8);
-    const perInterface = ringBytes * threads;
-    const attached = this.interfaces().filter((i) => i.attached).length;
-    const room = Math.max(0, Math.floor(cap / perInterface) - attached);
-    if (todo.length <= room) return null;
-    const total = attached + todo.length;
-    const mib = (b: number): string => `${Math.round(b / 2 ** 20)} MiB`;
-    const rings =
-      `${mib(ringBytes)} per ring (--ring-mb)` +
-      `${threads > 1 ? ` x ${threads} threads` : ''} x ${total} interfaces = ${mib(perInterface * total)}` +
-      `, more than half of this host's memory (${mib(cap)})`;
-    if (initial) {
-      return new CaptureError(`ring memory: ${rings}: lower --ring-mb or select fewer interfaces with -i`, 'ERINGCAP');
-    }
-    const left = todo.splice(room);
-    return new CaptureError(
-      `ring memory: ${left.length} new interfaces not attached (${left
-        .slice(0, 5)
-        .map((t) => t.link.name)
-        .join(', ')}${left.length > 5 ? ', ...' : ''}): ${rings}`,
-      'ERINGCAP',
-    );
-  }
-
   private scan(initial: boolean): CaptureError[] {
     const errors: CaptureError[] = [];
     const seen = new Set<string>();
@@ -572,7 +409,7 @@ export class LiveSource implements CaptureSource {
     let changed = initial;
     for (const ns of this.opts.namespaces) {
       try {
-        if (this.tableOf(ns).update()) changed = true;
+        if (this.tables.of(ns).update()) changed = true;
       } catch (err) {
         failed.set(ns.label, err as Error);
       }
@@ -594,7 +431,7 @@ export class LiveSource implements CaptureSource {
       try {
         const err = failed.get(ns.label);
         if (err) throw err;
-        links = this.tableOf(ns).links();
+        links = this.tables.of(ns).links();
       } catch (err) {
         // A namespace we cannot read now (gone, or privileges dropped) keeps its
         // interfaces: a vanished device is reported by its socket (EPOLLERR) anyway.
@@ -629,7 +466,17 @@ export class LiveSource implements CaptureSource {
       this.vanished.detached(iface.id);
       for (const n of this.natives) n.removeInterface(iface.id);
     }
-    const overCap = this.overRingCap(todo, initial);
+    const cap = this.opts.ringMemoryCap;
+    // The addon's defaults (native/napi/live_napi.cc): 1 MiB blocks, 8 of them.
+    const ringBytes = (this.opts.capture.blockSize ?? 1 << 20) * (this.opts.capture.blockCount ?? 8);
+    const overCap =
+      cap === undefined
+        ? null
+        : overRingCap(
+            todo,
+            { cap, ringBytes, threads: Math.max(1, this.opts.threads ?? 1), attached: this.interfaces().filter((i) => i.attached).length },
+            initial,
+          );
     if (overCap !== null) {
       if (initial) return [overCap]; // nothing attached: start() exits 2 with it
       if (!this.reported.has(overCap.message)) {
@@ -638,7 +485,7 @@ export class LiveSource implements CaptureSource {
       }
     }
     // Every new interface of every namespace at once: the rings open in parallel.
-    const failures = this.attachAll(todo);
+    const failures = attachAll(this.natives, todo);
     todo.forEach(({ iface, link, key }, k) => {
       const e = failures[k];
       if (e === null) {

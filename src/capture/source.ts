@@ -11,6 +11,14 @@ import type { NativeFlow } from '../native/analyzer.js';
 import type { EventBatch } from '../native/events.js';
 import type { DecodedRecord } from '../model/bad-frame.js';
 
+/** A network namespace to capture in: the host's (path null) or another one. */
+export interface NamespaceSpec {
+  /** How it is shown: "host", the netns name, or "pid:1234". */
+  label: string;
+  /** File for setns(2); null for the namespace csumtop runs in. */
+  path: string | null;
+}
+
 export interface CapturedInterface {
   id: number;
   name: string;
