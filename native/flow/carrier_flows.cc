@@ -25,8 +25,9 @@ CarrierFlowTable::CarrierFlowTable(uint32_t cap) : cap_(cap ? cap : 1) {
 
 uint32_t CarrierFlowTable::home(double key) const {
   // The keys are 53-bit integers, often alike in their low bits: mixed in full (the
-  // finaliser of MurmurHash3) before the mask takes the low bits.
-  uint64_t h = static_cast<uint64_t>(key);
+  // finaliser of MurmurHash3) before the mask takes the low bits. Anything else a caller
+  // could pass (negative, NaN) hashes as 0 rather than meet an undefined conversion.
+  uint64_t h = key >= 0 && key < 18446744073709551616.0 ? static_cast<uint64_t>(key) : 0;
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;
