@@ -11,7 +11,8 @@
  * Resident memory follows the cap: memoryBoundBytes() below, asserted by
  * test/lab/million-flows.test.ts (a new flow per frame, 50,000 frames/s, through the
  * stop). Per flow of --max-flows, allocated once and resident from the start: the
- * carrier-flow table (carrierFlowBytesPerEntry(), 161 bytes), open DNS queries
+ * native carrier-flow table (carrierFlowBytesPerEntry(): sizeof(CarrierFlowSlot) 216 + at
+ * most 16 of index = 232 bytes, native/flow/carrier_flows.h), open DNS queries
  * (DNS_BYTES_PER_ENTRY + a FlowEndpoint, 216) and SYN attempts (SYN_BYTES_PER_ENTRY + a
  * FlowEndpoint, 138), none of them a JavaScript object per entry (docs/line-rate.md), and
  * per capture thread the native bad-flow table (384-768 bytes, native/flow/bad_flows.h).
@@ -25,16 +26,16 @@
  * the ring of the latter, with ~10% to spare. */
 export const BASE_MEMORY_BYTES = 440 * 2 ** 20;
 
-/** Bytes per flow of --max-flows: carrier flow 161 + DNS 216 + SYN 138, rounded up, and
+/** Bytes per flow of --max-flows: carrier flow 232 + DNS 216 + SYN 138, rounded up, and
  * the native bad-flow table's 768 at most per capture thread. */
-export const TABLE_BYTES_PER_FLOW = 520;
+export const TABLE_BYTES_PER_FLOW = 592;
 export const NATIVE_BYTES_PER_FLOW_PER_THREAD = 768;
 
 /**
  * The resident memory csumtop stays under at these options, whatever the traffic:
  * BASE_MEMORY_BYTES + the rings + --max-flows x (TABLE_BYTES_PER_FLOW +
  * NATIVE_BYTES_PER_FLOW_PER_THREAD x --threads). At the defaults (65536 flows, one
- * thread) on one interface (the default 8 MiB ring): 440 + 8 + 80 = 528 MiB.
+ * thread) on one interface (the default 8 MiB ring): 440 + 8 + 85 = 533 MiB.
  */
 export function memoryBoundBytes(o: { maxFlows: number; threads: number; ringBytes: number }): number {
   return BASE_MEMORY_BYTES + o.ringBytes + o.maxFlows * (TABLE_BYTES_PER_FLOW + NATIVE_BYTES_PER_FLOW_PER_THREAD * o.threads);

@@ -25,6 +25,7 @@ import type { KernelCounterTracker } from './kernel.js';
 import type { KernelDropTracker } from './kernel-drops.js';
 import { correlationLimits } from './limits.js';
 import { CarrierMatcher } from './matcher.js';
+import { Places } from './places.js';
 import { RateTracker, type CounterSample } from './rates.js';
 import { SynTracker } from './syn.js';
 
@@ -89,12 +90,14 @@ export class Correlator {
   /** When each vanished interface was first seen detached (tick time); ids past the window go to ratesEnded. */
   private readonly detachedAt = new Map<number, number>();
   private readonly ratesEnded = new Set<number>();
+  private readonly places = new Places();
+  private placePairs = new Uint32Array(0);
 
   constructor(private readonly ctx: PipelineContext) {
     const F = ctx.layout.event.flagBits;
     const caps = correlationLimits(ctx.maxFlows);
     this.rates = new RateTracker(ctx.layout, ctx.guessesOffload);
-    this.flows = new CarrierFlowTable(caps.carrierFlows, F, ctx.layout.record);
+    this.flows = new CarrierFlowTable(caps.carrierFlows, this.places, ctx.layout.record);
     this.bad = new BadFlowTracker(caps.badFlowView, ctx.guessesOffload);
     const windowNs = ctx.matchWindowNs ?? 1e9;
     this.matcher = new CarrierMatcher(F, { windowNs, maxPending: caps.pending, maxPeers: caps.peers });
@@ -112,6 +115,7 @@ export class Correlator {
       if (overlay) this.matcher.setOverlay(i.namespace, i.label);
       byId.set(i.id, { label: i.label, namespace: i.namespace, overlay });
     }
+    this.placePairs = this.places.pairs(byId);
     return (id) => byId.get(id);
   }
 
@@ -122,7 +126,7 @@ export class Correlator {
     this.droppedByEngine.set(engine, events.dropped);
     this.recordsDroppedByEngine.set(engine, recordsDropped);
     this.matcher.add(events, dir);
-    this.flows.add(events, dir);
+    this.flows.add(events, this.placePairs);
     this.dns.add(events, dir);
     this.syn.add(events, dir);
     this.bad.add(records, dir, records.length > 0 ? dnsNames(events, this.ctx.layout.event.flagBits) : undefined);

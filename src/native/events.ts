@@ -111,6 +111,15 @@ export class EventBatch {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   }
 
+  /** The packed FrameEvents, for a native table that folds the whole batch in one call. */
+  get bytes(): Buffer {
+    return this.buf;
+  }
+  /** The DNS names the events point into (nameOff, nameLen). */
+  get nameBytes(): Buffer {
+    return this.names;
+  }
+
   private o(i: number): number {
     return i * this.L.size;
   }

@@ -1,15 +1,17 @@
 /**
- * The typed-array tables that replace one JavaScript object per flow (issue 14): the
- * SlotTable index against LruMap (the policy it must keep: same entries, same order,
- * same evictions), and the carrier-flow table's memory bound (<= 256 bytes per flow,
- * allocated once, as a formula of --max-flows).
+ * The tables that replace one JavaScript object per flow (issue 14): the SlotTable index
+ * against LruMap (the policy it must keep: same entries, same order, same evictions; it is
+ * the policy of the test oracle of the native carrier-flow table,
+ * test/unit/carrier-flows.test.ts), and the native carrier-flow table's memory bound
+ * (<= 256 bytes per flow, allocated once, as a formula of --max-flows).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { CarrierFlowTable, carrierFlowBytesPerEntry } from '../../src/correlate/carrier-flows.js';
 import { LruMap } from '../../src/correlate/lru.js';
-import { SlotTable } from '../../src/correlate/slot-table.js';
+import { Places } from '../../src/correlate/places.js';
+import { SlotTable } from '../lib/slot-table.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
 import { Prng } from '../fixtures/lib/prng.js';
 
@@ -66,10 +68,10 @@ test('SlotTable rejects a cap it cannot hold', () => {
 });
 
 test('carrier-flow table: <= 256 bytes per flow, allocated once, a formula of --max-flows', () => {
-  const perEntry = carrierFlowBytesPerEntry(L.record.epSize);
+  const perEntry = carrierFlowBytesPerEntry();
   assert.ok(perEntry <= 256, `${perEntry} bytes per carrier flow`);
   for (const cap of [1, 1000, 65536, 100_000]) {
-    const t = new CarrierFlowTable(cap, L.event.flagBits, L.record);
+    const t = new CarrierFlowTable(cap, new Places(), L.record);
     // The index rounds its buckets up to a power of two: never more than the formula.
     assert.ok(t.tableBytes <= perEntry * cap, `cap ${cap}: ${t.tableBytes} > ${perEntry} x ${cap}`);
     assert.ok(t.tableBytes >= (perEntry - 8) * cap, `cap ${cap}: ${t.tableBytes} bytes: the formula is not far above what is allocated`);

@@ -102,7 +102,7 @@ test("DNS and SYN tables: <= 256 bytes per transaction, allocated once, a formul
     assert.ok(perEntry <= 256, `${name}: ${perEntry} bytes per transaction`);
   }
   // The memory bound's per-flow term covers the three JavaScript tables --max-flows sizes.
-  const tables = carrierFlowBytesPerEntry(L.record.epSize) + DNS_BYTES_PER_ENTRY + SYN_BYTES_PER_ENTRY + 2 * L.record.epSize;
+  const tables = carrierFlowBytesPerEntry() + DNS_BYTES_PER_ENTRY + SYN_BYTES_PER_ENTRY + 2 * L.record.epSize;
   assert.ok(TABLE_BYTES_PER_FLOW >= tables, `TABLE_BYTES_PER_FLOW ${TABLE_BYTES_PER_FLOW} < ${tables}`);
   for (const cap of [1, 1000, 65536]) {
     const dns = new DnsTracker(F, { timeoutNs: 5e9, maxTransactions: cap, maxListed: 100 });

@@ -1,4 +1,8 @@
 /**
+ * TEST ORACLE since the carrier-flow table moved into the addon (issue 14 step 1): the
+ * JavaScript table test/lib/carrier-flows-oracle.ts is built on, checked against LruMap
+ * in test/unit/slot-table.test.ts.
+ *
  * A fixed-size table of up to `cap` entries keyed by the native 53-bit keys (a number),
  * that hands out slot numbers 0..cap-1 for the caller's own typed arrays and evicts the
  * least recently used entry when full: the same policy as LruMap, without one JavaScript
@@ -11,8 +15,8 @@
  * Everything is allocated once: SLOT_TABLE_BYTES_PER_ENTRY bytes per slot.
  */
 
-import { KEY_INDEX_BYTES_PER_SLOT, KeyIndex } from './key-index.js';
-import { SLOT_LIST_BYTES_PER_SLOT, SlotList } from './slot-list.js';
+import { KEY_INDEX_BYTES_PER_SLOT, KeyIndex } from '../../src/correlate/key-index.js';
+import { SLOT_LIST_BYTES_PER_SLOT, SlotList } from '../../src/correlate/slot-list.js';
 
 /** Bytes per entry: key (8), recency links (2 x 4), the index's buckets. */
 export const SLOT_TABLE_BYTES_PER_ENTRY = 8 + SLOT_LIST_BYTES_PER_SLOT + KEY_INDEX_BYTES_PER_SLOT;

@@ -1,0 +1,216 @@
+// \summary: The carrier-flow table (see carrier_flows.h).
+#include "flow/carrier_flows.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace csumtop {
+
+static_assert(sizeof(CarrierFlowSlot) == 216,
+              "carrier_flows.h states the bytes per flow: update it with the size");
+static_assert(sizeof(CarrierFlowSlot) + 4 * sizeof(int32_t) <= kCarrierFlowBytesPerEntry,
+              "a slot and at most 4 buckets (a load of 1/4..1/2) per flow");
+static_assert(kCarrierFlowBytesPerEntry <= 256, "issue 14: <= 256 bytes per flow entry");
+
+CarrierFlowTable::CarrierFlowTable(uint32_t cap) : cap_(cap ? cap : 1) {
+  uint32_t n = 2;
+  while (n < 2 * static_cast<uint64_t>(cap_)) n *= 2;
+  // Value-initialised: every page is written now, so the table is resident at its bound
+  // from the start (as the JavaScript table filled its arrays: a table filling under new
+  // flows read as memory growing for minutes, the hostile lab's flat-memory test).
+  slots_.assign(cap_, CarrierFlowSlot{});
+  buckets_.assign(n, 0);
+  mask_ = n - 1;
+}
+
+uint32_t CarrierFlowTable::home(double key) const {
+  // The keys are 53-bit integers, often alike in their low bits: mixed in full (the
+  // finaliser of MurmurHash3) before the mask takes the low bits. Anything else a caller
+  // could pass (negative, NaN) hashes as 0 rather than meet an undefined conversion.
+  uint64_t h = key >= 0 && key < 18446744073709551616.0 ? static_cast<uint64_t>(key) : 0;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return static_cast<uint32_t>(h) & mask_;
+}
+
+int32_t CarrierFlowTable::find(double key) const {
+  for (uint32_t i = home(key);; i = (i + 1) & mask_) {
+    const int32_t s = buckets_[i] - 1;
+    if (s < 0) return -1;
+    if (slots_[s].key == key) return s;
+  }
+}
+
+void CarrierFlowTable::index_insert(int32_t s) {
+  uint32_t i = home(slots_[s].key);
+  while (buckets_[i] != 0) i = (i + 1) & mask_;
+  buckets_[i] = s + 1;
+}
+
+void CarrierFlowTable::index_remove(int32_t s) {
+  uint32_t i = home(slots_[s].key);
+  while (buckets_[i] != s + 1) i = (i + 1) & mask_;
+  // Backward shift: a later member of the probe run moves into the hole unless its home
+  // bucket lies cyclically within (hole, j], where a lookup would no longer reach it.
+  for (uint32_t j = (i + 1) & mask_; buckets_[j] != 0; j = (j + 1) & mask_) {
+    const uint32_t h = home(slots_[buckets_[j] - 1].key);
+    if (((j - h) & mask_) >= ((j - i) & mask_)) {
+      buckets_[i] = buckets_[j];
+      i = j;
+    }
+  }
+  buckets_[i] = 0;
+}
+
+void CarrierFlowTable::unlink(int32_t s) {
+  CarrierFlowSlot& f = slots_[s];
+  if (f.older >= 0)
+    slots_[f.older].newer = f.newer;
+  else
+    oldest_ = f.newer;
+  if (f.newer >= 0)
+    slots_[f.newer].older = f.older;
+  else
+    newest_ = f.older;
+}
+
+void CarrierFlowTable::append(int32_t s) {
+  CarrierFlowSlot& f = slots_[s];
+  f.older = newest_;
+  f.newer = -1;
+  if (newest_ >= 0)
+    slots_[newest_].newer = s;
+  else
+    oldest_ = s;
+  newest_ = s;
+}
+
+// A slot for an absent key, the most recently seen; in a full table the least recently
+// seen flow is evicted (counted) and its slot reused.
+int32_t CarrierFlowTable::add_slot(double key) {
+  int32_t s;
+  if (used_ < cap_) {
+    s = static_cast<int32_t>(used_++);
+  } else {
+    s = oldest_;
+    unlink(s);
+    index_remove(s);
+    if (slots_[s].name_len > kCarrierNameInline) long_names_.erase(s);
+    size_--;
+    evicted_++;
+  }
+  slots_[s].key = key;
+  index_insert(s);
+  append(s);
+  size_++;
+  return s;
+}
+
+void CarrierFlowTable::add(const FrameEvent* ev, size_t n, const char* names, size_t names_len,
+                           PlaceMap& places) {
+  for (size_t i = 0; i < n; i++) {
+    const FrameEvent& e = ev[i];
+    if (!(e.flags & kEvCarrier)) continue;
+    int32_t s = find(e.flow);
+    if (s >= 0) {
+      if (s != newest_) {  // seen again: the most recently seen
+        unlink(s);
+        append(s);
+      }
+    } else {
+      s = add_slot(e.flow);
+      CarrierFlowSlot& f = slots_[s];
+      f.place = places.find(e.iface).place;
+      f.outer = e.outer;
+      f.inner = e.inner;
+      f.tunnel = e.tunnel;
+      f.vni = e.vni;
+      f.packets = 0;
+      f.bytes = 0;
+      f.bad_outer = 0;
+      f.bad_inner = 0;
+      f.has_name = 0;
+      f.name_len = 0;
+      f.first_ns = e.ts_ns;
+      f.last_ns = e.ts_ns;
+    }
+    CarrierFlowSlot& f = slots_[s];
+    f.packets += e.packets;
+    f.bytes += e.wirelen;
+    if (e.flags & kEvBadOuter) f.bad_outer++;
+    if (e.flags & kEvBadInner) f.bad_inner++;
+    if (!f.has_name && (e.flags & kEvDnsQuery)) {
+      // The name of the first query only (a flow's name does not change with its packets).
+      const size_t off = std::min<size_t>(e.name_off, names_len);
+      const size_t len = std::min<size_t>(e.name_len, names_len - off);
+      f.has_name = 1;
+      f.name_len = static_cast<uint16_t>(len);
+      if (len <= kCarrierNameInline) {
+        if (len) std::memcpy(f.name, names + off, len);
+      } else {
+        long_names_[s].assign(names + off, len);
+      }
+    }
+    if (e.ts_ns > f.last_ns) f.last_ns = e.ts_ns;
+  }
+}
+
+void CarrierFlowTable::top(size_t limit, std::vector<uint8_t>* out) const {
+  // (bad, packets, recency rank): the rank makes the order total, so a partial sort gives
+  // what the JavaScript table's stable sort of its oldest-first list gave.
+  struct Item {
+    uint64_t bad, packets;
+    uint32_t rank;
+    int32_t slot;
+  };
+  std::vector<Item> all;
+  all.reserve(size_);
+  uint32_t rank = 0;
+  for (int32_t s = oldest_; s >= 0; s = slots_[s].newer) {
+    const CarrierFlowSlot& f = slots_[s];
+    all.push_back(Item{uint64_t{f.bad_outer} + f.bad_inner, f.packets, rank++, s});
+  }
+  const size_t k = std::min(limit, all.size());
+  std::partial_sort(all.begin(), all.begin() + k, all.end(), [](const Item& a, const Item& b) {
+    if (a.bad != b.bad) return a.bad > b.bad;
+    if (a.packets != b.packets) return a.packets > b.packets;
+    return a.rank < b.rank;
+  });
+  size_t name_bytes = 0;
+  for (size_t r = 0; r < k; r++) name_bytes += slots_[all[r].slot].name_len;
+  const size_t rows_at = sizeof(CarrierFlowTopHeader);
+  size_t names_at = rows_at + k * sizeof(CarrierFlowRow);
+  out->assign(names_at + name_bytes, 0);
+  uint8_t* p = out->data();
+  const CarrierFlowTopHeader h{static_cast<uint32_t>(k), 0};
+  std::memcpy(p, &h, sizeof h);
+  for (size_t r = 0; r < k; r++) {
+    const int32_t s = all[r].slot;
+    const CarrierFlowSlot& f = slots_[s];
+    CarrierFlowRow row;
+    std::memset(&row, 0, sizeof row);
+    row.packets = f.packets;
+    row.bytes = f.bytes;
+    row.first_ns = f.first_ns;
+    row.last_ns = f.last_ns;
+    row.bad_outer = f.bad_outer;
+    row.bad_inner = f.bad_inner;
+    row.place = f.place;
+    row.vni = f.vni;
+    row.name_off = static_cast<uint32_t>(names_at);
+    row.name_len = f.name_len;
+    row.tunnel = f.tunnel;
+    row.has_name = f.has_name;
+    row.outer = f.outer;
+    row.inner = f.inner;
+    std::memcpy(p + rows_at + r * sizeof row, &row, sizeof row);
+    const char* name = f.name_len > kCarrierNameInline ? long_names_.at(s).data() : f.name;
+    if (f.name_len) std::memcpy(p + names_at, name, f.name_len);
+    names_at += f.name_len;
+  }
+}
+
+}  // namespace csumtop
