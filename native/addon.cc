@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   csumtop::RegisterHost(env, exports);
   csumtop::RegisterBadFrameFile(env, exports);
   csumtop::RegisterKernelDrops(env, exports);
+  csumtop::RegisterTxns(env, exports);
   return exports;
 }
 }  // namespace

@@ -23,6 +23,7 @@ import type { KernelCounterTracker } from './kernel.js';
 import type { KernelDropTracker } from './kernel-drops.js';
 import { correlationLimits } from './limits.js';
 import { CarrierMatcher } from './matcher.js';
+import { Places } from './places.js';
 import { RateTracker, type CounterSample } from './rates.js';
 import { SynTracker } from './syn.js';
 
@@ -89,6 +90,8 @@ export class Correlator {
   /** When each vanished interface was first seen detached (tick time); ids past the window go to ratesEnded. */
   private readonly detachedAt = new Map<number, number>();
   private readonly ratesEnded = new Set<number>();
+  private readonly places = new Places();
+  private placePairs = new Uint32Array(0);
 
   constructor(private readonly ctx: PipelineContext) {
     const F = ctx.layout.event.flagBits;
@@ -100,7 +103,7 @@ export class Correlator {
     this.matcher = new CarrierMatcher(F, { windowNs, maxPending: caps.pending, maxPeers: caps.peers });
     // One window for "the same packet on another interface", here and in the matcher.
     this.dns = new DnsTracker(F, { timeoutNs: ctx.dnsTimeoutNs ?? 5e9, maxTransactions: caps.dnsTransactions, maxListed: 100, copyWindowNs: windowNs });
-    this.syn = new SynTracker(F, { timeoutNs: ctx.synTimeoutNs ?? 3.5e9, maxAttempts: caps.synAttempts, maxListed: 100, copyWindowNs: windowNs });
+    this.syn = new SynTracker(F, { timeoutNs: ctx.synTimeoutNs ?? 3.5e9, maxAttempts: caps.synAttempts, maxListed: 100, copyWindowNs: windowNs }, this.places);
     this.findings = new FindingTracker(ctx.holdNs ?? 10e9);
   }
 
@@ -112,6 +115,7 @@ export class Correlator {
       if (overlay) this.matcher.setOverlay(i.namespace, i.label);
       byId.set(i.id, { label: i.label, namespace: i.namespace, overlay });
     }
+    this.placePairs = this.places.pairs(byId);
     return (id) => byId.get(id);
   }
 
@@ -124,7 +128,7 @@ export class Correlator {
     this.matcher.add(events, dir);
     this.flows.add(events, dir);
     this.dns.add(events, dir);
-    this.syn.add(events, dir);
+    this.syn.add(events, dir, this.placePairs);
     this.bad.add(records, dir, records.length > 0 ? dnsNames(events, this.ctx.layout.event.flagBits) : undefined);
     if (events.count > 0) this.lastNs = Math.max(this.lastNs, events.tsNs(events.count - 1));
   }

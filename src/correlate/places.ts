@@ -55,7 +55,7 @@ export class Places {
   }
 
   /** (id, place, flags) per interface, PLACE_PAIR_WORDS words each: what a native table's add() takes. */
-  pairs(ifaces: Iterable<[number, InterfaceInfo]>): Uint32Array {
+  pairs(ifaces: Iterable<[number, InterfaceInfo]>): Uint32Array<ArrayBuffer> {
     const out: number[] = [];
     for (const [id, info] of ifaces) out.push(id, this.intern(info.label, info.namespace), info.overlay ? PLACE_OVERLAY : 0);
     return Uint32Array.from(out);

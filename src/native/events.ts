@@ -111,6 +111,15 @@ export class EventBatch {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   }
 
+  /** The FrameEvent records (count x size bytes), for the native tables that fold a batch in one call. */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+  /** The DNS names the records point into (nameOff, nameLen). */
+  get namesBuffer(): Buffer {
+    return this.names;
+  }
+
   private o(i: number): number {
     return i * this.L.size;
   }
