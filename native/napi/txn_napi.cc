@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "flow/dns_txns.h"
 #include "flow/syn_txns.h"
 #include "napi/register.h"
 
@@ -148,6 +149,81 @@ class SynTxnsWrap : public Napi::ObjectWrap<SynTxnsWrap> {
   std::unique_ptr<SynTxns> t_;
 };
 
+class DnsTxnsWrap : public Napi::ObjectWrap<DnsTxnsWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(
+        env, "DnsTxns",
+        {InstanceMethod("add", &DnsTxnsWrap::Add), InstanceMethod("advance", &DnsTxnsWrap::Advance),
+         InstanceMethod("flush", &DnsTxnsWrap::Flush),
+         InstanceMethod("summary", &DnsTxnsWrap::Summary),
+         InstanceMethod("tableUse", &DnsTxnsWrap::TableUse),
+         InstanceMethod("bytes", &DnsTxnsWrap::Bytes)});
+  }
+
+  // new DnsTxns(cap, timeoutNs, copyWindowNs, maxListed)
+  explicit DnsTxnsWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DnsTxnsWrap>(info) {
+    TxnArgs a = txn_args(info, "new DnsTxns(cap, timeoutNs, copyWindowNs, maxListed)");
+    t_ = std::make_unique<DnsTxns>(a.cap, a.timeout_ns, a.window_ns, a.max_listed);
+  }
+
+ private:
+  Napi::Value Add(const Napi::CallbackInfo& info) {
+    const uint8_t* ev;
+    size_t n;
+    const uint32_t* places;
+    size_t n_places;
+    add_args(info, &ev, &n, &places, &n_places);
+    const uint8_t* names;
+    size_t n_names;
+    bytes_of(info[1], &names, &n_names);
+    t_->add(ev, n, names, n_names, places, n_places);
+    return info.Env().Undefined();
+  }
+  Napi::Value Advance(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsNumber())
+      throw Napi::TypeError::New(info.Env(), "advance(nowNs: number)");
+    t_->advance(info[0].As<Napi::Number>().DoubleValue());
+    return info.Env().Undefined();
+  }
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    t_->flush();
+    return info.Env().Undefined();
+  }
+  // summary() -> {counts: Float64Array [queries, answered, unanswered, retries,
+  // attributed], latency: Float64Array [p50, max] or empty, listed: Buffer of DnsListed
+  // (txnLayout().dns), names: Buffer}
+  Napi::Value Summary(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const DnsCounts& c = t_->counts();
+    const double counts[] = {c.queries, c.answered, c.unanswered, c.retries, c.attributed};
+    double lat[2];
+    const bool any = t_->latency(&lat[0], &lat[1]);
+    std::string names;
+    std::vector<DnsListed> listed = t_->listed(&names);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("counts", doubles(env, counts, 5));
+    o.Set("latency", doubles(env, lat, any ? 2 : 0));
+    o.Set("listed",
+          Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(listed.data()),
+                                      listed.size() * sizeof(DnsListed)));
+    o.Set("names", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(names.data()),
+                                               names.size()));
+    return o;
+  }
+  // tableUse() -> Float64Array [size, cap, evicted]
+  Napi::Value TableUse(const Napi::CallbackInfo& info) {
+    const double v[] = {static_cast<double>(t_->size()), static_cast<double>(t_->cap()),
+                        t_->evicted()};
+    return doubles(info.Env(), v, 3);
+  }
+  Napi::Value Bytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(t_->bytes()));
+  }
+
+  std::unique_ptr<DnsTxns> t_;
+};
+
 Napi::Object attribution_layout(Napi::Env env, size_t base) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("outer", static_cast<uint32_t>(base + offsetof(TxnAttribution, outer)));
@@ -178,6 +254,23 @@ Napi::Value TxnLayout(const Napi::CallbackInfo& info) {
   syn.Set("attribution", attribution_layout(env, offsetof(SynListed, attribution)));
   syn.Set("bytesPerEntry", static_cast<uint32_t>(kSynBytesPerEntry));
   o.Set("syn", syn);
+  Napi::Object dns = Napi::Object::New(env);
+  dns.Set("size", static_cast<uint32_t>(sizeof(DnsListed)));
+  dns.Set("client", static_cast<uint32_t>(offsetof(DnsListed, client)));
+  dns.Set("firstNs", static_cast<uint32_t>(offsetof(DnsListed, first_ns)));
+  dns.Set("latency", static_cast<uint32_t>(offsetof(DnsListed, latency_ms)));
+  dns.Set("queries", static_cast<uint32_t>(offsetof(DnsListed, queries)));
+  dns.Set("nameOff", static_cast<uint32_t>(offsetof(DnsListed, name_off)));
+  dns.Set("nameLen", static_cast<uint32_t>(offsetof(DnsListed, name_len)));
+  dns.Set("id", static_cast<uint32_t>(offsetof(DnsListed, id)));
+  dns.Set("qtype", static_cast<uint32_t>(offsetof(DnsListed, qtype)));
+  dns.Set("answered", static_cast<uint32_t>(offsetof(DnsListed, answered)));
+  dns.Set("rcode", static_cast<uint32_t>(offsetof(DnsListed, rcode)));
+  dns.Set("attributed", static_cast<uint32_t>(offsetof(DnsListed, attributed)));
+  dns.Set("attribution", attribution_layout(env, offsetof(DnsListed, attribution)));
+  dns.Set("bytesPerEntry", static_cast<uint32_t>(kDnsBytesPerEntry));
+  dns.Set("maxKeptUnanswered", kMaxKeptUnanswered);
+  o.Set("dns", dns);
   o.Set("txnTableBytesPerEntry", static_cast<uint32_t>(TxnTable::kBytesPerEntry));
   o.Set("unlistedPlace", kUnlistedPlace);
   return o;
@@ -187,6 +280,7 @@ Napi::Value TxnLayout(const Napi::CallbackInfo& info) {
 
 void RegisterTxns(Napi::Env env, Napi::Object exports) {
   exports.Set("SynTxns", SynTxnsWrap::Define(env));
+  exports.Set("DnsTxns", DnsTxnsWrap::Define(env));
   exports.Set("txnLayout", Napi::Function::New(env, TxnLayout, "txnLayout"));
 }
 

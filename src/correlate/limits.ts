@@ -11,10 +11,10 @@
  * Resident memory follows the cap: memoryBoundBytes() below, asserted by
  * test/lab/million-flows.test.ts (a new flow per frame, 50,000 frames/s, through the
  * stop). Per flow of --max-flows, allocated once and resident from the start: the
- * carrier-flow table (carrierFlowBytesPerEntry(), 161 bytes), open DNS queries
- * (DNS_BYTES_PER_ENTRY + a FlowEndpoint, 216) and SYN attempts (native, SYN_BYTES_PER_ENTRY =
- * TxnTable::kBytesPerEntry + sizeof(SynEntry) in native/flow/syn_txns.h, 148), none of them
- * a JavaScript object per entry (docs/line-rate.md), and
+ * carrier-flow table (carrierFlowBytesPerEntry(), 161 bytes), open DNS queries and SYN
+ * attempts (native: DNS_BYTES_PER_ENTRY, 228, and SYN_BYTES_PER_ENTRY, 148, i.e.
+ * TxnTable::kBytesPerEntry + sizeof(DnsEntry / SynEntry) in native/flow/dns_txns.h and
+ * syn_txns.h), none of them a JavaScript object per entry (docs/line-rate.md), and
  * per capture thread the native bad-flow table (384-768 bytes, native/flow/bad_flows.h).
  */
 
@@ -26,17 +26,17 @@
  * the ring of the latter, with ~10% to spare. */
 export const BASE_MEMORY_BYTES = 440 * 2 ** 20;
 
-/** Bytes per flow of --max-flows: carrier flow 161 + DNS 216 + SYN 148 (native), rounded
- * up (test/unit/txn-table.test.ts checks it against the sizes the addon reports), and the
- * native bad-flow table's 768 at most per capture thread. */
-export const TABLE_BYTES_PER_FLOW = 528;
+/** Bytes per flow of --max-flows: carrier flow 161 + DNS 228 + SYN 148 (both native),
+ * rounded up (test/unit/native-txns.test.ts checks it against the sizes the addon
+ * reports), and the native bad-flow table's 768 at most per capture thread. */
+export const TABLE_BYTES_PER_FLOW = 540;
 export const NATIVE_BYTES_PER_FLOW_PER_THREAD = 768;
 
 /**
  * The resident memory csumtop stays under at these options, whatever the traffic:
  * BASE_MEMORY_BYTES + the rings + --max-flows x (TABLE_BYTES_PER_FLOW +
  * NATIVE_BYTES_PER_FLOW_PER_THREAD x --threads). At the defaults (65536 flows, one
- * thread) on one interface (the default 8 MiB ring): 440 + 8 + 81 = 529 MiB.
+ * thread) on one interface (the default 8 MiB ring): 440 + 8 + 82 = 530 MiB.
  */
 export function memoryBoundBytes(o: { maxFlows: number; threads: number; ringBytes: number }): number {
   return BASE_MEMORY_BYTES + o.ringBytes + o.maxFlows * (TABLE_BYTES_PER_FLOW + NATIVE_BYTES_PER_FLOW_PER_THREAD * o.threads);
@@ -70,7 +70,7 @@ export const MAX_PENDING = 262144;
 export const MAX_PEERS = 8192;
 
 /** Sends of one DNS query or SYN remembered while they can still gain copies on other
- * interfaces (src/correlate/sends.ts), and retransmission times listed per SYN;
+ * interfaces (native/flow/sends.h), and retransmission times listed per SYN;
  * retransmissions beyond it still count. */
 export const MAX_COPIES = 64;
 

@@ -33,8 +33,30 @@ export interface SynListedLayout {
   bytesPerEntry: number;
 }
 
+/** DnsListed (native/flow/dns_txns.h) and the table's bytes per query of the cap. */
+export interface DnsListedLayout {
+  size: number;
+  client: number;
+  firstNs: number;
+  latency: number;
+  queries: number;
+  nameOff: number;
+  nameLen: number;
+  id: number;
+  qtype: number;
+  answered: number;
+  rcode: number;
+  attributed: number;
+  attribution: AttributionLayout;
+  /** TxnTable::kBytesPerEntry + sizeof(DnsEntry): the table is this x cap bytes. */
+  bytesPerEntry: number;
+  /** kMaxKeptUnanswered: unanswered queries kept for resends and late answers. */
+  maxKeptUnanswered: number;
+}
+
 export interface TxnLayout {
   syn: SynListedLayout;
+  dns: DnsListedLayout;
   txnTableBytesPerEntry: number;
   unlistedPlace: number;
 }
@@ -62,7 +84,31 @@ export interface NativeSynTxns {
   bytes(): number;
 }
 
+export interface NativeDnsSummary {
+  /** queries, answered, unanswered, retries, attributed */
+  counts: Float64Array;
+  /** [median, worst] answer latency in ms; empty when nothing was answered. */
+  latency: Float64Array;
+  /** DnsListed records, most recent first. */
+  listed: Buffer;
+  /** The query names the records point into. */
+  names: Buffer;
+}
+
+export interface NativeDnsTxns {
+  /** One batch: its FrameEvents, its name buffer, the (id, place, flags) words of the listed interfaces. */
+  add(events: Buffer, names: Buffer, placePairs: Uint32Array): void;
+  advance(nowNs: number): void;
+  flush(): void;
+  summary(): NativeDnsSummary;
+  /** [size, cap, evicted] */
+  tableUse(): Float64Array;
+  /** Bytes the table allocated (at most bytesPerEntry x cap). */
+  bytes(): number;
+}
+
 interface TxnAddon {
+  DnsTxns: new (cap: number, timeoutNs: number, copyWindowNs: number, maxListed: number) => NativeDnsTxns;
   SynTxns: new (cap: number, timeoutNs: number, copyWindowNs: number, maxListed: number) => NativeSynTxns;
   txnLayout(): TxnLayout;
 }
@@ -75,4 +121,8 @@ export function txnLayout(): TxnLayout {
 
 export function createSynTxns(cap: number, timeoutNs: number, copyWindowNs: number, maxListed: number): NativeSynTxns {
   return new (loadAddon() as unknown as TxnAddon).SynTxns(cap, timeoutNs, copyWindowNs, maxListed);
+}
+
+export function createDnsTxns(cap: number, timeoutNs: number, copyWindowNs: number, maxListed: number): NativeDnsTxns {
+  return new (loadAddon() as unknown as TxnAddon).DnsTxns(cap, timeoutNs, copyWindowNs, maxListed);
 }

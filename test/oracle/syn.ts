@@ -30,9 +30,9 @@ import type { Attribution, SynAttempt, SynSummary, TableUse } from '../../src/mo
 import { endpointAt, type EndpointOffsets, type EventBatch, type EventFlags } from '../../src/native/events.js';
 import { isoOf, type InterfaceDirectory } from '../../src/correlate/context.js';
 import { MAX_COPIES } from '../../src/correlate/limits.js';
-import { placeOf, SEND_SLOTS_BYTES_PER_ENTRY, SendSlots } from '../../src/correlate/sends.js';
-import { attribute, copyAttribution, isBad } from '../../src/correlate/symptoms.js';
-import { TXN_TABLE_BYTES_PER_ENTRY, TxnTable } from '../../src/correlate/txn-table.js';
+import { placeOf, SEND_SLOTS_BYTES_PER_ENTRY, SendSlots } from './sends.js';
+import { attribute, copyAttribution, isBad } from './symptoms.js';
+import { TXN_TABLE_BYTES_PER_ENTRY, TxnTable } from './txn-table.js';
 
 /** Bits of an attempt's state. */
 const CLOSED = 1; // counted unanswered after the timeout (kept for a late SYN-ACK)

@@ -5,9 +5,9 @@
  * Only carriers are attributed: the report says "carrier from <node>", and a packet
  * without a tunnel has pod addresses where a carrier has node addresses.
  */
-import type { Attribution } from '../model/correlation.js';
-import { PACKET_OUTGOING, type EventBatch, type EventFlags } from '../native/events.js';
-import type { InterfaceDirectory } from './context.js';
+import type { Attribution } from '../../src/model/correlation.js';
+import { PACKET_OUTGOING, type EventBatch, type EventFlags } from '../../src/native/events.js';
+import type { InterfaceDirectory } from '../../src/correlate/context.js';
 
 export function badChecksumsOf(flags: number, F: EventFlags): string[] {
   const out: string[] = [];

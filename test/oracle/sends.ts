@@ -27,8 +27,8 @@
  * (and at most MAX_COPIES of them): the memory per transaction is bounded by the
  * retry rate, not by how long the transaction stays open.
  */
-import { PACKET_OUTGOING } from '../native/events.js';
-import { MAX_COPIES } from './limits.js';
+import { PACKET_OUTGOING } from '../../src/native/events.js';
+import { MAX_COPIES } from '../../src/correlate/limits.js';
 
 /** Interfaces one send is remembered on (veth, bridge, overlay, underlay, both nodes ...). */
 const MAX_PLACES = 16;

@@ -17,8 +17,8 @@
  * Everything is allocated and written once at the start.
  */
 
-import { KEY_INDEX_BYTES_PER_SLOT, KeyIndex } from './key-index.js';
-import { SLOT_LIST_BYTES_PER_SLOT, SlotList } from './slot-list.js';
+import { KEY_INDEX_BYTES_PER_SLOT, KeyIndex } from '../../src/correlate/key-index.js';
+import { SLOT_LIST_BYTES_PER_SLOT, SlotList } from '../../src/correlate/slot-list.js';
 
 /** Bytes per entry: key (8), insertion links (2 x 4), free stack (4), the index's buckets. */
 export const TXN_TABLE_BYTES_PER_ENTRY = 8 + SLOT_LIST_BYTES_PER_SLOT + 4 + KEY_INDEX_BYTES_PER_SLOT;
