@@ -174,8 +174,8 @@ class DnsTxnsWrap : public Napi::ObjectWrap<DnsTxnsWrap> {
     const uint32_t* places;
     size_t n_places;
     add_args(info, &ev, &n, &places, &n_places);
-    const uint8_t* names;
-    size_t n_names;
+    const uint8_t* names = nullptr;  // checked by add_args()
+    size_t n_names = 0;
     bytes_of(info[1], &names, &n_names);
     t_->add(ev, n, names, n_names, places, n_places);
     return info.Env().Undefined();

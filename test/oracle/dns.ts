@@ -1,4 +1,8 @@
 /**
+ * Test oracle only (issue 14): the JavaScript implementation the native transaction
+ * tables (native/flow/dns_txns.h, syn_txns.h, sends.h, txn_table.h) replaced, kept for the
+ * differential tests of test/unit/native-txns.test.ts. Not used by csumtop.
+ *
  * DNS query -> answer (RFC 1035 4.1.1: the answer repeats the query's id and question,
  * from the server's port 53 to the client's port): unanswered queries, retries, latency
  * and the query name. The same packet seen on several interfaces (pod veth, flannel.1,

@@ -1,4 +1,8 @@
 /**
+ * Test oracle only (issue 14): the JavaScript implementation the native transaction
+ * tables (native/flow/dns_txns.h, syn_txns.h, sends.h, txn_table.h) replaced, kept for the
+ * differential tests of test/unit/native-txns.test.ts. Not used by csumtop.
+ *
  * Which sightings of one DNS query or TCP SYN are new sends (retries) and which are the
  * same packet seen again on another interface, shared by the DNS and SYN trackers.
  *

@@ -1,4 +1,8 @@
 /**
+ * Test oracle only (issue 14): the JavaScript implementation the native transaction
+ * tables (native/flow/dns_txns.h, syn_txns.h, sends.h, txn_table.h) replaced, kept for the
+ * differential tests of test/unit/native-txns.test.ts. Not used by csumtop.
+ *
  * Attribution shared by the DNS and SYN trackers: when a query, answer or SYN travelled
  * in a carrier with a bad checksum, that carrier is the likely reason it went
  * unanswered (the receiving kernel drops it in UDP input before decapsulation).

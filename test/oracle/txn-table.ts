@@ -1,4 +1,8 @@
 /**
+ * Test oracle only (issue 14): the JavaScript implementation the native transaction
+ * tables (native/flow/dns_txns.h, syn_txns.h, sends.h, txn_table.h) replaced, kept for the
+ * differential tests of test/unit/native-txns.test.ts. Not used by csumtop.
+ *
  * A fixed-size table of open transactions (DNS queries, TCP SYNs) keyed by the native
  * 53-bit transaction keys (native/flow/events.h `txn`), that hands out slot numbers
  * 0..cap-1 for the caller's own typed arrays: no JavaScript object per transaction.
