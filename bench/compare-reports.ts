@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { ROOT } from '../src/native/addon.js';
 import { writeHighCardinalityCapture, writeUnderlayOverlayPcapng, writeVxlanCapture } from '../test/fixtures/lib/bulk.js';
 import { writeAll } from '../test/fixtures/generate.js';
+import { writeTransactionCapture } from '../test/fixtures/lib/transactions.js';
 
 const { values } = parseArgs({
   options: { ref: { type: 'string' }, frames: { type: 'string', default: '200000' }, keep: { type: 'boolean', default: false } },
@@ -47,6 +48,11 @@ const carriers = path.join(dir, 'overlay-carriers.pcap');
 writeHighCardinalityCapture(carriers, { frames: Math.ceil(frames / 4), badRatio: 0.01, seed: 7 });
 writeUnderlayOverlayPcapng(carriers, overlay);
 files.push(overlay);
+// Answered, retried, late, refused and unanswered DNS queries and SYNs on eth0 and
+// flannel.1: the workloads above have unanswered queries and SYNs only.
+const txns = path.join(dir, 'transactions.pcapng');
+writeTransactionCapture(txns, { transactions: Math.max(2000, Math.ceil(frames / 20)), seed: 11 });
+files.push(txns);
 
 const caps: string[][] = [[], ['--max-flows', '16'], ['--max-flows', '100']];
 let differ = 0;

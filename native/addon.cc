@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   csumtop::RegisterBadFrameFile(env, exports);
   csumtop::RegisterKernelDrops(env, exports);
   csumtop::RegisterCarrierFlows(env, exports);
+  csumtop::RegisterTxns(env, exports);
   return exports;
 }
 }  // namespace

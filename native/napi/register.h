@@ -16,4 +16,5 @@ void RegisterHost(Napi::Env env, Napi::Object exports);          // host_napi.cc
 void RegisterBadFrameFile(Napi::Env env, Napi::Object exports);  // bad_frame_file_napi.cc
 void RegisterKernelDrops(Napi::Env env, Napi::Object exports);   // kernel_drops_napi.cc
 void RegisterCarrierFlows(Napi::Env env, Napi::Object exports);  // carrier_flows_napi.cc
+void RegisterTxns(Napi::Env env, Napi::Object exports);          // txn_napi.cc
 }  // namespace csumtop

@@ -47,7 +47,7 @@ export class CarrierFlowTable {
 
   /** Folds the batch's carrier events; placePairs: `places.pairs()` of the batch's interfaces. */
   add(ev: EventBatch, placePairs: Uint32Array): void {
-    if (ev.count > 0) this.table.add(ev.bytes, ev.nameBytes, placePairs);
+    if (ev.count > 0) this.table.add(ev.buffer, ev.namesBuffer, placePairs);
   }
 
   get size(): number {

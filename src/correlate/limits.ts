@@ -12,9 +12,10 @@
  * test/lab/million-flows.test.ts (a new flow per frame, 50,000 frames/s, through the
  * stop). Per flow of --max-flows, allocated once and resident from the start: the
  * native carrier-flow table (carrierFlowBytesPerEntry(): sizeof(CarrierFlowSlot) 216 + at
- * most 16 of index = 232 bytes, native/flow/carrier_flows.h), open DNS queries
- * (DNS_BYTES_PER_ENTRY + a FlowEndpoint, 216) and SYN attempts (SYN_BYTES_PER_ENTRY + a
- * FlowEndpoint, 138), none of them a JavaScript object per entry (docs/line-rate.md), and
+ * most 16 of index = 232 bytes, native/flow/carrier_flows.h), open DNS queries and SYN
+ * attempts (native: DNS_BYTES_PER_ENTRY, 228, and SYN_BYTES_PER_ENTRY, 148, i.e.
+ * TxnTable::kBytesPerEntry + sizeof(DnsEntry / SynEntry) in native/flow/dns_txns.h and
+ * syn_txns.h), none of them a JavaScript object per entry (docs/line-rate.md), and
  * per capture thread the native bad-flow table (384-768 bytes, native/flow/bad_flows.h).
  */
 
@@ -26,16 +27,17 @@
  * the ring of the latter, with ~10% to spare. */
 export const BASE_MEMORY_BYTES = 440 * 2 ** 20;
 
-/** Bytes per flow of --max-flows: carrier flow 232 + DNS 216 + SYN 138, rounded up, and
- * the native bad-flow table's 768 at most per capture thread. */
-export const TABLE_BYTES_PER_FLOW = 592;
+/** Bytes per flow of --max-flows: carrier flow 232 + DNS 228 + SYN 148 (all native; the
+ * unit tests check each against the sizes the addon reports), and the native bad-flow
+ * table's 768 at most per capture thread. */
+export const TABLE_BYTES_PER_FLOW = 608;
 export const NATIVE_BYTES_PER_FLOW_PER_THREAD = 768;
 
 /**
  * The resident memory csumtop stays under at these options, whatever the traffic:
  * BASE_MEMORY_BYTES + the rings + --max-flows x (TABLE_BYTES_PER_FLOW +
  * NATIVE_BYTES_PER_FLOW_PER_THREAD x --threads). At the defaults (65536 flows, one
- * thread) on one interface (the default 8 MiB ring): 440 + 8 + 85 = 533 MiB.
+ * thread) on one interface (the default 8 MiB ring): 440 + 8 + 86 = 534 MiB.
  */
 export function memoryBoundBytes(o: { maxFlows: number; threads: number; ringBytes: number }): number {
   return BASE_MEMORY_BYTES + o.ringBytes + o.maxFlows * (TABLE_BYTES_PER_FLOW + NATIVE_BYTES_PER_FLOW_PER_THREAD * o.threads);
@@ -69,7 +71,7 @@ export const MAX_PENDING = 262144;
 export const MAX_PEERS = 8192;
 
 /** Sends of one DNS query or SYN remembered while they can still gain copies on other
- * interfaces (src/correlate/sends.ts), and retransmission times listed per SYN;
+ * interfaces (native/flow/sends.h), and retransmission times listed per SYN;
  * retransmissions beyond it still count. */
 export const MAX_COPIES = 64;
 

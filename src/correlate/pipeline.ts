@@ -102,8 +102,12 @@ export class Correlator {
     const windowNs = ctx.matchWindowNs ?? 1e9;
     this.matcher = new CarrierMatcher(F, { windowNs, maxPending: caps.pending, maxPeers: caps.peers });
     // One window for "the same packet on another interface", here and in the matcher.
-    this.dns = new DnsTracker(F, { timeoutNs: ctx.dnsTimeoutNs ?? 5e9, maxTransactions: caps.dnsTransactions, maxListed: 100, copyWindowNs: windowNs });
-    this.syn = new SynTracker(F, { timeoutNs: ctx.synTimeoutNs ?? 3.5e9, maxAttempts: caps.synAttempts, maxListed: 100, copyWindowNs: windowNs });
+    this.dns = new DnsTracker(
+      F,
+      { timeoutNs: ctx.dnsTimeoutNs ?? 5e9, maxTransactions: caps.dnsTransactions, maxListed: 100, copyWindowNs: windowNs },
+      this.places,
+    );
+    this.syn = new SynTracker(F, { timeoutNs: ctx.synTimeoutNs ?? 3.5e9, maxAttempts: caps.synAttempts, maxListed: 100, copyWindowNs: windowNs }, this.places);
     this.findings = new FindingTracker(ctx.holdNs ?? 10e9);
   }
 
@@ -127,8 +131,8 @@ export class Correlator {
     this.recordsDroppedByEngine.set(engine, recordsDropped);
     this.matcher.add(events, dir);
     this.flows.add(events, this.placePairs);
-    this.dns.add(events, dir);
-    this.syn.add(events, dir);
+    this.dns.add(events, dir, this.placePairs);
+    this.syn.add(events, dir, this.placePairs);
     this.bad.add(records, dir, records.length > 0 ? dnsNames(events, this.ctx.layout.event.flagBits) : undefined);
     if (events.count > 0) this.lastNs = Math.max(this.lastNs, events.tsNs(events.count - 1));
   }

@@ -20,28 +20,24 @@
  *
  * One SYN seen on several interfaces (pod veth, flannel.1, inside its carrier on eth0)
  * is one SYN; the same SYN seen again on an interface that already saw it is a
- * retransmission, whatever its IPv4 id (src/correlate/sends.ts).
+ * retransmission, whatever its IPv4 id (native/flow/sends.h).
+ *
+ * The attempts live in the addon (native/flow/syn_txns.h, issue 14: the rules above are
+ * implemented and commented there); this wrapper hands it each batch's events and
+ * interface places in one call and makes objects only for the attempts the report lists.
+ * test/oracle/syn.ts keeps the former JavaScript implementation as the oracle of the
+ * differential tests (test/unit/native-txns.test.ts).
  */
-import type { Attribution, SynAttempt, SynSummary, TableUse } from '../model/correlation.js';
+import type { SynAttempt, SynSummary, TableUse } from '../model/correlation.js';
+import { nativeLayout } from '../native/analyzer.js';
 import { endpointAt, type EndpointOffsets, type EventBatch, type EventFlags } from '../native/events.js';
+import { createSynTxns, txnLayout, type NativeSynTxns } from '../native/txns.js';
 import { isoOf, type InterfaceDirectory } from './context.js';
-import { MAX_COPIES } from './limits.js';
-import { placeOf, SEND_SLOTS_BYTES_PER_ENTRY, SendSlots } from './sends.js';
-import { attribute, copyAttribution, isBad } from './symptoms.js';
-import { TXN_TABLE_BYTES_PER_ENTRY, TxnTable } from './txn-table.js';
+import { Places } from './places.js';
+import { attributionAt, batchPlacePairs } from './txn-views.js';
 
-/** Bits of an attempt's state. */
-const CLOSED = 1; // counted unanswered after the timeout (kept for a late SYN-ACK)
-const ANSWERED = 2;
-const REFUSED = 4;
-
-/**
- * Bytes per attempt in the table, besides its endpoint (one FlowEndpoint, epSize) and
- * the retransmission times of attempts that had some: index (TXN_TABLE_BYTES_PER_ENTRY),
- * first SYN, decision time and delay (3 x 8), SYNs (4), state (1), the sends
- * (SEND_SLOTS_BYTES_PER_ENTRY).
- */
-export const SYN_BYTES_PER_ENTRY = TXN_TABLE_BYTES_PER_ENTRY + 3 * 8 + 4 + 1 + SEND_SLOTS_BYTES_PER_ENTRY;
+/** Bytes per attempt of the cap, allocated once in the addon (native/flow/syn_txns.h kSynBytesPerEntry). */
+export const SYN_BYTES_PER_ENTRY = txnLayout().syn.bytesPerEntry;
 
 export interface SynOptions {
   /** Unanswered this long: reported as unanswered (Linux gives up after ~127 s). */
@@ -63,255 +59,74 @@ export function delayBucket(retransmissions: number): string {
 }
 
 export class SynTracker {
-  /** Open, decided-but-kept and closed attempts by the native transaction key (a SYN and
-   * its SYN-ACK or RST share it). */
-  private readonly table: TxnTable;
-  private readonly firstNs: Float64Array;
-  /** When the SYN-ACK or RST was seen; NaN while undecided. */
-  private readonly decidedNs: Float64Array;
-  private readonly delaySeconds: Float64Array;
-  private readonly syns: Uint32Array;
-  private readonly state: Uint8Array;
-  private readonly sends: SendSlots;
-  /** The client's FlowEndpoint bytes per slot (allocated with the first batch). */
-  private endpoints: Uint8Array | null = null;
-  private E: EndpointOffsets | null = null;
-  /** Seconds after the first SYN of each retransmission, for attempts that had some. */
-  private readonly retransmitAt = new Map<number, number[]>();
-  private readonly attributions = new Map<number, Attribution>();
-  /** The view of each listed attempt, kept up to date while it is in the table. */
-  private readonly views = new Map<number, SynAttempt>();
-  private readonly slow: SynAttempt[] = [];
-  private s = { connections: 0, answered: 0, refused: 0, unanswered: 0, retransmitted: 0, attributed: 0 };
-  private readonly delayedBy: Record<string, number> = {};
-  evicted = 0;
+  private readonly t: NativeSynTxns;
+  private readonly E: EndpointOffsets = nativeLayout().record;
 
   constructor(
-    private readonly F: EventFlags,
+    _F: EventFlags,
     private readonly opts: SynOptions = { timeoutNs: 3.5e9, maxAttempts: 65536, maxListed: 100 },
+    /** The Correlator's places (the pairs it passes to add() are interned there). */
+    private readonly places = new Places(),
   ) {
-    const cap = opts.maxAttempts;
-    this.table = new TxnTable(cap);
-    this.firstNs = new Float64Array(cap);
-    this.decidedNs = new Float64Array(cap);
-    this.delaySeconds = new Float64Array(cap);
-    this.syns = new Uint32Array(cap);
-    this.state = new Uint8Array(cap);
-    this.sends = new SendSlots(cap, opts.copyWindowNs ?? 1e9);
-    // Resident from the start (see TxnTable).
-    for (const a of [this.firstNs, this.decidedNs, this.delaySeconds, this.syns, this.state]) a.fill(0);
+    this.t = createSynTxns(opts.maxAttempts, opts.timeoutNs, opts.copyWindowNs ?? 1e9, opts.maxListed);
   }
 
-  /** Bytes of the typed arrays: (SYN_BYTES_PER_ENTRY + epSize) x maxAttempts. */
+  /** Bytes the native table allocated: at most SYN_BYTES_PER_ENTRY x maxAttempts. */
   get bytes(): number {
-    const arrays = [this.firstNs, this.decidedNs, this.delaySeconds, this.syns, this.state];
-    return this.table.bytes + arrays.reduce((n, a) => n + a.byteLength, 0) + this.sends.bytes + (this.endpoints?.byteLength ?? 0);
+    return this.t.bytes();
   }
 
-  add(ev: EventBatch, dir: InterfaceDirectory): void {
-    const F = this.F;
-    for (let i = 0; i < ev.count; i++) {
-      const flags = ev.flags(i);
-      if (flags & F.syn) this.syn(ev, i, flags, dir);
-      else if (flags & F.synAck) this.answer(ev, i, flags, dir, ANSWERED);
-      else if (flags & F.rst) this.answer(ev, i, flags, dir, REFUSED);
-    }
+  /** SYNs not tracked because the table was full. */
+  get evicted(): number {
+    return this.t.tableUse()[2];
   }
 
-  private syn(ev: EventBatch, i: number, flags: number, dir: InterfaceDirectory): void {
-    const key = ev.txn(i);
-    const ts = ev.tsNs(i);
-    const place = placeOf(ev.iface(i), ev.direction(i));
-    let a = this.table.get(key);
-    if (a < 0) {
-      a = this.table.add(key);
-      if (a < 0) {
-        this.evicted++;
-        return;
-      }
-      if (!this.E) {
-        this.E = ev.endpointOffsets;
-        this.endpoints = new Uint8Array(this.table.cap * this.E.epSize);
-      }
-      ev.copyInner(i, this.endpoints as Uint8Array, a * this.E.epSize);
-      this.firstNs[a] = ts;
-      this.decidedNs[a] = NaN;
-      this.delaySeconds[a] = NaN;
-      this.syns[a] = 1;
-      this.state[a] = 0;
-      this.sends.start(a, ev.match(i), place, ts);
-      this.s.connections++;
-    } else if (this.sends.see(a, ev.match(i), place, ts)) {
-      // A retransmission. Bounded: Linux retransmits a SYN 6 times (tcp_syn_retries); a
-      // flood of them must not grow one entry.
-      let at = this.retransmitAt.get(a);
-      if (!at) this.retransmitAt.set(a, (at = []));
-      if (at.length < MAX_COPIES - 1) at.push(Math.round((ts - this.firstNs[a]) / 1e7) / 100);
-      this.syns[a]++;
-      if (this.syns[a] === 2) this.s.retransmitted++;
-      this.refresh(a);
-    }
-    if (isBad(flags, this.F) && Number.isNaN(this.decidedNs[a])) this.attribute(a, ev, i, dir);
-  }
-
-  private attribute(a: number, ev: EventBatch, i: number, dir: InterfaceDirectory): void {
-    const at = attribute(this.attributions.get(a) ?? null, ev, i, this.F, dir);
-    if (at) this.attributions.set(a, at);
-    this.refresh(a);
-  }
-
-  /** A SYN-ACK (answered) or a RST+ACK (refused) for an open SYN: the first good one decides. */
-  private answer(ev: EventBatch, i: number, flags: number, dir: InterfaceDirectory, outcome: number): void {
-    const a = this.table.get(ev.txn(i));
-    // A RST that answers no SYN seen (of an established connection): not ours. A copy of
-    // the answer on another interface once decided: nothing new.
-    if (a < 0 || !Number.isNaN(this.decidedNs[a])) return;
-    if (isBad(flags, this.F)) {
-      this.attribute(a, ev, i, dir);
-      return;
-    }
-    const closed = (this.state[a] & CLOSED) !== 0;
-    if (closed) {
-      // Answered after it was counted unanswered (a 7 s or later retransmission).
-      this.s.unanswered--;
-      if (this.attributions.has(a)) this.s.attributed--;
-    }
-    this.delaySeconds[a] = Math.round((ev.tsNs(i) - this.firstNs[a]) / 1e7) / 100;
-    // Kept for the copy window: the SYN and its answer seen on another interface may come
-    // in a later batch (another capture thread), and must find this attempt decided rather
-    // than open a second one (advance() forgets it).
-    this.decidedNs[a] = ev.tsNs(i);
-    this.state[a] |= outcome;
-    this.refresh(a);
-    if (outcome === REFUSED) {
-      // Listed whatever its delay: a refused connection is what the operator asks about.
-      this.s.refused++;
-      if (!closed) this.list(a);
-      return;
-    }
-    this.s.answered++;
-    if (this.syns[a] > 1) {
-      const b = delayBucket(this.syns[a] - 1);
-      this.delayedBy[b] = (this.delayedBy[b] ?? 0) + 1;
-      if (!closed) this.list(a);
-    }
-  }
-
-  /** The attempt at slot a as the report shows it. */
-  private viewOf(a: number): SynAttempt {
-    const E = this.E as EndpointOffsets;
-    const inner = endpointAt(this.endpoints as Uint8Array, a * E.epSize, E);
-    const v: SynAttempt = {
-      client: inner.src,
-      clientPort: inner.sport ?? 0,
-      server: inner.dst,
-      serverPort: inner.dport ?? 0,
-      syns: 0,
-      answered: false,
-      refused: false,
-      delaySeconds: null,
-      retransmitAt: [],
-      firstSeen: isoOf(this.firstNs[a]),
-      attributedTo: null,
-    };
-    this.fill(v, a);
-    return v;
-  }
-
-  /** The fields of a view that change while its attempt is in the table. */
-  private fill(v: SynAttempt, a: number): void {
-    v.syns = this.syns[a];
-    v.answered = (this.state[a] & ANSWERED) !== 0;
-    v.refused = (this.state[a] & REFUSED) !== 0;
-    v.delaySeconds = Number.isNaN(this.delaySeconds[a]) ? null : this.delaySeconds[a];
-    v.retransmitAt = this.retransmitAt.get(a) ?? v.retransmitAt;
-    v.attributedTo = this.attributions.get(a) ?? null;
-  }
-
-  /** A listed attempt's view follows its attempt. */
-  private refresh(a: number): void {
-    if (this.views.size === 0) return;
-    const v = this.views.get(a);
-    if (v) this.fill(v, a);
-  }
-
-  private list(a: number): void {
-    let v = this.views.get(a);
-    if (!v) this.views.set(a, (v = this.viewOf(a)));
-    this.slow.unshift(v);
-    if (this.slow.length > this.opts.maxListed) {
-      const gone = this.slow.pop() as SynAttempt;
-      // A view that fell off the list no longer follows its attempt (unless listed twice).
-      if (!this.slow.includes(gone)) {
-        for (const [k, w] of this.views) {
-          if (w === gone) {
-            this.views.delete(k);
-            break;
-          }
-        }
-      }
-    }
-  }
-
-  private forget(a: number): void {
-    this.table.delete(a);
-    this.sends.release(a);
-    if (this.retransmitAt.size > 0) this.retransmitAt.delete(a);
-    if (this.attributions.size > 0) this.attributions.delete(a);
-    if (this.views.size > 0) this.views.delete(a);
-  }
-
-  /** Closes attempt a: counted unanswered; listed by listClosed(). */
-  private close(a: number, closed: number[]): void {
-    this.state[a] |= CLOSED;
-    this.s.unanswered++;
-    if (this.attributions.has(a)) this.s.attributed++;
-    closed.push(a);
-  }
-
-  /** Lists the attempts closed now, in order: only the newest maxListed stay listed, so only those get a view. */
-  private listClosed(closed: number[]): void {
-    for (const a of closed.slice(-this.opts.maxListed)) this.list(a);
+  /** One batch; `placePairs`: its listed interfaces (Places.pairs), made here from `dir` when absent. */
+  add(ev: EventBatch, dir: InterfaceDirectory, placePairs?: Uint32Array): void {
+    this.t.add(ev.buffer, ev.namesBuffer, placePairs ?? batchPlacePairs(ev, dir, this.places));
   }
 
   advance(nowNs: number): void {
-    const closed: number[] = [];
-    for (let a = this.table.first(); a >= 0;) {
-      const next = this.table.nextOf(a);
-      if (!Number.isNaN(this.decidedNs[a])) {
-        if (nowNs - this.decidedNs[a] >= (this.opts.copyWindowNs ?? 1e9)) this.forget(a);
-      } else if (nowNs - this.firstNs[a] >= this.opts.timeoutNs) {
-        if (this.state[a] & CLOSED) {
-          // Keep it a while for a late SYN-ACK; forget it after 130 s (Linux's last retry).
-          if (nowNs - this.firstNs[a] > 130e9) this.forget(a);
-        } else {
-          this.close(a, closed);
-        }
-      }
-      a = next;
-    }
-    this.listClosed(closed);
+    this.t.advance(nowNs);
   }
 
   flush(): void {
-    const closed: number[] = [];
-    for (let a = this.table.first(); a >= 0; a = this.table.nextOf(a)) {
-      if (this.state[a] & CLOSED || !Number.isNaN(this.decidedNs[a])) continue;
-      this.close(a, closed);
-    }
-    this.listClosed(closed);
+    this.t.flush();
   }
 
   /** SYNs waiting or kept for a late SYN-ACK: evicted counts SYNs not tracked (table full). */
   tableUse(): TableUse {
-    return { size: this.table.size, cap: this.opts.maxAttempts, evicted: this.evicted };
+    const u = this.t.tableUse();
+    return { size: u[0], cap: this.opts.maxAttempts, evicted: u[2] };
   }
 
   summary(): SynSummary {
-    return {
-      ...this.s,
-      delayedBy: { ...this.delayedBy },
-      slowList: this.slow.map((v) => ({ ...v, retransmitAt: [...v.retransmitAt], attributedTo: copyAttribution(v.attributedTo) })),
-    };
+    const n = this.t.summary();
+    const c = n.counts;
+    const delayedBy: Record<string, number> = {};
+    for (let k = 0; k < n.delayedBy.length; k += 2) delayedBy[delayBucket(n.delayedBy[k])] = n.delayedBy[k + 1];
+    const L = txnLayout().syn;
+    const buf = n.listed;
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    const slowList: SynAttempt[] = [];
+    for (let off = 0; off + L.size <= buf.length; off += L.size) {
+      const inner = endpointAt(buf, off + L.client, this.E);
+      const delay = view.getFloat64(off + L.delay, true);
+      const at = view.getUint32(off + L.timesOff, true);
+      slowList.push({
+        client: inner.src,
+        clientPort: inner.sport ?? 0,
+        server: inner.dst,
+        serverPort: inner.dport ?? 0,
+        syns: view.getUint32(off + L.syns, true),
+        answered: buf[off + L.answered] !== 0,
+        refused: buf[off + L.refused] !== 0,
+        delaySeconds: Number.isNaN(delay) ? null : delay,
+        retransmitAt: Array.from(n.times.subarray(at, at + view.getUint32(off + L.timesN, true))),
+        firstSeen: isoOf(view.getFloat64(off + L.firstNs, true)),
+        attributedTo: buf[off + L.attributed] !== 0 ? attributionAt(view, buf, off, L.attribution, this.E, this.places) : null,
+      });
+    }
+    return { connections: c[0], answered: c[1], refused: c[2], unanswered: c[3], retransmitted: c[4], attributed: c[5], delayedBy, slowList };
   }
 }

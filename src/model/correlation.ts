@@ -135,7 +135,7 @@ export interface DnsTransaction {
   /** "A", "AAAA", ... or the number. */
   qtype: string;
   /** Times the query with this id was sent (beyond the first: retries); copies of one send
-   * on several interfaces count once (src/correlate/sends.ts). */
+   * on several interfaces count once (native/flow/sends.h). */
   queries: number;
   answered: boolean;
   /** "NOERROR", "NXDOMAIN", ...; null when unanswered. */
@@ -167,7 +167,7 @@ export interface SynAttempt {
   server: string;
   serverPort: number;
   /** SYNs sent for this connection (1 = no retransmission); copies of one SYN on several
-   * interfaces count once (src/correlate/sends.ts). */
+   * interfaces count once (native/flow/sends.h). */
   syns: number;
   /** A SYN-ACK came back. */
   answered: boolean;

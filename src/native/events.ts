@@ -111,12 +111,12 @@ export class EventBatch {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   }
 
-  /** The packed FrameEvents, for a native table that folds the whole batch in one call. */
-  get bytes(): Buffer {
+  /** The FrameEvent records (count x size bytes), for the native tables that fold a batch in one call. */
+  get buffer(): Buffer {
     return this.buf;
   }
-  /** The DNS names the events point into (nameOff, nameLen). */
-  get nameBytes(): Buffer {
+  /** The DNS names the records point into (nameOff, nameLen). */
+  get namesBuffer(): Buffer {
     return this.names;
   }
 

@@ -1,22 +1,17 @@
 /**
- * The typed-array tables of the DNS and SYN trackers (issue 14): TxnTable against a Map
+ * The typed-array tables of the JavaScript DNS and SYN trackers that are now the test
+ * oracles of the native ones (test/oracle/, test/unit/native-txns.test.ts; issue 14):
+ * TxnTable against a Map
  * (the structure it replaced: same entries, same insertion order, a full table refusing
  * new keys), SendSlots against Sends (the same copy-or-retry verdict for every
- * sighting), and the bytes per transaction as a formula of the cap.
+ * sighting). The native tables' bytes per entry: test/unit/native-txns.test.ts.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { carrierFlowBytesPerEntry } from '../../src/correlate/carrier-flows.js';
-import { DNS_BYTES_PER_ENTRY, DnsTracker } from '../../src/correlate/dns.js';
-import { TABLE_BYTES_PER_FLOW } from '../../src/correlate/limits.js';
-import { SendSlots, Sends } from '../../src/correlate/sends.js';
-import { SYN_BYTES_PER_ENTRY, SynTracker } from '../../src/correlate/syn.js';
-import { TxnTable } from '../../src/correlate/txn-table.js';
-import { nativeLayout } from '../../src/native/analyzer.js';
+import { SendSlots, Sends } from '../oracle/sends.js';
+import { TxnTable } from '../oracle/txn-table.js';
 import { Prng } from '../fixtures/lib/prng.js';
-
-const L = nativeLayout();
 
 /** Random adds, lookups and deletes on a TxnTable and a capped Map, compared after each. */
 function compare(cap: number, keys: () => number, ops: number, seed: number): void {
@@ -90,27 +85,5 @@ test('SendSlots gives the verdict of Sends for every sighting (copies, retries, 
       assert.equal(slots.see(slot, m, p, ts), ref.see(m, p, ts), `round ${round} sighting ${k}`);
     }
     if (rng.next() < 0.5) slots.release(slot);
-  }
-});
-
-test("DNS and SYN tables: <= 256 bytes per transaction, allocated once, a formula of the cap, within the memory bound's per-flow term", () => {
-  const F = L.event.flagBits;
-  for (const [name, perEntry] of [
-    ['DNS', DNS_BYTES_PER_ENTRY + L.record.epSize],
-    ['SYN', SYN_BYTES_PER_ENTRY + L.record.epSize],
-  ] as const) {
-    assert.ok(perEntry <= 256, `${name}: ${perEntry} bytes per transaction`);
-  }
-  // The memory bound's per-flow term covers the three JavaScript tables --max-flows sizes.
-  const tables = carrierFlowBytesPerEntry() + DNS_BYTES_PER_ENTRY + SYN_BYTES_PER_ENTRY + 2 * L.record.epSize;
-  assert.ok(TABLE_BYTES_PER_FLOW >= tables, `TABLE_BYTES_PER_FLOW ${TABLE_BYTES_PER_FLOW} < ${tables}`);
-  for (const cap of [1, 1000, 65536]) {
-    const dns = new DnsTracker(F, { timeoutNs: 5e9, maxTransactions: cap, maxListed: 100 });
-    const syn = new SynTracker(F, { timeoutNs: 3.5e9, maxAttempts: cap, maxListed: 100 });
-    // The endpoints come with the first batch: counted by the formula, not yet allocated.
-    assert.ok(dns.bytes <= DNS_BYTES_PER_ENTRY * cap, `DNS cap ${cap}: ${dns.bytes} > ${DNS_BYTES_PER_ENTRY} x ${cap}`);
-    assert.ok(dns.bytes >= (DNS_BYTES_PER_ENTRY - 16) * cap, `DNS cap ${cap}: ${dns.bytes}: the formula is not far above what is allocated`);
-    assert.ok(syn.bytes <= SYN_BYTES_PER_ENTRY * cap, `SYN cap ${cap}: ${syn.bytes} > ${SYN_BYTES_PER_ENTRY} x ${cap}`);
-    assert.ok(syn.bytes >= (SYN_BYTES_PER_ENTRY - 16) * cap, `SYN cap ${cap}: ${syn.bytes}`);
   }
 });

@@ -1,4 +1,8 @@
 /**
+ * Test oracle only (issue 14): the JavaScript implementation the native transaction
+ * tables (native/flow/dns_txns.h, syn_txns.h, sends.h, txn_table.h) replaced, kept for the
+ * differential tests of test/unit/native-txns.test.ts. Not used by csumtop.
+ *
  * Which sightings of one DNS query or TCP SYN are new sends (retries) and which are the
  * same packet seen again on another interface, shared by the DNS and SYN trackers.
  *
@@ -27,8 +31,8 @@
  * (and at most MAX_COPIES of them): the memory per transaction is bounded by the
  * retry rate, not by how long the transaction stays open.
  */
-import { PACKET_OUTGOING } from '../native/events.js';
-import { MAX_COPIES } from './limits.js';
+import { PACKET_OUTGOING } from '../../src/native/events.js';
+import { MAX_COPIES } from '../../src/correlate/limits.js';
 
 /** Interfaces one send is remembered on (veth, bridge, overlay, underlay, both nodes ...). */
 const MAX_PLACES = 16;

@@ -1,13 +1,17 @@
 /**
+ * Test oracle only (issue 14): the JavaScript implementation the native transaction
+ * tables (native/flow/dns_txns.h, syn_txns.h, sends.h, txn_table.h) replaced, kept for the
+ * differential tests of test/unit/native-txns.test.ts. Not used by csumtop.
+ *
  * Attribution shared by the DNS and SYN trackers: when a query, answer or SYN travelled
  * in a carrier with a bad checksum, that carrier is the likely reason it went
  * unanswered (the receiving kernel drops it in UDP input before decapsulation).
  * Only carriers are attributed: the report says "carrier from <node>", and a packet
  * without a tunnel has pod addresses where a carrier has node addresses.
  */
-import type { Attribution } from '../model/correlation.js';
-import { PACKET_OUTGOING, type EventBatch, type EventFlags } from '../native/events.js';
-import type { InterfaceDirectory } from './context.js';
+import type { Attribution } from '../../src/model/correlation.js';
+import { PACKET_OUTGOING, type EventBatch, type EventFlags } from '../../src/native/events.js';
+import type { InterfaceDirectory } from '../../src/correlate/context.js';
 
 export function badChecksumsOf(flags: number, F: EventFlags): string[] {
   const out: string[] = [];

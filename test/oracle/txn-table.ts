@@ -1,4 +1,8 @@
 /**
+ * Test oracle only (issue 14): the JavaScript implementation the native transaction
+ * tables (native/flow/dns_txns.h, syn_txns.h, sends.h, txn_table.h) replaced, kept for the
+ * differential tests of test/unit/native-txns.test.ts. Not used by csumtop.
+ *
  * A fixed-size table of open transactions (DNS queries, TCP SYNs) keyed by the native
  * 53-bit transaction keys (native/flow/events.h `txn`), that hands out slot numbers
  * 0..cap-1 for the caller's own typed arrays: no JavaScript object per transaction.
@@ -17,8 +21,8 @@
  * Everything is allocated and written once at the start.
  */
 
-import { KEY_INDEX_BYTES_PER_SLOT, KeyIndex } from './key-index.js';
-import { SLOT_LIST_BYTES_PER_SLOT, SlotList } from './slot-list.js';
+import { KEY_INDEX_BYTES_PER_SLOT, KeyIndex } from '../../src/correlate/key-index.js';
+import { SLOT_LIST_BYTES_PER_SLOT, SlotList } from '../../src/correlate/slot-list.js';
 
 /** Bytes per entry: key (8), insertion links (2 x 4), free stack (4), the index's buckets. */
 export const TXN_TABLE_BYTES_PER_ENTRY = 8 + SLOT_LIST_BYTES_PER_SLOT + 4 + KEY_INDEX_BYTES_PER_SLOT;
