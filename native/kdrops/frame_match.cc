@@ -159,6 +159,7 @@ void FrameMatcher::start() {
   slots_.assign(kFrameSlots, Slot{});
   pending_.clear();
   pending_.reserve(kMaxPending);
+  index_.assign(kIndexSlots, 0u);
   evicted_ns_ = 0;
   newest_ns_ = 0;
   active_.store(true);
@@ -169,6 +170,7 @@ void FrameMatcher::stop() {
   active_.store(false);
   std::vector<Slot>().swap(slots_);
   std::vector<Pending>().swap(pending_);
+  std::vector<uint32_t>().swap(index_);
 }
 
 void FrameMatcher::attach(const void* owner, uint32_t netns, uint32_t ifindex) {
@@ -239,40 +241,72 @@ void FrameMatcher::insert(const SeenFrame& f, uint64_t ts) {
   to->used = 0;
 }
 
-bool FrameMatcher::try_match(const Pending& p, Resolved* r) {
+bool FrameMatcher::match(Pending* p, std::vector<Resolved>* out) {
   const size_t mask = slots_.size() - 1;
-  const size_t h = outer_hash(p.d);
-  const uint64_t from = p.ts_ns > kWindowNs ? p.ts_ns - kWindowNs : 0;
-  Slot* pick = nullptr;
-  Outcome pick_outcome = kNumOutcomes;
-  for (size_t i = 0; i < kProbe; i++) {
-    Slot& s = slots_[(h + i) & mask];
-    if (s.used >= s.frames || s.f.ts_ns < from || !fits(s.f.key, p.d)) continue;
-    const Outcome o = judge(p.d.reason, s.f.verdict);
-    // Several frames may fit (the same packet sent twice): the one whose verdict agrees
-    // with the kernel's first, so a good retransmission does not take a bad one's drop.
-    if (pick == nullptr || (o == kSeenBad && pick_outcome != kSeenBad)) {
-      pick = &s;
-      pick_outcome = o;
+  const size_t h = outer_hash(p->d);
+  const uint64_t from = p->ts_ns > kWindowNs ? p->ts_ns - kWindowNs : 0;
+  while (p->count > 0) {
+    Slot* pick = nullptr;
+    Outcome pick_outcome = kNumOutcomes;
+    for (size_t i = 0; i < kProbe; i++) {
+      Slot& s = slots_[(h + i) & mask];
+      if (s.used >= s.frames || s.f.ts_ns < from || !fits(s.f.key, p->d)) continue;
+      const Outcome o = judge(p->d.reason, s.f.verdict);
+      // Several frames may fit (the same packet sent twice): the one whose verdict agrees
+      // with the kernel's first, so a good retransmission does not take a bad one's drop.
+      if (pick == nullptr || (o == kSeenBad && pick_outcome != kSeenBad)) {
+        pick = &s;
+        pick_outcome = o;
+      }
     }
+    if (pick == nullptr) return false;
+    // Each frame answers for one drop at most.
+    const uint32_t n = std::min(p->count, pick->frames - pick->used);
+    pick->used += n;
+    p->count -= n;
+    out->push_back(Resolved{p->d, pick_outcome, pick->f.frame_number, n});
   }
-  if (pick == nullptr) return false;
-  pick->used++;
-  *r = Resolved{p.d, pick_outcome, pick->f.frame_number};
   return true;
+}
+
+namespace {
+
+bool same_drop(const KernelDrop& a, const KernelDrop& b) {
+  return a.reason == b.reason && a.in_overflow == b.in_overflow && same_outer(a, b) &&
+         same_inner(a, b);
+}
+
+size_t index_slot(const KernelDrop& d, size_t slots) {
+  return (outer_hash(d) ^ (static_cast<size_t>(d.reason) * 0x9e3779b97f4a7c15ull)) & (slots - 1);
+}
+
+}  // namespace
+
+FrameMatcher::Pending* FrameMatcher::joinable(const KernelDrop& d, uint64_t now_ns) {
+  const uint32_t at = index_[index_slot(d, index_.size())];
+  if (at == 0) return nullptr;
+  Pending& p = pending_[at - 1];
+  if (p.count == 0 || now_ns > p.ts_ns + kCoalesceNs || !same_drop(p.d, d)) return nullptr;
+  return &p;
+}
+
+void FrameMatcher::reindex() {
+  std::fill(index_.begin(), index_.end(), 0u);
+  for (size_t i = 0; i < pending_.size(); i++)
+    index_[index_slot(pending_[i].d, index_.size())] = static_cast<uint32_t>(i + 1);
 }
 
 bool FrameMatcher::try_unseen(const Pending& p, uint64_t now_ns, Resolved* r) {
   auto it = captures_.find(capture_key(p.d.netns, p.d.ifindex));
   if (p.d.netns == 0 || it == captures_.end() || it->second.owners.empty()) {
-    *r = Resolved{p.d, kNotCaptured, 0};
+    *r = Resolved{p.d, kNotCaptured, 0, p.count};
     return true;
   }
   // Not before every capture thread of the device has handed over its frames up to the
-  // drop, and the ring statistics read since (each batch reads them).
-  if (now_ns < p.ts_ns + kSettleNs) return false;
+  // (newest) drop, and the ring statistics read since (each batch reads them).
+  if (now_ns < p.last_ns + kSettleNs) return false;
   for (const auto& o : it->second.owners)
-    if (o.second < p.ts_ns + kClockSlackNs) return false;
+    if (o.second < p.last_ns + kClockSlackNs) return false;
   const uint64_t from = p.ts_ns > kWindowNs ? p.ts_ns - kWindowNs : 0;
   Outcome o = kNotSeen;
   if (evicted_ns_ >= from) {
@@ -280,26 +314,34 @@ bool FrameMatcher::try_unseen(const Pending& p, uint64_t now_ns, Resolved* r) {
   } else if (it->second.ring_drop_ns >= from) {
     o = kRingDrop;
   }
-  *r = Resolved{p.d, o, 0};
+  *r = Resolved{p.d, o, 0, p.count};
   return true;
 }
 
 void FrameMatcher::add_drop(const KernelDrop& d, uint64_t now_ns, std::vector<Resolved>* out) {
   std::lock_guard<std::mutex> g(mu_);
   if (slots_.empty()) return;
-  Pending p{d, now_ns};
+  // An identical drop already waits (so no frame for it was there): this one waits with it.
+  if (Pending* same = joinable(d, now_ns)) {
+    same->count++;
+    same->last_ns = now_ns;
+    return;
+  }
+  Pending p{d, now_ns, now_ns, 1};
   Resolved r;
-  if (try_match(p, &r) || try_unseen(p, now_ns, &r)) {
+  if (match(&p, out)) return;
+  if (try_unseen(p, now_ns, &r)) {
     out->push_back(r);
     return;
   }
   if (pending_.size() >= kMaxPending) {
-    // The queue is full (a flood the capture is behind on): this drop cannot wait for its
-    // frame, so whether it was seen cannot be said.
-    out->push_back(Resolved{d, kTableFull, 0});
+    // The queue is full (a flood of distinct packets the capture is behind on): this drop
+    // cannot wait for its frame, so whether it was seen cannot be said.
+    out->push_back(Resolved{d, kTableFull, 0, 1});
     return;
   }
   pending_.push_back(p);
+  index_[index_slot(d, index_.size())] = static_cast<uint32_t>(pending_.size());
 }
 
 void FrameMatcher::resolve(uint64_t now_ns, std::vector<Resolved>* out) {
@@ -307,18 +349,24 @@ void FrameMatcher::resolve(uint64_t now_ns, std::vector<Resolved>* out) {
   size_t keep = 0;
   for (size_t i = 0; i < pending_.size(); i++) {
     Resolved r;
-    if (try_match(pending_[i], &r) || try_unseen(pending_[i], now_ns, &r)) {
+    if (match(&pending_[i], out)) continue;
+    if (try_unseen(pending_[i], now_ns, &r)) {
       out->push_back(r);
     } else {
       pending_[keep++] = pending_[i];
     }
   }
-  pending_.resize(keep);
+  if (keep != pending_.size()) {
+    pending_.resize(keep);
+    reindex();
+  }
 }
 
 size_t FrameMatcher::pending() const {
   std::lock_guard<std::mutex> g(mu_);
-  return pending_.size();
+  size_t n = 0;
+  for (const Pending& p : pending_) n += p.count;
+  return n;
 }
 
 }  // namespace kdrops
