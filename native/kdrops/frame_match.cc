@@ -16,11 +16,16 @@ namespace {
 // frame stamped this much after the drop's arrival still counts as before it.
 constexpr uint64_t kClockSlackNs = 50'000'000ull;
 
-bool same_outer(const KernelDrop& a, const KernelDrop& b) {
+// Same device and network header: addresses, protocol, IPv4 identification.
+bool same_addresses(const KernelDrop& a, const KernelDrop& b) {
   return a.netns == b.netns && a.ifindex == b.ifindex && a.family == b.family &&
-         a.proto == b.proto && a.ip_id == b.ip_id && a.has_ports == b.has_ports &&
-         a.sport == b.sport && a.dport == b.dport && std::memcmp(a.src, b.src, sizeof a.src) == 0 &&
+         a.proto == b.proto && a.ip_id == b.ip_id && std::memcmp(a.src, b.src, sizeof a.src) == 0 &&
          std::memcmp(a.dst, b.dst, sizeof a.dst) == 0;
+}
+
+bool same_outer(const KernelDrop& a, const KernelDrop& b) {
+  return same_addresses(a, b) && a.has_ports == b.has_ports && a.sport == b.sport &&
+         a.dport == b.dport;
 }
 
 bool same_inner(const KernelDrop& a, const KernelDrop& b) {
@@ -39,7 +44,13 @@ bool same_verdict(const SeenVerdict& a, const SeenVerdict& b) {
 // the kernel's record holds the VNI or inner tuple (its linear bytes reached that far),
 // they are the same too.
 bool fits(const KernelDrop& frame, const KernelDrop& drop) {
-  if (!same_outer(frame, drop)) return false;
+  if (!same_addresses(frame, drop)) return false;
+  // A record cut short before the transport header (the kernel's linear part ended with
+  // the IPv4 header: an IP_CSUM drop of a paged skb, as a PACKET_TX_RING sender or a NIC
+  // driver building skbs from page fragments makes) has no ports to compare.
+  if (drop.has_ports &&
+      (!frame.has_ports || frame.sport != drop.sport || frame.dport != drop.dport))
+    return false;
   if (drop.vxlan && (!frame.vxlan || frame.vni != drop.vni)) return false;
   if (drop.has_inner &&
       (!frame.has_inner || frame.inner_proto != drop.inner_proto ||
@@ -62,6 +73,22 @@ size_t outer_hash(const KernelDrop& k) {
   mix(&k.ip_id, 2);
   mix(&k.sport, 2);
   mix(&k.dport, 2);
+  mix(k.src, k.family == 6 ? 16 : 4);
+  mix(k.dst, k.family == 6 ? 16 : 4);
+  return static_cast<size_t>(h ^ (h >> 29));
+}
+
+// The hash of same_addresses() fields: where a frame is found by a drop without ports.
+size_t address_hash(const KernelDrop& k) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  auto mix = [&h](const void* p, size_t n) {
+    const uint8_t* b = static_cast<const uint8_t*>(p);
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+  };
+  mix(&k.netns, 4);
+  mix(&k.ifindex, 4);
+  mix(&k.proto, 1);
+  mix(&k.ip_id, 2);
   mix(k.src, k.family == 6 ? 16 : 4);
   mix(k.dst, k.family == 6 ? 16 : 4);
   return static_cast<size_t>(h ^ (h >> 29));
@@ -160,7 +187,9 @@ void FrameMatcher::start() {
   pending_.clear();
   pending_.reserve(kMaxPending);
   index_.assign(kIndexSlots, 0u);
+  by_address_.assign(kFrameSlots, 0u);
   evicted_ns_ = 0;
+  unindexed_ns_ = 0;
   newest_ns_ = 0;
   active_.store(true);
 }
@@ -171,6 +200,7 @@ void FrameMatcher::stop() {
   std::vector<Slot>().swap(slots_);
   std::vector<Pending>().swap(pending_);
   std::vector<uint32_t>().swap(index_);
+  std::vector<uint32_t>().swap(by_address_);
 }
 
 void FrameMatcher::attach(const void* owner, uint32_t netns, uint32_t ifindex) {
@@ -226,6 +256,7 @@ void FrameMatcher::insert(const SeenFrame& f, uint64_t ts) {
       s.frames++;
       s.f.ts_ns = std::max(s.f.ts_ns, f.ts_ns);
       s.f.frame_number = f.frame_number;
+      index_address(f, &s - slots_.data(), horizon);
       return;
     }
     const bool gone = s.frames == s.used || s.f.ts_ns < horizon;
@@ -239,18 +270,35 @@ void FrameMatcher::insert(const SeenFrame& f, uint64_t ts) {
   to->f = f;
   to->frames = 1;
   to->used = 0;
+  index_address(f, to - slots_.data(), horizon);
+}
+
+void FrameMatcher::index_address(const SeenFrame& f, ptrdiff_t slot, uint64_t horizon) {
+  uint32_t& at = by_address_[address_hash(f.key) & (by_address_.size() - 1)];
+  if (at != 0 && at - 1 != static_cast<uint32_t>(slot)) {
+    // Another frame, not all matched yet, loses its entry (another packet's, or one with
+    // the same addresses and identification but other ports): a drop without ports can
+    // no longer find it, so such a drop of its window cannot be called unseen.
+    const Slot& o = slots_[at - 1];
+    if (o.used < o.frames && o.f.ts_ns >= horizon && o.f.ts_ns > unindexed_ns_)
+      unindexed_ns_ = o.f.ts_ns;
+  }
+  at = static_cast<uint32_t>(slot) + 1;
 }
 
 bool FrameMatcher::match(Pending* p, std::vector<Resolved>* out) {
   const size_t mask = slots_.size() - 1;
   const size_t h = outer_hash(p->d);
   const uint64_t from = p->ts_ns > kWindowNs ? p->ts_ns - kWindowNs : 0;
+  // A drop without ports (its record ends before them) also looks at the newest frame of
+  // its addresses and identification (by_address_), wherever its ports put it.
+  const uint32_t by_address =
+      p->d.has_ports ? 0 : by_address_[address_hash(p->d) & (by_address_.size() - 1)];
   while (p->count > 0) {
     Slot* pick = nullptr;
     Outcome pick_outcome = kNumOutcomes;
-    for (size_t i = 0; i < kProbe; i++) {
-      Slot& s = slots_[(h + i) & mask];
-      if (s.used >= s.frames || s.f.ts_ns < from || !fits(s.f.key, p->d)) continue;
+    auto consider = [&](Slot& s) {
+      if (s.used >= s.frames || s.f.ts_ns < from || !fits(s.f.key, p->d)) return;
       const Outcome o = judge(p->d.reason, s.f.verdict);
       // Several frames may fit (the same packet sent twice): the one whose verdict agrees
       // with the kernel's first, so a good retransmission does not take a bad one's drop.
@@ -258,7 +306,9 @@ bool FrameMatcher::match(Pending* p, std::vector<Resolved>* out) {
         pick = &s;
         pick_outcome = o;
       }
-    }
+    };
+    for (size_t i = 0; i < kProbe; i++) consider(slots_[(h + i) & mask]);
+    if (by_address != 0) consider(slots_[by_address - 1]);
     if (pick == nullptr) return false;
     // Each frame answers for one drop at most.
     const uint32_t n = std::min(p->count, pick->frames - pick->used);
@@ -309,7 +359,7 @@ bool FrameMatcher::try_unseen(const Pending& p, uint64_t now_ns, Resolved* r) {
     if (o.second < p.last_ns + kClockSlackNs) return false;
   const uint64_t from = p.ts_ns > kWindowNs ? p.ts_ns - kWindowNs : 0;
   Outcome o = kNotSeen;
-  if (evicted_ns_ >= from) {
+  if (evicted_ns_ >= from || (!p.d.has_ports && unindexed_ns_ >= from)) {
     o = kTableFull;
   } else if (it->second.ring_drop_ns >= from) {
     o = kRingDrop;

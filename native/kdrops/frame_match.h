@@ -13,6 +13,7 @@
 // thread adds drops and resolves them.
 #pragma once
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -143,6 +144,7 @@ class FrameMatcher {
   bool match(Pending* p, std::vector<Resolved>* out);
   bool try_unseen(const Pending& p, uint64_t now_ns, Resolved* r);
   void insert(const SeenFrame& f, uint64_t now_ns);
+  void index_address(const SeenFrame& f, ptrdiff_t slot, uint64_t horizon);
   // The waiting entry p may join (same key, reason and overflow, young enough), or null.
   Pending* joinable(const KernelDrop& d, uint64_t now_ns);
   void reindex();
@@ -158,6 +160,12 @@ class FrameMatcher {
   // The newest timestamp of a frame pushed out of the table while still in the window:
   // a drop older than that plus the window cannot be called unseen.
   uint64_t evicted_ns_ = 0;
+  // The slot (+1) of the newest frame per hash of its addresses and IPv4 identification
+  // (no ports): drops whose record ends before the transport header find their frame
+  // there. Direct-mapped; unindexed_ns_ is the newest frame, not all matched, that lost
+  // its entry to another packet's (those drops of its window cannot be called unseen).
+  std::vector<uint32_t> by_address_;
+  uint64_t unindexed_ns_ = 0;
   uint64_t newest_ns_ = 0;
   std::unordered_map<uint64_t, Capture> captures_;  // by netns << 32 | ifindex
 };

@@ -210,3 +210,31 @@ test(
     );
   },
 );
+
+test(
+  "IP_CSUM drops of carriers sent from a PACKET_TX_RING (trafgen): the kernel's record ends with the IPv4 header (the rest is in page fragments), yet each is matched to its captured frame",
+  { timeout: 60_000 },
+  async (t) => {
+    const lab = theLab();
+    assert.ok(which('trafgen'), 'trafgen is not installed (apt-get install -y netsniff-ng)');
+    const N = 300;
+    const ct = await capture(lab);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csumtop-kdrops-'));
+    const cfg = path.join(dir, 'ipv4.cfg');
+    fs.writeFileSync(cfg, trafgenConfig([template(faultFrame(lab.macs, 'bad-outer-ipv4', 1), {})]));
+    const s0 = snmp(lab.B);
+    try {
+      const run = await new Trafgen(lab.A, 'vla', cfg, { frames: N, maxMs: 20_000 }).done;
+      assert.equal(run.code, 0, `trafgen: ${run.stderr.slice(0, 400)}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const s1 = snmp(lab.B);
+    const v = await kernelDropsResolved(ct, lab.B, N);
+    const report = reportOf(await ct.stop());
+    t.diagnostic(`IpExt InCsumErrors +${delta(s0, s1, 'IpExt', 'InCsumErrors')}; verdicts ${JSON.stringify(kernelVerdicts(v, lab.B))}`);
+    assert.equal(delta(s0, s1, 'IpExt', 'InCsumErrors'), N, 'the cross-check: node 2 counted N IPv4 header checksum errors');
+    assert.equal(row(iface(report, `${lab.B}/vlb`), 'outer', 'ipv4').bad, N);
+    assert.deepEqual(onlyRow(report.correlation?.kernelDrops, lab, 'IP_CSUM'), { total: N, outcomes: { seenBad: N }, pending: 0 });
+  },
+);
