@@ -89,6 +89,10 @@ async function main(): Promise<void> {
           other: v?.other ?? null,
           // What csumtop's capture saw of the drops (the matcher, docs/kernel-drops.md).
           matched: v ? sumMatch(v.drops) : null,
+          // Frames node 2's capture ring had no room for: the drops matched to none of
+          // them are "ring drop" (at most this many).
+          captureDrops: report.interfaces.reduce((s, i) => s + (i.captureDrops ?? 0), 0),
+          framesCaptured: report.interfaces.reduce((s, i) => s + i.frames, 0),
           settled: seen !== null,
           programRuns: runs,
           programNsPerRun: runs > 0 ? Math.round((p1.ns - p0.ns) / runs) : null,

@@ -309,8 +309,9 @@ void LiveCapture::run() {
       // Every ring that had a retired block was reported ready and drained above: the
       // frames stamped before the last retire period are all handed over (a partly
       // filled block is retired retire_ms after it opened; twice that, for a late timer).
-      // More than 64 ready rings: some were not reported this time.
-      if (n < 64) {
+      // More than 64 ready rings: some were not reported this time. n < 0 (EINTR: a
+      // signal, or SIGCONT after a stop, man 7 signal) reported none: nothing was drained.
+      if (n >= 0 && n < 64) {
         const uint64_t before = woke_rt - 2ull * opts_.ring.retire_ms * 1000000ull - 10'000'000ull;
         for (auto& f : ifaces_)
           kdrops::FrameMatcher::instance().caught_up(this, f->netns,

@@ -29,11 +29,11 @@ bool DropTable::add(const KernelDrop& d) {
 
 void DropTable::resolve(const Resolved& r) {
   if (r.drop.in_overflow) {
-    overflow_outcomes_[r.outcome]++;
+    overflow_outcomes_[r.outcome] += r.count;
     return;
   }
   DropCounts* c = find_or_add(r.drop, true);
-  c->outcomes[r.outcome]++;
+  c->outcomes[r.outcome] += r.count;
   if (r.frame_number != 0) c->frame = r.frame_number;
 }
 

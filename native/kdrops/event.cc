@@ -67,10 +67,30 @@ void parse_network(const uint8_t* d, uint32_t len, uint16_t protocol, KernelDrop
     if (ihl >= 20 && !later_fragment) transport(d, len, ihl, out);
   } else if (len >= 40 && (d[0] >> 4) == 6 && protocol != kEthIpv4) {
     out->family = 6;
-    out->proto = d[6];  // next header; extension headers are not followed
     std::memcpy(out->src, d + 8, 16);
     std::memcpy(out->dst, d + 24, 16);
-    transport(d, len, 40, out);
+    // RFC 8200 4: hop-by-hop options (0), routing (43) and destination options (60) give
+    // their length in 8-octet units past the first 8; a fragment header (44) is 8 octets
+    // and only the first fragment (offset 0) holds the transport header. Followed while
+    // the bytes last; where they end, `proto` is the header not followed (no ports).
+    uint8_t next = d[6];
+    uint32_t off = 40;
+    bool later_fragment = false;
+    for (int i = 0; i < 8 && !later_fragment; i++) {
+      if ((next == 0 || next == 43 || next == 60) && off + 2 <= len) {
+        const uint32_t hdr = 8u + 8u * d[off + 1];
+        next = d[off];
+        off += hdr;
+      } else if (next == 44 && off + 8 <= len) {
+        later_fragment = (be16(d + off + 2) & 0xfff8) != 0;
+        next = d[off];
+        off += 8;
+      } else {
+        break;
+      }
+    }
+    out->proto = next;
+    if (!later_fragment) transport(d, len, off, out);
   }
 }
 

@@ -16,11 +16,16 @@ namespace {
 // frame stamped this much after the drop's arrival still counts as before it.
 constexpr uint64_t kClockSlackNs = 50'000'000ull;
 
-bool same_outer(const KernelDrop& a, const KernelDrop& b) {
+// Same device and network header: addresses, protocol, IPv4 identification.
+bool same_addresses(const KernelDrop& a, const KernelDrop& b) {
   return a.netns == b.netns && a.ifindex == b.ifindex && a.family == b.family &&
-         a.proto == b.proto && a.ip_id == b.ip_id && a.has_ports == b.has_ports &&
-         a.sport == b.sport && a.dport == b.dport && std::memcmp(a.src, b.src, sizeof a.src) == 0 &&
+         a.proto == b.proto && a.ip_id == b.ip_id && std::memcmp(a.src, b.src, sizeof a.src) == 0 &&
          std::memcmp(a.dst, b.dst, sizeof a.dst) == 0;
+}
+
+bool same_outer(const KernelDrop& a, const KernelDrop& b) {
+  return same_addresses(a, b) && a.has_ports == b.has_ports && a.sport == b.sport &&
+         a.dport == b.dport;
 }
 
 bool same_inner(const KernelDrop& a, const KernelDrop& b) {
@@ -39,7 +44,13 @@ bool same_verdict(const SeenVerdict& a, const SeenVerdict& b) {
 // the kernel's record holds the VNI or inner tuple (its linear bytes reached that far),
 // they are the same too.
 bool fits(const KernelDrop& frame, const KernelDrop& drop) {
-  if (!same_outer(frame, drop)) return false;
+  if (!same_addresses(frame, drop)) return false;
+  // A record cut short before the transport header (the kernel's linear part ended with
+  // the IPv4 header: an IP_CSUM drop of a paged skb, as a PACKET_TX_RING sender or a NIC
+  // driver building skbs from page fragments makes) has no ports to compare.
+  if (drop.has_ports &&
+      (!frame.has_ports || frame.sport != drop.sport || frame.dport != drop.dport))
+    return false;
   if (drop.vxlan && (!frame.vxlan || frame.vni != drop.vni)) return false;
   if (drop.has_inner &&
       (!frame.has_inner || frame.inner_proto != drop.inner_proto ||
@@ -62,6 +73,22 @@ size_t outer_hash(const KernelDrop& k) {
   mix(&k.ip_id, 2);
   mix(&k.sport, 2);
   mix(&k.dport, 2);
+  mix(k.src, k.family == 6 ? 16 : 4);
+  mix(k.dst, k.family == 6 ? 16 : 4);
+  return static_cast<size_t>(h ^ (h >> 29));
+}
+
+// The hash of same_addresses() fields: where a frame is found by a drop without ports.
+size_t address_hash(const KernelDrop& k) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  auto mix = [&h](const void* p, size_t n) {
+    const uint8_t* b = static_cast<const uint8_t*>(p);
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+  };
+  mix(&k.netns, 4);
+  mix(&k.ifindex, 4);
+  mix(&k.proto, 1);
+  mix(&k.ip_id, 2);
   mix(k.src, k.family == 6 ? 16 : 4);
   mix(k.dst, k.family == 6 ? 16 : 4);
   return static_cast<size_t>(h ^ (h >> 29));
@@ -159,7 +186,10 @@ void FrameMatcher::start() {
   slots_.assign(kFrameSlots, Slot{});
   pending_.clear();
   pending_.reserve(kMaxPending);
+  index_.assign(kIndexSlots, 0u);
+  by_address_.assign(kFrameSlots, 0u);
   evicted_ns_ = 0;
+  unindexed_ns_ = 0;
   newest_ns_ = 0;
   active_.store(true);
 }
@@ -169,6 +199,8 @@ void FrameMatcher::stop() {
   active_.store(false);
   std::vector<Slot>().swap(slots_);
   std::vector<Pending>().swap(pending_);
+  std::vector<uint32_t>().swap(index_);
+  std::vector<uint32_t>().swap(by_address_);
 }
 
 void FrameMatcher::attach(const void* owner, uint32_t netns, uint32_t ifindex) {
@@ -224,6 +256,7 @@ void FrameMatcher::insert(const SeenFrame& f, uint64_t ts) {
       s.frames++;
       s.f.ts_ns = std::max(s.f.ts_ns, f.ts_ns);
       s.f.frame_number = f.frame_number;
+      index_address(f, &s - slots_.data(), horizon);
       return;
     }
     const bool gone = s.frames == s.used || s.f.ts_ns < horizon;
@@ -237,69 +270,128 @@ void FrameMatcher::insert(const SeenFrame& f, uint64_t ts) {
   to->f = f;
   to->frames = 1;
   to->used = 0;
+  index_address(f, to - slots_.data(), horizon);
 }
 
-bool FrameMatcher::try_match(const Pending& p, Resolved* r) {
-  const size_t mask = slots_.size() - 1;
-  const size_t h = outer_hash(p.d);
-  const uint64_t from = p.ts_ns > kWindowNs ? p.ts_ns - kWindowNs : 0;
-  Slot* pick = nullptr;
-  Outcome pick_outcome = kNumOutcomes;
-  for (size_t i = 0; i < kProbe; i++) {
-    Slot& s = slots_[(h + i) & mask];
-    if (s.used >= s.frames || s.f.ts_ns < from || !fits(s.f.key, p.d)) continue;
-    const Outcome o = judge(p.d.reason, s.f.verdict);
-    // Several frames may fit (the same packet sent twice): the one whose verdict agrees
-    // with the kernel's first, so a good retransmission does not take a bad one's drop.
-    if (pick == nullptr || (o == kSeenBad && pick_outcome != kSeenBad)) {
-      pick = &s;
-      pick_outcome = o;
-    }
+void FrameMatcher::index_address(const SeenFrame& f, ptrdiff_t slot, uint64_t horizon) {
+  uint32_t& at = by_address_[address_hash(f.key) & (by_address_.size() - 1)];
+  if (at != 0 && at - 1 != static_cast<uint32_t>(slot)) {
+    // Another frame, not all matched yet, loses its entry (another packet's, or one with
+    // the same addresses and identification but other ports): a drop without ports can
+    // no longer find it, so such a drop of its window cannot be called unseen.
+    const Slot& o = slots_[at - 1];
+    if (o.used < o.frames && o.f.ts_ns >= horizon && o.f.ts_ns > unindexed_ns_)
+      unindexed_ns_ = o.f.ts_ns;
   }
-  if (pick == nullptr) return false;
-  pick->used++;
-  *r = Resolved{p.d, pick_outcome, pick->f.frame_number};
+  at = static_cast<uint32_t>(slot) + 1;
+}
+
+bool FrameMatcher::match(Pending* p, std::vector<Resolved>* out) {
+  const size_t mask = slots_.size() - 1;
+  const size_t h = outer_hash(p->d);
+  const uint64_t from = p->ts_ns > kWindowNs ? p->ts_ns - kWindowNs : 0;
+  // A drop without ports (its record ends before them) also looks at the newest frame of
+  // its addresses and identification (by_address_), wherever its ports put it.
+  const uint32_t by_address =
+      p->d.has_ports ? 0 : by_address_[address_hash(p->d) & (by_address_.size() - 1)];
+  while (p->count > 0) {
+    Slot* pick = nullptr;
+    Outcome pick_outcome = kNumOutcomes;
+    auto consider = [&](Slot& s) {
+      if (s.used >= s.frames || s.f.ts_ns < from || !fits(s.f.key, p->d)) return;
+      const Outcome o = judge(p->d.reason, s.f.verdict);
+      // Several frames may fit (the same packet sent twice): the one whose verdict agrees
+      // with the kernel's first, so a good retransmission does not take a bad one's drop.
+      if (pick == nullptr || (o == kSeenBad && pick_outcome != kSeenBad)) {
+        pick = &s;
+        pick_outcome = o;
+      }
+    };
+    for (size_t i = 0; i < kProbe; i++) consider(slots_[(h + i) & mask]);
+    if (by_address != 0) consider(slots_[by_address - 1]);
+    if (pick == nullptr) return false;
+    // Each frame answers for one drop at most.
+    const uint32_t n = std::min(p->count, pick->frames - pick->used);
+    pick->used += n;
+    p->count -= n;
+    out->push_back(Resolved{p->d, pick_outcome, pick->f.frame_number, n});
+  }
   return true;
+}
+
+namespace {
+
+bool same_drop(const KernelDrop& a, const KernelDrop& b) {
+  return a.reason == b.reason && a.in_overflow == b.in_overflow && same_outer(a, b) &&
+         same_inner(a, b);
+}
+
+size_t index_slot(const KernelDrop& d, size_t slots) {
+  return (outer_hash(d) ^ (static_cast<size_t>(d.reason) * 0x9e3779b97f4a7c15ull)) & (slots - 1);
+}
+
+}  // namespace
+
+FrameMatcher::Pending* FrameMatcher::joinable(const KernelDrop& d, uint64_t now_ns) {
+  const uint32_t at = index_[index_slot(d, index_.size())];
+  if (at == 0) return nullptr;
+  Pending& p = pending_[at - 1];
+  if (p.count == 0 || now_ns > p.ts_ns + kCoalesceNs || !same_drop(p.d, d)) return nullptr;
+  return &p;
+}
+
+void FrameMatcher::reindex() {
+  std::fill(index_.begin(), index_.end(), 0u);
+  for (size_t i = 0; i < pending_.size(); i++)
+    index_[index_slot(pending_[i].d, index_.size())] = static_cast<uint32_t>(i + 1);
 }
 
 bool FrameMatcher::try_unseen(const Pending& p, uint64_t now_ns, Resolved* r) {
   auto it = captures_.find(capture_key(p.d.netns, p.d.ifindex));
   if (p.d.netns == 0 || it == captures_.end() || it->second.owners.empty()) {
-    *r = Resolved{p.d, kNotCaptured, 0};
+    *r = Resolved{p.d, kNotCaptured, 0, p.count};
     return true;
   }
   // Not before every capture thread of the device has handed over its frames up to the
-  // drop, and the ring statistics read since (each batch reads them).
-  if (now_ns < p.ts_ns + kSettleNs) return false;
+  // (newest) drop, and the ring statistics read since (each batch reads them).
+  if (now_ns < p.last_ns + kSettleNs) return false;
   for (const auto& o : it->second.owners)
-    if (o.second < p.ts_ns + kClockSlackNs) return false;
+    if (o.second < p.last_ns + kClockSlackNs) return false;
   const uint64_t from = p.ts_ns > kWindowNs ? p.ts_ns - kWindowNs : 0;
   Outcome o = kNotSeen;
-  if (evicted_ns_ >= from) {
+  if (evicted_ns_ >= from || (!p.d.has_ports && unindexed_ns_ >= from)) {
     o = kTableFull;
   } else if (it->second.ring_drop_ns >= from) {
     o = kRingDrop;
   }
-  *r = Resolved{p.d, o, 0};
+  *r = Resolved{p.d, o, 0, p.count};
   return true;
 }
 
 void FrameMatcher::add_drop(const KernelDrop& d, uint64_t now_ns, std::vector<Resolved>* out) {
   std::lock_guard<std::mutex> g(mu_);
   if (slots_.empty()) return;
-  Pending p{d, now_ns};
+  // An identical drop already waits (so no frame for it was there): this one waits with it.
+  if (Pending* same = joinable(d, now_ns)) {
+    same->count++;
+    same->last_ns = now_ns;
+    return;
+  }
+  Pending p{d, now_ns, now_ns, 1};
   Resolved r;
-  if (try_match(p, &r) || try_unseen(p, now_ns, &r)) {
+  if (match(&p, out)) return;
+  if (try_unseen(p, now_ns, &r)) {
     out->push_back(r);
     return;
   }
   if (pending_.size() >= kMaxPending) {
-    // The queue is full (a flood the capture is behind on): this drop cannot wait for its
-    // frame, so whether it was seen cannot be said.
-    out->push_back(Resolved{d, kTableFull, 0});
+    // The queue is full (a flood of distinct packets the capture is behind on): this drop
+    // cannot wait for its frame, so whether it was seen cannot be said.
+    out->push_back(Resolved{d, kTableFull, 0, 1});
     return;
   }
   pending_.push_back(p);
+  index_[index_slot(d, index_.size())] = static_cast<uint32_t>(pending_.size());
 }
 
 void FrameMatcher::resolve(uint64_t now_ns, std::vector<Resolved>* out) {
@@ -307,18 +399,24 @@ void FrameMatcher::resolve(uint64_t now_ns, std::vector<Resolved>* out) {
   size_t keep = 0;
   for (size_t i = 0; i < pending_.size(); i++) {
     Resolved r;
-    if (try_match(pending_[i], &r) || try_unseen(pending_[i], now_ns, &r)) {
+    if (match(&pending_[i], out)) continue;
+    if (try_unseen(pending_[i], now_ns, &r)) {
       out->push_back(r);
     } else {
       pending_[keep++] = pending_[i];
     }
   }
-  pending_.resize(keep);
+  if (keep != pending_.size()) {
+    pending_.resize(keep);
+    reindex();
+  }
 }
 
 size_t FrameMatcher::pending() const {
   std::lock_guard<std::mutex> g(mu_);
-  return pending_.size();
+  size_t n = 0;
+  for (const Pending& p : pending_) n += p.count;
+  return n;
 }
 
 }  // namespace kdrops

@@ -13,6 +13,7 @@
 // thread adds drops and resolves them.
 #pragma once
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -70,6 +71,7 @@ struct Resolved {
   KernelDrop drop;
   Outcome outcome;
   uint64_t frame_number;  // the matched frame (seen outcomes), else 0
+  uint32_t count = 1;     // drops of this key resolved so (identical drops wait together)
 };
 
 class FrameMatcher {
@@ -85,11 +87,17 @@ class FrameMatcher {
   static constexpr size_t kFrameSlots = 1u << 15;  // 32768 frames within the window
   static constexpr size_t kProbe = 32;             // slots looked at per key
   // Drops waiting for their frame (the capture hands a ring block over up to retire_ms
-  // after its first frame; drop records come at once). Under a flood the capture cannot
-  // keep up with, the queue fills and the rest are "table full" (bench/kernel-drops.ts:
-  // 32,768 instead did not change that at 365k drops/s, and cost 4x the memory and the
-  // time resolve() holds the lock).
+  // after its first frame, later when it is behind; drop records come at once). Drops
+  // with the same key (the same packet sent again and again: a flood of one carrier) wait
+  // as one entry with a count, so the queue holds distinct packets only: before that,
+  // 232,830 of a 300,000-carrier flood (342k/s, no capture ring drop) found the queue
+  // full and were "table full" (bench/kernel-drops.ts). Past the queue's size a drop is
+  // still "table full".
   static constexpr size_t kMaxPending = 8192;
+  // Identical drops join a waiting entry only this long after its first drop: a drop
+  // then waits at most this much longer than it would alone before it can be called
+  // unseen (try_unseen waits for the entry's newest drop).
+  static constexpr uint64_t kCoalesceNs = 100'000'000ull;
 
   // The one matcher of the process: the eBPF program is global too (one per csumtop).
   static FrameMatcher& instance();
@@ -124,24 +132,40 @@ class FrameMatcher {
   };
   struct Pending {
     KernelDrop d;
-    uint64_t ts_ns;
+    uint64_t ts_ns;      // the first drop's arrival
+    uint64_t last_ns;    // the newest drop's arrival
+    uint32_t count = 1;  // identical drops waiting (kCoalesceNs)
   };
   struct Capture {
     std::vector<std::pair<const void*, uint64_t>> owners;  // capture thread, caught up to
     uint64_t ring_drop_ns = 0;
   };
-  bool try_match(const Pending& p, Resolved* r);
+  // Matches as many of p's drops as frames fit (appended to *out); false while some wait.
+  bool match(Pending* p, std::vector<Resolved>* out);
   bool try_unseen(const Pending& p, uint64_t now_ns, Resolved* r);
   void insert(const SeenFrame& f, uint64_t now_ns);
+  void index_address(const SeenFrame& f, ptrdiff_t slot, uint64_t horizon);
+  // The waiting entry p may join (same key, reason and overflow, young enough), or null.
+  Pending* joinable(const KernelDrop& d, uint64_t now_ns);
+  void reindex();
 
   std::atomic<bool> active_{false};
   mutable std::mutex mu_;
   std::vector<Slot> slots_;
-  std::vector<Pending> pending_;  // ring of kMaxPending
-  size_t head_ = 0, count_ = 0;
+  std::vector<Pending> pending_;  // at most kMaxPending
+  // Where in pending_ (+1) the entry of a key hash waits; 0 none. Direct-mapped: a
+  // collision only means the drops wait as two entries. Rebuilt when pending_ shrinks.
+  std::vector<uint32_t> index_;
+  static constexpr size_t kIndexSlots = 2 * kMaxPending;
   // The newest timestamp of a frame pushed out of the table while still in the window:
   // a drop older than that plus the window cannot be called unseen.
   uint64_t evicted_ns_ = 0;
+  // The slot (+1) of the newest frame per hash of its addresses and IPv4 identification
+  // (no ports): drops whose record ends before the transport header find their frame
+  // there. Direct-mapped; unindexed_ns_ is the newest frame, not all matched, that lost
+  // its entry to another packet's (those drops of its window cannot be called unseen).
+  std::vector<uint32_t> by_address_;
+  uint64_t unindexed_ns_ = 0;
   uint64_t newest_ns_ = 0;
   std::unordered_map<uint64_t, Capture> captures_;  // by netns << 32 | ifindex
 };

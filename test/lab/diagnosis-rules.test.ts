@@ -35,6 +35,9 @@ import type { ReportDocument } from '../../src/model/report.js';
 import { encode, eth, ipv4, udp, vxlan } from '../fixtures/lib/index.js';
 import {
   Csumtop,
+  assertAllSeenBad,
+  kernelDropsResolved,
+  kernelVerdictsOn,
   FLANNEL_PORT,
   FLANNEL_VNI,
   OVERLAY_A,
@@ -266,10 +269,12 @@ test('inner-bad-from-peer: carriers from A with a right outer and a wrong inner 
   const UDP = 4;
   const TCP = 3;
   const ct = await capture(lab.B, ['vlb', 'flannel.1']);
+  await kernelVerdictsOn(ct);
   const before = snmp(lab.B);
   const t0 = Date.now();
   lab.inject(lab.A, 'vla', [...faults(lab, 'bad-inner-udp', UDP), ...faults(lab, 'bad-inner-tcp', TCP)]);
   const raised = await raisedWithin(ct, 'inner-bad-from-peer', 5000, t0);
+  const verdicts = await kernelDropsResolved(ct, lab.B, UDP + TCP);
   const { report } = await finish(ct);
   const after = snmp(lab.B);
   t.diagnostic(
@@ -278,6 +283,9 @@ test('inner-bad-from-peer: carriers from A with a right outer and a wrong inner 
   // The referee: B's kernel dropped exactly these after decapsulation.
   assert.equal(delta(before, after, 'Udp', 'InCsumErrors'), UDP);
   assert.equal(delta(before, after, 'Tcp', 'InCsumErrors'), TCP);
+  // And per packet (issue 18): dropped on flannel.1 after decapsulation, from A's overlay
+  // address, each one a frame csumtop captured there with that checksum bad.
+  assertAllSeenBad(verdicts, lab.B, { [`flannel.1 UDP_CSUM ${OVERLAY_A}`]: UDP, [`flannel.1 TCP_CSUM ${OVERLAY_A}`]: TCP }, ct.lines);
 
   assert.equal(raised.line.subject.peer, UNDERLAY_A);
   const f = findingOf(report, 'inner-bad-from-peer');

@@ -27,8 +27,11 @@ import {
   POD_B,
   UNDERLAY_A,
   UNDERLAY_B,
+  assertAllSeenBad,
   delta,
   describeRun,
+  kernelDropsResolved,
+  kernelVerdictsOn,
   reportOf,
   sharedLab,
   sleep,
@@ -116,6 +119,7 @@ test('bad outer checksums from A: the receiver-side finding, exact loss between 
   const BAD = 5;
   const GOOD = 3;
   const ct = await capture(lab.B, ['vlb', 'flannel.1']);
+  await kernelVerdictsOn(ct);
   const before = snmp(lab.B);
   const frames: Uint8Array[] = [];
   for (let i = 0; i < BAD; i++) frames.push(dnsCarrier(lab.macs, i, `lost${i}.csumtop.test`, true));
@@ -125,10 +129,14 @@ test('bad outer checksums from A: the receiver-side finding, exact loss between 
   // The finding appears within 5 s of its evidence (issue 4).
   const raised = await ct.waitFor((l) => l.type === 'finding' && l.event === 'raised' && l.id === 'vxlan-outer-bad-from-peer', 5000);
   const latencyMs = Date.now() - injectedAt;
-  const { report } = await finish(ct);
+  const verdicts = await kernelDropsResolved(ct, lab.B, BAD);
+  const { report, lines } = await finish(ct);
   assert.ok(raised, `no vxlan-outer-bad-from-peer finding line within 5 s`);
   assert.ok(latencyMs <= 5000, `finding raised after ${latencyMs} ms`);
-  // The referee: B's kernel dropped exactly the bad carriers.
+  // The referee: B's kernel dropped exactly the bad carriers, each one on vlb from A for
+  // its UDP checksum, and each one a bad frame csumtop captured there (issue 18); its
+  // counters agree.
+  assertAllSeenBad(verdicts, lab.B, { [`vlb UDP_CSUM ${UNDERLAY_A}`]: BAD }, lines);
   assert.equal(delta(before, snmp(lab.B), 'Udp', 'InCsumErrors'), BAD);
 
   const f = (report.findings ?? []).find((x: Finding) => x.id === 'vxlan-outer-bad-from-peer');

@@ -29,7 +29,8 @@ import * as path from 'node:path';
 import { after, before } from 'node:test';
 
 import { parseSnmp6, parseSnmpTable, readNetCounterFiles } from '../../src/host/snmp.js';
-import type { ChecksumRow, InterfaceReport, ReportDocument } from '../../src/model/report.js';
+import type { KernelDropView } from '../../src/model/correlation.js';
+import type { BadFrameReport, ChecksumRow, InterfaceReport, ReportDocument } from '../../src/model/report.js';
 import type { KindName, LayerName } from '../../src/model/verdict.js';
 import { encode, eth, ipv4, udp, vxlan, type CheckRecord, type CsumKnob, type EthNode } from '../fixtures/lib/index.js';
 import { FAULT_KINDS, FAULT_SPORT_BASE, wrongValue, type FaultKind } from '../../src/lab/faults.js';
@@ -414,6 +415,70 @@ export function rowsText(i: { checksums: ChecksumRow[] }): string {
         `${r.layer}/${r.protocol}: n=${r.packets} ok=${r.ok} bad=${r.bad} absent=${r.absent} pending=${r.pending} validated=${r.validated} unverifiable=${r.unverifiable}`,
     )
     .join('; ');
+}
+
+// ------------------------------------------------------------------ kernel drop verdicts (issue 18)
+
+/** The kernelDrops of csumtop's newest correlation line. */
+export function lastKernelDrops(ct: Csumtop): KernelDropView | undefined {
+  return ct.lines.filter((l) => l.type === 'correlation').at(-1)?.kernelDrops as KernelDropView | undefined;
+}
+
+/**
+ * Waits until csumtop's eBPF program is attached: it loads on a thread while capture
+ * starts (up to a second), and only drops after that are the kernel's verdicts.
+ */
+export async function kernelVerdictsOn(ct: Csumtop, timeoutMs = 8000): Promise<void> {
+  const on = await ct.waitFor((l) => l.type === 'correlation' && l.kernelDrops !== undefined, timeoutMs);
+  assert.ok(on, `the kernel drop verdicts never came on: ${describeRun(ct)}`);
+}
+
+/** One row of the kernel's verdicts as the tests compare it: outcomes that are not zero only. */
+export interface VerdictRow {
+  total: number;
+  outcomes: Record<string, number>;
+  pending: number;
+}
+
+/** The kernel's verdicts on `ns`, by "device reason peer". */
+export function kernelVerdicts(v: KernelDropView | undefined, ns: string): Record<string, VerdictRow> {
+  const out: Record<string, VerdictRow> = {};
+  for (const d of (v?.drops ?? []).filter((x) => x.namespace === ns)) {
+    const outcomes = Object.fromEntries(Object.entries(d.outcomes).filter(([, n]) => n > 0));
+    out[`${d.device} ${d.reason} ${d.peer}`] = { total: d.total, outcomes, pending: d.pending };
+  }
+  return out;
+}
+
+/** The kernel's drops in `ns` for `reason`, all devices and peers. */
+export function verdictSum(v: KernelDropView | undefined, ns: string, reason: string): number {
+  return (v?.drops ?? []).filter((d) => d.namespace === ns && d.reason === reason).reduce((s, d) => s + d.total, 0);
+}
+
+/** Waits until csumtop counted at least `n` kernel drops in `ns` and none waits for its frame. */
+export async function kernelDropsResolved(ct: Csumtop, ns: string, n: number, timeoutMs = 8000): Promise<KernelDropView | undefined> {
+  const done = (): boolean => {
+    const rows = Object.values(kernelVerdicts(lastKernelDrops(ct), ns));
+    return rows.reduce((s, r) => s + r.total, 0) >= n && rows.every((r) => r.pending === 0);
+  };
+  await ct.waitFor(done, timeoutMs);
+  return lastKernelDrops(ct);
+}
+
+/**
+ * The kernel as referee: in `ns` it dropped exactly `expected` packets per "device reason
+ * peer" and nothing else, each one matched to a frame csumtop captured on that device and
+ * found bad (seenBad); the frame each row names is one of csumtop's bad lines on that device.
+ */
+export function assertAllSeenBad(v: KernelDropView | undefined, ns: string, expected: Record<string, number>, lines: JsonLine[]): void {
+  const want = Object.fromEntries(Object.entries(expected).map(([k, n]) => [k, { total: n, outcomes: { seenBad: n }, pending: 0 }]));
+  assert.deepEqual(kernelVerdicts(v, ns), want, `the kernel's drop verdicts in ${ns}`);
+  const bad = lines.filter((l) => l.type === 'bad') as unknown as BadFrameReport[];
+  for (const d of (v?.drops ?? []).filter((x) => x.namespace === ns)) {
+    const line = bad.find((b) => b.frame === d.frame);
+    assert.ok(line, `${d.device} ${d.reason}: frame ${d.frame} is not a bad line`);
+    assert.equal(line.interface, `${ns}/${d.device}`, `${d.device} ${d.reason}: frame ${d.frame}`);
+  }
 }
 
 export { sleep, until, within } from '../lib/wait.js';

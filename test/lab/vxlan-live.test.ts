@@ -20,12 +20,19 @@ import type { BadFrameReport, ReportDocument } from '../../src/model/report.js';
 import {
   Csumtop,
   FAULT_KINDS,
+  OVERLAY_A,
+  UNDERLAY_A,
+  assertAllSeenBad,
   Tcpdump,
   delta,
   describeRun,
   faultFrame,
   faultKindOfSport,
   iface,
+  kernelDropsResolved,
+  kernelVerdicts,
+  kernelVerdictsOn,
+  verdictSum,
   partialCarrier,
   row,
   rowsText,
@@ -123,10 +130,12 @@ test("faults injected on A's underlay: csumtop on B counts exactly what was inje
   const sinkBefore = lab.sinkPayloads().length;
 
   const ct = await capture(lab.B, ['vlb', 'flannel.1']);
+  await kernelVerdictsOn(ct);
   const before = snmp(lab.B);
   lab.inject(lab.A, 'vla', frames);
   await sleep(300);
   const afterCounters = snmp(lab.B);
+  const verdicts = await kernelDropsResolved(ct, lab.B, 4 * N);
   const { report, code, lines } = await finish(ct);
 
   const vlb = iface(report, `${lab.B}/vlb`);
@@ -197,6 +206,28 @@ test("faults injected on A's underlay: csumtop on B counts exactly what was inje
   assert.equal(row(vlb, 'outer', 'udp').bad + row(vlb, 'inner', 'udp').bad, counters['Udp InCsumErrors']);
   assert.equal(row(vlb, 'inner', 'tcp').bad, counters['Tcp InCsumErrors']);
   assert.equal(row(vlb, 'outer', 'ipv4').bad, counters['Ip InHdrErrors']);
+
+  // The kernel's own verdict per dropped packet (issue 18), more exact than the counters:
+  // which device, which reason, from which peer, and each one the frame csumtop captured
+  // and found bad. The carriers are dropped on vlb before decapsulation; the inner packets
+  // on flannel.1 after it, from A's overlay address.
+  t.diagnostic(`kernel verdicts in ${lab.B}: ${JSON.stringify(kernelVerdicts(verdicts, lab.B))}`);
+  assertAllSeenBad(
+    verdicts,
+    lab.B,
+    {
+      [`vlb UDP_CSUM ${UNDERLAY_A}`]: N,
+      [`vlb IP_CSUM ${UNDERLAY_A}`]: N,
+      [`flannel.1 UDP_CSUM ${OVERLAY_A}`]: N,
+      [`flannel.1 TCP_CSUM ${OVERLAY_A}`]: N,
+    },
+    lines,
+  );
+  // The counters' cross-check: the per-packet verdicts add up to them, per protocol.
+  assert.deepEqual(
+    [verdictSum(verdicts, lab.B, 'UDP_CSUM'), verdictSum(verdicts, lab.B, 'TCP_CSUM'), verdictSum(verdicts, lab.B, 'IP_CSUM')],
+    [counters['Udp InCsumErrors'], counters['Tcp InCsumErrors'], counters['IpExt InCsumErrors']],
+  );
 
   // What B delivered to the sink: only the zero-checksum carriers' datagrams.
   await sleep(100);

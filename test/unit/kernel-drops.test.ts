@@ -90,6 +90,33 @@ test('parser: IPv6 TCP, IPv4 header drop, unknown reason and short records', () 
   assert.equal(parseKernelDropEvent(record({ l3: CARRIER }).subarray(0, kernelDropEventLayout().size - 1)), null, 'a short record');
 });
 
+/** `l3` (an IPv6 packet) with an extension header of type `type` (8 octets: `body` after next header and length) in front of its payload. */
+function withExtension(l3: Uint8Array, type: number, body: number[]): Uint8Array {
+  const out = new Uint8Array(l3.length + 8);
+  out.set(l3.subarray(0, 40), 0);
+  out.set([l3[6], 0, ...body], 40); // next header, length 0 (8 octets; reserved in a fragment header)
+  out.set(l3.subarray(40), 48);
+  out[6] = type;
+  const plen = ((l3[4] << 8) | l3[5]) + 8;
+  out[4] = plen >> 8;
+  out[5] = plen & 0xff;
+  return out;
+}
+
+test('parser: IPv6 extension headers (RFC 8200) are followed to the ports; a later fragment has none; cut short, the header not followed is the protocol', () => {
+  const v6 = l3Of(encode(eth(ipv6('fd00::1', 'fd00::2', udp(40123, 53, new Uint8Array(8))))).bytes);
+  const padN = [0x01, 0x04, 0, 0, 0, 0]; // RFC 8200 4.2: PadN, 4 octets
+  const hbh = withExtension(v6, 0, padN);
+  const d = parseKernelDropEvent(record({ l3: withExtension(hbh, 60, padN), protocol: 0x86dd }));
+  assert.deepEqual([d?.proto, d?.sport, d?.dport], [17, 40123, 53], 'hop-by-hop then destination options, then UDP');
+  const first = parseKernelDropEvent(record({ l3: withExtension(v6, 44, [0, 0, 0, 0, 0, 1]), protocol: 0x86dd }));
+  assert.deepEqual([first?.proto, first?.sport], [17, 40123], 'the first fragment (offset 0) has the ports');
+  const later = parseKernelDropEvent(record({ l3: withExtension(v6, 44, [0, 0x08, 0, 0, 0, 1]), protocol: 0x86dd }));
+  assert.deepEqual([later?.proto, later?.sport], [17, null], 'a later fragment (offset 1) has none');
+  const cut = parseKernelDropEvent(record({ l3: hbh, protocol: 0x86dd, len: 41 }));
+  assert.deepEqual([cut?.proto, cut?.sport, cut?.src], [0, null, 'fd00::1'], 'the record ends inside the hop-by-hop header');
+});
+
 test('parser: 20,000 random records (and random lengths) parse or are refused, never read past len', () => {
   const rng = new Prng(18);
   const L = kernelDropEventLayout();

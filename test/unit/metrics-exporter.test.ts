@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import type { CorrelationSnapshot, PeerCarriers } from '../../src/model/correlation.js';
+import type { CorrelationSnapshot, KernelDropOutcomes, PeerCarriers } from '../../src/model/correlation.js';
 import { noOutcomes } from '../../src/model/kernel-match.js';
 import type { Finding } from '../../src/model/findings.js';
 import { CHECKSUM_COUNTERS, type ChecksumCounterName } from '../../src/model/host-facts.js';
@@ -90,6 +90,7 @@ test('names follow Prometheus conventions: one csumtop_ prefix, counters end in 
     csumtop_kernel_checksum_errors_total: 'counter',
     csumtop_vxlan_peer_carriers_total: 'counter',
     csumtop_kernel_drops_total: 'counter',
+    csumtop_kernel_drop_matches_total: 'counter',
     csumtop_finding: 'gauge',
     csumtop_build_info: 'gauge',
     csumtop_blind_total: 'counter',
@@ -492,4 +493,67 @@ test("csumtop_kernel_drops_total: the kernel's verdicts per netns, device, reaso
   m.update(snapshot([]));
   e = await scrape(m);
   assert.equal(value(e, 'csumtop_kernel_drops_total', { ...l, peer: '192.168.56.11' }), 5);
+});
+
+test("csumtop_kernel_drop_matches_total: what csumtop saw of the kernel's drops, per netns, device, reason and outcome (peers summed, no peer label); 0 from the start; none without matching", async () => {
+  const m = exporter({ maxPeers: 1 });
+  const drop = (peer: string, outcomes: Partial<KernelDropOutcomes>, pending = 0) => {
+    const o = { ...noOutcomes(), ...outcomes };
+    return {
+      namespace: 'node2',
+      device: 'vlb',
+      reason: 'UDP_CSUM' as const,
+      peer,
+      total: Object.values(o).reduce((a, b) => a + b, 0) + pending,
+      interval: 0,
+      outcomes: o,
+      pending,
+      frame: null,
+    };
+  };
+  const view = (matching: boolean, ...drops: ReturnType<typeof drop>[]): CorrelationSnapshot => ({
+    ...snapshot([]),
+    kernelDrops: {
+      drops,
+      other: 0,
+      otherOutcomes: noOutcomes(),
+      matchWindowMs: 2000,
+      matching,
+      keys: { size: drops.length, cap: 512, evicted: 0 },
+      ringFull: 0,
+    },
+  });
+  const l = { netns: 'node2', device: 'vlb', reason: 'UDP_CSUM' };
+  const first = view(true, drop('192.168.56.11', { seenBad: 3 }, 2), drop('10.0.0.9', { tableFull: 4 }));
+  m.update(first);
+  let e = await scrape(m);
+  for (const o of ['seen_bad', 'seen_good', 'seen_unverified', 'not_captured', 'ring_drop', 'not_seen', 'table_full'])
+    assert.equal(value(e, 'csumtop_kernel_drop_matches_total', { ...l, outcome: o }), 0, `${o} published at 0 first`);
+  m.update(first);
+  e = await scrape(m);
+  assert.equal(value(e, 'csumtop_kernel_drop_matches_total', { ...l, outcome: 'seen_bad' }), 3, 'the waiting drops are not counted yet');
+  assert.equal(value(e, 'csumtop_kernel_drop_matches_total', { ...l, outcome: 'table_full' }), 4, 'both peers, in one series');
+  // The 2 waiting are resolved later: one seen bad, one ring drop.
+  m.update(view(true, drop('192.168.56.11', { seenBad: 4, ringDrop: 1 }), drop('10.0.0.9', { tableFull: 4, seenGood: 1 })));
+  e = await scrape(m);
+  assert.equal(value(e, 'csumtop_kernel_drop_matches_total', { ...l, outcome: 'seen_bad' }), 4);
+  assert.equal(value(e, 'csumtop_kernel_drop_matches_total', { ...l, outcome: 'ring_drop' }), 1);
+  assert.equal(value(e, 'csumtop_kernel_drop_matches_total', { ...l, outcome: 'seen_good' }), 1);
+  assert.equal(value(e, 'csumtop_kernel_drops_total', { ...l, peer: '192.168.56.11' }), 5);
+  const matches = e.samples.filter((x) => x.name === 'csumtop_kernel_drop_matches_total');
+  assert.equal(matches.length, 7, 'one series per outcome of (node2, vlb, UDP_CSUM)');
+  assert.ok(
+    matches.every((x) => !('peer' in x.labels)),
+    'no peer label on the outcomes',
+  );
+
+  // libpcap: the drops are counted, their outcomes (all "not captured" natively) never published.
+  const p = exporter({});
+  const pcap = view(false, drop('192.168.56.11', { notCaptured: 3 }));
+  p.update(pcap);
+  await scrape(p);
+  p.update(pcap);
+  e = await scrape(p);
+  assert.equal(value(e, 'csumtop_kernel_drops_total', { ...l, peer: '192.168.56.11' }), 3);
+  assert.ok(!e.samples.some((x) => x.name === 'csumtop_kernel_drop_matches_total'), 'no outcome without matching');
 });

@@ -22,7 +22,14 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
-import type { CorrelationSnapshot, KernelDropCount, PeerCarriers } from '../../model/correlation.js';
+import {
+  KERNEL_DROP_OUTCOMES,
+  type CorrelationSnapshot,
+  type KernelDropCount,
+  type KernelDropOutcome,
+  type KernelDropOutcomes,
+  type PeerCarriers,
+} from '../../model/correlation.js';
 import type { Finding } from '../../model/findings.js';
 import { CHECKSUM_COUNTERS, type ChecksumCounterName } from '../../model/host-facts.js';
 import { KINDS, LAYERS, MALFORMED_REASONS, STATUSES } from '../../model/verdict.js';
@@ -36,6 +43,20 @@ import { MAX_VANISHED } from '../../capture/vanished.js';
 
 /** Namespaces with their own `netns` label in csumtop_kernel_drops_total; more fold into "other". */
 const KERNEL_DROP_MAX_NETNS = 64;
+
+/**
+ * csumtop_kernel_drop_matches_total's `outcome` per match outcome (model/correlation.ts
+ * KERNEL_DROP_OUTCOMES), in the snake case of Prometheus label values.
+ */
+const KERNEL_DROP_OUTCOME_LABELS: Record<KernelDropOutcome, string> = {
+  seenBad: 'seen_bad',
+  seenGood: 'seen_good',
+  seenUnverified: 'seen_unverified',
+  notCaptured: 'not_captured',
+  ringDrop: 'ring_drop',
+  notSeen: 'not_seen',
+  tableFull: 'table_full',
+};
 
 /** csumtop_blind_total's `what` per kind of drop. */
 const BLIND_LABELS = new Map<keyof Blindness, string>([
@@ -143,12 +164,13 @@ export class MetricsExporter {
   private readonly kernel: Counter<string>;
   private readonly peerCarriers: Counter<string>;
   private readonly kernelDrops: Counter<string>;
+  private readonly kernelDropMatches: Counter<string>;
   /** csumtop_kernel_drops_total's own label caps: its devices and namespaces include ones
    * csumtop does not capture (every pod's), so they are folded apart from `interface`. */
   private readonly kernelDropDevices = new LabelFolder(DEFAULT_MAX_INTERFACES);
   private readonly kernelDropNetns = new LabelFolder(KERNEL_DROP_MAX_NETNS);
-  /** Per key of KernelDropView (bounded by its cap): the total already added. */
-  private readonly kernelDropsApplied = new Map<string, { applied: number; bornAt: number }>();
+  /** Per key of KernelDropView (bounded by its cap): the total and outcomes already added. */
+  private readonly kernelDropsApplied = new Map<string, { applied: number; outcomes: KernelDropOutcomes; bornAt: number }>();
   private readonly finding: Gauge<string>;
   private readonly blind: Counter<string>;
   private blindApplied: Blindness = NOT_BLIND;
@@ -222,6 +244,14 @@ export class MetricsExporter {
       name: 'csumtop_kernel_drops_total',
       help: "Packets the kernel dropped for a checksum or IPv4 header reason, by its own verdict (eBPF on skb:kfree_skb; absent with --no-kernel-drops or without CAP_BPF): reason is the kernel's (UDP_CSUM, TCP_CSUM, IP_CSUM, IP_INHDR, SKB_CSUM, ICMP_CSUM), peer the packet's outer source address (capped like csumtop_vxlan_peer_carriers_total), device and netns the ones it was dropped on.",
       labelNames: ['netns', 'device', 'reason', 'peer'],
+      registers: [r],
+    });
+    // The outcomes in a counter of their own, without `peer`: an `outcome` label on
+    // csumtop_kernel_drops_total would multiply its peer series by seven.
+    this.kernelDropMatches = new Counter({
+      name: 'csumtop_kernel_drop_matches_total',
+      help: "What csumtop's capture saw of the packets in csumtop_kernel_drops_total (docs/kernel-drops.md): outcome seen_bad (captured, that checksum bad: csumtop agrees), seen_good (verified good: csumtop disagrees), seen_unverified, not_captured (device not captured), ring_drop (the capture ring dropped frames then), not_seen (a filter, -c or NAT), table_full (csumtop cannot tell); per netns, device and reason; absent with --backend libpcap. Drops still waiting for their frame are not counted yet.",
+      labelNames: ['netns', 'device', 'reason', 'outcome'],
       registers: [r],
     });
     this.finding = new Gauge({
@@ -451,7 +481,8 @@ export class MetricsExporter {
     }
     this.blindApplied = snapshot.blind;
     for (const p of snapshot.peers) this.updatePeer(p);
-    for (const d of snapshot.kernelDrops?.drops ?? []) this.updateKernelDrop(d);
+    const matching = snapshot.kernelDrops?.matching ?? false;
+    for (const d of snapshot.kernelDrops?.drops ?? []) this.updateKernelDrop(d, matching);
     this.updateFindings(snapshot.findings);
   }
 
@@ -460,21 +491,34 @@ export class MetricsExporter {
    * turned into increments. A new one is published at 0 and counts from the next update
    * after a scrape saw the 0, like a new peer entry (increase() needs the 0).
    */
-  private updateKernelDrop(d: KernelDropCount): void {
+  private updateKernelDrop(d: KernelDropCount, matching: boolean): void {
     const netns = this.kernelDropNetns.acquire(d.namespace, d.namespace);
     const device = this.kernelDropDevices.acquire(`${d.namespace}\u0000${d.device}`, d.device);
     const peer = d.peer === null ? 'unknown' : this.peerLabels.acquire(d.peer, d.peer);
     const labels = { netns, device, reason: d.reason, peer };
+    const matchLabels = (o: KernelDropOutcome): Labels => ({ netns, device, reason: d.reason, outcome: KERNEL_DROP_OUTCOME_LABELS[o] });
     const key = [d.namespace, d.device, d.reason, d.peer ?? ''].join('\u0000');
     const e = this.kernelDropsApplied.get(key);
     if (!e) {
-      this.kernelDropsApplied.set(key, { applied: 0, bornAt: this.scrapes });
+      const outcomes = Object.fromEntries(KERNEL_DROP_OUTCOMES.map((o) => [o, 0])) as KernelDropOutcomes;
+      this.kernelDropsApplied.set(key, { applied: 0, outcomes, bornAt: this.scrapes });
       this.kernelDrops.inc(labels, 0);
+      // Every outcome at 0 from the start: increase(...{outcome="table_full"}) needs it.
+      if (matching) for (const o of KERNEL_DROP_OUTCOMES) this.kernelDropMatches.inc(matchLabels(o), 0);
       return;
     }
-    if (this.scrapes <= e.bornAt || d.total <= e.applied) return;
-    this.kernelDrops.inc(labels, d.total - e.applied);
-    e.applied = d.total;
+    if (this.scrapes <= e.bornAt) return;
+    if (d.total > e.applied) {
+      this.kernelDrops.inc(labels, d.total - e.applied);
+      e.applied = d.total;
+    }
+    // Without matching (libpcap) the outcomes say nothing (model/correlation.ts): none published.
+    if (!matching) return;
+    for (const o of KERNEL_DROP_OUTCOMES) {
+      if (d.outcomes[o] <= e.outcomes[o]) continue;
+      this.kernelDropMatches.inc(matchLabels(o), d.outcomes[o] - e.outcomes[o]);
+      e.outcomes[o] = d.outcomes[o];
+    }
   }
 
   private updatePeer(p: PeerCarriers): void {
