@@ -54,6 +54,35 @@ const txns = path.join(dir, 'transactions.pcapng');
 writeTransactionCapture(txns, { transactions: Math.max(2000, Math.ceil(frames / 20)), seed: 11 });
 files.push(txns);
 
+/** The JSON paths (array indexes as []) whose values differ, with how often: what changed, at a glance. */
+function differingFields(a: Buffer, b: Buffer): string {
+  let x: unknown;
+  let y: unknown;
+  try {
+    x = JSON.parse(a.toString('utf8'));
+    y = JSON.parse(b.toString('utf8'));
+  } catch {
+    return '(not JSON)';
+  }
+  const counts = new Map<string, number>();
+  const walk = (p: unknown, q: unknown, at: string): void => {
+    if (typeof p === 'object' && p !== null && typeof q === 'object' && q !== null && Array.isArray(p) === Array.isArray(q)) {
+      if (Array.isArray(p) && Array.isArray(q)) {
+        if (p.length !== q.length) counts.set(`${at}.length`, (counts.get(`${at}.length`) ?? 0) + 1);
+        for (let i = 0; i < Math.min(p.length, q.length); i++) walk(p[i], q[i], `${at}[]`);
+        return;
+      }
+      const po = p as Record<string, unknown>;
+      const qo = q as Record<string, unknown>;
+      for (const k of new Set([...Object.keys(po), ...Object.keys(qo)])) walk(po[k], qo[k], at === '' ? k : `${at}.${k}`);
+      return;
+    }
+    if (JSON.stringify(p) !== JSON.stringify(q)) counts.set(at, (counts.get(at) ?? 0) + 1);
+  };
+  walk(x, y, '');
+  return [...counts].map(([k, n]) => `${k} (${n})`).join(', ');
+}
+
 const caps: string[][] = [[], ['--max-flows', '16'], ['--max-flows', '100']];
 let differ = 0;
 let runs = 0;
@@ -71,7 +100,7 @@ for (const file of files) {
     while (at < a.stdout.length && at < b.stdout.length && a.stdout[at] === b.stdout[at]) at++;
     const show = (buf: Buffer) => JSON.stringify(buf.subarray(Math.max(0, at - 120), at + 200).toString('utf8'));
     process.stdout.write(
-      `DIFFER ${path.basename(file)} ${cap.join(' ')}: exit ${a.status} vs ${b.status}, first difference at byte ${at}\n  ref: ${show(a.stdout)}\n  new: ${show(b.stdout)}\n`,
+      `DIFFER ${path.basename(file)} ${cap.join(' ')}: exit ${a.status} vs ${b.status}, first difference at byte ${at}; fields: ${differingFields(a.stdout, b.stdout)}\n  ref: ${show(a.stdout)}\n  new: ${show(b.stdout)}\n`,
     );
   }
 }

@@ -135,7 +135,7 @@ void CarrierFlowTable::add(const FrameEvent* ev, size_t n, const char* names, si
       f.has_name = 0;
       f.name_len = 0;
       f.first_ns = e.ts_ns;
-      f.last_ns = e.ts_ns;
+      f.last_ns = e.last_ts_ns;
     }
     CarrierFlowSlot& f = slots_[s];
     f.packets += e.packets;
@@ -154,7 +154,7 @@ void CarrierFlowTable::add(const FrameEvent* ev, size_t n, const char* names, si
         long_names_[s].assign(names + off, len);
       }
     }
-    if (e.ts_ns > f.last_ns) f.last_ns = e.ts_ns;
+    if (e.last_ts_ns > f.last_ns) f.last_ns = e.last_ts_ns;
   }
 }
 

@@ -229,7 +229,10 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
         e.packets++;
         e.wirelen = e.wirelen > UINT32_MAX - wirelen ? UINT32_MAX : e.wirelen + wirelen;
         e.flags |= flags & kEvPending;
-        if (ts_ns > e.ts_ns) e.ts_ns = ts_ns;
+        // Frames of one flow arrive in order on one ring; min/max keeps the span right
+        // should another ring of the same engine interleave (PACKET_FANOUT).
+        if (ts_ns > e.last_ts_ns) e.last_ts_ns = ts_ns;
+        if (ts_ns < e.ts_ns) e.ts_ns = ts_ns;
         coalesced_++;
         return;
       }
@@ -245,6 +248,7 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
     slot->gen = coalesce_gen_;
   }
   ev.ts_ns = ts_ns;
+  ev.last_ts_ns = ts_ns;
   ev.frame_number = frame_number;
   ev.iface = iface;
   ev.wirelen = wirelen;

@@ -62,6 +62,7 @@ Napi::Object event_layout(Napi::Env env) {
   F("txn", txn);
   F("packets", packets);
   F("tsNs", ts_ns);
+  F("lastTsNs", last_ts_ns);
   F("frameNumber", frame_number);
   F("iface", iface);
   F("wirelen", wirelen);

@@ -16,9 +16,21 @@ export type InterfaceDirectory = (id: number) => InterfaceInfo | undefined;
 // visible share of `csumtop -r`'s CPU (issue 14). Bounded like formatTimeNs's cache.
 const isoSeconds = new Map<number, string>();
 
-/** ns -> ISO 8601 (milliseconds are enough for symptoms and peers). */
+/**
+ * ns -> ISO 8601 (milliseconds are enough for symptoms and peers). Capture times in
+ * nanoseconds exceed 2^53, so the number is the nearest double to the capture's integer,
+ * up to half a unit in the last place (128 ns in 2024) away from it and often below it:
+ * 10:00:00.010000 of a microsecond pcap arrives as ...00.009999872. Half a unit is added
+ * back before the milliseconds are cut, so a time the capture put on a millisecond is
+ * shown on it (at worst a time within that half unit below a millisecond shows the next).
+ */
 export function isoOf(ns: number): string {
-  const ms = Math.floor(ns / 1e6);
+  let ms: number;
+  if (ns >= 2 ** 53 && Number.isFinite(ns)) {
+    // In integers: the double's exact value, plus half a unit in its last place.
+    const v = BigInt(ns) + (1n << BigInt(Math.floor(Math.log2(ns)) - 53));
+    ms = Number(v / 1_000_000n);
+  } else ms = Math.floor(ns / 1e6);
   const sec = Math.floor(ms / 1000);
   // Dates before 1970 or past 9999 (never in a capture) keep Date's own form.
   if (!(sec >= 0 && sec < 253402300800)) return new Date(ms).toISOString();

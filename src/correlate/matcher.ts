@@ -256,7 +256,8 @@ export class CarrierMatcher {
         if (flags & F.badOuter) v.badOuter++;
         if (flags & F.badInner) v.badInner++;
         if (flags & F.badIpv4) v.badIpv4++;
-        if (ts > p.lastNs) p.lastNs = ts;
+        const last = packets > 1 ? ev.lastTsNs(i) : ts;
+        if (last > p.lastNs) p.lastNs = last;
         // Coalesced carriers (packets > 1) come only while no overlay device is captured
         // (native/flow/events.h): nothing to match them against.
         if (st.overlay === null || packets > 1) continue;

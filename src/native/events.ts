@@ -15,6 +15,8 @@ export interface EventLayout {
   /** DNS query/answer or SYN/SYN-ACK transaction key (native/flow/events.h). */
   txn: number;
   tsNs: number;
+  /** The newest frame's time (tsNs but for a coalesced carrier, native/flow/events.h). */
+  lastTsNs: number;
   frameNumber: number;
   iface: number;
   wirelen: number;
@@ -140,6 +142,10 @@ export class EventBatch {
     // exact to ~256 ns, plenty for windows of milliseconds. Two 32-bit reads instead of
     // getBigUint64: no BigInt allocated per packet.
     return this.u64(this.o(i) + this.L.tsNs);
+  }
+  /** The newest of the frames the event stands for (a coalesced carrier spans several). */
+  lastTsNs(i: number): number {
+    return this.u64(this.o(i) + this.L.lastTsNs);
   }
   frameNumber(i: number): number {
     return this.u64(this.o(i) + this.L.frameNumber);

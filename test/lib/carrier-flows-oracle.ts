@@ -139,14 +139,14 @@ export class JsCarrierFlowTable {
         this.badInner[s] = 0;
         this.dnsName[s] = null;
         this.firstNs[s] = ts;
-        this.lastNs[s] = ts;
+        this.lastNs[s] = ev.lastTsNs(i);
       }
       this.packets[s] += ev.packets(i);
       this.bytes[s] += ev.wirelen(i);
       if (flags & F.badOuter) this.badOuter[s]++;
       if (flags & F.badInner) this.badInner[s]++;
       if (this.dnsName[s] === null && flags & F.dnsQuery) this.dnsName[s] = ev.dnsName(i);
-      if (ts > this.lastNs[s]) this.lastNs[s] = ts;
+      if (ev.lastTsNs(i) > this.lastNs[s]) this.lastNs[s] = ev.lastTsNs(i);
     }
   }
 

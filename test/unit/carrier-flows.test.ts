@@ -61,9 +61,13 @@ function randomBatch(rng: Prng, o: BatchOptions): { batch: EventBatch; endNs: bi
     buf.writeDoubleLE(rng.pick(o.keys), at + EV.flow);
     // Mostly forward in time, sometimes back (frames of several interfaces interleave).
     ts += BigInt(rng.int(0, 2_000_000));
-    buf.writeBigUInt64LE(rng.next() < 0.1 ? ts - BigInt(rng.int(0, 5_000_000)) : ts, at + EV.tsNs);
+    const first = rng.next() < 0.1 ? ts - BigInt(rng.int(0, 5_000_000)) : ts;
+    buf.writeBigUInt64LE(first, at + EV.tsNs);
     buf.writeUInt32LE(rng.pick(o.ifaces), at + EV.iface);
-    buf.writeUInt32LE(rng.next() < 0.9 ? 1 : rng.int(2, 40), at + EV.packets);
+    const packets = rng.next() < 0.9 ? 1 : rng.int(2, 40);
+    buf.writeUInt32LE(packets, at + EV.packets);
+    // A coalesced carrier spans its frames: first at tsNs, last at lastTsNs.
+    buf.writeBigUInt64LE(packets > 1 ? first + BigInt(rng.int(0, 3_000_000)) : first, at + EV.lastTsNs);
     buf.writeUInt32LE(rng.int(60, 9000), at + EV.wirelen);
     buf.writeUInt32LE(rng.int(0, 0xffffff), at + EV.vni);
     buf[at + EV.tunnel] = rng.int(0, 6);

@@ -5,6 +5,10 @@
  * construction.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
 
 import { eventsOf, recordsOf } from '../../src/native/drain.js';
@@ -14,6 +18,9 @@ import type { EventBatch } from '../../src/native/events.js';
 import { eth, ipv4, tcp, udp } from '../fixtures/lib/build.js';
 import { carrier, dnsAnswerPacket, dnsQueryPacket, MYSQL, CLIENT_POD, COREDNS, NODES } from '../fixtures/lib/k8s.js';
 import { encode, type Node } from '../fixtures/lib/packet.js';
+import { pcapFile, type CapturedRecord } from '../fixtures/lib/capfile.js';
+import { BIN } from '../fixtures/harness.js';
+import type { ReportDocument } from '../../src/model/report.js';
 
 function run(frames: Node[], ifaces?: number[]): { ev: EventBatch; sink: ReturnType<typeof createFrameSink>; records: ReturnType<typeof recordsOf> } {
   const sink = createFrameSink({});
@@ -136,7 +143,10 @@ test('carriers nothing needs alone are folded per flow and drain; DNS, SYN, bad 
   assert.equal(ev.count, 3, 'flow 41000 (3 carriers), flow 41001, the DNS carrier');
   assert.equal(ev.packets(0), 3);
   assert.equal(ev.wirelen(0), sizes[0] + sizes[1] + sizes[3]);
-  assert.equal(ev.tsNs(0), 1_700_000_000_000_000_000 + 3 * 1000, 'the newest of the folded frames');
+  // The folded event spans its frames: the first one's time and the newest one's.
+  assert.equal(ev.tsNs(0), 1_700_000_000_000_000_000, 'the first of the folded frames');
+  assert.equal(ev.lastTsNs(0), 1_700_000_000_000_000_000 + 3 * 1000, 'the newest of the folded frames');
+  assert.equal(ev.lastTsNs(1), ev.tsNs(1), 'an event of one frame');
   assert.equal(ev.packets(1), 1);
   assert.ok(ev.flags(2) & F.dnsQuery);
   assert.equal(ev.packets(2), 1);
@@ -156,4 +166,37 @@ test('carriers nothing needs alone are folded per flow and drain; DNS, SYN, bad 
   const matched = eventsOf(sink.takeBatch());
   assert.equal(matched.count, 4);
   for (let i = 0; i < 4; i++) assert.equal(matched.packets(i), 1);
+});
+
+test('-r: a carrier flow whose first frames are folded is first seen at its first carrier, last at its last (report firstSeen/lastSeen)', () => {
+  // Plain TCP data carriers (folded into one event per drain): 5 of one flow, 7 ms apart,
+  // starting 10 ms into the file, between DNS carriers that are events of their own.
+  const t0 = 1_709_632_800_000_000_000n;
+  const records: CapturedRecord[] = [];
+  const add = (n: Node, at: bigint): void => {
+    const data = encode(n).bytes;
+    records.push({ tsNs: at, data, wirelen: data.length });
+  };
+  add(carrier(0, 1, dnsQueryPacket(CLIENT_POD, COREDNS, 40020, 5, 'a.example')), t0);
+  for (let k = 0; k < 5; k++)
+    add(
+      carrier(0, 1, ipv4(CLIENT_POD, MYSQL, tcp(41000, 3306, { seq: 1 + k, ack: 1, flags: 'A' }), { id: 100 + k })),
+      t0 + 10_000_000n + BigInt(k) * 7_000_000n,
+    );
+  add(carrier(0, 1, dnsQueryPacket(CLIENT_POD, COREDNS, 40021, 6, 'b.example')), t0 + 90_000_000n);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'csumtop-first-'));
+  try {
+    const file = path.join(dir, 'folded.pcap');
+    writeFileSync(file, pcapFile({ linktype: 1, nsec: true }, records));
+    const r = spawnSync(BIN, ['-r', file, '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const flows = (JSON.parse(r.stdout) as ReportDocument).correlation!.flows;
+    const mysql = flows.find((f) => f.inner?.dport === 3306);
+    assert.ok(mysql, r.stdout);
+    assert.equal(mysql.packets, 5);
+    assert.equal(mysql.firstSeen, '2024-03-05T10:00:00.010Z');
+    assert.equal(mysql.lastSeen, '2024-03-05T10:00:00.038Z');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
