@@ -384,13 +384,17 @@ function kernelStrip(state: DashboardState, o: RenderOptions, names: Names): Lin
     return `${names.namespace(k.namespace)}: ${items.length > 0 ? items.join(', ') : 'no checksum errors'}`;
   };
   const movingNs = (k: KernelCounterView): boolean => drops.moving.has(k.namespace) || Object.values(k.perSecond).some((v) => typeof v === 'number' && v > 0);
-  const entries = [...views.map((k) => ({ text: one(k), moving: movingNs(k) })), ...dropsOnly];
+  // Quiet: no drop verdict and every counter zero since start ("no checksum errors").
+  const quietNs = (k: KernelCounterView): boolean =>
+    !drops.text.has(k.namespace) && Object.values(k.sinceStart).every((v) => v === null || v === undefined || v === 0);
+  const entries = [...views.map((k) => ({ text: one(k), moving: movingNs(k), quiet: quietNs(k) })), ...dropsOnly.map((e) => ({ ...e, quiet: false }))];
   const tone = entries.some((e) => e.moving) ? 'warning' : 'plain';
   const all = `kernel ${entries.map((e) => e.text).join(' | ')}`;
   if (printable(all).length <= o.width) return line(all, o.width, tone);
-  // Too long (80 columns, many namespaces): whole namespaces only, those moving now first;
-  // the rest are counted, not cut in the middle of a number (issue 19).
-  const order = [...entries.filter((e) => e.moving), ...entries.filter((e) => !e.moving)];
+  // Too long (80 columns, many namespaces): whole namespaces only, those moving now first,
+  // then those with errors or drops since start, the quiet ones last; the rest are counted,
+  // not cut in the middle of a number (issue 19).
+  const order = [...entries.filter((e) => e.moving), ...entries.filter((e) => !e.moving && !e.quiet), ...entries.filter((e) => !e.moving && e.quiet)];
   const kept: string[] = [];
   for (let i = 0; i < order.length; i++) {
     const rest = order.length - i - 1;

@@ -390,4 +390,14 @@ test('kernel strip at 80 columns: whole namespaces only, those with drops or err
   assert.match(narrow.text.trimEnd(), /^kernel nsb: UdpCsum 4\/s \+40 \| nsx: drops 1,?234 \(1,?234 bad\) \| \+3 more \(\/ filters\)$/);
   assert.equal(narrow.tone, 'warning');
   assert.doesNotMatch(narrow.text, /~$/, 'not cut');
+  // Nothing moving this second: a namespace with errors since start still comes before a
+  // quiet one ("no checksum errors"), whatever their order in the snapshot.
+  const still = update();
+  still.snapshot.kernel = [
+    { namespace: 'nsa', perSecond: { udpInCsumErrors: 0 }, sinceStart: { udpInCsumErrors: 0 } },
+    { namespace: 'nsb-with-a-longer-name-than-that', perSecond: { udpInCsumErrors: 0 }, sinceStart: { udpInCsumErrors: 40 } },
+  ];
+  const q = reduce(initialState(RUN), { type: 'update', update: still }).state;
+  const line80 = renderDashboard(q, { width: 80, height: 24, ascii: false }).find((l) => l.text.startsWith('kernel '))!.text;
+  assert.match(line80, /^kernel nsb-with-a-longer-name-than-that: UdpCsum 0\/s \+40 \| \+1 more/, line80);
 });
