@@ -15,12 +15,15 @@
  * Usage (root): node dist/bench/attach.js [--pairs 200] [--runs 3]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { parseArgs } from 'node:util';
 
 import { createNamespace, uniqueNs } from '../src/lab/lab.js';
 import { BIN } from '../test/lab/lab.js';
+import { benchArgs } from './measure.js';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '200' }, runs: { type: 'string', default: '3' } } });
+const { values } = benchArgs(
+  { pairs: { type: 'string', default: '200' }, runs: { type: 'string', default: '3' } },
+  'usage (root): node dist/bench/attach.js [--pairs 200] [--runs 3]',
+);
 const PAIRS = Number(values.pairs);
 const RUNS = Number(values.runs);
 

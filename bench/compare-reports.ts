@@ -15,16 +15,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { ROOT } from '../src/native/addon.js';
 import { writeHighCardinalityCapture, writeUnderlayOverlayPcapng, writeVxlanCapture } from '../test/fixtures/lib/bulk.js';
 import { writeAll } from '../test/fixtures/generate.js';
 import { writeTransactionCapture } from '../test/fixtures/lib/transactions.js';
+import { benchArgs } from './measure.js';
 
-const { values } = parseArgs({
-  options: { ref: { type: 'string' }, frames: { type: 'string', default: '200000' }, keep: { type: 'boolean', default: false } },
-});
+const { values } = benchArgs(
+  { ref: { type: 'string' }, frames: { type: 'string', default: '200000' }, keep: { type: 'boolean', default: false } },
+  'usage: node dist/bench/compare-reports.js --ref CHECKOUT [--frames N] [--keep]  (CHECKOUT: a built csumtop checkout)',
+);
 if (!values.ref || !existsSync(path.join(values.ref, 'dist', 'src', 'cli', 'run.js'))) {
   process.stderr.write('usage: compare-reports --ref CHECKOUT [--frames N] [--keep]  (CHECKOUT: a built csumtop checkout)\n');
   process.exit(2);

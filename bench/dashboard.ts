@@ -24,22 +24,23 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { LinkTable } from '../src/host/link-watch.js';
 import { createNamespace, uniqueNs } from '../src/lab/lab.js';
 import { nativeListLinks } from '../src/native/host.js';
 import { BIN, ROOT } from '../test/lab/lab.js';
 import { TmuxSession, descendants, killTmuxServer } from '../test/ui/tmux.js';
+import { benchArgs } from './measure.js';
 
-const { values } = parseArgs({
-  options: {
+const { values } = benchArgs(
+  {
     pairs: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '10' },
     runs: { type: 'string', default: '5' },
   },
-});
+  'usage (root): node dist/bench/dashboard.js [--pairs 500] [--seconds 30] [--warmup 10] [--runs 5]',
+);
 const RUNS = Number(values.runs);
 const PAIRS = Number(values.pairs);
 const SECONDS = Number(values.seconds);

@@ -15,7 +15,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { Lab, sh } from '../src/lab/lab.js';
 import { faultFrame } from '../src/lab/faults.js';
@@ -23,8 +22,9 @@ import { sumMatch } from '../src/model/kernel-match.js';
 import type { KernelDropView } from '../src/model/correlation.js';
 import { Csumtop, UNDERLAY_A, delta, reportOf, snmp } from '../test/lab/lab.js';
 import { Trafgen, template, trafgenConfig } from '../test/lab/trafgen.js';
+import { benchArgs } from './measure.js';
 
-const { values } = parseArgs({ options: { flood: { type: 'string', default: '200000' } } });
+const { values } = benchArgs({ flood: { type: 'string', default: '200000' } }, 'usage (root): node dist/bench/kernel-drops.js [--flood 200000]');
 const FLOOD = Number(values.flood);
 
 /** run_cnt and run_time_ns of csumtop's BPF program (the one fd of `pid` that is a tracing program). */

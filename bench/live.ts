@@ -35,15 +35,15 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { encode, eth, ipv4, udp, vxlan } from '../test/fixtures/lib/index.js';
 import { millionFlowConfig } from '../test/lab/flow-stream.js';
 import { BIN, Lab, OVERLAY_A, POD_B, UNDERLAY_A, UNDERLAY_B, nsSh } from '../test/lab/lab.js';
 import type { ReportDocument } from '../src/model/report.js';
+import { benchArgs } from './measure.js';
 
-const { values } = parseArgs({
-  options: {
+const { values } = benchArgs(
+  {
     seconds: { type: 'string', default: '10' },
     rate: { type: 'string' },
     threads: { type: 'string' },
@@ -52,7 +52,8 @@ const { values } = parseArgs({
     'compare-kernel-drops': { type: 'boolean', default: false },
     workload: { type: 'string', default: 'high-cardinality' },
   },
-});
+  'usage (root): node dist/bench/live.js [--workload high-cardinality|few-flows] [--seconds 10] [--rate PPS] [--threads N] [--runs 3] [--matching] [--compare-kernel-drops]',
+);
 if (!['high-cardinality', 'few-flows'].includes(values.workload as string)) {
   process.stderr.write(`--workload: high-cardinality or few-flows (got ${values.workload})\n`);
   process.exit(2);

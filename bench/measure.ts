@@ -4,6 +4,7 @@
  * is compared with.
  */
 import { spawnSync } from 'node:child_process';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -54,4 +55,21 @@ export function bestOf(n: number, fn: () => Measurement): Measurement {
     if (!best || m.seconds < best.seconds) best = m;
   }
   return best!;
+}
+
+/**
+ * The options of a benchmark script: `--help` prints `usage` and exits 0; an unknown or
+ * malformed option prints what is wrong and `usage` on stderr and exits 2 (not a stack trace).
+ */
+export function benchArgs<O extends NonNullable<ParseArgsConfig['options']>>(options: O, usage: string) {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  try {
+    return parseArgs({ options, strict: true, allowPositionals: false });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${usage}\n`);
+    process.exit(2);
+  }
 }

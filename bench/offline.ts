@@ -31,14 +31,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { ROOT } from '../src/native/addon.js';
 import { writeHighCardinalityCapture, writeUnderlayOverlayPcapng, writeVxlanCapture } from '../test/fixtures/lib/bulk.js';
-import { bestOf, haveCommand, measure, type Measurement } from './measure.js';
+import { benchArgs, bestOf, haveCommand, measure, type Measurement } from './measure.js';
 
-const { values } = parseArgs({
-  options: {
+const { values } = benchArgs(
+  {
     frames: { type: 'string', default: '1000000' },
     'tcpdump-frames': { type: 'string', default: '200000' },
     workload: { type: 'string', default: 'all' },
@@ -48,7 +47,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     'overlay-carriers': { type: 'string', default: '200000' },
   },
-});
+  'usage: node dist/bench/offline.js [--frames N] [--tcpdump-frames N] [--workload W] [--big-gb G] [--runs N] [--skip-tshark] [--skip-tcpdump] [--overlay-carriers N]',
+);
 const GLOBAL_FRAMES = Number(values.frames);
 const TCPDUMP_FRAMES = Number(values['tcpdump-frames']);
 const BIG_GB = Number(values['big-gb']);

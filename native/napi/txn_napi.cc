@@ -74,34 +74,28 @@ void add_args(const Napi::CallbackInfo& info, const uint8_t** ev, size_t* n_ev,
   *n_ev /= sizeof(FrameEvent);
 }
 
-class SynTxnsWrap : public Napi::ObjectWrap<SynTxnsWrap> {
+// What both tables' wrappers share: advance(), flush(), tableUse(), bytes() (CRTP: `Self`
+// is the wrapper class Node sees, `Table` the native table it owns).
+template <class Self, class Table>
+class TxnsWrap : public Napi::ObjectWrap<Self> {
  public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(
-        env, "SynTxns",
-        {InstanceMethod("add", &SynTxnsWrap::Add), InstanceMethod("advance", &SynTxnsWrap::Advance),
-         InstanceMethod("flush", &SynTxnsWrap::Flush),
-         InstanceMethod("summary", &SynTxnsWrap::Summary),
-         InstanceMethod("tableUse", &SynTxnsWrap::TableUse),
-         InstanceMethod("bytes", &SynTxnsWrap::Bytes)});
+  static Napi::Function Define(Napi::Env env, const char* name) {
+    return Napi::ObjectWrap<Self>::DefineClass(
+        env, name,
+        {Napi::ObjectWrap<Self>::InstanceMethod("add", &Self::Add),
+         Napi::ObjectWrap<Self>::InstanceMethod("advance", &Self::Advance),
+         Napi::ObjectWrap<Self>::InstanceMethod("flush", &Self::Flush),
+         Napi::ObjectWrap<Self>::InstanceMethod("summary", &Self::Summary),
+         Napi::ObjectWrap<Self>::InstanceMethod("tableUse", &Self::TableUse),
+         Napi::ObjectWrap<Self>::InstanceMethod("bytes", &Self::Bytes)});
   }
 
-  // new SynTxns(cap, timeoutNs, copyWindowNs, maxListed)
-  explicit SynTxnsWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SynTxnsWrap>(info) {
-    TxnArgs a = txn_args(info, "new SynTxns(cap, timeoutNs, copyWindowNs, maxListed)");
-    t_ = std::make_unique<SynTxns>(a.cap, a.timeout_ns, a.window_ns, a.max_listed);
+  // new SynTxns / DnsTxns(cap, timeoutNs, copyWindowNs, maxListed)
+  TxnsWrap(const Napi::CallbackInfo& info, const char* usage) : Napi::ObjectWrap<Self>(info) {
+    TxnArgs a = txn_args(info, usage);
+    t_ = std::make_unique<Table>(a.cap, a.timeout_ns, a.window_ns, a.max_listed);
   }
 
- private:
-  Napi::Value Add(const Napi::CallbackInfo& info) {
-    const uint8_t* ev;
-    size_t n;
-    const uint32_t* places;
-    size_t n_places;
-    add_args(info, &ev, &n, &places, &n_places);
-    t_->add(ev, n, places, n_places);
-    return info.Env().Undefined();
-  }
   Napi::Value Advance(const Napi::CallbackInfo& info) {
     if (info.Length() < 1 || !info[0].IsNumber())
       throw Napi::TypeError::New(info.Env(), "advance(nowNs: number)");
@@ -110,6 +104,34 @@ class SynTxnsWrap : public Napi::ObjectWrap<SynTxnsWrap> {
   }
   Napi::Value Flush(const Napi::CallbackInfo& info) {
     t_->flush();
+    return info.Env().Undefined();
+  }
+  // tableUse() -> Float64Array [size, cap, evicted]
+  Napi::Value TableUse(const Napi::CallbackInfo& info) {
+    const double v[] = {static_cast<double>(t_->size()), static_cast<double>(t_->cap()),
+                        t_->evicted()};
+    return doubles(info.Env(), v, 3);
+  }
+  Napi::Value Bytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(t_->bytes()));
+  }
+
+ protected:
+  std::unique_ptr<Table> t_;
+};
+
+class SynTxnsWrap : public TxnsWrap<SynTxnsWrap, SynTxns> {
+ public:
+  explicit SynTxnsWrap(const Napi::CallbackInfo& info)
+      : TxnsWrap(info, "new SynTxns(cap, timeoutNs, copyWindowNs, maxListed)") {}
+
+  Napi::Value Add(const Napi::CallbackInfo& info) {
+    const uint8_t* ev;
+    size_t n;
+    const uint32_t* places;
+    size_t n_places;
+    add_args(info, &ev, &n, &places, &n_places);
+    t_->add(ev, n, places, n_places);
     return info.Env().Undefined();
   }
   // summary() -> {counts: Float64Array [connections, answered, refused, unanswered,
@@ -136,38 +158,13 @@ class SynTxnsWrap : public Napi::ObjectWrap<SynTxnsWrap> {
     o.Set("times", doubles(env, times.data(), times.size()));
     return o;
   }
-  // tableUse() -> Float64Array [size, cap, evicted]
-  Napi::Value TableUse(const Napi::CallbackInfo& info) {
-    const double v[] = {static_cast<double>(t_->size()), static_cast<double>(t_->cap()),
-                        t_->evicted()};
-    return doubles(info.Env(), v, 3);
-  }
-  Napi::Value Bytes(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(t_->bytes()));
-  }
-
-  std::unique_ptr<SynTxns> t_;
 };
 
-class DnsTxnsWrap : public Napi::ObjectWrap<DnsTxnsWrap> {
+class DnsTxnsWrap : public TxnsWrap<DnsTxnsWrap, DnsTxns> {
  public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(
-        env, "DnsTxns",
-        {InstanceMethod("add", &DnsTxnsWrap::Add), InstanceMethod("advance", &DnsTxnsWrap::Advance),
-         InstanceMethod("flush", &DnsTxnsWrap::Flush),
-         InstanceMethod("summary", &DnsTxnsWrap::Summary),
-         InstanceMethod("tableUse", &DnsTxnsWrap::TableUse),
-         InstanceMethod("bytes", &DnsTxnsWrap::Bytes)});
-  }
+  explicit DnsTxnsWrap(const Napi::CallbackInfo& info)
+      : TxnsWrap(info, "new DnsTxns(cap, timeoutNs, copyWindowNs, maxListed)") {}
 
-  // new DnsTxns(cap, timeoutNs, copyWindowNs, maxListed)
-  explicit DnsTxnsWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DnsTxnsWrap>(info) {
-    TxnArgs a = txn_args(info, "new DnsTxns(cap, timeoutNs, copyWindowNs, maxListed)");
-    t_ = std::make_unique<DnsTxns>(a.cap, a.timeout_ns, a.window_ns, a.max_listed);
-  }
-
- private:
   Napi::Value Add(const Napi::CallbackInfo& info) {
     const uint8_t* ev;
     size_t n;
@@ -178,16 +175,6 @@ class DnsTxnsWrap : public Napi::ObjectWrap<DnsTxnsWrap> {
     size_t n_names = 0;
     bytes_of(info[1], &names, &n_names);
     t_->add(ev, n, names, n_names, places, n_places);
-    return info.Env().Undefined();
-  }
-  Napi::Value Advance(const Napi::CallbackInfo& info) {
-    if (info.Length() < 1 || !info[0].IsNumber())
-      throw Napi::TypeError::New(info.Env(), "advance(nowNs: number)");
-    t_->advance(info[0].As<Napi::Number>().DoubleValue());
-    return info.Env().Undefined();
-  }
-  Napi::Value Flush(const Napi::CallbackInfo& info) {
-    t_->flush();
     return info.Env().Undefined();
   }
   // summary() -> {counts: Float64Array [queries, answered, unanswered, retries,
@@ -211,17 +198,6 @@ class DnsTxnsWrap : public Napi::ObjectWrap<DnsTxnsWrap> {
                                                names.size()));
     return o;
   }
-  // tableUse() -> Float64Array [size, cap, evicted]
-  Napi::Value TableUse(const Napi::CallbackInfo& info) {
-    const double v[] = {static_cast<double>(t_->size()), static_cast<double>(t_->cap()),
-                        t_->evicted()};
-    return doubles(info.Env(), v, 3);
-  }
-  Napi::Value Bytes(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(t_->bytes()));
-  }
-
-  std::unique_ptr<DnsTxns> t_;
 };
 
 Napi::Object attribution_layout(Napi::Env env, size_t base) {
@@ -279,8 +255,8 @@ Napi::Value TxnLayout(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterTxns(Napi::Env env, Napi::Object exports) {
-  exports.Set("SynTxns", SynTxnsWrap::Define(env));
-  exports.Set("DnsTxns", DnsTxnsWrap::Define(env));
+  exports.Set("SynTxns", SynTxnsWrap::Define(env, "SynTxns"));
+  exports.Set("DnsTxns", DnsTxnsWrap::Define(env, "DnsTxns"));
   exports.Set("txnLayout", Napi::Function::New(env, TxnLayout, "txnLayout"));
 }
 

@@ -27,7 +27,7 @@ import type { Options } from './args.js';
 import { EXIT_BAD, EXIT_OK, EXIT_USAGE } from './exit-status.js';
 import { interfaceLabel, liveCorrelator } from './live-correlation.js';
 import { KernelDropsSource } from '../host/kernel-drops.js';
-import { compiledFilter, createSource, selectedNamespaces, startCapture, type LiveIo } from './live-mode.js';
+import { prepareLive, startLive, type LiveIo } from './live-session.js';
 import { shutdown } from './shutdown.js';
 
 /** Which interfaces' bad frames `w` keeps, and how many. */
@@ -106,25 +106,14 @@ export interface LiveDashboardOptions {
  * up (no privilege, no interface) are reported like the text mode does.
  */
 export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashboardOptions): Promise<number> {
-  const specs = extra.specs ?? (await selectedNamespaces(opts, io));
-  if (typeof specs === 'number') return specs;
-  const filter = await compiledFilter(opts, io);
-  if (typeof filter === 'number') return filter;
-  const source: CaptureSource = createSource(opts, specs, filter);
-  // Loaded while capture starts; with --user, before startCapture drops the rights it
-  // needs (issue 18).
-  const kernelDrops = KernelDropsSource.start(opts.kernelDrops);
-  if (opts.user !== null) kernelDrops.waitLoaded();
-  const failed = await startCapture(source, opts, io);
-  if (failed !== null) {
-    kernelDrops.close();
-    return failed;
-  }
+  const prepared = await prepareLive(opts, io, extra.specs);
+  if (typeof prepared === 'number') return prepared;
+  // The same start and correlation as the text and JSON modes (src/cli/live-session.ts).
+  const live = await startLive(prepared, opts, io);
+  if (typeof live === 'number') return live;
+  const { source, state, kernelDrops, correlator } = live;
   const layout = nativeLayout();
-  const state = new LiveState();
   const startedMs = Date.now();
-  // The same correlation as the text and JSON modes (kernel counters, host and NAT facts).
-  const correlator = liveCorrelator(source, state, specs, layout, opts.maxFlows, opts.backend === 'libpcap' ? 1 : opts.threads, kernelDrops);
   const recent = new RecentFrames(RECENT_FRAMES);
   const updates = new Subject<DashboardUpdate>();
   const warnings = new Subject<string>();

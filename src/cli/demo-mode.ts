@@ -14,7 +14,7 @@ import { Lab, leaveSignalsToCaller, which } from '../lab/lab.js';
 import type { Options } from './args.js';
 import { liveDashboard } from './dashboard-mode.js';
 import { EXIT_NO_PRIVILEGE, EXIT_USAGE } from './exit-status.js';
-import type { LiveIo } from './live-mode.js';
+import type { LiveIo } from './live-session.js';
 
 export async function demoMode(opts: Options, io: LiveIo): Promise<number> {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {

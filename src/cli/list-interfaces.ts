@@ -11,7 +11,7 @@ import { listLinks, selectInterfaces, type Link } from '../host/links.js';
 import { printable } from '../output/printable.js';
 import type { Options } from './args.js';
 import { EXIT_NO_PRIVILEGE, EXIT_OK, EXIT_USAGE, namespaceNotPermitted } from './exit-status.js';
-import { selectedNamespaces, type LiveIo } from './live-mode.js';
+import { selectedNamespaces, type LiveIo } from './live-session.js';
 
 /** ARPHRD_ETHER and ARPHRD_LOOPBACK (a zeroed Ethernet header): decoded as Ethernet. */
 const ETHERNET_ARPHRD = new Set([1, 772]);

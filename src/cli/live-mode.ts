@@ -31,17 +31,9 @@ import type { Options } from './args.js';
 import { EXIT_BAD, EXIT_NO_PRIVILEGE, EXIT_OK, EXIT_USAGE, namespaceNotPermitted } from './exit-status.js';
 import { dropTo, PrivilegeError } from './privileges.js';
 import { shutdown, signalStatus, type StopSignal } from './shutdown.js';
+import { prepareLive, startLive, type LiveIo, type LivePrepared, type LiveSession } from './live-session.js';
 import { compileFilter, FilterError, FILTER_TIME_LIMIT_MS } from '../capture/filter-compile.js';
 import { createFrameBudget, type FilterProgram } from '../native/live.js';
-
-export interface LiveIo {
-  out: (text: string) => Promise<void>;
-  /** A long output in pieces, written as the reader takes them (the report with --list); without it, joined and given to out. */
-  outPieces?: (pieces: Iterable<string>, suffix?: string) => Promise<void>;
-  warn: (text: string) => Promise<void>;
-  /** Every interval's correlation snapshot (dashboard, metrics). */
-  snapshot?: (s: CorrelationSnapshot) => void;
-}
 
 /** How often a live capture checks that standard output and error still have a reader (ms). */
 const READER_WATCH_MS = 100;
@@ -50,125 +42,10 @@ function nowIso(): string {
   return formatTimeNs(BigInt(Date.now()) * 1_000_000n);
 }
 
-/**
- * -f compiled before capture starts, off the JavaScript thread and bounded
- * (src/capture/filter-compile.ts): the programs (null without -f), or the exit status
- * after a message: 2 for a filter that cannot be used, 128+N for a stop signal that came
- * while compiling (nothing was captured). --duration bounds the compile too.
- */
-export async function compiledFilter(opts: Options, io: LiveIo): Promise<FilterProgram | null | number> {
-  if (opts.filter === null) return null;
-  const limitMs = opts.duration !== null ? Math.min(FILTER_TIME_LIMIT_MS, opts.duration * 1000) : FILTER_TIME_LIMIT_MS;
-  const stop = new AbortController();
-  const unsubscribe = shutdown.onStop((sig) => stop.abort(sig));
-  try {
-    return await compileFilter(opts.filter, { limitMs, limitWhy: limitMs < FILTER_TIME_LIMIT_MS ? ' (--duration)' : '', signal: stop.signal });
-  } catch (err) {
-    if (err instanceof FilterError) {
-      await io.warn(err.message);
-      return EXIT_USAGE;
-    }
-    if (stop.signal.aborted) {
-      const sig = stop.signal.reason as StopSignal;
-      await io.warn(`${sig} while compiling the -f filter: stopped before capturing anything`);
-      return signalStatus(sig);
-    }
-    throw err;
-  } finally {
-    unsubscribe();
-  }
-}
-
-/** The capture source the options ask for (AF_PACKET rings, or libpcap through cap); not started. */
-export function createSource(opts: Options, specs: NamespaceSpec[], filter: FilterProgram | null): CaptureSource {
-  return opts.backend === 'libpcap'
-    ? new LibpcapSource({
-        patterns: opts.interfaces,
-        filter: opts.filter,
-        count: opts.count ?? undefined,
-        promisc: opts.promisc,
-        batchMs: opts.batchMs,
-        rescanMs: 1000,
-        sink: { vxlanPorts: opts.vxlanPorts, genevePorts: opts.genevePorts, maxFlows: opts.maxFlows },
-      })
-    : new LiveSource({
-        patterns: opts.interfaces,
-        namespaces: specs,
-        // Link notifications (rtnetlink) are read this often: a non-blocking read per
-        // namespace when nothing changed, so new pod interfaces attach within 250 ms.
-        rescanMs: 250,
-        resyncMs: 60_000,
-        threads: opts.threads,
-        ringMemoryCap: ringMemoryCap() ?? undefined,
-        capture: {
-          batchMs: opts.batchMs,
-          blockSize: 1 << 20,
-          blockCount: opts.ringMb,
-          promisc: opts.promisc,
-          vxlanPorts: opts.vxlanPorts,
-          genevePorts: opts.genevePorts,
-          maxFlows: opts.maxFlows,
-          filter: filter ?? undefined,
-          // -c: one budget for every capture thread (native/capture/frame_budget.h).
-          frameBudget: opts.count !== null ? createFrameBudget(opts.count) : undefined,
-        },
-        write:
-          opts.write !== null
-            ? { path: opts.write, rotateBytes: (opts.rotateMb ?? 0) * 1_000_000, rotateCount: opts.rotateCount ?? 0, context: opts.context }
-            : undefined,
-      });
-}
-
-/** The namespaces -i/--netns/--pid/--host select; null (after a message) when one cannot be resolved. */
-/** The namespaces to capture in, or the exit status after a message (3: not allowed, 2: no such namespace). */
-export async function selectedNamespaces(opts: Options, io: LiveIo): Promise<NamespaceSpec[] | number> {
-  const includeHost = opts.host || (opts.netns.length === 0 && opts.pids.length === 0);
-  try {
-    return namespaceSpecs(opts.netns, opts.pids, includeHost, { netns: resolveNetns, pid: pidNetns });
-  } catch (err) {
-    const message = (err as Error).message;
-    await io.warn(message);
-    return namespaceNotPermitted(message) ? EXIT_NO_PRIVILEGE : EXIT_USAGE;
-  }
-}
-
-/**
- * Starts capture and drops privileges for --user (every live mode): null when capture
- * runs, else the exit status after a message (3 without the right to capture).
- */
-export async function startCapture(source: CaptureSource, opts: Options, io: LiveIo): Promise<number | null> {
-  try {
-    source.start();
-  } catch (err) {
-    if (err instanceof CaptureError) {
-      await io.warn(err.message);
-      // Not allowed is 3 whichever right is missing: CAP_NET_RAW for the sockets, or
-      // CAP_SYS_ADMIN to enter a namespace (--netns/--pid; the native message,
-      // native/host/netns.cc, carries no errno code).
-      return err.code === 'EPERM' || namespaceNotPermitted(err.message) ? EXIT_NO_PRIVILEGE : EXIT_USAGE;
-    }
-    throw err;
-  }
-  if (opts.user !== null) {
-    try {
-      dropTo(opts.user);
-      source.freeze(`running as ${opts.user} (--user) without the rights to open capture sockets`);
-    } catch (err) {
-      await source.stop();
-      await io.warn((err as Error).message);
-      return err instanceof PrivilegeError && !err.notPermitted ? EXIT_USAGE : EXIT_NO_PRIVILEGE;
-    }
-  }
-  return null;
-}
-
 export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promise<number> {
-  const specs = await selectedNamespaces(opts, io);
-  if (typeof specs === 'number') return specs;
-  const filter = await compiledFilter(opts, io);
-  if (typeof filter === 'number') return filter;
-  const source = createSource(opts, specs, filter);
-  const state = new LiveState();
+  const prepared = await prepareLive(opts, io);
+  if (typeof prepared === 'number') return prepared;
+  const { specs, source, state } = prepared;
   // --metrics binds before capture starts: a port in use is a usage error, nothing captured.
   let metrics: LiveMetrics | null = null;
   if (opts.metrics !== null) {
@@ -214,36 +91,27 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
 }
 
 /** What one live text or --json capture runs with, set up by liveMode(). */
-interface LiveRun {
+interface LiveRun extends LivePrepared {
   opts: Options;
   tool: ToolInfo;
   io: LiveIo;
-  source: CaptureSource;
-  state: LiveState;
-  specs: NamespaceSpec[];
   /** --metrics: the exporter, already listening; null without. */
   metrics: LiveMetrics | null;
 }
 
 async function capture(run: LiveRun): Promise<number> {
-  // Loaded while capture starts; with --user, before startCapture drops the rights it
-  // needs (issue 18).
-  const kernelDrops = KernelDropsSource.start(run.opts.kernelDrops);
-  if (run.opts.user !== null) kernelDrops.waitLoaded();
+  const live = await startLive(run, run.opts, run.io);
+  if (typeof live === 'number') return live;
   try {
-    return await captureWith({ ...run, kernelDrops });
+    return await captureWith({ ...run, ...live });
   } finally {
-    kernelDrops.close();
+    live.close();
   }
 }
 
-async function captureWith(run: LiveRun & { kernelDrops: KernelDropsSource }): Promise<number> {
-  const { opts, tool, io, source, state, specs, metrics, kernelDrops } = run;
-  const failed = await startCapture(source, opts, io);
-  if (failed !== null) return failed;
-
+async function captureWith(run: LiveRun & LiveSession): Promise<number> {
+  const { opts, tool, io, source, state, metrics, kernelDrops, correlator } = run;
   const L0 = nativeLayout();
-  const correlator = liveCorrelator(source, state, specs, L0, opts.maxFlows, opts.backend === 'libpcap' ? 1 : opts.threads, kernelDrops);
   const shown = new Map<string, Finding>();
   /** --json: a finding line when a finding appears, changes severity, or clears. */
   const findingLines = (snap: CorrelationSnapshot): void => {
