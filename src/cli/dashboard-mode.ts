@@ -7,9 +7,7 @@ import * as os from 'node:os';
 import { Subject, type Observable } from 'rxjs';
 
 import { fileInterfaces, InputError } from '../capture/file-run.js';
-import { LiveState } from '../capture/live-state.js';
 import type { NamespaceSpec } from '../capture/live-source.js';
-import type { CaptureSource } from '../capture/source.js';
 import { isoOf } from '../correlate/context.js';
 import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
 import { readKernelFacts } from '../host/facts.js';
@@ -25,8 +23,7 @@ import { PeerNames } from '../host/peer-names.js';
 import type { DashboardFix } from '../ui/screen.js';
 import type { Options } from './args.js';
 import { EXIT_BAD, EXIT_OK, EXIT_USAGE } from './exit-status.js';
-import { interfaceLabel, liveCorrelator } from './live-correlation.js';
-import { KernelDropsSource } from '../host/kernel-drops.js';
+import { interfaceLabel } from './live-correlation.js';
 import { prepareLive, startLive, type LiveIo } from './live-session.js';
 import { shutdown } from './shutdown.js';
 
