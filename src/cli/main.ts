@@ -76,7 +76,10 @@ function fileProgress(file: string): Progress | null {
   } catch {
     // unreadable: the analysis reports it
   }
-  return new Progress(process.stderr, total);
+  // CSUMTOP_PROGRESS_MS (tests only): the redraw interval, so a test sees lines however
+  // fast the file is read (test/unit/progress.test.ts; 500 ms otherwise).
+  const every = Number(process.env.CSUMTOP_PROGRESS_MS);
+  return new Progress(process.stderr, total, Number.isFinite(every) && every >= 0 && process.env.CSUMTOP_PROGRESS_MS !== '' ? every : undefined);
 }
 
 async function readMode(opts: Options & { read: string }): Promise<number> {

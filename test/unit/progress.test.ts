@@ -42,7 +42,11 @@ test('-r shows progress on a terminal and erases it; nothing when standard error
   const typescript = path.join(dir, 'typescript');
   // script(1) gives the command a pseudo-terminal; the report goes to a file, so what
   // the terminal shows is standard error only.
-  const r = spawnSync('script', ['-qec', `${BIN} -r ${file} > ${out}`, typescript], { encoding: 'utf8', timeout: 300_000 });
+  // A line at every step (CSUMTOP_PROGRESS_MS=0, tests only): at 0.6 M frames/s this file
+  // is read in a quarter of the 500 ms redraw interval, and how fast csumtop reads must not
+  // decide whether the test sees a line.
+  const env = { ...process.env, CSUMTOP_PROGRESS_MS: '0' };
+  const r = spawnSync('script', ['-qec', `${BIN} -r ${file} > ${out}`, typescript], { encoding: 'utf8', timeout: 300_000, env });
   assert.ok(r.status === 0 || r.status === 1, `exit ${r.status}: ${r.stderr}`);
   const tty = readFileSync(typescript, 'latin1');
   const lines = [...tty.matchAll(/\r(csumtop: [^\r\x1b]*)\x1b\[K/g)].map((m) => m[1]);
@@ -52,7 +56,7 @@ test('-r shows progress on a terminal and erases it; nothing when standard error
   assert.ok(/\r\x1b\[K(\r?\n)*$/.test(tty.replace(/\r?\nScript done.*$/s, '')), `erased: ${JSON.stringify(tty.slice(-200))}`);
   assert.match(readFileSync(out, 'utf8'), /frames/);
 
-  const plain = spawnSync(BIN, ['-r', file], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const plain = spawnSync(BIN, ['-r', file], { encoding: 'utf8', maxBuffer: 1 << 26, env });
   assert.ok(plain.status === 0 || plain.status === 1);
   assert.equal(plain.stderr, '', 'nothing on a standard error that is not a terminal');
 });
