@@ -8,9 +8,13 @@ namespace csumtop {
 
 static_assert(sizeof(CarrierFlowSlot) == 216,
               "carrier_flows.h states the bytes per flow: update it with the size");
-static_assert(sizeof(CarrierFlowSlot) + 4 * sizeof(int32_t) <= kCarrierFlowBytesPerEntry,
-              "a slot and at most 4 buckets (a load of 1/4..1/2) per flow");
+static_assert(sizeof(CarrierFlowSlot) + 4 * 8 <= kCarrierFlowBytesPerEntry,
+              "a slot and at most 4 buckets of 8 bytes (a load of 1/4..1/2) per flow");
 static_assert(kCarrierFlowBytesPerEntry <= 256, "issue 14: <= 256 bytes per flow entry");
+
+// How many events ahead add() prefetches a bucket: enough to cover a miss (~100 ns) with
+// the work of the events between, few enough that the lines are still cached when used.
+constexpr size_t kPrefetchAhead = 8;
 
 CarrierFlowTable::CarrierFlowTable(uint32_t cap) : cap_(cap ? cap : 1) {
   uint32_t n = 2;
@@ -19,11 +23,11 @@ CarrierFlowTable::CarrierFlowTable(uint32_t cap) : cap_(cap ? cap : 1) {
   // from the start (as the JavaScript table filled its arrays: a table filling under new
   // flows read as memory growing for minutes, the hostile lab's flat-memory test).
   slots_.assign(cap_, CarrierFlowSlot{});
-  buckets_.assign(n, 0);
+  buckets_.assign(n, Bucket{0, 0});
   mask_ = n - 1;
 }
 
-uint32_t CarrierFlowTable::home(double key) const {
+uint32_t CarrierFlowTable::hash(double key) {
   // The keys are 53-bit integers, often alike in their low bits: mixed in full (the
   // finaliser of MurmurHash3) before the mask takes the low bits. Anything else a caller
   // could pass (negative, NaN) hashes as 0 rather than meet an undefined conversion.
@@ -33,36 +37,38 @@ uint32_t CarrierFlowTable::home(double key) const {
   h ^= h >> 33;
   h *= 0xc4ceb9fe1a85ec53ull;
   h ^= h >> 33;
-  return static_cast<uint32_t>(h) & mask_;
+  return static_cast<uint32_t>(h);
 }
 
-int32_t CarrierFlowTable::find(double key) const {
-  for (uint32_t i = home(key);; i = (i + 1) & mask_) {
-    const int32_t s = buckets_[i] - 1;
-    if (s < 0) return -1;
-    if (slots_[s].key == key) return s;
+int32_t CarrierFlowTable::find(double key, uint32_t h) const {
+  for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
+    const Bucket b = buckets_[i];
+    if (b.slot1 == 0) return -1;
+    // The slot is read only when the hashes agree (a cache miss saved per other bucket).
+    if (b.hash == h && slots_[b.slot1 - 1].key == key) return static_cast<int32_t>(b.slot1 - 1);
   }
 }
 
-void CarrierFlowTable::index_insert(int32_t s) {
-  uint32_t i = home(slots_[s].key);
-  while (buckets_[i] != 0) i = (i + 1) & mask_;
-  buckets_[i] = s + 1;
+void CarrierFlowTable::index_insert(int32_t s, uint32_t h) {
+  uint32_t i = h & mask_;
+  while (buckets_[i].slot1 != 0) i = (i + 1) & mask_;
+  buckets_[i] = Bucket{static_cast<uint32_t>(s) + 1, h};
 }
 
 void CarrierFlowTable::index_remove(int32_t s) {
-  uint32_t i = home(slots_[s].key);
-  while (buckets_[i] != s + 1) i = (i + 1) & mask_;
+  const uint32_t slot1 = static_cast<uint32_t>(s) + 1;
+  uint32_t i = hash(slots_[s].key) & mask_;
+  while (buckets_[i].slot1 != slot1) i = (i + 1) & mask_;
   // Backward shift: a later member of the probe run moves into the hole unless its home
   // bucket lies cyclically within (hole, j], where a lookup would no longer reach it.
-  for (uint32_t j = (i + 1) & mask_; buckets_[j] != 0; j = (j + 1) & mask_) {
-    const uint32_t h = home(slots_[buckets_[j] - 1].key);
-    if (((j - h) & mask_) >= ((j - i) & mask_)) {
+  for (uint32_t j = (i + 1) & mask_; buckets_[j].slot1 != 0; j = (j + 1) & mask_) {
+    const uint32_t home = buckets_[j].hash & mask_;
+    if (((j - home) & mask_) >= ((j - i) & mask_)) {
       buckets_[i] = buckets_[j];
       i = j;
     }
   }
-  buckets_[i] = 0;
+  buckets_[i] = Bucket{0, 0};
 }
 
 void CarrierFlowTable::unlink(int32_t s) {
@@ -88,9 +94,26 @@ void CarrierFlowTable::append(int32_t s) {
   newest_ = s;
 }
 
+// In a full table every new flow evicts the oldest. The next victims are fetched ahead
+// while the current events are folded, instead of missing when they go: the bucket of the
+// one after next and every line of the slot after that (its values are rewritten whole by
+// the new flow that takes it), two evictions ahead, since one new flow alone takes less
+// than a miss.
+void CarrierFlowTable::prefetch_eviction() const {
+  if (used_ < cap_ || oldest_ < 0) return;
+  const int32_t v2 = slots_[oldest_].newer;
+  if (v2 < 0) return;
+  const CarrierFlowSlot& o = slots_[v2];
+  __builtin_prefetch(&buckets_[hash(o.key) & mask_]);
+  if (o.newer >= 0) {
+    const char* next = reinterpret_cast<const char*>(&slots_[o.newer]);
+    for (size_t at = 0; at < sizeof(CarrierFlowSlot); at += 64) __builtin_prefetch(next + at, 1);
+  }
+}
+
 // A slot for an absent key, the most recently seen; in a full table the least recently
 // seen flow is evicted (counted) and its slot reused.
-int32_t CarrierFlowTable::add_slot(double key) {
+int32_t CarrierFlowTable::add_slot(double key, uint32_t h) {
   int32_t s;
   if (used_ < cap_) {
     s = static_cast<int32_t>(used_++);
@@ -103,7 +126,7 @@ int32_t CarrierFlowTable::add_slot(double key) {
     evicted_++;
   }
   slots_[s].key = key;
-  index_insert(s);
+  index_insert(s, h);
   append(s);
   size_++;
   return s;
@@ -112,16 +135,20 @@ int32_t CarrierFlowTable::add_slot(double key) {
 void CarrierFlowTable::add(const FrameEvent* ev, size_t n, const char* names, size_t names_len,
                            PlaceMap& places) {
   for (size_t i = 0; i < n; i++) {
+    if (i + kPrefetchAhead < n && (ev[i + kPrefetchAhead].flags & kEvCarrier))
+      __builtin_prefetch(&buckets_[hash(ev[i + kPrefetchAhead].flow) & mask_]);
     const FrameEvent& e = ev[i];
     if (!(e.flags & kEvCarrier)) continue;
-    int32_t s = find(e.flow);
+    const uint32_t h = hash(e.flow);
+    int32_t s = find(e.flow, h);
     if (s >= 0) {
       if (s != newest_) {  // seen again: the most recently seen
         unlink(s);
         append(s);
       }
     } else {
-      s = add_slot(e.flow);
+      s = add_slot(e.flow, h);
+      prefetch_eviction();
       CarrierFlowSlot& f = slots_[s];
       f.place = places.find(e.iface).place;
       f.outer = e.outer;

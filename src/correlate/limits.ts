@@ -12,7 +12,7 @@
  * test/lab/million-flows.test.ts (a new flow per frame, 50,000 frames/s, through the
  * stop). Per flow of --max-flows, allocated once and resident from the start: the
  * native carrier-flow table (carrierFlowBytesPerEntry(): sizeof(CarrierFlowSlot) 216 + at
- * most 16 of index = 232 bytes, native/flow/carrier_flows.h), open DNS queries and SYN
+ * most 32 of index = 248 bytes, native/flow/carrier_flows.h), open DNS queries and SYN
  * attempts (native: DNS_BYTES_PER_ENTRY, 228, and SYN_BYTES_PER_ENTRY, 148, i.e.
  * TxnTable::kBytesPerEntry + sizeof(DnsEntry / SynEntry) in native/flow/dns_txns.h and
  * syn_txns.h), none of them a JavaScript object per entry (docs/line-rate.md), and
@@ -27,10 +27,10 @@
  * the ring of the latter, with ~10% to spare. */
 export const BASE_MEMORY_BYTES = 440 * 2 ** 20;
 
-/** Bytes per flow of --max-flows: carrier flow 232 + DNS 228 + SYN 148 (all native; the
+/** Bytes per flow of --max-flows: carrier flow 248 + DNS 228 + SYN 148 (all native; the
  * unit tests check each against the sizes the addon reports), and the native bad-flow
  * table's 768 at most per capture thread. */
-export const TABLE_BYTES_PER_FLOW = 608;
+export const TABLE_BYTES_PER_FLOW = 624;
 export const NATIVE_BYTES_PER_FLOW_PER_THREAD = 768;
 
 /**

@@ -74,6 +74,7 @@ test('carrier-flow table: <= 256 bytes per flow, allocated once, a formula of --
     const t = new CarrierFlowTable(cap, new Places(), L.record);
     // The index rounds its buckets up to a power of two: never more than the formula.
     assert.ok(t.tableBytes <= perEntry * cap, `cap ${cap}: ${t.tableBytes} > ${perEntry} x ${cap}`);
-    assert.ok(t.tableBytes >= (perEntry - 8) * cap, `cap ${cap}: ${t.tableBytes} bytes: the formula is not far above what is allocated`);
+    // 8-byte buckets, 2-4 per flow: at most 16 bytes a flow under the bound.
+    assert.ok(t.tableBytes >= (perEntry - 16) * cap, `cap ${cap}: ${t.tableBytes} bytes: the formula is not far above what is allocated`);
   }
 });
