@@ -13,13 +13,12 @@
  * test/oracle/dns.ts keeps the former JavaScript implementation as the oracle of the
  * differential tests (test/unit/native-txns.test.ts).
  */
-import type { DnsSummary, DnsTransaction, TableUse } from '../model/correlation.js';
-import { nativeLayout } from '../native/analyzer.js';
-import { endpointAt, type EndpointOffsets, type EventBatch, type EventFlags } from '../native/events.js';
-import { createDnsTxns, txnLayout, type NativeDnsTxns } from '../native/txns.js';
-import { isoOf, type InterfaceDirectory } from './context.js';
+import type { DnsSummary, DnsTransaction } from '../model/correlation.js';
+import { endpointAt, type EventFlags } from '../native/events.js';
+import { createDnsTxns, txnLayout, type NativeDnsSummary } from '../native/txns.js';
+import { isoOf } from './context.js';
 import { Places } from './places.js';
-import { attributionAt, batchPlacePairs } from './txn-views.js';
+import { attributionAt, TxnTracker } from './txn-views.js';
 
 // RFC 1035 3.2.2 and the IANA registry, for the common ones; others print as numbers.
 const QTYPES: Record<number, string> = {
@@ -56,50 +55,9 @@ export interface DnsOptions {
   copyWindowNs?: number;
 }
 
-export class DnsTracker {
-  private readonly t: NativeDnsTxns;
-  private readonly E: EndpointOffsets = nativeLayout().record;
-
-  constructor(
-    _F: EventFlags,
-    private readonly opts: DnsOptions = { timeoutNs: 5e9, maxTransactions: 65536, maxListed: 100 },
-    /** The Correlator's places (the pairs it passes to add() are interned there). */
-    private readonly places = new Places(),
-  ) {
-    this.t = createDnsTxns(opts.maxTransactions, opts.timeoutNs, opts.copyWindowNs ?? 1e9, opts.maxListed);
-  }
-
-  /** Bytes the native table allocated: at most DNS_BYTES_PER_ENTRY x maxTransactions. */
-  get bytes(): number {
-    return this.t.bytes();
-  }
-
-  /** Queries not tracked because the table was full. */
-  get evicted(): number {
-    return this.t.tableUse()[2];
-  }
-
-  /** One batch; `placePairs`: its listed interfaces (Places.pairs), made here from `dir` when absent. */
-  add(ev: EventBatch, dir: InterfaceDirectory, placePairs?: Uint32Array): void {
-    this.t.add(ev.buffer, ev.namesBuffer, placePairs ?? batchPlacePairs(ev, dir, this.places));
-  }
-
-  /**
-   * Queries older than the timeout are decided: answered ones are forgotten, unanswered
-   * ones counted and kept for resends and a late answer.
-   */
-  advance(nowNs: number): void {
-    this.t.advance(nowNs);
-  }
-
-  flush(): void {
-    this.t.flush();
-  }
-
-  /** Open queries: evicted counts the queries not tracked because the table was full. */
-  tableUse(): TableUse {
-    const u = this.t.tableUse();
-    return { size: u[0], cap: this.opts.maxTransactions, evicted: u[2] };
+export class DnsTracker extends TxnTracker<NativeDnsSummary> {
+  constructor(_F: EventFlags, opts: DnsOptions = { timeoutNs: 5e9, maxTransactions: 65536, maxListed: 100 }, places = new Places()) {
+    super(createDnsTxns(opts.maxTransactions, opts.timeoutNs, opts.copyWindowNs ?? 1e9, opts.maxListed), opts.maxTransactions, places);
   }
 
   summary(): DnsSummary {

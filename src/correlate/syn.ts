@@ -28,13 +28,12 @@
  * test/oracle/syn.ts keeps the former JavaScript implementation as the oracle of the
  * differential tests (test/unit/native-txns.test.ts).
  */
-import type { SynAttempt, SynSummary, TableUse } from '../model/correlation.js';
-import { nativeLayout } from '../native/analyzer.js';
-import { endpointAt, type EndpointOffsets, type EventBatch, type EventFlags } from '../native/events.js';
-import { createSynTxns, txnLayout, type NativeSynTxns } from '../native/txns.js';
-import { isoOf, type InterfaceDirectory } from './context.js';
+import type { SynAttempt, SynSummary } from '../model/correlation.js';
+import { endpointAt, type EventFlags } from '../native/events.js';
+import { createSynTxns, txnLayout, type NativeSynSummary } from '../native/txns.js';
+import { isoOf } from './context.js';
 import { Places } from './places.js';
-import { attributionAt, batchPlacePairs } from './txn-views.js';
+import { attributionAt, TxnTracker } from './txn-views.js';
 
 /** Bytes per attempt of the cap, allocated once in the addon (native/flow/syn_txns.h kSynBytesPerEntry). */
 export const SYN_BYTES_PER_ENTRY = txnLayout().syn.bytesPerEntry;
@@ -58,46 +57,9 @@ export function delayBucket(retransmissions: number): string {
   return `${2 ** retransmissions - 1}s`;
 }
 
-export class SynTracker {
-  private readonly t: NativeSynTxns;
-  private readonly E: EndpointOffsets = nativeLayout().record;
-
-  constructor(
-    _F: EventFlags,
-    private readonly opts: SynOptions = { timeoutNs: 3.5e9, maxAttempts: 65536, maxListed: 100 },
-    /** The Correlator's places (the pairs it passes to add() are interned there). */
-    private readonly places = new Places(),
-  ) {
-    this.t = createSynTxns(opts.maxAttempts, opts.timeoutNs, opts.copyWindowNs ?? 1e9, opts.maxListed);
-  }
-
-  /** Bytes the native table allocated: at most SYN_BYTES_PER_ENTRY x maxAttempts. */
-  get bytes(): number {
-    return this.t.bytes();
-  }
-
-  /** SYNs not tracked because the table was full. */
-  get evicted(): number {
-    return this.t.tableUse()[2];
-  }
-
-  /** One batch; `placePairs`: its listed interfaces (Places.pairs), made here from `dir` when absent. */
-  add(ev: EventBatch, dir: InterfaceDirectory, placePairs?: Uint32Array): void {
-    this.t.add(ev.buffer, ev.namesBuffer, placePairs ?? batchPlacePairs(ev, dir, this.places));
-  }
-
-  advance(nowNs: number): void {
-    this.t.advance(nowNs);
-  }
-
-  flush(): void {
-    this.t.flush();
-  }
-
-  /** SYNs waiting or kept for a late SYN-ACK: evicted counts SYNs not tracked (table full). */
-  tableUse(): TableUse {
-    const u = this.t.tableUse();
-    return { size: u[0], cap: this.opts.maxAttempts, evicted: u[2] };
+export class SynTracker extends TxnTracker<NativeSynSummary> {
+  constructor(_F: EventFlags, opts: SynOptions = { timeoutNs: 3.5e9, maxAttempts: 65536, maxListed: 100 }, places = new Places()) {
+    super(createSynTxns(opts.maxAttempts, opts.timeoutNs, opts.copyWindowNs ?? 1e9, opts.maxListed), opts.maxAttempts, places);
   }
 
   summary(): SynSummary {

@@ -72,17 +72,22 @@ export interface NativeSynSummary {
   times: Float64Array;
 }
 
-export interface NativeSynTxns {
+/** What the DNS and SYN tables have in common (native/napi/txn_napi.cc TxnsWrap). */
+export interface NativeTxnTable<Summary> {
   /** One batch: its FrameEvents, its name buffer, the (id, place, flags) words of the listed interfaces. */
   add(events: Buffer, names: Buffer, placePairs: Uint32Array): void;
+  /** Transactions older than the timeout are decided. */
   advance(nowNs: number): void;
+  /** Every transaction still open is decided (the end of a file or a capture). */
   flush(): void;
-  summary(): NativeSynSummary;
+  summary(): Summary;
   /** [size, cap, evicted] */
   tableUse(): Float64Array;
   /** Bytes the table allocated (at most bytesPerEntry x cap). */
   bytes(): number;
 }
+
+export type NativeSynTxns = NativeTxnTable<NativeSynSummary>;
 
 export interface NativeDnsSummary {
   /** queries, answered, unanswered, retries, attributed */
@@ -95,17 +100,7 @@ export interface NativeDnsSummary {
   names: Buffer;
 }
 
-export interface NativeDnsTxns {
-  /** One batch: its FrameEvents, its name buffer, the (id, place, flags) words of the listed interfaces. */
-  add(events: Buffer, names: Buffer, placePairs: Uint32Array): void;
-  advance(nowNs: number): void;
-  flush(): void;
-  summary(): NativeDnsSummary;
-  /** [size, cap, evicted] */
-  tableUse(): Float64Array;
-  /** Bytes the table allocated (at most bytesPerEntry x cap). */
-  bytes(): number;
-}
+export type NativeDnsTxns = NativeTxnTable<NativeDnsSummary>;
 
 interface TxnAddon {
   DnsTxns: new (cap: number, timeoutNs: number, copyWindowNs: number, maxListed: number) => NativeDnsTxns;
