@@ -62,20 +62,29 @@ TxnArgs txn_args(const Napi::CallbackInfo& info, const char* usage) {
                  info[3].As<Napi::Number>().Uint32Value()};
 }
 
-// add(events, names, placePairs) arguments.
-void add_args(const Napi::CallbackInfo& info, const uint8_t** ev, size_t* n_ev,
-              const uint32_t** places, size_t* n_places) {
+// One batch as add(events, names, placePairs) hands it over.
+struct TxnBatch {
+  const uint8_t* ev;
+  size_t n;  // FrameEvents
   const uint8_t* names;
   size_t n_names;
-  if (info.Length() < 3 || !bytes_of(info[0], ev, n_ev) || !bytes_of(info[1], &names, &n_names) ||
-      !places_of(info[2], places, n_places))
+  const uint32_t* places;
+  size_t n_places;
+};
+
+TxnBatch batch_args(const Napi::CallbackInfo& info) {
+  TxnBatch b{};
+  if (info.Length() < 3 || !bytes_of(info[0], &b.ev, &b.n) ||
+      !bytes_of(info[1], &b.names, &b.n_names) || !places_of(info[2], &b.places, &b.n_places))
     throw Napi::TypeError::New(info.Env(),
                                "add(events: Buffer, names: Buffer, placePairs: Uint32Array)");
-  *n_ev /= sizeof(FrameEvent);
+  b.n /= sizeof(FrameEvent);
+  return b;
 }
 
-// What both tables' wrappers share: advance(), flush(), tableUse(), bytes() (CRTP: `Self`
-// is the wrapper class Node sees, `Table` the native table it owns).
+// What both tables' wrappers share: add(), advance(), flush(), tableUse(), bytes() (CRTP:
+// `Self` is the wrapper class Node sees, `Table` the native table it owns; Self::Fold
+// hands a batch to its table).
 template <class Self, class Table>
 class TxnsWrap : public Napi::ObjectWrap<Self> {
  public:
@@ -96,6 +105,10 @@ class TxnsWrap : public Napi::ObjectWrap<Self> {
     t_ = std::make_unique<Table>(a.cap, a.timeout_ns, a.window_ns, a.max_listed);
   }
 
+  Napi::Value Add(const Napi::CallbackInfo& info) {
+    static_cast<Self*>(this)->Fold(batch_args(info));
+    return info.Env().Undefined();
+  }
   Napi::Value Advance(const Napi::CallbackInfo& info) {
     if (info.Length() < 1 || !info[0].IsNumber())
       throw Napi::TypeError::New(info.Env(), "advance(nowNs: number)");
@@ -125,15 +138,7 @@ class SynTxnsWrap : public TxnsWrap<SynTxnsWrap, SynTxns> {
   explicit SynTxnsWrap(const Napi::CallbackInfo& info)
       : TxnsWrap(info, "new SynTxns(cap, timeoutNs, copyWindowNs, maxListed)") {}
 
-  Napi::Value Add(const Napi::CallbackInfo& info) {
-    const uint8_t* ev;
-    size_t n;
-    const uint32_t* places;
-    size_t n_places;
-    add_args(info, &ev, &n, &places, &n_places);
-    t_->add(ev, n, places, n_places);
-    return info.Env().Undefined();
-  }
+  void Fold(const TxnBatch& b) { t_->add(b.ev, b.n, b.places, b.n_places); }
   // summary() -> {counts: Float64Array [connections, answered, refused, unanswered,
   // retransmitted, attributed], delayedBy: Float64Array of (retransmissions, count) pairs
   // in first-seen order, listed: Buffer of SynListed (txnLayout().syn), times: Float64Array}
@@ -165,18 +170,7 @@ class DnsTxnsWrap : public TxnsWrap<DnsTxnsWrap, DnsTxns> {
   explicit DnsTxnsWrap(const Napi::CallbackInfo& info)
       : TxnsWrap(info, "new DnsTxns(cap, timeoutNs, copyWindowNs, maxListed)") {}
 
-  Napi::Value Add(const Napi::CallbackInfo& info) {
-    const uint8_t* ev;
-    size_t n;
-    const uint32_t* places;
-    size_t n_places;
-    add_args(info, &ev, &n, &places, &n_places);
-    const uint8_t* names = nullptr;  // checked by add_args()
-    size_t n_names = 0;
-    bytes_of(info[1], &names, &n_names);
-    t_->add(ev, n, names, n_names, places, n_places);
-    return info.Env().Undefined();
-  }
+  void Fold(const TxnBatch& b) { t_->add(b.ev, b.n, b.names, b.n_names, b.places, b.n_places); }
   // summary() -> {counts: Float64Array [queries, answered, unanswered, retries,
   // attributed], latency: Float64Array [p50, max] or empty, listed: Buffer of DnsListed
   // (txnLayout().dns), names: Buffer}
