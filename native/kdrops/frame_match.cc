@@ -61,8 +61,10 @@ bool fits(const KernelDrop& frame, const KernelDrop& drop) {
   return true;
 }
 
-size_t outer_hash(const KernelDrop& k) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
+// FNV-1a over the drop's fields that a frame must share: its namespace, interface,
+// protocol, IPv4 id and addresses, and its ports unless `with_ports` is false.
+size_t drop_hash(const KernelDrop& k, bool with_ports) {
+  uint64_t h = 1469598103934665603ull;
   auto mix = [&h](const void* p, size_t n) {
     const uint8_t* b = static_cast<const uint8_t*>(p);
     for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
@@ -71,28 +73,19 @@ size_t outer_hash(const KernelDrop& k) {
   mix(&k.ifindex, 4);
   mix(&k.proto, 1);
   mix(&k.ip_id, 2);
-  mix(&k.sport, 2);
-  mix(&k.dport, 2);
+  if (with_ports) {
+    mix(&k.sport, 2);
+    mix(&k.dport, 2);
+  }
   mix(k.src, k.family == 6 ? 16 : 4);
   mix(k.dst, k.family == 6 ? 16 : 4);
   return static_cast<size_t>(h ^ (h >> 29));
 }
 
+size_t outer_hash(const KernelDrop& k) { return drop_hash(k, true); }
+
 // The hash of same_addresses() fields: where a frame is found by a drop without ports.
-size_t address_hash(const KernelDrop& k) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  auto mix = [&h](const void* p, size_t n) {
-    const uint8_t* b = static_cast<const uint8_t*>(p);
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
-  };
-  mix(&k.netns, 4);
-  mix(&k.ifindex, 4);
-  mix(&k.proto, 1);
-  mix(&k.ip_id, 2);
-  mix(k.src, k.family == 6 ? 16 : 4);
-  mix(k.dst, k.family == 6 ? 16 : 4);
-  return static_cast<size_t>(h ^ (h >> 29));
-}
+size_t address_hash(const KernelDrop& k) { return drop_hash(k, false); }
 
 uint64_t capture_key(uint32_t netns, uint32_t ifindex) {
   return static_cast<uint64_t>(netns) << 32 | ifindex;
