@@ -23,7 +23,6 @@ import { PeerNames } from '../host/peer-names.js';
 import type { DashboardFix } from '../ui/screen.js';
 import type { Options } from './args.js';
 import { EXIT_BAD, EXIT_OK, EXIT_USAGE } from './exit-status.js';
-import { interfaceLabel } from './live-correlation.js';
 import { prepareLive, startLive, type LiveIo } from './live-session.js';
 import { shutdown } from './shutdown.js';
 
@@ -118,7 +117,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const labelOf = (id: number): string => {
     let l = labels.get(id);
     if (l === undefined) {
-      for (const i of source.interfaces()) labels.set(i.id, interfaceLabel(i));
+      for (const i of source.interfaces()) labels.set(i.id, i.label);
       l = labels.get(id) ?? `#${id}`;
     }
     return l;
@@ -154,7 +153,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   }
   const metas = (): InterfaceMeta[] =>
     source.interfaces().map((i) => ({
-      label: interfaceLabel(i),
+      label: i.label,
       namespace: i.namespace,
       kind: i.kind,
       txChecksumOffload: i.txChecksumOffload,
