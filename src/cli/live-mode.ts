@@ -54,16 +54,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
         namespaces: opts.backend === 'libpcap' ? [{ label: 'host', path: null }] : specs,
         tool: { ...tool, backend: source.capabilities.backend },
         layout: nativeLayout(),
-        interfaces: () =>
-          source.interfaces().map((i) => ({
-            id: i.id,
-            name: i.name,
-            namespace: i.namespace,
-            attached: i.attached,
-            counters: state.countersOf(i.id),
-            captureDrops: state.ringOf(i.id).drops,
-            ...(i.folded !== undefined ? { folded: i.folded } : {}),
-          })),
+        interfaces: () => source.interfaces().map((i) => ({ ...i, counters: state.countersOf(i.id), captureDrops: state.ringOf(i.id).drops })),
         warn: (text) => void io.warn(`warning: ${text}`),
       });
     } catch (err) {
