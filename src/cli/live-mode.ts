@@ -377,29 +377,7 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
       ...(opts.filter !== null ? { filter: { expression: opts.filter } } : {}),
       ...(opts.count !== null ? { count: { limit: opts.count, reached: frames >= opts.count } } : {}),
     },
-    interfaces: ifaces.map((i) => ({
-      name: i.label,
-      linktype: 1,
-      namespace: i.namespace,
-      kind: i.kind,
-      role: i.role,
-      driver: i.driver,
-      txChecksumOffload: i.txChecksumOffload,
-      captureDrops: state.ringOf(i.id).drops,
-      attached: i.attached,
-      ...(i.folded !== undefined ? { folded: i.folded } : {}),
-      ...(i.vxlan
-        ? {
-            vxlan: {
-              vni: i.vxlan.vni,
-              port: i.vxlan.port,
-              underlay: ifaces.find((u) => u.namespace === i.namespace && u.ifindex === i.vxlan!.link)?.name ?? null,
-              local: i.vxlan.local,
-              udpCsum: i.vxlan.udpCsum,
-            },
-          }
-        : {}),
-    })),
+    interfaces: ifaces.map((i) => ({ name: i.label, linktype: 1, live: { ...i, captureDrops: state.ringOf(i.id).drops } })),
     counters: state.flat(ids),
     flows,
     // Listed: the most frequent MAX_REPORT_FLOWS_LIVE of flowCount.

@@ -18,7 +18,8 @@ import { foldedInterface } from '../../src/capture/vanished.js';
 import { listLinks, type GeneveParams, type Link } from '../../src/host/links.js';
 import type { FileInterface, InterfaceFacts, VxlanParams } from '../../src/model/interface.js';
 import { CaptureFileReader, CaptureFileWriter } from '../../src/native/capture-file.js';
-import { openFileAnalysis } from '../../src/native/analyzer.js';
+import { nativeLayout, openFileAnalysis } from '../../src/native/analyzer.js';
+import { buildReport, type InterfaceMeta } from '../../src/output/report.js';
 import { parseLinkDump } from '../../src/native/host.js';
 import { attr, ifinfomsg, nlmsg, str, u32 } from '../lib/netlink.js';
 
@@ -204,4 +205,41 @@ test('live: the facts are made once from the link (label, role, offload, the who
   const folded = foldedInterface(9, 4);
   assert.equal(folded.label, folded.name);
   assert.equal(folded.folded, 4);
+});
+
+test("live report: an interface's facts and capture state as the report names them; a VXLAN device's underlay is found by ifindex in its own namespace", () => {
+  const v = vxlanLink(); // flannel.1, vxlan.link = 2
+  const eth = (id: number, namespace: string, name: string): InterfaceMeta => {
+    const i = capturedInterfaceOf({ ...v, name, ifindex: 2, kind: null, vxlan: undefined, driver: 'virtio_net' }, id, namespace);
+    return { name: i.label, linktype: 1, live: { ...i, attached: true, captureDrops: 0 } };
+  };
+  const flannel = capturedInterfaceOf(v, 2, 'n1');
+  const metas: InterfaceMeta[] = [
+    eth(0, 'n0', 'ens3'), // ifindex 2 too, another namespace
+    eth(1, 'n1', 'eth0'),
+    { name: flannel.label, linktype: 1, live: { ...flannel, attached: false, captureDrops: 7, folded: undefined } },
+  ];
+  const L = nativeLayout();
+  const doc = buildReport(
+    {
+      source: { kind: 'live', path: 'afpacket', format: null, frames: 0, first: null, last: null, cutShort: false, warnings: [] },
+      interfaces: metas,
+      counters: new Float64Array(metas.length * L.counterStride),
+      flows: [],
+      flowsEvicted: 0,
+      badFrames: null,
+      live: true,
+    },
+    { version: 'test', checksumPath: 'test' },
+  );
+  const f = doc.interfaces[2];
+  assert.deepEqual(
+    [f.name, f.namespace, f.kind, f.role, f.driver, f.txChecksumOffload, f.captureDrops, f.attached, 'folded' in f],
+    ['n1/flannel.1', 'n1', 'vxlan', 'vxlan', null, null, 7, false, false],
+  );
+  assert.deepEqual(f.vxlan, { vni: 1, port: 8472, underlay: 'eth0', local: '192.168.200.1', udpCsum: false });
+  assert.deepEqual(
+    [doc.interfaces[0].name, doc.interfaces[0].role, doc.interfaces[0].driver, doc.interfaces[0].vxlan],
+    ['n0/ens3', 'underlay', 'virtio_net', undefined],
+  );
 });
