@@ -27,7 +27,6 @@ export interface NamespaceSpec {
 export interface CapturedInterface extends InterfaceFacts {
   /** Its ifindex in its namespace (a kernel drop verdict names the device by it). */
   ifindex: number;
-  mtu: number;
   attached: boolean;
   /** Why it was detached, when it was. */
   detachReason: string | null;
@@ -111,7 +110,6 @@ export function capturedInterfaceOf(link: Link, id: number, namespace: string): 
     kind: link.kind,
     role: interfaceRole(link),
     driver: link.driver,
-    mtu: link.mtu,
     txChecksumOffload: txChecksumOffload(link),
     vxlan: link.vxlan ?? null,
     attached: false,

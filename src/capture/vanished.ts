@@ -112,7 +112,6 @@ export function foldedInterface(id: number, count: number): CapturedInterface {
     kind: null,
     role: 'other',
     driver: null,
-    mtu: 0,
     txChecksumOffload: null,
     vxlan: null,
     attached: false,
