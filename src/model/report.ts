@@ -3,7 +3,7 @@
  * ReportDocument; the text report renders the same object. Bump REPORT_VERSION on any
  * incompatible change.
  */
-import type { BadChecksum, Direction } from './bad-frame.js';
+import type { BadChecksum, BadFrameFlow, DecodedRecord, Direction } from './bad-frame.js';
 import type { Blindness } from './blind.js';
 import type { CorrelationSnapshot } from './correlation.js';
 import type { Endpoint } from './endpoint.js';
@@ -90,23 +90,17 @@ export interface FlowReport {
   /** ISO 8601 with nanoseconds as the capture recorded them. */
   first: string;
   last: string;
-  example: { frame: number; checksums: BadChecksum[] };
+  example: Pick<DecodedRecord, 'frame' | 'checksums'>;
 }
 
-export interface BadFrameReport {
-  frame: number;
+/** A bad frame (src/model/bad-frame.ts) as the report shows it: its interface by label,
+ * its time as text. */
+export interface BadFrameReport extends Pick<DecodedRecord, 'frame' | 'caplen' | 'wirelen' | 'checksums'>, BadFrameFlow {
   /** Live: received (to this host), broadcast, multicast, other-host (promiscuous or
    * bridged), sent (by this host, locally generated or forwarded); absent for files. */
   direction?: Direction;
   interface: string;
   time: string;
-  caplen: number;
-  wirelen: number;
-  outer: Endpoint | null;
-  tunnel: TunnelName;
-  vni: number | null;
-  inner: Endpoint | null;
-  checksums: BadChecksum[];
 }
 
 export interface SourceReport {
