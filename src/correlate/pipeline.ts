@@ -185,9 +185,7 @@ export class Correlator {
     // The folded row carries no traffic (its interfaces are gone); its counters grow only
     // when one more is folded in, which is not a rate: its rates are zeros.
     const samples: CounterSample[] = this.withRates(ifaces, nowNs).map((i) => ({
-      id: i.id,
-      label: i.label,
-      namespace: i.namespace,
+      ...i,
       counters: i.folded !== undefined ? this.noTraffic() : this.ctx.counters(i.id),
     }));
     const rates = this.rates.update({ second: Math.floor(nowNs / 1e9), samples });
