@@ -31,7 +31,7 @@ import {
   type PeerCarriers,
 } from '../../model/correlation.js';
 import type { Finding } from '../../model/findings.js';
-import type { InterfaceFacts } from '../../model/interface.js';
+import { interfaceLabel, type InterfaceFacts } from '../../model/interface.js';
 import { CHECKSUM_COUNTERS, type ChecksumCounterName } from '../../model/host-facts.js';
 import { KINDS, LAYERS, MALFORMED_REASONS, STATUSES } from '../../model/verdict.js';
 import type { NativeLayout } from '../../native/analyzer.js';
@@ -573,7 +573,7 @@ export class MetricsExporter {
       const dev = s.interface.startsWith(`${ns}/`) ? s.interface.slice(ns.length + 1) : s.interface;
       const key = interfaceKey(ns, dev);
       const label = this.interfaceLabels.peek(key) ?? this.interfaceLabels.acquire(key, dev);
-      return ns === 'host' ? label : `${ns}/${label}`;
+      return interfaceLabel(ns, label);
     }
     return s.namespace ?? '';
   }
