@@ -42,14 +42,9 @@ export interface DrainResult {
   end: CaptureEnd;
 }
 
-/** What the writer needs of an interface. */
-export interface WriterInterface {
-  name?: string;
-  description?: string;
-  linktype: number;
-  /** Defaults to 262144. */
-  snaplen?: number;
-}
+/** What the writer needs of an interface (FileInterface, src/model/interface.ts): its
+ * link type; name and description are empty when absent, snaplen defaults to 262144. */
+export type WriterInterface = Pick<FileInterface, 'linktype'> & Partial<Pick<FileInterface, 'name' | 'description' | 'snaplen'>>;
 
 // Shapes of the native classes (native/napi/capture_file_napi.cc).
 interface NativeReader {
