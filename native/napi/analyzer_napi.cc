@@ -295,19 +295,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
   }
 
   Napi::Value Interfaces(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const auto& ifs = fa_->reader().interfaces();
-    Napi::Array a = Napi::Array::New(env, ifs.size());
-    for (uint32_t i = 0; i < ifs.size(); i++) {
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("name", ifs[i].name);
-      o.Set("description", ifs[i].description);
-      o.Set("linktype", ifs[i].linktype);
-      o.Set("snaplen", ifs[i].snaplen);
-      o.Set("section", ifs[i].section);
-      a.Set(i, o);
-    }
-    return a;
+    return file_interfaces_array(info.Env(), fa_->reader().interfaces());
   }
 
   // Float64Array of interface_count * stride counters (exact below 2^53).

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "capture/capture_file.h"
+#include "napi/convert.h"
 #include "napi/register.h"
 
 namespace csumtop {
@@ -106,19 +107,7 @@ class ReaderWrap : public Napi::ObjectWrap<ReaderWrap> {
   }
 
   Napi::Value Interfaces(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const std::vector<CaptureInterface>& ifs = reader_.interfaces();
-    Napi::Array arr = Napi::Array::New(env, ifs.size());
-    for (size_t i = 0; i < ifs.size(); ++i) {
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("name", ifs[i].name);
-      o.Set("description", ifs[i].description);
-      o.Set("linktype", Napi::Number::New(env, ifs[i].linktype));
-      o.Set("snaplen", Napi::Number::New(env, ifs[i].snaplen));
-      o.Set("section", Napi::Number::New(env, ifs[i].section));
-      arr.Set(static_cast<uint32_t>(i), o);
-    }
-    return arr;
+    return file_interfaces_array(info.Env(), reader_.interfaces());
   }
 
   Napi::Value Next(const Napi::CallbackInfo& info) {

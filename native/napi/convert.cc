@@ -134,6 +134,20 @@ std::vector<const BadFlow*> top_flows(const BadFlowTable& table, size_t limit) {
   return flows;
 }
 
+Napi::Array file_interfaces_array(Napi::Env env, const std::vector<CaptureInterface>& ifs) {
+  Napi::Array a = Napi::Array::New(env, ifs.size());
+  for (uint32_t i = 0; i < ifs.size(); i++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", ifs[i].name);
+    o.Set("description", ifs[i].description);
+    o.Set("linktype", Napi::Number::New(env, ifs[i].linktype));
+    o.Set("snaplen", Napi::Number::New(env, ifs[i].snaplen));
+    o.Set("section", Napi::Number::New(env, ifs[i].section));
+    a.Set(i, o);
+  }
+  return a;
+}
+
 Napi::Array flows_array(Napi::Env env, const BadFlowTable& table, size_t limit) {
   Napi::Array a = Napi::Array::New(env);
   uint32_t k = 0;

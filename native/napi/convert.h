@@ -6,11 +6,15 @@
 #include <vector>
 
 #include "capture/bpf_filter.h"
+#include "capture/capture_file.h"
 #include "flow/analyzer.h"
 #include "flow/bad_flows.h"
 
 namespace csumtop {
 Napi::Object flow_endpoint_object(Napi::Env env, const FlowEndpoint& e);
+// A capture file's interfaces as JS objects (FileInterface in src/model/interface.ts): the
+// reader's and the analyzer's interfaces() both hand them over this way.
+Napi::Array file_interfaces_array(Napi::Env env, const std::vector<CaptureInterface>& ifs);
 // The table's flows in report order (most bad frames first, then first seen), at most
 // `limit` of them (0: all): a report of 65,536 flows built as objects took ~300 MB of
 // heap at the end of a live run, past the DaemonSet's memory limit (issue 14).

@@ -5,17 +5,10 @@
  */
 import * as path from 'node:path';
 
-import {
-  decodeFlows,
-  nativeLayout,
-  openFileAnalysis,
-  type FileAnalysisOptions,
-  type FileInterface,
-  type FileStats,
-  type NativeFlow,
-} from '../native/analyzer.js';
+import { decodeFlows, nativeLayout, openFileAnalysis, type FileAnalysisOptions, type FileStats, type NativeFlow } from '../native/analyzer.js';
 import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
 import { roleFromName } from '../host/links.js';
+import type { FileInterface } from '../model/interface.js';
 import type { CorrelationSnapshot } from '../model/correlation.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import { ListedFrames } from '../output/listed-frames.js';
@@ -275,13 +268,17 @@ export function interfaceNames(filePath: string, ifaces: FileInterface[], count:
   return names;
 }
 
-/** The interfaces of a capture file for correlation: roles from their names (docs/domain.md). */
+/**
+ * The interfaces of a capture file (src/model/interface.ts) for correlation: named by
+ * interfaceNames, roles from their names (docs/domain.md); a file says nothing of the
+ * rest, and nothing was dropped by a ring.
+ */
 export function fileInterfaces(path: string, ifaces: FileInterface[], count: number): PipelineInterface[] {
   const names = interfaceNames(path, ifaces, Math.max(count, ifaces.length));
-  return names.map((label, id) => ({
+  return names.map((name, id) => ({
     id,
-    label,
-    name: label,
+    label: name,
+    name,
     namespace: 'file',
     role: roleFromName(ifaces[id]?.name ?? '') ?? 'other',
     kind: null,

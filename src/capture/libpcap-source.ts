@@ -19,19 +19,12 @@ import type { UncapturedLink } from '../diagnose/input.js';
 import { LinkTable } from '../host/link-watch.js';
 import { listLinks, selectInterfaces, type Link } from '../host/links.js';
 import type { NativeFlow } from '../native/analyzer.js';
+import { isOverlayRole } from '../model/interface.js';
 import { ROOT } from '../native/addon.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import { topFlows } from './live-source.js';
 import { createFrameSink, type FrameSink, type FrameSinkOptions } from '../native/frame-sink.js';
-import {
-  CaptureError,
-  capturedInterfaceOf,
-  isOverlayRole,
-  type CaptureSource,
-  type CapturedInterface,
-  type SourceBatch,
-  type SourceCapabilities,
-} from './source.js';
+import { CaptureError, capturedInterfaceOf, type CaptureSource, type CapturedInterface, type SourceBatch, type SourceCapabilities } from './source.js';
 
 /** The part of `cap`'s API we use (cap/lib/Cap.js). */
 interface CapHandle {

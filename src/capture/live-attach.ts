@@ -3,9 +3,10 @@
  * every interface of a scan on every capture thread at once, and the ring-memory budget
  * that decides how many may be opened.
  */
-import { interfaceRole, type Link } from '../host/links.js';
+import type { Link } from '../host/links.js';
+import { isOverlayRole } from '../model/interface.js';
 import type { InterfaceRequest, InterfaceResult, NativeLiveCapture } from '../native/live.js';
-import { CaptureError, isOverlayRole, type CapturedInterface } from './source.js';
+import { CaptureError, type CapturedInterface } from './source.js';
 
 export interface AttachRequest {
   iface: CapturedInterface;
@@ -31,7 +32,7 @@ export function attachAll(natives: NativeLiveCapture[], todo: AttachRequest[]): 
     arphrd: link.arphrd,
     netns,
     fanout: rest.length > 0 ? 'new' : undefined,
-    overlay: isOverlayRole(interfaceRole(link)),
+    overlay: isOverlayRole(iface.role),
   }));
   const groups: number[] = [];
   const openedOn: NativeLiveCapture[][] = todo.map(() => []);

@@ -360,7 +360,7 @@ export class LiveSource implements CaptureSource {
       if (this.byKey.get(this.keyOf(i)) === i) this.byKey.delete(this.keyOf(i));
     }
     this.foldedRow.folded = this.vanished.folded;
-    this.foldedRow.name = foldedName(this.vanished.folded);
+    this.foldedRow.name = this.foldedRow.label = foldedName(this.vanished.folded);
     return { ids, interfaces, into: this.foldedRow.id };
   }
 

@@ -5,7 +5,8 @@
  */
 import type { Observable } from 'rxjs';
 
-import { interfaceRole, type InterfaceRole, type Link } from '../host/links.js';
+import { interfaceRole, type Link } from '../host/links.js';
+import { interfaceLabel, type InterfaceFacts } from '../model/interface.js';
 import type { UncapturedLink } from '../diagnose/input.js';
 import type { NativeFlow } from '../native/analyzer.js';
 import type { EventBatch } from '../native/events.js';
@@ -19,18 +20,13 @@ export interface NamespaceSpec {
   path: string | null;
 }
 
-export interface CapturedInterface {
-  id: number;
-  name: string;
-  namespace: string;
+/**
+ * A live interface: its facts (src/model/interface.ts), made once by capturedInterfaceOf
+ * when csumtop attaches, and how capturing on it stands (which changes as it runs).
+ */
+export interface CapturedInterface extends InterfaceFacts {
+  /** Its ifindex in its namespace (a kernel drop verdict names the device by it). */
   ifindex: number;
-  kind: string | null;
-  role: InterfaceRole;
-  driver: string | null;
-  mtu: number;
-  /** tx-checksum-ip-generic (or any tx-checksum-*) active: outgoing frames may be pending. */
-  txChecksumOffload: boolean | null;
-  vxlan: Link['vxlan'] | null;
   attached: boolean;
   /** Why it was detached, when it was. */
   detachReason: string | null;
@@ -109,22 +105,17 @@ export function capturedInterfaceOf(link: Link, id: number, namespace: string): 
     id,
     name: link.name,
     namespace,
+    label: interfaceLabel(namespace, link.name),
     ifindex: link.ifindex,
     kind: link.kind,
     role: interfaceRole(link),
     driver: link.driver,
-    mtu: link.mtu,
     txChecksumOffload: txChecksumOffload(link),
     vxlan: link.vxlan ?? null,
     attached: false,
     detachReason: null,
     down: !link.up,
   };
-}
-
-/** Overlay devices: their packets are the decapsulated side of carriers (correlation). */
-export function isOverlayRole(role: InterfaceRole): boolean {
-  return role === 'vxlan' || role === 'geneve' || role === 'ipip';
 }
 
 /** tx-checksum-* features of a link: is transmit checksum offload on (null: unknown)? */

@@ -100,17 +100,18 @@ export class VanishedFolder {
   }
 }
 
-/** The folded row as a captured interface: detached, in no one namespace. */
+/** The folded row as a captured interface: detached, in no one namespace (its label is
+ * its name, which says what it is). */
 export function foldedInterface(id: number, count: number): CapturedInterface {
   return {
     id,
     name: foldedName(count),
     namespace: '*',
+    label: foldedName(count),
     ifindex: 0,
     kind: null,
     role: 'other',
     driver: null,
-    mtu: 0,
     txChecksumOffload: null,
     vxlan: null,
     attached: false,

@@ -23,7 +23,6 @@ import { PeerNames } from '../host/peer-names.js';
 import type { DashboardFix } from '../ui/screen.js';
 import type { Options } from './args.js';
 import { EXIT_BAD, EXIT_OK, EXIT_USAGE } from './exit-status.js';
-import { interfaceLabel } from './live-correlation.js';
 import { prepareLive, startLive, type LiveIo } from './live-session.js';
 import { shutdown } from './shutdown.js';
 
@@ -118,7 +117,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const labelOf = (id: number): string => {
     let l = labels.get(id);
     if (l === undefined) {
-      for (const i of source.interfaces()) labels.set(i.id, interfaceLabel(i));
+      for (const i of source.interfaces()) labels.set(i.id, i.label);
       l = labels.get(id) ?? `#${id}`;
     }
     return l;
@@ -152,16 +151,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   if (source.capabilities.guessesOffload) {
     pending.push(`backend ${source.capabilities.backend} has no kernel checksum status: "pending" is a guess (the field held exactly the pseudo-header sum)`);
   }
-  const metas = (): InterfaceMeta[] =>
-    source.interfaces().map((i) => ({
-      label: interfaceLabel(i),
-      namespace: i.namespace,
-      kind: i.kind,
-      txChecksumOffload: i.txChecksumOffload,
-      attached: i.attached,
-      down: i.down,
-      ringDrops: state.ringOf(i.id).drops,
-    }));
+  const metas = (): InterfaceMeta[] => source.interfaces().map((i) => ({ ...i, ringDrops: state.ringOf(i.id).drops }));
   const tick = (): void => {
     const note = kernelDrops.noteOnce();
     if (note !== null) pending.push(note);
@@ -246,8 +236,7 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
   let bad = 0;
   let errorSeen = false;
   let stopped = false;
-  const metas = (): InterfaceMeta[] =>
-    interfaces().map((i) => ({ label: i.label, namespace: i.namespace, kind: i.kind, txChecksumOffload: null, attached: true, ringDrops: 0 }));
+  const metas = (): InterfaceMeta[] => interfaces().map((i) => ({ ...i, attached: true, ringDrops: 0 }));
   const emit = (nowNs: number, final: boolean): void => {
     const snapshot = correlator.tick(nowNs, final);
     // The header's clock is capture time: uptime reads as "into the capture".

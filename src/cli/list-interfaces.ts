@@ -8,6 +8,7 @@
  */
 import { RAW_IP_ARPHRD } from '../capture/live-source.js';
 import { listLinks, selectInterfaces, type Link } from '../host/links.js';
+import { interfaceLabel } from '../model/interface.js';
 import { printable } from '../output/printable.js';
 import type { Options } from './args.js';
 import { EXIT_NO_PRIVILEGE, EXIT_OK, EXIT_USAGE, namespaceNotPermitted } from './exit-status.js';
@@ -43,7 +44,7 @@ export async function listInterfacesMode(opts: Options, io: LiveIo): Promise<num
     // down too, which -i can still name).
     const sel = opts.interfaces === null ? links : selectInterfaces(links, opts.interfaces).selected;
     if (opts.interfaces !== null) unmatched = selectInterfaces(links, opts.interfaces).unmatched;
-    for (const link of sel) lines.push(interfaceLine(spec.label === 'host' ? link.name : `${spec.label}/${link.name}`, link));
+    for (const link of sel) lines.push(interfaceLine(interfaceLabel(spec.label, link.name), link));
   }
   await io.out(lines.map((l, k) => `${k + 1}.${l}\n`).join(''));
   if (opts.interfaces !== null && lines.length === 0) {

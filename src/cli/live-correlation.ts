@@ -13,16 +13,10 @@ import { detectHypervisor, readKernelFacts } from '../host/facts.js';
 import { readNatFacts } from '../host/nat-rules.js';
 import { checksumCounters } from '../host/snmp.js';
 import type { NamespaceSpec } from '../capture/live-source.js';
-import type { CaptureSource, CapturedInterface } from '../capture/source.js';
+import type { CaptureSource } from '../capture/source.js';
 import type { LiveState } from '../capture/live-state.js';
 import type { NativeLayout } from '../native/analyzer.js';
 import { kernelDropMatchWindowMs } from '../native/kernel-drops.js';
-
-export function interfaceLabel(i: CapturedInterface): string {
-  // The folded row (src/capture/vanished.ts) spans namespaces: its name says what it is.
-  if (i.folded !== undefined) return i.name;
-  return i.namespace === 'host' ? i.name : `${i.namespace}/${i.name}`;
-}
 
 export function liveCorrelator(
   source: CaptureSource,
@@ -55,21 +49,9 @@ export function liveCorrelator(
       });
   }
   const kernel = new KernelCounterTracker(specs.map((s) => ({ label: s.label, read: () => checksumCounters(s.path ?? undefined) })));
-  const interfaces = (): PipelineInterface[] =>
-    source.interfaces().map((i) => ({
-      id: i.id,
-      label: interfaceLabel(i),
-      name: i.name,
-      namespace: i.namespace,
-      role: i.role,
-      kind: i.kind,
-      driver: i.driver,
-      txChecksumOffload: i.txChecksumOffload,
-      vxlan: i.vxlan ? { port: i.vxlan.port, udpCsum: i.vxlan.udpCsum } : null,
-      captureDrops: state.ringOf(i.id).drops,
-      attached: i.attached,
-      ...(i.folded !== undefined ? { folded: true } : {}),
-    }));
+  // The interfaces as they are, with the ring drops counted so far (a new object per call:
+  // the source's own change as interfaces vanish).
+  const interfaces = (): PipelineInterface[] => source.interfaces().map((i) => ({ ...i, captureDrops: state.ringOf(i.id).drops }));
   kernel.sample(); // the baseline: "since start" means since now
   return new Correlator({
     layout,

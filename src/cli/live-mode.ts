@@ -7,7 +7,6 @@ import { formatTimeNs } from '../model/addr.js';
 import type { CorrelationSnapshot } from '../model/correlation.js';
 import type { Finding } from '../model/findings.js';
 import { blindGrew, blindSentence, isBlind, NOT_BLIND, type Blindness } from '../model/blind.js';
-import { interfaceLabel } from './live-correlation.js';
 import type { ReportDocument } from '../model/report.js';
 import { MAX_REPORT_FLOWS_LIVE } from '../correlate/limits.js';
 import type { CapturedInterface } from '../capture/source.js';
@@ -55,16 +54,7 @@ export async function liveMode(opts: Options, tool: ToolInfo, io: LiveIo): Promi
         namespaces: opts.backend === 'libpcap' ? [{ label: 'host', path: null }] : specs,
         tool: { ...tool, backend: source.capabilities.backend },
         layout: nativeLayout(),
-        interfaces: () =>
-          source.interfaces().map((i) => ({
-            id: i.id,
-            name: i.name,
-            namespace: i.namespace,
-            attached: i.attached,
-            counters: state.countersOf(i.id),
-            captureDrops: state.ringOf(i.id).drops,
-            ...(i.folded !== undefined ? { folded: i.folded } : {}),
-          })),
+        interfaces: () => source.interfaces().map((i) => ({ ...i, counters: state.countersOf(i.id), captureDrops: state.ringOf(i.id).drops })),
         warn: (text) => void io.warn(`warning: ${text}`),
       });
     } catch (err) {
@@ -129,7 +119,7 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
   const emit = (text: string): void => output.line(text);
   const namesById = (): string[] => {
     const names: string[] = [];
-    for (const i of source.interfaces()) names[i.id] = interfaceLabel(i);
+    for (const i of source.interfaces()) names[i.id] = i.label;
     return names;
   };
   const announced = new Map<number, boolean>();
@@ -387,29 +377,7 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
       ...(opts.filter !== null ? { filter: { expression: opts.filter } } : {}),
       ...(opts.count !== null ? { count: { limit: opts.count, reached: frames >= opts.count } } : {}),
     },
-    interfaces: ifaces.map((i) => ({
-      name: interfaceLabel(i),
-      linktype: 1,
-      namespace: i.namespace,
-      kind: i.kind,
-      role: i.role,
-      driver: i.driver,
-      txChecksumOffload: i.txChecksumOffload,
-      captureDrops: state.ringOf(i.id).drops,
-      attached: i.attached,
-      ...(i.folded !== undefined ? { folded: i.folded } : {}),
-      ...(i.vxlan
-        ? {
-            vxlan: {
-              vni: i.vxlan.vni,
-              port: i.vxlan.port,
-              underlay: ifaces.find((u) => u.namespace === i.namespace && u.ifindex === i.vxlan!.link)?.name ?? null,
-              local: i.vxlan.local,
-              udpCsum: i.vxlan.udpCsum,
-            },
-          }
-        : {}),
-    })),
+    interfaces: ifaces.map((i) => ({ name: i.label, linktype: 1, live: { ...i, captureDrops: state.ringOf(i.id).drops } })),
     counters: state.flat(ids),
     flows,
     // Listed: the most frequent MAX_REPORT_FLOWS_LIVE of flowCount.
@@ -466,7 +434,7 @@ function progressLines(
       const p = previous.get(i.id) ?? new Float64Array(L.counterStride);
       const per = (n: number): string => (n / seconds).toFixed(0);
       return (
-        `${time} ${printable(interfaceLabel(i)).padEnd(24)} ${per(c[L.slots.frames] - p[L.slots.frames]).padStart(8)} pkt/s ` +
+        `${time} ${printable(i.label).padEnd(24)} ${per(c[L.slots.frames] - p[L.slots.frames]).padStart(8)} pkt/s ` +
         `${per(c[L.slots.badFrames] - p[L.slots.badFrames]).padStart(6)} bad/s ` +
         `${per(statusDelta(c, p, 4)).padStart(7)} pending/s ${per(statusDelta(c, p, 5)).padStart(7)} validated/s ` +
         `bad total ${c[L.slots.badFrames]}, drops ${state.ringOf(i.id).drops}`

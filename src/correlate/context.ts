@@ -1,13 +1,12 @@
+import type { InterfaceFacts } from '../model/interface.js';
+
 /**
  * What the correlation operators need to know about an interface id: its label in
  * outputs, its namespace (matching happens within one node), and whether it is an
- * overlay device (its packets are the decapsulated side of carriers).
+ * overlay device (its packets are the decapsulated side of carriers): isOverlayRole of
+ * its role, decided once per batch rather than per event.
  */
-export interface InterfaceInfo {
-  label: string;
-  namespace: string;
-  overlay: boolean;
-}
+export type InterfaceInfo = Pick<InterfaceFacts, 'label' | 'namespace'> & { overlay: boolean };
 
 export type InterfaceDirectory = (id: number) => InterfaceInfo | undefined;
 

@@ -15,7 +15,8 @@ import type { NativeLayout } from '../native/analyzer.js';
 import { csumSlot, statusTotal } from '../native/counters.js';
 import { KINDS, STATUS } from '../model/verdict.js';
 import type { EventBatch, EventFlags } from '../native/events.js';
-import type { DiagnosisFacts, DiagnosisInput, InterfaceDiagnosis, InterfaceFacts } from '../diagnose/input.js';
+import type { DiagnosisFacts, DiagnosisInput, InterfaceDiagnosis } from '../diagnose/input.js';
+import { isOverlayRole, type InterfaceFacts } from '../model/interface.js';
 import { FindingTracker } from '../diagnose/tracker.js';
 import { BadFlowTracker } from './bad-flows.js';
 import { CarrierFlowTable } from './carrier-flows.js';
@@ -29,14 +30,15 @@ import { Places } from './places.js';
 import { RateTracker, type CounterSample } from './rates.js';
 import { SynTracker } from './syn.js';
 
-/** An interface as the pipeline sees it (ids are the source's). */
+/** An interface as the pipeline sees it: its facts (ids are the source's) and how its
+ * capture stands now. */
 export interface PipelineInterface extends InterfaceFacts {
-  id: number;
+  /** Frames the kernel dropped because the ring was full, so far (0 for files). */
   captureDrops: number;
   /** Live: false once the interface vanished (its totals stay; rates end, see RATES_AFTER_DETACH_NS). */
   attached?: boolean;
-  /** Live: the row older vanished interfaces are folded into (src/capture/vanished.ts). */
-  folded?: boolean;
+  /** Live: only on the row older vanished interfaces are folded into, how many (src/capture/vanished.ts). */
+  folded?: number;
 }
 
 /**
@@ -115,7 +117,7 @@ export class Correlator {
     // One info object per interface per batch: the operators look one up per event.
     const byId = new Map<number, InterfaceInfo>();
     for (const i of this.ctx.interfaces()) {
-      const overlay = i.role === 'vxlan' || i.role === 'geneve' || i.role === 'ipip';
+      const overlay = isOverlayRole(i.role);
       if (overlay) this.matcher.setOverlay(i.namespace, i.label);
       byId.set(i.id, { label: i.label, namespace: i.namespace, overlay });
     }
@@ -144,22 +146,14 @@ export class Correlator {
     // longer exist (`ethtool -S '(N older vanished interfaces)'`) would be false.
     return this.ctx
       .interfaces()
-      .filter((i) => !i.folded)
+      .filter((i) => i.folded === undefined)
       .map((i) => {
         const c = this.ctx.counters(i.id);
         let badIpv4 = 0;
         for (let layer = 0; layer < L.numLayers; layer++) badIpv4 += c[csumSlot(L, layer, KINDS.indexOf('ipv4'), STATUS.bad)];
         return {
-          label: i.label,
-          name: i.name,
-          namespace: i.namespace,
-          role: i.role,
-          kind: i.kind,
-          driver: i.driver,
-          txChecksumOffload: i.txChecksumOffload,
-          vxlan: i.vxlan,
+          ...i,
           frames: c[L.slots.frames],
-          captureDrops: i.captureDrops,
           badIpv4,
           // From the native counters, which saw every frame: the records are dropped when
           // JavaScript falls behind, and "the kernel dropped what csumtop did not see" must
@@ -191,10 +185,8 @@ export class Correlator {
     // The folded row carries no traffic (its interfaces are gone); its counters grow only
     // when one more is folded in, which is not a rate: its rates are zeros.
     const samples: CounterSample[] = this.withRates(ifaces, nowNs).map((i) => ({
-      id: i.id,
-      label: i.label,
-      namespace: i.namespace,
-      counters: i.folded ? this.noTraffic() : this.ctx.counters(i.id),
+      ...i,
+      counters: i.folded !== undefined ? this.noTraffic() : this.ctx.counters(i.id),
     }));
     const rates = this.rates.update({ second: Math.floor(nowNs / 1e9), samples });
     const kernel = this.ctx.kernel ? this.ctx.kernel.sample() : [];
@@ -264,7 +256,7 @@ export class Correlator {
       for (const id of this.ratesEnded) if (!listed.has(id)) this.ratesEnded.delete(id);
     }
     return ifaces.filter((i) => {
-      if (i.attached !== false || i.folded) return true;
+      if (i.attached !== false || i.folded !== undefined) return true;
       if (this.ratesEnded.has(i.id)) return false;
       const since = this.detachedAt.get(i.id);
       if (since === undefined) {

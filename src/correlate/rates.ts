@@ -5,15 +5,13 @@
 
 import { KINDS, LAYERS, STATUS } from '../model/verdict.js';
 import type { InterfaceRates } from '../model/correlation.js';
+import type { InterfaceFacts } from '../model/interface.js';
 import type { NativeLayout } from '../native/analyzer.js';
 import { csumSlot, statusTotal } from '../native/counters.js';
 import { SecondBuckets } from './windows.js';
 
-/** One interface's cumulative counters at a tick. */
-export interface CounterSample {
-  id: number;
-  label: string;
-  namespace: string;
+/** An interface (src/model/interface.ts) and its cumulative counters at a tick. */
+export interface CounterSample extends Pick<InterfaceFacts, 'id' | 'label' | 'namespace'> {
   counters: Float64Array;
 }
 

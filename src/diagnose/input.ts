@@ -5,23 +5,18 @@
  */
 import type { DnsSummary, KernelCounterView, KernelDropView, PeerCarriers, SynSummary } from '../model/correlation.js';
 import type { HypervisorFacts, KernelFacts, NatRulesAnalysis } from '../model/host-facts.js';
+import type { InterfaceFacts, VxlanParams } from '../model/interface.js';
 
-/** An interface as the pipeline and the rules know it: who it is and how it is set up. */
-export interface InterfaceFacts {
-  label: string;
-  /** The device name alone (remedies name it). */
-  name: string;
-  namespace: string;
-  role: string;
-  kind: string | null;
-  driver: string | null;
-  txChecksumOffload: boolean | null;
-  /** VXLAN device settings; udpCsum false is flannel's `noudpcsum`. */
-  vxlan: { port: number | null; udpCsum: boolean | null } | null;
-}
+/**
+ * What the rules read of an interface's facts (src/model/interface.ts): who it is and how
+ * it is set up; of a VXLAN device only its port and udpCsum (false is flannel's `noudpcsum`).
+ */
+export type DiagnosedInterface = Pick<InterfaceFacts, 'label' | 'name' | 'namespace' | 'role' | 'kind' | 'driver' | 'txChecksumOffload'> & {
+  vxlan: Pick<VxlanParams, 'port' | 'udpCsum'> | null;
+};
 
 /** An interface's facts and its totals, for the rules. */
-export interface InterfaceDiagnosis extends InterfaceFacts {
+export interface InterfaceDiagnosis extends DiagnosedInterface {
   frames: number;
   captureDrops: number;
   /** Bad IPv4 header checksums (all layers), received and sent. */

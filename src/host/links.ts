@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 
 import { nativeListLinks, nativeNetnsIdentity, type GeneveParams, type Link, type VxlanParams } from '../native/host.js';
+import type { InterfaceRole } from '../model/interface.js';
 
 export type { GeneveParams, Link, VxlanParams };
 
@@ -111,8 +112,6 @@ export function selectInterfaces(links: readonly Link[], patterns: readonly stri
 }
 
 // ------------------------------------------------------------------ roles
-
-export type InterfaceRole = 'underlay' | 'vxlan' | 'geneve' | 'ipip' | 'bridge' | 'pod-veth' | 'veth' | 'other';
 
 // docs/domain.md, "Interface roles on a node".
 const UNDERLAY_NAME = /^(eth|ens|enp|eno|bond)/;

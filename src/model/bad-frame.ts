@@ -1,7 +1,10 @@
 /**
  * A frame with at least one bad checksum, as the addon records it (native/flow/analyzer.h
  * BadFrameRecord) once decoded at the native boundary (src/native/records.ts). Sources,
- * correlation, the report and the dashboard all take this one shape.
+ * correlation, the report and the dashboard all take this one shape; where they show a
+ * frame differently (its interface by label, its time as text) their types take the rest
+ * from DecodedRecord (BadFrameReport, BadFlowView and its samples, the dashboard's
+ * RecentFrame), so a field has one definition.
  */
 import type { Endpoint } from './endpoint.js';
 import type { KindName, LayerName, TunnelName } from './verdict.js';
@@ -22,16 +25,24 @@ export interface BadChecksum {
 /** sll_pkttype (linux/if_packet.h) as words; null when unknown (capture files). */
 export type Direction = 'received' | 'broadcast' | 'multicast' | 'other-host' | 'sent';
 
-export interface DecodedRecord {
-  frame: number;
-  tsNs: bigint;
-  iface: number;
-  caplen: number;
-  wirelen: number;
+/**
+ * Which flow a bad frame belongs to (with its interface): the outer endpoint, the tunnel
+ * it rides and its VNI (VXLAN, Geneve; null otherwise), the endpoint inside the tunnel.
+ */
+export interface BadFrameFlow {
   outer: Endpoint | null;
   tunnel: TunnelName;
   vni: number | null;
   inner: Endpoint | null;
+}
+
+export interface DecodedRecord extends BadFrameFlow {
+  frame: number;
+  tsNs: bigint;
+  /** The interface's id (src/model/interface.ts). */
+  iface: number;
+  caplen: number;
+  wirelen: number;
   checksums: BadChecksum[];
   direction: Direction | null;
   /** The captured bytes (at most the first 4096) when the source kept them. */

@@ -5,7 +5,7 @@
  * CorrelationSnapshot is emitted per interval; the report, the JSON lines, the dashboard
  * and the Prometheus exporter all read it.
  */
-import type { BadChecksum, Direction } from './bad-frame.js';
+import type { BadFrameFlow, DecodedRecord } from './bad-frame.js';
 import type { Blindness } from './blind.js';
 import type { ChecksumCounterName } from './host-facts.js';
 import type { Finding } from './findings.js';
@@ -275,15 +275,12 @@ export interface KernelDropView {
  * A flow with bad checksums as the dashboard and the JSON lines show it while capture
  * runs (the native bad-flow table is only read at the end).
  */
-export interface BadFlowView {
+/** The bad frames of one flow (BadFrameFlow) on one interface, for the dashboard. */
+export interface BadFlowView extends BadFrameFlow {
   interface: string;
   namespace: string;
   /** The other node for carriers (outer source if received, destination if sent). */
   peer: string | null;
-  outer: Endpoint | null;
-  tunnel: TunnelName;
-  vni: number | null;
-  inner: Endpoint | null;
   /** The DNS query name when the flow carries DNS (the native DNS parse of its frames). */
   dnsName: string | null;
   count: number;
@@ -306,21 +303,14 @@ export interface BadFlowView {
 export const RECENT_BAD_FRAMES = 8;
 
 /** One of a flow's latest bad frames: when, which way, and its bad checksums (no bytes). */
-export interface RecentBadFrame {
-  frame: number;
+export interface RecentBadFrame extends Pick<DecodedRecord, 'frame' | 'direction' | 'checksums'> {
   time: string;
-  /** null when the source does not say (capture files). */
-  direction: Direction | null;
-  checksums: BadChecksum[];
 }
 
-export interface BadFrameSample {
-  frame: number;
+/** A flow's most recent bad frame; `bytes` null when not kept (the source did not, or
+ * the view dropped them: src/correlate/bad-flows.ts MAX_SAMPLED_BYTES_FLOWS). */
+export interface BadFrameSample extends Pick<DecodedRecord, 'frame' | 'checksums' | 'bytes' | 'wirelen'> {
   time: string;
-  checksums: BadChecksum[];
-  /** The captured bytes (at most the first 4096), null when not kept. */
-  bytes: Uint8Array | null;
-  wirelen: number;
 }
 
 /**

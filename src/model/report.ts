@@ -3,11 +3,12 @@
  * ReportDocument; the text report renders the same object. Bump REPORT_VERSION on any
  * incompatible change.
  */
-import type { BadChecksum, Direction } from './bad-frame.js';
+import type { BadChecksum, BadFrameFlow, DecodedRecord, Direction } from './bad-frame.js';
 import type { Blindness } from './blind.js';
 import type { CorrelationSnapshot } from './correlation.js';
 import type { Endpoint } from './endpoint.js';
 import type { Finding } from './findings.js';
+import type { InterfaceFacts, VxlanParams } from './interface.js';
 import type { KindName, LayerName, MalformedReason, TunnelName, UndecodedReason } from './verdict.js';
 
 /** Kept here for src/ui, which imports them from this file (issue 19's branch edits src/ui); new code imports ./endpoint.js and ./bad-frame.js. */
@@ -37,8 +38,13 @@ export interface ChecksumRow {
   validated: number;
 }
 
-export interface InterfaceReport {
-  /** pcapng if_name, else the capture file's base name (with #N when it has several). */
+/**
+ * One interface's counts. Live capture adds where and what the interface is (its facts,
+ * src/model/interface.ts: namespace, kind, role, driver, txChecksumOffload) and how its
+ * capture stood at the end.
+ */
+export interface InterfaceReport extends Partial<Pick<InterfaceFacts, 'namespace' | 'kind' | 'role' | 'driver' | 'txChecksumOffload'>> {
+  /** pcapng if_name, else the capture file's base name (with #N when it has several); live, the label. */
   name: string;
   linktype: number;
   frames: number;
@@ -56,13 +62,6 @@ export interface InterfaceReport {
   unsupported: number;
   unsupportedReasons: Partial<Record<Exclude<UndecodedReason, 'none'>, number>>;
   checksums: ChecksumRow[];
-  /** Live capture only: where and what the interface is. */
-  namespace?: string;
-  kind?: string | null;
-  role?: string;
-  driver?: string | null;
-  /** Transmit checksum offload on (outgoing checksums may be pending); null when unknown. */
-  txChecksumOffload?: boolean | null;
   /** Frames this host sent (PACKET_OUTGOING). */
   outgoing?: number;
   /** Frames the kernel dropped because the ring was full (PACKET_STATISTICS). */
@@ -74,8 +73,9 @@ export interface InterfaceReport {
    * kept one by one, src/capture/vanished.ts): how many; its counters are their sum.
    */
   folded?: number;
-  /** A VXLAN device's settings as the kernel reports them (udpCsum null: not reported). */
-  vxlan?: { vni: number | null; port: number | null; underlay: string | null; local: string | null; udpCsum: boolean | null };
+  /** A VXLAN device's settings as the kernel reports them (udpCsum null: not reported),
+   * its underlay device by name (null: not among the captured interfaces). */
+  vxlan?: Pick<VxlanParams, 'vni' | 'port' | 'local' | 'udpCsum'> & { underlay: string | null };
 }
 
 export interface FlowReport {
@@ -90,23 +90,17 @@ export interface FlowReport {
   /** ISO 8601 with nanoseconds as the capture recorded them. */
   first: string;
   last: string;
-  example: { frame: number; checksums: BadChecksum[] };
+  example: Pick<DecodedRecord, 'frame' | 'checksums'>;
 }
 
-export interface BadFrameReport {
-  frame: number;
+/** A bad frame (src/model/bad-frame.ts) as the report shows it: its interface by label,
+ * its time as text. */
+export interface BadFrameReport extends Pick<DecodedRecord, 'frame' | 'caplen' | 'wirelen' | 'checksums'>, BadFrameFlow {
   /** Live: received (to this host), broadcast, multicast, other-host (promiscuous or
    * bridged), sent (by this host, locally generated or forwarded); absent for files. */
   direction?: Direction;
   interface: string;
   time: string;
-  caplen: number;
-  wirelen: number;
-  outer: Endpoint | null;
-  tunnel: TunnelName;
-  vni: number | null;
-  inner: Endpoint | null;
-  checksums: BadChecksum[];
 }
 
 export interface SourceReport {

@@ -4,6 +4,7 @@
  */
 import type { EventLayout } from './events.js';
 import { loadAddon } from './addon.js';
+import type { FileInterface } from '../model/interface.js';
 
 export interface DecodeOptions {
   vxlanPorts?: number[];
@@ -167,14 +168,6 @@ export interface NativeDrain {
   eventNames: Buffer;
   /** Cumulative: events not kept (batch full). */
   eventsDropped: number;
-}
-
-export interface FileInterface {
-  name: string;
-  description: string;
-  linktype: number;
-  snaplen: number;
-  section: number;
 }
 
 export interface NativeBadChecksum {

@@ -4,21 +4,10 @@
  * tools. The analyzer reads capture files in C++ and does not come through here.
  */
 import { loadAddon } from './addon.js';
+import type { FileInterface } from '../model/interface.js';
 
 export type CaptureFormat = 'pcap' | 'pcapng';
 
-/** An interface as the file describes it (pcap: exactly one, unnamed). */
-export interface CaptureInterfaceInfo {
-  /** pcapng if_name; '' when the file does not say. */
-  name: string;
-  /** pcapng if_description. */
-  description: string;
-  /** LINKTYPE_* (https://www.tcpdump.org/linktypes.html). */
-  linktype: number;
-  snaplen: number;
-  /** pcapng section (0-based); 0 for pcap. */
-  section: number;
-}
 
 export interface CaptureFrame {
   status: 'frame';
@@ -53,14 +42,9 @@ export interface DrainResult {
   end: CaptureEnd;
 }
 
-/** What the writer needs of an interface. */
-export interface WriterInterface {
-  name?: string;
-  description?: string;
-  linktype: number;
-  /** Defaults to 262144. */
-  snaplen?: number;
-}
+/** What the writer needs of an interface (FileInterface, src/model/interface.ts): its
+ * link type; name and description are empty when absent, snaplen defaults to 262144. */
+export type WriterInterface = Pick<FileInterface, 'linktype'> & Partial<Pick<FileInterface, 'name' | 'description' | 'snaplen'>>;
 
 // Shapes of the native classes (native/napi/capture_file_napi.cc).
 interface NativeReader {
@@ -68,7 +52,7 @@ interface NativeReader {
   readonly bytesRead: number;
   readonly framesRead: number;
   readonly blocksSkipped: number;
-  interfaces(): CaptureInterfaceInfo[];
+  interfaces(): FileInterface[];
   next(): CaptureRead;
   drain(): DrainResult;
   close(): void;
@@ -127,7 +111,7 @@ export class CaptureFileReader {
   }
 
   /** Interfaces seen so far (pcapng interfaces may appear later in the file). */
-  interfaces(): CaptureInterfaceInfo[] {
+  interfaces(): FileInterface[] {
     return this.native.interfaces();
   }
 
@@ -185,7 +169,7 @@ export class CaptureFileWriter {
 /** Everything in a (small) capture file, for tests and tools. */
 export interface CaptureContents {
   format: CaptureFormat;
-  interfaces: CaptureInterfaceInfo[];
+  interfaces: FileInterface[];
   frames: CaptureFrame[];
   end: CaptureEnd;
   blocksSkipped: number;

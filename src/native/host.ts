@@ -2,31 +2,17 @@
  * Typed view of the host part of the addon (native/napi/host_napi.cc): the links of a
  * network namespace from rtnetlink and the ethtool ioctls, namespace identities, and the
  * per-namespace /proc/net counter files (native/host/netfile.h).
- * These are the only definitions of the link types; src/host/links.ts re-exports them.
+ * These are the only definitions of the link types (VxlanParams, also a fact of a captured
+ * interface, is src/model/interface.ts's); src/host/links.ts re-exports them.
  *
  * Field sources: include/uapi/linux/rtnetlink.h (struct ifinfomsg),
  * include/uapi/linux/if_link.h (IFLA_*, IFLA_VXLAN_*, IFLA_GENEVE_*),
  * include/uapi/linux/ethtool.h (ETHTOOL_GDRVINFO, ETHTOOL_GFEATURES).
  */
 import { loadAddon } from './addon.js';
+import type { VxlanParams } from '../model/interface.js';
 
-/** IFLA_INFO_DATA of a vxlan link (drivers/net/vxlan/vxlan_core.c vxlan_fill_info). */
-export interface VxlanParams {
-  /** IFLA_VXLAN_ID. */
-  vni: number | null;
-  /** IFLA_VXLAN_PORT, converted from network byte order: 8472 flannel, 4789 IANA. */
-  port: number | null;
-  /** IFLA_VXLAN_LINK: ifindex of the underlay device (`dev` in `ip link add`), or null. */
-  link: number | null;
-  /** IFLA_VXLAN_LOCAL or IFLA_VXLAN_LOCAL6 as text, or null. */
-  local: string | null;
-  /** IFLA_VXLAN_UDP_CSUM: false = sends a zero outer UDP checksum (`noudpcsum`); null =
-   * the kernel did not report it (older kernels), which is unknown, not off. */
-  udpCsum: boolean | null;
-  /** IFLA_VXLAN_UDP_ZERO_CSUM6_TX / _RX (IPv6 underlay), null when not reported. */
-  udpZeroCsum6Tx: boolean | null;
-  udpZeroCsum6Rx: boolean | null;
-}
+export type { VxlanParams };
 
 /** IFLA_INFO_DATA of a geneve link (drivers/net/geneve.c geneve_fill_info). */
 export interface GeneveParams {

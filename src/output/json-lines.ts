@@ -14,17 +14,19 @@
  */
 import type { CorrelationSnapshot } from '../model/correlation.js';
 import type { Finding } from '../model/findings.js';
+import type { InterfaceFacts } from '../model/interface.js';
 import type { BadFrameReport, ChecksumRow, ReportDocument } from '../model/report.js';
 
 export const JSON_LINES_VERSION = 1;
 
-export interface StatsLine {
+/** The interface a stats or interface line is about: its device name (InterfaceFacts.name,
+ * src/model/interface.ts), namespace and kind. */
+type LineInterface = { interface: string } & Pick<InterfaceFacts, 'namespace' | 'kind'>;
+
+export interface StatsLine extends LineInterface {
   type: 'stats';
   version: number;
   time: string;
-  interface: string;
-  namespace: string;
-  kind: string | null;
   attached: boolean;
   /** Administratively down: attached, nothing arrives until it is up again. */
   down: boolean;
@@ -40,16 +42,13 @@ export interface StatsLine {
 export type JsonLine =
   | StatsLine
   | ({ type: 'bad'; version: number } & BadFrameReport)
-  | {
+  | ({
       type: 'interface';
       version: number;
       time: string;
       event: 'attached' | 'detached';
-      interface: string;
-      namespace: string;
-      kind: string | null;
       reason?: string;
-    }
+    } & LineInterface)
   | { type: 'warning'; version: number; time: string; message: string }
   | ({ type: 'finding'; version: number; time: string; event: 'raised' | 'fixed' | 'quiet' } & Finding)
   | { type: 'finding'; version: number; time: string; event: 'cleared'; id: Finding['id']; key: string }

@@ -5,12 +5,12 @@
  */
 import * as path from 'node:path';
 
+import type { DecodedRecord } from '../model/bad-frame.js';
 import { CaptureFileWriter } from '../native/capture-file.js';
 
-export interface FrameToWrite {
-  tsNs: bigint;
+/** A frame with its bytes (src/model/bad-frame.ts DecodedRecord, bytes kept). */
+export interface FrameToWrite extends Pick<DecodedRecord, 'tsNs' | 'wirelen'> {
   bytes: Uint8Array;
-  wirelen: number;
 }
 
 export const LINKTYPE_ETHERNET = 1;

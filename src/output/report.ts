@@ -21,6 +21,7 @@ import { interfaceNames, type FileRun } from '../capture/file-run.js';
 import { nativeLayout, type NativeFlow, type NativeLayout } from '../native/analyzer.js';
 import { csumSlot } from '../native/counters.js';
 import type { DecodedRecord } from '../model/bad-frame.js';
+import type { InterfaceFacts } from '../model/interface.js';
 import { badChecksumFromNative, endpointFromNative, isVniTunnel } from '../native/records.js';
 import type { ListedFrames } from './listed-frames.js';
 
@@ -29,9 +30,20 @@ export interface ToolInfo {
   checksumPath: string;
 }
 
-/** What a source contributes about one interface besides its counters. */
-export type InterfaceMeta = Pick<InterfaceReport, 'name' | 'linktype'> &
-  Partial<Pick<InterfaceReport, 'namespace' | 'kind' | 'role' | 'driver' | 'txChecksumOffload' | 'captureDrops' | 'attached' | 'folded' | 'vxlan'>>;
+/**
+ * What a source contributes about one interface besides its counters: the name the report
+ * gives it (its label) and its link type; a live capture adds the interface as it knows it
+ * (its facts, src/model/interface.ts, and how its capture stood at the end).
+ */
+export interface InterfaceMeta {
+  name: string;
+  linktype: number;
+  live?: LiveInterfaceMeta;
+}
+
+/** A live interface at the end of the capture: `ifindex` finds a VXLAN device's underlay
+ * among the interfaces of its namespace (vxlan.link). */
+export type LiveInterfaceMeta = InterfaceFacts & { ifindex: number; captureDrops: number; attached: boolean; folded?: number };
 
 export interface ReportInput {
   source: Omit<SourceReport, 'bytes'>;
@@ -81,7 +93,7 @@ export function checksumRows(c: Float64Array, base: number, L: NativeLayout): Ch
   return rows;
 }
 
-function interfaceReport(meta: InterfaceMeta, c: Float64Array, base: number, L: NativeLayout, live: boolean): InterfaceReport {
+function interfaceReport(meta: InterfaceMeta, c: Float64Array, base: number, L: NativeLayout, live: boolean, all: readonly InterfaceMeta[]): InterfaceReport {
   const at = (slot: number): number => c[base + slot] ?? 0;
   const malformedReasons: Partial<Record<MalformedReason, number>> = {};
   for (let r = 1; r < L.numMalformed; r++) {
@@ -106,18 +118,29 @@ function interfaceReport(meta: InterfaceMeta, c: Float64Array, base: number, L: 
     unsupportedReasons,
     checksums: checksumRows(c, base, L),
   };
-  if (live) {
+  const i = meta.live;
+  if (live && i) {
     Object.assign(report, {
-      namespace: meta.namespace,
-      kind: meta.kind ?? null,
-      role: meta.role,
-      driver: meta.driver ?? null,
-      txChecksumOffload: meta.txChecksumOffload ?? null,
+      namespace: i.namespace,
+      kind: i.kind,
+      role: i.role,
+      driver: i.driver,
+      txChecksumOffload: i.txChecksumOffload,
       outgoing: at(L.slots.outgoing),
-      captureDrops: meta.captureDrops ?? 0,
-      attached: meta.attached ?? true,
-      ...(meta.folded !== undefined ? { folded: meta.folded } : {}),
-      ...(meta.vxlan ? { vxlan: meta.vxlan } : {}),
+      captureDrops: i.captureDrops,
+      attached: i.attached,
+      ...(i.folded !== undefined ? { folded: i.folded } : {}),
+      ...(i.vxlan
+        ? {
+            vxlan: {
+              vni: i.vxlan.vni,
+              port: i.vxlan.port,
+              underlay: all.map((u) => u.live).find((u) => u?.namespace === i.namespace && u.ifindex === i.vxlan!.link)?.name ?? null,
+              local: i.vxlan.local,
+              udpCsum: i.vxlan.udpCsum,
+            },
+          }
+        : {}),
     });
   }
   return report;
@@ -181,7 +204,7 @@ export function buildReport(input: ReportInput, tool: ToolInfo): ReportDocument 
   const L = nativeLayout();
   const count = input.interfaces.length;
   const names = input.interfaces.map((i) => i.name);
-  const interfaces = input.interfaces.map((meta, i) => interfaceReport(meta, input.counters, i * L.counterStride, L, input.live));
+  const interfaces = input.interfaces.map((meta, i) => interfaceReport(meta, input.counters, i * L.counterStride, L, input.live, input.interfaces));
   const sum = (slot: number): number => {
     let s = 0;
     for (let i = 0; i < count; i++) s += input.counters[i * L.counterStride + slot] ?? 0;

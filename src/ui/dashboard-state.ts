@@ -23,6 +23,7 @@ import {
 import type { ChecksumCounterName } from '../model/host-facts.js';
 import { SEVERITIES, type Finding } from '../model/findings.js';
 import type { Endpoint } from '../model/report.js';
+import type { InterfaceFacts } from '../model/interface.js';
 import { nextAliases } from './names.js';
 
 export const PANES = ['interfaces', 'flows', 'findings'] as const;
@@ -36,19 +37,18 @@ export const SORTS = {
 } as const satisfies Record<PaneId, readonly string[]>;
 export type SortName<P extends PaneId> = (typeof SORTS)[P][number];
 
-/** What the capture side knows of an interface that the snapshot does not carry. */
-export interface InterfaceMeta {
-  /** Same label as InterfaceRates.interface ("eth0", "ns/eth0"). */
-  label: string;
-  namespace: string;
-  kind: string | null;
-  txChecksumOffload: boolean | null;
+/**
+ * What the capture side knows of an interface that the snapshot does not carry: the
+ * facts the dashboard shows (src/model/interface.ts; the label is InterfaceRates.interface)
+ * and how its capture stands.
+ */
+export type InterfaceMeta = Pick<InterfaceFacts, 'label' | 'namespace' | 'kind' | 'txChecksumOffload'> & {
   attached: boolean;
   /** Attached but administratively down (absent: not known). */
   down?: boolean;
   /** Cumulative frames the kernel dropped because the ring was full. */
   ringDrops: number;
-}
+};
 
 /** The header's facts, fixed for a run. */
 export interface RunInfo {

@@ -5,20 +5,16 @@
  */
 import type { Observable, Subscription } from 'rxjs';
 
-import type { Endpoint } from '../model/report.js';
+import type { DecodedRecord } from '../model/bad-frame.js';
 import { defaultPcapName, LINKTYPE_ETHERNET, writeFramesPcap } from '../output/pcap-frames.js';
 import { flowKey, type DashboardState, type DashboardUpdate, type Effect, type RunInfo } from './dashboard-state.js';
 import { DashboardScreen, terminalPolicy, type DashboardFix } from './screen.js';
 
-/** A bad frame kept for `w`, labelled like the flows it belongs to. */
-export interface RecentFrame {
+/** A bad frame (src/model/bad-frame.ts) kept for `w` (so with its bytes), labelled like
+ * the flows it belongs to. */
+export interface RecentFrame extends Pick<DecodedRecord, 'outer' | 'vni' | 'inner' | 'tsNs' | 'wirelen'> {
   interface: string;
-  outer: Endpoint | null;
-  vni: number | null;
-  inner: Endpoint | null;
-  tsNs: bigint;
   bytes: Uint8Array;
-  wirelen: number;
   /** pcap link type of the interface (Ethernet, or raw IP for tunnel devices). */
   linktype: number;
 }

@@ -320,7 +320,7 @@ test('matcher: an overlay packet that never left as a carrier is attributed to t
 
 test("kernel-drops-unseen names the interfaces up and not captured, NICs first, in the command to run; more than 8, or none known: -i '*'", () => {
   const withKernel = (uncaptured: UncapturedLink[] | undefined, namespace = 'host'): DiagnosisInput => {
-    const i = input({ peers: [], interfaces: [iface({ name: 'flannel.1', role: 'overlay', namespace, kind: 'vxlan', badReceivedL4: 2 })] });
+    const i = input({ peers: [], interfaces: [iface({ name: 'flannel.1', role: 'other', namespace, kind: 'vxlan', badReceivedL4: 2 })] });
     i.kernel = [{ namespace, perSecond: {}, sinceStart: { udpInCsumErrors: 7, tcpInCsumErrors: 1 } }];
     i.kernelBefore = i.kernel;
     if (uncaptured) i.facts.uncaptured = uncaptured;

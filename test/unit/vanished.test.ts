@@ -207,7 +207,7 @@ test('the correlation pipeline: the folded row keeps a dashboard row with zero r
     attached: true,
   };
   const gone: PipelineInterface = { ...eth0, id: 1, label: 'ns1/veth1', name: 'veth1', namespace: 'ns1', role: 'veth', attached: false };
-  const row: PipelineInterface = { ...eth0, id: 2, label: foldedName(5), name: foldedName(5), namespace: '*', role: 'other', attached: false, folded: true };
+  const row: PipelineInterface = { ...eth0, id: 2, label: foldedName(5), name: foldedName(5), namespace: '*', role: 'other', attached: false, folded: 5 };
   // The folded row's counters: 1000 frames with 40 bad IPv4 header checksums (enough for a
   // finding on an interface of its own).
   const c = new Float64Array(S);

@@ -31,6 +31,7 @@ import {
   type PeerCarriers,
 } from '../../model/correlation.js';
 import type { Finding } from '../../model/findings.js';
+import { interfaceLabel, type InterfaceFacts } from '../../model/interface.js';
 import { CHECKSUM_COUNTERS, type ChecksumCounterName } from '../../model/host-facts.js';
 import { KINDS, LAYERS, MALFORMED_REASONS, STATUSES } from '../../model/verdict.js';
 import type { NativeLayout } from '../../native/analyzer.js';
@@ -80,12 +81,12 @@ export type CounterLayout = Pick<
   'counterStride' | 'slots' | 'malformedBase' | 'csumBase' | 'numLayers' | 'numKinds' | 'numStatus' | 'numMalformed'
 >;
 
-/** One captured interface as the live capture knows it at scrape time. */
-export interface InterfaceSample {
-  /** The capture's id: never reused, so a recreated interface is a new sample. */
-  id: number;
-  name: string;
-  namespace: string;
+/**
+ * One captured interface as the live capture knows it at scrape time: who it is
+ * (src/model/interface.ts; the id is never reused, so a recreated interface is a new
+ * sample) and what it counted.
+ */
+export interface InterfaceSample extends Pick<InterfaceFacts, 'id' | 'name' | 'namespace'> {
   attached: boolean;
   /** Cumulative counters, one stride of the native layout. */
   counters: Float64Array;
@@ -572,7 +573,7 @@ export class MetricsExporter {
       const dev = s.interface.startsWith(`${ns}/`) ? s.interface.slice(ns.length + 1) : s.interface;
       const key = interfaceKey(ns, dev);
       const label = this.interfaceLabels.peek(key) ?? this.interfaceLabels.acquire(key, dev);
-      return ns === 'host' ? label : `${ns}/${label}`;
+      return interfaceLabel(ns, label);
     }
     return s.namespace ?? '';
   }
