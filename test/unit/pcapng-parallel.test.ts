@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import type { ReportDocument } from '../../src/model/report.js';
+import { openFileAnalysis } from '../../src/native/analyzer.js';
 import { BIN } from '../fixtures/harness.js';
 import { writeVxlanCapture } from '../fixtures/lib/bulk.js';
 import { type Endian, type PcapngInterface, pcapngBlock, pcapngIdb, pcapngPacket, pcapngShb } from '../fixtures/lib/capfile.js';
@@ -128,8 +129,28 @@ function runWith(threads: number, file: string, extra: string[]): Run {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, written };
 }
 
+/** The reader's and the analysis' own counts (also those no report shows: blocks skipped, bytes read), read in this process. */
+function statsWith(threads: number, file: string): unknown {
+  const saved = process.env.CSUMTOP_THREADS;
+  process.env.CSUMTOP_THREADS = String(threads); // read by the addon at the first step
+  try {
+    const fa = openFileAnalysis(file, {});
+    let r = fa.step(1 << 16);
+    while (r.status === 'more') r = fa.step(1 << 16);
+    fa.finish();
+    return { end: r, stats: fa.stats() };
+  } finally {
+    if (saved === undefined) delete process.env.CSUMTOP_THREADS;
+    else process.env.CSUMTOP_THREADS = saved;
+  }
+}
+
 /** Runs `file` on one thread and on 2 and 4, requires the same everything; returns the one-thread report. */
 function sameForAllThreadCounts(file: string, extra: string[] = []): { run: Run; doc: ReportDocument } {
+  if (extra.length === 0) {
+    const stats = statsWith(1, file);
+    for (const threads of [2, 4]) assert.deepEqual(statsWith(threads, file), stats, `${threads} threads: reader and analysis counts`);
+  }
   const one = runWith(1, file, extra);
   assert.ok(one.stdout.length > 0, one.stderr);
   for (const threads of [2, 4]) {
@@ -164,21 +185,34 @@ test('the same file byte-swapped', () => {
 
 test('interfaces defined in the middle, and further sections of either byte order', () => {
   const n = frames.length;
+  const at = (share: number): number => Math.floor(n * share);
   const layout = new Layout()
     .section('le', MIXED.slice(0, 2))
-    .packets(0, Math.floor(n * 0.3), { otherEvery: 999 })
+    .packets(0, at(0.2), { otherEvery: 999 })
     .idb({ linktype: 1, name: 'late0', tsresol: 9, tsoffset: 10 })
-    .packets(Math.floor(n * 0.3), Math.floor(n * 0.45), { spbEvery: 41 })
+    .packets(at(0.2), at(0.3), { spbEvery: 41 })
     .idb({ linktype: 1, name: 'late1', tsresolBinary: 30 })
-    .packets(Math.floor(n * 0.45), Math.floor(n * 0.55), { use: [3] })
+    .packets(at(0.3), at(0.35), { use: [3] })
     .section('be', [MIXED[2], MIXED[3]])
-    .packets(Math.floor(n * 0.55), Math.floor(n * 0.8), { spbEvery: 23, otherEvery: 301 })
-    .section('le', [{ linktype: 1, name: 'last', tsresol: 6 }])
-    .packets(Math.floor(n * 0.8), n);
+    .packets(at(0.35), at(0.45), { spbEvery: 23, otherEvery: 301 });
+  // Then a section every 5% of the file, all of one byte order, each with the same
+  // interfaces in another order: a stretch read with the interfaces of the section
+  // before would name the wrong interface and get its timestamps wrong.
+  const rotating: PcapngInterface[] = [
+    { linktype: 1, name: 'a', tsresol: 6 },
+    { linktype: 1, name: 'b', tsresol: 9, tsoffset: 5 },
+    { linktype: 1, name: 'c', tsresolBinary: 24 },
+  ];
+  const names = ['eth0', 'eth1', 'late0', 'late1', 'vxlan0', 'eth2'];
+  for (let k = 0; at(0.45 + k * 0.05) < n; k++) {
+    const ifaces = [0, 1, 2].map((j) => rotating[(j + k) % 3]);
+    layout.section('le', ifaces).packets(at(0.45 + k * 0.05), Math.min(n, at(0.5 + k * 0.05)), { spbEvery: 53 });
+    names.push(...ifaces.map((i) => i.name ?? ''));
+  }
   const { doc } = sameForAllThreadCounts(layout.write('sections.pcapng'));
   assert.deepEqual(
     doc.interfaces.map((i) => i.name),
-    ['eth0', 'eth1', 'late0', 'late1', 'vxlan0', 'eth2', 'last'],
+    names,
   );
   assert.equal(framesOf(doc), n);
 });
