@@ -58,15 +58,9 @@ constexpr size_t kReleaseStep = 4u << 20;
 constexpr uint32_t kPcapFileHeaderLen = 24;    // pcap draft section 4
 constexpr uint32_t kPcapRecordHeaderLen = 16;  // pcap draft section 5
 
-// pcapng block types (pcapng draft section 10.1) and fixed sizes.
-constexpr uint32_t kBlockSHB = 0x0A0D0D0A;  // section 4.1, a palindrome in both byte orders
-constexpr uint32_t kBlockIDB = 0x00000001;  // section 4.2
-constexpr uint32_t kBlockPB = 0x00000002;   // appendix A (obsolete)
-constexpr uint32_t kBlockSPB = 0x00000003;  // section 4.4
-constexpr uint32_t kBlockEPB = 0x00000006;  // section 4.3
+// pcapng block types and the minimum block length: capture/record_scan.h.
 constexpr uint32_t kByteOrderMagic = 0x1A2B3C4D;
-constexpr uint32_t kMinBlockLen = 12;  // type + length + trailing length (section 3.1)
-constexpr uint32_t kMinSHBLen = 28;    // + byte-order magic, versions, section length
+constexpr uint32_t kMinSHBLen = 28;  // + byte-order magic, versions, section length
 
 // snprintf into a std::string (pcap_reader.cc).
 std::string strfmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));

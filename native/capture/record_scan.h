@@ -20,6 +20,14 @@ namespace csumtop {
 
 namespace capfile {
 
+// pcapng block types (pcapng draft section 10.1) and fixed sizes.
+constexpr uint32_t kBlockSHB = 0x0A0D0D0A;  // section 4.1, a palindrome in both byte orders
+constexpr uint32_t kBlockIDB = 0x00000001;  // section 4.2
+constexpr uint32_t kBlockPB = 0x00000002;   // appendix A (obsolete)
+constexpr uint32_t kBlockSPB = 0x00000003;  // section 4.4
+constexpr uint32_t kBlockEPB = 0x00000006;  // section 4.3
+constexpr uint32_t kMinBlockLen = 12;       // type + length + trailing length (section 3.1)
+
 // One pcapng interface as the current section defines it (pcapng_reader.cc read_idb).
 struct SectionInterface {
   uint32_t global = 0;          // index into CaptureFileReader::interfaces()
@@ -146,25 +154,25 @@ enum class ScanResult : uint8_t {
 // interfaces, which only the reader may do.
 inline ScanResult scan_pcapng_block(const PcapScan& s, const uint8_t* p, const uint8_t* limit,
                                     CapturedFrame* out, const uint8_t** next) {
+  using namespace capfile;
   using scan_detail::load16;
   using scan_detail::load32;
-  constexpr uint32_t kSHB = 0x0A0D0D0A, kIDB = 1, kPB = 2, kSPB = 3, kEPB = 6;
-  if (limit - p < 12) return ScanResult::kStop;
+  if (limit - p < kMinBlockLen) return ScanResult::kStop;
   const uint32_t type = load32(p, s.swap);
-  if (type == kSHB || type == kIDB) return ScanResult::kStop;
+  if (type == kBlockSHB || type == kBlockIDB) return ScanResult::kStop;
   const uint32_t len = load32(p + 4, s.swap);
-  if (len < 12 || len % 4 != 0 || len > CaptureFileReader::kMaxRecord ||
+  if (len < kMinBlockLen || len % 4 != 0 || len > CaptureFileReader::kMaxRecord ||
       static_cast<uint64_t>(limit - p) < len || load32(p + len - 4, s.swap) != len) {
     return ScanResult::kStop;
   }
   *next = p + len;
   const uint8_t* body = p + 8;
-  const uint32_t body_len = len - 12;
+  const uint32_t body_len = len - kMinBlockLen;
   switch (type) {
-    case kEPB:
-    case kPB: {
+    case kBlockEPB:
+    case kBlockPB: {
       if (body_len < 20) return ScanResult::kStop;
-      const uint32_t ifid = type == kEPB ? load32(body, s.swap) : load16(body, s.swap);
+      const uint32_t ifid = type == kBlockEPB ? load32(body, s.swap) : load16(body, s.swap);
       // Past the section's interfaces: ignored (past the cap) or corrupt, the reader's call.
       if (ifid >= s.n_ifaces) return ScanResult::kStop;
       const uint32_t caplen = load32(body + 12, s.swap);
@@ -178,7 +186,7 @@ inline ScanResult scan_pcapng_block(const PcapScan& s, const uint8_t* p, const u
       out->iface = si.global;
       return ScanResult::kFrame;
     }
-    case kSPB: {
+    case kBlockSPB: {
       // The section's first interface, no timestamp; captured length min(original
       // length, body, SnapLen).
       if (body_len < 4 || s.n_ifaces == 0) return ScanResult::kStop;
@@ -221,6 +229,12 @@ inline const uint8_t* sync_pcapng(const PcapScan& s, const uint8_t* from, const 
   CapturedFrame fr;
   const uint8_t* next = nullptr;
   for (const uint8_t* p = mis ? from + (4 - mis) : from; p < scan_end; p += 4) {
+    // A packet block type first (EPB, SPB, PB): the block's trailing length, far away
+    // for a random length, is read only then.
+    if (limit - p < capfile::kMinBlockLen) break;
+    const uint32_t type = scan_detail::load32(p, s.swap);
+    if (type != capfile::kBlockEPB && type != capfile::kBlockSPB && type != capfile::kBlockPB)
+      continue;
     if (scan_pcapng_block(s, p, limit, &fr, &next) != ScanResult::kFrame) continue;
     const uint8_t* q = next;
     int k = 1;
