@@ -68,13 +68,18 @@ class CaptureFileReader {
   // The mapped file was truncated by another process while being read: what lies past
   // its new end reads as zeros, and next() reports an error from now on.
   bool shrank() const;
-  // Mapped pcap files, for threads that decode ahead (capture/record_scan.h): how their
-  // records are read, where the next one starts and where the mapping ends; false for
-  // anything else.
+  // Mapped pcap and pcapng files, for threads that decode ahead (capture/record_scan.h):
+  // how their records are read, where the next one starts and where the mapping ends;
+  // false for anything else. pcapng: the scan knows the current section's byte order and
+  // interfaces, and holds only where scan_holds() says so.
   bool pcap_scan(PcapScan* scan, const uint8_t** cursor, const uint8_t** limit) const;
-  // Moves past records decoded elsewhere: [cursor, to) must be `frames` whole records
-  // that scan_pcap_record() accepted. Counts them as read.
-  void skip_records(const uint8_t* to, uint64_t frames);
+  // The reader has read no block since `scan` that changes how the records after it are
+  // read (a pcapng Section Header or Interface Description Block).
+  bool scan_holds(const PcapScan& scan) const;
+  // Moves past records decoded elsewhere: [cursor, to) must be `frames` whole records and
+  // `skipped_blocks` pcapng blocks that scan_record() took (kFrame, kSkip) with a scan
+  // that holds. Counts them as read.
+  void skip_records(const uint8_t* to, uint64_t frames, uint64_t skipped_blocks = 0);
 
   FileFormat format() const { return format_; }
   // Grows as pcapng Interface Description Blocks are read.

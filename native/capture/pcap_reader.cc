@@ -197,6 +197,10 @@ void CaptureFileReader::Impl::reset() {
   swap = nsec = false;
   sections = 0;
   section_ifaces.clear();
+  section_ignored = 0;
+  state = 0;
+  scan_ifaces.clear();
+  scan_state = UINT64_MAX;
 }
 
 ReadStatus CaptureFileReader::Impl::fail(std::string message) {
@@ -465,23 +469,40 @@ bool CaptureFileReader::shrank() const { return impl_->shrank(); }
 
 bool CaptureFileReader::pcap_scan(PcapScan* scan, const uint8_t** cursor,
                                   const uint8_t** limit) const {
-  if (!impl_->mapped() || impl_->done || impl_->shrank() || format_ != FileFormat::kPcap ||
-      interfaces_.empty()) {
-    return false;
-  }
+  if (!impl_->mapped() || impl_->done || impl_->shrank() || interfaces_.empty()) return false;
+  *scan = PcapScan();
+  scan->format = format_;
   scan->swap = impl_->swap;
-  scan->nsec = impl_->nsec;
-  scan->max_caplen = std::min<uint32_t>(capfile::kPcapMaxCaplen, kMaxRecord);
-  scan->linktype = interfaces_[0].linktype;
+  if (format_ == FileFormat::kPcap) {
+    scan->nsec = impl_->nsec;
+    scan->max_caplen = std::min<uint32_t>(capfile::kPcapMaxCaplen, kMaxRecord);
+    scan->linktype = interfaces_[0].linktype;
+  } else {
+    if (impl_->section_ifaces.empty()) return false;
+    if (impl_->scan_state != impl_->state) {
+      // Helper threads may still read the copy handed out before: it stays while pinned.
+      if (impl_->pinned) return false;
+      impl_->scan_ifaces = impl_->section_ifaces;
+      impl_->scan_state = impl_->state;
+    }
+    scan->ifaces = impl_->scan_ifaces.data();
+    scan->n_ifaces = static_cast<uint32_t>(impl_->scan_ifaces.size());
+    scan->state = impl_->scan_state;
+  }
   *cursor = impl_->cur();
   *limit = impl_->base + impl_->end;
   return true;
 }
 
-void CaptureFileReader::skip_records(const uint8_t* to, uint64_t frames) {
+bool CaptureFileReader::scan_holds(const PcapScan& scan) const {
+  return scan.format == format_ && (format_ == FileFormat::kPcap || scan.state == impl_->state);
+}
+
+void CaptureFileReader::skip_records(const uint8_t* to, uint64_t frames, uint64_t skipped_blocks) {
   if (!impl_->mapped() || to < impl_->cur() || to > impl_->base + impl_->end) return;
   impl_->consume(static_cast<size_t>(to - impl_->cur()));
   frames_ += frames;
+  skipped_blocks_ += skipped_blocks;
 }
 
 void CaptureFileReader::close_keep_error() {

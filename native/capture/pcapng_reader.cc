@@ -16,7 +16,6 @@ namespace capfile {
 
 namespace {
 
-constexpr uint64_t kNsPerSecond = 1000000000u;
 constexpr uint16_t kOptEndOfOpt = 0;  // section 3.5
 constexpr uint16_t kOptIfName = 2;    // section 4.2
 constexpr uint16_t kOptIfDescription = 3;
@@ -31,26 +30,6 @@ bool host_is_little_endian() {
 }
 
 unsigned long long ull(uint64_t v) { return static_cast<unsigned long long>(v); }
-
-// Timestamp in the interface's units (if_tsresol) to nanoseconds since the epoch, plus
-// if_tsoffset seconds (section 4.2). ts * 10^9 overflows 64 bits as soon as the
-// resolution is finer than a nanosecond or is a power of two (2^-32 units of today's
-// time are ~7e18), so the arithmetic is 128-bit and the result saturates.
-uint64_t to_ns(uint64_t ts, const SectionInterface& si) {
-  __int128 ns;
-  if (si.ns_per_unit != 0) {
-    ns = static_cast<__int128>(ts) * si.ns_per_unit;
-  } else {
-    uint64_t secs = ts / si.units;
-    uint64_t frac = ts % si.units;
-    unsigned __int128 frac_ns = static_cast<unsigned __int128>(frac) * kNsPerSecond / si.units;
-    ns = static_cast<__int128>(secs) * kNsPerSecond + static_cast<__int128>(frac_ns);
-  }
-  ns += static_cast<__int128>(si.tsoffset) * kNsPerSecond;
-  if (ns < 0) return 0;
-  if (ns > static_cast<__int128>(UINT64_MAX)) return UINT64_MAX;
-  return static_cast<uint64_t>(ns);
-}
 
 std::string option_string(const uint8_t* v, uint16_t len) {
   // Section 3.6.3: UTF-8, not zero-terminated; some writers add a NUL anyway.
@@ -190,6 +169,7 @@ ReadStatus CaptureFileReader::Impl::read_shb(uint64_t offset, bool at_open) {
   }
   // Section 3.4: interfaces belong to their section; the next section starts afresh.
   ++sections;
+  ++state;
   section_ifaces.clear();
   section_ignored = 0;
   consume(len);
@@ -211,6 +191,7 @@ ReadStatus CaptureFileReader::Impl::read_idb(uint64_t offset, const uint8_t* bod
     // the section's last IDs and a packet block names one by its ID alone.
     ++owner->interfaces_ignored_;
     ++section_ignored;
+    ++state;
     return ReadStatus::kFrame;
   }
   CaptureInterface iface;
@@ -218,6 +199,7 @@ ReadStatus CaptureFileReader::Impl::read_idb(uint64_t offset, const uint8_t* bod
   iface.snaplen = capfile::load32(body + 4, swap);
   iface.section = sections - 1;
   capfile::SectionInterface si;
+  si.linktype = iface.linktype;
   si.snaplen = iface.snaplen;
 
   const uint8_t* o = body + 8;
@@ -281,6 +263,7 @@ ReadStatus CaptureFileReader::Impl::read_idb(uint64_t offset, const uint8_t* bod
   si.global = static_cast<uint32_t>(owner->interfaces_.size());
   owner->interfaces_.push_back(std::move(iface));
   section_ifaces.push_back(si);
+  ++state;
   return ReadStatus::kFrame;
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "capture/capture_file.h"
+#include "capture/record_scan.h"
 
 namespace csumtop {
 namespace capfile {
@@ -57,29 +58,14 @@ constexpr size_t kReleaseStep = 4u << 20;
 constexpr uint32_t kPcapFileHeaderLen = 24;    // pcap draft section 4
 constexpr uint32_t kPcapRecordHeaderLen = 16;  // pcap draft section 5
 
-// pcapng block types (pcapng draft section 10.1) and fixed sizes.
-constexpr uint32_t kBlockSHB = 0x0A0D0D0A;  // section 4.1, a palindrome in both byte orders
-constexpr uint32_t kBlockIDB = 0x00000001;  // section 4.2
-constexpr uint32_t kBlockPB = 0x00000002;   // appendix A (obsolete)
-constexpr uint32_t kBlockSPB = 0x00000003;  // section 4.4
-constexpr uint32_t kBlockEPB = 0x00000006;  // section 4.3
+// pcapng block types and the minimum block length: capture/record_scan.h.
 constexpr uint32_t kByteOrderMagic = 0x1A2B3C4D;
-constexpr uint32_t kMinBlockLen = 12;  // type + length + trailing length (section 3.1)
-constexpr uint32_t kMinSHBLen = 28;    // + byte-order magic, versions, section length
+constexpr uint32_t kMinSHBLen = 28;  // + byte-order magic, versions, section length
 
 // snprintf into a std::string (pcap_reader.cc).
 std::string strfmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 enum class Fill : uint8_t { kOk, kShort, kIoError };
-
-// One pcapng interface as the current section defines it.
-struct SectionInterface {
-  uint32_t global = 0;          // index into CaptureFileReader::interfaces()
-  uint64_t units = 1000000;     // timestamp units per second (if_tsresol, default 10^-6)
-  uint64_t ns_per_unit = 1000;  // 10^9 / units when that is exact, else 0
-  int64_t tsoffset = 0;         // if_tsoffset, seconds
-  uint32_t snaplen = 0;         // 0: no limit
-};
 
 }  // namespace capfile
 
@@ -121,6 +107,12 @@ struct CaptureFileReader::Impl {
   uint32_t sections = 0;  // section header blocks seen
   std::vector<capfile::SectionInterface> section_ifaces;
   uint32_t section_ignored = 0;  // IDBs of this section past kMaxInterfaces
+  // Sections and interfaces read so far (PcapScan::state), and the copy of
+  // section_ifaces that pcap_scan() handed out for that count: helper threads read it
+  // while the reader is pinned, so it changes only when the reader is not.
+  uint64_t state = 0;
+  std::vector<capfile::SectionInterface> scan_ifaces;
+  uint64_t scan_state = UINT64_MAX;
 
   size_t avail() const { return end - pos; }
   const uint8_t* cur() const { return base + pos; }

@@ -185,7 +185,7 @@ bool FileAnalysis::start_round() {
     if (from <= prev) break;
     const uint8_t* scan_end =
         limit - from > static_cast<ptrdiff_t>(kSyncScan) ? from + kSyncScan : limit;
-    const uint8_t* at = sync_pcap(round_scan_, from, scan_end, limit);
+    const uint8_t* at = sync_record(round_scan_, from, scan_end, limit);
     if (at == nullptr) break;
     segs_[j].begin = at;
     segs_[j].limit = limit;
@@ -240,8 +240,10 @@ StepResult FileAnalysis::step_parallel(uint32_t max_frames) {
       }
       if (reader_.bytes_read() < round_join_) return StepResult::kMore;  // budget spent
       pool_->wait();
-      if (reader_.bytes_read() != round_join_ || reader_.shrank()) {
-        // The guess was not a record boundary (the reader went past it): drop the round.
+      if (reader_.bytes_read() != round_join_ || reader_.shrank() ||
+          !reader_.scan_holds(round_scan_)) {
+        // The guess was not a record boundary (the reader went past it), or the reader
+        // met a pcapng block that changed how the records after it read: drop the round.
         end_round();
         continue;
       }
@@ -267,28 +269,42 @@ StepResult FileAnalysis::step_parallel(uint32_t max_frames) {
 bool FileAnalysis::commit(const Segment& seg) {
   const uint64_t base = reader_.frames_read();
   const bool writing = !opts_.write_path.empty() && !write_failed_;
+  // No interface was defined inside the segment (record_scan.h): these are the ones its
+  // frames were read with.
+  const uint32_t n_ifaces = static_cast<uint32_t>(reader_.interfaces().size());
   for (const SegmentEvent& e : seg.bad) {
-    analyzer_.keep_bad(e.summary, 0, base + e.index + 1, e.ts_ns, e.caplen, e.wirelen, e.data);
-    if (writing && !write_frame(0, 1, e.ts_ns, e.data, e.caplen, e.wirelen)) {
+    analyzer_.keep_bad(e.summary, e.iface, base + e.index + 1, e.ts_ns, e.caplen, e.wirelen,
+                       e.data);
+    if (writing && !write_frame(e.iface, n_ifaces, e.ts_ns, e.data, e.caplen, e.wirelen)) {
       // As the one-thread path: everything up to this frame is counted, nothing after.
       const uint8_t* p = seg.begin;
+      const uint8_t* next = nullptr;
       CapturedFrame fr;
-      for (uint32_t i = 0; i <= e.index && scan_pcap_record(round_scan_, p, seg.limit, &fr); i++) {
+      for (uint32_t i = 0; i <= e.index;) {
+        const ScanResult r = scan_record(round_scan_, p, seg.limit, &fr, &next);
+        if (r == ScanResult::kStop) break;
+        p = next;
+        if (r == ScanResult::kSkip) continue;
         note_frame(fr.ts_ns);
-        decode_and_count(fr.data, fr.caplen, fr.wirelen, round_scan_.linktype,
-                         opts_.analyzer.decode, analyzer_.counters(0), &frame_);
-        p = fr.data + fr.caplen;
+        decode_and_count(fr.data, fr.caplen, fr.wirelen, round_scan_.linktype_of(fr.iface),
+                         opts_.analyzer.decode, analyzer_.counters(fr.iface), &frame_);
+        i++;
       }
       return false;
     }
   }
   if (seg.frames != 0) {
-    analyzer_.add_counters(0, seg.counters);
+    // Only interfaces that had frames: the one-thread path creates counters on a frame.
+    const uint32_t first = round_scan_.first_iface();
+    for (uint32_t k = 0; k < seg.counters.size(); k++) {
+      if (seg.counters[k].v[InterfaceCounters::kFrames] != 0)
+        analyzer_.add_counters(first + k, seg.counters[k]);
+    }
     if (frames_ == 0 || seg.first_ns < first_ns_) first_ns_ = seg.first_ns;
     if (seg.last_ns > last_ns_) last_ns_ = seg.last_ns;
     frames_ += seg.frames;
   }
-  reader_.skip_records(seg.end, seg.frames);
+  reader_.skip_records(seg.end, seg.frames, seg.skipped);
   return true;
 }
 

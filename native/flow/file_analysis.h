@@ -1,12 +1,13 @@
 // \summary: Offline analysis of a capture file: reader -> analyzer -> optional writer of
 // bad frames, driven in bounded steps so the caller stays responsive.
 //
-// A mapped pcap file of some size is decoded on every CPU the process may use: while
-// this thread reads and decodes a stretch of the file, helper threads decode the
+// A mapped pcap or pcapng file of some size is decoded on every CPU the process may use:
+// while this thread reads and decodes a stretch of the file, helper threads decode the
 // stretches after it (flow/parallel.h), from record boundaries that are guessed and then
-// proven by this thread's reader arriving exactly there; their bad frames are applied
-// here in file order. Counters, flows, records and -w output are exactly those of the
-// one-thread path, which pipes, pcapng and small files take.
+// proven by this thread's reader arriving exactly there (pcapng: with the interfaces the
+// helpers read them with); their bad frames are applied here in file order. Counters,
+// flows, records and -w output are exactly those of the one-thread path, which pipes,
+// small files, correlation, -f and -c take.
 #pragma once
 #include <cstdint>
 #include <map>

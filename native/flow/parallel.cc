@@ -1,4 +1,4 @@
-// \summary: Decoding parts of a mapped pcap file on helper threads (see parallel.h).
+// \summary: Decoding parts of a mapped pcap or pcapng file on helper threads (see parallel.h).
 #include "flow/parallel.h"
 
 #include <sched.h>
@@ -8,29 +8,39 @@
 namespace csumtop {
 
 void decode_segment(const PcapScan& scan, const DecodeOptions& opts, Segment* seg, Frame* frame) {
-  seg->counters.clear();
+  for (InterfaceCounters& c : seg->counters) c.clear();
   seg->bad.clear();
   seg->frames = 0;
+  seg->skipped = 0;
   seg->first_ns = UINT64_MAX;
   seg->last_ns = 0;
+  const uint32_t first = scan.first_iface();
   const uint8_t* p = seg->begin;
+  const uint8_t* next = nullptr;
   CapturedFrame fr;
   uint32_t n = 0;
-  while (p < seg->stop && n < seg->max_frames && scan_pcap_record(scan, p, seg->limit, &fr)) {
+  while (p < seg->stop && n < seg->max_frames) {
+    const ScanResult r = scan_record(scan, p, seg->limit, &fr, &next);
+    if (r == ScanResult::kStop) break;
+    p = next;
+    if (r == ScanResult::kSkip) {
+      seg->skipped++;
+      continue;
+    }
     if (fr.ts_ns < seg->first_ns) seg->first_ns = fr.ts_ns;
     if (fr.ts_ns > seg->last_ns) seg->last_ns = fr.ts_ns;
-    if (decode_and_count(fr.data, fr.caplen, fr.wirelen, scan.linktype, opts, seg->counters,
-                         frame) != 0) {
+    if (decode_and_count(fr.data, fr.caplen, fr.wirelen, scan.linktype_of(fr.iface), opts,
+                         seg->counters[fr.iface - first], frame) != 0) {
       seg->bad.emplace_back();  // reserved: no allocation
       SegmentEvent& e = seg->bad.back();
       e.index = n;
+      e.iface = fr.iface;
       e.data = fr.data;
       e.caplen = fr.caplen;
       e.wirelen = fr.wirelen;
       e.ts_ns = fr.ts_ns;
-      summarize_bad(*frame, 0, &e.summary);
+      summarize_bad(*frame, fr.iface, &e.summary);
     }
-    p = fr.data + fr.caplen;
     n++;
   }
   seg->end = p;
@@ -71,6 +81,7 @@ SegmentPool::~SegmentPool() {
 }
 
 void SegmentPool::start(const PcapScan& scan, Segment* segs, unsigned n) {
+  for (unsigned i = 0; i < n; i++) segs[i].counters.resize(scan.interfaces());
   {
     std::lock_guard<std::mutex> lock(mu_);
     scan_ = scan;

@@ -1,8 +1,11 @@
-// \summary: Decoding later parts of a mapped pcap file on other threads while the reader's
-// thread decodes the part before them (driven by file_analysis.cc).
+// \summary: Decoding later parts of a mapped pcap or pcapng file on other threads while the
+// reader's thread decodes the part before them (driven by file_analysis.cc).
 //
-// A part starts where sync_pcap() guesses a record starts; it is only used if the
-// reader (or the part before it) then arrives exactly there, which proves the guess.
+// A part starts where sync_record() guesses a record starts; it is only used if the
+// reader (or the part before it) then arrives exactly there, in the state the scan was
+// made for (pcapng: no Section Header or Interface Description Block read in between,
+// CaptureFileReader::scan_holds), which proves the guess. A part ends before any block
+// that would change that state (record_scan.h scan_record): the reader reads it.
 // Each part is decoded and counted on its own; its bad frames are kept as summaries and
 // applied by the reader's thread in file order, so that frame numbers, flows, records
 // and the -w file come out as with one thread.
@@ -21,6 +24,7 @@ namespace csumtop {
 
 struct SegmentEvent {
   uint32_t index;  // of the frame within the segment, from 0
+  uint32_t iface;  // index into the reader's interfaces()
   const uint8_t* data;
   uint32_t caplen, wirelen;
   uint64_t ts_ns;
@@ -36,14 +40,18 @@ struct Segment {
   // Results:
   const uint8_t* end = nullptr;  // where decoding stopped (a record boundary, if `begin` was)
   uint64_t frames = 0;
+  uint64_t skipped = 0;                // pcapng blocks of other types (blocks_skipped)
   uint64_t first_ns = 0, last_ns = 0;  // smallest and largest timestamp
-  InterfaceCounters counters;          // the pcap file's one interface
-  std::vector<SegmentEvent> bad;       // in frame order; reserved for max_frames
+  // By interface: [k] counts interface scan.first_iface() + k; sized for the scan by
+  // SegmentPool::start (or the caller of decode_segment).
+  std::vector<InterfaceCounters> counters;
+  std::vector<SegmentEvent> bad;  // in frame order; reserved for max_frames
 };
 
 // Decodes the records of `seg` from `begin`: up to `stop`, `max_frames`, or a record
-// that the reader would not return as a plain frame (left for the reader to report).
-// Allocates nothing (an exception would have nowhere to go on a helper thread).
+// that the reader would not return as a plain frame or skip (left for the reader).
+// Allocates nothing (an exception would have nowhere to go on a helper thread):
+// seg->counters must hold scan.interfaces() entries.
 void decode_segment(const PcapScan& scan, const DecodeOptions& opts, Segment* seg, Frame* frame);
 
 // Threads for this process: its CPU affinity, or CSUMTOP_THREADS when set (1: none
@@ -60,7 +68,8 @@ class SegmentPool {
   SegmentPool& operator=(const SegmentPool&) = delete;
 
   unsigned helpers() const { return static_cast<unsigned>(threads_.size()); }
-  // Decodes segs[0, n) on the helper threads (n <= helpers()), one each.
+  // Decodes segs[0, n) on the helper threads (n <= helpers()), one each; sizes their
+  // counters for the scan first.
   void start(const PcapScan& scan, Segment* segs, unsigned n);
   // Returns once every started segment is decoded; the segments are the caller's again.
   void wait();

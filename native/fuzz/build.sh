@@ -37,7 +37,7 @@ export cxx obj
 printf '%s\n' "${libsrc[@]}" | xargs -P 2 -I{} sh -c \
   'f={}; o="$obj/$(echo "${f#'"$root"'/native/}" | tr / _).o"; "$cxx" "$@" -fsanitize=fuzzer-no-link -c "$f" -o "$o"' \
   sh "${flags[@]}"
-targets=(decode reader links events segment writer selector pcapng kdrops)
+targets=(decode reader links events segment writer selector pcapng pcapng_scan kdrops)
 printf '%s\n' "${targets[@]}" | xargs -P 2 -I{} sh -c \
   '"$cxx" "$@" -fsanitize=fuzzer -o "'"$out"'/fuzz_{}" "'"$here"'/fuzz_{}.cc" "$obj"/*.o' \
   sh "${flags[@]}"

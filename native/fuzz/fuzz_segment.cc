@@ -40,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (seg.stop > limit) seg.stop = limit;
   seg.limit = limit;
   seg.max_frames = 1 + data[2] % 64;
-  seg.bad.reserve(seg.max_frames);  // as file_analysis.cc does: no allocation inside
+  seg.bad.reserve(seg.max_frames);         // as file_analysis.cc does: no allocation inside
+  seg.counters.resize(scan.interfaces());  // as SegmentPool::start does
   const auto* reserved = seg.bad.data();
   csumtop::decode_segment(scan, csumtop::DecodeOptions{}, &seg, &frame);
   if (seg.end < seg.begin || seg.end > limit || seg.frames > seg.max_frames) __builtin_trap();

@@ -6,9 +6,10 @@
  * link dump (links), the correlation events and DNS question parser (events), the
  * parallel pcap record sync and decoding (segment), the pcap/pcapng writer read back
  * (writer), the live -w history, context and file (selector), the pcapng interface
- * options and per-file interface cap (pcapng), and the kernel drop records of the eBPF
- * program with their bounded table (kdrops).
- * CSUMTOP_FUZZ_SECONDS sets the time per target (default 20: 9 targets, about 3
+ * options and per-file interface cap (pcapng), the parallel pcapng block scanner against
+ * the reader (pcapng_scan), and the kernel drop records of the eBPF program with their
+ * bounded table (kdrops).
+ * CSUMTOP_FUZZ_SECONDS sets the time per target (default 20: 10 targets, about 3.5
  * minutes of fuzzing; CI uses the default). A crash fails the test and names the input
  * to add to the regressions folder.
  */
@@ -71,7 +72,7 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-type Target = 'decode' | 'reader' | 'links' | 'events' | 'segment' | 'writer' | 'selector' | 'pcapng' | 'kdrops';
+type Target = 'decode' | 'reader' | 'links' | 'events' | 'segment' | 'writer' | 'selector' | 'pcapng' | 'pcapng_scan' | 'kdrops';
 
 function runFuzzer(target: Target, args: string[]): { status: number | null; out: string } {
   const r = spawnSync(path.join(bin, `fuzz_${target}`), args, {
@@ -96,10 +97,11 @@ const SEEDS: Record<Target, () => string> = {
   writer: () => path.join(ROOT, 'native/fuzz/regressions/writer'),
   selector: () => path.join(ROOT, 'native/fuzz/regressions/selector'),
   pcapng: () => path.join(ROOT, 'native/fuzz/regressions/pcapng'),
+  pcapng_scan: () => path.join(ROOT, 'native/fuzz/regressions/pcapng_scan'),
   kdrops: () => path.join(ROOT, 'native/fuzz/regressions/kdrops'),
 };
 
-for (const target of ['decode', 'reader', 'links', 'events', 'segment', 'writer', 'selector', 'pcapng', 'kdrops'] as const) {
+for (const target of ['decode', 'reader', 'links', 'events', 'segment', 'writer', 'selector', 'pcapng', 'pcapng_scan', 'kdrops'] as const) {
   test(`fuzz_${target}: past findings still pass`, () => {
     const dir = path.join(ROOT, 'native/fuzz/regressions', target);
     const files = readdirSync(dir).filter((f) => !f.startsWith('.') && f !== 'README.md');
