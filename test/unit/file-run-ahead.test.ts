@@ -33,6 +33,7 @@ let dir: string;
 let hc: string;
 let txns: string;
 let overlay: string;
+let sections: string;
 
 before(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'csumtop-ahead-'));
@@ -47,6 +48,9 @@ before(() => {
   writeHighCardinalityCapture(carriers, { frames: 20_000, badRatio: 0.02, seed: 8 });
   overlay = path.join(dir, 'overlay.pcapng');
   writeUnderlayOverlayPcapng(carriers, overlay);
+  // Two pcapng sections: the second one's interfaces are defined steps into the file.
+  sections = path.join(dir, 'sections.pcapng');
+  writeFileSync(sections, Buffer.concat([readFileSync(txns), readFileSync(overlay)]));
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -94,7 +98,7 @@ async function sameAsOneThread(file: string, options: Partial<FileRunOptions> = 
 }
 
 test('decoding a step ahead gives the one-thread report: DNS, SYN and carrier/overlay pairs across step boundaries', async () => {
-  for (const file of [hc, txns, overlay, path.join(ROOT, 'examples', 'incident.pcapng')]) await sameAsOneThread(file);
+  for (const file of [hc, txns, overlay, sections, path.join(ROOT, 'examples', 'incident.pcapng')]) await sameAsOneThread(file);
   // Every table full and evicting: what is evicted depends on the order of everything before.
   for (const maxFlows of [16, 100]) {
     await sameAsOneThread(hc, { maxFlows });
@@ -171,4 +175,34 @@ test('while a step runs ahead every other call on the analysis is refused; it en
   assert.deepEqual([...s.counters], [...fa.counters()]);
   assert.equal(fa.stats().frames, s.frames);
   assert.equal(fa.finish(), null);
+});
+
+test('each step ahead hands over the counters, interfaces and progress one thread reads right after it', async () => {
+  const one = openFileAnalysis(sections, { events: true });
+  const ahead = openFileAnalysis(sections, { events: true });
+  let next = ahead.stepDrainAhead(STEP);
+  let interfaces = 0;
+  let grew = 0;
+  for (let k = 0; ; k++) {
+    const s = await next;
+    // The step after it decodes while this one is looked at, as in file-run.ts.
+    if (s.status === 'more') next = ahead.stepDrainAhead(STEP);
+    const r = one.stepDrain(STEP);
+    assert.equal(s.status, r.status, `step ${k}`);
+    assert.deepEqual([...s.counters], [...one.counters()], `step ${k}: counters`);
+    assert.equal(s.frames, one.stats().frames, `step ${k}: frames`);
+    assert.equal(s.bytesRead, one.stats().bytesRead, `step ${k}: bytes read`);
+    assert.ok(s.drain.events.equals(r.drain.events), `step ${k}: events`);
+    assert.ok(s.drain.records.equals(r.drain.records), `step ${k}: records`);
+    if (s.interfaces) {
+      assert.deepEqual(s.interfaces, one.interfaces(), `step ${k}: interfaces`);
+      if (k > 0) grew++;
+      interfaces = s.interfaces.length;
+    }
+    assert.equal(interfaces, one.interfaces().length, `step ${k}: the interfaces handed over so far`);
+    if (s.status !== 'more') break;
+  }
+  assert.ok(grew > 0, 'the second section defined interfaces after the first step');
+  assert.equal(ahead.finish(), null);
+  assert.equal(one.finish(), null);
 });
