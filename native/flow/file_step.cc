@@ -7,6 +7,8 @@ namespace csumtop {
 
 void take_step(FileAnalysis& fa, uint32_t max_frames, size_t* interfaces_seen, FileStep* out) {
   out->result = fa.step(max_frames);
+  out->message.clear();
+  out->linktype = 0;
   if (out->result == StepResult::kTruncated) out->message = fa.warning();
   if (out->result == StepResult::kError) out->message = fa.error();
   if (out->result == StepResult::kNeedFilter) out->linktype = fa.need_linktype();
@@ -34,6 +36,8 @@ void take_step(FileAnalysis& fa, uint32_t max_frames, size_t* interfaces_seen, F
   if (out->interfaces_changed) {
     out->interfaces = ifaces;
     *interfaces_seen = ifaces.size();
+  } else {
+    out->interfaces.clear();
   }
   out->frames = fa.frames();
   out->bytes_read = fa.reader().bytes_read();

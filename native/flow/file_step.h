@@ -38,7 +38,8 @@ struct FileStep {
   uint64_t frames = 0, bytes_read = 0, filtered_out = 0;
 };
 
-// Runs fa.step(max_frames) and fills *out as of its end. `interfaces_seen`: how many
+// Runs fa.step(max_frames) and fills *out as of its end (*out may be the last step's:
+// its buffers are reused). `interfaces_seen`: how many
 // interfaces the caller has been handed so far (updated).
 void take_step(FileAnalysis& fa, uint32_t max_frames, size_t* interfaces_seen, FileStep* out);
 

@@ -326,10 +326,12 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     return max;
   }
 
-  // Every method but settle() first: the analysis is another thread's while a step runs.
+  // Every method but settle() first: the analysis is another thread's while a step runs,
+  // and step_ is until the step's result is handed to JavaScript.
   void check_idle(Napi::Env env) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (running_) throw Napi::Error::New(env, "FileAnalysis: a step is running (await it first)");
+    if (running_ || handing_)
+      throw Napi::Error::New(env, "FileAnalysis: a step is running (await it first)");
   }
 
   void settle() {
@@ -353,9 +355,8 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
   Napi::Value StepDrain(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     check_idle(env);
-    FileStep s;
-    take_step(*fa_, step_budget(info), &interfaces_seen_, &s);
-    return file_step_object(env, s);
+    take_step(*fa_, step_budget(info), &interfaces_seen_, &step_);
+    return file_step_object(env, step_);
   }
 
   // stepDrainAhead(max?): stepDrain() on a thread of libuv's pool; a Promise of its
@@ -370,6 +371,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     {
       std::lock_guard<std::mutex> lock(mu_);
       running_ = true;
+      handing_ = true;
     }
     worker->Queue();
     return worker->promise();
@@ -400,7 +402,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
 
     void Execute() override {
       try {
-        take_step(*owner_->fa_, max_, &owner_->interfaces_seen_, &step_);
+        take_step(*owner_->fa_, max_, &owner_->interfaces_seen_, &owner_->step_);
       } catch (const std::exception& e) {
         SetError(std::string("FileAnalysis step: ") + e.what());
       }
@@ -408,15 +410,26 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
       owner_->running_ = false;
       owner_->idle_cv_.notify_all();
     }
-    void OnOK() override { deferred_.Resolve(file_step_object(Env(), step_)); }
-    void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+    void OnOK() override {
+      Napi::Object r = file_step_object(Env(), owner_->step_);
+      handed();
+      deferred_.Resolve(r);
+    }
+    void OnError(const Napi::Error& e) override {
+      handed();
+      deferred_.Reject(e.Value());
+    }
 
    private:
     Napi::Promise::Deferred deferred_;
     FileAnalysisWrap* owner_;
     Napi::ObjectReference ref_;
     uint32_t max_;
-    FileStep step_;
+
+    void handed() {
+      std::lock_guard<std::mutex> lock(owner_->mu_);
+      owner_->handing_ = false;
+    }
   };
 
   // setFilter(linktype, program): compileFilter()'s program for frames of that link type;
@@ -531,7 +544,12 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
   size_t interfaces_seen_ = 0;  // by stepDrain(): how many interfaces it has handed over
   std::mutex mu_;
   std::condition_variable idle_cv_;
+  // The last step's output, reused: after a few steps its buffers have the size a step
+  // needs, and no step allocates them again on the pool's thread (whose malloc arena
+  // would keep what the JavaScript thread frees).
+  FileStep step_;
   bool running_ = false;  // under mu_: a stepDrainAhead() step has the analysis
+  bool handing_ = false;  // under mu_: ... or step_, until JavaScript has its copy
 };
 
 }  // namespace
