@@ -1,6 +1,7 @@
 // \summary: N-API surface of the decoder and the offline analysis: argument checks and
 // conversions only.
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstring>
@@ -377,9 +378,17 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     return worker->promise();
   }
 
+  // settle(ms): waits up to `ms` for the running step, if any; true when none runs. Bounded:
+  // a step reading a pipe whose writer stalls may never end.
   Napi::Value Settle(const Napi::CallbackInfo& info) {
-    settle();
-    return info.Env().Undefined();
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "settle(ms)");
+    const double ms = info[0].As<Napi::Number>().DoubleValue();
+    std::unique_lock<std::mutex> lock(mu_);
+    const bool idle =
+        idle_cv_.wait_for(lock, std::chrono::duration<double, std::milli>(ms > 0 ? ms : 0),
+                          [this] { return !running_; });
+    return Napi::Boolean::New(env, idle);
   }
 
   // How many threads `-r` may use (CSUMTOP_THREADS or the CPUs, flow/parallel.h):

@@ -3,6 +3,7 @@
  * and gathers what the report needs. Per-frame work stays in C++; only bad-frame
  * records (with --list) and the final counters cross to JavaScript.
  */
+import { fstatSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 import {
@@ -68,6 +69,9 @@ const STEP_FRAMES = 1 << 16;
  * made 11 MB a step and measurably more garbage-collection time).
  */
 const EVENT_STEP_FRAMES = 1 << 13;
+
+/** How long exit waits for a step decoding ahead (it takes milliseconds on a file). */
+const SETTLE_AT_EXIT_MS = 1000;
 
 export class InputError extends Error {}
 
@@ -186,12 +190,16 @@ function startFileAnalysis(
         maxFlows: options.maxFlows ?? DEFAULT_MAX_FLOWS,
       })
     : null;
-  const ahead = correlator !== null && fileThreads() > 1;
+  // Not from a pipe: a step there may block for ever on a writer that stalls, and Node
+  // joins the pool's threads at exit; on this thread a signal still ends csumtop at once
+  // (src/cli/main.ts leaves signals their default action there).
+  const ahead = correlator !== null && fileThreads() > 1 && isRegularFile(path);
   // The step decoding while the one before is correlated (ahead only).
   let next: Promise<FileStep> | null = null;
   // process.exit() (a second signal) while a step runs: the step ends first, so a -w
-  // file keeps whole records (src/cli/shutdown.ts).
-  const settleAtExit = (): void => fa.settle();
+  // file keeps whole records (src/cli/shutdown.ts). A step takes milliseconds on a file;
+  // on a pipe whose writer stalls it may never end, and exit must not wait for that.
+  const settleAtExit = (): void => void fa.settle(SETTLE_AT_EXIT_MS);
   const startNext = (): void => {
     process.once('exit', settleAtExit);
     next = fa.stepDrainAhead(EVENT_STEP_FRAMES);
@@ -232,7 +240,9 @@ function startFileAnalysis(
   };
   const step = async (): Promise<'more' | 'done' | { linktype: number }> => {
     if (correlator) {
-      const s = (await takeNext()) ?? (ahead ? await fa.stepDrainAhead(EVENT_STEP_FRAMES) : fa.stepDrain(EVENT_STEP_FRAMES));
+      // The first step, and the one after a filter program was loaded, start here.
+      if (ahead && next === null) startNext();
+      const s = (await takeNext()) ?? fa.stepDrain(EVENT_STEP_FRAMES);
       // The next step decodes while this one is correlated; after 'filter' it waits for
       // the program, after the end there is none.
       if (ahead && s.status === 'more') startNext();
@@ -333,6 +343,14 @@ function startFileAnalysis(
   };
   const filteredOut = (): number => (correlator ? seen.filteredOut : fa.stats().filteredOut);
   return { step, loadFilter, checkFilter, filteredOut, progress, finish, abandon };
+}
+
+function isRegularFile(file: string): boolean {
+  try {
+    return (file === '-' ? fstatSync(0) : statSync(file)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** pcapng if_name; else the file's name, with #N when the file has several interfaces. */

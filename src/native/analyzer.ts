@@ -265,10 +265,11 @@ export interface FileAnalysis {
   stepDrain(maxFrames?: number): FileStep;
   /**
    * stepDrain() on a thread of libuv's pool. Until the Promise settles every other
-   * method throws (the step owns the analysis); settle() blocks until it is done.
+   * method throws (the step owns the analysis).
    */
   stepDrainAhead(maxFrames?: number): Promise<FileStep>;
-  settle(): void;
+  /** Blocks up to `ms` until no step runs; false if one still does (a pipe that stalls). */
+  settle(ms: number): boolean;
   /** Closes the -w file; returns an error message or null. */
   finish(): string | null;
   interfaces(): FileInterface[];
