@@ -233,7 +233,7 @@ Napi::Array interfaces_array(Napi::Env env, const std::vector<CaptureInterface>&
   return a;
 }
 
-// A FileStep as JavaScript reads it (FileStepResult in src/native/analyzer.ts).
+// A FileStep as JavaScript reads it (FileStep in src/native/analyzer.ts).
 Napi::Object file_step_object(Napi::Env env, const FileStep& s) {
   Napi::Object r = Napi::Object::New(env);
   set_step_status(r, s.result, s.message, s.linktype);
@@ -420,9 +420,10 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
       owner_->idle_cv_.notify_all();
     }
     void OnOK() override {
-      Napi::Object r = file_step_object(Env(), owner_->step_);
+      // Nothing else runs on this thread before step_ is converted: handed first, so a
+      // conversion that throws (out of memory) does not leave the analysis busy.
       handed();
-      deferred_.Resolve(r);
+      deferred_.Resolve(file_step_object(Env(), owner_->step_));
     }
     void OnError(const Napi::Error& e) override {
       handed();
