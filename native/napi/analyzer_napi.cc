@@ -1,12 +1,18 @@
 // \summary: N-API surface of the decoder and the offline analysis: argument checks and
 // conversions only.
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstring>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "flow/file_analysis.h"
+#include "flow/file_step.h"
+#include "flow/parallel.h"
 #include "napi/convert.h"
 #include "napi/register.h"
 
@@ -188,6 +194,49 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// {status, message?, linktype?} of a step (StepStatus in src/native/analyzer.ts).
+void set_step_status(Napi::Object r, StepResult result, const std::string& message,
+                     uint16_t linktype) {
+  switch (result) {
+    case StepResult::kMore:
+      r.Set("status", "more");
+      break;
+    case StepResult::kDone:
+      r.Set("status", "done");
+      break;
+    case StepResult::kTruncated:
+      r.Set("status", "truncated");
+      r.Set("message", message);
+      break;
+    case StepResult::kError:
+      r.Set("status", "error");
+      r.Set("message", message);
+      break;
+    case StepResult::kNeedFilter:
+      r.Set("status", "filter");
+      r.Set("linktype", linktype);
+      break;
+  }
+}
+
+// A FileStep as JavaScript reads it (FileStep in src/native/analyzer.ts).
+Napi::Object file_step_object(Napi::Env env, const FileStep& s) {
+  Napi::Object r = Napi::Object::New(env);
+  set_step_status(r, s.result, s.message, s.linktype);
+  Napi::Object drain = Napi::Object::New(env);
+  set_drained(env, drain, s.records, s.record_bytes, s.records_dropped, s.events, s.event_names,
+              s.events_dropped);
+  r.Set("drain", drain);
+  Napi::Float64Array counters = Napi::Float64Array::New(env, s.counters.size());
+  for (size_t i = 0; i < s.counters.size(); i++) counters[i] = static_cast<double>(s.counters[i]);
+  r.Set("counters", counters);
+  if (s.interfaces_changed) r.Set("interfaces", file_interfaces_array(env, s.interfaces));
+  r.Set("frames", static_cast<double>(s.frames));
+  r.Set("bytesRead", static_cast<double>(s.bytes_read));
+  r.Set("filteredOut", static_cast<double>(s.filtered_out));
+  return r;
+}
+
 class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -201,7 +250,17 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
                         InstanceMethod("takeRecords", &FileAnalysisWrap::TakeRecords),
                         InstanceMethod("takeDrain", &FileAnalysisWrap::TakeDrain),
                         InstanceMethod("stats", &FileAnalysisWrap::Stats),
-                        InstanceMethod("setFilter", &FileAnalysisWrap::SetFilter)});
+                        InstanceMethod("setFilter", &FileAnalysisWrap::SetFilter),
+                        InstanceMethod("stepDrain", &FileAnalysisWrap::StepDrain),
+                        InstanceMethod("stepDrainAhead", &FileAnalysisWrap::StepDrainAhead),
+                        InstanceMethod("settle", &FileAnalysisWrap::Settle),
+                        StaticMethod("threads", &FileAnalysisWrap::Threads)});
+  }
+
+  ~FileAnalysisWrap() override {
+    // Only at the environment's teardown can this run while a step does (the step holds
+    // a reference to this object): fa_ must outlive it.
+    settle();
   }
 
   // new FileAnalysis(path, {vxlanPorts, genevePorts, maxFlows, listBad, write, overwrite,
@@ -244,41 +303,136 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
   }
 
  private:
-  Napi::Value Step(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
+  // The frames a step may process: the argument (default 65536), within the record
+  // buffer, which is drained per step.
+  uint32_t step_budget(const Napi::CallbackInfo& info) {
     uint32_t max = 65536;
     if (info.Length() > 0 && info[0].IsNumber()) max = info[0].As<Napi::Number>().Uint32Value();
-    // Records are drained per step; keep a step within the record buffer.
     const uint32_t cap = fa_->analyzer().options().max_records;
     if (cap && max > cap) max = cap;
+    return max;
+  }
+
+  // Every method but settle() first: the analysis is another thread's while a step runs,
+  // and step_ is until the step's result is handed to JavaScript.
+  void check_idle(Napi::Env env) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (running_ || handing_)
+      throw Napi::Error::New(env, "FileAnalysis: a step is running (await it first)");
+  }
+
+  void settle() {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_cv_.wait(lock, [this] { return !running_; });
+  }
+
+  Napi::Value Step(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    check_idle(env);
+    const uint32_t max = step_budget(info);
     Napi::Object r = Napi::Object::New(env);
-    switch (fa_->step(max)) {
-      case StepResult::kMore:
-        r.Set("status", "more");
-        break;
-      case StepResult::kDone:
-        r.Set("status", "done");
-        break;
-      case StepResult::kTruncated:
-        r.Set("status", "truncated");
-        r.Set("message", fa_->warning());
-        break;
-      case StepResult::kError:
-        r.Set("status", "error");
-        r.Set("message", fa_->error());
-        break;
-      case StepResult::kNeedFilter:
-        r.Set("status", "filter");
-        r.Set("linktype", fa_->need_linktype());
-        break;
-    }
+    const StepResult result = fa_->step(max);
+    set_step_status(r, result, result == StepResult::kTruncated ? fa_->warning() : fa_->error(),
+                    fa_->need_linktype());
     return r;
   }
+
+  // stepDrain(max?): one step with its drain, counters, interfaces (when more than
+  // before) and progress as of its end (flow/file_step.h), on this thread.
+  Napi::Value StepDrain(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    check_idle(env);
+    take_step(*fa_, step_budget(info), &interfaces_seen_, &step_);
+    return file_step_object(env, step_);
+  }
+
+  // stepDrainAhead(max?): stepDrain() on a thread of libuv's pool; a Promise of its
+  // result. Until it settles every other method throws, so JavaScript cannot read a
+  // state the step is changing; settle() waits for it (an 'exit' handler: a -w file
+  // keeps whole records).
+  Napi::Value StepDrainAhead(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    check_idle(env);
+    const uint32_t max = step_budget(info);
+    auto* worker = new StepWorker(env, this, max);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      running_ = true;
+      handing_ = true;
+    }
+    worker->Queue();
+    return worker->promise();
+  }
+
+  // settle(ms): waits up to `ms` for the running step, if any; true when none runs. Bounded:
+  // a step reading a pipe whose writer stalls may never end.
+  Napi::Value Settle(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "settle(ms)");
+    const double ms = info[0].As<Napi::Number>().DoubleValue();
+    std::unique_lock<std::mutex> lock(mu_);
+    const bool idle =
+        idle_cv_.wait_for(lock, std::chrono::duration<double, std::milli>(ms > 0 ? ms : 0),
+                          [this] { return !running_; });
+    return Napi::Boolean::New(env, idle);
+  }
+
+  // How many threads `-r` may use (CSUMTOP_THREADS or the CPUs, flow/parallel.h):
+  // with 1, JavaScript steps strictly one after the other on its own thread.
+  static Napi::Value Threads(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), decode_threads());
+  }
+
+  class StepWorker : public Napi::AsyncWorker {
+   public:
+    StepWorker(Napi::Env env, FileAnalysisWrap* owner, uint32_t max)
+        : Napi::AsyncWorker(env, "csumtop:FileAnalysis.step"),
+          deferred_(Napi::Promise::Deferred::New(env)),
+          owner_(owner),
+          max_(max) {
+      // Keeps the FileAnalysis alive while the step runs.
+      ref_ = Napi::Persistent(owner->Value());
+    }
+    Napi::Promise promise() const { return deferred_.Promise(); }
+
+    void Execute() override {
+      try {
+        take_step(*owner_->fa_, max_, &owner_->interfaces_seen_, &owner_->step_);
+      } catch (const std::exception& e) {
+        SetError(std::string("FileAnalysis step: ") + e.what());
+      }
+      std::lock_guard<std::mutex> lock(owner_->mu_);
+      owner_->running_ = false;
+      owner_->idle_cv_.notify_all();
+    }
+    void OnOK() override {
+      // Nothing else runs on this thread before step_ is converted: handed first, so a
+      // conversion that throws (out of memory) does not leave the analysis busy.
+      handed();
+      deferred_.Resolve(file_step_object(Env(), owner_->step_));
+    }
+    void OnError(const Napi::Error& e) override {
+      handed();
+      deferred_.Reject(e.Value());
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    FileAnalysisWrap* owner_;
+    Napi::ObjectReference ref_;
+    uint32_t max_;
+
+    void handed() {
+      std::lock_guard<std::mutex> lock(owner_->mu_);
+      owner_->handing_ = false;
+    }
+  };
 
   // setFilter(linktype, program): compileFilter()'s program for frames of that link type;
   // throws when libpcap's pcap_offline_filter cannot be loaded.
   Napi::Value SetFilter(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    check_idle(env);
     if (info.Length() < 2 || !info[0].IsNumber())
       throw Napi::TypeError::New(env, "setFilter(linktype, program)");
     BpfProgram prog = bpf_program_of(info[1], "program");
@@ -290,17 +444,20 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
 
   Napi::Value Finish(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    check_idle(env);
     if (!fa_->finish()) return Napi::String::New(env, fa_->error());
     return env.Null();
   }
 
   Napi::Value Interfaces(const Napi::CallbackInfo& info) {
+    check_idle(info.Env());
     return file_interfaces_array(info.Env(), fa_->reader().interfaces());
   }
 
   // Float64Array of interface_count * stride counters (exact below 2^53).
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    check_idle(env);
     Analyzer& an = fa_->analyzer();
     const uint32_t n = std::max<uint32_t>(an.interface_count(),
                                           static_cast<uint32_t>(fa_->reader().interfaces().size()));
@@ -315,6 +472,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
   }
 
   Napi::Value Flows(const Napi::CallbackInfo& info) {
+    check_idle(info.Env());
     return flows_array(info.Env(), fa_->analyzer().flows());
   }
 
@@ -324,6 +482,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
   // report's stable sort of flows()); only the first `limit` when it is given and not 0.
   Napi::Value FlowsPacked(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    check_idle(env);
     size_t limit = 0;
     if (info.Length() > 0 && info[0].IsNumber()) limit = info[0].As<Napi::Number>().Uint32Value();
     const std::vector<const BadFlow*> flows = top_flows(fa_->analyzer().flows(), limit);
@@ -337,6 +496,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
   // The packed BadFrameRecords since the last call (a copy), then clears them.
   Napi::Value TakeRecords(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    check_idle(env);
     Analyzer& an = fa_->analyzer();
     const auto& recs = an.records();
     Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::Copy(
@@ -349,6 +509,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
   // clears them: {records, recordBytes, recordsDropped, events, eventNames, eventsDropped}.
   Napi::Value TakeDrain(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    check_idle(env);
     Napi::Object o = Napi::Object::New(env);
     drain_analyzer(env, o, fa_->analyzer());
     return o;
@@ -356,6 +517,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    check_idle(env);
     Napi::Object o = Napi::Object::New(env);
     o.Set("frames", static_cast<double>(fa_->frames()));
     o.Set("firstNs", Napi::BigInt::New(env, fa_->first_ns()));
@@ -375,6 +537,15 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
   }
 
   std::unique_ptr<FileAnalysis> fa_;
+  size_t interfaces_seen_ = 0;  // by stepDrain(): how many interfaces it has handed over
+  std::mutex mu_;
+  std::condition_variable idle_cv_;
+  // The last step's output, reused: after a few steps its buffers have the size a step
+  // needs, and no step allocates them again on the pool's thread (whose malloc arena
+  // would keep what the JavaScript thread frees).
+  FileStep step_;
+  bool running_ = false;  // under mu_: a stepDrainAhead() step has the analysis
+  bool handing_ = false;  // under mu_: ... or step_, until JavaScript has its copy
 };
 
 }  // namespace

@@ -3,9 +3,21 @@
  * and gathers what the report needs. Per-frame work stays in C++; only bad-frame
  * records (with --list) and the final counters cross to JavaScript.
  */
+import { fstatSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { decodeFlows, nativeLayout, openFileAnalysis, type FileAnalysisOptions, type FileStats, type NativeFlow } from '../native/analyzer.js';
+import {
+  decodeFlows,
+  fileThreads,
+  nativeLayout,
+  openFileAnalysis,
+  type FileAnalysis,
+  type FileAnalysisOptions,
+  type FileStats,
+  type FileStep,
+  type NativeFlow,
+  type StepStatus,
+} from '../native/analyzer.js';
 import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
 import { roleFromName } from '../host/links.js';
 import type { FileInterface } from '../model/interface.js';
@@ -58,6 +70,9 @@ const STEP_FRAMES = 1 << 16;
  */
 const EVENT_STEP_FRAMES = 1 << 13;
 
+/** How long exit waits for a step decoding ahead (it takes milliseconds on a file). */
+const SETTLE_AT_EXIT_MS = 1000;
+
 export class InputError extends Error {}
 
 /** Interfaces read per capture file (native/capture/capture_file.h kMaxInterfaces says why). */
@@ -75,59 +90,77 @@ export async function analyzeFileInterruptible(
   onStep?: (done: { frames: number; bytesRead: number }) => void,
 ): Promise<FileRun> {
   const a = startFileAnalysis(path, options);
-  for (;;) {
-    const state = a.step();
-    const more = state !== 'done';
-    if (onStep && more) onStep(a.progress());
-    if (typeof state === 'object') {
-      // The first frame of a link type with -f: libpcap compiles the filter for it in a
-      // bounded child process (filter-compile.ts), as tcpdump compiles for the file's
-      // link type; a stop signal ends the wait.
-      const error = await a.loadFilter(state.linktype, stopRequested);
-      if (error === 'stopped') return a.finish(stopRequested() ?? 'a signal');
-      if (error !== null) {
-        // Nothing read yet: the filter is the whole problem, as tcpdump says it (exit 2).
-        if (a.progress().frames === 0 && a.filteredOut() === 0) throw new InputError(error);
-        // A later interface of another link type (pcapng): what was read is reported.
-        return a.finish(
-          undefined,
-          `${error} (link type ${state.linktype}, first seen after ${a.progress().frames + a.filteredOut()} frames: the report covers those)`,
-        );
+  try {
+    for (;;) {
+      const state = await a.step();
+      const more = state !== 'done';
+      if (onStep && more) onStep(a.progress());
+      if (typeof state === 'object') {
+        // The first frame of a link type with -f: libpcap compiles the filter for it in a
+        // bounded child process (filter-compile.ts), as tcpdump compiles for the file's
+        // link type; a stop signal ends the wait.
+        const error = await a.loadFilter(state.linktype, stopRequested);
+        if (error === 'stopped') return await a.finish(stopRequested() ?? 'a signal');
+        if (error !== null) {
+          // Nothing read yet: the filter is the whole problem, as tcpdump says it (exit 2).
+          if (a.progress().frames === 0 && a.filteredOut() === 0) throw new InputError(error);
+          // A later interface of another link type (pcapng): what was read is reported.
+          return await a.finish(
+            undefined,
+            `${error} (link type ${state.linktype}, first seen after ${a.progress().frames + a.filteredOut()} frames: the report covers those)`,
+          );
+        }
+        continue;
       }
-      continue;
+      if (!more && options.filter !== undefined && a.progress().frames === 0 && a.filteredOut() === 0) {
+        // No frame asked for a program (an empty file): the filter is still checked, as
+        // tcpdump checks it before reading, for the link types the file declared.
+        const error = await a.checkFilter(stopRequested);
+        if (error !== null && error !== 'stopped') throw new InputError(error);
+      }
+      // setImmediate runs after the poll phase, where libuv delivers signals.
+      await new Promise((resolve) => setImmediate(resolve));
+      const reason = stopRequested();
+      if (reason !== null && more) return await a.finish(reason);
+      if (!more) return await a.finish();
     }
-    if (!more && options.filter !== undefined && a.progress().frames === 0 && a.filteredOut() === 0) {
-      // No frame asked for a program (an empty file): the filter is still checked, as
-      // tcpdump checks it before reading, for the link types the file declared.
-      const error = await a.checkFilter(stopRequested);
-      if (error !== null && error !== 'stopped') throw new InputError(error);
-    }
-    // setImmediate runs after the poll phase, where libuv delivers signals.
-    await new Promise((resolve) => setImmediate(resolve));
-    const reason = stopRequested();
-    if (reason !== null && more) return a.finish(reason);
-    if (!more) return a.finish();
+  } finally {
+    // After an exception above, the step decoding ahead (if any) ends before the analysis may go.
+    await a.abandon();
   }
 }
 
-/** An analysis driven step by step: step() until it returns 'done' (loading filters it asks for), then finish(). */
+/**
+ * An analysis driven step by step: step() until it returns 'done' (loading filters it asks for), then finish().
+ *
+ * With correlation and more than one thread (CSUMTOP_THREADS, default the CPUs), the
+ * next step decodes on a thread of libuv's pool while this one is correlated
+ * (docs/line-rate.md, "-r on every core"). Every step hands over the counters,
+ * interfaces and progress as of its own end (native/flow/file_step.h), and nothing is
+ * read from the analysis itself while a step runs, so the Correlator sees exactly what
+ * it sees with CSUMTOP_THREADS=1, where each step runs on this thread after the one
+ * before was correlated (test/unit/file-run-ahead.test.ts).
+ */
 function startFileAnalysis(
   path: string,
   options: FileRunOptions,
 ): {
   /** 'more', 'done', or the link type whose filter program must be loaded first. */
-  step(): 'more' | 'done' | { linktype: number };
+  step(): Promise<'more' | 'done' | { linktype: number }>;
   /** Compiles and sets the filter for `linktype`: null, 'stopped' (a signal), or libpcap's message. */
   loadFilter(linktype: number, stopRequested: () => string | null): Promise<null | 'stopped' | string>;
   /** Compiles the filter for the file's link types (Ethernet when it declared none), setting nothing. */
   checkFilter(stopRequested: () => string | null): Promise<null | 'stopped' | string>;
   filteredOut(): number;
   progress(): { frames: number; bytesRead: number };
-  finish(interrupted?: string, error?: string): FileRun;
+  /** The step decoding ahead, if any, is correlated first: the report covers every frame counted. */
+  finish(interrupted?: string, error?: string): Promise<FileRun>;
+  /** Waits for the step decoding ahead, if any, and drops it (after an exception). */
+  abandon(): Promise<void>;
 } {
   const correlateOn = options.events === true;
   const expr = options.filter ?? null;
-  let fa;
+  let fa: FileAnalysis;
   try {
     fa = openFileAnalysis(path, { ...options, filter: expr !== null });
   } catch (err) {
@@ -138,13 +171,17 @@ function startFileAnalysis(
   const badFrames = options.listBad ? new ListedFrames(layout.record) : null;
   let cutShort: string | null = null;
   let error: string | null = null;
+  // With correlation, what the last step correlated handed over (FileStep): the analysis
+  // itself may be a step further already.
+  let counters: Float64Array = new Float64Array(0);
+  let ifaces: FileInterface[] = [];
+  let seen = { frames: 0, bytesRead: 0, filteredOut: 0 };
   // Correlation over capture time: roles come from pcapng interface names (a file carries
   // no link kinds), and no host facts apply (the capture may come from another node).
-  let counters: Float64Array = new Float64Array(0);
   const correlator = correlateOn
     ? new Correlator({
         layout,
-        interfaces: () => fileInterfaces(path, fa.interfaces(), Math.floor(counters.length / layout.counterStride)),
+        interfaces: () => fileInterfaces(path, ifaces, Math.floor(counters.length / layout.counterStride)),
         counters: (id) => counters.subarray(id * layout.counterStride, (id + 1) * layout.counterStride),
         kernel: null,
         facts: { kernel: null, hypervisor: null, nat: {} },
@@ -153,31 +190,69 @@ function startFileAnalysis(
         maxFlows: options.maxFlows ?? DEFAULT_MAX_FLOWS,
       })
     : null;
-  let lastTickSecond = -1;
-  const step = (): 'more' | 'done' | { linktype: number } => {
-    const r = fa.step(correlateOn ? EVENT_STEP_FRAMES : STEP_FRAMES);
-    if (correlator) {
-      const d = fa.takeDrain();
-      const recs = recordsOf(d);
-      badFrames?.addPacked(d.records);
-      counters = fa.counters();
-      correlator.add(eventsOf(d), recs);
-      // Rules are evaluated once per second of capture time, as live capture does at 1 Hz
-      // (the finding tracker's "appears within a 1 s evaluation" holds for files too).
-      const second = Math.floor(correlator.newestNs / 1e9);
-      if (correlator.newestNs > 0 && second !== lastTickSecond) {
-        lastTickSecond = second;
-        correlator.tick(correlator.newestNs);
-      }
-    } else if (badFrames) {
-      // The native buffer is drained each step; past the cap records are only counted.
-      badFrames.addPacked(fa.takeRecords());
+  // Not from a pipe: a step there may block for ever on a writer that stalls, and Node
+  // joins the pool's threads at exit; on this thread a signal still ends csumtop at once
+  // (src/cli/main.ts leaves signals their default action there).
+  const ahead = correlator !== null && fileThreads() > 1 && isRegularFile(path);
+  // The step decoding while the one before is correlated (ahead only).
+  let next: Promise<FileStep> | null = null;
+  // process.exit() (a second signal) while a step runs: the step ends first, so a -w
+  // file keeps whole records (src/cli/shutdown.ts). A step takes milliseconds on a file;
+  // on a pipe whose writer stalls it may never end, and exit must not wait for that.
+  const settleAtExit = (): void => void fa.settle(SETTLE_AT_EXIT_MS);
+  const startNext = (): void => {
+    process.once('exit', settleAtExit);
+    next = fa.stepDrainAhead(EVENT_STEP_FRAMES);
+    // Awaited once this step is correlated: a rejection meanwhile is not unhandled.
+    next.catch(() => undefined);
+  };
+  const takeNext = async (): Promise<FileStep | null> => {
+    if (next === null) return null;
+    try {
+      return await next;
+    } finally {
+      next = null;
+      process.removeListener('exit', settleAtExit);
     }
+  };
+  let lastTickSecond = -1;
+  const correlate = (s: FileStep, c: Correlator): void => {
+    if (s.interfaces) ifaces = s.interfaces;
+    seen = { frames: s.frames, bytesRead: s.bytesRead, filteredOut: s.filteredOut };
+    const recs = recordsOf(s.drain);
+    badFrames?.addPacked(s.drain.records);
+    counters = s.counters;
+    c.add(eventsOf(s.drain), recs);
+    // Rules are evaluated once per second of capture time, as live capture does at 1 Hz
+    // (the finding tracker's "appears within a 1 s evaluation" holds for files too).
+    const second = Math.floor(c.newestNs / 1e9);
+    if (c.newestNs > 0 && second !== lastTickSecond) {
+      lastTickSecond = second;
+      c.tick(c.newestNs);
+    }
+  };
+  const outcome = (r: StepStatus): 'more' | 'done' | { linktype: number } => {
     if (r.status === 'more') return 'more';
     if (r.status === 'filter') return { linktype: r.linktype };
     if (r.status === 'truncated') cutShort = r.message;
     if (r.status === 'error') error = r.message;
     return 'done';
+  };
+  const step = async (): Promise<'more' | 'done' | { linktype: number }> => {
+    if (correlator) {
+      // The first step, and the one after a filter program was loaded, start here.
+      if (ahead && next === null) startNext();
+      const s = (await takeNext()) ?? fa.stepDrain(EVENT_STEP_FRAMES);
+      // The next step decodes while this one is correlated; after 'filter' it waits for
+      // the program, after the end there is none.
+      if (ahead && s.status === 'more') startNext();
+      correlate(s, correlator);
+      return outcome(s);
+    }
+    const r = fa.step(STEP_FRAMES);
+    // The native buffer is drained each step; past the cap records are only counted.
+    if (badFrames) badFrames.addPacked(fa.takeRecords());
+    return outcome(r);
   };
   const compile = async (
     linktypes: number[],
@@ -206,11 +281,19 @@ function startFileAnalysis(
     const declared = [...new Set(fa.interfaces().map((i) => i.linktype))];
     return compile(declared.length > 0 ? declared : [LINKTYPE_ETHERNET], stopRequested, () => undefined);
   };
-  const finish = (interrupted?: string, failed?: string): FileRun => {
+  const finish = async (interrupted?: string, failed?: string): Promise<FileRun> => {
+    // Stopped while the next step decoded: its frames are counted natively (counters,
+    // flows, -w), so it is correlated too and the report covers it.
+    const last = await takeNext();
+    if (last !== null && correlator) {
+      correlate(last, correlator);
+      outcome(last);
+    }
     const finishError = fa.finish();
     if (failed && !error) error = failed;
     if (finishError && !error) error = finishError;
     counters = fa.counters();
+    ifaces = fa.interfaces();
     const correlation = correlator ? correlator.tick(correlator.newestNs, true) : null;
     const stats = fa.stats();
     const warnings: string[] = [];
@@ -250,11 +333,24 @@ function startFileAnalysis(
       count: options.count !== undefined ? { limit: options.count, reached: stats.countReached } : null,
     };
   };
+  const abandon = async (): Promise<void> => {
+    await takeNext().catch(() => undefined);
+  };
   const progress = (): { frames: number; bytesRead: number } => {
+    if (correlator) return { frames: seen.frames, bytesRead: seen.bytesRead };
     const st = fa.stats();
     return { frames: st.frames, bytesRead: st.bytesRead };
   };
-  return { step, loadFilter, checkFilter, filteredOut: () => fa.stats().filteredOut, progress, finish };
+  const filteredOut = (): number => (correlator ? seen.filteredOut : fa.stats().filteredOut);
+  return { step, loadFilter, checkFilter, filteredOut, progress, finish, abandon };
+}
+
+function isRegularFile(file: string): boolean {
+  try {
+    return (file === '-' ? fstatSync(0) : statSync(file)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** pcapng if_name; else the file's name, with #N when the file has several interfaces. */

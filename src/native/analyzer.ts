@@ -199,6 +199,21 @@ export type StepStatus =
   /** With `filter`: a frame of this link type waits for its program (setFilter()). */
   | { status: 'filter'; linktype: number };
 
+/**
+ * One step with everything read between steps, as of its end (native/flow/file_step.h):
+ * what one thread would read right after the step, even while the next one runs.
+ */
+export type FileStep = StepStatus & {
+  drain: NativeDrain;
+  /** counters() as of the step's end. */
+  counters: Float64Array;
+  /** interfaces(), when there are more than the step before handed over. */
+  interfaces?: FileInterface[];
+  frames: number;
+  bytesRead: number;
+  filteredOut: number;
+};
+
 export interface FileStats {
   frames: number;
   firstNs: bigint;
@@ -239,6 +254,15 @@ export interface FileAnalysisOptions extends DecodeOptions {
 
 export interface FileAnalysis {
   step(maxFrames?: number): StepStatus;
+  /** step() with its drain, counters and progress, on this thread. */
+  stepDrain(maxFrames?: number): FileStep;
+  /**
+   * stepDrain() on a thread of libuv's pool. Until the Promise settles every other
+   * method throws (the step owns the analysis).
+   */
+  stepDrainAhead(maxFrames?: number): Promise<FileStep>;
+  /** Blocks up to `ms` until no step runs; false if one still does (a pipe that stalls). */
+  settle(ms: number): boolean;
   /** Closes the -w file; returns an error message or null. */
   finish(): string | null;
   interfaces(): FileInterface[];
@@ -261,7 +285,7 @@ export interface FileAnalysis {
 interface AnalyzerAddon {
   decodeFrame(data: Uint8Array, linktype: number, options?: DecodeOptions & { wirelen?: number }): DecodedFrame;
   layout(): NativeLayout;
-  FileAnalysis: new (path: string, options?: FileAnalysisOptions) => FileAnalysis;
+  FileAnalysis: (new (path: string, options?: FileAnalysisOptions) => FileAnalysis) & { threads(): number };
 }
 
 function addon(): AnalyzerAddon {
@@ -280,6 +304,11 @@ let layoutCache: NativeLayout | undefined;
 export function nativeLayout(): NativeLayout {
   layoutCache ??= addon().layout();
   return layoutCache;
+}
+
+/** Threads `-r` may use: CSUMTOP_THREADS, else the CPUs this process may run on (at most 8). */
+export function fileThreads(): number {
+  return addon().FileAnalysis.threads();
 }
 
 /** Opens a capture file for analysis; throws with the reader's message (naming the offset). */
