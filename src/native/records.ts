@@ -9,6 +9,7 @@ import { formatAddress } from '../model/addr.js';
 import type { Endpoint } from '../model/endpoint.js';
 import { KINDS, LAYERS, TUNNELS } from '../model/verdict.js';
 import type { NativeBadChecksum, NativeEndpoint, RecordLayout } from './analyzer.js';
+import { endpointAt } from './events.js';
 
 /** sll_pkttype (linux/if_packet.h) values 0-4, in order. */
 const DIRECTIONS: Direction[] = ['received', 'broadcast', 'multicast', 'other-host', 'sent'];
@@ -36,19 +37,10 @@ export function badChecksumFromNative(b: NativeBadChecksum & { offset?: number }
   };
 }
 
-function endpointAt(buf: Buffer, off: number, L: RecordLayout): Endpoint | null {
-  const family = buf.readUInt8(off + L.epFamily);
-  if (family !== 4 && family !== 6) return null;
-  const len = family === 4 ? 4 : 16;
-  return endpointFromNative({
-    family,
-    proto: buf.readUInt8(off + L.epProto),
-    hasPorts: buf.readUInt8(off + L.epHasPorts) !== 0,
-    sport: buf.readUInt16LE(off + L.epSport),
-    dport: buf.readUInt16LE(off + L.epDport),
-    src: buf.subarray(off + L.epSrc, off + L.epSrc + len),
-    dst: buf.subarray(off + L.epDst, off + L.epDst + len),
-  });
+/** A record's endpoint (one decoder with the events', native/events.ts); null when the layer has no IP. */
+function recordEndpointAt(buf: Buffer, off: number, L: RecordLayout): Endpoint | null {
+  const family = buf[off + L.epFamily];
+  return family === 4 || family === 6 ? endpointAt(buf, off, L) : null;
 }
 
 /** The records are little-endian structs written by this host: read them as such. */
@@ -77,10 +69,10 @@ export function decodeRecords(buf: Buffer, L: RecordLayout, bytes?: Buffer): Dec
       iface: buf.readUInt32LE(off + L.iface),
       caplen: buf.readUInt32LE(off + L.caplen),
       wirelen: buf.readUInt32LE(off + L.wirelen),
-      outer: endpointAt(buf, off + L.outer, L),
+      outer: recordEndpointAt(buf, off + L.outer, L),
       tunnel: hasInner ? TUNNELS[buf.readUInt8(off + L.tunnel)] ?? 'none' : 'none',
       vni: hasInner && isVniTunnel(buf.readUInt8(off + L.tunnel)) ? buf.readUInt32LE(off + L.vni) : null,
-      inner: hasInner ? endpointAt(buf, off + L.inner, L) : null,
+      inner: hasInner ? recordEndpointAt(buf, off + L.inner, L) : null,
       checksums,
       direction: DIRECTIONS[buf.readUInt8(off + L.direction)] ?? null,
       bytes: recordBytes(buf, off, L, bytes),
