@@ -245,7 +245,6 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
                         InstanceMethod("finish", &FileAnalysisWrap::Finish),
                         InstanceMethod("interfaces", &FileAnalysisWrap::Interfaces),
                         InstanceMethod("counters", &FileAnalysisWrap::Counters),
-                        InstanceMethod("flows", &FileAnalysisWrap::Flows),
                         InstanceMethod("flowsPacked", &FileAnalysisWrap::FlowsPacked),
                         InstanceMethod("takeRecords", &FileAnalysisWrap::TakeRecords),
                         InstanceMethod("takeDrain", &FileAnalysisWrap::TakeDrain),
@@ -471,26 +470,15 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     return out;
   }
 
-  Napi::Value Flows(const Napi::CallbackInfo& info) {
-    check_idle(info.Env());
-    return flows_array(info.Env(), fa_->analyzer().flows());
-  }
-
-  // flowsPacked(limit?): the bad-flow table as packed BadFlow entries (layout().flow),
-  // one copy and no object per flow (a report may have tens of thousands), in report
-  // order: most frequent first, then first seen first, then for_each order (exactly the
-  // report's stable sort of flows()); only the first `limit` when it is given and not 0.
+  // flowsPacked(limit?): the bad-flow table as packed BadFlow entries (layout().flow), in
+  // report order: most frequent first, then first seen first, then for_each order; only
+  // the first `limit` when it is given and not 0.
   Napi::Value FlowsPacked(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     check_idle(env);
     size_t limit = 0;
     if (info.Length() > 0 && info[0].IsNumber()) limit = info[0].As<Napi::Number>().Uint32Value();
-    const std::vector<const BadFlow*> flows = top_flows(fa_->analyzer().flows(), limit);
-    Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, flows.size() * sizeof(BadFlow));
-    for (size_t k = 0; k < flows.size(); k++) {
-      std::memcpy(buf.Data() + k * sizeof(BadFlow), flows[k], sizeof(BadFlow));
-    }
-    return buf;
+    return flows_packed(env, fa_->analyzer().flows(), limit);
   }
 
   // The packed BadFrameRecords since the last call (a copy), then clears them.

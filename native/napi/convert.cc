@@ -104,18 +104,6 @@ void read_decode_options(const Napi::Object& o, DecodeOptions* d) {
   read_ports(o, "genevePorts", d->geneve_ports, &d->n_geneve);
 }
 
-Napi::Object flow_endpoint_object(Napi::Env env, const FlowEndpoint& e) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("family", e.family);
-  o.Set("proto", e.proto);
-  o.Set("hasPorts", e.has_ports != 0);
-  o.Set("sport", e.sport);
-  o.Set("dport", e.dport);
-  o.Set("src", Napi::Buffer<uint8_t>::Copy(env, e.src, e.family == 4 ? 4 : 16));
-  o.Set("dst", Napi::Buffer<uint8_t>::Copy(env, e.dst, e.family == 4 ? 4 : 16));
-  return o;
-}
-
 std::vector<const BadFlow*> top_flows(const BadFlowTable& table, size_t limit) {
   std::vector<const BadFlow*> flows;
   flows.reserve(table.size());
@@ -148,37 +136,12 @@ Napi::Array file_interfaces_array(Napi::Env env, const std::vector<CaptureInterf
   return a;
 }
 
-Napi::Array flows_array(Napi::Env env, const BadFlowTable& table, size_t limit) {
-  Napi::Array a = Napi::Array::New(env);
-  uint32_t k = 0;
-  for (const BadFlow* flow : top_flows(table, limit)) {
-    const BadFlow& b = *flow;
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("iface", b.key.iface);
-    o.Set("tunnel", b.key.tunnel);
-    o.Set("vni", b.key.vni);
-    o.Set("hasInner", b.key.has_inner != 0);
-    o.Set("outer", flow_endpoint_object(env, b.key.outer));
-    if (b.key.has_inner) o.Set("inner", flow_endpoint_object(env, b.key.inner));
-    o.Set("count", static_cast<double>(b.count));
-    o.Set("firstNs", Napi::BigInt::New(env, b.first_ns));
-    o.Set("lastNs", Napi::BigInt::New(env, b.last_ns));
-    o.Set("exampleFrame", static_cast<double>(b.example_frame));
-    o.Set("badMask", b.bad_mask);
-    Napi::Array ex = Napi::Array::New(env, b.n_example);
-    for (uint32_t i = 0; i < b.n_example; i++) {
-      Napi::Object e = Napi::Object::New(env);
-      e.Set("depth", b.example[i].depth);
-      e.Set("kind", b.example[i].kind);
-      e.Set("looksPartial", b.example[i].looks_partial != 0);
-      e.Set("found", b.example[i].found);
-      e.Set("expected", b.example[i].expected);
-      ex.Set(i, e);
-    }
-    o.Set("example", ex);
-    a.Set(k++, o);
-  }
-  return a;
+Napi::Buffer<uint8_t> flows_packed(Napi::Env env, const BadFlowTable& table, size_t limit) {
+  const std::vector<const BadFlow*> flows = top_flows(table, limit);
+  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, flows.size() * sizeof(BadFlow));
+  for (size_t k = 0; k < flows.size(); k++)
+    std::memcpy(buf.Data() + k * sizeof(BadFlow), flows[k], sizeof(BadFlow));
+  return buf;
 }
 
 BpfProgram bpf_program_of(const Napi::Value& v, const std::string& what) {

@@ -11,7 +11,6 @@
 #include "flow/bad_flows.h"
 
 namespace csumtop {
-Napi::Object flow_endpoint_object(Napi::Env env, const FlowEndpoint& e);
 // A capture file's interfaces as JS objects (FileInterface in src/model/interface.ts): the
 // reader's and the analyzer's interfaces() both hand them over this way.
 Napi::Array file_interfaces_array(Napi::Env env, const std::vector<CaptureInterface>& ifs);
@@ -19,8 +18,10 @@ Napi::Array file_interfaces_array(Napi::Env env, const std::vector<CaptureInterf
 // `limit` of them (0: all): a report of 65,536 flows built as objects took ~300 MB of
 // heap at the end of a live run, past the DaemonSet's memory limit (issue 14).
 std::vector<const BadFlow*> top_flows(const BadFlowTable& table, size_t limit);
-// top_flows() as JS objects (NativeFlow in src/native/analyzer.ts).
-Napi::Array flows_array(Napi::Env env, const BadFlowTable& table, size_t limit = 0);
+// top_flows() packed as BadFlow entries (layout().flow; decodeFlows in
+// src/native/analyzer.ts): one copy and no object per flow, the one way every source
+// (file, live, libpcap) hands its bad-flow table to JavaScript.
+Napi::Buffer<uint8_t> flows_packed(Napi::Env env, const BadFlowTable& table, size_t limit = 0);
 // Reads vxlanPorts / genevePorts (arrays of 1..65535, at most 8 each) into `d`.
 void read_decode_options(const Napi::Object& o, DecodeOptions* d);
 // Sets records (packed BadFrameRecords), recordBytes, recordsDropped, events (packed

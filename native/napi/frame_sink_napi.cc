@@ -17,7 +17,7 @@ class FrameSinkWrap : public Napi::ObjectWrap<FrameSinkWrap> {
     return DefineClass(env, "FrameSink",
                        {InstanceMethod("process", &FrameSinkWrap::Process),
                         InstanceMethod("takeBatch", &FrameSinkWrap::TakeBatch),
-                        InstanceMethod("flows", &FrameSinkWrap::Flows),
+                        InstanceMethod("flowsPacked", &FrameSinkWrap::FlowsPacked),
                         InstanceMethod("setOverlay", &FrameSinkWrap::SetOverlay)});
   }
 
@@ -90,8 +90,8 @@ class FrameSinkWrap : public Napi::ObjectWrap<FrameSinkWrap> {
     return o;
   }
 
-  Napi::Value Flows(const Napi::CallbackInfo& info) {
-    return flows_array(info.Env(), analyzer_->flows());
+  Napi::Value FlowsPacked(const Napi::CallbackInfo& info) {
+    return flows_packed(info.Env(), analyzer_->flows());
   }
 
   std::unique_ptr<Analyzer> analyzer_;

@@ -83,7 +83,7 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
                         InstanceMethod("removeInterface", &LiveCaptureWrap::RemoveInterface),
                         InstanceMethod("start", &LiveCaptureWrap::Start),
                         InstanceMethod("stop", &LiveCaptureWrap::Stop),
-                        InstanceMethod("flows", &LiveCaptureWrap::Flows),
+                        InstanceMethod("flowsPacked", &LiveCaptureWrap::FlowsPacked),
                         InstanceMethod("interfacesHeld", &LiveCaptureWrap::InterfacesHeld)});
   }
 
@@ -296,13 +296,13 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
 
   // The bad-flow table, readable once the capture thread has stopped (it owns the
   // table while it runs).
-  Napi::Value Flows(const Napi::CallbackInfo& info) {
+  Napi::Value FlowsPacked(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!live_ || !stopped_) throw Napi::Error::New(env, "flows() is available after stop()");
-    // flows(limit?): the most frequent `limit` flows (0 or absent: all).
+    if (!live_ || !stopped_) throw Napi::Error::New(env, "flowsPacked() is available after stop()");
+    // flowsPacked(limit?): the most frequent `limit` flows (0 or absent: all), packed.
     size_t limit = 0;
     if (info.Length() > 0 && info[0].IsNumber()) limit = info[0].As<Napi::Number>().Uint32Value();
-    return flows_array(env, live_->analyzer().flows(), limit);
+    return flows_packed(env, live_->analyzer().flows(), limit);
   }
 
   // Interfaces whose counters the engine still holds (tests: a vanished one is released

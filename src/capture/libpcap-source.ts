@@ -18,7 +18,7 @@ import { ReplaySubject, Subject, type Observable } from 'rxjs';
 import type { UncapturedLink } from '../diagnose/input.js';
 import { LinkTable } from '../host/link-watch.js';
 import { listLinks, selectInterfaces, type Link } from '../host/links.js';
-import type { NativeFlow } from '../native/analyzer.js';
+import { decodeFlows, nativeLayout, type NativeFlow } from '../native/analyzer.js';
 import { isOverlayRole } from '../model/interface.js';
 import { ROOT } from '../native/addon.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
@@ -150,7 +150,7 @@ export class LibpcapSource implements CaptureSource {
   }
 
   flows(limit = 0): NativeFlow[] {
-    return this.sink ? topFlows(this.sink.flows(), limit) : [];
+    return this.sink ? topFlows(decodeFlows(this.sink.flowsPacked(), nativeLayout()), limit) : [];
   }
 
   complete(): void {

@@ -17,7 +17,7 @@ import type { UncapturedLink } from '../diagnose/input.js';
 import type { LinkTableStats } from '../host/link-watch.js';
 import { netnsIdentity, selectInterfaces, type Link } from '../host/links.js';
 import type { NativeFlow } from '../native/analyzer.js';
-import { nativeLayout } from '../native/analyzer.js';
+import { decodeFlows, nativeLayout } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import type { BadFrameFileStats } from '../native/bad-frame-file.js';
 import { createLiveCapture, type LiveCaptureOptions, type NativeLiveBatch, type NativeLiveCapture } from '../native/live.js';
@@ -241,7 +241,8 @@ export class LiveSource implements CaptureSource {
   flows(limit = 0): NativeFlow[] {
     // Each capture thread's most frequent `limit`: PACKET_FANOUT_HASH keeps a flow on one
     // thread, so the merged top `limit` is the top of the whole.
-    return topFlows(mergeFlows(this.natives.flatMap((n) => n.flows(limit))), limit);
+    const L = nativeLayout();
+    return topFlows(mergeFlows(this.natives.flatMap((n) => decodeFlows(n.flowsPacked(limit), L))), limit);
   }
 
   complete(): void {

@@ -267,7 +267,6 @@ export interface FileAnalysis {
   finish(): string | null;
   interfaces(): FileInterface[];
   counters(): Float64Array;
-  flows(): NativeFlow[];
   /**
    * The flow table as packed entries (layout().flow), most frequent first, then first
    * seen first (the report's order); only the first `limit` when given and not 0.
@@ -318,8 +317,8 @@ export function openFileAnalysis(path: string, options: FileAnalysisOptions): Fi
 }
 
 /**
- * The entries of FileAnalysis.flowsPacked() as NativeFlow objects, equal to what
- * flows() returns (addresses are views of `buf`, not copies).
+ * The entries of a flowsPacked() (file, live or libpcap: native/napi/convert.h
+ * flows_packed) as NativeFlow objects (addresses are views of `buf`, not copies).
  */
 export function decodeFlows(buf: Buffer, L: NativeLayout): NativeFlow[] {
   const F = L.flow;

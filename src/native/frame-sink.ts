@@ -3,7 +3,7 @@
  * that hand frames over one at a time from JavaScript (the libpcap fallback).
  */
 import { loadAddon } from './addon.js';
-import type { NativeDrain, NativeFlow } from './analyzer.js';
+import type { NativeDrain } from './analyzer.js';
 
 export interface FrameSinkOptions {
   vxlanPorts?: number[];
@@ -22,7 +22,8 @@ export interface FrameSinkBatch extends NativeDrain {
 export interface FrameSink {
   process(id: number, data: Uint8Array, wirelen: number, tsNs: bigint, linktype: number): void;
   takeBatch(): FrameSinkBatch;
-  flows(): NativeFlow[];
+  /** The bad-flow table, packed in report order (decodeFlows() reads it). */
+  flowsPacked(): Buffer;
   /** Marks an overlay device: its plain packets become events matched against carriers. */
   setOverlay(id: number, on: boolean): void;
 }

@@ -3,7 +3,7 @@
  * on a capture thread, batches delivered on the JavaScript thread.
  */
 import { loadAddon } from './addon.js';
-import type { NativeDrain, NativeFlow } from './analyzer.js';
+import type { NativeDrain } from './analyzer.js';
 import type { NativeBadFrameFile } from './bad-frame-file.js';
 
 export interface LiveCaptureOptions {
@@ -87,8 +87,8 @@ export interface NativeLiveCapture {
    * batch, never dropped, to apply after all of them (null when none was cut).
    */
   stop(): NativeStop;
-  /** After stop(): the bad flows, most frequent first; at most `limit` (0 or absent: all). */
-  flows(limit?: number): NativeFlow[];
+  /** After stop(): the bad flows packed, most frequent first (decodeFlows() reads them); at most `limit` (0 or absent: all). */
+  flowsPacked(limit?: number): Buffer;
   /** After stop(): interfaces whose counters the engine still holds (tests). */
   interfacesHeld(): number;
 }
