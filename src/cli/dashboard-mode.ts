@@ -23,6 +23,7 @@ import { PeerNames } from '../host/peer-names.js';
 import type { DashboardFix } from '../ui/screen.js';
 import type { Options } from './args.js';
 import { EXIT_BAD, EXIT_OK, EXIT_USAGE } from './exit-status.js';
+import { LiveFeed } from './live-feed.js';
 import { prepareLive, startLive, type LiveIo } from './live-session.js';
 import { shutdown } from './shutdown.js';
 
@@ -137,14 +138,23 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
     }
     return t;
   };
-  const batchSub = source.batches$.subscribe((b) => {
-    state.apply(b);
+  // The batch handling and the tick cadence every live mode shares (src/cli/live-feed.ts);
+  // the first paint comes at once (the first interval is then a partial one).
+  const liveFeed = new LiveFeed({
+    source,
+    state,
+    correlator,
+    framesSlot: layout.slots.frames,
+    count: null,
+    intervalMs: opts.interval * 1000,
+    tickAtStart: true,
+  });
+  liveFeed.batches$.subscribe((b) => {
     // Folded into the vanished-interfaces row (src/capture/vanished.ts): nothing by their ids.
     for (const id of b.folded?.ids ?? []) {
       labels.delete(id);
       linktypes.delete(id);
     }
-    correlator.add(b.events, b.records, b.engine, b.recordsDropped);
     // Keeping the recent bad frames for `w` is the dashboard's own work too.
     if (b.records.length > 0) dashboardCpu.measure(() => keepRecent(recent, b.records, labelOf, linktypeOf));
   });
@@ -152,22 +162,18 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
     pending.push(`backend ${source.capabilities.backend} has no kernel checksum status: "pending" is a guess (the field held exactly the pseudo-header sum)`);
   }
   const metas = (): InterfaceMeta[] => source.interfaces().map((i) => ({ ...i, ringDrops: state.ringOf(i.id).drops }));
-  const tick = (): void => {
+  liveFeed.intervals$.subscribe(({ snapshot, nowMs }) => {
     const note = kernelDrops.noteOnce();
     if (note !== null) pending.push(note);
     for (const w of pending.splice(0)) warnings.next(w);
-    const nowMs = Date.now();
     // The correlation tick runs in every mode (text, JSON, metrics); what follows is the
     // dashboard's own work, with the reducer and the paint it triggers.
-    const snapshot = correlator.tick(nowMs * 1e6);
     dashboardCpu.measure(() => updates.next({ snapshot, interfaces: metas(), captureDrops: state.totalDrops(), nowMs }));
-  };
-  const timer = setInterval(tick, opts.interval * 1000);
+  });
+  liveFeed.start();
   extra.started?.();
   const feed: DashboardFeed = { updates$: updates, warnings$: warnings, finished$: new Subject<void>(), recent, peerName: peerNamer(opts) };
   try {
-    // The first paint comes at once (the first interval is then a partial one).
-    setImmediate(tick);
     // A signal during start-up (the demo's lab takes seconds to build) came before the
     // screen listened for one: stop now. Nothing is awaited from here until the screen
     // takes over the signals, so none can slip in between.
@@ -180,12 +186,12 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
     }
   } finally {
     extra.closing?.();
-    clearInterval(timer);
+    liveFeed.stopTicks();
     warnSub.unsubscribe();
     extraSub?.unsubscribe();
     await source.stop(); // every batch in flight is applied before the totals are read
     kernelDrops.close();
-    batchSub.unsubscribe();
+    liveFeed.close();
     source.complete();
   }
   let bad = 0;
@@ -196,7 +202,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   }
   // The screen is gone: the terminal keeps the answer (issue 13 s.5), every finding that
   // held during the run, as the report would list them.
-  const last = correlator.tick(Date.now() * 1e6, true);
+  const last = liveFeed.final();
   if (shutdown.lost === null) await io.out(closingSummary(last.findings, last.blind, { frames, badFrames: bad }));
   return bad > 0 ? EXIT_BAD : EXIT_OK;
 }

@@ -3,6 +3,8 @@
  * --duration elapses or a signal arrives, then the same report as -r. With --json the
  * JSON line stream (output/json-lines.ts) runs meanwhile.
  */
+import type { Subscription } from 'rxjs';
+
 import { formatTimeNs } from '../model/addr.js';
 import type { CorrelationSnapshot } from '../model/correlation.js';
 import type { Finding } from '../model/findings.js';
@@ -26,6 +28,7 @@ import type { LiveMetrics } from '../output/metrics/live.js';
 import type { Options } from './args.js';
 import { EXIT_BAD, EXIT_OK, EXIT_USAGE } from './exit-status.js';
 import { shutdown } from './shutdown.js';
+import { LiveFeed } from './live-feed.js';
 import { prepareLive, startLive, type LiveIo, type LivePrepared, type LiveSession } from './live-session.js';
 
 /** How often a live capture checks that standard output and error still have a reader (ms). */
@@ -95,7 +98,17 @@ async function capture(run: LiveRun): Promise<number> {
 
 async function captureWith(run: LiveRun & LiveSession): Promise<number> {
   const { opts, tool, io, source, state, metrics, kernelDrops, correlator } = run;
-  const L0 = nativeLayout();
+  // The batch handling and the tick cadence every live mode shares (src/cli/live-feed.ts);
+  // what follows is this mode's own: lines per frame, per interval, and the report.
+  const feed = new LiveFeed({
+    source,
+    state,
+    correlator,
+    framesSlot: nativeLayout().slots.frames,
+    count: opts.count,
+    intervalMs: opts.interval * 1000,
+    metrics,
+  });
   const shown = new Map<string, Finding>();
   /** --json: a finding line when a finding appears, changes severity, or clears. */
   const findingLines = (snap: CorrelationSnapshot): void => {
@@ -159,13 +172,7 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
     if (opts.json) emit(jsonLine({ type: 'warning', version: JSON_LINES_VERSION, time: nowIso(), message: w }));
     else void io.warn(`warning: ${printable(w)}`);
   });
-  // -c: the capture threads count at most COUNT frames (their shared budget); the capture
-  // stops at the first batch whose counters reach it, as at the end of --duration.
-  let countReached = false;
-  let onCountReached = (): void => undefined;
-  const framesSoFar = (): number => source.interfaces().reduce((sum, i) => sum + state.countersOf(i.id)[L0.slots.frames], 0);
-  source.batches$.subscribe((b) => {
-    state.apply(b);
+  feed.batches$.subscribe((b) => {
     if (b.folded) {
       // Folded into the vanished-interfaces row (src/capture/vanished.ts): one that vanished
       // and was folded since the last look is still announced detached; then nothing is
@@ -176,12 +183,6 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
         finalStats.delete(id);
       }
     }
-    if (opts.count !== null && !countReached && framesSoFar() >= opts.count) {
-      countReached = true;
-      onCountReached();
-    }
-    metrics?.batch(b.engine);
-    correlator.add(b.events, b.records, b.engine, b.recordsDropped);
     announce();
     if (b.records.length === 0) return;
     listed?.addPacked(b.recordsPacked);
@@ -212,10 +213,9 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
     opts.metrics === null ? emit : process.stderr.isTTY === true ? (text) => void process.stderr.write(text) : null;
   let previous = state.snapshot();
   let previousAt = process.hrtime.bigint();
-  const tick = setInterval(() => {
+  feed.intervals$.subscribe(({ snapshot: snap }) => {
     announce();
     sayKernelDrops();
-    const snap = correlator.tick(Date.now() * 1e6);
     io.snapshot?.(snap);
     // Peer carriers and findings for --metrics, once per interval.
     metrics?.exporter.update(snap);
@@ -294,7 +294,8 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
     }
     previous = state.snapshot();
     previousAt = now;
-  }, opts.interval * 1000);
+  });
+  feed.start();
 
   // A reader that went away (`csumtop --json | head -1`) ends the capture at once, not at
   // the next line written (up to an interval later): poll(2) says so without writing.
@@ -314,17 +315,20 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
   await new Promise<void>((resolve) => {
     let timer: NodeJS.Timeout | null = null;
     let unsubscribe = (): void => undefined;
+    let counted: Subscription | null = null;
     const done = (): void => {
       unsubscribe();
+      counted?.unsubscribe();
       if (timer) clearTimeout(timer);
       resolve();
     };
     timer = opts.duration !== null ? setTimeout(done, opts.duration * 1000) : null;
     unsubscribe = shutdown.onStop(done);
-    onCountReached = done;
-    if (countReached) done();
+    // -c: the capture threads count at most COUNT frames (their shared budget); the capture
+    // stops at the first batch whose counters reach it, as at the end of --duration.
+    counted = feed.countReached$.subscribe(done);
   });
-  clearInterval(tick);
+  feed.stopTicks();
   clearInterval(readerWatch);
   metrics?.stopped('capture stopped: csumtop is exiting');
   await source.stop();
@@ -335,7 +339,7 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
     return EXIT_USAGE;
   }
   announce();
-  const finalSnap = correlator.tick(Date.now() * 1e6, true);
+  const finalSnap = feed.final();
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
 
   // The row older vanished interfaces are folded into comes last.

@@ -3,7 +3,9 @@
  * dashboard, the demo; issue 15): the namespaces, the compiled filter and the source
  * (prepareLive), then the kernel's drop verdicts, the capture itself with --user's drop of
  * rights, and the correlation over it (startLive). Each failure is a message and an exit
- * status (src/cli/exit-status.ts), never a throw to the caller.
+ * status (src/cli/exit-status.ts), never a throw to the caller. What is then done with
+ * the batches (state, -c, correlation, the interval ticks) is one LiveFeed
+ * (src/cli/live-feed.ts) each mode subscribes to.
  */
 import type { CorrelationSnapshot } from '../model/correlation.js';
 import { pidNetns, resolveNetns } from '../host/links.js';
