@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/live_capture.h"
 #include "host/link_watch.h"
 #include "host/links.h"
 #include "host/netfile.h"
@@ -63,6 +64,11 @@ Napi::Object link_object(Napi::Env env, const LinkInfo& l) {
   o.Set("loopback", Napi::Boolean::New(env, (l.flags & IFF_LOOPBACK) != 0));
   o.Set("mtu", Napi::Number::New(env, l.mtu));
   o.Set("arphrd", Napi::Number::New(env, l.arphrd));
+  // The capture's link type, decided here once by the capture's own rule (Ethernet, raw
+  // IP, or null: not decoded), so no TypeScript table of ARPHRD types or link kinds can
+  // disagree with what the ring hands over.
+  const uint16_t lt = LiveCapture::linktype_for(l.arphrd);
+  o.Set("linktype", lt == 0xffff ? env.Null() : Napi::Number::New(env, lt));
   o.Set("mac", mac_text(env, l.address));
   o.Set("link", index_or_null(env, l.has_link, l.link));
   o.Set("linkNetnsid", l.has_link_netnsid ? Napi::Number::New(env, l.link_netnsid) : env.Null());

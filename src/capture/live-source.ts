@@ -36,7 +36,7 @@ import {
 } from './source.js';
 
 export { CaptureError, type CapturedInterface, type NamespaceSpec, type SourceBatch } from './source.js';
-export { RAW_IP_ARPHRD, type LiveWriteOptions } from './live-writer.js';
+export { type LiveWriteOptions } from './live-writer.js';
 
 export interface LiveSourceOptions {
   patterns: string[] | null;

@@ -17,9 +17,6 @@ export interface LiveWriteOptions {
   context: number;
 }
 
-/** ARPHRD_* types whose frames start with the IP header (native LiveCapture::linktype_for). */
-export const RAW_IP_ARPHRD = new Set([65534 /* NONE */, 768 /* TUNNEL */, 769 /* TUNNEL6 */, 776 /* SIT */, 519 /* RAWIP */]);
-
 export class LiveWriter {
   private errors = 0;
 
@@ -32,7 +29,7 @@ export class LiveWriter {
    * Throws CaptureError EWRITE when the file cannot be made.
    */
   static open(w: LiveWriteOptions, selected: Link[]): LiveWriter {
-    const raw = selected.some((l) => RAW_IP_ARPHRD.has(l.arphrd));
+    const raw = selected.some((l) => l.linktype !== null && l.linktype !== LINKTYPE_ETHERNET);
     try {
       return new LiveWriter(
         openBadFrameFile({ path: w.path, linktype: raw ? LINKTYPE_LINUX_SLL2 : LINKTYPE_ETHERNET, rotateBytes: w.rotateBytes, rotateCount: w.rotateCount }),

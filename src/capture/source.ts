@@ -27,6 +27,8 @@ export interface NamespaceSpec {
 export interface CapturedInterface extends InterfaceFacts {
   /** Its ifindex in its namespace (a kernel drop verdict names the device by it). */
   ifindex: number;
+  /** How its frames are captured: Link.linktype (1 Ethernet, 101 raw IP, null not decoded). */
+  linktype: number | null;
   attached: boolean;
   /** Why it was detached, when it was. */
   detachReason: string | null;
@@ -107,6 +109,7 @@ export function capturedInterfaceOf(link: Link, id: number, namespace: string): 
     namespace,
     label: interfaceLabel(namespace, link.name),
     ifindex: link.ifindex,
+    linktype: link.linktype,
     kind: link.kind,
     role: interfaceRole(link),
     driver: link.driver,

@@ -108,6 +108,7 @@ export function foldedInterface(id: number, count: number): CapturedInterface {
     name: foldedName(count),
     namespace: '*',
     label: foldedName(count),
+    linktype: null,
     ifindex: 0,
     kind: null,
     role: 'other',

@@ -13,7 +13,7 @@ import { Correlator, type PipelineInterface } from '../correlate/pipeline.js';
 import { readKernelFacts } from '../host/facts.js';
 import { nativeLayout, openFileAnalysis } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
-import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../output/pcap-frames.js';
+import { LINKTYPE_ETHERNET } from '../output/pcap-frames.js';
 import { closingSummary } from '../output/answer.js';
 import type { DecodedRecord } from '../model/bad-frame.js';
 import type { DashboardUpdate, InterfaceMeta } from '../ui/dashboard-state.js';
@@ -73,13 +73,6 @@ function keepRecent(recent: RecentFrames, records: DecodedRecord[], labelOf: (if
   }
 }
 
-/**
- * Link kinds whose frames start with the IP header (ARPHRD_TUNNEL/SIT/NONE...): the
- * capture has no Ethernet header for them. CapturedInterface carries the kind, not the
- * ARPHRD type, so the kind decides.
- */
-const RAW_IP_KINDS = new Set(['ipip', 'sit', 'ip6tnl', 'tun', 'wireguard', 'gre', 'ip6gre', 'vti', 'vti6']);
-
 export interface LiveDashboardOptions {
   /** Header mode word: "live" or "demo". */
   mode: string;
@@ -133,7 +126,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
   const linktypeOf = (id: number): number => {
     let t = linktypes.get(id);
     if (t === undefined) {
-      for (const i of source.interfaces()) linktypes.set(i.id, i.kind !== null && RAW_IP_KINDS.has(i.kind) ? LINKTYPE_RAW : LINKTYPE_ETHERNET);
+      for (const i of source.interfaces()) linktypes.set(i.id, i.linktype ?? LINKTYPE_ETHERNET);
       t = linktypes.get(id) ?? LINKTYPE_ETHERNET;
     }
     return t;

@@ -37,6 +37,7 @@ export const EXIT_STATUS = `  0  no bad checksum found
      a write error such as a full disk is a warning and capture goes on)
   3  not allowed: CAP_NET_RAW missing to capture, CAP_SYS_ADMIN to enter --netns/--pid
      namespaces, root for --user and --demo
+ 70  an error csumtop did not expect (a bug): its stack is printed, the terminal restored
   Signals: SIGINT, SIGTERM and SIGHUP stop a live capture (report, dashboard, --demo)
      as --duration would: the report is printed and the status is as above. They stop
      -r FILE early: the report of what was read says "interrupted", status 128+N

@@ -6,7 +6,6 @@
  * capture. Listing needs no capture right: rtnetlink in csumtop's own namespace, and
  * CAP_SYS_ADMIN only to enter another one (exit 3 without, as for capture).
  */
-import { RAW_IP_ARPHRD } from '../capture/live-source.js';
 import { listLinks, selectInterfaces, type Link } from '../host/links.js';
 import { interfaceLabel } from '../model/interface.js';
 import { printable } from '../output/printable.js';
@@ -14,15 +13,12 @@ import type { Options } from './args.js';
 import { EXIT_NO_PRIVILEGE, EXIT_OK, EXIT_USAGE, namespaceNotPermitted } from './exit-status.js';
 import { selectedNamespaces, type LiveIo } from './live-session.js';
 
-/** ARPHRD_ETHER and ARPHRD_LOOPBACK (a zeroed Ethernet header): decoded as Ethernet. */
-const ETHERNET_ARPHRD = new Set([1, 772]);
-
 /** One line of the list, without its number. */
 export function interfaceLine(label: string, link: Link): string {
   const what = [link.loopback ? 'loopback' : (link.kind ?? 'device'), ...(link.driver && link.driver !== link.kind ? [`driver ${link.driver}`] : [])];
   const flags = [link.up ? 'Up' : 'Down', ...(link.running ? ['Running'] : []), ...(link.loopback ? ['Loopback'] : [])];
-  // Any link can be captured; only these link types are decoded (native LiveCapture::linktype_for).
-  if (!ETHERNET_ARPHRD.has(link.arphrd) && !RAW_IP_ARPHRD.has(link.arphrd)) flags.push(`not decoded: ARPHRD ${link.arphrd}`);
+  // Any link can be captured; only Ethernet and raw IP frames are decoded (Link.linktype).
+  if (link.linktype === null) flags.push(`not decoded: ARPHRD ${link.arphrd}`);
   return `${printable(label)} (${what.map((w) => printable(w)).join(', ')}) [${flags.join(', ')}]`;
 }
 

@@ -37,6 +37,9 @@ export interface Link {
   mtu: number;
   /** ifi_type, ARPHRD_* (include/uapi/linux/if_arp.h): 1 Ethernet, 772 loopback, 768 ipip. */
   arphrd: number;
+  /** How csumtop captures its frames (native LiveCapture::linktype_for): 1 Ethernet
+   * (loopback too), 101 raw IP (tun, wireguard, ipip, sit); null: not decoded. */
+  linktype: number | null;
   /** IFLA_ADDRESS as colon-separated hex (4 bytes for ipip), null when absent. */
   mac: string | null;
   /** IFLA_LINK: the lower device (for a veth, its peer), null when none. When

@@ -15,6 +15,7 @@
  */
 import blessed from 'blessed';
 
+import { EXIT_INTERNAL } from '../cli/exit-status.js';
 import { dashboardCpu } from './cpu-meter.js';
 import { releaseDeadTerminalAtExit } from './dead-terminal.js';
 import { initialState, reduce, type Action, type DashboardState, type DashboardUpdate, type Effect, type KeyEvent, type RunInfo } from './dashboard-state.js';
@@ -124,7 +125,8 @@ export class DashboardScreen {
     this.destroy();
     process.stderr.write(`csumtop: ${err.stack ?? err.message}\n`);
     releaseDeadTerminalAtExit();
-    process.exit(2);
+    // A bug, as anywhere else in csumtop (src/cli/run.ts): not a usage or input error.
+    process.exit(EXIT_INTERNAL);
   };
 
   constructor(private readonly opts: ScreenOptions) {

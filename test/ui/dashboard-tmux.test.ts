@@ -270,7 +270,7 @@ for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) {
   });
 }
 
-test('an uncaught exception while the screen is up: terminal restored, the error printed after, exit 2', T, async () => {
+test('an uncaught exception while the screen is up: terminal restored, the error printed after, exit 70 (EX_SOFTWARE, as without the screen)', T, async () => {
   needTmux();
   // A tiny program that starts the real screen and throws from a timer.
   const script = `
@@ -283,7 +283,7 @@ test('an uncaught exception while the screen is up: terminal restored, the error
   try {
     await t.waitFor((x) => /csumtop test/.test(x), 5000, 'the screen');
     const code = await t.exitStatus();
-    assert.equal(code, 2);
+    assert.equal(code, 70);
     assert.match(t.capture(), /boom from a timer/);
     const st = t.paneState();
     assert.equal(st.alternate, false);

@@ -227,6 +227,7 @@ test('-D lines: kind, driver, state, and the link types csumtop does not decode'
     loopback: false,
     mtu: 1500,
     arphrd: 1,
+    linktype: 1,
     mac: null,
     link: null,
     linkNetnsid: null,
@@ -240,9 +241,9 @@ test('-D lines: kind, driver, state, and the link types csumtop does not decode'
   });
   assert.equal(interfaceLine('eth0', link({ driver: 'virtio_net' })), 'eth0 (device, driver virtio_net) [Up, Running]');
   assert.equal(interfaceLine('ns1/flannel.1', link({ kind: 'vxlan', driver: 'vxlan', running: false })), 'ns1/flannel.1 (vxlan) [Up]');
-  assert.equal(interfaceLine('lo', link({ loopback: true, arphrd: 772, up: false, running: false })), 'lo (loopback) [Down, Loopback]');
-  assert.equal(interfaceLine('tun0', link({ kind: 'tun', arphrd: 65534 })), 'tun0 (tun) [Up, Running]');
-  assert.equal(interfaceLine('gre1', link({ kind: 'gre', arphrd: 778 })), 'gre1 (gre) [Up, Running, not decoded: ARPHRD 778]');
+  assert.equal(interfaceLine('lo', link({ loopback: true, arphrd: 772, linktype: 1, up: false, running: false })), 'lo (loopback) [Down, Loopback]');
+  assert.equal(interfaceLine('tun0', link({ kind: 'tun', arphrd: 65534, linktype: 101 })), 'tun0 (tun) [Up, Running]');
+  assert.equal(interfaceLine('gre1', link({ kind: 'gre', arphrd: 778, linktype: null })), 'gre1 (gre) [Up, Running, not decoded: ARPHRD 778]');
   // A name is printed escaped, never as raw control characters.
   assert.equal(interfaceLine('a\x1b[2Jb', link({})), `${printable('a\x1b[2Jb')} (device) [Up, Running]`);
 });

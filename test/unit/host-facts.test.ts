@@ -356,6 +356,7 @@ function link(over: Partial<Link>): Link {
     loopback: false,
     mtu: 1500,
     arphrd: 1,
+    linktype: 1,
     mac: '00:50:56:00:00:01',
     link: null,
     linkNetnsid: null,

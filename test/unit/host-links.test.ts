@@ -146,6 +146,9 @@ describe('host links', () => {
     ipn(NS, 'link', 'add', 'cali0123456789', 'type', 'veth', 'peer', 'name', 'eth1', 'netns', NS_POD);
     // A veth pair with both ends here.
     ipn(NS, 'link', 'add', 'test-a', 'type', 'veth', 'peer', 'name', 'test-b');
+    // A tun (IP packets, ARPHRD_NONE) and a tap (Ethernet frames): both of kind "tun".
+    ipn(NS, 'tuntap', 'add', 'dev', 'tun7', 'mode', 'tun');
+    ipn(NS, 'tuntap', 'add', 'dev', 'tap7', 'mode', 'tap');
     if (addOptional('geneve', 'geneve', ['genev_sys_6081', 'type', 'geneve', 'id', '7', 'remote', '192.168.200.2', 'udpcsum'])) {
       ipn(NS, 'link', 'set', 'genev_sys_6081', 'up');
     }
@@ -229,6 +232,17 @@ describe('host links', () => {
     assert.equal(byName(ours, 'veth1a2b3c4d').mtu, 1450);
     assert.equal(byName(ours, 'eth0').arphrd, 1); // ARPHRD_ETHER
     assert.equal(byName(ours, 'lo').arphrd, 772); // ARPHRD_LOOPBACK
+    // Both captured as Ethernet (loopback frames carry a zeroed Ethernet header).
+    assert.equal(byName(ours, 'eth0').linktype, 1);
+    assert.equal(byName(ours, 'lo').linktype, 1);
+    // The link type follows the ARPHRD type, not the kind: a tap is Ethernet, a tun raw
+    // IP, though both are "tun" (a -w file or a dashboard hex dump of a tap taken as raw
+    // IP would be garbage).
+    assert.equal(byName(ours, 'tun7').kind, 'tun');
+    assert.equal(byName(ours, 'tap7').kind, 'tun');
+    assert.equal(byName(ours, 'tun7').arphrd, 65534); // ARPHRD_NONE
+    assert.equal(byName(ours, 'tun7').linktype, 101);
+    assert.equal(byName(ours, 'tap7').linktype, 1);
     // veth peers: in another namespace (netnsid) or here (plain index).
     assert.notEqual(byName(ours, 'eth0').linkNetnsid, null);
     assert.equal(byName(ours, 'test-a').link, byName(ours, 'test-b').ifindex);
@@ -302,6 +316,7 @@ describe('host links', () => {
     const l = byName(links, 'ipip-csum');
     assert.equal(l.kind, 'ipip');
     assert.equal(l.arphrd, 768); // ARPHRD_TUNNEL, include/uapi/linux/if_arp.h
+    assert.equal(l.linktype, 101, 'an ipip device hands over raw IP (DLT_RAW)');
     assert.equal(l.mac, 'c0:a8:c8:01'); // 192.168.200.1
     assert.equal(interfaceRole(l), 'ipip');
     const want = ipJson(NS).find((x) => x.ifname === 'ipip-csum');

@@ -33,6 +33,7 @@ const LINK_FIELDS = {
   loopback: true,
   mtu: true,
   arphrd: true,
+  linktype: true,
   mac: true,
   link: true,
   linkNetnsid: true,
