@@ -117,6 +117,14 @@ class Analyzer {
     records_.clear();
     record_bytes_.clear();
   }
+  // Swaps the records and their bytes into *records and *bytes and clears what the
+  // analyzer gets back: no copy, and both sides keep their capacity when the caller
+  // swaps the same containers every time (flow/file_step.cc).
+  void take_records(std::vector<BadFrameRecord>* records, std::string* bytes) {
+    records->swap(records_);
+    bytes->swap(record_bytes_);
+    clear_records();
+  }
   EventBuffer& events() { return events_; }
   uint64_t records_dropped() const { return records_dropped_; }
 

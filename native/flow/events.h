@@ -110,6 +110,13 @@ class EventBuffer {
     names_.clear();
     coalesce_gen_++;
   }
+  // Swaps the events and names into *events and *names and clears what the buffer gets
+  // back, as clear() (Analyzer::take_records says why).
+  void take(std::vector<FrameEvent>* events, std::string* names) {
+    events->swap(events_);
+    names->swap(names_);
+    clear();
+  }
   uint64_t dropped() const { return dropped_; }
   // Frames folded into an earlier event of the same drain (see EventOptions::coalesce).
   uint64_t coalesced() const { return coalesced_; }

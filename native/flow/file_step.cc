@@ -14,15 +14,11 @@ void take_step(FileAnalysis& fa, uint32_t max_frames, size_t* interfaces_seen, F
   if (out->result == StepResult::kNeedFilter) out->linktype = fa.need_linktype();
 
   Analyzer& an = fa.analyzer();
-  out->records = an.records();
-  out->record_bytes = an.record_bytes();
+  an.take_records(&out->records, &out->record_bytes);
   out->records_dropped = an.records_dropped();
-  an.clear_records();
   EventBuffer& ev = an.events();
-  out->events = ev.events();
-  out->event_names = ev.names();
+  ev.take(&out->events, &out->event_names);
   out->events_dropped = ev.dropped();
-  ev.clear();
 
   const std::vector<CaptureInterface>& ifaces = fa.reader().interfaces();
   const uint32_t n = std::max<uint32_t>(an.interface_count(), static_cast<uint32_t>(ifaces.size()));

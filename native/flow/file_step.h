@@ -21,7 +21,9 @@ struct FileStep {
   StepResult result = StepResult::kMore;
   std::string message;    // kTruncated: the warning; kError: the error
   uint16_t linktype = 0;  // kNeedFilter: the link type whose program is wanted
-  // The drain (Analyzer::records() and events() since the step before), cleared there.
+  // The drain (Analyzer::records() and events() since the step before), swapped out of
+  // the analyzer (take_records, EventBuffer::take): the two sets of containers alternate
+  // and keep their capacity.
   std::vector<BadFrameRecord> records;
   std::string record_bytes;
   uint64_t records_dropped = 0;

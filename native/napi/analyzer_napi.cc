@@ -14,6 +14,7 @@
 #include "flow/file_step.h"
 #include "flow/parallel.h"
 #include "napi/convert.h"
+#include "napi/lent_buffer.h"
 #include "napi/register.h"
 
 namespace csumtop {
@@ -219,13 +220,35 @@ void set_step_status(Napi::Object r, StepResult result, const std::string& messa
   }
 }
 
-// A FileStep as JavaScript reads it (FileStep in src/native/analyzer.ts).
-Napi::Object file_step_object(Napi::Env env, const FileStep& s) {
+// Where a step's events and names go for JavaScript: two pairs of LentBuffers taken in
+// turn, so that filling step N+1's (on the pool's thread) never changes the bytes of
+// step N's, which JavaScript is reading meanwhile. JavaScript reads a step's events only
+// while it correlates that step (src/capture/file-run.ts; no Correlator keeps them:
+// test/unit/correlator-batch-lifetime.test.ts); step N+2 starts only after that.
+struct StepLending {
+  LentBuffer events[2], names[2];
+  unsigned next = 0;
+  // The pair a step about to run fills (JavaScript thread, before the step starts).
+  unsigned claim() {
+    const unsigned k = next;
+    next ^= 1;
+    return k;
+  }
+  void fill(unsigned k, const FileStep& s) {
+    events[k].fill(s.events.data(), s.events.size() * sizeof(FrameEvent));
+    names[k].fill(s.event_names.data(), s.event_names.size());
+  }
+};
+
+// A FileStep as JavaScript reads it (FileStep in src/native/analyzer.ts), its events and
+// names lent from pair k of `lending` (filled from s).
+Napi::Object file_step_object(Napi::Env env, const FileStep& s, const StepLending& lending,
+                              unsigned k) {
   Napi::Object r = Napi::Object::New(env);
   set_step_status(r, s.result, s.message, s.linktype);
   Napi::Object drain = Napi::Object::New(env);
-  set_drained(env, drain, s.records, s.record_bytes, s.records_dropped, s.events, s.event_names,
-              s.events_dropped);
+  set_records(env, drain, s.records, s.record_bytes, s.records_dropped);
+  set_events(drain, lending.events[k].lend(env), lending.names[k].lend(env), s.events_dropped);
   r.Set("drain", drain);
   Napi::Float64Array counters = Napi::Float64Array::New(env, s.counters.size());
   for (size_t i = 0; i < s.counters.size(); i++) counters[i] = static_cast<double>(s.counters[i]);
@@ -342,7 +365,9 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     Napi::Env env = info.Env();
     check_idle(env);
     take_step(*fa_, step_budget(info), &interfaces_seen_, &step_);
-    return file_step_object(env, step_);
+    const unsigned k = lending_.claim();
+    lending_.fill(k, step_);
+    return file_step_object(env, step_, lending_, k);
   }
 
   // stepDrainAhead(max?): stepDrain() on a thread of libuv's pool; a Promise of its
@@ -353,7 +378,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     Napi::Env env = info.Env();
     check_idle(env);
     const uint32_t max = step_budget(info);
-    auto* worker = new StepWorker(env, this, max);
+    auto* worker = new StepWorker(env, this, max, lending_.claim());
     {
       std::lock_guard<std::mutex> lock(mu_);
       running_ = true;
@@ -384,11 +409,12 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
 
   class StepWorker : public Napi::AsyncWorker {
    public:
-    StepWorker(Napi::Env env, FileAnalysisWrap* owner, uint32_t max)
+    StepWorker(Napi::Env env, FileAnalysisWrap* owner, uint32_t max, unsigned lend)
         : Napi::AsyncWorker(env, "csumtop:FileAnalysis.step"),
           deferred_(Napi::Promise::Deferred::New(env)),
           owner_(owner),
-          max_(max) {
+          max_(max),
+          lend_(lend) {
       // Keeps the FileAnalysis alive while the step runs.
       ref_ = Napi::Persistent(owner->Value());
     }
@@ -397,6 +423,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     void Execute() override {
       try {
         take_step(*owner_->fa_, max_, &owner_->interfaces_seen_, &owner_->step_);
+        owner_->lending_.fill(lend_, owner_->step_);  // the copy off the JavaScript thread
       } catch (const std::exception& e) {
         SetError(std::string("FileAnalysis step: ") + e.what());
       }
@@ -408,7 +435,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
       // Nothing else runs on this thread before step_ is converted: handed first, so a
       // conversion that throws (out of memory) does not leave the analysis busy.
       handed();
-      deferred_.Resolve(file_step_object(Env(), owner_->step_));
+      deferred_.Resolve(file_step_object(Env(), owner_->step_, owner_->lending_, lend_));
     }
     void OnError(const Napi::Error& e) override {
       handed();
@@ -420,6 +447,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     FileAnalysisWrap* owner_;
     Napi::ObjectReference ref_;
     uint32_t max_;
+    unsigned lend_;
 
     void handed() {
       std::lock_guard<std::mutex> lock(owner_->mu_);
@@ -532,6 +560,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
   // needs, and no step allocates them again on the pool's thread (whose malloc arena
   // would keep what the JavaScript thread frees).
   FileStep step_;
+  StepLending lending_;   // step_'s events and names as JavaScript reads them
   bool running_ = false;  // under mu_: a stepDrainAhead() step has the analysis
   bool handing_ = false;  // under mu_: ... or step_, until JavaScript has its copy
 };

@@ -30,6 +30,17 @@ void set_drained(Napi::Env env, Napi::Object o, const std::vector<BadFrameRecord
                  const std::string& record_bytes, uint64_t records_dropped,
                  const std::vector<FrameEvent>& events, const std::string& event_names,
                  uint64_t events_dropped) {
+  set_records(env, o, records, record_bytes, records_dropped);
+  set_events(o,
+             Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(events.data()),
+                                         events.size() * sizeof(FrameEvent)),
+             Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(event_names.data()),
+                                         event_names.size()),
+             events_dropped);
+}
+
+void set_records(Napi::Env env, Napi::Object o, const std::vector<BadFrameRecord>& records,
+                 const std::string& record_bytes, uint64_t records_dropped) {
   o.Set("records",
         Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(records.data()),
                                     records.size() * sizeof(BadFrameRecord)));
@@ -37,11 +48,12 @@ void set_drained(Napi::Env env, Napi::Object o, const std::vector<BadFrameRecord
         Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(record_bytes.data()),
                                     record_bytes.size()));
   o.Set("recordsDropped", static_cast<double>(records_dropped));
-  o.Set("events", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(events.data()),
-                                              events.size() * sizeof(FrameEvent)));
-  o.Set("eventNames",
-        Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(event_names.data()),
-                                    event_names.size()));
+}
+
+void set_events(Napi::Object o, Napi::Buffer<uint8_t> events, Napi::Buffer<uint8_t> names,
+                uint64_t events_dropped) {
+  o.Set("events", events);
+  o.Set("eventNames", names);
   o.Set("eventsDropped", static_cast<double>(events_dropped));
 }
 

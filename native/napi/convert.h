@@ -24,8 +24,14 @@ std::vector<const BadFlow*> top_flows(const BadFlowTable& table, size_t limit);
 Napi::Buffer<uint8_t> flows_packed(Napi::Env env, const BadFlowTable& table, size_t limit = 0);
 // Reads vxlanPorts / genevePorts (arrays of 1..65535, at most 8 each) into `d`.
 void read_decode_options(const Napi::Object& o, DecodeOptions* d);
-// Sets records (packed BadFrameRecords), recordBytes, recordsDropped, events (packed
-// FrameEvents), eventNames and eventsDropped on `o` from copies of the given buffers.
+// Sets records (packed BadFrameRecords), recordBytes and recordsDropped on `o` from
+// copies of the given buffers.
+void set_records(Napi::Env env, Napi::Object o, const std::vector<BadFrameRecord>& records,
+                 const std::string& record_bytes, uint64_t records_dropped);
+// Sets events (packed FrameEvents), eventNames and eventsDropped on `o`.
+void set_events(Napi::Object o, Napi::Buffer<uint8_t> events, Napi::Buffer<uint8_t> names,
+                uint64_t events_dropped);
+// Both, from copies of the given buffers.
 void set_drained(Napi::Env env, Napi::Object o, const std::vector<BadFrameRecord>& records,
                  const std::string& record_bytes, uint64_t records_dropped,
                  const std::vector<FrameEvent>& events, const std::string& event_names,

@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { analyzeFileInterruptible, type FileRunOptions } from '../../src/capture/file-run.js';
+import { Correlator } from '../../src/correlate/pipeline.js';
 import { fileThreads, openFileAnalysis } from '../../src/native/analyzer.js';
 import { buildReport, fileReportInput, listedReports } from '../../src/output/report.js';
 import { reportPieces } from '../../src/output/report-stream.js';
@@ -206,4 +207,30 @@ test('each step ahead hands over the counters, interfaces and progress one threa
   assert.ok(grew > 0, 'the second section defined interfaces after the first step');
   assert.equal(ahead.finish(), null);
   assert.equal(one.finish(), null);
+});
+
+test("no correlator keeps a step's events: they are overwritten once add() returns, and the report is the same", async () => {
+  // A step's events and names are lent from memory the step after next fills again
+  // (native/napi/lent_buffer.h). Anything that kept a view of them past add() (the matcher's
+  // waiting packets, a DNS name read at a tick) would report what the next steps wrote there.
+  const add = Correlator.prototype.add;
+  let overwritten = 0;
+  const files = [hc, txns, overlay, path.join(ROOT, 'examples', 'incident.pcapng')];
+  const clean = [];
+  for (const file of files) clean.push(await report(file, 2));
+  Correlator.prototype.add = function (this: Correlator, ...args: Parameters<Correlator['add']>): void {
+    add.apply(this, args);
+    const events = args[0];
+    overwritten += events.buffer.length + events.namesBuffer.length;
+    events.buffer.fill(0xa5);
+    events.namesBuffer.fill(0x5a);
+  };
+  try {
+    for (const [i, file] of files.entries()) {
+      for (const threads of [1, 2]) assert.equal((await report(file, threads)).json, clean[i].json, `${path.basename(file)}, ${threads} thread(s)`);
+    }
+  } finally {
+    Correlator.prototype.add = add;
+  }
+  assert.ok(overwritten > 1_000_000, `events overwritten: ${overwritten} bytes`);
 });
