@@ -178,22 +178,24 @@ function startFileAnalysis(
   let seen = { frames: 0, bytesRead: 0, filteredOut: 0 };
   // Correlation over capture time: roles come from pcapng interface names (a file carries
   // no link kinds), and no host facts apply (the capture may come from another node).
-  const correlator = correlateOn
-    ? new Correlator({
-        layout,
-        interfaces: () => fileInterfaces(path, ifaces, Math.floor(counters.length / layout.counterStride)),
-        counters: (id) => counters.subarray(id * layout.counterStride, (id + 1) * layout.counterStride),
-        kernel: null,
-        facts: { kernel: null, hypervisor: null, nat: {} },
-        live: false,
-        guessesOffload: true,
-        maxFlows: options.maxFlows ?? DEFAULT_MAX_FLOWS,
-      })
-    : null;
+  // Made when the first step has started: its tables (tens of MB at the default --max-flows,
+  // written once) are allocated while that step decodes on the pool's thread, not before it.
+  let made: Correlator | null = null;
+  const correlator = (): Correlator =>
+    (made ??= new Correlator({
+      layout,
+      interfaces: () => fileInterfaces(path, ifaces, Math.floor(counters.length / layout.counterStride)),
+      counters: (id) => counters.subarray(id * layout.counterStride, (id + 1) * layout.counterStride),
+      kernel: null,
+      facts: { kernel: null, hypervisor: null, nat: {} },
+      live: false,
+      guessesOffload: true,
+      maxFlows: options.maxFlows ?? DEFAULT_MAX_FLOWS,
+    }));
   // Not from a pipe: a step there may block for ever on a writer that stalls, and Node
   // joins the pool's threads at exit; on this thread a signal still ends csumtop at once
   // (src/cli/main.ts leaves signals their default action there).
-  const ahead = correlator !== null && fileThreads() > 1 && isRegularFile(path);
+  const ahead = correlateOn && fileThreads() > 1 && isRegularFile(path);
   // The step decoding while the one before is correlated (ahead only).
   let next: Promise<FileStep> | null = null;
   // process.exit() (a second signal) while a step runs: the step ends first, so a -w
@@ -239,14 +241,15 @@ function startFileAnalysis(
     return 'done';
   };
   const step = async (): Promise<'more' | 'done' | { linktype: number }> => {
-    if (correlator) {
+    if (correlateOn) {
       // The first step, and the one after a filter program was loaded, start here.
       if (ahead && next === null) startNext();
+      const c = correlator();
       const s = (await takeNext()) ?? fa.stepDrain(EVENT_STEP_FRAMES);
       // The next step decodes while this one is correlated; after 'filter' it waits for
       // the program, after the end there is none.
       if (ahead && s.status === 'more') startNext();
-      correlate(s, correlator);
+      correlate(s, c);
       return outcome(s);
     }
     const r = fa.step(STEP_FRAMES);
@@ -285,8 +288,8 @@ function startFileAnalysis(
     // Stopped while the next step decoded: its frames are counted natively (counters,
     // flows, -w), so it is correlated too and the report covers it.
     const last = await takeNext();
-    if (last !== null && correlator) {
-      correlate(last, correlator);
+    if (last !== null && correlateOn) {
+      correlate(last, correlator());
       outcome(last);
     }
     const finishError = fa.finish();
@@ -294,7 +297,7 @@ function startFileAnalysis(
     if (finishError && !error) error = finishError;
     counters = fa.counters();
     ifaces = fa.interfaces();
-    const correlation = correlator ? correlator.tick(correlator.newestNs, true) : null;
+    const correlation = correlateOn ? correlator().tick(correlator().newestNs, true) : null;
     const stats = fa.stats();
     const warnings: string[] = [];
     if (interrupted !== undefined) {
@@ -337,11 +340,11 @@ function startFileAnalysis(
     await takeNext().catch(() => undefined);
   };
   const progress = (): { frames: number; bytesRead: number } => {
-    if (correlator) return { frames: seen.frames, bytesRead: seen.bytesRead };
+    if (correlateOn) return { frames: seen.frames, bytesRead: seen.bytesRead };
     const st = fa.stats();
     return { frames: st.frames, bytesRead: st.bytesRead };
   };
-  const filteredOut = (): number => (correlator ? seen.filteredOut : fa.stats().filteredOut);
+  const filteredOut = (): number => (correlateOn ? seen.filteredOut : fa.stats().filteredOut);
   return { step, loadFilter, checkFilter, filteredOut, progress, finish, abandon };
 }
 
