@@ -19,11 +19,10 @@ constexpr size_t kPrefetchAhead = 8;
 CarrierFlowTable::CarrierFlowTable(uint32_t cap) : cap_(cap ? cap : 1) {
   uint32_t n = 2;
   while (n < 2 * static_cast<uint64_t>(cap_)) n *= 2;
-  // Value-initialised: every page is written now, so the table is resident at its bound
-  // from the start (as the JavaScript table filled its arrays: a table filling under new
-  // flows read as memory growing for minutes, the hostile lab's flat-memory test).
-  slots_.assign(cap_, CarrierFlowSlot{});
-  buckets_.assign(n, Bucket{0, 0});
+  // Zero and resident from the start (flow/table_memory.h): an empty slot and bucket are
+  // zero bytes.
+  slots_.assign(cap_);
+  buckets_.assign(n);
   mask_ = n - 1;
 }
 

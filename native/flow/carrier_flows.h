@@ -13,9 +13,9 @@
 // the recency list) and an index of buckets, open addressing with linear probing and
 // deletion by backward shift (Knuth, TAOCP vol. 3, 6.4, algorithms L and R: no
 // tombstones, so a table that evicts on every frame never degrades), with the smallest
-// power of two >= 2 x cap buckets (a load of at most 1/2). Both are allocated and written
-// once at construction, so the bound is resident from the start instead of growing page by
-// page as flows arrive.
+// power of two >= 2 x cap buckets (a load of at most 1/2). Both are made resident once at
+// construction (flow/table_memory.h), so the bound is resident from the start instead of
+// growing page by page as flows arrive.
 //
 // Speed (a busy node's DNS makes every carrier a new flow, so every event is a miss that
 // evicts): a bucket holds its key's hash next to the slot number, so probing and the
@@ -39,6 +39,7 @@
 
 #include "flow/events.h"
 #include "flow/places.h"
+#include "flow/table_memory.h"
 
 namespace csumtop {
 
@@ -122,8 +123,8 @@ class CarrierFlowTable {
   void append(int32_t s);
   int32_t add_slot(double key, uint32_t h);
 
-  std::vector<CarrierFlowSlot> slots_;
-  std::vector<Bucket> buckets_;
+  TableArray<CarrierFlowSlot> slots_;
+  TableArray<Bucket> buckets_;
   uint32_t mask_ = 0;
   uint32_t cap_ = 0;
   uint32_t used_ = 0;  // slots handed out so far; past cap_ a new flow evicts
