@@ -277,6 +277,9 @@ export interface FileAnalysis {
   /** Records with their bytes and the correlation events since the last call. */
   takeDrain(): NativeDrain;
   stats(): FileStats;
+  /** The native bad-flow table's bytes: mapped (its bound) and resident now (a file's
+   * table grows with its bad flows: native/flow/bad_flows.h). */
+  flowTableBytes(): { mapped: number; resident: number };
   /** The filter program (compileFilterFor()) for frames of `linktype`, after a 'filter' step. */
   setFilter(linktype: number, program: Uint8Array): void;
 }
