@@ -10,13 +10,13 @@
 //
 // Memory, per capture thread: the index has the smallest power of two >= 2 * max_flows
 // slots of 4 bytes (8 to 16 bytes per flow of the cap), the flow array max_flows x
-// sizeof(BadFlow) = 192 bytes, plus 4 bytes per kept flow in used_: at most 212 bytes
-// per flow of the cap (13.25 MiB for the default 65536; it was 768 with the flows in the
-// slots themselves, issue 14). Both arrays are anonymous memory mapped once, so nothing
-// is allocated or moved while flows are added. With `populate` (live capture) they are
-// resident from the start and flat after (bad_flows.cc says why); without it (a capture
-// file) a page of the flow array becomes resident when the first flow lands on it, so
-// the table costs what the file's bad flows need (~10,000 flows: 2 MB, not 24).
+// sizeof(BadFlow) = 192 bytes, plus 4 bytes per kept flow in used_ (8 once the vector
+// has doubled): at most 216 bytes per flow of the cap (src/correlate/limits.ts; 13.5 MiB
+// for the default 65536; it was 768 with the flows in the slots themselves, issue 14). Both arrays
+// are anonymous memory mapped once, so nothing is allocated or moved while flows are added. With
+// `populate` (live capture) they are resident from the start and flat after (bad_flows.cc says
+// why); without it (a capture file) a page of the flow array becomes resident when the first flow
+// lands on it, so the table costs what the file's bad flows need (10,010 flows: 2.4 MB, not 24).
 // The used slots are listed on the side so that for_each() never walks the empty rest.
 #pragma once
 #include <cstddef>

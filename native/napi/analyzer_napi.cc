@@ -511,11 +511,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
   Napi::Value FlowTableBytes(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     check_idle(env);
-    const BadFlowTable& t = fa_->analyzer().flows();
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("mapped", static_cast<double>(t.mapped_bytes()));
-    o.Set("resident", static_cast<double>(t.resident_bytes()));
-    return o;
+    return flow_table_bytes(env, fa_->analyzer().flows());
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {

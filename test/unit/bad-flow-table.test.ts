@@ -2,8 +2,8 @@
  * The native bad-flow table (native/flow/bad_flows.h) of a capture file: its memory follows
  * the bad flows the file has, not --max-flows (issue 14: the default -r at <= 200 MB), and
  * at a cap it keeps the file's first flows and counts every frame of the others.
- * Live captures keep it resident from the start (test/lab/hostile.test.ts checks that
- * memory stays flat under a flood of new bad flows).
+ * Live captures keep it resident from the start (the libpcap path's FrameSink here, the
+ * AF_PACKET engine's in test/lab/hostile.test.ts: memory flat under a flood of new bad flows).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 
 import { NATIVE_BYTES_PER_FLOW_PER_THREAD } from '../../src/correlate/limits.js';
 import { decodeFlows, nativeLayout, openFileAnalysis, type FileAnalysis } from '../../src/native/analyzer.js';
+import { createFrameSink } from '../../src/native/frame-sink.js';
 import { writeVxlanCapture, type VxlanCaptureTruth } from '../fixtures/lib/bulk.js';
 
 /** sizeof(BadFlow) and the index's bytes per slot (bad_flows.h). */
@@ -66,6 +67,15 @@ test("a file's bad-flow table is resident for the flows it keeps, not for --max-
     const flowPages = pages(kept * FLOW_BYTES);
     assert.ok(resident >= flowPages, `resident ${resident} < the kept flows' ${flowPages}`);
     assert.ok(resident <= flowPages + pages(slotsFor(maxFlows) * SLOT_BYTES), `resident ${resident} of ${mapped} mapped for ${kept} flows`);
+  }
+});
+
+test("a live capture's bad-flow table is resident from the start (flat memory under a flood of new bad flows)", () => {
+  for (const maxFlows of [1000, 65536]) {
+    const sink = createFrameSink({ maxFlows });
+    const { mapped, resident } = sink.flowTableBytes();
+    assert.equal(mapped, maxFlows * FLOW_BYTES + slotsFor(maxFlows) * SLOT_BYTES);
+    assert.equal(resident, pages(maxFlows * FLOW_BYTES) + pages(slotsFor(maxFlows) * SLOT_BYTES));
   }
 });
 
