@@ -6,7 +6,7 @@
 namespace csumtop {
 
 Analyzer::Analyzer(const AnalyzerOptions& opts)
-    : opts_(opts), flows_(opts.max_flows), events_(opts.events) {
+    : opts_(opts), flows_(opts.max_flows, opts.populate_flows), events_(opts.events) {
   if (opts_.max_records) records_.reserve(opts_.max_records < 4096 ? opts_.max_records : 4096);
 }
 

@@ -51,6 +51,10 @@ constexpr uint32_t kScratchSize = 256 * 1024;
 struct AnalyzerOptions {
   DecodeOptions decode;
   uint32_t max_flows = 65536;
+  // The bad-flow table resident from the start (live capture, where memory must be flat
+  // under a flood and the DaemonSet's limit is checked against the bound) or as its flows
+  // land (a capture file: false).
+  bool populate_flows = true;
   // Keep a record of every bad frame (file mode with --list) up to this many per drain;
   // beyond it they are counted in records_dropped().
   uint32_t max_records = 0;

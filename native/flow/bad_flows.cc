@@ -2,10 +2,12 @@
 #include "flow/bad_flows.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <new>
+#include <vector>
 
 namespace csumtop {
 
@@ -86,26 +88,60 @@ void summarize_bad(const Frame& f, uint32_t iface, BadFrameSummary* out) {
   out->n_samples = static_cast<uint8_t>(bad_samples_of(f, out->samples));
 }
 
-BadFlowTable::BadFlowTable(uint32_t max_flows) : max_(max_flows ? max_flows : 1) {
+namespace {
+
+// Anonymous zero pages; with `populate`, provided at once (MAP_POPULATE).
+void* map_zeroed(size_t bytes, bool populate) {
+  void* m = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
+  if (m == MAP_FAILED) throw std::bad_alloc();
+  return m;
+}
+
+size_t resident_of(const void* p, size_t bytes) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in((bytes + page - 1) / page);
+  if (::mincore(const_cast<void*>(p), bytes, in.data()) != 0) return 0;
+  size_t n = 0;
+  for (unsigned char c : in) n += c & 1;
+  return n * page;
+}
+
+}  // namespace
+
+BadFlowTable::BadFlowTable(uint32_t max_flows, bool populate) : max_(max_flows ? max_flows : 1) {
   uint32_t cap = 16;
   while (cap < max_ * 2) cap <<= 1;  // load factor at most 1/2
-  // Anonymous zero pages, provided at once (MAP_POPULATE): left to be provided as flows
-  // land, hostile traffic whose every bad frame is a new flow touched a new page per frame
-  // and resident memory climbed for as long as the table filled (the hostile lab's
-  // flat-memory test: +26 MB over 20 s at the default cap). The bound is the same; it is
-  // resident from the start, where the DaemonSet's limit can be checked against it.
-  bytes_ = size_t{cap} * sizeof(BadFlow);
-  void* m = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  if (m == MAP_FAILED) throw std::bad_alloc();
-  slots_ = static_cast<BadFlow*>(m);
+  // Live capture populates both arrays at once: left to be provided as flows land,
+  // hostile traffic whose every bad frame is a new flow touched a new page per frame and
+  // resident memory climbed for as long as the table filled (the hostile lab's
+  // flat-memory test: +26 MB over 20 s at the default cap, when the flows were in the
+  // slots). The bound is the same; it is resident from the start, where the DaemonSet's
+  // limit can be checked against it. A capture file has an end: there the pages come as
+  // flows land (the flow array is filled from its start, so ~21 flows a page).
+  index_bytes_ = size_t{cap} * sizeof(uint32_t);
+  flows_bytes_ = size_t{max_} * sizeof(BadFlow);
+  index_ = static_cast<uint32_t*>(map_zeroed(index_bytes_, populate));
+  try {
+    flows_ = static_cast<BadFlow*>(map_zeroed(flows_bytes_, populate));
+  } catch (...) {
+    ::munmap(index_, index_bytes_);
+    throw;
+  }
   mask_ = cap - 1;
 }
 
-BadFlowTable::~BadFlowTable() { ::munmap(slots_, bytes_); }
+BadFlowTable::~BadFlowTable() {
+  ::munmap(index_, index_bytes_);
+  ::munmap(flows_, flows_bytes_);
+}
+
+size_t BadFlowTable::resident_bytes() const {
+  return resident_of(index_, index_bytes_) + resident_of(flows_, flows_bytes_);
+}
 
 void BadFlowTable::clear() {
-  for (uint32_t i : used_) slots_[i].used = 0;
+  for (uint32_t i : used_) index_[i] = 0;
   used_.clear();
   used_sorted_ = true;
   size_ = 0;
@@ -120,33 +156,38 @@ void BadFlowTable::sort_used() const {
 
 void BadFlowTable::add(const BadFrameSummary& s, uint64_t frame_number, uint64_t ts_ns) {
   const FlowKey& key = s.key;
+  // The same slots in the same probe order as when the flows were in the slots, so
+  // for_each() (slot order) and every report are unchanged.
   uint32_t i = static_cast<uint32_t>(s.hash) & mask_;
   for (;; i = (i + 1) & mask_) {
-    BadFlow& b = slots_[i];
-    if (!b.used) {
+    const uint32_t at = index_[i];
+    BadFlow* b;
+    if (at == 0) {
       if (size_ >= max_) {
         evicted_++;
         return;
       }
       used_.push_back(i);  // before anything changes: push_back may throw bad_alloc
       used_sorted_ = used_.size() == 1 || (used_sorted_ && used_[used_.size() - 2] < i);
-      b.used = 1;
-      b.key = key;
-      b.count = 0;
-      b.first_ns = ts_ns;
-      b.last_ns = ts_ns;
-      b.bad_mask = 0;
-      b.example_frame = frame_number;
-      b.n_example = s.n_samples;
-      std::memcpy(b.example, s.samples, sizeof b.example);
-      size_++;
-    } else if (std::memcmp(&b.key, &key, sizeof key) != 0) {
-      continue;
+      b = &flows_[size_];
+      b->used = 1;
+      b->key = key;
+      b->count = 0;
+      b->first_ns = ts_ns;
+      b->last_ns = ts_ns;
+      b->bad_mask = 0;
+      b->example_frame = frame_number;
+      b->n_example = s.n_samples;
+      std::memcpy(b->example, s.samples, sizeof b->example);
+      index_[i] = ++size_;
+    } else {
+      b = &flows_[at - 1];
+      if (std::memcmp(&b->key, &key, sizeof key) != 0) continue;
     }
-    b.count++;
-    if (ts_ns < b.first_ns) b.first_ns = ts_ns;
-    if (ts_ns > b.last_ns) b.last_ns = ts_ns;
-    b.bad_mask |= s.bad_mask;
+    b->count++;
+    if (ts_ns < b->first_ns) b->first_ns = ts_ns;
+    if (ts_ns > b->last_ns) b->last_ns = ts_ns;
+    b->bad_mask |= s.bad_mask;
     return;
   }
 }

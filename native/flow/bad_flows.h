@@ -1,17 +1,22 @@
 // \summary: A bounded table of flows that carried bad checksums (interface, outer tuple,
 // tunnel and VNI, inner tuple), with counts, first/last time and an example frame.
 //
-// Open addressing with linear probing in a fixed array: no allocation after
-// construction. When the table is full a new flow is not kept (the first max_flows
-// flows stay: they are the start of the incident) and `evicted()` counts every frame of
-// a flow not kept, so it is at least the number of flows not kept, and equal to it when
-// each of them sent one bad frame; the frames are still counted per interface
-// (docs/design.md, "Bounded everything"). Memory: the slot array has the smallest
-// power of two >= 2 * max_flows slots of sizeof(BadFlow) = 192 bytes, i.e. 384 to 768
-// bytes per flow of the cap (24 MiB for the default 65536), plus 4 bytes per kept flow
-// in used_, per capture thread; hostile traffic touches every page of it.
-// The array (24 MiB for the default 65536 flows) is anonymous memory populated when the
-// table is made (bad_flows.cc says why), so it is resident from the start and flat after.
+// Open addressing with linear probing over an index of 4-byte entry numbers; the flows
+// themselves are in a dense array, in the order they were kept. When the table is full a
+// new flow is not kept (the first max_flows flows stay: they are the start of the
+// incident) and `evicted()` counts every frame of a flow not kept, so it is at least the
+// number of flows not kept, and equal to it when each of them sent one bad frame; the
+// frames are still counted per interface (docs/design.md, "Bounded everything").
+//
+// Memory, per capture thread: the index has the smallest power of two >= 2 * max_flows
+// slots of 4 bytes (8 to 16 bytes per flow of the cap), the flow array max_flows x
+// sizeof(BadFlow) = 192 bytes, plus 4 bytes per kept flow in used_ (8 once the vector
+// has doubled): at most 216 bytes per flow of the cap (src/correlate/limits.ts; 13.5 MiB
+// for the default 65536; it was 768 with the flows in the slots themselves, issue 14). Both arrays
+// are anonymous memory mapped once, so nothing is allocated or moved while flows are added. With
+// `populate` (live capture) they are resident from the start and flat after (bad_flows.cc says
+// why); without it (a capture file) a page of the flow array becomes resident when the first flow
+// lands on it, so the table costs what the file's bad flows need (10,010 flows: 2.4 MB, not 24).
 // The used slots are listed on the side so that for_each() never walks the empty rest.
 #pragma once
 #include <cstddef>
@@ -44,7 +49,7 @@ struct FlowKey {
   FlowEndpoint outer, inner;
 };
 
-// Trivial as well: the table's slots start out as zero bytes, which is an unused slot.
+// Trivial as well: the flow array starts out as zero bytes.
 struct BadFlow {
   FlowKey key;
   uint64_t count;
@@ -79,7 +84,8 @@ void summarize_bad(const Frame& f, uint32_t iface, BadFrameSummary* out);
 
 class BadFlowTable {
  public:
-  explicit BadFlowTable(uint32_t max_flows);
+  // populate: make both arrays resident now (live capture) rather than as flows land.
+  explicit BadFlowTable(uint32_t max_flows, bool populate = true);
   ~BadFlowTable();
   BadFlowTable(const BadFlowTable&) = delete;
   BadFlowTable& operator=(const BadFlowTable&) = delete;
@@ -89,19 +95,26 @@ class BadFlowTable {
   uint32_t capacity() const { return max_; }
   uint32_t size() const { return size_; }
   // Calls fn(const BadFlow&) for every flow, in slot order (no meaningful order, but
-  // the same for the same input).
+  // the same for the same input, and the order of the table before its flows moved out
+  // of the slots: reports list flows of equal count and first time in this order).
   template <typename Fn>
   void for_each(Fn fn) const {
     sort_used();
-    for (uint32_t i : used_) fn(slots_[i]);
+    for (uint32_t i : used_) fn(flows_[index_[i] - 1]);
   }
   void clear();
+  // Bytes mapped for the index and the flow array (the bound), and how many of them are
+  // resident now (mincore(2)): tests and the memory figures of docs/line-rate.md.
+  size_t mapped_bytes() const { return index_bytes_ + flows_bytes_; }
+  size_t resident_bytes() const;
 
  private:
   void sort_used() const;
 
-  BadFlow* slots_ = nullptr;  // mask_ + 1 slots, anonymous zero pages
-  size_t bytes_ = 0;
+  uint32_t* index_ = nullptr;  // mask_ + 1 slots: 0 empty, else 1 + the flow's number
+  BadFlow* flows_ = nullptr;   // max_ flows, the first size_ in use
+  size_t index_bytes_ = 0;
+  size_t flows_bytes_ = 0;
   mutable std::vector<uint32_t> used_;  // indices of used slots
   mutable bool used_sorted_ = true;
   uint32_t mask_ = 0;

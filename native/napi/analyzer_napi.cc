@@ -272,6 +272,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
                         InstanceMethod("takeRecords", &FileAnalysisWrap::TakeRecords),
                         InstanceMethod("takeDrain", &FileAnalysisWrap::TakeDrain),
                         InstanceMethod("stats", &FileAnalysisWrap::Stats),
+                        InstanceMethod("flowTableBytes", &FileAnalysisWrap::FlowTableBytes),
                         InstanceMethod("setFilter", &FileAnalysisWrap::SetFilter),
                         InstanceMethod("stepDrain", &FileAnalysisWrap::StepDrain),
                         InstanceMethod("stepDrainAhead", &FileAnalysisWrap::StepDrainAhead),
@@ -293,6 +294,8 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     if (info.Length() < 1 || !info[0].IsString())
       throw Napi::TypeError::New(env, "new FileAnalysis(path: string, options?)");
     FileAnalysisOptions opts;
+    // A file has an end: the bad-flow table grows with the flows it has (bad_flows.h).
+    opts.analyzer.populate_flows = false;
     if (info.Length() > 1 && info[1].IsObject()) {
       Napi::Object o = info[1].As<Napi::Object>();
       opts.analyzer.decode = decode_options(o);
@@ -529,6 +532,14 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     Napi::Object o = Napi::Object::New(env);
     drain_analyzer(env, o, fa_->analyzer());
     return o;
+  }
+
+  // flowTableBytes(): {mapped, resident} of the bad-flow table (BadFlowTable: its bound,
+  // and the pages of it in memory now). Not in stats(): that is read every step.
+  Napi::Value FlowTableBytes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    check_idle(env);
+    return flow_table_bytes(env, fa_->analyzer().flows());
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {

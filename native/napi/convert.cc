@@ -156,6 +156,13 @@ Napi::Buffer<uint8_t> flows_packed(Napi::Env env, const BadFlowTable& table, siz
   return buf;
 }
 
+Napi::Object flow_table_bytes(Napi::Env env, const BadFlowTable& table) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("mapped", static_cast<double>(table.mapped_bytes()));
+  o.Set("resident", static_cast<double>(table.resident_bytes()));
+  return o;
+}
+
 BpfProgram bpf_program_of(const Napi::Value& v, const std::string& what) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
     throw Napi::TypeError::New(v.Env(), what + " must be a Uint8Array (compileFilter's result)");

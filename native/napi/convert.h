@@ -22,6 +22,8 @@ std::vector<const BadFlow*> top_flows(const BadFlowTable& table, size_t limit);
 // src/native/analyzer.ts): one copy and no object per flow, the one way every source
 // (file, live, libpcap) hands its bad-flow table to JavaScript.
 Napi::Buffer<uint8_t> flows_packed(Napi::Env env, const BadFlowTable& table, size_t limit = 0);
+// {mapped, resident}: the bad-flow table's bound and the bytes of it in memory now.
+Napi::Object flow_table_bytes(Napi::Env env, const BadFlowTable& table);
 // Reads vxlanPorts / genevePorts (arrays of 1..65535, at most 8 each) into `d`.
 void read_decode_options(const Napi::Object& o, DecodeOptions* d);
 // Sets records (packed BadFrameRecords), recordBytes and recordsDropped on `o` from

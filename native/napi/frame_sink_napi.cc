@@ -18,6 +18,7 @@ class FrameSinkWrap : public Napi::ObjectWrap<FrameSinkWrap> {
                        {InstanceMethod("process", &FrameSinkWrap::Process),
                         InstanceMethod("takeBatch", &FrameSinkWrap::TakeBatch),
                         InstanceMethod("flowsPacked", &FrameSinkWrap::FlowsPacked),
+                        InstanceMethod("flowTableBytes", &FrameSinkWrap::FlowTableBytes),
                         InstanceMethod("setOverlay", &FrameSinkWrap::SetOverlay)});
   }
 
@@ -92,6 +93,11 @@ class FrameSinkWrap : public Napi::ObjectWrap<FrameSinkWrap> {
 
   Napi::Value FlowsPacked(const Napi::CallbackInfo& info) {
     return flows_packed(info.Env(), analyzer_->flows());
+  }
+
+  // Live: the table is resident from the start (AnalyzerOptions::populate_flows).
+  Napi::Value FlowTableBytes(const Napi::CallbackInfo& info) {
+    return flow_table_bytes(info.Env(), analyzer_->flows());
   }
 
   std::unique_ptr<Analyzer> analyzer_;

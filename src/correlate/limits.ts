@@ -16,7 +16,8 @@
  * attempts (native: DNS_BYTES_PER_ENTRY, 228, and SYN_BYTES_PER_ENTRY, 148, i.e.
  * TxnTable::kBytesPerEntry + sizeof(DnsEntry / SynEntry) in native/flow/dns_txns.h and
  * syn_txns.h), none of them a JavaScript object per entry (docs/line-rate.md), and
- * per capture thread the native bad-flow table (384-768 bytes, native/flow/bad_flows.h).
+ * per capture thread the native bad-flow table (at most 216 bytes: native/flow/bad_flows.h;
+ * a capture file's is resident only for the bad flows it keeps).
  */
 
 /** Resident memory besides the per-flow tables and the rings: Node and the addon, V8's
@@ -29,15 +30,18 @@ export const BASE_MEMORY_BYTES = 440 * 2 ** 20;
 
 /** Bytes per flow of --max-flows: carrier flow 248 + DNS 228 + SYN 148 (all native; the
  * unit tests check each against the sizes the addon reports), and the native bad-flow
- * table's 768 at most per capture thread. */
+ * table's 216 at most per capture thread: a 4-byte index of up to 4 slots per flow (16), the
+ * flow (sizeof(BadFlow) 192) and its slot's number in a vector that may have doubled (8);
+ * test/unit/bad-flow-table.test.ts checks the mapped bytes. It was 768 (2 to 4 slots of 192
+ * bytes per flow) until the flows moved out of the slots. */
 export const TABLE_BYTES_PER_FLOW = 624;
-export const NATIVE_BYTES_PER_FLOW_PER_THREAD = 768;
+export const NATIVE_BYTES_PER_FLOW_PER_THREAD = 216;
 
 /**
  * The resident memory csumtop stays under at these options, whatever the traffic:
  * BASE_MEMORY_BYTES + the rings + --max-flows x (TABLE_BYTES_PER_FLOW +
  * NATIVE_BYTES_PER_FLOW_PER_THREAD x --threads). At the defaults (65536 flows, one
- * thread) on one interface (the default 8 MiB ring): 440 + 8 + 86 = 534 MiB.
+ * thread) on one interface (the default 8 MiB ring): 440 + 8 + 52.5 = 500.5 MiB.
  */
 export function memoryBoundBytes(o: { maxFlows: number; threads: number; ringBytes: number }): number {
   return BASE_MEMORY_BYTES + o.ringBytes + o.maxFlows * (TABLE_BYTES_PER_FLOW + NATIVE_BYTES_PER_FLOW_PER_THREAD * o.threads);

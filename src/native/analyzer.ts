@@ -214,6 +214,12 @@ export type FileStep = StepStatus & {
   filteredOut: number;
 };
 
+/** The native bad-flow table's bytes: mapped (its bound) and resident now (mincore(2)). */
+export interface FlowTableBytes {
+  mapped: number;
+  resident: number;
+}
+
 export interface FileStats {
   frames: number;
   firstNs: bigint;
@@ -277,6 +283,8 @@ export interface FileAnalysis {
   /** Records with their bytes and the correlation events since the last call. */
   takeDrain(): NativeDrain;
   stats(): FileStats;
+  /** A file's table grows with its bad flows (native/flow/bad_flows.h). */
+  flowTableBytes(): FlowTableBytes;
   /** The filter program (compileFilterFor()) for frames of `linktype`, after a 'filter' step. */
   setFilter(linktype: number, program: Uint8Array): void;
 }

@@ -3,7 +3,7 @@
  * that hand frames over one at a time from JavaScript (the libpcap fallback).
  */
 import { loadAddon } from './addon.js';
-import type { NativeDrain } from './analyzer.js';
+import type { FlowTableBytes, NativeDrain } from './analyzer.js';
 
 export interface FrameSinkOptions {
   vxlanPorts?: number[];
@@ -24,6 +24,8 @@ export interface FrameSink {
   takeBatch(): FrameSinkBatch;
   /** The bad-flow table, packed in report order (decodeFlows() reads it). */
   flowsPacked(): Buffer;
+  /** Resident from the start, as in live capture (native/flow/bad_flows.h). */
+  flowTableBytes(): FlowTableBytes;
   /** Marks an overlay device: its plain packets become events matched against carriers. */
   setOverlay(id: number, on: boolean): void;
 }
