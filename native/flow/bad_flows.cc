@@ -1,12 +1,8 @@
 // \summary: Bounded bad-flow table (see bad_flows.h).
 #include "flow/bad_flows.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
-#include <new>
 #include <vector>
 
 namespace csumtop {
@@ -88,27 +84,6 @@ void summarize_bad(const Frame& f, uint32_t iface, BadFrameSummary* out) {
   out->n_samples = static_cast<uint8_t>(bad_samples_of(f, out->samples));
 }
 
-namespace {
-
-// Anonymous zero pages; with `populate`, provided at once (MAP_POPULATE).
-void* map_zeroed(size_t bytes, bool populate) {
-  void* m = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
-  if (m == MAP_FAILED) throw std::bad_alloc();
-  return m;
-}
-
-size_t resident_of(const void* p, size_t bytes) {
-  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  std::vector<unsigned char> in((bytes + page - 1) / page);
-  if (::mincore(const_cast<void*>(p), bytes, in.data()) != 0) return 0;
-  size_t n = 0;
-  for (unsigned char c : in) n += c & 1;
-  return n * page;
-}
-
-}  // namespace
-
 BadFlowTable::BadFlowTable(uint32_t max_flows, bool populate) : max_(max_flows ? max_flows : 1) {
   uint32_t cap = 16;
   while (cap < max_ * 2) cap <<= 1;  // load factor at most 1/2
@@ -119,25 +94,13 @@ BadFlowTable::BadFlowTable(uint32_t max_flows, bool populate) : max_(max_flows ?
   // slots). The bound is the same; it is resident from the start, where the DaemonSet's
   // limit can be checked against it. A capture file has an end: there the pages come as
   // flows land (the flow array is filled from its start, so ~21 flows a page).
-  index_bytes_ = size_t{cap} * sizeof(uint32_t);
-  flows_bytes_ = size_t{max_} * sizeof(BadFlow);
-  index_ = static_cast<uint32_t*>(map_zeroed(index_bytes_, populate));
-  try {
-    flows_ = static_cast<BadFlow*>(map_zeroed(flows_bytes_, populate));
-  } catch (...) {
-    ::munmap(index_, index_bytes_);
-    throw;
-  }
+  index_.assign(cap, populate);
+  flows_.assign(max_, populate);
   mask_ = cap - 1;
 }
 
-BadFlowTable::~BadFlowTable() {
-  ::munmap(index_, index_bytes_);
-  ::munmap(flows_, flows_bytes_);
-}
-
 size_t BadFlowTable::resident_bytes() const {
-  return resident_of(index_, index_bytes_) + resident_of(flows_, flows_bytes_);
+  return index_.resident_bytes() + flows_.resident_bytes();
 }
 
 void BadFlowTable::clear() {

@@ -13,7 +13,8 @@
 // sizeof(BadFlow) = 192 bytes, plus 4 bytes per kept flow in used_ (8 once the vector
 // has doubled): at most 216 bytes per flow of the cap (src/correlate/limits.ts; 13.5 MiB
 // for the default 65536; it was 768 with the flows in the slots themselves, issue 14). Both arrays
-// are anonymous memory mapped once, so nothing is allocated or moved while flows are added. With
+// are TableArrays (flow/table_memory.h), mapped once, so nothing is allocated or moved while flows
+// are added. With
 // `populate` (live capture) they are resident from the start and flat after (bad_flows.cc says
 // why); without it (a capture file) a page of the flow array becomes resident when the first flow
 // lands on it, so the table costs what the file's bad flows need (10,010 flows: 2.4 MB, not 24).
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "decode/frame.h"
+#include "flow/table_memory.h"
 
 namespace csumtop {
 
@@ -86,7 +88,6 @@ class BadFlowTable {
  public:
   // populate: make both arrays resident now (live capture) rather than as flows land.
   explicit BadFlowTable(uint32_t max_flows, bool populate = true);
-  ~BadFlowTable();
   BadFlowTable(const BadFlowTable&) = delete;
   BadFlowTable& operator=(const BadFlowTable&) = delete;
   // Records one bad frame of this flow.
@@ -105,16 +106,14 @@ class BadFlowTable {
   void clear();
   // Bytes mapped for the index and the flow array (the bound), and how many of them are
   // resident now (mincore(2)): tests and the memory figures of docs/line-rate.md.
-  size_t mapped_bytes() const { return index_bytes_ + flows_bytes_; }
+  size_t mapped_bytes() const { return index_.bytes() + flows_.bytes(); }
   size_t resident_bytes() const;
 
  private:
   void sort_used() const;
 
-  uint32_t* index_ = nullptr;  // mask_ + 1 slots: 0 empty, else 1 + the flow's number
-  BadFlow* flows_ = nullptr;   // max_ flows, the first size_ in use
-  size_t index_bytes_ = 0;
-  size_t flows_bytes_ = 0;
+  TableArray<uint32_t> index_;          // mask_ + 1 slots: 0 empty, else 1 + the flow's number
+  TableArray<BadFlow> flows_;           // max_ flows, the first size_ in use
   mutable std::vector<uint32_t> used_;  // indices of used slots
   mutable bool used_sorted_ = true;
   uint32_t mask_ = 0;

@@ -1,5 +1,6 @@
-// \summary: The memory of a fixed-size table: an array of trivial entries, zero, made
-// resident once when the table is made, on huge pages where the kernel gives them.
+// \summary: The memory of a fixed-size table: an array of trivial entries, zero, either
+// made resident once when the table is made (on huge pages where the kernel gives them)
+// or provided page by page as it is used.
 //
 // The correlation tables are tens of MB at the default --max-flows, written once so that
 // the bound is resident from the start (a table filling page by page under new flows read
@@ -11,13 +12,20 @@
 // distributions give them only on request, /sys/kernel/mm/transparent_hugepage/enabled
 // "madvise"), and is made resident by touching each page once: one fault per 2 MiB where
 // huge pages are given, and no memset either way.
+//
+// A table of a capture file need not be resident before it is used (a file has an end,
+// and most files have few bad flows): made with `resident` false its pages come as entries
+// are first written, 4 KiB at a time, so that resident memory follows what is used
+// (native/flow/bad_flows.h).
 #pragma once
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <new>
 #include <type_traits>
+#include <vector>
 
 namespace csumtop {
 
@@ -29,18 +37,20 @@ class TableArray {
 
  public:
   TableArray() = default;
-  explicit TableArray(size_t n) { assign(n); }
+  explicit TableArray(size_t n, bool resident = true) { assign(n, resident); }
   ~TableArray() { release(); }
   TableArray(const TableArray&) = delete;
   TableArray& operator=(const TableArray&) = delete;
 
-  // n entries of zero bytes (what was there before is gone).
-  void assign(size_t n) {
+  // n entries of zero bytes (what was there before is gone); resident now, or page by
+  // page as they are written.
+  void assign(size_t n, bool resident = true) {
     release();
     if (n == 0) return;
     const size_t want = n * sizeof(T);
     // Huge pages need 2 MiB alignment: map that much more and start at the first boundary.
-    const size_t align = want >= kHuge ? kHuge : 0;
+    // Only for a resident table: one page by page would grow 2 MiB at a time.
+    const size_t align = resident && want >= kHuge ? kHuge : 0;
     map_len_ = want + align;
     void* m = ::mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
@@ -57,8 +67,23 @@ class TableArray {
     }
     data_ = reinterpret_cast<T*>(p);
     n_ = n;
+    if (!resident) return;
     volatile uint8_t* bytes = reinterpret_cast<volatile uint8_t*>(data_);
     for (size_t off = 0; off < want; off += kPage) bytes[off] = 0;
+  }
+
+  // The entries' bytes (n x sizeof(T)), and how many of them are resident now (mincore).
+  size_t bytes() const { return n_ * sizeof(T); }
+  size_t resident_bytes() const {
+    if (!data_) return 0;
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t start = reinterpret_cast<uintptr_t>(data_) & ~(uintptr_t{page} - 1);
+    const size_t len = reinterpret_cast<uintptr_t>(data_) + bytes() - start;
+    std::vector<unsigned char> in((len + page - 1) / page);
+    if (::mincore(reinterpret_cast<void*>(start), len, in.data()) != 0) return 0;
+    size_t n = 0;
+    for (unsigned char c : in) n += c & 1;
+    return n * page;
   }
 
   T& operator[](size_t i) { return data_[i]; }
