@@ -20,6 +20,7 @@ import type { NativeFlow } from '../native/analyzer.js';
 import { decodeFlows, nativeLayout } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import type { BadFrameFileStats } from '../native/bad-frame-file.js';
+import { namespaceRefused } from '../native/host.js';
 import { createLiveCapture, type LiveCaptureOptions, type NativeLiveBatch, type NativeLiveCapture } from '../native/live.js';
 import { attachAll, overRingCap } from './live-attach.js';
 import { LinkTables } from './link-tables.js';
@@ -421,7 +422,7 @@ export class LiveSource implements CaptureSource {
         const msg = err.message;
         if (this.reported.has(msg)) continue;
         this.reported.add(msg);
-        errors.push(new CaptureError(`${msg}; interfaces appearing there are not attached`, 'ECAPTURE'));
+        errors.push(new CaptureError(`${msg}; interfaces appearing there are not attached`, namespaceCode(err)));
       }
       return errors;
     }
@@ -438,10 +439,10 @@ export class LiveSource implements CaptureSource {
         // interfaces: a vanished device is reported by its socket (EPOLLERR) anyway.
         for (const i of this.byKey.values()) if (i.namespace === ns.label) seen.add(this.keyOf(i));
         const msg = (err as Error).message; // names the namespace as the user did
-        if (initial) errors.push(new CaptureError(msg, 'ECAPTURE'));
+        if (initial) errors.push(new CaptureError(msg, namespaceCode(err)));
         else if (!this.reported.has(msg)) {
           this.reported.add(msg);
-          errors.push(new CaptureError(`${msg}; interfaces appearing there are not attached`, 'ECAPTURE'));
+          errors.push(new CaptureError(`${msg}; interfaces appearing there are not attached`, namespaceCode(err)));
         }
         continue;
       }
@@ -514,6 +515,11 @@ export class LiveSource implements CaptureSource {
     }
     return errors;
   }
+}
+
+/** A namespace that cannot be read: EPERM when entering it was refused (the addon's errno), else ECAPTURE. */
+function namespaceCode(err: unknown): 'EPERM' | 'ECAPTURE' {
+  return namespaceRefused(err) ? 'EPERM' : 'ECAPTURE';
 }
 
 /** Resolves the namespaces to capture in, dropping duplicates of the same namespace. */
