@@ -566,8 +566,7 @@ export function topFlows(flows: NativeFlow[], limit: number): NativeFlow[] {
 /** Flows of several engines: the same flow key seen by two threads becomes one flow. */
 export function mergeFlows(flows: NativeFlow[]): NativeFlow[] {
   const byKey = new Map<string, NativeFlow>();
-  const ep = (e: NativeFlow['outer'] | undefined): string =>
-    e ? `${e.family}/${e.proto}/${e.src.toString('hex')}/${e.dst.toString('hex')}/${e.hasPorts ? `${e.sport}/${e.dport}` : '-'}` : '';
+  const ep = (e: NativeFlow['outer'] | undefined): string => (e ? `${e.family}/${e.proto}/${e.src}/${e.dst}/${e.sport ?? '-'}/${e.dport ?? '-'}` : '');
   for (const f of flows) {
     const key = `${f.iface}|${f.tunnel}|${f.vni}|${ep(f.outer)}|${ep(f.inner)}`;
     const m = byKey.get(key);
