@@ -18,35 +18,11 @@
 #include <vector>
 
 #include "capture/capture_file.h"
+#include "fuzz/pcapng_out.h"
 
 namespace {
 
-struct Out {
-  std::vector<uint8_t> v;
-  bool big;
-  void u16(uint16_t x) {
-    if (big) x = static_cast<uint16_t>(x >> 8 | x << 8);
-    raw(&x, 2);
-  }
-  void u32(uint32_t x) {
-    if (big) x = __builtin_bswap32(x);
-    raw(&x, 4);
-  }
-  void raw(const void* p, size_t n) {
-    const uint8_t* b = static_cast<const uint8_t*>(p);
-    v.insert(v.end(), b, b + n);
-  }
-  // One block (pcapng section 3.1): type, length, body padded to 4, length.
-  void block(uint32_t type, const std::vector<uint8_t>& body) {
-    const size_t padded = (body.size() + 3) & ~size_t{3};
-    const uint32_t len = static_cast<uint32_t>(12 + padded);
-    u32(type);
-    u32(len);
-    raw(body.data(), body.size());
-    v.insert(v.end(), padded - body.size(), 0);
-    u32(len);
-  }
-};
+using Out = csumtop::fuzz::PcapngOut;
 
 }  // namespace
 

@@ -23,38 +23,11 @@
 #include "capture/capture_file.h"
 #include "capture/record_scan.h"
 #include "flow/parallel.h"
+#include "fuzz/pcapng_out.h"
 
 namespace {
 
-struct Out {
-  std::vector<uint8_t> v;
-  bool big;
-  void u16(uint16_t x) {
-    if (big) x = static_cast<uint16_t>(x >> 8 | x << 8);
-    raw(&x, 2);
-  }
-  void u32(uint32_t x) {
-    if (big) x = __builtin_bswap32(x);
-    raw(&x, 4);
-  }
-  void u64(uint64_t x) {
-    if (big) x = __builtin_bswap64(x);
-    raw(&x, 8);
-  }
-  void raw(const void* p, size_t n) {
-    const uint8_t* b = static_cast<const uint8_t*>(p);
-    v.insert(v.end(), b, b + n);
-  }
-  void block(uint32_t type, const std::vector<uint8_t>& body, bool bad_trailer) {
-    const size_t padded = (body.size() + 3) & ~size_t{3};
-    const uint32_t len = static_cast<uint32_t>(12 + padded);
-    u32(type);
-    u32(len);
-    raw(body.data(), body.size());
-    v.insert(v.end(), padded - body.size(), 0);
-    u32(bad_trailer ? len + 4 : len);
-  }
-};
+using Out = csumtop::fuzz::PcapngOut;
 
 std::vector<uint8_t> shb(bool big) {
   Out b{{}, big};

@@ -51,17 +51,17 @@ LinkWatch::~LinkWatch() {
   close_fd(&ethtool_fd_);
 }
 
-std::string LinkWatch::open(const std::string& netns_path, const std::string& label, int rcvbuf,
-                            std::unique_ptr<LinkWatch>* out) {
+NetnsError LinkWatch::open(const std::string& netns_path, const std::string& label, int rcvbuf,
+                           std::unique_ptr<LinkWatch>* out) {
   std::unique_ptr<LinkWatch> w;
   try {
     w.reset(new LinkWatch());
     w->buf_.resize(kRecvBuf);
   } catch (const std::bad_alloc&) {
-    return "out of memory opening a link watch";
+    return NetnsError("out of memory opening a link watch");
   }
   LinkWatch* p = w.get();
-  const std::string err = run_in_netns(netns_path, label, [p, rcvbuf]() -> std::string {
+  NetnsError err = run_in_netns(netns_path, label, [p, rcvbuf]() -> std::string {
     p->notify_fd_ = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
     if (p->notify_fd_ < 0) return errno_text("rtnetlink socket", errno);
     // SO_RCVBUFFORCE needs CAP_NET_ADMIN and is not capped by net.core.rmem_max
@@ -89,7 +89,7 @@ std::string LinkWatch::open(const std::string& netns_path, const std::string& la
   });
   if (!err.empty()) return err;  // ~LinkWatch closes what was opened
   *out = std::move(w);
-  return std::string();
+  return NetnsError();
 }
 
 std::string LinkWatch::poll(std::vector<LinkEvent>* out, bool* overflow) {

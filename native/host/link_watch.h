@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "host/links.h"
+#include "host/netns.h"
 
 namespace csumtop {
 namespace host {
@@ -36,9 +37,9 @@ class LinkWatch {
   // a non-blocking NETLINK_ROUTE socket joined to RTNLGRP_LINK, a blocking one for dumps
   // and a socket for the ethtool ioctls. `rcvbuf` (bytes, 0 = the default of 4 MiB) sizes
   // the notification socket's buffer: SO_RCVBUFFORCE as root, else SO_RCVBUF (capped by
-  // net.core.rmem_max). Errors name `label` as netns.h describes.
-  static std::string open(const std::string& netns_path, const std::string& label, int rcvbuf,
-                          std::unique_ptr<LinkWatch>* out);
+  // net.core.rmem_max). Errors name `label` and carry errno as netns.h describes.
+  static NetnsError open(const std::string& netns_path, const std::string& label, int rcvbuf,
+                         std::unique_ptr<LinkWatch>* out);
 
   // Receives every pending notification without blocking, appending them in the order
   // the kernel sent them; RTM_NEWLINK events get their ethtool data (driver, features)

@@ -614,8 +614,8 @@ std::string list_links(std::vector<LinkInfo>* out, bool with_ethtool) {
   }
 }
 
-std::string list_links_in(const std::string& netns_path, const std::string& label,
-                          std::vector<LinkInfo>* out) {
+NetnsError list_links_in(const std::string& netns_path, const std::string& label,
+                         std::vector<LinkInfo>* out) {
   return run_in_netns(netns_path, label, [out]() { return list_links(out, true); });
 }
 

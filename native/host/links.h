@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "host/netns.h"
+
 namespace csumtop {
 namespace host {
 
@@ -119,10 +121,11 @@ std::string list_links_on(int nl_fd, int ethtool_fd, std::vector<LinkInfo>* out)
 // ENODEV if the link just went away) leaves its fields empty.
 void read_ethtool(int fd, LinkInfo* link);
 
-// list_links() run inside the network namespace at `netns_path` (see netns.h); an empty
-// path means the current namespace. `label` names the namespace in errors.
-std::string list_links_in(const std::string& netns_path, const std::string& label,
-                          std::vector<LinkInfo>* out);
+// list_links() run inside the network namespace at `netns_path` (see netns.h: errors
+// entering it carry their errno); an empty path means the current namespace. `label`
+// names the namespace in errors.
+NetnsError list_links_in(const std::string& netns_path, const std::string& label,
+                         std::vector<LinkInfo>* out);
 
 }  // namespace host
 }  // namespace csumtop

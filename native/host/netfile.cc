@@ -76,8 +76,8 @@ std::string read_net_file(const std::string& name, std::string* content, bool* p
   return std::string();
 }
 
-std::string read_net_file_in(const std::string& netns_path, const std::string& label,
-                             const std::string& name, std::string* content, bool* present) {
+NetnsError read_net_file_in(const std::string& netns_path, const std::string& label,
+                            const std::string& name, std::string* content, bool* present) {
   *present = false;
   if (!is_known_net_file(name)) return "unknown /proc/net file: " + name;
   return run_in_netns(netns_path, label, [&]() { return read_net_file(name, content, present); });

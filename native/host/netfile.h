@@ -9,6 +9,8 @@
 #pragma once
 #include <string>
 
+#include "host/netns.h"
+
 namespace csumtop {
 namespace host {
 
@@ -26,9 +28,10 @@ bool is_known_net_file(const std::string& name);
 std::string read_net_file(const std::string& name, std::string* content, bool* present);
 
 // read_net_file() on a thread inside the network namespace at `netns_path` (see
-// netns.h run_in_netns; "" = the caller's namespace). `label` names it in errors.
-std::string read_net_file_in(const std::string& netns_path, const std::string& label,
-                             const std::string& name, std::string* content, bool* present);
+// netns.h run_in_netns: errors entering it carry their errno; "" = the caller's
+// namespace). `label` names it in errors.
+NetnsError read_net_file_in(const std::string& netns_path, const std::string& label,
+                            const std::string& name, std::string* content, bool* present);
 
 }  // namespace host
 }  // namespace csumtop

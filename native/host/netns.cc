@@ -28,19 +28,35 @@ std::string where(const std::string& path, const std::string& label) {
   return " (" + path + ")";
 }
 
-std::string open_error(int err, const std::string& path, const std::string& label) {
+NetnsError open_error(int err, const std::string& path, const std::string& label) {
   const std::string& n = name_of(path, label);
   switch (err) {
     case ENOENT:
     case ENOTDIR:
-      return "no such network namespace: " + n + where(path, label);
+      return {"no such network namespace: " + n + where(path, label), err};
     case EACCES:
     case EPERM:
-      return "permission denied opening network namespace " + n + where(path, label) +
-             " (need root or CAP_SYS_ADMIN)";
+      return {"permission denied opening network namespace " + n + where(path, label) +
+                  " (need root or CAP_SYS_ADMIN)",
+              err};
     default:
-      return "cannot open network namespace " + n + where(path, label) + ": " + std::strerror(err);
+      return {"cannot open network namespace " + n + where(path, label) + ": " + std::strerror(err),
+              err};
   }
+}
+
+NetnsError setns_error(int err, const std::string& path, const std::string& label) {
+  const std::string& n = name_of(path, label);
+  if (err == EPERM)
+    return {"need CAP_SYS_ADMIN to enter network namespace " + n + where(path, label) +
+                " (run as root)",
+            err};
+  if (err == EINVAL)
+    return {"not a network namespace: " + n + where(path, label) +
+                " (an unmounted /run/netns entry or another kind of namespace file)",
+            err};
+  return {"cannot enter network namespace " + n + where(path, label) + ": " + std::strerror(err),
+          err};
 }
 
 }  // namespace
@@ -49,24 +65,24 @@ std::string format_identity(const NetnsIdentity& id) {
   return std::to_string(id.dev) + ":" + std::to_string(id.ino);
 }
 
-std::string netns_identity(const std::string& path, const std::string& label, NetnsIdentity* out) {
+NetnsError netns_identity(const std::string& path, const std::string& label, NetnsIdentity* out) {
   struct stat st;
-  if (path.empty()) return "network namespace path is empty";
+  if (path.empty()) return NetnsError("network namespace path is empty");
   if (::stat(path.c_str(), &st) != 0) return open_error(errno, path, label);
   out->dev = static_cast<uint64_t>(st.st_dev);
   out->ino = static_cast<uint64_t>(st.st_ino);
-  return std::string();
+  return NetnsError();
 }
 
-std::string run_in_netns(const std::string& path, const std::string& label,
-                         const std::function<std::string()>& fn) {
+NetnsError run_in_netns(const std::string& path, const std::string& label,
+                        const std::function<std::string()>& fn) {
   if (path.empty()) {
     try {
       return fn();
     } catch (const std::exception& e) {
       return std::string("internal error: ") + e.what();
     } catch (...) {
-      return "internal error";
+      return NetnsError("internal error");
     }
   }
   // Opened on the calling thread: opening needs no namespace change and the error is
@@ -74,23 +90,13 @@ std::string run_in_netns(const std::string& path, const std::string& label,
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return open_error(errno, path, label);
 
-  std::string result;
+  NetnsError result;
   auto body = [&]() noexcept {
     // setns(2): CLONE_NEWNET moves only the calling thread. The kernel checks that fd
     // refers to a network namespace (EINVAL otherwise) and that the caller has
     // CAP_SYS_ADMIN in its own user namespace and in the target's (EPERM otherwise).
     if (::setns(fd, CLONE_NEWNET) != 0) {
-      const int err = errno;
-      const std::string& n = name_of(path, label);
-      if (err == EPERM)
-        result = "need CAP_SYS_ADMIN to enter network namespace " + n + where(path, label) +
-                 " (run as root)";
-      else if (err == EINVAL)
-        result = "not a network namespace: " + n + where(path, label) +
-                 " (an unmounted /run/netns entry or another kind of namespace file)";
-      else
-        result =
-            "cannot enter network namespace " + n + where(path, label) + ": " + std::strerror(err);
+      result = setns_error(errno, path, label);
       return;
     }
     try {
@@ -98,7 +104,7 @@ std::string run_in_netns(const std::string& path, const std::string& label,
     } catch (const std::exception& e) {
       result = std::string("internal error: ") + e.what();
     } catch (...) {
-      result = "internal error";
+      result = std::string("internal error");
     }
   };
   try {

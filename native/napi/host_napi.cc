@@ -127,6 +127,48 @@ Napi::Array link_array(Napi::Env env, const std::vector<LinkInfo>& links) {
   return a;
 }
 
+// errno names of the failures that opening or entering a namespace reports (netns.h),
+// as Node's own system errors spell them in `code`.
+const char* errno_name(int e) {
+  switch (e) {
+    case EPERM:
+      return "EPERM";
+    case ENOENT:
+      return "ENOENT";
+    case EACCES:
+      return "EACCES";
+    case ENOTDIR:
+      return "ENOTDIR";
+    case EINVAL:
+      return "EINVAL";
+    case ELOOP:
+      return "ELOOP";
+    case ENAMETOOLONG:
+      return "ENAMETOOLONG";
+    case EMFILE:
+      return "EMFILE";
+    case ENFILE:
+      return "ENFILE";
+    case ENOMEM:
+      return "ENOMEM";
+    default:
+      return nullptr;
+  }
+}
+
+// The JavaScript error of a namespace failure: its message, and when opening or entering
+// the namespace failed, `errno` (the number) and `code` (its name, as in Node's system
+// errors), so JavaScript tells "not allowed" (EPERM, EACCES: exit 3) from "no such
+// namespace" by the code, never by the text (src/native/host.ts namespaceRefused).
+Napi::Error netns_error(Napi::Env env, const host::NetnsError& e) {
+  Napi::Error err = Napi::Error::New(env, e.message);
+  if (e.sys_errno != 0) {
+    err.Set("errno", Napi::Number::New(env, e.sys_errno));
+    if (const char* name = errno_name(e.sys_errno)) err.Set("code", Napi::String::New(env, name));
+  }
+  return err;
+}
+
 std::string optional_string(const Napi::CallbackInfo& info, size_t i, const char* usage) {
   if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return std::string();
   if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), usage);
@@ -140,8 +182,8 @@ Napi::Value ListLinks(const Napi::CallbackInfo& info) {
   const std::string path = optional_string(info, 0, usage);
   const std::string label = optional_string(info, 1, usage);
   std::vector<LinkInfo> links;
-  const std::string err = host::list_links_in(path, label, &links);
-  if (!err.empty()) throw Napi::Error::New(info.Env(), err);
+  const host::NetnsError err = host::list_links_in(path, label, &links);
+  if (!err.empty()) throw netns_error(info.Env(), err);
   return link_array(info.Env(), links);
 }
 
@@ -152,8 +194,8 @@ Napi::Value NetnsIdentity(const Napi::CallbackInfo& info) {
   const std::string path = info[0].As<Napi::String>().Utf8Value();
   const std::string label = optional_string(info, 1, "netnsIdentity(path: string, label?: string)");
   host::NetnsIdentity id;
-  const std::string err = host::netns_identity(path, label, &id);
-  if (!err.empty()) throw Napi::Error::New(info.Env(), err);
+  const host::NetnsError err = host::netns_identity(path, label, &id);
+  if (!err.empty()) throw netns_error(info.Env(), err);
   return Napi::String::New(info.Env(), host::format_identity(id));
 }
 
@@ -212,8 +254,8 @@ Napi::Value ReadNetFile(const Napi::CallbackInfo& info) {
   const std::string label = optional_string(info, 2, usage);
   std::string content;
   bool present = false;
-  const std::string err = host::read_net_file_in(path, label, name, &content, &present);
-  if (!err.empty()) throw Napi::Error::New(env, err);
+  const host::NetnsError err = host::read_net_file_in(path, label, name, &content, &present);
+  if (!err.empty()) throw netns_error(env, err);
   if (!present) return env.Null();
   return Napi::String::New(env, content);
 }
@@ -246,8 +288,8 @@ class LinkWatchWrap : public Napi::ObjectWrap<LinkWatchWrap> {
       if (v < 0 || v > (1 << 30)) throw Napi::RangeError::New(env, "rcvbuf out of range");
       rcvbuf = static_cast<int>(v);
     }
-    const std::string err = host::LinkWatch::open(path, label, rcvbuf, &watch_);
-    if (!err.empty()) throw Napi::Error::New(env, err);
+    const host::NetnsError err = host::LinkWatch::open(path, label, rcvbuf, &watch_);
+    if (!err.empty()) throw netns_error(env, err);
   }
 
  private:

@@ -49,22 +49,11 @@ export function attachAll(natives: NativeLiveCapture[], todo: AttachRequest[]): 
       }
     });
   };
-  // CSUMTOP_ATTACH_SERIAL=1 opens one ring at a time, as before the batch existed: for
-  // bench/attach.ts, which measures the difference in the same run.
-  const add = (engine: NativeLiveCapture, indices: number[], list: InterfaceRequest[]): void => {
-    if (process.env.CSUMTOP_ATTACH_SERIAL === '1') list.forEach((r, j) => apply(engine, [indices[j]], engine.addInterfaces([r])));
-    else apply(engine, indices, engine.addInterfaces(list));
-  };
   const all = todo.map((_, k) => k);
-  add(first, all, requests);
+  apply(first, all, first.addInterfaces(requests));
   for (const n of rest) {
     const open = all.filter((k) => failed[k] === null);
-    if (open.length > 0)
-      add(
-        n,
-        open,
-        open.map((k) => ({ ...requests[k], fanout: groups[k] })),
-      );
+    if (open.length > 0) apply(n, open, n.addInterfaces(open.map((k) => ({ ...requests[k], fanout: groups[k] }))));
   }
   return failed;
 }

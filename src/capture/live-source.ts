@@ -20,6 +20,7 @@ import type { NativeFlow } from '../native/analyzer.js';
 import { decodeFlows, nativeLayout } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import type { BadFrameFileStats } from '../native/bad-frame-file.js';
+import { namespaceRefused } from '../native/host.js';
 import { createLiveCapture, type LiveCaptureOptions, type NativeLiveBatch, type NativeLiveCapture } from '../native/live.js';
 import { attachAll, overRingCap } from './live-attach.js';
 import { LinkTables } from './link-tables.js';
@@ -421,7 +422,7 @@ export class LiveSource implements CaptureSource {
         const msg = err.message;
         if (this.reported.has(msg)) continue;
         this.reported.add(msg);
-        errors.push(new CaptureError(`${msg}; interfaces appearing there are not attached`, 'ECAPTURE'));
+        errors.push(new CaptureError(`${msg}; interfaces appearing there are not attached`, namespaceCode(err)));
       }
       return errors;
     }
@@ -438,10 +439,10 @@ export class LiveSource implements CaptureSource {
         // interfaces: a vanished device is reported by its socket (EPOLLERR) anyway.
         for (const i of this.byKey.values()) if (i.namespace === ns.label) seen.add(this.keyOf(i));
         const msg = (err as Error).message; // names the namespace as the user did
-        if (initial) errors.push(new CaptureError(msg, 'ECAPTURE'));
+        if (initial) errors.push(new CaptureError(msg, namespaceCode(err)));
         else if (!this.reported.has(msg)) {
           this.reported.add(msg);
-          errors.push(new CaptureError(`${msg}; interfaces appearing there are not attached`, 'ECAPTURE'));
+          errors.push(new CaptureError(`${msg}; interfaces appearing there are not attached`, namespaceCode(err)));
         }
         continue;
       }
@@ -516,6 +517,11 @@ export class LiveSource implements CaptureSource {
   }
 }
 
+/** A namespace that cannot be read: EPERM when entering it was refused (the addon's errno), else ECAPTURE. */
+function namespaceCode(err: unknown): 'EPERM' | 'ECAPTURE' {
+  return namespaceRefused(err) ? 'EPERM' : 'ECAPTURE';
+}
+
 /** Resolves the namespaces to capture in, dropping duplicates of the same namespace. */
 export function namespaceSpecs(
   netns: string[],
@@ -560,8 +566,7 @@ export function topFlows(flows: NativeFlow[], limit: number): NativeFlow[] {
 /** Flows of several engines: the same flow key seen by two threads becomes one flow. */
 export function mergeFlows(flows: NativeFlow[]): NativeFlow[] {
   const byKey = new Map<string, NativeFlow>();
-  const ep = (e: NativeFlow['outer'] | undefined): string =>
-    e ? `${e.family}/${e.proto}/${e.src.toString('hex')}/${e.dst.toString('hex')}/${e.hasPorts ? `${e.sport}/${e.dport}` : '-'}` : '';
+  const ep = (e: NativeFlow['outer'] | undefined): string => (e ? `${e.family}/${e.proto}/${e.src}/${e.dst}/${e.sport ?? '-'}/${e.dport ?? '-'}` : '');
   for (const f of flows) {
     const key = `${f.iface}|${f.tunnel}|${f.vni}|${ep(f.outer)}|${ep(f.inner)}`;
     const m = byKey.get(key);

@@ -14,13 +14,3 @@ export const EXIT_USAGE = 2;
 export const EXIT_NO_PRIVILEGE = 3;
 /** An exception csumtop did not expect (sysexits.h EX_SOFTWARE): a bug, with its stack. */
 export const EXIT_INTERNAL = 70;
-
-/**
- * Whether a namespace error of the addon means "not allowed" (EACCES/EPERM opening or
- * entering it: native/host/netns.cc open_error and run_in_netns, the only messages that
- * name CAP_SYS_ADMIN). Those messages carry no errno code: they pass through every host
- * reader (links, counters, link notifications, kernel drops) as text.
- */
-export function namespaceNotPermitted(message: string): boolean {
-  return /^need CAP_SYS_ADMIN |\(need root or CAP_SYS_ADMIN\)/.test(message);
-}

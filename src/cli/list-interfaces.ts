@@ -10,7 +10,8 @@ import { listLinks, selectInterfaces, type Link } from '../host/links.js';
 import { interfaceLabel } from '../model/interface.js';
 import { printable } from '../output/printable.js';
 import type { Options } from './args.js';
-import { EXIT_NO_PRIVILEGE, EXIT_OK, EXIT_USAGE, namespaceNotPermitted } from './exit-status.js';
+import { namespaceRefused } from '../native/host.js';
+import { EXIT_NO_PRIVILEGE, EXIT_OK, EXIT_USAGE } from './exit-status.js';
 import { selectedNamespaces, type LiveIo } from './live-session.js';
 
 /** One line of the list, without its number. */
@@ -32,9 +33,8 @@ export async function listInterfacesMode(opts: Options, io: LiveIo): Promise<num
     try {
       links = spec.path === null ? listLinks() : listLinks(spec.path);
     } catch (err) {
-      const message = (err as Error).message;
-      await io.warn(message);
-      return namespaceNotPermitted(message) ? EXIT_NO_PRIVILEGE : EXIT_USAGE;
+      await io.warn((err as Error).message);
+      return namespaceRefused(err) ? EXIT_NO_PRIVILEGE : EXIT_USAGE;
     }
     // -i narrows the list; without it every link is listed (loopback and links that are
     // down too, which -i can still name).

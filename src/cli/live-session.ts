@@ -17,9 +17,10 @@ import { LiveState } from '../capture/live-state.js';
 import { compileFilter, FilterError, FILTER_TIME_LIMIT_MS } from '../capture/filter-compile.js';
 import type { Correlator } from '../correlate/pipeline.js';
 import { nativeLayout } from '../native/analyzer.js';
+import { namespaceRefused } from '../native/host.js';
 import { createFrameBudget, type FilterProgram } from '../native/live.js';
 import type { Options } from './args.js';
-import { EXIT_NO_PRIVILEGE, EXIT_USAGE, namespaceNotPermitted } from './exit-status.js';
+import { EXIT_NO_PRIVILEGE, EXIT_USAGE } from './exit-status.js';
 import { liveCorrelator } from './live-correlation.js';
 import { dropTo, PrivilegeError } from './privileges.js';
 import { shutdown, signalStatus, type StopSignal } from './shutdown.js';
@@ -109,9 +110,8 @@ export async function selectedNamespaces(opts: Options, io: LiveIo): Promise<Nam
   try {
     return namespaceSpecs(opts.netns, opts.pids, includeHost, { netns: resolveNetns, pid: pidNetns });
   } catch (err) {
-    const message = (err as Error).message;
-    await io.warn(message);
-    return namespaceNotPermitted(message) ? EXIT_NO_PRIVILEGE : EXIT_USAGE;
+    await io.warn((err as Error).message);
+    return namespaceRefused(err) ? EXIT_NO_PRIVILEGE : EXIT_USAGE;
   }
 }
 
@@ -126,9 +126,9 @@ export async function startCapture(source: CaptureSource, opts: Options, io: Liv
     if (err instanceof CaptureError) {
       await io.warn(err.message);
       // Not allowed is 3 whichever right is missing: CAP_NET_RAW for the sockets, or
-      // CAP_SYS_ADMIN to enter a namespace (--netns/--pid; the native message,
-      // native/host/netns.cc, carries no errno code).
-      return err.code === 'EPERM' || namespaceNotPermitted(err.message) ? EXIT_NO_PRIVILEGE : EXIT_USAGE;
+      // CAP_SYS_ADMIN to enter a namespace (--netns/--pid): both are code EPERM
+      // (LiveSource.scan, from the addon's errno).
+      return err.code === 'EPERM' ? EXIT_NO_PRIVILEGE : EXIT_USAGE;
     }
     throw err;
   }

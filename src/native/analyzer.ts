@@ -2,8 +2,9 @@
  * Typed view of the decoder and offline-analysis part of the addon
  * (native/napi/analyzer_napi.cc).
  */
-import type { EventLayout } from './events.js';
+import { endpointAt, type EventLayout } from './events.js';
 import { loadAddon } from './addon.js';
+import type { Endpoint } from '../model/endpoint.js';
 import type { FileInterface } from '../model/interface.js';
 
 export interface DecodeOptions {
@@ -183,8 +184,8 @@ export interface NativeFlow {
   tunnel: number;
   vni: number;
   hasInner: boolean;
-  outer: NativeEndpoint;
-  inner?: NativeEndpoint;
+  outer: Endpoint;
+  inner?: Endpoint;
   count: number;
   firstNs: bigint;
   lastNs: bigint;
@@ -326,24 +327,12 @@ export function openFileAnalysis(path: string, options: FileAnalysisOptions): Fi
 
 /**
  * The entries of a flowsPacked() (file, live or libpcap: native/napi/convert.h
- * flows_packed) as NativeFlow objects (addresses are views of `buf`, not copies).
+ * flows_packed) as NativeFlow objects. A flow's endpoints are FlowEndpoints like those of
+ * records and events, read by the one decoder of them (endpointAt, src/native/events.ts).
  */
 export function decodeFlows(buf: Buffer, L: NativeLayout): NativeFlow[] {
   const F = L.flow;
   const R = L.record;
-  const endpoint = (off: number): NativeEndpoint => {
-    const family = buf[off + R.epFamily];
-    const len = family === 4 ? 4 : 16;
-    return {
-      family,
-      proto: buf[off + R.epProto],
-      hasPorts: buf[off + R.epHasPorts] !== 0,
-      sport: buf.readUInt16LE(off + R.epSport),
-      dport: buf.readUInt16LE(off + R.epDport),
-      src: buf.subarray(off + R.epSrc, off + R.epSrc + len),
-      dst: buf.subarray(off + R.epDst, off + R.epDst + len),
-    };
-  };
   const out: NativeFlow[] = [];
   for (let off = 0; off + F.size <= buf.length; off += F.size) {
     const hasInner = buf[off + F.hasInner] !== 0;
@@ -364,7 +353,7 @@ export function decodeFlows(buf: Buffer, L: NativeLayout): NativeFlow[] {
       tunnel: buf[off + F.tunnel],
       vni: buf.readUInt32LE(off + F.vni),
       hasInner,
-      outer: endpoint(off + F.outer),
+      outer: endpointAt(buf, off + F.outer, R),
       count: Number(buf.readBigUInt64LE(off + F.count)),
       firstNs: buf.readBigUInt64LE(off + F.firstNs),
       lastNs: buf.readBigUInt64LE(off + F.lastNs),
@@ -372,7 +361,7 @@ export function decodeFlows(buf: Buffer, L: NativeLayout): NativeFlow[] {
       badMask: buf.readUInt32LE(off + F.badMask),
       example,
     };
-    if (hasInner) flow.inner = endpoint(off + F.inner);
+    if (hasInner) flow.inner = endpointAt(buf, off + F.inner, R);
     out.push(flow);
   }
   return out;

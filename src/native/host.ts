@@ -122,6 +122,19 @@ interface HostAddon {
   readNetFile(netnsPath: string | undefined, name: NetFileName, label?: string): string | null;
 }
 
+/**
+ * Whether an error of a host reader (nativeListLinks, nativeNetnsIdentity,
+ * nativeReadNetFile, nativeLinkWatch) is a refusal to open or enter the namespace:
+ * EPERM or EACCES, which the addon puts in `code` as Node's system errors do
+ * (native/napi/host_napi.cc netns_error). That is "not allowed" (exit 3), unlike no such
+ * namespace (ENOENT) or not a network namespace (EINVAL). Decided on the errno, never on
+ * the message (issue 15).
+ */
+export function namespaceRefused(err: unknown): boolean {
+  const code = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
+  return code === 'EPERM' || code === 'EACCES';
+}
+
 function addon(): HostAddon {
   return loadAddon() as unknown as HostAddon;
 }

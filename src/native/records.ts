@@ -1,29 +1,17 @@
 /**
  * Decodes the packed bad-frame records of the addon (native/flow/analyzer.h,
- * BadFrameRecord) and the flow table's endpoints and checksums into the model's shapes
+ * BadFrameRecord) and the flow table's checksums into the model's shapes
  * (src/model/bad-frame.ts, src/model/endpoint.ts). Offsets come from the addon's own
  * layout, never from constants repeated here.
  */
 import type { BadChecksum, DecodedRecord, Direction } from '../model/bad-frame.js';
-import { formatAddress } from '../model/addr.js';
 import type { Endpoint } from '../model/endpoint.js';
 import { KINDS, LAYERS, TUNNELS } from '../model/verdict.js';
-import type { NativeBadChecksum, NativeEndpoint, RecordLayout } from './analyzer.js';
+import type { NativeBadChecksum, RecordLayout } from './analyzer.js';
 import { endpointAt } from './events.js';
 
 /** sll_pkttype (linux/if_packet.h) values 0-4, in order. */
 const DIRECTIONS: Direction[] = ['received', 'broadcast', 'multicast', 'other-host', 'sent'];
-
-export function endpointFromNative(e: NativeEndpoint): Endpoint {
-  return {
-    family: e.family === 6 ? 6 : 4,
-    src: formatAddress(e.family, e.src),
-    dst: formatAddress(e.family, e.dst),
-    proto: e.proto,
-    sport: e.hasPorts ? e.sport : null,
-    dport: e.hasPorts ? e.dport : null,
-  };
-}
 
 export function badChecksumFromNative(b: NativeBadChecksum & { offset?: number }): BadChecksum {
   return {

@@ -22,7 +22,7 @@ import { nativeLayout, type NativeFlow, type NativeLayout } from '../native/anal
 import { csumSlot } from '../native/counters.js';
 import type { DecodedRecord } from '../model/bad-frame.js';
 import type { InterfaceFacts } from '../model/interface.js';
-import { badChecksumFromNative, endpointFromNative, isVniTunnel } from '../native/records.js';
+import { badChecksumFromNative, isVniTunnel } from '../native/records.js';
 import type { ListedFrames } from './listed-frames.js';
 
 export interface ToolInfo {
@@ -159,10 +159,10 @@ function flowReports(flows: NativeFlow[], names: string[], L: NativeLayout): Flo
     flows
       .map((f) => ({
         interface: names[f.iface] ?? `#${f.iface}`,
-        outer: endpointFromNative(f.outer),
+        outer: f.outer,
         tunnel: f.hasInner ? (TUNNELS[f.tunnel] ?? 'none') : 'none',
         vni: f.hasInner && isVniTunnel(f.tunnel) ? f.vni : null,
-        inner: f.inner ? endpointFromNative(f.inner) : null,
+        inner: f.inner ?? null,
         badChecksums: badMaskNames(f.badMask, L.numKinds),
         count: f.count,
         first: formatTimeNs(f.firstNs),

@@ -14,29 +14,20 @@ import { LiveState } from '../../src/capture/live-state.js';
 import type { CapturedInterface, SourceBatch } from '../../src/capture/source.js';
 import type { CorrelationSnapshot } from '../../src/model/correlation.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
-import { EventBatch } from '../../src/native/events.js';
 import { LiveFeed, type LiveFeedOptions } from '../../src/cli/live-feed.js';
+import { sourceBatch, type BatchRow } from '../lib/source-batch.js';
 
 const L = nativeLayout();
 const S = L.counterStride;
 
 /** A batch of one engine: interface `id` has counted `frames` frames (cumulative). */
 function batchOf(seq: number, rows: Array<[number, number]>, engine = 0): SourceBatch {
-  const counters = new Float64Array(rows.length * S);
-  rows.forEach(([, frames], k) => (counters[k * S + L.slots.frames] = frames));
-  return {
-    engine,
-    seq,
-    monoNs: 0n,
-    ids: Uint32Array.from(rows.map(([id]) => id)),
-    counters,
-    ring: new Float64Array(rows.length * 3),
-    records: [],
-    recordsPacked: Buffer.alloc(0),
-    recordsDropped: seq,
-    events: new EventBatch(Buffer.alloc(0), Buffer.alloc(0), L.event, L.record, 0),
-    wallNs: 0,
+  const row = ([id, frames]: [number, number]): BatchRow => {
+    const counters = new Float64Array(S);
+    counters[L.slots.frames] = frames;
+    return { id, counters };
   };
+  return sourceBatch(engine, seq, rows.map(row), { recordsDropped: seq });
 }
 
 interface Call {

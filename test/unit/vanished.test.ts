@@ -16,8 +16,8 @@ import type { SourceBatch } from '../../src/capture/source.js';
 import { foldedName, MAX_VANISHED, maxVanished, VanishedFolder } from '../../src/capture/vanished.js';
 import { Correlator, RATES_AFTER_DETACH_NS, type PipelineInterface } from '../../src/correlate/pipeline.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
-import { EventBatch } from '../../src/native/events.js';
 import type { NativeLiveBatch } from '../../src/native/live.js';
+import { sourceBatch } from '../lib/source-batch.js';
 
 const L = nativeLayout();
 const S = L.counterStride;
@@ -31,26 +31,12 @@ function countersOf(id: number, n: number): Float64Array {
 }
 
 function batchOf(engine: number, seq: number, rows: Array<[number, number]>, folded?: { ids: number[]; into: number }): SourceBatch {
-  const counters = new Float64Array(rows.length * S);
-  const ring = new Float64Array(rows.length * 3);
-  rows.forEach(([id, n], k) => {
-    counters.set(countersOf(id, n), k * S);
-    ring.set([n, id % 3, 0], k * 3);
-  });
-  return {
+  return sourceBatch(
     engine,
     seq,
-    monoNs: 0n,
-    ids: Uint32Array.from(rows.map(([id]) => id)),
-    counters,
-    ring,
-    records: [],
-    recordsPacked: Buffer.alloc(0),
-    recordsDropped: 0,
-    events: new EventBatch(Buffer.alloc(0), Buffer.alloc(0), L.event, L.record, 0),
-    wallNs: 0,
-    ...(folded ? { folded: { ...folded, interfaces: [] } } : {}),
-  };
+    rows.map(([id, n]) => ({ id, counters: countersOf(id, n), ring: [n, id % 3, 0] })),
+    folded ? { folded: { ...folded, interfaces: [] } } : {},
+  );
 }
 
 function totals(state: LiveState): Float64Array {
