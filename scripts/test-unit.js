@@ -26,6 +26,8 @@ const FULL_ONLY = {
   'deploy.test.js': 'external tools (10 s): promtool check and test rules, the Dockerfile runtime stage',
   'environment-exit.test.js': 'root: --user and namespaces nobody may open',
   'file-analysis.test.js': 'slow (40 s): several threads against one on large files',
+  'file-run-ahead.test.js': 'slow (22 s): one thread against a step ahead on 50,000-frame captures, whole reports',
+  'format.test.js': 'lint (50 s): prettier, clang-format and ESLint over the whole tree (`npm run lint` is ESLint alone)',
   'host-facts.test.js': 'root: a namespace with veth and VXLAN devices, ethtool -K',
   'host-links.test.js': 'root: namespaces with every kind of link',
   'host-snmp.test.js': 'root: namespaces, the kernel counters of sent frames',
