@@ -23,7 +23,8 @@
 //              the transaction begun 30 events earlier, copies on a second interface of
 //              the one 10 earlier, and resends after the copy window; ticks as above.
 //
-// Usage: bench/tables/run.sh [--events N] [--rounds N]. Prints the median of the rounds.
+// Usage: bench/tables/run.sh [--events N] [--rounds N] [--tables carrier,dns,syn]. Prints the
+// median of the rounds.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -340,9 +341,12 @@ struct SynUnderTest {
 
 int main(int argc, char** argv) {
   size_t n = 1000000, rounds = 5;
+  std::string tables = "carrier,dns,syn";
   for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];
-    if ((a == "--events" || a == "--rounds") && i + 1 < argc) {
+    if (a == "--tables" && i + 1 < argc) {
+      tables = argv[++i];
+    } else if ((a == "--events" || a == "--rounds") && i + 1 < argc) {
       const long v = std::strtol(argv[++i], nullptr, 10);
       if (v <= 0) {
         std::fprintf(stderr, "%s: a positive number\n", a.c_str());
@@ -350,7 +354,9 @@ int main(int argc, char** argv) {
       }
       (a == "--events" ? n : rounds) = static_cast<size_t>(v);
     } else {
-      std::fprintf(stderr, "usage: bench/tables/run.sh [--events N] [--rounds N]\n");
+      std::fprintf(
+          stderr,
+          "usage: bench/tables/run.sh [--events N] [--rounds N] [--tables carrier,dns,syn]\n");
       return a == "--help" ? 0 : 2;
     }
   }
@@ -361,9 +367,14 @@ int main(int argc, char** argv) {
   places.set(one, 1);
   std::printf("events: %zu per round, median of %zu rounds, cap %u, batches of %zu\n\n", n, rounds,
               kCap, kBatch);
-  std::printf("%-10s %18s %18s %8s\n", "workload", "carrier table ns", "textbook LRU ns",
-              "x faster");
+  auto wanted = [&](const char* table) {
+    return ("," + tables + ",").find(std::string(",") + table + ",") != std::string::npos;
+  };
+  if (wanted("carrier"))
+    std::printf("%-10s %18s %18s %8s\n", "workload", "carrier table ns", "textbook LRU ns",
+                "x faster");
   for (const char* kind : {"new-flows", "mixed", "few-flows"}) {
+    if (!wanted("carrier")) break;
     const std::vector<FrameEvent> ev = workload(kind, n);
     const double ours = median_ns(rounds, n, [&] {
       CarrierFlowTable t(kCap);
@@ -379,6 +390,7 @@ int main(int argc, char** argv) {
     std::printf("%-10s %18.1f %18.1f %8.2f\n", kind, ours, textbook, textbook / ours);
   }
   for (const bool dns : {true, false}) {
+    if (!wanted(dns ? "dns" : "syn")) continue;
     std::printf("\n%-10s %18s %18s %8s\n", "workload", dns ? "DNS table ns" : "SYN table ns",
                 "textbook map+list", "x faster");
     for (const char* kind : {"new-full", "churn", "mixed"}) {

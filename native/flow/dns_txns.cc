@@ -287,9 +287,13 @@ void DnsTxns::forget_oldest_kept() {
       if (kept_slot(k) >= 0) live.push_back(k);
     kept_.swap(live);
   }
+  // Every tick looks up each kept key (up to 2 x kMaxKeptUnanswered, at random in the
+  // index): their buckets are fetched kTxnAhead keys ahead.
   int64_t excess = -static_cast<int64_t>(kMaxKeptUnanswered);
-  for (double k : kept_)
-    if (kept_slot(k) >= 0) excess++;
+  for (size_t j = 0; j < kept_.size(); j++) {
+    if (j + kTxnAhead < kept_.size()) table_.prefetch_bucket(TxnTable::hash(kept_[j + kTxnAhead]));
+    if (kept_slot(kept_[j]) >= 0) excess++;
+  }
   size_t i = 0;
   for (; i < kept_.size() && excess > 0; i++) {
     const int32_t t = kept_slot(kept_[i]);
