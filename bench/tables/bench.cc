@@ -24,7 +24,8 @@
 //              the one 10 earlier, and resends after the copy window; ticks as above.
 //
 // Usage: bench/tables/run.sh [--events N] [--rounds N] [--tables carrier,dns,syn]. Prints the
-// median of the rounds.
+// median of the rounds (for the transaction tables, rounds of the two alternate and the
+// ratio is the median of the rounds' ratios).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -307,15 +308,27 @@ double fold_txns(Table& t, const TxnWorkload& w, size_t batch) {
          static_cast<double>(w.n - w.prefill);
 }
 
-template <typename Make>
-double median_txns(size_t rounds, const TxnWorkload& w, size_t batch, Make make) {
-  std::vector<double> t;
+// The medians of ns per event of two tables and of their ratio (b / a), the rounds of the
+// two interleaved so that a shared machine's load falls on both alike.
+struct Paired {
+  double a, b, ratio;
+};
+template <typename MakeA, typename MakeB>
+Paired median_txns(size_t rounds, const TxnWorkload& w, size_t batch, MakeA make_a, MakeB make_b) {
+  std::vector<double> a, b, ratio;
   for (size_t r = 0; r < rounds; r++) {
-    auto table = make();
-    t.push_back(fold_txns(*table, w, batch));
+    auto ta = make_a();
+    a.push_back(fold_txns(*ta, w, batch));
+    ta.reset();
+    auto tb = make_b();
+    b.push_back(fold_txns(*tb, w, batch));
+    ratio.push_back(b.back() / a.back());
   }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  return Paired{median(a), median(b), median(ratio)};
 }
 
 // The addon's tables behind the interface fold_txns() calls (one interface place).
@@ -395,16 +408,17 @@ int main(int argc, char** argv) {
                 "textbook map+list", "x faster");
     for (const char* kind : {"new-full", "churn", "mixed"}) {
       const TxnWorkload w = txn_workload(kind, dns, n, kCap);
-      double ours;
-      if (dns)
-        ours = median_txns(rounds, w, kBatch, [&] { return std::make_unique<DnsUnderTest>(kCap); });
-      else
-        ours = median_txns(rounds, w, kBatch, [&] { return std::make_unique<SynUnderTest>(kCap); });
-      const double textbook = median_txns(rounds, w, kBatch, [&] {
+      auto textbook = [&] {
         return dns ? std::make_unique<TextbookTxns>(kCap, 5e9, 30e9, kEvDnsQuery, kEvDnsAnswer)
                    : std::make_unique<TextbookTxns>(kCap, 3.5e9, 130e9, kEvSyn, kEvSynAck | kEvRst);
-      });
-      std::printf("%-10s %18.1f %18.1f %8.2f\n", kind, ours, textbook, textbook / ours);
+      };
+      const Paired p = dns ? median_txns(
+                                 rounds, w, kBatch,
+                                 [&] { return std::make_unique<DnsUnderTest>(kCap); }, textbook)
+                           : median_txns(
+                                 rounds, w, kBatch,
+                                 [&] { return std::make_unique<SynUnderTest>(kCap); }, textbook);
+      std::printf("%-10s %18.1f %18.1f %8.2f\n", kind, p.a, p.b, p.ratio);
     }
   }
   return 0;
