@@ -251,7 +251,10 @@ void DnsTxns::advance(double now_ns) {
         kept_.push_back(table_.key_of(t));
         s_.unanswered++;
         if (attributions_.count(t)) s_.attributed++;
-        last_unanswered_[x.name_key] = x.first_ns;
+        // Past kLastUnanswered names the map is cleared below: the names after that
+        // would be cleared with it, so they are not inserted (a tick that closes tens of
+        // thousands of queries made as many nodes to free them at once).
+        if (last_unanswered_.size() <= kLastUnanswered) last_unanswered_[x.name_key] = x.first_ns;
         closed.push_back(t);
       }
     }
@@ -280,22 +283,33 @@ void DnsTxns::forget_oldest_kept() {
     const int32_t t = table_.get(k);
     return t >= 0 && entries_[t].state == kDnsClosed ? t : -1;
   };
+  // Each tick looks up every kept key (tens of thousands when a tick closes that many
+  // queries, each at random in the index and the entries): the buckets of the key
+  // kTxnAhead further and the key and state of the one kTxnNear further are fetched first.
+  auto ahead = [this](const std::deque<double>& keys, size_t j) {
+    if (j + kTxnAhead < keys.size()) table_.prefetch_bucket(TxnTable::hash(keys[j + kTxnAhead]));
+    if (j + kTxnNear < keys.size()) {
+      const int32_t t = table_.prefetch_candidate(TxnTable::hash(keys[j + kTxnNear]));
+      if (t >= 0) __builtin_prefetch(&entries_[t]);
+    }
+  };
   // Drop keys whose query is gone already (answered late, or forgotten after the keep).
   if (kept_.size() > 2 * kMaxKeptUnanswered) {
     std::deque<double> live;
-    for (double k : kept_)
-      if (kept_slot(k) >= 0) live.push_back(k);
+    for (size_t j = 0; j < kept_.size(); j++) {
+      ahead(kept_, j);
+      if (kept_slot(kept_[j]) >= 0) live.push_back(kept_[j]);
+    }
     kept_.swap(live);
   }
-  // Every tick looks up each kept key (up to 2 x kMaxKeptUnanswered, at random in the
-  // index): their buckets are fetched kTxnAhead keys ahead.
   int64_t excess = -static_cast<int64_t>(kMaxKeptUnanswered);
   for (size_t j = 0; j < kept_.size(); j++) {
-    if (j + kTxnAhead < kept_.size()) table_.prefetch_bucket(TxnTable::hash(kept_[j + kTxnAhead]));
+    ahead(kept_, j);
     if (kept_slot(kept_[j]) >= 0) excess++;
   }
   size_t i = 0;
   for (; i < kept_.size() && excess > 0; i++) {
+    ahead(kept_, i);
     const int32_t t = kept_slot(kept_[i]);
     if (t >= 0) {
       forget(t);
