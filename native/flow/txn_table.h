@@ -26,7 +26,7 @@
 //
 // Everything is allocated and written once, in the constructor. Bytes per entry: key and
 // insertion links 8 + 2 x 4, free stack 4, buckets 2-4 x 8, so at most
-// kTxnTableBytesPerEntry = 52 (test/unit/native-txns.test.ts checks it).
+// kBytesPerEntry = 52 (test/unit/native-txns.test.ts checks it).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -59,9 +59,10 @@ class TxnTable {
   }
 
   // Multiplicative hashing of both 32-bit halves of the 53-bit key; the low bits pick the
-  // home bucket.
+  // home bucket. Anything else (negative, NaN: never made by events.cc) hashes as 0 rather
+  // than meet an undefined conversion.
   static uint32_t hash(double key) {
-    const uint64_t k = static_cast<uint64_t>(key);
+    const uint64_t k = key >= 0 && key < 18446744073709551616.0 ? static_cast<uint64_t>(key) : 0;
     const uint32_t lo = static_cast<uint32_t>(k), hi = static_cast<uint32_t>(k >> 32);
     uint32_t h = (lo ^ (hi * 0x9e3779b1u)) * 0x85ebca6bu;
     h ^= h >> 13;
