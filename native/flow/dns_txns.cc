@@ -39,26 +39,21 @@ DnsTxns::DnsTxns(uint32_t cap, double timeout_ns, double copy_window_ns, uint32_
 void DnsTxns::add(const uint8_t* events, size_t n, const uint8_t* names, size_t names_len,
                   const uint32_t* places, size_t n_places) {
   places_.set(places, n_places);
-  for (size_t i = 0; i < n; i++) {
-    const uint8_t* p = events + i * sizeof(FrameEvent);
-    uint16_t flags;
-    std::memcpy(&flags, p + offsetof(FrameEvent, flags), sizeof flags);
-    if (!(flags & (kEvDnsQuery | kEvDnsAnswer))) continue;
-    FrameEvent e;
-    std::memcpy(&e, p, sizeof e);
-    if (flags & kEvDnsQuery)
-      query(e, names, names_len);
-    else
-      answer(e);
-  }
+  fold_txn_batch(table_, entries_.data(), events, n, kEvDnsQuery | kEvDnsAnswer,
+                 [&](const FrameEvent& e, uint32_t h) {
+                   if (e.flags & kEvDnsQuery)
+                     query(e, h, names, names_len);
+                   else
+                     answer(e, h);
+                 });
 }
 
-void DnsTxns::query(const FrameEvent& e, const uint8_t* names, size_t names_len) {
+void DnsTxns::query(const FrameEvent& e, uint32_t h, const uint8_t* names, size_t names_len) {
   const double ts = static_cast<double>(e.ts_ns);
   const uint32_t place = send_place(e.iface, e.direction);
-  int32_t t = table_.get(e.txn);
+  int32_t t = table_.get(e.txn, h);
   if (t < 0) {
-    t = table_.add(e.txn);
+    t = table_.add(e.txn, h);
     if (t < 0) {
       evicted_++;
       return;
@@ -183,8 +178,8 @@ void DnsTxns::refresh(int32_t t) {
   if (it != views_.end()) fill(it->second.get(), t);
 }
 
-void DnsTxns::answer(const FrameEvent& e) {
-  const int32_t t = table_.get(e.txn);
+void DnsTxns::answer(const FrameEvent& e, uint32_t h) {
+  const int32_t t = table_.get(e.txn, h);
   if (t < 0) return;
   if (event_is_bad(e.flags)) {
     attribute(t, e);
@@ -240,7 +235,10 @@ void DnsTxns::advance(double now_ns) {
   // Closed now, in order: only the newest max_listed_ get a view (the list keeps those).
   std::vector<int32_t> closed;
   for (int32_t t = table_.first(); t >= 0;) {
-    const int32_t next = table_.next_of(t);
+    // The walk follows the insertion links from slot to slot: the next one's links and
+    // the state of the one after are fetched while this one is decided.
+    const int32_t next = table_.prefetch_next(t);
+    if (next >= 0) __builtin_prefetch(&entries_[next]);
     DnsEntry& x = entries_[t];
     const uint8_t state = x.state;
     if (state & kDnsClosed) {
@@ -253,7 +251,10 @@ void DnsTxns::advance(double now_ns) {
         kept_.push_back(table_.key_of(t));
         s_.unanswered++;
         if (attributions_.count(t)) s_.attributed++;
-        last_unanswered_[x.name_key] = x.first_ns;
+        // Past kLastUnanswered names the map is cleared below: the names after that
+        // would be cleared with it, so they are not inserted (a tick that closes tens of
+        // thousands of queries made as many nodes to free them at once).
+        if (last_unanswered_.size() <= kLastUnanswered) last_unanswered_[x.name_key] = x.first_ns;
         closed.push_back(t);
       }
     }
@@ -282,18 +283,33 @@ void DnsTxns::forget_oldest_kept() {
     const int32_t t = table_.get(k);
     return t >= 0 && entries_[t].state == kDnsClosed ? t : -1;
   };
+  // Each tick looks up every kept key (tens of thousands when a tick closes that many
+  // queries, each at random in the index and the entries): the buckets of the key
+  // kTxnAhead further and the key and state of the one kTxnNear further are fetched first.
+  auto ahead = [this](const std::deque<double>& keys, size_t j) {
+    if (j + kTxnAhead < keys.size()) table_.prefetch_bucket(TxnTable::hash(keys[j + kTxnAhead]));
+    if (j + kTxnNear < keys.size()) {
+      const int32_t t = table_.prefetch_candidate(TxnTable::hash(keys[j + kTxnNear]));
+      if (t >= 0) __builtin_prefetch(&entries_[t]);
+    }
+  };
   // Drop keys whose query is gone already (answered late, or forgotten after the keep).
   if (kept_.size() > 2 * kMaxKeptUnanswered) {
     std::deque<double> live;
-    for (double k : kept_)
-      if (kept_slot(k) >= 0) live.push_back(k);
+    for (size_t j = 0; j < kept_.size(); j++) {
+      ahead(kept_, j);
+      if (kept_slot(kept_[j]) >= 0) live.push_back(kept_[j]);
+    }
     kept_.swap(live);
   }
   int64_t excess = -static_cast<int64_t>(kMaxKeptUnanswered);
-  for (double k : kept_)
-    if (kept_slot(k) >= 0) excess++;
+  for (size_t j = 0; j < kept_.size(); j++) {
+    ahead(kept_, j);
+    if (kept_slot(kept_[j]) >= 0) excess++;
+  }
   size_t i = 0;
   for (; i < kept_.size() && excess > 0; i++) {
+    ahead(kept_, i);
     const int32_t t = kept_slot(kept_[i]);
     if (t >= 0) {
       forget(t);

@@ -28,6 +28,7 @@
 // attributions; and the kept keys (<= 2 x kMaxKeptUnanswered), the names that just failed
 // (<= 4096) and the latest 4096 latencies.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -46,19 +47,22 @@ namespace csumtop {
 constexpr uint32_t kDnsNameInline = 64;
 constexpr uint32_t kMaxKeptUnanswered = 4096;
 
+// What advance() reads of every entry (times, state) comes first, in one cache line.
 struct DnsEntry {
   double first_ns;
   double last_ns;     // the latest send (kept unanswered queries are forgotten after it)
   double latency_ms;  // NaN while unanswered
   double name_key;    // client address, name and qtype hashed
-  SendSlot send;
-  FlowEndpoint client;  // the query's innermost endpoint
   uint32_t queries;
   uint16_t id, qtype;
   uint8_t state, rcode, name_len;
   uint8_t name[kDnsNameInline];
+  FlowEndpoint client;  // the query's innermost endpoint
+  SendSlot send;
 };
 
+static_assert(sizeof(DnsEntry) == 192, "docs/line-rate.md states the bytes per query");
+static_assert(offsetof(DnsEntry, state) < 64, "advance() reads one line of an entry");
 constexpr size_t kDnsBytesPerEntry = TxnTable::kBytesPerEntry + sizeof(DnsEntry);
 static_assert(kDnsBytesPerEntry <= 256, "issue 14: <= 256 bytes per DNS query");
 
@@ -106,11 +110,11 @@ class DnsTxns {
     std::string name;
   };
 
-  void query(const FrameEvent& e, const uint8_t* names, size_t names_len);
+  void query(const FrameEvent& e, uint32_t h, const uint8_t* names, size_t names_len);
   void begin(int32_t t, const FrameEvent& e, const uint8_t* name, uint32_t len, double ts);
   double name_key(int32_t t) const;
   void attribute(int32_t t, const FrameEvent& e);
-  void answer(const FrameEvent& e);
+  void answer(const FrameEvent& e, uint32_t h);
   std::shared_ptr<View> view_of(int32_t t);
   void fill(View* v, int32_t t);
   void refresh(int32_t t);

@@ -32,28 +32,23 @@ SynTxns::SynTxns(uint32_t cap, double timeout_ns, double copy_window_ns, uint32_
 
 void SynTxns::add(const uint8_t* events, size_t n, const uint32_t* places, size_t n_places) {
   places_.set(places, n_places);
-  for (size_t i = 0; i < n; i++) {
-    const uint8_t* p = events + i * sizeof(FrameEvent);
-    uint16_t flags;
-    std::memcpy(&flags, p + offsetof(FrameEvent, flags), sizeof flags);
-    if (!(flags & (kEvSyn | kEvSynAck | kEvRst))) continue;
-    FrameEvent e;
-    std::memcpy(&e, p, sizeof e);
-    if (flags & kEvSyn)
-      syn(e);
-    else if (flags & kEvSynAck)
-      answer(e, kSynAnswered);
-    else
-      answer(e, kSynRefused);
-  }
+  fold_txn_batch(table_, entries_.data(), events, n, kEvSyn | kEvSynAck | kEvRst,
+                 [&](const FrameEvent& e, uint32_t h) {
+                   if (e.flags & kEvSyn)
+                     syn(e, h);
+                   else if (e.flags & kEvSynAck)
+                     answer(e, h, kSynAnswered);
+                   else
+                     answer(e, h, kSynRefused);
+                 });
 }
 
-void SynTxns::syn(const FrameEvent& e) {
+void SynTxns::syn(const FrameEvent& e, uint32_t h) {
   const double ts = static_cast<double>(e.ts_ns);
   const uint32_t place = send_place(e.iface, e.direction);
-  int32_t a = table_.get(e.txn);
+  int32_t a = table_.get(e.txn, h);
   if (a < 0) {
-    a = table_.add(e.txn);
+    a = table_.add(e.txn, h);
     if (a < 0) {
       evicted_++;
       return;
@@ -93,8 +88,8 @@ void SynTxns::attribute(int32_t a, const FrameEvent& e) {
 }
 
 // A SYN-ACK (answered) or a RST+ACK (refused) for an open SYN: the first good one decides.
-void SynTxns::answer(const FrameEvent& e, uint8_t outcome) {
-  const int32_t a = table_.get(e.txn);
+void SynTxns::answer(const FrameEvent& e, uint32_t h, uint8_t outcome) {
+  const int32_t a = table_.get(e.txn, h);
   // A RST that answers no SYN seen (of an established connection): not ours. A copy of
   // the answer on another interface once decided: nothing new.
   if (a < 0 || !std::isnan(entries_[a].decided_ns)) return;
@@ -210,7 +205,9 @@ void SynTxns::list_closed(const std::vector<int32_t>& closed) {
 void SynTxns::advance(double now_ns) {
   std::vector<int32_t> closed;
   for (int32_t a = table_.first(); a >= 0;) {
-    const int32_t next = table_.next_of(a);
+    // The next slot's links and state fetched while this one is decided (txn_table.h).
+    const int32_t next = table_.prefetch_next(a);
+    if (next >= 0) __builtin_prefetch(&entries_[next]);
     const SynEntry& x = entries_[a];
     if (!std::isnan(x.decided_ns)) {
       if (now_ns - x.decided_ns >= copy_window_ns_) forget(a);

@@ -30,6 +30,7 @@
 // of retried ones (sends.h), retransmission times (at most kMaxCopies - 1 each) and
 // attributions.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -45,16 +46,19 @@
 
 namespace csumtop {
 
+// What advance() reads of every entry (times, state) comes first, in one cache line.
 struct SynEntry {
   double first_ns;
   double decided_ns;  // when the SYN-ACK or RST was seen; NaN while undecided
   double delay_s;     // NaN while undecided
-  SendSlot send;
-  FlowEndpoint client;  // the SYN's innermost endpoint
   uint32_t syns;
   uint8_t state;  // kSynClosed | kSynAnswered | kSynRefused
+  SendSlot send;
+  FlowEndpoint client;  // the SYN's innermost endpoint
 };
 
+static_assert(sizeof(SynEntry) == 112, "docs/line-rate.md states the bytes per attempt");
+static_assert(offsetof(SynEntry, state) < 64, "advance() reads one line of an entry");
 constexpr size_t kSynBytesPerEntry = TxnTable::kBytesPerEntry + sizeof(SynEntry);
 static_assert(kSynBytesPerEntry <= 256, "issue 14: <= 256 bytes per SYN attempt");
 
@@ -103,8 +107,8 @@ class SynTxns {
     std::vector<double> retransmit_at;
   };
 
-  void syn(const FrameEvent& e);
-  void answer(const FrameEvent& e, uint8_t outcome);
+  void syn(const FrameEvent& e, uint32_t h);
+  void answer(const FrameEvent& e, uint32_t h, uint8_t outcome);
   void attribute(int32_t a, const FrameEvent& e);
   std::shared_ptr<View> view_of(int32_t a);
   void fill(View* v, int32_t a);

@@ -13,29 +13,40 @@
 //
 // Index: open addressing with linear probing and deletion by backward shift (Knuth,
 // TAOCP vol. 3, 6.4, algorithms L and R: no tombstones, a lookup scans at most its probe
-// run), at least two buckets per slot (load <= 1/2), each holding slot + 1 (0: empty).
-// Everything is allocated and written once, in the constructor.
+// run), at least two buckets per slot (load <= 1/2), each holding slot + 1 (0: empty) and
+// the key's full 32-bit hash, so probing and the backward shift never read a slot's key
+// (each such read was a cache miss: the carrier-flow table measured the same,
+// carrier_flows.h). The slot numbers do not depend on the hash, so neither does anything a
+// report shows.
 //
-// Bytes per entry: key 8, insertion links 2 x 4, free stack 4, buckets 2-4 x 4, so at
-// most kTxnTableBytesPerEntry = 36 (test/unit/native-txns.test.ts checks it).
+// Speed: the trackers fold a batch with fold_txn_batch() below, which prefetches the
+// buckets of the events kTxnAhead further and then the key and entry of a bucket whose
+// hash matches, and the slot the next new transaction takes, instead of missing on each
+// in turn (docs/line-rate.md, bench/tables).
+//
+// Everything is allocated and written once, in the constructor. Bytes per entry: key and
+// insertion links 8 + 2 x 4, free stack 4, buckets 2-4 x 8, so at most
+// kBytesPerEntry = 52 (test/unit/native-txns.test.ts checks it).
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
+#include "flow/events.h"
+
 namespace csumtop {
 
 class TxnTable {
  public:
-  static constexpr size_t kBytesPerEntry = 8 + 2 * 4 + 4 + 4 * 4;
+  static constexpr size_t kBytesPerEntry = 16 + 4 + 4 * 8;
 
   explicit TxnTable(uint32_t cap) : cap_(cap), keys_(cap), prev_(cap), next_(cap), free_(cap) {
     for (uint32_t s = 0; s < cap; s++) free_[s] = static_cast<int32_t>(cap - 1 - s);
     free_top_ = cap;
     size_t n = 2;
     while (n < 2 * static_cast<size_t>(cap)) n *= 2;
-    buckets_.assign(n, 0);
+    buckets_.assign(n, Bucket{0, 0});
     mask_ = static_cast<uint32_t>(n - 1);
   }
 
@@ -44,28 +55,43 @@ class TxnTable {
   // What the table allocated: <= kBytesPerEntry x cap.
   size_t bytes() const {
     return keys_.size() * sizeof(double) + (prev_.size() + next_.size() + free_.size()) * 4 +
-           buckets_.size() * 4;
+           buckets_.size() * sizeof(Bucket);
   }
 
-  // The slot of `key`, -1 when absent.
-  int32_t get(double key) const {
-    for (uint32_t i = hash(key);; i = (i + 1) & mask_) {
-      const int32_t s = buckets_[i] - 1;
-      if (s < 0) return -1;
-      if (keys_[s] == key) return s;
+  // Multiplicative hashing of both 32-bit halves of the 53-bit key; the low bits pick the
+  // home bucket. Anything else (negative, NaN: never made by events.cc) hashes as 0 rather
+  // than meet an undefined conversion.
+  static uint32_t hash(double key) {
+    const uint64_t k = key >= 0 && key < 18446744073709551616.0 ? static_cast<uint64_t>(key) : 0;
+    const uint32_t lo = static_cast<uint32_t>(k), hi = static_cast<uint32_t>(k >> 32);
+    uint32_t h = (lo ^ (hi * 0x9e3779b1u)) * 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h;
+  }
+
+  // The slot of `key` (whose hash is h), -1 when absent.
+  int32_t get(double key, uint32_t h) const {
+    for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Bucket b = buckets_[i];
+      if (b.slot1 == 0) return -1;
+      // The slot's key is read only when the hashes agree.
+      if (b.hash == h && keys_[b.slot1 - 1] == key) return static_cast<int32_t>(b.slot1 - 1);
     }
   }
+  int32_t get(double key) const { return get(key, hash(key)); }
 
   double key_of(int32_t slot) const { return keys_[slot]; }
 
-  // A slot for `key` (absent) as the newest entry; -1 when the table is full.
-  int32_t add(double key) {
+  // A slot for `key` (absent, hash h) as the newest entry; -1 when the table is full.
+  int32_t add(double key, uint32_t h) {
     if (free_top_ == 0) return -1;
     const int32_t s = free_[--free_top_];
+    uint32_t i = h & mask_;
+    while (buckets_[i].slot1 != 0) i = (i + 1) & mask_;
+    buckets_[i] = Bucket{static_cast<uint32_t>(s) + 1, h};
     keys_[s] = key;
-    uint32_t i = hash(key);
-    while (buckets_[i] != 0) i = (i + 1) & mask_;
-    buckets_[i] = s + 1;
     prev_[s] = newest_;
     next_[s] = -1;
     if (newest_ >= 0)
@@ -76,22 +102,23 @@ class TxnTable {
     size_++;
     return s;
   }
+  int32_t add(double key) { return add(key, hash(key)); }
 
   // Frees `slot` (in use); its values in the tracker's arrays are the tracker's to reset.
   void remove(int32_t slot) {
-    const double key = keys_[slot];
-    uint32_t i = hash(key);
-    while (buckets_[i] != slot + 1) i = (i + 1) & mask_;
+    const uint32_t slot1 = static_cast<uint32_t>(slot) + 1;
+    uint32_t i = hash(keys_[slot]) & mask_;
+    while (buckets_[i].slot1 != slot1) i = (i + 1) & mask_;
     // Backward shift: move later members of the probe run into the hole when their home
     // bucket is not cyclically within (hole, j].
-    for (uint32_t j = (i + 1) & mask_; buckets_[j] != 0; j = (j + 1) & mask_) {
-      const uint32_t home = hash(keys_[buckets_[j] - 1]);
+    for (uint32_t j = (i + 1) & mask_; buckets_[j].slot1 != 0; j = (j + 1) & mask_) {
+      const uint32_t home = buckets_[j].hash & mask_;
       if (((j - home) & mask_) >= ((j - i) & mask_)) {
         buckets_[i] = buckets_[j];
         i = j;
       }
     }
-    buckets_[i] = 0;
+    buckets_[i] = Bucket{0, 0};
     const int32_t p = prev_[slot], n = next_[slot];
     if (p >= 0)
       next_[p] = n;
@@ -110,26 +137,124 @@ class TxnTable {
   int32_t first() const { return oldest_; }
   int32_t next_of(int32_t slot) const { return next_[slot]; }
 
- private:
-  // Multiplicative hashing of both 32-bit halves of the 53-bit key.
-  uint32_t hash(double key) const {
-    const uint64_t k = static_cast<uint64_t>(key);
-    const uint32_t lo = static_cast<uint32_t>(k), hi = static_cast<uint32_t>(k >> 32);
-    uint32_t h = (lo ^ (hi * 0x9e3779b1u)) * 0x85ebca6bu;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35u;
-    h ^= h >> 16;
-    return h & mask_;
+  // Prefetching (no effect on what the table holds):
+  // the home bucket of a key hashing to h;
+  void prefetch_bucket(uint32_t h) const { __builtin_prefetch(&buckets_[h & mask_]); }
+  // the slot of the first bucket of h's probe run with that hash (probably the key's,
+  // read from buckets prefetched before), -1 when none: its key is prefetched too;
+  int32_t prefetch_candidate(uint32_t h) const {
+    for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Bucket b = buckets_[i];
+      if (b.slot1 == 0) return -1;
+      if (b.hash == h) {
+        __builtin_prefetch(&keys_[b.slot1 - 1]);
+        return static_cast<int32_t>(b.slot1 - 1);
+      }
+    }
+  }
+  // the slot the k-th next add() takes (k = 0: the next), -1 when there are not that
+  // many free: its key and links are prefetched for writing;
+  int32_t prefetch_free(uint32_t k) const {
+    if (k >= free_top_) return -1;
+    const int32_t s = free_[free_top_ - 1 - k];
+    __builtin_prefetch(&keys_[s], 1);
+    __builtin_prefetch(&prev_[s], 1);
+    __builtin_prefetch(&next_[s], 1);
+    return s;
+  }
+  // the link of the slot after `slot` in insertion order, for a walk; its number, -1 at
+  // the end.
+  int32_t prefetch_next(int32_t slot) const {
+    const int32_t n = next_[slot];
+    if (n >= 0) __builtin_prefetch(&next_[n]);
+    return n;
   }
 
+ private:
+  struct Bucket {
+    uint32_t slot1;  // slot + 1; 0: empty
+    uint32_t hash;   // hash(key) in full (& mask_: its home)
+  };
+
   uint32_t cap_;
+  // Apart, so that a walk in insertion order reads 16 links a cache line (slots taken
+  // from the free stack in turn are often neighbours).
   std::vector<double> keys_;
-  std::vector<int32_t> prev_, next_, free_;
-  std::vector<int32_t> buckets_;
+  std::vector<int32_t> prev_, next_;  // insertion order; -1 at its ends
+  std::vector<int32_t> free_;
+  std::vector<Bucket> buckets_;
   uint32_t mask_ = 0;
   uint32_t free_top_ = 0;
   uint32_t size_ = 0;
   int32_t oldest_ = -1, newest_ = -1;
 };
+
+// How many events ahead a batch's buckets are prefetched (enough to cover a miss with the
+// work of the events between, few enough that the lines are still cached when used), and
+// how many ahead the key and entry of a bucket found then.
+constexpr size_t kTxnAhead = 8;
+constexpr size_t kTxnNear = 4;
+
+// Calls fold(event, hash) for the events of a packed batch (n FrameEvents, byte layout of
+// events.h, any alignment) whose flags meet `kinds`, in order, with the table's lines and
+// the tracker's entry (`entries`, one per slot, of `entry_bytes`) fetched ahead: the
+// buckets kTxnAhead events further, the key and entry of the bucket that hash points to
+// kTxnNear further, and the slots the next new transactions take.
+template <typename Entry, typename Fold>
+void fold_txn_batch(const TxnTable& table, const Entry* entries, const uint8_t* events, size_t n,
+                    uint16_t kinds, Fold fold) {
+  constexpr size_t kRing = 16;  // > kTxnAhead, a power of two
+  static_assert(kRing > kTxnAhead && kTxnAhead > kTxnNear, "prefetch distances");
+  uint32_t hashes[kRing];
+  bool wanted[kRing];
+  auto prefetch_entry = [entries](int32_t s, int rw) {
+    const char* p = reinterpret_cast<const char*>(&entries[s]);
+    for (size_t at = 0; at < sizeof(Entry); at += 64) {
+      if (rw)
+        __builtin_prefetch(p + at, 1);
+      else
+        __builtin_prefetch(p + at, 0);
+    }
+  };
+  // Stage 1: the event's kind, its key's hash, its home bucket.
+  auto stage1 = [&](size_t j) {
+    const uint8_t* p = events + j * sizeof(FrameEvent);
+    uint16_t flags;
+    std::memcpy(&flags, p + offsetof(FrameEvent, flags), sizeof flags);
+    wanted[j % kRing] = (flags & kinds) != 0;
+    if (!wanted[j % kRing]) return;
+    double key;
+    std::memcpy(&key, p + offsetof(FrameEvent, txn), sizeof key);
+    hashes[j % kRing] = TxnTable::hash(key);
+    table.prefetch_bucket(hashes[j % kRing]);
+  };
+  // Stage 2: the slot its bucket points to, and that slot's entry.
+  auto stage2 = [&](size_t j) {
+    if (!wanted[j % kRing]) return;
+    const int32_t s = table.prefetch_candidate(hashes[j % kRing]);
+    if (s >= 0) prefetch_entry(s, 0);
+  };
+  for (size_t j = 0; j < n && j < kTxnAhead; j++) stage1(j);
+  for (size_t j = 0; j < n && j < kTxnNear; j++) stage2(j);
+  // The next new transactions write their slot's entry whole.
+  for (uint32_t k = 0; k < kTxnNear; k++) {
+    const int32_t s = table.prefetch_free(k);
+    if (s >= 0) prefetch_entry(s, 1);
+  }
+  uint32_t size = table.size();
+  for (size_t i = 0; i < n; i++) {
+    if (i + kTxnAhead < n) stage1(i + kTxnAhead);
+    if (i + kTxnNear < n) stage2(i + kTxnNear);
+    if (!wanted[i % kRing]) continue;
+    FrameEvent e;
+    std::memcpy(&e, events + i * sizeof(FrameEvent), sizeof e);
+    fold(e, hashes[i % kRing]);
+    if (table.size() > size) {  // a new transaction took a free slot: fetch a later one
+      const int32_t s = table.prefetch_free(kTxnNear - 1);
+      if (s >= 0) prefetch_entry(s, 1);
+    }
+    size = table.size();
+  }
+}
 
 }  // namespace csumtop

@@ -176,7 +176,7 @@ export const FLAGS = [
     arg: 'N',
     value: 'number',
     help: {
-      both: 'flows kept per table (default 65536): bad flows (per capture thread), carrier flows, open DNS queries, SYN attempts; more are counted as evicted (report: correlation.tables). Memory grows with it: RSS stays under 440 MiB + the rings + N x (624 + 216 x threads) bytes (docs/line-rate.md)',
+      both: 'flows kept per table (default 65536): bad flows (per capture thread), carrier flows, open DNS queries, SYN attempts; more are counted as evicted (report: correlation.tables). Memory grows with it: RSS stays under 440 MiB + the rings + N x (656 + 216 x threads) bytes (docs/line-rate.md)',
     },
   },
   { long: 'help', short: 'h', help: { both: 'this text' } },

@@ -13,7 +13,7 @@
  * stop). Per flow of --max-flows, allocated once and resident from the start: the
  * native carrier-flow table (carrierFlowBytesPerEntry(): sizeof(CarrierFlowSlot) 216 + at
  * most 32 of index = 248 bytes, native/flow/carrier_flows.h), open DNS queries and SYN
- * attempts (native: DNS_BYTES_PER_ENTRY, 228, and SYN_BYTES_PER_ENTRY, 148, i.e.
+ * attempts (native: DNS_BYTES_PER_ENTRY, 244, and SYN_BYTES_PER_ENTRY, 164, i.e.
  * TxnTable::kBytesPerEntry + sizeof(DnsEntry / SynEntry) in native/flow/dns_txns.h and
  * syn_txns.h), none of them a JavaScript object per entry (docs/line-rate.md), and
  * per capture thread the native bad-flow table (at most 216 bytes: native/flow/bad_flows.h;
@@ -28,20 +28,20 @@
  * the ring of the latter, with ~10% to spare. */
 export const BASE_MEMORY_BYTES = 440 * 2 ** 20;
 
-/** Bytes per flow of --max-flows: carrier flow 248 + DNS 228 + SYN 148 (all native; the
+/** Bytes per flow of --max-flows: carrier flow 248 + DNS 244 + SYN 164 (all native; the
  * unit tests check each against the sizes the addon reports), and the native bad-flow
  * table's 216 at most per capture thread: a 4-byte index of up to 4 slots per flow (16), the
  * flow (sizeof(BadFlow) 192) and its slot's number in a vector that may have doubled (8);
  * test/unit/bad-flow-table.test.ts checks the mapped bytes. It was 768 (2 to 4 slots of 192
  * bytes per flow) until the flows moved out of the slots. */
-export const TABLE_BYTES_PER_FLOW = 624;
+export const TABLE_BYTES_PER_FLOW = 656;
 export const NATIVE_BYTES_PER_FLOW_PER_THREAD = 216;
 
 /**
  * The resident memory csumtop stays under at these options, whatever the traffic:
  * BASE_MEMORY_BYTES + the rings + --max-flows x (TABLE_BYTES_PER_FLOW +
  * NATIVE_BYTES_PER_FLOW_PER_THREAD x --threads). At the defaults (65536 flows, one
- * thread) on one interface (the default 8 MiB ring): 440 + 8 + 52.5 = 500.5 MiB.
+ * thread) on one interface (the default 8 MiB ring): 440 + 8 + 54.5 = 502.5 MiB.
  */
 export function memoryBoundBytes(o: { maxFlows: number; threads: number; ringBytes: number }): number {
   return BASE_MEMORY_BYTES + o.ringBytes + o.maxFlows * (TABLE_BYTES_PER_FLOW + NATIVE_BYTES_PER_FLOW_PER_THREAD * o.threads);

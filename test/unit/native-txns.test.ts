@@ -265,7 +265,7 @@ test("native DNS table: <= 256 bytes per query, allocated once, a formula of the
 
 test('native SYN table: <= 256 bytes per attempt, allocated once, a formula of the cap', () => {
   assert.ok(SYN_BYTES_PER_ENTRY <= 256, `${SYN_BYTES_PER_ENTRY} bytes per attempt`);
-  assert.equal(txnLayout().txnTableBytesPerEntry, 36);
+  assert.equal(txnLayout().txnTableBytesPerEntry, 52);
   for (const cap of [1, 1000, 65536]) {
     const syn = new SynTracker(F, { timeoutNs: 3.5e9, maxAttempts: cap, maxListed: 100 });
     assert.ok(syn.bytes <= SYN_BYTES_PER_ENTRY * cap, `cap ${cap}: ${syn.bytes} > ${SYN_BYTES_PER_ENTRY} x ${cap}`);
