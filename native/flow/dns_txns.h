@@ -39,6 +39,7 @@
 #include "flow/events.h"
 #include "flow/places.h"
 #include "flow/sends.h"
+#include "flow/table_memory.h"
 #include "flow/txn_attribution.h"
 #include "flow/txn_table.h"
 
@@ -123,7 +124,7 @@ class DnsTxns {
   void forget_oldest_kept();
 
   TxnTable table_;
-  std::vector<DnsEntry> entries_;
+  TableArray<DnsEntry> entries_;
   SendSlots sends_;
   PlaceMap places_;
   double timeout_ns_;

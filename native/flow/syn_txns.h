@@ -41,6 +41,7 @@
 #include "flow/events.h"
 #include "flow/places.h"
 #include "flow/sends.h"
+#include "flow/table_memory.h"
 #include "flow/txn_attribution.h"
 #include "flow/txn_table.h"
 
@@ -119,7 +120,7 @@ class SynTxns {
   void list_closed(const std::vector<int32_t>& closed);
 
   TxnTable table_;
-  std::vector<SynEntry> entries_;
+  TableArray<SynEntry> entries_;
   SendSlots sends_;
   PlaceMap places_;
   double timeout_ns_, copy_window_ns_;

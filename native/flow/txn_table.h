@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "flow/events.h"
+#include "flow/table_memory.h"
 
 namespace csumtop {
 
@@ -41,12 +42,13 @@ class TxnTable {
  public:
   static constexpr size_t kBytesPerEntry = 16 + 4 + 4 * 8;
 
+  // Every array zero and resident from the start (flow/table_memory.h).
   explicit TxnTable(uint32_t cap) : cap_(cap), keys_(cap), prev_(cap), next_(cap), free_(cap) {
     for (uint32_t s = 0; s < cap; s++) free_[s] = static_cast<int32_t>(cap - 1 - s);
     free_top_ = cap;
     size_t n = 2;
     while (n < 2 * static_cast<size_t>(cap)) n *= 2;
-    buckets_.assign(n, Bucket{0, 0});
+    buckets_.assign(n);
     mask_ = static_cast<uint32_t>(n - 1);
   }
 
@@ -179,10 +181,10 @@ class TxnTable {
   uint32_t cap_;
   // Apart, so that a walk in insertion order reads 16 links a cache line (slots taken
   // from the free stack in turn are often neighbours).
-  std::vector<double> keys_;
-  std::vector<int32_t> prev_, next_;  // insertion order; -1 at its ends
-  std::vector<int32_t> free_;
-  std::vector<Bucket> buckets_;
+  TableArray<double> keys_;
+  TableArray<int32_t> prev_, next_;  // insertion order; -1 at its ends
+  TableArray<int32_t> free_;
+  TableArray<Bucket> buckets_;
   uint32_t mask_ = 0;
   uint32_t free_top_ = 0;
   uint32_t size_ = 0;
