@@ -61,23 +61,31 @@ uint32_t netns_inode(const std::string& netns_path) {
 // Opens the ring inside another network namespace: setns() on a short-lived thread, so
 // the JavaScript thread never changes namespace; the socket stays bound to the
 // namespace it was created in (net/packet/af_packet.c, packet_create uses current netns).
+// *sys_errno: the errno of a failure, where there was one.
 bool open_in_netns(PacketRing* ring, int ifindex, const RingOptions& opts,
-                   const std::string& netns_path, std::string* err) {
-  if (netns_path.empty()) return ring->open(ifindex, opts, err);
+                   const std::string& netns_path, std::string* err, int* sys_errno) {
+  if (netns_path.empty()) {
+    const bool ok = ring->open(ifindex, opts, err);
+    *sys_errno = ring->last_errno();
+    return ok;
+  }
   bool ok = false;
   std::thread t([&] {
     const int nsfd = ::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
     if (nsfd < 0) {
+      *sys_errno = errno;
       *err = "cannot open network namespace " + netns_path + ": " + std::strerror(errno);
       return;
     }
     if (setns(nsfd, CLONE_NEWNET) != 0) {
+      *sys_errno = errno;
       *err = "cannot enter network namespace " + netns_path + ": " + std::strerror(errno);
       ::close(nsfd);
       return;
     }
     ::close(nsfd);
     ok = ring->open(ifindex, opts, err);
+    *sys_errno = ring->last_errno();
   });
   t.join();
   return ok;
@@ -168,7 +176,7 @@ std::unique_ptr<LiveCapture::Iface> LiveCapture::open_iface(const AddRequest& r,
                 : lt == kLinkRaw    ? &opts_.filter_raw
                                     : nullptr;
   }
-  if (!open_in_netns(&iface->ring, r.ifindex, ro, r.netns_path, &out->err)) {
+  if (!open_in_netns(&iface->ring, r.ifindex, ro, r.netns_path, &out->err, &out->sys_errno)) {
     out->not_permitted = iface->ring.not_permitted();
     return nullptr;
   }

@@ -99,6 +99,8 @@ class LiveCapture {
     // The ring could not be opened for want of CAP_NET_RAW (EPERM/EACCES); false for
     // every other failure, a namespace that cannot be entered included.
     bool not_permitted = false;
+    // The errno of the failure where one was recorded (ENODEV: the device is gone), else 0.
+    int sys_errno = 0;
   };
   // Opens the rings of `reqs`, each inside the network namespace at its `netns_path`
   // (empty: the caller's), and hands them to the capture thread; each entry gets its own

@@ -22,10 +22,11 @@ namespace csumtop {
 
 namespace {
 // `what` and errno as a message; *not_permitted says whether errno was EPERM or EACCES,
-// the failures a right would cure (the message then names it), so callers test a flag
-// instead of the text.
-std::string sys_error(const char* what, bool* not_permitted) {
+// the failures a right would cure (the message then names it), and *saved keeps errno, so
+// callers test a flag or a number instead of the text.
+std::string sys_error(const char* what, bool* not_permitted, int* saved) {
   const int e = errno;
+  *saved = e;
   std::string msg = std::string(what) + ": " + std::strerror(e);
   *not_permitted = e == EPERM || e == EACCES;
   if (*not_permitted) msg += " (capturing needs CAP_NET_RAW: run as root or grant it)";
@@ -67,6 +68,7 @@ bool PacketRing::open(int ifindex, const RingOptions& opts, std::string* err) {
   close();
   opts_ = opts;
   not_permitted_ = false;
+  last_errno_ = 0;
   next_block_ = 0;
   total_ = RingStats();
   // Protocol 0: the socket receives nothing until bind() names the interface and
@@ -76,7 +78,7 @@ bool PacketRing::open(int ifindex, const RingOptions& opts, std::string* err) {
   // device counting hundreds of the underlay's carriers as its own.
   fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd_ < 0) {
-    *err = sys_error("socket(AF_PACKET)", &not_permitted_);
+    *err = sys_error("socket(AF_PACKET)", &not_permitted_, &last_errno_);
     return false;
   }
   vnet_ = false;
@@ -86,7 +88,7 @@ bool PacketRing::open(int ifindex, const RingOptions& opts, std::string* err) {
   }
   int version = TPACKET_V3;
   if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &version, sizeof version) != 0) {
-    *err = sys_error("PACKET_VERSION TPACKET_V3", &not_permitted_);
+    *err = sys_error("PACKET_VERSION TPACKET_V3", &not_permitted_, &last_errno_);
     close();
     return false;
   }
@@ -105,7 +107,7 @@ bool PacketRing::open(int ifindex, const RingOptions& opts, std::string* err) {
       o.want_vnet = false;
       return open(ifindex, o, err);
     }
-    *err = sys_error("PACKET_RX_RING", &not_permitted_);
+    *err = sys_error("PACKET_RX_RING", &not_permitted_, &last_errno_);
     close();
     return false;
   }
@@ -117,7 +119,7 @@ bool PacketRing::open(int ifindex, const RingOptions& opts, std::string* err) {
   }
   if (m == MAP_FAILED) {
     map_len_ = 0;
-    *err = sys_error("mmap of the capture ring", &not_permitted_);
+    *err = sys_error("mmap of the capture ring", &not_permitted_, &last_errno_);
     close();
     return false;
   }
@@ -132,7 +134,7 @@ bool PacketRing::open(int ifindex, const RingOptions& opts, std::string* err) {
   sll.sll_protocol = htons(ETH_P_ALL);
   sll.sll_ifindex = ifindex;
   if (bind(fd_, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) {
-    *err = sys_error("bind to the interface", &not_permitted_);
+    *err = sys_error("bind to the interface", &not_permitted_, &last_errno_);
     close();
     return false;
   }
@@ -144,7 +146,7 @@ bool PacketRing::open(int ifindex, const RingOptions& opts, std::string* err) {
     mr.mr_ifindex = ifindex;
     mr.mr_type = PACKET_MR_PROMISC;  // dropped by the kernel when the socket closes
     if (setsockopt(fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) != 0) {
-      *err = sys_error("promiscuous mode", &not_permitted_);
+      *err = sys_error("promiscuous mode", &not_permitted_, &last_errno_);
       close();
       return false;
     }
@@ -161,14 +163,14 @@ bool PacketRing::open(int ifindex, const RingOptions& opts, std::string* err) {
       arg |= opts.fanout_group & 0xffff;
     }
     if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
-      *err = sys_error("PACKET_FANOUT", &not_permitted_);
+      *err = sys_error("PACKET_FANOUT", &not_permitted_, &last_errno_);
       close();
       return false;
     }
     int got = 0;
     socklen_t gl = sizeof got;
     if (getsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &got, &gl) != 0) {
-      *err = sys_error("reading the PACKET_FANOUT group", &not_permitted_);
+      *err = sys_error("reading the PACKET_FANOUT group", &not_permitted_, &last_errno_);
       close();
       return false;
     }
@@ -238,7 +240,7 @@ bool PacketRing::stats(RingStats* out, std::string* err) {
   tpacket_stats_v3 st;
   socklen_t len = sizeof st;
   if (getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &len) != 0) {
-    *err = sys_error("PACKET_STATISTICS", &not_permitted_);
+    *err = sys_error("PACKET_STATISTICS", &not_permitted_, &last_errno_);
     return false;
   }
   // tp_packets counts every frame including the dropped ones (af_packet.c, packet_getsockopt).

@@ -55,6 +55,9 @@ class PacketRing {
   bool open(int ifindex, const RingOptions& opts, std::string* err);
   // The last failure of open() or stats() was EPERM/EACCES (a missing CAP_NET_RAW).
   bool not_permitted() const { return not_permitted_; }
+  // The errno of the last failure of open() or stats() that had one (0: none): the
+  // caller tells a device that vanished (ENODEV) from other failures by it, not by text.
+  int last_errno() const { return last_errno_; }
   void close();
   int fd() const { return fd_; }
   bool has_vnet() const { return vnet_; }
@@ -100,6 +103,7 @@ class PacketRing {
   int fanout_group_ = -1;
   int last_error_ = 0;
   bool not_permitted_ = false;
+  int last_errno_ = 0;
   RingStats total_;
 };
 

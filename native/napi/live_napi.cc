@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -215,9 +216,13 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   }
 
   // The code JavaScript sees for a ring that could not be opened: from the errno the
-  // ring recorded, not from the message text.
+  // ring recorded, not from the message text. ENODEV: the device went away between
+  // listing and opening (bind() of af_packet.c finds no device by that index; ENXIO, "no
+  // such device or address", is taken as the same).
   static const char* ErrorCode(const LiveCapture::AddResult& r) {
-    return r.not_permitted ? "EPERM" : "ECAPTURE";
+    if (r.not_permitted) return "EPERM";
+    if (r.sys_errno == ENODEV || r.sys_errno == ENXIO) return "ENODEV";
+    return "ECAPTURE";
   }
 
   // addInterfaces([{id, ifindex, arphrd, netns?, fanout?, overlay?}]) -> [{group} | {error, code}]:

@@ -497,7 +497,7 @@ export class LiveSource implements CaptureSource {
         return;
       }
       // An interface that vanished between listing and opening is not an error.
-      if (!initial && /No such device|ENODEV/.test(e.message)) return;
+      if (!initial && e.code === 'ENODEV') return;
       const msg = `${iface.namespace}/${link.name}: ${e.message}`;
       this.retryAt = Date.now() + Math.max(this.opts.rescanMs, 1000);
       if (initial || !this.reported.has(msg)) {

@@ -68,8 +68,10 @@ export interface InterfaceRequest {
   overlay?: boolean;
 }
 
-/** The fanout group joined (-1 without), or why the ring could not be opened. */
-export type InterfaceResult = { group: number } | { error: string; code: 'EPERM' | 'ECAPTURE' };
+/** The fanout group joined (-1 without), or why the ring could not be opened: EPERM (no
+ * CAP_NET_RAW), ENODEV (the device is gone), ECAPTURE (anything else); from the errno,
+ * native/napi/live_napi.cc ErrorCode. */
+export type InterfaceResult = { group: number } | { error: string; code: 'EPERM' | 'ENODEV' | 'ECAPTURE' };
 
 export interface NativeLiveCapture {
   /**
