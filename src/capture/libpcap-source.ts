@@ -186,8 +186,10 @@ export class LibpcapSource implements CaptureSource {
       const lt = h.open(iface.name, this.opts.filter ?? '', 10 * 1024 * 1024, buf);
       linktype = LINKTYPES[lt] ?? 0xffff;
     } catch (err) {
-      const m = (err as Error).message;
-      throw new CaptureError(`${iface.name}: ${m}`, /permission|not permitted/i.test(m) ? 'EPERM' : 'ECAPTURE');
+      // PCAP_ERROR_PERM_DENIED, as the vendored cap's Error code (native/vendor/cap/README.md).
+      const refused = (err as Error & { code?: string }).code === 'EPERM';
+      const m = (err as Error).message + (refused ? ' (capturing needs CAP_NET_RAW: run as root or grant it)' : '');
+      throw new CaptureError(`${iface.name}: ${m}`, refused ? 'EPERM' : 'ECAPTURE');
     }
     h.setMinBytes?.(0);
     const sink = this.sink!;

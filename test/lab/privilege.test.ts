@@ -138,6 +138,14 @@ test('the right each mode needs: what csumtop says and its exit status when it i
       says: /socket\(AF_PACKET\): Operation not permitted \(capturing needs CAP_NET_RAW/,
     },
     {
+      // Told by libpcap's PCAP_ERROR_PERM_DENIED (the vendored cap's code 'EPERM'), not its wording.
+      what: '--backend libpcap needs CAP_NET_RAW too',
+      caps: 'none',
+      args: ['--backend', 'libpcap', '--promisc', '-i', 'vlb', '--duration', '1'],
+      code: 3,
+      says: /vlb: .*\(capturing needs CAP_NET_RAW: run as root or grant it\)/,
+    },
+    {
       what: '--netns needs CAP_SYS_ADMIN (setns)',
       caps: 'net_raw',
       args: ['--netns', lab.A, '-i', 'vla', '--duration', '1'],

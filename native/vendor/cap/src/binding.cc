@@ -350,8 +350,17 @@ class Pcap : public Nan::ObjectWrap {
         set_immediate_mode(obj->pcap_handle, 1);
 #endif
 
-      if (pcap_activate(obj->pcap_handle) != 0)
-        return Nan::ThrowError(pcap_geterr(obj->pcap_handle));
+      // csumtop patch: a refusal for want of a right (PCAP_ERROR_PERM_DENIED: no
+      // CAP_NET_RAW) carries code "EPERM", so that JavaScript tells it from other
+      // failures by the code, not by libpcap's wording.
+      const int activated = pcap_activate(obj->pcap_handle);
+      if (activated != 0) {
+        v8::Local<v8::Value> err = Nan::Error(pcap_geterr(obj->pcap_handle));
+        if (activated == PCAP_ERROR_PERM_DENIED)
+          Nan::Set(err.As<v8::Object>(), Nan::New("code").ToLocalChecked(),
+                   Nan::New("EPERM").ToLocalChecked());
+        return Nan::ThrowError(err);
+      }
 
       if (pcap_setnonblock(obj->pcap_handle, 1, errbuf) == -1)
         return Nan::ThrowError(errbuf);
