@@ -25,7 +25,7 @@ import { createLiveCapture, type LiveCaptureOptions, type NativeLiveBatch, type 
 import { attachAll, overRingCap } from './live-attach.js';
 import { LinkTables } from './link-tables.js';
 import { LiveWriter, type LiveWriteOptions } from './live-writer.js';
-import { foldedInterface, foldedName, maxVanished, VanishedFolder } from './vanished.js';
+import { foldedInterface, foldedName, MAX_VANISHED, VanishedFolder } from './vanished.js';
 import {
   CaptureError,
   capturedInterfaceOf,
@@ -56,7 +56,7 @@ export interface LiveSourceOptions {
   write?: LiveWriteOptions;
   /** Most ring memory of all interfaces together, in bytes (ringMemoryCap()); absent: no cap. */
   ringMemoryCap?: number;
-  /** Tests only: vanished interfaces kept one by one (default maxVanished()). */
+  /** Vanished interfaces kept one by one (--max-vanished; default MAX_VANISHED). */
   maxVanished?: number;
 }
 
@@ -130,7 +130,7 @@ export class LiveSource implements CaptureSource {
   private foldedRow: CapturedInterface | null = null;
 
   constructor(private readonly opts: LiveSourceOptions) {
-    this.vanished = new VanishedFolder(opts.maxVanished ?? maxVanished(), Math.max(1, opts.threads ?? 1));
+    this.vanished = new VanishedFolder(opts.maxVanished ?? MAX_VANISHED, Math.max(1, opts.threads ?? 1));
     this.tables = new LinkTables({ resyncMs: opts.resyncMs ?? 60_000, retryMs: Math.max(opts.rescanMs, 1000), rcvbuf: opts.linkRcvbuf });
   }
 

@@ -20,22 +20,13 @@
 import type { CapturedInterface } from './source.js';
 
 /**
- * Vanished interfaces kept one by one. 256: more than the pods a node runs at once
- * (Kubernetes' default limit is 110 per node), so the interfaces of the last full turnover
- * of a node's pods stay individually visible, while what they cost stays small: 256 x
- * 8-27 KB = 2-7 MB of the DaemonSet's memory limit (docs/line-rate.md).
+ * Vanished interfaces kept one by one by default (--max-vanished). 256: more than the pods
+ * a node runs at once (Kubernetes' default limit is 110 per node), so the interfaces of the
+ * last full turnover of a node's pods stay individually visible, while what they cost
+ * stays small: 256 x 8-27 KB = 2-7 MB of the DaemonSet's memory limit (docs/line-rate.md).
+ * A node that runs more pods, or churns them faster, may want more.
  */
 export const MAX_VANISHED = 256;
-
-/**
- * The cap in force: MAX_VANISHED, or CSUMTOP_MAX_VANISHED for tests only (a small cap lets
- * a test fold without churning hundreds of interfaces); not a user setting.
- */
-export function maxVanished(env: NodeJS.ProcessEnv = process.env): number {
-  const v = env.CSUMTOP_MAX_VANISHED;
-  if (v === undefined || !/^\d+$/.test(v)) return MAX_VANISHED;
-  return Number(v);
-}
 
 /** The folded row's name: what the report, JSON and the dashboard show. */
 export function foldedName(count: number): string {

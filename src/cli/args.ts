@@ -8,6 +8,7 @@ import { ListenAddressError, parseListenAddress, type ListenAddress } from '../o
 import { DEFAULT_MAX_FLOWS } from '../correlate/limits.js';
 import { DEFAULT_MAX_PEERS } from '../output/metrics/limits.js';
 import { parseArgsOptions, type FlagValues } from './flags.js';
+import { MAX_VANISHED } from '../capture/vanished.js';
 
 export class UsageError extends Error {}
 
@@ -21,6 +22,8 @@ export interface Options {
   vxlanPorts: number[];
   genevePorts: number[];
   maxFlows: number;
+  /** Vanished interfaces kept one by one (src/capture/vanished.ts). */
+  maxVanished: number;
   top: number;
   /** Live capture. */
   interfaces: string[] | null;
@@ -143,6 +146,7 @@ export function parseOptions(argv: string[]): Options {
     vxlanPorts: v['vxlan-port'] !== undefined ? parsePorts('--vxlan-port', v['vxlan-port']) : DEFAULT_VXLAN_PORTS,
     genevePorts: v['geneve-port'] !== undefined ? parsePorts('--geneve-port', v['geneve-port']) : DEFAULT_GENEVE_PORTS,
     maxFlows: v['max-flows'] !== undefined ? parseCount('--max-flows', v['max-flows'], 1, 10_000_000) : DEFAULT_MAX_FLOWS,
+    maxVanished: v['max-vanished'] !== undefined ? parseCount('--max-vanished', v['max-vanished'], 0, 100_000) : MAX_VANISHED,
     top: v.top !== undefined ? parseCount('--top', v.top, 0, 1_000_000) : 20,
     interfaces: v.interface !== undefined ? parseList('-i', v.interface) : null,
     netns: (v.netns ?? []).map((n) => {

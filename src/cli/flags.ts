@@ -179,6 +179,14 @@ export const FLAGS = [
       both: 'flows kept per table (default 65536): bad flows (per capture thread), carrier flows, open DNS queries, SYN attempts; more are counted as evicted (report: correlation.tables). Memory grows with it: RSS stays under 440 MiB + the rings + N x (656 + 216 x threads) bytes (docs/line-rate.md)',
     },
   },
+  {
+    long: 'max-vanished',
+    arg: 'N',
+    value: 'number',
+    help: {
+      live: 'interfaces that vanished (a pod\'s veth) kept one by one, rows and counters (default 256, 0-100000); older ones are added into one "(N older vanished interfaces)" row',
+    },
+  },
   { long: 'help', short: 'h', help: { both: 'this text' } },
   { long: 'version', short: 'V', help: { both: 'the version, the checksum engine, the kernel, Node and libpcap' } },
 ] as const satisfies readonly Flag[];

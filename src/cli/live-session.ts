@@ -83,6 +83,7 @@ export function createSource(opts: Options, specs: NamespaceSpec[], filter: Filt
         rescanMs: 250,
         resyncMs: 60_000,
         threads: opts.threads,
+        maxVanished: opts.maxVanished,
         ringMemoryCap: ringMemoryCap() ?? undefined,
         capture: {
           batchMs: opts.batchMs,

@@ -19,7 +19,7 @@
  *   - resident memory after PAIRS churned pairs is within RSS_TOLERANCE_KB of what it was
  *     after half of them (settled: every churned interface detached; lowest of a few
  *     reads, the collector moves RSS up and down). Printed as a diagnostic, with the
- *     settled RSS after every cycle. With CSUMTOP_MAX_VANISHED=100000 (the cap lifted)
+ *     settled RSS after every cycle. With --max-vanished 100000 (the cap lifted)
  *     this assertion and the rows' fail.
  * CSUMTOP_VANISHED_PAIRS sets PAIRS (default 800, about a minute here).
  *
@@ -27,7 +27,7 @@
  * the same rows and totals, and after stop each engine holds the counters of the
  * interfaces still attached only (the folded ones were released natively too).
  *
- * A third (CSUMTOP_MAX_VANISHED=0: every vanished interface folded at once) checks that each
+ * A third (--max-vanished 0: every vanished interface folded at once) checks that each
  * still gets its JSON "detached" line.
  *
  * Runs as root (CI does); fails, never skips, when it cannot run here.
@@ -55,7 +55,7 @@ const BAD_EVERY = 10;
  * Growth of resident memory allowed between PAIRS / 2 and PAIRS churned pairs. Measured
  * here with 1200 pairs: with the cap, settled RSS stays within 167.5-169 MB from 300 pairs
  * on (V8 sizes its heap over the first ~300); with the cap lifted
- * (CSUMTOP_MAX_VANISHED=100000) it grows 8-14 KB per vanished interface, so PAIRS / 2 pairs
+ * (--max-vanished 100000) it grows 8-14 KB per vanished interface, so PAIRS / 2 pairs
  * more (PAIRS interfaces, 800 at the default) add ~6-11 MB (6.3 MB measured). 4 MB is well above the first
  * and well below the second.
  */
@@ -326,7 +326,7 @@ test(
 );
 
 test(
-  'vanished interfaces folded at once (CSUMTOP_MAX_VANISHED=0): each still gets its JSON "detached" line; the report has only the folded row for them',
+  'vanished interfaces folded at once (--max-vanished 0): each still gets its JSON "detached" line; the report has only the folded row for them',
   { timeout: 60_000 },
   async () => {
     const problem = labProblem();
@@ -339,12 +339,7 @@ test(
       nsSh(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
       const ip = (cmds: string[]): void => void sh('ip', ['-n', ns, '-batch', '-'], cmds.join('\n') + '\n');
       ip(['link add vzkeepa type veth peer name vzkeepb', 'link set vzkeepa up', 'link set vzkeepb up']);
-      process.env.CSUMTOP_MAX_VANISHED = '0';
-      try {
-        run = new Csumtop(['--netns', ns, '-i', 'vz*', '--json', '--ring-mb', '2', '--interval', '60']);
-      } finally {
-        delete process.env.CSUMTOP_MAX_VANISHED;
-      }
+      run = new Csumtop(['--netns', ns, '-i', 'vz*', '--json', '--ring-mb', '2', '--interval', '60', '--max-vanished', '0']);
       assert.deepEqual(await run.waitAttached(['vzkeepa', 'vzkeepb'], 15_000), [], describeRun(run));
       const names = Array.from({ length: N }, (_, k) => [`vz${k}a`, `vz${k}b`]).flat();
       const from = run.lines.length;

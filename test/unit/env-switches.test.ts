@@ -19,7 +19,6 @@ import { ROOT } from '../../src/native/addon.js';
 const NOT_FOR_USERS: Record<string, string> = {
   CSUMTOP_ADDON: 'src/native/addon.ts: loads another build of the addon (the sanitizer build, test/sanitize/asan.test.ts) before anything else loads it',
   CSUMTOP_PROGRESS_MS: 'src/cli/main.ts: the -r progress redraw interval, so test/unit/progress.test.ts sees lines of a short file (tests only)',
-  CSUMTOP_MAX_VANISHED: 'src/capture/vanished.ts: a small cap of remembered vanished interfaces for test/lab/vanished.test.ts (tests only)',
   CSUMTOP_DASHBOARD_CPU: 'src/ui/cpu-meter.ts: the dashboard writes its CPU totals to this file for bench/dashboard.ts (bench only)',
 };
 

@@ -13,7 +13,8 @@ import { test } from 'node:test';
 import { carryClosed } from '../../src/capture/live-source.js';
 import { LiveState } from '../../src/capture/live-state.js';
 import type { SourceBatch } from '../../src/capture/source.js';
-import { foldedName, MAX_VANISHED, maxVanished, VanishedFolder } from '../../src/capture/vanished.js';
+import { foldedName, MAX_VANISHED, VanishedFolder } from '../../src/capture/vanished.js';
+import { parseOptions, UsageError } from '../../src/cli/args.js';
 import { Correlator, RATES_AFTER_DETACH_NS, type PipelineInterface } from '../../src/correlate/pipeline.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
 import type { NativeLiveBatch } from '../../src/native/live.js';
@@ -48,11 +49,12 @@ function totals(state: LiveState): Float64Array {
   return t;
 }
 
-test('the cap: MAX_VANISHED by default, CSUMTOP_MAX_VANISHED (tests only) when it is a number', () => {
+test('the cap: MAX_VANISHED by default, --max-vanished N (0-100000), anything else a usage error', () => {
   assert.equal(MAX_VANISHED, 256);
-  assert.equal(maxVanished({}), MAX_VANISHED);
-  assert.equal(maxVanished({ CSUMTOP_MAX_VANISHED: '3' }), 3);
-  assert.equal(maxVanished({ CSUMTOP_MAX_VANISHED: 'many' }), MAX_VANISHED);
+  assert.equal(parseOptions([]).maxVanished, MAX_VANISHED);
+  assert.equal(parseOptions(['--max-vanished', '3']).maxVanished, 3);
+  assert.equal(parseOptions(['--max-vanished', '0']).maxVanished, 0);
+  for (const bad of ['many', '-1', '100001', '2.5']) assert.throws(() => parseOptions(['--max-vanished', bad]), UsageError, bad);
   assert.equal(foldedName(1), '(1 older vanished interface)');
   assert.equal(foldedName(7), '(7 older vanished interfaces)');
 });
