@@ -17,6 +17,7 @@ import type { DnsSummary, DnsTransaction } from '../model/correlation.js';
 import { endpointAt, type EventFlags } from '../native/events.js';
 import { createDnsTxns, txnLayout, type NativeDnsSummary } from '../native/txns.js';
 import { isoOf } from './context.js';
+import { DEFAULT_MAX_FLOWS } from './limits.js';
 import { Places } from './places.js';
 import { attributionAt, TxnTracker } from './txn-views.js';
 
@@ -56,7 +57,7 @@ export interface DnsOptions {
 }
 
 export class DnsTracker extends TxnTracker<NativeDnsSummary> {
-  constructor(_F: EventFlags, opts: DnsOptions = { timeoutNs: 5e9, maxTransactions: 65536, maxListed: 100 }, places = new Places()) {
+  constructor(_F: EventFlags, opts: DnsOptions = { timeoutNs: 5e9, maxTransactions: DEFAULT_MAX_FLOWS, maxListed: 100 }, places = new Places()) {
     super(createDnsTxns(opts.maxTransactions, opts.timeoutNs, opts.copyWindowNs ?? 1e9, opts.maxListed), opts.maxTransactions, places);
   }
 

@@ -32,6 +32,7 @@ import type { SynAttempt, SynSummary } from '../model/correlation.js';
 import { endpointAt, type EventFlags } from '../native/events.js';
 import { createSynTxns, txnLayout, type NativeSynSummary } from '../native/txns.js';
 import { isoOf } from './context.js';
+import { DEFAULT_MAX_FLOWS } from './limits.js';
 import { Places } from './places.js';
 import { attributionAt, TxnTracker } from './txn-views.js';
 
@@ -58,7 +59,7 @@ export function delayBucket(retransmissions: number): string {
 }
 
 export class SynTracker extends TxnTracker<NativeSynSummary> {
-  constructor(_F: EventFlags, opts: SynOptions = { timeoutNs: 3.5e9, maxAttempts: 65536, maxListed: 100 }, places = new Places()) {
+  constructor(_F: EventFlags, opts: SynOptions = { timeoutNs: 3.5e9, maxAttempts: DEFAULT_MAX_FLOWS, maxListed: 100 }, places = new Places()) {
     super(createSynTxns(opts.maxAttempts, opts.timeoutNs, opts.copyWindowNs ?? 1e9, opts.maxListed), opts.maxAttempts, places);
   }
 
