@@ -224,7 +224,8 @@ void set_step_status(Napi::Object r, StepResult result, const std::string& messa
 // turn, so that filling step N+1's (on the pool's thread) never changes the bytes of
 // step N's, which JavaScript is reading meanwhile. JavaScript reads a step's events only
 // while it correlates that step (src/capture/file-run.ts; no Correlator keeps them:
-// test/unit/correlator-batch-lifetime.test.ts); step N+2 starts only after that.
+// test/unit/file-run-ahead.test.ts overwrites every batch after add()); step N+2 starts
+// only after that.
 struct StepLending {
   LentBuffer events[2], names[2];
   unsigned next = 0;

@@ -282,3 +282,68 @@ test('an overlay packet sent to an address never seen behind a peer, never encap
   );
   assert.doesNotMatch(renderCorrelation({ ...snap, overlayUnattributed: 0, peers: [{ ...peer, unmatchedOverlay: 0 }] }).join('\n'), /never encapsulated/);
 });
+
+test('matcher: a peer received from and sent to on two underlays is four rows, each counting its own carriers, batch after batch', () => {
+  // Carriers of a known peer are found through a per-interface, per-direction index
+  // (CarrierMatcher.peersV4); a wrong direction or interface there would move carriers
+  // between rows from the second batch on.
+  const T0 = 1_700_000_000e9;
+  const underlay = (id: number, name: string): PipelineInterface => ({
+    id,
+    label: name,
+    name,
+    namespace: 'host',
+    role: 'underlay',
+    kind: null,
+    driver: null,
+    txChecksumOffload: null,
+    vxlan: null,
+    captureDrops: 0,
+  });
+  const c = new Correlator({
+    layout: L,
+    interfaces: () => [underlay(0, 'eth0'), underlay(1, 'eth1')],
+    counters: () => new Float64Array(L.counterStride),
+    kernel: null,
+    facts: { kernel: null, hypervisor: null, nat: {} },
+    live: true,
+    guessesOffload: false,
+    maxFlows: 100,
+  });
+  // Per batch: on eth0 1 received from NODES[1] and 2 sent to it, on eth1 3 received and 4 sent.
+  const plan: Array<{ iface: number; sent: boolean; n: number }> = [
+    { iface: 0, sent: false, n: 1 },
+    { iface: 0, sent: true, n: 2 },
+    { iface: 1, sent: false, n: 3 },
+    { iface: 1, sent: true, n: 4 },
+  ];
+  const BATCHES = 3;
+  for (let b = 0; b < BATCHES; b++) {
+    const frames: Node[] = [];
+    const ifaces: number[] = [];
+    const sentAt: boolean[] = [];
+    let port = 41000 + b * 100;
+    for (const p of plan) {
+      for (let k = 0; k < p.n; k++) {
+        const q = dnsQueryPacket(CLIENT_POD, COREDNS, port++, 1, 'x.example');
+        frames.push(p.sent ? carrier(0, 1, q) : carrier(1, 0, q));
+        ifaces.push(p.iface);
+        sentAt.push(p.sent);
+      }
+    }
+    const batch = batchOf(frames, ifaces, T0 + b * 1e6);
+    const events = Object.create(batch.events) as EventBatch;
+    events.direction = (i: number): number => (sentAt[batch.events.frameNumber(i) - 1] ? PACKET_OUTGOING : 0);
+    c.add(events, batch.records);
+  }
+  const rows = c
+    .tick(T0 + 1e9)
+    .peers.map((p) => `${p.underlay} ${p.direction} ${p.peer} ${p.carriers}`)
+    .sort();
+  assert.deepEqual(rows, [
+    `eth0 from-peer ${NODES[1].ip} ${1 * BATCHES}`,
+    `eth0 to-peer ${NODES[1].ip} ${2 * BATCHES}`,
+    `eth1 from-peer ${NODES[1].ip} ${3 * BATCHES}`,
+    `eth1 to-peer ${NODES[1].ip} ${4 * BATCHES}`,
+  ]);
+});
