@@ -273,6 +273,20 @@ class Pcap : public Nan::ObjectWrap {
       return;
     }
 
+    // csumtop patch 4: a failed open leaves no handle behind. Upstream kept the pcap_t of a
+    // failed pcap_activate (or filter) in pcap_handle, so the destructor, run whenever V8
+    // collected the object, called uv_poll_stop on a poll handle never initialised and
+    // Unref on an object never Ref'd: the process aborted at a random later moment (a
+    // device gone between listing and opening, or no CAP_NET_RAW, then exit 134). The
+    // Error is made before pcap_close, since pcap_geterr points into the pcap_t.
+    static void fail_open(Pcap *obj, v8::Local<v8::Value> err) {
+      pcap_close(obj->pcap_handle);
+      obj->pcap_handle = nullptr;
+      obj->buffer_data = nullptr;
+      obj->buffer_length = 0;
+      Nan::ThrowError(err);
+    }
+
     static NAN_METHOD(Open) {
       Pcap *obj = Nan::ObjectWrap::Unwrap<Pcap>(info.This());
 
@@ -329,21 +343,21 @@ class Pcap : public Nan::ObjectWrap {
 
       // 64KB is the max IPv4 packet size
       if (pcap_set_snaplen(obj->pcap_handle, 65535) != 0)
-        return Nan::ThrowError("Unable to set snaplen");
+        return fail_open(obj, Nan::Error("Unable to set snaplen"));
 
       // Always use promiscuous mode
       if (pcap_set_promisc(obj->pcap_handle, 1) != 0)
-        return Nan::ThrowError("Unable to set promiscuous mode");
+        return fail_open(obj, Nan::Error("Unable to set promiscuous mode"));
 
       // Try to set buffer size. Sometimes the OS has a lower limit that it will
       // silently enforce.
       if (pcap_set_buffer_size(obj->pcap_handle, buffer_size) != 0)
-        return Nan::ThrowError("Unable to set buffer size");
+        return fail_open(obj, Nan::Error("Unable to set buffer size"));
 
       // Set "timeout" on read, even though we are also setting nonblock below.
       // On Linux this is required.
       if (pcap_set_timeout(obj->pcap_handle, 1000) != 0)
-        return Nan::ThrowError("Unable to set read timeout");
+        return fail_open(obj, Nan::Error("Unable to set read timeout"));
 
 #if __linux__
       if (set_immediate_mode != nullptr)
@@ -359,18 +373,20 @@ class Pcap : public Nan::ObjectWrap {
         if (activated == PCAP_ERROR_PERM_DENIED)
           Nan::Set(err.As<v8::Object>(), Nan::New("code").ToLocalChecked(),
                    Nan::New("EPERM").ToLocalChecked());
-        return Nan::ThrowError(err);
+        return fail_open(obj, err);
       }
 
       if (pcap_setnonblock(obj->pcap_handle, 1, errbuf) == -1)
-        return Nan::ThrowError(errbuf);
+        return fail_open(obj, Nan::Error(errbuf));
 
       if (filter.length() != 0) {
         if (pcap_compile(obj->pcap_handle, &fp, (char*)*filter, 1, net) == -1)
-          return Nan::ThrowError(pcap_geterr(obj->pcap_handle));
+          return fail_open(obj, Nan::Error(pcap_geterr(obj->pcap_handle)));
 
-        if (pcap_setfilter(obj->pcap_handle, &fp) == -1)
-          return Nan::ThrowError(pcap_geterr(obj->pcap_handle));
+        if (pcap_setfilter(obj->pcap_handle, &fp) == -1) {
+          pcap_freecode(&fp);
+          return fail_open(obj, Nan::Error(pcap_geterr(obj->pcap_handle)));
+        }
 
         pcap_freecode(&fp);
       }
