@@ -32,7 +32,7 @@
  * Everything stays inside the two namespaces the lab creates; they are removed at exit.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -98,24 +98,48 @@ function rxPackets(lab: Lab): number {
   return Number(nsSh(lab.B, ['cat', '/sys/class/net/vlb/statistics/rx_packets']).trim());
 }
 
-/** Runs `argv` under GNU time until `stop` resolves, then SIGINT; returns CPU seconds and output. */
-function timed(argv: string[], runMs: number): Promise<{ cpu: number; stdout: string; stderr: string }> {
+/** The last line of a file (the tail read only: the file may hold hundreds of MB of lines). */
+function lastLine(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const n = Math.min(size, 64 << 20);
+    const buf = Buffer.alloc(n);
+    readSync(fd, buf, 0, n, size - n);
+    const text = buf.toString('utf8').trimEnd();
+    return text.slice(text.lastIndexOf('\n') + 1);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Runs `argv` under GNU time until `stop` resolves, then SIGINT; returns CPU seconds, the
+ * last line of standard output and standard error. Standard output goes to a file, as an
+ * operator records `--json` (`> file`): through a pipe to this process, the measured tool
+ * waited for the benchmark to read (Node writes to a pipe synchronously on Linux), and at
+ * ~50 MB/s of JSON lines the benchmark's reading was what was measured.
+ */
+function timed(argv: string[], runMs: number): Promise<{ cpu: number; stdout: string; stderr: string; outBytes: number }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'csumtop-bench-'));
   const tf = path.join(dir, 'time');
+  const of = path.join(dir, 'stdout');
+  const out = openSync(of, 'wx', 0o600);
   return new Promise((resolve) => {
     // Own process group: GNU time ignores SIGINT while it waits, so the signal goes to
     // the whole group (time and the tool it measures).
-    const child = spawn('/usr/bin/time', ['-o', tf, '-f', '%U %S', ...argv], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
+    const child = spawn('/usr/bin/time', ['-o', tf, '-f', '%U %S', ...argv], { stdio: ['ignore', out, 'pipe'], detached: true });
+    closeSync(out);
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => process.kill(-child.pid!, 'SIGINT'), runMs);
     child.on('close', () => {
       clearTimeout(timer);
       const [u, s] = readFileSync(tf, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+      const stdout = lastLine(of);
+      const outBytes = statSync(of).size;
       rmSync(dir, { recursive: true, force: true });
-      resolve({ cpu: u + s, stdout, stderr });
+      resolve({ cpu: u + s, stdout, stderr, outBytes });
     });
   });
 }

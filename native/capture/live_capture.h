@@ -133,6 +133,9 @@ class LiveCapture {
   void run();
   void apply_commands();
   void emit_batch(bool final);
+  // One frame from f's ring: counted, decoded, -w, staged for kernel-drop matching; the
+  // drain handed over early when the next frame might not fit (Analyzer::drain_full).
+  void take_frame(const Iface& f, InterfaceCounters& c, const RingFrame& fr, bool matching);
   void select_frame(const Iface& f, const RingFrame& fr);  // -w: after analyzer_.process
   // Kernel drop matching (issue 18): a received frame's key and verdict, after
   // analyzer_.process, staged here and handed to the matcher once per wake-up (one lock

@@ -131,6 +131,17 @@ class Analyzer {
   }
   EventBuffer& events() { return events_; }
   uint64_t records_dropped() const { return records_dropped_; }
+  // One more frame might not fit in this drain: its record (max_records, or its bytes
+  // past kRecordBytesPerDrain) or its event (EventBuffer::full). A live capture hands
+  // the drain to JavaScript then, so that what fits a batch is a matter of how often
+  // batches go, not of losing what did not fit (issue 14).
+  bool drain_full() const {
+    if (opts_.max_records &&
+        (records_.size() >= opts_.max_records ||
+         (opts_.record_bytes && record_bytes_.size() + kRecordBytes > kRecordBytesPerDrain)))
+      return true;
+    return events_.full();
+  }
 
   const AnalyzerOptions& options() const { return opts_; }
 

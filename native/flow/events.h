@@ -74,6 +74,11 @@ struct FrameEvent {
   FlowEndpoint inner;  // innermost layer (same as outer without a tunnel)
 };
 
+// An upper bound of the query names parse_dns() gives: at most 255 bytes on the wire
+// (RFC 1035 3.1), so for L labels at most 255 - L label bytes, each at most 4 characters
+// in dig's escaped form ("\\DDD"), and L - 1 dots: 1019 - 3L < 1020.
+constexpr uint32_t kMaxNameBytes = 1020;
+
 struct EventOptions {
   bool enabled = false;
   // Emit kEvPlain for every frame without a tunnel on every interface (files with
@@ -118,6 +123,14 @@ class EventBuffer {
     clear();
   }
   uint64_t dropped() const { return dropped_; }
+  // The next frame's event might not fit: the drain holds max_per_drain events, or its
+  // names might pass max_name_bytes with one more (a name is at most kMaxNameBytes, the
+  // escaped form of a 255-byte wire name). Live capture hands the drain over then
+  // instead of dropping (LiveCapture::take_frame).
+  bool full() const {
+    return opts_.enabled && (events_.size() >= opts_.max_per_drain ||
+                             names_.size() + kMaxNameBytes > opts_.max_name_bytes);
+  }
   // Frames folded into an earlier event of the same drain (see EventOptions::coalesce).
   uint64_t coalesced() const { return coalesced_; }
   bool enabled() const { return opts_.enabled; }
