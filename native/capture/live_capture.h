@@ -51,10 +51,10 @@ struct LiveBatch {
   std::vector<double> ring;             // ids.size() * 3: packets, drops, freezes (cumulative)
   std::vector<BadFrameRecord> records;  // bad frames since the previous batch
   std::string record_bytes;             // their bytes (BadFrameRecord::bytes_off/len)
-  uint64_t records_dropped = 0;         // cumulative: bad frames not sent (batch full)
+  uint64_t records_dropped = 0;         // cumulative: bad frames not sent (queue full)
   std::vector<FrameEvent> events;       // correlation events since the previous batch
   std::string event_names;              // DNS names (FrameEvent::name_off/len)
-  uint64_t events_dropped = 0;          // cumulative: events not sent (batch full)
+  uint64_t events_dropped = 0;          // cumulative: events not sent (queue full)
   // The engine's bad-flow table (flow/bad_flows.h): flows kept (at most max_flows) and
   // bad frames of flows not kept because it was full (cumulative).
   uint32_t bad_flows = 0;

@@ -11,9 +11,9 @@
 export interface Blindness {
   /** Frames the kernel dropped because a capture ring was full (PACKET_STATISTICS): not even counted. */
   ringDrops: number;
-  /** Correlation events dropped because JavaScript fell behind (batch full or queue full). */
+  /** Correlation events dropped because JavaScript fell behind (its queue of batches full; libpcap: a batch full). */
   eventsDropped: number;
-  /** Bad frames counted natively but not reported one by one (batch full or queue full). */
+  /** Bad frames counted natively but not reported one by one (the same causes). */
   recordsDropped: number;
 }
 
@@ -42,8 +42,8 @@ const PARTS: Array<{ key: keyof Blindness; words: (n: number) => string; line: (
   },
   {
     key: 'recordsDropped',
-    words: (n) => `${n} bad frames were counted but not reported one by one (batch full: the flow list and per-frame lines miss them)`,
-    line: (n) => `bad frames not listed ${n}: batch full; the flow list is incomplete`,
+    words: (n) => `${n} bad frames were counted but not reported one by one (csumtop fell behind: the flow list and per-frame lines miss them)`,
+    line: (n) => `bad frames not listed ${n}: csumtop fell behind; flow list is incomplete`,
   },
 ];
 

@@ -357,7 +357,7 @@ export interface CorrelationSnapshot {
   badFlows: BadFlowView[];
   /** Flows dropped from the bounded flow table (least recently seen first). */
   flowsEvicted: number;
-  /** Events that did not reach correlation (batch full): correlation is a lower bound. */
+  /** Events that did not reach correlation (csumtop fell behind): correlation is a lower bound. */
   eventsDropped: number;
   /** Everything not seen so far (ring drops, events and bad-frame records dropped): every output says so. */
   blind: Blindness;

@@ -162,12 +162,12 @@ export interface NativeDrain {
   records: Buffer;
   /** Their captured bytes (at most 4096 each). */
   recordBytes: Buffer;
-  /** Cumulative: bad frames counted but not recorded (batch full). */
+  /** Cumulative: bad frames counted but not recorded (drain full, or a live batch JavaScript could not take). */
   recordsDropped: number;
   /** Packed FrameEvents. */
   events: Buffer;
   eventNames: Buffer;
-  /** Cumulative: events not kept (batch full). */
+  /** Cumulative: events not kept (the same causes). */
   eventsDropped: number;
 }
 

@@ -105,7 +105,7 @@ export class EventBatch {
     private readonly names: Buffer,
     private readonly L: EventLayout,
     private readonly E: EndpointOffsets,
-    /** Cumulative per capture thread: events not kept (batch full, or batches JavaScript
+    /** Cumulative per capture thread: events not kept (batches JavaScript
      * could not take): correlation is a lower bound. */
     readonly dropped: number,
   ) {

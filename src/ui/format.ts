@@ -806,7 +806,7 @@ const COLUMNS_LEGEND =
 /** Three lines at 80 columns: with the demo's F line the help still fits 80x24. */
 const DROPS_LEGEND =
   'Header: capture drops = frames lost in a full capture ring (every count is a lower bound); ' +
-  'events dropped = packets not correlated because csumtop fell behind (batch full): flows, matches, DNS/SYN and findings are a lower bound.';
+  'events dropped = packets not correlated because csumtop fell behind: flows, matches, DNS/SYN and findings are a lower bound.';
 
 function helpView(state: DashboardState, o: RenderOptions): Line[] {
   const out: Line[] = [line('Help: keys (? or Esc to close)', o.width, 'focus'), line('', o.width)];

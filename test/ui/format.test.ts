@@ -103,14 +103,14 @@ for (const [W, H] of SIZES) {
     // and "events dropped 1500" in the header meant nothing on its own).
     assert.match(row(lines, 'events dropped 1500:'), /^! {2}events dropped 1500: csumtop fell behind; correlation is a lower bound\s*$/);
     assert.match(row(lines, 'capture drops 2:'), /^! {2}capture drops 2: capture ring full; every count is a lower bound\s*$/);
-    assert.match(row(lines, 'bad frames not listed 7:'), /^! {2}bad frames not listed 7: batch full; the flow list is incomplete\s*$/);
+    assert.match(row(lines, 'bad frames not listed 7:'), /^! {2}bad frames not listed 7: csumtop fell behind; flow list is incomplete\s*$/);
     const help = text(renderDashboard(reduce(s, { type: 'key', key: { name: 'S-?', ch: '?' } }).state, { width: W, height: H, ascii: false })).replace(
       /\s+/g,
       ' ',
     );
     assert.match(
       help,
-      /events dropped = packets not correlated because csumtop fell behind \(batch full\): flows, matches, DNS\/SYN and findings are a lower bound\./,
+      /events dropped = packets not correlated because csumtop fell behind: flows, matches, DNS\/SYN and findings are a lower bound\./,
     );
     assert.match(help, /Severity: /, 'the legend does not push the severities off the help');
   });
