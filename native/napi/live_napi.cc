@@ -124,8 +124,10 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     }
     if (o.Has("frameBudget") && !o.Get("frameBudget").IsUndefined())
       opts.budget = FrameBudgetWrap::Of(o.Get("frameBudget"));
-    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "csumtop-capture",
-                                          8 /* batches queued at most */, 1);
+    // The queue is bounded by the bytes its batches hold (kMaxQueuedBytes), not by their
+    // number: 0 is no limit on the count.
+    tsfn_ =
+        Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "csumtop-capture", 0, 1);
     // The capture thread must not keep the process alive on its own: JavaScript decides
     // when to stop (timers, signals).
     tsfn_.Unref(env);
@@ -146,12 +148,29 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
         final_ = std::move(b);
         return;
       }
-      LiveBatch* raw = b.release();
-      const napi_status st = tsfn_.NonBlockingCall(raw, &LiveCaptureWrap::Deliver);
-      if (st == napi_ok) {
-        queued_++;
-        return;
+      // A flood of new flows fills batches every few milliseconds (LiveCapture::take_frame)
+      // and JavaScript takes them in bursts, after a tick or a collection: a bound in
+      // batches (it was 8) lost them while JavaScript was mostly idle. Bounded in bytes
+      // (16 MiB: 95,000 events of 176 bytes), as JavaScript's backlog is
+      // (src/capture/batch-backlog.ts says why that size).
+      const uint64_t bytes = queued_bytes(*b);
+      std::shared_ptr<std::atomic<uint64_t>> in_queue = in_queue_;
+      if (in_queue->load() + bytes <= kMaxQueuedBytes) {
+        LiveBatch* raw = b.release();
+        *in_queue += bytes;
+        const napi_status st = tsfn_.NonBlockingCall(
+            raw, [in_queue, bytes](Napi::Env env, Napi::Function cb, LiveBatch* data) {
+              *in_queue -= bytes;
+              Deliver(env, cb, data);
+            });
+        if (st == napi_ok) {
+          queued_++;
+          return;
+        }
+        *in_queue -= bytes;
+        b.reset(raw);
       }
+      LiveBatch* raw = b.release();
       // JavaScript is behind: this batch's counters are cumulative and the next batch
       // carries them; its bad-frame records and events are lost and counted.
       lost_records_ += raw->records.size();
@@ -172,6 +191,13 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     std::unique_ptr<LiveBatch> b(raw);
     if (env == nullptr || cb.IsEmpty()) return;
     cb.Call({BatchObject(env, *b)});
+  }
+
+  // What a batch waiting in the queue holds, in bytes (its vectors' contents).
+  static uint64_t queued_bytes(const LiveBatch& b) {
+    return b.ids.size() * sizeof(uint32_t) + (b.counters.size() + b.ring.size()) * sizeof(double) +
+           b.records.size() * sizeof(BadFrameRecord) + b.record_bytes.size() +
+           b.events.size() * sizeof(FrameEvent) + b.event_names.size();
   }
 
   static Napi::Object BatchObject(Napi::Env env, LiveBatch& batch) {
@@ -335,6 +361,10 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   // Capture thread only (the sink runs there): closed interfaces of an undelivered batch.
   std::unique_ptr<LiveBatch> carried_;
   std::atomic<uint64_t> queued_{0};
+  // Bytes of the batches queued to JavaScript and not delivered yet (queued_bytes), shared
+  // with the queued calls, which may run after this object is gone.
+  std::shared_ptr<std::atomic<uint64_t>> in_queue_ = std::make_shared<std::atomic<uint64_t>>(0);
+  static constexpr uint64_t kMaxQueuedBytes = 16ull << 20;
   std::mutex final_mu_;
   std::unique_ptr<LiveBatch> final_;
 };

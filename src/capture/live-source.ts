@@ -22,6 +22,7 @@ import { eventsOf, recordsOf } from '../native/drain.js';
 import type { BadFrameFileStats } from '../native/bad-frame-file.js';
 import { namespaceRefused } from '../native/host.js';
 import { createLiveCapture, type LiveCaptureOptions, type NativeLiveBatch, type NativeLiveCapture } from '../native/live.js';
+import { BatchBacklog } from './batch-backlog.js';
 import { attachAll, overRingCap } from './live-attach.js';
 import { LinkTables } from './link-tables.js';
 import { LiveWriter, type LiveWriteOptions } from './live-writer.js';
@@ -76,11 +77,8 @@ export function ringMemoryCap(meminfo = '/proc/meminfo'): number | null {
   }
 }
 
-/** Batches waiting for JavaScript beyond which the oldest loses its events and records. */
-const MAX_BACKLOG = 4;
 /** Longest run of batch processing in one event-loop turn (ms): timers and output run between. */
 const DRAIN_SLICE_MS = 20;
-const EMPTY = Buffer.alloc(0);
 
 export class LiveSource implements CaptureSource {
   readonly capabilities: SourceCapabilities = { backend: 'afpacket', kernelChecksumStatus: true, guessesOffload: false };
@@ -104,23 +102,10 @@ export class LiveSource implements CaptureSource {
   private readonly reported = new Set<string>();
   /** -w: the file every engine writes to. */
   private writer: LiveWriter | null = null;
-  /**
-   * Batches delivered by the capture threads, processed in event-loop turns of at most
-   * DRAIN_SLICE_MS (setImmediate). Node drains a thread-safe function's queue in one go
-   * (up to 1000 calls): when processing batches took longer than the batch interval,
-   * timers and output never ran (measured: no stats line for 21 s under a million new
-   * flows). Past MAX_BACKLOG waiting batches the oldest one's events and bad-frame
-   * records are dropped and counted, and the batch itself leaves the queue when a newer
-   * one of its engine waits (counters are cumulative: the newer one carries them). Before
-   * it left, a thinned batch still cost a turn: on a busy machine (turns slower than the
-   * batch interval) the queue grew without end, every batch was thinned before its turn
-   * and the counters shown fell further behind the kernel's each second (issue 13 s.3).
-   */
-  private readonly backlog: Array<{ engine: number; b: NativeLiveBatch }> = [];
+  /** Batches delivered by the capture threads, processed in event-loop turns of at most
+   * DRAIN_SLICE_MS (setImmediate); bounded by what they hold (src/capture/batch-backlog.ts). */
+  private readonly backlog = new BatchBacklog();
   private draining = false;
-  /** Per engine: events and records dropped here, added to the engine's own counts. */
-  private readonly thinnedEvents = new Map<number, number>();
-  private readonly thinnedRecords = new Map<number, number>();
   /** Per engine: batches received through the queue (stop() waits for every queued one). */
   private readonly received = new Map<number, number>();
   /** Set by stop(): called whenever the backlog may have emptied. */
@@ -253,37 +238,11 @@ export class LiveSource implements CaptureSource {
 
   private onBatch(engine: number, b: NativeLiveBatch): void {
     this.received.set(engine, (this.received.get(engine) ?? 0) + 1);
-    this.backlog.push({ engine, b });
-    // While stopping every batch is processed whole: at most the queue's 8 per engine.
-    if (this.backlog.length > MAX_BACKLOG && !this.stopping) {
-      const old = this.backlog[0];
-      this.thin(old.engine, old.b);
-      const newer = this.backlog.find((x, k) => k > 0 && x.engine === old.engine);
-      if (newer) {
-        // Its counters are superseded, except those of interfaces it closed (in no later
-        // batch), which go on with its notices of vanished ones.
-        carryClosed(old.b, newer.b);
-        this.backlog.shift();
-      }
-    }
+    this.backlog.push(engine, b, this.stopping);
     if (!this.draining) {
       this.draining = true;
       setImmediate(() => this.drain());
     }
-  }
-
-  /** Drops a waiting batch's events and records, counting them (its counters stay). */
-  private thin(engine: number, b: NativeLiveBatch): void {
-    const L = nativeLayout();
-    const events = Math.floor(b.events.length / L.event.size);
-    const records = Math.floor(b.records.length / L.record.size);
-    if (events === 0 && records === 0) return;
-    this.thinnedEvents.set(engine, (this.thinnedEvents.get(engine) ?? 0) + events);
-    this.thinnedRecords.set(engine, (this.thinnedRecords.get(engine) ?? 0) + records);
-    b.events = EMPTY;
-    b.eventNames = EMPTY;
-    b.records = EMPTY;
-    b.recordBytes = EMPTY;
   }
 
   /** Processes waiting batches for up to DRAIN_SLICE_MS, then yields the turn. */
@@ -301,10 +260,11 @@ export class LiveSource implements CaptureSource {
 
   private process(engine: number, raw: NativeLiveBatch): SourceBatch {
     // Counts dropped here are cumulative like the engine's own.
+    const thinned = this.backlog.thinned(engine);
     const b = {
       ...raw,
-      eventsDropped: raw.eventsDropped + (this.thinnedEvents.get(engine) ?? 0),
-      recordsDropped: raw.recordsDropped + (this.thinnedRecords.get(engine) ?? 0),
+      eventsDropped: raw.eventsDropped + thinned.events,
+      recordsDropped: raw.recordsDropped + thinned.records,
     };
     this.checkWriter();
     for (const g of b.gone) {
@@ -584,32 +544,6 @@ export function mergeFlows(flows: NativeFlow[]): NativeFlow[] {
     if (f.lastNs > m.lastNs) m.lastNs = f.lastNs;
   }
   return [...byKey.values()];
-}
-
-/**
- * Moves what only `old` holds into `newer` (a later batch of the same engine), when `old`
- * is dropped unprocessed: the last counters of the interfaces it released (no later batch
- * has them) and its notices of vanished devices. Native does the same for a batch it
- * could not deliver (native/capture/live_capture.h carry_closed).
- */
-export function carryClosed(old: NativeLiveBatch, newer: NativeLiveBatch): void {
-  newer.gone = [...old.gone, ...newer.gone];
-  if (old.released.length === 0) return;
-  const stride = nativeLayout().counterStride;
-  const ids = [...newer.ids];
-  const counters = [...newer.counters];
-  const ring = [...newer.ring];
-  for (const id of old.released) {
-    const k = old.ids.indexOf(id);
-    if (k < 0 || ids.includes(id)) continue;
-    ids.push(id);
-    counters.push(...old.counters.subarray(k * stride, (k + 1) * stride));
-    ring.push(...old.ring.subarray(k * 3, (k + 1) * 3));
-  }
-  newer.ids = Uint32Array.from(ids);
-  newer.counters = Float64Array.from(counters);
-  newer.ring = Float64Array.from(ring);
-  newer.released = Uint32Array.from([...old.released, ...newer.released]);
 }
 
 /** An interface's identity across scans: a device renamed, or replaced under its name, is a new one. */

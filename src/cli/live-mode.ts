@@ -17,8 +17,8 @@ import { LiveSource } from '../capture/live-source.js';
 import { nativeLayout } from '../native/analyzer.js';
 import { statusTotal } from '../native/counters.js';
 import { nativeReaderGone } from '../native/host.js';
-import { badFrameReport, buildReport, checksumRows, listedReports, type ReportInput, type ToolInfo } from '../output/report.js';
-import { jsonLine, JSON_LINES_VERSION } from '../output/json-lines.js';
+import { buildReport, checksumRows, listedReports, type ReportInput, type ToolInfo } from '../output/report.js';
+import { badLine, jsonLine, jsonText, JSON_LINES_VERSION } from '../output/json-lines.js';
 import { LineQueue, MAX_QUEUED_OUTPUT } from '../output/line-queue.js';
 import { printable } from '../output/printable.js';
 import { textReportPieces } from '../output/text-report.js';
@@ -130,10 +130,17 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
   // falls behind, so memory stays bounded (src/output/line-queue.ts).
   const output = new LineQueue(io.out, MAX_QUEUED_OUTPUT);
   const emit = (text: string): void => output.line(text);
-  const namesById = (): string[] => {
-    const names: string[] = [];
-    for (const i of source.interfaces()) names[i.id] = i.label;
-    return names;
+  // Each interface's label as JSON text (escaped once, not per bad frame), by id.
+  const labelJson = new Map<string, string>();
+  const interfaceJson = (): string[] => {
+    if (labelJson.size > 4096) labelJson.clear();
+    const out: string[] = [];
+    for (const i of source.interfaces()) {
+      let j = labelJson.get(i.label);
+      if (j === undefined) labelJson.set(i.label, (j = jsonText(i.label)));
+      out[i.id] = j;
+    }
+    return out;
   };
   const announced = new Map<number, boolean>();
   const announce = (list: CapturedInterface[] = source.interfaces()): void => {
@@ -186,8 +193,9 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
     announce();
     if (b.records.length === 0) return;
     listed?.addPacked(b.recordsPacked);
-    const names = opts.json ? namesById() : [];
-    if (opts.json) for (const r of b.records) output.sample(jsonLine({ type: 'bad', version: JSON_LINES_VERSION, ...badFrameReport(r, names) }));
+    if (!opts.json) return;
+    const names = interfaceJson();
+    for (const r of b.records) output.sample(badLine(r, names));
   });
 
   // Once per interval: stats lines (--json) and interface events.

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { carryClosed } from '../../src/capture/live-source.js';
+import { carryClosed } from '../../src/capture/batch-backlog.js';
 import { LiveState } from '../../src/capture/live-state.js';
 import type { SourceBatch } from '../../src/capture/source.js';
 import { foldedName, MAX_VANISHED, VanishedFolder } from '../../src/capture/vanished.js';
