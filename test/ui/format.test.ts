@@ -108,10 +108,7 @@ for (const [W, H] of SIZES) {
       /\s+/g,
       ' ',
     );
-    assert.match(
-      help,
-      /events dropped = packets not correlated because csumtop fell behind: flows, matches, DNS\/SYN and findings are a lower bound\./,
-    );
+    assert.match(help, /events dropped = packets not correlated because csumtop fell behind: flows, matches, DNS\/SYN and findings are a lower bound\./);
     assert.match(help, /Severity: /, 'the legend does not push the severities off the help');
   });
 
