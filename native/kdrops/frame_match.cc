@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "bpf/kernel_drops_event.h"
 #include "decode/frame.h"
@@ -12,6 +13,9 @@ namespace csumtop {
 namespace kdrops {
 
 namespace {
+
+// FrameMatcher::kOuterPrint of a key hashing to h (outer_hash()).
+uint32_t outer_print(size_t h) { return static_cast<uint32_t>(h >> 33) & 0x7fff0000u; }
 
 bool ip_malformed(uint8_t m) {
   return m == kMalformedIpVersion || m == kMalformedIpv4Ihl || m == kMalformedIpv4Length;
@@ -24,11 +28,33 @@ Outcome by_status(uint8_t status) {
   return kSeenUnverified;  // absent, unverifiable, pending, validated by the NIC, or not there
 }
 
-// The tag bits of a key's hash: bits the home slot (the low 15) does not use, so that
-// keys probing the same slots still differ here; never 0 (an empty slot's).
-uint16_t fingerprint(size_t h) {
-  const uint16_t fp = static_cast<uint16_t>(h >> 48) & 0x7fff;
-  return fp != 0 ? fp : 1;
+// The probe tag of frame f, whose key hashes to h (outer_hash()): FrameMatcher::kKeyPrint,
+// a print of all insert() compares (a frame joins a slot only with the same outer key,
+// inner key and verdict), never 0, an empty slot's; FrameMatcher::kOuterPrint, bits of h
+// the home slot (its low 15) does not use, which a drop with ports shares with the frames
+// it fits. Keys of one probe window (one home) still differ in either (1 in 65535 and 1 in
+// 32768 alike): bench/live.ts's carriers differ in the inner ports only, four at a time.
+uint32_t frame_tag(const SeenFrame& f, size_t h) {
+  const KernelDrop& k = f.key;
+  const SeenVerdict& v = f.verdict;
+  uint64_t x = h;
+  auto mix = [&x](uint64_t w) {
+    x = (x ^ w) * 0x9e3779b97f4a7c15ull;
+    x ^= x >> 32;
+  };
+  uint32_t src, dst;
+  std::memcpy(&src, k.inner_src, 4);
+  std::memcpy(&dst, k.inner_dst, 4);
+  mix(static_cast<uint64_t>(src) << 32 | dst);
+  mix(static_cast<uint64_t>(k.vni) << 32 | static_cast<uint32_t>(k.inner_sport) << 16 |
+      k.inner_dport);
+  mix(static_cast<uint64_t>(k.inner_proto) | static_cast<uint64_t>(k.vxlan) << 8 |
+      static_cast<uint64_t>(k.has_inner) << 9 | static_cast<uint64_t>(k.has_ports) << 10 |
+      static_cast<uint64_t>(k.family) << 16 | static_cast<uint64_t>(v.ipv4) << 24 |
+      static_cast<uint64_t>(v.l4) << 32 | static_cast<uint64_t>(v.l4_kind) << 40 |
+      static_cast<uint64_t>(v.malformed) << 48 | static_cast<uint64_t>(v.inner_bad) << 56);
+  const uint32_t key_print = static_cast<uint32_t>(x >> 48);
+  return outer_print(h) | (key_print != 0 ? key_print : 1);
 }
 
 }  // namespace
@@ -122,7 +148,7 @@ void FrameMatcher::stop() {
   std::lock_guard<std::mutex> g(mu_);
   active_.store(false);
   std::vector<Slot>().swap(slots_);
-  std::vector<uint16_t>().swap(tags_);
+  std::vector<uint32_t>().swap(tags_);
   std::vector<uint64_t>().swap(stamps_);
   std::vector<Pending>().swap(pending_);
   std::vector<uint32_t>().swap(index_);
@@ -172,28 +198,28 @@ void FrameMatcher::insert(const SeenFrame& f, size_t h) {
   if (f.ts_ns > newest_ns_) newest_ns_ = f.ts_ns;
   const uint64_t horizon = newest_ns_ > kWindowNs ? newest_ns_ - kWindowNs : 0;
   const size_t mask = slots_.size() - 1;
-  const uint16_t fp = fingerprint(h);
+  const uint32_t tag = frame_tag(f, h);
   // The first slot whose frames are all matched or out of the window, else the oldest
   // (the first of the oldest on a tie).
   size_t free_at = SIZE_MAX;
   size_t oldest_at = h & mask;
   for (size_t i = 0; i < kProbe; i++) {
     const size_t at = (h + i) & mask;
-    const uint16_t tag = tags_[at];
-    if ((tag & kFingerprint) == fp) {
-      // Most likely the key's own slot (1 in 32767 another key with this fingerprint).
+    const uint32_t t = tags_[at];
+    if ((t & kKeyPrint) == (tag & kKeyPrint)) {
+      // Most likely this key's slot (another key's 1 in 65535).
       Slot& s = slots_[at];
       if (same_outer(s.f.key, f.key) && same_inner(s.f.key, f.key) &&
           same_verdict(s.f.verdict, f.verdict)) {
         s.frames++;
         stamps_[at] = s.f.ts_ns = std::max(s.f.ts_ns, f.ts_ns);
-        tags_[at] = fp | kUnmatched;
+        tags_[at] = tag | kUnmatched;
         s.f.frame_number = f.frame_number;
         index_address(f, at, horizon);
         return;
       }
     }
-    const bool gone = (tag & kUnmatched) == 0 || stamps_[at] < horizon;
+    const bool gone = (t & kUnmatched) == 0 || stamps_[at] < horizon;
     if (gone && free_at == SIZE_MAX) free_at = at;
     if (stamps_[at] < stamps_[oldest_at]) oldest_at = at;
   }
@@ -202,7 +228,7 @@ void FrameMatcher::insert(const SeenFrame& f, size_t h) {
   // called unseen (kTableFull), whether or not it was in the window.
   if ((tags_[to] & kUnmatched) != 0 && stamps_[to] > evicted_ns_) evicted_ns_ = stamps_[to];
   slots_[to] = Slot{f, 1, 0};
-  tags_[to] = fp | kUnmatched;
+  tags_[to] = tag | kUnmatched;
   stamps_[to] = f.ts_ns;
   index_address(f, to, horizon);
 }
@@ -228,16 +254,16 @@ bool FrameMatcher::match(Pending* p, std::vector<Resolved>* out) {
   // its addresses and identification (by_address_), wherever its ports put it.
   const uint32_t by_address =
       p->d.has_ports ? 0 : by_address_[address_hash(p->d) & (by_address_.size() - 1)];
-  // A frame that fits a drop with ports hashes alike (frame_key.h), so has its
-  // fingerprint; a drop without ports may fit frames of any ports, whatever their tag.
-  const uint16_t fp = p->d.has_ports ? fingerprint(h) : 0;
+  // A frame that fits a drop with ports hashes alike (frame_key.h), so has its outer
+  // print; a drop without ports may fit frames of any ports, whatever their tag.
+  const uint32_t print = p->d.has_ports ? outer_print(h) : 0;
   while (p->count > 0) {
     size_t pick = SIZE_MAX;
     Outcome pick_outcome = kNumOutcomes;
     auto consider = [&](size_t at) {
-      const uint16_t tag = tags_[at];
+      const uint32_t tag = tags_[at];
       if ((tag & kUnmatched) == 0 || stamps_[at] < from) return;
-      if (fp != 0 && (tag & kFingerprint) != fp) return;
+      if (p->d.has_ports && (tag & kOuterPrint) != print) return;
       const Slot& s = slots_[at];
       if (!fits(s.f.key, p->d)) return;
       const Outcome o = judge(p->d.reason, s.f.verdict);
@@ -255,7 +281,7 @@ bool FrameMatcher::match(Pending* p, std::vector<Resolved>* out) {
     Slot& s = slots_[pick];
     const uint32_t n = std::min(p->count, s.frames - s.used);
     s.used += n;
-    if (s.used == s.frames) tags_[pick] &= kFingerprint;
+    if (s.used == s.frames) tags_[pick] &= ~kUnmatched;
     p->count -= n;
     out->push_back(Resolved{p->d, pick_outcome, s.f.frame_number, n});
   }

@@ -156,19 +156,20 @@ class FrameMatcher {
   std::atomic<bool> active_{false};
   mutable std::mutex mu_;
   std::vector<Slot> slots_;
-  // What probing needs of slots_[i], beside it so that a probe reads 32 tags (64 bytes)
+  // What probing needs of slots_[i], beside it so that a probe reads 32 tags (128 bytes)
   // and 32 stamps (256) instead of 32 whole slots (3.3 KB; the table, 3.25 MiB, is bigger
   // than the L2 cache): at a new flow per frame every insert probes all 32 and matches
   // none, which took 37% of the capture thread at trafgen's top rate (issue 14). A slot
-  // is read only when its tag holds the key's fingerprint, and where a frame is written.
-  // tags_[i]: kUnmatched when slots_[i].used < frames, | the fingerprint of its key
-  // (fingerprint(), never 0), 0 while it is empty. stamps_[i]: slots_[i].f.ts_ns. Both
-  // change only with the slot: insert() and match().
-  std::vector<uint16_t> tags_;
+  // is read only when its tag says it may be the one looked for, and where a frame is
+  // written. tags_[i]: kUnmatched while slots_[i].used < frames, and two prints of its
+  // frame (frame_tag() in frame_match.cc); 0 while it is empty. stamps_[i]:
+  // slots_[i].f.ts_ns. Both change only with the slot: insert() and match().
+  std::vector<uint32_t> tags_;
   std::vector<uint64_t> stamps_;
-  static constexpr uint16_t kUnmatched = 0x8000;
-  static constexpr uint16_t kFingerprint = 0x7fff;
-  std::vector<Pending> pending_;  // at most kMaxPending
+  static constexpr uint32_t kUnmatched = 0x80000000u;
+  static constexpr uint32_t kOuterPrint = 0x7fff0000u;  // for match(): the outer key's
+  static constexpr uint32_t kKeyPrint = 0x0000ffffu;    // for insert(): key and verdict
+  std::vector<Pending> pending_;                        // at most kMaxPending
   // Where in pending_ (+1) the entry of a key hash waits; 0 none. Direct-mapped: a
   // collision only means the drops wait as two entries. Rebuilt when pending_ shrinks.
   std::vector<uint32_t> index_;
