@@ -28,12 +28,12 @@ Outcome by_status(uint8_t status) {
   return kSeenUnverified;  // absent, unverifiable, pending, validated by the NIC, or not there
 }
 
-// The probe tag of frame f, whose key hashes to h (outer_hash()): FrameMatcher::kKeyPrint,
-// a print of all insert() compares (a frame joins a slot only with the same outer key,
-// inner key and verdict), never 0, an empty slot's; FrameMatcher::kOuterPrint, bits of h
-// the home slot (its low 15) does not use, which a drop with ports shares with the frames
-// it fits. Keys of one probe window (one home) still differ in either (1 in 65535 and 1 in
-// 32768 alike): bench/live.ts's carriers differ in the inner ports only, four at a time.
+// The probe tag of frame f, whose key hashes to h (outer_hash()). kKeyPrint: a print of
+// everything insert() compares (a frame joins a slot only with the same outer key, inner
+// key and verdict), never 0 (an empty slot's); an outer print would not do, bench/live.ts's
+// carriers differing in their inner ports only, four at a time. kOuterPrint: bits of h
+// the home slot (its low 15) does not use, which a drop with ports shares with every
+// frame it fits. Another key of the window has the same key print 1 in 65535 times.
 uint32_t frame_tag(const SeenFrame& f, size_t h) {
   const KernelDrop& k = f.key;
   const SeenVerdict& v = f.verdict;

@@ -170,7 +170,8 @@ class FrameMatcher {
   static constexpr uint32_t kUnmatched = 0x80000000u;
   static constexpr uint32_t kOuterPrint = 0x7fff0000u;  // for match(): the outer key's
   static constexpr uint32_t kKeyPrint = 0x0000ffffu;    // for insert(): key and verdict
-  std::vector<Pending> pending_;                        // at most kMaxPending
+
+  std::vector<Pending> pending_;  // at most kMaxPending
   // Where in pending_ (+1) the entry of a key hash waits; 0 none. Direct-mapped: a
   // collision only means the drops wait as two entries. Rebuilt when pending_ shrinks.
   std::vector<uint32_t> index_;
