@@ -11,8 +11,8 @@
 // (frame_match_reference.h: the probing before the matcher's probe tags): every drop
 // must resolve alike in both (outcome, frame, count), and as many must wait. The frames'
 // keys come from a pool whose home slots all lie in 48 slots across the end of the table,
-// so that a few hundred of them fill their probe windows: matches, evictions of the
-// oldest, free slots, the port-less look-up and its index's collisions all happen.
+// so that a burst of them fills their probe windows: matches, evictions of the oldest,
+// free slots, the port-less look-up and its index's collisions all happen.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -101,9 +101,11 @@ void differential(const uint8_t* data, size_t size) {
   std::vector<Resolved> got, want;
   size_t i = 0;
   auto next = [&]() -> uint8_t { return i < size ? data[i++] : 0; };
-  auto key = [&]() -> const KernelDrop& {
-    const size_t k = static_cast<size_t>(next()) << 8 | next();
-    return pool[k % pool.size()];
+  // The pool keys of the last 64 frames: drops of frames the table holds, or held.
+  size_t recent[64], nrecent = 0;
+  auto pick = [&]() -> size_t { return (static_cast<size_t>(next()) << 8 | next()) % pool.size(); };
+  auto recent_key = [&]() -> const KernelDrop& {
+    return pool[nrecent == 0 ? pick() : recent[next() % std::min<size_t>(nrecent, 64)]];
   };
   auto compare = [&] {
     if (got.size() != want.size()) __builtin_trap();
@@ -117,12 +119,13 @@ void differential(const uint8_t* data, size_t size) {
     const uint8_t op = next();
     switch (op % 8) {
       case 0:
-      case 1:
-      case 2: {  // 1 to 4 frames, stamped up to 15 ms before the clock (capture lag)
+      case 1: {  // 1 to 4 frames, stamped up to 15 ms before the clock (capture lag)
         SeenFrame f[4];
         const size_t n = 1 + op / 8 % 4;
         for (size_t j = 0; j < n; j++) {
-          f[j].key = key();
+          const size_t k = pick();
+          recent[nrecent++ % 64] = k;
+          f[j].key = pool[k];
           const uint8_t v = next();
           f[j].verdict.l4 = v % 3;
           f[j].verdict.l4_kind = 1 + v / 3 % 2;
@@ -134,9 +137,29 @@ void differential(const uint8_t* data, size_t size) {
         r->add_frames(f, n);
         break;
       }
+      case 2: {  // a burst of 16 to 79 frames of consecutive pool keys, one stamp: probe
+                 // windows fill, and the oldest to evict tie
+        SeenFrame f[80];
+        const size_t first = pick();
+        const size_t n = 16 + next() % 64;
+        const uint8_t v = next();
+        for (size_t j = 0; j < n; j++) {
+          const size_t k = (first + j) % pool.size();
+          recent[nrecent++ % 64] = k;
+          f[j].key = pool[k];
+          f[j].verdict.l4 = v % 3;
+          f[j].verdict.l4_kind = 1 + v / 3 % 2;
+          f[j].ts_ns = clock_ns - (v >> 4) * 1'000'000ull;
+          f[j].frame_number = ++frame_number;
+        }
+        m->add_frames(f, n);
+        r->add_frames(f, n);
+        break;
+      }
       case 3:
-      case 4: {  // a drop of a pool key, maybe cut short before its ports or inner header
-        KernelDrop d = key();
+      case 4: {  // a drop of a pool key or a recent frame's, maybe cut short before its
+                 // ports or inner header
+        KernelDrop d = op % 8 == 3 ? pool[pick()] : recent_key();
         const uint8_t v = next();
         d.reason = static_cast<uint8_t>(1 + v % (KDROP_REASON_COUNT - 1));
         if (v & 0x08) {
