@@ -13,6 +13,7 @@
 // keys come from a pool whose home slots all lie in 48 slots across the end of the table,
 // so that a burst of them fills their probe windows: matches, evictions of the oldest,
 // free slots, the port-less look-up and its index's collisions all happen.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
