@@ -9,8 +9,9 @@
 // Bounded: a fixed table of recently captured frames and a fixed queue of drops waiting
 // for their frame, allocated once when the kernel drop source starts; nothing per packet
 // is allocated, and whatever does not fit is resolved as "table full", never as seen or
-// unseen. Plain C++17, no Node. Thread-safe: capture threads add frames, the loader's
-// thread adds drops and resolves them.
+// unseen. The frame table: 3.63 MiB (kFrameSlots x 116 bytes: the slot's 104, its probe
+// tag and stamp 12), within src/correlate/limits.ts's base. Plain C++17, no Node. Thread-safe:
+// capture threads add frames, the loader's thread adds drops and resolves them.
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -84,6 +85,9 @@ class FrameMatcher {
   // A drop is declared not seen only once every capture thread of its device has drained
   // its ring past the drop (and the ring statistics of that time have been read).
   static constexpr uint64_t kSettleNs = 300'000'000ull;
+  // Timestamps are read on different threads (the ring's stamp, the loader's clock): a
+  // frame stamped this much after the drop's arrival still counts as before it.
+  static constexpr uint64_t kClockSlackNs = 50'000'000ull;
   static constexpr size_t kFrameSlots = 1u << 15;  // 32768 frames within the window
   static constexpr size_t kProbe = 32;             // slots looked at per key
   // Drops waiting for their frame (the capture hands a ring block over up to retire_ms
@@ -143,8 +147,9 @@ class FrameMatcher {
   // Matches as many of p's drops as frames fit (appended to *out); false while some wait.
   bool match(Pending* p, std::vector<Resolved>* out);
   bool try_unseen(const Pending& p, uint64_t now_ns, Resolved* r);
-  void insert(const SeenFrame& f, uint64_t now_ns);
-  void index_address(const SeenFrame& f, ptrdiff_t slot, uint64_t horizon);
+  // `h`: outer_hash(f.key) (frame_key.h), computed ahead by add_frames.
+  void insert(const SeenFrame& f, size_t h);
+  void index_address(const SeenFrame& f, size_t slot, uint64_t horizon);
   // The waiting entry p may join (same key, reason and overflow, young enough), or null.
   Pending* joinable(const KernelDrop& d, uint64_t now_ns);
   void reindex();
@@ -152,6 +157,20 @@ class FrameMatcher {
   std::atomic<bool> active_{false};
   mutable std::mutex mu_;
   std::vector<Slot> slots_;
+  // What probing needs of slots_[i], beside it so that a probe reads 32 tags (128 bytes)
+  // and 32 stamps (256) instead of 32 whole slots (3.3 KB; the table, 3.25 MiB, is bigger
+  // than the L2 cache): at a new flow per frame every insert probes all 32 and matches
+  // none, which took 37% of the capture thread at trafgen's top rate (issue 14). A slot
+  // is read only when its tag says it may be the one looked for, and where a frame is
+  // written. tags_[i]: kUnmatched while slots_[i].used < frames, and two prints of its
+  // frame (frame_tag() in frame_match.cc); 0 while it is empty. stamps_[i]:
+  // slots_[i].f.ts_ns. Both change only with the slot: insert() and match().
+  std::vector<uint32_t> tags_;
+  std::vector<uint64_t> stamps_;
+  static constexpr uint32_t kUnmatched = 0x80000000u;
+  static constexpr uint32_t kOuterPrint = 0x7fff0000u;  // for match(): the outer key's
+  static constexpr uint32_t kKeyPrint = 0x0000ffffu;    // for insert(): key and verdict
+
   std::vector<Pending> pending_;  // at most kMaxPending
   // Where in pending_ (+1) the entry of a key hash waits; 0 none. Direct-mapped: a
   // collision only means the drops wait as two entries. Rebuilt when pending_ shrinks.

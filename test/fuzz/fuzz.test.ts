@@ -8,7 +8,7 @@
  * (writer), the live -w history, context and file (selector), the pcapng interface
  * options and per-file interface cap (pcapng), the parallel pcapng block scanner against
  * the reader (pcapng_scan), and the kernel drop records of the eBPF program with their
- * bounded table (kdrops).
+ * bounded table and the frame matcher, run against its reference (kdrops).
  * CSUMTOP_FUZZ_SECONDS sets the time per target (default 20: 10 targets, about 3.5
  * minutes of fuzzing; CI uses the default). A crash fails the test and names the input
  * to add to the regressions folder.
