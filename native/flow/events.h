@@ -126,10 +126,12 @@ class EventBuffer {
   // The next frame's event might not fit: the drain holds max_per_drain events, or its
   // names might pass max_name_bytes with one more (a name is at most kMaxNameBytes, the
   // escaped form of a 255-byte wire name). Live capture hands the drain over then
-  // instead of dropping (LiveCapture::take_frame).
+  // instead of dropping (LiveCapture::take_frame). A drain of 0 events (maxEvents 0) is
+  // never "full": handing it over would not make room.
   bool full() const {
-    return opts_.enabled && (events_.size() >= opts_.max_per_drain ||
-                             names_.size() + kMaxNameBytes > opts_.max_name_bytes);
+    return opts_.enabled && opts_.max_per_drain > 0 &&
+           (events_.size() >= opts_.max_per_drain ||
+            names_.size() + kMaxNameBytes > opts_.max_name_bytes);
   }
   // Frames folded into an earlier event of the same drain (see EventOptions::coalesce).
   uint64_t coalesced() const { return coalesced_; }

@@ -244,9 +244,11 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   // The code JavaScript sees for a ring that could not be opened: from the errno the
   // ring recorded, not from the message text. ENODEV: the device went away between
   // listing and opening (bind() of af_packet.c finds no device by that index; ENXIO, "no
-  // such device or address", is taken as the same).
+  // such device or address", is taken as the same). EPERM also for a namespace the
+  // ring's thread may not enter (setns(2) without CAP_SYS_ADMIN) or open (EACCES: a
+  // process's namespace file needs PTRACE_MODE_READ on it), as the host readers say.
   static const char* ErrorCode(const LiveCapture::AddResult& r) {
-    if (r.not_permitted) return "EPERM";
+    if (r.not_permitted || r.sys_errno == EPERM || r.sys_errno == EACCES) return "EPERM";
     if (r.sys_errno == ENODEV || r.sys_errno == ENXIO) return "ENODEV";
     return "ECAPTURE";
   }

@@ -69,7 +69,7 @@ export interface InterfaceRequest {
 }
 
 /** The fanout group joined (-1 without), or why the ring could not be opened: EPERM (no
- * CAP_NET_RAW), ENODEV (the device is gone), ECAPTURE (anything else); from the errno,
+ * CAP_NET_RAW, or a namespace that may not be opened or entered), ENODEV (the device is gone), ECAPTURE (anything else); from the errno,
  * native/napi/live_napi.cc ErrorCode. */
 export type InterfaceResult = { group: number } | { error: string; code: 'EPERM' | 'ENODEV' | 'ECAPTURE' };
 

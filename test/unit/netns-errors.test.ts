@@ -92,3 +92,25 @@ test('csumtop -D --netns: exit 3 when the namespace is refused, 2 when there is 
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /no such network namespace/);
 });
+
+test('a live ring in a namespace we may not open or enter: code EPERM (from the errno), not ECAPTURE', () => {
+  // The capture engine opens rings in other namespaces on its own thread (native/capture/
+  // live_capture.cc open_in_netns); its errno decides the code (live_napi.cc ErrorCode).
+  const script =
+    `const { createLiveCapture } = require(${JSON.stringify(require.resolve('../../src/native/live.js'))});` +
+    `const cap = createLiveCapture({ batchMs: 50, blockSize: 1 << 16, blockCount: 2, events: false }, () => undefined);` +
+    `const res = cap.addInterfaces([` +
+    `{ id: 1, ifindex: 1, arphrd: 772, netns: '/proc/1/ns/net' },` +
+    `{ id: 2, ifindex: 1, arphrd: 772, netns: '/proc/self/ns/net' },` +
+    `{ id: 3, ifindex: 1, arphrd: 772, netns: '/nonexistent/ns/net' }]);` +
+    `cap.stop();` +
+    `process.stdout.write(JSON.stringify(res));`;
+  const r = spawnSync(process.execPath, ['-e', script], { ...unprivileged(), encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, String(r.stderr));
+  const res = JSON.parse(String(r.stdout)) as Array<{ error?: string; code?: string }>;
+  assert.equal(res[0].code, 'EPERM', JSON.stringify(res[0]));
+  assert.match(res[0].error ?? '', /cannot open network namespace \/proc\/1\/ns\/net/);
+  assert.equal(res[1].code, 'EPERM', JSON.stringify(res[1]));
+  assert.match(res[1].error ?? '', /cannot enter network namespace \/proc\/self\/ns\/net/);
+  assert.equal(res[2].code, 'ECAPTURE', 'no such namespace is not a refusal');
+});
