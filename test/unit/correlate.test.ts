@@ -23,6 +23,11 @@ import { renderCorrelation } from '../../src/output/text-findings.js';
 
 const L = nativeLayout();
 
+/** An underlay interface of the host namespace, as the tests' Correlators list them. */
+function underlay(id: number, name: string): PipelineInterface {
+  return { id, label: name, name, namespace: 'host', role: 'underlay', kind: null, driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0 };
+}
+
 /** One capture batch as a source hands it over. */
 interface Batch {
   events: EventBatch;
@@ -76,18 +81,7 @@ function batchOf(frames: Node[], ifaces: number[], t0: number): Batch {
 test('correlate: a query in a bad carrier is unanswered after the DNS timeout, lost on the way to flannel.1, and raises the finding', () => {
   const T0 = 1_700_000_000e9;
   const ifaces: PipelineInterface[] = [
-    {
-      id: 0,
-      label: 'eth0',
-      name: 'eth0',
-      namespace: 'host',
-      role: 'underlay',
-      kind: null,
-      driver: null,
-      txChecksumOffload: null,
-      vxlan: null,
-      captureDrops: 0,
-    },
+    underlay(0, 'eth0'),
     {
       id: 1,
       label: 'flannel.1',
@@ -131,18 +125,7 @@ test('correlate: a query in a bad carrier is unanswered after the DNS timeout, l
 
 test('a snapshot never changes after it is handed out (a paused dashboard holds one)', () => {
   const T0 = 1_700_000_000e9;
-  const iface: PipelineInterface = {
-    id: 0,
-    label: 'eth0',
-    name: 'eth0',
-    namespace: 'host',
-    role: 'underlay',
-    kind: null,
-    driver: null,
-    txChecksumOffload: null,
-    vxlan: null,
-    captureDrops: 0,
-  };
+  const iface = underlay(0, 'eth0');
   const c = new Correlator({
     layout: L,
     interfaces: () => [iface],
@@ -205,18 +188,7 @@ test('matcher: identical packets are counted, not overwritten (N carriers and N 
 test('an overlay packet sent to an address never seen behind a peer, never encapsulated: overlayUnattributed in the snapshot and the text report', () => {
   const T0 = 1_700_000_000e9;
   const ifaces: PipelineInterface[] = [
-    {
-      id: 0,
-      label: 'eth0',
-      name: 'eth0',
-      namespace: 'host',
-      role: 'underlay',
-      kind: null,
-      driver: null,
-      txChecksumOffload: null,
-      vxlan: null,
-      captureDrops: 0,
-    },
+    underlay(0, 'eth0'),
     {
       id: 1,
       label: 'flannel.1',
@@ -288,18 +260,6 @@ test('matcher: a peer received from and sent to on two underlays is four rows, e
   // (CarrierMatcher.peersV4); a wrong direction or interface there would move carriers
   // between rows from the second batch on.
   const T0 = 1_700_000_000e9;
-  const underlay = (id: number, name: string): PipelineInterface => ({
-    id,
-    label: name,
-    name,
-    namespace: 'host',
-    role: 'underlay',
-    kind: null,
-    driver: null,
-    txChecksumOffload: null,
-    vxlan: null,
-    captureDrops: 0,
-  });
   const c = new Correlator({
     layout: L,
     interfaces: () => [underlay(0, 'eth0'), underlay(1, 'eth1')],
