@@ -50,6 +50,8 @@ export class BatchBacklog {
   /** Per engine: events and records dropped here (cumulative), added to the engine's own counts. */
   private readonly thinnedEvents = new Map<number, number>();
   private readonly thinnedRecords = new Map<number, number>();
+  /** Waiting batches left out because a newer one of their engine carried all they held. */
+  superseded = 0;
 
   constructor(readonly maxBytes = MAX_BACKLOG_BYTES) {}
 
@@ -68,6 +70,17 @@ export class BatchBacklog {
    * maxBytes wait. The newest batch is never thinned.
    */
   push(engine: number, b: NativeLiveBatch, whole: boolean): void {
+    // A waiting batch of this engine holding nothing but counters is superseded: this one
+    // carries them, cumulative (the addon does the same before queueing:
+    // native/napi/live_napi.cc counters_only). Processing each made JavaScript on a loaded
+    // machine show counts seconds old.
+    for (let k = this.waiting.length - 1; k >= 0; k--) {
+      const w = this.waiting[k];
+      if (w.engine !== engine || !countersOnly(w.b)) continue;
+      this.waiting.splice(k, 1);
+      this.held -= w.bytes;
+      this.superseded++;
+    }
     const bytes = batchBytes(b);
     this.waiting.push({ engine, b, bytes });
     this.held += bytes;
@@ -119,6 +132,11 @@ export class BatchBacklog {
     this.held -= w.bytes - bytes;
     w.bytes = bytes;
   }
+}
+
+/** A batch with nothing but cumulative counters: no records, events, released or vanished interfaces. */
+export function countersOnly(b: NativeLiveBatch): boolean {
+  return b.events.length === 0 && b.records.length === 0 && b.released.length === 0 && b.gone.length === 0;
 }
 
 /**

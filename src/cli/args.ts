@@ -158,7 +158,7 @@ export function parseOptions(argv: string[]): Options {
     duration: v.duration !== undefined ? parseCount('--duration', v.duration, 1, 31_536_000) : null,
     promisc: v.promisc === true,
     user: v.user ?? null,
-    // The ring needs at least 2 blocks of 1 MiB (native/napi/live_napi.cc blockCount >= 2).
+    // At least 2 MiB: 8 blocks (src/cli/live-session.ts RING_BLOCK_BYTES).
     ringMb: v['ring-mb'] !== undefined ? parseCount('--ring-mb', v['ring-mb'], 2, 4096) : 8,
     batchMs: v['batch-ms'] !== undefined ? parseCount('--batch-ms', v['batch-ms'], 10, 10_000) : 100,
     interval: v.interval !== undefined ? parseCount('--interval', v.interval, 1, 3600) : 1,

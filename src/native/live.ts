@@ -56,6 +56,9 @@ export interface NativeStop {
   /** Bad-frame records lost because the queue to JavaScript was full. */
   lostRecords: number;
   queued: number;
+  /** Batches of counters alone not queued while an older one waited: the next carried
+   * their cumulative counters (native/napi/live_napi.cc counters_only). Not a loss. */
+  superseded: number;
   final: NativeLiveBatch | null;
 }
 

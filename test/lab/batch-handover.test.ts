@@ -25,6 +25,7 @@ import { dnsQuery } from '../fixtures/lib/payloads.js';
 import { injectMany, labProblem, sh, within } from './lab.js';
 import { createLiveCapture, type NativeLiveBatch } from '../../src/native/live.js';
 import { eventsOf, recordsOf } from '../../src/native/drain.js';
+import { nativeLayout } from '../../src/native/analyzer.js';
 
 const NS = `csl-bh-${process.pid}`;
 const FRAMES = 600;
@@ -104,4 +105,44 @@ test('a ring drain with more than a batch holds: every record and event handed o
     assert.ok(eventsOf(b).count <= MAX_EVENTS, `a batch of ${eventsOf(b).count} events`);
   }
   assert.ok(all.length >= FRAMES / MAX_EVENTS, `${all.length} batches`);
+});
+
+test('JavaScript blocked for a second: batches of counters alone are superseded, not queued; the next one delivered carries the latest counts', async () => {
+  if (problem) assert.fail(problem);
+  const L = nativeLayout();
+  const GOOD = 50;
+  const batches: Array<{ at: number; b: NativeLiveBatch }> = [];
+  const cap = createLiveCapture({ batchMs: 20, blockSize: 1 << 16, blockCount: 8, retireMs: 10 }, (b) => batches.push({ at: performance.now(), b }));
+  const opened = cap.addInterfaces([{ id: 1, ifindex: linkIndex('bhb'), arphrd: 1, netns: `/run/netns/${NS}` }]);
+  assert.deepEqual(
+    opened.filter((r) => 'error' in r),
+    [],
+  );
+  cap.start();
+  let stopped: ReturnType<typeof cap.stop> | null = null;
+  const framesOf = (b: NativeLiveBatch): number => (b.ids[0] === 1 ? b.counters[L.slots.frames] : -1);
+  try {
+    await within(() => batches.length > 0, 5000);
+    // Good UDP frames: no bad-frame record, no correlation event.
+    injectMany(
+      NS,
+      Array.from({ length: GOOD }, (_, k) => ({ dev: 'bha', frame: encode(eth(ipv4('10.77.0.1', '10.77.0.2', udp(30000 + k, 9, Buffer.alloc(16))))).bytes })),
+    );
+    const blockedAt = performance.now();
+    while (performance.now() - blockedAt < 1000) {
+      // JavaScript busy: ~50 batches are made meanwhile.
+    }
+    const unblocked = performance.now();
+    await within(() => batches.some((x) => x.at >= unblocked && framesOf(x.b) === GOOD), 2000);
+    const burst = batches.filter((x) => x.at >= unblocked && x.at < unblocked + 5).length;
+    // What waited while JavaScript was blocked: the one queued first, at most one more
+    // made as the queue emptied (before, every one of them, ~50, arrived at once).
+    assert.ok(burst <= 3, `${burst} batches delivered at once after the block`);
+  } finally {
+    stopped = cap.stop();
+  }
+  assert.ok(stopped.superseded >= 30, `${stopped.superseded} batches superseded`);
+  assert.equal(stopped.lostRecords, 0);
+  const last = stopped.final ?? batches[batches.length - 1].b;
+  assert.equal(framesOf(last), GOOD, 'the last counters: every frame');
 });

@@ -10,7 +10,8 @@
  * Asserted, on the final --json report:
  *   - at most MAX_VANISHED vanished interfaces are listed one by one, the rest are in one
  *     row "(N older vanished interfaces)" with folded = N;
- *   - frames counted = frames sent (every row and the totals); the totals are the sum of
+ *   - frames counted + frames the kernel reported dropped (ring full, a loaded machine;
+ *     at most 1%) = frames sent (every row and the totals); the totals are the sum of
  *     the rows; the folded row holds exactly the frames of the interfaces folded into it
  *     (none lost), and every interface listed one by one exactly its own (none inherited
  *     from a folded one, in JavaScript or in the engines);
@@ -70,6 +71,35 @@ function frameOf(k: number, bad: boolean): Uint8Array {
   ).bytes;
 }
 
+/**
+ * Why a cycle's frames were not all counted: the devices whose last stats line is not
+ * GOOD frames, with what the kernel says went through them (`ip -s link`), and the time
+ * of the last stats line (a stalled csumtop prints none).
+ */
+function countedWrong(ns: string, pairs: string[], frames: Map<string, number>, run: Csumtop): string {
+  const devs = pairs.flatMap((p) => [`${p}a`, `${p}b`]).filter((d) => frames.get(d) !== GOOD);
+  const kernel = (dev: string): string => {
+    try {
+      const j = JSON.parse(sh('ip', ['-n', ns, '-s', '-j', 'link', 'show', dev])) as Array<{ stats64?: { rx: { packets: number }; tx: { packets: number } } }>;
+      const s = j[0]?.stats64;
+      return s ? `kernel rx ${s.rx.packets} tx ${s.tx.packets}` : 'kernel: no stats';
+    } catch (e) {
+      return `kernel: ${(e as Error).message.split('\n')[0]}`;
+    }
+  };
+  const stats = run.lines.filter((l) => l.type === 'stats');
+  const last = stats.length > 0 ? stats[stats.length - 1].time : 'none';
+  const notes = run.lines.filter((l) => l.type === 'warning').map((l) => String(l.message));
+  return (
+    `${devs.length} devices not at ${GOOD} frames counted or dropped: ` +
+    devs
+      .slice(0, 12)
+      .map((d) => `${d}=${frames.get(d) ?? 'no stats line'} (${kernel(d)})`)
+      .join(', ') +
+    `\n${stats.length} stats lines, the last at ${last} (now ${new Date().toISOString()}); warnings: ${notes.join(' | ') || 'none'}\n`
+  );
+}
+
 /** Lowest RSS of a few reads 100 ms apart (kB). */
 async function settledRss(pid: number): Promise<number> {
   let low = Infinity;
@@ -82,7 +112,7 @@ async function settledRss(pid: number): Promise<number> {
 }
 
 test(
-  `vanished interfaces: ${PAIRS} veth pairs churned, at most ${MAX_VANISHED} listed one by one, the rest folded; frames counted = frames sent; memory flat`,
+  `vanished interfaces: ${PAIRS} veth pairs churned, at most ${MAX_VANISHED} listed one by one, the rest folded; frames counted or reported dropped = frames sent; memory flat`,
   { timeout: 240_000 },
   async (t) => {
     const problem = labProblem();
@@ -98,21 +128,24 @@ test(
       const missing = await run.waitAttached(['vzkeepa', 'vzkeepb'], 15_000);
       assert.deepEqual(missing, [], describeRun(run));
 
-      // The latest cumulative frames of each interface from the stats lines.
+      // The latest cumulative frames of each interface from the stats lines, plus the
+      // frames its ring reported dropped: on a loaded machine the kernel may drop a frame
+      // before csumtop reads it, and says so (captureDrops); every frame sent is counted
+      // or reported dropped, none is silently missing.
       const frames = new Map<string, number>();
       let read = 0;
       const follow = (): void => {
         for (; read < run!.lines.length; read++) {
           const l: JsonLine = run!.lines[read];
-          if (l.type === 'stats') frames.set(l.interface as string, l.frames as number);
+          if (l.type === 'stats') frames.set(l.interface as string, (l.frames as number) + ((l.captureDrops as number | undefined) ?? 0));
         }
       };
-      const waitUntil = async (what: string, cond: () => boolean, ms: number): Promise<void> => {
+      const waitUntil = async (what: string, cond: () => boolean, ms: number, why: () => string = () => ''): Promise<void> => {
         const deadline = Date.now() + ms;
         for (;;) {
           follow();
           if (cond()) return;
-          if (Date.now() > deadline || !run!.running) assert.fail(`${what}: not within ${ms} ms\n${describeRun(run!)}`);
+          if (Date.now() > deadline || !run!.running) assert.fail(`${what}: not within ${ms} ms\n${why()}${describeRun(run!)}`);
           await run!.waitFor(() => true, 200, run!.lines.length);
         }
       };
@@ -138,9 +171,10 @@ test(
         sent += out.length;
         // Counted before the devices go (a ring's frames not yet read when it closes are lost).
         await waitUntil(
-          `cycle at ${done}: every frame counted`,
+          `cycle at ${done}: every frame counted or reported dropped`,
           () => pairs.every((p) => frames.get(`${p}a`) === GOOD && frames.get(`${p}b`) === GOOD),
           20_000,
+          () => countedWrong(ns, pairs, frames, run!),
         );
         const goneFrom = run.lines.length;
         ip(pairs.map((p) => `link del ${p}a`));
@@ -188,9 +222,19 @@ test(
       assert.equal(rows.length, MAX_VANISHED + 2 + 1, 'the kept ones, vzkeepa/b, the folded row');
       assert.equal(rows[rows.length - 1], folded, 'the folded row comes last');
 
-      // Frames: sent once, counted going out on a and coming in on b.
+      // Frames: sent once, counted going out on a and coming in on b, or reported dropped
+      // by the kernel before csumtop read them (a few at most, on a loaded machine).
       const sum = (f: (i: InterfaceReport) => number): number => rows.reduce((s, i) => s + f(i), 0);
-      assert.equal(doc.totals.frames, 2 * sent, 'frames counted = frames sent (both ends)');
+      const seen = (i: { frames: number; captureDrops?: number }): number => i.frames + (i.captureDrops ?? 0);
+      const drops = doc.source.captureDrops ?? 0;
+      t.diagnostic(`frames the kernel dropped before csumtop read them: ${drops}`);
+      assert.equal(doc.totals.frames + drops, 2 * sent, 'frames counted + reported dropped = frames sent (both ends)');
+      assert.ok(drops <= (2 * sent) / 100, `at most 1% dropped: ${drops} of ${2 * sent}`);
+      assert.equal(
+        sum((i) => i.captureDrops ?? 0),
+        drops,
+        'totals = sum of rows (drops)',
+      );
       assert.equal(
         sum((i) => i.frames),
         doc.totals.frames,
@@ -206,8 +250,8 @@ test(
         doc.totals.malformed,
         'totals = sum of rows (malformed)',
       );
-      assert.equal(folded.frames, (churned - MAX_VANISHED) * GOOD, 'the folded row holds every frame of the interfaces folded into it');
-      for (const i of vanishedOneByOne) assert.equal(i.frames, GOOD, `${i.name}: its own frames, no more (inherited) and no fewer (lost)`);
+      assert.equal(seen(folded), (churned - MAX_VANISHED) * GOOD, 'the folded row holds every frame of the interfaces folded into it');
+      for (const i of vanishedOneByOne) assert.equal(seen(i), GOOD, `${i.name}: its own frames, no more (inherited) and no fewer (lost)`);
       assert.equal(rows.find((i) => i.name === `${ns}/vzkeepa`)!.frames, 0);
       const badSent = Math.ceil(PAIRS / BAD_EVERY);
       assert.ok(

@@ -98,3 +98,33 @@ test('backlog: while stopping (whole) nothing is thinned', () => {
   assert.equal(q.length, 8);
   assert.deepEqual(q.thinned(0), { events: 0, records: 0 });
 });
+
+test('backlog: a waiting batch of counters alone is superseded by the next of its engine; one with records, events, released or vanished interfaces is not', () => {
+  const q = new BatchBacklog();
+  q.push(0, batch(1, 0, 0), false); // counters only
+  q.push(1, batch(2, 0, 0), false); // counters only, another engine
+  q.push(0, batch(3, 5, 0), false); // supersedes 1
+  q.push(0, batch(4, 0, 2), false);
+  q.push(0, batch(5, 0, 0, { released: [7] }), false);
+  q.push(0, batch(6, 0, 0, { gone: [8] }), false);
+  q.push(0, batch(7, 0, 0), false);
+  q.push(0, batch(8, 0, 0), false); // supersedes 7
+  assert.equal(q.superseded, 2);
+  const left: Array<[number, number]> = [];
+  const held = q.bytes;
+  let sum = 0;
+  for (let x = q.shift(); x; x = q.shift()) {
+    left.push([x.engine, x.b.seq]);
+    sum += batchBytes(x.b);
+  }
+  assert.deepEqual(left, [
+    [1, 2],
+    [0, 3],
+    [0, 4],
+    [0, 5],
+    [0, 6],
+    [0, 8],
+  ]);
+  assert.equal(sum, held, 'the bytes held are those of the batches waiting');
+  assert.deepEqual(q.thinned(0), { events: 0, records: 0 }, 'superseding drops nothing');
+});
