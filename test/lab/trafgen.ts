@@ -87,7 +87,7 @@ export class Trafgen {
 }
 
 /** Resident memory now and at its peak (kB), from /proc/PID/status; null once gone. */
-export function memoryOf(pid: number): { rssKb: number; hwmKb: number } | null {
+export function memoryOf(pid: number): { rssKb: number; hwmKb: number; anonKb: number; fileKb: number; shmemKb: number } | null {
   let status: string;
   try {
     status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -95,7 +95,8 @@ export function memoryOf(pid: number): { rssKb: number; hwmKb: number } | null {
     return null;
   }
   const kb = (name: string): number => Number(new RegExp(`^${name}:\\s*(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
+  // VmRSS = RssAnon (heaps) + RssFile (mapped files and the capture rings) + RssShmem.
+  return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), anonKb: kb('RssAnon'), fileKb: kb('RssFile'), shmemKb: kb('RssShmem') };
 }
 
 /** The received-frame counter of a device in a namespace. */
