@@ -4,6 +4,13 @@
  * and the JSON lines show, each with its latest frame as a sample (bytes and checksum
  * offsets for the hex dump) and its RECENT_BAD_FRAMES latest frames without bytes.
  * Bounded; the least recently seen flow goes first.
+ *
+ * A flow is kept in a compact form and made a BadFlowView only when `top` hands it out
+ * (at most a few hundred per interval): times stay numbers, the sample is the latest of
+ * the recent frames. On a flood where every bad frame is a new flow, most flows are
+ * evicted before any snapshot shows them, and each object made per frame outlived a
+ * scavenge or two (a flow lives for the next 4096 bad flows): the view was the largest
+ * part of the JavaScript thread's time, most of it collection (bench/RESULTS-live.md).
  */
 import { RECENT_BAD_FRAMES, type BadFlowView, type TableUse } from '../model/correlation.js';
 import type { DecodedRecord } from '../model/bad-frame.js';
@@ -23,10 +30,38 @@ function endpointKey(e: DecodedRecord['outer']): string {
  */
 export const MAX_SAMPLED_BYTES_FLOWS = 256;
 
+/** One of a flow's latest frames as kept (its time shown only when handed out). */
+type KeptFrame = Pick<DecodedRecord, 'frame' | 'tsNs' | 'direction' | 'checksums' | 'wirelen'>;
+
+interface Flow extends Pick<BadFlowView, 'interface' | 'namespace' | 'peer' | 'outer' | 'tunnel' | 'vni' | 'inner'> {
+  dnsName: string | null;
+  count: number;
+  artefacts: number;
+  badChecksums: string[];
+  firstNs: bigint;
+  /** Oldest first; the last one is the sample. */
+  recent: KeptFrame[];
+  /** The sample's bytes while it is among the newest sampled (MAX_SAMPLED_BYTES_FLOWS). */
+  bytes: Uint8Array | null;
+  /** Which keepBytes entry holds `bytes` (an older entry of the flow must not drop them). */
+  bytesStamp: number;
+}
+
+/** "outer/udp", ...: made once per layer and protocol, not per frame. */
+const checksumNames = new Map<string, string>();
+function checksumName(layer: string, protocol: string): string {
+  const k = `${layer}\0${protocol}`;
+  let name = checksumNames.get(k);
+  if (name === undefined) checksumNames.set(k, (name = `${layer}/${protocol}`));
+  return name;
+}
+
 export class BadFlowTracker {
-  private readonly flows: LruMap<string, BadFlowView>;
-  /** Samples that hold bytes, oldest first (a flow sampled again leaves a stale entry). */
-  private withBytes: Array<NonNullable<BadFlowView['sample']>> = [];
+  private readonly flows: LruMap<string, Flow>;
+  /** Flows whose sample held bytes, oldest first, and the stamp each was given then. */
+  private withBytes: Flow[] = [];
+  private stamps: number[] = [];
+  private stamp = 0;
 
   /** `partialIsOffload`: as RateTracker's (src/correlate/rates.ts): a file or libpcap. */
   constructor(
@@ -44,7 +79,6 @@ export class BadFlowTracker {
     for (const r of records) {
       const key = `${r.iface}|${endpointKey(r.outer)}|${r.tunnel}|${r.vni}|${endpointKey(r.inner)}`;
       let f = this.flows.get(key);
-      const time = formatTimeNs(r.tsNs);
       if (!f) {
         const info = dir(r.iface);
         const sent = r.direction === 'sent';
@@ -60,27 +94,26 @@ export class BadFlowTracker {
           count: 0,
           artefacts: 0,
           badChecksums: [],
-          firstSeen: time,
-          lastSeen: time,
-          sample: null,
+          firstNs: r.tsNs,
           recent: [],
+          bytes: null,
+          bytesStamp: -1,
         };
         this.flows.set(key, f);
       }
       f.count++;
       if (this.partialIsOffload && r.checksums.length > 0 && r.checksums.every((c) => c.looksLikeOffload)) f.artefacts++;
-      f.lastSeen = time;
       f.dnsName ??= names(r.frame);
       for (const c of r.checksums) {
-        const name = `${c.layer}/${c.protocol}`;
+        const name = checksumName(c.layer, c.protocol);
         if (!f.badChecksums.includes(name)) f.badChecksums.push(name);
       }
-      f.sample = { frame: r.frame, time, checksums: r.checksums, bytes: r.bytes, wirelen: r.wirelen };
       // The flow's latest frames for its detail (time, direction, verdicts), as termshark
       // lists a conversation's packets (issue 19); bounded per flow.
       if (f.recent.length === RECENT_BAD_FRAMES) f.recent.shift();
-      f.recent.push({ frame: r.frame, time, direction: r.direction, checksums: r.checksums });
-      if (r.bytes) this.keepBytes(f.sample);
+      f.recent.push({ frame: r.frame, tsNs: r.tsNs, direction: r.direction, checksums: r.checksums, wirelen: r.wirelen });
+      f.bytes = r.bytes;
+      if (r.bytes) this.keepBytes(f);
     }
   }
 
@@ -88,20 +121,46 @@ export class BadFlowTracker {
    * Keeps the bytes of the newest samples: between MAX_SAMPLED_BYTES_FLOWS and twice that
    * (trimmed in one pass when it doubles, so a flood costs no work per record).
    */
-  private keepBytes(sample: NonNullable<BadFlowView['sample']>): void {
-    this.withBytes.push(sample);
+  private keepBytes(f: Flow): void {
+    f.bytesStamp = this.stamp;
+    this.withBytes.push(f);
+    this.stamps.push(this.stamp++);
     if (this.withBytes.length <= 2 * MAX_SAMPLED_BYTES_FLOWS) return;
     const drop = this.withBytes.length - MAX_SAMPLED_BYTES_FLOWS;
-    for (let k = 0; k < drop; k++) this.withBytes[k].bytes = null;
+    for (let k = 0; k < drop; k++) {
+      const old = this.withBytes[k];
+      if (old.bytesStamp === this.stamps[k]) old.bytes = null;
+    }
     this.withBytes = this.withBytes.slice(drop);
+    this.stamps = this.stamps.slice(drop);
   }
 
-  /** Most frames first; copies, so a snapshot never changes after it is handed out. */
+  /** Most frames first; new objects, so a snapshot never changes after it is handed out. */
   top(limit: number): BadFlowView[] {
     return [...this.flows.values()]
       .sort((a, b) => b.count - a.count)
       .slice(0, limit)
-      .map((f) => ({ ...f, badChecksums: [...f.badChecksums], recent: [...f.recent] }));
+      .map((f) => {
+        const last = f.recent[f.recent.length - 1];
+        const lastSeen = formatTimeNs(last.tsNs);
+        return {
+          interface: f.interface,
+          namespace: f.namespace,
+          peer: f.peer,
+          outer: f.outer,
+          tunnel: f.tunnel,
+          vni: f.vni,
+          inner: f.inner,
+          dnsName: f.dnsName,
+          count: f.count,
+          artefacts: f.artefacts,
+          badChecksums: [...f.badChecksums],
+          firstSeen: formatTimeNs(f.firstNs),
+          lastSeen,
+          sample: { frame: last.frame, time: lastSeen, checksums: last.checksums, bytes: f.bytes, wirelen: last.wirelen },
+          recent: f.recent.map((k) => ({ frame: k.frame, time: formatTimeNs(k.tsNs), direction: k.direction, checksums: k.checksums })),
+        };
+      });
   }
 
   clear(): void {

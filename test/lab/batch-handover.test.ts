@@ -36,6 +36,8 @@ const problem = labProblem();
 before(() => {
   if (problem) return;
   sh('ip', ['netns', 'add', NS]);
+  // No IPv6: its router and multicast listener messages would add frames the tests did not send.
+  sh('ip', ['netns', 'exec', NS, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
   sh('ip', ['-n', NS, 'link', 'add', 'bha', 'type', 'veth', 'peer', 'name', 'bhb']);
   for (const d of ['bha', 'bhb']) sh('ip', ['-n', NS, 'link', 'set', d, 'up']);
 });

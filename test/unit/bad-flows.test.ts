@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import { BadFlowTracker } from '../../src/correlate/bad-flows.js';
 import type { DecodedRecord } from '../../src/model/bad-frame.js';
 import { RECENT_BAD_FRAMES } from '../../src/model/correlation.js';
+import { Prng } from '../fixtures/lib/prng.js';
+import { ReferenceBadFlowTracker } from '../lib/bad-flows-reference.js';
 
 function record(frame: number, direction: DecodedRecord['direction'], sport = 41000): DecodedRecord {
   return {
@@ -51,4 +53,64 @@ test('a bad flow keeps its latest RECENT_BAD_FRAMES frames, oldest first, with d
   assert.equal(f.recent.length, RECENT_BAD_FRAMES);
   assert.equal(f.recent[f.recent.length - 1].frame, n);
   assert.equal(t.top(1)[0].recent[RECENT_BAD_FRAMES - 1].frame, n + 1);
+});
+
+test('the compact view hands out what the per-frame objects did (test/lib/bad-flows-reference.ts) on random records: flows, counts, times, samples and their bytes, recent frames, evictions', () => {
+  const rnd = new Prng(0xbadf10);
+  const layers = ['outer', 'inner'] as const;
+  const protocols = ['udp', 'tcp', 'ipv4', 'icmp'] as const;
+  const directions: DecodedRecord['direction'][] = ['received', 'sent', 'other-host', null];
+  for (const [cap, offload] of [
+    [16, false],
+    [64, true],
+    [700, false],
+  ] as const) {
+    const got = new BadFlowTracker(cap, offload);
+    const want = new ReferenceBadFlowTracker(cap, offload);
+    const dir = (id: number) => (id === 9 ? undefined : { label: `ns/if${id}`, namespace: 'ns', overlay: false });
+    const names = (frame: number): string | null => (frame % 7 === 0 ? `q${frame}.example.` : null);
+    let frame = 0;
+    for (let round = 0; round < 60; round++) {
+      const records: DecodedRecord[] = Array.from({ length: rnd.int(0, 80) }, () => {
+        frame++;
+        const flow = rnd.int(0, cap * 2);
+        const tunnelled = flow % 3 === 0;
+        const endpoint = (base: string, sport: number) => ({
+          family: 4 as const,
+          src: `${base}.${flow % 250}`,
+          dst: `${base}.254`,
+          proto: 17,
+          sport,
+          dport: 8472,
+        });
+        return {
+          frame,
+          tsNs: 1_700_000_000_000_000_000n + BigInt(frame) * 1_234_567n,
+          iface: [1, 2, 9][flow % 3],
+          caplen: 100,
+          wirelen: 100 + (frame % 50),
+          outer: flow % 11 === 0 ? null : endpoint('192.168.1', 40000 + flow),
+          tunnel: tunnelled ? 'vxlan' : null,
+          vni: tunnelled ? flow % 4 : null,
+          inner: tunnelled ? endpoint('10.244.0', 53000 + (flow % 5)) : null,
+          checksums: Array.from({ length: rnd.int(1, 2) }, () => ({
+            layer: rnd.pick(layers),
+            depth: 0,
+            protocol: rnd.pick(protocols),
+            found: rnd.int(0, 0xffff),
+            expected: rnd.int(0, 0xffff),
+            looksLikeOffload: rnd.next() < 0.5,
+          })),
+          direction: rnd.pick(directions),
+          bytes: rnd.next() < 0.7 ? rnd.bytes(rnd.int(1, 64)) : null,
+        } as DecodedRecord;
+      });
+      got.add(records, dir, names);
+      want.add(records, dir, names);
+      const limit = rnd.int(1, cap + 10);
+      assert.deepEqual(got.top(limit), want.top(limit), `cap ${cap}, round ${round}`);
+      assert.deepEqual(got.tableUse(), want.tableUse());
+    }
+    assert.ok(got.evicted > 0, `cap ${cap}: some flows were evicted`);
+  }
 });
