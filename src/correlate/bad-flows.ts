@@ -48,12 +48,24 @@ interface Flow extends Pick<BadFlowView, 'interface' | 'namespace' | 'peer' | 'o
 }
 
 /** "outer/udp", ...: made once per layer and protocol, not per frame. */
-const checksumNames = new Map<string, string>();
+const nameOf = new Map<string, Map<string, string>>();
 function checksumName(layer: string, protocol: string): string {
-  const k = `${layer}\0${protocol}`;
-  let name = checksumNames.get(k);
-  if (name === undefined) checksumNames.set(k, (name = `${layer}/${protocol}`));
+  let byProtocol = nameOf.get(layer);
+  if (byProtocol === undefined) nameOf.set(layer, (byProtocol = new Map()));
+  let name = byProtocol.get(protocol);
+  if (name === undefined) byProtocol.set(protocol, (name = `${layer}/${protocol}`));
   return name;
+}
+
+/** The names of a frame's bad checksums, each once, in order. */
+function checksumNames(checksums: DecodedRecord['checksums']): string[] {
+  if (checksums.length === 1) return [checksumName(checksums[0].layer, checksums[0].protocol)];
+  const out: string[] = [];
+  for (const c of checksums) {
+    const name = checksumName(c.layer, c.protocol);
+    if (!out.includes(name)) out.push(name);
+  }
+  return out;
 }
 
 export class BadFlowTracker {
@@ -78,6 +90,7 @@ export class BadFlowTracker {
   add(records: DecodedRecord[], dir: InterfaceDirectory, names: (id: number) => string | null = () => null): void {
     for (const r of records) {
       const key = `${r.iface}|${endpointKey(r.outer)}|${r.tunnel}|${r.vni}|${endpointKey(r.inner)}`;
+      const kept: KeptFrame = { frame: r.frame, tsNs: r.tsNs, direction: r.direction, checksums: r.checksums, wirelen: r.wirelen };
       let f = this.flows.get(key);
       if (!f) {
         const info = dir(r.iface);
@@ -93,25 +106,28 @@ export class BadFlowTracker {
           dnsName: null,
           count: 0,
           artefacts: 0,
-          badChecksums: [],
+          // Made whole, not pushed to: an array grown by push reserves 17 slots, and most
+          // flows of a flood never see a second frame.
+          badChecksums: checksumNames(r.checksums),
           firstNs: r.tsNs,
-          recent: [],
+          recent: [kept],
           bytes: null,
           bytesStamp: -1,
         };
         this.flows.set(key, f);
+      } else {
+        for (const c of r.checksums) {
+          const name = checksumName(c.layer, c.protocol);
+          if (!f.badChecksums.includes(name)) f.badChecksums.push(name);
+        }
+        // The flow's latest frames for its detail (time, direction, verdicts), as termshark
+        // lists a conversation's packets (issue 19); bounded per flow.
+        if (f.recent.length === RECENT_BAD_FRAMES) f.recent.shift();
+        f.recent.push(kept);
       }
       f.count++;
       if (this.partialIsOffload && r.checksums.length > 0 && r.checksums.every((c) => c.looksLikeOffload)) f.artefacts++;
       f.dnsName ??= names(r.frame);
-      for (const c of r.checksums) {
-        const name = checksumName(c.layer, c.protocol);
-        if (!f.badChecksums.includes(name)) f.badChecksums.push(name);
-      }
-      // The flow's latest frames for its detail (time, direction, verdicts), as termshark
-      // lists a conversation's packets (issue 19); bounded per flow.
-      if (f.recent.length === RECENT_BAD_FRAMES) f.recent.shift();
-      f.recent.push({ frame: r.frame, tsNs: r.tsNs, direction: r.direction, checksums: r.checksums, wirelen: r.wirelen });
       f.bytes = r.bytes;
       if (r.bytes) this.keepBytes(f);
     }
