@@ -230,7 +230,8 @@ function startFileAnalysis(
     const second = Math.floor(c.newestNs / 1e9);
     if (c.newestNs > 0 && second !== lastTickSecond) {
       lastTickSecond = second;
-      c.tick(c.newestNs);
+      // Only the last tick's snapshot is reported (finish()).
+      c.advance(c.newestNs);
     }
   };
   const outcome = (r: StepStatus): 'more' | 'done' | { linktype: number } => {
