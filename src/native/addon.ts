@@ -56,3 +56,20 @@ export function loadAddon(): Record<string, unknown> {
       'npm 11 runs install scripts only when allowed: `npm install -g --allow-scripts=csumtop csumtop`)',
   );
 }
+
+/**
+ * A layout object of the addon (offsets from offsetof) as JavaScript reads it per packet:
+ * a copy of every nested plain object made by spreading, so each has fast properties.
+ * The addon builds these objects one property at a time (napi_set_named_property), and
+ * V8 keeps an object given more than a dozen properties that way as a dictionary: every
+ * `this.L.flagsAt` of an event accessor was then a hash lookup through the generic load
+ * builtin, about a tenth of `csumtop -r`'s JavaScript thread on the high-cardinality file
+ * (perf: Builtins_LoadIC under the carrier matcher, issue 14). Checked by
+ * test/unit/native-layout.test.ts with %HasFastProperties.
+ */
+export function fastLayout<T>(layout: T): T {
+  if (layout === null || typeof layout !== 'object' || Array.isArray(layout) || ArrayBuffer.isView(layout)) return layout;
+  const out: Record<string, unknown> = { ...(layout as Record<string, unknown>) };
+  for (const k of Object.keys(out)) out[k] = fastLayout(out[k]);
+  return out as T;
+}

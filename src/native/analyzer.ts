@@ -3,7 +3,7 @@
  * (native/napi/analyzer_napi.cc).
  */
 import { endpointAt, type EventLayout } from './events.js';
-import { loadAddon } from './addon.js';
+import { fastLayout, loadAddon } from './addon.js';
 import type { Endpoint } from '../model/endpoint.js';
 import type { FileInterface } from '../model/interface.js';
 
@@ -310,7 +310,7 @@ export function decodeFrame(
 
 let layoutCache: NativeLayout | undefined;
 export function nativeLayout(): NativeLayout {
-  layoutCache ??= addon().layout();
+  layoutCache ??= fastLayout(addon().layout());
   return layoutCache;
 }
 

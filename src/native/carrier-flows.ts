@@ -3,7 +3,7 @@
  * add() per batch of events, one top() per snapshot as a packed buffer whose offsets
  * `carrierFlowLayout()` gives (issue 14: the per-flow state out of the JavaScript heap).
  */
-import { loadAddon } from './addon.js';
+import { fastLayout, loadAddon } from './addon.js';
 
 /** Offsets of top()'s buffer: a header with the row count, the rows, then their names. */
 export interface CarrierFlowLayout {
@@ -56,6 +56,6 @@ export function newCarrierFlows(cap: number): NativeCarrierFlows {
 
 let layoutCache: CarrierFlowLayout | undefined;
 export function carrierFlowLayout(): CarrierFlowLayout {
-  layoutCache ??= addon().CarrierFlows.layout();
+  layoutCache ??= fastLayout(addon().CarrierFlows.layout());
   return layoutCache;
 }

@@ -3,7 +3,7 @@
  * native/flow/syn_txns.h; issue 14): one call per batch, packed summaries whose layout
  * the addon exports (txnLayout(), from offsetof).
  */
-import { loadAddon } from './addon.js';
+import { fastLayout, loadAddon } from './addon.js';
 
 /** Offsets of TxnAttribution (native/flow/txn_attribution.h) within a listed record. */
 export interface AttributionLayout {
@@ -111,7 +111,7 @@ interface TxnAddon {
 let layout: TxnLayout | null = null;
 
 export function txnLayout(): TxnLayout {
-  return (layout ??= (loadAddon() as unknown as TxnAddon).txnLayout());
+  return (layout ??= fastLayout((loadAddon() as unknown as TxnAddon).txnLayout()));
 }
 
 export function createSynTxns(cap: number, timeoutNs: number, copyWindowNs: number, maxListed: number): NativeSynTxns {
