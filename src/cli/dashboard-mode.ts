@@ -57,8 +57,15 @@ function kernelRelease(): string {
   }
 }
 
-function keepRecent(recent: RecentFrames, records: DecodedRecord[], labelOf: (iface: number) => string, linktypeOf: (iface: number) => number): void {
-  for (const r of records) {
+export function keepRecent(recent: RecentFrames, records: DecodedRecord[], labelOf: (iface: number) => string, linktypeOf: (iface: number) => number): void {
+  // Only the last `cap` can stay: the bytes of those are copied (a record's are a view of its batch).
+  let first = records.length;
+  for (let kept = 0; first > 0 && kept < recent.cap;) if (records[--first].bytes) kept++;
+  let passed = 0;
+  for (let k = 0; k < first; k++) if (records[k].bytes) passed++;
+  recent.passedOver(passed);
+  for (let k = first; k < records.length; k++) {
+    const r = records[k];
     if (!r.bytes) continue;
     recent.add({
       interface: labelOf(r.iface),
@@ -66,7 +73,7 @@ function keepRecent(recent: RecentFrames, records: DecodedRecord[], labelOf: (if
       vni: r.vni,
       inner: r.inner,
       tsNs: r.tsNs,
-      bytes: r.bytes,
+      bytes: new Uint8Array(r.bytes), // a copy (a Buffer's slice() would be another view)
       wirelen: r.wirelen,
       linktype: linktypeOf(r.iface),
     });

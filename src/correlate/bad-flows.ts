@@ -88,6 +88,7 @@ export class BadFlowTracker {
   }
 
   add(records: DecodedRecord[], dir: InterfaceDirectory, names: (id: number) => string | null = () => null): void {
+    const firstStamp = this.stamp;
     for (const r of records) {
       const key = `${r.iface}|${endpointKey(r.outer)}|${r.tunnel}|${r.vni}|${endpointKey(r.inner)}`;
       const kept: KeptFrame = { frame: r.frame, tsNs: r.tsNs, direction: r.direction, checksums: r.checksums, wirelen: r.wirelen };
@@ -130,6 +131,20 @@ export class BadFlowTracker {
       f.dnsName ??= names(r.frame);
       f.bytes = r.bytes;
       if (r.bytes) this.keepBytes(f);
+    }
+    this.ownBytes(firstStamp);
+  }
+
+  /**
+   * The samples given bytes since `firstStamp` that still hold them are copied: a record's
+   * bytes are a view of its batch (src/native/records.ts). Only these (at most
+   * 2 x MAX_SAMPLED_BYTES_FLOWS per call), not one copy per bad frame.
+   */
+  private ownBytes(firstStamp: number): void {
+    for (let k = this.withBytes.length - 1; k >= 0 && this.stamps[k] >= firstStamp; k--) {
+      const f = this.withBytes[k];
+      // A copy (a Buffer's slice() would be another view).
+      if (f.bytesStamp === this.stamps[k] && f.bytes) f.bytes = new Uint8Array(f.bytes);
     }
   }
 

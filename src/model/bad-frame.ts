@@ -45,6 +45,10 @@ export interface DecodedRecord extends BadFrameFlow {
   wirelen: number;
   checksums: BadChecksum[];
   direction: Direction | null;
-  /** The captured bytes (at most the first 4096) when the source kept them. */
+  /**
+   * The captured bytes (at most the first 4096) when the source kept them: a view of its
+   * batch's buffer, valid while the batch is handled. Whatever keeps them longer copies
+   * them (src/native/records.ts says why), so a kept sample never holds a whole batch.
+   */
   bytes: Uint8Array | null;
 }

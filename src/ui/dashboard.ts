@@ -25,7 +25,12 @@ export class RecentFrames {
   private next = 0;
   evicted = 0;
 
-  constructor(private readonly cap = 2000) {}
+  constructor(readonly cap = 2000) {}
+
+  /** `n` frames that came before the ones added next and would have been pushed out by them. */
+  passedOver(n: number): void {
+    this.evicted += n;
+  }
 
   add(f: RecentFrame): void {
     if (this.ring.length < this.cap) this.ring.push(f);
