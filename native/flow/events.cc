@@ -141,6 +141,68 @@ void EventBuffer::set_plain(uint32_t iface, bool on) {
   any_plain_ = !plain_.empty();
 }
 
+bool EventBuffer::coalescable_flags(uint16_t flags) const {
+  return opts_.coalesce && !any_plain_ && !opts_.plain_everywhere &&
+         (flags & ~kEvPending) == kEvCarrier;
+}
+
+bool EventBuffer::coalesce(double flow_key, uint16_t flags, uint32_t wirelen, uint64_t ts_ns,
+                           CoalesceSlot** free_slot) {
+  uint64_t bits;
+  std::memcpy(&bits, &flow_key, sizeof bits);
+  for (int probe = 0; probe < kCoalesceProbes; probe++) {
+    CoalesceSlot& s = coalesce_[(bits + static_cast<uint64_t>(probe)) & (kCoalesceSlots - 1)];
+    if (s.gen != coalesce_gen_) {
+      *free_slot = &s;  // free: the event made next is registered here
+      return false;
+    }
+    if (s.key == flow_key) {
+      FrameEvent& e = events_[s.index];
+      e.packets++;
+      e.wirelen = e.wirelen > UINT32_MAX - wirelen ? UINT32_MAX : e.wirelen + wirelen;
+      e.flags |= flags & kEvPending;
+      // Frames of one flow arrive in order on one ring; min/max keeps the span right
+      // should another ring of the same engine interleave (PACKET_FANOUT).
+      if (ts_ns > e.last_ts_ns) e.last_ts_ns = ts_ns;
+      if (ts_ns < e.ts_ns) e.ts_ns = ts_ns;
+      coalesced_++;
+      return true;
+    }
+  }
+  return false;
+}
+
+void EventBuffer::register_slot(CoalesceSlot* slot, double flow_key) {
+  if (slot == nullptr) return;
+  slot->key = flow_key;
+  slot->index = static_cast<uint32_t>(events_.size() - 1);
+  slot->gen = coalesce_gen_;
+}
+
+void EventBuffer::append(const FrameEvent& in, const std::string& names) {
+  // observe()'s decisions, in its order: the drop first, then folding.
+  if (events_.size() >= opts_.max_per_drain) {
+    dropped_++;
+    return;
+  }
+  CoalesceSlot* slot = nullptr;
+  // A carrier's `flow` is the key observe() folds it under (the same carrier_flow_key).
+  const bool coalescable = coalescable_flags(in.flags);
+  if (coalescable && coalesce(in.flow, in.flags, in.wirelen, in.ts_ns, &slot)) return;
+  events_.push_back(in);
+  FrameEvent& ev = events_.back();
+  register_slot(slot, in.flow);
+  ev.name_off = 0;
+  ev.name_len = 0;
+  // observe() stores a name for every DNS query and answer that fits.
+  if ((in.flags & (kEvDnsQuery | kEvDnsAnswer)) && in.name_off + in.name_len <= names.size() &&
+      names_.size() + in.name_len <= opts_.max_name_bytes) {
+    ev.name_off = static_cast<uint32_t>(names_.size());
+    ev.name_len = in.name_len;
+    names_.append(names, in.name_off, in.name_len);
+  }
+}
+
 void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
                           uint32_t iface, uint64_t ts_ns, uint64_t frame_number,
                           uint8_t direction) {
@@ -210,43 +272,18 @@ void EventBuffer::observe(const Frame& f, const uint8_t* data, uint32_t caplen, 
       flags |= e.depth == 0 ? kEvBadOuter : kEvBadInner;
   }
   // A carrier nothing needs to look at alone: fold it into its flow's event of this drain.
-  const bool coalescable = opts_.coalesce && !any_plain_ && !opts_.plain_everywhere &&
-                           (flags & ~kEvPending) == kEvCarrier;
+  const bool coalescable = coalescable_flags(flags);
   double flow_key = 0;
   CoalesceSlot* slot = nullptr;
   if (coalescable) {
     flow_key = carrier_flow_key(iface, f.layer[1].tunnel, f.layer[1].vni, f.layer[0], in);
-    uint64_t bits;
-    std::memcpy(&bits, &flow_key, sizeof bits);
-    for (int probe = 0; probe < kCoalesceProbes; probe++) {
-      CoalesceSlot& s = coalesce_[(bits + static_cast<uint64_t>(probe)) & (kCoalesceSlots - 1)];
-      if (s.gen != coalesce_gen_) {
-        slot = &s;  // free: the event made below is registered here
-        break;
-      }
-      if (s.key == flow_key) {
-        FrameEvent& e = events_[s.index];
-        e.packets++;
-        e.wirelen = e.wirelen > UINT32_MAX - wirelen ? UINT32_MAX : e.wirelen + wirelen;
-        e.flags |= flags & kEvPending;
-        // Frames of one flow arrive in order on one ring; min/max keeps the span right
-        // should another ring of the same engine interleave (PACKET_FANOUT).
-        if (ts_ns > e.last_ts_ns) e.last_ts_ns = ts_ns;
-        if (ts_ns < e.ts_ns) e.ts_ns = ts_ns;
-        coalesced_++;
-        return;
-      }
-    }
+    if (coalesce(flow_key, flags, wirelen, ts_ns, &slot)) return;
   }
   events_.emplace_back();
   FrameEvent& ev = events_.back();
   std::memset(&ev, 0, sizeof ev);
   ev.packets = 1;
-  if (slot != nullptr) {
-    slot->key = flow_key;
-    slot->index = static_cast<uint32_t>(events_.size() - 1);
-    slot->gen = coalesce_gen_;
-  }
+  register_slot(slot, flow_key);
   ev.ts_ns = ts_ns;
   ev.last_ts_ns = ts_ns;
   ev.frame_number = frame_number;

@@ -108,6 +108,13 @@ class EventBuffer {
   void observe(const Frame& f, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
                uint32_t iface, uint64_t ts_ns, uint64_t frame_number, uint8_t direction);
 
+  // Appends an event another buffer made from one frame (a helper thread's, with coalesce
+  // off: native/flow/parallel.cc), as observe() would have appended it here: the same drop
+  // and coalescing decisions, its DNS name (from `names`, the other buffer's) copied in.
+  // So a step decoded in parts comes out as if one thread had observed every frame.
+  void append(const FrameEvent& ev, const std::string& names);
+  const EventOptions& options() const { return opts_; }
+
   const std::vector<FrameEvent>& events() const { return events_; }
   const std::string& names() const { return names_; }
   void clear() {
@@ -154,6 +161,12 @@ class EventBuffer {
     uint32_t gen = 0;
   };
   static constexpr uint32_t kCoalesceSlots = 4096;  // power of two
+  bool coalescable_flags(uint16_t flags) const;
+  // Folds a frame into the drain's event of flow `flow_key` (true), or says where the new
+  // event is to be registered (*free_slot, possibly null when every probe is taken).
+  bool coalesce(double flow_key, uint16_t flags, uint32_t wirelen, uint64_t ts_ns,
+                CoalesceSlot** free_slot);
+  void register_slot(CoalesceSlot* slot, double flow_key);
   static constexpr int kCoalesceProbes = 8;
   std::vector<CoalesceSlot> coalesce_ = std::vector<CoalesceSlot>(kCoalesceSlots);
   uint32_t coalesce_gen_ = 1;

@@ -21,6 +21,22 @@ constexpr uint64_t kOwnShare = OWN_SHARE;
 constexpr size_t kSyncScan = 512u << 10;
 // Smaller files (or what is left of one) are not worth a thread.
 constexpr uint64_t kParallelMinBytes = 8u << 20;
+// With correlation, a step of fewer frames per thread than this is read by one thread.
+constexpr uint32_t kMinEventShare = 512;
+
+// Moves *p past `frames` records the reader would return as frames (skipping the blocks
+// it would skip); false at a record it would not (left to it), or at the end.
+bool walk_records(const PcapScan& scan, const uint8_t** p, const uint8_t* limit, uint32_t frames) {
+  CapturedFrame fr;
+  const uint8_t* next = nullptr;
+  for (uint32_t n = 0; n < frames;) {
+    const ScanResult r = scan_record(scan, *p, limit, &fr, &next);
+    if (r == ScanResult::kStop) return false;
+    *p = next;
+    if (r == ScanResult::kFrame) n++;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -79,9 +95,9 @@ StepResult FileAnalysis::step(uint32_t max_frames) {
     PcapScan scan;
     const uint8_t* cursor;
     const uint8_t* limit;
-    // Correlation events need every frame decoded in full and in order: one thread. So
-    // do a filter (decided per frame here) and -c (nothing decoded past the count).
-    if (threads > 1 && !opts_.analyzer.events.enabled && !opts_.filtered && opts_.max_count == 0 &&
+    // A filter (decided per frame here) and -c (nothing decoded past the count) read on
+    // one thread.
+    if (threads > 1 && !opts_.filtered && opts_.max_count == 0 &&
         reader_.pcap_scan(&scan, &cursor, &limit) &&
         static_cast<uint64_t>(limit - cursor) >= kParallelMinBytes) {
       pool_ = std::make_unique<SegmentPool>(threads - 1, opts_.analyzer.decode);
@@ -89,6 +105,7 @@ StepResult FileAnalysis::step(uint32_t max_frames) {
       for (Segment& sg : segs_) sg.bad.reserve(kSegmentFrames);
     }
   }
+  if (pool_ && opts_.analyzer.events.enabled) return step_events(max_frames);
   if (pool_) return step_parallel(max_frames);
   uint32_t done;
   return step_sequential(max_frames, UINT64_MAX, &done);
@@ -266,6 +283,75 @@ StepResult FileAnalysis::step_parallel(uint32_t max_frames) {
   return StepResult::kMore;
 }
 
+// Correlation events need every frame's event in file order, folded (coalesced) per
+// drain, and a step's boundaries those of one thread (the Correlator ticks between steps,
+// reading the counters). So a step is split by frame count, not by bytes: the reader's
+// thread walks the record headers of the step (cheap next to decoding) to where each
+// helper's share starts, decodes its own share while the helpers decode theirs (every
+// frame's event kept, not folded), and then applies the helpers' shares in order
+// (commit(): bad frames, counters, events through EventBuffer::append). A share whose
+// start the reader does not reach as planned (the file changed under it, a block that
+// changes how records read) is dropped, and the reader reads on from where it is.
+StepResult FileAnalysis::step_events(uint32_t max_frames) {
+  const unsigned helpers = static_cast<unsigned>(segs_.size());
+  const uint32_t share = max_frames / (helpers + 1);
+  // commit() reads the interfaces of round_scan_: it is this step's scan.
+  PcapScan& scan = round_scan_;
+  const uint8_t* cursor;
+  const uint8_t* limit;
+  uint32_t done;
+  if (share < kMinEventShare || !reader_.pcap_scan(&scan, &cursor, &limit))
+    return step_sequential(max_frames, UINT64_MAX, &done);
+  const uint8_t* p = cursor;
+  if (!walk_records(scan, &p, limit, share)) return step_sequential(max_frames, UINT64_MAX, &done);
+  const uint64_t join = reader_.bytes_read() + static_cast<uint64_t>(p - cursor);
+  EventOptions eo = analyzer_.events().options();
+  eo.coalesce = false;            // every frame's event, folded by append()
+  eo.max_per_drain = UINT32_MAX;  // the drain's own cap is applied by append()
+  eo.max_name_bytes = UINT32_MAX;
+  // As process() sets it at every frame: the interfaces are those of the scan.
+  eo.plain_everywhere = eo.plain_everywhere || reader_.interfaces().size() > 1;
+  unsigned n = 0;
+  std::vector<uint32_t> planned(helpers);
+  for (unsigned j = 0; j < helpers; j++) {
+    Segment& sg = segs_[j];
+    planned[j] = j + 1 < helpers ? share : max_frames - share * helpers;
+    const uint8_t* q = p;
+    const bool whole = walk_records(scan, &q, limit, planned[j]);
+    sg.begin = p;
+    sg.stop = whole ? q : limit;
+    sg.limit = limit;
+    sg.max_frames = planned[j];
+    sg.events = EventBuffer(eo);
+    n = j + 1;
+    if (!whole) break;  // the reader takes over from where this one stops
+    p = q;
+  }
+  reader_.pin();  // the helpers read ahead: the mapping stays even if the reader ends
+  pool_->start(scan, segs_.data(), n);
+  StepResult r = step_sequential(share, join, &done);
+  pool_->wait();
+  reader_.unpin();
+  if (r != StepResult::kMore) return r;
+  uint32_t total = done;
+  if (reader_.bytes_read() == join && !reader_.shrank() && reader_.scan_holds(scan)) {
+    for (unsigned j = 0; j < n; j++) {
+      const Segment& sg = segs_[j];
+      if (sg.failed || (j > 0 && segs_[j - 1].end != sg.begin)) break;
+      if (!commit(sg)) {
+        write_failed_ = true;
+        return StepResult::kError;
+      }
+      total += static_cast<uint32_t>(sg.frames);
+      if (sg.frames < planned[j]) break;
+    }
+  }
+  // The rest of the step on this thread (a share not applied, the end of the file): a
+  // step ends where one thread's would, at max_frames or with the file.
+  if (total >= max_frames) return StepResult::kMore;
+  return step_sequential(max_frames - total, UINT64_MAX, &done);
+}
+
 bool FileAnalysis::commit(const Segment& seg) {
   const uint64_t base = reader_.frames_read();
   const bool writing = !opts_.write_path.empty() && !write_failed_;
@@ -290,6 +376,7 @@ bool FileAnalysis::commit(const Segment& seg) {
                          opts_.analyzer.decode, analyzer_.counters(fr.iface), &frame_);
         i++;
       }
+      append_events(seg, base, e.index);
       return false;
     }
   }
@@ -304,8 +391,22 @@ bool FileAnalysis::commit(const Segment& seg) {
     if (seg.last_ns > last_ns_) last_ns_ = seg.last_ns;
     frames_ += seg.frames;
   }
+  // After the bad frames: the records and the events are separate streams, each in file
+  // order.
+  append_events(seg, base, UINT64_MAX);
   reader_.skip_records(seg.end, seg.frames, seg.skipped);
   return true;
+}
+
+void FileAnalysis::append_events(const Segment& seg, uint64_t base, uint64_t last_index) {
+  if (!seg.events.enabled()) return;
+  EventBuffer& events = analyzer_.events();
+  for (const FrameEvent& e : seg.events.events()) {
+    if (e.frame_number > last_index) break;  // segment events number frames from 0
+    FrameEvent ev = e;
+    ev.frame_number = base + e.frame_number + 1;
+    events.append(ev, seg.events.names());
+  }
 }
 
 bool FileAnalysis::open_writer(size_t n_ifaces) {

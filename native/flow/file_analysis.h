@@ -71,12 +71,15 @@ class FileAnalysis {
   // `until` (*done: frames processed).
   StepResult step_sequential(uint32_t max_frames, uint64_t until, uint32_t* done);
   StepResult step_parallel(uint32_t max_frames);
+  StepResult step_events(uint32_t max_frames);  // with correlation: see file_analysis.cc
   bool start_round();  // guesses boundaries and starts the helpers; false: not now
   void end_round();    // waits for the helpers, lets the reader unmap again
   StepResult reader_end(ReadStatus st);  // kTruncated / kError / kEof -> StepResult
   // Applies segs_[i] (decoded, proven) in file order and moves the reader past it;
   // false on a -w failure.
   bool commit(const Segment& seg);
+  // The events of seg's frames up to index `last_index`, numbered from `base` + 1.
+  void append_events(const Segment& seg, uint64_t base, uint64_t last_index);
   void note_frame(uint64_t ts_ns);  // frames_, first_ns_, last_ns_
   // One frame the reader returned: filtered, counted, written; kMore, kNeedFilter (the
   // frame is held in pending_) or kError (-w failed).

@@ -4,17 +4,21 @@
 #include <sched.h>
 
 #include <cstdlib>
+#include <exception>
 
 namespace csumtop {
 
 void decode_segment(const PcapScan& scan, const DecodeOptions& opts, Segment* seg, Frame* frame) {
   for (InterfaceCounters& c : seg->counters) c.clear();
   seg->bad.clear();
+  seg->events.clear();
+  seg->failed = false;
   seg->frames = 0;
   seg->skipped = 0;
   seg->first_ns = UINT64_MAX;
   seg->last_ns = 0;
   const uint32_t first = scan.first_iface();
+  const bool events = seg->events.enabled();
   const uint8_t* p = seg->begin;
   const uint8_t* next = nullptr;
   CapturedFrame fr;
@@ -29,8 +33,17 @@ void decode_segment(const PcapScan& scan, const DecodeOptions& opts, Segment* se
     }
     if (fr.ts_ns < seg->first_ns) seg->first_ns = fr.ts_ns;
     if (fr.ts_ns > seg->last_ns) seg->last_ns = fr.ts_ns;
-    if (decode_and_count(fr.data, fr.caplen, fr.wirelen, scan.linktype_of(fr.iface), opts,
-                         seg->counters[fr.iface - first], frame) != 0) {
+    const uint16_t linktype = scan.linktype_of(fr.iface);
+    InterfaceCounters& c = seg->counters[fr.iface - first];
+    uint32_t bad;
+    if (events) {
+      // As Analyzer::process_file with events: every frame's layers, no counting shortcut.
+      decode_frame(fr.data, fr.caplen, fr.wirelen, linktype, opts, nullptr, frame);
+      bad = count_frame(c, *frame, fr.caplen, fr.wirelen);
+    } else {
+      bad = decode_and_count(fr.data, fr.caplen, fr.wirelen, linktype, opts, c, frame);
+    }
+    if (bad != 0) {
       seg->bad.emplace_back();  // reserved: no allocation
       SegmentEvent& e = seg->bad.back();
       e.index = n;
@@ -41,6 +54,8 @@ void decode_segment(const PcapScan& scan, const DecodeOptions& opts, Segment* se
       e.ts_ns = fr.ts_ns;
       summarize_bad(*frame, fr.iface, &e.summary);
     }
+    if (events)
+      seg->events.observe(*frame, fr.data, fr.caplen, fr.wirelen, fr.iface, fr.ts_ns, n, 0xff);
     n++;
   }
   seg->end = p;
@@ -115,7 +130,16 @@ void SegmentPool::run(unsigned index) {
       scan = scan_;
       if (index < count_) seg = &segs_[index];
     }
-    if (seg) decode_segment(scan, opts_, seg, &frame);
+    if (seg) {
+      try {
+        decode_segment(scan, opts_, seg, &frame);
+      } catch (const std::exception&) {
+        // Out of memory growing the events: the reader reads this part itself.
+        seg->failed = true;
+        seg->frames = 0;
+        seg->end = seg->begin;
+      }
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       done_++;

@@ -46,12 +46,19 @@ struct Segment {
   // SegmentPool::start (or the caller of decode_segment).
   std::vector<InterfaceCounters> counters;
   std::vector<SegmentEvent> bad;  // in frame order; reserved for max_frames
+  // With correlation (`-r` without --no-correlate): an event buffer enabled by the caller,
+  // coalesce off, so that every frame's event is kept as observed; each event's
+  // frame_number is the frame's index in the segment. Applied through
+  // EventBuffer::append(), which folds them as the one-thread path would have.
+  EventBuffer events{EventOptions{}};
+  bool failed = false;  // an exception (out of memory) stopped it: nothing of it is used
 };
 
 // Decodes the records of `seg` from `begin`: up to `stop`, `max_frames`, or a record
 // that the reader would not return as a plain frame or skip (left for the reader).
-// Allocates nothing (an exception would have nowhere to go on a helper thread):
-// seg->counters must hold scan.interfaces() entries.
+// seg->counters must hold scan.interfaces() entries. Without events it allocates nothing;
+// with them the events and names may grow (an exception is caught by the helper thread,
+// which marks the segment failed).
 void decode_segment(const PcapScan& scan, const DecodeOptions& opts, Segment* seg, Frame* frame);
 
 // Threads for this process: its CPU affinity, or CSUMTOP_THREADS when set (1: none

@@ -1,16 +1,21 @@
 /**
- * pcapng files read on every core (issue 14 step 4; native/capture/record_scan.h,
- * native/flow/parallel.cc): `-r --no-correlate` on several threads gives exactly the
- * one-thread result -- report (counters per interface, flows, listed bad frames with
- * their numbers and timestamps, warnings), exit status, stderr and -w file -- on pcapng
- * files that make the stretch logic work: interfaces with different timestamp units
- * and offsets, Simple Packet Blocks, blocks of other types, an interface defined in the
- * middle, a second (byte-swapped) section, a byte-swapped file, interfaces past the cap,
- * payloads full of fake blocks (wrong guesses), a file cut in a block and garbage after
- * some blocks; and with -c and -f, which read on one thread.
+ * pcapng and pcap files read on every core (issue 14 step 4; native/capture/record_scan.h,
+ * native/flow/parallel.cc): `-r --no-correlate` and `-r` with correlation (each step
+ * split by frames between threads, native/flow/file_analysis.cc step_events) on several
+ * threads give exactly the one-thread result -- report (counters per interface, flows,
+ * listed bad frames with their numbers and timestamps, correlation, findings, warnings),
+ * exit status, stderr and -w file; with correlation also every step's events, names,
+ * records and counters, byte for byte -- on pcapng files that make the stretch logic
+ * work: interfaces with different timestamp units and offsets, Simple Packet Blocks,
+ * blocks of other types, an interface defined in the middle, a second (byte-swapped)
+ * section, a byte-swapped file, interfaces past the cap, payloads full of fake blocks
+ * (wrong guesses), a file cut in a block and garbage after some blocks; pcap files whose
+ * carriers fold per step (few flows) and where every frame is a new flow; and with -c
+ * and -f, which read on one thread.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,7 +24,7 @@ import { after, before, test } from 'node:test';
 import type { ReportDocument } from '../../src/model/report.js';
 import { openFileAnalysis } from '../../src/native/analyzer.js';
 import { BIN } from '../fixtures/harness.js';
-import { writeVxlanCapture } from '../fixtures/lib/bulk.js';
+import { writeHighCardinalityCapture, writeVxlanCapture } from '../fixtures/lib/bulk.js';
 import { type Endian, type PcapngInterface, pcapngBlock, pcapngIdb, pcapngPacket, pcapngShb } from '../fixtures/lib/capfile.js';
 import { Prng } from '../fixtures/lib/prng.js';
 
@@ -112,9 +117,13 @@ interface Run {
   written: Buffer;
 }
 
-function runWith(threads: number, file: string, extra: string[]): Run {
+/** With correlation (the default) or without (--no-correlate). */
+type Mode = 'correlate' | 'no-correlate';
+const MODES: Mode[] = ['no-correlate', 'correlate'];
+
+function runWith(threads: number, file: string, extra: string[], mode: Mode): Run {
   const out = path.join(dir, 'bad.pcapng');
-  const r = spawnSync(BIN, ['-r', file, '--no-correlate', '--json', '--list', '-w', out, ...extra], {
+  const r = spawnSync(BIN, ['-r', file, ...(mode === 'no-correlate' ? ['--no-correlate'] : []), '--json', '--list', '-w', out, ...extra], {
     encoding: 'utf8',
     env: { ...process.env, CSUMTOP_THREADS: String(threads) },
     maxBuffer: 1 << 28,
@@ -129,11 +138,36 @@ function runWith(threads: number, file: string, extra: string[]): Run {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, written };
 }
 
-/** The reader's and the analysis' own counts (also those no report shows: blocks skipped, bytes read), read in this process. */
-function statsWith(threads: number, file: string): unknown {
+/**
+ * The reader's and the analysis' own counts (also those no report shows: blocks skipped,
+ * bytes read), read in this process; with correlation also every step as the Correlator
+ * gets it (its status, frames, counters, and its events, names and records as bytes).
+ */
+function statsWith(threads: number, file: string, mode: Mode): unknown {
   const saved = process.env.CSUMTOP_THREADS;
   process.env.CSUMTOP_THREADS = String(threads); // read by the addon at the first step
   try {
+    if (mode === 'correlate') {
+      const fa = openFileAnalysis(file, { events: true });
+      const steps: unknown[] = [];
+      for (;;) {
+        const s = fa.stepDrain(8192);
+        const hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+        steps.push({
+          status: s.status,
+          frames: s.frames,
+          counters: hex(Buffer.from(s.counters.buffer, s.counters.byteOffset, s.counters.byteLength)),
+          events: hex(s.drain.events),
+          names: hex(s.drain.eventNames),
+          records: hex(s.drain.records),
+          recordBytes: hex(s.drain.recordBytes),
+          dropped: [s.drain.eventsDropped, s.drain.recordsDropped],
+        });
+        if (s.status !== 'more') break;
+      }
+      fa.finish();
+      return { steps, stats: fa.stats() };
+    }
     const fa = openFileAnalysis(file, {});
     let r = fa.step(1 << 16);
     while (r.status === 'more') r = fa.step(1 << 16);
@@ -145,22 +179,28 @@ function statsWith(threads: number, file: string): unknown {
   }
 }
 
-/** Runs `file` on one thread and on 2 and 4, requires the same everything; returns the one-thread report. */
+/**
+ * Runs `file` on one thread and on 2 and 4, with and without correlation, requires the
+ * same everything per mode; returns the one-thread report without correlation.
+ */
 function sameForAllThreadCounts(file: string, extra: string[] = []): { run: Run; doc: ReportDocument } {
-  if (extra.length === 0) {
-    const stats = statsWith(1, file);
-    for (const threads of [2, 4]) assert.deepEqual(statsWith(threads, file), stats, `${threads} threads: reader and analysis counts`);
-  }
-  const one = runWith(1, file, extra);
-  assert.ok(one.stdout.length > 0, one.stderr);
-  for (const threads of [2, 4]) {
-    const many = runWith(threads, file, extra);
-    assert.equal(many.status, one.status, `${threads} threads: exit status`);
-    assert.equal(many.stderr, one.stderr, `${threads} threads: stderr`);
-    assert.equal(many.stdout, one.stdout, `${threads} threads: report`);
-    assert.ok(many.written.equals(one.written), `${threads} threads: -w file`);
-  }
-  return { run: one, doc: JSON.parse(one.stdout) as ReportDocument };
+  const reports = MODES.map((mode) => {
+    if (extra.length === 0) {
+      const stats = statsWith(1, file, mode);
+      for (const threads of [2, 4]) assert.deepEqual(statsWith(threads, file, mode), stats, `${mode}, ${threads} threads: reader and analysis counts`);
+    }
+    const one = runWith(1, file, extra, mode);
+    assert.ok(one.stdout.length > 0, one.stderr);
+    for (const threads of [2, 4]) {
+      const many = runWith(threads, file, extra, mode);
+      assert.equal(many.status, one.status, `${mode}, ${threads} threads: exit status`);
+      assert.equal(many.stderr, one.stderr, `${mode}, ${threads} threads: stderr`);
+      assert.equal(many.stdout, one.stdout, `${mode}, ${threads} threads: report`);
+      assert.ok(many.written.equals(one.written), `${mode}, ${threads} threads: -w file`);
+    }
+    return one;
+  });
+  return { run: reports[0], doc: JSON.parse(reports[0].stdout) as ReportDocument };
 }
 
 function framesOf(doc: ReportDocument): number {
@@ -291,4 +331,17 @@ test('-c and -f (read on one thread) report as with one thread', () => {
   assert.equal(framesOf(c.doc), 60000);
   const f = sameForAllThreadCounts(file, ['-f', 'greater 300']);
   assert.ok(framesOf(f.doc) > 0 && framesOf(f.doc) < frames.length, `${framesOf(f.doc)} frames pass the filter`);
+});
+
+test('pcap with correlation: carriers of few flows (folded per step) and every frame a new flow, as with one thread', () => {
+  const few = path.join(dir, 'few.pcap');
+  writeVxlanCapture(few, { frames: 60_000, badRatio: 0.05, seed: 15, flows: 40 });
+  const a = sameForAllThreadCounts(few);
+  assert.equal(framesOf(a.doc), 60_000);
+  const many = path.join(dir, 'many.pcap');
+  writeHighCardinalityCapture(many, { frames: 40_000, badRatio: 0.02, seed: 16 });
+  const b = sameForAllThreadCounts(many);
+  assert.equal(framesOf(b.doc), 40_000);
+  // The files are big enough for the parallel paths (8 MB: native/flow/file_analysis.cc).
+  for (const f of [few, many]) assert.ok(readFileSync(f).length > 8 << 20, `${f} is over 8 MB`);
 });
