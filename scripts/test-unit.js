@@ -34,7 +34,7 @@ const FULL_ONLY = {
   'list-cap.test.js': 'slow (45 s): more than 100,000 listed bad frames, twice',
   'nat-rules.test.js': 'root: iptables and nft rule sets in a namespace',
   'output-file.test.js': 'root: files another user owns, a full disk',
-  'pcapng-parallel.test.js': 'slow (60 s): 50 MB pcapng files read with 1, 2 and 4 threads',
+  'pcapng-parallel.test.js': 'slow (60-120 s): 50 MB pcapng files read with 1, 2 and 4 threads, with and without correlation',
   'progress.test.js': 'waits (6 s): progress lines of a long read under script(1)',
 };
 
