@@ -390,6 +390,7 @@ bool FileAnalysis::commit(const Segment& seg) {
     if (frames_ == 0 || seg.first_ns < first_ns_) first_ns_ = seg.first_ns;
     if (seg.last_ns > last_ns_) last_ns_ = seg.last_ns;
     frames_ += seg.frames;
+    helper_frames_ += seg.frames;
   }
   // After the bad frames: the records and the events are separate streams, each in file
   // order.

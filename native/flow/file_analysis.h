@@ -65,6 +65,8 @@ class FileAnalysis {
   uint64_t first_ns() const { return first_ns_; }
   uint64_t last_ns() const { return last_ns_; }
   uint64_t written() const { return writer_.frames_written(); }
+  // Frames decoded by helper threads and applied (tests: the parallel paths were taken).
+  uint64_t helper_frames() const { return helper_frames_; }
 
  private:
   // One thread: up to max_frames frames, stopping early once bytes_read() reaches
@@ -97,6 +99,7 @@ class FileAnalysis {
   bool write_failed_ = false;
   std::string error_, warning_;
   uint64_t frames_ = 0, first_ns_ = 0, last_ns_ = 0;
+  uint64_t helper_frames_ = 0;
   std::map<uint16_t, BpfProgram> filters_;  // link type -> program (filtered only)
   uint16_t need_linktype_ = 0;
   bool has_pending_ = false;

@@ -273,6 +273,7 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
                         InstanceMethod("takeRecords", &FileAnalysisWrap::TakeRecords),
                         InstanceMethod("takeDrain", &FileAnalysisWrap::TakeDrain),
                         InstanceMethod("stats", &FileAnalysisWrap::Stats),
+                        InstanceMethod("helperFrames", &FileAnalysisWrap::HelperFrames),
                         InstanceMethod("flowTableBytes", &FileAnalysisWrap::FlowTableBytes),
                         InstanceMethod("setFilter", &FileAnalysisWrap::SetFilter),
                         InstanceMethod("stepDrain", &FileAnalysisWrap::StepDrain),
@@ -541,6 +542,13 @@ class FileAnalysisWrap : public Napi::ObjectWrap<FileAnalysisWrap> {
     Napi::Env env = info.Env();
     check_idle(env);
     return flow_table_bytes(env, fa_->analyzer().flows());
+  }
+
+  // helperFrames(): frames decoded by helper threads and applied; not in stats(), which
+  // must be the same on any number of threads.
+  Napi::Value HelperFrames(const Napi::CallbackInfo& info) {
+    check_idle(info.Env());
+    return Napi::Number::New(info.Env(), static_cast<double>(fa_->helper_frames()));
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {

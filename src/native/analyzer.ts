@@ -284,6 +284,8 @@ export interface FileAnalysis {
   /** Records with their bytes and the correlation events since the last call. */
   takeDrain(): NativeDrain;
   stats(): FileStats;
+  /** Frames decoded by helper threads and applied (0 on one thread); tests check the parallel paths ran. */
+  helperFrames(): number;
   /** A file's table grows with its bad flows (native/flow/bad_flows.h). */
   flowTableBytes(): FlowTableBytes;
   /** The filter program (compileFilterFor()) for frames of `linktype`, after a 'filter' step. */

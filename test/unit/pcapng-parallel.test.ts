@@ -143,7 +143,7 @@ function runWith(threads: number, file: string, extra: string[], mode: Mode): Ru
  * bytes read), read in this process; with correlation also every step as the Correlator
  * gets it (its status, frames, counters, and its events, names and records as bytes).
  */
-function statsWith(threads: number, file: string, mode: Mode): unknown {
+function statsWith(threads: number, file: string, mode: Mode): { counts: unknown; helperFrames: number } {
   const saved = process.env.CSUMTOP_THREADS;
   process.env.CSUMTOP_THREADS = String(threads); // read by the addon at the first step
   try {
@@ -165,14 +165,16 @@ function statsWith(threads: number, file: string, mode: Mode): unknown {
         });
         if (s.status !== 'more') break;
       }
+      const helperFrames = fa.helperFrames();
       fa.finish();
-      return { steps, stats: fa.stats() };
+      return { counts: { steps, stats: fa.stats() }, helperFrames };
     }
     const fa = openFileAnalysis(file, {});
     let r = fa.step(1 << 16);
     while (r.status === 'more') r = fa.step(1 << 16);
+    const helperFrames = fa.helperFrames();
     fa.finish();
-    return { end: r, stats: fa.stats() };
+    return { counts: { end: r, stats: fa.stats() }, helperFrames };
   } finally {
     if (saved === undefined) delete process.env.CSUMTOP_THREADS;
     else process.env.CSUMTOP_THREADS = saved;
@@ -181,13 +183,20 @@ function statsWith(threads: number, file: string, mode: Mode): unknown {
 
 /**
  * Runs `file` on one thread and on 2 and 4, with and without correlation, requires the
- * same everything per mode; returns the one-thread report without correlation.
+ * same everything per mode; returns the one-thread report without correlation. Without
+ * `extra`, helpers must have decoded part of the file in the modes of `helpers` (else the
+ * comparison proves nothing about the parallel paths).
  */
-function sameForAllThreadCounts(file: string, extra: string[] = []): { run: Run; doc: ReportDocument } {
+function sameForAllThreadCounts(file: string, extra: string[] = [], helpers: Mode[] = MODES): { run: Run; doc: ReportDocument } {
   const reports = MODES.map((mode) => {
     if (extra.length === 0) {
-      const stats = statsWith(1, file, mode);
-      for (const threads of [2, 4]) assert.deepEqual(statsWith(threads, file, mode), stats, `${mode}, ${threads} threads: reader and analysis counts`);
+      const one = statsWith(1, file, mode);
+      assert.equal(one.helperFrames, 0, `${mode}, 1 thread: no helper`);
+      for (const threads of [2, 4]) {
+        const many = statsWith(threads, file, mode);
+        assert.deepEqual(many.counts, one.counts, `${mode}, ${threads} threads: reader and analysis counts`);
+        if (helpers.includes(mode)) assert.ok(many.helperFrames > 0, `${mode}, ${threads} threads: frames decoded by helpers`);
+      }
     }
     const one = runWith(1, file, extra, mode);
     assert.ok(one.stdout.length > 0, one.stderr);
@@ -249,7 +258,10 @@ test('interfaces defined in the middle, and further sections of either byte orde
     layout.section('le', ifaces).packets(at(0.45 + k * 0.05), Math.min(n, at(0.5 + k * 0.05)), { spbEvery: 53 });
     names.push(...ifaces.map((i) => i.name ?? ''));
   }
-  const { doc } = sameForAllThreadCounts(layout.write('sections.pcapng'));
+  // A section every 5% of the file (~2.7 MB): --no-correlate's byte stretches (planned
+  // over 32 MB) never start where the reader arrives unchanged, so it reads the file
+  // itself; a step's shares (4096 frames each) fit between sections and are applied.
+  const { doc } = sameForAllThreadCounts(layout.write('sections.pcapng'), [], ['correlate']);
   assert.deepEqual(
     doc.interfaces.map((i) => i.name),
     names,
@@ -261,7 +273,9 @@ test('interfaces past the cap: their packets skipped and counted as with one thr
   const ifaces: PcapngInterface[] = Array.from({ length: 4100 }, (_, k) => ({ linktype: 1, tsresol: k % 2 === 0 ? 6 : 9 }));
   const n = frames.length;
   const layout = new Layout().section('le', ifaces).packets(0, n, { use: [0, 1, 0, 1, 0, 1, 0, 1, 4095, 4098] });
-  const { doc } = sameForAllThreadCounts(layout.write('cap.pcapng'));
+  // With correlation a step's share stops at the first packet past the cap (every 10th
+  // here), so the reader reads it; the byte stretches apply their part before it.
+  const { doc } = sameForAllThreadCounts(layout.write('cap.pcapng'), [], ['no-correlate']);
   assert.equal(doc.interfaces.length, 4096);
   assert.ok(framesOf(doc) < n * 0.95 && framesOf(doc) > n * 0.85, `${framesOf(doc)} of ${n} frames read`);
   assert.ok(
