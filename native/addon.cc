@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   csumtop::RegisterKernelDrops(env, exports);
   csumtop::RegisterCarrierFlows(env, exports);
   csumtop::RegisterTxns(env, exports);
+  csumtop::RegisterBadLines(env, exports);
   return exports;
 }
 }  // namespace

@@ -17,4 +17,5 @@ void RegisterBadFrameFile(Napi::Env env, Napi::Object exports);  // bad_frame_fi
 void RegisterKernelDrops(Napi::Env env, Napi::Object exports);   // kernel_drops_napi.cc
 void RegisterCarrierFlows(Napi::Env env, Napi::Object exports);  // carrier_flows_napi.cc
 void RegisterTxns(Napi::Env env, Napi::Object exports);          // txn_napi.cc
+void RegisterBadLines(Napi::Env env, Napi::Object exports);      // bad_lines_napi.cc
 }  // namespace csumtop

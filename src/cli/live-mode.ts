@@ -15,10 +15,11 @@ import type { CapturedInterface } from '../capture/source.js';
 import { LiveState } from '../capture/live-state.js';
 import { LiveSource } from '../capture/live-source.js';
 import { nativeLayout } from '../native/analyzer.js';
+import { newBadLines } from '../native/bad-lines.js';
 import { statusTotal } from '../native/counters.js';
 import { nativeReaderGone } from '../native/host.js';
 import { buildReport, checksumRows, listedReports, type ReportInput, type ToolInfo } from '../output/report.js';
-import { badLine, jsonLine, jsonText, JSON_LINES_VERSION } from '../output/json-lines.js';
+import { jsonLine, jsonText, JSON_LINES_VERSION } from '../output/json-lines.js';
 import { LineQueue, MAX_QUEUED_OUTPUT } from '../output/line-queue.js';
 import { printable } from '../output/printable.js';
 import { textReportPieces } from '../output/text-report.js';
@@ -130,6 +131,7 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
   // falls behind, so memory stays bounded (src/output/line-queue.ts).
   const output = new LineQueue(io.out, MAX_QUEUED_OUTPUT);
   const emit = (text: string): void => output.line(text);
+  const badLines = newBadLines();
   // Each interface's label as JSON text (escaped once, not per bad frame), by id.
   const labelJson = new Map<string, string>();
   const interfaceJson = (): string[] => {
@@ -194,8 +196,10 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
     if (b.records.length === 0) return;
     listed?.addPacked(b.recordsPacked);
     if (!opts.json) return;
-    const names = interfaceJson();
-    for (const r of b.records) output.sample(badLine(r, names));
+    // One `bad` line per frame, made by the addon from the packed records, as many as the
+    // queue has room for (src/native/bad-lines.ts).
+    const text = badLines.format(b.recordsPacked, interfaceJson(), output.room());
+    output.samples(text, badLines.lines, b.records.length);
   });
 
   // Once per interval: stats lines (--json) and interface events.

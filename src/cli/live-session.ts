@@ -38,7 +38,7 @@ import { shutdown, signalStatus, type StopSignal } from './shutdown.js';
 export const RING_BLOCK_BYTES = 256 << 10;
 
 export interface LiveIo {
-  out: (text: string) => Promise<void>;
+  out: (text: string | Uint8Array) => Promise<void>;
   /** A long output in pieces, written as the reader takes them (the report with --list); without it, joined and given to out. */
   outPieces?: (pieces: Iterable<string>, suffix?: string) => Promise<void>;
   warn: (text: string) => Promise<void>;

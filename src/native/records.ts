@@ -11,7 +11,7 @@ import type { NativeBadChecksum, RecordLayout } from './analyzer.js';
 import { endpointAt } from './events.js';
 
 /** sll_pkttype (linux/if_packet.h) values 0-4, in order. */
-const DIRECTIONS: Direction[] = ['received', 'broadcast', 'multicast', 'other-host', 'sent'];
+export const DIRECTIONS: readonly Direction[] = ['received', 'broadcast', 'multicast', 'other-host', 'sent'];
 
 export function badChecksumFromNative(b: NativeBadChecksum & { offset?: number }): BadChecksum {
   return {

@@ -15,9 +15,6 @@
 import type { CorrelationSnapshot } from '../model/correlation.js';
 import type { Finding } from '../model/findings.js';
 import type { InterfaceFacts } from '../model/interface.js';
-import { formatTimeNs } from '../model/addr.js';
-import type { DecodedRecord } from '../model/bad-frame.js';
-import type { Endpoint } from '../model/endpoint.js';
 import type { BadFrameReport, ChecksumRow, ReportDocument } from '../model/report.js';
 
 export const JSON_LINES_VERSION = 1;
@@ -81,33 +78,3 @@ export function jsonText(value: unknown, indent?: number): string {
 
 const UNSAFE_TEST = /[\u007f-\u009f\u2028\u2029]/;
 const UNSAFE = /[\u007f-\u009f\u2028\u2029]/g;
-
-/**
- * The `bad` line of one bad frame: the text of
- * `jsonLine({ type: 'bad', version: JSON_LINES_VERSION, ...badFrameReport(r, names) })`,
- * written directly. At a flood of bad frames (every carrier through a NAT that breaks
- * their outer checksum) this line is most of what JavaScript does per frame: building
- * the report object, JSON.stringify and the escape scan took a third of the live
- * JavaScript thread (perf, bench/RESULTS-live.md 2026-12-07). Every string in it but the
- * interface name is made by csumtop (addresses, times, names from fixed tables), so only
- * that one is escaped, once per interface: `interfaceJson[r.iface]` is
- * `jsonText(name)`. test/unit/bad-line.test.ts requires the same text as the generic
- * path on real and random records.
- */
-export function badLine(r: DecodedRecord, interfaceJson: string[]): string {
-  const name = interfaceJson[r.iface] ?? `"#${r.iface}"`;
-  let s = `{"type":"bad","version":${JSON_LINES_VERSION},"frame":${r.frame},"interface":${name},"time":"${formatTimeNs(r.tsNs)}","caplen":${r.caplen},"wirelen":${r.wirelen},"outer":${endpointJson(r.outer)},"tunnel":"${r.tunnel}","vni":${r.vni},"inner":${endpointJson(r.inner)},"checksums":[`;
-  for (let i = 0; i < r.checksums.length; i++) {
-    const c = r.checksums[i];
-    if (i > 0) s += ',';
-    s += `{"layer":"${c.layer}","depth":${c.depth},"protocol":"${c.protocol}","found":${c.found},"expected":${c.expected},"looksLikeOffload":${c.looksLikeOffload}`;
-    s += c.offset !== undefined ? `,"offset":${c.offset}}` : '}';
-  }
-  s += r.direction ? `],"direction":"${r.direction}"}\n` : ']}\n';
-  return s;
-}
-
-function endpointJson(e: Endpoint | null): string {
-  if (e === null) return 'null';
-  return `{"family":${e.family},"src":"${e.src}","dst":"${e.dst}","proto":${e.proto},"sport":${e.sport},"dport":${e.dport}}`;
-}

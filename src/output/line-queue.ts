@@ -9,16 +9,20 @@
  * `sample()` lines (one per bad frame: their counts are in the stats lines and the
  * report anyway) are dropped and counted while more than `maxBytes` wait; `line()`s
  * (stats, findings, interface events, warnings: a few per interval) always go out.
+ * A batch's sample lines come as UTF-8 the addon made (`samples()`, src/native/bad-lines.ts):
+ * no string per bad frame, and nothing to join or encode before they are written.
  */
 export class LineQueue {
-  private waiting: string[] = [];
+  private waiting: (string | Uint8Array)[] = [];
+  /** Some of `waiting` are bytes: joined with Buffer.concat, not as strings. */
+  private binary = false;
   private bytes = 0;
   private writing: Promise<void> | null = null;
   /** Sample lines not written because the consumer fell behind. */
   dropped = 0;
 
   constructor(
-    private readonly write: (text: string) => Promise<void>,
+    private readonly write: (data: string | Uint8Array) => Promise<void>,
     readonly maxBytes: number,
   ) {}
 
@@ -39,6 +43,24 @@ export class LineQueue {
     return true;
   }
 
+  /** Bytes (UTF-16 units for text) sample lines may still take before they are dropped. */
+  room(): number {
+    return Math.max(0, this.maxBytes - this.bytes);
+  }
+
+  /**
+   * Queues `lines` sample lines already made within room() (`text`, UTF-8) and counts the
+   * rest of the `offered` as dropped.
+   */
+  samples(text: Uint8Array, lines: number, offered: number): void {
+    this.dropped += offered - lines;
+    if (lines === 0) return;
+    this.waiting.push(text);
+    this.binary = true;
+    this.bytes += text.length;
+    this.pump();
+  }
+
   /** Resolves once everything queued so far is written. */
   async drained(): Promise<void> {
     while (this.writing) await this.writing;
@@ -48,14 +70,21 @@ export class LineQueue {
     if (this.writing) return;
     this.writing = (async () => {
       while (this.waiting.length > 0) {
-        const chunk = this.waiting.join('');
+        const chunk = this.binary ? bytesOf(this.waiting) : (this.waiting as string[]).join('');
         this.waiting = [];
+        this.binary = false;
         this.bytes = 0;
         await this.write(chunk);
       }
       this.writing = null;
     })();
   }
+}
+
+/** The waiting parts as one buffer (UTF-8 for the text ones). */
+function bytesOf(parts: (string | Uint8Array)[]): Uint8Array {
+  if (parts.length === 1 && typeof parts[0] !== 'string') return parts[0];
+  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
 }
 
 /** Bad-frame lines may wait up to this much output (about 20,000 lines) before dropping. */

@@ -6,11 +6,18 @@
  * stop bound (shutdown.ts) reads it to tell a slow reader of a 50 MB --json report from
  * one that stopped reading.
  */
-export function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
+export function write(stream: NodeJS.WritableStream, text: string | Uint8Array): Promise<void> {
   return new Promise((resolve) => {
-    const pieces = piecesOf(text, WRITE_PIECE);
+    const pieces = typeof text === 'string' ? piecesOf(text, WRITE_PIECE) : bytePieces(text, WRITE_PIECE);
     pieces.forEach((p, k) => stream.write(p, k === pieces.length - 1 ? () => resolve() : undefined));
   });
+}
+
+/** `bytes` cut into views of at most `size` bytes (UTF-8 lines: a piece may end inside a character; the stream gets them all, in order). */
+function bytePieces(bytes: Uint8Array, size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length || out.length === 0; at += size) out.push(bytes.subarray(at, at + size));
+  return out;
 }
 
 /** The size of one write (UTF-16 units); src/output/report-stream.ts writes in the same pieces. */

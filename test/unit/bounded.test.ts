@@ -51,7 +51,7 @@ test('LruMap: holds at most cap entries, evicts the least recently used, counts 
 });
 
 test('LineQueue: lines in order, one write for what waits; sample lines past the bound are dropped and counted, others never', async () => {
-  const writes: string[] = [];
+  const writes: (string | Uint8Array)[] = [];
   let release: () => void = () => {};
   const q = new LineQueue(
     (text) =>
@@ -70,6 +70,35 @@ test('LineQueue: lines in order, one write for what waits; sample lines past the
   release();
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(writes, ['a\n', 'bb\ncc\nstats that is long\n']);
+  release();
+  await q.drained();
+});
+
+test("LineQueue: a batch's sample lines as bytes go out in order with the text lines, within room(); the rest counted dropped", async () => {
+  const writes: (string | Uint8Array)[] = [];
+  let release: () => void = () => {};
+  const q = new LineQueue(
+    (data) =>
+      new Promise<void>((resolve) => {
+        writes.push(data);
+        release = resolve;
+      }),
+    20,
+  );
+  q.line('a\n'); // written at once; its write has not completed
+  assert.equal(q.room(), 20);
+  q.samples(Buffer.from('bé\ncc\n'), 2, 3); // 3 offered, 2 made within the room: 1 dropped
+  assert.equal(q.room(), 20 - 7);
+  q.line('stats\n');
+  q.samples(Buffer.alloc(0), 0, 4); // no room for any of 4
+  assert.equal(q.dropped, 5);
+  release();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(writes.length, 2);
+  assert.equal(writes[0], 'a\n');
+  assert.ok(writes[1] instanceof Uint8Array);
+  assert.equal(Buffer.from(writes[1]).toString('utf8'), 'bé\ncc\nstats\n');
+  assert.equal(q.room(), 20);
   release();
   await q.drained();
 });

@@ -56,3 +56,20 @@ test("write: a slow reader's progress shows in writableLength piece by piece; re
   for (let k = 1; k < lengths.length; k++) assert.ok(lengths[k] < lengths[k - 1], `writableLength after piece ${k}: ${lengths.join(' ')}`);
   assert.equal(lengths[lengths.length - 1], 0);
 });
+
+test('write: bytes (the bad lines the addon makes) go in 64 KiB views, every byte in order; empty bytes still resolve', async () => {
+  const taken: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      taken.push(Buffer.from(chunk));
+      setImmediate(cb);
+    },
+  });
+  const bytes = Buffer.alloc(64 * 1024 * 3 + 100);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) & 0xff;
+  await write(sink, bytes);
+  assert.equal(taken.length, 4);
+  assert.ok(taken.every((t) => t.length <= 64 * 1024));
+  assert.deepEqual(Buffer.concat(taken), bytes);
+  await write(sink, new Uint8Array(0));
+});
