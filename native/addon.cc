@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   csumtop::RegisterCarrierFlows(env, exports);
   csumtop::RegisterTxns(env, exports);
   csumtop::RegisterBadLines(env, exports);
+  csumtop::RegisterBadFlowView(env, exports);
   return exports;
 }
 }  // namespace

@@ -18,4 +18,5 @@ void RegisterKernelDrops(Napi::Env env, Napi::Object exports);   // kernel_drops
 void RegisterCarrierFlows(Napi::Env env, Napi::Object exports);  // carrier_flows_napi.cc
 void RegisterTxns(Napi::Env env, Napi::Object exports);          // txn_napi.cc
 void RegisterBadLines(Napi::Env env, Napi::Object exports);      // bad_lines_napi.cc
+void RegisterBadFlowView(Napi::Env env, Napi::Object exports);   // bad_flow_view_napi.cc
 }  // namespace csumtop

@@ -169,7 +169,6 @@ export class LibpcapSource implements CaptureSource {
       counters: b.counters,
       ring: new Float64Array(b.ids.length * 3),
       records: recordsOf(b),
-      recordsPacked: b.records,
       recordsDropped: b.recordsDropped,
       events: eventsOf(b),
       wallNs: Date.now() * 1e6,

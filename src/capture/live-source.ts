@@ -290,7 +290,6 @@ export class LiveSource implements CaptureSource {
       counters: b.counters,
       ring: b.ring,
       records: recordsOf(b),
-      recordsPacked: b.records,
       recordsDropped: b.recordsDropped,
       events: eventsOf(b),
       wallNs: Date.now() * 1e6,

@@ -10,7 +10,7 @@ import { interfaceLabel, type InterfaceFacts } from '../model/interface.js';
 import type { UncapturedLink } from '../diagnose/input.js';
 import type { NativeFlow } from '../native/analyzer.js';
 import type { EventBatch } from '../native/events.js';
-import type { DecodedRecord } from '../model/bad-frame.js';
+import type { PackedRecords } from '../native/records.js';
 
 /** A network namespace to capture in: the host's (path null) or another one. */
 export interface NamespaceSpec {
@@ -48,9 +48,8 @@ export interface SourceBatch {
   counters: Float64Array;
   /** ids.length * 3: ring packets, drops, freezes (cumulative); zeros when unknown. */
   ring: Float64Array;
-  records: DecodedRecord[];
-  /** The same records packed (native BadFrameRecords, without bytes): what --list keeps. */
-  recordsPacked: Buffer;
+  /** Bad-frame records, packed (what --list keeps is `records.buf`). */
+  records: PackedRecords;
   recordsDropped: number;
   /** Correlation events of this batch (carriers, overlay packets, DNS, SYN). */
   events: EventBatch;

@@ -156,7 +156,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
       linktypes.delete(id);
     }
     // Keeping the recent bad frames for `w` is the dashboard's own work too.
-    if (b.records.length > 0) dashboardCpu.measure(() => keepRecent(recent, b.records, labelOf, linktypeOf));
+    if (b.records.count > 0) dashboardCpu.measure(() => keepRecent(recent, b.records.decode(), labelOf, linktypeOf));
   });
   if (source.capabilities.guessesOffload) {
     pending.push(`backend ${source.capabilities.backend} has no kernel checksum status: "pending" is a guess (the field held exactly the pseudo-header sum)`);
@@ -282,7 +282,7 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
       correlator.add(eventsOf(d), recs);
       keepRecent(
         recent,
-        recs,
+        recs.decode(),
         (id) => interfaces()[id]?.label ?? `#${id}`,
         (id) => analysis.interfaces()[id]?.linktype ?? LINKTYPE_ETHERNET,
       );

@@ -193,13 +193,13 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
       }
     }
     announce();
-    if (b.records.length === 0) return;
-    listed?.addPacked(b.recordsPacked);
+    if (b.records.count === 0) return;
+    listed?.addPacked(b.records.buf);
     if (!opts.json) return;
     // One `bad` line per frame, made by the addon from the packed records, as many as the
     // queue has room for (src/native/bad-lines.ts).
-    const text = badLines.format(b.recordsPacked, interfaceJson(), output.room());
-    output.samples(text, badLines.lines, b.records.length);
+    const text = badLines.format(b.records.buf, interfaceJson(), output.room());
+    output.samples(text, badLines.lines, b.records.count);
   });
 
   // Once per interval: stats lines (--json) and interface events.

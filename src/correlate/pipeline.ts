@@ -10,11 +10,11 @@
  */
 import type { Blindness } from '../model/blind.js';
 import type { CorrelationSnapshot, TableUse } from '../model/correlation.js';
-import type { DecodedRecord } from '../model/bad-frame.js';
 import type { NativeLayout } from '../native/analyzer.js';
 import { csumSlot, statusTotal } from '../native/counters.js';
 import { KINDS, STATUS } from '../model/verdict.js';
-import type { EventBatch, EventFlags } from '../native/events.js';
+import type { EventBatch } from '../native/events.js';
+import type { PackedRecords } from '../native/records.js';
 import type { DiagnosisFacts, DiagnosisInput, InterfaceDiagnosis } from '../diagnose/input.js';
 import { isOverlayRole, type InterfaceFacts } from '../model/interface.js';
 import { FindingTracker } from '../diagnose/tracker.js';
@@ -127,7 +127,7 @@ export class Correlator {
 
   /** One batch's events and bad-frame records; `engine`: the capture thread that cut it;
    * `recordsDropped`: that thread's records dropped so far (cumulative, as events.dropped). */
-  add(events: EventBatch, records: DecodedRecord[], engine = 0, recordsDropped = 0): void {
+  add(events: EventBatch, records: PackedRecords, engine = 0, recordsDropped = 0): void {
     const dir = this.directory();
     this.droppedByEngine.set(engine, events.dropped);
     this.recordsDroppedByEngine.set(engine, recordsDropped);
@@ -135,7 +135,7 @@ export class Correlator {
     this.flows.add(events, this.placePairs);
     this.dns.add(events, dir, this.placePairs);
     this.syn.add(events, dir, this.placePairs);
-    this.bad.add(records, dir, records.length > 0 ? dnsNames(events, this.ctx.layout.event.flagBits, records) : undefined);
+    this.bad.add(records, events, dir);
     if (events.count > 0) this.lastNs = Math.max(this.lastNs, events.lastTsNs(events.count - 1));
   }
 
@@ -303,32 +303,4 @@ export class Correlator {
   get newestNs(): number {
     return this.lastNs;
   }
-}
-
-/**
- * The DNS query name of each DNS frame of a batch, by frame number: a bad flow that
- * carries DNS is named after it in the dashboard's flow pane (issue 19). The names come
- * from the native DNS parse of the same frames (native/flow/events.cc).
- *
- * A batch's events are in the order their frames were taken, so their frame numbers never
- * decrease (EventBuffer::observe appends; a coalesced carrier keeps its first frame's
- * number): each bad frame's events are found by binary search. Walking every event of the
- * batch for the 1% of bad frames was ~4% of `csumtop -r`'s JavaScript thread (issue 14).
- */
-function dnsNames(events: EventBatch, F: EventFlags, records: DecodedRecord[]): (frame: number) => string | null {
-  const names = new Map<number, string>();
-  for (const r of records) {
-    let lo = 0;
-    let hi = events.count;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (events.frameNumber(mid) < r.frame) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo; i < events.count && events.frameNumber(i) === r.frame; i++) {
-      if (!(events.flags(i) & (F.dnsQuery | F.dnsAnswer)) || events.dnsNameLength(i) === 0) continue;
-      names.set(r.frame, events.dnsName(i));
-    }
-  }
-  return (frame) => names.get(frame) ?? null;
 }

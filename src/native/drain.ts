@@ -1,14 +1,13 @@
 /**
  * What every native analyzer hands over per batch or step besides counters (NativeDrain:
- * bad-frame records with their bytes, and correlation events), decoded.
+ * bad-frame records with their bytes, and correlation events), typed.
  */
-import type { DecodedRecord } from '../model/bad-frame.js';
 import { nativeLayout, type NativeDrain } from './analyzer.js';
 import { EventBatch } from './events.js';
-import { decodeRecords } from './records.js';
+import { PackedRecords } from './records.js';
 
-export function recordsOf(d: NativeDrain): DecodedRecord[] {
-  return decodeRecords(d.records, nativeLayout().record, d.recordBytes);
+export function recordsOf(d: NativeDrain): PackedRecords {
+  return new PackedRecords(d.records, d.recordBytes, nativeLayout().record);
 }
 
 export function eventsOf(d: NativeDrain): EventBatch {

@@ -70,6 +70,32 @@ export function decodeRecords(buf: Buffer, L: RecordLayout, bytes?: Buffer): Dec
 }
 
 /**
+ * One batch's bad-frame records as the addon packed them (native BadFrameRecords) and the
+ * bytes they point into, decoded only where objects are needed: the live `bad` lines and
+ * the bad-flow view read the packed form in the addon (src/native/bad-lines.ts,
+ * src/correlate/bad-flows.ts), so a flood of bad frames makes no object per frame
+ * (issue 14).
+ */
+export class PackedRecords {
+  readonly count: number;
+
+  constructor(
+    /** count x L.size bytes. */
+    readonly buf: Buffer,
+    /** The records' bytes (bytes_off/bytes_len point here); empty when they have none. */
+    readonly bytes: Buffer,
+    private readonly L: RecordLayout,
+  ) {
+    this.count = Math.floor(buf.length / L.size);
+  }
+
+  /** Records from..to-1 as objects. */
+  decode(from = 0, to = this.count): DecodedRecord[] {
+    return decodeRecords(this.buf.subarray(from * this.L.size, to * this.L.size), this.L, this.bytes);
+  }
+}
+
+/**
  * A view of the record's bytes in the batch's byte buffer, not a copy (DecodedRecord.bytes:
  * whatever keeps them past the batch copies them; test/unit/records-bytes.test.ts). A copy
  * per record was 85% of decoding a record (4.0 against 0.6 µs in a loop over the records of

@@ -79,13 +79,13 @@ test('a ring drain with more than a batch holds: every record and event handed o
       NS,
       Array.from({ length: FRAMES }, (_, k) => ({ dev: 'bha', frame: query(k) })),
     );
-    const records = (): number => batches.reduce((n, b) => n + recordsOf(b).length, 0);
+    const records = (): number => batches.reduce((n, b) => n + recordsOf(b).count, 0);
     await within(() => records() >= FRAMES / 2, 5000);
   } finally {
     stopped = cap.stop();
   }
   const all = stopped.final ? [...batches, stopped.final] : batches;
-  const recs = all.flatMap((b) => recordsOf(b));
+  const recs = all.flatMap((b) => recordsOf(b).decode());
   const evs = all.map((b) => eventsOf(b));
   const last = all[all.length - 1];
   assert.equal(last.recordsDropped, 0, 'records dropped');
@@ -103,7 +103,7 @@ test('a ring drain with more than a batch holds: every record and event handed o
     'one DNS query event per frame',
   );
   for (const b of all) {
-    assert.ok(recordsOf(b).length <= MAX_RECORDS, `a batch of ${recordsOf(b).length} records`);
+    assert.ok(recordsOf(b).count <= MAX_RECORDS, `a batch of ${recordsOf(b).count} records`);
     assert.ok(eventsOf(b).count <= MAX_EVENTS, `a batch of ${eventsOf(b).count} events`);
   }
   assert.ok(all.length >= FRAMES / MAX_EVENTS, `${all.length} batches`);

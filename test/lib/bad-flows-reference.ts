@@ -8,6 +8,7 @@ import { RECENT_BAD_FRAMES, type BadFlowView, type TableUse } from '../../src/mo
 import type { DecodedRecord } from '../../src/model/bad-frame.js';
 import { formatTimeNs } from '../../src/model/addr.js';
 import type { InterfaceDirectory } from '../../src/correlate/context.js';
+import type { EventBatch, EventFlags } from '../../src/native/events.js';
 import { LruMap } from '../../src/correlate/lru.js';
 import { MAX_SAMPLED_BYTES_FLOWS } from '../../src/correlate/bad-flows.js';
 
@@ -103,4 +104,32 @@ export class ReferenceBadFlowTracker {
   tableUse(): TableUse {
     return { size: this.flows.size, cap: this.maxFlows, evicted: this.evicted };
   }
+}
+
+/**
+ * (The names source the view had, kept with it.) The DNS query name of each DNS frame of a batch, by frame number: a bad flow that
+ * carries DNS is named after it in the dashboard's flow pane (issue 19). The names come
+ * from the native DNS parse of the same frames (native/flow/events.cc).
+ *
+ * A batch's events are in the order their frames were taken, so their frame numbers never
+ * decrease (EventBuffer::observe appends; a coalesced carrier keeps its first frame's
+ * number): each bad frame's events are found by binary search. Walking every event of the
+ * batch for the 1% of bad frames was ~4% of `csumtop -r`'s JavaScript thread (issue 14).
+ */
+export function dnsNames(events: EventBatch, F: EventFlags, records: DecodedRecord[]): (frame: number) => string | null {
+  const names = new Map<number, string>();
+  for (const r of records) {
+    let lo = 0;
+    let hi = events.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (events.frameNumber(mid) < r.frame) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < events.count && events.frameNumber(i) === r.frame; i++) {
+      if (!(events.flags(i) & (F.dnsQuery | F.dnsAnswer)) || events.dnsNameLength(i) === 0) continue;
+      names.set(r.frame, events.dnsName(i));
+    }
+  }
+  return (frame) => names.get(frame) ?? null;
 }

@@ -6,6 +6,7 @@
 import type { SourceBatch } from '../../src/capture/source.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
 import { EventBatch } from '../../src/native/events.js';
+import { PackedRecords } from '../../src/native/records.js';
 
 /** One interface of a batch: its cumulative counters (counterStride long) and ring counts. */
 export interface BatchRow {
@@ -32,8 +33,7 @@ export function sourceBatch(engine: number, seq: number, rows: BatchRow[], extra
     ids: Uint32Array.from(rows.map((r) => r.id)),
     counters,
     ring,
-    records: [],
-    recordsPacked: Buffer.alloc(0),
+    records: new PackedRecords(Buffer.alloc(0), Buffer.alloc(0), L.record),
     recordsDropped: 0,
     events: new EventBatch(Buffer.alloc(0), Buffer.alloc(0), L.event, L.record, 0),
     wallNs: 0,

@@ -5,7 +5,11 @@ import { BadFlowTracker } from '../../src/correlate/bad-flows.js';
 import type { DecodedRecord } from '../../src/model/bad-frame.js';
 import { RECENT_BAD_FRAMES } from '../../src/model/correlation.js';
 import { Prng } from '../fixtures/lib/prng.js';
-import { ReferenceBadFlowTracker } from '../lib/bad-flows-reference.js';
+import { dnsNames, ReferenceBadFlowTracker } from '../lib/bad-flows-reference.js';
+import { dnsEvents, packRecords } from '../lib/pack-records.js';
+import { nativeLayout } from '../../src/native/analyzer.js';
+
+const NO_EVENTS = dnsEvents([]);
 
 function record(frame: number, direction: DecodedRecord['direction'], sport = 41000): DecodedRecord {
   return {
@@ -29,10 +33,11 @@ test('a bad flow keeps its latest RECENT_BAD_FRAMES frames, oldest first, with d
   const dir = () => ({ label: 'nsb/vlb', namespace: 'nsb', overlay: false });
   const n = RECENT_BAD_FRAMES + 3;
   t.add(
-    Array.from({ length: n }, (_, i) => record(i + 1, i % 2 === 0 ? 'received' : 'sent')),
+    packRecords(Array.from({ length: n }, (_, i) => record(i + 1, i % 2 === 0 ? 'received' : 'sent'))),
+    NO_EVENTS,
     dir,
   );
-  t.add([record(500, 'received', 42000)], dir); // another flow: its frames stay its own
+  t.add(packRecords([record(500, 'received', 42000)]), NO_EVENTS, dir); // another flow: its frames stay its own
   const [f, g] = t.top(10);
   assert.equal(f.count, n);
   assert.deepEqual(
@@ -49,17 +54,18 @@ test('a bad flow keeps its latest RECENT_BAD_FRAMES frames, oldest first, with d
     [500],
   );
   // A snapshot is a copy: later frames do not change what was handed out.
-  t.add([record(n + 1, 'received')], dir);
+  t.add(packRecords([record(n + 1, 'received')]), NO_EVENTS, dir);
   assert.equal(f.recent.length, RECENT_BAD_FRAMES);
   assert.equal(f.recent[f.recent.length - 1].frame, n);
   assert.equal(t.top(1)[0].recent[RECENT_BAD_FRAMES - 1].frame, n + 1);
 });
 
-test('the compact view hands out what the per-frame objects did (test/lib/bad-flows-reference.ts) on random records: flows, counts, times, samples and their bytes, recent frames, evictions', () => {
+test('the native view hands out what the per-frame objects did (test/lib/bad-flows-reference.ts) on random records: flows, counts, times, peers, DNS names, samples and their bytes, recent frames, evictions', () => {
   const rnd = new Prng(0xbadf10);
   const layers = ['outer', 'inner'] as const;
   const protocols = ['udp', 'tcp', 'ipv4', 'icmp'] as const;
   const directions: DecodedRecord['direction'][] = ['received', 'sent', 'other-host', null];
+  const F = nativeLayout().event.flagBits;
   for (const [cap, offload] of [
     [16, false],
     [64, true],
@@ -68,20 +74,25 @@ test('the compact view hands out what the per-frame objects did (test/lib/bad-fl
     const got = new BadFlowTracker(cap, offload);
     const want = new ReferenceBadFlowTracker(cap, offload);
     const dir = (id: number) => (id === 9 ? undefined : { label: `ns/if${id}`, namespace: 'ns', overlay: false });
-    const names = (frame: number): string | null => (frame % 7 === 0 ? `q${frame}.example.` : null);
     let frame = 0;
     for (let round = 0; round < 60; round++) {
+      const named: Array<[number, string]> = [];
       const records: DecodedRecord[] = Array.from({ length: rnd.int(0, 80) }, () => {
         frame++;
+        // A DNS name for some frames; two DNS events for a few (the last one names it).
+        if (frame % 7 === 0) named.push([frame, `q${frame}.example.`]);
+        if (frame % 21 === 0) named.push([frame, `second${frame}.example.`]);
         const flow = rnd.int(0, cap * 2);
-        const tunnelled = flow % 3 === 0;
-        const endpoint = (base: string, sport: number) => ({
-          family: 4 as const,
-          src: `${base}.${flow % 250}`,
-          dst: `${base}.254`,
+        // Every way a key reads: VXLAN, GRE with and without a key, IP-in-IP, none.
+        const tunnel = (['vxlan', 'gre', 'gre', 'ipip', null, null] as const)[flow % 6];
+        const v6 = flow % 5 === 0;
+        const endpoint = (base: number, sport: number | null) => ({
+          family: (v6 ? 6 : 4) as 4 | 6,
+          src: v6 ? `fd00:${base}::${(flow % 250).toString(16)}` : `192.168.${base}.${flow % 250}`,
+          dst: v6 ? `fd00:${base}::fe` : `192.168.${base}.254`,
           proto: 17,
           sport,
-          dport: 8472,
+          dport: sport === null ? null : 8472,
         });
         return {
           frame,
@@ -89,10 +100,10 @@ test('the compact view hands out what the per-frame objects did (test/lib/bad-fl
           iface: [1, 2, 9][flow % 3],
           caplen: 100,
           wirelen: 100 + (frame % 50),
-          outer: flow % 11 === 0 ? null : endpoint('192.168.1', 40000 + flow),
-          tunnel: tunnelled ? 'vxlan' : null,
-          vni: tunnelled ? flow % 4 : null,
-          inner: tunnelled ? endpoint('10.244.0', 53000 + (flow % 5)) : null,
+          outer: flow % 11 === 0 ? null : endpoint(1, flow % 13 === 0 ? null : 40000 + flow),
+          tunnel,
+          vni: tunnel === 'vxlan' || (tunnel === 'gre' && flow % 6 === 1) ? flow % 4 : null,
+          inner: tunnel && flow % 17 !== 0 ? endpoint(244, 53000 + (flow % 5)) : null,
           checksums: Array.from({ length: rnd.int(1, 2) }, () => ({
             layer: rnd.pick(layers),
             depth: 0,
@@ -105,12 +116,24 @@ test('the compact view hands out what the per-frame objects did (test/lib/bad-fl
           bytes: rnd.next() < 0.7 ? rnd.bytes(rnd.int(1, 64)) : null,
         } as DecodedRecord;
       });
-      got.add(records, dir, names);
-      want.add(records, dir, names);
+      const packed = packRecords(records);
+      const events = dnsEvents(named);
+      const decoded = packed.decode();
+      got.add(packed, events, dir);
+      want.add(decoded, dir, dnsNames(events, F, decoded));
       const limit = rnd.int(1, cap + 10);
       assert.deepEqual(got.top(limit), want.top(limit), `cap ${cap}, round ${round}`);
       assert.deepEqual(got.tableUse(), want.tableUse());
     }
     assert.ok(got.evicted > 0, `cap ${cap}: some flows were evicted`);
+    const all = got.top(cap);
+    for (const what of ['peer', 'dnsName', 'vni', 'inner', 'outer'] as const) {
+      assert.ok(
+        all.some((f) => f[what] !== null),
+        `cap ${cap}: some flows have a ${what}`,
+      );
+    }
+    assert.ok(all.some((f) => f.tunnel === 'gre' && f.vni !== null) && all.some((f) => f.tunnel === 'gre' && f.vni === null), 'GRE with and without a key');
+    assert.ok(all.some((f) => f.sample?.bytes) && all.some((f) => !f.sample?.bytes), 'samples with and without bytes');
   }
 });

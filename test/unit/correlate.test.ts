@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { Correlator, type PipelineInterface } from '../../src/correlate/pipeline.js';
 import { CarrierMatcher } from '../../src/correlate/matcher.js';
 import { RateTracker, type CounterTick } from '../../src/correlate/rates.js';
-import type { DecodedRecord } from '../../src/model/bad-frame.js';
+import type { PackedRecords } from '../../src/native/records.js';
 import { SecondBuckets } from '../../src/correlate/windows.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
 import { eventsOf, recordsOf } from '../../src/native/drain.js';
@@ -31,7 +31,7 @@ function underlay(id: number, name: string): PipelineInterface {
 /** One capture batch as a source hands it over. */
 interface Batch {
   events: EventBatch;
-  records: DecodedRecord[];
+  records: PackedRecords;
 }
 
 test('SecondBuckets: 1/10/60 s rates average over the seconds seen, gaps count as zero', () => {

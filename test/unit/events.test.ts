@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 
 import { eventsOf, recordsOf } from '../../src/native/drain.js';
+import type { DecodedRecord } from '../../src/model/bad-frame.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
 import { createFrameSink } from '../../src/native/frame-sink.js';
 import type { EventBatch } from '../../src/native/events.js';
@@ -22,14 +23,14 @@ import { pcapFile, type CapturedRecord } from '../fixtures/lib/capfile.js';
 import { BIN } from '../fixtures/harness.js';
 import type { ReportDocument } from '../../src/model/report.js';
 
-function run(frames: Node[], ifaces?: number[]): { ev: EventBatch; sink: ReturnType<typeof createFrameSink>; records: ReturnType<typeof recordsOf> } {
+function run(frames: Node[], ifaces?: number[]): { ev: EventBatch; sink: ReturnType<typeof createFrameSink>; records: DecodedRecord[] } {
   const sink = createFrameSink({});
   frames.forEach((f, k) => {
     const bytes = encode(f).bytes;
     sink.process(ifaces?.[k] ?? 0, bytes, bytes.length, BigInt(1_700_000_000_000_000_000 + k * 1000), 1);
   });
   const b = sink.takeBatch();
-  return { ev: eventsOf(b), sink, records: recordsOf(b) };
+  return { ev: eventsOf(b), sink, records: recordsOf(b).decode() };
 }
 
 test('a VXLAN carrier of a DNS query is one event: carrier + query, with name, id and peer', () => {

@@ -14,9 +14,12 @@ import { test } from 'node:test';
 import { keepRecent } from '../../src/cli/dashboard-mode.js';
 import { BadFlowTracker } from '../../src/correlate/bad-flows.js';
 import { nativeLayout, openFileAnalysis } from '../../src/native/analyzer.js';
-import { decodeRecords } from '../../src/native/records.js';
+import { decodeRecords, PackedRecords } from '../../src/native/records.js';
 import { RecentFrames } from '../../src/ui/dashboard.js';
 import { writeHighCardinalityCapture } from '../fixtures/lib/bulk.js';
+import { dnsEvents } from '../lib/pack-records.js';
+
+const NO_EVENTS = dnsEvents([]);
 
 /** The drains of a capture where a fifth of 20,000 frames (each a new flow) have a bad checksum. */
 function drains(): { records: Buffer; recordBytes: Buffer }[] {
@@ -54,7 +57,7 @@ test('records: bytes are views of the batch; the bad-flow view and the recent-fr
       assert.equal(r.bytes.buffer, d.recordBytes.buffer, 'a view of the batch, not a copy');
       expected.set(r.frame, Buffer.from(r.bytes).toString('hex'));
     }
-    view.add(recs, dir);
+    view.add(new PackedRecords(d.records, d.recordBytes, L), NO_EVENTS, dir);
     keepRecent(
       recent,
       recs,
