@@ -47,7 +47,9 @@ void key_of(const BadFrameRecord& r, ViewKey* k) {
   k->has_outer = normalize_endpoint(r.outer, &k->outer);
   if (r.has_inner) {
     const uint8_t t = r.tunnel;
-    k->tunnel = t == kTunnelGreKey ? uint8_t{kTunnelGre} : t < kTunnelGreKey ? t : uint8_t{kTunnelNone};
+    k->tunnel = t == kTunnelGreKey  ? uint8_t{kTunnelGre}
+                : t < kTunnelGreKey ? t
+                                    : uint8_t{kTunnelNone};
     if (r.tunnel == kTunnelVxlan || r.tunnel == kTunnelGeneve || r.tunnel == kTunnelGreKey) {
       k->has_vni = 1;
       k->vni = r.vni;
@@ -60,10 +62,10 @@ constexpr uint8_t kPacketOutgoing = 4;  // sll_pkttype PACKET_OUTGOING (linux/if
 
 // The DNS name of frame `frame` among a batch's events: the last DNS event of that frame
 // with a name (events are in frame order, flow/events.h).
-bool dns_name_of(uint64_t frame, const FrameEvent* ev, size_t n, const char* names, size_t names_len,
-                 std::string* out) {
-  const FrameEvent* it =
-      std::lower_bound(ev, ev + n, frame, [](const FrameEvent& e, uint64_t f) { return e.frame_number < f; });
+bool dns_name_of(uint64_t frame, const FrameEvent* ev, size_t n, const char* names,
+                 size_t names_len, std::string* out) {
+  const FrameEvent* it = std::lower_bound(
+      ev, ev + n, frame, [](const FrameEvent& e, uint64_t f) { return e.frame_number < f; });
   bool found = false;
   for (; it != ev + n && it->frame_number == frame; ++it) {
     if (!(it->flags & (kEvDnsQuery | kEvDnsAnswer)) || it->name_len == 0) continue;
@@ -78,7 +80,8 @@ bool dns_name_of(uint64_t frame, const FrameEvent* ev, size_t n, const char* nam
 
 }  // namespace
 
-BadFlowView::BadFlowView(uint32_t cap, uint32_t recent, uint32_t sampled_bytes_flows, bool partial_is_offload)
+BadFlowView::BadFlowView(uint32_t cap, uint32_t recent, uint32_t sampled_bytes_flows,
+                         bool partial_is_offload)
     : cap_(cap ? cap : 1),
       recent_(recent ? std::min<uint32_t>(recent, 255) : 1),
       sampled_bytes_flows_(sampled_bytes_flows),
@@ -190,8 +193,9 @@ void BadFlowView::keep_bytes(int32_t s) {
   with_bytes_.erase(with_bytes_.begin(), with_bytes_.begin() + static_cast<ptrdiff_t>(drop));
 }
 
-void BadFlowView::add(const BadFrameRecord* records, size_t n, const uint8_t* bytes, size_t bytes_len,
-                      const FrameEvent* events, size_t n_events, const char* names, size_t names_len) {
+void BadFlowView::add(const BadFrameRecord* records, size_t n, const uint8_t* bytes,
+                      size_t bytes_len, const FrameEvent* events, size_t n_events,
+                      const char* names, size_t names_len) {
   ViewKey k;
   for (size_t i = 0; i < n; i++) {
     const BadFrameRecord& r = records[i];
@@ -210,8 +214,10 @@ void BadFlowView::add(const BadFrameRecord* records, size_t n, const uint8_t* by
     }
     ViewFlow& f = flows_[s];
     for (int j = 0; j < nb; j++) {
-      const uint8_t code = static_cast<uint8_t>((r.bad[j].depth == 0 ? 0 : 1) << 4 | (r.bad[j].kind & 15));
-      if (std::find(f.names, f.names + f.n_names, code) == f.names + f.n_names) f.names[f.n_names++] = code;
+      const uint8_t code =
+          static_cast<uint8_t>((r.bad[j].depth == 0 ? 0 : 1) << 4 | (r.bad[j].kind & 15));
+      if (std::find(f.names, f.names + f.n_names, code) == f.names + f.n_names)
+        f.names[f.n_names++] = code;
     }
     // The flow's latest frames, oldest first; past `recent` the oldest goes.
     ViewFrame* fr;
@@ -234,7 +240,8 @@ void BadFlowView::add(const BadFrameRecord* records, size_t n, const uint8_t* by
       for (int j = 0; j < nb; j++) all = all && r.bad[j].looks_partial;
       if (all) f.artefacts++;
     }
-    if (!f.has_dns) f.has_dns = dns_name_of(r.frame_number, events, n_events, names, names_len, &f.dns);
+    if (!f.has_dns)
+      f.has_dns = dns_name_of(r.frame_number, events, n_events, names, names_len, &f.dns);
     // The sample is the latest frame: its bytes, or none (recordBytes: none past the buffer).
     if (r.bytes_len != 0 && bytes && static_cast<size_t>(r.bytes_off) + r.bytes_len <= bytes_len) {
       f.bytes.assign(reinterpret_cast<const char*>(bytes) + r.bytes_off, r.bytes_len);
@@ -287,7 +294,8 @@ void BadFlowView::top(size_t limit, ViewTop* out) const {
       r.wirelen = fr.wirelen;
       r.vni = f.key.vni;
       // The key's tunnel reads back as the same name and VNI: GRE with a VNI is GRE with a key.
-      r.tunnel = f.key.tunnel == kTunnelGre && f.key.has_vni ? uint8_t{kTunnelGreKey} : f.key.tunnel;
+      r.tunnel =
+          f.key.tunnel == kTunnelGre && f.key.has_vni ? uint8_t{kTunnelGreKey} : f.key.tunnel;
       r.has_inner = f.key.tunnel != kTunnelNone || f.key.has_inner || f.key.has_vni;
       r.n_bad = fr.n_bad;
       r.outer = f.key.outer;

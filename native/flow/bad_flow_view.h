@@ -135,7 +135,9 @@ class BadFlowView {
   int32_t new_flow(const ViewKey& k, uint32_t h);
   void keep_bytes(int32_t s);
   ViewFrame* frame_at(int32_t s, int k) { return &frames_[static_cast<size_t>(s) * recent_ + k]; }
-  const ViewFrame* frame_at(int32_t s, int k) const { return &frames_[static_cast<size_t>(s) * recent_ + k]; }
+  const ViewFrame* frame_at(int32_t s, int k) const {
+    return &frames_[static_cast<size_t>(s) * recent_ + k];
+  }
 
   uint32_t cap_, recent_, sampled_bytes_flows_;
   bool partial_is_offload_;

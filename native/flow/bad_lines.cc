@@ -156,8 +156,8 @@ void append_address(bool v6, const uint8_t* a, std::string* out) {
   }
 }
 
-void append_bad_line(const BadFrameRecord& r, std::string_view iface_json, const BadLineNames& names,
-                     std::string* out) {
+void append_bad_line(const BadFrameRecord& r, std::string_view iface_json,
+                     const BadLineNames& names, std::string* out) {
   put(out, "{\"type\":\"bad\",\"version\":");
   put_uint(out, names.version);
   put(out, ",\"frame\":");
@@ -183,7 +183,7 @@ void append_bad_line(const BadFrameRecord& r, std::string_view iface_json, const
   const bool inner = r.has_inner != 0;
   put(out, ",\"tunnel\":\"");
   put(out, inner && r.tunnel < names.tunnels.size() ? std::string_view(names.tunnels[r.tunnel])
-                                                     : name_at(names.tunnels, 0));
+                                                    : name_at(names.tunnels, 0));
   put(out, "\",\"vni\":");
   // isVniTunnel: VXLAN, Geneve and GRE with a key carry a VNI (or key).
   if (inner && (r.tunnel == kTunnelVxlan || r.tunnel == kTunnelGeneve || r.tunnel == kTunnelGreKey))
@@ -207,7 +207,8 @@ void append_bad_line(const BadFrameRecord& r, std::string_view iface_json, const
     put_uint(out, c.found);
     put(out, ",\"expected\":");
     put_uint(out, c.expected);
-    put(out, c.looks_partial ? ",\"looksLikeOffload\":true,\"offset\":" : ",\"looksLikeOffload\":false,\"offset\":");
+    put(out, c.looks_partial ? ",\"looksLikeOffload\":true,\"offset\":"
+                             : ",\"looksLikeOffload\":false,\"offset\":");
     put_uint(out, c.offset);
     out->push_back('}');
   }

@@ -33,8 +33,8 @@ struct BadLineNames {
 // JSON text (quoted and escaped, jsonText in json-lines.ts); empty: "#<id>" as JavaScript
 // writes an interface it has no name for. Frame numbers are exact below 2^53 (JavaScript
 // numbers); a capture never counts that far.
-void append_bad_line(const BadFrameRecord& r, std::string_view iface_json, const BadLineNames& names,
-                     std::string* out);
+void append_bad_line(const BadFrameRecord& r, std::string_view iface_json,
+                     const BadLineNames& names, std::string* out);
 
 // Nanoseconds since the epoch as src/model/addr.ts formatTimeNs writes them:
 // 2026-11-21T10:00:00.123456789Z (UTC, all nine fractional digits).

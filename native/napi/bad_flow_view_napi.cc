@@ -35,23 +35,26 @@ const T* structs_of(const uint8_t* p, size_t len, std::vector<T>* aligned, size_
 class BadFlowViewWrap : public Napi::ObjectWrap<BadFlowViewWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "BadFlowView",
-                       {InstanceMethod("add", &BadFlowViewWrap::Add),
-                        InstanceMethod("top", &BadFlowViewWrap::Top),
-                        InstanceMethod("interfaces", &BadFlowViewWrap::Interfaces),
-                        InstanceAccessor("size", &BadFlowViewWrap::Size, nullptr),
-                        InstanceAccessor("evicted", &BadFlowViewWrap::Evicted, nullptr),
-                        StaticMethod("layout", &BadFlowViewWrap::Layout)});
+    return DefineClass(
+        env, "BadFlowView",
+        {InstanceMethod("add", &BadFlowViewWrap::Add), InstanceMethod("top", &BadFlowViewWrap::Top),
+         InstanceMethod("interfaces", &BadFlowViewWrap::Interfaces),
+         InstanceAccessor("size", &BadFlowViewWrap::Size, nullptr),
+         InstanceAccessor("evicted", &BadFlowViewWrap::Evicted, nullptr),
+         StaticMethod("layout", &BadFlowViewWrap::Layout)});
   }
 
   // new BadFlowView(cap, recent, sampledBytesFlows, partialIsOffload)
-  explicit BadFlowViewWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BadFlowViewWrap>(info) {
+  explicit BadFlowViewWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<BadFlowViewWrap>(info) {
     Napi::Env env = info.Env();
     auto count = [&](size_t i, double lo, double hi) {
-      const double v = info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
+      const double v =
+          info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
       if (!(v >= lo && v <= hi) || v != static_cast<double>(static_cast<uint32_t>(v)))
-        throw Napi::RangeError::New(
-            env, "new BadFlowView(cap 1..2^31-1, recent 1..255, sampledBytesFlows 0..2^24, partialIsOffload)");
+        throw Napi::RangeError::New(env,
+                                    "new BadFlowView(cap 1..2^31-1, recent 1..255, "
+                                    "sampledBytesFlows 0..2^24, partialIsOffload)");
       return static_cast<uint32_t>(v);
     };
     const uint32_t cap = count(0, 1, 2147483647.0);
@@ -65,10 +68,11 @@ class BadFlowViewWrap : public Napi::ObjectWrap<BadFlowViewWrap> {
   // add(records: Uint8Array, recordBytes: Uint8Array, events: Uint8Array, eventNames: Uint8Array)
   Napi::Value Add(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsTypedArray() ||
-        !info[3].IsTypedArray())
-      throw Napi::TypeError::New(
-          env, "add(records: Uint8Array, recordBytes: Uint8Array, events: Uint8Array, eventNames: Uint8Array)");
+    if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsTypedArray() ||
+        !info[2].IsTypedArray() || !info[3].IsTypedArray())
+      throw Napi::TypeError::New(env,
+                                 "add(records: Uint8Array, recordBytes: Uint8Array, events: "
+                                 "Uint8Array, eventNames: Uint8Array)");
     size_t rec_len = 0, bytes_len = 0, ev_len = 0, names_len = 0, n = 0, n_events = 0;
     const uint8_t* rec = bytes_of(info[0], &rec_len);
     const uint8_t* bytes = bytes_of(info[1], &bytes_len);
@@ -76,25 +80,31 @@ class BadFlowViewWrap : public Napi::ObjectWrap<BadFlowViewWrap> {
     const BadFrameRecord* records = structs_of(rec, rec_len, &aligned_records_, &n);
     const FrameEvent* events = structs_of(ev, ev_len, &aligned_events_, &n_events);
     const uint8_t* names = bytes_of(info[3], &names_len);
-    view_->add(records, n, bytes, bytes_len, events, n_events, reinterpret_cast<const char*>(names), names_len);
+    view_->add(records, n, bytes, bytes_len, events, n_events, reinterpret_cast<const char*>(names),
+               names_len);
     return env.Undefined();
   }
 
   // top(limit): { rows, records, bytes, names } (bad_flow_view.h ViewTop; offsets in layout()).
   Napi::Value Top(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "top(limit: number)");
+    if (info.Length() < 1 || !info[0].IsNumber())
+      throw Napi::TypeError::New(env, "top(limit: number)");
     const double limit = info[0].As<Napi::Number>().DoubleValue();
     view_->top(limit > 0 ? static_cast<size_t>(std::min(limit, 4294967295.0)) : 0, &top_);
     Napi::Object o = Napi::Object::New(env);
-    o.Set("rows", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(top_.rows.data()),
-                                              top_.rows.size() * sizeof(ViewRow)));
-    o.Set("records", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(top_.records.data()),
-                                                 top_.records.size() * sizeof(BadFrameRecord)));
-    o.Set("bytes", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(top_.bytes.data()),
-                                               top_.bytes.size()));
-    o.Set("names", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(top_.names.data()),
-                                               top_.names.size()));
+    o.Set("rows",
+          Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(top_.rows.data()),
+                                      top_.rows.size() * sizeof(ViewRow)));
+    o.Set("records",
+          Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(top_.records.data()),
+                                      top_.records.size() * sizeof(BadFrameRecord)));
+    o.Set("bytes",
+          Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(top_.bytes.data()),
+                                      top_.bytes.size()));
+    o.Set("names",
+          Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(top_.names.data()),
+                                      top_.names.size()));
     return o;
   }
 
@@ -106,7 +116,9 @@ class BadFlowViewWrap : public Napi::ObjectWrap<BadFlowViewWrap> {
     return a;
   }
 
-  Napi::Value Size(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), view_->size()); }
+  Napi::Value Size(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), view_->size());
+  }
   Napi::Value Evicted(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(view_->evicted()));
   }

@@ -19,12 +19,16 @@ namespace {
 
 std::vector<std::string> strings_of(Napi::Env env, const Napi::Object& o, const char* key) {
   const Napi::Value v = o.Get(key);
-  if (!v.IsArray()) throw Napi::TypeError::New(env, std::string("new BadLines(names): ") + key + " must be an array of strings");
+  if (!v.IsArray())
+    throw Napi::TypeError::New(
+        env, std::string("new BadLines(names): ") + key + " must be an array of strings");
   const Napi::Array a = v.As<Napi::Array>();
   std::vector<std::string> out;
   for (uint32_t i = 0; i < a.Length(); i++) {
     const Napi::Value s = a.Get(i);
-    if (!s.IsString()) throw Napi::TypeError::New(env, std::string("new BadLines(names): ") + key + " must be an array of strings");
+    if (!s.IsString())
+      throw Napi::TypeError::New(
+          env, std::string("new BadLines(names): ") + key + " must be an array of strings");
     out.push_back(s.As<Napi::String>().Utf8Value());
   }
   return out;
@@ -38,21 +42,25 @@ class BadLinesWrap : public Napi::ObjectWrap<BadLinesWrap> {
                         InstanceAccessor("lines", &BadLinesWrap::Lines, nullptr)});
   }
 
-  // new BadLines({ version, kinds, tunnels, layers, directions }): the names of src/model/verdict.ts.
+  // new BadLines({ version, kinds, tunnels, layers, directions }): the names of
+  // src/model/verdict.ts.
   explicit BadLinesWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BadLinesWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsObject())
-      throw Napi::TypeError::New(env, "new BadLines({ version, kinds, tunnels, layers, directions })");
+      throw Napi::TypeError::New(env,
+                                 "new BadLines({ version, kinds, tunnels, layers, directions })");
     const Napi::Object o = info[0].As<Napi::Object>();
     const Napi::Value version = o.Get("version");
-    if (!version.IsNumber()) throw Napi::TypeError::New(env, "new BadLines(names): version must be a number");
+    if (!version.IsNumber())
+      throw Napi::TypeError::New(env, "new BadLines(names): version must be a number");
     names_.version = version.As<Napi::Number>().Uint32Value();
     names_.kinds = strings_of(env, o, "kinds");
     names_.tunnels = strings_of(env, o, "tunnels");
     names_.layers = strings_of(env, o, "layers");
     names_.directions = strings_of(env, o, "directions");
     if (names_.tunnels.empty() || names_.layers.size() != 2)
-      throw Napi::RangeError::New(env, "new BadLines(names): tunnels must start with 'none', layers be outer and inner");
+      throw Napi::RangeError::New(
+          env, "new BadLines(names): tunnels must start with 'none', layers be outer and inner");
   }
 
  private:
@@ -62,10 +70,12 @@ class BadLinesWrap : public Napi::ObjectWrap<BadLinesWrap> {
   Napi::Value Format(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsArray() || !info[2].IsNumber())
-      throw Napi::TypeError::New(env, "format(records: Uint8Array, interfaceJson: string[], room: number)");
+      throw Napi::TypeError::New(
+          env, "format(records: Uint8Array, interfaceJson: string[], room: number)");
     const Napi::TypedArray a = info[0].As<Napi::TypedArray>();
     const uint8_t* p = static_cast<const uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
-    const size_t n = a.ByteLength() / sizeof(BadFrameRecord);  // a partial record at the end is ignored
+    const size_t n =
+        a.ByteLength() / sizeof(BadFrameRecord);  // a partial record at the end is ignored
     const Napi::Array ifaces = info[1].As<Napi::Array>();
     const double room_arg = info[2].As<Napi::Number>().DoubleValue();
     const size_t room = room_arg > 0 ? static_cast<size_t>(std::min(room_arg, 1e15)) : 0;
@@ -79,7 +89,8 @@ class BadLinesWrap : public Napi::ObjectWrap<BadLinesWrap> {
       auto it = json.find(r.iface);
       if (it == json.end()) {
         const Napi::Value v = r.iface < ifaces.Length() ? ifaces.Get(r.iface) : env.Undefined();
-        it = json.emplace(r.iface, v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string()).first;
+        it = json.emplace(r.iface, v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string())
+                 .first;
       }
       const size_t before = text_.size();
       append_bad_line(r, it->second, names_, &text_);
@@ -89,10 +100,13 @@ class BadLinesWrap : public Napi::ObjectWrap<BadLinesWrap> {
       }
       lines_++;
     }
-    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(text_.data()), text_.size());
+    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(text_.data()),
+                                       text_.size());
   }
 
-  Napi::Value Lines(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), lines_); }
+  Napi::Value Lines(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), lines_);
+  }
 
   BadLineNames names_;
   std::string text_;

@@ -32,11 +32,7 @@ test('a bad flow keeps its latest RECENT_BAD_FRAMES frames, oldest first, with d
   const t = new BadFlowTracker(16);
   const dir = () => ({ label: 'nsb/vlb', namespace: 'nsb', overlay: false });
   const n = RECENT_BAD_FRAMES + 3;
-  t.add(
-    packRecords(Array.from({ length: n }, (_, i) => record(i + 1, i % 2 === 0 ? 'received' : 'sent'))),
-    NO_EVENTS,
-    dir,
-  );
+  t.add(packRecords(Array.from({ length: n }, (_, i) => record(i + 1, i % 2 === 0 ? 'received' : 'sent'))), NO_EVENTS, dir);
   t.add(packRecords([record(500, 'received', 42000)]), NO_EVENTS, dir); // another flow: its frames stay its own
   const [f, g] = t.top(10);
   assert.equal(f.count, n);

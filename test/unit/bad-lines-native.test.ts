@@ -98,7 +98,8 @@ function randomRecords(p: Prng, n: number, L: RecordLayout): Buffer {
     const off = k * L.size;
     // Frame numbers are JavaScript numbers (exact below 2^53).
     buf.writeBigUInt64LE(BigInt(p.int(0, 2 ** 21)) * 2n ** 32n + BigInt(p.int(0, 2 ** 32 - 1)), off + L.frameNumber);
-    if (p.next() < 0.5) buf.writeBigUInt64LE(1_700_000_000_000_000_000n + BigInt(p.int(0, 2 ** 31)) * 1_000_000_000n + BigInt(p.int(0, 999_999_999)), off + L.tsNs);
+    if (p.next() < 0.5)
+      buf.writeBigUInt64LE(1_700_000_000_000_000_000n + BigInt(p.int(0, 2 ** 31)) * 1_000_000_000n + BigInt(p.int(0, 999_999_999)), off + L.tsNs);
     buf.writeUInt32LE(p.int(0, NAMES.length + 2), off + L.iface);
     buf[off + L.tunnel] = p.int(0, 9);
     buf[off + L.hasInner] = p.pick([0, 1, 7]);
@@ -146,7 +147,12 @@ test('native bad lines: the extremes of time, ports and addresses', () => {
     packed[o + L.epHasPorts] = 1;
     packed.writeUInt16LE(65535, o + L.epSport);
     // ::, ::1, 1::, and two equal zero runs (the first is compressed).
-    const v6 = [Buffer.alloc(16), Buffer.from('00000000000000000000000000000001', 'hex'), Buffer.from('00010000000000000000000000000000', 'hex'), Buffer.from('00010000000000010001000000000001', 'hex')][k];
+    const v6 = [
+      Buffer.alloc(16),
+      Buffer.from('00000000000000000000000000000001', 'hex'),
+      Buffer.from('00010000000000000000000000000000', 'hex'),
+      Buffer.from('00010000000000010001000000000001', 'hex'),
+    ][k];
     v6.copy(packed, o + L.epSrc);
   }
   const lines = newBadLines();
