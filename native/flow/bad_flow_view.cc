@@ -61,17 +61,28 @@ void key_of(const BadFrameRecord& r, ViewKey* k) {
 constexpr uint8_t kPacketOutgoing = 4;  // sll_pkttype PACKET_OUTGOING (linux/if_packet.h)
 
 // The DNS name of frame `frame` among a batch's events: the last DNS event of that frame
-// with a name (events are in frame order, flow/events.h).
+// with a name. Events are in frame order (flow/events.h), and so are the batch's records:
+// `*cur` is where the previous record's search ended, and the next one walks on from there
+// (sequential reads), rather than searching the whole batch per record (the events of a
+// batch are megabytes: each step of a binary search was a cache miss). A record before
+// the cursor (never made, but not assumed) is searched for behind it.
 bool dns_name_of(uint64_t frame, const FrameEvent* ev, size_t n, const char* names,
-                 size_t names_len, std::string* out) {
-  const FrameEvent* it = std::lower_bound(
-      ev, ev + n, frame, [](const FrameEvent& e, uint64_t f) { return e.frame_number < f; });
+                 size_t names_len, size_t* cur, std::string* out) {
+  size_t i = *cur;
+  if (i > 0 && ev[i - 1].frame_number >= frame)
+    i = static_cast<size_t>(
+        std::lower_bound(ev, ev + i, frame,
+                         [](const FrameEvent& e, uint64_t f) { return e.frame_number < f; }) -
+        ev);
+  while (i < n && ev[i].frame_number < frame) i++;
+  *cur = i;
   bool found = false;
-  for (; it != ev + n && it->frame_number == frame; ++it) {
-    if (!(it->flags & (kEvDnsQuery | kEvDnsAnswer)) || it->name_len == 0) continue;
+  for (; i < n && ev[i].frame_number == frame; ++i) {
+    const FrameEvent& e = ev[i];
+    if (!(e.flags & (kEvDnsQuery | kEvDnsAnswer)) || e.name_len == 0) continue;
     // As Buffer.toString(latin1, off, end) does, a name past the buffer is cut at its end.
-    const size_t off = std::min<size_t>(it->name_off, names_len);
-    const size_t end = std::min<size_t>(off + it->name_len, names_len);
+    const size_t off = std::min<size_t>(e.name_off, names_len);
+    const size_t end = std::min<size_t>(off + e.name_len, names_len);
     out->assign(names + off, end - off);
     found = true;
   }
@@ -197,6 +208,7 @@ void BadFlowView::add(const BadFrameRecord* records, size_t n, const uint8_t* by
                       size_t bytes_len, const FrameEvent* events, size_t n_events,
                       const char* names, size_t names_len) {
   ViewKey k;
+  size_t event_at = 0;
   for (size_t i = 0; i < n; i++) {
     const BadFrameRecord& r = records[i];
     key_of(r, &k);
@@ -241,7 +253,8 @@ void BadFlowView::add(const BadFrameRecord* records, size_t n, const uint8_t* by
       if (all) f.artefacts++;
     }
     if (!f.has_dns)
-      f.has_dns = dns_name_of(r.frame_number, events, n_events, names, names_len, &f.dns);
+      f.has_dns =
+          dns_name_of(r.frame_number, events, n_events, names, names_len, &event_at, &f.dns);
     // The sample is the latest frame: its bytes, or none (recordBytes: none past the buffer).
     if (r.bytes_len != 0 && bytes && static_cast<size_t>(r.bytes_off) + r.bytes_len <= bytes_len) {
       f.bytes.assign(reinterpret_cast<const char*>(bytes) + r.bytes_off, r.bytes_len);
