@@ -179,8 +179,10 @@ int32_t BadFlowView::new_flow(const ViewKey& k, uint32_t h) {
   f.n_recent = f.head = f.peer = f.n_names = 0;
   f.has_dns = f.has_bytes = false;
   f.bytes_stamp = -1;
-  f.dns.clear();
-  f.bytes.clear();
+  // Released, not only cleared: a cleared string keeps its capacity, and then every slot
+  // would hold up to a frame's bytes, not only the newest samples (the bound, .h).
+  std::string().swap(f.dns);
+  std::string().swap(f.bytes);
   index_insert(s, h);
   append(s);
   return s;
@@ -262,7 +264,7 @@ void BadFlowView::add(const BadFrameRecord* records, size_t n, const uint8_t* by
       keep_bytes(s);
     } else {
       f.has_bytes = false;
-      f.bytes.clear();
+      std::string().swap(f.bytes);
     }
   }
 }

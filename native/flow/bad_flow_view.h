@@ -30,9 +30,11 @@
 //    within a batch, flow/events.h).
 //
 // Memory: the index (the smallest power of two >= 2 x cap buckets of 8 bytes), cap flows of
-// sizeof(ViewFlow) and cap x recent ViewFrames, allocated once; plus a flow's DNS name
-// (at most kMaxNameBytes) and the bytes of at most 2 x sampled_bytes_flows samples (each at
-// most kRecordBytes).
+// sizeof(ViewFlow) (240) and cap x recent ViewFrames (80 each), allocated once: 896-912 bytes
+// per flow of the cap at 8 recent frames, 3.6 MiB at the 4096 flows the snapshots use
+// (table_bytes(); test/unit/bad-flows.test.ts). On top of it, on the heap: a flow's DNS name
+// when longer than a short string holds (at most kMaxNameBytes), and the bytes of at most
+// 2 x sampled_bytes_flows samples (each at most kRecordBytes: 4 MiB at 512).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -115,6 +117,11 @@ class BadFlowView {
   uint32_t size() const { return size_; }
   uint32_t cap() const { return cap_; }
   uint64_t evicted() const { return evicted_; }
+  // What the view allocated at construction (flows, frames, index).
+  size_t table_bytes() const {
+    return flows_.size() * sizeof(ViewFlow) + frames_.size() * sizeof(ViewFrame) +
+           buckets_.size() * sizeof(Bucket);
+  }
   // The interfaces of the flows kept (each once): JavaScript keeps their labels.
   std::vector<uint32_t> interfaces() const;
 

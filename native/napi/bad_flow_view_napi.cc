@@ -41,6 +41,7 @@ class BadFlowViewWrap : public Napi::ObjectWrap<BadFlowViewWrap> {
          InstanceMethod("interfaces", &BadFlowViewWrap::Interfaces),
          InstanceAccessor("size", &BadFlowViewWrap::Size, nullptr),
          InstanceAccessor("evicted", &BadFlowViewWrap::Evicted, nullptr),
+         InstanceAccessor("tableBytes", &BadFlowViewWrap::TableBytes, nullptr),
          StaticMethod("layout", &BadFlowViewWrap::Layout)});
   }
 
@@ -121,6 +122,10 @@ class BadFlowViewWrap : public Napi::ObjectWrap<BadFlowViewWrap> {
   }
   Napi::Value Evicted(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(view_->evicted()));
+  }
+
+  Napi::Value TableBytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(view_->table_bytes()));
   }
 
   // BadFlowView.layout(): offsets within a row of top().rows.

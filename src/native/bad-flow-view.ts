@@ -40,6 +40,8 @@ export interface NativeBadFlowView {
   interfaces(): Uint32Array;
   readonly size: number;
   readonly evicted: number;
+  /** Bytes allocated at construction (flows, recent frames, index): native/flow/bad_flow_view.h. */
+  readonly tableBytes: number;
 }
 
 interface BadFlowViewAddon {

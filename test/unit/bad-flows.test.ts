@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { BadFlowTracker } from '../../src/correlate/bad-flows.js';
+import { BadFlowTracker, MAX_SAMPLED_BYTES_FLOWS } from '../../src/correlate/bad-flows.js';
+import { newBadFlowView } from '../../src/native/bad-flow-view.js';
 import type { DecodedRecord } from '../../src/model/bad-frame.js';
 import { RECENT_BAD_FRAMES } from '../../src/model/correlation.js';
 import { Prng } from '../fixtures/lib/prng.js';
@@ -134,4 +135,27 @@ test('the native view hands out what the per-frame objects did (test/lib/bad-flo
     assert.ok(all.some((f) => f.tunnel === 'gre' && f.vni !== null) && all.some((f) => f.tunnel === 'gre' && f.vni === null), 'GRE with and without a key');
     assert.ok(all.some((f) => f.sample?.bytes) && all.some((f) => !f.sample?.bytes), 'samples with and without bytes');
   }
+});
+
+test('the native view: 896-912 bytes per flow of its cap at 8 recent frames, and the bytes of at most 2 x MAX_SAMPLED_BYTES_FLOWS samples', () => {
+  assert.equal(RECENT_BAD_FRAMES, 8, 'the figures of native/flow/bad_flow_view.h are for 8 recent frames');
+  for (const cap of [16, 1000, 4096]) {
+    const v = newBadFlowView(cap, RECENT_BAD_FRAMES, MAX_SAMPLED_BYTES_FLOWS, false);
+    assert.ok(v.tableBytes >= cap * 896 && v.tableBytes <= cap * 912, `cap ${cap}: ${v.tableBytes} bytes`);
+  }
+  // A flood of new flows, every record with 1000 bytes: only the newest samples keep theirs.
+  const t = new BadFlowTracker(4096);
+  const dir = () => ({ label: 'eth0', namespace: '', overlay: false });
+  for (let b = 0; b < 10; b++) {
+    const records = Array.from({ length: 700 }, (_, i) => ({
+      ...record(b * 700 + i + 1, 'received', 1000 + b * 700 + i),
+      bytes: new Uint8Array(1000).fill(b),
+    }));
+    t.add(packRecords(records), NO_EVENTS, dir);
+  }
+  const withBytes = t.top(4096).filter((f) => f.sample?.bytes);
+  assert.equal(t.tableUse().size, 4096);
+  assert.ok(withBytes.length >= MAX_SAMPLED_BYTES_FLOWS && withBytes.length <= 2 * MAX_SAMPLED_BYTES_FLOWS, `${withBytes.length} samples with bytes`);
+  // They are the newest: the last batch's.
+  assert.ok(withBytes.every((f) => f.sample!.bytes![0] === 9 && f.sample!.frame > 9 * 700));
 });
