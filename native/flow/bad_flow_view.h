@@ -34,7 +34,7 @@
 // per flow of the cap at 8 recent frames, 3.6 MiB at the 4096 flows the snapshots use
 // (table_bytes(); test/unit/bad-flows.test.ts). On top of it, on the heap: a flow's DNS name
 // when longer than a short string holds (at most kMaxNameBytes), and the bytes of at most
-// 2 x sampled_bytes_flows samples (each at most kRecordBytes: 4 MiB at 512).
+// 2 x sampled_bytes_flows samples (each at most kRecordBytes: 2 MiB at 512).
 #pragma once
 #include <cstddef>
 #include <cstdint>
