@@ -1,4 +1,5 @@
 /** Standard output for whole reports: written in pieces, awaited until the OS has them. */
+import { write as fsWrite } from 'node:fs';
 
 /**
  * Writes and waits until the text is handed to the OS, so no output is lost on exit.
@@ -35,4 +36,36 @@ export function piecesOf(text: string, size: number): string[] {
     at = end;
   }
   return out;
+}
+
+/**
+ * Writes to `fd`, a regular file, on a thread of libuv's pool (fs.write) and resolves when
+ * every byte is written; the caller writes one piece at a time (src/output/line-queue.ts).
+ * Node writes standard output to a regular file synchronously, on the JavaScript thread:
+ * at trafgen's top rate that was 1.7-1.9 of 8 s of live capture's JavaScript thread for
+ * the 75 MB/s of `bad` lines, time in which no batch was taken (bench/RESULTS-live.md).
+ * The first failure (ENOSPC) goes to `failed`, once; later writes are dropped, as a
+ * stream that failed drops them.
+ */
+export function fileWriter(fd: number, failed: (err: NodeJS.ErrnoException) => void): (data: string | Uint8Array) => Promise<void> {
+  let broken = false;
+  return (data) =>
+    new Promise<void>((resolve) => {
+      if (broken) return resolve();
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      const from = (at: number): void => {
+        if (at >= bytes.length) return resolve();
+        // null position: at the descriptor's offset, where the synchronous writes of the
+        // same descriptor (the final report) go on after these.
+        fsWrite(fd, bytes, at, bytes.length - at, null, (err, n) => {
+          if (err) {
+            broken = true;
+            failed(err);
+            return resolve();
+          }
+          from(at + n);
+        });
+      };
+      from(0);
+    });
 }

@@ -431,6 +431,41 @@ test('-w live refuses a symlink planted at the path and an unusable path: exit 2
   assert.ok(fs.lstatSync(link).isSymbolicLink());
 });
 
+test('--json to a regular file on a full disk (written off the JavaScript thread): one line, exit status 2, at once; what fitted stays', async () => {
+  const lab = theLab();
+  assert.ok(which('unshare'), 'unshare (util-linux) is needed to mount a small private tmpfs');
+  // Standard output a regular file on a 64 KiB tmpfs (src/output/write.ts fileWriter: not
+  // the synchronous stream Node gives a file): bad frames fill it with `bad` lines.
+  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'csumtop-full-stdout-'));
+  const size = path.join(dir, 'full-stdout-size.txt');
+  const script =
+    `mount -t tmpfs -o size=64k csumtop-test "${mnt}" || exit 99; "$@" > "${mnt}/out.jsonl"; rc=$?; ` +
+    `wc -c < "${mnt}/out.jsonl" > "${size}"; head -c 200 "${mnt}/out.jsonl" >> "${size}"; exit $rc`;
+  const payload = Buffer.alloc(200, 0x62);
+  const frames = Array.from({ length: 400 }, (_, i) => datagram(lab, 31000 + i, 9998, payload, 0x4321)); // 400 lines of ~480 bytes
+  try {
+    const c = spawn('unshare', ['-m', 'sh', '-c', script, 'sh', BIN, '--netns', lab.B, '-i', 'vlb', '--json', '--duration', '30'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => c.once('exit', resolve));
+    await new Promise((r) => setTimeout(r, 1500)); // attached (the interface line is in the file)
+    const sentAt = Date.now();
+    for (let k = 0; k < frames.length; k += 50) lab.inject(lab.A, 'vla', frames.slice(k, k + 50));
+    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 15_000))]);
+    if (code === 'hung') c.kill('SIGKILL');
+    assert.equal(code, 2, `exit status with standard output on a full disk (stderr: ${stderr})`);
+    assert.ok(Date.now() - sentAt < 10_000, 'ended at once, not at --duration');
+    assert.deepEqual(stderr.trim().split('\n'), ['csumtop: cannot write standard output: no space left on device (ENOSPC)']);
+    const [bytes, ...head] = fs.readFileSync(size, 'utf8').split('\n');
+    assert.ok(Number(bytes) > 60_000, `the file filled the disk: ${bytes} bytes`);
+    assert.match(head.join('\n'), /^\{"type":"interface","version":1,.*"event":"attached"/, 'what was written before stays');
+  } finally {
+    fs.rmSync(mnt, { recursive: true, force: true });
+  }
+});
+
 test('-w live on a full disk: a warning, capture and counting go on, the file stays readable, exit status 2', async (t) => {
   const lab = theLab();
   needTcpdump();

@@ -5,10 +5,13 @@
  * and million-flows' csumtop exited 130 "no progress" while its reader was still reading.
  */
 import assert from 'node:assert/strict';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 
-import { piecesOf, write } from '../../src/output/write.js';
+import { fileWriter, piecesOf, write } from '../../src/output/write.js';
 
 test('piecesOf: pieces of at most the size, joined back to the text, a surrogate pair never cut', () => {
   assert.deepEqual(piecesOf('short', 64), ['short']);
@@ -72,4 +75,32 @@ test('write: bytes (the bad lines the addon makes) go in 64 KiB views, every byt
   assert.ok(taken.every((t) => t.length <= 64 * 1024));
   assert.deepEqual(Buffer.concat(taken), bytes);
   await write(sink, new Uint8Array(0));
+});
+
+test('fileWriter: text and bytes in order at the file offset, then synchronous writes after them; a write error said once, later writes dropped', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'csumtop-file-writer-'));
+  try {
+    const file = path.join(dir, 'out.jsonl');
+    const fd = openSync(file, 'w', 0o600);
+    const errors: NodeJS.ErrnoException[] = [];
+    const out = fileWriter(fd, (e) => errors.push(e));
+    const big = Buffer.alloc(3 * 1024 * 1024, 0x61); // more than one write(2) may take
+    await out('first\n');
+    await out(Buffer.from('sécond\n'));
+    await out(big);
+    writeSync(fd, 'report\n'); // the final report, written synchronously after the lines
+    closeSync(fd);
+    assert.equal(readFileSync(file, 'utf8'), `first\nsécond\n${big.toString()}report\n`);
+    assert.equal(errors.length, 0);
+    // A descriptor that cannot be written: the error once, the writes resolve and drop.
+    const ro = openSync(file, 'r');
+    const bad = fileWriter(ro, (e) => errors.push(e));
+    await bad('x\n');
+    await bad('y\n');
+    closeSync(ro);
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0].code, 'EBADF');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
