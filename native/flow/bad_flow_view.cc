@@ -9,15 +9,10 @@ namespace csumtop {
 
 namespace {
 
-// FNV-1a over the normalized key, folded to 32 bits: bad frames are few next to the
-// carriers the other tables fold, so simplicity beats speed here (as bad_flows.cc).
+// FNV-1a over the normalized key (flow/bad_flows.h), folded to 32 bits: bad frames are few
+// next to the carriers the other tables fold, so simplicity beats speed here.
 uint32_t key_hash(const ViewKey& k) {
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(&k);
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < sizeof k; i++) {
-    h ^= p[i];
-    h *= 1099511628211ull;
-  }
+  const uint64_t h = fnv1a(&k, sizeof k);
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
@@ -98,66 +93,8 @@ BadFlowView::BadFlowView(uint32_t cap, uint32_t recent, uint32_t sampled_bytes_f
       sampled_bytes_flows_(sampled_bytes_flows),
       partial_is_offload_(partial_is_offload),
       flows_(cap_),
-      frames_(static_cast<size_t>(cap_) * recent_) {
-  size_t n = 2;
-  while (n < 2 * static_cast<size_t>(cap_)) n *= 2;
-  buckets_.assign(n, Bucket{0, 0});
-  mask_ = static_cast<uint32_t>(n - 1);
-}
-
-int32_t BadFlowView::find(const ViewKey& k, uint32_t h) const {
-  for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
-    const Bucket b = buckets_[i];
-    if (b.slot1 == 0) return -1;
-    if (b.hash == h && std::memcmp(&flows_[b.slot1 - 1].key, &k, sizeof k) == 0)
-      return static_cast<int32_t>(b.slot1 - 1);
-  }
-}
-
-void BadFlowView::index_insert(int32_t s, uint32_t h) {
-  uint32_t i = h & mask_;
-  while (buckets_[i].slot1 != 0) i = (i + 1) & mask_;
-  buckets_[i] = Bucket{static_cast<uint32_t>(s) + 1, h};
-}
-
-// Deletion by backward shift (Knuth, TAOCP vol. 3, 6.4, algorithm R), as carrier_flows.cc:
-// no tombstones, so a view that evicts on every frame never degrades.
-void BadFlowView::index_remove(int32_t s) {
-  const uint32_t slot1 = static_cast<uint32_t>(s) + 1;
-  uint32_t i = flows_[s].hash & mask_;
-  while (buckets_[i].slot1 != slot1) i = (i + 1) & mask_;
-  for (uint32_t j = (i + 1) & mask_; buckets_[j].slot1 != 0; j = (j + 1) & mask_) {
-    const uint32_t home = buckets_[j].hash & mask_;
-    if (((j - home) & mask_) >= ((j - i) & mask_)) {
-      buckets_[i] = buckets_[j];
-      i = j;
-    }
-  }
-  buckets_[i] = Bucket{0, 0};
-}
-
-void BadFlowView::unlink(int32_t s) {
-  ViewFlow& f = flows_[s];
-  if (f.older >= 0)
-    flows_[f.older].newer = f.newer;
-  else
-    oldest_ = f.newer;
-  if (f.newer >= 0)
-    flows_[f.newer].older = f.older;
-  else
-    newest_ = f.older;
-}
-
-void BadFlowView::append(int32_t s) {
-  ViewFlow& f = flows_[s];
-  f.older = newest_;
-  f.newer = -1;
-  if (newest_ >= 0)
-    flows_[newest_].newer = s;
-  else
-    oldest_ = s;
-  newest_ = s;
-}
+      frames_(static_cast<size_t>(cap_) * recent_),
+      index_(cap_) {}
 
 // A slot for an absent key, the most recently seen; in a full view the least recently seen
 // flow goes (its DNS name and bytes with it, their memory kept for the next).
@@ -167,9 +104,9 @@ int32_t BadFlowView::new_flow(const ViewKey& k, uint32_t h) {
     s = static_cast<int32_t>(used_++);
     size_++;
   } else {
-    s = oldest_;
-    unlink(s);
-    index_remove(s);
+    s = recency_.oldest;
+    recency_.unlink(flows_, s);
+    index_.remove(s, flows_[s].hash);
     evicted_++;
   }
   ViewFlow& f = flows_[s];
@@ -183,8 +120,8 @@ int32_t BadFlowView::new_flow(const ViewKey& k, uint32_t h) {
   // would hold up to a frame's bytes, not only the newest samples (the bound, .h).
   std::string().swap(f.dns);
   std::string().swap(f.bytes);
-  index_insert(s, h);
-  append(s);
+  index_.insert(s, h);
+  recency_.append(flows_, s);
   return s;
 }
 
@@ -215,16 +152,16 @@ void BadFlowView::add(const BadFrameRecord* records, size_t n, const uint8_t* by
     const BadFrameRecord& r = records[i];
     key_of(r, &k);
     const uint32_t h = key_hash(k);
-    int32_t s = find(k, h);
+    int32_t s = index_.find(
+        h, [&](int32_t slot) { return std::memcmp(&flows_[slot].key, &k, sizeof k) == 0; });
     const int nb = std::min<int>(r.n_bad, kMaxSampleChecksums);
     if (s < 0) {
       s = new_flow(k, h);
       ViewFlow& f = flows_[s];
       f.first_ns = r.ts_ns;
       if (k.has_outer && k.has_inner) f.peer = r.direction == kPacketOutgoing ? 2 : 1;
-    } else if (s != newest_) {
-      unlink(s);
-      append(s);
+    } else {
+      recency_.touch(flows_, s);
     }
     ViewFlow& f = flows_[s];
     for (int j = 0; j < nb; j++) {
@@ -276,7 +213,7 @@ void BadFlowView::top(size_t limit, ViewTop* out) const {
   out->names.clear();
   std::vector<int32_t> order;
   order.reserve(size_);
-  for (int32_t s = oldest_; s >= 0; s = flows_[s].newer) order.push_back(s);
+  for (int32_t s = recency_.oldest; s >= 0; s = flows_[s].newer) order.push_back(s);
   // Most frames first; equal counts keep the recency order (Array.prototype.sort is stable).
   std::stable_sort(order.begin(), order.end(),
                    [this](int32_t a, int32_t b) { return flows_[a].count > flows_[b].count; });
@@ -329,7 +266,7 @@ void BadFlowView::top(size_t limit, ViewTop* out) const {
 
 std::vector<uint32_t> BadFlowView::interfaces() const {
   std::vector<uint32_t> out;
-  for (int32_t s = oldest_; s >= 0; s = flows_[s].newer) out.push_back(flows_[s].key.iface);
+  for (int32_t s = recency_.oldest; s >= 0; s = flows_[s].newer) out.push_back(flows_[s].key.iface);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

@@ -29,7 +29,8 @@
 //    (the last DNS event with a name of that frame number; frame numbers never decrease
 //    within a batch, flow/events.h).
 //
-// Memory: the index (the smallest power of two >= 2 x cap buckets of 8 bytes), cap flows of
+// Memory: the index (flow/probe_index.h: the smallest power of two >= 2 x cap buckets of 8
+// bytes), cap flows of
 // sizeof(ViewFlow) (240) and cap x recent ViewFrames (80 each), allocated once: 896-912 bytes
 // per flow of the cap at 8 recent frames, 3.6 MiB at the 4096 flows the snapshots use
 // (table_bytes(); test/unit/bad-flows.test.ts). On top of it, on the heap: a flow's DNS name
@@ -43,6 +44,7 @@
 
 #include "flow/analyzer.h"
 #include "flow/events.h"
+#include "flow/probe_index.h"
 
 namespace csumtop {
 
@@ -119,26 +121,16 @@ class BadFlowView {
   uint64_t evicted() const { return evicted_; }
   // What the view allocated at construction (flows, frames, index).
   size_t table_bytes() const {
-    return flows_.size() * sizeof(ViewFlow) + frames_.size() * sizeof(ViewFrame) +
-           buckets_.size() * sizeof(Bucket);
+    return flows_.size() * sizeof(ViewFlow) + frames_.size() * sizeof(ViewFrame) + index_.bytes();
   }
   // The interfaces of the flows kept (each once): JavaScript keeps their labels.
   std::vector<uint32_t> interfaces() const;
 
  private:
-  struct Bucket {
-    uint32_t slot1;  // slot + 1; 0 empty
-    uint32_t hash;
-  };
   struct Stamped {
     int32_t slot;
     int64_t stamp;
   };
-  int32_t find(const ViewKey& k, uint32_t h) const;
-  void index_insert(int32_t s, uint32_t h);
-  void index_remove(int32_t s);
-  void unlink(int32_t s);
-  void append(int32_t s);
   int32_t new_flow(const ViewKey& k, uint32_t h);
   void keep_bytes(int32_t s);
   ViewFrame* frame_at(int32_t s, int k) { return &frames_[static_cast<size_t>(s) * recent_ + k]; }
@@ -150,10 +142,10 @@ class BadFlowView {
   bool partial_is_offload_;
   std::vector<ViewFlow> flows_;
   std::vector<ViewFrame> frames_;
-  std::vector<Bucket> buckets_;
+  ProbeIndex index_;  // flow/probe_index.h
+  RecencyList recency_;
   std::vector<Stamped> with_bytes_;  // samples given bytes, oldest first
-  uint32_t mask_ = 0, used_ = 0, size_ = 0;
-  int32_t oldest_ = -1, newest_ = -1;
+  uint32_t used_ = 0, size_ = 0;
   int64_t stamp_ = 0;
   uint64_t evicted_ = 0;
 };

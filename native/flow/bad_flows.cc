@@ -56,16 +56,18 @@ int bad_samples_of(const Frame& f, BadChecksumSample* out) {
   return n;
 }
 
-uint64_t flow_hash(const FlowKey& k) {
-  // FNV-1a: bad frames are the rare case, so simplicity beats speed here.
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(&k);
+uint64_t fnv1a(const void* data, size_t n) {
+  const uint8_t* p = static_cast<const uint8_t*>(data);
   uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < sizeof k; i++) {
+  for (size_t i = 0; i < n; i++) {
     h ^= p[i];
     h *= 1099511628211ull;
   }
   return h;
 }
+
+// FNV-1a: bad frames are the rare case, so simplicity beats speed here.
+uint64_t flow_hash(const FlowKey& k) { return fnv1a(&k, sizeof k); }
 
 void summarize_bad(const Frame& f, uint32_t iface, BadFrameSummary* out) {
   flow_key_of(f, iface, &out->key);

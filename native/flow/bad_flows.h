@@ -80,6 +80,8 @@ void endpoint_of(const IpLayer& l, FlowEndpoint* ep);
 void flow_key_of(const Frame& f, uint32_t iface, FlowKey* key);
 // Up to kMaxSampleChecksums bad checksums of the frame; returns how many.
 int bad_samples_of(const Frame& f, BadChecksumSample* out);
+// FNV-1a over n bytes (the keys of the bad-flow tables: trivial structs, zero where unused).
+uint64_t fnv1a(const void* data, size_t n);
 uint64_t flow_hash(const FlowKey& k);
 // The summary of a frame with at least one bad checksum.
 void summarize_bad(const Frame& f, uint32_t iface, BadFrameSummary* out);

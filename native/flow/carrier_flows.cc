@@ -16,14 +16,9 @@ static_assert(kCarrierFlowBytesPerEntry <= 256, "issue 14: <= 256 bytes per flow
 // the work of the events between, few enough that the lines are still cached when used.
 constexpr size_t kPrefetchAhead = 8;
 
-CarrierFlowTable::CarrierFlowTable(uint32_t cap) : cap_(cap ? cap : 1) {
-  uint32_t n = 2;
-  while (n < 2 * static_cast<uint64_t>(cap_)) n *= 2;
-  // Zero and resident from the start (flow/table_memory.h): an empty slot and bucket are
-  // zero bytes.
+CarrierFlowTable::CarrierFlowTable(uint32_t cap) : cap_(cap ? cap : 1), index_(cap_) {
+  // Zero and resident from the start (flow/table_memory.h): an empty slot is zero bytes.
   slots_.assign(cap_);
-  buckets_.assign(n);
-  mask_ = n - 1;
 }
 
 uint32_t CarrierFlowTable::hash(double key) {
@@ -40,57 +35,7 @@ uint32_t CarrierFlowTable::hash(double key) {
 }
 
 int32_t CarrierFlowTable::find(double key, uint32_t h) const {
-  for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
-    const Bucket b = buckets_[i];
-    if (b.slot1 == 0) return -1;
-    // The slot is read only when the hashes agree (a cache miss saved per other bucket).
-    if (b.hash == h && slots_[b.slot1 - 1].key == key) return static_cast<int32_t>(b.slot1 - 1);
-  }
-}
-
-void CarrierFlowTable::index_insert(int32_t s, uint32_t h) {
-  uint32_t i = h & mask_;
-  while (buckets_[i].slot1 != 0) i = (i + 1) & mask_;
-  buckets_[i] = Bucket{static_cast<uint32_t>(s) + 1, h};
-}
-
-void CarrierFlowTable::index_remove(int32_t s) {
-  const uint32_t slot1 = static_cast<uint32_t>(s) + 1;
-  uint32_t i = hash(slots_[s].key) & mask_;
-  while (buckets_[i].slot1 != slot1) i = (i + 1) & mask_;
-  // Backward shift: a later member of the probe run moves into the hole unless its home
-  // bucket lies cyclically within (hole, j], where a lookup would no longer reach it.
-  for (uint32_t j = (i + 1) & mask_; buckets_[j].slot1 != 0; j = (j + 1) & mask_) {
-    const uint32_t home = buckets_[j].hash & mask_;
-    if (((j - home) & mask_) >= ((j - i) & mask_)) {
-      buckets_[i] = buckets_[j];
-      i = j;
-    }
-  }
-  buckets_[i] = Bucket{0, 0};
-}
-
-void CarrierFlowTable::unlink(int32_t s) {
-  CarrierFlowSlot& f = slots_[s];
-  if (f.older >= 0)
-    slots_[f.older].newer = f.newer;
-  else
-    oldest_ = f.newer;
-  if (f.newer >= 0)
-    slots_[f.newer].older = f.older;
-  else
-    newest_ = f.older;
-}
-
-void CarrierFlowTable::append(int32_t s) {
-  CarrierFlowSlot& f = slots_[s];
-  f.older = newest_;
-  f.newer = -1;
-  if (newest_ >= 0)
-    slots_[newest_].newer = s;
-  else
-    oldest_ = s;
-  newest_ = s;
+  return index_.find(h, [&](int32_t s) { return slots_[s].key == key; });
 }
 
 // In a full table every new flow evicts the oldest. The next victims are fetched ahead
@@ -99,11 +44,11 @@ void CarrierFlowTable::append(int32_t s) {
 // the new flow that takes it), two evictions ahead, since one new flow alone takes less
 // than a miss.
 void CarrierFlowTable::prefetch_eviction() const {
-  if (used_ < cap_ || oldest_ < 0) return;
-  const int32_t v2 = slots_[oldest_].newer;
+  if (used_ < cap_ || recency_.oldest < 0) return;
+  const int32_t v2 = slots_[recency_.oldest].newer;
   if (v2 < 0) return;
   const CarrierFlowSlot& o = slots_[v2];
-  __builtin_prefetch(&buckets_[hash(o.key) & mask_]);
+  __builtin_prefetch(index_.home(hash(o.key)));
   if (o.newer >= 0) {
     const char* next = reinterpret_cast<const char*>(&slots_[o.newer]);
     for (size_t at = 0; at < sizeof(CarrierFlowSlot); at += 64) __builtin_prefetch(next + at, 1);
@@ -117,16 +62,16 @@ int32_t CarrierFlowTable::add_slot(double key, uint32_t h) {
   if (used_ < cap_) {
     s = static_cast<int32_t>(used_++);
   } else {
-    s = oldest_;
-    unlink(s);
-    index_remove(s);
+    s = recency_.oldest;
+    recency_.unlink(slots_, s);
+    index_.remove(s, hash(slots_[s].key));
     if (slots_[s].name_len > kCarrierNameInline) long_names_.erase(s);
     size_--;
     evicted_++;
   }
   slots_[s].key = key;
-  index_insert(s, h);
-  append(s);
+  index_.insert(s, h);
+  recency_.append(slots_, s);
   size_++;
   return s;
 }
@@ -135,16 +80,13 @@ void CarrierFlowTable::add(const FrameEvent* ev, size_t n, const char* names, si
                            PlaceMap& places) {
   for (size_t i = 0; i < n; i++) {
     if (i + kPrefetchAhead < n && (ev[i + kPrefetchAhead].flags & kEvCarrier))
-      __builtin_prefetch(&buckets_[hash(ev[i + kPrefetchAhead].flow) & mask_]);
+      __builtin_prefetch(index_.home(hash(ev[i + kPrefetchAhead].flow)));
     const FrameEvent& e = ev[i];
     if (!(e.flags & kEvCarrier)) continue;
     const uint32_t h = hash(e.flow);
     int32_t s = find(e.flow, h);
     if (s >= 0) {
-      if (s != newest_) {  // seen again: the most recently seen
-        unlink(s);
-        append(s);
-      }
+      recency_.touch(slots_, s);  // seen again: the most recently seen
     } else {
       s = add_slot(e.flow, h);
       prefetch_eviction();
@@ -195,7 +137,7 @@ void CarrierFlowTable::top(size_t limit, std::vector<uint8_t>* out) const {
   std::vector<Item> all;
   all.reserve(size_);
   uint32_t rank = 0;
-  for (int32_t s = oldest_; s >= 0; s = slots_[s].newer) {
+  for (int32_t s = recency_.oldest; s >= 0; s = slots_[s].newer) {
     const CarrierFlowSlot& f = slots_[s];
     all.push_back(Item{uint64_t{f.bad_outer} + f.bad_inner, f.packets, rank++, s});
   }

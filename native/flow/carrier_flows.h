@@ -10,8 +10,8 @@
 // evictions are counted ("Bounded everything", docs/design.md principle 4).
 //
 // Layout: an array of `cap` CarrierFlowSlots (the flow's values, its key and its links in
-// the recency list) and an index of buckets, open addressing with linear probing and
-// deletion by backward shift (Knuth, TAOCP vol. 3, 6.4, algorithms L and R: no
+// the recency list) and an index of buckets (flow/probe_index.h), open addressing with linear
+// probing and deletion by backward shift (Knuth, TAOCP vol. 3, 6.4, algorithms L and R: no
 // tombstones, so a table that evicts on every frame never degrades), with the smallest
 // power of two >= 2 x cap buckets (a load of at most 1/2). Both are made resident once at
 // construction (flow/table_memory.h), so the bound is resident from the start instead of
@@ -39,6 +39,7 @@
 
 #include "flow/events.h"
 #include "flow/places.h"
+#include "flow/probe_index.h"
 #include "flow/table_memory.h"
 
 namespace csumtop {
@@ -104,33 +105,21 @@ class CarrierFlowTable {
   uint32_t cap() const { return cap_; }
   uint64_t evicted() const { return evicted_; }
   // Bytes allocated for the slots and the index (not the side names).
-  size_t table_bytes() const {
-    return slots_.size() * sizeof(CarrierFlowSlot) + buckets_.size() * sizeof(Bucket);
-  }
+  size_t table_bytes() const { return slots_.size() * sizeof(CarrierFlowSlot) + index_.bytes(); }
 
  private:
-  // slot + 1 (0: empty) and the full hash of the slot's key (hash & mask_: its home).
-  struct Bucket {
-    uint32_t slot1;
-    uint32_t hash;
-  };
   static uint32_t hash(double key);
   int32_t find(double key, uint32_t h) const;
-  void index_insert(int32_t s, uint32_t h);
-  void index_remove(int32_t s);
   void prefetch_eviction() const;
-  void unlink(int32_t s);
-  void append(int32_t s);
   int32_t add_slot(double key, uint32_t h);
 
-  TableArray<CarrierFlowSlot> slots_;
-  TableArray<Bucket> buckets_;
-  uint32_t mask_ = 0;
   uint32_t cap_ = 0;
+  TableArray<CarrierFlowSlot> slots_;
+  ProbeIndex index_;  // flow/probe_index.h
+  RecencyList recency_;
   uint32_t used_ = 0;  // slots handed out so far; past cap_ a new flow evicts
   uint32_t size_ = 0;
   uint64_t evicted_ = 0;
-  int32_t oldest_ = -1, newest_ = -1;
   std::unordered_map<int32_t, std::string> long_names_;  // by slot
 };
 
