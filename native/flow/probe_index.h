@@ -1,5 +1,6 @@
 // \summary: What the fixed-size tables whose least recently seen entry goes have in common
-// (the carrier flows, carrier_flows.h; the live bad-flow view, bad_flow_view.h): an index
+// (the carrier flows, carrier_flows.h; the live bad-flow view, bad_flow_view.h), and of the
+// open transactions (txn_table.h, whose entries go only when decided): an index
 // from a key's hash to a slot number, and the list of the slots from the least to the most
 // recently seen.
 //
@@ -65,6 +66,16 @@ class ProbeIndex {
       }
     }
     buckets_[i] = Bucket{0, 0};
+  }
+
+  // The slot of the first bucket of h's probe run with hash h (for a prefetch: probably the
+  // key's), -1 when none.
+  int32_t first_with_hash(uint32_t h) const {
+    for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Bucket b = buckets_[i];
+      if (b.slot1 == 0) return -1;
+      if (b.hash == h) return static_cast<int32_t>(b.slot1 - 1);
+    }
   }
 
   // The home bucket of hash h, for a prefetch.

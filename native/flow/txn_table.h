@@ -11,8 +11,8 @@
 //    so timeouts are decided in the order the transactions began (what a Map gave);
 //  - free slots on a stack, slot 0 first while the table fills.
 //
-// Index: open addressing with linear probing and deletion by backward shift (Knuth,
-// TAOCP vol. 3, 6.4, algorithms L and R: no tombstones, a lookup scans at most its probe
+// Index (flow/probe_index.h): open addressing with linear probing and deletion by backward shift
+// (Knuth, TAOCP vol. 3, 6.4, algorithms L and R: no tombstones, a lookup scans at most its probe
 // run), at least two buckets per slot (load <= 1/2), each holding slot + 1 (0: empty) and
 // the key's full 32-bit hash, so probing and the backward shift never read a slot's key
 // (each such read was a cache miss: the carrier-flow table measured the same,
@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "flow/events.h"
+#include "flow/probe_index.h"
 #include "flow/table_memory.h"
 
 namespace csumtop {
@@ -43,13 +44,10 @@ class TxnTable {
   static constexpr size_t kBytesPerEntry = 16 + 4 + 4 * 8;
 
   // Every array zero and resident from the start (flow/table_memory.h).
-  explicit TxnTable(uint32_t cap) : cap_(cap), keys_(cap), prev_(cap), next_(cap), free_(cap) {
+  explicit TxnTable(uint32_t cap)
+      : cap_(cap), keys_(cap), prev_(cap), next_(cap), free_(cap), index_(cap) {
     for (uint32_t s = 0; s < cap; s++) free_[s] = static_cast<int32_t>(cap - 1 - s);
     free_top_ = cap;
-    size_t n = 2;
-    while (n < 2 * static_cast<size_t>(cap)) n *= 2;
-    buckets_.assign(n);
-    mask_ = static_cast<uint32_t>(n - 1);
   }
 
   uint32_t cap() const { return cap_; }
@@ -57,7 +55,7 @@ class TxnTable {
   // What the table allocated: <= kBytesPerEntry x cap.
   size_t bytes() const {
     return keys_.size() * sizeof(double) + (prev_.size() + next_.size() + free_.size()) * 4 +
-           buckets_.size() * sizeof(Bucket);
+           index_.bytes();
   }
 
   // Multiplicative hashing of both 32-bit halves of the 53-bit key; the low bits pick the
@@ -73,14 +71,10 @@ class TxnTable {
     return h;
   }
 
-  // The slot of `key` (whose hash is h), -1 when absent.
+  // The slot of `key` (whose hash is h), -1 when absent. The slot's key is read only when
+  // the hashes agree.
   int32_t get(double key, uint32_t h) const {
-    for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
-      const Bucket b = buckets_[i];
-      if (b.slot1 == 0) return -1;
-      // The slot's key is read only when the hashes agree.
-      if (b.hash == h && keys_[b.slot1 - 1] == key) return static_cast<int32_t>(b.slot1 - 1);
-    }
+    return index_.find(h, [&](int32_t s) { return keys_[s] == key; });
   }
   int32_t get(double key) const { return get(key, hash(key)); }
 
@@ -90,9 +84,7 @@ class TxnTable {
   int32_t add(double key, uint32_t h) {
     if (free_top_ == 0) return -1;
     const int32_t s = free_[--free_top_];
-    uint32_t i = h & mask_;
-    while (buckets_[i].slot1 != 0) i = (i + 1) & mask_;
-    buckets_[i] = Bucket{static_cast<uint32_t>(s) + 1, h};
+    index_.insert(s, h);
     keys_[s] = key;
     prev_[s] = newest_;
     next_[s] = -1;
@@ -108,19 +100,7 @@ class TxnTable {
 
   // Frees `slot` (in use); its values in the tracker's arrays are the tracker's to reset.
   void remove(int32_t slot) {
-    const uint32_t slot1 = static_cast<uint32_t>(slot) + 1;
-    uint32_t i = hash(keys_[slot]) & mask_;
-    while (buckets_[i].slot1 != slot1) i = (i + 1) & mask_;
-    // Backward shift: move later members of the probe run into the hole when their home
-    // bucket is not cyclically within (hole, j].
-    for (uint32_t j = (i + 1) & mask_; buckets_[j].slot1 != 0; j = (j + 1) & mask_) {
-      const uint32_t home = buckets_[j].hash & mask_;
-      if (((j - home) & mask_) >= ((j - i) & mask_)) {
-        buckets_[i] = buckets_[j];
-        i = j;
-      }
-    }
-    buckets_[i] = Bucket{0, 0};
+    index_.remove(slot, hash(keys_[slot]));
     const int32_t p = prev_[slot], n = next_[slot];
     if (p >= 0)
       next_[p] = n;
@@ -141,18 +121,13 @@ class TxnTable {
 
   // Prefetching (no effect on what the table holds):
   // the home bucket of a key hashing to h;
-  void prefetch_bucket(uint32_t h) const { __builtin_prefetch(&buckets_[h & mask_]); }
+  void prefetch_bucket(uint32_t h) const { __builtin_prefetch(index_.home(h)); }
   // the slot of the first bucket of h's probe run with that hash (probably the key's,
   // read from buckets prefetched before), -1 when none: its key is prefetched too;
   int32_t prefetch_candidate(uint32_t h) const {
-    for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
-      const Bucket b = buckets_[i];
-      if (b.slot1 == 0) return -1;
-      if (b.hash == h) {
-        __builtin_prefetch(&keys_[b.slot1 - 1]);
-        return static_cast<int32_t>(b.slot1 - 1);
-      }
-    }
+    const int32_t s = index_.first_with_hash(h);
+    if (s >= 0) __builtin_prefetch(&keys_[s]);
+    return s;
   }
   // the slot the k-th next add() takes (k = 0: the next), -1 when there are not that
   // many free: its key and links are prefetched for writing;
@@ -173,19 +148,13 @@ class TxnTable {
   }
 
  private:
-  struct Bucket {
-    uint32_t slot1;  // slot + 1; 0: empty
-    uint32_t hash;   // hash(key) in full (& mask_: its home)
-  };
-
   uint32_t cap_;
   // Apart, so that a walk in insertion order reads 16 links a cache line (slots taken
   // from the free stack in turn are often neighbours).
   TableArray<double> keys_;
   TableArray<int32_t> prev_, next_;  // insertion order; -1 at its ends
   TableArray<int32_t> free_;
-  TableArray<Bucket> buckets_;
-  uint32_t mask_ = 0;
+  ProbeIndex index_;  // flow/probe_index.h
   uint32_t free_top_ = 0;
   uint32_t size_ = 0;
   int32_t oldest_ = -1, newest_ = -1;

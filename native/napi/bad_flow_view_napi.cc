@@ -9,28 +9,12 @@
 #include <vector>
 
 #include "flow/bad_flow_view.h"
+#include "napi/convert.h"
 #include "napi/register.h"
 
 namespace csumtop {
 
 namespace {
-
-const uint8_t* bytes_of(const Napi::Value& v, size_t* len) {
-  Napi::TypedArray a = v.As<Napi::TypedArray>();
-  *len = a.ByteLength();
-  return static_cast<const uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
-}
-
-// The packed structs of a Buffer, which may be a slice at any offset: copied into `aligned`
-// when their 8-byte fields would be misaligned.
-template <typename T>
-const T* structs_of(const uint8_t* p, size_t len, std::vector<T>* aligned, size_t* n) {
-  *n = len / sizeof(T);  // a partial struct at the end is ignored
-  if (reinterpret_cast<uintptr_t>(p) % alignof(T) == 0) return reinterpret_cast<const T*>(p);
-  aligned->resize(*n);
-  if (*n) std::memcpy(aligned->data(), p, *n * sizeof(T));
-  return aligned->data();
-}
 
 class BadFlowViewWrap : public Napi::ObjectWrap<BadFlowViewWrap> {
  public:
@@ -75,12 +59,12 @@ class BadFlowViewWrap : public Napi::ObjectWrap<BadFlowViewWrap> {
                                  "add(records: Uint8Array, recordBytes: Uint8Array, events: "
                                  "Uint8Array, eventNames: Uint8Array)");
     size_t rec_len = 0, bytes_len = 0, ev_len = 0, names_len = 0, n = 0, n_events = 0;
-    const uint8_t* rec = bytes_of(info[0], &rec_len);
-    const uint8_t* bytes = bytes_of(info[1], &bytes_len);
-    const uint8_t* ev = bytes_of(info[2], &ev_len);
+    const uint8_t* rec = typed_bytes(info[0], &rec_len);
+    const uint8_t* bytes = typed_bytes(info[1], &bytes_len);
+    const uint8_t* ev = typed_bytes(info[2], &ev_len);
     const BadFrameRecord* records = structs_of(rec, rec_len, &aligned_records_, &n);
     const FrameEvent* events = structs_of(ev, ev_len, &aligned_events_, &n_events);
-    const uint8_t* names = bytes_of(info[3], &names_len);
+    const uint8_t* names = typed_bytes(info[3], &names_len);
     view_->add(records, n, bytes, bytes_len, events, n_events, reinterpret_cast<const char*>(names),
                names_len);
     return env.Undefined();

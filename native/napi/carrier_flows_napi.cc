@@ -9,18 +9,12 @@
 
 #include "flow/carrier_flows.h"
 #include "flow/places.h"
+#include "napi/convert.h"
 #include "napi/register.h"
 
 namespace csumtop {
 
 namespace {
-
-// The bytes of a Buffer or other typed array (a view of part of an ArrayBuffer).
-const uint8_t* bytes_of(const Napi::Value& v, size_t* len) {
-  Napi::TypedArray a = v.As<Napi::TypedArray>();
-  *len = a.ByteLength();
-  return static_cast<const uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
-}
 
 class CarrierFlowsWrap : public Napi::ObjectWrap<CarrierFlowsWrap> {
  public:
@@ -55,17 +49,11 @@ class CarrierFlowsWrap : public Napi::ObjectWrap<CarrierFlowsWrap> {
       throw Napi::TypeError::New(
           env, "add(events: Uint8Array, names: Uint8Array, placePairs: Uint32Array)");
     size_t ev_len = 0, names_len = 0, pairs_len = 0;
-    const uint8_t* ev = bytes_of(info[0], &ev_len);
-    const uint8_t* names = bytes_of(info[1], &names_len);
-    const uint8_t* pairs = bytes_of(info[2], &pairs_len);
-    const size_t n = ev_len / sizeof(FrameEvent);  // a partial record at the end is ignored
-    // A Buffer may be a slice at any offset: FrameEvent needs its doubles aligned.
-    const FrameEvent* events = reinterpret_cast<const FrameEvent*>(ev);
-    if (reinterpret_cast<uintptr_t>(ev) % alignof(FrameEvent) != 0) {
-      aligned_.resize(n);
-      if (n) std::memcpy(aligned_.data(), ev, n * sizeof(FrameEvent));
-      events = aligned_.data();
-    }
+    const uint8_t* ev = typed_bytes(info[0], &ev_len);
+    const uint8_t* names = typed_bytes(info[1], &names_len);
+    const uint8_t* pairs = typed_bytes(info[2], &pairs_len);
+    size_t n = 0;
+    const FrameEvent* events = structs_of(ev, ev_len, &aligned_, &n);
     places_.set(reinterpret_cast<const uint32_t*>(pairs),
                 pairs_len / (sizeof(uint32_t) * kPlacePairWords));
     table_->add(events, n, reinterpret_cast<const char*>(names), names_len, places_);

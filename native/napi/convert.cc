@@ -7,6 +7,12 @@
 
 namespace csumtop {
 
+const uint8_t* typed_bytes(const Napi::Value& v, size_t* len) {
+  Napi::TypedArray a = v.As<Napi::TypedArray>();
+  *len = a.ByteLength();
+  return static_cast<const uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
+}
+
 namespace {
 void read_ports(const Napi::Object& o, const char* name, uint16_t* ports, uint8_t* n) {
   if (!o.Has(name) || o.Get(name).IsUndefined()) return;

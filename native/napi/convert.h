@@ -3,6 +3,8 @@
 #pragma once
 #include <napi.h>
 
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "capture/bpf_filter.h"
@@ -11,6 +13,18 @@
 #include "flow/bad_flows.h"
 
 namespace csumtop {
+// The bytes of a Buffer or other typed array (a view of part of an ArrayBuffer).
+const uint8_t* typed_bytes(const Napi::Value& v, size_t* len);
+// The packed structs in `len` bytes at p (a Buffer may be a slice at any offset): copied into
+// `aligned` when their 8-byte fields would be misaligned; *n of them, a partial one ignored.
+template <typename T>
+const T* structs_of(const uint8_t* p, size_t len, std::vector<T>* aligned, size_t* n) {
+  *n = len / sizeof(T);
+  if (reinterpret_cast<uintptr_t>(p) % alignof(T) == 0) return reinterpret_cast<const T*>(p);
+  aligned->resize(*n);
+  if (*n) std::memcpy(aligned->data(), p, *n * sizeof(T));
+  return aligned->data();
+}
 // A capture file's interfaces as JS objects (FileInterface in src/model/interface.ts): the
 // reader's and the analyzer's interfaces() both hand them over this way.
 Napi::Array file_interfaces_array(Napi::Env env, const std::vector<CaptureInterface>& ifs);
