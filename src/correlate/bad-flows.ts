@@ -43,7 +43,9 @@ export class BadFlowTracker {
    * shows the interface as it was when the flow began, also after the interface vanished
    * and was folded); kept while a flow of it is, pruned at each top().
    */
-  private readonly labels = new Map<number, InterfaceInfo | undefined>();
+  private readonly labels = new Map<number, InterfaceInfo>();
+  /** The directory of the latest batch: for an interface that was not known when first seen. */
+  private dir: InterfaceDirectory = () => undefined;
 
   /** `partialIsOffload`: as RateTracker's (src/correlate/rates.ts): a file or libpcap. */
   constructor(
@@ -60,14 +62,18 @@ export class BadFlowTracker {
   /** One batch's records; its events give the DNS names of their frames. */
   add(records: PackedRecords, events: EventBatch, dir: InterfaceDirectory): void {
     if (records.count === 0) return;
+    this.dir = dir;
     const L = nativeLayout().record;
     const buf = records.buf;
     let last = -1;
-    for (let off = L.iface; off < buf.length; off += L.size) {
-      const id = buf.readUInt32LE(off);
+    for (let k = 0; k < records.count; k++) {
+      const id = buf.readUInt32LE(k * L.size + L.iface);
       if (id === last) continue;
       last = id;
-      if (!this.labels.has(id)) this.labels.set(id, dir(id));
+      if (this.labels.has(id)) continue;
+      // Not kept while unknown: a flow then shows the label as soon as the directory has it.
+      const info = dir(id);
+      if (info) this.labels.set(id, info);
     }
     this.view.add(buf, records.bytes, events.buffer, events.namesBuffer);
   }
@@ -85,7 +91,7 @@ export class BadFlowTracker {
       at += n;
       const last = recent[recent.length - 1];
       const iface = t.rows.readUInt32LE(row + R.iface);
-      const info = this.labels.get(iface);
+      const info = this.labelOf(iface);
       const peer = t.rows[row + R.peer];
       const dnsOff = t.rows.readUInt32LE(row + R.dnsOff);
       const names: string[] = [];
@@ -118,6 +124,12 @@ export class BadFlowTracker {
     }
     this.pruneLabels();
     return out;
+  }
+
+  private labelOf(iface: number): InterfaceInfo | undefined {
+    let info = this.labels.get(iface);
+    if (info === undefined && (info = this.dir(iface)) !== undefined) this.labels.set(iface, info);
+    return info;
   }
 
   /** Labels of interfaces no flow of the view is on any more are dropped. */

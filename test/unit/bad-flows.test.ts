@@ -159,3 +159,16 @@ test('the native view: 896-912 bytes per flow of its cap at 8 recent frames, and
   // They are the newest: the last batch's.
   assert.ok(withBytes.every((f) => f.sample!.bytes![0] === 9 && f.sample!.frame > 9 * 700));
 });
+
+test('a flow shows its interface as it was when the view first saw it: still named after the interface vanished, and named once the directory knows it', () => {
+  const t = new BadFlowTracker(16);
+  const known = new Map<number, { label: string; namespace: string; overlay: boolean }>([[3, { label: 'nsb/vlb', namespace: 'nsb', overlay: false }]]);
+  const dir = (id: number) => known.get(id);
+  t.add(packRecords([record(1, 'received'), { ...record(2, 'received'), iface: 4 }]), NO_EVENTS, dir);
+  const named = (): Record<string, string> => Object.fromEntries(t.top(16).map((f) => [String(f.recent[0].frame), `${f.interface}@${f.namespace}`]));
+  assert.deepEqual(named(), { '1': 'nsb/vlb@nsb', '2': '#4@' });
+  known.delete(3); // vanished and folded: the directory no longer has it
+  known.set(4, { label: 'nsc/eth0', namespace: 'nsc', overlay: false }); // now known
+  t.add(packRecords([record(3, 'received', 43000)]), NO_EVENTS, dir); // a new flow of interface 3
+  assert.deepEqual(named(), { '1': 'nsb/vlb@nsb', '2': 'nsc/eth0@nsc', '3': 'nsb/vlb@nsb' });
+});
