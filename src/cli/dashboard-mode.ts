@@ -15,7 +15,7 @@ import { nativeLayout, openFileAnalysis } from '../native/analyzer.js';
 import { eventsOf, recordsOf } from '../native/drain.js';
 import { LINKTYPE_ETHERNET } from '../output/pcap-frames.js';
 import { closingSummary } from '../output/answer.js';
-import type { DecodedRecord } from '../model/bad-frame.js';
+import type { PackedRecords } from '../native/records.js';
 import type { DashboardUpdate, InterfaceMeta } from '../ui/dashboard-state.js';
 import { dashboardCpu } from '../ui/cpu-meter.js';
 import { RecentFrames, runDashboard, type DashboardFeed } from '../ui/dashboard.js';
@@ -57,15 +57,15 @@ function kernelRelease(): string {
   }
 }
 
-export function keepRecent(recent: RecentFrames, records: DecodedRecord[], labelOf: (iface: number) => string, linktypeOf: (iface: number) => number): void {
-  // Only the last `cap` can stay: the bytes of those are copied (a record's are a view of its batch).
-  let first = records.length;
-  for (let kept = 0; first > 0 && kept < recent.cap;) if (records[--first].bytes) kept++;
+export function keepRecent(recent: RecentFrames, records: PackedRecords, labelOf: (iface: number) => string, linktypeOf: (iface: number) => number): void {
+  // Only the last `cap` with bytes can stay: only those are decoded, and their bytes copied
+  // (a record's are a view of its batch); the others are counted as passed over.
+  let first = records.count;
+  for (let kept = 0; first > 0 && kept < recent.cap;) if (records.hasBytes(--first)) kept++;
   let passed = 0;
-  for (let k = 0; k < first; k++) if (records[k].bytes) passed++;
+  for (let k = 0; k < first; k++) if (records.hasBytes(k)) passed++;
   recent.passedOver(passed);
-  for (let k = first; k < records.length; k++) {
-    const r = records[k];
+  for (const r of records.decode(first)) {
     if (!r.bytes) continue;
     recent.add({
       interface: labelOf(r.iface),
@@ -156,7 +156,7 @@ export async function liveDashboard(opts: Options, io: LiveIo, extra: LiveDashbo
       linktypes.delete(id);
     }
     // Keeping the recent bad frames for `w` is the dashboard's own work too.
-    if (b.records.count > 0) dashboardCpu.measure(() => keepRecent(recent, b.records.decode(), labelOf, linktypeOf));
+    if (b.records.count > 0) dashboardCpu.measure(() => keepRecent(recent, b.records, labelOf, linktypeOf));
   });
   if (source.capabilities.guessesOffload) {
     pending.push(`backend ${source.capabilities.backend} has no kernel checksum status: "pending" is a guess (the field held exactly the pseudo-header sum)`);
@@ -282,7 +282,7 @@ export async function replayDashboard(opts: Options & { read: string }, fast: bo
       correlator.add(eventsOf(d), recs);
       keepRecent(
         recent,
-        recs.decode(),
+        recs,
         (id) => interfaces()[id]?.label ?? `#${id}`,
         (id) => analysis.interfaces()[id]?.linktype ?? LINKTYPE_ETHERNET,
       );

@@ -89,6 +89,13 @@ export class PackedRecords {
     this.count = Math.floor(buf.length / L.size);
   }
 
+  /** Whether record i carries bytes (decode() gives them). */
+  hasBytes(i: number): boolean {
+    const off = i * this.L.size;
+    const len = this.buf.readUInt32LE(off + this.L.bytesLen);
+    return len !== 0 && this.buf.readUInt32LE(off + this.L.bytesOff) + len <= this.bytes.length;
+  }
+
   /** Records from..to-1 as objects. */
   decode(from = 0, to = this.count): DecodedRecord[] {
     return decodeRecords(this.buf.subarray(from * this.L.size, to * this.L.size), this.L, this.bytes);

@@ -17,7 +17,7 @@ import { nativeLayout, openFileAnalysis } from '../../src/native/analyzer.js';
 import { decodeRecords, PackedRecords } from '../../src/native/records.js';
 import { RecentFrames } from '../../src/ui/dashboard.js';
 import { writeHighCardinalityCapture } from '../fixtures/lib/bulk.js';
-import { dnsEvents } from '../lib/pack-records.js';
+import { dnsEvents, packRecords } from '../lib/pack-records.js';
 
 const NO_EVENTS = dnsEvents([]);
 
@@ -57,10 +57,11 @@ test('records: bytes are views of the batch; the bad-flow view and the recent-fr
       assert.equal(r.bytes.buffer, d.recordBytes.buffer, 'a view of the batch, not a copy');
       expected.set(r.frame, Buffer.from(r.bytes).toString('hex'));
     }
-    view.add(new PackedRecords(d.records, d.recordBytes, L), NO_EVENTS, dir);
+    const packed = new PackedRecords(d.records, d.recordBytes, L);
+    view.add(packed, NO_EVENTS, dir);
     keepRecent(
       recent,
-      recs,
+      packed,
       () => 'eth0',
       () => 1,
     );
@@ -79,4 +80,45 @@ test('records: bytes are views of the batch; the bad-flow view and the recent-fr
     kept.map((k) => Buffer.from(k.bytes).toString('hex')),
     frames.map((f) => expected.get(f)),
   );
+});
+
+test('the recent-frame ring keeps the last frames with bytes of each batch, decoding only those; the others are counted passed over', () => {
+  const recent = new RecentFrames(3);
+  const frame = (n: number, bytes: boolean) => ({
+    frame: n,
+    tsNs: 1_700_000_000_000_000_000n + BigInt(n),
+    iface: 0,
+    caplen: 60,
+    wirelen: 60,
+    outer: null,
+    tunnel: 'none' as const,
+    vni: null,
+    inner: null,
+    checksums: [],
+    direction: null,
+    bytes: bytes ? new Uint8Array([n]) : null,
+  });
+  // Frames 1-10, every third without bytes: 7 with bytes.
+  keepRecent(
+    recent,
+    packRecords(Array.from({ length: 10 }, (_, k) => frame(k + 1, (k + 1) % 3 !== 0))),
+    () => 'eth0',
+    () => 1,
+  );
+  assert.deepEqual(
+    recent.list().map((f) => f.bytes[0]),
+    [7, 8, 10],
+  );
+  assert.equal(recent.evicted, 4, 'the 4 earlier frames with bytes');
+  keepRecent(
+    recent,
+    packRecords([frame(11, true), frame(12, false)]),
+    () => 'eth0',
+    () => 1,
+  );
+  assert.deepEqual(
+    recent.list().map((f) => f.bytes[0]),
+    [8, 10, 11],
+  );
+  assert.equal(recent.evicted, 5);
 });
