@@ -194,9 +194,10 @@ export async function startLive(p: LivePrepared, opts: Options, io: LiveIo): Pro
   const build = (): Correlator => liveCorrelator(p.source, p.state, p.specs, nativeLayout(), opts.maxFlows, engines, kernelDrops);
   // The correlation is built before capture starts: its tables are allocated and made
   // resident, the host's facts read and iptables-save spawned (~200 ms), time in which a
-  // running capture's batches only queued up (at 100,000 frames/s a queue overflowed then
-  // and 16,384 events were dropped in the first second). With --user it is built after the
-  // rights are dropped, as before: the NAT facts' tools then run without them.
+  // running capture's batches only queued up (in a profiled run at 100,000 frames/s that
+  // dropped 16,383 events, this was the JavaScript thread's longest busy stretch,
+  // bench/RESULTS-live.md). With --user it is built after the rights are dropped, as
+  // before: the NAT facts' tools then run without them.
   let correlator = opts.user === null ? build() : null;
   const failed = await startCapture(p.source, opts, io);
   if (failed !== null) {
