@@ -11,6 +11,7 @@
 
 #include "flow/analyzer.h"
 #include "flow/bad_lines.h"
+#include "napi/convert.h"
 #include "napi/register.h"
 
 namespace csumtop {
@@ -58,7 +59,7 @@ class BadLinesWrap : public Napi::ObjectWrap<BadLinesWrap> {
     names_.tunnels = strings_of(env, o, "tunnels");
     names_.layers = strings_of(env, o, "layers");
     names_.directions = strings_of(env, o, "directions");
-    if (names_.tunnels.empty() || names_.layers.size() != 2)
+    if (names_.tunnels.empty() || names_.tunnels[0] != "none" || names_.layers.size() != 2)
       throw Napi::RangeError::New(
           env, "new BadLines(names): tunnels must start with 'none', layers be outer and inner");
   }
@@ -72,10 +73,9 @@ class BadLinesWrap : public Napi::ObjectWrap<BadLinesWrap> {
     if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsArray() || !info[2].IsNumber())
       throw Napi::TypeError::New(
           env, "format(records: Uint8Array, interfaceJson: string[], room: number)");
-    const Napi::TypedArray a = info[0].As<Napi::TypedArray>();
-    const uint8_t* p = static_cast<const uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
-    const size_t n =
-        a.ByteLength() / sizeof(BadFrameRecord);  // a partial record at the end is ignored
+    size_t len = 0, n = 0;
+    const uint8_t* p = typed_bytes(info[0], &len);
+    const BadFrameRecord* records = structs_of(p, len, &aligned_, &n);
     const Napi::Array ifaces = info[1].As<Napi::Array>();
     const double room_arg = info[2].As<Napi::Number>().DoubleValue();
     const size_t room = room_arg > 0 ? static_cast<size_t>(std::min(room_arg, 1e15)) : 0;
@@ -84,8 +84,7 @@ class BadLinesWrap : public Napi::ObjectWrap<BadLinesWrap> {
     text_.clear();
     lines_ = 0;
     for (size_t i = 0; i < n; i++) {
-      BadFrameRecord r;  // copied: a Buffer may be a slice at any offset
-      std::memcpy(&r, p + i * sizeof r, sizeof r);
+      const BadFrameRecord& r = records[i];
       auto it = json.find(r.iface);
       if (it == json.end()) {
         const Napi::Value v = r.iface < ifaces.Length() ? ifaces.Get(r.iface) : env.Undefined();
@@ -110,6 +109,7 @@ class BadLinesWrap : public Napi::ObjectWrap<BadLinesWrap> {
 
   BadLineNames names_;
   std::string text_;
+  std::vector<BadFrameRecord> aligned_;
   uint32_t lines_ = 0;
 };
 

@@ -375,7 +375,9 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
   const notListed = listed?.warning();
   if (notListed) warnings.push(notListed);
   if (output.dropped > 0)
-    warnings.push(`${output.dropped} bad lines were not printed because the reader of standard output fell behind (their frames are counted)`);
+    warnings.push(
+      `${output.dropped} bad lines were not printed because standard output took them slower than they came (its reader or its disk fell behind; their frames are counted)`,
+    );
   if (state.recordsDropped > 0) warnings.push(`${state.recordsDropped} bad frames were counted but not reported one by one (csumtop fell behind)`);
   const frames = ids.reduce((s, id) => s + state.countersOf(id)[L.slots.frames], 0);
   const reportInput: ReportInput = {

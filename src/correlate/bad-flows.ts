@@ -83,11 +83,12 @@ export class BadFlowTracker {
     const t = this.view.top(limit);
     const R = badFlowViewLayout();
     const L = nativeLayout().record;
+    const records = new PackedRecords(t.records, t.bytes, L);
     const out: BadFlowView[] = [];
     let at = 0;
     for (let row = 0; row + R.size <= t.rows.length; row += R.size) {
       const n = t.rows[row + R.nRecent];
-      const recent = new PackedRecords(t.records, t.bytes, L).decode(at, at + n);
+      const recent = records.decode(at, at + n);
       at += n;
       const last = recent[recent.length - 1];
       const iface = t.rows.readUInt32LE(row + R.iface);

@@ -91,9 +91,7 @@ export class PackedRecords {
 
   /** Whether record i carries bytes (decode() gives them). */
   hasBytes(i: number): boolean {
-    const off = i * this.L.size;
-    const len = this.buf.readUInt32LE(off + this.L.bytesLen);
-    return len !== 0 && this.buf.readUInt32LE(off + this.L.bytesOff) + len <= this.bytes.length;
+    return hasRecordBytes(this.buf, i * this.L.size, this.L, this.bytes);
   }
 
   /** Records from..to-1 as objects. */
@@ -111,11 +109,15 @@ export class PackedRecords {
  * second, of which the bad-flow view keeps the bytes of at most 512 (issue 14).
  */
 function recordBytes(buf: Buffer, off: number, L: RecordLayout, bytes: Buffer | undefined): Uint8Array | null {
-  const len = buf.readUInt32LE(off + L.bytesLen);
-  if (!bytes || len === 0) return null;
+  if (!bytes || !hasRecordBytes(buf, off, L, bytes)) return null;
   const start = buf.readUInt32LE(off + L.bytesOff);
-  if (start + len > bytes.length) return null;
-  return bytes.subarray(start, start + len);
+  return bytes.subarray(start, start + buf.readUInt32LE(off + L.bytesLen));
+}
+
+/** The record at `off` has bytes, and they lie within `bytes` (none past it). */
+function hasRecordBytes(buf: Buffer, off: number, L: RecordLayout, bytes: Buffer): boolean {
+  const len = buf.readUInt32LE(off + L.bytesLen);
+  return len !== 0 && buf.readUInt32LE(off + L.bytesOff) + len <= bytes.length;
 }
 
 /** VXLAN and Geneve carry a VNI, GRE with a key field its key (native kTunnelGreKey, 6); IP-in-IP nothing. */

@@ -120,7 +120,9 @@ test('native bad lines: random records, every field in its range, give the JavaS
   for (let round = 0; round < 20; round++) {
     const packed = randomRecords(p, 200, L);
     const want = javascriptLines(packed, L);
-    const got = lines.format(packed, JSON_NAMES, Infinity).toString('utf8');
+    // Odd rounds hand a slice at an odd offset (a Buffer may be one): the same text.
+    const given = round % 2 === 1 ? Buffer.concat([Buffer.alloc(1), packed]).subarray(1) : packed;
+    const got = lines.format(given, JSON_NAMES, Infinity).toString('utf8');
     assert.equal(lines.lines, 200);
     if (got !== want) {
       // The first line that differs, not 200 lines of diff.
