@@ -106,7 +106,10 @@ class BadFlowView {
   // cap: flows kept; recent: latest frames kept per flow (1..255); sampled_bytes_flows: see
   // above; partial_is_offload: a frame whose every bad checksum looks like transmit
   // offload counts as an artefact (files and libpcap, src/correlate/rates.ts).
-  BadFlowView(uint32_t cap, uint32_t recent, uint32_t sampled_bytes_flows, bool partial_is_offload);
+  // resident: the frames and the index in use from the start (live capture), else page by page
+  // as flows come (a capture file; flow/table_memory.h).
+  BadFlowView(uint32_t cap, uint32_t recent, uint32_t sampled_bytes_flows, bool partial_is_offload,
+              bool resident = true);
   BadFlowView(const BadFlowView&) = delete;
   BadFlowView& operator=(const BadFlowView&) = delete;
 
@@ -141,7 +144,9 @@ class BadFlowView {
   uint32_t cap_, recent_, sampled_bytes_flows_;
   bool partial_is_offload_;
   std::vector<ViewFlow> flows_;
-  std::vector<ViewFrame> frames_;
+  // The frames (80 bytes x recent per flow) by page as written when not `resident`; the flows
+  // (with their strings) are made at once either way (240 bytes each).
+  TableArray<ViewFrame> frames_;
   ProbeIndex index_;  // flow/probe_index.h
   RecencyList recency_;
   std::vector<Stamped> with_bytes_;  // samples given bytes, oldest first

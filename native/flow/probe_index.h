@@ -10,7 +10,8 @@
 // most 1/2). A bucket holds its slot's number and its key's full 32-bit hash, so probing and
 // the backward shift never read a slot: each slot read was a cache miss (measured on the
 // carrier-flow table: ~7 misses and 400 ns per new flow before, docs/line-rate.md). The
-// buckets are zero and resident from the start (flow/table_memory.h).
+// buckets are zero, resident from the start or page by page as written (`resident`,
+// flow/table_memory.h).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -26,10 +27,10 @@ class ProbeIndex {
     uint32_t hash;   // of the slot's key; hash & mask is its home bucket
   };
 
-  explicit ProbeIndex(uint32_t cap) {
+  explicit ProbeIndex(uint32_t cap, bool resident = true) {
     uint32_t n = 2;
     while (n < 2 * static_cast<uint64_t>(cap)) n *= 2;
-    buckets_.assign(n);
+    buckets_.assign(n, resident);
     mask_ = n - 1;
   }
 
@@ -81,6 +82,7 @@ class ProbeIndex {
   // The home bucket of hash h, for a prefetch.
   const Bucket* home(uint32_t h) const { return &buckets_[h & mask_]; }
   size_t bytes() const { return buckets_.size() * sizeof(Bucket); }
+  size_t resident_bytes() const { return buckets_.resident_bytes(); }
 
  private:
   TableArray<Bucket> buckets_;

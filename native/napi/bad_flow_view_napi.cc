@@ -29,7 +29,7 @@ class BadFlowViewWrap : public Napi::ObjectWrap<BadFlowViewWrap> {
          StaticMethod("layout", &BadFlowViewWrap::Layout)});
   }
 
-  // new BadFlowView(cap, recent, sampledBytesFlows, partialIsOffload)
+  // new BadFlowView(cap, recent, sampledBytesFlows, partialIsOffload, resident = true)
   explicit BadFlowViewWrap(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<BadFlowViewWrap>(info) {
     Napi::Env env = info.Env();
@@ -46,7 +46,7 @@ class BadFlowViewWrap : public Napi::ObjectWrap<BadFlowViewWrap> {
     const uint32_t recent = count(1, 1, 255);
     const uint32_t sampled = count(2, 0, 16777216.0);
     const bool partial = info.Length() > 3 && info[3].ToBoolean().Value();
-    view_ = std::make_unique<BadFlowView>(cap, recent, sampled, partial);
+    view_ = std::make_unique<BadFlowView>(cap, recent, sampled, partial, flag_arg(info, 4, true));
   }
 
  private:

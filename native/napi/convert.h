@@ -25,6 +25,10 @@ const T* structs_of(const uint8_t* p, size_t len, std::vector<T>* aligned, size_
   if (*n) std::memcpy(aligned->data(), p, *n * sizeof(T));
   return aligned->data();
 }
+// Argument i as a boolean, `absent` when it is not given or undefined (an optional flag).
+inline bool flag_arg(const Napi::CallbackInfo& info, size_t i, bool absent) {
+  return info.Length() > i && !info[i].IsUndefined() ? info[i].ToBoolean().Value() : absent;
+}
 // A capture file's interfaces as JS objects (FileInterface in src/model/interface.ts): the
 // reader's and the analyzer's interfaces() both hand them over this way.
 Napi::Array file_interfaces_array(Napi::Env env, const std::vector<CaptureInterface>& ifs);

@@ -9,6 +9,7 @@
 
 #include "flow/dns_txns.h"
 #include "flow/syn_txns.h"
+#include "napi/convert.h"
 #include "napi/register.h"
 
 namespace csumtop {
@@ -42,11 +43,12 @@ Napi::Float64Array doubles(Napi::Env env, const double* v, size_t n) {
   return a;
 }
 
-// (cap, timeoutNs, copyWindowNs, maxListed) of a table's constructor.
+// (cap, timeoutNs, copyWindowNs, maxListed, resident = true) of a table's constructor.
 struct TxnArgs {
   uint32_t cap;
   double timeout_ns, window_ns;
   uint32_t max_listed;
+  bool resident;
 };
 
 TxnArgs txn_args(const Napi::CallbackInfo& info, const char* usage) {
@@ -58,8 +60,8 @@ TxnArgs txn_args(const Napi::CallbackInfo& info, const char* usage) {
   if (!(cap >= 1 && cap <= (1u << 30) && cap == static_cast<uint32_t>(cap)))
     throw Napi::RangeError::New(env, "transaction table cap must be an integer in 1..2^30");
   return TxnArgs{static_cast<uint32_t>(cap), info[1].As<Napi::Number>().DoubleValue(),
-                 info[2].As<Napi::Number>().DoubleValue(),
-                 info[3].As<Napi::Number>().Uint32Value()};
+                 info[2].As<Napi::Number>().DoubleValue(), info[3].As<Napi::Number>().Uint32Value(),
+                 flag_arg(info, 4, true)};
 }
 
 // One batch as add(events, names, placePairs) hands it over.
@@ -99,10 +101,10 @@ class TxnsWrap : public Napi::ObjectWrap<Self> {
          Napi::ObjectWrap<Self>::InstanceMethod("bytes", &Self::Bytes)});
   }
 
-  // new SynTxns / DnsTxns(cap, timeoutNs, copyWindowNs, maxListed)
+  // new SynTxns / DnsTxns(cap, timeoutNs, copyWindowNs, maxListed, resident = true)
   TxnsWrap(const Napi::CallbackInfo& info, const char* usage) : Napi::ObjectWrap<Self>(info) {
     TxnArgs a = txn_args(info, usage);
-    t_ = std::make_unique<Table>(a.cap, a.timeout_ns, a.window_ns, a.max_listed);
+    t_ = std::make_unique<Table>(a.cap, a.timeout_ns, a.window_ns, a.max_listed, a.resident);
   }
 
   Napi::Value Add(const Napi::CallbackInfo& info) {
@@ -136,7 +138,7 @@ class TxnsWrap : public Napi::ObjectWrap<Self> {
 class SynTxnsWrap : public TxnsWrap<SynTxnsWrap, SynTxns> {
  public:
   explicit SynTxnsWrap(const Napi::CallbackInfo& info)
-      : TxnsWrap(info, "new SynTxns(cap, timeoutNs, copyWindowNs, maxListed)") {}
+      : TxnsWrap(info, "new SynTxns(cap, timeoutNs, copyWindowNs, maxListed, resident?)") {}
 
   void Fold(const TxnBatch& b) { t_->add(b.ev, b.n, b.places, b.n_places); }
   // summary() -> {counts: Float64Array [connections, answered, refused, unanswered,
@@ -168,7 +170,7 @@ class SynTxnsWrap : public TxnsWrap<SynTxnsWrap, SynTxns> {
 class DnsTxnsWrap : public TxnsWrap<DnsTxnsWrap, DnsTxns> {
  public:
   explicit DnsTxnsWrap(const Napi::CallbackInfo& info)
-      : TxnsWrap(info, "new DnsTxns(cap, timeoutNs, copyWindowNs, maxListed)") {}
+      : TxnsWrap(info, "new DnsTxns(cap, timeoutNs, copyWindowNs, maxListed, resident?)") {}
 
   void Fold(const TxnBatch& b) { t_->add(b.ev, b.n, b.names, b.n_names, b.places, b.n_places); }
   // summary() -> {counts: Float64Array [queries, answered, unanswered, retries,

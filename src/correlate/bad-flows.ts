@@ -47,12 +47,14 @@ export class BadFlowTracker {
   /** The directory of the latest batch: for an interface that was not known when first seen. */
   private dir: InterfaceDirectory = () => undefined;
 
-  /** `partialIsOffload`: as RateTracker's (src/correlate/rates.ts): a file or libpcap. */
+  /** `partialIsOffload`: as RateTracker's (src/correlate/rates.ts): a file or libpcap;
+   * `resident`: as DnsOptions.resident (src/correlate/dns.ts). */
   constructor(
     private readonly maxFlows = 4096,
     partialIsOffload = false,
+    resident = true,
   ) {
-    this.view = newBadFlowView(maxFlows, RECENT_BAD_FRAMES, MAX_SAMPLED_BYTES_FLOWS, partialIsOffload);
+    this.view = newBadFlowView(maxFlows, RECENT_BAD_FRAMES, MAX_SAMPLED_BYTES_FLOWS, partialIsOffload, resident);
   }
 
   get evicted(): number {

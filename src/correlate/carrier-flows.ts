@@ -32,8 +32,10 @@ export class CarrierFlowTable {
     /** Where the places of the pairs given to add() turn back into label and namespace. */
     private readonly places: Places,
     private readonly E: EndpointOffsets,
+    /** As DnsOptions.resident (src/correlate/dns.ts). */
+    resident = true,
   ) {
-    this.table = newCarrierFlows(maxFlows);
+    this.table = newCarrierFlows(maxFlows, resident);
   }
 
   get evicted(): number {

@@ -54,11 +54,14 @@ export interface DnsOptions {
   /** Sightings of one query this close on different interfaces are one send (the
    * carrier/overlay match window, src/correlate/matcher.ts; default 1 s). */
   copyWindowNs?: number;
+  /** The table's memory in use from the start (true, live capture: memory flat while it
+   * fills) or page by page as entries come (false, a capture file). Default true. */
+  resident?: boolean;
 }
 
 export class DnsTracker extends TxnTracker<NativeDnsSummary> {
   constructor(_F: EventFlags, opts: DnsOptions = { timeoutNs: 5e9, maxTransactions: DEFAULT_MAX_FLOWS, maxListed: 100 }, places = new Places()) {
-    super(createDnsTxns(opts.maxTransactions, opts.timeoutNs, opts.copyWindowNs ?? 1e9, opts.maxListed), opts.maxTransactions, places);
+    super(createDnsTxns(opts.maxTransactions, opts.timeoutNs, opts.copyWindowNs ?? 1e9, opts.maxListed, opts.resident ?? true), opts.maxTransactions, places);
   }
 
   summary(): DnsSummary {

@@ -98,18 +98,28 @@ export class Correlator {
   constructor(private readonly ctx: PipelineContext) {
     const F = ctx.layout.event.flagBits;
     const caps = correlationLimits(ctx.maxFlows);
+    // Live, the tables' memory is in use from the start, so that it stays flat while they
+    // fill (what the hostile lab's memory test and a DaemonSet's limit need). A file has an
+    // end and most have few flows: its tables take pages as they are written, and a small
+    // file does not pay ~45 MB and ~65 ms at the default --max-flows for tables it barely
+    // uses (native/flow/table_memory.h; docs/line-rate.md).
+    const resident = ctx.live;
     this.rates = new RateTracker(ctx.layout, ctx.guessesOffload);
-    this.flows = new CarrierFlowTable(caps.carrierFlows, this.places, ctx.layout.record);
-    this.bad = new BadFlowTracker(caps.badFlowView, ctx.guessesOffload);
+    this.flows = new CarrierFlowTable(caps.carrierFlows, this.places, ctx.layout.record, resident);
+    this.bad = new BadFlowTracker(caps.badFlowView, ctx.guessesOffload, resident);
     const windowNs = ctx.matchWindowNs ?? 1e9;
     this.matcher = new CarrierMatcher(F, { windowNs, maxPending: caps.pending, maxPeers: caps.peers });
     // One window for "the same packet on another interface", here and in the matcher.
     this.dns = new DnsTracker(
       F,
-      { timeoutNs: ctx.dnsTimeoutNs ?? 5e9, maxTransactions: caps.dnsTransactions, maxListed: 100, copyWindowNs: windowNs },
+      { timeoutNs: ctx.dnsTimeoutNs ?? 5e9, maxTransactions: caps.dnsTransactions, maxListed: 100, copyWindowNs: windowNs, resident },
       this.places,
     );
-    this.syn = new SynTracker(F, { timeoutNs: ctx.synTimeoutNs ?? 3.5e9, maxAttempts: caps.synAttempts, maxListed: 100, copyWindowNs: windowNs }, this.places);
+    this.syn = new SynTracker(
+      F,
+      { timeoutNs: ctx.synTimeoutNs ?? 3.5e9, maxAttempts: caps.synAttempts, maxListed: 100, copyWindowNs: windowNs, resident },
+      this.places,
+    );
     this.findings = new FindingTracker(ctx.holdNs ?? 10e9);
   }
 

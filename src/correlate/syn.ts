@@ -47,6 +47,9 @@ export interface SynOptions {
   /** Sightings of one SYN this close on different interfaces are one send (the
    * carrier/overlay match window, src/correlate/matcher.ts; default 1 s). */
   copyWindowNs?: number;
+  /** The table's memory in use from the start (true, live capture: memory flat while it
+   * fills) or page by page as entries come (false, a capture file). Default true. */
+  resident?: boolean;
 }
 
 /**
@@ -60,7 +63,7 @@ export function delayBucket(retransmissions: number): string {
 
 export class SynTracker extends TxnTracker<NativeSynSummary> {
   constructor(_F: EventFlags, opts: SynOptions = { timeoutNs: 3.5e9, maxAttempts: DEFAULT_MAX_FLOWS, maxListed: 100 }, places = new Places()) {
-    super(createSynTxns(opts.maxAttempts, opts.timeoutNs, opts.copyWindowNs ?? 1e9, opts.maxListed), opts.maxAttempts, places);
+    super(createSynTxns(opts.maxAttempts, opts.timeoutNs, opts.copyWindowNs ?? 1e9, opts.maxListed, opts.resident ?? true), opts.maxAttempts, places);
   }
 
   summary(): SynSummary {

@@ -46,7 +46,7 @@ export interface NativeBadFlowView {
 
 interface BadFlowViewAddon {
   BadFlowView: {
-    new (cap: number, recent: number, sampledBytesFlows: number, partialIsOffload: boolean): NativeBadFlowView;
+    new (cap: number, recent: number, sampledBytesFlows: number, partialIsOffload: boolean, resident: boolean): NativeBadFlowView;
     layout(): BadFlowViewLayout;
   };
 }
@@ -55,8 +55,9 @@ function addon(): BadFlowViewAddon {
   return loadAddon() as unknown as BadFlowViewAddon;
 }
 
-export function newBadFlowView(cap: number, recent: number, sampledBytesFlows: number, partialIsOffload: boolean): NativeBadFlowView {
-  return new (addon().BadFlowView)(cap, recent, sampledBytesFlows, partialIsOffload);
+/** `resident`: as createDnsTxns's (src/native/txns.ts). */
+export function newBadFlowView(cap: number, recent: number, sampledBytesFlows: number, partialIsOffload: boolean, resident = true): NativeBadFlowView {
+  return new (addon().BadFlowView)(cap, recent, sampledBytesFlows, partialIsOffload, resident);
 }
 
 let layoutCache: BadFlowViewLayout | undefined;

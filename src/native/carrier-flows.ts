@@ -43,15 +43,16 @@ export interface NativeCarrierFlows {
 }
 
 interface CarrierFlowsAddon {
-  CarrierFlows: { new (cap: number): NativeCarrierFlows; layout(): CarrierFlowLayout };
+  CarrierFlows: { new (cap: number, resident: boolean): NativeCarrierFlows; layout(): CarrierFlowLayout };
 }
 
 function addon(): CarrierFlowsAddon {
   return loadAddon() as unknown as CarrierFlowsAddon;
 }
 
-export function newCarrierFlows(cap: number): NativeCarrierFlows {
-  return new (addon().CarrierFlows)(cap);
+/** `resident`: as createDnsTxns's (src/native/txns.ts). */
+export function newCarrierFlows(cap: number, resident = true): NativeCarrierFlows {
+  return new (addon().CarrierFlows)(cap, resident);
 }
 
 let layoutCache: CarrierFlowLayout | undefined;

@@ -103,8 +103,8 @@ export interface NativeDnsSummary {
 export type NativeDnsTxns = NativeTxnTable<NativeDnsSummary>;
 
 interface TxnAddon {
-  DnsTxns: new (cap: number, timeoutNs: number, copyWindowNs: number, maxListed: number) => NativeDnsTxns;
-  SynTxns: new (cap: number, timeoutNs: number, copyWindowNs: number, maxListed: number) => NativeSynTxns;
+  DnsTxns: new (cap: number, timeoutNs: number, copyWindowNs: number, maxListed: number, resident: boolean) => NativeDnsTxns;
+  SynTxns: new (cap: number, timeoutNs: number, copyWindowNs: number, maxListed: number, resident: boolean) => NativeSynTxns;
   txnLayout(): TxnLayout;
 }
 
@@ -114,10 +114,12 @@ export function txnLayout(): TxnLayout {
   return (layout ??= fastLayout((loadAddon() as unknown as TxnAddon).txnLayout()));
 }
 
-export function createSynTxns(cap: number, timeoutNs: number, copyWindowNs: number, maxListed: number): NativeSynTxns {
-  return new (loadAddon() as unknown as TxnAddon).SynTxns(cap, timeoutNs, copyWindowNs, maxListed);
+/** `resident`: the table's memory in use from the start (live capture) or page by page as
+ * transactions come (a capture file); native/flow/table_memory.h. */
+export function createSynTxns(cap: number, timeoutNs: number, copyWindowNs: number, maxListed: number, resident = true): NativeSynTxns {
+  return new (loadAddon() as unknown as TxnAddon).SynTxns(cap, timeoutNs, copyWindowNs, maxListed, resident);
 }
 
-export function createDnsTxns(cap: number, timeoutNs: number, copyWindowNs: number, maxListed: number): NativeDnsTxns {
-  return new (loadAddon() as unknown as TxnAddon).DnsTxns(cap, timeoutNs, copyWindowNs, maxListed);
+export function createDnsTxns(cap: number, timeoutNs: number, copyWindowNs: number, maxListed: number, resident = true): NativeDnsTxns {
+  return new (loadAddon() as unknown as TxnAddon).DnsTxns(cap, timeoutNs, copyWindowNs, maxListed, resident);
 }
