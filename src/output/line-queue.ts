@@ -7,7 +7,9 @@
  * frames queue faster than one line per event-loop turn went out (measured with
  * test/lab/million-flows.test.ts: nothing written for 20 s, 270 MB of lines waiting).
  * `sample()` lines (one per bad frame: their counts are in the stats lines and the
- * report anyway) are dropped and counted while more than `maxBytes` wait; `line()`s
+ * report anyway) are dropped and counted while more than `maxBytes` wait or are being
+ * written (the write in flight counts: until 2026-12-08 it did not, and up to twice
+ * `maxBytes` could be held); `line()`s
  * (stats, findings, interface events, warnings: a few per interval) always go out.
  * A batch's sample lines come as UTF-8 the addon made (`samples()`, src/native/bad-lines.ts):
  * no string per bad frame, and nothing to join or encode before they are written.
@@ -17,6 +19,8 @@ export class LineQueue {
   /** Some of `waiting` are bytes: joined with Buffer.concat, not as strings. */
   private binary = false;
   private bytes = 0;
+  /** Of the write in flight (its chunk is held until the write completes). */
+  private inFlight = 0;
   private writing: Promise<void> | null = null;
   /** Sample lines not written because the consumer fell behind. */
   dropped = 0;
@@ -35,7 +39,7 @@ export class LineQueue {
 
   /** Queues a sample line unless maxBytes are already waiting; false when dropped. */
   sample(text: string): boolean {
-    if (this.bytes + text.length > this.maxBytes) {
+    if (this.bytes + this.inFlight + text.length > this.maxBytes) {
       this.dropped++;
       return false;
     }
@@ -45,7 +49,7 @@ export class LineQueue {
 
   /** Bytes (UTF-16 units for text) sample lines may still take before they are dropped. */
   room(): number {
-    return Math.max(0, this.maxBytes - this.bytes);
+    return Math.max(0, this.maxBytes - this.bytes - this.inFlight);
   }
 
   /**
@@ -73,8 +77,13 @@ export class LineQueue {
         const chunk = this.binary ? bytesOf(this.waiting) : (this.waiting as string[]).join('');
         this.waiting = [];
         this.binary = false;
+        this.inFlight = this.bytes;
         this.bytes = 0;
-        await this.write(chunk);
+        try {
+          await this.write(chunk);
+        } finally {
+          this.inFlight = 0;
+        }
       }
       this.writing = null;
     })();

@@ -64,7 +64,7 @@ test('LineQueue: lines in order, one write for what waits; sample lines past the
   q.line('a\n'); // written at once; its write has not completed
   assert.equal(q.sample('bb\n'), true);
   assert.equal(q.sample('cc\n'), true);
-  assert.equal(q.sample('ddddd\n'), false); // 6 more than 6 waiting > 10
+  assert.equal(q.sample('ddddd\n'), false); // 6 more than the 6 waiting and the 2 being written > 10
   q.line('stats that is long\n'); // never dropped
   assert.equal(q.dropped, 1);
   release();
@@ -72,6 +72,33 @@ test('LineQueue: lines in order, one write for what waits; sample lines past the
   assert.deepEqual(writes, ['a\n', 'bb\ncc\nstats that is long\n']);
   release();
   await q.drained();
+});
+
+test('LineQueue: what is being written counts against the bound, so at most maxBytes are held', async () => {
+  const writes: (string | Uint8Array)[] = [];
+  let release: () => void = () => {};
+  const q = new LineQueue(
+    (text) =>
+      new Promise<void>((resolve) => {
+        writes.push(text);
+        release = resolve;
+      }),
+    100,
+  );
+  const line = 'x'.repeat(30) + '\n'; // 31
+  const taken = Array.from({ length: 6 }, () => q.sample(line));
+  // The first goes out at once and is held until its write completes: two more fit beside
+  // it (93 of 100); holding a third (124) is what the queue did before it counted the write.
+  assert.deepEqual(taken, [true, true, true, false, false, false]);
+  assert.equal(q.room(), 100 - 93);
+  assert.equal(q.dropped, 3);
+  release(); // the first written: the two waiting go out as one write, and room is back
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(writes, [line, line + line]);
+  assert.equal(q.room(), 100 - 62);
+  release();
+  await q.drained();
+  assert.equal(q.room(), 100);
 });
 
 test("LineQueue: a batch's sample lines as bytes go out in order with the text lines, within room(); the rest counted dropped", async () => {
@@ -85,10 +112,10 @@ test("LineQueue: a batch's sample lines as bytes go out in order with the text l
       }),
     20,
   );
-  q.line('a\n'); // written at once; its write has not completed
-  assert.equal(q.room(), 20);
+  q.line('a\n'); // written at once; its write has not completed, and counts
+  assert.equal(q.room(), 20 - 2);
   q.samples(Buffer.from('bé\ncc\n'), 2, 3); // 3 offered, 2 made within the room: 1 dropped
-  assert.equal(q.room(), 20 - 7);
+  assert.equal(q.room(), 20 - 2 - 7);
   q.line('stats\n');
   q.samples(Buffer.alloc(0), 0, 4); // no room for any of 4
   assert.equal(q.dropped, 5);
@@ -98,9 +125,10 @@ test("LineQueue: a batch's sample lines as bytes go out in order with the text l
   assert.equal(writes[0], 'a\n');
   assert.ok(writes[1] instanceof Uint8Array);
   assert.equal(Buffer.from(writes[1]).toString('utf8'), 'bé\ncc\nstats\n');
-  assert.equal(q.room(), 20);
+  assert.equal(q.room(), 20 - 13); // the second write is in flight
   release();
   await q.drained();
+  assert.equal(q.room(), 20);
 });
 
 function batch(frames: Node[], t0: number): { events: ReturnType<typeof eventsOf>; records: ReturnType<typeof recordsOf> } {
