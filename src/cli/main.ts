@@ -15,7 +15,7 @@ import { libpcapVersion } from '../native/live.js';
 import { buildReport, fileReportInput, listedReports } from '../output/report.js';
 import { reportPieces, writePieces } from '../output/report-stream.js';
 import { printable, printableLines } from '../output/printable.js';
-import { fileWriter, write } from '../output/write.js';
+import { lineWriter, write } from '../output/write.js';
 import { parseOptions, UsageError, type Options } from './args.js';
 import { environmentError } from './environment.js';
 import { EXIT_BAD, EXIT_OK, EXIT_USAGE } from './exit-status.js';
@@ -153,14 +153,6 @@ function readsFromPipe(argv: string[]): boolean {
   }
 }
 
-function stdoutIsFile(): boolean {
-  try {
-    return fstatSync(1).isFile();
-  } catch {
-    return false;
-  }
-}
-
 export async function main(argv: string[]): Promise<number> {
   // A closed pipe (csumtop ... | head) or a full disk (> /dev/full) ends the run at once
   // with status 2 and, for a write error, one line (shutdown.outputLost; issue 13 s.5,
@@ -226,9 +218,9 @@ export async function main(argv: string[]): Promise<number> {
       { version: version(), checksumPath: activeChecksumPath() },
       {
         // The line stream to a regular file is written off the JavaScript thread
-        // (fileWriter); a pipe or terminal is asynchronous in Node already. The final report
-        // comes after every line was written (live-mode.ts awaits the queue), at the same offset.
-        out: stdoutIsFile() ? fileWriter(1, (err) => shutdown.outputLost('stdout', err)) : (text) => write(process.stdout, text),
+        // (lineWriter). The final report comes after every line was written (live-mode.ts
+        // awaits the queue), at the same offset.
+        out: lineWriter(1, process.stdout, (err) => shutdown.outputLost('stdout', err)),
         outPieces: (pieces, suffix) => writePieces(process.stdout, pieces, suffix),
         warn,
       },

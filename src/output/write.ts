@@ -1,5 +1,5 @@
 /** Standard output for whole reports: written in pieces, awaited until the OS has them. */
-import { write as fsWrite } from 'node:fs';
+import { fstatSync, write as fsWrite } from 'node:fs';
 
 /**
  * Writes and waits until the text is handed to the OS, so no output is lost on exit.
@@ -68,4 +68,26 @@ export function fileWriter(fd: number, failed: (err: NodeJS.ErrnoException) => v
       };
       from(0);
     });
+}
+
+/**
+ * The writer of live capture's line stream to `stream`, whose descriptor is `fd`: for a
+ * regular file fileWriter() (off the JavaScript thread; a stream to a file is written
+ * synchronously), for a pipe or terminal the stream itself (asynchronous in Node already).
+ * `failed`: a fileWriter's write error (a stream reports its own with 'error').
+ */
+export function lineWriter(
+  fd: number,
+  stream: NodeJS.WritableStream,
+  failed: (err: NodeJS.ErrnoException) => void,
+): (data: string | Uint8Array) => Promise<void> {
+  return isRegularFile(fd) ? fileWriter(fd, failed) : (data) => write(stream, data);
+}
+
+function isRegularFile(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -5,13 +5,14 @@
  * and million-flows' csumtop exited 130 "no progress" while its reader was still reading.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 
-import { fileWriter, piecesOf, write } from '../../src/output/write.js';
+import { fileWriter, lineWriter, piecesOf, write } from '../../src/output/write.js';
 
 test('piecesOf: pieces of at most the size, joined back to the text, a surrogate pair never cut', () => {
   assert.deepEqual(piecesOf('short', 64), ['short']);
@@ -103,4 +104,46 @@ test('fileWriter: text and bytes in order at the file offset, then synchronous w
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('lineWriter: a regular file is written by descriptor (not through its stream); a pipe through the stream', async () => {
+  // A stream that records what it is given: the writer of a regular file must not use it
+  // (Node writes a stream to a file synchronously, on the JavaScript thread).
+  const viaStream: string[] = [];
+  const stream = new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _enc, cb) {
+      viaStream.push(chunk.toString());
+      cb();
+    },
+  });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'csumtop-line-writer-'));
+  try {
+    const file = path.join(dir, 'out.jsonl');
+    const fd = openSync(file, 'w', 0o600);
+    const toFile = lineWriter(fd, stream, () => assert.fail('no write error expected'));
+    await toFile('one\n');
+    await toFile(Buffer.from('two\n'));
+    closeSync(fd);
+    assert.equal(readFileSync(file, 'utf8'), 'one\ntwo\n');
+    assert.deepEqual(viaStream, []);
+    // A pipe (what `csumtop --json | jq` gives; a FIFO opened for reading and writing does
+    // not block): through the stream, the descriptor untouched.
+    const fifo = path.join(dir, 'pipe');
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    const pfd = openSync(fifo, 'r+');
+    try {
+      const toPipe = lineWriter(pfd, stream, () => assert.fail('no write error expected'));
+      await toPipe('three\n');
+      assert.deepEqual(viaStream, ['three\n']);
+    } finally {
+      closeSync(pfd);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // A descriptor that is not open: not a file, so the stream (whose 'error' says the rest).
+  const closed = lineWriter(987654, stream, () => assert.fail('not a file writer'));
+  await closed('four\n');
+  assert.deepEqual(viaStream, ['three\n', 'four\n']);
 });
