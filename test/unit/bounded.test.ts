@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { Correlator, type PipelineInterface } from '../../src/correlate/pipeline.js';
+import { Correlator } from '../../src/correlate/pipeline.js';
 import { LruMap } from '../../src/correlate/lru.js';
 import { correlationLimits, MAX_COPIES } from '../../src/correlate/limits.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
@@ -17,6 +17,7 @@ import { LineQueue } from '../../src/output/line-queue.js';
 import { carrier, dnsQueryPacket, CLIENT_POD, COREDNS } from '../fixtures/lib/k8s.js';
 import { eth, ipv4, tcp } from '../fixtures/lib/build.js';
 import { encode, type Node } from '../fixtures/lib/packet.js';
+import { pipelineContext, underlay } from '../lib/pipeline.js';
 
 const L = nativeLayout();
 
@@ -50,17 +51,24 @@ test('LruMap: holds at most cap entries, evicts the least recently used, counts 
   assert.ok(ms < 2000, `300,000 inserts into a full LruMap took ${ms} ms`);
 });
 
-test('LineQueue: lines in order, one write for what waits; sample lines past the bound are dropped and counted, others never', async () => {
+/** A LineQueue of `maxBytes` whose writes are recorded and complete only when released
+ * (`release()` completes the latest). */
+function heldQueue(maxBytes: number): { q: LineQueue; writes: (string | Uint8Array)[]; release: () => void } {
   const writes: (string | Uint8Array)[] = [];
-  let release: () => void = () => {};
+  let done: () => void = () => {};
   const q = new LineQueue(
-    (text) =>
+    (data) =>
       new Promise<void>((resolve) => {
-        writes.push(text);
-        release = resolve;
+        writes.push(data);
+        done = resolve;
       }),
-    10,
+    maxBytes,
   );
+  return { q, writes, release: () => done() };
+}
+
+test('LineQueue: lines in order, one write for what waits; sample lines past the bound are dropped and counted, others never', async () => {
+  const { q, writes, release } = heldQueue(10);
   q.line('a\n'); // written at once; its write has not completed
   assert.equal(q.sample('bb\n'), true);
   assert.equal(q.sample('cc\n'), true);
@@ -75,16 +83,7 @@ test('LineQueue: lines in order, one write for what waits; sample lines past the
 });
 
 test('LineQueue: what is being written counts against the bound, so at most maxBytes are held', async () => {
-  const writes: (string | Uint8Array)[] = [];
-  let release: () => void = () => {};
-  const q = new LineQueue(
-    (text) =>
-      new Promise<void>((resolve) => {
-        writes.push(text);
-        release = resolve;
-      }),
-    100,
-  );
+  const { q, writes, release } = heldQueue(100);
   const line = 'x'.repeat(30) + '\n'; // 31
   const taken = Array.from({ length: 6 }, () => q.sample(line));
   // The first goes out at once and is held until its write completes: two more fit beside
@@ -102,16 +101,7 @@ test('LineQueue: what is being written counts against the bound, so at most maxB
 });
 
 test("LineQueue: a batch's sample lines as bytes go out in order with the text lines, within room(); the rest counted dropped", async () => {
-  const writes: (string | Uint8Array)[] = [];
-  let release: () => void = () => {};
-  const q = new LineQueue(
-    (data) =>
-      new Promise<void>((resolve) => {
-        writes.push(data);
-        release = resolve;
-      }),
-    20,
-  );
+  const { q, writes, release } = heldQueue(20);
   q.line('a\n'); // written at once; its write has not completed, and counts
   assert.equal(q.room(), 20 - 2);
   q.samples(Buffer.from('bé\ncc\n'), 2, 3); // 3 offered, 2 made within the room: 1 dropped
@@ -144,29 +134,7 @@ function batch(frames: Node[], t0: number): { events: ReturnType<typeof eventsOf
 test('correlation tables: each at its cap (from --max-flows), evictions counted in the snapshot', () => {
   const T0 = 1_700_000_000e9;
   const CAP = 8;
-  const iface: PipelineInterface = {
-    id: 0,
-    label: 'eth0',
-    name: 'eth0',
-    namespace: 'host',
-    role: 'underlay',
-    kind: null,
-    driver: null,
-    txChecksumOffload: null,
-    vxlan: null,
-    captureDrops: 0,
-  };
-  const c = new Correlator({
-    layout: L,
-    interfaces: () => [iface],
-    counters: () => new Float64Array(L.counterStride),
-    kernel: null,
-    facts: { kernel: null, hypervisor: null, nat: {} },
-    live: true,
-    guessesOffload: false,
-    maxFlows: CAP,
-    nativeBadFlows: () => ({ size: 3, cap: CAP, evicted: 7 }),
-  });
+  const c = new Correlator(pipelineContext([underlay(0, 'eth0')], { maxFlows: CAP, nativeBadFlows: () => ({ size: 3, cap: CAP, evicted: 7 }) }));
   // 20 DNS queries (bad outer checksum: also bad flows) and 20 SYNs, each a new flow.
   const frames: Node[] = [];
   for (let i = 0; i < 20; i++) frames.push(carrier(0, 1, dnsQueryPacket(CLIENT_POD, COREDNS, 40000 + i, i, 'x.example'), { csum: 0xffff }));

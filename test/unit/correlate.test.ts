@@ -18,15 +18,11 @@ import { createFrameSink } from '../../src/native/frame-sink.js';
 import { eth } from '../fixtures/lib/build.js';
 import { carrier, dnsQueryPacket, CLIENT_POD, COREDNS, NODES } from '../fixtures/lib/k8s.js';
 import { encode, type Node } from '../fixtures/lib/packet.js';
+import { pipelineContext, underlay } from '../lib/pipeline.js';
 import { PACKET_OUTGOING, type EventBatch } from '../../src/native/events.js';
 import { renderCorrelation } from '../../src/output/text-findings.js';
 
 const L = nativeLayout();
-
-/** An underlay interface of the host namespace, as the tests' Correlators list them. */
-function underlay(id: number, name: string): PipelineInterface {
-  return { id, label: name, name, namespace: 'host', role: 'underlay', kind: null, driver: null, txChecksumOffload: null, vxlan: null, captureDrops: 0 };
-}
 
 /** One capture batch as a source hands it over. */
 interface Batch {
@@ -99,17 +95,7 @@ test('correlate: a query in a bad carrier is unanswered after the DNS timeout, l
   const bad = dnsQueryPacket(CLIENT_POD, COREDNS, 40001, 2, 'lost.example');
   // The good carrier's inner packet shows up on flannel.1; the bad one does not.
   const batch = batchOf([carrier(0, 1, good), eth(good), carrier(0, 1, bad, { csum: 0xffff })], [0, 1, 0], T0);
-  const ctx = {
-    layout: L,
-    interfaces: () => ifaces,
-    counters: () => new Float64Array(L.counterStride),
-    kernel: null,
-    facts: { kernel: null, hypervisor: null, nat: {} },
-    live: true,
-    guessesOffload: false,
-    maxFlows: 100,
-  };
-  const c = new Correlator(ctx);
+  const c = new Correlator(pipelineContext(ifaces));
   c.add(batch.events, batch.records);
   const out = [T0 + 0.5e9, T0 + 2e9, T0 + 6e9].map((nowNs) => {
     const s = c.tick(nowNs);
@@ -126,16 +112,7 @@ test('correlate: a query in a bad carrier is unanswered after the DNS timeout, l
 test('a snapshot never changes after it is handed out (a paused dashboard holds one)', () => {
   const T0 = 1_700_000_000e9;
   const iface = underlay(0, 'eth0');
-  const c = new Correlator({
-    layout: L,
-    interfaces: () => [iface],
-    counters: () => new Float64Array(L.counterStride),
-    kernel: null,
-    facts: { kernel: null, hypervisor: null, nat: {} },
-    live: true,
-    guessesOffload: false,
-    maxFlows: 100,
-  });
+  const c = new Correlator(pipelineContext([iface]));
   const q = dnsQueryPacket(CLIENT_POD, COREDNS, 40010, 3, 'x.example');
   const add = (t: number): void => {
     const b = batchOf([carrier(0, 1, q, { csum: 0xffff })], [0], t);
@@ -202,16 +179,7 @@ test('an overlay packet sent to an address never seen behind a peer, never encap
       captureDrops: 0,
     },
   ];
-  const c = new Correlator({
-    layout: L,
-    interfaces: () => ifaces,
-    counters: () => new Float64Array(L.counterStride),
-    kernel: null,
-    facts: { kernel: null, hypervisor: null, nat: {} },
-    live: true,
-    guessesOffload: false,
-    maxFlows: 100,
-  });
+  const c = new Correlator(pipelineContext(ifaces));
   // Two queries leave flannel.1 (sent) to pods no carrier ever went to or came from.
   const b = batchOf(
     [eth(dnsQueryPacket(CLIENT_POD, '10.244.9.9', 40100, 7, 'a.example')), eth(dnsQueryPacket(CLIENT_POD, '10.244.9.10', 40101, 8, 'b.example'))],
@@ -260,16 +228,7 @@ test('matcher: a peer received from and sent to on two underlays is four rows, e
   // (CarrierMatcher.peersV4); a wrong direction or interface there would move carriers
   // between rows from the second batch on.
   const T0 = 1_700_000_000e9;
-  const c = new Correlator({
-    layout: L,
-    interfaces: () => [underlay(0, 'eth0'), underlay(1, 'eth1')],
-    counters: () => new Float64Array(L.counterStride),
-    kernel: null,
-    facts: { kernel: null, hypervisor: null, nat: {} },
-    live: true,
-    guessesOffload: false,
-    maxFlows: 100,
-  });
+  const c = new Correlator(pipelineContext([underlay(0, 'eth0'), underlay(1, 'eth1')]));
   // Per batch: on eth0 1 received from NODES[1] and 2 sent to it, on eth1 3 received and 4 sent.
   const plan: Array<{ iface: number; sent: boolean; n: number }> = [
     { iface: 0, sent: false, n: 1 },

@@ -10,38 +10,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { Correlator, type PipelineInterface } from '../../src/correlate/pipeline.js';
+import { Correlator } from '../../src/correlate/pipeline.js';
 import { TABLE_BYTES_PER_FLOW } from '../../src/correlate/limits.js';
-import { nativeLayout } from '../../src/native/analyzer.js';
+import { pipelineContext, underlay } from '../lib/pipeline.js';
 
-const L = nativeLayout();
 const MAX_FLOWS = 262144;
 const TABLES = MAX_FLOWS * TABLE_BYTES_PER_FLOW;
 
-const iface: PipelineInterface = {
-  id: 0,
-  label: 'eth0',
-  name: 'eth0',
-  namespace: 'host',
-  role: 'underlay',
-  kind: null,
-  driver: null,
-  txChecksumOffload: null,
-  vxlan: null,
-  captureDrops: 0,
-};
-
 function correlator(live: boolean): Correlator {
-  return new Correlator({
-    layout: L,
-    interfaces: () => [iface],
-    counters: () => new Float64Array(L.counterStride),
-    kernel: null,
-    facts: { kernel: null, hypervisor: null, nat: {} },
-    live,
-    guessesOffload: !live,
-    maxFlows: MAX_FLOWS,
-  });
+  return new Correlator(pipelineContext([underlay(0, 'eth0')], { live, guessesOffload: !live, maxFlows: MAX_FLOWS }));
 }
 
 /** Resident bytes the process gained while `make` ran (what it made is kept alive in `keep`). */

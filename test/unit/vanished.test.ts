@@ -18,6 +18,7 @@ import { parseOptions, UsageError } from '../../src/cli/args.js';
 import { Correlator, RATES_AFTER_DETACH_NS, type PipelineInterface } from '../../src/correlate/pipeline.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
 import type { NativeLiveBatch } from '../../src/native/live.js';
+import { underlay } from '../lib/pipeline.js';
 import { sourceBatch } from '../lib/source-batch.js';
 
 const L = nativeLayout();
@@ -181,19 +182,7 @@ test("carryClosed: a batch dropped unprocessed hands its released interfaces' la
 
 test('the correlation pipeline: the folded row keeps a dashboard row with zero rates (its counts are no traffic), is not diagnosed, and folded ids are forgotten', () => {
   const T0 = 1_700_000_000e9;
-  const eth0: PipelineInterface = {
-    id: 0,
-    label: 'eth0',
-    name: 'eth0',
-    namespace: 'host',
-    role: 'underlay',
-    kind: null,
-    driver: null,
-    txChecksumOffload: null,
-    vxlan: null,
-    captureDrops: 0,
-    attached: true,
-  };
+  const eth0: PipelineInterface = { ...underlay(0, 'eth0'), attached: true };
   const gone: PipelineInterface = { ...eth0, id: 1, label: 'ns1/veth1', name: 'veth1', namespace: 'ns1', role: 'veth', attached: false };
   const row: PipelineInterface = { ...eth0, id: 2, label: foldedName(5), name: foldedName(5), namespace: '*', role: 'other', attached: false, folded: 5 };
   // The folded row's counters: 1000 frames with 40 bad IPv4 header checksums (enough for a
