@@ -87,14 +87,14 @@ bool dns_name_of(uint64_t frame, const FrameEvent* ev, size_t n, const char* nam
 }  // namespace
 
 BadFlowView::BadFlowView(uint32_t cap, uint32_t recent, uint32_t sampled_bytes_flows,
-                         bool partial_is_offload, bool resident)
+                         bool partial_is_offload, Residency r)
     : cap_(cap ? cap : 1),
       recent_(recent ? std::min<uint32_t>(recent, 255) : 1),
       sampled_bytes_flows_(sampled_bytes_flows),
       partial_is_offload_(partial_is_offload),
       flows_(cap_),
-      frames_(static_cast<size_t>(cap_) * recent_, resident),
-      index_(cap_, resident) {}
+      frames_(static_cast<size_t>(cap_) * recent_, r),
+      index_(cap_, r) {}
 
 // A slot for an absent key, the most recently seen; in a full view the least recently seen
 // flow goes (its DNS name and bytes with it, their memory kept for the next).

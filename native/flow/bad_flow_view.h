@@ -106,10 +106,10 @@ class BadFlowView {
   // cap: flows kept; recent: latest frames kept per flow (1..255); sampled_bytes_flows: see
   // above; partial_is_offload: a frame whose every bad checksum looks like transmit
   // offload counts as an artefact (files and libpcap, src/correlate/rates.ts).
-  // resident: the frames and the index in use from the start (live capture), else page by page
-  // as flows come (a capture file; flow/table_memory.h).
+  // r: the frames and the index in use from the start (live capture) or as flows come (a
+  // capture file; flow/table_memory.h).
   BadFlowView(uint32_t cap, uint32_t recent, uint32_t sampled_bytes_flows, bool partial_is_offload,
-              bool resident = true);
+              Residency r = Residency::kAtOnce);
   BadFlowView(const BadFlowView&) = delete;
   BadFlowView& operator=(const BadFlowView&) = delete;
 

@@ -96,8 +96,8 @@ BadFlowTable::BadFlowTable(uint32_t max_flows, bool populate) : max_(max_flows ?
   // slots). The bound is the same; it is resident from the start, where the DaemonSet's
   // limit can be checked against it. A capture file has an end: there the pages come as
   // flows land (the flow array is filled from its start, so ~21 flows a page).
-  index_.assign(cap, populate);
-  flows_.assign(max_, populate);
+  index_.assign(cap, populate ? Residency::kAtOnce : Residency::kPageByPage);
+  flows_.assign(max_, populate ? Residency::kAtOnce : Residency::kPageByPage);
   mask_ = cap - 1;
 }
 

@@ -16,11 +16,11 @@ static_assert(kCarrierFlowBytesPerEntry <= 256, "issue 14: <= 256 bytes per flow
 // the work of the events between, few enough that the lines are still cached when used.
 constexpr size_t kPrefetchAhead = 8;
 
-CarrierFlowTable::CarrierFlowTable(uint32_t cap, bool resident)
-    : cap_(cap ? cap : 1), index_(cap_, resident) {
-  // Zero (an empty slot is zero bytes), resident from the start or page by page as slots
-  // are taken (flow/table_memory.h).
-  slots_.assign(cap_, resident);
+CarrierFlowTable::CarrierFlowTable(uint32_t cap, Residency r)
+    : cap_(cap ? cap : 1), index_(cap_, r) {
+  // Zero (an empty slot is zero bytes), resident from the start or as slots are taken
+  // (flow/table_memory.h).
+  slots_.assign(cap_, r);
 }
 
 uint32_t CarrierFlowTable::hash(double key) {

@@ -88,9 +88,9 @@ constexpr size_t kCarrierFlowBytesPerEntry = 248;
 class CarrierFlowTable {
  public:
   // cap >= 1 (the caller checks): the table's flows, allocated here once.
-  // resident: the table's memory in use from the start (live capture), else page by page
-  // as flows come (a capture file; flow/table_memory.h).
-  explicit CarrierFlowTable(uint32_t cap, bool resident = true);
+  // r: the table's memory in use from the start (live capture) or as flows come (a capture
+  // file; flow/table_memory.h).
+  explicit CarrierFlowTable(uint32_t cap, Residency r = Residency::kAtOnce);
 
   // Folds the carrier events of one batch (others are skipped) as the JavaScript table
   // did event by event. `names`: the batch's name buffer (FrameEvent::name_off/len point

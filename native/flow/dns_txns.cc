@@ -30,9 +30,9 @@ constexpr size_t kLastUnanswered = 4096;
 }  // namespace
 
 DnsTxns::DnsTxns(uint32_t cap, double timeout_ns, double copy_window_ns, uint32_t max_listed,
-                 bool resident)
-    : table_(cap, resident),
-      entries_(cap, resident),
+                 Residency r)
+    : table_(cap, r),
+      entries_(cap, r),
       sends_(copy_window_ns),
       timeout_ns_(timeout_ns),
       max_listed_(max_listed) {}

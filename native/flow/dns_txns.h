@@ -85,9 +85,9 @@ struct DnsCounts {
 
 class DnsTxns {
  public:
-  // resident: as TxnTable's (txn_table.h).
+  // r: as TxnTable's (txn_table.h).
   DnsTxns(uint32_t cap, double timeout_ns, double copy_window_ns, uint32_t max_listed,
-          bool resident = true);
+          Residency r = Residency::kAtOnce);
 
   // The events of one batch (n FrameEvents, any alignment) and the names they point into;
   // places: (id, place, flags) words of the listed interfaces (places.h).

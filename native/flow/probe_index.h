@@ -10,8 +10,7 @@
 // most 1/2). A bucket holds its slot's number and its key's full 32-bit hash, so probing and
 // the backward shift never read a slot: each slot read was a cache miss (measured on the
 // carrier-flow table: ~7 misses and 400 ns per new flow before, docs/line-rate.md). The
-// buckets are zero, resident from the start or page by page as written (`resident`,
-// flow/table_memory.h).
+// buckets are zero, resident from the start or as written (Residency, flow/table_memory.h).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -27,10 +26,10 @@ class ProbeIndex {
     uint32_t hash;   // of the slot's key; hash & mask is its home bucket
   };
 
-  explicit ProbeIndex(uint32_t cap, bool resident = true) {
+  explicit ProbeIndex(uint32_t cap, Residency r = Residency::kAtOnce) {
     uint32_t n = 2;
     while (n < 2 * static_cast<uint64_t>(cap)) n *= 2;
-    buckets_.assign(n, resident);
+    buckets_.assign(n, r);
     mask_ = n - 1;
   }
 

@@ -23,9 +23,9 @@ constexpr double kSynKeepNs = 130e9;
 }  // namespace
 
 SynTxns::SynTxns(uint32_t cap, double timeout_ns, double copy_window_ns, uint32_t max_listed,
-                 bool resident)
-    : table_(cap, resident),
-      entries_(cap, resident),
+                 Residency r)
+    : table_(cap, r),
+      entries_(cap, r),
       sends_(copy_window_ns),
       timeout_ns_(timeout_ns),
       copy_window_ns_(copy_window_ns),

@@ -81,9 +81,9 @@ struct SynCounts {
 
 class SynTxns {
  public:
-  // resident: as TxnTable's (txn_table.h).
+  // r: as TxnTable's (txn_table.h).
   SynTxns(uint32_t cap, double timeout_ns, double copy_window_ns, uint32_t max_listed,
-          bool resident = true);
+          Residency r = Residency::kAtOnce);
 
   // The events of one batch (n FrameEvents, byte layout of events.h, any alignment);
   // places: the interfaces JavaScript lists, as (id, place, flags) words (places.h).

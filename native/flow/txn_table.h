@@ -43,16 +43,10 @@ class TxnTable {
  public:
   static constexpr size_t kBytesPerEntry = 16 + 4 + 4 * 8;
 
-  // Every array zero, resident from the start or (`resident` false: a capture file) page by
-  // page as entries are written (flow/table_memory.h); the free stack (4 bytes per entry) is
-  // written here either way.
-  explicit TxnTable(uint32_t cap, bool resident = true)
-      : cap_(cap),
-        keys_(cap, resident),
-        prev_(cap, resident),
-        next_(cap, resident),
-        free_(cap, resident),
-        index_(cap, resident) {
+  // Every array zero, resident from the start or as entries are written (Residency,
+  // flow/table_memory.h); the free stack (4 bytes per entry) is written here either way.
+  explicit TxnTable(uint32_t cap, Residency r = Residency::kAtOnce)
+      : cap_(cap), keys_(cap, r), prev_(cap, r), next_(cap, r), free_(cap, r), index_(cap, r) {
     for (uint32_t s = 0; s < cap; s++) free_[s] = static_cast<int32_t>(cap - 1 - s);
     free_top_ = cap;
   }

@@ -46,7 +46,7 @@ class BadFlowViewWrap : public Napi::ObjectWrap<BadFlowViewWrap> {
     const uint32_t recent = count(1, 1, 255);
     const uint32_t sampled = count(2, 0, 16777216.0);
     const bool partial = info.Length() > 3 && info[3].ToBoolean().Value();
-    view_ = std::make_unique<BadFlowView>(cap, recent, sampled, partial, flag_arg(info, 4, true));
+    view_ = std::make_unique<BadFlowView>(cap, recent, sampled, partial, residency_arg(info, 4));
   }
 
  private:

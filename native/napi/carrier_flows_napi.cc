@@ -36,8 +36,7 @@ class CarrierFlowsWrap : public Napi::ObjectWrap<CarrierFlowsWrap> {
         info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
     if (!(cap >= 1 && cap < 2147483648.0) || cap != static_cast<double>(static_cast<uint32_t>(cap)))
       throw Napi::RangeError::New(env, "new CarrierFlows(cap): cap must be an integer 1..2^31-1");
-    table_ =
-        std::make_unique<CarrierFlowTable>(static_cast<uint32_t>(cap), flag_arg(info, 1, true));
+    table_ = std::make_unique<CarrierFlowTable>(static_cast<uint32_t>(cap), residency_arg(info, 1));
   }
 
  private:

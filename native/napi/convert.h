@@ -11,6 +11,7 @@
 #include "capture/capture_file.h"
 #include "flow/analyzer.h"
 #include "flow/bad_flows.h"
+#include "flow/table_memory.h"
 
 namespace csumtop {
 // The bytes of a Buffer or other typed array (a view of part of an ArrayBuffer).
@@ -25,9 +26,12 @@ const T* structs_of(const uint8_t* p, size_t len, std::vector<T>* aligned, size_
   if (*n) std::memcpy(aligned->data(), p, *n * sizeof(T));
   return aligned->data();
 }
-// Argument i as a boolean, `absent` when it is not given or undefined (an optional flag).
-inline bool flag_arg(const Napi::CallbackInfo& info, size_t i, bool absent) {
-  return info.Length() > i && !info[i].IsUndefined() ? info[i].ToBoolean().Value() : absent;
+// A correlation table's optional `resident` argument i (true when not given or undefined):
+// its memory in use from the start (live capture) or as it is used (a capture file).
+inline Residency residency_arg(const Napi::CallbackInfo& info, size_t i) {
+  const bool resident =
+      info.Length() > i && !info[i].IsUndefined() ? info[i].ToBoolean().Value() : true;
+  return resident ? Residency::kAtOnce : Residency::kAsUsed;
 }
 // A capture file's interfaces as JS objects (FileInterface in src/model/interface.ts): the
 // reader's and the analyzer's interfaces() both hand them over this way.

@@ -48,7 +48,7 @@ struct TxnArgs {
   uint32_t cap;
   double timeout_ns, window_ns;
   uint32_t max_listed;
-  bool resident;
+  Residency residency;
 };
 
 TxnArgs txn_args(const Napi::CallbackInfo& info, const char* usage) {
@@ -61,7 +61,7 @@ TxnArgs txn_args(const Napi::CallbackInfo& info, const char* usage) {
     throw Napi::RangeError::New(env, "transaction table cap must be an integer in 1..2^30");
   return TxnArgs{static_cast<uint32_t>(cap), info[1].As<Napi::Number>().DoubleValue(),
                  info[2].As<Napi::Number>().DoubleValue(), info[3].As<Napi::Number>().Uint32Value(),
-                 flag_arg(info, 4, true)};
+                 residency_arg(info, 4)};
 }
 
 // One batch as add(events, names, placePairs) hands it over.
@@ -104,7 +104,7 @@ class TxnsWrap : public Napi::ObjectWrap<Self> {
   // new SynTxns / DnsTxns(cap, timeoutNs, copyWindowNs, maxListed, resident = true)
   TxnsWrap(const Napi::CallbackInfo& info, const char* usage) : Napi::ObjectWrap<Self>(info) {
     TxnArgs a = txn_args(info, usage);
-    t_ = std::make_unique<Table>(a.cap, a.timeout_ns, a.window_ns, a.max_listed, a.resident);
+    t_ = std::make_unique<Table>(a.cap, a.timeout_ns, a.window_ns, a.max_listed, a.residency);
   }
 
   Napi::Value Add(const Napi::CallbackInfo& info) {

@@ -100,9 +100,9 @@ export class Correlator {
     const caps = correlationLimits(ctx.maxFlows);
     // Live, the tables' memory is in use from the start, so that it stays flat while they
     // fill (what the hostile lab's memory test and a DaemonSet's limit need). A file has an
-    // end and most have few flows: its tables take pages as they are written, and a small
+    // end and most have few flows: its tables take memory as they are written, and a small
     // file does not pay ~45 MB and ~65 ms at the default --max-flows for tables it barely
-    // uses (native/flow/table_memory.h; docs/line-rate.md).
+    // uses (native/flow/table_memory.h, Residency::kAsUsed; docs/line-rate.md).
     const resident = ctx.live;
     this.rates = new RateTracker(ctx.layout, ctx.guessesOffload);
     this.flows = new CarrierFlowTable(caps.carrierFlows, this.places, ctx.layout.record, resident);

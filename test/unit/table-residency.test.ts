@@ -1,9 +1,9 @@
 /**
  * When the correlation tables' memory is in use (native/flow/table_memory.h): live, from
- * the start, so that resident memory stays flat while they fill; for a capture file, page
- * by page as entries are written, so that a small file does not pay for tables sized for a
- * flood (at the default --max-flows ~45 MB and ~65 ms before the first frame, measured on a
- * 200-frame file: docs/line-rate.md). The Correlator picks one by `live`; this checks what
+ * the start, so that resident memory stays flat while they fill; for a capture file, as
+ * entries are written, so that a small file does not pay for tables sized for a flood (at
+ * the default --max-flows ~45 MB and ~65 ms before the first frame, measured on a 400-frame
+ * file: docs/line-rate.md). The Correlator picks one by `live`; this checks what
  * the process's resident memory does for each, at a cap large enough (262,144 flows,
  * ~170 MB of tables) that nothing else in the process could hide it.
  */
