@@ -144,8 +144,8 @@ class BadFlowView {
   uint32_t cap_, recent_, sampled_bytes_flows_;
   bool partial_is_offload_;
   std::vector<ViewFlow> flows_;
-  // The frames (80 bytes x recent per flow) by page as written when not `resident`; the flows
-  // (with their strings) are made at once either way (240 bytes each).
+  // The frames (80 bytes x recent per flow) resident as the constructor's Residency says; the
+  // flows (with their strings) are made at once either way (240 bytes each).
   TableArray<ViewFrame> frames_;
   ProbeIndex index_;  // flow/probe_index.h
   RecencyList recency_;

@@ -13,9 +13,9 @@
 // the recency list) and an index of buckets (flow/probe_index.h), open addressing with linear
 // probing and deletion by backward shift (Knuth, TAOCP vol. 3, 6.4, algorithms L and R: no
 // tombstones, so a table that evicts on every frame never degrades), with the smallest
-// power of two >= 2 x cap buckets (a load of at most 1/2). Both are made resident once at
-// construction (flow/table_memory.h), so the bound is resident from the start instead of
-// growing page by page as flows arrive.
+// power of two >= 2 x cap buckets (a load of at most 1/2). Live, both are made resident once
+// at construction (flow/table_memory.h), so the bound is resident from the start instead of
+// growing page by page as flows arrive; a capture file's come as flows do.
 //
 // Speed (a busy node's DNS makes every carrier a new flow, so every event is a miss that
 // evicts): a bucket holds its key's hash next to the slot number, so probing and the

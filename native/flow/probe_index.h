@@ -81,7 +81,6 @@ class ProbeIndex {
   // The home bucket of hash h, for a prefetch.
   const Bucket* home(uint32_t h) const { return &buckets_[h & mask_]; }
   size_t bytes() const { return buckets_.size() * sizeof(Bucket); }
-  size_t resident_bytes() const { return buckets_.resident_bytes(); }
 
  private:
   TableArray<Bucket> buckets_;

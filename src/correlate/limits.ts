@@ -10,8 +10,8 @@
  *
  * Resident memory follows the cap: memoryBoundBytes() below, asserted by
  * test/lab/million-flows.test.ts (a new flow per frame, 50,000 frames/s, through the
- * stop). Per flow of --max-flows, allocated once (resident from the start live, page by
- * page as entries are written for a capture file: test/unit/table-residency.test.ts): the
+ * stop). Per flow of --max-flows, allocated once (resident from the start live, as entries
+ * are written for a capture file: test/unit/table-residency.test.ts): the
  * native carrier-flow table (carrierFlowBytesPerEntry(): sizeof(CarrierFlowSlot) 216 + at
  * most 32 of index = 248 bytes, native/flow/carrier_flows.h), open DNS queries and SYN
  * attempts (native: DNS_BYTES_PER_ENTRY, 244, and SYN_BYTES_PER_ENTRY, 164, i.e.

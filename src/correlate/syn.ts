@@ -48,7 +48,7 @@ export interface SynOptions {
    * carrier/overlay match window, src/correlate/matcher.ts; default 1 s). */
   copyWindowNs?: number;
   /** The table's memory in use from the start (true, live capture: memory flat while it
-   * fills) or page by page as entries come (false, a capture file). Default true. */
+   * fills) or as entries are written (false, a capture file). Default true. */
   resident?: boolean;
 }
 

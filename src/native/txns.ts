@@ -114,8 +114,8 @@ export function txnLayout(): TxnLayout {
   return (layout ??= fastLayout((loadAddon() as unknown as TxnAddon).txnLayout()));
 }
 
-/** `resident`: the table's memory in use from the start (live capture) or page by page as
- * transactions come (a capture file); native/flow/table_memory.h. */
+/** `resident`: the table's memory in use from the start (live capture) or as transactions
+ * come (a capture file); native/flow/table_memory.h, Residency. */
 export function createSynTxns(cap: number, timeoutNs: number, copyWindowNs: number, maxListed: number, resident = true): NativeSynTxns {
   return new (loadAddon() as unknown as TxnAddon).SynTxns(cap, timeoutNs, copyWindowNs, maxListed, resident);
 }

@@ -8,7 +8,7 @@
  * test/lab/million-flows.test.ts: nothing written for 20 s, 270 MB of lines waiting).
  * `sample()` lines (one per bad frame: their counts are in the stats lines and the
  * report anyway) are dropped and counted while more than `maxBytes` wait or are being
- * written (the write in flight counts: until 2026-12-08 it did not, and up to twice
+ * written (the write in flight counts: until 2026-12-07 it did not, and up to twice
  * `maxBytes` could be held); `line()`s
  * (stats, findings, interface events, warnings: a few per interval) always go out.
  * A batch's sample lines come as UTF-8 the addon made (`samples()`, src/native/bad-lines.ts):
