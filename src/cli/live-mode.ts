@@ -215,6 +215,14 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
     if (opts.json) emit(jsonLine({ type: 'warning', version: JSON_LINES_VERSION, time: snap.time, message: w }));
     else void io.warn(`warning: ${w}`);
   };
+  // The same for the `bad` lines the queue dropped because standard output fell behind: its
+  // reader learns it from the next warning line (never dropped), not only from the report.
+  let linesDroppedSaid = 0;
+  const sayLinesDropped = (time: string): void => {
+    if (output.dropped <= linesDroppedSaid) return;
+    linesDroppedSaid = output.dropped;
+    emit(jsonLine({ type: 'warning', version: JSON_LINES_VERSION, time, message: linesNotPrinted(output.dropped, true) }));
+  };
   // Where those interval lines go. With --metrics csumtop is an exporter and what it
   // watches is read at /metrics: standard output keeps the report alone (so `> report.txt`
   // is a report), instead of a line per interface per interval (issue 19; 1000 pod veths
@@ -233,6 +241,7 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
     metrics?.exporter.update(snap);
     sayBlind(snap);
     if (opts.json) {
+      sayLinesDropped(snap.time);
       findingLines(snap);
       emit(
         jsonLine({
@@ -374,10 +383,7 @@ async function captureWith(run: LiveRun & LiveSession): Promise<number> {
   }
   const notListed = listed?.warning();
   if (notListed) warnings.push(notListed);
-  if (output.dropped > 0)
-    warnings.push(
-      `${output.dropped} bad lines were not printed because standard output took them slower than they came (its reader or its disk fell behind; their frames are counted)`,
-    );
+  if (output.dropped > 0) warnings.push(linesNotPrinted(output.dropped));
   if (state.recordsDropped > 0) warnings.push(`${state.recordsDropped} bad frames were counted but not reported one by one (csumtop fell behind)`);
   const frames = ids.reduce((s, id) => s + state.countersOf(id)[L.slots.frames], 0);
   const reportInput: ReportInput = {
@@ -459,4 +465,10 @@ function progressLines(
       );
     });
   return lines.length > 0 ? lines.join('\n') + '\n' : '';
+}
+
+/** What the `bad` lines the line queue dropped mean, in one place for the interval warning
+ * (`soFar`: while capturing) and the report. */
+export function linesNotPrinted(n: number, soFar = false): string {
+  return `${n} bad lines${soFar ? ' so far' : ''} were not printed because standard output took them slower than they came (its reader or its disk fell behind; their frames are counted)`;
 }

@@ -11,6 +11,9 @@
  *    report's bad totals equal the frames in the -w file and the exit status is 1;
  *  - `--json` whose reader goes away (`| head -1`) ends within a second; `> /dev/full`
  *    exits 2 with one line on stderr.
+ *  - `--json` whose reader stalls under a flood of bad frames: the `bad` lines past the
+ *    queue are dropped, a warning line says how many while capturing and the report at the
+ *    end, and bad lines + lines not printed + frames not listed = bad frames counted.
  *
  * The flood: VXLAN carriers with DNS queries on VNI 2 (B's flannel.1 is VNI 1, so B drops
  * them after the UDP socket: nothing answers), a new DNS id per frame.
@@ -34,6 +37,7 @@ import {
   UNDERLAY_B,
   delta,
   describeRun,
+  iface,
   onCleanup,
   reportOf,
   sharedLab,
@@ -307,4 +311,57 @@ test('standard error whose reader went away (EPIPE): a live capture ends at once
   assert.equal(status, 2, `exit status with standard error gone (python: ${r}); without the reader watch on standard error it ran its 8 s and exited 0`);
   assert.ok(seconds < 4, `took ${seconds} s of an 8 s --duration: it did not end at once`);
   assert.equal(stdoutBytes, 0, 'no report: the run ended on the write error, as with standard output gone');
+});
+
+/** trafgen's config: carriers A -> B with a wrong outer UDP checksum, the IPv4 id counting
+ * per frame (each a bad frame, a `bad` line of ~600 bytes). */
+function badCarrierConfig(l: Lab): string {
+  const inner = ipv4(OVERLAY_A, POD_B, udp(0x9c01, 53, dnsQuery(7, 'stalled.csumtop.test'), 'zero'), { id: 1 });
+  const frame = encode(
+    eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(0x8001, 8472, vxlan(VNI, eth(inner, { src: l.macs.flannelA, dst: l.macs.flannelB })), 0x1234), { id: 0 }), {
+      src: l.macs.vla,
+      dst: l.macs.vlb,
+    }),
+  ).bytes;
+  const cfg = path.join(dir(), 'bad-carriers.cfg');
+  // Offsets: Ethernet 14, then the IPv4 identification at 4-5 (its header checksum is left
+  // as built: a changed id makes it wrong too, which is one more bad checksum per frame).
+  fs.writeFileSync(cfg, trafgenConfig([template(frame, { 18: 'dinc(0, 255)', 19: 'dinc(0, 250)' })]));
+  return cfg;
+}
+
+test('--json whose reader falls behind: bad lines past the queue are dropped, a warning line and the report say how many, and every bad frame is accounted for', async (t) => {
+  const l = theLab();
+  const ct = await capture(['--netns', l.B, '-i', 'vlb', '--duration', '10', '--json'], ['vlb']);
+  // The reader stops reading: the pipe fills, then csumtop's queue of lines (16 MiB).
+  ct.child.stdout!.pause();
+  const flood = new Trafgen(l.A, 'vla', badCarrierConfig(l), { frames: 60_000, pps: 100_000, maxMs: 20_000 });
+  const sent = await flood.done;
+  assert.equal(sent.code, 0, `trafgen: ${sent.stderr}`);
+  await sleep(1500); // a few intervals with the reader still stalled
+  ct.child.stdout!.resume();
+  const r = await ct.done;
+  const report = reportOf(r);
+  const badLines = ct.lines.filter((x) => x.type === 'bad').length;
+  const said = ct.lines.filter(
+    (x) => x.type === 'warning' && /bad lines so far were not printed because standard output took them slower/.test(String(x.message)),
+  );
+  const final = /^(\d+) bad lines were not printed because standard output took them slower than they came/.exec(
+    report.source.warnings.find((w) => / bad lines were not printed/.test(w)) ?? '',
+  );
+  const badFrames = iface(report, `${l.B}/vlb`).badFrames;
+  const notListed = report.blind?.recordsDropped ?? 0;
+  t.diagnostic(`bad frames ${badFrames}: ${badLines} bad lines, ${final?.[1]} not printed, ${notListed} not listed; ${said.length} warning lines`);
+  // All sent reached the capture (a frame the ring dropped is not counted at all: said as such).
+  assert.ok(badFrames + (report.blind?.ringDrops ?? 0) >= 60_000, `bad frames counted ${badFrames} of 60,000 sent: ${describeRun(r)}`);
+  assert.ok(final, `the report says how many bad lines were not printed: ${JSON.stringify(report.source.warnings)}`);
+  const notPrinted = Number(final[1]);
+  assert.ok(notPrinted > 0);
+  // Said while capturing, in a warning line (never dropped), with a count up to the final one.
+  assert.ok(said.length >= 1, 'a warning line said so during the capture');
+  const lastSaid = Number(/^(\d+) /.exec(String(said[said.length - 1].message))?.[1]);
+  assert.ok(lastSaid > 0 && lastSaid <= notPrinted, `last warning ${lastSaid}, report ${notPrinted}`);
+  // Every bad frame is a line, a line not printed, or a frame not listed (csumtop behind).
+  assert.equal(badLines + notPrinted + notListed, badFrames, 'bad lines + not printed + not listed = bad frames');
+  assert.equal(r.code, 1, describeRun(r));
 });
