@@ -17,7 +17,7 @@
 // correlation tables still as huge pages where given (kAsUsed), 2 MiB at a time: with 4 KiB
 // pages the 1M-frame high-cardinality file, whose tables fill, took 8% longer (1.52 against
 // 1.41 s, medians of 6 alternated runs, 2026-12-07) for the faults and the TLB misses, and
-// a 400-frame file touches only a few 2 MiB pieces of them (69 MB resident in all against
+// a 400-frame file touches only a few 2 MiB pieces of them (67 MB resident in all against
 // 99 MB with the tables made resident at once, 59 MB with 4 KiB pages). The file's bad-flow
 // table follows the flows it keeps closely, 4 KiB at a time (kPageByPage; bad_flows.h).
 #pragma once

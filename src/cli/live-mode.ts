@@ -469,6 +469,6 @@ function progressLines(
 
 /** What the `bad` lines the line queue dropped mean, in one place for the interval warning
  * (`soFar`: while capturing) and the report. */
-export function linesNotPrinted(n: number, soFar = false): string {
+function linesNotPrinted(n: number, soFar = false): string {
   return `${n} bad lines${soFar ? ' so far' : ''} were not printed because standard output took them slower than they came (its reader or its disk fell behind; their frames are counted)`;
 }

@@ -73,7 +73,9 @@ export function fileWriter(fd: number, failed: (err: NodeJS.ErrnoException) => v
 /**
  * The writer of live capture's line stream to `stream`, whose descriptor is `fd`: for a
  * regular file fileWriter() (off the JavaScript thread; a stream to a file is written
- * synchronously), for a pipe or terminal the stream itself (asynchronous in Node already).
+ * synchronously), for anything else the stream itself: a pipe's writes are asynchronous in
+ * Node on POSIX; a terminal's are synchronous, as for every Node program (a person reading
+ * a terminal is not where 75 MB/s of `bad` lines go).
  * `failed`: a fileWriter's write error (a stream reports its own with 'error').
  */
 export function lineWriter(

@@ -314,7 +314,7 @@ test('standard error whose reader went away (EPIPE): a live capture ends at once
 });
 
 /** trafgen's config: carriers A -> B with a wrong outer UDP checksum, the IPv4 id counting
- * per frame (each a bad frame, a `bad` line of ~600 bytes). */
+ * per frame (each a bad frame, a `bad` line of ~620 bytes). */
 function badCarrierConfig(l: Lab): string {
   const inner = ipv4(OVERLAY_A, POD_B, udp(0x9c01, 53, dnsQuery(7, 'stalled.csumtop.test'), 'zero'), { id: 1 });
   const frame = encode(
