@@ -278,9 +278,7 @@ export class LiveSource implements CaptureSource {
         for (const n of this.natives) n.removeInterface(i.id);
       }
     }
-    for (const id of b.released) {
-      if (this.byId.has(id)) this.vanished.released(id);
-    }
+    this.vanished.releasedBy(b, (id) => this.byId.has(id));
     const folded = this.fold();
     const batch: SourceBatch = {
       engine,

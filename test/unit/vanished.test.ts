@@ -86,6 +86,26 @@ test('VanishedFolder: folds the oldest beyond the cap, in order, only once every
   assert.equal(f.folded, 3);
 });
 
+test("VanishedFolder.releasedBy: a batch releases what it says it released; an engine's final batch, every interface it carries", () => {
+  const f = new VanishedFolder(0, 2);
+  for (const id of [20, 21, 22]) f.detached(id);
+  const batch = (ids: number[], released: number[], final: boolean): { ids: Uint32Array; released: Uint32Array; final: boolean } => ({
+    ids: Uint32Array.from(ids),
+    released: Uint32Array.from(released),
+    final,
+  });
+  const known = (id: number): boolean => id !== 99;
+  // Engine 0 released 20; 21 and 22 are still open there (their removal not applied yet).
+  f.releasedBy(batch([1, 20, 21, 22], [20], false), known);
+  // Engine 1 released all three in an ordinary batch.
+  f.releasedBy(batch([1, 20, 21, 22], [20, 21, 22], false), known);
+  assert.deepEqual(f.take(), [20], 'an ordinary batch releases only what it released');
+  // Engine 0 stops: its final batch still carries 21 and 22 (and 99, folded already: ignored).
+  f.releasedBy(batch([1, 21, 22, 99], [], true), known);
+  assert.deepEqual(f.take(), [21, 22], "the final batch's counters are their last");
+  assert.equal(f.folded, 3);
+});
+
 test('LiveState.fold: totals preserved before and after every fold, folded ids hold nothing, a new interface does not inherit', () => {
   const cap = 3;
   const engines = 2;
