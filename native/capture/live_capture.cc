@@ -321,6 +321,9 @@ void LiveCapture::run() {
     const bool stopping = stop_.load();
     if (stopping || mono_ns() >= next_batch) {
       if (stopping) {
+        // A removal asked after this turn's apply_commands (the wake-up that carried it
+        // may be the one that sees stop_) is applied now, so the final batch releases it.
+        apply_commands();
         for (auto& f : ifaces_) {  // last frames the kernel already handed over
           InterfaceCounters& c = analyzer_.counters(f->id);
           f->ring.drain([&](const RingFrame& fr) { take_frame(*f, c, fr, matching); });
