@@ -24,6 +24,7 @@ import { EXIT_NO_PRIVILEGE, EXIT_USAGE } from './exit-status.js';
 import { liveCorrelator } from './live-correlation.js';
 import { dropTo, PrivilegeError } from './privileges.js';
 import { shutdown, signalStatus, type StopSignal } from './shutdown.js';
+import type { LineWrite } from '../output/write.js';
 
 /**
  * The ring's block: the kernel hands a block over when it is full or retire_ms (50 ms)
@@ -38,7 +39,8 @@ import { shutdown, signalStatus, type StopSignal } from './shutdown.js';
 export const RING_BLOCK_BYTES = 256 << 10;
 
 export interface LiveIo {
-  out: (text: string | Uint8Array) => Promise<void>;
+  /** The line stream and the report (src/output/write.ts lineWriter). */
+  out: LineWrite;
   /** A long output in pieces, written as the reader takes them (the report with --list); without it, joined and given to out. */
   outPieces?: (pieces: Iterable<string>, suffix?: string) => Promise<void>;
   warn: (text: string) => Promise<void>;

@@ -12,11 +12,14 @@
  * `maxBytes` could be held); `line()`s
  * (stats, findings, interface events, warnings: a few per interval) always go out.
  * A batch's sample lines come as UTF-8 the addon made (`samples()`, src/native/bad-lines.ts):
- * no string per bad frame, and nothing to join or encode before they are written.
+ * no string per bad frame, and nothing to join or encode before they are written (the
+ * batches waiting go out in one gathered write, src/output/write.ts).
  */
+import type { Chunk, LineWrite } from './write.js';
+
 export class LineQueue {
   private waiting: (string | Uint8Array)[] = [];
-  /** Some of `waiting` are bytes: joined with Buffer.concat, not as strings. */
+  /** Some of `waiting` are bytes: written as parts (partsOf), not joined as strings. */
   private binary = false;
   private bytes = 0;
   /** Of the write in flight (its chunk is held until the write completes). */
@@ -26,7 +29,7 @@ export class LineQueue {
   dropped = 0;
 
   constructor(
-    private readonly write: (data: string | Uint8Array) => Promise<void>,
+    private readonly write: LineWrite,
     readonly maxBytes: number,
   ) {}
 
@@ -74,7 +77,7 @@ export class LineQueue {
     if (this.writing) return;
     this.writing = (async () => {
       while (this.waiting.length > 0) {
-        const chunk = this.binary ? bytesOf(this.waiting) : (this.waiting as string[]).join('');
+        const chunk = this.binary ? partsOf(this.waiting) : (this.waiting as string[]).join('');
         this.waiting = [];
         this.binary = false;
         this.inFlight = this.bytes;
@@ -90,10 +93,21 @@ export class LineQueue {
   }
 }
 
-/** The waiting parts as one buffer (UTF-8 for the text ones). */
-function bytesOf(parts: (string | Uint8Array)[]): Uint8Array {
-  if (parts.length === 1 && typeof parts[0] !== 'string') return parts[0];
-  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+/** The waiting parts for one gathered write: each run of text lines joined, bytes as they are (not copied). */
+function partsOf(parts: (string | Uint8Array)[]): Chunk[] {
+  const out: Chunk[] = [];
+  let text: string[] = [];
+  for (const p of parts) {
+    if (typeof p === 'string') {
+      text.push(p);
+      continue;
+    }
+    if (text.length > 0) out.push(text.join(''));
+    text = [];
+    out.push(p);
+  }
+  if (text.length > 0) out.push(text.join(''));
+  return out;
 }
 
 /** Bad-frame lines may wait up to this much output (about 20,000 lines) before dropping. */

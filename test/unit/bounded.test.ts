@@ -13,6 +13,7 @@ import { correlationLimits, MAX_COPIES } from '../../src/correlate/limits.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
 import { eventsOf, recordsOf } from '../../src/native/drain.js';
 import { createFrameSink } from '../../src/native/frame-sink.js';
+import type { Chunk, Chunks } from '../../src/output/write.js';
 import { LineQueue } from '../../src/output/line-queue.js';
 import { carrier, dnsQueryPacket, CLIENT_POD, COREDNS } from '../fixtures/lib/k8s.js';
 import { eth, ipv4, tcp } from '../fixtures/lib/build.js';
@@ -53,8 +54,8 @@ test('LruMap: holds at most cap entries, evicts the least recently used, counts 
 
 /** A LineQueue of `maxBytes` whose writes are recorded and complete only when released
  * (`release()` completes the latest). */
-function heldQueue(maxBytes: number): { q: LineQueue; writes: (string | Uint8Array)[]; release: () => void } {
-  const writes: (string | Uint8Array)[] = [];
+function heldQueue(maxBytes: number): { q: LineQueue; writes: Chunks[]; release: () => void } {
+  const writes: Chunks[] = [];
   let done: () => void = () => {};
   const q = new LineQueue(
     (data) =>
@@ -104,7 +105,8 @@ test("LineQueue: a batch's sample lines as bytes go out in order with the text l
   const { q, writes, release } = heldQueue(20);
   q.line('a\n'); // written at once; its write has not completed, and counts
   assert.equal(q.room(), 20 - 2);
-  q.samples(Buffer.from('bé\ncc\n'), 2, 3); // 3 offered, 2 made within the room: 1 dropped
+  const made = Buffer.from('bé\ncc\n');
+  q.samples(made, 2, 3); // 3 offered, 2 made within the room: 1 dropped
   assert.equal(q.room(), 20 - 2 - 7);
   q.line('stats\n');
   q.samples(Buffer.alloc(0), 0, 4); // no room for any of 4
@@ -113,8 +115,14 @@ test("LineQueue: a batch's sample lines as bytes go out in order with the text l
   await new Promise((r) => setImmediate(r));
   assert.equal(writes.length, 2);
   assert.equal(writes[0], 'a\n');
-  assert.ok(writes[1] instanceof Uint8Array);
-  assert.equal(Buffer.from(writes[1]).toString('utf8'), 'bé\ncc\nstats\n');
+  // One gathered write of the parts: the addon's bytes as they are (not copied into one
+  // buffer), then the text line.
+  const parts = writes[1] as readonly Chunk[];
+  assert.ok(Array.isArray(parts));
+  assert.equal(parts.length, 2);
+  assert.equal(parts[0], made, 'the bytes the addon made, not a copy');
+  assert.equal(parts[1], 'stats\n');
+  assert.equal(Buffer.concat(parts.map((p) => Buffer.from(p))).toString('utf8'), 'bé\ncc\nstats\n');
   assert.equal(q.room(), 20 - 13); // the second write is in flight
   release();
   await q.drained();

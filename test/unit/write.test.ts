@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 
-import { fileWriter, lineWriter, piecesOf, write } from '../../src/output/write.js';
+import { fileWriter, lineWriter, piecesOf, unwritten, write } from '../../src/output/write.js';
 
 test('piecesOf: pieces of at most the size, joined back to the text, a surrogate pair never cut', () => {
   assert.deepEqual(piecesOf('short', 64), ['short']);
@@ -76,6 +76,19 @@ test('write: bytes (the bad lines the addon makes) go in 64 KiB views, every byt
   assert.ok(taken.every((t) => t.length <= 64 * 1024));
   assert.deepEqual(Buffer.concat(taken), bytes);
   await write(sink, new Uint8Array(0));
+  // Parts: each in its own views, in order.
+  taken.length = 0;
+  await write(sink, [bytes, 'tail\n']);
+  assert.deepEqual(Buffer.concat(taken), Buffer.concat([bytes, Buffer.from('tail\n')]));
+  await write(sink, []);
+});
+
+test('unwritten: what a short writev leaves, parts whole or cut where the write stopped', () => {
+  const parts = [Buffer.from('abc'), Buffer.from('de'), Buffer.from('fgh')];
+  const text = (bs: Uint8Array[]): string => Buffer.concat(bs).toString();
+  for (let n = 0; n <= 8; n++) assert.equal(text(unwritten(parts, n)), 'abcdefgh'.slice(n), `after ${n} bytes`);
+  assert.equal(unwritten(parts, 3).length, 2, 'a part written whole is dropped');
+  assert.equal(unwritten(parts, 4)[0].length, 1, 'a part written in part is cut');
 });
 
 test('fileWriter: text and bytes in order at the file offset, then synchronous writes after them; a write error said once, later writes dropped', async () => {
@@ -89,9 +102,11 @@ test('fileWriter: text and bytes in order at the file offset, then synchronous w
     await out('first\n');
     await out(Buffer.from('sécond\n'));
     await out(big);
+    // Parts in one gathered write (writev), in order; an empty part is no trouble.
+    await out(['third\n', Buffer.from('fourth\n'), new Uint8Array(0), big, 'fifth\n']);
     writeSync(fd, 'report\n'); // the final report, written synchronously after the lines
     closeSync(fd);
-    assert.equal(readFileSync(file, 'utf8'), `first\nsécond\n${big.toString()}report\n`);
+    assert.equal(readFileSync(file, 'utf8'), `first\nsécond\n${big.toString()}third\nfourth\n${big.toString()}fifth\nreport\n`);
     assert.equal(errors.length, 0);
     // A descriptor that cannot be written: the error once, the writes resolve and drop.
     const ro = openSync(file, 'r');
