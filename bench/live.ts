@@ -9,7 +9,9 @@
  *     numbers): a quarter DNS queries (a new transaction each), a quarter TCP SYNs (a new
  *     attempt each), a quarter carriers with a bad outer IPv4 header checksum (a new bad
  *     flow each), a quarter plain UDP carriers;
- *   - few-flows: three carriers (DNS and TCP-sized, valid checksums) sent again and again.
+ *   - few-flows: three carriers (DNS and TCP-sized, valid checksums) sent again and again;
+ *   - all-bad: the same three carriers with a wrong outer UDP checksum (what NAT does to a
+ *     carrier whose sender filled that checksum in: every frame bad, a `bad` line each).
  *
  * The tools:
  *
@@ -21,7 +23,7 @@
  * CPU seconds per million packets (GNU time). Target (issue 3): csumtop drops nothing
  * wherever tcpdump -w /dev/null drops nothing, at no more than 1.5x its CPU per packet.
  *
- * Usage (root): node dist/bench/live.js [--workload high-cardinality|few-flows] [--seconds 10] [--rate PPS] [--threads N] [--runs 3] [--matching] [--compare-kernel-drops]
+ * Usage (root): node dist/bench/live.js [--workload high-cardinality|few-flows|all-bad] [--seconds 10] [--rate PPS] [--threads N] [--runs 3] [--matching] [--compare-kernel-drops]
  * --matching adds csumtop on B's underlay and flannel.1 together (every carrier matched
  * to its inner packet by the correlation pipeline).
  * --compare-kernel-drops adds csumtop --no-kernel-drops: the cost of the kernel drop
@@ -52,10 +54,10 @@ const { values } = benchArgs(
     'compare-kernel-drops': { type: 'boolean', default: false },
     workload: { type: 'string', default: 'high-cardinality' },
   },
-  'usage (root): node dist/bench/live.js [--workload high-cardinality|few-flows] [--seconds 10] [--rate PPS] [--threads N] [--runs 3] [--matching] [--compare-kernel-drops]',
+  'usage (root): node dist/bench/live.js [--workload high-cardinality|few-flows|all-bad] [--seconds 10] [--rate PPS] [--threads N] [--runs 3] [--matching] [--compare-kernel-drops]',
 );
-if (!['high-cardinality', 'few-flows'].includes(values.workload as string)) {
-  process.stderr.write(`--workload: high-cardinality or few-flows (got ${values.workload})\n`);
+if (!['high-cardinality', 'few-flows', 'all-bad'].includes(values.workload as string)) {
+  process.stderr.write(`--workload: high-cardinality, few-flows or all-bad (got ${values.workload})\n`);
   process.exit(2);
 }
 const RUNS = Number(values.runs);
@@ -75,7 +77,7 @@ function macBytes(mac: string): string {
   return mac;
 }
 
-function trafgenConfig(lab: Lab): string {
+function trafgenConfig(lab: Lab, bad: boolean): string {
   // Three frame sizes: a DNS query, a mid-size and a full-MTU TCP-sized payload, each a
   // valid carrier B's kernel accepts (so the capture sees what a busy node sees).
   const sizes = [40, 560, 1350];
@@ -85,7 +87,7 @@ function trafgenConfig(lab: Lab): string {
       dst: macBytes(lab.macs.flannelB),
     });
     return encode(
-      eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(51000 + k, 8472, vxlan(1, inner), 'zero')), {
+      eth(ipv4(UNDERLAY_A, UNDERLAY_B, udp(51000 + k, 8472, vxlan(1, inner), bad ? 0x1234 : 'zero')), {
         src: macBytes(lab.macs.vla),
         dst: macBytes(lab.macs.vlb),
       }),
@@ -218,7 +220,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'csumtop-trafgen-'));
   try {
     const cfg = path.join(dir, 'carriers.cfg');
-    writeFileSync(cfg, values.workload === 'few-flows' ? trafgenConfig(lab) : millionFlowConfig(lab.macs));
+    writeFileSync(cfg, values.workload === 'high-cardinality' ? millionFlowConfig(lab.macs) : trafgenConfig(lab, values.workload === 'all-bad'));
     const threads = values.threads ? ['--threads', values.threads] : [];
     const tools: Array<{ tool: string; argv: string[]; parse: Parse }> = [
       {

@@ -335,7 +335,8 @@ test('--json whose reader falls behind: bad lines past the queue are dropped, a 
   const ct = await capture(['--netns', l.B, '-i', 'vlb', '--duration', '10', '--json'], ['vlb']);
   // The reader stops reading: the pipe fills, then csumtop's queue of lines (16 MiB). ~620
   // bytes of JSON a bad frame: 100,000 are 62 MB, so lines are dropped even when csumtop
-  // itself falls behind and lists only part of them (at 100,000/s up to 63% were not listed; at the 50,000/s here fewer).
+  // itself falls behind and lists only part of them (at 100,000/s up to 63% were not listed; at the 50,000/s here fewer;
+  // trafgen --rate sends in bursts of several times that rate: bench/RESULTS-live.md, "every frame bad").
   const SENT = 100_000;
   ct.child.stdout!.pause();
   const flood = new Trafgen(l.A, 'vla', badCarrierConfig(l), { frames: SENT, pps: 50_000, maxMs: 20_000 });
