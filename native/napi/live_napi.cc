@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -85,7 +86,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
                         InstanceMethod("start", &LiveCaptureWrap::Start),
                         InstanceMethod("stop", &LiveCaptureWrap::Stop),
                         InstanceMethod("flowsPacked", &LiveCaptureWrap::FlowsPacked),
-                        InstanceMethod("interfacesHeld", &LiveCaptureWrap::InterfacesHeld)});
+                        InstanceMethod("interfacesHeld", &LiveCaptureWrap::InterfacesHeld),
+                        InstanceMethod("backlogBytes", &LiveCaptureWrap::BacklogBytes)});
   }
 
   // new LiveCapture({batchMs, blockSize, blockCount, retireMs, promisc, vxlanPorts,
@@ -151,8 +153,8 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
       // A flood of new flows fills batches every few milliseconds (LiveCapture::take_frame)
       // and JavaScript takes them in bursts, after a tick or a collection: a bound in
       // batches (it was 8) lost them while JavaScript was mostly idle. Bounded in bytes
-      // (16 MiB: 95,000 events of 176 bytes), as JavaScript's backlog is
-      // (src/capture/batch-backlog.ts says why that size).
+      // (16 MiB: 95,000 events of 176 bytes), and together with JavaScript's backlog by
+      // kMaxHeldBytes (src/capture/batch-backlog.ts says why those sizes).
       std::shared_ptr<Queue> queue = queue_;
       if (counters_only(*b) && queue->batches.load() > 0) {
         // Superseded: its counters are cumulative and the next batch carries them. Queued,
@@ -164,7 +166,9 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
         return;
       }
       const uint64_t bytes = queued_bytes(*b);
-      if (queue->bytes.load() + bytes <= kMaxQueuedBytes) {
+      const uint64_t queued = queue->bytes.load();
+      if (queued + bytes <= kMaxQueuedBytes &&
+          queued + queue->js_bytes.load() + bytes <= kMaxHeldBytes) {
         LiveBatch* raw = b.release();
         queue->bytes += bytes;
         queue->batches++;
@@ -366,6 +370,19 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
     return Napi::Number::New(env, static_cast<double>(live_->analyzer().interfaces_held()));
   }
 
+  // backlogBytes(n): JavaScript's backlog holds n bytes of batches now. A batch is queued
+  // only while this queue and that backlog together stay within kMaxHeldBytes: the queue
+  // hands its batches over as soon as JavaScript's thread turns, so on its own it was
+  // nearly always empty, and a burst longer than the backlog's bound was thinned there
+  // while this queue's room went unused (bench/RESULTS-live.md, "every frame bad").
+  Napi::Value BacklogBytes(const Napi::CallbackInfo& info) {
+    if (info.Length() > 0 && info[0].IsNumber()) {
+      const double n = info[0].As<Napi::Number>().DoubleValue();
+      queue_->js_bytes.store(n > 0 ? static_cast<uint64_t>(std::min(n, 1e15)) : 0);
+    }
+    return info.Env().Undefined();
+  }
+
   void Shutdown() {
     if (live_ && !stopped_) {
       live_->stop();
@@ -387,11 +404,15 @@ class LiveCaptureWrap : public Napi::ObjectWrap<LiveCaptureWrap> {
   struct Queue {
     std::atomic<uint64_t> bytes{0};
     std::atomic<uint32_t> batches{0};
+    // What JavaScript's backlog holds, as it last said (backlogBytes()).
+    std::atomic<uint64_t> js_bytes{0};
   };
   std::shared_ptr<Queue> queue_ = std::make_shared<Queue>();
   // Batches not queued because a newer one carries all they held (counters_only).
   std::atomic<uint64_t> superseded_{0};
   static constexpr uint64_t kMaxQueuedBytes = 16ull << 20;
+  // This queue and JavaScript's backlog together (MAX_BACKLOG_BYTES there).
+  static constexpr uint64_t kMaxHeldBytes = 32ull << 20;
   std::mutex final_mu_;
   std::unique_ptr<LiveBatch> final_;
 };

@@ -18,18 +18,25 @@
  * The bound is in bytes, not batches: a capture thread hands a batch over as soon as it
  * is full (native/capture/live_capture.cc take_frame), so at a high rate of new flows
  * many small batches arrive within one turn. Counted in batches (it was 4), they were
- * thinned while JavaScript was mostly idle (bench/RESULTS-live.md, 2026-12-07). 16 MiB
- * (95,000 events of 176 bytes: over a second of a busy node's new flows) here and as
- * much in the addon's queue (native/napi/live_napi.cc kMaxQueuedBytes): with 64 MiB each,
- * JavaScript behind on a loaded machine held that much more and the million-flows lab
- * test's peak passed the memory bound of src/correlate/limits.ts (665 MiB against 527);
- * 4 batches at their old caps could hold ~17 MiB each, but at the rates that filled them
- * they were thinned first.
+ * thinned while JavaScript was mostly idle (bench/RESULTS-live.md, 2026-12-07).
+ *
+ * The bound, MAX_BACKLOG_BYTES (32 MiB, ~190,000 events of 176 bytes), is shared with the
+ * addon's queue (native/napi/live_napi.cc kMaxHeldBytes; that queue alone holds at most
+ * 16 MiB): LiveSource tells each engine what waits here (backlogBytes), and an engine
+ * queues a batch only while both together stay within it. The queue hands its batches
+ * over whenever JavaScript's thread turns, so it was nearly always empty: with 16 MiB
+ * here and 16 MiB there, a burst was thinned here after 16 MiB while the queue's room went
+ * unused (every frame bad at trafgen's bursts: 14-24% of the records, bench/RESULTS-live.md
+ * "every frame bad"). In all it is the 32 MiB of before. With 64 MiB each, JavaScript
+ * behind on a loaded machine held that much more and the million-flows lab test's peak
+ * passed the memory bound of src/correlate/limits.ts (665 MiB against 527); 4 batches at
+ * their old caps could hold ~17 MiB each, but at the rates that filled them they were
+ * thinned first.
  */
 import { nativeLayout } from '../native/analyzer.js';
 import type { NativeLiveBatch } from '../native/live.js';
 
-export const MAX_BACKLOG_BYTES = 16 << 20;
+export const MAX_BACKLOG_BYTES = 32 << 20;
 
 const EMPTY = Buffer.alloc(0);
 

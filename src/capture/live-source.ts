@@ -239,10 +239,16 @@ export class LiveSource implements CaptureSource {
   private onBatch(engine: number, b: NativeLiveBatch): void {
     this.received.set(engine, (this.received.get(engine) ?? 0) + 1);
     this.backlog.push(engine, b, this.stopping);
+    this.sayBacklog();
     if (!this.draining) {
       this.draining = true;
       setImmediate(() => this.drain());
     }
+  }
+
+  /** Tells the engines what the backlog holds: their queues and it share one bound (MAX_BACKLOG_BYTES). */
+  private sayBacklog(): void {
+    for (const n of this.natives) n.backlogBytes(this.backlog.bytes);
   }
 
   /** Processes waiting batches for up to DRAIN_SLICE_MS, then yields the turn. */
@@ -253,6 +259,7 @@ export class LiveSource implements CaptureSource {
       if (!next) break;
       this.process(next.engine, next.b);
     } while (performance.now() < until);
+    this.sayBacklog();
     if (this.backlog.length > 0) setImmediate(() => this.drain());
     else this.draining = false;
     this.settled?.();

@@ -96,6 +96,12 @@ export interface NativeLiveCapture {
   flowsPacked(limit?: number): Buffer;
   /** After stop(): interfaces whose counters the engine still holds (tests). */
   interfacesHeld(): number;
+  /**
+   * JavaScript's backlog holds `bytes` of batches now (src/capture/batch-backlog.ts): the
+   * addon queues a batch only while its queue and that backlog together stay within
+   * MAX_BACKLOG_BYTES (native/napi/live_napi.cc kMaxHeldBytes).
+   */
+  backlogBytes(bytes: number): void;
 }
 
 /** A compiled capture filter: the kernel's sock_filter arrays for Ethernet and raw-IP links. */

@@ -26,6 +26,7 @@ import { injectMany, labProblem, sh, within } from './lab.js';
 import { createLiveCapture, type NativeLiveBatch } from '../../src/native/live.js';
 import { eventsOf, recordsOf } from '../../src/native/drain.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
+import { MAX_BACKLOG_BYTES } from '../../src/capture/batch-backlog.js';
 
 const NS = `csl-bh-${process.pid}`;
 const FRAMES = 600;
@@ -147,4 +148,44 @@ test('JavaScript blocked for a second: batches of counters alone are superseded,
   assert.equal(stopped.lostRecords, 0);
   const last = stopped.final ?? batches[batches.length - 1].b;
   assert.equal(framesOf(last), GOOD, 'the last counters: every frame');
+});
+
+test("the addon's queue and JavaScript's backlog share one bound: while JavaScript says its backlog is full, batches are dropped and counted; once it has room, they are delivered again", async () => {
+  if (problem) assert.fail(problem);
+  const batches: NativeLiveBatch[] = [];
+  const cap = createLiveCapture({ batchMs: 20, blockSize: 1 << 16, blockCount: 8, retireMs: 10, maxRecords: MAX_RECORDS, maxEvents: MAX_EVENTS }, (b) =>
+    batches.push(b),
+  );
+  const opened = cap.addInterfaces([{ id: 1, ifindex: linkIndex('bhb'), arphrd: 1, netns: `/run/netns/${NS}` }]);
+  assert.deepEqual(
+    opened.filter((r) => 'error' in r),
+    [],
+  );
+  cap.start();
+  let stopped: ReturnType<typeof cap.stop> | null = null;
+  const records = (): number => batches.reduce((n, b) => n + recordsOf(b).count, 0);
+  const dropped = (): number => (batches.length > 0 ? batches[batches.length - 1].recordsDropped : 0);
+  const BURST = 64; // 32 bad queries
+  try {
+    await within(() => batches.length > 0, 5000);
+    cap.backlogBytes(MAX_BACKLOG_BYTES); // JavaScript's backlog is full: no room left in the shared bound
+    injectMany(
+      NS,
+      Array.from({ length: BURST }, (_, k) => ({ dev: 'bha', frame: query(k) })),
+    );
+    // The capture thread still counts them, and says the records were dropped.
+    await within(() => dropped() >= BURST / 2, 5000);
+    assert.equal(records(), 0, 'no record delivered while the backlog is full');
+    cap.backlogBytes(MAX_BACKLOG_BYTES - (1 << 20)); // room again (a batch here is a few KB)
+    injectMany(
+      NS,
+      Array.from({ length: BURST }, (_, k) => ({ dev: 'bha', frame: query(BURST + k) })),
+    );
+    await within(() => records() >= BURST / 2, 5000);
+  } finally {
+    stopped = cap.stop();
+  }
+  assert.equal(records(), BURST / 2, 'the second burst delivered whole');
+  assert.equal(dropped(), BURST / 2, 'the first burst counted as dropped, the second not');
+  assert.equal(stopped.lostRecords, BURST / 2);
 });
