@@ -23,7 +23,7 @@ import { after, before, test } from 'node:test';
 import { encode, eth, ipv4, udp } from '../fixtures/lib/index.js';
 import { dnsQuery } from '../fixtures/lib/payloads.js';
 import { injectMany, labProblem, sh, within } from './lab.js';
-import { createLiveCapture, type NativeLiveBatch } from '../../src/native/live.js';
+import { createLiveCapture, type LiveCaptureOptions, type NativeLiveBatch, type NativeLiveCapture } from '../../src/native/live.js';
 import { eventsOf, recordsOf } from '../../src/native/drain.js';
 import { nativeLayout } from '../../src/native/analyzer.js';
 import { MAX_BACKLOG_BYTES } from '../../src/capture/batch-backlog.js';
@@ -50,6 +50,18 @@ function linkIndex(name: string): number {
   return (JSON.parse(sh('ip', ['-n', NS, '-j', 'link', 'show', 'dev', name])) as Array<{ ifindex: number }>)[0].ifindex;
 }
 
+/** The addon capturing bhb (id 1) with `options`, started; its batches to `onBatch`. */
+function capturing(options: LiveCaptureOptions, onBatch: (b: NativeLiveBatch) => void): NativeLiveCapture {
+  const cap = createLiveCapture(options, onBatch);
+  const opened = cap.addInterfaces([{ id: 1, ifindex: linkIndex('bhb'), arphrd: 1, netns: `/run/netns/${NS}` }]);
+  assert.deepEqual(
+    opened.filter((r) => 'error' in r),
+    [],
+  );
+  cap.start();
+  return cap;
+}
+
 /** Query k: source port 20000 + k, DNS id k; odd k with a wrong UDP checksum. */
 function query(k: number): Uint8Array {
   const payload = dnsQuery(k, `q${k}.example.`);
@@ -65,15 +77,9 @@ test('a ring drain with more than a batch holds: every record and event handed o
   if (problem) assert.fail(problem);
   const batches: NativeLiveBatch[] = [];
   // batchMs far longer than the test: every batch but the last is a full one handed over.
-  const cap = createLiveCapture({ batchMs: 10_000, blockSize: 1 << 20, blockCount: 4, retireMs: 400, maxRecords: MAX_RECORDS, maxEvents: MAX_EVENTS }, (b) =>
+  const cap = capturing({ batchMs: 10_000, blockSize: 1 << 20, blockCount: 4, retireMs: 400, maxRecords: MAX_RECORDS, maxEvents: MAX_EVENTS }, (b) =>
     batches.push(b),
   );
-  const opened = cap.addInterfaces([{ id: 1, ifindex: linkIndex('bhb'), arphrd: 1, netns: `/run/netns/${NS}` }]);
-  assert.deepEqual(
-    opened.filter((r) => 'error' in r),
-    [],
-  );
-  cap.start();
   let stopped: ReturnType<typeof cap.stop> | null = null;
   try {
     injectMany(
@@ -115,13 +121,7 @@ test('JavaScript blocked for a second: batches of counters alone are superseded,
   const L = nativeLayout();
   const GOOD = 50;
   const batches: Array<{ at: number; b: NativeLiveBatch }> = [];
-  const cap = createLiveCapture({ batchMs: 20, blockSize: 1 << 16, blockCount: 8, retireMs: 10 }, (b) => batches.push({ at: performance.now(), b }));
-  const opened = cap.addInterfaces([{ id: 1, ifindex: linkIndex('bhb'), arphrd: 1, netns: `/run/netns/${NS}` }]);
-  assert.deepEqual(
-    opened.filter((r) => 'error' in r),
-    [],
-  );
-  cap.start();
+  const cap = capturing({ batchMs: 20, blockSize: 1 << 16, blockCount: 8, retireMs: 10 }, (b) => batches.push({ at: performance.now(), b }));
   let stopped: ReturnType<typeof cap.stop> | null = null;
   const framesOf = (b: NativeLiveBatch): number => (b.ids[0] === 1 ? b.counters[L.slots.frames] : -1);
   try {
@@ -153,15 +153,9 @@ test('JavaScript blocked for a second: batches of counters alone are superseded,
 test("the addon's queue and JavaScript's backlog share one bound: while JavaScript says its backlog is full, batches are dropped and counted; once it has room, they are delivered again", async () => {
   if (problem) assert.fail(problem);
   const batches: NativeLiveBatch[] = [];
-  const cap = createLiveCapture({ batchMs: 20, blockSize: 1 << 16, blockCount: 8, retireMs: 10, maxRecords: MAX_RECORDS, maxEvents: MAX_EVENTS }, (b) =>
+  const cap = capturing({ batchMs: 20, blockSize: 1 << 16, blockCount: 8, retireMs: 10, maxRecords: MAX_RECORDS, maxEvents: MAX_EVENTS }, (b) =>
     batches.push(b),
   );
-  const opened = cap.addInterfaces([{ id: 1, ifindex: linkIndex('bhb'), arphrd: 1, netns: `/run/netns/${NS}` }]);
-  assert.deepEqual(
-    opened.filter((r) => 'error' in r),
-    [],
-  );
-  cap.start();
   let stopped: ReturnType<typeof cap.stop> | null = null;
   const records = (): number => batches.reduce((n, b) => n + recordsOf(b).count, 0);
   const dropped = (): number => (batches.length > 0 ? batches[batches.length - 1].recordsDropped : 0);
