@@ -71,8 +71,10 @@ export function fileWriter(fd: number, failed: (err: NodeJS.ErrnoException) => v
         // null position: at the descriptor's offset, where the synchronous writes of the
         // same descriptor (the final report) go on after these. One writev(2) for all the
         // parts: the batches' lines are not copied into one buffer first (that copy was
-        // 5% of the JavaScript thread under a flood of bad frames, 2026-12-07).
+        // 230 ms of the JavaScript thread's 1.95 busy s under 200,000 bad frames,
+        // bench/RESULTS-live.md "every frame bad").
         fsWritev(fd, bufs, null, (err, n) => {
+          if (!err && n === 0) err = Object.assign(new Error('write wrote nothing'), { code: 'EIO' }); // never loop on it
           if (err) {
             broken = true;
             failed(err);
