@@ -9,7 +9,7 @@
 //    are not pushed out by a flood of new ones);
 //  - entries are deleted explicitly (decided, forgotten) and iterated in insertion order,
 //    so timeouts are decided in the order the transactions began (what a Map gave);
-//  - free slots on a stack, slot 0 first while the table fills.
+//  - freed slots on a stack, taken again first; then the slots never used, 0 first.
 //
 // Index (flow/probe_index.h): open addressing with linear probing and deletion by backward shift
 // (Knuth, TAOCP vol. 3, 6.4, algorithms L and R: no tombstones, a lookup scans at most its probe
@@ -24,9 +24,10 @@
 // hash matches, and the slot the next new transaction takes, instead of missing on each
 // in turn (docs/line-rate.md, bench/tables).
 //
-// Everything is allocated and written once, in the constructor. Bytes per entry: key and
-// insertion links 8 + 2 x 4, free stack 4, buckets 2-4 x 8, so at most
-// kBytesPerEntry = 52 (test/unit/native-txns.test.ts checks it).
+// Everything is allocated once, in the constructor, and written as it is used (for a
+// capture file the pages come as entries are written: flow/table_memory.h). Bytes per entry: key
+// and insertion links 8 + 2 x 4, free stack 4, buckets 2-4 x 8, so at most kBytesPerEntry = 52
+// (test/unit/native-txns.test.ts checks it).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -44,12 +45,12 @@ class TxnTable {
   static constexpr size_t kBytesPerEntry = 16 + 4 + 4 * 8;
 
   // Every array zero, resident from the start or as entries are written (Residency,
-  // flow/table_memory.h); the free stack (4 bytes per entry) is written here either way.
+  // flow/table_memory.h). The free stack holds only slots freed so far: the slots never
+  // used are counted (fresh_), not listed, so nothing is written here. Listing all of
+  // them made a capture file's two tables write 256 KiB each before its first frame at
+  // the default --max-flows.
   explicit TxnTable(uint32_t cap, Residency r = Residency::kAtOnce)
-      : cap_(cap), keys_(cap, r), prev_(cap, r), next_(cap, r), free_(cap, r), index_(cap, r) {
-    for (uint32_t s = 0; s < cap; s++) free_[s] = static_cast<int32_t>(cap - 1 - s);
-    free_top_ = cap;
-  }
+      : cap_(cap), keys_(cap, r), prev_(cap, r), next_(cap, r), free_(cap, r), index_(cap, r) {}
 
   uint32_t cap() const { return cap_; }
   uint32_t size() const { return size_; }
@@ -83,8 +84,13 @@ class TxnTable {
 
   // A slot for `key` (absent, hash h) as the newest entry; -1 when the table is full.
   int32_t add(double key, uint32_t h) {
-    if (free_top_ == 0) return -1;
-    const int32_t s = free_[--free_top_];
+    int32_t s;
+    if (free_top_ > 0)
+      s = free_[--free_top_];
+    else if (fresh_ < cap_)
+      s = static_cast<int32_t>(fresh_++);
+    else
+      return -1;
     index_.insert(s, h);
     keys_[s] = key;
     prev_[s] = newest_;
@@ -133,8 +139,13 @@ class TxnTable {
   // the slot the k-th next add() takes (k = 0: the next), -1 when there are not that
   // many free: its key and links are prefetched for writing;
   int32_t prefetch_free(uint32_t k) const {
-    if (k >= free_top_) return -1;
-    const int32_t s = free_[free_top_ - 1 - k];
+    int32_t s;
+    if (k < free_top_)
+      s = free_[free_top_ - 1 - k];
+    else if (k - free_top_ < cap_ - fresh_)
+      s = static_cast<int32_t>(fresh_ + (k - free_top_));
+    else
+      return -1;
     __builtin_prefetch(&keys_[s], 1);
     __builtin_prefetch(&prev_[s], 1);
     __builtin_prefetch(&next_[s], 1);
@@ -157,6 +168,7 @@ class TxnTable {
   TableArray<int32_t> free_;
   ProbeIndex index_;  // flow/probe_index.h
   uint32_t free_top_ = 0;
+  uint32_t fresh_ = 0;  // slots [fresh_, cap_) never used yet (add takes them in order)
   uint32_t size_ = 0;
   int32_t oldest_ = -1, newest_ = -1;
 };
