@@ -36,13 +36,13 @@ export class LineQueue {
   /** Queues a line that is never dropped. */
   line(text: string): void {
     this.waiting.push(text);
-    this.bytes += text.length;
+    this.bytes += Buffer.byteLength(text);
     this.pump();
   }
 
   /** Queues a sample line unless maxBytes are already waiting; false when dropped. */
   sample(text: string): boolean {
-    if (this.bytes + this.inFlight + text.length > this.maxBytes) {
+    if (this.bytes + this.inFlight + Buffer.byteLength(text) > this.maxBytes) {
       this.dropped++;
       return false;
     }
@@ -50,7 +50,7 @@ export class LineQueue {
     return true;
   }
 
-  /** Bytes (UTF-16 units for text) sample lines may still take before they are dropped. */
+  /** Bytes (UTF-8, as written; text lines counted so too) sample lines may still take before they are dropped. */
   room(): number {
     return Math.max(0, this.maxBytes - this.bytes - this.inFlight);
   }

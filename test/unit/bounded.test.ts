@@ -110,20 +110,22 @@ test("LineQueue: a batch's sample lines as bytes go out in order with the text l
   assert.equal(q.room(), 20 - 2 - 7);
   q.line('stats\n');
   q.samples(Buffer.alloc(0), 0, 4); // no room for any of 4
+  q.line('é\n'); // text counts in the bytes it is written as: 3, not 2
+  assert.equal(q.room(), 20 - 2 - 7 - 6 - 3);
   assert.equal(q.dropped, 5);
   release();
   await new Promise((r) => setImmediate(r));
   assert.equal(writes.length, 2);
   assert.equal(writes[0], 'a\n');
   // One gathered write of the parts: the addon's bytes as they are (not copied into one
-  // buffer), then the text line.
+  // buffer), then the text lines.
   const parts = writes[1] as readonly Chunk[];
   assert.ok(Array.isArray(parts));
   assert.equal(parts.length, 2);
   assert.equal(parts[0], made, 'the bytes the addon made, not a copy');
-  assert.equal(parts[1], 'stats\n');
-  assert.equal(Buffer.concat(parts.map((p) => Buffer.from(p))).toString('utf8'), 'bé\ncc\nstats\n');
-  assert.equal(q.room(), 20 - 13); // the second write is in flight
+  assert.equal(parts[1], 'stats\né\n', 'the text lines after them joined');
+  assert.equal(Buffer.concat(parts.map((p) => Buffer.from(p))).toString('utf8'), 'bé\ncc\nstats\né\n');
+  assert.equal(q.room(), 20 - 16); // the second write is in flight
   release();
   await q.drained();
   assert.equal(q.room(), 20);
