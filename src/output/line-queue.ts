@@ -110,5 +110,5 @@ function partsOf(parts: (string | Uint8Array)[]): Chunk[] {
   return out;
 }
 
-/** Bad-frame lines may wait up to this much output (about 20,000 lines) before dropping. */
+/** Bad-frame lines may wait up to this much output (about 27,000 `bad` lines of ~620 bytes) before dropping. */
 export const MAX_QUEUED_OUTPUT = 16 << 20;
